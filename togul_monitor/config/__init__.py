@@ -1,0 +1,1 @@
+"""Configuration stage: where files live and the connection profiles."""

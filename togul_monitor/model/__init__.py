@@ -1,0 +1,1 @@
+"""Model stage: the event log, the cached flag values and the filter language."""

@@ -1,0 +1,1 @@
+"""Store stage: the per-profile SQLite journal."""

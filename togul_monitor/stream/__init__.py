@@ -1,0 +1,1 @@
+"""Stream stage: bytes → SSE events → validated items, with the connection policy."""

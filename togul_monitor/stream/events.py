@@ -1,0 +1,123 @@
+"""The items a StreamClient yields. Plain frozen dataclasses: no I/O, no Textual.
+
+Every item carries `received_at` (wall clock, seconds since the epoch, from the client's
+injectable clock) so views and the journal never need to ask the clock again.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Union
+
+from togul_monitor.protocol import EVENT_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class FlagEvent:
+    """One validated change event from the server."""
+
+    type: str
+    flag_key: str
+    environment_id: str
+    version: int
+    timestamp: float  # server's Unix time (seconds) of the change
+    event_id: str | None  # SSE id, None when the server sends none
+    received_at: float
+
+    @property
+    def known_type(self) -> bool:
+        return self.type in EVENT_TYPES
+
+    def to_json(self) -> dict[str, object]:
+        """The event as tail --json and the exports write it."""
+        return {
+            "type": self.type,
+            "flag_key": self.flag_key,
+            "environment_id": self.environment_id,
+            "version": self.version,
+            "timestamp": self.timestamp,
+            "id": self.event_id,
+            "received_at": self.received_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """An SSE event that could not become a FlagEvent: counted, shown, skipped."""
+
+    reason: str
+    raw: str  # truncated raw data text, never the whole of an oversized payload
+    event_id: str | None
+    received_at: float
+
+
+class ConnectionState(enum.Enum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RETRYING = "retrying"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A change of connection state."""
+
+    state: ConnectionState
+    at: float  # when this state began (for LIVE: live since)
+    attempt: int = 0  # consecutive failed attempts (RETRYING)
+    next_try_at: float | None = None  # RETRYING: wall-clock time of the next attempt
+    error: str | None = None  # RETRYING: the last error; STOPPED: the reason
+    credentials_rejected: bool = False  # STOPPED because of 401/403
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """A comment line arrived (the server's keep-alive)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """The stream was down between `started_at` and `ended_at` and is live again.
+
+    `replayed` counts events the server re-sent for the window after Last-Event-ID (None when
+    the client cannot tell). `may_have_missed` is False only when the client could prove
+    continuity (the ids resumed exactly where they stopped).
+    """
+
+    started_at: float
+    ended_at: float
+    replayed: int | None
+    may_have_missed: bool
+    received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PossibleGap:
+    """A flag's version jumped or went back, once versions are seen to be per flag."""
+
+    flag_key: str
+    environment_id: str
+    expected_version: int
+    got_version: int
+    event_id: str | None
+    received_at: float
+
+
+StreamItem = Union[FlagEvent, Malformed, Status, Heartbeat, Outage, PossibleGap]
+
+
+@dataclass(slots=True)
+class StreamCounters:
+    """Running totals of one StreamClient; read by status bars and benchmarks."""
+
+    events: int = 0
+    malformed: int = 0
+    duplicates: int = 0
+    reconnects: int = 0
+    bytes: int = 0
+    heartbeats: int = 0
+    gaps: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
