@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +18,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("TOGUL_MONITOR_PROFILE", "TOGUL_BASE_URL", "TOGUL_API_KEY", "TOGUL_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorHandle]:
+    """A fresh seeded emulator (seed 0) on a free 127.0.0.1 port: heartbeat 0.2 s, replay 1000."""
+    with running_emulator(seed=0, heartbeat=0.2, replay=1000) as emu:
+        yield emu

@@ -1,22 +1,80 @@
 """The monitor core for one profile: stream → model → journal, plus re-evaluation.
 
-CONTRACT (implementation to follow). The TUI and the headless commands drive this, never the
-stages below it directly.
+The TUI and the headless commands drive this, never the stages below it directly.
 
 - `Monitor` is an asyncio object: `await start()`, `await stop()`. Headless commands run it in
-  their own loop and read `updates()`.
+  their own loop and read `updates()` (or use `run_headless`).
 - `MonitorThread` runs a Monitor on a dedicated thread with its own event loop, so that no
   parsing, evaluate call or journal write ever runs on the TUI's loop. The TUI polls
   `drain()` on a timer (at most 20 Hz) and paints one batch per call.
+
+Which flags are evaluated, and how the profile's environment is known:
+- With an API key only, the stream is the key's environment (the server scopes it), so every
+  event is the profile's environment: all of them are evaluated.
+- With a Bearer token, the stream is organisation-wide. The monitor asks the management API for
+  the environment whose key is the profile's `environment_key`, learns its id, evaluates only
+  events carrying that id, and monitors every flag the API lists there. If that lookup fails
+  and the profile also has an API key, the monitor streams with the API key instead: guessing
+  an id from events would be unsound, since the same flag key exists in every environment.
+  With a token and no API key nothing can be evaluated (evaluate takes an API key only).
+- Flags monitored: the watch list, every flag seen in an event of the environment, the flags
+  the management API lists, and the flags whose last value the journal remembers.
+
+Threading: the Monitor's state lives on its loop; a lock guards what other threads read
+(values, transitions, outages, status), and the event log has its own lock, so the query
+methods are safe to call from the TUI's thread. Intents (`restart_stream`, `reevaluate_all`,
+`set_watched`) must run on the loop: `MonitorThread` forwards them there.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Union
+from pathlib import Path
+from typing import Any, Protocol, Union
 
-from togul_monitor.model.flag_values import FlagValue, ValueTransition
-from togul_monitor.stream.events import Status, StreamCounters, StreamItem
+from togul_monitor.config.profiles import Profile
+from togul_monitor.evaluate import EvaluateClient, EvaluateResult, Outcome
+from togul_monitor.model.event_log import EventFilter, EventLog
+from togul_monitor.model.flag_values import FlagValue, FlagValues, ValueTransition
+from togul_monitor.model.rates import RateWindow
+from togul_monitor.reevaluate import Reevaluator
+from togul_monitor.store.journal import (
+    HistoryEntry,
+    Journal,
+    JournalError,
+    journal_path,
+    merge_history,
+)
+from togul_monitor.stream.events import (
+    ConnectionState,
+    FlagEvent,
+    Heartbeat,
+    Outage,
+    Status,
+    StreamCounters,
+    StreamItem,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "EvaluatorStatus",
+    "HistoryEntry",
+    "Monitor",
+    "MonitorSnapshot",
+    "MonitorThread",
+    "MonitorUpdate",
+    "TransitionRecorded",
+    "ValueUpdated",
+    "run_headless",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +101,7 @@ class EvaluatorStatus:
     credentials_rejected: bool = False
 
 
-MonitorUpdate = Union[StreamItem, ValueUpdated, TransitionRecorded, EvaluatorStatus]
+MonitorUpdate = Union[StreamItem, ValueUpdated, TransitionRecorded, EvaluatorStatus]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -61,3 +119,767 @@ class MonitorSnapshot:
     evaluator: EvaluatorStatus | None = None
     events_per_second: tuple[int, ...] = ()  # last 60 one-second buckets, oldest first
     last_lag_seconds: float | None = None  # receive time minus the last event's timestamp
+    # Additions (after the contract): all with defaults.
+    environment_names: dict[str, str] = field(default_factory=dict)  # id → key, for `env:`
+    environment_id: str | None = None  # the profile's environment, once known
+    watched: frozenset[str] = frozenset()
+    recording: bool = False  # the journal is open and being written
+    journal_notice: str | None = None  # e.g. an unreadable journal was moved aside
+    journal_dropped: int = 0  # journal appends refused because the writer fell behind
+    evaluate_requests: int = 0  # HTTP evaluate requests sent so far
+    events_in_log: int = 0
+    notices: tuple[str, ...] = ()  # other one-line facts for the status area
+
+
+class StreamLike(Protocol):
+    counters: StreamCounters
+
+    def items(self) -> AsyncIterator[StreamItem]: ...
+
+    def restart(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+# stream_factory(profile, *, api_key, token, clock) -> a StreamClient-like object
+StreamFactory = Callable[..., StreamLike]
+
+_END = object()
+_MAX_TRANSITIONS_IN_MEMORY = 10_000
+_MAX_OUTAGES_IN_MEMORY = 1_000
+_LOAD_EVENTS_AT_START = 10_000
+
+
+def _default_stream_factory(
+    profile: Profile, *, api_key: str | None, token: str | None, clock: Callable[[], float]
+) -> StreamLike:
+    from togul_monitor.stream.client import StreamClient
+
+    # Three missed heartbeats mean the connection is dead (sse-client.md (d)).
+    return StreamClient(
+        profile.base_url,
+        api_key=api_key,
+        token=token,
+        read_timeout=max(profile.read_timeout, 1.0),
+        clock=clock,
+    )
+
+
+class _UpdateStream:
+    """The async iterator `Monitor.updates()` returns; subscribed from the moment it is made."""
+
+    def __init__(self, monitor: Monitor, maxsize: int) -> None:
+        self._monitor = monitor
+        self._queue: deque[object] = deque()
+        self._maxsize = maxsize
+        self._event = asyncio.Event()
+        self.dropped = 0
+
+    def _put(self, update: object) -> None:
+        if update is not _END and len(self._queue) >= self._maxsize:
+            self.dropped += 1
+            self._monitor._count_dropped_update()
+            return
+        self._queue.append(update)
+        self._event.set()
+
+    def __aiter__(self) -> _UpdateStream:
+        return self
+
+    async def __anext__(self) -> MonitorUpdate:
+        while not self._queue:
+            self._event.clear()
+            await self._event.wait()
+        item = self._queue.popleft()
+        if item is _END:
+            self._monitor._unsubscribe(self._put)
+            raise StopAsyncIteration
+        return item  # type: ignore[return-value]
+
+    async def aclose(self) -> None:
+        self._monitor._unsubscribe(self._put)
+
+
+class Monitor:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        record: bool = True,
+        clock: Callable[[], float] = time.time,
+        event_log_size: int = 100_000,
+        journal_dir: Path | None = None,
+        stream_factory: StreamFactory | None = None,
+        max_pending: int = 50_000,
+        evaluate_concurrency: int = 8,
+        evaluate_settle: float = 0.01,
+        journal_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.record = record
+        self._clock = clock
+        self._journal_dir = journal_dir
+        self._stream_factory = stream_factory or _default_stream_factory
+        self._max_pending = max_pending
+        self._evaluate_concurrency = evaluate_concurrency
+        self._evaluate_settle = evaluate_settle
+        self._journal_options = dict(journal_options or {})
+
+        self.event_log = EventLog(event_log_size)
+        self._values = FlagValues()
+        self._watched: set[str] = set(profile.watch)
+        self._lock = threading.Lock()  # guards what other threads read (see module docstring)
+        self._transitions: deque[ValueTransition] = deque(maxlen=_MAX_TRANSITIONS_IN_MEMORY)
+        self._by_event: OrderedDict[str, ValueTransition] = OrderedDict()
+        self._outages: deque[Outage] = deque(maxlen=_MAX_OUTAGES_IN_MEMORY)
+        self._rates = RateWindow(60)
+        self._status = Status(ConnectionState.CONNECTING, clock())
+        self._last_heartbeat_at: float | None = None
+        self._last_lag: float | None = None
+        self._evaluator_status: EvaluatorStatus | None = None
+        self._notices: list[str] = []
+
+        self._subscribers: list[Callable[[object], None]] = []
+        self._drain_buffer: deque[MonitorUpdate] | None = None
+        self._drain_lock = threading.Lock()
+        self._dropped_updates = 0
+
+        self._journal: Journal | None = None
+        self._journal_notice: str | None = None
+        self._environment_id: str | None = None
+        self._environment_names: dict[str, str] = {}
+        self._env_scoped_stream = True
+        self._stream_api_key: str | None = None
+        self._stream_token: str | None = None
+        self._stream: StreamLike | None = None
+        self._stream_task: asyncio.Task[None] | None = None
+        self._evaluator: EvaluateClient | None = None
+        self._reevaluator: Reevaluator | None = None
+        self._halted = False  # credentials rejected: no evaluate until reevaluate_all/restart
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+        self._stopped = False
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            raise RuntimeError("a Monitor starts once")
+        self._started = True
+        self._loop = asyncio.get_running_loop()
+        profile = self.profile
+        seeded = await self._open_journal() if self.record else {}
+
+        listed: tuple[str, ...] = ()
+        if profile.token and profile.environment_key:
+            listed = await self._lookup_environment()
+        if profile.token and (self._environment_id is not None or not profile.api_key):
+            self._stream_token = profile.token
+            self._env_scoped_stream = False
+        else:
+            self._stream_api_key = profile.api_key
+            self._env_scoped_stream = True
+        if not profile.api_key:
+            self._note("no API key: values are not evaluated (evaluate takes an API key)")
+        elif not profile.environment_key:
+            self._note("no environment key: values are not evaluated")
+        else:
+            self._evaluator = EvaluateClient(
+                profile.base_url,
+                api_key=profile.api_key,
+                environment_key=profile.environment_key,
+                context=profile.context,
+            )
+            self._reevaluator = Reevaluator(
+                self._evaluator.evaluate,
+                self._on_result,
+                concurrency=self._evaluate_concurrency,
+                settle=self._evaluate_settle,
+            )
+
+        with self._lock:
+            for env_id, env_key in profile.environment_names.items():
+                self._environment_names.setdefault(env_id, env_key)
+            if self._environment_id is None and self._env_scoped_stream:
+                known = [
+                    i for i, k in profile.environment_names.items() if k == profile.environment_key
+                ]
+                if len(known) == 1:
+                    self._environment_id = known[0]
+            for key, last in seeded.items():
+                self._values.seed(key, last.evaluation, last.at, deleted=last.deleted)
+            for key in (*profile.watch, *listed):
+                self._values.ensure(key)
+        if self._journal is not None and self._environment_names:
+            self._journal.set_environment_names(self._environment_names)
+        self._start_stream()
+        self._evaluate_everything()
+
+    async def stop(self) -> None:
+        """Cancel the stream, close the HTTP clients, flush and close the journal."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._stream_task
+        if self._stream is not None:
+            with contextlib.suppress(Exception):
+                await self._stream.aclose()
+        if self._reevaluator is not None:
+            await self._reevaluator.aclose()
+        if self._evaluator is not None:
+            await self._evaluator.aclose()
+        if self._journal is not None:
+            journal = self._journal
+            await asyncio.to_thread(journal.close)
+        for subscriber in list(self._subscribers):
+            subscriber(_END)
+
+    async def _open_journal(self) -> dict:
+        path = journal_path(self.profile.name, self._journal_dir)
+        try:
+            journal = await asyncio.to_thread(
+                Journal.open, path, clock=self._clock, **self._journal_options
+            )
+        except JournalError as exc:
+            self._journal_notice = f"not recording: {exc}"
+            log.warning("%s", self._journal_notice)
+            return {}
+        self._journal = journal
+        self._journal_notice = journal.notice
+        try:
+            events = await asyncio.to_thread(
+                journal.recent_events, min(self.event_log.capacity, _LOAD_EVENTS_AT_START)
+            )
+            last_values = await asyncio.to_thread(journal.last_values)
+        except JournalError as exc:
+            self._note(f"journal history not loaded: {exc}")
+            return {}
+        self.event_log.extend(events)
+        return last_values
+
+    async def _lookup_environment(self) -> tuple[str, ...]:
+        from togul_monitor.management import ManagementError, lookup_environment
+
+        assert self.profile.token is not None
+        try:
+            info = await lookup_environment(
+                self.profile.base_url, self.profile.token, self.profile.environment_key
+            )
+        except ManagementError as exc:
+            fallback = "streaming with the API key" if self.profile.api_key else "not evaluating"
+            self._note(f"environment lookup failed ({exc}); {fallback}")
+            return ()
+        self._environment_id = info.environment_id
+        self._environment_names = dict(info.names)
+        return info.flag_keys
+
+    def _note(self, text: str) -> None:
+        log.info("%s", text)
+        with self._lock:
+            self._notices.append(text)
+
+    # --- the stream -------------------------------------------------------------------------
+
+    def _start_stream(self) -> None:
+        self._stream = self._stream_factory(
+            self.profile,
+            api_key=self._stream_api_key,
+            token=self._stream_token,
+            clock=self._clock,
+        )
+        self._stream_task = asyncio.get_running_loop().create_task(
+            self._consume(self._stream), name=f"monitor-stream-{self.profile.name}"
+        )
+
+    async def _consume(self, stream: StreamLike) -> None:
+        handle = self._handle
+        async for item in stream.items():
+            handle(item)
+
+    def _handle(self, item: StreamItem) -> None:
+        if type(item) is FlagEvent:
+            self._on_event(item)
+            return
+        if isinstance(item, Status):
+            with self._lock:
+                self._status = item
+        elif isinstance(item, Heartbeat):
+            self._last_heartbeat_at = item.at
+        elif isinstance(item, Outage):
+            with self._lock:
+                self._outages.append(item)
+            if self._journal is not None:
+                self._journal.append_outage(item)
+            self._publish(item)
+            # Whatever the server replayed, re-evaluate so the values converge (design.md §5).
+            self._evaluate_everything()
+            return
+        self._publish(item)
+
+    def _relevant(self, event: FlagEvent) -> bool:
+        """Is the event about the profile's environment (the one evaluate answers for)?"""
+        if self._env_scoped_stream:
+            return True
+        return self._environment_id is not None and event.environment_id == self._environment_id
+
+    def _on_event(self, event: FlagEvent) -> None:
+        # The hot path: once per event. Keep it to appends and dict lookups.
+        self.event_log.append(event)
+        journal = self._journal
+        if journal is not None:
+            journal.append_event(event)
+        received = event.received_at
+        self._rates.add(received)
+        self._last_lag = received - event.timestamp
+        self._publish(event)
+        if not self._env_scoped_stream:
+            if event.environment_id != self._environment_id or self._environment_id is None:
+                return  # another environment of an org-wide stream: shown, not evaluated
+        elif self._environment_id is None:
+            self._learn_environment(event.environment_id)
+        key = event.flag_key
+        if event.type == "flag.deleted":
+            if self._reevaluator is not None:
+                self._reevaluator.cancel(key)
+            self._apply_deleted(key, event.event_id)
+            return
+        current = self._values.get(key)
+        if current is None or not current.stale:
+            with self._lock:
+                changed = self._values.mark_stale(key)
+            if changed is not None:
+                self._publish(ValueUpdated(changed))
+        if self._reevaluator is not None and not self._halted:
+            self._reevaluator.request(key, event.event_id)
+
+    def _learn_environment(self, environment_id: str) -> None:
+        """An API-key stream is the key's environment: its id names the profile's one."""
+        self._environment_id = environment_id
+        with self._lock:
+            learnt = environment_id not in self._environment_names
+            self._environment_names.setdefault(environment_id, self.profile.environment_key)
+        if learnt and self._journal is not None:
+            self._journal.set_environment_names({environment_id: self.profile.environment_key})
+
+    # --- evaluation -------------------------------------------------------------------------
+
+    def _evaluate_everything(self) -> None:
+        if self._reevaluator is None or self._halted:
+            return
+        with self._lock:
+            keys = self._values.keys()
+        for key in keys:
+            value = self._values.get(key)
+            if value is not None and value.deleted:
+                continue  # a deleted flag stays deleted until an event says otherwise
+            self._reevaluator.request(key, None)
+
+    def _on_result(
+        self, flag_key: str, event_id: str | None, result: EvaluateResult, superseded: bool
+    ) -> None:
+        if self._stopped:
+            return
+        if result.outcome is Outcome.REJECTED:
+            self._reject(result)
+            return
+        if superseded:
+            return  # a newer change is being evaluated: this answer may predate it
+        now = self._clock()
+        if result.outcome is Outcome.OK:
+            assert result.evaluation is not None
+            with self._lock:
+                old = self._values.get(flag_key)
+                value, transition = self._values.record(
+                    flag_key, result.evaluation, event_id=event_id, at=now
+                )
+            self._publish(ValueUpdated(value))
+            if transition is not None:
+                self._record_transition(transition)
+            if self._journal is not None and (
+                transition is not None or old is None or old.current is None
+            ):
+                self._journal.set_last_value(flag_key, result.evaluation, now)
+            self._set_evaluator(EvaluatorStatus(True, None))
+        elif result.outcome is Outcome.NOT_FOUND:
+            self._apply_deleted(flag_key, event_id)
+            self._set_evaluator(EvaluatorStatus(True, None))
+        else:
+            with self._lock:
+                value = self._values.mark_error(flag_key, result.message or "evaluate failed")
+            self._publish(ValueUpdated(value))
+            self._set_evaluator(EvaluatorStatus(False, f"evaluate failed: {result.message}"))
+
+    def _apply_deleted(self, flag_key: str, event_id: str | None) -> None:
+        now = self._clock()
+        with self._lock:
+            old = self._values.get(flag_key)
+            value, transition = self._values.mark_deleted(flag_key, event_id=event_id, at=now)
+        self._publish(ValueUpdated(value))
+        if transition is not None:
+            self._record_transition(transition)
+        if self._journal is not None and (old is None or not old.deleted):
+            self._journal.set_last_value(flag_key, value.previous, now, deleted=True)
+
+    def _record_transition(self, transition: ValueTransition) -> None:
+        with self._lock:
+            self._transitions.append(transition)
+            if transition.event_id is not None:
+                self._by_event[transition.event_id] = transition
+                if len(self._by_event) > _MAX_TRANSITIONS_IN_MEMORY:
+                    self._by_event.popitem(last=False)
+        if self._journal is not None:
+            self._journal.append_transition(transition)
+        self._publish(TransitionRecorded(transition, transition.flag_key in self._watched))
+
+    def _reject(self, result: EvaluateResult) -> None:
+        """401/403: stop asking (no request storm) and say so once."""
+        self._halted = True
+        if self._reevaluator is not None:
+            self._reevaluator.clear()
+        message = f"evaluate refused the credentials ({result.message})"
+        with self._lock:
+            updated = [
+                self._values.mark_error(v.flag_key, message)
+                for v in self._values.copy().values()
+                if (v.stale or v.current is None) and not v.deleted and v.error != message
+            ]
+        for value in updated:
+            self._publish(ValueUpdated(value))
+        self._set_evaluator(EvaluatorStatus(False, message, credentials_rejected=True))
+
+    def _set_evaluator(self, status: EvaluatorStatus) -> None:
+        current = self._evaluator_status
+        if current is None and status.ok:
+            with self._lock:
+                self._evaluator_status = status
+            return  # the first success is not news
+        if (
+            current is not None
+            and current.ok == status.ok
+            and current.credentials_rejected == status.credentials_rejected
+        ):
+            return
+        with self._lock:
+            self._evaluator_status = status
+        self._publish(status)
+
+    # --- publishing -------------------------------------------------------------------------
+
+    def _publish(self, update: object) -> None:
+        buffer = self._drain_buffer
+        if buffer is not None:
+            # No lock: only this loop appends and only drain() pops; deque ops are atomic.
+            if len(buffer) < self._max_pending:
+                buffer.append(update)  # type: ignore[arg-type]
+            else:
+                self._dropped_updates += 1
+        for subscriber in self._subscribers:
+            subscriber(update)
+
+    def _count_dropped_update(self) -> None:
+        self._dropped_updates += 1  # on the loop, like every other writer of it
+
+    def _unsubscribe(self, subscriber: Callable[[object], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(subscriber)
+
+    def updates(self) -> AsyncIterator[MonitorUpdate]:
+        """Every update from now on, until `stop()`; subscribed as soon as this is called.
+
+        Bounded like everything else: if the reader falls `max_pending` behind, updates are
+        dropped and counted in `snapshot().dropped_updates` (events stay in the log).
+        """
+        stream = _UpdateStream(self, self._max_pending)
+        if self._stopped:
+            stream._put(_END)
+        else:
+            self._subscribers.append(stream._put)
+        return stream
+
+    def enable_drain(self) -> None:
+        """Collect updates for `drain()` (MonitorThread does this)."""
+        if self._drain_buffer is None:
+            self._drain_buffer = deque()
+
+    def drain(self) -> list[MonitorUpdate]:
+        """All updates since the last call, oldest first. Thread-safe."""
+        buffer = self._drain_buffer
+        if buffer is None:
+            self.enable_drain()
+            return []
+        with self._drain_lock:  # two drainers must not interleave their pops
+            return [buffer.popleft() for _ in range(len(buffer))]
+
+    # --- queries (thread-safe) --------------------------------------------------------------
+
+    def snapshot(self) -> MonitorSnapshot:
+        counters = self._stream.counters if self._stream is not None else StreamCounters()
+        counters_copy = StreamCounters(
+            events=counters.events,
+            malformed=counters.malformed,
+            duplicates=counters.duplicates,
+            reconnects=counters.reconnects,
+            bytes=counters.bytes,
+            heartbeats=counters.heartbeats,
+            gaps=counters.gaps,
+            by_type=dict(counters.by_type),
+        )
+        journal = self._journal
+        with self._lock:
+            return MonitorSnapshot(
+                profile_name=self.profile.name,
+                environment_key=self.profile.environment_key,
+                status=self._status,
+                last_heartbeat_at=self._last_heartbeat_at,
+                counters=counters_copy,
+                trimmed=self.event_log.trimmed,
+                dropped_updates=self._dropped_updates,
+                values=self._values.copy(),
+                evaluator=self._evaluator_status,
+                events_per_second=self._rates.buckets(self._clock()),
+                last_lag_seconds=self._last_lag,
+                environment_names=dict(self._environment_names),
+                environment_id=self._environment_id,
+                watched=frozenset(self._watched),
+                recording=journal is not None and not self._stopped,
+                journal_notice=self._journal_notice,
+                journal_dropped=journal.dropped if journal is not None else 0,
+                evaluate_requests=(
+                    self._evaluator.counters.requests if self._evaluator is not None else 0
+                ),
+                events_in_log=len(self.event_log),
+                notices=tuple(self._notices),
+            )
+
+    def values(self) -> dict[str, FlagValue]:
+        with self._lock:
+            return self._values.copy()
+
+    def environment_names(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._environment_names)
+
+    def events(self, flt: EventFilter | None = None, limit: int | None = None) -> list[FlagEvent]:
+        """From the bounded event log, oldest first."""
+        return self.event_log.events(flt, limit, self.environment_names())
+
+    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
+        """Events, value transitions and outages of one flag, newest first.
+
+        From the journal when recording (so it reaches back past restarts), merged with what
+        is in memory (which also covers a journal that fell behind or failed).
+        """
+        with self._lock:
+            transitions = [t for t in self._transitions if t.flag_key == flag_key]
+            outages = list(self._outages)
+        events = self.event_log.for_flag(flag_key, limit)
+        if events or transitions:
+            oldest = min([e.received_at for e in events] + [t.at for t in transitions])
+            outages = [o for o in outages if o.received_at >= oldest]
+        else:
+            outages = []
+        stored: list[HistoryEntry] = []
+        journal = self._journal
+        if journal is not None:
+            journal.flush(timeout=2.0)
+            try:
+                stored = journal.history(flag_key, limit)
+            except JournalError as exc:
+                log.warning("journal history unavailable: %s", exc)
+        return merge_history(stored, transitions, events, outages, limit=limit)
+
+    def transition_for(self, event_id: str) -> ValueTransition | None:
+        with self._lock:
+            found = self._by_event.get(event_id)
+        if found is not None or self._journal is None:
+            return found
+        self._journal.flush(timeout=2.0)
+        try:
+            return self._journal.transition_for(event_id)
+        except JournalError:
+            return None
+
+    # --- intents (call on the monitor's loop) -----------------------------------------------
+
+    def restart_stream(self) -> None:
+        """Reconnect now; also lifts a credentials halt (the user may have fixed the key)."""
+        if self._stopped:
+            return
+        self._halted = False
+        task = self._stream_task
+        if task is None or task.done():
+            self._start_stream()  # the old stream ended (STOPPED): a fresh client
+        elif self._stream is not None:
+            self._stream.restart()
+
+    def reevaluate_all(self) -> None:
+        if self._stopped:
+            return
+        self._halted = False
+        self._evaluate_everything()
+
+    def set_watched(self, flag_key: str, watched: bool) -> None:
+        if watched:
+            self._watched.add(flag_key)
+            with self._lock:
+                new = self._values.ensure(flag_key)
+            if new is not None:
+                self._publish(ValueUpdated(new))
+                if self._reevaluator is not None and not self._halted:
+                    self._reevaluator.request(flag_key, None)
+        else:
+            self._watched.discard(flag_key)
+
+    # --- for tests and benchmarks -----------------------------------------------------------
+
+    @property
+    def journal(self) -> Journal | None:
+        return self._journal
+
+    @property
+    def evaluator(self) -> EvaluateClient | None:
+        return self._evaluator
+
+    def evaluations_idle(self) -> bool:
+        return self._reevaluator is None or self._reevaluator.idle()
+
+
+class MonitorThread:
+    """Runs a Monitor on its own thread and event loop, for the TUI.
+
+    Queries (`drain`, `snapshot`, `events`, `history`, `transition_for`) run on the caller's
+    thread against the Monitor's locked state; intents are handed to the monitor's loop.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        record: bool = True,
+        clock: Callable[[], float] = time.time,
+        event_log_size: int = 100_000,
+        max_pending: int = 50_000,
+        journal_dir: Path | None = None,
+        stream_factory: StreamFactory | None = None,
+    ) -> None:
+        self.profile = profile
+        self.monitor = Monitor(
+            profile,
+            record=record,
+            clock=clock,
+            event_log_size=event_log_size,
+            journal_dir=journal_dir,
+            stream_factory=stream_factory,
+            max_pending=max_pending,
+        )
+        self.monitor.enable_drain()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+
+    def start(self) -> None:
+        """Returns once the monitor's loop runs and the monitor has started."""
+        if self._thread is not None:
+            raise RuntimeError("a MonitorThread starts once")
+        self._thread = threading.Thread(
+            target=self._run, name=f"monitor-{self.profile.name}", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.monitor.start())
+        except BaseException as exc:  # reported to start()'s caller
+            self._start_error = exc
+            self._ready.set()
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(self.monitor.stop())
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Blocking: stops the monitor (stream, HTTP clients, journal flush) and the thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        future = asyncio.run_coroutine_threadsafe(self.monitor.stop(), loop)
+        try:
+            future.result(timeout)
+        except Exception as exc:  # a timeout or a failure: still stop the loop
+            log.warning("monitor did not stop cleanly: %r", exc)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+
+    def _call_soon(self, fn: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(fn, *args)
+
+    def drain(self) -> list[MonitorUpdate]:
+        return self.monitor.drain()
+
+    def snapshot(self) -> MonitorSnapshot:
+        return self.monitor.snapshot()
+
+    def events(self, flt: EventFilter | None = None, limit: int | None = None) -> list[FlagEvent]:
+        return self.monitor.events(flt, limit)
+
+    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
+        return self.monitor.history(flag_key, limit)
+
+    def transition_for(self, event_id: str) -> ValueTransition | None:
+        return self.monitor.transition_for(event_id)
+
+    def restart_stream(self) -> None:
+        self._call_soon(self.monitor.restart_stream)
+
+    def reevaluate_all(self) -> None:
+        self._call_soon(self.monitor.reevaluate_all)
+
+    def set_watched(self, flag_key: str, watched: bool) -> None:
+        self._call_soon(self.monitor.set_watched, flag_key, watched)
+
+
+@contextlib.asynccontextmanager
+async def run_headless(
+    profile: Profile,
+    *,
+    record: bool = True,
+    clock: Callable[[], float] = time.time,
+    journal_dir: Path | None = None,
+) -> AsyncIterator[tuple[Monitor, AsyncIterator[MonitorUpdate]]]:
+    """Run the whole monitor for a headless command (`tail --profile`): a flight recorder.
+
+    Yields the monitor and its update stream, subscribed before the monitor starts so nothing
+    is missed::
+
+        async with run_headless(profile, record=True) as (monitor, updates):
+            async for update in updates:
+                ...
+    """
+    monitor = Monitor(profile, record=record, clock=clock, journal_dir=journal_dir)
+    updates = monitor.updates()
+    await monitor.start()
+    try:
+        yield monitor, updates
+    finally:
+        await monitor.stop()

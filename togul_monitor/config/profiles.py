@@ -2,11 +2,43 @@
 
 A Profile is resolved: credentials are the actual secrets, already read from the environment
 variables the file names, so that everything downstream takes a Profile and nothing else.
+
+The store reads `profiles.toml` with tomllib and validates it strictly (validate.py). Writes
+go through tomlkit, section by section (tomledit.py), so the user's comments and key order
+survive; each write holds an inter-process lock, re-reads the file under it, and replaces the
+file atomically with mode 0600. A file that does not parse or validate is never written: the
+write is refused with a hint on how to recover.
 """
 
 from __future__ import annotations
 
+import copy
+import re
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+import tomlkit
+from tomlkit.items import Table
+
+from togul_monitor.config import paths
+from togul_monitor.config.atomic import atomic_write, file_lock
+from togul_monitor.config.entry import ProfileEntry, ProfilesConfig
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.tomledit import Sections
+from togul_monitor.config.validate import (
+    BUILTIN_NAMES,
+    check_name,
+    did_you_mean,
+    validate_document,
+    validate_profile,
+)
 
 
 @dataclass(frozen=True)
@@ -14,10 +46,341 @@ class Profile:
     name: str
     base_url: str
     environment_key: str
-    api_key: str | None = None  # X-API-Key (sdk or stream scope for the stream, sdk/server for evaluate)
-    token: str | None = None  # Bearer JWT: org-wide stream and flag listing
+    # repr=False: a Profile printed in a log line or a traceback never shows a secret.
+    # api_key: X-API-Key (sdk or stream scope for the stream, sdk/server for evaluate).
+    api_key: str | None = field(default=None, repr=False)
+    # token: Bearer JWT: org-wide stream and flag listing.
+    token: str | None = field(default=None, repr=False)
     context: dict[str, str] = field(default_factory=dict)
     watch: tuple[str, ...] = ()
     heartbeat_seconds: float = 30.0
     allow_insecure: bool = False
     builtin: bool = False  # the demo profiles: never written to the file
+    # Known environment_id -> environment key (the demo knows its own; empty when unknown), so
+    # `env:production` filters and environment columns work before any API call.
+    environment_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def read_timeout(self) -> float:
+        """How long a silent stream may stay open: three missed heartbeats (issue 3, item 3)."""
+        return 3.0 * self.heartbeat_seconds
+
+
+# --- reading --------------------------------------------------------------------------------
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+RECOVERY_HINT = (
+    "nothing was written; fix the file by hand, or move it aside to start afresh "
+    "(`togul-monitor profiles path` shows where it is)"
+)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", file=path) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError("not valid UTF-8 text", file=path, line=line) from None
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = None
+        found = _TOML_POSITION.search(message)
+        if found:
+            line = int(found.group(1))
+            message = f"{message[: found.start()]} (column {found.group(2)})"
+        raise ConfigError(f"TOML syntax error: {message}", file=path, line=line) from None
+
+
+def _load(path: Path) -> tuple[str | None, ProfilesConfig]:
+    text = _read_text(path)
+    if text is None:
+        return None, ProfilesConfig(path=path, exists=False)
+    return text, validate_document(_parse(text, path), file=path, text=text)
+
+
+def load_config(path: Path | None = None) -> ProfilesConfig:
+    """The validated contents of `profiles.toml` (empty, `exists=False`, when there is none)."""
+    return _load(path or paths.profiles_file())[1]
+
+
+def load_keymap(path: Path | None = None) -> dict[str, str]:
+    """The `[keymap]` table of `profiles.toml`: binding id -> key string (for the TUI)."""
+    return dict(load_config(path).keymap)
+
+
+# --- changes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    """What `profiles edit` changes; None (or empty) leaves a value as it is.
+
+    Setting one form of a credential removes the other (`api_key_env` replaces `api_key`).
+    """
+
+    base_url: str | None = None
+    environment_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
+    token: str | None = field(default=None, repr=False)
+    token_env: str | None = None
+    context: Mapping[str, str] = field(default_factory=dict)  # merged into the context
+    unset_context: tuple[str, ...] = ()
+    watch: tuple[str, ...] = ()  # added to the watch list
+    unwatch: tuple[str, ...] = ()
+    heartbeat_seconds: float | None = None
+    allow_insecure: bool | None = None
+
+    def apply(self, table: MutableMapping[str, Any], *, toml: bool) -> None:
+        """Apply to a plain dict (toml=False) or a tomlkit table in place (toml=True)."""
+        for key in ("base_url", "environment_key", "heartbeat_seconds", "allow_insecure"):
+            value = getattr(self, key)
+            if value is not None:
+                table[key] = value
+        for literal, indirect in (("api_key", "api_key_env"), ("token", "token_env")):
+            for key, other in ((literal, indirect), (indirect, literal)):
+                value = getattr(self, key)
+                if value is not None:
+                    table.pop(other, None)
+                    table[key] = value
+        existing = table.get("context")
+        if toml and isinstance(existing, Table) and (self.context or self.unset_context):
+            # Written as a `[profiles.NAME.context]` sub-table: edit it where it is.
+            for key, value in self.context.items():
+                existing[key] = value
+            for key in self.unset_context:
+                existing.pop(key, None)
+            if not existing:
+                del table["context"]
+        elif self.context or self.unset_context:
+            context = dict(table.get("context", {}))
+            context.update(self.context)
+            for key in self.unset_context:
+                context.pop(key, None)
+            if context:
+                table["context"] = _inline(context) if toml else context
+            else:
+                table.pop("context", None)
+        if self.watch or self.unwatch:
+            watch = [w for w in table.get("watch", []) if w not in self.unwatch]
+            watch += [w for w in self.watch if w not in watch]
+            if watch:
+                table["watch"] = watch
+            else:
+                table.pop("watch", None)
+
+
+def _inline(mapping: Mapping[str, Any]) -> Any:
+    inline = tomlkit.inline_table()
+    inline.update(mapping)
+    return inline
+
+
+def _toml_table(entry_table: Mapping[str, Any]) -> Table:
+    table = tomlkit.table()
+    for key, value in entry_table.items():
+        table[key] = _inline(value) if isinstance(value, Mapping) else value
+    return table
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+class ProfileStore:
+    """Reads and writes one `profiles.toml` (the default location unless `path` is given)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+
+    @property
+    def path(self) -> Path:
+        return self._path or paths.profiles_file()
+
+    def load(self) -> ProfilesConfig:
+        return load_config(self.path)
+
+    def add(self, entry: ProfileEntry, *, make_default: bool = False) -> ProfilesConfig:
+        """Add a new profile; an existing name is an error (use `edit`)."""
+        problem = check_name(entry.name)
+        if problem:
+            raise ConfigError(problem, profile=entry.name)
+        table = entry.to_table()
+        validate_profile(entry.name, table)  # precise errors before touching the file
+
+        def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:
+            profiles = data.setdefault("profiles", {})
+            if entry.name in profiles:
+                raise ConfigError(
+                    "a profile of this name exists already",
+                    file=self.path,
+                    profile=entry.name,
+                    hint=f"use `togul-monitor profiles edit {entry.name}` to change it",
+                )
+            profiles[entry.name] = copy.deepcopy(table)
+            if make_default:
+                data["default_profile"] = entry.name
+            if sections is not None:
+                sections.add_profile(entry.name, _toml_table(table))
+                if make_default:
+                    sections.set_top_level("default_profile", entry.name)
+            else:
+                if "profiles" not in doc:
+                    doc.add("profiles", tomlkit.table(is_super_table=True))
+                doc["profiles"][entry.name] = _toml_table(table)
+                if make_default:
+                    doc["default_profile"] = entry.name
+
+        return self._modify(change)
+
+    def edit(self, name: str, changes: ProfileChanges) -> ProfilesConfig:
+        def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:
+            profiles = data.get("profiles", {})
+            if name not in profiles:
+                raise self._unknown(name, profiles)
+            changes.apply(profiles[name], toml=False)
+            validate_profile(name, profiles[name])  # precise errors before touching the file
+            if sections is not None:
+                if not sections.edit_profile(name, lambda t: changes.apply(t, toml=True)):
+                    raise _Fallback
+            else:
+                changes.apply(doc["profiles"][name], toml=True)
+
+        return self._modify(change)
+
+    def remove(self, name: str) -> ProfilesConfig:
+        """Remove a profile (and `default_profile` when it named it)."""
+
+        def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:
+            profiles = data.get("profiles", {})
+            if name not in profiles:
+                raise self._unknown(name, profiles)
+            del profiles[name]
+            unset_default = data.get("default_profile") == name
+            if unset_default:
+                del data["default_profile"]
+            if sections is not None:
+                sections.remove_profile(name)
+                if unset_default:
+                    sections.set_top_level("default_profile", None)
+            else:
+                del doc["profiles"][name]
+                if unset_default:
+                    del doc["default_profile"]
+
+        return self._modify(change)
+
+    def set_default(self, name: str) -> ProfilesConfig:
+        def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:
+            profiles = data.get("profiles", {})
+            if name not in profiles and name not in BUILTIN_NAMES:
+                raise self._unknown(name, profiles)
+            data["default_profile"] = name
+            if sections is not None:
+                sections.set_top_level("default_profile", name)
+            else:
+                doc["default_profile"] = name
+
+        return self._modify(change)
+
+    def _unknown(self, name: str, profiles: Mapping[str, Any]) -> ConfigError:
+        known = [*profiles, *BUILTIN_NAMES]
+        return ConfigError(
+            f"no profile named {name!r}{did_you_mean(name, known)}",
+            file=self.path,
+            hint="`togul-monitor profiles list` shows the profiles",
+        )
+
+    def _modify(
+        self, change: Callable[[dict[str, Any], Sections | None, Any], None]
+    ) -> ProfilesConfig:
+        """Under the lock: re-read, refuse a bad file, apply `change`, verify, write atomically."""
+        path = self.path
+        with file_lock(path):
+            try:
+                text, _ = _load(path)
+            except ConfigError as exc:
+                raise ConfigError(
+                    exc.message,
+                    file=exc.file,
+                    profile=exc.profile,
+                    key=exc.key,
+                    line=exc.line,
+                    hint=RECOVERY_HINT,
+                ) from None
+            text = text or ""
+            newline = "\r\n" if "\r\n" in text else "\n"  # keep the file's line endings
+            new_text: str | None = None
+            try:
+                expected = tomllib.loads(text)
+                sections = Sections(text)
+                change(expected, sections, None)
+                candidate = _finish(sections.text(), newline)
+                if _same(tomllib.loads(candidate), expected):
+                    new_text = candidate
+            except (_Fallback, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
+                pass
+            if new_text is None:
+                new_text = self._whole_document(text, change, newline)
+            config = validate_document(tomllib.loads(new_text), file=path, text=new_text)
+            atomic_write(path, new_text.encode("utf-8"))
+            return config
+
+    def _whole_document(
+        self,
+        text: str,
+        change: Callable[[dict[str, Any], Sections | None, Any], None],
+        newline: str,
+    ) -> str:
+        """The section splice did not give the expected data: edit the whole document."""
+        expected = tomllib.loads(text)
+        try:
+            doc = tomlkit.parse(text)
+            change(expected, None, doc)
+            if "profiles" in doc and not doc["profiles"]:
+                del doc["profiles"]
+            new_text = _finish(tomlkit.dumps(doc), newline)
+            if _same(tomllib.loads(new_text), expected):
+                return new_text
+        except ConfigError:
+            raise
+        except Exception:  # noqa: BLE001 - any failure here means: do not write
+            pass
+        raise ConfigError(
+            "could not apply this change to the file's layout safely; nothing was written",
+            file=self.path,
+            hint="make the change by hand in the file",
+        )
+
+
+def _finish(text: str, newline: str) -> str:
+    """One line-ending style throughout, and a final newline."""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if newline == "\r\n":
+        text = re.sub(r"(?<!\r)\n", "\r\n", text)
+    return text
+
+
+def _same(actual: dict[str, Any], expected: dict[str, Any]) -> bool:
+    """Equal data, an empty `profiles` table counting as none."""
+
+    def normal(data: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if not (k == "profiles" and v == {})}
+
+    return normal(actual) == normal(expected)
+
+
+class _Fallback(Exception):
+    """The section editor cannot do this edit: use the whole-document path."""

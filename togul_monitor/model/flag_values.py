@@ -6,7 +6,8 @@ monitor, the journal, the CLI and the TUI share.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -43,3 +44,220 @@ class ValueTransition:
     after: Evaluation | None  # None when the flag was deleted
     event_id: str | None
     at: float
+
+
+# --- logic -------------------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> object:
+    """A comparison key for a JSON value that tells `true` from `1` and `1` from `1.0`.
+
+    Python says `True == 1 == 1.0`; a flag whose value goes from `true` to `1` did change for
+    the user, so the type takes part in the comparison. Containers compare by canonical JSON.
+    """
+    if isinstance(value, (dict, list)):
+        try:
+            return ("json", json.dumps(value, sort_keys=True, separators=(",", ":")))
+        except (TypeError, ValueError):
+            return ("repr", repr(value))
+    return (type(value).__name__, value)
+
+
+def evaluations_differ(before: Evaluation | None, after: Evaluation | None) -> bool:
+    """True when value, reason or enabled changed (value_type alone does not count)."""
+    if before is None or after is None:
+        return before is not after
+    return (
+        before.reason != after.reason
+        or before.enabled != after.enabled
+        or _canonical(before.value) != _canonical(after.value)
+    )
+
+
+def evaluation_to_json(evaluation: Evaluation | None) -> dict[str, Any] | None:
+    if evaluation is None:
+        return None
+    return {
+        "value": evaluation.value,
+        "value_type": evaluation.value_type,
+        "reason": evaluation.reason,
+        "enabled": evaluation.enabled,
+    }
+
+
+def evaluation_from_json(data: object) -> Evaluation | None:
+    """The inverse of `evaluation_to_json`, tolerant of missing keys (journal rows, imports)."""
+    if not isinstance(data, dict):
+        return None
+    enabled = data.get("enabled")
+    reason = data.get("reason")
+    value_type = data.get("value_type")
+    return Evaluation(
+        value=data.get("value"),
+        value_type=value_type if isinstance(value_type, str) else None,
+        reason=reason if isinstance(reason, str) else None,
+        enabled=enabled if isinstance(enabled, bool) else None,
+    )
+
+
+def transition_to_json(t: ValueTransition) -> dict[str, Any]:
+    return {
+        "flag_key": t.flag_key,
+        "before": evaluation_to_json(t.before),
+        "after": evaluation_to_json(t.after),
+        "event_id": t.event_id,
+        "at": t.at,
+    }
+
+
+def _blank(flag_key: str) -> FlagValue:
+    return FlagValue(
+        flag_key=flag_key,
+        current=None,
+        previous=None,
+        evaluated_at=None,
+        trigger_event_id=None,
+        stale=False,
+        deleted=False,
+        error=None,
+    )
+
+
+class FlagValues:
+    """The cached values of the monitored flags, and the rules that turn answers into transitions.
+
+    Pure state: no I/O, no clock of its own (every time is passed in), so the rules are unit
+    tested without a server. Each method returns the new `FlagValue` (or None when nothing
+    changed, so callers publish only real changes) and, where it applies, the transition.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, FlagValue] = {}
+
+    def __contains__(self, flag_key: object) -> bool:
+        return flag_key in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, flag_key: str) -> FlagValue | None:
+        return self._values.get(flag_key)
+
+    def keys(self) -> list[str]:
+        return list(self._values)
+
+    def copy(self) -> dict[str, FlagValue]:
+        return dict(self._values)
+
+    def ensure(self, flag_key: str) -> FlagValue | None:
+        """Start monitoring `flag_key`; returns the new blank value, or None if already known."""
+        if flag_key in self._values:
+            return None
+        value = _blank(flag_key)
+        self._values[flag_key] = value
+        return value
+
+    def seed(
+        self,
+        flag_key: str,
+        evaluation: Evaluation | None,
+        at: float | None,
+        *,
+        deleted: bool = False,
+    ) -> FlagValue:
+        """The last value known from the journal: the baseline the first evaluation compares to.
+
+        It is stale until re-evaluated, since the server may have changed while we were away.
+        """
+        value = FlagValue(
+            flag_key=flag_key,
+            current=None if deleted else evaluation,
+            previous=evaluation if deleted else None,
+            evaluated_at=at,
+            trigger_event_id=None,
+            stale=True,
+            deleted=deleted,
+            error=None,
+        )
+        self._values[flag_key] = value
+        return value
+
+    def mark_stale(self, flag_key: str) -> FlagValue | None:
+        """An event arrived for the flag: its value is in doubt until re-evaluated."""
+        old = self._values.get(flag_key)
+        if old is None:
+            old = _blank(flag_key)
+        elif old.stale:
+            return None  # already stale: nothing new to show (this is the hot path of a burst)
+        value = replace(old, stale=True)
+        self._values[flag_key] = value
+        return value
+
+    def record(
+        self,
+        flag_key: str,
+        evaluation: Evaluation,
+        *,
+        event_id: str | None,
+        at: float,
+        still_stale: bool = False,
+    ) -> tuple[FlagValue, ValueTransition | None]:
+        """An evaluation answered. A transition only when value, reason or enabled changed.
+
+        The very first answer for a flag is a baseline, not a transition; an answer after a
+        deletion is a transition from nothing (the flag came back).
+        """
+        old = self._values.get(flag_key) or _blank(flag_key)
+        before = old.previous if old.deleted else old.current
+        transition: ValueTransition | None = None
+        changed = evaluations_differ(old.current, evaluation)
+        if old.deleted:
+            transition = ValueTransition(flag_key, None, evaluation, event_id, at)
+        elif old.current is not None and changed:
+            transition = ValueTransition(flag_key, before, evaluation, event_id, at)
+        value = FlagValue(
+            flag_key=flag_key,
+            current=evaluation,
+            previous=before if (changed or old.deleted) else old.previous,
+            evaluated_at=at,
+            trigger_event_id=event_id if (changed or old.deleted) else old.trigger_event_id,
+            stale=still_stale,
+            deleted=False,
+            error=None,
+        )
+        if old.current is None and not old.deleted:
+            value = replace(value, trigger_event_id=event_id)
+        self._values[flag_key] = value
+        return value, transition
+
+    def mark_deleted(
+        self, flag_key: str, *, event_id: str | None, at: float
+    ) -> tuple[FlagValue, ValueTransition | None]:
+        """flag.deleted, or evaluate answered 404: keep the last value as `previous`."""
+        old = self._values.get(flag_key) or _blank(flag_key)
+        if old.deleted:
+            value = replace(old, stale=False, error=None)
+            self._values[flag_key] = value
+            return value, None
+        transition = None
+        if old.current is not None:
+            transition = ValueTransition(flag_key, old.current, None, event_id, at)
+        value = FlagValue(
+            flag_key=flag_key,
+            current=None,
+            previous=old.current if old.current is not None else old.previous,
+            evaluated_at=at,
+            trigger_event_id=event_id,
+            stale=False,
+            deleted=True,
+            error=None,
+        )
+        self._values[flag_key] = value
+        return value, transition
+
+    def mark_error(self, flag_key: str, message: str, *, still_stale: bool = True) -> FlagValue:
+        """The evaluation failed: keep the last value, say why, and stay stale (it is unknown)."""
+        old = self._values.get(flag_key) or _blank(flag_key)
+        value = replace(old, error=message, stale=still_stale)
+        self._values[flag_key] = value
+        return value

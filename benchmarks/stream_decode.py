@@ -1,0 +1,150 @@
+"""Stream decoding throughput: plain httpx-sse + json.loads vs our StreamClient → FlagEvent.
+
+One prebuilt stream of 200,000 events (the emulator's framing: `id:` + one-line JSON `data:`,
+LF only, a `: heartbeat` comment every 100 events) is served over loopback by a separate process,
+so the server does not compete for the client's interpreter. Each round measures both clients on
+the same bytes; the best round of each is reported with the ratio (issue 3 target: >= 0.8).
+
+    .venv/bin/python benchmarks/stream_decode.py [--events N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import socket
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from httpx_sse import aconnect_sse  # noqa: E402
+
+from togul_monitor.stream.client import StreamClient  # noqa: E402
+from togul_monitor.stream.events import FlagEvent  # noqa: E402
+
+FLAGS = [f"flag-{i:03d}" for i in range(200)]
+TYPES = ["flag.updated", "flag.updated", "rule.updated", "flag.created", "rule.created"]
+ENV = "6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6"
+
+
+def build_stream(count: int) -> bytes:
+    parts = [b"retry: 1000\n"]
+    versions: dict[str, int] = {}
+    for i in range(1, count + 1):
+        flag = FLAGS[i % len(FLAGS)]
+        versions[flag] = versions.get(flag, 0) + 1
+        data = json.dumps(
+            {
+                "type": TYPES[i % len(TYPES)],
+                "flag_key": flag,
+                "environment_id": ENV,
+                "version": versions[flag],
+                "timestamp": 1_700_000_000 + i // 50,
+            },
+            separators=(",", ":"),
+        )
+        parts.append(f"id: {i}\ndata: {data}\n\n".encode())
+        if i % 100 == 0:
+            parts.append(b": heartbeat\n")
+    return b"".join(parts)
+
+
+def serve(sock: socket.socket, body: bytes) -> None:
+    """Child process: answer every request with the whole stream, then close."""
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(head)
+            view = memoryview(body)
+            for start in range(0, len(body), 65536):
+                writer.write(view[start : start + 65536])
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, sock=sock)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+async def plain(url: str, count: int) -> float:
+    start = time.perf_counter()
+    seen = 0
+    timeout = httpx.Timeout(10.0, read=60.0)
+    async with httpx.AsyncClient(timeout=timeout) as http:
+        async with aconnect_sse(http, "GET", url + "/api/v1/stream") as source:
+            async for sse in source.aiter_sse():
+                json.loads(sse.data)
+                seen += 1
+                if seen == count:
+                    break
+    elapsed = time.perf_counter() - start
+    assert seen == count, seen
+    return count / elapsed
+
+
+async def ours(url: str, count: int) -> float:
+    start = time.perf_counter()
+    seen = 0
+    client = StreamClient(url, api_key="tgl_sdk_benchmark", read_timeout=60.0)
+    try:
+        async for item in client.items():
+            if item.__class__ is FlagEvent:
+                seen += 1
+                if seen == count:
+                    break
+    finally:
+        await client.aclose()
+    elapsed = time.perf_counter() - start
+    assert seen == count and client.counters.malformed == 0, (seen, client.counters)
+    return count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    body = build_stream(args.events)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = multiprocessing.get_context("fork").Process(target=serve, args=(sock, body), daemon=True)
+    server.start()
+    sock.close()
+    try:
+        plain_rates: list[float] = []
+        our_rates: list[float] = []
+        for _ in range(args.rounds):
+            plain_rates.append(asyncio.run(plain(url, args.events)))
+            our_rates.append(asyncio.run(ours(url, args.events)))
+    finally:
+        server.terminate()
+        server.join()
+
+    best_plain, best_ours = max(plain_rates), max(our_rates)
+    print(f"stream: {args.events} events, {len(body) / 1e6:.1f} MB, {args.rounds} rounds (best)")
+    print(f"httpx-sse + json.loads : {best_plain:>10,.0f} events/s")
+    print(f"StreamClient FlagEvent : {best_ours:>10,.0f} events/s")
+    print(f"ratio ours/plain       : {best_ours / best_plain:.2f}  (target >= 0.80)")
+
+
+if __name__ == "__main__":
+    main()

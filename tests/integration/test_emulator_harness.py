@@ -1,0 +1,58 @@
+"""The harness: start, stop under a second with open streams, simulation, free ports."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+
+from togul_monitor.emulator.harness import running_emulator
+
+from .emulator_sse import RawStream
+
+
+async def test_leaving_the_block_closes_open_streams_fast() -> None:
+    block = running_emulator(seed=0, heartbeat=0.2)
+    emu = block.__enter__()
+    headers = {"X-API-Key": emu.credentials.keys["production"]["sdk"]}
+    async with RawStream(emu.base_url, headers) as a, RawStream(emu.base_url, headers) as b:
+        assert await emu.await_streams(2)
+        started = time.monotonic()
+        block.__exit__(None, None, None)
+        elapsed = time.monotonic() - started
+        await a.wait_ended()
+        await b.wait_ended()
+    assert elapsed < 1.0
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(emu.base_url + "/healthz", timeout=1)
+
+
+def test_two_emulators_get_two_free_ports() -> None:
+    with running_emulator(seed=0) as one, running_emulator(seed=0) as two:
+        assert one.port != two.port
+        assert httpx.get(one.base_url + "/healthz", timeout=5).status_code == 200
+        assert httpx.get(two.base_url + "/readyz", timeout=5).status_code == 200
+        # Same seed, same credentials: tests and snapshots depend on it.
+        assert one.credentials == two.credentials
+
+
+async def test_simulation_publishes_across_both_environments() -> None:
+    with running_emulator(seed=0, heartbeat=0.2, simulate=200.0) as emu:
+        headers = {"Authorization": f"Bearer {emu.credentials.org_token}"}
+        async with RawStream(emu.base_url, headers) as stream:
+            events = await stream.wait_events(30)
+    envs = {e["environment_id"] for e in events}
+    assert envs == set(emu.credentials.environment_ids.values())
+    ids = [int(e["_id"]) for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_a_busy_port_is_reported() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError), running_emulator(port=port):
+            pass

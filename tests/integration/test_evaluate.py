@@ -1,0 +1,189 @@
+"""The evaluate client over real loopback HTTP: the emulator, and a scripted server for the
+answers the emulator never gives (429/503 with retry, a missing value_type)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.evaluate import EvaluateClient, Outcome
+from togul_monitor.model.flag_values import Evaluation
+
+CONTEXT = {"user_id": "u-1", "plan": "premium"}
+
+
+class Scripted:
+    """A loopback server answering POST /api/v1/evaluate from a script of responses."""
+
+    def __init__(self) -> None:
+        self.script: list[Response] = []
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+
+        async def evaluate(request: Request) -> Response:
+            self.requests.append(await request.json())
+            self.headers.append(dict(request.headers))
+            if self.script:
+                return self.script.pop(0)
+            return JSONResponse({"code": "x", "message": "script ran out"}, status_code=500)
+
+        app = Starlette(routes=[Route("/api/v1/evaluate", evaluate, methods=["POST"])])
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        )
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
+        )
+
+    def __enter__(self) -> Scripted:
+        self.thread.start()
+        deadline = time.monotonic() + 5
+        while not self.server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(3)
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    with Scripted() as server:
+        yield server
+
+
+def client(base_url: str, key: str = "tgl_sdk_test0000000000001234", **kw: Any) -> EvaluateClient:
+    return EvaluateClient(
+        base_url, api_key=key, environment_key="production", context=CONTEXT, **kw
+    )
+
+
+async def test_ok_against_the_emulator(emulator: EmulatorHandle) -> None:
+    c = client(emulator.base_url, emulator.credentials.keys["production"]["sdk"])
+    try:
+        result = await c.evaluate("new-dashboard")
+        assert result.outcome is Outcome.OK
+        assert result.evaluation == Evaluation(True, "boolean", "rule_match", True)
+        missing = await c.evaluate("no-such-flag")
+        assert missing.outcome is Outcome.NOT_FOUND and "evaluate.flag_not_found" in (
+            missing.message or ""
+        )
+        assert c.counters.requests == 2  # 404 is never retried
+    finally:
+        await c.aclose()
+
+
+async def test_rejected_credentials_are_not_retried(emulator: EmulatorHandle) -> None:
+    stream_key = emulator.credentials.keys["production"]["stream"]
+    c = client(emulator.base_url, stream_key)
+    try:
+        result = await c.evaluate("new-dashboard")
+        assert result.outcome is Outcome.REJECTED and result.status == 403
+        assert stream_key not in (result.message or "")
+        assert c.counters.requests == 1
+    finally:
+        await c.aclose()
+    sdk_key = emulator.credentials.keys["production"]["sdk"]
+    emulator.faults.revoke_key(sdk_key)
+    c = client(emulator.base_url, sdk_key)
+    try:
+        result = await c.evaluate("new-dashboard")
+        assert result.outcome is Outcome.REJECTED and result.status == 401
+        assert c.counters.requests == 1
+    finally:
+        await c.aclose()
+
+
+async def test_retry_once_on_429_and_5xx_then_succeed(scripted: Scripted) -> None:
+    body = {
+        "flag_key": "f",
+        "enabled": True,
+        "value_type": "string",
+        "value": "a",
+        "reason": "default",
+    }
+    scripted.script = [
+        JSONResponse({"code": "rate", "message": "slow down"}, 429, {"Retry-After": "0"}),
+        JSONResponse(body),
+        JSONResponse({"code": "boom", "message": "x"}, 503),
+        JSONResponse(body),
+    ]
+    c = client(scripted.base_url)
+    try:
+        first = await c.evaluate("f")
+        second = await c.evaluate("f")
+    finally:
+        await c.aclose()
+    assert first.outcome is Outcome.OK and second.outcome is Outcome.OK
+    assert first.evaluation == Evaluation("a", "string", "default", True)
+    assert c.counters.requests == 4
+    sent = scripted.requests[0]
+    assert sent == {"flag_key": "f", "environment_key": "production", "context": CONTEXT}
+    assert scripted.headers[0]["x-api-key"].startswith("tgl_sdk_")
+
+
+async def test_two_attempts_at_most(scripted: Scripted) -> None:
+    scripted.script = [JSONResponse({"code": "down"}, 503) for _ in range(5)]
+    c = client(scripted.base_url)
+    try:
+        result = await c.evaluate("f")
+    finally:
+        await c.aclose()
+    assert result.outcome is Outcome.FAILED and result.status == 503
+    assert "HTTP 503 down" in (result.message or "")
+    assert c.counters.requests == 2 and len(scripted.requests) == 2
+
+
+async def test_tolerant_parse_of_a_response_without_value_type(scripted: Scripted) -> None:
+    scripted.script = [
+        JSONResponse({"flag_key": "f", "value": {"theme": "dark"}}),
+        JSONResponse({"flag_key": "f", "value": 3, "value_type": "weird", "reason": 7}),
+        Response(b"[1, 2]", media_type="application/json"),
+        JSONResponse({"code": "validation.flag_key", "message": "bad\x1b[31m"}, 400),
+    ]
+    c = client(scripted.base_url)
+    try:
+        no_type = await c.evaluate("f")
+        odd_type = await c.evaluate("f")
+        not_object = await c.evaluate("f")
+        bad_request = await c.evaluate("f")
+    finally:
+        await c.aclose()
+    assert no_type.evaluation == Evaluation({"theme": "dark"}, None, None, None)
+    assert odd_type.evaluation == Evaluation(3, None, None, None)
+    assert not_object.outcome is Outcome.FAILED
+    assert bad_request.outcome is Outcome.FAILED and bad_request.status == 400
+    assert "\x1b" not in (bad_request.message or "")
+    assert c.counters.requests == 4  # 400 is not retried
+
+
+async def test_network_error_is_a_failure_after_two_attempts() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nobody listens there now
+    c = client(f"http://127.0.0.1:{port}")
+    try:
+        result = await c.evaluate("f")
+    finally:
+        await c.aclose()
+    assert result.outcome is Outcome.FAILED and "network error" in (result.message or "")
+    assert c.counters.requests == 2

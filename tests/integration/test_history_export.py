@@ -1,0 +1,144 @@
+"""`history` and `export` read what a monitor recorded, after that monitor has stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from togul_monitor.cli import cli
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.monitor import Monitor, TransitionRecorded
+from togul_monitor.store.export import read_jsonl, write_jsonl
+from togul_monitor.store.journal import Journal, iter_journal_events, journal_path
+from togul_monitor.stream.events import FlagEvent
+
+from .test_monitor import Recorder, make_profile, settled, wait_for
+
+
+async def record_some_history(emu: EmulatorHandle) -> list[FlagEvent]:
+    monitor = Monitor(make_profile(emu, name="rec"))
+    recorder = Recorder(monitor)
+    await monitor.start()
+    recorder.start()
+    try:
+        await wait_for(lambda: emu.open_streams == 1, what="stream")
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+
+        def changes() -> None:
+            emu.world.update_flag("production", "new-dashboard", enabled=False)
+            emu.world.update_flag("production", "checkout-v2", enabled=False)
+            emu.world.create_flag("production", "[bold]odd\x1b[31m-key", value_type="string")
+
+        await asyncio.to_thread(changes)
+        await wait_for(lambda: len(recorder.of(FlagEvent)) == 3, what="3 events")
+        await wait_for(lambda: recorder.of(TransitionRecorded), what="transition")
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="settled")
+        return recorder.of(FlagEvent)
+    finally:
+        await monitor.stop()
+
+
+async def test_history_command_after_the_monitor_stopped(emulator: EmulatorHandle) -> None:
+    events = await record_some_history(emulator)
+    runner = CliRunner()
+    result = await asyncio.to_thread(
+        runner.invoke, cli, ["history", "new-dashboard", "--profile", "rec", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["kind"] for r in rows] == ["transition", "event"]  # newest first
+    assert rows[0]["event_id"] == rows[1]["id"] == events[0].event_id
+    assert rows[0]["before"]["value"] is True and rows[0]["after"]["reason"] == "disabled"
+
+    human = await asyncio.to_thread(
+        runner.invoke, cli, ["history", "new-dashboard", "--profile", "rec", "--limit", "1"]
+    )
+    assert human.exit_code == 0
+    (line,) = human.output.splitlines()
+    assert "true (rule_match, enabled) → false (disabled, disabled)" in line
+
+    odd = await asyncio.to_thread(
+        runner.invoke, cli, ["history", "[bold]odd\x1b[31m-key", "--profile", "rec"]
+    )
+    assert odd.exit_code == 0 and "flag.created" in odd.output
+    unknown = await asyncio.to_thread(
+        runner.invoke, cli, ["history", "\x1b[2Jnope", "--profile", "rec"]
+    )
+    assert unknown.exit_code == 0 and "No history" in unknown.output
+    assert "\x1b" not in unknown.output and "\\x1b" in unknown.output
+
+    missing = await asyncio.to_thread(runner.invoke, cli, ["history", "x", "--profile", "nope"])
+    assert missing.exit_code == 1 and "No journal" in missing.output
+
+
+async def test_export_then_reimport_of_jsonl_gives_the_same_events(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    events = await record_some_history(emulator)
+    out = tmp_path / "export.jsonl"
+    runner = CliRunner()
+    result = await asyncio.to_thread(
+        runner.invoke, cli, ["export", "--format", "jsonl", "-o", str(out), "--profile", "rec"]
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "\x1b" not in text  # escaped: safe even when printed
+    back = list(read_jsonl(text.splitlines()))
+    assert back == events
+
+    # Re-import into a fresh journal and export again: byte for byte the same.
+    journal = Journal.open(tmp_path / "again.sqlite3")
+    try:
+        assert journal.import_events(back) == 3
+    finally:
+        journal.close()
+    buffer = io.StringIO()
+    write_jsonl(iter_journal_events(tmp_path / "again.sqlite3"), buffer)
+    assert buffer.getvalue() == text
+    assert list(iter_journal_events(journal_path("rec"))) == events
+
+
+async def test_export_filter_since_and_csv(emulator: EmulatorHandle) -> None:
+    await record_some_history(emulator)
+    runner = CliRunner()
+    csv_run = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        ["export", "--format", "csv", "--filter", "flag:checkout-*", "--profile", "rec"],
+    )
+    assert csv_run.exit_code == 0, csv_run.output
+    lines = csv_run.output.splitlines()
+    assert lines[0].startswith("id,type,flag_key") and len(lines) == 2
+    assert ",checkout-v2," in lines[1]
+
+    env_run = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        ["export", "--format", "jsonl", "--filter", "env:production -dash", "--profile", "rec"],
+    )
+    assert env_run.exit_code == 0, env_run.output
+    assert [json.loads(x)["flag_key"] for x in env_run.output.splitlines()] == [
+        "checkout-v2",
+        "[bold]odd\x1b[31m-key",
+    ]
+
+    future = await asyncio.to_thread(
+        runner.invoke, cli, ["export", "--format", "jsonl", "--since", "-1h", "--profile", "rec"]
+    )
+    assert future.exit_code == 2  # not a time
+
+    recent = await asyncio.to_thread(
+        runner.invoke, cli, ["export", "--format", "jsonl", "--since", "1h", "--profile", "rec"]
+    )
+    assert recent.exit_code == 0 and len(recent.output.splitlines()) == 3
+
+    bad = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        ["export", "--format", "jsonl", "--filter", "tpye:x", "--profile", "rec"],
+    )
+    assert bad.exit_code == 2 and "character 1" in bad.output

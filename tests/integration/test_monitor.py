@@ -1,0 +1,404 @@
+"""The monitor core over the real emulator (loopback HTTP): values, transitions, convergence."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.model.flag_values import Evaluation
+from togul_monitor.monitor import (
+    EvaluatorStatus,
+    Monitor,
+    MonitorThread,
+    TransitionRecorded,
+    ValueUpdated,
+)
+from togul_monitor.stream.events import FlagEvent, Outage
+
+CONTEXT = {"user_id": "u-1", "plan": "premium"}
+
+
+def make_profile(emu: EmulatorHandle, **overrides: Any) -> Profile:
+    fields: dict[str, Any] = {
+        "name": "test",
+        "base_url": emu.base_url,
+        "environment_key": "production",
+        "api_key": emu.credentials.keys["production"]["sdk"],
+        "context": dict(CONTEXT),
+        "watch": ("new-dashboard",),
+        "heartbeat_seconds": 0.2,
+    }
+    fields.update(overrides)
+    return Profile(**fields)
+
+
+async def wait_for(cond: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await asyncio.sleep(0.01)
+
+
+class Recorder:
+    """Collects a monitor's updates in the background."""
+
+    def __init__(self, monitor: Monitor) -> None:
+        self.items: list[object] = []
+        self._updates = monitor.updates()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        async for item in self._updates:
+            self.items.append(item)
+
+    def of(self, kind: type) -> list[Any]:
+        return [i for i in self.items if isinstance(i, kind)]
+
+
+def expected(emu: EmulatorHandle, flag: str, env: str = "production") -> Evaluation:
+    body = emu.world.evaluate(env, flag, CONTEXT)
+    return Evaluation(body["value"], body["value_type"], body["reason"], body["enabled"])
+
+
+def settled(monitor: Monitor, flag: str) -> bool:
+    value = monitor.values().get(flag)
+    return (
+        value is not None
+        and value.current is not None
+        and not value.stale
+        and monitor.evaluations_idle()
+    )
+
+
+async def started(emu: EmulatorHandle, **overrides: Any) -> tuple[Monitor, Recorder]:
+    monitor = Monitor(make_profile(emu, **overrides))
+    recorder = Recorder(monitor)
+    await monitor.start()
+    recorder.start()
+    await wait_for(lambda: emu.open_streams == 1, what="stream open")
+    return monitor, recorder
+
+
+async def test_a_patch_that_flips_the_value_yields_one_transition_tied_to_its_event(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await started(emulator)
+    try:
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        before = monitor.values()["new-dashboard"].current
+        assert before == Evaluation(True, "boolean", "rule_match", True)
+
+        # The PATCH goes through the management API over HTTP, like a user's change would.
+        creds = emulator.credentials
+        headers = {"Authorization": f"Bearer {creds.org_token}"}
+        async with httpx.AsyncClient(base_url=emulator.base_url, headers=headers) as http:
+            project = (await http.get("/api/v1/projects")).json()["projects"][0]["id"]
+            flags = (await http.get(f"/api/v1/projects/{project}/flags")).json()["flags"]
+            (flag,) = [
+                f
+                for f in flags
+                if f["key"] == "new-dashboard"
+                and f["environment_id"] == creds.environment_ids["production"]
+            ]
+            r = await http.patch(
+                f"/api/v1/projects/{project}/flags/{flag['id']}", json={"enabled": False}
+            )
+            assert r.status_code == 200
+
+        await wait_for(lambda: rec.of(TransitionRecorded), what="a transition")
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="settled")
+        (event,) = [e for e in rec.of(FlagEvent) if e.flag_key == "new-dashboard"]
+        (recorded,) = rec.of(TransitionRecorded)
+        t = recorded.transition
+        assert t.event_id is not None and t.event_id == event.event_id
+        assert t.before == before
+        assert t.after == Evaluation(False, "boolean", "disabled", False)
+        assert recorded.watched is True
+        value = monitor.values()["new-dashboard"]
+        assert value.previous == before and value.trigger_event_id == event.event_id
+        assert monitor.transition_for(event.event_id) == t
+        # The stale mark came before the answer.
+        kinds = [
+            (u.value.stale, u.value.current)
+            for u in rec.of(ValueUpdated)
+            if u.value.flag_key == "new-dashboard"
+        ]
+        assert (True, before) in kinds and kinds[-1] == (False, t.after)
+    finally:
+        await monitor.stop()
+
+
+async def test_a_rule_change_that_keeps_the_value_yields_the_event_and_no_transition(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await started(emulator, watch=("checkout-v2",))
+    try:
+        await wait_for(lambda: settled(monitor, "checkout-v2"), what="first value")
+        requests_before = monitor.evaluator.counters.requests  # type: ignore[union-attr]
+        # The context has no email: the attribute rule matched nothing before and after.
+        await asyncio.to_thread(
+            emulator.world.update_rule,
+            "production",
+            "checkout-v2",
+            0,
+            value_json='"@other.test"',
+        )
+        await wait_for(
+            lambda: any(e.type == "rule.updated" for e in rec.of(FlagEvent)), what="event"
+        )
+        await wait_for(
+            lambda: monitor.evaluator.counters.requests > requests_before,  # type: ignore[union-attr]
+            what="re-evaluation",
+        )
+        await wait_for(lambda: settled(monitor, "checkout-v2"), what="settled")
+        assert rec.of(TransitionRecorded) == []
+        assert monitor.values()["checkout-v2"].current == expected(emulator, "checkout-v2")
+    finally:
+        await monitor.stop()
+
+
+async def test_a_burst_of_1000_changes_costs_a_handful_of_calls_and_ends_right(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await started(emulator)
+    try:
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        requests_before = monitor.evaluator.counters.requests  # type: ignore[union-attr]
+
+        def burst() -> None:
+            for i in range(1000):
+                emulator.world.update_flag("production", "new-dashboard", enabled=i % 2 == 1)
+            emulator.world.update_flag("production", "new-dashboard", enabled=False)
+
+        await asyncio.to_thread(burst)
+        await wait_for(
+            lambda: len(monitor.event_log.for_flag("new-dashboard")) == 1001, what="1001 events"
+        )
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="settled")
+        calls = monitor.evaluator.counters.requests - requests_before  # type: ignore[union-attr]
+        assert 1 <= calls <= 25, calls
+        final = monitor.values()["new-dashboard"].current
+        assert final == expected(emulator, "new-dashboard")
+        assert final == Evaluation(False, "boolean", "disabled", False)
+    finally:
+        await monitor.stop()
+
+
+async def test_after_a_restart_without_replay_the_values_converge(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await started(emulator)
+    try:
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        emulator.faults.cut_streams()
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
+        emulator.faults.forget_replay()  # the "restart": the change is never sent
+        await wait_for(lambda: rec.of(Outage), what="an outage")
+        await wait_for(
+            lambda: (
+                monitor.values()["new-dashboard"].current == expected(emulator, "new-dashboard")
+            ),
+            what="convergence",
+        )
+        assert [e for e in rec.of(FlagEvent) if e.flag_key == "new-dashboard"] == []
+        (recorded,) = rec.of(TransitionRecorded)
+        assert recorded.transition.event_id is None  # found by the re-evaluation, not an event
+        assert recorded.transition.after == Evaluation(False, "boolean", "disabled", False)
+    finally:
+        await monitor.stop()
+
+
+async def test_deletion_is_shown_and_history_is_kept(emulator: EmulatorHandle) -> None:
+    monitor, rec = await started(emulator)
+    try:
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+        )
+        await wait_for(lambda: len(rec.of(TransitionRecorded)) == 1, what="first transition")
+        await asyncio.to_thread(emulator.world.delete_flag, "production", "new-dashboard")
+        await wait_for(lambda: monitor.values()["new-dashboard"].deleted, what="deleted")
+        (deleted_event,) = [e for e in rec.of(FlagEvent) if e.type == "flag.deleted"]
+        value = monitor.values()["new-dashboard"]
+        assert value.current is None
+        assert value.previous == Evaluation(False, "boolean", "disabled", False)
+        transitions = [u.transition for u in rec.of(TransitionRecorded)]
+        assert transitions[-1].after is None and transitions[-1].event_id == deleted_event.event_id
+        history = monitor.history("new-dashboard")
+        assert [type(h).__name__ for h in history[:2]] == ["ValueTransition", "FlagEvent"]
+        assert sum(isinstance(h, FlagEvent) for h in history) == 2
+        # After the deletion the monitor does not keep asking for the flag.
+        requests = monitor.evaluator.counters.requests  # type: ignore[union-attr]
+        monitor.reevaluate_all()
+        await wait_for(monitor.evaluations_idle, what="idle")
+        assert monitor.evaluator.counters.requests == requests  # type: ignore[union-attr]
+    finally:
+        await monitor.stop()
+
+
+async def test_a_403_from_evaluate_gives_one_status_and_no_request_storm(
+    emulator: EmulatorHandle,
+) -> None:
+    # A stream-scope key may stream but not evaluate: evaluate answers 403.
+    stream_key = emulator.credentials.keys["production"]["stream"]
+    monitor, rec = await started(
+        emulator, api_key=stream_key, watch=("new-dashboard", "checkout-v2")
+    )
+    try:
+        await wait_for(lambda: rec.of(EvaluatorStatus), what="evaluator status")
+        await wait_for(monitor.evaluations_idle, what="idle")
+        first_wave = monitor.evaluator.counters.requests  # type: ignore[union-attr]
+        assert 1 <= first_wave <= 2  # one per watched flag, no retry
+
+        def changes() -> None:
+            for i in range(50):
+                emulator.world.update_flag("production", "new-dashboard", enabled=i % 2 == 0)
+
+        await asyncio.to_thread(changes)
+        await wait_for(lambda: len(rec.of(FlagEvent)) == 50, what="50 events")
+        await wait_for(monitor.evaluations_idle, what="idle")
+        statuses = rec.of(EvaluatorStatus)
+        assert len(statuses) == 1
+        assert statuses[0].credentials_rejected and not statuses[0].ok
+        assert "403" in (statuses[0].message or "")
+        assert stream_key not in (statuses[0].message or "")
+        assert monitor.evaluator.counters.requests == first_wave  # type: ignore[union-attr]
+        assert monitor.snapshot().evaluator == statuses[0]
+        value = monitor.values()["new-dashboard"]
+        assert value.stale and value.error is not None
+    finally:
+        await monitor.stop()
+
+
+async def test_org_token_evaluates_only_the_profiles_environment(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await started(emulator, token=emulator.credentials.org_token, watch=())
+    try:
+        production = emulator.credentials.environment_ids["production"]
+        snapshot = monitor.snapshot()
+        assert snapshot.environment_id == production
+        assert snapshot.environment_names[production] == "production"
+        listed = {f.key for f in emulator.world.list_flags(production)}
+        assert set(snapshot.values) == listed  # every flag the management API lists
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        await wait_for(monitor.evaluations_idle, timeout=10, what="idle")
+        requests = monitor.evaluator.counters.requests  # type: ignore[union-attr]
+
+        await asyncio.to_thread(
+            emulator.world.update_flag, "staging", "new-dashboard", enabled=False
+        )
+        await wait_for(lambda: rec.of(FlagEvent), what="the staging event")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        await wait_for(lambda: len(rec.of(FlagEvent)) == 2, what="the production event")
+        await wait_for(lambda: settled(monitor, "checkout-v2"), what="settled")
+        await wait_for(monitor.evaluations_idle, what="idle")
+        # Only the production change cost an evaluation; staging's twin flag is untouched.
+        assert monitor.evaluator.counters.requests == requests + 1  # type: ignore[union-attr]
+        assert not monitor.values()["new-dashboard"].stale
+        assert monitor.values()["new-dashboard"].current == expected(emulator, "new-dashboard")
+        assert [u.transition.flag_key for u in rec.of(TransitionRecorded)] == ["checkout-v2"]
+    finally:
+        await monitor.stop()
+
+
+async def test_history_survives_a_restart_of_the_process(emulator: EmulatorHandle) -> None:
+    monitor, rec = await started(emulator)
+    try:
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+        )
+        await wait_for(lambda: rec.of(TransitionRecorded), what="transition")
+        event_id = rec.of(TransitionRecorded)[0].transition.event_id
+    finally:
+        await monitor.stop()
+
+    # A new Monitor (what a new process builds) on the same profile: nothing new happens.
+    again = Monitor(make_profile(emulator))
+    await again.start()
+    try:
+        history = again.history("new-dashboard")
+        assert any(isinstance(h, FlagEvent) and h.event_id == event_id for h in history)
+        transition = again.transition_for(event_id)  # type: ignore[arg-type]
+        assert transition is not None and transition.after is not None
+        assert transition.after.reason == "disabled"
+        assert [e.event_id for e in again.events()] == [event_id]  # loaded into the log
+        # The remembered value is the baseline: re-evaluating the same value is no transition.
+        await wait_for(lambda: settled(again, "new-dashboard"), what="settled")
+        assert again.values()["new-dashboard"].current == transition.after
+    finally:
+        await again.stop()
+
+
+async def test_no_record_writes_no_journal(emulator: EmulatorHandle, isolated_home) -> None:
+    monitor = Monitor(make_profile(emulator), record=False)
+    await monitor.start()
+    try:
+        await wait_for(lambda: emulator.open_streams == 1, what="stream open")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+        )
+        await wait_for(lambda: monitor.history("new-dashboard"), what="history in memory")
+        assert not monitor.snapshot().recording
+    finally:
+        await monitor.stop()
+    assert not (isolated_home / "journal").exists()
+
+
+def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
+    from togul_monitor.model.filters import parse_filter
+
+    thread = MonitorThread(make_profile(emulator, watch=()), max_pending=100_000)
+    thread.start()
+    try:
+
+        def until(cond: Callable[[], object], what: str) -> None:
+            deadline = time.monotonic() + 5
+            while not cond():
+                assert time.monotonic() < deadline, what
+                time.sleep(0.01)
+
+        until(lambda: emulator.open_streams == 1, "stream")
+        thread.set_watched("new-dashboard", True)
+        until(lambda: (v := thread.snapshot().values.get("new-dashboard")) and v.current, "value")
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
+        emulator.world.update_flag("production", "checkout-v2", enabled=False)
+        drained: list[object] = []
+        until(
+            lambda: (
+                drained.extend(thread.drain())
+                or any(isinstance(u, TransitionRecorded) for u in drained)
+            ),
+            "transition drained",
+        )
+        events = thread.events(parse_filter("flag:new-*"))
+        assert [e.flag_key for e in events] == ["new-dashboard"]
+        assert len(thread.events()) == 2
+        (t,) = [u.transition for u in drained if isinstance(u, TransitionRecorded)]
+        assert thread.transition_for(events[0].event_id) == t  # type: ignore[arg-type]
+        history = thread.history("new-dashboard")
+        assert history[0] == t
+        snap = thread.snapshot()
+        assert snap.counters.events == 2 and "new-dashboard" in snap.watched
+        assert snap.recording and snap.dropped_updates == 0
+        assert sum(snap.events_per_second) >= 2
+        thread.restart_stream()
+        until(lambda: emulator.open_streams == 1 and thread.snapshot().counters.reconnects, "re")
+    finally:
+        started_at = time.monotonic()
+        thread.stop(timeout=5)
+        assert time.monotonic() - started_at < 5
+    assert emulator.wait_for_streams(0, timeout=2)

@@ -1,0 +1,209 @@
+"""Deterministic scenes of the real app against a seeded emulator, for snapshots and screenshots.
+
+Everything that could differ between runs is pinned: the app's and the monitor's clock (fixed),
+the emulator's clock (so server timestamps are fixed), the time zone (UTC), the seed (so keys,
+environment ids and event ids repeat), no simulated activity (the scene drives each mutation and
+waits until the view shows it). The emulator's port appears nowhere on screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from textual.pilot import Pilot
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
+from togul_monitor.stream.events import ConnectionState
+from togul_monitor.ui.app import TogulMonitorApp
+
+FIXED_NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+SIZE = (120, 40)
+MARKUP_KEY = "[bold red]x[/]"
+CONTEXT = {"user_id": "demo-user", "plan": "premium", "country": "TR"}
+
+PROFILES_TOML = """\
+default_profile = "prod"
+
+[profiles.prod]
+base_url = "https://api.togul.io"
+environment_key = "production"
+api_key_env = "TOGUL_PROD_SDK_KEY"
+watch = ["new-dashboard"]
+
+[profiles.staging]
+base_url = "https://api.togul.io"
+environment_key = "staging"
+api_key_env = "TOGUL_STAGING_SDK_KEY"
+"""
+
+
+def fixed_clock() -> float:
+    return FIXED_NOW
+
+
+@contextlib.contextmanager
+def utc() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
+@contextlib.contextmanager
+def scene_emulator() -> Iterator[EmulatorHandle]:
+    with utc(), running_emulator(
+        seed=0, heartbeat=0.2, replay=1000, clock=lambda: FIXED_NOW - 1
+    ) as emu:
+        yield emu
+
+
+def scene_profile(emu: EmulatorHandle) -> Profile:
+    return Profile(
+        name="local-production",
+        base_url=emu.base_url,
+        environment_key="production",
+        api_key=emu.credentials.keys["production"]["sdk"],
+        context=dict(CONTEXT),
+        watch=("new-dashboard",),
+        heartbeat_seconds=0.2,
+        environment_names={emu.credentials.environment_ids["production"]: "production"},
+    )
+
+
+def scene_app(emu: EmulatorHandle, **kwargs: Any) -> TogulMonitorApp:
+    return TogulMonitorApp(scene_profile(emu), clock=fixed_clock, keymap={}, **kwargs)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"scene: timed out waiting for {condition}")
+        await pilot.pause(0.02)
+
+
+def _settled(app: TogulMonitorApp, events: int) -> bool:
+    """The view shows `events` events, every value evaluated, the history loaded."""
+    monitor = app.monitor
+    if monitor is None or app.store.received != events:
+        return False
+    snap = monitor.snapshot()
+    if snap.status.state is not ConnectionState.LIVE or snap.last_heartbeat_at is None:
+        return False
+    values = app.values_table.values
+    if not values or any(v.stale or (v.current is None and not v.deleted) for v in values.values()):
+        return False
+    return bool(app.history_pane.entries) and not app._history_dirty
+
+
+async def drive_main(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    """Three changes: a watched flag turned off, a rollout flag off, a markup-looking key."""
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await until(pilot, lambda: app.monitor is not None)
+    await until(pilot, lambda: app.monitor.snapshot().status.state is ConnectionState.LIVE)
+    # The watched flag's first evaluation answers before the change, so "before" is known.
+    await until(
+        pilot,
+        lambda: "new-dashboard" in app.values_table.values
+        and app.values_table.values["new-dashboard"].current is not None,
+    )
+    emu.world.update_flag("production", "new-dashboard", enabled=False)
+    emu.world.update_flag("production", "checkout-v2", enabled=False)
+    emu.world.create_flag("production", MARKUP_KEY, value_type="string", default_value="blue")
+    await until(pilot, lambda: _settled(app, 3) and len(app.store.transitions) >= 1)
+    await settle(pilot)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Drop toasts (they expire on the wall clock) and let one paint happen."""
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    app.clear_notifications()
+    app._paint_texts()
+    await pilot.pause(0.1)
+
+
+async def drive_filter_error(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    from togul_monitor.ui.widgets.filter_bar import FilterBar
+
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await drive_main(pilot, emu)
+    await pilot.press("slash")
+    bar = app.main_screen.query_one(FilterBar)
+    bar.input.cursor_blink = False
+    bar.input.value = "flag:checkout-*"
+    await until(pilot, lambda: app.filter.text == "flag:checkout-*")
+    bar.input.value = "flag:checkout-* tpye:rule"
+    await until(pilot, lambda: bar.has_class("-error"))
+    await settle(pilot)
+
+
+async def drive_filter_in_use(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await drive_main(pilot, emu)
+    await pilot.press("slash", *"!checkout", "enter")
+    await until(pilot, lambda: app.filter.text == "!checkout" and app.store.filtered == 1)
+    await settle(pilot)
+
+
+async def drive_detail(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await drive_main(pilot, emu)
+    await pilot.press("up", "up", "enter")  # the watched flag's change
+    await until(pilot, lambda: type(app.screen).__name__ == "EventDetailScreen")
+    await settle(pilot)
+
+
+async def drive_switcher(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    from togul_monitor.config import paths
+
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    path = paths.profiles_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(PROFILES_TOML)
+    await drive_main(pilot, emu)
+    await pilot.press("p")
+    await until(pilot, lambda: type(app.screen).__name__ == "ProfileSwitcherScreen")
+    await settle(pilot)
+
+
+async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await drive_main(pilot, emu)
+    emu.faults.cut_streams()
+    await until(pilot, lambda: any((i.marker or "").startswith("outage") for i in app.store.view))
+    # The outage re-evaluates every value: let that finish first, so the next change's
+    # transition is tied to its event (and not, by a race, to the re-evaluation).
+    await until(pilot, lambda: _settled(app, 3) and app.monitor.monitor.evaluations_idle())
+    emu.world.update_flag("production", "new-dashboard", enabled=True)
+    await until(pilot, lambda: _settled(app, 4) and len(app.store.transitions) >= 2)
+    await settle(pilot)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    drive: Callable[[Pilot[Any], EmulatorHandle], Awaitable[None]]
+    what: str
+
+
+SCENES: tuple[Scene, ...] = (
+    Scene("main-view", drive_main, "the main view: feed, values, history, status bar"),
+    Scene("filter-in-use", drive_filter_in_use, "a filter in force, counted in the status bar"),
+    Scene("filter-error", drive_filter_error, "the filter bar reporting an invalid term"),
+    Scene("event-detail", drive_detail, "the event detail: raw JSON, value before → after"),
+    Scene("profile-switcher", drive_switcher, "the profile switcher"),
+    Scene("outage", drive_outage, "an outage marked inline in the feed"),
+)

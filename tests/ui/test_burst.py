@@ -1,0 +1,56 @@
+"""A 10,000-event burst: every event is accounted for, and keys are handled during it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from togul_monitor.emulator.harness import running_emulator
+from togul_monitor.model.filters import parse_filter
+from togul_monitor.ui.widgets.filter_bar import FilterBar
+
+from .helpers import accounted, make_app, make_profile, wait_for, wait_live
+
+BURST = 10_000
+
+
+def publish_burst(world) -> None:  # type: ignore[no-untyped-def]
+    for i in range(BURST):
+        key = "checkout-v2" if i % 2 else "new-dashboard"
+        world.update_flag("production", key, enabled=bool(i % 4 < 2))
+
+
+async def test_a_10000_event_burst_is_fully_accounted_for() -> None:
+    with running_emulator(seed=0, heartbeat=0.2, replay=BURST * 2, max_pending=BURST * 2) as emu:
+        app = make_app(make_profile(emu), view_size=2_000)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_live(pilot, app)
+            app.post_message(FilterBar.Applied(parse_filter("flag:checkout-*")))
+            await wait_for(pilot, lambda: app.filter.text == "flag:checkout-*")
+            burst = asyncio.create_task(asyncio.to_thread(publish_burst, emu.world))
+            await wait_for(pilot, lambda: app.store.received > 0, what="the burst to arrive")
+            received_at_press = app.store.received
+            await pilot.press("t")  # a key during the burst is handled at once
+            assert app.time_mode == "utc"
+            await burst
+            await wait_for(
+                pilot, lambda: app.store.received == BURST, timeout=30, what="every event"
+            )
+            assert received_at_press < BURST
+            store = app.store
+            assert store.shown == 2_000  # the bounded view
+            assert store.filtered == BURST // 2  # new-dashboard events, hidden by the filter
+            assert store.trimmed == BURST // 2 - 2_000
+            assert accounted(app)
+            snap = app.monitor.snapshot()
+            assert snap.dropped_updates == 0 and snap.counters.events == BURST
+            # Refiltering the store (10,000 events) goes through a worker and stays exact.
+            await pilot.press("slash")
+            app.query_one(FilterBar).input.value = "new-dash"
+            await wait_for(
+                pilot,
+                lambda: store.view
+                and all(i.event is not None and i.event.flag_key == "new-dashboard" for i in store.view),
+                what="the refiltered view",
+            )
+            assert store.filtered == BURST // 2 and store.shown == 2_000
+            assert accounted(app)

@@ -1,0 +1,87 @@
+"""`p`: the profile switcher: the old stream closes, the new one is live, the UI never waits."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList
+
+from togul_monitor.config.entry import ProfileEntry
+from togul_monitor.config.profiles import ProfileStore
+from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen, ProfileSwitcherScreen
+
+from .helpers import feed_lines, make_app, wait_for, wait_live
+
+
+def save_profiles(emu: EmulatorHandle) -> None:
+    store = ProfileStore()
+    for name, env in (("prod", "production"), ("stage", "staging")):
+        store.add(
+            ProfileEntry(
+                name=name,
+                base_url=emu.base_url,
+                environment_key=env,
+                api_key=emu.credentials.keys[env]["sdk"],
+                watch=("new-dashboard",),
+                heartbeat_seconds=0.2,
+            )
+        )
+
+
+async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
+    emulator: EmulatorHandle,
+) -> None:
+    save_profiles(emulator)
+    app = make_app(resolve_profile("prod"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        assert await emulator.await_streams(1)
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
+        await wait_for(pilot, lambda: app.store.shown == 1)
+        old = app.monitor
+
+        await pilot.press("p")
+        assert isinstance(app.screen, ProfileSwitcherScreen)
+        options = app.screen.query_one(OptionList)
+        names = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert names[:2] == ["prod", "stage"]
+        assert {"demo-production", "demo-staging"} <= set(names)  # the demo is always offered
+        await pilot.press("down", "enter")
+        # The UI keeps running while the old monitor stops on a worker thread.
+        await wait_for(pilot, lambda: app.profile.name == "stage", what="the switch")
+        await wait_live(pilot, app)
+        assert app.monitor is not old
+        assert old._thread is not None and not old._thread.is_alive()
+        assert await emulator.await_streams(1)  # the old stream closed, the new one open
+        assert app.store.shown == 0  # the view belongs to the new profile
+
+        emulator.world.update_flag("staging", "checkout-v2", enabled=False)
+        emulator.world.update_flag("production", "checkout-v2", enabled=False)  # not ours now
+        await wait_for(pilot, lambda: app.store.shown == 1, what="the staging event")
+        assert "staging" in feed_lines(app)[0] and "checkout-v2" in feed_lines(app)[0]
+        status = str(app.query_one("#status").render())
+        assert "stage / staging" in status
+
+
+async def test_the_switcher_adds_a_profile_with_validation(emulator: EmulatorHandle) -> None:
+    save_profiles(emulator)
+    app = make_app(resolve_profile("prod"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        await pilot.press("p", "a")
+        assert isinstance(app.screen, ProfileFormScreen)
+        form = app.screen
+        form.query_one("#field-name").value = "added"
+        form.query_one("#field-base_url").value = "http://example.com"  # plain http, remote
+        form.query_one("#field-environment_key").value = "staging"
+        form.query_one("#field-api_key").value = emulator.credentials.keys["staging"]["sdk"]
+        await pilot.press("ctrl+s")
+        error = form.query_one("#form-error")
+        await wait_for(pilot, lambda: str(error.render()).strip(), what="the validation error")
+        assert "http" in str(error.render()).lower()
+        assert isinstance(app.screen, ProfileFormScreen)  # still open, nothing saved
+        form.query_one("#field-base_url").value = emulator.base_url
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.profile.name == "added", what="switch to the new one")
+        await wait_live(pilot, app)
+        assert "added" in ProfileStore().load().profiles

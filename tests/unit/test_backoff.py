@@ -1,0 +1,55 @@
+"""The reconnect delay policy, with an injected random source."""
+
+from __future__ import annotations
+
+import pytest
+
+from togul_monitor.stream.backoff import Backoff
+
+
+def delays(backoff: Backoff, n: int) -> list[float]:
+    return [backoff.next_delay() for _ in range(n)]
+
+
+def test_doubles_from_one_second_up_to_thirty_without_jitter() -> None:
+    assert delays(Backoff(random=lambda: 0.0), 8) == [1, 2, 4, 8, 16, 30, 30, 30]
+
+
+def test_jitter_subtracts_up_to_half() -> None:
+    assert delays(Backoff(random=lambda: 1.0), 6) == [0.5, 1, 2, 4, 8, 15]
+    assert delays(Backoff(random=lambda: 0.5), 3) == [0.75, 1.5, 3]
+
+
+def test_reset_after_sixty_seconds_connected() -> None:
+    backoff = Backoff(random=lambda: 0.0)
+    delays(backoff, 4)
+    backoff.connected_for(59.9)
+    assert backoff.next_delay() == 16
+    backoff.connected_for(60.0)
+    assert backoff.next_delay() == 1
+
+
+def test_server_retry_sets_the_base_clamped() -> None:
+    backoff = Backoff(random=lambda: 0.0)
+    backoff.set_server_retry(3000)
+    assert delays(backoff, 5) == [3, 6, 12, 24, 30]
+    backoff = Backoff(random=lambda: 0.0)
+    backoff.set_server_retry(10)
+    assert backoff.next_delay() == 0.5
+    backoff = Backoff(random=lambda: 0.0)
+    backoff.set_server_retry(99_999_999_999)
+    assert delays(backoff, 2) == [300, 300]  # cap = max(30 s, base)
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [(2.0, 2.0), (0.1, 1.0), (10_000, 300)])
+def test_retry_after_is_a_floor(retry_after: float, expected: float) -> None:
+    assert Backoff(random=lambda: 0.0).next_delay(retry_after=retry_after) == expected
+
+
+def test_time_already_spent_counts() -> None:
+    assert Backoff(random=lambda: 0.0).next_delay(elapsed=0.25) == 0.75
+    assert Backoff(random=lambda: 0.0).next_delay(elapsed=5) == 0
+
+
+def test_many_failures_do_not_overflow() -> None:
+    assert delays(Backoff(random=lambda: 0.0), 2000)[-1] == 30

@@ -1,0 +1,83 @@
+"""The bounded event log: ring, per-flag index, trimming counted, filters."""
+
+from __future__ import annotations
+
+import threading
+
+from togul_monitor.model.event_log import EventLog
+from togul_monitor.stream.events import FlagEvent
+
+
+def ev(i: int, key: str = "f", type_: str = "flag.updated") -> FlagEvent:
+    return FlagEvent(type_, key, "env-1", i, 1000 + i, str(i), 2000.0 + i)
+
+
+class KeyIs:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def matches(self, event: FlagEvent, environment_names=None) -> bool:
+        return event.flag_key == self.key
+
+
+def test_ring_trims_the_oldest_and_counts() -> None:
+    log = EventLog(3)
+    for i in range(5):
+        log.append(ev(i, key="a" if i % 2 else "b"))
+    assert [e.version for e in log.events()] == [2, 3, 4]
+    assert log.trimmed == 2 and log.total == 5 and len(log) == 3
+
+
+def test_per_flag_index_follows_trimming() -> None:
+    log = EventLog(4)
+    for i in range(10):
+        log.append(ev(i, key="a" if i < 8 else "b"))
+    assert [e.version for e in log.for_flag("a")] == [6, 7]
+    assert [e.version for e in log.for_flag("b")] == [8, 9]
+    assert [e.version for e in log.for_flag("a", limit=1)] == [7]
+    assert log.for_flag("zzz") == []
+    assert sorted(log.flag_keys()) == ["a", "b"]
+
+
+def test_filter_and_limit_keep_the_newest_oldest_first() -> None:
+    log = EventLog(100)
+    for i in range(20):
+        log.append(ev(i, key="a" if i % 3 == 0 else "b"))
+    got = log.events(KeyIs("a"), limit=3)
+    assert [e.version for e in got] == [12, 15, 18]
+    assert [e.version for e in log.events(limit=2)] == [18, 19]
+    assert log.events(limit=0) == []
+
+
+def test_filter_with_the_shared_query_language() -> None:
+    from togul_monitor.model.filters import parse_filter
+
+    log = EventLog(100)
+    log.append(ev(1, key="checkout-v2", type_="rule.updated"))
+    log.append(ev(2, key="new-dashboard"))
+    log.append(ev(3, key="checkout-v3", type_="flag.updated"))
+    got = log.events(parse_filter("flag:checkout-* type:rule"))
+    assert [e.version for e in got] == [1]
+
+
+def test_readers_on_another_thread_while_appending() -> None:
+    log = EventLog(1000)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                log.events(KeyIs("a"), limit=10)
+                log.for_flag("a")
+        except BaseException as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for i in range(50_000):
+        log.append(ev(i, key="a" if i % 2 else "b"))
+    stop.set()
+    thread.join()
+    assert errors == []
+    assert log.trimmed == 49_000

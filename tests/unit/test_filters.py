@@ -1,0 +1,161 @@
+"""The filter language of design.md §4: unit cases and a property test over any input."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from togul_monitor.model.filters import FilterError, parse_filter
+from togul_monitor.stream.events import FlagEvent
+
+PROD_ID = "3f2a9c1e-0000-4000-8000-000000000001"
+STAGING_ID = "7b11d0aa-0000-4000-8000-000000000002"
+NAMES = {PROD_ID: "production", STAGING_ID: "staging"}
+
+
+def event(type_: str = "flag.updated", key: str = "checkout-v2", env: str = PROD_ID) -> FlagEvent:
+    return FlagEvent(type_, key, env, 3, 1_700_000_000.0, "42", 1_700_000_001.0)
+
+
+def keys_matching(query: str, events: list[FlagEvent]) -> list[str]:
+    flt = parse_filter(query)
+    return [e.flag_key for e in events if flt.matches(e, NAMES)]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_empty_filter_matches_everything(text: str) -> None:
+    flt = parse_filter(text)
+    assert flt.empty
+    assert flt.text == text
+    assert flt.matches(event())
+    assert flt.matches(event(type_="something.else", key="", env=""))
+
+
+@pytest.mark.parametrize(
+    ("query", "type_", "expected"),
+    [
+        ("type:flag.updated", "flag.updated", True),
+        ("type:flag.updated", "flag.created", False),
+        ("type:flag", "flag.deleted", True),  # prefix
+        ("type:flag", "rule.updated", False),
+        ("type:rule.*", "rule.deleted", True),  # glob
+        ("type:rule.*", "flag.updated", False),
+        ("type:*.deleted", "rule.deleted", True),
+        ("TYPE:Flag.Updated", "flag.updated", True),  # field names and values ignore case
+    ],
+)
+def test_type_terms(query: str, type_: str, expected: bool) -> None:
+    assert parse_filter(query).matches(event(type_=type_)) is expected
+
+
+def test_flag_glob_exact_and_case() -> None:
+    events = [event(key=k) for k in ("checkout-v2", "checkout", "new-checkout", "Checkout-V3")]
+    assert keys_matching("flag:checkout-*", events) == ["checkout-v2", "Checkout-V3"]
+    assert keys_matching("flag:checkout", events) == ["checkout"]  # no glob: the exact key
+    assert keys_matching("flag:*checkout", events) == ["checkout", "new-checkout"]
+    assert keys_matching("flag:checkout-v?", events) == ["checkout-v2", "Checkout-V3"]
+
+
+def test_bare_word_is_case_insensitive_substring_of_the_key() -> None:
+    events = [event(key=k) for k in ("new-dashboard", "Dashboard-beta", "checkout")]
+    assert keys_matching("DASH", events) == ["new-dashboard", "Dashboard-beta"]
+    assert keys_matching("dash beta", events) == ["Dashboard-beta"]  # all terms must hold
+
+
+def test_env_by_key_or_id_prefix() -> None:
+    prod, staging = event(env=PROD_ID), event(env=STAGING_ID)
+    flt = parse_filter("env:production")
+    assert flt.matches(prod, NAMES) and not flt.matches(staging, NAMES)
+    assert not flt.matches(prod)  # without the id -> key map, only id prefixes can match
+    by_id = parse_filter("env:7b11")
+    assert by_id.matches(staging) and not by_id.matches(prod)
+    assert parse_filter("env:7B11D0").matches(staging)
+
+
+def test_regex_on_key() -> None:
+    events = [event(key=k) for k in ("checkout-v2", "checkout-v10", "checkout", "a/b key")]
+    assert keys_matching(r"/^checkout-v\d+$/", events) == ["checkout-v2", "checkout-v10"]
+    assert keys_matching(r"/v1\d/", events) == ["checkout-v10"]
+    assert keys_matching("/CHECKOUT/", events) == []  # regexes are case-sensitive ...
+    assert keys_matching("/(?i)CHECKOUT$/", events) == ["checkout"]  # ... unless asked
+    assert keys_matching(r"/a\/b key/", events) == ["a/b key"]  # spaces and \/ inside
+
+
+def test_exclusion_with_bang_and_dash() -> None:
+    events = [event(type_=t, key=k) for t, k in (("flag.updated", "a-beta"), ("rule.created", "b"))]
+    assert keys_matching("!type:rule", events) == ["a-beta"]
+    assert keys_matching("-beta", events) == ["b"]
+    assert keys_matching("-/^a/", events) == ["b"]
+    assert keys_matching('!"beta"', events) == ["b"]
+
+
+def test_quotes_group_words_and_disable_syntax() -> None:
+    events = [event(key=k) for k in ("two words", "two", "x-v2", "v2", 'say"hi', "type:x")]
+    assert keys_matching('"two words"', events) == ["two words"]
+    assert keys_matching('"-v2"', events) == ["x-v2"]  # not an exclusion
+    assert keys_matching('"type:x"', events) == ["type:x"]  # not a field
+    assert keys_matching(r'"say\"hi"', events) == ['say"hi']
+    assert keys_matching('flag:"two w*"', events) == ["two words"]
+
+
+def test_combined_terms_all_must_hold() -> None:
+    flt = parse_filter("type:flag flag:checkout-* env:production -beta")
+    assert flt.matches(event(), NAMES)
+    assert not flt.matches(event(type_="rule.updated"), NAMES)
+    assert not flt.matches(event(key="checkout-beta"), NAMES)
+    assert not flt.matches(event(env=STAGING_ID), NAMES)
+    assert [t.kind for t in flt.terms] == ["type", "flag", "env", "word"]
+    assert flt.terms[3].negated
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "fragment"),
+    [
+        ("tpye:flag", 0, "did you mean type:"),
+        ("type:flag envv:prod", 10, "did you mean env:"),
+        ('ok "unclosed', 3, "unterminated quote"),
+        ("a /unclosed", 2, "unterminated /regex/"),
+        ("a /(/", 2, "invalid regex"),
+        ("a //", 2, "empty /regex/"),
+        ("a - b", 2, "must be followed"),
+        ("a !", 2, "must be followed"),
+        ("flag:", 0, "needs a value"),
+        ('a ""', 2, "empty term"),
+    ],
+)
+def test_errors_name_the_position(query: str, position: int, fragment: str) -> None:
+    with pytest.raises(FilterError) as info:
+        parse_filter(query)
+    assert info.value.position == position
+    assert fragment in info.value.message
+
+
+def test_non_string_is_a_filter_error() -> None:
+    with pytest.raises(FilterError):
+        parse_filter(None)  # type: ignore[arg-type]
+
+
+_ALPHABET = st.sampled_from(
+    list('abcxyz-_.*?[]!/"\\: \t') + ["type:", "flag:", "env:", "rule", "(", ")", "+", "{2}", "é"]
+)
+_EVENTS = [
+    event(),
+    event(type_="rule.deleted", key="", env=""),
+    event(type_="odd", key='a/b "c" [x]', env=STAGING_ID),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(), st.lists(_ALPHABET, max_size=12).map("".join)))
+def test_any_text_gives_a_filter_or_a_positioned_error(text: str) -> None:
+    try:
+        flt = parse_filter(text)
+    except FilterError as exc:
+        assert 0 <= exc.position < max(len(text), 1)
+        assert exc.message
+        return
+    assert flt.text == text
+    for e in _EVENTS:  # a parsed filter never raises while matching either
+        assert isinstance(flt.matches(e, NAMES), bool)
+        assert isinstance(flt.matches(e), bool)

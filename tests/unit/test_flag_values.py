@@ -1,0 +1,105 @@
+"""The rules that turn evaluate answers into values and before → after transitions."""
+
+from __future__ import annotations
+
+from togul_monitor.model.flag_values import (
+    Evaluation,
+    FlagValues,
+    evaluation_from_json,
+    evaluation_to_json,
+    evaluations_differ,
+)
+
+ON = Evaluation(True, "boolean", "default", True)
+OFF = Evaluation(False, "boolean", "disabled", False)
+
+
+def test_first_answer_is_a_baseline_not_a_transition() -> None:
+    values = FlagValues()
+    value, transition = values.record("f", ON, event_id="7", at=1.0)
+    assert transition is None
+    assert value.current == ON and value.previous is None and not value.stale
+    assert value.trigger_event_id == "7"
+
+
+def test_change_of_value_records_one_transition_tied_to_the_event() -> None:
+    values = FlagValues()
+    values.record("f", ON, event_id=None, at=1.0)
+    value, transition = values.record("f", OFF, event_id="42", at=2.0)
+    assert transition is not None
+    assert (transition.before, transition.after, transition.event_id) == (ON, OFF, "42")
+    assert value.previous == ON and value.current == OFF
+
+
+def test_same_answer_records_nothing() -> None:
+    values = FlagValues()
+    values.record("f", ON, event_id="1", at=1.0)
+    value, transition = values.record("f", ON, event_id="2", at=2.0)
+    assert transition is None
+    assert value.trigger_event_id == "1"  # the event that produced the value we show
+
+
+def test_reason_or_enabled_alone_is_a_change_but_value_type_alone_is_not() -> None:
+    assert evaluations_differ(ON, Evaluation(True, "boolean", "rule_match", True))
+    assert evaluations_differ(ON, Evaluation(True, "boolean", "default", False))
+    assert not evaluations_differ(ON, Evaluation(True, None, "default", True))
+
+
+def test_true_and_one_are_different_values() -> None:
+    assert evaluations_differ(Evaluation(True, None, "x", True), Evaluation(1, None, "x", True))
+    assert evaluations_differ(Evaluation(1, None, "x", True), Evaluation(1.0, None, "x", True))
+    assert not evaluations_differ(
+        Evaluation({"a": 1, "b": [1]}, "json", "x", True),
+        Evaluation({"b": [1], "a": 1}, "json", "x", True),
+    )
+
+
+def test_mark_stale_reports_only_the_first_of_a_burst() -> None:
+    values = FlagValues()
+    values.record("f", ON, event_id=None, at=1.0)
+    first = values.mark_stale("f")
+    assert first is not None and first.stale
+    assert values.mark_stale("f") is None
+
+
+def test_deletion_keeps_the_last_value_and_records_a_transition_to_nothing() -> None:
+    values = FlagValues()
+    values.record("f", ON, event_id=None, at=1.0)
+    value, transition = values.mark_deleted("f", event_id="9", at=2.0)
+    assert value.deleted and value.current is None and value.previous == ON
+    assert transition is not None and transition.after is None and transition.before == ON
+    again, second = values.mark_deleted("f", event_id="10", at=3.0)
+    assert again.deleted and second is None
+
+
+def test_a_flag_that_comes_back_after_deletion_is_a_transition_from_nothing() -> None:
+    values = FlagValues()
+    values.record("f", ON, event_id=None, at=1.0)
+    values.mark_deleted("f", event_id="9", at=2.0)
+    value, transition = values.record("f", ON, event_id="11", at=3.0)
+    assert transition is not None and transition.before is None and transition.after == ON
+    assert not value.deleted
+
+
+def test_seeded_value_from_the_journal_is_the_baseline_of_the_first_answer() -> None:
+    values = FlagValues()
+    seeded = values.seed("f", ON, 1.0)
+    assert seeded.stale
+    _, transition = values.record("f", OFF, event_id=None, at=5.0)
+    assert transition is not None and transition.before == ON and transition.event_id is None
+
+
+def test_error_keeps_the_value_and_stays_stale() -> None:
+    values = FlagValues()
+    values.record("f", ON, event_id=None, at=1.0)
+    value = values.mark_error("f", "HTTP 503")
+    assert value.current == ON and value.stale and value.error == "HTTP 503"
+    cleared, _ = values.record("f", ON, event_id=None, at=2.0)
+    assert cleared.error is None
+
+
+def test_evaluation_json_round_trip_is_tolerant() -> None:
+    ev = Evaluation({"k": [1, 2]}, "json", "rule_match", True)
+    assert evaluation_from_json(evaluation_to_json(ev)) == ev
+    assert evaluation_from_json({"value": 3}) == Evaluation(3, None, None, None)
+    assert evaluation_from_json("nope") is None

@@ -1,0 +1,140 @@
+"""The SQLite journal: batched writes on a thread, reads, retention, move-aside."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from togul_monitor.model.flag_values import Evaluation, ValueTransition
+from togul_monitor.store.journal import (
+    Journal,
+    JournalError,
+    journal_path,
+    read_history,
+    read_transition_for,
+)
+from togul_monitor.stream.events import FlagEvent, Outage
+
+ON = Evaluation(True, "boolean", "default", True)
+OFF = Evaluation(False, "boolean", "disabled", False)
+
+
+def ev(i: int, key: str = "f", at: float | None = None) -> FlagEvent:
+    return FlagEvent("flag.updated", key, "env-1", i, 1000 + i, str(i), at or 2000.0 + i)
+
+
+def test_journal_path_is_per_profile_under_the_data_dir(isolated_home: Path) -> None:
+    assert journal_path("prod") == isolated_home / "journal" / "prod.sqlite3"
+    assert journal_path("../evil/x").name == "_._evil_x.sqlite3"
+
+
+def test_appends_are_committed_by_the_writer_thread_and_read_back(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    try:
+        main = threading.get_ident()
+        writer_ident = journal._thread.ident  # type: ignore[union-attr]
+        assert writer_ident != main
+        for i in range(1, 6):
+            journal.append_event(ev(i))
+        journal.append_transition(ValueTransition("f", ON, OFF, "3", 2003.5))
+        journal.append_outage(Outage(2004.1, 2004.2, 0, True, 2004.3))
+        assert journal.flush()
+        assert [e.version for e in journal.recent_events(3)] == [3, 4, 5]
+        history = journal.history("f", limit=10)
+        kinds = [type(h).__name__ for h in history]
+        assert kinds[:2] == ["FlagEvent", "Outage"]  # newest first
+        transition = journal.transition_for("3")
+        assert transition is not None and transition.before == ON and transition.after == OFF
+        assert journal.count_events() == 5
+    finally:
+        journal.close()
+    # readable without a writer, after close: what the CLI does
+    again = read_history(tmp_path / "j.sqlite3", "f", 2)
+    assert len(again) == 2
+    assert read_transition_for(tmp_path / "j.sqlite3", "nope") is None
+
+
+def test_integer_timestamps_come_back_as_they_went_in(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    try:
+        original = ev(1)
+        journal.append_event(original)
+        journal.flush()
+        (back,) = journal.recent_events(1)
+        assert back == original and type(back.timestamp) is int
+    finally:
+        journal.close()
+
+
+def test_last_values_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal.open(path)
+    journal.set_last_value("a", ON, 1.0)
+    journal.set_last_value("a", OFF, 2.0)
+    journal.set_last_value("b", ON, 3.0, deleted=True)
+    journal.close()
+    reopened = Journal.open(path)
+    try:
+        last = reopened.last_values()
+        assert last["a"].evaluation == OFF and not last["a"].deleted
+        assert last["b"].deleted
+    finally:
+        reopened.close()
+
+
+def test_retention_by_count_and_by_age(tmp_path: Path) -> None:
+    now = 10_000_000.0
+    path = tmp_path / "j.sqlite3"
+    journal = Journal.open(path, clock=lambda: now)
+    for i in range(1, 21):
+        # the first five are older than a day
+        journal.append_event(ev(i, at=now - 200_000 if i <= 5 else now - 100 + i))
+    journal.close()
+    journal = Journal.open(path, max_events=10, max_age_days=1, clock=lambda: now)
+    try:
+        assert [e.version for e in journal.recent_events(100)] == list(range(11, 21))
+    finally:
+        journal.close()
+    journal = Journal.open(path, max_events=100, max_age_days=0.0000001, clock=lambda: now)
+    try:
+        assert journal.count_events() == 0
+    finally:
+        journal.close()
+
+
+def test_an_unreadable_journal_is_moved_aside_never_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    garbage = b"this is not a database, but it is somebody's file" * 100
+    path.write_bytes(garbage)
+    journal = Journal.open(path)
+    try:
+        assert journal.notice is not None and "moved aside" in journal.notice
+        assert journal.moved_to is not None and journal.moved_to.read_bytes() == garbage
+        assert journal.moved_to.name.startswith("j.sqlite3.unreadable-")
+        journal.append_event(ev(1))
+        journal.flush()
+        assert journal.count_events() == 1
+    finally:
+        journal.close()
+
+
+def test_a_journal_that_cannot_be_created_raises(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(JournalError):
+        Journal.open(blocker / "sub" / "j.sqlite3")
+
+
+def test_the_queue_is_bounded_and_drops_are_counted(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", max_queue=3)  # not opened: nobody writes
+    for i in range(5):
+        journal.append_event(ev(i))
+    assert journal.pending == 3 and journal.dropped == 2
+
+
+def test_reading_a_missing_journal_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="no journal"):
+        read_history(tmp_path / "missing.sqlite3", "f")
+    assert not (tmp_path / "missing.sqlite3").exists()

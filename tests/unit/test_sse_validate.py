@@ -1,0 +1,97 @@
+"""Event data → FlagEvent or Malformed (issue 3 item 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from togul_monitor.stream.events import FlagEvent, Malformed
+from togul_monitor.stream.validate import MAX_PAYLOAD_BYTES, RAW_KEEP, validate_event
+
+GOOD = {
+    "type": "flag.updated",
+    "flag_key": "new-dashboard",
+    "environment_id": "3f2a",
+    "version": 4,
+    "timestamp": 1700000000,
+}
+
+
+def payload(**changes: object) -> str:
+    obj = dict(GOOD)
+    for key, value in changes.items():
+        if value is ...:
+            del obj[key]
+        else:
+            obj[key] = value
+    return json.dumps(obj)
+
+
+def test_a_good_event() -> None:
+    item = validate_event(payload(), "7", 12.5)
+    assert item == FlagEvent("flag.updated", "new-dashboard", "3f2a", 4, 1700000000, "7", 12.5)
+    assert item.known_type
+
+
+def test_float_timestamp_version_zero_and_extra_fields_are_accepted() -> None:
+    item = validate_event(payload(timestamp=1.5, version=0, extra=[1]), None, 0.0)
+    assert isinstance(item, FlagEvent)
+    assert (item.timestamp, item.version) == (1.5, 0)
+
+
+def test_unknown_type_passes_through_marked() -> None:
+    item = validate_event(payload(type="segment.updated"), None, 0.0)
+    assert isinstance(item, FlagEvent)
+    assert item.known_type is False
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("not json", "not JSON"),
+        ("", "not JSON"),
+        ("[1, 2]", "not an object: an array"),
+        ("null", "not an object: null"),
+        (payload(version=True), "mistyped field version: expected an integer, got a boolean"),
+        (payload(version=1.0), "mistyped field version"),
+        (payload(version="3"), "mistyped field version"),
+        (payload(timestamp="now"), "mistyped field timestamp"),
+        (payload(timestamp=False), "mistyped field timestamp"),
+        (payload(flag_key=None), "mistyped field flag_key: expected a string, got null"),
+        (payload(type=6), "mistyped field type"),
+        (payload(environment_id={}), "mistyped field environment_id"),
+        (payload(flag_key=...), "missing field flag_key"),
+        (payload(version=..., timestamp=...), "missing fields version, timestamp"),
+        ('{"type": "flag.updated", "flag_key": "a", "environment_id": "e", "version": 1, '
+         '"timestamp": NaN}', "mistyped field timestamp: not a finite number"),
+        ("[" * 100_000, "not JSON"),
+    ],
+)
+def test_malformed(data: str, reason: str) -> None:
+    item = validate_event(data, "9", 3.0)
+    assert isinstance(item, Malformed)
+    assert item.reason.startswith(reason)
+    assert item.event_id == "9"
+    assert len(item.raw) <= RAW_KEEP + 1
+
+
+def test_oversized_is_refused_and_truncated() -> None:
+    big = payload(flag_key="k" * MAX_PAYLOAD_BYTES)
+    item = validate_event(big, None, 0.0)
+    assert isinstance(item, Malformed)
+    assert item.reason.startswith("oversized")
+    assert len(item.raw) == RAW_KEEP + 1
+
+
+def test_oversized_counts_utf8_bytes_not_characters() -> None:
+    big = payload(flag_key="€" * (MAX_PAYLOAD_BYTES // 3 + 10)).replace("\\u20ac", "€")
+    assert len(big) < MAX_PAYLOAD_BYTES
+    assert isinstance(validate_event(big, None, 0.0), Malformed)
+
+
+@given(st.text(max_size=300))
+def test_any_text_gives_an_item_never_an_exception(text: str) -> None:
+    assert isinstance(validate_event(text, None, 0.0), (FlagEvent, Malformed))

@@ -1,0 +1,251 @@
+"""`togul-monitor history FLAG` and `togul-monitor export`: reading a profile's journal.
+
+Both read `journal/<profile>.sqlite3` in the data directory without credentials and without
+creating anything: a journal another process (a headless `tail`) is writing reads fine (WAL).
+Exit codes (design.md §4): 0 done, 1 runtime failure (no journal, unreadable), 2 usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import click
+
+from togul_monitor.model.flag_values import ValueTransition, evaluation_to_json
+from togul_monitor.stream.events import FlagEvent, Outage
+from togul_monitor.text import safe_text
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_since(text: str, *, now: float | None = None) -> float:
+    """`90s`, `15m`, `2h`, `7d`, `1w` ago; an ISO-8601 time (local unless it names a zone);
+    or Unix seconds. Raises ValueError with a usable message."""
+    now = time.time() if now is None else now
+    match = _RELATIVE.match(text)
+    if match:
+        return now - float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"cannot read {text!r} as a time: use e.g. 15m, 2h, 7d, 2026-11-27T14:00 or "
+            "Unix seconds"
+        ) from None
+    return moment.timestamp()  # a naive time is local time
+
+
+def _profile_name(profile_name: str | None) -> str:
+    from togul_monitor.config.errors import ConfigError
+    from togul_monitor.config.profiles import load_config
+    from togul_monitor.config.resolve import choose_profile_name
+
+    if profile_name:
+        return profile_name
+    try:
+        name = choose_profile_name(load_config(), None)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not name:
+        raise click.UsageError("say which profile's journal to read: --profile NAME")
+    return name
+
+
+def _journal_file(profile_name: str | None) -> tuple[str, Path]:
+    from togul_monitor.store.journal import journal_path
+
+    name = _profile_name(profile_name)
+    path = journal_path(name)
+    if not path.exists():
+        click.echo(
+            f"No journal for profile {safe_text(name)!r} yet ({path}): run the TUI or "
+            f"`togul-monitor tail --profile {safe_text(name)}` to record one.",
+            err=True,
+        )
+        raise SystemExit(1)
+    return name, path
+
+
+def _clock(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _show_value(evaluation: object) -> str:
+    data = evaluation_to_json(evaluation)  # type: ignore[arg-type]
+    if data is None:
+        return "(gone)"
+    value = json.dumps(data["value"], ensure_ascii=True)
+    extra = [data["reason"] or "?", "enabled" if data["enabled"] else "disabled"]
+    if data["value_type"] is None:
+        extra.append("unknown type")
+    return f"{value} ({', '.join(extra)})"
+
+
+def history_line(entry: FlagEvent | ValueTransition | Outage) -> str:
+    if isinstance(entry, FlagEvent):
+        ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
+        return (
+            f"{_clock(entry.received_at)}  event       {safe_text(entry.type):<13} "
+            f"v{entry.version}  env {safe_text(entry.environment_id[:8])}{ident}"
+        )
+    if isinstance(entry, ValueTransition):
+        cause = (
+            f"  by event {safe_text(entry.event_id)}"
+            if entry.event_id is not None
+            else "  (found on re-evaluation)"
+        )
+        return (
+            f"{_clock(entry.at)}  value       {_show_value(entry.before)} → "
+            f"{_show_value(entry.after)}{cause}"
+        )
+    missed = "may have missed events" if entry.may_have_missed else "nothing missed"
+    return (
+        f"{_clock(entry.received_at)}  outage      disconnected {_clock(entry.started_at)[11:]}"
+        f"–{_clock(entry.ended_at)[11:]} ({missed})"
+    )
+
+
+def history_json(entry: FlagEvent | ValueTransition | Outage) -> dict[str, object]:
+    from togul_monitor.model.flag_values import transition_to_json
+
+    if isinstance(entry, FlagEvent):
+        return {"kind": "event", **entry.to_json()}
+    if isinstance(entry, ValueTransition):
+        return {"kind": "transition", **transition_to_json(entry)}
+    return {
+        "kind": "outage",
+        "started_at": entry.started_at,
+        "ended_at": entry.ended_at,
+        "replayed": entry.replayed,
+        "may_have_missed": entry.may_have_missed,
+        "received_at": entry.received_at,
+    }
+
+
+@click.command()
+@click.argument("flag")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
+)
+@click.option("--profile", "profile_name", metavar="NAME", help="Whose journal (default profile).")
+def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> None:
+    """Events, value transitions and outages of FLAG, newest first, from the journal."""
+    from togul_monitor.store.journal import JournalError, read_history
+
+    _, path = _journal_file(profile_name)
+    try:
+        entries = read_history(path, flag, limit)
+    except JournalError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    if not entries and not as_json:
+        click.echo(f"No history for {safe_text(flag)!r}.", err=True)
+    for entry in entries:
+        if as_json:
+            click.echo(json.dumps(history_json(entry), ensure_ascii=True))
+        else:
+            click.echo(history_line(entry))
+
+
+@click.command()
+@click.option("--filter", "query", metavar="QUERY", help="Only the events this filter matches.")
+@click.option("--since", metavar="TIME", help="Only events received since TIME (15m, 2h, ISO).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True, help="Output format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (atomically) instead of stdout.",
+)
+@click.option("--profile", "profile_name", metavar="NAME", help="Whose journal (default profile).")
+def export(
+    query: str | None,
+    since: str | None,
+    fmt: str,
+    output: Path | None,
+    profile_name: str | None,
+) -> None:
+    """Write the journal's events (filtered) as JSON Lines or CSV, oldest first."""
+    from togul_monitor.model.filters import FilterError, parse_filter
+    from togul_monitor.store.export import write_csv, write_jsonl
+    from togul_monitor.store.journal import (
+        JournalError,
+        iter_journal_events,
+        read_environment_names,
+    )
+
+    flt = None
+    if query:
+        try:
+            flt = parse_filter(query)
+        except FilterError as exc:
+            position = getattr(exc, "position", None)
+            where = f" (at character {position + 1})" if isinstance(position, int) else ""
+            raise click.UsageError(f"bad --filter{where}: {exc}") from None
+    since_at = None
+    if since:
+        try:
+            since_at = parse_since(since)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    _, path = _journal_file(profile_name)
+    try:
+        names = read_environment_names(path)
+        events: Iterator[FlagEvent] = iter_journal_events(path, since_at)
+        if flt is not None:
+            events = (e for e in events if flt.matches(e, names))
+
+        def write(out: IO[str], for_terminal: bool) -> int:
+            if fmt == "jsonl":
+                return write_jsonl(events, out)
+            return write_csv(events, out, for_terminal=for_terminal)
+
+        if output is None:
+            count = write(sys.stdout, sys.stdout.isatty())
+            sys.stdout.flush()
+        else:
+            count = _write_atomically(output, write)
+    except JournalError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except OSError as exc:
+        click.echo(f"Error: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+    if output is not None:
+        click.echo(f"Exported {count} events to {output}", err=True)
+
+
+def _write_atomically(path: Path, write) -> int:  # type: ignore[no-untyped-def]
+    """Temp file in the same folder, fsync, rename: a reader never sees half an export."""
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            count = write(out, False)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    return count

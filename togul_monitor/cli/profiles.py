@@ -1,0 +1,374 @@
+"""`togul-monitor profiles`: list, add, edit, remove, default, path (issue 4, item 5).
+
+Secrets given on the command line are written to the file (mode 0600) but never echoed: every
+line this command prints shows credentials as `$VARIABLE` references or masked
+(`tgl_sdk_…9f2c`). Configuration problems print one clear message and exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import stat
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from togul_monitor.config import paths
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profiles import ProfileChanges, ProfileStore, load_config
+from togul_monitor.config.validate import BUILTIN_NAMES, display_url
+from togul_monitor.text import safe_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+OVERRIDE_VARIABLES = ("TOGUL_BASE_URL", "TOGUL_API_KEY", "TOGUL_TOKEN")
+
+
+def _reports_config_errors(func: F) -> F:
+    """Print a ConfigError as `error: ...` on stderr and exit with its code (2)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_context(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    context: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {safe_text(item)!r}")
+        context[key.strip()] = value
+    return context
+
+
+def _secret_hint(kind: str, option: str, path: str) -> None:
+    click.echo(
+        f"hint: the {kind} is stored in plain text in {path} (mode 0600); "
+        f"{option} VAR keeps it out of the file.",
+        err=True,
+    )
+
+
+def _warn_if_readable(config: ProfilesConfig) -> None:
+    if not config.exists:
+        return
+    try:
+        mode = config.path.stat().st_mode
+    except OSError:
+        return
+    literal = any(e.api_key or e.token for e in config.profiles.values())
+    if literal and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        click.echo(
+            f"warning: {config.path} holds secrets and is readable by others "
+            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {config.path}",
+            err=True,
+        )
+
+
+@click.group()
+def profiles() -> None:
+    """Manage saved connection profiles (profiles.toml)."""
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def _rows(config: ProfilesConfig) -> list[dict[str, Any]]:
+    rows = []
+    for entry in config.profiles.values():
+        rows.append(
+            {
+                "name": entry.name,
+                "default": entry.name == config.default_profile,
+                "base_url": display_url(entry.base_url),
+                "environment_key": safe_text(entry.environment_key),
+                "credentials": entry.credential_summary(),
+                "context": {safe_text(k): safe_text(v) for k, v in entry.context.items()},
+                "watch": [safe_text(w) for w in entry.watch],
+                "heartbeat_seconds": entry.heartbeat_seconds,
+                "allow_insecure": entry.allow_insecure,
+                "builtin": False,
+            }
+        )
+    from togul_monitor.demo import DEMO_CONTEXT, DEMO_PROFILES, DEMO_WATCH, HEARTBEAT_SECONDS
+
+    for name, env_key in DEMO_PROFILES.items():
+        rows.append(
+            {
+                "name": name,
+                "default": name == config.default_profile,
+                "base_url": "(embedded emulator)",
+                "environment_key": env_key,
+                "credentials": "sdk key (generated)",
+                "context": dict(DEMO_CONTEXT),
+                "watch": list(DEMO_WATCH),
+                "heartbeat_seconds": HEARTBEAT_SECONDS,
+                "allow_insecure": False,
+                "builtin": True,
+            }
+        )
+    return rows
+
+
+@profiles.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per profile.")
+@_reports_config_errors
+def list_command(as_json: bool) -> None:
+    """List the saved profiles and the built-in demo ones (secrets masked)."""
+    config = load_config()
+    _warn_if_readable(config)
+    rows = _rows(config)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    headers = ("", "NAME", "URL", "ENVIRONMENT", "CREDENTIALS", "WATCH")
+    table = [
+        (
+            "*" if row["default"] else " ",
+            row["name"] + (" (built-in)" if row["builtin"] else ""),
+            row["base_url"],
+            row["environment_key"],
+            row["credentials"],
+            ", ".join(row["watch"]) or "-",
+        )
+        for row in rows
+    ]
+    widths = [max(len(str(r[i])) for r in [headers, *table]) for i in range(len(headers))]
+    for line in [headers, *table]:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    overrides = [v for v in OVERRIDE_VARIABLES if os.environ.get(v)]
+    if overrides:
+        click.echo(
+            f"note: {', '.join(overrides)} set: they override the chosen profile's values",
+            err=True,
+        )
+    if not config.default_profile and len(config.profiles) > 1:
+        click.echo(
+            "note: no default profile; set one with `togul-monitor profiles default NAME`",
+            err=True,
+        )
+
+
+# --- add / edit -----------------------------------------------------------------------------
+
+
+def _credential_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--api-key-env", metavar="VAR", help="Read the API key from $VAR (preferred)."
+            ),
+            click.option(
+                "--api-key", metavar="KEY", help="The API key itself (stored in the file)."
+            ),
+            click.option("--token-env", metavar="VAR", help="Read the Bearer JWT from $VAR."),
+            click.option(
+                "--token", metavar="JWT", help="The Bearer JWT itself (stored in the file)."
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _check_credential_pairs(
+    api_key: str | None, api_key_env: str | None, token: str | None, token_env: str | None
+) -> None:
+    if api_key is not None and api_key_env is not None:
+        raise click.UsageError("give --api-key or --api-key-env, not both")
+    if token is not None and token_env is not None:
+        raise click.UsageError("give --token or --token-env, not both")
+
+
+def _print_entry(verb: str, entry: ProfileEntry, config: ProfilesConfig) -> None:
+    default = " (default)" if config.default_profile == entry.name else ""
+    click.echo(
+        f"{verb} profile {entry.name!r}{default}: {display_url(entry.base_url)}, "
+        f"environment {safe_text(entry.environment_key)!r}, {entry.credential_summary()}"
+    )
+
+
+@profiles.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="Base URL of the Togul server.")
+@click.option(
+    "--environment", required=True, metavar="KEY", help="Environment key, e.g. production."
+)
+@_credential_options
+@click.option(
+    "--context",
+    "context",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_parse_context,
+    help="Evaluation context attribute (repeatable).",
+)
+@click.option("--watch", multiple=True, metavar="FLAG", help="Flag key to watch (repeatable).")
+@click.option(
+    "--heartbeat",
+    type=float,
+    default=DEFAULT_HEARTBEAT_SECONDS,
+    show_default=True,
+    help="The server's heartbeat interval in seconds (read timeout = 3x).",
+)
+@click.option("--allow-insecure", is_flag=True, help="Allow plain http:// to a non-loopback host.")
+@click.option("--default", "make_default", is_flag=True, help="Make it the default profile.")
+@_reports_config_errors
+def add_command(
+    name: str,
+    url: str,
+    environment: str,
+    api_key_env: str | None,
+    api_key: str | None,
+    token_env: str | None,
+    token: str | None,
+    context: dict[str, str],
+    watch: tuple[str, ...],
+    heartbeat: float,
+    allow_insecure: bool,
+    make_default: bool,
+) -> None:
+    """Save a new profile NAME."""
+    _check_credential_pairs(api_key, api_key_env, token, token_env)
+    if not any((api_key, api_key_env, token, token_env)):
+        raise click.UsageError(
+            "a credential is required: --api-key-env VAR, --api-key KEY, --token-env VAR "
+            "or --token JWT"
+        )
+    entry = ProfileEntry(
+        name=name,
+        base_url=url,
+        environment_key=environment,
+        api_key=api_key,
+        api_key_env=api_key_env,
+        token=token,
+        token_env=token_env,
+        context=context,
+        watch=tuple(dict.fromkeys(watch)),
+        heartbeat_seconds=heartbeat,
+        allow_insecure=allow_insecure,
+    )
+    store = ProfileStore()
+    config = store.add(entry, make_default=make_default)
+    _print_entry("added", config.profiles[name], config)
+    if api_key:
+        _secret_hint("API key", "--api-key-env", str(store.path))
+    if token:
+        _secret_hint("token", "--token-env", str(store.path))
+
+
+@profiles.command("edit")
+@click.argument("name")
+@click.option("--url", help="Base URL of the Togul server.")
+@click.option("--environment", metavar="KEY", help="Environment key.")
+@_credential_options
+@click.option(
+    "--context",
+    "context",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_parse_context,
+    help="Set a context attribute (repeatable).",
+)
+@click.option("--unset-context", multiple=True, metavar="KEY", help="Remove a context attribute.")
+@click.option("--watch", multiple=True, metavar="FLAG", help="Add a watched flag (repeatable).")
+@click.option("--unwatch", multiple=True, metavar="FLAG", help="Stop watching a flag.")
+@click.option("--heartbeat", type=float, help="The server's heartbeat interval in seconds.")
+@click.option(
+    "--allow-insecure/--no-allow-insecure",
+    default=None,
+    help="Allow plain http:// to a non-loopback host.",
+)
+@_reports_config_errors
+def edit_command(
+    name: str,
+    url: str | None,
+    environment: str | None,
+    api_key_env: str | None,
+    api_key: str | None,
+    token_env: str | None,
+    token: str | None,
+    context: dict[str, str],
+    unset_context: tuple[str, ...],
+    watch: tuple[str, ...],
+    unwatch: tuple[str, ...],
+    heartbeat: float | None,
+    allow_insecure: bool | None,
+) -> None:
+    """Change the saved profile NAME (only the options given)."""
+    _check_credential_pairs(api_key, api_key_env, token, token_env)
+    if name in BUILTIN_NAMES:
+        raise ConfigError("built-in demo profiles cannot be edited", profile=name)
+    changes = ProfileChanges(
+        base_url=url,
+        environment_key=environment,
+        api_key=api_key,
+        api_key_env=api_key_env,
+        token=token,
+        token_env=token_env,
+        context=context,
+        unset_context=unset_context,
+        watch=watch,
+        unwatch=unwatch,
+        heartbeat_seconds=heartbeat,
+        allow_insecure=allow_insecure,
+    )
+    if changes == ProfileChanges():
+        raise click.UsageError("nothing to change: give at least one option")
+    store = ProfileStore()
+    config = store.edit(name, changes)
+    _print_entry("updated", config.profiles[name], config)
+    if api_key:
+        _secret_hint("API key", "--api-key-env", str(store.path))
+    if token:
+        _secret_hint("token", "--token-env", str(store.path))
+
+
+# --- remove / default / path ----------------------------------------------------------------
+
+
+@profiles.command("remove")
+@click.argument("name")
+@_reports_config_errors
+def remove_command(name: str) -> None:
+    """Delete the saved profile NAME."""
+    if name in BUILTIN_NAMES:
+        raise ConfigError("built-in demo profiles cannot be removed", profile=name)
+    store = ProfileStore()
+    before = store.load()
+    store.remove(name)
+    note = " (it was the default; none is set now)" if before.default_profile == name else ""
+    click.echo(f"removed profile {name!r}{note}")
+
+
+@profiles.command("default")
+@click.argument("name")
+@_reports_config_errors
+def default_command(name: str) -> None:
+    """Make NAME the profile used when no --profile is given."""
+    ProfileStore().set_default(name)
+    click.echo(f"default profile: {name!r}")
+
+
+@profiles.command("path")
+@_reports_config_errors
+def path_command() -> None:
+    """Print where the profiles, the journal and the log live."""
+    click.echo(f"profiles: {paths.profiles_file()}")
+    click.echo(f"journal:  {paths.journal_dir()}")
+    click.echo(f"log:      {paths.log_file()}")
+    load_config()  # a broken file is still reported (exit 2), after the locations

@@ -1,0 +1,216 @@
+"""`togul-monitor serve`: the emulator as a standalone server (design.md §4)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from togul_monitor.emulator.harness import EmulatorHandle
+    from togul_monitor.emulator.outbox import OutboxEvent
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+EPILOG = """\b
+Endpoints: GET /api/v1/stream, POST /api/v1/evaluate, the management API under
+/api/v1 (Bearer org token), /healthz, /readyz.
+\b
+Fault switches (org token), e.g. a 5-second stall:
+  curl -X POST -H "Authorization: Bearer $TOKEN" \\
+       http://127.0.0.1:8080/_emulator/faults/stall -d '{"seconds": 5}'
+  faults: cut-streams {clean}, cut-after {n, mid_event}, stall {seconds},
+  emit-malformed {data}, forget-replay, fail-next {k, status, retry_after},
+  revoke-key {secret}
+"""
+
+
+def printable(text: str) -> str:
+    """Server text is data: replace control characters before it reaches a terminal."""
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
+
+
+def event_line(event: OutboxEvent, env_names: dict[str, str]) -> str:
+    """One published event as a log line: time, id, type, environment, flag key, version."""
+    payload = event.frame_bare.decode().removeprefix("data: ").strip()
+    try:
+        data = json.loads(payload)
+        stamp = time.strftime("%H:%M:%S", time.localtime(data["timestamp"]))
+        env = env_names.get(data["environment_id"], data["environment_id"])
+        return printable(
+            f"{stamp}  #{event.seq:<6} {data['type']:<13} {env:<11} "
+            f"{data['flag_key']}  v{data['version']}"
+        )
+    except (ValueError, KeyError, TypeError):
+        return printable(f"#{event.seq} (raw) {payload}")
+
+
+def print_banner(emu: EmulatorHandle, simulate: float) -> None:
+    # The emulator's own keys are local, generated credentials: printing them is the point of
+    # this command (you paste them into a client). Nothing else prints them unmasked.
+    creds = emu.credentials
+    click.echo(f"Togul emulator listening on {emu.base_url}")
+    click.echo(f"  project id   {creds.project_id}")
+    click.echo(f"  login        {printable(creds.username)} / {printable(creds.password)}")
+    click.echo(f"  org token    {printable(creds.org_token)}")
+    for env, scopes in creds.keys.items():
+        click.echo(f"  {printable(env)} ({creds.environment_ids[env]})")
+        for scope, secret in scopes.items():
+            click.echo(f"    {scope:<7} {printable(secret)}")
+    if simulate:
+        click.echo(f"  simulating {simulate:g} changes per second")
+    click.echo("Ctrl-C stops the server.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_server(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    state_file: Path | None = None,
+    heartbeat: float = 30.0,
+    simulate: float = 0.0,
+    replay: int = 1000,
+    seed: int = 0,
+    ids: bool = True,
+    quiet: bool = False,
+) -> None:
+    """Serve in the foreground until Ctrl-C (or SIGTERM), logging each published change.
+    Exits 2 on a bad state file and 1 when the port cannot be bound."""
+    from togul_monitor.emulator.harness import running_emulator
+    from togul_monitor.emulator.simulate import Simulator, SimulatorThread
+    from togul_monitor.emulator.statefile import StateError
+
+    if host not in LOOPBACK_HOSTS:
+        click.echo(
+            f"warning: listening on {host}: anyone who can reach it can use these keys", err=True
+        )
+    block = running_emulator(
+        seed=seed,
+        heartbeat=heartbeat,
+        replay=replay,
+        ids=ids,
+        state_file=state_file,
+        host=host,
+        port=port,
+    )
+    try:
+        emu = block.__enter__()
+    except StateError as exc:
+        click.echo(f"error: {printable(str(exc))}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    simulator = None
+    try:
+        print_banner(emu, simulate)
+        if not quiet:
+            names = {env_id: key for key, env_id in emu.credentials.environment_ids.items()}
+            lock = threading.Lock()
+
+            def log(event: OutboxEvent) -> None:
+                with lock:
+                    click.echo(event_line(event, names))
+
+            emu.outbox.listeners.append(log)
+        # Started here rather than by the harness so the log sees the very first change.
+        if simulate:
+            simulator = SimulatorThread(Simulator(emu.world, seed), simulate)
+            simulator.start()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            click.echo("\nstopping…", err=True)
+    finally:
+        if simulator is not None:
+            simulator.stop()
+        block.__exit__(None, None, None)
+
+
+@click.command(epilog=EPILOG)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Load the whole world from this JSON file (see docs/state-file.md).",
+)
+@click.option(
+    "--heartbeat",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    metavar="SECONDS",
+    help="Seconds between `: heartbeat` comments on open streams.",
+)
+@click.option(
+    "--simulate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="EVENTS_PER_SECOND",
+    help="Generate realistic changes at this rate (deterministic with --seed).",
+)
+@click.option(
+    "--replay",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Events kept for Last-Event-ID replay (0: no replay).",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed for the world and simulation."
+)
+@click.option(
+    "--no-ids", is_flag=True, help="Send the bare documented stream form: data lines only."
+)
+@click.option("--quiet", "-q", is_flag=True, help="Do not print each published change.")
+def serve(
+    host: str,
+    port: int,
+    state_file: Path | None,
+    heartbeat: float,
+    simulate: float,
+    replay: int,
+    seed: int,
+    no_ids: bool,
+    quiet: bool,
+) -> None:
+    """Run the built-in Togul-compatible server.
+
+    Prints the base URL and the credentials of its world, then each change it publishes.
+    Ctrl-C stops it.
+    """
+    run_server(
+        host=host,
+        port=port,
+        state_file=state_file,
+        heartbeat=heartbeat,
+        simulate=simulate,
+        replay=replay,
+        seed=seed,
+        ids=not no_ids,
+        quiet=quiet,
+    )

@@ -1,0 +1,259 @@
+"""`togul-monitor tail`: the change stream, headless, one line per event (or `--json`).
+
+Events go to stdout; everything about the stream itself (status changes, outages, malformed
+events, possible gaps) goes to stderr, so `tail --json | jq` sees only events. Exit codes
+(design.md §4): 0 done (`--count` reached, Ctrl-C, or the reader closed the pipe), 1 the stream
+stopped for another reason, 2 usage or configuration error, 3 credentials rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import TextIO
+
+import click
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.stream.client import StreamClient
+from togul_monitor.stream.events import (
+    ConnectionState,
+    FlagEvent,
+    Malformed,
+    Outage,
+    PossibleGap,
+    Status,
+    StreamItem,
+)
+from togul_monitor.text import mask_secret, safe_text
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS = 0, 1, 2, 3
+
+
+def _clock(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def _stamp(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+class TailPrinter:
+    """Turns stream items into output lines. Kept apart from I/O setup so tests can drive it."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        err: TextIO,
+        *,
+        as_json: bool,
+        environment_names: Mapping[str, str],
+        url: str,
+    ) -> None:
+        self.out = out
+        self.err = err
+        self.as_json = as_json
+        self.environment_names = environment_names
+        self.url = url
+
+    def event(self, event: FlagEvent) -> None:
+        if self.as_json:
+            # json.dumps escapes control characters and non-ASCII: the line is safe as is.
+            line = json.dumps(event.to_json(), ensure_ascii=True)
+        else:
+            env = self.environment_names.get(event.environment_id, event.environment_id)
+            line = "  ".join(
+                (
+                    _stamp(event.timestamp) if _finite(event.timestamp) else "?",
+                    f"{safe_text(event.type):<12}",
+                    safe_text(event.flag_key),
+                    safe_text(env),
+                    f"v{event.version}",
+                )
+            )
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def note(self, item: StreamItem) -> None:
+        text = self._describe(item)
+        if text is not None:
+            self.err.write(text + "\n")
+            self.err.flush()
+
+    def _describe(self, item: StreamItem) -> str | None:
+        if isinstance(item, Status):
+            if item.state is ConnectionState.CONNECTING:
+                return f"tail: connecting to {safe_text(self.url)}"
+            if item.state is ConnectionState.LIVE:
+                return f"tail: live since {_clock(item.at)}"
+            if item.state is ConnectionState.RETRYING:
+                wait = max(0.0, (item.next_try_at or item.at) - item.at)
+                return (
+                    f"tail: {safe_text(item.error or 'disconnected')}; retrying in {wait:.1f} s "
+                    f"(attempt {item.attempt})"
+                )
+            return f"tail: stopped: {safe_text(item.error or 'stopped')}"
+        if isinstance(item, Outage):
+            replay = (
+                "the server replay is unknown"
+                if item.replayed is None
+                else f"{item.replayed} event(s) replayed"
+            )
+            missed = "events may have been missed" if item.may_have_missed else "nothing missed"
+            return (
+                f"tail: outage {_clock(item.started_at)}–{_clock(item.ended_at)} "
+                f"({item.ended_at - item.started_at:.1f} s): {replay}; {missed}"
+            )
+        if isinstance(item, Malformed):
+            where = f" (id {safe_text(item.event_id)})" if item.event_id else ""
+            return f"tail: malformed event{where}: {safe_text(item.reason)}: {safe_text(item.raw)}"
+        if isinstance(item, PossibleGap):
+            env = self.environment_names.get(item.environment_id, item.environment_id)
+            return (
+                f"tail: possible gap in {safe_text(item.flag_key)} ({safe_text(env)}): "
+                f"expected version {item.expected_version}, got {item.got_version}"
+            )
+        return None  # heartbeats: not worth a line
+
+
+def _finite(value: float) -> bool:
+    try:
+        time.localtime(value)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return True
+
+
+async def run_tail(
+    profile: Profile,
+    *,
+    query: object | None,
+    count: int | None,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+    client: StreamClient | None = None,
+) -> int:
+    """Stream `profile` until `count` matching events, a stop, or cancellation; the exit code."""
+    if client is None:
+        client = StreamClient(
+            profile.base_url,
+            api_key=profile.api_key,
+            token=profile.token,
+            read_timeout=3 * profile.heartbeat_seconds,
+        )
+    names: dict[str, str] = dict(getattr(profile, "environment_names", None) or {})
+    # An environment-scoped key only ever receives its own environment's events, so the ids it
+    # shows can be named after the profile's environment even before anything else knows them.
+    key_scoped = client.auth == "api-key"
+    printer = TailPrinter(out, err, as_json=as_json, environment_names=names, url=client.url)
+    matches = getattr(query, "matches", None)
+    printed = 0
+    try:
+        async for item in client.items():
+            if isinstance(item, FlagEvent):
+                if key_scoped and profile.environment_key and item.environment_id not in names:
+                    names[item.environment_id] = profile.environment_key
+                if matches is not None and not matches(item, names):
+                    continue
+                printer.event(item)
+                printed += 1
+                if count is not None and printed >= count:
+                    return EXIT_OK
+                continue
+            printer.note(item)
+            if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
+                if item.credentials_rejected:
+                    shown = mask_secret(profile.api_key or profile.token)
+                    err.write(
+                        f"tail: the server rejected the credentials {shown} "
+                        f"(profile {safe_text(profile.name)})\n"
+                    )
+                    err.flush()
+                    return EXIT_CREDENTIALS
+                return EXIT_FAILED
+        return EXIT_FAILED
+    finally:
+        await client.aclose()
+
+
+@click.command()
+@click.option("--demo", is_flag=True, help="Tail the built-in demo (an emulator on loopback).")
+@click.option("--profile", "profile_name", metavar="NAME", help="Tail a saved profile.")
+@click.option("--url", metavar="URL", help="Base URL of a Togul server (with --api-key/--token).")
+@click.option("--api-key", metavar="KEY", help="X-API-Key (sdk or stream scope).")
+@click.option("--token", metavar="JWT", help="Bearer token: the organisation-wide stream.")
+@click.option("--environment", metavar="KEY", help="Environment key of the target.")
+@click.option("--filter", "query_text", metavar="QUERY", help="Only events matching QUERY.")
+@click.option("--count", type=click.IntRange(min=1), metavar="N", help="Exit after N events.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--no-record", is_flag=True, help="Do not write the journal.")
+def tail(
+    demo: bool,
+    profile_name: str | None,
+    url: str | None,
+    api_key: str | None,
+    token: str | None,
+    environment: str | None,
+    query_text: str | None,
+    count: int | None,
+    as_json: bool,
+    no_record: bool,
+) -> None:
+    """Print the change stream: one line per event on stdout, the stream's health on stderr.
+
+    The target comes from --demo, --profile NAME, or --url with --api-key/--token (or the
+    TOGUL_BASE_URL, TOGUL_API_KEY and TOGUL_TOKEN variables). Exit codes: 0 done, 1 the stream
+    stopped, 2 usage or configuration error, 3 credentials rejected.
+    """
+    from togul_monitor.config.errors import ConfigError
+    from togul_monitor.config.resolve import open_target
+    from togul_monitor.model.filters import FilterError, parse_filter
+
+    query = None
+    if query_text:
+        try:
+            query = parse_filter(query_text)
+        except FilterError as exc:
+            click.echo(f"tail: invalid --filter: {safe_text(str(exc))}", err=True)
+            click.echo(f"  {safe_text(query_text)}\n  {' ' * exc.position}^", err=True)
+            sys.exit(EXIT_USAGE)
+    code = EXIT_OK
+    try:
+        with open_target(
+            demo=demo,
+            profile_name=profile_name,
+            url=url,
+            api_key=api_key,
+            token=token,
+            environment=environment,
+        ) as profile:
+            try:
+                code = asyncio.run(
+                    run_tail(
+                        profile,
+                        query=query,
+                        count=count,
+                        as_json=as_json,
+                        out=sys.stdout,
+                        err=sys.stderr,
+                    )
+                )
+            except KeyboardInterrupt:  # Ctrl-C: a normal way to end a tail
+                code = EXIT_OK
+    except ConfigError as exc:
+        click.echo(f"tail: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except BrokenPipeError:
+        # The reader went away (`tail | head`): done. Point stdout at devnull so that the
+        # interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_OK
+    except KeyboardInterrupt:
+        code = EXIT_OK
+    sys.exit(code)

@@ -1,0 +1,331 @@
+"""Strict validation of `profiles.toml`, with errors that say exactly what and where.
+
+Every error names the file, the profile and the key, and the line when it can be found in the
+source text (tomllib keeps no positions, so `line_of` looks the table and key up in the text).
+Unknown keys get the nearest valid name. No error message ever contains a credential's value:
+only key names, types, variable names and URLs with any user:password part removed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.text import safe_text
+
+TOP_LEVEL_KEYS: tuple[str, ...] = ("default_profile", "profiles", "keymap")
+PROFILE_KEYS: tuple[str, ...] = (
+    "base_url",
+    "environment_key",
+    "api_key",
+    "api_key_env",
+    "token",
+    "token_env",
+    "context",
+    "watch",
+    "heartbeat_seconds",
+    "allow_insecure",
+)
+SECRET_KEYS = frozenset({"api_key", "token"})
+BUILTIN_NAMES: tuple[str, ...] = ("demo-production", "demo-staging")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+_VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+MAX_HEARTBEAT_SECONDS = 3600.0
+
+
+def did_you_mean(name: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+# --- where is it in the text ----------------------------------------------------------------
+
+_HEADER_RE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+_KEY_RE = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+)\s*[.=]')
+
+
+def _unquote(part: str) -> str:
+    part = part.strip()
+    if len(part) >= 2 and part[0] == part[-1] and part[0] in "\"'":
+        return part[1:-1]
+    return part
+
+
+def line_of(text: str | None, table: tuple[str, ...], key: str | None = None) -> int | None:
+    """The 1-based line of `key` inside `[table]` (or of the table header when key is None)."""
+    if not text:
+        return None
+    current: tuple[str, ...] = ()
+    header_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER_RE.match(line)
+        if header is not None:
+            current = tuple(_unquote(p) for p in header.group(1).split("."))
+            if current == table:
+                header_line = number
+                if key is None:
+                    return number
+            continue
+        if key is not None and current == table:
+            found = _KEY_RE.match(line)
+            if found is not None and _unquote(found.group(1)) == key:
+                return number
+    return header_line
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def display_url(url: str) -> str:
+    """`url` safe to print: any user:password part removed, control characters escaped."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        return safe_text(urlunsplit(parts._replace(netloc=netloc)))
+    except ValueError:
+        return "(unparsable URL)"
+
+
+def check_url(url: str, *, allow_insecure: bool) -> str | None:
+    """Why `url` is not an acceptable base URL, or None when it is."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"malformed URL {display_url(url)!r}: {exc}"
+    if parts.scheme not in ("http", "https"):
+        return f"malformed URL {display_url(url)!r}: the scheme must be http or https"
+    if not host:
+        return f"malformed URL {display_url(url)!r}: no host"
+    if parts.query or parts.fragment:
+        return f"malformed URL {display_url(url)!r}: a base URL has no ?query or #fragment"
+    if any(ch.isspace() for ch in url):
+        return f"malformed URL {display_url(url)!r}: it contains whitespace"
+    if parts.scheme == "http" and not allow_insecure and not is_loopback(host):
+        return (
+            f"plain http:// to {safe_text(host)!r} is refused: only loopback hosts may use "
+            "http; use https://, or set allow_insecure = true in this profile"
+        )
+    return None
+
+
+def check_name(name: str) -> str | None:
+    if not _NAME_RE.match(name):
+        return (
+            "a profile name is 1-64 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit"
+        )
+    if name in BUILTIN_NAMES:
+        return f"{name!r} is a built-in demo profile; choose another name"
+    return None
+
+
+class _Context:
+    """Where errors are reported: the file and its text (for line numbers)."""
+
+    def __init__(self, file: Path | None, text: str | None) -> None:
+        self.file = file
+        self.text = text
+
+    def error(
+        self,
+        message: str,
+        *,
+        profile: str | None = None,
+        key: str | None = None,
+        table: tuple[str, ...] = (),
+        hint: str | None = None,
+        line_key: str | None = None,
+    ) -> ConfigError:
+        if line_key is None and key is not None:
+            line_key = key.split(".")[0]  # `context.plan` is on the `context = ...` line
+        line = line_of(self.text, table, line_key)
+        return ConfigError(message, file=self.file, profile=profile, key=key, line=line, hint=hint)
+
+
+def validate_profile(
+    name: str,
+    table: Mapping[str, Any],
+    *,
+    file: Path | None = None,
+    text: str | None = None,
+) -> ProfileEntry:
+    """One `[profiles.NAME]` table as a ProfileEntry, or a ConfigError about the first problem."""
+    ctx = _Context(file, text)
+    where = ("profiles", name)
+
+    def fail(message: str, key: str | None = None, hint: str | None = None) -> ConfigError:
+        return ctx.error(message, profile=name, key=key, table=where, hint=hint)
+
+    problem = check_name(name)
+    if problem:
+        raise fail(problem)
+    if not isinstance(table, Mapping):
+        raise fail(f"a profile must be a table, not {_type_name(table)}")
+    for key in table:
+        if key not in PROFILE_KEYS:
+            raise fail(f"unknown key{did_you_mean(key, PROFILE_KEYS)}", key=safe_text(key))
+
+    def string(key: str, *, required: bool = False) -> str | None:
+        if key not in table:
+            if required:
+                raise fail("missing (required)", key)
+            return None
+        value = table[key]
+        if not isinstance(value, str):
+            raise fail(f"must be a string, not {_type_name(value)}", key)
+        return value
+
+    base_url = string("base_url", required=True) or ""
+    environment_key = (string("environment_key", required=True) or "").strip()
+    if not environment_key:
+        raise fail("must not be empty (the environment key, e.g. 'production')", "environment_key")
+
+    allow_insecure = table.get("allow_insecure", False)
+    if not isinstance(allow_insecure, bool):
+        raise fail(f"must be true or false, not {_type_name(allow_insecure)}", "allow_insecure")
+    problem = check_url(base_url, allow_insecure=allow_insecure)
+    if problem:
+        raise fail(problem, "base_url")
+
+    creds = {key: string(key) for key in ("api_key", "api_key_env", "token", "token_env")}
+    for literal, indirect in (("api_key", "api_key_env"), ("token", "token_env")):
+        if creds[literal] is not None and creds[indirect] is not None:
+            raise fail(f"give {literal} or {indirect}, not both", indirect)
+        if creds[literal] is not None and not creds[literal]:
+            raise fail("must not be empty", literal)
+        variable = creds[indirect]
+        if variable is not None and not _VARIABLE_RE.match(variable):
+            raise fail(
+                f"{safe_text(variable)!r} is not an environment variable name "
+                "(letters, digits and '_')",
+                indirect,
+                hint=f"{indirect} names a variable; put a literal secret in {literal} instead",
+            )
+    if not any(creds.values()):
+        raise fail(
+            "missing credential: give one of api_key_env, api_key, token_env or token",
+            hint='api_key_env = "TOGUL_SDK_KEY" keeps the key itself out of the file',
+        )
+
+    context = table.get("context", {})
+    if not isinstance(context, Mapping):
+        raise fail(f"must be a table of strings, not {_type_name(context)}", "context")
+    for ckey, cvalue in context.items():
+        if not isinstance(cvalue, str):
+            raise fail(f"must be a string, not {_type_name(cvalue)}", f"context.{safe_text(ckey)}")
+
+    watch = table.get("watch", [])
+    if not isinstance(watch, list):
+        raise fail(f"must be an array of flag keys, not {_type_name(watch)}", "watch")
+    for item in watch:
+        if not isinstance(item, str) or not item:
+            raise fail("every entry must be a non-empty string (a flag key)", "watch")
+
+    heartbeat = table.get("heartbeat_seconds", DEFAULT_HEARTBEAT_SECONDS)
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, (int, float)):
+        raise fail(f"must be a number of seconds, not {_type_name(heartbeat)}", "heartbeat_seconds")
+    if not math.isfinite(heartbeat) or not 0 < heartbeat <= MAX_HEARTBEAT_SECONDS:
+        raise fail(
+            f"must be more than 0 and at most {MAX_HEARTBEAT_SECONDS:g}", "heartbeat_seconds"
+        )
+
+    return ProfileEntry(
+        name=name,
+        base_url=base_url,
+        environment_key=environment_key,
+        api_key=creds["api_key"],
+        api_key_env=creds["api_key_env"],
+        token=creds["token"],
+        token_env=creds["token_env"],
+        context=dict(context),
+        watch=tuple(watch),
+        heartbeat_seconds=float(heartbeat),
+        allow_insecure=allow_insecure,
+    )
+
+
+def validate_document(data: Mapping[str, Any], *, file: Path, text: str | None) -> ProfilesConfig:
+    """The whole parsed file as a ProfilesConfig, or a ConfigError about the first problem."""
+    ctx = _Context(file, text)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ctx.error(
+                f"unknown top-level key{did_you_mean(key, TOP_LEVEL_KEYS)}",
+                key=safe_text(key),
+                hint="profiles go in [profiles.NAME] tables",
+            )
+    profiles_table = data.get("profiles", {})
+    if not isinstance(profiles_table, Mapping):
+        raise ctx.error(
+            f"must be a table of profiles, not {_type_name(profiles_table)}", key="profiles"
+        )
+    profiles = {
+        name: validate_profile(name, table, file=file, text=text)
+        for name, table in profiles_table.items()
+    }
+
+    default = data.get("default_profile")
+    if default is not None:
+        if not isinstance(default, str):
+            raise ctx.error(f"must be a string, not {_type_name(default)}", key="default_profile")
+        known = [*profiles, *BUILTIN_NAMES]
+        if default not in known:
+            raise ctx.error(
+                f"no profile named {safe_text(default)!r}{did_you_mean(default, known)}",
+                key="default_profile",
+            )
+
+    keymap_table = data.get("keymap", {})
+    if not isinstance(keymap_table, Mapping):
+        raise ctx.error(
+            f'must be a table of binding id = "key", not {_type_name(keymap_table)}', key="keymap"
+        )
+    keymap: dict[str, str] = {}
+    for binding, keys in keymap_table.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise ctx.error(
+                'must be a non-empty string of keys, e.g. "ctrl+f"',
+                key=f"keymap.{safe_text(binding)}",
+                table=("keymap",),
+                line_key=binding,
+            )
+        keymap[binding] = keys
+    return ProfilesConfig(
+        path=file, exists=True, default_profile=default, profiles=profiles, keymap=keymap
+    )

@@ -1,0 +1,162 @@
+"""The built-in demo: an embedded emulator on a free loopback port, and its two profiles.
+
+One emulator per process, started on first use and shared by every user in the process (the
+TUI switching between `demo-production` and `demo-staging` talks to the same server). Users
+either hold it for a block (`demo_session()`, what `--demo` uses: the server stops when the
+last such block ends) or pin it for the life of the process (`ensure_running()`, what the
+profile switcher uses); an `atexit` hook stops whatever is still running.
+
+The demo profiles are built here from the running emulator's credentials and are never written
+to `profiles.toml`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from togul_monitor.config.profiles import Profile
+
+DEMO_PROFILES: dict[str, str] = {  # profile name -> environment key
+    "demo-production": "production",
+    "demo-staging": "staging",
+}
+DEMO_CONTEXT: dict[str, str] = {"user_id": "demo-user", "plan": "premium", "country": "TR"}
+DEMO_WATCH: tuple[str, ...] = ("new-dashboard",)
+# Tunables, module attributes so tests can speed the demo up before it starts.
+HEARTBEAT_SECONDS = 5.0
+SIMULATE_EVENTS_PER_SECOND = 2.0
+SEED = 7
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    """What the demo profiles need from the running emulator."""
+
+    base_url: str
+    sdk_keys: dict[str, str]  # environment key -> sdk key
+    environment_ids: dict[str, str]  # environment key -> environment id
+    handle: Any  # the emulator harness's handle (world, faults) for tests and tools
+
+
+class _Demo:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stack: contextlib.ExitStack | None = None
+        self._server: DemoServer | None = None
+        self._users = 0
+        self._pinned = False
+
+    def acquire(self, *, pin: bool = False) -> DemoServer:
+        with self._lock:
+            if self._server is None:
+                self._start()
+            if pin:
+                self._pinned = True
+            else:
+                self._users += 1
+            assert self._server is not None
+            return self._server
+
+    def release(self) -> None:
+        with self._lock:
+            self._users = max(0, self._users - 1)
+            if self._users == 0 and not self._pinned:
+                self._stop()
+
+    def current(self) -> DemoServer | None:
+        return self._server
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._pinned = False
+            self._users = 0
+            self._stop()
+
+    def _start(self) -> None:
+        # Imported here: the emulator (uvicorn, Starlette) loads only when the demo is used.
+        from togul_monitor.emulator.harness import running_emulator
+
+        stack = contextlib.ExitStack()
+        try:
+            emu = stack.enter_context(
+                running_emulator(
+                    seed=SEED, heartbeat=HEARTBEAT_SECONDS, simulate=SIMULATE_EVENTS_PER_SECOND
+                )
+            )
+            creds = emu.credentials
+            server = DemoServer(
+                base_url=emu.base_url,
+                sdk_keys={env: creds.keys[env]["sdk"] for env in DEMO_PROFILES.values()},
+                environment_ids={env: creds.environment_ids[env] for env in DEMO_PROFILES.values()},
+                handle=emu,
+            )
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        self._server = server
+
+    def _stop(self) -> None:
+        stack, self._stack, self._server = self._stack, None, None
+        if stack is not None:
+            stack.close()
+
+
+_DEMO = _Demo()
+atexit.register(_DEMO.shutdown)
+
+
+def is_demo_profile(name: str) -> bool:
+    return name in DEMO_PROFILES
+
+
+def demo_profile(name: str, server: DemoServer | None) -> Profile:
+    """The built-in profile `name`, pointing at `server` (a placeholder URL when not running)."""
+    environment = DEMO_PROFILES[name]
+    return Profile(
+        name=name,
+        base_url=server.base_url if server else "http://127.0.0.1:0",
+        environment_key=environment,
+        api_key=server.sdk_keys[environment] if server else None,
+        context=dict(DEMO_CONTEXT),
+        watch=DEMO_WATCH,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+        builtin=True,
+        environment_names=(
+            {env_id: env for env, env_id in server.environment_ids.items()} if server else {}
+        ),
+    )
+
+
+def demo_profiles() -> list[Profile]:
+    """Both demo profiles, for listing: connected to the emulator if it runs, else placeholders.
+
+    Listing never starts the emulator; connect through `ensure_running()` or `demo_session()`.
+    """
+    server = _DEMO.current()
+    return [demo_profile(name, server) for name in DEMO_PROFILES]
+
+
+def ensure_running() -> DemoServer:
+    """Start the demo emulator if needed and keep it until the process exits."""
+    return _DEMO.acquire(pin=True)
+
+
+@contextlib.contextmanager
+def demo_session() -> Iterator[DemoServer]:
+    """The demo emulator for the duration of the block (shared; stopped by the last user)."""
+    server = _DEMO.acquire()
+    try:
+        yield server
+    finally:
+        _DEMO.release()
+
+
+def shutdown() -> None:
+    """Stop the demo emulator now (tests; the atexit hook does it otherwise)."""
+    _DEMO.shutdown()

@@ -1,0 +1,241 @@
+"""Run the emulator on a loopback port in a background thread: for tests, the demo and
+`togul-monitor serve`.
+
+    with running_emulator(seed=0, heartbeat=0.2) as emu:
+        emu.base_url, emu.credentials, emu.world, emu.faults
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from togul_monitor.emulator.faults import Faults
+from togul_monitor.emulator.outbox import DEFAULT_MAX_PENDING, Outbox
+from togul_monitor.emulator.seed import seed_state
+from togul_monitor.emulator.server import create_app
+from togul_monitor.emulator.simulate import Simulator, SimulatorThread
+from togul_monitor.emulator.state import Credentials, World
+from togul_monitor.emulator.statefile import build_world, load_world
+from togul_monitor.emulator.stream import install_log_filter
+
+START_TIMEOUT = 10.0
+
+
+@dataclass
+class EmulatorHandle:
+    """What a running emulator gives back: where it is, its credentials and its controls."""
+
+    base_url: str
+    host: str
+    port: int
+    world: World
+    outbox: Outbox
+    faults: Faults
+    heartbeat: float
+    replay: int
+    ids: bool
+    _server: _ServerThread | None = field(default=None, repr=False)
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.world.credentials
+
+    @property
+    def events_published(self) -> int:
+        return self.outbox.events_published
+
+    @property
+    def open_streams(self) -> int:
+        return self.outbox.open_streams
+
+    def wait_for_streams(self, count: int, timeout: float = 5.0) -> bool:
+        """Wait until exactly `count` streams are open; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.outbox.open_streams != count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    async def await_streams(self, count: int, timeout: float = 5.0) -> bool:
+        """`wait_for_streams` for async tests (does not block the test's loop)."""
+        deadline = time.monotonic() + timeout
+        while self.outbox.open_streams != count:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+
+class _ServerThread:
+    """uvicorn on a pre-bound socket, in its own thread with its own event loop."""
+
+    def __init__(self, app: object, sock: socket.socket, outbox: Outbox) -> None:
+        config = uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            http="h11",
+            ws="none",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.sock = sock
+        self.outbox = outbox
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._run, name="togul-emulator", daemon=True)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # surfaced to the starting thread
+            self.error = exc
+        finally:
+            loop.close()
+
+    async def _serve(self) -> None:
+        # uvicorn's own serve() polls for exit every 0.1 s and then sleeps 0.1 s more; tests
+        # start and stop hundreds of servers, so we start it the same way and stop it faster.
+        server = self.server
+        if not server.config.loaded:
+            server.config.load()
+        server.lifespan = server.config.lifespan_class(server.config)
+        await server.startup(sockets=[self.sock])
+        self._stop_event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._ready.set()
+        await self._stop_event.wait()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        server = self.server
+        state = server.server_state
+        for listener in server.servers:
+            listener.close()
+        for connection in list(state.connections):
+            connection.shutdown()  # closes idle keep-alive connections at once
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 0.5
+        while state.connections and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        for connection in list(state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.close()
+        for task in list(state.tasks):
+            task.cancel()
+        await server.lifespan.shutdown()
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._ready.wait(0.01):
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"emulator failed to start: {self.error!r}")
+
+    def stop(self) -> None:
+        # End every stream first (clean EOF), so no open response holds the shutdown up.
+        self.outbox.close_streams("clean")
+        loop, stop_event = self._loop, self._stop_event
+        if loop is not None and stop_event is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop_event.set)
+        self.thread.join(timeout=2)
+
+
+def make_world(
+    *,
+    seed: int = 0,
+    state_file: str | Path | None = None,
+    replay: int = 1000,
+    clock: Callable[[], float] = time.time,
+    max_pending: int = DEFAULT_MAX_PENDING,
+) -> World:
+    """A world with its outbox: from `state_file` when given, else the seeded world."""
+    outbox = Outbox(replay=replay, max_pending=max_pending)
+    if state_file is not None:
+        return load_world(state_file, outbox=outbox, clock=clock, seed=seed)
+    return build_world(seed_state(seed), outbox=outbox, clock=clock, seed=seed)
+
+
+@contextlib.contextmanager
+def running_emulator(
+    seed: int = 0,
+    heartbeat: float = 0.2,
+    replay: int = 1000,
+    ids: bool = True,
+    simulate: float = 0.0,
+    state_file: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    clock: Callable[[], float] = time.time,
+    max_pending: int = DEFAULT_MAX_PENDING,
+) -> Iterator[EmulatorHandle]:
+    """Serve the emulator on `host:port` (0: a free port) until the block ends.
+
+    Returns once the server accepts connections; leaving the block stops the simulation,
+    closes every stream and shuts the server down (well under a second).
+    """
+    if heartbeat <= 0:
+        raise ValueError("heartbeat must be > 0")
+    world = make_world(
+        seed=seed, state_file=state_file, replay=replay, clock=clock, max_pending=max_pending
+    )
+    outbox = world.outbox
+    faults = Faults(world, outbox)
+    app = create_app(world, outbox, faults, heartbeat=heartbeat, ids=ids)
+    install_log_filter()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio turns Nagle off only on sockets whose proto says TCP,
+    # and with Nagle on every keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    bound_port = sock.getsockname()[1]
+    server = _ServerThread(app, sock, outbox)
+    server.start()
+    url_host = f"[{host}]" if ":" in host else host
+    handle = EmulatorHandle(
+        base_url=f"http://{url_host}:{bound_port}",
+        host=host,
+        port=bound_port,
+        world=world,
+        outbox=outbox,
+        faults=faults,
+        heartbeat=heartbeat,
+        replay=replay,
+        ids=ids,
+        _server=server,
+    )
+    simulator: SimulatorThread | None = None
+    try:
+        if simulate > 0:
+            simulator = SimulatorThread(Simulator(world, seed), simulate)
+            simulator.start()
+        yield handle
+    finally:
+        if simulator is not None:
+            simulator.stop()
+        server.stop()
+        with contextlib.suppress(OSError):
+            sock.close()

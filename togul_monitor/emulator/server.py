@@ -1,0 +1,85 @@
+"""The Starlette application: routes, error mapping, and the loop hand-over to the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from togul_monitor.emulator.admin import Admin
+from togul_monitor.emulator.api import Api
+from togul_monitor.emulator.errors import ApiError
+from togul_monitor.emulator.faults import Faults
+from togul_monitor.emulator.outbox import Outbox
+from togul_monitor.emulator.responses import error_response, ok
+from togul_monitor.emulator.state import World
+from togul_monitor.emulator.stream import StreamEndpoint
+from togul_monitor.protocol import EVALUATE_PATH, STREAM_PATH
+
+
+def create_app(
+    world: World, outbox: Outbox, faults: Faults, *, heartbeat: float = 30.0, ids: bool = True
+) -> Starlette:
+    api = Api(world)
+    admin = Admin(world, faults)
+    stream = StreamEndpoint(world, outbox, faults, heartbeat=heartbeat, ids=ids)
+    project = "/api/v1/projects/{project_id}"
+
+    async def healthz(request: Request) -> Response:
+        return ok({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        return ok({"status": "ready"})
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route(STREAM_PATH, stream),
+        Route(EVALUATE_PATH, api.evaluate, methods=["POST"]),
+        Route("/api/v1/login", api.login, methods=["POST"]),
+        Route("/api/v1/refresh-token", api.refresh_token, methods=["POST"]),
+        Route("/api/v1/projects", api.list_projects),
+        Route(f"{project}/environments", api.list_environments),
+        Route(f"{project}/flags", api.list_flags, methods=["GET"]),
+        Route(f"{project}/flags", api.create_flag, methods=["POST"]),
+        Route(f"{project}/flags/{{flag_id}}", api.get_flag, methods=["GET"]),
+        Route(f"{project}/flags/{{flag_id}}", api.patch_flag, methods=["PATCH"]),
+        Route(f"{project}/flags/{{flag_id}}", api.delete_flag, methods=["DELETE"]),
+        Route(f"{project}/rules", api.create_rule, methods=["POST"]),
+        Route(f"{project}/rules/{{rule_id}}", api.patch_rule, methods=["PATCH"]),
+        Route(f"{project}/rules/{{rule_id}}", api.delete_rule, methods=["DELETE"]),
+        Route("/_emulator/faults/{name}", admin.fault, methods=["POST"]),
+    ]
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        return JSONResponse(
+            {"code": code, "message": str(exc.detail), "details": None},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        outbox.attach_loop(asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            outbox.attach_loop(None)
+
+    return Starlette(
+        routes=routes,
+        exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
+        lifespan=lifespan,
+    )

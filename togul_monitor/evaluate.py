@@ -1,0 +1,188 @@
+"""The evaluate client: POST /api/v1/evaluate for the profile's environment and context.
+
+Policy (togul-api.md §5, §9; the SDKs' conventions, §12):
+- two attempts in all; the second only after 429, 5xx or a network error, after a short backoff
+  (`Retry-After` honoured up to `max_retry_after` seconds, else 100 ms);
+- 404 means the flag is gone (`NOT_FOUND`), never retried;
+- 401/403 mean the credentials are rejected (`REJECTED`), never retried: the caller stops asking
+  until told otherwise, so a revoked key costs one status, not a request storm;
+- other 4xx are `FAILED` with the server's code and message;
+- the body is parsed tolerantly: a missing or unknown `value_type` becomes None and the raw
+  value is kept; a missing `reason`/`enabled` becomes None.
+
+Error text never includes the API key; server text in it is made safe to print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from togul_monitor.model.flag_values import Evaluation
+from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
+from togul_monitor.text import safe_text
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    REJECTED = "rejected"  # 401/403: credentials (or quota/scope) refused
+    FAILED = "failed"  # anything else, after the retry
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluateResult:
+    outcome: Outcome
+    evaluation: Evaluation | None = None
+    status: int | None = None  # HTTP status of the last attempt (None: network error)
+    message: str | None = None  # safe, secret-free text for the views
+
+
+@dataclass(slots=True)
+class EvaluateCounters:
+    requests: int = 0  # HTTP requests sent (retries included)
+    ok: int = 0
+    not_found: int = 0
+    rejected: int = 0
+    failed: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+def parse_evaluation(body: object) -> Evaluation | None:
+    """A response body as an Evaluation, or None when it is not a JSON object."""
+    if not isinstance(body, dict):
+        return None
+    value_type = body.get("value_type")
+    reason = body.get("reason")
+    enabled = body.get("enabled")
+    return Evaluation(
+        value=body.get("value"),
+        value_type=value_type if value_type in VALUE_TYPES else None,
+        reason=reason if isinstance(reason, str) else None,
+        enabled=enabled if isinstance(enabled, bool) else None,
+    )
+
+
+def _error_text(response: httpx.Response) -> str:
+    """`403 forbidden: message` from the `{code, message, details}` body, when there is one."""
+    code = message = None
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict):
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+        message = body.get("message") if isinstance(body.get("message"), str) else None
+    text = f"HTTP {response.status_code}"
+    if code:
+        text += f" {safe_text(code[:100])}"
+    if message:
+        text += f": {safe_text(message[:300])}"
+    return text
+
+
+def _retry_after(response: httpx.Response, default: float, cap: float) -> float:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return default
+    try:
+        return max(0.0, min(float(raw), cap))
+    except ValueError:
+        return default  # an HTTP date: not worth parsing for a delay we cap anyway
+
+
+class EvaluateClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str,
+        environment_key: str,
+        context: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        attempts: int = 2,
+        backoff: float = 0.1,
+        max_retry_after: float = 2.0,
+        verify: bool = True,
+        max_concurrency: int = 8,
+    ) -> None:
+        self.environment_key = environment_key
+        self.context = dict(context or {})
+        self.counters = EvaluateCounters()
+        self._attempts = max(1, attempts)
+        self._backoff = backoff
+        self._max_retry_after = max_retry_after
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"X-API-Key": api_key, "Accept": "application/json"},
+            timeout=timeout,
+            verify=verify,
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=8),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def evaluate(self, flag_key: str) -> EvaluateResult:
+        payload = {
+            "flag_key": flag_key,
+            "environment_key": self.environment_key,
+            "context": self.context,
+        }
+        result = EvaluateResult(Outcome.FAILED, message="not attempted")
+        for attempt in range(1, self._attempts + 1):
+            delay = self._backoff * attempt
+            self.counters.requests += 1
+            try:
+                response = await self._client.post(EVALUATE_PATH, json=payload)
+            except httpx.HTTPError as exc:
+                # The exception text may hold the URL but never the header with the key.
+                result = EvaluateResult(
+                    Outcome.FAILED, message=f"network error: {type(exc).__name__}"
+                )
+            else:
+                status = response.status_code
+                self.counters.by_status[status] = self.counters.by_status.get(status, 0) + 1
+                result = self._interpret(response)
+                if not (status == 429 or status >= 500):
+                    break
+                delay = _retry_after(response, delay, self._max_retry_after)
+            if attempt < self._attempts:
+                await asyncio.sleep(delay)
+        self._count(result)
+        return result
+
+    def _interpret(self, response: httpx.Response) -> EvaluateResult:
+        status = response.status_code
+        if status == 200:
+            try:
+                body: Any = json.loads(response.content)
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            evaluation = parse_evaluation(body)
+            if evaluation is None:
+                return EvaluateResult(
+                    Outcome.FAILED, status=status, message="evaluate answered a non-object body"
+                )
+            return EvaluateResult(Outcome.OK, evaluation=evaluation, status=status)
+        if status == 404:
+            return EvaluateResult(Outcome.NOT_FOUND, status=status, message=_error_text(response))
+        if status in (401, 403):
+            return EvaluateResult(Outcome.REJECTED, status=status, message=_error_text(response))
+        return EvaluateResult(Outcome.FAILED, status=status, message=_error_text(response))
+
+    def _count(self, result: EvaluateResult) -> None:
+        c = self.counters
+        if result.outcome is Outcome.OK:
+            c.ok += 1
+        elif result.outcome is Outcome.NOT_FOUND:
+            c.not_found += 1
+        elif result.outcome is Outcome.REJECTED:
+            c.rejected += 1
+        else:
+            c.failed += 1

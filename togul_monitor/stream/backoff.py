@@ -1,0 +1,61 @@
+"""The reconnect delay policy (sse-client.md (d)), pure: no clock, no sleep, no I/O.
+
+delay(n) = min(cap, base × 2^(n−1)), then minus a uniform 0–50 % of itself (LaunchDarkly's
+jitter: it spreads a thundering herd without ever waiting longer than the curve). `base` is 1 s,
+or the server's valid `retry:` clamped to 0.5–300 s; cap = max(30 s, base). `n` counts
+consecutive failures and resets when a connection stayed up for 60 s. `Retry-After` is a floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+INITIAL_DELAY = 1.0
+MAX_DELAY = 30.0
+RESET_AFTER = 60.0
+JITTER = 0.5
+MIN_BASE = 0.5
+MAX_BASE = 300.0
+#: A `Retry-After` longer than this is treated as this (a misconfigured server must not park
+#: the monitor for a day).
+MAX_RETRY_AFTER = 300.0
+
+
+@dataclass
+class Backoff:
+    random: Callable[[], float]
+    base: float = INITIAL_DELAY
+    cap: float = MAX_DELAY
+    reset_after: float = RESET_AFTER
+    jitter: float = JITTER
+    attempt: int = field(default=0)  # consecutive failures so far
+
+    def set_server_retry(self, milliseconds: int) -> None:
+        """A valid `retry:` field: it becomes the base, clamped."""
+        self.base = min(MAX_BASE, max(MIN_BASE, milliseconds / 1000.0))
+
+    def connected_for(self, seconds: float) -> None:
+        """A connection ended after `seconds` live: a long one forgives earlier failures."""
+        if seconds >= self.reset_after:
+            self.attempt = 0
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+    def next_delay(self, *, elapsed: float = 0.0, retry_after: float | None = None) -> float:
+        """Count one more failure and return how long to wait before the next attempt.
+
+        `elapsed` is the time already spent since the disconnect (it counts towards the delay);
+        `retry_after` is the server's Retry-After in seconds, a floor (capped at 300 s).
+        """
+        self.attempt += 1
+        cap = max(self.cap, self.base)
+        # Bound the exponent: 2.0 ** 1100 would overflow long after the cap applies anyway.
+        exponent = min(self.attempt - 1, 32)
+        delay = min(cap, self.base * (2.0**exponent))
+        delay -= delay * self.jitter * self.random()
+        delay = max(0.0, delay - elapsed)
+        if retry_after is not None:
+            delay = max(delay, min(max(retry_after, 0.0), MAX_RETRY_AFTER))
+        return delay

@@ -1,0 +1,55 @@
+"""Per-flag version gap detection, switched on only once versions are seen to be per flag.
+
+design.md §5: the emulator's `version` is the flag's own version, but a real server may use one
+global (or per-environment) counter, and then every flag's versions jump all the time. So the
+tracker first looks for proof of per-flag versions: a flag whose version goes up by exactly 1
+while other events of the same environment arrived in between. With a global or per-environment
+counter those other events would have used up numbers, so such an "interleaved +1 step" cannot
+happen there. After two of them, a version that does not follow the flag's last one by exactly
+1 is reported as a possible gap (it jumped: events were missed; it went back or repeated: the
+flag was recreated, or events arrived out of order).
+
+`flag.created` starts a flag afresh (a recreated flag may restart at 1) and `flag.deleted` forgets
+it; neither is checked.
+"""
+
+from __future__ import annotations
+
+from togul_monitor.stream.events import FlagEvent
+
+#: Interleaved +1 steps needed before gaps are reported.
+EVIDENCE_NEEDED = 2
+
+
+class VersionTracker:
+    __slots__ = ("_last", "_env_seq", "evidence", "per_flag")
+
+    def __init__(self) -> None:
+        # (environment_id, flag_key) -> (version, the environment's event sequence number then)
+        self._last: dict[tuple[str, str], tuple[int, int]] = {}
+        self._env_seq: dict[str, int] = {}
+        self.evidence = 0
+        self.per_flag = False
+
+    def observe(self, event: FlagEvent) -> tuple[int, int] | None:
+        """Record `event`; return (expected, got) versions when it looks like a gap."""
+        env = event.environment_id
+        seq = self._env_seq.get(env, 0) + 1
+        self._env_seq[env] = seq
+        key = (env, event.flag_key)
+        if event.type == "flag.deleted":
+            self._last.pop(key, None)
+            return None
+        previous = self._last.get(key)
+        self._last[key] = (event.version, seq)
+        if previous is None or event.type == "flag.created":
+            return None
+        last_version, last_seq = previous
+        if event.version == last_version + 1:
+            if not self.per_flag and last_seq != seq - 1:
+                self.evidence += 1
+                self.per_flag = self.evidence >= EVIDENCE_NEEDED
+            return None
+        if self.per_flag:
+            return (last_version + 1, event.version)
+        return None

@@ -1,0 +1,52 @@
+"""Making server text and secrets safe to print.
+
+Server text (flag keys, environment ids, raw payloads) is data: it goes to terminals, logs and
+the TUI, where a stray ESC or CR could rewrite the screen or forge a line. `safe_text` replaces
+every control character so what is printed is exactly what can be seen. `mask_secret` is the one
+way a credential is ever shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls (tab and newline included: one event is one printed line), DEL, C1 controls, and the
+# Unicode line/paragraph separators and bidi overrides, which can reorder or split what is shown.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(s: object, *, escape: bool = True) -> str:
+    """`s` as printable text: each control character becomes `\\xNN` (or U+FFFD with escape=False).
+
+    Escapes keep the original recoverable for a reader (a NUL in a flag key shows as `\\x00`);
+    U+FFFD suits narrow table cells. Non-str values are converted with str() first.
+    """
+    text = s if isinstance(s, str) else str(s)
+    if not _UNSAFE.search(text):  # the common case: nothing to do, no copy
+        return text
+    if escape:
+        return _UNSAFE.sub(_escape, text)
+    return _UNSAFE.sub("\ufffd", text)
+
+
+_KNOWN_PREFIX = re.compile(r"^(tgl_[a-z]{3}_)")
+
+
+def mask_secret(secret: str | None) -> str:
+    """A credential as it may be shown: its known prefix, an ellipsis and its last 4 characters.
+
+    `tgl_sdk_0123456789abcdef9f2c` → `tgl_sdk_…9f2c`. Short or unknown secrets reveal at most their
+    last 4 characters, and only when at least 12 are hidden, so a short secret shows nothing.
+    """
+    if not secret:
+        return "(none)"
+    match = _KNOWN_PREFIX.match(secret)
+    prefix = match.group(1) if match else ""
+    rest = secret[len(prefix) :]
+    tail = rest[-4:] if len(rest) >= 16 else ""
+    return safe_text(f"{prefix}…{tail}")

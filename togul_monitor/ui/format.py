@@ -1,0 +1,108 @@
+"""Pure formatting for the TUI: times, ages, values, event-type colours.
+
+Everything that turns server data into text goes through `safe_text` first and comes out as
+`rich.text.Text` built from plain strings, so a flag key such as `[bold]x[/]` is never markup.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+
+from togul_monitor.model.flag_values import Evaluation
+from togul_monitor.text import safe_text
+
+Clock = Callable[[], float]
+
+TIME_MODES: tuple[str, ...] = ("local", "utc", "relative")
+
+#: One colour per event type; unknown types are shown dim rather than dropped.
+TYPE_STYLES: dict[str, str] = {
+    "flag.created": "bold green",
+    "flag.updated": "bold cyan",
+    "flag.deleted": "bold red",
+    "rule.created": "bold magenta",
+    "rule.updated": "bold yellow",
+    "rule.deleted": "bold bright_red",
+}
+
+
+def type_style(event_type: str) -> str:
+    return TYPE_STYLES.get(event_type, "dim")
+
+
+def fmt_clock(ts: float, mode: str, now: float) -> str:
+    """A timestamp as the user asked to see it: local `12:01:03`, UTC `12:01:03Z`, or `5s ago`."""
+    if mode == "utc":
+        return time.strftime("%H:%M:%SZ", time.gmtime(ts))
+    if mode == "relative":
+        return f"{fmt_age(now - ts)} ago"
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def fmt_full_time(ts: float, mode: str) -> str:
+    """A date and time for detail screens (relative mode still shows the absolute time)."""
+    if mode == "utc":
+        return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(ts))
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def fmt_age(seconds: float | None) -> str:
+    """A short age: `0s`, `42s`, `3m`, `2h`, `5d`; `-` when unknown."""
+    if seconds is None:
+        return "-"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def fmt_value(value: Any, limit: int = 40) -> str:
+    """An evaluated value as one safe line, JSON-spelled (`true`, `"blue"`, `{"a":1}`)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    text = safe_text(text)
+    if len(text) > limit:
+        text = text[: max(1, limit - 1)] + "…"
+    return text
+
+
+def fmt_evaluation(ev: Evaluation | None, limit: int = 40) -> str:
+    if ev is None:
+        return "∅"
+    return fmt_value(ev.value, limit)
+
+
+def change_text(before: Evaluation | None, after: Evaluation | None, limit: int = 16) -> Text:
+    """`false → true` with the after side emphasised; `→ deleted` when the flag went away."""
+    text = Text(fmt_evaluation(before, limit), style="dim")
+    text.append(" → ", style="dim")
+    if after is None:
+        text.append("deleted", style="red")
+    else:
+        text.append(fmt_evaluation(after, limit), style="bold")
+    return text
+
+
+def plain(s: object) -> Text:
+    """Server text as a Text that is never parsed as markup, control characters replaced."""
+    return Text(safe_text(s), no_wrap=True, overflow="ellipsis")
+
+
+def fit(s: str, width: int) -> str:
+    """Cut or pad `s` to exactly `width` cells (one ellipsis when cut)."""
+    if width <= 0:
+        return ""
+    if len(s) > width:
+        return s[: width - 1] + "…"
+    return s.ljust(width)

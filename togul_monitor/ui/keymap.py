@@ -1,0 +1,70 @@
+"""Every key of design.md §4 as a Binding with an id; the user remaps ids in `[keymap]`.
+
+The ids are the public names (`profiles.toml` `[keymap]` table: `pause = "ctrl+space"`), so they
+never change once shipped. `load_user_keymap()` reads the table through the config layer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from textual.binding import Binding
+
+from togul_monitor.protocol import EVENT_TYPES
+
+log = logging.getLogger(__name__)
+
+#: Binding id → (default keys, action, footer label, show in footer, tooltip)
+DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
+    "filter": ("slash", "open_filter", "Filter", True, "Filter the feed (shared filter language)"),
+    "pause": (
+        "space",
+        "toggle_pause",
+        "Pause",
+        True,
+        "Pause/resume the feed (+N new while paused)",
+    ),
+    "follow": ("end", "follow", "Follow", False, "Follow the latest event"),
+    "detail": ("enter", "detail", "Detail", True, "Event detail: raw JSON, value before → after"),
+    "profiles": ("p", "profiles", "Profiles", True, "Switch, add or edit profiles"),
+    "command_palette": ("ctrl+p", "command_palette", "Palette", False, "Command palette"),
+    "watch": ("w", "watch", "Watch", True, "Watch/unwatch the selected flag (bell on change)"),
+    "time_format": ("t", "time_format", "Time", True, "Time as local, UTC or relative"),
+    "export": ("e", "export", "Export", True, "Export what the filter shows as JSONL"),
+    "clear": ("C", "clear_view", "Clear", False, "Clear the view (not the log or journal)"),
+    "edit_profile": ("E", "edit_profile", "Edit profile", False, "Edit the current profile"),
+    "help": ("question_mark,f1", "help", "Help", True, "Keys and panes"),
+    "quit": ("q", "quit", "Quit", True, "Quit"),
+}
+for _index, _type in enumerate(EVENT_TYPES, start=1):
+    DEFAULT_KEYS[f"toggle_type_{_index}"] = (
+        str(_index),
+        f"toggle_type({_index - 1})",
+        _type,
+        False,
+        f"Show/hide {_type} events",
+    )
+
+
+def app_bindings() -> list[Binding]:
+    return [
+        Binding(keys, action, label, show=show, tooltip=tip, id=binding_id)
+        for binding_id, (keys, action, label, show, tip) in DEFAULT_KEYS.items()
+    ]
+
+
+def load_user_keymap() -> dict[str, str]:
+    """The `[keymap]` table of the config file; `{}` when absent or unreadable (logged)."""
+    try:
+        from togul_monitor.config import resolve
+    except ImportError:  # the config layer predates keymaps
+        return {}
+    loader = getattr(resolve, "load_keymap", None)
+    if loader is None:
+        return {}
+    try:
+        keymap = loader()
+    except Exception as error:  # a bad keymap must not stop the app: defaults apply
+        log.warning("keymap ignored: %s", error)
+        return {}
+    return {str(k): str(v) for k, v in keymap.items() if k in DEFAULT_KEYS}

@@ -1,0 +1,1 @@
+"""One module per screen pushed over the main view."""

@@ -1,0 +1,112 @@
+"""The event detail screen: raw JSON, value before → after, event id, server vs received time."""
+
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from togul_monitor.model.flag_values import Evaluation, ValueTransition
+from togul_monitor.stream.events import FlagEvent
+from togul_monitor.text import safe_text
+from togul_monitor.ui.format import fmt_evaluation, fmt_full_time, type_style
+
+
+def _evaluation_lines(label: str, ev: Evaluation | None) -> Text:
+    text = Text(f"  {label:<7}", style="dim")
+    if ev is None:
+        text.append("(none)", style="dim")
+        return text
+    text.append(fmt_evaluation(ev, 60), style="bold")
+    extra = []
+    if ev.value_type:
+        extra.append(f"type {safe_text(ev.value_type)}")
+    if ev.reason:
+        extra.append(f"reason {safe_text(ev.reason)}")
+    if ev.enabled is not None:
+        extra.append("enabled" if ev.enabled else "disabled")
+    if extra:
+        text.append("  " + ", ".join(extra), style="dim")
+    return text
+
+
+def detail_text(
+    event: FlagEvent,
+    transition: ValueTransition | None,
+    time_mode: str,
+    environment_names: dict[str, str] | None = None,
+) -> Text:
+    """Everything known about one event, as plain Text (server text is never markup)."""
+    text = Text()
+    text.append(safe_text(event.type), style=type_style(event.type))
+    text.append("  ")
+    text.append(safe_text(event.flag_key), style="bold")
+    text.append("\n\n")
+    env = safe_text(event.environment_id)
+    if environment_names and event.environment_id in environment_names:
+        env = f"{safe_text(environment_names[event.environment_id])} ({env})"
+    rows = (
+        (
+            "event id",
+            safe_text(event.event_id) if event.event_id else "(none: the server sent no id)",
+        ),
+        ("environment", env),
+        ("version", str(event.version)),
+        ("server time", fmt_full_time(event.timestamp, time_mode)),
+        ("received", fmt_full_time(event.received_at, time_mode)),
+        ("lag", f"{event.received_at - event.timestamp:.1f}s"),
+    )
+    for label, value in rows:
+        text.append(f"{label:<12}", style="dim")
+        text.append(value)
+        text.append("\n")
+    text.append("\nvalue for this profile's context\n", style="bold underline")
+    if transition is None:
+        text.append("  no change recorded for this event (or not evaluated yet)\n", style="dim")
+    else:
+        text.append_text(_evaluation_lines("before", transition.before))
+        text.append("\n")
+        if transition.after is None:
+            text.append("  after  deleted\n", style="red")
+        else:
+            text.append_text(_evaluation_lines("after", transition.after))
+            text.append("\n")
+    text.append("\nraw JSON\n", style="bold underline")
+    raw = json.dumps(event.to_json(), indent=2, ensure_ascii=False, sort_keys=True)
+    text.append(safe_text_lines(raw))
+    return text
+
+
+def safe_text_lines(s: str) -> str:
+    """Replace control characters line by line, keeping the newlines of pretty JSON."""
+    return "\n".join(safe_text(line) for line in s.split("\n"))
+
+
+class EventDetailScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,enter", "dismiss", "Close", id="detail_close"),
+    ]
+
+    DEFAULT_CSS = """
+    EventDetailScreen { align: center middle; }
+    EventDetailScreen > VerticalScroll {
+        width: 90%; max-width: 100; height: 80%; border: thick $accent; background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, body: Text, title: str = "event") -> None:
+        super().__init__()
+        self.body = body
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = self.title_text
+            scroll.border_subtitle = "esc close"
+            yield Static(self.body, id="detail-body")

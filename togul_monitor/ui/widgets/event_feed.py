@@ -1,0 +1,235 @@
+"""The live event feed: a virtual, line-rendered list over a bounded FeedStore.
+
+toolong-style tail: while following, the cursor sits on the newest row and the view scrolls with
+it; moving the cursor up stops following and new rows are counted instead ("+N new"); `end`
+follows again. Only visible lines are rendered, so a 5,000-row view costs what 40 rows cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from togul_monitor.text import safe_text
+from togul_monitor.ui.feed_store import FeedItem, FeedStore
+from togul_monitor.ui.format import change_text, fit, fmt_clock, type_style
+
+MARKER_STYLES = {
+    "outage": "bold yellow",
+    "outage-missing": "bold red",
+    "malformed": "red",
+    "gap": "yellow",
+    "info": "italic dim",
+}
+
+
+def environment_label(environment_id: str, names: Mapping[str, str] | None) -> str:
+    if names and environment_id in names:
+        return names[environment_id]
+    return environment_id[:8]
+
+
+def row_text(
+    item: FeedItem,
+    width: int,
+    *,
+    time_mode: str,
+    now: float,
+    environment_names: Mapping[str, str] | None,
+    store: FeedStore,
+) -> Text:
+    """One feed row: time, type (coloured), flag, environment, version, value change."""
+    stamp = fit(fmt_clock(item.received_at, time_mode, now), 9)
+    if item.event is None:
+        text = Text(stamp + " ", style="dim")
+        text.append(safe_text(item.text), style=MARKER_STYLES.get(item.marker or "", ""))
+        return text
+    event = item.event
+    # time 9 + type 13 + environment 11 + version 6 = 39 columns; the rest is shared by the flag
+    # key and the value change, the change getting at most 25 and the key at most 40.
+    rest = max(20, width - 39)
+    change_width = min(rest // 2, 25)
+    flag_width = min(rest - change_width, 40)
+    text = Text(stamp + " ", style="dim")
+    text.append(fit(safe_text(event.type), 12) + " ", style=type_style(event.type))
+    text.append(fit(safe_text(event.flag_key), flag_width - 1) + " ")
+    text.append(fit(safe_text(environment_label(event.environment_id, environment_names)), 10))
+    text.append(" " + fit(f"v{event.version}", 5), style="dim")
+    transition = store.transition_for(event)
+    if transition is not None:
+        limit = max(3, (change_width - 3) // 2)
+        text.append_text(change_text(transition.before, transition.after, limit=limit))
+    return text
+
+
+class EventFeed(ScrollView, can_focus=True):
+    """The feed pane. The app owns the store and calls `sync()` once per paint."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "top", "Top", show=False),
+        Binding("end", "app.follow", "Follow", show=False, id="follow"),
+    ]
+
+    COMPONENT_CLASSES = {"event-feed--cursor", "event-feed--empty"}
+
+    DEFAULT_CSS = """
+    EventFeed > .event-feed--cursor { background: $accent 30%; }
+    EventFeed:focus > .event-feed--cursor { background: $accent 60%; text-style: bold; }
+    EventFeed > .event-feed--empty { color: $text-muted; text-style: italic; }
+    """
+
+    class CursorMoved(Message):
+        """The user moved the cursor (never sent while following on its own)."""
+
+        def __init__(self, item: FeedItem | None) -> None:
+            super().__init__()
+            self.item = item
+
+    def __init__(
+        self,
+        store: FeedStore,
+        clock: Callable[[], float],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.clock = clock
+        self.cursor = -1
+        self.following = True
+        self.unseen = 0  # rows appended while not following
+        self.time_mode = "local"
+        self.environment_names: Mapping[str, str] | None = None
+        self.empty_message = "Waiting for the stream…"
+        self._generation = store.generation
+
+    # -- state from the store --------------------------------------------------------------
+    def sync(self) -> None:
+        """Take what the store appended/trimmed since the last paint and move the view."""
+        store = self.store
+        removed, appended = store.front_removed, store.appended
+        store.front_removed = store.appended = 0
+        count = len(store.view)
+        if store.generation != self._generation:
+            self._generation = store.generation
+            self.unseen = 0
+            removed = appended = 0
+            if not self.following:
+                self.cursor = min(self.cursor, count - 1)
+        if not (removed or appended) and self.virtual_size.height == count:
+            if self.following and self.cursor != count - 1:
+                self.cursor = count - 1
+                self.refresh()
+            return
+        self.virtual_size = Size(self.size.width, count)
+        if self.following:
+            self.cursor = count - 1
+            self.scroll_to(y=max(0, count - self.scrollable_content_region.height), animate=False)
+        else:
+            self.unseen += appended
+            if removed:
+                self.cursor = max(0, self.cursor - removed)
+                self.scroll_to(y=max(0, self.scroll_y - removed), animate=False)
+        self.refresh()
+
+    @property
+    def cursor_item(self) -> FeedItem | None:
+        view = self.store.view
+        if 0 <= self.cursor < len(view):
+            return view[self.cursor]
+        return None
+
+    def follow(self) -> None:
+        self.following = True
+        self.unseen = 0
+        count = len(self.store.view)
+        self.cursor = count - 1
+        self.scroll_to(y=max(0, count - self.scrollable_content_region.height), animate=False)
+        self.refresh()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_top(self) -> None:
+        self._move_to(0)
+
+    def _move_to(self, index: int) -> None:
+        count = len(self.store.view)
+        if count == 0:
+            return
+        self.cursor = max(0, min(count - 1, index))
+        self.following = self.cursor == count - 1 and not self.store.paused
+        if self.following:
+            self.unseen = 0
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.CursorMoved(self.cursor_item))
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            self._move_to(int(self.scroll_y) + offset.y)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.store.view))
+        if self.following:
+            self.follow()
+
+    # -- rendering -------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        view = self.store.view
+        index = int(self.scroll_y) + y
+        if not view:
+            if y == 1:
+                style = self.get_component_rich_style("event-feed--empty")
+                text = Text("  " + self.empty_message, style=style, no_wrap=True)
+                return self._strip(text, width, base)
+            return Strip.blank(width, base)
+        if index >= len(view):
+            return Strip.blank(width, base)
+        item = view[index]
+        text = row_text(
+            item,
+            width,
+            time_mode=self.time_mode,
+            now=self.clock(),
+            environment_names=self.environment_names,
+            store=self.store,
+        )
+        if index == self.cursor:
+            text.pad_right(max(0, width - text.cell_len))
+            text.stylize(self.get_component_rich_style("event-feed--cursor"))
+        return self._strip(text, width, base)
+
+    def _strip(self, text: Text, width: int, base: Style) -> Strip:
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        segments = list(text.render(self.app.console, end=""))
+        strip = Strip(segments).apply_style(base) if segments else Strip([Segment("")])
+        return strip.crop_extend(0, width, base)

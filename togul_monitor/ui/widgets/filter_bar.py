@@ -1,0 +1,98 @@
+"""The `/` filter bar, docked at the bottom and hidden until asked for (toolong's find bar).
+
+Each edit is parsed with the shared filter language. A valid filter is applied at once
+(`FilterBar.Applied`); an invalid one shows its error in place, with a caret under the bad term,
+and the filter in force stays in force until the text is valid again.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from togul_monitor.model.filters import Filter, FilterError, parse_filter
+from togul_monitor.text import safe_text
+
+PROMPT = "filter "
+
+
+def error_text(text: str, error: FilterError) -> Text:
+    """`^ message` under the term at fault (the Input shows the text itself)."""
+    caret = " " * (len(PROMPT) + 1 + max(0, min(error.position, len(text))))
+    line = Text(caret + "^ ", style="bold red")
+    line.append(safe_text(error.message), style="red")
+    return line
+
+
+class FilterBar(Vertical):
+    """Input + one line for the error or the help."""
+
+    BINDINGS = [Binding("escape", "close", "Close filter", id="filter_close")]
+
+    DEFAULT_CSS = """
+    FilterBar { height: auto; dock: bottom; display: none; background: $panel; }
+    FilterBar.-open { display: block; }
+    FilterBar Input { border: none; height: 1; padding: 0 1; }
+    FilterBar #filter-message { height: 1; color: $text-muted; }
+    FilterBar.-error #filter-message { color: $error; }
+    """
+
+    class Applied(Message):
+        """A valid filter is now in force (`Filter("")` matches everything)."""
+
+        def __init__(self, flt: Filter) -> None:
+            super().__init__()
+            self.filter = flt
+
+    class Closed(Message):
+        """The bar was closed; focus goes back to the feed."""
+
+    HELP = "type:flag.updated  flag:checkout-*  env:production  word  /regex/  !term · esc close"
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="type:rule.* flag:checkout-* !beta", id="filter-input")
+        yield Static(Text(self.HELP), id="filter-message")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one("#filter-input", Input)
+
+    def open(self) -> None:
+        self.add_class("-open")
+        self.input.focus()
+
+    def action_close(self) -> None:
+        self.remove_class("-open")
+        # Drop focus now, not when the message is handled: a key pressed right after enter must
+        # reach the app's bindings, not the hidden Input.
+        self.screen.set_focus(None)
+        self.post_message(self.Closed())
+
+    @on(Input.Changed, "#filter-input")
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._validate(event.value)
+
+    @on(Input.Submitted, "#filter-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._validate(event.value):
+            self.action_close()
+
+    def _validate(self, text: str) -> bool:
+        message = self.query_one("#filter-message", Static)
+        try:
+            flt = parse_filter(text)
+        except FilterError as error:
+            self.add_class("-error")
+            message.update(error_text(text, error))
+            return False
+        self.remove_class("-error")
+        message.update(Text(self.HELP))
+        self.post_message(self.Applied(flt))
+        return True

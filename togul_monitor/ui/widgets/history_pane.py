@@ -1,0 +1,79 @@
+"""The history of the selected flag: its events, value transitions and outages, newest first.
+
+The entries come from `MonitorThread.history()` (the journal), so they survive restarts; the app
+fetches them on a worker thread and hands the list to `show()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from togul_monitor.model.flag_values import ValueTransition
+from togul_monitor.stream.events import FlagEvent, Outage
+from togul_monitor.text import safe_text
+from togul_monitor.ui.format import change_text, fmt_clock, type_style
+
+MAX_ROWS = 200
+
+
+def entry_cells(entry: object, time_mode: str, now: float) -> tuple[Text, Text, Text]:
+    if isinstance(entry, FlagEvent):
+        when = fmt_clock(entry.received_at, time_mode, now)
+        detail = Text(f"v{entry.version}", style="dim")
+        if entry.event_id:
+            detail.append(f"  id {safe_text(entry.event_id)}", style="dim")
+        return Text(when, style="dim"), Text(safe_text(entry.type), type_style(entry.type)), detail
+    if isinstance(entry, ValueTransition):
+        when = fmt_clock(entry.at, time_mode, now)
+        return (
+            Text(when, style="dim"),
+            Text("value", style="bold"),
+            change_text(entry.before, entry.after, limit=24),
+        )
+    if isinstance(entry, Outage):
+        when = fmt_clock(entry.started_at, time_mode, now)
+        until = fmt_clock(entry.ended_at, time_mode, now)
+        note = "may have missed changes" if entry.may_have_missed else "no change missed"
+        return (
+            Text(when, style="dim"),
+            Text("outage", style="yellow"),
+            Text(f"until {until}, {note}", style="yellow"),
+        )
+    return Text(""), Text("?"), Text(safe_text(repr(entry)))
+
+
+class HistoryPane(DataTable[Text]):
+    """A read-only table of one flag's history."""
+
+    def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", show_cursor=False)
+        self.clock = clock
+        self.flag_key: str | None = None
+        self.entries: list[object] = []
+        self.time_mode = "local"
+
+    def on_mount(self) -> None:
+        self.add_column("time", key="time", width=9)
+        self.add_column("what", key="what", width=12)
+        self.add_column("detail", key="detail")
+
+    def show(self, flag_key: str | None, entries: Sequence[object]) -> None:
+        self.flag_key = flag_key
+        self.entries = list(entries[:MAX_ROWS])
+        self.redraw()
+
+    def redraw(self) -> None:
+        now = self.clock()
+        self.clear()
+        if self.flag_key is None:
+            self.border_title = "history"
+            return
+        self.border_title = Text("history: ").append(safe_text(self.flag_key), style="bold")
+        rows = [entry_cells(entry, self.time_mode, now) for entry in self.entries]
+        if rows:
+            self.add_rows(rows)
+        else:
+            self.add_row(Text(""), Text("no history", style="dim"), Text(""))
