@@ -126,7 +126,9 @@ def main() -> None:
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = multiprocessing.get_context("fork").Process(target=serve, args=(sock, body), daemon=True)
+    server = multiprocessing.get_context("fork").Process(
+        target=serve, args=(sock, body), daemon=True
+    )
     server.start()
     sock.close()
     try:

@@ -227,6 +227,7 @@ class Monitor:
 
         self.event_log = EventLog(event_log_size)
         self._values = FlagValues()
+        self._value_map = self._values.mapping  # read-only view for the hot path
         self._watched: set[str] = set(profile.watch)
         self._lock = threading.Lock()  # guards what other threads read (see module docstring)
         self._transitions: deque[ValueTransition] = deque(maxlen=_MAX_TRANSITIONS_IN_MEMORY)
@@ -395,9 +396,12 @@ class Monitor:
         )
 
     async def _consume(self, stream: StreamLike) -> None:
-        handle = self._handle
+        handle, on_event = self._handle, self._on_event
         async for item in stream.items():
-            handle(item)
+            if type(item) is FlagEvent:  # nearly every item: skip the dispatch
+                on_event(item)
+            else:
+                handle(item)
 
     def _handle(self, item: StreamItem) -> None:
         if type(item) is FlagEvent:
@@ -446,7 +450,7 @@ class Monitor:
                 self._reevaluator.cancel(key)
             self._apply_deleted(key, event.event_id)
             return
-        current = self._values.get(key)
+        current = self._value_map.get(key)
         if current is None or not current.stale:
             with self._lock:
                 changed = self._values.mark_stale(key)
@@ -471,10 +475,9 @@ class Monitor:
             return
         with self._lock:
             keys = self._values.keys()
+        # Deleted flags too: a flag may have come back while the stream was down (its
+        # flag.created lost); a 404 keeps it deleted without a new transition.
         for key in keys:
-            value = self._values.get(key)
-            if value is not None and value.deleted:
-                continue  # a deleted flag stays deleted until an event says otherwise
             self._reevaluator.request(key, None)
 
     def _on_result(
@@ -485,15 +488,21 @@ class Monitor:
         if result.outcome is Outcome.REJECTED:
             self._reject(result)
             return
+        old = self._values.get(flag_key)
         if superseded:
-            return  # a newer change is being evaluated: this answer may predate it
+            # A newer change is being evaluated: this answer may predate it, so it is not
+            # news. Except the very first answer: it is the "before" of that change, and
+            # without it the change would look like a first value and record no transition.
+            if result.outcome is not Outcome.OK or (old is not None and old.current is not None):
+                return
+            if old is not None and old.deleted:
+                return
         now = self._clock()
         if result.outcome is Outcome.OK:
             assert result.evaluation is not None
             with self._lock:
-                old = self._values.get(flag_key)
                 value, transition = self._values.record(
-                    flag_key, result.evaluation, event_id=event_id, at=now
+                    flag_key, result.evaluation, event_id=event_id, at=now, still_stale=superseded
                 )
             self._publish(ValueUpdated(value))
             if transition is not None:

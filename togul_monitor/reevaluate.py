@@ -136,7 +136,10 @@ class Reevaluator:
                 continue
             event_id = self._waiting.pop(flag_key)
             self._in_flight[flag_key] = event_id
-            self._last_sent[flag_key] = now
+            if event_id is not None:
+                # Only event-driven sends pace the next one: a baseline (start, outage,
+                # re-evaluate all) must not delay the answer to the first real change.
+                self._last_sent[flag_key] = now
             self.sent += 1
             task = loop.create_task(self._run(flag_key, event_id))
             self._tasks.add(task)

@@ -57,8 +57,9 @@ async def wait_live(pilot: Pilot[Any], app: TogulMonitorApp, timeout: float = 5.
 
     await wait_for(
         pilot,
-        lambda: app.monitor is not None
-        and app.monitor.snapshot().status.state is ConnectionState.LIVE,
+        lambda: (
+            app.monitor is not None and app.monitor.snapshot().status.state is ConnectionState.LIVE
+        ),
         timeout,
         "the stream to be live",
     )

@@ -64,9 +64,10 @@ def utc() -> Iterator[None]:
 
 @contextlib.contextmanager
 def scene_emulator() -> Iterator[EmulatorHandle]:
-    with utc(), running_emulator(
-        seed=0, heartbeat=0.2, replay=1000, clock=lambda: FIXED_NOW - 1
-    ) as emu:
+    with (
+        utc(),
+        running_emulator(seed=0, heartbeat=0.2, replay=1000, clock=lambda: FIXED_NOW - 1) as emu,
+    ):
         yield emu
 
 
@@ -117,8 +118,10 @@ async def drive_main(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     # The watched flag's first evaluation answers before the change, so "before" is known.
     await until(
         pilot,
-        lambda: "new-dashboard" in app.values_table.values
-        and app.values_table.values["new-dashboard"].current is not None,
+        lambda: (
+            "new-dashboard" in app.values_table.values
+            and app.values_table.values["new-dashboard"].current is not None
+        ),
     )
     emu.world.update_flag("production", "new-dashboard", enabled=False)
     emu.world.update_flag("production", "checkout-v2", enabled=False)

@@ -48,8 +48,13 @@ async def test_a_10000_event_burst_is_fully_accounted_for() -> None:
             app.query_one(FilterBar).input.value = "new-dash"
             await wait_for(
                 pilot,
-                lambda: store.view
-                and all(i.event is not None and i.event.flag_key == "new-dashboard" for i in store.view),
+                lambda: (
+                    store.view
+                    and all(
+                        i.event is not None and i.event.flag_key == "new-dashboard"
+                        for i in store.view
+                    )
+                ),
                 what="the refiltered view",
             )
             assert store.filtered == BURST // 2 and store.shown == 2_000

@@ -28,9 +28,11 @@ async def test_feed_values_and_history_follow_the_stream(emulator: EmulatorHandl
         # The value table gets the flag (watched) and its re-evaluated value.
         await wait_for(
             pilot,
-            lambda: "new-dashboard" in app.values_table.values
-            and app.values_table.values["new-dashboard"].current is not None
-            and app.values_table.values["new-dashboard"].current.enabled is False,
+            lambda: (
+                "new-dashboard" in app.values_table.values
+                and app.values_table.values["new-dashboard"].current is not None
+                and app.values_table.values["new-dashboard"].current.enabled is False
+            ),
             what="the re-evaluated value",
         )
         # The history pane shows the selected (watched) flag's event and transition.
@@ -151,9 +153,7 @@ async def test_t_cycles_local_utc_relative(emulator: EmulatorHandle) -> None:
         assert "ago" in feed_lines(app)[0]
 
 
-async def test_e_exports_what_the_filter_shows(
-    emulator: EmulatorHandle, tmp_path: Path
-) -> None:
+async def test_e_exports_what_the_filter_shows(emulator: EmulatorHandle, tmp_path: Path) -> None:
     app = make_app(make_profile(emulator), export_dir=tmp_path / "exports")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
@@ -227,7 +227,7 @@ async def test_ctrl_p_palette_offers_commands_for_the_state(emulator: EmulatorHa
         await wait_live(pilot, app)
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"Pause the feed")
+        await pilot.press(*"Pause")
         await wait_for(
             pilot, lambda: app.screen.query_one(CommandList).option_count > 0, what="hits"
         )

@@ -12,10 +12,13 @@ import pytest
 
 from .snapshot_scenes import SCENES, SIZE, Scene, scene_app, scene_emulator
 
+# The screenshots script also renders "filter-in-use"; the snapshots keep to the issue's five.
+SNAPSHOTS = tuple(s for s in SCENES if s.name != "filter-in-use")
 
-@pytest.mark.parametrize("scene", SCENES, ids=[s.name for s in SCENES])
+
+@pytest.mark.parametrize("scene", SNAPSHOTS, ids=[s.name for s in SNAPSHOTS])
 def test_snapshot(scene: Scene, snap_compare: Any) -> None:
-    """Main view, filter in use, filter error, event detail, profile switcher, outage."""
+    """Main view, filter bar with an error, event detail, profile switcher, outage marker."""
     with scene_emulator() as emu:
         app = scene_app(emu)
 

@@ -35,7 +35,9 @@ async def test_an_outage_is_marked_inline(emulator: EmulatorHandle) -> None:
         emulator.world.update_flag("production", "new-dashboard", enabled=True)  # while down
         await wait_for(
             pilot,
-            lambda: any(item.marker and item.marker.startswith("outage") for item in app.store.view),
+            lambda: any(
+                item.marker and item.marker.startswith("outage") for item in app.store.view
+            ),
             what="the outage marker",
         )
         marker = next(i for i in app.store.view if i.marker and i.marker.startswith("outage"))
@@ -121,9 +123,7 @@ async def test_server_text_is_shown_literally_everywhere(emulator: EmulatorHandl
         assert MARKUP_KEY in shown
         assert "esc\\x1b[31m" in shown and "\x1b" not in shown and "\x07" not in shown
         # values table cells
-        cells = [
-            app.values_table.get_row(key)[0].plain for key in (MARKUP_KEY, ESCAPE_KEY)
-        ]
+        cells = [app.values_table.get_row(key)[0].plain for key in (MARKUP_KEY, ESCAPE_KEY)]
         assert any(MARKUP_KEY in c for c in cells)
         assert any("esc\\x1b[31mred" in c for c in cells) and not any("\x1b" in c for c in cells)
         # the detail screen

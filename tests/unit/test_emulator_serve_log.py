@@ -14,7 +14,7 @@ def test_printable_replaces_control_characters() -> None:
 def test_event_line_names_the_environment_and_escapes_the_key() -> None:
     world = make_world(seed=0)
     world.create_flag("staging", "\x1b[2Jevil\nkey")
-    event = world.outbox._ring[-1]
+    event = world.outbox.recorded()[-1]
     names = {env_id: key for key, env_id in world.credentials.environment_ids.items()}
     line = event_line(event, names)
     assert "flag.created" in line and "staging" in line and "v1" in line

@@ -22,7 +22,7 @@ from togul_monitor.protocol import EVENT_TYPES, KEY_PREFIXES, VALUE_TYPES
 def ring(world: World) -> list[dict[str, Any]]:
     """The world's published events, decoded from the outbox ring."""
     events = []
-    for event in world.outbox._ring:
+    for event in world.outbox.recorded():
         events.append(json.loads(event.frame_bare.decode().removeprefix("data: ")))
     return events
 

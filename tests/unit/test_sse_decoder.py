@@ -73,7 +73,9 @@ CASES: tuple[Case, ...] = (
         (b"data: 1\n\ndata: \xef\xbb\xbfx\n\n",),
         (("message", "1", ""), ("message", "\ufeffx", "")),
     ),
-    Case("B6", (b"\xef\xbb\xbf:comment\ndata: Hello\n\n",), (("message", "Hello", ""),), comments=1),
+    Case(
+        "B6", (b"\xef\xbb\xbf:comment\ndata: Hello\n\n",), (("message", "Hello", ""),), comments=1
+    ),
     Case("U1", (b"data: a\xffb\n\n",), (("message", "a\ufffdb", ""),)),
     Case("C1", (b": hello\n", b":\n"), (), comments=2),
     Case("C2", (b"data: a\n: x\ndata: b\n\n",), (("message", "a\nb", ""),), comments=1),
@@ -102,9 +104,7 @@ CASES: tuple[Case, ...] = (
         (("add", "1", ""), ("message", "2", "")),
     ),
     Case("F7", (b"event:\ndata: x\n\n",), (("message", "x", ""),)),
-    Case(
-        "F8", (b"data: Hello\nid: abc\nevent: greeting\n\n",), (("greeting", "Hello", "abc"),)
-    ),
+    Case("F8", (b"data: Hello\nid: abc\nevent: greeting\n\n",), (("greeting", "Hello", "abc"),)),
     Case("F9", (b"data: a\x00b\n\n",), (("message", "a\x00b", ""),)),
     Case(
         "I1",
@@ -204,7 +204,9 @@ def test_has_id_marks_only_events_whose_block_set_the_id() -> None:
 
 
 def test_every_split_of_a_mixed_stream_gives_the_same_events() -> None:
-    stream = "\ufeffid: 1\r\ndata: €\r\r: c\ndata: 豆\rretry: 9\n\nevent: e\ndata: x\r\n\r\n".encode()
+    stream = (
+        "\ufeffid: 1\r\ndata: €\r\r: c\ndata: 豆\rretry: 9\n\nevent: e\ndata: x\r\n\r\n".encode()
+    )
     _, whole = decode((stream,))
     expected = [(e.type, e.data, e.last_event_id) for e in whole if isinstance(e, SSEEvent)]
     assert expected == [("message", "€", "1"), ("message", "豆", "1"), ("e", "x", "1")]

@@ -65,8 +65,11 @@ def test_unknown_type_passes_through_marked() -> None:
         (payload(environment_id={}), "mistyped field environment_id"),
         (payload(flag_key=...), "missing field flag_key"),
         (payload(version=..., timestamp=...), "missing fields version, timestamp"),
-        ('{"type": "flag.updated", "flag_key": "a", "environment_id": "e", "version": 1, '
-         '"timestamp": NaN}', "mistyped field timestamp: not a finite number"),
+        (
+            '{"type": "flag.updated", "flag_key": "a", "environment_id": "e", "version": 1, '
+            '"timestamp": NaN}',
+            "mistyped field timestamp: not a finite number",
+        ),
         ("[" * 100_000, "not JSON"),
     ],
 )

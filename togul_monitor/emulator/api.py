@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 
 from togul_monitor.emulator.errors import ApiError, forbidden, not_found, unauthorized, validation
 from togul_monitor.emulator.responses import ok
-from togul_monitor.emulator.state import _UNSET, World
+from togul_monitor.emulator.state import UNSET, World
 
 EVALUATE_SCOPES = frozenset({"server", "sdk"})
 Handler = Callable[[Request], Awaitable[JSONResponse]]
@@ -140,7 +140,7 @@ class Api:
             description=description,
             enabled=body.get("enabled", False),
             value_type=value_type,
-            default_value=body.get("default_value", _UNSET),
+            default_value=body.get("default_value", UNSET),
         )
         return ok({"flag": flag.to_api()})
 

@@ -201,6 +201,11 @@ class Outbox:
             self._ring.clear()
             self._floor = self._seq
 
+    def recorded(self) -> list[OutboxEvent]:
+        """The events in the replay ring, oldest first."""
+        with self._lock:
+            return list(self._ring)
+
     def _replay_after(self, last_event_id: str | None) -> list[OutboxEvent]:
         """Events after `last_event_id`, or nothing when that id is unknown or too old."""
         if last_event_id is None:

@@ -12,7 +12,7 @@ import random
 import uuid
 from typing import Any
 
-from togul_monitor.emulator.statefile import _Gen
+from togul_monitor.emulator.statefile import IdGenerator
 
 
 def _attr(attribute: str, operator: str, operand: Any, value: Any, **extra: Any) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def _staging(key: str, enabled: bool, rules: list[dict[str, Any]]) -> tuple[bool
 
 def seed_state(seed: int = 0) -> dict[str, Any]:
     """The seeded world as a state document; identical for identical seeds."""
-    gen = _Gen(f"seed:{seed}")
+    gen = IdGenerator(f"seed:{seed}")
     rng = random.Random(seed)
 
     def uid() -> str:

@@ -29,7 +29,7 @@ from togul_monitor.protocol import KEY_PREFIXES, VALUE_TYPES
 
 SCOPES: tuple[str, ...] = ("server", "sdk", "stream")
 _SECRET_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_UNSET: Any = object()
+UNSET: Any = object()
 ACCESS_TOKEN_TTL = 3600.0
 REFRESH_TOKEN_TTL = 30 * 86400.0
 
@@ -380,7 +380,7 @@ class World:
         description: str | None = None,
         enabled: bool = True,
         value_type: str = "boolean",
-        default_value: Any = _UNSET,
+        default_value: Any = UNSET,
         flag_id: str | None = None,
         salt: str | None = None,
         publish: bool = True,
@@ -391,7 +391,7 @@ class World:
             raise validation("key", "key must be a non-empty string")
         if value_type not in VALUE_TYPES:
             raise validation("value_type", f"value_type must be one of {', '.join(VALUE_TYPES)}")
-        if default_value is _UNSET:
+        if default_value is UNSET:
             default_value = default_for(value_type)
         check_value(value_type, default_value, "default_value")
         if not isinstance(enabled, bool):
@@ -426,29 +426,29 @@ class World:
         environment: str,
         flag_key: str,
         *,
-        enabled: Any = _UNSET,
-        default_value: Any = _UNSET,
-        name: Any = _UNSET,
-        description: Any = _UNSET,
+        enabled: Any = UNSET,
+        default_value: Any = UNSET,
+        name: Any = UNSET,
+        description: Any = UNSET,
     ) -> Flag:
         """Change a flag (publishes one `flag.updated`, even when nothing changed)."""
         with self._lock:
             flag = self._flag(environment, flag_key)
-            if enabled is not _UNSET and not isinstance(enabled, bool):
+            if enabled is not UNSET and not isinstance(enabled, bool):
                 raise validation("enabled", "enabled must be a boolean")
-            if default_value is not _UNSET:
+            if default_value is not UNSET:
                 check_value(flag.value_type, default_value, "default_value")
-            if name is not _UNSET and (not isinstance(name, str) or not name):
+            if name is not UNSET and (not isinstance(name, str) or not name):
                 raise validation("name", "name must be a non-empty string")
-            if description is not _UNSET and not isinstance(description, (str, type(None))):
+            if description is not UNSET and not isinstance(description, (str, type(None))):
                 raise validation("description", "description must be a string or null")
-            if enabled is not _UNSET:
+            if enabled is not UNSET:
                 flag.enabled = enabled
-            if default_value is not _UNSET:
+            if default_value is not UNSET:
                 flag.default_value = copy.deepcopy(default_value)
-            if name is not _UNSET:
+            if name is not UNSET:
                 flag.name = name
-            if description is not _UNSET:
+            if description is not UNSET:
                 flag.description = description
             flag.version += 1
             flag.updated_at = self.clock()
@@ -648,6 +648,16 @@ class World:
             )
             self._keys[secret] = key
             return key
+
+    def api_keys(self) -> list[ApiKey]:
+        """Copies of every key, revoked ones included."""
+        with self._lock:
+            return [dataclasses.replace(key) for key in self._keys.values()]
+
+    def set_version(self, environment: str, flag_key: str, version: int) -> None:
+        """Set a flag's current version without publishing (loading a state file)."""
+        with self._lock:
+            self._flag(environment, flag_key).version = version
 
     def revoke_key(self, secret: str) -> bool:
         """Mark a key revoked; returns whether it existed. (Closing streams: faults.py.)"""

@@ -37,7 +37,7 @@ class StateError(ValueError):
     """A state file that cannot be loaded; the message names the place at fault."""
 
 
-class _Gen:
+class IdGenerator:
     """Deterministic generator for everything a state file may leave out."""
 
     def __init__(self, seed: int | str) -> None:
@@ -91,7 +91,7 @@ def build_world(
     seed: int | str = 0,
 ) -> World:
     """Build a World from a parsed state document; raise StateError naming the bad field."""
-    gen = _Gen(seed)
+    gen = IdGenerator(seed)
     state = _obj(state, "state")
     now = clock()
     org_in = _obj(state.get("organization", {}), "organization")
@@ -209,7 +209,7 @@ def build_world(
         version = flag_in.get("version", 1)
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise StateError(f"{where}.version: expected a non-negative integer")
-        world._flags[env_ids[env_key]][flag_in["key"]].version = version
+        world.set_version(env_key, flag_in["key"], version)
     return world
 
 
@@ -262,18 +262,17 @@ def dump_state(world: World) -> dict[str, Any]:
                 ],
             }
         )
-    with world._lock:
-        keys = [
-            {
-                "id": key.id,
-                "name": key.name,
-                "environment": creds_envs[key.environment_id],
-                "scope": key.scope,
-                "secret": key.secret,
-            }
-            for key in world._keys.values()
-            if key.revoked_at is None
-        ]
+    keys = [
+        {
+            "id": key.id,
+            "name": key.name,
+            "environment": creds_envs[key.environment_id],
+            "scope": key.scope,
+            "secret": key.secret,
+        }
+        for key in world.api_keys()
+        if key.revoked_at is None
+    ]
     return {
         "organization": {
             "id": world.organization.id,

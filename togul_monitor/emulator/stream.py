@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from togul_monitor.emulator.errors import ApiError, forbidden, unauthorized
 from togul_monitor.emulator.faults import Faults
-from togul_monitor.emulator.outbox import Outbox, Subscriber
+from togul_monitor.emulator.outbox import Outbox, OutboxEvent, Subscriber
 from togul_monitor.emulator.responses import error_response
 from togul_monitor.emulator.state import World
 
@@ -129,8 +129,8 @@ class StreamEndpoint:
         loop = asyncio.get_running_loop()  # its clock is time.monotonic (Outbox.stall)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
-            opening = f"retry: {RETRY_MS}\n".encode() if self.ids else b""
-            await send({"type": "http.response.body", "body": opening, "more_body": True})
+            if self.ids:
+                await self._send(send, f"retry: {RETRY_MS}\n".encode())
             next_heartbeat = loop.time() + self.heartbeat
             while sub.close_mode is None:
                 now = loop.time()
@@ -159,8 +159,8 @@ class StreamEndpoint:
             if sub.close_mode is None:
                 sub.close("client")
 
-    def _frame(self, event: object) -> bytes:
-        return event.frame_with_id if self.ids else event.frame_bare  # type: ignore[attr-defined]
+    def _frame(self, event: OutboxEvent) -> bytes:
+        return event.frame_with_id if self.ids else event.frame_bare
 
     def _take_batch(self, sub: Subscriber) -> bytes:
         limit = MAX_BATCH if sub.cut_remaining is None else min(MAX_BATCH, sub.cut_remaining)

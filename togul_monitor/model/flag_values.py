@@ -7,6 +7,7 @@ monitor, the journal, the CLI and the TUI share.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -139,6 +140,11 @@ class FlagValues:
 
     def __len__(self) -> int:
         return len(self._values)
+
+    @property
+    def mapping(self) -> Mapping[str, FlagValue]:
+        """The live mapping, read-only by contract (a lookup without a method call)."""
+        return self._values
 
     def get(self, flag_key: str) -> FlagValue | None:
         return self._values.get(flag_key)

@@ -9,8 +9,10 @@ so the event loop never blocks.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Label, Static
@@ -65,6 +68,27 @@ MonitorFactory = Callable[[Profile, Clock], Any]
 ProfileResolver = Callable[[str], Profile]
 
 W = TypeVar("W", bound=Widget)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def while_mounted(method: F) -> F:
+    """Skip a timer tick or a late worker message once the main screen is being torn down.
+
+    Timers and worker messages can still arrive while the app exits; by then the widgets are
+    gone and there is nothing to paint.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._exiting or not self.screen_stack:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except NoMatches:
+            return None
+
+    return guarded  # type: ignore[return-value]
+
 
 COMPACT_WIDTH = 100  # below this the panes stack (80×24 terminals)
 SYNC_REFILTER_LIMIT = 5_000  # larger stores are refiltered on a worker thread
@@ -209,15 +233,18 @@ class TogulMonitorApp(App[None]):
         self._exiting = True
         monitor, self.monitor = self.monitor, None
         if monitor is not None:  # not quit with `q` (ctrl+q, a test ending): still stop it
-            import threading
-
             threading.Thread(target=monitor.stop, args=(5.0,), daemon=True).start()
 
     def on_resize(self, event: Any) -> None:
         self._apply_compact(event.size.width)
 
     def _apply_compact(self, width: int) -> None:
-        self.main_screen.set_class(width < COMPACT_WIDTH, "-compact")
+        compact = width < COMPACT_WIDTH
+        self.main_screen.set_class(compact, "-compact")
+        footer = self._main("Footer", Footer)
+        footer.compact = compact
+        footer.show_command_palette = not compact  # ctrl+p still works; `?` lists it
+        self._main("#status", StatusBar).narrow = compact
 
     # -- monitor lifecycle (thread workers: stop() and start() block) ------------------------
     def _start_monitor(self, old: Any, profile: Profile | None, name: str | None = None) -> None:
@@ -248,6 +275,10 @@ class TogulMonitorApp(App[None]):
 
     @on(MonitorReady)
     def _monitor_ready(self, message: MonitorReady) -> None:
+        if self._exiting or not self.screen_stack:
+            # Started while the app was closing: stop it rather than leak its thread.
+            threading.Thread(target=message.monitor.stop, args=(5.0,), daemon=True).start()
+            return
         first = not self._had_monitor
         self._had_monitor = True
         self.profile = message.profile
@@ -266,6 +297,7 @@ class TogulMonitorApp(App[None]):
         self.sub_title = message.profile.name
 
     @on(MonitorFailed)
+    @while_mounted
     def _monitor_failed(self, message: MonitorFailed) -> None:
         self.switching = False
         self.notice.show_notice(
@@ -300,9 +332,8 @@ class TogulMonitorApp(App[None]):
         self.exit()
 
     # -- the paint loop ----------------------------------------------------------------------
+    @while_mounted
     def _tick(self) -> None:
-        if not self.screen_stack or self._exiting:
-            return  # shutting down: the widgets are going away
         monitor = self.monitor
         self.paints += 1
         if monitor is not None:
@@ -415,9 +446,8 @@ class TogulMonitorApp(App[None]):
 
         return key_label(self.keymap.get(binding_id, DEFAULT_KEYS[binding_id][0]))
 
+    @while_mounted
     def _every_second(self) -> None:
-        if not self.screen_stack or self._exiting:
-            return
         with self.batch_update():
             self.values_table.tick()
             if self.time_mode == "relative":
@@ -521,6 +551,7 @@ class TogulMonitorApp(App[None]):
             self.post_message(HistoryLoaded(flag_key, list(entries)))
 
     @on(HistoryLoaded)
+    @while_mounted
     def _history_loaded(self, message: HistoryLoaded) -> None:
         if message.flag_key == self.selected_flag:
             self.history_pane.show(message.flag_key, message.entries)
@@ -584,6 +615,7 @@ class TogulMonitorApp(App[None]):
             self.post_message(RefilterDone(result))
 
     @on(RefilterDone)
+    @while_mounted
     def _refilter_done(self, message: RefilterDone) -> None:
         if message.result.predicate is self.predicate:
             self.store.apply_refilter(message.result)

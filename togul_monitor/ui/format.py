@@ -85,6 +85,15 @@ def fmt_evaluation(ev: Evaluation | None, limit: int = 40) -> str:
 
 def change_text(before: Evaluation | None, after: Evaluation | None, limit: int = 16) -> Text:
     """`false → true` with the after side emphasised; `→ deleted` when the flag went away."""
+    if before is not None and after is not None and before.value == after.value:
+        # Same value, so the reason or the enabled state is what changed: say which.
+        text = Text(fmt_evaluation(after, limit), style="bold")
+        if before.reason != after.reason:
+            text.append(f" ({safe_text(before.reason)} → {safe_text(after.reason)})", style="dim")
+        elif before.enabled != after.enabled:
+            state = "enabled" if after.enabled else "disabled"
+            text.append(f" (now {state})", style="dim")
+        return text
     text = Text(fmt_evaluation(before, limit), style="dim")
     text.append(" → ", style="dim")
     if after is None:

@@ -29,7 +29,7 @@ DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
     "profiles": ("p", "profiles", "Profiles", True, "Switch, add or edit profiles"),
     "command_palette": ("ctrl+p", "command_palette", "Palette", False, "Command palette"),
     "watch": ("w", "watch", "Watch", True, "Watch/unwatch the selected flag (bell on change)"),
-    "time_format": ("t", "time_format", "Time", True, "Time as local, UTC or relative"),
+    "time_format": ("t", "time_format", "Time", False, "Time as local, UTC or relative"),
     "export": ("e", "export", "Export", True, "Export what the filter shows as JSONL"),
     "clear": ("C", "clear_view", "Clear", False, "Clear the view (not the log or journal)"),
     "edit_profile": ("E", "edit_profile", "Edit profile", False, "Edit the current profile"),

@@ -49,15 +49,15 @@ class HistoryPane(DataTable[Text]):
     """A read-only table of one flag's history."""
 
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", show_cursor=False)
+        super().__init__(id=id, cursor_type="row", show_cursor=False, cell_padding=0)
         self.clock = clock
         self.flag_key: str | None = None
         self.entries: list[object] = []
         self.time_mode = "local"
 
     def on_mount(self) -> None:
-        self.add_column("time", key="time", width=9)
-        self.add_column("what", key="what", width=12)
+        self.add_column("time", key="time", width=10)
+        self.add_column("what", key="what", width=13)
         self.add_column("detail", key="detail")
 
     def show(self, flag_key: str | None, entries: Sequence[object]) -> None:

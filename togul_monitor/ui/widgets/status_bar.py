@@ -61,7 +61,8 @@ class StatusInfo:
     switching: bool = False
 
 
-def render_status(info: StatusInfo) -> Text:
+def render_status(info: StatusInfo, narrow: bool = False) -> Text:
+    """Two lines: who/where/state/modes, then rates and counts (short labels when narrow)."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(" ")
     line.append(safe_text(info.profile), style="bold")
@@ -85,27 +86,27 @@ def render_status(info: StatusInfo) -> Text:
         line.append(safe_text(info.filter_text), style="cyan")
     if info.hidden_types:
         line.append(f"  {info.hidden_types} type(s) hidden", style="cyan")
+    line.append(f"  time {info.time_mode}", style="dim")
     line.append("\n ")
     rate_now = info.rate[-1] if info.rate else 0
-    line.append(sparkline(info.rate), style="green")
+    line.append(sparkline(info.rate, 8 if narrow else 12), style="green")
     line.append(f" {rate_now}/s", style="bold")
     line.append("  hb ", style="dim")
     line.append(fmt_age(info.heartbeat_age))
     line.append("  lag ", style="dim")
     line.append("-" if info.lag is None else f"{info.lag:.1f}s")
-    line.append("  shown ", style="dim")
+    line.append(" shown " if narrow else "  shown ", style="dim")
     line.append(str(info.shown))
     counts = (
-        ("filtered", info.filtered, "cyan"),
-        ("trimmed", info.trimmed, "yellow"),
-        ("malformed", info.malformed, "red"),
-        ("dup", info.duplicates, "yellow"),
-        ("dropped", info.dropped, "red"),
+        ("filtered", "filt", info.filtered, "cyan"),
+        ("trimmed", "trim", info.trimmed, "yellow"),
+        ("malformed", "bad", info.malformed, "red"),
+        ("dup", "dup", info.duplicates, "yellow"),
+        ("dropped", "drop", info.dropped, "red"),
     )
-    for name, count, style in counts:
-        line.append(f"  {name} ", style="dim")
+    for name, short, count, style in counts:
+        line.append(f" {short} " if narrow else f"  {name} ", style="dim")
         line.append(str(count), style=style if count else "")
-    line.append(f"  time {info.time_mode}", style="dim")
     return line
 
 
@@ -114,5 +115,7 @@ class StatusBar(Static):
     StatusBar { height: 2; background: $panel; }
     """
 
+    narrow = False
+
     def show(self, info: StatusInfo) -> None:
-        self.update(render_status(info))
+        self.update(render_status(info, self.narrow))

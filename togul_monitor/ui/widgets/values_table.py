@@ -30,6 +30,9 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 FIXED_WIDTH = sum(width for _, _, width in COLUMNS)
 MIN_FLAG_WIDTH = 12
+# Narrow panes (80-column terminals) drop these; the detail screen and `enter` still show them.
+OPTIONAL_COLUMNS = frozenset({"type", "reason"})
+OPTIONAL_WIDTH = sum(width for key, _, width in COLUMNS if key in OPTIONAL_COLUMNS)
 SHORT_TYPES = {"boolean": "bool", "string": "str", "number": "num", "json": "json"}
 
 
@@ -44,22 +47,30 @@ class ValuesTable(DataTable[Text]):
         self._flash_until: dict[str, float] = {}
         self._rendered: dict[str, tuple[Text, ...]] = {}
         self.flag_width = 24
+        self.narrow = False
 
     def on_mount(self) -> None:
         self._layout_columns()
 
     def on_resize(self) -> None:
-        width = max(MIN_FLAG_WIDTH, self.scrollable_content_region.width - FIXED_WIDTH - 1)
-        if width != self.flag_width:
-            self.flag_width = width
+        inner = self.scrollable_content_region.width - 1  # keep a column for the scrollbar
+        narrow = inner - FIXED_WIDTH < MIN_FLAG_WIDTH
+        fixed = FIXED_WIDTH - (OPTIONAL_WIDTH if narrow else 0)
+        width = max(MIN_FLAG_WIDTH, inner - fixed)
+        if width != self.flag_width or narrow != self.narrow:
+            self.flag_width, self.narrow = width, narrow
             self._layout_columns()
+
+    @property
+    def columns_shown(self) -> list[tuple[str, str, int]]:
+        return [c for c in COLUMNS if not (self.narrow and c[0] in OPTIONAL_COLUMNS)]
 
     def _layout_columns(self) -> None:
         """(Re)build the columns for the pane's width and put every row back (rare: resizes)."""
         cursor = self.cursor_row
         self.clear(columns=True)
         self._rendered.clear()
-        for key, label, width in COLUMNS:
+        for key, label, width in self.columns_shown:
             self.add_column(label, key=key, width=width or self.flag_width)
         now = self.clock()
         for key in sorted(self.values):
@@ -145,7 +156,15 @@ class ValuesTable(DataTable[Text]):
         if current is not None and current.enabled is not None:
             enabled = Text("on", style="green") if current.enabled else Text("off", style="red")
         age = Text(fmt_age(now - value.evaluated_at) if value.evaluated_at else "-", style="dim")
-        return (flag, shown, value_type, reason, enabled, age)
+        cells = {
+            "flag": flag,
+            "value": shown,
+            "type": value_type,
+            "reason": reason,
+            "enabled": enabled,
+            "age": age,
+        }
+        return tuple(cells[key] for key, _, _ in self.columns_shown)
 
     def _upsert(self, key: str, now: float) -> bool:
         cells = self._cells(key, now)
@@ -154,7 +173,7 @@ class ValuesTable(DataTable[Text]):
             self.add_row(*cells, key=key)
             self._rendered[key] = cells
             return True
-        for (column, _, _), old, new in zip(COLUMNS, before, cells):
+        for (column, _, _), old, new in zip(self.columns_shown, before, cells, strict=True):
             if old != new:
                 self.update_cell(key, column, new)
         self._rendered[key] = cells

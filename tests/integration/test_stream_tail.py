@@ -1,0 +1,161 @@
+"""`togul-monitor tail` end to end: against the emulator fixture, the demo, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from click.testing import CliRunner
+
+from togul_monitor import demo
+from togul_monitor.cli import cli
+from togul_monitor.emulator.harness import EmulatorHandle
+
+
+@contextmanager
+def activity(emu: EmulatorHandle, environment: str = "production") -> Iterator[None]:
+    """Toggle a flag every 20 ms in a background thread while the block runs."""
+    stop = threading.Event()
+
+    def produce() -> None:
+        enabled = False
+        while not stop.wait(0.02):
+            enabled = not enabled
+            emu.world.update_flag(environment, "new-dashboard", enabled=enabled)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_tail_json_count_against_the_emulator(emulator: EmulatorHandle) -> None:
+    key = emulator.credentials.keys["production"]["sdk"]
+    args = ["tail", "--url", emulator.base_url, "--api-key", key, "--json", "--count", "5"]
+    with activity(emulator):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    objects = [json.loads(line) for line in lines]
+    assert {o["flag_key"] for o in objects} == {"new-dashboard"}
+    assert set(objects[0]) == {
+        "type",
+        "flag_key",
+        "environment_id",
+        "version",
+        "timestamp",
+        "id",
+        "received_at",
+    }
+    versions = [o["version"] for o in objects]
+    assert versions == list(range(versions[0], versions[0] + 5))
+    assert "live since" in result.stderr  # status goes to stderr, never stdout
+    assert key not in result.output
+
+
+def test_tail_human_lines_with_a_filter(emulator: EmulatorHandle) -> None:
+    key = emulator.credentials.keys["production"]["sdk"]
+    args = [
+        "tail",
+        "--url",
+        emulator.base_url,
+        "--api-key",
+        key,
+        "--environment",
+        "production",
+        "--filter",
+        "flag:new-* env:production",
+        "--count",
+        "2",
+    ]
+    with activity(emulator):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        fields = line.split()
+        # date, time, type, flag, environment, version
+        assert fields[2:5] == ["flag.updated", "new-dashboard", "production"]
+        assert fields[5].startswith("v")
+
+
+def test_tail_exits_3_on_rejected_credentials_and_masks_the_key(emulator: EmulatorHandle) -> None:
+    key = emulator.credentials.keys["production"]["sdk"]
+    emulator.faults.revoke_key(key)
+    result = CliRunner().invoke(cli, ["tail", "--url", emulator.base_url, "--api-key", key])
+    assert result.exit_code == 3
+    assert "rejected the credentials" in result.stderr
+    assert key not in result.output
+    assert key[-4:] in result.stderr  # the masked form names it: tgl_sdk_…9f2c
+    assert "…" in result.stderr
+
+
+def test_tail_exits_1_when_the_stream_stops_for_another_reason(emulator: EmulatorHandle) -> None:
+    key = emulator.credentials.keys["production"]["sdk"]
+    args = ["tail", "--url", emulator.base_url + "/nowhere", "--api-key", key]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "stopped: stream not found (HTTP 404" in result.stderr
+
+
+def test_tail_filter_errors_exit_2_with_the_position() -> None:
+    result = CliRunner().invoke(cli, ["tail", "--demo", "--filter", "flag:a tpye:x"])
+    assert result.exit_code == 2
+    assert "invalid --filter" in result.stderr
+    assert result.stderr.splitlines()[-1] == "         ^"  # under `tpye:x` (offset 7)
+
+
+def test_tail_configuration_errors_exit_2() -> None:
+    result = CliRunner().invoke(cli, ["tail", "--demo", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "only one of" in result.stderr
+
+
+def test_tail_demo_json_count_20(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo, "SIMULATE_EVENTS_PER_SECOND", 200.0)
+    demo.shutdown()
+    try:
+        result = CliRunner().invoke(cli, ["tail", "--demo", "--json", "--count", "20"])
+    finally:
+        demo.shutdown()
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 20
+    for line in lines:
+        event = json.loads(line)
+        assert isinstance(event["flag_key"], str) and isinstance(event["version"], int)
+
+
+def test_ctrl_c_exits_0(emulator: EmulatorHandle) -> None:
+    key = emulator.credentials.keys["production"]["sdk"]
+    env = {**os.environ, "TOGUL_API_KEY": key, "TOGUL_BASE_URL": emulator.base_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "togul_monitor", "tail"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # blocks until the stream is live
+            if "live since" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,51 @@
+"""Per-flag version gap detection (design.md §5)."""
+
+from __future__ import annotations
+
+from togul_monitor.stream.events import FlagEvent
+from togul_monitor.stream.gaps import VersionTracker
+
+
+def ev(flag: str, version: int, env: str = "e", etype: str = "flag.updated") -> FlagEvent:
+    return FlagEvent(etype, flag, env, version, 0, None, 0.0)
+
+
+def feed(tracker: VersionTracker, *events: FlagEvent) -> list[tuple[int, int] | None]:
+    return [tracker.observe(e) for e in events]
+
+
+def test_off_until_two_interleaved_plus_one_steps() -> None:
+    tracker = VersionTracker()
+    assert feed(tracker, ev("a", 1), ev("a", 2), ev("a", 3)) == [None] * 3  # not interleaved
+    assert tracker.per_flag is False
+    assert feed(tracker, ev("a", 9)) == [None]  # a jump before per-flag mode: not reported
+    feed(tracker, ev("b", 1), ev("a", 10), ev("b", 2))
+    assert tracker.per_flag is True
+    assert feed(tracker, ev("a", 12), ev("b", 2)) == [(11, 12), (3, 2)]
+
+
+def test_a_global_counter_never_turns_it_on() -> None:
+    tracker = VersionTracker()
+    flags = ["a", "b", "c", "a", "c", "b", "a", "a", "b"]
+    results = feed(tracker, *(ev(flag, version) for version, flag in enumerate(flags, 1)))
+    assert results == [None] * len(flags)
+    assert tracker.per_flag is False
+
+
+def test_per_environment_counters_do_not_count_as_per_flag_evidence() -> None:
+    tracker = VersionTracker()
+    # each environment has one global counter; events of the other environment interleave
+    feed(tracker, ev("a", 1, "x"), ev("b", 1, "y"), ev("a", 2, "x"), ev("c", 2, "y"))
+    feed(tracker, ev("a", 3, "x"), ev("b", 3, "y"), ev("a", 4, "x"))
+    assert tracker.evidence == 0
+
+
+def test_created_restarts_a_flag_and_deleted_forgets_it() -> None:
+    tracker = VersionTracker()
+    feed(tracker, ev("a", 1), ev("b", 1), ev("a", 2), ev("b", 2))
+    assert tracker.per_flag
+    assert feed(tracker, ev("a", 3, etype="flag.deleted"), ev("a", 1, etype="flag.created")) == [
+        None,
+        None,
+    ]
+    assert feed(tracker, ev("a", 2)) == [None]
