@@ -115,6 +115,41 @@ async def ours(url: str, count: int) -> float:
     return count / elapsed
 
 
+async def cancel_latency() -> float:
+    """Seconds from cancelling the consuming task to the server seeing the connection close."""
+    closed = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n" + build_stream(1)
+        )
+        await writer.drain()
+        await reader.read()  # b"" when the client closes
+        closed.set()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    client = StreamClient(url, api_key="tgl_sdk_benchmark")
+    live = asyncio.Event()
+
+    async def consume() -> None:
+        async for item in client.items():
+            if item.__class__ is FlagEvent:
+                live.set()
+
+    task = asyncio.create_task(consume())
+    await live.wait()
+    start = time.perf_counter()
+    task.cancel()
+    await closed.wait()
+    elapsed = time.perf_counter() - start
+    await client.aclose()
+    server.close()
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -146,6 +181,8 @@ def main() -> None:
     print(f"httpx-sse + json.loads : {best_plain:>10,.0f} events/s")
     print(f"StreamClient FlagEvent : {best_ours:>10,.0f} events/s")
     print(f"ratio ours/plain       : {best_ours / best_plain:.2f}  (target >= 0.80)")
+    latency = min(asyncio.run(cancel_latency()) for _ in range(5))
+    print(f"cancel → connection closed: {latency * 1000:.1f} ms  (target < 100 ms)")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,11 @@ async def test_history_command_after_the_monitor_stopped(emulator: EmulatorHandl
     assert unknown.exit_code == 0 and "No history" in unknown.output
     assert "\x1b" not in unknown.output and "\\x1b" in unknown.output
 
+    via_group = await asyncio.to_thread(
+        runner.invoke, cli, ["--profile", "rec", "history", "new-dashboard", "--json"]
+    )
+    assert via_group.exit_code == 0 and via_group.output == result.output
+
     missing = await asyncio.to_thread(runner.invoke, cli, ["history", "x", "--profile", "nope"])
     assert missing.exit_code == 1 and "No journal" in missing.output
 

@@ -38,7 +38,7 @@ def make_profile(emu: EmulatorHandle, **overrides: Any) -> Profile:
     return Profile(**fields)
 
 
-async def wait_for(cond: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+async def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:

@@ -232,13 +232,13 @@ async def test_h10_silence_longer_than_the_read_timeout_reconnects() -> None:
 
 
 async def test_h10_any_byte_resets_the_read_timeout() -> None:
-    # 1 s of trickle (a byte or a comment every 0.1 s) against a 0.4 s read timeout
+    # 0.6 s of trickle (a few bytes or a comment every 0.06 s) against a 0.3 s read timeout
     trickle: list[bytes | float] = []
     for piece in [b"da", b"ta: ", b"{}", b"\n", b": hb\n"] * 2:
-        trickle += [piece, 0.1]
+        trickle += [piece, 0.05]
     body = [*trickle, b"\n", ev(2)]
     async with RawServer([Reply(body=body)]) as server:
-        client, _ = make_client(server, read_timeout=0.4)
+        client, _ = make_client(server, read_timeout=0.3)
         items = await run(client, count(1))
     assert len(server.requests) == 1
     assert any(isinstance(i, Heartbeat) for i in items)
@@ -515,3 +515,10 @@ async def test_cancelling_the_consumer_closes_the_connection() -> None:
         await server.wait_client_closes(1, timeout=1.0)
         await client.aclose()
     assert server.client_closes == 1
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:99999", "ftp://127.0.0.1", "http://[::1"])
+async def test_an_unusable_url_stops_with_a_reason(base_url: str) -> None:
+    client = StreamClient(base_url, sleep=Recorder())
+    items = await run(client)
+    assert (stopped(items).error or "").startswith("invalid URL")

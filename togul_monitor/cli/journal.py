@@ -56,6 +56,11 @@ def _profile_name(profile_name: str | None) -> str:
 
     if profile_name:
         return profile_name
+    # `togul-monitor --profile NAME history ...`: the group took the option.
+    ctx = click.get_current_context(silent=True)
+    parent = ctx.parent if ctx is not None else None
+    if parent is not None and parent.params.get("profile_name"):
+        return str(parent.params["profile_name"])
     try:
         name = choose_profile_name(load_config(), None)
     except ConfigError as exc:

@@ -18,6 +18,7 @@ How it is put together (and why):
   origin they were given for.
 * `Last-Event-ID` is the spec's last event id string, carried across connections (I6) and sent
   as UTF-8 bytes (I7).
+* A `PossibleGap` (see `gaps.py`) follows the event that revealed it.
 * Duplicates: an event whose own id was already delivered is dropped and counted. For numeric
   ids "already delivered" means id <= the highest numeric id seen, except when the event is
   newer (server timestamp) than anything seen: that is a server whose id sequence restarted,
@@ -66,7 +67,7 @@ from togul_monitor.stream.events import (
     StreamItem,
 )
 from togul_monitor.stream.gaps import VersionTracker
-from togul_monitor.stream.sse import Comment, SSEDecoder
+from togul_monitor.stream.sse import Comment, SSEDecoder, SSEEvent
 from togul_monitor.stream.validate import validate_event
 from togul_monitor.text import safe_text
 
@@ -192,7 +193,11 @@ class StreamClient:
             await self._stop_producer()
 
     def restart(self) -> None:
-        """Drop the connection (or the backoff wait) and connect again at once (H11)."""
+        """Drop the connection (or the backoff wait) and connect again at once (H11).
+
+        Call it on the event loop that runs `items()`; from another thread use
+        `loop.call_soon_threadsafe(client.restart)`.
+        """
         self._restart_requested = True
         if self._phase_task is not None and not self._phase_task.done():
             self._phase_task.cancel()
@@ -297,7 +302,10 @@ class StreamClient:
 
     async def _connect_and_read(self) -> _Outcome:
         assert self._http is not None
-        url = httpx.URL(self.url)
+        try:
+            url = httpx.URL(self.url)
+        except httpx.InvalidURL as exc:
+            return _Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
         origin = _origin(url)
         headers: dict[str, str | bytes] = {
             "Accept": "text/event-stream",
@@ -321,6 +329,13 @@ class StreamClient:
                 return _Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
             except httpx.HTTPError as exc:
                 return _Outcome(_describe(exc))
+            except Exception as exc:
+                # Not an httpx error: raised under the transport (anyio wraps it in a group).
+                # A value the URL cannot work with is permanent; anything else may pass.
+                inner = _unwrap(exc)
+                if isinstance(inner, (OverflowError, ValueError)):
+                    return _Outcome(f"invalid URL: {safe_text(inner)}", stop=True)
+                return _Outcome(f"cannot connect: {type(inner).__name__}: {safe_text(inner)}")
             try:
                 status = response.status_code
                 if status in _REDIRECTS:
@@ -410,43 +425,33 @@ class StreamClient:
 
     # ---------------------------------------------------------------- items
 
-    def _items(self, parsed: list[object]) -> list[StreamItem]:
+    def _items(self, parsed: list[SSEEvent | Comment]) -> list[StreamItem]:
         """Turn decoded events and comments into stream items (the hot path)."""
         now = self._clock()
         counters = self.counters
         by_type = counters.by_type
         out: list[StreamItem] = []
         for ev in parsed:
-            if ev.__class__ is Comment:
+            if isinstance(ev, Comment):
                 counters.heartbeats += 1
                 self.last_heartbeat_at = now
                 out.append(Heartbeat(now))
                 continue
-            event_id = ev.last_event_id if ev.has_id and ev.last_event_id else None  # type: ignore[attr-defined]
-            item = validate_event(ev.data, event_id, now)  # type: ignore[attr-defined]
+            event_id = ev.last_event_id if ev.has_id and ev.last_event_id else None
+            item = validate_event(ev.data, event_id, now)
             if event_id is not None and self._is_duplicate(event_id, item):
                 counters.duplicates += 1
                 continue
             out.append(item)
-            if item.__class__ is FlagEvent:
+            if isinstance(item, FlagEvent):
                 counters.events += 1
-                by_type[item.type] = by_type.get(item.type, 0) + 1  # type: ignore[union-attr]
-                ts = item.timestamp  # type: ignore[union-attr]
-                if self._max_timestamp is None or ts > self._max_timestamp:
-                    self._max_timestamp = ts
-                gap = self._versions.observe(item)  # type: ignore[arg-type]
+                by_type[item.type] = by_type.get(item.type, 0) + 1
+                if self._max_timestamp is None or item.timestamp > self._max_timestamp:
+                    self._max_timestamp = item.timestamp
+                gap = self._versions.observe(item)
                 if gap is not None:
                     counters.gaps += 1
-                    out.append(
-                        PossibleGap(
-                            item.flag_key,  # type: ignore[union-attr]
-                            item.environment_id,  # type: ignore[union-attr]
-                            gap[0],
-                            gap[1],
-                            event_id,
-                            now,
-                        )
-                    )
+                    out.append(PossibleGap(item.flag_key, item.environment_id, *gap, event_id, now))
             else:
                 counters.malformed += 1
         if self._pending is not None and out:
@@ -459,9 +464,9 @@ class StreamClient:
             last = self._last_numeric
             if last is not None and number <= last:
                 newer = (
-                    item.__class__ is FlagEvent
+                    isinstance(item, FlagEvent)
                     and self._max_timestamp is not None
-                    and item.timestamp > self._max_timestamp  # type: ignore[union-attr]
+                    and item.timestamp > self._max_timestamp
                 )
                 if not newer:
                     return True
@@ -484,11 +489,13 @@ class StreamClient:
         self._pending = None
         first_id: str | None = None
         replayed = 0
+        seen_event = False
         for item in batch:
-            if item.__class__ is FlagEvent or item.__class__ is Malformed:
-                if first_id is None:
-                    first_id = item.event_id  # type: ignore[union-attr]
-                if item.__class__ is FlagEvent and item.timestamp <= pending.ended_at:  # type: ignore[union-attr]
+            if isinstance(item, (FlagEvent, Malformed)):
+                if not seen_event:
+                    seen_event = True
+                    first_id = item.event_id
+                if isinstance(item, FlagEvent) and item.timestamp <= pending.ended_at:
                     replayed += 1
         proven = (
             pending.sent_id is not None
@@ -544,6 +551,16 @@ def _credential_headers(api_key: str | None, token: str | None) -> dict[str, str
     if token:
         return {"Authorization": f"Bearer {token}"}
     return {}
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The first leaf of an exception group (anyio raises groups from its task groups)."""
+    # Duck-typed: Python 3.10 has no built-in BaseExceptionGroup (anyio uses a backport there).
+    inner = getattr(exc, "exceptions", None)
+    while isinstance(inner, (tuple, list)) and inner and isinstance(inner[0], BaseException):
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
+    return exc
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

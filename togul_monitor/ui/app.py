@@ -9,6 +9,7 @@ so the event loop never blocks.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import re
@@ -168,7 +169,6 @@ class TogulMonitorApp(App[None]):
         self.switching = True
         self.paints = 0
         self._history_dirty = True
-        self._last_key_paint: float | None = None
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -304,7 +304,8 @@ class TogulMonitorApp(App[None]):
             "failed",
             f"Profile {message.profile_name} could not be opened",
             message.error,
-            "p: choose another profile · E: edit this profile · q: quit",
+            f"{self._key_for('profiles')}: choose another profile · "
+            f"{self._key_for('edit_profile')}: edit this profile · {self._key_for('quit')}: quit",
         )
         self._paint_texts()
 
@@ -326,8 +327,6 @@ class TogulMonitorApp(App[None]):
         self._exiting = True
         monitor, self.monitor = self.monitor, None
         if monitor is not None:
-            import asyncio
-
             await asyncio.to_thread(monitor.stop, 5.0)
         self.exit()
 
@@ -351,6 +350,7 @@ class TogulMonitorApp(App[None]):
         values: list[FlagValue] = []
         flash: set[str] = set()
         repaint_rows = False
+        rings: dict[str, TransitionRecorded] = {}  # one bell per watched flag per paint
         selected = self.selected_flag
         for update in updates:
             if isinstance(update, FlagEvent):
@@ -367,7 +367,7 @@ class TogulMonitorApp(App[None]):
                 if update.transition.flag_key == selected:
                     self._history_dirty = True
                 if update.watched or update.transition.flag_key in self.watched:
-                    self._ring(update)
+                    rings[update.transition.flag_key] = update
             elif isinstance(update, Status):
                 self._on_status(update)
             elif isinstance(update, Outage):
@@ -392,9 +392,10 @@ class TogulMonitorApp(App[None]):
             self.feed.refresh()
         if values:
             self.values_table.apply(values, flash=flash)
-        elif flash:
-            for key in flash:
-                self.values_table.flash(key)
+        for key in flash.difference(value.flag_key for value in values):
+            self.values_table.flash(key)
+        for ring in rings.values():
+            self._ring(ring)
         self._paint_new_count()
 
     def _learn_environment(self, event: FlagEvent) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -74,11 +75,11 @@ class EventFeed(ScrollView, can_focus=True):
     """The feed pane. The app owns the store and calls `sync()` once per paint."""
 
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "top", "Top", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="feed_up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="feed_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="feed_page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="feed_page_down"),
+        Binding("home", "top", "Top", show=False, id="feed_top"),
         Binding("end", "app.follow", "Follow", show=False, id="follow"),
     ]
 
@@ -189,10 +190,16 @@ class EventFeed(ScrollView, can_focus=True):
         elif self.cursor >= top + height:
             self.scroll_to(y=self.cursor - height + 1, animate=False)
 
-    def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None:
             self._move_to(int(self.scroll_y) + offset.y)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        # Scrolling back through the feed stops following (toolong's tail): new rows are
+        # counted as "+N new" instead of pulling the view down.
+        if self.store.view:
+            self.following = False
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.store.view))

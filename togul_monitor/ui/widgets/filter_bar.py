@@ -35,9 +35,8 @@ class FilterBar(Vertical):
     BINDINGS = [Binding("escape", "close", "Close filter", id="filter_close")]
 
     DEFAULT_CSS = """
-    FilterBar { height: auto; dock: bottom; display: none; background: $panel; }
-    FilterBar.-open { display: block; }
-    FilterBar Input { border: none; height: 1; padding: 0 1; }
+    FilterBar { height: auto; display: none; background: $panel; }
+    FilterBar > Input, FilterBar > Input:focus { border: none; height: 1; padding: 0 1; }
     FilterBar #filter-message { height: 1; color: $text-muted; }
     FilterBar.-error #filter-message { color: $error; }
     """
@@ -55,7 +54,13 @@ class FilterBar(Vertical):
     HELP = "type:flag.updated  flag:checkout-*  env:production  word  /regex/  !term · esc close"
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type:rule.* flag:checkout-* !beta", id="filter-input")
+        # select_on_focus=False: the Focus event arrives after keys already typed, and selecting
+        # then would make the next key replace them.
+        yield Input(
+            placeholder="type:rule.* flag:checkout-* !beta",
+            id="filter-input",
+            select_on_focus=False,
+        )
         yield Static(Text(self.HELP), id="filter-message")
 
     @property
@@ -64,10 +69,15 @@ class FilterBar(Vertical):
 
     def open(self) -> None:
         self.add_class("-open")
-        self.input.focus()
+        # An inline style applies at once (a class only on the next style pass): the Input must
+        # be displayed to take focus. Focus now, not on the next message: keys typed right after `/` (a paste, a fast
+        # typist) are already queued and must land in the bar, not on the app's bindings.
+        self.display = True
+        self.screen.set_focus(self.input)
 
     def action_close(self) -> None:
         self.remove_class("-open")
+        self.display = False
         # Drop focus now, not when the message is handled: a key pressed right after enter must
         # reach the app's bindings, not the hidden Input.
         self.screen.set_focus(None)

@@ -22,7 +22,7 @@ FLASH_SECONDS = 2.0
 # leaves one column of gap. The flag column takes what is left of the pane (`on_resize`).
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("flag", "flag", 0),
-    ("value", "value", 11),
+    ("value", "value", 10),
     ("type", "type", 5),
     ("reason", "reason", 9),
     ("enabled", "on", 4),
@@ -34,6 +34,8 @@ MIN_FLAG_WIDTH = 12
 OPTIONAL_COLUMNS = frozenset({"type", "reason"})
 OPTIONAL_WIDTH = sum(width for key, _, width in COLUMNS if key in OPTIONAL_COLUMNS)
 SHORT_TYPES = {"boolean": "bool", "string": "str", "number": "num", "json": "json"}
+# Cells are narrow; the event detail screen shows the reason in full.
+SHORT_REASONS = {"rule_match": "rule"}
 
 
 class ValuesTable(DataTable[Text]):
@@ -150,7 +152,8 @@ class ValuesTable(DataTable[Text]):
             shown.append(" ⟳", style="yellow")
         type_name = (current.value_type or "?") if current else ""
         value_type = Text(safe_text(SHORT_TYPES.get(type_name, type_name)), style="dim")
-        reason = Text(safe_text(current.reason or "") if current else "", style="dim")
+        reason_name = (current.reason or "") if current else ""
+        reason = Text(safe_text(SHORT_REASONS.get(reason_name, reason_name)), style="dim")
         reason.truncate(8, overflow="ellipsis")
         enabled = Text("")
         if current is not None and current.enabled is not None:
