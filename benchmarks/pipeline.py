@@ -190,6 +190,7 @@ def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
             "events_in_journal": journal.count_events(),
             "journal_committed": committed,
             "journal_dropped": journal.dropped,
+            "journal_waits": snap.journal_waits,
             "evaluate_requests": snap.evaluate_requests,
             "updates_drained": drained,
             "dropped_updates": snap.dropped_updates,

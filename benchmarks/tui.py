@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import gc
 import multiprocessing
 import os
 import pty
@@ -158,6 +160,9 @@ async def _load_run(
         await asyncio.gather(probe_task, keys_task)
         snap = app.monitor.snapshot()
         store = app.store
+        if os.environ.get("TUI_BENCH_GC_REPORT"):  # what the garbage collector has to walk
+            counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
+            print("tracked objects:", sum(counts.values()), counts.most_common(12))
         accounted = (
             store.received == store.shown + store.pending_events + store.trimmed + store.filtered
         )

@@ -41,16 +41,24 @@ async def shoot(scene: Scene, svg_path: Path) -> None:
 
 def to_png(svg_path: Path) -> Path | None:
     png_path = svg_path.with_suffix(".png")
+    # Textual writes spaces as &#160;; librsvg collapses them unless told to preserve space,
+    # which would shift every column after a run of blanks.
+    with tempfile.NamedTemporaryFile("w", suffix=".svg", delete=False) as tmp:
+        tmp.write(svg_path.read_text().replace("<svg ", '<svg xml:space="preserve" ', 1))
+    source = tmp.name
     commands = []
     if shutil.which("rsvg-convert"):
-        commands.append(["rsvg-convert", str(svg_path), "-o", str(png_path)])
+        commands.append(["rsvg-convert", source, "-o", str(png_path)])
     if shutil.which("convert"):
-        commands.append(["convert", str(svg_path), str(png_path)])
-    for command in commands:
-        done = subprocess.run(command, capture_output=True, check=False)
-        if done.returncode == 0 and png_path.exists() and png_path.stat().st_size > 0:
-            return png_path
-    return None
+        commands.append(["convert", source, str(png_path)])
+    try:
+        for command in commands:
+            done = subprocess.run(command, capture_output=True, check=False)
+            if done.returncode == 0 and png_path.exists() and png_path.stat().st_size > 0:
+                return png_path
+        return None
+    finally:
+        os.unlink(source)
 
 
 def main() -> int:

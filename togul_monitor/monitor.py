@@ -126,6 +126,8 @@ class MonitorSnapshot:
     recording: bool = False  # the journal is open and being written
     journal_notice: str | None = None  # e.g. an unreadable journal was moved aside
     journal_dropped: int = 0  # journal appends refused because the writer fell behind
+    journal_pending: int = 0  # appended, not yet committed
+    journal_waits: int = 0  # times the stream was paused for the journal to catch up
     evaluate_requests: int = 0  # HTTP evaluate requests sent so far
     events_in_log: int = 0
     notices: tuple[str, ...] = ()  # other one-line facts for the status area
@@ -148,6 +150,9 @@ _END = object()
 _MAX_TRANSITIONS_IN_MEMORY = 10_000
 _MAX_OUTAGES_IN_MEMORY = 1_000
 _LOAD_EVENTS_AT_START = 10_000
+_MAX_BATCH = 4096  # events gathered before they are processed without waiting for the loop
+_JOURNAL_HIGH_WATER = 100_000  # journal backlog that pauses reading the stream...
+_JOURNAL_LOW_WATER = 20_000  # ...until it is back under this
 
 
 def _default_stream_factory(
@@ -213,6 +218,7 @@ class Monitor:
         max_pending: int = 50_000,
         evaluate_concurrency: int = 8,
         evaluate_settle: float = 0.01,
+        evaluate_retry_delay: float = 5.0,
         journal_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.profile = profile
@@ -243,6 +249,9 @@ class Monitor:
         self._subscribers: list[Callable[[object], None]] = []
         self._drain_buffer: deque[MonitorUpdate] | None = None
         self._drain_lock = threading.Lock()
+        self._pending_events: list[FlagEvent] = []  # gathered by _consume, see _flush_events
+        self._flush_scheduled = False
+        self._journal_waits = 0  # times reading paused for the journal to catch up
         self._dropped_updates = 0
 
         self._journal: Journal | None = None
@@ -257,6 +266,8 @@ class Monitor:
         self._evaluator: EvaluateClient | None = None
         self._reevaluator: Reevaluator | None = None
         self._halted = False  # credentials rejected: no evaluate until reevaluate_all/restart
+        self._retry_delay = evaluate_retry_delay
+        self._retry_timers: dict[str, asyncio.TimerHandle] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self._stopped = False
@@ -328,6 +339,9 @@ class Monitor:
         if self._stream is not None:
             with contextlib.suppress(Exception):
                 await self._stream.aclose()
+        for timer in self._retry_timers.values():
+            timer.cancel()
+        self._retry_timers.clear()
         if self._reevaluator is not None:
             await self._reevaluator.aclose()
         if self._evaluator is not None:
@@ -396,16 +410,43 @@ class Monitor:
         )
 
     async def _consume(self, stream: StreamLike) -> None:
-        handle, on_event = self._handle, self._on_event
-        async for item in stream.items():
-            if type(item) is FlagEvent:  # nearly every item: skip the dispatch
-                on_event(item)
-            else:
-                handle(item)
+        # Events are gathered and processed in batches (`_flush_events`): the stream client
+        # yields the events of one network read back to back, and per batch the log, the
+        # journal and the views take them in one call each, and each flag is marked stale and
+        # re-evaluated once however many of its events the batch holds.
+        pending = self._pending_events
+        loop = asyncio.get_running_loop()
+        flush = self._flush_events
+        try:
+            async for item in stream.items():
+                if type(item) is FlagEvent:
+                    pending.append(item)
+                    if len(pending) >= _MAX_BATCH:
+                        flush()
+                    elif not self._flush_scheduled:
+                        self._flush_scheduled = True
+                        loop.call_soon(flush)
+                        journal = self._journal
+                        if journal is not None and journal.pending > _JOURNAL_HIGH_WATER:
+                            await self._wait_for_journal(journal)
+                else:
+                    flush()  # keep the order: the events before a status/outage come first
+                    self._handle(item)
+        finally:
+            flush()
+
+    async def _wait_for_journal(self, journal: Journal) -> None:
+        """Backpressure: a flight recorder must not lose events to a slow disk. While the
+        journal is far behind, stop reading; the stream client's bounded queue fills and TCP
+        slows the server down. The journal's own bound stays as the last resort."""
+        self._journal_waits += 1
+        while journal.pending > _JOURNAL_LOW_WATER and not self._stopped:
+            await asyncio.sleep(0.005)
 
     def _handle(self, item: StreamItem) -> None:
         if type(item) is FlagEvent:
-            self._on_event(item)
+            self._pending_events.append(item)
+            self._flush_events()
             return
         if isinstance(item, Status):
             with self._lock:
@@ -423,41 +464,56 @@ class Monitor:
             return
         self._publish(item)
 
-    def _relevant(self, event: FlagEvent) -> bool:
-        """Is the event about the profile's environment (the one evaluate answers for)?"""
-        if self._env_scoped_stream:
-            return True
-        return self._environment_id is not None and event.environment_id == self._environment_id
-
-    def _on_event(self, event: FlagEvent) -> None:
-        # The hot path: once per event. Keep it to appends and dict lookups.
-        self.event_log.append(event)
+    def _flush_events(self) -> None:
+        """Process the gathered events, in order. The hot path: C-level bulk calls per batch,
+        a dict assignment per event."""
+        self._flush_scheduled = False
+        events = self._pending_events
+        if not events:
+            return
+        batch = events[:]
+        events.clear()
+        self.event_log.extend(batch)
         journal = self._journal
         if journal is not None:
-            journal.append_event(event)
-        received = event.received_at
-        self._rates.add(received)
-        self._last_lag = received - event.timestamp
-        self._publish(event)
-        if not self._env_scoped_stream:
-            if event.environment_id != self._environment_id or self._environment_id is None:
-                return  # another environment of an org-wide stream: shown, not evaluated
-        elif self._environment_id is None:
-            self._learn_environment(event.environment_id)
-        key = event.flag_key
-        if event.type == "flag.deleted":
-            if self._reevaluator is not None:
-                self._reevaluator.cancel(key)
-            self._apply_deleted(key, event.event_id)
+            journal.append_events(batch)
+        last = batch[-1]
+        # One batch is one network read: microseconds apart, so one bucket is exact enough.
+        self._rates.add(last.received_at, len(batch))
+        self._last_lag = last.received_at - last.timestamp
+        self._publish_many(batch)
+
+        if self._env_scoped_stream:
+            if self._environment_id is None:
+                self._learn_environment(last.environment_id)
+            relevant: list[FlagEvent] = batch
+        else:
+            env_id = self._environment_id
+            if env_id is None:
+                return  # an org-wide stream whose environment is unknown: shown, not evaluated
+            relevant = [e for e in batch if e.environment_id == env_id]
+        latest: dict[str, str | None] = {}  # flag → the id of its last event in the batch
+        for event in relevant:
+            if event.type == "flag.deleted":
+                latest.pop(event.flag_key, None)
+                if self._reevaluator is not None:
+                    self._reevaluator.cancel(event.flag_key)
+                self._apply_deleted(event.flag_key, event.event_id)
+            else:
+                latest[event.flag_key] = event.event_id
+        if not latest:
             return
-        current = self._value_map.get(key)
-        if current is None or not current.stale:
-            with self._lock:
-                changed = self._values.mark_stale(key)
-            if changed is not None:
-                self._publish(ValueUpdated(changed))
-        if self._reevaluator is not None and not self._halted:
-            self._reevaluator.request(key, event.event_id)
+        value_map = self._value_map
+        reevaluator = None if self._halted else self._reevaluator
+        for key, event_id in latest.items():
+            current = value_map.get(key)
+            if current is None or not current.stale:
+                with self._lock:
+                    changed = self._values.mark_stale(key)
+                if changed is not None:
+                    self._publish(ValueUpdated(changed))
+            if reevaluator is not None:
+                reevaluator.request(key, event_id)
 
     def _learn_environment(self, environment_id: str) -> None:
         """An API-key stream is the key's environment: its id names the profile's one."""
@@ -520,6 +576,24 @@ class Monitor:
                 value = self._values.mark_error(flag_key, result.message or "evaluate failed")
             self._publish(ValueUpdated(value))
             self._set_evaluator(EvaluatorStatus(False, f"evaluate failed: {result.message}"))
+            self._retry_later(flag_key, event_id)
+
+    def _retry_later(self, flag_key: str, event_id: str | None) -> None:
+        """A failed evaluation (network, 5xx after the retry) is tried again later, once per
+        flag at a time, so the value converges without waiting for the flag's next event."""
+        if flag_key in self._retry_timers or self._retry_delay <= 0:
+            return
+
+        def fire() -> None:
+            self._retry_timers.pop(flag_key, None)
+            value = self._values.get(flag_key)
+            if self._stopped or self._halted or self._reevaluator is None:
+                return
+            if value is not None and value.error is not None:
+                self._reevaluator.request(flag_key, event_id)
+
+        loop = asyncio.get_running_loop()
+        self._retry_timers[flag_key] = loop.call_later(self._retry_delay, fire)
 
     def _apply_deleted(self, flag_key: str, event_id: str | None) -> None:
         now = self._clock()
@@ -576,6 +650,20 @@ class Monitor:
         self._publish(status)
 
     # --- publishing -------------------------------------------------------------------------
+
+    def _publish_many(self, updates: list[FlagEvent]) -> None:
+        buffer = self._drain_buffer
+        if buffer is not None:
+            room = self._max_pending - len(buffer)
+            if room >= len(updates):
+                buffer.extend(updates)
+            else:
+                if room > 0:
+                    buffer.extend(updates[:room])
+                self._dropped_updates += len(updates) - max(room, 0)
+        for subscriber in self._subscribers:
+            for update in updates:
+                subscriber(update)
 
     def _publish(self, update: object) -> None:
         buffer = self._drain_buffer
@@ -656,6 +744,8 @@ class Monitor:
                 recording=journal is not None and not self._stopped,
                 journal_notice=self._journal_notice,
                 journal_dropped=journal.dropped if journal is not None else 0,
+                journal_pending=journal.pending if journal is not None else 0,
+                journal_waits=self._journal_waits,
                 evaluate_requests=(
                     self._evaluator.counters.requests if self._evaluator is not None else 0
                 ),

@@ -187,3 +187,46 @@ async def test_network_error_is_a_failure_after_two_attempts() -> None:
         await c.aclose()
     assert result.outcome is Outcome.FAILED and "network error" in (result.message or "")
     assert c.counters.requests == 2
+
+
+async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(
+    scripted: Scripted,
+) -> None:
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.monitor import EvaluatorStatus, Monitor
+
+    body = {
+        "flag_key": "f",
+        "enabled": True,
+        "value_type": "number",
+        "value": 7,
+        "reason": "default",
+    }
+    scripted.script = [JSONResponse({"code": "down"}, 503) for _ in range(2)] + [JSONResponse(body)]
+    profile = Profile(
+        name="scripted",
+        base_url=scripted.base_url,  # no stream there (404): evaluate works on its own
+        environment_key="production",
+        api_key="tgl_sdk_test0000000000001234",
+        watch=("f",),
+        heartbeat_seconds=0.2,
+    )
+    monitor = Monitor(profile, record=False, evaluate_retry_delay=0.1)
+    updates = monitor.updates()
+    await monitor.start()
+    statuses: list[EvaluatorStatus] = []
+    try:
+        async with asyncio.timeout(10):
+            async for update in updates:
+                if isinstance(update, EvaluatorStatus):
+                    statuses.append(update)
+                    if update.ok:
+                        break
+        assert [s.ok for s in statuses] == [False, True]
+        assert "503" in (statuses[0].message or "")
+        value = monitor.values()["f"]
+        assert value.current == Evaluation(7, "number", "default", True)
+        assert value.error is None and not value.stale
+        assert len(scripted.requests) == 3  # two attempts, then one retry later
+    finally:
+        await monitor.stop()

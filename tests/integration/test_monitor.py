@@ -448,6 +448,9 @@ async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> No
         async for update in updates:
             seen.append(update)
             if isinstance(update, Status) and update.state is ConnectionState.LIVE:
+                # The first value first: a change racing the very first evaluation has no
+                # "before" to compare with.
+                await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
                 await asyncio.to_thread(
                     emulator.world.update_flag, "production", "new-dashboard", enabled=False
                 )
@@ -456,3 +459,27 @@ async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> No
     assert any(isinstance(u, FlagEvent) for u in seen)
     history = read_history(journal_path("test"), "new-dashboard")
     assert [type(h).__name__ for h in history] == ["ValueTransition", "FlagEvent"]
+
+
+async def test_a_failed_environment_lookup_falls_back_to_the_api_key_stream(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await started(emulator, token="not-a-valid-token")
+    try:
+        snap = monitor.snapshot()
+        assert any("environment lookup failed" in n for n in snap.notices)
+        assert "not-a-valid-token" not in " ".join(snap.notices)
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "staging", "new-dashboard", enabled=False
+        )
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+        )
+        await wait_for(lambda: rec.of(TransitionRecorded), what="transition")
+        # The API-key stream is the production environment only: staging's event never came.
+        production = emulator.credentials.environment_ids["production"]
+        assert {e.environment_id for e in rec.of(FlagEvent)} == {production}
+        assert monitor.snapshot().environment_names == {production: "production"}
+    finally:
+        await monitor.stop()

@@ -21,6 +21,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.stream.events import ConnectionState
 from togul_monitor.ui.app import TogulMonitorApp
+from togul_monitor.ui.feed_store import row_marker
 
 FIXED_NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 SIZE = (120, 40)
@@ -107,7 +108,11 @@ def _settled(app: TogulMonitorApp, events: int) -> bool:
     values = app.values_table.values
     if not values or any(v.stale or (v.current is None and not v.deleted) for v in values.values()):
         return False
-    return bool(app.history_pane.entries) and not app._history_dirty
+    return (
+        bool(app.history_pane.entries)
+        and not app._history_dirty
+        and app.history_answered == app.history_requested
+    )
 
 
 async def drive_main(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
@@ -186,7 +191,9 @@ async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
     await drive_main(pilot, emu)
     emu.faults.cut_streams()
-    await until(pilot, lambda: any((i.marker or "").startswith("outage") for i in app.store.view))
+    await until(
+        pilot, lambda: any((row_marker(i) or "").startswith("outage") for i in app.store.view)
+    )
     # The outage re-evaluates every value: let that finish first, so the next change's
     # transition is tied to its event (and not, by a race, to the re-evaluation).
     await until(pilot, lambda: _settled(app, 3) and app.monitor.monitor.evaluations_idle())

@@ -6,6 +6,7 @@ import asyncio
 
 from togul_monitor.emulator.harness import running_emulator
 from togul_monitor.model.filters import parse_filter
+from togul_monitor.stream.events import FlagEvent
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 
 from .helpers import accounted, make_app, make_profile, wait_for, wait_live
@@ -51,7 +52,7 @@ async def test_a_10000_event_burst_is_fully_accounted_for() -> None:
                 lambda: (
                     store.view
                     and all(
-                        i.event is not None and i.event.flag_key == "new-dashboard"
+                        isinstance(i, FlagEvent) and i.flag_key == "new-dashboard"
                         for i in store.view
                     )
                 ),

@@ -23,7 +23,7 @@ def test_view_is_bounded_and_trims_are_counted() -> None:
     store = FeedStore(view_size=3, keep=10)
     for i in range(5):
         store.add_event(event(i))
-    assert [item.event.version for item in store.view] == [2, 3, 4]  # type: ignore[union-attr]
+    assert [row.version for row in store.view] == [2, 3, 4]  # type: ignore[union-attr]
     assert store.trimmed == 2 and store.front_removed == 2 and balanced(store)
 
 
@@ -100,3 +100,31 @@ def test_every_event_is_always_accounted_for(
             store.refilter(store.predicate.toggled(int(arg)))  # type: ignore[arg-type]
         assert balanced(store)
         assert len(store.view) <= view_size
+
+
+def test_a_worker_refilter_takes_rows_that_arrived_meanwhile() -> None:
+    store = FeedStore(view_size=10)
+    for i in range(3):
+        store.add_event(event(i, key="a"))
+    rows, upto, clears = store.refilter_input()
+    result = FeedStore.compute_refilter(rows, FeedPredicate(parse_filter("a")), upto)
+    result.clears = clears
+    store.add_event(event(3, key="b"))  # while the worker ran
+    store.add_event(event(4, key="a"))
+    store.apply_refilter(result)
+    assert [r.version for r in store.view] == [0, 1, 2, 4]  # type: ignore[union-attr]
+    assert store.filtered == 1 and balanced(store)
+
+
+def test_a_refilter_computed_before_a_clear_does_not_bring_rows_back() -> None:
+    store = FeedStore(view_size=10)
+    for i in range(3):
+        store.add_event(event(i))
+    rows, upto, clears = store.refilter_input()
+    result = FeedStore.compute_refilter(rows, FeedPredicate(), upto)
+    result.clears = clears
+    store.clear()
+    store.add_event(event(9))
+    store.apply_refilter(result)
+    assert [r.version for r in store.view] == [9]  # type: ignore[union-attr]
+    assert balanced(store)

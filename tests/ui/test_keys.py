@@ -9,6 +9,7 @@ from textual.command import CommandList, CommandPalette
 
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.ui.feed_store import row_event
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.widgets.filter_bar import FilterBar
@@ -126,7 +127,7 @@ async def test_enter_opens_the_event_detail(emulator: EmulatorHandle) -> None:
         await pilot.press("enter")
         assert isinstance(app.screen, EventDetailScreen)
         body = app.screen.body.plain
-        event = app.store.view[-1].event
+        event = row_event(app.store.view[-1])
         assert event is not None and event.event_id is not None
         assert f"event id    {event.event_id}" in body
         assert "before" in body and "after" in body

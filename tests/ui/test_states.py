@@ -9,6 +9,7 @@ from togul_monitor.config.profiles import ProfileStore
 from togul_monitor.config.resolve import resolve_profile
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.stream.events import ConnectionState
+from togul_monitor.ui.feed_store import row_marker
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
@@ -35,12 +36,10 @@ async def test_an_outage_is_marked_inline(emulator: EmulatorHandle) -> None:
         emulator.world.update_flag("production", "new-dashboard", enabled=True)  # while down
         await wait_for(
             pilot,
-            lambda: any(
-                item.marker and item.marker.startswith("outage") for item in app.store.view
-            ),
+            lambda: any((row_marker(item) or "").startswith("outage") for item in app.store.view),
             what="the outage marker",
         )
-        marker = next(i for i in app.store.view if i.marker and i.marker.startswith("outage"))
+        marker = next(i for i in app.store.view if (row_marker(i) or "").startswith("outage"))
         assert "disconnected" in marker.text
         assert "events replayed" in marker.text or "may be missing" in marker.text
         await wait_for(pilot, lambda: app.store.received == 2, what="the replayed event")
@@ -59,12 +58,15 @@ async def test_a_restart_without_replay_says_changes_may_be_missing(
         emulator.faults.cut_streams()
         await wait_for(
             pilot,
-            lambda: any(item.marker == "outage-missing" for item in app.store.view),
+            lambda: any(row_marker(item) == "outage-missing" for item in app.store.view),
             what="the may-be-missing marker",
         )
-        markers = [i.text for i in app.store.view if i.marker == "outage-missing"]
+        markers = [
+            i.text for i in app.store.view if row_marker(i) in ("outage-missing", "continued")
+        ]
         assert "disconnected" in markers[0]
         assert "changes in this window may be missing; values re-evaluated" in markers[1]
+        assert "changes in this window may be missing" in screen_text(app)
 
 
 async def test_rejected_credentials_show_a_panel_with_a_key_to_edit(

@@ -81,3 +81,13 @@ def test_readers_on_another_thread_while_appending() -> None:
     thread.join()
     assert errors == []
     assert log.trimmed == 49_000
+
+
+def test_extend_is_append_in_bulk() -> None:
+    one, bulk = EventLog(5), EventLog(5)
+    batch = [ev(i, key="a" if i % 3 else "b") for i in range(12)]
+    for e in batch:
+        one.append(e)
+    bulk.extend(batch)
+    assert bulk.events() == one.events() and bulk.trimmed == one.trimmed == 7
+    assert bulk.for_flag("b") == one.for_flag("b") and bulk.total == 12

@@ -138,3 +138,10 @@ def test_reading_a_missing_journal_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="no journal"):
         read_history(tmp_path / "missing.sqlite3", "f")
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_bulk_appends_are_bounded_too(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3", max_queue=4)  # not opened: nobody writes
+    journal.append_events([ev(i) for i in range(3)])
+    journal.append_events([ev(i) for i in range(3, 6)])
+    assert journal.pending == 4 and journal.dropped == 2

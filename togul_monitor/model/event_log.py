@@ -58,8 +58,21 @@ class EventLog:
             self.total += 1
 
     def extend(self, events: Iterable[FlagEvent]) -> None:
-        for event in events:
-            self.append(event)
+        """Append many under one lock (the monitor hands over one batch per network read)."""
+        with self._lock:
+            ring, by_flag, capacity = self._ring, self._by_flag, self.capacity
+            n = 0
+            for event in events:
+                if len(ring) >= capacity:
+                    self._trim_one()
+                ring.append(event)
+                per_flag = by_flag.get(event.flag_key)
+                if per_flag is None:
+                    by_flag[event.flag_key] = deque((event,))
+                else:
+                    per_flag.append(event)
+                n += 1
+            self.total += n
 
     def _trim_one(self) -> None:
         old = self._ring.popleft()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import re
 import threading
@@ -45,7 +46,7 @@ from togul_monitor.stream.events import (
 )
 from togul_monitor.text import safe_text
 from togul_monitor.ui.commands import TogulCommands
-from togul_monitor.ui.feed_store import FeedItem, FeedPredicate, FeedStore
+from togul_monitor.ui.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
 from togul_monitor.ui.format import TIME_MODES, fmt_clock, fmt_evaluation
 from togul_monitor.ui.keymap import DEFAULT_KEYS, app_bindings, load_user_keymap
 from togul_monitor.ui.messages import (
@@ -121,7 +122,7 @@ def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, s
         return [("outage", head + " ──")]
     return [
         ("outage-missing", head + " ──"),
-        ("outage-missing", "   changes in this window may be missing; values re-evaluated"),
+        ("continued", "  changes in this window may be missing; values re-evaluated"),
     ]
 
 
@@ -169,6 +170,9 @@ class TogulMonitorApp(App[None]):
         self.switching = True
         self.paints = 0
         self._history_dirty = True
+        # History reads: the latest asked for and the latest answered (equal: the pane is current).
+        self.history_requested = 0
+        self.history_answered = 0
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -225,12 +229,17 @@ class TogulMonitorApp(App[None]):
         self.feed.environment_names = self.environment_names
         self.feed.focus()
         self._paint_texts()
+        # Everything alive now (modules, classes, widgets, styles) lives as long as the app: move
+        # it out of the garbage collector's reach, so its full collections walk only what came
+        # later. Under a fast stream those collections are the longest event-loop stalls.
+        self.call_after_refresh(gc.freeze)
         self.set_interval(1 / self.paint_hz, self._tick, name="paint")
         self.set_interval(1.0, self._every_second, name="ages")
         self._start_monitor(None, self.profile)
 
     def on_unmount(self) -> None:
         self._exiting = True
+        gc.unfreeze()  # hand what was frozen back to the collector (tests run many apps)
         monitor, self.monitor = self.monitor, None
         if monitor is not None:  # not quit with `q` (ctrl+q, a test ending): still stop it
             threading.Thread(target=monitor.stop, args=(5.0,), daemon=True).start()
@@ -543,24 +552,31 @@ class TogulMonitorApp(App[None]):
         if self.monitor is None or self.selected_flag is None:
             self.history_pane.show(self.selected_flag, [])
             return
-        self._history_worker(self.monitor, self.selected_flag)
+        self.history_requested += 1
+        self._history_worker(self.monitor, self.selected_flag, self.history_requested)
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False, name="history")
-    def _history_worker(self, monitor: Any, flag_key: str) -> None:
-        entries = monitor.history(flag_key, limit=200)
-        if not get_current_worker().is_cancelled:
-            self.post_message(HistoryLoaded(flag_key, list(entries)))
+    def _history_worker(self, monitor: Any, flag_key: str, request: int) -> None:
+        entries: list[object] = []
+        try:
+            entries = list(monitor.history(flag_key, limit=200))
+        finally:  # always answer, so the latest request is known to be answered
+            self.post_message(HistoryLoaded(flag_key, entries, request))
 
     @on(HistoryLoaded)
     @while_mounted
     def _history_loaded(self, message: HistoryLoaded) -> None:
+        if message.request != self.history_requested:
+            return  # an older read answered late: the newer one is what the pane shows
+        self.history_answered = message.request
         if message.flag_key == self.selected_flag:
             self.history_pane.show(message.flag_key, message.entries)
 
     @on(EventFeed.CursorMoved)
     def _feed_cursor(self, message: EventFeed.CursorMoved) -> None:
-        if message.item is not None and message.item.event is not None:
-            self._select_flag(message.item.event.flag_key)
+        event = row_event(message.item) if message.item is not None else None
+        if event is not None:
+            self._select_flag(event.flag_key)
         self._paint_new_count()
 
     @on(DataTable.RowHighlighted, "#values")
@@ -571,9 +587,10 @@ class TogulMonitorApp(App[None]):
     @on(DataTable.RowSelected, "#values")
     def _values_selected(self, message: DataTable.RowSelected) -> None:
         key = message.row_key.value
-        for item in reversed(self.store.items):
-            if item.event is not None and item.event.flag_key == key:
-                self._open_detail(item)
+        for row in reversed(self.store.items):
+            event = row_event(row)
+            if event is not None and event.flag_key == key:
+                self._open_detail(event)
                 return
         self.notify("No event of this flag in the view yet.", markup=False)
 
@@ -606,12 +623,15 @@ class TogulMonitorApp(App[None]):
             self.store.refilter(predicate)
             self._after_refilter()
         else:
-            self._refilter_worker(self.store.snapshot_items(), predicate)
+            self._refilter_worker(predicate, *self.store.refilter_input())
         self._paint_texts()
 
     @work(thread=True, exclusive=True, group="refilter", exit_on_error=False, name="refilter")
-    def _refilter_worker(self, items: list[FeedItem], predicate: FeedPredicate) -> None:
-        result = FeedStore.compute_refilter(items, predicate)
+    def _refilter_worker(
+        self, predicate: FeedPredicate, rows: list[Row], upto_seq: int, clears: int
+    ) -> None:
+        result = FeedStore.compute_refilter(rows, predicate, upto_seq)
+        result.clears = clears
         if not get_current_worker().is_cancelled:
             self.post_message(RefilterDone(result))
 
@@ -654,14 +674,14 @@ class TogulMonitorApp(App[None]):
             return
         self._open_detail(item)
 
-    def _open_detail(self, item: FeedItem) -> None:
-        if item.event is None:
+    def _open_detail(self, item: Row) -> None:
+        if isinstance(item, FeedItem):
             body = Text(safe_text(item.text), style="bold")
             body.append("\n\n")
             body.append(safe_text(repr(item.source)), style="dim")
-            self.push_screen(EventDetailScreen(body, title=item.marker or "marker"))
+            self.push_screen(EventDetailScreen(body, title=item.marker))
             return
-        event = item.event
+        event = item
         transition = self.store.transition_for(event)
         if transition is None and self.monitor is not None and event.event_id is not None:
             transition = self.monitor.transition_for(event.event_id)
@@ -709,8 +729,9 @@ class TogulMonitorApp(App[None]):
         if self.focused is self.values_table:
             return self.values_table.selected_flag
         item = self.feed.cursor_item
-        if item is not None and item.event is not None:
-            return item.event.flag_key
+        event = row_event(item) if item is not None else None
+        if event is not None:
+            return event.flag_key
         return self.selected_flag
 
     def action_time_format(self) -> None:
@@ -730,7 +751,7 @@ class TogulMonitorApp(App[None]):
         self.notify("View cleared (the event log and journal are kept).", markup=False)
 
     def action_export(self) -> None:
-        self._export_worker(self.store.snapshot_items(), self.predicate, self._export_path())
+        self._export_worker(self.store.snapshot_items()[0], self.predicate, self._export_path())
 
     def _export_path(self) -> Path:
         folder = self.export_dir
@@ -746,14 +767,15 @@ class TogulMonitorApp(App[None]):
         return folder / f"{name}-{stamp}.jsonl"
 
     @work(thread=True, exclusive=False, group="export", exit_on_error=False, name="export")
-    def _export_worker(self, items: list[FeedItem], predicate: FeedPredicate, path: Path) -> None:
+    def _export_worker(self, items: list[Row], predicate: FeedPredicate, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             count = 0
             with path.open("w", encoding="utf-8") as out:
                 for item in items:
-                    if item.event is not None and predicate.matches(item.event):
-                        out.write(json.dumps(item.event.to_json(), ensure_ascii=False) + "\n")
+                    event = row_event(item)
+                    if event is not None and predicate.matches(event):
+                        out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
                         count += 1
         except OSError as error:
             self.post_message(ExportDone(None, 0, str(error)))

@@ -12,7 +12,6 @@ UI thread with `compute_refilter` and applied with `apply_refilter`.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,22 +61,36 @@ class FeedPredicate:
 
 @dataclass(slots=True)
 class FeedItem:
-    """One row of the feed: an event, or a marker (outage, malformed data, possible gap)."""
+    """A marker row of the feed: an outage, malformed data, a possible gap.
 
-    seq: int
+    Events are rows as they are (the FlagEvent itself, shared with the monitor's log): no
+    wrapper per event, so a fast stream adds no objects for the garbage collector to walk.
+    """
+
     received_at: float
-    event: FlagEvent | None = None
-    marker: str | None = None  # "outage" | "malformed" | "gap" | "info"
-    text: str = ""  # marker text, already safe to print
-    source: object = None  # the stream item behind a marker, for the detail screen
+    marker: str  # "outage" | "outage-missing" | "continued" | "malformed" | "gap" | "info"
+    text: str = ""  # already safe to print
+    source: object = None  # the stream item behind the marker, for the detail screen
+
+
+Row = FlagEvent | FeedItem
+
+
+def row_event(row: Row) -> FlagEvent | None:
+    return row if type(row) is FlagEvent else None
+
+
+def row_marker(row: Row) -> str | None:
+    return row.marker if type(row) is FeedItem else None
 
 
 @dataclass
 class RefilterResult:
     predicate: FeedPredicate
-    matched: list[FeedItem]
+    matched: list[Row]
     failing: int
-    upto_seq: int
+    upto_seq: int  # the store's `last_seq` when the rows were taken
+    clears: int = -1  # the store's `clears` then (-1: unknown, trust the rows)
 
 
 @dataclass
@@ -95,31 +108,33 @@ class FeedStore:
     appended: int = 0
     # Bumped whenever the view is replaced wholesale (clear, refilter): the widget resets.
     generation: int = 0
+    clears: int = 0
 
     def __post_init__(self) -> None:
         self.view_size = min(self.view_size, self.keep)
-        self.items: deque[FeedItem] = deque(maxlen=self.keep)
-        self.view: deque[FeedItem] = deque(maxlen=self.view_size)
-        self.pending: deque[FeedItem] = deque(maxlen=self.view_size)
+        self.items: deque[Row] = deque(maxlen=self.keep)
+        self.view: deque[Row] = deque(maxlen=self.view_size)
+        self.pending: deque[Row] = deque(maxlen=self.view_size)
         self.transitions: OrderedDict[str, ValueTransition] = OrderedDict()
-        self._seq = itertools.count(1)
+        # Rows ever added (never reset): the sequence number of the newest row, so a refilter
+        # computed elsewhere knows which rows arrived after it started.
         self.last_seq = 0
 
     # -- counters -------------------------------------------------------------------------
     @property
     def shown(self) -> int:
-        return sum(1 for item in self.view if item.event is not None)
+        return sum(1 for row in self.view if type(row) is FlagEvent)
 
     @property
     def pending_events(self) -> int:
-        return sum(1 for item in self.pending if item.event is not None)
+        return sum(1 for row in self.pending if type(row) is FlagEvent)
 
     # -- feeding ---------------------------------------------------------------------------
     def add_event(self, event: FlagEvent) -> None:
-        self._add(FeedItem(next(self._seq), event.received_at, event=event))
+        self._add(event)
 
     def add_marker(self, kind: str, text: str, received_at: float, source: object = None) -> None:
-        self._add(FeedItem(next(self._seq), received_at, marker=kind, text=text, source=source))
+        self._add(FeedItem(received_at, kind, text, source))
 
     def add_transition(self, transition: ValueTransition) -> None:
         if transition.event_id is None:
@@ -133,27 +148,27 @@ class FeedStore:
             return None
         return self.transitions.get(event.event_id)
 
-    def _add(self, item: FeedItem) -> None:
-        self.last_seq = item.seq
-        self.items.append(item)
-        if item.event is not None:
+    def _add(self, row: Row) -> None:
+        self.last_seq += 1
+        self.items.append(row)
+        if type(row) is FlagEvent:
             self.received += 1
-            if not self.predicate.matches(item.event):
+            if not self.predicate.matches(row):
                 self.filtered += 1
                 return
         if self.paused:
-            if len(self.pending) == self.pending.maxlen and self.pending[0].event is not None:
+            if len(self.pending) == self.pending.maxlen and type(self.pending[0]) is FlagEvent:
                 self.trimmed += 1
-            self.pending.append(item)
+            self.pending.append(row)
         else:
-            self._push(item)
+            self._push(row)
 
-    def _push(self, item: FeedItem) -> None:
+    def _push(self, row: Row) -> None:
         if len(self.view) == self.view.maxlen:
-            if self.view[0].event is not None:
+            if type(self.view[0]) is FlagEvent:
                 self.trimmed += 1
             self.front_removed += 1
-        self.view.append(item)
+        self.view.append(row)
         self.appended += 1
 
     # -- intents ---------------------------------------------------------------------------
@@ -172,36 +187,47 @@ class FeedStore:
         self.received = self.filtered = self.trimmed = 0
         self.front_removed = self.appended = 0
         self.generation += 1
+        self.clears += 1  # a refilter computed before this clear must not bring rows back
 
-    def snapshot_items(self) -> list[FeedItem]:
-        return list(self.items)
+    def snapshot_items(self) -> tuple[list[Row], int]:
+        """The rows kept since the last clear, and the sequence number of the newest."""
+        return list(self.items), self.last_seq
+
+    def refilter_input(self) -> tuple[list[Row], int, int]:
+        """What a worker needs to refilter off the UI thread: rows, last_seq, clears."""
+        return list(self.items), self.last_seq, self.clears
 
     @staticmethod
-    def compute_refilter(items: Sequence[FeedItem], predicate: FeedPredicate) -> RefilterResult:
-        """Apply `predicate` to `items`: safe to run on a worker thread (reads only its input)."""
-        matched: list[FeedItem] = []
+    def compute_refilter(
+        rows: Sequence[Row], predicate: FeedPredicate, upto_seq: int
+    ) -> RefilterResult:
+        """Apply `predicate` to `rows`: safe to run on a worker thread (reads only its input)."""
+        matched: list[Row] = []
         failing = 0
         matches = predicate.matches
-        for item in items:
-            if item.event is None or matches(item.event):
-                matched.append(item)
+        for row in rows:
+            if type(row) is not FlagEvent or matches(row):
+                matched.append(row)
             else:
                 failing += 1
-        upto = items[-1].seq if items else 0
-        return RefilterResult(predicate, matched, failing, upto)
+        return RefilterResult(predicate, matched, failing, upto_seq)
 
     def refilter(self, predicate: FeedPredicate) -> None:
         """Synchronous refilter (small stores, tests)."""
-        self.apply_refilter(self.compute_refilter(self.snapshot_items(), predicate))
+        rows, upto = self.snapshot_items()
+        self.apply_refilter(self.compute_refilter(rows, predicate, upto))
 
     def apply_refilter(self, result: RefilterResult) -> None:
+        if result.clears not in (-1, self.clears):
+            # Computed over rows cleared since: redo it over what is here now (few rows).
+            result = self.compute_refilter(list(self.items), result.predicate, self.last_seq)
         self.predicate = result.predicate
         matched = result.matched
         failing = result.failing
-        # Items that arrived while the worker ran: filter them here (there are few).
-        if self.items and self.items[-1].seq > result.upto_seq:
-            extra = [item for item in self.items if item.seq > result.upto_seq]
-            tail = self.compute_refilter(extra, result.predicate)
+        # Rows that arrived while the worker ran: filter them here (there are few).
+        extra = min(self.last_seq - result.upto_seq, len(self.items))
+        if extra > 0:
+            tail = self.compute_refilter(list(self.items)[-extra:], result.predicate, 0)
             matched = matched + tail.matched
             failing += tail.failing
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)
@@ -215,4 +241,4 @@ class FeedStore:
     def events_matching(self) -> Iterable[FlagEvent]:
         """The events the filter in force shows (for export), oldest first."""
         matches = self.predicate.matches
-        return [i.event for i in list(self.items) if i.event is not None and matches(i.event)]
+        return [r for r in list(self.items) if type(r) is FlagEvent and matches(r)]

@@ -35,6 +35,7 @@ class MonitorFailed(Message):
 class HistoryLoaded(Message):
     flag_key: str
     entries: list[object]
+    request: int = 0  # which read this answers (the app keeps only the latest)
 
 
 @dataclass

@@ -165,7 +165,10 @@ class ProfileFormScreen(ModalScreen[str | None]):
         border: thick $accent; background: $surface; padding: 0 1;
     }
     ProfileFormScreen Grid { grid-size: 2; grid-columns: 18 1fr; height: auto; grid-rows: 1; }
-    ProfileFormScreen Grid Input { border: none; height: 1; }
+    ProfileFormScreen Grid Input, ProfileFormScreen Grid Input:focus {
+        border: none; height: 1; padding: 0 1;
+    }
+    ProfileFormScreen Grid Input:focus { background: $accent 30%; }
     ProfileFormScreen #form-error { color: $error; height: auto; }
     ProfileFormScreen #form-buttons { height: 3; }
     """

@@ -19,8 +19,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from togul_monitor.stream.events import FlagEvent
 from togul_monitor.text import safe_text
-from togul_monitor.ui.feed_store import FeedItem, FeedStore
+from togul_monitor.ui.feed_store import FeedItem, FeedStore, Row
 from togul_monitor.ui.format import change_text, fit, fmt_clock, type_style
 
 MARKER_STYLES = {
@@ -29,6 +30,7 @@ MARKER_STYLES = {
     "malformed": "red",
     "gap": "yellow",
     "info": "italic dim",
+    "continued": "bold red",  # the second row of a marker: no time column, so it fits 80 cols
 }
 
 
@@ -39,7 +41,7 @@ def environment_label(environment_id: str, names: Mapping[str, str] | None) -> s
 
 
 def row_text(
-    item: FeedItem,
+    item: Row,
     width: int,
     *,
     time_mode: str,
@@ -49,11 +51,13 @@ def row_text(
 ) -> Text:
     """One feed row: time, type (coloured), flag, environment, version, value change."""
     stamp = fit(fmt_clock(item.received_at, time_mode, now), 9)
-    if item.event is None:
+    if isinstance(item, FeedItem):
+        if item.marker == "continued":
+            return Text(safe_text(item.text), style=MARKER_STYLES["continued"])
         text = Text(stamp + " ", style="dim")
-        text.append(safe_text(item.text), style=MARKER_STYLES.get(item.marker or "", ""))
+        text.append(safe_text(item.text), style=MARKER_STYLES.get(item.marker, ""))
         return text
-    event = item.event
+    event: FlagEvent = item
     # time 9 + type 13 + environment 11 + version 6 = 39 columns; the rest is shared by the flag
     # key and the value change, the change getting at most 25 and the key at most 40.
     rest = max(20, width - 39)
@@ -94,7 +98,7 @@ class EventFeed(ScrollView, can_focus=True):
     class CursorMoved(Message):
         """The user moved the cursor (never sent while following on its own)."""
 
-        def __init__(self, item: FeedItem | None) -> None:
+        def __init__(self, item: Row | None) -> None:
             super().__init__()
             self.item = item
 
@@ -146,7 +150,7 @@ class EventFeed(ScrollView, can_focus=True):
         self.refresh()
 
     @property
-    def cursor_item(self) -> FeedItem | None:
+    def cursor_item(self) -> Row | None:
         view = self.store.view
         if 0 <= self.cursor < len(view):
             return view[self.cursor]

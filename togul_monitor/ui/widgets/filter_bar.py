@@ -18,12 +18,12 @@ from textual.widgets import Input, Static
 from togul_monitor.model.filters import Filter, FilterError, parse_filter
 from togul_monitor.text import safe_text
 
-PROMPT = "filter "
+INPUT_PADDING = 1  # the Input's left padding (see DEFAULT_CSS): the caret lines up with the text
 
 
 def error_text(text: str, error: FilterError) -> Text:
     """`^ message` under the term at fault (the Input shows the text itself)."""
-    caret = " " * (len(PROMPT) + 1 + max(0, min(error.position, len(text))))
+    caret = " " * (INPUT_PADDING + max(0, min(error.position, len(text))))
     line = Text(caret + "^ ", style="bold red")
     line.append(safe_text(error.message), style="red")
     return line

@@ -36,11 +36,11 @@ def entry_cells(entry: object, time_mode: str, now: float) -> tuple[Text, Text, 
     if isinstance(entry, Outage):
         when = fmt_clock(entry.started_at, time_mode, now)
         until = fmt_clock(entry.ended_at, time_mode, now)
-        note = "may have missed changes" if entry.may_have_missed else "no change missed"
+        note = "may miss changes" if entry.may_have_missed else "complete"
         return (
             Text(when, style="dim"),
             Text("outage", style="yellow"),
-            Text(f"until {until}, {note}", style="yellow"),
+            Text(f"–{until} ({note})", style="yellow"),
         )
     return Text(""), Text("?"), Text(safe_text(repr(entry)))
 
