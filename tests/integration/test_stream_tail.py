@@ -159,3 +159,60 @@ def test_ctrl_c_exits_0(emulator: EmulatorHandle) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_tail_with_a_saved_profile_records_a_journal_that_history_reads(
+    emulator: EmulatorHandle,
+) -> None:
+    runner = CliRunner()
+    key = emulator.credentials.keys["production"]["sdk"]
+    added = runner.invoke(
+        cli,
+        [
+            "profiles",
+            "add",
+            "local",
+            "--url",
+            emulator.base_url,
+            "--environment",
+            "production",
+            "--api-key",
+            key,
+            "--default",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    with activity(emulator):
+        result = runner.invoke(cli, ["tail", "--profile", "local", "--json", "--count", "4"])
+    assert result.exit_code == 0, result.output
+    tailed = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert len(tailed) == 4
+
+    history = runner.invoke(cli, ["history", "new-dashboard", "--json", "--limit", "500"])
+    assert history.exit_code == 0, history.output
+    recorded = {json.loads(line).get("id") for line in history.stdout.splitlines()}
+    assert set(tailed) <= recorded
+
+
+def test_tail_no_record_leaves_no_journal(emulator: EmulatorHandle, isolated_home) -> None:
+    runner = CliRunner()
+    key = emulator.credentials.keys["production"]["sdk"]
+    runner.invoke(
+        cli,
+        [
+            "profiles",
+            "add",
+            "local",
+            "--url",
+            emulator.base_url,
+            "--environment",
+            "production",
+            "--api-key",
+            key,
+            "--default",
+        ],
+    )
+    with activity(emulator):
+        result = runner.invoke(cli, ["tail", "--no-record", "--json", "--count", "2"])
+    assert result.exit_code == 0, result.output
+    assert not list(isolated_home.rglob("*.sqlite3"))

@@ -13,12 +13,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TextIO
 
 import click
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.model.flag_values import Evaluation, ValueTransition
+from togul_monitor.monitor import TransitionRecorded
 from togul_monitor.stream.client import StreamClient
 from togul_monitor.stream.events import (
     ConnectionState,
@@ -78,6 +80,14 @@ class TailPrinter:
         self.out.write(line + "\n")
         self.out.flush()
 
+    def transition(self, transition: ValueTransition) -> None:
+        """A value the profile's context gets changed: stderr, so stdout stays events only."""
+        before = _value_text(transition.before)
+        after = "deleted" if transition.after is None else _value_text(transition.after)
+        cause = f" (event {safe_text(transition.event_id)})" if transition.event_id else ""
+        self.err.write(f"tail: {safe_text(transition.flag_key)}: {before} → {after}{cause}\n")
+        self.err.flush()
+
     def note(self, item: StreamItem) -> None:
         text = self._describe(item)
         if text is not None:
@@ -120,6 +130,12 @@ class TailPrinter:
         return None  # heartbeats: not worth a line
 
 
+def _value_text(evaluation: Evaluation | None) -> str:
+    if evaluation is None:
+        return "unknown"
+    return safe_text(json.dumps(evaluation.value, ensure_ascii=False, separators=(",", ":")))
+
+
 def _finite(value: float) -> bool:
     try:
         time.localtime(value)
@@ -137,48 +153,93 @@ async def run_tail(
     out: TextIO,
     err: TextIO,
     client: StreamClient | None = None,
+    record: bool = False,
 ) -> int:
-    """Stream `profile` until `count` matching events, a stop, or cancellation; the exit code."""
+    """Stream `profile` until `count` matching events, a stop, or cancellation; the exit code.
+
+    With `record`, the whole monitor runs (re-evaluation, journal) and `tail` is a flight
+    recorder whose history the TUI and `history` show later; without it, only the stream.
+    """
+    if record:
+        from togul_monitor.monitor import run_headless
+
+        async with run_headless(profile, record=True) as (monitor, updates):
+            names = {**profile.environment_names, **monitor.environment_names()}
+            return await _print_items(
+                updates,
+                profile,
+                TailPrinter(
+                    out, err, as_json=as_json, environment_names=names, url=profile.base_url
+                ),
+                key_scoped=monitor.stream_is_environment_scoped,
+                query=query,
+                count=count,
+            )
     if client is None:
         client = StreamClient(
             profile.base_url,
             api_key=profile.api_key,
             token=profile.token,
-            read_timeout=3 * profile.heartbeat_seconds,
+            read_timeout=profile.read_timeout,
         )
-    names: dict[str, str] = dict(getattr(profile, "environment_names", None) or {})
-    # An environment-scoped key only ever receives its own environment's events, so the ids it
-    # shows can be named after the profile's environment even before anything else knows them.
-    key_scoped = client.auth == "api-key"
-    printer = TailPrinter(out, err, as_json=as_json, environment_names=names, url=client.url)
-    matches = getattr(query, "matches", None)
-    printed = 0
+    printer = TailPrinter(
+        out, err, as_json=as_json, environment_names=dict(profile.environment_names), url=client.url
+    )
     try:
-        async for item in client.items():
-            if isinstance(item, FlagEvent):
-                if key_scoped and profile.environment_key and item.environment_id not in names:
-                    names[item.environment_id] = profile.environment_key
-                if matches is not None and not matches(item, names):
-                    continue
-                printer.event(item)
-                printed += 1
-                if count is not None and printed >= count:
-                    return EXIT_OK
-                continue
-            printer.note(item)
-            if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
-                if item.credentials_rejected:
-                    shown = mask_secret(profile.api_key or profile.token)
-                    err.write(
-                        f"tail: the server rejected the credentials {shown} "
-                        f"(profile {safe_text(profile.name)})\n"
-                    )
-                    err.flush()
-                    return EXIT_CREDENTIALS
-                return EXIT_FAILED
-        return EXIT_FAILED
+        return await _print_items(
+            client.items(),
+            profile,
+            printer,
+            key_scoped=client.auth == "api-key",
+            query=query,
+            count=count,
+        )
     finally:
         await client.aclose()
+
+
+async def _print_items(
+    items: AsyncIterator[object],
+    profile: Profile,
+    printer: TailPrinter,
+    *,
+    key_scoped: bool,
+    query: object | None,
+    count: int | None,
+) -> int:
+    # An environment-scoped key only ever receives its own environment's events, so the ids it
+    # shows can be named after the profile's environment even before anything else knows them.
+    names = printer.environment_names
+    matches = getattr(query, "matches", None)
+    printed = 0
+    async for item in items:
+        if isinstance(item, FlagEvent):
+            if key_scoped and profile.environment_key and item.environment_id not in names:
+                names[item.environment_id] = profile.environment_key
+            if matches is not None and not matches(item, names):
+                continue
+            printer.event(item)
+            printed += 1
+            if count is not None and printed >= count:
+                return EXIT_OK
+            continue
+        if isinstance(item, TransitionRecorded):
+            printer.transition(item.transition)
+            continue
+        if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
+            continue  # value bookkeeping and heartbeats: not worth a line
+        printer.note(item)
+        if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
+            if item.credentials_rejected:
+                shown = mask_secret(profile.api_key or profile.token)
+                printer.err.write(
+                    f"tail: the server rejected the credentials {shown} "
+                    f"(profile {safe_text(profile.name)})\n"
+                )
+                printer.err.flush()
+                return EXIT_CREDENTIALS
+            return EXIT_FAILED
+    return EXIT_FAILED
 
 
 @click.command()
@@ -241,6 +302,9 @@ def tail(
                         as_json=as_json,
                         out=sys.stdout,
                         err=sys.stderr,
+                        # A saved profile records; the demo's world is new every run and an
+                        # ad-hoc --url target has no journal of its own.
+                        record=not no_record and url is None and not profile.builtin,
                     )
                 )
             except KeyboardInterrupt:  # Ctrl-C: a normal way to end a tail
