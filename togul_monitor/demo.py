@@ -40,6 +40,7 @@ class DemoServer:
     base_url: str
     sdk_keys: dict[str, str]  # environment key -> sdk key
     environment_ids: dict[str, str]  # environment key -> environment id
+    org_token: str  # management API: lists every flag, so first changes have a "before"
     handle: Any  # the emulator harness's handle (world, faults) for tests and tools
 
 
@@ -92,6 +93,7 @@ class _Demo:
             server = DemoServer(
                 base_url=emu.base_url,
                 sdk_keys={env: creds.keys[env]["sdk"] for env in DEMO_PROFILES.values()},
+                org_token=creds.org_token,
                 environment_ids={env: creds.environment_ids[env] for env in DEMO_PROFILES.values()},
                 handle=emu,
             )
@@ -123,6 +125,9 @@ def demo_profile(name: str, server: DemoServer | None) -> Profile:
         base_url=server.base_url if server else "http://127.0.0.1:0",
         environment_key=environment,
         api_key=server.sdk_keys[environment] if server else None,
+        # The token lets the monitor list every flag up front, so even a flag's first change
+        # shows before → after; the stream stays on the environment's sdk key.
+        token=server.org_token if server else None,
         context=dict(DEMO_CONTEXT),
         watch=DEMO_WATCH,
         heartbeat_seconds=HEARTBEAT_SECONDS,

@@ -11,11 +11,13 @@ The TUI and the headless commands drive this, never the stages below it directly
 Which flags are evaluated, and how the profile's environment is known:
 - With an API key only, the stream is the key's environment (the server scopes it), so every
   event is the profile's environment: all of them are evaluated.
-- With a Bearer token, the stream is organisation-wide. The monitor asks the management API for
-  the environment whose key is the profile's `environment_key`, learns its id, evaluates only
-  events carrying that id, and monitors every flag the API lists there. If that lookup fails
-  and the profile also has an API key, the monitor streams with the API key instead: guessing
-  an id from events would be unsound, since the same flag key exists in every environment.
+- With a Bearer token, the monitor asks the management API for the environment whose key is the
+  profile's `environment_key`, learns its id, and monitors every flag the API lists there. The
+  stream still uses the API key when that key may stream (sdk or stream scope); otherwise it is
+  the token's organisation-wide stream and only events carrying that id are evaluated. If the
+  lookup fails and the profile also has an API key, the monitor streams with the API key:
+  guessing an id from events would be unsound, since the same flag key exists in every
+  environment.
   With a token and no API key nothing can be evaluated (evaluate takes an API key only).
 - Flags monitored: the watch list, every flag seen in an event of the environment, the flags
   the management API lists, and the flags whose last value the journal remembers.
@@ -44,6 +46,7 @@ from togul_monitor.evaluate import EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.model.event_log import EventFilter, EventLog
 from togul_monitor.model.flag_values import FlagValue, FlagValues, ValueTransition
 from togul_monitor.model.rates import RateWindow
+from togul_monitor.protocol import KEY_PREFIXES
 from togul_monitor.reevaluate import Reevaluator
 from togul_monitor.store.journal import (
     HistoryEntry,
@@ -285,7 +288,16 @@ class Monitor:
         listed: tuple[str, ...] = ()
         if profile.token and profile.environment_key:
             listed = await self._lookup_environment()
-        if profile.token and (self._environment_id is not None or not profile.api_key):
+        # A key that may stream (sdk or stream scope) gives exactly the profile's environment,
+        # so it wins over an organisation-wide token, which then serves only for listing flags.
+        key_streams = bool(profile.api_key) and not profile.api_key.startswith(
+            KEY_PREFIXES["server"]
+        )
+        if (
+            profile.token
+            and not key_streams
+            and (self._environment_id is not None or not profile.api_key)
+        ):
             self._stream_token = profile.token
             self._env_scoped_stream = False
         else:

@@ -296,7 +296,13 @@ async def test_a_403_from_evaluate_gives_one_status_and_no_request_storm(
 async def test_org_token_evaluates_only_the_profiles_environment(
     emulator: EmulatorHandle,
 ) -> None:
-    monitor, rec = await started(emulator, token=emulator.credentials.org_token, watch=())
+    # A server key cannot stream, so the token's organisation-wide stream is used.
+    monitor, rec = await started(
+        emulator,
+        token=emulator.credentials.org_token,
+        api_key=emulator.credentials.keys["production"]["server"],
+        watch=(),
+    )
     try:
         production = emulator.credentials.environment_ids["production"]
         snapshot = monitor.snapshot()
@@ -323,6 +329,33 @@ async def test_org_token_evaluates_only_the_profiles_environment(
         assert not monitor.values()["new-dashboard"].stale
         assert monitor.values()["new-dashboard"].current == expected(emulator, "new-dashboard")
         assert [u.transition.flag_key for u in rec.of(TransitionRecorded)] == ["checkout-v2"]
+    finally:
+        await monitor.stop()
+
+
+async def test_a_streaming_key_with_a_token_streams_one_environment_and_lists_every_flag(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await started(emulator, token=emulator.credentials.org_token, watch=())
+    try:
+        production = emulator.credentials.environment_ids["production"]
+        listed = {f.key for f in emulator.world.list_flags(production)}
+        assert set(monitor.snapshot().values) == listed
+        await wait_for(lambda: settled(monitor, "checkout-v2"), what="first value")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "staging", "new-dashboard", enabled=False
+        )
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        await wait_for(lambda: rec.of(FlagEvent), what="the production event")
+        await wait_for(lambda: rec.of(TransitionRecorded), what="the transition")
+        # The sdk key's stream carries production only; the staging change never arrives.
+        assert [e.flag_key for e in rec.of(FlagEvent)] == ["checkout-v2"]
+        # Listed up front, so the flag's first change already has a "before".
+        transition = rec.of(TransitionRecorded)[0].transition
+        assert transition.flag_key == "checkout-v2"
+        assert transition.before is not None and transition.after is not None
     finally:
         await monitor.stop()
 
