@@ -95,6 +95,7 @@ def while_mounted(method: F) -> F:
 COMPACT_WIDTH = 100  # below this the panes stack (80×24 terminals)
 SYNC_REFILTER_LIMIT = 5_000  # larger stores are refiltered on a worker thread
 STATUS_EVERY = 5  # status bar and history refresh every N paints (4 Hz at 20 Hz)
+RING_SECONDS = 2.0
 
 
 def default_monitor_factory(profile: Profile, clock: Clock) -> Any:
@@ -165,6 +166,7 @@ class TogulMonitorApp(App[None]):
         self.environment_names.update(getattr(profile, "environment_names", {}) or {})
         self.selected_flag: str | None = profile.watch[0] if profile.watch else None
         self._had_monitor = False
+        self._last_ring: dict[str, float] = {}
         self._exiting = False
         self.status = Status(ConnectionState.CONNECTING, at=clock())
         self.switching = True
@@ -417,6 +419,12 @@ class TogulMonitorApp(App[None]):
 
     def _ring(self, update: TransitionRecorded) -> None:
         t = update.transition
+        # One bell and toast per flag per RING_SECONDS (wall time): a flapping flag must not
+        # flood the screen with toasts; the feed and history still show every change.
+        now = time.monotonic()
+        if now - self._last_ring.get(t.flag_key, -RING_SECONDS) < RING_SECONDS:
+            return
+        self._last_ring[t.flag_key] = now
         self.bell()
         after = "deleted" if t.after is None else fmt_evaluation(t.after, 30)
         self.notify(

@@ -127,13 +127,14 @@ class EventFeed(ScrollView, can_focus=True):
         removed, appended = store.front_removed, store.appended
         store.front_removed = store.appended = 0
         count = len(store.view)
-        if store.generation != self._generation:
+        reset = store.generation != self._generation  # the view was replaced wholesale
+        if reset:
             self._generation = store.generation
             self.unseen = 0
             removed = appended = 0
             if not self.following:
                 self.cursor = min(self.cursor, count - 1)
-        if not (removed or appended) and self.virtual_size.height == count:
+        if not (reset or removed or appended) and self.virtual_size.height == count:
             if self.following and self.cursor != count - 1:
                 self.cursor = count - 1
                 self.refresh()
