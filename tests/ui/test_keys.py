@@ -286,3 +286,25 @@ async def test_q_quits_and_stops_the_monitor(emulator: EmulatorHandle) -> None:
         await wait_for(pilot, lambda: not app.is_running, what="the app to exit")
     assert monitor._thread is not None and not monitor._thread.is_alive()
     assert await emulator.await_streams(0)
+
+
+async def test_keys_typed_right_after_slash_land_in_the_filter_bar(
+    emulator: EmulatorHandle,
+) -> None:
+    """A paste or `tmux send-keys '/text'`: every key is queued before `/` is handled."""
+    from textual import events
+
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        await pilot.press("/", "a", "b")
+        bar = app.query_one(FilterBar)
+        assert bar.input.value == "ab"
+        await pilot.press("escape")
+        # All at once, with no pause in between: `q` must be text here, not quit.
+        for key in ("slash", "q", "u", "i", "t"):
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        await wait_for(pilot, lambda: "quit" in bar.input.value, 1, "the keys in the bar")
+        assert bar.input.value == "abquit" and app.filter.text == "abquit" and app.is_running
+        await pilot.press("slash")  # inside the bar `/` is text (a `/regex/` term)
+        assert bar.input.value == "abquit/" and app.focused is bar.input

@@ -115,3 +115,14 @@ def fit(s: str, width: int) -> str:
     if len(s) > width:
         return s[: width - 1] + "…"
     return s.ljust(width)
+
+
+def fmt_lag(lag: float | None) -> str:
+    """Whole seconds, `<1s` under one: Togul stamps events in whole seconds, so a measured lag
+    is up to a second too long and its tenths mean nothing ("lag 0.8s" would claim a precision
+    the server does not give)."""
+    if lag is None:
+        return "-"
+    if lag < 1:
+        return "<1s"
+    return f"{int(lag)}s"

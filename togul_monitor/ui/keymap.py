@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 #: Binding id → (default keys, action, footer label, show in footer, tooltip)
 DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
-    "filter": ("slash", "open_filter", "Filter", True, "Filter the feed (shared filter language)"),
+    "filter": ("slash", "filter_key", "Filter", True, "Filter the feed (shared filter language)"),
     "pause": (
         "space",
         "toggle_pause",
@@ -46,9 +46,21 @@ for _index, _type in enumerate(EVENT_TYPES, start=1):
     )
 
 
+# Run before the focused widget sees the key (see `TogulMonitorApp.action_filter_key`).
+PRIORITY_IDS = frozenset({"filter"})
+
+
 def app_bindings() -> list[Binding]:
     return [
-        Binding(keys, action, label, show=show, tooltip=tip, id=binding_id)
+        Binding(
+            keys,
+            action,
+            label,
+            show=show,
+            tooltip=tip,
+            id=binding_id,
+            priority=binding_id in PRIORITY_IDS,
+        )
         for binding_id, (keys, action, label, show, tip) in DEFAULT_KEYS.items()
     ]
 

@@ -14,7 +14,8 @@ from textual.widgets import Static
 from togul_monitor.model.flag_values import Evaluation, ValueTransition
 from togul_monitor.stream.events import FlagEvent
 from togul_monitor.text import safe_text
-from togul_monitor.ui.format import fmt_evaluation, fmt_full_time, type_style
+from togul_monitor.ui.feed_store import FeedItem
+from togul_monitor.ui.format import fmt_evaluation, fmt_full_time, fmt_lag, type_style
 
 
 def _evaluation_lines(label: str, ev: Evaluation | None) -> Text:
@@ -59,7 +60,7 @@ def detail_text(
         ("version", str(event.version)),
         ("server time", fmt_full_time(event.timestamp, time_mode)),
         ("received", fmt_full_time(event.received_at, time_mode)),
-        ("lag", f"{event.received_at - event.timestamp:.1f}s"),
+        ("lag", f"{fmt_lag(event.received_at - event.timestamp)} (server times are whole seconds)"),
     )
     for label, value in rows:
         text.append(f"{label:<12}", style="dim")
@@ -110,3 +111,11 @@ class EventDetailScreen(ModalScreen[None]):
             scroll.border_title = self.title_text
             scroll.border_subtitle = "esc close"
             yield Static(self.body, id="detail-body")
+
+
+def marker_detail(item: FeedItem) -> Text:
+    """A marker row (outage, gap, malformed): its text and the update it stands for."""
+    body = Text(safe_text(item.text), style="bold")
+    body.append("\n\n")
+    body.append(safe_text(repr(item.source)), style="dim")
+    return body

@@ -34,11 +34,12 @@ def _credential(profile: Profile) -> str:
 
 def profile_label(profile: Profile, current: str) -> Text:
     mark = "● " if profile.name == current else "  "
-    text = Text(mark, style="bold green")
+    # One line per profile at any width (80 columns too): cut with an ellipsis, never wrapped.
+    text = Text(mark, style="bold green", no_wrap=True, overflow="ellipsis")
     text.append(f"{safe_text(profile.name):<20}", style="bold")
     text.append(f" {safe_text(profile.environment_key or '-'):<12}", style="cyan")
     if profile.builtin:
-        text.append(" built-in demo (embedded emulator)", style="dim")
+        text.append(" built-in demo emulator", style="dim")
     else:
         text.append(f" {safe_text(profile.base_url)}", style="")
         text.append(f"  {_credential(profile)}", style="dim")
@@ -58,7 +59,9 @@ class ProfileSwitcherScreen(ModalScreen[str | None]):
         width: 90%; max-width: 100; height: auto; max-height: 80%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
-    ProfileSwitcherScreen OptionList { height: auto; max-height: 16; }
+    ProfileSwitcherScreen OptionList {
+        height: auto; max-height: 16; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     ProfileSwitcherScreen #profiles-error { color: $error; height: auto; }
     ProfileSwitcherScreen #profiles-help { color: $text-muted; }
     """

@@ -40,6 +40,11 @@ def environment_label(environment_id: str, names: Mapping[str, str] | None) -> s
     return environment_id[:8]
 
 
+# Column widths of an event row (see row_text).
+FLAG_FIRST = 24  # `checkout-button-color` and the like, whole
+CHANGE_MIN = 15  # `false → true` whole
+
+
 def row_text(
     item: Row,
     width: int,
@@ -58,16 +63,22 @@ def row_text(
         text.append(safe_text(item.text), style=MARKER_STYLES.get(item.marker, ""))
         return text
     event: FlagEvent = item
-    # time 9 + type 13 + environment 11 + version 6 = 39 columns; the rest is shared by the flag
-    # key and the value change, the change getting at most 25 and the key at most 40.
-    rest = max(20, width - 39)
-    change_width = min(rest // 2, 25)
+    # time 9 + type 13 + environment 11 = 33 columns; the rest is shared by the flag key and the
+    # value change. The key comes first (up to FLAG_FIRST: typical keys whole), then the change
+    # (up to 25), then the key again (up to 40). The version (6) is left out of narrow panes:
+    # the detail screen shows it, and a skipped version shows up as a "possible gap" row.
+    show_version = width - 39 >= FLAG_FIRST + CHANGE_MIN
+    rest = max(FLAG_FIRST, width - (39 if show_version else 33))
+    change_width = max(min(CHANGE_MIN, rest // 2), min(25, rest - FLAG_FIRST))
     flag_width = min(rest - change_width, 40)
     text = Text(stamp + " ", style="dim")
     text.append(fit(safe_text(event.type), 12) + " ", style=type_style(event.type))
     text.append(fit(safe_text(event.flag_key), flag_width - 1) + " ")
     text.append(fit(safe_text(environment_label(event.environment_id, environment_names)), 10))
-    text.append(" " + fit(f"v{event.version}", 5), style="dim")
+    if show_version:
+        text.append(" " + fit(f"v{event.version}", 5), style="dim")
+    else:
+        text.append(" ")
     transition = store.transition_for(event)
     if transition is not None:
         limit = max(3, (change_width - 3) // 2)

@@ -51,7 +51,8 @@ class FilterBar(Vertical):
     class Closed(Message):
         """The bar was closed; focus goes back to the feed."""
 
-    HELP = "type:flag.updated  flag:checkout-*  env:production  word  /regex/  !term · esc close"
+    # Fits an 80-column terminal, "esc close" included.
+    HELP = "type:flag.updated flag:checkout-* env:production word /regex/ !term · esc close"
 
     def compose(self) -> ComposeResult:
         # select_on_focus=False: the Focus event arrives after keys already typed, and selecting
@@ -70,8 +71,9 @@ class FilterBar(Vertical):
     def open(self) -> None:
         self.add_class("-open")
         # An inline style applies at once (a class only on the next style pass): the Input must
-        # be displayed to take focus. Focus now, not on the next message: keys typed right after `/` (a paste, a fast
-        # typist) are already queued and must land in the bar, not on the app's bindings.
+        # be displayed to take focus. Focus now, not on the next message: with `/` a priority
+        # binding (see the app's `action_filter_key`), keys typed right after it (a paste, a
+        # fast typist) are read after this and go to the Input, not to the app's bindings.
         self.display = True
         self.screen.set_focus(self.input)
 

@@ -40,7 +40,7 @@ def entry_cells(entry: object, time_mode: str, now: float) -> tuple[Text, Text, 
         return (
             Text(when, style="dim"),
             Text("outage", style="yellow"),
-            Text(f"–{until} ({note})", style="yellow"),
+            Text(f"→ {until}, {note}", style="yellow"),  # the time column has the start
         )
     return Text(""), Text("?"), Text(safe_text(repr(entry)))
 

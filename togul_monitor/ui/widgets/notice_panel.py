@@ -37,3 +37,25 @@ class NoticePanel(Static):
         if kind is None or kind == self.kind:
             self.kind = None
             self.remove_class("-shown")
+
+    def show_credentials(
+        self, profile_name: str, detail: str, edit_key: str, switch_key: str
+    ) -> None:
+        """401/403: nothing is retried until the profile changes, so say how to change it."""
+        self.show_notice(
+            "credentials",
+            f"Credentials rejected for profile {profile_name}",
+            f"{detail}. Nothing is retried until the profile changes.",
+            f"{edit_key}: edit this profile · {switch_key}: switch profile",
+        )
+
+    def show_failed(
+        self, profile_name: str, error: str, switch_key: str, edit_key: str, quit_key: str
+    ) -> None:
+        self.show_notice(
+            "failed",
+            f"Profile {profile_name} could not be opened",
+            error,
+            f"{switch_key}: choose another profile · {edit_key}: edit this profile · "
+            f"{quit_key}: quit",
+        )

@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from togul_monitor.stream.events import ConnectionState
 from togul_monitor.text import safe_text
-from togul_monitor.ui.format import fmt_age
+from togul_monitor.ui.format import fmt_age, fmt_lag
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -94,7 +94,7 @@ def render_status(info: StatusInfo, narrow: bool = False) -> Text:
     line.append("  hb ", style="dim")
     line.append(fmt_age(info.heartbeat_age))
     line.append("  lag ", style="dim")
-    line.append("-" if info.lag is None else f"{info.lag:.1f}s")
+    line.append(fmt_lag(info.lag))
     line.append(" shown " if narrow else "  shown ", style="dim")
     line.append(str(info.shown))
     counts = (

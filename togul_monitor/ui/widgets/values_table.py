@@ -30,9 +30,12 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 FIXED_WIDTH = sum(width for _, _, width in COLUMNS)
 MIN_FLAG_WIDTH = 12
-# Narrow panes (80-column terminals) drop these; the detail screen and `enter` still show them.
-OPTIONAL_COLUMNS = frozenset({"type", "reason"})
-OPTIONAL_WIDTH = sum(width for key, _, width in COLUMNS if key in OPTIONAL_COLUMNS)
+# The flag key comes first: narrower panes drop these columns, in this order, until the flag
+# column is FLAG_WANTED wide (`★ checkout-button-color` whole) or nothing is left to drop. The
+# value's form already hints at its type ("…" string, {…} json); `enter` shows both in full.
+OPTIONAL_COLUMNS = ("type", "reason")
+FLAG_WANTED = 24
+WIDTHS = {key: width for key, _, width in COLUMNS}
 SHORT_TYPES = {"boolean": "bool", "string": "str", "number": "num", "json": "json"}
 # Cells are narrow; the event detail screen shows the reason in full.
 SHORT_REASONS = {"rule_match": "rule"}
@@ -49,23 +52,30 @@ class ValuesTable(DataTable[Text]):
         self._flash_until: dict[str, float] = {}
         self._rendered: dict[str, tuple[Text, ...]] = {}
         self.flag_width = 24
-        self.narrow = False
+        self.narrow = False  # some optional column is hidden
+        self.hidden: frozenset[str] = frozenset()
 
     def on_mount(self) -> None:
         self._layout_columns()
 
     def on_resize(self) -> None:
         inner = self.scrollable_content_region.width - 1  # keep a column for the scrollbar
-        narrow = inner - FIXED_WIDTH < MIN_FLAG_WIDTH
-        fixed = FIXED_WIDTH - (OPTIONAL_WIDTH if narrow else 0)
+        hidden: set[str] = set()
+        fixed = FIXED_WIDTH
+        for key in OPTIONAL_COLUMNS:
+            if inner - fixed >= FLAG_WANTED:
+                break
+            hidden.add(key)
+            fixed -= WIDTHS[key]
         width = max(MIN_FLAG_WIDTH, inner - fixed)
-        if width != self.flag_width or narrow != self.narrow:
-            self.flag_width, self.narrow = width, narrow
+        if width != self.flag_width or hidden != self.hidden:
+            self.flag_width, self.hidden = width, frozenset(hidden)
+            self.narrow = bool(hidden)
             self._layout_columns()
 
     @property
     def columns_shown(self) -> list[tuple[str, str, int]]:
-        return [c for c in COLUMNS if not (self.narrow and c[0] in OPTIONAL_COLUMNS)]
+        return [c for c in COLUMNS if c[0] not in self.hidden]
 
     def _layout_columns(self) -> None:
         """(Re)build the columns for the pane's width and put every row back (rare: resizes)."""

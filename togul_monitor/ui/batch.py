@@ -1,0 +1,137 @@
+"""One drained batch of monitor updates: into the feed store first, then what to paint.
+
+The paint timer drains the MonitorThread (at most `paint_hz` times a second) and hands the list
+here. `take_batch` appends every event and marker to the FeedStore in arrival order and sorts the
+rest into a `Batch`: the values to diff into the table, the rows to flash, one bell per watched
+flag, the status changes. The app then paints the batch inside one `batch_update()`. Nothing
+here touches a widget, so the sorting is the same whichever pane shows it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.model.flag_values import FlagValue
+from togul_monitor.monitor import EvaluatorStatus, TransitionRecorded, ValueUpdated
+from togul_monitor.stream.events import FlagEvent, Malformed, Outage, PossibleGap, Status
+from togul_monitor.text import safe_text
+from togul_monitor.ui.feed_store import FeedStore
+from togul_monitor.ui.format import fmt_clock, fmt_evaluation
+
+RING_SECONDS = 2.0
+
+
+@dataclass
+class Batch:
+    """What one drain changed, for the widgets; the store already holds the rows."""
+
+    values: list[FlagValue] = field(default_factory=list)
+    flash: set[str] = field(default_factory=set)  # flags whose value just changed
+    repaint_rows: bool = False  # a transition arrived: feed rows show before → after
+    rings: dict[str, TransitionRecorded] = field(default_factory=dict)  # one per watched flag
+    signals: list[Status | EvaluatorStatus] = field(default_factory=list)  # in arrival order
+    history_dirty: bool = False  # the selected flag's history pane must be read again
+
+
+def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, str]]:
+    """The inline marker of design.md §5 (one or two rows): what was down, what the view did."""
+    mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
+    start, end = fmt_clock(outage.started_at, mode, now), fmt_clock(outage.ended_at, mode, now)
+    head = f"── disconnected {start}–{end}"
+    if outage.replayed:
+        head += f", {outage.replayed} events replayed"
+    if not outage.may_have_missed:
+        if not outage.replayed:
+            head += ", 0 events replayed"
+        return [("outage", head + " ──")]
+    return [
+        ("outage-missing", head + " ──"),
+        ("continued", "  changes in this window may be missing; values re-evaluated"),
+    ]
+
+
+def learn_environment(names: dict[str, str], profile: Profile, event: FlagEvent) -> None:
+    """Name the environment id of an API-key stream after the profile's environment key.
+
+    An API key's stream carries its own environment only, so its events' environment id names
+    the profile's environment. With a Bearer token the stream is org-wide: ids stay shown as id
+    prefixes (the filter's `env:` still matches them).
+    """
+    if profile.token is None and event.environment_id not in names:
+        if not names and profile.environment_key:
+            names[event.environment_id] = profile.environment_key
+
+
+def take_batch(
+    updates: list[object],
+    store: FeedStore,
+    *,
+    profile: Profile,
+    environment_names: dict[str, str],
+    selected: str | None,
+    watched: set[str],
+    time_mode: str,
+    now: float,
+) -> Batch:
+    """Append `updates` to `store` in order; return what the widgets must show for them."""
+    batch = Batch()
+    for update in updates:
+        if isinstance(update, FlagEvent):
+            store.add_event(update)
+            learn_environment(environment_names, profile, update)
+            if update.flag_key == selected:
+                batch.history_dirty = True
+        elif isinstance(update, ValueUpdated):
+            batch.values.append(update.value)
+        elif isinstance(update, TransitionRecorded):
+            key = update.transition.flag_key
+            store.add_transition(update.transition)
+            batch.flash.add(key)
+            batch.repaint_rows = True
+            if key == selected:
+                batch.history_dirty = True
+            if update.watched or key in watched:
+                batch.rings[key] = update
+        elif isinstance(update, (Status, EvaluatorStatus)):
+            batch.signals.append(update)
+        elif isinstance(update, Outage):
+            for kind, text in outage_text(update, time_mode, now):
+                store.add_marker(kind, text, update.received_at, update)
+            batch.history_dirty = batch.history_dirty or selected is not None
+        elif isinstance(update, Malformed):
+            text = f"malformed event skipped: {update.reason} · {update.raw[:80]}"
+            store.add_marker("malformed", safe_text(text), update.received_at, update)
+        elif isinstance(update, PossibleGap):
+            text = (
+                f"possible gap: {update.flag_key} expected v{update.expected_version}, "
+                f"got v{update.got_version}"
+            )
+            store.add_marker("gap", safe_text(text), update.received_at, update)
+        # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
+    return batch
+
+
+class BellLimiter:
+    """One bell and toast per flag per RING_SECONDS (wall time).
+
+    A flapping flag must not flood the screen with toasts; the feed and history still show
+    every change.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def due(self, flag_key: str) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(flag_key, -RING_SECONDS) < RING_SECONDS:
+            return False
+        self._last[flag_key] = now
+        return True
+
+
+def ring_message(update: TransitionRecorded) -> str:
+    t = update.transition
+    after = "deleted" if t.after is None else fmt_evaluation(t.after, 30)
+    return f"{safe_text(t.flag_key)}: {fmt_evaluation(t.before, 30)} → {after}"
