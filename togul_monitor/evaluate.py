@@ -16,6 +16,7 @@ Error text never includes the API key; server text in it is made safe to print.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import json
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from togul_monitor.model.flag_values import Evaluation
+from togul_monitor.model.flag_values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
 from togul_monitor.text import safe_text
 
@@ -55,17 +56,11 @@ class EvaluateCounters:
 
 def parse_evaluation(body: object) -> Evaluation | None:
     """A response body as an Evaluation, or None when it is not a JSON object."""
-    if not isinstance(body, dict):
-        return None
-    value_type = body.get("value_type")
-    reason = body.get("reason")
-    enabled = body.get("enabled")
-    return Evaluation(
-        value=body.get("value"),
-        value_type=value_type if value_type in VALUE_TYPES else None,
-        reason=reason if isinstance(reason, str) else None,
-        enabled=enabled if isinstance(enabled, bool) else None,
-    )
+    evaluation = evaluation_from_json(body)
+    if evaluation is not None and evaluation.value_type not in VALUE_TYPES:
+        # An unknown value_type from the server is no type at all: the raw value is shown.
+        evaluation = dataclasses.replace(evaluation, value_type=None)
+    return evaluation
 
 
 def _error_text(response: httpx.Response) -> str:

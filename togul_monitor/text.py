@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 # C0 controls (tab and newline included: one event is one printed line), DEL, C1 controls, and the
-# Unicode line/paragraph separators and bidi overrides, which can reorder or split what is shown.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Unicode line/paragraph separators and bidi marks and overrides (ALM, LRM, RLM, embeddings,
+# isolates), which can reorder or split what is shown.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape(match: re.Match[str]) -> str:

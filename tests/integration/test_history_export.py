@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from togul_monitor.cli import cli
+from togul_monitor.cli.tail import run_tail
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.monitor import Monitor, TransitionRecorded
 from togul_monitor.store.export import read_jsonl, write_jsonl
@@ -147,3 +152,64 @@ async def test_export_filter_since_and_csv(emulator: EmulatorHandle) -> None:
         ["export", "--format", "jsonl", "--filter", "tpye:x", "--profile", "rec"],
     )
     assert bad.exit_code == 2 and "character 1" in bad.output
+
+
+async def test_csv_on_stdout_escapes_server_text_and_a_file_keeps_it_exact(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    await record_some_history(emulator)
+    runner = CliRunner()
+    piped = await asyncio.to_thread(
+        runner.invoke, cli, ["export", "--format", "csv", "--filter", "odd", "--profile", "rec"]
+    )
+    assert piped.exit_code == 0, piped.output
+    assert "\x1b" not in piped.output
+    assert ",[bold]odd\\x1b[31m-key," in piped.output  # printed literally, not as markup
+    target = tmp_path / "out.csv"
+    to_file = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        ["export", "--format", "csv", "--filter", "odd", "--profile", "rec", "-o", str(target)],
+    )
+    assert to_file.exit_code == 0, to_file.output
+    assert ",[bold]odd\x1b[31m-key," in target.read_text()
+
+
+async def test_tail_count_records_the_transition_of_its_last_event(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tail --profile P --count N` stops on the Nth event only after that event's
+    re-evaluation: the flight recorder keeps the value change it was stopped on."""
+    import togul_monitor.monitor as monitor_module
+
+    started: list[Monitor] = []
+    real_run_headless = monitor_module.run_headless
+
+    @contextlib.asynccontextmanager
+    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with real_run_headless(*args, **kwargs) as pair:
+            started.append(pair[0])
+            yield pair
+
+    monkeypatch.setattr(monitor_module, "run_headless", spy)
+    out, err = io.StringIO(), io.StringIO()
+    profile = make_profile(emulator, name="rec")
+    task = asyncio.create_task(
+        run_tail(profile, query=None, count=1, as_json=True, out=out, err=err, record=True)
+    )
+    await wait_for(lambda: started and settled(started[0], "new-dashboard"), what="first value")
+    await wait_for(lambda: emulator.open_streams == 1, what="stream")
+    await asyncio.to_thread(
+        emulator.world.update_flag, "production", "new-dashboard", enabled=False
+    )
+    assert await asyncio.wait_for(task, 10) == 0
+    event_id = json.loads(out.getvalue())["id"]
+    assert f"new-dashboard: true → false (event {event_id})" in err.getvalue()
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["history", "new-dashboard", "--profile", "rec", "--json"]
+    )
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["kind"], r.get("event_id", r.get("id"))) for r in rows] == [
+        ("transition", event_id),
+        ("event", event_id),
+    ]

@@ -101,7 +101,8 @@ def test_a_secret_from_the_command_line_is_never_shown(caplog: pytest.LogCapture
         result = run(*args)
         outputs.append(result.output)
     assert "exists already" in outputs[3] and "refused" in outputs[4]
-    everything = "\n".join(outputs) + caplog.text
+    log_text = paths.log_file().read_text()  # the CLI's log file exists, and holds no secret
+    everything = "\n".join(outputs) + caplog.text + log_text
     for secret in (SECRET, TOKEN_SECRET, SECRET[8:], TOKEN_SECRET[:-4]):
         assert secret not in everything
     assert load_config().profiles["prod"].api_key == SECRET  # stored, as asked
@@ -117,6 +118,9 @@ def test_a_secret_from_the_command_line_is_never_shown(caplog: pytest.LogCapture
         ("profiles", "remove", "prod"),
         ("profiles", "default", "prod"),
         ("profiles", "path"),
+        ("tail", "--profile", "prod", "--count", "1"),
+        ("history", "--profile", "prod", "checkout-v2"),
+        ("export", "--profile", "prod", "--format", "jsonl"),
     ],
 )  # fmt: skip
 def test_syntax_error_exits_2_with_file_and_line_and_changes_nothing(
@@ -133,6 +137,17 @@ def test_syntax_error_exits_2_with_file_and_line_and_changes_nothing(
     assert "Traceback" not in result.output
     assert path.read_bytes() == broken
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not even the mode was touched
+
+
+def test_syntax_error_at_end_of_file_names_the_last_line() -> None:
+    path = paths.profiles_file()
+    path.parent.mkdir(parents=True)
+    broken = b'[profiles.prod]\nbase_url = "https://a.example"\nwatch = [\n\n'
+    path.write_bytes(broken)
+    result = run("profiles", "list")
+    assert result.exit_code == 2
+    assert f"{path}:3:" in result.stderr and "TOML syntax error" in result.stderr
+    assert path.read_bytes() == broken
 
 
 _ADD_SCRIPT = """

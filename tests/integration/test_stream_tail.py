@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from togul_monitor import demo
 from togul_monitor.cli import cli
@@ -161,12 +161,10 @@ def test_ctrl_c_exits_0(emulator: EmulatorHandle) -> None:
             proc.wait()
 
 
-def test_tail_with_a_saved_profile_records_a_journal_that_history_reads(
-    emulator: EmulatorHandle,
-) -> None:
-    runner = CliRunner()
+def add_local_profile(runner: CliRunner, emulator: EmulatorHandle) -> Result:
+    """`profiles add local` (the default) for the emulator's production sdk key."""
     key = emulator.credentials.keys["production"]["sdk"]
-    added = runner.invoke(
+    return runner.invoke(
         cli,
         [
             "profiles",
@@ -181,6 +179,13 @@ def test_tail_with_a_saved_profile_records_a_journal_that_history_reads(
             "--default",
         ],
     )
+
+
+def test_tail_with_a_saved_profile_records_a_journal_that_history_reads(
+    emulator: EmulatorHandle,
+) -> None:
+    runner = CliRunner()
+    added = add_local_profile(runner, emulator)
     assert added.exit_code == 0, added.output
     with activity(emulator):
         result = runner.invoke(cli, ["tail", "--profile", "local", "--json", "--count", "4"])
@@ -196,22 +201,7 @@ def test_tail_with_a_saved_profile_records_a_journal_that_history_reads(
 
 def test_tail_no_record_leaves_no_journal(emulator: EmulatorHandle, isolated_home) -> None:
     runner = CliRunner()
-    key = emulator.credentials.keys["production"]["sdk"]
-    runner.invoke(
-        cli,
-        [
-            "profiles",
-            "add",
-            "local",
-            "--url",
-            emulator.base_url,
-            "--environment",
-            "production",
-            "--api-key",
-            key,
-            "--default",
-        ],
-    )
+    assert add_local_profile(runner, emulator).exit_code == 0
     with activity(emulator):
         result = runner.invoke(cli, ["tail", "--no-record", "--json", "--count", "2"])
     assert result.exit_code == 0, result.output

@@ -32,9 +32,21 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attr)
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--demo", is_flag=True, help="Open the built-in demo (an emulator on a free loopback port).")
-@click.option("--profile", "profile_name", metavar="NAME", envvar="TOGUL_MONITOR_PROFILE", help="Open a saved profile.")
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--demo", is_flag=True, help="Open the built-in demo (an emulator on a free loopback port)."
+)
+@click.option(
+    "--profile",
+    "profile_name",
+    metavar="NAME",
+    envvar="TOGUL_MONITOR_PROFILE",
+    help="Open a saved profile.",
+)
 @click.version_option(package_name="togul-monitor")
 @click.pass_context
 def cli(ctx: click.Context, demo: bool, profile_name: str | None) -> None:
@@ -43,6 +55,11 @@ def cli(ctx: click.Context, demo: bool, profile_name: str | None) -> None:
     With no command, opens the TUI on the default profile, or on the built-in demo when no
     profile is configured.
     """
+    # Before any subcommand (and the TUI): every log record goes to the log file, never to the
+    # terminal, and no secret reaches it unmasked.
+    from togul_monitor.logs import setup_logging
+
+    setup_logging()
     if ctx.invoked_subcommand is not None:
         return
     from togul_monitor.cli.open_tui import open_tui

@@ -54,6 +54,12 @@ def _profile_name(profile_name: str | None) -> str:
     from togul_monitor.config.profiles import load_config
     from togul_monitor.config.resolve import choose_profile_name
 
+    try:
+        # Read even when the name is given: a broken profiles.toml is a configuration error
+        # for every command (exit 2), not something to skip past silently.
+        config = load_config()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     if profile_name:
         return profile_name
     # `togul-monitor --profile NAME history ...`: the group took the option.
@@ -62,7 +68,7 @@ def _profile_name(profile_name: str | None) -> str:
     if parent is not None and parent.params.get("profile_name"):
         return str(parent.params["profile_name"])
     try:
-        name = choose_profile_name(load_config(), None)
+        name = choose_profile_name(config, None)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     if not name:
@@ -223,7 +229,9 @@ def export(
             return write_csv(events, out, for_terminal=for_terminal)
 
         if output is None:
-            count = write(sys.stdout, sys.stdout.isatty())
+            # Stdout may be a pipe into `less -R`, `head` or a terminal: always safe to print.
+            # Only `-o FILE` keeps server text byte-exact.
+            count = write(sys.stdout, True)
             sys.stdout.flush()
         else:
             count = _write_atomically(output, write)

@@ -7,11 +7,12 @@ import signal
 import sys
 import threading
 import time
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from togul_monitor.text import safe_text
 
 if TYPE_CHECKING:
     from togul_monitor.emulator.harness import EmulatorHandle
@@ -33,8 +34,9 @@ Fault switches (org token), e.g. a 5-second stall:
 
 
 def printable(text: str) -> str:
-    """Server text is data: replace control characters before it reaches a terminal."""
-    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
+    """Server text is data: replace control characters before it reaches a terminal (U+FFFD
+    keeps the change log's columns one character per character)."""
+    return safe_text(text, escape=False)
 
 
 def event_line(event: OutboxEvent, env_names: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TextIO
 
 import click
@@ -34,6 +34,7 @@ from togul_monitor.stream.events import (
 from togul_monitor.text import mask_secret, safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS = 0, 1, 2, 3
+SETTLE_SECONDS = 5.0  # --count on a recording tail: longest wait for the last re-evaluations
 
 
 def _clock(ts: float) -> str:
@@ -174,6 +175,7 @@ async def run_tail(
                 key_scoped=monitor.stream_is_environment_scoped,
                 query=query,
                 count=count,
+                settled=monitor.evaluations_idle,
             )
     if client is None:
         client = StreamClient(
@@ -206,6 +208,7 @@ async def _print_items(
     key_scoped: bool,
     query: object | None,
     count: int | None,
+    settled: Callable[[], bool] | None = None,
 ) -> int:
     # An environment-scoped key only ever receives its own environment's events, so the ids it
     # shows can be named after the profile's environment even before anything else knows them.
@@ -221,6 +224,8 @@ async def _print_items(
             printer.event(item)
             printed += 1
             if count is not None and printed >= count:
+                if settled is not None:
+                    await _settle(items, printer, settled)
                 return EXIT_OK
             continue
         if isinstance(item, TransitionRecorded):
@@ -240,6 +245,38 @@ async def _print_items(
                 return EXIT_CREDENTIALS
             return EXIT_FAILED
     return EXIT_FAILED
+
+
+async def _settle(
+    items: AsyncIterator[object],
+    printer: TailPrinter,
+    settled: Callable[[], bool],
+    *,
+    timeout: float = SETTLE_SECONDS,
+    linger: float = 0.02,
+) -> None:
+    """Before `--count` exits a recording tail: let the re-evaluations its last events caused
+    finish, so the journal holds their value transitions (a flight recorder that drops the
+    effect of the event it stopped on is no use). Bounded: a slow server delays exit by at
+    most `timeout`. Transitions that arrive meanwhile are printed; further events are not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    idle_until: float | None = None
+    while True:
+        now = loop.time()
+        if idle_until is None and settled():
+            idle_until = now + linger  # what the last answer published is already queued
+        end = deadline if idle_until is None else min(deadline, idle_until)
+        if now >= end:
+            return
+        try:
+            item = await asyncio.wait_for(anext(items), min(end - now, 0.05))
+        except asyncio.TimeoutError:
+            continue
+        except StopAsyncIteration:
+            return
+        if isinstance(item, TransitionRecorded):
+            printer.transition(item.transition)
 
 
 @click.command()

@@ -36,11 +36,6 @@ def data_dir() -> Path:
     return home if home is not None else Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def cache_dir() -> Path:
-    home = _home()
-    return home / "cache" if home is not None else Path(platformdirs.user_cache_dir(APP_NAME))
-
-
 def log_dir() -> Path:
     home = _home()
     return home if home is not None else Path(platformdirs.user_log_dir(APP_NAME))

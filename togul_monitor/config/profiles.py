@@ -100,6 +100,10 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
         if found:
             line = int(found.group(1))
             message = f"{message[: found.start()]} (column {found.group(2)})"
+        elif message.endswith("(at end of document)"):
+            # An unclosed array or table runs to the end: name the last line that has content,
+            # which is where the user stopped typing.
+            line = text.rstrip().count("\n") + 1
         raise ConfigError(f"TOML syntax error: {message}", file=path, line=line) from None
 
 

@@ -34,7 +34,6 @@ PROFILE_KEYS: tuple[str, ...] = (
     "heartbeat_seconds",
     "allow_insecure",
 )
-SECRET_KEYS = frozenset({"api_key", "token"})
 BUILTIN_NAMES: tuple[str, ...] = ("demo-production", "demo-staging")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

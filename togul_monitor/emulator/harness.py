@@ -87,6 +87,9 @@ class _ServerThread:
             lifespan="on",
             log_level="warning",
             access_log=False,
+            # No handlers of uvicorn's own (they print to stderr, under the TUI's screen): its
+            # records go to the root logger, that is to the log file when the CLI set one up.
+            log_config=None,
         )
         self.server = uvicorn.Server(config)
         self.sock = sock

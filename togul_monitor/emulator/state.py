@@ -25,7 +25,7 @@ from typing import Any
 from togul_monitor.emulator import rules as engine
 from togul_monitor.emulator.errors import ApiError, conflict, not_found, unauthorized, validation
 from togul_monitor.emulator.outbox import Outbox
-from togul_monitor.protocol import KEY_PREFIXES, VALUE_TYPES
+from togul_monitor.protocol import VALUE_TYPES
 
 SCOPES: tuple[str, ...] = ("server", "sdk", "stream")
 _SECRET_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -627,26 +627,6 @@ class World:
             key = self._keys.get(secret)
             if key is None or key.revoked_at is not None:
                 raise unauthorized("Invalid or revoked API key")
-            return key
-
-    def add_api_key(self, environment: str, scope: str, name: str | None = None) -> ApiKey:
-        if scope not in SCOPES:
-            raise validation("scope", "scope must be server, sdk or stream")
-        with self._lock:
-            env = self._env(environment)
-            secret = KEY_PREFIXES[scope] + "".join(
-                self._rng.choice(_SECRET_ALPHABET) for _ in range(32)
-            )
-            key = ApiKey(
-                self.new_id(),
-                self.project.id,
-                env.id,
-                name or f"{env.key} {scope}",
-                scope,
-                secret,
-                self.clock(),
-            )
-            self._keys[secret] = key
             return key
 
     def api_keys(self) -> list[ApiKey]:

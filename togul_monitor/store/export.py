@@ -3,7 +3,8 @@ and CSV (the same fields as columns), and reading JSONL back (re-import).
 
 JSON is written with `ensure_ascii=True`: every control or non-ASCII character of a flag key is
 an escape, so an export printed to a terminal can never move the cursor, and it round-trips.
-CSV written to a terminal has its text made safe to print; written to a file it is exact.
+CSV written to stdout (a terminal or a pipe) has its text made safe to print; written to a
+file with `-o` it is exact.
 """
 
 from __future__ import annotations

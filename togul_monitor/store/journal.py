@@ -534,9 +534,6 @@ class Journal:
     def transition_for(self, event_id: str) -> ValueTransition | None:
         return read_transition_for(self.path, event_id)
 
-    def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
-        return iter_journal_events(self.path, since)
-
     def count_events(self) -> int:
         conn = self._reader()
         try:

@@ -1,0 +1,90 @@
+"""The log file (design.md §4): under TOGUL_MONITOR_HOME, everything logged, no secret unmasked."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from togul_monitor.cli import cli
+from togul_monitor.logs import mask_secrets_in, setup_logging
+
+SDK_KEY = "tgl_sdk_0123456789abcdefABCDEF9f2c"
+STREAM_KEY = "tgl_str_zyxwvutsrqponmlkjihg7a1b"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyIiwib3JnIjoiYWNtZSJ9."
+    "uIInf22QLKTEPHxBe34agm3ch4KE2VgzuIRFOQfaqBs"
+)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level, last_resort = list(root.handlers), root.level, logging.lastResort
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    logging.lastResort = last_resort
+
+
+def _flush() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
+def test_cli_creates_the_log_file_under_home(isolated_home: Path, restore_logging: None) -> None:
+    result = CliRunner().invoke(cli, ["profiles", "path"])
+    assert result.exit_code == 0, result.output
+    log = isolated_home / "togul-monitor.log"
+    assert log.is_file()
+    assert (log.stat().st_mode & 0o777) == 0o600
+    logging.getLogger("togul_monitor.monitor").warning("a note from the monitor")
+    _flush()
+    assert "WARNING togul_monitor.monitor: a note from the monitor" in log.read_text()
+
+
+def test_secrets_logged_by_any_module_are_masked(
+    isolated_home: Path, restore_logging: None
+) -> None:
+    path = setup_logging()
+    assert path == isolated_home / "togul-monitor.log"
+    logging.getLogger("togul_monitor.stream.client").info("connecting with %s", SDK_KEY)
+    logging.getLogger("httpx").warning(f"headers: X-API-Key: {STREAM_KEY}")
+    logging.getLogger("some.library").error("Authorization: Bearer %s", JWT)
+    try:
+        raise RuntimeError(f"rejected {SDK_KEY}")
+    except RuntimeError:
+        logging.getLogger("togul_monitor.monitor").exception("stopped")
+    _flush()
+    text = path.read_text()
+    for secret in (SDK_KEY, STREAM_KEY, JWT, JWT.split(".")[1], SDK_KEY[8:]):
+        assert secret not in text
+    assert "connecting with tgl_sdk_…9f2c" in text
+    assert "X-API-Key: tgl_str_…7a1b" in text
+    assert "Bearer …aqBs" in text
+    assert "RuntimeError: rejected tgl_sdk_…9f2c" in text
+
+
+def test_no_handler_writes_to_the_terminal(isolated_home: Path, restore_logging: None) -> None:
+    logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))  # a stray basicConfig
+    setup_logging()
+    setup_logging()  # idempotent: one file handler, not two
+    handlers = logging.getLogger().handlers
+    terminal = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    assert not any(getattr(h, "stream", None) in terminal for h in handlers)
+    assert sum(getattr(h, "_togul_monitor_log", False) for h in handlers) == 1
+    assert logging.lastResort is None
+
+
+def test_mask_secrets_in_leaves_ordinary_text_alone() -> None:
+    assert mask_secrets_in("flag checkout-v2 eyJ-not-a-token tgl_xyz_abc") == (
+        "flag checkout-v2 eyJ-not-a-token tgl_xyz_abc"
+    )
+    assert mask_secrets_in(f"[{SDK_KEY}]") == "[tgl_sdk_…9f2c]"

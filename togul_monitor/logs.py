@@ -1,0 +1,102 @@
+"""The log file: `togul-monitor.log` in the log directory (design.md §4), never any secret.
+
+Everything the package (and the libraries it runs: uvicorn, httpx) logs goes to one small
+rotating file and nowhere else: the TUI owns the terminal, and `tail --json` owns stdout. A
+filter on the handler masks anything shaped like a Togul key or a JWT, so even a careless
+`log.info("%s", profile.api_key)` or a traceback quoting a header writes only the masked form.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from pathlib import Path
+
+from togul_monitor.config.paths import log_file
+from togul_monitor.text import mask_secret
+
+MAX_BYTES = 1_000_000
+BACKUP_COUNT = 3
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_OURS = "_togul_monitor_log"
+
+# Togul keys (tgl_srv_/tgl_sdk_/tgl_str_ + token characters) and JWTs (three base64url parts,
+# the header always starts with `{"` = `eyJ`).
+_SECRET = re.compile(
+    r"tgl_(?:srv|sdk|str)_[A-Za-z0-9_\-]+"
+    r"|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
+)
+
+
+def mask_secrets_in(text: str) -> str:
+    """`text` with every Togul key and JWT replaced by its masked form."""
+    return _SECRET.sub(lambda match: mask_secret(match.group()), text)
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Rewrites a record's message, traceback and stack so no secret survives formatting."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad %-format in someone's log call: keep what can be kept
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = mask_secrets_in(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatted here so the formatter uses the masked text instead of re-formatting.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets_in(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_secrets_in(record.stack_info)
+        return True
+
+
+def _remove_terminal_handlers(logger: logging.Logger) -> None:
+    """Drop handlers that print to the terminal (a stray `basicConfig`); keep any other stream
+    handler, such as a test harness capturing records in memory."""
+    terminal = {id(stream) for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)}
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.StreamHandler) and id(handler.stream) in terminal:
+            logger.removeHandler(handler)
+
+
+def setup_logging(verbose: bool = False) -> Path:
+    """Send all logging to the log file (INFO, or DEBUG with `verbose`); returns its path.
+
+    Safe to call more than once (tests invoke the CLI many times in one process, each time
+    with another TOGUL_MONITOR_HOME): the previous file handler is closed and replaced. A log
+    directory that cannot be created never stops the program: logging then goes nowhere.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _OURS, False):
+            root.removeHandler(handler)
+            handler.close()
+    _remove_terminal_handlers(root)
+    path = log_file()
+    handler: logging.Handler
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=False
+        )
+        path.chmod(0o600)  # a masked secret is still a hint; keep the file private anyway
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(SecretMaskingFilter())
+    setattr(handler, _OURS, True)  # so a second call replaces it instead of adding another
+    root.addHandler(handler)
+    level = logging.DEBUG if verbose else logging.INFO
+    if root.level == logging.NOTSET or root.level > level:  # never quieter than a host asked
+        root.setLevel(level)
+    # httpx logs every request at INFO: one line per evaluate call would crowd out the rest.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # Without this, records that reach no handler are printed to stderr by logging's last
+    # resort: never onto the TUI's screen.
+    logging.lastResort = None
+    return path
