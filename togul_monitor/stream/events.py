@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
 
 from togul_monitor.protocol import EVENT_TYPES
 
@@ -106,7 +105,7 @@ class PossibleGap:
     received_at: float
 
 
-StreamItem = Union[FlagEvent, Malformed, Status, Heartbeat, Outage, PossibleGap]
+StreamItem = FlagEvent | Malformed | Status | Heartbeat | Outage | PossibleGap
 
 
 @dataclass(slots=True)
