@@ -235,3 +235,18 @@ def test_the_documented_example_state_file_loads(tmp_path: Path) -> None:
     assert world.credentials.keys["production"]["sdk"] == "tgl_sdk_local_production_0001"
     result = world.evaluate("staging", "pricing-config", {"country": "DE"})
     assert result["value"] == {"currency": "EUR", "trial_days": 30}
+
+
+def test_the_readme_example_state_file_loads(tmp_path: Path) -> None:
+    import re
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    example = re.search(r"```json\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    assert example is not None
+    path = tmp_path / "world.json"
+    path.write_text(example.group(1), encoding="utf-8")
+    world = load_world(path, outbox=Outbox())
+    assert world.credentials.keys["production"]["sdk"] == "tgl_sdk_local_production_0001"
+    assert world.credentials.keys["staging"]["stream"].startswith("tgl_str_")
+    result = world.evaluate("staging", "pricing-config", {})
+    assert result["value"] == {"currency": "USD"}
