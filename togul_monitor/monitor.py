@@ -8,6 +8,10 @@ The TUI and the headless commands drive this, never the stages below it directly
   parsing, evaluate call or journal write ever runs on the TUI's loop. The TUI polls
   `drain()` on a timer (at most 20 Hz) and paints one batch per call.
 
+Companion modules (every public name stays importable from here): `monitor_thread.py`
+(MonitorThread, run_headless), `updates.py` (the fan-out behind `updates()` and `drain()`),
+`plan.py` (which credential streams and what is known of the environment, a pure function).
+
 Which flags are evaluated, and how the profile's environment is known:
 - With an API key only, the stream is the key's environment (the server scopes it), so every
   event is the profile's environment: all of them are evaluated.
@@ -39,15 +43,16 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.evaluate import EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.model.event_log import EventFilter, EventLog
 from togul_monitor.model.flag_values import FlagValue, FlagValues, ValueTransition
 from togul_monitor.model.rates import RateWindow
-from togul_monitor.protocol import KEY_PREFIXES
+from togul_monitor.plan import plan_stream
 from togul_monitor.reevaluate import Reevaluator
+from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
 from togul_monitor.store.journal import (
     HistoryEntry,
     Journal,
@@ -64,10 +69,15 @@ from togul_monitor.stream.events import (
     StreamCounters,
     StreamItem,
 )
+from togul_monitor.updates import UpdateHub
+
+if TYPE_CHECKING:
+    from togul_monitor.management import EnvironmentInfo
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "STOP_TIMEOUT",
     "EvaluatorStatus",
     "HistoryEntry",
     "Monitor",
@@ -149,7 +159,6 @@ class StreamLike(Protocol):
 # stream_factory(profile, *, api_key, token, clock) -> a StreamClient-like object
 StreamFactory = Callable[..., StreamLike]
 
-_END = object()
 _MAX_TRANSITIONS_IN_MEMORY = 10_000
 _MAX_OUTAGES_IN_MEMORY = 1_000
 _LOAD_EVENTS_AT_START = 10_000
@@ -173,39 +182,16 @@ def _default_stream_factory(
     )
 
 
-class _UpdateStream:
-    """The async iterator `Monitor.updates()` returns; subscribed from the moment it is made."""
-
-    def __init__(self, monitor: Monitor, maxsize: int) -> None:
-        self._monitor = monitor
-        self._queue: deque[object] = deque()
-        self._maxsize = maxsize
-        self._event = asyncio.Event()
-        self.dropped = 0
-
-    def _put(self, update: object) -> None:
-        if update is not _END and len(self._queue) >= self._maxsize:
-            self.dropped += 1
-            self._monitor._count_dropped_update()
-            return
-        self._queue.append(update)
-        self._event.set()
-
-    def __aiter__(self) -> _UpdateStream:
-        return self
-
-    async def __anext__(self) -> MonitorUpdate:
-        while not self._queue:
-            self._event.clear()
-            await self._event.wait()
-        item = self._queue.popleft()
-        if item is _END:
-            self._monitor._unsubscribe(self._put)
-            raise StopAsyncIteration
-        return item  # type: ignore[return-value]
-
-    async def aclose(self) -> None:
-        self._monitor._unsubscribe(self._put)
+def _copy_counts(counts: dict[str, int]) -> dict[str, int]:
+    """A copy of a dict the monitor's loop may grow meanwhile (the stream client counts types
+    without the monitor's lock). Copying a str→int dict is one C call under the GIL, so this
+    does not race today; the retry keeps it safe should that ever change."""
+    for _ in range(3):
+        try:
+            return dict(counts)
+        except RuntimeError:  # "dictionary changed size during iteration"
+            continue
+    return {}
 
 
 class Monitor:
@@ -229,7 +215,6 @@ class Monitor:
         self._clock = clock
         self._journal_dir = journal_dir
         self._stream_factory = stream_factory or _default_stream_factory
-        self._max_pending = max_pending
         self._evaluate_concurrency = evaluate_concurrency
         self._evaluate_settle = evaluate_settle
         self._journal_options = dict(journal_options or {})
@@ -249,13 +234,13 @@ class Monitor:
         self._evaluator_status: EvaluatorStatus | None = None
         self._notices: list[str] = []
 
-        self._subscribers: list[Callable[[object], None]] = []
-        self._drain_buffer: deque[MonitorUpdate] | None = None
-        self._drain_lock = threading.Lock()
+        self._hub = UpdateHub(max_pending)
+        self._publish = self._hub.publish  # bound once: called per update on the hot path
+        self._publish_many = self._hub.publish_many
         self._pending_events: list[FlagEvent] = []  # gathered by _consume, see _flush_events
         self._flush_scheduled = False
+        self._flush_failure: Exception | None = None  # see _flush_soon
         self._journal_waits = 0  # times reading paused for the journal to catch up
-        self._dropped_updates = 0
 
         self._journal: Journal | None = None
         self._journal_notice: str | None = None
@@ -285,29 +270,17 @@ class Monitor:
         profile = self.profile
         seeded = await self._open_journal() if self.record else {}
 
-        listed: tuple[str, ...] = ()
+        lookup = None
         if profile.token and profile.environment_key:
-            listed = await self._lookup_environment()
-        # A key that may stream (sdk or stream scope) gives exactly the profile's environment,
-        # so it wins over an organisation-wide token, which then serves only for listing flags.
-        key_streams = bool(profile.api_key) and not profile.api_key.startswith(
-            KEY_PREFIXES["server"]
-        )
-        if (
-            profile.token
-            and not key_streams
-            and (self._environment_id is not None or not profile.api_key)
-        ):
-            self._stream_token = profile.token
-            self._env_scoped_stream = False
-        else:
-            self._stream_api_key = profile.api_key
-            self._env_scoped_stream = True
-        if not profile.api_key:
-            self._note("no API key: values are not evaluated (evaluate takes an API key)")
-        elif not profile.environment_key:
-            self._note("no environment key: values are not evaluated")
-        else:
+            lookup = await self._lookup_environment()
+        plan = plan_stream(profile, lookup)
+        self._stream_api_key = plan.credentials.api_key
+        self._stream_token = plan.credentials.token
+        self._env_scoped_stream = plan.credentials.environment_scoped
+        for note in plan.notes:
+            self._note(note)
+        if plan.evaluate:
+            assert profile.api_key is not None
             self._evaluator = EvaluateClient(
                 profile.base_url,
                 api_key=profile.api_key,
@@ -322,17 +295,11 @@ class Monitor:
             )
 
         with self._lock:
-            for env_id, env_key in profile.environment_names.items():
-                self._environment_names.setdefault(env_id, env_key)
-            if self._environment_id is None and self._env_scoped_stream:
-                known = [
-                    i for i, k in profile.environment_names.items() if k == profile.environment_key
-                ]
-                if len(known) == 1:
-                    self._environment_id = known[0]
+            self._environment_id = plan.environment_id
+            self._environment_names = dict(plan.environment_names)
             for key, last in seeded.items():
                 self._values.seed(key, last.evaluation, last.at, deleted=last.deleted)
-            for key in (*profile.watch, *listed):
+            for key in (*profile.watch, *plan.listed):
                 self._values.ensure(key)
         if self._journal is not None and self._environment_names:
             self._journal.set_environment_names(self._environment_names)
@@ -344,25 +311,29 @@ class Monitor:
         if self._stopped:
             return
         self._stopped = True
-        if self._stream_task is not None:
-            self._stream_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._stream_task
-        if self._stream is not None:
-            with contextlib.suppress(Exception):
-                await self._stream.aclose()
-        for timer in self._retry_timers.values():
-            timer.cancel()
-        self._retry_timers.clear()
-        if self._reevaluator is not None:
-            await self._reevaluator.aclose()
-        if self._evaluator is not None:
-            await self._evaluator.aclose()
-        if self._journal is not None:
-            journal = self._journal
-            await asyncio.to_thread(journal.close)
-        for subscriber in list(self._subscribers):
-            subscriber(_END)
+        # Each step runs whatever the one before did: one failing close must not leave the
+        # journal's writer thread running or an update stream waiting forever.
+        try:
+            if self._stream_task is not None:
+                self._stream_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._stream_task
+            for timer in self._retry_timers.values():
+                timer.cancel()
+            self._retry_timers.clear()
+            closers = (self._stream, self._reevaluator, self._evaluator)
+            for closer in closers:
+                if closer is not None:
+                    try:
+                        await closer.aclose()
+                    except Exception:
+                        log.warning("closing %s failed", type(closer).__name__, exc_info=True)
+        finally:
+            try:
+                if self._journal is not None:
+                    await asyncio.to_thread(self._journal.close, JOURNAL_CLOSE_TIMEOUT)
+            finally:
+                self._hub.end_all()
 
     async def _open_journal(self) -> dict:
         path = journal_path(self.profile.name, self._journal_dir)
@@ -387,21 +358,17 @@ class Monitor:
         self.event_log.extend(events)
         return last_values
 
-    async def _lookup_environment(self) -> tuple[str, ...]:
+    async def _lookup_environment(self) -> EnvironmentInfo | str:
+        """The management API's answer for the profile's environment, or why there is none."""
         from togul_monitor.management import ManagementError, lookup_environment
 
         assert self.profile.token is not None
         try:
-            info = await lookup_environment(
+            return await lookup_environment(
                 self.profile.base_url, self.profile.token, self.profile.environment_key
             )
         except ManagementError as exc:
-            fallback = "streaming with the API key" if self.profile.api_key else "not evaluating"
-            self._note(f"environment lookup failed ({exc}); {fallback}")
-            return ()
-        self._environment_id = info.environment_id
-        self._environment_names = dict(info.names)
-        return info.flag_keys
+            return str(exc)
 
     def _note(self, text: str) -> None:
         log.info("%s", text)
@@ -429,31 +396,77 @@ class Monitor:
         pending = self._pending_events
         loop = asyncio.get_running_loop()
         flush = self._flush_events
+        flush_soon = self._flush_soon
         try:
-            async for item in stream.items():
-                if type(item) is FlagEvent:
-                    pending.append(item)
-                    if len(pending) >= _MAX_BATCH:
-                        flush()
-                    elif not self._flush_scheduled:
-                        self._flush_scheduled = True
-                        loop.call_soon(flush)
-                        journal = self._journal
-                        if journal is not None and journal.pending > _JOURNAL_HIGH_WATER:
-                            await self._wait_for_journal(journal)
-                else:
-                    flush()  # keep the order: the events before a status/outage come first
-                    self._handle(item)
-        finally:
-            flush()
+            try:
+                async for item in stream.items():
+                    if type(item) is FlagEvent:
+                        pending.append(item)
+                        if len(pending) >= _MAX_BATCH:
+                            flush()
+                        elif not self._flush_scheduled:
+                            self._flush_scheduled = True
+                            loop.call_soon(flush_soon)
+                            journal = self._journal
+                            if (
+                                journal is not None
+                                and journal.pending > _JOURNAL_HIGH_WATER
+                                and journal.writing
+                            ):
+                                await self._wait_for_journal(journal)
+                    else:
+                        flush()  # keep the order: the events before a status/outage come first
+                        self._handle(item)
+            finally:
+                flush()
+        except asyncio.CancelledError:
+            failure = self._flush_failure
+            if failure is None or self._stopped:
+                raise
+            self._flush_failure = None  # _flush_soon cancelled this task: its failure is ours
+            await self._stream_failed(stream, failure)
+        except Exception as exc:  # a bug or an odd failure: say so rather than go quiet
+            await self._stream_failed(stream, exc)
+
+    def _flush_soon(self) -> None:
+        """`_flush_events` as a loop callback: an exception there would only reach asyncio's
+        log while the stream went on unread; it ends the stream task instead."""
+        try:
+            self._flush_events()
+        except Exception as exc:
+            task = self._stream_task
+            if task is None or task.done():
+                raise
+            self._flush_failure = exc
+            task.cancel()
+
+    async def _stream_failed(self, stream: StreamLike, exc: Exception) -> None:
+        """The stream task ended on an error: STOPPED with the reason, then the end of every
+        update stream (a headless `tail` must exit, not wait forever). `restart_stream`
+        starts a fresh task."""
+        log.error("the stream task failed", exc_info=exc)
+        with contextlib.suppress(Exception):
+            await stream.aclose()
+        status = Status(
+            ConnectionState.STOPPED,
+            self._clock(),
+            error=f"monitor failed: {type(exc).__name__}: {exc}",
+        )
+        with self._lock:
+            self._status = status
+        self._publish(status)
+        self._hub.end_all()
 
     async def _wait_for_journal(self, journal: Journal) -> None:
         """Backpressure: a flight recorder must not lose events to a slow disk. While the
         journal is far behind, stop reading; the stream client's bounded queue fills and TCP
         slows the server down. The journal's own bound stays as the last resort."""
         self._journal_waits += 1
-        while journal.pending > _JOURNAL_LOW_WATER and not self._stopped:
-            await asyncio.sleep(0.005)
+        # The writer wakes this thread when a batch is committed (no polling); the timeout
+        # only lets a stop() be noticed. A writer that has ended releases it for good.
+        while not self._stopped:
+            if await asyncio.to_thread(journal.wait_pending_below, _JOURNAL_LOW_WATER, 0.25):
+                return
 
     def _handle(self, item: StreamItem) -> None:
         if type(item) is FlagEvent:
@@ -661,39 +674,7 @@ class Monitor:
             self._evaluator_status = status
         self._publish(status)
 
-    # --- publishing -------------------------------------------------------------------------
-
-    def _publish_many(self, updates: list[FlagEvent]) -> None:
-        buffer = self._drain_buffer
-        if buffer is not None:
-            room = self._max_pending - len(buffer)
-            if room >= len(updates):
-                buffer.extend(updates)
-            else:
-                if room > 0:
-                    buffer.extend(updates[:room])
-                self._dropped_updates += len(updates) - max(room, 0)
-        for subscriber in self._subscribers:
-            for update in updates:
-                subscriber(update)
-
-    def _publish(self, update: object) -> None:
-        buffer = self._drain_buffer
-        if buffer is not None:
-            # No lock: only this loop appends and only drain() pops; deque ops are atomic.
-            if len(buffer) < self._max_pending:
-                buffer.append(update)  # type: ignore[arg-type]
-            else:
-                self._dropped_updates += 1
-        for subscriber in self._subscribers:
-            subscriber(update)
-
-    def _count_dropped_update(self) -> None:
-        self._dropped_updates += 1  # on the loop, like every other writer of it
-
-    def _unsubscribe(self, subscriber: Callable[[object], None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._subscribers.remove(subscriber)
+    # --- publishing (updates.py does the fan-out) ---------------------------------------------
 
     def updates(self) -> AsyncIterator[MonitorUpdate]:
         """Every update from now on, until `stop()`; subscribed as soon as this is called.
@@ -701,26 +682,15 @@ class Monitor:
         Bounded like everything else: if the reader falls `max_pending` behind, updates are
         dropped and counted in `snapshot().dropped_updates` (events stay in the log).
         """
-        stream = _UpdateStream(self, self._max_pending)
-        if self._stopped:
-            stream._put(_END)
-        else:
-            self._subscribers.append(stream._put)
-        return stream
+        return self._hub.subscribe(ended=self._stopped)
 
     def enable_drain(self) -> None:
         """Collect updates for `drain()` (MonitorThread does this)."""
-        if self._drain_buffer is None:
-            self._drain_buffer = deque()
+        self._hub.enable_drain()
 
     def drain(self) -> list[MonitorUpdate]:
         """All updates since the last call, oldest first. Thread-safe."""
-        buffer = self._drain_buffer
-        if buffer is None:
-            self.enable_drain()
-            return []
-        with self._drain_lock:  # two drainers must not interleave their pops
-            return [buffer.popleft() for _ in range(len(buffer))]
+        return self._hub.drain()
 
     # --- queries (thread-safe) --------------------------------------------------------------
 
@@ -734,9 +704,10 @@ class Monitor:
             bytes=counters.bytes,
             heartbeats=counters.heartbeats,
             gaps=counters.gaps,
-            by_type=dict(counters.by_type),
+            by_type=_copy_counts(counters.by_type),
         )
         journal = self._journal
+        writer_ended = journal is not None and not journal.writing and not self._stopped
         with self._lock:
             return MonitorSnapshot(
                 profile_name=self.profile.name,
@@ -745,7 +716,7 @@ class Monitor:
                 last_heartbeat_at=self._last_heartbeat_at,
                 counters=counters_copy,
                 trimmed=self.event_log.trimmed,
-                dropped_updates=self._dropped_updates,
+                dropped_updates=self._hub.dropped,
                 values=self._values.copy(),
                 evaluator=self._evaluator_status,
                 events_per_second=self._rates.buckets(self._clock()),
@@ -753,8 +724,12 @@ class Monitor:
                 environment_names=dict(self._environment_names),
                 environment_id=self._environment_id,
                 watched=frozenset(self._watched),
-                recording=journal is not None and not self._stopped,
-                journal_notice=self._journal_notice,
+                recording=journal is not None and not self._stopped and journal.writing,
+                journal_notice=(
+                    f"not recording: {journal.write_error or 'the journal writer stopped'}"
+                    if writer_ended and journal is not None
+                    else self._journal_notice
+                ),
                 journal_dropped=journal.dropped if journal is not None else 0,
                 journal_pending=journal.pending if journal is not None else 0,
                 journal_waits=self._journal_waits,
@@ -839,15 +814,16 @@ class Monitor:
 
     def set_watched(self, flag_key: str, watched: bool) -> None:
         if watched:
-            self._watched.add(flag_key)
-            with self._lock:
+            with self._lock:  # snapshot() copies the set from another thread
+                self._watched.add(flag_key)
                 new = self._values.ensure(flag_key)
             if new is not None:
                 self._publish(ValueUpdated(new))
                 if self._reevaluator is not None and not self._halted:
                     self._reevaluator.request(flag_key, None)
         else:
-            self._watched.discard(flag_key)
+            with self._lock:
+                self._watched.discard(flag_key)
 
     # --- for tests and benchmarks -----------------------------------------------------------
 
@@ -863,139 +839,10 @@ class Monitor:
         return self._reevaluator is None or self._reevaluator.idle()
 
 
-class MonitorThread:
-    """Runs a Monitor on its own thread and event loop, for the TUI.
-
-    Queries (`drain`, `snapshot`, `events`, `history`, `transition_for`) run on the caller's
-    thread against the Monitor's locked state; intents are handed to the monitor's loop.
-    """
-
-    def __init__(
-        self,
-        profile: Profile,
-        *,
-        record: bool = True,
-        clock: Callable[[], float] = time.time,
-        event_log_size: int = 100_000,
-        max_pending: int = 50_000,
-        journal_dir: Path | None = None,
-        stream_factory: StreamFactory | None = None,
-    ) -> None:
-        self.profile = profile
-        self.monitor = Monitor(
-            profile,
-            record=record,
-            clock=clock,
-            event_log_size=event_log_size,
-            journal_dir=journal_dir,
-            stream_factory=stream_factory,
-            max_pending=max_pending,
-        )
-        self.monitor.enable_drain()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._start_error: BaseException | None = None
-
-    def start(self) -> None:
-        """Returns once the monitor's loop runs and the monitor has started."""
-        if self._thread is not None:
-            raise RuntimeError("a MonitorThread starts once")
-        self._thread = threading.Thread(
-            target=self._run, name=f"monitor-{self.profile.name}", daemon=True
-        )
-        self._thread.start()
-        self._ready.wait()
-        if self._start_error is not None:
-            raise self._start_error
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self.monitor.start())
-        except BaseException as exc:  # reported to start()'s caller
-            self._start_error = exc
-            self._ready.set()
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(self.monitor.stop())
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Blocking: stops the monitor (stream, HTTP clients, journal flush) and the thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None or not thread.is_alive():
-            return
-        future = asyncio.run_coroutine_threadsafe(self.monitor.stop(), loop)
-        try:
-            future.result(timeout)
-        except Exception as exc:  # a timeout or a failure: still stop the loop
-            log.warning("monitor did not stop cleanly: %r", exc)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-
-    def _call_soon(self, fn: Callable[..., None], *args: object) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(fn, *args)
-
-    def drain(self) -> list[MonitorUpdate]:
-        return self.monitor.drain()
-
-    def snapshot(self) -> MonitorSnapshot:
-        return self.monitor.snapshot()
-
-    def events(self, flt: EventFilter | None = None, limit: int | None = None) -> list[FlagEvent]:
-        return self.monitor.events(flt, limit)
-
-    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
-        return self.monitor.history(flag_key, limit)
-
-    def transition_for(self, event_id: str) -> ValueTransition | None:
-        return self.monitor.transition_for(event_id)
-
-    def restart_stream(self) -> None:
-        self._call_soon(self.monitor.restart_stream)
-
-    def reevaluate_all(self) -> None:
-        self._call_soon(self.monitor.reevaluate_all)
-
-    def set_watched(self, flag_key: str, watched: bool) -> None:
-        self._call_soon(self.monitor.set_watched, flag_key, watched)
-
-
-@contextlib.asynccontextmanager
-async def run_headless(
-    profile: Profile,
-    *,
-    record: bool = True,
-    clock: Callable[[], float] = time.time,
-    journal_dir: Path | None = None,
-) -> AsyncIterator[tuple[Monitor, AsyncIterator[MonitorUpdate]]]:
-    """Run the whole monitor for a headless command (`tail --profile`): a flight recorder.
-
-    Yields the monitor and its update stream, subscribed before the monitor starts so nothing
-    is missed::
-
-        async with run_headless(profile, record=True) as (monitor, updates):
-            async for update in updates:
-                ...
-    """
-    monitor = Monitor(profile, record=record, clock=clock, journal_dir=journal_dir)
-    updates = monitor.updates()
-    await monitor.start()
-    try:
-        yield monitor, updates
-    finally:
-        await monitor.stop()
+# The thread runner and the headless context live in their own module; importers keep using
+# `togul_monitor.monitor` for every name (imported last: that module imports this one).
+from togul_monitor.monitor_thread import (  # noqa: E402
+    STOP_TIMEOUT,
+    MonitorThread,
+    run_headless,
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 STREAM_PATH = "/api/v1/stream"
 EVALUATE_PATH = "/api/v1/evaluate"
 
+#: The six event types in the order of the TUI's `1`–`6` toggle keys.
 EVENT_TYPES: tuple[str, ...] = (
     "flag.created",
     "flag.updated",
@@ -18,7 +19,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "rule.deleted",
 )
 
-#: The six event types in the order of the TUI's `1`–`6` toggle keys.
+#: The fields every event payload must carry (togul-api.md §3.3).
 EVENT_FIELDS: tuple[str, ...] = ("type", "flag_key", "environment_id", "version", "timestamp")
 
 VALUE_TYPES: tuple[str, ...] = ("boolean", "string", "number", "json")

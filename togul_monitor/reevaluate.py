@@ -29,6 +29,7 @@ OnResult = Callable[[str, "str | None", EvaluateResult, bool], None]
 
 _NOTHING = object()
 _CANCELLED = object()
+_PRUNE_LAST_SENT_AT = 4096  # send times kept before the stale ones are forgotten
 
 
 class Reevaluator:
@@ -52,6 +53,7 @@ class Reevaluator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._last_sent: dict[str, float] = {}  # loop time each flag was last sent
+        self._prune_at = _PRUNE_LAST_SENT_AT
         self._closed = False
         self.sent = 0  # evaluations started (each may be two HTTP attempts)
 
@@ -140,12 +142,22 @@ class Reevaluator:
                 # Only event-driven sends pace the next one: a baseline (start, outage,
                 # re-evaluate all) must not delay the answer to the first real change.
                 self._last_sent[flag_key] = now
+                if len(self._last_sent) > self._prune_at:
+                    self._prune_last_sent(now)
             self.sent += 1
             task = loop.create_task(self._run(flag_key, event_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         if next_due is not None:
             self._schedule(next_due)
+
+    def _prune_last_sent(self, now: float) -> None:
+        """Forget send times that no longer pace anything, so that a stream of ever new flag
+        keys does not grow this map without bound (amortised: runs once per many sends)."""
+        horizon = now - self._min_interval
+        self._last_sent = {k: t for k, t in self._last_sent.items() if t > horizon}
+        # Doubling keeps the cost linear when most entries are still recent.
+        self._prune_at = max(_PRUNE_LAST_SENT_AT, 2 * len(self._last_sent))
 
     async def _run(self, flag_key: str, event_id: str | None) -> None:
         try:

@@ -12,8 +12,14 @@ import re
 
 # C0 controls (tab and newline included: one event is one printed line), DEL, C1 controls, and the
 # Unicode line/paragraph separators and bidi marks and overrides (ALM, LRM, RLM, embeddings,
-# isolates), which can reorder or split what is shown.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# isolates), which can reorder or split what is shown. Also the invisible ones (zero-width space,
+# word joiner and invisible operators, zero-width no-break space/BOM): `check\u200bout` would
+# otherwise look exactly like `checkout`, and terminals disagree on their width. ZWJ and ZWNJ stay:
+# emoji sequences and several scripts need them.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:

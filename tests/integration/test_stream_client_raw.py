@@ -522,3 +522,17 @@ async def test_an_unusable_url_stops_with_a_reason(base_url: str) -> None:
     client = StreamClient(base_url, sleep=Recorder())
     items = await run(client)
     assert (stopped(items).error or "").startswith("invalid URL")
+
+
+async def test_distinct_unknown_types_are_counted_in_a_bounded_map() -> None:
+    # Review #10: by_type grew by one entry per type string a server made up.
+    from togul_monitor.stream.client import MAX_COUNTED_TYPES, OTHER_TYPES
+
+    n = MAX_COUNTED_TYPES + 10
+    body = [b"".join(ev(i, etype=f"odd.{i}") for i in range(1, n + 1))]
+    async with RawServer([Reply(body=body)]) as server:
+        client, _ = make_client(server)
+        await run(client, until=count(n))
+    by_type = client.counters.by_type
+    assert len(by_type) == MAX_COUNTED_TYPES + 1
+    assert by_type[OTHER_TYPES] == 10 and sum(by_type.values()) == n

@@ -173,6 +173,24 @@ async def test_a_stall_longer_than_the_read_timeout_is_detected(emulator) -> Non
     assert run.outages()[0].started_at <= retrying[0].at < run.outages()[0].ended_at
 
 
+async def test_a_stall_outage_starts_when_the_data_stopped_not_when_it_was_noticed(
+    emulator,
+) -> None:
+    # The read timeout (90 s by default) is blind time: an outage marker that starts when the
+    # timeout fired understates the window in which changes may be missing.
+    client, _ = client_for(emulator, read_timeout=0.4)
+    async with Collector(client) as run:
+        await run.until(lambda: run.states(ConnectionState.LIVE))
+        emulator.faults.stall(0.6)
+        await run.until(lambda: run.states(ConnectionState.RETRYING))
+        toggle(emulator, 1)
+        await run.until(lambda: len(run.outages()) == 1 and len(run.events()) == 1)
+    retrying = run.states(ConnectionState.RETRYING)[0]
+    [outage] = run.outages()
+    assert outage.started_at <= retrying.at - 0.4 + 1e-6
+    assert outage.started_at >= run.states(ConnectionState.LIVE)[0].at
+
+
 async def test_503_with_retry_after_waits_at_least_that_long(emulator) -> None:
     emulator.faults.fail_next(1, status=503, retry_after=2)
     client, sleep = client_for(emulator, clock=lambda: 1000.0)

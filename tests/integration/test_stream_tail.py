@@ -206,3 +206,39 @@ def test_tail_no_record_leaves_no_journal(emulator: EmulatorHandle, isolated_hom
         result = runner.invoke(cli, ["tail", "--no-record", "--json", "--count", "2"])
     assert result.exit_code == 0, result.output
     assert not list(isolated_home.rglob("*.sqlite3"))
+
+
+def test_tail_says_when_its_journal_cannot_be_recorded(
+    emulator: EmulatorHandle, isolated_home
+) -> None:
+    # A hostile setup: the journal folder is a file, so nothing can be recorded. The flight
+    # recorder must say so on stderr rather than print events as if all were well.
+    runner = CliRunner()
+    assert add_local_profile(runner, emulator).exit_code == 0
+    from togul_monitor.store.journal import journal_path
+
+    journal_dir = journal_path("local").parent
+    journal_dir.parent.mkdir(parents=True, exist_ok=True)
+    journal_dir.write_text("not a folder")
+    with activity(emulator):
+        result = runner.invoke(cli, ["tail", "--profile", "local", "--json", "--count", "1"])
+    assert result.exit_code == 0, result.output
+    assert "tail: not recording:" in result.stderr
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_tail_says_an_unreadable_journal_was_moved_aside(
+    emulator: EmulatorHandle, isolated_home
+) -> None:
+    from togul_monitor.store.journal import journal_path
+
+    runner = CliRunner()
+    assert add_local_profile(runner, emulator).exit_code == 0
+    path = journal_path("local")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("this is not SQLite")
+    with activity(emulator):
+        result = runner.invoke(cli, ["tail", "--profile", "local", "--json", "--count", "1"])
+    assert result.exit_code == 0, result.output
+    assert "tail: " in result.stderr and "unreadable" in result.stderr.lower()
+    assert list(path.parent.glob("local.sqlite3.unreadable-*"))

@@ -111,6 +111,7 @@ def _settled(app: TogulMonitorApp, events: int) -> bool:
     return (
         bool(app.history_pane.entries)
         and not app._history_dirty
+        and not app._history_new
         and app.history_answered == app.history_requested
     )
 
@@ -184,6 +185,7 @@ async def drive_switcher(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     await drive_main(pilot, emu)
     await pilot.press("p")
     await until(pilot, lambda: type(app.screen).__name__ == "ProfileSwitcherScreen")
+    await until(pilot, lambda: getattr(app.screen, "loaded", False))  # read on a worker
     await settle(pilot)
 
 

@@ -146,10 +146,12 @@ async def test_t_cycles_local_utc_relative(emulator: EmulatorHandle) -> None:
         seen = []
         for _ in range(3):
             await pilot.press("t")
-            seen.append((app.time_mode, feed_lines(app)[0].split()[0]))
+            seen.append((app.time_mode, feed_lines(app)[0]))
         assert [mode for mode, _ in seen] == ["utc", "relative", "local"]
-        assert seen[0][1].endswith("Z")
-        assert feed_lines(app)[0].split()[0] != seen[0][1] or app.time_mode == "local"
+        utc, relative, local = (line.split() for _, line in seen)
+        assert utc[0].endswith("Z") and ":" in utc[0]
+        assert relative[0][-1] in "smhd" and relative[1] == "ago"  # "0s ago"
+        assert ":" in local[0] and not local[0].endswith("Z") and "ago" not in local
         await pilot.press("t", "t")
         assert "ago" in feed_lines(app)[0]
 
@@ -218,6 +220,8 @@ async def test_keymap_is_read_from_the_profiles_file(
     path.write_text('[keymap]\npause = "z"\n')
     app = make_app(make_profile(emulator), keymap=None)
     async with app.run_test(size=(120, 40)) as pilot:
+        # Read on a worker (not on the event loop), then applied.
+        await wait_for(pilot, lambda: app.keymap.get("pause") == "z", what="the keymap read")
         await pilot.press("z")
         assert app.store.paused
 

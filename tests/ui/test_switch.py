@@ -41,7 +41,9 @@ async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
         old = app.monitor
 
         await pilot.press("p")
-        assert isinstance(app.screen, ProfileSwitcherScreen)
+        assert isinstance(app.screen, ProfileSwitcherScreen)  # at once; the list fills in
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded, what="the profiles read")
         options = app.screen.query_one(OptionList)
         names = [options.get_option_at_index(i).id for i in range(options.option_count)]
         assert names[:2] == ["prod", "stage"]

@@ -131,6 +131,21 @@ def test_errors_name_the_position(query: str, position: int, fragment: str) -> N
     assert fragment in info.value.message
 
 
+@pytest.mark.parametrize("query", [r"/(\w+)+-v2/", "x /(a*)*b/", r"/(?:k|k+)+x/"])
+def test_a_regex_that_can_backtrack_forever_is_refused(query: str) -> None:
+    # Against a 500-character key, `(\w+)+-v2` never returns: the TUI would freeze.
+    with pytest.raises(FilterError) as info:
+        parse_filter(query)
+    assert "repeats a repetition" in info.value.message
+    assert info.value.position == query.index("/")
+
+
+def test_ordinary_regexes_stay_allowed_and_fast_on_long_keys() -> None:
+    flt = parse_filter(r"/^(v\d)+$|checkout-.*|a+b+/")
+    assert not flt.matches(event(key="k" * 500), NAMES)
+    assert flt.matches(event(key="checkout-v2"), NAMES)
+
+
 def test_non_string_is_a_filter_error() -> None:
     with pytest.raises(FilterError):
         parse_filter(None)  # type: ignore[arg-type]

@@ -108,8 +108,23 @@ async def test_cancel_and_clear_drop_what_waits() -> None:
     r.clear()
     gate.release.set()
     await until(lambda: results)
-    await asyncio.sleep(0.01)
+    await until(r.idle)  # nothing else is in flight or waiting to be sent...
     assert results == [("deleted", "1", True)]
-    assert gate.calls == ["deleted"] or gate.calls == ["deleted", "waiting"]
-    assert r.idle()
+    assert gate.calls == ["deleted"]  # ...and "waiting" was never sent
+    await r.aclose()
+
+
+async def test_send_times_of_many_distinct_flags_are_forgotten_once_stale() -> None:
+    # Review #10: one entry per distinct flag key, forever, under a stream of new keys.
+    sent: list[str] = []
+
+    async def instant(flag_key: str) -> EvaluateResult:
+        sent.append(flag_key)
+        return OK
+
+    r = Reevaluator(instant, lambda *a: None, settle=0, concurrency=64, min_interval=0)
+    for i in range(5000):
+        r.request(f"f{i}", str(i))
+    await until(lambda: len(sent) == 5000, timeout=10)
+    assert len(r._last_sent) <= 4097
     await r.aclose()

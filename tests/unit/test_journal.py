@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -145,3 +146,75 @@ def test_bulk_appends_are_bounded_too(tmp_path: Path) -> None:
     journal.append_events([ev(i) for i in range(3)])
     journal.append_events([ev(i) for i in range(3, 6)])
     assert journal.pending == 4 and journal.dropped == 2
+
+
+def test_a_value_sqlite_refuses_is_dropped_and_the_writer_keeps_running(tmp_path: Path) -> None:
+    # Review #1: an OverflowError (version above 2**63) used to end the writer thread for good.
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    try:
+        journal.append_event(FlagEvent("flag.updated", "f", "e", 2**64, 1.0, "1", 2.0))
+        assert journal.flush(timeout=5)
+        assert journal.dropped == 1 and journal.write_error is not None
+        assert journal.writing
+        journal.append_event(ev(2))
+        assert journal.flush(timeout=5)
+        assert journal.count_events() == 1
+    finally:
+        journal.close()
+
+
+def test_a_dead_writer_releases_whoever_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def die(self: Journal) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Journal, "_write_loop", die)
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    try:
+        journal.append_events([ev(i) for i in range(3)])
+        # Returns at once (writer ended) instead of waiting for a drain that never comes.
+        assert journal.wait_pending_below(0, timeout=5)
+        assert journal.pending == 3 and not journal.writing
+        assert journal.write_error is not None and "boom" in journal.write_error
+        assert journal.flush(timeout=5) is False
+    finally:
+        journal.close()
+
+
+def test_wait_pending_below_returns_once_the_writer_drains(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    try:
+        journal.append_events([ev(i) for i in range(1, 1001)])
+        assert journal.wait_pending_below(0, timeout=5)
+        assert journal.pending == 0
+    finally:
+        journal.close()
+
+
+def test_a_newer_schema_is_refused_and_left_in_place(tmp_path: Path) -> None:
+    # Review #13: only a file that is not a database is moved aside; a healthy journal of a
+    # newer program (or a locked one) stays where it is.
+    path = tmp_path / "j.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(JournalError, match="newer"):
+        Journal.open(path)
+    assert path.exists()
+    assert list(tmp_path.glob("*.unreadable-*")) == []
+
+
+def test_a_failing_retention_at_open_is_a_journal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review #13: it escaped as a raw sqlite3.Error, which the monitor does not catch.
+    def locked(self: Journal, conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    path = tmp_path / "j.sqlite3"
+    Journal.open(path).close()
+    monkeypatch.setattr(Journal, "_retain", locked)
+    with pytest.raises(JournalError, match="locked"):
+        Journal.open(path)
+    assert path.exists() and list(tmp_path.glob("*.unreadable-*")) == []

@@ -227,6 +227,18 @@ def test_crlf_file_and_context_sub_table(isolated_home: Path) -> None:
     assert set(config.profiles) == {"a", "b"}
 
 
+def test_a_byte_order_mark_is_accepted_and_edits_keep_the_rest(isolated_home: Path) -> None:
+    # Notepad and friends write a BOM: tomllib alone calls it "Invalid statement" at line 1.
+    path = paths.profiles_file()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\xef\xbb\xbf" + ORIGINAL.encode())
+    assert load_config().default_profile == "prod"
+    ProfileStore().edit("prod", ProfileChanges(environment_key="live"))
+    text = path.read_text(encoding="utf-8")
+    assert "# Production: careful" in text and 'environment_key = "live"' in text
+    assert load_config().profiles["prod"].environment_key == "live"
+
+
 _NAMES = st.sampled_from(["a", "b", "c", "prod", "staging"])
 _OPS = st.lists(
     st.one_of(

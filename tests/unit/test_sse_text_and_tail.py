@@ -25,6 +25,9 @@ def test_safe_text_escapes_controls_and_keeps_the_rest() -> None:
     assert safe_text("checkout-v2 €豆") == "checkout-v2 €豆"
     assert safe_text("a\x1b[31mb\nc\x00") == "a\\x1b[31mb\\x0ac\\x00"
     assert safe_text("x\u202ey\u2028") == "x\\u202ey\\u2028"
+    # Invisible characters would make two different keys look the same.
+    assert safe_text("check\u200bout\ufeff\u2060") == "check\\u200bout\\ufeff\\u2060"
+    assert safe_text("👩\u200d💻") == "👩\u200d💻"  # a ZWJ emoji sequence is left alone
     assert safe_text("l\u200er\u200fa\u061c") == "l\\u200er\\u200fa\\u061c"  # bidi marks
     assert safe_text("a\x07b", escape=False) == "a\ufffdb"
     assert safe_text(12) == "12"

@@ -98,3 +98,32 @@ def test_oversized_counts_utf8_bytes_not_characters() -> None:
 @given(st.text(max_size=300))
 def test_any_text_gives_an_item_never_an_exception(text: str) -> None:
     assert isinstance(validate_event(text, None, 0.0), (FlagEvent, Malformed))
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (payload(version=2**63), "bad field version: outside the 64-bit integer range"),
+        (payload(version=-(2**63) - 1), "bad field version: outside the 64-bit integer range"),
+        (payload(timestamp=2**63), "bad field timestamp: outside the years 1-9999"),
+        (payload(timestamp=1e300), "bad field timestamp: outside the years 1-9999"),
+        (payload(timestamp=-1e12), "bad field timestamp: outside the years 1-9999"),
+        (payload(flag_key="\ud800"), "bad field flag_key: not valid Unicode (a lone surrogate)"),
+        (payload(type="x\udfff"), "bad field type: not valid Unicode (a lone surrogate)"),
+        (payload(environment_id="\ud83d"), "bad field environment_id: not valid Unicode"),
+    ],
+)
+def test_values_that_cannot_be_stored_or_shown_are_malformed(data: str, reason: str) -> None:
+    # Such values used to pass and then kill the journal's writer thread (review #1) or the
+    # detail screen's time formatting (review #4).
+    item = validate_event(data, "1", 0.0)
+    assert isinstance(item, Malformed)
+    assert item.reason.startswith(reason)
+
+
+def test_the_storable_extremes_pass() -> None:
+    item = validate_event(
+        payload(version=2**63 - 1, timestamp=253_402_300_799, flag_key="é🙂"), None, 0
+    )
+    assert isinstance(item, FlagEvent) and item.version == 2**63 - 1
+    assert isinstance(validate_event(payload(version=-(2**63)), None, 0), FlagEvent)

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import IO
 
 import click
 
+from togul_monitor.config.atomic import atomic_text
 from togul_monitor.model.flag_values import ValueTransition, evaluation_to_json
 from togul_monitor.stream.events import FlagEvent, Outage
 from togul_monitor.text import safe_text
@@ -234,31 +234,22 @@ def export(
             count = write(sys.stdout, True)
             sys.stdout.flush()
         else:
-            count = _write_atomically(output, write)
+            # Temp file, fsync, rename: a reader never sees half an export.
+            with atomic_text(output) as out:
+                count = write(out, False)
     except JournalError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(1) from None
+    except BrokenPipeError:
+        if output is not None:
+            raise
+        # The reader went away (`export | head`): done, like `tail`. Point stdout at devnull so
+        # the interpreter's final flush does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
     except OSError as exc:
-        click.echo(f"Error: cannot write {output}: {exc.strerror or exc}", err=True)
+        where = output if output is not None else "to stdout"
+        click.echo(f"Error: cannot write {where}: {exc.strerror or exc}", err=True)
         raise SystemExit(1) from None
     if output is not None:
         click.echo(f"Exported {count} events to {output}", err=True)
-
-
-def _write_atomically(path: Path, write) -> int:  # type: ignore[no-untyped-def]
-    """Temp file in the same folder, fsync, rename: a reader never sees half an export."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = write(out, False)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    return count

@@ -165,6 +165,12 @@ async def run_tail(
         from togul_monitor.monitor import run_headless
 
         async with run_headless(profile, record=True) as (monitor, updates):
+            # A flight recorder that cannot record must say so: an unwritable data dir or an
+            # unreadable journal moved aside is otherwise only in the TUI's status area.
+            journal_notice = monitor.snapshot().journal_notice
+            if journal_notice:
+                err.write(f"tail: {safe_text(journal_notice)}\n")
+                err.flush()
             names = {**profile.environment_names, **monitor.environment_names()}
             return await _print_items(
                 updates,
@@ -176,6 +182,7 @@ async def run_tail(
                 query=query,
                 count=count,
                 settled=monitor.evaluations_idle,
+                known_names=monitor.environment_names,
             )
     if client is None:
         client = StreamClient(
@@ -209,16 +216,22 @@ async def _print_items(
     query: object | None,
     count: int | None,
     settled: Callable[[], bool] | None = None,
+    known_names: Callable[[], Mapping[str, str]] | None = None,
 ) -> int:
-    # An environment-scoped key only ever receives its own environment's events, so the ids it
-    # shows can be named after the profile's environment even before anything else knows them.
+    # With the monitor running (`known_names`), its names are the truth: it has named the
+    # event's environment before the event reaches this loop. Without it, the same rule as the
+    # monitor's: an environment-scoped key only ever receives its own environment's events, so
+    # their ids can be named after the profile's environment.
     names = printer.environment_names
     matches = getattr(query, "matches", None)
     printed = 0
     async for item in items:
         if isinstance(item, FlagEvent):
-            if key_scoped and profile.environment_key and item.environment_id not in names:
-                names[item.environment_id] = profile.environment_key
+            if item.environment_id not in names:
+                if known_names is not None:
+                    names.update(known_names())
+                elif key_scoped and profile.environment_key:
+                    names[item.environment_id] = profile.environment_key
             if matches is not None and not matches(item, names):
                 continue
             printer.event(item)

@@ -17,6 +17,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
@@ -59,14 +60,31 @@ def file_lock(path: Path) -> Iterator[None]:
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Replace `path` with `data` atomically; the result has permission bits `mode`."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _temp_beside(path, mode) as fd, os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path, *, mode: int = 0o600) -> Iterator[TextIO]:
+    """A UTF-8 text handle whose content replaces `path` when the block ends; if the block
+    raises, `path` is left as it was and nothing is left behind. The folder must exist."""
+    with _temp_beside(path, mode) as fd, os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        yield out
+        out.flush()
+        os.fsync(out.fileno())
+
+
+@contextlib.contextmanager
+def _temp_beside(path: Path, mode: int) -> Iterator[int]:
+    """A temporary file in `path`'s folder (same file system: the rename is atomic), with its
+    mode set before any byte is written; renamed over `path` when the block ends cleanly."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with contextlib.suppress(AttributeError, NotImplementedError):  # no fchmod on Windows
             os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield fd  # the caller writes, fsyncs and closes it
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -84,7 +84,9 @@ def _read_text(path: Path) -> str | None:
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", file=path) from None
     try:
-        return raw.decode("utf-8")
+        # A byte-order mark is legal UTF-8 and editors on Windows add one; TOML parsers reject
+        # it as an "invalid statement", so it is dropped here (and not written back).
+        return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError("not valid UTF-8 text", file=path, line=line) from None

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.kinds import value_kind
 from togul_monitor.text import safe_text
 
 TOP_LEVEL_KEYS: tuple[str, ...] = ("default_profile", "profiles", "keymap")
@@ -46,19 +47,7 @@ def did_you_mean(name: str, choices: tuple[str, ...] | list[str]) -> str:
 
 
 def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
+    return value_kind(value, mapping="a table")
 
 
 # --- where is it in the text ----------------------------------------------------------------

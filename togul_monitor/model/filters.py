@@ -87,9 +87,6 @@ class Filter:
         return True
 
 
-MATCH_ALL = Filter("")
-
-
 def parse_filter(text: str) -> Filter:
     """Parse `text` into a Filter, or raise FilterError with the position of the bad term."""
     if not isinstance(text, str):
@@ -239,12 +236,62 @@ def _compile_regex(raw: _RawTerm) -> tuple[Term, Predicate]:
     except (re.error, RecursionError, OverflowError, ValueError) as exc:
         detail = getattr(exc, "msg", None) or type(exc).__name__
         raise FilterError(f"invalid regex: {detail}", raw.start) from None
+    if _has_nested_repeat(body):
+        # Python's re backtracks: `(\w+)+-v2` against a long key that does not match takes
+        # exponential time, and the filter runs on the TUI's loop, so the screen would freeze.
+        raise FilterError(
+            "regex repeats a repetition, e.g. (a+)+: it can take forever on a long key; "
+            "drop the outer repeat",
+            raw.start,
+        )
     search = pattern.search
 
     def check(event: FlagEvent, _names: Mapping[str, str] | None) -> bool:
         return search(event.flag_key) is not None
 
     return Term("regex", body, raw.negated, raw.start), check
+
+
+def _has_nested_repeat(body: str) -> bool:
+    """Whether a repeat of more than one (`+`, `*`, `{2,}`...) holds another such repeat."""
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]  # 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse  # type: ignore[no-redef]
+    constants = sre_parse  # the opcodes are re-exported by the parser module
+    repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
+    repeats |= {getattr(constants, "POSSESSIVE_REPEAT", constants.MAX_REPEAT)}
+
+    def walk(items: object, inside: bool) -> bool:
+        for op, av in items:  # type: ignore[attr-defined]
+            children: list[object] = []
+            repeating = False
+            if op in repeats:
+                low, high, sub = av
+                repeating = high > 1 and high != low
+                if repeating and inside:
+                    return True
+                children = [sub]
+            elif op is constants.SUBPATTERN:
+                children = [av[-1]]
+            elif op is constants.BRANCH:
+                children = list(av[1])
+            elif op in (constants.ASSERT, constants.ASSERT_NOT):
+                children = [av[1]]
+            elif op is getattr(constants, "ATOMIC_GROUP", None):
+                children = [av]
+            elif op is constants.GROUPREF_EXISTS:
+                children = [c for c in av[1:] if c is not None]
+            if any(walk(child, inside or repeating) for child in children):
+                return True
+        return False
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return walk(sre_parse.parse(body), False)
+    except Exception:  # the pattern compiled: a parser detail we do not know is not an error
+        return False
 
 
 def _glob(value: str) -> Callable[[str], re.Match[str] | None]:

@@ -15,13 +15,16 @@ newest first with a LIMIT, so SQLite walks back from the end and stops early for
 flag; for a rare flag it scans the table (about 50 ms for 1,000,000 events). Transitions, which
 are few, keep their index.
 
-A file that cannot be opened as our journal (not a database, corrupt, a newer schema) is never
-deleted: it is renamed aside (`<name>.unreadable-<UTC time>`, with its -wal/-shm files) and a new
-journal starts; `Journal.notice` then says so in plain words.
+A file that is not a database, or a corrupt one, is never deleted: it is renamed aside
+(`<name>.unreadable-<UTC time>`, with its -wal/-shm files) and a new journal starts;
+`Journal.notice` then says so in plain words. Any other failure to open (locked, an I/O error,
+no permission, a newer program's schema) leaves the file alone and raises `JournalError`: the
+file may be healthy, for instance held by a concurrent `tail --profile` recorder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import operator
@@ -51,6 +54,7 @@ DEFAULT_MAX_EVENTS = 1_000_000
 DEFAULT_MAX_AGE_DAYS = 90.0
 DEFAULT_MAX_QUEUE = 200_000
 RETENTION_EVERY = 50_000
+CLOSE_TIMEOUT = 10.0  # how long close() waits for the writer to commit what is queued
 
 HistoryEntry = FlagEvent | ValueTransition | Outage
 
@@ -122,6 +126,22 @@ def journal_path(profile_name: str, directory: Path | None = None) -> Path:
     if name.startswith("."):
         name = "_" + name[1:]
     return directory / f"{name}.sqlite3"
+
+
+# SQLite's result codes for "this file is not (or no longer) a database": only such a file
+# is moved aside; every other failure leaves it where it is.
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+def _unreadable(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc)
+    return "not a database" in text or "malformed" in text
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -219,6 +239,9 @@ class Journal:
         self._writer_sleeping = False
         self._since_retention = 0
         self._closing = False
+        self._writer_done = False  # the writer thread has ended (closed, or died)
+        # Notified after every batch and when the writer ends: for `wait_pending_below`.
+        self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
 
@@ -242,6 +265,12 @@ class Journal:
         except (sqlite3.Error, OSError, JournalError) as exc:
             if not self.path.exists():
                 raise JournalError(f"cannot create journal {self.path}: {exc}") from exc
+            if not _unreadable(exc):
+                # Locked, an I/O error, no permission, a newer program's schema: the file
+                # may well be healthy (another recorder may hold it), so it is left alone.
+                if isinstance(exc, JournalError):
+                    raise JournalError(f"cannot use journal {self.path}: {exc}") from exc
+                raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
             moved = self._move_aside()
             self.moved_to = moved
             self.notice = (
@@ -253,8 +282,13 @@ class Journal:
                 self._conn = self._init_db()
             except (sqlite3.Error, OSError, JournalError) as exc2:
                 raise JournalError(f"cannot create journal {self.path}: {exc2}") from exc2
-        self._retain(self._conn)
-        self._conn.commit()
+        try:
+            self._retain(self._conn)
+            self._conn.commit()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            self._conn = None
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
         self._thread = threading.Thread(
             target=self._writer, name=f"journal-{self.path.stem}", daemon=True
         )
@@ -356,19 +390,27 @@ class Journal:
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until everything appended so far is committed; False on timeout."""
         thread = self._thread
-        if thread is None or not thread.is_alive():
+        if thread is None or not thread.is_alive() or self._writer_done:
             return not self.pending
         done = threading.Event()
         self._other.append(("flush", done))
         self._wake.set()
+        if self._writer_done:  # it ended just now: nobody will answer the mark
+            return not self.pending
         return done.wait(timeout)
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Commit what is queued, stop the writer thread, close the database."""
         self._closing = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                # Still committing (a slow disk): the writer closes the connection itself
+                # when it ends; closing it under the writer's feet would lose the batch.
+                log.warning("journal %s: writer still busy after %.0f s", self.path, timeout)
+                self._thread = None
+                return
             self._thread = None
         if self._conn is not None:
             try:
@@ -379,7 +421,43 @@ class Journal:
 
     # --- the writer thread -----------------------------------------------------------------
 
+    @property
+    def writing(self) -> bool:
+        """The writer thread runs: what is appended will be committed."""
+        return self._thread is not None and not self._writer_done
+
+    def wait_pending_below(self, limit: int, timeout: float) -> bool:
+        """Block until at most `limit` items are pending, or the writer has ended (then
+        nothing will drain: waiting longer would stall the caller for good). False on timeout."""
+        with self._progress:
+            return self._progress.wait_for(
+                lambda: self.pending <= limit or self._writer_done, timeout
+            )
+
+    def _notify_progress(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
     def _writer(self) -> None:
+        try:
+            self._write_loop()
+        except BaseException as exc:  # noqa: BLE001 - reported: the journal stops recording
+            self.write_error = f"journal writer stopped: {exc!r}"
+            log.error("%s", self.write_error)
+        finally:
+            self._writer_done = True
+            if self._closing and self._thread is None and self._conn is not None:
+                # close() gave up waiting for this thread: the connection is ours to close.
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+            # Nobody will answer a flush mark now: release their waiters.
+            for kind, item in list(self._other):
+                if kind == "flush":
+                    item.set()  # type: ignore[attr-defined]
+            self._notify_progress()
+
+    def _write_loop(self) -> None:
         conn = self._conn
         assert conn is not None
         events, other = self._events, self._other
@@ -401,10 +479,12 @@ class Journal:
             marks = [item for kind, item in taken_other if kind == "flush"]
             try:
                 self._write(conn, taken_events, taken_other)
-            except sqlite3.Error as exc:
-                # Keep running: a full disk may clear; what failed is counted as dropped.
-                self.write_error = str(exc)
-                log.warning("journal write failed: %s", exc)
+            except Exception as exc:
+                # Keep running: a full disk may clear, and one value SQLite refuses (an
+                # integer over 64 bits, a lone surrogate) must not end recording for good.
+                # What failed is counted as dropped.
+                self.write_error = str(exc) or type(exc).__name__
+                log.warning("journal write failed: %r", exc)
                 try:
                     conn.rollback()
                 except sqlite3.Error:
@@ -412,6 +492,7 @@ class Journal:
                 self.dropped += len(taken_events) + len(taken_other) - len(marks)
             for mark in marks:
                 mark.set()  # type: ignore[attr-defined]
+            self._notify_progress()
             if self.batch_pause > 0 and not self._closing and not marks:
                 # Let the queue fill for a moment: a few large transactions cost the event
                 # loop less (fewer GIL hand-overs) than many small ones under a firehose.

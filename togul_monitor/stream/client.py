@@ -55,6 +55,7 @@ import httpx
 
 from togul_monitor.protocol import STREAM_PATH
 from togul_monitor.stream.backoff import Backoff
+from togul_monitor.stream.credentials import Offered, stream_credentials
 from togul_monitor.stream.events import (
     ConnectionState,
     FlagEvent,
@@ -78,6 +79,9 @@ _MAX_QUEUED_BATCHES = 64
 _SEEN_IDS_KEPT = 10_000
 _OUTAGE_DECISION_DELAY = 1.0
 _ERROR_BODY_LIMIT = 4096
+#: `StreamCounters.by_type` counts this many distinct types by name, the rest under OTHER_TYPES.
+MAX_COUNTED_TYPES = 64
+OTHER_TYPES = "(other)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,7 @@ class StreamClient:
         last_event_id: str | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + STREAM_PATH
-        self._credentials = _credential_headers(api_key, token)
+        self._credentials = stream_credentials(Offered(api_key, token)).headers()
         #: How the stream authenticates: "api-key" (one environment), "bearer" (the whole
         #: organisation) or None.
         self.auth: str | None = (
@@ -394,6 +398,7 @@ class StreamClient:
         decoder = SSEDecoder(self._last_event_id)
         retry_seen = decoder.retry
         error = "server ended the stream"
+        silent_for = 0.0  # seconds without any byte before the connection was given up
         try:
             async for chunk in response.aiter_bytes():
                 self.counters.bytes += len(chunk)
@@ -412,6 +417,10 @@ class StreamClient:
                             await self._space.wait()
         except httpx.HTTPError as exc:
             error = _describe(exc, self.read_timeout)
+            if isinstance(exc, httpx.ReadTimeout):
+                # Nothing arrived for a whole read timeout: the stream was already dead (or the
+                # server stalled) that long ago, so the outage starts then, not when we noticed.
+                silent_for = self.read_timeout
         finally:
             if self._pending is not None:
                 # Lost again before the outage was even reported: it is still the same outage.
@@ -419,7 +428,7 @@ class StreamClient:
                 self._cancel_outage_timer()
                 self._pending = None
             else:
-                self._down_since = self._clock()
+                self._down_since = max(now, self._clock() - silent_for)
             self.backoff.connected_for(self._monotonic() - live_mono)
         return _Outcome(error)
 
@@ -445,7 +454,10 @@ class StreamClient:
             out.append(item)
             if isinstance(item, FlagEvent):
                 counters.events += 1
-                by_type[item.type] = by_type.get(item.type, 0) + 1
+                etype = item.type
+                if etype not in by_type and len(by_type) >= MAX_COUNTED_TYPES:
+                    etype = OTHER_TYPES  # bounded: a server may send any number of odd types
+                by_type[etype] = by_type.get(etype, 0) + 1
                 if self._max_timestamp is None or item.timestamp > self._max_timestamp:
                     self._max_timestamp = item.timestamp
                 gap = self._versions.observe(item)
@@ -538,19 +550,6 @@ class StreamClient:
 
 
 # -------------------------------------------------------------------- helpers
-
-
-def _credential_headers(api_key: str | None, token: str | None) -> dict[str, str]:
-    """X-API-Key, or the Bearer token when there is no key able to stream.
-
-    A server-scope key (`tgl_srv_`) cannot open the stream (403), so a profile holding one for
-    evaluate and a token for the org-wide stream streams with the token.
-    """
-    if api_key and not (token and api_key.startswith("tgl_srv_")):
-        return {"X-API-Key": api_key}
-    if token:
-        return {"Authorization": f"Bearer {token}"}
-    return {}
 
 
 def _unwrap(exc: BaseException) -> BaseException:

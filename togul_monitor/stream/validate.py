@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 
+from togul_monitor.kinds import value_kind
+from togul_monitor.protocol import EVENT_FIELDS
 from togul_monitor.stream.events import FlagEvent, Malformed
 
 #: Payloads larger than this (UTF-8 bytes) are refused before parsing.
@@ -22,7 +24,13 @@ _loads = json.loads
 _scan_once = json.JSONDecoder().scan_once
 _JSON_WS = " \t\n\r"
 _NOTHING = object()
-_FIELDS = ("type", "flag_key", "environment_id", "version", "timestamp")
+# What the journal can store (SQLite INTEGER is int64) and the views can format (datetime's
+# years 1-9999): anything outside is refused here, so no later stage meets a value it cannot
+# handle (a version above 2**63 used to kill the journal's writer thread).
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+TIMESTAMP_MIN = -62_135_596_800.0  # 0001-01-01T00:00:00Z
+TIMESTAMP_MAX = 253_402_300_799.0  # 9999-12-31T23:59:59Z
 
 
 def truncate(raw: str, keep: int = RAW_KEEP) -> str:
@@ -61,7 +69,7 @@ def validate_event(data: str, event_id: str | None, received_at: float) -> FlagE
         except RecursionError:
             return Malformed("not JSON: nested too deeply", truncate(data), event_id, received_at)
     if type(obj) is not dict:
-        return Malformed(f"not an object: {_json_kind(obj)}", truncate(data), event_id, received_at)
+        return Malformed(f"not an object: {value_kind(obj)}", truncate(data), event_id, received_at)
     try:
         etype = obj["type"]
         key = obj["flag_key"]
@@ -69,7 +77,7 @@ def validate_event(data: str, event_id: str | None, received_at: float) -> FlagE
         version = obj["version"]
         ts = obj["timestamp"]
     except KeyError:
-        missing = [name for name in _FIELDS if name not in obj]
+        missing = [name for name in EVENT_FIELDS if name not in obj]
         return Malformed(
             "missing field" + ("s " if len(missing) > 1 else " ") + ", ".join(missing),
             truncate(data),
@@ -84,32 +92,46 @@ def validate_event(data: str, event_id: str | None, received_at: float) -> FlagE
         and type(version) is int
         and (type(ts) is int or (type(ts) is float and math.isfinite(ts)))
     ):
-        return FlagEvent(etype, key, env, version, ts, event_id, received_at)
+        if (
+            _INT64_MIN <= version <= _INT64_MAX
+            and TIMESTAMP_MIN <= ts <= TIMESTAMP_MAX
+            # isascii() inline: the common case costs no function call.
+            and (etype.isascii() or _utf8(etype))
+            and (key.isascii() or _utf8(key))
+            and (env.isascii() or _utf8(env))
+        ):
+            return FlagEvent(etype, key, env, version, ts, event_id, received_at)
+        reason = _unstorable(etype, key, env, version)
+        return Malformed(reason, truncate(data), event_id, received_at)
     return Malformed(_mistyped(etype, key, env, version, ts), truncate(data), event_id, received_at)
+
+
+def _utf8(text: str) -> bool:
+    """False for a lone surrogate (a JSON `\\ud800` escape): no UTF-8 file or terminal takes it."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable(etype: str, key: str, env: str, version: int) -> str:
+    for name, value in (("type", etype), ("flag_key", key), ("environment_id", env)):
+        if not _utf8(value):
+            return f"bad field {name}: not valid Unicode (a lone surrogate)"
+    if not _INT64_MIN <= version <= _INT64_MAX:
+        return "bad field version: outside the 64-bit integer range"
+    return "bad field timestamp: outside the years 1-9999"
 
 
 def _mistyped(etype: object, key: object, env: object, version: object, ts: object) -> str:
     for name, value in (("type", etype), ("flag_key", key), ("environment_id", env)):
         if type(value) is not str:
-            return f"mistyped field {name}: expected a string, got {_json_kind(value)}"
+            return f"mistyped field {name}: expected a string, got {value_kind(value)}"
     if type(version) is not int:
-        return f"mistyped field version: expected an integer, got {_json_kind(version)}"
+        return f"mistyped field version: expected an integer, got {value_kind(version)}"
     if type(ts) is float:
         return "mistyped field timestamp: not a finite number"
-    return f"mistyped field timestamp: expected a number, got {_json_kind(ts)}"
-
-
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    return f"mistyped field timestamp: expected a number, got {value_kind(ts)}"

@@ -21,11 +21,13 @@ from textual.worker import get_current_worker
 from togul_monitor.config.profiles import Profile
 from togul_monitor.model.filters import Filter
 from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.stream.events import FlagEvent
 from togul_monitor.text import safe_text
 from togul_monitor.ui.export import export_path, write_jsonl
 from togul_monitor.ui.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
 from togul_monitor.ui.format import TIME_MODES
-from togul_monitor.ui.messages import ExportDone, RefilterDone
+from togul_monitor.ui.handle import MonitorHandle
+from togul_monitor.ui.messages import ExportDone, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text, marker_detail
 from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.session import while_mounted
@@ -55,7 +57,7 @@ class KeyActions(App[None]):
     last_export: Path
 
     # Provided by TogulMonitorApp (the panes and the repaint of texts).
-    monitor: Any
+    monitor: MonitorHandle | None
     main_screen: Screen[Any]
     feed: EventFeed
     values_table: ValuesTable
@@ -167,10 +169,34 @@ class KeyActions(App[None]):
             self.push_screen(EventDetailScreen(marker_detail(item), title=item.marker))
             return
         transition = self.store.transition_for(item)
-        if transition is None and self.monitor is not None and item.event_id is not None:
-            transition = self.monitor.transition_for(item.event_id)
-        body = detail_text(item, transition, self.time_mode, self.environment_names)
-        self.push_screen(EventDetailScreen(body, title="event detail"))
+        monitor = self.monitor
+        look_up = transition is None and monitor is not None and item.event_id is not None
+        body = detail_text(
+            item, transition, self.time_mode, self.environment_names, looking_up=look_up
+        )
+        screen = EventDetailScreen(body, title="event detail")
+        self.push_screen(screen)
+        if look_up and monitor is not None:
+            # Not in memory: the monitor reads the journal (a flush, a SQLite query), which may
+            # take seconds under backlog. The screen is open already; the worker fills it in.
+            self._transition_worker(monitor, item, screen)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False, name="transition")
+    def _transition_worker(
+        self, monitor: MonitorHandle, event: FlagEvent, screen: EventDetailScreen
+    ) -> None:
+        assert event.event_id is not None
+        transition = monitor.transition_for(event.event_id)
+        self.post_message(TransitionLoaded(event, transition, screen))
+
+    @on(TransitionLoaded)
+    @while_mounted
+    def _transition_loaded(self, message: TransitionLoaded) -> None:
+        if message.detail_screen.is_attached:
+            body = detail_text(
+                message.event, message.transition, self.time_mode, self.environment_names
+            )
+            message.detail_screen.set_body(body)
 
     def action_profiles(self) -> None:
         from togul_monitor.ui.screens.profile_switcher import ProfileSwitcherScreen
@@ -182,7 +208,7 @@ class KeyActions(App[None]):
             self.switch_profile(name)
 
     def action_edit_profile(self) -> None:
-        from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen
+        from togul_monitor.ui.screens.profile_switcher import open_profile_form
 
         if self.profile.builtin:
             self.notify(
@@ -190,7 +216,7 @@ class KeyActions(App[None]):
                 markup=False,
             )
             return
-        self.push_screen(ProfileFormScreen(self.profile.name), self._profile_chosen)
+        open_profile_form(self, self.profile.name, self._profile_chosen)
 
     def action_watch(self) -> None:
         flag = self._focused_flag()
@@ -235,7 +261,7 @@ class KeyActions(App[None]):
     def _export_worker(self, items: list[Row], predicate: FeedPredicate, path: Path) -> None:
         try:
             count = write_jsonl(items, predicate, path)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # the folder, the disk; nothing half-written
             self.post_message(ExportDone(None, 0, str(error)))
             return
         self.post_message(ExportDone(path, count))

@@ -5,14 +5,18 @@ This app only drains it on a timer (at most `paint_hz` times a second), paints e
 one `batch_update()`, and sends intents (watch, restart) as plain calls. The pieces with one job
 each live next to it: `session` (start/stop/switch the monitor on thread workers), `batch` (a
 drained batch into the store, sorted for painting), `status_view` (status bar and empty-pane
-texts), `actions` (the keys, the base class of this app) and `export`. Reading history,
-refiltering large views and exporting run in thread workers, so the event loop never blocks.
+texts), `actions` (the keys, the base class of this app) and `export`. Reading history (once
+per selected flag; rows that arrive later are merged in memory), looking up a value change for
+the detail screen, reading the keymap and profiles, refiltering large views and exporting run
+in thread workers, so the event loop never blocks; a worker that fails is reported by name
+(`worker_errors`).
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,15 +27,18 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Label, Static
+from textual.worker import Worker
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.model.filters import Filter
-from togul_monitor.monitor import EvaluatorStatus
-from togul_monitor.stream.events import ConnectionState, Status
+from togul_monitor.monitor import EvaluatorStatus, HistoryEntry, MonitorUpdate
+from togul_monitor.store.journal import merge_history
+from togul_monitor.stream.events import ConnectionState, Outage, Status
 from togul_monitor.ui.actions import KeyActions
 from togul_monitor.ui.batch import Batch, BellLimiter, ring_message, take_batch
 from togul_monitor.ui.commands import TogulCommands
 from togul_monitor.ui.feed_store import FeedPredicate, FeedStore, row_event
+from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.keymap import DEFAULT_KEYS, app_bindings, load_user_keymap
 from togul_monitor.ui.messages import HistoryLoaded, MonitorFailed, MonitorReady
 from togul_monitor.ui.screens.help import key_label
@@ -45,10 +52,11 @@ from togul_monitor.ui.session import (
 from togul_monitor.ui.status_view import feed_empty_message, status_info, values_empty_text
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
-from togul_monitor.ui.widgets.history_pane import HistoryPane
+from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
 from togul_monitor.ui.widgets.status_bar import StatusBar
 from togul_monitor.ui.widgets.values_table import ValuesTable
+from togul_monitor.ui.worker_errors import report_worker_error
 
 W = TypeVar("W", bound=Widget)
 
@@ -95,13 +103,14 @@ class TogulMonitorApp(KeyActions):
         self.bells = BellLimiter()
         self.status = Status(ConnectionState.CONNECTING, at=clock())
         self.paints = 0
-        self._history_dirty = True
+        self._history_dirty = True  # the selected flag's history must be read (once)
+        self._history_new: list[HistoryEntry] = []  # arrived since: merged in memory
         # History reads: the latest asked for and the latest answered (equal: the pane is current).
         self.history_requested = 0
         self.history_answered = 0
 
     @property
-    def monitor(self) -> Any:
+    def monitor(self) -> MonitorHandle | None:
         """The running MonitorThread; None before the first start and during a switch."""
         return self.session.monitor
 
@@ -155,10 +164,10 @@ class TogulMonitorApp(KeyActions):
         return self._main("#notice", NoticePanel)
 
     def on_mount(self) -> None:
-        self.keymap = dict(self.keymap_override if self.keymap_override is not None else {})
+        self.keymap = dict(self.keymap_override or {})
         if self.keymap_override is None:
-            self.keymap = load_user_keymap()
-        if self.keymap:
+            self._keymap_worker()  # the config file is read off the event loop
+        elif self.keymap:
             self.set_keymap(self.keymap)
         self._main("#feed-pane", Vertical).border_title = "live feed"
         self._main("#values-pane", Vertical).border_title = "values"
@@ -176,6 +185,17 @@ class TogulMonitorApp(KeyActions):
         self.set_interval(1.0, self._every_second, name="ages")
         self.session.start(self.profile, None, self.profile.name)
 
+    @work(thread=True, exclusive=True, group="keymap", exit_on_error=False, name="keymap")
+    def _keymap_worker(self) -> None:
+        keymap = load_user_keymap()
+        if keymap:
+            self.call_from_thread(self._apply_keymap, keymap)
+
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
+        self.keymap = keymap
+        self.set_keymap(keymap)
+        self.refresh_bindings()
+
     def on_unmount(self) -> None:
         gc.unfreeze()  # hand what was frozen back to the collector (tests run many apps)
         self.session.close_soon()
@@ -190,6 +210,11 @@ class TogulMonitorApp(KeyActions):
         footer.compact = compact
         footer.show_command_palette = not compact  # ctrl+p still works; `?` lists it
         self._main("#status", StatusBar).narrow = compact
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """A worker that failed is reported by name (every worker runs exit_on_error=False)."""
+        report_worker_error(self, event)
 
     # -- monitor lifecycle (see session.py) -------------------------------------------------
     @on(MonitorReady)
@@ -215,7 +240,8 @@ class TogulMonitorApp(KeyActions):
     @on(MonitorFailed)
     @while_mounted
     def _monitor_failed(self, message: MonitorFailed) -> None:
-        self.session.switching = False
+        if message.generation in (0, self.session.generation):
+            self.session.switching = False  # not while a newer switch is still under way
         keys = (self._key_for(k) for k in ("profiles", "edit_profile", "quit"))
         self.notice.show_failed(message.profile_name, message.error, *keys)
         self._paint_texts()
@@ -226,6 +252,7 @@ class TogulMonitorApp(KeyActions):
         self.feed.sync()
         self.feed.follow()
         self.values_table.reset()
+        self._history_new.clear()
         self.history_pane.show(self.selected_flag, [])
 
     def switch_profile(self, name: str) -> None:
@@ -252,19 +279,23 @@ class TogulMonitorApp(KeyActions):
             self._paint_texts()
             if self._history_dirty:
                 self._load_history()
+            elif self._history_new and self.history_answered == self.history_requested:
+                self._merge_history(None)
 
-    def _paint_batch(self, updates: list[Any]) -> None:
+    def _paint_batch(self, updates: list[MonitorUpdate]) -> None:
         batch: Batch = take_batch(
             updates,
             self.store,
-            profile=self.profile,
             environment_names=self.environment_names,
             selected=self.selected_flag,
             watched=self.watched,
             time_mode=self.time_mode,
             now=self.clock(),
         )
-        self._history_dirty = self._history_dirty or batch.history_dirty
+        self._history_new.extend(batch.history)
+        monitor = self.monitor
+        if batch.unknown_environment and monitor is not None:
+            self._learn_environment_names(monitor.snapshot().environment_names)
         for signal in batch.signals:
             self._on_signal(signal)
         self.feed.sync()
@@ -333,10 +364,8 @@ class TogulMonitorApp(KeyActions):
             snapshot=snapshot,
             now=self.clock(),
         )
-        names = getattr(snapshot, "environment_names", None)
-        if names and names.items() - self.environment_names.items():
-            self.environment_names.update(names)  # in place: predicates share this dict
-            self.feed.refresh()
+        if snapshot is not None:
+            self._learn_environment_names(snapshot.environment_names)
         self._main("#status", StatusBar).show(info)
         env = self.profile.environment_key or "this target"
         feed_message = feed_empty_message(self.switching, info.state, self.store, env)
@@ -349,10 +378,17 @@ class TogulMonitorApp(KeyActions):
         if not has_rows:
             empty.update(values_empty_text(env))
 
+    def _learn_environment_names(self, names: dict[str, str]) -> None:
+        """Environment id → key, as the monitor knows them (the one place that names them)."""
+        if names and names.items() - self.environment_names.items():
+            self.environment_names.update(names)  # in place: predicates share this dict
+            self.feed.refresh()
+
     # -- history -----------------------------------------------------------------------------
     def _select_flag(self, flag_key: str | None) -> None:
         if flag_key is not None and flag_key != self.selected_flag:
             self.selected_flag = flag_key
+            self._history_new.clear()  # they were the previous flag's
             self.history_pane.show(flag_key, [])
             self._load_history()
 
@@ -365,8 +401,8 @@ class TogulMonitorApp(KeyActions):
         self._history_worker(self.monitor, self.selected_flag, self.history_requested)
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False, name="history")
-    def _history_worker(self, monitor: Any, flag_key: str, request: int) -> None:
-        entries: list[object] = []
+    def _history_worker(self, monitor: MonitorHandle, flag_key: str, request: int) -> None:
+        entries: list[HistoryEntry] = []
         try:
             entries = list(monitor.history(flag_key, limit=200))
         finally:  # always answer, so the latest request is known to be answered
@@ -379,7 +415,17 @@ class TogulMonitorApp(KeyActions):
             return  # an older read answered late: the newer one is what the pane shows
         self.history_answered = message.request
         if message.flag_key == self.selected_flag:
-            self.history_pane.show(message.flag_key, message.entries)
+            self._merge_history(message.entries)
+
+    def _merge_history(self, read: Sequence[HistoryEntry] | None) -> None:
+        """Show `read` (the monitor's answer, or None to keep the pane's rows) with the rows
+        that arrived since, newest first, without repeats."""
+        base = list(read) if read is not None else list(self.history_pane.entries)
+        new, self._history_new = self._history_new, []
+        if not base and not any(not isinstance(entry, Outage) for entry in new):
+            new = []  # an outage alone is not this flag's history (as Monitor.history says)
+        entries = merge_history(new, base, limit=MAX_ROWS)
+        self.history_pane.show(self.selected_flag, entries)
 
     @on(EventFeed.CursorMoved)
     def _feed_cursor(self, message: EventFeed.CursorMoved) -> None:

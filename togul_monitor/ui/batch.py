@@ -10,11 +10,11 @@ here touches a widget, so the sorting is the same whichever pane shows it.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from togul_monitor.config.profiles import Profile
 from togul_monitor.model.flag_values import FlagValue
-from togul_monitor.monitor import EvaluatorStatus, TransitionRecorded, ValueUpdated
+from togul_monitor.monitor import EvaluatorStatus, HistoryEntry, TransitionRecorded, ValueUpdated
 from togul_monitor.stream.events import FlagEvent, Malformed, Outage, PossibleGap, Status
 from togul_monitor.text import safe_text
 from togul_monitor.ui.feed_store import FeedStore
@@ -32,7 +32,10 @@ class Batch:
     repaint_rows: bool = False  # a transition arrived: feed rows show before → after
     rings: dict[str, TransitionRecorded] = field(default_factory=dict)  # one per watched flag
     signals: list[Status | EvaluatorStatus] = field(default_factory=list)  # in arrival order
-    history_dirty: bool = False  # the selected flag's history pane must be read again
+    # New history rows of the selected flag, added to its pane in memory: the journal is read
+    # once per selection, not once per event (a flush and a SQLite query each time).
+    history: list[HistoryEntry] = field(default_factory=list)
+    unknown_environment: bool = False  # an event of an environment id the view cannot name
 
 
 def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, str]]:
@@ -52,23 +55,10 @@ def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, s
     ]
 
 
-def learn_environment(names: dict[str, str], profile: Profile, event: FlagEvent) -> None:
-    """Name the environment id of an API-key stream after the profile's environment key.
-
-    An API key's stream carries its own environment only, so its events' environment id names
-    the profile's environment. With a Bearer token the stream is org-wide: ids stay shown as id
-    prefixes (the filter's `env:` still matches them).
-    """
-    if profile.token is None and event.environment_id not in names:
-        if not names and profile.environment_key:
-            names[event.environment_id] = profile.environment_key
-
-
 def take_batch(
-    updates: list[object],
+    updates: Iterable[object],
     store: FeedStore,
     *,
-    profile: Profile,
     environment_names: dict[str, str],
     selected: str | None,
     watched: set[str],
@@ -80,9 +70,10 @@ def take_batch(
     for update in updates:
         if isinstance(update, FlagEvent):
             store.add_event(update)
-            learn_environment(environment_names, profile, update)
+            if update.environment_id not in environment_names:
+                batch.unknown_environment = True  # the monitor's snapshot may name it
             if update.flag_key == selected:
-                batch.history_dirty = True
+                batch.history.append(update)
         elif isinstance(update, ValueUpdated):
             batch.values.append(update.value)
         elif isinstance(update, TransitionRecorded):
@@ -91,7 +82,7 @@ def take_batch(
             batch.flash.add(key)
             batch.repaint_rows = True
             if key == selected:
-                batch.history_dirty = True
+                batch.history.append(update.transition)
             if update.watched or key in watched:
                 batch.rings[key] = update
         elif isinstance(update, (Status, EvaluatorStatus)):
@@ -99,7 +90,8 @@ def take_batch(
         elif isinstance(update, Outage):
             for kind, text in outage_text(update, time_mode, now):
                 store.add_marker(kind, text, update.received_at, update)
-            batch.history_dirty = batch.history_dirty or selected is not None
+            if selected is not None:
+                batch.history.append(update)
         elif isinstance(update, Malformed):
             text = f"malformed event skipped: {update.reason} · {update.raw[:80]}"
             store.add_marker("malformed", safe_text(text), update.received_at, update)

@@ -14,8 +14,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.text import safe_text
 from togul_monitor.ui.format import TIME_MODES
 
 if TYPE_CHECKING:
@@ -30,7 +33,11 @@ def app_commands(app: TogulMonitorApp, profile_names: list[str]) -> list[Command
     for name in profile_names:
         if name != app.profile.name:
             commands.append(
-                (f"profile: {name}", partial(app.switch_profile, name), "Switch to this profile")
+                (
+                    f"profile: {safe_text(name)}",
+                    partial(app.switch_profile, name),
+                    "Switch to this profile",
+                )
             )
     if app.store.paused:
         commands.append(("Resume the feed", app.action_toggle_pause, "Show what arrived"))
@@ -52,10 +59,29 @@ def app_commands(app: TogulMonitorApp, profile_names: list[str]) -> list[Command
     flag = app.selected_flag
     if flag is not None:
         verb = "Unwatch" if flag in app.watched else "Watch"
-        commands.append((f"{verb} {flag}", app.action_watch, "Bell and notification on change"))
+        commands.append(
+            (f"{verb} {safe_text(flag)}", app.action_watch, "Bell and notification on change")
+        )
     commands.append(("Filter the feed", app.action_open_filter, "Key /"))
     commands.append(("Profiles…", app.action_profiles, "Switch, add or edit"))
     return commands
+
+
+def highlighted(matcher: Matcher, title: str) -> Content:
+    """`title` as plain Content with the matched letters styled.
+
+    `Matcher.highlight` and a `str` prompt are both parsed as Textual markup, and titles carry
+    server text (a flag key such as `a[/]b` would crash the palette, `[@click=…]` would inject
+    an action): build the Content from the plain string and style the match offsets on it.
+    """
+    content = Content(title)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, title)
+    if not score:
+        return content
+    for offset in offsets:
+        if not title[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class TogulCommands(Provider):
@@ -79,11 +105,11 @@ class TogulCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, callback, help_text in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield DiscoveryHit(Content(title), callback, text=title, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, callback, help_text in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                yield Hit(score, highlighted(matcher, title), callback, text=title, help=help_text)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import io
 import re
 import time
 from pathlib import Path
 
+from togul_monitor.config.atomic import atomic_write
+from togul_monitor.store import export as store_export
 from togul_monitor.ui.feed_store import FeedPredicate, Row, row_event
 
 
@@ -25,13 +27,18 @@ def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
 
 
 def write_jsonl(items: list[Row], predicate: FeedPredicate, path: Path) -> int:
-    """Write every event of `items` that `predicate` keeps (markers are not events)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with path.open("w", encoding="utf-8") as out:
-        for item in items:
-            event = row_event(item)
-            if event is not None and predicate.matches(event):
-                out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-                count += 1
+    """Write every event of `items` that `predicate` keeps (markers are not events).
+
+    The same JSONL as `togul-monitor export` (one writer, `store.export`: ASCII escapes, so a
+    lone surrogate in a flag key is written, not raised), replaced atomically: a failure
+    leaves no half-written file.
+    """
+    events = [
+        event
+        for event in (row_event(item) for item in items)
+        if event is not None and predicate.matches(event)
+    ]
+    out = io.StringIO()
+    count = store_export.write_jsonl(events, out)
+    atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
     return count

@@ -13,7 +13,7 @@ UI thread with `compute_refilter` and applied with `apply_refilter`.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,10 +43,6 @@ class FeedPredicate:
         if self.text_filter is None:
             return True
         return self.text_filter.matches(event, environment_names or self.environment_names)
-
-    @property
-    def is_everything(self) -> bool:
-        return self.text_filter is None and not self.hidden_types
 
     def hides(self, event_type: str) -> bool:
         return event_type in self.hidden_types
@@ -237,8 +233,3 @@ class FeedStore:
         self.trimmed = self.received - self.filtered - self.shown
         self.front_removed = self.appended = 0
         self.generation += 1
-
-    def events_matching(self) -> Iterable[FlagEvent]:
-        """The events the filter in force shows (for export), oldest first."""
-        matches = self.predicate.matches
-        return [r for r in list(self.items) if type(r) is FlagEvent and matches(r)]

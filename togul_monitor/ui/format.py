@@ -7,6 +7,7 @@ Everything that turns server data into text goes through `safe_text` first and c
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,25 +37,38 @@ def type_style(event_type: str) -> str:
 
 
 def fmt_clock(ts: float, mode: str, now: float) -> str:
-    """A timestamp as the user asked to see it: local `12:01:03`, UTC `12:01:03Z`, or `5s ago`."""
-    if mode == "utc":
-        return time.strftime("%H:%M:%SZ", time.gmtime(ts))
+    """A timestamp as the user asked to see it: local `12:01:03`, UTC `12:01:03Z`, or `5s ago`.
+
+    `?` when the time cannot be shown (see `_strftime`).
+    """
     if mode == "relative":
-        return f"{fmt_age(now - ts)} ago"
-    return time.strftime("%H:%M:%S", time.localtime(ts))
+        age = fmt_age(now - ts)
+        return "?" if age == "?" else f"{age} ago"
+    return _strftime("%H:%M:%SZ" if mode == "utc" else "%H:%M:%S", ts, utc=mode == "utc")
+
+
+def _strftime(pattern: str, ts: float, *, utc: bool) -> str:
+    """`ts` formatted, or `?`: a server timestamp is data, and a finite but huge one (1e300)
+    raises OverflowError, a year past 9999 ValueError or OSError, in the time functions."""
+    try:
+        return time.strftime(pattern, time.gmtime(ts) if utc else time.localtime(ts))
+    except (OverflowError, ValueError, OSError):
+        return "?"
 
 
 def fmt_full_time(ts: float, mode: str) -> str:
     """A date and time for detail screens (relative mode still shows the absolute time)."""
     if mode == "utc":
-        return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(ts))
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+        return _strftime("%Y-%m-%d %H:%M:%SZ", ts, utc=True)
+    return _strftime("%Y-%m-%d %H:%M:%S", ts, utc=False)
 
 
 def fmt_age(seconds: float | None) -> str:
-    """A short age: `0s`, `42s`, `3m`, `2h`, `5d`; `-` when unknown."""
+    """A short age: `0s`, `42s`, `3m`, `2h`, `5d`; `-` when unknown, `?` when not finite."""
     if seconds is None:
         return "-"
+    if not math.isfinite(seconds):
+        return "?"
     s = max(0, int(seconds))
     if s < 60:
         return f"{s}s"
@@ -123,6 +137,8 @@ def fmt_lag(lag: float | None) -> str:
     the server does not give)."""
     if lag is None:
         return "-"
+    if not math.isfinite(lag):
+        return "?"
     if lag < 1:
         return "<1s"
     return f"{int(lag)}s"

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from textual.message import Message
+from textual.screen import Screen
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.model.flag_values import ValueTransition
+from togul_monitor.monitor import HistoryEntry
+from togul_monitor.stream.events import FlagEvent
 from togul_monitor.ui.feed_store import RefilterResult
+from togul_monitor.ui.handle import MonitorHandle
 
 
 @dataclass
@@ -20,7 +24,8 @@ class MonitorReady(Message):
     """A MonitorThread for `profile` runs; the previous one (if any) has stopped."""
 
     profile: Profile
-    monitor: Any  # MonitorThread (or a test double with the same methods)
+    monitor: MonitorHandle
+    generation: int = 0  # which `MonitorSession.start` this answers (older ones are stale)
 
 
 @dataclass
@@ -29,12 +34,13 @@ class MonitorFailed(Message):
 
     profile_name: str
     error: str
+    generation: int = 0  # the `MonitorSession.start` it belongs to
 
 
 @dataclass
 class HistoryLoaded(Message):
     flag_key: str
-    entries: list[object]
+    entries: list[HistoryEntry]
     request: int = 0  # which read this answers (the app keeps only the latest)
 
 
@@ -48,3 +54,12 @@ class ExportDone(Message):
     path: Path | None
     count: int
     error: str | None = None
+
+
+@dataclass
+class TransitionLoaded(Message):
+    """The journal's answer for an event detail screen opened without its value change."""
+
+    event: FlagEvent
+    transition: ValueTransition | None
+    detail_screen: Screen[None]

@@ -1,9 +1,13 @@
 """The one running MonitorThread of the app: start, switch and stop it off the event loop.
 
 `MonitorThread.start()` and `stop()` block (a thread join, a journal close), so every start and
-switch runs in one exclusive thread worker: a second switch cancels the first, and a monitor
-that finished starting for a cancelled switch is stopped again at once. The worker never
-touches widgets; it posts `MonitorReady` or `MonitorFailed` to the app.
+switch runs in a thread worker. A cancelled thread worker is only flagged, so two switches can
+overlap: they take turns on one lock, and each first stops every monitor still running (the
+one shown, and any started for a switch since overtaken), so two monitors never run at once
+(a quick switch back would otherwise open two writers on one journal). Every start has a
+generation number; a `MonitorReady` of an older generation is stale and its monitor is
+stopped rather than shown. The worker never touches widgets; it posts `MonitorReady` or
+`MonitorFailed` to the app.
 """
 
 from __future__ import annotations
@@ -20,13 +24,12 @@ from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import MonitorFailed, MonitorReady
 
 Clock = Callable[[], float]
-MonitorFactory = Callable[[Profile, Clock], Any]
+MonitorFactory = Callable[[Profile, Clock], MonitorHandle]
 ProfileResolver = Callable[[str], Profile]
-
-STOP_TIMEOUT = 5.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +53,7 @@ def while_mounted(method: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
-def default_monitor_factory(profile: Profile, clock: Clock) -> Any:
+def default_monitor_factory(profile: Profile, clock: Clock) -> MonitorHandle:
     from togul_monitor.monitor import MonitorThread
 
     return MonitorThread(profile, clock=clock)
@@ -60,11 +63,6 @@ def default_profile_resolver(name: str) -> Profile:
     from togul_monitor.config.resolve import resolve_profile
 
     return resolve_profile(name)
-
-
-def stop_in_background(monitor: Any) -> None:
-    """Stop `monitor` without waiting: used when the app is already going away."""
-    threading.Thread(target=monitor.stop, args=(STOP_TIMEOUT,), daemon=True).start()
 
 
 class MonitorSession:
@@ -81,17 +79,21 @@ class MonitorSession:
         self.clock = clock
         self.factory = factory or default_monitor_factory
         self.resolver = resolver or default_profile_resolver
-        self.monitor: Any = None
+        self.monitor: MonitorHandle | None = None
         self.switching = True
         self.started_once = False
         self.closing = False
+        self.generation = 0  # of the latest start(); read on the UI thread
+        self._lock = threading.Lock()  # one switch at a time
+        self._running: list[MonitorHandle] = []  # started and not stopped yet (under _lock)
 
     def start(self, profile: Profile | None, name: str | None, current_name: str) -> None:
         """Stop the running monitor (if any) and start one for `profile`, or profile `name`."""
-        old, self.monitor = self.monitor, None  # the paint timer stops draining it at once
+        self.monitor = None  # the paint timer stops draining it at once
         self.switching = True
+        self.generation += 1
         self.app.run_worker(
-            partial(self._switch, old, profile, name, current_name),
+            partial(self._switch, self.generation, profile, name, current_name),
             thread=True,
             exclusive=True,
             group="monitor",
@@ -99,51 +101,83 @@ class MonitorSession:
             name="monitor",
         )
 
+    def _stale(self, generation: int) -> bool:
+        return generation != self.generation or self.closing
+
     def _switch(
-        self, old: Any, profile: Profile | None, name: str | None, current_name: str
+        self, generation: int, profile: Profile | None, name: str | None, current_name: str
     ) -> None:
-        if old is not None:
+        with self._lock:
+            # A switch overtaken by a newer one (or by the app closing) does nothing at all:
+            # the newer one stops what runs, and may already have started its own monitor.
+            if self._stale(generation):
+                return
+            self._stop_running(current_name, generation)
+            if self._stale(generation):
+                return
             try:
-                old.stop(STOP_TIMEOUT)
+                if profile is None:
+                    assert name is not None
+                    profile = self.resolver(name)
+                monitor = self.factory(profile, self.clock)
+                monitor.start()
+            except Exception as error:
+                failed_name = name or (profile.name if profile else "?")
+                self.app.post_message(MonitorFailed(failed_name, str(error), generation))
+                return
+            self._running.append(monitor)
+            if self._stale(generation) or get_current_worker().is_cancelled:
+                self._stop_running(current_name, generation)
+                return
+        self.app.post_message(MonitorReady(profile, monitor, generation))
+
+    def _stop_running(self, current_name: str, generation: int = 0) -> None:
+        """Stop every monitor still running (call with `_lock` held, on a worker thread)."""
+        while self._running:
+            monitor = self._running.pop(0)
+            try:
+                monitor.stop()  # its default outlasts a journal close: never two writers
             except Exception as error:  # the new profile still opens; the failure is shown
-                self.app.post_message(MonitorFailed(current_name, f"stopping: {error}"))
-        try:
-            if profile is None:
-                assert name is not None
-                profile = self.resolver(name)
-            monitor = self.factory(profile, self.clock)
-            monitor.start()
-        except Exception as error:
-            failed_name = name or (profile.name if profile else "?")
-            self.app.post_message(MonitorFailed(failed_name, str(error)))
-            return
-        if get_current_worker().is_cancelled:
-            monitor.stop(STOP_TIMEOUT)
-            return
-        self.app.post_message(MonitorReady(profile, monitor))
+                failed = MonitorFailed(current_name, f"stopping: {error}", generation)
+                self.app.post_message(failed)
+
+    def _stop_all(self, keep: MonitorHandle | None = None) -> None:
+        """Stop every running monitor but `keep` (on a thread of its own: it waits its turn)."""
+        with self._lock:
+            kept = [monitor for monitor in self._running if monitor is keep]
+            self._running = [monitor for monitor in self._running if monitor is not keep]
+            self._stop_running("?")
+            self._running = kept
 
     def adopt(self, message: MonitorReady) -> bool | None:
-        """Make the started monitor the running one: True the first time, None if closing."""
+        """Make the started monitor the running one: True the first time, None if not shown.
+
+        A monitor of an older start (a switch overtaken by a newer one) is not shown: the newer
+        switch stops it, as does closing. A monitor this one replaces is stopped too.
+        """
         if self.closing:
             # Started while the app was closing: stop it rather than leak its thread.
-            stop_in_background(message.monitor)
+            threading.Thread(target=self._stop_all, daemon=True).start()
             return None
+        if message.generation != self.generation:
+            return None  # stale: the newer switch's worker stops it (it is in `_running`)
         first = not self.started_once
         self.started_once = True
-        self.monitor = message.monitor
+        replaced, self.monitor = self.monitor, message.monitor
+        if replaced is not None and replaced is not message.monitor:
+            keep = message.monitor
+            threading.Thread(target=self._stop_all, args=(keep,), daemon=True).start()
         self.switching = False
         return first
 
     def close_soon(self) -> None:
-        """The app is unmounting (ctrl+q, a test ending): stop the monitor without waiting."""
+        """The app is unmounting (ctrl+q, a test ending): stop the monitors without waiting."""
         self.closing = True
-        monitor, self.monitor = self.monitor, None
-        if monitor is not None:
-            stop_in_background(monitor)
+        self.monitor = None
+        threading.Thread(target=self._stop_all, daemon=True).start()
 
     async def close(self) -> None:
         """Quit with `q`: stop the monitor (journal flushed and closed) before exiting."""
         self.closing = True
-        monitor, self.monitor = self.monitor, None
-        if monitor is not None:
-            await asyncio.to_thread(monitor.stop, STOP_TIMEOUT)
+        self.monitor = None
+        await asyncio.to_thread(self._stop_all)

@@ -41,8 +41,13 @@ def detail_text(
     transition: ValueTransition | None,
     time_mode: str,
     environment_names: dict[str, str] | None = None,
+    *,
+    looking_up: bool = False,
 ) -> Text:
-    """Everything known about one event, as plain Text (server text is never markup)."""
+    """Everything known about one event, as plain Text (server text is never markup).
+
+    `looking_up`: the transition is being read from the journal (shown as such meanwhile).
+    """
     text = Text()
     text.append(safe_text(event.type), style=type_style(event.type))
     text.append("  ")
@@ -67,7 +72,9 @@ def detail_text(
         text.append(value)
         text.append("\n")
     text.append("\nvalue for this profile's context\n", style="bold underline")
-    if transition is None:
+    if transition is None and looking_up:
+        text.append("  looking it up in the journal…\n", style="dim")
+    elif transition is None:
         text.append("  no change recorded for this event (or not evaluated yet)\n", style="dim")
     else:
         text.append_text(_evaluation_lines("before", transition.before))
@@ -111,6 +118,11 @@ class EventDetailScreen(ModalScreen[None]):
             scroll.border_title = self.title_text
             scroll.border_subtitle = "esc close"
             yield Static(self.body, id="detail-body")
+
+    def set_body(self, body: Text) -> None:
+        """Replace the text (a value change looked up after the screen opened)."""
+        self.body = body
+        self.query_one("#detail-body", Static).update(body)
 
 
 def marker_detail(item: FeedItem) -> Text:

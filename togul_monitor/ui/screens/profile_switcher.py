@@ -1,27 +1,32 @@
 """`p`: the profile switcher (list, switch, add, edit) and the add/edit form.
 
 The list comes from `config.resolve.list_profiles()` (the file's profiles, then the built-in demo
-profiles). Choosing one dismisses the screen with its name; the app stops the old monitor and
+profiles), read on a worker once the screen is open, as is a profile before its form opens: the
+event loop never reads the file. Choosing one dismisses the screen with its name; the app stops the old monitor and
 starts the new one on a worker. The form writes through `ProfileStore` (validated, atomic, 0600)
 on a worker thread and shows the store's error in place when it refuses.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
+from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
 from togul_monitor.text import mask_secret, safe_text
+from togul_monitor.ui.worker_errors import report_worker_error
 
 
 def _credential(profile: Profile) -> str:
@@ -44,6 +49,40 @@ def profile_label(profile: Profile, current: str) -> Text:
         text.append(f" {safe_text(profile.base_url)}", style="")
         text.append(f"  {_credential(profile)}", style="dim")
     return text
+
+
+def read_profiles() -> tuple[list[Profile], str | None]:
+    """The profiles to offer and the config error to show (blocking: call on a worker)."""
+    from togul_monitor.config.resolve import list_profiles
+
+    try:
+        return list_profiles(), None
+    except ConfigError as error:
+        return [], str(error)
+
+
+def read_entry(name: str) -> ProfileEntry | None:
+    """Saved profile `name` as written in the file (blocking: call on a worker)."""
+    from togul_monitor.config.profiles import load_config
+
+    return load_config().profiles.get(name)
+
+
+def open_profile_form(node: DOMNode, name: str, callback: Callable[[str | None], None]) -> None:
+    """Read profile `name` on a thread worker of `node`, then open its edit form."""
+
+    def load() -> None:
+        entry = read_entry(name)
+        node.app.call_from_thread(node.app.push_screen, ProfileFormScreen(name, entry), callback)
+
+    node.run_worker(
+        load,
+        thread=True,
+        exclusive=True,
+        group="profile-load",
+        exit_on_error=False,
+        name="profile-load",
+    )
 
 
 class ProfileSwitcherScreen(ModalScreen[str | None]):
@@ -69,35 +108,51 @@ class ProfileSwitcherScreen(ModalScreen[str | None]):
     def __init__(self, current: str, profiles: list[Profile] | None = None) -> None:
         super().__init__()
         self.current = current
-        self.profiles = profiles
+        self.profiles = profiles  # None: read on a worker after mount (the file may be slow)
         self.error: str | None = None
 
-    def compose(self) -> ComposeResult:
-        if self.profiles is None:
-            try:
-                from togul_monitor.config.resolve import list_profiles
+    @property
+    def loaded(self) -> bool:
+        return self.profiles is not None
 
-                self.profiles = list_profiles()
-            except ConfigError as error:
-                self.profiles = []
-                self.error = str(error)
-        options = [Option(profile_label(p, self.current), id=p.name) for p in self.profiles]
+    def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "profiles"
             box.border_subtitle = "enter switch · a add · e edit · esc close"
-            yield OptionList(*options, id="profiles-list")
-            yield Static(Text(safe_text(self.error or "")), id="profiles-error")
+            yield OptionList(id="profiles-list")
+            yield Static("", id="profiles-error")
             yield Label(
                 Text("Switching stops the running stream and opens the chosen profile."),
                 id="profiles-help",
             )
 
     def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        if self.profiles is None:
+            self._load_worker()
+        else:
+            self._show(self.profiles, None)
+
+    @work(
+        thread=True, exclusive=True, group="profile-load", exit_on_error=False, name="profile-load"
+    )
+    def _load_worker(self) -> None:
+        profiles, error = read_profiles()
+        self.app.call_from_thread(self._show, profiles, error)
+
+    def _show(self, profiles: list[Profile], error: str | None) -> None:
+        self.profiles, self.error = profiles, error
         options = self.query_one(OptionList)
-        names = [p.name for p in self.profiles or []]
-        if self.current in names:
-            options.highlighted = names.index(self.current)
-        options.focus()
+        options.clear_options()
+        options.add_options(Option(profile_label(p, self.current), id=p.name) for p in profiles)
+        self.query_one("#profiles-error", Static).update(Text(safe_text(error or "")))
+        names = [p.name for p in profiles]
+        if names:  # the current profile, or the first one (as a focused list shows it)
+            options.highlighted = names.index(self.current) if self.current in names else 0
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -119,7 +174,7 @@ class ProfileSwitcherScreen(ModalScreen[str | None]):
         if profile.builtin:
             self.app.notify("The demo profiles are built in and cannot be edited.", markup=False)
             return
-        self.app.push_screen(ProfileFormScreen(profile.name), self._saved)
+        open_profile_form(self, profile.name, self._saved)
 
     def _saved(self, name: str | None) -> None:
         if name:
@@ -176,18 +231,15 @@ class ProfileFormScreen(ModalScreen[str | None]):
     ProfileFormScreen #form-buttons { height: 3; }
     """
 
-    def __init__(self, name: str | None) -> None:
+    def __init__(self, name: str | None, entry: ProfileEntry | None = None) -> None:
+        """`entry`: the saved profile `name` to edit, read beforehand (see open_profile_form)."""
         super().__init__()
         self.profile_name = name
-        self.entry: Any = None
+        self.entry = entry
 
     def compose(self) -> ComposeResult:
         values: dict[str, str] = {}
         secret_hint = ""
-        if self.profile_name is not None:
-            from togul_monitor.config.profiles import load_config
-
-            self.entry = load_config().profiles.get(self.profile_name)
         if self.entry is not None:
             e = self.entry
             values = {
@@ -219,6 +271,10 @@ class ProfileFormScreen(ModalScreen[str | None]):
             yield Static("", id="form-error")
             yield Button("Save", id="form-save", variant="primary")
 
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        report_worker_error(self, event)
+
     def _value(self, key: str) -> str:
         return self.query_one(f"#field-{key}", Input).value.strip()
 
@@ -235,7 +291,9 @@ class ProfileFormScreen(ModalScreen[str | None]):
     def _show_error(self, message: str) -> None:
         self.query_one("#form-error", Static).update(Text(safe_text(message)))
 
-    @work(thread=True, exclusive=True, group="profile-save", exit_on_error=False)
+    @work(
+        thread=True, exclusive=True, group="profile-save", exit_on_error=False, name="profile-save"
+    )
     def _save_worker(self, fields: dict[str, str], context: dict[str, str], watch: tuple) -> None:
         from togul_monitor.config.entry import ProfileEntry
         from togul_monitor.config.profiles import ProfileChanges, ProfileStore

@@ -1,7 +1,8 @@
 """The history of the selected flag: its events, value transitions and outages, newest first.
 
 The entries come from `MonitorThread.history()` (the journal), so they survive restarts; the app
-fetches them on a worker thread and hands the list to `show()`.
+fetches them on a worker thread once per selected flag, adds the rows that arrive afterwards in
+memory, and hands the list to `show()`.
 """
 
 from __future__ import annotations

@@ -111,8 +111,10 @@ def render_status(info: StatusInfo, narrow: bool = False) -> Text:
 
 
 class StatusBar(Static):
+    # Each of the two lines is cut with an ellipsis, never wrapped: a long filter or error on the
+    # first line would otherwise push the counts (malformed, dropped...) off the bar.
     DEFAULT_CSS = """
-    StatusBar { height: 2; background: $panel; }
+    StatusBar { height: 2; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     narrow = False

@@ -1,0 +1,69 @@
+"""How a monitor will stream and what it knows of its environment, decided before it starts.
+
+A pure function of the profile and the management API's answer (`Monitor.start` makes the
+call), so every combination of credentials is testable without a server:
+- With an API key only, the stream is the key's environment (the server scopes it).
+- With a Bearer token and an environment key, the management API names the environment's id and
+  lists its flags. The token streams (organisation-wide) only when the key cannot, and only
+  once the id is known: guessing it from events would be unsound, since the same flag key
+  exists in every environment. A failed lookup with an API key streams with the key.
+- Evaluate takes an API key and an environment key; without them values are not evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.stream.credentials import StreamCredentials, stream_credentials
+
+if TYPE_CHECKING:
+    from togul_monitor.management import EnvironmentInfo
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    credentials: StreamCredentials
+    environment_id: str | None = None  # the profile's environment, when known before any event
+    environment_names: dict[str, str] = field(default_factory=dict)  # id → key
+    listed: tuple[str, ...] = ()  # flags the management API lists in the environment
+    evaluate: bool = False  # an API key and an environment key: values can be evaluated
+    notes: tuple[str, ...] = ()  # one-line facts for the status area
+
+
+def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> StreamPlan:
+    """`lookup`: the management API's answer, its error message, or None when not asked."""
+    notes: list[str] = []
+    environment_id: str | None = None
+    names: dict[str, str] = {}
+    listed: tuple[str, ...] = ()
+    if isinstance(lookup, str):
+        fallback = "streaming with the API key" if profile.api_key else "not evaluating"
+        notes.append(f"environment lookup failed ({lookup}); {fallback}")
+    elif lookup is not None:
+        environment_id = lookup.environment_id
+        names = dict(lookup.names)
+        listed = lookup.flag_keys
+    credentials = stream_credentials(
+        profile, token_allowed=environment_id is not None or not profile.api_key
+    )
+    if not profile.api_key:
+        notes.append("no API key: values are not evaluated (evaluate takes an API key)")
+    elif not profile.environment_key:
+        notes.append("no environment key: values are not evaluated")
+    for env_id, env_key in profile.environment_names.items():
+        names.setdefault(env_id, env_key)
+    if environment_id is None and credentials.environment_scoped:
+        # The profile may already know its environment's id (the demo does).
+        known = [i for i, k in profile.environment_names.items() if k == profile.environment_key]
+        if len(known) == 1:
+            environment_id = known[0]
+    return StreamPlan(
+        credentials=credentials,
+        environment_id=environment_id,
+        environment_names=names,
+        listed=listed,
+        evaluate=bool(profile.api_key and profile.environment_key),
+        notes=tuple(notes),
+    )
