@@ -75,6 +75,7 @@ async def test_history_command_after_the_monitor_stopped(emulator: EmulatorHandl
     )
     assert unknown.exit_code == 0 and "No history" in unknown.output
     assert "\x1b" not in unknown.output and "\\x1b" in unknown.output
+    assert "\\\\x1b" not in unknown.output  # escaped once, not twice
 
     via_group = await asyncio.to_thread(
         runner.invoke, cli, ["--profile", "rec", "history", "new-dashboard", "--json"]

@@ -165,7 +165,7 @@ def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> N
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(1) from None
     if not entries and not as_json:
-        click.echo(f"No history for {safe_text(flag)!r}.", err=True)
+        click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     for entry in entries:
         if as_json:
             click.echo(json.dumps(history_json(entry), ensure_ascii=True))
