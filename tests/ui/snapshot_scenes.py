@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
@@ -141,6 +142,16 @@ async def settle(pilot: Pilot[Any]) -> None:
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
     app.clear_notifications()
     app._paint_texts()
+    # A DataTable measures new rows and column widths only when it is next idle; on a busy
+    # machine that can come after a fixed pause, and the snapshot then shows a column cut at
+    # its label's width. Wait for it (the flags are Textual's own, read-only here).
+    await until(
+        pilot,
+        lambda: all(
+            not table._require_update_dimensions and not table._updated_cells
+            for table in app.query(DataTable)
+        ),
+    )
     await pilot.pause(0.1)
 
 

@@ -218,3 +218,18 @@ def test_a_failing_retention_at_open_is_a_journal_error(
     with pytest.raises(JournalError, match="locked"):
         Journal.open(path)
     assert path.exists() and list(tmp_path.glob("*.unreadable-*")) == []
+
+
+def test_a_second_recorder_of_one_journal_is_refused_until_the_first_closes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal" / "p.sqlite3"
+    first = Journal.open(path)
+    try:
+        with pytest.raises(JournalError, match="another togul-monitor"):
+            Journal.open(path)
+        assert path.exists()  # refused, not moved aside
+    finally:
+        first.close()
+    second = Journal.open(path)  # the lock went with the first recorder
+    second.close()

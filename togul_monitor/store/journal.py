@@ -45,6 +45,7 @@ from togul_monitor.model.flag_values import (
     evaluation_from_json,
     evaluation_to_json,
 )
+from togul_monitor.store.recorder_lock import RecorderBusy, RecorderLock
 from togul_monitor.stream.events import FlagEvent, Outage
 
 log = logging.getLogger(__name__)
@@ -244,6 +245,7 @@ class Journal:
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        self._recorder_lock: RecorderLock | None = None
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -260,6 +262,27 @@ class Journal:
             raise JournalError(
                 f"cannot create the journal folder {self.path.parent}: {exc}"
             ) from exc
+        try:
+            self._recorder_lock = RecorderLock.acquire(self.path)
+        except RecorderBusy:
+            raise JournalError(
+                f"another togul-monitor (the TUI or `tail --profile`) is recording {self.path}; "
+                "this one shows the stream without recording it, so nothing is journalled twice"
+            ) from None
+        except OSError as exc:
+            raise JournalError(f"cannot lock journal {self.path}: {exc}") from exc
+        try:
+            self._open_locked()
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _release_lock(self) -> None:
+        if self._recorder_lock is not None:
+            self._recorder_lock.release()
+            self._recorder_lock = None
+
+    def _open_locked(self) -> None:
         try:
             self._conn = self._init_db()
         except (sqlite3.Error, OSError, JournalError) as exc:
@@ -410,7 +433,7 @@ class Journal:
                 # when it ends; closing it under the writer's feet would lose the batch.
                 log.warning("journal %s: writer still busy after %.0f s", self.path, timeout)
                 self._thread = None
-                return
+                return  # the writer releases the recorder lock when it ends
             self._thread = None
         if self._conn is not None:
             try:
@@ -418,6 +441,7 @@ class Journal:
             except sqlite3.Error:
                 pass
             self._conn = None
+        self._release_lock()
 
     # --- the writer thread -----------------------------------------------------------------
 
@@ -451,6 +475,7 @@ class Journal:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
                 self._conn = None
+                self._release_lock()
             # Nobody will answer a flush mark now: release their waiters.
             for kind, item in list(self._other):
                 if kind == "flush":
