@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from togul_monitor.model.flag_values import ValueTransition
 from togul_monitor.stream.events import FlagEvent, Outage
@@ -74,6 +75,12 @@ class HistoryPane(DataTable[Text]):
             return
         self.border_title = Text("history: ").append(safe_text(self.flag_key), style="bold")
         rows = [entry_cells(entry, self.time_mode, now) for entry in self.entries]
+        # The pane is redrawn whole, and DataTable measures an auto-width column only when it
+        # is next idle: until then a paint (or a screen pushed on top) shows the column cut at
+        # its label's width. Measuring here makes every paint right.
+        detail = self.columns[ColumnKey("detail")]
+        detail.auto_width = False
+        detail.width = max([len("detail"), *(cells[2].cell_len for cells in rows)])
         if rows:
             self.add_rows(rows)
         else:
