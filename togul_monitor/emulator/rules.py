@@ -21,9 +21,9 @@ REASON_RULE_MATCH = "rule_match"
 REASON_DEFAULT = "default"
 
 
-@dataclass(frozen=True)
+@dataclass
 class RuleView:
-    """What the engine needs to know about one rule."""
+    """What the engine needs to know about one rule (the world's `Rule` extends it)."""
 
     priority: int
     rule_type: str

@@ -129,34 +129,15 @@ class ApiKey:
     revoked_at: float | None = None
 
 
-@dataclass
-class Rule:
+@dataclass(kw_only=True)
+class Rule(engine.RuleView):
+    """A stored rule: the engine's fields plus identity and times. Evaluated as it is, under
+    the world's lock, so no copy is made per evaluation."""
+
     id: str
     flag_id: str
-    priority: int
-    rule_type: str
-    return_value: Any
-    attribute: str | None = None
-    operator: str | None = None
-    value_json: str | None = None
-    rollout_percentage: int | None = None
-    bucket_by: str = "user_id"
-    is_active: bool = True
     created_at: float = 0.0
     updated_at: float = 0.0
-
-    def view(self) -> engine.RuleView:
-        return engine.RuleView(
-            priority=self.priority,
-            rule_type=self.rule_type,
-            return_value=self.return_value,
-            attribute=self.attribute,
-            operator=self.operator,
-            value_json=self.value_json,
-            rollout_percentage=self.rollout_percentage,
-            bucket_by=self.bucket_by,
-            is_active=self.is_active,
-        )
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -359,7 +340,7 @@ class World:
                 enabled=flag.enabled,
                 default_value=flag.default_value,
                 salt=flag.salt,
-                rules=[rule.view() for rule in flag.rules],
+                rules=flag.rules,
                 context=context or {},
             )
             return {
