@@ -748,11 +748,6 @@ class Monitor:
         with self._lock:
             return dict(self._environment_names)
 
-    @property
-    def stream_is_environment_scoped(self) -> bool:
-        """The stream authenticates with an API key, so it carries one environment only."""
-        return self._stream_api_key is not None
-
     def events(self, flt: EventFilter | None = None, limit: int | None = None) -> list[FlagEvent]:
         """From the bounded event log, oldest first."""
         return self.event_log.events(flt, limit, self.environment_names())

@@ -178,7 +178,6 @@ async def run_tail(
                 TailPrinter(
                     out, err, as_json=as_json, environment_names=names, url=profile.base_url
                 ),
-                key_scoped=monitor.stream_is_environment_scoped,
                 query=query,
                 count=count,
                 settled=monitor.evaluations_idle,
@@ -212,7 +211,7 @@ async def _print_items(
     profile: Profile,
     printer: TailPrinter,
     *,
-    key_scoped: bool,
+    key_scoped: bool = False,
     query: object | None,
     count: int | None,
     settled: Callable[[], bool] | None = None,
