@@ -19,6 +19,7 @@ from typing import IO
 
 import click
 
+from togul_monitor.cli.render import clock, stamp
 from togul_monitor.config.atomic import atomic_text
 from togul_monitor.model.flag_values import ValueTransition, evaluation_to_json
 from togul_monitor.stream.events import FlagEvent, Outage
@@ -91,10 +92,6 @@ def _journal_file(profile_name: str | None) -> tuple[str, Path]:
     return name, path
 
 
-def _clock(t: float) -> str:
-    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _show_value(evaluation: object) -> str:
     data = evaluation_to_json(evaluation)  # type: ignore[arg-type]
     if data is None:
@@ -110,7 +107,7 @@ def history_line(entry: FlagEvent | ValueTransition | Outage) -> str:
     if isinstance(entry, FlagEvent):
         ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
         return (
-            f"{_clock(entry.received_at)}  event       {safe_text(entry.type):<13} "
+            f"{stamp(entry.received_at)}  event       {safe_text(entry.type):<13} "
             f"v{entry.version}  env {safe_text(entry.environment_id[:8])}{ident}"
         )
     if isinstance(entry, ValueTransition):
@@ -120,13 +117,13 @@ def history_line(entry: FlagEvent | ValueTransition | Outage) -> str:
             else "  (found on re-evaluation)"
         )
         return (
-            f"{_clock(entry.at)}  value       {_show_value(entry.before)} → "
+            f"{stamp(entry.at)}  value       {_show_value(entry.before)} → "
             f"{_show_value(entry.after)}{cause}"
         )
     missed = "may have missed events" if entry.may_have_missed else "nothing missed"
     return (
-        f"{_clock(entry.received_at)}  outage      disconnected {_clock(entry.started_at)[11:]}"
-        f"–{_clock(entry.ended_at)[11:]} ({missed})"
+        f"{stamp(entry.received_at)}  outage      disconnected {clock(entry.started_at)}"
+        f"–{clock(entry.ended_at)} ({missed})"
     )
 
 

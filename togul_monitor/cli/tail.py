@@ -12,12 +12,12 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TextIO
 
 import click
 
+from togul_monitor.cli.render import clock, stamp
 from togul_monitor.config.profiles import Profile
 from togul_monitor.model.flag_values import Evaluation, ValueTransition
 from togul_monitor.monitor import TransitionRecorded
@@ -35,14 +35,6 @@ from togul_monitor.text import mask_secret, safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS = 0, 1, 2, 3
 SETTLE_SECONDS = 5.0  # --count on a recording tail: longest wait for the last re-evaluations
-
-
-def _clock(ts: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts))
-
-
-def _stamp(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 class TailPrinter:
@@ -71,7 +63,7 @@ class TailPrinter:
             env = self.environment_names.get(event.environment_id, event.environment_id)
             line = "  ".join(
                 (
-                    _stamp(event.timestamp) if _finite(event.timestamp) else "?",
+                    stamp(event.timestamp),
                     f"{safe_text(event.type):<12}",
                     safe_text(event.flag_key),
                     safe_text(env),
@@ -100,7 +92,7 @@ class TailPrinter:
             if item.state is ConnectionState.CONNECTING:
                 return f"tail: connecting to {safe_text(self.url)}"
             if item.state is ConnectionState.LIVE:
-                return f"tail: live since {_clock(item.at)}"
+                return f"tail: live since {clock(item.at)}"
             if item.state is ConnectionState.RETRYING:
                 wait = max(0.0, (item.next_try_at or item.at) - item.at)
                 return (
@@ -116,7 +108,7 @@ class TailPrinter:
             )
             missed = "events may have been missed" if item.may_have_missed else "nothing missed"
             return (
-                f"tail: outage {_clock(item.started_at)}–{_clock(item.ended_at)} "
+                f"tail: outage {clock(item.started_at)}–{clock(item.ended_at)} "
                 f"({item.ended_at - item.started_at:.1f} s): {replay}; {missed}"
             )
         if isinstance(item, Malformed):
@@ -135,14 +127,6 @@ def _value_text(evaluation: Evaluation | None) -> str:
     if evaluation is None:
         return "unknown"
     return safe_text(json.dumps(evaluation.value, ensure_ascii=False, separators=(",", ":")))
-
-
-def _finite(value: float) -> bool:
-    try:
-        time.localtime(value)
-    except (OverflowError, OSError, ValueError):
-        return False
-    return True
 
 
 async def run_tail(
