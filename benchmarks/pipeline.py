@@ -154,8 +154,8 @@ async def plain_rate(url: str, n: int) -> float:
 
 def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
     from togul_monitor.config.profiles import Profile
-    from togul_monitor.monitor import MonitorThread
-    from togul_monitor.stream.client import StreamClient
+    from togul_monitor.core.monitor import MonitorThread
+    from togul_monitor.client.stream import StreamClient
 
     profile = Profile(
         name="bench",

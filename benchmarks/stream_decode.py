@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from httpx_sse import aconnect_sse  # noqa: E402
 
-from togul_monitor.stream.client import StreamClient  # noqa: E402
-from togul_monitor.stream.events import FlagEvent  # noqa: E402
+from togul_monitor.client.stream import StreamClient  # noqa: E402
+from togul_monitor.domain.events import FlagEvent  # noqa: E402
 
 FLAGS = [f"flag-{i:03d}" for i in range(200)]
 TYPES = ["flag.updated", "flag.updated", "rule.updated", "flag.created", "rule.created"]

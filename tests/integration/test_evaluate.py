@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.evaluate import EvaluateClient, Outcome
-from togul_monitor.model.flag_values import Evaluation
+from togul_monitor.client.evaluate import EvaluateClient, Outcome
+from togul_monitor.domain.values import Evaluation
 
 CONTEXT = {"user_id": "u-1", "plan": "premium"}
 
@@ -193,7 +193,7 @@ async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(
     scripted: Scripted,
 ) -> None:
     from togul_monitor.config.profiles import Profile
-    from togul_monitor.monitor import EvaluatorStatus, Monitor
+    from togul_monitor.core.monitor import EvaluatorStatus, Monitor
 
     body = {
         "flag_key": "f",

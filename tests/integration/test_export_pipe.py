@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from togul_monitor.store.journal import Journal, journal_path
-from togul_monitor.stream.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent
 
 
 def test_export_into_a_closed_pipe_exits_0_without_an_error(isolated_home: Path) -> None:

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from togul_monitor.cli import cli
 from togul_monitor.cli.tail import run_tail
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.monitor import Monitor, TransitionRecorded
+from togul_monitor.core.monitor import Monitor, TransitionRecorded
 from togul_monitor.store.export import read_jsonl, write_jsonl
 from togul_monitor.store.journal import Journal, iter_journal_events, journal_path
-from togul_monitor.stream.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
 
@@ -181,7 +181,7 @@ async def test_tail_count_records_the_transition_of_its_last_event(
 ) -> None:
     """`tail --profile P --count N` stops on the Nth event only after that event's
     re-evaluation: the flight recorder keeps the value change it was stopped on."""
-    import togul_monitor.monitor as monitor_module
+    import togul_monitor.core.monitor as monitor_module
 
     started: list[Monitor] = []
     real_run_headless = monitor_module.run_headless

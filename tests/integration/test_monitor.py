@@ -11,15 +11,15 @@ import httpx
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.model.flag_values import Evaluation
-from togul_monitor.monitor import (
+from togul_monitor.domain.values import Evaluation
+from togul_monitor.core.monitor import (
     EvaluatorStatus,
     Monitor,
     MonitorThread,
     TransitionRecorded,
     ValueUpdated,
 )
-from togul_monitor.stream.events import FlagEvent, Outage
+from togul_monitor.domain.events import FlagEvent, Outage
 
 CONTEXT = {"user_id": "u-1", "plan": "premium"}
 
@@ -405,7 +405,7 @@ async def test_no_record_writes_no_journal(emulator: EmulatorHandle, isolated_ho
 
 
 def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
-    from togul_monitor.model.filters import parse_filter
+    from togul_monitor.domain.filters import parse_filter
 
     thread = MonitorThread(make_profile(emulator, watch=()), max_pending=100_000)
     thread.start()
@@ -469,9 +469,9 @@ async def test_an_unreadable_journal_is_moved_aside_and_said_so(
 
 
 async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> None:
-    from togul_monitor.monitor import run_headless
+    from togul_monitor.core.monitor import run_headless
     from togul_monitor.store.journal import journal_path, read_history
-    from togul_monitor.stream.events import ConnectionState, Status
+    from togul_monitor.domain.events import ConnectionState, Status
 
     seen: list[object] = []
     async with (

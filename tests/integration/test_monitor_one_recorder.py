@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.monitor import Monitor
+from togul_monitor.core.monitor import Monitor
 from togul_monitor.store.journal import iter_journal_events, journal_path
-from togul_monitor.stream.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent
 
 from .test_monitor import Recorder, make_profile, wait_for
 

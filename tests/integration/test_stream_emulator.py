@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.stream.client import StreamClient
-from togul_monitor.stream.events import (
+from togul_monitor.client.stream import StreamClient
+from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
     Heartbeat,

@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.rawserver import RawServer, Reply
 from tests.unit.test_sse_decoder import CASES, Case
-from togul_monitor.stream.sse import SSEDecoder, SSEEvent
+from togul_monitor.client.sse import SSEDecoder, SSEEvent
 
 
 async def fetch(server: RawServer) -> tuple[SSEDecoder, list[SSEEvent]]:

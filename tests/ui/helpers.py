@@ -53,7 +53,7 @@ async def wait_for(
 
 
 async def wait_live(pilot: Pilot[Any], app: TogulMonitorApp, timeout: float = 5.0) -> None:
-    from togul_monitor.stream.events import ConnectionState
+    from togul_monitor.domain.events import ConnectionState
 
     await wait_for(
         pilot,

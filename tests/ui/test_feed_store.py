@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from togul_monitor.model.filters import parse_filter
+from togul_monitor.domain.filters import parse_filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.stream.events import FlagEvent
-from togul_monitor.ui.feed_store import FeedPredicate, FeedStore
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
 
 
 def event(i: int, key: str = "k", kind: str = "flag.updated") -> FlagEvent:

@@ -9,7 +9,7 @@ from textual.command import CommandList, CommandPalette
 
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.ui.feed_store import row_event
+from togul_monitor.ui.view.feed_store import row_event
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.widgets.filter_bar import FilterBar

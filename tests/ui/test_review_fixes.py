@@ -49,7 +49,7 @@ async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorH
     The stream now rejects it as malformed, so the event is put in the view directly: the
     formatters are the second line of defence.
     """
-    from togul_monitor.stream.events import FlagEvent
+    from togul_monitor.domain.events import FlagEvent
     from togul_monitor.ui.screens.event_detail import EventDetailScreen
 
     app = make_app(make_profile(emulator, watch=()))
@@ -74,7 +74,7 @@ async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorH
 async def test_quick_switches_never_run_two_monitors_at_once(emulator: EmulatorHandle) -> None:
     """Review #6: overlapping switch workers started a monitor while another still ran (two
     journal writers on one file), and a stale MonitorReady replaced one without stopping it."""
-    from togul_monitor.monitor import MonitorThread
+    from togul_monitor.core.monitor import MonitorThread
 
     profiles = {
         "prod": make_profile(emulator, name="prod"),
@@ -145,7 +145,7 @@ async def test_export_writes_a_lone_surrogate_flag_key(emulator, tmp_path) -> No
     which failed silently and left a half-written file."""
     import json
 
-    from togul_monitor.stream.events import FlagEvent
+    from togul_monitor.domain.events import FlagEvent
 
     app = make_app(make_profile(emulator, watch=()), export_dir=tmp_path / "exports")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -197,8 +197,8 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
 ) -> None:
     """Review #9: every event of the selected flag made the pane read the journal again (a
     flush and a fresh SQLite connection, 4 times a second)."""
-    from togul_monitor.model.flag_values import ValueTransition
-    from togul_monitor.stream.events import FlagEvent
+    from togul_monitor.domain.values import ValueTransition
+    from togul_monitor.domain.events import FlagEvent
 
     app = make_app(make_profile(emulator))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from togul_monitor.stream.backoff import Backoff
+from togul_monitor.client.backoff import Backoff
 
 
 def delays(backoff: Backoff, n: int) -> list[float]:

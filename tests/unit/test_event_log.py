@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from togul_monitor.model.event_log import EventLog
-from togul_monitor.stream.events import FlagEvent
+from togul_monitor.domain.event_log import EventLog
+from togul_monitor.domain.events import FlagEvent
 
 
 def ev(i: int, key: str = "f", type_: str = "flag.updated") -> FlagEvent:
@@ -50,7 +50,7 @@ def test_filter_and_limit_keep_the_newest_oldest_first() -> None:
 
 
 def test_filter_with_the_shared_query_language() -> None:
-    from togul_monitor.model.filters import parse_filter
+    from togul_monitor.domain.filters import parse_filter
 
     log = EventLog(100)
     log.append(ev(1, key="checkout-v2", type_="rule.updated"))

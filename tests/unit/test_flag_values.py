@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from togul_monitor.model.flag_values import (
+from togul_monitor.domain.values import (
     Evaluation,
     FlagValues,
     evaluation_from_json,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from togul_monitor.model.flag_values import Evaluation, ValueTransition
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import (
     Journal,
     JournalError,
@@ -16,7 +16,7 @@ from togul_monitor.store.journal import (
     read_history,
     read_transition_for,
 )
-from togul_monitor.stream.events import FlagEvent, Outage
+from togul_monitor.domain.events import FlagEvent, Outage
 
 ON = Evaluation(True, "boolean", "default", True)
 OFF = Evaluation(False, "boolean", "disabled", False)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from togul_monitor.cli import cli
-from togul_monitor.logs import mask_secrets_in, setup_logging
+from togul_monitor.support.logs import mask_secrets_in, setup_logging
 
 SDK_KEY = "tgl_sdk_0123456789abcdefABCDEF9f2c"
 STREAM_KEY = "tgl_str_zyxwvutsrqponmlkjihg7a1b"
@@ -45,9 +45,9 @@ def test_cli_creates_the_log_file_under_home(isolated_home: Path, restore_loggin
     log = isolated_home / "togul-monitor.log"
     assert log.is_file()
     assert (log.stat().st_mode & 0o777) == 0o600
-    logging.getLogger("togul_monitor.monitor").warning("a note from the monitor")
+    logging.getLogger("togul_monitor.core.monitor").warning("a note from the monitor")
     _flush()
-    assert "WARNING togul_monitor.monitor: a note from the monitor" in log.read_text()
+    assert "WARNING togul_monitor.core.monitor: a note from the monitor" in log.read_text()
 
 
 def test_secrets_logged_by_any_module_are_masked(
@@ -55,13 +55,13 @@ def test_secrets_logged_by_any_module_are_masked(
 ) -> None:
     path = setup_logging()
     assert path == isolated_home / "togul-monitor.log"
-    logging.getLogger("togul_monitor.stream.client").info("connecting with %s", SDK_KEY)
+    logging.getLogger("togul_monitor.client.stream").info("connecting with %s", SDK_KEY)
     logging.getLogger("httpx").warning(f"headers: X-API-Key: {STREAM_KEY}")
     logging.getLogger("some.library").error("Authorization: Bearer %s", JWT)
     try:
         raise RuntimeError(f"rejected {SDK_KEY}")
     except RuntimeError:
-        logging.getLogger("togul_monitor.monitor").exception("stopped")
+        logging.getLogger("togul_monitor.core.monitor").exception("stopped")
     _flush()
     text = path.read_text()
     for secret in (SDK_KEY, STREAM_KEY, JWT, JWT.split(".")[1], SDK_KEY[8:]):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.management import EnvironmentInfo
-from togul_monitor.plan import plan_stream
+from togul_monitor.client.management import EnvironmentInfo
+from togul_monitor.core.plan import plan_stream
 
 SDK = "tgl_sdk_0123456789abcdef9f2c"
 SRV = "tgl_srv_0123456789abcdef9f2c"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from togul_monitor.stream.sse import Comment, SSEDecoder, SSEEvent
+from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
 
 BIG = b"x" * (5 * 1024 * 1024)
 

@@ -1,4 +1,4 @@
-"""`togul_monitor.text` (safe server text, masked secrets) and the tail printer's lines."""
+"""`togul_monitor.support.text` (safe server text, masked secrets) and the tail printer's lines."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from togul_monitor.cli.tail import TailPrinter
-from togul_monitor.stream.events import (
+from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
     Heartbeat,
@@ -18,7 +18,7 @@ from togul_monitor.stream.events import (
     PossibleGap,
     Status,
 )
-from togul_monitor.text import mask_secret, safe_text
+from togul_monitor.support.text import mask_secret, safe_text
 
 
 def test_safe_text_escapes_controls_and_keeps_the_rest() -> None:

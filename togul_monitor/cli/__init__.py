@@ -57,7 +57,7 @@ def cli(ctx: click.Context, demo: bool, profile_name: str | None) -> None:
     """
     # Before any subcommand (and the TUI): every log record goes to the log file, never to the
     # terminal, and no secret reaches it unmasked.
-    from togul_monitor.logs import setup_logging
+    from togul_monitor.support.logs import setup_logging
 
     setup_logging()
     if ctx.invoked_subcommand is not None:

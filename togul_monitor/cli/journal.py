@@ -20,10 +20,10 @@ from typing import IO
 import click
 
 from togul_monitor.cli.render import clock, stamp
-from togul_monitor.config.atomic import atomic_text
-from togul_monitor.model.flag_values import ValueTransition, evaluation_to_json
-from togul_monitor.stream.events import FlagEvent, Outage
-from togul_monitor.text import safe_text
+from togul_monitor.support.files import atomic_text
+from togul_monitor.domain.values import ValueTransition, evaluation_to_json
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.support.text import safe_text
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -128,7 +128,7 @@ def history_line(entry: FlagEvent | ValueTransition | Outage) -> str:
 
 
 def history_json(entry: FlagEvent | ValueTransition | Outage) -> dict[str, object]:
-    from togul_monitor.model.flag_values import transition_to_json
+    from togul_monitor.domain.values import transition_to_json
 
     if isinstance(entry, FlagEvent):
         return {"kind": "event", **entry.to_json()}
@@ -191,7 +191,7 @@ def export(
     profile_name: str | None,
 ) -> None:
     """Write the journal's events (filtered) as JSON Lines or CSV, oldest first."""
-    from togul_monitor.model.filters import FilterError, parse_filter
+    from togul_monitor.domain.filters import FilterError, parse_filter
     from togul_monitor.store.export import write_csv, write_jsonl
     from togul_monitor.store.journal import (
         JournalError,

@@ -22,7 +22,7 @@ from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileChanges, ProfileStore, load_config
 from togul_monitor.config.validate import BUILTIN_NAMES, display_url
-from togul_monitor.text import safe_text
+from togul_monitor.support.text import safe_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 OVERRIDE_VARIABLES = ("TOGUL_BASE_URL", "TOGUL_API_KEY", "TOGUL_TOKEN")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from togul_monitor.text import safe_text
+from togul_monitor.support.text import safe_text
 
 if TYPE_CHECKING:
     from togul_monitor.emulator.harness import EmulatorHandle

@@ -19,10 +19,10 @@ import click
 
 from togul_monitor.cli.render import clock, stamp
 from togul_monitor.config.profiles import Profile
-from togul_monitor.model.flag_values import Evaluation, ValueTransition
-from togul_monitor.monitor import TransitionRecorded
-from togul_monitor.stream.client import StreamClient
-from togul_monitor.stream.events import (
+from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.core.monitor import TransitionRecorded
+from togul_monitor.client.stream import StreamClient
+from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
     Malformed,
@@ -31,7 +31,7 @@ from togul_monitor.stream.events import (
     Status,
     StreamItem,
 )
-from togul_monitor.text import mask_secret, safe_text
+from togul_monitor.support.text import mask_secret, safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS = 0, 1, 2, 3
 SETTLE_SECONDS = 5.0  # --count on a recording tail: longest wait for the last re-evaluations
@@ -146,7 +146,7 @@ async def run_tail(
     recorder whose history the TUI and `history` show later; without it, only the stream.
     """
     if record:
-        from togul_monitor.monitor import run_headless
+        from togul_monitor.core.monitor import run_headless
 
         async with run_headless(profile, record=True) as (monitor, updates):
             # A flight recorder that cannot record must say so: an unwritable data dir or an
@@ -306,7 +306,7 @@ def tail(
     """
     from togul_monitor.config.errors import ConfigError
     from togul_monitor.config.resolve import open_target
-    from togul_monitor.model.filters import FilterError, parse_filter
+    from togul_monitor.domain.filters import FilterError, parse_filter
 
     query = None
     if query_text:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.text import mask_secret, safe_text
+from togul_monitor.support.text import mask_secret, safe_text
 
 if TYPE_CHECKING:
     from togul_monitor.config.profiles import Profile

@@ -28,7 +28,7 @@ import tomlkit
 from tomlkit.items import Table
 
 from togul_monitor.config import paths
-from togul_monitor.config.atomic import atomic_write, file_lock
+from togul_monitor.support.files import atomic_write, file_lock
 from togul_monitor.config.entry import ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.tomledit import Sections

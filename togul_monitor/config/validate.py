@@ -19,8 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.kinds import value_kind
-from togul_monitor.text import safe_text
+from togul_monitor.support.kinds import value_kind
+from togul_monitor.support.text import safe_text
 
 TOP_LEVEL_KEYS: tuple[str, ...] = ("default_profile", "profiles", "keymap")
 PROFILE_KEYS: tuple[str, ...] = (

@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from togul_monitor.stream.events import FlagEvent
-from togul_monitor.text import safe_text
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import safe_text
 
 CSV_COLUMNS = ("id", "type", "flag_key", "environment_id", "version", "timestamp", "received_at")
 

@@ -39,14 +39,14 @@ from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
-from togul_monitor.model.flag_values import (
+from togul_monitor.domain.values import (
     Evaluation,
     ValueTransition,
     evaluation_from_json,
     evaluation_to_json,
 )
 from togul_monitor.store.recorder_lock import RecorderBusy, RecorderLock
-from togul_monitor.stream.events import FlagEvent, Outage
+from togul_monitor.domain.events import FlagEvent, Outage
 
 log = logging.getLogger(__name__)
 

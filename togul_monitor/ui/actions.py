@@ -19,13 +19,13 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.model.filters import Filter
+from togul_monitor.domain.filters import Filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.stream.events import FlagEvent
-from togul_monitor.text import safe_text
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import safe_text
 from togul_monitor.ui.export import export_path, write_jsonl
-from togul_monitor.ui.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
-from togul_monitor.ui.format import TIME_MODES
+from togul_monitor.ui.view.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
+from togul_monitor.ui.view.format import TIME_MODES
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import ExportDone, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text, marker_detail

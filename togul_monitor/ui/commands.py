@@ -18,8 +18,8 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.text import safe_text
-from togul_monitor.ui.format import TIME_MODES
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.format import TIME_MODES
 
 if TYPE_CHECKING:
     from togul_monitor.ui.app import TogulMonitorApp

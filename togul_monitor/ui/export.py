@@ -7,9 +7,9 @@ import re
 import time
 from pathlib import Path
 
-from togul_monitor.config.atomic import atomic_write
+from togul_monitor.support.files import atomic_write
 from togul_monitor.store import export as store_export
-from togul_monitor.ui.feed_store import FeedPredicate, Row, row_event
+from togul_monitor.ui.view.feed_store import FeedPredicate, Row, row_event
 
 
 def export_path(folder: Path | None, profile_name: str, now: float) -> Path:

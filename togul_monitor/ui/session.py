@@ -54,7 +54,7 @@ def while_mounted(method: F) -> F:
 
 
 def default_monitor_factory(profile: Profile, clock: Clock) -> MonitorHandle:
-    from togul_monitor.monitor import MonitorThread
+    from togul_monitor.core.monitor import MonitorThread
 
     return MonitorThread(profile, clock=clock)
 

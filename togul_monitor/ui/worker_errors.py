@@ -12,7 +12,7 @@ import logging
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
-from togul_monitor.text import safe_text
+from togul_monitor.support.text import safe_text
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from togul_monitor.model.flag_values import Evaluation, ValueTransition
-from togul_monitor.stream.events import FlagEvent
-from togul_monitor.text import safe_text
-from togul_monitor.ui.feed_store import FeedItem
-from togul_monitor.ui.format import fmt_evaluation, fmt_full_time, fmt_lag, type_style
+from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.feed_store import FeedItem
+from togul_monitor.ui.view.format import fmt_evaluation, fmt_full_time, fmt_lag, type_style
 
 
 def _evaluation_lines(label: str, ev: Evaluation | None) -> Text:

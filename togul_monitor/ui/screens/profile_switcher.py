@@ -25,7 +25,7 @@ from textual.worker import Worker
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
-from togul_monitor.text import mask_secret, safe_text
+from togul_monitor.support.text import mask_secret, safe_text
 from togul_monitor.ui.worker_errors import report_worker_error
 
 

@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from togul_monitor.stream.events import FlagEvent
-from togul_monitor.text import safe_text
-from togul_monitor.ui.feed_store import FeedItem, FeedStore, Row
-from togul_monitor.ui.format import change_text, fit, fmt_clock, type_style
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.feed_store import FeedItem, FeedStore, Row
+from togul_monitor.ui.view.format import change_text, fit, fmt_clock, type_style
 
 MARKER_STYLES = {
     "outage": "bold yellow",

@@ -15,8 +15,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from togul_monitor.model.filters import Filter, FilterError, parse_filter
-from togul_monitor.text import safe_text
+from togul_monitor.domain.filters import Filter, FilterError, parse_filter
+from togul_monitor.support.text import safe_text
 
 INPUT_PADDING = 1  # the Input's left padding (see DEFAULT_CSS): the caret lines up with the text
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from togul_monitor.text import safe_text
+from togul_monitor.support.text import safe_text
 
 
 class NoticePanel(Static):

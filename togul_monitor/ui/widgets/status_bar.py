@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from togul_monitor.stream.events import ConnectionState
-from togul_monitor.text import safe_text
-from togul_monitor.ui.format import fmt_age, fmt_lag
+from togul_monitor.domain.events import ConnectionState
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.format import fmt_age, fmt_lag
 
 BARS = "▁▂▃▄▅▆▇█"
 

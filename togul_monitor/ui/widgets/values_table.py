@@ -12,9 +12,9 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import DataTable
 
-from togul_monitor.model.flag_values import FlagValue
-from togul_monitor.text import safe_text
-from togul_monitor.ui.format import fmt_age, fmt_evaluation
+from togul_monitor.domain.values import FlagValue
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.format import fmt_age, fmt_evaluation
 
 FLASH_SECONDS = 2.0
 

@@ -15,7 +15,7 @@ it; neither is checked.
 
 from __future__ import annotations
 
-from togul_monitor.stream.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent
 
 #: Interleaved +1 steps needed before gaps are reported.
 EVIDENCE_NEEDED = 2

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from togul_monitor.text import safe_text
+from togul_monitor.support.text import safe_text
 
 
 class ManagementError(Exception):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from togul_monitor.evaluate import EvaluateResult, Outcome
+from togul_monitor.client.evaluate import EvaluateResult, Outcome
 
 Evaluate = Callable[[str], Awaitable[EvaluateResult]]
 # on_result(flag_key, trigger_event_id, result, superseded)

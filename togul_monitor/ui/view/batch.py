@@ -13,12 +13,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from togul_monitor.model.flag_values import FlagValue
-from togul_monitor.monitor import EvaluatorStatus, HistoryEntry, TransitionRecorded, ValueUpdated
-from togul_monitor.stream.events import FlagEvent, Malformed, Outage, PossibleGap, Status
-from togul_monitor.text import safe_text
-from togul_monitor.ui.feed_store import FeedStore
-from togul_monitor.ui.format import fmt_clock, fmt_evaluation
+from togul_monitor.domain.values import FlagValue
+from togul_monitor.core.monitor import EvaluatorStatus, HistoryEntry, TransitionRecorded, ValueUpdated
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.format import fmt_clock, fmt_evaluation
 
 RING_SECONDS = 2.0
 

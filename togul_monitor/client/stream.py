@@ -54,9 +54,9 @@ from dataclasses import dataclass
 import httpx
 
 from togul_monitor.protocol import STREAM_PATH
-from togul_monitor.stream.backoff import Backoff
-from togul_monitor.stream.credentials import Offered, stream_credentials
-from togul_monitor.stream.events import (
+from togul_monitor.client.backoff import Backoff
+from togul_monitor.client.credentials import Offered, stream_credentials
+from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
     Heartbeat,
@@ -67,10 +67,10 @@ from togul_monitor.stream.events import (
     StreamCounters,
     StreamItem,
 )
-from togul_monitor.stream.gaps import VersionTracker
-from togul_monitor.stream.sse import Comment, SSEDecoder, SSEEvent
-from togul_monitor.stream.validate import validate_event
-from togul_monitor.text import safe_text
+from togul_monitor.client.gaps import VersionTracker
+from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
+from togul_monitor.client.validate import validate_event
+from togul_monitor.support.text import safe_text
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRYABLE_4XX = frozenset({400, 408, 429})

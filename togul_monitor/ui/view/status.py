@@ -11,8 +11,8 @@ from typing import Any
 from rich.text import Text
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.stream.events import ConnectionState, Status
-from togul_monitor.ui.feed_store import FeedStore
+from togul_monitor.domain.events import ConnectionState, Status
+from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.widgets.status_bar import StatusInfo
 
 

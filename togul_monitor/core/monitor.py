@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.evaluate import EvaluateClient, EvaluateResult, Outcome
-from togul_monitor.model.event_log import EventFilter, EventLog
-from togul_monitor.model.flag_values import FlagValue, FlagValues, ValueTransition
-from togul_monitor.model.rates import RateWindow
-from togul_monitor.plan import plan_stream
-from togul_monitor.reevaluate import Reevaluator
+from togul_monitor.client.evaluate import EvaluateClient, EvaluateResult, Outcome
+from togul_monitor.domain.event_log import EventFilter, EventLog
+from togul_monitor.domain.values import FlagValue, FlagValues, ValueTransition
+from togul_monitor.domain.rates import RateWindow
+from togul_monitor.core.plan import plan_stream
+from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
 from togul_monitor.store.journal import (
     HistoryEntry,
@@ -60,7 +60,7 @@ from togul_monitor.store.journal import (
     journal_path,
     merge_history,
 )
-from togul_monitor.stream.events import (
+from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
     Heartbeat,
@@ -69,10 +69,10 @@ from togul_monitor.stream.events import (
     StreamCounters,
     StreamItem,
 )
-from togul_monitor.updates import UpdateHub
+from togul_monitor.core.updates import UpdateHub
 
 if TYPE_CHECKING:
-    from togul_monitor.management import EnvironmentInfo
+    from togul_monitor.client.management import EnvironmentInfo
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ _JOURNAL_LOW_WATER = 20_000  # ...until it is back under this
 def _default_stream_factory(
     profile: Profile, *, api_key: str | None, token: str | None, clock: Callable[[], float]
 ) -> StreamLike:
-    from togul_monitor.stream.client import StreamClient
+    from togul_monitor.client.stream import StreamClient
 
     # Three missed heartbeats mean the connection is dead (sse-client.md (d)).
     return StreamClient(
@@ -360,7 +360,7 @@ class Monitor:
 
     async def _lookup_environment(self) -> EnvironmentInfo | str:
         """The management API's answer for the profile's environment, or why there is none."""
-        from togul_monitor.management import ManagementError, lookup_environment
+        from togul_monitor.client.management import ManagementError, lookup_environment
 
         assert self.profile.token is not None
         try:
@@ -835,8 +835,8 @@ class Monitor:
 
 
 # The thread runner and the headless context live in their own module; importers keep using
-# `togul_monitor.monitor` for every name (imported last: that module imports this one).
-from togul_monitor.monitor_thread import (  # noqa: E402
+# `togul_monitor.core.monitor` for every name (imported last: that module imports this one).
+from togul_monitor.core.runner import (  # noqa: E402
     STOP_TIMEOUT,
     MonitorThread,
     run_headless,

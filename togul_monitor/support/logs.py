@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from togul_monitor.config.paths import log_file
-from togul_monitor.text import mask_secret
+from togul_monitor.support.text import mask_secret
 
 MAX_BYTES = 1_000_000
 BACKUP_COUNT = 3

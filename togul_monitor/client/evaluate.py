@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from togul_monitor.model.flag_values import Evaluation, evaluation_from_json
+from togul_monitor.domain.values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
-from togul_monitor.text import safe_text
+from togul_monitor.support.text import safe_text
 
 
 class Outcome(enum.Enum):

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.stream.credentials import StreamCredentials, stream_credentials
+from togul_monitor.client.credentials import StreamCredentials, stream_credentials
 
 if TYPE_CHECKING:
-    from togul_monitor.management import EnvironmentInfo
+    from togul_monitor.client.management import EnvironmentInfo
 
 
 @dataclass(frozen=True)

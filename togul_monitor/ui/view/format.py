@@ -14,8 +14,8 @@ from typing import Any
 
 from rich.text import Text
 
-from togul_monitor.model.flag_values import Evaluation
-from togul_monitor.text import safe_text
+from togul_monitor.domain.values import Evaluation
+from togul_monitor.support.text import safe_text
 
 Clock = Callable[[], float]
 

@@ -37,7 +37,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from togul_monitor.stream.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent
 
 FIELDS: tuple[str, ...] = ("type", "flag", "env")
 _GLOB_CHARS = frozenset("*?[")

@@ -19,13 +19,13 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
 
 if TYPE_CHECKING:
-    from togul_monitor.model.event_log import EventFilter
-    from togul_monitor.model.flag_values import ValueTransition
-    from togul_monitor.monitor import Monitor, MonitorSnapshot, MonitorUpdate
+    from togul_monitor.domain.event_log import EventFilter
+    from togul_monitor.domain.values import ValueTransition
+    from togul_monitor.core.monitor import Monitor, MonitorSnapshot, MonitorUpdate
     from togul_monitor.store.journal import HistoryEntry
-    from togul_monitor.stream.events import FlagEvent
+    from togul_monitor.domain.events import FlagEvent
 
-log = logging.getLogger("togul_monitor.monitor")  # one logger for the whole monitor core
+log = logging.getLogger("togul_monitor.core.monitor")  # one logger for the whole monitor core
 
 #: What `MonitorThread.stop` waits by default: the journal's close plus the rest of stop().
 STOP_TIMEOUT = JOURNAL_CLOSE_TIMEOUT + 2.0
@@ -42,7 +42,7 @@ class MonitorThread:
 
     def __init__(self, profile: Profile, **options: Any) -> None:
         """`options`: `Monitor`'s keyword arguments (record, clock, journal_dir, ...)."""
-        from togul_monitor.monitor import Monitor
+        from togul_monitor.core.monitor import Monitor
 
         self.profile = profile
         self.monitor = Monitor(profile, **options)
@@ -154,7 +154,7 @@ async def run_headless(
             async for update in updates:
                 ...
     """
-    from togul_monitor.monitor import Monitor
+    from togul_monitor.core.monitor import Monitor
 
     monitor = Monitor(profile, record=record, clock=clock, journal_dir=journal_dir)
     updates = monitor.updates()

@@ -1,1 +1,0 @@
-"""Model stage: the event log, the cached flag values and the filter language."""

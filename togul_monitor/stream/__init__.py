@@ -1,1 +1,0 @@
-"""Stream stage: bytes → SSE events → validated items, with the connection policy."""
