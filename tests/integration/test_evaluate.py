@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.client.evaluate import EvaluateClient, Outcome
 from togul_monitor.domain.values import Evaluation
+from togul_monitor.emulator.harness import EmulatorHandle
 
 CONTEXT = {"user_id": "u-1", "plan": "premium"}
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from togul_monitor.store.journal import Journal, journal_path
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.store.journal import Journal, journal_path
 
 
 def test_export_into_a_closed_pipe_exits_0_without_an_error(isolated_home: Path) -> None:

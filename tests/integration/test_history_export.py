@@ -15,11 +15,11 @@ from click.testing import CliRunner
 
 from togul_monitor.cli import cli
 from togul_monitor.cli.tail import run_tail
-from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.core.monitor import Monitor, TransitionRecorded
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.export import read_jsonl, write_jsonl
 from togul_monitor.store.journal import Journal, iter_journal_events, journal_path
-from togul_monitor.domain.events import FlagEvent
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
 

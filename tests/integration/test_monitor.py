@@ -10,8 +10,6 @@ from typing import Any
 import httpx
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.domain.values import Evaluation
 from togul_monitor.core.monitor import (
     EvaluatorStatus,
     Monitor,
@@ -20,6 +18,8 @@ from togul_monitor.core.monitor import (
     ValueUpdated,
 )
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import Evaluation
+from togul_monitor.emulator.harness import EmulatorHandle
 
 CONTEXT = {"user_id": "u-1", "plan": "premium"}
 
@@ -470,8 +470,8 @@ async def test_an_unreadable_journal_is_moved_aside_and_said_so(
 
 async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> None:
     from togul_monitor.core.monitor import run_headless
-    from togul_monitor.store.journal import journal_path, read_history
     from togul_monitor.domain.events import ConnectionState, Status
+    from togul_monitor.store.journal import journal_path, read_history
 
     seen: list[object] = []
     async with (

@@ -15,11 +15,11 @@ import pytest
 
 from tests.integration.rawserver import RawServer, Reply
 from tests.integration.test_stream_client_raw import KEY, ev
-from togul_monitor.core import monitor as monitor_module
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core import monitor as monitor_module
 from togul_monitor.core.monitor import Monitor, run_headless
-from togul_monitor.store.journal import Journal
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
+from togul_monitor.store.journal import Journal
 
 
 def profile_for(base_url: str) -> Profile:

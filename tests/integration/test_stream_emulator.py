@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import pytest
 
-from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.client.stream import StreamClient
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -22,6 +21,7 @@ from togul_monitor.domain.events import (
     Outage,
     Status,
 )
+from togul_monitor.emulator.harness import EmulatorHandle
 
 FLAGS = ("new-dashboard", "checkout-v2")
 

@@ -19,8 +19,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.domain.events import ConnectionState
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.ui.app import TogulMonitorApp
 from togul_monitor.ui.view.feed_store import row_marker
 

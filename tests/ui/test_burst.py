@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from togul_monitor.emulator.harness import running_emulator
-from togul_monitor.domain.filters import parse_filter
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.filters import parse_filter
+from togul_monitor.emulator.harness import running_emulator
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 
 from .helpers import accounted, make_app, make_profile, wait_for, wait_live

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.domain.events import FlagEvent
 from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
 
 

@@ -197,8 +197,8 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
 ) -> None:
     """Review #9: every event of the selected flag made the pane read the journal again (a
     flush and a fresh SQLite connection, 4 times a second)."""
-    from togul_monitor.domain.values import ValueTransition
     from togul_monitor.domain.events import FlagEvent
+    from togul_monitor.domain.values import ValueTransition
 
     app = make_app(make_profile(emulator))
     async with app.run_test(size=(120, 40)) as pilot:

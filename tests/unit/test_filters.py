@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from togul_monitor.domain.filters import FilterError, parse_filter
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.filters import FilterError, parse_filter
 
 PROD_ID = "3f2a9c1e-0000-4000-8000-000000000001"
 STAGING_ID = "7b11d0aa-0000-4000-8000-000000000002"

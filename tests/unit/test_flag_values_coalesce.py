@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from togul_monitor.client.evaluate import EvaluateResult, Outcome
-from togul_monitor.domain.values import Evaluation
 from togul_monitor.core.reevaluate import Reevaluator
+from togul_monitor.domain.values import Evaluation
 
 OK = EvaluateResult(Outcome.OK, evaluation=Evaluation(True, "boolean", "default", True))
 

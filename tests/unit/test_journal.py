@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import (
     Journal,
@@ -16,7 +17,6 @@ from togul_monitor.store.journal import (
     read_history,
     read_transition_for,
 )
-from togul_monitor.domain.events import FlagEvent, Outage
 
 ON = Evaluation(True, "boolean", "default", True)
 OFF = Evaluation(False, "boolean", "disabled", False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from togul_monitor.config.profiles import Profile
 from togul_monitor.client.management import EnvironmentInfo
+from togul_monitor.config.profiles import Profile
 from togul_monitor.core.plan import plan_stream
 
 SDK = "tgl_sdk_0123456789abcdef9f2c"

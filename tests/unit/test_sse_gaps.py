@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from togul_monitor.domain.events import FlagEvent
 from togul_monitor.client.gaps import VersionTracker
+from togul_monitor.domain.events import FlagEvent
 
 
 def ev(flag: str, version: int, env: str = "e", etype: str = "flag.updated") -> FlagEvent:

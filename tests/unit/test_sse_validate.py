@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from togul_monitor.domain.events import FlagEvent, Malformed
 from togul_monitor.client.validate import MAX_PAYLOAD_BYTES, RAW_KEEP, validate_event
+from togul_monitor.domain.events import FlagEvent, Malformed
 
 GOOD = {
     "type": "flag.updated",

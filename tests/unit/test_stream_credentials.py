@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from togul_monitor.config.profiles import Profile
 from togul_monitor.client.credentials import Offered, StreamCredentials, stream_credentials
+from togul_monitor.config.profiles import Profile
 
 SDK = "tgl_sdk_0123456789abcdef9f2c"
 STR = "tgl_str_0123456789abcdef9f2c"

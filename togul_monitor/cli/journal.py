@@ -20,9 +20,9 @@ from typing import IO
 import click
 
 from togul_monitor.cli.render import clock, stamp
-from togul_monitor.support.files import atomic_text
-from togul_monitor.domain.values import ValueTransition, evaluation_to_json
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import ValueTransition, evaluation_to_json
+from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

@@ -18,10 +18,9 @@ from typing import TextIO
 import click
 
 from togul_monitor.cli.render import clock, stamp
-from togul_monitor.config.profiles import Profile
-from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.core.monitor import TransitionRecorded
 from togul_monitor.client.stream import StreamClient
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core.monitor import TransitionRecorded
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -31,6 +30,7 @@ from togul_monitor.domain.events import (
     Status,
     StreamItem,
 )
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.support.text import mask_secret, safe_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS = 0, 1, 2, 3

@@ -53,9 +53,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from togul_monitor.protocol import STREAM_PATH
 from togul_monitor.client.backoff import Backoff
 from togul_monitor.client.credentials import Offered, stream_credentials
+from togul_monitor.client.gaps import VersionTracker
+from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
+from togul_monitor.client.validate import validate_event
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -67,9 +69,7 @@ from togul_monitor.domain.events import (
     StreamCounters,
     StreamItem,
 )
-from togul_monitor.client.gaps import VersionTracker
-from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
-from togul_monitor.client.validate import validate_event
+from togul_monitor.protocol import STREAM_PATH
 from togul_monitor.support.text import safe_text
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})

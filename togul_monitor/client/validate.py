@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import math
 
-from togul_monitor.support.kinds import value_kind
-from togul_monitor.protocol import EVENT_FIELDS
 from togul_monitor.domain.events import FlagEvent, Malformed
+from togul_monitor.protocol import EVENT_FIELDS
+from togul_monitor.support.kinds import value_kind
 
 #: Payloads larger than this (UTF-8 bytes) are refused before parsing.
 MAX_PAYLOAD_BYTES = 1 << 20

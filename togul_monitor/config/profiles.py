@@ -28,7 +28,6 @@ import tomlkit
 from tomlkit.items import Table
 
 from togul_monitor.config import paths
-from togul_monitor.support.files import atomic_write, file_lock
 from togul_monitor.config.entry import ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.tomledit import Sections
@@ -39,6 +38,7 @@ from togul_monitor.config.validate import (
     validate_document,
     validate_profile,
 )
+from togul_monitor.support.files import atomic_write, file_lock
 
 
 @dataclass(frozen=True)

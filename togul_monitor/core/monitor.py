@@ -45,21 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
-from togul_monitor.config.profiles import Profile
 from togul_monitor.client.evaluate import EvaluateClient, EvaluateResult, Outcome
-from togul_monitor.domain.event_log import EventFilter, EventLog
-from togul_monitor.domain.values import FlagValue, FlagValues, ValueTransition
-from togul_monitor.domain.rates import RateWindow
+from togul_monitor.config.profiles import Profile
 from togul_monitor.core.plan import plan_stream
 from togul_monitor.core.reevaluate import Reevaluator
-from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
-from togul_monitor.store.journal import (
-    HistoryEntry,
-    Journal,
-    JournalError,
-    journal_path,
-    merge_history,
-)
+from togul_monitor.core.updates import UpdateHub
+from togul_monitor.domain.event_log import EventFilter, EventLog
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -69,7 +60,11 @@ from togul_monitor.domain.events import (
     StreamCounters,
     StreamItem,
 )
-from togul_monitor.core.updates import UpdateHub
+from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.rates import RateWindow
+from togul_monitor.domain.values import FlagValue, FlagValues, ValueTransition
+from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
+from togul_monitor.store.journal import Journal, JournalError, journal_path
 
 if TYPE_CHECKING:
     from togul_monitor.client.management import EnvironmentInfo

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from togul_monitor.config.profiles import Profile
 from togul_monitor.client.credentials import StreamCredentials, stream_credentials
+from togul_monitor.config.profiles import Profile
 
 if TYPE_CHECKING:
     from togul_monitor.client.management import EnvironmentInfo

@@ -19,11 +19,11 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
 
 if TYPE_CHECKING:
-    from togul_monitor.domain.event_log import EventFilter
-    from togul_monitor.domain.values import ValueTransition
     from togul_monitor.core.monitor import Monitor, MonitorSnapshot, MonitorUpdate
-    from togul_monitor.store.journal import HistoryEntry
+    from togul_monitor.domain.event_log import EventFilter
     from togul_monitor.domain.events import FlagEvent
+    from togul_monitor.domain.history import HistoryEntry
+    from togul_monitor.domain.values import ValueTransition
 
 log = logging.getLogger("togul_monitor.core.monitor")  # one logger for the whole monitor core
 

@@ -39,14 +39,15 @@ from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.values import (
     Evaluation,
     ValueTransition,
     evaluation_from_json,
     evaluation_to_json,
 )
-from togul_monitor.store.recorder_lock import RecorderBusy, RecorderLock
-from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.support.files import FileLock, LockBusy
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ DEFAULT_MAX_AGE_DAYS = 90.0
 DEFAULT_MAX_QUEUE = 200_000
 RETENTION_EVERY = 50_000
 CLOSE_TIMEOUT = 10.0  # how long close() waits for the writer to commit what is queued
-
-HistoryEntry = FlagEvent | ValueTransition | Outage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -245,7 +244,7 @@ class Journal:
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
-        self._recorder_lock: RecorderLock | None = None
+        self._recorder_lock: FileLock | None = None
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -263,8 +262,8 @@ class Journal:
                 f"cannot create the journal folder {self.path.parent}: {exc}"
             ) from exc
         try:
-            self._recorder_lock = RecorderLock.acquire(self.path)
-        except RecorderBusy:
+            self._recorder_lock = FileLock.acquire(self.path, wait=False)
+        except LockBusy:
             raise JournalError(
                 f"another togul-monitor (the TUI or `tail --profile`) is recording {self.path}; "
                 "this one shows the stream without recording it, so nothing is journalled twice"
@@ -697,43 +696,6 @@ def read_environment_names(path: Path) -> dict[str, str]:
         return {}
     finally:
         conn.close()
-
-
-def _entry_time(entry: HistoryEntry) -> float:
-    if isinstance(entry, FlagEvent):
-        return entry.received_at
-    if isinstance(entry, ValueTransition):
-        return entry.at
-    return entry.received_at
-
-
-def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
-    # Not the dataclass hash: an Evaluation may hold an unhashable JSON value.
-    if isinstance(entry, FlagEvent):
-        return ("e", entry.event_id, entry.flag_key, entry.version, entry.received_at)
-    if isinstance(entry, ValueTransition):
-        return ("t", entry.flag_key, entry.event_id, entry.at)
-    return ("o", entry.started_at, entry.ended_at, entry.received_at)
-
-
-def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEntry]:
-    """Entries of several sources, newest first, without repeats, the first `limit`.
-
-    At equal times a transition sorts before (newer than) the event that caused it, and an
-    outage before both, which reads naturally newest-first.
-    """
-    rank = {ValueTransition: 0, FlagEvent: 1, Outage: 2}
-    seen: set[object] = set()
-    merged: list[HistoryEntry] = []
-    for group in groups:
-        for entry in group:
-            key = _entry_key(entry)
-            if key in seen:  # the same row from the journal and from memory
-                continue
-            seen.add(key)
-            merged.append(entry)
-    merged.sort(key=lambda e: (-_entry_time(e), rank[type(e)]))
-    return merged[:limit]
 
 
 def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEntry]:

@@ -5,25 +5,34 @@ file in the same folder (same file system, so the rename is atomic), is fsynced,
 (0600 by default: profile files may hold secrets) *before* any byte is written, and replaces the
 target with `os.replace`; then the folder is fsynced so the rename itself survives a crash.
 
-`file_lock` serialises writers across processes with an advisory lock on a sidecar file
-(`profiles.toml.lock`): locking the target itself would not work, since a rename swaps the
-inode under the lock.
+`FileLock` is the one inter-process lock: an advisory lock on a sidecar file
+(`profiles.toml.lock`, `<journal>.lock`); locking the target itself would not work, since a
+rename swaps the inode under the lock. `file_lock` waits for it (writers of `profiles.toml` take
+turns); the journal takes it without waiting (one recorder per journal: a second one records
+nothing rather than journal every event twice).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _lock(fd: int) -> None:
-        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+    def _lock(fd: int, wait: bool) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+        except OSError:
+            if wait:
+                raise
+            return False
+        return True
 
     def _unlock(fd: int) -> None:
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
@@ -31,30 +40,67 @@ if os.name == "nt":  # pragma: no cover - exercised on Windows only
 else:
     import fcntl
 
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    def _lock(fd: int, wait: bool) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class LockBusy(Exception):
+    """Another process holds the lock (only raised when not waiting for it)."""
 
 
 def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
+class FileLock:
+    """An exclusive advisory lock on `<path>.lock`, held from `acquire` until `release`.
+
+    The kernel releases it if the process dies. `release` is idempotent.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, path: Path, *, wait: bool = True) -> FileLock:
+        """Take the lock of `path`: block until it is free, or with `wait=False` raise
+        LockBusy at once. OSError if the lock file cannot be made."""
+        fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            taken = _lock(fd, wait)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not taken:
+            os.close(fd)
+            raise LockBusy(str(path))
+        return cls(fd)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                _unlock(fd)
+            finally:
+                os.close(fd)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock for writing `path` (blocks until other writers are done)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    lock = FileLock.acquire(path)
     try:
-        _lock(fd)
-        try:
-            yield
-        finally:
-            _unlock(fd)
+        yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:

@@ -19,18 +19,18 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.filters import Filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.export import export_path, write_jsonl
-from togul_monitor.ui.view.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
-from togul_monitor.ui.view.format import TIME_MODES
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import ExportDone, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text, marker_detail
 from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.session import while_mounted
+from togul_monitor.ui.view.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
+from togul_monitor.ui.view.format import TIME_MODES
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 from togul_monitor.ui.widgets.history_pane import HistoryPane

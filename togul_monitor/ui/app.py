@@ -30,14 +30,12 @@ from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.domain.filters import Filter
-from togul_monitor.core.monitor import EvaluatorStatus, HistoryEntry, MonitorUpdate
-from togul_monitor.store.journal import merge_history
+from togul_monitor.core.monitor import EvaluatorStatus, MonitorUpdate
 from togul_monitor.domain.events import ConnectionState, Outage, Status
+from togul_monitor.domain.filters import Filter
+from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.ui.actions import KeyActions
-from togul_monitor.ui.view.batch import Batch, BellLimiter, ring_message, take_batch
 from togul_monitor.ui.commands import TogulCommands
-from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore, row_event
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.keymap import DEFAULT_KEYS, app_bindings, load_user_keymap
 from togul_monitor.ui.messages import HistoryLoaded, MonitorFailed, MonitorReady
@@ -49,6 +47,8 @@ from togul_monitor.ui.session import (
     ProfileResolver,
     while_mounted,
 )
+from togul_monitor.ui.view.batch import Batch, BellLimiter, ring_message, take_batch
+from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore, row_event
 from togul_monitor.ui.view.status import feed_empty_message, status_info, values_empty_text
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar

@@ -7,8 +7,8 @@ import re
 import time
 from pathlib import Path
 
-from togul_monitor.support.files import atomic_write
 from togul_monitor.store import export as store_export
+from togul_monitor.support.files import atomic_write
 from togul_monitor.ui.view.feed_store import FeedPredicate, Row, row_event
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from togul_monitor.core.monitor import MonitorSnapshot, MonitorUpdate
+from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.core.monitor import HistoryEntry, MonitorSnapshot, MonitorUpdate
 
 
 class MonitorHandle(Protocol):

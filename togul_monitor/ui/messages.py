@@ -12,11 +12,11 @@ from textual.message import Message
 from textual.screen import Screen
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.domain.values import ValueTransition
-from togul_monitor.core.monitor import HistoryEntry
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.ui.view.feed_store import RefilterResult
+from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.ui.handle import MonitorHandle
+from togul_monitor.ui.view.feed_store import RefilterResult
 
 
 @dataclass

@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.feed_store import FeedItem
 from togul_monitor.ui.view.format import fmt_evaluation, fmt_full_time, fmt_lag, type_style

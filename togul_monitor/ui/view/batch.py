@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from togul_monitor.domain.values import FlagValue
-from togul_monitor.core.monitor import EvaluatorStatus, HistoryEntry, TransitionRecorded, ValueUpdated
+from togul_monitor.core.monitor import EvaluatorStatus, TransitionRecorded, ValueUpdated
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
+from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock, fmt_evaluation

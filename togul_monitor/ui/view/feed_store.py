@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.domain.events import FlagEvent
 
 
 class EventFilter(Protocol):

@@ -13,8 +13,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from togul_monitor.domain.values import ValueTransition
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import change_text, fmt_clock, type_style
 
