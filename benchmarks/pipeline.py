@@ -153,9 +153,9 @@ async def plain_rate(url: str, n: int) -> float:
 
 
 def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
-    from togul_monitor.config.profiles import Profile
-    from togul_monitor.core.monitor import MonitorThread
     from togul_monitor.client.stream import StreamClient
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.core import MonitorThread
 
     profile = Profile(
         name="bench",
@@ -170,8 +170,9 @@ def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
     def stream_factory(profile: Profile, *, api_key, token, clock):  # type: ignore[no-untyped-def]
         return StreamClient(info["stream_url"], api_key=api_key, read_timeout=90.0, clock=clock)
 
-    thread = MonitorThread(profile, record=True, stream_factory=stream_factory)
-    thread.monitor._journal_dir = journal_dir  # the benchmark's own temporary folder
+    thread = MonitorThread(
+        profile, record=True, stream_factory=stream_factory, journal_dir=journal_dir
+    )
     drained = 0
     started = time.perf_counter()
     thread.start()
@@ -179,13 +180,13 @@ def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
         monitor = thread.monitor
         while monitor.event_log.total < n:
             time.sleep(0.05)  # the TUI's 20 Hz timer
-            drained += len(thread.drain())
+            drained += len(monitor.drain())
         journal = monitor.journal
         assert journal is not None
         committed = journal.flush(timeout=120)
         elapsed = time.perf_counter() - started
-        drained += len(thread.drain())
-        snap = thread.snapshot()
+        drained += len(monitor.drain())
+        snap = monitor.snapshot()
         stats = {
             "events_in_journal": journal.count_events(),
             "journal_committed": committed,

@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 from textual import events  # noqa: E402
 
 from togul_monitor.config.profiles import Profile  # noqa: E402
-from togul_monitor.emulator.harness import running_emulator  # noqa: E402
 from togul_monitor.domain.events import ConnectionState  # noqa: E402
+from togul_monitor.emulator.harness import running_emulator  # noqa: E402
 from togul_monitor.ui.app import TogulMonitorApp  # noqa: E402
 
 

@@ -25,3 +25,12 @@ def emulator() -> Iterator[EmulatorHandle]:
     """A fresh seeded emulator (seed 0) on a free 127.0.0.1 port: heartbeat 0.2 s, replay 1000."""
     with running_emulator(seed=0, heartbeat=0.2, replay=1000) as emu:
         yield emu
+
+
+@pytest.fixture(autouse=True)
+def demo_registered() -> None:
+    """The CLI registers the demo as a profile source at start; tests that build the app or
+    resolve profiles directly get the same registry."""
+    from togul_monitor import demo
+
+    demo.register()

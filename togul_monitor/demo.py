@@ -7,7 +7,9 @@ last such block ends) or pin it for the life of the process (`ensure_running()`,
 profile switcher uses); an `atexit` hook stops whatever is still running.
 
 The demo profiles are built here from the running emulator's credentials and are never written
-to `profiles.toml`.
+to `profiles.toml`. `register()` offers them to `config.resolve` (name lookup, listing, `--demo`,
+the fallback of a fresh machine): the configuration stage sits below the demo and cannot import
+it, so the command line calls `register()` when it starts.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from togul_monitor.config.profiles import Profile
+from togul_monitor.config import resolve
+from togul_monitor.config.entry import Profile
 
 DEMO_PROFILES: dict[str, str] = {  # profile name -> environment key
     "demo-production": "production",
@@ -165,3 +168,29 @@ def demo_session() -> Iterator[DemoServer]:
 def shutdown() -> None:
     """Stop the demo emulator now (tests; the atexit hook does it otherwise)."""
     _DEMO.shutdown()
+
+
+class _DemoSource:
+    """The demo as `config.resolve` sees it (a `resolve.ProfileSource`)."""
+
+    def names(self) -> Mapping[str, str]:
+        return DEMO_PROFILES
+
+    def listed(self) -> list[Profile]:
+        return demo_profiles()
+
+    def pinned(self, name: str) -> Profile:
+        return demo_profile(name, ensure_running())
+
+    @contextlib.contextmanager
+    def session(self, name: str) -> Iterator[Profile]:
+        with demo_session() as server:
+            yield demo_profile(name, server)
+
+
+_SOURCE = _DemoSource()
+
+
+def register() -> None:
+    """Offer the demo profiles through `config.resolve`; calling it again changes nothing."""
+    resolve.register_profile_source(resolve.DEMO_SOURCE, _SOURCE)

@@ -15,7 +15,11 @@ from togul_monitor.config.resolve import list_profiles, open_target, resolve_pro
 
 @pytest.fixture(autouse=True)
 def fast_demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A quick demo for tests: short heartbeat, brisk simulated activity; stopped afterwards."""
+    """A quick demo for tests: short heartbeat, brisk simulated activity; stopped afterwards.
+
+    Registered as a profile source as the command line does at start: these tests call
+    `config.resolve` directly."""
+    demo.register()
     monkeypatch.setattr(demo, "HEARTBEAT_SECONDS", 0.2)
     monkeypatch.setattr(demo, "SIMULATE_EVENTS_PER_SECOND", 40.0)
     demo.shutdown()
@@ -93,7 +97,7 @@ def test_demo_takes_no_credentials() -> None:
 
 
 def test_tail_profile_demo_staging_count_5() -> None:
-    """Issue 4: `togul-monitor tail --profile demo-staging --count 5` works on a fresh machine."""
+    """`togul-monitor tail --profile demo-staging --count 5` works on a fresh machine."""
     from click.testing import CliRunner
 
     from togul_monitor.cli import cli

@@ -193,7 +193,7 @@ async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(
     scripted: Scripted,
 ) -> None:
     from togul_monitor.config.profiles import Profile
-    from togul_monitor.core.monitor import EvaluatorStatus, Monitor
+    from togul_monitor.core import EvaluatorStatus, Monitor
 
     body = {
         "flag_key": "f",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.journal_helpers import import_events
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import Journal, journal_path
 
@@ -15,9 +16,14 @@ def test_export_into_a_closed_pipe_exits_0_without_an_error(isolated_home: Path)
     journal = Journal.open(journal_path("rec"))
     try:
         # Far more than a pipe buffer holds, so the writer meets the closed pipe.
-        journal.import_events(
-            FlagEvent("flag.updated", f"flag-{i:05d}-" + "x" * 80, "env-1", 1, 1e9 + i, str(i), 1e9)
-            for i in range(3000)
+        import_events(
+            journal,
+            (
+                FlagEvent(
+                    "flag.updated", f"flag-{i:05d}-" + "x" * 80, "env-1", 1, 1e9 + i, str(i), 1e9
+                )
+                for i in range(3000)
+            ),
         )
     finally:
         journal.close()

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.journal_helpers import import_events
 from togul_monitor.cli import cli
 from togul_monitor.cli.tail import run_tail
-from togul_monitor.core.monitor import Monitor, TransitionRecorded
+from togul_monitor.core import Monitor, TransitionRecorded
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.export import read_jsonl, write_jsonl
-from togul_monitor.store.journal import Journal, iter_journal_events, journal_path
+from togul_monitor.store.journal import Journal, journal_path
+from togul_monitor.store.reader import iter_journal_events
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
 
@@ -104,7 +106,7 @@ async def test_export_then_reimport_of_jsonl_gives_the_same_events(
     # Re-import into a fresh journal and export again: byte for byte the same.
     journal = Journal.open(tmp_path / "again.sqlite3")
     try:
-        assert journal.import_events(back) == 3
+        assert import_events(journal, back) == 3
     finally:
         journal.close()
     buffer = io.StringIO()
@@ -181,10 +183,10 @@ async def test_tail_count_records_the_transition_of_its_last_event(
 ) -> None:
     """`tail --profile P --count N` stops on the Nth event only after that event's
     re-evaluation: the flight recorder keeps the value change it was stopped on."""
-    import togul_monitor.core.monitor as monitor_module
+    from togul_monitor import core
 
     started: list[Monitor] = []
-    real_run_headless = monitor_module.run_headless
+    real_run_headless = core.run_headless
 
     @contextlib.asynccontextmanager
     async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
@@ -192,7 +194,7 @@ async def test_tail_count_records_the_transition_of_its_last_event(
             started.append(pair[0])
             yield pair
 
-    monkeypatch.setattr(monitor_module, "run_headless", spy)
+    monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks it up
     out, err = io.StringIO(), io.StringIO()
     profile = make_profile(emulator, name="rec")
     task = asyncio.create_task(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.monitor import (
+from togul_monitor.core import (
     EvaluatorStatus,
     Monitor,
     MonitorThread,
@@ -418,31 +418,37 @@ def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
                 time.sleep(0.01)
 
         until(lambda: emulator.open_streams == 1, "stream")
-        thread.set_watched("new-dashboard", True)
-        until(lambda: (v := thread.snapshot().values.get("new-dashboard")) and v.current, "value")
+        thread.monitor.set_watched("new-dashboard", True)
+        until(
+            lambda: (v := thread.monitor.snapshot().values.get("new-dashboard")) and v.current,
+            "value",
+        )
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
         drained: list[object] = []
         until(
             lambda: (
-                drained.extend(thread.drain())
+                drained.extend(thread.monitor.drain())
                 or any(isinstance(u, TransitionRecorded) for u in drained)
             ),
             "transition drained",
         )
-        events = thread.events(parse_filter("flag:new-*"))
+        events = thread.monitor.events(parse_filter("flag:new-*"))
         assert [e.flag_key for e in events] == ["new-dashboard"]
-        assert len(thread.events()) == 2
+        assert len(thread.monitor.events()) == 2
         (t,) = [u.transition for u in drained if isinstance(u, TransitionRecorded)]
-        assert thread.transition_for(events[0].event_id) == t  # type: ignore[arg-type]
-        history = thread.history("new-dashboard")
+        assert thread.monitor.transition_for(events[0].event_id) == t  # type: ignore[arg-type]
+        history = thread.monitor.history("new-dashboard")
         assert history[0] == t
-        snap = thread.snapshot()
+        snap = thread.monitor.snapshot()
         assert snap.counters.events == 2 and "new-dashboard" in snap.watched
         assert snap.recording and snap.dropped_updates == 0
         assert sum(snap.events_per_second) >= 2
-        thread.restart_stream()
-        until(lambda: emulator.open_streams == 1 and thread.snapshot().counters.reconnects, "re")
+        thread.monitor.restart_stream()
+        until(
+            lambda: emulator.open_streams == 1 and thread.monitor.snapshot().counters.reconnects,
+            "re",
+        )
     finally:
         started_at = time.monotonic()
         thread.stop(timeout=5)
@@ -469,9 +475,10 @@ async def test_an_unreadable_journal_is_moved_aside_and_said_so(
 
 
 async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> None:
-    from togul_monitor.core.monitor import run_headless
+    from togul_monitor.core import run_headless
     from togul_monitor.domain.events import ConnectionState, Status
-    from togul_monitor.store.journal import journal_path, read_history
+    from togul_monitor.store.journal import journal_path
+    from togul_monitor.store.reader import read_history
 
     seen: list[object] = []
     async with (

@@ -16,10 +16,10 @@ import pytest
 from tests.integration.rawserver import RawServer, Reply
 from tests.integration.test_stream_client_raw import KEY, ev
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core import monitor as monitor_module
-from togul_monitor.core.monitor import Monitor, run_headless
+from togul_monitor.core import Monitor, run_headless
+from togul_monitor.core import intake as intake_module
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
-from togul_monitor.store.journal import Journal
+from togul_monitor.store.writer import Writer
 
 
 def profile_for(base_url: str) -> Profile:
@@ -63,12 +63,12 @@ async def test_reading_goes_on_when_the_journal_writer_has_died(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Before: the monitor waited forever for a backlog that a dead writer never drains.
-    def die(self: Journal) -> None:
+    def die(self: Writer) -> None:
         raise RuntimeError("writer bug")
 
-    monkeypatch.setattr(Journal, "_write_loop", die)
-    monkeypatch.setattr(monitor_module, "_JOURNAL_HIGH_WATER", 3)
-    monkeypatch.setattr(monitor_module, "_JOURNAL_LOW_WATER", 1)
+    monkeypatch.setattr(Writer, "_write_loop", die)
+    monkeypatch.setattr(intake_module, "JOURNAL_HIGH_WATER", 3)
+    monkeypatch.setattr(intake_module, "JOURNAL_LOW_WATER", 1)
     body = [ev(i, version=i) for i in range(1, 13)]
     async with RawServer([Reply(body=body)]) as server:
         monitor = Monitor(profile_for(server.base_url), journal_dir=tmp_path)
@@ -85,8 +85,8 @@ async def test_reading_goes_on_when_the_journal_writer_has_died(
 async def test_the_journal_backlog_pauses_reading_until_the_writer_catches_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(monitor_module, "_JOURNAL_HIGH_WATER", 0)
-    monkeypatch.setattr(monitor_module, "_JOURNAL_LOW_WATER", 0)
+    monkeypatch.setattr(intake_module, "JOURNAL_HIGH_WATER", 0)
+    monkeypatch.setattr(intake_module, "JOURNAL_LOW_WATER", 0)
     body = [ev(i, version=i) for i in range(1, 6)]
     async with RawServer([Reply(body=body)]) as server:
         monitor = Monitor(profile_for(server.base_url), journal_dir=tmp_path)
@@ -151,7 +151,7 @@ async def test_stop_closes_the_journal_and_ends_updates_even_if_a_close_fails(
         updates = monitor.updates()
         await monitor.start()
         await wait_for(lambda: len(monitor.event_log) == 1, what="an event")
-        stream = monitor._stream
+        stream = monitor._intake.stream
         assert stream is not None
         real_aclose = stream.aclose
 

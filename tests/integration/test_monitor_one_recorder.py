@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from togul_monitor.core.monitor import Monitor
+from togul_monitor.core import Monitor
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.store.journal import iter_journal_events, journal_path
+from togul_monitor.store.journal import journal_path
+from togul_monitor.store.reader import iter_journal_events
 
 from .test_monitor import Recorder, make_profile, wait_for
 

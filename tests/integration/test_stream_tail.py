@@ -242,3 +242,42 @@ def test_tail_says_an_unreadable_journal_was_moved_aside(
     assert result.exit_code == 0, result.output
     assert "tail: " in result.stderr and "unreadable" in result.stderr.lower()
     assert list(path.parent.glob("local.sqlite3.unreadable-*"))
+
+
+def add_staging_profile(runner: CliRunner, emulator: EmulatorHandle, name: str = "b") -> Result:
+    """`profiles add b` for the emulator's staging sdk key (not the default)."""
+    key = emulator.credentials.keys["staging"]["sdk"]
+    return runner.invoke(
+        cli,
+        ["profiles", "add", name, "--url", emulator.base_url, "--environment", "staging",
+         "--api-key", key],
+    )  # fmt: skip
+
+
+def test_the_group_profile_picks_what_tail_streams(emulator: EmulatorHandle) -> None:
+    # Both environments busy: each sdk key streams only its own, so the environment id of the
+    # event says which profile was tailed.
+    from togul_monitor.store.journal import journal_path
+
+    runner = CliRunner()
+    assert add_local_profile(runner, emulator).exit_code == 0  # production, the default
+    assert add_staging_profile(runner, emulator).exit_code == 0
+    with activity(emulator, "production"), activity(emulator, "staging"):
+        result = runner.invoke(cli, ["--profile", "b", "tail", "--count", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["environment_id"] == emulator.credentials.environment_ids["staging"]
+    assert journal_path("b").exists() and not journal_path("local").exists()  # b recorded
+
+
+def test_the_subcommands_own_target_wins_over_the_groups(emulator: EmulatorHandle) -> None:
+    runner = CliRunner()
+    assert add_local_profile(runner, emulator).exit_code == 0
+    assert add_staging_profile(runner, emulator).exit_code == 0
+    args = ["--profile", "b", "tail", "--profile", "local", "--count", "1", "--json"]
+    with activity(emulator, "production"), activity(emulator, "staging"):
+        result = runner.invoke(cli, [*args, "--no-record"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    production = emulator.credentials.environment_ids["production"]
+    assert json.loads(line)["environment_id"] == production

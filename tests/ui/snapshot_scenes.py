@@ -209,7 +209,7 @@ async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     )
     # The outage re-evaluates every value: let that finish first, so the next change's
     # transition is tied to its event (and not, by a race, to the re-evaluation).
-    await until(pilot, lambda: _settled(app, 3) and app.monitor.monitor.evaluations_idle())
+    await until(pilot, lambda: _settled(app, 3) and app.monitor.evaluations_idle())
     emu.world.update_flag("production", "new-dashboard", enabled=True)
     await until(pilot, lambda: _settled(app, 4) and len(app.store.transitions) >= 2)
     await settle(pilot)

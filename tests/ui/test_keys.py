@@ -285,7 +285,7 @@ async def test_q_quits_and_stops_the_monitor(emulator: EmulatorHandle) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         assert await emulator.await_streams(1)
-        monitor = app.monitor
+        monitor = app.session.runner
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, what="the app to exit")
     assert monitor._thread is not None and not monitor._thread.is_alive()

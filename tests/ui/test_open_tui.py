@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from togul_monitor import demo
 from togul_monitor.cli.open_tui import open_tui
 from togul_monitor.config.profiles import Profile
 from togul_monitor.ui.app import TogulMonitorApp
+
+
+@pytest.fixture(autouse=True)
+def demo_offered() -> None:
+    """`open_tui` runs after the group's start, which offers the demo's profiles."""
+    demo.register()
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorH
 async def test_quick_switches_never_run_two_monitors_at_once(emulator: EmulatorHandle) -> None:
     """Review #6: overlapping switch workers started a monitor while another still ran (two
     journal writers on one file), and a stale MonitorReady replaced one without stopping it."""
-    from togul_monitor.core.monitor import MonitorThread
+    from togul_monitor.core import MonitorThread
 
     profiles = {
         "prod": make_profile(emulator, name="prod"),
@@ -97,7 +97,9 @@ async def test_quick_switches_never_run_two_monitors_at_once(emulator: EmulatorH
         for name in ("stage", "prod", "stage", "prod"):
             app.switch_profile(name)  # back to back: the earlier workers are only flagged
         await wait_live(pilot, app)
-        await wait_for(pilot, lambda: app.monitor is created[-1], what="the last monitor shown")
+        await wait_for(
+            pilot, lambda: app.session.runner is created[-1], what="the last monitor shown"
+        )
         assert app.profile.name == "prod" and not app.switching
         assert overlaps == []
         assert await emulator.await_streams(1)
@@ -153,7 +155,11 @@ async def test_export_writes_a_lone_surrogate_flag_key(emulator, tmp_path) -> No
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
         await wait_for(pilot, lambda: app.store.shown == 1)
         odd = FlagEvent("flag.updated", "bad\ud800key", "env", 2, 1.0, "x1", app.clock())
-        app.store.add_event(odd)  # the stream rejects it now; the exporter must cope anyway
+        # The stream rejects it now; the exporter must cope anyway. Handed to the monitor's
+        # event log on its loop, as the stream's rows are.
+        monitor = app.monitor
+        monitor._tell(lambda: monitor._intake._append_rows([odd]))  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: app.store.received == 2, what="the odd event")
         await pilot.press("e")
         await wait_for(pilot, lambda: getattr(app, "last_export", None) is not None)
         lines = app.last_export.read_text(encoding="utf-8").splitlines()

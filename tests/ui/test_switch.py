@@ -38,7 +38,7 @@ async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
         assert await emulator.await_streams(1)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: app.store.shown == 1)
-        old = app.monitor
+        old = app.session.runner
 
         await pilot.press("p")
         assert isinstance(app.screen, ProfileSwitcherScreen)  # at once; the list fills in
@@ -52,7 +52,7 @@ async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
         # The UI keeps running while the old monitor stops on a worker thread.
         await wait_for(pilot, lambda: app.profile.name == "stage", what="the switch")
         await wait_live(pilot, app)
-        assert app.monitor is not old
+        assert app.session.runner is not old
         assert old._thread is not None and not old._thread.is_alive()
         assert await emulator.await_streams(1)  # the old stream closed, the new one open
         assert app.store.shown == 0  # the view belongs to the new profile

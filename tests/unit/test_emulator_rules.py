@@ -1,4 +1,5 @@
-"""The emulator's rule engine (togul-api.md §5.3, §6; bucketing per design.md §5)."""
+"""The emulator's rule engine: evaluation order, operators, and the bucketing rule (SHA-256 of
+`salt:value`, first 8 bytes big-endian, mod 100; docs/protocol.md)."""
 
 from __future__ import annotations
 

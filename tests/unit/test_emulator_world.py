@@ -14,8 +14,8 @@ from togul_monitor.emulator.outbox import Outbox
 from togul_monitor.emulator.rules import OPERATORS
 from togul_monitor.emulator.seed import seed_state
 from togul_monitor.emulator.simulate import Simulator
-from togul_monitor.emulator.state import World
 from togul_monitor.emulator.statefile import StateError, build_world, dump_state, load_world
+from togul_monitor.emulator.world import World
 from togul_monitor.protocol import EVENT_TYPES, KEY_PREFIXES, VALUE_TYPES
 
 

@@ -10,13 +10,10 @@ import pytest
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.journal import (
-    Journal,
-    JournalError,
-    journal_path,
-    read_history,
-    read_transition_for,
-)
+from togul_monitor.store.journal import Journal, JournalError, journal_path
+from togul_monitor.store.reader import read_history, read_transition_for
+from togul_monitor.store.retention import Retention
+from togul_monitor.store.writer import Writer
 
 ON = Evaluation(True, "boolean", "default", True)
 OFF = Evaluation(False, "boolean", "disabled", False)
@@ -35,7 +32,7 @@ def test_appends_are_committed_by_the_writer_thread_and_read_back(tmp_path: Path
     journal = Journal.open(tmp_path / "j.sqlite3")
     try:
         main = threading.get_ident()
-        writer_ident = journal._thread.ident  # type: ignore[union-attr]
+        writer_ident = journal._writer._thread.ident  # type: ignore[union-attr]
         assert writer_ident != main
         for i in range(1, 6):
             journal.append_event(ev(i))
@@ -166,10 +163,10 @@ def test_a_value_sqlite_refuses_is_dropped_and_the_writer_keeps_running(tmp_path
 def test_a_dead_writer_releases_whoever_waits_for_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def die(self: Journal) -> None:
+    def die(self: Writer) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Journal, "_write_loop", die)
+    monkeypatch.setattr(Writer, "_write_loop", die)
     journal = Journal.open(tmp_path / "j.sqlite3")
     try:
         journal.append_events([ev(i) for i in range(3)])
@@ -209,12 +206,12 @@ def test_a_failing_retention_at_open_is_a_journal_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Review #13: it escaped as a raw sqlite3.Error, which the monitor does not catch.
-    def locked(self: Journal, conn: sqlite3.Connection) -> None:
+    def locked(self: Retention, conn: sqlite3.Connection) -> None:
         raise sqlite3.OperationalError("database is locked")
 
     path = tmp_path / "j.sqlite3"
     Journal.open(path).close()
-    monkeypatch.setattr(Journal, "_retain", locked)
+    monkeypatch.setattr(Retention, "apply", locked)
     with pytest.raises(JournalError, match="locked"):
         Journal.open(path)
     assert path.exists() and list(tmp_path.glob("*.unreadable-*")) == []

@@ -1,4 +1,4 @@
-"""The log file (design.md §4): under TOGUL_MONITOR_HOME, everything logged, no secret unmasked."""
+"""The log file: under TOGUL_MONITOR_HOME, everything logged, no secret unmasked."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from togul_monitor.cli import cli
+from togul_monitor.config.paths import log_file
 from togul_monitor.support.logs import mask_secrets_in, setup_logging
 
 SDK_KEY = "tgl_sdk_0123456789abcdefABCDEF9f2c"
@@ -53,7 +54,7 @@ def test_cli_creates_the_log_file_under_home(isolated_home: Path, restore_loggin
 def test_secrets_logged_by_any_module_are_masked(
     isolated_home: Path, restore_logging: None
 ) -> None:
-    path = setup_logging()
+    path = setup_logging(log_file())
     assert path == isolated_home / "togul-monitor.log"
     logging.getLogger("togul_monitor.client.stream").info("connecting with %s", SDK_KEY)
     logging.getLogger("httpx").warning(f"headers: X-API-Key: {STREAM_KEY}")
@@ -74,8 +75,8 @@ def test_secrets_logged_by_any_module_are_masked(
 
 def test_no_handler_writes_to_the_terminal(isolated_home: Path, restore_logging: None) -> None:
     logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))  # a stray basicConfig
-    setup_logging()
-    setup_logging()  # idempotent: one file handler, not two
+    setup_logging(log_file())
+    setup_logging(log_file())  # idempotent: one file handler, not two
     handlers = logging.getLogger().handlers
     terminal = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
     assert not any(getattr(h, "stream", None) in terminal for h in handlers)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from togul_monitor import demo
 from togul_monitor.config import paths
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile, load_config
@@ -35,6 +36,12 @@ base_url = "http://127.0.0.1:8080"
 environment_key = "staging"
 api_key = "{SECRET}"
 """
+
+
+@pytest.fixture(autouse=True)
+def demo_offered() -> None:
+    """The demo's profiles, offered as the command line offers them at start."""
+    demo.register()
 
 
 def write(text: str) -> Path:

@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from togul_monitor.cli.common import PROGRAM, GroupChoices, Target, target_options
+
 # command name -> "module:attribute" of a click.Command
 _COMMANDS: dict[str, str] = {
     "serve": "togul_monitor.cli.serve:serve",
@@ -29,7 +31,9 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
 
 
 @click.group(
@@ -37,15 +41,15 @@ class LazyGroup(click.Group):
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option(
-    "--demo", is_flag=True, help="Open the built-in demo (an emulator on a free loopback port)."
-)
-@click.option(
-    "--profile",
+# No envvar on --profile: TOGUL_MONITOR_PROFILE is read with a lower precedence by
+# config/resolve.py, so that `tail --demo` or `tail --url` beside a set variable is no conflict.
+@target_options(
+    "demo",
     "profile_name",
-    metavar="NAME",
-    envvar="TOGUL_MONITOR_PROFILE",
-    help="Open a saved profile.",
+    help_text={
+        "demo": "Open the built-in demo (an emulator on a free loopback port).",
+        "profile_name": "Open a saved profile (a subcommand uses it unless it picks its own).",
+    },
 )
 @click.version_option(package_name="togul-monitor")
 @click.pass_context
@@ -55,11 +59,17 @@ def cli(ctx: click.Context, demo: bool, profile_name: str | None) -> None:
     With no command, opens the TUI on the default profile, or on the built-in demo when no
     profile is configured.
     """
-    # Before any subcommand (and the TUI): every log record goes to the log file, never to the
-    # terminal, and no secret reaches it unmasked.
+    from togul_monitor import demo as demo_module
+    from togul_monitor.config.paths import log_file
     from togul_monitor.support.logs import setup_logging
 
-    setup_logging()
+    # Before any subcommand (and the TUI): every log record goes to the log file, never to the
+    # terminal, and no secret reaches it unmasked.
+    setup_logging(log_file())
+    # The configuration stage cannot import the demo (it sits below it): the demo's profiles
+    # are offered to name lookups, listings, `--demo` and the TUI's switcher from here.
+    demo_module.register()
+    ctx.obj = GroupChoices(Target(demo=demo, profile_name=profile_name))
     if ctx.invoked_subcommand is not None:
         return
     from togul_monitor.cli.open_tui import open_tui
@@ -68,4 +78,4 @@ def cli(ctx: click.Context, demo: bool, profile_name: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="togul-monitor")
+    cli(prog_name=PROGRAM)

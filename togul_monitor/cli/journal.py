@@ -2,7 +2,9 @@
 
 Both read `journal/<profile>.sqlite3` in the data directory without credentials and without
 creating anything: a journal another process (a headless `tail`) is writing reads fine (WAL).
-Exit codes (design.md §4): 0 done, 1 runtime failure (no journal, unreadable), 2 usage.
+The profile is chosen like every command's (cli/common.py): this command's `--profile`, else the
+group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. Exit codes
+(README.md): 0 done, 1 runtime failure (no journal, unreadable), 2 usage or configuration.
 """
 
 from __future__ import annotations
@@ -19,9 +21,19 @@ from typing import IO
 
 import click
 
+from togul_monitor.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Target,
+    command_target,
+    report_config_error,
+    target_name,
+    target_options,
+)
 from togul_monitor.cli.render import clock, stamp
+from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.values import ValueTransition, evaluation_to_json
+from togul_monitor.domain.values import Evaluation, ValueTransition, evaluation_to_json
 from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
 
@@ -51,29 +63,15 @@ def parse_since(text: str, *, now: float | None = None) -> float:
 
 
 def _profile_name(profile_name: str | None) -> str:
-    from togul_monitor.config.errors import ConfigError
-    from togul_monitor.config.profiles import load_config
-    from togul_monitor.config.resolve import choose_profile_name
-
+    """Whose journal: the profile this command's options (over the group's) pick."""
     try:
-        # Read even when the name is given: a broken profiles.toml is a configuration error
-        # for every command (exit 2), not something to skip past silently.
-        config = load_config()
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    if profile_name:
-        return profile_name
-    # `togul-monitor --profile NAME history ...`: the group took the option.
-    ctx = click.get_current_context(silent=True)
-    parent = ctx.parent if ctx is not None else None
-    if parent is not None and parent.params.get("profile_name"):
-        return str(parent.params["profile_name"])
-    try:
-        name = choose_profile_name(config, None)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    if not name:
-        raise click.UsageError("say which profile's journal to read: --profile NAME")
+        # Even a given name reads the file: a broken profiles.toml is a configuration error for
+        # every command (exit 2), not something to skip past silently.
+        name = target_name(command_target(Target(profile_name=profile_name)))
+        if name is None:  # an ad-hoc TOGUL_BASE_URL target has no journal
+            raise ConfigError("say which profile's journal to read: --profile NAME")
+    except ConfigError as error:
+        report_config_error(error)
     return name
 
 
@@ -88,12 +86,12 @@ def _journal_file(profile_name: str | None) -> tuple[str, Path]:
             f"`togul-monitor tail --profile {safe_text(name)}` to record one.",
             err=True,
         )
-        raise SystemExit(1)
+        raise SystemExit(EXIT_FAILED)
     return name, path
 
 
-def _show_value(evaluation: object) -> str:
-    data = evaluation_to_json(evaluation)  # type: ignore[arg-type]
+def _show_value(evaluation: Evaluation | None) -> str:
+    data = evaluation_to_json(evaluation)
     if data is None:
         return "(gone)"
     value = json.dumps(data["value"], ensure_ascii=True)
@@ -150,17 +148,18 @@ def history_json(entry: FlagEvent | ValueTransition | Outage) -> dict[str, objec
 @click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
 )
-@click.option("--profile", "profile_name", metavar="NAME", help="Whose journal (default profile).")
+@target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
 def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> None:
     """Events, value transitions and outages of FLAG, newest first, from the journal."""
-    from togul_monitor.store.journal import JournalError, read_history
+    from togul_monitor.store.journal import JournalError
+    from togul_monitor.store.reader import read_history
 
     _, path = _journal_file(profile_name)
     try:
         entries = read_history(path, flag, limit)
     except JournalError as exc:
         click.echo(f"Error: {exc}", err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILED) from None
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     for entry in entries:
@@ -182,7 +181,7 @@ def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> N
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE (atomically) instead of stdout.",
 )
-@click.option("--profile", "profile_name", metavar="NAME", help="Whose journal (default profile).")
+@target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
 def export(
     query: str | None,
     since: str | None,
@@ -193,11 +192,8 @@ def export(
     """Write the journal's events (filtered) as JSON Lines or CSV, oldest first."""
     from togul_monitor.domain.filters import FilterError, parse_filter
     from togul_monitor.store.export import write_csv, write_jsonl
-    from togul_monitor.store.journal import (
-        JournalError,
-        iter_journal_events,
-        read_environment_names,
-    )
+    from togul_monitor.store.journal import JournalError
+    from togul_monitor.store.reader import iter_journal_events, read_environment_names
 
     flt = None
     if query:
@@ -236,17 +232,17 @@ def export(
                 count = write(out, False)
     except JournalError as exc:
         click.echo(f"Error: {exc}", err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILED) from None
     except BrokenPipeError:
         if output is not None:
             raise
         # The reader went away (`export | head`): done, like `tail`. Point stdout at devnull so
         # the interpreter's final flush does not complain again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(0) from None
+        raise SystemExit(EXIT_OK) from None
     except OSError as exc:
-        where = output if output is not None else "to stdout"
+        where = str(output) if output is not None else "to stdout"
         click.echo(f"Error: cannot write {where}: {exc.strerror or exc}", err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILED) from None
     if output is not None:
         click.echo(f"Exported {count} events to {output}", err=True)

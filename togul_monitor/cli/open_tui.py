@@ -6,21 +6,15 @@ commands never load it. Configuration errors exit 2 with the file and line, befo
 
 from __future__ import annotations
 
-import sys
-
-import click
+from togul_monitor.cli.common import Target, open_target, report_config_error
+from togul_monitor.config.errors import ConfigError
 
 
 def open_tui(demo: bool, profile_name: str | None) -> None:
-    from togul_monitor.config.errors import ConfigError
-    from togul_monitor.config.resolve import open_target
-
     try:
-        with open_target(demo=demo, profile_name=profile_name) as profile:
+        with open_target(Target(demo=demo, profile_name=profile_name)) as profile:
             from togul_monitor.ui.app import TogulMonitorApp
 
-            app = TogulMonitorApp(profile)
-            app.run()
+            TogulMonitorApp(profile).run()
     except ConfigError as error:
-        click.echo(f"togul-monitor: {error}", err=True)
-        sys.exit(getattr(error, "exit_code", 2))
+        report_config_error(error)

@@ -1,22 +1,22 @@
-"""`togul-monitor profiles`: list, add, edit, remove, default, path (issue 4, item 5).
+"""`togul-monitor profiles`: list, add, edit, remove, default, path.
 
 Secrets given on the command line are written to the file (mode 0600) but never echoed: every
 line this command prints shows credentials as `$VARIABLE` references or masked
-(`tgl_sdk_…9f2c`). Configuration problems print one clear message and exit 2.
+(`tgl_sdk_…9f2c`). Configuration problems print one clear message and exit 2, as every
+command does (cli/common.py).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import stat
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from togul_monitor.cli.common import reports_config_errors
 from togul_monitor.config import paths
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
@@ -26,20 +26,6 @@ from togul_monitor.support.text import safe_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 OVERRIDE_VARIABLES = ("TOGUL_BASE_URL", "TOGUL_API_KEY", "TOGUL_TOKEN")
-
-
-def _reports_config_errors(func: F) -> F:
-    """Print a ConfigError as `error: ...` on stderr and exit with its code (2)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _parse_context(
@@ -125,7 +111,7 @@ def _rows(config: ProfilesConfig) -> list[dict[str, Any]]:
 
 @profiles.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per profile.")
-@_reports_config_errors
+@reports_config_errors
 def list_command(as_json: bool) -> None:
     """List the saved profiles and the built-in demo ones (secrets masked)."""
     config = load_config()
@@ -227,7 +213,7 @@ def _print_entry(verb: str, entry: ProfileEntry, config: ProfilesConfig) -> None
 )
 @click.option("--allow-insecure", is_flag=True, help="Allow plain http:// to a non-loopback host.")
 @click.option("--default", "make_default", is_flag=True, help="Make it the default profile.")
-@_reports_config_errors
+@reports_config_errors
 def add_command(
     name: str,
     url: str,
@@ -293,7 +279,7 @@ def add_command(
     default=None,
     help="Allow plain http:// to a non-loopback host.",
 )
-@_reports_config_errors
+@reports_config_errors
 def edit_command(
     name: str,
     url: str | None,
@@ -343,7 +329,7 @@ def edit_command(
 
 @profiles.command("remove")
 @click.argument("name")
-@_reports_config_errors
+@reports_config_errors
 def remove_command(name: str) -> None:
     """Delete the saved profile NAME."""
     if name in BUILTIN_NAMES:
@@ -357,7 +343,7 @@ def remove_command(name: str) -> None:
 
 @profiles.command("default")
 @click.argument("name")
-@_reports_config_errors
+@reports_config_errors
 def default_command(name: str) -> None:
     """Make NAME the profile used when no --profile is given."""
     ProfileStore().set_default(name)
@@ -365,7 +351,7 @@ def default_command(name: str) -> None:
 
 
 @profiles.command("path")
-@_reports_config_errors
+@reports_config_errors
 def path_command() -> None:
     """Print where the profiles, the journal and the log live."""
     click.echo(f"profiles: {paths.profiles_file()}")

@@ -1,4 +1,4 @@
-"""`togul-monitor serve`: the emulator as a standalone server (design.md §4)."""
+"""`togul-monitor serve`: the emulator as a standalone server (README.md, "The emulator")."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from togul_monitor.cli.common import EXIT_FAILED, EXIT_USAGE
 from togul_monitor.support.text import safe_text
 
 if TYPE_CHECKING:
@@ -110,10 +111,10 @@ def run_server(
         emu = block.__enter__()
     except StateError as exc:
         click.echo(f"error: {printable(str(exc))}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     except OSError as exc:
         click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
     simulator = None
     try:
         print_banner(emu, simulate)

@@ -1,9 +1,10 @@
 """`togul-monitor tail`: the change stream, headless, one line per event (or `--json`).
 
 Events go to stdout; everything about the stream itself (status changes, outages, malformed
-events, possible gaps) goes to stderr, so `tail --json | jq` sees only events. Exit codes
-(design.md §4): 0 done (`--count` reached, Ctrl-C, or the reader closed the pipe), 1 the stream
-stopped for another reason, 2 usage or configuration error, 3 credentials rejected.
+events, possible gaps) and the value transitions go to stderr, so `tail --json | jq` sees only
+events. Exit codes (README.md, cli/common.py): 0 done (`--count` reached, Ctrl-C, or the reader
+closed the pipe), 1 the stream stopped for another reason, 2 usage or configuration error,
+3 credentials rejected.
 """
 
 from __future__ import annotations
@@ -17,10 +18,21 @@ from typing import TextIO
 
 import click
 
+from togul_monitor.cli.common import (
+    EXIT_CREDENTIALS,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Target,
+    command_target,
+    open_target,
+    report_config_error,
+    target_options,
+)
 from togul_monitor.cli.render import clock, stamp
-from togul_monitor.client.stream import StreamClient
-from togul_monitor.config.profiles import Profile
-from togul_monitor.core.monitor import TransitionRecorded
+from togul_monitor.config.entry import Profile
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.core import TransitionRecorded
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -30,10 +42,11 @@ from togul_monitor.domain.events import (
     Status,
     StreamItem,
 )
+from togul_monitor.domain.filters import Filter
 from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.protocol import STREAM_PATH
 from togul_monitor.support.text import mask_secret, safe_text
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CREDENTIALS = 0, 1, 2, 3
 SETTLE_SECONDS = 5.0  # --count on a recording tail: longest wait for the last re-evaluations
 
 
@@ -52,7 +65,8 @@ class TailPrinter:
         self.out = out
         self.err = err
         self.as_json = as_json
-        self.environment_names = environment_names
+        # A copy the tail grows as the monitor learns environments (see `_print_items`).
+        self.environment_names: dict[str, str] = dict(environment_names)
         self.url = url
 
     def event(self, event: FlagEvent) -> None:
@@ -132,62 +146,56 @@ def _value_text(evaluation: Evaluation | None) -> str:
 async def run_tail(
     profile: Profile,
     *,
-    query: object | None,
+    query: Filter | None,
     count: int | None,
     as_json: bool,
     out: TextIO,
     err: TextIO,
-    client: StreamClient | None = None,
     record: bool = False,
 ) -> int:
     """Stream `profile` until `count` matching events, a stop, or cancellation; the exit code.
 
-    With `record`, the whole monitor runs (re-evaluation, journal) and `tail` is a flight
-    recorder whose history the TUI and `history` show later; without it, only the stream.
+    The whole monitor runs, as under the TUI: its environment names, re-evaluation (value
+    transitions go to stderr) and, with `record`, the journal, which makes `tail` a flight
+    recorder whose history the TUI and `history` show later.
     """
-    if record:
-        from togul_monitor.core.monitor import run_headless
+    # Looked up on the module at call time, not imported by name: a test spies on it there.
+    from togul_monitor import core
 
-        async with run_headless(profile, record=True) as (monitor, updates):
-            # A flight recorder that cannot record must say so: an unwritable data dir or an
-            # unreadable journal moved aside is otherwise only in the TUI's status area.
-            journal_notice = monitor.snapshot().journal_notice
-            if journal_notice:
-                err.write(f"tail: {safe_text(journal_notice)}\n")
-                err.flush()
-            names = {**profile.environment_names, **monitor.environment_names()}
-            return await _print_items(
-                updates,
-                profile,
-                TailPrinter(
-                    out, err, as_json=as_json, environment_names=names, url=profile.base_url
-                ),
-                query=query,
-                count=count,
-                settled=monitor.evaluations_idle,
-                known_names=monitor.environment_names,
-            )
-    if client is None:
-        client = StreamClient(
-            profile.base_url,
-            api_key=profile.api_key,
-            token=profile.token,
-            read_timeout=profile.read_timeout,
+    async with core.run_headless(profile, record=record) as (monitor, updates):
+        # A flight recorder that cannot record must say so: an unwritable data dir or an
+        # unreadable journal moved aside is otherwise only in the TUI's status area.
+        journal_notice = monitor.snapshot().journal_notice
+        if journal_notice:
+            err.write(f"tail: {safe_text(journal_notice)}\n")
+            err.flush()
+        printer = TailPrinter(
+            out,
+            err,
+            as_json=as_json,
+            environment_names=_named(profile.environment_names, monitor.environment_names()),
+            url=profile.base_url.rstrip("/") + STREAM_PATH,
         )
-    printer = TailPrinter(
-        out, err, as_json=as_json, environment_names=dict(profile.environment_names), url=client.url
-    )
-    try:
         return await _print_items(
-            client.items(),
+            updates,
             profile,
             printer,
-            key_scoped=client.auth == "api-key",
             query=query,
             count=count,
+            # Only a recording tail waits, at `--count`, for the re-evaluations its last events
+            # caused: the journal must hold their transitions. Otherwise it exits at once.
+            settled=monitor.evaluations_idle if record else None,
+            known_names=monitor.environment_names,
         )
-    finally:
-        await client.aclose()
+
+
+def _named(*sources: Mapping[str, str]) -> dict[str, str]:
+    """Environment id -> key from `sources` (later ones win), leaving out empty keys: an ad-hoc
+    `--url` target without `--environment` has none, and its events show the id instead."""
+    names: dict[str, str] = {}
+    for source in sources:
+        names.update((env_id, key) for env_id, key in source.items() if key)
+    return names
 
 
 async def _print_items(
@@ -195,27 +203,20 @@ async def _print_items(
     profile: Profile,
     printer: TailPrinter,
     *,
-    key_scoped: bool = False,
-    query: object | None,
+    query: Filter | None,
     count: int | None,
-    settled: Callable[[], bool] | None = None,
-    known_names: Callable[[], Mapping[str, str]] | None = None,
+    settled: Callable[[], bool] | None,
+    known_names: Callable[[], Mapping[str, str]],
 ) -> int:
-    # With the monitor running (`known_names`), its names are the truth: it has named the
-    # event's environment before the event reaches this loop. Without it, the same rule as the
-    # monitor's: an environment-scoped key only ever receives its own environment's events, so
-    # their ids can be named after the profile's environment.
+    # The monitor names an event's environment before the event reaches this loop (the rule
+    # is the core's: an environment-scoped key's events are its profile's environment).
     names = printer.environment_names
-    matches = getattr(query, "matches", None)
     printed = 0
     async for item in items:
         if isinstance(item, FlagEvent):
             if item.environment_id not in names:
-                if known_names is not None:
-                    names.update(known_names())
-                elif key_scoped and profile.environment_key:
-                    names[item.environment_id] = profile.environment_key
-            if matches is not None and not matches(item, names):
+                names.update(_named(known_names()))
+            if query is not None and not query.matches(item, names):
                 continue
             printer.event(item)
             printed += 1
@@ -276,12 +277,12 @@ async def _settle(
 
 
 @click.command()
-@click.option("--demo", is_flag=True, help="Tail the built-in demo (an emulator on loopback).")
-@click.option("--profile", "profile_name", metavar="NAME", help="Tail a saved profile.")
-@click.option("--url", metavar="URL", help="Base URL of a Togul server (with --api-key/--token).")
-@click.option("--api-key", metavar="KEY", help="X-API-Key (sdk or stream scope).")
-@click.option("--token", metavar="JWT", help="Bearer token: the organisation-wide stream.")
-@click.option("--environment", metavar="KEY", help="Environment key of the target.")
+@target_options(
+    help_text={
+        "demo": "Tail the built-in demo (an emulator on loopback).",
+        "profile_name": "Tail a saved profile.",
+    }
+)
 @click.option("--filter", "query_text", metavar="QUERY", help="Only events matching QUERY.")
 @click.option("--count", type=click.IntRange(min=1), metavar="N", help="Exit after N events.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -300,12 +301,10 @@ def tail(
 ) -> None:
     """Print the change stream: one line per event on stdout, the stream's health on stderr.
 
-    The target comes from --demo, --profile NAME, or --url with --api-key/--token (or the
-    TOGUL_BASE_URL, TOGUL_API_KEY and TOGUL_TOKEN variables). Exit codes: 0 done, 1 the stream
-    stopped, 2 usage or configuration error, 3 credentials rejected.
+    The target comes from --demo, --profile NAME (here or before `tail`), or --url with
+    --api-key/--token (or the TOGUL_BASE_URL, TOGUL_API_KEY and TOGUL_TOKEN variables). Exit
+    codes: 0 done, 1 the stream stopped, 2 usage or configuration error, 3 credentials rejected.
     """
-    from togul_monitor.config.errors import ConfigError
-    from togul_monitor.config.resolve import open_target
     from togul_monitor.domain.filters import FilterError, parse_filter
 
     query = None
@@ -316,16 +315,10 @@ def tail(
             click.echo(f"tail: invalid --filter: {safe_text(str(exc))}", err=True)
             click.echo(f"  {safe_text(query_text)}\n  {' ' * exc.position}^", err=True)
             sys.exit(EXIT_USAGE)
+    target = command_target(Target(demo, profile_name, url, api_key, token, environment))
     code = EXIT_OK
     try:
-        with open_target(
-            demo=demo,
-            profile_name=profile_name,
-            url=url,
-            api_key=api_key,
-            token=token,
-            environment=environment,
-        ) as profile:
+        with open_target(target) as profile:
             try:
                 code = asyncio.run(
                     run_tail(
@@ -337,14 +330,13 @@ def tail(
                         err=sys.stderr,
                         # A saved profile records; the demo's world is new every run and an
                         # ad-hoc --url target has no journal of its own.
-                        record=not no_record and url is None and not profile.builtin,
+                        record=not no_record and target.url is None and not profile.builtin,
                     )
                 )
             except KeyboardInterrupt:  # Ctrl-C: a normal way to end a tail
                 code = EXIT_OK
     except ConfigError as exc:
-        click.echo(f"tail: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        report_config_error(exc)
     except BrokenPipeError:
         # The reader went away (`tail | head`): done. Point stdout at devnull so that the
         # interpreter's final flush does not complain again.

@@ -1,8 +1,12 @@
-"""A profile as the file states it (before environment variables are read), and the whole file.
+"""The configuration's data types: a connection profile, as the file states it and resolved.
 
 `ProfileEntry` keeps the indirections (`api_key_env = "VAR"`) that `Profile` has already
 resolved; `entry.resolve()` turns one into the other, reading the variables. Listing and editing
 work on entries, so that nothing but a connecting command ever needs the secret itself.
+
+The bottom of the configuration stage: it imports nothing of the stage but errors.py, so the
+checks (validate.py), the file (profiles.py) and the precedence rules (resolve.py) all build on
+it without importing one another in a circle.
 """
 
 from __future__ import annotations
@@ -11,15 +15,39 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.text import mask_secret, safe_text
 
-if TYPE_CHECKING:
-    from togul_monitor.config.profiles import Profile
-
 DEFAULT_HEARTBEAT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A resolved profile: the credentials are the secrets themselves, already read from the
+    environment variables the file names, so everything downstream takes a Profile only."""
+
+    name: str
+    base_url: str
+    environment_key: str
+    # repr=False: a Profile printed in a log line or a traceback never shows a secret.
+    # api_key: X-API-Key (sdk or stream scope for the stream, sdk/server for evaluate).
+    api_key: str | None = field(default=None, repr=False)
+    # token: Bearer JWT: org-wide stream and flag listing.
+    token: str | None = field(default=None, repr=False)
+    context: dict[str, str] = field(default_factory=dict)
+    watch: tuple[str, ...] = ()
+    heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
+    allow_insecure: bool = False
+    builtin: bool = False  # the demo profiles: never written to the file
+    # Known environment_id -> environment key (the demo knows its own; empty when unknown), so
+    # `env:production` filters and environment columns work before any API call.
+    environment_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def read_timeout(self) -> float:
+        """How long a silent stream may stay open: three missed heartbeats."""
+        return 3.0 * self.heartbeat_seconds
 
 
 @dataclass(frozen=True)
@@ -80,8 +108,6 @@ class ProfileEntry:
 
         An unset variable is a ConfigError, or (strict=False, for listings) leaves that secret None.
         """
-        from togul_monitor.config.profiles import Profile  # profiles.py imports this module
-
         env = os.environ if environ is None else environ
         api_key = self.api_key
         if self.api_key_env:

@@ -1,8 +1,9 @@
 """The one error type of the configuration stage.
 
-A ConfigError is a usage or configuration problem (exit code 2, design.md §4). Its message names
-where the problem is (file, profile, key, line) so the user can fix it without guessing, and it
-never contains a secret: callers pass names and masked values only.
+A ConfigError is a usage or configuration problem: every command reports it the same way and
+exits 2 (README.md; cli/common.py). Its message names where the problem is (file, profile, key,
+line) so the user can fix it without guessing, and it never contains a secret: callers pass
+names and masked values only.
 """
 
 from __future__ import annotations

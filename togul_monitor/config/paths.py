@@ -1,4 +1,4 @@
-"""Where togul-monitor keeps its files (design.md §4).
+"""Where togul-monitor keeps its files (`togul-monitor profiles path` prints them; README.md).
 
 By default the platformdirs locations for the app name `togul-monitor`. When the environment
 variable `TOGUL_MONITOR_HOME` is set, everything lives flat under that one folder (tests use

@@ -1,7 +1,7 @@
-"""Connection profiles: the model (this block) and the TOML store (below it).
+"""Connection profiles: reading `profiles.toml` and the store that writes it.
 
-A Profile is resolved: credentials are the actual secrets, already read from the environment
-variables the file names, so that everything downstream takes a Profile and nothing else.
+The data types live in entry.py (`Profile` is re-exported here, where most callers import it
+from); the checks in validate.py; the choice of a command's target in resolve.py.
 
 The store reads `profiles.toml` with tomllib and validates it strictly (validate.py). Writes
 go through tomlkit, section by section (tomledit.py), so the user's comments and key order
@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 import tomlkit
 from tomlkit.items import Table
 
 from togul_monitor.config import paths
-from togul_monitor.config.entry import ProfileEntry, ProfilesConfig
+from togul_monitor.config.entry import Profile, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.tomledit import Sections
 from togul_monitor.config.validate import (
@@ -40,30 +41,16 @@ from togul_monitor.config.validate import (
 )
 from togul_monitor.support.files import atomic_write, file_lock
 
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    base_url: str
-    environment_key: str
-    # repr=False: a Profile printed in a log line or a traceback never shows a secret.
-    # api_key: X-API-Key (sdk or stream scope for the stream, sdk/server for evaluate).
-    api_key: str | None = field(default=None, repr=False)
-    # token: Bearer JWT: org-wide stream and flag listing.
-    token: str | None = field(default=None, repr=False)
-    context: dict[str, str] = field(default_factory=dict)
-    watch: tuple[str, ...] = ()
-    heartbeat_seconds: float = 30.0
-    allow_insecure: bool = False
-    builtin: bool = False  # the demo profiles: never written to the file
-    # Known environment_id -> environment key (the demo knows its own; empty when unknown), so
-    # `env:production` filters and environment columns work before any API call.
-    environment_names: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def read_timeout(self) -> float:
-        """How long a silent stream may stay open: three missed heartbeats (issue 3, item 3)."""
-        return 3.0 * self.heartbeat_seconds
+__all__ = [
+    "RECOVERY_HINT",
+    "Profile",
+    "ProfileChanges",
+    "ProfileEntry",
+    "ProfileStore",
+    "ProfilesConfig",
+    "load_config",
+    "load_keymap",
+]
 
 
 # --- reading --------------------------------------------------------------------------------

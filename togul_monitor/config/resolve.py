@@ -16,6 +16,11 @@ ignore those variables (they point at the embedded emulator whatever the shell s
 
 The profile file is read and validated on every call, even for `--demo`: a broken file is
 reported (exit 2) by every command, never silently skipped.
+
+Profiles that are not in the file (the demo's) come from profile sources a higher layer
+registers with `register_profile_source`: the demo needs the emulator, which this stage must not
+import, so `togul_monitor.demo` offers itself and the command line registers it at start.
+Without a registered source, names, listings and `--demo` simply have no built-in profiles.
 """
 
 from __future__ import annotations
@@ -24,21 +29,94 @@ import dataclasses
 import os
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from togul_monitor import demo
-from togul_monitor.config.entry import ProfilesConfig
+from togul_monitor.config.entry import Profile, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.config.profiles import Profile, load_config, load_keymap
+from togul_monitor.config.profiles import load_config, load_keymap
 from togul_monitor.config.validate import check_url, did_you_mean
 
-__all__ = ["list_profiles", "load_keymap", "open_target", "resolve_profile"]
+__all__ = [
+    "DEMO_SOURCE",
+    "ProfileSource",
+    "adhoc_profile",
+    "apply_overrides",
+    "choose_profile_name",
+    "choose_target",
+    "list_profiles",
+    "load_keymap",
+    "open_target",
+    "register_profile_source",
+    "resolve_profile",
+]
 
 PROFILE_VARIABLE = "TOGUL_MONITOR_PROFILE"
 URL_VARIABLE = "TOGUL_BASE_URL"
 API_KEY_VARIABLE = "TOGUL_API_KEY"
 TOKEN_VARIABLE = "TOGUL_TOKEN"
+
+
+# --- built-in profiles ----------------------------------------------------------------------
+
+
+class ProfileSource(Protocol):
+    """Profiles that live outside `profiles.toml` (the demo's), built by a higher layer."""
+
+    def names(self) -> Mapping[str, str]:
+        """Profile name -> environment key, in the order listings show them."""
+        ...
+
+    def listed(self) -> list[Profile]:
+        """The profiles for showing a list: starts nothing (a placeholder URL is fine)."""
+        ...
+
+    def pinned(self, name: str) -> Profile:
+        """The profile `name` ready to connect, kept usable until the process exits."""
+        ...
+
+    def session(self, name: str) -> AbstractContextManager[Profile]:
+        """The profile `name` ready to connect for the duration of a block."""
+        ...
+
+
+#: The source `--demo` opens, and the one whose first profile a fresh machine opens.
+DEMO_SOURCE = "demo"
+
+_SOURCES: dict[str, ProfileSource] = {}
+
+
+def register_profile_source(key: str, source: ProfileSource) -> None:
+    """Offer `source`'s profiles to every lookup and listing below (again: replaces it)."""
+    _SOURCES[key] = source
+
+
+def _source_of(name: str) -> tuple[str, ProfileSource] | None:
+    for key, source in _SOURCES.items():
+        if name in source.names():
+            return key, source
+    return None
+
+
+def _builtin_names() -> list[str]:
+    return [name for source in _SOURCES.values() for name in source.names()]
+
+
+def _demo_source() -> ProfileSource:
+    source = _SOURCES.get(DEMO_SOURCE)
+    if source is None:
+        raise ConfigError("the built-in demo is not available here")
+    return source
+
+
+def _unknown_profile(name: str, config: ProfilesConfig) -> ConfigError:
+    known = [*config.profiles, *_builtin_names()]
+    return ConfigError(
+        f"no profile named {name!r}{did_you_mean(name, known)}",
+        file=config.path if config.exists else None,
+        hint="`togul-monitor profiles list` shows the profiles",
+    )
 
 
 def _env(name: str, environ: Mapping[str, str]) -> str | None:
@@ -58,23 +136,19 @@ def apply_overrides(
     env = os.environ if environ is None else environ
     url_source = "--url" if url else URL_VARIABLE
     url = url or _env(URL_VARIABLE, env)
-    changes: dict[str, object] = {}
     if url:
         problem = check_url(url, allow_insecure=profile.allow_insecure)
         if problem:
             raise ConfigError(problem, profile=profile.name, key=url_source)
-        changes["base_url"] = url
-    api_key = api_key or _env(API_KEY_VARIABLE, env)
-    if api_key:
-        changes["api_key"] = api_key
-    token = token or _env(TOKEN_VARIABLE, env)
-    if token:
-        changes["token"] = token
-    if environment is not None:
-        if not environment.strip():
-            raise ConfigError("--environment must not be empty", profile=profile.name)
-        changes["environment_key"] = environment.strip()
-    return dataclasses.replace(profile, **changes) if changes else profile
+    if environment is not None and not environment.strip():
+        raise ConfigError("--environment must not be empty", profile=profile.name)
+    return dataclasses.replace(
+        profile,
+        base_url=url or profile.base_url,
+        api_key=api_key or _env(API_KEY_VARIABLE, env) or profile.api_key,
+        token=token or _env(TOKEN_VARIABLE, env) or profile.token,
+        environment_key=profile.environment_key if environment is None else environment.strip(),
+    )
 
 
 def adhoc_profile(
@@ -120,7 +194,7 @@ def adhoc_profile(
 
 
 def list_profiles(config: ProfilesConfig | None = None) -> list[Profile]:
-    """The file's profiles (in file order), then the two built-in demo profiles.
+    """The file's profiles (in file order), then the built-in ones (the demo's two).
 
     For showing a list (the TUI's profile switcher): an unset `_env` variable does not fail the
     listing (that secret is None), and the demo emulator is not started (its
@@ -135,7 +209,7 @@ def list_profiles(config: ProfilesConfig | None = None) -> list[Profile]:
         except ConfigError:
             pass
         profiles.append(profile)
-    return profiles + demo.demo_profiles()
+    return profiles + [p for source in _SOURCES.values() for p in source.listed()]
 
 
 def resolve_profile(name: str, config: ProfilesConfig | None = None) -> Profile:
@@ -144,17 +218,13 @@ def resolve_profile(name: str, config: ProfilesConfig | None = None) -> Profile:
     For a demo profile this starts the embedded emulator (once per process) and keeps it
     running until the process exits. File profiles get the TOGUL_* variable overrides.
     """
-    if demo.is_demo_profile(name):
-        return demo.demo_profile(name, demo.ensure_running())
+    found = _source_of(name)
+    if found is not None:
+        return found[1].pinned(name)
     config = config or load_config()
     entry = config.profiles.get(name)
     if entry is None:
-        known = [*config.profiles, *demo.DEMO_PROFILES]
-        raise ConfigError(
-            f"no profile named {name!r}{did_you_mean(name, known)}",
-            file=config.path if config.exists else None,
-            hint="`togul-monitor profiles list` shows the profiles",
-        )
+        raise _unknown_profile(name, config)
     return apply_overrides(entry.resolve(file=config.path))
 
 
@@ -176,7 +246,35 @@ def choose_profile_name(
             file=config.path,
             hint="use --profile NAME, or `togul-monitor profiles default NAME`",
         )
-    return "demo-production"
+    if DEMO_SOURCE not in _SOURCES:
+        raise ConfigError(
+            "no profile to open",
+            file=config.path,
+            hint="add one with `togul-monitor profiles add NAME --url URL ...`",
+        )
+    return _demo_name(None)
+
+
+def choose_target(
+    config: ProfilesConfig,
+    *,
+    demo: bool = False,
+    profile_name: str | None = None,
+    url: str | None = None,
+    environment: str | None = None,
+) -> str | None:
+    """The name of the profile a command targets; None for an ad-hoc `--url`/TOGUL_BASE_URL one.
+
+    Names only: nothing is started or connected, so commands that read a profile's files
+    (`history`, `export`) choose exactly as the connecting ones do.
+    """
+    if sum(bool(x) for x in (demo, profile_name, url)) > 1:
+        raise ConfigError("give only one of --demo, --profile and --url")
+    if demo:
+        return _demo_name(environment)
+    if url:
+        return None
+    return choose_profile_name(config, profile_name)
 
 
 @contextmanager
@@ -190,38 +288,28 @@ def open_target(
     environment: str | None = None,
 ) -> Iterator[Profile]:
     """Resolve the command's target; for a demo profile, run the embedded emulator meanwhile."""
-    from togul_monitor import demo as demo_module  # the parameter shadows the module
-
     config = load_config()  # a broken file is an error for every command
-    if sum(bool(x) for x in (demo, profile_name, url)) > 1:
-        raise ConfigError("give only one of --demo, --profile and --url")
-    if demo:
-        name: str | None = _demo_name(environment)
-    elif url:
-        name = None
-    else:
-        name = choose_profile_name(config, None if url else profile_name)
-    if name is not None and demo_module.is_demo_profile(name):
+    name = choose_target(
+        config, demo=demo, profile_name=profile_name, url=url, environment=environment
+    )
+    found = _source_of(name) if name is not None else None
+    if name is not None and found is not None:
+        key, source = found
         if api_key or token or (environment and not demo):
             raise ConfigError(
-                "the demo profiles take no --api-key, --token or --environment",
+                f"the {key} profiles take no --api-key, --token or --environment",
                 profile=name,
-                hint="use --demo --environment staging for the staging demo",
+                hint=f"use --{key} --environment KEY for another of its environments",
             )
-        with demo_module.demo_session() as server:
-            yield demo_module.demo_profile(name, server)
+        with source.session(name) as profile:
+            yield profile
         return
     if name is None:
         profile = adhoc_profile(url=url, api_key=api_key, token=token, environment=environment)
     else:
         entry = config.profiles.get(name)
         if entry is None:
-            known = [*config.profiles, *demo_module.DEMO_PROFILES]
-            raise ConfigError(
-                f"no profile named {name!r}{did_you_mean(name, known)}",
-                file=config.path if config.exists else None,
-                hint="`togul-monitor profiles list` shows the profiles",
-            )
+            raise _unknown_profile(name, config)
         profile = apply_overrides(
             entry.resolve(file=config.path),
             api_key=api_key,
@@ -232,11 +320,14 @@ def open_target(
 
 
 def _demo_name(environment: str | None) -> str:
+    """The demo profile for `--demo [--environment KEY]`: the first one, or the KEY's."""
+    environments = _demo_source().names()
     if not environment:
-        return "demo-production"
-    for name, env_key in demo.DEMO_PROFILES.items():
+        return next(iter(environments))
+    for name, env_key in environments.items():
         if env_key == environment.strip():
             return name
     raise ConfigError(
-        f"the demo has no environment {environment!r}{did_you_mean(environment, list(demo.DEMO_PROFILES.values()))}"
+        f"the demo has no environment {environment!r}"
+        f"{did_you_mean(environment, list(environments.values()))}"
     )

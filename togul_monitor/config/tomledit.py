@@ -16,14 +16,15 @@ written as inline tables.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 import tomlkit
 from tomlkit.items import Table
@@ -108,7 +109,7 @@ class Sections:
     def add_profile(self, name: str, table: Table) -> None:
         doc = tomlkit.document()
         doc.add("profiles", tomlkit.table(is_super_table=True))
-        doc["profiles"].add(name, table)  # type: ignore[union-attr]
+        doc["profiles"].add(name, table)
         new_lines = tomlkit.dumps(doc).lstrip("\n").splitlines(keepends=True)
         last = max(
             (i for i, b in enumerate(self.blocks) if b.path[:1] == ("profiles",)), default=None
@@ -128,7 +129,7 @@ class Sections:
             return False  # not laid out as contiguous blocks: let the caller fall back
         text = "".join("".join(self.blocks[i].lines) for i in indexes)
         doc = tomlkit.parse(text)
-        change(doc["profiles"][name])  # type: ignore[index]
+        change(doc["profiles"][name])
         new_lines = tomlkit.dumps(doc).splitlines(keepends=True)
         self.blocks[indexes[0] : indexes[-1] + 1] = [_Block(("profiles", name), new_lines)]
         return True

@@ -1,17 +1,19 @@
 """The monitor core: stream items in, state and updates out, for the TUI and the CLI alike."""
 
-from togul_monitor.core.monitor import (
+from togul_monitor.core.monitor import Monitor
+from togul_monitor.core.runner import STOP_TIMEOUT, MonitorThread, run_headless
+from togul_monitor.core.snapshot import MonitorSnapshot
+from togul_monitor.core.updates import (
+    Dropped,
     EvaluatorStatus,
-    Monitor,
-    MonitorSnapshot,
     MonitorUpdate,
     TransitionRecorded,
     ValueUpdated,
 )
-from togul_monitor.core.runner import STOP_TIMEOUT, MonitorThread, run_headless
 
 __all__ = [
     "STOP_TIMEOUT",
+    "Dropped",
     "EvaluatorStatus",
     "Monitor",
     "MonitorSnapshot",

@@ -1,7 +1,8 @@
-"""A Monitor on its own thread (for the TUI), and one in the caller's loop (`run_headless`).
+"""Where a Monitor runs: on a thread of its own (the TUI), or in the caller's loop (headless).
 
-Split from monitor.py, which re-exports both names. This module imports monitor.py only
-inside functions: monitor.py imports this one at its end, so either may be imported first.
+`MonitorThread` hosts one Monitor on a dedicated thread with its own event loop, so that no
+parsing, evaluate call or journal write ever runs on the TUI's loop. It only starts and stops
+it: the TUI talks to `thread.monitor` directly, whose methods are safe from any thread.
 """
 
 from __future__ import annotations
@@ -13,37 +14,24 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.monitor import Monitor
+from togul_monitor.core.updates import MonitorUpdate
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
-
-if TYPE_CHECKING:
-    from togul_monitor.core.monitor import Monitor, MonitorSnapshot, MonitorUpdate
-    from togul_monitor.domain.event_log import EventFilter
-    from togul_monitor.domain.events import FlagEvent
-    from togul_monitor.domain.history import HistoryEntry
-    from togul_monitor.domain.values import ValueTransition
 
 log = logging.getLogger("togul_monitor.core.monitor")  # one logger for the whole monitor core
 
 #: What `MonitorThread.stop` waits by default: the journal's close plus the rest of stop().
 STOP_TIMEOUT = JOURNAL_CLOSE_TIMEOUT + 2.0
 
-__all__ = ["STOP_TIMEOUT", "MonitorThread", "run_headless"]
-
 
 class MonitorThread:
-    """Runs a Monitor on its own thread and event loop, for the TUI.
-
-    Queries (`drain`, `snapshot`, `events`, `history`, `transition_for`) run on the caller's
-    thread against the Monitor's locked state; intents are handed to the monitor's loop.
-    """
+    """A Monitor on its own thread and event loop, for the TUI."""
 
     def __init__(self, profile: Profile, **options: Any) -> None:
         """`options`: `Monitor`'s keyword arguments (record, clock, journal_dir, ...)."""
-        from togul_monitor.core.monitor import Monitor
-
         self.profile = profile
         self.monitor = Monitor(profile, **options)
         self.monitor.enable_drain()
@@ -77,7 +65,9 @@ class MonitorThread:
                 loop.run_until_complete(self.monitor.stop())
             loop.close()
             return
-        self._ready.set()
+        # Set from inside the loop: once start() returns, the loop runs and the monitor's
+        # queries from other threads are answered there.
+        loop.call_soon(self._ready.set)
         try:
             loop.run_forever()
         finally:
@@ -101,41 +91,6 @@ class MonitorThread:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
 
-    def _call_soon(self, fn: Callable[..., None], *args: object) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(fn, *args)
-
-    def drain(self) -> list[MonitorUpdate]:
-        return self.monitor.drain()
-
-    def snapshot(self) -> MonitorSnapshot:
-        return self.monitor.snapshot()
-
-    def events(self, flt: EventFilter | None = None, limit: int | None = None) -> list[FlagEvent]:
-        return self.monitor.events(flt, limit)
-
-    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
-        return self.monitor.history(flag_key, limit)
-
-    def transition_for(self, event_id: str) -> ValueTransition | None:
-        return self.monitor.transition_for(event_id)
-
-    def environment_names(self) -> dict[str, str]:
-        """Environment id → key, as the monitor knows them now (for `env:` and columns)."""
-        return self.monitor.environment_names()
-
-    def restart_stream(self) -> None:
-        self._call_soon(self.monitor.restart_stream)
-
-    def reevaluate_all(self) -> None:
-        self._call_soon(self.monitor.reevaluate_all)
-
-    def set_watched(self, flag_key: str, watched: bool) -> None:
-        self._call_soon(self.monitor.set_watched, flag_key, watched)
-
 
 @contextlib.asynccontextmanager
 async def run_headless(
@@ -144,8 +99,9 @@ async def run_headless(
     record: bool = True,
     clock: Callable[[], float] = time.time,
     journal_dir: Path | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[Monitor, AsyncIterator[MonitorUpdate]]]:
-    """Run the whole monitor for a headless command (`tail --profile`): a flight recorder.
+    """Run the whole monitor for a headless command (`tail`): a flight recorder when `record`.
 
     Yields the monitor and its update stream, subscribed before the monitor starts so nothing
     is missed::
@@ -153,10 +109,10 @@ async def run_headless(
         async with run_headless(profile, record=True) as (monitor, updates):
             async for update in updates:
                 ...
-    """
-    from togul_monitor.core.monitor import Monitor
 
-    monitor = Monitor(profile, record=record, clock=clock, journal_dir=journal_dir)
+    `options`: the rest of `Monitor`'s keyword arguments (a stream factory in tests, say).
+    """
+    monitor = Monitor(profile, record=record, clock=clock, journal_dir=journal_dir, **options)
     updates = monitor.updates()
     try:
         await monitor.start()  # inside: a start that fails half-way still closes the journal

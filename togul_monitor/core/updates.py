@@ -1,5 +1,19 @@
-"""Fan-out of a monitor's updates: to `updates()` iterators on its loop, and to a buffer that
-another thread empties with `drain()` (the TUI). Bounded everywhere; drops are counted."""
+"""What a monitor tells its views, and the fan-out that carries it.
+
+Updates are the stream's items plus what the monitor derives from them (a value's new state, a
+before → after transition, the evaluate side's health). They leave the monitor two ways:
+- `UpdateStream`: an async iterator on the monitor's loop (`Monitor.updates()`, the headless
+  commands), which gets each update as it is published;
+- a drain buffer that another thread empties with `drain()` (the TUI, a few times a second).
+  Updates are staged on the loop and handed to the buffer by `commit()`, which the monitor
+  calls right after it publishes a new snapshot: whatever a reader drains, the snapshot it
+  reads next already reflects. `drain()` takes the whole buffer by swapping it for an empty
+  one, under a lock the loop takes once per commit.
+
+Both are bounded. When a reader falls `max_pending` behind, further updates are dropped and
+counted; the drain buffer then ends with one `Dropped` update saying how many feed rows the
+reader missed, so a view that numbers the rows it receives stays in step with the event log.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +21,64 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-#: Ends an update stream (after `stop()`, or when the stream task failed).
-END = object()
+from togul_monitor.domain.event_log import Row
+from togul_monitor.domain.events import Heartbeat, Status, StreamItem
+from togul_monitor.domain.values import FlagValue, ValueTransition
+
+
+@dataclass(frozen=True, slots=True)
+class ValueUpdated:
+    """A flag's cached value changed state (stale, evaluated, deleted, errored)."""
+
+    value: FlagValue
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecorded:
+    """A before → after transition, tied to the event that caused it."""
+
+    transition: ValueTransition
+    watched: bool  # the flag is on the profile's watch list: the TUI rings the bell
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatorStatus:
+    """The evaluate side's health: reported once per change, never per request."""
+
+    ok: bool
+    message: str | None
+    credentials_rejected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows."""
+
+    updates: int
+    rows: int
+
+
+MonitorUpdate = StreamItem | ValueUpdated | TransitionRecorded | EvaluatorStatus | Dropped
+
+#: Updates that are not rows of the feed (rows are events and the markers the event log keeps).
+NOT_ROWS: tuple[type, ...] = (
+    Status,
+    Heartbeat,
+    ValueUpdated,
+    TransitionRecorded,
+    EvaluatorStatus,
+    Dropped,
+)
+
+
+class _End:
+    """Ends an update stream (after `stop()`, or when the stream task failed)."""
+
+
+END = _End()
 
 
 class UpdateStream:
@@ -19,12 +86,12 @@ class UpdateStream:
 
     def __init__(self, hub: UpdateHub, maxsize: int) -> None:
         self._hub = hub
-        self._queue: deque[object] = deque()
+        self._queue: deque[MonitorUpdate | _End] = deque()
         self._maxsize = maxsize
         self._event = asyncio.Event()
         self.dropped = 0
 
-    def _put(self, update: object) -> None:
+    def put(self, update: MonitorUpdate | _End) -> None:
         if update is not END and len(self._queue) >= self._maxsize:
             self.dropped += 1
             self._hub.dropped += 1
@@ -35,81 +102,94 @@ class UpdateStream:
     def __aiter__(self) -> UpdateStream:
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> MonitorUpdate:
         while not self._queue:
             self._event.clear()
             await self._event.wait()
         item = self._queue.popleft()
-        if item is END:
-            self._hub.unsubscribe(self._put)
+        if isinstance(item, _End):
+            self._hub.unsubscribe(self)
             raise StopAsyncIteration
         return item
 
     async def aclose(self) -> None:
-        self._hub.unsubscribe(self._put)
+        self._hub.unsubscribe(self)
 
 
 class UpdateHub:
-    """Publishing runs on the monitor's loop; only `drain()` is called from other threads."""
+    """Publishing and `commit()` run on the monitor's loop; `drain()` on any thread."""
 
     def __init__(self, max_pending: int) -> None:
         self.max_pending = max_pending
-        self.dropped = 0  # updates a reader did not take in time (written on the loop only)
-        self._subscribers: list[Callable[[object], None]] = []
-        self._drain_buffer: deque[Any] | None = None
-        self._drain_lock = threading.Lock()
+        self.dropped = 0  # updates a reader did not take in time
+        self._subscribers: list[UpdateStream] = []
+        self._draining = False
+        self._staged: list[MonitorUpdate] = []  # published, not yet committed (loop only)
+        # `drain()` runs on another thread: the lock guards what it swaps (_buffer, _lost).
+        self._lock = threading.Lock()
+        self._buffer: list[MonitorUpdate] = []
+        self._lost = Dropped(0, 0)  # dropped since the last drain
 
-    def publish(self, update: object) -> None:
-        buffer = self._drain_buffer
-        if buffer is not None:
-            # No lock: only the loop appends and only drain() pops; deque ops are atomic.
-            if len(buffer) < self.max_pending:
-                buffer.append(update)
-            else:
-                self.dropped += 1
+    def publish(self, update: MonitorUpdate) -> None:
+        if self._draining:
+            self._staged.append(update)
         for subscriber in self._subscribers:
-            subscriber(update)
+            subscriber.put(update)
 
-    def publish_many(self, updates: list[Any]) -> None:
-        buffer = self._drain_buffer
-        if buffer is not None:
-            room = self.max_pending - len(buffer)
-            if room >= len(updates):
-                buffer.extend(updates)
-            else:
-                if room > 0:
-                    buffer.extend(updates[:room])
-                self.dropped += len(updates) - max(room, 0)
+    def publish_rows(self, rows: Sequence[Row]) -> None:
+        """Feed rows of one batch (events and markers), in order."""
+        if self._draining:
+            self._staged.extend(rows)
         for subscriber in self._subscribers:
-            for update in updates:
-                subscriber(update)
+            for row in rows:
+                subscriber.put(row)
+
+    def commit(self) -> None:
+        """Hand what was published since the last commit to the drain buffer."""
+        staged = self._staged
+        if not staged:
+            return
+        self._staged = []
+        with self._lock:
+            room = self.max_pending - len(self._buffer)
+            if room >= len(staged):
+                self._buffer.extend(staged)
+                return
+            kept = staged[: max(room, 0)]
+            self._buffer.extend(kept)
+            lost = staged[len(kept) :]
+            rows = sum(1 for update in lost if not isinstance(update, NOT_ROWS))
+            self.dropped += len(lost)
+            self._lost = Dropped(self._lost.updates + len(lost), self._lost.rows + rows)
 
     def subscribe(self, *, ended: bool) -> UpdateStream:
         stream = UpdateStream(self, self.max_pending)
         if ended:
-            stream._put(END)
+            stream.put(END)
         else:
-            self._subscribers.append(stream._put)
+            self._subscribers.append(stream)
         return stream
 
-    def unsubscribe(self, subscriber: Callable[[object], None]) -> None:
+    def unsubscribe(self, stream: UpdateStream) -> None:
         with contextlib.suppress(ValueError):
-            self._subscribers.remove(subscriber)
+            self._subscribers.remove(stream)
 
     def end_all(self) -> None:
         """End every current update stream (each unsubscribes when it reads the end)."""
         for subscriber in list(self._subscribers):
-            subscriber(END)
+            subscriber.put(END)
 
     def enable_drain(self) -> None:
-        if self._drain_buffer is None:
-            self._drain_buffer = deque()
+        self._draining = True
 
-    def drain(self) -> list[Any]:
-        """All updates since the last call, oldest first. Thread-safe."""
-        buffer = self._drain_buffer
-        if buffer is None:
-            self.enable_drain()
-            return []
-        with self._drain_lock:  # two drainers must not interleave their pops
-            return [buffer.popleft() for _ in range(len(buffer))]
+    def drain(self) -> list[MonitorUpdate]:
+        """All updates since the last call, oldest first (a `Dropped` last if any were lost)."""
+        with self._lock:
+            if not self._draining:
+                self._draining = True
+                return []
+            taken, self._buffer = self._buffer, []
+            lost, self._lost = self._lost, Dropped(0, 0)
+        if lost.updates:
+            taken.append(lost)
+        return taken

@@ -1,16 +1,22 @@
-"""The bounded in-memory event log: a ring of the latest events plus a per-flag index.
+"""The bounded in-memory event log: the feed's rows in arrival order, plus a per-flag index.
 
-Every buffer is bounded and every drop is counted (design.md §2 rule 5): when the ring is full the
-oldest event is trimmed and `trimmed` goes up; the views show that count.
+Rows are the events and the markers that explain them (an outage, a malformed event, a possible
+gap). Each row has a position: 0 for the first row ever appended, then 1, 2, ... Positions
+are not stored: the ring holds a contiguous run of them, so a row's position is
+`first + its index`. A view that numbers the rows it receives the same way can ask for "every
+row from position P on" and know exactly which of its rows the answer already covers.
 
-The per-flag index is a deque of the same event objects per key. Events are appended in global
-order, so the oldest event of the ring is also the oldest entry of its flag's deque, and trimming
-is O(1): pop it from both.
+Every buffer is bounded and every drop is counted: when the ring is full the oldest row is
+trimmed, and `trimmed` counts the events among them.
 
-Thread-safety: one writer (the monitor's loop) and readers on other threads (the TUI). A lock
-guards every mutation and every copy, because iterating a deque while another thread appends to
-it raises. Readers copy under the lock and filter outside it, so a slow filter never holds up
-the writer.
+The per-flag index is a deque of the same event objects per key. Rows are appended in global
+order, so the oldest event of the ring is also the oldest entry of its flag's deque, and
+trimming is O(1): pop it from both.
+
+Thread-safety: one writer (the monitor's loop) and readers on other threads (the TUI's
+workers). A lock guards every mutation and every copy, because iterating a deque while another
+thread appends to it raises. Readers copy under the lock and filter outside it, so a slow filter
+never holds up the writer.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
+
+#: A row of the feed: an event, or a marker that explains what the events alone cannot.
+Row = FlagEvent | Outage | Malformed | PossibleGap
 
 
 class EventFilter(Protocol):
@@ -34,53 +43,53 @@ class EventLog:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
-        self._ring: deque[FlagEvent] = deque()
+        self._ring: deque[Row] = deque()
         self._by_flag: dict[str, deque[FlagEvent]] = {}
         self._lock = threading.Lock()
+        self.first = 0  # position of the oldest row in the ring
         self.trimmed = 0  # events dropped from the ring because it was full
         self.total = 0  # events ever appended
 
     def __len__(self) -> int:
         return len(self._ring)
 
-    def append(self, event: FlagEvent) -> None:
-        # The hot path (once per event): kept flat on purpose.
+    @property
+    def end(self) -> int:
+        """The position the next row will get."""
         with self._lock:
-            ring = self._ring
-            if len(ring) >= self.capacity:
-                self._trim_one()
-            ring.append(event)
-            per_flag = self._by_flag.get(event.flag_key)
-            if per_flag is None:
-                self._by_flag[event.flag_key] = deque((event,))
-            else:
-                per_flag.append(event)
-            self.total += 1
+            return self.first + len(self._ring)
 
-    def extend(self, events: Iterable[FlagEvent]) -> None:
-        """Append many under one lock (the monitor hands over one batch per network read)."""
+    def append(self, row: Row) -> None:
+        self.extend((row,))
+
+    def extend(self, rows: Iterable[Row]) -> None:
+        """Append rows in order (the monitor hands over one batch per network read)."""
+        # The hot path (once per event): kept flat on purpose, one lock per batch.
+        ring, by_flag, capacity = self._ring, self._by_flag, self.capacity
+        events = 0
         with self._lock:
-            ring, by_flag, capacity = self._ring, self._by_flag, self.capacity
-            n = 0
-            for event in events:
+            for row in rows:
                 if len(ring) >= capacity:
                     self._trim_one()
-                ring.append(event)
-                per_flag = by_flag.get(event.flag_key)
-                if per_flag is None:
-                    by_flag[event.flag_key] = deque((event,))
-                else:
-                    per_flag.append(event)
-                n += 1
-            self.total += n
+                ring.append(row)
+                if type(row) is FlagEvent:
+                    per_flag = by_flag.get(row.flag_key)
+                    if per_flag is None:
+                        by_flag[row.flag_key] = deque((row,))
+                    else:
+                        per_flag.append(row)
+                    events += 1
+            self.total += events
 
     def _trim_one(self) -> None:
         old = self._ring.popleft()
-        per_flag = self._by_flag[old.flag_key]
-        per_flag.popleft()
-        if not per_flag:
-            del self._by_flag[old.flag_key]
-        self.trimmed += 1
+        self.first += 1
+        if type(old) is FlagEvent:
+            per_flag = self._by_flag[old.flag_key]
+            per_flag.popleft()
+            if not per_flag:
+                del self._by_flag[old.flag_key]
+            self.trimmed += 1
 
     def flag_keys(self) -> list[str]:
         with self._lock:
@@ -99,6 +108,14 @@ class EventLog:
         tail.reverse()
         return tail
 
+    def rows_since(self, position: int) -> tuple[list[Row], int]:
+        """The rows from `position` on that are still in the ring, and `end`."""
+        with self._lock:
+            ring = self._ring
+            skip = max(0, position - self.first)
+            rows = list(ring) if skip == 0 else [ring[i] for i in range(skip, len(ring))]
+            return rows, self.first + len(ring)
+
     def events(
         self,
         flt: EventFilter | None = None,
@@ -109,17 +126,11 @@ class EventLog:
         if limit is not None and limit <= 0:
             return []
         with self._lock:
-            if flt is None:
-                if limit is None or limit >= len(self._ring):
-                    return list(self._ring)
-                tail = [self._ring[-i] for i in range(1, limit + 1)]
-                tail.reverse()
-                return tail
             snapshot = list(self._ring)
         picked: list[FlagEvent] = []
-        for event in reversed(snapshot):  # newest first, so a limit stops early
-            if flt.matches(event, environment_names):
-                picked.append(event)
+        for row in reversed(snapshot):  # newest first, so a limit stops early
+            if type(row) is FlagEvent and (flt is None or flt.matches(row, environment_names)):
+                picked.append(row)
                 if limit is not None and len(picked) >= limit:
                     break
         picked.reverse()

@@ -134,6 +134,11 @@ class FlagValues:
 
     def __init__(self) -> None:
         self._values: dict[str, FlagValue] = {}
+        self.version = 0  # bumped by every change: a reader copies the values only when it moved
+
+    def _set(self, flag_key: str, value: FlagValue) -> None:
+        self._values[flag_key] = value
+        self.version += 1
 
     def __contains__(self, flag_key: object) -> bool:
         return flag_key in self._values
@@ -160,7 +165,7 @@ class FlagValues:
         if flag_key in self._values:
             return None
         value = _blank(flag_key)
-        self._values[flag_key] = value
+        self._set(flag_key, value)
         return value
 
     def seed(
@@ -185,7 +190,7 @@ class FlagValues:
             deleted=deleted,
             error=None,
         )
-        self._values[flag_key] = value
+        self._set(flag_key, value)
         return value
 
     def mark_stale(self, flag_key: str) -> FlagValue | None:
@@ -196,7 +201,7 @@ class FlagValues:
         elif old.stale:
             return None  # already stale: nothing new to show (this is the hot path of a burst)
         value = replace(old, stale=True)
-        self._values[flag_key] = value
+        self._set(flag_key, value)
         return value
 
     def record(
@@ -233,7 +238,7 @@ class FlagValues:
         )
         if old.current is None and not old.deleted:
             value = replace(value, trigger_event_id=event_id)
-        self._values[flag_key] = value
+        self._set(flag_key, value)
         return value, transition
 
     def mark_deleted(
@@ -243,7 +248,7 @@ class FlagValues:
         old = self._values.get(flag_key) or _blank(flag_key)
         if old.deleted:
             value = replace(old, stale=False, error=None)
-            self._values[flag_key] = value
+            self._set(flag_key, value)
             return value, None
         transition = None
         if old.current is not None:
@@ -258,12 +263,12 @@ class FlagValues:
             deleted=True,
             error=None,
         )
-        self._values[flag_key] = value
+        self._set(flag_key, value)
         return value, transition
 
     def mark_error(self, flag_key: str, message: str, *, still_stale: bool = True) -> FlagValue:
         """The evaluation failed: keep the last value, say why, and stay stale (it is unknown)."""
         old = self._values.get(flag_key) or _blank(flag_key)
         value = replace(old, error=message, stale=still_stale)
-        self._values[flag_key] = value
+        self._set(flag_key, value)
         return value

@@ -17,7 +17,7 @@ from togul_monitor.emulator.api import read_json
 from togul_monitor.emulator.errors import not_found, unauthorized, validation
 from togul_monitor.emulator.faults import Faults
 from togul_monitor.emulator.responses import ok
-from togul_monitor.emulator.state import World
+from togul_monitor.emulator.world import World
 
 
 def _number(body: dict[str, Any], name: str, default: float | None = None) -> float:
@@ -43,7 +43,7 @@ class Admin:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             raise unauthorized("Missing bearer token")
-        self.world.check_token(token.strip())
+        self.world.auth.check_token(token.strip())
         raw = await read_json(request) if await request.body() else {}
         if not isinstance(raw, dict):
             raise validation("body", "Request body must be a JSON object")

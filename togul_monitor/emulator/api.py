@@ -1,4 +1,5 @@
-"""Evaluate and the management API (togul-api.md §5 and §8), as Starlette handlers."""
+"""Togul's evaluate endpoint, login and the management API (projects, environments, flags,
+rules) as Starlette handlers; docs/protocol.md describes the API they implement."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from togul_monitor.emulator.errors import ApiError, forbidden, not_found, unauthorized, validation
 from togul_monitor.emulator.responses import ok
-from togul_monitor.emulator.state import UNSET, World
+from togul_monitor.emulator.world import UNSET, World
 
 EVALUATE_SCOPES = frozenset({"server", "sdk"})
 Handler = Callable[[Request], Awaitable[JSONResponse]]
@@ -60,18 +61,18 @@ class Api:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("Missing bearer token")
-        self.world.check_token(token.strip())
+        self.world.auth.check_token(token.strip())
 
     def _project(self, request: Request) -> str:
         self._bearer(request)
-        project_id = request.path_params["project_id"]
+        project_id: str = request.path_params["project_id"]
         if project_id != self.world.project.id:
             raise not_found("Project")
         return project_id
 
     # -- evaluate ------------------------------------------------------------------------------
     async def evaluate(self, request: Request) -> JSONResponse:
-        key = self.world.api_key(request.headers.get("x-api-key"))
+        key = self.world.auth.api_key(request.headers.get("x-api-key"))
         if key.scope not in EVALUATE_SCOPES:
             raise forbidden(f"API keys with scope {key.scope!r} cannot evaluate flags")
         body = await read_object(request)
@@ -88,11 +89,11 @@ class Api:
         body = await read_object(request)
         username = _non_empty_str(body, "username")
         password = _non_empty_str(body, "password")
-        return ok(self.world.login(username, password))
+        return ok(self.world.auth.login(username, password))
 
     async def refresh_token(self, request: Request) -> JSONResponse:
         body = await read_object(request)
-        return ok(self.world.refresh(_non_empty_str(body, "refresh_token")))
+        return ok(self.world.auth.refresh(_non_empty_str(body, "refresh_token")))
 
     # -- projects and environments -------------------------------------------------------------
     async def list_projects(self, request: Request) -> JSONResponse:
@@ -196,7 +197,7 @@ class Api:
         flag, rule = self.world.locate_rule(request.path_params["rule_id"])
         body = await read_object(request)
         changes = {name: body[name] for name in self._RULE_CREATE if name in body}
-        changes.pop("rule_type", None)  # not patchable in the docs
+        changes.pop("rule_type", None)  # Togul's docs do not list it as patchable
         updated = self.world.update_rule(flag.environment_id, flag.key, rule.id, **changes)
         return ok({"rule": updated.to_api()})
 

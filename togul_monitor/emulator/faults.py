@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from togul_monitor.emulator.outbox import Outbox
-from togul_monitor.emulator.state import World
+from togul_monitor.emulator.world import World
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,6 @@ class Faults:
     def revoke_key(self, secret: str) -> bool:
         """The key now gets 401 everywhere; streams opened with it are closed (clean EOF, so a
         client's reconnect meets the 401). Returns whether the key existed."""
-        existed = self._world.revoke_key(secret)
+        existed = self._world.auth.revoke_key(secret)
         self._outbox.close_streams("clean", lambda sub: sub.credential == secret)
         return existed

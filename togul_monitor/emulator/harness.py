@@ -17,15 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 
+from togul_monitor.emulator.auth import Credentials
 from togul_monitor.emulator.faults import Faults
 from togul_monitor.emulator.outbox import DEFAULT_MAX_PENDING, Outbox
 from togul_monitor.emulator.seed import seed_state
 from togul_monitor.emulator.server import create_app
 from togul_monitor.emulator.simulate import Simulator, SimulatorThread
-from togul_monitor.emulator.state import Credentials, World
 from togul_monitor.emulator.statefile import build_world, load_world
 from togul_monitor.emulator.stream import install_log_filter
+from togul_monitor.emulator.world import World
 
 START_TIMEOUT = 10.0
 
@@ -79,9 +81,9 @@ class EmulatorHandle:
 class _ServerThread:
     """uvicorn on a pre-bound socket, in its own thread with its own event loop."""
 
-    def __init__(self, app: object, sock: socket.socket, outbox: Outbox) -> None:
+    def __init__(self, app: Starlette, sock: socket.socket, outbox: Outbox) -> None:
         config = uvicorn.Config(
-            app,  # type: ignore[arg-type]
+            app,
             http="h11",
             ws="none",
             lifespan="on",

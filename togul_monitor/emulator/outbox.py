@@ -129,8 +129,11 @@ class Outbox:
         """Run `fn` on the server loop and wait until it has run, so a fault is in force when
         the call returns. Runs `fn` directly on the loop thread or when no server runs."""
         loop = self._loop
+        if loop is None:
+            fn()
+            return
         try:
-            on_loop = loop is None or asyncio.get_running_loop() is loop
+            on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
             on_loop = False
         if on_loop:
@@ -145,7 +148,7 @@ class Outbox:
                 done.set()
 
         try:
-            loop.call_soon_threadsafe(call)  # type: ignore[union-attr]
+            loop.call_soon_threadsafe(call)
         except RuntimeError:  # loop closed meanwhile: no streams left to act on
             return
         done.wait(timeout)

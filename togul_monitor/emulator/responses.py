@@ -14,5 +14,5 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
 
 
 def ok(body: Any) -> JSONResponse:
-    """Every success is 200 in Togul, creates included (togul-api.md §1)."""
+    """Togul answers every success with 200, creates included."""
     return JSONResponse(body, status_code=200)

@@ -1,4 +1,5 @@
-"""The rule engine: togul-api.md §5.3 and §6, with the bucketing decided in design.md §5.
+"""The rule engine: Togul's documented evaluation order and operators, plus the choices the
+docs leave open (bucketing, missing attributes), which docs/protocol.md records.
 
 Pure functions over plain values so that the HTTP endpoint, `World.evaluate` and the tests all
 run exactly the same code.
@@ -63,9 +64,9 @@ def parse_value_json(operator: str, value_json: str) -> str | list[str]:
 def attribute_matches(operator: str, actual: str | None, value_json: str | None) -> bool:
     """Compare one context attribute with a rule's operand (exact, case-sensitive strings).
 
-    Choice (the docs leave it open): a missing attribute matches nothing, not even `neq` or
-    `not_in`. A rule about an attribute says nothing about a context that does not carry it,
-    and this keeps targeting from leaking to anonymous contexts.
+    Choice (Togul's docs leave it open; docs/protocol.md records it): a missing attribute
+    matches nothing, not even `neq` or `not_in`. A rule about an attribute says nothing about a
+    context that does not carry it, and this keeps targeting from leaking to anonymous contexts.
     Malformed `value_json` (rejected at creation, but a state file could carry it) never matches.
     """
     if actual is None or value_json is None:
@@ -103,7 +104,7 @@ def rule_matches(rule: RuleView, salt: str, context: Mapping[str, str]) -> bool:
     if rule.rule_type == "percentage":
         value = context.get(rule.bucket_by or "user_id")
         if value is None or rule.rollout_percentage is None:
-            return False  # a missing bucket_by attribute does not match (design.md §5)
+            return False  # a missing bucket_by attribute does not match (docs/protocol.md)
         return bucket(salt, value) < rule.rollout_percentage
     return False
 
@@ -116,7 +117,9 @@ def evaluate(
     rules: Iterable[RuleView],
     context: Mapping[str, str],
 ) -> tuple[Any, str]:
-    """Return `(value, reason)` for a flag, following togul-api.md §5.3 exactly."""
+    """Return `(value, reason)` for a flag: a disabled flag gives its default (`disabled`);
+    else the first active rule, by priority, whose condition holds gives its return value
+    (`rule_match`); else the default (`default`)."""
     if not enabled:
         return default_value, REASON_DISABLED
     # sorted() is stable: rules with equal priority keep their creation order.

@@ -18,8 +18,8 @@ from togul_monitor.emulator.errors import ApiError
 from togul_monitor.emulator.faults import Faults
 from togul_monitor.emulator.outbox import Outbox
 from togul_monitor.emulator.responses import error_response, ok
-from togul_monitor.emulator.state import World
 from togul_monitor.emulator.stream import StreamEndpoint
+from togul_monitor.emulator.world import World
 from togul_monitor.protocol import EVALUATE_PATH, STREAM_PATH
 
 

@@ -14,7 +14,8 @@ import time
 from typing import Any
 
 from togul_monitor.emulator.errors import ApiError
-from togul_monitor.emulator.state import Flag, World
+from togul_monitor.emulator.model import Flag
+from togul_monitor.emulator.world import World
 
 _STRING_PALETTES: dict[str, list[str]] = {
     "checkout-button-color": ["blue", "green", "orange", "purple"],

@@ -14,18 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from togul_monitor.emulator.auth import SCOPES, ApiKey, make_jwt
 from togul_monitor.emulator.errors import ApiError
+from togul_monitor.emulator.model import Environment, Organization, Project, User
 from togul_monitor.emulator.outbox import Outbox
-from togul_monitor.emulator.state import (
-    SCOPES,
-    ApiKey,
-    Environment,
-    Organization,
-    Project,
-    User,
-    World,
-    make_jwt,
-)
+from togul_monitor.emulator.world import World
 from togul_monitor.protocol import KEY_PREFIXES
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -270,7 +263,7 @@ def dump_state(world: World) -> dict[str, Any]:
             "scope": key.scope,
             "secret": key.secret,
         }
-        for key in world.api_keys()
+        for key in world.auth.api_keys()
         if key.revoked_at is None
     ]
     return {
@@ -285,7 +278,7 @@ def dump_state(world: World) -> dict[str, Any]:
             "email": world.user.email,
             "password": world.user.password,
         },
-        "org_token": world.org_token,
+        "org_token": world.auth.org_token,
         "project": {
             "id": world.project.id,
             "slug": world.project.slug,

@@ -14,9 +14,9 @@ from togul_monitor.emulator.errors import ApiError, forbidden, unauthorized
 from togul_monitor.emulator.faults import Faults
 from togul_monitor.emulator.outbox import Outbox, OutboxEvent, Subscriber
 from togul_monitor.emulator.responses import error_response
-from togul_monitor.emulator.state import World
+from togul_monitor.emulator.world import World
 
-HEARTBEAT = b": heartbeat\n"  # a comment line alone, no blank line (sse-client.md, rules)
+HEARTBEAT = b": heartbeat\n"  # the keep-alive: one SSE comment line, no blank line after it
 RETRY_MS = 1000
 MAX_BATCH = 256  # events per write when a stream has a backlog
 STREAM_SCOPES = frozenset({"sdk", "stream"})
@@ -56,7 +56,7 @@ class StreamEndpoint:
         """(environment id or None for all, credential) or ApiError 401/403."""
         secret = request.headers.get("x-api-key")
         if secret is not None:
-            key = self.world.api_key(secret)
+            key = self.world.auth.api_key(secret)
             if key.scope not in STREAM_SCOPES:
                 raise forbidden(f"API keys with scope {key.scope!r} cannot open the stream")
             return key.environment_id, secret
@@ -64,7 +64,7 @@ class StreamEndpoint:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("Missing credentials: send X-API-Key or a Bearer token")
-        self.world.check_token(token.strip())
+        self.world.auth.check_token(token.strip())
         return None, token.strip()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -164,7 +164,7 @@ class StreamEndpoint:
 
     def _take_batch(self, sub: Subscriber) -> bytes:
         limit = MAX_BATCH if sub.cut_remaining is None else min(MAX_BATCH, sub.cut_remaining)
-        frames = []
+        frames: list[bytes] = []
         while sub.pending and len(frames) < limit:
             frames.append(self._frame(sub.pending.popleft()))
         if sub.cut_remaining is not None:

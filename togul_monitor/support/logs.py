@@ -1,9 +1,12 @@
-"""The log file: `togul-monitor.log` in the log directory (design.md §4), never any secret.
+"""The log file, and never any secret in it.
 
 Everything the package (and the libraries it runs: uvicorn, httpx) logs goes to one small
 rotating file and nowhere else: the TUI owns the terminal, and `tail --json` owns stdout. A
 filter on the handler masks anything shaped like a Togul key or a JWT, so even a careless
 `log.info("%s", profile.api_key)` or a traceback quoting a header writes only the masked form.
+
+The caller names the file (the command line passes `config.paths.log_file()`): support sits below
+the configuration stage and must not import it to learn where files live.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import re
 import sys
 from pathlib import Path
 
-from togul_monitor.config.paths import log_file
 from togul_monitor.support.text import mask_secret
 
 MAX_BYTES = 1_000_000
@@ -64,20 +66,19 @@ def _remove_terminal_handlers(logger: logging.Logger) -> None:
             logger.removeHandler(handler)
 
 
-def setup_logging(verbose: bool = False) -> Path:
-    """Send all logging to the log file (INFO, or DEBUG with `verbose`); returns its path.
+def setup_logging(path: Path, verbose: bool = False) -> Path:
+    """Send all logging to the file `path` (INFO, or DEBUG with `verbose`); returns `path`.
 
     Safe to call more than once (tests invoke the CLI many times in one process, each time
     with another TOGUL_MONITOR_HOME): the previous file handler is closed and replaced. A log
     directory that cannot be created never stops the program: logging then goes nowhere.
     """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, _OURS, False):
-            root.removeHandler(handler)
-            handler.close()
+    for previous in list(root.handlers):
+        if getattr(previous, _OURS, False):
+            root.removeHandler(previous)
+            previous.close()
     _remove_terminal_handlers(root)
-    path = log_file()
     handler: logging.Handler
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ state and the painting live in `app.py`; the names this class relies on are decl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,14 @@ from togul_monitor.ui.messages import ExportDone, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text, marker_detail
 from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.session import while_mounted
-from togul_monitor.ui.view.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
+from togul_monitor.ui.view.feed_store import (
+    FeedItem,
+    FeedPredicate,
+    FeedStore,
+    Row,
+    SourceRow,
+    row_event,
+)
 from togul_monitor.ui.view.format import TIME_MODES
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
@@ -112,7 +119,7 @@ class KeyActions(App[None]):
 
     def _set_predicate(self, predicate: FeedPredicate) -> None:
         self.predicate = predicate
-        if len(self.store.items) <= SYNC_REFILTER_LIMIT:
+        if self.store.position - self.store.start <= SYNC_REFILTER_LIMIT:
             self.store.refilter(predicate)
             self._after_refilter()
         else:
@@ -121,9 +128,9 @@ class KeyActions(App[None]):
 
     @work(thread=True, exclusive=True, group="refilter", exit_on_error=False, name="refilter")
     def _refilter_worker(
-        self, predicate: FeedPredicate, rows: list[Row], upto_seq: int, clears: int
+        self, predicate: FeedPredicate, rows: Sequence[SourceRow], upto_seq: int, clears: int
     ) -> None:
-        result = FeedStore.compute_refilter(rows, predicate, upto_seq)
+        result = FeedStore.compute_refilter(rows, predicate, upto_seq, self.store.marker_rows)
         result.clears = clears
         if not get_current_worker().is_cancelled:
             self.post_message(RefilterDone(result))
@@ -258,7 +265,9 @@ class KeyActions(App[None]):
         self._export_worker(self.store.snapshot_items()[0], self.predicate, path)
 
     @work(thread=True, exclusive=False, group="export", exit_on_error=False, name="export")
-    def _export_worker(self, items: list[Row], predicate: FeedPredicate, path: Path) -> None:
+    def _export_worker(
+        self, items: Sequence[SourceRow], predicate: FeedPredicate, path: Path
+    ) -> None:
         try:
             count = write_jsonl(items, predicate, path)
         except (OSError, ValueError) as error:  # the folder, the disk; nothing half-written

@@ -30,7 +30,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.monitor import EvaluatorStatus, MonitorUpdate
+from togul_monitor.core import EvaluatorStatus, MonitorUpdate
 from togul_monitor.domain.events import ConnectionState, Outage, Status
 from togul_monitor.domain.filters import Filter
 from togul_monitor.domain.history import HistoryEntry, merge_history
@@ -47,8 +47,8 @@ from togul_monitor.ui.session import (
     ProfileResolver,
     while_mounted,
 )
-from togul_monitor.ui.view.batch import Batch, BellLimiter, ring_message, take_batch
-from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore, row_event
+from togul_monitor.ui.view.batch import Batch, BellLimiter, marker_items, ring_message, take_batch
+from togul_monitor.ui.view.feed_store import FeedItem, FeedPredicate, FeedStore, row_event
 from togul_monitor.ui.view.status import feed_empty_message, status_info, values_empty_text
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
@@ -94,7 +94,9 @@ class TogulMonitorApp(KeyActions):
         # One dict, shared by every predicate and the feed: learning an id updates them all.
         self.environment_names: dict[str, str] = {}
         self.predicate = FeedPredicate(environment_names=self.environment_names)
-        self.store = FeedStore(view_size=view_size, predicate=self.predicate)
+        self.store = FeedStore(
+            view_size=view_size, predicate=self.predicate, marker_rows=self._marker_items
+        )
         self.filter = Filter("")
         self.time_mode = "local"
         self.watched: set[str] = set(profile.watch)
@@ -111,8 +113,11 @@ class TogulMonitorApp(KeyActions):
 
     @property
     def monitor(self) -> MonitorHandle | None:
-        """The running MonitorThread; None before the first start and during a switch."""
+        """The running monitor; None before the first start and during a switch."""
         return self.session.monitor
+
+    def _marker_items(self, row: object) -> list[FeedItem]:
+        return marker_items(row, self.time_mode, self.clock())
 
     @property
     def switching(self) -> bool:
@@ -225,6 +230,8 @@ class TogulMonitorApp(KeyActions):
         if first is None:
             return
         self.profile = message.profile
+        monitor = message.monitor.monitor
+        self.store.attach(monitor, monitor.snapshot().feed_start)
         if not first:
             self._reset_view()
             self.environment_names.update(getattr(message.profile, "environment_names", {}) or {})
@@ -289,8 +296,6 @@ class TogulMonitorApp(KeyActions):
             environment_names=self.environment_names,
             selected=self.selected_flag,
             watched=self.watched,
-            time_mode=self.time_mode,
-            now=self.clock(),
         )
         self._history_new.extend(batch.history)
         monitor = self.monitor
@@ -442,7 +447,7 @@ class TogulMonitorApp(KeyActions):
     @on(DataTable.RowSelected, "#values")
     def _values_selected(self, message: DataTable.RowSelected) -> None:
         key = message.row_key.value
-        for row in reversed(self.store.items):
+        for row in (*reversed(self.store.pending), *reversed(self.store.view)):
             event = row_event(row)
             if event is not None and event.flag_key == key:
                 self._open_detail(event)

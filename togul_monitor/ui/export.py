@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store import export as store_export
 from togul_monitor.support.files import atomic_write
-from togul_monitor.ui.view.feed_store import FeedPredicate, Row, row_event
+from togul_monitor.ui.view.feed_store import FeedPredicate, SourceRow
 
 
 def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
@@ -26,18 +28,14 @@ def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
     return folder / f"{name}-{stamp}.jsonl"
 
 
-def write_jsonl(items: list[Row], predicate: FeedPredicate, path: Path) -> int:
+def write_jsonl(items: Sequence[SourceRow], predicate: FeedPredicate, path: Path) -> int:
     """Write every event of `items` that `predicate` keeps (markers are not events).
 
     The same JSONL as `togul-monitor export` (one writer, `store.export`: ASCII escapes, so a
     lone surrogate in a flag key is written, not raised), replaced atomically: a failure
     leaves no half-written file.
     """
-    events = [
-        event
-        for event in (row_event(item) for item in items)
-        if event is not None and predicate.matches(event)
-    ]
+    events = [item for item in items if type(item) is FlagEvent and predicate.matches(item)]
     out = io.StringIO()
     count = store_export.write_jsonl(events, out)
     atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)

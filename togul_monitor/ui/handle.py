@@ -1,7 +1,9 @@
-"""What the TUI needs of a running monitor: `MonitorThread`'s methods, as a Protocol.
+"""What the TUI needs of the monitor core, as Protocols.
 
-The app, the session and the actions type the monitor with this rather than `Any`, so a test
-double (or a future monitor) is checked against the same small surface.
+`MonitorRunner` is what starts and stops a monitor off the event loop (`MonitorThread`);
+`MonitorHandle` is the running monitor itself, whose methods are safe from any thread. The app,
+the session and the actions type the monitor with these rather than `Any`, so a test double is
+checked against the same small surface.
 """
 
 from __future__ import annotations
@@ -9,22 +11,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from togul_monitor.core.monitor import MonitorSnapshot, MonitorUpdate
+from togul_monitor.core import MonitorSnapshot, MonitorUpdate
+from togul_monitor.domain.event_log import EventFilter, Row
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
 
 
 class MonitorHandle(Protocol):
-    def start(self) -> None: ...
-
-    def stop(self, timeout: float = ...) -> None: ...
-
     def drain(self) -> list[MonitorUpdate]: ...
 
     def snapshot(self) -> MonitorSnapshot: ...
+
+    def rows_since(self, position: int) -> tuple[list[Row], int]: ...
+
+    def events(
+        self, flt: EventFilter | None = None, limit: int | None = None
+    ) -> list[FlagEvent]: ...
 
     def history(self, flag_key: str, limit: int = 500) -> Sequence[HistoryEntry]: ...
 
     def transition_for(self, event_id: str) -> ValueTransition | None: ...
 
     def set_watched(self, flag_key: str, watched: bool) -> None: ...
+
+    def restart_stream(self) -> None: ...
+
+    def reevaluate_all(self) -> None: ...
+
+
+class MonitorRunner(Protocol):
+    @property
+    def monitor(self) -> MonitorHandle: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...

@@ -15,16 +15,16 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.ui.handle import MonitorHandle
+from togul_monitor.ui.handle import MonitorRunner
 from togul_monitor.ui.view.feed_store import RefilterResult
 
 
 @dataclass
 class MonitorReady(Message):
-    """A MonitorThread for `profile` runs; the previous one (if any) has stopped."""
+    """A monitor for `profile` runs; the previous one (if any) has stopped."""
 
     profile: Profile
-    monitor: MonitorHandle
+    monitor: MonitorRunner
     generation: int = 0  # which `MonitorSession.start` this answers (older ones are stale)
 
 

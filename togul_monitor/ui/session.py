@@ -1,4 +1,4 @@
-"""The one running MonitorThread of the app: start, switch and stop it off the event loop.
+"""The one running monitor of the app: start, switch and stop it off the event loop.
 
 `MonitorThread.start()` and `stop()` block (a thread join, a journal close), so every start and
 switch runs in a thread worker. A cancelled thread worker is only flagged, so two switches can
@@ -24,11 +24,11 @@ from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.ui.handle import MonitorHandle
+from togul_monitor.ui.handle import MonitorHandle, MonitorRunner
 from togul_monitor.ui.messages import MonitorFailed, MonitorReady
 
 Clock = Callable[[], float]
-MonitorFactory = Callable[[Profile, Clock], MonitorHandle]
+MonitorFactory = Callable[[Profile, Clock], MonitorRunner]
 ProfileResolver = Callable[[str], Profile]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,8 +53,8 @@ def while_mounted(method: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
-def default_monitor_factory(profile: Profile, clock: Clock) -> MonitorHandle:
-    from togul_monitor.core.monitor import MonitorThread
+def default_monitor_factory(profile: Profile, clock: Clock) -> MonitorRunner:
+    from togul_monitor.core import MonitorThread
 
     return MonitorThread(profile, clock=clock)
 
@@ -79,17 +79,17 @@ class MonitorSession:
         self.clock = clock
         self.factory = factory or default_monitor_factory
         self.resolver = resolver or default_profile_resolver
-        self.monitor: MonitorHandle | None = None
+        self.runner: MonitorRunner | None = None
         self.switching = True
         self.started_once = False
         self.closing = False
         self.generation = 0  # of the latest start(); read on the UI thread
         self._lock = threading.Lock()  # one switch at a time
-        self._running: list[MonitorHandle] = []  # started and not stopped yet (under _lock)
+        self._running: list[MonitorRunner] = []  # started and not stopped yet (under _lock)
 
     def start(self, profile: Profile | None, name: str | None, current_name: str) -> None:
         """Stop the running monitor (if any) and start one for `profile`, or profile `name`."""
-        self.monitor = None  # the paint timer stops draining it at once
+        self.runner = None  # the paint timer stops draining it at once
         self.switching = True
         self.generation += 1
         self.app.run_worker(
@@ -100,6 +100,11 @@ class MonitorSession:
             exit_on_error=False,
             name="monitor",
         )
+
+    @property
+    def monitor(self) -> MonitorHandle | None:
+        """The running monitor; None before the first start and during a switch."""
+        return self.runner.monitor if self.runner is not None else None
 
     def _stale(self, generation: int) -> bool:
         return generation != self.generation or self.closing
@@ -141,7 +146,7 @@ class MonitorSession:
                 failed = MonitorFailed(current_name, f"stopping: {error}", generation)
                 self.app.post_message(failed)
 
-    def _stop_all(self, keep: MonitorHandle | None = None) -> None:
+    def _stop_all(self, keep: MonitorRunner | None = None) -> None:
         """Stop every running monitor but `keep` (on a thread of its own: it waits its turn)."""
         with self._lock:
             kept = [monitor for monitor in self._running if monitor is keep]
@@ -163,7 +168,7 @@ class MonitorSession:
             return None  # stale: the newer switch's worker stops it (it is in `_running`)
         first = not self.started_once
         self.started_once = True
-        replaced, self.monitor = self.monitor, message.monitor
+        replaced, self.runner = self.runner, message.monitor
         if replaced is not None and replaced is not message.monitor:
             keep = message.monitor
             threading.Thread(target=self._stop_all, args=(keep,), daemon=True).start()
@@ -173,11 +178,11 @@ class MonitorSession:
     def close_soon(self) -> None:
         """The app is unmounting (ctrl+q, a test ending): stop the monitors without waiting."""
         self.closing = True
-        self.monitor = None
+        self.runner = None
         threading.Thread(target=self._stop_all, daemon=True).start()
 
     async def close(self) -> None:
         """Quit with `q`: stop the monitor (journal flushed and closed) before exiting."""
         self.closing = True
-        self.monitor = None
+        self.runner = None
         await asyncio.to_thread(self._stop_all)

@@ -1,7 +1,7 @@
 """One drained batch of monitor updates: into the feed store first, then what to paint.
 
 The paint timer drains the MonitorThread (at most `paint_hz` times a second) and hands the list
-here. `take_batch` appends every event and marker to the FeedStore in arrival order and sorts the
+here. `take_batch` hands every row (event or marker) to the FeedStore in log order and sorts the
 rest into a `Batch`: the values to diff into the table, the rows to flash, one bell per watched
 flag, the status changes. The app then paints the batch inside one `batch_update()`. Nothing
 here touches a widget, so the sorting is the same whichever pane shows it.
@@ -13,12 +13,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from togul_monitor.core.monitor import EvaluatorStatus, TransitionRecorded, ValueUpdated
+from togul_monitor.core import Dropped, EvaluatorStatus, TransitionRecorded, ValueUpdated
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.feed_store import FeedItem, FeedStore
 from togul_monitor.ui.view.format import fmt_clock, fmt_evaluation
 
 RING_SECONDS = 2.0
@@ -56,6 +56,26 @@ def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, s
     ]
 
 
+def marker_items(row: object, time_mode: str, now: float) -> list[FeedItem]:
+    """How the feed shows a marker row of the log (an outage, a malformed event, a gap)."""
+    if isinstance(row, Outage):
+        return [
+            FeedItem(row.received_at, kind, text, row)
+            for kind, text in outage_text(row, time_mode, now)
+        ]
+    if isinstance(row, Malformed):
+        text = f"malformed event skipped: {row.reason} · {row.raw[:80]}"
+        return [FeedItem(row.received_at, "malformed", safe_text(text), row)]
+    if isinstance(row, PossibleGap):
+        text = (
+            f"possible gap: {row.flag_key} expected v{row.expected_version}, got v{row.got_version}"
+        )
+        return [FeedItem(row.received_at, "gap", safe_text(text), row)]
+    if isinstance(row, FeedItem):
+        return [row]
+    return []
+
+
 def take_batch(
     updates: Iterable[object],
     store: FeedStore,
@@ -63,8 +83,6 @@ def take_batch(
     environment_names: dict[str, str],
     selected: str | None,
     watched: set[str],
-    time_mode: str,
-    now: float,
 ) -> Batch:
     """Append `updates` to `store` in order; return what the widgets must show for them."""
     batch = Batch()
@@ -88,20 +106,12 @@ def take_batch(
                 batch.rings[key] = update
         elif isinstance(update, (Status, EvaluatorStatus)):
             batch.signals.append(update)
-        elif isinstance(update, Outage):
-            for kind, text in outage_text(update, time_mode, now):
-                store.add_marker(kind, text, update.received_at, update)
-            if selected is not None:
+        elif isinstance(update, (Outage, Malformed, PossibleGap)):
+            store.add_row(update)
+            if isinstance(update, Outage) and selected is not None:
                 batch.history.append(update)
-        elif isinstance(update, Malformed):
-            text = f"malformed event skipped: {update.reason} · {update.raw[:80]}"
-            store.add_marker("malformed", safe_text(text), update.received_at, update)
-        elif isinstance(update, PossibleGap):
-            text = (
-                f"possible gap: {update.flag_key} expected v{update.expected_version}, "
-                f"got v{update.got_version}"
-            )
-            store.add_marker("gap", safe_text(text), update.received_at, update)
+        elif isinstance(update, Dropped):
+            store.skip(update.rows)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
     return batch
 

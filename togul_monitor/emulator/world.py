@@ -1,229 +1,47 @@
-"""The emulated world: organization, project, environments, flags, rules, credentials.
+"""The emulated world: the project's environments and flags with their rules, the lookups over
+them, and the mutations that publish change events through the outbox.
 
 Every mutation takes the world lock, changes the model, bumps the flag's own version and
 publishes exactly one event through the outbox before the lock is released, so the order of
 events always matches the order of changes. All public methods are safe from any thread.
+Credentials (API keys, tokens, login) live in `auth.py`, reached as `World.auth`.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import dataclasses
-import hashlib
-import hmac
-import json
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from togul_monitor.emulator import rules as engine
-from togul_monitor.emulator.errors import ApiError, conflict, not_found, unauthorized, validation
+from togul_monitor.emulator.auth import ApiKey, Auth, Credentials
+from togul_monitor.emulator.errors import ApiError, conflict, not_found, validation
+from togul_monitor.emulator.model import (
+    RULE_FIELDS,
+    Environment,
+    Flag,
+    Organization,
+    Project,
+    Rule,
+    User,
+    check_rule,
+    check_value,
+    default_for,
+)
 from togul_monitor.emulator.outbox import Outbox
 from togul_monitor.protocol import VALUE_TYPES
 
-SCOPES: tuple[str, ...] = ("server", "sdk", "stream")
-_SECRET_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#: "Not given" for optional arguments whose value may legitimately be None.
 UNSET: Any = object()
-ACCESS_TOKEN_TTL = 3600.0
-REFRESH_TOKEN_TTL = 30 * 86400.0
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def check_value(value_type: str, value: Any, field_name: str) -> Any:
-    """Validate a typed flag value (default_value or return_value) against `value_type`."""
-    ok = {
-        "boolean": isinstance(value, bool),
-        "string": isinstance(value, str),
-        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "json": True,
-    }.get(value_type, False)
-    if not ok:
-        raise validation(field_name, f"{field_name} must be a {value_type} value")
-    return value
-
-
-def _copy_value(value: Any) -> Any:
-    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
-
-
-def default_for(value_type: str) -> Any:
-    return {"boolean": False, "string": "", "number": 0, "json": None}[value_type]
-
-
-@dataclass
-class Organization:
-    id: str
-    slug: str
-    name: str
-
-
-@dataclass
-class User:
-    id: str
-    name: str
-    email: str
-    password: str
-    created_at: float
-
-
-@dataclass
-class Project:
-    id: str
-    organization_id: str
-    slug: str
-    name: str
-    description: str | None
-    created_at: float
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "organization_id": self.organization_id,
-            "slug": self.slug,
-            "name": self.name,
-            "description": self.description,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.created_at),
-        }
-
-
-@dataclass
-class Environment:
-    id: str
-    project_id: str
-    key: str
-    name: str
-    description: str | None
-    created_at: float
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "key": self.key,
-            "name": self.name,
-            "description": self.description,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.created_at),
-        }
-
-
-@dataclass
-class ApiKey:
-    id: str
-    project_id: str
-    environment_id: str
-    name: str
-    scope: str
-    secret: str
-    created_at: float
-    revoked_at: float | None = None
-
-
-@dataclass(kw_only=True)
-class Rule(engine.RuleView):
-    """A stored rule: the engine's fields plus identity and times. Evaluated as it is, under
-    the world's lock, so no copy is made per evaluation."""
-
-    id: str
-    flag_id: str
-    created_at: float = 0.0
-    updated_at: float = 0.0
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "flag_id": self.flag_id,
-            "priority": self.priority,
-            "rule_type": self.rule_type,
-            "attribute": self.attribute,
-            "operator": self.operator,
-            "value_json": self.value_json,
-            "rollout_percentage": self.rollout_percentage,
-            "bucket_by": self.bucket_by,
-            "return_value": self.return_value,
-            "is_active": self.is_active,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
-
-
-@dataclass
-class Flag:
-    id: str
-    environment_id: str
-    key: str
-    name: str
-    description: str | None
-    enabled: bool
-    value_type: str
-    default_value: Any
-    salt: str
-    version: int = 1
-    created_at: float = 0.0
-    updated_at: float = 0.0
-    rules: list[Rule] = field(default_factory=list)
-
-    def sorted_rules(self) -> list[Rule]:
-        return sorted(self.rules, key=lambda r: r.priority)
-
-    def clone(self) -> Flag:
-        """An independent copy, much cheaper than deepcopy (the simulator copies often)."""
-        return dataclasses.replace(
-            self,
-            default_value=_copy_value(self.default_value),
-            rules=[
-                dataclasses.replace(r, return_value=_copy_value(r.return_value)) for r in self.rules
-            ],
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        # value_type and version are emulator extensions: the docs' flag object lacks them.
-        return {
-            "id": self.id,
-            "environment_id": self.environment_id,
-            "key": self.key,
-            "name": self.name,
-            "description": self.description,
-            "enabled": self.enabled,
-            "value_type": self.value_type,
-            "default_value": self.default_value,
-            "salt": self.salt,
-            "version": self.version,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a client needs to talk to this world (secrets: never print them unmasked)."""
-
-    org_token: str
-    keys: dict[str, dict[str, str]]  # environment key -> scope -> secret
-    environment_ids: dict[str, str]  # environment key -> environment id
-    project_id: str
-    username: str
-    password: str
-
-
-@dataclass
-class _Token:
-    kind: str  # "access" or "refresh"
-    expires_at: float | None
 
 
 class World:
-    """The whole emulated state. Build it with `World.from_state` (seed.py builds a state)."""
+    """The whole emulated state. Build it with `statefile.build_world` (seed.py builds a
+    state)."""
 
     def __init__(
         self,
@@ -247,15 +65,21 @@ class World:
         self._flags: dict[str, dict[str, Flag]] = {env.id: {} for env in environments}
         self._flag_by_id: dict[str, Flag] = {}
         self._rule_by_id: dict[str, tuple[Flag, Rule]] = {}
-        self._keys = {key.secret: key for key in api_keys}
-        self.org_token = org_token
-        self._tokens: dict[str, _Token] = {org_token: _Token("access", None)}
         self.outbox = outbox
         self.clock = clock
         # Ids, salts and tokens made at run time come from this generator, so a seeded world
         # driven by the same calls produces the same ids.
         self._rng = random.Random(f"{seed}:runtime")
-        self._signing_key = hashlib.sha256(f"togul-emulator:{seed}".encode()).digest()
+        self.auth = Auth(
+            organization=organization,
+            user=user,
+            api_keys=api_keys,
+            org_token=org_token,
+            clock=clock,
+            lock=self._lock,
+            rng=self._rng,
+            seed=seed,
+        )
 
     # -- helpers -------------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -293,12 +117,12 @@ class World:
     def credentials(self) -> Credentials:
         with self._lock:
             keys: dict[str, dict[str, str]] = {env: {} for env in self.environments}
-            for key in self._keys.values():
+            for key in self.auth.api_keys():
                 env = self._env_by_id[key.environment_id]
                 if key.revoked_at is None:
                     keys[env.key].setdefault(key.scope, key.secret)
             return Credentials(
-                org_token=self.org_token,
+                org_token=self.auth.org_token,
                 keys=keys,
                 environment_ids={k: env.id for k, env in self.environments.items()},
                 project_id=self.project.id,
@@ -326,6 +150,10 @@ class World:
             if flag is None:
                 raise not_found("Flag")
             return flag.clone()
+
+    def environment_of(self, environment_id: str) -> Environment:
+        with self._lock:
+            return self._env(environment_id)
 
     def evaluate(
         self, environment: str, flag_key: str, context: Mapping[str, str] | None = None
@@ -448,6 +276,11 @@ class World:
             self._publish("flag.deleted", flag)
             return flag.clone()
 
+    def set_version(self, environment: str, flag_key: str, version: int) -> None:
+        """Set a flag's current version without publishing (loading a state file)."""
+        with self._lock:
+            self._flag(environment, flag_key).version = version
+
     # -- rules ---------------------------------------------------------------------------------
     def _find_rule(self, flag: Flag, rule_id: str | int | None) -> Rule:
         """A rule by id; an int is an index in priority order; None is the first rule."""
@@ -462,35 +295,6 @@ class World:
             if rule.id == rule_id:
                 return rule
         raise not_found("Rule")
-
-    def _check_rule(self, flag: Flag, rule: Rule) -> None:
-        """Validate a complete rule against its type and the flag's value type."""
-        if rule.rule_type not in engine.RULE_TYPES:
-            raise validation("rule_type", "rule_type must be boolean, attribute or percentage")
-        if not isinstance(rule.priority, int) or isinstance(rule.priority, bool):
-            raise validation("priority", "priority must be an integer")
-        if not isinstance(rule.is_active, bool):
-            raise validation("is_active", "is_active must be a boolean")
-        if not isinstance(rule.bucket_by, str) or not rule.bucket_by:
-            raise validation("bucket_by", "bucket_by must be a non-empty string")
-        check_value(flag.value_type, rule.return_value, "return_value")
-        if rule.rule_type == "attribute":
-            if not isinstance(rule.attribute, str) or not rule.attribute:
-                raise validation("attribute", "attribute rules need an attribute")
-            if rule.operator not in engine.OPERATORS:
-                raise validation(
-                    "operator", f"operator must be one of {', '.join(engine.OPERATORS)}"
-                )
-            if not isinstance(rule.value_json, str):
-                raise validation("value_json", "value_json must be a string holding JSON")
-            try:
-                engine.parse_value_json(rule.operator, rule.value_json)
-            except ValueError as exc:
-                raise validation("value_json", str(exc)) from None
-        if rule.rule_type == "percentage":
-            pct = rule.rollout_percentage
-            if not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100:
-                raise validation("rollout_percentage", "rollout_percentage must be 0-100")
 
     def create_rule(
         self,
@@ -530,7 +334,7 @@ class World:
                 created_at=now,
                 updated_at=now,
             )
-            self._check_rule(flag, rule)
+            check_rule(flag, rule)
             flag.rules.append(rule)
             self._rule_by_id[rule.id] = (flag, rule)
             if publish:
@@ -539,24 +343,12 @@ class World:
                 self._publish("rule.created", flag)
             return copy.deepcopy(rule)
 
-    _RULE_FIELDS = (
-        "priority",
-        "attribute",
-        "operator",
-        "value_json",
-        "rollout_percentage",
-        "bucket_by",
-        "return_value",
-        "is_active",
-        "rule_type",
-    )
-
     def update_rule(
         self, environment: str, flag_key: str, rule_id: str | int | None = None, **changes: Any
     ) -> Rule:
         """Change a rule (publishes `rule.updated`). `rule_id`: id, index by priority, or None
         for the first rule. `changes`: any of the rule's fields."""
-        unknown = set(changes) - set(self._RULE_FIELDS)
+        unknown = set(changes) - set(RULE_FIELDS)
         if unknown:
             raise validation(sorted(unknown)[0], "unknown rule field")
         with self._lock:
@@ -565,7 +357,7 @@ class World:
             candidate = copy.deepcopy(rule)
             for name, value in changes.items():
                 setattr(candidate, name, copy.deepcopy(value))
-            self._check_rule(flag, candidate)
+            check_rule(flag, candidate)
             for name in changes:
                 setattr(rule, name, getattr(candidate, name))
             rule.updated_at = flag.updated_at = self.clock()
@@ -594,120 +386,3 @@ class World:
             if found is None:
                 raise not_found("Rule")
             return copy.deepcopy(found[0]), copy.deepcopy(found[1])
-
-    def environment_of(self, environment_id: str) -> Environment:
-        with self._lock:
-            return self._env(environment_id)
-
-    # -- credentials ---------------------------------------------------------------------------
-    def api_key(self, secret: str | None) -> ApiKey:
-        """The live key for `secret`; 401 when missing, unknown or revoked."""
-        if not secret:
-            raise unauthorized("Missing API key")
-        with self._lock:
-            key = self._keys.get(secret)
-            if key is None or key.revoked_at is not None:
-                raise unauthorized("Invalid or revoked API key")
-            return key
-
-    def api_keys(self) -> list[ApiKey]:
-        """Copies of every key, revoked ones included."""
-        with self._lock:
-            return [dataclasses.replace(key) for key in self._keys.values()]
-
-    def set_version(self, environment: str, flag_key: str, version: int) -> None:
-        """Set a flag's current version without publishing (loading a state file)."""
-        with self._lock:
-            self._flag(environment, flag_key).version = version
-
-    def revoke_key(self, secret: str) -> bool:
-        """Mark a key revoked; returns whether it existed. (Closing streams: faults.py.)"""
-        with self._lock:
-            key = self._keys.get(secret)
-            if key is None:
-                return False
-            key.revoked_at = self.clock()
-            return True
-
-    def check_token(self, token: str | None) -> None:
-        """Accept the org token or an unexpired access token; 401 otherwise."""
-        if not token:
-            raise unauthorized("Missing bearer token")
-        with self._lock:
-            info = self._tokens.get(token)
-            if info is None or info.kind != "access":
-                raise unauthorized("Invalid or expired token")
-            if info.expires_at is not None and info.expires_at <= self.clock():
-                raise unauthorized("Invalid or expired token")
-
-    def _mint(self, kind: str, ttl: float) -> str:
-        now = self.clock()
-        if kind == "refresh":
-            token = "tgl_rt_" + "".join(self._rng.choice(_SECRET_ALPHABET) for _ in range(40))
-        else:
-            token = make_jwt(
-                {
-                    "sub": self.user.id,
-                    "org": self.organization.id,
-                    "iat": int(now),
-                    "exp": int(now + ttl),
-                    "jti": f"{self._rng.getrandbits(64):016x}",
-                },
-                self._signing_key,
-            )
-        self._tokens[token] = _Token(kind, now + ttl)
-        return token
-
-    def login(self, username: str, password: str) -> dict[str, Any]:
-        with self._lock:
-            if username != self.user.email or password != self.user.password:
-                raise unauthorized("Invalid username or password")
-            return self._session()
-
-    def refresh(self, refresh_token: str) -> dict[str, Any]:
-        with self._lock:
-            info = self._tokens.get(refresh_token)
-            if (
-                info is None
-                or info.kind != "refresh"
-                or (info.expires_at is not None and info.expires_at <= self.clock())
-            ):
-                raise unauthorized("Invalid or expired refresh token")
-            del self._tokens[refresh_token]  # rotation: the old refresh token dies at once
-            return self._session()
-
-    def _session(self) -> dict[str, Any]:
-        org = {
-            "id": self.organization.id,
-            "slug": self.organization.slug,
-            "name": self.organization.name,
-            "role": "owner",
-        }
-        created = iso(self.user.created_at)
-        return {
-            "token": self._mint("access", ACCESS_TOKEN_TTL),
-            "refresh_token": self._mint("refresh", REFRESH_TOKEN_TTL),
-            "user": {
-                "id": self.user.id,
-                "name": self.user.name,
-                "email": self.user.email,
-                "role": "owner",
-                "email_verified_at": created,
-                "created_at": created,
-                "updated_at": created,
-            },
-            "current_organization": org,
-            "organizations": [org],
-        }
-
-
-def make_jwt(claims: dict[str, Any], key: bytes) -> str:
-    """An HS256 JWT, so the org token looks like what Togul hands out."""
-
-    def b64(raw: bytes) -> str:
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-    signature = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64(signature)}"

@@ -1,0 +1,188 @@
+"""What every command shares: the target options, the group's choices, the exit codes, and the
+one way a configuration error is reported.
+
+The options, the exit codes and the precedence between the group's options and a command's are
+the user-facing contract in README.md ("Headless commands"): 0 done, 1 runtime failure, 2 usage
+or configuration error, 3 credentials rejected.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, NoReturn, TypeVar, cast
+
+import click
+
+from togul_monitor.config.entry import Profile
+from togul_monitor.config.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PROGRAM: Final = "togul-monitor"
+
+EXIT_OK: Final = 0  # done: --count reached, Ctrl-C, the reader closed the pipe
+EXIT_FAILED: Final = 1  # a runtime failure: the stream stopped, no journal, a write failed
+# A ConfigError carries its code so the configuration stage is testable without the CLI: the
+# number is stated there once, and named here for every other usage error.
+EXIT_USAGE: Final = ConfigError.exit_code
+EXIT_CREDENTIALS: Final = 3  # the server rejected the credentials
+
+
+# --- the target -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which server a command talks to, as the command line says it (not yet resolved)."""
+
+    demo: bool = False
+    profile_name: str | None = None
+    url: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # repr: never print a secret
+    token: str | None = field(default=None, repr=False)
+    environment: str | None = None
+
+    @property
+    def chosen(self) -> bool:
+        """These options pick a server (`--demo`, `--profile` or `--url`)."""
+        return self.demo or bool(self.profile_name) or bool(self.url)
+
+    def over(self, group: Target) -> Target:
+        """This command's target, with the group's `--demo`/`--profile` when it picks none.
+
+        A command's own choice wins whole: `togul-monitor --profile b tail --demo` tails the
+        demo rather than refusing two choices; the other options always pass through."""
+        if self.chosen:
+            return self
+        return replace(self, demo=group.demo, profile_name=group.profile_name)
+
+
+@dataclass(frozen=True)
+class GroupChoices:
+    """`ctx.obj`: the options given before the subcommand (`togul-monitor --profile b tail`)."""
+
+    target: Target = field(default_factory=Target)
+
+
+def group_choices() -> GroupChoices:
+    """The group's choices, or none when a command runs without the group (a test)."""
+    ctx = click.get_current_context(silent=True)
+    found = ctx.find_object(GroupChoices) if ctx is not None else None
+    return found if found is not None else GroupChoices()
+
+
+def command_target(own: Target) -> Target:
+    """The target a command acts on: its own options over the group's."""
+    return own.over(group_choices().target)
+
+
+# Each target option, declared once: (parameter declarations, click.option attributes).
+_TARGET_OPTIONS: Final[dict[str, tuple[tuple[str, ...], dict[str, Any]]]] = {
+    "demo": (
+        ("--demo",),
+        {"is_flag": True, "help": "The built-in demo (an emulator on a free loopback port)."},
+    ),
+    "profile_name": (
+        ("--profile", "profile_name"),
+        {"metavar": "NAME", "help": "A saved profile."},
+    ),
+    "url": (
+        ("--url",),
+        {"metavar": "URL", "help": "Base URL of a Togul server (with --api-key/--token)."},
+    ),
+    "api_key": (("--api-key",), {"metavar": "KEY", "help": "X-API-Key (sdk or stream scope)."}),
+    "token": (
+        ("--token",),
+        {"metavar": "JWT", "help": "Bearer token: the organisation-wide stream."},
+    ),
+    "environment": (
+        ("--environment",),
+        {"metavar": "KEY", "help": "Environment key of the target."},
+    ),
+}
+TARGET_PARAMETERS: Final = tuple(_TARGET_OPTIONS)
+
+
+def target_options(*names: str, help_text: Mapping[str, str] | None = None) -> Callable[[F], F]:
+    """Declare target options on a command or the group: those `names` (parameter names, see
+    `TARGET_PARAMETERS`), all of them when none is named. `help_text` rewords an option's help
+    for one command; the option itself stays the same everywhere."""
+    chosen = names or TARGET_PARAMETERS
+    unknown = set(chosen) - set(TARGET_PARAMETERS)
+    if unknown:
+        raise ValueError(f"not a target option: {', '.join(sorted(unknown))}")
+
+    def decorate(func: F) -> F:
+        for name in reversed(chosen):  # click lists options in the order they are applied
+            declarations, attributes = _TARGET_OPTIONS[name]
+            if help_text and name in help_text:
+                attributes = {**attributes, "help": help_text[name]}
+            func = click.option(*declarations, **attributes)(func)
+        return func
+
+    return decorate
+
+
+@contextmanager
+def open_target(target: Target) -> Iterator[Profile]:
+    """The profile `target` names, ready to connect (the demo's emulator runs meanwhile)."""
+    from togul_monitor.config.resolve import open_target as resolve_target
+
+    with resolve_target(
+        demo=target.demo,
+        profile_name=target.profile_name,
+        url=target.url,
+        api_key=target.api_key,
+        token=target.token,
+        environment=target.environment,
+    ) as profile:
+        yield profile
+
+
+def target_name(target: Target) -> str | None:
+    """The name of the profile `target` picks, by the same rules as `open_target`, without
+    connecting or starting anything (None: an ad-hoc `--url` target). Reads and validates the
+    profile file: a broken file is a configuration error for every command."""
+    from togul_monitor.config.profiles import load_config
+    from togul_monitor.config.resolve import choose_target
+
+    return choose_target(
+        load_config(),
+        demo=target.demo,
+        profile_name=target.profile_name,
+        url=target.url,
+        environment=target.environment,
+    )
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def command_name() -> str:
+    """`tail`, `profiles add`: the running command without the program's name."""
+    ctx = click.get_current_context(silent=True)
+    words = ctx.command_path.split()[1:] if ctx is not None else []
+    return " ".join(words) or PROGRAM
+
+
+def report_config_error(error: ConfigError, command: str | None = None) -> NoReturn:
+    """How every command reports a ConfigError: `<command>: <message>` on stderr, exit 2."""
+    click.echo(f"{command or command_name()}: {error}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def reports_config_errors(func: F) -> F:
+    """Decorate a command so a ConfigError from it is reported by `report_config_error`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as error:
+            report_config_error(error)
+
+    return cast(F, wrapper)

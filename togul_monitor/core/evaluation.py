@@ -1,0 +1,282 @@
+"""The evaluation side of a monitor: cached values, re-evaluation, transitions.
+
+Events mark a flag's value stale and ask the `Reevaluator` (coalesced: a burst costs a handful of
+requests) for a fresh answer; each answer becomes the flag's new value and, when value, reason
+or enabled changed, a before → after transition tied to the event that caused it. Failures are
+retried later; 401/403 halts evaluation (no request storm) until the user asks again.
+
+Everything here runs on the monitor's loop and owns its state; the monitor publishes copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+
+from togul_monitor.client.evaluate import EvaluateClient, EvaluateResult, Outcome
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core.reevaluate import Reevaluator
+from togul_monitor.core.updates import (
+    EvaluatorStatus,
+    MonitorUpdate,
+    TransitionRecorded,
+    ValueUpdated,
+)
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, FlagValue, FlagValues, ValueTransition
+from togul_monitor.store.journal import Journal, LastValue
+
+log = logging.getLogger("togul_monitor.core.monitor")
+
+MAX_TRANSITIONS_IN_MEMORY = 10_000
+
+
+class Evaluations:
+    def __init__(
+        self,
+        publish: Callable[[MonitorUpdate], None],
+        clock: Callable[[], float],
+        *,
+        watched: Iterable[str],
+        retry_delay: float,
+    ) -> None:
+        self._publish = publish
+        self._clock = clock
+        self.values = FlagValues()
+        self.watched: set[str] = set(watched)
+        self.status: EvaluatorStatus | None = None
+        self.transitions: deque[ValueTransition] = deque(maxlen=MAX_TRANSITIONS_IN_MEMORY)
+        self._by_event: OrderedDict[str, ValueTransition] = OrderedDict()
+        self.client: EvaluateClient | None = None
+        self._reevaluator: Reevaluator | None = None
+        self.journal: Journal | None = None
+        self._halted = False  # credentials rejected: no evaluate until asked again
+        self._retry_delay = retry_delay
+        self._retry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._closed = False
+
+    def configure(self, profile: Profile, *, concurrency: int, settle: float) -> None:
+        """Evaluate for `profile` (it has an API key and an environment key)."""
+        assert profile.api_key is not None
+        self.client = EvaluateClient(
+            profile.base_url,
+            api_key=profile.api_key,
+            environment_key=profile.environment_key,
+            context=profile.context,
+        )
+        self._reevaluator = Reevaluator(
+            self.client.evaluate, self._on_result, concurrency=concurrency, settle=settle
+        )
+
+    def seed(self, remembered: dict[str, LastValue], keys: Iterable[str]) -> None:
+        """The journal's last values (baselines, stale until re-evaluated) and the flags to
+        monitor from the start."""
+        for key, last in remembered.items():
+            self.values.seed(key, last.evaluation, last.at, deleted=last.deleted)
+        for key in keys:
+            self.values.ensure(key)
+
+    @property
+    def requests(self) -> int:
+        return self.client.counters.requests if self.client is not None else 0
+
+    def idle(self) -> bool:
+        return self._reevaluator is None or self._reevaluator.idle()
+
+    def close_soon(self) -> None:
+        """The monitor is stopping: answers that still arrive are no longer news."""
+        self._closed = True
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for timer in self._retry_timers.values():
+            timer.cancel()
+        self._retry_timers.clear()
+        for closer in (self._reevaluator, self.client):
+            if closer is not None:
+                try:
+                    await closer.aclose()
+                except Exception:
+                    log.warning("closing %s failed", type(closer).__name__, exc_info=True)
+
+    # --- what the stream asks for --------------------------------------------------------
+
+    def on_events(self, events: list[FlagEvent]) -> None:
+        """Events of the profile's environment, in order: each flag is marked stale and
+        re-evaluated once however many of its events the batch holds."""
+        latest: dict[str, str | None] = {}  # flag → the id of its last event in the batch
+        for event in events:
+            if event.type == "flag.deleted":
+                latest.pop(event.flag_key, None)
+                if self._reevaluator is not None:
+                    self._reevaluator.cancel(event.flag_key)
+                self._apply_deleted(event.flag_key, event.event_id)
+            else:
+                latest[event.flag_key] = event.event_id
+        if not latest:
+            return
+        current_values = self.values.mapping
+        reevaluator = None if self._halted else self._reevaluator
+        for key, event_id in latest.items():
+            current = current_values.get(key)
+            if current is None or not current.stale:
+                changed = self.values.mark_stale(key)
+                if changed is not None:
+                    self._publish(ValueUpdated(changed))
+            if reevaluator is not None:
+                reevaluator.request(key, event_id)
+
+    def evaluate_everything(self) -> None:
+        if self._reevaluator is None or self._halted:
+            return
+        # Deleted flags too: a flag may have come back while the stream was down (its
+        # flag.created lost); a 404 keeps it deleted without a new transition.
+        for key in self.values.keys():
+            self._reevaluator.request(key, None)
+
+    def reevaluate_all(self) -> None:
+        """The user asks again: this also lifts a credentials halt (the key may be fixed)."""
+        self._halted = False
+        self.evaluate_everything()
+
+    def lift_halt(self) -> None:
+        self._halted = False
+
+    def set_watched(self, flag_key: str, watched: bool) -> None:
+        if not watched:
+            self.watched.discard(flag_key)
+            return
+        self.watched.add(flag_key)
+        new = self.values.ensure(flag_key)
+        if new is not None:
+            self._publish(ValueUpdated(new))
+            if self._reevaluator is not None and not self._halted:
+                self._reevaluator.request(flag_key, None)
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def transitions_of(self, flag_key: str) -> list[ValueTransition]:
+        return [t for t in self.transitions if t.flag_key == flag_key]
+
+    def transition_for(self, event_id: str) -> ValueTransition | None:
+        return self._by_event.get(event_id)
+
+    # --- answers ------------------------------------------------------------------------------
+
+    def _on_result(
+        self, flag_key: str, event_id: str | None, result: EvaluateResult, superseded: bool
+    ) -> None:
+        if self._closed:
+            return
+        if result.outcome is Outcome.REJECTED:
+            self._reject(result)
+            return
+        old = self.values.get(flag_key)
+        if superseded:
+            # A newer change is being evaluated: this answer may predate it, so it is not
+            # news. Except the very first answer: it is the "before" of that change, and
+            # without it the change would look like a first value and record no transition.
+            if result.outcome is not Outcome.OK or (old is not None and old.current is not None):
+                return
+            if old is not None and old.deleted:
+                return
+        if result.outcome is Outcome.OK:
+            assert result.evaluation is not None
+            self._record(flag_key, result.evaluation, event_id, old, still_stale=superseded)
+        elif result.outcome is Outcome.NOT_FOUND:
+            self._apply_deleted(flag_key, event_id)
+            self._set_status(EvaluatorStatus(True, None))
+        else:
+            value = self.values.mark_error(flag_key, result.message or "evaluate failed")
+            self._publish(ValueUpdated(value))
+            self._set_status(EvaluatorStatus(False, f"evaluate failed: {result.message}"))
+            self._retry_later(flag_key, event_id)
+
+    def _record(
+        self,
+        flag_key: str,
+        evaluation: Evaluation,
+        event_id: str | None,
+        old: FlagValue | None,
+        *,
+        still_stale: bool,
+    ) -> None:
+        now = self._clock()
+        value, transition = self.values.record(
+            flag_key, evaluation, event_id=event_id, at=now, still_stale=still_stale
+        )
+        self._publish(ValueUpdated(value))
+        if transition is not None:
+            self._record_transition(transition)
+        first_value = old is None or old.current is None
+        if self.journal is not None and (transition is not None or first_value):
+            self.journal.set_last_value(flag_key, evaluation, now)
+        self._set_status(EvaluatorStatus(True, None))
+
+    def _retry_later(self, flag_key: str, event_id: str | None) -> None:
+        """A failed evaluation (network, 5xx after the retry) is tried again later, once per
+        flag at a time, so the value converges without waiting for the flag's next event."""
+        if flag_key in self._retry_timers or self._retry_delay <= 0:
+            return
+
+        def fire() -> None:
+            self._retry_timers.pop(flag_key, None)
+            value = self.values.get(flag_key)
+            if self._closed or self._halted or self._reevaluator is None:
+                return
+            if value is not None and value.error is not None:
+                self._reevaluator.request(flag_key, event_id)
+
+        loop = asyncio.get_running_loop()
+        self._retry_timers[flag_key] = loop.call_later(self._retry_delay, fire)
+
+    def _apply_deleted(self, flag_key: str, event_id: str | None) -> None:
+        now = self._clock()
+        old = self.values.get(flag_key)
+        value, transition = self.values.mark_deleted(flag_key, event_id=event_id, at=now)
+        self._publish(ValueUpdated(value))
+        if transition is not None:
+            self._record_transition(transition)
+        if self.journal is not None and (old is None or not old.deleted):
+            self.journal.set_last_value(flag_key, value.previous, now, deleted=True)
+
+    def _record_transition(self, transition: ValueTransition) -> None:
+        self.transitions.append(transition)
+        if transition.event_id is not None:
+            self._by_event[transition.event_id] = transition
+            if len(self._by_event) > MAX_TRANSITIONS_IN_MEMORY:
+                self._by_event.popitem(last=False)
+        if self.journal is not None:
+            self.journal.append_transition(transition)
+        self._publish(TransitionRecorded(transition, transition.flag_key in self.watched))
+
+    def _reject(self, result: EvaluateResult) -> None:
+        """401/403: stop asking (no request storm) and say so once."""
+        self._halted = True
+        if self._reevaluator is not None:
+            self._reevaluator.clear()
+        message = f"evaluate refused the credentials ({result.message})"
+        stuck = [
+            v
+            for v in self.values.copy().values()
+            if (v.stale or v.current is None) and not v.deleted and v.error != message
+        ]
+        for value in stuck:
+            self._publish(ValueUpdated(self.values.mark_error(value.flag_key, message)))
+        self._set_status(EvaluatorStatus(False, message, credentials_rejected=True))
+
+    def _set_status(self, status: EvaluatorStatus) -> None:
+        current = self.status
+        if current is None and status.ok:
+            self.status = status
+            return  # the first success is not news
+        if (
+            current is not None
+            and current.ok == status.ok
+            and current.credentials_rejected == status.credentials_rejected
+        ):
+            return
+        self.status = status
+        self._publish(status)

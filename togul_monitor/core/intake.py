@@ -1,0 +1,262 @@
+"""The intake of a monitor: the stream task, from items to rows, status and backpressure.
+
+One task reads the stream client's items. Events are gathered and processed in batches: the
+client yields the events of one network read back to back, and per batch the event log, the
+journal and the views take them in one call each (`_flush`), then the monitor's `on_events`
+hands the batch to the evaluation side. A status, heartbeat, outage, malformed event or gap is
+handled in order between batches.
+
+Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
+behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
+The journal's own bound stays as the last resort.
+
+Everything here runs on the monitor's loop and owns its state; the monitor publishes copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core.updates import UpdateHub
+from togul_monitor.domain.event_log import EventLog, Row
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Heartbeat,
+    Outage,
+    Status,
+    StreamCounters,
+    StreamItem,
+)
+from togul_monitor.domain.rates import RateWindow
+from togul_monitor.store.journal import Journal
+
+log = logging.getLogger("togul_monitor.core.monitor")
+
+MAX_OUTAGES_IN_MEMORY = 1_000
+MAX_BATCH = 4096  # events gathered before they are processed without waiting for the loop
+JOURNAL_HIGH_WATER = 100_000  # journal backlog that pauses reading the stream...
+JOURNAL_LOW_WATER = 20_000  # ...until it is back under this
+
+
+class StreamLike(Protocol):
+    counters: StreamCounters
+
+    def items(self) -> AsyncIterator[StreamItem]: ...
+
+    def restart(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StreamFactory(Protocol):
+    def __call__(
+        self,
+        profile: Profile,
+        *,
+        api_key: str | None,
+        token: str | None,
+        clock: Callable[[], float],
+    ) -> StreamLike: ...
+
+
+def default_stream_factory(
+    profile: Profile, *, api_key: str | None, token: str | None, clock: Callable[[], float]
+) -> StreamLike:
+    from togul_monitor.client.stream import StreamClient
+
+    # Three missed heartbeats mean the connection is dead (see docs/stream-client.md).
+    return StreamClient(
+        profile.base_url,
+        api_key=api_key,
+        token=token,
+        read_timeout=max(profile.read_timeout, 1.0),
+        clock=clock,
+    )
+
+
+class Intake:
+    def __init__(
+        self,
+        hub: UpdateHub,
+        clock: Callable[[], float],
+        *,
+        log_size: int,
+        on_events: Callable[[list[FlagEvent]], None],
+        on_outage: Callable[[], None],
+        on_change: Callable[[], None],
+    ) -> None:
+        self._hub = hub
+        self._clock = clock
+        self._on_events = on_events
+        self._on_outage = on_outage
+        self._on_change = on_change  # the monitor's state changed: a new snapshot is due
+        self.log = EventLog(log_size)
+        self.journal: Journal | None = None
+        self.rates = RateWindow(60)
+        self.status = Status(ConnectionState.CONNECTING, clock())
+        self.last_heartbeat_at: float | None = None
+        self.last_lag: float | None = None
+        self.outages: deque[Outage] = deque(maxlen=MAX_OUTAGES_IN_MEMORY)
+        self.journal_waits = 0  # times reading paused for the journal to catch up
+        self.stream: StreamLike | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._pending: list[FlagEvent] = []
+        self._flush_scheduled = False
+        self._flush_failure: Exception | None = None
+        self._stopped = False
+
+    @property
+    def counters(self) -> StreamCounters:
+        return self.stream.counters if self.stream is not None else StreamCounters()
+
+    def start(self, stream: StreamLike, name: str) -> None:
+        self.stream = stream
+        self._task = asyncio.get_running_loop().create_task(self._consume(stream), name=name)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.stream is not None:
+            try:
+                await self.stream.aclose()
+            except Exception:
+                log.warning("closing the stream failed", exc_info=True)
+
+    def preload(self, rows: list[FlagEvent]) -> None:
+        """Rows of earlier runs (from the journal): in the log, not published as news."""
+        self.log.extend(rows)
+
+    # --- the stream task -------------------------------------------------------------------
+
+    async def _consume(self, stream: StreamLike) -> None:
+        pending = self._pending
+        loop = asyncio.get_running_loop()
+        flush = self._flush
+        try:
+            try:
+                async for item in stream.items():
+                    if type(item) is FlagEvent:
+                        pending.append(item)
+                        if len(pending) >= MAX_BATCH:
+                            flush()
+                        elif not self._flush_scheduled:
+                            self._flush_scheduled = True
+                            loop.call_soon(self._flush_soon)
+                            journal = self.journal
+                            if (
+                                journal is not None
+                                and journal.pending > JOURNAL_HIGH_WATER
+                                and journal.writing
+                            ):
+                                await self._wait_for_journal(journal)
+                    else:
+                        flush()  # keep the order: the events before a status/outage come first
+                        self._handle(item)
+            finally:
+                flush()
+        except asyncio.CancelledError:
+            failure = self._flush_failure
+            if failure is None or self._stopped:
+                raise
+            self._flush_failure = None  # _flush_soon cancelled this task: its failure is ours
+            await self._failed(stream, failure)
+        except Exception as exc:  # a bug or an odd failure: say so rather than go quiet
+            await self._failed(stream, exc)
+
+    def _flush_soon(self) -> None:
+        """`_flush` as a loop callback: an exception there would only reach asyncio's log while
+        the stream went on unread; it ends the stream task instead."""
+        try:
+            self._flush()
+        except Exception as exc:
+            task = self._task
+            if task is None or task.done():
+                raise
+            self._flush_failure = exc
+            task.cancel()
+
+    async def _failed(self, stream: StreamLike, exc: Exception) -> None:
+        """The stream task ended on an error: STOPPED with the reason, then the end of every
+        update stream (a headless `tail` must exit, not wait forever). The monitor's
+        `restart_stream` starts a fresh task."""
+        log.error("the stream task failed", exc_info=exc)
+        with contextlib.suppress(Exception):
+            await stream.aclose()
+        self.status = Status(
+            ConnectionState.STOPPED,
+            self._clock(),
+            error=f"monitor failed: {type(exc).__name__}: {exc}",
+        )
+        self._hub.publish(self.status)
+        self._on_change()
+        self._hub.end_all()
+
+    async def _wait_for_journal(self, journal: Journal) -> None:
+        self.journal_waits += 1
+        # The writer wakes this thread when a batch is committed (no polling); the timeout
+        # only lets a stop be noticed. A writer that has ended releases it for good.
+        while not self._stopped:
+            if await asyncio.to_thread(journal.wait_pending_below, JOURNAL_LOW_WATER, 0.25):
+                return
+
+    def _handle(self, item: StreamItem) -> None:
+        if type(item) is FlagEvent:
+            self._pending.append(item)
+            self._flush()
+            return
+        if isinstance(item, Status):
+            self.status = item
+        elif isinstance(item, Heartbeat):
+            self.last_heartbeat_at = item.at
+        elif isinstance(item, Outage):
+            self.outages.append(item)
+            if self.journal is not None:
+                self.journal.append_outage(item)
+        if isinstance(item, (Status, Heartbeat)):
+            self._hub.publish(item)
+        else:
+            self._append_rows([item])
+        self._on_change()
+        if isinstance(item, Outage):
+            # Whatever the server replayed, re-evaluate so the values converge.
+            self._on_outage()
+
+    def _flush(self) -> None:
+        """Process the gathered events, in order. The hot path: C-level bulk calls per batch,
+        a dict assignment per event."""
+        self._flush_scheduled = False
+        events = self._pending
+        if not events:
+            return
+        batch = events[:]
+        events.clear()
+        journal = self.journal
+        if journal is not None:
+            journal.append_events(batch)
+        self._append_rows(batch)
+        last = batch[-1]
+        # One batch is one network read: microseconds apart, so one bucket is exact enough.
+        self.rates.add(last.received_at, len(batch))
+        self.last_lag = last.received_at - last.timestamp
+        self._on_events(batch)
+        self._on_change()
+
+    def _append_rows(self, rows: Sequence[Row]) -> None:
+        """The one place rows enter: the log and the views see them in the same order, so a
+        view that numbers the rows it receives numbers them as the log does."""
+        self.log.extend(rows)
+        self._hub.publish_rows(rows)

@@ -1,0 +1,329 @@
+"""The journal's writer thread: the event loop appends, this thread commits in batches.
+
+Two queues, both appended without a lock (deque.append is atomic): events, which are the hot
+path (once per event on the monitor's loop), and every other write as a `WriteOp`. Order
+between the two does not matter: they go to different tables. Both are bounded by `max_queue`;
+an append beyond it is refused and counted in `dropped`, so the event loop never waits on the
+disk.
+
+Retention (`store/retention.py`) runs in the writer's transaction every `RETENTION_EVERY`
+appended events, besides once when the journal opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import chain
+
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.store.retention import Retention
+from togul_monitor.store.schema import (
+    EVENT_COLUMNS,
+    LAST_VALUE_COLUMNS,
+    OUTAGE_COLUMNS,
+    TRANSITION_COLUMNS,
+    LastValue,
+    event_row,
+    last_value_row,
+    outage_row,
+    transition_row,
+)
+
+log = logging.getLogger(__name__)
+
+RETENTION_EVERY = 50_000
+
+_ROWS_PER_INSERT = 4000  # 28,000 parameters: under SQLite's 32,766 (since 3.32)
+_SINGLE_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_MULTI_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES " + ", ".join(
+    ["(?, ?, ?, ?, ?, ?, ?)"] * _ROWS_PER_INSERT
+)
+_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+_INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+_REPLACE_LAST_VALUE = (
+    f"INSERT OR REPLACE INTO last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?)"
+)
+_REPLACE_ENVIRONMENT = (
+    "INSERT OR REPLACE INTO environments (environment_id, environment_key) VALUES (?, ?)"
+)
+
+
+# --- what the second queue holds ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppendTransition:
+    transition: ValueTransition
+
+
+@dataclass(frozen=True, slots=True)
+class AppendOutage:
+    outage: Outage
+
+
+@dataclass(frozen=True, slots=True)
+class SetLastValue:
+    value: LastValue
+
+
+@dataclass(frozen=True, slots=True)
+class SetEnvironmentNames:
+    names: tuple[tuple[str, str], ...]  # (environment id, environment key)
+
+
+@dataclass(frozen=True, slots=True)
+class FlushMark:
+    """Set once everything queued before it is committed (or the writer has ended)."""
+
+    done: threading.Event
+
+
+WriteOp = AppendTransition | AppendOutage | SetLastValue | SetEnvironmentNames | FlushMark
+
+
+# --- the writer -------------------------------------------------------------------------------
+
+
+class Writer:
+    """The two queues and the thread that drains them into one connection.
+
+    Appends work before `start` (they wait in the queues); `stop` commits what is queued.
+    """
+
+    def __init__(self, *, max_queue: int, batch_pause: float, retention: Retention) -> None:
+        self.max_queue = max_queue
+        self.batch_pause = batch_pause
+        self.dropped = 0  # appends refused (queue full) or lost to a failed write
+        self.write_error: str | None = None
+        self._retention = retention
+        self._events: deque[FlagEvent] = deque()
+        self._ops: deque[WriteOp] = deque()
+        self._wake = threading.Event()
+        self._sleeping = False
+        self._since_retention = 0
+        self._closing = False
+        self._done = False  # the thread has ended (stopped, or died)
+        # Notified after every batch and when the thread ends: for `wait_pending_below`.
+        self._progress = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+        # Decides who closes the connection when `stop` gives up waiting: see `_run`.
+        self._handoff = threading.Lock()
+        self._ended = False
+        self._abandoned = False
+        self._on_late_close: Callable[[], None] | None = None
+
+    # --- appending (any thread; never blocks on the disk) ----------------------------------
+
+    def append_event(self, event: FlagEvent) -> None:
+        # The hot path: no lock, no wrapper object.
+        if self._closing:
+            return
+        events = self._events
+        if len(events) >= self.max_queue:
+            self.dropped += 1
+            return
+        events.append(event)
+        if self._sleeping:
+            self._wake.set()
+
+    def append_events(self, batch: list[FlagEvent]) -> None:
+        """Many events at once (one deque.extend: atomic, and C-speed)."""
+        if self._closing:
+            return
+        events = self._events
+        room = self.max_queue - len(events)
+        if room < len(batch):
+            self.dropped += len(batch) - max(room, 0)
+            if room <= 0:
+                return
+            batch = batch[:room]
+        events.extend(batch)
+        if self._sleeping:
+            self._wake.set()
+
+    def put(self, op: WriteOp) -> None:
+        if self._closing:
+            return
+        if len(self._ops) >= self.max_queue:
+            self.dropped += 1
+            return
+        self._ops.append(op)
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._events) + len(self._ops)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._done
+
+    def flush(self, timeout: float | None) -> bool:
+        """Wait until everything appended so far is committed; False on timeout."""
+        thread = self._thread
+        if thread is None or not thread.is_alive() or self._done:
+            return not self.pending
+        done = threading.Event()
+        self._ops.append(FlushMark(done))  # past the bound: a flush is never refused
+        self._wake.set()
+        if self._done:  # it ended just now: nobody will answer the mark
+            return not self.pending
+        return done.wait(timeout)
+
+    def wait_pending_below(self, limit: int, timeout: float) -> bool:
+        """Block until at most `limit` items are pending, or the thread has ended (then
+        nothing will drain: waiting longer would stall the caller for good). False on timeout."""
+        with self._progress:
+            return self._progress.wait_for(lambda: self.pending <= limit or self._done, timeout)
+
+    # --- starting and stopping -------------------------------------------------------------
+
+    def start(
+        self, conn: sqlite3.Connection, *, name: str, on_late_close: Callable[[], None]
+    ) -> None:
+        """Write into `conn` (now the writer's) on a daemon thread named `name`.
+        `on_late_close` runs on that thread if `stop` gave up waiting for it, once it has
+        closed the connection."""
+        self._conn = conn
+        self._on_late_close = on_late_close
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> bool:
+        """Commit what is queued, end the thread, close the connection. False if the thread
+        is still committing after `timeout`: it closes the connection itself when it ends
+        (closing it under its feet would lose the batch)."""
+        self._closing = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            self._thread = None
+        with self._handoff:
+            if self._abandoned:  # stopped before: the thread closes (or closed) the connection
+                return self._ended
+            if thread is not None and not self._ended:
+                self._abandoned = True
+                return False
+        self._close_connection()
+        return True
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    # --- the thread ------------------------------------------------------------------------
+
+    def _notify_progress(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
+
+    def _run(self) -> None:
+        try:
+            self._write_loop()
+        except BaseException as exc:  # noqa: BLE001 - reported: the journal stops recording
+            self.write_error = f"journal writer stopped: {exc!r}"
+            log.error("%s", self.write_error)
+        finally:
+            self._done = True
+            with self._handoff:
+                self._ended = True
+                abandoned = self._abandoned
+            if abandoned:
+                # stop() gave up waiting for this thread: the connection is ours to close.
+                self._close_connection()
+                if self._on_late_close is not None:
+                    self._on_late_close()
+            # Nobody will answer a flush mark now: release their waiters.
+            for op in list(self._ops):
+                if isinstance(op, FlushMark):
+                    op.done.set()
+            self._notify_progress()
+
+    def _write_loop(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        events, ops = self._events, self._ops
+        while True:
+            if not events and not ops:
+                if self._closing:
+                    return
+                self._sleeping = True
+                if not events and not ops:  # re-check: an append may have just missed the flag
+                    self._wake.wait(0.5)  # the timeout is only a backstop
+                self._sleeping = False
+                self._wake.clear()
+                continue
+            # Take what is there now; appends may continue meanwhile (popleft is atomic).
+            # Ops first: a flush mark must not be answered before the events that were
+            # appended before it, which are already in `events` by then.
+            taken_ops = [ops.popleft() for _ in range(len(ops))]
+            taken_events = [events.popleft() for _ in range(len(events))]
+            marks = [op for op in taken_ops if isinstance(op, FlushMark)]
+            try:
+                self._write(conn, taken_events, taken_ops)
+            except Exception as exc:
+                # Keep running: a full disk may clear, and one value SQLite refuses (an
+                # integer over 64 bits, a lone surrogate) must not end recording for good.
+                # What failed is counted as dropped.
+                self.write_error = str(exc) or type(exc).__name__
+                log.warning("journal write failed: %r", exc)
+                with contextlib.suppress(sqlite3.Error):
+                    conn.rollback()
+                self.dropped += len(taken_events) + len(taken_ops) - len(marks)
+            for mark in marks:
+                mark.done.set()
+            self._notify_progress()
+            if self.batch_pause > 0 and not self._closing and not marks:
+                # Let the queue fill for a moment: a few large transactions cost the event
+                # loop less (fewer GIL hand-overs) than many small ones under a firehose.
+                self._wake.clear()
+                self._wake.wait(self.batch_pause)
+
+    def _write(self, conn: sqlite3.Connection, events: list[FlagEvent], ops: list[WriteOp]) -> None:
+        with conn:
+            if events:
+                _insert_events(conn, events)
+            for op in ops:
+                match op:
+                    case AppendTransition(transition):
+                        conn.execute(_INSERT_TRANSITION, transition_row(transition))
+                    case AppendOutage(outage):
+                        conn.execute(_INSERT_OUTAGE, outage_row(outage))
+                    case SetLastValue(value):
+                        conn.execute(_REPLACE_LAST_VALUE, last_value_row(value))
+                    case SetEnvironmentNames(names):
+                        conn.executemany(_REPLACE_ENVIRONMENT, names)
+                    case FlushMark():
+                        pass  # answered by the loop once this commit is done
+            self._since_retention += len(events)
+            if self._since_retention >= RETENTION_EVERY:
+                self._since_retention = 0
+                self._retention.apply(conn)
+
+
+def _insert_events(conn: sqlite3.Connection, events: list[FlagEvent]) -> None:
+    # Many rows per statement: executemany would release and retake the GIL once per row
+    # (around each sqlite3_step), and every hand-over stalls the monitor's event loop.
+    full = len(events) - len(events) % _ROWS_PER_INSERT
+    for start in range(0, full, _ROWS_PER_INSERT):
+        chunk = events[start : start + _ROWS_PER_INSERT]
+        conn.execute(_MULTI_INSERT, list(chain.from_iterable(map(event_row, chunk))))
+    rest = events[full:]
+    if len(rest) == 1:
+        conn.execute(_SINGLE_INSERT, event_row(rest[0]))
+    elif rest:
+        conn.execute(
+            _SINGLE_INSERT + ", (?, ?, ?, ?, ?, ?, ?)" * (len(rest) - 1),
+            list(chain.from_iterable(map(event_row, rest))),
+        )
