@@ -18,7 +18,7 @@ In this process, measured in one run on the same stream:
    20 Hz like the TUI. The clock stops when the N-th event is in the log AND the journal has
    committed everything (`flush()`).
 
-Targets (issue 5): pipeline rate >= 0.5 x plain rate; peak RSS of this process < 300 MB after
+Targets: pipeline rate >= 0.5 x plain rate; peak RSS of this process < 300 MB after
 1,000,000 events. Exit status 0 when both hold, 1 otherwise.
 """
 

@@ -3,7 +3,7 @@
 One prebuilt stream of 200,000 events (the emulator's framing: `id:` + one-line JSON `data:`,
 LF only, a `: heartbeat` comment every 100 events) is served over loopback by a separate process,
 so the server does not compete for the client's interpreter. Each round measures both clients on
-the same bytes; the best round of each is reported with the ratio (issue 3 target: >= 0.8).
+the same bytes; the best round of each is reported with the ratio (target: >= 0.8).
 
     .venv/bin/python benchmarks/stream_decode.py [--events N] [--rounds R]
 """

@@ -183,14 +183,16 @@ async def _load_run(
 
 def first_frame_seconds(timeout: float = 20.0) -> float:
     """Spawn `togul-monitor --demo` on a pty; seconds until the first frame is on screen."""
-    exe = ROOT / ".venv" / "bin" / "togul-monitor"
+    # The interpreter running this script, on this checkout: works from any virtual environment.
+    argv = [sys.executable, "-m", "togul_monitor", "--demo"]
     with tempfile.TemporaryDirectory(prefix="togul-bench-") as home:
         env = dict(os.environ, TOGUL_MONITOR_HOME=home, TERM="xterm-256color")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         env.update(COLUMNS="120", LINES="40")
         start = time.perf_counter()
         pid, fd = pty.fork()
         if pid == 0:  # child
-            os.execve(str(exe), [str(exe), "--demo"], env)
+            os.execve(argv[0], argv, env)
         seen = b""
         try:
             while time.perf_counter() - start < timeout:

@@ -1,7 +1,7 @@
 """Constants of the Togul wire protocol.
 
-The only module the emulator and the client side share (design.md §2 rule 4): names, never
-parsing or model code, so that each side stays an independent check of the other.
+The only module the emulator and the client side share (see docs/architecture.md): names,
+never parsing or model code, so that each side stays an independent check of the other.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "rule.deleted",
 )
 
-#: The fields every event payload must carry (togul-api.md §3.3).
+#: The fields every event payload must carry (docs/protocol.md, the change stream).
 EVENT_FIELDS: tuple[str, ...] = ("type", "flag_key", "environment_id", "version", "timestamp")
 
 VALUE_TYPES: tuple[str, ...] = ("boolean", "string", "number", "json")

@@ -1,4 +1,4 @@
-"""StreamClient against the emulator and its fault switches (issue 3, "Done when").
+"""StreamClient against the emulator and its fault switches.
 
 The client's sleep is injected: it records each backoff delay and waits on a gate the test
 opens, so "during the outage" is a state the test controls, not a race against a timer.

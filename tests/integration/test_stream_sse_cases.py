@@ -1,4 +1,4 @@
-"""sse-client.md section (a) over a real loopback socket: exact bytes in chunks, with pauses.
+"""The SSE decoding rules (docs/stream-client.md) over a real loopback socket: exact bytes in chunks, with pauses.
 
 The decoder table of tests/unit/test_sse_decoder.py runs here against `rawserver.py` through httpx
 and our decoder; the cases that need the connection (L3 held open, U2 charset) are separate.

@@ -1,4 +1,4 @@
-"""The filter language of design.md §4: unit cases and a property test over any input."""
+"""The filter language (README.md, Filters): unit cases and a property test over any input."""
 
 from __future__ import annotations
 

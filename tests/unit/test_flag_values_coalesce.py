@@ -115,7 +115,7 @@ async def test_cancel_and_clear_drop_what_waits() -> None:
 
 
 async def test_send_times_of_many_distinct_flags_are_forgotten_once_stale() -> None:
-    # Review #10: one entry per distinct flag key, forever, under a stream of new keys.
+    # Before: one entry per distinct flag key, forever, under a stream of new keys.
     sent: list[str] = []
 
     async def instant(flag_key: str) -> EvaluateResult:

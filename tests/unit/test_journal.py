@@ -146,7 +146,7 @@ def test_bulk_appends_are_bounded_too(tmp_path: Path) -> None:
 
 
 def test_a_value_sqlite_refuses_is_dropped_and_the_writer_keeps_running(tmp_path: Path) -> None:
-    # Review #1: an OverflowError (version above 2**63) used to end the writer thread for good.
+    # Before: an OverflowError (version above 2**63) used to end the writer thread for good.
     journal = Journal.open(tmp_path / "j.sqlite3")
     try:
         journal.append_event(FlagEvent("flag.updated", "f", "e", 2**64, 1.0, "1", 2.0))
@@ -190,7 +190,7 @@ def test_wait_pending_below_returns_once_the_writer_drains(tmp_path: Path) -> No
 
 
 def test_a_newer_schema_is_refused_and_left_in_place(tmp_path: Path) -> None:
-    # Review #13: only a file that is not a database is moved aside; a healthy journal of a
+    # Only a file that is not a database is moved aside; a healthy journal of a
     # newer program (or a locked one) stays where it is.
     path = tmp_path / "j.sqlite3"
     conn = sqlite3.connect(path)
@@ -205,7 +205,7 @@ def test_a_newer_schema_is_refused_and_left_in_place(tmp_path: Path) -> None:
 def test_a_failing_retention_at_open_is_a_journal_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Review #13: it escaped as a raw sqlite3.Error, which the monitor does not catch.
+    # Before: it escaped as a raw sqlite3.Error, which the monitor does not catch.
     def locked(self: Retention, conn: sqlite3.Connection) -> None:
         raise sqlite3.OperationalError("database is locked")
 

@@ -1,4 +1,4 @@
-"""sse-client.md section (a), case by case, at the decoder level (chunks fed directly).
+"""The SSE decoding rules (docs/stream-client.md), case by case, at the decoder level (chunks fed directly).
 
 The same table runs over a real loopback socket in tests/integration/test_stream_sse_cases.py.
 """

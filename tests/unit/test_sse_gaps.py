@@ -1,4 +1,4 @@
-"""Per-flag version gap detection (design.md §5)."""
+"""Per-flag version gap detection (docs/stream-client.md, outages and gaps)."""
 
 from __future__ import annotations
 

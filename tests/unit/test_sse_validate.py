@@ -1,4 +1,4 @@
-"""Event data → FlagEvent or Malformed (issue 3 item 2)."""
+"""Event data → FlagEvent or Malformed."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from togul_monitor.cli.common import (
 from togul_monitor.cli.render import clock, stamp
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.validate import display_url
 from togul_monitor.core import TransitionRecorded
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -104,7 +105,7 @@ class TailPrinter:
     def _describe(self, item: StreamItem) -> str | None:
         if isinstance(item, Status):
             if item.state is ConnectionState.CONNECTING:
-                return f"tail: connecting to {safe_text(self.url)}"
+                return f"tail: connecting to {display_url(self.url)}"
             if item.state is ConnectionState.LIVE:
                 return f"tail: live since {clock(item.at)}"
             if item.state is ConnectionState.RETRYING:

@@ -1,4 +1,4 @@
-"""The reconnect delay policy (sse-client.md (d)), pure: no clock, no sleep, no I/O.
+"""The reconnect delay policy (docs/stream-client.md), pure: no clock, no sleep, no I/O.
 
 delay(n) = min(cap, base × 2^(n−1)), then minus a uniform 0–50 % of itself (LaunchDarkly's
 jitter: it spreads a thundering herd without ever waiting longer than the curve). `base` is 1 s,

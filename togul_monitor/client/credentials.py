@@ -52,7 +52,7 @@ class StreamCredentials:
 
 def key_may_stream(api_key: str | None) -> bool:
     """An API key whose scope may open the stream (sdk or stream, not server)."""
-    return bool(api_key) and not api_key.startswith(KEY_PREFIXES["server"])  # type: ignore[union-attr]
+    return api_key is not None and api_key != "" and not api_key.startswith(KEY_PREFIXES["server"])
 
 
 def stream_credentials(profile: HasCredentials, *, token_allowed: bool = True) -> StreamCredentials:

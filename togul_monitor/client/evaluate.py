@@ -1,6 +1,6 @@
 """The evaluate client: POST /api/v1/evaluate for the profile's environment and context.
 
-Policy (togul-api.md §5, §9; the SDKs' conventions, §12):
+Policy (docs/protocol.md, evaluate; the official SDKs do the same):
 - two attempts in all; the second only after 429, 5xx or a network error, after a short backoff
   (`Retry-After` honoured up to `max_retry_after` seconds, else 100 ms);
 - 404 means the flag is gone (`NOT_FOUND`), never retried;

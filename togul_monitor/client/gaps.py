@@ -1,6 +1,6 @@
 """Per-flag version gap detection, switched on only once versions are seen to be per flag.
 
-design.md §5: the emulator's `version` is the flag's own version, but a real server may use one
+The emulator's `version` is the flag's own version (docs/protocol.md), but a real server may use one
 global (or per-environment) counter, and then every flag's versions jump all the time. So the
 tracker first looks for proof of per-flag versions: a flag whose version goes up by exactly 1
 while other events of the same environment arrived in between. With a global or per-environment

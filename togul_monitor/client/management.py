@@ -2,18 +2,19 @@
 
 With an organization token the stream carries every environment's events, so the monitor must
 learn which environment id is the profile's (to evaluate only its flags) and may list that
-environment's flags to monitor all of them (issue 5 item 2). Shapes per togul-api.md §8:
+environment's flags to monitor all of them. Shapes (docs/protocol.md, the management API):
 `GET /api/v1/projects` → `{projects: [...]}`, `GET /api/v1/projects/{id}/environments` →
 `{environments: [...]}`, `GET /api/v1/projects/{id}/flags` → `{flags: [...]}` (every
 environment of the project; each flag names its `environment_id`).
 
 Everything here is best effort: any failure is an `ManagementError` with a secret-free message
-and the monitor falls back (see monitor.py).
+and the monitor falls back (see core/plan.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -33,7 +34,7 @@ class EnvironmentInfo:
     names: dict[str, str]  # every environment id seen → its key (for `env:` filters)
 
 
-def _items(body: object, name: str) -> list[dict]:
+def _items(body: object, name: str) -> list[dict[str, Any]]:
     if isinstance(body, dict):
         body = body.get(name)
     if not isinstance(body, list):
@@ -41,7 +42,7 @@ def _items(body: object, name: str) -> list[dict]:
     return [item for item in body if isinstance(item, dict)]
 
 
-async def _get(client: httpx.AsyncClient, path: str, name: str) -> list[dict]:
+async def _get(client: httpx.AsyncClient, path: str, name: str) -> list[dict[str, Any]]:
     try:
         response = await client.get(path)
     except httpx.HTTPError as exc:

@@ -3,12 +3,12 @@
 Why our own and not httpx-sse's: httpx-sse 0.4.3 holds a trailing CR until the next chunk
 (a lone-CR stream dispatches late), keeps a leading BOM (the first event is lost), decodes with
 the response charset, accepts `retry: -1`, emits empty events for id-only blocks and forgets the
-last id across connections (sse-client.md (b)). This decoder fixes all of those and is faster,
+last id across connections (docs/stream-client.md). This decoder fixes all of those and is faster,
 because the common case (LF-only text) is handled with `str.split` on whole chunks.
 
 Use one decoder per HTTP response (the BOM is stripped once per response body), seeded with the
 last event id of the previous connection so that an event without an `id:` line still carries it
-(case I6). Feed it raw body bytes; it returns what each chunk completed.
+(see docs/stream-client.md). Feed it raw body bytes; it returns what each chunk completed.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class SSEDecoder:
         data = self._data
         for line in lines:
             if not line:
-                # Dispatch (§9.2.6): the id is committed even when nothing is fired (D1).
+                # Dispatch: the id is committed even when nothing is fired.
                 self.last_event_id = self._id
                 if data:
                     out.append(

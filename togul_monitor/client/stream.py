@@ -9,15 +9,15 @@ How it is put together (and why):
   received chunk), so the per-event cost stays low and `restart()` can interrupt a read or a
   backoff wait by cancelling the producer's current phase. The queue is bounded in batches: a
   slow consumer stops the socket reads (TCP backpressure) instead of growing memory.
-* Policy (sse-client.md (d), issue 3): connect timeout 10 s, read timeout configurable (any byte
+* Policy (docs/stream-client.md, the reconnect policy): connect timeout 10 s, read timeout configurable (any byte
   resets it, comments included, so heartbeats keep a healthy stream alive); backoff in
   `backoff.py`; a valid `retry:` sets its base; `Retry-After` is a floor; clean EOF and transport
   errors reconnect; 401/403 (credentials), 204, 404, other 4xx except 400/408/429, other 2xx, a
   wrong content type and a redirect without `Location` stop. Redirects are followed by hand so
   that an empty `Location` is an error rather than a loop, and credentials are sent only to the
   origin they were given for.
-* `Last-Event-ID` is the spec's last event id string, carried across connections (I6) and sent
-  as UTF-8 bytes (I7).
+* `Last-Event-ID` is the spec's last event id string, carried across connections and sent
+  as UTF-8 bytes.
 * A `PossibleGap` (see `gaps.py`) follows the event that revealed it.
 * Duplicates: an event whose own id was already delivered is dropped and counted. For numeric
   ids "already delivered" means id <= the highest numeric id seen, except when the event is
@@ -103,7 +103,12 @@ class _PendingOutage:
     timer: asyncio.TimerHandle | None = None
 
 
-_END = object()
+class _End:
+    """Ends `items()` (the producer stopped)."""
+
+
+_END = _End()
+_Batch = list[StreamItem] | BaseException | _End
 _RESTARTED = object()  # what a phase returns when restart() cut it short
 
 
@@ -149,7 +154,7 @@ class StreamClient:
         self.last_heartbeat_at: float | None = None
         self.state: ConnectionState | None = None
         self._http: httpx.AsyncClient | None = None
-        self._queue: asyncio.Queue[object] | None = None
+        self._queue: asyncio.Queue[_Batch] | None = None
         self._space = asyncio.Event()
         self._producer: asyncio.Task[None] | None = None
         self._phase_task: asyncio.Task[object] | None = None
@@ -178,7 +183,7 @@ class StreamClient:
         """
         if self._producer is not None and not self._producer.done():
             raise RuntimeError("items() is already running for this client")
-        queue: asyncio.Queue[object] = asyncio.Queue()
+        queue: asyncio.Queue[_Batch] = asyncio.Queue()
         self._queue = queue
         self._space.set()
         self._producer = asyncio.create_task(self._run(), name="togul-stream")
@@ -187,11 +192,11 @@ class StreamClient:
                 batch = await queue.get()
                 if queue.qsize() < _MAX_QUEUED_BATCHES // 2:
                     self._space.set()
-                if batch is _END:
+                if isinstance(batch, _End):
                     return
                 if isinstance(batch, BaseException):
                     raise batch
-                for item in batch:  # type: ignore[attr-defined]
+                for item in batch:
                     yield item
         finally:
             await self._stop_producer()
@@ -325,7 +330,7 @@ class StreamClient:
             if _origin(url) == origin:
                 hop_headers.update(self._credentials)
             try:
-                request = self._http.build_request("GET", url, headers=hop_headers)
+                request = self._http.build_request("GET", url, headers=_raw(hop_headers))
                 response = await self._http.send(request, stream=True)
             except httpx.TimeoutException:
                 return _Outcome(f"connect timed out after {self._timeout.connect:g} s")
@@ -560,6 +565,14 @@ def _unwrap(exc: BaseException) -> BaseException:
         exc = inner[0]
         inner = getattr(exc, "exceptions", None)
     return exc
+
+
+def _raw(headers: dict[str, str | bytes]) -> list[tuple[bytes, bytes]]:
+    """Headers as bytes: `Last-Event-ID` is sent as UTF-8 bytes, which a str header cannot be."""
+    return [
+        (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("utf-8"))
+        for name, value in headers.items()
+    ]
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

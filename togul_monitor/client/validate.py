@@ -1,6 +1,6 @@
 """SSE event data → `FlagEvent`, or `Malformed` with the reason. Never raises.
 
-The payload is documented (togul-api.md §3.3) as a one-line JSON object with `type`,
+The payload is documented (docs/protocol.md) as a one-line JSON object with `type`,
 `flag_key`, `environment_id` (strings), `version` (integer) and `timestamp` (Unix time). Extra
 fields are ignored; an unknown `type` passes through (`FlagEvent.known_type` is False) so that a
 newer server's events are shown, not dropped.
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from typing import Any
 
 from togul_monitor.domain.events import FlagEvent, Malformed
 from togul_monitor.protocol import EVENT_FIELDS
@@ -21,7 +23,9 @@ MAX_PAYLOAD_BYTES = 1 << 20
 RAW_KEEP = 512
 
 _loads = json.loads
-_scan_once = json.JSONDecoder().scan_once
+# The decoder's C scanner (not in the typing stubs): parses one value at an offset, without
+# json.loads's whole-string checks.
+_scan_once: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
 _JSON_WS = " \t\n\r"
 _NOTHING = object()
 # What the journal can store (SQLite INTEGER is int64) and the views can format (datetime's

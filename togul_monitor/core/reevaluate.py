@@ -1,7 +1,6 @@
 """Coalesced re-evaluation: at most one request in flight per flag, at most N in flight overall.
 
-A burst of 1,000 changes to one flag must cost a handful of evaluate calls, not 1,000
-(issue 5 item 2). Rules:
+A burst of 1,000 changes to one flag must cost a handful of evaluate calls, not 1,000. Rules:
 - a request for a flag that is already waiting replaces the waiting one (the latest event wins);
 - a request for a flag that is in flight is remembered; when the in-flight answer comes back it
   is reported as `superseded` (it may predate the newer change) and one more request is sent;
@@ -27,8 +26,12 @@ Evaluate = Callable[[str], Awaitable[EvaluateResult]]
 # on_result(flag_key, trigger_event_id, result, superseded)
 OnResult = Callable[[str, "str | None", EvaluateResult, bool], None]
 
-_NOTHING = object()
-_CANCELLED = object()
+
+class _Cancelled:
+    """Marks a flag whose answer in flight must not be followed by another request."""
+
+
+_CANCELLED = _Cancelled()
 _PRUNE_LAST_SENT_AT = 4096  # send times kept before the stale ones are forgotten
 
 
@@ -49,7 +52,8 @@ class Reevaluator:
         self._min_interval = min_interval
         self._waiting: dict[str, str | None] = {}  # flag -> latest trigger event id, FIFO order
         self._in_flight: dict[str, str | None] = {}
-        self._again: dict[str, str | None] = {}  # events that arrived during the flight
+        # Events that arrived during the flight (or _CANCELLED: send nothing more).
+        self._again: dict[str, str | None | _Cancelled] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._last_sent: dict[str, float] = {}  # loop time each flag was last sent
@@ -90,13 +94,13 @@ class Reevaluator:
         self._waiting.pop(flag_key, None)
         self._again.pop(flag_key, None)
         if flag_key in self._in_flight:
-            self._again[flag_key] = _CANCELLED  # type: ignore[assignment]
+            self._again[flag_key] = _CANCELLED
 
     def clear(self) -> None:
         """Drop everything waiting (credentials rejected: asking again would only be refused)."""
         self._waiting.clear()
         for key in list(self._again):
-            self._again[key] = _CANCELLED  # type: ignore[assignment]
+            self._again[key] = _CANCELLED
 
     async def aclose(self) -> None:
         self._closed = True
@@ -168,11 +172,12 @@ class Reevaluator:
             result = EvaluateResult(Outcome.FAILED, message=f"evaluate failed: {exc!r}"[:300])
         finally:
             self._in_flight.pop(flag_key, None)
-        again = self._again.pop(flag_key, _NOTHING)
-        if again is not _NOTHING and again is not _CANCELLED:
-            self._waiting[flag_key] = again  # type: ignore[assignment]
         # Superseded: a newer event (or a deletion) came while this answer was on its way.
-        superseded = again is not _NOTHING
+        superseded = flag_key in self._again
+        if superseded:
+            again = self._again.pop(flag_key)
+            if not isinstance(again, _Cancelled):
+                self._waiting[flag_key] = again
         try:
             self._on_result(flag_key, event_id, result, superseded)
         finally:

@@ -1,4 +1,4 @@
-"""The filter language shared by the TUI's `/` bar and `--filter` (design.md §4).
+"""The filter language shared by the TUI's `/` bar and `--filter` (README.md, Filters).
 
 Grammar (terms separated by whitespace; every term must hold):
 
@@ -21,7 +21,7 @@ value may be quoted too (`flag:"a b*"`). An unknown field (`tpye:flag`) is an er
 suggestion; quote it to search for it as text.
 
 Errors: `parse_filter` raises `FilterError(message, position)`, `position` being the 0-based
-offset of the term at fault (the caller keeps the filter in force, design.md §4). No other
+offset of the term at fault (the caller keeps the filter in force). No other
 exception ever escapes (a property test checks it).
 
 Speed: `Filter.matches` runs per event on the hot path, so each term is compiled once into a
@@ -34,8 +34,9 @@ import difflib
 import fnmatch
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from togul_monitor.domain.events import FlagEvent
 
@@ -255,16 +256,17 @@ def _compile_regex(raw: _RawTerm) -> tuple[Term, Predicate]:
 def _has_nested_repeat(body: str) -> bool:
     """Whether a repeat of more than one (`+`, `*`, `{2,}`...) holds another such repeat."""
     try:
+        # The regex parser is private (no typing stubs); its tree is what we inspect.
         from re import _parser as sre_parse  # type: ignore[attr-defined]  # 3.11+
     except ImportError:  # pragma: no cover - Python 3.10
-        import sre_parse  # type: ignore[no-redef]
+        import sre_parse
     constants = sre_parse  # the opcodes are re-exported by the parser module
     repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
     repeats |= {getattr(constants, "POSSESSIVE_REPEAT", constants.MAX_REPEAT)}
 
-    def walk(items: object, inside: bool) -> bool:
-        for op, av in items:  # type: ignore[attr-defined]
-            children: list[object] = []
+    def walk(items: Iterable[tuple[Any, Any]], inside: bool) -> bool:
+        for op, av in items:
+            children: list[Any] = []
             repeating = False
             if op in repeats:
                 low, high, sub = av

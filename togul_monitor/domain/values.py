@@ -1,7 +1,7 @@
 """Cached flag values for the profile's context, with before → after transitions.
 
-CONTRACT (implementation to follow): the dataclasses below are the public shapes that the
-monitor, the journal, the CLI and the TUI share.
+The dataclasses below are the shapes that the monitor, the journal, the CLI and the TUI share;
+`FlagValues` holds the rules that turn evaluate answers into values and transitions.
 """
 
 from __future__ import annotations
