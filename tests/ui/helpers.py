@@ -73,15 +73,15 @@ def feed_lines(app: TogulMonitorApp) -> list[str]:
         row_text(
             item,
             200,
-            time_mode=app.time_mode,
+            time_mode=app.main.time_mode,
             now=app.clock(),
-            environment_names=app.environment_names,
-            store=app.store,
+            environment_names=app.main.environment_names,
+            store=app.main.store,
         ).plain
-        for item in app.store.view
+        for item in app.main.store.view
     ]
 
 
 def accounted(app: TogulMonitorApp) -> bool:
-    s = app.store
+    s = app.main.store
     return s.received == s.shown + s.pending_events + s.trimmed + s.filtered

@@ -101,19 +101,19 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: flo
 def _settled(app: TogulMonitorApp, events: int) -> bool:
     """The view shows `events` events, every value evaluated, the history loaded."""
     monitor = app.monitor
-    if monitor is None or app.store.received != events:
+    if monitor is None or app.main.store.received != events:
         return False
     snap = monitor.snapshot()
     if snap.status.state is not ConnectionState.LIVE or snap.last_heartbeat_at is None:
         return False
-    values = app.values_table.values
+    values = app.main.values_table.values
     if not values or any(v.stale or (v.current is None and not v.deleted) for v in values.values()):
         return False
     return (
-        bool(app.history_pane.entries)
-        and not app._history_dirty
-        and not app._history_new
-        and app.history_answered == app.history_requested
+        bool(app.main.history_pane.entries)
+        and not app.main.history.dirty
+        and not app.main.history.new
+        and app.main.history.answered == app.main.history.requested
     )
 
 
@@ -126,14 +126,14 @@ async def drive_main(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     await until(
         pilot,
         lambda: (
-            "new-dashboard" in app.values_table.values
-            and app.values_table.values["new-dashboard"].current is not None
+            "new-dashboard" in app.main.values_table.values
+            and app.main.values_table.values["new-dashboard"].current is not None
         ),
     )
     emu.world.update_flag("production", "new-dashboard", enabled=False)
     emu.world.update_flag("production", "checkout-v2", enabled=False)
     emu.world.create_flag("production", MARKUP_KEY, value_type="string", default_value="blue")
-    await until(pilot, lambda: _settled(app, 3) and len(app.store.transitions) >= 1)
+    await until(pilot, lambda: _settled(app, 3) and len(app.main.store.transitions) >= 1)
     await settle(pilot)
 
 
@@ -141,7 +141,7 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Drop toasts (they expire on the wall clock) and let one paint happen."""
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
     app.clear_notifications()
-    app._paint_texts()
+    app.main.paint_texts()
     # A DataTable measures new rows and column widths only when it is next idle; on a busy
     # machine that can come after a fixed pause, and the snapshot then shows a column cut at
     # its label's width. Wait for it (the flags are Textual's own, read-only here).
@@ -161,10 +161,10 @@ async def drive_filter_error(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
     await drive_main(pilot, emu)
     await pilot.press("slash")
-    bar = app.main_screen.query_one(FilterBar)
+    bar = app.main.query_one(FilterBar)
     bar.input.cursor_blink = False
     bar.input.value = "flag:checkout-*"
-    await until(pilot, lambda: app.filter.text == "flag:checkout-*")
+    await until(pilot, lambda: app.main.filter.text == "flag:checkout-*")
     bar.input.value = "flag:checkout-* tpye:rule"
     await until(pilot, lambda: bar.has_class("-error"))
     await settle(pilot)
@@ -174,7 +174,7 @@ async def drive_filter_in_use(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
     await drive_main(pilot, emu)
     await pilot.press("slash", *"!checkout", "enter")
-    await until(pilot, lambda: app.filter.text == "!checkout" and app.store.filtered == 1)
+    await until(pilot, lambda: app.main.filter.text == "!checkout" and app.main.store.filtered == 1)
     await settle(pilot)
 
 
@@ -205,13 +205,13 @@ async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     await drive_main(pilot, emu)
     emu.faults.cut_streams()
     await until(
-        pilot, lambda: any((row_marker(i) or "").startswith("outage") for i in app.store.view)
+        pilot, lambda: any((row_marker(i) or "").startswith("outage") for i in app.main.store.view)
     )
     # The outage re-evaluates every value: let that finish first, so the next change's
     # transition is tied to its event (and not, by a race, to the re-evaluation).
     await until(pilot, lambda: _settled(app, 3) and app.monitor.evaluations_idle())
     emu.world.update_flag("production", "new-dashboard", enabled=True)
-    await until(pilot, lambda: _settled(app, 4) and len(app.store.transitions) >= 2)
+    await until(pilot, lambda: _settled(app, 4) and len(app.main.store.transitions) >= 2)
     await settle(pilot)
 
 

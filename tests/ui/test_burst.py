@@ -25,19 +25,19 @@ async def test_a_10000_event_burst_is_fully_accounted_for() -> None:
         app = make_app(make_profile(emu), view_size=2_000)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_live(pilot, app)
-            app.post_message(FilterBar.Applied(parse_filter("flag:checkout-*")))
-            await wait_for(pilot, lambda: app.filter.text == "flag:checkout-*")
+            app.main.post_message(FilterBar.Applied(parse_filter("flag:checkout-*")))
+            await wait_for(pilot, lambda: app.main.filter.text == "flag:checkout-*")
             burst = asyncio.create_task(asyncio.to_thread(publish_burst, emu.world))
-            await wait_for(pilot, lambda: app.store.received > 0, what="the burst to arrive")
-            received_at_press = app.store.received
+            await wait_for(pilot, lambda: app.main.store.received > 0, what="the burst to arrive")
+            received_at_press = app.main.store.received
             await pilot.press("t")  # a key during the burst is handled at once
-            assert app.time_mode == "utc"
+            assert app.main.time_mode == "utc"
             await burst
             await wait_for(
-                pilot, lambda: app.store.received == BURST, timeout=30, what="every event"
+                pilot, lambda: app.main.store.received == BURST, timeout=30, what="every event"
             )
             assert received_at_press < BURST
-            store = app.store
+            store = app.main.store
             assert store.shown == 2_000  # the bounded view
             assert store.filtered == BURST // 2  # new-dashboard events, hidden by the filter
             assert store.trimmed == BURST // 2 - 2_000

@@ -1,4 +1,5 @@
-"""Pilot tests: every key of design.md §4 against the real MonitorThread and emulator."""
+"""Pilot tests: every key of the TUI (README.md, "Using it") against the real MonitorThread and
+emulator."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ async def test_feed_values_and_history_follow_the_stream(emulator: EmulatorHandl
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1, what="the event in the feed")
+        await wait_for(pilot, lambda: app.main.store.shown == 1, what="the event in the feed")
         assert "flag.updated" in feed_lines(app)[0]
         assert "new-dashboard" in feed_lines(app)[0]
         assert "production" in feed_lines(app)[0]
@@ -30,9 +31,9 @@ async def test_feed_values_and_history_follow_the_stream(emulator: EmulatorHandl
         await wait_for(
             pilot,
             lambda: (
-                "new-dashboard" in app.values_table.values
-                and app.values_table.values["new-dashboard"].current is not None
-                and app.values_table.values["new-dashboard"].current.enabled is False
+                "new-dashboard" in app.main.values_table.values
+                and app.main.values_table.values["new-dashboard"].current is not None
+                and app.main.values_table.values["new-dashboard"].current.enabled is False
             ),
             what="the re-evaluated value",
         )
@@ -40,11 +41,11 @@ async def test_feed_values_and_history_follow_the_stream(emulator: EmulatorHandl
         await wait_for(
             pilot,
             lambda: any(
-                getattr(e, "type", None) == "flag.updated" for e in app.history_pane.entries
+                getattr(e, "type", None) == "flag.updated" for e in app.main.history_pane.entries
             ),
             what="the history pane",
         )
-        assert app.history_pane.flag_key == "new-dashboard"
+        assert app.main.history_pane.flag_key == "new-dashboard"
 
 
 async def test_filter_bar_applies_valid_filters_and_keeps_them_on_error(
@@ -55,12 +56,12 @@ async def test_filter_bar_applies_valid_filters_and_keeps_them_on_error(
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: app.store.received == 2)
+        await wait_for(pilot, lambda: app.main.store.received == 2)
         await pilot.press("slash")
         bar = app.query_one(FilterBar)
         assert bar.has_class("-open") and app.focused is bar.input
         await pilot.press(*"checkout")
-        await wait_for(pilot, lambda: app.store.filtered == 1, what="the filter applied")
+        await wait_for(pilot, lambda: app.main.store.filtered == 1, what="the filter applied")
         assert [line for line in feed_lines(app) if "checkout-v2" in line]
         assert not [line for line in feed_lines(app) if "new-dashboard" in line]
         # An invalid filter is reported in place; the one in force stays. (Typed key by key,
@@ -68,11 +69,11 @@ async def test_filter_bar_applies_valid_filters_and_keeps_them_on_error(
         bar.input.value = "checkout tpye:x"
         await wait_for(pilot, lambda: bar.has_class("-error"), what="the error shown")
         assert "tpye" in str(bar.query_one("#filter-message").render())
-        assert app.filter.text == "checkout"
-        assert app.store.filtered == 1
+        assert app.main.filter.text == "checkout"
+        assert app.main.store.filtered == 1
         await pilot.press("escape")
         assert not bar.has_class("-open")
-        assert app.filter.text == "checkout"
+        assert app.main.filter.text == "checkout"
         assert accounted(app)
 
 
@@ -82,15 +83,15 @@ async def test_number_keys_toggle_each_event_type(emulator: EmulatorHandle) -> N
         await wait_live(pilot, app)
         for index, event_type in enumerate(EVENT_TYPES):
             await pilot.press(str(index + 1))
-            assert app.predicate.hides(event_type)
-        assert app.predicate.hidden_types == frozenset(EVENT_TYPES)
+            assert app.main.predicate.hides(event_type)
+        assert app.main.predicate.hidden_types == frozenset(EVENT_TYPES)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.received == 1)
-        assert app.store.filtered == 1 and app.store.shown == 0
+        await wait_for(pilot, lambda: app.main.store.received == 1)
+        assert app.main.store.filtered == 1 and app.main.store.shown == 0
         await pilot.press("2")  # flag.updated shown again: the hidden event comes back
-        assert not app.predicate.hides("flag.updated")
-        await wait_for(pilot, lambda: app.store.shown == 1)
-        assert app.store.filtered == 0 and accounted(app)
+        assert not app.main.predicate.hides("flag.updated")
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
+        assert app.main.store.filtered == 0 and accounted(app)
 
 
 async def test_space_pauses_with_a_new_counter_and_end_follows(emulator: EmulatorHandle) -> None:
@@ -98,24 +99,24 @@ async def test_space_pauses_with_a_new_counter_and_end_follows(emulator: Emulato
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         await pilot.press("space")
-        assert app.store.paused and app.main_screen.has_class("-paused")
+        assert app.main.store.paused and app.main.has_class("-paused")
         for enabled in (False, True, False):
             emulator.world.update_flag("production", "checkout-v2", enabled=enabled)
-        await wait_for(pilot, lambda: app.store.pending_events == 3, what="3 pending")
-        assert app.store.shown == 0
+        await wait_for(pilot, lambda: app.main.store.pending_events == 3, what="3 pending")
+        assert app.main.store.shown == 0
         label = app.query_one("#new-count")
         await wait_for(pilot, lambda: "+3 new" in str(label.render()))
         assert accounted(app)
         await pilot.press("space")  # resume: the pending rows are shown
-        assert not app.store.paused and app.store.shown == 3
+        assert not app.main.store.paused and app.main.store.shown == 3
         # Moving up stops following; new rows are counted; `end` follows again.
         await pilot.press("up")
-        assert not app.feed.following
+        assert not app.main.feed.following
         emulator.world.update_flag("production", "checkout-v2", enabled=True)
-        await wait_for(pilot, lambda: app.feed.unseen == 1, what="+1 new while not following")
+        await wait_for(pilot, lambda: app.main.feed.unseen == 1, what="+1 new while not following")
         await pilot.press("end")
-        assert app.feed.following and app.feed.unseen == 0
-        assert app.feed.cursor == len(app.store.view) - 1
+        assert app.main.feed.following and app.main.feed.unseen == 0
+        assert app.main.feed.cursor == len(app.main.store.view) - 1
 
 
 async def test_enter_opens_the_event_detail(emulator: EmulatorHandle) -> None:
@@ -123,11 +124,11 @@ async def test_enter_opens_the_event_detail(emulator: EmulatorHandle) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1 and app.store.transitions)
+        await wait_for(pilot, lambda: app.main.store.shown == 1 and app.main.store.transitions)
         await pilot.press("enter")
         assert isinstance(app.screen, EventDetailScreen)
         body = app.screen.body.plain
-        event = row_event(app.store.view[-1])
+        event = row_event(app.main.store.view[-1])
         assert event is not None and event.event_id is not None
         assert f"event id    {event.event_id}" in body
         assert "before" in body and "after" in body
@@ -142,11 +143,11 @@ async def test_t_cycles_local_utc_relative(emulator: EmulatorHandle) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         seen = []
         for _ in range(3):
             await pilot.press("t")
-            seen.append((app.time_mode, feed_lines(app)[0]))
+            seen.append((app.main.time_mode, feed_lines(app)[0]))
         assert [mode for mode, _ in seen] == ["utc", "relative", "local"]
         utc, relative, local = (line.split() for _, line in seen)
         assert utc[0].endswith("Z") and ":" in utc[0]
@@ -163,14 +164,14 @@ async def test_e_exports_what_the_filter_shows(emulator: EmulatorHandle, tmp_pat
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
         emulator.world.update_flag("production", "checkout-v2", enabled=True)
-        await wait_for(pilot, lambda: app.store.received == 3)
+        await wait_for(pilot, lambda: app.main.store.received == 3)
         await pilot.press("slash", *"checkout", "enter")
         await pilot.press("e")
-        await wait_for(pilot, lambda: getattr(app, "last_export", None) is not None)
-        lines = app.last_export.read_text().splitlines()
+        await wait_for(pilot, lambda: getattr(app.main, "last_export", None) is not None)
+        lines = app.main.last_export.read_text().splitlines()
         assert len(lines) == 2
         assert {json.loads(line)["flag_key"] for line in lines} == {"checkout-v2"}
-        assert app.last_export.parent == tmp_path / "exports"
+        assert app.main.last_export.parent == tmp_path / "exports"
 
 
 async def test_capital_c_clears_the_view_not_the_log(emulator: EmulatorHandle) -> None:
@@ -178,12 +179,12 @@ async def test_capital_c_clears_the_view_not_the_log(emulator: EmulatorHandle) -
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         await pilot.press("C")
-        assert app.store.shown == 0 and app.store.received == 0
+        assert app.main.store.shown == 0 and app.main.store.received == 0
         assert len(app.monitor.events()) == 1  # the monitor's log keeps it
         emulator.world.update_flag("production", "new-dashboard", enabled=True)
-        await wait_for(pilot, lambda: app.store.shown == 1, what="new events after a clear")
+        await wait_for(pilot, lambda: app.main.store.shown == 1, what="new events after a clear")
 
 
 async def test_question_mark_and_f1_open_help(emulator: EmulatorHandle) -> None:
@@ -203,11 +204,11 @@ async def test_keys_are_remappable_by_binding_id(emulator: EmulatorHandle) -> No
     app = make_app(make_profile(emulator), keymap={"pause": "x", "time_format": "ctrl+t"})
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("space")
-        assert not app.store.paused
+        assert not app.main.store.paused
         await pilot.press("x")
-        assert app.store.paused
+        assert app.main.store.paused
         await pilot.press("ctrl+t")
-        assert app.time_mode == "utc"
+        assert app.main.time_mode == "utc"
 
 
 async def test_keymap_is_read_from_the_profiles_file(
@@ -223,7 +224,7 @@ async def test_keymap_is_read_from_the_profiles_file(
         # Read on a worker (not on the event loop), then applied.
         await wait_for(pilot, lambda: app.keymap.get("pause") == "z", what="the keymap read")
         await pilot.press("z")
-        assert app.store.paused
+        assert app.main.store.paused
 
 
 async def test_ctrl_p_palette_offers_commands_for_the_state(emulator: EmulatorHandle) -> None:
@@ -237,7 +238,7 @@ async def test_ctrl_p_palette_offers_commands_for_the_state(emulator: EmulatorHa
             pilot, lambda: app.screen.query_one(CommandList).option_count > 0, what="hits"
         )
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.store.paused, what="the palette command ran")
+        await wait_for(pilot, lambda: app.main.store.paused, what="the palette command ran")
         # Now the palette offers Resume, not Pause.
         from togul_monitor.ui.commands import app_commands
 
@@ -262,12 +263,12 @@ async def test_w_watches_the_selected_flag_and_rings_on_change(
         app.notify = notify  # type: ignore[method-assign]
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
-        await wait_for(pilot, lambda: "checkout-v2" in app.values_table.values)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
+        await wait_for(pilot, lambda: "checkout-v2" in app.main.values_table.values)
         assert not bells
         await pilot.press("up")  # the cursor selects the row (and its flag)
         await pilot.press("w")
-        assert "checkout-v2" in app.watched
+        assert "checkout-v2" in app.main.watched
         await wait_for(
             pilot,
             lambda: "checkout-v2" in app.monitor.snapshot().watched,
@@ -277,7 +278,7 @@ async def test_w_watches_the_selected_flag_and_rings_on_change(
         await wait_for(pilot, lambda: bells, what="the bell")
         assert any(n.startswith("checkout-v2:") for n in notes)
         await pilot.press("w")  # unwatch: no bell any more
-        assert "checkout-v2" not in app.watched
+        assert "checkout-v2" not in app.main.watched
 
 
 async def test_q_quits_and_stops_the_monitor(emulator: EmulatorHandle) -> None:
@@ -308,7 +309,12 @@ async def test_keys_typed_right_after_slash_land_in_the_filter_bar(
         # All at once, with no pause in between: `q` must be text here, not quit.
         for key in ("slash", "q", "u", "i", "t"):
             app.post_message(events.Key(key, "/" if key == "slash" else key))
-        await wait_for(pilot, lambda: "quit" in bar.input.value, 1, "the keys in the bar")
-        assert bar.input.value == "abquit" and app.filter.text == "abquit" and app.is_running
+        # The filter applies a message later than the Input shows the text: wait for both.
+        await wait_for(
+            pilot,
+            lambda: bar.input.value == "abquit" and app.main.filter.text == "abquit",
+            what="the keys in the bar and the filter applied",
+        )
+        assert bar.input.value == "abquit" and app.main.filter.text == "abquit" and app.is_running
         await pilot.press("slash")  # inside the bar `/` is text (a `/regex/` term)
         assert bar.input.value == "abquit/" and app.focused is bar.input

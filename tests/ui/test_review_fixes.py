@@ -11,14 +11,14 @@ from .helpers import make_app, make_profile, wait_for, wait_live
 
 
 async def test_palette_shows_a_markup_like_flag_key_literally(emulator: EmulatorHandle) -> None:
-    """Review #2: palette titles carry the selected flag key; `a[/]b` crashed the app."""
+    """Palette titles carry the selected flag key; `a[/]b` crashed the app."""
     app = make_app(make_profile(emulator, watch=()))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.create_flag("production", "a[/]b")
-        await wait_for(pilot, lambda: app.store.shown == 1, what="the event in the feed")
+        await wait_for(pilot, lambda: app.main.store.shown == 1, what="the event in the feed")
         await pilot.press("up")
-        assert app.selected_flag == "a[/]b"
+        assert app.main.selected_flag == "a[/]b"
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await wait_for(
@@ -39,12 +39,12 @@ async def test_palette_shows_a_markup_like_flag_key_literally(emulator: Emulator
             what="the search hit",
         )
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "a[/]b" in app.watched, what="the watch command ran")
+        await wait_for(pilot, lambda: "a[/]b" in app.main.watched, what="the watch command ran")
         assert app.is_running
 
 
 async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorHandle) -> None:
-    """Review #4: a finite but huge timestamp (1e300) crashed the feed row and `enter`.
+    """A finite but huge timestamp (1e300) crashed the feed row and `enter`.
 
     The stream now rejects it as malformed, so the event is put in the view directly: the
     formatters are the second line of defence.
@@ -56,13 +56,13 @@ async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorH
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         huge = FlagEvent("flag.updated", "far-future", "env", 1, 1e300, "9", app.clock())
-        app.store.add_event(huge)
-        app.feed.sync()
-        app.feed.follow()
+        app.main.store.add_event(huge)
+        app.main.feed.sync()
+        app.main.feed.follow()
         await pilot.pause()
         for mode in ("utc", "relative", "local"):
             await pilot.press("t")
-            assert app.time_mode == mode
+            assert app.main.time_mode == mode
             await pilot.pause()
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, EventDetailScreen), what="detail")
@@ -72,8 +72,8 @@ async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorH
 
 
 async def test_quick_switches_never_run_two_monitors_at_once(emulator: EmulatorHandle) -> None:
-    """Review #6: overlapping switch workers started a monitor while another still ran (two
-    journal writers on one file), and a stale MonitorReady replaced one without stopping it."""
+    """Overlapping switch workers started a monitor while another still ran (two journal
+    writers on one file), and a stale MonitorReady replaced one without stopping it."""
     from togul_monitor.core import MonitorThread
 
     profiles = {
@@ -109,7 +109,7 @@ async def test_quick_switches_never_run_two_monitors_at_once(emulator: EmulatorH
 async def test_enter_opens_at_once_and_fills_in_the_journal_transition(
     emulator: EmulatorHandle,
 ) -> None:
-    """Review #5: a transition not in memory was read from the journal on the event loop."""
+    """A transition not in memory was read from the journal on the event loop."""
     import threading
 
     from togul_monitor.ui.screens.event_detail import EventDetailScreen
@@ -118,8 +118,8 @@ async def test_enter_opens_at_once_and_fills_in_the_journal_transition(
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.transitions, what="the transition")
-        app.store.transitions.clear()  # gone from the view's memory: only the monitor has it
+        await wait_for(pilot, lambda: app.main.store.transitions, what="the transition")
+        app.main.store.transitions.clear()  # gone from the view's memory: only the monitor has it
         monitor = app.monitor
         assert monitor is not None
         release = threading.Event()
@@ -143,8 +143,8 @@ async def test_enter_opens_at_once_and_fills_in_the_journal_transition(
 
 
 async def test_export_writes_a_lone_surrogate_flag_key(emulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Review #7: ensure_ascii=False + UTF-8 raised UnicodeEncodeError in the export worker,
-    which failed silently and left a half-written file."""
+    """ensure_ascii=False + UTF-8 raised UnicodeEncodeError in the export worker, which
+    failed silently and left a half-written file."""
     import json
 
     from togul_monitor.domain.events import FlagEvent
@@ -153,22 +153,24 @@ async def test_export_writes_a_lone_surrogate_flag_key(emulator, tmp_path) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         odd = FlagEvent("flag.updated", "bad\ud800key", "env", 2, 1.0, "x1", app.clock())
         # The stream rejects it now; the exporter must cope anyway. Handed to the monitor's
         # event log on its loop, as the stream's rows are.
         monitor = app.monitor
         monitor._tell(lambda: monitor._intake._append_rows([odd]))  # type: ignore[attr-defined]
-        await wait_for(pilot, lambda: app.store.received == 2, what="the odd event")
+        await wait_for(pilot, lambda: app.main.store.received == 2, what="the odd event")
         await pilot.press("e")
-        await wait_for(pilot, lambda: getattr(app, "last_export", None) is not None)
-        lines = app.last_export.read_text(encoding="utf-8").splitlines()
+        await wait_for(pilot, lambda: getattr(app.main, "last_export", None) is not None)
+        lines = app.main.last_export.read_text(encoding="utf-8").splitlines()
         assert [json.loads(line)["flag_key"] for line in lines] == ["checkout-v2", "bad\ud800key"]
-        assert [p.name for p in app.last_export.parent.iterdir()] == [app.last_export.name]
+        assert [p.name for p in app.main.last_export.parent.iterdir()] == [
+            app.main.last_export.name
+        ]
 
 
 async def test_a_failing_worker_is_reported(emulator: EmulatorHandle) -> None:
-    """Review #8: a worker that raised (exit_on_error=False) failed invisibly."""
+    """A worker that raised (exit_on_error=False) failed invisibly."""
     app = make_app(make_profile(emulator))
     notes: list[tuple[str, str]] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -188,7 +190,7 @@ async def test_a_failing_worker_is_reported(emulator: EmulatorHandle) -> None:
 
         monitor.history = broken  # type: ignore[method-assign,assignment]
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         await pilot.press("up")  # selects checkout-v2: its history is read
         await wait_for(pilot, lambda: notes, what="the failure notified")
         assert notes[0] == (
@@ -201,8 +203,8 @@ async def test_a_failing_worker_is_reported(emulator: EmulatorHandle) -> None:
 async def test_history_is_read_once_per_selection_then_kept_in_memory(
     emulator: EmulatorHandle,
 ) -> None:
-    """Review #9: every event of the selected flag made the pane read the journal again (a
-    flush and a fresh SQLite connection, 4 times a second)."""
+    """Every event of the selected flag made the pane read the journal again (a flush and a
+    fresh SQLite connection, 4 times a second)."""
     from togul_monitor.domain.events import FlagEvent
     from togul_monitor.domain.values import ValueTransition
 
@@ -211,7 +213,10 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
         await wait_live(pilot, app)
         await wait_for(
             pilot,
-            lambda: app.history_requested and app.history_answered == app.history_requested,
+            lambda: (
+                app.main.history.requested
+                and app.main.history.answered == app.main.history.requested
+            ),
             what="the first read",
         )
         monitor = app.monitor
@@ -226,7 +231,7 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
         monitor.history = counted  # type: ignore[method-assign]
 
         def pane_kinds() -> tuple[int, int]:
-            entries = app.history_pane.entries
+            entries = app.main.history_pane.entries
             events = sum(isinstance(e, FlagEvent) for e in entries)
             return events, sum(isinstance(e, ValueTransition) for e in entries)
 
@@ -234,10 +239,10 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
             emulator.world.update_flag("production", "new-dashboard", enabled=enabled)
             await wait_for(pilot, lambda n=n: pane_kinds() == (n, n), what=f"{n} changes")
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 4)
+        await wait_for(pilot, lambda: app.main.store.shown == 4)
         assert reads == []
-        assert app.history_pane.flag_key == "new-dashboard"
-        entries = app.history_pane.entries
+        assert app.main.history_pane.flag_key == "new-dashboard"
+        entries = app.main.history_pane.entries
         times = [getattr(e, "received_at", getattr(e, "at", 0)) for e in entries]
         assert times == sorted(times, reverse=True)  # newest first
         await pilot.press("up", "down")  # checkout-v2 (the newest row) selected: read once
@@ -247,7 +252,7 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
 async def test_profiles_and_keymap_are_read_off_the_event_loop(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Review #20: the switcher, the form and the keymap read profiles.toml on the event loop."""
+    """The switcher, the form and the keymap read profiles.toml on the event loop."""
     import threading
 
     from togul_monitor.config import resolve
@@ -305,7 +310,7 @@ async def test_profiles_and_keymap_are_read_off_the_event_loop(
 
 
 async def test_environment_names_come_from_the_monitor(emulator: EmulatorHandle) -> None:
-    """Review #12: the view names environments as the monitor does (no guess of its own)."""
+    """The view names environments as the monitor does (no guess of its own)."""
     from dataclasses import replace
 
     from .helpers import feed_lines
@@ -315,11 +320,11 @@ async def test_environment_names_come_from_the_monitor(emulator: EmulatorHandle)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         monitor = app.monitor
         assert monitor is not None
         env_id = emulator.credentials.environment_ids["production"]
-        await wait_for(pilot, lambda: env_id in app.environment_names, what="the name")
-        assert app.environment_names == monitor.snapshot().environment_names
-        assert app.environment_names[env_id] == "production"
+        await wait_for(pilot, lambda: env_id in app.main.environment_names, what="the name")
+        assert app.main.environment_names == monitor.snapshot().environment_names
+        assert app.main.environment_names[env_id] == "production"
         assert "production" in feed_lines(app)[0]

@@ -22,7 +22,7 @@ ESCAPE_KEY = "esc\x1b[31mred\x07"
 
 def screen_text(app) -> str:  # type: ignore[no-untyped-def]
     """What the terminal shows, as plain text lines."""
-    feed = app.feed
+    feed = app.main.feed
     return "\n".join(feed.render_line(y).text for y in range(feed.size.height))
 
 
@@ -31,18 +31,20 @@ async def test_an_outage_is_marked_inline(emulator: EmulatorHandle) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         emulator.faults.cut_streams()
         emulator.world.update_flag("production", "new-dashboard", enabled=True)  # while down
         await wait_for(
             pilot,
-            lambda: any((row_marker(item) or "").startswith("outage") for item in app.store.view),
+            lambda: any(
+                (row_marker(item) or "").startswith("outage") for item in app.main.store.view
+            ),
             what="the outage marker",
         )
-        marker = next(i for i in app.store.view if (row_marker(i) or "").startswith("outage"))
+        marker = next(i for i in app.main.store.view if (row_marker(i) or "").startswith("outage"))
         assert "disconnected" in marker.text
         assert "events replayed" in marker.text or "may be missing" in marker.text
-        await wait_for(pilot, lambda: app.store.received == 2, what="the replayed event")
+        await wait_for(pilot, lambda: app.main.store.received == 2, what="the replayed event")
         assert "disconnected" in screen_text(app)
 
 
@@ -53,16 +55,16 @@ async def test_a_restart_without_replay_says_changes_may_be_missing(
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         emulator.faults.forget_replay()
         emulator.faults.cut_streams()
         await wait_for(
             pilot,
-            lambda: any(row_marker(item) == "outage-missing" for item in app.store.view),
+            lambda: any(row_marker(item) == "outage-missing" for item in app.main.store.view),
             what="the may-be-missing marker",
         )
         markers = [
-            i.text for i in app.store.view if row_marker(i) in ("outage-missing", "continued")
+            i.text for i in app.main.store.view if row_marker(i) in ("outage-missing", "continued")
         ]
         assert "disconnected" in markers[0]
         assert "changes in this window may be missing; values re-evaluated" in markers[1]
@@ -106,7 +108,7 @@ async def test_an_empty_environment_says_so(emulator: EmulatorHandle) -> None:
     app = make_app(make_profile(emulator, watch=()))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
-        await wait_for(pilot, lambda: app.feed.empty_message.startswith("Live."))
+        await wait_for(pilot, lambda: app.main.feed.empty_message.startswith("Live."))
         assert "No changes in production yet" in screen_text(app)
         empty = app.query_one("#values-empty")
         await wait_for(pilot, lambda: empty.has_class("-shown"))
@@ -119,13 +121,13 @@ async def test_server_text_is_shown_literally_everywhere(emulator: EmulatorHandl
         await wait_live(pilot, app)
         emulator.world.create_flag("production", MARKUP_KEY)
         emulator.world.create_flag("production", ESCAPE_KEY)
-        await wait_for(pilot, lambda: app.store.shown == 2)
-        await wait_for(pilot, lambda: len(app.values_table.values) == 2, what="both values")
+        await wait_for(pilot, lambda: app.main.store.shown == 2)
+        await wait_for(pilot, lambda: len(app.main.values_table.values) == 2, what="both values")
         shown = screen_text(app)
         assert MARKUP_KEY in shown
         assert "esc\\x1b[31m" in shown and "\x1b" not in shown and "\x07" not in shown
         # values table cells
-        cells = [app.values_table.get_row(key)[0].plain for key in (MARKUP_KEY, ESCAPE_KEY)]
+        cells = [app.main.values_table.get_row(key)[0].plain for key in (MARKUP_KEY, ESCAPE_KEY)]
         assert any(MARKUP_KEY in c for c in cells)
         assert any("esc\\x1b[31mred" in c for c in cells) and not any("\x1b" in c for c in cells)
         # the detail screen
@@ -135,8 +137,8 @@ async def test_server_text_is_shown_literally_everywhere(emulator: EmulatorHandl
         assert MARKUP_KEY in app.screen.body.plain
         await pilot.press("escape")
         # the history pane title
-        assert app.selected_flag == MARKUP_KEY
-        title = Content.from_markup(str(app.history_pane.border_title)).plain
+        assert app.main.selected_flag == MARKUP_KEY
+        title = Content.from_markup(str(app.main.history_pane.border_title)).plain
         assert title == f"history: {MARKUP_KEY}"  # the border title renders the key literally
         assert "x" in feed_lines(app)[0]
 

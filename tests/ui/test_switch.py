@@ -37,7 +37,7 @@ async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
         await wait_live(pilot, app)
         assert await emulator.await_streams(1)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.store.shown == 1)
+        await wait_for(pilot, lambda: app.main.store.shown == 1)
         old = app.session.runner
 
         await pilot.press("p")
@@ -55,11 +55,11 @@ async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
         assert app.session.runner is not old
         assert old._thread is not None and not old._thread.is_alive()
         assert await emulator.await_streams(1)  # the old stream closed, the new one open
-        assert app.store.shown == 0  # the view belongs to the new profile
+        assert app.main.store.shown == 0  # the view belongs to the new profile
 
         emulator.world.update_flag("staging", "checkout-v2", enabled=False)
         emulator.world.update_flag("production", "checkout-v2", enabled=False)  # not ours now
-        await wait_for(pilot, lambda: app.store.shown == 1, what="the staging event")
+        await wait_for(pilot, lambda: app.main.store.shown == 1, what="the staging event")
         assert "staging" in feed_lines(app)[0] and "checkout-v2" in feed_lines(app)[0]
         status = str(app.query_one("#status").render())
         assert "stage / staging" in status

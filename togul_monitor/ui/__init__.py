@@ -1,1 +1,1 @@
-"""The Textual TUI. The only package that imports Textual (design.md §2 rule 1)."""
+"""The Textual TUI. The only package that imports Textual (docs/architecture.md, the layers)."""

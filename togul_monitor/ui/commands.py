@@ -2,8 +2,9 @@
 
 Only what applies now is offered: "Pause the feed" while it runs and "Resume" while paused,
 "profile: <name>" for every profile but the current one, one toggle per event type saying what
-it will do, export, clear, the next time format, watch/unwatch the selected flag. Textual's
-system commands (theme, keys, quit) stay in the palette next to these.
+it will do, export, clear, the next time format, watch/unwatch the selected flag, reconnect the
+stream, re-evaluate every value. Textual's system commands (theme, keys, quit) stay in the
+palette next to these.
 """
 
 from __future__ import annotations
@@ -11,24 +12,77 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
+from togul_monitor.config.profiles import Profile
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.format import TIME_MODES
-
-if TYPE_CHECKING:
-    from togul_monitor.ui.app import TogulMonitorApp
+from togul_monitor.ui.view.feed_store import FeedPredicate
+from togul_monitor.ui.view.format import next_time_mode
 
 Command = tuple[str, Callable[[], Any], str]
 
 
-def app_commands(app: TogulMonitorApp, profile_names: list[str]) -> list[Command]:
+class ViewCommands(Protocol):
+    """What the palette reads and runs on the main screen (`screens/main.py`)."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    @property
+    def predicate(self) -> FeedPredicate: ...
+
+    @property
+    def time_mode(self) -> str: ...
+
+    @property
+    def selected_flag(self) -> str | None: ...
+
+    @property
+    def watched(self) -> set[str]: ...
+
+    def action_toggle_pause(self) -> None: ...
+
+    def action_toggle_type(self, index: int) -> None: ...
+
+    def action_export(self) -> None: ...
+
+    def action_clear_view(self) -> None: ...
+
+    def action_time_format(self) -> None: ...
+
+    def action_watch(self) -> None: ...
+
+    def action_open_filter(self) -> None: ...
+
+
+@runtime_checkable
+class CommandHost(Protocol):
+    """What the palette reads and runs on the app (`app.py`); the app is checked against it, so
+    this module never imports the app."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def main(self) -> ViewCommands: ...
+
+    def switch_profile(self, name: str) -> None: ...
+
+    def action_profiles(self) -> None: ...
+
+    def action_reconnect(self) -> None: ...
+
+    def action_reevaluate(self) -> None: ...
+
+
+def app_commands(app: CommandHost, profile_names: list[str]) -> list[Command]:
     """(title, callback, help) for the state `app` is in now."""
+    view = app.main
     commands: list[Command] = []
     for name in profile_names:
         if name != app.profile.name:
@@ -39,30 +93,35 @@ def app_commands(app: TogulMonitorApp, profile_names: list[str]) -> list[Command
                     "Switch to this profile",
                 )
             )
-    if app.store.paused:
-        commands.append(("Resume the feed", app.action_toggle_pause, "Show what arrived"))
+    if view.paused:
+        commands.append(("Resume the feed", view.action_toggle_pause, "Show what arrived"))
     else:
-        commands.append(("Pause the feed", app.action_toggle_pause, "Freeze the view"))
+        commands.append(("Pause the feed", view.action_toggle_pause, "Freeze the view"))
     for index, event_type in enumerate(EVENT_TYPES):
-        verb = "Show" if app.predicate.hides(event_type) else "Hide"
+        verb = "Show" if view.predicate.hides(event_type) else "Hide"
         commands.append(
             (
                 f"{verb} {event_type} events",
-                partial(app.action_toggle_type, index),
+                partial(view.action_toggle_type, index),
                 f"Key {index + 1}",
             )
         )
-    commands.append(("Export what the filter shows", app.action_export, "JSONL in the data dir"))
-    commands.append(("Clear the view", app.action_clear_view, "The log and journal are kept"))
-    next_mode = TIME_MODES[(TIME_MODES.index(app.time_mode) + 1) % len(TIME_MODES)]
-    commands.append((f"Time: show {next_mode}", app.action_time_format, "Key t"))
-    flag = app.selected_flag
+    commands.append(("Export what the filter shows", view.action_export, "JSONL in the data dir"))
+    commands.append(("Clear the view", view.action_clear_view, "The log and journal are kept"))
+    commands.append(
+        (f"Time: show {next_time_mode(view.time_mode)}", view.action_time_format, "Key t")
+    )
+    flag = view.selected_flag
     if flag is not None:
-        verb = "Unwatch" if flag in app.watched else "Watch"
+        verb = "Unwatch" if flag in view.watched else "Watch"
         commands.append(
-            (f"{verb} {safe_text(flag)}", app.action_watch, "Bell and notification on change")
+            (f"{verb} {safe_text(flag)}", view.action_watch, "Bell and notification on change")
         )
-    commands.append(("Filter the feed", app.action_open_filter, "Key /"))
+    commands.append(("Filter the feed", view.action_open_filter, "Key /"))
+    commands.append(
+        ("Reconnect the stream now", app.action_reconnect, "Key R; retries rejected credentials")
+    )
+    commands.append(("Re-evaluate every value", app.action_reevaluate, "Key r"))
     commands.append(("Profiles…", app.action_profiles, "Switch, add or edit"))
     return commands
 
@@ -96,10 +155,8 @@ class TogulCommands(Provider):
             self.profile_names = []
 
     def _commands(self) -> list[Command]:
-        from togul_monitor.ui.app import TogulMonitorApp
-
         app = self.app
-        if not isinstance(app, TogulMonitorApp):
+        if not isinstance(app, CommandHost):
             return []
         return app_commands(app, self.profile_names)
 

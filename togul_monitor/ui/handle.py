@@ -2,8 +2,9 @@
 
 `MonitorRunner` is what starts and stops a monitor off the event loop (`MonitorThread`);
 `MonitorHandle` is the running monitor itself, whose methods are safe from any thread. The app,
-the session and the actions type the monitor with these rather than `Any`, so a test double is
-checked against the same small surface.
+the session and the main screen type the monitor with these rather than `Any`, so a test double
+is checked against the same small surface. `ViewHost` is what the main screen asks of the app
+(which owns the monitor), so the screen never imports the app.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from togul_monitor.config.profiles import Profile
 from togul_monitor.core import MonitorSnapshot, MonitorUpdate
 from togul_monitor.domain.event_log import EventFilter, Row
 from togul_monitor.domain.events import FlagEvent
@@ -47,3 +49,21 @@ class MonitorRunner(Protocol):
     def start(self) -> None: ...
 
     def stop(self, timeout: float = ...) -> None: ...
+
+
+class ViewHost(Protocol):
+    """What the main screen needs of the app: the running monitor and the profile it runs."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    @property
+    def monitor(self) -> MonitorHandle | None: ...
+
+    @property
+    def switching(self) -> bool: ...
+
+    @property
+    def closing(self) -> bool: ...
+
+    def key_for(self, binding_id: str) -> str: ...

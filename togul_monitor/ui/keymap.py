@@ -1,14 +1,19 @@
-"""Every key of design.md §4 as a Binding with an id; the user remaps ids in `[keymap]`.
+"""Every key of the TUI (README.md, "Using it") as a Binding with an id; the user remaps ids.
 
 The ids are the public names (`profiles.toml` `[keymap]` table: `pause = "ctrl+space"`), so they
 never change once shipped. `load_user_keymap()` reads the table through the config layer.
+
+The bindings live on the main screen (`main_screen_bindings`), in this order, which is the
+footer's order; those whose action belongs to the app (profiles, help, quit...) say so with the
+`app.` prefix. The command palette's binding stays on the app (`app_bindings`): Textual adds
+its own there otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from togul_monitor.protocol import EVENT_TYPES
 
@@ -26,15 +31,23 @@ DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
     ),
     "follow": ("end", "follow", "Follow", False, "Follow the latest event"),
     "detail": ("enter", "detail", "Detail", True, "Event detail: raw JSON, value before → after"),
-    "profiles": ("p", "profiles", "Profiles", True, "Switch, add or edit profiles"),
+    "profiles": ("p", "app.profiles", "Profiles", True, "Switch, add or edit profiles"),
     "command_palette": ("ctrl+p", "command_palette", "Palette", False, "Command palette"),
     "watch": ("w", "watch", "Watch", True, "Watch/unwatch the selected flag (bell on change)"),
     "time_format": ("t", "time_format", "Time", False, "Time as local, UTC or relative"),
     "export": ("e", "export", "Export", True, "Export what the filter shows as JSONL"),
     "clear": ("C", "clear_view", "Clear", False, "Clear the view (not the log or journal)"),
-    "edit_profile": ("E", "edit_profile", "Edit profile", False, "Edit the current profile"),
-    "help": ("question_mark,f1", "help", "Help", True, "Keys and panes"),
-    "quit": ("q", "quit", "Quit", True, "Quit"),
+    "reconnect": (
+        "R",
+        "app.reconnect",
+        "Reconnect",
+        False,
+        "Reconnect the stream now (also retries rejected credentials)",
+    ),
+    "reevaluate": ("r", "app.reevaluate", "Re-evaluate", False, "Re-evaluate every value now"),
+    "edit_profile": ("E", "app.edit_profile", "Edit profile", False, "Edit the current profile"),
+    "help": ("question_mark,f1", "app.help", "Help", True, "Keys and panes"),
+    "quit": ("q", "app.quit", "Quit", True, "Quit"),
 }
 for _index, _type in enumerate(EVENT_TYPES, start=1):
     DEFAULT_KEYS[f"toggle_type_{_index}"] = (
@@ -46,11 +59,13 @@ for _index, _type in enumerate(EVENT_TYPES, start=1):
     )
 
 
-# Run before the focused widget sees the key (see `TogulMonitorApp.action_filter_key`).
+# Run before the focused widget sees the key (see `MainScreen.action_filter_key`).
 PRIORITY_IDS = frozenset({"filter"})
+# Bound on the app rather than the main screen.
+APP_IDS = frozenset({"command_palette"})
 
 
-def app_bindings() -> list[Binding]:
+def _bindings(ids: list[str]) -> list[BindingType]:
     return [
         Binding(
             keys,
@@ -61,8 +76,17 @@ def app_bindings() -> list[Binding]:
             id=binding_id,
             priority=binding_id in PRIORITY_IDS,
         )
-        for binding_id, (keys, action, label, show, tip) in DEFAULT_KEYS.items()
+        for binding_id in ids
+        for keys, action, label, show, tip in (DEFAULT_KEYS[binding_id],)
     ]
+
+
+def app_bindings() -> list[BindingType]:
+    return _bindings([binding_id for binding_id in DEFAULT_KEYS if binding_id in APP_IDS])
+
+
+def main_screen_bindings() -> list[BindingType]:
+    return _bindings([binding_id for binding_id in DEFAULT_KEYS if binding_id not in APP_IDS])
 
 
 def load_user_keymap() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Typed messages from the app's thread workers back to the UI (posted thread-safely).
+"""Typed messages from the thread workers back to the UI (posted thread-safely).
 
 Workers never touch widgets: they post one of these and the handler on the UI thread paints.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual.message import Message
-from textual.screen import Screen
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import FlagEvent
@@ -41,7 +41,7 @@ class MonitorFailed(Message):
 class HistoryLoaded(Message):
     flag_key: str
     entries: list[HistoryEntry]
-    request: int = 0  # which read this answers (the app keeps only the latest)
+    request: int = 0  # which read this answers (the screen keeps only the latest)
 
 
 @dataclass
@@ -58,8 +58,9 @@ class ExportDone(Message):
 
 @dataclass
 class TransitionLoaded(Message):
-    """The journal's answer for an event detail screen opened without its value change."""
+    """The journal's answer for an event detail screen opened without its value change: the
+    screen's new body (posted to the detail screen)."""
 
     event: FlagEvent
     transition: ValueTransition | None
-    detail_screen: Screen[None]
+    body: Text

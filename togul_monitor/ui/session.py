@@ -17,7 +17,7 @@ import functools
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from textual.app import App
 from textual.css.query import NoMatches
@@ -31,26 +31,35 @@ Clock = Callable[[], float]
 MonitorFactory = Callable[[Profile, Clock], MonitorRunner]
 ProfileResolver = Callable[[str], Profile]
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+class Paints(Protocol):
+    def can_paint(self) -> bool:
+        """False once the app is closing or the node has left the screen stack."""
+        ...
 
 
-def while_mounted(method: F) -> F:
-    """Skip a timer tick or a late worker message once the main screen is being torn down.
+S = TypeVar("S", bound=Paints)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def while_mounted(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R | None]:
+    """Skip a timer tick or a late worker message once the app or the screen is torn down.
 
     Timers and worker messages can still arrive while the app exits; by then the widgets are
     gone and there is nothing to paint.
     """
 
     @functools.wraps(method)
-    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if self._exiting or not self.screen_stack:
+    def guarded(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        if not self.can_paint():
             return None
         try:
             return method(self, *args, **kwargs)
         except NoMatches:
             return None
 
-    return guarded  # type: ignore[return-value]
+    return guarded
 
 
 def default_monitor_factory(profile: Profile, clock: Clock) -> MonitorRunner:

@@ -1,8 +1,9 @@
-"""One place that turns a failed thread worker into a notification (style.md §15).
+"""One place that turns a failed thread worker into a notification.
 
 Every worker of the TUI runs with `exit_on_error=False`, so an exception it does not catch
 would otherwise vanish: the app and the screens that start workers hand their
-`Worker.StateChanged` here, and the user is told what failed, by the worker's name.
+`Worker.StateChanged` here (the message does not bubble, so each node that runs workers
+listens), and the user is told what failed, by the worker's name.
 """
 
 from __future__ import annotations

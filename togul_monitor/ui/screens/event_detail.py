@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -14,6 +16,7 @@ from textual.widgets import Static
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.messages import TransitionLoaded
 from togul_monitor.ui.view.feed_store import FeedItem
 from togul_monitor.ui.view.format import fmt_evaluation, fmt_full_time, fmt_lag, type_style
 
@@ -40,7 +43,7 @@ def detail_text(
     event: FlagEvent,
     transition: ValueTransition | None,
     time_mode: str,
-    environment_names: dict[str, str] | None = None,
+    environment_names: Mapping[str, str] | None = None,
     *,
     looking_up: bool = False,
 ) -> Text:
@@ -123,6 +126,11 @@ class EventDetailScreen(ModalScreen[None]):
         """Replace the text (a value change looked up after the screen opened)."""
         self.body = body
         self.query_one("#detail-body", Static).update(body)
+
+    @on(TransitionLoaded)
+    def _transition_loaded(self, message: TransitionLoaded) -> None:
+        if self.is_attached:  # not once dismissed
+            self.set_body(message.body)
 
 
 def marker_detail(item: FeedItem) -> Text:

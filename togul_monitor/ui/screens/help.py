@@ -20,7 +20,9 @@ PANES = (
     (
         "status bar",
         "profile / environment, connection (retry countdown), events/s, heartbeat age, "
-        "lag, and the filtered / trimmed / malformed / duplicate / dropped counts",
+        "lag, and the filtered / trimmed / malformed / duplicate / dropped counts; a third "
+        "line when there is more to say: not recording (and why), journal problems, values "
+        "not evaluated",
     ),
     (
         "feed",

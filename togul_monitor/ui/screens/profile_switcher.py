@@ -294,7 +294,9 @@ class ProfileFormScreen(ModalScreen[str | None]):
     @work(
         thread=True, exclusive=True, group="profile-save", exit_on_error=False, name="profile-save"
     )
-    def _save_worker(self, fields: dict[str, str], context: dict[str, str], watch: tuple) -> None:
+    def _save_worker(
+        self, fields: dict[str, str], context: dict[str, str], watch: tuple[str, ...]
+    ) -> None:
         from togul_monitor.config.entry import ProfileEntry
         from togul_monitor.config.profiles import ProfileChanges, ProfileStore
 

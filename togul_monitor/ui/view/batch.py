@@ -3,7 +3,7 @@
 The paint timer drains the MonitorThread (at most `paint_hz` times a second) and hands the list
 here. `take_batch` hands every row (event or marker) to the FeedStore in log order and sorts the
 rest into a `Batch`: the values to diff into the table, the rows to flash, one bell per watched
-flag, the status changes. The app then paints the batch inside one `batch_update()`. Nothing
+flag, the status changes. The main screen then paints the batch inside one `batch_update()`. Nothing
 here touches a widget, so the sorting is the same whichever pane shows it.
 """
 
@@ -14,7 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from togul_monitor.core import Dropped, EvaluatorStatus, TransitionRecorded, ValueUpdated
-from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Malformed,
+    Outage,
+    PossibleGap,
+    Status,
+)
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
@@ -40,7 +47,7 @@ class Batch:
 
 
 def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, str]]:
-    """The inline marker of design.md §5 (one or two rows): what was down, what the view did."""
+    """The inline outage marker (one or two rows): what was down, what the view did."""
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
     start, end = fmt_clock(outage.started_at, mode, now), fmt_clock(outage.ended_at, mode, now)
     head = f"── disconnected {start}–{end}"
@@ -132,6 +139,17 @@ class BellLimiter:
             return False
         self._last[flag_key] = now
         return True
+
+
+def credentials_signal(signal: Status | EvaluatorStatus) -> tuple[bool, str, bool]:
+    """(rejected, detail, cleared) for a connection or evaluate status: a 401/403 shows the
+    credentials notice; the stream going live, or an evaluate answering, hides it."""
+    if isinstance(signal, Status):
+        stopped = signal.state is ConnectionState.STOPPED
+        detail = signal.error or "the server answered 401/403"
+        return stopped and signal.credentials_rejected, detail, signal.state is ConnectionState.LIVE
+    detail = signal.message or "evaluate answered 401/403: values cannot be shown"
+    return signal.credentials_rejected, detail, signal.ok
 
 
 def ring_message(update: TransitionRecorded) -> str:

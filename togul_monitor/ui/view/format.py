@@ -21,6 +21,12 @@ Clock = Callable[[], float]
 
 TIME_MODES: tuple[str, ...] = ("local", "utc", "relative")
 
+
+def next_time_mode(mode: str) -> str:
+    """The mode `t` switches to after `mode` (local → UTC → relative → local)."""
+    return TIME_MODES[(TIME_MODES.index(mode) + 1) % len(TIME_MODES)]
+
+
 #: One colour per event type; unknown types are shown dim rather than dropped.
 TYPE_STYLES: dict[str, str] = {
     "flag.created": "bold green",

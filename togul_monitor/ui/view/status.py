@@ -1,19 +1,120 @@
-"""The texts the app repaints a few times a second: the status bar and the empty-pane hints.
+"""The texts the main screen repaints a few times a second: the status bar and the empty-pane
+hints.
 
-Both come from state the app already has (the view's counters, the connection status, the
-monitor's snapshot); building them here keeps the app to deciding *when* to paint.
+Both come from state the screen already has (the view's counters, the connection status, the
+monitor's snapshot); building them here keeps the screen to deciding *when* to paint. The
+view's modes (paused, filter, time format) are not here: the status bar is bound to them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core import MonitorSnapshot
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.ui.view.feed_store import FeedStore
-from togul_monitor.ui.widgets.status_bar import StatusInfo
+
+
+@dataclass(frozen=True)
+class Note:
+    """One fact of the third line: its text, a shorter one for narrow bars, its style."""
+
+    text: str
+    short: str
+    style: str = "yellow"
+
+
+@dataclass
+class StatusInfo:
+    """Everything the status bar shows: from the snapshot and the view (its modes are bound to
+    the main screen's reactives, `widgets/status_bar.py`)."""
+
+    profile: str = ""
+    environment: str = ""
+    state: ConnectionState = ConnectionState.CONNECTING
+    retry_in: float | None = None
+    error: str | None = None
+    rate: Sequence[int] = ()
+    heartbeat_age: float | None = None
+    lag: float | None = None
+    malformed: int = 0
+    duplicates: int = 0
+    trimmed: int = 0
+    dropped: int = 0
+    filtered: int = 0
+    shown: int = 0
+    paused: bool = False
+    pending: int = 0
+    filter_text: str = ""
+    hidden_types: int = 0
+    time_mode: str = "local"
+    switching: bool = False
+    notes: tuple[Note, ...] = ()  # the third line (none: the bar has two lines)
+
+
+# The journal's words when another process holds the profile's recorder lock
+# (store/journal.py): the one reason for not recording that is expected, not a failure.
+RECORDER_BUSY = "another togul-monitor"
+NOT_RECORDING = "not recording: "
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+
+
+def short_form(text: str) -> str:
+    """`text` without its parenthesised asides, for narrow bars."""
+    return _ASIDE.sub("", text).strip() or text
+
+
+def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
+    """Not recording (and why), an unreadable journal replaced, rows the journal dropped."""
+    notes: list[Note] = []
+    notice = snapshot.journal_notice
+    if not snapshot.recording:
+        if notice and RECORDER_BUSY in notice:
+            notes.append(
+                Note(
+                    "not recording: another process records this profile",
+                    "not recording: recorded elsewhere",
+                    "bold yellow",
+                )
+            )
+        elif notice:
+            reason = notice.removeprefix(NOT_RECORDING)
+            notes.append(
+                Note(NOT_RECORDING + reason, NOT_RECORDING + short_form(reason), "bold red")
+            )
+        else:
+            notes.append(Note("not recording", "not recording", "bold yellow"))
+    elif notice:
+        # While recording, the journal's only notice is an unreadable file moved aside.
+        notes.append(
+            Note(
+                "journal was unreadable: moved aside, a new one started",
+                "journal replaced (old file moved aside)",
+            )
+        )
+    if snapshot.journal_dropped:
+        dropped = snapshot.journal_dropped
+        notes.append(
+            Note(f"journal dropped {dropped} (writer behind)", f"jrnl drop {dropped}", "red")
+        )
+    return notes
+
+
+def status_notes(snapshot: MonitorSnapshot) -> tuple[Note, ...]:
+    """The status bar's third line: the journal, evaluate failures, the plan's notes."""
+    notes = journal_notes(snapshot)
+    evaluator = snapshot.evaluator
+    # Rejected credentials have a panel of their own (NoticePanel).
+    if evaluator is not None and not evaluator.ok and not evaluator.credentials_rejected:
+        message = evaluator.message or "evaluate is failing: values may be stale"
+        notes.append(Note(message, short_form(message)))
+    notes.extend(Note(text, short_form(text)) for text in snapshot.notices)
+    return tuple(notes)
 
 
 def status_info(
@@ -22,24 +123,17 @@ def status_info(
     status: Status,
     switching: bool,
     store: FeedStore,
-    filter_text: str,
-    hidden_types: int,
-    time_mode: str,
-    snapshot: Any,
+    snapshot: MonitorSnapshot | None,
     now: float,
 ) -> StatusInfo:
-    """The status bar's content; `snapshot` (MonitorThread.snapshot()) is None without a monitor."""
+    """The status bar's content; `snapshot` (Monitor.snapshot()) is None without a monitor."""
     info = StatusInfo(
         profile=profile.name,
         environment=profile.environment_key,
         state=status.state,
         error=status.error,
         switching=switching,
-        paused=store.paused,
         pending=store.pending_events,
-        filter_text=filter_text,
-        hidden_types=hidden_types,
-        time_mode=time_mode,
         filtered=store.filtered,
         trimmed=store.trimmed,
         shown=store.shown,
@@ -56,6 +150,7 @@ def status_info(
         info.malformed = snapshot.counters.malformed
         info.duplicates = snapshot.counters.duplicates
         info.dropped = snapshot.dropped_updates
+        info.notes = status_notes(snapshot)
     return info
 
 

@@ -16,6 +16,7 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -87,7 +88,7 @@ def row_text(
 
 
 class EventFeed(ScrollView, can_focus=True):
-    """The feed pane. The app owns the store and calls `sync()` once per paint."""
+    """The feed pane. The main screen owns the store and calls `sync()` once per paint."""
 
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False, id="feed_up"),
@@ -95,10 +96,12 @@ class EventFeed(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", "Page up", show=False, id="feed_page_up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="feed_page_down"),
         Binding("home", "top", "Top", show=False, id="feed_top"),
-        Binding("end", "app.follow", "Follow", show=False, id="follow"),
+        Binding("end", "screen.follow", "Follow", show=False, id="follow"),
     ]
 
     COMPONENT_CLASSES = {"event-feed--cursor", "event-feed--empty"}
+
+    time_mode: reactive[str] = reactive("local")  # bound to the main screen's; repaints the rows
 
     DEFAULT_CSS = """
     EventFeed > .event-feed--cursor { background: $accent 30%; }
@@ -126,7 +129,6 @@ class EventFeed(ScrollView, can_focus=True):
         self.cursor = -1
         self.following = True
         self.unseen = 0  # rows appended while not following
-        self.time_mode = "local"
         self.environment_names: Mapping[str, str] | None = None
         self.empty_message = "Waiting for the stream…"
         self._generation = store.generation

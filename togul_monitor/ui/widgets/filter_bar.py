@@ -72,8 +72,8 @@ class FilterBar(Vertical):
         self.add_class("-open")
         # An inline style applies at once (a class only on the next style pass): the Input must
         # be displayed to take focus. Focus now, not on the next message: with `/` a priority
-        # binding (see the app's `action_filter_key`), keys typed right after it (a paste, a
-        # fast typist) are read after this and go to the Input, not to the app's bindings.
+        # binding (see `MainScreen.action_filter_key`), keys typed right after it (a paste, a
+        # fast typist) are read after this and go to the Input, not to the screen's bindings.
         self.display = True
         self.screen.set_focus(self.input)
 
@@ -81,7 +81,7 @@ class FilterBar(Vertical):
         self.remove_class("-open")
         self.display = False
         # Drop focus now, not when the message is handled: a key pressed right after enter must
-        # reach the app's bindings, not the hidden Input.
+        # reach the screen's bindings, not the hidden Input.
         self.screen.set_focus(None)
         self.post_message(self.Closed())
 

@@ -1,8 +1,8 @@
 """The history of the selected flag: its events, value transitions and outages, newest first.
 
-The entries come from `MonitorThread.history()` (the journal), so they survive restarts; the app
-fetches them on a worker thread once per selected flag, adds the rows that arrive afterwards in
-memory, and hands the list to `show()`.
+The entries come from `Monitor.history()` (the journal), so they survive restarts; the main
+screen fetches them on a worker thread once per selected flag, adds the rows that arrive
+afterwards in memory (`view/history.py`), and hands the list to `show()`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import change_text, fmt_clock, type_style
@@ -50,19 +52,24 @@ def entry_cells(entry: object, time_mode: str, now: float) -> tuple[Text, Text, 
 class HistoryPane(DataTable[Text]):
     """A read-only table of one flag's history."""
 
+    time_mode: reactive[str] = reactive("local", init=False)  # bound to the main screen's
+
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", show_cursor=False, cell_padding=0)
         self.clock = clock
         self.flag_key: str | None = None
-        self.entries: list[object] = []
-        self.time_mode = "local"
+        self.entries: list[HistoryEntry] = []
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=10)
         self.add_column("what", key="what", width=13)
         self.add_column("detail", key="detail")
 
-    def show(self, flag_key: str | None, entries: Sequence[object]) -> None:
+    def watch_time_mode(self) -> None:
+        if self.columns:  # mounted: the columns exist
+            self.redraw()
+
+    def show(self, flag_key: str | None, entries: Sequence[HistoryEntry]) -> None:
         self.flag_key = flag_key
         self.entries = list(entries[:MAX_ROWS])
         self.redraw()

@@ -1,20 +1,28 @@
-"""The status bar: profile, environment, connection, rate sparkline, heartbeat age, lag, counts.
+"""The status bar: profile, environment, connection, rate sparkline, heartbeat age, lag, counts,
+and a third line, only when there is something to say: not recording, journal problems, values
+not evaluated (`view/status.py` builds what it shows, and where each note comes from).
 
 It renders a plain `Text` built from parts, so profile names and server error messages are
-shown literally. The app refreshes it a few times a second from `MonitorThread.snapshot()`.
+shown literally. The main screen sets `info` a few times a second from the monitor's snapshot;
+the view's modes (paused, filter, hidden types, time format, narrow) are bound to the screen's
+reactives, so the bar repaints as soon as one changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 
+from rich.cells import cell_len
 from rich.text import Text
-from textual.widgets import Static
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from togul_monitor.domain.events import ConnectionState
+from togul_monitor.domain.filters import Filter
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_age, fmt_lag
+from togul_monitor.ui.view.status import Note, StatusInfo
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -35,36 +43,40 @@ def sparkline(buckets: Sequence[int], width: int = 12) -> str:
     return line.rjust(width)
 
 
-@dataclass
-class StatusInfo:
-    """Everything the bar shows; the app fills it from the snapshot and the view state."""
-
-    profile: str = ""
-    environment: str = ""
-    state: ConnectionState = ConnectionState.CONNECTING
-    retry_in: float | None = None
-    error: str | None = None
-    rate: Sequence[int] = ()
-    heartbeat_age: float | None = None
-    lag: float | None = None
-    malformed: int = 0
-    duplicates: int = 0
-    trimmed: int = 0
-    dropped: int = 0
-    filtered: int = 0
-    shown: int = 0
-    paused: bool = False
-    pending: int = 0
-    filter_text: str = ""
-    hidden_types: int = 0
-    time_mode: str = "local"
-    switching: bool = False
+def fit_words(text: Text, width: int) -> Text:
+    """`text` cut to `width` cells with an ellipsis, at a space when one is near enough."""
+    if width <= 0 or text.cell_len <= width:
+        return text
+    plain = text.plain
+    room = width - 1  # the ellipsis takes a cell
+    end = cells = 0
+    for char in plain:
+        cells += cell_len(char)
+        if cells > room:
+            break
+        end += 1
+    space = plain.rfind(" ", 0, end + 1)
+    cut = space if space >= room // 2 else end  # one long word: cut inside it
+    line = text[:cut]
+    line.rstrip()
+    line.append("…")
+    return line
 
 
-def render_status(info: StatusInfo, narrow: bool = False) -> Text:
-    """Two lines: who/where/state/modes, then rates and counts (short labels when narrow)."""
-    line = Text(no_wrap=True, overflow="ellipsis")
-    line.append(" ")
+def render_notes(notes: Sequence[Note], narrow: bool) -> Text:
+    line = Text(" ")
+    for index, note in enumerate(notes):
+        if index:
+            line.append("  ")
+        line.append(safe_text(note.short if narrow else note.text), style=note.style)
+    return line
+
+
+def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Text:
+    """Two lines: who/where/state/modes, then rates and counts (short labels when narrow); a
+    third for the notes, cut to `width` cells (0: not cut) between words. The bar's style cuts
+    the first two with an ellipsis where they end (a filter or an error is cut inside)."""
+    line = Text(" ")
     line.append(safe_text(info.profile), style="bold")
     line.append(" / ", style="dim")
     line.append(safe_text(info.environment or "all environments"))
@@ -87,37 +99,58 @@ def render_status(info: StatusInfo, narrow: bool = False) -> Text:
     if info.hidden_types:
         line.append(f"  {info.hidden_types} type(s) hidden", style="cyan")
     line.append(f"  time {info.time_mode}", style="dim")
-    line.append("\n ")
+    counts = Text(" ")
     rate_now = info.rate[-1] if info.rate else 0
-    line.append(sparkline(info.rate, 8 if narrow else 12), style="green")
-    line.append(f" {rate_now}/s", style="bold")
-    line.append("  hb ", style="dim")
-    line.append(fmt_age(info.heartbeat_age))
-    line.append("  lag ", style="dim")
-    line.append(fmt_lag(info.lag))
-    line.append(" shown " if narrow else "  shown ", style="dim")
-    line.append(str(info.shown))
-    counts = (
+    counts.append(sparkline(info.rate, 8 if narrow else 12), style="green")
+    counts.append(f" {rate_now}/s", style="bold")
+    counts.append("  hb ", style="dim")
+    counts.append(fmt_age(info.heartbeat_age))
+    counts.append("  lag ", style="dim")
+    counts.append(fmt_lag(info.lag))
+    counts.append(" shown " if narrow else "  shown ", style="dim")
+    counts.append(str(info.shown))
+    for name, short, count, style in (
         ("filtered", "filt", info.filtered, "cyan"),
         ("trimmed", "trim", info.trimmed, "yellow"),
         ("malformed", "bad", info.malformed, "red"),
         ("dup", "dup", info.duplicates, "yellow"),
         ("dropped", "drop", info.dropped, "red"),
-    )
-    for name, short, count, style in counts:
-        line.append(f" {short} " if narrow else f"  {name} ", style="dim")
-        line.append(str(count), style=style if count else "")
-    return line
+    ):
+        counts.append(f" {short} " if narrow else f"  {name} ", style="dim")
+        counts.append(str(count), style=style if count else "")
+    lines = [line, counts]
+    if info.notes:  # cut between words here: a cut note should still read as words
+        lines.append(fit_words(render_notes(info.notes, narrow), width))
+    return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
 
 
-class StatusBar(Static):
-    # Each of the two lines is cut with an ellipsis, never wrapped: a long filter or error on the
-    # first line would otherwise push the counts (malformed, dropped...) off the bar.
+class StatusBar(Widget):
+    # Each line is cut with an ellipsis, never wrapped: a long filter or error on the first line
+    # would otherwise push the counts (malformed, dropped...) off the bar.
     DEFAULT_CSS = """
-    StatusBar { height: 2; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
+    StatusBar {
+        height: auto; background: $panel; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     """
 
-    narrow = False
+    info: reactive[StatusInfo] = reactive(StatusInfo, repaint=False)
+    narrow: reactive[bool] = reactive(False)
+    # Bound to the main screen's reactives of the same names.
+    paused: reactive[bool] = reactive(False)
+    filter: reactive[Filter] = reactive(Filter(""))
+    hidden_types: reactive[frozenset[str]] = reactive(frozenset())
+    time_mode: reactive[str] = reactive("local")
 
-    def show(self, info: StatusInfo) -> None:
-        self.update(render_status(info, self.narrow))
+    def watch_info(self, old: StatusInfo, new: StatusInfo) -> None:
+        # A new line count changes the bar's height: lay the screen out again only then.
+        self.refresh(layout=bool(old.notes) != bool(new.notes))
+
+    def render(self) -> Text:
+        info = replace(
+            self.info,
+            paused=self.paused,
+            filter_text=self.filter.text,
+            hidden_types=len(self.hidden_types),
+            time_mode=self.time_mode,
+        )
+        return render_status(info, self.narrow, self.size.width)

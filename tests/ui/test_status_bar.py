@@ -1,0 +1,131 @@
+"""The status bar's third line: what the snapshot knows (recording, the journal, the plan's
+notes) and the TUI once hid."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from togul_monitor.core import EvaluatorStatus, Monitor, MonitorSnapshot
+from togul_monitor.domain.events import ConnectionState, Status, StreamCounters
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.view.status import Note, StatusInfo, status_notes
+from togul_monitor.ui.widgets.status_bar import fit_words, render_status
+
+from .helpers import make_app, make_profile, wait_for, wait_live
+
+BUSY = (
+    "not recording: cannot use journal /home/u/.local/share/togul-monitor/journal/prod.sqlite: "
+    "another togul-monitor (the TUI or `tail --profile`) is recording "
+    "/home/u/.local/share/togul-monitor/journal/prod.sqlite; this one shows the stream without "
+    "recording it, so nothing is journalled twice"
+)
+NO_KEY = "no API key: values are not evaluated (evaluate takes an API key)"
+
+
+def snapshot(**fields: object) -> MonitorSnapshot:
+    base = MonitorSnapshot(
+        profile_name="prod",
+        environment_key="production",
+        status=Status(ConnectionState.LIVE, at=0.0),
+        last_heartbeat_at=None,
+        counters=StreamCounters(),
+        trimmed=0,
+        dropped_updates=0,
+        recording=True,
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def texts(notes: tuple[Note, ...]) -> list[str]:
+    return [note.text for note in notes]
+
+
+def test_a_recording_monitor_without_problems_has_no_notes() -> None:
+    assert status_notes(snapshot()) == ()
+    lines = render_status(StatusInfo(profile="prod"), width=120).plain.split("\n")
+    assert len(lines) == 2  # the bar keeps its two lines
+
+
+def test_each_fact_of_the_snapshot_has_a_note() -> None:
+    notes = status_notes(
+        snapshot(
+            recording=False,
+            journal_notice=BUSY,
+            journal_dropped=3,
+            evaluator=EvaluatorStatus(False, "evaluate failed: HTTP 500"),
+            notices=(NO_KEY,),
+        )
+    )
+    assert texts(notes) == [
+        "not recording: another process records this profile",
+        "journal dropped 3 (writer behind)",
+        "evaluate failed: HTTP 500",
+        NO_KEY,
+    ]
+    assert notes[-1].short == "no API key: values are not evaluated"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"recording": False}, "not recording"),
+        (
+            {"recording": False, "journal_notice": "not recording: the journal writer stopped"},
+            "not recording: the journal writer stopped",
+        ),
+        (
+            {"journal_notice": "The journal /x could not be opened (bad). It was moved aside."},
+            "journal was unreadable: moved aside, a new one started",
+        ),
+        # Rejected credentials have the notice panel; the bar does not say it twice.
+        ({"evaluator": EvaluatorStatus(False, "401", credentials_rejected=True)}, None),
+    ],
+)
+def test_journal_and_evaluator_notes(fields: dict[str, object], expected: str | None) -> None:
+    notes = texts(status_notes(snapshot(**fields)))
+    assert notes == ([expected] if expected else [])
+
+
+def test_the_notes_line_fits_80_columns_cut_between_words() -> None:
+    notes = status_notes(snapshot(recording=False, journal_notice=BUSY, notices=(NO_KEY,)))
+    info = StatusInfo(profile="prod", environment="production", notes=notes)
+    wide = render_status(info, narrow=False, width=80).plain.split("\n")[2]
+    assert wide == (" not recording: another process records this profile  no API key: values are…")
+    narrow = render_status(info, narrow=True, width=80).plain.split("\n")[2]
+    assert narrow == " not recording: recorded elsewhere  no API key: values are not evaluated"
+
+
+def test_fit_words_cuts_inside_a_word_only_when_it_is_one_long_word() -> None:
+    from rich.text import Text
+
+    assert fit_words(Text("abc defgh"), 8).plain == "abc…"
+    assert fit_words(Text("a" * 20), 8).plain == "a" * 7 + "…"
+    assert fit_words(Text("short"), 8).plain == "short"
+
+
+@pytest.mark.parametrize(("size", "expected"), [((120, 40), "another process"), ((80, 24), "")])
+async def test_the_status_bar_says_when_another_process_records_the_profile(
+    emulator: EmulatorHandle, size: tuple[int, int], expected: str
+) -> None:
+    profile = make_profile(emulator)
+    recorder = Monitor(profile)  # started first: it holds the profile's journal
+    await recorder.start()
+    try:
+        assert recorder.snapshot().recording
+        app = make_app(profile)
+        async with app.run_test(size=size) as pilot:
+            await wait_live(pilot, app)
+            status = app.query_one("#status")
+            await wait_for(
+                pilot, lambda: "not recording" in str(status.render()), what="the marker"
+            )
+            assert app.monitor is not None and not app.monitor.snapshot().recording
+            lines = [status.render_line(y).text.rstrip() for y in range(3)]
+            assert lines[2].startswith(" not recording: ")
+            assert expected in lines[2]
+            assert "shown" in lines[1] and "drop" in lines[1]  # the counts stay visible
+            await wait_for(pilot, lambda: status.size.height == 3, what="the third line")
+    finally:
+        await recorder.stop()

@@ -1,0 +1,372 @@
+"""The main screen: the panes, the view's state, and the key actions on it.
+
+The view's modes are reactives: the time format, paused, the filter, the hidden event types,
+the selected flag, and compact (a narrow terminal). The widgets that show them are bound to them
+(`data_bind`); watchers turn them into CSS classes (`-paused`, `-compact`) or push them to the
+store and the history pane. The rest of the view's state is plain: the feed's store (the view
+model over the monitor's event log), the predicate, the watched flags, environment names.
+
+The screen runs the timers; `MainPainter` (`main_paint.py`) drains the monitor and paints. What
+would block the event loop (refiltering a large view, exporting, reading a flag's history,
+looking up a value change in the journal) runs in thread workers (`main_jobs.py`). The app owns
+the running monitor and hands each new one over (`monitor_started`); the screen reaches the app
+only through `ViewHost` (`handle.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import events, on
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.worker import Worker
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.domain.filters import Filter
+from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.export import export_path
+from togul_monitor.ui.handle import MonitorHandle, ViewHost
+from togul_monitor.ui.keymap import main_screen_bindings
+from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone
+from togul_monitor.ui.screens import main_jobs
+from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text, marker_detail
+from togul_monitor.ui.screens.main_paint import MainPainter
+from togul_monitor.ui.session import while_mounted
+from togul_monitor.ui.view.batch import marker_items
+from togul_monitor.ui.view.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
+from togul_monitor.ui.view.format import next_time_mode
+from togul_monitor.ui.view.history import HistoryReads
+from togul_monitor.ui.widgets.event_feed import EventFeed
+from togul_monitor.ui.widgets.filter_bar import FilterBar
+from togul_monitor.ui.widgets.history_pane import HistoryPane
+from togul_monitor.ui.widgets.notice_panel import NoticePanel
+from togul_monitor.ui.widgets.status_bar import StatusBar
+from togul_monitor.ui.widgets.values_table import ValuesTable
+from togul_monitor.ui.worker_errors import report_worker_error
+
+COMPACT_WIDTH = 100  # below this the panes stack (80×24 terminals)
+SYNC_REFILTER_LIMIT = 5_000  # larger stores are refiltered on a worker thread
+
+
+class MainScreen(Screen[None]):
+    """The feed, the values, the selected flag's history, the status bar and the filter bar."""
+
+    BINDINGS = main_screen_bindings()
+
+    time_mode: reactive[str] = reactive("local", init=False)
+    paused: reactive[bool] = reactive(False, init=False)
+    filter: reactive[Filter] = reactive(Filter(""), init=False)
+    hidden_types: reactive[frozenset[str]] = reactive(frozenset(), init=False)
+    selected_flag: reactive[str | None] = reactive(None, init=False)
+    compact: reactive[bool] = reactive(False, init=False)
+
+    def __init__(
+        self,
+        host: ViewHost,
+        *,
+        clock: Callable[[], float],
+        paint_hz: float = 20.0,
+        view_size: int = 5_000,
+        export_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        profile = host.profile
+        self.host = host
+        self.clock = clock
+        self.paint_hz = paint_hz
+        self.export_dir = export_dir
+        # One dict, shared by every predicate and the feed: learning an id updates them all.
+        self.environment_names: dict[str, str] = dict(profile.environment_names)
+        self.predicate = FeedPredicate(environment_names=self.environment_names)
+        self.store = FeedStore(
+            view_size=view_size, predicate=self.predicate, marker_rows=self._marker_items
+        )
+        self.watched: set[str] = set(profile.watch)
+        self.set_reactive(MainScreen.selected_flag, profile.watch[0] if profile.watch else None)
+        self.history = HistoryReads()
+        self.last_export: Path | None = None
+        self._painter: MainPainter | None = None
+
+    def _marker_items(self, row: object) -> list[FeedItem]:
+        return marker_items(row, self.time_mode, self.clock())
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status").data_bind(
+            MainScreen.paused,
+            MainScreen.filter,
+            MainScreen.hidden_types,
+            MainScreen.time_mode,
+            narrow=MainScreen.compact,
+        )
+        yield NoticePanel(id="notice")
+        with Horizontal(id="main"):
+            with Vertical(id="feed-pane") as feed_pane:
+                feed_pane.border_title = "live feed"
+                yield EventFeed(self.store, self.clock, id="feed").data_bind(MainScreen.time_mode)
+                yield Label("", id="new-count")
+            with Vertical(id="side"):
+                with Vertical(id="values-pane") as values_pane:
+                    values_pane.border_title = "values"
+                    yield ValuesTable(self.clock, id="values")
+                    yield Static("", id="values-empty")
+                yield HistoryPane(self.clock, id="history").data_bind(MainScreen.time_mode)
+        yield FilterBar(id="filter-bar")
+        yield Footer().data_bind(compact=MainScreen.compact)
+
+    @property
+    def painter(self) -> MainPainter:
+        """What paints the panes (made once they are composed)."""
+        if self._painter is None:
+            self._painter = MainPainter(
+                self,
+                self.host,
+                store=self.store,
+                environment_names=self.environment_names,
+                watched=self.watched,
+                history=self.history,
+                clock=self.clock,
+            )
+        return self._painter
+
+    @property
+    def feed(self) -> EventFeed:
+        return self.painter.feed
+
+    @property
+    def values_table(self) -> ValuesTable:
+        return self.painter.values
+
+    @property
+    def history_pane(self) -> HistoryPane:
+        return self.painter.history_pane
+
+    def on_mount(self) -> None:
+        self.history_pane.border_title = "history"
+        self.values_table.set_watched(self.watched)
+        self.compact = self.app.size.width < COMPACT_WIDTH
+        self.feed.environment_names = self.environment_names
+        self.feed.focus()
+        self.paint_texts()
+        self.set_interval(1 / self.paint_hz, self._tick, name="paint")
+        self.set_interval(1.0, self._every_second, name="ages")
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.is_mounted:  # on_mount sets it first
+            self.compact = event.size.width < COMPACT_WIDTH
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")
+        # ctrl+p still opens the palette, and `?` lists it.
+        self.painter.footer.show_command_palette = not compact
+
+    def can_paint(self) -> bool:
+        return self.is_attached and not self.host.closing
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """A worker that failed is reported by name (every worker runs exit_on_error=False)."""
+        report_worker_error(self, event)
+
+    # -- the monitor (the app hands it over) and the paint loop (main_paint.py) ------------------
+    def monitor_started(self, profile: Profile, monitor: MonitorHandle, *, first: bool) -> None:
+        """Show `monitor`'s rows from now on (the first monitor, or one for a new profile)."""
+        self.store.attach(monitor, monitor.snapshot().feed_start)
+        self.painter.started(profile, first=first, selected=self.selected_flag)
+        if not first:
+            self.selected_flag = profile.watch[0] if profile.watch else None
+
+    def monitor_failed(self, profile_name: str, error: str) -> None:
+        self.painter.failed(profile_name, error)
+
+    def switch_started(self) -> None:
+        """The app is switching profile: the notice of the old one goes, the bar says so."""
+        self.painter.notice.hide_notice()
+        self.paint_texts()
+
+    def paint_texts(self) -> None:
+        """The status bar and the empty-pane hints, now."""
+        self.painter.texts()
+
+    @while_mounted
+    def _tick(self) -> None:
+        self.painter.tick(self.selected_flag)
+
+    @while_mounted
+    def _every_second(self) -> None:
+        self.painter.every_second(self.time_mode)
+
+    def watch_selected_flag(self, flag_key: str | None) -> None:
+        self.painter.select(flag_key)
+
+    @on(HistoryLoaded)
+    @while_mounted
+    def _history_loaded(self, message: HistoryLoaded) -> None:
+        self.painter.history_loaded(message, self.selected_flag)
+
+    @on(EventFeed.CursorMoved)
+    def _feed_cursor(self, message: EventFeed.CursorMoved) -> None:
+        event = row_event(message.item) if message.item is not None else None
+        if event is not None:
+            self.selected_flag = event.flag_key
+        self.painter.new_rows()
+
+    @on(DataTable.RowHighlighted, "#values")
+    def _values_cursor(self, message: DataTable.RowHighlighted) -> None:
+        if self.focused is self.values_table and message.row_key.value is not None:
+            self.selected_flag = message.row_key.value
+
+    @on(DataTable.RowSelected, "#values")
+    def _values_selected(self, message: DataTable.RowSelected) -> None:
+        key = message.row_key.value
+        for row in (*reversed(self.store.pending), *reversed(self.store.view)):
+            event = row_event(row)
+            if event is not None and event.flag_key == key:
+                self._open_detail(event)
+                return
+        self.notify("No event of this flag in the view yet.", markup=False)
+
+    # -- the key actions (keymap.py) ---------------------------------------------------------
+    def action_filter_key(self) -> None:
+        """`/` is a priority binding, run before the key reaches the focused widget.
+
+        Keys are forwarded to the widget focused when the app reads them; a normal binding runs
+        only once the feed has handled `/`, and by then keys typed right after it (a paste,
+        `tmux send-keys '/text'`) were already forwarded to the feed and lost. Run first, the
+        Input has focus before the next key is read. Where `/` is text (an Input has focus) or
+        a modal is open, the key goes on as usual.
+        """
+        if self.app.screen is not self or isinstance(self.focused, Input):
+            raise SkipAction()
+        self.action_open_filter()
+
+    def action_open_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.input.value = self.filter.text
+        bar.open()
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, message: FilterBar.Applied) -> None:
+        self.filter = message.filter
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self) -> None:
+        self.feed.focus()
+
+    def action_toggle_type(self, index: int) -> None:
+        event_type = EVENT_TYPES[index]
+        self.hidden_types = self.hidden_types ^ {event_type}
+        state = "hidden" if event_type in self.hidden_types else "shown"
+        self.notify(f"{event_type} events {state}", markup=False)
+
+    def watch_filter(self) -> None:
+        self._set_predicate()
+
+    def watch_hidden_types(self) -> None:
+        self._set_predicate()
+
+    def _set_predicate(self) -> None:
+        """The filter and the hidden types as one predicate, applied to what was received."""
+        text_filter = None if self.filter.empty else self.filter
+        predicate = FeedPredicate(text_filter, self.hidden_types, self.environment_names)
+        self.predicate = predicate
+        store = self.store
+        if store.position - store.start <= SYNC_REFILTER_LIMIT:
+            store.refilter(predicate)
+            self.painter.follow()
+        else:
+            rows = store.refilter_input()
+            job, post = main_jobs.refilter, self.post_message
+            main_jobs.start(self, "refilter", job, post, predicate, *rows, store.marker_rows)
+            self.paint_texts()
+
+    @on(RefilterDone)
+    @while_mounted
+    def _refilter_done(self, message: RefilterDone) -> None:
+        if message.result.predicate is self.predicate:
+            self.store.apply_refilter(message.result)
+            self.painter.follow()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+
+    def watch_paused(self, paused: bool) -> None:
+        self.set_class(paused, "-paused")
+        self.store.set_paused(paused)
+        if paused:
+            self.painter.new_rows()
+            self.paint_texts()
+        else:
+            self.painter.follow()
+
+    def action_follow(self) -> None:
+        self.paused = False
+        self.painter.follow()  # the whole view, following
+
+    def action_detail(self) -> None:
+        item = self.feed.cursor_item
+        if item is None:
+            self.notify("No event selected.", markup=False)
+            return
+        self._open_detail(item)
+
+    def _open_detail(self, item: Row) -> None:
+        if isinstance(item, FeedItem):
+            self.app.push_screen(EventDetailScreen(marker_detail(item), title=item.marker))
+            return
+        transition = self.store.transition_for(item)
+        monitor = self.host.monitor
+        look_up = transition is None and monitor is not None and item.event_id is not None
+        names = self.environment_names
+        body = detail_text(item, transition, self.time_mode, names, looking_up=look_up)
+        screen = EventDetailScreen(body, title="event detail")
+        self.app.push_screen(screen)
+        if look_up and monitor is not None:
+            # Not in memory: the monitor reads the journal (a flush, a SQLite query), which may
+            # take seconds under backlog. The screen is open already; the answer fills it in.
+            job, post = main_jobs.look_up_transition, screen.post_message
+            main_jobs.start(self, "transition", job, post, monitor, item, self.time_mode, {**names})
+
+    def action_watch(self) -> None:
+        flag = self.painter.focused_flag(self.focused, self.selected_flag)
+        if flag is None:
+            self.notify("Select a flag first (feed or values).", markup=False)
+            return
+        watched = flag not in self.watched
+        self.watched.symmetric_difference_update({flag})
+        monitor = self.host.monitor
+        if monitor is not None:
+            monitor.set_watched(flag, watched)
+        self.values_table.set_watched(self.watched)
+        verb = "watching" if watched else "stopped watching"
+        self.notify(f"{verb} {safe_text(flag)}", markup=False)
+
+    def action_time_format(self) -> None:
+        self.time_mode = next_time_mode(self.time_mode)
+
+    def action_clear_view(self) -> None:
+        self.store.clear()
+        self.painter.follow()  # an empty view, following
+        self.notify("View cleared (the event log and journal are kept).", markup=False)
+
+    def action_export(self) -> None:
+        path = export_path(self.export_dir, self.host.profile.name, self.clock())
+        items, job, post = self.store.snapshot_items()[0], main_jobs.export, self.post_message
+        main_jobs.start(self, "export", job, post, items, self.predicate, path, exclusive=False)
+
+    @on(ExportDone)
+    def _export_done(self, message: ExportDone) -> None:
+        if message.error is not None or message.path is None:
+            self.notify(f"Export failed: {message.error}", severity="error", markup=False)
+            return
+        self.last_export = message.path
+        # The folder on its own line: a long path wraps there rather than mid-name.
+        text = f"{message.count} events → {message.path.name}\nin {message.path.parent}"
+        self.notify(text, title="exported", markup=False)

@@ -1,0 +1,91 @@
+"""What the main screen runs off the event loop, as plain functions of their inputs.
+
+`start` runs one in a thread worker of the screen; it answers with a message (messages.py),
+painted on the UI thread, and touches no widget. `post` is the thread-safe `post_message` of
+the screen that paints the answer (the main screen, or the detail screen for a value change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+
+from textual.dom import DOMNode
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.ui.export import write_jsonl
+from togul_monitor.ui.handle import MonitorHandle
+from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone, TransitionLoaded
+from togul_monitor.ui.screens.event_detail import detail_text
+from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore, MarkerRows, SourceRow
+
+Post = Callable[[Message], object]
+
+HISTORY_LIMIT = 200  # rows read from the journal per selected flag
+
+
+def start(
+    node: DOMNode, name: str, job: Callable[..., None], *args: object, exclusive: bool = True
+) -> None:
+    """Run `job(*args)` in a thread worker of `node` named `name` (see worker_errors.py), one
+    at a time when `exclusive` (a newer one cancels the older)."""
+    node.run_worker(
+        partial(job, *args),
+        thread=True,
+        exclusive=exclusive,
+        group=name,
+        exit_on_error=False,
+        name=name,
+    )
+
+
+def read_history(post: Post, monitor: MonitorHandle, flag_key: str, request: int) -> None:
+    """The flag's history from the journal (a flush and a SQLite query)."""
+    entries: list[HistoryEntry] = []
+    try:
+        entries = list(monitor.history(flag_key, limit=HISTORY_LIMIT))
+    finally:  # always answer, so the latest request is known to be answered
+        post(HistoryLoaded(flag_key, entries, request))
+
+
+def refilter(
+    post: Post,
+    predicate: FeedPredicate,
+    rows: Sequence[SourceRow],
+    upto_seq: int,
+    clears: int,
+    marker_rows: MarkerRows,
+) -> None:
+    """`predicate` over a large view's rows; dropped if a newer refilter replaced this one."""
+    result = FeedStore.compute_refilter(rows, predicate, upto_seq, marker_rows)
+    result.clears = clears
+    if not get_current_worker().is_cancelled:
+        post(RefilterDone(result))
+
+
+def look_up_transition(
+    post: Post,
+    monitor: MonitorHandle,
+    event: FlagEvent,
+    time_mode: str,
+    environment_names: Mapping[str, str],
+) -> None:
+    """The value change `event` caused, from the journal (may take seconds under backlog),
+    as the detail screen's new body."""
+    assert event.event_id is not None
+    transition = monitor.transition_for(event.event_id)
+    body = detail_text(event, transition, time_mode, environment_names)
+    post(TransitionLoaded(event, transition, body))
+
+
+def export(post: Post, items: Sequence[SourceRow], predicate: FeedPredicate, path: Path) -> None:
+    try:
+        count = write_jsonl(items, predicate, path)
+    except (OSError, ValueError) as error:  # the folder, the disk; nothing half-written
+        post(ExportDone(None, 0, str(error)))
+        return
+    post(ExportDone(path, count))

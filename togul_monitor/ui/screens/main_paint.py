@@ -1,0 +1,234 @@
+"""The main screen's paint loop: from the monitor's updates to the panes.
+
+`MainScreen` (main.py) holds the view's state (the store, the modes, the watched flags) and
+runs the timers; `MainPainter` finds the widgets once and does the painting. Every tick it
+drains the monitor, sorts the batch (`view/batch.py`: rows into the store first) and paints it
+(rows, values, flashes, bells, the credentials notice); a few times a second it repaints the
+status bar and the empty-pane hints from the monitor's snapshot (`view/status.py`) and keeps
+the selected flag's history current (`view/history.py`: one journal read per selection, on a
+thread worker, and the rows that arrive since merged in memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Label, Static
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core import MonitorUpdate
+from togul_monitor.domain.events import ConnectionState, Status
+from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.ui.handle import MonitorHandle, ViewHost
+from togul_monitor.ui.messages import HistoryLoaded
+from togul_monitor.ui.screens import main_jobs
+from togul_monitor.ui.view.batch import BellLimiter, credentials_signal, ring_message, take_batch
+from togul_monitor.ui.view.feed_store import FeedStore, row_event
+from togul_monitor.ui.view.history import HistoryReads
+from togul_monitor.ui.view.status import feed_empty_message, status_info, values_empty_text
+from togul_monitor.ui.widgets.event_feed import EventFeed
+from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane
+from togul_monitor.ui.widgets.notice_panel import NoticePanel
+from togul_monitor.ui.widgets.status_bar import StatusBar
+from togul_monitor.ui.widgets.values_table import ValuesTable
+
+STATUS_EVERY = 5  # status bar and history refresh every N paints (4 Hz at 20 Hz)
+
+
+class MainPainter:
+    def __init__(
+        self,
+        screen: Screen[None],
+        host: ViewHost,
+        *,
+        store: FeedStore,
+        environment_names: dict[str, str],
+        watched: set[str],
+        history: HistoryReads,
+        clock: Callable[[], float],
+    ) -> None:
+        """The collections are the screen's own, shared: they change in place."""
+        self.screen, self.app, self.host = screen, screen.app, host
+        self.store, self.environment_names, self.watched = store, environment_names, watched
+        self.history, self.clock = history, clock
+        self.bells = BellLimiter()
+        self.status = Status(ConnectionState.CONNECTING, at=clock())  # the latest signalled
+        self.paints = 0
+        self.feed = screen.query_one("#feed", EventFeed)
+        self.values = screen.query_one("#values", ValuesTable)
+        self.history_pane = screen.query_one("#history", HistoryPane)
+        self.notice = screen.query_one("#notice", NoticePanel)
+        self.status_bar = screen.query_one("#status", StatusBar)
+        self.new_count = screen.query_one("#new-count", Label)
+        self.values_empty = screen.query_one("#values-empty", Static)
+        self.footer = screen.query_one(Footer)
+
+    # -- every tick ---------------------------------------------------------------------------
+    def tick(self, selected: str | None) -> None:
+        monitor = self.host.monitor
+        self.paints += 1
+        if monitor is not None:
+            updates = monitor.drain()
+            if updates:
+                with self.app.batch_update():
+                    self._paint_batch(monitor, updates, selected)
+        if self.paints % STATUS_EVERY == 0:
+            self.texts()
+            if self.history.dirty:
+                self.load_history(selected)
+            elif self.history.new and self.history.current:
+                self.show_history(None, selected)
+
+    def _paint_batch(
+        self, monitor: MonitorHandle, updates: list[MonitorUpdate], selected: str | None
+    ) -> None:
+        batch = take_batch(
+            updates,
+            self.store,
+            environment_names=self.environment_names,
+            selected=selected,
+            watched=self.watched,
+        )
+        self.history.new.extend(batch.history)
+        if batch.unknown_environment:
+            self.learn_environment_names(monitor.snapshot().environment_names)
+        for signal in batch.signals:
+            if isinstance(signal, Status):
+                self.status = signal
+            rejected, detail, cleared = credentials_signal(signal)
+            if rejected:
+                edit, switch = self.host.key_for("edit_profile"), self.host.key_for("profiles")
+                self.notice.show_credentials(self.host.profile.name, detail, edit, switch)
+            elif cleared:
+                self.notice.hide_notice("credentials")
+        self.feed.sync()
+        if batch.repaint_rows:
+            self.feed.refresh()
+        if batch.values:
+            self.values.apply(batch.values, flash=batch.flash)
+        for key in batch.flash.difference(value.flag_key for value in batch.values):
+            self.values.flash(key)
+        for key, ring in batch.rings.items():
+            if self.bells.due(key):
+                self.app.bell()
+                message, title = ring_message(ring), "watched flag changed"
+                self.app.notify(message, title=title, severity="warning", markup=False)
+        self.new_rows()
+
+    def every_second(self, time_mode: str) -> None:
+        """Ages move and flashes expire; relative times move too."""
+        with self.app.batch_update():
+            self.values.tick()
+            if time_mode == "relative":
+                self.feed.refresh()
+                self.history_pane.redraw()
+
+    # -- the texts ----------------------------------------------------------------------------
+    def texts(self) -> None:
+        """Status bar, empty-state texts: a few times a second, from the snapshot."""
+        monitor = self.host.monitor
+        snapshot = monitor.snapshot() if monitor is not None else None
+        profile, switching = self.host.profile, self.host.switching
+        info = status_info(
+            profile=profile,
+            status=self.status,
+            switching=switching,
+            store=self.store,
+            snapshot=snapshot,
+            now=self.clock(),
+        )
+        if snapshot is not None:
+            self.learn_environment_names(snapshot.environment_names)
+        self.status_bar.info = info
+        environment = profile.environment_key or "this target"
+        feed_message = feed_empty_message(switching, info.state, self.store, environment)
+        if feed_message != self.feed.empty_message:
+            self.feed.empty_message = feed_message
+            self.feed.refresh()
+        has_rows = self.values.row_count > 0
+        self.values_empty.set_class(not has_rows, "-shown")
+        if not has_rows:
+            self.values_empty.update(values_empty_text(environment))
+
+    def learn_environment_names(self, names: dict[str, str]) -> None:
+        """Environment id → key, as the monitor knows them (the one place that names them)."""
+        if names and names.items() - self.environment_names.items():
+            self.environment_names.update(names)  # in place: predicates share this dict
+            self.feed.refresh()
+
+    def new_rows(self) -> None:
+        """`+N new`: rows held while paused, or appended while not following."""
+        store = self.store
+        count = store.pending_events if store.paused else self.feed.unseen
+        self.new_count.set_class(count > 0, "-shown")
+        if count:
+            follow = self.host.key_for("follow")
+            self.new_count.update(Text(f" +{count} new · {follow} to follow "))
+
+    def follow(self) -> None:
+        """The whole view again, following the newest row (a refilter, a clear, a resume)."""
+        self.feed.sync()
+        self.feed.follow()
+        self.new_rows()
+        self.texts()
+
+    # -- the monitor and the profile ----------------------------------------------------------
+    def started(self, profile: Profile, *, first: bool, selected: str | None) -> None:
+        """A monitor runs for `profile`: a new profile's view starts empty."""
+        if not first:
+            self.environment_names.clear()
+            self.environment_names.update(profile.environment_names)
+            self.watched.clear()
+            self.watched.update(profile.watch)
+            self.values.set_watched(self.watched)
+            self.feed.sync()
+            self.feed.follow()
+            self.values.reset()
+            self.history.select()
+            self.history_pane.show(selected, [])
+        self.history.dirty = True  # read from the new monitor
+        self.status = Status(ConnectionState.CONNECTING, at=self.clock())
+        self.notice.hide_notice()
+        self.texts()
+
+    def failed(self, profile_name: str, error: str) -> None:
+        keys = (self.host.key_for(k) for k in ("profiles", "edit_profile", "quit"))
+        self.notice.show_failed(profile_name, error, *keys)
+        self.texts()
+
+    # -- the selected flag's history ----------------------------------------------------------
+    def select(self, flag_key: str | None) -> None:
+        self.history.select()
+        self.history_pane.show(flag_key, [])
+        self.load_history(flag_key)
+
+    def load_history(self, flag_key: str | None) -> None:
+        monitor = self.host.monitor
+        if monitor is None or flag_key is None:
+            self.history.dirty = False
+            self.history_pane.show(flag_key, [])
+            return
+        read, post = main_jobs.read_history, self.screen.post_message
+        request = self.history.request()
+        main_jobs.start(self.screen, "history", read, post, monitor, flag_key, request)
+
+    def history_loaded(self, message: HistoryLoaded, selected: str | None) -> None:
+        if not self.history.answer(message.request):
+            return  # an older read answered late: the newer one is what the pane shows
+        if message.flag_key == selected:
+            self.show_history(message.entries, selected)
+
+    def show_history(self, read: Sequence[HistoryEntry] | None, selected: str | None) -> None:
+        pane = self.history_pane
+        pane.show(selected, self.history.merged(read, pane.entries, MAX_ROWS))
+
+    def focused_flag(self, focused: Widget | None, selected: str | None) -> str | None:
+        """The flag `w` acts on: the values table's row, the feed's row, or the selected one."""
+        if focused is self.values:
+            return self.values.selected_flag
+        item = self.feed.cursor_item
+        event = row_event(item) if item is not None else None
+        return event.flag_key if event is not None else selected
