@@ -135,10 +135,10 @@ async def _load_run(
             assert driver is not None
             while not done.is_set():
                 await asyncio.sleep(0.2)
-                before = app.time_mode
+                before = app.main.time_mode
                 t0 = time.perf_counter()
                 driver.send_message(events.Key("t", "t"))
-                while app.time_mode == before:
+                while app.main.time_mode == before:
                     await asyncio.sleep(0.0005)
                 handled = time.perf_counter()
                 while not paints or paints[-1] < handled:
@@ -154,12 +154,12 @@ async def _load_run(
         duration = time.perf_counter() - started
         published = conn.recv()
         deadline = time.perf_counter() + 30
-        while app.store.received < published and time.perf_counter() < deadline:
+        while app.main.store.received < published and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         done.set()
         await asyncio.gather(probe_task, keys_task)
         snap = app.monitor.snapshot()
-        store = app.store
+        store = app.main.store
         if os.environ.get("TUI_BENCH_GC_REPORT"):  # what the garbage collector has to walk
             counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
             print("tracked objects:", sum(counts.values()), counts.most_common(12))

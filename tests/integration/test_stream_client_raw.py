@@ -526,7 +526,7 @@ async def test_an_unusable_url_stops_with_a_reason(base_url: str) -> None:
 
 async def test_distinct_unknown_types_are_counted_in_a_bounded_map() -> None:
     # Before: by_type grew by one entry per type string a server made up.
-    from togul_monitor.client.stream import MAX_COUNTED_TYPES, OTHER_TYPES
+    from togul_monitor.client.items import MAX_COUNTED_TYPES, OTHER_TYPES
 
     n = MAX_COUNTED_TYPES + 10
     body = [b"".join(ev(i, etype=f"odd.{i}") for i in range(1, n + 1))]

@@ -250,4 +250,4 @@ async def test_versions_from_the_emulator_turn_on_gap_detection_without_false_ga
         toggle(emulator, 8)
         await run.until(lambda: len(run.events()) == 8)
     assert client.counters.gaps == 0
-    assert client._versions.per_flag is True  # interleaved +1 steps were seen
+    assert client._builder.versions.per_flag is True  # interleaved +1 steps were seen

@@ -158,7 +158,7 @@ async def test_export_writes_a_lone_surrogate_flag_key(emulator, tmp_path) -> No
         # The stream rejects it now; the exporter must cope anyway. Handed to the monitor's
         # event log on its loop, as the stream's rows are.
         monitor = app.monitor
-        monitor._tell(lambda: monitor._intake._append_rows([odd]))  # type: ignore[attr-defined]
+        monitor._owner.tell(lambda: monitor._intake._append_rows([odd]))  # type: ignore[attr-defined]
         await wait_for(pilot, lambda: app.main.store.received == 2, what="the odd event")
         await pilot.press("e")
         await wait_for(pilot, lambda: getattr(app.main, "last_export", None) is not None)

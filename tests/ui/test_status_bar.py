@@ -53,6 +53,7 @@ def test_each_fact_of_the_snapshot_has_a_note() -> None:
         snapshot(
             recording=False,
             journal_notice=BUSY,
+            recorder_busy=True,
             journal_dropped=3,
             evaluator=EvaluatorStatus(False, "evaluate failed: HTTP 500"),
             notices=(NO_KEY,),
@@ -76,7 +77,10 @@ def test_each_fact_of_the_snapshot_has_a_note() -> None:
             "not recording: the journal writer stopped",
         ),
         (
-            {"journal_notice": "The journal /x could not be opened (bad). It was moved aside."},
+            {
+                "journal_notice": "The journal /x could not be opened (bad). It was moved aside.",
+                "journal_moved_aside": True,
+            },
             "journal was unreadable: moved aside, a new one started",
         ),
         # Rejected credentials have the notice panel; the bar does not say it twice.
@@ -89,7 +93,9 @@ def test_journal_and_evaluator_notes(fields: dict[str, object], expected: str | 
 
 
 def test_the_notes_line_fits_80_columns_cut_between_words() -> None:
-    notes = status_notes(snapshot(recording=False, journal_notice=BUSY, notices=(NO_KEY,)))
+    notes = status_notes(
+        snapshot(recording=False, journal_notice=BUSY, recorder_busy=True, notices=(NO_KEY,))
+    )
     info = StatusInfo(profile="prod", environment="production", notes=notes)
     wide = render_status(info, narrow=False, width=80).plain.split("\n")[2]
     assert wide == (" not recording: another process records this profile  no API key: values are…")

@@ -9,44 +9,23 @@ How it is put together (and why):
   received chunk), so the per-event cost stays low and `restart()` can interrupt a read or a
   backoff wait by cancelling the producer's current phase. The queue is bounded in batches: a
   slow consumer stops the socket reads (TCP backpressure) instead of growing memory.
-* Policy (docs/stream-client.md, the reconnect policy): connect timeout 10 s, read timeout configurable (any byte
-  resets it, comments included, so heartbeats keep a healthy stream alive); backoff in
-  `backoff.py`; a valid `retry:` sets its base; `Retry-After` is a floor; clean EOF and transport
-  errors reconnect; 401/403 (credentials), 204, 404, other 4xx except 400/408/429, other 2xx, a
-  wrong content type and a redirect without `Location` stop. Redirects are followed by hand so
-  that an empty `Location` is an error rather than a loop, and credentials are sent only to the
-  origin they were given for.
-* `Last-Event-ID` is the spec's last event id string, carried across connections and sent
-  as UTF-8 bytes.
-* A `PossibleGap` (see `gaps.py`) follows the event that revealed it.
-* Duplicates: an event whose own id was already delivered is dropped and counted. For numeric
-  ids "already delivered" means id <= the highest numeric id seen, except when the event is
-  newer (server timestamp) than anything seen: that is a server whose id sequence restarted,
-  not a replay, and dropping it would lose real events forever.
-
-Outage rule (documented for the UI and tested):
-* An `Outage` is emitted after every reconnect that follows a LIVE period (a restart included),
-  with `started_at` = when the previous connection was lost and `ended_at` = when the new one
-  went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
-  after LIVE if nothing arrived by then.
-* `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id) and the
-  first new event after the reconnect has id L + 1. Ids are a server sequence, so nothing can
-  lie between L and L + 1. Anything else (ids with holes, no ids, nothing received yet) is True.
-* `replayed` is None when no `Last-Event-ID` was sent (the server had nothing to resume from).
-  Otherwise it counts the new events of the first received batch whose server timestamp is not
-  later than `ended_at`: they happened while we were away, so the server re-sent them. Server
-  timestamps are whole seconds on another machine's clock, so a live event in the reconnect
-  second counts as replayed; the count is informative, `may_have_missed` is the safe signal.
+* Policy (docs/stream-client.md, the reconnect policy): connect timeout 10 s; a read timeout
+  that any byte resets, comments included, so heartbeats keep a healthy stream alive; backoff
+  in `backoff.py`; a valid `retry:` sets its base; `Retry-After` is a floor; clean EOF and
+  transport errors reconnect; 401/403 (credentials), 204, 404, other 4xx except 400/408/429,
+  other 2xx, a wrong content type and a redirect without `Location` stop. Redirects are
+  followed by hand so that an empty `Location` is an error rather than a loop, and credentials
+  are sent only to the origin they were given for.
+* `Last-Event-ID` is the spec's last event id string, carried across connections and sent as
+  UTF-8 bytes.
+* Items (validation, duplicates, gaps, counts): `items.py`. Outages: `outages.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import random as _random
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -55,16 +34,19 @@ import httpx
 
 from togul_monitor.client.backoff import Backoff
 from togul_monitor.client.credentials import Offered, stream_credentials
-from togul_monitor.client.gaps import VersionTracker
+from togul_monitor.client.http import (
+    describe,
+    error_detail,
+    origin,
+    parse_retry_after,
+    raw_headers,
+    unwrap,
+)
+from togul_monitor.client.items import ItemBuilder
+from togul_monitor.client.outages import OutageTracker
 from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
-from togul_monitor.client.validate import validate_event
 from togul_monitor.domain.events import (
     ConnectionState,
-    FlagEvent,
-    Heartbeat,
-    Malformed,
-    Outage,
-    PossibleGap,
     Status,
     StreamCounters,
     StreamItem,
@@ -76,12 +58,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRYABLE_4XX = frozenset({400, 408, 429})
 _MAX_REDIRECTS = 5
 _MAX_QUEUED_BATCHES = 64
-_SEEN_IDS_KEPT = 10_000
-_OUTAGE_DECISION_DELAY = 1.0
-_ERROR_BODY_LIMIT = 4096
-#: `StreamCounters.by_type` counts this many distinct types by name, the rest under OTHER_TYPES.
-MAX_COUNTED_TYPES = 64
-OTHER_TYPES = "(other)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +68,6 @@ class _Outcome:
     stop: bool = False
     retry_after: float | None = None
     credentials_rejected: bool = False
-
-
-@dataclass(slots=True)
-class _PendingOutage:
-    started_at: float
-    ended_at: float
-    sent_id: str | None  # the Last-Event-ID we sent, if any
-    last_numeric: int | None  # the highest numeric id delivered before the outage
-    timer: asyncio.TimerHandle | None = None
 
 
 class _End:
@@ -151,7 +118,6 @@ class StreamClient:
         self.counters = StreamCounters()
         #: The spec's last event id string ("" = none); sent as Last-Event-ID when non-empty.
         self._last_event_id = last_event_id or ""
-        self.last_heartbeat_at: float | None = None
         self.state: ConnectionState | None = None
         self._http: httpx.AsyncClient | None = None
         self._queue: asyncio.Queue[_Batch] | None = None
@@ -159,15 +125,8 @@ class StreamClient:
         self._producer: asyncio.Task[None] | None = None
         self._phase_task: asyncio.Task[object] | None = None
         self._restart_requested = False
-        # de-duplication
-        self._last_numeric: int | None = None
-        self._max_timestamp: float | None = None
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
-        self._versions = VersionTracker()
-        # outage bookkeeping
-        self._down_since: float | None = None  # wall time the last LIVE connection was lost
-        self._pending: _PendingOutage | None = None
+        self._builder = ItemBuilder(self.counters)
+        self._outages = OutageTracker(self._emit, clock)
 
     # ---------------------------------------------------------------- public API
 
@@ -226,7 +185,7 @@ class StreamClient:
             producer.cancel()
             with suppress(asyncio.CancelledError):
                 await producer
-        self._cancel_outage_timer()
+        self._outages.cancel()
 
     def _emit(self, batch: list[StreamItem]) -> None:
         if self._queue is not None:
@@ -284,7 +243,7 @@ class StreamClient:
                 self._queue.put_nowait(exc)
             return
         finally:
-            self._cancel_outage_timer()
+            self._outages.cancel()
         if self._queue is not None:
             self._queue.put_nowait(_END)
 
@@ -315,7 +274,7 @@ class StreamClient:
             url = httpx.URL(self.url)
         except httpx.InvalidURL as exc:
             return _Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
-        origin = _origin(url)
+        home = origin(url)
         headers: dict[str, str | bytes] = {
             "Accept": "text/event-stream",
             "Cache-Control": "no-cache",
@@ -327,21 +286,21 @@ class StreamClient:
             headers["Last-Event-ID"] = sent_id.encode("utf-8")
         for _hop in range(_MAX_REDIRECTS + 1):
             hop_headers = dict(headers)
-            if _origin(url) == origin:
+            if origin(url) == home:
                 hop_headers.update(self._credentials)
             try:
-                request = self._http.build_request("GET", url, headers=_raw(hop_headers))
+                request = self._http.build_request("GET", url, headers=raw_headers(hop_headers))
                 response = await self._http.send(request, stream=True)
             except httpx.TimeoutException:
                 return _Outcome(f"connect timed out after {self._timeout.connect:g} s")
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                 return _Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
             except httpx.HTTPError as exc:
-                return _Outcome(_describe(exc))
+                return _Outcome(describe(exc))
             except Exception as exc:
                 # Not an httpx error: raised under the transport (anyio wraps it in a group).
                 # A value the URL cannot work with is permanent; anything else may pass.
-                inner = _unwrap(exc)
+                inner = unwrap(exc)
                 if isinstance(inner, (OverflowError, ValueError)):
                     return _Outcome(f"invalid URL: {safe_text(inner)}", stop=True)
                 return _Outcome(f"cannot connect: {type(inner).__name__}: {safe_text(inner)}")
@@ -372,7 +331,7 @@ class StreamClient:
 
     async def _refused(self, response: httpx.Response) -> _Outcome:
         status = response.status_code
-        detail = await _error_detail(response)
+        detail = await error_detail(response)
         what = f"HTTP {status}" + (f": {detail}" if detail else "")
         if status in (401, 403):
             why = "credentials rejected" if status == 401 else "credentials not allowed here"
@@ -382,23 +341,14 @@ class StreamClient:
         if status == 404:
             return _Outcome(f"stream not found ({what}); check the base URL", stop=True)
         if status >= 500 or status in _RETRYABLE_4XX:
-            retry_after = _parse_retry_after(response.headers.get("retry-after"), self._clock())
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
             return _Outcome(what, retry_after=retry_after)
         return _Outcome(what, stop=True)
 
     async def _read(self, response: httpx.Response, sent_id: str | None) -> _Outcome:
         now = self._clock()
         live_mono = self._monotonic()
-        if self._down_since is not None:
-            self._pending = _PendingOutage(
-                started_at=self._down_since,
-                ended_at=now,
-                sent_id=sent_id,
-                last_numeric=self._last_numeric,
-            )
-            self._pending.timer = asyncio.get_running_loop().call_later(
-                _OUTAGE_DECISION_DELAY, self._outage_timeout
-            )
+        self._outages.live(now, sent_id, self._builder.last_numeric)
         self._status(Status(ConnectionState.LIVE, at=now))
         decoder = SSEDecoder(self._last_event_id)
         retry_seen = decoder.retry
@@ -421,208 +371,26 @@ class StreamClient:
                             self._space.clear()
                             await self._space.wait()
         except httpx.HTTPError as exc:
-            error = _describe(exc, self.read_timeout)
+            error = describe(exc, self.read_timeout)
             if isinstance(exc, httpx.ReadTimeout):
                 # Nothing arrived for a whole read timeout: the stream was already dead (or the
                 # server stalled) that long ago, so the outage starts then, not when we noticed.
                 silent_for = self.read_timeout
         finally:
-            if self._pending is not None:
-                # Lost again before the outage was even reported: it is still the same outage.
-                self._down_since = self._pending.started_at
-                self._cancel_outage_timer()
-                self._pending = None
-            else:
-                self._down_since = max(now, self._clock() - silent_for)
+            self._outages.lost(now, self._clock() - silent_for)
             self.backoff.connected_for(self._monotonic() - live_mono)
         return _Outcome(error)
-
-    # ---------------------------------------------------------------- items
 
     def _items(self, parsed: list[SSEEvent | Comment]) -> list[StreamItem]:
         """Turn decoded events and comments into stream items (the hot path)."""
         now = self._clock()
-        counters = self.counters
-        by_type = counters.by_type
-        out: list[StreamItem] = []
-        for ev in parsed:
-            if isinstance(ev, Comment):
-                counters.heartbeats += 1
-                self.last_heartbeat_at = now
-                out.append(Heartbeat(now))
-                continue
-            event_id = ev.last_event_id if ev.has_id and ev.last_event_id else None
-            item = validate_event(ev.data, event_id, now)
-            if event_id is not None and self._is_duplicate(event_id, item):
-                counters.duplicates += 1
-                continue
-            out.append(item)
-            if isinstance(item, FlagEvent):
-                counters.events += 1
-                etype = item.type
-                if etype not in by_type and len(by_type) >= MAX_COUNTED_TYPES:
-                    etype = OTHER_TYPES  # bounded: a server may send any number of odd types
-                by_type[etype] = by_type.get(etype, 0) + 1
-                if self._max_timestamp is None or item.timestamp > self._max_timestamp:
-                    self._max_timestamp = item.timestamp
-                gap = self._versions.observe(item)
-                if gap is not None:
-                    counters.gaps += 1
-                    out.append(PossibleGap(item.flag_key, item.environment_id, *gap, event_id, now))
-            else:
-                counters.malformed += 1
-        if self._pending is not None and out:
-            out.insert(0, self._decide_outage(out, now))
+        out = self._builder.build(parsed, now)
+        if out:
+            outage = self._outages.decide(out, now)
+            if outage is not None:
+                out.insert(0, outage)
         return out
 
-    def _is_duplicate(self, event_id: str, item: FlagEvent | Malformed) -> bool:
-        if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
-            number = int(event_id)
-            last = self._last_numeric
-            if last is not None and number <= last:
-                newer = (
-                    isinstance(item, FlagEvent)
-                    and self._max_timestamp is not None
-                    and item.timestamp > self._max_timestamp
-                )
-                if not newer:
-                    return True
-            self._last_numeric = number
-            return False
-        if event_id in self._seen:
-            return True
-        self._seen.add(event_id)
-        self._seen_order.append(event_id)
-        if len(self._seen_order) > _SEEN_IDS_KEPT:
-            self._seen.discard(self._seen_order.popleft())
-        return False
-
-    # ---------------------------------------------------------------- outages
-
-    def _decide_outage(self, batch: list[StreamItem], now: float) -> Outage:
-        pending = self._pending
-        assert pending is not None
-        self._cancel_outage_timer()
-        self._pending = None
-        first_id: str | None = None
-        replayed = 0
-        seen_event = False
-        for item in batch:
-            if isinstance(item, (FlagEvent, Malformed)):
-                if not seen_event:
-                    seen_event = True
-                    first_id = item.event_id
-                if isinstance(item, FlagEvent) and item.timestamp <= pending.ended_at:
-                    replayed += 1
-        proven = (
-            pending.sent_id is not None
-            and pending.last_numeric is not None
-            and first_id is not None
-            and first_id.isascii()
-            and first_id.isdigit()
-            and int(first_id) == pending.last_numeric + 1
-        )
-        return Outage(
-            started_at=pending.started_at,
-            ended_at=pending.ended_at,
-            replayed=replayed if pending.sent_id is not None else None,
-            may_have_missed=not proven,
-            received_at=now,
-        )
-
-    def _outage_timeout(self) -> None:
-        pending = self._pending
-        if pending is None:
-            return
-        pending.timer = None
-        self._pending = None
-        self._emit(
-            [
-                Outage(
-                    started_at=pending.started_at,
-                    ended_at=pending.ended_at,
-                    replayed=0 if pending.sent_id is not None else None,
-                    may_have_missed=True,
-                    received_at=self._clock(),
-                )
-            ]
-        )
-
-    def _cancel_outage_timer(self) -> None:
-        if self._pending is not None and self._pending.timer is not None:
-            self._pending.timer.cancel()
-            self._pending.timer = None
-
-
-# -------------------------------------------------------------------- helpers
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """The first leaf of an exception group (anyio raises groups from its task groups)."""
-    # Duck-typed: Python 3.10 has no built-in BaseExceptionGroup (anyio uses a backport there).
-    inner = getattr(exc, "exceptions", None)
-    while isinstance(inner, (tuple, list)) and inner and isinstance(inner[0], BaseException):
-        exc = inner[0]
-        inner = getattr(exc, "exceptions", None)
-    return exc
-
-
-def _raw(headers: dict[str, str | bytes]) -> list[tuple[bytes, bytes]]:
-    """Headers as bytes: `Last-Event-ID` is sent as UTF-8 bytes, which a str header cannot be."""
-    return [
-        (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("utf-8"))
-        for name, value in headers.items()
-    ]
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return (url.scheme, url.host, url.port)
-
-
-def _describe(exc: Exception, read_timeout: float | None = None) -> str:
-    if isinstance(exc, httpx.ReadTimeout):
-        limit = f"{read_timeout:g} s" if read_timeout is not None else "the read timeout"
-        return f"no data for {limit} (read timeout)"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {safe_text(exc) or type(exc).__name__}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"connection broken: {safe_text(exc) or type(exc).__name__}"
-    if isinstance(exc, httpx.ReadError):
-        return f"connection lost: {safe_text(exc) or type(exc).__name__}"
-    return f"{type(exc).__name__}: {safe_text(exc)}"
-
-
-async def _error_detail(response: httpx.Response) -> str:
-    """The `{code, message}` of an error body (bounded read), as safe one-line text."""
-    body = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) >= _ERROR_BODY_LIMIT:
-                break
-    except httpx.HTTPError:
-        pass
-    try:
-        payload = json.loads(body[:_ERROR_BODY_LIMIT])
-    except ValueError:
-        return ""
-    if not isinstance(payload, dict):
-        return ""
-    parts = [str(payload[k]) for k in ("code", "message") if isinstance(payload.get(k), str)]
-    return safe_text(" ".join(parts)[:200])
-
-
-def _parse_retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date; None if absent or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value[:9]))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now)
+    @property
+    def last_heartbeat_at(self) -> float | None:
+        return self._builder.last_heartbeat_at

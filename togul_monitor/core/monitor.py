@@ -30,33 +30,33 @@ happen on the asking thread: they open their own SQLite connection.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from togul_monitor.client.evaluate import EvaluateClient
-from togul_monitor.client.management import EnvironmentInfo
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.environment import Environments, look_up
 from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
+from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.plan import plan_stream
-from togul_monitor.core.snapshot import (
-    SNAPSHOT_EVERY,
-    VALUES_EVERY,
-    MonitorSnapshot,
-    copy_counters,
-)
+from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
-from togul_monitor.store.journal import Journal, JournalError, LastValue, journal_path
+from togul_monitor.store.journal import (
+    Journal,
+    JournalError,
+    LastValue,
+    RecorderBusy,
+    journal_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ __all__ = ["Monitor"]
 T = TypeVar("T")
 
 _LOAD_EVENTS_AT_START = 10_000
-QUERY_TIMEOUT = 10.0  # how long another thread waits for the loop to answer a query
 
 
 class Monitor:
@@ -100,7 +99,7 @@ class Monitor:
             log_size=event_log_size,
             on_events=self._on_events,
             on_outage=self._on_outage,
-            on_change=self._changed,
+            on_change=lambda: self._publisher.changed(),
         )
         self.event_log = self._intake.log
         self._evaluations = Evaluations(
@@ -108,22 +107,14 @@ class Monitor:
         )
         self._journal: Journal | None = None
         self._journal_notice: str | None = None
+        self._recorder_busy = False
         self._notices: list[str] = []
-        self._environment_id: str | None = None
-        self._environment_names: dict[str, str] = {}
-        self._env_scoped_stream = True
+        self._environments = Environments(profile.environment_key)
         self._stream_api_key: str | None = None
         self._stream_token: str | None = None
         self._feed_start = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
-        self._snapshot: MonitorSnapshot | None = None
-        self._commit_due = False
-        self._tick_timer: asyncio.TimerHandle | None = None
-        self._values: dict[str, FlagValue] = {}
-        self._values_version = -1
-        self._values_copied_at = 0.0
-        self._values_due = False  # a snapshot with the newest values is scheduled
+        self._owner = OwnerLoop()
+        self._publisher = Publisher(self._build_snapshot, self._evaluations.values, self._hub)
         self._started = False
         self._stopped = False
 
@@ -133,19 +124,17 @@ class Monitor:
         if self._started:
             raise RuntimeError("a Monitor starts once")
         self._started = True
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
+        loop = self._owner.bind()
         profile = self.profile
         remembered = await self._open_journal() if self.record else {}
         self._feed_start = self.event_log.end
 
         lookup = None
         if profile.token and profile.environment_key:
-            lookup = await self._lookup_environment()
+            lookup = await look_up(profile)
         plan = plan_stream(profile, lookup)
         self._stream_api_key = plan.credentials.api_key
         self._stream_token = plan.credentials.token
-        self._env_scoped_stream = plan.credentials.environment_scoped
         for note in plan.notes:
             self._note(note)
         evaluations = self._evaluations
@@ -154,15 +143,16 @@ class Monitor:
             evaluations.configure(
                 profile, concurrency=self._evaluate_concurrency, settle=self._evaluate_settle
             )
-        self._environment_id = plan.environment_id
-        self._environment_names = dict(plan.environment_names)
+        self._environments.apply(plan)
         evaluations.seed(remembered, (*profile.watch, *plan.listed))
-        if self._journal is not None and self._environment_names:
-            self._journal.set_environment_names(self._environment_names)
+        journal = self._journal
+        if journal is not None:
+            self._environments.on_learnt = journal.set_environment_names
+            if self._environments.names:
+                journal.set_environment_names(self._environments.names)
         self._start_stream()
         evaluations.evaluate_everything()
-        self._commit()
-        self._tick_timer = self._loop.call_later(SNAPSHOT_EVERY, self._tick)
+        self._publisher.start(loop)
 
     async def stop(self) -> None:
         """Cancel the stream, close the HTTP clients, flush and close the journal."""
@@ -170,8 +160,6 @@ class Monitor:
             return
         self._stopped = True
         self._evaluations.close_soon()
-        if self._tick_timer is not None:
-            self._tick_timer.cancel()
         # Each step runs whatever the one before did: one failing close must not leave the
         # journal's writer thread running or an update stream waiting forever.
         try:
@@ -182,7 +170,7 @@ class Monitor:
                 if self._journal is not None:
                     await asyncio.to_thread(self._journal.close, JOURNAL_CLOSE_TIMEOUT)
             finally:
-                self._commit()
+                self._publisher.stop()
                 self._hub.end_all()
 
     async def _open_journal(self) -> dict[str, LastValue]:
@@ -193,6 +181,7 @@ class Monitor:
             )
         except JournalError as exc:
             self._journal_notice = f"not recording: {exc}"
+            self._recorder_busy = isinstance(exc, RecorderBusy)
             log.warning("%s", self._journal_notice)
             return {}
         self._journal = self._intake.journal = journal
@@ -207,22 +196,10 @@ class Monitor:
         self._intake.preload(events)
         return last_values
 
-    async def _lookup_environment(self) -> EnvironmentInfo | str:
-        """The management API's answer for the profile's environment, or why there is none."""
-        from togul_monitor.client.management import ManagementError, lookup_environment
-
-        assert self.profile.token is not None
-        try:
-            return await lookup_environment(
-                self.profile.base_url, self.profile.token, self.profile.environment_key
-            )
-        except ManagementError as exc:
-            return str(exc)
-
     def _note(self, text: str) -> None:
         log.info("%s", text)
         self._notices.append(text)
-        self._changed()
+        self._publisher.changed()
 
     def _start_stream(self) -> None:
         stream = self._stream_factory(
@@ -237,72 +214,19 @@ class Monitor:
 
     def _publish(self, update: MonitorUpdate) -> None:
         self._hub.publish(update)
-        self._changed()
+        self._publisher.changed()
 
     def _on_events(self, batch: list[FlagEvent]) -> None:
-        if self._env_scoped_stream:
-            if self._environment_id is None:
-                self._learn_environment(batch[-1].environment_id)
-            self._evaluations.on_events(batch)
-            return
-        env_id = self._environment_id
-        if env_id is not None:  # an org-wide stream whose environment is unknown: not evaluated
-            self._evaluations.on_events([e for e in batch if e.environment_id == env_id])
+        relevant = self._environments.relevant(batch)
+        if relevant:
+            self._evaluations.on_events(relevant)
 
     def _on_outage(self) -> None:
         self._evaluations.evaluate_everything()
 
-    def _learn_environment(self, environment_id: str) -> None:
-        """An API-key stream is the key's environment: its id names the profile's one."""
-        self._environment_id = environment_id
-        learnt = environment_id not in self._environment_names
-        self._environment_names.setdefault(environment_id, self.profile.environment_key)
-        if learnt and self._journal is not None:
-            self._journal.set_environment_names({environment_id: self.profile.environment_key})
-
     # --- snapshots ---------------------------------------------------------------------------
 
-    def _changed(self) -> None:
-        """The state changed: commit it once this loop iteration is done (one snapshot and one
-        hand-over to the drain, however many changes the iteration made)."""
-        if not self._commit_due and self._loop is not None:
-            self._commit_due = True
-            self._loop.call_soon(self._commit)
-
-    def _commit(self) -> None:
-        """Publish a snapshot, then the updates it reflects."""
-        self._commit_due = False
-        self._snapshot = self._build_snapshot()
-        self._hub.commit()
-
-    def _tick(self) -> None:
-        """Even with no change, rates decay and ages grow: a new snapshot once a second."""
-        assert self._loop is not None
-        if not self._stopped:
-            self._changed()
-            self._tick_timer = self._loop.call_later(SNAPSHOT_EVERY, self._tick)
-
-    def _values_copy(self, fresh: bool) -> dict[str, FlagValue]:
-        """The values for a snapshot: copied only when they changed since the last copy, and
-        at most every VALUES_EVERY seconds unless `fresh` (thousands of flags cost a copy)."""
-        values = self._evaluations.values
-        if values.version == self._values_version:
-            return self._values
-        now = time.monotonic()
-        if fresh or now - self._values_copied_at >= VALUES_EVERY:
-            self._values = values.copy()
-            self._values_version = values.version
-            self._values_copied_at = now
-        elif self._loop is not None and not self._values_due:
-            self._values_due = True
-            self._loop.call_later(VALUES_EVERY, self._values_refresh)
-        return self._values
-
-    def _values_refresh(self) -> None:
-        self._values_due = False
-        self._changed()
-
-    def _build_snapshot(self, *, fresh: bool = False) -> MonitorSnapshot:
+    def _build_snapshot(self, values: dict[str, FlagValue]) -> MonitorSnapshot:
         journal = self._journal
         intake, evaluations = self._intake, self._evaluations
         writer_ended = journal is not None and not journal.writing and not self._stopped
@@ -314,12 +238,12 @@ class Monitor:
             counters=copy_counters(intake.counters),
             trimmed=self.event_log.trimmed,
             dropped_updates=self._hub.dropped,
-            values=self._values_copy(fresh),
+            values=values,
             evaluator=evaluations.status,
             events_per_second=intake.rates.buckets(self._clock()),
             last_lag_seconds=intake.last_lag,
-            environment_names=dict(self._environment_names),
-            environment_id=self._environment_id,
+            environment_names=dict(self._environments.names),
+            environment_id=self._environments.environment_id,
             watched=frozenset(evaluations.watched),
             recording=journal is not None and not self._stopped and journal.writing,
             journal_notice=(
@@ -327,6 +251,8 @@ class Monitor:
                 if writer_ended and journal is not None
                 else self._journal_notice
             ),
+            recorder_busy=self._recorder_busy,
+            journal_moved_aside=journal is not None and journal.moved_to is not None,
             journal_dropped=journal.dropped if journal is not None else 0,
             journal_pending=journal.pending if journal is not None else 0,
             journal_waits=intake.journal_waits,
@@ -338,56 +264,24 @@ class Monitor:
 
     # --- any thread --------------------------------------------------------------------------
 
-    def _on_loop_thread(self) -> bool:
-        return self._loop_thread is None or self._loop_thread == threading.get_ident()
-
-    def _loop_running(self) -> bool:
-        loop = self._loop
-        return loop is not None and loop.is_running() and not loop.is_closed()
-
-    def _ask(self, query: Callable[[], T]) -> T:
-        """Run `query` on the loop and wait for its answer (at once when already there, or
-        when the loop no longer runs: then nothing else touches the state)."""
-        if self._on_loop_thread() or not self._loop_running():
-            return query()
-        assert self._loop is not None
-        answer: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                answer.set_result(query())
-            except BaseException as exc:  # handed to the asking thread
-                answer.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(run)
-        return answer.result(QUERY_TIMEOUT)
-
-    def _tell(self, intent: Callable[[], None]) -> None:
-        """Run `intent` on the loop without waiting."""
-        if self._on_loop_thread() or not self._loop_running():
-            intent()
-            return
-        assert self._loop is not None
-        try:
-            self._loop.call_soon_threadsafe(intent)
-        except RuntimeError:  # the loop closed meanwhile: nothing to tell
-            pass
-
     def snapshot(self) -> MonitorSnapshot:
         """The monitor's state: fresh on the loop, the last published one elsewhere."""
-        if self._on_loop_thread() or self._snapshot is None:
-            return self._build_snapshot(fresh=True)
-        return self._snapshot
+        published = self._publisher.snapshot
+        if self._owner.here() or published is None:
+            return self._publisher.fresh()
+        return published
 
     def values(self) -> dict[str, FlagValue]:
-        if self._on_loop_thread() or self._snapshot is None:
+        published = self._publisher.snapshot
+        if self._owner.here() or published is None:
             return self._evaluations.values.copy()
-        return self._snapshot.values
+        return published.values
 
     def environment_names(self) -> dict[str, str]:
-        if self._on_loop_thread() or self._snapshot is None:
-            return dict(self._environment_names)
-        return self._snapshot.environment_names
+        published = self._publisher.snapshot
+        if self._owner.here() or published is None:
+            return dict(self._environments.names)
+        return published.environment_names
 
     def updates(self) -> AsyncIterator[MonitorUpdate]:
         """Every update from now on, until `stop()`; subscribed as soon as this is called (on
@@ -422,7 +316,7 @@ class Monitor:
         def in_memory() -> tuple[list[ValueTransition], list[Outage]]:
             return self._evaluations.transitions_of(flag_key), list(self._intake.outages)
 
-        transitions, outages = self._ask(in_memory)
+        transitions, outages = self._owner.ask(in_memory)
         if events or transitions:
             oldest = min([e.received_at for e in events] + [t.at for t in transitions])
             outages = [o for o in outages if o.received_at >= oldest]
@@ -439,7 +333,7 @@ class Monitor:
         return merge_history(stored, transitions, events, outages, limit=limit)
 
     def transition_for(self, event_id: str) -> ValueTransition | None:
-        found = self._ask(lambda: self._evaluations.transition_for(event_id))
+        found = self._owner.ask(lambda: self._evaluations.transition_for(event_id))
         if found is not None or self._journal is None:
             return found
         self._journal.flush(timeout=2.0)
@@ -450,7 +344,7 @@ class Monitor:
 
     def restart_stream(self) -> None:
         """Reconnect now; also lifts a credentials halt (the user may have fixed the key)."""
-        self._tell(self._restart_stream)
+        self._owner.tell(self._restart_stream)
 
     def _restart_stream(self) -> None:
         if self._stopped:
@@ -462,15 +356,15 @@ class Monitor:
             self._intake.stream.restart()
 
     def reevaluate_all(self) -> None:
-        self._tell(lambda: None if self._stopped else self._evaluations.reevaluate_all())
+        self._owner.tell(lambda: None if self._stopped else self._evaluations.reevaluate_all())
 
     def set_watched(self, flag_key: str, watched: bool) -> None:
         def apply() -> None:
             if not self._stopped:
                 self._evaluations.set_watched(flag_key, watched)
-                self._changed()
+                self._publisher.changed()
 
-        self._tell(apply)
+        self._owner.tell(apply)
 
     # --- for the headless commands, tests and benchmarks -------------------------------------
 

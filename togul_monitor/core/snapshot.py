@@ -7,11 +7,14 @@ reference. Readers on other threads take that reference and never see a half-mad
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from togul_monitor.core.updates import EvaluatorStatus
+from togul_monitor.core.updates import EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
-from togul_monitor.domain.values import FlagValue
+from togul_monitor.domain.values import FlagValue, FlagValues
 
 SNAPSHOT_EVERY = 1.0  # seconds between two snapshots while nothing changes (rates decay)
 VALUES_EVERY = 0.05  # seconds between two copies of the values while they keep changing
@@ -35,6 +38,8 @@ class MonitorSnapshot:
     watched: frozenset[str] = frozenset()
     recording: bool = False  # the journal is open and being written
     journal_notice: str | None = None  # why it is not recording, or what happened to the file
+    recorder_busy: bool = False  # not recording because another process records the profile
+    journal_moved_aside: bool = False  # the journal was unreadable: moved aside, a new one begun
     journal_dropped: int = 0  # journal appends refused because the writer fell behind
     journal_pending: int = 0  # appended, not yet committed
     journal_waits: int = 0  # times the stream was paused for the journal to catch up
@@ -56,3 +61,81 @@ def copy_counters(counters: StreamCounters) -> StreamCounters:
         gaps=counters.gaps,
         by_type=dict(counters.by_type),
     )
+
+
+class Publisher:
+    """Publishes a monitor's snapshot, then hands the updates it reflects to the drain.
+
+    `changed()` asks for one commit at the end of the current loop iteration, however many
+    changes the iteration made. The values are the one part whose copy grows with the number of
+    flags: they are copied only when they changed, and at most every VALUES_EVERY seconds
+    unless a caller on the loop asks for a fresh snapshot.
+    """
+
+    def __init__(
+        self,
+        build: Callable[[dict[str, FlagValue]], MonitorSnapshot],
+        values: FlagValues,
+        hub: UpdateHub,
+    ) -> None:
+        self._build = build
+        self._values = values
+        self._hub = hub
+        self.snapshot: MonitorSnapshot | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._commit_due = False
+        self._tick_timer: asyncio.TimerHandle | None = None
+        self._copy: dict[str, FlagValue] = {}
+        self._copy_version = -1
+        self._copied_at = 0.0
+        self._values_due = False  # a snapshot with the newest values is scheduled
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.commit()
+        self._tick_timer = loop.call_later(SNAPSHOT_EVERY, self._tick)
+
+    def stop(self) -> None:
+        """Publish the last snapshot; no more ticks."""
+        if self._tick_timer is not None:
+            self._tick_timer.cancel()
+        self._loop = None
+        self.commit()
+
+    def changed(self) -> None:
+        if not self._commit_due and self._loop is not None:
+            self._commit_due = True
+            self._loop.call_soon(self.commit)
+
+    def commit(self) -> None:
+        self._commit_due = False
+        self.snapshot = self._build(self.values(fresh=False))
+        self._hub.commit()
+
+    def fresh(self) -> MonitorSnapshot:
+        """A snapshot of this very moment (for a caller on the monitor's loop)."""
+        return self._build(self.values(fresh=True))
+
+    def values(self, *, fresh: bool) -> dict[str, FlagValue]:
+        values = self._values
+        if values.version == self._copy_version:
+            return self._copy
+        now = time.monotonic()
+        if fresh or now - self._copied_at >= VALUES_EVERY:
+            self._copy = values.copy()
+            self._copy_version = values.version
+            self._copied_at = now
+        elif self._loop is not None and not self._values_due:
+            self._values_due = True
+            self._loop.call_later(VALUES_EVERY, self._values_refresh)
+        return self._copy
+
+    def _values_refresh(self) -> None:
+        self._values_due = False
+        self.changed()
+
+    def _tick(self) -> None:
+        """Even with no change, rates decay and ages grow: a new snapshot once a second."""
+        if self._loop is not None:
+            self.changed()
+            self._tick_timer = self._loop.call_later(SNAPSHOT_EVERY, self._tick)

@@ -38,7 +38,7 @@ from togul_monitor.store.reader import (
     read_transition_for,
 )
 from togul_monitor.store.retention import Retention
-from togul_monitor.store.schema import JournalError, LastValue, open_database
+from togul_monitor.store.schema import JournalError, LastValue, RecorderBusy, open_database
 from togul_monitor.store.writer import (
     AppendOutage,
     AppendTransition,
@@ -56,6 +56,7 @@ __all__ = [
     "Journal",
     "JournalError",
     "LastValue",
+    "RecorderBusy",
     "journal_path",
 ]
 
@@ -109,7 +110,7 @@ class Journal:
         try:
             self._recorder_lock = FileLock.acquire(self.path, wait=False)
         except LockBusy:
-            raise JournalError(
+            raise RecorderBusy(
                 f"another togul-monitor (the TUI or `tail --profile`) is recording {self.path}; "
                 "this one shows the stream without recording it, so nothing is journalled twice"
             ) from None

@@ -90,6 +90,10 @@ class JournalError(Exception):
     """The journal cannot be used at all (even a fresh one could not be created)."""
 
 
+class RecorderBusy(JournalError):
+    """Another process records this journal: this one must not write it too."""
+
+
 @dataclass(frozen=True, slots=True)
 class LastValue:
     flag_key: str

@@ -101,7 +101,8 @@ class MainPainter:
             rejected, detail, cleared = credentials_signal(signal)
             if rejected:
                 edit, switch = self.host.key_for("edit_profile"), self.host.key_for("profiles")
-                self.notice.show_credentials(self.host.profile.name, detail, edit, switch)
+                retry = self.host.key_for("reconnect")
+                self.notice.show_credentials(self.host.profile.name, detail, edit, switch, retry)
             elif cleared:
                 self.notice.hide_notice("credentials")
         self.feed.sync()

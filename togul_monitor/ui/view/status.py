@@ -57,9 +57,6 @@ class StatusInfo:
     notes: tuple[Note, ...] = ()  # the third line (none: the bar has two lines)
 
 
-# The journal's words when another process holds the profile's recorder lock
-# (store/journal.py): the one reason for not recording that is expected, not a failure.
-RECORDER_BUSY = "another togul-monitor"
 NOT_RECORDING = "not recording: "
 _ASIDE = re.compile(r"\s*\([^()]*\)")
 
@@ -74,7 +71,7 @@ def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
     notes: list[Note] = []
     notice = snapshot.journal_notice
     if not snapshot.recording:
-        if notice and RECORDER_BUSY in notice:
+        if snapshot.recorder_busy:  # expected, not a failure: another process records
             notes.append(
                 Note(
                     "not recording: another process records this profile",
@@ -89,8 +86,7 @@ def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
             )
         else:
             notes.append(Note("not recording", "not recording", "bold yellow"))
-    elif notice:
-        # While recording, the journal's only notice is an unreadable file moved aside.
+    elif snapshot.journal_moved_aside:
         notes.append(
             Note(
                 "journal was unreadable: moved aside, a new one started",

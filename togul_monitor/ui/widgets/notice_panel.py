@@ -39,14 +39,15 @@ class NoticePanel(Static):
             self.remove_class("-shown")
 
     def show_credentials(
-        self, profile_name: str, detail: str, edit_key: str, switch_key: str
+        self, profile_name: str, detail: str, edit_key: str, switch_key: str, retry_key: str
     ) -> None:
-        """401/403: nothing is retried until the profile changes, so say how to change it."""
+        """401/403: nothing is retried by itself, so say how to fix it and how to try again."""
         self.show_notice(
             "credentials",
             f"Credentials rejected for profile {profile_name}",
-            f"{detail}. Nothing is retried until the profile changes.",
-            f"{edit_key}: edit this profile · {switch_key}: switch profile",
+            f"{detail}. Nothing is retried until you ask ({retry_key}) or the profile changes.",
+            f"{edit_key}: edit this profile · {switch_key}: switch profile · "
+            f"{retry_key}: try again",
         )
 
     def show_failed(

@@ -1,0 +1,83 @@
+"""HTTP details of the stream client: headers as bytes, origins, errors and Retry-After."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+
+import httpx
+
+from togul_monitor.support.text import safe_text
+
+ERROR_BODY_LIMIT = 4096
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The first leaf of an exception group (anyio raises groups from its task groups)."""
+    # Duck-typed: Python 3.10 has no built-in BaseExceptionGroup (anyio uses a backport there).
+    inner = getattr(exc, "exceptions", None)
+    while isinstance(inner, (tuple, list)) and inner and isinstance(inner[0], BaseException):
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
+    return exc
+
+
+def raw_headers(headers: dict[str, str | bytes]) -> list[tuple[bytes, bytes]]:
+    """Headers as bytes: `Last-Event-ID` is sent as UTF-8 bytes, which a str header cannot be."""
+    return [
+        (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("utf-8"))
+        for name, value in headers.items()
+    ]
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+def describe(exc: Exception, read_timeout: float | None = None) -> str:
+    if isinstance(exc, httpx.ReadTimeout):
+        limit = f"{read_timeout:g} s" if read_timeout is not None else "the read timeout"
+        return f"no data for {limit} (read timeout)"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {safe_text(exc) or type(exc).__name__}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"connection broken: {safe_text(exc) or type(exc).__name__}"
+    if isinstance(exc, httpx.ReadError):
+        return f"connection lost: {safe_text(exc) or type(exc).__name__}"
+    return f"{type(exc).__name__}: {safe_text(exc)}"
+
+
+async def error_detail(response: httpx.Response) -> str:
+    """The `{code, message}` of an error body (bounded read), as safe one-line text."""
+    body = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= ERROR_BODY_LIMIT:
+                break
+    except httpx.HTTPError:
+        pass
+    try:
+        payload = json.loads(body[:ERROR_BODY_LIMIT])
+    except ValueError:
+        return ""
+    if not isinstance(payload, dict):
+        return ""
+    parts = [str(payload[k]) for k in ("code", "message") if isinstance(payload.get(k), str)]
+    return safe_text(" ".join(parts)[:200])
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date; None if absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(int(value[:9]))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now)

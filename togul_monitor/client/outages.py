@@ -1,0 +1,117 @@
+"""Outages of the stream: when the connection was lost, when it was back, and what may be missing.
+
+Outage rule (documented for the UI and tested):
+* An `Outage` is emitted after every reconnect that follows a LIVE period (a restart included),
+  with `started_at` = when the previous connection was lost and `ended_at` = when the new one
+  went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
+  after LIVE if nothing arrived by then.
+* `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id) and the
+  first new event after the reconnect has id L + 1. Ids are a server sequence, so nothing can
+  lie between L and L + 1. Anything else (ids with holes, no ids, nothing received yet) is True.
+* `replayed` is None when no `Last-Event-ID` was sent (the server had nothing to resume from).
+  Otherwise it counts the new events of the first received batch whose server timestamp is not
+  later than `ended_at`: they happened while we were away, so the server re-sent them. Server
+  timestamps are whole seconds on another machine's clock, so a live event in the reconnect
+  second counts as replayed; the count is informative, `may_have_missed` is the safe signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage, StreamItem
+
+DECISION_DELAY = 1.0  # seconds after LIVE to report an outage when nothing arrived yet
+
+
+@dataclass(slots=True)
+class _Pending:
+    started_at: float
+    ended_at: float
+    sent_id: str | None  # the Last-Event-ID we sent, if any
+    last_numeric: int | None  # the highest numeric id delivered before the outage
+    timer: asyncio.TimerHandle | None = None
+
+
+class OutageTracker:
+    """Told when a connection goes live and when it is lost; decides each outage once."""
+
+    def __init__(
+        self, emit: Callable[[list[StreamItem]], None], clock: Callable[[], float]
+    ) -> None:
+        self._emit = emit
+        self._clock = clock
+        self._down_since: float | None = None  # wall time the last LIVE connection was lost
+        self._pending: _Pending | None = None
+
+    def live(self, now: float, sent_id: str | None, last_numeric: int | None) -> None:
+        """A connection went LIVE: if one was lost before, its outage is now pending."""
+        if self._down_since is None:
+            return
+        self._pending = _Pending(self._down_since, now, sent_id, last_numeric)
+        self._pending.timer = asyncio.get_running_loop().call_later(DECISION_DELAY, self._timeout)
+
+    def lost(self, now: float, data_stopped_at: float) -> None:
+        """The LIVE connection of `now` ended; data had stopped at `data_stopped_at`."""
+        if self._pending is not None:
+            # Lost again before the outage was even reported: it is still the same outage.
+            self._down_since = self._pending.started_at
+            self.cancel()
+            self._pending = None
+        else:
+            self._down_since = max(now, data_stopped_at)
+
+    def decide(self, batch: list[StreamItem], now: float) -> Outage | None:
+        """The pending outage, judged on the first items of the new connection."""
+        pending = self._pending
+        if pending is None:
+            return None
+        self.cancel()
+        self._pending = None
+        first_id: str | None = None
+        replayed = 0
+        seen_event = False
+        for item in batch:
+            if isinstance(item, (FlagEvent, Malformed)):
+                if not seen_event:
+                    seen_event = True
+                    first_id = item.event_id
+                if isinstance(item, FlagEvent) and item.timestamp <= pending.ended_at:
+                    replayed += 1
+        proven = (
+            pending.sent_id is not None
+            and pending.last_numeric is not None
+            and first_id is not None
+            and first_id.isascii()
+            and first_id.isdigit()
+            and int(first_id) == pending.last_numeric + 1
+        )
+        return Outage(
+            started_at=pending.started_at,
+            ended_at=pending.ended_at,
+            replayed=replayed if pending.sent_id is not None else None,
+            may_have_missed=not proven,
+            received_at=now,
+        )
+
+    def _timeout(self) -> None:
+        """Nothing arrived within DECISION_DELAY of LIVE: report the outage anyway."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        pending.timer = None
+        outage = Outage(
+            started_at=pending.started_at,
+            ended_at=pending.ended_at,
+            replayed=0 if pending.sent_id is not None else None,
+            may_have_missed=True,
+            received_at=self._clock(),
+        )
+        self._emit([outage])
+
+    def cancel(self) -> None:
+        if self._pending is not None and self._pending.timer is not None:
+            self._pending.timer.cancel()
+            self._pending.timer = None
