@@ -85,3 +85,11 @@ def feed_lines(app: TogulMonitorApp) -> list[str]:
 def accounted(app: TogulMonitorApp) -> bool:
     s = app.main.store
     return s.received == s.shown + s.pending_events + s.trimmed + s.filtered
+
+
+def inject_rows(app: TogulMonitorApp, rows: list[Any]) -> None:
+    """Hand `rows` to the running monitor's event log on its loop, as the stream's rows are
+    (for rows the stream itself would refuse)."""
+    monitor: Any = app.monitor
+    assert monitor is not None
+    monitor._owner.tell(lambda: monitor._intake._append_rows(rows))

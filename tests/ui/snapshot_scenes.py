@@ -22,7 +22,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import ConnectionState
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.ui.app import TogulMonitorApp
-from togul_monitor.ui.view.feed_store import row_marker
+from togul_monitor.ui.view.rows import row_marker
 
 FIXED_NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 SIZE = (120, 40)

@@ -12,7 +12,7 @@ from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.help import HelpScreen
-from togul_monitor.ui.view.feed_store import row_event
+from togul_monitor.ui.view.rows import row_event
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 
 from .helpers import accounted, feed_lines, make_app, make_profile, wait_for, wait_live

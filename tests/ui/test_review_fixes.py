@@ -7,7 +7,7 @@ from textual.command import CommandList, CommandPalette
 
 from togul_monitor.emulator.harness import EmulatorHandle
 
-from .helpers import make_app, make_profile, wait_for, wait_live
+from .helpers import inject_rows, make_app, make_profile, wait_for, wait_live
 
 
 async def test_palette_shows_a_markup_like_flag_key_literally(emulator: EmulatorHandle) -> None:
@@ -46,7 +46,7 @@ async def test_palette_shows_a_markup_like_flag_key_literally(emulator: Emulator
 async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorHandle) -> None:
     """A finite but huge timestamp (1e300) crashed the feed row and `enter`.
 
-    The stream now rejects it as malformed, so the event is put in the view directly: the
+    The stream now rejects it as malformed, so the event is handed to the monitor directly: the
     formatters are the second line of defence.
     """
     from togul_monitor.domain.events import FlagEvent
@@ -56,7 +56,9 @@ async def test_a_huge_server_timestamp_shows_a_question_mark(emulator: EmulatorH
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         huge = FlagEvent("flag.updated", "far-future", "env", 1, 1e300, "9", app.clock())
-        app.main.store.add_event(huge)
+        received = app.main.store.received
+        inject_rows(app, [huge])
+        await wait_for(pilot, lambda: app.main.store.received == received + 1, what="the event")
         app.main.feed.sync()
         app.main.feed.follow()
         await pilot.pause()
@@ -157,8 +159,7 @@ async def test_export_writes_a_lone_surrogate_flag_key(emulator, tmp_path) -> No
         odd = FlagEvent("flag.updated", "bad\ud800key", "env", 2, 1.0, "x1", app.clock())
         # The stream rejects it now; the exporter must cope anyway. Handed to the monitor's
         # event log on its loop, as the stream's rows are.
-        monitor = app.monitor
-        monitor._owner.tell(lambda: monitor._intake._append_rows([odd]))  # type: ignore[attr-defined]
+        inject_rows(app, [odd])
         await wait_for(pilot, lambda: app.main.store.received == 2, what="the odd event")
         await pilot.press("e")
         await wait_for(pilot, lambda: getattr(app.main, "last_export", None) is not None)

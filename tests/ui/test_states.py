@@ -11,7 +11,7 @@ from togul_monitor.domain.events import ConnectionState
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen
-from togul_monitor.ui.view.feed_store import row_marker
+from togul_monitor.ui.view.rows import row_marker
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
 
 from .helpers import feed_lines, make_app, make_profile, wait_for, wait_live

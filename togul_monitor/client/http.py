@@ -23,9 +23,10 @@ def unwrap(exc: BaseException) -> BaseException:
 
 
 def raw_headers(headers: dict[str, str | bytes]) -> list[tuple[bytes, bytes]]:
-    """Headers as bytes: `Last-Event-ID` is sent as UTF-8 bytes, which a str header cannot be."""
+    """Headers as bytes: `Last-Event-ID` is sent as UTF-8 bytes, which a str header cannot be.
+    Text values must be ASCII (a credential that is not raises UnicodeEncodeError)."""
     return [
-        (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("utf-8"))
+        (name.encode("ascii"), value if isinstance(value, bytes) else value.encode("ascii"))
         for name, value in headers.items()
     ]
 

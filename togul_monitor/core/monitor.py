@@ -257,31 +257,36 @@ class Monitor:
             journal_pending=journal.pending if journal is not None else 0,
             journal_waits=intake.journal_waits,
             evaluate_requests=evaluations.requests,
-            events_in_log=len(self.event_log),
+            events_in_log=self.event_log.total - self.event_log.trimmed,
             notices=tuple(self._notices),
             feed_start=self._feed_start,
         )
 
     # --- any thread --------------------------------------------------------------------------
 
+    def _published(self) -> MonitorSnapshot | None:
+        """The published snapshot for a reader on another thread; None on the loop (or before
+        anything was published), where the state may be read as it is."""
+        return None if self._owner.here() else self._publisher.snapshot
+
     def snapshot(self) -> MonitorSnapshot:
         """The monitor's state: fresh on the loop, the last published one elsewhere."""
-        published = self._publisher.snapshot
-        if self._owner.here() or published is None:
-            return self._publisher.fresh()
-        return published
+        published = self._published()
+        return published if published is not None else self._publisher.fresh()
 
     def values(self) -> dict[str, FlagValue]:
-        published = self._publisher.snapshot
-        if self._owner.here() or published is None:
-            return self._evaluations.values.copy()
-        return published.values
+        published = self._published()
+        return published.values if published is not None else self._evaluations.values.copy()
 
     def environment_names(self) -> dict[str, str]:
-        published = self._publisher.snapshot
-        if self._owner.here() or published is None:
-            return dict(self._environments.names)
-        return published.environment_names
+        published = self._published()
+        if published is not None:
+            return published.environment_names
+        return dict(self._environments.names)
+
+    def loop_closed(self) -> None:
+        """The loop that ran this monitor has closed (its host says so)."""
+        self._owner.closed()
 
     def updates(self) -> AsyncIterator[MonitorUpdate]:
         """Every update from now on, until `stop()`; subscribed as soon as this is called (on

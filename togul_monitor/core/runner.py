@@ -64,6 +64,7 @@ class MonitorThread:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(self.monitor.stop())
             loop.close()
+            self.monitor.loop_closed()
             return
         # Set from inside the loop: once start() returns, the loop runs and the monitor's
         # queries from other threads are answered there.
@@ -74,6 +75,7 @@ class MonitorThread:
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+            self.monitor.loop_closed()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Blocking: stops the monitor (stream, HTTP clients, journal flush) and the thread.

@@ -1,8 +1,9 @@
 """`MonitorSnapshot`: the monitor's state as one frozen value, safe to hand to any thread.
 
-The monitor builds a new one on its loop after every loop iteration that changed its state
-(and at least once a second, so rates and ages move) and publishes it by replacing one
-reference. Readers on other threads take that reference and never see a half-made state.
+The monitor builds a new one on its loop after the loop iterations that changed its state (at
+most every COMMIT_EVERY seconds under a burst, and at least once a second, so rates and ages
+move) and publishes it by replacing one reference. Readers on other threads take that reference
+and never see a half-made state.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from togul_monitor.domain.events import Status, StreamCounters
 from togul_monitor.domain.values import FlagValue, FlagValues
 
 SNAPSHOT_EVERY = 1.0  # seconds between two snapshots while nothing changes (rates decay)
+COMMIT_EVERY = 0.01  # seconds between two snapshots under a burst (the TUI drains at 20 Hz)
 VALUES_EVERY = 0.05  # seconds between two copies of the values while they keep changing
 
 
@@ -67,9 +69,12 @@ class Publisher:
     """Publishes a monitor's snapshot, then hands the updates it reflects to the drain.
 
     `changed()` asks for one commit at the end of the current loop iteration, however many
-    changes the iteration made. The values are the one part whose copy grows with the number of
-    flags: they are copied only when they changed, and at most every VALUES_EVERY seconds
-    unless a caller on the loop asks for a fresh snapshot.
+    changes the iteration made, and no sooner than COMMIT_EVERY after the last one: under a
+    burst every network read changes the state, and one snapshot per read would cost more than
+    the read. The values are the one part whose copy grows with the number of flags: they are
+    copied only when they changed, and at most every VALUES_EVERY seconds unless a caller on the
+    loop asks for a fresh snapshot, so a drained `ValueUpdated` may be up to that much newer
+    than the snapshot's values.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class Publisher:
         self.snapshot: MonitorSnapshot | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._commit_due = False
+        self._committed_at = 0.0  # loop time of the last commit
         self._tick_timer: asyncio.TimerHandle | None = None
         self._copy: dict[str, FlagValue] = {}
         self._copy_version = -1
@@ -96,20 +102,28 @@ class Publisher:
         self._tick_timer = loop.call_later(SNAPSHOT_EVERY, self._tick)
 
     def stop(self) -> None:
-        """Publish the last snapshot; no more ticks."""
+        """Publish the last snapshot, with the values as they are now; no more ticks."""
         if self._tick_timer is not None:
             self._tick_timer.cancel()
         self._loop = None
-        self.commit()
+        self.commit(fresh=True)
 
     def changed(self) -> None:
-        if not self._commit_due and self._loop is not None:
-            self._commit_due = True
-            self._loop.call_soon(self.commit)
+        loop = self._loop
+        if self._commit_due or loop is None:
+            return
+        self._commit_due = True
+        wait = self._committed_at + COMMIT_EVERY - loop.time()
+        if wait > 0:
+            loop.call_later(wait, self.commit)
+        else:
+            loop.call_soon(self.commit)
 
-    def commit(self) -> None:
+    def commit(self, *, fresh: bool = False) -> None:
         self._commit_due = False
-        self.snapshot = self._build(self.values(fresh=False))
+        if self._loop is not None:
+            self._committed_at = self._loop.time()
+        self.snapshot = self._build(self.values(fresh=fresh))
         self._hub.commit()
 
     def fresh(self) -> MonitorSnapshot:

@@ -7,8 +7,9 @@ before → after transition, the evaluate side's health). They leave the monitor
 - a drain buffer that another thread empties with `drain()` (the TUI, a few times a second).
   Updates are staged on the loop and handed to the buffer by `commit()`, which the monitor
   calls right after it publishes a new snapshot: whatever a reader drains, the snapshot it
-  reads next already reflects. `drain()` takes the whole buffer by swapping it for an empty
-  one, under a lock the loop takes once per commit.
+  reads next already reflects (but for the cached values, whose copy is throttled: see
+  `snapshot.py`). `drain()` takes the whole buffer by swapping it for an empty one, under a
+  lock the loop takes once per commit.
 
 Both are bounded. When a reader falls `max_pending` behind, further updates are dropped and
 counted; the drain buffer then ends with one `Dropped` update saying how many feed rows the
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from togul_monitor.domain.event_log import Row
-from togul_monitor.domain.events import Heartbeat, Status, StreamItem
+from togul_monitor.domain.events import FlagEvent, Heartbeat, Status, StreamItem
 from togul_monitor.domain.values import FlagValue, ValueTransition
 
 
@@ -55,10 +56,12 @@ class EvaluatorStatus:
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
-    """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows."""
+    """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows, `events`
+    of those events (the rest markers)."""
 
     updates: int
     rows: int
+    events: int = 0
 
 
 MonitorUpdate = StreamItem | ValueUpdated | TransitionRecorded | EvaluatorStatus | Dropped
@@ -159,8 +162,12 @@ class UpdateHub:
             self._buffer.extend(kept)
             lost = staged[len(kept) :]
             rows = sum(1 for update in lost if not isinstance(update, NOT_ROWS))
+            events = sum(1 for update in lost if type(update) is FlagEvent)
             self.dropped += len(lost)
-            self._lost = Dropped(self._lost.updates + len(lost), self._lost.rows + rows)
+            before = self._lost
+            self._lost = Dropped(
+                before.updates + len(lost), before.rows + rows, before.events + events
+            )
 
     def subscribe(self, *, ended: bool) -> UpdateStream:
         stream = UpdateStream(self, self.max_pending)

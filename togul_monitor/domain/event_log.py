@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
+from itertools import islice
 from typing import Protocol
 
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
@@ -113,7 +114,7 @@ class EventLog:
         with self._lock:
             ring = self._ring
             skip = max(0, position - self.first)
-            rows = list(ring) if skip == 0 else [ring[i] for i in range(skip, len(ring))]
+            rows = list(ring) if skip == 0 else list(islice(ring, skip, None))
             return rows, self.first + len(ring)
 
     def events(

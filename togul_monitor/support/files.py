@@ -1,4 +1,5 @@
-"""Crash-safe writes and an inter-process lock for the files the config stage owns.
+"""Crash-safe writes, and the one inter-process lock (profiles.toml's writers, the journal's
+recorder).
 
 `atomic_write` never leaves a half-written file behind: the new content goes to a temporary
 file in the same folder (same file system, so the rename is atomic), is fsynced, gets its mode
@@ -18,6 +19,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -67,6 +69,7 @@ class FileLock:
 
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
+        self._guard = threading.Lock()  # release() may race itself (a close and a late writer)
 
     @classmethod
     def acquire(cls, path: Path, *, wait: bool = True) -> FileLock:
@@ -84,7 +87,8 @@ class FileLock:
         return cls(fd)
 
     def release(self) -> None:
-        fd, self._fd = self._fd, None
+        with self._guard:
+            fd, self._fd = self._fd, None
         if fd is not None:
             try:
                 _unlock(fd)

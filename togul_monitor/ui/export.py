@@ -8,10 +8,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store import export as store_export
 from togul_monitor.support.files import atomic_write
-from togul_monitor.ui.view.feed_store import FeedPredicate, SourceRow
+from togul_monitor.ui.view.feed_store import FeedPredicate
 
 
 def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
@@ -28,7 +29,7 @@ def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
     return folder / f"{name}-{stamp}.jsonl"
 
 
-def write_jsonl(items: Sequence[SourceRow], predicate: FeedPredicate, path: Path) -> int:
+def write_jsonl(items: Sequence[Row], predicate: FeedPredicate, path: Path) -> int:
     """Write every event of `items` that `predicate` keeps (markers are not events).
 
     The same JSONL as `togul-monitor export` (one writer, `store.export`: ASCII escapes, so a

@@ -61,8 +61,9 @@ for _index, _type in enumerate(EVENT_TYPES, start=1):
 
 # Run before the focused widget sees the key (see `MainScreen.action_filter_key`).
 PRIORITY_IDS = frozenset({"filter"})
-# Bound on the app rather than the main screen.
-APP_IDS = frozenset({"command_palette"})
+# Bound on the app rather than the main screen: these work under any screen (help and quit
+# from the profile switcher too, as before).
+APP_IDS = frozenset({"command_palette", "help", "quit"})
 
 
 def _bindings(ids: list[str]) -> list[BindingType]:

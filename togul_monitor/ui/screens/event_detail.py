@@ -17,8 +17,8 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.messages import TransitionLoaded
-from togul_monitor.ui.view.feed_store import FeedItem
 from togul_monitor.ui.view.format import fmt_evaluation, fmt_full_time, fmt_lag, type_style
+from togul_monitor.ui.view.rows import FeedItem
 
 
 def _evaluation_lines(label: str, ev: Evaluation | None) -> Text:

@@ -16,6 +16,7 @@ only through `ViewHost` (`handle.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from textual import events, on
@@ -39,10 +40,10 @@ from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text, marker_detail
 from togul_monitor.ui.screens.main_paint import MainPainter
 from togul_monitor.ui.session import while_mounted
-from togul_monitor.ui.view.batch import marker_items
-from togul_monitor.ui.view.feed_store import FeedItem, FeedPredicate, FeedStore, Row, row_event
+from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
 from togul_monitor.ui.view.format import next_time_mode
 from togul_monitor.ui.view.history import HistoryReads
+from togul_monitor.ui.view.rows import FeedItem, Row, marker_items, row_event
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 from togul_monitor.ui.widgets.history_pane import HistoryPane
@@ -284,7 +285,9 @@ class MainScreen(Screen[None]):
         else:
             rows = store.refilter_input()
             job, post = main_jobs.refilter, self.post_message
-            main_jobs.start(self, "refilter", job, post, predicate, *rows, store.marker_rows)
+            # The worker renders markers as the view does now, without reading the screen.
+            markers = partial(marker_items, time_mode=self.time_mode, now=self.clock())
+            main_jobs.start(self, "refilter", job, post, predicate, *rows, markers)
             self.paint_texts()
 
     @on(RefilterDone)
@@ -358,7 +361,7 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         path = export_path(self.export_dir, self.host.profile.name, self.clock())
-        items, job, post = self.store.snapshot_items()[0], main_jobs.export, self.post_message
+        items, job, post = self.store.received_rows(), main_jobs.export, self.post_message
         main_jobs.start(self, "export", job, post, items, self.predicate, path, exclusive=False)
 
     @on(ExportDone)

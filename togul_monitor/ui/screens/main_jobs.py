@@ -15,13 +15,14 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.ui.export import write_jsonl
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import detail_text
-from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore, MarkerRows, SourceRow
+from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore, MarkerRows
 
 Post = Callable[[Message], object]
 
@@ -55,13 +56,13 @@ def read_history(post: Post, monitor: MonitorHandle, flag_key: str, request: int
 def refilter(
     post: Post,
     predicate: FeedPredicate,
-    rows: Sequence[SourceRow],
-    upto_seq: int,
+    rows: Sequence[Row],
+    upto: int,
     clears: int,
     marker_rows: MarkerRows,
 ) -> None:
     """`predicate` over a large view's rows; dropped if a newer refilter replaced this one."""
-    result = FeedStore.compute_refilter(rows, predicate, upto_seq, marker_rows)
+    result = FeedStore.compute_refilter(rows, predicate, upto, marker_rows)
     result.clears = clears
     if not get_current_worker().is_cancelled:
         post(RefilterDone(result))
@@ -82,7 +83,7 @@ def look_up_transition(
     post(TransitionLoaded(event, transition, body))
 
 
-def export(post: Post, items: Sequence[SourceRow], predicate: FeedPredicate, path: Path) -> None:
+def export(post: Post, items: Sequence[Row], predicate: FeedPredicate, path: Path) -> None:
     try:
         count = write_jsonl(items, predicate, path)
     except (OSError, ValueError) as error:  # the folder, the disk; nothing half-written

@@ -26,8 +26,9 @@ from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.view.batch import BellLimiter, credentials_signal, ring_message, take_batch
-from togul_monitor.ui.view.feed_store import FeedStore, row_event
+from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.history import HistoryReads
+from togul_monitor.ui.view.rows import row_event
 from togul_monitor.ui.view.status import feed_empty_message, status_info, values_empty_text
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane

@@ -1,6 +1,6 @@
 """One drained batch of monitor updates: into the feed store first, then what to paint.
 
-The paint timer drains the MonitorThread (at most `paint_hz` times a second) and hands the list
+The paint timer drains the monitor (at most `paint_hz` times a second) and hands the list
 here. `take_batch` hands every row (event or marker) to the FeedStore in log order and sorts the
 rest into a `Batch`: the values to diff into the table, the rows to flash, one bell per watched
 flag, the status changes. The main screen then paints the batch inside one `batch_update()`. Nothing
@@ -25,8 +25,8 @@ from togul_monitor.domain.events import (
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.feed_store import FeedItem, FeedStore
-from togul_monitor.ui.view.format import fmt_clock, fmt_evaluation
+from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.format import fmt_evaluation
 
 RING_SECONDS = 2.0
 
@@ -46,43 +46,6 @@ class Batch:
     unknown_environment: bool = False  # an event of an environment id the view cannot name
 
 
-def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, str]]:
-    """The inline outage marker (one or two rows): what was down, what the view did."""
-    mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
-    start, end = fmt_clock(outage.started_at, mode, now), fmt_clock(outage.ended_at, mode, now)
-    head = f"── disconnected {start}–{end}"
-    if outage.replayed:
-        head += f", {outage.replayed} events replayed"
-    if not outage.may_have_missed:
-        if not outage.replayed:
-            head += ", 0 events replayed"
-        return [("outage", head + " ──")]
-    return [
-        ("outage-missing", head + " ──"),
-        ("continued", "  changes in this window may be missing; values re-evaluated"),
-    ]
-
-
-def marker_items(row: object, time_mode: str, now: float) -> list[FeedItem]:
-    """How the feed shows a marker row of the log (an outage, a malformed event, a gap)."""
-    if isinstance(row, Outage):
-        return [
-            FeedItem(row.received_at, kind, text, row)
-            for kind, text in outage_text(row, time_mode, now)
-        ]
-    if isinstance(row, Malformed):
-        text = f"malformed event skipped: {row.reason} · {row.raw[:80]}"
-        return [FeedItem(row.received_at, "malformed", safe_text(text), row)]
-    if isinstance(row, PossibleGap):
-        text = (
-            f"possible gap: {row.flag_key} expected v{row.expected_version}, got v{row.got_version}"
-        )
-        return [FeedItem(row.received_at, "gap", safe_text(text), row)]
-    if isinstance(row, FeedItem):
-        return [row]
-    return []
-
-
 def take_batch(
     updates: Iterable[object],
     store: FeedStore,
@@ -95,7 +58,7 @@ def take_batch(
     batch = Batch()
     for update in updates:
         if isinstance(update, FlagEvent):
-            store.add_event(update)
+            store.add_row(update)
             if update.environment_id not in environment_names:
                 batch.unknown_environment = True  # the monitor's snapshot may name it
             if update.flag_key == selected:
@@ -118,7 +81,7 @@ def take_batch(
             if isinstance(update, Outage) and selected is not None:
                 batch.history.append(update)
         elif isinstance(update, Dropped):
-            store.skip(update.rows)
+            store.skip(update.rows, update.events)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
     return batch
 

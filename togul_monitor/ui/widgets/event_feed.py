@@ -22,8 +22,9 @@ from textual.strip import Strip
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.feed_store import FeedItem, FeedStore, Row
+from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import change_text, fit, fmt_clock, type_style
+from togul_monitor.ui.view.rows import FeedItem, Row
 
 MARKER_STYLES = {
     "outage": "bold yellow",

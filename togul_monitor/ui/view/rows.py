@@ -1,0 +1,71 @@
+"""The rows of the feed: the events themselves, and the markers that explain them.
+
+The monitor's event log holds events and marker items (an outage, a malformed event, a possible
+gap). The feed shows an event as it is (the FlagEvent itself, shared with the log: no wrapper
+per event, so a fast stream adds no objects for the garbage collector to walk) and a marker as
+one or more `FeedItem`s of text, made here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.format import fmt_clock
+
+
+@dataclass(slots=True)
+class FeedItem:
+    """A marker row of the feed: an outage, malformed data, a possible gap."""
+
+    received_at: float
+    marker: str  # "outage" | "outage-missing" | "continued" | "malformed" | "gap" | "info"
+    text: str = ""  # already safe to print
+    source: object = None  # the stream item behind the marker, for the detail screen
+
+
+Row = FlagEvent | FeedItem
+
+
+def row_event(row: Row) -> FlagEvent | None:
+    return row if type(row) is FlagEvent else None
+
+
+def row_marker(row: Row) -> str | None:
+    return row.marker if type(row) is FeedItem else None
+
+
+def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, str]]:
+    """The inline outage marker (one or two rows): what was down, what the view did."""
+    mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
+    start, end = fmt_clock(outage.started_at, mode, now), fmt_clock(outage.ended_at, mode, now)
+    head = f"── disconnected {start}–{end}"
+    if outage.replayed:
+        head += f", {outage.replayed} events replayed"
+    if not outage.may_have_missed:
+        if not outage.replayed:
+            head += ", 0 events replayed"
+        return [("outage", head + " ──")]
+    return [
+        ("outage-missing", head + " ──"),
+        ("continued", "  changes in this window may be missing; values re-evaluated"),
+    ]
+
+
+def marker_items(row: object, time_mode: str = "local", now: float = 0.0) -> list[FeedItem]:
+    """How the feed shows a marker row of the log (an outage, a malformed event, a gap)."""
+    if isinstance(row, Outage):
+        return [
+            FeedItem(row.received_at, kind, text, row)
+            for kind, text in outage_text(row, time_mode, now)
+        ]
+    if isinstance(row, Malformed):
+        text = f"malformed event skipped: {row.reason} · {row.raw[:80]}"
+        return [FeedItem(row.received_at, "malformed", safe_text(text), row)]
+    if isinstance(row, PossibleGap):
+        text = (
+            f"possible gap: {row.flag_key} expected v{row.expected_version}, got v{row.got_version}"
+        )
+        return [FeedItem(row.received_at, "gap", safe_text(text), row)]
+    return []
