@@ -95,10 +95,6 @@ class TogulMonitorApp(App[None]):
             self._keymap_worker()  # the config file is read off the event loop
         elif self.keymap:
             self.set_keymap(self.keymap)
-        # Everything alive now (modules, classes, widgets, styles) lives as long as the app: move
-        # it out of the garbage collector's reach, so its full collections walk only what came
-        # later. Under a fast stream those collections are the longest event-loop stalls.
-        self.call_after_refresh(gc.freeze)
         self.session.start(self.profile, None, self.profile.name)
 
     @work(thread=True, exclusive=True, group="keymap", exit_on_error=False, name="keymap")

@@ -15,6 +15,7 @@ only through `ViewHost` (`handle.py`).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,7 @@ from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker
@@ -61,12 +62,14 @@ class MainScreen(Screen[None]):
 
     BINDINGS = main_screen_bindings()
 
-    time_mode: reactive[str] = reactive("local", init=False)
-    paused: reactive[bool] = reactive(False, init=False)
-    filter: reactive[Filter] = reactive(Filter(""), init=False)
-    hidden_types: reactive[frozenset[str]] = reactive(frozenset(), init=False)
-    selected_flag: reactive[str | None] = reactive(None, init=False)
-    compact: reactive[bool] = reactive(False, init=False)
+    # `var`: a change repaints only the widgets bound to it (and what the watchers touch), never
+    # the whole screen, whose values table alone is costly to redraw under a fast stream.
+    time_mode: var[str] = var("local", init=False)
+    paused: var[bool] = var(False, init=False)
+    filter: var[Filter] = var(Filter(""), init=False)
+    hidden_types: var[frozenset[str]] = var(frozenset(), init=False)
+    selected_flag: var[str | None] = var(None, init=False)
+    compact: var[bool] = var(False, init=False)
 
     def __init__(
         self,
@@ -158,6 +161,11 @@ class MainScreen(Screen[None]):
         self.paint_texts()
         self.set_interval(1 / self.paint_hz, self._tick, name="paint")
         self.set_interval(1.0, self._every_second, name="ages")
+        # Everything alive once the main screen is painted (modules, classes, widgets, styles)
+        # lives as long as the app: move it out of the garbage collector's reach, so its full
+        # collections walk only what came later. Under a fast stream those collections are the
+        # longest event-loop stalls. (The app unfreezes when it unmounts.)
+        self.call_after_refresh(gc.freeze)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.is_mounted:  # on_mount sets it first
