@@ -20,6 +20,7 @@ import pytest
 from togul_monitor.emulator.harness import make_world
 from togul_monitor.emulator.statefile import dump_state
 
+from ..processes import with_default_sigint
 from .emulator_sse import RawStream
 
 
@@ -32,6 +33,7 @@ class ServeProcess:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            preexec_fn=with_default_sigint,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -18,6 +18,8 @@ from togul_monitor import demo
 from togul_monitor.cli import cli
 from togul_monitor.emulator.harness import EmulatorHandle
 
+from ..processes import with_default_sigint
+
 
 @contextmanager
 def activity(emu: EmulatorHandle, environment: str = "production") -> Iterator[None]:
@@ -147,6 +149,7 @@ def test_ctrl_c_exits_0(emulator: EmulatorHandle) -> None:
         stderr=subprocess.PIPE,
         env=env,
         text=True,
+        preexec_fn=with_default_sigint,
     )
     try:
         assert proc.stderr is not None
