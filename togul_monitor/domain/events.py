@@ -49,6 +49,10 @@ class Malformed:
     raw: str  # truncated raw data text, never the whole of an oversized payload
     event_id: str | None
     received_at: float
+    # A JSON object that cannot be attributed to one flag (no usable flag_key...): the official
+    # SDKs take it as "something changed" and drop their whole cache, so the monitor
+    # re-evaluates every flag it monitors.
+    re_evaluate: bool = False
 
 
 class ConnectionState(enum.Enum):
