@@ -142,9 +142,9 @@ def main() -> None:
     from togul_monitor.emulator.harness import running_emulator
 
     # Heartbeat long enough not to matter; replay and per-client bounds at their defaults.
-    with running_emulator(seed=0, heartbeat=5.0, replay=1000) as emu:
+    with running_emulator(seed=0, heartbeat=5.0, replay=1000, ids=True) as emu:
         connected = _run_phase(emu, clients=200, rate=20, seconds=1.0)
-    with running_emulator(seed=0, heartbeat=5.0, replay=1000) as emu:
+    with running_emulator(seed=0, heartbeat=5.0, replay=1000, ids=True) as emu:
         fanout = _run_phase(emu, clients=50, rate=args.rate, seconds=args.seconds)
 
     print("emulator fan-out benchmark (loopback)")

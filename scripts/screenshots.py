@@ -32,7 +32,7 @@ OUT = ROOT / "screenshots"
 
 async def shoot(scene: Scene, svg_path: Path) -> None:
     with scene_emulator() as emu:
-        app = scene_app(emu)
+        app = scene_app(emu, scene)
         async with app.run_test(size=SIZE) as pilot:
             await scene.drive(pilot, emu)
             await pilot.pause(0.1)
@@ -65,9 +65,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenes", nargs="*", help="scene names (default: all)")
     args = parser.parse_args()
-    chosen = [s for s in SCENES if not args.scenes or s.name in args.scenes]
+    shown = [s for s in SCENES if s.screenshot]  # the README's; the others are tests only
+    chosen = [s for s in shown if not args.scenes or s.name in args.scenes]
     if not chosen:
-        parser.error(f"no such scene; known: {', '.join(s.name for s in SCENES)}")
+        parser.error(f"no such scene; known: {', '.join(s.name for s in shown)}")
     OUT.mkdir(exist_ok=True)
     for scene in chosen:
         # A fresh home per scene: no user profile, keymap or journal leaks into a screenshot.

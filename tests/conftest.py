@@ -22,8 +22,11 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorHandle]:
-    """A fresh seeded emulator (seed 0) on a free 127.0.0.1 port: heartbeat 0.2 s, replay 1000."""
-    with running_emulator(seed=0, heartbeat=0.2, replay=1000) as emu:
+    """A fresh seeded emulator (seed 0) on a free 127.0.0.1 port: heartbeat 0.2 s, with ids
+    (`id:` lines, `retry:`, replay of 1000), which many of its tests check or rely on. The
+    monitor's integration tests run in both stream forms: `emulator_any` in
+    tests/integration/conftest.py."""
+    with running_emulator(seed=0, heartbeat=0.2, replay=1000, ids=True) as emu:
         yield emu
 
 

@@ -34,6 +34,9 @@ DEMO_WATCH: tuple[str, ...] = ("new-dashboard",)
 HEARTBEAT_SECONDS = 5.0
 SIMULATE_EVENTS_PER_SECOND = 2.0
 SEED = 7
+# The documented stream form (docs/protocol.md): no `id:`, no `retry:`, no replay. What the demo
+# shows is what a real Togul server gives.
+STREAM_IDS = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,10 @@ class _Demo:
         try:
             emu = stack.enter_context(
                 running_emulator(
-                    seed=SEED, heartbeat=HEARTBEAT_SECONDS, simulate=SIMULATE_EVENTS_PER_SECOND
+                    seed=SEED,
+                    heartbeat=HEARTBEAT_SECONDS,
+                    simulate=SIMULATE_EVENTS_PER_SECOND,
+                    ids=STREAM_IDS,
                 )
             )
             creds = emu.credentials

@@ -106,7 +106,8 @@ def test_tail_profile_demo_staging_count_5() -> None:
         cli, ["tail", "--profile", "demo-staging", "--count", "5", "--json"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
-    events = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    events = [line for line in lines if line["kind"] == "event"]  # the rest: value transitions
     assert len(events) == 5
     staging = resolve_profile("demo-staging")  # same process, same seed: same environment ids
     assert {e["environment_id"] for e in events} == {

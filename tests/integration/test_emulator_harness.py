@@ -39,7 +39,8 @@ def test_two_emulators_get_two_free_ports() -> None:
 
 
 async def test_simulation_publishes_across_both_environments() -> None:
-    with running_emulator(seed=0, heartbeat=0.2, simulate=200.0) as emu:
+    # Ids: the order of the events is checked by their ids.
+    with running_emulator(seed=0, heartbeat=0.2, simulate=200.0, ids=True) as emu:
         headers = {"Authorization": f"Bearer {emu.credentials.org_token}"}
         async with RawStream(emu.base_url, headers) as stream:
             events = await stream.wait_events(30)
@@ -56,3 +57,22 @@ def test_a_busy_port_is_reported() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(OSError), running_emulator(port=port):
             pass
+
+
+async def test_the_demo_serves_the_documented_stream_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    from togul_monitor import demo
+
+    monkeypatch.setattr(demo, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr(demo, "SIMULATE_EVENTS_PER_SECOND", 40.0)
+    demo.shutdown()
+    try:
+        with demo.demo_session() as server:
+            assert server.handle.ids is False
+            headers = {"X-API-Key": server.sdk_keys["production"], "Last-Event-ID": "0"}
+            async with RawStream(server.base_url, headers) as stream:
+                events = await stream.wait_events(2)
+                raw = bytes(stream.raw)
+    finally:
+        demo.shutdown()
+    assert [e["_id"] for e in events] == [None, None]
+    assert b"id:" not in raw and b"retry:" not in raw

@@ -159,8 +159,8 @@ async def test_each_mutation_is_one_event_on_entitled_streams_only(
         )["rule"]
         assert rule["bucket_by"] == "user_id" and rule["is_active"] is True
         call("PATCH", f"/rules/{rule['id']}", {"value_json": '["TR"]', "is_active": False})
-        call("DELETE", f"/rules/{rule['id']}")
-        call("DELETE", f"/flags/{flag['id']}")
+        assert call("DELETE", f"/rules/{rule['id']}") == {"deleted": True}
+        assert call("DELETE", f"/flags/{flag['id']}") == {"deleted": True}
         # One staging change as the end marker for the staging stream.
         staging_flag = flag_id(emulator, "staging", "new-dashboard")
         call("PATCH", f"/flags/{staging_flag}", {"default_value": True})
@@ -186,20 +186,40 @@ async def test_each_mutation_is_one_event_on_entitled_streams_only(
     [
         ("/flags", {"key": "x"}, 400, "validation.environment_id"),
         ("/flags", {"environment_id": "prod-id", "name": "x"}, 400, "validation.key"),
+        # The documented create requires a name (it used to default to the key).
+        ("/flags", {"environment_id": "prod-id", "key": "x"}, 400, "validation.name"),
+        ("/flags", {"environment_id": "prod-id", "key": "x", "name": ""}, 400, "validation.name"),
         (
             "/flags",
-            {"environment_id": "prod-id", "key": "x", "value_type": "date"},
+            {"environment_id": "prod-id", "key": "x", "name": "X", "value_type": "date"},
             400,
             "validation.value_type",
         ),
         (
             "/flags",
-            {"environment_id": "prod-id", "key": "x", "value_type": "number", "default_value": "1"},
+            {
+                "environment_id": "prod-id",
+                "key": "x",
+                "name": "X",
+                "value_type": "number",
+                "default_value": "1",
+            },
             400,
             "validation.default_value",
         ),
-        ("/flags", {"environment_id": "prod-id", "key": "new-dashboard"}, 409, "conflict"),
-        ("/flags", {"environment_id": "nope", "key": "x"}, 404, "not_found"),
+        (
+            "/flags",
+            {"environment_id": "prod-id", "key": "new-dashboard", "name": "N"},
+            409,
+            "conflict",
+        ),
+        ("/flags", {"environment_id": "nope", "key": "x", "name": "X"}, 404, "not_found"),
+        (
+            "/flags",
+            {"environment_id": "prod-id", "key": "x", "name": "X", "enabled": "yes"},
+            400,
+            "validation.enabled",
+        ),
         (
             "/rules",
             {"flag_id": "flag-id", "priority": 0, "rule_type": "magic", "return_value": True},
@@ -283,6 +303,45 @@ def test_bad_management_requests(
     assert response.status_code == status, response.text
     assert response.json()["code"] == code
     assert emulator.events_published == 0  # a refused mutation publishes nothing
+
+
+def test_a_created_flag_is_enabled_unless_told_otherwise(
+    emulator: EmulatorHandle, api: httpx.Client
+) -> None:
+    production = emulator.credentials.environment_ids["production"]
+    key = emulator.credentials.keys["production"]["sdk"]
+
+    def create(body: dict[str, Any]) -> dict[str, Any]:
+        response = api.post(project_path(emulator, "/flags"), json=body)
+        assert response.status_code == 200, response.text
+        flag: dict[str, Any] = response.json()["flag"]
+        return flag
+
+    plain = create({"environment_id": production, "key": "plain", "name": "Plain"})
+    off = create({"environment_id": production, "key": "off", "name": "Off", "enabled": False})
+    assert (plain["enabled"], plain["name"], off["enabled"]) == (True, "Plain", False)
+    # And the switch is what evaluate sees: the default value, not "disabled".
+    for flag_key, reason in (("plain", "default"), ("off", "disabled")):
+        answer = httpx.post(
+            emulator.base_url + "/api/v1/evaluate",
+            headers={"X-API-Key": key},
+            json={"flag_key": flag_key, "environment_key": "production"},
+            timeout=5,
+        ).json()
+        assert answer["reason"] == reason
+
+
+def test_deletes_answer_deleted_true_and_a_second_delete_404(
+    emulator: EmulatorHandle, api: httpx.Client
+) -> None:
+    flag = emulator.world.get_flag("production", "checkout-v2")
+    rule = flag.sorted_rules()[0]
+    assert api.delete(project_path(emulator, f"/rules/{rule.id}")).json() == {"deleted": True}
+    assert api.delete(project_path(emulator, f"/rules/{rule.id}")).status_code == 404
+    assert api.delete(project_path(emulator, f"/flags/{flag.id}")).json() == {"deleted": True}
+    again = api.delete(project_path(emulator, f"/flags/{flag.id}"))
+    assert again.status_code == 404 and again.json()["code"] == "not_found"
+    assert emulator.events_published == 2  # rule.deleted, flag.deleted; the 404s publish nothing
 
 
 def test_patch_rule_validates_against_the_flag_type(

@@ -159,3 +159,37 @@ def test_serve_simulates_and_stops_cleanly_on_ctrl_c(serve: type[ServeProcess]) 
     started = time.monotonic()
     assert server.stop() == 0
     assert time.monotonic() - started < 3
+
+
+async def test_serve_sends_the_documented_form_unless_asked_for_ids(
+    serve: type[ServeProcess],
+) -> None:
+    for args, with_ids in (((), False), (("--ids", "--replay", "1"), True)):
+        server = serve("--seed", "0", "--quiet", "--heartbeat", "0.1", *args)
+        base_url = server.wait_line(r"listening on (http://\S+)").group(1)
+        form = server.wait_line(r"stream\s+(.*)").group(1)
+        assert ("the documented form" in form) is not with_ids
+        server.wait_line("Ctrl-C stops the server")
+        token = server.wait_line(r"org token\s+(\S+)").group(1)
+        project_id = server.wait_line(r"project id\s+(\S+)").group(1)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=5) as api:
+            flags = (await api.get(f"/api/v1/projects/{project_id}/flags")).json()["flags"]
+            for flag in flags[:2]:  # two changes before anyone listens
+                path = f"/api/v1/projects/{project_id}/flags/{flag['id']}"
+                assert (await api.patch(path, json={"enabled": False})).status_code == 200
+        # A resume after the first: with ids, the second (the one event --replay 1 keeps) comes
+        # back; without, a Last-Event-ID is ignored.
+        async with RawStream(base_url, {**headers, "Last-Event-ID": "1"}) as stream:
+            if with_ids:
+                replayed = await stream.wait_events(1)
+            else:
+                await stream.wait(lambda: len(stream.heartbeat_times()) >= 1, what="heartbeat")
+                replayed = stream.events()
+            raw = bytes(stream.raw)
+        assert server.stop() == 0
+        if with_ids:
+            assert [e["_id"] for e in replayed] == ["2"]
+            assert raw.startswith(b"retry: 1000\n")
+        else:
+            assert replayed == [] and b"retry:" not in raw

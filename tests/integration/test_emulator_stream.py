@@ -171,7 +171,7 @@ async def test_replay_from_last_event_id_sends_exactly_the_missed_events(
 
 
 async def test_replay_limit_and_unknown_ids_replay_nothing() -> None:
-    with running_emulator(seed=0, heartbeat=0.2, replay=3) as emu:
+    with running_emulator(seed=0, heartbeat=0.2, replay=3, ids=True) as emu:
         for value in (False, True, False, True, False):  # ids 1..5; the ring keeps 3..5
             emu.world.update_flag("production", "new-dashboard", enabled=value)
         for last_id, expected in [("2", ["3", "4", "5"]), ("4", ["5"])]:
@@ -190,7 +190,7 @@ async def test_replay_limit_and_unknown_ids_replay_nothing() -> None:
 
 
 async def test_replay_zero_turns_replay_off() -> None:
-    with running_emulator(seed=0, heartbeat=0.2, replay=0) as emu:
+    with running_emulator(seed=0, heartbeat=0.2, replay=0, ids=True) as emu:
         emu.world.update_flag("production", "new-dashboard", enabled=False)
         emu.world.update_flag("production", "new-dashboard", enabled=True)
         async with RawStream(emu.base_url, {**sdk(emu), "Last-Event-ID": "1"}) as stream:
@@ -212,16 +212,29 @@ async def test_heartbeat_cadence() -> None:
     assert b": heartbeat\n\n" not in bytes(stream.raw)  # a lone comment line, no blank line
 
 
-async def test_no_ids_sends_the_bare_documented_form() -> None:
-    with running_emulator(seed=0, heartbeat=0.2, ids=False) as emu:
-        async with RawStream(emu.base_url, sdk(emu)) as stream:
+async def test_the_default_is_the_bare_documented_form_and_ignores_last_event_id() -> None:
+    with running_emulator(seed=0, heartbeat=0.2) as emu:
+        assert emu.ids is False
+        emu.world.update_flag("production", "checkout-v2", enabled=False)  # before the stream
+        # A Last-Event-ID is ignored: no replay without ids.
+        async with RawStream(emu.base_url, {**sdk(emu), "Last-Event-ID": "0"}) as stream:
             assert await emu.await_streams(1)
             emu.world.update_flag("production", "new-dashboard", enabled=False)
             events = await stream.wait_events(1)
             raw = bytes(stream.raw)
-    assert events[0]["_id"] is None
+    assert [(e["flag_key"], e["_id"]) for e in events] == [("new-dashboard", None)]
     assert b"retry:" not in raw and b"id:" not in raw
     assert raw.lstrip(b": heartbeat\n").startswith(b'data: {"type":"flag.updated"')
+
+
+async def test_ids_true_adds_ids_retry_and_replay() -> None:
+    with running_emulator(seed=0, heartbeat=0.2, ids=True) as emu:
+        emu.world.update_flag("production", "checkout-v2", enabled=False)
+        async with RawStream(emu.base_url, {**sdk(emu), "Last-Event-ID": "0"}) as stream:
+            events = await stream.wait_events(1)
+            raw = bytes(stream.raw)
+    assert [(e["flag_key"], e["_id"]) for e in events] == [("checkout-v2", "1")]
+    assert raw.startswith(b"retry: 1000\n")
 
 
 async def test_events_recorded_while_nobody_listens_reach_bearer_replay(

@@ -1,5 +1,5 @@
-"""The evaluate client over real loopback HTTP: the emulator, and a scripted server for the
-answers the emulator never gives (429/503 with retry, a missing value_type)."""
+"""The evaluate client over real loopback HTTP: the emulator (`emulator_any`, both stream forms),
+and a scripted server for the answers the emulator never gives (a missing value_type...)."""
 
 from __future__ import annotations
 
@@ -76,8 +76,8 @@ def client(base_url: str, key: str = "tgl_sdk_test0000000000001234", **kw: Any) 
     )
 
 
-async def test_ok_against_the_emulator(emulator: EmulatorHandle) -> None:
-    c = client(emulator.base_url, emulator.credentials.keys["production"]["sdk"])
+async def test_ok_against_the_emulator(emulator_any: EmulatorHandle) -> None:
+    c = client(emulator_any.base_url, emulator_any.credentials.keys["production"]["sdk"])
     try:
         result = await c.evaluate("new-dashboard")
         assert result.outcome is Outcome.OK
@@ -91,9 +91,9 @@ async def test_ok_against_the_emulator(emulator: EmulatorHandle) -> None:
         await c.aclose()
 
 
-async def test_rejected_credentials_are_not_retried(emulator: EmulatorHandle) -> None:
-    stream_key = emulator.credentials.keys["production"]["stream"]
-    c = client(emulator.base_url, stream_key)
+async def test_rejected_credentials_are_not_retried(emulator_any: EmulatorHandle) -> None:
+    stream_key = emulator_any.credentials.keys["production"]["stream"]
+    c = client(emulator_any.base_url, stream_key)
     try:
         result = await c.evaluate("new-dashboard")
         assert result.outcome is Outcome.REJECTED and result.status == 403
@@ -101,15 +101,83 @@ async def test_rejected_credentials_are_not_retried(emulator: EmulatorHandle) ->
         assert c.counters.requests == 1
     finally:
         await c.aclose()
-    sdk_key = emulator.credentials.keys["production"]["sdk"]
-    emulator.faults.revoke_key(sdk_key)
-    c = client(emulator.base_url, sdk_key)
+    sdk_key = emulator_any.credentials.keys["production"]["sdk"]
+    emulator_any.faults.revoke_key(sdk_key)
+    c = client(emulator_any.base_url, sdk_key)
     try:
         result = await c.evaluate("new-dashboard")
         assert result.outcome is Outcome.REJECTED and result.status == 401
         assert c.counters.requests == 1
     finally:
         await c.aclose()
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, 0.3), (500, None), (503, None)])
+async def test_the_emulators_429_and_5xx_are_retried_once(
+    emulator_any: EmulatorHandle, status: int, retry_after: float | None
+) -> None:
+    emulator_any.faults.fail_evaluate(1, status=status, retry_after=retry_after)
+    c = client(emulator_any.base_url, emulator_any.credentials.keys["production"]["sdk"])
+    try:
+        started = time.monotonic()
+        result = await c.evaluate("new-dashboard")
+        elapsed = time.monotonic() - started
+    finally:
+        await c.aclose()
+    assert result.outcome is Outcome.OK and result.evaluation is not None
+    assert c.counters.requests == 2 and c.counters.by_status == {status: 1, 200: 1}
+    if retry_after is not None:
+        assert elapsed >= retry_after  # Retry-After is the pause before the second attempt
+
+
+async def test_two_5xx_from_the_emulator_are_a_failure(emulator_any: EmulatorHandle) -> None:
+    emulator_any.faults.fail_evaluate(2, status=503)
+    c = client(emulator_any.base_url, emulator_any.credentials.keys["production"]["sdk"])
+    try:
+        result = await c.evaluate("new-dashboard")
+    finally:
+        await c.aclose()
+    assert result.outcome is Outcome.FAILED and result.status == 503
+    assert c.counters.requests == 2 and c.counters.failed == 1
+
+
+async def test_the_quota_403_is_its_own_outcome_and_not_retried(
+    emulator_any: EmulatorHandle,
+) -> None:
+    emulator_any.faults.exhaust_evaluate_quota(1)
+    key = emulator_any.credentials.keys["production"]["sdk"]
+    c = client(emulator_any.base_url, key)
+    try:
+        blocked = await c.evaluate("new-dashboard")
+        assert c.counters.requests == 1  # a 4xx: never retried at once
+        after = await c.evaluate("new-dashboard")
+    finally:
+        await c.aclose()
+    assert blocked.outcome is Outcome.QUOTA and blocked.status == 403
+    assert "billing.evaluation_blocked" in (blocked.message or "")
+    assert key not in (blocked.message or "")
+    assert blocked.retry_after is None  # the emulator sends none
+    assert (c.counters.quota, c.counters.rejected) == (1, 0)
+    assert after.outcome is Outcome.OK
+
+
+async def test_a_quota_403_keeps_the_servers_retry_after(scripted: Scripted) -> None:
+    scripted.script = [
+        JSONResponse(
+            {"code": "billing.evaluation_blocked", "message": "quota", "details": None},
+            403,
+            {"Retry-After": "120"},
+        ),
+        JSONResponse({"code": "forbidden", "message": "wrong environment"}, 403),
+    ]
+    c = client(scripted.base_url)
+    try:
+        quota = await c.evaluate("f")
+        forbidden = await c.evaluate("f")
+    finally:
+        await c.aclose()
+    assert quota.outcome is Outcome.QUOTA and quota.retry_after == 120
+    assert forbidden.outcome is Outcome.REJECTED  # any other 403 is about the credentials
 
 
 async def test_retry_once_on_429_and_5xx_then_succeed(scripted: Scripted) -> None:
@@ -202,7 +270,10 @@ async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(
         "value": 7,
         "reason": "default",
     }
-    scripted.script = [JSONResponse({"code": "down"}, 503) for _ in range(2)] + [JSONResponse(body)]
+    # First the monitor's start checks the key's environment (core/environment.py): one request.
+    probe = JSONResponse({"code": "evaluate.flag_not_found"}, 404)
+    scripted.script = [probe] + [JSONResponse({"code": "down"}, 503) for _ in range(2)]
+    scripted.script.append(JSONResponse(body))
     profile = Profile(
         name="scripted",
         base_url=scripted.base_url,  # no stream there (404): evaluate works on its own
@@ -227,6 +298,6 @@ async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(
         value = monitor.values()["f"]
         assert value.current == Evaluation(7, "number", "default", True)
         assert value.error is None and not value.stale
-        assert len(scripted.requests) == 3  # two attempts, then one retry later
+        assert len(scripted.requests) == 1 + 3  # the check; two attempts, then one retry later
     finally:
         await monitor.stop()

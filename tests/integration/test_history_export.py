@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.export import read_jsonl, write_jsonl
 from togul_monitor.store.journal import Journal, journal_path
-from togul_monitor.store.reader import iter_journal_events
+from togul_monitor.store.reader import iter_journal_events, read_environment_names
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
 
@@ -49,8 +50,8 @@ async def record_some_history(emu: EmulatorHandle) -> list[FlagEvent]:
         await monitor.stop()
 
 
-async def test_history_command_after_the_monitor_stopped(emulator: EmulatorHandle) -> None:
-    events = await record_some_history(emulator)
+async def test_history_command_after_the_monitor_stopped(emulator_any: EmulatorHandle) -> None:
+    events = await record_some_history(emulator_any)
     runner = CliRunner()
     result = await asyncio.to_thread(
         runner.invoke, cli, ["history", "new-dashboard", "--profile", "rec", "--json"]
@@ -84,14 +85,25 @@ async def test_history_command_after_the_monitor_stopped(emulator: EmulatorHandl
     )
     assert via_group.exit_code == 0 and via_group.output == result.output
 
+    # No such profile and no journal of that name: a usage error, exit 2 as for `tail` (it was
+    # 1 once). A profile without a journal yet is a runtime failure, 1.
     missing = await asyncio.to_thread(runner.invoke, cli, ["history", "x", "--profile", "nope"])
-    assert missing.exit_code == 1 and "No journal" in missing.output
+    assert missing.exit_code == 2 and "no profile named 'nope'" in missing.stderr
+    added = await asyncio.to_thread(
+        runner.invoke,
+        cli,
+        ["profiles", "add", "fresh", "--url", emulator_any.base_url, "--environment", "production",
+         "--token-env", "T"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    unrecorded = await asyncio.to_thread(runner.invoke, cli, ["history", "x", "--profile", "fresh"])
+    assert unrecorded.exit_code == 1 and "No journal" in unrecorded.output
 
 
 async def test_export_then_reimport_of_jsonl_gives_the_same_events(
-    emulator: EmulatorHandle, tmp_path: Path
+    emulator_any: EmulatorHandle, tmp_path: Path
 ) -> None:
-    events = await record_some_history(emulator)
+    events = await record_some_history(emulator_any)
     out = tmp_path / "export.jsonl"
     runner = CliRunner()
     result = await asyncio.to_thread(
@@ -100,23 +112,30 @@ async def test_export_then_reimport_of_jsonl_gives_the_same_events(
     assert result.exit_code == 0, result.output
     text = out.read_text()
     assert "\x1b" not in text  # escaped: safe even when printed
-    back = list(read_jsonl(text.splitlines()))
-    assert back == events
+    names: dict[str, str] = {}
+    back = list(read_jsonl(text.splitlines(), names))
+    # The same events, but for `received_at`: an export keeps its milliseconds (ISO-8601).
+    assert [replace(e, received_at=0) for e in back] == [replace(e, received_at=0) for e in events]
+    assert all(
+        abs(b.received_at - e.received_at) < 0.001 for b, e in zip(back, events, strict=True)
+    )
+    assert names == {emulator_any.credentials.environment_ids["production"]: "production"}
 
     # Re-import into a fresh journal and export again: byte for byte the same.
     journal = Journal.open(tmp_path / "again.sqlite3")
     try:
-        assert import_events(journal, back) == 3
+        assert import_events(journal, back, names) == 3
     finally:
         journal.close()
     buffer = io.StringIO()
-    write_jsonl(iter_journal_events(tmp_path / "again.sqlite3"), buffer)
+    again = tmp_path / "again.sqlite3"
+    write_jsonl(iter_journal_events(again), buffer, read_environment_names(again))
     assert buffer.getvalue() == text
     assert list(iter_journal_events(journal_path("rec"))) == events
 
 
-async def test_export_filter_since_and_csv(emulator: EmulatorHandle) -> None:
-    await record_some_history(emulator)
+async def test_export_filter_since_and_csv(emulator_any: EmulatorHandle) -> None:
+    await record_some_history(emulator_any)
     runner = CliRunner()
     csv_run = await asyncio.to_thread(
         runner.invoke,
@@ -158,9 +177,9 @@ async def test_export_filter_since_and_csv(emulator: EmulatorHandle) -> None:
 
 
 async def test_csv_on_stdout_escapes_server_text_and_a_file_keeps_it_exact(
-    emulator: EmulatorHandle, tmp_path: Path
+    emulator_any: EmulatorHandle, tmp_path: Path
 ) -> None:
-    await record_some_history(emulator)
+    await record_some_history(emulator_any)
     runner = CliRunner()
     piped = await asyncio.to_thread(
         runner.invoke, cli, ["export", "--format", "csv", "--filter", "odd", "--profile", "rec"]
@@ -179,7 +198,7 @@ async def test_csv_on_stdout_escapes_server_text_and_a_file_keeps_it_exact(
 
 
 async def test_tail_count_records_the_transition_of_its_last_event(
-    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`tail --profile P --count N` stops on the Nth event only after that event's
     re-evaluation: the flight recorder keeps the value change it was stopped on."""
@@ -196,18 +215,22 @@ async def test_tail_count_records_the_transition_of_its_last_event(
 
     monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks it up
     out, err = io.StringIO(), io.StringIO()
-    profile = make_profile(emulator, name="rec")
+    profile = make_profile(emulator_any, name="rec")
     task = asyncio.create_task(
         run_tail(profile, query=None, count=1, as_json=True, out=out, err=err, record=True)
     )
     await wait_for(lambda: started and settled(started[0], "new-dashboard"), what="first value")
-    await wait_for(lambda: emulator.open_streams == 1, what="stream")
+    await wait_for(lambda: emulator_any.open_streams == 1, what="stream")
     await asyncio.to_thread(
-        emulator.world.update_flag, "production", "new-dashboard", enabled=False
+        emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
     )
     assert await asyncio.wait_for(task, 10) == 0
-    event_id = json.loads(out.getvalue())["id"]
-    assert f"new-dashboard: true → false (event {event_id})" in err.getvalue()
+    # The event, then the value it changed, both on stdout (the change was on stderr once).
+    line, change = (json.loads(text) for text in out.getvalue().splitlines())
+    event_id = line["id"]  # None in the documented stream form, which has no ids
+    assert change["kind"] == "transition" and change["event_id"] == event_id
+    assert (change["before"]["value"], change["after"]["value"]) == (True, False)
+    assert "true → false" not in err.getvalue()
     result = await asyncio.to_thread(
         CliRunner().invoke, cli, ["history", "new-dashboard", "--profile", "rec", "--json"]
     )

@@ -1,4 +1,5 @@
-"""The monitor core over the real emulator (loopback HTTP): values, transitions, convergence."""
+"""The monitor core over the real emulator (loopback HTTP), in both stream forms (`emulator_any`,
+tests/integration/conftest.py): values, transitions, convergence."""
 
 from __future__ import annotations
 
@@ -92,6 +93,8 @@ async def started(emu: EmulatorHandle, **overrides: Any) -> tuple[Monitor, Recor
 async def test_a_patch_that_flips_the_value_yields_one_transition_tied_to_its_event(
     emulator: EmulatorHandle,
 ) -> None:
+    # Ids: the transition is tied to its event by the event's SSE id (the documented form has
+    # none, so there `transition_for` has nothing to look up).
     monitor, rec = await started(emulator)
     try:
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
@@ -139,15 +142,15 @@ async def test_a_patch_that_flips_the_value_yields_one_transition_tied_to_its_ev
 
 
 async def test_a_rule_change_that_keeps_the_value_yields_the_event_and_no_transition(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
-    monitor, rec = await started(emulator, watch=("checkout-v2",))
+    monitor, rec = await started(emulator_any, watch=("checkout-v2",))
     try:
         await wait_for(lambda: settled(monitor, "checkout-v2"), what="first value")
         requests_before = monitor.evaluator.counters.requests  # type: ignore[union-attr]
         # The context has no email: the attribute rule matched nothing before and after.
         await asyncio.to_thread(
-            emulator.world.update_rule,
+            emulator_any.world.update_rule,
             "production",
             "checkout-v2",
             0,
@@ -162,23 +165,23 @@ async def test_a_rule_change_that_keeps_the_value_yields_the_event_and_no_transi
         )
         await wait_for(lambda: settled(monitor, "checkout-v2"), what="settled")
         assert rec.of(TransitionRecorded) == []
-        assert monitor.values()["checkout-v2"].current == expected(emulator, "checkout-v2")
+        assert monitor.values()["checkout-v2"].current == expected(emulator_any, "checkout-v2")
     finally:
         await monitor.stop()
 
 
 async def test_a_burst_of_1000_changes_costs_a_handful_of_calls_and_ends_right(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
-    monitor, rec = await started(emulator)
+    monitor, rec = await started(emulator_any)
     try:
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
         requests_before = monitor.evaluator.counters.requests  # type: ignore[union-attr]
 
         def burst() -> None:
             for i in range(1000):
-                emulator.world.update_flag("production", "new-dashboard", enabled=i % 2 == 1)
-            emulator.world.update_flag("production", "new-dashboard", enabled=False)
+                emulator_any.world.update_flag("production", "new-dashboard", enabled=i % 2 == 1)
+            emulator_any.world.update_flag("production", "new-dashboard", enabled=False)
 
         await asyncio.to_thread(burst)
         await wait_for(
@@ -188,25 +191,25 @@ async def test_a_burst_of_1000_changes_costs_a_handful_of_calls_and_ends_right(
         calls = monitor.evaluator.counters.requests - requests_before  # type: ignore[union-attr]
         assert 1 <= calls <= 5, calls  # measured: 2
         final = monitor.values()["new-dashboard"].current
-        assert final == expected(emulator, "new-dashboard")
+        assert final == expected(emulator_any, "new-dashboard")
         assert final == Evaluation(False, "boolean", "disabled", False)
     finally:
         await monitor.stop()
 
 
 async def test_after_a_restart_without_replay_the_values_converge(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
-    monitor, rec = await started(emulator)
+    monitor, rec = await started(emulator_any)
     try:
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
-        emulator.faults.cut_streams()
-        emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        emulator.faults.forget_replay()  # the "restart": the change is never sent
+        emulator_any.faults.cut_streams()
+        emulator_any.world.update_flag("production", "new-dashboard", enabled=False)
+        emulator_any.faults.forget_replay()  # the "restart": the change is never sent
         await wait_for(lambda: rec.of(Outage), what="an outage")
         await wait_for(
             lambda: (
-                monitor.values()["new-dashboard"].current == expected(emulator, "new-dashboard")
+                monitor.values()["new-dashboard"].current == expected(emulator_any, "new-dashboard")
             ),
             what="convergence",
         )
@@ -218,15 +221,15 @@ async def test_after_a_restart_without_replay_the_values_converge(
         await monitor.stop()
 
 
-async def test_deletion_is_shown_and_history_is_kept(emulator: EmulatorHandle) -> None:
-    monitor, rec = await started(emulator)
+async def test_deletion_is_shown_and_history_is_kept(emulator_any: EmulatorHandle) -> None:
+    monitor, rec = await started(emulator_any)
     try:
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
         await asyncio.to_thread(
-            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+            emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
         )
         await wait_for(lambda: len(rec.of(TransitionRecorded)) == 1, what="first transition")
-        await asyncio.to_thread(emulator.world.delete_flag, "production", "new-dashboard")
+        await asyncio.to_thread(emulator_any.world.delete_flag, "production", "new-dashboard")
         await wait_for(lambda: monitor.values()["new-dashboard"].deleted, what="deleted")
         (deleted_event,) = [e for e in rec.of(FlagEvent) if e.type == "flag.deleted"]
         value = monitor.values()["new-dashboard"]
@@ -250,7 +253,7 @@ async def test_deletion_is_shown_and_history_is_kept(emulator: EmulatorHandle) -
         assert monitor.values()["new-dashboard"].deleted
         assert len(rec.of(TransitionRecorded)) == transitions_before
         # ...and when it comes back, that is a transition from nothing.
-        await asyncio.to_thread(emulator.world.create_flag, "production", "new-dashboard")
+        await asyncio.to_thread(emulator_any.world.create_flag, "production", "new-dashboard")
         await wait_for(lambda: len(rec.of(TransitionRecorded)) == transitions_before + 1)
         back = rec.of(TransitionRecorded)[-1].transition
         assert back.before is None and back.after is not None
@@ -260,12 +263,12 @@ async def test_deletion_is_shown_and_history_is_kept(emulator: EmulatorHandle) -
 
 
 async def test_a_403_from_evaluate_gives_one_status_and_no_request_storm(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
     # A stream-scope key may stream but not evaluate: evaluate answers 403.
-    stream_key = emulator.credentials.keys["production"]["stream"]
+    stream_key = emulator_any.credentials.keys["production"]["stream"]
     monitor, rec = await started(
-        emulator, api_key=stream_key, watch=("new-dashboard", "checkout-v2")
+        emulator_any, api_key=stream_key, watch=("new-dashboard", "checkout-v2")
     )
     try:
         await wait_for(lambda: rec.of(EvaluatorStatus), what="evaluator status")
@@ -275,7 +278,7 @@ async def test_a_403_from_evaluate_gives_one_status_and_no_request_storm(
 
         def changes() -> None:
             for i in range(50):
-                emulator.world.update_flag("production", "new-dashboard", enabled=i % 2 == 0)
+                emulator_any.world.update_flag("production", "new-dashboard", enabled=i % 2 == 0)
 
         await asyncio.to_thread(changes)
         await wait_for(lambda: len(rec.of(FlagEvent)) == 50, what="50 events")
@@ -294,32 +297,32 @@ async def test_a_403_from_evaluate_gives_one_status_and_no_request_storm(
 
 
 async def test_org_token_evaluates_only_the_profiles_environment(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
     # A server key cannot stream, so the token's organisation-wide stream is used.
     monitor, rec = await started(
-        emulator,
-        token=emulator.credentials.org_token,
-        api_key=emulator.credentials.keys["production"]["server"],
+        emulator_any,
+        token=emulator_any.credentials.org_token,
+        api_key=emulator_any.credentials.keys["production"]["server"],
         watch=(),
     )
     try:
-        production = emulator.credentials.environment_ids["production"]
+        production = emulator_any.credentials.environment_ids["production"]
         snapshot = monitor.snapshot()
         assert snapshot.environment_id == production
         assert snapshot.environment_names[production] == "production"
-        listed = {f.key for f in emulator.world.list_flags(production)}
+        listed = {f.key for f in emulator_any.world.list_flags(production)}
         assert set(snapshot.values) == listed  # every flag the management API lists
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
         await wait_for(monitor.evaluations_idle, timeout=10, what="idle")
         requests = monitor.evaluator.counters.requests  # type: ignore[union-attr]
 
         await asyncio.to_thread(
-            emulator.world.update_flag, "staging", "new-dashboard", enabled=False
+            emulator_any.world.update_flag, "staging", "new-dashboard", enabled=False
         )
         await wait_for(lambda: rec.of(FlagEvent), what="the staging event")
         await asyncio.to_thread(
-            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+            emulator_any.world.update_flag, "production", "checkout-v2", enabled=False
         )
         await wait_for(lambda: len(rec.of(FlagEvent)) == 2, what="the production event")
         await wait_for(lambda: settled(monitor, "checkout-v2"), what="settled")
@@ -327,26 +330,26 @@ async def test_org_token_evaluates_only_the_profiles_environment(
         # Only the production change cost an evaluation; staging's twin flag is untouched.
         assert monitor.evaluator.counters.requests == requests + 1  # type: ignore[union-attr]
         assert not monitor.values()["new-dashboard"].stale
-        assert monitor.values()["new-dashboard"].current == expected(emulator, "new-dashboard")
+        assert monitor.values()["new-dashboard"].current == expected(emulator_any, "new-dashboard")
         assert [u.transition.flag_key for u in rec.of(TransitionRecorded)] == ["checkout-v2"]
     finally:
         await monitor.stop()
 
 
 async def test_a_streaming_key_with_a_token_streams_one_environment_and_lists_every_flag(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
-    monitor, rec = await started(emulator, token=emulator.credentials.org_token, watch=())
+    monitor, rec = await started(emulator_any, token=emulator_any.credentials.org_token, watch=())
     try:
-        production = emulator.credentials.environment_ids["production"]
-        listed = {f.key for f in emulator.world.list_flags(production)}
+        production = emulator_any.credentials.environment_ids["production"]
+        listed = {f.key for f in emulator_any.world.list_flags(production)}
         assert set(monitor.snapshot().values) == listed
         await wait_for(lambda: settled(monitor, "checkout-v2"), what="first value")
         await asyncio.to_thread(
-            emulator.world.update_flag, "staging", "new-dashboard", enabled=False
+            emulator_any.world.update_flag, "staging", "new-dashboard", enabled=False
         )
         await asyncio.to_thread(
-            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+            emulator_any.world.update_flag, "production", "checkout-v2", enabled=False
         )
         await wait_for(lambda: rec.of(FlagEvent), what="the production event")
         await wait_for(lambda: rec.of(TransitionRecorded), what="the transition")
@@ -361,6 +364,7 @@ async def test_a_streaming_key_with_a_token_streams_one_environment_and_lists_ev
 
 
 async def test_history_survives_a_restart_of_the_process(emulator: EmulatorHandle) -> None:
+    # Ids: the history is looked up by the event's SSE id (the documented form has none).
     monitor, rec = await started(emulator)
     try:
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
@@ -389,13 +393,13 @@ async def test_history_survives_a_restart_of_the_process(emulator: EmulatorHandl
         await again.stop()
 
 
-async def test_no_record_writes_no_journal(emulator: EmulatorHandle, isolated_home) -> None:
-    monitor = Monitor(make_profile(emulator), record=False)
+async def test_no_record_writes_no_journal(emulator_any: EmulatorHandle, isolated_home) -> None:
+    monitor = Monitor(make_profile(emulator_any), record=False)
     await monitor.start()
     try:
-        await wait_for(lambda: emulator.open_streams == 1, what="stream open")
+        await wait_for(lambda: emulator_any.open_streams == 1, what="stream open")
         await asyncio.to_thread(
-            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+            emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
         )
         await wait_for(lambda: monitor.history("new-dashboard"), what="history in memory")
         assert not monitor.snapshot().recording
@@ -405,6 +409,7 @@ async def test_no_record_writes_no_journal(emulator: EmulatorHandle, isolated_ho
 
 
 def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
+    # Ids: `transition_for` looks the transition up by the event's SSE id.
     from togul_monitor.domain.filters import parse_filter
 
     thread = MonitorThread(make_profile(emulator, watch=()), max_pending=100_000)
@@ -457,12 +462,12 @@ def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
 
 
 async def test_an_unreadable_journal_is_moved_aside_and_said_so(
-    emulator: EmulatorHandle, isolated_home
+    emulator_any: EmulatorHandle, isolated_home
 ) -> None:
     journal_file = isolated_home / "journal" / "test.sqlite3"
     journal_file.parent.mkdir(parents=True)
     journal_file.write_bytes(b"not a database" * 1000)
-    monitor = Monitor(make_profile(emulator))
+    monitor = Monitor(make_profile(emulator_any))
     await monitor.start()
     try:
         snap = monitor.snapshot()
@@ -474,7 +479,7 @@ async def test_an_unreadable_journal_is_moved_aside_and_said_so(
         await monitor.stop()
 
 
-async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> None:
+async def test_run_headless_records_like_the_tui(emulator_any: EmulatorHandle) -> None:
     from togul_monitor.core import run_headless
     from togul_monitor.domain.events import ConnectionState, Status
     from togul_monitor.store.journal import journal_path
@@ -483,7 +488,7 @@ async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> No
     seen: list[object] = []
     async with (
         asyncio.timeout(10),
-        run_headless(make_profile(emulator), record=True) as (monitor, updates),
+        run_headless(make_profile(emulator_any), record=True) as (monitor, updates),
     ):
         async for update in updates:
             seen.append(update)
@@ -492,7 +497,7 @@ async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> No
                 # "before" to compare with.
                 await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
                 await asyncio.to_thread(
-                    emulator.world.update_flag, "production", "new-dashboard", enabled=False
+                    emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
                 )
             if isinstance(update, TransitionRecorded):
                 break
@@ -502,23 +507,23 @@ async def test_run_headless_records_like_the_tui(emulator: EmulatorHandle) -> No
 
 
 async def test_a_failed_environment_lookup_falls_back_to_the_api_key_stream(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
-    monitor, rec = await started(emulator, token="not-a-valid-token")
+    monitor, rec = await started(emulator_any, token="not-a-valid-token")
     try:
         snap = monitor.snapshot()
         assert any("environment lookup failed" in n for n in snap.notices)
         assert "not-a-valid-token" not in " ".join(snap.notices)
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
         await asyncio.to_thread(
-            emulator.world.update_flag, "staging", "new-dashboard", enabled=False
+            emulator_any.world.update_flag, "staging", "new-dashboard", enabled=False
         )
         await asyncio.to_thread(
-            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+            emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
         )
         await wait_for(lambda: rec.of(TransitionRecorded), what="transition")
         # The API-key stream is the production environment only: staging's event never came.
-        production = emulator.credentials.environment_ids["production"]
+        production = emulator_any.credentials.environment_ids["production"]
         assert {e.environment_id for e in rec.of(FlagEvent)} == {production}
         assert monitor.snapshot().environment_names == {production: "production"}
     finally:

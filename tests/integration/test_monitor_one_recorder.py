@@ -14,9 +14,9 @@ from .test_monitor import Recorder, make_profile, wait_for
 
 
 async def test_the_second_recorder_of_a_profile_streams_without_recording(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
-    profile = make_profile(emulator, name="twice")
+    profile = make_profile(emulator_any, name="twice")
     first, second = Monitor(profile), Monitor(profile)
     seen = Recorder(second)
     await first.start()
@@ -27,9 +27,9 @@ async def test_the_second_recorder_of_a_profile_streams_without_recording(
         snapshot = second.snapshot()
         assert not snapshot.recording
         assert "another togul-monitor" in (snapshot.journal_notice or "")
-        await wait_for(lambda: emulator.open_streams == 2, what="both streams")
+        await wait_for(lambda: emulator_any.open_streams == 2, what="both streams")
         await asyncio.to_thread(
-            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+            emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
         )
         await wait_for(lambda: seen.of(FlagEvent), what="the event on the second monitor")
     finally:

@@ -1,4 +1,5 @@
-"""`togul-monitor tail` end to end: against the emulator fixture, the demo, and Ctrl-C."""
+"""`togul-monitor tail` end to end: against the emulator fixture (the monitor's tests in both
+stream forms: `emulator_any`, tests/integration/conftest.py), the demo, and Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -41,10 +43,16 @@ def activity(emu: EmulatorHandle, environment: str = "production") -> Iterator[N
         thread.join()
 
 
-def test_tail_json_count_against_the_emulator(emulator: EmulatorHandle) -> None:
-    key = emulator.credentials.keys["production"]["sdk"]
-    args = ["tail", "--url", emulator.base_url, "--api-key", key, "--json", "--count", "5"]
-    with activity(emulator):
+def events_of(stdout: str) -> list[dict[str, Any]]:
+    """The event lines of `tail --json` (the others are the transitions the events caused)."""
+    objects = [json.loads(line) for line in stdout.splitlines()]
+    return [o for o in objects if o["kind"] == "event"]
+
+
+def test_tail_json_count_against_the_emulator(emulator_any: EmulatorHandle) -> None:
+    key = emulator_any.credentials.keys["production"]["sdk"]
+    args = ["tail", "--url", emulator_any.base_url, "--api-key", key, "--json", "--count", "5"]
+    with activity(emulator_any):
         result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -52,9 +60,11 @@ def test_tail_json_count_against_the_emulator(emulator: EmulatorHandle) -> None:
     objects = [json.loads(line) for line in lines]
     assert {o["flag_key"] for o in objects} == {"new-dashboard"}
     assert set(objects[0]) == {
+        "kind",  # "event"; a value's before → after is a "transition" line
         "type",
         "flag_key",
         "environment_id",
+        "environment_key",  # None here: an ad-hoc --url target without --environment
         "version",
         "timestamp",
         "id",
@@ -66,12 +76,12 @@ def test_tail_json_count_against_the_emulator(emulator: EmulatorHandle) -> None:
     assert key not in result.output
 
 
-def test_tail_human_lines_with_a_filter(emulator: EmulatorHandle) -> None:
-    key = emulator.credentials.keys["production"]["sdk"]
+def test_tail_human_lines_with_a_filter(emulator_any: EmulatorHandle) -> None:
+    key = emulator_any.credentials.keys["production"]["sdk"]
     args = [
         "tail",
         "--url",
-        emulator.base_url,
+        emulator_any.base_url,
         "--api-key",
         key,
         "--environment",
@@ -81,11 +91,14 @@ def test_tail_human_lines_with_a_filter(emulator: EmulatorHandle) -> None:
         "--count",
         "2",
     ]
-    with activity(emulator):
+    with activity(emulator_any):
         result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+    # Each value change the events made follows them on a line of its own.
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("  ↳ ")]
     assert len(lines) == 2
+    for change in set(result.stdout.splitlines()) - set(lines):
+        assert change.startswith("  ↳ new-dashboard (production): ")
     for line in lines:
         fields = line.split()
         # date, time, type, flag, environment, version
@@ -133,14 +146,16 @@ def test_tail_demo_json_count_20(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         demo.shutdown()
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = [o for o in objects if o["kind"] == "event"]  # the rest: the values they changed
     assert len(lines) == 20
-    for line in lines:
-        event = json.loads(line)
+    assert {o["kind"] for o in objects} <= {"event", "transition"}
+    for event in lines:
         assert isinstance(event["flag_key"], str) and isinstance(event["version"], int)
 
 
-def test_ctrl_c_exits_0(emulator: EmulatorHandle) -> None:
+def test_ctrl_c_exits_130(emulator: EmulatorHandle) -> None:
+    """Ctrl-C is the shell's 130 (128 + SIGINT), as README.md says; it was 0 once."""
     key = emulator.credentials.keys["production"]["sdk"]
     env = {**os.environ, "TOGUL_API_KEY": key, "TOGUL_BASE_URL": emulator.base_url}
     proc = subprocess.Popen(
@@ -157,7 +172,7 @@ def test_ctrl_c_exits_0(emulator: EmulatorHandle) -> None:
             if "live since" in line:
                 break
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=10) == 130
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -187,13 +202,14 @@ def add_local_profile(runner: CliRunner, emulator: EmulatorHandle) -> Result:
 def test_tail_with_a_saved_profile_records_a_journal_that_history_reads(
     emulator: EmulatorHandle,
 ) -> None:
+    # Ids: the tailed events are matched to the journal's by their SSE ids.
     runner = CliRunner()
     added = add_local_profile(runner, emulator)
     assert added.exit_code == 0, added.output
     with activity(emulator):
         result = runner.invoke(cli, ["tail", "--profile", "local", "--json", "--count", "4"])
     assert result.exit_code == 0, result.output
-    tailed = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    tailed = [event["id"] for event in events_of(result.stdout)]
     assert len(tailed) == 4
 
     history = runner.invoke(cli, ["history", "new-dashboard", "--json", "--limit", "500"])
@@ -227,7 +243,7 @@ def test_tail_says_when_its_journal_cannot_be_recorded(
         result = runner.invoke(cli, ["tail", "--profile", "local", "--json", "--count", "1"])
     assert result.exit_code == 0, result.output
     assert "tail: not recording:" in result.stderr
-    assert len(result.stdout.splitlines()) == 1
+    assert len(events_of(result.stdout)) == 1
 
 
 def test_tail_says_an_unreadable_journal_was_moved_aside(
@@ -257,30 +273,30 @@ def add_staging_profile(runner: CliRunner, emulator: EmulatorHandle, name: str =
     )  # fmt: skip
 
 
-def test_the_group_profile_picks_what_tail_streams(emulator: EmulatorHandle) -> None:
+def test_the_group_profile_picks_what_tail_streams(emulator_any: EmulatorHandle) -> None:
     # Both environments busy: each sdk key streams only its own, so the environment id of the
     # event says which profile was tailed.
     from togul_monitor.store.journal import journal_path
 
     runner = CliRunner()
-    assert add_local_profile(runner, emulator).exit_code == 0  # production, the default
-    assert add_staging_profile(runner, emulator).exit_code == 0
-    with activity(emulator, "production"), activity(emulator, "staging"):
+    assert add_local_profile(runner, emulator_any).exit_code == 0  # production, the default
+    assert add_staging_profile(runner, emulator_any).exit_code == 0
+    with activity(emulator_any, "production"), activity(emulator_any, "staging"):
         result = runner.invoke(cli, ["--profile", "b", "tail", "--count", "1", "--json"])
     assert result.exit_code == 0, result.output
-    (line,) = result.stdout.splitlines()
-    assert json.loads(line)["environment_id"] == emulator.credentials.environment_ids["staging"]
+    (line,) = events_of(result.stdout)
+    assert line["environment_id"] == emulator_any.credentials.environment_ids["staging"]
     assert journal_path("b").exists() and not journal_path("local").exists()  # b recorded
 
 
-def test_the_subcommands_own_target_wins_over_the_groups(emulator: EmulatorHandle) -> None:
+def test_the_subcommands_own_target_wins_over_the_groups(emulator_any: EmulatorHandle) -> None:
     runner = CliRunner()
-    assert add_local_profile(runner, emulator).exit_code == 0
-    assert add_staging_profile(runner, emulator).exit_code == 0
+    assert add_local_profile(runner, emulator_any).exit_code == 0
+    assert add_staging_profile(runner, emulator_any).exit_code == 0
     args = ["--profile", "b", "tail", "--profile", "local", "--count", "1", "--json"]
-    with activity(emulator, "production"), activity(emulator, "staging"):
+    with activity(emulator_any, "production"), activity(emulator_any, "staging"):
         result = runner.invoke(cli, [*args, "--no-record"])
     assert result.exit_code == 0, result.output
-    (line,) = result.stdout.splitlines()
-    production = emulator.credentials.environment_ids["production"]
-    assert json.loads(line)["environment_id"] == production
+    (line,) = events_of(result.stdout)
+    production = emulator_any.credentials.environment_ids["production"]
+    assert line["environment_id"] == production

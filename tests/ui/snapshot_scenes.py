@@ -1,5 +1,9 @@
 """Deterministic scenes of the real app against a seeded emulator, for snapshots and screenshots.
 
+The README's screenshots show demo-like activity (`drive_activity`: toggles, default changes, a
+rollout step, rules added, an experiment flag: the kinds of change `emulator/simulate.py`
+makes); `server-text` keeps a flag named like markup on screen, for the snapshot test only.
+
 Everything that could differ between runs is pinned: the app's and the monitor's clock (fixed),
 the emulator's clock (so server timestamps are fixed), the time zone (UTC), the seed (so keys,
 environment ids and event ids repeat), no simulated activity (the scene drives each mutation and
@@ -12,7 +16,7 @@ import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from textual.pilot import Pilot
@@ -68,7 +72,11 @@ def utc() -> Iterator[None]:
 def scene_emulator() -> Iterator[EmulatorHandle]:
     with (
         utc(),
-        running_emulator(seed=0, heartbeat=0.2, replay=1000, clock=lambda: FIXED_NOW - 1) as emu,
+        # Ids on (the emulator's default is now the documented form without them): the scenes
+        # were recorded with event ids, transitions tied to them and an exact resume.
+        running_emulator(
+            seed=0, heartbeat=0.2, replay=1000, ids=True, clock=lambda: FIXED_NOW - 1
+        ) as emu,
     ):
         yield emu
 
@@ -86,8 +94,17 @@ def scene_profile(emu: EmulatorHandle) -> Profile:
     )
 
 
-def scene_app(emu: EmulatorHandle, **kwargs: Any) -> TogulMonitorApp:
-    return TogulMonitorApp(scene_profile(emu), clock=fixed_clock, keymap={}, **kwargs)
+def activity_profile(emu: EmulatorHandle) -> Profile:
+    """A profile with a token too, as a real one often has: the management API lists the
+    environment's flags, so every value is known before the first change (and each change is
+    shown as before → after, not as a first value)."""
+    profile = scene_profile(emu)
+    return replace(profile, token=emu.credentials.org_token, watch=("new-dashboard", "checkout-v2"))
+
+
+def scene_app(emu: EmulatorHandle, scene: Scene | None = None, **kwargs: Any) -> TogulMonitorApp:
+    profile = scene.profile(emu) if scene is not None else scene_profile(emu)
+    return TogulMonitorApp(profile, clock=fixed_clock, keymap={}, **kwargs)
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10.0) -> None:
@@ -98,7 +115,40 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: flo
         await pilot.pause(0.02)
 
 
-def _settled(app: TogulMonitorApp, events: int) -> bool:
+async def drive_activity(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    """Ten changes of the kinds the demo makes; some move this context's value, some do not."""
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await until(pilot, lambda: app.monitor is not None)
+    await until(pilot, lambda: app.monitor.snapshot().status.state is ConnectionState.LIVE)
+    await until(
+        pilot, lambda: _settled(app, 0, history=False) and len(app.main.values_table.values) > 20
+    )
+    world = emu.world
+    world.update_flag("production", "new-dashboard", enabled=False)
+    world.update_flag("production", "search-algorithm", default_value="hybrid")
+    world.update_rule("production", "checkout-button-color", 0, rollout_percentage=100)
+    world.create_rule(
+        "production",
+        "support-tier",
+        rule_type="attribute",
+        attribute="country",
+        operator="eq",
+        value_json='"TR"',
+        return_value="premium",
+    )
+    world.update_flag("production", "feature-limits", default_value={"projects": 10, "seats": 25})
+    world.update_flag("production", "api-rate-limit", default_value=200)
+    world.update_rule("production", "recommendation-model", 0, rollout_percentage=100)
+    world.update_flag("production", "dark-mode", enabled=False)
+    world.create_flag(
+        "production", "sim-experiment-1", value_type="json", default_value={"variant": "A"}
+    )
+    world.update_flag("production", "checkout-v2", enabled=False)
+    await until(pilot, lambda: _settled(app, 10) and len(app.main.store.transitions) >= 6, 20)
+    await settle(pilot)
+
+
+def _settled(app: TogulMonitorApp, events: int, *, history: bool = True) -> bool:
     """The view shows `events` events, every value evaluated, the history loaded."""
     monitor = app.monitor
     if monitor is None or app.main.store.received != events:
@@ -109,6 +159,8 @@ def _settled(app: TogulMonitorApp, events: int) -> bool:
     values = app.main.values_table.values
     if not values or any(v.stale or (v.current is None and not v.deleted) for v in values.values()):
         return False
+    if not history:
+        return True
     return (
         bool(app.main.history_pane.entries)
         and not app.main.history.dirty
@@ -159,29 +211,30 @@ async def drive_filter_error(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     from togul_monitor.ui.widgets.filter_bar import FilterBar
 
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
-    await drive_main(pilot, emu)
+    await drive_activity(pilot, emu)
     await pilot.press("slash")
     bar = app.main.query_one(FilterBar)
     bar.input.cursor_blink = False
     bar.input.value = "flag:checkout-*"
     await until(pilot, lambda: app.main.filter.text == "flag:checkout-*")
-    bar.input.value = "flag:checkout-* tpye:rule"
+    bar.input.value = "flag:checkout-* type:flag.udpated"
     await until(pilot, lambda: bar.has_class("-error"))
     await settle(pilot)
 
 
 async def drive_filter_in_use(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
-    await drive_main(pilot, emu)
-    await pilot.press("slash", *"!checkout", "enter")
-    await until(pilot, lambda: app.main.filter.text == "!checkout" and app.main.store.filtered == 1)
+    await drive_activity(pilot, emu)
+    await pilot.press("slash", *"type:flag !checkout", "enter")
+    await until(pilot, lambda: app.main.filter.text == "type:flag !checkout")
+    await until(pilot, lambda: app.main.store.filtered == 4)  # 3 rule.* and checkout-v2
     await settle(pilot)
 
 
 async def drive_detail(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
-    await drive_main(pilot, emu)
-    await pilot.press("up", "up", "enter")  # the watched flag's change
+    await drive_activity(pilot, emu)
+    await pilot.press(*["up"] * 5, "enter")  # the JSON default change of feature-limits
     await until(pilot, lambda: type(app.screen).__name__ == "EventDetailScreen")
     await settle(pilot)
 
@@ -193,7 +246,7 @@ async def drive_switcher(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     path = paths.profiles_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(PROFILES_TOML)
-    await drive_main(pilot, emu)
+    await drive_activity(pilot, emu)
     await pilot.press("p")
     await until(pilot, lambda: type(app.screen).__name__ == "ProfileSwitcherScreen")
     await until(pilot, lambda: getattr(app.screen, "loaded", False))  # read on a worker
@@ -202,16 +255,17 @@ async def drive_switcher(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
 
 async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
-    await drive_main(pilot, emu)
+    await drive_activity(pilot, emu)
     emu.faults.cut_streams()
     await until(
         pilot, lambda: any((row_marker(i) or "").startswith("outage") for i in app.main.store.view)
     )
     # The outage re-evaluates every value: let that finish first, so the next change's
     # transition is tied to its event (and not, by a race, to the re-evaluation).
-    await until(pilot, lambda: _settled(app, 3) and app.monitor.evaluations_idle())
+    await until(pilot, lambda: _settled(app, 10) and app.monitor.evaluations_idle())
+    transitions = len(app.main.store.transitions)
     emu.world.update_flag("production", "new-dashboard", enabled=True)
-    await until(pilot, lambda: _settled(app, 4) and len(app.main.store.transitions) >= 2)
+    await until(pilot, lambda: _settled(app, 11) and len(app.main.store.transitions) > transitions)
     await settle(pilot)
 
 
@@ -220,13 +274,22 @@ class Scene:
     name: str
     drive: Callable[[Pilot[Any], EmulatorHandle], Awaitable[None]]
     what: str
+    profile: Callable[[EmulatorHandle], Profile] = field(default=activity_profile)
+    screenshot: bool = True  # rendered into screenshots/ (scripts/screenshots.py)
 
 
 SCENES: tuple[Scene, ...] = (
-    Scene("main-view", drive_main, "the main view: feed, values, history, status bar"),
+    Scene("main-view", drive_activity, "the main view: feed, values, history, status bar"),
     Scene("filter-in-use", drive_filter_in_use, "a filter in force, counted in the status bar"),
     Scene("filter-error", drive_filter_error, "the filter bar reporting an invalid term"),
     Scene("event-detail", drive_detail, "the event detail: raw JSON, value before → after"),
     Scene("profile-switcher", drive_switcher, "the profile switcher"),
     Scene("outage", drive_outage, "an outage marked inline in the feed"),
+    Scene(
+        "server-text",
+        drive_main,
+        "server text shown literally: a flag named like markup",
+        profile=scene_profile,
+        screenshot=False,
+    ),
 )

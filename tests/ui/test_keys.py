@@ -249,6 +249,8 @@ async def test_ctrl_p_palette_offers_commands_for_the_state(emulator: EmulatorHa
 async def test_w_watches_the_selected_flag_and_rings_on_change(
     emulator: EmulatorHandle,
 ) -> None:
+    # new-dashboard's value really changes with its enabled state (false when disabled, true by
+    # its premium rule): a change of reason alone no longer rings (test_watch_rings.py).
     app = make_app(make_profile(emulator, watch=()))
     bells: list[int] = []
     notes: list[str] = []
@@ -262,23 +264,25 @@ async def test_w_watches_the_selected_flag_and_rings_on_change(
 
         app.notify = notify  # type: ignore[method-assign]
         await wait_live(pilot, app)
-        emulator.world.update_flag("production", "checkout-v2", enabled=False)
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: app.main.store.shown == 1)
-        await wait_for(pilot, lambda: "checkout-v2" in app.main.values_table.values)
+        await wait_for(pilot, lambda: "new-dashboard" in app.main.values_table.values)
         assert not bells
         await pilot.press("up")  # the cursor selects the row (and its flag)
         await pilot.press("w")
-        assert "checkout-v2" in app.main.watched
+        assert "new-dashboard" in app.main.watched
         await wait_for(
             pilot,
-            lambda: "checkout-v2" in app.monitor.snapshot().watched,
+            lambda: "new-dashboard" in app.monitor.snapshot().watched,
             what="the monitor watching",
         )
-        emulator.world.update_flag("production", "checkout-v2", enabled=True)
+        emulator.world.update_flag("production", "new-dashboard", enabled=True)
         await wait_for(pilot, lambda: bells, what="the bell")
-        assert any(n.startswith("checkout-v2:") for n in notes)
+        # Named: the profile and the environment whose value changed (changed expectation: it
+        # was "new-dashboard: …" alone).
+        assert "test-production / production · new-dashboard: false → true" in notes
         await pilot.press("w")  # unwatch: no bell any more
-        assert "checkout-v2" not in app.main.watched
+        assert "new-dashboard" not in app.main.watched
 
 
 async def test_q_quits_and_stops_the_monitor(emulator: EmulatorHandle) -> None:

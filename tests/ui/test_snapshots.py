@@ -12,7 +12,8 @@ import pytest
 
 from .snapshot_scenes import SCENES, SIZE, Scene, scene_app, scene_emulator
 
-# The screenshots script also renders "filter-in-use"; the snapshots keep to the issue's five.
+# The screenshots script also renders "filter-in-use"; the snapshots keep to the issue's five,
+# and "server-text" (a flag named `[bold red]x[/]`, shown literally; no screenshot).
 SNAPSHOTS = tuple(s for s in SCENES if s.name != "filter-in-use")
 
 
@@ -20,7 +21,7 @@ SNAPSHOTS = tuple(s for s in SCENES if s.name != "filter-in-use")
 def test_snapshot(scene: Scene, snap_compare: Any) -> None:
     """Main view, filter bar with an error, event detail, profile switcher, outage marker."""
     with scene_emulator() as emu:
-        app = scene_app(emu)
+        app = scene_app(emu, scene)
 
         async def run_before(pilot: Any) -> None:
             await scene.drive(pilot, emu)

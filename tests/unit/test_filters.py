@@ -49,6 +49,25 @@ def test_type_terms(query: str, type_: str, expected: bool) -> None:
     assert parse_filter(query).matches(event(type_=type_)) is expected
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "type:flag",
+        "type:rule",
+        "type:fl",
+        "type:flag.",
+        "type:rule.upd",
+        "type:*.deleted",
+        "type:rule.*",
+        "type:[fr]*.created",
+        "TYPE:FLAG.UPDATED",
+        "type:flag.updated",
+    ],
+)
+def test_known_types_their_prefixes_and_matching_globs_are_accepted(query: str) -> None:
+    assert parse_filter(query).terms[0].kind == "type"
+
+
 def test_flag_glob_exact_and_case() -> None:
     events = [event(key=k) for k in ("checkout-v2", "checkout", "new-checkout", "Checkout-V3")]
     assert keys_matching("flag:checkout-*", events) == ["checkout-v2", "Checkout-V3"]
@@ -71,6 +90,30 @@ def test_env_by_key_or_id_prefix() -> None:
     by_id = parse_filter("env:7b11")
     assert by_id.matches(staging) and not by_id.matches(prod)
     assert parse_filter("env:7B11D0").matches(staging)
+
+
+def test_env_by_key_prefix() -> None:
+    """`env:prod` is production (a prefix of the key), as `env:7b11` is a prefix of the id."""
+    prod, staging = event(env=PROD_ID), event(env=STAGING_ID)
+    for query in ("env:prod", "env:PROD", "env:p", "env:production"):
+        flt = parse_filter(query)
+        assert flt.matches(prod, NAMES) and not flt.matches(staging, NAMES), query
+    stage = parse_filter("env:stag")
+    assert stage.matches(staging, NAMES) and not stage.matches(prod, NAMES)
+    assert not parse_filter("env:productions").matches(prod, NAMES)  # longer than the key
+    assert not parse_filter("-env:prod").matches(prod, NAMES)
+    assert parse_filter("-env:prod").matches(staging, NAMES)
+
+
+def test_env_by_key_with_a_names_map_that_is_learnt_later() -> None:
+    """The TUI shares one id → key dict that fills in as the monitor learns names: a filter
+    parsed before a name was known matches once it is."""
+    names: dict[str, str] = {}
+    flt = parse_filter("env:staging")
+    staging = event(env=STAGING_ID)
+    assert not flt.matches(staging, names)
+    names[STAGING_ID] = "staging"
+    assert flt.matches(staging, names)
 
 
 def test_regex_on_key() -> None:
@@ -122,6 +165,12 @@ def test_combined_terms_all_must_hold() -> None:
         ("a !", 2, "must be followed"),
         ("flag:", 0, "needs a value"),
         ('a ""', 2, "empty term"),
+        ("type:flag.udpated", 0, "did you mean type:flag.updated?"),
+        ("a type:bogus", 2, "unknown event type 'bogus': types are flag.* and rule.*"),
+        ("type:flg", 0, "did you mean type:flag?"),
+        ("type:rules", 0, "did you mean type:rule?"),
+        ("!type:rule.creatd", 1, "did you mean type:rule.created?"),
+        ("type:x*", 0, "type:x* matches no event type"),
     ],
 )
 def test_errors_name_the_position(query: str, position: int, fragment: str) -> None:

@@ -48,7 +48,10 @@ def test_a_failed_lookup_falls_back_to_the_key_and_says_so() -> None:
 def test_a_token_only_profile_streams_but_cannot_evaluate() -> None:
     plan = plan_stream(profile(token=JWT), INFO)
     assert plan.credentials.token == JWT and not plan.evaluate
-    assert plan.notes == ("no API key: values are not evaluated (evaluate takes an API key)",)
+    assert plan.notes == (
+        "no API key: values are not evaluated; add an API key of scope sdk or server to the "
+        "profile (api_key_env)",
+    )
 
 
 def test_no_environment_key_means_no_evaluation() -> None:

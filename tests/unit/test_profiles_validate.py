@@ -239,10 +239,14 @@ def test_adhoc_url_profile(monkeypatch: pytest.MonkeyPatch) -> None:
         assert profile.environment_key == "production"
 
 
-def test_broken_file_fails_every_target_even_demo() -> None:
+def test_broken_file_fails_every_target_but_the_demo(capsys: pytest.CaptureFixture[str]) -> None:
     path = write('[profiles.p\nbase_url = "x"\n')
-    for kwargs in ({}, {"demo": True}, {"url": "https://a.example", "token": TOKEN}):
+    for kwargs in ({}, {"url": "https://a.example", "token": TOKEN}):
         with pytest.raises(ConfigError) as info:
             with open_target(**kwargs):  # type: ignore[arg-type]
                 pass
         assert f"{path}:1:" in str(info.value)
+    # The demo needs no file: it starts, and the broken file is still reported (stderr).
+    with open_target(demo=True) as profile:
+        assert profile.builtin
+    assert f"{path}:1:" in capsys.readouterr().err

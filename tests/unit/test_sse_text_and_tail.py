@@ -8,6 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from togul_monitor.cli.render import clock
 from togul_monitor.cli.tail import TailPrinter
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -70,9 +71,13 @@ def test_human_line_is_safe_and_names_the_environment() -> None:
 
 
 def test_json_line_is_the_event_json() -> None:
+    # Item 2 and 12 of "Never lie about what changed, where, or for whom": an event line says
+    # it is one (`kind`) and names its environment by key, beside the event's own fields.
     p, out, _ = printer(as_json=True)
     p.event(EVENT)
-    assert json.loads(out.getvalue()) == EVENT.to_json()
+    line = json.loads(out.getvalue())
+    assert line == {"kind": "event", **EVENT.to_json(), "environment_key": "production"}
+    assert list(line)[:5] == ["kind", "type", "flag_key", "environment_id", "environment_key"]
     assert "\x1b" not in out.getvalue()
 
 
@@ -86,7 +91,8 @@ def test_stream_notes_go_to_stderr() -> None:
     p.note(Heartbeat(1.0))
     lines = err.getvalue().splitlines()
     assert out.getvalue() == ""
-    assert lines[0] == "tail: boom\\x0d; retrying in 2.5 s (attempt 2)"
+    # What failed, which attempt, and when the next one is: in seconds and on the clock.
+    assert lines[0] == f"tail: boom\\x0d; attempt 2 failed, next try in 2.5 s (at {clock(12.5)})"
     assert "(16.0 s): 3 event(s) replayed; nothing missed" in lines[1]
     assert "the server replay is unknown; events may have been missed" in lines[2]
     assert lines[3] == "tail: malformed event (id 4): not JSON: x\\x1by"

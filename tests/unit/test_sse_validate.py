@@ -57,7 +57,10 @@ def test_unknown_type_passes_through_marked() -> None:
         ("null", "not an object: null"),
         (payload(version=True), "mistyped field version: expected an integer, got a boolean"),
         (payload(version=1.0), "mistyped field version"),
-        (payload(version="3"), "mistyped field version"),
+        # A decimal string ("3") is accepted now (test_tolerated_forms_...); other text is not.
+        (payload(version="3a"), "mistyped field version"),
+        (payload(version=" 3"), "mistyped field version"),
+        (payload(version="3.0"), "mistyped field version"),
         (payload(timestamp="now"), "mistyped field timestamp"),
         (payload(timestamp=False), "mistyped field timestamp"),
         (payload(flag_key=None), "mistyped field flag_key: expected a string, got null"),
@@ -79,6 +82,81 @@ def test_malformed(data: str, reason: str) -> None:
     assert item.reason.startswith(reason)
     assert item.event_id == "9"
     assert len(item.raw) <= RAW_KEEP + 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "version", "timestamp"),
+    [
+        ({"version": "7"}, 7, 1700000000),
+        ({"version": "0"}, 0, 1700000000),
+        ({"version": "-2"}, -2, 1700000000),
+        ({"timestamp": 1700000000123}, 4, 1700000000.123),
+        ({"timestamp": 1700000000123.5}, 4, 1700000000.1235),
+        ({"timestamp": "2023-11-14T22:13:20Z"}, 4, 1700000000.0),
+        ({"timestamp": "2023-11-14T22:13:20.5z"}, 4, 1700000000.5),
+        ({"timestamp": "2023-11-15T00:13:20+02:00"}, 4, 1700000000.0),
+        ({"timestamp": "2023-11-14T17:13:20-05:00"}, 4, 1700000000.0),
+        ({"timestamp": "2023-11-14T22:13:20"}, 4, 1700000000.0),  # naive: UTC
+        ({"version": "9", "timestamp": "2023-11-14 22:13:20Z"}, 9, 1700000000.0),
+    ],
+)
+def test_tolerated_forms_become_the_same_event_fields(
+    changes: dict[str, object], version: int, timestamp: float
+) -> None:
+    item = validate_event(payload(**changes), "5", 1.0)
+    assert isinstance(item, FlagEvent), item
+    assert type(item.version) is int and item.version == version
+    assert item.timestamp == pytest.approx(timestamp, abs=1e-6)
+    assert (item.flag_key, item.environment_id, item.type) == (
+        "new-dashboard",
+        "3f2a",
+        GOOD["type"],
+    )
+
+
+def test_seconds_stay_seconds_up_to_the_milliseconds_threshold() -> None:
+    item = validate_event(payload(timestamp=99_999_999_999), None, 0.0)  # the year 5138, in s
+    assert isinstance(item, FlagEvent) and item.timestamp == 99_999_999_999
+    item = validate_event(payload(timestamp=100_000_000_001), None, 0.0)  # 1973, in ms
+    assert isinstance(item, FlagEvent) and item.timestamp == pytest.approx(100_000_000.001)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (payload(flag_key=...), "missing field flag_key"),
+        (payload(flag_key=""), "bad field flag_key: empty"),
+        (payload(flag_key=None), "mistyped field flag_key"),
+        (payload(flag_key=7), "mistyped field flag_key"),
+        (payload(flag_key=["a"]), "mistyped field flag_key"),
+        (payload(version=...), "missing field version"),
+        (payload(version="x"), "mistyped field version"),
+        (payload(timestamp="yesterday"), "mistyped field timestamp"),
+        (payload(timestamp="2023-13-01T00:00:00Z"), "mistyped field timestamp"),
+        (payload(environment_id=None), "mistyped field environment_id"),
+        (payload(version=2**63), "bad field version"),
+        ("{}", "missing fields type, flag_key, environment_id, version, timestamp"),
+    ],
+)
+def test_an_object_that_is_no_usable_event_asks_for_every_value_again(
+    data: str, reason: str
+) -> None:
+    # What every official SDK does with such an event: "something changed", drop the cache.
+    item = validate_event(data, "3", 0.0)
+    assert isinstance(item, Malformed)
+    assert item.reason.startswith(reason), item.reason
+    assert item.re_evaluate is True
+
+
+@pytest.mark.parametrize("data", ["not json", "", "[1, 2]", "null", '"flag"', "7"])
+def test_data_that_is_not_an_object_is_only_counted(data: str) -> None:
+    item = validate_event(data, None, 0.0)
+    assert isinstance(item, Malformed) and item.re_evaluate is False
+
+
+def test_an_oversized_payload_is_not_parsed_and_asks_for_nothing() -> None:
+    item = validate_event(payload(flag_key="k" * MAX_PAYLOAD_BYTES), None, 0.0)
+    assert isinstance(item, Malformed) and item.re_evaluate is False
 
 
 def test_oversized_is_refused_and_truncated() -> None:

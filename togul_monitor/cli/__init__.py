@@ -17,6 +17,7 @@ _COMMANDS: dict[str, str] = {
     "serve": "togul_monitor.cli.serve:serve",
     "tail": "togul_monitor.cli.tail:tail",
     "profiles": "togul_monitor.cli.profiles:profiles",
+    "login": "togul_monitor.cli.login:login",
     "history": "togul_monitor.cli.journal:history",
     "export": "togul_monitor.cli.journal:export",
 }

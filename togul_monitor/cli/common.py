@@ -3,33 +3,40 @@ one way a configuration error is reported.
 
 The options, the exit codes and the precedence between the group's options and a command's are
 the user-facing contract in README.md ("Headless commands"): 0 done, 1 runtime failure, 2 usage
-or configuration error, 3 credentials rejected.
+or configuration error, 3 credentials rejected, 130 interrupted (Ctrl-C, the shell's convention
+for SIGINT).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
 import click
 
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.support.text import safe_text
+
+if TYPE_CHECKING:
+    from togul_monitor.domain.filters import Filter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PROGRAM: Final = "togul-monitor"
 
-EXIT_OK: Final = 0  # done: --count reached, Ctrl-C, the reader closed the pipe
+EXIT_OK: Final = 0  # done: --count reached, the reader closed the pipe
 EXIT_FAILED: Final = 1  # a runtime failure: the stream stopped, no journal, a write failed
 # A ConfigError carries its code so the configuration stage is testable without the CLI: the
 # number is stated there once, and named here for every other usage error.
 EXIT_USAGE: Final = ConfigError.exit_code
 EXIT_CREDENTIALS: Final = 3  # the server rejected the credentials
+EXIT_INTERRUPTED: Final = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for it
 
 
 # --- the target -----------------------------------------------------------------------------
@@ -186,3 +193,51 @@ def reports_config_errors(func: F) -> F:
             report_config_error(error)
 
     return cast(F, wrapper)
+
+
+def parse_filter_option(text: str | None, command: str | None = None) -> Filter | None:
+    """`--filter QUERY` parsed, or None when not given. An invalid filter is a usage error
+    reported the same way by every command: the message (which names the position once), the
+    query, a caret under the term at fault; exit 2."""
+    if not text:
+        return None
+    from togul_monitor.domain.filters import FilterError, parse_filter
+
+    try:
+        return parse_filter(text)
+    except FilterError as exc:
+        name = command or command_name()
+        click.echo(f"{name}: invalid --filter: {safe_text(str(exc))}", err=True)
+        click.echo(f"  {safe_text(text)}\n  {' ' * exc.position}^", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+# --- durations ------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(text: str) -> float | None:
+    """`90s`, `15m`, `2h`, `7d`, `1w` in seconds; None when `text` is not one of those (a
+    number needs its unit here: `export --since 1700000000` is a Unix time, not a duration)."""
+    match = _DURATION.match(text)
+    if match is None:
+        return None
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def duration_option(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """A click option callback for a span of time: `30s`, `5m`, `2h` (a bare number is
+    seconds); in seconds, None when the option is not given."""
+    if value is None:
+        return None
+    seconds = duration_seconds(value)
+    if seconds is None:
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = None
+    if seconds is None or not 0 < seconds < float("inf"):
+        raise click.BadParameter(f"{safe_text(value)!r} is not a duration: use e.g. 30s, 5m, 2h")
+    return seconds

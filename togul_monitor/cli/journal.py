@@ -3,8 +3,11 @@
 Both read `journal/<profile>.sqlite3` in the data directory without credentials and without
 creating anything: a journal another process (a headless `tail`) is writing reads fine (WAL).
 The profile is chosen like every command's (cli/common.py): this command's `--profile`, else the
-group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. Exit codes
-(README.md): 0 done, 1 runtime failure (no journal, unreadable), 2 usage or configuration.
+group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. A name that is
+neither a profile nor has a journal is a usage error, as for `tail`. Environments are shown by
+key where the journal knows it (its `environments` table); exports carry both, with ISO-8601
+times (store/export.py). Exit codes (README.md): 0 done, 1 runtime failure (no journal,
+unreadable), 2 usage or configuration, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,10 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -23,9 +25,12 @@ import click
 
 from togul_monitor.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     Target,
     command_target,
+    duration_seconds,
+    parse_filter_option,
     report_config_error,
     target_name,
     target_options,
@@ -37,17 +42,14 @@ from togul_monitor.domain.values import Evaluation, ValueTransition, evaluation_
 from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
 
 def parse_since(text: str, *, now: float | None = None) -> float:
     """`90s`, `15m`, `2h`, `7d`, `1w` ago; an ISO-8601 time (local unless it names a zone);
     or Unix seconds. Raises ValueError with a usable message."""
     now = time.time() if now is None else now
-    match = _RELATIVE.match(text)
-    if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2)]
+    ago = duration_seconds(text)  # the same durations as `tail --give-up-after`
+    if ago is not None:
+        return now - ago
     try:
         return float(text)
     except ValueError:
@@ -70,9 +72,21 @@ def _profile_name(profile_name: str | None) -> str:
         name = target_name(command_target(Target(profile_name=profile_name)))
         if name is None:  # an ad-hoc TOGUL_BASE_URL target has no journal
             raise ConfigError("say which profile's journal to read: --profile NAME")
+        _check_known(name)
     except ConfigError as error:
         report_config_error(error)
     return name
+
+
+def _check_known(name: str) -> None:
+    """ConfigError (the one `tail` reports) for a name that is no profile, unless a journal of
+    that name exists: the journal of a profile removed since stays readable."""
+    from togul_monitor.config.resolve import list_profiles, resolve_profile
+    from togul_monitor.store.journal import journal_path
+
+    if journal_path(name).exists() or name in {p.name for p in list_profiles()}:
+        return
+    resolve_profile(name)  # not a profile of any kind: raises the "no profile named" error
 
 
 def _journal_file(profile_name: str | None) -> tuple[str, Path]:
@@ -101,12 +115,17 @@ def _show_value(evaluation: Evaluation | None) -> str:
     return f"{value} ({', '.join(extra)})"
 
 
-def history_line(entry: FlagEvent | ValueTransition | Outage) -> str:
+def history_line(
+    entry: FlagEvent | ValueTransition | Outage,
+    environment_names: Mapping[str, str] | None = None,
+) -> str:
     if isinstance(entry, FlagEvent):
         ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
+        # The environment's key, from the journal; the start of its id when it never learnt it.
+        env = (environment_names or {}).get(entry.environment_id) or entry.environment_id[:8]
         return (
             f"{stamp(entry.received_at)}  event       {safe_text(entry.type):<13} "
-            f"v{entry.version}  env {safe_text(entry.environment_id[:8])}{ident}"
+            f"v{entry.version}  env {safe_text(env)}{ident}"
         )
     if isinstance(entry, ValueTransition):
         cause = (
@@ -125,11 +144,15 @@ def history_line(entry: FlagEvent | ValueTransition | Outage) -> str:
     )
 
 
-def history_json(entry: FlagEvent | ValueTransition | Outage) -> dict[str, object]:
+def history_json(
+    entry: FlagEvent | ValueTransition | Outage,
+    environment_names: Mapping[str, str] | None = None,
+) -> dict[str, object]:
     from togul_monitor.domain.values import transition_to_json
+    from togul_monitor.store.export import with_environment_key
 
     if isinstance(entry, FlagEvent):
-        return {"kind": "event", **entry.to_json()}
+        return with_environment_key(entry, environment_names, kind="event")
     if isinstance(entry, ValueTransition):
         return {"kind": "transition", **transition_to_json(entry)}
     return {
@@ -152,21 +175,24 @@ def history_json(entry: FlagEvent | ValueTransition | Outage) -> dict[str, objec
 def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> None:
     """Events, value transitions and outages of FLAG, newest first, from the journal."""
     from togul_monitor.store.journal import JournalError
-    from togul_monitor.store.reader import read_history
+    from togul_monitor.store.reader import read_environment_names, read_history
 
     _, path = _journal_file(profile_name)
     try:
         entries = read_history(path, flag, limit)
+        names = read_environment_names(path)
     except JournalError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_INTERRUPTED) from None
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     for entry in entries:
         if as_json:
-            click.echo(json.dumps(history_json(entry), ensure_ascii=True))
+            click.echo(json.dumps(history_json(entry, names), ensure_ascii=True))
         else:
-            click.echo(history_line(entry))
+            click.echo(history_line(entry, names))
 
 
 @click.command()
@@ -190,19 +216,12 @@ def export(
     profile_name: str | None,
 ) -> None:
     """Write the journal's events (filtered) as JSON Lines or CSV, oldest first."""
-    from togul_monitor.domain.filters import FilterError, parse_filter
     from togul_monitor.store.export import write_csv, write_jsonl
     from togul_monitor.store.journal import JournalError
     from togul_monitor.store.reader import iter_journal_events, read_environment_names
 
-    flt = None
-    if query:
-        try:
-            flt = parse_filter(query)
-        except FilterError as exc:
-            position = getattr(exc, "position", None)
-            where = f" (at character {position + 1})" if isinstance(position, int) else ""
-            raise click.UsageError(f"bad --filter{where}: {exc}") from None
+    # The message names the position once; a caret under the query shows it (as for `tail`).
+    flt = parse_filter_option(query, "export")
     since_at = None
     if since:
         try:
@@ -218,8 +237,8 @@ def export(
 
         def write(out: IO[str], for_terminal: bool) -> int:
             if fmt == "jsonl":
-                return write_jsonl(events, out)
-            return write_csv(events, out, for_terminal=for_terminal)
+                return write_jsonl(events, out, names)
+            return write_csv(events, out, for_terminal=for_terminal, environment_names=names)
 
         if output is None:
             # Stdout may be a pipe into `less -R`, `head` or a terminal: always safe to print.
@@ -233,6 +252,8 @@ def export(
     except JournalError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None
+    except KeyboardInterrupt:  # Ctrl-C: `-o FILE` is left as it was (the write is atomic)
+        raise SystemExit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:
         if output is not None:
             raise

@@ -55,7 +55,7 @@ def _warn_if_readable(config: ProfilesConfig) -> None:
         mode = config.path.stat().st_mode
     except OSError:
         return
-    literal = any(e.api_key or e.token for e in config.profiles.values())
+    literal = any(e.api_key or e.token or e.refresh_token for e in config.profiles.values())
     if literal and mode & (stat.S_IRWXG | stat.S_IRWXO):
         click.echo(
             f"warning: {config.path} holds secrets and is readable by others "
@@ -165,6 +165,12 @@ def _credential_options(func: F) -> F:
             click.option(
                 "--token", metavar="JWT", help="The Bearer JWT itself (stored in the file)."
             ),
+            click.option(
+                "--refresh-token-env",
+                metavar="VAR",
+                help="Read the token's refresh token from $VAR: the token is renewed before "
+                "it expires (`togul-monitor login` stores both in the file instead).",
+            ),
         ]
     ):
         func = option(func)
@@ -222,6 +228,7 @@ def add_command(
     api_key: str | None,
     token_env: str | None,
     token: str | None,
+    refresh_token_env: str | None,
     context: dict[str, str],
     watch: tuple[str, ...],
     heartbeat: float,
@@ -243,6 +250,7 @@ def add_command(
         api_key_env=api_key_env,
         token=token,
         token_env=token_env,
+        refresh_token_env=refresh_token_env,
         context=context,
         watch=tuple(dict.fromkeys(watch)),
         heartbeat_seconds=heartbeat,
@@ -288,6 +296,7 @@ def edit_command(
     api_key: str | None,
     token_env: str | None,
     token: str | None,
+    refresh_token_env: str | None,
     context: dict[str, str],
     unset_context: tuple[str, ...],
     watch: tuple[str, ...],
@@ -306,6 +315,7 @@ def edit_command(
         api_key_env=api_key_env,
         token=token,
         token_env=token_env,
+        refresh_token_env=refresh_token_env,
         context=context,
         unset_context=unset_context,
         watch=watch,

@@ -1,8 +1,41 @@
-"""Times as the headless commands print them (local time), shared by `tail` and `history`."""
+"""How the headless commands print: times (local, shared by `tail` and `history`), connection
+errors in plain words, and `tail`'s lines (`TailPrinter`).
+
+Times are truncated to the second, as the TUI's clock does (`fmt_clock` in ui/view/format.py):
+an event received at 12:00:00.9 is 12:00:00 in both, never a second apart.
+
+`tail` writes to stdout what happened to flags: each event, and each before → after transition
+of a value the profile's context gets, on a line of its own right after its event (as soon as
+the re-evaluation answers). Everything about the stream itself (status, outages, malformed
+events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
+`json.dumps(..., ensure_ascii=True)` on JSON lines.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import time
+from collections.abc import Mapping
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from togul_monitor.config.validate import display_url
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Malformed,
+    Outage,
+    PossibleGap,
+    Status,
+    StreamItem,
+)
+from togul_monitor.domain.values import Evaluation, ValueTransition, evaluation_to_json
+from togul_monitor.store.export import iso_time, with_environment_key
+from togul_monitor.support.text import safe_text
+
+# --- times ---------------------------------------------------------------------------------
 
 
 def stamp(ts: float) -> str:
@@ -17,6 +50,237 @@ def clock(ts: float) -> str:
 
 def _format(pattern: str, ts: float) -> str:
     try:
-        return time.strftime(pattern, time.localtime(ts))
+        # Truncated to the second explicitly (math.floor), as the TUI's clock does.
+        return time.strftime(pattern, time.localtime(math.floor(ts)))
     except (OverflowError, OSError, ValueError):
         return "?"
+
+
+# --- connection errors in plain words --------------------------------------------------------
+
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+#: Low-level connect failures (as the resolver, the OS or anyio word them) → what they mean.
+_CONNECT_FAILURES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        (
+            "name or service not known",
+            "nodename nor servname",
+            "no address associated",
+            "getaddrinfo failed",
+            "no such host",
+        ),
+        "cannot find host {host}: the name does not resolve",
+    ),
+    (
+        ("temporary failure in name resolution",),
+        "cannot look up host {host}: no name server answered",
+    ),
+    (
+        ("connection refused", "all connection attempts failed"),
+        "cannot connect to {where}: nothing accepted the connection",
+    ),
+    (("network is unreachable",), "cannot reach {where}: the network is unreachable"),
+    (("no route to host",), "cannot reach {where}: no route to host"),
+)
+
+
+def _where(url: str) -> tuple[str, str]:
+    """The host of `url`, and `host:port`."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or url
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return safe_text(url), safe_text(url)
+    return safe_text(host), safe_text(f"{host}:{port}")
+
+
+def plain_error(error: str, url: str) -> str:
+    """A stream error as a person reads it: `cannot find host api.example: the name does not
+    resolve` rather than `cannot connect: [Errno -2] Name or service not known`."""
+    text = safe_text(_ERRNO.sub("", error))
+    lower = text.lower()
+    host, where = _where(url)
+    if lower.startswith("cannot connect"):
+        for needles, words in _CONNECT_FAILURES:
+            if any(needle in lower for needle in needles):
+                return words.format(host=host, where=where)
+        detail = text.partition(":")[2].strip() or text
+        return f"cannot connect to {where}: {detail}"
+    if lower.startswith("connect timed out"):
+        return f"{where} did not answer: {text}"
+    return text
+
+
+# --- tail ----------------------------------------------------------------------------------
+
+
+def _json_text(value: object) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return safe_text(text)
+
+
+def _enabled_word(enabled: bool | None) -> str:
+    return "unknown" if enabled is None else ("enabled" if enabled else "disabled")
+
+
+def change_text(before: Evaluation | None, after: Evaluation | None) -> str:
+    """`false → true (reason default → rule_match)`; `25 (unchanged; enabled → disabled)` when
+    only the reason or the master switch changed; `true → deleted`; `deleted → true`."""
+    if after is None:
+        return f"{'deleted' if before is None else _json_text(before.value)} → deleted"
+    if before is None:  # a transition from nothing: the flag was deleted and came back
+        return f"deleted → {_json_text(after.value)}"
+    old, new = _json_text(before.value), _json_text(after.value)
+    extra: list[str] = []
+    if before.reason != after.reason:
+        extra.append(f"reason {safe_text(before.reason or '?')} → {safe_text(after.reason or '?')}")
+    if before.enabled != after.enabled:
+        extra.append(f"{_enabled_word(before.enabled)} → {_enabled_word(after.enabled)}")
+    if old == new:
+        return f"{new} (unchanged; {'; '.join(extra)})" if extra else new
+    return f"{old} → {new}" + (f" ({'; '.join(extra)})" if extra else "")
+
+
+class TailPrinter:
+    """Turns stream items into output lines. Kept apart from I/O setup so tests can drive it."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        err: TextIO,
+        *,
+        as_json: bool,
+        environment_names: Mapping[str, str],
+        url: str,
+        environment_key: str = "",
+        evaluating: bool = True,
+    ) -> None:
+        self.out = out
+        self.err = err
+        self.as_json = as_json
+        # A copy the tail grows as the monitor learns environments (cli/tail.py).
+        self.environment_names: dict[str, str] = dict(environment_names)
+        self.url = url
+        self.environment_key = environment_key  # the profile's: whose values are evaluated
+        self.evaluating = evaluating  # the monitor re-evaluates values (an API key and an env)
+        self.state: ConnectionState | None = None  # the last connection state noted
+        self.last_error: str | None = None  # the last failure, in plain words
+
+    def key_of(self, environment_id: str) -> str | None:
+        return self.environment_names.get(environment_id) or None
+
+    def _write(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def event(self, event: FlagEvent) -> None:
+        if self.as_json:
+            data = with_environment_key(event, self.environment_names, kind="event")
+            # json.dumps escapes control characters and non-ASCII: the line is safe as is.
+            self._write(json.dumps(data, ensure_ascii=True))
+            return
+        key = self.key_of(event.environment_id)
+        # The time it was received, as the TUI's feed shows it (the server's is in --json).
+        self._write(
+            "  ".join(
+                (
+                    stamp(event.received_at),
+                    f"{safe_text(event.type):<12}",
+                    safe_text(event.flag_key),
+                    safe_text(key or event.environment_id),
+                    f"v{event.version}",
+                )
+            )
+        )
+
+    def transition(self, transition: ValueTransition) -> None:
+        """A value the profile's context gets changed: on stdout, after the event's line."""
+        key = self.environment_key or None
+        if self.as_json:
+            data = {
+                "kind": "transition",
+                "flag_key": transition.flag_key,
+                "environment_key": key,
+                "before": evaluation_to_json(transition.before),
+                "after": evaluation_to_json(transition.after),
+                "event_id": transition.event_id,
+                "at": iso_time(transition.at),
+            }
+            self._write(json.dumps(data, ensure_ascii=True))
+            return
+        where = f" ({safe_text(key)})" if key else ""
+        change = change_text(transition.before, transition.after)
+        self._write(f"  ↳ {safe_text(transition.flag_key)}{where}: {change}")
+
+    def note(self, item: StreamItem) -> None:
+        text = self._describe(item)
+        if isinstance(item, Status):
+            self.state = item.state
+        if text is not None:
+            self.say(text)
+
+    def say(self, text: str) -> None:
+        """One status line on stderr (`text` is safe already)."""
+        self.err.write(f"tail: {text}\n")
+        self.err.flush()
+
+    def _describe(self, item: StreamItem) -> str | None:
+        if isinstance(item, Status):
+            return self._describe_status(item)
+        if isinstance(item, Outage):
+            replay = (
+                "the server replay is unknown"
+                if item.replayed is None
+                else f"{item.replayed} event(s) replayed"
+            )
+            missed = "events may have been missed" if item.may_have_missed else "nothing missed"
+            return (
+                f"outage {clock(item.started_at)}–{clock(item.ended_at)} "
+                f"({item.ended_at - item.started_at:.1f} s): {replay}; {missed}"
+            )
+        if isinstance(item, Malformed):
+            return self._describe_malformed(item)
+        if isinstance(item, PossibleGap):
+            env = self.environment_names.get(item.environment_id, item.environment_id)
+            return (
+                f"possible gap in {safe_text(item.flag_key)} ({safe_text(env)}): "
+                f"expected version {item.expected_version}, got {item.got_version}"
+            )
+        return None  # heartbeats: not worth a line
+
+    def _describe_status(self, item: Status) -> str | None:
+        if item.state is ConnectionState.CONNECTING:
+            if self.state is ConnectionState.RETRYING:
+                return None  # the failure's line said when this try would be: one per attempt
+            return f"connecting to {display_url(self.url)}"
+        if item.state is ConnectionState.LIVE:
+            self.last_error = None
+            return f"live since {clock(item.at)}"
+        error = plain_error(item.error or "", self.url) if item.error else None
+        if item.state is ConnectionState.RETRYING:
+            self.last_error = error or "disconnected"
+            next_at = item.next_try_at if item.next_try_at is not None else item.at
+            wait = max(0.0, next_at - item.at)
+            return (
+                f"{self.last_error}; attempt {item.attempt} failed, "
+                f"next try in {wait:.1f} s (at {clock(next_at)})"
+            )
+        return f"stopped: {error or 'stopped'}"
+
+    def _describe_malformed(self, item: Malformed) -> str:
+        where = f", id {safe_text(item.event_id)}" if item.event_id else ""
+        if item.re_evaluate:
+            then = (
+                "re-evaluating every flag"
+                if self.evaluating
+                else "something changed, but values are not evaluated here"
+            )
+            return (
+                f"unusable event ({safe_text(item.reason)}{where}): {then}: {safe_text(item.raw)}"
+            )
+        where = f" (id {safe_text(item.event_id)})" if item.event_id else ""
+        return f"malformed event{where}: {safe_text(item.reason)}: {safe_text(item.raw)}"

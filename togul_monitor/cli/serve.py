@@ -30,7 +30,8 @@ Fault switches (org token), e.g. a 5-second stall:
        http://127.0.0.1:8080/_emulator/faults/stall -d '{"seconds": 5}'
   faults: cut-streams {clean}, cut-after {n, mid_event}, stall {seconds},
   emit-malformed {data}, forget-replay, fail-next {k, status, retry_after},
-  revoke-key {secret}
+  revoke-key {secret}, fail-evaluate {k, status, retry_after}, evaluate-quota {k}
+  (every route, body and answer: docs/management-api.md)
 """
 
 
@@ -63,6 +64,17 @@ def print_banner(emu: EmulatorHandle, simulate: float) -> None:
     click.echo(f"  project id   {creds.project_id}")
     click.echo(f"  login        {printable(creds.username)} / {printable(creds.password)}")
     click.echo(f"  org token    {printable(creds.org_token)}")
+    click.echo(f"  refresh      {printable(creds.org_refresh_token)}")
+    ttl = emu.world.auth.token_ttl
+    click.echo(
+        f"  tokens live  {ttl:g} s (POST /api/v1/refresh-token renews them)"
+        if ttl is not None
+        else "  tokens live  the org token never expires (--token-ttl 0)"
+    )
+    if emu.ids:
+        click.echo(f"  stream       ids, retry: and replay of the last {emu.replay} events")
+    else:
+        click.echo("  stream       the documented form: no id:, no retry: (--ids adds them)")
     for env, scopes in creds.keys.items():
         click.echo(f"  {printable(env)} ({creds.environment_ids[env]})")
         for scope, secret in scopes.items():
@@ -85,8 +97,9 @@ def run_server(
     simulate: float = 0.0,
     replay: int = 1000,
     seed: int = 0,
-    ids: bool = True,
+    ids: bool = False,
     quiet: bool = False,
+    token_ttl: float | None = 3600.0,
 ) -> None:
     """Serve in the foreground until Ctrl-C (or SIGTERM), logging each published change.
     Exits 2 on a bad state file and 1 when the port cannot be bound."""
@@ -106,6 +119,7 @@ def run_server(
         state_file=state_file,
         host=host,
         port=port,
+        token_ttl=token_ttl,
     )
     try:
         emu = block.__enter__()
@@ -181,13 +195,25 @@ def run_server(
     show_default=True,
     type=click.IntRange(min=0),
     metavar="N",
-    help="Events kept for Last-Event-ID replay (0: no replay).",
+    help="With --ids: events kept for Last-Event-ID replay (0: no replay).",
 )
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="Seed for the world and simulation."
 )
 @click.option(
-    "--no-ids", is_flag=True, help="Send the bare documented stream form: data lines only."
+    "--ids/--no-ids",
+    default=False,
+    show_default=True,
+    help="Add an id: line to every event, a retry: at connect and replay from Last-Event-ID. "
+    "Off, the stream is the documented form: data lines only.",
+)
+@click.option(
+    "--token-ttl",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Lifetime of every access token, the org token's too (0: the org token never expires).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Do not print each published change.")
 def serve(
@@ -198,7 +224,8 @@ def serve(
     simulate: float,
     replay: int,
     seed: int,
-    no_ids: bool,
+    ids: bool,
+    token_ttl: float,
     quiet: bool,
 ) -> None:
     """Run the built-in Togul-compatible server.
@@ -214,6 +241,7 @@ def serve(
         simulate=simulate,
         replay=replay,
         seed=seed,
-        ids=not no_ids,
+        ids=ids,
         quiet=quiet,
+        token_ttl=token_ttl or None,
     )

@@ -1,19 +1,21 @@
 """`togul-monitor tail`: the change stream, headless, one line per event (or `--json`).
 
-Events go to stdout; everything about the stream itself (status changes, outages, malformed
-events, possible gaps) and the value transitions go to stderr, so `tail --json | jq` sees only
-events. Exit codes (README.md, cli/common.py): 0 done (`--count` reached, Ctrl-C, or the reader
-closed the pipe), 1 the stream stopped for another reason, 2 usage or configuration error,
-3 credentials rejected.
+stdout holds what happened to flags: each event, and each before → after transition of a value
+the profile's context gets, on a line of its own right after its event (JSON lines carry a
+`kind`: `event` or `transition`). stderr holds everything about the stream itself (status
+changes, outages, malformed events, possible gaps). The lines are written by `TailPrinter`
+(cli/render.py). Exit codes (README.md, cli/common.py): 0 done (`--count` reached, or the
+reader closed the pipe), 1 the stream stopped for another reason or was not live for
+`--give-up-after`, 2 usage or configuration error (also when the stream proves the profile
+wrong), 3 credentials rejected, 130 Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 import click
@@ -21,18 +23,22 @@ import click
 from togul_monitor.cli.common import (
     EXIT_CREDENTIALS,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     Target,
     command_target,
+    duration_option,
     open_target,
+    parse_filter_option,
     report_config_error,
     target_options,
 )
-from togul_monitor.cli.render import clock, stamp
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.tail_scope import TailScope, named
+from togul_monitor.client.credentials import key_may_stream, stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.config.validate import display_url
 from togul_monitor.core import TransitionRecorded
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -41,107 +47,14 @@ from togul_monitor.domain.events import (
     Outage,
     PossibleGap,
     Status,
-    StreamItem,
 )
 from togul_monitor.domain.filters import Filter
-from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.protocol import STREAM_PATH
 from togul_monitor.support.text import mask_secret, safe_text
 
-SETTLE_SECONDS = 5.0  # --count on a recording tail: longest wait for the last re-evaluations
+__all__ = ["TailPrinter", "TailScope", "run_tail", "tail"]
 
-
-class TailPrinter:
-    """Turns stream items into output lines. Kept apart from I/O setup so tests can drive it."""
-
-    def __init__(
-        self,
-        out: TextIO,
-        err: TextIO,
-        *,
-        as_json: bool,
-        environment_names: Mapping[str, str],
-        url: str,
-    ) -> None:
-        self.out = out
-        self.err = err
-        self.as_json = as_json
-        # A copy the tail grows as the monitor learns environments (see `_print_items`).
-        self.environment_names: dict[str, str] = dict(environment_names)
-        self.url = url
-
-    def event(self, event: FlagEvent) -> None:
-        if self.as_json:
-            # json.dumps escapes control characters and non-ASCII: the line is safe as is.
-            line = json.dumps(event.to_json(), ensure_ascii=True)
-        else:
-            env = self.environment_names.get(event.environment_id, event.environment_id)
-            line = "  ".join(
-                (
-                    stamp(event.timestamp),
-                    f"{safe_text(event.type):<12}",
-                    safe_text(event.flag_key),
-                    safe_text(env),
-                    f"v{event.version}",
-                )
-            )
-        self.out.write(line + "\n")
-        self.out.flush()
-
-    def transition(self, transition: ValueTransition) -> None:
-        """A value the profile's context gets changed: stderr, so stdout stays events only."""
-        before = _value_text(transition.before)
-        after = "deleted" if transition.after is None else _value_text(transition.after)
-        cause = f" (event {safe_text(transition.event_id)})" if transition.event_id else ""
-        self.err.write(f"tail: {safe_text(transition.flag_key)}: {before} → {after}{cause}\n")
-        self.err.flush()
-
-    def note(self, item: StreamItem) -> None:
-        text = self._describe(item)
-        if text is not None:
-            self.err.write(text + "\n")
-            self.err.flush()
-
-    def _describe(self, item: StreamItem) -> str | None:
-        if isinstance(item, Status):
-            if item.state is ConnectionState.CONNECTING:
-                return f"tail: connecting to {display_url(self.url)}"
-            if item.state is ConnectionState.LIVE:
-                return f"tail: live since {clock(item.at)}"
-            if item.state is ConnectionState.RETRYING:
-                wait = max(0.0, (item.next_try_at or item.at) - item.at)
-                return (
-                    f"tail: {safe_text(item.error or 'disconnected')}; retrying in {wait:.1f} s "
-                    f"(attempt {item.attempt})"
-                )
-            return f"tail: stopped: {safe_text(item.error or 'stopped')}"
-        if isinstance(item, Outage):
-            replay = (
-                "the server replay is unknown"
-                if item.replayed is None
-                else f"{item.replayed} event(s) replayed"
-            )
-            missed = "events may have been missed" if item.may_have_missed else "nothing missed"
-            return (
-                f"tail: outage {clock(item.started_at)}–{clock(item.ended_at)} "
-                f"({item.ended_at - item.started_at:.1f} s): {replay}; {missed}"
-            )
-        if isinstance(item, Malformed):
-            where = f" (id {safe_text(item.event_id)})" if item.event_id else ""
-            return f"tail: malformed event{where}: {safe_text(item.reason)}: {safe_text(item.raw)}"
-        if isinstance(item, PossibleGap):
-            env = self.environment_names.get(item.environment_id, item.environment_id)
-            return (
-                f"tail: possible gap in {safe_text(item.flag_key)} ({safe_text(env)}): "
-                f"expected version {item.expected_version}, got {item.got_version}"
-            )
-        return None  # heartbeats: not worth a line
-
-
-def _value_text(evaluation: Evaluation | None) -> str:
-    if evaluation is None:
-        return "unknown"
-    return safe_text(json.dumps(evaluation.value, ensure_ascii=False, separators=(",", ":")))
+SETTLE_SECONDS = 5.0  # --count: longest wait for the re-evaluations of the last events
 
 
 async def run_tail(
@@ -153,110 +66,154 @@ async def run_tail(
     out: TextIO,
     err: TextIO,
     record: bool = False,
+    give_up_after: float | None = None,
 ) -> int:
-    """Stream `profile` until `count` matching events, a stop, or cancellation; the exit code.
+    """Stream `profile` until `count` printed events, a stop, `give_up_after` seconds without
+    a live stream, or cancellation; the exit code.
 
-    The whole monitor runs, as under the TUI: its environment names, re-evaluation (value
-    transitions go to stderr) and, with `record`, the journal, which makes `tail` a flight
-    recorder whose history the TUI and `history` show later.
+    The whole monitor runs, as under the TUI: its environment names, re-evaluation (the value
+    transitions are printed after their events) and, with `record`, the journal, which makes
+    `tail` a flight recorder whose history the TUI and `history` show later.
     """
     # Looked up on the module at call time, not imported by name: a test spies on it there.
     from togul_monitor import core
 
     async with core.run_headless(profile, record=record) as (monitor, updates):
-        # A flight recorder that cannot record must say so: an unwritable data dir or an
-        # unreadable journal moved aside is otherwise only in the TUI's status area.
-        journal_notice = monitor.snapshot().journal_notice
-        if journal_notice:
-            err.write(f"tail: {safe_text(journal_notice)}\n")
-            err.flush()
         printer = TailPrinter(
             out,
             err,
             as_json=as_json,
-            environment_names=_named(profile.environment_names, monitor.environment_names()),
+            environment_names=named(profile.environment_names, monitor.environment_names()),
             url=profile.base_url.rstrip("/") + STREAM_PATH,
+            environment_key=profile.environment_key,
+            evaluating=monitor.evaluator is not None,
+        )
+        snapshot = monitor.snapshot()
+        # A flight recorder that cannot record must say so: an unwritable data dir or an
+        # unreadable journal moved aside is otherwise only in the TUI's status area. The
+        # monitor's notices say what it will not do (evaluate without an API key, say).
+        for notice in (snapshot.journal_notice, *snapshot.notices):
+            if notice:
+                printer.say(safe_text(notice))
+        scope = TailScope(
+            printer,
+            query=query,
+            environment_key=profile.environment_key,
+            known_names=monitor.environment_names,
+            environment_id=lambda: monitor.snapshot().environment_id,
+            # Only a token streams the whole organisation, and only when no key may stream.
+            org_wide=bool(profile.token) and not key_may_stream(profile.api_key),
         )
         return await _print_items(
             updates,
             profile,
             printer,
-            query=query,
+            scope,
             count=count,
-            # Only a recording tail waits, at `--count`, for the re-evaluations its last events
-            # caused: the journal must hold their transitions. Otherwise it exits at once.
-            settled=monitor.evaluations_idle if record else None,
-            known_names=monitor.environment_names,
+            # At `--count`, wait for the re-evaluations the last events caused: their
+            # transitions are printed, and a recording tail's journal holds them.
+            settled=monitor.evaluations_idle,
+            give_up_after=give_up_after,
+            # The stream can prove the profile wrong (a key of another environment): then the
+            # monitor stops it and says why, a configuration error.
+            configuration_error=lambda: getattr(monitor, "configuration_error", None),
         )
 
 
-def _named(*sources: Mapping[str, str]) -> dict[str, str]:
-    """Environment id -> key from `sources` (later ones win), leaving out empty keys: an ad-hoc
-    `--url` target without `--environment` has none, and its events show the id instead."""
-    names: dict[str, str] = {}
-    for source in sources:
-        names.update((env_id, key) for env_id, key in source.items() if key)
-    return names
+class _GaveUp(Exception):
+    pass
+
+
+async def _next(
+    items: AsyncIterator[object], down_since: float | None, give_up_after: float | None
+) -> object:
+    """The next update; `_GaveUp` when the stream has been down since `down_since` (loop time)
+    for `give_up_after` seconds; StopAsyncIteration at the end."""
+    if give_up_after is None or down_since is None:
+        return await anext(items)
+    left = down_since + give_up_after - asyncio.get_running_loop().time()
+    if left <= 0:
+        raise _GaveUp
+    try:
+        return await asyncio.wait_for(anext(items), left)
+    except asyncio.TimeoutError:
+        raise _GaveUp from None
 
 
 async def _print_items(
     items: AsyncIterator[object],
     profile: Profile,
     printer: TailPrinter,
+    scope: TailScope,
     *,
-    query: Filter | None,
     count: int | None,
     settled: Callable[[], bool] | None,
-    known_names: Callable[[], Mapping[str, str]],
+    give_up_after: float | None = None,
+    configuration_error: Callable[[], object] = lambda: None,
 ) -> int:
-    # The monitor names an event's environment before the event reaches this loop (the rule
-    # is the core's: an environment-scoped key's events are its profile's environment).
-    names = printer.environment_names
+    loop = asyncio.get_running_loop()
+    down_since: float | None = loop.time()  # not live yet
     printed = 0
-    async for item in items:
+    while True:
+        try:
+            item = await _next(items, down_since, give_up_after)
+        except StopAsyncIteration:
+            return EXIT_FAILED
+        except _GaveUp:
+            assert give_up_after is not None
+            why = f"; last error: {printer.last_error}" if printer.last_error else ""
+            printer.say(
+                f"giving up: the stream has not been live for {give_up_after:g} s "
+                f"(--give-up-after){why}"
+            )
+            return EXIT_FAILED
         if isinstance(item, FlagEvent):
-            if item.environment_id not in names:
-                names.update(_named(known_names()))
-            if query is not None and not query.matches(item, names):
+            if not scope.event(item):
                 continue
             printer.event(item)
             printed += 1
             if count is not None and printed >= count:
                 if settled is not None:
-                    await _settle(items, printer, settled)
+                    await _settle(items, printer, scope, settled)
                 return EXIT_OK
             continue
         if isinstance(item, TransitionRecorded):
-            printer.transition(item.transition)
+            if scope.transition(item.transition):
+                printer.transition(item.transition)
             continue
         if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
             continue  # value bookkeeping and heartbeats: not worth a line
         printer.note(item)
+        if isinstance(item, Status):
+            if item.state is ConnectionState.LIVE:
+                down_since = None
+            elif down_since is None:
+                down_since = loop.time()
         if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
             if item.credentials_rejected:
-                shown = mask_secret(profile.api_key or profile.token)
-                printer.err.write(
-                    f"tail: the server rejected the credentials {shown} "
-                    f"(profile {safe_text(profile.name)})\n"
+                used = stream_credentials(profile)  # the one the stream sent, masked
+                shown = mask_secret(used.api_key or used.token)
+                printer.say(
+                    f"the server rejected the credentials {shown} "
+                    f"(profile {safe_text(profile.name)})"
                 )
-                printer.err.flush()
                 return EXIT_CREDENTIALS
-            return EXIT_FAILED
-    return EXIT_FAILED
+            return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
 
 
 async def _settle(
     items: AsyncIterator[object],
     printer: TailPrinter,
+    scope: TailScope,
     settled: Callable[[], bool],
     *,
     timeout: float = SETTLE_SECONDS,
     linger: float = 0.02,
 ) -> None:
-    """Before `--count` exits a recording tail: let the re-evaluations its last events caused
-    finish, so the journal holds their value transitions (a flight recorder that drops the
-    effect of the event it stopped on is no use). Bounded: a slow server delays exit by at
-    most `timeout`. Transitions that arrive meanwhile are printed; further events are not."""
+    """Before `--count` exits: let the re-evaluations its last events caused finish, so their
+    transitions are printed (and a recording tail's journal holds them: a flight recorder that
+    drops the effect of the event it stopped on is no use). Bounded: a slow server delays exit
+    by at most `timeout`. Further events are not printed, nor their effects."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     idle_until: float | None = None
@@ -273,7 +230,9 @@ async def _settle(
             continue
         except StopAsyncIteration:
             return
-        if isinstance(item, TransitionRecorded):
+        if isinstance(item, FlagEvent):
+            scope.skipped(item)
+        elif isinstance(item, TransitionRecorded) and scope.transition(item.transition):
             printer.transition(item.transition)
 
 
@@ -282,12 +241,21 @@ async def _settle(
     help_text={
         "demo": "Tail the built-in demo (an emulator on loopback).",
         "profile_name": "Tail a saved profile.",
+        "environment": "Environment key of the target (with a token: only its events).",
     }
 )
 @click.option("--filter", "query_text", metavar="QUERY", help="Only events matching QUERY.")
-@click.option("--count", type=click.IntRange(min=1), metavar="N", help="Exit after N events.")
+@click.option(
+    "--count", type=click.IntRange(min=1), metavar="N", help="Exit after N printed events."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--no-record", is_flag=True, help="Do not write the journal.")
+@click.option(
+    "--give-up-after",
+    callback=duration_option,
+    metavar="DURATION",
+    help="Exit 1 when the stream has not been live for DURATION (30s, 5m); default: retry.",
+)
 def tail(
     demo: bool,
     profile_name: str | None,
@@ -299,23 +267,17 @@ def tail(
     count: int | None,
     as_json: bool,
     no_record: bool,
+    give_up_after: float | None,
 ) -> None:
-    """Print the change stream: one line per event on stdout, the stream's health on stderr.
+    """Print the change stream: each event and each value it changed (before → after) on
+    stdout, the stream's health on stderr.
 
     The target comes from --demo, --profile NAME (here or before `tail`), or --url with
     --api-key/--token (or the TOGUL_BASE_URL, TOGUL_API_KEY and TOGUL_TOKEN variables). Exit
-    codes: 0 done, 1 the stream stopped, 2 usage or configuration error, 3 credentials rejected.
+    codes: 0 done, 1 the stream stopped (or was not live for --give-up-after), 2 usage or
+    configuration error, 3 credentials rejected, 130 Ctrl-C.
     """
-    from togul_monitor.domain.filters import FilterError, parse_filter
-
-    query = None
-    if query_text:
-        try:
-            query = parse_filter(query_text)
-        except FilterError as exc:
-            click.echo(f"tail: invalid --filter: {safe_text(str(exc))}", err=True)
-            click.echo(f"  {safe_text(query_text)}\n  {' ' * exc.position}^", err=True)
-            sys.exit(EXIT_USAGE)
+    query = parse_filter_option(query_text, "tail")
     target = command_target(Target(demo, profile_name, url, api_key, token, environment))
     code = EXIT_OK
     try:
@@ -332,10 +294,11 @@ def tail(
                         # A saved profile records; the demo's world is new every run and an
                         # ad-hoc --url target has no journal of its own.
                         record=not no_record and target.url is None and not profile.builtin,
+                        give_up_after=give_up_after,
                     )
                 )
-            except KeyboardInterrupt:  # Ctrl-C: a normal way to end a tail
-                code = EXIT_OK
+            except KeyboardInterrupt:  # Ctrl-C: the shell's convention, 128 + SIGINT
+                code = EXIT_INTERRUPTED
     except ConfigError as exc:
         report_config_error(exc)
     except BrokenPipeError:
@@ -345,5 +308,5 @@ def tail(
         os.dup2(devnull, sys.stdout.fileno())
         code = EXIT_OK
     except KeyboardInterrupt:
-        code = EXIT_OK
+        code = EXIT_INTERRUPTED
     sys.exit(code)

@@ -42,6 +42,11 @@ class StreamCredentials:
         """The stream carries the key's environment only (False for the org-wide token)."""
         return self.token is None
 
+    @property
+    def auth(self) -> str | None:
+        """ "api-key" (one environment), "bearer" (the whole organisation) or None."""
+        return "api-key" if self.api_key else "bearer" if self.token else None
+
     def headers(self) -> dict[str, str]:
         if self.api_key:
             return {"X-API-Key": self.api_key}

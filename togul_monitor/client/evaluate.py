@@ -6,6 +6,9 @@ Policy (docs/protocol.md, evaluate; the official SDKs do the same):
 - 404 means the flag is gone (`NOT_FOUND`), never retried;
 - 401/403 mean the credentials are rejected (`REJECTED`), never retried: the caller stops asking
   until told otherwise, so a revoked key costs one status, not a request storm;
+- except a 403 whose code is `billing.evaluation_blocked`: the organization's evaluation quota
+  is spent (`QUOTA`). Not retried here (the period may last days); the caller asks again much
+  later. `retry_after` carries the server's `Retry-After` when there is one;
 - other 4xx are `FAILED` with the server's code and message;
 - the body is parsed tolerantly: a missing or unknown `value_type` becomes None and the raw
   value is kept; a missing `reason`/`enabled` becomes None.
@@ -32,8 +35,13 @@ from togul_monitor.support.text import safe_text
 class Outcome(enum.Enum):
     OK = "ok"
     NOT_FOUND = "not_found"
-    REJECTED = "rejected"  # 401/403: credentials (or quota/scope) refused
+    REJECTED = "rejected"  # 401/403: credentials (or scope) refused
+    QUOTA = "quota"  # 403 billing.evaluation_blocked: the evaluation quota is spent
     FAILED = "failed"  # anything else, after the retry
+
+
+#: The error code of Togul's "evaluation quota exhausted" 403 (docs/protocol.md, evaluate).
+QUOTA_CODE = "billing.evaluation_blocked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,7 @@ class EvaluateResult:
     evaluation: Evaluation | None = None
     status: int | None = None  # HTTP status of the last attempt (None: network error)
     message: str | None = None  # safe, secret-free text for the views
+    retry_after: float | None = None  # QUOTA: the server's Retry-After, in seconds, if any
 
 
 @dataclass(slots=True)
@@ -50,6 +59,7 @@ class EvaluateCounters:
     ok: int = 0
     not_found: int = 0
     rejected: int = 0
+    quota: int = 0
     failed: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
 
@@ -63,8 +73,8 @@ def parse_evaluation(body: object) -> Evaluation | None:
     return evaluation
 
 
-def _error_text(response: httpx.Response) -> str:
-    """`403 forbidden: message` from the `{code, message, details}` body, when there is one."""
+def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    """`code` and `message` of the `{code, message, details}` body, when there is one."""
     code = message = None
     try:
         body = response.json()
@@ -73,6 +83,12 @@ def _error_text(response: httpx.Response) -> str:
     if isinstance(body, dict):
         code = body.get("code") if isinstance(body.get("code"), str) else None
         message = body.get("message") if isinstance(body.get("message"), str) else None
+    return code, message
+
+
+def _error_text(response: httpx.Response) -> str:
+    """`403 forbidden: message` from the `{code, message, details}` body, when there is one."""
+    code, message = _error_body(response)
     text = f"HTTP {response.status_code}"
     if code:
         text += f" {safe_text(code[:100])}"
@@ -167,6 +183,14 @@ class EvaluateClient:
             return EvaluateResult(Outcome.OK, evaluation=evaluation, status=status)
         if status == 404:
             return EvaluateResult(Outcome.NOT_FOUND, status=status, message=_error_text(response))
+        if status == 403 and _error_body(response)[0] == QUOTA_CODE:
+            retry_after = _retry_after(response, -1.0, float("inf"))
+            return EvaluateResult(
+                Outcome.QUOTA,
+                status=status,
+                message=_error_text(response),
+                retry_after=retry_after if retry_after >= 0 else None,
+            )
         if status in (401, 403):
             return EvaluateResult(Outcome.REJECTED, status=status, message=_error_text(response))
         return EvaluateResult(Outcome.FAILED, status=status, message=_error_text(response))
@@ -179,5 +203,7 @@ class EvaluateClient:
             c.not_found += 1
         elif result.outcome is Outcome.REJECTED:
             c.rejected += 1
+        elif result.outcome is Outcome.QUOTA:
+            c.quota += 1
         else:
             c.failed += 1

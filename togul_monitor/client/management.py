@@ -7,8 +7,10 @@ environment's flags to monitor all of them. Shapes (docs/protocol.md, the manage
 `{environments: [...]}`, `GET /api/v1/projects/{id}/flags` → `{flags: [...]}` (every
 environment of the project; each flag names its `environment_id`).
 
-Everything here is best effort: any failure is an `ManagementError` with a secret-free message
-and the monitor falls back (see core/plan.py).
+A failure is a `ManagementError` with a secret-free message and the HTTP status (the monitor
+refreshes an expired token once on a 401, then falls back: core/plan.py); an answer that lists
+no environment of that key is `EnvironmentNotFound`, a fact rather than a failure (the monitor
+refuses to start: the profile names an environment the token's organisation does not have).
 """
 
 from __future__ import annotations
@@ -22,7 +24,19 @@ from togul_monitor.support.text import safe_text
 
 
 class ManagementError(Exception):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of the failed request (None: no answer)
+
+
+class EnvironmentNotFound(ManagementError):
+    def __init__(self, environment_key: str, known: tuple[str, ...]) -> None:
+        shown = ", ".join(repr(safe_text(k)) for k in known) or "none"
+        super().__init__(
+            f"no environment with key {safe_text(environment_key)!r} is visible to the token "
+            f"(it sees: {shown})"
+        )
+        self.known = known
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,9 @@ async def _get(client: httpx.AsyncClient, path: str, name: str) -> list[dict[str
     except httpx.HTTPError as exc:
         raise ManagementError(f"management API unreachable: {type(exc).__name__}") from None
     if response.status_code != 200:
-        raise ManagementError(f"management API answered HTTP {response.status_code} for {path}")
+        raise ManagementError(
+            f"management API answered HTTP {response.status_code} for {path}", response.status_code
+        )
     try:
         body = response.json()
     except ValueError:
@@ -85,9 +101,7 @@ async def lookup_environment(
                     if key == environment_key and found is None:
                         found = (env_id, project_id)
         if found is None:
-            raise ManagementError(
-                f"no environment with key {safe_text(environment_key)!r} is visible to the token"
-            )
+            raise EnvironmentNotFound(environment_key, tuple(dict.fromkeys(names.values())))
         env_id, project_id = found
         flags = await _get(client, f"/api/v1/projects/{project_id}/flags", "flags")
         keys = tuple(

@@ -45,6 +45,7 @@ from togul_monitor.client.http import (
 from togul_monitor.client.items import ItemBuilder
 from togul_monitor.client.outages import OutageTracker
 from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
+from togul_monitor.client.tokens import TokenKeeper, auth_headers, rejection_hint, renew_once
 from togul_monitor.domain.events import (
     ConnectionState,
     Status,
@@ -94,18 +95,15 @@ class StreamClient:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         verify: bool = True,
         last_event_id: str | None = None,
+        tokens: TokenKeeper | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + STREAM_PATH
-        self._credentials = stream_credentials(Offered(api_key, token)).headers()
+        self.tokens = tokens  # a Bearer token kept fresh (tokens.py): read per connection
+        credentials = stream_credentials(Offered(api_key, token))
+        self._credentials = credentials.headers()
         #: How the stream authenticates: "api-key" (one environment), "bearer" (the whole
         #: organisation) or None.
-        self.auth: str | None = (
-            "api-key"
-            if "X-API-Key" in self._credentials
-            else "bearer"
-            if self._credentials
-            else None
-        )
+        self.auth = credentials.auth
         self.read_timeout = read_timeout
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=10.0, pool=10.0
@@ -284,10 +282,11 @@ class StreamClient:
         sent_id = self._last_event_id or None
         if sent_id:
             headers["Last-Event-ID"] = sent_id.encode("utf-8")
-        for _hop in range(_MAX_REDIRECTS + 1):
+        renewed, hops = False, 0  # a try after a token refresh is not a redirect's hop
+        while hops <= _MAX_REDIRECTS:
             hop_headers = dict(headers)
             if origin(url) == home:
-                hop_headers.update(self._credentials)
+                hop_headers.update(auth_headers(self.tokens, self._credentials))
             try:
                 request = self._http.build_request("GET", url, headers=raw_headers(hop_headers))
                 response = await self._http.send(request, stream=True)
@@ -314,8 +313,12 @@ class StreamClient:
                         url = response.url.join(location)
                     except httpx.InvalidURL:
                         return _Outcome(f"HTTP {status} redirect to an invalid URL", stop=True)
+                    hops += 1
                     continue
                 if status != 200:
+                    if status == 401 and await renew_once(self.tokens, hop_headers, renewed):
+                        renewed = True  # one more try, with the new token; a second 401 stops
+                        continue
                     return await self._refused(response)
                 content_type = response.headers.get("content-type", "")
                 if content_type.split(";", 1)[0].strip().lower() != "text/event-stream":
@@ -335,7 +338,8 @@ class StreamClient:
         what = f"HTTP {status}" + (f": {detail}" if detail else "")
         if status in (401, 403):
             why = "credentials rejected" if status == 401 else "credentials not allowed here"
-            return _Outcome(f"{why} ({what})", stop=True, credentials_rejected=True)
+            hint = rejection_hint(self.tokens, self._credentials) if status == 401 else ""
+            return _Outcome(f"{why} ({what}){hint}", stop=True, credentials_rejected=True)
         if status == 204:
             return _Outcome("server closed the stream (HTTP 204: do not reconnect)", stop=True)
         if status == 404:

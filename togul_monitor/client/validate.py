@@ -4,6 +4,16 @@ The payload is documented (docs/protocol.md) as a one-line JSON object with `typ
 `flag_key`, `environment_id` (strings), `version` (integer) and `timestamp` (Unix time). Extra
 fields are ignored; an unknown `type` passes through (`FlagEvent.known_type` is False) so that a
 newer server's events are shown, not dropped.
+
+Tolerated, because a server that sends them still means a change (into the same fields):
+- `version` as a decimal string (`"7"`);
+- `timestamp` in milliseconds (a number above `MILLISECONDS_ABOVE`: divided by 1000) or as an
+  ISO-8601 string (`Z` or an offset; a naive time is UTC).
+
+A JSON object that still cannot become a `FlagEvent` (no usable `flag_key`, a missing or bad
+field) is `Malformed` with `re_evaluate=True`: the official SDKs take such an event as
+"something changed" and drop their whole cache, so the monitor re-evaluates every flag it
+monitors. Data that is not a JSON object at all stays `re_evaluate=False`.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from togul_monitor.domain.events import FlagEvent, Malformed
@@ -35,6 +46,11 @@ _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 TIMESTAMP_MIN = -62_135_596_800.0  # 0001-01-01T00:00:00Z
 TIMESTAMP_MAX = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+#: A numeric timestamp above this is in milliseconds: 10^11 s is the year 5138, 10^11 ms 1973.
+MILLISECONDS_ABOVE = 100_000_000_000
+_MILLISECONDS_MAX = TIMESTAMP_MAX * 1000  # beyond this, dividing could overflow a float
+_MAX_DECIMAL_DIGITS = 40  # a decimal-string version longer than this is not even looked at
+_MAX_ISO_LENGTH = 64
 
 
 def truncate(raw: str, keep: int = RAW_KEEP) -> str:
@@ -87,7 +103,16 @@ def validate_event(data: str, event_id: str | None, received_at: float) -> FlagE
             truncate(data),
             event_id,
             received_at,
+            re_evaluate=True,
         )
+    # The tolerated forms: a decimal-string version, a timestamp in ms or as ISO-8601 text.
+    if type(version) is str:
+        version = _decimal(version)
+    if type(ts) is int or type(ts) is float:
+        if MILLISECONDS_ABOVE < ts <= _MILLISECONDS_MAX:
+            ts = ts / 1000
+    elif type(ts) is str:
+        ts = _iso_seconds(ts)
     # `type(x) is int` rather than isinstance: a JSON true must not pass as version 1.
     if (
         type(etype) is str
@@ -99,6 +124,7 @@ def validate_event(data: str, event_id: str | None, received_at: float) -> FlagE
         if (
             _INT64_MIN <= version <= _INT64_MAX
             and TIMESTAMP_MIN <= ts <= TIMESTAMP_MAX
+            and key
             # isascii() inline: the common case costs no function call.
             and (etype.isascii() or _utf8(etype))
             and (key.isascii() or _utf8(key))
@@ -106,8 +132,39 @@ def validate_event(data: str, event_id: str | None, received_at: float) -> FlagE
         ):
             return FlagEvent(etype, key, env, version, ts, event_id, received_at)
         reason = _unstorable(etype, key, env, version)
-        return Malformed(reason, truncate(data), event_id, received_at)
-    return Malformed(_mistyped(etype, key, env, version, ts), truncate(data), event_id, received_at)
+        return Malformed(reason, truncate(data), event_id, received_at, re_evaluate=True)
+    return Malformed(
+        _mistyped(etype, key, env, version, ts),
+        truncate(data),
+        event_id,
+        received_at,
+        re_evaluate=True,
+    )
+
+
+def _decimal(text: str) -> int | str:
+    """A decimal-string version ("7", "-1") as an int; anything else as it was."""
+    digits = text[1:] if text[:1] == "-" else text
+    if 0 < len(digits) <= _MAX_DECIMAL_DIGITS and digits.isascii() and digits.isdigit():
+        return int(text)
+    return text
+
+
+def _iso_seconds(text: str) -> float | str:
+    """An ISO-8601 time as Unix seconds (naive means UTC); anything else as it was."""
+    if not 0 < len(text) <= _MAX_ISO_LENGTH or not text.isascii() or not text[:1].isdigit():
+        return text
+    if text[-1:] in ("Z", "z"):
+        text_utc = text[:-1] + "+00:00"  # fromisoformat takes "Z" only from Python 3.11 on
+    else:
+        text_utc = text
+    try:
+        moment = datetime.fromisoformat(text_utc)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    except (ValueError, OverflowError):
+        return text
 
 
 def _utf8(text: str) -> bool:
@@ -125,6 +182,8 @@ def _unstorable(etype: str, key: str, env: str, version: int) -> str:
     for name, value in (("type", etype), ("flag_key", key), ("environment_id", env)):
         if not _utf8(value):
             return f"bad field {name}: not valid Unicode (a lone surrogate)"
+    if not key:
+        return "bad field flag_key: empty"
     if not _INT64_MIN <= version <= _INT64_MAX:
         return "bad field version: outside the 64-bit integer range"
     return "bad field timestamp: outside the years 1-9999"
@@ -135,7 +194,11 @@ def _mistyped(etype: object, key: object, env: object, version: object, ts: obje
         if type(value) is not str:
             return f"mistyped field {name}: expected a string, got {value_kind(value)}"
     if type(version) is not int:
+        if type(version) is str:
+            return "mistyped field version: expected an integer, got a non-decimal string"
         return f"mistyped field version: expected an integer, got {value_kind(version)}"
     if type(ts) is float:
         return "mistyped field timestamp: not a finite number"
+    if type(ts) is str:
+        return "mistyped field timestamp: expected a number, got a string that is not ISO-8601"
     return f"mistyped field timestamp: expected a number, got {value_kind(ts)}"

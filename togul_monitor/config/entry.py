@@ -17,9 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.support.text import mask_secret, safe_text, secret_problem
 
 DEFAULT_HEARTBEAT_SECONDS = 30.0
+#: The credential keys of a profile, in the file's documented order: each secret is a literal
+#: (`api_key`) or the name of the variable that holds it (`api_key_env`), never both.
+SECRET_PAIRS: tuple[tuple[str, str], ...] = (
+    ("api_key", "api_key_env"),
+    ("token", "token_env"),
+    ("refresh_token", "refresh_token_env"),
+)
+SECRET_KEYS: tuple[str, ...] = tuple(k for pair in SECRET_PAIRS for k in reversed(pair))
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class Profile:
     api_key: str | None = field(default=None, repr=False)
     # token: Bearer JWT: org-wide stream and flag listing.
     token: str | None = field(default=None, repr=False)
+    # refresh_token: renews the token before it expires (POST /api/v1/refresh-token).
+    refresh_token: str | None = field(default=None, repr=False)
     context: dict[str, str] = field(default_factory=dict)
     watch: tuple[str, ...] = ()
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
@@ -43,6 +53,10 @@ class Profile:
     # Known environment_id -> environment key (the demo knows its own; empty when unknown), so
     # `env:production` filters and environment columns work before any API call.
     environment_names: dict[str, str] = field(default_factory=dict)
+    # The profiles.toml this profile was read from, and which of its secrets are literals there
+    # ("token", "refresh_token"): a rotated token is written back only where it came from.
+    source_file: Path | None = None
+    file_literals: frozenset[str] = frozenset()
 
     @property
     def read_timeout(self) -> float:
@@ -63,6 +77,8 @@ class ProfileEntry:
     watch: tuple[str, ...] = ()
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     allow_insecure: bool = False
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token_env: str | None = None
 
     def credential_summary(self) -> str:
         """The credentials as they may be shown: `$VAR` references and masked literals."""
@@ -75,6 +91,10 @@ class ProfileEntry:
             parts.append(f"token ${self.token_env}")
         elif self.token:
             parts.append(f"token {mask_secret(self.token)}")
+        if self.refresh_token_env:
+            parts.append(f"refresh token ${self.refresh_token_env}")
+        elif self.refresh_token:
+            parts.append(f"refresh token {mask_secret(self.refresh_token)}")
         return ", ".join(parts) if parts else "(no credential)"
 
     def to_table(self) -> dict[str, object]:
@@ -83,7 +103,7 @@ class ProfileEntry:
             "base_url": self.base_url,
             "environment_key": self.environment_key,
         }
-        for key in ("api_key_env", "api_key", "token_env", "token"):
+        for key in SECRET_KEYS:
             value = getattr(self, key)
             if value is not None:
                 table[key] = value
@@ -109,22 +129,26 @@ class ProfileEntry:
         An unset variable is a ConfigError, or (strict=False, for listings) leaves that secret None.
         """
         env = os.environ if environ is None else environ
-        api_key = self.api_key
-        if self.api_key_env:
-            api_key = _read_variable(env, self.api_key_env, self.name, "api_key_env", file, strict)
-        token = self.token
-        if self.token_env:
-            token = _read_variable(env, self.token_env, self.name, "token_env", file, strict)
+        secrets: dict[str, str | None] = {}
+        for literal, indirect in SECRET_PAIRS:
+            variable = getattr(self, indirect)
+            secrets[literal] = getattr(self, literal)
+            if variable:
+                secrets[literal] = _read_variable(env, variable, self.name, indirect, file, strict)
+        literals = frozenset(k for k, _ in SECRET_PAIRS if getattr(self, k) is not None)
         return Profile(
             name=self.name,
             base_url=self.base_url,
             environment_key=self.environment_key,
-            api_key=api_key,
-            token=token,
+            api_key=secrets["api_key"],
+            token=secrets["token"],
+            refresh_token=secrets["refresh_token"],
             context=dict(self.context),
             watch=tuple(self.watch),
             heartbeat_seconds=self.heartbeat_seconds,
             allow_insecure=self.allow_insecure,
+            source_file=file,
+            file_literals=literals if file is not None else frozenset(),
         )
 
 
@@ -143,7 +167,16 @@ def _read_variable(
             key=key,
             hint=f"export {safe_text(variable)}=... before starting togul-monitor",
         )
-    return value
+    problem = secret_problem(value)
+    if problem and strict:
+        raise ConfigError(
+            f"environment variable {safe_text(variable)} {problem}",
+            file=file,
+            profile=profile,
+            key=key,
+            hint=f"set {safe_text(variable)} to the secret alone (no newline, no quotes)",
+        )
+    return None if problem else value
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import tomlkit
 from tomlkit.items import Table
 
 from togul_monitor.config import paths
-from togul_monitor.config.entry import Profile, ProfileEntry, ProfilesConfig
+from togul_monitor.config.entry import SECRET_PAIRS, Profile, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.tomledit import Sections
 from togul_monitor.config.validate import (
@@ -129,6 +129,8 @@ class ProfileChanges:
     api_key_env: str | None = None
     token: str | None = field(default=None, repr=False)
     token_env: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_token_env: str | None = None
     context: Mapping[str, str] = field(default_factory=dict)  # merged into the context
     unset_context: tuple[str, ...] = ()
     watch: tuple[str, ...] = ()  # added to the watch list
@@ -142,7 +144,7 @@ class ProfileChanges:
             value = getattr(self, key)
             if value is not None:
                 table[key] = value
-        for literal, indirect in (("api_key", "api_key_env"), ("token", "token_env")):
+        for literal, indirect in SECRET_PAIRS:
             for key, other in ((literal, indirect), (indirect, literal)):
                 value = getattr(self, key)
                 if value is not None:
@@ -273,6 +275,13 @@ class ProfileStore:
                     del doc["default_profile"]
 
         return self._modify(change)
+
+    def store_tokens(
+        self, name: str, *, token: str | None = None, refresh_token: str | None = None
+    ) -> ProfilesConfig:
+        """Write a token and/or a refresh token into profile `name` as literals (login, and a
+        rotated pair): comments kept, atomic, mode 0600, like every edit."""
+        return self.edit(name, ProfileChanges(token=token, refresh_token=refresh_token))
 
     def set_default(self, name: str) -> ProfilesConfig:
         def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:

@@ -14,8 +14,13 @@ For a profile from the file, values come with this precedence: command-line opti
 TOGUL_BASE_URL / TOGUL_API_KEY / TOGUL_TOKEN variables, then the file. Built-in demo profiles
 ignore those variables (they point at the embedded emulator whatever the shell says).
 
-The profile file is read and validated on every call, even for `--demo`: a broken file is
-reported (exit 2) by every command, never silently skipped.
+The profile file is read and validated on every call: a broken file is reported (exit 2) by
+every command, never silently skipped. `--demo` alone needs no file: it reports the broken file
+on stderr and starts all the same.
+
+Secrets given on the command line or in the TOGUL_* variables are checked as the file's are
+(no control character, nothing but printable ASCII): one that could never be sent in a header
+is a configuration error naming where it came from, not a stream that retries for ever.
 
 Profiles that are not in the file (the demo's) come from profile sources a higher layer
 registers with `register_profile_source`: the demo needs the emulator, which this stage must not
@@ -28,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
@@ -35,8 +41,10 @@ from urllib.parse import urlsplit
 
 from togul_monitor.config.entry import Profile, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.paths import profiles_file
 from togul_monitor.config.profiles import load_config, load_keymap
 from togul_monitor.config.validate import check_url, did_you_mean
+from togul_monitor.support.text import secret_problem
 
 __all__ = [
     "DEMO_SOURCE",
@@ -123,6 +131,28 @@ def _env(name: str, environ: Mapping[str, str]) -> str | None:
     return environ.get(name) or None  # an empty variable counts as unset
 
 
+def _secret(value: str | None, source: str, profile: str | None = None) -> str | None:
+    """`value` unless it cannot be sent in a header (a newline, a control character, non-ASCII):
+    then a ConfigError naming where it came from (never the value)."""
+    problem = secret_problem(value) if value else None
+    if problem:
+        raise ConfigError(f"the secret given by {source} {problem}", profile=profile, key=source)
+    return value
+
+
+def _given(
+    option: str | None,
+    option_name: str,
+    variable: str,
+    environ: Mapping[str, str],
+    profile: str | None = None,
+) -> str | None:
+    """A secret from the command line, else from the TOGUL_* variable, checked."""
+    if option:
+        return _secret(option, option_name, profile)
+    return _secret(_env(variable, environ), variable, profile)
+
+
 def apply_overrides(
     profile: Profile,
     *,
@@ -142,12 +172,17 @@ def apply_overrides(
             raise ConfigError(problem, profile=profile.name, key=url_source)
     if environment is not None and not environment.strip():
         raise ConfigError("--environment must not be empty", profile=profile.name)
+    api_key = _given(api_key, "--api-key", API_KEY_VARIABLE, env, profile.name)
+    token = _given(token, "--token", TOKEN_VARIABLE, env, profile.name)
+    # A secret given here is not the file's: a rotated token is never written over it.
+    literals = profile.file_literals - {"token"} if token else profile.file_literals
     return dataclasses.replace(
         profile,
         base_url=url or profile.base_url,
-        api_key=api_key or _env(API_KEY_VARIABLE, env) or profile.api_key,
-        token=token or _env(TOKEN_VARIABLE, env) or profile.token,
+        api_key=api_key or profile.api_key,
+        token=token or profile.token,
         environment_key=profile.environment_key if environment is None else environment.strip(),
+        file_literals=literals,
     )
 
 
@@ -174,8 +209,8 @@ def adhoc_profile(
             ),
             key=source,
         )
-    api_key = api_key or _env(API_KEY_VARIABLE, env)
-    token = token or _env(TOKEN_VARIABLE, env)
+    api_key = _given(api_key, "--api-key", API_KEY_VARIABLE, env)
+    token = _given(token, "--token", TOKEN_VARIABLE, env)
     if not api_key and not token:
         raise ConfigError(
             f"{source} needs a credential: --api-key or --token "
@@ -288,7 +323,17 @@ def open_target(
     environment: str | None = None,
 ) -> Iterator[Profile]:
     """Resolve the command's target; for a demo profile, run the embedded emulator meanwhile."""
-    config = load_config()  # a broken file is an error for every command
+    try:
+        config = load_config()  # a broken file is an error for every command...
+    except ConfigError as error:
+        if not demo:
+            raise
+        # ...but `--demo`, which needs no file: it starts, and the file is still reported.
+        sys.stderr.write(
+            f"togul-monitor: {error}\n  (the demo needs no profile file: starting it)\n"
+        )
+        sys.stderr.flush()
+        config = ProfilesConfig(path=error.file or profiles_file(), exists=False)
     name = choose_target(
         config, demo=demo, profile_name=profile_name, url=url, environment=environment
     )

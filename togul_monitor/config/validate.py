@@ -17,10 +17,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
+from togul_monitor.config.entry import (
+    DEFAULT_HEARTBEAT_SECONDS,
+    SECRET_PAIRS,
+    ProfileEntry,
+    ProfilesConfig,
+)
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.keymap import BINDING_IDS, keymap_problems
 from togul_monitor.support.kinds import value_kind
-from togul_monitor.support.text import safe_text
+from togul_monitor.support.text import safe_text, secret_problem
 
 TOP_LEVEL_KEYS: tuple[str, ...] = ("default_profile", "profiles", "keymap")
 PROFILE_KEYS: tuple[str, ...] = (
@@ -30,6 +36,8 @@ PROFILE_KEYS: tuple[str, ...] = (
     "api_key_env",
     "token",
     "token_env",
+    "refresh_token",
+    "refresh_token_env",
     "context",
     "watch",
     "heartbeat_seconds",
@@ -211,12 +219,16 @@ def validate_profile(
     if problem:
         raise fail(problem, "base_url")
 
-    creds = {key: string(key) for key in ("api_key", "api_key_env", "token", "token_env")}
-    for literal, indirect in (("api_key", "api_key_env"), ("token", "token_env")):
+    creds = {key: string(key) for pair in SECRET_PAIRS for key in pair}
+    for literal, indirect in SECRET_PAIRS:
         if creds[literal] is not None and creds[indirect] is not None:
             raise fail(f"give {literal} or {indirect}, not both", indirect)
-        if creds[literal] is not None and not creds[literal]:
+        value = creds[literal]
+        if value is not None and not value:
             raise fail("must not be empty", literal)
+        problem = secret_problem(value) if value else None
+        if problem:
+            raise fail(problem, literal, hint="paste the secret alone, without quotes or breaks")
         variable = creds[indirect]
         if variable is not None and not _VARIABLE_RE.match(variable):
             raise fail(
@@ -225,6 +237,14 @@ def validate_profile(
                 indirect,
                 hint=f"{indirect} names a variable; put a literal secret in {literal} instead",
             )
+    if (creds["refresh_token"] or creds["refresh_token_env"]) and not (
+        creds["token"] or creds["token_env"]
+    ):
+        raise fail(
+            "a refresh token renews a token: give token or token_env too",
+            "refresh_token" if creds["refresh_token"] else "refresh_token_env",
+            hint="`togul-monitor login --profile NAME` stores both",
+        )
     if not any(creds.values()):
         raise fail(
             "missing credential: give one of api_key_env, api_key, token_env or token",
@@ -261,11 +281,38 @@ def validate_profile(
         api_key_env=creds["api_key_env"],
         token=creds["token"],
         token_env=creds["token_env"],
+        refresh_token=creds["refresh_token"],
+        refresh_token_env=creds["refresh_token_env"],
         context=dict(context),
         watch=tuple(watch),
         heartbeat_seconds=float(heartbeat),
         allow_insecure=allow_insecure,
     )
+
+
+def _keymap(table: Mapping[str, Any], ctx: _Context) -> dict[str, str]:
+    """`[keymap]`: known binding ids (config/keymap.py), valid keys, and no key on two."""
+
+    def fail(binding: str, message: str, hint: str | None = None) -> ConfigError:
+        key = f"keymap.{safe_text(binding)}"
+        return ctx.error(message, key=key, table=("keymap",), line_key=binding, hint=hint)
+
+    keymap: dict[str, str] = {}
+    for binding, keys in table.items():
+        if binding not in BINDING_IDS:
+            raise fail(
+                binding,
+                f"unknown binding id{did_you_mean(binding, BINDING_IDS)}",
+                hint="`?` in the app lists every binding id",
+            )
+        if not isinstance(keys, str) or not keys.strip():
+            raise fail(binding, 'must be a non-empty string of keys, e.g. "ctrl+f"')
+        keymap[binding] = keys
+    problems = keymap_problems(keymap)
+    if problems:  # the first, as for every other mistake in the file
+        binding, problem = problems[0]
+        raise fail(binding, safe_text(problem))
+    return keymap
 
 
 def validate_document(data: Mapping[str, Any], *, file: Path, text: str | None) -> ProfilesConfig:
@@ -304,16 +351,7 @@ def validate_document(data: Mapping[str, Any], *, file: Path, text: str | None) 
         raise ctx.error(
             f'must be a table of binding id = "key", not {_type_name(keymap_table)}', key="keymap"
         )
-    keymap: dict[str, str] = {}
-    for binding, keys in keymap_table.items():
-        if not isinstance(keys, str) or not keys.strip():
-            raise ctx.error(
-                'must be a non-empty string of keys, e.g. "ctrl+f"',
-                key=f"keymap.{safe_text(binding)}",
-                table=("keymap",),
-                line_key=binding,
-            )
-        keymap[binding] = keys
+    keymap = _keymap(keymap_table, ctx)
     return ProfilesConfig(
         path=file, exists=True, default_profile=default, profiles=profiles, keymap=keymap
     )

@@ -1,10 +1,24 @@
 """What a monitor knows of environments: the profile's own (its id, once known) and the names
-of every environment it has seen, for the `env:` filter and every view.
+of every environment it has seen, for the `env:` filter and every view. Names are facts, never
+labels: an event is named after the profile's environment only once that is verified.
 
-- With a token, the management API names the profile's environment before the stream starts
-  (`lookup`), and every environment the token can see.
-- With an API key only, the stream is the key's environment (the server scopes it), so the
-  first event's id is the profile's environment (`relevant` learns it).
+Before the stream starts (`prepare`, called by `Monitor.start`):
+- With a token, the management API maps the profile's `environment_key` to its id and names
+  every environment the token can see (`look_up`; an expired token is refreshed once on a 401).
+  No environment of that key is a configuration error.
+- With an API key that may evaluate (sdk or server scope), one evaluate request tells whether
+  the key belongs to `environment_key` (client/environment_check.py): a key of another
+  environment is a configuration error, raised from `Monitor.start`. The probe is not an
+  evaluation: no view counts it.
+- A key of scope stream cannot evaluate; without a token nothing can tell its environment, so
+  its events keep their environment id and the snapshot's notes say "environment not verified".
+
+While streaming (`Environments.relevant`):
+- An API-key stream is the key's environment (the server scopes it). When the id is known
+  before any event (from the token's lookup, or a built-in profile), the first event must carry
+  it: another id means the key belongs to another environment, and `on_mismatch` is told. When
+  it is not known, the first event's id is learnt, and named after the profile's environment
+  only when the probe verified the pair.
 - On an organisation-wide stream, only events of the profile's environment are relevant to its
   values; the others are shown, not evaluated.
 """
@@ -12,20 +26,109 @@ of every environment it has seen, for the `env:` filter and every view.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from togul_monitor.client.management import EnvironmentInfo, ManagementError, lookup_environment
+from togul_monitor.client.environment_check import Verdict, key_may_evaluate, probe_environment
+from togul_monitor.client.management import (
+    EnvironmentInfo,
+    EnvironmentNotFound,
+    ManagementError,
+    lookup_environment,
+)
+from togul_monitor.client.tokens import TokenKeeper
 from togul_monitor.config.entry import Profile
-from togul_monitor.core.plan import StreamPlan
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.core.plan import StreamPlan, plan_stream
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import mask_secret, safe_text
+
+#: Evaluated by the probe when the profile names no flag: an unknown flag answers 404 once the
+#: key was accepted for the environment, and costs no evaluation.
+PROBE_FLAG = "togul-monitor-environment-check"
 
 
-async def look_up(profile: Profile) -> EnvironmentInfo | str:
-    """The management API's answer for the profile's environment, or why there is none."""
-    assert profile.token is not None
-    try:
-        return await lookup_environment(profile.base_url, profile.token, profile.environment_key)
-    except ManagementError as exc:
-        return str(exc)
+@dataclass(frozen=True)
+class Verification:
+    verified: bool  # the stream's environment may be named after the profile's
+    notes: tuple[str, ...] = ()
+
+
+async def look_up(profile: Profile, tokens: TokenKeeper | None = None) -> EnvironmentInfo | str:
+    """The management API's answer for the profile's environment, or why there is none; a
+    ConfigError when the token's organisation has no environment of that key. A 401 refreshes
+    the token once (when `tokens` can) and asks again."""
+    token = tokens.token if tokens is not None else profile.token
+    assert token is not None
+    for attempt in (1, 2):
+        try:
+            return await lookup_environment(profile.base_url, token, profile.environment_key)
+        except EnvironmentNotFound as exc:
+            raise ConfigError(str(exc), profile=profile.name, key="environment_key") from None
+        except ManagementError as exc:
+            if attempt == 1 and exc.status == 401 and tokens is not None:
+                if await tokens.renew(token):
+                    token = tokens.token
+                    continue
+                hint = tokens.rejection_hint()
+                return f"{exc}: {hint}" if hint else str(exc)
+            return str(exc)
+    raise AssertionError("unreachable")
+
+
+async def verify(profile: Profile, plan: StreamPlan) -> Verification:
+    """Whether the profile's API key belongs to its environment (module docstring); raises a
+    ConfigError when it does not."""
+    known_id = plan.environment_id is not None
+    key = profile.api_key
+    if not profile.environment_key:
+        return Verification(False)  # nothing to name the events after (plan notes it)
+    if key and key_may_evaluate(key):
+        flag = (*profile.watch, *plan.listed, PROBE_FLAG)[0]
+        result = await probe_environment(
+            profile.base_url,
+            key,
+            profile.environment_key,
+            flag_key=flag,
+            context=profile.context,
+        )
+        if result.verdict is Verdict.BELONGS:
+            return Verification(True)
+        if result.verdict is Verdict.OTHER_ENVIRONMENT:
+            raise ConfigError(
+                f"the API key {mask_secret(key)} belongs to another environment than "
+                f"{safe_text(profile.environment_key)!r} (evaluate answered {result.detail}); "
+                "set environment_key to the key's environment, or use a key of this one",
+                profile=profile.name,
+                key="environment_key",
+            )
+        if known_id or not plan.credentials.environment_scoped:
+            return Verification(False)  # the token's lookup named the environment
+        return Verification(
+            False,
+            (
+                f"environment not verified (evaluate answered {result.detail}): events show "
+                "the environment's id",
+            ),
+        )
+    if known_id or not plan.credentials.environment_scoped:
+        return Verification(False)
+    lookup = "the token's lookup failed" if profile.token else "there is no token to look it up"
+    return Verification(
+        False,
+        (
+            f"environment not verified: a key of scope stream cannot evaluate, and {lookup}; "
+            "events show the environment's id",
+        ),
+    )
+
+
+async def prepare(profile: Profile, tokens: TokenKeeper | None) -> tuple[StreamPlan, Verification]:
+    """The stream plan and the environment's verification, before the stream starts."""
+    lookup = None
+    if profile.token and profile.environment_key:
+        lookup = await look_up(profile, tokens)
+    plan = plan_stream(profile, lookup)
+    return plan, await verify(profile, plan)
 
 
 class Environments:
@@ -34,19 +137,32 @@ class Environments:
         self.environment_id: str | None = None  # the profile's environment, once known
         self.names: dict[str, str] = {}  # id → key
         self.scoped_stream = True  # the stream carries the profile's environment only
+        self.verified = False  # an API-key stream's events may be named after the profile's
+        self.mismatch: str | None = None  # why the stream is not the profile's environment
+        self._checked = False  # the first event of an API-key stream was compared
         #: Told of names learnt from the stream (the journal keeps them for `export --filter`).
         self.on_learnt: Callable[[dict[str, str]], None] | None = None
+        #: Told, once, that an API-key stream carries another environment than the profile's.
+        self.on_mismatch: Callable[[str], None] | None = None
 
-    def apply(self, plan: StreamPlan) -> None:
+    def apply(self, plan: StreamPlan, verification: Verification) -> None:
         self.scoped_stream = plan.credentials.environment_scoped
         self.environment_id = plan.environment_id
         self.names = dict(plan.environment_names)
+        self.verified = verification.verified
 
     def relevant(self, batch: list[FlagEvent]) -> list[FlagEvent]:
         """The events of `batch` that concern the profile's environment."""
+        if self.mismatch is not None:
+            return []
         if self.scoped_stream:
             if self.environment_id is None:
                 self._learn(batch[-1].environment_id)
+            elif not self._checked:
+                self._checked = True
+                if batch[0].environment_id != self.environment_id:
+                    self._mismatched(batch[0].environment_id)
+                    return []
             return batch
         env_id = self.environment_id
         if env_id is None:  # an org-wide stream whose environment is unknown: not evaluated
@@ -54,9 +170,28 @@ class Environments:
         return [e for e in batch if e.environment_id == env_id]
 
     def _learn(self, environment_id: str) -> None:
-        """An API-key stream is the key's environment: its id names the profile's one."""
+        """An API-key stream is the key's environment: its id is the profile's one, and is
+        named after it when the pair was verified (else the id is shown as it is)."""
         self.environment_id = environment_id
-        if environment_id not in self.names:
+        self._checked = True
+        if self.verified and self.environment_key and environment_id not in self.names:
             self.names[environment_id] = self.environment_key
             if self.on_learnt is not None:
                 self.on_learnt({environment_id: self.environment_key})
+
+    def _mismatched(self, actual_id: str) -> None:
+        expected_id = self.environment_id or ""
+        actual = self.names.get(actual_id)
+        streamed = (
+            f"{safe_text(actual)!r} (id {safe_text(actual_id)})"
+            if actual
+            else (f"id {safe_text(actual_id)}")
+        )
+        self.mismatch = (
+            f"the API key streams environment {streamed}, not the profile's "
+            f"{safe_text(self.environment_key)!r} (id {safe_text(expected_id)}): the key "
+            "belongs to another environment; set environment_key to the key's environment, or "
+            "use a key of this one"
+        )
+        if self.on_mismatch is not None:
+            self.on_mismatch(self.mismatch)

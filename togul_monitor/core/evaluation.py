@@ -5,6 +5,12 @@ requests) for a fresh answer; each answer becomes the flag's new value and, when
 or enabled changed, a before → after transition tied to the event that caused it. Failures are
 retried later; 401/403 halts evaluation (no request storm) until the user asks again.
 
+Quota (403 `billing.evaluation_blocked`: the organization's evaluations are spent until the
+period resets) is neither: the credentials are fine, so nothing halts. Evaluation pauses for
+`QUOTA_RETRY_DELAY` seconds (doubled after each quota answer that ends a pause, at most
+`QUOTA_RETRY_MAX`; a longer `Retry-After` from the server wins, within that cap). What is asked
+meanwhile waits; then one flag is asked again, and the rest follow once an answer is no quota.
+
 Everything here runs on the monitor's loop and owns its state; the monitor publishes copies.
 """
 
@@ -15,7 +21,7 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
-from togul_monitor.client.evaluate import EvaluateClient, EvaluateResult, Outcome
+from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.updates import (
@@ -31,6 +37,16 @@ from togul_monitor.store.journal import Journal, LastValue
 log = logging.getLogger("togul_monitor.core.monitor")
 
 MAX_TRANSITIONS_IN_MEMORY = 10_000
+# Read when a quota answer comes (module attributes, so tests can shorten them).
+QUOTA_RETRY_DELAY = 60.0
+QUOTA_RETRY_MAX = 900.0
+
+
+QUOTA_PREFIX = f"evaluation quota exhausted ({QUOTA_CODE})"
+
+
+def quota_text(delay: float) -> str:
+    return f"{QUOTA_PREFIX}: retrying in {delay:g} s"
 
 
 class Evaluations:
@@ -56,6 +72,11 @@ class Evaluations:
         self._retry_delay = retry_delay
         self._retry_timers: dict[str, asyncio.TimerHandle] = {}
         self._closed = False
+        # Quota: the pause's end, what was asked meanwhile, and how many pauses in a row.
+        self._quota_timer: asyncio.TimerHandle | None = None
+        self._quota_message = ""
+        self._quota_pauses = 0
+        self._deferred: dict[str, str | None] = {}
 
     def configure(self, profile: Profile, *, concurrency: int, settle: float) -> None:
         """Evaluate for `profile` (it has an API key and an environment key)."""
@@ -94,6 +115,7 @@ class Evaluations:
         for timer in self._retry_timers.values():
             timer.cancel()
         self._retry_timers.clear()
+        self._end_quota_pause()
         for closer in (self._reevaluator, self.client):
             if closer is not None:
                 try:
@@ -119,14 +141,17 @@ class Evaluations:
             return
         current_values = self.values.mapping
         reevaluator = None if self._halted else self._reevaluator
+        paused = self._quota_timer is not None
         for key, event_id in latest.items():
             current = current_values.get(key)
             if current is None or not current.stale:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
                     self._publish(ValueUpdated(changed))
-            if reevaluator is not None:
-                reevaluator.request(key, event_id)
+            if paused:
+                self._defer(key, event_id)
+            elif reevaluator is not None:
+                reevaluator.request(key, event_id, event=True)
 
     def evaluate_everything(self) -> None:
         if self._reevaluator is None or self._halted:
@@ -134,7 +159,7 @@ class Evaluations:
         # Deleted flags too: a flag may have come back while the stream was down (its
         # flag.created lost); a 404 keeps it deleted without a new transition.
         for key in self.values.keys():
-            self._reevaluator.request(key, None)
+            self._ask(key, None)
 
     def reevaluate_all(self) -> None:
         """The user asks again: this also lifts a credentials halt (the key may be fixed)."""
@@ -153,7 +178,7 @@ class Evaluations:
         if new is not None:
             self._publish(ValueUpdated(new))
             if self._reevaluator is not None and not self._halted:
-                self._reevaluator.request(flag_key, None)
+                self._ask(flag_key, None)
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -173,6 +198,13 @@ class Evaluations:
         if result.outcome is Outcome.REJECTED:
             self._reject(result)
             return
+        if result.outcome is Outcome.QUOTA:
+            self._quota(flag_key, event_id, result)
+            return
+        if self._quota_timer is None:
+            self._quota_pauses = 0
+            if self._deferred:
+                self._resume_deferred()  # an answer that is no quota: the rest may follow
         old = self.values.get(flag_key)
         if superseded:
             # A newer change is being evaluated: this answer may predate it, so it is not
@@ -227,7 +259,7 @@ class Evaluations:
             if self._closed or self._halted or self._reevaluator is None:
                 return
             if value is not None and value.error is not None:
-                self._reevaluator.request(flag_key, event_id)
+                self._ask(flag_key, event_id)
 
         loop = asyncio.get_running_loop()
         self._retry_timers[flag_key] = loop.call_later(self._retry_delay, fire)
@@ -252,9 +284,67 @@ class Evaluations:
             self.journal.append_transition(transition)
         self._publish(TransitionRecorded(transition, transition.flag_key in self.watched))
 
+    # --- quota ------------------------------------------------------------------------------
+
+    def _ask(self, flag_key: str, event_id: str | None) -> None:
+        """A request to the reevaluator, or kept for later while quota pauses evaluation."""
+        if self._quota_timer is not None:
+            self._defer(flag_key, event_id)
+        elif self._reevaluator is not None:
+            self._reevaluator.request(flag_key, event_id)
+
+    def _defer(self, flag_key: str, event_id: str | None) -> None:
+        if event_id is not None or flag_key not in self._deferred:
+            self._deferred[flag_key] = event_id  # an event's id is kept over a baseline's None
+
+    def _quota(self, flag_key: str, event_id: str | None, result: EvaluateResult) -> None:
+        """403 billing.evaluation_blocked: pause (the first such answer starts the pause, those
+        still in flight join it), keep what is asked meanwhile, say so on the value and once in
+        the status."""
+        self._defer(flag_key, event_id)
+        if self._quota_timer is None:
+            self._quota_pauses += 1
+            delay = QUOTA_RETRY_DELAY * 2 ** min(self._quota_pauses - 1, 16)
+            if result.retry_after is not None:
+                delay = max(delay, result.retry_after)
+            delay = min(delay, QUOTA_RETRY_MAX)
+            self._quota_message = quota_text(delay)
+            loop = asyncio.get_running_loop()
+            self._quota_timer = loop.call_later(delay, self._quota_over)
+        if self._reevaluator is not None:
+            # What waits (a newer change of this flag too) is not sent into the pause.
+            for key, waiting_id in self._reevaluator.take_waiting().items():
+                self._defer(key, waiting_id)
+        old = self.values.get(flag_key)
+        if (old is None or not old.deleted) and (old is None or old.error != self._quota_message):
+            self._publish(ValueUpdated(self.values.mark_error(flag_key, self._quota_message)))
+        self._set_status(EvaluatorStatus(False, self._quota_message))
+
+    def _quota_over(self) -> None:
+        """The pause is over: ask about one flag; the others follow when its answer is no quota
+        (a spent quota costs one request per pause, not one per flag)."""
+        self._quota_timer = None
+        if self._closed or self._halted or self._reevaluator is None or not self._deferred:
+            return
+        key = next(iter(self._deferred))
+        self._reevaluator.request(key, self._deferred.pop(key))
+
+    def _resume_deferred(self) -> None:
+        deferred, self._deferred = self._deferred, {}
+        if self._reevaluator is not None and not self._halted:
+            for key, event_id in deferred.items():
+                self._reevaluator.request(key, event_id)
+
+    def _end_quota_pause(self) -> None:
+        if self._quota_timer is not None:
+            self._quota_timer.cancel()
+            self._quota_timer = None
+        self._deferred.clear()
+
     def _reject(self, result: EvaluateResult) -> None:
         """401/403: stop asking (no request storm) and say so once."""
         self._halted = True
+        self._end_quota_pause()
         if self._reevaluator is not None:
             self._reevaluator.clear()
         message = f"evaluate refused the credentials ({result.message})"
@@ -272,11 +362,15 @@ class Evaluations:
         if current is None and status.ok:
             self.status = status
             return  # the first success is not news
-        if (
-            current is not None
-            and current.ok == status.ok
-            and current.credentials_rejected == status.credentials_rejected
-        ):
+        if current is not None and _kind(current) == _kind(status):
             return
         self.status = status
         self._publish(status)
+
+
+def _kind(status: EvaluatorStatus) -> tuple[bool, bool, str | None]:
+    """What makes a status news: ok or not, credentials or not, and for a quota pause its text
+    (a longer pause is news; other failures are not repeated per request)."""
+    message = status.message or ""
+    quota = message if message.startswith(QUOTA_PREFIX) else None
+    return status.ok, status.credentials_rejected, quota

@@ -6,6 +6,11 @@ journal and the views take them in one call each (`_flush`), then the monitor's 
 hands the batch to the evaluation side. A status, heartbeat, outage, malformed event or gap is
 handled in order between batches.
 
+Re-evaluating everything (`on_outage`): after every outage, and after an event the official SDKs
+would take as "something changed" without naming one flag (a `Malformed` with `re_evaluate`,
+see client/validate.py). Such events may come in a flood: they cost one re-evaluation of every
+value at once, then at most one a second, and the last of them is always followed by one.
+
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
 The journal's own bound stays as the last resort.
@@ -29,6 +34,7 @@ from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
     Heartbeat,
+    Malformed,
     Outage,
     Status,
     StreamCounters,
@@ -43,6 +49,7 @@ MAX_OUTAGES_IN_MEMORY = 1_000
 MAX_BATCH = 4096  # events gathered before they are processed without waiting for the loop
 JOURNAL_HIGH_WATER = 100_000  # journal backlog that pauses reading the stream...
 JOURNAL_LOW_WATER = 20_000  # ...until it is back under this
+REEVALUATE_ALL_INTERVAL = 1.0  # seconds between re-evaluations for unusable events
 
 
 class StreamLike(Protocol):
@@ -111,6 +118,8 @@ class Intake:
         self._flush_scheduled = False
         self._flush_failure: Exception | None = None
         self._stopped = False
+        self._reevaluated_at: float | None = None  # loop time of the last one for an event
+        self._reevaluate_timer: asyncio.TimerHandle | None = None
 
     @property
     def counters(self) -> StreamCounters:
@@ -126,6 +135,9 @@ class Intake:
 
     async def stop(self) -> None:
         self._stopped = True
+        if self._reevaluate_timer is not None:
+            self._reevaluate_timer.cancel()
+            self._reevaluate_timer = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -234,6 +246,29 @@ class Intake:
         if isinstance(item, Outage):
             # Whatever the server replayed, re-evaluate so the values converge.
             self._on_outage()
+        elif isinstance(item, Malformed) and item.re_evaluate:
+            self._reevaluate_for_unusable()
+
+    def _reevaluate_for_unusable(self) -> None:
+        """An unusable event: every value is re-evaluated now, or (when that was done less than
+        REEVALUATE_ALL_INTERVAL ago) once more when the interval is over."""
+        if self._reevaluate_timer is not None:
+            return  # one is due: it comes after this event, so it covers it
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        last = self._reevaluated_at
+        if last is None or now - last >= REEVALUATE_ALL_INTERVAL:
+            self._reevaluated_at = now
+            self._on_outage()
+            return
+        self._reevaluate_timer = loop.call_at(last + REEVALUATE_ALL_INTERVAL, self._reevaluate_due)
+
+    def _reevaluate_due(self) -> None:
+        self._reevaluate_timer = None
+        if self._stopped:
+            return
+        self._reevaluated_at = asyncio.get_running_loop().time()
+        self._on_outage()
 
     def _flush(self) -> None:
         """Process the gathered events, in order. The hot path: C-level bulk calls per batch,

@@ -9,16 +9,12 @@ The TUI and the headless commands drive this, never the stages below it directly
   `evaluation` (values, re-evaluation, transitions), `plan` (which credential streams and what
   is known of the environment, decided before the start) and `updates` (the fan-out).
 
-Which flags are evaluated, and how the profile's environment is known:
-- With an API key only, the stream is the key's environment (the server scopes it), so every
-  event is the profile's environment: all of them are evaluated, and the first event names the
-  environment's id.
-- With a Bearer token, the monitor asks the management API for the environment whose key is the
-  profile's `environment_key`, learns its id, and monitors every flag the API lists there. The
-  stream still uses the API key when that key may stream (sdk or stream scope); otherwise it is
-  the token's organisation-wide stream and only events carrying that id are evaluated.
-- Flags monitored: the watch list, every flag seen in an event of the environment, the flags
-  the management API lists, and the flags whose last value the journal remembers.
+Which flags are evaluated, and how the profile's environment is known: core/environment.py (an
+API key's environment is verified before the stream starts, a token's looked up: a key of
+another environment is a ConfigError from `start`) and core/plan.py. A Bearer token is
+refreshed before it expires and once after a 401 (core/tokens.py). Flags monitored: the watch
+list, every flag seen in an event of the environment, the flags the management API lists, and
+the flags whose last value the journal remembers.
 
 Threading: all state is owned by the monitor's loop. Other threads read a frozen
 `MonitorSnapshot`, which the loop republishes (by replacing one reference) when the state
@@ -37,16 +33,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from togul_monitor.client.evaluate import EvaluateClient
+from togul_monitor.client.stream import StreamClient
+from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.environment import Environments, look_up
+from togul_monitor.core.environment import Environments, prepare
 from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
-from togul_monitor.core.plan import plan_stream
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
+from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
-from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
 from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
@@ -110,6 +108,10 @@ class Monitor:
         self._recorder_busy = False
         self._notices: list[str] = []
         self._environments = Environments(profile.environment_key)
+        self._environments.on_mismatch = self._on_mismatch
+        self._tokens = ProfileTokens(profile, self._note)  # on wall time, as a JWT's exp
+        self.configuration_error: ConfigError | None = None  # the stream proved the profile wrong
+        self._halting: asyncio.Task[None] | None = None
         self._stream_api_key: str | None = None
         self._stream_token: str | None = None
         self._feed_start = 0
@@ -126,16 +128,12 @@ class Monitor:
         self._started = True
         loop = self._owner.bind()
         profile = self.profile
+        plan, verification = await prepare(profile, self._tokens.keeper)
         remembered = await self._open_journal() if self.record else {}
         self._feed_start = self.event_log.end
-
-        lookup = None
-        if profile.token and profile.environment_key:
-            lookup = await look_up(profile)
-        plan = plan_stream(profile, lookup)
         self._stream_api_key = plan.credentials.api_key
         self._stream_token = plan.credentials.token
-        for note in plan.notes:
+        for note in (*plan.notes, *verification.notes):
             self._note(note)
         evaluations = self._evaluations
         evaluations.journal = self._journal
@@ -143,7 +141,7 @@ class Monitor:
             evaluations.configure(
                 profile, concurrency=self._evaluate_concurrency, settle=self._evaluate_settle
             )
-        self._environments.apply(plan)
+        self._environments.apply(plan, verification)
         evaluations.seed(remembered, (*profile.watch, *plan.listed))
         journal = self._journal
         if journal is not None:
@@ -151,6 +149,7 @@ class Monitor:
             if self._environments.names:
                 journal.set_environment_names(self._environments.names)
         self._start_stream()
+        self._tokens.start()
         evaluations.evaluate_everything()
         self._publisher.start(loop)
 
@@ -164,6 +163,7 @@ class Monitor:
         # journal's writer thread running or an update stream waiting forever.
         try:
             await self._intake.stop()
+            await self._tokens.aclose()
             await self._evaluations.aclose()
         finally:
             try:
@@ -208,7 +208,21 @@ class Monitor:
             token=self._stream_token,
             clock=self._clock,
         )
+        if isinstance(stream, StreamClient) and stream.auth == "bearer":
+            stream.tokens = self._tokens.keeper  # its current token on every connection
         self._intake.start(stream, name=f"monitor-stream-{self.profile.name}")
+
+    def _on_mismatch(self, message: str) -> None:
+        """Another environment's stream: stopped, and `configuration_error` says why."""
+        error = ConfigError(message, profile=self.profile.name, key="environment_key")
+        self.configuration_error = error
+        self._halting = asyncio.get_running_loop().create_task(self._halt_stream())
+
+    async def _halt_stream(self) -> None:
+        await self._intake.stop()
+        status = Status(ConnectionState.STOPPED, self._clock(), error=str(self.configuration_error))
+        self._intake.status = status
+        self._publish(status)
 
     # --- from the intake ----------------------------------------------------------------------
 
@@ -352,8 +366,8 @@ class Monitor:
         self._owner.tell(self._restart_stream)
 
     def _restart_stream(self) -> None:
-        if self._stopped:
-            return
+        if self._stopped or self.configuration_error is not None:
+            return  # a wrong environment stays wrong: the profile must change
         self._evaluations.lift_halt()
         if not self._intake.running:
             self._start_stream()  # the old stream ended (STOPPED): a fresh client

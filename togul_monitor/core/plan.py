@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from togul_monitor.client.management import EnvironmentInfo
 
 
+#: The notes say what is missing and how to fix it, in the profile's own terms.
+NO_API_KEY = (
+    "no API key: values are not evaluated; add an API key of scope sdk or server to the profile "
+    "(api_key_env)"
+)
+NO_ENVIRONMENT_KEY = "no environment key: values are not evaluated"
+
+
 @dataclass(frozen=True)
 class StreamPlan:
     credentials: StreamCredentials
@@ -49,9 +57,9 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
         profile, token_allowed=environment_id is not None or not profile.api_key
     )
     if not profile.api_key:
-        notes.append("no API key: values are not evaluated (evaluate takes an API key)")
+        notes.append(NO_API_KEY)
     elif not profile.environment_key:
-        notes.append("no environment key: values are not evaluated")
+        notes.append(NO_ENVIRONMENT_KEY)
     for env_id, env_key in profile.environment_names.items():
         names.setdefault(env_id, env_key)
     if environment_id is None and credentials.environment_scoped:

@@ -56,6 +56,7 @@ class Reevaluator:
         self._again: dict[str, str | None | _Cancelled] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._event_driven: set[str] = set()  # flags whose waiting request an event made
         self._last_sent: dict[str, float] = {}  # loop time each flag was last sent
         self._prune_at = _PRUNE_LAST_SENT_AT
         self._closed = False
@@ -75,9 +76,13 @@ class Reevaluator:
     def idle(self) -> bool:
         return not (self._in_flight or self._waiting or self._again)
 
-    def request(self, flag_key: str, event_id: str | None) -> None:
+    def request(self, flag_key: str, event_id: str | None, *, event: bool = False) -> None:
+        """Ask for `flag_key`'s value; `event`: an event of the flag asks (it paces the next
+        send), whether or not the event had an SSE id (the documented stream has none)."""
         if self._closed:
             return
+        if event:
+            self._event_driven.add(flag_key)
         if flag_key in self._in_flight:
             self._again[flag_key] = event_id
             return
@@ -93,8 +98,15 @@ class Reevaluator:
         """Forget what is waiting for the flag (deleted); an answer in flight is superseded."""
         self._waiting.pop(flag_key, None)
         self._again.pop(flag_key, None)
+        self._event_driven.discard(flag_key)
         if flag_key in self._in_flight:
             self._again[flag_key] = _CANCELLED
+
+    def take_waiting(self) -> dict[str, str | None]:
+        """Remove and return what waits to be sent (flag → trigger event id), oldest first;
+        answers in flight and the requests that follow them are left alone."""
+        waiting, self._waiting = self._waiting, {}
+        return waiting
 
     def clear(self) -> None:
         """Drop everything waiting (credentials rejected: asking again would only be refused)."""
@@ -142,7 +154,9 @@ class Reevaluator:
                 continue
             event_id = self._waiting.pop(flag_key)
             self._in_flight[flag_key] = event_id
-            if event_id is not None:
+            paced = flag_key in self._event_driven or event_id is not None
+            self._event_driven.discard(flag_key)
+            if paced:
                 # Only event-driven sends pace the next one: a baseline (start, outage,
                 # re-evaluate all) must not delay the answer to the first real change.
                 self._last_sent[flag_key] = now

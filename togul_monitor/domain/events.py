@@ -43,7 +43,10 @@ class FlagEvent:
 
 @dataclass(frozen=True, slots=True)
 class Malformed:
-    """An SSE event that could not become a FlagEvent: counted, shown, skipped."""
+    """An SSE event that could not become a FlagEvent: counted and shown, never applied.
+
+    `re_evaluate` is True for a JSON object that is not a usable event (client/validate.py):
+    the monitor then re-evaluates every flag it monitors (core/intake.py)."""
 
     reason: str
     raw: str  # truncated raw data text, never the whole of an oversized payload

@@ -5,8 +5,8 @@ Grammar (terms separated by whitespace; every term must hold):
     type:flag.updated    event type equals, or starts with, the value   (`type:flag` = flag.*)
     type:rule.*          a glob (`*`, `?`, `[...]`) on the event type
     flag:checkout-*      a glob on the flag key; without glob characters, the exact key
-    env:production       the environment key (via the id → key map the caller passes), or a
-                         prefix of the environment id (`env:3f2a`)
+    env:production       a prefix of the environment key (via the id → key map the caller
+                         passes: `env:prod` is production), or of the environment id (`env:3f2a`)
     dash                 a bare word: a case-insensitive substring of the flag key
     /^checkout-v\\d+$/   a regular expression searched in the flag key (case-sensitive; use
                          `(?i)` for case-insensitive); it ends at a `/` followed by a space or
@@ -18,7 +18,9 @@ into one term and switch off the special meaning of what they contain, so `"two 
 bare word with a space, `"-v2"` looks for `-v2` instead of excluding `v2`, and `"type:x"` looks for
 the text `type:x` in the key. Inside quotes `\\"` is a quote and `\\\\` a backslash; a field
 value may be quoted too (`flag:"a b*"`). An unknown field (`tpye:flag`) is an error with a
-suggestion; quote it to search for it as text.
+suggestion; quote it to search for it as text. So is a `type:` value that no event type of the
+protocol (`protocol.EVENT_TYPES`) starts with or, for a glob, matches (`type:flag.udpated`,
+`type:bogus`): it would hide every event without saying why.
 
 Errors: `parse_filter` raises `FilterError(message, position)`, `position` being the 0-based
 offset of the term at fault (the caller keeps the filter in force). No other
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.protocol import EVENT_TYPES
 
 FIELDS: tuple[str, ...] = ("type", "flag", "env")
 _GLOB_CHARS = frozenset("*?[")
@@ -218,6 +221,9 @@ def _compile(raw: _RawTerm) -> tuple[Term, Predicate]:
         raise FilterError(f"{name}: needs a value", raw.field_pos)
     term = Term(name, value, raw.negated, raw.start)
     if name == "type":
+        problem = _unknown_type(value.lower())
+        if problem:
+            raise FilterError(problem, raw.field_pos)
         return term, _type_check(value.lower())
     if name == "flag":
         return term, _flag_check(value)
@@ -296,6 +302,28 @@ def _has_nested_repeat(body: str) -> bool:
         return False
 
 
+#: What a `type:` value is checked against: the six types and the two families.
+TYPE_NAMES: tuple[str, ...] = (*EVENT_TYPES, *dict.fromkeys(t.split(".")[0] for t in EVENT_TYPES))
+
+
+_TYPES_HINT = "types are flag.* and rule.* (created, updated, deleted)"
+
+
+def _unknown_type(value: str) -> str | None:
+    """Why `type:value` can match no event type, or None when some type matches it."""
+    if _GLOB_CHARS.intersection(value):
+        match = _glob(value)
+        if any(match(event_type) for event_type in EVENT_TYPES):
+            return None
+        return f"type:{value} matches no event type: {_TYPES_HINT}"
+    if any(event_type.startswith(value) for event_type in EVENT_TYPES):
+        return None
+    close = difflib.get_close_matches(value, TYPE_NAMES, n=1, cutoff=0.6)
+    if close:
+        return f"unknown event type {value!r} (did you mean type:{close[0]}?)"
+    return f"unknown event type {value!r}: {_TYPES_HINT}"
+
+
 def _glob(value: str) -> Callable[[str], re.Match[str] | None]:
     # fnmatch.translate gives an anchored pattern; IGNORECASE because keys and types are
     # conventionally lower case and a filter typed in a hurry should not depend on shift.
@@ -343,9 +371,9 @@ def _flag_check(value: str) -> Predicate:
 def _env_check(value: str) -> Predicate:
     def check(event: FlagEvent, names: Mapping[str, str] | None) -> bool:
         env_id = event.environment_id
-        if names is not None:
+        if names:
             key = names.get(env_id)
-            if key is not None and key.lower() == value:
+            if key is not None and key.lower().startswith(value):
                 return True
         return env_id.lower().startswith(value)
 

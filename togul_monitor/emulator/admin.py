@@ -69,6 +69,16 @@ class Admin:
             if retry_after is not None:
                 retry_after = _number(body, "retry_after")
             faults.fail_next(_int(body, "k", 1), _int(body, "status", 503), retry_after)
+        elif name == "fail-evaluate":
+            status = _int(body, "status", 503)
+            if not 400 <= status <= 599:
+                raise validation("status", "status must be a 4xx or 5xx")
+            retry_after = body.get("retry_after")
+            if retry_after is not None:
+                retry_after = _number(body, "retry_after")
+            faults.fail_evaluate(_int(body, "k", 1), status, retry_after)
+        elif name == "evaluate-quota":
+            faults.exhaust_evaluate_quota(_int(body, "k", 1))
         elif name == "revoke-key":
             secret = body.get("secret")
             if not isinstance(secret, str) or not secret:

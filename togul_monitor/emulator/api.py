@@ -1,5 +1,6 @@
 """Togul's evaluate endpoint, login and the management API (projects, environments, flags,
-rules) as Starlette handlers; docs/protocol.md describes the API they implement."""
+rules) as Starlette handlers; docs/protocol.md describes the API they implement and
+docs/management-api.md every route, body, answer and error of the management API."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from togul_monitor.emulator.errors import ApiError, forbidden, not_found, unauthorized, validation
-from togul_monitor.emulator.responses import ok
+from togul_monitor.emulator.faults import EvaluateFailure, Faults
+from togul_monitor.emulator.responses import error_response, ok
 from togul_monitor.emulator.world import UNSET, World
 
 EVALUATE_SCOPES = frozenset({"server", "sdk"})
@@ -52,9 +54,18 @@ def parse_context(raw: Any) -> dict[str, str]:
     return raw
 
 
+def _failed(failure: EvaluateFailure) -> JSONResponse:
+    headers = {}
+    if failure.retry_after is not None:
+        headers["Retry-After"] = f"{failure.retry_after:g}"
+    error = ApiError(failure.status, failure.code(), failure.message())
+    return error_response(error, headers)
+
+
 class Api:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, faults: Faults | None = None) -> None:
         self.world = world
+        self.faults = faults
 
     # -- auth ----------------------------------------------------------------------------------
     def _bearer(self, request: Request) -> None:
@@ -72,9 +83,16 @@ class Api:
 
     # -- evaluate ------------------------------------------------------------------------------
     async def evaluate(self, request: Request) -> JSONResponse:
+        faults = self.faults
+        failure = faults.take_evaluate_failure(authorized=False) if faults else None
+        if failure is not None:
+            return _failed(failure)
         key = self.world.auth.api_key(request.headers.get("x-api-key"))
         if key.scope not in EVALUATE_SCOPES:
             raise forbidden(f"API keys with scope {key.scope!r} cannot evaluate flags")
+        failure = faults.take_evaluate_failure(authorized=True) if faults else None
+        if failure is not None:
+            return _failed(failure)
         body = await read_object(request)
         flag_key = _non_empty_str(body, "flag_key")
         environment_key = _non_empty_str(body, "environment_key")
@@ -121,9 +139,7 @@ class Api:
         body = await read_object(request)
         environment_id = _non_empty_str(body, "environment_id")
         key = _non_empty_str(body, "key")
-        name = body.get("name", key)
-        if not isinstance(name, str) or not name:
-            raise validation("name", "name must be a non-empty string")
+        name = _non_empty_str(body, "name")
         description = body.get("description")
         if not isinstance(description, (str, type(None))):
             raise validation("description", "description must be a string or null")
@@ -139,7 +155,7 @@ class Api:
             key,
             name=name,
             description=description,
-            enabled=body.get("enabled", False),
+            enabled=body.get("enabled", True),
             value_type=value_type,
             default_value=body.get("default_value", UNSET),
         )
@@ -160,8 +176,8 @@ class Api:
     async def delete_flag(self, request: Request) -> JSONResponse:
         self._project(request)
         flag = self.world.get_flag_by_id(request.path_params["flag_id"])
-        deleted = self.world.delete_flag(flag.environment_id, flag.key)
-        return ok({"flag": deleted.to_api()})
+        self.world.delete_flag(flag.environment_id, flag.key)
+        return ok({"deleted": True})
 
     # -- rules ---------------------------------------------------------------------------------
     _RULE_CREATE = (
@@ -204,5 +220,5 @@ class Api:
     async def delete_rule(self, request: Request) -> JSONResponse:
         self._project(request)
         flag, rule = self.world.locate_rule(request.path_params["rule_id"])
-        deleted = self.world.delete_rule(flag.environment_id, flag.key, rule.id)
-        return ok({"rule": deleted.to_api()})
+        self.world.delete_rule(flag.environment_id, flag.key, rule.id)
+        return ok({"deleted": True})

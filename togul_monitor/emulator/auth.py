@@ -3,6 +3,14 @@ login and refresh, and the credentials a client needs.
 
 `Auth` shares the world's lock and runtime generator (`World` builds it): ids, salts and tokens
 come from one sequence, so a seeded world driven by the same calls makes the same ones.
+
+Token lifetimes (docs/protocol.md, resources and credentials): with a `token_ttl`, every access
+token lives that many seconds, the org token included: it is issued when the world starts (a JWT
+org token is re-signed with this run's `iat` and `exp`, so its claims tell the truth; any other
+text is kept and expires all the same). Without one (`None`, the harness's default) the org
+token never expires and login tokens live ACCESS_TOKEN_TTL. The org token comes with a refresh
+token of its own (`org_refresh_token`, derived from the token, so a seeded world keeps making
+the same one); refreshing rotates it like any other.
 """
 
 from __future__ import annotations
@@ -49,12 +57,26 @@ class Credentials:
     project_id: str
     username: str
     password: str
+    org_refresh_token: str = ""  # POST /api/v1/refresh-token with it: a new org session
 
 
 @dataclass
 class _Token:
     kind: str  # "access" or "refresh"
     expires_at: float | None
+
+
+def jwt_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT-shaped token (unverified), or None when it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 def make_jwt(claims: dict[str, Any], key: bytes) -> str:
@@ -83,16 +105,32 @@ class Auth:
         lock: threading.RLock,
         rng: random.Random,
         seed: int | str,
+        token_ttl: float | None = None,
     ) -> None:
+        if token_ttl is not None and token_ttl <= 0:
+            raise ValueError("token_ttl must be > 0 (None: the org token never expires)")
         self._lock = lock
         self._rng = rng
         self._clock = clock
         self._organization = organization
         self._user = user
         self._keys = {key.secret: key for key in api_keys}
-        self.org_token = org_token
-        self._tokens: dict[str, _Token] = {org_token: _Token("access", None)}
         self._signing_key = hashlib.sha256(f"togul-emulator:{seed}".encode()).digest()
+        self.token_ttl = token_ttl
+        now = clock()
+        expires_at = None
+        if token_ttl is not None:
+            expires_at = now + token_ttl
+            claims = jwt_claims(org_token)
+            if claims is not None:
+                claims.update(iat=int(now), exp=int(expires_at))
+                org_token = make_jwt(claims, self._signing_key)
+        self.org_token = org_token
+        self._tokens: dict[str, _Token] = {org_token: _Token("access", expires_at)}
+        # From the org token alone: a world dumped and loaded again offers the same one.
+        digest = hashlib.sha256(b"togul-emulator-refresh:" + org_token.encode()).hexdigest()
+        self.org_refresh_token = "tgl_rt_" + digest[:40]
+        self._tokens[self.org_refresh_token] = _Token("refresh", now + REFRESH_TOKEN_TTL)
 
     # -- API keys ------------------------------------------------------------------------------
     def api_key(self, secret: str | None) -> ApiKey:
@@ -176,7 +214,7 @@ class Auth:
         }
         created = iso(self._user.created_at)
         return {
-            "token": self._mint("access", ACCESS_TOKEN_TTL),
+            "token": self._mint("access", self.token_ttl or ACCESS_TOKEN_TTL),
             "refresh_token": self._mint("refresh", REFRESH_TOKEN_TTL),
             "user": {
                 "id": self._user.id,

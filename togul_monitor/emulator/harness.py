@@ -3,6 +3,10 @@
 
     with running_emulator(seed=0, heartbeat=0.2) as emu:
         emu.base_url, emu.credentials, emu.world, emu.faults
+
+The stream is the documented form by default: `data:` lines only, no `id:` and no `retry:`
+(docs/protocol.md). `ids=True` adds an `id:` on every event, a `retry:` at connect and replay
+of the last `replay` events from `Last-Event-ID`.
 """
 
 from __future__ import annotations
@@ -169,12 +173,14 @@ def make_world(
     replay: int = 1000,
     clock: Callable[[], float] = time.time,
     max_pending: int = DEFAULT_MAX_PENDING,
+    token_ttl: float | None = None,
 ) -> World:
-    """A world with its outbox: from `state_file` when given, else the seeded world."""
+    """A world with its outbox: from `state_file` when given, else the seeded world.
+    `token_ttl`: seconds every access token lives, the org token's too (None: it never expires)."""
     outbox = Outbox(replay=replay, max_pending=max_pending)
     if state_file is not None:
-        return load_world(state_file, outbox=outbox, clock=clock, seed=seed)
-    return build_world(seed_state(seed), outbox=outbox, clock=clock, seed=seed)
+        return load_world(state_file, outbox=outbox, clock=clock, seed=seed, token_ttl=token_ttl)
+    return build_world(seed_state(seed), outbox=outbox, clock=clock, seed=seed, token_ttl=token_ttl)
 
 
 @contextlib.contextmanager
@@ -182,7 +188,7 @@ def running_emulator(
     seed: int = 0,
     heartbeat: float = 0.2,
     replay: int = 1000,
-    ids: bool = True,
+    ids: bool = False,
     simulate: float = 0.0,
     state_file: str | Path | None = None,
     host: str = "127.0.0.1",
@@ -190,16 +196,24 @@ def running_emulator(
     *,
     clock: Callable[[], float] = time.time,
     max_pending: int = DEFAULT_MAX_PENDING,
+    token_ttl: float | None = None,
 ) -> Iterator[EmulatorHandle]:
     """Serve the emulator on `host:port` (0: a free port) until the block ends.
 
+    `ids`: off, the documented stream (no `id:`, no `retry:`, `Last-Event-ID` ignored); on, ids,
+    a `retry:` at connect and replay from a ring of `replay` events.
     Returns once the server accepts connections; leaving the block stops the simulation,
     closes every stream and shuts the server down (well under a second).
     """
     if heartbeat <= 0:
         raise ValueError("heartbeat must be > 0")
     world = make_world(
-        seed=seed, state_file=state_file, replay=replay, clock=clock, max_pending=max_pending
+        seed=seed,
+        state_file=state_file,
+        replay=replay,
+        clock=clock,
+        max_pending=max_pending,
+        token_ttl=token_ttl,
     )
     outbox = world.outbox
     faults = Faults(world, outbox)

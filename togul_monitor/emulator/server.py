@@ -24,9 +24,9 @@ from togul_monitor.protocol import EVALUATE_PATH, STREAM_PATH
 
 
 def create_app(
-    world: World, outbox: Outbox, faults: Faults, *, heartbeat: float = 30.0, ids: bool = True
+    world: World, outbox: Outbox, faults: Faults, *, heartbeat: float = 30.0, ids: bool = False
 ) -> Starlette:
-    api = Api(world)
+    api = Api(world, faults)
     admin = Admin(world, faults)
     stream = StreamEndpoint(world, outbox, faults, heartbeat=heartbeat, ids=ids)
     project = "/api/v1/projects/{project_id}"

@@ -82,8 +82,10 @@ def build_world(
     outbox: Outbox,
     clock: Callable[[], float] = time.time,
     seed: int | str = 0,
+    token_ttl: float | None = None,
 ) -> World:
-    """Build a World from a parsed state document; raise StateError naming the bad field."""
+    """Build a World from a parsed state document; raise StateError naming the bad field.
+    `token_ttl`: the access tokens' lifetime (auth.py; None: the org token never expires)."""
     gen = IdGenerator(seed)
     state = _obj(state, "state")
     now = clock()
@@ -167,6 +169,7 @@ def build_world(
         outbox=outbox,
         clock=clock,
         seed=seed,
+        token_ttl=token_ttl,
     )
     for i, flag_in in enumerate(_list(state, "flags", "state")):
         where = f"flags[{i}]"
@@ -212,6 +215,7 @@ def load_world(
     outbox: Outbox,
     clock: Callable[[], float] = time.time,
     seed: int | str = 0,
+    token_ttl: float | None = None,
 ) -> World:
     """Read a `--state` file; StateError names the file and the problem."""
     try:
@@ -223,7 +227,7 @@ def load_world(
     except json.JSONDecodeError as exc:
         raise StateError(f"{path}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     try:
-        return build_world(state, outbox=outbox, clock=clock, seed=seed)
+        return build_world(state, outbox=outbox, clock=clock, seed=seed, token_ttl=token_ttl)
     except StateError as exc:
         raise StateError(f"{path}: {exc}") from None
 

@@ -1,5 +1,10 @@
 """`GET /api/v1/stream`: the SSE endpoint, written as a raw ASGI app so that every write,
-heartbeat and fault (stall, cut, abrupt close) is under our control."""
+heartbeat and fault (stall, cut, abrupt close) is under our control.
+
+`ids=False` (the default everywhere) is the documented form: `data:` lines only, and a
+`Last-Event-ID` header is ignored. `ids=True` adds an `id:` on every event, a `retry:` at
+connect and replay from the outbox's ring.
+"""
 
 from __future__ import annotations
 
@@ -89,9 +94,8 @@ class StreamEndpoint:
             return
         # No await between the credential check and subscribe: a revoke that lands after
         # the check is applied on the loop after we are registered, so it still closes us.
-        subscriber = self.outbox.subscribe(
-            environment_id, credential, request.headers.get("last-event-id")
-        )
+        last_event_id = request.headers.get("last-event-id") if self.ids else None
+        subscriber = self.outbox.subscribe(environment_id, credential, last_event_id)
         try:
             await self._serve(subscriber, receive, send)
         finally:

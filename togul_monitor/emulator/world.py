@@ -55,6 +55,7 @@ class World:
         outbox: Outbox,
         clock: Callable[[], float] = time.time,
         seed: int | str = 0,
+        token_ttl: float | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self.organization = organization
@@ -79,6 +80,7 @@ class World:
             lock=self._lock,
             rng=self._rng,
             seed=seed,
+            token_ttl=token_ttl,  # access tokens' lifetime (auth.py); None: no expiry
         )
 
     # -- helpers -------------------------------------------------------------------------------
@@ -128,6 +130,7 @@ class World:
                 project_id=self.project.id,
                 username=self.user.email,
                 password=self.user.password,
+                org_refresh_token=self.auth.org_refresh_token,
             )
 
     # -- reading -------------------------------------------------------------------------------
@@ -239,8 +242,10 @@ class World:
         default_value: Any = UNSET,
         name: Any = UNSET,
         description: Any = UNSET,
+        publish: bool = True,
     ) -> Flag:
-        """Change a flag (publishes one `flag.updated`, even when nothing changed)."""
+        """Change a flag (publishes one `flag.updated`, even when nothing changed; with
+        `publish=False` nothing, the version stays: a change whose event a test sends itself)."""
         with self._lock:
             flag = self._flag(environment, flag_key)
             if enabled is not UNSET and not isinstance(enabled, bool):
@@ -259,9 +264,10 @@ class World:
                 flag.name = name
             if description is not UNSET:
                 flag.description = description
-            flag.version += 1
             flag.updated_at = self.clock()
-            self._publish("flag.updated", flag)
+            if publish:
+                flag.version += 1
+                self._publish("flag.updated", flag)
             return flag.clone()
 
     def delete_flag(self, environment: str, flag_key: str) -> Flag:

@@ -1,40 +1,138 @@
-"""Journal exports: JSONL (one `FlagEvent.to_json()` object per line, as `tail --json` writes)
-and CSV (the same fields as columns), and reading JSONL back (re-import).
+"""Journal exports: JSONL (one event object per line) and CSV (the same fields as columns), and
+reading JSONL back (re-import).
+
+Each event is written as `FlagEvent.to_json()` plus the key of its environment
+(`environment_key`, null when the journal never learnt it), with ISO-8601 times in UTC:
+`timestamp` (the server's, whole seconds unless it had a fraction) as `2026-11-28T01:02:03Z`,
+`received_at` with milliseconds, `2026-11-28T01:02:03.456Z`. The seconds are truncated, as
+every clock the monitor shows them (cli/render.py, ui/view/format.py), so an export and a view
+never disagree about the second an event arrived. A time no calendar can hold stays a number.
 
 JSON is written with `ensure_ascii=True`: every control or non-ASCII character of a flag key is
 an escape, so an export printed to a terminal can never move the cursor, and it round-trips.
 CSV written to stdout (a terminal or a pipe) has its text made safe to print; written to a
 file with `-o` it is exact.
+
+`read_jsonl` takes back what `write_jsonl` wrote (and what `tail --json` prints: its event
+lines, numeric times included; its other lines are skipped). The round trip keeps every field
+but the sub-millisecond part of `received_at`; a second export of the re-imported events is
+byte for byte the first.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
 
-CSV_COLUMNS = ("id", "type", "flag_key", "environment_id", "version", "timestamp", "received_at")
+CSV_COLUMNS = (
+    "id",
+    "type",
+    "flag_key",
+    "environment_id",
+    "environment_key",
+    "version",
+    "timestamp",
+    "received_at",
+)
+
+_UTC = dt.timezone.utc
 
 
-def write_jsonl(events: Iterable[FlagEvent], out: IO[str]) -> int:
+def iso_time(ts: float, *, millis: bool = True) -> str | float:
+    """`ts` (Unix seconds) as ISO-8601 UTC: `…T01:02:03.456Z` (`millis`), else `…T01:02:03Z`
+    for a whole second and milliseconds otherwise. Truncated to the millisecond (after the
+    microsecond rounding of `datetime`, which keeps a re-read time stable). `ts` itself when no
+    calendar can hold it (a server's timestamp is data: 1e300 is possible)."""
+    try:
+        moment = dt.datetime.fromtimestamp(ts, _UTC)
+    except (OverflowError, OSError, ValueError):
+        return ts
+    # isoformat truncates to the millisecond, and writes a year before 1000 with four digits.
+    spec = "milliseconds" if millis or moment.microsecond else "seconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def parse_time(value: object) -> float | None:
+    """A time as `iso_time` writes it (or Unix seconds, as `tail --json` prints them); None if
+    it is neither. A whole second comes back as an int, as the journal returns it."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None  # an export always names UTC: a time without a zone is not one of ours
+    seconds = moment.timestamp()
+    if moment.microsecond == 0 and math.isfinite(seconds):
+        return int(seconds)
+    return seconds
+
+
+def with_environment_key(
+    event: FlagEvent, environment_names: Mapping[str, str] | None, **first: object
+) -> dict[str, object]:
+    """`event.to_json()` after the fields `first`, with `environment_key` (None when unknown)
+    after `environment_id`: the shape of `tail --json`, `history --json` and the exports."""
+    key = (environment_names or {}).get(event.environment_id) or None
+    data: dict[str, object] = dict(first)
+    for name, value in event.to_json().items():
+        data[name] = value
+        if name == "environment_id":
+            data["environment_key"] = key
+    return data
+
+
+def event_json(
+    event: FlagEvent, environment_names: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """One exported event: `to_json()`, the environment key after the id, ISO times."""
+    data = with_environment_key(event, environment_names)
+    data["timestamp"] = iso_time(event.timestamp, millis=False)
+    data["received_at"] = iso_time(event.received_at)
+    return data
+
+
+def write_jsonl(
+    events: Iterable[FlagEvent],
+    out: IO[str],
+    environment_names: Mapping[str, str] | None = None,
+) -> int:
     n = 0
     for event in events:
-        out.write(json.dumps(event.to_json(), ensure_ascii=True, separators=(",", ":")))
+        row = event_json(event, environment_names)
+        out.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")))
         out.write("\n")
         n += 1
     return n
 
 
-def write_csv(events: Iterable[FlagEvent], out: IO[str], *, for_terminal: bool = False) -> int:
+def write_csv(
+    events: Iterable[FlagEvent],
+    out: IO[str],
+    *,
+    for_terminal: bool = False,
+    environment_names: Mapping[str, str] | None = None,
+) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
     for event in events:
-        row = event.to_json()
+        row = event_json(event, environment_names)
         cells = [row[c] for c in CSV_COLUMNS]
         if for_terminal:
             cells = [safe_text(c) if isinstance(c, str) else c for c in cells]
@@ -51,12 +149,14 @@ class ImportError_(ValueError):
         self.line = line
 
 
-def _num(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def read_jsonl(
+    lines: Iterable[str], environment_names: dict[str, str] | None = None
+) -> Iterator[FlagEvent]:
+    """Events from an export, in order; blank lines skipped; a bad line raises ImportError_.
 
-
-def read_jsonl(lines: Iterable[str]) -> Iterator[FlagEvent]:
-    """Events from an export, in order; blank lines skipped; a bad line raises ImportError_."""
+    `environment_names`, when given, learns each event's `environment_key` (id → key), for the
+    journal the events go into (`Journal.set_environment_names`). Lines of another `kind` than
+    `event` (a `tail --json` transition) are skipped."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -66,23 +166,36 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[FlagEvent]:
             raise ImportError_(number, f"not JSON ({exc})") from None
         if not isinstance(data, dict):
             raise ImportError_(number, "not a JSON object")
+        if data.get("kind", "event") != "event":
+            continue
         for name in ("type", "flag_key", "environment_id"):
             if not isinstance(data.get(name), str):
                 raise ImportError_(number, f"{name} must be a string")
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise ImportError_(number, "version must be an integer")
-        if not _num(data.get("timestamp")) or not _num(data.get("received_at")):
-            raise ImportError_(number, "timestamp and received_at must be numbers")
+        timestamp, received_at = (
+            parse_time(data.get("timestamp")),
+            parse_time(data.get("received_at")),
+        )
+        if timestamp is None or received_at is None:
+            raise ImportError_(
+                number, "timestamp and received_at must be ISO-8601 times in UTC or numbers"
+            )
         event_id = data.get("id")
         if event_id is not None and not isinstance(event_id, str):
             raise ImportError_(number, "id must be a string or null")
+        key = data.get("environment_key")
+        if key is not None and not isinstance(key, str):
+            raise ImportError_(number, "environment_key must be a string or null")
+        if key and environment_names is not None:
+            environment_names[data["environment_id"]] = key
         yield FlagEvent(
             type=data["type"],
             flag_key=data["flag_key"],
             environment_id=data["environment_id"],
             version=version,
-            timestamp=data["timestamp"],
+            timestamp=timestamp,
             event_id=event_id,
-            received_at=data["received_at"],
+            received_at=received_at,
         )

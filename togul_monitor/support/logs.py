@@ -17,17 +17,18 @@ import re
 import sys
 from pathlib import Path
 
-from togul_monitor.support.text import mask_secret
+from togul_monitor.support.text import KNOWN_PREFIX, mask_secret
 
 MAX_BYTES = 1_000_000
 BACKUP_COUNT = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OURS = "_togul_monitor_log"
 
-# Togul keys (tgl_srv_/tgl_sdk_/tgl_str_ + token characters) and JWTs (three base64url parts,
-# the header always starts with `{"` = `eyJ`).
+# Togul keys and refresh tokens (the prefixes `mask_secret` keeps: tgl_srv_, tgl_sdk_, tgl_str_,
+# tgl_rt_ + token characters) and JWTs (three base64url parts, the header always starts with
+# `{"` = `eyJ`).
 _SECRET = re.compile(
-    r"tgl_(?:srv|sdk|str)_[A-Za-z0-9_\-]+"
+    KNOWN_PREFIX + r"[A-Za-z0-9_\-]+"
     r"|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
 )
 

@@ -41,7 +41,11 @@ def safe_text(s: object, *, escape: bool = True) -> str:
     return _UNSAFE.sub("\ufffd", text)
 
 
-_KNOWN_PREFIX = re.compile(r"^(tgl_[a-z]{3}_)")
+#: The prefixes a Togul secret keeps when masked: the API keys' scopes (`tgl_sdk_`, `tgl_srv_`,
+#: `tgl_str_`) and the emulator's refresh tokens (`tgl_rt_`). support/logs.py finds secrets in
+#: free text by the same prefixes, so a secret is masked alike in a log line and on screen.
+KNOWN_PREFIX = r"tgl_(?:srv|sdk|str|rt)_"
+_KNOWN_PREFIX = re.compile(f"^({KNOWN_PREFIX})")
 
 
 def mask_secret(secret: str | None) -> str:
@@ -49,11 +53,41 @@ def mask_secret(secret: str | None) -> str:
 
     `tgl_sdk_0123456789abcdef9f2c` → `tgl_sdk_…9f2c`. Short or unknown secrets reveal at most their
     last 4 characters, and only when at least 12 are hidden, so a short secret shows nothing.
+
+    The one way a secret is ever shown: every caller passes the whole secret (never a cut or
+    escaped copy), so the same secret reads the same wherever it appears. Surrounding blanks are
+    not part of the secret (a pasted key often carries them) and do not shift the tail.
     """
-    if not secret:
+    if not secret or not secret.strip():
         return "(none)"
+    secret = secret.strip()
     match = _KNOWN_PREFIX.match(secret)
     prefix = match.group(1) if match else ""
     rest = secret[len(prefix) :]
     tail = rest[-4:] if len(rest) >= 16 else ""
     return safe_text(f"{prefix}…{tail}")
+
+
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot be sent in an HTTP header, or None when it can.
+
+    A control character (a newline pasted with the key, say) or a non-ASCII character makes
+    every request fail before it leaves, which a client would otherwise retry for ever. The
+    answer names the character and its position, never the secret itself.
+    """
+    for position, char in enumerate(secret, start=1):
+        if char.isascii() and char.isprintable():
+            continue
+        if char in _CONTROL_NAMES:
+            what = _CONTROL_NAMES[char]
+        elif not char.isascii() and char.isprintable():
+            what = f"a non-ASCII character (U+{ord(char):04X})"
+        else:
+            what = f"a control character (U+{ord(char):04X})"
+        return f"contains {what} at character {position}: a secret is printable ASCII only"
+    if secret != secret.strip(" "):
+        return "starts or ends with a space: a secret has no surrounding blanks"
+    return None

@@ -74,7 +74,8 @@ class TogulMonitorApp(App[None]):
 
     @property
     def switching(self) -> bool:
-        return self.session.switching
+        """Switching from a profile that ran to another; the first start is just connecting."""
+        return self.session.switching and self.session.started_once
 
     @property
     def closing(self) -> bool:

@@ -38,6 +38,8 @@ def write_jsonl(items: Sequence[Row], predicate: FeedPredicate, path: Path) -> i
     """
     events = [item for item in items if type(item) is FlagEvent and predicate.matches(item)]
     out = io.StringIO()
-    count = store_export.write_jsonl(events, out)
+    # The screen's environment names (the predicate shares them): each event's key, by id.
+    names = dict(predicate.environment_names or {})
+    count = store_export.write_jsonl(events, out, names)
     atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
     return count

@@ -17,7 +17,8 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.messages import TransitionLoaded
-from togul_monitor.ui.view.format import fmt_evaluation, fmt_full_time, fmt_lag, type_style
+from togul_monitor.ui.view.change import value_text
+from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
 from togul_monitor.ui.view.rows import FeedItem
 
 
@@ -26,7 +27,7 @@ def _evaluation_lines(label: str, ev: Evaluation | None) -> Text:
     if ev is None:
         text.append("(none)", style="dim")
         return text
-    text.append(fmt_evaluation(ev, 60), style="bold")
+    text.append(value_text(ev), style="bold")  # whole: the detail shows everything
     extra = []
     if ev.value_type:
         extra.append(f"type {safe_text(ev.value_type)}")

@@ -26,13 +26,16 @@ PANES = (
     ),
     (
         "feed",
-        "every change as it arrives: time, type, flag, environment, version, value change; "
-        "outages and malformed data inline; ↑↓ move, end follows the latest",
+        "every change as it arrives: time, type, flag, environment, version, and what it did "
+        "to your value (before → after, unchanged, evaluating…); what is cut ends with …, and "
+        "the selected row is shown whole under it; outages and malformed data inline; ↑↓ "
+        "move, end follows the latest",
     ),
     (
         "values",
         "what this profile's context gets for each flag: ★ watched, ⟳ re-evaluating, "
-        "struck through when deleted; a changed row is highlighted for a moment",
+        "struck through when deleted; a changed row is highlighted for a moment; when the "
+        "profile cannot evaluate (no API key), the pane says why and how to fix it",
     ),
     ("history", "the selected flag's events and value transitions, from the journal"),
 )

@@ -19,17 +19,24 @@ from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core import MonitorUpdate
+from togul_monitor.core import MonitorSnapshot, MonitorUpdate
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
-from togul_monitor.ui.view.batch import BellLimiter, credentials_signal, ring_message, take_batch
+from togul_monitor.ui.view.batch import credentials_signal, take_batch
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.history import HistoryReads
+from togul_monitor.ui.view.rings import TITLE, WatchRings
 from togul_monitor.ui.view.rows import row_event
-from togul_monitor.ui.view.status import feed_empty_message, status_info, values_empty_text
+from togul_monitor.ui.view.status import (
+    feed_empty_message,
+    not_evaluated_note,
+    not_evaluated_text,
+    status_info,
+    values_empty_text,
+)
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
@@ -37,6 +44,17 @@ from togul_monitor.ui.widgets.status_bar import StatusBar
 from togul_monitor.ui.widgets.values_table import ValuesTable
 
 STATUS_EVERY = 5  # status bar and history refresh every N paints (4 Hz at 20 Hz)
+
+
+def where_of(profile: Profile) -> str:
+    """`profile / environment`, as the status bar names them."""
+    return f"{profile.name} / {profile.environment_key or 'all environments'}"
+
+
+def evaluates(profile: Profile) -> bool:
+    """Whether the monitor evaluates values for `profile`: evaluate takes an API key and an
+    environment key (the rule of `core/plan.py`, `StreamPlan.evaluate`)."""
+    return bool(profile.api_key and profile.environment_key)
 
 
 class MainPainter:
@@ -55,9 +73,11 @@ class MainPainter:
         self.screen, self.app, self.host = screen, screen.app, host
         self.store, self.environment_names, self.watched = store, environment_names, watched
         self.history, self.clock = history, clock
-        self.bells = BellLimiter()
+        self.rings = WatchRings(where_of(host.profile))
         self.status = Status(ConnectionState.CONNECTING, at=clock())  # the latest signalled
         self.paints = 0
+        self._values_known: object = None  # the snapshot values last handed to the answers
+        self._values_hint: Text | None = None  # what the values pane's top line shows
         self.feed = screen.query_one("#feed", EventFeed)
         self.values = screen.query_one("#values", ValuesTable)
         self.history_pane = screen.query_one("#history", HistoryPane)
@@ -76,6 +96,12 @@ class MainPainter:
             if updates:
                 with self.app.batch_update():
                     self._paint_batch(monitor, updates, selected)
+        for ring in self.rings.due():
+            self.app.bell()
+            timeout = self.rings.window  # about one toast per flag on screen at a time
+            self.app.notify(
+                ring.message, title=TITLE, severity="warning", markup=False, timeout=timeout
+            )
         if self.paints % STATUS_EVERY == 0:
             self.texts()
             if self.history.dirty:
@@ -108,16 +134,13 @@ class MainPainter:
                 self.notice.hide_notice("credentials")
         self.feed.sync()
         if batch.repaint_rows:
-            self.feed.refresh()
+            self.feed.relayout()  # rows say what the value did: their columns may change
         if batch.values:
             self.values.apply(batch.values, flash=batch.flash)
         for key in batch.flash.difference(value.flag_key for value in batch.values):
             self.values.flash(key)
-        for key, ring in batch.rings.items():
-            if self.bells.due(key):
-                self.app.bell()
-                message, title = ring_message(ring), "watched flag changed"
-                self.app.notify(message, title=title, severity="warning", markup=False)
+        for transition in batch.rings:
+            self.rings.add(transition)
         self.new_rows()
 
     def every_second(self, time_mode: str) -> None:
@@ -144,22 +167,43 @@ class MainPainter:
         )
         if snapshot is not None:
             self.learn_environment_names(snapshot.environment_names)
+            answers = self.store.answers
+            if snapshot.values is not self._values_known:  # a new copy: something changed
+                self._values_known = snapshot.values
+                answers.know(snapshot.values.values())  # the journal's values are known ones
+            if snapshot.environment_id != answers.environment_id and snapshot.environment_id:
+                answers.environment_id = snapshot.environment_id
+                self.feed.relayout()
         self.status_bar.info = info
         environment = profile.environment_key or "this target"
         feed_message = feed_empty_message(switching, info.state, self.store, environment)
         if feed_message != self.feed.empty_message:
             self.feed.empty_message = feed_message
             self.feed.refresh()
-        has_rows = self.values.row_count > 0
-        self.values_empty.set_class(not has_rows, "-shown")
-        if not has_rows:
-            self.values_empty.update(values_empty_text(environment))
+        self.values_hint(profile, snapshot, environment)
+
+    def values_hint(
+        self, profile: Profile, snapshot: MonitorSnapshot | None, environment: str
+    ) -> None:
+        """The values pane's top line: why values never come (with the fix), or, while the
+        table is empty, what will fill it."""
+        hint: Text | None = None
+        if not self.store.answers.evaluates:
+            note = not_evaluated_note(profile, snapshot)
+            edit, switch = self.host.key_for("edit_profile"), self.host.key_for("profiles")
+            hint = not_evaluated_text(note, edit, switch)
+        elif self.values.row_count == 0:
+            hint = values_empty_text(environment)
+        self.values_empty.set_class(hint is not None, "-shown")
+        if hint is not None and hint != self._values_hint:
+            self.values_empty.update(hint)
+        self._values_hint = hint
 
     def learn_environment_names(self, names: dict[str, str]) -> None:
         """Environment id → key, as the monitor knows them (the one place that names them)."""
         if names and names.items() - self.environment_names.items():
             self.environment_names.update(names)  # in place: predicates share this dict
-            self.feed.refresh()
+            self.feed.relayout()
 
     def new_rows(self) -> None:
         """`+N new`: rows held while paused, or appended while not following."""
@@ -192,6 +236,9 @@ class MainPainter:
             self.history.select()
             self.history_pane.show(selected, [])
         self.history.dirty = True  # read from the new monitor
+        self.store.answers.reset(evaluates=evaluates(profile))
+        self.rings.reset(where_of(profile))
+        self.values.set_evaluates(evaluates(profile))
         self.status = Status(ConnectionState.CONNECTING, at=self.clock())
         self.notice.hide_notice()
         self.texts()

@@ -2,14 +2,13 @@
 
 The paint timer drains the monitor (at most `paint_hz` times a second) and hands the list
 here. `take_batch` hands every row (event or marker) to the FeedStore in log order and sorts the
-rest into a `Batch`: the values to diff into the table, the rows to flash, one bell per watched
-flag, the status changes. The main screen then paints the batch inside one `batch_update()`. Nothing
+rest into a `Batch`: the values to diff into the table, the rows to flash, the watched flags'
+transitions (`view/rings.py` decides which ring), the status changes. The main screen then paints the batch inside one `batch_update()`. Nothing
 here touches a widget, so the sorting is the same whichever pane shows it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,12 +22,8 @@ from togul_monitor.domain.events import (
     Status,
 )
 from togul_monitor.domain.history import HistoryEntry
-from togul_monitor.domain.values import FlagValue
-from togul_monitor.support.text import safe_text
+from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.ui.view.feed_store import FeedStore
-from togul_monitor.ui.view.format import fmt_evaluation
-
-RING_SECONDS = 2.0
 
 
 @dataclass
@@ -38,7 +33,7 @@ class Batch:
     values: list[FlagValue] = field(default_factory=list)
     flash: set[str] = field(default_factory=set)  # flags whose value just changed
     repaint_rows: bool = False  # a transition arrived: feed rows show before → after
-    rings: dict[str, TransitionRecorded] = field(default_factory=dict)  # one per watched flag
+    rings: list[ValueTransition] = field(default_factory=list)  # of watched flags, in order
     signals: list[Status | EvaluatorStatus] = field(default_factory=list)  # in arrival order
     # New history rows of the selected flag, added to its pane in memory: the journal is read
     # once per selection, not once per event (a flush and a SQLite query each time).
@@ -56,26 +51,40 @@ def take_batch(
 ) -> Batch:
     """Append `updates` to `store` in order; return what the widgets must show for them."""
     batch = Batch()
+    answers = store.answers
+    answered: tuple[str, FlagEvent] | None = None  # (flag, last event) the update before answered
     for update in updates:
+        just_answered, answered = answered, None
         if isinstance(update, FlagEvent):
             store.add_row(update)
+            answers.event(update)
             if update.environment_id not in environment_names:
                 batch.unknown_environment = True  # the monitor's snapshot may name it
             if update.flag_key == selected:
                 batch.history.append(update)
         elif isinstance(update, ValueUpdated):
             batch.values.append(update.value)
+            last = answers.value(update.value)
+            if last is not None:
+                batch.repaint_rows = True  # rows that were evaluating say what it answered
+                answered = (update.value.flag_key, last)
         elif isinstance(update, TransitionRecorded):
             key = update.transition.flag_key
-            store.add_transition(update.transition)
+            # Without event ids, the change belongs to the event the value just published (in
+            # the same call, core/evaluation.py) answered.
+            owner = just_answered[1] if just_answered and just_answered[0] == key else None
+            store.add_transition(update.transition, owner)
             batch.flash.add(key)
             batch.repaint_rows = True
             if key == selected:
                 batch.history.append(update.transition)
             if update.watched or key in watched:
-                batch.rings[key] = update
+                batch.rings.append(update.transition)
         elif isinstance(update, (Status, EvaluatorStatus)):
             batch.signals.append(update)
+            if isinstance(update, EvaluatorStatus):
+                answers.halted = update.credentials_rejected and not update.ok
+                batch.repaint_rows = True
         elif isinstance(update, (Outage, Malformed, PossibleGap)):
             store.add_row(update)
             if isinstance(update, Outage) and selected is not None:
@@ -84,24 +93,6 @@ def take_batch(
             store.skip(update.rows, update.events)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
     return batch
-
-
-class BellLimiter:
-    """One bell and toast per flag per RING_SECONDS (wall time).
-
-    A flapping flag must not flood the screen with toasts; the feed and history still show
-    every change.
-    """
-
-    def __init__(self) -> None:
-        self._last: dict[str, float] = {}
-
-    def due(self, flag_key: str) -> bool:
-        now = time.monotonic()
-        if now - self._last.get(flag_key, -RING_SECONDS) < RING_SECONDS:
-            return False
-        self._last[flag_key] = now
-        return True
 
 
 def credentials_signal(signal: Status | EvaluatorStatus) -> tuple[bool, str, bool]:
@@ -113,9 +104,3 @@ def credentials_signal(signal: Status | EvaluatorStatus) -> tuple[bool, str, boo
         return stopped and signal.credentials_rejected, detail, signal.state is ConnectionState.LIVE
     detail = signal.message or "evaluate answered 401/403: values cannot be shown"
     return signal.credentials_rejected, detail, signal.ok
-
-
-def ring_message(update: TransitionRecorded) -> str:
-    t = update.transition
-    after = "deleted" if t.after is None else fmt_evaluation(t.after, 30)
-    return f"{safe_text(t.flag_key)}: {fmt_evaluation(t.before, 30)} → {after}"

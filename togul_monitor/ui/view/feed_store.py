@@ -28,6 +28,7 @@ from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.ui.view.answers import ValueAnswers, event_key
 from togul_monitor.ui.view.rows import FeedItem, Row, marker_items
 
 #: How a marker of the log (an Outage, a Malformed event, a PossibleGap) is shown.
@@ -109,7 +110,12 @@ class FeedStore:
     def __post_init__(self) -> None:
         self.view: deque[Row] = deque(maxlen=self.view_size)
         self.pending: deque[Row] = deque(maxlen=self.view_size)
-        self.transitions: OrderedDict[str, ValueTransition] = OrderedDict()
+        # Value changes by event key (answers.event_key): the event id, or for an event the
+        # server sent without one, the object itself (kept in `_owners` to check identity).
+        self.transitions: OrderedDict[object, ValueTransition] = OrderedDict()
+        self._owners: dict[object, FlagEvent] = {}
+        # What the re-evaluation of an event without a transition answered (view/answers.py).
+        self.answers = ValueAnswers(2 * self.view_size)
         self.position = 0  # log position of the next row this store receives
         self.start = 0  # log position where this view begins
         # Rows received since a refilter read the log, with their positions (None: none runs).
@@ -147,17 +153,29 @@ class FeedStore:
         self.received += events
         self.trimmed += events
 
-    def add_transition(self, transition: ValueTransition) -> None:
-        if transition.event_id is None:
-            return
-        self.transitions[transition.event_id] = transition
+    def add_transition(self, transition: ValueTransition, event: FlagEvent | None = None) -> None:
+        """A value change of the event `transition.event_id` names, or of `event` (the one its
+        answer answered, view/answers.py) when the server sends no ids."""
+        key: object
+        if transition.event_id is not None:
+            key = transition.event_id
+        elif event is not None:
+            key = event_key(event)
+            self._owners[key] = event
+        else:
+            return  # a re-evaluation of its own (an outage, `r`): no row to show it on
+        self.transitions[key] = transition
+        self.answers.changed(key)
         if len(self.transitions) > 2 * self.view_size:
-            self.transitions.popitem(last=False)
+            old, _ = self.transitions.popitem(last=False)
+            self._owners.pop(old, None)
 
     def transition_for(self, event: FlagEvent) -> ValueTransition | None:
-        if event.event_id is None:
-            return None
-        return self.transitions.get(event.event_id)
+        key = event_key(event)
+        transition = self.transitions.get(key)
+        if transition is not None and event.event_id is None and self._owners.get(key) is not event:
+            return None  # another object at a reused address
+        return transition
 
     def _add(self, row: Row) -> None:
         if type(row) is FlagEvent:

@@ -14,7 +14,6 @@ from typing import Any
 
 from rich.text import Text
 
-from togul_monitor.domain.values import Evaluation
 from togul_monitor.support.text import safe_text
 
 Clock = Callable[[], float]
@@ -45,12 +44,17 @@ def type_style(event_type: str) -> str:
 def fmt_clock(ts: float, mode: str, now: float) -> str:
     """A timestamp as the user asked to see it: local `12:01:03`, UTC `12:01:03Z`, or `5s ago`.
 
-    `?` when the time cannot be shown (see `_strftime`).
+    `?` when the time cannot be shown (see `_strftime`). Truncated to the second, as `tail` and
+    `history` print times (cli/render.py): one event never shows a second apart in the two.
     """
     if mode == "relative":
         age = fmt_age(now - ts)
         return "?" if age == "?" else f"{age} ago"
-    return _strftime("%H:%M:%SZ" if mode == "utc" else "%H:%M:%S", ts, utc=mode == "utc")
+    try:
+        whole = math.floor(ts)
+    except (OverflowError, ValueError):  # inf, nan
+        return "?"
+    return _strftime("%H:%M:%SZ" if mode == "utc" else "%H:%M:%S", whole, utc=mode == "utc")
 
 
 def _strftime(pattern: str, ts: float, *, utc: bool) -> str:
@@ -97,44 +101,9 @@ def fmt_value(value: Any, limit: int = 40) -> str:
     return text
 
 
-def fmt_evaluation(ev: Evaluation | None, limit: int = 40) -> str:
-    if ev is None:
-        return "∅"
-    return fmt_value(ev.value, limit)
-
-
-def change_text(before: Evaluation | None, after: Evaluation | None, limit: int = 16) -> Text:
-    """`false → true` with the after side emphasised; `→ deleted` when the flag went away."""
-    if before is not None and after is not None and before.value == after.value:
-        # Same value, so the reason or the enabled state is what changed: say which.
-        text = Text(fmt_evaluation(after, limit), style="bold")
-        if before.reason != after.reason:
-            text.append(f" ({safe_text(before.reason)} → {safe_text(after.reason)})", style="dim")
-        elif before.enabled != after.enabled:
-            state = "enabled" if after.enabled else "disabled"
-            text.append(f" (now {state})", style="dim")
-        return text
-    text = Text(fmt_evaluation(before, limit), style="dim")
-    text.append(" → ", style="dim")
-    if after is None:
-        text.append("deleted", style="red")
-    else:
-        text.append(fmt_evaluation(after, limit), style="bold")
-    return text
-
-
 def plain(s: object) -> Text:
     """Server text as a Text that is never parsed as markup, control characters replaced."""
     return Text(safe_text(s), no_wrap=True, overflow="ellipsis")
-
-
-def fit(s: str, width: int) -> str:
-    """Cut or pad `s` to exactly `width` cells (one ellipsis when cut)."""
-    if width <= 0:
-        return ""
-    if len(s) > width:
-        return s[: width - 1] + "…"
-    return s.ljust(width)
 
 
 def fmt_lag(lag: float | None) -> str:

@@ -42,7 +42,7 @@ def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, s
     start, end = fmt_clock(outage.started_at, mode, now), fmt_clock(outage.ended_at, mode, now)
     head = f"── disconnected {start}–{end}"
     if outage.replayed:
-        head += f", {outage.replayed} events replayed"
+        head += f", {outage.replayed} event{'' if outage.replayed == 1 else 's'} replayed"
     if not outage.may_have_missed:
         if not outage.replayed:
             head += ", 0 events replayed"
@@ -61,7 +61,10 @@ def marker_items(row: object, time_mode: str = "local", now: float = 0.0) -> lis
             for kind, text in outage_text(row, time_mode, now)
         ]
     if isinstance(row, Malformed):
-        text = f"malformed event skipped: {row.reason} · {row.raw[:80]}"
+        if row.re_evaluate:
+            text = f"unusable event ({row.reason}): every value re-evaluated · {row.raw[:80]}"
+        else:
+            text = f"malformed event skipped: {row.reason} · {row.raw[:80]}"
         return [FeedItem(row.received_at, "malformed", safe_text(text), row)]
     if isinstance(row, PossibleGap):
         text = (

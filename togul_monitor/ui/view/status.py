@@ -16,7 +16,9 @@ from rich.text import Text
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import MonitorSnapshot
+from togul_monitor.core.plan import NO_API_KEY, NO_ENVIRONMENT_KEY
 from togul_monitor.domain.events import ConnectionState, Status
+from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.ui.view.feed_store import FeedStore
 
 
@@ -51,7 +53,7 @@ class StatusInfo:
     paused: bool = False
     pending: int = 0
     filter_text: str = ""
-    hidden_types: int = 0
+    hidden_types: tuple[str, ...] = ()  # in EVENT_TYPES order
     time_mode: str = "local"
     switching: bool = False
     notes: tuple[Note, ...] = ()  # the third line (none: the bar has two lines)
@@ -64,6 +66,22 @@ _ASIDE = re.compile(r"\s*\([^()]*\)")
 def short_form(text: str) -> str:
     """`text` without its parenthesised asides, for narrow bars."""
     return _ASIDE.sub("", text).strip() or text
+
+
+def hidden_label(hidden: Sequence[str], narrow: bool) -> str:
+    """The event types hidden with `1`–`6`, named: `flag.created, rule.*` (a whole family as
+    `family.*`); narrow: `hidden f.created r.*`."""
+    names: list[str] = []
+    for family in dict.fromkeys(t.split(".")[0] for t in EVENT_TYPES):
+        members = [t for t in EVENT_TYPES if t.startswith(family + ".")]
+        if all(t in hidden for t in members):
+            names.append(f"{family}.*")
+        else:
+            names.extend(t for t in members if t in hidden)
+    names.extend(t for t in hidden if t not in EVENT_TYPES)
+    if narrow:
+        return "hidden " + " ".join(name[0] + name[name.index(".") :] for name in names)
+    return "hidden: " + ", ".join(names)
 
 
 def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
@@ -154,7 +172,7 @@ def feed_empty_message(
     switching: bool, state: ConnectionState, store: FeedStore, environment: str
 ) -> str:
     """What the empty feed says, so an empty pane never looks like a broken one."""
-    if switching:
+    if switching:  # only once a profile ran: the first start is "Connecting…"
         return "Switching profile…"
     if state is ConnectionState.LIVE:
         if store.received and not store.view:
@@ -173,3 +191,19 @@ def values_empty_text(environment: str) -> Text:
         "or when watched.",
         style="italic",
     )
+
+
+def not_evaluated_note(profile: Profile, snapshot: MonitorSnapshot | None) -> str:
+    """Why the profile's values are not evaluated, and the fix: the monitor's own note
+    (core/plan.py), or the same words before the monitor has said it."""
+    for notice in snapshot.notices if snapshot is not None else ():
+        if notice in (NO_API_KEY, NO_ENVIRONMENT_KEY) or "not evaluat" in notice:
+            return notice
+    return NO_API_KEY if not profile.api_key else NO_ENVIRONMENT_KEY
+
+
+def not_evaluated_text(note: str, edit_key: str, switch_key: str) -> Text:
+    """The values pane's top line for a profile whose values never come."""
+    text = Text(note[:1].upper() + note[1:] + ".", style="bold yellow")
+    text.append(f"\n{edit_key}: edit this profile · {switch_key}: switch profile", style="dim")
+    return text

@@ -3,6 +3,12 @@
 toolong-style tail: while following, the cursor sits on the newest row and the view scrolls with
 it; moving the cursor up stops following and new rows are counted instead ("+N new"); `end`
 follows again. Only visible lines are rendered, so a 5,000-row view costs what 40 rows cost.
+
+The rows' text and columns come from `view/feed_layout.py`: the columns are shared by what the
+rows on screen need (`relayout`, after every change of the rows, the cursor, the scroll or the
+size), and the selected row, when something of it is cut, is shown whole on the lines under it.
+Those lines are part of the virtual height: line `cursor + 1 + i` is the i-th of them, and the
+rows below move down by as many.
 """
 
 from __future__ import annotations
@@ -20,72 +26,20 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from togul_monitor.domain.events import FlagEvent
-from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.feed_layout import (
+    FeedLayout,
+    environment_label,
+    expanded_lines,
+    layout_for,
+    needs_of,
+    row_is_cut,
+    row_text,
+)
 from togul_monitor.ui.view.feed_store import FeedStore
-from togul_monitor.ui.view.format import change_text, fit, fmt_clock, type_style
-from togul_monitor.ui.view.rows import FeedItem, Row
+from togul_monitor.ui.view.rows import Row
+from togul_monitor.ui.view.words import wrap_words
 
-MARKER_STYLES = {
-    "outage": "bold yellow",
-    "outage-missing": "bold red",
-    "malformed": "red",
-    "gap": "yellow",
-    "info": "italic dim",
-    "continued": "bold red",  # the second row of a marker: no time column, so it fits 80 cols
-}
-
-
-def environment_label(environment_id: str, names: Mapping[str, str] | None) -> str:
-    if names and environment_id in names:
-        return names[environment_id]
-    return environment_id[:8]
-
-
-# Column widths of an event row (see row_text).
-FLAG_FIRST = 24  # `checkout-button-color` and the like, whole
-CHANGE_MIN = 15  # `false → true` whole
-
-
-def row_text(
-    item: Row,
-    width: int,
-    *,
-    time_mode: str,
-    now: float,
-    environment_names: Mapping[str, str] | None,
-    store: FeedStore,
-) -> Text:
-    """One feed row: time, type (coloured), flag, environment, version, value change."""
-    stamp = fit(fmt_clock(item.received_at, time_mode, now), 9)
-    if isinstance(item, FeedItem):
-        if item.marker == "continued":
-            return Text(safe_text(item.text), style=MARKER_STYLES["continued"])
-        text = Text(stamp + " ", style="dim")
-        text.append(safe_text(item.text), style=MARKER_STYLES.get(item.marker, ""))
-        return text
-    event: FlagEvent = item
-    # time 9 + type 13 + environment 11 = 33 columns; the rest is shared by the flag key and the
-    # value change. The key comes first (up to FLAG_FIRST: typical keys whole), then the change
-    # (up to 25), then the key again (up to 40). The version (6) is left out of narrow panes:
-    # the detail screen shows it, and a skipped version shows up as a "possible gap" row.
-    show_version = width - 39 >= FLAG_FIRST + CHANGE_MIN
-    rest = max(FLAG_FIRST, width - (39 if show_version else 33))
-    change_width = max(min(CHANGE_MIN, rest // 2), min(25, rest - FLAG_FIRST))
-    flag_width = min(rest - change_width, 40)
-    text = Text(stamp + " ", style="dim")
-    text.append(fit(safe_text(event.type), 12) + " ", style=type_style(event.type))
-    text.append(fit(safe_text(event.flag_key), flag_width - 1) + " ")
-    text.append(fit(safe_text(environment_label(event.environment_id, environment_names)), 10))
-    if show_version:
-        text.append(" " + fit(f"v{event.version}", 5), style="dim")
-    else:
-        text.append(" ")
-    transition = store.transition_for(event)
-    if transition is not None:
-        limit = max(3, (change_width - 3) // 2)
-        text.append_text(change_text(transition.before, transition.after, limit=limit))
-    return text
+__all__ = ["EventFeed", "environment_label", "row_text"]
 
 
 class EventFeed(ScrollView, can_focus=True):
@@ -132,7 +86,10 @@ class EventFeed(ScrollView, can_focus=True):
         self.unseen = 0  # rows appended while not following
         self.environment_names: Mapping[str, str] | None = None
         self.empty_message = "Waiting for the stream…"
+        self.columns: FeedLayout | None = None  # the columns of the rows on screen
+        self.expansion: list[Text] = []  # the selected row whole, under it (when it is cut)
         self._generation = store.generation
+        self._relaying = False
 
     # -- state from the store --------------------------------------------------------------
     def sync(self) -> None:
@@ -148,21 +105,27 @@ class EventFeed(ScrollView, can_focus=True):
             removed = appended = 0
             if not self.following:
                 self.cursor = min(self.cursor, count - 1)
-        if not (reset or removed or appended) and self.virtual_size.height == count:
+        if not (reset or removed or appended) and self.virtual_size.height == self.lines:
             if self.following and self.cursor != count - 1:
                 self.cursor = count - 1
-                self.refresh()
+                self.relayout()
             return
-        self.virtual_size = Size(self.size.width, count)
         if self.following:
             self.cursor = count - 1
-            self.scroll_to(y=max(0, count - self.scrollable_content_region.height), animate=False)
+            self._relayout(bottom=True)
+            self._scroll_bottom()
         else:
             self.unseen += appended
             if removed:
                 self.cursor = max(0, self.cursor - removed)
                 self.scroll_to(y=max(0, self.scroll_y - removed), animate=False)
+            self._relayout()
         self.refresh()
+
+    @property
+    def lines(self) -> int:
+        """The virtual height: the rows, and the selected row's lines under it."""
+        return len(self.store.view) + len(self.expansion)
 
     @property
     def cursor_item(self) -> Row | None:
@@ -174,10 +137,68 @@ class EventFeed(ScrollView, can_focus=True):
     def follow(self) -> None:
         self.following = True
         self.unseen = 0
-        count = len(self.store.view)
-        self.cursor = count - 1
-        self.scroll_to(y=max(0, count - self.scrollable_content_region.height), animate=False)
+        self.cursor = len(self.store.view) - 1
+        self._relayout(bottom=True)
+        self._scroll_bottom()
         self.refresh()
+
+    def _scroll_bottom(self) -> None:
+        self.scroll_to(y=max(0, self.lines - self.scrollable_content_region.height), animate=False)
+
+    # -- the columns and the selected row's lines --------------------------------------------
+    def relayout(self) -> None:
+        """The rows' content changed (a value change arrived, names were learnt): lay out the
+        columns again and repaint."""
+        self._relayout(bottom=self.following)
+        if self.following:
+            self._scroll_bottom()
+        self.refresh()
+
+    def _relayout(self, *, bottom: bool = False) -> None:
+        """Columns from what the rows on screen need; the selected row's lines if it is cut."""
+        if self._relaying:
+            return
+        self._relaying = True
+        try:
+            view, store, names = self.store.view, self.store, self.environment_names
+            width = self.scrollable_content_region.width
+            height = max(1, self.scrollable_content_region.height)
+            count = len(view)
+            first = count - height if bottom else self._row_at(int(self.scroll_y))[0]
+            first = max(0, min(first, count - 1))
+            rows = [view[i] for i in range(first, min(count, first + height))]
+            item = self.cursor_item
+            if item is not None:
+                rows.append(item)
+            mode = self.time_mode
+            layout = layout_for(width, needs_of(rows, store, names), mode)
+            expansion: list[Text] = []
+            cut = item is not None and row_is_cut(item, width, layout, names, store, mode)
+            if item is not None and width > 0 and cut:
+                expansion = expanded_lines(item, width, names, store)
+            self.columns, self.expansion = layout, expansion
+            if self.virtual_size != Size(self.size.width, self.lines):
+                self.virtual_size = Size(self.size.width, self.lines)
+        finally:
+            self._relaying = False
+
+    def _row_at(self, line: int) -> tuple[int, int]:
+        """(row index, -1) for a row's line, (cursor, i) for the i-th line under the cursor."""
+        cursor, extra = self.cursor, len(self.expansion)
+        if cursor < 0 or line <= cursor or not extra:
+            return line, -1
+        if line <= cursor + extra:
+            return cursor, line - cursor - 1
+        return line - extra, -1
+
+    def watch_time_mode(self) -> None:
+        if self.is_mounted:
+            self.relayout()  # the time column's width
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value) and self.is_mounted:
+            self._relayout()  # other rows on screen: their needs
 
     # -- actions ---------------------------------------------------------------------------
     def action_cursor(self, delta: int) -> None:
@@ -197,6 +218,7 @@ class EventFeed(ScrollView, can_focus=True):
         self.following = self.cursor == count - 1 and not self.store.paused
         if self.following:
             self.unseen = 0
+        self._relayout()
         self._scroll_cursor_into_view()
         self.refresh()
         self.post_message(self.CursorMoved(self.cursor_item))
@@ -204,15 +226,16 @@ class EventFeed(ScrollView, can_focus=True):
     def _scroll_cursor_into_view(self) -> None:
         height = self.scrollable_content_region.height
         top = int(self.scroll_y)
+        last = self.cursor + len(self.expansion)  # the selected row's own lines too
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        elif last >= top + height:
+            self.scroll_to(y=min(self.cursor, last - height + 1), animate=False)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None:
-            self._move_to(int(self.scroll_y) + offset.y)
+            self._move_to(self._row_at(int(self.scroll_y) + offset.y)[0])
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         # Scrolling back through the feed stops following (toolong's tail): new rows are
@@ -221,7 +244,7 @@ class EventFeed(ScrollView, can_focus=True):
             self.following = False
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.store.view))
+        self._relayout(bottom=self.following)
         if self.following:
             self.follow()
 
@@ -230,24 +253,27 @@ class EventFeed(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         base = self.rich_style
         view = self.store.view
-        index = int(self.scroll_y) + y
         if not view:
-            if y == 1:
-                style = self.get_component_rich_style("event-feed--empty")
-                text = Text("  " + self.empty_message, style=style, no_wrap=True)
-                return self._strip(text, width, base)
+            style = self.get_component_rich_style("event-feed--empty")
+            message = wrap_words(self.empty_message, width - 4)
+            if 1 <= y <= len(message):
+                return self._strip(Text("  " + message[y - 1], style=style), width, base)
             return Strip.blank(width, base)
+        index, sub = self._row_at(int(self.scroll_y) + y)
         if index >= len(view):
             return Strip.blank(width, base)
-        item = view[index]
-        text = row_text(
-            item,
-            width,
-            time_mode=self.time_mode,
-            now=self.clock(),
-            environment_names=self.environment_names,
-            store=self.store,
-        )
+        if sub >= 0:
+            text = self.expansion[sub].copy()
+        else:
+            text = row_text(
+                view[index],
+                width,
+                time_mode=self.time_mode,
+                now=self.clock(),
+                environment_names=self.environment_names,
+                store=self.store,
+                layout=self.columns,
+            )
         if index == self.cursor:
             text.pad_right(max(0, width - text.cell_len))
             text.stylize(self.get_component_rich_style("event-feed--cursor"))

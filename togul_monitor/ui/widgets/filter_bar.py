@@ -1,8 +1,10 @@
 """The `/` filter bar, docked at the bottom and hidden until asked for (toolong's find bar).
 
-Each edit is parsed with the shared filter language. A valid filter is applied at once
-(`FilterBar.Applied`); an invalid one shows its error in place, with a caret under the bad term,
-and the filter in force stays in force until the text is valid again.
+The text is parsed with the shared filter language once typing pauses (APPLY_AFTER seconds
+without a key) or on enter, not on every key: typed key by key, `env:staging` would otherwise
+filter on the word `env` on the way. A valid filter is then applied (`FilterBar.Applied`); an
+invalid one shows its error in place, with a caret under the bad term, and the filter in force
+stays in force until the text is valid again.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from togul_monitor.domain.filters import Filter, FilterError, parse_filter
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.widgets.ordered_input import OrderedInput
 
 INPUT_PADDING = 1  # the Input's left padding (see DEFAULT_CSS): the caret lines up with the text
+APPLY_AFTER = 0.3  # seconds without a key before the text is parsed and applied
 
 
 def error_text(text: str, error: FilterError) -> Text:
@@ -54,10 +59,13 @@ class FilterBar(Vertical):
     # Fits an 80-column terminal, "esc close" included.
     HELP = "type:flag.updated flag:checkout-* env:production word /regex/ !term · esc close"
 
+    apply_after = APPLY_AFTER
+    _timer: Timer | None = None
+
     def compose(self) -> ComposeResult:
         # select_on_focus=False: the Focus event arrives after keys already typed, and selecting
         # then would make the next key replace them.
-        yield Input(
+        yield OrderedInput(  # backspace, ctrl+u, enter act in order in a burst
             placeholder="type:rule.* flag:checkout-* !beta",
             id="filter-input",
             select_on_focus=False,
@@ -78,6 +86,8 @@ class FilterBar(Vertical):
         self.screen.set_focus(self.input)
 
     def action_close(self) -> None:
+        if self._timer is not None:  # typed just before esc: applied as before, if valid
+            self._validate(self.input.value)
         self.remove_class("-open")
         self.display = False
         # Drop focus now, not when the message is handled: a key pressed right after enter must
@@ -88,7 +98,18 @@ class FilterBar(Vertical):
     @on(Input.Changed, "#filter-input")
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
-        self._validate(event.value)
+        self._cancel_timer()
+        self._timer = self.set_timer(self.apply_after, self._paused, name="filter-apply")
+
+    def _paused(self) -> None:
+        self._timer = None
+        if self.is_attached:
+            self._validate(self.input.value)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
 
     @on(Input.Submitted, "#filter-input")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -97,6 +118,8 @@ class FilterBar(Vertical):
             self.action_close()
 
     def _validate(self, text: str) -> bool:
+        """Parse `text` now: apply it when valid, show the error when not."""
+        self._cancel_timer()
         message = self.query_one("#filter-message", Static)
         try:
             flt = parse_filter(text)

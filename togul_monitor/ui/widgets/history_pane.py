@@ -18,12 +18,24 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.format import change_text, fmt_clock, type_style
+from togul_monitor.ui.view.change import change_text
+from togul_monitor.ui.view.format import fmt_clock, type_style
 
 MAX_ROWS = 200
+LEAD = 23  # the time and what columns
 
 
-def entry_cells(entry: object, time_mode: str, now: float) -> tuple[Text, Text, Text]:
+def entry_cells(
+    entry: object, time_mode: str, now: float, room: int = 0
+) -> tuple[Text, Text, Text]:
+    """The row of one history entry; its detail is cut to `room` cells (0: whole), with `…`."""
+    when, what, detail = _cells(entry, time_mode, now, room)
+    if room > 0:
+        detail.truncate(room, overflow="ellipsis")
+    return when, what, detail
+
+
+def _cells(entry: object, time_mode: str, now: float, room: int) -> tuple[Text, Text, Text]:
     if isinstance(entry, FlagEvent):
         when = fmt_clock(entry.received_at, time_mode, now)
         detail = Text(f"v{entry.version}", style="dim")
@@ -35,7 +47,7 @@ def entry_cells(entry: object, time_mode: str, now: float) -> tuple[Text, Text, 
         return (
             Text(when, style="dim"),
             Text("value", style="bold"),
-            change_text(entry.before, entry.after, limit=24),
+            change_text(entry.before, entry.after, room),
         )
     if isinstance(entry, Outage):
         when = fmt_clock(entry.started_at, time_mode, now)
@@ -69,6 +81,10 @@ class HistoryPane(DataTable[Text]):
         if self.columns:  # mounted: the columns exist
             self.redraw()
 
+    def on_resize(self) -> None:
+        if self.columns:
+            self.redraw()  # value changes are cut to the pane's width
+
     def show(self, flag_key: str | None, entries: Sequence[HistoryEntry]) -> None:
         self.flag_key = flag_key
         self.entries = list(entries[:MAX_ROWS])
@@ -81,13 +97,15 @@ class HistoryPane(DataTable[Text]):
             self.border_title = "history"
             return
         self.border_title = Text("history: ").append(safe_text(self.flag_key), style="bold")
-        rows = [entry_cells(entry, self.time_mode, now) for entry in self.entries]
+        room = max(16, self.size.width - 1 - LEAD)  # cut with `…` to the pane
+        rows = [entry_cells(entry, self.time_mode, now, room) for entry in self.entries]
         # The pane is redrawn whole, and DataTable measures an auto-width column only when it
         # is next idle: until then a paint (or a screen pushed on top) shows the column cut at
         # its label's width. Measuring here makes every paint right.
         detail = self.columns[ColumnKey("detail")]
         detail.auto_width = False
         detail.width = max([len("detail"), *(cells[2].cell_len for cells in rows)])
+        detail.width = min(detail.width, room)  # no sideways scrolling: a cut says `…`
         if rows:
             self.add_rows(rows)
         else:

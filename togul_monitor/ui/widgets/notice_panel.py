@@ -27,7 +27,8 @@ class NoticePanel(Static):
         self.kind = kind
         text = Text(safe_text(title), style="bold")
         text.append("\n")
-        text.append(safe_text(body))
+        # Line by line: a hint on a line of its own (ConfigError) stays a line, not `\x0a`.
+        text.append("\n".join(safe_text(line) for line in body.splitlines()))
         text.append("\n")
         text.append(hint, style="italic")
         self.update(text)

@@ -13,16 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from togul_monitor.domain.events import ConnectionState
 from togul_monitor.domain.filters import Filter
+from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_age, fmt_lag
-from togul_monitor.ui.view.status import Note, StatusInfo
+from togul_monitor.ui.view.status import Note, StatusInfo, hidden_label
+from togul_monitor.ui.view.words import fit_words
+
+__all__ = ["StatusBar", "fit_words", "render_status"]
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -43,26 +46,6 @@ def sparkline(buckets: Sequence[int], width: int = 12) -> str:
     return line.rjust(width)
 
 
-def fit_words(text: Text, width: int) -> Text:
-    """`text` cut to `width` cells with an ellipsis, at a space when one is near enough."""
-    if width <= 0 or text.cell_len <= width:
-        return text
-    plain = text.plain
-    room = width - 1  # the ellipsis takes a cell
-    end = cells = 0
-    for char in plain:
-        cells += cell_len(char)
-        if cells > room:
-            break
-        end += 1
-    space = plain.rfind(" ", 0, end + 1)
-    cut = space if space >= room // 2 else end  # one long word: cut inside it
-    line = text[:cut]
-    line.rstrip()
-    line.append("…")
-    return line
-
-
 def render_notes(notes: Sequence[Note], narrow: bool) -> Text:
     line = Text(" ")
     for index, note in enumerate(notes):
@@ -74,13 +57,14 @@ def render_notes(notes: Sequence[Note], narrow: bool) -> Text:
 
 def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Text:
     """Two lines: who/where/state/modes, then rates and counts (short labels when narrow); a
-    third for the notes, cut to `width` cells (0: not cut) between words. The bar's style cuts
-    the first two with an ellipsis where they end (a filter or an error is cut inside)."""
+    third for the notes. With `width` (0: not cut), the stream's error takes the room the first
+    line has left, and each line is cut between words with `…`."""
     line = Text(" ")
     line.append(safe_text(info.profile), style="bold")
     line.append(" / ", style="dim")
     line.append(safe_text(info.environment or "all environments"))
     line.append("  ")
+    error: Text | None = None
     if info.switching:
         line.append("⇄ switching profile…", style="bold yellow")
     else:
@@ -89,16 +73,27 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         if info.state is ConnectionState.RETRYING and info.retry_in is not None:
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
         if info.error and info.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
-            line.append(f" ({safe_text(info.error)[:48]})", style="dim")
+            error = Text(safe_text(info.error), style="dim")
+    modes = Text()
     if info.paused:
-        line.append("  ❚❚ PAUSED", style="bold reverse yellow")
-        line.append(f" +{info.pending} new", style="yellow")
+        modes.append("  ❚❚ PAUSED", style="bold reverse yellow")
+        modes.append(f" +{info.pending} new", style="yellow")
     if info.filter_text:
-        line.append("  filter: ", style="dim")
-        line.append(safe_text(info.filter_text), style="cyan")
+        modes.append("  filter: ", style="dim")
+        modes.append(safe_text(info.filter_text), style="cyan")
     if info.hidden_types:
-        line.append(f"  {info.hidden_types} type(s) hidden", style="cyan")
-    line.append(f"  time {info.time_mode}", style="dim")
+        modes.append("  " + hidden_label(info.hidden_types, narrow), style="cyan")
+    modes.append(f"  time {info.time_mode}", style="dim")
+    if error is not None:
+        # The room the line has left, cut between words: the whole error when it fits. When
+        # too little is left, the error goes first and the modes are cut instead.
+        room = width - line.cell_len - modes.cell_len - 3 if width else error.cell_len
+        if room < min(error.cell_len, 16):
+            room = width - line.cell_len - 3
+        line.append(" (", style="dim")
+        line.append_text(fit_words(error, room))
+        line.append(")", style="dim")
+    line.append_text(modes)
     counts = Text(" ")
     rate_now = info.rate[-1] if info.rate else 0
     counts.append(sparkline(info.rate, 8 if narrow else 12), style="green")
@@ -119,9 +114,10 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         counts.append(f" {short} " if narrow else f"  {name} ", style="dim")
         counts.append(str(count), style=style if count else "")
     lines = [line, counts]
-    if info.notes:  # cut between words here: a cut note should still read as words
-        lines.append(fit_words(render_notes(info.notes, narrow), width))
-    return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
+    if info.notes:
+        lines.append(render_notes(info.notes, narrow))
+    # Cut between words: a cut note or error should still read as words, and say it is cut.
+    return Text("\n", no_wrap=True, overflow="ellipsis").join(fit_words(t, width) for t in lines)
 
 
 class StatusBar(Widget):
@@ -150,7 +146,8 @@ class StatusBar(Widget):
             self.info,
             paused=self.paused,
             filter_text=self.filter.text,
-            hidden_types=len(self.hidden_types),
+            hidden_types=tuple(t for t in EVENT_TYPES if t in self.hidden_types)
+            + tuple(sorted(self.hidden_types.difference(EVENT_TYPES))),
             time_mode=self.time_mode,
         )
         return render_status(info, self.narrow, self.size.width)

@@ -3,42 +3,72 @@
 Rows are never cleared and refilled: a ValueUpdated touches only the cells that changed
 (`update_cell`), a new flag adds one row, and the age column is refreshed once a second. A row
 whose value just changed is highlighted for a moment; stale and deleted rows are marked.
+
+The columns are shared by what they need, as the feed's are (`column_widths`): the flag key gets
+a minimum (half the pane, within bounds), then the value what it needs, then the key the rest of what it needs, then the reason
+and the type when there is room; what is left widens the flag column. A cut value ends with `…`
+(`enter` shows it whole). The widths are laid out again when the pane is resized or a value
+needs more than its column has and the pane has room for it.
+
+When the profile cannot evaluate (`set_evaluates`), a value that will never come says "not
+evaluated" instead of waiting (`…`, `⟳`) forever; the pane's top line says why (main_paint.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.format import fmt_age, fmt_evaluation
+from togul_monitor.ui.view.change import cut_cells, value_text
+from togul_monitor.ui.view.format import fmt_age
 
 FLASH_SECONDS = 2.0
 
-# (key, label, width); cell padding is 0 and every cell is cut one short of its width, which
-# leaves one column of gap. The flag column takes what is left of the pane (`on_resize`).
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("flag", "flag", 0),
-    ("value", "value", 10),
-    ("type", "type", 5),
-    ("reason", "reason", 9),
-    ("enabled", "on", 4),
-    ("age", "age", 4),
+#: (key, label); every cell is cut one short of its column, which leaves one column of gap.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("flag", "flag"),
+    ("value", "value"),
+    ("type", "type"),
+    ("reason", "reason"),
+    ("enabled", "on"),
+    ("age", "age"),
 )
-FIXED_WIDTH = sum(width for _, _, width in COLUMNS)
-MIN_FLAG_WIDTH = 12
-# The flag key comes first: narrower panes drop these columns, in this order, until the flag
-# column is FLAG_WANTED wide (`★ checkout-button-color` whole) or nothing is left to drop. The
-# value's form already hints at its type ("…" string, {…} json); `enter` shows both in full.
-OPTIONAL_COLUMNS = ("type", "reason")
-FLAG_WANTED = 24
-WIDTHS = {key: width for key, _, width in COLUMNS}
+FIXED = {"enabled": 4, "age": 4}
+OPTIONAL = (("reason", 9), ("type", 5))  # added in this order when there is room
+# The flag column's minimum: half the pane, between `★ ` and 12 characters of the key and `★ `
+# and 20 (most keys whole); the value gets what it needs of the rest.
+FLAG_MIN, FLAG_MAX_MIN = 14, 22
+VALUE_MIN = 6
+STALE_MARK = " ⟳"
+NOT_EVALUATED = "not evaluated"
 SHORT_TYPES = {"boolean": "bool", "string": "str", "number": "num", "json": "json"}
 # Cells are narrow; the event detail screen shows the reason in full.
 SHORT_REASONS = {"rule_match": "rule"}
+
+
+def column_widths(inner: int, flag_need: int, value_need: int) -> dict[str, int]:
+    """Each shown column's width (gap included) in `inner` cells, for the widest flag cell and
+    value cell (`flag_need`, `value_need`, without the gap)."""
+    flag_need, value_need = flag_need + 1, value_need + 1
+    room = inner - sum(FIXED.values())
+    flag = min(flag_need, 1 + max(FLAG_MIN, min(FLAG_MAX_MIN, inner // 2)))
+    room -= flag
+    value = max(min(VALUE_MIN + 1, value_need), min(value_need, room))
+    room -= value
+    grow = max(0, min(room, flag_need - flag))
+    flag, room = flag + grow, room - grow
+    widths = {"flag": flag, "value": value}
+    for key, width in OPTIONAL:
+        if room >= width:
+            widths[key], room = width, room - width
+    widths["flag"] += max(0, room)  # the table fills the pane
+    widths.update(FIXED)
+    return {key: widths[key] for key, _ in COLUMNS if key in widths}
 
 
 class ValuesTable(DataTable[Text]):
@@ -49,33 +79,46 @@ class ValuesTable(DataTable[Text]):
         self.clock = clock
         self.values: dict[str, FlagValue] = {}
         self.watched: set[str] = set()
+        self.evaluates = True  # False: values never come (no API key), say so in the cells
         self._flash_until: dict[str, float] = {}
         self._rendered: dict[str, tuple[Text, ...]] = {}
-        self.flag_width = 24
-        self.narrow = False  # some optional column is hidden
-        self.hidden: frozenset[str] = frozenset()
+        self.widths: dict[str, int] = column_widths(40, 0, 0)
+        self._needs = (0, 0)  # the widest flag cell and value cell so far
 
     def on_mount(self) -> None:
         self._layout_columns()
 
+    @property
+    def inner_width(self) -> int:
+        """The pane's width less a column for the scrollbar, whether it shows or not (so the
+        widths do not depend on when it appeared)."""
+        return self.size.width - 1
+
     def on_resize(self) -> None:
-        inner = self.scrollable_content_region.width - 1  # keep a column for the scrollbar
-        hidden: set[str] = set()
-        fixed = FIXED_WIDTH
-        for key in OPTIONAL_COLUMNS:
-            if inner - fixed >= FLAG_WANTED:
-                break
-            hidden.add(key)
-            fixed -= WIDTHS[key]
-        width = max(MIN_FLAG_WIDTH, inner - fixed)
-        if width != self.flag_width or hidden != self.hidden:
-            self.flag_width, self.hidden = width, frozenset(hidden)
-            self.narrow = bool(hidden)
-            self._layout_columns()
+        self._needs = self._measure(self.values, (0, 0))  # afresh: what the rows need now
+        self._relayout()
+
+    def _relayout(self) -> bool:
+        """Lay the columns out again if the needs or the width call for other widths."""
+        widths = column_widths(self.inner_width, *self._needs)
+        if widths == self.widths:
+            return False
+        self.widths = widths
+        self._layout_columns()
+        return True
+
+    def _measure(self, keys: Iterable[str], needs: tuple[int, int]) -> tuple[int, int]:
+        """`needs` widened to what the rows of `keys` need (flag cell, value cell)."""
+        flag_need, value_need = needs
+        for key in keys:
+            value = self.values[key]
+            flag_need = max(flag_need, 2 + cell_len(safe_text(key)))
+            value_need = max(value_need, cell_len(self._value_plain(value)))
+        return flag_need, value_need
 
     @property
     def columns_shown(self) -> list[tuple[str, str, int]]:
-        return [c for c in COLUMNS if c[0] not in self.hidden]
+        return [(key, label, self.widths[key]) for key, label in COLUMNS if key in self.widths]
 
     def _layout_columns(self) -> None:
         """(Re)build the columns for the pane's width and put every row back (rare: resizes)."""
@@ -83,7 +126,7 @@ class ValuesTable(DataTable[Text]):
         self.clear(columns=True)
         self._rendered.clear()
         for key, label, width in self.columns_shown:
-            self.add_column(label, key=key, width=width or self.flag_width)
+            self.add_column(label, key=key, width=width)
         now = self.clock()
         for key in sorted(self.values):
             self._upsert(key, now)
@@ -100,6 +143,13 @@ class ValuesTable(DataTable[Text]):
             return None
         return row_key.value
 
+    def set_evaluates(self, evaluates: bool) -> None:
+        if evaluates != self.evaluates:
+            self.evaluates = evaluates
+            self._needs = self._measure(self.values, (0, 0))
+            if not self._relayout():
+                self.tick()
+
     def apply(self, values: list[FlagValue], *, flash: set[str] | None = None) -> None:
         """A batch of ValueUpdated: a keyed diff, sorted again only when a flag was added."""
         now = self.clock()
@@ -108,6 +158,12 @@ class ValuesTable(DataTable[Text]):
             self.values[value.flag_key] = value
             if flash and value.flag_key in flash:
                 self._flash_until[value.flag_key] = now + FLASH_SECONDS
+        needs = self._measure([value.flag_key for value in values], self._needs)
+        if needs != self._needs:
+            self._needs = needs
+            if self._relayout():  # every row is put back with the new widths
+                return
+        for value in values:
             added |= self._upsert(value.flag_key, now)
         if added:
             self.sort("flag", key=lambda cell: cell.plain[2:])
@@ -138,7 +194,20 @@ class ValuesTable(DataTable[Text]):
         self.values.clear()
         self._rendered.clear()
         self._flash_until.clear()
+        self._needs = (0, 0)
         self.clear()
+
+    def _value_plain(self, value: FlagValue) -> str:
+        """What the value cell needs: its text whole. Not the passing states (`⟳`, `…`): the
+        widths follow the values, not the moment they were measured at."""
+        if value.deleted:
+            return "deleted"
+        current = value.current
+        if value.error and current is None:
+            return safe_text(value.error)
+        if current is None:
+            return NOT_EVALUATED if not self.evaluates else "…"
+        return value_text(current)
 
     def _cells(self, key: str, now: float) -> tuple[Text, ...]:
         value = self.values[key]
@@ -146,20 +215,27 @@ class ValuesTable(DataTable[Text]):
         row_style = "reverse" if flashing else ""
         flag = Text("★ " if key in self.watched else "  ", style="yellow")
         flag.append(safe_text(key), style=row_style)
-        flag.truncate(self.flag_width - 1, overflow="ellipsis")
+        flag.truncate(self.widths["flag"] - 1, overflow="ellipsis")
         if value.deleted:
             flag.stylize("strike dim")
         current = value.current
+        room = self.widths["value"] - 1
+        stale = value.stale and not value.deleted and self.evaluates and current is not None
         if value.deleted:
             shown = Text("deleted", style="red")
         elif value.error and current is None:
-            shown = Text(safe_text(value.error), style="red")
+            shown = Text(cut_cells(safe_text(value.error), room), style="red")
+        elif current is None and not self.evaluates:
+            shown = Text(cut_cells(NOT_EVALUATED, room), style="dim")
         elif current is None:
             shown = Text("…", style="dim")
+            if value.stale:
+                shown.append(STALE_MARK, style="yellow")
         else:
-            shown = Text(fmt_evaluation(current, 8), style="bold" if flashing else "")
-        if value.stale and not value.deleted:
-            shown.append(" ⟳", style="yellow")
+            body = cut_cells(value_text(current), room - (len(STALE_MARK) if stale else 0))
+            shown = Text(body, style="bold" if flashing else "")
+        if stale:
+            shown.append(STALE_MARK, style="yellow")
         type_name = (current.value_type or "?") if current else ""
         value_type = Text(safe_text(SHORT_TYPES.get(type_name, type_name)), style="dim")
         reason_name = (current.reason or "") if current else ""
@@ -187,7 +263,8 @@ class ValuesTable(DataTable[Text]):
             self._rendered[key] = cells
             return True
         for (column, _, _), old, new in zip(self.columns_shown, before, cells, strict=True):
-            if old != new:
+            # Text's == ignores the base style (`bold` while flashing): compare it too.
+            if old != new or old.style != new.style:
                 self.update_cell(key, column, new)
         self._rendered[key] = cells
         return False

@@ -1,0 +1,210 @@
+"""Environments are facts, not labels: a profile whose API key belongs to another environment
+is refused at start (or stopped at its first event), and an environment that cannot be verified
+is never named after the profile's."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from togul_monitor.cli import cli
+from togul_monitor.config.entry import Profile
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.core import Monitor
+from togul_monitor.domain.events import ConnectionState, FlagEvent
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.store.journal import journal_path
+
+
+def profile(emu: EmulatorHandle, environment: str, **fields: Any) -> Profile:
+    base: dict[str, Any] = {
+        "name": "env-check",
+        "base_url": emu.base_url,
+        "environment_key": environment,
+        "heartbeat_seconds": 0.2,
+    }
+    base.update(fields)
+    return Profile(**base)
+
+
+async def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_key_of_another_environment_is_refused_at_start(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    staging_key = emulator.credentials.keys["staging"]["sdk"]
+    monitor = Monitor(
+        profile(emulator, "production", api_key=staging_key), journal_dir=tmp_path / "journal"
+    )
+    with pytest.raises(ConfigError) as info:
+        await monitor.start()
+    await monitor.stop()
+    message = str(info.value)
+    assert "belongs to another environment than 'production'" in message
+    assert staging_key[-4:] in message and staging_key not in message  # masked
+    assert info.value.exit_code == 2
+    assert emulator.open_streams == 0  # refused before the stream started...
+    assert not journal_path("env-check", tmp_path / "journal").exists()  # ...or a journal
+
+
+async def test_an_environment_that_does_not_exist_is_refused(emulator: EmulatorHandle) -> None:
+    key = emulator.credentials.keys["production"]["sdk"]
+    monitor = Monitor(profile(emulator, "nope", api_key=key), record=False)
+    with pytest.raises(ConfigError, match="'nope'"):
+        await monitor.start()
+    await monitor.stop()
+    # With a token, the management API says which environments there are.
+    token_only = Monitor(
+        profile(emulator, "nope", token=emulator.credentials.org_token), record=False
+    )
+    with pytest.raises(ConfigError) as info:
+        await token_only.start()
+    await token_only.stop()
+    assert "no environment with key 'nope'" in str(info.value)
+    assert "'production', 'staging'" in str(info.value)
+
+
+def test_tail_exits_2_naming_the_environment(emulator: EmulatorHandle) -> None:
+    staging_key = emulator.credentials.keys["staging"]["sdk"]
+    args = ["tail", "--url", emulator.base_url, "--api-key", staging_key]
+    result = CliRunner().invoke(cli, [*args, "--environment", "production"])
+    assert result.exit_code == 2, result.output
+    assert "belongs to another environment than 'production'" in result.stderr
+    assert result.stdout == "" and staging_key not in result.output
+
+
+async def test_a_streaming_key_of_another_environment_stops_at_its_first_event(
+    emulator: EmulatorHandle,
+) -> None:
+    # A stream-scope key cannot evaluate, so only its first event can tell its environment:
+    # the token's lookup knows production's id, and the key streams staging's.
+    creds = emulator.credentials
+    monitor = Monitor(
+        profile(
+            emulator,
+            "production",
+            api_key=creds.keys["staging"]["stream"],
+            token=creds.org_token,
+        ),
+        record=False,
+    )
+    updates = monitor.updates()
+    seen: list[object] = []
+
+    async def collect() -> None:
+        async for item in updates:
+            seen.append(item)
+
+    await monitor.start()
+    reader = asyncio.get_running_loop().create_task(collect())
+    try:
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        await asyncio.to_thread(emulator.world.update_flag, "staging", "checkout-v2", enabled=False)
+        await wait_for(lambda: monitor.configuration_error is not None, what="the mismatch")
+        await wait_for(
+            lambda: monitor.snapshot().status.state is ConnectionState.STOPPED, what="stopped"
+        )
+        error = str(monitor.configuration_error)
+        assert "'staging'" in error and creds.environment_ids["staging"] in error
+        assert "'production'" in error and creds.environment_ids["production"] in error
+        assert monitor.snapshot().status.error == error
+        await wait_for(lambda: emulator.open_streams == 0, what="the stream closed")
+        # A restart cannot fix it (on the loop, the intent runs at once): the profile must.
+        monitor.restart_stream()
+        assert not monitor._intake.running
+        assert monitor.snapshot().status.state is ConnectionState.STOPPED
+        # The event is shown, under its own environment; nothing was evaluated for it.
+        (event,) = [i for i in seen if isinstance(i, FlagEvent)]
+        assert monitor.environment_names()[event.environment_id] == "staging"
+        assert all(v.trigger_event_id is None for v in monitor.snapshot().values.values())
+    finally:
+        await monitor.stop()
+        reader.cancel()
+
+
+def test_tail_exits_2_when_the_first_event_is_of_another_environment(
+    emulator: EmulatorHandle,
+) -> None:
+    creds = emulator.credentials
+
+    def change_staging_once_streaming() -> None:
+        if emulator.wait_for_streams(1, timeout=10):
+            emulator.world.update_flag("staging", "checkout-v2", enabled=False)
+
+    producer = threading.Thread(target=change_staging_once_streaming, daemon=True)
+    producer.start()
+    args = ["tail", "--url", emulator.base_url, "--environment", "production"]
+    args += ["--api-key", creds.keys["staging"]["stream"], "--token", creds.org_token]
+    result = CliRunner().invoke(cli, args)
+    producer.join()
+    assert result.exit_code == 2, result.output
+    assert "the API key streams environment 'staging'" in result.stderr
+    assert creds.org_token not in result.output
+
+
+async def test_a_pair_that_cannot_be_verified_keeps_the_id(emulator: EmulatorHandle) -> None:
+    # A stream-scope key, no token: nothing can tell its environment. Even when the profile is
+    # right, the events are not named after it.
+    creds = emulator.credentials
+    monitor = Monitor(
+        profile(emulator, "production", api_key=creds.keys["production"]["stream"]),
+        record=False,
+    )
+    await monitor.start()
+    try:
+        notes = monitor.snapshot().notices
+        assert any("environment not verified" in n for n in notes), notes
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        production = creds.environment_ids["production"]
+        await wait_for(lambda: monitor.snapshot().environment_id == production, what="the id")
+        assert production not in monitor.environment_names()
+        assert "production" not in monitor.environment_names().values()
+    finally:
+        await monitor.stop()
+
+
+async def test_a_verified_key_names_its_events_and_the_probe_is_no_evaluation(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluated: list[str] = []
+    world_evaluate = emulator.world.evaluate
+
+    def counting(environment: str, flag_key: str, context: dict[str, str]) -> Any:
+        evaluated.append(flag_key)
+        return world_evaluate(environment, flag_key, context)
+
+    monkeypatch.setattr(emulator.world, "evaluate", counting)
+    creds = emulator.credentials
+    monitor = Monitor(
+        profile(emulator, "production", api_key=creds.keys["production"]["sdk"]), record=False
+    )
+    await monitor.start()
+    try:
+        assert len(evaluated) == 1  # the probe: one request, nothing retried
+        assert monitor.snapshot().evaluate_requests == 0  # ...which no view counts
+        assert not any("not verified" in n for n in monitor.snapshot().notices)
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        production = creds.environment_ids["production"]
+        await wait_for(lambda: production in monitor.environment_names(), what="the name")
+        assert monitor.environment_names()[production] == "production"
+    finally:
+        await monitor.stop()

@@ -1,0 +1,176 @@
+"""What `tail` says about what changed, where and for whom: environment keys and narrowing on an
+organisation-wide stream, each before → after on stdout after its event, and unreachable hosts
+(retried in plain words, or given up with `--give-up-after`). Against the emulator over
+loopback, in both stream forms where the monitor is involved (`emulator_any`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from togul_monitor.cli import cli
+from togul_monitor.cli.tail import run_tail
+from togul_monitor.core import Monitor
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.store.export import parse_time
+
+from .test_monitor import make_profile, settled, wait_for
+from .test_stream_tail import activity, events_of
+
+# --- environments: keys, and `--environment` on an organisation-wide stream -------------------
+
+
+def test_an_org_token_tail_narrowed_to_staging_prints_only_staging(
+    emulator_any: EmulatorHandle,
+) -> None:
+    creds = emulator_any.credentials
+    args = ["tail", "--url", emulator_any.base_url, "--token", creds.org_token]
+    with activity(emulator_any, "production"), activity(emulator_any, "staging"):
+        narrowed = CliRunner().invoke(
+            cli, [*args, "--environment", "staging", "--json", "--count", "6"]
+        )
+        human = CliRunner().invoke(cli, [*args, "--environment", "staging", "--count", "4"])
+    assert narrowed.exit_code == 0, narrowed.output
+    events = events_of(narrowed.stdout)
+    assert len(events) == 6  # --count counts the staging events, the only ones printed
+    assert {e["environment_id"] for e in events} == {creds.environment_ids["staging"]}
+    assert {e["environment_key"] for e in events} == {"staging"}
+    assert human.exit_code == 0, human.output
+    lines = human.stdout.splitlines()
+    assert len(lines) == 4 and all(line.split()[4] == "staging" for line in lines)
+    assert creds.org_token not in narrowed.output + human.output
+
+
+def test_an_org_token_tail_names_every_environment_it_knows(emulator_any: EmulatorHandle) -> None:
+    """Narrowed or not, each event line names its environment by key, as the monitor knows it
+    (here from the management API, for the token's --environment)."""
+    creds = emulator_any.credentials
+    args = ["tail", "--url", emulator_any.base_url, "--token", creds.org_token, "--json"]
+    with activity(emulator_any, "production"):
+        result = CliRunner().invoke(cli, [*args, "--environment", "production", "--count", "2"])
+    assert result.exit_code == 0, result.output
+    keys = {e["environment_id"]: e["environment_key"] for e in events_of(result.stdout)}
+    assert keys == {creds.environment_ids["production"]: "production"}
+
+
+# --- before → after on stdout -----------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def tailing(
+    emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, *, as_json: bool, **options: Any
+) -> AsyncIterator[tuple[asyncio.Task[int], io.StringIO, io.StringIO]]:
+    """`run_tail` of the production profile (`--count 1`), yielded once its stream is open and
+    new-dashboard has its first value, so that a change makes a transition."""
+    from togul_monitor import core
+
+    started: list[Monitor] = []
+    real_run_headless = core.run_headless
+
+    @contextlib.asynccontextmanager
+    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with real_run_headless(*args, **kwargs) as pair:
+            started.append(pair[0])
+            yield pair
+
+    monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks it up
+    out, err = io.StringIO(), io.StringIO()
+    task = asyncio.create_task(
+        run_tail(
+            make_profile(emu), query=None, count=1, as_json=as_json, out=out, err=err, **options
+        )
+    )
+    try:
+        await wait_for(lambda: started and settled(started[0], "new-dashboard"), what="value")
+        await wait_for(lambda: emu.open_streams == 1, what="stream")
+        yield task, out, err
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def switch_off(emu: EmulatorHandle) -> Callable[[], object]:
+    return lambda: emu.world.update_flag("production", "new-dashboard", enabled=False)
+
+
+async def test_tail_json_prints_the_transition_after_its_event(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with tailing(emulator_any, monkeypatch, as_json=True) as (task, out, err):
+        await asyncio.to_thread(switch_off(emulator_any))
+        assert await asyncio.wait_for(asyncio.shield(task), 10) == 0
+    event, change = (json.loads(line) for line in out.getvalue().splitlines())
+    assert event["kind"] == "event" and event["environment_key"] == "production"
+    assert change == {
+        "kind": "transition",
+        "flag_key": "new-dashboard",
+        "environment_key": "production",
+        "before": {"value": True, "value_type": "boolean", "reason": "rule_match", "enabled": True},
+        "after": {"value": False, "value_type": "boolean", "reason": "disabled", "enabled": False},
+        "event_id": event["id"],  # None in the documented form (no ids), the id otherwise
+        "at": change["at"],
+    }
+    assert change["at"].endswith("Z") and parse_time(change["at"]) is not None
+    assert abs(parse_time(change["at"]) - event["received_at"]) < 10  # type: ignore[operator]
+    assert "→" not in err.getvalue()  # the value change is not a status line any more
+
+
+async def test_tail_human_prints_the_transition_after_its_event(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with tailing(emulator_any, monkeypatch, as_json=False, record=True) as (task, out, _):
+        await asyncio.to_thread(switch_off(emulator_any))
+        assert await asyncio.wait_for(asyncio.shield(task), 10) == 0
+    event, change = out.getvalue().splitlines()
+    assert event.split()[2:5] == ["flag.updated", "new-dashboard", "production"]
+    assert change == (
+        "  ↳ new-dashboard (production): true → false "
+        "(reason rule_match → disabled; enabled → disabled)"
+    )
+
+
+# --- unreachable hosts --------------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_an_unreachable_host_is_retried_in_plain_words_then_given_up() -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    args = ["tail", "--url", url, "--api-key", "tgl_sdk_0123456789abcdef0000"]
+    result = CliRunner().invoke(cli, [*args, "--environment", "qa", "--give-up-after", "1.5s"])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()  # the monitor's notices first, then the stream's
+    start = lines.index(f"tail: connecting to {url}/api/v1/stream")
+    retries = lines[start + 1 : -1]
+    assert retries and sum("connecting to" in line for line in lines) == 1  # not per attempt
+    where = url.removeprefix("http://")
+    for attempt, line in enumerate(retries, 1):
+        assert line.startswith(f"tail: cannot connect to {where}: nothing accepted the connection")
+        assert f"attempt {attempt} failed, next try in " in line
+    assert lines[-1] == (
+        "tail: giving up: the stream has not been live for 1.5 s (--give-up-after); "
+        f"last error: cannot connect to {where}: nothing accepted the connection"
+    )
+    assert "Errno" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["soon", "0s", "-5m", "5 parsecs"])
+def test_give_up_after_takes_a_duration(value: str) -> None:
+    result = CliRunner().invoke(cli, ["tail", "--demo", "--give-up-after", value])
+    assert result.exit_code == 2
+    assert "is not a duration" in result.stderr

@@ -1,0 +1,113 @@
+"""The feed's rows without Textual: what a row says of the value (view/answers.py), how a change
+is cut (view/change.py) and how the row's width is shared (view/feed_layout.py)."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+
+from togul_monitor.core import EvaluatorStatus, TransitionRecorded, ValueUpdated
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
+from togul_monitor.ui.view.batch import take_batch
+from togul_monitor.ui.view.change import Part, change_parts, fit_parts
+from togul_monitor.ui.view.feed_layout import RowNeeds, layout_for, row_text
+from togul_monitor.ui.view.feed_store import FeedStore
+
+ENV = "f7c1bd87-0000-4000-8000-000000000001"
+NAMES = {ENV: "production"}
+
+
+def event(key: str = "new-dashboard", event_id: str | None = None, type_: str = "rule.updated"):  # type: ignore[no-untyped-def]
+    return FlagEvent(type_, key, ENV, 2, 1_700_000_000.0, event_id, 1_700_000_000.5)
+
+
+def ev(value: object, reason: str = "rule_match") -> Evaluation:
+    return Evaluation(value, "boolean", reason, True)
+
+
+def value(key: str, current: Evaluation | None, *, stale: bool = False) -> FlagValue:
+    return FlagValue(key, current, None, 1.0, None, stale, False, None)
+
+
+def feed(store: FeedStore, *updates: object) -> None:
+    take_batch(updates, store, environment_names=dict(NAMES), selected=None, watched=set())
+
+
+def says(store: FeedStore, row: FlagEvent, width: int = 120) -> str:
+    text = row_text(row, width, time_mode="utc", now=0.0, environment_names=NAMES, store=store)
+    return text.plain
+
+
+def test_a_row_says_evaluating_then_what_the_answer_was() -> None:
+    store = FeedStore()
+    feed(store, ValueUpdated(value("new-dashboard", ev(True))))  # known before the event
+    row = event(event_id="7")
+    feed(store, row, ValueUpdated(value("new-dashboard", ev(True), stale=True)))
+    assert says(store, row).endswith("evaluating…")
+    feed(store, ValueUpdated(value("new-dashboard", ev(True))))  # answered, the same value
+    assert says(store, row).endswith("value unchanged for your context")
+
+
+def test_without_event_ids_a_change_is_tied_to_the_event_its_answer_answered() -> None:
+    """The server may send no ids (docs/protocol.md): the change was never shown."""
+    store = FeedStore()
+    feed(store, ValueUpdated(value("new-dashboard", ev(True))))
+    first, last, other = event(), event(), event("checkout-v2")
+    feed(store, first, last, other, ValueUpdated(value("new-dashboard", ev(True), stale=True)))
+    change = ValueTransition("new-dashboard", ev(True), ev(False, "disabled"), None, 2.0)
+    # Published in one call (core/evaluation.py): the value, then the transition, one batch.
+    feed(
+        store,
+        ValueUpdated(value("new-dashboard", ev(False, "disabled"))),
+        TransitionRecorded(change, False),
+    )
+    assert store.transition_for(last) is change
+    assert store.transition_for(first) is None and store.transition_for(other) is None
+    assert says(store, last).endswith("true → false")
+    assert says(store, first).endswith("evaluated with the next change")  # one burst
+    # A change of its own (an outage's re-evaluation) names no row.
+    alone = ValueTransition("checkout-v2", ev(False), ev(True), None, 3.0)
+    feed(store, TransitionRecorded(alone, False))
+    assert store.transition_for(other) is None
+
+
+def test_a_first_value_is_not_called_unchanged_and_a_profile_without_key_says_so() -> None:
+    store = FeedStore()
+    created = event("search", "1", "flag.created")
+    feed(store, created, ValueUpdated(value("search", ev("bm25"))))
+    assert says(store, created).endswith('∅ → "bm25"')
+    updated = event("other", "2", "rule.created")
+    feed(store, updated, ValueUpdated(value("other", ev(1))))
+    assert says(store, updated).endswith("first value: 1")  # nothing to compare with
+    halted = event("third", "3")
+    feed(store, halted, EvaluatorStatus(False, "401", credentials_rejected=True))
+    assert says(store, halted).endswith("not evaluated")
+    store.answers.reset(evaluates=False)
+    row = event("x", "4")
+    feed(store, row)
+    assert says(store, row).endswith("not evaluated")
+
+
+def test_a_cut_change_says_so_on_each_side_and_keeps_a_short_side_whole() -> None:
+    parts = change_parts(ev("bm25", "default"), ev("bm25", "rule_match"))
+    assert fit_parts(parts, 40).plain == '"bm25" (default → rule_match)'
+    cut = fit_parts(parts, 20).plain
+    assert cell_len(cut) <= 20 and cut.count("…") >= 1 and cut.startswith('"bm25" (')
+    long = change_parts(ev("x" * 60), ev(False))
+    assert fit_parts(long, 20).plain == '"' + "x" * 10 + "… → false"  # the short side whole
+    assert fit_parts(change_parts(ev(True), None), 8).plain == "true → …"
+    wide = (Part("日本語のキー", cut=1), Part(" → "), Part("値", cut=1))
+    assert cell_len(fit_parts(wide, 9).plain) <= 9  # cells, not characters
+
+
+def test_the_change_is_given_its_width_first_and_a_narrow_row_says_what_it_cut() -> None:
+    needs = RowNeeds(flag=13, env=10, version=2, change=46)
+    wide, narrow = layout_for(200, needs), layout_for(69, needs)
+    assert (wide.flag, wide.env, wide.version) == (13, 10, 2)  # everything whole
+    assert narrow.flag == 13 and narrow.env == 0  # the own environment gives way first
+    store = FeedStore()
+    store.answers.environment_id = ENV  # the profile's own: the column may give way
+    row = event("search-ranking-with-a-long-key", "9", "flag.updated")
+    store.add_transition(ValueTransition(row.flag_key, ev("a" * 30), ev("b" * 30), "9", 1.0))
+    line = says(store, row, 69)
+    assert cell_len(line) <= 69 and "search-ranking-…" in line and line.count("…") == 3

@@ -1,0 +1,83 @@
+"""What the status bar and the feed say: the first frame, the hidden types, the outage marker,
+a long error (each failed before its fix)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from togul_monitor.core import MonitorThread
+from togul_monitor.domain.events import ConnectionState, Outage
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.view.rows import outage_text
+from togul_monitor.ui.view.status import StatusInfo
+from togul_monitor.ui.widgets.status_bar import render_status
+
+from .helpers import make_app, make_profile, wait_for, wait_live
+
+DNS = "connect failed: [Errno -2] Name or service not known (api.togul.example:443)"
+
+
+async def test_the_first_frame_says_connecting_not_switching(emulator: EmulatorHandle) -> None:
+    release = threading.Event()
+
+    def slow_start(profile: Any, clock: Any) -> MonitorThread:
+        monitor = MonitorThread(profile, clock=clock)
+        real_start = monitor.start
+
+        def start() -> None:
+            release.wait(5)  # the first monitor is still starting while the screen paints
+            real_start()
+
+        monitor.start = start  # type: ignore[method-assign]
+        return monitor
+
+    app = make_app(make_profile(emulator), monitor_factory=slow_start)
+    async with app.run_test(size=(120, 40)) as pilot:
+        status = app.query_one("#status")
+        await wait_for(pilot, lambda: app.main.feed.empty_message != "Waiting for the stream…")
+        first_line = status.render_line(0).text
+        feed_text = "\n".join(app.main.feed.render_line(y).text for y in range(3))
+        release.set()
+        assert "Connecting…" in feed_text and "Switching" not in feed_text
+        assert "connecting" in first_line and "switching" not in first_line
+        await wait_live(pilot, app)
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((120, 40), "hidden: flag.created, rule.*"), ((80, 24), "hidden f.created r.*")],
+)
+async def test_hidden_types_are_named(
+    emulator: EmulatorHandle, size: tuple[int, int], expected: str
+) -> None:
+    """It said "4 type(s) hidden": which?"""
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=size) as pilot:
+        await wait_live(pilot, app)
+        await pilot.press("1", "4", "5", "6")
+        status = app.query_one("#status")
+        await wait_for(pilot, lambda: "hidden" in status.render_line(0).text)
+        line = status.render_line(0).text
+        assert expected in line and "type(s)" not in line, line
+
+
+def test_one_replayed_event_is_one_event() -> None:
+    outage = Outage(0.0, 5.0, replayed=1, may_have_missed=False, received_at=5.0)
+    assert "1 event replayed" in outage_text(outage, "utc", 10.0)[0][1]
+    outage = Outage(0.0, 5.0, replayed=2, may_have_missed=False, received_at=5.0)
+    assert "2 events replayed" in outage_text(outage, "utc", 10.0)[0][1]
+
+
+def test_a_long_error_uses_the_room_there_is_and_is_cut_between_words() -> None:
+    info = StatusInfo(
+        profile="prod", environment="production", state=ConnectionState.RETRYING, error=DNS
+    )
+    wide = render_status(info, width=200).plain.split("\n")[0]
+    assert f"({DNS})" in wide  # room to spare: all of it (it was cut at 48 characters)
+    narrow = render_status(info, width=100).plain.split("\n")[0]
+    assert len(narrow) <= 100 and "…" in narrow
+    cut = narrow[narrow.index("(") + 1 : narrow.index("…")]
+    assert DNS.startswith(cut) and DNS[len(cut)] == " "  # at a space, not inside "known"

@@ -1,0 +1,300 @@
+"""What `tail` prints for transitions, unusable events and connection failures
+(`TailPrinter`, cli/render.py), which of them it prints (`TailScope`, cli/tail.py), and the
+time formats shared with the TUI and the exports."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from togul_monitor.cli.render import TailPrinter, clock, stamp
+from togul_monitor.cli.tail import TailScope
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Malformed, Status
+from togul_monitor.domain.filters import parse_filter
+from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.store.export import iso_time, parse_time, read_jsonl, write_csv, write_jsonl
+
+NAMES = {"env-p": "production", "env-s": "staging"}
+
+
+def printer(
+    as_json: bool = False, *, evaluating: bool = True, url: str = "http://h/s"
+) -> tuple[TailPrinter, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    p = TailPrinter(
+        out,
+        err,
+        as_json=as_json,
+        environment_names=NAMES,
+        url=url,
+        environment_key="production",
+        evaluating=evaluating,
+    )
+    return p, out, err
+
+
+def ev(value: object, reason: str = "default", enabled: bool = True) -> Evaluation:
+    return Evaluation(value, "boolean" if isinstance(value, bool) else "number", reason, enabled)
+
+
+# --- item 12: before → after on stdout ---------------------------------------------------------
+
+
+def test_a_value_change_is_a_stdout_line_with_what_else_changed() -> None:
+    p, out, err = printer()
+    p.transition(
+        ValueTransition(
+            "checkout-v2", ev(False, "default"), ev(True, "rule_match"), "7", 1_700_000_000.0
+        )
+    )
+    p.transition(
+        ValueTransition(
+            "new-dashboard", ev(True, "rule_match"), ev(False, "disabled", False), None, 1
+        )
+    )
+    assert err.getvalue() == ""
+    assert out.getvalue().splitlines() == [
+        "  ↳ checkout-v2 (production): false → true (reason default → rule_match)",
+        "  ↳ new-dashboard (production): true → false (reason rule_match → disabled; "
+        "enabled → disabled)",
+    ]
+
+
+def test_when_only_the_reason_or_the_switch_changed_that_is_what_is_shown() -> None:
+    p, out, _ = printer()
+    p.transition(ValueTransition("pct", ev(25, "default"), ev(25, "rule_match"), "1", 1.0))
+    p.transition(ValueTransition("pct", ev(25, "default"), ev(25, "default", False), "2", 1.0))
+    p.transition(ValueTransition("gone", ev(25), None, "3", 1.0))
+    p.transition(ValueTransition("back", None, ev(True), "4", 1.0))
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "  ↳ pct (production): 25 (unchanged; reason default → rule_match)",
+        "  ↳ pct (production): 25 (unchanged; enabled → disabled)",
+        "  ↳ gone (production): 25 → deleted",
+        "  ↳ back (production): deleted → true",
+    ]
+    assert not any("25 → 25" in line for line in lines)
+
+
+def test_a_transition_as_json_names_its_environment_event_and_iso_time() -> None:
+    p, out, _ = printer(as_json=True)
+    p.transition(
+        ValueTransition("bad\x1bkey", ev(False), ev(True, "rule_match"), "7", 1_700_000_000.25)
+    )
+    text = out.getvalue()
+    assert "\x1b" not in text and text.count("\n") == 1
+    assert json.loads(text) == {
+        "kind": "transition",
+        "flag_key": "bad\x1bkey",
+        "environment_key": "production",
+        "before": {"value": False, "value_type": "boolean", "reason": "default", "enabled": True},
+        "after": {"value": True, "value_type": "boolean", "reason": "rule_match", "enabled": True},
+        "event_id": "7",
+        "at": "2023-11-14T22:13:20.250Z",
+    }
+
+
+# --- unusable events ----------------------------------------------------------------------------
+
+
+def test_an_unusable_event_says_every_flag_is_re_evaluated() -> None:
+    p, out, err = printer()
+    p.note(Malformed("no flag_key", '{"type":"x"}', None, 1.0, re_evaluate=True))
+    p.note(Malformed("no flag_key", '{"\x1b":1}', "9", 1.0, re_evaluate=True))
+    p.note(Malformed("not JSON", "x", None, 1.0))
+    assert out.getvalue() == ""
+    assert err.getvalue().splitlines() == [
+        'tail: unusable event (no flag_key): re-evaluating every flag: {"type":"x"}',
+        'tail: unusable event (no flag_key, id 9): re-evaluating every flag: {"\\x1b":1}',
+        "tail: malformed event: not JSON: x",
+    ]
+    quiet, _, err = printer(evaluating=False)  # no evaluation: never claim one
+    quiet.note(Malformed("no flag_key", "{}", None, 1.0, re_evaluate=True))
+    assert "re-evaluating" not in err.getvalue() and "not evaluated" in err.getvalue()
+
+
+# --- item 9b: unreachable hosts -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (
+            "cannot connect: [Errno -2] Name or service not known",
+            "cannot find host api.example.invalid: the name does not resolve",
+        ),
+        (
+            "cannot connect: [Errno -3] Temporary failure in name resolution",
+            "cannot look up host api.example.invalid: no name server answered",
+        ),
+        (
+            "cannot connect: All connection attempts failed",
+            "cannot connect to api.example.invalid:443: nothing accepted the connection",
+        ),
+        (
+            "cannot connect: [Errno 101] Network is unreachable",
+            "cannot reach api.example.invalid:443: the network is unreachable",
+        ),
+        ("server error (HTTP 503)", "server error (HTTP 503)"),
+    ],
+)
+def test_connection_failures_read_in_plain_words(error: str, words: str) -> None:
+    p, _, err = printer(url="https://api.example.invalid/api/v1/stream")
+    p.note(Status(ConnectionState.RETRYING, at=100.0, attempt=3, next_try_at=104.0, error=error))
+    (line,) = err.getvalue().splitlines()
+    assert line == f"tail: {words}; attempt 3 failed, next try in 4.0 s (at {clock(104.0)})"
+    assert "Errno" not in line
+    assert p.last_error == words
+
+
+def test_one_line_per_attempt_while_retrying() -> None:
+    p, _, err = printer()
+    error = "cannot connect: All connection attempts failed"
+    for attempt in (1, 2, 3):
+        p.note(Status(ConnectionState.CONNECTING, at=float(attempt)))
+        p.note(Status(ConnectionState.RETRYING, float(attempt), attempt, attempt + 0.5, error))
+    p.note(Status(ConnectionState.CONNECTING, at=4.0))
+    p.note(Status(ConnectionState.LIVE, at=4.0))
+    lines = err.getvalue().splitlines()
+    assert lines[0] == "tail: connecting to http://h/s"
+    assert [line.count("attempt ") for line in lines[1:4]] == [1, 1, 1]
+    assert lines[4].startswith("tail: live since") and len(lines) == 5
+
+
+# --- item 18: one event, one second, everywhere -------------------------------------------------
+
+
+def test_tail_shows_the_second_the_tui_shows() -> None:
+    from togul_monitor.ui.view.format import fmt_clock
+
+    # The server stamped 10:00:00; the event arrived at 10:00:01.6. The TUI's feed shows when
+    # it arrived: so does tail's line, truncated the same way.
+    event = FlagEvent("flag.updated", "k", "env-p", 1, 1_700_000_000, "1", 1_700_000_001.6)
+    out = io.StringIO()
+    TailPrinter(out, io.StringIO(), as_json=False, environment_names=NAMES, url="u").event(event)
+    shown = out.getvalue().split()[1]
+    assert shown == fmt_clock(event.received_at, "local", 0.0) == clock(1_700_000_001.0)
+    for ts in (1_700_000_001.9999, 1_700_000_001.5, -0.5):
+        assert clock(ts) == fmt_clock(ts, "local", 0.0)
+        assert stamp(ts).endswith(clock(ts))
+    assert clock(float("nan")) == fmt_clock(float("inf"), "local", 0.0) == "?"
+
+
+# --- which events and transitions a tail prints -------------------------------------------------
+
+
+def scope(query: str | None, environment_key: str = "production") -> TailScope:
+    p, _, _ = printer()
+    return TailScope(
+        p,
+        query=parse_filter(query) if query else None,
+        environment_key=environment_key,
+        known_names=lambda: NAMES,
+        environment_id=lambda: {v: k for k, v in NAMES.items()}[environment_key],
+    )
+
+
+def event(flag: str, env: str = "env-p", etype: str = "flag.updated") -> FlagEvent:
+    return FlagEvent(etype, flag, env, 1, 1.0, None, 1.0)
+
+
+def transition(flag: str) -> ValueTransition:
+    return ValueTransition(flag, ev(False), ev(True), None, 1.0)
+
+
+def test_environment_narrows_an_organisation_wide_stream() -> None:
+    s = scope(None, "staging")
+    assert [s.event(event("a", env)) for env in ("env-p", "env-s", "env-other")] == [
+        False,
+        True,
+        False,
+    ]
+
+
+def test_a_transition_follows_the_fate_of_its_flags_last_event() -> None:
+    s = scope("flag:checkout-*")
+    assert s.event(event("checkout-v2")) and not s.event(event("new-dashboard"))
+    assert s.transition(transition("checkout-v2"))
+    assert not s.transition(transition("new-dashboard"))  # its event was not printed
+    assert s.transition(transition("checkout-v3"))  # no event seen: the filter decides
+    assert not s.transition(transition("other"))
+    s.skipped(event("checkout-v2"))  # after --count: neither the event nor its effect
+    assert not s.transition(transition("checkout-v2"))
+
+
+def test_an_unknown_environment_cannot_be_narrowed_and_says_so() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    p = TailPrinter(out, err, as_json=False, environment_names={}, url="http://h/s")
+    s = TailScope(
+        p, query=None, environment_key="qa", known_names=dict, environment_id=lambda: None
+    )
+    assert s.event(event("a", "env-x")) and s.event(event("b", "env-y"))
+    assert err.getvalue().count("cannot tell the events of environment qa apart") == 1
+
+
+# --- item 3 and 12: exports carry the environment key and ISO-8601 times ------------------------
+
+
+EXPORTED = FlagEvent("flag.updated", "k", "env-p", 3, 1_700_000_000, "9", 1_700_000_001.2345678)
+
+
+def test_exports_name_the_environment_and_write_iso_times() -> None:
+    jsonl, csv_out = io.StringIO(), io.StringIO()
+    write_jsonl([EXPORTED], jsonl, NAMES)
+    write_csv([EXPORTED, event("x", "env-unknown")], csv_out, environment_names=NAMES)
+    assert json.loads(jsonl.getvalue()) == {
+        "type": "flag.updated",
+        "flag_key": "k",
+        "environment_id": "env-p",
+        "environment_key": "production",
+        "version": 3,
+        "timestamp": "2023-11-14T22:13:20Z",
+        "id": "9",
+        "received_at": "2023-11-14T22:13:21.234Z",  # milliseconds, truncated
+    }
+    header, row, unknown = csv_out.getvalue().splitlines()
+    assert header == "id,type,flag_key,environment_id,environment_key,version,timestamp,received_at"
+    assert (
+        row == "9,flag.updated,k,env-p,production,3,2023-11-14T22:13:20Z,2023-11-14T22:13:21.234Z"
+    )
+    assert unknown.split(",")[3:5] == ["env-unknown", ""]
+
+
+def test_an_export_reads_back_with_its_environment_names_and_is_stable() -> None:
+    first = io.StringIO()
+    write_jsonl([EXPORTED], first, NAMES)
+    names: dict[str, str] = {}
+    (back,) = read_jsonl(first.getvalue().splitlines(), names)
+    assert names == {"env-p": "production"}
+    assert back.timestamp == EXPORTED.timestamp and isinstance(back.timestamp, int)
+    assert abs(back.received_at - EXPORTED.received_at) < 0.001
+    again = io.StringIO()
+    write_jsonl([back], again, names)
+    assert again.getvalue() == first.getvalue()  # a re-import exports byte for byte the same
+
+
+def test_tail_json_lines_read_back_as_events() -> None:
+    p, out, _ = printer(as_json=True)
+    p.event(EXPORTED)
+    p.transition(transition("k"))
+    assert list(read_jsonl(out.getvalue().splitlines())) == [EXPORTED]
+
+
+def test_times_no_calendar_holds_stay_numbers() -> None:
+    assert iso_time(1e300) == 1e300 and parse_time(1e300) == 1e300
+    assert parse_time("2023-11-14T22:13:20") is None  # no zone: not an export's time
+    assert parse_time("yesterday") is None and parse_time(True) is None
+
+
+def test_the_tui_export_names_the_environment(tmp_path: Path) -> None:
+    from togul_monitor.ui.export import write_jsonl as tui_write_jsonl
+    from togul_monitor.ui.view.feed_store import FeedPredicate
+
+    path = tmp_path / "out.jsonl"
+    assert tui_write_jsonl([EXPORTED], FeedPredicate(environment_names=dict(NAMES)), path) == 1
+    line = json.loads(path.read_text())
+    assert line["environment_key"] == "production"
+    assert line["received_at"] == "2023-11-14T22:13:21.234Z"

@@ -1,0 +1,78 @@
+"""`togul-monitor login`: log in to a profile's server and store the token pair in the profile.
+
+Asks for the email (or takes `--email`) and the password (never echoed), calls
+`POST /api/v1/login` (docs/protocol.md), and writes the access token and the refresh token into
+the profile as literals (`token`, `refresh_token`; the file is mode 0600 and keeps its
+comments). The monitor then renews the token before it expires and writes each rotated pair
+back (core/tokens.py). Neither token, nor the password, is ever printed: only when the token
+expires. Exit codes as every command's (cli/common.py): 2 usage or configuration, 3 the server
+refused the login, 1 it could not be reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from togul_monitor.cli.common import (
+    EXIT_CREDENTIALS,
+    EXIT_FAILED,
+    group_choices,
+    reports_config_errors,
+)
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profiles import ProfileStore, load_config
+from togul_monitor.config.resolve import choose_profile_name
+from togul_monitor.config.validate import BUILTIN_NAMES, display_url
+from togul_monitor.support.text import safe_text
+
+
+@click.command()
+@click.option("--profile", "profile_name", metavar="NAME", help="The saved profile to log in.")
+@click.option("--email", metavar="EMAIL", help="The account's email (asked for when not given).")
+@reports_config_errors
+def login(profile_name: str | None, email: str | None) -> None:
+    """Log in and store a token and a refresh token in a saved profile.
+
+    The password is asked for without echo. The monitor renews the token before it expires, so
+    a profile that holds both keeps working for as long as the refresh token lives.
+    """
+    from togul_monitor.client.tokens import TokenError, jwt_times, utc
+    from togul_monitor.client.tokens import login as request_login
+
+    config = load_config()
+    name = choose_profile_name(config, profile_name or group_choices().target.profile_name)
+    if name is None or name in BUILTIN_NAMES:
+        raise ConfigError(
+            "login stores the token in a saved profile: name one with --profile NAME",
+            hint="the demo's emulator needs no login",
+        )
+    entry = config.profiles.get(name)
+    if entry is None:
+        raise ConfigError(
+            f"no saved profile named {safe_text(name)!r}",
+            file=config.path,
+            hint="add it first: togul-monitor profiles add NAME --url URL --environment KEY ...",
+        )
+    where = display_url(entry.base_url)
+    username = email or click.prompt(f"Email for {where}", err=True)
+    password = click.prompt("Password", hide_input=True, err=True)
+    try:
+        pair = asyncio.run(request_login(entry.base_url, username.strip(), password))
+    except TokenError as exc:
+        refused = exc.status in (400, 401, 403)
+        what = "the server refused the login" if refused else "the login failed"
+        click.echo(f"login: {what}: {exc}", err=True)
+        sys.exit(EXIT_CREDENTIALS if refused else EXIT_FAILED)
+    if pair.refresh_token is None:
+        click.echo("login: warning: no refresh token came with the token", err=True)
+    ProfileStore().store_tokens(name, token=pair.token, refresh_token=pair.refresh_token)
+    _, expires_at = jwt_times(pair.token)
+    until = f", valid until {utc(expires_at)}" if expires_at is not None else ""
+    renew = " and a refresh token" if pair.refresh_token else ""
+    click.echo(
+        f"logged in to {where} as {safe_text(username.strip())}: profile {name!r} now holds a "
+        f"token{until}{renew}"
+    )

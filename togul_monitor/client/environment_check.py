@@ -1,0 +1,92 @@
+"""Does this API key belong to that environment? One evaluate request says (docs/protocol.md).
+
+`POST /api/v1/evaluate` takes the environment's key beside the API key, and a key of another
+environment answers 403. So one evaluate of one flag tells whether a profile's `api_key` and
+`environment_key` go together, before the monitor names a single event after that environment:
+- 200 (a value) or 404 (no such flag: the key was accepted for the environment): they do;
+- 403 for a key of scope sdk or server: they do not (the quota's 403,
+  `billing.evaluation_blocked`, says nothing about the environment);
+- anything else (401, 5xx, no answer, a 403 for a key whose scope its prefix does not tell):
+  unknown.
+
+A key of scope stream cannot evaluate at all (`key_may_evaluate`), so it is never probed. The
+probe is one request, never retried, and not counted as an evaluation anywhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import httpx
+
+from togul_monitor.protocol import EVALUATE_PATH, KEY_PREFIXES
+from togul_monitor.support.text import safe_text
+
+QUOTA_CODE = "billing.evaluation_blocked"
+
+
+class Verdict(enum.Enum):
+    BELONGS = "belongs"
+    OTHER_ENVIRONMENT = "other_environment"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    verdict: Verdict
+    detail: str = ""  # secret-free: the HTTP status and the server's error code and message
+
+
+def key_may_evaluate(api_key: str | None) -> bool:
+    """An API key whose scope may evaluate (not a `tgl_str_` stream key)."""
+    return bool(api_key) and not (api_key or "").startswith(KEY_PREFIXES["stream"])
+
+
+def _known_scope(api_key: str) -> bool:
+    return api_key.startswith((KEY_PREFIXES["sdk"], KEY_PREFIXES["server"]))
+
+
+def _error(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("message") if isinstance(body, dict) else None
+    code = code if isinstance(code, str) else ""
+    text = f"HTTP {response.status_code}" + (f" {safe_text(code[:100])}" if code else "")
+    if isinstance(message, str) and message:
+        text += f": {safe_text(message[:200])}"
+    return code, text
+
+
+async def probe_environment(
+    base_url: str,
+    api_key: str,
+    environment_key: str,
+    *,
+    flag_key: str,
+    context: dict[str, str] | None = None,
+    timeout: float = 5.0,
+    verify: bool = True,
+) -> ProbeResult:
+    """One evaluate of `flag_key` with `api_key` in `environment_key`: does the key belong?"""
+    body = {"flag_key": flag_key, "environment_key": environment_key, "context": context or {}}
+    try:
+        async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
+            response = await client.post(
+                base_url.rstrip("/") + EVALUATE_PATH,
+                json=body,
+                headers={"X-API-Key": api_key, "Accept": "application/json"},
+            )
+    except httpx.HTTPError as exc:
+        return ProbeResult(Verdict.UNKNOWN, f"no answer ({type(exc).__name__})")
+    status = response.status_code
+    if status in (200, 404):
+        return ProbeResult(Verdict.BELONGS, f"HTTP {status}")
+    code, text = _error(response)
+    if status == 403 and code != QUOTA_CODE:
+        if _known_scope(api_key) or "environment" in text.lower():
+            return ProbeResult(Verdict.OTHER_ENVIRONMENT, text)
+    return ProbeResult(Verdict.UNKNOWN, text)

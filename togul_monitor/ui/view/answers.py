@@ -1,0 +1,129 @@
+"""What the feed says for an event that changed no value: the re-evaluation it asked for, and
+its answer; and which event a value change belongs to when the server sends no event ids.
+
+A change that moved the profile's value has a transition (before → after) and the row shows
+it. Most rule edits move nothing for a given context, and a blank there reads as "not known
+yet" forever. So each event of the profile's environment waits here for the answer to the
+re-evaluation it caused: the flag's next value that is not stale (the monitor marks a value
+stale when an event arrives and keeps it so until no newer request is pending,
+`core/evaluation.py`). Then the row says what that answer was:
+
+- `unchanged`: the value did not change for this context;
+- `first`: the flag had no value yet, so there is nothing to compare with (its value now);
+- `with-next`: a burst of the flag's events was evaluated once, and the value change is shown
+  on the last of them (as the monitor ties it);
+- `deleted`: the flag went away before it had a value.
+
+Until then the row says "evaluating…", and "not evaluated" when the profile cannot evaluate
+(no API key, or rejected credentials).
+
+Events are told apart by their id, or by identity when the server sends none (the same
+`FlagEvent` object is shared by the log and the view). Without ids a transition names no event
+either: it belongs to the last event of the answer published just before it (`value` returns
+that event), which is what the monitor does with ids. Nothing here touches a widget.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, FlagValue
+
+WAITING_PER_FLAG = 1_000  # a flag whose evaluation keeps failing must not grow without bound
+
+
+def event_key(event: FlagEvent) -> object:
+    """How a row is told apart: its id, or the object itself when the server sent none."""
+    return event.event_id if event.event_id is not None else id(event)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    state: str  # "unchanged" | "first" | "with-next" | "deleted"
+    value: Evaluation | None = None  # the value the answer gave
+
+
+class ValueAnswers:
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self.evaluates = True  # the profile has what evaluate takes (core/plan.py)
+        self.halted = False  # evaluate refused the credentials: nothing answers until retried
+        self.environment_id: str | None = None  # the profile's environment, once known
+        self._waiting: dict[str, list[FlagEvent]] = {}  # flag key → events, oldest first
+        # event key → (the event, its answer, the events answered with it)
+        self._answered: OrderedDict[object, tuple[FlagEvent, Answer, tuple[FlagEvent, ...]]] = (
+            OrderedDict()
+        )
+        self._known: set[str] = set()  # flags that had a value before
+
+    def reset(self, *, evaluates: bool, environment_id: str | None = None) -> None:
+        """A new monitor (another profile): nothing carries over."""
+        self.evaluates, self.halted, self.environment_id = evaluates, False, environment_id
+        self._waiting.clear()
+        self._answered.clear()
+        self._known.clear()
+
+    def know(self, values: Iterable[FlagValue]) -> None:
+        """Values the monitor had before any answer reached the view (the journal's)."""
+        self._known.update(v.flag_key for v in values if v.current is not None or v.deleted)
+
+    def concerns(self, event: FlagEvent) -> bool:
+        """Whether the profile's values are evaluated for `event` (its environment)."""
+        env = self.environment_id
+        return env is None or event.environment_id == env
+
+    def event(self, event: FlagEvent) -> None:
+        """An event arrived (in log order): it waits for its flag's next answer."""
+        if not self.evaluates or not self.concerns(event):
+            return
+        waiting = self._waiting.setdefault(event.flag_key, [])
+        waiting.append(event)
+        if len(waiting) > WAITING_PER_FLAG:
+            del waiting[0]
+
+    def value(self, value: FlagValue) -> FlagEvent | None:
+        """A flag's value as the monitor published it: an answer unless still stale. When it
+        answered events (their rows change), the last of them."""
+        known = value.flag_key in self._known
+        if value.current is not None or value.deleted:
+            self._known.add(value.flag_key)
+        if value.stale or (value.current is None and not value.deleted):
+            return None
+        group = tuple(self._waiting.pop(value.flag_key, ()))
+        if not group:
+            return None
+        for event in group:
+            if value.deleted:
+                answer = Answer("deleted")
+            elif not known and event is group[-1]:
+                answer = Answer("first", value.current)
+            else:
+                answer = Answer("unchanged", value.current)  # "with-next" if the last changed
+            self._answered[event_key(event)] = (event, answer, group)
+        while len(self._answered) > self.limit:
+            self._answered.popitem(last=False)
+        return group[-1]
+
+    def changed(self, key: object) -> None:
+        """The event of `key` has a value change: the events answered with it (earlier in the
+        same burst) were evaluated together with it, not found unchanged."""
+        found = self._answered.get(key)
+        if found is None:
+            return
+        event = found[0]
+        for other in found[2]:
+            if other is not event:
+                key = event_key(other)
+                entry = self._answered.get(key)
+                if entry is not None and entry[0] is other:
+                    self._answered[key] = (other, Answer("with-next", entry[1].value), entry[2])
+
+    def answer(self, event: FlagEvent) -> Answer | None:
+        found = self._answered.get(event_key(event))
+        return found[1] if found is not None and found[0] is event else None
+
+    def waiting(self, event: FlagEvent) -> bool:
+        return any(other is event for other in self._waiting.get(event.flag_key, ()))

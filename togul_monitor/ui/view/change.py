@@ -1,0 +1,146 @@
+"""Before → after as parts that are cut to a width, each cut marked with `…`.
+
+A value change is the product: it is built whole (`change_parts`) and only then fitted to the
+room a pane gives it (`fit_parts`). The room is shared between the parts that may be cut (the
+values, the reasons) by what each needs: a short side is kept whole and gives what it does not
+use to the long side, and a side that is cut ends with `…`, so a cut value never reads as a
+whole one (`"bm25" (defaul` could be a value of its own). Widths are terminal cells.
+
+Server text goes through `safe_text` (`format.fmt_value`) and is appended as plain strings, never
+parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.text import Text
+
+from togul_monitor.domain.values import Evaluation
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.format import fmt_value
+
+ELLIPSIS = "…"
+UNLIMITED = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    text: str  # already safe to print
+    style: str = ""
+    # May be cut: 0 never (arrows, brackets), 1 first (the values), 2 after those (the reasons
+    # beside a value that did not change: the value is kept whole before them).
+    cut: int = 0
+
+
+Parts = tuple[Part, ...]
+
+
+def value_text(evaluation: Evaluation | None) -> str:
+    """One side of a change, whole: JSON-spelled, `∅` when there is none."""
+    if evaluation is None:
+        return "∅"
+    return fmt_value(evaluation.value, UNLIMITED)
+
+
+def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
+    """`false → true` (the after side emphasised), `"x" → deleted`, or, when only the reason or
+    the enabled state changed, the value with what changed: `"bm25" (default → rule_match)`."""
+    if before is not None and after is not None and before.value == after.value:
+        parts = [Part(value_text(after), "bold", cut=1)]
+        if before.reason != after.reason:
+            parts += [
+                Part(" (", "dim"),
+                Part(safe_text(before.reason), "dim", cut=2),
+                Part(" → ", "dim"),
+                Part(safe_text(after.reason), "dim", cut=2),
+                Part(")", "dim"),
+            ]
+        elif before.enabled != after.enabled:
+            parts.append(Part(f" (now {'enabled' if after.enabled else 'disabled'})", "dim"))
+        return tuple(parts)
+    last = Part("deleted", "red") if after is None else Part(value_text(after), "bold", cut=1)
+    return (Part(value_text(before), "dim", cut=1), Part(" → ", "dim"), last)
+
+
+def parts_width(parts: Sequence[Part]) -> int:
+    return sum(cell_len(part.text) for part in parts)
+
+
+def cut_cells(text: str, width: int) -> str:
+    """`text` in at most `width` cells, ending with `…` when cut."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    out, cells = [], 0
+    for char in text:
+        size = cell_len(char)
+        if cells + size > width - 1:
+            break
+        out.append(char)
+        cells += size
+    return "".join(out) + ELLIPSIS
+
+
+def share(needs: Sequence[int], room: int) -> list[int]:
+    """`room` cells shared between parts needing `needs`: equal shares, and what a part does
+    not need goes to the others (the shorter parts stay whole)."""
+    widths = [0] * len(needs)
+    open_ = [i for i, need in enumerate(needs) if need > 0]
+    room = max(0, room)
+    while open_ and room > 0:
+        each = max(1, room // len(open_))
+        for i in list(open_):
+            give = min(each, needs[i] - widths[i], room)
+            widths[i] += give
+            room -= give
+            if widths[i] >= needs[i]:
+                open_.remove(i)
+            if room <= 0:
+                break
+    return widths
+
+
+def fit_parts(parts: Sequence[Part], width: int) -> Text:
+    """`parts` in at most `width` cells: the cuttable parts share what the fixed ones leave, the
+    first rank (`cut=1`) before the second, which keeps up to half of it."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if parts_width(parts) <= width:
+        for part in parts:
+            text.append(part.text, style=part.style)
+        return text
+    room = width - sum(cell_len(p.text) for p in parts if not p.cut)
+    first = [i for i, p in enumerate(parts) if p.cut == 1]
+    second = [i for i, p in enumerate(parts) if p.cut == 2]
+    if room < 2 * (len(first) + len(second)):  # not even `x…` each: cut once at the end
+        flat = "".join(part.text for part in parts)
+        return Text(cut_cells(flat, width), style=parts[0].style if parts else "", no_wrap=True)
+    # The second rank keeps up to half the room (at least `x…` each), the first takes the rest.
+    second_need = sum(cell_len(parts[i].text) for i in second)
+    reserve = max(2 * len(second), min(second_need, room // 2))
+    widths: dict[int, int] = {}
+    for rank, kept in ((first, reserve), (second, 0)):
+        given = share([cell_len(parts[i].text) for i in rank], room - kept)
+        widths.update(zip(rank, given, strict=True))
+        room -= sum(given)
+    for index, part in enumerate(parts):
+        shown = cut_cells(part.text, widths[index]) if part.cut else part.text
+        text.append(shown, part.style)
+    return text
+
+
+def whole(parts: Sequence[Part]) -> Text:
+    """`parts` uncut (the detail line under the selected row, the history pane)."""
+    text = Text()
+    for part in parts:
+        text.append(part.text, style=part.style)
+    return text
+
+
+def change_text(before: Evaluation | None, after: Evaluation | None, width: int = 0) -> Text:
+    """The change fitted to `width` cells (0: whole)."""
+    parts = change_parts(before, after)
+    return fit_parts(parts, width) if width > 0 else whole(parts)

@@ -1,0 +1,288 @@
+"""The feed's rows as text: columns shared by what they need, cuts marked, the selected row whole.
+
+An event row is: time, type, flag key, environment, version, and the value change. Time and
+type have fixed widths; the rest of the row is shared by what the rows on screen need
+(`RowNeeds`, the widest of each column), in this order (`layout_for`): the flag key and the
+environment get a minimum (their whole text when short), then the value change gets what it
+needs, then the key and the environment grow to what they need, then the version is shown when
+it fits. The environment column is left out when every row on screen is the profile's own
+environment (the status bar names it) and there is no room for it. Whatever is cut ends with
+`…`; the selected row, when cut, is shown whole on the lines under it (`expanded_lines`).
+
+Textual-free (`widgets/event_feed.py` draws these lines); server text goes through `safe_text`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.text import Text
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.change import (
+    Part,
+    Parts,
+    change_parts,
+    cut_cells,
+    fit_parts,
+    parts_width,
+    value_text,
+    whole,
+)
+from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.format import fmt_clock, type_style
+from togul_monitor.ui.view.rows import FeedItem, Row
+
+TYPE_WIDTH = 12  # `flag.updated`
+FLAG_MIN = 16  # most keys whole (`checkout-button-color` is cut to `checkout-button…`)
+ENV_MIN = 8
+ENV_MAX = 24
+EXPANDED_MAX = 4  # lines under the selected row; `enter` shows everything
+EXPAND_INDENT = 9  # under the type column
+
+MARKER_STYLES = {
+    "outage": "bold yellow",
+    "outage-missing": "bold red",
+    "malformed": "red",
+    "gap": "yellow",
+    "info": "italic dim",
+    "continued": "bold red",  # the second row of a marker: no time column, so it fits 80 cols
+}
+
+#: What a row without a value change says (item: its long form, then a short one for narrow
+#: panes). `view/answers.py` says when each applies.
+STATUS_TEXTS: dict[str, tuple[str, str]] = {
+    "unchanged": ("value unchanged for your context", "unchanged"),
+    "with-next": ("evaluated with the next change", "see next"),
+    "evaluating": ("evaluating…", "evaluating…"),
+    "not-evaluated": ("not evaluated", "not eval."),
+    "other-environment": ("not evaluated: other environment", "other env"),
+}
+
+
+def time_width(time_mode: str) -> int:
+    """`12:01:03`, `12:01:03Z`, `42s ago` (`365d ago` at most)."""
+    return 9 if time_mode == "utc" else 8
+
+
+def lead(time_mode: str) -> int:
+    """The cells before the flag key: time and type, a space after each."""
+    return time_width(time_mode) + 1 + TYPE_WIDTH + 1
+
+
+def environment_label(environment_id: str, names: Mapping[str, str] | None) -> str:
+    if names and environment_id in names:
+        return safe_text(names[environment_id])
+    return safe_text(environment_id[:8])
+
+
+def _status(name: str) -> tuple[Parts, Parts]:
+    long, short = STATUS_TEXTS[name]
+    style = "dim italic" if name == "evaluating" else "dim"
+    return (Part(long, style, cut=1),), (Part(short, style, cut=1),)
+
+
+def row_change(event: FlagEvent, store: FeedStore) -> tuple[Parts, Parts]:
+    """What the row says of the value: the change, or why there is none (long, short)."""
+    transition = store.transition_for(event)
+    if transition is not None:
+        parts = change_parts(transition.before, transition.after)
+        return parts, parts
+    answers = store.answers
+    answer = answers.answer(event)
+    if answer is not None:
+        if answer.state == "deleted":
+            parts = (Part("deleted", "red"),)
+            return parts, parts
+        if answer.state == "first":
+            value = Part(value_text(answer.value), "bold", cut=1)
+            if event.type == "flag.created":
+                parts = (Part("∅ → ", "dim"), value)
+                return parts, parts
+            return (Part("first value: ", "dim"), value), (Part("now ", "dim"), value)
+        return _status(answer.state)
+    if not answers.evaluates or answers.halted:
+        return _status("not-evaluated")
+    if not answers.concerns(event):
+        return _status("other-environment")
+    if answers.waiting(event):
+        return _status("evaluating")
+    return (), ()  # received before this view could follow it: nothing to claim
+
+
+@dataclass
+class RowNeeds:
+    """The widest text of each column among some rows (cells)."""
+
+    flag: int = 0
+    env: int = 0
+    version: int = 0
+    change: int = 0
+    env_needed: bool = False  # some row is not of the profile's environment
+
+    def add(self, event: FlagEvent, store: FeedStore, names: Mapping[str, str] | None) -> None:
+        self.flag = max(self.flag, cell_len(safe_text(event.flag_key)))
+        label = environment_label(event.environment_id, names)
+        self.env = max(self.env, min(ENV_MAX, cell_len(label)))
+        self.version = max(self.version, len(f"v{event.version}"))
+        long, _ = row_change(event, store)
+        self.change = max(self.change, parts_width(long))
+        own = store.answers.environment_id
+        if own is None or event.environment_id != own:
+            self.env_needed = True
+
+
+def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | None) -> RowNeeds:
+    needs = RowNeeds()
+    for row in rows:
+        if type(row) is FlagEvent:
+            needs.add(row, store, names)
+    return needs
+
+
+@dataclass(frozen=True)
+class FeedLayout:
+    """Cells for the flag key, the environment (0: left out) and the version (0: left out);
+    each is followed by one space, and the value change takes the rest of the row."""
+
+    flag: int
+    env: int
+    version: int
+
+
+def layout_for(width: int, needs: RowNeeds, time_mode: str = "local") -> FeedLayout:
+    room = width - lead(time_mode)
+    flag = min(needs.flag, FLAG_MIN)
+    env = min(needs.env, ENV_MIN) if needs.env_needed else 0
+    room -= flag + 1 + (env + 1 if env else 0)
+    room -= min(needs.change, max(0, room))  # the change first
+    grow = max(0, min(room, needs.flag - flag))
+    flag, room = flag + grow, room - grow
+    if env:
+        grow = max(0, min(room, needs.env - env))
+        env, room = env + grow, room - grow
+    elif needs.env and room >= needs.env + 1:
+        env, room = needs.env, room - needs.env - 1
+    version = needs.version if needs.version and room >= needs.version + 1 else 0
+    return FeedLayout(flag, env, version)
+
+
+def _cell(text: str, width: int) -> str:
+    cut = cut_cells(text, width)
+    return cut + " " * (width - cell_len(cut))
+
+
+def row_text(
+    item: Row,
+    width: int,
+    *,
+    time_mode: str,
+    now: float,
+    environment_names: Mapping[str, str] | None,
+    store: FeedStore,
+    layout: FeedLayout | None = None,
+) -> Text:
+    """One feed row in `width` cells; `layout` None: laid out for this row alone."""
+    stamp = _cell(fmt_clock(item.received_at, time_mode, now), time_width(time_mode))
+    if isinstance(item, FeedItem):
+        style = MARKER_STYLES.get(item.marker, "")
+        if item.marker == "continued":
+            return Text(cut_cells(safe_text(item.text), width), style=style)
+        text = Text(stamp + " ", style="dim")
+        text.append(cut_cells(safe_text(item.text), width - len(stamp) - 1), style=style)
+        return text
+    event: FlagEvent = item
+    if layout is None:
+        layout = layout_for(width, needs_of((event,), store, environment_names), time_mode)
+    text = Text(stamp + " ", style="dim")
+    text.append(_cell(safe_text(event.type), TYPE_WIDTH) + " ", style=type_style(event.type))
+    text.append(_cell(safe_text(event.flag_key), layout.flag) + " ")
+    if layout.env:
+        label = environment_label(event.environment_id, environment_names)
+        text.append(_cell(label, layout.env) + " ")
+    if layout.version:
+        text.append(_cell(f"v{event.version}", layout.version) + " ", style="dim")
+    room = width - text.cell_len
+    long, short = row_change(event, store)
+    parts = long if parts_width(long) <= room else short
+    if room > 0 and parts:
+        text.append_text(fit_parts(parts, room))
+    return text
+
+
+def row_is_cut(
+    item: Row,
+    width: int,
+    layout: FeedLayout,
+    names: Mapping[str, str] | None,
+    store: FeedStore,
+    time_mode: str = "local",
+) -> bool:
+    """Whether the row as laid out hides some of its text (the selected row is then expanded)."""
+    if isinstance(item, FeedItem):
+        before = 0 if item.marker == "continued" else time_width(time_mode) + 1
+        return cell_len(safe_text(item.text)) > width - before
+    event: FlagEvent = item
+    label = environment_label(event.environment_id, names)
+    if cell_len(safe_text(event.flag_key)) > layout.flag:
+        return True
+    if (layout.env or store.answers.environment_id != event.environment_id) and cell_len(
+        label
+    ) > layout.env:
+        return True
+    used = lead(time_mode) + layout.flag + 1 + (layout.env + 1 if layout.env else 0)
+    used += layout.version + 1 if layout.version else 0
+    long, _ = row_change(event, store)
+    return parts_width(long) > width - used
+
+
+def full_text(item: Row, names: Mapping[str, str] | None, store: FeedStore) -> Text:
+    """Everything the row stands for, uncut: `↳ key · environment · v3: before → after`."""
+    if isinstance(item, FeedItem):
+        return Text("↳ " + safe_text(item.text), style=MARKER_STYLES.get(item.marker, ""))
+    event: FlagEvent = item
+    text = Text("↳ ", style="dim")
+    text.append(safe_text(event.flag_key), style="bold")
+    text.append(" · ", style="dim")
+    text.append(environment_label(event.environment_id, names))
+    text.append(f" · v{event.version}: ", style="dim")
+    long, _ = row_change(event, store)
+    text.append_text(whole(long))
+    return text
+
+
+def expanded_lines(
+    item: Row, width: int, names: Mapping[str, str] | None, store: FeedStore
+) -> list[Text]:
+    """The selected row whole, wrapped under it (at most EXPANDED_MAX lines, then `…`)."""
+    room = width - EXPAND_INDENT
+    if room < 8:
+        return []
+    text = full_text(item, names, store)
+    lines: list[Text] = []
+    start = cells = 0
+    plain = text.plain
+    index = 0
+    while index < len(plain):
+        size = cell_len(plain[index])
+        if cells + size > room:
+            # At the last space of the line when it is in its second half, else where it is full.
+            space = plain.rfind(" ", start, index)
+            end = space + 1 if space > start + room // 2 else index
+            lines.append(text[start:end])  # the space stays at the end: lines join back
+            start, cells, index = end, 0, end
+            continue
+        cells += size
+        index += 1
+    lines.append(text[start:])
+    if len(lines) > EXPANDED_MAX:
+        lines = lines[:EXPANDED_MAX]
+        last = lines[-1]
+        more = " … enter: all"
+        lines[-1] = last[: max(0, len(last.plain) - len(more))]
+        lines[-1].append(more, style="dim")
+    pad = " " * EXPAND_INDENT
+    return [Text(pad).append_text(line) for line in lines]

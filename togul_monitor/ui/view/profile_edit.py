@@ -1,0 +1,195 @@
+"""What the profile form (`screens/profile_form.py`) would save, checked before anything is
+written, without Textual.
+
+The form refuses what `togul-monitor profiles add/edit` refuses: the profile it would write is
+built (`ProfileEntry`, or the saved entry with `ProfileChanges` applied) and checked with the
+config layer's own validation (`config/validate.py`), so its message, hint included, is the one
+the CLI prints. It also refuses a literal and a variable for the same secret (the CLI's "not
+both"), a number of seconds that is not one, and clearing a variable the form cannot remove.
+
+It never drops a secret silently: naming a variable for a secret the file holds as a literal
+removes the literal (`ProfileChanges`), so it is refused while the variable is unset (the
+literal stays) and needs a second save to confirm once it is set. A variable that is not set
+in this session is saved only when confirmed the same way: the profile would not open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profiles import ProfileChanges
+from togul_monitor.config.validate import validate_profile
+from togul_monitor.support.text import mask_secret, safe_text
+
+SECRETS = (("api_key", "api_key_env", "API key"), ("token", "token_env", "token"))
+
+
+@dataclass(frozen=True)
+class FormFields:
+    """The form's text, as typed (stripped)."""
+
+    name: str = ""
+    base_url: str = ""
+    environment_key: str = ""
+    api_key_env: str = ""
+    api_key: str = ""
+    token_env: str = ""
+    context: str = ""
+    watch: str = ""
+    heartbeat_seconds: str = ""
+    allow_insecure: bool = False
+
+
+@dataclass(frozen=True)
+class SavePlan:
+    """What saving does: add `entry`, or edit `name` with `changes`; or why not (`error`);
+    `confirm`: what a second save agrees to (a literal secret removed, an unset variable)."""
+
+    name: str = ""
+    entry: ProfileEntry | None = None
+    changes: ProfileChanges | None = None
+    error: str | None = None
+    confirm: str | None = None
+
+
+def parse_pairs(text: str) -> dict[str, str]:
+    """`a=1, b=2` → {"a": "1", "b": "2"}; raises ValueError naming the bad part."""
+    pairs: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"context: {safe_text(part)!r} is not key=value")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(filter(None, (p.strip() for p in text.split(",")))))
+
+
+def config_message(error: ConfigError) -> str:
+    """The validator's message and hint, without the file and profile the form already shows."""
+    about = f"{error.key}: " if error.key else ""
+    hint = f"\nhint: {error.hint}" if error.hint else ""
+    return f"{about}{error.message}{hint}"
+
+
+def plan_save(fields: FormFields, old: ProfileEntry | None, environ: Mapping[str, str]) -> SavePlan:
+    """Check `fields` (a new profile when `old` is None) the way the CLI would."""
+    try:
+        context = parse_pairs(fields.context)
+        heartbeat = _seconds(fields.heartbeat_seconds, old)
+    except ValueError as error:
+        return SavePlan(error=str(error))
+    watch = parse_list(fields.watch)
+    for literal, variable, what in SECRETS:
+        if getattr(fields, variable) and getattr(fields, literal, ""):
+            return SavePlan(error=f"give the {what} or its variable, not both: clear one")
+    if old is None:
+        entry = ProfileEntry(
+            name=fields.name,
+            base_url=fields.base_url,
+            environment_key=fields.environment_key,
+            api_key=fields.api_key or None,
+            api_key_env=fields.api_key_env or None,
+            token_env=fields.token_env or None,
+            context=context,
+            watch=watch,
+            heartbeat_seconds=heartbeat,
+            allow_insecure=fields.allow_insecure,
+        )
+        table, name, plan = entry.to_table(), entry.name, SavePlan(entry.name, entry=entry)
+    else:
+        try:
+            changes = _changes(fields, old, context, watch, heartbeat)
+        except ValueError as error:
+            return SavePlan(error=str(error))
+        table, name = old.to_table(), old.name
+        changes.apply(table, toml=False)
+        plan = SavePlan(old.name, changes=changes)
+    try:
+        validate_profile(name, table)
+    except ConfigError as error:
+        return SavePlan(error=config_message(error))
+    refused, confirm = _secret_checks(fields, old, environ)
+    if refused is not None:
+        return SavePlan(error=refused)
+    return SavePlan(plan.name, plan.entry, plan.changes, confirm=confirm)
+
+
+def _seconds(text: str, old: ProfileEntry | None) -> float:
+    if not text:
+        return old.heartbeat_seconds if old is not None else DEFAULT_HEARTBEAT_SECONDS
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"heartbeat seconds: {safe_text(text)!r} is not a number") from None
+
+
+def _changes(
+    fields: FormFields,
+    old: ProfileEntry,
+    context: dict[str, str],
+    watch: tuple[str, ...],
+    heartbeat: float,
+) -> ProfileChanges:
+    secrets: dict[str, str | None] = {}
+    for literal, variable, what in SECRETS:
+        typed, saved = getattr(fields, variable), getattr(old, variable) or ""
+        if typed == saved:
+            continue
+        if not typed and not getattr(fields, literal, ""):
+            # ProfileChanges sets or replaces a secret; it cannot remove one.
+            raise ValueError(
+                f"the {what} variable cannot be removed here: give the {what} itself, or "
+                "edit profiles.toml (`togul-monitor profiles path`)"
+            )
+        secrets[variable] = typed or None
+    return ProfileChanges(
+        base_url=fields.base_url,
+        environment_key=fields.environment_key,
+        api_key=fields.api_key or None,
+        api_key_env=secrets.get("api_key_env"),
+        token_env=secrets.get("token_env"),
+        context=context,
+        unset_context=tuple(k for k in old.context if k not in context),
+        watch=tuple(w for w in watch if w not in old.watch),
+        unwatch=tuple(w for w in old.watch if w not in watch),
+        heartbeat_seconds=heartbeat,
+        allow_insecure=fields.allow_insecure,
+    )
+
+
+def _secret_checks(
+    fields: FormFields, old: ProfileEntry | None, environ: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """(error, confirm): a literal secret replaced by a variable that is not set is refused (the
+    literal stays); one replaced by a set variable, or a new variable that is not set, needs a
+    second save."""
+    notes: list[str] = []
+    for literal, variable, what in SECRETS:
+        name = getattr(fields, variable)
+        if not name or (old is not None and name == getattr(old, variable)):
+            continue
+        shown = safe_text(name)
+        saved = getattr(old, literal) if old is not None else None
+        if saved and not environ.get(name):
+            return (
+                f"{shown} is not set in this session: the literal {what} ({mask_secret(saved)}) "
+                f"stays in profiles.toml until it is. Set {shown} and start togul-monitor "
+                f"again, or clear the {what} variable field",
+                None,
+            )
+        if saved:
+            notes.append(
+                f"saving removes the literal {what} ({mask_secret(saved)}) from profiles.toml: "
+                f"it will be read from ${shown}"
+            )
+        elif not environ.get(name):
+            notes.append(
+                f"{shown} is not set in this session: the profile will not open until it is"
+            )
+    return None, "; ".join(notes) or None
