@@ -15,48 +15,52 @@ import logging
 
 from textual.binding import Binding, BindingType
 
+from togul_monitor.config.keymap import BINDING_DEFAULTS
 from togul_monitor.protocol import EVENT_TYPES
 
 log = logging.getLogger(__name__)
 
-#: Binding id → (default keys, action, footer label, show in footer, tooltip)
-DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
-    "filter": ("slash", "filter_key", "Filter", True, "Filter the feed (shared filter language)"),
+# Binding id → (action, footer label, show in footer, tooltip); the default keys are the
+# config layer's (`config/keymap.py`), which validates the user's `[keymap]` against them.
+_ACTIONS: dict[str, tuple[str, str, bool, str]] = {
+    "filter": ("filter_key", "Filter", True, "Filter the feed (shared filter language)"),
     "pause": (
-        "space",
         "toggle_pause",
         "Pause",
         True,
         "Pause/resume the feed (+N new while paused)",
     ),
-    "follow": ("end", "follow", "Follow", False, "Follow the latest event"),
-    "detail": ("enter", "detail", "Detail", True, "Event detail: raw JSON, value before → after"),
-    "profiles": ("p", "app.profiles", "Profiles", True, "Switch, add or edit profiles"),
-    "command_palette": ("ctrl+p", "command_palette", "Palette", False, "Command palette"),
-    "watch": ("w", "watch", "Watch", True, "Watch/unwatch the selected flag (bell on change)"),
-    "time_format": ("t", "time_format", "Time", False, "Time as local, UTC or relative"),
-    "export": ("e", "export", "Export", True, "Export what the filter shows as JSONL"),
-    "clear": ("C", "clear_view", "Clear", False, "Clear the view (not the log or journal)"),
+    "follow": ("follow", "Follow", False, "Follow the latest event"),
+    "detail": ("detail", "Detail", True, "Event detail: raw JSON, value before → after"),
+    "profiles": ("app.profiles", "Profiles", True, "Switch, add or edit profiles"),
+    "command_palette": ("command_palette", "Palette", False, "Command palette"),
+    "watch": ("watch", "Watch", True, "Watch/unwatch the selected flag (bell on change)"),
+    "time_format": ("time_format", "Time", False, "Time as local, UTC or relative"),
+    "export": ("export", "Export", True, "Export what the filter shows as JSONL"),
+    "clear": ("clear_view", "Clear", False, "Clear the view (not the log or journal)"),
     "reconnect": (
-        "R",
         "app.reconnect",
         "Reconnect",
         False,
         "Reconnect the stream now (also retries rejected credentials)",
     ),
-    "reevaluate": ("r", "app.reevaluate", "Re-evaluate", False, "Re-evaluate every value now"),
-    "edit_profile": ("E", "app.edit_profile", "Edit profile", False, "Edit the current profile"),
-    "help": ("question_mark,f1", "app.help", "Help", True, "Keys and panes"),
-    "quit": ("q", "app.quit", "Quit", True, "Quit"),
+    "reevaluate": ("app.reevaluate", "Re-evaluate", False, "Re-evaluate every value now"),
+    "edit_profile": ("app.edit_profile", "Edit profile", False, "Edit the current profile"),
+    "help": ("app.help", "Help", True, "Keys and panes"),
+    "quit": ("app.quit", "Quit", True, "Quit"),
 }
 for _index, _type in enumerate(EVENT_TYPES, start=1):
-    DEFAULT_KEYS[f"toggle_type_{_index}"] = (
-        str(_index),
+    _ACTIONS[f"toggle_type_{_index}"] = (
         f"toggle_type({_index - 1})",
         _type,
         False,
         f"Show/hide {_type} events",
     )
+
+#: Binding id → (default keys, action, footer label, show in footer, tooltip)
+DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
+    binding_id: (BINDING_DEFAULTS[binding_id], *rest) for binding_id, rest in _ACTIONS.items()
+}
 
 
 # Run before the focused widget sees the key (see `MainScreen.action_filter_key`).
