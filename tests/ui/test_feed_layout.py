@@ -88,6 +88,16 @@ def test_a_first_value_is_not_called_unchanged_and_a_profile_without_key_says_so
     assert says(store, row).endswith("not evaluated")
 
 
+def test_a_change_python_calls_equal_is_still_shown_as_a_change() -> None:
+    # `True == 1` and `25 == 25.0` in Python, but the user's value did change.
+    assert fit_parts(change_parts(ev(True), ev(1)), 40).plain == "true → 1"
+    assert fit_parts(change_parts(ev(25), ev(25.0)), 40).plain == "25 → 25.0"
+    no_reason = Evaluation(25, "number", None, True)
+    assert fit_parts(change_parts(no_reason, ev(25, "default")), 40).plain == "25 (? → default)"
+    both = Evaluation(25, "number", "off", False)
+    assert fit_parts(change_parts(ev(25), both), 60).plain == "25 (rule_match → off) (now disabled)"
+
+
 def test_a_cut_change_says_so_on_each_side_and_keeps_a_short_side_whole() -> None:
     parts = change_parts(ev("bm25", "default"), ev("bm25", "rule_match"))
     assert fit_parts(parts, 40).plain == '"bm25" (default → rule_match)'

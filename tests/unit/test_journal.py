@@ -10,10 +10,19 @@ import pytest
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.journal import Journal, JournalError, journal_path
-from togul_monitor.store.reader import read_history, read_transition_for
+from togul_monitor.store.journal import Journal, JournalDamaged, JournalError, journal_path
+from togul_monitor.store.reader import (
+    check_journal,
+    iter_journal_events,
+    read_event_count,
+    read_history,
+    read_recent_events,
+    read_transition_for,
+)
 from togul_monitor.store.retention import Retention
 from togul_monitor.store.writer import Writer
+
+from ..journal_helpers import damage_pages
 
 ON = Evaluation(True, "boolean", "default", True)
 OFF = Evaluation(False, "boolean", "disabled", False)
@@ -230,3 +239,58 @@ def test_a_second_recorder_of_one_journal_is_refused_until_the_first_closes(
         first.close()
     second = Journal.open(path)  # the lock went with the first recorder
     second.close()
+
+
+def test_a_journal_with_damaged_pages_is_moved_aside_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    # Before: the header was fine, so the recorder opened it and wrote on (or died on the first
+    # read that met a bad page) without a word.
+    path = tmp_path / "j.sqlite3"
+    damaged = damage_pages(path)
+    journal = Journal.open(path)
+    try:
+        assert journal.notice is not None
+        assert "is damaged" in journal.notice and "moved aside" in journal.notice
+        assert journal.moved_to is not None and journal.moved_to.read_bytes() == damaged
+        assert journal.moved_to.name.startswith("j.sqlite3.damaged-")
+        journal.append_event(ev(1))
+        journal.flush()
+        assert journal.count_events() == 1
+    finally:
+        journal.close()
+
+
+def test_every_read_of_a_damaged_journal_is_a_journal_error_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    damaged = damage_pages(path)
+    reads = [
+        lambda: check_journal(path),
+        lambda: read_history(path, "flag-3"),
+        lambda: list(iter_journal_events(path)),
+        lambda: read_recent_events(path, 10_000),
+        lambda: read_event_count(path),
+    ]
+    for read in reads:
+        with pytest.raises(JournalDamaged, match="is damaged .* moves it aside"):
+            read()
+    assert path.read_bytes() == damaged and not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_a_mark_is_written_once_what_was_appended_before_it_is_committed(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    committed = threading.Event()
+    journal.add_listener(committed.set)
+    try:
+        journal.append_events([ev(i) for i in range(100)])
+        journal.append_transition(ValueTransition("f", ON, OFF, "99", 2100.0))
+        mark = journal.appended
+        assert tuple(mark) == (100, 1)
+        assert journal.flush(timeout=5) and journal.written(mark) and committed.is_set()
+        assert journal.count_events() == 100
+        assert not journal.written(journal.appended._replace(events=101))  # not appended yet
+    finally:
+        journal.close()
+    assert journal.written(journal.appended._replace(events=10**6))  # ended: nothing to wait for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +90,29 @@ def test_mask_secrets_in_leaves_ordinary_text_alone() -> None:
         "flag checkout-v2 eyJ-not-a-token tgl_xyz_abc"
     )
     assert mask_secrets_in(f"[{SDK_KEY}]") == "[tgl_sdk_…9f2c]"
+
+
+def test_every_log_file_is_private_after_rotation_too(
+    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: only the first file was chmod 0600; each rotation opened a new one under the
+    # umask (0644 here), readable by every local user.
+    from togul_monitor.support import logs
+
+    path = tmp_path / "logs" / "togul-monitor.log"
+    path.parent.mkdir()
+    stale = path.with_name(path.name + ".2")
+    stale.write_text("left by an older version\n")
+    stale.chmod(0o644)
+    monkeypatch.setattr(logs, "MAX_BYTES", 2000)
+    old_umask = os.umask(0o022)
+    try:
+        setup_logging(path)
+        for n in range(40):  # 40 × ~150 bytes: three rotations
+            logging.getLogger("togul_monitor.test").warning("line %d %s", n, "x" * 100)
+        _flush()
+    finally:
+        os.umask(old_umask)
+    files = sorted(path.parent.iterdir())
+    assert [f.name for f in files] == [path.name, *(f"{path.name}.{n}" for n in (1, 2, 3))]
+    assert {f.name: f.stat().st_mode & 0o777 for f in files} == {f.name: 0o600 for f in files}

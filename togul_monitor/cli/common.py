@@ -99,12 +99,31 @@ _TARGET_OPTIONS: Final[dict[str, tuple[tuple[str, ...], dict[str, Any]]]] = {
     ),
     "url": (
         ("--url",),
-        {"metavar": "URL", "help": "Base URL of a Togul server (with --api-key/--token)."},
+        {"metavar": "URL", "help": "Base URL of a Togul server (with a key or a token)."},
     ),
-    "api_key": (("--api-key",), {"metavar": "KEY", "help": "X-API-Key (sdk or stream scope)."}),
+    "api_key": (
+        ("--api-key",),
+        {
+            "metavar": "KEY",
+            "help": "X-API-Key (sdk or stream scope). Visible to other users in the process "
+            "list: prefer --api-key-file or TOGUL_API_KEY.",
+        },
+    ),
+    "api_key_file": (
+        ("--api-key-file",),
+        {"metavar": "PATH", "help": "Read the API key from PATH (`-`: stdin, hidden prompt)."},
+    ),
     "token": (
         ("--token",),
-        {"metavar": "JWT", "help": "Bearer token: the organisation-wide stream."},
+        {
+            "metavar": "JWT",
+            "help": "Bearer token: the organisation-wide stream. Visible in the process list: "
+            "prefer --token-file or TOGUL_TOKEN.",
+        },
+    ),
+    "token_file": (
+        ("--token-file",),
+        {"metavar": "PATH", "help": "Read the Bearer token from PATH (`-`: stdin)."},
     ),
     "environment": (
         ("--environment",),

@@ -7,7 +7,8 @@ group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. 
 neither a profile nor has a journal is a usage error, as for `tail`. Environments are shown by
 key where the journal knows it (its `environments` table); exports carry both, with ISO-8601
 times (store/export.py). Exit codes (README.md): 0 done, 1 runtime failure (no journal,
-unreadable), 2 usage or configuration, 130 Ctrl-C.
+unreadable or damaged: `PRAGMA quick_check` runs first, and the file is left as it is),
+2 usage or configuration, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -175,14 +176,15 @@ def history_json(
 def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> None:
     """Events, value transitions and outages of FLAG, newest first, from the journal."""
     from togul_monitor.store.journal import JournalError
-    from togul_monitor.store.reader import read_environment_names, read_history
+    from togul_monitor.store.reader import check_journal, read_environment_names, read_history
 
     _, path = _journal_file(profile_name)
     try:
+        check_journal(path)
         entries = read_history(path, flag, limit)
         names = read_environment_names(path)
     except JournalError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     except KeyboardInterrupt:
         raise SystemExit(EXIT_INTERRUPTED) from None
@@ -218,7 +220,11 @@ def export(
     """Write the journal's events (filtered) as JSON Lines or CSV, oldest first."""
     from togul_monitor.store.export import write_csv, write_jsonl
     from togul_monitor.store.journal import JournalError
-    from togul_monitor.store.reader import iter_journal_events, read_environment_names
+    from togul_monitor.store.reader import (
+        check_journal,
+        iter_journal_events,
+        read_environment_names,
+    )
 
     # The message names the position once; a caret under the query shows it (as for `tail`).
     flt = parse_filter_option(query, "export")
@@ -230,6 +236,7 @@ def export(
             raise click.UsageError(str(exc)) from None
     _, path = _journal_file(profile_name)
     try:
+        check_journal(path)  # before `-o FILE` is touched: half a journal is no export
         names = read_environment_names(path)
         events: Iterator[FlagEvent] = iter_journal_events(path, since_at)
         if flt is not None:
@@ -250,7 +257,7 @@ def export(
             with atomic_text(output) as out:
                 count = write(out, False)
     except JournalError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     except KeyboardInterrupt:  # Ctrl-C: `-o FILE` is left as it was (the write is atomic)
         raise SystemExit(EXIT_INTERRUPTED) from None

@@ -1,6 +1,7 @@
 """`togul-monitor profiles`: list, add, edit, remove, default, path.
 
-Secrets given on the command line are written to the file (mode 0600) but never echoed: every
+Secrets (`--api-key-file`, `--token-file`, or `--api-key`/`--token`, which show them in the
+process list: cli/secrets.py) are written to the file (mode 0600) but never echoed: every
 line this command prints shows credentials as `$VARIABLE` references or masked
 (`tgl_sdk_…9f2c`). Configuration problems print one clear message and exit 2, as every
 command does (cli/common.py).
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from togul_monitor.cli.common import reports_config_errors
+from togul_monitor.cli.secrets import API_KEY, TOKEN, choose_secret
 from togul_monitor.config import paths
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
@@ -159,11 +161,23 @@ def _credential_options(func: F) -> F:
                 "--api-key-env", metavar="VAR", help="Read the API key from $VAR (preferred)."
             ),
             click.option(
-                "--api-key", metavar="KEY", help="The API key itself (stored in the file)."
+                "--api-key-file",
+                metavar="PATH",
+                help="Read the API key from PATH (`-`: stdin, hidden prompt) and store it.",
+            ),
+            click.option(
+                "--api-key",
+                metavar="KEY",
+                help="The API key itself (stored in the file; visible in the process list).",
             ),
             click.option("--token-env", metavar="VAR", help="Read the Bearer JWT from $VAR."),
             click.option(
-                "--token", metavar="JWT", help="The Bearer JWT itself (stored in the file)."
+                "--token-file", metavar="PATH", help="Read the Bearer JWT from PATH and store it."
+            ),
+            click.option(
+                "--token",
+                metavar="JWT",
+                help="The Bearer JWT itself (stored in the file; visible in the process list).",
             ),
             click.option(
                 "--refresh-token-env",
@@ -225,8 +239,10 @@ def add_command(
     url: str,
     environment: str,
     api_key_env: str | None,
+    api_key_file: str | None,
     api_key: str | None,
     token_env: str | None,
+    token_file: str | None,
     token: str | None,
     refresh_token_env: str | None,
     context: dict[str, str],
@@ -236,11 +252,14 @@ def add_command(
     make_default: bool,
 ) -> None:
     """Save a new profile NAME."""
-    _check_credential_pairs(api_key, api_key_env, token, token_env)
+    # Refused before a file is read or a prompt shown: both forms of one credential.
+    _check_credential_pairs(api_key or api_key_file, api_key_env, token or token_file, token_env)
+    api_key = choose_secret(API_KEY, api_key, api_key_file)
+    token = choose_secret(TOKEN, token, token_file)
     if not any((api_key, api_key_env, token, token_env)):
         raise click.UsageError(
-            "a credential is required: --api-key-env VAR, --api-key KEY, --token-env VAR "
-            "or --token JWT"
+            "a credential is required: --api-key-env VAR, --api-key-file PATH, --token-env VAR "
+            "or --token-file PATH"
         )
     entry = ProfileEntry(
         name=name,
@@ -293,8 +312,10 @@ def edit_command(
     url: str | None,
     environment: str | None,
     api_key_env: str | None,
+    api_key_file: str | None,
     api_key: str | None,
     token_env: str | None,
+    token_file: str | None,
     token: str | None,
     refresh_token_env: str | None,
     context: dict[str, str],
@@ -305,7 +326,9 @@ def edit_command(
     allow_insecure: bool | None,
 ) -> None:
     """Change the saved profile NAME (only the options given)."""
-    _check_credential_pairs(api_key, api_key_env, token, token_env)
+    _check_credential_pairs(api_key or api_key_file, api_key_env, token or token_file, token_env)
+    api_key = choose_secret(API_KEY, api_key, api_key_file)
+    token = choose_secret(TOKEN, token, token_file)
     if name in BUILTIN_NAMES:
         raise ConfigError("built-in demo profiles cannot be edited", profile=name)
     changes = ProfileChanges(

@@ -13,6 +13,7 @@ wrong), 3 credentials rejected, 130 Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -35,6 +36,8 @@ from togul_monitor.cli.common import (
     target_options,
 )
 from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.secrets import API_KEY, TOKEN, choose_secret
+from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope, named
 from togul_monitor.client.credentials import key_may_stream, stream_credentials
 from togul_monitor.config.entry import Profile
@@ -104,20 +107,36 @@ async def run_tail(
             # Only a token streams the whole organisation, and only when no key may stream.
             org_wide=bool(profile.token) and not key_may_stream(profile.api_key),
         )
-        return await _print_items(
-            updates,
-            profile,
-            printer,
-            scope,
-            count=count,
-            # At `--count`, wait for the re-evaluations the last events caused: their
-            # transitions are printed, and a recording tail's journal holds them.
-            settled=monitor.evaluations_idle,
-            give_up_after=give_up_after,
-            # The stream can prove the profile wrong (a key of another environment): then the
-            # monitor stops it and says why, a configuration error.
-            configuration_error=lambda: getattr(monitor, "configuration_error", None),
-        )
+        async with contextlib.AsyncExitStack() as stack:
+            items: AsyncIterator[object] = updates
+            journal = monitor.journal if record else None
+            if journal is not None:
+                # Printed only once journalled: a recorder killed at any moment has recorded
+                # everything it showed (cli/tail_record.py).
+                items = await stack.enter_async_context(
+                    CommittedFirst(
+                        updates,
+                        journal,
+                        on_write_error=lambda error: printer.say(
+                            f"journal write failed ({safe_text(error)}): what is printed "
+                            "meanwhile may not be recorded"
+                        ),
+                    )
+                )
+            return await _print_items(
+                items,
+                profile,
+                printer,
+                scope,
+                count=count,
+                # At `--count`, wait for the re-evaluations the last events caused: their
+                # transitions are printed, and a recording tail's journal holds them.
+                settled=monitor.evaluations_idle,
+                give_up_after=give_up_after,
+                # The stream can prove the profile wrong (a key of another environment): then
+                # the monitor stops it and says why, a configuration error.
+                configuration_error=lambda: getattr(monitor, "configuration_error", None),
+            )
 
 
 class _GaveUp(Exception):
@@ -261,7 +280,9 @@ def tail(
     profile_name: str | None,
     url: str | None,
     api_key: str | None,
+    api_key_file: str | None,
     token: str | None,
+    token_file: str | None,
     environment: str | None,
     query_text: str | None,
     count: int | None,
@@ -273,14 +294,17 @@ def tail(
     stdout, the stream's health on stderr.
 
     The target comes from --demo, --profile NAME (here or before `tail`), or --url with
-    --api-key/--token (or the TOGUL_BASE_URL, TOGUL_API_KEY and TOGUL_TOKEN variables). Exit
+    --api-key-file/--token-file (or the TOGUL_BASE_URL, TOGUL_API_KEY and TOGUL_TOKEN
+    variables; --api-key/--token work too, but show the secret in the process list). Exit
     codes: 0 done, 1 the stream stopped (or was not live for --give-up-after), 2 usage or
     configuration error, 3 credentials rejected, 130 Ctrl-C.
     """
     query = parse_filter_option(query_text, "tail")
-    target = command_target(Target(demo, profile_name, url, api_key, token, environment))
     code = EXIT_OK
     try:
+        api_key = choose_secret(API_KEY, api_key, api_key_file)
+        token = choose_secret(TOKEN, token, token_file)
+        target = command_target(Target(demo, profile_name, url, api_key, token, environment))
         with open_target(target) as profile:
             try:
                 code = asyncio.run(

@@ -3,7 +3,7 @@
 The data types live in entry.py (`Profile` is re-exported here, where most callers import it
 from); the checks in validate.py; the choice of a command's target in resolve.py.
 
-The store reads `profiles.toml` with tomllib and validates it strictly (validate.py). Writes
+The store reads `profiles.toml` (tomlread.py) and validates it strictly (validate.py). Writes
 go through tomlkit, section by section (tomledit.py), so the user's comments and key order
 survive; each write holds an inter-process lock, re-reads the file under it, and replaces the
 file atomically with mode 0600. A file that does not parse or validate is never written: the
@@ -32,6 +32,7 @@ from togul_monitor.config import paths
 from togul_monitor.config.entry import SECRET_PAIRS, Profile, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.tomledit import Sections
+from togul_monitor.config.tomlread import decode_text, parse_toml
 from togul_monitor.config.validate import (
     BUILTIN_NAMES,
     check_name,
@@ -50,12 +51,11 @@ __all__ = [
     "ProfilesConfig",
     "load_config",
     "load_keymap",
+    "parse_document",
 ]
 
 
 # --- reading --------------------------------------------------------------------------------
-
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 RECOVERY_HINT = (
     "nothing was written; fix the file by hand, or move it aside to start afresh "
@@ -70,37 +70,19 @@ def _read_text(path: Path) -> str | None:
         return None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", file=path) from None
-    try:
-        # A byte-order mark is legal UTF-8 and editors on Windows add one; TOML parsers reject
-        # it as an "invalid statement", so it is dropped here (and not written back).
-        return raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError("not valid UTF-8 text", file=path, line=line) from None
+    return decode_text(raw, path)
 
 
-def _parse(text: str, path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line = None
-        found = _TOML_POSITION.search(message)
-        if found:
-            line = int(found.group(1))
-            message = f"{message[: found.start()]} (column {found.group(2)})"
-        elif message.endswith("(at end of document)"):
-            # An unclosed array or table runs to the end: name the last line that has content,
-            # which is where the user stopped typing.
-            line = text.rstrip().count("\n") + 1
-        raise ConfigError(f"TOML syntax error: {message}", file=path, line=line) from None
+def parse_document(text: str, path: Path) -> ProfilesConfig:
+    """The text of `profiles.toml` (at `path`, named in errors) parsed and validated."""
+    return validate_document(parse_toml(text, path), file=path, text=text)
 
 
 def _load(path: Path) -> tuple[str | None, ProfilesConfig]:
     text = _read_text(path)
     if text is None:
         return None, ProfilesConfig(path=path, exists=False)
-    return text, validate_document(_parse(text, path), file=path, text=text)
+    return text, parse_document(text, path)
 
 
 def load_config(path: Path | None = None) -> ProfilesConfig:

@@ -77,7 +77,8 @@ def line_of(text: str | None, table: tuple[str, ...], key: str | None = None) ->
         return None
     current: tuple[str, ...] = ()
     header_line: int | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    # TOML ends lines at \n only: splitlines() would also split at \x0c or \u2028 in a string.
+    for number, line in enumerate(text.split("\n"), start=1):
         header = _HEADER_RE.match(line)
         if header is not None:
             current = tuple(_unquote(p) for p in header.group(1).split("."))

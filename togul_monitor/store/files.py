@@ -2,10 +2,11 @@
 
 `journal/<profile>.sqlite3` in the data directory, one file per profile.
 
-A file that is not a database, or a corrupt one, is never deleted: it is renamed aside
-(`<name>.unreadable-<UTC time>`, with its -wal/-shm files) and a new journal starts. Any other
-failure to open (locked, an I/O error, no permission, a newer program's schema) leaves the file
-alone: it may be healthy, for instance held by a concurrent `tail --profile` recorder.
+A file that is not a database, or a damaged one, is never deleted: it is renamed aside
+(`<name>.unreadable-<UTC time>` or `<name>.damaged-<UTC time>`, with its -wal/-shm files) and a
+new journal starts. Any other failure to open (locked, an I/O error, no permission, a newer
+program's schema) leaves the file alone: it may be healthy, for instance held by a concurrent
+`tail --profile` recorder.
 `is_unreadable` tells the two kinds of failure apart.
 """
 
@@ -37,25 +38,38 @@ def journal_path(profile_name: str, directory: Path | None = None) -> Path:
     return directory / f"{name}.sqlite3"
 
 
+def _primary_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    return code & 0xFF if isinstance(code, int) else None
+
+
 def is_unreadable(exc: BaseException) -> bool:
     """The error says the file is not a database, or a corrupt one (so it may be moved aside)."""
     if not isinstance(exc, sqlite3.DatabaseError):
         return False
-    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
-    if isinstance(code, int):
-        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    code = _primary_code(exc)
+    if code is not None:
+        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
     text = str(exc)
     return "not a database" in text or "malformed" in text
 
 
-def move_aside(path: Path) -> Path:
-    """Rename `path` (and its -wal/-shm files) to `<name>.unreadable-<UTC time>`; the new name."""
+def is_not_a_database(exc: BaseException) -> bool:
+    """The file was never a database (rather than a database with damaged pages)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = _primary_code(exc)
+    return code == _SQLITE_NOTADB if code is not None else "not a database" in str(exc)
+
+
+def move_aside(path: Path, label: str = "unreadable") -> Path:
+    """Rename `path` (and its -wal/-shm files) to `<name>.<label>-<UTC time>`; the new name."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}.unreadable-{stamp}")
+    target = path.with_name(f"{path.name}.{label}-{stamp}")
     n = 1
     while target.exists():
         n += 1
-        target = path.with_name(f"{path.name}.unreadable-{stamp}-{n}")
+        target = path.with_name(f"{path.name}.{label}-{stamp}-{n}")
     os.replace(path, target)
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)

@@ -12,8 +12,9 @@ Only one process records a journal at a time: `Journal.open` takes the journal's
 (`support/files.py`) without waiting, and a second recorder gets a `JournalError` instead of
 journalling every event twice.
 
-A file that is not a database is moved aside and a new journal starts; `Journal.notice` then
-says so in plain words. Any other failure to open raises `JournalError` and leaves the file
+A file that is not a database, or one whose pages are damaged (`PRAGMA quick_check` runs before
+anything is written), is moved aside and a new journal starts; `Journal.notice` then says so in
+plain words. Any other failure to open raises `JournalError` and leaves the file
 alone (see `store/files.py`).
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.files import is_unreadable, journal_path, move_aside
+from togul_monitor.store.files import is_not_a_database, is_unreadable, journal_path, move_aside
 from togul_monitor.store.reader import (
     read_event_count,
     read_history,
@@ -38,10 +39,17 @@ from togul_monitor.store.reader import (
     read_transition_for,
 )
 from togul_monitor.store.retention import Retention
-from togul_monitor.store.schema import JournalError, LastValue, RecorderBusy, open_database
+from togul_monitor.store.schema import (
+    JournalDamaged,
+    JournalError,
+    LastValue,
+    RecorderBusy,
+    open_database,
+)
 from togul_monitor.store.writer import (
     AppendOutage,
     AppendTransition,
+    Mark,
     SetEnvironmentNames,
     SetLastValue,
     Writer,
@@ -54,8 +62,10 @@ __all__ = [
     "DEFAULT_MAX_EVENTS",
     "DEFAULT_MAX_QUEUE",
     "Journal",
+    "JournalDamaged",
     "JournalError",
     "LastValue",
+    "Mark",
     "RecorderBusy",
     "journal_path",
 ]
@@ -118,12 +128,6 @@ class Journal:
             raise JournalError(f"cannot lock journal {self.path}: {exc}") from exc
         try:
             conn = self._open_database()
-            try:
-                self._retention.apply(conn)
-                conn.commit()
-            except sqlite3.Error as exc:
-                conn.close()
-                raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
             self._writer.start(
                 conn, name=f"journal-{self.path.stem}", on_late_close=self._release_lock
             )
@@ -132,29 +136,54 @@ class Journal:
             raise
 
     def _open_database(self) -> sqlite3.Connection:
-        """The writer's connection; an unreadable file is first moved aside."""
+        """The writer's connection, retention applied; an unreadable or damaged file is first
+        moved aside."""
         try:
-            return open_database(self.path)
+            return self._connect()
         except (sqlite3.Error, OSError, JournalError) as exc:
             if not self.path.exists():
                 raise JournalError(f"cannot create journal {self.path}: {exc}") from exc
-            if not is_unreadable(exc):
+            if not (isinstance(exc, JournalDamaged) or is_unreadable(exc)):
                 # Locked, an I/O error, no permission, a newer program's schema: the file
                 # may well be healthy (another recorder may hold it), so it is left alone.
                 if isinstance(exc, JournalError):
                     raise JournalError(f"cannot use journal {self.path}: {exc}") from exc
                 raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
-            moved = move_aside(self.path)
-            self.moved_to = moved
-            self.notice = (
-                f"The journal {self.path} could not be opened ({exc}). It was moved aside to "
-                f"{moved.name} (nothing was deleted) and a new journal was started."
-            )
-            log.warning("%s", self.notice)
+            self._set_aside(exc)
         try:
-            return open_database(self.path)
+            return self._connect()
         except (sqlite3.Error, OSError, JournalError) as exc:
             raise JournalError(f"cannot create journal {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = open_database(self.path)
+        try:
+            # Retention reads the tables: on a damaged file it is what fails first.
+            self._retention.apply(conn)
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _set_aside(self, exc: BaseException) -> None:
+        """Move the file aside (its bytes kept) and say so once, in plain words."""
+        if is_not_a_database(exc):
+            label, what = "unreadable", f"could not be opened ({exc})"
+        else:
+            label, what = "damaged", f"is damaged ({exc})"
+        try:
+            moved = move_aside(self.path, label)
+        except OSError as error:
+            raise JournalError(
+                f"the journal {self.path} {what}, and it cannot be moved aside: {error}"
+            ) from error
+        self.moved_to = moved
+        self.notice = (
+            f"The journal {self.path} {what}. It was moved aside to {moved.name} (nothing "
+            "was deleted) and a new journal was started."
+        )
+        log.warning("%s", self.notice)
 
     def _release_lock(self) -> None:
         if self._recorder_lock is not None:
@@ -216,6 +245,24 @@ class Journal:
     def writing(self) -> bool:
         """The writer thread runs: what is appended will be committed."""
         return self._writer.running
+
+    @property
+    def appended(self) -> Mark:
+        """What has been appended so far: `written(mark)` says when it is all committed. Read
+        it on the thread that appends (the monitor's loop)."""
+        return self._writer.appended
+
+    def written(self, mark: Mark) -> bool:
+        """Everything appended up to `mark` is committed (or lost and counted in `dropped`, or
+        the writer has ended)."""
+        return self._writer.written(mark)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener` on the writer thread after every commit (it must be quick)."""
+        self._writer.add_listener(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        self._writer.remove_listener(listener)
 
     def wait_pending_below(self, limit: int, timeout: float) -> bool:
         """Block until at most `limit` items are pending, or the writer has ended (then

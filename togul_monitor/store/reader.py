@@ -2,82 +2,130 @@
 
 Every read opens its own short-lived, read-only connection (WAL lets it run beside the writer
 thread), so any thread can read: the TUI, the CLI, a test. A reader never creates a journal:
-a missing file is a `JournalError`.
+a missing file is a `JournalError`, and so is every SQLite error a read meets (a damaged page
+is found by the query that reads it, not when the connection opens). A reader never changes
+the file either: moving a damaged journal aside is left to the next recorder
+(`store/journal.py`), which holds the recorder lock.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.values import ValueTransition
+from togul_monitor.store.files import is_unreadable
 from togul_monitor.store.schema import (
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
+    JournalDamaged,
     JournalError,
     LastValue,
     event_from_row,
+    integrity_problem,
     last_value_from_row,
     outage_from_row,
     transition_from_row,
 )
+
+_DAMAGED_HINT = (
+    "it was left as it is: the next recording run (the TUI, or `tail --profile`) moves it "
+    "aside, keeping its bytes, and starts a new journal"
+)
+
+
+def damaged_message(path: Path, detail: object) -> str:
+    return f"the journal {path} is damaged ({detail}); {_DAMAGED_HINT}"
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Every SQLite error inside becomes a JournalError that says what it means."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        if is_unreadable(exc):
+            raise JournalDamaged(damaged_message(path, exc)) from exc
+        raise JournalError(f"cannot read journal {path}: {exc}") from exc
 
 
 def open_reader(path: Path) -> sqlite3.Connection:
     """A connection for reading; the file must exist (a reader never creates a journal)."""
     if not path.exists():
         raise JournalError(f"no journal at {path}")
-    try:
+    with _reading(path):
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
-        conn.execute("PRAGMA busy_timeout = 10000")
-        conn.execute("SELECT 1 FROM events LIMIT 1")
-    except sqlite3.Error as exc:
-        raise JournalError(f"cannot read journal {path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("SELECT 1 FROM events LIMIT 1")
+        except BaseException:
+            conn.close()
+            raise
     return conn
+
+
+def check_journal(path: Path) -> None:
+    """JournalDamaged when `PRAGMA quick_check` finds damaged pages (a read that happens not to
+    touch them would otherwise answer from half a journal without a word)."""
+    conn = open_reader(path)
+    try:
+        with _reading(path):
+            problem = integrity_problem(conn)
+    finally:
+        conn.close()
+    if problem is not None:
+        raise JournalDamaged(damaged_message(path, problem))
+
+
+@contextmanager
+def _connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """A reader's connection, closed after the block; SQLite errors become JournalErrors."""
+    conn = open_reader(path)
+    try:
+        with _reading(path):
+            yield conn
+    finally:
+        conn.close()
 
 
 def read_recent_events(path: Path, limit: int) -> list[FlagEvent]:
     """The newest `limit` events, oldest first."""
-    conn = open_reader(path)
-    try:
+    with _connection(path) as conn:
         rows = conn.execute(
             f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?", (limit,)
         ).fetchall()
-    finally:
-        conn.close()
     rows.reverse()
     return [event_from_row(r) for r in rows]
 
 
 def read_last_values(path: Path) -> dict[str, LastValue]:
-    conn = open_reader(path)
-    try:
+    with _connection(path) as conn:
         rows = conn.execute(f"SELECT {LAST_VALUE_COLUMNS} FROM last_values").fetchall()
-    finally:
-        conn.close()
     values = [last_value_from_row(r) for r in rows]
     return {v.flag_key: v for v in values}
 
 
 def read_environment_names(path: Path) -> dict[str, str]:
-    conn = open_reader(path)
-    try:
-        return dict(conn.execute("SELECT environment_id, environment_key FROM environments"))
-    except sqlite3.Error:
-        return {}
-    finally:
-        conn.close()
+    """Environment id → key; empty for a journal older than the table (written before it)."""
+    with _connection(path) as conn:
+        try:
+            rows = conn.execute("SELECT environment_id, environment_key FROM environments")
+            return dict(rows)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return {}
+            raise
 
 
 def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
     """Events, value transitions and outages around them for one flag, newest first."""
-    conn = open_reader(path)
-    try:
+    with _connection(path) as conn:
         events = [
             event_from_row(r)
             for r in conn.execute(
@@ -105,28 +153,22 @@ def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEnt
                     (min(times), limit),
                 )
             ]
-    finally:
-        conn.close()
     return merge_history(transitions, events, outages, limit=limit)
 
 
 def read_transition_for(path: Path, event_id: str) -> ValueTransition | None:
-    conn = open_reader(path)
-    try:
+    with _connection(path) as conn:
         row = conn.execute(
             f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE event_id = ?"
             " ORDER BY seq DESC LIMIT 1",
             (event_id,),
         ).fetchone()
-    finally:
-        conn.close()
     return None if row is None else transition_from_row(row)
 
 
 def iter_journal_events(path: Path, since: float | None = None) -> Iterator[FlagEvent]:
     """Every event (received at or after `since`), oldest first, read in chunks."""
-    conn = open_reader(path)
-    try:
+    with _connection(path) as conn:
         start = 0
         if since is not None:
             row = conn.execute(
@@ -144,14 +186,9 @@ def iter_journal_events(path: Path, since: float | None = None) -> Iterator[Flag
                 return
             for r in rows:
                 yield event_from_row(r)
-    finally:
-        conn.close()
 
 
 def read_event_count(path: Path) -> int:
     """How many events the journal holds (a full count: for checks, not for the hot path)."""
-    conn = open_reader(path)
-    try:
+    with _connection(path) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-    finally:
-        conn.close()

@@ -94,6 +94,25 @@ class RecorderBusy(JournalError):
     """Another process records this journal: this one must not write it too."""
 
 
+class JournalDamaged(JournalError):
+    """SQLite's integrity check found damaged pages: the file must not be written on."""
+
+
+def integrity_problem(conn: sqlite3.Connection) -> str | None:
+    """The first problem `PRAGMA quick_check` finds (None: the file is sound).
+
+    quick_check reads every page (about 0.15 s for a million events) but skips the costly
+    index-to-table cross checks of `integrity_check`: damaged pages are what a crash, a full
+    disk or a bad copy leave, and they are what makes later reads and writes fail.
+    """
+    rows = conn.execute("PRAGMA quick_check").fetchmany(2)
+    if rows and rows[0][0] == "ok":
+        return None
+    first = str(rows[0][0]) if rows else "no answer"
+    # The report lists every bad cell of every page: its first line says enough.
+    return first.removeprefix("*** in database main ***").strip().splitlines()[0] or first
+
+
 @dataclass(frozen=True, slots=True)
 class LastValue:
     flag_key: str
@@ -108,8 +127,10 @@ class LastValue:
 def open_database(path: Path) -> sqlite3.Connection:
     """The writer's connection to `path`, created (mode 0600) with the tables if it is new.
 
-    JournalError if the file holds a newer program's schema; sqlite3.Error or OSError if it
-    cannot be opened at all (`store/files.py` tells whether it is unreadable).
+    JournalError if the file holds a newer program's schema; JournalDamaged if its pages are
+    damaged (checked before anything is written: appending to a damaged file loses what is
+    appended); sqlite3.Error or OSError if it cannot be opened at all (`store/files.py` tells
+    whether it is unreadable).
     """
     existed = path.exists()
     conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False)
@@ -117,6 +138,10 @@ def open_database(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA busy_timeout = 10000")
         if not existed:
             os.chmod(path, 0o600)
+        else:
+            problem = integrity_problem(conn)
+            if problem is not None:
+                raise JournalDamaged(f"the integrity check found damaged pages: {problem}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise JournalError(f"schema version {version} is newer than this program's")

@@ -8,6 +8,11 @@ disk.
 
 Retention (`store/retention.py`) runs in the writer's transaction every `RETENTION_EVERY`
 appended events, besides once when the journal opens.
+
+Each queue counts what went in and what came out (committed, or lost to a failed write): a
+`Mark` taken after an append is `written` once both counts have passed it. The writer takes a
+prefix of each queue per batch, so the counts are exact per queue. `tail` uses this to print
+nothing the journal does not hold yet (cli/tail_record.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
+from typing import NamedTuple
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
@@ -88,6 +94,13 @@ class FlushMark:
 WriteOp = AppendTransition | AppendOutage | SetLastValue | SetEnvironmentNames | FlushMark
 
 
+class Mark(NamedTuple):
+    """How many events and other writes had been appended at some moment."""
+
+    events: int
+    ops: int
+
+
 # --- the writer -------------------------------------------------------------------------------
 
 
@@ -119,6 +132,13 @@ class Writer:
         self._ended = False
         self._abandoned = False
         self._on_late_close: Callable[[], None] | None = None
+        # Appended (accepted) and written (committed or lost) per queue: see `Mark`.
+        self._events_in = 0
+        self._ops_in = 0
+        self._events_out = 0
+        self._ops_out = 0
+        # Called on the writer thread after every batch and when it ends.
+        self._listeners: list[Callable[[], None]] = []
 
     # --- appending (any thread; never blocks on the disk) ----------------------------------
 
@@ -131,6 +151,7 @@ class Writer:
             self.dropped += 1
             return
         events.append(event)
+        self._events_in += 1
         if self._sleeping:
             self._wake.set()
 
@@ -146,6 +167,7 @@ class Writer:
                 return
             batch = batch[:room]
         events.extend(batch)
+        self._events_in += len(batch)
         if self._sleeping:
             self._wake.set()
 
@@ -156,7 +178,26 @@ class Writer:
             self.dropped += 1
             return
         self._ops.append(op)
+        self._ops_in += 1
         self._wake.set()
+
+    @property
+    def appended(self) -> Mark:
+        """What has been appended so far (read it on the thread that appends)."""
+        return Mark(self._events_in, self._ops_in)
+
+    def written(self, mark: Mark) -> bool:
+        """Everything appended up to `mark` is committed (or lost, and counted in `dropped`),
+        or the thread has ended (then waiting longer would change nothing)."""
+        return (self._events_out >= mark.events and self._ops_out >= mark.ops) or self._done
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the writer thread: it must be quick) after every batch."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     @property
     def pending(self) -> int:
@@ -227,6 +268,11 @@ class Writer:
     def _notify_progress(self) -> None:
         with self._progress:
             self._progress.notify_all()
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a listener must not stop the journal
+                log.exception("journal progress listener failed")
 
     def _run(self) -> None:
         try:
@@ -281,6 +327,8 @@ class Writer:
                 with contextlib.suppress(sqlite3.Error):
                     conn.rollback()
                 self.dropped += len(taken_events) + len(taken_ops) - len(marks)
+            self._events_out += len(taken_events)
+            self._ops_out += len(taken_ops) - len(marks)
             for mark in marks:
                 mark.done.set()
             self._notify_progress()

@@ -7,12 +7,20 @@ filter on the handler masks anything shaped like a Togul key or a JWT, so even a
 
 The caller names the file (the command line passes `config.paths.log_file()`): support sits below
 the configuration stage and must not import it to learn where files live.
+
+Every log file is mode 0600, the live one and its rotated copies alike: a masked secret is still
+a hint, and the log says which servers and flags are watched. The handler creates each new file
+private itself (a rotation opens a fresh one under the umask otherwise), and set-up tightens files
+an older version left readable.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import logging.handlers
+import os
 import re
 import sys
 from pathlib import Path
@@ -58,6 +66,29 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose every file (the first, and each one a rotation starts) is
+    mode 0600 from the moment it exists."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # O_CREAT's mode applies to a new file only
+            return open(fd, "a", encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+        except BaseException:
+            os.close(fd)
+            raise
+
+
+def _make_private(path: Path) -> None:
+    """The log file and its rotated copies (`<name>.1` …) left readable by an older version."""
+    rotated = (path.with_name(f"{path.name}.{n}") for n in range(1, BACKUP_COUNT + 1))
+    for candidate in (path, *rotated):
+        with contextlib.suppress(OSError):
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+
+
 def _remove_terminal_handlers(logger: logging.Logger) -> None:
     """Drop handlers that print to the terminal (a stray `basicConfig`); keep any other stream
     handler, such as a test harness capturing records in memory."""
@@ -83,10 +114,10 @@ def setup_logging(path: Path, verbose: bool = False) -> Path:
     handler: logging.Handler
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
+        _make_private(path)
+        handler = PrivateRotatingFileHandler(
             path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=False
         )
-        path.chmod(0o600)  # a masked secret is still a hint; keep the file private anyway
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter(FORMAT))

@@ -47,18 +47,21 @@ def value_text(evaluation: Evaluation | None) -> str:
 
 def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
     """`false → true` (the after side emphasised), `"x" → deleted`, or, when only the reason or
-    the enabled state changed, the value with what changed: `"bm25" (default → rule_match)`."""
-    if before is not None and after is not None and before.value == after.value:
+    the enabled state changed, the value with what changed: `"bm25" (default → rule_match)`.
+
+    Values are compared as shown (JSON text), so `true → 1` and `25 → 25.0` stay visible
+    changes although Python calls them equal."""
+    if before is not None and after is not None and value_text(before) == value_text(after):
         parts = [Part(value_text(after), "bold", cut=1)]
         if before.reason != after.reason:
             parts += [
                 Part(" (", "dim"),
-                Part(safe_text(before.reason), "dim", cut=2),
+                Part(safe_text(before.reason or "?"), "dim", cut=2),
                 Part(" → ", "dim"),
-                Part(safe_text(after.reason), "dim", cut=2),
+                Part(safe_text(after.reason or "?"), "dim", cut=2),
                 Part(")", "dim"),
             ]
-        elif before.enabled != after.enabled:
+        if before.enabled != after.enabled:
             parts.append(Part(f" (now {'enabled' if after.enabled else 'disabled'})", "dim"))
         return tuple(parts)
     last = Part("deleted", "red") if after is None else Part(value_text(after), "bold", cut=1)

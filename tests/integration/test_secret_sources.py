@@ -1,0 +1,105 @@
+"""Secrets that never sit in a command line: `--api-key-file PATH`, `--api-key-file -` (stdin)
+and `--token-file`, for `profiles add/edit` and `tail`; `--api-key`/`--token` still work, with a
+warning that every local user can read them in the process list. No output shows a secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from togul_monitor.cli import cli
+from togul_monitor.config.profiles import load_config
+from togul_monitor.emulator.harness import EmulatorHandle
+
+from .test_stream_tail import activity, events_of
+
+SECRET = "tgl_sdk_fromafile0secret0value0123456789"
+TOKEN_SECRET = "eyJhbGciOiJIUzI1NiJ9.from-a-file-token.sig0123456789"
+ADD = ["profiles", "add", "prod", "--url", "https://api.togul.io", "--environment", "production"]
+
+
+def run(args: list[str], stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, args, input=stdin, catch_exceptions=False)
+
+
+def _never_shown(result: Result, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in result.output and secret[8:] not in result.output
+
+
+def test_profiles_add_reads_secrets_from_a_file_and_from_stdin(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(SECRET + "\n")  # as `echo` or an editor leaves it
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN_SECRET)
+    added = run([*ADD, "--api-key-file", str(key_file), "--token-file", str(token_file)])
+    assert added.exit_code == 0, added.output
+    assert "process list" not in added.stderr  # nothing was on the command line
+    _never_shown(added, SECRET, TOKEN_SECRET)
+    entry = load_config().profiles["prod"]
+    assert (entry.api_key, entry.token) == (SECRET, TOKEN_SECRET)
+
+    edited = run(["profiles", "edit", "prod", "--api-key-file", "-"], stdin=SECRET[::-1] + "\n")
+    assert edited.exit_code == 0, edited.output
+    _never_shown(edited, SECRET[::-1])
+    assert load_config().profiles["prod"].api_key == SECRET[::-1]
+
+
+def test_a_secret_on_the_command_line_works_with_a_warning(tmp_path: Path) -> None:
+    added = run([*ADD, "--api-key", SECRET])
+    assert added.exit_code == 0, added.output
+    assert "warning: --api-key puts the API key in the command line" in added.stderr
+    assert "--api-key-file" in added.stderr and "TOGUL_API_KEY" in added.stderr
+    _never_shown(added, SECRET)
+    assert load_config().profiles["prod"].api_key == SECRET
+
+
+def test_bad_secret_sources_are_configuration_errors_that_show_no_secret(tmp_path: Path) -> None:
+    two_lines = tmp_path / "two"
+    two_lines.write_text(f"{SECRET}\n{SECRET}\n")
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    cases = [
+        ([*ADD, "--api-key-file", str(tmp_path / "missing")], "cannot read the API key from"),
+        ([*ADD, "--api-key-file", str(empty)], "holds no API key"),
+        ([*ADD, "--api-key-file", str(two_lines)], "holds more than one line"),
+        ([*ADD, "--api-key-file", str(empty), "--api-key", SECRET], "not both"),
+    ]
+    for args, message in cases:
+        result = run(args)
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+        _never_shown(result, SECRET)
+    assert not load_config().exists
+
+
+def test_tail_takes_its_key_from_a_file_or_stdin(emulator: EmulatorHandle, tmp_path: Path) -> None:
+    key = emulator.credentials.keys["production"]["sdk"]
+    key_file = tmp_path / "key"
+    key_file.write_text(key + "\n")
+    base = ["tail", "--url", emulator.base_url, "--environment", "production", "--json"]
+    with activity(emulator):
+        from_file = run([*base, "--count", "1", "--api-key-file", str(key_file)])
+        from_stdin = run([*base, "--count", "1", "--api-key-file", "-"], stdin=key + "\n")
+        in_argv = run([*base, "--count", "1", "--api-key", key])
+    for result in (from_file, from_stdin, in_argv):
+        assert result.exit_code == 0, result.output
+        assert len(events_of(result.stdout)) == 1
+        _never_shown(result, key)
+    assert "process list" not in from_file.stderr + from_stdin.stderr
+    assert "warning: --api-key puts the API key in the command line" in in_argv.stderr
+
+
+def test_stdin_on_a_terminal_asks_for_the_secret_without_echo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from togul_monitor.cli import secrets
+
+    monkeypatch.setattr(secrets, "stdin_is_terminal", lambda: True)
+    added = run([*ADD, "--api-key-file", "-"], stdin=SECRET + "\n")
+    assert added.exit_code == 0, added.output
+    assert "API key (input hidden):" in added.output
+    _never_shown(added, SECRET)
+    assert load_config().profiles["prod"].api_key == SECRET

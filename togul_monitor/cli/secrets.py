@@ -1,0 +1,110 @@
+"""Where a secret given to a command comes from, without putting it where others can read it.
+
+A command line is visible to every local user (`ps`, /proc/PID/cmdline) for as long as the
+command runs, and it lands in shell history. So a secret is best given:
+- by an environment variable (`TOGUL_API_KEY`, `TOGUL_TOKEN`; a saved profile names its own with
+  `api_key_env`);
+- from a file: `--api-key-file PATH` / `--token-file PATH` (the secret alone in it; a trailing
+  newline is fine);
+- from standard input: `--api-key-file -`, which asks for it without echo when stdin is a
+  terminal, and otherwise reads the pipe (`pass show togul | togul-monitor tail ... -`).
+
+`--api-key KEY` and `--token JWT` keep working, with a warning on stderr that the secret is
+visible in the process list. No message here ever contains the secret itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import click
+
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.support.text import safe_text
+
+STDIN: Final = "-"
+MAX_SECRET_BYTES: Final = 64 * 1024  # a key or a JWT is well under 4 KB: this stops /dev/zero
+
+
+@dataclass(frozen=True)
+class SecretKind:
+    """One kind of secret: how it is named in messages, its options, its variable."""
+
+    what: str  # "API key"
+    option: str  # "--api-key"
+    file_option: str  # "--api-key-file"
+    variable: str  # "TOGUL_API_KEY"
+
+
+API_KEY: Final = SecretKind("API key", "--api-key", "--api-key-file", "TOGUL_API_KEY")
+TOKEN: Final = SecretKind("token", "--token", "--token-file", "TOGUL_TOKEN")
+
+
+def visible_warning(kind: SecretKind) -> str:
+    return (
+        f"warning: {kind.option} puts the {kind.what} in the command line, where every local "
+        f"user can read it (ps) and your shell history keeps it; use {kind.file_option} PATH, "
+        f"{kind.file_option} - (stdin) or the {kind.variable} variable instead"
+    )
+
+
+def choose_secret(kind: SecretKind, literal: str | None, file: str | None) -> str | None:
+    """The secret from `literal` (`--api-key`, warned about) or from `file` (`--api-key-file`);
+    None when neither is given. ConfigError for both, or for a file that gives no secret."""
+    if literal is not None and file is not None:
+        raise ConfigError(f"give {kind.option} or {kind.file_option}, not both")
+    if literal is not None:
+        click.echo(visible_warning(kind), err=True)
+        return literal
+    if file is None:
+        return None
+    return read_secret(kind, file)
+
+
+def read_secret(kind: SecretKind, source: str) -> str:
+    """The secret in the file `source` (`-`: stdin, asked for without echo on a terminal)."""
+    if source == STDIN and stdin_is_terminal():
+        return _prompt(kind)
+    where = "standard input" if source == STDIN else safe_text(source)
+    try:
+        if source == STDIN:
+            raw = sys.stdin.buffer.read(MAX_SECRET_BYTES + 1) if sys.stdin is not None else b""
+        else:
+            with Path(source).open("rb") as handle:
+                raw = handle.read(MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the {kind.what} from {where}: {exc.strerror or exc}"
+        ) from None
+    if len(raw) > MAX_SECRET_BYTES:
+        raise ConfigError(f"{where} is too large to hold an {kind.what} ({kind.file_option})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where} is not UTF-8 text ({kind.file_option})") from None
+    lines = text.strip().splitlines()
+    secret = lines[0].strip() if lines else ""
+    if not secret:
+        raise ConfigError(f"{where} holds no {kind.what} ({kind.file_option})")
+    if len(lines) > 1:
+        # Several lines are most likely the wrong file: say so rather than send line one.
+        raise ConfigError(
+            f"{where} holds more than one line: put the {kind.what} alone in it "
+            f"({kind.file_option})"
+        )
+    return secret
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _prompt(kind: SecretKind) -> str:
+    secret = click.prompt(f"{kind.what} (input hidden)", hide_input=True, err=True)
+    text = str(secret).strip()
+    if not text:
+        raise ConfigError(f"no {kind.what} given")
+    return text

@@ -1,0 +1,144 @@
+"""A recording `tail` prints nothing its journal does not hold yet.
+
+The journal's writer commits in batches on its own thread (store/writer.py), so an event reaches
+`tail`'s stdout some tens of milliseconds before its row is committed. A flight recorder killed
+in that window (kill -9, a power cut of the container) would have shown events that its journal
+never got: exactly the ones the person reading the output may want to look up later. So, in
+record mode, each update is held until everything that had been appended to the journal when it
+arrived is committed. The monitor appends to the journal before it publishes (core/intake.py,
+core/evaluation.py), so that covers the update's own rows.
+
+Order is kept for everything `tail` prints or acts on (events, transitions, the stream's status,
+outages, unusable events): those wait their turn. Updates it ignores (values, the evaluator's
+state, heartbeats) pass at once: holding them would print nothing more safely, and `--count`
+watches them to know when the last re-evaluations are done. What this costs is latency (up to
+one writer batch, about 50 ms), not throughput: one commit releases every update it covers.
+What the journal could not write (a full queue, a failed write: counted in `dropped`) is printed
+all the same, and a failed write is said on stderr: the output never waits on a journal that
+cannot catch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
+from types import TracebackType
+
+from togul_monitor.core import TransitionRecorded
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
+from togul_monitor.store.journal import Journal, Mark
+
+# What `tail` prints or acts on (cli/tail.py `_print_items`): only these wait for the journal.
+HELD = (FlagEvent, TransitionRecorded, Status, Outage, Malformed, PossibleGap)
+
+
+class CommittedFirst:
+    """`updates`, each released once `journal` has committed what it recorded before it.
+
+    An async iterator whose `__anext__` may be cancelled (by `asyncio.wait_for`) without losing
+    anything; use it as an async context manager, which runs the task that reads `updates`."""
+
+    def __init__(
+        self,
+        updates: AsyncIterator[object],
+        journal: Journal,
+        *,
+        on_write_error: Callable[[str], None] = lambda error: None,
+    ) -> None:
+        self._updates = updates
+        self._journal = journal
+        self._on_write_error = on_write_error
+        self._held: deque[tuple[Mark, object]] = deque()
+        self._passing: deque[object] = deque()  # the updates that need not wait
+        self._arrived = asyncio.Event()
+        self._committed = asyncio.Event()
+        self._ended = False
+        self._failure: BaseException | None = None
+        self._reported_error: str | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
+
+    async def __aenter__(self) -> CommittedFirst:
+        self._journal.add_listener(self._on_commit)
+        self._reader = asyncio.create_task(self._read(), name="tail-committed-first")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._journal.remove_listener(self._on_commit)
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    def _on_commit(self) -> None:
+        # On the writer thread: hand the news to the loop, nothing more.
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            self._loop.call_soon_threadsafe(self._committed.set)
+
+    async def _read(self) -> None:
+        try:
+            async for update in self._updates:
+                if isinstance(update, HELD):
+                    # Taken on the monitor's loop, right after the update was published: it
+                    # covers every row the monitor appended for it.
+                    self._held.append((self._journal.appended, update))
+                else:
+                    self._passing.append(update)
+                self._arrived.set()
+        except Exception as exc:  # noqa: BLE001 - handed to the reader of this iterator
+            self._failure = exc
+        finally:
+            self._ended = True
+            self._arrived.set()
+
+    def __aiter__(self) -> CommittedFirst:
+        return self
+
+    async def __anext__(self) -> object:
+        while True:
+            if self._passing:
+                return self._passing.popleft()
+            if self._held:
+                mark, update = self._held[0]
+                if self._released(mark):
+                    self._held.popleft()
+                    return update
+                self._committed.clear()
+                self._arrived.clear()
+                if not self._released(mark):  # a commit may have landed since the check
+                    # A commit, or an update that need not wait, whichever comes first.
+                    await _first(self._committed.wait(), self._arrived.wait())
+                continue
+            if self._ended:
+                if self._failure is not None:
+                    raise self._failure
+                raise StopAsyncIteration
+            self._arrived.clear()
+            await self._arrived.wait()
+
+    def _released(self, mark: Mark) -> bool:
+        if not self._journal.written(mark):
+            return False
+        error = self._journal.write_error
+        if error is not None and error != self._reported_error:
+            self._reported_error = error
+            self._on_write_error(error)
+        return True
+
+
+async def _first(*waits: Coroutine[object, object, object]) -> None:
+    """Wait until one of `waits` is done; the others are cancelled (cancelling this cancels
+    them all)."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
