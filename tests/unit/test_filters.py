@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -159,7 +161,7 @@ def test_combined_terms_all_must_hold() -> None:
         ("type:flag envv:prod", 10, "did you mean env:"),
         ('ok "unclosed', 3, "unterminated quote"),
         ("a /unclosed", 2, "unterminated /regex/"),
-        ("a /(/", 2, "invalid regex"),
+        ("a /(/", 3, "invalid regex: missing )"),  # the caret under the part at fault
         ("a //", 2, "empty /regex/"),
         ("a - b", 2, "must be followed"),
         ("a !", 2, "must be followed"),
@@ -180,13 +182,61 @@ def test_errors_name_the_position(query: str, position: int, fragment: str) -> N
     assert fragment in info.value.message
 
 
-@pytest.mark.parametrize("query", [r"/(\w+)+-v2/", "x /(a*)*b/", r"/(?:k|k+)+x/"])
-def test_a_regex_that_can_backtrack_forever_is_refused(query: str) -> None:
-    # Against a 500-character key, `(\w+)+-v2` never returns: the TUI would freeze.
+# Patterns that backtrack for seconds (or forever) in Python's re on a key the server chose.
+_CATASTROPHIC = [
+    (r"/(a|a)*b/", "a" * 26),
+    (r"/.*-.*-.*-v2/", "-" * 400),
+    (r"/(\w+)+-v2/", "k" * 500),
+    (r"x /(a*)*b/", "a" * 400),
+    (r"/(?:k|k+)+x/", "k" * 400),
+    (r"/^(([a-z])+.)+[A-Z]([a-z])+$/", "a" * 400),
+]
+
+
+@pytest.mark.parametrize(("query", "key"), _CATASTROPHIC)
+def test_a_regex_runs_in_linear_time_on_a_hostile_key(query: str, key: str) -> None:
+    flt = parse_filter(query)
+    started = time.perf_counter()
+    for _ in range(100):
+        flt.matches(event(key=key), NAMES)
+    # Python's re: 10 s for `(a|a)*b` on 26 characters, 14 s for `.*-.*-.*-v2` on 400 dashes.
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "fragment"),
+    [
+        (r"/(a)\1/", 4, "a backreference \\1"),
+        (r"x /(?=a)b/", 3, "lookahead (?=...)"),
+        (r"!/(?<!a)b/", 2, "negative lookbehind"),
+        (r"-/x(?!a)/", 3, "exclude with a -/regex/ term"),
+        (r"/(?P<n>x)(?P=n)/", 9, "a backreference (?P=name)"),
+        (r"/(?>ab)c/", 1, "atomic group"),
+        (r"/a++/", 2, "possessive repeat ++"),
+        (r"/key\Z/", 4, "write \\z"),
+        (r"/a{1001}/", 2, "invalid regex: invalid repetition size"),
+        (r"/.{0,999}x/", 2, "regex too large to run on every event"),  # 1 ms a key
+    ],
+)
+def test_what_needs_backtracking_is_refused_with_the_position_of_the_construct(
+    query: str, position: int, fragment: str
+) -> None:
     with pytest.raises(FilterError) as info:
         parse_filter(query)
-    assert "repeats a repetition" in info.value.message
-    assert info.value.position == query.index("/")
+    assert info.value.position == position, info.value
+    assert fragment in info.value.message
+    if "invalid regex" not in fragment and "too large" not in fragment:
+        assert "not supported in a filter (RE2 syntax, which runs in linear time)" in str(
+            info.value
+        )
+
+
+def test_keys_that_are_not_valid_text_never_break_a_regex() -> None:
+    flt = parse_filter(r"/^a.b$/")
+    assert flt.matches(event(key="a\ud800b"), NAMES)  # a lone surrogate from JSON: one character
+    assert flt.matches(event(key="aéb"), NAMES)
+    with pytest.raises(FilterError):
+        parse_filter("/\ud800/")
 
 
 def test_ordinary_regexes_stay_allowed_and_fast_on_long_keys() -> None:
@@ -210,7 +260,7 @@ _EVENTS = [
 ]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(derandomize=True, max_examples=400, deadline=None)
 @given(st.one_of(st.text(), st.lists(_ALPHABET, max_size=12).map("".join)))
 def test_any_text_gives_a_filter_or_a_positioned_error(text: str) -> None:
     try:
@@ -223,3 +273,27 @@ def test_any_text_gives_a_filter_or_a_positioned_error(text: str) -> None:
     for e in _EVENTS:  # a parsed filter never raises while matching either
         assert isinstance(flt.matches(e, NAMES), bool)
         assert isinstance(flt.matches(e), bool)
+
+
+_REGEX_PIECES = st.sampled_from(
+    ["a", "-", ".", "*", "+", "?", "|", "(", ")", "(?:", "[a-]", "\\d", "\\w", "{2,}", "^", "$"]
+    + ["(?=", "(?<!", "\\1", "(?i)", "v2", "é", "\\/"]
+)
+_HOSTILE_KEYS = ["-" * 400, "a" * 400, "a-" * 200, "x" * 399 + "\ud800", "checkout-v2", ""]
+
+
+@settings(derandomize=True, max_examples=150, deadline=None)
+@given(st.lists(_REGEX_PIECES, min_size=1, max_size=14).map("".join), st.booleans())
+def test_any_regex_term_is_refused_with_a_position_or_matches_fast(
+    body: str, negated: bool
+) -> None:
+    text = ("-" if negated else "") + "/" + body + "/"
+    try:
+        flt = parse_filter(text)
+    except FilterError as exc:
+        assert 0 <= exc.position < len(text)
+        return
+    started = time.perf_counter()
+    for key in _HOSTILE_KEYS:
+        assert isinstance(flt.matches(event(key=key), NAMES), bool)
+    assert time.perf_counter() - started < 0.25, text  # linear: well under a millisecond

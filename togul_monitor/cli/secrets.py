@@ -80,7 +80,7 @@ def read_secret(kind: SecretKind, source: str) -> str:
             f"cannot read the {kind.what} from {where}: {exc.strerror or exc}"
         ) from None
     if len(raw) > MAX_SECRET_BYTES:
-        raise ConfigError(f"{where} is too large to hold an {kind.what} ({kind.file_option})")
+        raise ConfigError(f"{where} is too large to hold the {kind.what} ({kind.file_option})")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

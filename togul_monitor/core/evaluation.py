@@ -37,6 +37,7 @@ from togul_monitor.store.journal import Journal, LastValue
 log = logging.getLogger("togul_monitor.core.monitor")
 
 MAX_TRANSITIONS_IN_MEMORY = 10_000
+DEFAULT_MAX_FLAGS = 10_000
 # Read when a quota answer comes (module attributes, so tests can shorten them).
 QUOTA_RETRY_DELAY = 60.0
 QUOTA_RETRY_MAX = 900.0
@@ -57,11 +58,16 @@ class Evaluations:
         *,
         watched: Iterable[str],
         retry_delay: float,
+        max_flags: int = DEFAULT_MAX_FLAGS,
     ) -> None:
         self._publish = publish
         self._clock = clock
         self.values = FlagValues()
         self.watched: set[str] = set(watched)
+        # Flag keys come from the server: beyond `max_flags` monitored flags (watched ones
+        # always are), an event of another flag is shown and counted, not evaluated.
+        self.max_flags = max(1, max_flags)
+        self.unmonitored_events = 0
         self.status: EvaluatorStatus | None = None
         self.transitions: deque[ValueTransition] = deque(maxlen=MAX_TRANSITIONS_IN_MEMORY)
         self._by_event: OrderedDict[str, ValueTransition] = OrderedDict()
@@ -91,13 +97,23 @@ class Evaluations:
             self.client.evaluate, self._on_result, concurrency=concurrency, settle=settle
         )
 
-    def seed(self, remembered: dict[str, LastValue], keys: Iterable[str]) -> None:
-        """The journal's last values (baselines, stale until re-evaluated) and the flags to
-        monitor from the start."""
-        for key, last in remembered.items():
-            self.values.seed(key, last.evaluation, last.at, deleted=last.deleted)
+    def seed(self, remembered: dict[str, LastValue], keys: Iterable[str]) -> int:
+        """The flags to monitor from the start, and the journal's last values (baselines, stale
+        until re-evaluated); the number left out by `max_flags` (watched flags never are)."""
+        values, left_out = self.values, 0
+        for key in self.watched:
+            values.ensure(key)
         for key in keys:
-            self.values.ensure(key)
+            if len(values) < self.max_flags:
+                values.ensure(key)
+            elif key not in values:
+                left_out += 1
+        for key, last in remembered.items():
+            if key in values or len(values) < self.max_flags:
+                values.seed(key, last.evaluation, last.at, deleted=last.deleted)
+            else:
+                left_out += 1
+        return left_out
 
     @property
     def requests(self) -> int:
@@ -129,7 +145,14 @@ class Evaluations:
         """Events of the profile's environment, in order: each flag is marked stale and
         re-evaluated once however many of its events the batch holds."""
         latest: dict[str, str | None] = {}  # flag → the id of its last event in the batch
+        current_values = self.values.mapping
+        room = self.max_flags - len(current_values)  # flags this batch may still add
         for event in events:
+            if event.flag_key not in current_values and event.flag_key not in latest:
+                if room <= 0:
+                    self.unmonitored_events += 1
+                    continue
+                room -= 1
             if event.type == "flag.deleted":
                 latest.pop(event.flag_key, None)
                 if self._reevaluator is not None:
@@ -139,7 +162,6 @@ class Evaluations:
                 latest[event.flag_key] = event.event_id
         if not latest:
             return
-        current_values = self.values.mapping
         reevaluator = None if self._halted else self._reevaluator
         paused = self._quota_timer is not None
         for key, event_id in latest.items():
@@ -151,7 +173,7 @@ class Evaluations:
             if paused:
                 self._defer(key, event_id)
             elif reevaluator is not None:
-                reevaluator.request(key, event_id, event=True)
+                reevaluator.request(key, event_id, event=True, new=current is None)
 
     def evaluate_everything(self) -> None:
         if self._reevaluator is None or self._halted:

@@ -7,14 +7,16 @@ The TUI and the headless commands drive this, never the stages below it directly
   its own (`MonitorThread`) and empties `drain()` a few times a second.
 - The work is split by job: `intake` (the stream task: rows, status, backpressure),
   `evaluation` (values, re-evaluation, transitions), `plan` (which credential streams and what
-  is known of the environment, decided before the start) and `updates` (the fan-out).
+  is known of the environment, decided before the start), `recording` (opening the journal and
+  reading what it remembers) and `updates` (the fan-out).
 
 Which flags are evaluated, and how the profile's environment is known: core/environment.py (an
 API key's environment is verified before the stream starts, a token's looked up: a key of
 another environment is a ConfigError from `start`) and core/plan.py. A Bearer token is
 refreshed before it expires and once after a 401 (core/tokens.py). Flags monitored: the watch
 list, every flag seen in an event of the environment, the flags the management API lists, and
-the flags whose last value the journal remembers.
+the flags whose last value the journal remembers; at most `max_flags` of them besides the watch
+list, since keys come from the server (core/evaluation.py; the rest are shown, not evaluated).
 
 Threading: all state is owned by the monitor's loop. Other threads read a frozen
 `MonitorSnapshot`, which the loop republishes (by replacing one reference) when the state
@@ -37,9 +39,10 @@ from togul_monitor.client.stream import StreamClient
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.environment import Environments, prepare
-from togul_monitor.core.evaluation import Evaluations
+from togul_monitor.core.evaluation import DEFAULT_MAX_FLAGS, Evaluations
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
+from togul_monitor.core.recording import open_journal
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
@@ -48,13 +51,7 @@ from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Stat
 from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
-from togul_monitor.store.journal import (
-    Journal,
-    JournalError,
-    LastValue,
-    RecorderBusy,
-    journal_path,
-)
+from togul_monitor.store.journal import Journal, JournalError, LastValue
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +77,7 @@ class Monitor:
         evaluate_settle: float = 0.01,
         evaluate_retry_delay: float = 5.0,
         journal_options: Mapping[str, Any] | None = None,
+        max_flags: int = DEFAULT_MAX_FLAGS,
     ) -> None:
         self.profile = profile
         self.record = record
@@ -101,7 +99,11 @@ class Monitor:
         )
         self.event_log = self._intake.log
         self._evaluations = Evaluations(
-            self._publish, clock, watched=profile.watch, retry_delay=evaluate_retry_delay
+            self._publish,
+            clock,
+            watched=profile.watch,
+            retry_delay=evaluate_retry_delay,
+            max_flags=max_flags,
         )
         self._journal: Journal | None = None
         self._journal_notice: str | None = None
@@ -142,7 +144,10 @@ class Monitor:
                 profile, concurrency=self._evaluate_concurrency, settle=self._evaluate_settle
             )
         self._environments.apply(plan, verification)
-        evaluations.seed(remembered, (*profile.watch, *plan.listed))
+        left_out = evaluations.seed(remembered, plan.listed)
+        if left_out:
+            limit = evaluations.max_flags
+            self._note(f"{left_out:,} known flags not monitored (the limit is {limit:,} flags)")
         journal = self._journal
         if journal is not None:
             self._environments.on_learnt = journal.set_environment_names
@@ -174,27 +179,16 @@ class Monitor:
                 self._hub.end_all()
 
     async def _open_journal(self) -> dict[str, LastValue]:
-        path = journal_path(self.profile.name, self._journal_dir)
-        try:
-            journal = await asyncio.to_thread(
-                Journal.open, path, clock=self._clock, **self._journal_options
-            )
-        except JournalError as exc:
-            self._journal_notice = f"not recording: {exc}"
-            self._recorder_busy = isinstance(exc, RecorderBusy)
-            log.warning("%s", self._journal_notice)
-            return {}
-        self._journal = self._intake.journal = journal
-        self._journal_notice = journal.notice
-        try:
-            limit = min(self.event_log.capacity, _LOAD_EVENTS_AT_START)
-            events = await asyncio.to_thread(journal.recent_events, limit)
-            last_values = await asyncio.to_thread(journal.last_values)
-        except JournalError as exc:
-            self._note(f"journal history not loaded: {exc}")
-            return {}
-        self._intake.preload(events)
-        return last_values
+        load = min(self.event_log.capacity, _LOAD_EVENTS_AT_START)
+        opened = await open_journal(
+            self.profile.name, self._journal_dir, self._clock, self._journal_options, load
+        )
+        self._journal = self._intake.journal = opened.journal
+        self._journal_notice, self._recorder_busy = opened.notice, opened.busy
+        if opened.problem is not None:
+            self._note(opened.problem)
+        self._intake.preload(opened.events)
+        return opened.last_values
 
     def _note(self, text: str) -> None:
         log.info("%s", text)
@@ -271,6 +265,8 @@ class Monitor:
             journal_pending=journal.pending if journal is not None else 0,
             journal_waits=intake.journal_waits,
             evaluate_requests=evaluations.requests,
+            max_flags=evaluations.max_flags,
+            unmonitored_events=evaluations.unmonitored_events,
             events_in_log=self.event_log.total - self.event_log.trimmed,
             notices=tuple(self._notices),
             feed_start=self._feed_start,

@@ -9,7 +9,13 @@ A burst of 1,000 changes to one flag must cost a handful of evaluate calls, not 
 - a flag is sent at most once per `min_interval` seconds: a flag that changes continuously is
   re-evaluated about once a second (what a person can follow), not once per round trip, so a
   firehose of events does not turn into a firehose of evaluate calls;
+- a flag seen for the first time (`new`) waits its turn in a queue of its own, sent at most
+  `new_rate` a second (after a burst of `new_burst`): a server that names ever new flag keys
+  must not turn each into an evaluate call at once; changes of known flags go first;
 - at most `concurrency` requests run at once; the rest wait in arrival order.
+
+Every operation is O(1) (amortised; O(log n) for a flag waiting for its interval), whatever the
+number of flags waiting: a queue of 200,000 answers as fast as one of 1,000.
 
 No clock, no I/O of its own: `evaluate` does the request and `on_result` takes the answer, so the
 monitor keeps every state change on its own loop.
@@ -18,6 +24,10 @@ monitor keeps every state change on its own loop.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import math
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from togul_monitor.client.evaluate import EvaluateResult, Outcome
@@ -33,6 +43,8 @@ class _Cancelled:
 
 _CANCELLED = _Cancelled()
 _PRUNE_LAST_SENT_AT = 4096  # send times kept before the stale ones are forgotten
+NEW_FLAGS_PER_SECOND = 20.0  # first evaluations of flags first seen (docs/protocol.md)
+NEW_FLAGS_BURST = 20
 
 
 class Reevaluator:
@@ -44,13 +56,27 @@ class Reevaluator:
         concurrency: int = 8,
         settle: float = 0.01,
         min_interval: float = 1.0,
+        new_rate: float | None = None,
+        new_burst: int | None = None,
     ) -> None:
         self._evaluate = evaluate
         self._on_result = on_result
         self._concurrency = max(1, concurrency)
         self._settle = settle
         self._min_interval = min_interval
-        self._waiting: dict[str, str | None] = {}  # flag -> latest trigger event id, FIFO order
+        # What waits, flag -> latest trigger event id, each queue in arrival order; a flag is in
+        # at most one of them. OrderedDict: popping the oldest is O(1), as is removing any.
+        self._ready: OrderedDict[str, str | None] = OrderedDict()  # sent when a slot frees
+        self._paced: dict[str, str | None] = {}  # sent too recently: waits for its interval
+        self._due: list[tuple[float, int, str]] = []  # heap of (due, order, flag) of _paced
+        self._due_at: dict[str, float] = {}  # the live heap entry of each paced flag
+        self._order = itertools.count()
+        self._new: OrderedDict[str, str | None] = OrderedDict()  # first seen: at new_rate
+        # None: the module's values, read now (tests change them).
+        self._new_rate = max(NEW_FLAGS_PER_SECOND if new_rate is None else new_rate, 1e-3)
+        self._new_burst = float(max(1, NEW_FLAGS_BURST if new_burst is None else new_burst))
+        self._tokens = self._new_burst  # token bucket of first evaluations
+        self._tokens_at: float | None = None
         self._in_flight: dict[str, str | None] = {}
         # Events that arrived during the flight (or _CANCELLED: send nothing more).
         self._again: dict[str, str | None | _Cancelled] = {}
@@ -68,17 +94,30 @@ class Reevaluator:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting)
+        return len(self._ready) + len(self._paced) + len(self._new)
+
+    def _queue_of(self, flag_key: str) -> dict[str, str | None] | None:
+        for queue in (self._ready, self._paced, self._new):
+            if flag_key in queue:
+                return queue
+        return None
 
     def busy(self, flag_key: str) -> bool:
-        return flag_key in self._in_flight or flag_key in self._waiting or flag_key in self._again
+        return (
+            flag_key in self._in_flight
+            or flag_key in self._again
+            or self._queue_of(flag_key) is not None
+        )
 
     def idle(self) -> bool:
-        return not (self._in_flight or self._waiting or self._again)
+        return not (self._in_flight or self.waiting or self._again)
 
-    def request(self, flag_key: str, event_id: str | None, *, event: bool = False) -> None:
+    def request(
+        self, flag_key: str, event_id: str | None, *, event: bool = False, new: bool = False
+    ) -> None:
         """Ask for `flag_key`'s value; `event`: an event of the flag asks (it paces the next
-        send), whether or not the event had an SSE id (the documented stream has none)."""
+        send), whether or not the event had an SSE id (the documented stream has none); `new`:
+        the flag was never seen before (its first evaluation is rate-limited)."""
         if self._closed:
             return
         if event:
@@ -86,37 +125,65 @@ class Reevaluator:
         if flag_key in self._in_flight:
             self._again[flag_key] = event_id
             return
-        waiting = self._waiting
-        if flag_key in waiting:
+        queue = self._queue_of(flag_key)
+        if queue is not None:
             # Already waiting: a pump is already due for it (settle, pacing or a free slot).
-            waiting[flag_key] = event_id  # keeps its place in the queue, takes the latest id
+            queue[flag_key] = event_id  # keeps its place in the queue, takes the latest id
             return
-        waiting[flag_key] = event_id
-        self._schedule_pump()
+        self._enqueue(flag_key, event_id, new=new)
+        self._schedule(asyncio.get_running_loop().time() + self._settle)
+
+    def _enqueue(self, flag_key: str, event_id: str | None, *, new: bool = False) -> None:
+        last = self._last_sent.get(flag_key)
+        if last is not None:
+            due = last + self._min_interval
+            if due > asyncio.get_running_loop().time():
+                self._paced[flag_key] = event_id
+                self._due_at[flag_key] = due
+                heapq.heappush(self._due, (due, next(self._order), flag_key))
+                return
+        (self._new if new else self._ready)[flag_key] = event_id
+
+    def _unqueue(self, flag_key: str) -> None:
+        self._ready.pop(flag_key, None)
+        self._new.pop(flag_key, None)
+        if flag_key in self._due_at:
+            del self._paced[flag_key], self._due_at[flag_key]  # its heap entry: skipped later
+            if len(self._due) > 2 * len(self._paced) + 64:
+                self._due = [(t, next(self._order), k) for k, t in self._due_at.items()]
+                heapq.heapify(self._due)
 
     def cancel(self, flag_key: str) -> None:
         """Forget what is waiting for the flag (deleted); an answer in flight is superseded."""
-        self._waiting.pop(flag_key, None)
+        self._unqueue(flag_key)
         self._again.pop(flag_key, None)
         self._event_driven.discard(flag_key)
         if flag_key in self._in_flight:
             self._again[flag_key] = _CANCELLED
 
     def take_waiting(self) -> dict[str, str | None]:
-        """Remove and return what waits to be sent (flag → trigger event id), oldest first;
+        """Remove and return what waits to be sent (flag → trigger event id), known flags first;
         answers in flight and the requests that follow them are left alone."""
-        waiting, self._waiting = self._waiting, {}
+        waiting = {**self._ready, **self._paced, **self._new}
+        self._forget_waiting()
         return waiting
+
+    def _forget_waiting(self) -> None:
+        self._ready.clear()
+        self._paced.clear()
+        self._new.clear()
+        self._due.clear()
+        self._due_at.clear()
 
     def clear(self) -> None:
         """Drop everything waiting (credentials rejected: asking again would only be refused)."""
-        self._waiting.clear()
+        self._forget_waiting()
         for key in list(self._again):
             self._again[key] = _CANCELLED
 
     async def aclose(self) -> None:
         self._closed = True
-        self._waiting.clear()
+        self._forget_waiting()
         if self._timer is not None:
             self._timer.cancel()
         tasks = list(self._tasks)
@@ -124,10 +191,6 @@ class Reevaluator:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-
-    def _schedule_pump(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._schedule(loop.time() + self._settle)
 
     def _schedule(self, when: float) -> None:
         timer = self._timer
@@ -140,34 +203,55 @@ class Reevaluator:
     def _pump(self) -> None:
         if self._closed:
             return
-        self._timer = None
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        next_due: float | None = None
-        for flag_key in list(self._waiting):
-            if len(self._in_flight) >= self._concurrency:
-                break  # the next answer pumps again
-            last = self._last_sent.get(flag_key)
-            if last is not None and now - last < self._min_interval:
-                due = last + self._min_interval
-                next_due = due if next_due is None else min(next_due, due)
-                continue
-            event_id = self._waiting.pop(flag_key)
-            self._in_flight[flag_key] = event_id
-            paced = flag_key in self._event_driven or event_id is not None
-            self._event_driven.discard(flag_key)
-            if paced:
-                # Only event-driven sends pace the next one: a baseline (start, outage,
-                # re-evaluate all) must not delay the answer to the first real change.
-                self._last_sent[flag_key] = now
-                if len(self._last_sent) > self._prune_at:
-                    self._prune_last_sent(now)
-            self.sent += 1
-            task = loop.create_task(self._run(flag_key, event_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        if next_due is not None:
-            self._schedule(next_due)
+        if self._timer is not None:
+            self._timer.cancel()  # this pump does its work; the next wake is decided below
+            self._timer = None
+        now = asyncio.get_running_loop().time()
+        due, due_at = self._due, self._due_at
+        while due and due[0][0] <= now:  # paced flags whose interval is over
+            when, _, flag_key = heapq.heappop(due)
+            if due_at.get(flag_key) == when:
+                del due_at[flag_key]
+                self._ready[flag_key] = self._paced.pop(flag_key)
+        slots = self._concurrency - len(self._in_flight)
+        while slots > 0 and self._ready:
+            self._send(*self._ready.popitem(last=False), now)
+            slots -= 1
+        wake = due[0][0] if due else None
+        if slots > 0 and self._new:
+            self._refill(now)
+            while slots > 0 and self._new and self._tokens >= 1:
+                self._tokens -= 1
+                self._send(*self._new.popitem(last=False), now)
+                slots -= 1
+            if self._new and slots > 0:  # out of tokens: wake when the next one is there
+                when = now + (1 - self._tokens) / self._new_rate
+                wake = when if wake is None else min(wake, when)
+        if wake is not None:
+            self._schedule(wake)
+
+    def _refill(self, now: float) -> None:
+        if math.isinf(self._new_rate):
+            self._tokens = self._new_burst  # no limit (tests that are not about it)
+        elif self._tokens_at is not None:
+            gained = (now - self._tokens_at) * self._new_rate
+            self._tokens = min(self._new_burst, self._tokens + gained)
+        self._tokens_at = now
+
+    def _send(self, flag_key: str, event_id: str | None, now: float) -> None:
+        self._in_flight[flag_key] = event_id
+        paced = flag_key in self._event_driven or event_id is not None
+        self._event_driven.discard(flag_key)
+        if paced:
+            # Only event-driven sends pace the next one: a baseline (start, outage,
+            # re-evaluate all) must not delay the answer to the first real change.
+            self._last_sent[flag_key] = now
+            if len(self._last_sent) > self._prune_at:
+                self._prune_last_sent(now)
+        self.sent += 1
+        task = asyncio.get_running_loop().create_task(self._run(flag_key, event_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _prune_last_sent(self, now: float) -> None:
         """Forget send times that no longer pace anything, so that a stream of ever new flag
@@ -191,9 +275,9 @@ class Reevaluator:
         if superseded:
             again = self._again.pop(flag_key)
             if not isinstance(again, _Cancelled):
-                self._waiting[flag_key] = again
+                self._enqueue(flag_key, again)
         try:
             self._on_result(flag_key, event_id, result, superseded)
         finally:
-            if self._waiting:
+            if self.waiting and not self._closed:
                 self._pump()  # a slot is free: start what is due

@@ -46,6 +46,8 @@ class MonitorSnapshot:
     journal_pending: int = 0  # appended, not yet committed
     journal_waits: int = 0  # times the stream was paused for the journal to catch up
     evaluate_requests: int = 0  # HTTP evaluate requests sent so far
+    max_flags: int = 0  # flags monitored at most (the Monitor's `max_flags`)
+    unmonitored_events: int = 0  # events of flags beyond max_flags: shown, not evaluated
     events_in_log: int = 0
     notices: tuple[str, ...] = ()  # other one-line facts for the status area
     feed_start: int = 0  # event-log position of this run's first row (earlier rows: the journal)

@@ -9,9 +9,11 @@ row from position P on" and know exactly which of its rows the answer already co
 Every buffer is bounded and every drop is counted: when the ring is full the oldest row is
 trimmed, and `trimmed` counts the events among them.
 
-The per-flag index is a deque of the same event objects per key. Rows are appended in global
-order, so the oldest event of the ring is also the oldest entry of its flag's deque, and
-trimming is O(1): pop it from both.
+The per-flag index holds the same event objects per key: the event itself while the flag has
+one in the ring, a deque once it has more. An empty deque costs some 600 bytes, so a stream of
+ever new keys (one event each) would spend more on the index than on the events. Rows are
+appended in global order, so the oldest event of the ring is also the oldest entry of its
+flag's, and trimming is O(1): drop it from both.
 
 Thread-safety: one writer (the monitor's loop) and readers on other threads (the TUI's
 workers). A lock guards every mutation and every copy, because iterating a deque while another
@@ -45,7 +47,7 @@ class EventLog:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
         self._ring: deque[Row] = deque()
-        self._by_flag: dict[str, deque[FlagEvent]] = {}
+        self._by_flag: dict[str, FlagEvent | deque[FlagEvent]] = {}
         self._lock = threading.Lock()
         self.first = 0  # position of the oldest row in the ring
         self.trimmed = 0  # events dropped from the ring because it was full
@@ -76,9 +78,11 @@ class EventLog:
                 if type(row) is FlagEvent:
                     per_flag = by_flag.get(row.flag_key)
                     if per_flag is None:
-                        by_flag[row.flag_key] = deque((row,))
+                        by_flag[row.flag_key] = row
+                    elif type(per_flag) is FlagEvent:
+                        by_flag[row.flag_key] = deque((per_flag, row))
                     else:
-                        per_flag.append(row)
+                        per_flag.append(row)  # type: ignore[union-attr]  # a deque, as checked
                     events += 1
             self.total += events
 
@@ -87,8 +91,11 @@ class EventLog:
         self.first += 1
         if type(old) is FlagEvent:
             per_flag = self._by_flag[old.flag_key]
-            per_flag.popleft()
-            if not per_flag:
+            if isinstance(per_flag, deque):
+                per_flag.popleft()
+                if len(per_flag) == 1:
+                    self._by_flag[old.flag_key] = per_flag[0]
+            else:
                 del self._by_flag[old.flag_key]
             self.trimmed += 1
 
@@ -100,8 +107,10 @@ class EventLog:
         """The flag's events still in the ring, oldest first (the last `limit` of them)."""
         with self._lock:
             per_flag = self._by_flag.get(flag_key)
-            if not per_flag:
+            if per_flag is None:
                 return []
+            if isinstance(per_flag, FlagEvent):
+                return [per_flag] if limit is None or limit > 0 else []
             if limit is None or limit >= len(per_flag):
                 return list(per_flag)
             # Copy only the tail: walking a deque from the right end is cheap.

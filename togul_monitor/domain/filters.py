@@ -10,7 +10,8 @@ Grammar (terms separated by whitespace; every term must hold):
     dash                 a bare word: a case-insensitive substring of the flag key
     /^checkout-v\\d+$/   a regular expression searched in the flag key (case-sensitive; use
                          `(?i)` for case-insensitive); it ends at a `/` followed by a space or
-                         the end, so it may contain spaces and `\\/`
+                         the end, so it may contain spaces and `\\/`. RE2 syntax, linear time
+                         (domain/key_regex.py): backreferences and lookaround are refused
     !term  -term         excludes what `term` matches
 
 Field values and bare words are case-insensitive. Quoting: double quotes group characters
@@ -23,11 +24,14 @@ protocol (`protocol.EVENT_TYPES`) starts with or, for a glob, matches (`type:fla
 `type:bogus`): it would hide every event without saying why.
 
 Errors: `parse_filter` raises `FilterError(message, position)`, `position` being the 0-based
-offset of the term at fault (the caller keeps the filter in force). No other
+offset of the term at fault, or for a /regex/ of the part of the pattern at fault (the caller
+keeps the filter in force). No other
 exception ever escapes (a property test checks it).
 
 Speed: `Filter.matches` runs per event on the hot path, so each term is compiled once into a
-small predicate (globs become compiled regexes) and matching is a plain loop over them.
+small predicate (globs become compiled regexes) and matching is a plain loop over them. Keys
+come from the server, so no term may take more than linear time in the key: globs are
+translated with atomic groups (fnmatch) and /regex/ terms run on RE2.
 """
 
 from __future__ import annotations
@@ -35,12 +39,11 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
-import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.key_regex import RegexRefused, compile_key_regex
 from togul_monitor.protocol import EVENT_TYPES
 
 FIELDS: tuple[str, ...] = ("type", "flag", "env")
@@ -235,71 +238,16 @@ def _compile_regex(raw: _RawTerm) -> tuple[Term, Predicate]:
     if not body:
         raise FilterError("empty /regex/", raw.start)
     try:
-        with warnings.catch_warnings():
-            # e.g. FutureWarning "possible nested set" for `[[`: the pattern still works, and a
-            # warning turned into an error (-W error) must not escape the parser.
-            warnings.simplefilter("ignore")
-            pattern = re.compile(body)
-    except (re.error, RecursionError, OverflowError, ValueError) as exc:
-        detail = getattr(exc, "msg", None) or type(exc).__name__
-        raise FilterError(f"invalid regex: {detail}", raw.start) from None
-    if _has_nested_repeat(body):
-        # Python's re backtracks: `(\w+)+-v2` against a long key that does not match takes
-        # exponential time, and the filter runs on the TUI's loop, so the screen would freeze.
-        raise FilterError(
-            "regex repeats a repetition, e.g. (a+)+: it can take forever on a long key; "
-            "drop the outer repeat",
-            raw.start,
-        )
-    search = pattern.search
+        found = compile_key_regex(body)
+    except RegexRefused as exc:
+        # The caret goes to the part of the pattern at fault: after the `!`/`-` and the `/`.
+        body_at = raw.start + (2 if raw.negated else 1)
+        raise FilterError(exc.message, body_at + exc.offset) from None
 
     def check(event: FlagEvent, _names: Mapping[str, str] | None) -> bool:
-        return search(event.flag_key) is not None
+        return found(event.flag_key)
 
     return Term("regex", body, raw.negated, raw.start), check
-
-
-def _has_nested_repeat(body: str) -> bool:
-    """Whether a repeat of more than one (`+`, `*`, `{2,}`...) holds another such repeat."""
-    try:
-        # The regex parser is private (no typing stubs); its tree is what we inspect.
-        from re import _parser as sre_parse  # type: ignore[attr-defined]  # 3.11+
-    except ImportError:  # pragma: no cover - Python 3.10
-        import sre_parse
-    constants = sre_parse  # the opcodes are re-exported by the parser module
-    repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT}
-    repeats |= {getattr(constants, "POSSESSIVE_REPEAT", constants.MAX_REPEAT)}
-
-    def walk(items: Iterable[tuple[Any, Any]], inside: bool) -> bool:
-        for op, av in items:
-            children: list[Any] = []
-            repeating = False
-            if op in repeats:
-                low, high, sub = av
-                repeating = high > 1 and high != low
-                if repeating and inside:
-                    return True
-                children = [sub]
-            elif op is constants.SUBPATTERN:
-                children = [av[-1]]
-            elif op is constants.BRANCH:
-                children = list(av[1])
-            elif op in (constants.ASSERT, constants.ASSERT_NOT):
-                children = [av[1]]
-            elif op is getattr(constants, "ATOMIC_GROUP", None):
-                children = [av]
-            elif op is constants.GROUPREF_EXISTS:
-                children = [c for c in av[1:] if c is not None]
-            if any(walk(child, inside or repeating) for child in children):
-                return True
-        return False
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return walk(sre_parse.parse(body), False)
-    except Exception:  # the pattern compiled: a parser detail we do not know is not an error
-        return False
 
 
 #: What a `type:` value is checked against: the six types and the two families.

@@ -120,15 +120,27 @@ def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
 
 
 def status_notes(snapshot: MonitorSnapshot) -> tuple[Note, ...]:
-    """The status bar's third line: the journal, evaluate failures, the plan's notes."""
+    """The status bar's third line: the journal, evaluate failures, the flag limit, the plan's
+    notes."""
     notes = journal_notes(snapshot)
     evaluator = snapshot.evaluator
     # Rejected credentials have a panel of their own (NoticePanel).
     if evaluator is not None and not evaluator.ok and not evaluator.credentials_rejected:
         message = evaluator.message or "evaluate is failing: values may be stale"
         notes.append(Note(message, short_form(message)))
+    if snapshot.unmonitored_events:
+        notes.append(over_limit_note(snapshot.max_flags, snapshot.unmonitored_events))
     notes.extend(Note(text, short_form(text)) for text in snapshot.notices)
     return tuple(notes)
+
+
+def over_limit_note(max_flags: int, events: int) -> Note:
+    """More flag keys than the monitor keeps values for: their events are in the feed only."""
+    return Note(
+        f"flag limit ({max_flags:,}) reached: {events:,} events of further flags shown, "
+        "not evaluated",
+        f"flag limit: {events:,} not evaluated",
+    )
 
 
 def status_info(

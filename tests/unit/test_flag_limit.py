@@ -1,0 +1,45 @@
+"""The flag limit (core/evaluation.py, `max_flags`): flag keys come from the server, so the
+monitor keeps values for at most that many; the events of further flags are counted."""
+
+from __future__ import annotations
+
+from togul_monitor.core.evaluation import Evaluations
+from togul_monitor.core.updates import MonitorUpdate
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation
+from togul_monitor.store.journal import LastValue
+
+ON = Evaluation(True, "boolean", "default", True)
+
+
+def evaluations(max_flags: int, watched: tuple[str, ...] = ()) -> Evaluations:
+    published: list[MonitorUpdate] = []
+    return Evaluations(
+        published.append, lambda: 0.0, watched=watched, retry_delay=0, max_flags=max_flags
+    )
+
+
+def ev(key: str, type_: str = "flag.updated") -> FlagEvent:
+    return FlagEvent(type_, key, "env", 1, 0.0, None, 0.0)
+
+
+def test_seeding_keeps_watched_flags_then_listed_then_remembered_up_to_the_limit() -> None:
+    e = evaluations(3, watched=("w1", "w2"))
+    remembered = {k: LastValue(k, ON, 0.0, False) for k in ("w1", "r1", "r2")}
+    left_out = e.seed(remembered, ["l1", "l2"])
+    assert sorted(e.values.keys()) == ["l1", "w1", "w2"]
+    assert e.values.get("w1").current == ON  # type: ignore[union-attr]  # its last value
+    assert left_out == 3  # l2, r1, r2
+
+
+def test_events_of_flags_beyond_the_limit_are_counted_not_kept() -> None:
+    e = evaluations(3, watched=("w",))
+    e.seed({}, [])
+    e.on_events([ev("a"), ev("b"), ev("c"), ev("a"), ev("d", "flag.deleted"), ev("b")])
+    assert sorted(e.values.keys()) == ["a", "b", "w"]
+    assert e.unmonitored_events == 2  # c, and d's deletion
+    e.on_events([ev("a"), ev("e")])  # a known flag still counts as news
+    assert e.values.get("a").stale  # type: ignore[union-attr]
+    assert e.unmonitored_events == 3
+    e.set_watched("x", True)  # what the user watches is monitored beyond the limit
+    assert "x" in e.values

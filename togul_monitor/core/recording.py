@@ -1,0 +1,62 @@
+"""Opening a monitor's journal: the file, and what it remembers of earlier runs.
+
+A journal that cannot be opened is not an error of the monitor: it runs without recording and
+says why (`notice`; `busy` when another process records the profile). A journal whose history
+cannot be read still records: `problem` says what was not loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.store.journal import (
+    Journal,
+    JournalError,
+    LastValue,
+    RecorderBusy,
+    journal_path,
+)
+
+log = logging.getLogger("togul_monitor.core.monitor")
+
+
+@dataclass
+class Opened:
+    journal: Journal | None
+    notice: str | None  # why it is not recording, or what happened to the file
+    busy: bool = False  # not recording because another process records the profile
+    events: list[FlagEvent] = field(default_factory=list)  # the latest, oldest first
+    last_values: dict[str, LastValue] = field(default_factory=dict)
+    problem: str | None = None  # the history that could not be loaded
+
+
+async def open_journal(
+    profile_name: str,
+    directory: Path | None,
+    clock: Callable[[], float],
+    options: Mapping[str, Any],
+    load_events: int,
+) -> Opened:
+    """Open the profile's journal and read its last `load_events` events and last values (off
+    the loop: SQLite blocks)."""
+    path = journal_path(profile_name, directory)
+    try:
+        journal = await asyncio.to_thread(Journal.open, path, clock=clock, **options)
+    except JournalError as exc:
+        notice = f"not recording: {exc}"
+        log.warning("%s", notice)
+        return Opened(None, notice, busy=isinstance(exc, RecorderBusy))
+    opened = Opened(journal, journal.notice)
+    try:
+        opened.events = await asyncio.to_thread(journal.recent_events, load_events)
+        opened.last_values = await asyncio.to_thread(journal.last_values)
+    except JournalError as exc:
+        opened.events, opened.last_values = [], {}
+        opened.problem = f"journal history not loaded: {exc}"
+    return opened
