@@ -88,6 +88,20 @@ def test_a_first_value_is_not_called_unchanged_and_a_profile_without_key_says_so
     assert says(store, row).endswith("not evaluated")
 
 
+def test_beyond_the_flag_limit_a_row_says_it_is_not_evaluated_instead_of_waiting() -> None:
+    store = FeedStore()
+    held = {"seeded": value("seeded", ev(True))}  # in the monitor's values from the start
+    store.answers.limit_values = held
+    new_held = event("taken-on", "1")
+    left_out, seeded = event("left-out", "2"), event("seeded", "3")
+    # A flag the monitor takes on publishes its (stale) value right after its first event.
+    feed(store, new_held, ValueUpdated(value("taken-on", None, stale=True)), left_out, seeded)
+    assert says(store, new_held).endswith("evaluating…")
+    assert says(store, seeded).endswith("evaluating…")
+    assert says(store, left_out).endswith("not evaluated: flag limit reached")
+    assert not store.answers.waiting(left_out)  # nothing waits for an answer that never comes
+
+
 def test_a_change_python_calls_equal_is_still_shown_as_a_change() -> None:
     # `True == 1` and `25 == 25.0` in Python, but the user's value did change.
     assert fit_parts(change_parts(ev(True), ev(1)), 40).plain == "true → 1"

@@ -81,7 +81,7 @@ def test_each_fact_of_the_snapshot_has_a_note() -> None:
                 "journal_notice": "The journal /x could not be opened (bad). It was moved aside.",
                 "journal_moved_aside": True,
             },
-            "journal was unreadable: moved aside, a new one started",
+            "journal damaged or unreadable: moved aside (bytes kept), a new one started",
         ),
         # Rejected credentials have the notice panel; the bar does not say it twice.
         ({"evaluator": EvaluatorStatus(False, "401", credentials_rejected=True)}, None),

@@ -71,6 +71,8 @@ PROFILE_HEAD = '[profiles.p]\nbase_url = "https://a.example"\nenvironment_key = 
         ('token_env = "T"\ncontext = { plan = 3 }\n', "context.plan", 5, "not an integer"),
         ('token_env = "T"\nwatch = "a"\n', "watch", 5, "an array"),
         ('token_env = "T"\nallow_insecure = "yes"\n', "allow_insecure", 5, "true or false"),
+        ('token_env = "T"\nmax_flags = 0\n', "max_flags", 5, "at least 1"),
+        ('token_env = "T"\nmax_flags = 2.5\n', "max_flags", 5, "whole number"),
         ("", None, 1, "missing credential"),
         ('api_key = "k"\napi_key_env = "K"\n', "api_key_env", 5, "not both"),
         ('token_env = "NOT A VAR"\n', "token_env", 4, "not an environment variable name"),
@@ -173,6 +175,17 @@ def test_read_timeout_is_three_heartbeats(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("PROD_KEY", SECRET)
     assert resolve_profile("prod").read_timeout == 30.0
     assert Profile("x", "https://a", "e").read_timeout == 90.0
+
+
+def test_max_flags_comes_from_the_profile_and_reaches_the_monitor() -> None:
+    from togul_monitor.core import Monitor
+
+    write(PROFILE_HEAD + 'token_env = "T"\nmax_flags = 25\n')
+    entry = load_config().profiles["p"]
+    assert entry.max_flags == 25 and entry.to_table()["max_flags"] == 25
+    profile = entry.resolve({"T": "x.y.z"})
+    assert Monitor(profile, record=False)._evaluations.max_flags == 25
+    assert Profile("x", "https://a", "e").max_flags == 10_000
 
 
 def test_environment_overrides_win_over_the_file(monkeypatch: pytest.MonkeyPatch) -> None:

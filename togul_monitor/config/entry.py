@@ -20,6 +20,11 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.text import mask_secret, safe_text, secret_problem
 
 DEFAULT_HEARTBEAT_SECONDS = 30.0
+#: Flag keys come from the server: one that names ever new keys must not cost an evaluate
+#: request and a cached value each, so a monitor holds at most this many flags (watched ones
+#: always); events of the others are shown and counted, not evaluated.
+DEFAULT_MAX_FLAGS = 10_000
+MAX_MAX_FLAGS = 1_000_000
 #: The credential keys of a profile, in the file's documented order: each secret is a literal
 #: (`api_key`) or the name of the variable that holds it (`api_key_env`), never both.
 SECRET_PAIRS: tuple[tuple[str, str], ...] = (
@@ -49,6 +54,7 @@ class Profile:
     watch: tuple[str, ...] = ()
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     allow_insecure: bool = False
+    max_flags: int = DEFAULT_MAX_FLAGS
     builtin: bool = False  # the demo profiles: never written to the file
     # Known environment_id -> environment key (the demo knows its own; empty when unknown), so
     # `env:production` filters and environment columns work before any API call.
@@ -79,6 +85,7 @@ class ProfileEntry:
     allow_insecure: bool = False
     refresh_token: str | None = field(default=None, repr=False)
     refresh_token_env: str | None = None
+    max_flags: int = DEFAULT_MAX_FLAGS
 
     def credential_summary(self) -> str:
         """The credentials as they may be shown: `$VAR` references and masked literals."""
@@ -115,6 +122,8 @@ class ProfileEntry:
             table["heartbeat_seconds"] = self.heartbeat_seconds
         if self.allow_insecure:
             table["allow_insecure"] = True
+        if self.max_flags != DEFAULT_MAX_FLAGS:
+            table["max_flags"] = self.max_flags
         return table
 
     def resolve(
@@ -147,6 +156,7 @@ class ProfileEntry:
             watch=tuple(self.watch),
             heartbeat_seconds=self.heartbeat_seconds,
             allow_insecure=self.allow_insecure,
+            max_flags=self.max_flags,
             source_file=file,
             file_literals=literals if file is not None else frozenset(),
         )

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from togul_monitor.config.entry import (
     DEFAULT_HEARTBEAT_SECONDS,
+    DEFAULT_MAX_FLAGS,
+    MAX_MAX_FLAGS,
     SECRET_PAIRS,
     ProfileEntry,
     ProfilesConfig,
@@ -42,6 +44,7 @@ PROFILE_KEYS: tuple[str, ...] = (
     "watch",
     "heartbeat_seconds",
     "allow_insecure",
+    "max_flags",
 )
 BUILTIN_NAMES: tuple[str, ...] = ("demo-production", "demo-staging")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
@@ -274,6 +277,12 @@ def validate_profile(
             f"must be more than 0 and at most {MAX_HEARTBEAT_SECONDS:g}", "heartbeat_seconds"
         )
 
+    max_flags = table.get("max_flags", DEFAULT_MAX_FLAGS)
+    if isinstance(max_flags, bool) or not isinstance(max_flags, int):
+        raise fail(f"must be a whole number of flags, not {_type_name(max_flags)}", "max_flags")
+    if not 1 <= max_flags <= MAX_MAX_FLAGS:
+        raise fail(f"must be at least 1 and at most {MAX_MAX_FLAGS:,}", "max_flags")
+
     return ProfileEntry(
         name=name,
         base_url=base_url,
@@ -288,6 +297,7 @@ def validate_profile(
         watch=tuple(watch),
         heartbeat_seconds=float(heartbeat),
         allow_insecure=allow_insecure,
+        max_flags=max_flags,
     )
 
 

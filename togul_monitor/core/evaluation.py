@@ -22,6 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
+from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.updates import (
@@ -37,7 +38,6 @@ from togul_monitor.store.journal import Journal, LastValue
 log = logging.getLogger("togul_monitor.core.monitor")
 
 MAX_TRANSITIONS_IN_MEMORY = 10_000
-DEFAULT_MAX_FLAGS = 10_000
 # Read when a quota answer comes (module attributes, so tests can shorten them).
 QUOTA_RETRY_DELAY = 60.0
 QUOTA_RETRY_MAX = 900.0

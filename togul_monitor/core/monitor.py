@@ -39,7 +39,7 @@ from togul_monitor.client.stream import StreamClient
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.environment import Environments, prepare
-from togul_monitor.core.evaluation import DEFAULT_MAX_FLAGS, Evaluations
+from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.recording import open_journal
@@ -77,7 +77,7 @@ class Monitor:
         evaluate_settle: float = 0.01,
         evaluate_retry_delay: float = 5.0,
         journal_options: Mapping[str, Any] | None = None,
-        max_flags: int = DEFAULT_MAX_FLAGS,
+        max_flags: int | None = None,  # None: the profile's (`max_flags`, config/entry.py)
     ) -> None:
         self.profile = profile
         self.record = record
@@ -103,7 +103,7 @@ class Monitor:
             clock,
             watched=profile.watch,
             retry_delay=evaluate_retry_delay,
-            max_flags=max_flags,
+            max_flags=profile.max_flags if max_flags is None else max_flags,
         )
         self._journal: Journal | None = None
         self._journal_notice: str | None = None

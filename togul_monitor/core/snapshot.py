@@ -41,7 +41,7 @@ class MonitorSnapshot:
     recording: bool = False  # the journal is open and being written
     journal_notice: str | None = None  # why it is not recording, or what happened to the file
     recorder_busy: bool = False  # not recording because another process records the profile
-    journal_moved_aside: bool = False  # the journal was unreadable: moved aside, a new one begun
+    journal_moved_aside: bool = False  # the journal was damaged or unreadable: moved aside
     journal_dropped: int = 0  # journal appends refused because the writer fell behind
     journal_pending: int = 0  # appended, not yet committed
     journal_waits: int = 0  # times the stream was paused for the journal to catch up

@@ -112,6 +112,11 @@ class MainPainter:
     def _paint_batch(
         self, monitor: MonitorHandle, updates: list[MonitorUpdate], selected: str | None
     ) -> None:
+        snapshot = monitor.snapshot()
+        # Never newer than the updates drained (core/updates.py): the limit is known before the
+        # first event it leaves out.
+        if snapshot.unmonitored_events:
+            self.store.answers.limit_values = snapshot.values
         batch = take_batch(
             updates,
             self.store,
@@ -121,7 +126,7 @@ class MainPainter:
         )
         self.history.new.extend(batch.history)
         if batch.unknown_environment:
-            self.learn_environment_names(monitor.snapshot().environment_names)
+            self.learn_environment_names(snapshot.environment_names)
         for signal in batch.signals:
             if isinstance(signal, Status):
                 self.status = signal

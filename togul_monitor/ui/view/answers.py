@@ -15,7 +15,12 @@ stale when an event arrives and keeps it so until no newer request is pending,
 - `deleted`: the flag went away before it had a value.
 
 Until then the row says "evaluating…", and "not evaluated" when the profile cannot evaluate
-(no API key, or rejected credentials).
+(no API key, or rejected credentials). Once the monitor holds as many flags as it may
+(the profile's `max_flags`), an event of a flag it does not hold is never evaluated: its row says
+so (`unmonitored`) instead of waiting. Which flags it holds: those in the snapshot's values, and
+those it published a value of. A flag it takes on publishes its stale value right after the
+event's row and in the same commit (`core/intake.py`), so the verdict waits for the end of the
+drained batch (`settle`).
 
 Events are told apart by their id, or by identity when the server sends none (the same
 `FlagEvent` object is shared by the log and the view). Without ids a transition names no event
@@ -26,7 +31,7 @@ that event), which is what the monitor does with ids. Nothing here touches a wid
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from togul_monitor.domain.events import FlagEvent
@@ -42,7 +47,7 @@ def event_key(event: FlagEvent) -> object:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    state: str  # "unchanged" | "first" | "with-next" | "deleted"
+    state: str  # "unchanged" | "first" | "with-next" | "deleted" | "unmonitored"
     value: Evaluation | None = None  # the value the answer gave
 
 
@@ -58,6 +63,10 @@ class ValueAnswers:
             OrderedDict()
         )
         self._known: set[str] = set()  # flags that had a value before
+        self._held: set[str] = set()  # flags the monitor published a value of
+        # Set from the snapshot: the monitor's flag limit was reached (its values by flag key).
+        self.limit_values: Mapping[str, FlagValue] | None = None
+        self._unsure: list[FlagEvent] = []  # events that may be of a flag the monitor left out
 
     def reset(self, *, evaluates: bool, environment_id: str | None = None) -> None:
         """A new monitor (another profile): nothing carries over."""
@@ -65,6 +74,9 @@ class ValueAnswers:
         self._waiting.clear()
         self._answered.clear()
         self._known.clear()
+        self._held.clear()
+        self.limit_values = None
+        self._unsure.clear()
 
     def know(self, values: Iterable[FlagValue]) -> None:
         """Values the monitor had before any answer reached the view (the journal's)."""
@@ -79,15 +91,36 @@ class ValueAnswers:
         """An event arrived (in log order): it waits for its flag's next answer."""
         if not self.evaluates or not self.concerns(event):
             return
+        held = self.limit_values
+        if held is not None and event.flag_key not in self._held and event.flag_key not in held:
+            self._unsure.append(event)
         waiting = self._waiting.setdefault(event.flag_key, [])
         waiting.append(event)
         if len(waiting) > WAITING_PER_FLAG:
             del waiting[0]
 
+    def settle(self) -> bool:
+        """The end of a drained batch: events of flags the monitor did not take on are answered
+        `unmonitored` (nothing will answer them). True when some were."""
+        unsure, self._unsure = self._unsure, []
+        held = self.limit_values or {}
+        settled = False
+        for event in unsure:
+            key = event.flag_key
+            if key in self._held or key in held:
+                continue
+            for left_out in self._waiting.pop(key, ()):
+                self._answered[event_key(left_out)] = (left_out, Answer("unmonitored"), ())
+                settled = True
+        while len(self._answered) > self.limit:
+            self._answered.popitem(last=False)
+        return settled
+
     def value(self, value: FlagValue) -> FlagEvent | None:
         """A flag's value as the monitor published it: an answer unless still stale. When it
         answered events (their rows change), the last of them."""
         known = value.flag_key in self._known
+        self._held.add(value.flag_key)
         if value.current is not None or value.deleted:
             self._known.add(value.flag_key)
         if value.stale or (value.current is None and not value.deleted):

@@ -92,6 +92,8 @@ def take_batch(
         elif isinstance(update, Dropped):
             store.skip(update.rows, update.events)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
+    if answers.settle():
+        batch.repaint_rows = True
     return batch
 
 

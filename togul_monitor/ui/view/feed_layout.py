@@ -60,6 +60,7 @@ STATUS_TEXTS: dict[str, tuple[str, str]] = {
     "evaluating": ("evaluating…", "evaluating…"),
     "not-evaluated": ("not evaluated", "not eval."),
     "other-environment": ("not evaluated: other environment", "other env"),
+    "unmonitored": ("not evaluated: flag limit reached", "flag limit"),
 }
 
 

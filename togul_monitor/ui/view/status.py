@@ -107,7 +107,7 @@ def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
     elif snapshot.journal_moved_aside:
         notes.append(
             Note(
-                "journal was unreadable: moved aside, a new one started",
+                "journal damaged or unreadable: moved aside (bytes kept), a new one started",
                 "journal replaced (old file moved aside)",
             )
         )
