@@ -3,14 +3,24 @@ from a plain HTTP client over loopback."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
-from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from .test_emulator_evaluate import post
 
 BODY = {"flag_key": "new-dashboard", "environment_key": "production", "context": {}}
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorHandle]:
+    """The suite's `emulator` (seed 0, ids), with the fault switches over HTTP too: these tests
+    drive them the way a shell drives `serve --faults`."""
+    with running_emulator(seed=0, heartbeat=0.2, replay=1000, ids=True, fault_routes=True) as emu:
+        yield emu
 
 
 def statuses(emu: EmulatorHandle, n: int, scope: str = "sdk") -> list[int]:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
-from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from .emulator_sse import RawStream
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorHandle]:
+    """The suite's `emulator` (seed 0, ids), with the fault switches over HTTP too: these tests
+    drive them the way a shell drives `serve --faults`."""
+    with running_emulator(seed=0, heartbeat=0.2, replay=1000, ids=True, fault_routes=True) as emu:
+        yield emu
 
 
 def sdk(emu: EmulatorHandle, env: str = "production") -> dict[str, str]:

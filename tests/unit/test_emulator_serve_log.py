@@ -9,6 +9,7 @@ from togul_monitor.emulator.harness import make_world
 def test_printable_replaces_control_characters() -> None:
     assert printable("a\x1b[31mb\x07c\u200ed") == "a\ufffd[31mb\ufffdc\ufffdd"
     assert printable("[bold]x[/bold] ü") == "[bold]x[/bold] ü"
+    assert printable("a\ud800b") == "a\ufffdb"  # no terminal encoding can write a lone surrogate
 
 
 def test_event_line_names_the_environment_and_escapes_the_key() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import signal
 import sys
 import threading
@@ -19,13 +21,11 @@ if TYPE_CHECKING:
     from togul_monitor.emulator.harness import EmulatorHandle
     from togul_monitor.emulator.outbox import OutboxEvent
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
 EPILOG = """\b
 Endpoints: GET /api/v1/stream, POST /api/v1/evaluate, the management API under
 /api/v1 (Bearer org token), /healthz, /readyz.
 \b
-Fault switches (org token), e.g. a 5-second stall:
+Fault switches (with --faults; org token), e.g. a 5-second stall:
   curl -X POST -H "Authorization: Bearer $TOKEN" \\
        http://127.0.0.1:8080/_emulator/faults/stall -d '{"seconds": 5}'
   faults: cut-streams {clean}, cut-after {n, mid_event}, stall {seconds},
@@ -35,10 +35,23 @@ Fault switches (org token), e.g. a 5-second stall:
 """
 
 
-def printable(text: str) -> str:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: object) -> str:
     """Server text is data: replace control characters before it reaches a terminal (U+FFFD
-    keeps the change log's columns one character per character)."""
-    return safe_text(text, escape=False)
+    keeps the change log's columns one character per character). A lone surrogate, which no
+    terminal encoding can write, becomes U+FFFD too."""
+    return _SURROGATE.sub("\ufffd", safe_text(text, escape=False))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def event_line(event: OutboxEvent, env_names: dict[str, str]) -> str:
@@ -56,12 +69,23 @@ def event_line(event: OutboxEvent, env_names: dict[str, str]) -> str:
         return printable(f"#{event.seq} (raw) {payload}")
 
 
-def print_banner(emu: EmulatorHandle, simulate: float) -> None:
+def print_banner(emu: EmulatorHandle, simulate: float, *, seeded: bool = True) -> None:
     # The emulator's own keys are local, generated credentials: printing them is the point of
-    # this command (you paste them into a client). Nothing else prints them unmasked.
+    # this command (you paste them into a client). Nothing else prints them unmasked. Every
+    # other string may come from a state file: printed inert, like the event log.
     creds = emu.credentials
-    click.echo(f"Togul emulator listening on {emu.base_url}")
-    click.echo(f"  project id   {creds.project_id}")
+    click.echo(f"Togul emulator listening on {printable(emu.base_url)}")
+    click.echo(
+        "  credentials  the same on every run (--seed)"
+        if seeded
+        else "  credentials  new on every run (--seed N keeps them)"
+    )
+    click.echo(
+        "  faults       switches on: POST /_emulator/faults/<name> with the org token"
+        if emu.fault_routes
+        else "  faults       switches off (--faults turns them on)"
+    )
+    click.echo(f"  project id   {printable(creds.project_id)}")
     click.echo(f"  login        {printable(creds.username)} / {printable(creds.password)}")
     click.echo(f"  org token    {printable(creds.org_token)}")
     click.echo(f"  refresh      {printable(creds.org_refresh_token)}")
@@ -76,12 +100,18 @@ def print_banner(emu: EmulatorHandle, simulate: float) -> None:
     else:
         click.echo("  stream       the documented form: no id:, no retry: (--ids adds them)")
     for env, scopes in creds.keys.items():
-        click.echo(f"  {printable(env)} ({creds.environment_ids[env]})")
+        click.echo(f"  {printable(env)} ({printable(creds.environment_ids[env])})")
         for scope, secret in scopes.items():
             click.echo(f"    {scope:<7} {printable(secret)}")
     if simulate:
         click.echo(f"  simulating {simulate:g} changes per second")
     click.echo("Ctrl-C stops the server.")
+
+
+def idle(emu: EmulatorHandle) -> None:
+    """Wait for Ctrl-C (KeyboardInterrupt) while the server runs (tests replace it)."""
+    while True:
+        time.sleep(0.5)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -96,20 +126,37 @@ def run_server(
     heartbeat: float = 30.0,
     simulate: float = 0.0,
     replay: int = 1000,
-    seed: int = 0,
+    seed: int | None = None,
     ids: bool = False,
     quiet: bool = False,
     token_ttl: float | None = 3600.0,
+    faults: bool = False,
+    allow_remote: bool = False,
 ) -> None:
     """Serve in the foreground until Ctrl-C (or SIGTERM), logging each published change.
-    Exits 2 on a bad state file and 1 when the port cannot be bound."""
+    `seed`: None for credentials of this run only. `faults`: the fault switches over HTTP.
+    `allow_remote`: listening on an address other than loopback. Exits 2 on a bad state file
+    or a remote address without `allow_remote`, and 1 when the port cannot be bound."""
     from togul_monitor.emulator.harness import running_emulator
     from togul_monitor.emulator.simulate import Simulator, SimulatorThread
     from togul_monitor.emulator.statefile import StateError
 
-    if host not in LOOPBACK_HOSTS:
+    if not is_loopback(host):
+        if not allow_remote:
+            click.echo(
+                f"error: {printable(host)} is not a loopback address: anyone who can reach it "
+                "could use the credentials printed at start; --allow-remote to listen there "
+                "anyway",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+        exposed = "the management API, login, evaluate and the streams"
+        if faults:
+            exposed += ", and the fault switches (anyone with the org token can break the server)"
         click.echo(
-            f"warning: listening on {host}: anyone who can reach it can use these keys", err=True
+            f"warning: listening on {printable(host)}: anyone who can reach it and has the "
+            f"credentials printed below can use {exposed}",
+            err=True,
         )
     block = running_emulator(
         seed=seed,
@@ -120,6 +167,7 @@ def run_server(
         host=host,
         port=port,
         token_ttl=token_ttl,
+        fault_routes=faults,
     )
     try:
         emu = block.__enter__()
@@ -127,11 +175,12 @@ def run_server(
         click.echo(f"error: {printable(str(exc))}", err=True)
         sys.exit(EXIT_USAGE)
     except OSError as exc:
-        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        reason = printable(exc.strerror or exc)
+        click.echo(f"error: cannot listen on {printable(host)}:{port}: {reason}", err=True)
         sys.exit(EXIT_FAILED)
     simulator = None
     try:
-        print_banner(emu, simulate)
+        print_banner(emu, simulate, seeded=seed is not None)
         if not quiet:
             names = {env_id: key for key, env_id in emu.credentials.environment_ids.items()}
             lock = threading.Lock()
@@ -143,13 +192,12 @@ def run_server(
             emu.outbox.listeners.append(log)
         # Started here rather than by the harness so the log sees the very first change.
         if simulate:
-            simulator = SimulatorThread(Simulator(emu.world, seed), simulate)
+            simulator = SimulatorThread(Simulator(emu.world, emu.seed), simulate)
             simulator.start()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _interrupt)
         try:
-            while True:
-                time.sleep(0.5)
+            idle(emu)
         except KeyboardInterrupt:
             click.echo("\nstopping…", err=True)
     finally:
@@ -198,7 +246,23 @@ def run_server(
     help="With --ids: events kept for Last-Event-ID replay (0: no replay).",
 )
 @click.option(
-    "--seed", default=0, show_default=True, type=int, help="Seed for the world and simulation."
+    "--seed",
+    default=None,
+    type=int,
+    help="Seed for the world's ids and credentials and the simulation: the same ones on every "
+    "run. Without it, new credentials on every run.",
+)
+@click.option(
+    "--faults",
+    is_flag=True,
+    help="Offer the fault switches over HTTP (/_emulator/faults/, org token). Off by default: "
+    "a client given the org token could otherwise break the server.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow --host to be an address other than loopback (everyone who can reach it and has "
+    "the printed credentials can use the server).",
 )
 @click.option(
     "--ids/--no-ids",
@@ -223,7 +287,9 @@ def serve(
     heartbeat: float,
     simulate: float,
     replay: int,
-    seed: int,
+    seed: int | None,
+    faults: bool,
+    allow_remote: bool,
     ids: bool,
     token_ttl: float,
     quiet: bool,
@@ -244,4 +310,6 @@ def serve(
         ids=ids,
         quiet=quiet,
         token_ttl=token_ttl or None,
+        faults=faults,
+        allow_remote=allow_remote,
     )

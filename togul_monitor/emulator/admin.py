@@ -13,25 +13,47 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from togul_monitor.emulator.api import read_json
+from togul_monitor.emulator.bodies import parse_body, read_body
 from togul_monitor.emulator.errors import not_found, unauthorized, validation
-from togul_monitor.emulator.faults import Faults
+from togul_monitor.emulator.faults import MAX_COUNT, MAX_SECONDS, FaultLimit, Faults
 from togul_monitor.emulator.responses import ok
 from togul_monitor.emulator.world import World
 
+_ABSENT: Any = object()
 
-def _number(body: dict[str, Any], name: str, default: float | None = None) -> float:
+
+def _number(body: dict[str, Any], name: str, default: float | None = None) -> float | None:
+    """A number of seconds in 0..MAX_SECONDS; `default` when absent (null stays null)."""
+    value = body.get(name, _ABSENT)
+    if value is _ABSENT:
+        return default
+    if value is None and default is None:
+        return None
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not 0 <= value <= MAX_SECONDS
+    ):
+        raise validation(name, f"{name} must be a number of seconds from 0 to {MAX_SECONDS:g}")
+    return float(value)
+
+
+def _int(body: dict[str, Any], name: str, default: int, low: int = 0, high: int = MAX_COUNT) -> int:
     value = body.get(name, default)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise validation(name, f"{name} must be a non-negative number")
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise validation(name, f"{name} must be an integer from {low} to {high}")
     return value
 
 
-def _int(body: dict[str, Any], name: str, default: int | None = None) -> int:
-    value = body.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise validation(name, f"{name} must be a non-negative integer")
-    return value
+def _status(body: dict[str, Any]) -> int:
+    return _int(body, "status", 503, 400, 599)
+
+
+def _retry_after(body: dict[str, Any], default: float | None) -> float | None:
+    """`retry_after`: absent, the fault's default; null, no Retry-After; else seconds."""
+    if body.get("retry_after", _ABSENT) is None:
+        return None
+    return _number(body, "retry_after", default)
 
 
 class Admin:
@@ -44,7 +66,8 @@ class Admin:
         if scheme.lower() != "bearer":
             raise unauthorized("Missing bearer token")
         self.world.auth.check_token(token.strip())
-        raw = await read_json(request) if await request.body() else {}
+        data = await read_body(request)
+        raw = parse_body(data) if data.strip() else {}
         if not isinstance(raw, dict):
             raise validation("body", "Request body must be a JSON object")
         body: dict[str, Any] = raw
@@ -54,31 +77,22 @@ class Admin:
         if name == "cut-streams":
             faults.cut_streams(clean=bool(body.get("clean", False)))
         elif name == "cut-after":
-            faults.cut_after(_int(body, "n"), mid_event=bool(body.get("mid_event", False)))
+            n = _int(body, "n", -1, 0)
+            faults.cut_after(n, mid_event=bool(body.get("mid_event", False)))
         elif name == "stall":
-            faults.stall(_number(body, "seconds"))
+            seconds = _number(body, "seconds")
+            if seconds is None:
+                raise validation("seconds", "seconds is required")
+            faults.stall(seconds)
         elif name == "emit-malformed":
-            data = body.get("data", "not json")
-            if not isinstance(data, str):
+            text = body.get("data", "not json")
+            if not isinstance(text, str):
                 raise validation("data", "data must be a string")
-            result = faults.emit_malformed(data)
+            result = faults.emit_malformed(text)
         elif name == "forget-replay":
             faults.forget_replay()
-        elif name == "fail-next":
-            retry_after = body.get("retry_after", 2)
-            if retry_after is not None:
-                retry_after = _number(body, "retry_after")
-            faults.fail_next(_int(body, "k", 1), _int(body, "status", 503), retry_after)
-        elif name == "fail-evaluate":
-            status = _int(body, "status", 503)
-            if not 400 <= status <= 599:
-                raise validation("status", "status must be a 4xx or 5xx")
-            retry_after = body.get("retry_after")
-            if retry_after is not None:
-                retry_after = _number(body, "retry_after")
-            faults.fail_evaluate(_int(body, "k", 1), status, retry_after)
-        elif name == "evaluate-quota":
-            faults.exhaust_evaluate_quota(_int(body, "k", 1))
+        elif name in ("fail-next", "fail-evaluate", "evaluate-quota"):
+            self._queue(name, body)
         elif name == "revoke-key":
             secret = body.get("secret")
             if not isinstance(secret, str) or not secret:
@@ -88,3 +102,16 @@ class Admin:
         else:
             raise not_found("Fault")
         return ok({"fault": name, "result": result})
+
+    def _queue(self, name: str, body: dict[str, Any]) -> None:
+        """The faults that answer the next requests; at most MAX_QUEUED sets may wait."""
+        k = _int(body, "k", 1)
+        try:
+            if name == "fail-next":
+                self.faults.fail_next(k, _status(body), _retry_after(body, 2.0))
+            elif name == "fail-evaluate":
+                self.faults.fail_evaluate(k, _status(body), _retry_after(body, None))
+            else:
+                self.faults.exhaust_evaluate_quota(k)
+        except FaultLimit as exc:
+            raise validation("k", str(exc)) from None

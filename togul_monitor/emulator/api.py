@@ -4,13 +4,13 @@ docs/management-api.md every route, body, answer and error of the management API
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from togul_monitor.emulator.bodies import read_object
 from togul_monitor.emulator.errors import ApiError, forbidden, not_found, unauthorized, validation
 from togul_monitor.emulator.faults import EvaluateFailure, Faults
 from togul_monitor.emulator.responses import error_response, ok
@@ -18,21 +18,6 @@ from togul_monitor.emulator.world import UNSET, World
 
 EVALUATE_SCOPES = frozenset({"server", "sdk"})
 Handler = Callable[[Request], Awaitable[JSONResponse]]
-
-
-async def read_json(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise validation("body", "Request body must be valid JSON") from None
-
-
-async def read_object(request: Request) -> dict[str, Any]:
-    body = await read_json(request)
-    if not isinstance(body, dict):
-        raise validation("body", "Request body must be a JSON object")
-    return body
 
 
 def _non_empty_str(body: dict[str, Any], name: str) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from togul_monitor.emulator.errors import unauthorized
+from togul_monitor.emulator.jsondoc import parse
 from togul_monitor.emulator.model import Organization, User, iso
 
 SCOPES: tuple[str, ...] = ("server", "sdk", "stream")
@@ -73,8 +74,8 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        claims = parse(raw)
+    except ValueError:  # not base64, not JSON, or JSON the emulator would not keep
         return None
     return claims if isinstance(claims, dict) else None
 

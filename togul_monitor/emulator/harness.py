@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import threading
 import time
@@ -49,6 +50,8 @@ class EmulatorHandle:
     heartbeat: float
     replay: int
     ids: bool
+    seed: int | str = 0  # the world's seed (a random one when none was asked for)
+    fault_routes: bool = False
     _server: _ServerThread | None = field(default=None, repr=False)
 
     @property
@@ -166,26 +169,46 @@ class _ServerThread:
         self.thread.join(timeout=2)
 
 
+def fresh_seed() -> str:
+    """128 random bits: a world whose secrets nobody can guess from its seed."""
+    return secrets.token_hex(16)
+
+
 def make_world(
     *,
-    seed: int = 0,
+    seed: int | str | None = 0,
     state_file: str | Path | None = None,
     replay: int = 1000,
     clock: Callable[[], float] = time.time,
     max_pending: int = DEFAULT_MAX_PENDING,
     token_ttl: float | None = None,
+    random_password: bool = False,
 ) -> World:
     """A world with its outbox: from `state_file` when given, else the seeded world.
-    `token_ttl`: seconds every access token lives, the org token's too (None: it never expires)."""
+    `seed`: None draws a fresh one and a fresh login password (`random_password`) for a world
+    that does not set its own, so no two such worlds share a credential. `token_ttl`: seconds
+    every access token lives, the org token's too (None: it never expires)."""
     outbox = Outbox(replay=replay, max_pending=max_pending)
+    if seed is None:
+        seed, random_password = fresh_seed(), True
+    password = secrets.token_urlsafe(12) if random_password else "togul-emulator"
     if state_file is not None:
-        return load_world(state_file, outbox=outbox, clock=clock, seed=seed, token_ttl=token_ttl)
-    return build_world(seed_state(seed), outbox=outbox, clock=clock, seed=seed, token_ttl=token_ttl)
+        return load_world(
+            state_file,
+            outbox=outbox,
+            clock=clock,
+            seed=seed,
+            token_ttl=token_ttl,
+            default_password=password,
+        )
+    state = seed_state(seed)
+    state["user"]["password"] = password
+    return build_world(state, outbox=outbox, clock=clock, seed=seed, token_ttl=token_ttl)
 
 
 @contextlib.contextmanager
 def running_emulator(
-    seed: int = 0,
+    seed: int | str | None = 0,
     heartbeat: float = 0.2,
     replay: int = 1000,
     ids: bool = False,
@@ -197,18 +220,24 @@ def running_emulator(
     clock: Callable[[], float] = time.time,
     max_pending: int = DEFAULT_MAX_PENDING,
     token_ttl: float | None = None,
+    fault_routes: bool = False,
 ) -> Iterator[EmulatorHandle]:
     """Serve the emulator on `host:port` (0: a free port) until the block ends.
 
     `ids`: off, the documented stream (no `id:`, no `retry:`, `Last-Event-ID` ignored); on, ids,
-    a `retry:` at connect and replay from a ring of `replay` events.
+    a `retry:` at connect and replay from a ring of `replay` events. `seed`: None for fresh
+    random credentials (what `serve` does unless given `--seed`). `fault_routes`: the fault
+    switches over HTTP too (`emu.faults` works in-process either way).
     Returns once the server accepts connections; leaving the block stops the simulation,
     closes every stream and shuts the server down (well under a second).
     """
     if heartbeat <= 0:
         raise ValueError("heartbeat must be > 0")
+    random_world = seed is None
+    seed = fresh_seed() if seed is None else seed
     world = make_world(
         seed=seed,
+        random_password=random_world,
         state_file=state_file,
         replay=replay,
         clock=clock,
@@ -217,7 +246,7 @@ def running_emulator(
     )
     outbox = world.outbox
     faults = Faults(world, outbox)
-    app = create_app(world, outbox, faults, heartbeat=heartbeat, ids=ids)
+    app = create_app(world, outbox, faults, heartbeat=heartbeat, ids=ids, fault_routes=fault_routes)
     install_log_filter()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio turns Nagle off only on sockets whose proto says TCP,
@@ -244,6 +273,8 @@ def running_emulator(
         heartbeat=heartbeat,
         replay=replay,
         ids=ids,
+        seed=seed,
+        fault_routes=fault_routes,
         _server=server,
     )
     simulator: SimulatorThread | None = None

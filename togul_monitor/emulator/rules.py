@@ -50,8 +50,9 @@ def parse_value_json(operator: str, value_json: str) -> str | list[str]:
     """
     try:
         decoded = json.loads(value_json)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("value_json is not valid JSON") from exc
+    except (TypeError, ValueError, RecursionError):
+        # RecursionError: nesting too deep for the parser, which no operand needs.
+        raise ValueError("value_json is not valid JSON") from None
     if operator in LIST_OPERATORS:
         if not isinstance(decoded, list) or not all(isinstance(v, str) for v in decoded):
             raise ValueError(f"value_json for {operator} must be a JSON array of strings")

@@ -111,7 +111,7 @@ def _staging(key: str, enabled: bool, rules: list[dict[str, Any]]) -> tuple[bool
     return enabled, rules
 
 
-def seed_state(seed: int = 0) -> dict[str, Any]:
+def seed_state(seed: int | str = 0) -> dict[str, Any]:
     """The seeded world as a state document; identical for identical seeds."""
     gen = IdGenerator(f"seed:{seed}")
     rng = random.Random(seed)

@@ -24,8 +24,18 @@ from togul_monitor.protocol import EVALUATE_PATH, STREAM_PATH
 
 
 def create_app(
-    world: World, outbox: Outbox, faults: Faults, *, heartbeat: float = 30.0, ids: bool = False
+    world: World,
+    outbox: Outbox,
+    faults: Faults,
+    *,
+    heartbeat: float = 30.0,
+    ids: bool = False,
+    fault_routes: bool = False,
 ) -> Starlette:
+    """`fault_routes`: offer the fault switches over HTTP (`/_emulator/faults/`). Off, they
+    answer 404 like any unknown path: whoever may manage flags may not also break the server
+    unless its operator asked for it (`serve --faults`). `faults` works in-process either way.
+    """
     api = Api(world, faults)
     admin = Admin(world, faults)
     stream = StreamEndpoint(world, outbox, faults, heartbeat=heartbeat, ids=ids)
@@ -54,8 +64,9 @@ def create_app(
         Route(f"{project}/rules", api.create_rule, methods=["POST"]),
         Route(f"{project}/rules/{{rule_id}}", api.patch_rule, methods=["PATCH"]),
         Route(f"{project}/rules/{{rule_id}}", api.delete_rule, methods=["DELETE"]),
-        Route("/_emulator/faults/{name}", admin.fault, methods=["POST"]),
     ]
+    if fault_routes:
+        routes.append(Route("/_emulator/faults/{name}", admin.fault, methods=["POST"]))
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
