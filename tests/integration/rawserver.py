@@ -5,7 +5,9 @@ is used up, or `after` if given). A reply's body is a list of steps: `bytes` are
 HTTP/1.1 chunk (then a short pause, so that the client sees separate reads), a `float` pauses,
 and an `asyncio.Event` holds the body until the test sets it. The reply then ends with a clean
 end of body (`eof`), an abrupt close in the middle of the chunked body (`reset`), or stays open
-(`hold`) until the server stops. Every request is recorded with its raw header bytes.
+(`hold`) until the server stops. A `silent` reply reads the request and never answers: no status
+line, no headers (a server or proxy that took the connection and hangs). Every request is
+recorded with its raw header bytes.
 
 It runs on the test's own event loop (asyncio.start_server on 127.0.0.1, port 0).
 """
@@ -29,6 +31,7 @@ class Reply:
     headers: Sequence[tuple[str, str]] = SSE_HEADERS
     end: Literal["eof", "reset", "hold"] = "hold"
     pause: float = 0.01  # after each bytes step
+    silent: bool = False  # send nothing at all, not even the headers, until the server stops
 
 
 @dataclass
@@ -114,6 +117,9 @@ class RawServer:
     async def _respond(
         self, reply: Reply, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        if reply.silent:
+            await self._hold(reader)
+            return
         status_line = f"HTTP/1.1 {reply.status} X\r\n"
         head = status_line + "".join(f"{k}: {v}\r\n" for k, v in reply.headers)
         no_body = reply.status in (204, 304) or 100 <= reply.status < 200
@@ -143,16 +149,20 @@ class RawServer:
             await writer.drain()
             writer.transport.abort()
         else:
-            closing = asyncio.ensure_future(self._closing.wait())
-            client_gone = asyncio.ensure_future(reader.read())  # b"" once the client closes
-            done, pending = await asyncio.wait(
-                {closing, client_gone}, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in pending:
-                task.cancel()
-            if client_gone in done:
-                self.client_closes += 1
-                self._changed.set()
+            await self._hold(reader)
+
+    async def _hold(self, reader: asyncio.StreamReader) -> None:
+        """Keep the connection open until the server stops or the client closes it."""
+        closing = asyncio.ensure_future(self._closing.wait())
+        client_gone = asyncio.ensure_future(reader.read())  # b"" once the client closes
+        done, pending = await asyncio.wait(
+            {closing, client_gone}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if client_gone in done:
+            self.client_closes += 1
+            self._changed.set()
 
     async def wait_client_closes(self, count: int, timeout: float = 5.0) -> None:
         """Wait until clients have closed `count` held responses."""

@@ -12,12 +12,14 @@ import httpx
 import pytest
 
 from tests.integration.rawserver import RawServer, Reply
-from tests.unit.test_sse_decoder import CASES, Case
+from tests.unit.test_sse_decoder import CASES, Case, decoder_for
 from togul_monitor.client.sse import SSEDecoder, SSEEvent
 
 
-async def fetch(server: RawServer) -> tuple[SSEDecoder, list[SSEEvent]]:
-    decoder = SSEDecoder()
+async def fetch(
+    server: RawServer, decoder: SSEDecoder | None = None
+) -> tuple[SSEDecoder, list[SSEEvent]]:
+    decoder = decoder or SSEDecoder()
     events: list[SSEEvent] = []
     async with httpx.AsyncClient() as http:
         async with http.stream("GET", server.base_url + "/api/v1/stream") as response:
@@ -29,7 +31,7 @@ async def fetch(server: RawServer) -> tuple[SSEDecoder, list[SSEEvent]]:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_case_over_the_socket(case: Case) -> None:
     async with RawServer([Reply(body=case.chunks, end="eof", pause=0.002)]) as server:
-        decoder, events = await fetch(server)
+        decoder, events = await fetch(server, decoder_for(case))
     assert [(e.type, e.data, e.last_event_id) for e in events] == list(case.events)
     if case.last_id is not None:
         assert decoder.last_event_id == case.last_id

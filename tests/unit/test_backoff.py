@@ -20,13 +20,38 @@ def test_jitter_subtracts_up_to_half() -> None:
     assert delays(Backoff(random=lambda: 0.5), 3) == [0.75, 1.5, 3]
 
 
-def test_reset_after_sixty_seconds_connected() -> None:
+def test_a_connection_that_delivered_events_resets_the_delay() -> None:
+    # Before: only 60 s of connection forgave the failures, so a server that ends every stream
+    # after 20 s drove the delay to the cap although each connection worked.
+    backoff = Backoff(random=lambda: 0.0)
+    delays(backoff, 6)
+    backoff.connection_ended(lived=0.2, delivered=1)
+    assert backoff.next_delay() == 1
+
+
+def test_a_connection_that_lived_a_few_seconds_resets_the_delay() -> None:
     backoff = Backoff(random=lambda: 0.0)
     delays(backoff, 4)
-    backoff.connected_for(59.9)
-    assert backoff.next_delay() == 16
-    backoff.connected_for(60.0)
+    backoff.connection_ended(lived=4.9, delivered=0)
+    assert backoff.next_delay() == 16  # short and empty: still a failure
+    backoff.connection_ended(lived=5.0, delivered=0)
     assert backoff.next_delay() == 1
+
+
+def test_jitter_stays_after_a_reset() -> None:
+    backoff = Backoff(random=lambda: 1.0)
+    delays(backoff, 5)
+    backoff.connection_ended(lived=30.0, delivered=3)
+    assert backoff.next_delay() == 0.5
+
+
+def test_a_server_that_drops_every_connection_at_once_still_backs_off() -> None:
+    backoff = Backoff(random=lambda: 0.0)
+    got = []
+    for _ in range(6):
+        got.append(backoff.next_delay())
+        backoff.connection_ended(lived=0.01, delivered=0)
+    assert got == [1, 2, 4, 8, 16, 30]
 
 
 def test_server_retry_sets_the_base_clamped() -> None:

@@ -22,6 +22,7 @@ class Case:
     last_id: str | None = None  # the LEID after the input, when the case says
     retry: int | None = None
     comments: int | None = None
+    cap: int | None = None  # the decoder's line and event caps, when not the defaults
 
 
 def one_byte_chunks(data: bytes) -> tuple[bytes, ...]:
@@ -55,6 +56,7 @@ CASES: tuple[Case, ...] = (
         "L11",
         (b"data: " + BIG, BIG + b"\n\n"),
         (("message", "x" * (10 * 1024 * 1024), ""),),
+        cap=16 * 1024 * 1024,  # the default cap (1 Mi) would drop it: see test_sse_limits.py
     ),
     Case(
         "L12",
@@ -159,8 +161,16 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def decode(chunks: tuple[bytes, ...], last_event_id: str = "") -> tuple[SSEDecoder, list]:
-    decoder = SSEDecoder(last_event_id)
+def decoder_for(case: Case) -> SSEDecoder:
+    if case.cap is None:
+        return SSEDecoder()
+    return SSEDecoder(max_line=case.cap, max_event=case.cap)
+
+
+def decode(
+    chunks: tuple[bytes, ...], last_event_id: str = "", decoder: SSEDecoder | None = None
+) -> tuple[SSEDecoder, list]:
+    decoder = decoder or SSEDecoder(last_event_id)
     out: list = []
     for chunk in chunks:
         out.extend(decoder.feed(chunk))
@@ -169,7 +179,7 @@ def decode(chunks: tuple[bytes, ...], last_event_id: str = "") -> tuple[SSEDecod
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case(case: Case) -> None:
-    decoder, out = decode(case.chunks)
+    decoder, out = decode(case.chunks, decoder=decoder_for(case))
     events = [(e.type, e.data, e.last_event_id) for e in out if isinstance(e, SSEEvent)]
     assert events == list(case.events)
     if case.last_id is not None:

@@ -3,7 +3,14 @@
 delay(n) = min(cap, base × 2^(n−1)), then minus a uniform 0–50 % of itself (LaunchDarkly's
 jitter: it spreads a thundering herd without ever waiting longer than the curve). `base` is 1 s,
 or the server's valid `retry:` clamped to 0.5–300 s; cap = max(30 s, base). `n` counts
-consecutive failures and resets when a connection stayed up for 60 s. `Retry-After` is a floor.
+consecutive failures. `Retry-After` is a floor.
+
+A connection that worked is not a failure: when it delivered new events, or stayed up
+`HEALTHY_AFTER` seconds, `n` starts again from zero, so the next attempt waits about the base.
+Otherwise a server (or a proxy) that closes every stream after a while would drive the delay to
+the cap, and the monitor would spend a large part of its time waiting with nothing wrong. A
+connection that ends at once without a new event is a failure like a refused one: the delay
+still grows against a server that accepts and drops every connection, or only replays.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from dataclasses import dataclass, field
 
 INITIAL_DELAY = 1.0
 MAX_DELAY = 30.0
-RESET_AFTER = 60.0
+#: Seconds a connection must stay up (without new events) to count as a success.
+HEALTHY_AFTER = 5.0
 JITTER = 0.5
 MIN_BASE = 0.5
 MAX_BASE = 300.0
@@ -27,7 +35,7 @@ class Backoff:
     random: Callable[[], float]
     base: float = INITIAL_DELAY
     cap: float = MAX_DELAY
-    reset_after: float = RESET_AFTER
+    healthy_after: float = HEALTHY_AFTER
     jitter: float = JITTER
     attempt: int = field(default=0)  # consecutive failures so far
 
@@ -35,9 +43,10 @@ class Backoff:
         """A valid `retry:` field: it becomes the base, clamped."""
         self.base = min(MAX_BASE, max(MIN_BASE, milliseconds / 1000.0))
 
-    def connected_for(self, seconds: float) -> None:
-        """A connection ended after `seconds` live: a long one forgives earlier failures."""
-        if seconds >= self.reset_after:
+    def connection_ended(self, *, lived: float, delivered: int) -> None:
+        """A live connection ended after `lived` seconds, having delivered `delivered` new
+        events (duplicates not counted): one that worked forgives the earlier failures."""
+        if delivered > 0 or lived >= self.healthy_after:
             self.attempt = 0
 
     def reset(self) -> None:

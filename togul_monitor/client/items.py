@@ -6,6 +6,8 @@ flag's versions for possible gaps, and keeps the counters. It outlives connectio
 and gaps are judged across reconnects.
 
 - A `PossibleGap` (see `gaps.py`) follows the event that revealed it.
+- An event the decoder dropped for its size (`sse.Oversized`) becomes a `Malformed` with the
+  reason, counted and shown like any event that could not be used.
 - Duplicates: an event whose own id was already delivered is dropped and counted. For numeric
   ids "already delivered" means id <= the highest numeric id seen, except when the event is
   newer (server timestamp) than anything seen: that is a server whose id sequence restarted,
@@ -17,8 +19,8 @@ from __future__ import annotations
 from collections import deque
 
 from togul_monitor.client.gaps import VersionTracker
-from togul_monitor.client.sse import Comment, SSEEvent
-from togul_monitor.client.validate import validate_event
+from togul_monitor.client.sse import Comment, Oversized, Parsed
+from togul_monitor.client.validate import truncate, validate_event
 from togul_monitor.domain.events import (
     FlagEvent,
     Heartbeat,
@@ -44,7 +46,7 @@ class ItemBuilder:
         self._seen_order: deque[str] = deque()
         self.versions = VersionTracker()
 
-    def build(self, parsed: list[SSEEvent | Comment], now: float) -> list[StreamItem]:
+    def build(self, parsed: list[Parsed], now: float) -> list[StreamItem]:
         """Decoded events and comments as stream items, in order (the hot path)."""
         counters = self.counters
         by_type = counters.by_type
@@ -56,7 +58,12 @@ class ItemBuilder:
                 out.append(Heartbeat(now))
                 continue
             event_id = ev.last_event_id if ev.has_id and ev.last_event_id else None
-            item = validate_event(ev.data, event_id, now)
+            if isinstance(ev, Oversized):
+                item: FlagEvent | Malformed = Malformed(
+                    f"oversized: {ev.reason}", truncate(ev.head), event_id, now
+                )
+            else:
+                item = validate_event(ev.data, event_id, now)
             if event_id is not None and self.is_duplicate(event_id, item):
                 counters.duplicates += 1
                 continue

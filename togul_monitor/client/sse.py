@@ -9,6 +9,12 @@ because the common case (LF-only text) is handled with `str.split` on whole chun
 Use one decoder per HTTP response (the BOM is stripped once per response body), seeded with the
 last event id of the previous connection so that an event without an `id:` line still carries it
 (see docs/stream-client.md). Feed it raw body bytes; it returns what each chunk completed.
+
+Memory is bounded: a line longer than `max_line`, or an event whose data grows past `max_event`
+(characters, 1 Mi each by default), is not kept. The decoder reports it once as `Oversized` (the
+moment the limit is crossed, so a line that never ends is reported too), drops the whole event
+(what it held, and every line up to the blank line that ends it) and decodes the next event as
+usual. Without the cap a server that never sends a newline grows the client until it dies.
 """
 
 from __future__ import annotations
@@ -19,6 +25,11 @@ import codecs
 # keeps int() away from its 4300-digit limit.
 _MAX_RETRY_DIGITS = 12
 _MAX_RETRY_MS = 10**_MAX_RETRY_DIGITS - 1
+#: Default caps (characters of decoded text): one line, and the data of one event.
+MAX_LINE = 1 << 20
+MAX_EVENT = 1 << 20
+#: How much of an oversized line or event an `Oversized` keeps, to show what it was.
+HEAD_KEEP = 200
 
 
 class SSEEvent:
@@ -66,6 +77,36 @@ class Comment:
         return f"Comment({self.text!r})"
 
 
+class Oversized:
+    """An event dropped because a line or its data passed the decoder's cap: counted and shown
+    (as a malformed event), never parsed. `head` is its first few characters."""
+
+    __slots__ = ("reason", "head", "last_event_id", "has_id")
+
+    def __init__(self, reason: str, head: str, last_event_id: str, has_id: bool) -> None:
+        self.reason = reason
+        self.head = head
+        self.last_event_id = last_event_id
+        self.has_id = has_id
+
+    def __repr__(self) -> str:
+        return f"Oversized({self.reason!r}, head={self.head[:20]!r})"
+
+
+Parsed = SSEEvent | Comment | Oversized
+
+
+def _head(pieces: list[str]) -> str:
+    out: list[str] = []
+    size = 0
+    for piece in pieces:
+        out.append(piece[: HEAD_KEEP - size])
+        size += len(out[-1])
+        if size >= HEAD_KEEP:
+            break
+    return "".join(out)
+
+
 class SSEDecoder:
     """Bytes in, events and comments out. Not thread-safe; one per response."""
 
@@ -77,11 +118,20 @@ class SSEDecoder:
         "_type",
         "_id",
         "_block_has_id",
+        "_partial_size",
+        "_data_size",
+        "_dropping_line",
+        "_dropping_event",
+        "max_line",
+        "max_event",
+        "_smaller_cap",
         "last_event_id",
         "retry",
     )
 
-    def __init__(self, last_event_id: str = "") -> None:
+    def __init__(
+        self, last_event_id: str = "", *, max_line: int = MAX_LINE, max_event: int = MAX_EVENT
+    ) -> None:
         # utf-8-sig strips exactly one leading BOM, even when it arrives one byte at a time, and
         # leaves a later U+FEFF alone; errors="replace" turns invalid bytes into U+FFFD (U1).
         self._utf8 = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
@@ -91,12 +141,19 @@ class SSEDecoder:
         self._type = ""
         self._id = last_event_id  # the id buffer, seeded across connections (I6)
         self._block_has_id = False
+        self._partial_size = 0  # characters in _partial
+        self._data_size = 0  # characters of data in the event so far, a LF per line
+        self._dropping_line = False  # the line being read passed max_line: skip to its end
+        self._dropping_event = False  # the event being read was reported Oversized: skip it
+        self.max_line = max(1, max_line)
+        self.max_event = max(1, max_event)
+        self._smaller_cap = min(self.max_line, self.max_event)
         #: The spec's "last event ID string": copied from the id buffer at every dispatch.
         self.last_event_id = last_event_id
         #: The latest valid `retry:` value in milliseconds, or None if none was sent.
         self.retry: int | None = None
 
-    def feed(self, chunk: bytes) -> list[SSEEvent | Comment]:
+    def feed(self, chunk: bytes) -> list[Parsed]:
         """Decode one chunk of the body; return the events and comments it completed."""
         text = self._utf8.decode(chunk)
         if not text:  # only part of a multi-byte character (or BOM) so far
@@ -116,19 +173,53 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
         if len(lines) == 1:
-            self._partial.append(text)
-            return []
-        if self._partial:
+            return self._extend_partial(text)
+        # Only a chunk that, with what is held from before, is longer than a cap can take a line
+        # or an event past it: the common case skips the per-line accounting.
+        checked = (
+            self._dropping_event
+            or len(text) + self._partial_size + self._data_size > self._smaller_cap
+        )
+        if self._dropping_line:
+            # The end of an over-long line: nothing of it was kept, nothing of it is parsed.
+            self._dropping_line = False
+            del lines[0]
+        elif self._partial:
             self._partial.append(lines[0])
             lines[0] = "".join(self._partial)
             self._partial = []
+            self._partial_size = 0
         rest = lines.pop()
+        out = self._lines(lines, checked) if lines else []
         if rest:
-            self._partial.append(rest)
-        return self._lines(lines)
+            out.extend(self._extend_partial(rest))
+        return out
 
-    def _lines(self, lines: list[str]) -> list[SSEEvent | Comment]:
-        out: list[SSEEvent | Comment] = []
+    def _extend_partial(self, piece: str) -> list[Parsed]:
+        """Keep the start of an unfinished line, up to `max_line`."""
+        if self._dropping_line:
+            return []
+        self._partial.append(piece)
+        self._partial_size += len(piece)
+        if self._partial_size <= self.max_line:
+            return []
+        head = _head(self._partial)[: self.max_line]
+        self._partial = []
+        self._partial_size = 0
+        self._dropping_line = True
+        return self._oversized(f"a line longer than {self.max_line} characters", head)
+
+    def _oversized(self, reason: str, head: str) -> list[Parsed]:
+        """Report the event being read as oversized, once, and drop the rest of it."""
+        self._data = []
+        self._data_size = 0
+        if self._dropping_event:
+            return []
+        self._dropping_event = True
+        return [Oversized(reason, head, self._id, self._block_has_id)]
+
+    def _lines(self, lines: list[str], checked: bool) -> list[Parsed]:
+        out: list[Parsed] = []
         data = self._data
         for line in lines:
             if not line:
@@ -141,13 +232,28 @@ class SSEDecoder:
                         )
                     )
                     data = self._data = []
+                self._data_size = 0
+                self._dropping_event = False
                 self._type = ""
                 self._block_has_id = False
+                continue
+            if checked and len(line) > self.max_line:
+                out.extend(
+                    self._oversized(
+                        f"a line longer than {self.max_line} characters",
+                        line[: min(HEAD_KEEP, self.max_line)],
+                    )
+                )
+                data = self._data
                 continue
             # Fast paths for the two lines of every real event; same result as the general
             # rule below (field before the first colon, one leading space dropped).
             if line.startswith("data: "):
-                data.append(line[6:])
+                if checked:
+                    out.extend(self._add_data(line[6:]))
+                    data = self._data
+                else:
+                    data.append(line[6:])
                 continue
             if line.startswith("id: "):
                 value = line[4:]
@@ -168,7 +274,11 @@ class SSEDecoder:
                 if value and value[0] == " ":
                     value = value[1:]
             if name == "data":
-                data.append(value)
+                if checked:
+                    out.extend(self._add_data(value))
+                    data = self._data
+                else:
+                    data.append(value)
             elif name == "id":
                 if "\x00" not in value:  # an id with NUL is ignored entirely (I3)
                     self._id = value
@@ -180,4 +290,18 @@ class SSEDecoder:
                 if value.isascii() and value.isdigit():
                     self.retry = int(value) if len(value) <= _MAX_RETRY_DIGITS else _MAX_RETRY_MS
             # any other field name is ignored (F5), including one that starts with a 2nd BOM (B3)
+        if not checked:
+            # An event that goes on in the next chunk: what it holds counts towards its cap.
+            self._data_size = sum(map(len, data)) + len(data) if data else 0
         return out
+
+    def _add_data(self, value: str) -> list[Parsed]:
+        """A data line, counted against the event's cap (a LF each)."""
+        if self._dropping_event:
+            return []
+        self._data_size += len(value) + 1
+        self._data.append(value)
+        if self._data_size <= self.max_event:
+            return []
+        head = _head(self._data)
+        return self._oversized(f"an event with more than {self.max_event} characters of data", head)

@@ -11,11 +11,11 @@ How it is put together (and why):
   slow consumer stops the socket reads (TCP backpressure) instead of growing memory.
 * Policy (docs/stream-client.md, the reconnect policy): connect timeout 10 s; a read timeout
   that any byte resets, comments included, so heartbeats keep a healthy stream alive; backoff
-  in `backoff.py`; a valid `retry:` sets its base; `Retry-After` is a floor; clean EOF and
-  transport errors reconnect; 401/403 (credentials), 204, 404, other 4xx except 400/408/429,
-  other 2xx, a wrong content type and a redirect without `Location` stop. Redirects are
-  followed by hand so that an empty `Location` is an error rather than a loop, and credentials
-  are sent only to the origin they were given for.
+  in `backoff.py` (a connection that delivered new events, or lived a few seconds, resets it);
+  a valid `retry:` sets its base; `Retry-After` is a floor; clean EOF and transport errors
+  reconnect; what stops, and the words for it, are in `attempt.py`. Redirects are followed by
+  hand so that an empty `Location` is an error rather than a loop, and credentials are sent
+  only to the origin they were given for.
 * `Last-Event-ID` is the spec's last event id string, carried across connections and sent as
   UTF-8 bytes.
 * Items (validation, duplicates, gaps, counts): `items.py`. Outages: `outages.py`.
@@ -28,24 +28,17 @@ import random as _random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
 
 import httpx
 
+from togul_monitor.client.attempt import Outcome, not_an_event_stream, refused, timed_out
 from togul_monitor.client.backoff import Backoff
 from togul_monitor.client.credentials import Offered, stream_credentials
-from togul_monitor.client.http import (
-    describe,
-    error_detail,
-    origin,
-    parse_retry_after,
-    raw_headers,
-    unwrap,
-)
+from togul_monitor.client.http import describe, origin, raw_headers, unwrap
 from togul_monitor.client.items import ItemBuilder
 from togul_monitor.client.outages import OutageTracker
-from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
-from togul_monitor.client.tokens import TokenKeeper, auth_headers, rejection_hint, renew_once
+from togul_monitor.client.sse import MAX_EVENT, MAX_LINE, Parsed, SSEDecoder
+from togul_monitor.client.tokens import TokenKeeper, auth_headers, renew_once
 from togul_monitor.domain.events import (
     ConnectionState,
     Status,
@@ -56,19 +49,8 @@ from togul_monitor.protocol import STREAM_PATH
 from togul_monitor.support.text import safe_text
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_RETRYABLE_4XX = frozenset({400, 408, 429})
 _MAX_REDIRECTS = 5
 _MAX_QUEUED_BATCHES = 64
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """How one connection attempt ended."""
-
-    error: str
-    stop: bool = False
-    retry_after: float | None = None
-    credentials_rejected: bool = False
 
 
 class _End:
@@ -96,6 +78,8 @@ class StreamClient:
         verify: bool = True,
         last_event_id: str | None = None,
         tokens: TokenKeeper | None = None,
+        max_line: int = MAX_LINE,
+        max_event: int = MAX_EVENT,
     ) -> None:
         self.url = base_url.rstrip("/") + STREAM_PATH
         self.tokens = tokens  # a Bearer token kept fresh (tokens.py): read per connection
@@ -112,6 +96,7 @@ class StreamClient:
         self._monotonic = monotonic
         self._sleep = sleep
         self._verify = verify
+        self._limits = (max_line, max_event)  # the decoder's caps, in characters
         self.backoff = Backoff(random=random)
         self.counters = StreamCounters()
         #: The spec's last event id string ("" = none); sent as Last-Event-ID when non-empty.
@@ -207,7 +192,7 @@ class StreamClient:
                     self.backoff.reset()
                     self.counters.reconnects += 1
                     continue
-                assert isinstance(outcome, _Outcome)
+                assert isinstance(outcome, Outcome)
                 if outcome.stop:
                     self._status(
                         Status(
@@ -266,12 +251,12 @@ class StreamClient:
 
     # ---------------------------------------------------------------- one connection
 
-    async def _connect_and_read(self) -> _Outcome:
+    async def _connect_and_read(self) -> Outcome:
         assert self._http is not None
         try:
             url = httpx.URL(self.url)
         except httpx.InvalidURL as exc:
-            return _Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
+            return Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
         home = origin(url)
         headers: dict[str, str | bytes] = {
             "Accept": "text/event-stream",
@@ -290,71 +275,55 @@ class StreamClient:
             try:
                 request = self._http.build_request("GET", url, headers=raw_headers(hop_headers))
                 response = await self._http.send(request, stream=True)
-            except httpx.TimeoutException:
-                return _Outcome(f"connect timed out after {self._timeout.connect:g} s")
+            except httpx.TimeoutException as exc:
+                return timed_out(exc, self._timeout)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-                return _Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
+                return Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
             except httpx.HTTPError as exc:
-                return _Outcome(describe(exc))
+                return Outcome(describe(exc))
             except Exception as exc:
                 # Not an httpx error: raised under the transport (anyio wraps it in a group).
                 # A value the URL cannot work with is permanent; anything else may pass.
                 inner = unwrap(exc)
                 if isinstance(inner, (OverflowError, ValueError)):
-                    return _Outcome(f"invalid URL: {safe_text(inner)}", stop=True)
-                return _Outcome(f"cannot connect: {type(inner).__name__}: {safe_text(inner)}")
+                    return Outcome(f"invalid URL: {safe_text(inner)}", stop=True)
+                return Outcome(f"cannot connect: {type(inner).__name__}: {safe_text(inner)}")
             try:
                 status = response.status_code
                 if status in _REDIRECTS:
                     location = response.headers.get("location", "").strip()
                     if not location:
-                        return _Outcome(f"HTTP {status} redirect without a Location", stop=True)
+                        return Outcome(f"HTTP {status} redirect without a Location", stop=True)
                     try:
                         url = response.url.join(location)
                     except httpx.InvalidURL:
-                        return _Outcome(f"HTTP {status} redirect to an invalid URL", stop=True)
+                        return Outcome(f"HTTP {status} redirect to an invalid URL", stop=True)
                     hops += 1
                     continue
                 if status != 200:
                     if status == 401 and await renew_once(self.tokens, hop_headers, renewed):
                         renewed = True  # one more try, with the new token; a second 401 stops
                         continue
-                    return await self._refused(response)
-                content_type = response.headers.get("content-type", "")
-                if content_type.split(";", 1)[0].strip().lower() != "text/event-stream":
-                    shown = safe_text(content_type[:80]) or "none"
-                    return _Outcome(
-                        f"not an event stream (content type: {shown}); check the base URL",
-                        stop=True,
+                    return await refused(
+                        response,
+                        tokens=self.tokens,
+                        credentials=self._credentials,
+                        clock=self._clock,
+                        elsewhere=origin(url) != home,
                     )
-                return await self._read(response, sent_id)
+                return not_an_event_stream(response) or await self._read(response, sent_id)
             finally:
                 await response.aclose()
-        return _Outcome(f"more than {_MAX_REDIRECTS} redirects", stop=True)
+        return Outcome(f"more than {_MAX_REDIRECTS} redirects", stop=True)
 
-    async def _refused(self, response: httpx.Response) -> _Outcome:
-        status = response.status_code
-        detail = await error_detail(response)
-        what = f"HTTP {status}" + (f": {detail}" if detail else "")
-        if status in (401, 403):
-            why = "credentials rejected" if status == 401 else "credentials not allowed here"
-            hint = rejection_hint(self.tokens, self._credentials) if status == 401 else ""
-            return _Outcome(f"{why} ({what}){hint}", stop=True, credentials_rejected=True)
-        if status == 204:
-            return _Outcome("server closed the stream (HTTP 204: do not reconnect)", stop=True)
-        if status == 404:
-            return _Outcome(f"stream not found ({what}); check the base URL", stop=True)
-        if status >= 500 or status in _RETRYABLE_4XX:
-            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
-            return _Outcome(what, retry_after=retry_after)
-        return _Outcome(what, stop=True)
-
-    async def _read(self, response: httpx.Response, sent_id: str | None) -> _Outcome:
+    async def _read(self, response: httpx.Response, sent_id: str | None) -> Outcome:
         now = self._clock()
         live_mono = self._monotonic()
         self._outages.live(now, sent_id, self._builder.last_numeric)
         self._status(Status(ConnectionState.LIVE, at=now))
-        decoder = SSEDecoder(self._last_event_id)
+        max_line, max_event = self._limits
+        decoder = SSEDecoder(self._last_event_id, max_line=max_line, max_event=max_event)
+        events_before = self.counters.events
         retry_seen = decoder.retry
         error = "server ended the stream"
         silent_for = 0.0  # seconds without any byte before the connection was given up
@@ -382,10 +351,12 @@ class StreamClient:
                 silent_for = self.read_timeout
         finally:
             self._outages.lost(now, self._clock() - silent_for)
-            self.backoff.connected_for(self._monotonic() - live_mono)
-        return _Outcome(error)
+            self.backoff.connection_ended(
+                lived=self._monotonic() - live_mono, delivered=self.counters.events - events_before
+            )
+        return Outcome(error)
 
-    def _items(self, parsed: list[SSEEvent | Comment]) -> list[StreamItem]:
+    def _items(self, parsed: list[Parsed]) -> list[StreamItem]:
         """Turn decoded events and comments into stream items (the hot path)."""
         now = self._clock()
         out = self._builder.build(parsed, now)

@@ -1,0 +1,95 @@
+"""How one connection attempt of the stream client ended, in words a user can act on.
+
+The reconnect policy (docs/stream-client.md) decides from the answer alone whether to retry or
+stop; this module holds that decision for everything short of a readable stream: a refused
+status, a wrong content type, a timeout before the answer. Kept apart from `stream.py` so that
+the connection loop reads as a loop, and the wording is tested in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from togul_monitor.client.http import error_detail, parse_retry_after
+from togul_monitor.client.tokens import TokenKeeper, rejection_hint
+from togul_monitor.support.text import safe_text
+
+RETRYABLE_4XX = frozenset({400, 408, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one connection attempt ended."""
+
+    error: str
+    stop: bool = False
+    retry_after: float | None = None
+    credentials_rejected: bool = False
+
+
+def shown_origin(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port is not None else ""
+    return safe_text(f"{url.scheme}://{url.host}{port}")
+
+
+def timed_out(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> Outcome:
+    """A timeout before the response headers: which wait ran out says where to look."""
+    if isinstance(exc, httpx.ReadTimeout):
+        # The TCP connection (and TLS) is up: the server, or a proxy before it, took the
+        # request and never answered. Calling that a connect timeout sends people to check
+        # the host and port, which are fine.
+        return Outcome(
+            "the server accepted the connection but sent no response headers within "
+            f"{timeout.read or 0:g} s"
+        )
+    if isinstance(exc, httpx.WriteTimeout):
+        return Outcome(f"sending the request timed out after {timeout.write or 0:g} s")
+    if isinstance(exc, httpx.PoolTimeout):
+        return Outcome(f"no connection available within {timeout.pool or 0:g} s")
+    return Outcome(f"connect timed out after {timeout.connect or 0:g} s")
+
+
+def not_an_event_stream(response: httpx.Response) -> Outcome | None:
+    content_type = response.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() == "text/event-stream":
+        return None
+    shown = safe_text(content_type[:80]) or "none"
+    return Outcome(f"not an event stream (content type: {shown}); check the base URL", stop=True)
+
+
+async def refused(
+    response: httpx.Response,
+    *,
+    tokens: TokenKeeper | None,
+    credentials: dict[str, str],
+    clock: Callable[[], float],
+    elsewhere: bool,
+) -> Outcome:
+    """A status other than 200. `elsewhere`: a redirect led to another origin, where the
+    credentials were (rightly) not sent."""
+    status = response.status_code
+    detail = await error_detail(response)
+    what = f"HTTP {status}" + (f": {detail}" if detail else "")
+    if status in (401, 403) and elsewhere:
+        # The server never saw the credentials, so it cannot have rejected them: saying so
+        # would send the user to edit a profile that is right.
+        return Outcome(
+            f"the server redirected the stream to another origin ({shown_origin(response.url)}), "
+            f"where the credentials are not sent; it answered {what}",
+            stop=True,
+        )
+    if status in (401, 403):
+        why = "credentials rejected" if status == 401 else "credentials not allowed here"
+        hint = rejection_hint(tokens, credentials) if status == 401 else ""
+        return Outcome(f"{why} ({what}){hint}", stop=True, credentials_rejected=True)
+    if status == 204:
+        return Outcome("server closed the stream (HTTP 204: do not reconnect)", stop=True)
+    if status == 404:
+        return Outcome(f"stream not found ({what}); check the base URL", stop=True)
+    if status >= 500 or status in RETRYABLE_4XX:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), clock())
+        return Outcome(what, retry_after=retry_after)
+    return Outcome(what, stop=True)
