@@ -108,8 +108,8 @@ def test_a_change_python_calls_equal_is_still_shown_as_a_change() -> None:
     assert fit_parts(change_parts(ev(25), ev(25.0)), 40).plain == "25 → 25.0"
     no_reason = Evaluation(25, "number", None, True)
     assert fit_parts(change_parts(no_reason, ev(25, "default")), 40).plain == "25 (? → default)"
-    both = Evaluation(25, "number", "off", False)
-    assert fit_parts(change_parts(ev(25), both), 60).plain == "25 (rule_match → off) (now disabled)"
+    switched = Evaluation(25, "number", "rule_match", False)
+    assert fit_parts(change_parts(ev(25), switched), 60).plain == "25 (now disabled)"
 
 
 def test_a_cut_change_says_so_on_each_side_and_keeps_a_short_side_whole() -> None:

@@ -61,7 +61,7 @@ def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
                 Part(safe_text(after.reason or "?"), "dim", cut=2),
                 Part(")", "dim"),
             ]
-        if before.enabled != after.enabled:
+        elif before.enabled != after.enabled:  # a reason that changed says it already
             parts.append(Part(f" (now {'enabled' if after.enabled else 'disabled'})", "dim"))
         return tuple(parts)
     last = Part("deleted", "red") if after is None else Part(value_text(after), "bold", cut=1)
