@@ -49,3 +49,14 @@ def test_created_restarts_a_flag_and_deleted_forgets_it() -> None:
         None,
     ]
     assert feed(tracker, ev("a", 2)) == [None]
+
+
+def test_a_server_naming_ever_new_keys_cannot_grow_it() -> None:
+    tracker = VersionTracker(max_flags=3)
+    feed(tracker, ev("b", 1), ev("a", 1), ev("b", 2), ev("a", 2), ev("b", 3))
+    assert tracker.per_flag is True
+    feed(tracker, *(ev(f"new-{n}", 1) for n in range(1000)))
+    assert len(tracker._last) == 3  # the most recently changed flags only
+    # "a" was forgotten: its next event is as if first seen, never a false gap.
+    assert feed(tracker, ev("a", 7)) == [None]
+    assert feed(tracker, ev("new-999", 3)) == [(2, 3)]  # a remembered one is still checked

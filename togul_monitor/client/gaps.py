@@ -11,6 +11,10 @@ flag was recreated, or events arrived out of order).
 
 `flag.created` starts a flag afresh (a recreated flag may restart at 1) and `flag.deleted` forgets
 it; neither is checked.
+
+Flag keys come from the server, so the tracker remembers the last version of the `max_flags` most
+recently changed flags only: a server naming ever new keys cannot grow it. A flag forgotten that
+way is checked again from its next event on, as if first seen.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ from togul_monitor.domain.events import FlagEvent
 
 #: Interleaved +1 steps needed before gaps are reported.
 EVIDENCE_NEEDED = 2
+#: Flags whose last version is remembered (the most recently changed ones).
+MAX_TRACKED_FLAGS = 20_000
 
 
 class VersionTracker:
-    __slots__ = ("_last", "_env_seq", "evidence", "per_flag")
+    __slots__ = ("_last", "_env_seq", "evidence", "per_flag", "max_flags")
 
-    def __init__(self) -> None:
+    def __init__(self, max_flags: int = MAX_TRACKED_FLAGS) -> None:
+        self.max_flags = max_flags
         # (environment_id, flag_key) -> (version, the environment's event sequence number then)
         self._last: dict[tuple[str, str], tuple[int, int]] = {}
         self._env_seq: dict[str, int] = {}
@@ -40,8 +47,12 @@ class VersionTracker:
         if event.type == "flag.deleted":
             self._last.pop(key, None)
             return None
-        previous = self._last.get(key)
-        self._last[key] = (event.version, seq)
+        last = self._last
+        # Popped and set again, so the dict's order is least recently changed first.
+        previous = last.pop(key, None)
+        last[key] = (event.version, seq)
+        if previous is None and len(last) > self.max_flags:
+            del last[next(iter(last))]
         if previous is None or event.type == "flag.created":
             return None
         last_version, last_seq = previous
