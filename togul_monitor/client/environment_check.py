@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from togul_monitor.client.http import describe
 from togul_monitor.protocol import EVALUATE_PATH, KEY_PREFIXES
 from togul_monitor.support.text import safe_text
 
@@ -81,7 +82,7 @@ async def probe_environment(
                 headers={"X-API-Key": api_key, "Accept": "application/json"},
             )
     except httpx.HTTPError as exc:
-        return ProbeResult(Verdict.UNKNOWN, f"no answer ({type(exc).__name__})")
+        return ProbeResult(Verdict.UNKNOWN, f"no answer: {describe(exc, timeout)}")
     status = response.status_code
     if status in (200, 404):
         return ProbeResult(Verdict.BELONGS, f"HTTP {status}")

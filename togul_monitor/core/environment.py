@@ -106,7 +106,7 @@ async def verify(profile: Profile, plan: StreamPlan) -> Verification:
         return Verification(
             False,
             (
-                f"environment not verified (evaluate answered {result.detail}): events show "
+                f"environment not verified (the evaluate probe: {result.detail}): events show "
                 "the environment's id",
             ),
         )
