@@ -66,6 +66,7 @@ def test_bad_secret_sources_are_configuration_errors_that_show_no_secret(tmp_pat
         ([*ADD, "--api-key-file", str(empty)], "holds no API key"),
         ([*ADD, "--api-key-file", str(two_lines)], "holds more than one line"),
         ([*ADD, "--api-key-file", str(empty), "--api-key", SECRET], "not both"),
+        ([*ADD, "--api-key-file", "-", "--token-file", "-"], "both read standard input"),
     ]
     for args, message in cases:
         result = run(args)

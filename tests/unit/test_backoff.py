@@ -71,10 +71,5 @@ def test_retry_after_is_a_floor(retry_after: float, expected: float) -> None:
     assert Backoff(random=lambda: 0.0).next_delay(retry_after=retry_after) == expected
 
 
-def test_time_already_spent_counts() -> None:
-    assert Backoff(random=lambda: 0.0).next_delay(elapsed=0.25) == 0.75
-    assert Backoff(random=lambda: 0.0).next_delay(elapsed=5) == 0
-
-
 def test_many_failures_do_not_overflow() -> None:
     assert delays(Backoff(random=lambda: 0.0), 2000)[-1] == 30

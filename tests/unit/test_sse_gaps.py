@@ -60,3 +60,12 @@ def test_a_server_naming_ever_new_keys_cannot_grow_it() -> None:
     # "a" was forgotten: its next event is as if first seen, never a false gap.
     assert feed(tracker, ev("a", 7)) == [None]
     assert feed(tracker, ev("new-999", 3)) == [(2, 3)]  # a remembered one is still checked
+
+
+def test_a_server_naming_ever_new_environments_cannot_grow_it() -> None:
+    from togul_monitor.client.gaps import MAX_ENVIRONMENTS
+
+    tracker = VersionTracker()
+    feed(tracker, *(ev("a", 1, f"env-{n}") for n in range(MAX_ENVIRONMENTS + 500)))
+    assert len(tracker._env_seq) == MAX_ENVIRONMENTS
+    assert len(tracker._last) == MAX_ENVIRONMENTS

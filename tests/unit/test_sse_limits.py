@@ -155,3 +155,17 @@ def test_any_chunking_gives_the_same_items_and_memory_stays_capped(
     for item in got:
         if isinstance(item, SSEEvent):
             assert len(item.data) <= max_event
+
+
+def test_a_data_line_dripped_per_chunk_is_counted_once_each() -> None:
+    # One line per chunk, no blank line: each chunk adds its own line to the event's size (the
+    # cap is reached exactly where one big chunk would reach it), never the whole event again.
+    dripped, whole = SSEDecoder(max_line=100, max_event=1_000), SSEDecoder(max_event=1_000)
+    out: list[Parsed] = []
+    for n in range(300):
+        out.extend(dripped.feed(b"data: abc\n"))
+        if n < 249:
+            assert dripped._data_size == 4 * (n + 1)
+    assert [type(item) for item in out] == [Oversized]
+    assert [type(i) for i in whole.feed(b"data: abc\n" * 300)] == [Oversized]
+    assert dripped.feed(b"\ndata: ok\n\n") == [SSEEvent("message", "ok", "", False)]

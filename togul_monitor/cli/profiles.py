@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from togul_monitor.cli.common import reports_config_errors
-from togul_monitor.cli.secrets import API_KEY, TOKEN, choose_secret
+from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.config import paths
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
@@ -254,8 +254,7 @@ def add_command(
     """Save a new profile NAME."""
     # Refused before a file is read or a prompt shown: both forms of one credential.
     _check_credential_pairs(api_key or api_key_file, api_key_env, token or token_file, token_env)
-    api_key = choose_secret(API_KEY, api_key, api_key_file)
-    token = choose_secret(TOKEN, token, token_file)
+    api_key, token = choose_secrets(api_key, api_key_file, token, token_file)
     if not any((api_key, api_key_env, token, token_env)):
         raise click.UsageError(
             "a credential is required: --api-key-env VAR, --api-key-file PATH, --token-env VAR "
@@ -327,8 +326,7 @@ def edit_command(
 ) -> None:
     """Change the saved profile NAME (only the options given)."""
     _check_credential_pairs(api_key or api_key_file, api_key_env, token or token_file, token_env)
-    api_key = choose_secret(API_KEY, api_key, api_key_file)
-    token = choose_secret(TOKEN, token, token_file)
+    api_key, token = choose_secrets(api_key, api_key_file, token, token_file)
     if name in BUILTIN_NAMES:
         raise ConfigError("built-in demo profiles cannot be edited", profile=name)
     changes = ProfileChanges(

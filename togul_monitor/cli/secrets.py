@@ -51,6 +51,19 @@ def visible_warning(kind: SecretKind) -> str:
     )
 
 
+def choose_secrets(
+    api_key: str | None, api_key_file: str | None, token: str | None, token_file: str | None
+) -> tuple[str | None, str | None]:
+    """The API key and the token a command was given (`choose_secret` for each). Standard input
+    holds one secret: both read from it would leave the second empty."""
+    if api_key_file == STDIN and token_file == STDIN:
+        raise ConfigError(
+            f"{API_KEY.file_option} - and {TOKEN.file_option} - both read standard input, which "
+            "holds one secret: give one of them a file"
+        )
+    return choose_secret(API_KEY, api_key, api_key_file), choose_secret(TOKEN, token, token_file)
+
+
 def choose_secret(kind: SecretKind, literal: str | None, file: str | None) -> str | None:
     """The secret from `literal` (`--api-key`, warned about) or from `file` (`--api-key-file`);
     None when neither is given. ConfigError for both, or for a file that gives no secret."""

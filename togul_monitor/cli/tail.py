@@ -36,7 +36,7 @@ from togul_monitor.cli.common import (
     target_options,
 )
 from togul_monitor.cli.render import TailPrinter
-from togul_monitor.cli.secrets import API_KEY, TOKEN, choose_secret
+from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope, named
 from togul_monitor.client.credentials import key_may_stream, stream_credentials
@@ -109,11 +109,12 @@ async def run_tail(
         )
         async with contextlib.AsyncExitStack() as stack:
             items: AsyncIterator[object] = updates
+            settled: Callable[[], bool] = monitor.evaluations_idle
             journal = monitor.journal if record else None
             if journal is not None:
                 # Printed only once journalled: a recorder killed at any moment has recorded
                 # everything it showed (cli/tail_record.py).
-                items = await stack.enter_async_context(
+                committed = await stack.enter_async_context(
                     CommittedFirst(
                         updates,
                         journal,
@@ -123,6 +124,9 @@ async def run_tail(
                         ),
                     )
                 )
+                items = committed
+                # Idle only once nothing printable still waits for its commit either.
+                settled = lambda: monitor.evaluations_idle() and not committed.holding  # noqa: E731
             return await _print_items(
                 items,
                 profile,
@@ -131,7 +135,7 @@ async def run_tail(
                 count=count,
                 # At `--count`, wait for the re-evaluations the last events caused: their
                 # transitions are printed, and a recording tail's journal holds them.
-                settled=monitor.evaluations_idle,
+                settled=settled,
                 give_up_after=give_up_after,
                 # The stream can prove the profile wrong (a key of another environment): then
                 # the monitor stops it and says why, a configuration error.
@@ -302,8 +306,7 @@ def tail(
     query = parse_filter_option(query_text, "tail")
     code = EXIT_OK
     try:
-        api_key = choose_secret(API_KEY, api_key, api_key_file)
-        token = choose_secret(TOKEN, token, token_file)
+        api_key, token = choose_secrets(api_key, api_key_file, token, token_file)
         target = command_target(Target(demo, profile_name, url, api_key, token, environment))
         with open_target(target) as profile:
             try:

@@ -98,6 +98,11 @@ class CommittedFirst:
             self._ended = True
             self._arrived.set()
 
+    @property
+    def holding(self) -> bool:
+        """Some update waits for the journal's commit."""
+        return bool(self._held)
+
     def __aiter__(self) -> CommittedFirst:
         return self
 

@@ -52,10 +52,9 @@ class Backoff:
     def reset(self) -> None:
         self.attempt = 0
 
-    def next_delay(self, *, elapsed: float = 0.0, retry_after: float | None = None) -> float:
+    def next_delay(self, *, retry_after: float | None = None) -> float:
         """Count one more failure and return how long to wait before the next attempt.
 
-        `elapsed` is the time already spent since the disconnect (it counts towards the delay);
         `retry_after` is the server's Retry-After in seconds, a floor (capped at 300 s).
         """
         self.attempt += 1
@@ -64,7 +63,6 @@ class Backoff:
         exponent = min(self.attempt - 1, 32)
         delay = min(cap, self.base * (2.0**exponent))
         delay -= delay * self.jitter * self.random()
-        delay = max(0.0, delay - elapsed)
         if retry_after is not None:
             delay = max(delay, min(max(retry_after, 0.0), MAX_RETRY_AFTER))
         return delay

@@ -12,12 +12,16 @@ flag was recreated, or events arrived out of order).
 `flag.created` starts a flag afresh (a recreated flag may restart at 1) and `flag.deleted` forgets
 it; neither is checked.
 
-Flag keys come from the server, so the tracker remembers the last version of the `max_flags` most
-recently changed flags only: a server naming ever new keys cannot grow it. A flag forgotten that
-way is checked again from its next event on, as if first seen.
+Flag keys and environment ids come from the server, so the tracker remembers the last version of
+the `max_flags` most recently changed flags only, and follows the first `MAX_ENVIRONMENTS`
+environments it sees (a real organisation has a handful): a server naming ever new keys or
+environments cannot grow it. A flag forgotten that way is checked again from its next event on,
+as if first seen; events of environments beyond the limit are not checked.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from togul_monitor.domain.events import FlagEvent
 
@@ -25,6 +29,7 @@ from togul_monitor.domain.events import FlagEvent
 EVIDENCE_NEEDED = 2
 #: Flags whose last version is remembered (the most recently changed ones).
 MAX_TRACKED_FLAGS = 20_000
+MAX_ENVIRONMENTS = 1_000
 
 
 class VersionTracker:
@@ -33,7 +38,7 @@ class VersionTracker:
     def __init__(self, max_flags: int = MAX_TRACKED_FLAGS) -> None:
         self.max_flags = max_flags
         # (environment_id, flag_key) -> (version, the environment's event sequence number then)
-        self._last: dict[tuple[str, str], tuple[int, int]] = {}
+        self._last: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
         self._env_seq: dict[str, int] = {}
         self.evidence = 0
         self.per_flag = False
@@ -41,6 +46,8 @@ class VersionTracker:
     def observe(self, event: FlagEvent) -> tuple[int, int] | None:
         """Record `event`; return (expected, got) versions when it looks like a gap."""
         env = event.environment_id
+        if env not in self._env_seq and len(self._env_seq) >= MAX_ENVIRONMENTS:
+            return None
         seq = self._env_seq.get(env, 0) + 1
         self._env_seq[env] = seq
         key = (env, event.flag_key)
@@ -48,11 +55,13 @@ class VersionTracker:
             self._last.pop(key, None)
             return None
         last = self._last
-        # Popped and set again, so the dict's order is least recently changed first.
-        previous = last.pop(key, None)
+        previous = last.get(key)
         last[key] = (event.version, seq)
-        if previous is None and len(last) > self.max_flags:
-            del last[next(iter(last))]
+        if previous is None:
+            if len(last) > self.max_flags:
+                last.popitem(last=False)  # the least recently changed flag
+        else:
+            last.move_to_end(key)
         if previous is None or event.type == "flag.created":
             return None
         last_version, last_seq = previous

@@ -221,9 +221,11 @@ class SSEDecoder:
     def _lines(self, lines: list[str], checked: bool) -> list[Parsed]:
         out: list[Parsed] = []
         data = self._data
+        held = len(data)  # data lines held from earlier chunks (until a dispatch: then none)
         for line in lines:
             if not line:
                 # Dispatch: the id is committed even when nothing is fired.
+                held = 0
                 self.last_event_id = self._id
                 if data:
                     out.append(
@@ -292,7 +294,11 @@ class SSEDecoder:
             # any other field name is ignored (F5), including one that starts with a 2nd BOM (B3)
         if not checked:
             # An event that goes on in the next chunk: what it holds counts towards its cap.
-            self._data_size = sum(map(len, data)) + len(data) if data else 0
+            # Only the lines this chunk added are summed: a server that drips one data line per
+            # chunk must not make every chunk cost the whole event so far.
+            added = data[held:]
+            before = self._data_size if held else 0
+            self._data_size = before + sum(map(len, added)) + len(added)
         return out
 
     def _add_data(self, value: str) -> list[Parsed]:

@@ -110,7 +110,8 @@ def integrity_problem(conn: sqlite3.Connection) -> str | None:
         return None
     first = str(rows[0][0]) if rows else "no answer"
     # The report lists every bad cell of every page: its first line says enough.
-    return first.removeprefix("*** in database main ***").strip().splitlines()[0] or first
+    lines = first.removeprefix("*** in database main ***").strip().splitlines()
+    return lines[0] if lines else first
 
 
 @dataclass(frozen=True, slots=True)
