@@ -147,9 +147,10 @@ def test_tail_demo_json_count_20(monkeypatch: pytest.MonkeyPatch) -> None:
         demo.shutdown()
     assert result.exit_code == 0, result.output
     objects = [json.loads(line) for line in result.stdout.splitlines()]
-    lines = [o for o in objects if o["kind"] == "event"]  # the rest: the values they changed
+    # The rest: the values they changed, and (the demo has a token) their configuration diffs.
+    lines = [o for o in objects if o["kind"] == "event"]
     assert len(lines) == 20
-    assert {o["kind"] for o in objects} <= {"event", "transition"}
+    assert {o["kind"] for o in objects} <= {"event", "transition", "diff"}
     for event in lines:
         assert isinstance(event["flag_key"], str) and isinstance(event["version"], int)
 

@@ -39,7 +39,9 @@ from togul_monitor.cli.common import (
 from togul_monitor.cli.render import clock, stamp
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import describe, summary
 from togul_monitor.domain.values import Evaluation, ValueTransition, evaluation_to_json
+from togul_monitor.store.schema import StoredDiff
 from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
 
@@ -166,6 +168,40 @@ def history_json(
     }
 
 
+MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention)
+MAX_DIFF_LINES = 10  # lines of one configuration diff `history` shows under its summary
+_INDENT = " " * 21  # under the kind column
+
+
+def diff_lines(stored: StoredDiff) -> list[str]:
+    """A configuration diff: its summary, then a line per change (indented)."""
+    d = stored.diff
+    cause = f"  by event {safe_text(d.event_id)}" if d.event_id is not None else ""
+    if not cause:
+        cause = f"  (v{d.version})" if d.version is not None else "  (found on a re-fetch)"
+    lines = [f"{stamp(stored.at)}  config      {summary(d)}{cause}"]
+    details = describe(d) if len(d.changes) > 1 else []
+    lines += [f"{_INDENT}{line}" for line in details[:MAX_DIFF_LINES]]
+    if len(details) > MAX_DIFF_LINES:
+        lines.append(f"{_INDENT}… {len(details) - MAX_DIFF_LINES} more changes")
+    return lines
+
+
+def with_diffs(
+    entries: list[FlagEvent | ValueTransition | Outage], diffs: list[StoredDiff], limit: int
+) -> list[FlagEvent | ValueTransition | Outage | StoredDiff]:
+    """Both lists (newest first) merged newest first; a diff above the event it explains."""
+
+    def when(item: FlagEvent | ValueTransition | Outage | StoredDiff) -> float:
+        if isinstance(item, (StoredDiff, ValueTransition)):
+            return item.at
+        return item.received_at
+
+    merged: list[FlagEvent | ValueTransition | Outage | StoredDiff] = [*entries, *diffs]
+    merged.sort(key=lambda item: (-when(item), not isinstance(item, StoredDiff)))
+    return merged[:limit]
+
+
 @click.command()
 @click.argument("flag")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -174,14 +210,23 @@ def history_json(
 )
 @target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
 def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> None:
-    """Events, value transitions and outages of FLAG, newest first, from the journal."""
+    """Events, value transitions, configuration changes and outages of FLAG, newest first,
+    from the journal."""
+    from togul_monitor.store.export import diff_json
     from togul_monitor.store.journal import JournalError
-    from togul_monitor.store.reader import check_journal, read_environment_names, read_history
+    from togul_monitor.store.reader import (
+        check_journal,
+        read_config_diffs,
+        read_environment_names,
+        read_history,
+    )
 
     _, path = _journal_file(profile_name)
     try:
         check_journal(path)
-        entries = read_history(path, flag, limit)
+        entries = with_diffs(
+            read_history(path, flag, limit), read_config_diffs(path, flag, limit), limit
+        )
         names = read_environment_names(path)
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
@@ -191,7 +236,13 @@ def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> N
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     for entry in entries:
-        if as_json:
+        if isinstance(entry, StoredDiff):
+            if as_json:
+                data = {**diff_json(entry, names), "at": entry.at}
+                click.echo(json.dumps(data, ensure_ascii=True))
+            else:
+                click.echo("\n".join(diff_lines(entry)))
+        elif as_json:
             click.echo(json.dumps(history_json(entry, names), ensure_ascii=True))
         else:
             click.echo(history_line(entry, names))
@@ -223,6 +274,7 @@ def export(
     from togul_monitor.store.reader import (
         check_journal,
         iter_journal_events,
+        read_config_diffs,
         read_environment_names,
     )
 
@@ -244,7 +296,9 @@ def export(
 
         def write(out: IO[str], for_terminal: bool) -> int:
             if fmt == "jsonl":
-                return write_jsonl(events, out, names)
+                # Configuration diffs are few (one per change of a flag's rules): read at once.
+                diffs = read_config_diffs(path, None, MAX_EXPORTED_DIFFS, since_at)[::-1]
+                return write_jsonl(events, out, names, diffs, all_diffs=flt is None)
             return write_csv(events, out, for_terminal=for_terminal, environment_names=names)
 
         if output is None:

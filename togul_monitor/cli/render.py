@@ -9,6 +9,10 @@ of a value the profile's context gets, on a line of its own right after its even
 the re-evaluation answers). Everything about the stream itself (status, outages, malformed
 events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
 `json.dumps(..., ensure_ascii=True)` on JSON lines.
+
+What an event changed in the flag's configuration (its rules, default, switch: a token profile
+only, core/configs.py) follows the event too, a line per change (at most MAX_DIFF_LINES);
+`--json` prints it as one `{"kind": "diff", ...}` object.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from togul_monitor.domain.events import (
     Status,
     StreamItem,
 )
+from togul_monitor.domain.flag_config import ConfigDiff, change_lines, diff_to_json
 from togul_monitor.domain.values import Evaluation, ValueTransition, evaluation_to_json
 from togul_monitor.store.export import iso_time, with_environment_key
 from togul_monitor.support.text import safe_text
@@ -113,6 +118,8 @@ def plain_error(error: str, url: str) -> str:
 
 
 # --- tail ----------------------------------------------------------------------------------
+
+MAX_DIFF_LINES = 10  # lines one configuration diff prints at most (then "… N more")
 
 
 def _json_text(value: object) -> str:
@@ -215,6 +222,28 @@ class TailPrinter:
         where = f" ({safe_text(key)})" if key else ""
         change = change_text(transition.before, transition.after)
         self._write(f"  ↳ {safe_text(transition.flag_key)}{where}: {change}")
+
+    def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
+        """What an event changed in the flag's configuration: after the event's line."""
+        key = self.key_of(diff.environment_id)
+        if self.as_json:
+            data: dict[str, object] = {"kind": "diff", **diff_to_json(diff)}
+            data["environment_key"] = key
+            data["event_type"] = event.type if event is not None else None
+            data["at"] = iso_time(at)
+            self._write(json.dumps(data, ensure_ascii=True))
+            return
+        if diff.first_seen:
+            return  # nothing to compare with, nothing claimed: not worth a line (JSON has it)
+        where = f"{safe_text(diff.flag_key)} ({safe_text(key or diff.environment_id)})"
+        if event is None:
+            where += " [found on a re-fetch]"
+        lines = change_lines(diff)
+        shown = lines[:MAX_DIFF_LINES] if len(lines) > MAX_DIFF_LINES + 1 else lines
+        for line in shown:
+            self._write(f"  ↳ {where}: {line}")
+        if len(shown) < len(lines):
+            self._write(f"  ↳ {where}: … {len(lines) - len(shown)} more changes")
 
     def note(self, item: StreamItem) -> None:
         text = self._describe(item)

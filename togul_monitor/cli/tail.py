@@ -1,8 +1,9 @@
 """`togul-monitor tail`: the change stream, headless, one line per event (or `--json`).
 
 stdout holds what happened to flags: each event, and each before → after transition of a value
-the profile's context gets, on a line of its own right after its event (JSON lines carry a
-`kind`: `event` or `transition`). stderr holds everything about the stream itself (status
+the profile's context gets and, with a token, what the event changed in the flag's configuration,
+on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition` or
+`diff`). stderr holds everything about the stream itself (status
 changes, outages, malformed events, possible gaps). The lines are written by `TailPrinter`
 (cli/render.py). Exit codes (README.md, cli/common.py): 0 done (`--count` reached, or the
 reader closed the pipe), 1 the stream stopped for another reason or was not live for
@@ -42,7 +43,9 @@ from togul_monitor.cli.tail_scope import TailScope, named
 from togul_monitor.client.credentials import key_may_stream, stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.core import TransitionRecorded
+from togul_monitor.core import ConfigChanged, TransitionRecorded
+from togul_monitor.core.config_start import NEEDS_TOKEN_NOTE
+from togul_monitor.core.configs import NEEDS_TOKEN
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -98,6 +101,8 @@ async def run_tail(
         for notice in (snapshot.journal_notice, *snapshot.notices):
             if notice:
                 printer.say(safe_text(notice))
+        if snapshot.config_state == NEEDS_TOKEN:
+            printer.say(NEEDS_TOKEN_NOTE)
         scope = TailScope(
             printer,
             query=query,
@@ -204,6 +209,10 @@ async def _print_items(
             if scope.transition(item.transition):
                 printer.transition(item.transition)
             continue
+        if isinstance(item, ConfigChanged):
+            if scope.follows(item.diff.flag_key, item.diff.event_id):
+                printer.config_change(item.diff, item.event, item.at)
+            continue
         if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
             continue  # value bookkeeping and heartbeats: not worth a line
         printer.note(item)
@@ -257,6 +266,10 @@ async def _settle(
             scope.skipped(item)
         elif isinstance(item, TransitionRecorded) and scope.transition(item.transition):
             printer.transition(item.transition)
+        elif isinstance(item, ConfigChanged) and scope.follows(
+            item.diff.flag_key, item.diff.event_id
+        ):
+            printer.config_change(item.diff, item.event, item.at)
 
 
 @click.command()

@@ -8,7 +8,8 @@ record mode, each update is held until everything that had been appended to the 
 arrived is committed. The monitor appends to the journal before it publishes (core/intake.py,
 core/evaluation.py), so that covers the update's own rows.
 
-Order is kept for everything `tail` prints or acts on (events, transitions, the stream's status,
+Order is kept for everything `tail` prints or acts on (events, transitions, configuration diffs
+(journalled before they are published, core/configs.py), the stream's status,
 outages, unusable events): those wait their turn. Updates it ignores (values, the evaluator's
 state, heartbeats) pass at once: holding them would print nothing more safely, and `--count`
 watches them to know when the last re-evaluations are done. What this costs is latency (up to
@@ -26,12 +27,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from types import TracebackType
 
-from togul_monitor.core import TransitionRecorded
+from togul_monitor.core import ConfigChanged, TransitionRecorded
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
 from togul_monitor.store.journal import Journal, Mark
 
 # What `tail` prints or acts on (cli/tail.py `_print_items`): only these wait for the journal.
-HELD = (FlagEvent, TransitionRecorded, Status, Outage, Malformed, PossibleGap)
+HELD = (FlagEvent, TransitionRecorded, ConfigChanged, Status, Outage, Malformed, PossibleGap)
 
 
 class CommittedFirst:

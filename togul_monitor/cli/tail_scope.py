@@ -116,12 +116,17 @@ class TailScope:
             del shown_by_flag[next(iter(shown_by_flag))]
 
     def transition(self, transition: ValueTransition) -> bool:
-        shown = self._shown.get(transition.flag_key)
+        return self.follows(transition.flag_key, transition.event_id)
+
+    def follows(self, flag_key: str, event_id: str | None) -> bool:
+        """Whether to print an effect of the last event of `flag_key` (a value transition, a
+        configuration diff)."""
+        shown = self._shown.get(flag_key)
         if shown is not None:
             return shown
         if self.query is None:
             return True
-        # No event of the flag seen: match the filter on what the transition says.
+        # No event of the flag seen: match the filter on what the effect says.
         env_id = self.environment_id() or ""
-        probe = FlagEvent("", transition.flag_key, env_id, 0, 0, transition.event_id, 0)
+        probe = FlagEvent("", flag_key, env_id, 0, 0, event_id, 0)
         return self.query.matches(probe, self.printer.environment_names)

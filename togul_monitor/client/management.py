@@ -11,15 +11,23 @@ A failure is a `ManagementError` with a secret-free message and the HTTP status 
 refreshes an expired token once on a 401, then falls back: core/plan.py); an answer that lists
 no environment of that key is `EnvironmentNotFound`, a fact rather than a failure (the monitor
 refuses to start: the profile names an environment the token's organisation does not have).
+
+`FlagReader` reads flag configurations for the configuration diffs (core/configs.py): one
+environment's flags (`GET /api/v1/projects/{id}/flags?environment_id=…`, filtered here too, since
+a server may ignore the parameter) and one flag with its rules (`GET …/flags/{flag_id}` →
+`{flag, rules}`). Its connection pool holds at most `concurrency` connections: the initial load
+of thousands of flags queues on them instead of opening thousands of sockets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from togul_monitor.domain.flag_config import FlagConfig, parse_flag
 from togul_monitor.support.text import safe_text
 
 
@@ -46,6 +54,7 @@ class EnvironmentInfo:
     project_id: str
     flag_keys: tuple[str, ...]
     names: dict[str, str]  # every environment id seen → its key (for `env:` filters)
+    flag_ids: dict[str, str] = field(default_factory=dict)  # flag key → id, in the environment
 
 
 def _items(body: object, name: str) -> list[dict[str, Any]]:
@@ -104,13 +113,105 @@ async def lookup_environment(
             raise EnvironmentNotFound(environment_key, tuple(dict.fromkeys(names.values())))
         env_id, project_id = found
         flags = await _get(client, f"/api/v1/projects/{project_id}/flags", "flags")
-        keys = tuple(
-            sorted(
-                {
-                    f["key"]
-                    for f in flags
-                    if isinstance(f.get("key"), str) and f.get("environment_id") == env_id
-                }
-            )
+        ids = _flag_ids(flags, env_id)
+        return EnvironmentInfo(env_id, environment_key, project_id, tuple(sorted(ids)), names, ids)
+
+
+def _flag_ids(flags: list[dict[str, Any]], environment_id: str) -> dict[str, str]:
+    """Flag key → id of the listed flags of one environment."""
+    return {
+        f["key"]: f["id"]
+        for f in flags
+        if isinstance(f.get("key"), str)
+        and isinstance(f.get("id"), str)
+        and f.get("environment_id") == environment_id
+    }
+
+
+#: Called after a 401 with the token that was refused: True when a newer token is there to try
+#: (client/tokens.py `TokenKeeper.renew`).
+Renew = Callable[[str], Awaitable[bool]]
+
+
+class FlagReader:
+    """Reads one project's flags with a Bearer token that `token()` gives (kept fresh by the
+    caller); after a 401, `renew` once and ask again. Failures are `ManagementError`s."""
+
+    def __init__(
+        self,
+        base_url: str,
+        project_id: str,
+        token: Callable[[], str],
+        *,
+        renew: Renew | None = None,
+        concurrency: int = 8,
+        timeout: float = 10.0,
+        verify: bool = True,
+    ) -> None:
+        self.project_id = project_id
+        self._token = token
+        self._renew = renew
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Accept": "application/json"},
+            timeout=timeout,
+            verify=verify,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
-        return EnvironmentInfo(env_id, environment_key, project_id, keys, names)
+        self.requests = 0  # HTTP requests sent (each retry too)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def list_flags(self, environment_id: str) -> dict[str, str]:
+        """Flag key → id of every flag of the environment."""
+        path = f"/api/v1/projects/{self.project_id}/flags"
+        body = await self._get(path, {"environment_id": environment_id})
+        if body is None:
+            raise ManagementError(f"management API answered HTTP 404 for {path}", 404)
+        return _flag_ids(_items(body, "flags"), environment_id)
+
+    async def fetch_flag(self, flag_id: str) -> FlagConfig | None:
+        """The flag with its rules; None when the server does not know it (404: deleted)."""
+        path = f"/api/v1/projects/{self.project_id}/flags/{flag_id}"
+        body = await self._get(path)
+        if body is None:
+            return None
+        try:
+            return parse_flag(body)
+        except ValueError as exc:
+            raise ManagementError(f"unexpected flag shape ({safe_text(exc)})") from None
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> object | None:
+        """The JSON body of a 200, None for a 404. A 401 renews the token once; a network
+        error, a 429 or a 5xx is tried once more (as the SDKs do)."""
+        renewed = retried = False
+        while True:
+            token = self._token()
+            self.requests += 1
+            try:
+                response = await self._client.get(
+                    path, params=params, headers={"Authorization": f"Bearer {token}"}
+                )
+            except httpx.HTTPError as exc:
+                if not retried:
+                    retried = True
+                    continue
+                raise ManagementError(f"management API unreachable: {type(exc).__name__}") from None
+            status = response.status_code
+            if status == 200:
+                try:
+                    body: object = response.json()
+                    return body
+                except ValueError:
+                    raise ManagementError(f"management API sent non-JSON for {path}") from None
+            if status == 404:
+                return None
+            if status == 401 and not renewed and self._renew is not None:
+                renewed = True
+                if await self._renew(token):
+                    continue
+            elif (status == 429 or status >= 500) and not retried:
+                retried = True
+                continue
+            raise ManagementError(f"management API answered HTTP {status} for {path}", status)

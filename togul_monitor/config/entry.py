@@ -25,6 +25,9 @@ DEFAULT_HEARTBEAT_SECONDS = 30.0
 #: always); events of the others are shown and counted, not evaluated.
 DEFAULT_MAX_FLAGS = 10_000
 MAX_MAX_FLAGS = 1_000_000
+#: How the TUI shows times (`t` cycles them; top-level `time_mode` in profiles.toml keeps one).
+TIME_MODES: tuple[str, ...] = ("local", "utc", "relative")
+
 #: The credential keys of a profile, in the file's documented order: each secret is a literal
 #: (`api_key`) or the name of the variable that holds it (`api_key_env`), never both.
 SECRET_PAIRS: tuple[tuple[str, str], ...] = (
@@ -198,3 +201,4 @@ class ProfilesConfig:
     default_profile: str | None = None
     profiles: dict[str, ProfileEntry] = field(default_factory=dict)
     keymap: dict[str, str] = field(default_factory=dict)
+    time_mode: str | None = None  # the TUI's `t` (one of TIME_MODES); None: not set

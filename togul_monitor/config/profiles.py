@@ -278,6 +278,18 @@ class ProfileStore:
 
         return self._modify(change)
 
+    def set_time_mode(self, mode: str) -> ProfilesConfig:
+        """The TUI's time mode (`t`), as the top-level `time_mode` (validated on write)."""
+
+        def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:
+            data["time_mode"] = mode
+            if sections is not None:
+                sections.set_top_level("time_mode", mode)
+            else:
+                doc["time_mode"] = mode
+
+        return self._modify(change)
+
     def _unknown(self, name: str, profiles: Mapping[str, Any]) -> ConfigError:
         known = [*profiles, *BUILTIN_NAMES]
         return ConfigError(

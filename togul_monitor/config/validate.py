@@ -22,6 +22,7 @@ from togul_monitor.config.entry import (
     DEFAULT_MAX_FLAGS,
     MAX_MAX_FLAGS,
     SECRET_PAIRS,
+    TIME_MODES,
     ProfileEntry,
     ProfilesConfig,
 )
@@ -30,7 +31,7 @@ from togul_monitor.config.keymap import BINDING_IDS, keymap_problems
 from togul_monitor.support.kinds import value_kind
 from togul_monitor.support.text import safe_text, secret_problem
 
-TOP_LEVEL_KEYS: tuple[str, ...] = ("default_profile", "profiles", "keymap")
+TOP_LEVEL_KEYS: tuple[str, ...] = ("default_profile", "time_mode", "profiles", "keymap")
 PROFILE_KEYS: tuple[str, ...] = (
     "base_url",
     "environment_key",
@@ -363,6 +364,17 @@ def validate_document(data: Mapping[str, Any], *, file: Path, text: str | None) 
             f'must be a table of binding id = "key", not {_type_name(keymap_table)}', key="keymap"
         )
     keymap = _keymap(keymap_table, ctx)
+    time_mode = data.get("time_mode")
+    if time_mode is not None and time_mode not in TIME_MODES:
+        shown = safe_text(repr(time_mode)) if isinstance(time_mode, str) else _type_name(time_mode)
+        raise ctx.error(
+            f"must be one of {', '.join(map(repr, TIME_MODES))}, not {shown}", key="time_mode"
+        )
     return ProfilesConfig(
-        path=file, exists=True, default_profile=default, profiles=profiles, keymap=keymap
+        path=file,
+        exists=True,
+        default_profile=default,
+        profiles=profiles,
+        keymap=keymap,
+        time_mode=time_mode,
     )

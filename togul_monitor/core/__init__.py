@@ -4,6 +4,7 @@ from togul_monitor.core.monitor import Monitor
 from togul_monitor.core.runner import STOP_TIMEOUT, MonitorThread, run_headless
 from togul_monitor.core.snapshot import MonitorSnapshot
 from togul_monitor.core.updates import (
+    ConfigChanged,
     Dropped,
     EvaluatorStatus,
     MonitorUpdate,
@@ -13,6 +14,7 @@ from togul_monitor.core.updates import (
 
 __all__ = [
     "STOP_TIMEOUT",
+    "ConfigChanged",
     "Dropped",
     "EvaluatorStatus",
     "Monitor",

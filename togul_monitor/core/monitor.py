@@ -8,7 +8,8 @@ The TUI and the headless commands drive this, never the stages below it directly
 - The work is split by job: `intake` (the stream task: rows, status, backpressure),
   `evaluation` (values, re-evaluation, transitions), `plan` (which credential streams and what
   is known of the environment, decided before the start), `recording` (opening the journal and
-  reading what it remembers) and `updates` (the fan-out).
+  reading what it remembers), `configs` (with a token: every flag's configuration, and what
+  each event changed in it) and `updates` (the fan-out).
 
 Which flags are evaluated, and how the profile's environment is known: core/environment.py (an
 API key's environment is verified before the stream starts, a token's looked up: a key of
@@ -38,20 +39,24 @@ from togul_monitor.client.evaluate import EvaluateClient
 from togul_monitor.client.stream import StreamClient
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.config_start import start_configs
+from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.core.environment import Environments, prepare
 from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
+from togul_monitor.core.queries import flag_history, transition_for
 from togul_monitor.core.recording import open_journal
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
-from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
+from togul_monitor.domain.flag_config import FlagConfig
+from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
-from togul_monitor.store.journal import Journal, JournalError, LastValue
+from togul_monitor.store.journal import Journal, LastValue
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +110,7 @@ class Monitor:
             retry_delay=evaluate_retry_delay,
             max_flags=profile.max_flags if max_flags is None else max_flags,
         )
+        self._configs = FlagConfigs(self._publish, clock)  # configuration diffs (token only)
         self._journal: Journal | None = None
         self._journal_notice: str | None = None
         self._recorder_busy = False
@@ -138,7 +144,7 @@ class Monitor:
         for note in (*plan.notes, *verification.notes):
             self._note(note)
         evaluations = self._evaluations
-        evaluations.journal = self._journal
+        evaluations.journal = self._configs.journal = self._journal
         if plan.evaluate:
             evaluations.configure(
                 profile, concurrency=self._evaluate_concurrency, settle=self._evaluate_settle
@@ -156,6 +162,7 @@ class Monitor:
         self._start_stream()
         self._tokens.start()
         evaluations.evaluate_everything()
+        start_configs(self._configs, profile, plan, self._tokens.keeper)
         self._publisher.start(loop)
 
     async def stop(self) -> None:
@@ -170,6 +177,7 @@ class Monitor:
             await self._intake.stop()
             await self._tokens.aclose()
             await self._evaluations.aclose()
+            await self._configs.aclose()
         finally:
             try:
                 if self._journal is not None:
@@ -228,9 +236,11 @@ class Monitor:
         relevant = self._environments.relevant(batch)
         if relevant:
             self._evaluations.on_events(relevant)
+            self._configs.on_events(relevant)
 
     def _on_outage(self) -> None:
         self._evaluations.evaluate_everything()
+        self._configs.refetch_all()
 
     # --- snapshots ---------------------------------------------------------------------------
 
@@ -270,6 +280,11 @@ class Monitor:
             events_in_log=self.event_log.total - self.event_log.trimmed,
             notices=tuple(self._notices),
             feed_start=self._feed_start,
+            config_state=self._configs.state,
+            configs_loaded=self._configs.loaded,
+            configs_total=self._configs.total,
+            config_requests=self._configs.requests,
+            flag_configs=self._configs.copy(),
         )
 
     # --- any thread --------------------------------------------------------------------------
@@ -321,41 +336,12 @@ class Monitor:
         return self.event_log.rows_since(position)
 
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
-        """Events, value transitions and outages of one flag, newest first.
-
-        From the journal when recording (so it reaches back past restarts), merged with what
-        is in memory (which also covers a journal that fell behind or failed).
-        """
-        events = self.event_log.for_flag(flag_key, limit)
-
-        def in_memory() -> tuple[list[ValueTransition], list[Outage]]:
-            return self._evaluations.transitions_of(flag_key), list(self._intake.outages)
-
-        transitions, outages = self._owner.ask(in_memory)
-        if events or transitions:
-            oldest = min([e.received_at for e in events] + [t.at for t in transitions])
-            outages = [o for o in outages if o.received_at >= oldest]
-        else:
-            outages = []
-        stored: list[HistoryEntry] = []
-        journal = self._journal
-        if journal is not None:
-            journal.flush(timeout=2.0)
-            try:
-                stored = journal.history(flag_key, limit)
-            except JournalError as exc:
-                log.warning("journal history unavailable: %s", exc)
-        return merge_history(stored, transitions, events, outages, limit=limit)
+        """Events, value transitions and outages of one flag, newest first (core/queries.py)."""
+        intake, evaluations = self._intake, self._evaluations
+        return flag_history(self._owner, intake, evaluations, self._journal, flag_key, limit)
 
     def transition_for(self, event_id: str) -> ValueTransition | None:
-        found = self._owner.ask(lambda: self._evaluations.transition_for(event_id))
-        if found is not None or self._journal is None:
-            return found
-        self._journal.flush(timeout=2.0)
-        try:
-            return self._journal.transition_for(event_id)
-        except JournalError:
-            return None
+        return transition_for(self._owner, self._evaluations, self._journal, event_id)
 
     def restart_stream(self) -> None:
         """Reconnect now; also lifts a credentials halt (the user may have fixed the key)."""
@@ -394,3 +380,12 @@ class Monitor:
 
     def evaluations_idle(self) -> bool:
         return self._evaluations.idle()
+
+    def configs_idle(self) -> bool:
+        """No configuration fetch waits or runs (what `tail --count` waits for)."""
+        return self._configs.idle()
+
+    def flag_configs(self) -> Mapping[str, FlagConfig]:
+        """Flag key → its last configuration snapshot (read-only; any thread)."""
+        published = self._published()
+        return published.flag_configs if published is not None else self._configs.copy()

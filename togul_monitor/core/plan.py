@@ -36,6 +36,8 @@ class StreamPlan:
     environment_id: str | None = None  # the profile's environment, when known before any event
     environment_names: dict[str, str] = field(default_factory=dict)  # id → key
     listed: tuple[str, ...] = ()  # flags the management API lists in the environment
+    project_id: str | None = None  # the environment's project (a token's lookup found it)
+    flag_ids: dict[str, str] = field(default_factory=dict)  # listed flag key → id
     evaluate: bool = False  # an API key and an environment key: values can be evaluated
     notes: tuple[str, ...] = ()  # one-line facts for the status area
 
@@ -46,6 +48,8 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
     environment_id: str | None = None
     names: dict[str, str] = {}
     listed: tuple[str, ...] = ()
+    project_id: str | None = None
+    flag_ids: dict[str, str] = {}
     if isinstance(lookup, str):
         fallback = "streaming with the API key" if profile.api_key else "not evaluating"
         notes.append(f"environment lookup failed ({lookup}); {fallback}")
@@ -53,6 +57,7 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
         environment_id = lookup.environment_id
         names = dict(lookup.names)
         listed = lookup.flag_keys
+        project_id, flag_ids = lookup.project_id, dict(lookup.flag_ids)
     credentials = stream_credentials(
         profile, token_allowed=environment_id is not None or not profile.api_key
     )
@@ -72,6 +77,8 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
         environment_id=environment_id,
         environment_names=names,
         listed=listed,
+        project_id=project_id,
+        flag_ids=flag_ids,
         evaluate=bool(profile.api_key and profile.environment_key),
         notes=tuple(notes),
     )

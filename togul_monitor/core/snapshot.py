@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from togul_monitor.core.updates import EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
+from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.values import FlagValue, FlagValues
 
 SNAPSHOT_EVERY = 1.0  # seconds between two snapshots while nothing changes (rates decay)
@@ -51,6 +52,13 @@ class MonitorSnapshot:
     events_in_log: int = 0
     notices: tuple[str, ...] = ()  # other one-line facts for the status area
     feed_start: int = 0  # event-log position of this run's first row (earlier rows: the journal)
+    # Flag configurations (core/configs.py): "needs a token profile", "loading", "complete" or
+    # "failed: …"; how many of the environment's flags have a snapshot; the requests so far.
+    config_state: str = "needs a token profile"
+    configs_loaded: int = 0
+    configs_total: int = 0
+    config_requests: int = 0
+    flag_configs: Mapping[str, FlagConfig] = field(default_factory=dict)  # key → read-only
 
 
 def copy_counters(counters: StreamCounters) -> StreamCounters:

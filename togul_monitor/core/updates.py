@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent, Heartbeat, Status, StreamItem
+from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.values import FlagValue, ValueTransition
 
 
@@ -55,6 +56,16 @@ class EvaluatorStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    """What changed in a flag's configuration (switch, default, rules), tied to the event that
+    changed it (core/configs.py); `event` None: found by a re-fetch (after an outage)."""
+
+    diff: ConfigDiff
+    event: FlagEvent | None
+    at: float  # when the monitor computed it
+
+
+@dataclass(frozen=True, slots=True)
 class Dropped:
     """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows, `events`
     of those events (the rest markers)."""
@@ -64,7 +75,9 @@ class Dropped:
     events: int = 0
 
 
-MonitorUpdate = StreamItem | ValueUpdated | TransitionRecorded | EvaluatorStatus | Dropped
+MonitorUpdate = (
+    StreamItem | ValueUpdated | TransitionRecorded | ConfigChanged | EvaluatorStatus | Dropped
+)
 
 #: Updates that are not rows of the feed (rows are events and the markers the event log keeps).
 NOT_ROWS: tuple[type, ...] = (
@@ -72,6 +85,7 @@ NOT_ROWS: tuple[type, ...] = (
     Heartbeat,
     ValueUpdated,
     TransitionRecorded,
+    ConfigChanged,
     EvaluatorStatus,
     Dropped,
 )

@@ -32,6 +32,7 @@ from togul_monitor.emulator.server import create_app
 from togul_monitor.emulator.simulate import Simulator, SimulatorThread
 from togul_monitor.emulator.statefile import build_world, load_world
 from togul_monitor.emulator.stream import install_log_filter
+from togul_monitor.emulator.tally import RequestTally
 from togul_monitor.emulator.world import World
 
 START_TIMEOUT = 10.0
@@ -52,6 +53,7 @@ class EmulatorHandle:
     ids: bool
     seed: int | str = 0  # the world's seed (a random one when none was asked for)
     fault_routes: bool = False
+    requests: RequestTally = field(default_factory=RequestTally)  # every request, by path
     _server: _ServerThread | None = field(default=None, repr=False)
 
     @property
@@ -246,7 +248,10 @@ def running_emulator(
     )
     outbox = world.outbox
     faults = Faults(world, outbox)
-    app = create_app(world, outbox, faults, heartbeat=heartbeat, ids=ids, fault_routes=fault_routes)
+    tally = RequestTally()
+    app = create_app(
+        world, outbox, faults, heartbeat=heartbeat, ids=ids, fault_routes=fault_routes, tally=tally
+    )
     install_log_filter()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio turns Nagle off only on sockets whose proto says TCP,
@@ -275,6 +280,7 @@ def running_emulator(
         ids=ids,
         seed=seed,
         fault_routes=fault_routes,
+        requests=tally,
         _server=server,
     )
     simulator: SimulatorThread | None = None

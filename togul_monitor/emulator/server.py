@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from togul_monitor.emulator.faults import Faults
 from togul_monitor.emulator.outbox import Outbox
 from togul_monitor.emulator.responses import error_response, ok
 from togul_monitor.emulator.stream import StreamEndpoint
+from togul_monitor.emulator.tally import RequestTally, Tallying
 from togul_monitor.emulator.world import World
 from togul_monitor.protocol import EVALUATE_PATH, STREAM_PATH
 
@@ -31,10 +33,12 @@ def create_app(
     heartbeat: float = 30.0,
     ids: bool = False,
     fault_routes: bool = False,
+    tally: RequestTally | None = None,
 ) -> Starlette:
     """`fault_routes`: offer the fault switches over HTTP (`/_emulator/faults/`). Off, they
     answer 404 like any unknown path: whoever may manage flags may not also break the server
     unless its operator asked for it (`serve --faults`). `faults` works in-process either way.
+    `tally`: count every request in it (tests).
     """
     api = Api(world, faults)
     admin = Admin(world, faults)
@@ -93,4 +97,5 @@ def create_app(
         routes=routes,
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
         lifespan=lifespan,
+        middleware=[Middleware(Tallying, tally=tally)] if tally is not None else None,
     )

@@ -1,5 +1,7 @@
 """Simulated activity: a stream of realistic changes (toggles, default changes, rule add /
-update / delete, rollout steps, short-lived experiment flags) across every environment.
+update / delete, rollout steps, short-lived experiment flags) across every environment. Rule
+updates are of every kind (activate or deactivate, return value, condition: attribute, operator
+and operand, bucket by), so the demo shows every kind of configuration diff.
 
 `Simulator.step()` is deterministic for a given seed and world: it looks only at the world's
 state (in sorted order) and its own random generator, never at the clock.
@@ -14,7 +16,7 @@ import time
 from typing import Any
 
 from togul_monitor.emulator.errors import ApiError
-from togul_monitor.emulator.model import Flag
+from togul_monitor.emulator.model import Flag, Rule
 from togul_monitor.emulator.world import World
 
 _STRING_PALETTES: dict[str, list[str]] = {
@@ -34,6 +36,7 @@ _ATTRIBUTES: list[tuple[str, str, Any]] = [
     ("platform", "not_in", ["ios", "android"]),
     ("email", "contains", "+qa"),
 ]
+_BUCKETS = ("user_id", "account_id", "org_id")
 _MAX_RULES = 4
 _MAX_EXPERIMENTS = 3
 
@@ -74,6 +77,26 @@ class Simulator:
             "return_value": self._value(flag, flag.default_value),
         }
 
+    def _rule_change(self, flag: Flag, rule: Rule) -> dict[str, Any]:
+        """One edit of a rule, of every kind a person makes: (de)activate it, change what it
+        returns, its condition (attribute, operator and operand) or what it buckets by."""
+        kinds = ["is_active", "return_value"]
+        if rule.rule_type == "attribute":
+            kinds.append("condition")
+        if rule.rule_type == "percentage":
+            kinds.append("bucket_by")
+        kind = self.rng.choice(kinds)
+        if kind == "is_active":
+            return {"is_active": not rule.is_active}
+        if kind == "condition":
+            current = (rule.attribute, rule.operator, rule.value_json)
+            options = [a for a in _ATTRIBUTES if (a[0], a[1], json.dumps(a[2])) != current]
+            attribute, operator, operand = self.rng.choice(options)
+            return {"attribute": attribute, "operator": operator, "value_json": json.dumps(operand)}
+        if kind == "bucket_by":
+            return {"bucket_by": self.rng.choice([b for b in _BUCKETS if b != rule.bucket_by])}
+        return {"return_value": self._value(flag, rule.return_value)}
+
     # -- one change ----------------------------------------------------------------------------
     def step(self) -> str:
         """Make one change; return what it was (for logs)."""
@@ -109,13 +132,9 @@ class Simulator:
             return f"rule+ {flag.key}"
         if roll < 0.85 and flag.rules:
             rule = self.rng.choice(flag.sorted_rules())
-            change: dict[str, Any] = (
-                {"is_active": not rule.is_active}
-                if self.rng.random() < 0.5
-                else {"return_value": self._value(flag, rule.return_value)}
-            )
+            change = self._rule_change(flag, rule)
             self.world.update_rule(env, flag.key, rule.id, **change)
-            return f"rule~ {flag.key}"
+            return f"rule~ {flag.key} {','.join(sorted(change))}"
         if roll < 0.93 and len(flag.rules) > 1:
             self.world.delete_rule(env, flag.key, flag.sorted_rules()[-1].id)
             return f"rule- {flag.key}"

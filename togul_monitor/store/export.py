@@ -13,6 +13,12 @@ an escape, so an export printed to a terminal can never move the cursor, and it 
 CSV written to stdout (a terminal or a pipe) has its text made safe to print; written to a
 file with `-o` it is exact.
 
+With a token profile the journal also holds configuration diffs (what an event changed in a
+flag's rules, default or switch: domain/flag_config.py). JSONL carries them as
+`{"kind": "diff", ...}` lines right after the event they explain (by time: a diff is computed
+after its event arrives), `at` an ISO time; a filtered export keeps the diffs of the events it
+exported. CSV holds events only (its columns are fixed).
+
 `read_jsonl` takes back what `write_jsonl` wrote (and what `tail --json` prints: its event
 lines, numeric times included; its other lines are skipped). The round trip keeps every field
 but the sub-millisecond part of `received_at`; a second export of the re-imported events is
@@ -29,6 +35,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO
 
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import diff_to_json
+from togul_monitor.store.schema import StoredDiff
 from togul_monitor.support.text import safe_text
 
 CSV_COLUMNS = (
@@ -107,17 +115,52 @@ def event_json(
     return data
 
 
+def diff_json(
+    stored: StoredDiff, environment_names: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """One exported configuration diff: `diff_to_json` with the environment's key and `at`."""
+    data: dict[str, object] = {"kind": "diff", **diff_to_json(stored.diff)}
+    data["environment_key"] = (environment_names or {}).get(stored.diff.environment_id) or None
+    data["at"] = iso_time(stored.at)
+    return data
+
+
 def write_jsonl(
     events: Iterable[FlagEvent],
     out: IO[str],
     environment_names: Mapping[str, str] | None = None,
+    diffs: Iterable[StoredDiff] = (),
+    *,
+    all_diffs: bool = True,
 ) -> int:
-    n = 0
-    for event in events:
-        row = event_json(event, environment_names)
+    """Events (and `diffs`, oldest first, each after the events before it); the number of
+    events. `all_diffs` False: only the diffs of events written (a filtered export)."""
+    pending = iter(diffs)
+    upcoming = next(pending, None)
+    written: set[tuple[str, str, int]] = set()
+
+    def line(row: dict[str, object]) -> None:
         out.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")))
         out.write("\n")
+
+    def diffs_until(moment: float) -> None:
+        nonlocal upcoming
+        while upcoming is not None and upcoming.at < moment:
+            d = upcoming.diff
+            if all_diffs or (
+                d.version is not None and (d.flag_key, d.environment_id, d.version) in written
+            ):
+                line(diff_json(upcoming, environment_names))
+            upcoming = next(pending, None)
+
+    n = 0
+    for event in events:
+        diffs_until(event.received_at)
+        line(event_json(event, environment_names))
+        if not all_diffs:
+            written.add((event.flag_key, event.environment_id, event.version))
         n += 1
+    diffs_until(math.inf)
     return n
 
 

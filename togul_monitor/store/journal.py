@@ -28,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.files import is_not_a_database, is_unreadable, journal_path, move_aside
 from togul_monitor.store.reader import (
+    read_config_diffs,
     read_event_count,
     read_history,
     read_last_values,
@@ -44,9 +46,11 @@ from togul_monitor.store.schema import (
     JournalError,
     LastValue,
     RecorderBusy,
+    StoredDiff,
     open_database,
 )
 from togul_monitor.store.writer import (
+    AppendConfigDiff,
     AppendOutage,
     AppendTransition,
     Mark,
@@ -214,6 +218,9 @@ class Journal:
     def append_transition(self, transition: ValueTransition) -> None:
         self._writer.put(AppendTransition(transition))
 
+    def append_config_diff(self, diff: ConfigDiff, at: float) -> None:
+        self._writer.put(AppendConfigDiff(StoredDiff(diff, at)))
+
     def set_last_value(
         self, flag_key: str, evaluation: Evaluation | None, at: float, *, deleted: bool = False
     ) -> None:
@@ -286,6 +293,10 @@ class Journal:
 
     def transition_for(self, event_id: str) -> ValueTransition | None:
         return read_transition_for(self.path, event_id)
+
+    def config_diffs(self, flag_key: str | None, limit: int = 500) -> list[StoredDiff]:
+        """Configuration diffs (of one flag, or all), newest first."""
+        return read_config_diffs(self.path, flag_key, limit)
 
     def count_events(self) -> int:
         """How many events are committed (`benchmarks/pipeline.py` checks it)."""

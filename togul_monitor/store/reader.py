@@ -20,6 +20,7 @@ from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.files import is_unreadable
 from togul_monitor.store.schema import (
+    CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
@@ -27,6 +28,9 @@ from togul_monitor.store.schema import (
     JournalDamaged,
     JournalError,
     LastValue,
+    Row,
+    StoredDiff,
+    config_diff_from_row,
     event_from_row,
     integrity_problem,
     last_value_from_row,
@@ -121,6 +125,33 @@ def read_environment_names(path: Path) -> dict[str, str]:
             if "no such table" in str(exc):
                 return {}
             raise
+
+
+def _tolerant(conn: sqlite3.Connection, sql: str, args: tuple[object, ...]) -> list[Row]:
+    """Rows of a table added after the first release: none when the journal predates it."""
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
+def read_config_diffs(
+    path: Path, flag_key: str | None = None, limit: int = 500, since: float | None = None
+) -> list[StoredDiff]:
+    """Configuration diffs (of one flag, or all), newest first; received at or after `since`."""
+    where, args = ["at >= ?"], [float("-inf") if since is None else since]
+    if flag_key is not None:
+        where.append("flag_key = ?")
+        args.append(flag_key)  # type: ignore[arg-type]
+    sql = (
+        f"SELECT {CONFIG_DIFF_COLUMNS} FROM config_diffs WHERE {' AND '.join(where)}"
+        " ORDER BY seq DESC LIMIT ?"
+    )
+    with _connection(path) as conn:
+        rows = _tolerant(conn, sql, (*args, limit))
+    return [d for d in map(config_diff_from_row, rows) if d is not None]
 
 
 def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEntry]:

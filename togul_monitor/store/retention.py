@@ -1,6 +1,6 @@
 """Retention: how long the journal keeps what it recorded.
 
-Rows older than `max_age_days` and events (and transitions) beyond the newest `max_events` are
+Rows older than `max_age_days` and events (and transitions, configuration diffs) beyond the newest `max_events` are
 deleted: when the journal opens (`store/journal.py`) and then every `RETENTION_EVERY` appended
 events (`store/writer.py`).
 """
@@ -41,3 +41,8 @@ class Retention:
             (self.max_events,),
         )
         conn.execute("DELETE FROM outages WHERE received_at < ?", (cutoff,))
+        conn.execute("DELETE FROM config_diffs WHERE at < ?", (cutoff,))
+        conn.execute(
+            "DELETE FROM config_diffs WHERE seq <= (SELECT MAX(seq) FROM config_diffs) - ?",
+            (self.max_events,),
+        )

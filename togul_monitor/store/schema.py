@@ -9,6 +9,11 @@ newest first with a LIMIT, so SQLite walks back from the end and stops early for
 flag; for a rare flag it scans the table (about 50 ms for 1,000,000 events). Transitions, which
 are few, keep their index.
 
+Tables added after the first release (`environments`, `config_diffs`) need no new schema
+version: `CREATE TABLE IF NOT EXISTS` adds them when a recorder opens an older journal, an older
+program ignores them, and a reader of a journal that has not been opened by a recorder since
+treats a missing table as empty.
+
 `JournalError` and `LastValue` are defined here, the lowest module that needs them, so that the
 reader and the writer can use them without importing `store/journal.py` (which imports both);
 `store/journal.py` re-exports them.
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import ConfigDiff, diff_from_json, diff_to_json
 from togul_monitor.domain.values import (
     Evaluation,
     ValueTransition,
@@ -68,6 +74,17 @@ CREATE TABLE IF NOT EXISTS environments (
     environment_id TEXT PRIMARY KEY,
     environment_key TEXT NOT NULL
 );
+-- What an event changed in a flag's configuration (domain/flag_config.py `diff_to_json`).
+CREATE TABLE IF NOT EXISTS config_diffs (
+    seq INTEGER PRIMARY KEY,
+    flag_key TEXT NOT NULL,
+    environment_id TEXT NOT NULL,
+    event_id TEXT,
+    version INTEGER,
+    at REAL NOT NULL,
+    diff TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS config_diffs_by_flag ON config_diffs (flag_key, seq);
 CREATE TABLE IF NOT EXISTS last_values (
     flag_key TEXT PRIMARY KEY,
     evaluation TEXT,
@@ -82,6 +99,7 @@ EVENT_COLUMNS = "event_id, type, flag_key, environment_id, version, timestamp, r
 TRANSITION_COLUMNS = "flag_key, event_id, at, before, after"
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
 LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted"
+CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
 
 Row = tuple[Any, ...]  # what sqlite3 returns: the column types are SQLite's to decide
 
@@ -227,3 +245,26 @@ def last_value_row(v: LastValue) -> Row:
 def last_value_from_row(row: Row) -> LastValue:
     flag_key, evaluation, at, deleted = row
     return LastValue(flag_key, evaluation_loads(evaluation), at, bool(deleted))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDiff:
+    """A configuration diff as the journal keeps it: with the time it was computed."""
+
+    diff: ConfigDiff
+    at: float
+
+
+def config_diff_row(stored: StoredDiff) -> Row:
+    d = stored.diff
+    text = json.dumps(diff_to_json(d), separators=(",", ":"), default=repr)
+    return (d.flag_key, d.environment_id, d.event_id, d.version, stored.at, text)
+
+
+def config_diff_from_row(row: Row) -> StoredDiff | None:
+    """None for a row whose text does not read back as a diff."""
+    text, at = row[5], row[4]
+    try:
+        return StoredDiff(diff_from_json(json.loads(text)), at)
+    except (TypeError, ValueError):
+        return None

@@ -31,11 +31,14 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.retention import Retention
 from togul_monitor.store.schema import (
+    CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
     LastValue,
+    StoredDiff,
+    config_diff_row,
     event_row,
     last_value_row,
     outage_row,
@@ -52,6 +55,7 @@ _MULTI_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES " + ", ".join(
     ["(?, ?, ?, ?, ?, ?, ?)"] * _ROWS_PER_INSERT
 )
 _INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+_INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _REPLACE_LAST_VALUE = (
     f"INSERT OR REPLACE INTO last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?)"
@@ -67,6 +71,11 @@ _REPLACE_ENVIRONMENT = (
 @dataclass(frozen=True, slots=True)
 class AppendTransition:
     transition: ValueTransition
+
+
+@dataclass(frozen=True, slots=True)
+class AppendConfigDiff:
+    stored: StoredDiff
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +100,14 @@ class FlushMark:
     done: threading.Event
 
 
-WriteOp = AppendTransition | AppendOutage | SetLastValue | SetEnvironmentNames | FlushMark
+WriteOp = (
+    AppendTransition
+    | AppendConfigDiff
+    | AppendOutage
+    | SetLastValue
+    | SetEnvironmentNames
+    | FlushMark
+)
 
 
 class Mark(NamedTuple):
@@ -346,6 +362,8 @@ class Writer:
                 match op:
                     case AppendTransition(transition):
                         conn.execute(_INSERT_TRANSITION, transition_row(transition))
+                    case AppendConfigDiff(stored):
+                        conn.execute(_INSERT_CONFIG_DIFF, config_diff_row(stored))
                     case AppendOutage(outage):
                         conn.execute(_INSERT_OUTAGE, outage_row(outage))
                     case SetLastValue(value):

@@ -1,9 +1,9 @@
 """The Textual app: one running monitor at a time, shown by the main screen.
 
 The app owns what outlives a profile: the running monitor (`session.py` starts, switches and
-stops it on thread workers), the keymap (read off the event loop, then `set_keymap`), the
-command palette's commands (`commands.py`), the profile switcher and editor, help, quit, and the
-report of a worker that failed (`worker_errors.py`). Everything the user sees of the monitor,
+stops it on thread workers), the keymap and the saved time mode (read off the event loop,
+`settings.py`), the command palette's commands (`commands.py`), the profile switcher and
+editor, help, quit, and the report of a worker that failed (`worker_errors.py`). Everything the user sees of the monitor,
 and the view's state, lives in the main screen (`screens/main.py`), which asks the app for the
 monitor through `ViewHost` (`handle.py`). `app.main` is that screen, `app.monitor` the running
 monitor (None before the first start and during a switch).
@@ -34,6 +34,7 @@ from togul_monitor.ui.session import (
     ProfileResolver,
     while_mounted,
 )
+from togul_monitor.ui.settings import load_time_mode
 from togul_monitor.ui.worker_errors import report_worker_error
 
 
@@ -96,7 +97,18 @@ class TogulMonitorApp(App[None]):
             self._keymap_worker()  # the config file is read off the event loop
         elif self.keymap:
             self.set_keymap(self.keymap)
+        self._time_mode_worker()
         self.session.start(self.profile, None, self.profile.name)
+
+    @work(thread=True, exclusive=True, group="settings", exit_on_error=False, name="settings")
+    def _time_mode_worker(self) -> None:
+        mode = load_time_mode()  # the file is read off the event loop
+        if mode is not None:
+            self.call_from_thread(self._restore_time_mode, mode)
+
+    def _restore_time_mode(self, mode: str) -> None:
+        if self.main.time_mode == "local":  # unless `t` was pressed while the file was read
+            self.main.time_mode = mode
 
     @work(thread=True, exclusive=True, group="keymap", exit_on_error=False, name="keymap")
     def _keymap_worker(self) -> None:

@@ -34,8 +34,26 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
     "detail": ("detail", "Detail", True, "Event detail: raw JSON, value before → after"),
     "profiles": ("app.profiles", "Profiles", True, "Switch, add or edit profiles"),
     "command_palette": ("command_palette", "Palette", False, "Command palette"),
-    "watch": ("watch", "Watch", True, "Watch/unwatch the selected flag (bell on change)"),
-    "time_format": ("time_format", "Time", False, "Time as local, UTC or relative"),
+    "watch": (
+        "watch",
+        "Watch",
+        True,
+        "Watch/unwatch the selected flag (bell on change; saved to the profile)",
+    ),
+    "time_format": ("time_format", "Time", False, "Time as local, UTC or relative (saved)"),
+    "copy": (
+        "copy",
+        "Copy",
+        False,
+        "Copy the selection: event JSON (feed), key = value (values), entry JSON (history)",
+    ),
+    "jump": ("jump", "Jump", False, "Jump to a flag: fuzzy search over every flag key known"),
+    "inventory": (
+        "inventory",
+        "Inventory",
+        False,
+        "Flag inventory: every flag, its rules, your value and its last change (s sorts)",
+    ),
     "export": ("export", "Export", True, "Export what the filter shows as JSONL"),
     "clear": ("clear_view", "Clear", False, "Clear the view (not the log or journal)"),
     "reconnect": (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rich.text import Text
 from textual import on
@@ -47,10 +47,12 @@ def detail_text(
     environment_names: Mapping[str, str] | None = None,
     *,
     looking_up: bool = False,
+    config: Text | None = None,
 ) -> Text:
     """Everything known about one event, as plain Text (server text is never markup).
 
     `looking_up`: the transition is being read from the journal (shown as such meanwhile).
+    `config`: what the event changed in the flag's configuration (view/config_diffs.py).
     """
     text = Text()
     text.append(safe_text(event.type), style=type_style(event.type))
@@ -88,6 +90,8 @@ def detail_text(
         else:
             text.append_text(_evaluation_lines("after", transition.after))
             text.append("\n")
+    if config is not None:
+        text.append_text(config)
     text.append("\nraw JSON\n", style="bold underline")
     raw = json.dumps(event.to_json(), indent=2, ensure_ascii=False, sort_keys=True)
     text.append(safe_text_lines(raw))
@@ -97,6 +101,13 @@ def detail_text(
 def safe_text_lines(s: str) -> str:
     """Replace control characters line by line, keeping the newlines of pretty JSON."""
     return "\n".join(safe_text(line) for line in s.split("\n"))
+
+
+#: The detail's body once the configuration diff is known, given the value change the journal
+#: answered (None: memory's) and whether it is still being read; None while the diff is not known.
+Rebuild = Callable[[ValueTransition | None, bool], Text | None]
+REBUILD_EVERY = 0.25  # seconds
+REBUILD_LOOKS = 60  # 15 s: a fetch answers well within that, or not for this event
 
 
 class EventDetailScreen(ModalScreen[None]):
@@ -112,10 +123,38 @@ class EventDetailScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, body: Text, title: str = "event") -> None:
+    def __init__(
+        self,
+        body: Text,
+        title: str = "event",
+        *,
+        rebuild: Rebuild | None = None,
+        looking_up: bool = False,
+    ) -> None:
+        """`rebuild`: the body once the event's configuration diff is known (it may come a
+        moment after the event: the flag is fetched again), None until then; asked a few
+        times a second for a while. `looking_up`: the value change is being read meanwhile."""
         super().__init__()
         self.body = body
         self.title_text = title
+        self.rebuild = rebuild
+        self.transition: ValueTransition | None = None  # as the journal answered
+        self.looking_up = looking_up
+        self.diff_shown = False
+        self._looks = 0
+
+    def on_mount(self) -> None:
+        if self.rebuild is not None:
+            self._timer = self.set_interval(REBUILD_EVERY, self._look, name="detail-diff")
+
+    def _look(self) -> None:
+        self._looks += 1
+        body = self.rebuild(self.transition, self.looking_up) if self.rebuild else None
+        if body is not None:
+            self.diff_shown = True
+            self.set_body(body)
+        if body is not None or self._looks >= REBUILD_LOOKS:
+            self._timer.stop()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
@@ -131,7 +170,11 @@ class EventDetailScreen(ModalScreen[None]):
     @on(TransitionLoaded)
     def _transition_loaded(self, message: TransitionLoaded) -> None:
         if self.is_attached:  # not once dismissed
-            self.set_body(message.body)
+            self.transition, self.looking_up = message.transition, False
+            rebuilt = None
+            if self.diff_shown and self.rebuild is not None:  # the answer predates the diff
+                rebuilt = self.rebuild(self.transition, False)
+            self.set_body(rebuilt or message.body)
 
 
 def marker_detail(item: FeedItem) -> Text:

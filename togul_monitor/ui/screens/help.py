@@ -27,9 +27,11 @@ PANES = (
     (
         "feed",
         "every change as it arrives: time, type, flag, environment, version, and what it did "
-        "to your value (before → after, unchanged, evaluating…); what is cut ends with …, and "
+        "to your value (before → after, unchanged, evaluating…) and, with a token profile, to "
+        "the flag's configuration (rollout 25→50% · rule 2); what is cut ends with …, and "
         "the selected row is shown whole under it; outages and malformed data inline; ↑↓ "
-        "move, end follows the latest",
+        "move, end follows the latest; on start, the events recorded in earlier runs come "
+        "first, dimmed, above the row where this run begins",
     ),
     (
         "values",
@@ -37,7 +39,11 @@ PANES = (
         "struck through when deleted; a changed row is highlighted for a moment; when the "
         "profile cannot evaluate (no API key), the pane says why and how to fix it",
     ),
-    ("history", "the selected flag's events and value transitions, from the journal"),
+    (
+        "history",
+        "the selected flag's events and value transitions, from the journal, and under an "
+        "event what it changed in the configuration (tab to it, then y copies an entry)",
+    ),
 )
 
 

@@ -32,19 +32,25 @@ from textual.worker import Worker
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.filters import Filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.support.text import safe_text
 from togul_monitor.ui.export import export_path
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.keymap import main_screen_bindings
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone
-from togul_monitor.ui.screens import main_jobs
-from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text, marker_detail
+from togul_monitor.ui.screens import main_detail, main_jobs
+from togul_monitor.ui.screens.main_keys import MainKeys
 from togul_monitor.ui.screens.main_paint import MainPainter
 from togul_monitor.ui.session import while_mounted
 from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
 from togul_monitor.ui.view.format import next_time_mode
 from togul_monitor.ui.view.history import HistoryReads
-from togul_monitor.ui.view.rows import FeedItem, Row, marker_items, row_event
+from togul_monitor.ui.view.rows import (
+    FeedItem,
+    Row,
+    boundary_items,
+    marker_items,
+    row_event,
+    run_began,
+)
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 from togul_monitor.ui.widgets.history_pane import HistoryPane
@@ -97,6 +103,7 @@ class MainScreen(Screen[None]):
         self.history = HistoryReads()
         self.last_export: Path | None = None
         self._painter: MainPainter | None = None
+        self._keys: MainKeys | None = None
 
     def _marker_items(self, row: object) -> list[FeedItem]:
         return marker_items(row, self.time_mode, self.clock())
@@ -139,6 +146,14 @@ class MainScreen(Screen[None]):
                 clock=self.clock,
             )
         return self._painter
+
+    @property
+    def keys(self) -> MainKeys:
+        """`w`, `t`, `y`, `g`: what reaches past the panes (main_keys.py)."""
+        if self._keys is None:
+            select = partial(setattr, self, "selected_flag")
+            self._keys = MainKeys(self, self.host, self.painter, self.watched, select)
+        return self._keys
 
     @property
     def feed(self) -> EventFeed:
@@ -186,11 +201,16 @@ class MainScreen(Screen[None]):
 
     # -- the monitor (the app hands it over) and the paint loop (main_paint.py) ------------------
     def monitor_started(self, profile: Profile, monitor: MonitorHandle, *, first: bool) -> None:
-        """Show `monitor`'s rows from now on (the first monitor, or one for a new profile)."""
-        self.store.attach(monitor, monitor.snapshot().feed_start)
-        self.painter.started(profile, first=first, selected=self.selected_flag)
+        """Show `monitor`'s rows: those its journal recorded earlier (marked), then live ones."""
+        snapshot, now = monitor.snapshot(), self.clock()
+        began = run_began(snapshot.status, now)
+        boundary = partial(boundary_items, live_from=began, time_mode=self.time_mode, now=now)
+        self.store.attach(monitor, snapshot.feed_start, boundary)
+        self.painter.started(profile, first=first, selected=self.selected_flag, snapshot=snapshot)
         if not first:
             self.selected_flag = profile.watch[0] if profile.watch else None
+        if self.selected_flag is None:  # the history pane shows the latest recorded flag's
+            self.selected_flag = self.painter.latest_flag()
 
     def monitor_failed(self, profile_name: str, error: str) -> None:
         self.painter.failed(profile_name, error)
@@ -234,13 +254,11 @@ class MainScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#values")
     def _values_selected(self, message: DataTable.RowSelected) -> None:
-        key = message.row_key.value
-        for row in (*reversed(self.store.pending), *reversed(self.store.view)):
-            event = row_event(row)
-            if event is not None and event.flag_key == key:
-                self._open_detail(event)
-                return
-        self.notify("No event of this flag in the view yet.", markup=False)
+        event = self.keys.latest_event(message.row_key.value)
+        if event is None:
+            self.notify("No event of this flag in the view yet.", markup=False)
+            return
+        self._open_detail(event)
 
     # -- the key actions (keymap.py) ---------------------------------------------------------
     def action_filter_key(self) -> None:
@@ -329,38 +347,24 @@ class MainScreen(Screen[None]):
         self._open_detail(item)
 
     def _open_detail(self, item: Row) -> None:
-        if isinstance(item, FeedItem):
-            self.app.push_screen(EventDetailScreen(marker_detail(item), title=item.marker))
-            return
-        transition = self.store.transition_for(item)
-        monitor = self.host.monitor
-        look_up = transition is None and monitor is not None and item.event_id is not None
-        names = self.environment_names
-        body = detail_text(item, transition, self.time_mode, names, looking_up=look_up)
-        screen = EventDetailScreen(body, title="event detail")
-        self.app.push_screen(screen)
-        if look_up and monitor is not None:
-            # Not in memory: the monitor reads the journal (a flush, a SQLite query), which may
-            # take seconds under backlog. The screen is open already; the answer fills it in.
-            job, post = main_jobs.look_up_transition, screen.post_message
-            main_jobs.start(self, "transition", job, post, monitor, item, self.time_mode, {**names})
+        names, mode = self.environment_names, self.time_mode
+        main_detail.open_detail(self, self.host, self.store, item, mode, names)
+
+    def action_inventory(self) -> None:
+        main_detail.open_inventory(self, self.host, self.store, self.clock, self.keys.jump_to)
 
     def action_watch(self) -> None:
-        flag = self.painter.focused_flag(self.focused, self.selected_flag)
-        if flag is None:
-            self.notify("Select a flag first (feed or values).", markup=False)
-            return
-        watched = flag not in self.watched
-        self.watched.symmetric_difference_update({flag})
-        monitor = self.host.monitor
-        if monitor is not None:
-            monitor.set_watched(flag, watched)
-        self.values_table.set_watched(self.watched)
-        verb = "watching" if watched else "stopped watching"
-        self.notify(f"{verb} {safe_text(flag)}", markup=False)
+        self.keys.toggle_watch(self.focused, self.selected_flag)
 
     def action_time_format(self) -> None:
         self.time_mode = next_time_mode(self.time_mode)
+        self.keys.save_time_mode(lambda: self.time_mode)
+
+    def action_copy(self) -> None:
+        self.keys.copy(self.focused)
+
+    def action_jump(self) -> None:
+        self.keys.open_jump()
 
     def action_clear_view(self) -> None:
         self.store.clear()

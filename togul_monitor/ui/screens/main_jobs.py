@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
+from rich.text import Text
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import get_current_worker
@@ -74,12 +75,13 @@ def look_up_transition(
     event: FlagEvent,
     time_mode: str,
     environment_names: Mapping[str, str],
+    config: Text | None = None,
 ) -> None:
     """The value change `event` caused, from the journal (may take seconds under backlog),
-    as the detail screen's new body."""
+    as the detail screen's new body (with `config`, its configuration section, as it was)."""
     assert event.event_id is not None
     transition = monitor.transition_for(event.event_id)
-    body = detail_text(event, transition, time_mode, environment_names)
+    body = detail_text(event, transition, time_mode, environment_names, config=config)
     post(TransitionLoaded(event, transition, body))
 
 

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Label, Static
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import MonitorSnapshot, MonitorUpdate
-from togul_monitor.domain.events import ConnectionState, Status
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.messages import HistoryLoaded
@@ -81,6 +81,7 @@ class MainPainter:
         self.feed = screen.query_one("#feed", EventFeed)
         self.values = screen.query_one("#values", ValuesTable)
         self.history_pane = screen.query_one("#history", HistoryPane)
+        self.history_pane.diff_lines = store.diffs.lines_for  # an event's diff, under it
         self.notice = screen.query_one("#notice", NoticePanel)
         self.status_bar = screen.query_one("#status", StatusBar)
         self.new_count = screen.query_one("#new-count", Label)
@@ -113,8 +114,9 @@ class MainPainter:
         self, monitor: MonitorHandle, updates: list[MonitorUpdate], selected: str | None
     ) -> None:
         snapshot = monitor.snapshot()
-        # Never newer than the updates drained (core/updates.py): the limit is known before the
-        # first event it leaves out.
+        # Read after the drain, so never older than the updates drained (core/updates.py): the
+        # limit is known by the first event it leaves out. Its values copy may be older (it is
+        # throttled): flags taken on since are known from their published values (answers.py).
         if snapshot.unmonitored_events:
             self.store.answers.limit_values = snapshot.values
         batch = take_batch(
@@ -125,6 +127,8 @@ class MainPainter:
             watched=self.watched,
         )
         self.history.new.extend(batch.history)
+        if batch.diff_selected:
+            self.history_pane.redraw()  # the diff goes under its event
         if batch.unknown_environment:
             self.learn_environment_names(snapshot.environment_names)
         for signal in batch.signals:
@@ -227,8 +231,16 @@ class MainPainter:
         self.texts()
 
     # -- the monitor and the profile ----------------------------------------------------------
-    def started(self, profile: Profile, *, first: bool, selected: str | None) -> None:
-        """A monitor runs for `profile`: a new profile's view starts empty."""
+    def started(
+        self,
+        profile: Profile,
+        *,
+        first: bool,
+        selected: str | None,
+        snapshot: MonitorSnapshot | None = None,
+    ) -> None:
+        """A monitor runs for `profile`: a new profile's view starts with what `snapshot` holds
+        (the values its journal remembered, stale until re-evaluated), the rest empty."""
         if not first:
             self.environment_names.clear()
             self.environment_names.update(profile.environment_names)
@@ -242,8 +254,14 @@ class MainPainter:
             self.history_pane.show(selected, [])
         self.history.dirty = True  # read from the new monitor
         self.store.answers.reset(evaluates=evaluates(profile))
+        self.store.diffs.clear()
+        self.store.diffs.saw(row for row in self.store.view if type(row) is FlagEvent)
         self.rings.reset(where_of(profile))
         self.values.set_evaluates(evaluates(profile))
+        if snapshot is not None and snapshot.values:
+            # Only updates from now on are drained: the values the monitor started with (the
+            # journal's) are shown from its snapshot, and newer updates overwrite them.
+            self.values.apply(list(snapshot.values.values()))
         self.status = Status(ConnectionState.CONNECTING, at=self.clock())
         self.notice.hide_notice()
         self.texts()
@@ -278,6 +296,14 @@ class MainPainter:
     def show_history(self, read: Sequence[HistoryEntry] | None, selected: str | None) -> None:
         pane = self.history_pane
         pane.show(selected, self.history.merged(read, pane.entries, MAX_ROWS))
+
+    def latest_flag(self) -> str | None:
+        """The flag of the newest event in the view (to select when nothing is)."""
+        for row in reversed(self.store.view):
+            event = row_event(row)
+            if event is not None:
+                return event.flag_key
+        return None
 
     def focused_flag(self, focused: Widget | None, selected: str | None) -> str | None:
         """The flag `w` acts on: the values table's row, the feed's row, or the selected one."""

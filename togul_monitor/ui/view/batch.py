@@ -3,7 +3,9 @@
 The paint timer drains the monitor (at most `paint_hz` times a second) and hands the list
 here. `take_batch` hands every row (event or marker) to the FeedStore in log order and sorts the
 rest into a `Batch`: the values to diff into the table, the rows to flash, the watched flags'
-transitions (`view/rings.py` decides which ring), the status changes. The main screen then paints the batch inside one `batch_update()`. Nothing
+transitions (`view/rings.py` decides which ring), the status changes; configuration diffs go to
+the store's `diffs` (`view/config_diffs.py`). The main screen then paints the batch inside one
+`batch_update()`. Nothing
 here touches a widget, so the sorting is the same whichever pane shows it.
 """
 
@@ -12,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from togul_monitor.core import Dropped, EvaluatorStatus, TransitionRecorded, ValueUpdated
+from togul_monitor.core import (
+    ConfigChanged,
+    Dropped,
+    EvaluatorStatus,
+    TransitionRecorded,
+    ValueUpdated,
+)
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -39,6 +47,7 @@ class Batch:
     # once per selection, not once per event (a flush and a SQLite query each time).
     history: list[HistoryEntry] = field(default_factory=list)
     unknown_environment: bool = False  # an event of an environment id the view cannot name
+    diff_selected: bool = False  # a configuration diff of the selected flag: its history says it
 
 
 def take_batch(
@@ -53,11 +62,15 @@ def take_batch(
     batch = Batch()
     answers = store.answers
     answered: tuple[str, FlagEvent] | None = None  # (flag, last event) the update before answered
+    diffs = store.diffs
+    last_event, events = diffs.last_event, 0
     for update in updates:
         just_answered, answered = answered, None
         if isinstance(update, FlagEvent):
             store.add_row(update)
             answers.event(update)
+            last_event[update.flag_key] = update  # the inventory's last change
+            events += 1
             if update.environment_id not in environment_names:
                 batch.unknown_environment = True  # the monitor's snapshot may name it
             if update.flag_key == selected:
@@ -89,11 +102,17 @@ def take_batch(
             store.add_row(update)
             if isinstance(update, Outage) and selected is not None:
                 batch.history.append(update)
+        elif isinstance(update, ConfigChanged):
+            diffs.add(update)  # the row of its event says it (view/config_diffs.py)
+            batch.repaint_rows = True
+            batch.diff_selected |= update.diff.flag_key == selected
         elif isinstance(update, Dropped):
             store.skip(update.rows, update.events)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
     if answers.settle():
         batch.repaint_rows = True
+    if events:
+        diffs.version += 1
     return batch
 
 

@@ -31,7 +31,9 @@ class Part:
     text: str  # already safe to print
     style: str = ""
     # May be cut: 0 never (arrows, brackets), 1 first (the values), 2 after those (the reasons
-    # beside a value that did not change: the value is kept whole before them).
+    # beside a value that did not change: the value is kept whole before them), 3 only what the
+    # others leave, or left out (a configuration diff after a value change: view/config_diffs.py;
+    # rank 3 parts come last).
     cut: int = 0
 
 
@@ -115,6 +117,9 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
         for part in parts:
             text.append(part.text, style=part.style)
         return text
+    extra = [part for part in parts if part.cut == 3]
+    if extra:
+        return _fit_extra(parts, width)
     room = width - sum(cell_len(p.text) for p in parts if not p.cut)
     first = [i for i, p in enumerate(parts) if p.cut == 1]
     second = [i for i, p in enumerate(parts) if p.cut == 2]
@@ -132,6 +137,24 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
     for index, part in enumerate(parts):
         shown = cut_cells(part.text, widths[index]) if part.cut else part.text
         text.append(shown, part.style)
+    return text
+
+
+def _fit_extra(parts: Sequence[Part], width: int) -> Text:
+    """The parts before rank 3 fitted first; the rank 3 parts get what is left, cut with `…`,
+    or are left out when not even two cells of them fit."""
+    kept = [part for part in parts if part.cut != 3]
+    left = width - parts_width(kept)
+    if left <= 0:
+        return fit_parts(kept, width)
+    text = whole(kept)
+    extra = whole([part for part in parts if part.cut == 3])
+    lead = len(extra.plain) - len(extra.plain.lstrip(" ·"))  # the separator, never cut alone
+    if left < lead + 2:
+        return text
+    extra.truncate(left, overflow="ellipsis")
+    text.append_text(extra)
+    text.no_wrap, text.overflow = True, "ellipsis"
     return text
 
 

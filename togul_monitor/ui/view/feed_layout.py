@@ -21,6 +21,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import (
     Part,
@@ -32,6 +33,7 @@ from togul_monitor.ui.view.change import (
     value_text,
     whole,
 )
+from togul_monitor.ui.view.config_diffs import with_diff
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock, type_style
 from togul_monitor.ui.view.rows import FeedItem, Row
@@ -87,8 +89,17 @@ def _status(name: str) -> tuple[Parts, Parts]:
 
 
 def row_change(event: FlagEvent, store: FeedStore) -> tuple[Parts, Parts]:
-    """What the row says of the value: the change, or why there is none (long, short)."""
+    """What the row says (long, short): the value's change, or why there is none, with what
+    the event changed in the flag's configuration when that is known (view/config_diffs.py)."""
     transition = store.transition_for(event)
+    long, short = _value_change(event, store, transition)
+    return with_diff(long, short, store.diffs.for_event(event), transition is not None)
+
+
+def _value_change(
+    event: FlagEvent, store: FeedStore, transition: ValueTransition | None
+) -> tuple[Parts, Parts]:
+    """What the row says of the value: the change, or why there is none (long, short)."""
     if transition is not None:
         parts = change_parts(transition.before, transition.after)
         return parts, parts

@@ -14,6 +14,12 @@ Positions tie the two together. The log numbers its rows 0, 1, 2, ... and the dr
 view every row in that order (a `Dropped` update says how many it lost), so the view knows the
 position of each row it receives: `position` is the next one. `start` is where this view
 begins (the monitor's first row of this run, or the last clear).
+
+Rows before `live_start` were recorded by an earlier run: the monitor preloads the journal's
+last events into its log without publishing them, so the drain never delivers them. `attach`
+with a `boundary` reads them from the log and shows them first (`recorded` counts them at the
+front of the view, to mark them), then the boundary's rows (where this run begins, and the
+window nobody watched), then what arrives live.
 """
 
 from __future__ import annotations
@@ -29,10 +35,13 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.ui.view.answers import ValueAnswers, event_key
+from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.rows import FeedItem, Row, marker_items
 
 #: How a marker of the log (an Outage, a Malformed event, a PossibleGap) is shown.
 MarkerRows = Callable[[LogRow], list[FeedItem]]
+#: The rows shown where this run begins, after the rows an earlier run recorded (given them).
+BoundaryRows = Callable[[Sequence[LogRow]], list[FeedItem]]
 
 
 class EventFilter(Protocol):
@@ -116,16 +125,42 @@ class FeedStore:
         self._owners: dict[object, FlagEvent] = {}
         # What the re-evaluation of an event without a transition answered (view/answers.py).
         self.answers = ValueAnswers(2 * self.view_size)
+        # Configuration diffs by the event they explain (view/config_diffs.py).
+        self.diffs = ConfigDiffs(2 * self.view_size)
         self.position = 0  # log position of the next row this store receives
         self.start = 0  # log position where this view begins
+        self.live_start = 0  # log position of this run's first row (before it: recorded)
+        self.recorded = 0  # rows at the front of the view that an earlier run recorded
+        self.boundary: list[FeedItem] = []  # shown between the recorded rows and the live ones
         # Rows received since a refilter read the log, with their positions (None: none runs).
         self._recent: deque[tuple[int, list[Row]]] | None = None
 
-    def attach(self, source: RowSource, start: int) -> None:
-        """Show the rows of `source` (a monitor) from log position `start` on."""
+    def attach(self, source: RowSource, start: int, boundary: BoundaryRows | None = None) -> None:
+        """Show the rows of `source` (a monitor) from log position `start` on; with `boundary`,
+        the rows before `start` too (recorded by an earlier run), then the boundary's rows."""
         self.source = source
-        self.position = start
+        self.position = self.live_start = start
         self.clear()
+        if boundary is None or start == 0:
+            return
+        rows, end = source.rows_since(0)
+        recorded = rows[: max(0, start - (end - len(rows)))]
+        if not recorded:
+            return
+        self.start = start - len(recorded)
+        self.boundary = boundary(recorded)
+        for row in recorded:  # into the view at once, paused or not: they are not news
+            for view_row in [row] if type(row) is FlagEvent else self.marker_rows(row):
+                if type(view_row) is FlagEvent:
+                    self.received += 1
+                    if not self.predicate.matches(view_row):
+                        self.filtered += 1
+                        continue
+                self._push(view_row)
+                self.recorded += 1
+        for item in self.boundary:
+            self._push(item)
+        self.front_removed = self.appended = 0
 
     # -- counters -------------------------------------------------------------------------
     @property
@@ -194,6 +229,7 @@ class FeedStore:
         if len(self.view) == self.view.maxlen:
             if type(self.view[0]) is FlagEvent:
                 self.trimmed += 1
+            self.recorded = max(0, self.recorded - 1)  # recorded rows are the front ones
             self.front_removed += 1
         self.view.append(row)
         self.appended += 1
@@ -213,6 +249,8 @@ class FeedStore:
         self.received = self.filtered = self.trimmed = 0
         self.front_removed = self.appended = 0
         self.start = self.position
+        self.recorded = 0
+        self.boundary = []
         self._recent = None
         self.generation += 1
         self.clears += 1  # a refilter computed before this clear must not bring rows back
@@ -273,7 +311,11 @@ class FeedStore:
         # The log may be ahead of the view (rows still on their way through the drain): those
         # are left out here and arrive as usual, so no row is counted twice.
         cut = min(result.upto, self.position)
-        matched = [row for position, row in result.matched if position < cut]
+        kept = [(position, row) for position, row in result.matched if position < cut]
+        recorded = sum(1 for position, _ in kept if position < self.live_start)
+        matched = [row for _, row in kept]
+        if self.boundary and self.start < self.live_start:
+            matched[recorded:recorded] = self.boundary
         failing = result.failing
         if cut < result.upto:
             ahead = islice(result.rows, max(0, len(result.rows) - (result.upto - cut)), None)
@@ -290,6 +332,7 @@ class FeedStore:
                 else:
                     matched.append(row)
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)
+        self.recorded = max(0, recorded - max(0, len(matched) - self.view_size))
         self.pending.clear()
         self.filtered = failing
         # Events no longer in the log (evicted) or cut from the view count as trimmed.

@@ -14,11 +14,13 @@ from typing import Any
 
 from rich.text import Text
 
+from togul_monitor.config.entry import TIME_MODES as CONFIG_TIME_MODES
 from togul_monitor.support.text import safe_text
 
 Clock = Callable[[], float]
 
-TIME_MODES: tuple[str, ...] = ("local", "utc", "relative")
+# One list with the config layer's, which validates `time_mode` in profiles.toml.
+TIME_MODES: tuple[str, ...] = CONFIG_TIME_MODES
 
 
 def next_time_mode(mode: str) -> str:

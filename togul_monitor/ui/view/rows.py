@@ -8,9 +8,17 @@ one or more `FeedItem`s of text, made here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Malformed,
+    Outage,
+    PossibleGap,
+    Status,
+)
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_clock
 
@@ -21,6 +29,7 @@ class FeedItem:
 
     received_at: float
     marker: str  # "outage" | "outage-missing" | "continued" | "malformed" | "gap" | "info"
+    # ("info" also marks where this run begins after the recorded rows: `boundary_items`)
     text: str = ""  # already safe to print
     source: object = None  # the stream item behind the marker, for the detail screen
 
@@ -72,3 +81,28 @@ def marker_items(row: object, time_mode: str = "local", now: float = 0.0) -> lis
         )
         return [FeedItem(row.received_at, "gap", safe_text(text), row)]
     return []
+
+
+def boundary_items(
+    recorded: Sequence[object], live_from: float, time_mode: str = "local", now: float = 0.0
+) -> list[FeedItem]:
+    """Where this run begins, under the rows an earlier run recorded (preloaded from the
+    journal): the separator, then the window between the last of them and this run's start,
+    which nobody watched (no stream resumes across runs), so changes in it may be missing."""
+    mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
+    live = fmt_clock(live_from, mode, now)
+    items = [FeedItem(live_from, "info", f"── recorded earlier (journal) · live from {live} ──")]
+    times = [row.received_at for row in recorded if isinstance(row, FlagEvent)]
+    if times and max(times) < live_from:
+        since = fmt_clock(max(times), mode, now)
+        text = f"── not watched {since}–{live}: changes may be missing ──"
+        items.append(FeedItem(live_from, "outage-missing", text))
+    return items
+
+
+def run_began(status: Status, now: float) -> float:
+    """When this run began to watch, as its first status says: connecting since the monitor
+    was made, or live since the stream opened; `now` once it has had to retry."""
+    if status.state in (ConnectionState.CONNECTING, ConnectionState.LIVE):
+        return status.at
+    return now

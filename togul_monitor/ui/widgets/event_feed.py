@@ -210,6 +210,10 @@ class EventFeed(ScrollView, can_focus=True):
     def action_top(self) -> None:
         self._move_to(0)
 
+    def move_to(self, index: int) -> None:
+        """Put the cursor on row `index` (the jump finder), as the keys move it."""
+        self._move_to(index)
+
     def _move_to(self, index: int) -> None:
         count = len(self.store.view)
         if count == 0:
@@ -274,6 +278,8 @@ class EventFeed(ScrollView, can_focus=True):
                 store=self.store,
                 layout=self.columns,
             )
+        if index < self.store.recorded:
+            text.stylize("dim")  # recorded by an earlier run (the journal), not seen live
         if index == self.cursor:
             text.pad_right(max(0, width - text.cell_len))
             text.stylize(self.get_component_rich_style("event-feed--cursor"))

@@ -20,6 +20,7 @@ from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import change_text
 from togul_monitor.ui.view.format import fmt_clock, type_style
+from togul_monitor.ui.view.words import wrap_words
 
 MAX_ROWS = 200
 LEAD = 23  # the time and what columns
@@ -61,6 +62,17 @@ def _cells(entry: object, time_mode: str, now: float, room: int) -> tuple[Text, 
     return Text(""), Text("?"), Text(safe_text(repr(entry)))
 
 
+def diff_cells(line: str, room: int, *, first: bool) -> list[tuple[Text, Text, Text]]:
+    """One line of an event's configuration diff (already plain text), under the event: wrapped
+    to the pane rather than cut, since a diff line is read whole."""
+    parts = wrap_words(line, room) or [""]
+    what = Text("  config" if first else "", style="dim cyan")
+    return [
+        (Text(""), what if number == 0 else Text(""), Text(part, style="cyan"))
+        for number, part in enumerate(parts)
+    ]
+
+
 class HistoryPane(DataTable[Text]):
     """A read-only table of one flag's history."""
 
@@ -71,11 +83,29 @@ class HistoryPane(DataTable[Text]):
         self.clock = clock
         self.flag_key: str | None = None
         self.entries: list[HistoryEntry] = []
+        # What an event changed in the flag's configuration, a line each, shown under it (the
+        # painter hands the feed store's `diffs.lines_for`).
+        self.diff_lines: Callable[[FlagEvent], Sequence[str]] = lambda event: ()
+        self._row_entries: list[int] = []  # table row → index in `entries`
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=10)
         self.add_column("what", key="what", width=13)
         self.add_column("detail", key="detail")
+
+    def on_focus(self) -> None:
+        self.show_cursor = True  # focused (tab), a row can be chosen: `y` copies it
+
+    def on_blur(self) -> None:
+        self.show_cursor = False
+
+    @property
+    def selected_entry(self) -> HistoryEntry | None:
+        """The entry under the cursor (None when the pane shows none); a diff line's is the
+        event it belongs to."""
+        if 0 <= self.cursor_row < len(self._row_entries):
+            return self.entries[self._row_entries[self.cursor_row]]
+        return None
 
     def watch_time_mode(self) -> None:
         if self.columns:  # mounted: the columns exist
@@ -98,7 +128,16 @@ class HistoryPane(DataTable[Text]):
             return
         self.border_title = Text("history: ").append(safe_text(self.flag_key), style="bold")
         room = max(16, self.size.width - 1 - LEAD)  # cut with `…` to the pane
-        rows = [entry_cells(entry, self.time_mode, now, room) for entry in self.entries]
+        rows: list[tuple[Text, Text, Text]] = []
+        self._row_entries = []
+        for index, entry in enumerate(self.entries):
+            rows.append(entry_cells(entry, self.time_mode, now, room))
+            self._row_entries.append(index)
+            lines = self.diff_lines(entry) if isinstance(entry, FlagEvent) else ()
+            for number, line in enumerate(lines):
+                for cells in diff_cells(line, room, first=number == 0):
+                    rows.append(cells)
+                    self._row_entries.append(index)
         # The pane is redrawn whole, and DataTable measures an auto-width column only when it
         # is next idle: until then a paint (or a screen pushed on top) shows the column cut at
         # its label's width. Measuring here makes every paint right.

@@ -1,0 +1,149 @@
+"""A view that remembers: after a restart or a switch the feed opens on what the journal recorded
+(marked, with where this run begins and the window nobody watched), then live rows follow."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from togul_monitor.config.entry import ProfileEntry
+from togul_monitor.config.profiles import Profile, ProfileStore
+from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.core import Monitor
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.emulator.harness import EmulatorHandle
+
+from .helpers import feed_lines, make_app, make_profile, wait_for, wait_live
+
+
+async def until(condition: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+async def record_run(
+    emu: EmulatorHandle, profile: Profile, flags: list[str], env: str = "production"
+) -> None:
+    """An earlier run: a recording monitor sees `flags` change, then stops."""
+    monitor = Monitor(profile, record=True)
+    await monitor.start()
+    try:
+        await until(lambda: emu.open_streams == 1, "the stream")
+        for flag in flags:
+            await asyncio.to_thread(emu.world.update_flag, env, flag, enabled=False)
+        await until(lambda: len(monitor.events()) == len(flags), "the events")
+        await until(
+            lambda: all(
+                (v := monitor.values().get(f)) is not None and v.current is not None for f in flags
+            ),
+            "the values",
+        )
+    finally:
+        await monitor.stop()
+    await until(lambda: emu.open_streams == 0, "the stream closed")
+
+
+def marked(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [line for line in feed_lines(app) if "──" in line]
+
+
+async def test_a_restart_opens_on_the_recorded_rows_then_live_ones_follow(
+    emulator: EmulatorHandle,
+) -> None:
+    profile = make_profile(emulator, name="remembers")
+    await record_run(emulator, profile, ["new-dashboard", "dark-mode"])
+
+    app = make_app(make_profile(emulator, name="remembers"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        store = app.main.store
+        await wait_for(pilot, lambda: store.recorded == 2, what="the recorded rows")
+        lines = feed_lines(app)
+        assert "new-dashboard" in lines[0] and "dark-mode" in lines[1]
+        assert "recorded earlier (journal) · live from" in lines[2]
+        assert "not watched" in lines[3] and "changes may be missing" in lines[3]
+        # The journal's values show at once (stale baselines until re-evaluated).
+        assert {"new-dashboard", "dark-mode"} <= set(app.main.values_table.values)
+        # The history pane shows the latest recorded flag's, from the journal.
+        assert app.main.selected_flag == "new-dashboard"  # the watched one comes first
+        await wait_for(
+            pilot,
+            lambda: any(isinstance(e, FlagEvent) for e in app.main.history_pane.entries),
+            what="the history from the journal",
+        )
+
+        await wait_live(pilot, app)
+        emulator.world.update_flag("production", "maintenance-banner", enabled=True)
+        await wait_for(pilot, lambda: len(store.view) == 5, what="the live row")
+        lines = feed_lines(app)
+        assert "maintenance-banner" in lines[4]
+        assert store.recorded == 2  # the live row is not marked
+        assert store.received == 3 and store.shown == 3
+
+
+async def test_a_switch_opens_the_other_profiles_recorded_rows(emulator: EmulatorHandle) -> None:
+    store_file = ProfileStore()
+    for name, env in (("prod", "production"), ("stage", "staging")):
+        store_file.add(
+            ProfileEntry(
+                name=name,
+                base_url=emulator.base_url,
+                environment_key=env,
+                api_key=emulator.credentials.keys[env]["sdk"],
+                heartbeat_seconds=0.2,
+            )
+        )
+    await record_run(emulator, resolve_profile("stage"), ["dark-mode"], env="staging")
+
+    app = make_app(resolve_profile("prod"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_live(pilot, app)
+        assert app.main.store.recorded == 0 and not marked(app)  # prod never ran
+        app.switch_profile("stage")
+        await wait_for(pilot, lambda: app.main.store.recorded == 1, what="stage's journal")
+        assert "dark-mode" in feed_lines(app)[0]
+        assert any("live from" in line for line in marked(app))
+        assert app.main.selected_flag == "dark-mode"  # nothing watched: the latest recorded
+        await wait_live(pilot, app)
+        emulator.world.update_flag("staging", "new-dashboard", enabled=False)
+        await wait_for(pilot, lambda: app.main.store.shown == 2, what="the live staging row")
+        assert "new-dashboard" in feed_lines(app)[-1]
+
+
+class _Log:
+    """A monitor's event log as the store reads it: rows from position 0."""
+
+    def __init__(self, rows: list[FlagEvent]) -> None:
+        self.rows = rows
+
+    def rows_since(self, position: int) -> tuple[list[FlagEvent], int]:
+        return self.rows[position:], len(self.rows)
+
+
+def _event(flag: str, at: float) -> FlagEvent:
+    return FlagEvent("flag.updated", flag, "env", 1, at, None, at)
+
+
+def test_the_store_keeps_recorded_rows_first_and_marked_through_refilters_and_trims() -> None:
+    from togul_monitor.domain.filters import parse_filter
+    from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
+    from togul_monitor.ui.view.rows import boundary_items
+
+    log = _Log([_event("a", 1.0), _event("b", 2.0), _event("a", 3.0)])
+    store = FeedStore(view_size=5)
+    store.attach(log, 3, lambda rows: boundary_items(rows, live_from=10.0))
+    assert store.recorded == 3 and len(store.view) == 5  # 3 rows, the separator, the window
+    assert [getattr(row, "marker", None) for row in store.view][3:] == ["info", "outage-missing"]
+    live = _event("c", 11.0)
+    log.rows.append(live)
+    store.add_row(live)  # the view is full: the oldest recorded row goes
+    assert store.recorded == 2 and store.view[-1] is live
+
+    store.refilter(FeedPredicate(parse_filter("flag:a")))  # the boundary stays between the two parts
+    assert [getattr(row, "flag_key", None) for row in store.view] == ["a", "a", None, None]
+    assert store.recorded == 2
+    store.clear()  # a clear drops the recorded part and its boundary for good
+    store.refilter(FeedPredicate())
+    assert store.recorded == 0 and list(store.view) == []

@@ -1,0 +1,169 @@
+"""`w` and `t` are kept in profiles.toml (comments kept), `y` copies the selection out, and
+`g` / `:` jump to a flag."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profiles import load_config
+from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.screens.jump import JumpScreen
+from togul_monitor.ui.view.fuzzy import ranked
+
+from .helpers import make_app, make_profile, wait_for, wait_live
+
+FILE = """\
+# my monitor settings
+default_profile = "prod"  # the usual one
+
+# production, watched closely
+[profiles.prod]
+base_url = "{url}"  # the emulator
+environment_key = "production"
+api_key = "{key}"
+watch = ["new-dashboard"]  # bell on these
+heartbeat_seconds = 0.2
+"""
+
+
+def write_file(home: Path, emu: EmulatorHandle) -> Path:
+    path = home / "profiles.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = emu.credentials.keys["production"]["sdk"]
+    path.write_text(FILE.format(url=emu.base_url, key=key))
+    return path
+
+
+COMMENTS = (
+    "# my monitor settings",
+    "# the usual one",
+    "# production, watched closely",
+    "# the emulator",
+)  # (`# bell on these` goes with the `watch` line when the last flag is unwatched)
+
+
+def comments_kept(text: str) -> bool:
+    return all(comment in text for comment in COMMENTS)
+
+
+async def test_w_and_t_are_saved_to_the_file_with_its_comments(
+    emulator: EmulatorHandle, isolated_home: Path
+) -> None:
+    path = write_file(isolated_home, emulator)
+    app = make_app(resolve_profile("prod"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        assert app.main.selected_flag == "new-dashboard"
+        await pilot.press("w")  # unwatch the selected (watched) flag
+        await wait_for(
+            pilot, lambda: load_config().profiles["prod"].watch == (), what="the unwatch saved"
+        )
+        await pilot.press("w")
+        await wait_for(
+            pilot,
+            lambda: load_config().profiles["prod"].watch == ("new-dashboard",),
+            what="the watch saved",
+        )
+        await pilot.press("t")
+        await wait_for(pilot, lambda: load_config().time_mode == "utc", what="the time mode")
+        text = path.read_text()
+        assert comments_kept(text), text
+        assert text.index("time_mode") < text.index("[profiles.prod]")  # a top-level key
+
+    again = make_app(resolve_profile("prod"))  # a new run restores the time mode
+    async with again.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: again.main.time_mode == "utc", what="the time mode read")
+
+
+async def test_a_demo_or_ad_hoc_profile_keeps_its_watch_in_memory(
+    emulator: EmulatorHandle, isolated_home: Path
+) -> None:
+    app = make_app(make_profile(emulator))  # not from a file: nothing to write
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        await pilot.press("w")
+        assert "new-dashboard" not in app.main.watched
+        await pilot.pause()
+        assert not (isolated_home / "profiles.toml").exists()
+
+
+def test_a_time_mode_that_is_not_one_is_an_error_at_its_line(isolated_home: Path) -> None:
+    path = isolated_home / "profiles.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('# settings\n\ntime_mode = "UTC"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert caught.value.line == 3 and caught.value.key == "time_mode"
+    assert "'local', 'utc', 'relative'" in str(caught.value)
+
+
+async def test_y_copies_what_the_focused_pane_selects(
+    emulator: EmulatorHandle, isolated_home: Path
+) -> None:
+    app = make_app(make_profile(emulator))
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
+        await wait_for(pilot, lambda: app.main.store.shown == 1, what="the event")
+
+        await pilot.press("y")  # the feed: the selected row's event JSON
+        event = json.loads(copied[-1])
+        assert event["flag_key"] == "new-dashboard" and event["type"] == "flag.updated"
+        clip = isolated_home / "clipboard.txt"
+        await wait_for(pilot, lambda: clip.exists() and clip.read_text() == copied[-1])
+
+        values = app.main.values_table
+        await wait_for(pilot, lambda: values.row_count > 0, what="a value")
+        values.focus()
+        await pilot.press("y")  # the values: key = value
+        assert copied[-1].startswith(f"{values.selected_flag} = ")
+
+        pane = app.main.history_pane
+        await wait_for(pilot, lambda: pane.entries, what="the history")
+        pane.focus()
+        await pilot.press("y")  # the history: the entry's JSON
+        entry = json.loads(copied[-1])
+        assert entry.get("flag_key") == "new-dashboard"
+
+
+def test_fuzzy_ranks_subsequence_matches_best_first() -> None:
+    keys = ["new-dashboard", "dark-mode", "maintenance-banner", "checkout-v2"]
+    assert ranked("dm", keys)[0] == "dark-mode"
+    assert ranked("dash", keys) == ["new-dashboard"]
+    assert ranked("nd", keys)[0] == "new-dashboard"
+    assert ranked("zz", keys) == []
+    assert set(ranked("", keys)) == set(keys)
+
+
+async def test_g_jumps_to_a_flag_in_every_pane(emulator: EmulatorHandle) -> None:
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        for flag in ("dark-mode", "new-dashboard"):
+            emulator.world.update_flag("production", flag, enabled=False)
+        await wait_for(pilot, lambda: app.main.store.shown == 2, what="the events")
+        await wait_for(pilot, lambda: "dark-mode" in app.main.values_table.values)
+
+        await pilot.press("colon")
+        assert isinstance(app.screen, JumpScreen)
+        await pilot.press("d", "r", "k")
+        assert app.screen.shown[0] == "dark-mode"
+        await pilot.press("enter")
+        assert not isinstance(app.screen, JumpScreen)
+        main = app.main
+        assert main.selected_flag == "dark-mode"
+        assert main.values_table.selected_flag == "dark-mode"
+        item = main.feed.cursor_item
+        assert item is not None and getattr(item, "flag_key", None) == "dark-mode"
+        assert main.history_pane.flag_key == "dark-mode"
+        assert main.filter.empty  # the filter is not changed
+
+        await pilot.press("g", "escape")  # `g` opens it too; escape changes nothing
+        assert main.selected_flag == "dark-mode"

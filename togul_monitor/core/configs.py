@@ -1,0 +1,395 @@
+"""Flag configurations and their diffs: what each event changed in a flag's rules and switches.
+
+With a Bearer token the management API gives each flag with its rules (docs/management-api.md).
+At start every flag of the profile's environment is fetched (at most `concurrency` at once;
+progress in the snapshot). Then each event of the environment re-fetches its flag (coalesced by
+core/config_fetch.py) and the answer is compared with the last snapshot (domain/flag_config.py):
+a `ConfigChanged` update, journalled, tied to the event it explains.
+
+Tying an answer to its event: the answer reflects the flag at some moment after the event that
+asked for it. When the server says the flag's version (the emulator does), the answer belongs to
+the event of that version; otherwise to the last event of the burst the fetch answered, as the
+values do (core/evaluation.py). An answer superseded by newer events, and not tied to one of them
+by its version, is dropped: the next fetch diffs from the same snapshot, so nothing is lost.
+
+- `flag.deleted`: the snapshot goes (a diff saying so); no fetch.
+- A flag whose id is unknown (`flag.created`, a key never listed) or that answers 404 without a
+  deletion: the environment's flags are listed again (one listing at a time) to learn its id.
+- After an outage everything is listed and fetched again, so the snapshots converge whatever the
+  server replayed; a change found that way has no event (`ConfigChanged.event` None).
+- Without a token (or an unknown environment id) nothing is fetched, and `state` says why.
+
+Everything here runs on the monitor's loop and owns its state; the monitor publishes copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from togul_monitor.client.management import FlagReader, ManagementError
+from togul_monitor.core.config_fetch import Fetched, FetchQueue, Trigger
+from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import Change, ConfigDiff, FlagConfig, diff_configs
+from togul_monitor.store.journal import Journal
+
+log = logging.getLogger("togul_monitor.core.monitor")
+
+NEEDS_TOKEN = "needs a token profile"
+# Module attributes, read when used: tests shorten them.
+MIN_INTERVAL = 0.5  # seconds between two event-driven fetches of one flag
+RETRY_DELAY = 5.0  # a failed fetch is tried again after this
+LIST_EVERY = 1.0  # seconds between two listings of the environment's flags
+REFETCH_EVERY = 10.0  # seconds between two re-fetches of everything (outages, unusable events)
+_PENDING_PER_FLAG = 64  # events remembered per flag until an answer covers them
+
+
+class FlagConfigs:
+    def __init__(self, publish: Callable[[MonitorUpdate], None], clock: Callable[[], float]):
+        self._publish = publish
+        self._clock = clock
+        self.configs: dict[str, FlagConfig] = {}  # key → the last snapshot
+        self.ids: dict[str, str] = {}  # key → flag id, in the profile's environment
+        self.version = 0  # grows with every change of `configs`
+        self.state = NEEDS_TOKEN
+        self.journal: Journal | None = None
+        self._reader: FlagReader | None = None
+        self._queue: FetchQueue | None = None
+        self._environment_id = ""
+        self._loading: set[str] = set()  # asked for at start, not answered yet
+        self._complete = False  # the first load is done: a flag found later was created
+        self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
+        self._awaiting_id: dict[str, tuple[Trigger, str | None]] = {}  # key → (trigger, 404 id)
+        self._listing: asyncio.Task[None] | None = None
+        self._list_again = False
+        self._discover = False  # the next listing adds the flags it finds (re-fetch all)
+        self._listed_at = -LIST_EVERY  # loop time the last listing was sent
+        self._retry: dict[str, asyncio.TimerHandle] = {}
+        self._halted = False
+        self._closed = False
+        self._copy: Mapping[str, FlagConfig] = MappingProxyType({})
+        self._copy_version = 0
+        self._refetched_at: float | None = None  # loop time of the last re-fetch of everything
+        self._refetch_timer: asyncio.TimerHandle | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def configure(
+        self,
+        reader: FlagReader,
+        environment_id: str,
+        flag_ids: dict[str, str],
+        *,
+        concurrency: int = 8,
+        settle: float = 0.01,
+    ) -> None:
+        self._reader = reader
+        self._environment_id = environment_id
+        self.ids = dict(flag_ids)
+        self._queue = FetchQueue(
+            self._fetch,
+            self._on_answer,
+            concurrency=concurrency,
+            settle=settle,
+            min_interval=MIN_INTERVAL,
+        )
+        self.state = "loading"
+
+    def start(self) -> None:
+        """Fetch every listed flag (on the running loop)."""
+        if self._queue is None:
+            return
+        self._loading = set(self.ids)
+        for key in self.ids:
+            self._queue.request(key, None)
+        self._check_complete()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._refetch_timer is not None:
+            self._refetch_timer.cancel()
+        for timer in self._retry.values():
+            timer.cancel()
+        if self._listing is not None:
+            self._listing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listing
+        for closer in (self._queue, self._reader):
+            if closer is not None:
+                try:
+                    await closer.aclose()
+                except Exception:
+                    log.warning("closing %s failed", type(closer).__name__, exc_info=True)
+
+    @property
+    def loaded(self) -> int:
+        return len(self.configs)
+
+    @property
+    def total(self) -> int:
+        return len(self.ids)  # every snapshot's flag has its id there (`_apply`)
+
+    def copy(self) -> Mapping[str, FlagConfig]:
+        """A read-only copy for other threads, made again only after a change."""
+        if self._copy_version != self.version:
+            self._copy = MappingProxyType(dict(self.configs))
+            self._copy_version = self.version
+        return self._copy
+
+    @property
+    def requests(self) -> int:
+        return self._reader.requests if self._reader is not None else 0
+
+    def idle(self) -> bool:
+        """No fetch an event asked for waits or runs: the diffs of the events so far are out
+        (the first load may go on: `tail --count` does not wait for it)."""
+        queue = self._queue
+        if queue is None or self._halted:
+            return True
+        asked = any(trigger is not None for trigger, _ in self._awaiting_id.values())
+        return not asked and not queue.events_waiting()
+
+    # --- what the stream asks for ----------------------------------------------------------
+
+    def on_events(self, events: list[FlagEvent]) -> None:
+        """Events of the profile's environment, in order."""
+        if self._queue is None or self._halted:
+            return
+        latest: dict[str, FlagEvent] = {}
+        for event in events:
+            key = event.flag_key
+            if event.type == "flag.deleted":
+                latest.pop(key, None)
+                self._deleted(key, event)
+                continue
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = deque(maxlen=_PENDING_PER_FLAG)
+            pending.append(event)
+            latest[key] = event
+        for key, event in latest.items():
+            if event.type == "flag.created" or key not in self.ids:
+                self._await_id(key, event, None)  # a new flag, or one that came back: a new id
+            else:
+                self._queue.request(key, event)
+
+    def refetch_all(self) -> None:
+        """After an outage (or an unusable event): list the flags again and fetch every one, so
+        the snapshots converge; at most once per REFETCH_EVERY seconds (the last call within
+        them is followed by one at their end), since it costs a request per flag."""
+        if self._queue is None or self._refetch_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        last = self._refetched_at
+        if last is not None and loop.time() - last < REFETCH_EVERY:
+            self._refetch_timer = loop.call_at(last + REFETCH_EVERY, self._refetch_due)
+            return
+        self._refetch_now()
+
+    def _refetch_due(self) -> None:
+        self._refetch_timer = None
+        if not self._closed:
+            self._refetch_now()
+
+    def _refetch_now(self) -> None:
+        self._refetched_at = asyncio.get_running_loop().time()
+        if self._halted:  # the token may have been fixed meanwhile: try again, once
+            self._halted = False
+            self.state = "complete" if self._complete else "loading"
+        self._discover = True
+        for key in set(self.ids) | set(self.configs):
+            self._await_id(key, None, None)
+
+    # --- answers ---------------------------------------------------------------------------
+
+    async def _fetch(self, key: str) -> Fetched:
+        reader, flag_id = self._reader, self.ids.get(key)
+        if reader is None or flag_id is None:
+            return Fetched(None)
+        try:
+            return Fetched(await reader.fetch_flag(flag_id))
+        except ManagementError as exc:
+            return Fetched(None, error=str(exc), status=exc.status)
+
+    def _on_answer(self, key: str, trigger: Trigger, answer: Fetched, superseded: bool) -> None:
+        if self._closed:
+            return
+        if answer.error is not None:
+            self._failed(key, trigger, answer)
+        elif answer.config is None:
+            # 404 without a deletion event: the flag may have a new id (deleted and created
+            # again), or be gone; a listing tells.
+            self._await_id(key, trigger, self.ids.get(key))
+        elif answer.config.flag_key != key or answer.config.environment_id != self._environment_id:
+            self._loading.discard(key)  # not this flag (an id reused?): not a snapshot of it
+        else:
+            keep, event = self._tie(key, trigger, answer.config, superseded)
+            if keep:
+                self._apply(key, answer.config, event)
+        self._check_complete()
+
+    def _tie(
+        self, key: str, trigger: Trigger, config: FlagConfig, superseded: bool
+    ) -> tuple[bool, FlagEvent | None]:
+        """Whether to keep the answer (a dropped one is covered by a newer fetch), and the
+        event it explains."""
+        pending = self._pending.get(key)
+        match: FlagEvent | None = None
+        if config.version is not None and pending:
+            match = next((e for e in reversed(pending) if e.version == config.version), None)
+        if superseded and match is None:
+            return False, None
+        event = match or trigger
+        if pending and event is not None:
+            while pending and pending[0] is not event:
+                pending.popleft()
+            if pending:
+                pending.popleft()  # the event itself
+            if not pending:
+                del self._pending[key]
+        return True, event
+
+    def _apply(self, key: str, config: FlagConfig, event: FlagEvent | None) -> None:
+        before = self.configs.get(key)
+        self.configs[key] = config
+        self.ids[key] = config.flag_id
+        self.version += 1
+        loading = key in self._loading
+        self._loading.discard(key)
+        first_seen = False
+        if before is None:
+            if event is None and (loading or not self._complete):
+                return  # the first load: nothing to compare with, no event to explain
+            # Without an event, a flag the complete first load did not list was created since.
+            first_seen = event is not None and event.type != "flag.created"
+        changes = () if first_seen else diff_configs(before, config)
+        if changes or first_seen:
+            self._emit(key, changes, event, config.version, first_seen=first_seen)
+
+    def _deleted(self, key: str, event: FlagEvent | None) -> None:
+        assert self._queue is not None
+        self._queue.cancel(key)
+        self._awaiting_id.pop(key, None)
+        self._pending.pop(key, None)
+        self._loading.discard(key)
+        self.ids.pop(key, None)
+        before = self.configs.pop(key, None)
+        if before is not None:
+            self.version += 1
+            version = event.version if event is not None else None
+            self._emit(key, diff_configs(before, None), event, version)
+
+    def _emit(
+        self,
+        key: str,
+        changes: tuple[Change, ...],
+        event: FlagEvent | None,
+        version: int | None,
+        *,
+        first_seen: bool = False,
+    ) -> None:
+        diff = ConfigDiff(
+            flag_key=key,
+            environment_id=self._environment_id,
+            event_id=event.event_id if event is not None else None,
+            version=event.version if event is not None else version,
+            changes=changes,
+            first_seen=first_seen,
+        )
+        at = self._clock()
+        if self.journal is not None:
+            self.journal.append_config_diff(diff, at)  # before it is published: tail_record
+        self._publish(ConfigChanged(diff, event, at))
+
+    def _failed(self, key: str, trigger: Trigger, answer: Fetched) -> None:
+        if answer.status in (401, 403):
+            # The token is refused: asking again would only be refused (no request storm).
+            self._halted = True
+            self.state = f"failed: {answer.error}"
+            return
+        log.info("fetching %s failed: %s", key, answer.error)
+        if key in self._retry or RETRY_DELAY <= 0:
+            return
+
+        def again() -> None:
+            self._retry.pop(key, None)
+            if not self._closed and not self._halted and self._queue is not None:
+                self._queue.request(key, trigger)
+
+        self._retry[key] = asyncio.get_running_loop().call_later(RETRY_DELAY, again)
+
+    # --- learning ids ----------------------------------------------------------------------
+
+    def _await_id(self, key: str, trigger: Trigger, failed_id: str | None) -> None:
+        old = self._awaiting_id.get(key)
+        if old is not None and trigger is None:
+            trigger = old[0]
+        self._awaiting_id[key] = (trigger, failed_id)
+        if self._listing is None or self._listing.done():
+            self._listing = asyncio.get_running_loop().create_task(self._list())
+        else:
+            self._list_again = True  # the listing running may have started before this flag
+
+    async def _list(self) -> None:
+        reader = self._reader
+        assert reader is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            self._list_again = False
+            # Flag keys come from the server: one naming ever new keys gets a listing a
+            # second, not one per key (each listing is every flag of the environment).
+            wait = self._listed_at + LIST_EVERY - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._listed_at = loop.time()
+            try:
+                listed = await reader.list_flags(self._environment_id)
+            except ManagementError as exc:
+                self._listed_failed(exc)
+                return
+            if not self._list_again:
+                break
+        if self._closed:
+            return
+        awaiting, self._awaiting_id = self._awaiting_id, {}
+        if self._discover:  # a re-fetch of everything: flags created meanwhile too
+            self._discover = False
+            for key in listed.keys() - self.ids.keys() - awaiting.keys():
+                awaiting[key] = (None, None)
+        for key, (trigger, failed_id) in awaiting.items():
+            flag_id = listed.get(key)
+            if flag_id is None or flag_id == failed_id:
+                # Gone: its flag.deleted event (if the stream brings it) finds no snapshot, so
+                # the diff is the listing's, tied to no event.
+                self._deleted(key, None)
+                continue
+            self.ids[key] = flag_id
+            assert self._queue is not None
+            self._queue.request(key, trigger)
+        self._check_complete()
+
+    def _listed_failed(self, exc: ManagementError) -> None:
+        log.info("listing the flags failed: %s", exc)
+        if exc.status in (401, 403):
+            self._halted = True
+            self.state = f"failed: {exc}"
+            return
+        loop = asyncio.get_running_loop()
+
+        def again() -> None:
+            if not self._closed and self._awaiting_id:
+                self._listing = loop.create_task(self._list())
+
+        loop.call_later(max(RETRY_DELAY, 0.1), again)
+
+    def _check_complete(self) -> None:
+        if self._halted or self._complete or self._queue is None:
+            return
+        if not self._loading:
+            self._complete = True
+            self.state = "complete"

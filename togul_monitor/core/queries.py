@@ -1,0 +1,65 @@
+"""A monitor's history queries: what the journal (past runs) and memory (this run) know of one
+flag, merged. Asked from any thread: the loop's state is read on the loop (`OwnerLoop.ask`), the
+journal on the asking thread, with a connection of its own."""
+
+from __future__ import annotations
+
+import logging
+
+from togul_monitor.core.evaluation import Evaluations
+from togul_monitor.core.intake import Intake
+from togul_monitor.core.loop import OwnerLoop
+from togul_monitor.domain.events import Outage
+from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.store.journal import Journal, JournalError
+
+log = logging.getLogger("togul_monitor.core.monitor")
+
+
+def flag_history(
+    owner: OwnerLoop,
+    intake: Intake,
+    evaluations: Evaluations,
+    journal: Journal | None,
+    flag_key: str,
+    limit: int,
+) -> list[HistoryEntry]:
+    """Events, value transitions and outages of one flag, newest first.
+
+    From the journal when recording (so it reaches back past restarts), merged with what is in
+    memory (which also covers a journal that fell behind or failed).
+    """
+    events = intake.log.for_flag(flag_key, limit)
+
+    def in_memory() -> tuple[list[ValueTransition], list[Outage]]:
+        return evaluations.transitions_of(flag_key), list(intake.outages)
+
+    transitions, outages = owner.ask(in_memory)
+    if events or transitions:
+        oldest = min([e.received_at for e in events] + [t.at for t in transitions])
+        outages = [o for o in outages if o.received_at >= oldest]
+    else:
+        outages = []
+    stored: list[HistoryEntry] = []
+    if journal is not None:
+        journal.flush(timeout=2.0)
+        try:
+            stored = journal.history(flag_key, limit)
+        except JournalError as exc:
+            log.warning("journal history unavailable: %s", exc)
+    return merge_history(stored, transitions, events, outages, limit=limit)
+
+
+def transition_for(
+    owner: OwnerLoop, evaluations: Evaluations, journal: Journal | None, event_id: str
+) -> ValueTransition | None:
+    """The transition the event caused: from memory, else from the journal."""
+    found = owner.ask(lambda: evaluations.transition_for(event_id))
+    if found is not None or journal is None:
+        return found
+    journal.flush(timeout=2.0)
+    try:
+        return journal.transition_for(event_id)
+    except JournalError:
+        return None

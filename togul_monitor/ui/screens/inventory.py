@@ -1,0 +1,174 @@
+"""`i`: the flag inventory. Every flag of the environment: key, type, on/off, default, rules (how
+many, and in one line), the profile's value, and the last change (its age and what it was).
+
+`s` cycles the sort (key, last change, type; the header says which); `enter` selects the flag
+in the main screen (as `g` does) and closes; `esc` closes. The list is live: a few times a
+second it is built again (`view/inventory.py`) when anything it shows may have changed, and at
+least once a second for the ages, keeping the cursor on its flag.
+
+Every cell is plain `Text` of escaped server text, never markup.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
+
+from togul_monitor.ui.view.change import cut_cells
+from togul_monitor.ui.view.format import fmt_age
+from togul_monitor.ui.view.inventory import SORTS, InventoryRow, InventorySource
+
+REFRESH_EVERY = 0.25  # seconds between two looks at whether something changed
+AGES_EVERY = 4  # looks between two rebuilds when nothing changed (ages move)
+LARGE = 1_000  # flags beyond which the list is rebuilt only once a second
+
+#: (label, width) of each column; 0: a share of what the others leave (the rule summary and the
+#: last change), at least FLEX_MIN. What does not fit is cut with `…`.
+COLUMNS: tuple[tuple[str, int], ...] = (
+    ("flag", 22),
+    ("type", 7),
+    ("on", 3),
+    ("default", 10),
+    ("rules", 5),
+    ("rule summary", 0),
+    ("your value", 10),
+    ("age", 4),
+    ("last change", 0),
+)
+FLEX_MIN = 12
+PADDING = 2  # cells around each column (DataTable's cell padding)
+
+
+def column_widths(total: int) -> list[int]:
+    """Each column's width for a table `total` cells wide (its scroll bar included)."""
+    fixed = sum(width for _, width in COLUMNS) + PADDING * len(COLUMNS) + 2
+    flexible = [i for i, (_, width) in enumerate(COLUMNS) if width == 0]
+    room = total - fixed
+    each = max(FLEX_MIN, room // len(flexible))
+    widths = [width or each for _, width in COLUMNS]
+    widths[flexible[-1]] = max(FLEX_MIN, room - each * (len(flexible) - 1))  # the odd cell
+    return widths
+
+
+def row_cells(row: InventoryRow, now: float, widths: list[int]) -> list[Text]:
+    enabled = "" if row.enabled is None else ("on" if row.enabled else "off")
+    age = fmt_age(now - row.changed_at) if row.changed_at is not None else ""
+    texts = (
+        (row.label, "bold"),
+        (row.value_type, "dim"),
+        (enabled, "green" if row.enabled else "red"),
+        (row.default, ""),
+        ("" if row.rules is None else str(row.rules), ""),
+        (row.rules_line, "dim"),
+        (row.value, "bold"),
+        (age, "dim"),
+        (row.change, "cyan"),
+    )
+    return [
+        Text(cut_cells(text, width), style=style, no_wrap=True)
+        for (text, style), width in zip(texts, widths, strict=True)
+    ]
+
+
+class InventoryScreen(ModalScreen[str | None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="inventory_close"),
+        Binding("s", "cycle_sort", "Sort", id="inventory_sort"),
+    ]
+
+    DEFAULT_CSS = """
+    InventoryScreen { align: center middle; }
+    InventoryScreen > Vertical {
+        width: 98%; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    InventoryScreen #inventory-state { height: 1; color: $text-muted; }
+    InventoryScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, source: InventorySource, sort: str = SORTS[0]) -> None:
+        super().__init__()
+        self.source = source
+        self.sort = sort
+        self.keys: list[str] = []  # the flag of each row, in the table's order
+        self._stamp: tuple[object, ...] | None = None
+        self._looks = 0
+        self.widths = column_widths(0)
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "flag inventory"
+            box.border_subtitle = "s sort · enter select · esc close"
+            yield Static("", id="inventory-state")
+            yield DataTable(id="inventory-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.table
+        self.widths = column_widths(self.table_width())
+        for (label, _), width in zip(COLUMNS, self.widths, strict=True):
+            table.add_column(label, width=width, key=label)
+        self.rebuild()
+        table.focus()
+        self.set_interval(REFRESH_EVERY, self._look, name="inventory")
+
+    def table_width(self) -> int:
+        """The table's cells: the box is 98% of the screen, less its border and padding."""
+        return self.app.size.width * 98 // 100 - 4
+
+    def on_resize(self) -> None:
+        table = self.table
+        widths = column_widths(self.table_width())
+        if widths != self.widths and table.columns:
+            self.widths = widths
+            for (label, _), width in zip(COLUMNS, widths, strict=True):
+                column = table.columns[ColumnKey(label)]
+                column.auto_width, column.width = False, width
+            self.rebuild()
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#inventory-table", DataTable)
+
+    def _look(self) -> None:
+        self._looks += 1
+        if self._looks % AGES_EVERY == 0:
+            self.rebuild()  # ages move (and a large list is built once a second at most)
+        elif len(self.keys) <= LARGE and self.source.stamp() != self._stamp:
+            self.rebuild()
+
+    def rebuild(self) -> None:
+        """Read the inventory again and show it, the cursor kept on its flag."""
+        self._stamp = self.source.stamp()
+        inventory = self.source.read(self.sort)
+        header = Text(f"sort: {self.sort} · ", style="bold")
+        header.append(inventory.state, style="")
+        self.query_one("#inventory-state", Static).update(header)
+        table = self.table
+        current = self.selected_flag
+        now = self.source.clock()
+        table.clear()
+        self.keys = [row.key for row in inventory.rows]
+        for row in inventory.rows:
+            table.add_row(*row_cells(row, now, self.widths))
+        if current in self.keys:
+            table.move_cursor(row=self.keys.index(current), animate=False)
+
+    @property
+    def selected_flag(self) -> str | None:
+        row = self.table.cursor_row
+        return self.keys[row] if 0 <= row < len(self.keys) else None
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.rebuild()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if 0 <= event.cursor_row < len(self.keys):
+            self.dismiss(self.keys[event.cursor_row])

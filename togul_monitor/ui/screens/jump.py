@@ -1,0 +1,84 @@
+"""`g` / `:`: jump to a flag. Type to narrow every flag key known (fuzzy, best first); enter
+picks the highlighted one and the main screen selects it in every pane (`main_keys.py`).
+
+The keys are server text: each option is plain `Text` of `safe_text(key)`, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList
+from textual.widgets.option_list import Option
+
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.fuzzy import ranked
+
+SHOWN = 200  # options listed at once; typing narrows the rest
+
+
+class JumpScreen(ModalScreen[str | None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="jump_close"),
+        Binding("down", "move(1)", "Down", show=False, id="jump_down"),
+        Binding("up", "move(-1)", "Up", show=False, id="jump_up"),
+    ]
+
+    DEFAULT_CSS = """
+    JumpScreen { align: center middle; }
+    JumpScreen > Vertical {
+        width: 70%; max-width: 80; height: auto; max-height: 80%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    JumpScreen OptionList { height: auto; max-height: 16; text-wrap: nowrap; }
+    """
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        super().__init__()
+        self.keys = sorted(set(keys))
+        self.shown: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "jump to a flag"
+            box.border_subtitle = "type to filter · ↑↓ · enter select · esc close"
+            yield Input(placeholder=f"{len(self.keys)} flags", id="jump-input")
+            yield OptionList(id="jump-list")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self._show("")
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self._show(event.value)
+
+    def _show(self, query: str) -> None:
+        self.shown = ranked(query.strip(), self.keys, SHOWN)
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options(Option(Text(safe_text(key), no_wrap=True)) for key in self.shown)
+        if self.shown:
+            options.highlighted = 0
+
+    def action_move(self, delta: int) -> None:
+        options = self.query_one(OptionList)
+        if self.shown:
+            current = options.highlighted or 0
+            options.highlighted = max(0, min(len(self.shown) - 1, current + delta))
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        highlighted = self.query_one(OptionList).highlighted
+        if self.shown and highlighted is not None:
+            self.dismiss(self.shown[highlighted])
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.shown[event.option_index])

@@ -1,0 +1,83 @@
+"""The screens the main screen opens over itself for one row or for every flag: the event
+detail (`enter`) and the flag inventory (`i`).
+
+The detail of an event says its value change (looked up in the journal on a worker when memory
+no longer holds it) and what it changed in the flag's configuration (view/config_diffs.py); the
+inventory lists every flag of the environment and, on `enter`, selects one in the main screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from rich.text import Text
+from textual.screen import Screen
+
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.ui.handle import ViewHost
+from togul_monitor.ui.screens import main_jobs
+from togul_monitor.ui.screens.event_detail import (
+    EventDetailScreen,
+    Rebuild,
+    detail_text,
+    marker_detail,
+)
+from togul_monitor.ui.screens.inventory import InventoryScreen
+from togul_monitor.ui.view.config_diffs import config_text
+from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.inventory import InventorySource
+from togul_monitor.ui.view.rows import FeedItem, Row
+
+
+def open_detail(
+    screen: Screen[None],
+    host: ViewHost,
+    store: FeedStore,
+    item: Row,
+    time_mode: str,
+    names: Mapping[str, str],
+) -> None:
+    app = screen.app
+    if isinstance(item, FeedItem):
+        app.push_screen(EventDetailScreen(marker_detail(item), title=item.marker))
+        return
+    transition = store.transition_for(item)
+    monitor = host.monitor
+    look_up = transition is None and monitor is not None and item.event_id is not None
+    snapshot = monitor.snapshot() if monitor is not None else None
+    state = snapshot.config_state if snapshot is not None else "loading"
+    loaded, total = (snapshot.configs_loaded, snapshot.configs_total) if snapshot else (0, 0)
+    diff = store.diffs.for_event(item)
+    config = config_text(diff, state, loaded, total)
+    body = detail_text(item, transition, time_mode, names, looking_up=look_up, config=config)
+    rebuild: Rebuild | None = None
+    if diff is None and state in ("loading", "complete"):  # the diff may come in a moment
+
+        def rebuild(found: ValueTransition | None, looking: bool) -> Text | None:
+            diff = store.diffs.for_event(item)
+            if diff is None:
+                return None
+            change = found or store.transition_for(item)
+            config = config_text(diff, state)
+            return detail_text(item, change, time_mode, names, looking_up=looking, config=config)
+
+    detail = EventDetailScreen(body, title="event detail", rebuild=rebuild, looking_up=look_up)
+    app.push_screen(detail)
+    if look_up and monitor is not None:
+        # Not in memory: the monitor reads the journal (a flush, a SQLite query), which may
+        # take seconds under backlog. The screen is open already; the answer fills it in.
+        job, post = main_jobs.look_up_transition, detail.post_message
+        args = (monitor, item, time_mode, {**names}, config)
+        main_jobs.start(screen, "transition", job, post, *args)
+
+
+def open_inventory(
+    screen: Screen[None],
+    host: ViewHost,
+    store: FeedStore,
+    clock: Callable[[], float],
+    select: Callable[[str | None], None],
+) -> None:
+    """The flag inventory over the main screen; `select` gets the flag chosen with `enter`."""
+    source = InventorySource(lambda: host.monitor, store.diffs, clock)
+    screen.app.push_screen(InventoryScreen(source), select)

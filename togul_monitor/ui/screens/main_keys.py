@@ -1,0 +1,176 @@
+"""The main screen's keys that reach past the panes: `w` (watch, saved to the profile), `t`
+(time mode, saved), `y` (copy out) and `g` / `:` (jump to a flag).
+
+`MainKeys` holds what they act on (the screen's own collections, shared, and the widgets the
+painter found); the screen's actions call it. Saving and the fallback copy of `y` touch files,
+so they run on thread workers (`settings.py` says what is written where); a save that fails
+says why in a notification and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from textual.screen import Screen
+from textual.widget import Widget
+
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profiles import Profile
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui import settings
+from togul_monitor.ui.handle import ViewHost
+from togul_monitor.ui.screens import main_jobs
+from togul_monitor.ui.screens.jump import JumpScreen
+from togul_monitor.ui.screens.main_paint import MainPainter
+from togul_monitor.ui.view.clip import entry_clip, preview, row_clip, value_clip
+from togul_monitor.ui.view.rows import row_event
+
+
+def _save(app: Any, what: str, save: Callable[..., None], *args: object) -> None:
+    """Run `save(*args)` (on a worker); a file that cannot take it is said, not raised."""
+    try:
+        save(*args)
+    except (ConfigError, OSError) as error:
+        app.call_from_thread(
+            app.notify, f"{what} not saved: {error}", severity="warning", markup=False
+        )
+
+
+def _write_clip(app: Any, what: str, text: str) -> None:
+    """The fallback copy of `y` (on a worker), and the notification that names both."""
+    try:
+        path = settings.write_clip(text)
+    except OSError as error:
+        where = f"(not written to a file: {error.strerror or error})"
+    else:
+        where = f"also in {path} (for terminals that ignore OSC 52)"
+    message = f"copied {safe_text(what)}: {preview(text)}\n{where}"
+    app.call_from_thread(app.notify, message, title="copied", markup=False)
+
+
+class MainKeys:
+    def __init__(
+        self,
+        screen: Screen[None],
+        host: ViewHost,
+        painter: MainPainter,
+        watched: set[str],
+        select: Callable[[str], None],
+    ) -> None:
+        self.screen, self.app, self.host, self.painter = screen, screen.app, host, painter
+        self.watched = watched  # the screen's own set, shared
+        self.select = select  # sets the screen's selected flag
+
+    # -- w and t ------------------------------------------------------------------------------
+    def toggle_watch(self, focused: Widget | None, selected: str | None) -> None:
+        flag = self.painter.focused_flag(focused, selected)
+        if flag is None:
+            self.app.notify("Select a flag first (feed or values).", markup=False)
+            return
+        watched = flag not in self.watched
+        self.watched.symmetric_difference_update({flag})
+        monitor = self.host.monitor
+        if monitor is not None:
+            monitor.set_watched(flag, watched)
+        self.painter.values.set_watched(self.watched)
+        verb = "watching" if watched else "stopped watching"
+        self.app.notify(f"{verb} {safe_text(flag)}", markup=False)
+        profile = self.host.profile
+        if settings.saves_watch(profile):  # the demo's and ad hoc profiles: this run only
+            now = partial(self._watched_now, profile, flag, watched)
+            job = partial(_save, self.app, "watch list", settings.save_watch)
+            main_jobs.start(self.screen, "save-watch", job, profile, flag, now, exclusive=False)
+
+    def _watched_now(self, profile: Profile, flag: str, pressed: bool) -> bool:
+        """Whether `flag` is watched as the save runs (as pressed, if the profile changed)."""
+        return flag in self.watched if self.host.profile.name == profile.name else pressed
+
+    def save_time_mode(self, current: Callable[[], str]) -> None:
+        job = partial(_save, self.app, "time mode", settings.save_time_mode)
+        main_jobs.start(self.screen, "save-time-mode", job, current, exclusive=False)
+
+    # -- y ------------------------------------------------------------------------------------
+    def copy(self, focused: Widget | None) -> None:
+        """The focused pane's selection: a value as `key = value`, a history entry's JSON, or
+        (the feed) the selected row's event JSON."""
+        painter = self.painter
+        found: tuple[str, str] | None = None
+        if focused is painter.values:
+            key = painter.values.selected_flag
+            value = painter.values.values.get(key) if key is not None else None
+            found = value_clip(value) if value is not None else None
+        elif focused is painter.history_pane:
+            entry = painter.history_pane.selected_entry
+            found = entry_clip(entry) if entry is not None else None
+        else:
+            item = painter.feed.cursor_item
+            found = row_clip(item) if item is not None else None
+        if found is None:
+            self.app.notify("Nothing to copy: select a row first.", markup=False)
+            return
+        text, what = found
+        self.app.copy_to_clipboard(text)  # OSC 52: many terminals ignore it, hence the file
+        main_jobs.start(self.screen, "copy", _write_clip, self.app, what, text)
+
+    # -- g and : ------------------------------------------------------------------------------
+    def flag_keys(self) -> set[str]:
+        """Every flag key known: the values pane, the monitor's values and its inventory of
+        flag configurations (a token profile's), the feed's rows."""
+        keys = set(self.painter.values.values)
+        monitor = self.host.monitor
+        if monitor is not None:
+            snapshot = monitor.snapshot()
+            keys.update(snapshot.values)
+            keys.update(getattr(snapshot, "flag_configs", None) or ())  # keyed by flag key
+        store = self.painter.store
+        for row in (*store.view, *store.pending):
+            event = row_event(row)
+            if event is not None:
+                keys.add(event.flag_key)
+        return keys
+
+    def open_jump(self) -> None:
+        keys = self.flag_keys()
+        if not keys:
+            self.app.notify("No flags known yet.", markup=False)
+            return
+        self.app.push_screen(JumpScreen(keys), self.jump_to)
+
+    def jump_to(self, flag: str | None) -> None:
+        """Select `flag` in every pane: the history, the values row, and the feed's cursor on
+        its latest row (the filter stays as it is: a hidden flag is said, not shown)."""
+        if flag is None:
+            return
+        self.select(flag)
+        values = self.painter.values
+        if flag in values.values:
+            values.move_cursor(row=values.get_row_index(flag))
+        index = self._latest_index(flag)
+        if index is not None:
+            self.painter.feed.move_to(index)
+            return
+        self.app.notify(
+            f"{safe_text(flag)}: no row in the feed's view (the filter may hide it)",
+            markup=False,
+        )
+
+    def _latest_index(self, flag: str | None) -> int | None:
+        """The index of the flag's newest row in the feed's view."""
+        view = self.painter.store.view
+        for index in range(len(view) - 1, -1, -1):
+            event = row_event(view[index])
+            if event is not None and event.flag_key == flag:
+                return index
+        return None
+
+    def latest_event(self, flag: str | None) -> FlagEvent | None:
+        """The flag's newest event the view holds (held while paused, or shown)."""
+        for row in reversed(self.painter.store.pending):
+            event = row_event(row)
+            if event is not None and event.flag_key == flag:
+                return event
+        index = self._latest_index(flag)
+        return row_event(self.painter.store.view[index]) if index is not None else None

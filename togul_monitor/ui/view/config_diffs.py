@@ -1,0 +1,130 @@
+"""What the view keeps of the configuration diffs the monitor drains (`ConfigChanged`).
+
+A diff explains one event: the feed's row of that event says it in one line (`summary`), the
+event's detail and the selected flag's history say it whole (`describe`). Diffs are kept by the
+event they explain: its id, or when the server sends no ids, its flag, version and receive time
+(`diff_key`), which the journal's copy of the event (the history pane reads those) shares with
+the live one: no two events of a flag arrive at the same instant with the same version.
+
+Per flag the store also remembers the last event and the last diff it saw: what the inventory
+(`screens/inventory.py`) says was the flag's last change. `version` grows with every change, so
+a screen that shows any of it knows when to repaint. Nothing here touches a widget.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from rich.text import Text
+
+from togul_monitor.core import ConfigChanged
+from togul_monitor.core.configs import NEEDS_TOKEN
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import ConfigDiff, describe, summary
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.change import Part, Parts
+
+DIFF_STYLE = "cyan"
+
+
+def diff_key(event: FlagEvent) -> object:
+    """The event's id, or what tells an event without one apart (see the module's docstring)."""
+    if event.event_id is not None:
+        return event.event_id
+    return (event.flag_key, event.version, event.received_at)
+
+
+class ConfigDiffs:
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._by_event: OrderedDict[object, ConfigDiff] = OrderedDict()
+        self.last_event: dict[str, FlagEvent] = {}  # flag key → its newest event seen
+        self.last_diff: dict[str, ConfigChanged] = {}  # flag key → its newest diff
+        self.version = 0
+
+    def clear(self) -> None:
+        """A new monitor (another profile): nothing carries over."""
+        self._by_event.clear()
+        self.last_event.clear()
+        self.last_diff.clear()
+        self.version += 1
+
+    def saw(self, events: Iterable[FlagEvent]) -> None:
+        """Events the view received (in order): each is its flag's last change so far."""
+        last = self.last_event
+        for event in events:
+            last[event.flag_key] = event
+        self.version += 1
+
+    def add(self, update: ConfigChanged) -> None:
+        diff = update.diff
+        self.last_diff[diff.flag_key] = update
+        self.version += 1
+        if update.event is not None:
+            key = diff_key(update.event)
+        elif diff.event_id is not None:
+            key = diff.event_id
+        else:
+            return  # found by a re-fetch (after an outage): no event, no row to show it on
+        self._by_event[key] = diff
+        self._by_event.move_to_end(key)
+        while len(self._by_event) > self.limit:
+            self._by_event.popitem(last=False)
+
+    def for_event(self, event: FlagEvent) -> ConfigDiff | None:
+        return self._by_event.get(diff_key(event))
+
+    def lines_for(self, event: FlagEvent) -> list[str]:
+        """The event's diff in full (`describe`), or nothing."""
+        diff = self.for_event(event)
+        return describe(diff) if diff is not None else []
+
+    def __len__(self) -> int:
+        return len(self._by_event)
+
+
+def with_diff(
+    long: Parts, short: Parts, diff: ConfigDiff | None, moved: bool
+) -> tuple[Parts, Parts]:
+    """A feed row's change column with the event's diff. When the value moved (`moved`) the
+    value change comes first, whole, and the diff gets what it leaves; otherwise the diff is the
+    news and comes first, and what the value did (unchanged, evaluating…) gets what it leaves.
+    A diff that only says the flag was created or deleted is left to the event's type."""
+    if diff is None or all(change.path == "flag" for change in diff.changes):
+        return long, short
+    said = Part(summary(diff), DIFF_STYLE, cut=3 if moved else 1)
+    if moved:
+        tail = (Part(" · ", "dim", cut=3), said)
+        return (*long, *tail), (*short, *tail)
+    if not short:
+        return (said,), (said,)
+
+    def after(parts: Parts) -> Parts:
+        rest = (Part(part.text, part.style, cut=3) for part in parts)
+        return (said, Part(" · ", "dim", cut=3), *rest)
+
+    return after(long), after(short)
+
+
+def config_text(diff: ConfigDiff | None, state: str, loaded: int = 0, total: int = 0) -> Text:
+    """The event detail's section on the flag's configuration: the diff whole, or why there is
+    none (`state`: the snapshot's `config_state`). Plain Text: the lines are escaped already."""
+    text = Text("\nconfiguration change\n", style="bold underline")
+    if diff is not None:
+        for line in describe(diff):
+            text.append("  " + line + "\n", style=DIFF_STYLE)
+        return text
+    if state == NEEDS_TOKEN:
+        why = (
+            "needs a token profile (token_env): the management API shows a flag's rules only "
+            "with a Bearer token, so what this event changed in them is not known"
+        )
+    elif state == "loading":
+        why = f"not known yet: the flags' configurations are loading ({loaded} of {total})"
+    elif state.startswith("failed"):
+        why = f"unavailable: {safe_text(state)}"
+    else:
+        why = "no configuration change recorded for this event (or not fetched yet)"
+    text.append("  " + why + "\n", style="dim")
+    return text

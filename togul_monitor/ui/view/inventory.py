@@ -1,0 +1,189 @@
+"""The flag inventory's rows, without Textual: every flag of the environment with its switch,
+default, rules, the profile's value and its last change, sorted three ways.
+
+Where each part comes from:
+- the configuration (type, on/off, default, rules): the monitor's snapshot of the flags'
+  configurations (`MonitorSnapshot.flag_configs`, core/configs.py), which needs a token
+  profile; without one the flags known from the values and the events are listed, with what
+  those say;
+- the value: what the monitor holds for the profile's context (`MonitorSnapshot.values`);
+- the last change: the newest event of the flag the view received, with its diff when known
+  (view/config_diffs.py); else a change found by a re-fetch; else the server's `updated_at`.
+
+Server text is escaped here (`safe_text`, `show`); the screen appends it as plain Text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from togul_monitor.core import MonitorSnapshot
+from togul_monitor.core.configs import NEEDS_TOKEN
+from togul_monitor.domain.flag_config import FlagConfig, rule_condition, rule_to_json, show, summary
+from togul_monitor.domain.values import FlagValue
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.handle import MonitorHandle
+from togul_monitor.ui.view.change import value_text
+from togul_monitor.ui.view.config_diffs import ConfigDiffs
+
+SORTS: tuple[str, ...] = ("key", "last change", "type")
+SHOWN = 24  # characters of a default or a rule's return value
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRow:
+    key: str  # the flag key as the server sent it (the row's id)
+    label: str  # the key, safe to print
+    value_type: str  # "" when not known
+    enabled: bool | None  # None: no configuration known
+    default: str
+    rules: int | None
+    rules_line: str
+    value: str  # what the profile's context gets
+    changed_at: float | None
+    change: str  # what the last change was
+
+
+@dataclass(frozen=True)
+class Inventory:
+    rows: list[InventoryRow]
+    state: str  # one line: how complete the list is, and why
+
+
+def rules_line(config: FlagConfig) -> str:
+    """The rules in one line, in the order they are tried: `plan in premium → true; …`."""
+    parts = []
+    for rule in config.rules:
+        text = rule_condition(rule_to_json(rule))
+        if rule.rule_type == "percentage" and rule.rollout_percentage is not None:
+            text += f" {show(rule.rollout_percentage)}%"
+        text += f" → {show(rule.return_value, SHOWN)}"
+        parts.append(text if rule.is_active else f"(off) {text}")
+    return "; ".join(parts) if parts else "no rules"
+
+
+def value_of(value: FlagValue | None) -> str:
+    if value is None:
+        return ""
+    if value.deleted:
+        return "deleted"
+    if value.current is None:
+        return "error" if value.error else "…"
+    return value_text(value.current) + (" ⟳" if value.stale else "")
+
+
+def _server_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+def last_change(
+    key: str, diffs: ConfigDiffs, config: FlagConfig | None
+) -> tuple[float | None, str]:
+    event = diffs.last_event.get(key)
+    at, what = (None, "")
+    if event is not None:
+        diff = diffs.for_event(event)
+        at = event.received_at
+        what = safe_text(event.type) + (f": {summary(diff)}" if diff is not None else "")
+    found = diffs.last_diff.get(key)
+    if found is not None and found.event is None and (at is None or found.at > at):
+        at, what = found.at, f"re-fetched: {summary(found.diff)}"
+    if at is None and config is not None:
+        at = _server_time(config.updated_at)
+        what = "updated (server)" if at is not None else ""
+    return at, what
+
+
+def inventory_rows(
+    configs: Mapping[str, FlagConfig], values: Mapping[str, FlagValue], diffs: ConfigDiffs
+) -> list[InventoryRow]:
+    keys = set(configs) | set(values) | set(diffs.last_event)
+    rows = []
+    for key in keys:
+        config = configs.get(key)
+        at, what = last_change(key, diffs, config)
+        value = values.get(key)
+        value_type = config.value_type if config is not None else None
+        if value_type is None and value is not None and value.current is not None:
+            value_type = value.current.value_type
+        rows.append(
+            InventoryRow(
+                key=key,
+                label=safe_text(key),
+                value_type=safe_text(value_type or ""),
+                enabled=config.enabled if config is not None else None,
+                default=show(config.default_value, SHOWN) if config is not None else "",
+                rules=len(config.rules) if config is not None else None,
+                rules_line=rules_line(config) if config is not None else "",
+                value=value_of(value),
+                changed_at=at,
+                change=what,
+            )
+        )
+    return rows
+
+
+def sorted_rows(rows: list[InventoryRow], sort: str) -> list[InventoryRow]:
+    if sort == "last change":  # newest first; never changed last, by key
+        return sorted(rows, key=lambda r: (r.changed_at is None, -(r.changed_at or 0), r.key))
+    if sort == "type":
+        return sorted(rows, key=lambda r: (r.value_type == "", r.value_type, r.key))
+    return sorted(rows, key=lambda r: r.key)
+
+
+def state_line(snapshot: MonitorSnapshot | None, count: int) -> str:
+    flags = f"{count:,} flag{'' if count == 1 else 's'}"
+    if snapshot is None:
+        return f"{flags} · no monitor running"
+    state = snapshot.config_state
+    if state == NEEDS_TOKEN:
+        return f"{flags} known from values and events · rules and defaults need a token profile"
+    if state == "loading":
+        done, total = snapshot.configs_loaded, snapshot.configs_total
+        return f"{flags} · loading configurations… {done:,} of {total:,}"
+    if state.startswith("failed"):
+        return f"{flags} · configurations unavailable: {safe_text(state)}"
+    return flags
+
+
+class InventorySource:
+    """What the inventory screen reads: the running monitor's snapshot and the view's diffs."""
+
+    def __init__(
+        self,
+        monitor: Callable[[], MonitorHandle | None],
+        diffs: ConfigDiffs,
+        clock: Callable[[], float],
+    ) -> None:
+        self.monitor, self.diffs, self.clock = monitor, diffs, clock
+
+    def _snapshot(self) -> MonitorSnapshot | None:
+        monitor = self.monitor()
+        return monitor.snapshot() if monitor is not None else None
+
+    def stamp(self) -> tuple[object, ...]:
+        """Changes whenever what the inventory shows may have (cheap: no rows are built)."""
+        snapshot = self._snapshot()
+        if snapshot is None:
+            return (self.diffs.version,)
+        return (
+            self.diffs.version,
+            id(snapshot.flag_configs),
+            id(snapshot.values),
+            snapshot.config_state,
+            snapshot.configs_loaded,
+        )
+
+    def read(self, sort: str) -> Inventory:
+        snapshot = self._snapshot()
+        configs = snapshot.flag_configs if snapshot is not None else {}
+        values = snapshot.values if snapshot is not None else {}
+        rows = sorted_rows(inventory_rows(configs, values, self.diffs), sort)
+        return Inventory(rows, state_line(snapshot, len(rows)))
