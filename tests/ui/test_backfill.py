@@ -147,3 +147,18 @@ def test_the_store_keeps_recorded_rows_first_and_marked_through_refilters_and_tr
     store.clear()  # a clear drops the recorded part and its boundary for good
     store.refilter(FeedPredicate())
     assert store.recorded == 0 and list(store.view) == []
+
+
+def test_the_demo_records_for_this_run_only() -> None:
+    # A demo world is new on every run: its journal must not backfill the next one.
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.store.files import journal_path
+    from togul_monitor.ui.session import default_monitor_factory
+
+    demo = Profile("demo-production", "http://127.0.0.1:9", "production", builtin=True)
+    runner = default_monitor_factory(demo, lambda: 0.0)
+    folder = runner.monitor._journal_dir  # type: ignore[attr-defined]
+    assert folder is not None and folder.is_dir()
+    assert journal_path(demo.name, folder) != journal_path(demo.name)
+    saved = Profile("prod", "http://127.0.0.1:9", "production")
+    assert default_monitor_factory(saved, lambda: 0.0).monitor._journal_dir is None  # type: ignore[attr-defined]

@@ -13,10 +13,14 @@ stopped rather than shown. The worker never touches widgets; it posts `MonitorRe
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from textual.app import App
@@ -65,7 +69,19 @@ def while_mounted(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenat
 def default_monitor_factory(profile: Profile, clock: Clock) -> MonitorRunner:
     from togul_monitor.core import MonitorThread
 
+    if profile.builtin:
+        # The demo's world is new on every run: a journal of an earlier run would backfill the
+        # feed and history with changes of a world that is gone. So it records for this run only.
+        return MonitorThread(profile, clock=clock, journal_dir=_run_journal_dir())
     return MonitorThread(profile, clock=clock)
+
+
+@functools.cache
+def _run_journal_dir() -> Path:
+    """A journal folder that lives as long as this process."""
+    folder = Path(tempfile.mkdtemp(prefix="togul-monitor-demo-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def default_profile_resolver(name: str) -> Profile:
