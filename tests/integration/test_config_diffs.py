@@ -310,3 +310,28 @@ async def test_a_recording_tail_prints_each_diff_after_its_event(emulator: Emula
     assert rows[3]["changes"][0]["after"] is False
     stored = read_config_diffs(journal_path("tailcfg"))
     assert len(stored) == 2  # everything printed was journalled
+
+
+async def test_at_most_max_flags_configurations_are_followed(emulator: EmulatorHandle) -> None:
+    # Flag keys come from the server: configurations are bounded like the values.
+    profile = make_profile(emulator, name="few", token=emulator.credentials.org_token, watch=())
+    monitor = Monitor(profile, max_flags=3)
+    await monitor.start()
+    try:
+        await wait_for(lambda: monitor.snapshot().config_state == "complete", what="loaded")
+        held = set(monitor.flag_configs())
+        assert len(held) == 3
+        prefix = f"/api/v1/projects/{emulator.credentials.project_id}/flags/"
+        before = emulator.requests.count("GET", prefix)
+        other = next(f.key for f in emulator.world.list_flags(ENV) if f.key not in held)
+        await asyncio.to_thread(emulator.world.update_flag, ENV, other, enabled=False)
+        mine = sorted(held)[0]
+        await asyncio.to_thread(emulator.world.update_flag, ENV, mine, description="changed")
+        await wait_for(
+            lambda: monitor.configs_idle() and emulator.requests.count("GET", prefix) > before,
+            what="the held flag's fetch",
+        )
+        await wait_for(monitor.configs_idle, what="idle")
+        assert set(monitor.flag_configs()) == held  # the other flag was not taken on
+    finally:
+        await monitor.stop()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -198,3 +198,23 @@ class FetchQueue:
         finally:
             if (self._ready or self._paced) and not self._closed:
                 self._pump()
+
+
+def tie_answer(
+    pending: deque[FlagEvent] | None, trigger: Trigger, config: FlagConfig, superseded: bool
+) -> tuple[bool, FlagEvent | None]:
+    """Whether to keep a fetch's answer (a dropped one is covered by a newer fetch), and the
+    event it explains: the pending event of the answer's version when the server says it, else
+    the one that asked. The events up to it leave `pending` (core/configs.py)."""
+    match: FlagEvent | None = None
+    if config.version is not None and pending:
+        match = next((e for e in reversed(pending) if e.version == config.version), None)
+    if superseded and match is None:
+        return False, None
+    event = match or trigger
+    if pending and event is not None:
+        while pending and pending[0] is not event:
+            pending.popleft()
+        if pending:
+            pending.popleft()  # the event itself
+    return True, event

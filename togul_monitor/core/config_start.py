@@ -22,6 +22,7 @@ def start_configs(
     profile: Profile,
     plan: StreamPlan,
     tokens: TokenKeeper | None,
+    max_flags: int,
     *,
     concurrency: int = 8,
 ) -> None:
@@ -42,5 +43,11 @@ def start_configs(
         renew=tokens.renew,
         concurrency=concurrency,
     )
-    configs.configure(reader, plan.environment_id, plan.flag_ids, concurrency=concurrency)
+    configs.configure(
+        reader,
+        plan.environment_id,
+        plan.flag_ids,
+        concurrency=concurrency,
+        max_flags=max_flags,
+    )
     configs.start()

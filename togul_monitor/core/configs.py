@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from togul_monitor.client.management import FlagReader, ManagementError
-from togul_monitor.core.config_fetch import Fetched, FetchQueue, Trigger
+from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
+from togul_monitor.core.config_fetch import Fetched, FetchQueue, Trigger, tie_answer
 from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff, FlagConfig, diff_configs
@@ -57,6 +59,7 @@ class FlagConfigs:
         self.ids: dict[str, str] = {}  # key → flag id, in the profile's environment
         self.version = 0  # grows with every change of `configs`
         self.state = NEEDS_TOKEN
+        self.max_flags = DEFAULT_MAX_FLAGS
         self.journal: Journal | None = None
         self._reader: FlagReader | None = None
         self._queue: FetchQueue | None = None
@@ -87,10 +90,14 @@ class FlagConfigs:
         *,
         concurrency: int = 8,
         settle: float = 0.01,
+        max_flags: int = DEFAULT_MAX_FLAGS,
     ) -> None:
         self._reader = reader
         self._environment_id = environment_id
-        self.ids = dict(flag_ids)
+        # Flag keys come from the server: at most `max_flags` flags are fetched and followed,
+        # like the values (core/evaluation.py); their events still show.
+        self.max_flags = max_flags
+        self.ids = dict(itertools.islice(flag_ids.items(), max_flags))
         self._queue = FetchQueue(
             self._fetch,
             self._on_answer,
@@ -169,6 +176,8 @@ class FlagConfigs:
                 continue
             pending = self._pending.get(key)
             if pending is None:
+                if key not in self.ids and not self._room():
+                    continue
                 pending = self._pending[key] = deque(maxlen=_PENDING_PER_FLAG)
             pending.append(event)
             latest[key] = event
@@ -236,23 +245,11 @@ class FlagConfigs:
     def _tie(
         self, key: str, trigger: Trigger, config: FlagConfig, superseded: bool
     ) -> tuple[bool, FlagEvent | None]:
-        """Whether to keep the answer (a dropped one is covered by a newer fetch), and the
-        event it explains."""
         pending = self._pending.get(key)
-        match: FlagEvent | None = None
-        if config.version is not None and pending:
-            match = next((e for e in reversed(pending) if e.version == config.version), None)
-        if superseded and match is None:
-            return False, None
-        event = match or trigger
-        if pending and event is not None:
-            while pending and pending[0] is not event:
-                pending.popleft()
-            if pending:
-                pending.popleft()  # the event itself
-            if not pending:
-                del self._pending[key]
-        return True, event
+        keep, event = tie_answer(pending, trigger, config, superseded)
+        if pending is not None and not pending:
+            del self._pending[key]
+        return keep, event
 
     def _apply(self, key: str, config: FlagConfig, event: FlagEvent | None) -> None:
         before = self.configs.get(key)
@@ -360,6 +357,8 @@ class FlagConfigs:
         if self._discover:  # a re-fetch of everything: flags created meanwhile too
             self._discover = False
             for key in listed.keys() - self.ids.keys() - awaiting.keys():
+                if len(self.ids) + len(awaiting) >= self.max_flags:
+                    break
                 awaiting[key] = (None, None)
         for key, (trigger, failed_id) in awaiting.items():
             flag_id = listed.get(key)
@@ -386,6 +385,9 @@ class FlagConfigs:
                 self._listing = loop.create_task(self._list())
 
         loop.call_later(max(RETRY_DELAY, 0.1), again)
+
+    def _room(self) -> bool:
+        return len(self.ids) + len(self._awaiting_id) < self.max_flags
 
     def _check_complete(self) -> None:
         if self._halted or self._complete or self._queue is None:

@@ -162,7 +162,9 @@ class Monitor:
         self._start_stream()
         self._tokens.start()
         evaluations.evaluate_everything()
-        start_configs(self._configs, profile, plan, self._tokens.keeper)
+        start_configs(
+            self._configs, profile, plan, self._tokens.keeper, self._evaluations.max_flags
+        )
         self._publisher.start(loop)
 
     async def stop(self) -> None:
