@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from togul_monitor.emulator.bodies import read_object
 from togul_monitor.emulator.errors import ApiError, forbidden, not_found, unauthorized, validation
 from togul_monitor.emulator.faults import EvaluateFailure, Faults
+from togul_monitor.emulator.model import RULE_FIELDS
 from togul_monitor.emulator.responses import error_response, ok
 from togul_monitor.emulator.world import UNSET, World
 
@@ -165,17 +166,6 @@ class Api:
         return ok({"deleted": True})
 
     # -- rules ---------------------------------------------------------------------------------
-    _RULE_CREATE = (
-        "priority",
-        "rule_type",
-        "return_value",
-        "attribute",
-        "operator",
-        "value_json",
-        "rollout_percentage",
-        "bucket_by",
-        "is_active",
-    )
 
     async def create_rule(self, request: Request) -> JSONResponse:
         self._project(request)
@@ -185,7 +175,7 @@ class Api:
             if required not in body:
                 raise validation(required, f"{required} is required")
         flag = self.world.get_flag_by_id(flag_id)
-        fields = {name: body[name] for name in self._RULE_CREATE if name in body}
+        fields = {name: body[name] for name in RULE_FIELDS if name in body}
         if fields.get("bucket_by") is None:
             fields.pop("bucket_by", None)
         if fields.get("is_active") is None:
@@ -197,7 +187,7 @@ class Api:
         self._project(request)
         flag, rule = self.world.locate_rule(request.path_params["rule_id"])
         body = await read_object(request)
-        changes = {name: body[name] for name in self._RULE_CREATE if name in body}
+        changes = {name: body[name] for name in RULE_FIELDS if name in body}
         changes.pop("rule_type", None)  # Togul's docs do not list it as patchable
         updated = self.world.update_rule(flag.environment_id, flag.key, rule.id, **changes)
         return ok({"rule": updated.to_api()})

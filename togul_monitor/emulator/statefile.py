@@ -17,7 +17,7 @@ from togul_monitor.emulator import statefields as fields
 from togul_monitor.emulator.auth import SCOPES, ApiKey, make_jwt
 from togul_monitor.emulator.errors import ApiError
 from togul_monitor.emulator.jsondoc import JsonProblem, check_document, parse
-from togul_monitor.emulator.model import Environment, Organization, Project, User
+from togul_monitor.emulator.model import RULE_FIELDS, Environment, Organization, Project, User
 from togul_monitor.emulator.outbox import Outbox
 from togul_monitor.emulator.statefields import StateError
 from togul_monitor.emulator.world import World
@@ -56,17 +56,6 @@ class IdGenerator:
         return make_jwt(claims, f"togul-emulator-org:{org_id}".encode())
 
 
-_RULE_FIELDS = (
-    "priority",
-    "rule_type",
-    "return_value",
-    "attribute",
-    "operator",
-    "value_json",
-    "rollout_percentage",
-    "bucket_by",
-    "is_active",
-)
 _RULE_IGNORED = ("id", "flag_id", "created_at", "updated_at")  # what dump_state or the API add
 #: A state file is read whole into memory: far above any real world, far below the memory.
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -147,7 +136,7 @@ def _rule_arguments(rule_in: dict[str, Any], where: str) -> dict[str, Any]:
     """The rule's fields as `World.create_rule` takes them, each of the right JSON type (the
     world then checks what they mean)."""
     for name in rule_in:
-        if name not in _RULE_FIELDS and name not in _RULE_IGNORED:
+        if name not in RULE_FIELDS and name not in _RULE_IGNORED:
             raise StateError(f"{fields.field_path(where, name)}: unknown rule field")
     for required in ("rule_type", "return_value"):
         if required not in rule_in:
