@@ -1,0 +1,311 @@
+"""Coalesced calls per flag: at most one in flight per flag, at most N in flight overall.
+
+An event of a flag makes the monitor ask the server about it twice: its value (`Reevaluator`,
+core/reevaluate.py) and its configuration (`FetchQueue`, core/config_fetch.py). Both are a
+`Coalescer`: a burst of 1,000 changes to one flag must cost a handful of calls, not 1,000, and
+the last call must answer after the last change. Rules:
+- a request for a flag that is already waiting updates the waiting one, which keeps its place
+  in the queue (`merge` says how: for values the latest event wins; for configurations an event
+  is kept over a request without one);
+- a request for a flag that is in flight is remembered (merged the same way); when the in-flight
+  answer comes back it is reported as `superseded` (it may predate the newer change) and one more
+  call is sent;
+- `settle` seconds pass between the first request of a quiet flag and its sending, so the
+  events that arrive together (one TCP read usually holds many) cost one call;
+- after an event-driven call a flag waits `min_interval` seconds before its next one: a flag
+  that changes continuously is asked about once a second or so (what a person can follow), not
+  once per round trip, so a firehose of events does not turn into a firehose of calls. A call
+  no event asked for (start, a load, an outage, re-evaluate all) does not start this clock: it
+  must not delay the answer to the first real change;
+- a flag seen for the first time (`new`) waits its turn in a queue of its own, sent at most
+  `new_rate` a second (after a burst of `new_burst`): a server that names ever new flag keys
+  must not turn each into a call at once; changes of known flags go first. Without `new_rate`
+  there is no such queue;
+- at most `concurrency` calls run at once; the rest wait in arrival order;
+- `cancel` (the flag was deleted) forgets what waits; an answer in flight is then superseded and
+  nothing follows it.
+
+Every operation is O(1) (amortised; O(log n) for a flag waiting for its interval), whatever the
+number of flags waiting: a queue of 200,000 answers as fast as one of 1,000. `events_waiting` is
+the exception: O(n), for a caller that asks rarely.
+
+No clock, no I/O of its own: `call` does the request (an exception it raises becomes the answer
+`failed(exc)`: a bug below must not end the calls for good) and `on_answer` takes the answer, so
+the monitor keeps every state change on its own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import math
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")  # what asked: an event (id); None stands for a request no event made
+R = TypeVar("R")  # the answer
+
+
+class _Cancelled:
+    """Marks a flag whose answer in flight must not be followed by another call."""
+
+
+_CANCELLED = _Cancelled()
+_PRUNE_LAST_SENT_AT = 4096  # send times kept before the stale ones are forgotten
+
+
+def latest(old: T | None, new: T | None) -> T | None:
+    """The default merge: the newer request wins."""
+    return new
+
+
+class Coalescer(Generic[T, R]):
+    def __init__(
+        self,
+        call: Callable[[str], Awaitable[R]],
+        on_answer: Callable[[str, T | None, R, bool], None],  # key, trigger, answer, superseded
+        *,
+        failed: Callable[[Exception], R],
+        merge: Callable[[T | None, T | None], T | None] = latest,
+        concurrency: int = 8,
+        settle: float = 0.01,
+        min_interval: float = 1.0,
+        new_rate: float | None = None,
+        new_burst: int = 1,
+    ) -> None:
+        self._call = call
+        self._on_answer = on_answer
+        self._failed = failed
+        self._merge = merge
+        self._concurrency = max(1, concurrency)
+        self._settle = settle
+        self._min_interval = min_interval
+        # What waits, flag -> trigger, each queue in arrival order; a flag is in at most one of
+        # them. OrderedDict: popping the oldest is O(1), as is removing any.
+        self._ready: OrderedDict[str, T | None] = OrderedDict()  # sent when a slot frees
+        self._paced: dict[str, T | None] = {}  # sent too recently: waits for its interval
+        self._due: list[tuple[float, int, str]] = []  # heap of (due, order, flag) of _paced
+        self._due_at: dict[str, float] = {}  # the live heap entry of each paced flag
+        self._order = itertools.count()
+        self._new: OrderedDict[str, T | None] = OrderedDict()  # first seen: at new_rate
+        self._limit_new = new_rate is not None
+        self._new_rate = max(new_rate or 0.0, 1e-3)
+        self._new_burst = float(max(1, new_burst))
+        self._tokens = self._new_burst  # token bucket of first calls
+        self._tokens_at: float | None = None
+        self._in_flight: dict[str, T | None] = {}
+        # Requests that arrived during the flight (or _CANCELLED: send nothing more).
+        self._again: dict[str, T | None | _Cancelled] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._event_driven: set[str] = set()  # flags whose waiting request an event made
+        self._last_sent: dict[str, float] = {}  # loop time each flag was last sent
+        self._prune_at = _PRUNE_LAST_SENT_AT
+        self._closed = False
+        self.sent = 0  # calls started
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._ready) + len(self._paced) + len(self._new)
+
+    def _queue_of(self, key: str) -> dict[str, T | None] | None:
+        for queue in (self._ready, self._paced, self._new):
+            if key in queue:
+                return queue
+        return None
+
+    def busy(self, key: str) -> bool:
+        return key in self._in_flight or key in self._again or self._queue_of(key) is not None
+
+    def idle(self) -> bool:
+        return not (self._in_flight or self.waiting or self._again)
+
+    def events_waiting(self) -> bool:
+        """A call an event asked for (its trigger not None) waits or runs. O(n) in what waits."""
+        triggers = itertools.chain(
+            self._in_flight.values(),
+            self._ready.values(),
+            self._paced.values(),
+            self._new.values(),
+            self._again.values(),
+        )
+        return any(t is not None and not isinstance(t, _Cancelled) for t in triggers)
+
+    def request(
+        self, key: str, trigger: T | None, *, event: bool = False, new: bool = False
+    ) -> None:
+        """Ask about `key`; `event`: an event of the flag asks (it paces the next send),
+        whether or not `trigger` says which (the documented stream's events have no id); `new`:
+        the flag was never seen before (its first call is rate-limited)."""
+        if self._closed:
+            return
+        if event:
+            self._event_driven.add(key)
+        if key in self._in_flight:
+            again = self._again.get(key, _CANCELLED)  # a cancelled flag asks afresh
+            if not isinstance(again, _Cancelled):
+                trigger = self._merge(again, trigger)
+            self._again[key] = trigger
+            return
+        queue = self._queue_of(key)
+        if queue is not None:
+            # Already waiting: a pump is already due for it (settle, pacing or a free slot).
+            queue[key] = self._merge(queue[key], trigger)  # keeps its place in the queue
+            return
+        self._enqueue(key, trigger, new=new)
+        self._schedule(asyncio.get_running_loop().time() + self._settle)
+
+    def _enqueue(self, key: str, trigger: T | None, *, new: bool = False) -> None:
+        last = self._last_sent.get(key)
+        if last is not None:
+            due = last + self._min_interval
+            if due > asyncio.get_running_loop().time():
+                self._paced[key] = trigger
+                self._due_at[key] = due
+                heapq.heappush(self._due, (due, next(self._order), key))
+                return
+        (self._new if new and self._limit_new else self._ready)[key] = trigger
+
+    def _unqueue(self, key: str) -> None:
+        self._ready.pop(key, None)
+        self._new.pop(key, None)
+        if key in self._due_at:
+            del self._paced[key], self._due_at[key]  # its heap entry: skipped later
+            if len(self._due) > 2 * len(self._paced) + 64:
+                self._due = [(t, next(self._order), k) for k, t in self._due_at.items()]
+                heapq.heapify(self._due)
+
+    def cancel(self, key: str) -> None:
+        """Forget what is waiting for the flag (deleted); an answer in flight is superseded."""
+        self._unqueue(key)
+        self._again.pop(key, None)
+        self._event_driven.discard(key)
+        if key in self._in_flight:
+            self._again[key] = _CANCELLED
+
+    def take_waiting(self) -> dict[str, T | None]:
+        """Remove and return what waits to be sent (flag → trigger), known flags first;
+        answers in flight and the requests that follow them are left alone."""
+        waiting = {**self._ready, **self._paced, **self._new}
+        self._forget_waiting()
+        return waiting
+
+    def _forget_waiting(self) -> None:
+        self._ready.clear()
+        self._paced.clear()
+        self._new.clear()
+        self._due.clear()
+        self._due_at.clear()
+
+    def clear(self) -> None:
+        """Drop everything waiting (credentials rejected: asking again would only be refused)."""
+        self._forget_waiting()
+        for key in list(self._again):
+            self._again[key] = _CANCELLED
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._forget_waiting()
+        if self._timer is not None:
+            self._timer.cancel()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _schedule(self, when: float) -> None:
+        timer = self._timer
+        if timer is not None and not timer.cancelled() and timer.when() <= when:
+            return  # an earlier pump is already due
+        if timer is not None:
+            timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(when, self._pump)
+
+    def _pump(self) -> None:
+        if self._closed:
+            return
+        if self._timer is not None:
+            self._timer.cancel()  # this pump does its work; the next wake is decided below
+            self._timer = None
+        now = asyncio.get_running_loop().time()
+        due, due_at = self._due, self._due_at
+        while due and due[0][0] <= now:  # paced flags whose interval is over
+            when, _, key = heapq.heappop(due)
+            if due_at.get(key) == when:
+                del due_at[key]
+                self._ready[key] = self._paced.pop(key)
+        slots = self._concurrency - len(self._in_flight)
+        while slots > 0 and self._ready:
+            self._send(*self._ready.popitem(last=False), now)
+            slots -= 1
+        wake = due[0][0] if due else None
+        if slots > 0 and self._new:
+            self._refill(now)
+            while slots > 0 and self._new and self._tokens >= 1:
+                self._tokens -= 1
+                self._send(*self._new.popitem(last=False), now)
+                slots -= 1
+            if self._new and slots > 0:  # out of tokens: wake when the next one is there
+                when = now + (1 - self._tokens) / self._new_rate
+                wake = when if wake is None else min(wake, when)
+        if wake is not None:
+            self._schedule(wake)
+
+    def _refill(self, now: float) -> None:
+        if math.isinf(self._new_rate):
+            self._tokens = self._new_burst  # no limit (tests that are not about it)
+        elif self._tokens_at is not None:
+            gained = (now - self._tokens_at) * self._new_rate
+            self._tokens = min(self._new_burst, self._tokens + gained)
+        self._tokens_at = now
+
+    def _send(self, key: str, trigger: T | None, now: float) -> None:
+        self._in_flight[key] = trigger
+        paced = key in self._event_driven or trigger is not None
+        self._event_driven.discard(key)
+        if paced:
+            # Only event-driven sends pace the next one: a baseline (start, outage,
+            # re-evaluate all) must not delay the answer to the first real change.
+            self._last_sent[key] = now
+            if len(self._last_sent) > self._prune_at:
+                self._prune_last_sent(now)
+        self.sent += 1
+        task = asyncio.get_running_loop().create_task(self._run(key, trigger))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _prune_last_sent(self, now: float) -> None:
+        """Forget send times that no longer pace anything, so that a stream of ever new flag
+        keys does not grow this map without bound (amortised: runs once per many sends)."""
+        horizon = now - self._min_interval
+        self._last_sent = {k: t for k, t in self._last_sent.items() if t > horizon}
+        # Doubling keeps the cost linear when most entries are still recent.
+        self._prune_at = max(_PRUNE_LAST_SENT_AT, 2 * len(self._last_sent))
+
+    async def _run(self, key: str, trigger: T | None) -> None:
+        try:
+            answer = await self._call(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug below must not end the calls for good
+            answer = self._failed(exc)
+        finally:
+            self._in_flight.pop(key, None)
+        # Superseded: a newer request (or a deletion) came while this answer was on its way.
+        superseded = key in self._again
+        if superseded:
+            again = self._again.pop(key)
+            if not isinstance(again, _Cancelled):
+                self._enqueue(key, again)
+        try:
+            self._on_answer(key, trigger, answer, superseded)
+        finally:
+            if self.waiting and not self._closed:
+                self._pump()  # a slot is free: start what is due
