@@ -42,6 +42,7 @@ from togul_monitor.domain.events import (
 )
 from togul_monitor.domain.rates import RateWindow
 from togul_monitor.store.journal import Journal
+from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
@@ -106,6 +107,7 @@ class Intake:
         self._on_change = on_change  # the monitor's state changed: a new snapshot is due
         self.log = EventLog(log_size)
         self.journal: Journal | None = None
+        self.recorded = NO_CHANGES  # what the preloaded rows changed: set once, then read only
         self.rates = RateWindow(60)
         self.status = Status(ConnectionState.CONNECTING, clock())
         self.last_heartbeat_at: float | None = None
@@ -148,9 +150,11 @@ class Intake:
             except Exception:
                 log.warning("closing the stream failed", exc_info=True)
 
-    def preload(self, rows: list[FlagEvent]) -> None:
-        """Rows of earlier runs (from the journal): in the log, not published as news."""
+    def preload(self, rows: list[FlagEvent], changes: RecordedChanges = NO_CHANGES) -> None:
+        """Rows of earlier runs (from the journal): in the log, not published as news; with
+        `changes`, what the journal recorded with them (the snapshot hands it to the views)."""
         self.log.extend(rows)
+        self.recorded = changes
 
     # --- the stream task -------------------------------------------------------------------
 

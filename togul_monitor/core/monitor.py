@@ -137,7 +137,7 @@ class Monitor:
         loop = self._owner.bind()
         profile = self.profile
         plan, verification = await prepare(profile, self._tokens.keeper)
-        remembered = await self._open_journal() if self.record else {}
+        remembered = await self._open_journal(plan.environment_id) if self.record else {}
         self._feed_start = self.event_log.end
         self._stream_api_key = plan.credentials.api_key
         self._stream_token = plan.credentials.token
@@ -188,16 +188,16 @@ class Monitor:
                 self._publisher.stop()
                 self._hub.end_all()
 
-    async def _open_journal(self) -> dict[str, LastValue]:
+    async def _open_journal(self, env_id: str | None) -> dict[str, LastValue]:
         load = min(self.event_log.capacity, _LOAD_EVENTS_AT_START)
         opened = await open_journal(
-            self.profile.name, self._journal_dir, self._clock, self._journal_options, load
+            self.profile.name, self._journal_dir, self._clock, self._journal_options, load, env_id
         )
         self._journal = self._intake.journal = opened.journal
         self._journal_notice, self._recorder_busy = opened.notice, opened.busy
         if opened.problem is not None:
             self._note(opened.problem)
-        self._intake.preload(opened.events)
+        self._intake.preload(opened.events, opened.changes)
         return opened.last_values
 
     def _note(self, text: str) -> None:
@@ -282,6 +282,7 @@ class Monitor:
             events_in_log=self.event_log.total - self.event_log.trimmed,
             notices=tuple(self._notices),
             feed_start=self._feed_start,
+            recorded=intake.recorded,
             config_state=self._configs.state,
             configs_loaded=self._configs.loaded,
             configs_total=self._configs.total,

@@ -22,6 +22,7 @@ from togul_monitor.store.journal import (
     RecorderBusy,
     journal_path,
 )
+from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges, read_recorded_changes
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
@@ -34,6 +35,8 @@ class Opened:
     events: list[FlagEvent] = field(default_factory=list)  # the latest, oldest first
     last_values: dict[str, LastValue] = field(default_factory=dict)
     problem: str | None = None  # the history that could not be loaded
+    # The value changes and configuration diffs recorded with `events` (store/recorded.py).
+    changes: RecordedChanges = NO_CHANGES
 
 
 async def open_journal(
@@ -42,9 +45,11 @@ async def open_journal(
     clock: Callable[[], float],
     options: Mapping[str, Any],
     load_events: int,
+    environment_id: str | None = None,
 ) -> Opened:
-    """Open the profile's journal and read its last `load_events` events and last values (off
-    the loop: SQLite blocks)."""
+    """Open the profile's journal and read its last `load_events` events, what they changed
+    and the last values (off the loop: SQLite blocks). `environment_id`: the profile's, when
+    known (without event ids, a value change is tied to an event of it)."""
     path = journal_path(profile_name, directory)
     try:
         journal = await asyncio.to_thread(Journal.open, path, clock=clock, **options)
@@ -56,7 +61,10 @@ async def open_journal(
     try:
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
         opened.last_values = await asyncio.to_thread(journal.last_values)
+        opened.changes = await asyncio.to_thread(
+            read_recorded_changes, journal.path, opened.events, environment_id
+        )
     except JournalError as exc:
-        opened.events, opened.last_values = [], {}
+        opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"
     return opened

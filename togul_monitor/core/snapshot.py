@@ -17,6 +17,7 @@ from togul_monitor.core.updates import EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.values import FlagValue, FlagValues
+from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges
 
 SNAPSHOT_EVERY = 1.0  # seconds between two snapshots while nothing changes (rates decay)
 COMMIT_EVERY = 0.01  # seconds between two snapshots under a burst (the TUI drains at 20 Hz)
@@ -52,6 +53,9 @@ class MonitorSnapshot:
     events_in_log: int = 0
     notices: tuple[str, ...] = ()  # other one-line facts for the status area
     feed_start: int = 0  # event-log position of this run's first row (earlier rows: the journal)
+    # What the journal recorded with those earlier rows: their value changes and configuration
+    # diffs (store/recorded.py). Set once at the start: every snapshot shares the one object.
+    recorded: RecordedChanges = NO_CHANGES
     # Flag configurations (core/configs.py): "needs a token profile", "loading", "complete" or
     # "failed: …"; how many of the environment's flags have a snapshot; the requests so far.
     config_state: str = "needs a token profile"

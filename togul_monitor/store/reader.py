@@ -154,6 +154,32 @@ def read_config_diffs(
     return [d for d in map(config_diff_from_row, rows) if d is not None]
 
 
+def read_changes_since(
+    path: Path, since: float, limit: int
+) -> tuple[list[ValueTransition], list[StoredDiff]]:
+    """The value transitions and configuration diffs computed at or after `since`, oldest
+    first: at most the newest `limit` of each. Two queries on one connection, whatever the
+    number of events they are meant for (`store/recorded.py` ties them to their events)."""
+    with _connection(path) as conn:
+        transitions = [
+            transition_from_row(r)
+            for r in conn.execute(
+                f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE at >= ?"
+                " ORDER BY seq DESC LIMIT ?",
+                (since, limit),
+            )
+        ]
+        rows = _tolerant(
+            conn,
+            f"SELECT {CONFIG_DIFF_COLUMNS} FROM config_diffs WHERE at >= ?"
+            " ORDER BY seq DESC LIMIT ?",
+            (since, limit),
+        )
+    transitions.reverse()
+    diffs = [d for d in map(config_diff_from_row, reversed(rows)) if d is not None]
+    return transitions, diffs
+
+
 def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
     """Events, value transitions and outages around them for one flag, newest first."""
     with _connection(path) as conn:

@@ -256,6 +256,8 @@ class MainPainter:
         self.store.answers.reset(evaluates=evaluates(profile))
         self.store.diffs.clear()
         self.store.diffs.saw(row for row in self.store.view if type(row) is FlagEvent)
+        if snapshot is not None:  # the recorded rows say what they changed, as they did live
+            self.store.add_recorded(snapshot.recorded)
         self.rings.reset(where_of(profile))
         self.values.set_evaluates(evaluates(profile))
         if snapshot is not None and snapshot.values:

@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
 
+from togul_monitor.core import ConfigChanged
 from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.store.recorded import RecordedChanges
 from togul_monitor.ui.view.answers import ValueAnswers, event_key
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.rows import FeedItem, Row, marker_items
@@ -204,6 +206,14 @@ class FeedStore:
         if len(self.transitions) > 2 * self.view_size:
             old, _ = self.transitions.popitem(last=False)
             self._owners.pop(old, None)
+
+    def add_recorded(self, changes: RecordedChanges) -> None:
+        """What the journal recorded with the rows an earlier run recorded (the snapshot's
+        `recorded`): kept as live ones are, so those rows and their detail say the same."""
+        for event, transition in changes.transitions:
+            self.add_transition(transition, event)
+        for event, stored in changes.diffs:
+            self.diffs.add(ConfigChanged(stored.diff, event, stored.at))
 
     def transition_for(self, event: FlagEvent) -> ValueTransition | None:
         key = event_key(event)

@@ -1,0 +1,124 @@
+"""What the journal recorded with the events a monitor preloads (store/recorded.py): each value
+transition and configuration diff with its event, by id, or in the documented stream form (no
+ids) by flag, environment and version (diffs) or by flag and time (transitions); in two queries."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import Change, ConfigDiff
+from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.store import reader
+from togul_monitor.store.journal import Journal
+from togul_monitor.store.recorded import TIE_WITHIN, read_recorded_changes
+
+SWITCH = Change("enabled", "changed", True, False)
+
+
+def ev(key: str, version: int, at: float, event_id: str | None, env: str = "env-1") -> FlagEvent:
+    return FlagEvent("flag.updated", key, env, version, int(at), event_id, at)
+
+
+def change(key: str, at: float, event_id: str | None, before: bool = True) -> ValueTransition:
+    def value(v: bool) -> Evaluation:
+        return Evaluation(v, "boolean", "rule_match", True)
+
+    return ValueTransition(key, value(before), value(not before), event_id, at)
+
+
+def diff(key: str, version: int, event_id: str | None, env: str = "env-1") -> ConfigDiff:
+    return ConfigDiff(key, env, event_id, version, (SWITCH,))
+
+
+def record(
+    path: Path,
+    events: list[FlagEvent],
+    transitions: list[ValueTransition],
+    diffs: list[tuple[ConfigDiff, float]],
+) -> list[FlagEvent]:
+    """A journal holding these; its latest events read back (new objects, as at a start)."""
+    journal = Journal.open(path)
+    journal.append_events(events)
+    for transition in transitions:
+        journal.append_transition(transition)
+    for d, at in diffs:
+        journal.append_config_diff(d, at)
+    journal.close()
+    return reader.read_recent_events(path, 3)  # the oldest event is not loaded
+
+
+def test_with_ids_each_change_goes_to_the_event_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    old, e1, e2, e3 = (
+        ev("f", 1, 5, "0"),
+        ev("f", 2, 10, "1"),
+        ev("g", 1, 11, "2"),
+        ev("f", 3, 12, "3"),
+    )
+    loaded = record(
+        path,
+        [old, e1, e2, e3],
+        [change("f", 5.5, "0"), change("f", 10.5, "1"), change("g", 20.0, None)],
+        [(diff("f", 3, "3"), 12.5), (diff("f", 1, "0"), 5.6), (diff("h", 9, None), 12.6)],
+    )
+    got = read_recorded_changes(path, loaded)
+    # Before the oldest loaded event: not read; without an event (a re-evaluation, a re-fetch):
+    # explains no row.
+    assert [(e.event_id, t.at) for e, t in got.transitions] == [("1", 10.5)]
+    assert [(e.event_id, s.diff.version) for e, s in got.diffs] == [("3", 3)]
+    assert got.transitions[0][0] is loaded[0] and got.diffs[0][0] is loaded[2]  # the log's own
+
+
+def test_without_ids_changes_are_tied_by_version_and_time(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    e1, e2, e3 = ev("f", 1, 10, None), ev("g", 1, 11, None), ev("f", 2, 12, None)
+    other = ev("g", 4, 11.5, None, env="env-2")  # a token stream: another environment's event
+    loaded = record(
+        path,
+        [e1, e2, other, e3],
+        [
+            change("f", 10.5, None),  # e1's answer
+            change("f", 10.7, None, before=False),  # a re-evaluation after it: no row
+            change("g", 11.6, None),  # e2's: the env-2 event is not the profile's
+            change("f", 12 + TIE_WITHIN + 1, None),  # the next start's baseline: no row
+        ],
+        [(diff("f", 2, None), 12.5), (diff("g", 4, None, env="env-2"), 11.7)],
+    )
+    loaded = reader.read_recent_events(path, 4)
+    got = read_recorded_changes(path, loaded, environment_id="env-1")
+    assert [(e.flag_key, e.version, t.at) for e, t in got.transitions] == [
+        ("f", 1, 10.5),
+        ("g", 1, 11.6),
+    ]
+    assert [(e.flag_key, e.environment_id, e.version) for e, _ in got.diffs] == [
+        ("f", "env-1", 2),
+        ("g", "env-2", 4),
+    ]
+    assert all(any(e is row for row in loaded) for e, _ in got.transitions + got.diffs)
+
+
+def test_the_read_is_two_queries_whatever_the_number_of_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    events = [ev(f"f{i % 50}", i, 100 + i, None) for i in range(10_000)]
+    record(path, events, [change(f"f{i % 50}", 100.5 + i, None) for i in range(0, 10_000, 7)], [])
+    loaded = reader.read_recent_events(path, 10_000)
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn: sqlite3.Connection = connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)  # the reader's connections
+    got = read_recorded_changes(path, loaded)
+    assert len(got.transitions) == len(range(0, 10_000, 7))
+    reads = [s for s in statements if "FROM transitions" in s or "FROM config_diffs" in s]
+    assert len(reads) == 2, statements  # not one per event

@@ -1,0 +1,116 @@
+"""What the journal recorded with the events a monitor preloads: their value changes and
+configuration diffs, each tied to the event it explains, so a recorded row says what it said live.
+
+The journal ties a transition or a diff to its event by the event's id. The documented stream
+sends no ids, and then the journal keeps none, so the tie is rebuilt from what it does keep:
+
+- a configuration diff names its flag, environment and version (the event's): the event of that
+  flag, environment and version (the last one, should a version repeat), as `journal export`
+  places it;
+- a value transition names its flag and when it was computed. Live, it belongs to the last event
+  of the flag waiting for the answer (ui/view/answers.py); here, to the last event of the flag
+  (in the profile's environment, when known) received before it, if that event has no value
+  change yet and the transition came within `TIE_WITHIN` seconds. A later one (a re-evaluation
+  of its own: after an outage, `r`, the next start) explains no row, as live.
+
+Reads are bounded: two queries (`read_changes_since`) from the oldest preloaded event on, at most
+`2 × events + 1,000` rows of each, never one query per event.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.store.reader import read_changes_since
+from togul_monitor.store.schema import StoredDiff
+
+# An answer that comes later than this after an event is not taken for that event's answer
+# (without ids): evaluations answer within a second, a failed one is retried every 5 s.
+TIE_WITHIN = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedChanges:
+    """Value changes and configuration diffs of preloaded events, oldest first; each with the
+    very event object the monitor's log holds (an event without an id is told apart by it)."""
+
+    transitions: tuple[tuple[FlagEvent, ValueTransition], ...] = ()
+    diffs: tuple[tuple[FlagEvent, StoredDiff], ...] = ()
+
+
+NO_CHANGES = RecordedChanges()
+
+
+def read_recorded_changes(
+    path: Path, events: Sequence[FlagEvent], environment_id: str | None = None
+) -> RecordedChanges:
+    """The changes the journal at `path` recorded with `events` (its latest, oldest first)."""
+    if not events:
+        return NO_CHANGES
+    since = min(event.received_at for event in events)
+    transitions, diffs = read_changes_since(path, since, 2 * len(events) + 1_000)
+    return tie_changes(events, transitions, diffs, environment_id)
+
+
+def tie_changes(
+    events: Sequence[FlagEvent],
+    transitions: Sequence[ValueTransition],
+    diffs: Sequence[StoredDiff],
+    environment_id: str | None = None,
+) -> RecordedChanges:
+    """Each transition and diff with the event of `events` it explains (see the module's
+    docstring); those that explain none are left out."""
+    by_id: dict[str, FlagEvent] = {}
+    by_version: dict[tuple[str, str, int], FlagEvent] = {}
+    # Flag → its events without ids in the profile's environment, and their receive times.
+    by_flag: dict[str, tuple[list[float], list[FlagEvent]]] = {}
+    for event in events:
+        if event.event_id is not None:
+            by_id[event.event_id] = event
+            continue
+        by_version[(event.flag_key, event.environment_id, event.version)] = event
+        if environment_id is None or event.environment_id == environment_id:
+            times, owners = by_flag.setdefault(event.flag_key, ([], []))
+            times.append(event.received_at)
+            owners.append(event)
+    # Event (by identity) → it and its transition. With an id the newest wins, as in the live
+    # view; without, the first after the event (a later one is a re-evaluation of its own).
+    tied: dict[int, tuple[FlagEvent, ValueTransition]] = {}
+    for transition in transitions:
+        owner = _owner(transition, by_id, by_flag)
+        if owner is not None and (transition.event_id is not None or id(owner) not in tied):
+            tied[id(owner)] = (owner, transition)
+    explained: list[tuple[FlagEvent, StoredDiff]] = []
+    for stored in diffs:
+        d = stored.diff
+        if d.event_id is not None:
+            found = by_id.get(d.event_id)
+        elif d.version is not None:
+            found = by_version.get((d.flag_key, d.environment_id, d.version))
+        else:
+            found = None
+        if found is not None:
+            explained.append((found, stored))
+    return RecordedChanges(tuple(tied.values()), tuple(explained))
+
+
+def _owner(
+    transition: ValueTransition,
+    by_id: dict[str, FlagEvent],
+    by_flag: dict[str, tuple[list[float], list[FlagEvent]]],
+) -> FlagEvent | None:
+    if transition.event_id is not None:
+        return by_id.get(transition.event_id)
+    found = by_flag.get(transition.flag_key)
+    if found is None:
+        return None
+    times, owners = found
+    index = bisect_right(times, transition.at) - 1  # the last event received before it
+    if index < 0 or transition.at - times[index] > TIE_WITHIN:
+        return None
+    return owners[index]
