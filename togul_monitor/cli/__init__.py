@@ -20,6 +20,8 @@ _COMMANDS: dict[str, str] = {
     "login": "togul_monitor.cli.login:login",
     "history": "togul_monitor.cli.journal:history",
     "export": "togul_monitor.cli.journal:export",
+    "compare": "togul_monitor.cli.compare:compare",
+    "wait": "togul_monitor.cli.wait:wait",
 }
 
 

@@ -34,6 +34,7 @@ BINDING_DEFAULTS: dict[str, str] = {
     "copy": "y",
     "jump": "g,colon",
     "inventory": "i",
+    "compare": "c",
     "export": "e",
     "clear": "C",
     "reconnect": "R",

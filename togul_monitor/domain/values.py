@@ -64,6 +64,22 @@ def _canonical(value: Any) -> object:
     return (type(value).__name__, value)
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """`a` and `b` are the same JSON value, what `wait --value` compares: type-aware like
+    `_canonical` (`true` is not `1`, `"1"` is not `1`), except that numbers compare by value
+    (`50` is `50.0`): JSON has one number type, and a server may send either for the same
+    number, where a person typing `--value 50` means both."""
+    if isinstance(a, bool) or isinstance(b, bool):  # bool is an int to Python, not to JSON
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
+
+
 def evaluations_differ(before: Evaluation | None, after: Evaluation | None) -> bool:
     """True when value, reason or enabled changed (value_type alone does not count)."""
     if before is None or after is None:

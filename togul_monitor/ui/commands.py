@@ -3,8 +3,8 @@
 Only what applies now is offered: "Pause the feed" while it runs and "Resume" while paused,
 "profile: <name>" for every profile but the current one, one toggle per event type saying what
 it will do, export, clear, the next time format, watch/unwatch the selected flag, reconnect the
-stream, re-evaluate every value, jump to a flag, the flag inventory, copy the selection. Textual's system commands
-(theme, keys, quit) stay in the palette next to these.
+stream, re-evaluate every value, jump to a flag, the flag inventory, the environment matrix, copy
+the selection. Textual's system commands (theme, keys, quit) stay in the palette next to these.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class ViewCommands(Protocol):
     def action_jump(self) -> None: ...
 
     def action_inventory(self) -> None: ...
+
+    def action_compare(self) -> None: ...
 
 
 @runtime_checkable
@@ -126,6 +128,9 @@ def app_commands(app: CommandHost, profile_names: list[str]) -> list[Command]:
     commands.append(("Filter the feed", view.action_open_filter, "Key /"))
     commands.append(("Jump to a flag…", view.action_jump, "Keys g and :"))
     commands.append(("Flag inventory…", view.action_inventory, "Key i: every flag, sortable"))
+    commands.append(
+        ("Compare environments…", view.action_compare, "Key c: every flag in every environment")
+    )
     commands.append(
         ("Copy the selection", view.action_copy, "Key y: event JSON, key = value, entry JSON")
     )

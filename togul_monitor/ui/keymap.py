@@ -54,6 +54,12 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
         False,
         "Flag inventory: every flag, its rules, your value and its last change (s sorts)",
     ),
+    "compare": (
+        "compare",
+        "Compare",
+        False,
+        "Environments side by side: every flag in each, what differs (d only differing)",
+    ),
     "export": ("export", "Export", True, "Export what the filter shows as JSONL"),
     "clear": ("clear_view", "Clear", False, "Clear the view (not the log or journal)"),
     "reconnect": (

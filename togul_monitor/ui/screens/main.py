@@ -353,6 +353,9 @@ class MainScreen(Screen[None]):
     def action_inventory(self) -> None:
         main_detail.open_inventory(self, self.host, self.store, self.clock, self.keys.jump_to)
 
+    def action_compare(self) -> None:
+        main_detail.open_matrix(self, self.host, self.clock)
+
     def action_watch(self) -> None:
         self.keys.toggle_watch(self.focused, self.selected_flag)
 

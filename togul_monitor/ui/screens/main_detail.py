@@ -1,5 +1,5 @@
 """The screens the main screen opens over itself for one row or for every flag: the event
-detail (`enter`) and the flag inventory (`i`).
+detail (`enter`), the flag inventory (`i`) and the environment matrix (`c`).
 
 The detail of an event says its value change (looked up in the journal on a worker when memory
 no longer holds it) and what it changed in the flag's configuration (view/config_diffs.py); the
@@ -16,6 +16,7 @@ from textual.screen import Screen
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.ui.handle import ViewHost
 from togul_monitor.ui.screens import main_jobs
+from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
 from togul_monitor.ui.screens.event_detail import (
     EventDetailScreen,
     Rebuild,
@@ -81,3 +82,8 @@ def open_inventory(
     """The flag inventory over the main screen; `select` gets the flag chosen with `enter`."""
     source = InventorySource(lambda: host.monitor, store.diffs, clock)
     screen.app.push_screen(InventoryScreen(source), select)
+
+
+def open_matrix(screen: Screen[None], host: ViewHost, clock: Callable[[], float]) -> None:
+    """The environment matrix (`c`) over the main screen, for the running profile."""
+    screen.app.push_screen(EnvMatrixScreen(host.profile, lambda: host.monitor, clock))

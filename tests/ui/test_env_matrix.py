@@ -1,0 +1,129 @@
+"""The environment matrix (`c`): every flag × every environment, cells that differ from the
+profile's environment marked, `d` keeps only the flags that differ, an edit seen on the stream
+updates its row, `enter` shows the flag side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Static
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.screens import env_matrix
+from togul_monitor.ui.screens.env_diff import EnvDiffScreen
+from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
+
+from .helpers import make_app, make_profile, wait_for, wait_live
+
+# The seeded staging runs ahead of production: wider rollouts, the banner on.
+DIFFERING = {
+    "checkout-button-color",
+    "checkout-v2",
+    "homepage-layout",
+    "maintenance-banner",
+    "new-onboarding",
+    "realtime-notifications",
+    "recommendation-model",
+    "retry-backoff-ms",
+}
+
+
+def cells(screen: EnvMatrixScreen, flag: str) -> list[str]:
+    table: DataTable[Any] = screen.table
+    return [cell.plain for cell in table.get_row_at(screen.keys.index(flag))]
+
+
+async def test_c_opens_the_matrix_marks_filters_and_follows_an_edit(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(env_matrix, "LOOK_EVERY", 0.05)
+    profile = dataclasses.replace(
+        make_profile(emulator), name="test-token", token=emulator.credentials.org_token
+    )
+    app = make_app(profile)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_live(pilot, app)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
+        screen = app.screen
+        assert isinstance(screen, EnvMatrixScreen)
+        await wait_for(pilot, lambda: screen.reads == 1 and screen.keys, what="the first read")
+        assert (screen.env_a, screen.env_b) == ("production", "staging")
+        assert len(screen.keys) == 23
+        flag, production, staging, summary = cells(screen, "checkout-v2")
+        assert not production.startswith("≠") and staging.startswith("≠ on false")
+        assert summary == "rollout 25% → 60% · rule 2"
+        assert cells(screen, "dark-mode")[2].startswith("on true")  # the same: not marked
+        header = str(screen.query_one("#matrix-state", Static).render())
+        assert "A production ↔ B staging" in header and "refreshed" in header
+
+        await pilot.press("d")
+        assert set(screen.keys) == DIFFERING
+        # The banner is on in staging; switching it on in production (on the monitor's stream)
+        # makes the two equal: its row goes from the differing ones.
+        emulator.world.update_flag("production", "maintenance-banner", enabled=True)
+        await wait_for(
+            pilot, lambda: "maintenance-banner" not in screen.keys, what="the edit re-read"
+        )
+        assert screen.reads == 2  # one re-read of that flag, not a read of everything
+        await pilot.press("d")
+        assert cells(screen, "maintenance-banner")[3] == "same"
+
+        screen.table.move_cursor(row=screen.keys.index("checkout-v2"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvDiffScreen), what="the diff")
+        diff = app.screen
+        assert isinstance(diff, EnvDiffScreen)
+        assert (
+            "rule 2 / 2",
+            "percentage by user_id 25% → true",
+            "percentage by user_id 60% → true",
+            True,
+        ) in diff.lines
+        words = str(diff.query_one("#env-diff-words", Static).render())
+        assert "rollout 25% → 60%" in words
+        await pilot.press("escape")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main, what="back to the main screen")
+
+
+class Bare(App[None]):
+    """Only the matrix, without a monitor (no events to follow): its reads alone."""
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__()
+        self.profile = profile
+
+    def on_mount(self) -> None:
+        self.push_screen(EnvMatrixScreen(self.profile, lambda: None, time.time))
+
+
+async def test_a_refused_token_is_said_in_the_header_and_not_retried_at_every_look(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(env_matrix, "LOOK_EVERY", 0.01)
+    profile = dataclasses.replace(make_profile(emulator), name="bad-token", token="not-a-token")
+    app = Bare(profile)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
+        screen = app.screen
+        assert isinstance(screen, EnvMatrixScreen)
+        await wait_for(pilot, lambda: screen.reads == 1, what="the failed read")
+        header = str(screen.query_one("#matrix-state", Static).render())
+        assert header.startswith("failed: management API answered HTTP 401"), header
+        for _ in range(5):  # five looks later: still the one read, the retry waits
+            await pilot.pause(0.02)
+        assert screen.reads == 1 and not screen.busy
+
+
+async def test_without_a_token_the_matrix_says_why(emulator: EmulatorHandle) -> None:
+    app = Bare(make_profile(emulator))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
+        header = str(app.screen.query_one("#matrix-state", Static).render())
+        assert "needs a token profile" in header

@@ -1,0 +1,339 @@
+"""`togul-monitor wait FLAG --value V`: block until FLAG evaluates to V for the profile's context.
+
+For scripts and deploy pipelines ("go on once checkout-v2 is on"). The whole monitor runs, as
+under `tail` (`core.run_headless`), never recording: its evaluation checks FLAG at start and
+again after every stream event of it (and after an outage), so there is one stream client and
+one set of pacing rules, not a second poller. The flag is put on the run's watch list, which is
+what makes the monitor evaluate it at start and keeps it monitored whatever `max_flags` says.
+
+stdout holds the answer (one line, or one JSON object with `--json`); stderr the rest. Exit
+codes (README.md, cli/common.py): 0 FLAG is V, 1 the timeout passed (or the stream stopped),
+2 usage or configuration error (a profile that cannot evaluate too), 3 credentials rejected,
+130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any, TextIO
+
+import click
+
+from togul_monitor.cli.common import (
+    EXIT_CREDENTIALS,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Target,
+    command_target,
+    duration_option,
+    open_target,
+    report_config_error,
+    target_options,
+)
+from togul_monitor.cli.secrets import choose_secrets
+from togul_monitor.client.credentials import key_may_stream, stream_credentials
+from togul_monitor.client.environment_check import key_may_evaluate
+from togul_monitor.config.entry import Profile
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.core import EvaluatorStatus, ValueUpdated
+from togul_monitor.domain.events import ConnectionState, Status
+from togul_monitor.domain.values import FlagValue, same_value
+from togul_monitor.support.text import mask_secret, safe_text
+
+__all__ = ["parse_wanted", "run_wait", "wait"]
+
+
+def parse_wanted(text: str) -> Any:
+    """`--value`: JSON when it parses (`true`, `50`, `"x"`, `{"a":1}`), else the text itself,
+    so `--value green` needs no shell quoting of JSON quotes."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def value_text(value: Any) -> str:
+    """A value as JSON, one line, printable: `true`, `50`, `"green"`, `{"a":1}`."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return safe_text(text)
+
+
+def evaluation_problem(profile: Profile) -> str | None:
+    """Why `profile` cannot evaluate a flag (a configuration error), None when it can. Caught
+    before anything connects: waiting 60 s on a value that can never come helps nobody."""
+    if not profile.api_key:
+        return (
+            "no API key: wait evaluates the flag, which takes an API key of scope sdk or server "
+            "(a token alone cannot evaluate); set api_key_env in the profile, or give "
+            "--api-key-file or TOGUL_API_KEY"
+        )
+    if not key_may_evaluate(profile.api_key):
+        return (
+            f"the API key {mask_secret(profile.api_key)} is of scope stream, which cannot "
+            "evaluate: use a key of scope sdk or server"
+        )
+    if not profile.environment_key:
+        return "no environment key: evaluate needs one; give --environment KEY"
+    if not key_may_stream(profile.api_key) and not profile.token:
+        # The flag's events come from the stream: without them only the start would count.
+        return (
+            f"the API key {mask_secret(profile.api_key)} is of scope server, which cannot open "
+            "the change stream: use a key of scope sdk, or add a token"
+        )
+    return None
+
+
+class _Waiter:
+    """What the command has seen of FLAG, and the lines it says on stderr."""
+
+    def __init__(self, flag_key: str, wanted: Any, err: TextIO) -> None:
+        self.flag_key = flag_key
+        self.wanted = wanted
+        self.err = err
+        self.last: FlagValue | None = None
+        self._said_missing = False
+        self._evaluator_message: str | None = None
+
+    def say(self, text: str) -> None:
+        """One line on stderr (`text` is safe already)."""
+        self.err.write(f"wait: {text}\n")
+        self.err.flush()
+
+    def matches(self, value: FlagValue | None) -> bool:
+        """`value` (FLAG's, as the monitor holds it now) is the wanted one. Only a settled
+        answer counts: a stale value is the one from before an event still being evaluated."""
+        if value is None:
+            return False
+        self.last = value
+        if value.deleted:
+            if not self._said_missing:  # once: it may be created later, and that is news
+                self._said_missing = True
+                self.say(
+                    f"{safe_text(self.flag_key)} does not exist (yet): waiting for it to be created"
+                )
+            return False
+        current = value.current
+        if current is None or value.stale or value.error is not None:
+            return False
+        return same_value(current.value, self.wanted)
+
+    def evaluator(self, status: EvaluatorStatus) -> None:
+        """A failing evaluate side, said once per change (the monitor retries it)."""
+        message = None if status.ok else status.message
+        if message and message != self._evaluator_message:
+            self.say(safe_text(message))
+        self._evaluator_message = message
+
+    def state_text(self) -> str:
+        """What FLAG is now, for the timeout line: `still false`, `does not exist`..."""
+        value = self.last
+        if value is None or (value.current is None and not value.deleted):
+            error = f" ({safe_text(value.error)})" if value and value.error else ""
+            return f"has no value yet{error}"
+        if value.deleted:
+            return "does not exist"
+        assert value.current is not None
+        return f"is still {value_text(value.current.value)}"
+
+
+def _rejected(secret: str | None, profile_name: str, why: str) -> str:
+    return (
+        f"the server rejected the credentials {mask_secret(secret)} "
+        f"(profile {safe_text(profile_name)}): {why}"
+    )
+
+
+async def _watch(profile: Profile, waiter: _Waiter) -> int:
+    """Run the monitor until FLAG has the wanted value or the stream stops; the exit code."""
+    # Looked up on the module at call time, not imported by name: a test may spy on it there.
+    from togul_monitor import core
+
+    async with core.run_headless(profile, record=False) as (monitor, updates):
+        if waiter.matches(monitor.values().get(waiter.flag_key)):
+            return EXIT_OK
+        items: AsyncIterator[object] = updates
+        async for item in items:
+            if isinstance(item, ValueUpdated):
+                if item.value.flag_key == waiter.flag_key and waiter.matches(item.value):
+                    return EXIT_OK
+            elif isinstance(item, EvaluatorStatus):
+                if item.credentials_rejected:
+                    # Evaluate or the stream may be first to say so: one line either way.
+                    why = safe_text(item.message or "evaluate refused them")
+                    waiter.say(_rejected(profile.api_key, profile.name, why))
+                    return EXIT_CREDENTIALS
+                waiter.evaluator(item)
+            elif isinstance(item, Status) and item.state is ConnectionState.STOPPED:
+                why = safe_text(item.error or "stopped")
+                if item.credentials_rejected:
+                    used = stream_credentials(profile)  # the one the stream sent
+                    waiter.say(_rejected(used.api_key or used.token, profile.name, why))
+                    return EXIT_CREDENTIALS
+                if monitor.configuration_error is not None:
+                    raise monitor.configuration_error  # reported as every ConfigError is
+                waiter.say(f"the stream stopped: {why}")
+                return EXIT_FAILED
+        return EXIT_FAILED  # the update stream ended: the monitor stopped
+
+
+async def run_wait(
+    profile: Profile,
+    flag_key: str,
+    wanted: Any,
+    *,
+    timeout: float,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Wait up to `timeout` seconds (from now: connecting counts) for `flag_key` to evaluate
+    to `wanted` for `profile`'s context; prints the answer, returns the exit code. A profile
+    that cannot evaluate is a ConfigError."""
+    problem = evaluation_problem(profile)
+    if problem is not None:
+        raise ConfigError(problem, profile=profile.name)
+    began = time.monotonic()
+    if flag_key not in profile.watch:
+        profile = replace(profile, watch=(*profile.watch, flag_key))
+    waiter = _Waiter(flag_key, wanted, err)
+    try:
+        code = await asyncio.wait_for(_watch(profile, waiter), timeout)
+    except asyncio.TimeoutError:
+        code = EXIT_FAILED
+        timed_out = True
+    else:
+        timed_out = False
+        if code != EXIT_OK:
+            return code  # the reason is on stderr already
+    # The time to the answer, not to the monitor's stop that follows it.
+    elapsed = timeout if timed_out else time.monotonic() - began
+    _report(
+        waiter, matched=not timed_out, elapsed=elapsed, timeout=timeout, as_json=as_json, out=out
+    )
+    return code
+
+
+def _exists(value: FlagValue | None) -> bool | None:
+    """False once evaluate said 404 (or the flag was deleted), True once it answered a value,
+    None before any answer (or after errors only): nobody knows yet."""
+    if value is not None and value.deleted:
+        return False
+    return None if value is None or value.current is None else True
+
+
+def _report(
+    waiter: _Waiter, *, matched: bool, elapsed: float, timeout: float, as_json: bool, out: TextIO
+) -> None:
+    key, wanted = safe_text(waiter.flag_key), value_text(waiter.wanted)
+    if as_json:
+        value = waiter.last
+        current = value.current if value is not None and not value.deleted else None
+        answer = {
+            "flag_key": waiter.flag_key,
+            "wanted": waiter.wanted,
+            "matched": matched,
+            "exists": _exists(value),
+            "value": current.value if current is not None else None,
+            "value_type": current.value_type if current is not None else None,
+            "reason": current.reason if current is not None else None,
+            "enabled": current.enabled if current is not None else None,
+            "elapsed_seconds": round(elapsed, 3),
+            "timeout_seconds": timeout,
+        }
+        # ensure_ascii: server text is escaped, never printed raw (as safe_text would say).
+        out.write(json.dumps(answer, sort_keys=True) + "\n")
+        out.flush()
+    elif matched:
+        out.write(f"{key} is {wanted} for this context (after {elapsed:.1f} s)\n")
+        out.flush()
+    else:
+        waiter.err.write(f"{key} {waiter.state_text()} after {timeout:g} s (wanted {wanted})\n")
+        waiter.err.flush()
+
+
+@click.command()
+@target_options(
+    help_text={
+        "demo": "Wait on the built-in demo (an emulator on loopback).",
+        "profile_name": "Wait on a saved profile: its API key, environment and context.",
+        "environment": "Environment key of the target (evaluate needs one).",
+    }
+)
+@click.argument("flag_key", metavar="FLAG")
+@click.option(
+    "--value",
+    "wanted_text",
+    required=True,
+    metavar="V",
+    help="The value to wait for: JSON when it parses (true, 50, '\"x\"', '{\"a\":1}'), "
+    "else a string.",
+)
+@click.option(
+    "--timeout",
+    default="60s",
+    show_default=True,
+    callback=duration_option,
+    metavar="DURATION",
+    help="Exit 1 when FLAG is not V after DURATION (30s, 5m).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a line.")
+def wait(
+    demo: bool,
+    profile_name: str | None,
+    url: str | None,
+    api_key: str | None,
+    api_key_file: str | None,
+    token: str | None,
+    token_file: str | None,
+    environment: str | None,
+    flag_key: str,
+    wanted_text: str,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Wait until FLAG evaluates to V for the profile's context; for scripts and deploys.
+
+    FLAG is evaluated at start and again after each of its events on the change stream. On
+    success stdout says what was seen and when (`checkout-v2 is true for this context (after
+    3.2 s)`); at the timeout stderr says what FLAG still is. A flag that does not exist is
+    waited for (it may be created). Values compare by JSON type: true is not 1, nor "true"
+    (numbers by value: 50 is 50.0).
+
+    The context is the profile's `context`: named contexts are not supported yet. Nothing is
+    recorded to the journal. Exit codes: 0 FLAG is V, 1 timeout (or the stream stopped), 2
+    usage or configuration error (a profile without an API key that may evaluate, too), 3
+    credentials rejected, 130 Ctrl-C.
+    """
+    code = EXIT_OK
+    try:
+        if not flag_key:
+            raise ConfigError("FLAG must not be empty")
+        wanted = parse_wanted(wanted_text)
+        api_key, token = choose_secrets(api_key, api_key_file, token, token_file)
+        target = command_target(Target(demo, profile_name, url, api_key, token, environment))
+        with open_target(target) as profile:
+            code = asyncio.run(
+                run_wait(
+                    profile,
+                    flag_key,
+                    wanted,
+                    timeout=timeout,
+                    as_json=as_json,
+                    out=sys.stdout,
+                    err=sys.stderr,
+                )
+            )
+    except ConfigError as exc:
+        report_config_error(exc)
+    except KeyboardInterrupt:  # Ctrl-C: the shell's convention, 128 + SIGINT
+        code = EXIT_INTERRUPTED
+    sys.exit(code)

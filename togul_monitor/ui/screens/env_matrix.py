@@ -1,0 +1,296 @@
+"""`c`: the environment matrix. Every flag × every environment of the profile's project: its
+switch, default and rules in each; cells that differ from environment A's marked `≠` and
+highlighted; the last column says how A and B differ.
+
+`d` shows only the flags that differ (or all again); `a` and `b` choose the two environments
+compared (A: the profile's, B: the next one, at first); `r` reads everything again now; `enter`
+opens the flag's side-by-side diff between A and B (`env_diff.py`); `esc` closes.
+
+Reads run in a thread worker, one at a time, each on a loop of its own with bounded concurrency
+(core/env_configs.py), never on the UI's loop. Live: the monitor's event log is looked at twice
+a second; each event names its flag and environment, and only those configurations are read
+again (a handful of requests). The monitor streams one environment when an API key may stream,
+so changes elsewhere are caught by reading everything again every `FULL_EVERY` seconds while
+the screen is open; the header says when the matrix was last read.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+from textual.worker import Worker
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core.env_configs import ProjectConfigs, read_project_blocking, reread_blocking
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.handle import MonitorHandle
+from togul_monitor.ui.screens.env_diff import EnvDiffScreen
+from togul_monitor.ui.view.change import cut_cells
+from togul_monitor.ui.view.env_matrix import (
+    MARK,
+    MatrixRow,
+    default_pair,
+    header_line,
+    matrix_rows,
+    next_environment,
+)
+from togul_monitor.ui.worker_errors import report_worker_error
+
+LOOK_EVERY = 0.5  # seconds between two looks at the monitor's new events (module attributes:
+FULL_EVERY = 30.0  # tests shorten them); seconds between two reads of everything
+RETRY_EVERY = 5.0  # seconds after a failed read before everything is read again
+FLAG_WIDTH = 22
+FLEX_MIN = 12
+PADDING = 2  # cells around each column (DataTable's cell padding)
+MARKED_STYLE = "bold black on yellow"
+NEEDS_TOKEN = (
+    "comparing environments needs a token profile: the management API lists every "
+    "environment's flags and rules only with a Bearer token (token_env)"
+)
+
+
+@dataclass
+class MatrixRead(Message):
+    """A read finished: the project's configurations, or why there are none."""
+
+    project: ProjectConfigs | None
+    error: str | None
+
+
+def read_job(
+    post: Callable[[Message], object],
+    profile: Profile,
+    project: ProjectConfigs | None,
+    changed: list[tuple[str, str | None]],
+) -> None:
+    """Everything (no `project` yet, or no `changed`), or only the flags `changed` names."""
+    try:
+        if project is None or not changed:
+            found = read_project_blocking(profile, tuple(filter(None, [profile.environment_key])))
+        else:
+            found = reread_blocking(profile, project, changed)
+    except Exception as exc:  # any failure is the header's news, not a crash
+        post(MatrixRead(None, safe_text(str(exc)) or type(exc).__name__))
+        return
+    post(MatrixRead(found, None))
+
+
+class EnvMatrixScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="matrix_close"),
+        Binding("d", "toggle_differ", "Only differing", id="matrix_differ"),
+        Binding("a", "next_a", "Env A", id="matrix_env_a"),
+        Binding("b", "next_b", "Env B", id="matrix_env_b"),
+        Binding("r", "refresh_all", "Refresh", id="matrix_refresh"),
+    ]
+
+    DEFAULT_CSS = """
+    EnvMatrixScreen { align: center middle; }
+    EnvMatrixScreen > Vertical {
+        width: 98%; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    EnvMatrixScreen #matrix-state { height: 1; color: $text-muted; }
+    EnvMatrixScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        monitor: Callable[[], MonitorHandle | None],
+        clock: Callable[[], float],
+    ) -> None:
+        super().__init__()
+        self.profile, self.monitor, self.clock = profile, monitor, clock
+        self.project: ProjectConfigs | None = None
+        self.env_a = self.env_b = ""
+        self.only_differ = False
+        self.rows: list[MatrixRow] = []  # every flag's row
+        self.keys: list[str] = []  # the flag of each row shown, in the table's order
+        self.error: str | None = None
+        self.busy = False
+        self.reads = 0  # reads answered (tests wait on it)
+        self._pending: set[tuple[str, str | None]] = set()  # (flag, environment id) to read
+        self._position: int | None = None  # the monitor's event-log position looked at
+        self._watched: MonitorHandle | None = None
+        self._columns: tuple[str, ...] = ()
+        self._full_at = 0.0  # wall-clock time of the next read of everything
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "environments"
+            box.border_subtitle = "d only differing · a/b environments · r refresh · enter diff"
+            yield Static("", id="matrix-state")
+            yield DataTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        if not self.profile.token:  # nothing to read: say why, once
+            self.query_one("#matrix-state", Static).update(Text(NEEDS_TOKEN))
+            return
+        self._catch_up()  # events from now on count; the first read covers what came before
+        self._read(full=True)
+        self.set_interval(LOOK_EVERY, self._look, name="matrix")
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#matrix-table", DataTable)
+
+    # -- reading -------------------------------------------------------------------------------
+    def _catch_up(self) -> None:
+        """Take the monitor's new events: each marks its flag in its environment to read."""
+        monitor = self.monitor()
+        if monitor is None:
+            return
+        if monitor is not self._watched:  # a new monitor: its log numbers rows anew
+            self._watched, self._position = monitor, None
+        rows, end = monitor.rows_since(sys.maxsize if self._position is None else self._position)
+        if self._position is not None:
+            for row in rows:
+                if type(row) is FlagEvent:
+                    self._pending.add((row.flag_key, row.environment_id or None))
+        self._position = end
+
+    def _read(self, *, full: bool) -> None:
+        if self.busy:
+            return
+        full = full or self.project is None
+        if full:
+            self._full_at = self.clock() + FULL_EVERY
+        changed = [] if full else sorted(self._pending, key=str)
+        self._pending.clear()
+        self.busy = True
+        job = partial(read_job, self.post_message, self.profile, self.project, changed)
+        self.run_worker(job, thread=True, group="matrix", name="matrix", exit_on_error=False)
+        self._paint_header()
+
+    def _look(self) -> None:
+        self._catch_up()
+        project = self.project
+        if not self.busy:
+            if self.clock() >= self._full_at:
+                self._read(full=True)
+            elif self._pending and project is not None:
+                self._read(full=False)
+        self._paint_header()  # the age moves
+
+    @on(MatrixRead)
+    def _answered(self, message: MatrixRead) -> None:
+        self.busy = False
+        self.reads += 1
+        self.error = message.error
+        if message.error:  # read everything again after a pause (never at every look)
+            self._full_at = min(self._full_at, self.clock() + RETRY_EVERY)
+        if message.project is not None:
+            first = self.project is None
+            self.project = message.project
+            if first or self.env_a not in message.project.configs:
+                self.env_a, self.env_b = default_pair(message.project, self.profile.environment_key)
+            self.rebuild()
+        self._paint_header()
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        if report_worker_error(self, event):
+            self.busy = False
+
+    # -- painting ------------------------------------------------------------------------------
+    def _paint_header(self) -> None:
+        line = header_line(
+            self.project,
+            self.env_a,
+            self.env_b,
+            only_differ=self.only_differ,
+            shown=len(self.keys),
+            now=self.clock(),
+            busy=self.busy,
+            error=self.error,
+        )
+        self.query_one("#matrix-state", Static).update(Text(line))
+
+    def _widths(self, envs: int) -> tuple[int, int]:
+        """(each environment's width, the summary's)."""
+        total = self.app.size.width * 98 // 100 - 4
+        room = total - FLAG_WIDTH - PADDING * (envs + 2) - 2
+        each = max(FLEX_MIN, room // (envs + 1))
+        return each, max(FLEX_MIN, room - each * envs)
+
+    def rebuild(self) -> None:
+        """Show the rows again (after a read, a filter or another pair), the cursor kept."""
+        project = self.project
+        if project is None:
+            return
+        self.rows = matrix_rows(project, self.env_a, self.env_b)
+        envs = tuple(e.key for e in project.environments)
+        each, last = self._widths(len(envs))
+        table = self.table
+        current = self.selected_flag
+        columns = ("flag", *envs, f"{self.env_a} → {self.env_b}")
+        if columns != self._columns:
+            table.clear(columns=True)
+            table.add_column("flag", width=FLAG_WIDTH)
+            for env in envs:
+                table.add_column(safe_text(env), width=each)
+            table.add_column(safe_text(columns[-1]), width=last)
+            self._columns = columns
+        else:
+            table.clear()
+        shown = [row for row in self.rows if row.differs or not self.only_differ]
+        self.keys = [row.key for row in shown]
+        for row in shown:
+            cells = [Text(cut_cells(row.label, FLAG_WIDTH), style="bold", no_wrap=True)]
+            for text, marked in zip(row.cells, row.marked, strict=True):
+                shown_text = MARK + text if marked else text
+                style = MARKED_STYLE if marked else ""
+                cells.append(Text(cut_cells(shown_text, each), style=style, no_wrap=True))
+            style = "cyan" if row.summary != "same" else "dim"
+            cells.append(Text(cut_cells(row.summary, last), style=style, no_wrap=True))
+            table.add_row(*cells)
+        if current in self.keys:
+            table.move_cursor(row=self.keys.index(current), animate=False)
+        self._paint_header()
+
+    @property
+    def selected_flag(self) -> str | None:
+        row = self.table.cursor_row
+        return self.keys[row] if 0 <= row < len(self.keys) else None
+
+    # -- keys ----------------------------------------------------------------------------------
+    def action_toggle_differ(self) -> None:
+        self.only_differ = not self.only_differ
+        self.rebuild()
+
+    def action_next_a(self) -> None:
+        if self.project is not None:
+            self.env_a = next_environment(self.project, self.env_a, skip=self.env_b)
+            self.rebuild()
+
+    def action_next_b(self) -> None:
+        if self.project is not None:
+            self.env_b = next_environment(self.project, self.env_b, skip=self.env_a)
+            self.rebuild()
+
+    def action_refresh_all(self) -> None:
+        self._read(full=True)
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        project = self.project
+        if project is None or not 0 <= event.cursor_row < len(self.keys):
+            return
+        key = self.keys[event.cursor_row]
+        a = project.configs.get(self.env_a, {}).get(key)
+        b = project.configs.get(self.env_b, {}).get(key)
+        self.app.push_screen(EnvDiffScreen(key, self.env_a, self.env_b, a, b))
