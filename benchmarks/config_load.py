@@ -15,6 +15,10 @@ marks it missing once (`sys.modules["sniffio"] = None`, before the emulator's pr
 which is what installing `sniffio` achieves.
 
     .venv/bin/python benchmarks/config_load.py [--flags 2000] [--rules 5] [--concurrency 8]
+
+`config_load_tui.py` measures the other side of the same load: how responsive the TUI stays
+(event-loop stall, key press to repaint) while a token profile loads these configurations,
+against the same app on a profile without a token.
 """
 
 from __future__ import annotations

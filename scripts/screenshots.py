@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.ui.snapshot_scenes import SCENES, SIZE, Scene, scene_app, scene_emulator  # noqa: E402
+from tests.ui.snapshot_scenes import SCENES, Scene, scene_app, scene_emulator  # noqa: E402
 
 OUT = ROOT / "screenshots"
 
@@ -33,7 +33,7 @@ OUT = ROOT / "screenshots"
 async def shoot(scene: Scene, svg_path: Path) -> None:
     with scene_emulator() as emu:
         app = scene_app(emu, scene)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=scene.size) as pilot:
             await scene.drive(pilot, emu)
             await pilot.pause(0.1)
             svg_path.write_text(app.export_screenshot(title=f"togul-monitor: {scene.what}"))

@@ -2,7 +2,9 @@
 
 The README's screenshots show demo-like activity (`drive_activity`: toggles, default changes, a
 rollout step, rules added, an experiment flag: the kinds of change `emulator/simulate.py`
-makes); `server-text` keeps a flag named like markup on screen, for the snapshot test only.
+makes); `drive_rule_edits` makes the rule edits whose configuration diffs the feed, the detail
+and the history show (screenshots only); `server-text` keeps a flag named like markup on
+screen, for the snapshot test only.
 
 Everything that could differ between runs is pinned: the app's and the monitor's clock (fixed),
 the emulator's clock (so server timestamps are fixed), the time zone (UTC), the seed (so keys,
@@ -269,6 +271,77 @@ async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     await settle(pilot)
 
 
+async def drive_rule_edits(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    """Rule edits of each kind `emulator/simulate.py` makes, once every configuration is loaded,
+    then the cursor on the rollout step of `checkout-v2`: each row says its diff, the selected
+    row is shown whole under it, and the history pane shows the flag's diff under its event."""
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await until(pilot, lambda: app.monitor is not None)
+    await until(pilot, lambda: app.monitor.snapshot().status.state is ConnectionState.LIVE)
+    await until(pilot, lambda: app.monitor.snapshot().config_state == "complete")
+    await until(
+        pilot, lambda: _settled(app, 0, history=False) and len(app.main.values_table.values) > 20
+    )
+    world = emu.world
+    world.update_rule("production", "new-dashboard", 0, is_active=False)
+    world.update_rule("production", "welcome-message", 0, return_value="Merhaba!")
+    world.update_rule(
+        "production", "api-rate-limit", 1, operator="in", value_json='["premium","business"]'
+    )
+    world.update_rule("production", "checkout-v2", 1, rollout_percentage=50)
+    world.update_rule("production", "realtime-notifications", 0, bucket_by="user_id")
+    world.create_rule(
+        "production",
+        "beta-search",
+        rule_type="attribute",
+        attribute="country",
+        operator="eq",
+        value_json='"TR"',
+        return_value=True,
+    )
+    world.delete_rule("production", "legacy-export", 0)
+    world.update_rule("production", "homepage-layout", 0, rollout_percentage=75)
+    world.update_flag("production", "search-algorithm", default_value="hybrid")
+    edits = 9
+    await until(pilot, lambda: _settled(app, edits) and len(app.main.store.diffs) >= edits, 20)
+    rollout = max(
+        i
+        for i, row in enumerate(app.main.store.view)
+        if getattr(row, "flag_key", None) == "checkout-v2"
+    )
+    await pilot.press(*["up"] * (len(app.main.store.view) - 1 - rollout))
+    await until(pilot, lambda: app.main.selected_flag == "checkout-v2")
+    await until(pilot, lambda: _settled(app, edits))  # its history read
+    await settle(pilot)
+
+
+async def drive_rule_detail(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    """The event detail of the rollout step (`enter` on it): its configuration change."""
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await drive_rule_edits(pilot, emu)
+    await pilot.press("enter")
+    await until(pilot, lambda: type(app.screen).__name__ == "EventDetailScreen")
+    await settle(pilot)
+
+
+async def drive_inventory(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
+    """`i` after the demo-like activity: every flag with its rules, value and last change."""
+    app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
+    await drive_activity(pilot, emu)
+    await pilot.press("i")
+    await until(pilot, lambda: type(app.screen).__name__ == "InventoryScreen")
+    await until(pilot, lambda: len(app.monitor.snapshot().flag_configs) == 24)  # 23 seeded + 1
+    screen: Any = app.screen
+
+    def shown(flag: str) -> list[str]:  # the flag's row, as the table shows it
+        if flag not in screen.keys:
+            return []
+        return [cell.plain for cell in screen.table.get_row_at(screen.keys.index(flag))]
+
+    await until(pilot, lambda: shown("sim-experiment-1")[1:2] == ["json"])  # its config shown
+    await settle(pilot)
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -276,15 +349,37 @@ class Scene:
     what: str
     profile: Callable[[EmulatorHandle], Profile] = field(default=activity_profile)
     screenshot: bool = True  # rendered into screenshots/ (scripts/screenshots.py)
+    size: tuple[int, int] = SIZE  # the terminal's columns and rows
 
 
 SCENES: tuple[Scene, ...] = (
     Scene("main-view", drive_activity, "the main view: feed, values, history, status bar"),
     Scene("filter-in-use", drive_filter_in_use, "a filter in force, counted in the status bar"),
     Scene("filter-error", drive_filter_error, "the filter bar reporting an invalid term"),
-    Scene("event-detail", drive_detail, "the event detail: raw JSON, value before → after"),
+    Scene(
+        "event-detail",
+        drive_detail,
+        "the event detail: value before → after, configuration change, raw JSON",
+    ),
     Scene("profile-switcher", drive_switcher, "the profile switcher"),
     Scene("outage", drive_outage, "an outage marked inline in the feed"),
+    Scene(
+        "config-diffs",
+        drive_rule_edits,
+        "rule edits: each row says what it changed in the flag's configuration",
+        size=(150, 40),  # a feed wide enough for most rows' value change and diff whole
+    ),
+    Scene(
+        "config-detail",
+        drive_rule_detail,
+        "the event detail of a rollout step: its configuration change",
+    ),
+    Scene(
+        "inventory",
+        drive_inventory,
+        "the flag inventory (i): rules, value, last change",
+        size=(160, 40),  # the rule summary and the last change get a share of what is left
+    ),
     Scene(
         "server-text",
         drive_main,

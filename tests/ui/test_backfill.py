@@ -141,7 +141,9 @@ def test_the_store_keeps_recorded_rows_first_and_marked_through_refilters_and_tr
     store.add_row(live)  # the view is full: the oldest recorded row goes
     assert store.recorded == 2 and store.view[-1] is live
 
-    store.refilter(FeedPredicate(parse_filter("flag:a")))  # the boundary stays between the two parts
+    store.refilter(
+        FeedPredicate(parse_filter("flag:a"))
+    )  # the boundary stays between the two parts
     assert [getattr(row, "flag_key", None) for row in store.view] == ["a", "a", None, None]
     assert store.recorded == 2
     store.clear()  # a clear drops the recorded part and its boundary for good

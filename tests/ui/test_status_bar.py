@@ -128,10 +128,15 @@ async def test_the_status_bar_says_when_another_process_records_the_profile(
                 pilot, lambda: "not recording" in str(status.render()), what="the marker"
             )
             assert app.monitor is not None and not app.monitor.snapshot().recording
+            # The bar grows to three lines at the next layout: read them once it has.
+            await wait_for(pilot, lambda: status.size.height == 3, what="the third line")
+            await wait_for(
+                pilot,
+                lambda: status.render_line(2).text.startswith(" not recording: "),
+                what="the third line painted",
+            )
             lines = [status.render_line(y).text.rstrip() for y in range(3)]
-            assert lines[2].startswith(" not recording: ")
             assert expected in lines[2]
             assert "shown" in lines[1] and "drop" in lines[1]  # the counts stay visible
-            await wait_for(pilot, lambda: status.size.height == 3, what="the third line")
     finally:
         await recorder.stop()
