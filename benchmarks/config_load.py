@@ -14,7 +14,7 @@ is not installed the failed import is not cached and searches `sys.path` each ti
 marks it missing once (`sys.modules["sniffio"] = None`, before the emulator's process is forked),
 which is what installing `sniffio` achieves.
 
-    .venv/bin/python benchmarks/config_load.py [--flags 2000] [--rules 5] [--concurrency 8]
+    .venv/bin/python benchmarks/config_load.py [--flags 2000] [--rules 5]
 
 `config_load_tui.py` measures the other side of the same load: how responsive the TUI stays
 (event-loop stall, key press to repaint) while a token profile loads these configurations,

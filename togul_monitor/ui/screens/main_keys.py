@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 
 from togul_monitor.config.errors import ConfigError
@@ -51,6 +52,9 @@ def _write_clip(app: Any, what: str, text: str) -> None:
     app.call_from_thread(app.notify, message, title="copied", markup=False)
 
 
+SAVE_TIME_MODE_AFTER = 0.5  # seconds after the last `t` press
+
+
 class MainKeys:
     def __init__(
         self,
@@ -61,6 +65,7 @@ class MainKeys:
         select: Callable[[str], None],
     ) -> None:
         self.screen, self.app, self.host, self.painter = screen, screen.app, host, painter
+        self._time_mode_timer: Timer | None = None
         self.watched = watched  # the screen's own set, shared
         self.select = select  # sets the screen's selected flag
 
@@ -89,8 +94,15 @@ class MainKeys:
         return flag in self.watched if self.host.profile.name == profile.name else pressed
 
     def save_time_mode(self, current: Callable[[], str]) -> None:
+        """Saved once a burst of presses is over: writing the file parses it again, which
+        holds up the next frames for a moment, and only the last mode matters."""
+        if self._time_mode_timer is not None:
+            self._time_mode_timer.stop()
         job = partial(_save, self.app, "time mode", settings.save_time_mode)
-        main_jobs.start(self.screen, "save-time-mode", job, current, exclusive=False)
+        self._time_mode_timer = self.screen.set_timer(
+            SAVE_TIME_MODE_AFTER,
+            partial(main_jobs.start, self.screen, "save-time-mode", job, current, exclusive=False),
+        )
 
     # -- y ------------------------------------------------------------------------------------
     def copy(self, focused: Widget | None) -> None:

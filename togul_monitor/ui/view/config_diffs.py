@@ -110,7 +110,10 @@ def with_diff(
 def config_text(diff: ConfigDiff | None, state: str, loaded: int = 0, total: int = 0) -> Text:
     """The event detail's section on the flag's configuration: the diff whole, or why there is
     none (`state`: the snapshot's `config_state`). Plain Text: the lines are escaped already."""
-    text = Text("\nconfiguration change\n", style="bold underline")
+    # The heading's style on its span only: a Text's own style would reach every line after it.
+    text = Text("\n")
+    text.append("configuration change", style="bold underline")
+    text.append("\n")
     if diff is not None:
         for line in describe(diff):
             text.append("  " + line + "\n", style=DIFF_STYLE)
