@@ -1,8 +1,9 @@
 """The cached values table: one row per flag, keyed by flag key, updated as a diff.
 
 Rows are never cleared and refilled: a ValueUpdated touches only the cells that changed
-(`update_cell`), a new flag adds one row, and the age column is refreshed once a second. A row
-whose value just changed is highlighted for a moment; stale and deleted rows are marked.
+(`update_cell`), a new flag adds one row, and the age column of the rows in view is refreshed
+once a second. A row whose value just changed is highlighted for a moment; stale and deleted
+rows are marked.
 
 The columns are shared by what they need, as the feed's are (`column_widths`): the flag key gets
 a minimum (half the pane, within bounds), then the value what it needs, then the key the rest of what it needs, then the reason
@@ -182,10 +183,15 @@ class ValuesTable(DataTable[Text]):
                 self._upsert(key, now)
 
     def tick(self) -> None:
-        """Once a second: ages move and highlights expire."""
+        """Once a second: ages move and highlights expire, on the rows in view (an environment
+        of thousands of flags must not cost thousands of cells a second; a row scrolled into
+        view catches up at the next tick)."""
         now = self.clock()
-        for key in self.values:
-            self._upsert(key, now)
+        top = max(0, int(self.scroll_y))
+        for row in self.ordered_rows[top : top + self.size.height + 1]:
+            key = row.key.value
+            if key is not None and key in self.values:
+                self._upsert(key, now)
         for key, until in list(self._flash_until.items()):
             if until <= now:
                 del self._flash_until[key]
