@@ -16,6 +16,7 @@ from togul_monitor.domain.env_compare import compare_flag
 from togul_monitor.domain.env_compare_words import difference_line, flag_summary, side_by_side
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.change import cut_cells
 
 DIFFERS_STYLE = "bold black on yellow"
 
@@ -68,9 +69,11 @@ class EnvDiffScreen(ModalScreen[None]):
         for label, left, right, differs in self.lines:
             style = DIFFERS_STYLE if differs else ""
             mark = "≠ " if differs else "  "
+            # Cut with … (the table would cut silently); the words below say each difference
+            # whole.
             table.add_row(
-                Text(mark + label, style="bold"),
-                Text(left, style=style),
-                Text(right, style=style),
+                Text(cut_cells(mark + label, 12), style="bold"),
+                Text(cut_cells(left, width), style=style),
+                Text(cut_cells(right, width), style=style),
             )
         table.focus()
