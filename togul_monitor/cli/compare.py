@@ -82,17 +82,17 @@ async def run_compare(
     try:
         project = await read_project(reader, (env_a, env_b), only=(env_a, env_b))
     except NoSuchEnvironments as exc:
-        err.write(f"compare: {exc}\n")
+        err.write(f"compare: {safe_text(exc)}\n")
         return EXIT_USAGE
     except ManagementError as exc:
-        err.write(f"compare: {exc}\n")
+        err.write(f"compare: {safe_text(exc)}\n")  # it may quote a server-given id
         return EXIT_CREDENTIALS if exc.status in (401, 403) else EXIT_FAILED
     finally:
         await reader.aclose()
         await tokens.aclose()
     comparison = compare_environments(project.configs, env_a, env_b)
     if as_json:
-        out.write(json.dumps(comparison_to_json(comparison), ensure_ascii=False) + "\n")
+        out.write(json.dumps(comparison_to_json(comparison), ensure_ascii=True) + "\n")
     else:
         print_comparison(comparison, out)
     return EXIT_OK if comparison.matches else EXIT_FAILED

@@ -157,7 +157,8 @@ async def _watch(profile: Profile, waiter: _Waiter) -> int:
     # Looked up on the module at call time, not imported by name: a test may spy on it there.
     from togul_monitor import core
 
-    async with core.run_headless(profile, record=False) as (monitor, updates):
+    # Values only: a token profile's configurations (a request per flag) answer nothing here.
+    async with core.run_headless(profile, record=False, configs=False) as (monitor, updates):
         if waiter.matches(monitor.values().get(waiter.flag_key)):
             return EXIT_OK
         items: AsyncIterator[object] = updates

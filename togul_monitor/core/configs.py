@@ -25,7 +25,6 @@ Everything here runs on the monitor's loop and owns its state; the monitor publi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections import deque
@@ -35,6 +34,7 @@ from types import MappingProxyType
 from togul_monitor.client.management import FlagReader, ManagementError
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.core.config_fetch import Fetched, FetchQueue, Trigger, tie_answer
+from togul_monitor.core.config_ids import IdLookup, Waiting
 from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff, FlagConfig, diff_configs
@@ -46,7 +46,6 @@ NEEDS_TOKEN = "needs a token profile"
 # Module attributes, read when used: tests shorten them.
 MIN_INTERVAL = 0.5  # seconds between two event-driven fetches of one flag
 RETRY_DELAY = 5.0  # a failed fetch is tried again after this
-LIST_EVERY = 1.0  # seconds between two listings of the environment's flags
 REFETCH_EVERY = 10.0  # seconds between two re-fetches of everything (outages, unusable events)
 _PENDING_PER_FLAG = 64  # events remembered per flag until an answer covers them
 
@@ -67,11 +66,8 @@ class FlagConfigs:
         self._loading: set[str] = set()  # asked for at start, not answered yet
         self._complete = False  # the first load is done: a flag found later was created
         self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
-        self._awaiting_id: dict[str, tuple[Trigger, str | None]] = {}  # key → (trigger, 404 id)
-        self._listing: asyncio.Task[None] | None = None
-        self._list_again = False
-        self._discover = False  # the next listing adds the flags it finds (re-fetch all)
-        self._listed_at = -LIST_EVERY  # loop time the last listing was sent
+        # Flags waiting for their id (core/config_ids.py).
+        self._ids = IdLookup(self._list_flags, self._listed, self._list_failed, lambda: RETRY_DELAY)
         self._retry: dict[str, asyncio.TimerHandle] = {}
         self._halted = False
         self._closed = False
@@ -122,10 +118,7 @@ class FlagConfigs:
             self._refetch_timer.cancel()
         for timer in self._retry.values():
             timer.cancel()
-        if self._listing is not None:
-            self._listing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listing
+        await self._ids.aclose()
         for closer in (self._queue, self._reader):
             if closer is not None:
                 try:
@@ -158,8 +151,7 @@ class FlagConfigs:
         queue = self._queue
         if queue is None or self._halted:
             return True
-        asked = any(trigger is not None for trigger, _ in self._awaiting_id.values())
-        return not asked and not queue.events_waiting()
+        return not self._ids.asked() and not queue.events_waiting()
 
     # --- what the stream asks for ----------------------------------------------------------
 
@@ -183,7 +175,7 @@ class FlagConfigs:
             latest[key] = event
         for key, event in latest.items():
             if event.type == "flag.created" or key not in self.ids:
-                self._await_id(key, event, None)  # a new flag, or one that came back: a new id
+                self._ids.request(key, event, None)  # a new flag, or one that came back: a new id
             else:
                 self._queue.request(key, event)
 
@@ -210,9 +202,9 @@ class FlagConfigs:
         if self._halted:  # the token may have been fixed meanwhile: try again, once
             self._halted = False
             self.state = "complete" if self._complete else "loading"
-        self._discover = True
+        self._ids.discover_all()
         for key in set(self.ids) | set(self.configs):
-            self._await_id(key, None, None)
+            self._ids.request(key, None, None)
 
     # --- answers ---------------------------------------------------------------------------
 
@@ -233,7 +225,7 @@ class FlagConfigs:
         elif answer.config is None:
             # 404 without a deletion event: the flag may have a new id (deleted and created
             # again), or be gone; a listing tells.
-            self._await_id(key, trigger, self.ids.get(key))
+            self._ids.request(key, trigger, self.ids.get(key))
         elif answer.config.flag_key != key or answer.config.environment_id != self._environment_id:
             self._loading.discard(key)  # not this flag (an id reused?): not a snapshot of it
         else:
@@ -266,35 +258,35 @@ class FlagConfigs:
             first_seen = event is not None and event.type != "flag.created"
         changes = () if first_seen else diff_configs(before, config)
         if changes or first_seen:
-            self._emit(key, changes, event, config.version, first_seen=first_seen)
+            self._emit(key, changes, event, first_seen=first_seen)
 
     def _deleted(self, key: str, event: FlagEvent | None) -> None:
         assert self._queue is not None
         self._queue.cancel(key)
-        self._awaiting_id.pop(key, None)
+        self._ids.forget(key)
         self._pending.pop(key, None)
         self._loading.discard(key)
         self.ids.pop(key, None)
         before = self.configs.pop(key, None)
         if before is not None:
             self.version += 1
-            version = event.version if event is not None else None
-            self._emit(key, diff_configs(before, None), event, version)
+            self._emit(key, diff_configs(before, None), event)
 
     def _emit(
         self,
         key: str,
         changes: tuple[Change, ...],
         event: FlagEvent | None,
-        version: int | None,
         *,
         first_seen: bool = False,
     ) -> None:
+        # A change found by a re-fetch explains no event: no version either, so the journal's
+        # backfill (store/recorded.py) ties it to no row, as live.
         diff = ConfigDiff(
             flag_key=key,
             environment_id=self._environment_id,
             event_id=event.event_id if event is not None else None,
-            version=event.version if event is not None else version,
+            version=event.version if event is not None else None,
             changes=changes,
             first_seen=first_seen,
         )
@@ -305,62 +297,53 @@ class FlagConfigs:
 
     def _failed(self, key: str, trigger: Trigger, answer: Fetched) -> None:
         if answer.status in (401, 403):
-            # The token is refused: asking again would only be refused (no request storm).
-            self._halted = True
-            self.state = f"failed: {answer.error}"
+            self._halt(str(answer.error))
             return
         log.info("fetching %s failed: %s", key, answer.error)
         if key in self._retry or RETRY_DELAY <= 0:
             return
 
         def again() -> None:
+            # Without its trigger: newer events of the flag may have been asked for meanwhile,
+            # and an answer must never be tied to an older event than theirs.
             self._retry.pop(key, None)
             if not self._closed and not self._halted and self._queue is not None:
-                self._queue.request(key, trigger)
+                self._queue.request(key, None)
 
         self._retry[key] = asyncio.get_running_loop().call_later(RETRY_DELAY, again)
 
-    # --- learning ids ----------------------------------------------------------------------
+    def _halt(self, error: str) -> None:
+        """The token is refused: asking again would only be refused, so what waits is dropped
+        (no request storm); a re-fetch of everything (after an outage) tries once more."""
+        self._halted = True
+        self.state = f"failed: {error}"
+        if self._queue is not None:
+            self._queue.clear()
+        for timer in self._retry.values():
+            timer.cancel()
+        self._retry.clear()
+        self._ids.waiting.clear()
 
-    def _await_id(self, key: str, trigger: Trigger, failed_id: str | None) -> None:
-        old = self._awaiting_id.get(key)
-        if old is not None and trigger is None:
-            trigger = old[0]
-        self._awaiting_id[key] = (trigger, failed_id)
-        if self._listing is None or self._listing.done():
-            self._listing = asyncio.get_running_loop().create_task(self._list())
-        else:
-            self._list_again = True  # the listing running may have started before this flag
+    # --- learning ids (core/config_ids.py) ---------------------------------------------------
 
-    async def _list(self) -> None:
-        reader = self._reader
-        assert reader is not None
-        loop = asyncio.get_running_loop()
-        while True:
-            self._list_again = False
-            # Flag keys come from the server: one naming ever new keys gets a listing a
-            # second, not one per key (each listing is every flag of the environment).
-            wait = self._listed_at + LIST_EVERY - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._listed_at = loop.time()
-            try:
-                listed = await reader.list_flags(self._environment_id)
-            except ManagementError as exc:
-                self._listed_failed(exc)
-                return
-            if not self._list_again:
-                break
-        if self._closed:
-            return
-        awaiting, self._awaiting_id = self._awaiting_id, {}
-        if self._discover:  # a re-fetch of everything: flags created meanwhile too
-            self._discover = False
-            for key in listed.keys() - self.ids.keys() - awaiting.keys():
-                if len(self.ids) + len(awaiting) >= self.max_flags:
+    async def _list_flags(self) -> dict[str, str]:
+        assert self._reader is not None
+        return await self._reader.list_flags(self._environment_id)
+
+    def _list_failed(self, exc: ManagementError) -> bool:
+        log.info("listing the flags failed: %s", exc)
+        if exc.status in (401, 403):
+            self._halt(str(exc))
+            return False
+        return True
+
+    def _listed(self, listed: dict[str, str], answered: Waiting, discover: bool) -> None:
+        if discover:  # a re-fetch of everything: flags created meanwhile too
+            for key in listed.keys() - self.ids.keys() - answered.keys():
+                if len(self.ids) + len(answered) >= self.max_flags:
                     break
-                awaiting[key] = (None, None)
-        for key, (trigger, failed_id) in awaiting.items():
+                answered[key] = (None, None)
+        for key, (trigger, failed_id) in answered.items():
             flag_id = listed.get(key)
             if flag_id is None or flag_id == failed_id:
                 # Gone: its flag.deleted event (if the stream brings it) finds no snapshot, so
@@ -372,22 +355,8 @@ class FlagConfigs:
             self._queue.request(key, trigger)
         self._check_complete()
 
-    def _listed_failed(self, exc: ManagementError) -> None:
-        log.info("listing the flags failed: %s", exc)
-        if exc.status in (401, 403):
-            self._halted = True
-            self.state = f"failed: {exc}"
-            return
-        loop = asyncio.get_running_loop()
-
-        def again() -> None:
-            if not self._closed and self._awaiting_id:
-                self._listing = loop.create_task(self._list())
-
-        loop.call_later(max(RETRY_DELAY, 0.1), again)
-
     def _room(self) -> bool:
-        return len(self.ids) + len(self._awaiting_id) < self.max_flags
+        return len(self.ids) + len(self._ids) < self.max_flags
 
     def _check_complete(self) -> None:
         if self._halted or self._complete or self._queue is None:

@@ -83,9 +83,11 @@ class Monitor:
         evaluate_retry_delay: float = 5.0,
         journal_options: Mapping[str, Any] | None = None,
         max_flags: int | None = None,  # None: the profile's (`max_flags`, config/entry.py)
+        configs: bool = True,  # follow the flags' configurations (with a token; core/configs.py)
     ) -> None:
         self.profile = profile
         self.record = record
+        self._follow_configs = configs
         self._clock = clock
         self._journal_dir = journal_dir
         self._stream_factory = stream_factory or default_stream_factory
@@ -162,9 +164,10 @@ class Monitor:
         self._start_stream()
         self._tokens.start()
         evaluations.evaluate_everything()
-        start_configs(
-            self._configs, profile, plan, self._tokens.keeper, self._evaluations.max_flags
-        )
+        if self._follow_configs:
+            start_configs(
+                self._configs, profile, plan, self._tokens.keeper, self._evaluations.max_flags
+            )
         self._publisher.start(loop)
 
     async def stop(self) -> None:
