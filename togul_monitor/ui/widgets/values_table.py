@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import DataTable
 
 from togul_monitor.domain.values import FlagValue
@@ -29,6 +30,8 @@ from togul_monitor.ui.view.change import cut_cells, value_text
 from togul_monitor.ui.view.format import fmt_age
 
 FLASH_SECONDS = 2.0
+SORT_AT_ONCE_UP_TO = 300  # rows: a table this small is sorted as each flag is added
+SORT_EVERY = 0.5  # seconds: how often a larger one is sorted while flags arrive
 
 #: (key, label); every cell is cut one short of its column, which leaves one column of gap.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -85,6 +88,7 @@ class ValuesTable(DataTable[Text]):
         self._rendered: dict[str, tuple[Text, ...]] = {}
         self.widths: dict[str, int] = column_widths(40, 0, 0)
         self._needs = (0, 0)  # the widest flag cell and value cell so far
+        self._sort_timer: Timer | None = None
 
     def on_mount(self) -> None:
         self._layout_columns()
@@ -167,7 +171,16 @@ class ValuesTable(DataTable[Text]):
         for value in values:
             added |= self._upsert(value.flag_key, now)
         if added:
-            self.sort("flag", key=lambda cell: cell.plain[2:])
+            # Sorting costs the whole table: a large one (an environment's thousands of flags
+            # arriving in many batches) is sorted at most every SORT_EVERY seconds.
+            if self.row_count <= SORT_AT_ONCE_UP_TO:
+                self._sort()
+            elif self._sort_timer is None:
+                self._sort_timer = self.set_timer(SORT_EVERY, self._sort)
+
+    def _sort(self) -> None:
+        self._sort_timer = None
+        self.sort("flag", key=lambda cell: cell.plain[2:])
 
     def flash(self, flag_key: str) -> None:
         self._flash_until[flag_key] = self.clock() + FLASH_SECONDS
