@@ -13,6 +13,7 @@ from textual.app import App
 from textual.widgets import DataTable, Static
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens import env_matrix
 from togul_monitor.ui.screens.env_diff import EnvDiffScreen
@@ -121,9 +122,65 @@ async def test_a_refused_token_is_said_in_the_header_and_not_retried_at_every_lo
         assert screen.reads == 1 and not screen.busy
 
 
+async def test_the_periodic_check_is_one_listing_and_the_flags_that_moved(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(env_matrix, "LOOK_EVERY", 0.01)
+    monkeypatch.setattr(env_matrix, "CHECK_EVERY", 0.02)
+    profile = dataclasses.replace(
+        make_profile(emulator), name="test-token", token=emulator.credentials.org_token
+    )
+    app = Bare(profile)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
+        screen = app.screen
+        assert isinstance(screen, EnvMatrixScreen)
+        await wait_for(pilot, lambda: screen.reads == 1 and screen.project, what="first read")
+        project = screen.project
+        assert project is not None
+        flags = f"/api/v1/projects/{project.project_id}/flags/"
+        every = emulator.requests.count("GET", flags)
+        assert every == sum(len(c) for c in project.configs.values())
+        await wait_for(pilot, lambda: screen.reads >= 3, what="two checks")
+        assert emulator.requests.count("GET", flags) == every  # nothing moved: no fetch
+        emulator.world.update_flag("staging", "dark-mode", enabled=False)  # A: production
+        await wait_for(
+            pilot, lambda: cells(screen, "dark-mode")[2].startswith("≠"), what="the change"
+        )
+        assert emulator.requests.count("GET", flags) == every + 1
+        header = str(screen.query_one("#matrix-state", Static).render())
+        assert "all every 5m" in header
+
+
 async def test_without_a_token_the_matrix_says_why(emulator: EmulatorHandle) -> None:
     app = Bare(make_profile(emulator))
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
         header = str(app.screen.query_one("#matrix-state", Static).render())
         assert "needs a token profile" in header
+
+
+class Log:
+    """A monitor's event log as the matrix reads it (`rows_since`): `rows` appended by the test."""
+
+    def __init__(self) -> None:
+        self.rows: list[object] = []
+
+    def rows_since(self, position: int) -> tuple[list[object], int]:
+        return self.rows[min(position, len(self.rows)) :], len(self.rows)
+
+
+def test_events_of_ever_new_flags_keep_the_pending_reads_bounded() -> None:
+    log = Log()
+    monitor: Any = log  # what of a MonitorHandle the matrix reads
+    screen = EnvMatrixScreen(Profile("t", "http://x", "production"), lambda: monitor, time.time)
+    screen._catch_up()  # from now on
+    screen._full_at = time.time() + 3600
+    for start in range(0, 50_000, 5_000):
+        log.rows.extend(
+            FlagEvent("flag.updated", f"f{n}", "env", 1, 0.0, None, 0.0)
+            for n in range(start, start + 5_000)
+        )
+        screen._catch_up()
+        assert len(screen._pending) <= env_matrix.MAX_PENDING
+    assert screen._full_at == 0.0  # one read of everything instead of 50,000 re-reads

@@ -80,7 +80,9 @@ async def run_compare(
     assert keeper is not None  # a token: ProfileTokens keeps it
     reader = open_reader(profile, token=lambda: keeper.token, renew=keeper.renew)
     try:
-        project = await read_project(reader, (env_a, env_b), only=(env_a, env_b))
+        project = await read_project(
+            reader, (env_a, env_b), only=(env_a, env_b), max_flags=profile.max_flags
+        )
     except NoSuchEnvironments as exc:
         err.write(f"compare: {safe_text(exc)}\n")
         return EXIT_USAGE

@@ -4,14 +4,17 @@
 network error or 5xx tried once more, at most `concurrency` connections) that also reads
 `GET /api/v1/projects`, `GET /api/v1/projects/{id}/environments`, and the project's flags of
 every environment in one `GET /api/v1/projects/{id}/flags` (each flag names its
-`environment_id`; docs/management-api.md).
+`environment_id`; docs/management-api.md). A listed flag carries its `version` (an emulator
+extension) and `updated_at`: its `stamp`, which moves when the flag changes, so a reader that
+kept the stamps re-fetches only the flags whose stamp moved.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from togul_monitor.client.management import FlagReader, ManagementError, _flag_ids, _items
+from togul_monitor.client.management import FlagReader, ManagementError, _items
 from togul_monitor.support.text import safe_text
 
 
@@ -20,6 +23,33 @@ class Environment:
     environment_id: str
     key: str
     name: str
+
+
+#: What a flag's listing entry says of its last change: (`version`, `updated_at`), None when it
+#: says neither (nothing then tells a changed flag from an unchanged one).
+Stamp = tuple[int | None, str | None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    flag_id: str
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Environment id → flag key → its id and stamp: the first `limit` flags of each, in the
+    server's order; `capped`: the environments that listed more."""
+
+    flags: dict[str, dict[str, Listed]]
+    capped: frozenset[str]
+
+
+def _stamp(flag: dict[str, Any]) -> Stamp:
+    version, updated = flag.get("version"), flag.get("updated_at")
+    version = version if isinstance(version, int) and not isinstance(version, bool) else None
+    updated = updated[:64] if isinstance(updated, str) else None
+    return None if version is None and updated is None else (version, updated)
 
 
 class NoSuchEnvironments(ManagementError):
@@ -62,8 +92,21 @@ class ProjectReader(FlagReader):
             f"no project visible to the token has the environments {asked} (it sees: {shown})"
         )
 
-    async def flag_ids(self, environment_ids: list[str]) -> dict[str, dict[str, str]]:
-        """Environment id → flag key → flag id, from one listing of the project's flags."""
+    async def listing(self, environment_ids: list[str], limit: int) -> Listing:
+        """One listing of the project's flags: at most `limit` flags of each environment."""
         path = f"/api/v1/projects/{self.project_id}/flags"
-        flags = await self._list(path, "flags")
-        return {env_id: _flag_ids(flags, env_id) for env_id in environment_ids}
+        wanted = set(environment_ids)
+        flags: dict[str, dict[str, Listed]] = {env_id: {} for env_id in environment_ids}
+        capped: set[str] = set()
+        for flag in await self._list(path, "flags"):
+            env_id, key, flag_id = flag.get("environment_id"), flag.get("key"), flag.get("id")
+            if not isinstance(env_id, str) or env_id not in wanted:
+                continue
+            if not isinstance(key, str) or not isinstance(flag_id, str):
+                continue
+            listed = flags[env_id]
+            if key not in listed and len(listed) >= limit:
+                capped.add(env_id)
+                continue
+            listed[key] = Listed(flag_id, _stamp(flag))
+        return Listing(flags, frozenset(capped))

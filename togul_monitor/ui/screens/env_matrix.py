@@ -7,11 +7,15 @@ compared (A: the profile's, B: the next one, at first); `r` reads everything aga
 opens the flag's side-by-side diff between A and B (`env_diff.py`); `esc` closes.
 
 Reads run in a thread worker, one at a time, each on a loop of its own with bounded concurrency
-(core/env_configs.py), never on the UI's loop. Live: the monitor's event log is looked at twice
-a second; each event names its flag and environment, and only those configurations are read
-again (a handful of requests). The monitor streams one environment when an API key may stream,
-so changes elsewhere are caught by reading everything again every `FULL_EVERY` seconds while
-the screen is open; the header says when the matrix was last read.
+(core/env_configs.py), never on the UI's loop; at most the profile's `max_flags` flags of each
+environment are read. Live: the monitor's event log is looked at twice a second; each event
+names its flag and environment, and only those configurations are read again (a handful of
+requests); beyond `MAX_PENDING` such pairs waiting, everything is read once instead. The monitor
+streams one environment when an API key may stream, so changes elsewhere are caught every
+`CHECK_EVERY` seconds by one listing of the project's flags and a read of only the flags whose
+listing entry (`version`, `updated_at`) moved; everything is read again every `FULL_EVERY`
+seconds (a change the listing does not show, e.g. of a rule on a server that leaves the flag's
+`updated_at` alone), and at `r`. The header says when the matrix was last read and how often.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.env_configs import ProjectConfigs, read_project_blocking, reread_blocking
+from togul_monitor.core.env_configs import (
+    ProjectConfigs,
+    check_blocking,
+    read_project_blocking,
+    reread_blocking,
+)
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
@@ -46,10 +55,13 @@ from togul_monitor.ui.view.env_matrix import (
     matrix_rows,
     next_environment,
 )
+from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.worker_errors import report_worker_error
 
 LOOK_EVERY = 0.5  # seconds between two looks at the monitor's new events (module attributes:
-FULL_EVERY = 30.0  # tests shorten them); seconds between two reads of everything
+CHECK_EVERY = 30.0  # tests shorten them); seconds between two listings (changed flags read)
+FULL_EVERY = 300.0  # seconds between two reads of everything
+MAX_PENDING = 1_000  # (flag, environment) pairs waiting to be read; beyond: read everything
 RETRY_EVERY = 5.0  # seconds after a failed read before everything is read again
 FLAG_WIDTH = 22
 FLEX_MIN = 12
@@ -73,12 +85,15 @@ def read_job(
     post: Callable[[Message], object],
     profile: Profile,
     project: ProjectConfigs | None,
-    changed: list[tuple[str, str | None]],
+    changed: list[tuple[str, str | None]] | None,
 ) -> None:
-    """Everything (no `project` yet, or no `changed`), or only the flags `changed` names."""
+    """Everything (no `project` yet, or `changed` None), the flags whose listing entry moved
+    (`changed` empty), or only the flags `changed` names."""
     try:
-        if project is None or not changed:
+        if project is None or changed is None:
             found = read_project_blocking(profile, tuple(filter(None, [profile.environment_key])))
+        elif not changed:
+            found = check_blocking(profile, project)
         else:
             found = reread_blocking(profile, project, changed)
     except Exception as exc:  # any failure is the header's news, not a crash
@@ -126,6 +141,7 @@ class EnvMatrixScreen(ModalScreen[None]):
         self._watched: MonitorHandle | None = None
         self._columns: tuple[str, ...] = ()
         self._full_at = 0.0  # wall-clock time of the next read of everything
+        self._check_at = 0.0  # wall-clock time of the next listing
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -157,19 +173,27 @@ class EnvMatrixScreen(ModalScreen[None]):
             self._watched, self._position = monitor, None
         rows, end = monitor.rows_since(sys.maxsize if self._position is None else self._position)
         if self._position is not None:
+            pending = self._pending
             for row in rows:
                 if type(row) is FlagEvent:
-                    self._pending.add((row.flag_key, row.environment_id or None))
+                    pending.add((row.flag_key, row.environment_id or None))
+                    if len(pending) > MAX_PENDING:  # cheaper read at once than one by one
+                        pending.clear()
+                        self._full_at = 0.0
         self._position = end
 
-    def _read(self, *, full: bool) -> None:
+    def _read(self, *, full: bool = False, check: bool = False) -> None:
         if self.busy:
             return
         full = full or self.project is None
+        now = self.clock()
         if full:
-            self._full_at = self.clock() + FULL_EVERY
-        changed = [] if full else sorted(self._pending, key=str)
-        self._pending.clear()
+            self._full_at = now + FULL_EVERY
+        if full or check:
+            self._check_at = now + CHECK_EVERY
+        changed = None if full else [] if check else sorted(self._pending, key=str)
+        if full or not check:
+            self._pending.clear()  # a listing's check leaves the events' flags to their read
         self.busy = True
         job = partial(read_job, self.post_message, self.profile, self.project, changed)
         self.run_worker(job, thread=True, group="matrix", name="matrix", exit_on_error=False)
@@ -179,10 +203,13 @@ class EnvMatrixScreen(ModalScreen[None]):
         self._catch_up()
         project = self.project
         if not self.busy:
-            if self.clock() >= self._full_at:
+            now = self.clock()
+            if now >= self._full_at:
                 self._read(full=True)
             elif self._pending and project is not None:
-                self._read(full=False)
+                self._read()
+            elif now >= self._check_at:
+                self._read(check=True)
         self._paint_header()  # the age moves
 
     @on(MatrixRead)
@@ -216,6 +243,8 @@ class EnvMatrixScreen(ModalScreen[None]):
             now=self.clock(),
             busy=self.busy,
             error=self.error,
+            cadence=f"changes checked every {fmt_age(CHECK_EVERY)}, all every {fmt_age(FULL_EVERY)}",
+            max_flags=self.profile.max_flags,
         )
         self.query_one("#matrix-state", Static).update(Text(line))
 

@@ -254,7 +254,9 @@ class MainPainter:
             self.history_pane.show(selected, [])
         self.history.dirty = True  # read from the new monitor
         self.store.answers.reset(evaluates=evaluates(profile))
-        self.store.diffs.clear()
+        # At most as many flags' last changes as the monitor follows flags (`max_flags`).
+        limit = snapshot.max_flags if snapshot is not None and snapshot.max_flags else None
+        self.store.diffs.clear(limit or profile.max_flags)
         self.store.diffs.saw(row for row in self.store.view if type(row) is FlagEvent)
         if snapshot is not None:  # the recorded rows say what they changed, as they did live
             self.store.add_recorded(snapshot.recorded)

@@ -63,13 +63,13 @@ def take_batch(
     answers = store.answers
     answered: tuple[str, FlagEvent] | None = None  # (flag, last event) the update before answered
     diffs = store.diffs
-    last_event, events = diffs.last_event, 0
+    last_event, events = diffs.event, 0
     for update in updates:
         just_answered, answered = answered, None
         if isinstance(update, FlagEvent):
             store.add_row(update)
             answers.event(update)
-            last_event[update.flag_key] = update  # the inventory's last change
+            last_event(update)  # the inventory's last change (at most `max_flags` flags)
             events += 1
             if update.environment_id not in environment_names:
                 batch.unknown_environment = True  # the monitor's snapshot may name it

@@ -7,8 +7,11 @@ event they explain: its id, or when the server sends no ids, its flag, version a
 the live one: no two events of a flag arrive at the same instant with the same version.
 
 Per flag the store also remembers the last event and the last diff it saw: what the inventory
-(`screens/inventory.py`) says was the flag's last change. `version` grows with every change, so
-a screen that shows any of it knows when to repaint. Nothing here touches a widget.
+(`screens/inventory.py`) says was the flag's last change. Flag keys come from the server, so
+both maps keep the `max_flags` (the profile's) most recently changed flags only: a stream of
+ever new keys cannot grow them, and the inventory lists at most that many flags from them.
+`version` grows with every change, so a screen that shows any of it knows when to repaint.
+Nothing here touches a widget.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable
 
 from rich.text import Text
 
+from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.core import ConfigChanged
 from togul_monitor.core.configs import NEEDS_TOKEN
 from togul_monitor.domain.events import FlagEvent
@@ -36,30 +40,46 @@ def diff_key(event: FlagEvent) -> object:
 
 
 class ConfigDiffs:
-    def __init__(self, limit: int = 10_000) -> None:
+    def __init__(self, limit: int = 10_000, max_flags: int = DEFAULT_MAX_FLAGS) -> None:
         self.limit = limit
+        self.max_flags = max(1, max_flags)  # flags remembered by `last_event`, `last_diff`
         self._by_event: OrderedDict[object, ConfigDiff] = OrderedDict()
-        self.last_event: dict[str, FlagEvent] = {}  # flag key → its newest event seen
-        self.last_diff: dict[str, ConfigChanged] = {}  # flag key → its newest diff
+        # Least recently changed first: beyond `max_flags` flags the oldest goes.
+        self.last_event: OrderedDict[str, FlagEvent] = OrderedDict()  # flag → its newest event
+        self.last_diff: OrderedDict[str, ConfigChanged] = OrderedDict()  # flag → its newest diff
         self.version = 0
 
-    def clear(self) -> None:
-        """A new monitor (another profile): nothing carries over."""
+    def clear(self, max_flags: int | None = None) -> None:
+        """A new monitor (another profile, with its `max_flags`): nothing carries over."""
+        if max_flags is not None:
+            self.max_flags = max(1, max_flags)
         self._by_event.clear()
         self.last_event.clear()
         self.last_diff.clear()
         self.version += 1
 
+    def event(self, event: FlagEvent) -> None:
+        """The view received `event`: its flag's last change so far (`version` is the caller's
+        to bump, once per batch)."""
+        last, key = self.last_event, event.flag_key
+        last[key] = event
+        last.move_to_end(key)
+        if len(last) > self.max_flags:
+            last.popitem(last=False)
+
     def saw(self, events: Iterable[FlagEvent]) -> None:
         """Events the view received (in order): each is its flag's last change so far."""
-        last = self.last_event
         for event in events:
-            last[event.flag_key] = event
+            self.event(event)
         self.version += 1
 
     def add(self, update: ConfigChanged) -> None:
         diff = update.diff
-        self.last_diff[diff.flag_key] = update
+        last, flag = self.last_diff, diff.flag_key
+        last[flag] = update
+        last.move_to_end(flag)
+        if len(last) > self.max_flags:
+            last.popitem(last=False)
         self.version += 1
         if update.event is not None:
             key = diff_key(update.event)

@@ -82,8 +82,11 @@ def header_line(
     now: float,
     busy: bool,
     error: str | None,
+    cadence: str = "",
+    max_flags: int = 0,
 ) -> str:
-    """One line: what is compared, how many rows, when the matrix was last read and how."""
+    """One line: what is compared, how many rows, when the matrix was last read and how often
+    (`cadence`), and which environments have more than the `max_flags` flags read."""
     if project is None:
         state = f"failed: {safe_text(error)}" if error else "reading every environment's flags…"
         return state
@@ -96,6 +99,12 @@ def header_line(
         differing,
         f"refreshed {age} ago" + (" · refreshing…" if busy else ""),
     ]
+    if cadence:
+        parts.append(cadence)
+    if project.capped:
+        envs = ", ".join(safe_text(env) for env in project.capped[:3])
+        more = f" (+{len(project.capped) - 3})" if len(project.capped) > 3 else ""
+        parts.append(f"first {max_flags:,} flags only in {envs}{more}")
     if error:
         parts.append(f"last refresh failed: {safe_text(error)}")
     return " · ".join(parts)

@@ -9,6 +9,8 @@ Where each part comes from:
 - the value: what the monitor holds for the profile's context (`MonitorSnapshot.values`);
 - the last change: the newest event of the flag the view received, with its diff when known
   (view/config_diffs.py); else a change found by a re-fetch; else the server's `updated_at`.
+  The events name flags the server chooses: only the `max_flags` most recently changed flags
+  are remembered (`ConfigDiffs`), so flags known from events alone are at most that many.
 
 Server text is escaped here (`safe_text`, `show`); the screen appends it as plain Text.
 """
