@@ -85,3 +85,13 @@ def tie_answer(
         if pending:
             pending.popleft()  # the event itself
     return True, event
+
+
+def ahead_of_stream(pending: deque[FlagEvent] | None, trigger: Trigger, config: FlagConfig) -> bool:
+    """The answer shows a later version of the flag than any event received for it: the event
+    that made the change is still on its way (the server answers sooner than it streams)."""
+    if trigger is None or config.version is None or trigger.version is None:
+        return False
+    if pending and any(e.version == config.version for e in pending):
+        return False
+    return config.version > trigger.version

@@ -33,7 +33,13 @@ from types import MappingProxyType
 
 from togul_monitor.client.management import FlagReader, ManagementError
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
-from togul_monitor.core.config_fetch import Fetched, FetchQueue, Trigger, tie_answer
+from togul_monitor.core.config_fetch import (
+    Fetched,
+    FetchQueue,
+    Trigger,
+    ahead_of_stream,
+    tie_answer,
+)
 from togul_monitor.core.config_ids import IdLookup, Waiting
 from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
@@ -66,6 +72,7 @@ class FlagConfigs:
         self._loading: set[str] = set()  # asked for at start, not answered yet
         self._complete = False  # the first load is done: a flag found later was created
         self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
+        self._ahead: set[str] = set()  # an answer ahead of the stream was asked again
         # Flags waiting for their id (core/config_ids.py).
         self._ids = IdLookup(self._list_flags, self._listed, self._list_failed, lambda: RETRY_DELAY)
         self._retry: dict[str, asyncio.TimerHandle] = {}
@@ -238,6 +245,16 @@ class FlagConfigs:
         self, key: str, trigger: Trigger, config: FlagConfig, superseded: bool
     ) -> tuple[bool, FlagEvent | None]:
         pending = self._pending.get(key)
+        if not superseded and key not in self._ahead and ahead_of_stream(pending, trigger, config):
+            # Tied to `trigger`, the change would name an older event than the one that made
+            # it: asked again (after the flag's interval), by when that event has most likely
+            # come and is the trigger. Once only: a server whose versions do not follow its
+            # events' must not keep the diff from being shown.
+            self._ahead.add(key)
+            assert self._queue is not None
+            self._queue.request(key, trigger)
+            return False, None
+        self._ahead.discard(key)
         keep, event = tie_answer(pending, trigger, config, superseded)
         if pending is not None and not pending:
             del self._pending[key]
@@ -265,6 +282,7 @@ class FlagConfigs:
         self._queue.cancel(key)
         self._ids.forget(key)
         self._pending.pop(key, None)
+        self._ahead.discard(key)
         self._loading.discard(key)
         self.ids.pop(key, None)
         before = self.configs.pop(key, None)
