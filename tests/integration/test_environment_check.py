@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,8 @@ from togul_monitor.domain.events import ConnectionState, FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.journal import journal_path
 
+from .test_monitor import wait_for
+
 
 def profile(emu: EmulatorHandle, environment: str, **fields: Any) -> Profile:
     base: dict[str, Any] = {
@@ -32,14 +32,6 @@ def profile(emu: EmulatorHandle, environment: str, **fields: Any) -> Profile:
     }
     base.update(fields)
     return Profile(**base)
-
-
-async def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or cond}")
-        await asyncio.sleep(0.01)
 
 
 async def test_a_key_of_another_environment_is_refused_at_start(

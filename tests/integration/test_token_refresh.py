@@ -28,6 +28,8 @@ from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.support.text import mask_secret
 
+from .test_monitor import wait_for
+
 TTL = 3.0
 
 
@@ -36,14 +38,6 @@ def short_lived() -> Iterator[EmulatorHandle]:
     """An emulator whose access tokens (the org token's too) live TTL seconds."""
     with running_emulator(seed=0, heartbeat=0.2, token_ttl=TTL) as emu:
         yield emu
-
-
-async def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or cond}")
-        await asyncio.sleep(0.01)
 
 
 def expired(token: str) -> Callable[[], bool]:

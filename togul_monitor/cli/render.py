@@ -122,7 +122,8 @@ def plain_error(error: str, url: str) -> str:
 MAX_DIFF_LINES = 10  # lines one configuration diff prints at most (then "… N more")
 
 
-def _json_text(value: object) -> str:
+def json_text(value: object) -> str:
+    """A value as JSON, one line, printable: `true`, `50`, `"green"`, `{"a":1}`."""
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     except (TypeError, ValueError):
@@ -138,10 +139,10 @@ def change_text(before: Evaluation | None, after: Evaluation | None) -> str:
     """`false → true (reason default → rule_match)`; `25 (unchanged; enabled → disabled)` when
     only the reason or the master switch changed; `true → deleted`; `deleted → true`."""
     if after is None:
-        return f"{'deleted' if before is None else _json_text(before.value)} → deleted"
+        return f"{'deleted' if before is None else json_text(before.value)} → deleted"
     if before is None:  # a transition from nothing: the flag was deleted and came back
-        return f"deleted → {_json_text(after.value)}"
-    old, new = _json_text(before.value), _json_text(after.value)
+        return f"deleted → {json_text(after.value)}"
+    old, new = json_text(before.value), json_text(after.value)
     extra: list[str] = []
     if before.reason != after.reason:
         extra.append(f"reason {safe_text(before.reason or '?')} → {safe_text(after.reason or '?')}")

@@ -36,6 +36,7 @@ from togul_monitor.cli.common import (
     report_config_error,
     target_options,
 )
+from togul_monitor.cli.render import json_text
 from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.client.credentials import key_may_stream, stream_credentials
 from togul_monitor.client.environment_check import key_may_evaluate
@@ -56,15 +57,6 @@ def parse_wanted(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def value_text(value: Any) -> str:
-    """A value as JSON, one line, printable: `true`, `50`, `"green"`, `{"a":1}`."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return safe_text(text)
 
 
 def evaluation_problem(profile: Profile) -> str | None:
@@ -142,7 +134,7 @@ class _Waiter:
         if value.deleted:
             return "does not exist"
         assert value.current is not None
-        return f"is still {value_text(value.current.value)}"
+        return f"is still {json_text(value.current.value)}"
 
 
 def _rejected(secret: str | None, profile_name: str, why: str) -> str:
@@ -234,7 +226,7 @@ def _exists(value: FlagValue | None) -> bool | None:
 def _report(
     waiter: _Waiter, *, matched: bool, elapsed: float, timeout: float, as_json: bool, out: TextIO
 ) -> None:
-    key, wanted = safe_text(waiter.flag_key), value_text(waiter.wanted)
+    key, wanted = safe_text(waiter.flag_key), json_text(waiter.wanted)
     if as_json:
         value = waiter.last
         current = value.current if value is not None and not value.deleted else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from togul_monitor.client.management import FlagReader, ManagementError, _items
+from togul_monitor.client.management import FlagReader, ManagementError, items_of
 from togul_monitor.support.text import safe_text
 
 
@@ -61,7 +61,7 @@ class ProjectReader(FlagReader):
         body = await self._get(path)
         if body is None:
             raise ManagementError(f"management API answered HTTP 404 for {path}", 404)
-        return _items(body, name)
+        return items_of(body, name)
 
     async def environments(self, project_id: str) -> list[Environment]:
         path = f"/api/v1/projects/{project_id}/environments"

@@ -57,7 +57,8 @@ class EnvironmentInfo:
     flag_ids: dict[str, str] = field(default_factory=dict)  # flag key → id, in the environment
 
 
-def _items(body: object, name: str) -> list[dict[str, Any]]:
+def items_of(body: object, name: str) -> list[dict[str, Any]]:
+    """The objects of the `name` list of an answer (`{"flags": [...]}`); a shape error else."""
     if isinstance(body, dict):
         body = body.get(name)
     if not isinstance(body, list):
@@ -78,7 +79,7 @@ async def _get(client: httpx.AsyncClient, path: str, name: str) -> list[dict[str
         body = response.json()
     except ValueError:
         raise ManagementError(f"management API sent non-JSON for {path}") from None
-    return _items(body, name)
+    return items_of(body, name)
 
 
 async def lookup_environment(
@@ -169,7 +170,7 @@ class FlagReader:
         body = await self._get(path, {"environment_id": environment_id})
         if body is None:
             raise ManagementError(f"management API answered HTTP 404 for {path}", 404)
-        return _flag_ids(_items(body, "flags"), environment_id)
+        return _flag_ids(items_of(body, "flags"), environment_id)
 
     async def fetch_flag(self, flag_id: str) -> FlagConfig | None:
         """The flag with its rules; None when the server does not know it (404: deleted)."""

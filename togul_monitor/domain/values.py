@@ -64,6 +64,12 @@ def _canonical(value: Any) -> object:
     return (type(value).__name__, value)
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """`a` and `b` are the same JSON value to a user: `true` is not `1`, `25` is not `25.0`
+    (`_canonical`); what a value change is, wherever it is shown."""
+    return _canonical(a) == _canonical(b)
+
+
 def same_value(a: Any, b: Any) -> bool:
     """`a` and `b` are the same JSON value, what `wait --value` compares: type-aware like
     `_canonical` (`true` is not `1`, `"1"` is not `1`), except that numbers compare by value
@@ -87,7 +93,7 @@ def evaluations_differ(before: Evaluation | None, after: Evaluation | None) -> b
     return (
         before.reason != after.reason
         or before.enabled != after.enabled
-        or _canonical(before.value) != _canonical(after.value)
+        or not same_json(before.value, after.value)
     )
 
 

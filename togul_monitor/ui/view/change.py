@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.text import Text
 
-from togul_monitor.domain.values import Evaluation
+from togul_monitor.domain.values import Evaluation, same_json
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_value
 
@@ -51,9 +51,9 @@ def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
     """`false → true` (the after side emphasised), `"x" → deleted`, or, when only the reason or
     the enabled state changed, the value with what changed: `"bm25" (default → rule_match)`.
 
-    Values are compared as shown (JSON text), so `true → 1` and `25 → 25.0` stay visible
+    Values are compared as JSON (`same_json`), so `true → 1` and `25 → 25.0` stay visible
     changes although Python calls them equal."""
-    if before is not None and after is not None and value_text(before) == value_text(after):
+    if before is not None and after is not None and same_json(before.value, after.value):
         parts = [Part(value_text(after), "bold", cut=1)]
         if before.reason != after.reason:
             parts += [

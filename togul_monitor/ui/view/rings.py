@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.values import Evaluation, ValueTransition, same_json
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import value_text
 
@@ -27,12 +27,12 @@ TITLE = "watched flag changed"
 
 
 def real_change(transition: ValueTransition) -> bool:
-    """The value itself changed (JSON-spelled, so `true` and `1` differ), or the flag came or
+    """The value itself changed (as JSON, so `true` and `1` differ), or the flag came or
     went: not a change of reason or enabled state alone."""
     before, after = transition.before, transition.after
     if before is None or after is None:
         return before is not after
-    return value_text(before) != value_text(after)
+    return not same_json(before.value, after.value)
 
 
 def side(evaluation: Evaluation | None, absent: str, limit: int = 40) -> str:
