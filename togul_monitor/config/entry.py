@@ -20,11 +20,18 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.text import mask_secret, safe_text, secret_problem
 
 DEFAULT_HEARTBEAT_SECONDS = 30.0
+#: The name of the single `context` table among a profile's contexts (domain/values.py has the
+#: same word as DEFAULT_CONTEXT: the config stage may not import the domain).
+DEFAULT_CONTEXT_NAME = "default"
 #: Flag keys come from the server: one that names ever new keys must not cost an evaluate
 #: request and a cached value each, so a monitor holds at most this many flags (watched ones
 #: always); events of the others are shown and counted, not evaluated.
 DEFAULT_MAX_FLAGS = 10_000
 MAX_MAX_FLAGS = 1_000_000
+#: A profile evaluates every monitored flag once per context (requests grow with them).
+MAX_CONTEXTS = 8
+#: What a context may be called: it names a column, a `--context` option and journal rows.
+CONTEXT_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 #: How the TUI shows times (`t` cycles them; top-level `time_mode` in profiles.toml keeps one).
 TIME_MODES: tuple[str, ...] = ("local", "utc", "relative")
 
@@ -54,6 +61,8 @@ class Profile:
     # refresh_token: renews the token before it expires (POST /api/v1/refresh-token).
     refresh_token: str | None = field(default=None, repr=False)
     context: dict[str, str] = field(default_factory=dict)
+    # Named contexts (`[profiles.NAME.contexts]`), in the file's order; see `evaluation_contexts`.
+    contexts: dict[str, dict[str, str]] = field(default_factory=dict)
     watch: tuple[str, ...] = ()
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     allow_insecure: bool = False
@@ -72,6 +81,23 @@ class Profile:
         """How long a silent stream may stay open: three missed heartbeats."""
         return 3.0 * self.heartbeat_seconds
 
+    @property
+    def evaluation_contexts(self) -> dict[str, dict[str, str]]:
+        """Every context the profile evaluates for, name → attributes, in order.
+
+        The single `context` is the one named `default`; it comes first when named contexts
+        exist too, and is left out when it is empty and named ones exist (an empty context is
+        nobody's user). A profile with neither has one empty `default` context.
+        """
+        if not self.contexts:
+            return {DEFAULT_CONTEXT_NAME: dict(self.context)}
+        found: dict[str, dict[str, str]] = {}
+        if self.context:
+            found[DEFAULT_CONTEXT_NAME] = dict(self.context)
+        for name, attributes in self.contexts.items():
+            found[name] = dict(attributes)
+        return found
+
 
 @dataclass(frozen=True)
 class ProfileEntry:
@@ -83,6 +109,7 @@ class ProfileEntry:
     token: str | None = field(default=None, repr=False)
     token_env: str | None = None
     context: dict[str, str] = field(default_factory=dict)
+    contexts: dict[str, dict[str, str]] = field(default_factory=dict)
     watch: tuple[str, ...] = ()
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     allow_insecure: bool = False
@@ -119,6 +146,8 @@ class ProfileEntry:
                 table[key] = value
         if self.context:
             table["context"] = dict(self.context)
+        if self.contexts:
+            table["contexts"] = {name: dict(attrs) for name, attrs in self.contexts.items()}
         if self.watch:
             table["watch"] = list(self.watch)
         if self.heartbeat_seconds != DEFAULT_HEARTBEAT_SECONDS:
@@ -156,6 +185,7 @@ class ProfileEntry:
             token=secrets["token"],
             refresh_token=secrets["refresh_token"],
             context=dict(self.context),
+            contexts={name: dict(attrs) for name, attrs in self.contexts.items()},
             watch=tuple(self.watch),
             heartbeat_seconds=self.heartbeat_seconds,
             allow_insecure=self.allow_insecure,

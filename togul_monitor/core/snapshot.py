@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from togul_monitor.core.updates import EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
 from togul_monitor.domain.flag_config import FlagConfig
-from togul_monitor.domain.values import FlagValue, FlagValues
+from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, FlagValues
 from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges
 
 SNAPSHOT_EVERY = 1.0  # seconds between two snapshots while nothing changes (rates decay)
@@ -33,7 +33,11 @@ class MonitorSnapshot:
     counters: StreamCounters  # a copy: never the stream client's live object
     trimmed: int  # events dropped from the bounded event log
     dropped_updates: int  # updates dropped because the view did not drain in time
-    values: dict[str, FlagValue] = field(default_factory=dict)
+    values: dict[str, FlagValue] = field(default_factory=dict)  # the first context's
+    # Every context the profile evaluates for, in the profile's order (the first is `values`'),
+    # and each one's values (flag key → value): the values pane shows a column per context.
+    contexts: tuple[str, ...] = (DEFAULT_CONTEXT,)
+    context_values: Mapping[str, dict[str, FlagValue]] = field(default_factory=dict)
     evaluator: EvaluatorStatus | None = None
     events_per_second: tuple[int, ...] = ()  # last 60 one-second buckets, oldest first
     last_lag_seconds: float | None = None  # receive time minus the last event's timestamp

@@ -1,4 +1,8 @@
-"""Cached flag values for the profile's context, with before → after transitions.
+"""Cached flag values for each of the profile's contexts, with before → after transitions.
+
+A profile evaluates its flags for one or more named contexts ("premium", "free", …; a profile
+with a single `context` has one, named `default`). Each context has its own `FlagValues`, and
+every value and transition says which context it belongs to.
 
 The dataclasses below are the shapes that the monitor, the journal, the CLI and the TUI share;
 `FlagValues` holds the rules that turn evaluate answers into values and transitions.
@@ -10,6 +14,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+DEFAULT_CONTEXT = "default"  # the name of a profile's single `context`
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,7 @@ class FlagValue:
     stale: bool  # an event arrived and the re-evaluation has not answered yet
     deleted: bool  # a flag.deleted event, or evaluate answered 404
     error: str | None  # the last evaluation error, shown in place of a value
+    context: str = DEFAULT_CONTEXT  # the named context this value was evaluated for
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,7 @@ class ValueTransition:
     after: Evaluation | None  # None when the flag was deleted
     event_id: str | None
     at: float
+    context: str = DEFAULT_CONTEXT
 
 
 # --- logic -------------------------------------------------------------------------------------
@@ -130,10 +138,11 @@ def transition_to_json(t: ValueTransition) -> dict[str, Any]:
         "after": evaluation_to_json(t.after),
         "event_id": t.event_id,
         "at": t.at,
+        "context": t.context,
     }
 
 
-def _blank(flag_key: str) -> FlagValue:
+def _blank(flag_key: str, context: str) -> FlagValue:
     return FlagValue(
         flag_key=flag_key,
         current=None,
@@ -143,6 +152,7 @@ def _blank(flag_key: str) -> FlagValue:
         stale=False,
         deleted=False,
         error=None,
+        context=context,
     )
 
 
@@ -154,7 +164,8 @@ class FlagValues:
     changed, so callers publish only real changes) and, where it applies, the transition.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, context: str = DEFAULT_CONTEXT) -> None:
+        self.context = context
         self._values: dict[str, FlagValue] = {}
         self.version = 0  # bumped by every change: a reader copies the values only when it moved
 
@@ -186,7 +197,7 @@ class FlagValues:
         """Start monitoring `flag_key`; returns the new blank value, or None if already known."""
         if flag_key in self._values:
             return None
-        value = _blank(flag_key)
+        value = _blank(flag_key, self.context)
         self._set(flag_key, value)
         return value
 
@@ -211,6 +222,7 @@ class FlagValues:
             stale=True,
             deleted=deleted,
             error=None,
+            context=self.context,
         )
         self._set(flag_key, value)
         return value
@@ -219,7 +231,7 @@ class FlagValues:
         """An event arrived for the flag: its value is in doubt until re-evaluated."""
         old = self._values.get(flag_key)
         if old is None:
-            old = _blank(flag_key)
+            old = _blank(flag_key, self.context)
         elif old.stale:
             return None  # already stale: nothing new to show (this is the hot path of a burst)
         value = replace(old, stale=True)
@@ -240,14 +252,14 @@ class FlagValues:
         The very first answer for a flag is a baseline, not a transition; an answer after a
         deletion is a transition from nothing (the flag came back).
         """
-        old = self._values.get(flag_key) or _blank(flag_key)
+        old = self._values.get(flag_key) or _blank(flag_key, self.context)
         before = old.previous if old.deleted else old.current
         transition: ValueTransition | None = None
         changed = evaluations_differ(old.current, evaluation)
         if old.deleted:
-            transition = ValueTransition(flag_key, None, evaluation, event_id, at)
+            transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         elif old.current is not None and changed:
-            transition = ValueTransition(flag_key, before, evaluation, event_id, at)
+            transition = ValueTransition(flag_key, before, evaluation, event_id, at, self.context)
         value = FlagValue(
             flag_key=flag_key,
             current=evaluation,
@@ -257,6 +269,7 @@ class FlagValues:
             stale=still_stale,
             deleted=False,
             error=None,
+            context=self.context,
         )
         if old.current is None and not old.deleted:
             value = replace(value, trigger_event_id=event_id)
@@ -267,14 +280,14 @@ class FlagValues:
         self, flag_key: str, *, event_id: str | None, at: float
     ) -> tuple[FlagValue, ValueTransition | None]:
         """flag.deleted, or evaluate answered 404: keep the last value as `previous`."""
-        old = self._values.get(flag_key) or _blank(flag_key)
+        old = self._values.get(flag_key) or _blank(flag_key, self.context)
         if old.deleted:
             value = replace(old, stale=False, error=None)
             self._set(flag_key, value)
             return value, None
         transition = None
         if old.current is not None:
-            transition = ValueTransition(flag_key, old.current, None, event_id, at)
+            transition = ValueTransition(flag_key, old.current, None, event_id, at, self.context)
         value = FlagValue(
             flag_key=flag_key,
             current=None,
@@ -284,13 +297,14 @@ class FlagValues:
             stale=False,
             deleted=True,
             error=None,
+            context=self.context,
         )
         self._set(flag_key, value)
         return value, transition
 
     def mark_error(self, flag_key: str, message: str, *, still_stale: bool = True) -> FlagValue:
         """The evaluation failed: keep the last value, say why, and stay stale (it is unknown)."""
-        old = self._values.get(flag_key) or _blank(flag_key)
+        old = self._values.get(flag_key) or _blank(flag_key, self.context)
         value = replace(old, error=message, stale=still_stale)
         self._set(flag_key, value)
         return value
