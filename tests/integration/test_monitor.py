@@ -94,7 +94,7 @@ async def test_a_patch_that_flips_the_value_yields_one_transition_tied_to_its_ev
     emulator: EmulatorHandle,
 ) -> None:
     # Ids: the transition is tied to its event by the event's SSE id (the documented form has
-    # none, so there `transition_for` has nothing to look up).
+    # none, so there `transitions_for` has nothing to look up).
     monitor, rec = await started(emulator)
     try:
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
@@ -129,7 +129,7 @@ async def test_a_patch_that_flips_the_value_yields_one_transition_tied_to_its_ev
         assert recorded.watched is True
         value = monitor.values()["new-dashboard"]
         assert value.previous == before and value.trigger_event_id == event.event_id
-        assert monitor.transition_for(event.event_id) == t
+        assert monitor.transitions_for(event.event_id) == [t]
         # The stale mark came before the answer.
         kinds = [
             (u.value.stale, u.value.current)
@@ -382,8 +382,8 @@ async def test_history_survives_a_restart_of_the_process(emulator: EmulatorHandl
     try:
         history = again.history("new-dashboard")
         assert any(isinstance(h, FlagEvent) and h.event_id == event_id for h in history)
-        transition = again.transition_for(event_id)  # type: ignore[arg-type]
-        assert transition is not None and transition.after is not None
+        [transition] = again.transitions_for(event_id)  # type: ignore[arg-type]
+        assert transition.after is not None
         assert transition.after.reason == "disabled"
         assert [e.event_id for e in again.events()] == [event_id]  # loaded into the log
         # The remembered value is the baseline: re-evaluating the same value is no transition.
@@ -409,7 +409,7 @@ async def test_no_record_writes_no_journal(emulator_any: EmulatorHandle, isolate
 
 
 def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
-    # Ids: `transition_for` looks the transition up by the event's SSE id.
+    # Ids: `transitions_for` looks the transition up by the event's SSE id.
     from togul_monitor.domain.filters import parse_filter
 
     thread = MonitorThread(make_profile(emulator, watch=()), max_pending=100_000)
@@ -442,7 +442,7 @@ def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
         assert [e.flag_key for e in events] == ["new-dashboard"]
         assert len(thread.monitor.events()) == 2
         (t,) = [u.transition for u in drained if isinstance(u, TransitionRecorded)]
-        assert thread.monitor.transition_for(events[0].event_id) == t  # type: ignore[arg-type]
+        assert thread.monitor.transitions_for(events[0].event_id) == [t]  # type: ignore[arg-type]
         history = thread.monitor.history("new-dashboard")
         assert history[0] == t
         snap = thread.monitor.snapshot()

@@ -119,6 +119,7 @@ async def test_tail_json_prints_the_transition_after_its_event(
         "after": {"value": False, "value_type": "boolean", "reason": "disabled", "enabled": False},
         "event_id": event["id"],  # None in the documented form (no ids), the id otherwise
         "at": change["at"],
+        "context": "default",  # the profile's single context
     }
     assert change["at"].endswith("Z") and parse_time(change["at"]) is not None
     assert abs(parse_time(change["at"]) - event["received_at"]) < 10  # type: ignore[operator]

@@ -17,7 +17,7 @@ from togul_monitor.store.reader import (
     read_event_count,
     read_history,
     read_recent_events,
-    read_transition_for,
+    read_transitions_for,
 )
 from togul_monitor.store.retention import Retention
 from togul_monitor.store.writer import Writer
@@ -52,15 +52,16 @@ def test_appends_are_committed_by_the_writer_thread_and_read_back(tmp_path: Path
         history = journal.history("f", limit=10)
         kinds = [type(h).__name__ for h in history]
         assert kinds[:2] == ["FlagEvent", "Outage"]  # newest first
-        transition = journal.transition_for("3")
-        assert transition is not None and transition.before == ON and transition.after == OFF
+        (transition,) = journal.transitions_for("3")
+        assert transition.before == ON and transition.after == OFF
+        assert transition.context == "default"
         assert journal.count_events() == 5
     finally:
         journal.close()
     # readable without a writer, after close: what the CLI does
     again = read_history(tmp_path / "j.sqlite3", "f", 2)
     assert len(again) == 2
-    assert read_transition_for(tmp_path / "j.sqlite3", "nope") is None
+    assert read_transitions_for(tmp_path / "j.sqlite3", "nope") == []
 
 
 def test_integer_timestamps_come_back_as_they_went_in(tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ def test_last_values_survive_reopening(tmp_path: Path) -> None:
     journal.close()
     reopened = Journal.open(path)
     try:
-        last = reopened.last_values()
+        last = reopened.last_values()["default"]
         assert last["a"].evaluation == OFF and not last["a"].deleted
         assert last["b"].deleted
     finally:

@@ -94,6 +94,7 @@ def test_a_transition_as_json_names_its_environment_event_and_iso_time() -> None
         "after": {"value": True, "value_type": "boolean", "reason": "rule_match", "enabled": True},
         "event_id": "7",
         "at": "2023-11-14T22:13:20.250Z",
+        "context": "default",
     }
 
 

@@ -6,7 +6,9 @@ The profile is chosen like every command's (cli/common.py): this command's `--pr
 group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. A name that is
 neither a profile nor has a journal is a usage error, as for `tail`. Environments are shown by
 key where the journal knows it (its `environments` table); exports carry both, with ISO-8601
-times (store/export.py). Exit codes (README.md): 0 done, 1 runtime failure (no journal,
+times (store/export.py). A value transition is of one of the profile's contexts: `history` names
+it (`value       [premium] false → true`) once any transition shown is of a named context, and
+`--json` always carries it (`"context"`). Exit codes (README.md): 0 done, 1 runtime failure (no journal,
 unreadable or damaged: `PRAGMA quick_check` runs first, and the file is left as it is),
 2 usage or configuration, 130 Ctrl-C.
 """
@@ -18,7 +20,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -40,7 +42,12 @@ from togul_monitor.cli.render import clock, stamp
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import describe, summary
-from togul_monitor.domain.values import Evaluation, ValueTransition, evaluation_to_json
+from togul_monitor.domain.values import (
+    DEFAULT_CONTEXT,
+    Evaluation,
+    ValueTransition,
+    evaluation_to_json,
+)
 from togul_monitor.store.schema import StoredDiff
 from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
@@ -121,7 +128,11 @@ def _show_value(evaluation: Evaluation | None) -> str:
 def history_line(
     entry: FlagEvent | ValueTransition | Outage,
     environment_names: Mapping[str, str] | None = None,
+    *,
+    show_context: bool = False,
 ) -> str:
+    """One row of `history`; `show_context`: a transition names its context (see
+    `names_contexts`)."""
     if isinstance(entry, FlagEvent):
         ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
         # The environment's key, from the journal; the start of its id when it never learnt it.
@@ -136,8 +147,9 @@ def history_line(
             if entry.event_id is not None
             else "  (found on re-evaluation)"
         )
+        context = f"[{safe_text(entry.context)}] " if show_context else ""
         return (
-            f"{stamp(entry.at)}  value       {_show_value(entry.before)} → "
+            f"{stamp(entry.at)}  value       {context}{_show_value(entry.before)} → "
             f"{_show_value(entry.after)}{cause}"
         )
     missed = "may have missed events" if entry.may_have_missed else "nothing missed"
@@ -166,6 +178,14 @@ def history_json(
         "may_have_missed": entry.may_have_missed,
         "received_at": entry.received_at,
     }
+
+
+def names_contexts(entries: Iterable[object]) -> bool:
+    """Whether the transitions among `entries` need their context named: some are of a named
+    context. A journal of a profile with its single context only reads as it always did."""
+    return any(
+        isinstance(entry, ValueTransition) and entry.context != DEFAULT_CONTEXT for entry in entries
+    )
 
 
 MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention)
@@ -235,6 +255,7 @@ def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> N
         raise SystemExit(EXIT_INTERRUPTED) from None
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
+    show_context = names_contexts(entries)
     for entry in entries:
         if isinstance(entry, StoredDiff):
             if as_json:
@@ -245,7 +266,7 @@ def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> N
         elif as_json:
             click.echo(json.dumps(history_json(entry, names), ensure_ascii=True))
         else:
-            click.echo(history_line(entry, names))
+            click.echo(history_line(entry, names, show_context=show_context))
 
 
 @click.command()

@@ -6,7 +6,9 @@ an event received at 12:00:00.9 is 12:00:00 in both, never a second apart.
 
 `tail` writes to stdout what happened to flags: each event, and each before → after transition
 of a value the profile's context gets, on a line of its own right after its event (as soon as
-the re-evaluation answers). Everything about the stream itself (status, outages, malformed
+the re-evaluation answers). A profile that evaluates for named contexts gets a line per context
+whose value changed, naming it (`  ↳ checkout-v2 [premium]: false → true`); one with only its
+single `default` context prints the lines it always did. `--json` names the context always. Everything about the stream itself (status, outages, malformed
 events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
 `json.dumps(..., ensure_ascii=True)` on JSON lines.
 
@@ -21,7 +23,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -36,8 +38,8 @@ from togul_monitor.domain.events import (
     StreamItem,
 )
 from togul_monitor.domain.flag_config import ConfigDiff, change_lines, diff_to_json
-from togul_monitor.domain.values import Evaluation, ValueTransition, evaluation_to_json
-from togul_monitor.store.export import iso_time, with_environment_key
+from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
+from togul_monitor.store.export import iso_time, transition_json, with_environment_key
 from togul_monitor.support.text import safe_text
 
 # --- times ---------------------------------------------------------------------------------
@@ -166,6 +168,7 @@ class TailPrinter:
         url: str,
         environment_key: str = "",
         evaluating: bool = True,
+        contexts: Sequence[str] = (DEFAULT_CONTEXT,),
     ) -> None:
         self.out = out
         self.err = err
@@ -175,6 +178,10 @@ class TailPrinter:
         self.url = url
         self.environment_key = environment_key  # the profile's: whose values are evaluated
         self.evaluating = evaluating  # the monitor re-evaluates values (an API key and an env)
+        # The profile's contexts, in its order: a human line names a transition's context
+        # unless the profile has only its single, unnamed one (then lines read as they did).
+        self.contexts = tuple(contexts)
+        self.names_contexts = self.contexts != (DEFAULT_CONTEXT,)
         self.state: ConnectionState | None = None  # the last connection state noted
         self.last_error: str | None = None  # the last failure, in plain words
 
@@ -206,23 +213,17 @@ class TailPrinter:
         )
 
     def transition(self, transition: ValueTransition) -> None:
-        """A value the profile's context gets changed: on stdout, after the event's line."""
+        """A value one of the profile's contexts gets changed: on stdout, after the event's
+        line (one line per context that changed)."""
         key = self.environment_key or None
         if self.as_json:
-            data = {
-                "kind": "transition",
-                "flag_key": transition.flag_key,
-                "environment_key": key,
-                "before": evaluation_to_json(transition.before),
-                "after": evaluation_to_json(transition.after),
-                "event_id": transition.event_id,
-                "at": iso_time(transition.at),
-            }
+            data = transition_json(transition, key)
             self._write(json.dumps(data, ensure_ascii=True))
             return
+        named = f" [{safe_text(transition.context)}]" if self.names_contexts else ""
         where = f" ({safe_text(key)})" if key else ""
         change = change_text(transition.before, transition.after)
-        self._write(f"  ↳ {safe_text(transition.flag_key)}{where}: {change}")
+        self._write(f"  ↳ {safe_text(transition.flag_key)}{named}{where}: {change}")
 
     def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         """What an event changed in the flag's configuration: after the event's line."""

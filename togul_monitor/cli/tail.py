@@ -1,7 +1,8 @@
 """`togul-monitor tail`: the change stream, headless, one line per event (or `--json`).
 
 stdout holds what happened to flags: each event, and each before → after transition of a value
-the profile's context gets and, with a token, what the event changed in the flag's configuration,
+one of the profile's contexts gets (a line per context that changed, naming it when the profile
+has named contexts; `--context NAME` keeps those only) and, with a token, what the event changed in the flag's configuration,
 on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition` or
 `diff`). stderr holds everything about the stream itself (status
 changes, outages, malformed events, possible gaps). The lines are written by `TailPrinter`
@@ -39,7 +40,7 @@ from togul_monitor.cli.common import (
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.cli.tail_record import CommittedFirst
-from togul_monitor.cli.tail_scope import TailScope, named
+from togul_monitor.cli.tail_scope import TailScope, named, unknown_contexts
 from togul_monitor.client.credentials import key_may_stream, stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
@@ -73,13 +74,15 @@ async def run_tail(
     err: TextIO,
     record: bool = False,
     give_up_after: float | None = None,
+    contexts: tuple[str, ...] = (),
 ) -> int:
     """Stream `profile` until `count` printed events, a stop, `give_up_after` seconds without
     a live stream, or cancellation; the exit code.
 
     The whole monitor runs, as under the TUI: its environment names, re-evaluation (the value
     transitions are printed after their events) and, with `record`, the journal, which makes
-    `tail` a flight recorder whose history the TUI and `history` show later.
+    `tail` a flight recorder whose history the TUI and `history` show later. `contexts`: print
+    the transitions of these contexts only (all when empty; each a name the profile has).
     """
     # Looked up on the module at call time, not imported by name: a test spies on it there.
     from togul_monitor import core
@@ -93,6 +96,7 @@ async def run_tail(
             url=profile.base_url.rstrip("/") + STREAM_PATH,
             environment_key=profile.environment_key,
             evaluating=monitor.evaluator is not None,
+            contexts=tuple(profile.evaluation_contexts),
         )
         snapshot = monitor.snapshot()
         # A flight recorder that cannot record must say so: an unwritable data dir or an
@@ -111,6 +115,7 @@ async def run_tail(
             environment_id=lambda: monitor.snapshot().environment_id,
             # Only a token streams the whole organisation, and only when no key may stream.
             org_wide=bool(profile.token) and not key_may_stream(profile.api_key),
+            contexts=contexts,
         )
         async with contextlib.AsyncExitStack() as stack:
             items: AsyncIterator[object] = updates
@@ -287,6 +292,13 @@ async def _settle(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--no-record", is_flag=True, help="Do not write the journal.")
 @click.option(
+    "--context",
+    "context_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only value changes of this named context (repeatable); default: every context's.",
+)
+@click.option(
     "--give-up-after",
     callback=duration_option,
     metavar="DURATION",
@@ -305,6 +317,7 @@ def tail(
     count: int | None,
     as_json: bool,
     no_record: bool,
+    context_names: tuple[str, ...],
     give_up_after: float | None,
 ) -> None:
     """Print the change stream: each event and each value it changed (before → after) on
@@ -322,6 +335,9 @@ def tail(
         api_key, token = choose_secrets(api_key, api_key_file, token, token_file)
         target = command_target(Target(demo, profile_name, url, api_key, token, environment))
         with open_target(target) as profile:
+            problem = unknown_contexts(context_names, tuple(profile.evaluation_contexts))
+            if problem is not None:
+                raise click.UsageError(problem)
             try:
                 code = asyncio.run(
                     run_tail(
@@ -335,6 +351,7 @@ def tail(
                         # ad-hoc --url target has no journal of its own.
                         record=not no_record and target.url is None and not profile.builtin,
                         give_up_after=give_up_after,
+                        contexts=context_names,
                     )
                 )
             except KeyboardInterrupt:  # Ctrl-C: the shell's convention, 128 + SIGINT

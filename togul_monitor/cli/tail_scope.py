@@ -1,10 +1,11 @@
 """Which events and value transitions `tail` prints (cli/tail.py): `--environment` on an
-organisation-wide stream, `--filter`, and the transitions that follow the events printed."""
+organisation-wide stream, `--filter`, the transitions that follow the events printed, and
+`--context` (only the transitions of the named contexts)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.domain.events import FlagEvent
@@ -13,6 +14,19 @@ from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 
 MAX_FLAGS_FOLLOWED = 100_000  # flags whose last event's fate TailScope remembers
+
+
+def unknown_contexts(wanted: Sequence[str], known: Sequence[str]) -> str | None:
+    """What is wrong with `--context` names `wanted` for a profile evaluating for `known`
+    (listing them, so the fix is on the screen); None when each is known."""
+    unknown = [name for name in wanted if name not in known]
+    if not unknown:
+        return None
+    names = ", ".join(safe_text(name) for name in unknown)
+    return (
+        f"unknown context {names}: the profile evaluates for "
+        f"{', '.join(safe_text(name) for name in known)}"
+    )
 
 
 def named(*sources: Mapping[str, str]) -> dict[str, str]:
@@ -35,6 +49,8 @@ class TailScope:
     - A transition is printed when the last event of its flag in the profile's environment was
       (it is that event's effect); one found on re-evaluation, with no event of its flag seen,
       when the filter matches its flag (a `type:` term cannot, it has no event type).
+    - `--context NAME` (repeatable) keeps the transitions of those contexts only; events are
+      printed all the same (they are every context's).
     """
 
     def __init__(
@@ -46,6 +62,7 @@ class TailScope:
         known_names: Callable[[], Mapping[str, str]],
         environment_id: Callable[[], str | None],
         org_wide: bool = True,
+        contexts: Collection[str] | None = None,
     ) -> None:
         self.printer = printer
         self.query = query
@@ -55,6 +72,7 @@ class TailScope:
         self._environment_id: str | None = None  # the profile's, once the monitor knows it
         self._asked_at: float | None = None
         self.org_wide = org_wide  # the stream may carry other environments' events
+        self.contexts = frozenset(contexts) if contexts else None  # None: every context's
         self._shown: dict[str, bool] = {}  # flag key → its last event was printed
         self._warned = False
 
@@ -116,6 +134,8 @@ class TailScope:
             del shown_by_flag[next(iter(shown_by_flag))]
 
     def transition(self, transition: ValueTransition) -> bool:
+        if self.contexts is not None and transition.context not in self.contexts:
+            return False
         return self.follows(transition.flag_key, transition.event_id)
 
     def follows(self, flag_key: str, event_id: str | None) -> bool:

@@ -1,10 +1,13 @@
-"""`togul-monitor wait FLAG --value V`: block until FLAG evaluates to V for the profile's context.
+"""`togul-monitor wait FLAG --value V`: block until FLAG evaluates to V for one of the profile's
+contexts (`--context NAME`; default: its first, the single `context` of most profiles).
 
 For scripts and deploy pipelines ("go on once checkout-v2 is on"). The whole monitor runs, as
 under `tail` (`core.run_headless`), never recording: its evaluation checks FLAG at start and
 again after every stream event of it (and after an outage), so there is one stream client and
 one set of pacing rules, not a second poller. The flag is put on the run's watch list, which is
 what makes the monitor evaluate it at start and keeps it monitored whatever `max_flags` says.
+The monitor evaluates every context the profile has; only the chosen one's value counts (the
+snapshot's `context_values` at start, then the `ValueUpdated` of that context).
 
 stdout holds the answer (one line, or one JSON object with `--json`); stderr the rest. Exit
 codes (README.md, cli/common.py): 0 FLAG is V, 1 the timeout passed (or the stream stopped),
@@ -44,10 +47,25 @@ from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.core import EvaluatorStatus, ValueUpdated
 from togul_monitor.domain.events import ConnectionState, Status
-from togul_monitor.domain.values import FlagValue, same_value
+from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, same_value
 from togul_monitor.support.text import mask_secret, safe_text
 
-__all__ = ["parse_wanted", "run_wait", "wait"]
+__all__ = ["choose_context", "parse_wanted", "run_wait", "wait"]
+
+
+def choose_context(profile: Profile, name: str | None) -> str:
+    """The context `--context` names (the profile's first when None); a usage error listing
+    the profile's contexts when it has none of that name."""
+    known = list(profile.evaluation_contexts)
+    if name is None:
+        return known[0]
+    if name not in known:
+        raise click.UsageError(
+            f"unknown context {safe_text(name)!r}: profile {safe_text(profile.name)} evaluates "
+            f"for {', '.join(safe_text(k) for k in known)}",
+            ctx=click.get_current_context(silent=True),
+        )
+    return name
 
 
 def parse_wanted(text: str) -> Any:
@@ -87,10 +105,14 @@ def evaluation_problem(profile: Profile) -> str | None:
 class _Waiter:
     """What the command has seen of FLAG, and the lines it says on stderr."""
 
-    def __init__(self, flag_key: str, wanted: Any, err: TextIO) -> None:
+    def __init__(
+        self, flag_key: str, wanted: Any, err: TextIO, context: str = DEFAULT_CONTEXT
+    ) -> None:
         self.flag_key = flag_key
         self.wanted = wanted
         self.err = err
+        self.context = context  # whose value counts: one of the profile's contexts
+        self.names_context = False  # the profile has named contexts: the answer names it
         self.last: FlagValue | None = None
         self._said_missing = False
         self._evaluator_message: str | None = None
@@ -99,6 +121,14 @@ class _Waiter:
         """One line on stderr (`text` is safe already)."""
         self.err.write(f"wait: {text}\n")
         self.err.flush()
+
+    @property
+    def context_words(self) -> str:
+        return f"context {safe_text(self.context)}" if self.names_context else "this context"
+
+    def concerns(self, value: FlagValue) -> bool:
+        """`value` is FLAG's for the context waited on (other contexts' are no answer)."""
+        return value.flag_key == self.flag_key and value.context == self.context
 
     def matches(self, value: FlagValue | None) -> bool:
         """`value` (FLAG's, as the monitor holds it now) is the wanted one. Only a settled
@@ -151,12 +181,14 @@ async def _watch(profile: Profile, waiter: _Waiter) -> int:
 
     # Values only: a token profile's configurations (a request per flag) answer nothing here.
     async with core.run_headless(profile, record=False, configs=False) as (monitor, updates):
-        if waiter.matches(monitor.values().get(waiter.flag_key)):
+        # Every context's values (fresh: this runs on the monitor's loop), the waited one's.
+        values = monitor.snapshot().context_values.get(waiter.context, {})
+        if waiter.matches(values.get(waiter.flag_key)):
             return EXIT_OK
         items: AsyncIterator[object] = updates
         async for item in items:
             if isinstance(item, ValueUpdated):
-                if item.value.flag_key == waiter.flag_key and waiter.matches(item.value):
+                if waiter.concerns(item.value) and waiter.matches(item.value):
                     return EXIT_OK
             elif isinstance(item, EvaluatorStatus):
                 if item.credentials_rejected:
@@ -187,17 +219,21 @@ async def run_wait(
     as_json: bool,
     out: TextIO,
     err: TextIO,
+    context: str | None = None,
 ) -> int:
     """Wait up to `timeout` seconds (from now: connecting counts) for `flag_key` to evaluate
-    to `wanted` for `profile`'s context; prints the answer, returns the exit code. A profile
-    that cannot evaluate is a ConfigError."""
+    to `wanted` for `profile`'s context named `context` (its first when None); prints the
+    answer, returns the exit code. A profile that cannot evaluate is a ConfigError; a context
+    it does not have, a click.UsageError."""
     problem = evaluation_problem(profile)
     if problem is not None:
         raise ConfigError(problem, profile=profile.name)
+    chosen = choose_context(profile, context)
     began = time.monotonic()
     if flag_key not in profile.watch:
         profile = replace(profile, watch=(*profile.watch, flag_key))
-    waiter = _Waiter(flag_key, wanted, err)
+    waiter = _Waiter(flag_key, wanted, err, chosen)
+    waiter.names_context = list(profile.evaluation_contexts) != [DEFAULT_CONTEXT]
     try:
         code = await asyncio.wait_for(_watch(profile, waiter), timeout)
     except asyncio.TimeoutError:
@@ -239,6 +275,7 @@ def _report(
             "value_type": current.value_type if current is not None else None,
             "reason": current.reason if current is not None else None,
             "enabled": current.enabled if current is not None else None,
+            "context": waiter.context,
             "elapsed_seconds": round(elapsed, 3),
             "timeout_seconds": timeout,
         }
@@ -246,10 +283,14 @@ def _report(
         out.write(json.dumps(answer, sort_keys=True) + "\n")
         out.flush()
     elif matched:
-        out.write(f"{key} is {wanted} for this context (after {elapsed:.1f} s)\n")
+        out.write(f"{key} is {wanted} for {waiter.context_words} (after {elapsed:.1f} s)\n")
         out.flush()
     else:
-        waiter.err.write(f"{key} {waiter.state_text()} after {timeout:g} s (wanted {wanted})\n")
+        # Named only for a profile with named contexts: the line is as it always was otherwise.
+        which = f" for {waiter.context_words}" if waiter.names_context else ""
+        waiter.err.write(
+            f"{key} {waiter.state_text()}{which} after {timeout:g} s (wanted {wanted})\n"
+        )
         waiter.err.flush()
 
 
@@ -279,6 +320,12 @@ def _report(
     help="Exit 1 when FLAG is not V after DURATION (30s, 5m).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a line.")
+@click.option(
+    "--context",
+    "context_name",
+    metavar="NAME",
+    help="Wait for the value of this named context of the profile (default: its first).",
+)
 def wait(
     demo: bool,
     profile_name: str | None,
@@ -292,6 +339,7 @@ def wait(
     wanted_text: str,
     timeout: float,
     as_json: bool,
+    context_name: str | None,
 ) -> None:
     """Wait until FLAG evaluates to V for the profile's context; for scripts and deploys.
 
@@ -301,8 +349,8 @@ def wait(
     waited for (it may be created). Values compare by JSON type: true is not 1, nor "true"
     (numbers by value: 50 is 50.0).
 
-    The context is the profile's `context`: named contexts are not supported yet. Nothing is
-    recorded to the journal. Exit codes: 0 FLAG is V, 1 timeout (or the stream stopped), 2
+    The context is the profile's first (its `context`, else its first named one); --context
+    NAME picks another of its contexts. Nothing is recorded to the journal. Exit codes: 0 FLAG is V, 1 timeout (or the stream stopped), 2
     usage or configuration error (a profile without an API key that may evaluate, too), 3
     credentials rejected, 130 Ctrl-C.
     """
@@ -323,6 +371,7 @@ def wait(
                     as_json=as_json,
                     out=sys.stdout,
                     err=sys.stderr,
+                    context=context_name,
                 )
             )
     except ConfigError as exc:

@@ -89,7 +89,7 @@ async def verify(profile: Profile, plan: StreamPlan) -> Verification:
             key,
             profile.environment_key,
             flag_key=flag,
-            context=profile.context,
+            context=next(iter(profile.evaluation_contexts.values())),
         )
         if result.verdict is Verdict.BELONGS:
             return Verification(True)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.reevaluate import Reevaluator
+from togul_monitor.core.transition_memory import TransitionMemory
 from togul_monitor.core.updates import (
     EvaluatorStatus,
     MonitorUpdate,
@@ -32,12 +32,17 @@ from togul_monitor.core.updates import (
     ValueUpdated,
 )
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import Evaluation, FlagValue, FlagValues, ValueTransition
+from togul_monitor.domain.values import (
+    DEFAULT_CONTEXT,
+    Evaluation,
+    FlagValue,
+    FlagValues,
+    ValueTransition,
+)
 from togul_monitor.store.journal import Journal, LastValue
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
-MAX_TRANSITIONS_IN_MEMORY = 10_000
 # Read when a quota answer comes (module attributes, so tests can shorten them).
 QUOTA_RETRY_DELAY = 60.0
 QUOTA_RETRY_MAX = 900.0
@@ -59,18 +64,20 @@ class Evaluations:
         watched: Iterable[str],
         retry_delay: float,
         max_flags: int = DEFAULT_MAX_FLAGS,
+        context: str = DEFAULT_CONTEXT,
+        memory: TransitionMemory | None = None,
     ) -> None:
         self._publish = publish
         self._clock = clock
-        self.values = FlagValues()
+        self.context = context
+        self.values = FlagValues(context)
         self.watched: set[str] = set(watched)
         # Flag keys come from the server: beyond `max_flags` monitored flags (watched ones
         # always are), an event of another flag is shown and counted, not evaluated.
         self.max_flags = max(1, max_flags)
         self.unmonitored_events = 0
         self.status: EvaluatorStatus | None = None
-        self.transitions: deque[ValueTransition] = deque(maxlen=MAX_TRANSITIONS_IN_MEMORY)
-        self._by_event: OrderedDict[str, ValueTransition] = OrderedDict()
+        self.memory = TransitionMemory() if memory is None else memory
         self.client: EvaluateClient | None = None
         self._reevaluator: Reevaluator | None = None
         self.journal: Journal | None = None
@@ -84,14 +91,17 @@ class Evaluations:
         self._quota_pauses = 0
         self._deferred: dict[str, str | None] = {}
 
-    def configure(self, profile: Profile, *, concurrency: int, settle: float) -> None:
-        """Evaluate for `profile` (it has an API key and an environment key)."""
+    def configure(
+        self, profile: Profile, attributes: dict[str, str], *, concurrency: int, settle: float
+    ) -> None:
+        """Evaluate for `profile` (it has an API key and an environment key) with this
+        context's `attributes`."""
         assert profile.api_key is not None
         self.client = EvaluateClient(
             profile.base_url,
             api_key=profile.api_key,
             environment_key=profile.environment_key,
-            context=profile.context,
+            context=attributes,
         )
         self._reevaluator = Reevaluator(
             self.client.evaluate, self._on_result, concurrency=concurrency, settle=settle
@@ -202,14 +212,6 @@ class Evaluations:
             if self._reevaluator is not None and not self._halted:
                 self._ask(flag_key, None)
 
-    # --- queries ------------------------------------------------------------------------------
-
-    def transitions_of(self, flag_key: str) -> list[ValueTransition]:
-        return [t for t in self.transitions if t.flag_key == flag_key]
-
-    def transition_for(self, event_id: str) -> ValueTransition | None:
-        return self._by_event.get(event_id)
-
     # --- answers ------------------------------------------------------------------------------
 
     def _on_result(
@@ -266,7 +268,7 @@ class Evaluations:
             self._record_transition(transition)
         first_value = old is None or old.current is None
         if self.journal is not None and (transition is not None or first_value):
-            self.journal.set_last_value(flag_key, evaluation, now)
+            self.journal.set_last_value(flag_key, evaluation, now, context=self.context)
         self._set_status(EvaluatorStatus(True, None))
 
     def _retry_later(self, flag_key: str, event_id: str | None) -> None:
@@ -294,14 +296,12 @@ class Evaluations:
         if transition is not None:
             self._record_transition(transition)
         if self.journal is not None and (old is None or not old.deleted):
-            self.journal.set_last_value(flag_key, value.previous, now, deleted=True)
+            self.journal.set_last_value(
+                flag_key, value.previous, now, deleted=True, context=self.context
+            )
 
     def _record_transition(self, transition: ValueTransition) -> None:
-        self.transitions.append(transition)
-        if transition.event_id is not None:
-            self._by_event[transition.event_id] = transition
-            if len(self._by_event) > MAX_TRANSITIONS_IN_MEMORY:
-                self._by_event.popitem(last=False)
+        self.memory.add(transition)
         if self.journal is not None:
             self.journal.append_transition(transition)
         self._publish(TransitionRecorded(transition, transition.flag_key in self.watched))
@@ -384,13 +384,13 @@ class Evaluations:
         if current is None and status.ok:
             self.status = status
             return  # the first success is not news
-        if current is not None and _kind(current) == _kind(status):
+        if current is not None and status_kind(current) == status_kind(status):
             return
         self.status = status
         self._publish(status)
 
 
-def _kind(status: EvaluatorStatus) -> tuple[bool, bool, str | None]:
+def status_kind(status: EvaluatorStatus) -> tuple[bool, bool, str | None]:
     """What makes a status news: ok or not, credentials or not, and for a quota pause its text
     (a longer pause is news; other failures are not repeated per request)."""
     message = status.message or ""

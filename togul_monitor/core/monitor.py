@@ -5,11 +5,10 @@ The TUI and the headless commands drive this, never the stages below it directly
 - `Monitor` is an asyncio object: `await start()`, `await stop()`. Headless commands run it in
   their own loop and read `updates()` (or use `run_headless`); the TUI runs it on a thread of
   its own (`MonitorThread`) and empties `drain()` a few times a second.
-- The work is split by job: `intake` (the stream task: rows, status, backpressure),
-  `evaluation` (values, re-evaluation, transitions), `plan` (which credential streams and what
-  is known of the environment, decided before the start), `recording` (opening the journal and
-  reading what it remembers), `configs` (with a token: every flag's configuration, and what
-  each event changed in it) and `updates` (the fan-out).
+- The work is split by job: `intake` (the stream task), `contexts` (values, re-evaluation and
+  transitions, per named context), `plan` (which credential streams, decided before the start),
+  `recording` (the journal), `configs` (with a token: the flags' configurations and diffs) and
+  `updates` (the fan-out).
 
 Which flags are evaluated, and how the profile's environment is known: core/environment.py (an
 API key's environment is verified before the stream starts, a token's looked up: a key of
@@ -20,10 +19,8 @@ the flags whose last value the journal remembers; at most `max_flags` of them be
 list, since keys come from the server (core/evaluation.py; the rest are shown, not evaluated).
 
 Threading: all state is owned by the monitor's loop. Other threads read a frozen
-`MonitorSnapshot`, which the loop republishes (by replacing one reference) when the state
-changes; they read the event log, which has its own lock; and what else they ask for (history,
-a transition, an intent) is handed to the loop and, for a query, waited for. Journal reads
-happen on the asking thread: they open their own SQLite connection.
+`MonitorSnapshot` (republished by replacing one reference) and the event log (its own lock);
+queries and intents are handed to the loop. Journal reads run on the asking thread.
 """
 
 from __future__ import annotations
@@ -42,10 +39,10 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.core.config_start import start_configs
 from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.core.environment import Environments, prepare
-from togul_monitor.core.evaluation import Evaluations
+from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
-from togul_monitor.core.queries import flag_history, transition_for
+from togul_monitor.core.queries import flag_history, transitions_for
 from togul_monitor.core.recording import open_journal
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.tokens import ProfileTokens
@@ -105,9 +102,10 @@ class Monitor:
             on_change=lambda: self._publisher.changed(),
         )
         self.event_log = self._intake.log
-        self._evaluations = Evaluations(
+        self._evaluations = ContextEvaluations(
             self._publish,
             clock,
+            contexts=profile.evaluation_contexts,
             watched=profile.watch,
             retry_delay=evaluate_retry_delay,
             max_flags=profile.max_flags if max_flags is None else max_flags,
@@ -126,7 +124,7 @@ class Monitor:
         self._stream_token: str | None = None
         self._feed_start = 0
         self._owner = OwnerLoop()
-        self._publisher = Publisher(self._build_snapshot, self._evaluations.values, self._hub)
+        self._publisher = Publisher(self._build_snapshot, self._evaluations.value_sets, self._hub)
         self._started = False
         self._stopped = False
 
@@ -146,10 +144,14 @@ class Monitor:
         for note in (*plan.notes, *verification.notes):
             self._note(note)
         evaluations = self._evaluations
-        evaluations.journal = self._configs.journal = self._journal
+        evaluations.set_journal(self._journal)
+        self._configs.journal = self._journal
         if plan.evaluate:
             evaluations.configure(
-                profile, concurrency=self._evaluate_concurrency, settle=self._evaluate_settle
+                profile,
+                profile.evaluation_contexts,
+                concurrency=self._evaluate_concurrency,
+                settle=self._evaluate_settle,
             )
         self._environments.apply(plan, verification)
         left_out = evaluations.seed(remembered, plan.listed)
@@ -191,7 +193,7 @@ class Monitor:
                 self._publisher.stop()
                 self._hub.end_all()
 
-    async def _open_journal(self, env_id: str | None) -> dict[str, LastValue]:
+    async def _open_journal(self, env_id: str | None) -> dict[str, dict[str, LastValue]]:
         load = min(self.event_log.capacity, _LOAD_EVENTS_AT_START)
         opened = await open_journal(
             self.profile.name, self._journal_dir, self._clock, self._journal_options, load, env_id
@@ -249,7 +251,7 @@ class Monitor:
 
     # --- snapshots ---------------------------------------------------------------------------
 
-    def _build_snapshot(self, values: dict[str, FlagValue]) -> MonitorSnapshot:
+    def _build_snapshot(self, values: dict[str, dict[str, FlagValue]]) -> MonitorSnapshot:
         journal = self._journal
         intake, evaluations = self._intake, self._evaluations
         writer_ended = journal is not None and not journal.writing and not self._stopped
@@ -261,7 +263,9 @@ class Monitor:
             counters=copy_counters(intake.counters),
             trimmed=self.event_log.trimmed,
             dropped_updates=self._hub.dropped,
-            values=values,
+            values=values[evaluations.names[0]],
+            contexts=evaluations.names,
+            context_values=values,
             evaluator=evaluations.status,
             events_per_second=intake.rates.buckets(self._clock()),
             last_lag_seconds=intake.last_lag,
@@ -346,8 +350,9 @@ class Monitor:
         intake, evaluations = self._intake, self._evaluations
         return flag_history(self._owner, intake, evaluations, self._journal, flag_key, limit)
 
-    def transition_for(self, event_id: str) -> ValueTransition | None:
-        return transition_for(self._owner, self._evaluations, self._journal, event_id)
+    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+        """Every context's value change of the event (memory, else the journal)."""
+        return transitions_for(self._owner, self._evaluations, self._journal, event_id)
 
     def restart_stream(self) -> None:
         """Reconnect now; also lifts a credentials halt (the user may have fixed the key)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from togul_monitor.core.evaluation import Evaluations
+from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.intake import Intake
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.domain.events import Outage
@@ -20,7 +20,7 @@ log = logging.getLogger("togul_monitor.core.monitor")
 def flag_history(
     owner: OwnerLoop,
     intake: Intake,
-    evaluations: Evaluations,
+    evaluations: ContextEvaluations,
     journal: Journal | None,
     flag_key: str,
     limit: int,
@@ -51,15 +51,16 @@ def flag_history(
     return merge_history(stored, transitions, events, outages, limit=limit)
 
 
-def transition_for(
-    owner: OwnerLoop, evaluations: Evaluations, journal: Journal | None, event_id: str
-) -> ValueTransition | None:
-    """The transition the event caused: from memory, else from the journal."""
-    found = owner.ask(lambda: evaluations.transition_for(event_id))
-    if found is not None or journal is None:
+def transitions_for(
+    owner: OwnerLoop, evaluations: ContextEvaluations, journal: Journal | None, event_id: str
+) -> list[ValueTransition]:
+    """The transitions the event caused, one per context it changed: from memory, else from
+    the journal."""
+    found = owner.ask(lambda: evaluations.transitions_for(event_id))
+    if found or journal is None:
         return found
     journal.flush(timeout=2.0)
     try:
-        return journal.transition_for(event_id)
+        return journal.transitions_for(event_id)
     except JournalError:
-        return None
+        return []

@@ -33,7 +33,7 @@ class Opened:
     notice: str | None  # why it is not recording, or what happened to the file
     busy: bool = False  # not recording because another process records the profile
     events: list[FlagEvent] = field(default_factory=list)  # the latest, oldest first
-    last_values: dict[str, LastValue] = field(default_factory=dict)
+    last_values: dict[str, dict[str, LastValue]] = field(default_factory=dict)  # by context
     problem: str | None = None  # the history that could not be loaded
     # The value changes and configuration diffs recorded with `events` (store/recorded.py).
     changes: RecordedChanges = NO_CHANGES

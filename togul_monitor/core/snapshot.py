@@ -97,20 +97,20 @@ class Publisher:
 
     def __init__(
         self,
-        build: Callable[[dict[str, FlagValue]], MonitorSnapshot],
-        values: FlagValues,
+        build: Callable[[dict[str, dict[str, FlagValue]]], MonitorSnapshot],
+        values: Mapping[str, FlagValues],
         hub: UpdateHub,
     ) -> None:
         self._build = build
-        self._values = values
+        self._values = dict(values)  # context name → its values
         self._hub = hub
         self.snapshot: MonitorSnapshot | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._commit_due = False
         self._committed_at = 0.0  # loop time of the last commit
         self._tick_timer: asyncio.TimerHandle | None = None
-        self._copy: dict[str, FlagValue] = {}
-        self._copy_version = -1
+        self._copy: dict[str, dict[str, FlagValue]] = {name: {} for name in self._values}
+        self._copy_version: tuple[int, ...] = ()
         self._copied_at = 0.0
         self._values_due = False  # a snapshot with the newest values is scheduled
 
@@ -148,14 +148,22 @@ class Publisher:
         """A snapshot of this very moment (for a caller on the monitor's loop)."""
         return self._build(self.values(fresh=True))
 
-    def values(self, *, fresh: bool) -> dict[str, FlagValue]:
-        values = self._values
-        if values.version == self._copy_version:
+    def values(self, *, fresh: bool) -> dict[str, dict[str, FlagValue]]:
+        """Each context's values (a new dict only for a context whose values moved)."""
+        version = tuple(values.version for values in self._values.values())
+        if version == self._copy_version:
             return self._copy
         now = time.monotonic()
         if fresh or now - self._copied_at >= VALUES_EVERY:
-            self._copy = values.copy()
-            self._copy_version = values.version
+            old = self._copy
+            self._copy = {
+                name: values.copy() if new != was else old[name]
+                for (name, values), new, was in zip(
+                    self._values.items(), version, self._copy_version or (-1,) * len(version),
+                    strict=True,
+                )
+            }
+            self._copy_version = version
             self._copied_at = now
         elif self._loop is not None and not self._values_due:
             self._values_due = True

@@ -27,7 +27,8 @@ def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
     if isinstance(entry, FlagEvent):
         return ("e", entry.event_id, entry.flag_key, entry.version, entry.received_at)
     if isinstance(entry, ValueTransition):
-        return ("t", entry.flag_key, entry.event_id, entry.at)
+        # The context too: one event changes the values of several contexts at the same time.
+        return ("t", entry.flag_key, entry.event_id, entry.at, entry.context)
     return ("o", entry.started_at, entry.ended_at, entry.received_at)
 
 

@@ -23,6 +23,11 @@ exported. CSV holds events only (its columns are fixed).
 lines, numeric times included; its other lines are skipped). The round trip keeps every field
 but the sub-millisecond part of `received_at`; a second export of the re-imported events is
 byte for byte the first.
+
+A value transition written as JSON (`tail --json`, `history --json`: `transition_json`) names
+the context it was evaluated for (`"context"`, always, `"default"` for a profile's single
+context). `transition_from_json` reads either back; a line written before named contexts has no
+`"context"`, and was evaluated for the single context: it reads as `default`.
 """
 
 from __future__ import annotations
@@ -36,6 +41,12 @@ from typing import IO
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import diff_to_json
+from togul_monitor.domain.values import (
+    DEFAULT_CONTEXT,
+    ValueTransition,
+    evaluation_from_json,
+    evaluation_to_json,
+)
 from togul_monitor.store.schema import StoredDiff
 from togul_monitor.support.text import safe_text
 
@@ -123,6 +134,48 @@ def diff_json(
     data["environment_key"] = (environment_names or {}).get(stored.diff.environment_id) or None
     data["at"] = iso_time(stored.at)
     return data
+
+
+def transition_json(
+    transition: ValueTransition, environment_key: str | None = None
+) -> dict[str, object]:
+    """One value transition as `tail --json` prints it: `kind`, the flag, the environment's
+    key, before and after, the event's id, `at` an ISO time, and the context."""
+    return {
+        "kind": "transition",
+        "flag_key": transition.flag_key,
+        "environment_key": environment_key or None,
+        "before": evaluation_to_json(transition.before),
+        "after": evaluation_to_json(transition.after),
+        "event_id": transition.event_id,
+        "at": iso_time(transition.at),
+        "context": transition.context,
+    }
+
+
+def transition_from_json(data: Mapping[str, object]) -> ValueTransition:
+    """A transition object back (`transition_json`, or `history --json`'s with a numeric
+    `at`); ValueError when it is not one. No `context` (written before named contexts): the
+    profile's single context, `default`."""
+    flag_key, event_id = data.get("flag_key"), data.get("event_id")
+    if not isinstance(flag_key, str):
+        raise ValueError("flag_key must be a string")
+    if event_id is not None and not isinstance(event_id, str):
+        raise ValueError("event_id must be a string or null")
+    at = parse_time(data.get("at"))
+    if at is None:
+        raise ValueError("at must be an ISO-8601 time in UTC or a number")
+    context = data.get("context", DEFAULT_CONTEXT)
+    if not isinstance(context, str) or not context:
+        raise ValueError("context must be a non-empty string")
+    return ValueTransition(
+        flag_key,
+        evaluation_from_json(data.get("before")),
+        evaluation_from_json(data.get("after")),
+        event_id,
+        at,
+        context,
+    )
 
 
 def write_jsonl(

@@ -30,7 +30,7 @@ from typing import Any
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.history import HistoryEntry
-from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
 from togul_monitor.store.files import is_not_a_database, is_unreadable, journal_path, move_aside
 from togul_monitor.store.reader import (
     read_config_diffs,
@@ -38,7 +38,7 @@ from togul_monitor.store.reader import (
     read_history,
     read_last_values,
     read_recent_events,
-    read_transition_for,
+    read_transitions_for,
 )
 from togul_monitor.store.retention import Retention
 from togul_monitor.store.schema import (
@@ -222,9 +222,16 @@ class Journal:
         self._writer.put(AppendConfigDiff(StoredDiff(diff, at)))
 
     def set_last_value(
-        self, flag_key: str, evaluation: Evaluation | None, at: float, *, deleted: bool = False
+        self,
+        flag_key: str,
+        evaluation: Evaluation | None,
+        at: float,
+        *,
+        deleted: bool = False,
+        context: str = DEFAULT_CONTEXT,
     ) -> None:
-        self._writer.put(SetLastValue(LastValue(flag_key, evaluation, at, deleted)))
+        """Remember `flag_key`'s last value for the named `context` (one row per both)."""
+        self._writer.put(SetLastValue(LastValue(flag_key, evaluation, at, deleted, context)))
 
     def set_environment_names(self, names: dict[str, str]) -> None:
         """Remember environment id → key, so `env:production` works in `export --filter`."""
@@ -285,14 +292,16 @@ class Journal:
     def recent_events(self, limit: int) -> list[FlagEvent]:
         return read_recent_events(self.path, limit)
 
-    def last_values(self) -> dict[str, LastValue]:
+    def last_values(self) -> dict[str, dict[str, LastValue]]:
+        """Context name → flag key → the last value recorded for it."""
         return read_last_values(self.path)
 
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
         return read_history(self.path, flag_key, limit)
 
-    def transition_for(self, event_id: str) -> ValueTransition | None:
-        return read_transition_for(self.path, event_id)
+    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+        """The value changes the event caused, one per context, in the order recorded."""
+        return read_transitions_for(self.path, event_id)
 
     def config_diffs(self, flag_key: str | None, limit: int = 500) -> list[StoredDiff]:
         """Configuration diffs (of one flag, or all), newest first."""

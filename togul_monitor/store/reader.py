@@ -5,7 +5,8 @@ thread), so any thread can read: the TUI, the CLI, a test. A reader never create
 a missing file is a `JournalError`, and so is every SQLite error a read meets (a damaged page
 is found by the query that reads it, not when the connection opens). A reader never changes
 the file either: moving a damaged journal aside is left to the next recorder
-(`store/journal.py`), which holds the recorder lock.
+(`store/journal.py`), which holds the recorder lock; nor does it migrate an older schema: a
+version-1 journal (store/schema.py) reads as if every row were of the `default` context.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from togul_monitor.store.schema import (
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
+    V1_LAST_VALUES,
+    V1_TRANSITION_COLUMNS,
     JournalDamaged,
     JournalError,
     LastValue,
@@ -32,9 +35,11 @@ from togul_monitor.store.schema import (
     StoredDiff,
     config_diff_from_row,
     event_from_row,
+    has_table,
     integrity_problem,
     last_value_from_row,
     outage_from_row,
+    table_columns,
     transition_from_row,
 )
 
@@ -108,11 +113,26 @@ def read_recent_events(path: Path, limit: int) -> list[FlagEvent]:
     return [event_from_row(r) for r in rows]
 
 
-def read_last_values(path: Path) -> dict[str, LastValue]:
+def transition_columns(conn: sqlite3.Connection) -> str:
+    """The transitions' columns to SELECT: a version-1 journal no recorder has migrated yet
+    has no `context` column, and each of its rows is the `default` context's."""
+    if "context" in table_columns(conn, "transitions"):
+        return TRANSITION_COLUMNS
+    return V1_TRANSITION_COLUMNS
+
+
+def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:
+    """Context name → flag key → its last value (a version-1 journal's are `default`'s)."""
     with _connection(path) as conn:
-        rows = conn.execute(f"SELECT {LAST_VALUE_COLUMNS} FROM last_values").fetchall()
-    values = [last_value_from_row(r) for r in rows]
-    return {v.flag_key: v for v in values}
+        if has_table(conn, "context_last_values"):
+            sql = f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values"
+        else:
+            sql = V1_LAST_VALUES
+        rows = conn.execute(sql).fetchall()
+    values: dict[str, dict[str, LastValue]] = {}
+    for value in map(last_value_from_row, rows):
+        values.setdefault(value.context, {})[value.flag_key] = value
+    return values
 
 
 def read_environment_names(path: Path) -> dict[str, str]:
@@ -155,18 +175,19 @@ def read_config_diffs(
 
 
 def read_changes_since(
-    path: Path, since: float, limit: int
+    path: Path, since: float, limit: int, transition_limit: int | None = None
 ) -> tuple[list[ValueTransition], list[StoredDiff]]:
     """The value transitions and configuration diffs computed at or after `since`, oldest
-    first: at most the newest `limit` of each. Two queries on one connection, whatever the
-    number of events they are meant for (`store/recorded.py` ties them to their events)."""
+    first: at most the newest `limit` of each (`transition_limit` of the transitions, when
+    given: there is one per context). Two queries on one connection, whatever the number of
+    events they are meant for (`store/recorded.py` ties them to their events)."""
     with _connection(path) as conn:
         transitions = [
             transition_from_row(r)
             for r in conn.execute(
-                f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE at >= ?"
+                f"SELECT {transition_columns(conn)} FROM transitions WHERE at >= ?"
                 " ORDER BY seq DESC LIMIT ?",
-                (since, limit),
+                (since, limit if transition_limit is None else transition_limit),
             )
         ]
         rows = _tolerant(
@@ -193,7 +214,7 @@ def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEnt
         transitions = [
             transition_from_row(r)
             for r in conn.execute(
-                f"SELECT {TRANSITION_COLUMNS} FROM transitions"
+                f"SELECT {transition_columns(conn)} FROM transitions"
                 " WHERE flag_key = ? ORDER BY seq DESC LIMIT ?",
                 (flag_key, limit),
             )
@@ -213,14 +234,28 @@ def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEnt
     return merge_history(transitions, events, outages, limit=limit)
 
 
-def read_transition_for(path: Path, event_id: str) -> ValueTransition | None:
+#: At most this many transitions of one event id are read: one per context is what a monitor
+#: records (config/entry.py MAX_CONTEXTS), and a replayed event may have caused a few more.
+MAX_TRANSITIONS_PER_EVENT = 100
+
+
+def read_transitions_for(path: Path, event_id: str) -> list[ValueTransition]:
+    """The value changes event `event_id` caused, one per context, in the order recorded.
+
+    Should the id have more than one transition of a context (an event replayed after an
+    outage, say), the newest is the one kept, as the live view keeps it."""
     with _connection(path) as conn:
-        row = conn.execute(
-            f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE event_id = ?"
-            " ORDER BY seq DESC LIMIT 1",
-            (event_id,),
-        ).fetchone()
-    return None if row is None else transition_from_row(row)
+        rows = conn.execute(
+            f"SELECT {transition_columns(conn)} FROM transitions WHERE event_id = ?"
+            " ORDER BY seq DESC LIMIT ?",
+            (event_id, MAX_TRANSITIONS_PER_EVENT),
+        ).fetchall()
+    newest: dict[str, ValueTransition] = {}
+    for transition in map(transition_from_row, rows):
+        newest.setdefault(transition.context, transition)
+    found = list(newest.values())
+    found.reverse()  # read newest first: the order recorded is the reverse
+    return found
 
 
 def iter_journal_events(path: Path, since: float | None = None) -> Iterator[FlagEvent]:

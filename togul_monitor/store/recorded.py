@@ -7,14 +7,19 @@ sends no ids, and then the journal keeps none, so the tie is rebuilt from what i
 - a configuration diff names its flag, environment and version (the event's): the event of that
   flag, environment and version (the last one, should a version repeat), as `journal export`
   places it;
-- a value transition names its flag and when it was computed. Live, it belongs to the last event
-  of the flag waiting for the answer (ui/view/answers.py); here, to the last event of the flag
-  (in the profile's environment, when known) received before it, if that event has no value
-  change yet and the transition came within `TIE_WITHIN` seconds. A later one (a re-evaluation
-  of its own: after an outage, `r`, the next start) explains no row, as live.
+- a value transition names its flag, its context and when it was computed. Live, it belongs to
+  the last event of the flag waiting for the answer (ui/view/answers.py); here, to the last
+  event of the flag (in the profile's environment, when known) received before it, if that
+  event has no value change of that context yet and the transition came within `TIE_WITHIN`
+  seconds. A later one (a re-evaluation of its own: after an outage, `r`, the next start)
+  explains no row, as live.
+
+One event changes the values of every context it changes (a profile may evaluate for several
+named contexts, domain/values.py), so an event may own one transition per context: the tie is
+made per (event, context), with an id or without.
 
 Reads are bounded: two queries (`read_changes_since`) from the oldest preloaded event on, at most
-`2 × events + 1,000` rows of each, never one query per event.
+`2 × events + 1,000` diffs and that many transitions per context, never one query per event.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from togul_monitor.config.entry import MAX_CONTEXTS
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.reader import read_changes_since
@@ -37,7 +43,8 @@ TIE_WITHIN = 60.0
 @dataclass(frozen=True, slots=True)
 class RecordedChanges:
     """Value changes and configuration diffs of preloaded events, oldest first; each with the
-    very event object the monitor's log holds (an event without an id is told apart by it)."""
+    very event object the monitor's log holds (an event without an id is told apart by it).
+    An event appears with as many transitions as contexts whose value it changed."""
 
     transitions: tuple[tuple[FlagEvent, ValueTransition], ...] = ()
     diffs: tuple[tuple[FlagEvent, StoredDiff], ...] = ()
@@ -47,13 +54,18 @@ NO_CHANGES = RecordedChanges()
 
 
 def read_recorded_changes(
-    path: Path, events: Sequence[FlagEvent], environment_id: str | None = None
+    path: Path,
+    events: Sequence[FlagEvent],
+    environment_id: str | None = None,
+    contexts: int = MAX_CONTEXTS,
 ) -> RecordedChanges:
-    """The changes the journal at `path` recorded with `events` (its latest, oldest first)."""
+    """The changes the journal at `path` recorded with `events` (its latest, oldest first).
+    `contexts`: how many the profile evaluates for (the transitions read scale with it)."""
     if not events:
         return NO_CHANGES
     since = min(event.received_at for event in events)
-    transitions, diffs = read_changes_since(path, since, 2 * len(events) + 1_000)
+    limit = 2 * len(events) + 1_000
+    transitions, diffs = read_changes_since(path, since, limit, limit * max(1, contexts))
     return tie_changes(events, transitions, diffs, environment_id)
 
 
@@ -78,13 +90,17 @@ def tie_changes(
             times, owners = by_flag.setdefault(event.flag_key, ([], []))
             times.append(event.received_at)
             owners.append(event)
-    # Event (by identity) → it and its transition. With an id the newest wins, as in the live
-    # view; without, the first after the event (a later one is a re-evaluation of its own).
-    tied: dict[int, tuple[FlagEvent, ValueTransition]] = {}
+    # (Event by identity, context) → the event and its transition of that context. With an id
+    # the newest wins, as in the live view; without, the first after the event (a later one is
+    # a re-evaluation of its own).
+    tied: dict[tuple[int, str], tuple[FlagEvent, ValueTransition]] = {}
     for transition in transitions:
         owner = _owner(transition, by_id, by_flag)
-        if owner is not None and (transition.event_id is not None or id(owner) not in tied):
-            tied[id(owner)] = (owner, transition)
+        if owner is None:
+            continue
+        key = (id(owner), transition.context)
+        if transition.event_id is not None or key not in tied:
+            tied[key] = (owner, transition)
     explained: list[tuple[FlagEvent, StoredDiff]] = []
     for stored in diffs:
         d = stored.diff

@@ -1,8 +1,14 @@
 """Retention: how long the journal keeps what it recorded.
 
-Rows older than `max_age_days` and events (and transitions, configuration diffs) beyond the newest `max_events` are
-deleted: when the journal opens (`store/journal.py`) and then every `RETENTION_EVERY` appended
-events (`store/writer.py`).
+Rows older than `max_age_days` and events (and transitions, configuration diffs) beyond the
+newest `max_events` are deleted: when the journal opens (`store/journal.py`) and then every
+`RETENTION_EVERY` appended events (`store/writer.py`). Transitions are counted all together,
+whatever their context: the bound is on the journal's size, not per context.
+
+The last values (`context_last_values`, one row per context and flag) are kept whatever their
+age, as the version-1 `last_values` were: a value is the starting point of the next run (shown
+stale until re-evaluated), however long ago it was recorded, and the rows are bounded by the
+flags and contexts there are, not by time.
 """
 
 from __future__ import annotations

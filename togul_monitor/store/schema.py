@@ -14,6 +14,18 @@ version: `CREATE TABLE IF NOT EXISTS` adds them when a recorder opens an older j
 program ignores them, and a reader of a journal that has not been opened by a recorder since
 treats a missing table as empty.
 
+Schema version 2: named contexts. A profile may evaluate its flags for several named contexts
+(domain/values.py), and a value change of one context is not one of another, so a transition
+names its context (`transitions.context`) and the last values are kept per context and flag
+(`context_last_values`; a flag's one row in `last_values` could not hold two contexts' values).
+An older program would write transitions without a context and last values nobody reads, so
+this one is a new version: the migration (`_migrate`) runs when a recorder opens a version-1
+journal: the column is added with `'default'` (the name of a profile's single context, which is
+what every earlier row was evaluated for) and the old last values are copied as the `default`
+context's, in one transaction. A reader never migrates (it never writes): on a journal no
+recorder has opened since, it reads a missing `context` column as `'default'` and the old
+`last_values` table as the `default` context's (`transition_columns`, `store/reader.py`).
+
 `JournalError` and `LastValue` are defined here, the lowest module that needs them, so that the
 reader and the writer can use them without importing `store/journal.py` (which imports both);
 `store/journal.py` re-exports them.
@@ -32,13 +44,14 @@ from typing import Any
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import ConfigDiff, diff_from_json, diff_to_json
 from togul_monitor.domain.values import (
+    DEFAULT_CONTEXT,
     Evaluation,
     ValueTransition,
     evaluation_from_json,
     evaluation_to_json,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -58,7 +71,8 @@ CREATE TABLE IF NOT EXISTS transitions (
     event_id TEXT,
     at REAL NOT NULL,
     before TEXT,
-    after TEXT
+    after TEXT,
+    context TEXT NOT NULL DEFAULT 'default'
 );
 CREATE INDEX IF NOT EXISTS transitions_by_flag ON transitions (flag_key, seq);
 CREATE INDEX IF NOT EXISTS transitions_by_event ON transitions (event_id);
@@ -85,21 +99,29 @@ CREATE TABLE IF NOT EXISTS config_diffs (
     diff TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS config_diffs_by_flag ON config_diffs (flag_key, seq);
-CREATE TABLE IF NOT EXISTS last_values (
-    flag_key TEXT PRIMARY KEY,
+-- The last value of each flag for each context (version 1 had `last_values`, flag_key only).
+CREATE TABLE IF NOT EXISTS context_last_values (
+    context TEXT NOT NULL,
+    flag_key TEXT NOT NULL,
     evaluation TEXT,
     at REAL NOT NULL,
-    deleted INTEGER NOT NULL
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (context, flag_key)
 );
 """
 
 # The columns each row helper below reads and writes, in their order: the reader's SELECTs
 # and the writer's INSERTs name them from here, so the two cannot drift apart.
 EVENT_COLUMNS = "event_id, type, flag_key, environment_id, version, timestamp, received_at"
-TRANSITION_COLUMNS = "flag_key, event_id, at, before, after"
+TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context"
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
-LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted"
+LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context"
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
+
+# The same, read from a version-1 journal no recorder has migrated yet: every row of it was
+# evaluated for the profile's single context, `default` (an SQL literal in place of the column).
+V1_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, 'default'"
+V1_LAST_VALUES = "SELECT flag_key, evaluation, at, deleted, 'default' FROM last_values"
 
 Row = tuple[Any, ...]  # what sqlite3 returns: the column types are SQLite's to decide
 
@@ -138,6 +160,7 @@ class LastValue:
     evaluation: Evaluation | None
     at: float
     deleted: bool
+    context: str = DEFAULT_CONTEXT  # the named context the value was evaluated for
 
 
 # --- opening for writing ----------------------------------------------------------------------
@@ -169,13 +192,52 @@ def open_database(path: Path) -> sqlite3.Connection:
         # may drop the last commits. The journal is a flight recorder, not a ledger.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.executescript(_SCHEMA)
-        if version == 0:
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.commit()
+        if version < SCHEMA_VERSION:
+            _migrate(conn)  # also stamps a new file's version
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    """The names of `table`'s columns (empty when there is no such table)."""
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def has_table(conn: sqlite3.Connection, table: str) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return found is not None
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older journal (or a new, empty one) to SCHEMA_VERSION in one transaction.
+
+    Version 1 → 2: transitions get their context, `default`; the old last values become the
+    `default` context's and their table goes (two tables of last values would be two truths).
+    Every step checks first, so a journal whose migration was cut short is migrated again whole
+    (the transaction rolled back) and a new file merely gets its version.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "context" not in table_columns(conn, "transitions"):
+            conn.execute(
+                "ALTER TABLE transitions ADD COLUMN context TEXT NOT NULL DEFAULT "
+                f"'{DEFAULT_CONTEXT}'"
+            )
+        if has_table(conn, "last_values"):
+            conn.execute(
+                f"INSERT OR IGNORE INTO context_last_values ({LAST_VALUE_COLUMNS}) "
+                + V1_LAST_VALUES
+            )
+            conn.execute("DROP TABLE last_values")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
 
 
 # --- rows ↔ objects ---------------------------------------------------------------------------
@@ -219,13 +281,14 @@ def evaluation_loads(text: str | None) -> Evaluation | None:
 
 
 def transition_row(t: ValueTransition) -> Row:
-    return (t.flag_key, t.event_id, t.at, evaluation_dumps(t.before), evaluation_dumps(t.after))
+    before, after = evaluation_dumps(t.before), evaluation_dumps(t.after)
+    return (t.flag_key, t.event_id, t.at, before, after, t.context)
 
 
 def transition_from_row(row: Row) -> ValueTransition:
-    flag_key, event_id, at, before, after = row
+    flag_key, event_id, at, before, after, context = row
     return ValueTransition(
-        flag_key, evaluation_loads(before), evaluation_loads(after), event_id, at
+        flag_key, evaluation_loads(before), evaluation_loads(after), event_id, at, context
     )
 
 
@@ -239,12 +302,12 @@ def outage_from_row(row: Row) -> Outage:
 
 
 def last_value_row(v: LastValue) -> Row:
-    return (v.flag_key, evaluation_dumps(v.evaluation), v.at, int(v.deleted))
+    return (v.flag_key, evaluation_dumps(v.evaluation), v.at, int(v.deleted), v.context)
 
 
 def last_value_from_row(row: Row) -> LastValue:
-    flag_key, evaluation, at, deleted = row
-    return LastValue(flag_key, evaluation_loads(evaluation), at, bool(deleted))
+    flag_key, evaluation, at, deleted, context = row
+    return LastValue(flag_key, evaluation_loads(evaluation), at, bool(deleted), context)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,11 +54,11 @@ _SINGLE_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?
 _MULTI_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES " + ", ".join(
     ["(?, ?, ?, ?, ?, ?, ?)"] * _ROWS_PER_INSERT
 )
-_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _REPLACE_LAST_VALUE = (
-    f"INSERT OR REPLACE INTO last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?)"
+    f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 )
 _REPLACE_ENVIRONMENT = (
     "INSERT OR REPLACE INTO environments (environment_id, environment_key) VALUES (?, ?)"

@@ -1,0 +1,157 @@
+"""Named contexts on the headless commands' lines: `tail` names a transition's context when the
+profile has named contexts (and prints exactly what it did when it has only `default`),
+`--json` always carries it, `tail --context` keeps the named ones, `history` names them once a
+transition of a named context is shown, and `wait --context` knows only the profile's names."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from togul_monitor.cli import cli
+from togul_monitor.cli.journal import history_line, names_contexts
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.tail_scope import TailScope, unknown_contexts
+from togul_monitor.cli.wait import choose_context
+from togul_monitor.config.entry import Profile
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, ValueTransition
+
+OFF = Evaluation(False, "boolean", "default", True)
+ON = Evaluation(True, "boolean", "rule_match", True)
+
+
+def printer(
+    contexts: tuple[str, ...], *, as_json: bool = False, environment_key: str = ""
+) -> tuple[TailPrinter, io.StringIO]:
+    out = io.StringIO()
+    p = TailPrinter(
+        out,
+        io.StringIO(),
+        as_json=as_json,
+        environment_names={},
+        url="http://h/s",
+        environment_key=environment_key,
+        contexts=contexts,
+    )
+    return p, out
+
+
+def change(context: str = "default") -> ValueTransition:
+    return ValueTransition("checkout-v2", OFF, ON, "7", 1_700_000_000.0, context)
+
+
+def test_with_named_contexts_each_transition_line_names_its_context() -> None:
+    p, out = printer(("premium", "free"))
+    p.transition(change("premium"))
+    p.transition(change("free"))
+    assert out.getvalue().splitlines() == [
+        "  ↳ checkout-v2 [premium]: false → true (reason default → rule_match)",
+        "  ↳ checkout-v2 [free]: false → true (reason default → rule_match)",
+    ]
+    p, out = printer(("default", "eu"), environment_key="production")
+    p.transition(change())
+    assert out.getvalue() == (
+        "  ↳ checkout-v2 [default] (production): false → true (reason default → rule_match)\n"
+    )
+
+
+def test_with_the_default_context_only_lines_are_as_before() -> None:
+    p, out = printer(("default",), environment_key="production")
+    p.transition(change())
+    assert out.getvalue() == (
+        "  ↳ checkout-v2 (production): false → true (reason default → rule_match)\n"
+    )
+    p, out = printer(("premium",))  # a single context, but a named one: named
+    p.transition(change("premium"))
+    assert out.getvalue().startswith("  ↳ checkout-v2 [premium]: ")
+
+
+def test_a_context_name_is_printed_as_plain_text() -> None:
+    p, out = printer(("a", "b"))
+    p.transition(change("[bold]x\x1b[2J"))
+    assert "\x1b" not in out.getvalue()
+
+
+def test_json_transitions_always_carry_their_context() -> None:
+    for contexts, context in ((("default",), "default"), (("premium", "free"), "free")):
+        p, out = printer(contexts, as_json=True)
+        p.transition(change(context))
+        data = json.loads(out.getvalue())
+        assert data["kind"] == "transition" and data["context"] == context
+
+
+def test_tail_context_keeps_the_transitions_of_the_named_contexts() -> None:
+    p, _ = printer(("premium", "free", "eu"))
+
+    def scope(contexts: tuple[str, ...]) -> TailScope:
+        return TailScope(
+            p,
+            query=None,
+            environment_key="",
+            known_names=dict,
+            environment_id=lambda: None,
+            contexts=contexts,
+        )
+
+    only = scope(("premium", "eu"))
+    assert only.event(FlagEvent("flag.updated", "checkout-v2", "env", 2, 1.0, "7", 1.0))
+    assert only.transition(change("premium")) and only.transition(change("eu"))
+    assert not only.transition(change("free"))
+    every = scope(())
+    assert every.transition(change("free"))
+
+
+def test_an_unknown_tail_context_is_named_with_the_known_ones() -> None:
+    assert unknown_contexts(("premium",), ("premium", "free")) is None
+    assert unknown_contexts((), ("default",)) is None
+    problem = unknown_contexts(("premium", "gold"), ("premium", "free"))
+    assert problem == "unknown context gold: the profile evaluates for premium, free"
+
+
+def test_history_names_contexts_once_a_named_one_is_shown() -> None:
+    default, premium = change(), change("premium")
+    assert not names_contexts([default, FlagEvent("flag.updated", "f", "e", 1, 1, None, 1)])
+    assert names_contexts([default, premium])
+    plain = history_line(default)
+    assert "  value       false (" in plain and "[" not in plain
+    named = history_line(premium, show_context=True)
+    assert "  value       [premium] false (default, enabled) → true (rule_match, enabled)" in named
+
+
+# --- wait --context --------------------------------------------------------------------------------
+
+
+def _profile(**kwargs: object) -> Profile:
+    return Profile(name="p", base_url="http://x", environment_key="production", **kwargs)  # type: ignore[arg-type]
+
+
+def test_wait_picks_the_first_context_unless_told() -> None:
+    named = {"premium": {"plan": "premium"}, "free": {"plan": "free"}}
+    assert choose_context(_profile(contexts=named), None) == "premium"
+    assert choose_context(_profile(contexts=named), "free") == "free"
+    assert choose_context(_profile(context={"user_id": "u"}), None) == "default"
+    with pytest.raises(click.UsageError, match=r"unknown context 'gold'.*premium, free"):
+        choose_context(_profile(contexts=named), "gold")
+
+
+def test_wait_with_an_unknown_context_is_a_usage_error_before_connecting() -> None:
+    # Port 9 on loopback: nothing listens there, and nothing may be asked before the check.
+    args = ["wait", "--url", "http://127.0.0.1:9", "--api-key", "tgl_sdk_abc", "--environment"]
+    result = CliRunner().invoke(
+        cli, [*args, "production", "flag", "--value", "true", "--context", "premium"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "unknown context 'premium'" in result.stderr
+    assert "evaluates for default" in result.stderr
+
+
+def test_tail_with_an_unknown_context_is_a_usage_error_before_connecting() -> None:
+    args = ["tail", "--url", "http://127.0.0.1:9", "--api-key", "tgl_sdk_abc", "--environment"]
+    result = CliRunner().invoke(cli, [*args, "production", "--context", "eu", "--no-record"])
+    assert result.exit_code == 2, result.output
+    assert "unknown context eu: the profile evaluates for default" in result.stderr

@@ -1,0 +1,181 @@
+"""Evaluation for every named context of a profile: one `Evaluations` per context, driven alike.
+
+Each context has its own values, its own coalescing re-evaluator and its own evaluate client (the
+context travels in the request), so a flag change costs one request per context, coalesced under
+a burst exactly as with one. What the contexts share: the watch list, the flag limit (all of them
+see the same events, so they monitor the same flags), the transition memory (one event may own a
+transition per context) and the evaluator status, which is published once for all of them (a
+rejected key is rejected for every context: said once, not once per context).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from togul_monitor.client.evaluate import EvaluateClient
+from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core.evaluation import Evaluations, status_kind
+from togul_monitor.core.transition_memory import TransitionMemory
+from togul_monitor.core.updates import EvaluatorStatus, MonitorUpdate
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValues, ValueTransition
+from togul_monitor.store.journal import Journal, LastValue
+
+
+class ContextEvaluations:
+    def __init__(
+        self,
+        publish: Callable[[MonitorUpdate], None],
+        clock: Callable[[], float],
+        *,
+        contexts: Iterable[str] = (DEFAULT_CONTEXT,),
+        watched: Iterable[str],
+        retry_delay: float,
+        max_flags: int = DEFAULT_MAX_FLAGS,
+    ) -> None:
+        self._publish = publish
+        self._published_kind: tuple[bool, bool, str | None] | None = None
+        self.memory = TransitionMemory()
+        watched = tuple(watched)
+        self.by_context: dict[str, Evaluations] = {
+            name: Evaluations(
+                self._publish_once,
+                clock,
+                watched=watched,
+                retry_delay=retry_delay,
+                max_flags=max_flags,
+                context=name,
+                memory=self.memory,
+            )
+            for name in dict.fromkeys(contexts)
+        }
+        if not self.by_context:
+            raise ValueError("a monitor evaluates for at least one context")
+        self.first = next(iter(self.by_context.values()))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.by_context)
+
+    @property
+    def all(self) -> Iterable[Evaluations]:
+        return self.by_context.values()
+
+    @property
+    def values(self) -> FlagValues:
+        """The first context's values (what `snapshot.values` shows)."""
+        return self.first.values
+
+    @property
+    def value_sets(self) -> dict[str, FlagValues]:
+        return {name: e.values for name, e in self.by_context.items()}
+
+    def _publish_once(self, update: MonitorUpdate) -> None:
+        """Each context decides on its own when its status is news; across contexts the same
+        news is published once."""
+        if isinstance(update, EvaluatorStatus):
+            kind = status_kind(update)
+            if kind == self._published_kind:
+                return
+            self._published_kind = kind
+        self._publish(update)
+
+    # --- set up and close -----------------------------------------------------------------
+
+    def set_journal(self, journal: Journal | None) -> None:
+        for evaluations in self.all:
+            evaluations.journal = journal
+
+    def configure(
+        self,
+        profile: Profile,
+        attributes: Mapping[str, Mapping[str, str]],
+        *,
+        concurrency: int,
+        settle: float,
+    ) -> None:
+        """Evaluate each context with its attributes (name → attributes)."""
+        for name, evaluations in self.by_context.items():
+            context = dict(attributes.get(name, {}))
+            evaluations.configure(profile, context, concurrency=concurrency, settle=settle)
+
+    def seed(self, remembered: Mapping[str, dict[str, LastValue]], keys: Iterable[str]) -> int:
+        """The flags to monitor and each context's last values from the journal; the number
+        of flags left out by the limit (the first context's count: all see the same flags)."""
+        keys = tuple(keys)
+        left_out = [e.seed(remembered.get(name, {}), keys) for name, e in self.by_context.items()]
+        return left_out[0]
+
+    def close_soon(self) -> None:
+        for evaluations in self.all:
+            evaluations.close_soon()
+
+    async def aclose(self) -> None:
+        for evaluations in self.all:
+            await evaluations.aclose()
+
+    # --- what the stream and the user ask for --------------------------------------------------
+
+    def on_events(self, events: list[FlagEvent]) -> None:
+        for evaluations in self.all:
+            evaluations.on_events(events)
+
+    def evaluate_everything(self) -> None:
+        for evaluations in self.all:
+            evaluations.evaluate_everything()
+
+    def reevaluate_all(self) -> None:
+        self._published_kind = None  # asked again: the next status is news again
+        for evaluations in self.all:
+            evaluations.reevaluate_all()
+
+    def lift_halt(self) -> None:
+        for evaluations in self.all:
+            evaluations.lift_halt()
+
+    def set_watched(self, flag_key: str, watched: bool) -> None:
+        for evaluations in self.all:
+            evaluations.set_watched(flag_key, watched)
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def watched(self) -> set[str]:
+        return self.first.watched
+
+    @property
+    def max_flags(self) -> int:
+        return self.first.max_flags
+
+    @property
+    def unmonitored_events(self) -> int:
+        return self.first.unmonitored_events
+
+    @property
+    def client(self) -> EvaluateClient | None:
+        """The first context's evaluate client."""
+        return self.first.client
+
+    @property
+    def requests(self) -> int:
+        """Evaluate requests of all contexts."""
+        return sum(e.requests for e in self.all)
+
+    @property
+    def status(self) -> EvaluatorStatus | None:
+        """The first context's status that is not ok, else the first context's."""
+        for evaluations in self.all:
+            status = evaluations.status
+            if status is not None and not status.ok:
+                return status
+        return self.first.status
+
+    def idle(self) -> bool:
+        return all(e.idle() for e in self.all)
+
+    def transitions_of(self, flag_key: str) -> list[ValueTransition]:
+        return self.memory.of_flag(flag_key)
+
+    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+        return self.memory.for_event(event_id)
