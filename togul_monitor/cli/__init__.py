@@ -22,6 +22,7 @@ _COMMANDS: dict[str, str] = {
     "export": "togul_monitor.cli.journal:export",
     "compare": "togul_monitor.cli.compare:compare",
     "wait": "togul_monitor.cli.wait:wait",
+    "coverage": "togul_monitor.cli.coverage:coverage",
 }
 
 

@@ -139,11 +139,15 @@ class EvaluateClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def evaluate(self, flag_key: str) -> EvaluateResult:
+    async def evaluate(
+        self, flag_key: str, context: dict[str, str] | None = None
+    ) -> EvaluateResult:
+        """`flag_key` for `context`, or for the client's own context when None (coverage
+        sampling asks for many synthetic contexts through one client)."""
         payload = {
             "flag_key": flag_key,
             "environment_key": self.environment_key,
-            "context": self.context,
+            "context": self.context if context is None else context,
         }
         result = EvaluateResult(Outcome.FAILED, message="not attempted")
         for attempt in range(1, self._attempts + 1):

@@ -35,6 +35,7 @@ BINDING_DEFAULTS: dict[str, str] = {
     "jump": "g,colon",
     "inventory": "i",
     "compare": "c",
+    "coverage": "o",
     "export": "e",
     "clear": "C",
     "reconnect": "R",

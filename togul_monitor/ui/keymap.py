@@ -60,6 +60,13 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
         False,
         "Environments side by side: every flag in each, what differs (d only differing)",
     ),
+    "coverage": (
+        "coverage",
+        "Coverage",
+        False,
+        "Rollout coverage of the selected flag: each value's share of synthetic users, "
+        "configured vs observed % per rule",
+    ),
     "export": ("export", "Export", True, "Export what the filter shows as JSONL"),
     "clear": ("clear_view", "Clear", False, "Clear the view (not the log or journal)"),
     "reconnect": (

@@ -44,6 +44,12 @@ PANES = (
         "the selected flag's events and value transitions, from the journal, and under an "
         "event what it changed in the configuration (tab to it, then y copies an entry)",
     ),
+    (
+        "coverage",
+        "(o, over the selected flag) synthetic users of each context evaluated, at most 50 a "
+        "second: each value's share, and each percentage rule's configured % against the "
+        "share observed among the samples that reached it (with a token profile); esc stops",
+    ),
 )
 
 

@@ -356,6 +356,9 @@ class MainScreen(Screen[None]):
     def action_compare(self) -> None:
         main_detail.open_matrix(self, self.host, self.clock)
 
+    def action_coverage(self) -> None:
+        self.keys.open_coverage(self.focused, self.selected_flag)
+
     def action_watch(self) -> None:
         self.keys.toggle_watch(self.focused, self.selected_flag)
 

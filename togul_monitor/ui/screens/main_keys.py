@@ -1,5 +1,6 @@
 """The main screen's keys that reach past the panes: `w` (watch, saved to the profile), `t`
-(time mode, saved), `y` (copy out) and `g` / `:` (jump to a flag).
+(time mode, saved), `y` (copy out), `g` / `:` (jump to a flag) and `o` (the flag's rollout
+coverage, `screens/coverage.py`).
 
 `MainKeys` holds what they act on (the screen's own collections, shared, and the widgets the
 painter found); the screen's actions call it. Saving and the fallback copy of `y` touch files,
@@ -19,11 +20,13 @@ from textual.widget import Widget
 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.coverage import coverage_problem
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui import settings
 from togul_monitor.ui.handle import ViewHost
 from togul_monitor.ui.screens import main_jobs
+from togul_monitor.ui.screens.coverage import CoverageScreen
 from togul_monitor.ui.screens.jump import JumpScreen
 from togul_monitor.ui.screens.main_paint import MainPainter
 from togul_monitor.ui.view.clip import entry_clip, preview, row_clip, value_clip
@@ -103,6 +106,24 @@ class MainKeys:
             SAVE_TIME_MODE_AFTER,
             partial(main_jobs.start, self.screen, "save-time-mode", job, current, exclusive=False),
         )
+
+    # -- o ------------------------------------------------------------------------------------
+    def open_coverage(self, focused: Widget | None, selected: str | None) -> None:
+        """The flag `w` would act on, sampled for every context of the profile; its rules
+        from the monitor's configurations when it has them (a token profile)."""
+        flag = self.painter.focused_flag(focused, selected)
+        if flag is None:
+            self.app.notify("Select a flag first (feed or values).", markup=False)
+            return
+        profile = self.host.profile
+        problem = coverage_problem(profile)
+        if problem is not None:
+            self.app.notify(f"No coverage: {problem}", severity="warning", markup=False)
+            return
+        monitor = self.host.monitor
+        configs = getattr(monitor.snapshot(), "flag_configs", None) if monitor else None
+        config = (configs or {}).get(flag)
+        self.app.push_screen(CoverageScreen(profile, flag, config))
 
     # -- y ------------------------------------------------------------------------------------
     def copy(self, focused: Widget | None) -> None:
