@@ -29,6 +29,15 @@ DEMO_PROFILES: dict[str, str] = {  # profile name -> environment key
     "demo-staging": "staging",
 }
 DEMO_CONTEXT: dict[str, str] = {"user_id": "demo-user", "plan": "premium", "country": "TR"}
+# Two named contexts beside it (the `default` one: three columns in the values pane), chosen against the seeded rules
+# (emulator/seed.py) so that the same flag visibly differs between them: `plan` decides
+# new-dashboard, support-tier, max-upload-mb and api-rate-limit (100 free, 1000 premium, 5000
+# enterprise), `country` the welcome-message (TR, DE or neither), and each its own `user_id`
+# puts it in its own percentage-rollout bucket.
+DEMO_CONTEXTS: dict[str, dict[str, str]] = {
+    "free": {"user_id": "demo-free", "plan": "free", "country": "US"},
+    "eu": {"user_id": "demo-eu", "plan": "premium", "country": "DE"},
+}
 DEMO_WATCH: tuple[str, ...] = ("new-dashboard",)
 # Tunables, module attributes so tests can speed the demo up before it starts.
 HEARTBEAT_SECONDS = 5.0
@@ -138,6 +147,7 @@ def demo_profile(name: str, server: DemoServer | None) -> Profile:
         # shows before → after; the stream stays on the environment's sdk key.
         token=server.org_token if server else None,
         context=dict(DEMO_CONTEXT),
+        contexts={name: dict(attrs) for name, attrs in DEMO_CONTEXTS.items()},
         watch=DEMO_WATCH,
         heartbeat_seconds=HEARTBEAT_SECONDS,
         builtin=True,

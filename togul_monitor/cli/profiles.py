@@ -1,4 +1,7 @@
-"""`togul-monitor profiles`: list, add, edit, remove, default, path.
+"""`togul-monitor profiles`: list, show, add, edit, remove, default, path.
+
+`list` and `show` are in profiles_list.py; the named-context options of `add` and `edit`
+(`--context-set`, `--context-remove`) in profiles_context.py.
 
 Secrets (`--api-key-file`, `--token-file`, or `--api-key`/`--token`, which show them in the
 process list: cli/secrets.py) are written to the file (mode 0600) but never echoed: every
@@ -9,15 +12,18 @@ command does (cli/common.py).
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from togul_monitor.cli.common import reports_config_errors
+from togul_monitor.cli.profiles_context import (
+    check_set_and_remove,
+    context_remove_option,
+    context_set_option,
+)
+from togul_monitor.cli.profiles_list import list_command, show_command
 from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.config import paths
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
@@ -27,7 +33,6 @@ from togul_monitor.config.validate import BUILTIN_NAMES, display_url
 from togul_monitor.support.text import safe_text
 
 F = TypeVar("F", bound=Callable[..., Any])
-OVERRIDE_VARIABLES = ("TOGUL_BASE_URL", "TOGUL_API_KEY", "TOGUL_TOKEN")
 
 
 def _parse_context(
@@ -50,105 +55,13 @@ def _secret_hint(kind: str, option: str, path: str) -> None:
     )
 
 
-def _warn_if_readable(config: ProfilesConfig) -> None:
-    if not config.exists:
-        return
-    try:
-        mode = config.path.stat().st_mode
-    except OSError:
-        return
-    literal = any(e.api_key or e.token or e.refresh_token for e in config.profiles.values())
-    if literal and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        click.echo(
-            f"warning: {config.path} holds secrets and is readable by others "
-            f"(mode {stat.S_IMODE(mode):o}); run: chmod 600 {config.path}",
-            err=True,
-        )
-
-
 @click.group()
 def profiles() -> None:
     """Manage saved connection profiles (profiles.toml)."""
 
 
-# --- list -----------------------------------------------------------------------------------
-
-
-def _rows(config: ProfilesConfig) -> list[dict[str, Any]]:
-    rows = []
-    for entry in config.profiles.values():
-        rows.append(
-            {
-                "name": entry.name,
-                "default": entry.name == config.default_profile,
-                "base_url": display_url(entry.base_url),
-                "environment_key": safe_text(entry.environment_key),
-                "credentials": entry.credential_summary(),
-                "context": {safe_text(k): safe_text(v) for k, v in entry.context.items()},
-                "watch": [safe_text(w) for w in entry.watch],
-                "heartbeat_seconds": entry.heartbeat_seconds,
-                "allow_insecure": entry.allow_insecure,
-                "builtin": False,
-            }
-        )
-    from togul_monitor.demo import DEMO_CONTEXT, DEMO_PROFILES, DEMO_WATCH, HEARTBEAT_SECONDS
-
-    for name, env_key in DEMO_PROFILES.items():
-        rows.append(
-            {
-                "name": name,
-                "default": name == config.default_profile,
-                "base_url": "(embedded emulator)",
-                "environment_key": env_key,
-                "credentials": "sdk key (generated)",
-                "context": dict(DEMO_CONTEXT),
-                "watch": list(DEMO_WATCH),
-                "heartbeat_seconds": HEARTBEAT_SECONDS,
-                "allow_insecure": False,
-                "builtin": True,
-            }
-        )
-    return rows
-
-
-@profiles.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per profile.")
-@reports_config_errors
-def list_command(as_json: bool) -> None:
-    """List the saved profiles and the built-in demo ones (secrets masked)."""
-    config = load_config()
-    _warn_if_readable(config)
-    rows = _rows(config)
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    headers = ("", "NAME", "URL", "ENVIRONMENT", "CREDENTIALS", "WATCH")
-    table = [
-        (
-            "*" if row["default"] else " ",
-            row["name"] + (" (built-in)" if row["builtin"] else ""),
-            row["base_url"],
-            row["environment_key"],
-            row["credentials"],
-            ", ".join(row["watch"]) or "-",
-        )
-        for row in rows
-    ]
-    widths = [max(len(str(r[i])) for r in [headers, *table]) for i in range(len(headers))]
-    for line in [headers, *table]:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-    overrides = [v for v in OVERRIDE_VARIABLES if os.environ.get(v)]
-    if overrides:
-        click.echo(
-            f"note: {', '.join(overrides)} set: they override the chosen profile's values",
-            err=True,
-        )
-    if not config.default_profile and len(config.profiles) > 1:
-        click.echo(
-            "note: no default profile; set one with `togul-monitor profiles default NAME`",
-            err=True,
-        )
+profiles.add_command(list_command)
+profiles.add_command(show_command)
 
 
 # --- add / edit -----------------------------------------------------------------------------
@@ -202,9 +115,11 @@ def _check_credential_pairs(
 
 def _print_entry(verb: str, entry: ProfileEntry, config: ProfilesConfig) -> None:
     default = " (default)" if config.default_profile == entry.name else ""
+    contexts = f", contexts {', '.join(entry.contexts)}" if entry.contexts else ""
     click.echo(
         f"{verb} profile {entry.name!r}{default}: {display_url(entry.base_url)}, "
         f"environment {safe_text(entry.environment_key)!r}, {entry.credential_summary()}"
+        f"{contexts}"
     )
 
 
@@ -221,8 +136,9 @@ def _print_entry(verb: str, entry: ProfileEntry, config: ProfilesConfig) -> None
     multiple=True,
     metavar="KEY=VALUE",
     callback=_parse_context,
-    help="Evaluation context attribute (repeatable).",
+    help="An attribute of the single context, named 'default' (repeatable).",
 )
+@context_set_option
 @click.option("--watch", multiple=True, metavar="FLAG", help="Flag key to watch (repeatable).")
 @click.option(
     "--heartbeat",
@@ -246,6 +162,7 @@ def add_command(
     token: str | None,
     refresh_token_env: str | None,
     context: dict[str, str],
+    context_sets: dict[str, dict[str, str]],
     watch: tuple[str, ...],
     heartbeat: float,
     allow_insecure: bool,
@@ -270,6 +187,7 @@ def add_command(
         token_env=token_env,
         refresh_token_env=refresh_token_env,
         context=context,
+        contexts=context_sets,
         watch=tuple(dict.fromkeys(watch)),
         heartbeat_seconds=heartbeat,
         allow_insecure=allow_insecure,
@@ -294,9 +212,11 @@ def add_command(
     multiple=True,
     metavar="KEY=VALUE",
     callback=_parse_context,
-    help="Set a context attribute (repeatable).",
+    help="Set an attribute of the single context, named 'default' (repeatable).",
 )
 @click.option("--unset-context", multiple=True, metavar="KEY", help="Remove a context attribute.")
+@context_set_option
+@context_remove_option
 @click.option("--watch", multiple=True, metavar="FLAG", help="Add a watched flag (repeatable).")
 @click.option("--unwatch", multiple=True, metavar="FLAG", help="Stop watching a flag.")
 @click.option("--heartbeat", type=float, help="The server's heartbeat interval in seconds.")
@@ -319,6 +239,8 @@ def edit_command(
     refresh_token_env: str | None,
     context: dict[str, str],
     unset_context: tuple[str, ...],
+    context_sets: dict[str, dict[str, str]],
+    context_removals: tuple[str, ...],
     watch: tuple[str, ...],
     unwatch: tuple[str, ...],
     heartbeat: float | None,
@@ -327,6 +249,7 @@ def edit_command(
     """Change the saved profile NAME (only the options given)."""
     _check_credential_pairs(api_key or api_key_file, api_key_env, token or token_file, token_env)
     api_key, token = choose_secrets(api_key, api_key_file, token, token_file)
+    check_set_and_remove(context_sets, context_removals)
     if name in BUILTIN_NAMES:
         raise ConfigError("built-in demo profiles cannot be edited", profile=name)
     changes = ProfileChanges(
@@ -339,6 +262,8 @@ def edit_command(
         refresh_token_env=refresh_token_env,
         context=context,
         unset_context=unset_context,
+        set_contexts=context_sets,
+        remove_contexts=tuple(dict.fromkeys(context_removals)),
         watch=watch,
         unwatch=unwatch,
         heartbeat_seconds=heartbeat,

@@ -1,7 +1,8 @@
 """Connection profiles: reading `profiles.toml` and the store that writes it.
 
 The data types live in entry.py (`Profile` is re-exported here, where most callers import it
-from); the checks in validate.py; the choice of a command's target in resolve.py.
+from); what an edit changes in profile_changes.py (`ProfileChanges`, re-exported here too); the
+checks in validate.py; the choice of a command's target in resolve.py.
 
 The store reads `profiles.toml` (tomlread.py) and validates it strictly (validate.py). Writes
 go through tomlkit, section by section (tomledit.py), so the user's comments and key order
@@ -15,8 +16,7 @@ from __future__ import annotations
 import copy
 import re
 import sys
-from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,11 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 import tomlkit
-from tomlkit.items import Table
 
 from togul_monitor.config import paths
-from togul_monitor.config.entry import SECRET_PAIRS, Profile, ProfileEntry, ProfilesConfig
+from togul_monitor.config.entry import Profile, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profile_changes import ProfileChanges, toml_table
 from togul_monitor.config.tomledit import Sections
 from togul_monitor.config.tomlread import decode_text, parse_toml
 from togul_monitor.config.validate import (
@@ -95,83 +95,6 @@ def load_keymap(path: Path | None = None) -> dict[str, str]:
     return dict(load_config(path).keymap)
 
 
-# --- changes --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProfileChanges:
-    """What `profiles edit` changes; None (or empty) leaves a value as it is.
-
-    Setting one form of a credential removes the other (`api_key_env` replaces `api_key`).
-    """
-
-    base_url: str | None = None
-    environment_key: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    api_key_env: str | None = None
-    token: str | None = field(default=None, repr=False)
-    token_env: str | None = None
-    refresh_token: str | None = field(default=None, repr=False)
-    refresh_token_env: str | None = None
-    context: Mapping[str, str] = field(default_factory=dict)  # merged into the context
-    unset_context: tuple[str, ...] = ()
-    watch: tuple[str, ...] = ()  # added to the watch list
-    unwatch: tuple[str, ...] = ()
-    heartbeat_seconds: float | None = None
-    allow_insecure: bool | None = None
-
-    def apply(self, table: MutableMapping[str, Any], *, toml: bool) -> None:
-        """Apply to a plain dict (toml=False) or a tomlkit table in place (toml=True)."""
-        for key in ("base_url", "environment_key", "heartbeat_seconds", "allow_insecure"):
-            value = getattr(self, key)
-            if value is not None:
-                table[key] = value
-        for literal, indirect in SECRET_PAIRS:
-            for key, other in ((literal, indirect), (indirect, literal)):
-                value = getattr(self, key)
-                if value is not None:
-                    table.pop(other, None)
-                    table[key] = value
-        existing = table.get("context")
-        if toml and isinstance(existing, Table) and (self.context or self.unset_context):
-            # Written as a `[profiles.NAME.context]` sub-table: edit it where it is.
-            for key, value in self.context.items():
-                existing[key] = value
-            for key in self.unset_context:
-                existing.pop(key, None)
-            if not existing:
-                del table["context"]
-        elif self.context or self.unset_context:
-            context = dict(table.get("context", {}))
-            context.update(self.context)
-            for key in self.unset_context:
-                context.pop(key, None)
-            if context:
-                table["context"] = _inline(context) if toml else context
-            else:
-                table.pop("context", None)
-        if self.watch or self.unwatch:
-            watch = [w for w in table.get("watch", []) if w not in self.unwatch]
-            watch += [w for w in self.watch if w not in watch]
-            if watch:
-                table["watch"] = watch
-            else:
-                table.pop("watch", None)
-
-
-def _inline(mapping: Mapping[str, Any]) -> Any:
-    inline = tomlkit.inline_table()
-    inline.update(mapping)
-    return inline
-
-
-def _toml_table(entry_table: Mapping[str, Any]) -> Table:
-    table = tomlkit.table()
-    for key, value in entry_table.items():
-        table[key] = _inline(value) if isinstance(value, Mapping) else value
-    return table
-
-
 # --- the store ------------------------------------------------------------------------------
 
 
@@ -209,13 +132,13 @@ class ProfileStore:
             if make_default:
                 data["default_profile"] = entry.name
             if sections is not None:
-                sections.add_profile(entry.name, _toml_table(table))
+                sections.add_profile(entry.name, toml_table(table))
                 if make_default:
                     sections.set_top_level("default_profile", entry.name)
             else:
                 if "profiles" not in doc:
                     doc.add("profiles", tomlkit.table(is_super_table=True))
-                doc["profiles"][entry.name] = _toml_table(table)
+                doc["profiles"][entry.name] = toml_table(table)
                 if make_default:
                     doc["default_profile"] = entry.name
 
@@ -226,9 +149,12 @@ class ProfileStore:
             profiles = data.get("profiles", {})
             if name not in profiles:
                 raise self._unknown(name, profiles)
+            self._check_removals(name, profiles[name], changes)
             changes.apply(profiles[name], toml=False)
             validate_profile(name, profiles[name])  # precise errors before touching the file
             if sections is not None:
+                for context in changes.remove_contexts:  # a sub-table goes with its comment
+                    sections.remove_table(("profiles", name, "contexts", context))
                 if not sections.edit_profile(name, lambda t: changes.apply(t, toml=True)):
                     raise _Fallback
             else:
@@ -289,6 +215,20 @@ class ProfileStore:
                 doc["time_mode"] = mode
 
         return self._modify(change)
+
+    def _check_removals(self, name: str, table: Any, changes: ProfileChanges) -> None:
+        """Removing a context the profile does not have is a mistake (a typo), not a no-op."""
+        contexts = table.get("contexts", {}) if isinstance(table, Mapping) else {}
+        for context in changes.remove_contexts:
+            if not isinstance(contexts, Mapping) or context not in contexts:
+                known = list(contexts) if isinstance(contexts, Mapping) else []
+                raise ConfigError(
+                    f"no context named {context!r}{did_you_mean(context, known)}",
+                    file=self.path,
+                    profile=name,
+                    key="contexts",
+                    hint=f"`togul-monitor profiles show {name}` lists its contexts",
+                )
 
     def _unknown(self, name: str, profiles: Mapping[str, Any]) -> ConfigError:
         known = [*profiles, *BUILTIN_NAMES]

@@ -106,6 +106,14 @@ class Sections:
             del self.blocks[index]
         return bool(indexes)
 
+    def remove_table(self, path: tuple[str, ...]) -> bool:
+        """Remove the `[path]` table and its sub-tables, with the comments just above them (a
+        context written as `[profiles.NAME.contexts.CTX]` takes its own comment along)."""
+        indexes = [i for i, b in enumerate(self.blocks) if b.path[: len(path)] == path]
+        for index in reversed(indexes):
+            del self.blocks[index]
+        return bool(indexes)
+
     def add_profile(self, name: str, table: Table) -> None:
         doc = tomlkit.document()
         doc.add("profiles", tomlkit.table(is_super_table=True))
@@ -127,9 +135,38 @@ class Sections:
         indexes = self._profile_indexes(name)
         if not indexes or indexes != list(range(indexes[0], indexes[-1] + 1)):
             return False  # not laid out as contiguous blocks: let the caller fall back
-        text = "".join("".join(self.blocks[i].lines) for i in indexes)
+        # The comment introducing a sub-table (`# who we evaluate for` above
+        # `[profiles.NAME.contexts]`) is held out of tomlkit, which would take it for the end of
+        # the table above and put a key added there after it; it goes back above its header.
+        intros: dict[tuple[str, ...], list[str]] = {}
+        parts: list[str] = []
+        for number, index in enumerate(indexes):
+            lines = self.blocks[index].lines
+            if number > 0:
+                start = next(i for i, line in enumerate(lines) if not line.lstrip().startswith("#"))
+                intros[self.blocks[index].path] = lines[:start]
+                lines = lines[start:]
+            parts.append("".join(lines))
+        text = "".join(parts)
         doc = tomlkit.parse(text)
         change(doc["profiles"][name])
-        new_lines = tomlkit.dumps(doc).splitlines(keepends=True)
+        new_lines: list[str] = []
+        for line in tomlkit.dumps(doc).splitlines(keepends=True):
+            new_lines += intros.pop(_header_path(line) or (), [])
+            new_lines.append(line)
+        # A removed sub-table (`[profiles.NAME.contexts]`) leaves the blank line before it, and
+        # an added one starts after a blank line that was the profile's last: the blank lines
+        # that end the profile (before the next table's comment) stay as many as they were.
+        blanks = _trailing_blanks(text.splitlines(keepends=True))
+        while _trailing_blanks(new_lines) > blanks:
+            new_lines.pop()
+        new_lines += ["\n"] * (blanks - _trailing_blanks(new_lines))
         self.blocks[indexes[0] : indexes[-1] + 1] = [_Block(("profiles", name), new_lines)]
         return True
+
+
+def _trailing_blanks(lines: list[str]) -> int:
+    count = 0
+    while count < len(lines) and not lines[-1 - count].strip():
+        count += 1
+    return count

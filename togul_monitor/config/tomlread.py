@@ -33,12 +33,14 @@ __all__ = ["decode_text", "parse_toml"]
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _LONG_NUMBER = re.compile(r"[0-9A-Fa-f_]{1000,}")
 _SPECIAL = re.compile(r"[\"'#\n]")
-# Far beyond any profile (`profiles.NAME.context.KEY` has four parts), far below slow.
+# Far beyond any profile (`profiles.NAME.contexts.CONTEXT.KEY`, the longest key, has five
+# parts), far below slow.
 MAX_DOTS_PER_LINE = 200
-# Far beyond any profile (`context = { ... }` is one level), far below the recursion limit.
+# Far beyond any profile (`contexts = { premium = { ... } }`, the deepest, is two levels), far
+# below the recursion limit.
 MAX_NESTING = 64
 _TOO_DEEP = "arrays or inline tables are nested too deeply to read"
-_TOO_DEEP_HINT = "a profile needs no nesting beyond `context = { ... }`"
+_TOO_DEEP_HINT = "a profile needs no nesting beyond `contexts = { NAME = { ... } }`"
 
 
 def decode_text(raw: bytes, path: Path) -> str:
@@ -60,7 +62,7 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
             f"more than {MAX_DOTS_PER_LINE} dotted key parts on one line",
             file=path,
             line=crowded,
-            hint="a profile's keys have at most four parts: profiles.NAME.context.KEY",
+            hint="a profile's keys have at most five parts: profiles.NAME.contexts.CONTEXT.KEY",
         )
     if text.count("[") + text.count("{") > MAX_NESTING:  # else it cannot be that deep
         depth, line = _deepest(text)

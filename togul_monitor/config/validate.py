@@ -1,7 +1,8 @@
 """Strict validation of `profiles.toml`, with errors that say exactly what and where.
 
 Every error names the file, the profile and the key, and the line when it can be found in the
-source text (tomllib keeps no positions, so `line_of` looks the table and key up in the text).
+source text (tomllib keeps no positions, so `line_of` in validate_lines.py looks the table and
+key up in the text). The named contexts are checked in validate_context.py.
 Unknown keys get the nearest valid name. No error message ever contains a credential's value:
 only key names, types, variable names and URLs with any user:password part removed.
 """
@@ -28,6 +29,8 @@ from togul_monitor.config.entry import (
 )
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.keymap import BINDING_IDS, keymap_problems
+from togul_monitor.config.validate_context import check_contexts
+from togul_monitor.config.validate_lines import line_of
 from togul_monitor.support.kinds import value_kind
 from togul_monitor.support.text import safe_text, secret_problem
 
@@ -42,6 +45,7 @@ PROFILE_KEYS: tuple[str, ...] = (
     "refresh_token",
     "refresh_token_env",
     "context",
+    "contexts",
     "watch",
     "heartbeat_seconds",
     "allow_insecure",
@@ -60,42 +64,6 @@ def did_you_mean(name: str, choices: tuple[str, ...] | list[str]) -> str:
 
 def _type_name(value: object) -> str:
     return value_kind(value, mapping="a table")
-
-
-# --- where is it in the text ----------------------------------------------------------------
-
-_HEADER_RE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
-_KEY_RE = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+)\s*[.=]')
-
-
-def _unquote(part: str) -> str:
-    part = part.strip()
-    if len(part) >= 2 and part[0] == part[-1] and part[0] in "\"'":
-        return part[1:-1]
-    return part
-
-
-def line_of(text: str | None, table: tuple[str, ...], key: str | None = None) -> int | None:
-    """The 1-based line of `key` inside `[table]` (or of the table header when key is None)."""
-    if not text:
-        return None
-    current: tuple[str, ...] = ()
-    header_line: int | None = None
-    # TOML ends lines at \n only: splitlines() would also split at \x0c or \u2028 in a string.
-    for number, line in enumerate(text.split("\n"), start=1):
-        header = _HEADER_RE.match(line)
-        if header is not None:
-            current = tuple(_unquote(p) for p in header.group(1).split("."))
-            if current == table:
-                header_line = number
-                if key is None:
-                    return number
-            continue
-        if key is not None and current == table:
-            found = _KEY_RE.match(line)
-            if found is not None and _unquote(found.group(1)) == key:
-                return number
-    return header_line
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -262,6 +230,7 @@ def validate_profile(
     for ckey, cvalue in context.items():
         if not isinstance(cvalue, str):
             raise fail(f"must be a string, not {_type_name(cvalue)}", f"context.{safe_text(ckey)}")
+    contexts = check_contexts(name, table, context=context, file=file, text=text)
 
     watch = table.get("watch", [])
     if not isinstance(watch, list):
@@ -295,6 +264,7 @@ def validate_profile(
         refresh_token=creds["refresh_token"],
         refresh_token_env=creds["refresh_token_env"],
         context=dict(context),
+        contexts=contexts,
         watch=tuple(watch),
         heartbeat_seconds=float(heartbeat),
         allow_insecure=allow_insecure,

@@ -13,6 +13,10 @@ send-keys`) were forwarded to the old field before `tab` moved the focus (the `/
 `screens/main.py` solves the same race the same way). The field's text is selected there and
 then, not when its Focus event arrives (`select_on_focus` would select it after keys of the
 burst were typed, and the next key would replace them).
+
+Named contexts are edited in a text area below the fields, one a line (`name: key=value, ...`):
+a new line adds a context, an edited line replaces its attributes, a deleted line removes it.
+`tab` leaves the area as it leaves a field (it inserts no tab character).
 """
 
 from __future__ import annotations
@@ -25,13 +29,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 from textual.worker import Worker
 
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.text import mask_secret, safe_text
-from togul_monitor.ui.view.profile_edit import FormFields, SavePlan, config_message, plan_save
+from togul_monitor.ui.view.profile_edit import (
+    FormFields,
+    SavePlan,
+    config_message,
+    contexts_text,
+    plan_save,
+)
 from togul_monitor.ui.widgets.ordered_input import OrderedInput
 from togul_monitor.ui.worker_errors import report_worker_error
 
@@ -79,6 +89,8 @@ class ProfileFormScreen(ModalScreen[str | None]):
     ProfileFormScreen Grid Input:focus, ProfileFormScreen Grid Checkbox:focus {
         background: $accent 30%;
     }
+    ProfileFormScreen #field-contexts { height: 6; }
+    ProfileFormScreen #contexts-label { color: $text-muted; }
     ProfileFormScreen #form-error { color: $error; height: auto; }
     ProfileFormScreen #form-error.-confirm { color: $warning; }
     ProfileFormScreen #form-buttons { height: 3; }
@@ -93,6 +105,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         values: dict[str, str] = {}
+        named = ""
         secret_hint = ""
         allow_insecure = False
         if self.entry is not None:
@@ -108,6 +121,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
                 "heartbeat_seconds": f"{e.heartbeat_seconds:g}",
             }
             allow_insecure = e.allow_insecure
+            named = contexts_text(e.contexts)
             if e.api_key:
                 secret_hint = f"unchanged: {mask_secret(e.api_key)}"
         with Vertical() as box:
@@ -132,6 +146,16 @@ class ProfileFormScreen(ModalScreen[str | None]):
                     allow_insecure,
                     id="field-allow_insecure",
                 )
+            yield Label(
+                "named contexts, one a line: name: key=value, key=value", id="contexts-label"
+            )
+            yield TextArea(
+                named,
+                id="field-contexts",
+                soft_wrap=False,
+                tab_behavior="focus",
+                placeholder="premium: plan=premium, user_id=u-1\nfree: plan=free, user_id=u-2",
+            )
             yield Static("", id="form-error")
             yield Button("Save", id="form-save", variant="primary")
 
@@ -154,7 +178,8 @@ class ProfileFormScreen(ModalScreen[str | None]):
 
         texts = {key: value(key) for key, _, _ in FIELDS}
         allow = self.query_one("#field-allow_insecure", Checkbox).value
-        return FormFields(**texts, allow_insecure=allow)
+        contexts = self.query_one("#field-contexts", TextArea).text
+        return FormFields(**texts, contexts=contexts, allow_insecure=allow)
 
     @on(Button.Pressed, "#form-save")
     def action_save(self) -> None:

@@ -7,6 +7,11 @@ config layer's own validation (`config/validate.py`), so its message, hint inclu
 the CLI prints. It also refuses a literal and a variable for the same secret (the CLI's "not
 both"), a number of seconds that is not one, and clearing a variable the form cannot remove.
 
+Named contexts are typed one a line, `name: key=value, key=value` (`contexts_text` writes a
+profile's that way, `parse_contexts` reads them back, naming the line at fault); saving sets the
+contexts that changed and removes the ones whose line is gone, through the same
+`ProfileChanges` as `togul-monitor profiles edit --context-set/--context-remove`.
+
 It never drops a secret silently: naming a variable for a secret the file holds as a literal
 removes the literal (`ProfileChanges`), so it is refused while the variable is unset (the
 literal stays) and needs a second save to confirm once it is set. A variable that is not set
@@ -22,6 +27,7 @@ from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileChanges
 from togul_monitor.config.validate import validate_profile
+from togul_monitor.config.validate_context import context_name_problem
 from togul_monitor.support.text import mask_secret, safe_text
 
 SECRETS = (("api_key", "api_key_env", "API key"), ("token", "token_env", "token"))
@@ -38,6 +44,7 @@ class FormFields:
     api_key: str = ""
     token_env: str = ""
     context: str = ""
+    contexts: str = ""  # one named context a line: `name: key=value, key=value`
     watch: str = ""
     heartbeat_seconds: str = ""
     allow_insecure: bool = False
@@ -66,6 +73,62 @@ def parse_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
+def context_line(name: str, attributes: Mapping[str, str]) -> str:
+    """One named context as the form shows it: `name: key=value, key=value`."""
+    return f"{name}: " + ", ".join(f"{k}={v}" for k, v in attributes.items())
+
+
+def contexts_text(contexts: Mapping[str, Mapping[str, str]]) -> str:
+    """A profile's named contexts as the form shows them, one a line."""
+    return "\n".join(context_line(name, attrs) for name, attrs in contexts.items())
+
+
+def parse_contexts(
+    text: str, saved: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
+    """The form's context lines as name → attributes; raises ValueError naming the line.
+
+    Blank lines and `#` lines are skipped; `name:` alone is a context with no attribute. A line
+    left as the form showed it keeps the `saved` context as it is, even one the line form cannot
+    say (a value with a comma, or with spaces around it)."""
+    unchanged = {context_line(n, a).strip(): n for n, a in (saved or {}).items()}
+    contexts: dict[str, dict[str, str]] = {}
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"contexts line {number}"
+        if line in unchanged and saved is not None:
+            name = unchanged[line]
+            if name in seen:
+                raise ValueError(f"{where}: {name!r} is on line {seen[name]} already")
+            seen[name] = number
+            contexts[name] = dict(saved[name])
+            continue
+        name, sep, rest = line.partition(":")
+        name = name.strip()
+        if not sep:
+            raise ValueError(f"{where}: {safe_text(line)!r} is not `name: key=value, ...`")
+        problem = context_name_problem(name)
+        if problem:
+            raise ValueError(f"{where}: {safe_text(name)!r}: {problem}")
+        if name in seen:
+            raise ValueError(f"{where}: {name!r} is on line {seen[name]} already")
+        attributes: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in rest.split(","))):
+            key, eq, value = part.partition("=")
+            key = key.strip()
+            if not eq or not key:
+                raise ValueError(f"{where}: {safe_text(part)!r} is not key=value")
+            if key in attributes:
+                raise ValueError(f"{where}: attribute {safe_text(key)!r} given twice")
+            attributes[key] = value.strip()
+        seen[name] = number
+        contexts[name] = attributes
+    return contexts
+
+
 def parse_list(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(filter(None, (p.strip() for p in text.split(",")))))
 
@@ -81,6 +144,7 @@ def plan_save(fields: FormFields, old: ProfileEntry | None, environ: Mapping[str
     """Check `fields` (a new profile when `old` is None) the way the CLI would."""
     try:
         context = parse_pairs(fields.context)
+        contexts = parse_contexts(fields.contexts, old.contexts if old is not None else None)
         heartbeat = _seconds(fields.heartbeat_seconds, old)
     except ValueError as error:
         return SavePlan(error=str(error))
@@ -97,6 +161,7 @@ def plan_save(fields: FormFields, old: ProfileEntry | None, environ: Mapping[str
             api_key_env=fields.api_key_env or None,
             token_env=fields.token_env or None,
             context=context,
+            contexts=contexts,
             watch=watch,
             heartbeat_seconds=heartbeat,
             allow_insecure=fields.allow_insecure,
@@ -104,7 +169,7 @@ def plan_save(fields: FormFields, old: ProfileEntry | None, environ: Mapping[str
         table, name, plan = entry.to_table(), entry.name, SavePlan(entry.name, entry=entry)
     else:
         try:
-            changes = _changes(fields, old, context, watch, heartbeat)
+            changes = _changes(fields, old, context, watch, heartbeat, contexts)
         except ValueError as error:
             return SavePlan(error=str(error))
         table, name = old.to_table(), old.name
@@ -135,6 +200,7 @@ def _changes(
     context: dict[str, str],
     watch: tuple[str, ...],
     heartbeat: float,
+    contexts: dict[str, dict[str, str]],
 ) -> ProfileChanges:
     secrets: dict[str, str | None] = {}
     for literal, variable, what in SECRETS:
@@ -156,6 +222,8 @@ def _changes(
         token_env=secrets.get("token_env"),
         context=context,
         unset_context=tuple(k for k in old.context if k not in context),
+        set_contexts={n: a for n, a in contexts.items() if old.contexts.get(n) != a},
+        remove_contexts=tuple(n for n in old.contexts if n not in contexts),
         watch=tuple(w for w in watch if w not in old.watch),
         unwatch=tuple(w for w in old.watch if w not in watch),
         heartbeat_seconds=heartbeat,

@@ -1,0 +1,95 @@
+"""The profile form's named contexts, checked without Textual (ui/view/profile_edit.py): one
+context a line, errors naming the line, and the edit the form would save."""
+
+from __future__ import annotations
+
+import pytest
+
+from togul_monitor.config.entry import ProfileEntry
+from togul_monitor.ui.view.profile_edit import (
+    FormFields,
+    contexts_text,
+    parse_contexts,
+    plan_save,
+)
+
+OLD = ProfileEntry(
+    name="prod",
+    base_url="https://api.togul.io",
+    environment_key="production",
+    api_key_env="K",
+    contexts={"premium": {"plan": "premium", "user_id": "u-1"}, "free": {"plan": "free"}},
+)
+
+
+def fields(contexts: str, **others: str) -> FormFields:
+    values = {"name": "prod", "base_url": OLD.base_url, "environment_key": "production"}
+    values |= {"api_key_env": "K", **others}
+    return FormFields(**values, contexts=contexts)
+
+
+def test_the_lines_read_back_what_the_form_shows() -> None:
+    text = contexts_text(OLD.contexts)
+    assert text == "premium: plan=premium, user_id=u-1\nfree: plan=free"
+    assert parse_contexts(text) == OLD.contexts
+    assert parse_contexts("\n# a note\n  eu :country = DE ,  \nanon:\n") == {
+        "eu": {"country": "DE"},
+        "anon": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("premium: plan=p\nfree plan=free", "contexts line 2: 'free plan=free' is not `name:"),
+        ("\n\nbad name: a=b", "contexts line 3: 'bad name': a context name is 1-32"),
+        ("a: x=1\nb: y\n", "contexts line 2: 'y' is not key=value"),
+        ("a: x=1, x=2", "contexts line 1: attribute 'x' given twice"),
+        ("a: x=1\n\na: x=2", "contexts line 3: 'a' is on line 1 already"),
+    ],
+)
+def test_each_mistake_names_its_line(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_contexts(text)
+    assert str(info.value).startswith(message)
+    assert plan_save(fields(text), OLD, {}).error == str(info.value)
+
+
+def test_an_edit_sets_what_changed_and_removes_what_is_gone() -> None:
+    plan = plan_save(fields("premium: plan=enterprise\neu: country=DE"), OLD, {"K": "k"})
+    assert plan.error is None and plan.changes is not None
+    assert plan.changes.set_contexts == {"premium": {"plan": "enterprise"}, "eu": {"country": "DE"}}
+    assert plan.changes.remove_contexts == ("free",)
+    unchanged = plan_save(fields(contexts_text(OLD.contexts)), OLD, {"K": "k"})
+    assert unchanged.changes is not None
+    assert not unchanged.changes.set_contexts and not unchanged.changes.remove_contexts
+
+
+def test_the_validators_refusals_are_the_forms() -> None:
+    nine = "\n".join(f"c{i}:" for i in range(9))
+    assert "contexts: 9 contexts: at most 8" in (plan_save(fields(nine), OLD, {}).error or "")
+    clash = plan_save(fields("default: plan=p", context="user_id=u"), OLD, {"K": "k"})
+    assert (clash.error or "").startswith("contexts.default: 'default' is the name")
+    new = plan_save(fields("eu: country=DE"), None, {"K": "k"})
+    assert new.entry is not None and new.entry.contexts == {"eu": {"country": "DE"}}
+
+
+def test_a_line_left_as_shown_keeps_a_value_the_line_form_cannot_say() -> None:
+    """A value with a comma (or spaces around it) reads back differently from its line: left as
+    shown, it is kept, so saving another field neither fails nor rewrites the context."""
+    odd = ProfileEntry(
+        name="prod",
+        base_url=OLD.base_url,
+        environment_key="production",
+        api_key_env="K",
+        contexts={"odd": {"tags": "a,b", "pad": " x "}, "free": {"plan": "free"}},
+    )
+    shown = contexts_text(odd.contexts)
+    plan = plan_save(fields(shown, environment_key="staging"), odd, {"K": "k"})
+    assert plan.error is None and plan.changes is not None
+    assert not plan.changes.set_contexts and not plan.changes.remove_contexts
+    edited = shown.replace("free: plan=free", "free: plan=premium")
+    plan = plan_save(fields(edited), odd, {"K": "k"})
+    assert plan.changes is not None and plan.changes.set_contexts == {"free": {"plan": "premium"}}
+    broken = plan_save(fields(shown.replace("pad= x ", "pad=x")), odd, {"K": "k"})
+    assert (broken.error or "").startswith("contexts line 1: 'b' is not key=value")

@@ -1,0 +1,121 @@
+"""`togul-monitor profiles add/edit --context-set NAME KEY=VALUE[,...]`, `--context-remove
+NAME`, and `profiles show/list` showing every context (no server involved: CliRunner)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner, Result
+
+from togul_monitor.cli import cli
+from togul_monitor.config import paths
+from togul_monitor.config.profiles import load_config
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def add_prod(*extra: str) -> Result:
+    return run(
+        "profiles", "add", "prod", "--url", "https://api.togul.io", "--environment",
+        "production", "--api-key-env", "PROD_KEY", *extra,
+    )  # fmt: skip
+
+
+def test_add_edit_remove_named_contexts_and_show_them() -> None:
+    result = add_prod(
+        "--context", "user_id=monitor",
+        "--context-set", "premium", "plan=premium,user_id=u-1",
+        "--context-set", "free", "plan=free",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "contexts premium, free" in result.stdout
+    entry = load_config().profiles["prod"]
+    assert entry.context == {"user_id": "monitor"}
+    assert entry.contexts == {
+        "premium": {"plan": "premium", "user_id": "u-1"},
+        "free": {"plan": "free"},
+    }
+
+    result = run(
+        "profiles", "edit", "prod", "--context-set", "premium", "plan=enterprise",
+        "--context-set", "eu", "country=DE,user_id=u-3", "--context-remove", "free",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert load_config().profiles["prod"].contexts == {
+        "premium": {"plan": "enterprise"},  # replaced whole: user_id is gone
+        "eu": {"country": "DE", "user_id": "u-3"},
+    }
+
+    result = run("profiles", "show", "prod")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    at = lines.index("  contexts (evaluated in this order):")
+    assert [line.split() for line in lines[at + 1 :]] == [
+        ["default", "user_id=monitor"],
+        ["premium", "plan=enterprise"],
+        ["eu", "country=DE,", "user_id=u-3"],
+    ]
+    shown = json.loads(run("profiles", "show", "prod", "--json").stdout)
+    assert shown["evaluated_contexts"] == ["default", "premium", "eu"]
+    assert shown["contexts"]["eu"] == {"country": "DE", "user_id": "u-3"}
+
+    rows = [json.loads(line) for line in run("profiles", "list", "--json").stdout.splitlines()]
+    assert rows[0]["contexts"] == shown["contexts"]
+    table = run("profiles", "list").stdout.splitlines()
+    assert table[0].split()[-1] == "CONTEXTS" and table[1].endswith("default, premium, eu")
+
+    result = run("profiles", "edit", "prod", "--context-set", "empty", "")
+    assert result.exit_code == 0 and load_config().profiles["prod"].contexts["empty"] == {}
+
+
+def test_the_demo_profiles_show_their_contexts() -> None:
+    result = run("profiles", "show", "demo-production")
+    assert result.exit_code == 0, result.output
+    assert "profile 'demo-production' (built-in)" in result.stdout
+    for line in ("default     user_id=demo-user", "free        user_id=demo-free, plan=free"):
+        assert line in result.stdout
+    result = run("profiles", "show", "demo-prodution")
+    assert result.exit_code == 2 and "did you mean 'demo-production'" in result.stderr
+
+
+def test_malformed_options_are_usage_errors_before_the_file_is_touched() -> None:
+    assert add_prod().exit_code == 0
+    before = paths.profiles_file().read_text()
+    for args, fragment in [
+        (("--context-set", "bad name", "a=b"), "a context name is 1-32 letters"),
+        (("--context-set", "premium", "plan"), "expected KEY=VALUE, got 'plan'"),
+        (("--context-set", "premium", "a=1,a=2"), "attribute 'a' given twice"),
+        (("--context-set", "p", "a=1", "--context-set", "p", "a=2"), "context 'p' given twice"),
+        (("--context-set", "p", "a=1", "--context-remove", "p"), "both set and removed"),
+        (("--context-set", "p"), "requires 2 arguments"),
+    ]:
+        result = run("profiles", "edit", "prod", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert fragment in result.output, (args, result.output)
+    assert paths.profiles_file().read_text() == before
+
+
+def test_what_the_file_refuses_is_a_configuration_error_exit_2() -> None:
+    assert add_prod("--context", "user_id=m").exit_code == 0
+    before = paths.profiles_file().read_text()
+    result = run("profiles", "edit", "prod", "--context-set", "default", "plan=p")
+    assert result.exit_code == 2
+    assert "key 'contexts.default'" in result.stderr and "single `context`" in result.stderr
+    result = run("profiles", "edit", "prod", "--context-remove", "nope")
+    assert result.exit_code == 2 and "no context named 'nope'" in result.stderr
+    many = [arg for i in range(8) for arg in ("--context-set", f"c{i}", "a=b")]
+    result = run("profiles", "edit", "prod", *many)
+    assert result.exit_code == 2 and "9 contexts" in result.stderr and "at most 8" in result.stderr
+    result = run("profiles", "edit", "demo-production", "--context-set", "x", "a=b")
+    assert result.exit_code == 2 and "built-in" in result.stderr
+    assert paths.profiles_file().read_text() == before
+
+
+def test_help_documents_the_form() -> None:
+    for command in ("add", "edit"):
+        text = run("profiles", command, "--help").output
+        assert "--context-set NAME KEY=VALUE[,KEY=VALUE...]" in text
+        assert "at most 8 contexts" in " ".join(text.split())
+    assert "--context-remove NAME" in run("profiles", "edit", "--help").output
