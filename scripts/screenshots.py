@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.ui.context_scenes import CONTEXT_SCENES  # noqa: E402
 from tests.ui.snapshot_scenes import SCENES, Scene, scene_app, scene_emulator  # noqa: E402
 
 OUT = ROOT / "screenshots"
@@ -65,7 +66,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenes", nargs="*", help="scene names (default: all)")
     args = parser.parse_args()
-    shown = [s for s in SCENES if s.screenshot]  # the README's; the others are tests only
+    # The README's; the others are tests only. The named contexts' scenes (the values pane's
+    # column per context, the environment matrix) at 120×40 and 80×24 come last.
+    shown = [s for s in (*SCENES, *CONTEXT_SCENES) if s.screenshot]
     chosen = [s for s in shown if not args.scenes or s.name in args.scenes]
     if not chosen:
         parser.error(f"no such scene; known: {', '.join(s.name for s in shown)}")

@@ -61,14 +61,14 @@ def test_without_event_ids_a_change_is_tied_to_the_event_its_answer_answered() -
         ValueUpdated(value("new-dashboard", ev(False, "disabled"))),
         TransitionRecorded(change, False),
     )
-    assert store.transition_for(last) is change
-    assert store.transition_for(first) is None and store.transition_for(other) is None
+    assert store.transitions_for(last) == (change,)
+    assert store.transitions_for(first) == () and store.transitions_for(other) == ()
     assert says(store, last).endswith("true → false")
     assert says(store, first).endswith("evaluated with the next change")  # one burst
     # A change of its own (an outage's re-evaluation) names no row.
     alone = ValueTransition("checkout-v2", ev(False), ev(True), None, 3.0)
     feed(store, TransitionRecorded(alone, False))
-    assert store.transition_for(other) is None
+    assert store.transitions_for(other) == ()
 
 
 def test_a_first_value_is_not_called_unchanged_and_a_profile_without_key_says_so() -> None:

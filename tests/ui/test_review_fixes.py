@@ -126,14 +126,14 @@ async def test_enter_opens_at_once_and_fills_in_the_journal_transition(
         assert monitor is not None
         release = threading.Event()
         screen_open_when_asked: list[bool] = []
-        real = monitor.transition_for
+        real = monitor.transitions_for
 
         def slow_lookup(event_id: str):  # type: ignore[no-untyped-def]
             screen_open_when_asked.append(isinstance(app.screen, EventDetailScreen))
             release.wait(3)  # a journal under backlog
             return real(event_id)
 
-        monitor.transition_for = slow_lookup  # type: ignore[method-assign]
+        monitor.transitions_for = slow_lookup  # type: ignore[method-assign]
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen_open_when_asked, what="the lookup")
         assert screen_open_when_asked == [True]

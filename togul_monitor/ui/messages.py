@@ -62,5 +62,5 @@ class TransitionLoaded(Message):
     screen's new body (posted to the detail screen)."""
 
     event: FlagEvent
-    transition: ValueTransition | None
+    transitions: tuple[ValueTransition, ...]  # one per context the event changed
     body: Text

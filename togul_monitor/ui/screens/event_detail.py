@@ -1,9 +1,14 @@
-"""The event detail screen: raw JSON, value before → after, event id, server vs received time."""
+"""The event detail screen: raw JSON, value before → after, event id, server vs received time.
+
+A profile that evaluates for several contexts gets each context's before → after, and for the
+others what they said (`unchanged`, `evaluating…`: view/contexts.py).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual import on
@@ -22,8 +27,20 @@ from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
 from togul_monitor.ui.view.rows import FeedItem
 
 
-def _evaluation_lines(label: str, ev: Evaluation | None) -> Text:
-    text = Text(f"  {label:<7}", style="dim")
+@dataclass(frozen=True)
+class ContextWords:
+    """The profile's contexts for the detail: their names in order (none or one: the single
+    context's section as ever), and what each context without a value change said."""
+
+    names: tuple[str, ...] = ()
+    states: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_CONTEXTS = ContextWords()
+
+
+def _evaluation_lines(label: str, ev: Evaluation | None, indent: str = "  ") -> Text:
+    text = Text(f"{indent}{label:<7}", style="dim")
     if ev is None:
         text.append("(none)", style="dim")
         return text
@@ -40,19 +57,54 @@ def _evaluation_lines(label: str, ev: Evaluation | None) -> Text:
     return text
 
 
+def _change_lines(transition: ValueTransition, indent: str = "  ") -> Text:
+    text = _evaluation_lines("before", transition.before, indent)
+    text.append("\n")
+    if transition.after is None:
+        text.append(f"{indent}after  deleted\n", style="red")
+    else:
+        text.append_text(_evaluation_lines("after", transition.after, indent))
+        text.append("\n")
+    return text
+
+
+def _contexts_lines(
+    transitions: Sequence[ValueTransition], contexts: ContextWords, looking_up: bool
+) -> Text:
+    """Each context: its before → after, or what it said without a change."""
+    text = Text()
+    by_context = {t.context: t for t in transitions}
+    names = (*contexts.names, *(name for name in by_context if name not in contexts.names))
+    width = max(len(safe_text(name)) for name in names) + 2
+    for name in names:
+        found = by_context.get(name)
+        if found is not None:
+            text.append("  " + safe_text(name) + "\n", style="bold")
+            text.append_text(_change_lines(found, "    "))
+            continue
+        text.append("  " + safe_text(name).ljust(width), style="bold")
+        if looking_up:
+            text.append("looking it up in the journal…\n", style="dim")
+        else:
+            text.append(contexts.states.get(name, "not known") + "\n", style="dim")
+    return text
+
+
 def detail_text(
     event: FlagEvent,
-    transition: ValueTransition | None,
+    transitions: Sequence[ValueTransition],
     time_mode: str,
     environment_names: Mapping[str, str] | None = None,
     *,
     looking_up: bool = False,
     config: Text | None = None,
+    contexts: ContextWords = NO_CONTEXTS,
 ) -> Text:
     """Everything known about one event, as plain Text (server text is never markup).
 
-    `looking_up`: the transition is being read from the journal (shown as such meanwhile).
-    `config`: what the event changed in the flag's configuration (view/config_diffs.py).
+    `transitions`: its value changes, one per context that changed. `looking_up`: they are
+    being read from the journal (shown as such meanwhile). `config`: what the event changed in
+    the flag's configuration (view/config_diffs.py). `contexts`: the profile's, when several.
     """
     text = Text()
     text.append(safe_text(event.type), style=type_style(event.type))
@@ -77,19 +129,19 @@ def detail_text(
         text.append(f"{label:<12}", style="dim")
         text.append(value)
         text.append("\n")
-    text.append("\nvalue for this profile's context\n", style="bold underline")
-    if transition is None and looking_up:
-        text.append("  looking it up in the journal…\n", style="dim")
-    elif transition is None:
-        text.append("  no change recorded for this event (or not evaluated yet)\n", style="dim")
+    several = len(contexts.names) > 1 or len({t.context for t in transitions}) > 1
+    if several:
+        count = len({*contexts.names, *(t.context for t in transitions)})
+        text.append(f"\nvalues for this profile's {count} contexts\n", style="bold underline")
+        text.append_text(_contexts_lines(transitions, contexts, looking_up and not transitions))
     else:
-        text.append_text(_evaluation_lines("before", transition.before))
-        text.append("\n")
-        if transition.after is None:
-            text.append("  after  deleted\n", style="red")
+        text.append("\nvalue for this profile's context\n", style="bold underline")
+        if not transitions and looking_up:
+            text.append("  looking it up in the journal…\n", style="dim")
+        elif not transitions:
+            text.append("  no change recorded for this event (or not evaluated yet)\n", style="dim")
         else:
-            text.append_text(_evaluation_lines("after", transition.after))
-            text.append("\n")
+            text.append_text(_change_lines(transitions[-1]))
     if config is not None:
         text.append_text(config)
     text.append("\nraw JSON\n", style="bold underline")
@@ -103,9 +155,10 @@ def safe_text_lines(s: str) -> str:
     return "\n".join(safe_text(line) for line in s.split("\n"))
 
 
-#: The detail's body once the configuration diff is known, given the value change the journal
-#: answered (None: memory's) and whether it is still being read; None while the diff is not known.
-Rebuild = Callable[[ValueTransition | None, bool], Text | None]
+#: The detail's body once the configuration diff is known, given the value changes the journal
+#: answered (none: memory's) and whether they are still being read; None while the diff is not
+#: known.
+Rebuild = Callable[[tuple[ValueTransition, ...], bool], Text | None]
 REBUILD_EVERY = 0.25  # seconds
 REBUILD_LOOKS = 60  # 15 s: a fetch answers well within that, or not for this event
 
@@ -138,7 +191,7 @@ class EventDetailScreen(ModalScreen[None]):
         self.body = body
         self.title_text = title
         self.rebuild = rebuild
-        self.transition: ValueTransition | None = None  # as the journal answered
+        self.transitions: tuple[ValueTransition, ...] = ()  # as the journal answered
         self.looking_up = looking_up
         self.diff_shown = False
         self._looks = 0
@@ -149,7 +202,7 @@ class EventDetailScreen(ModalScreen[None]):
 
     def _look(self) -> None:
         self._looks += 1
-        body = self.rebuild(self.transition, self.looking_up) if self.rebuild else None
+        body = self.rebuild(self.transitions, self.looking_up) if self.rebuild else None
         if body is not None:
             self.diff_shown = True
             self.set_body(body)
@@ -170,10 +223,10 @@ class EventDetailScreen(ModalScreen[None]):
     @on(TransitionLoaded)
     def _transition_loaded(self, message: TransitionLoaded) -> None:
         if self.is_attached:  # not once dismissed
-            self.transition, self.looking_up = message.transition, False
+            self.transitions, self.looking_up = message.transitions, False
             rebuilt = None
             if self.diff_shown and self.rebuild is not None:  # the answer predates the diff
-                rebuilt = self.rebuild(self.transition, False)
+                rebuilt = self.rebuild(self.transitions, False)
             self.set_body(rebuilt or message.body)
 
 

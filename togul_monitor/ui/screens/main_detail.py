@@ -18,6 +18,7 @@ from togul_monitor.ui.handle import ViewHost
 from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
 from togul_monitor.ui.screens.event_detail import (
+    ContextWords,
     EventDetailScreen,
     Rebuild,
     detail_text,
@@ -25,6 +26,7 @@ from togul_monitor.ui.screens.event_detail import (
 )
 from togul_monitor.ui.screens.inventory import InventoryScreen
 from togul_monitor.ui.view.config_diffs import config_text
+from togul_monitor.ui.view.contexts import context_states
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.inventory import InventorySource
 from togul_monitor.ui.view.rows import FeedItem, Row
@@ -42,25 +44,39 @@ def open_detail(
     if isinstance(item, FeedItem):
         app.push_screen(EventDetailScreen(marker_detail(item), title=item.marker))
         return
-    transition = store.transition_for(item)
+    transitions = store.transitions_for(item)
     monitor = host.monitor
-    look_up = transition is None and monitor is not None and item.event_id is not None
+    look_up = not transitions and monitor is not None and item.event_id is not None
+    # With several contexts the detail lists each: its change, or what it said without one.
+    answers = store.answers
+    states = context_states(item, answers, transitions) if answers.several else {}
+    contexts = ContextWords(answers.contexts if answers.several else (), states)
     snapshot = monitor.snapshot() if monitor is not None else None
     state = snapshot.config_state if snapshot is not None else "loading"
     loaded, total = (snapshot.configs_loaded, snapshot.configs_total) if snapshot else (0, 0)
     diff = store.diffs.for_event(item)
     config = config_text(diff, state, loaded, total)
-    body = detail_text(item, transition, time_mode, names, looking_up=look_up, config=config)
+    body = detail_text(
+        item, transitions, time_mode, names, looking_up=look_up, config=config, contexts=contexts
+    )
     rebuild: Rebuild | None = None
     if diff is None and state in ("loading", "complete"):  # the diff may come in a moment
 
-        def rebuild(found: ValueTransition | None, looking: bool) -> Text | None:
+        def rebuild(found: tuple[ValueTransition, ...], looking: bool) -> Text | None:
             diff = store.diffs.for_event(item)
             if diff is None:
                 return None
-            change = found or store.transition_for(item)
+            changes = found or store.transitions_for(item)
             config = config_text(diff, state)
-            return detail_text(item, change, time_mode, names, looking_up=looking, config=config)
+            return detail_text(
+                item,
+                changes,
+                time_mode,
+                names,
+                looking_up=looking,
+                config=config,
+                contexts=contexts,
+            )
 
     detail = EventDetailScreen(body, title="event detail", rebuild=rebuild, looking_up=look_up)
     app.push_screen(detail)
@@ -68,7 +84,7 @@ def open_detail(
         # Not in memory: the monitor reads the journal (a flush, a SQLite query), which may
         # take seconds under backlog. The screen is open already; the answer fills it in.
         job, post = main_jobs.look_up_transition, detail.post_message
-        args = (monitor, item, time_mode, {**names}, config)
+        args = (monitor, item, time_mode, {**names}, config, contexts)
         main_jobs.start(screen, "transition", job, post, *args)
 
 

@@ -22,7 +22,7 @@ from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.ui.export import write_jsonl
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone, TransitionLoaded
-from togul_monitor.ui.screens.event_detail import detail_text
+from togul_monitor.ui.screens.event_detail import NO_CONTEXTS, ContextWords, detail_text
 from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore, MarkerRows
 
 Post = Callable[[Message], object]
@@ -76,13 +76,17 @@ def look_up_transition(
     time_mode: str,
     environment_names: Mapping[str, str],
     config: Text | None = None,
+    contexts: ContextWords = NO_CONTEXTS,
 ) -> None:
-    """The value change `event` caused, from the journal (may take seconds under backlog),
-    as the detail screen's new body (with `config`, its configuration section, as it was)."""
+    """The value changes `event` caused (one per context), from the journal (may take seconds
+    under backlog), as the detail screen's new body (with `config`, its configuration section,
+    as it was; `contexts`, what each context without a change said then)."""
     assert event.event_id is not None
-    transition = monitor.transition_for(event.event_id)
-    body = detail_text(event, transition, time_mode, environment_names, config=config)
-    post(TransitionLoaded(event, transition, body))
+    transitions = tuple(monitor.transitions_for(event.event_id))
+    body = detail_text(
+        event, transitions, time_mode, environment_names, config=config, contexts=contexts
+    )
+    post(TransitionLoaded(event, transitions, body))
 
 
 def export(post: Post, items: Sequence[Row], predicate: FeedPredicate, path: Path) -> None:

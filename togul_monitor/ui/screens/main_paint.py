@@ -31,11 +31,14 @@ from togul_monitor.ui.view.history import HistoryReads
 from togul_monitor.ui.view.rings import TITLE, WatchRings
 from togul_monitor.ui.view.rows import row_event
 from togul_monitor.ui.view.status import (
+    contexts_of,
     feed_empty_message,
     not_evaluated_note,
     not_evaluated_text,
+    snapshot_values,
     status_info,
     values_empty_text,
+    values_titles,
 )
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane
@@ -86,6 +89,7 @@ class MainPainter:
         self.status_bar = screen.query_one("#status", StatusBar)
         self.new_count = screen.query_one("#new-count", Label)
         self.values_empty = screen.query_one("#values-empty", Static)
+        self.values_pane = screen.query_one("#values-pane", Widget)
         self.footer = screen.query_one(Footer)
 
     # -- every tick ---------------------------------------------------------------------------
@@ -179,7 +183,7 @@ class MainPainter:
             answers = self.store.answers
             if snapshot.values is not self._values_known:  # a new copy: something changed
                 self._values_known = snapshot.values
-                answers.know(snapshot.values.values())  # the journal's values are known ones
+                answers.know(snapshot_values(snapshot))  # the journal's values are known ones
             if snapshot.environment_id != answers.environment_id and snapshot.environment_id:
                 answers.environment_id = snapshot.environment_id
                 self.feed.relayout()
@@ -190,6 +194,12 @@ class MainPainter:
             self.feed.empty_message = feed_message
             self.feed.refresh()
         self.values_hint(profile, snapshot, environment)
+        values = self.values
+        title, subtitle = values_titles(values.contexts, snapshot, values.shown_contexts)
+        if title != self.values_pane.border_title:
+            self.values_pane.border_title = title
+        if subtitle != self.values_pane.border_subtitle:
+            self.values_pane.border_subtitle = subtitle
 
     def values_hint(
         self, profile: Profile, snapshot: MonitorSnapshot | None, environment: str
@@ -253,7 +263,10 @@ class MainPainter:
             self.history.select()
             self.history_pane.show(selected, [])
         self.history.dirty = True  # read from the new monitor
-        self.store.answers.reset(evaluates=evaluates(profile))
+        contexts = contexts_of(profile, snapshot)
+        self.store.answers.reset(evaluates=evaluates(profile), contexts=contexts)
+        self.values.set_contexts(contexts)
+        self.history_pane.name_contexts = len(contexts) > 1
         # At most as many flags' last changes as the monitor follows flags (`max_flags`).
         limit = snapshot.max_flags if snapshot is not None and snapshot.max_flags else None
         self.store.diffs.clear(limit or profile.max_flags)
@@ -262,10 +275,10 @@ class MainPainter:
             self.store.add_recorded(snapshot.recorded)
         self.rings.reset(where_of(profile))
         self.values.set_evaluates(evaluates(profile))
-        if snapshot is not None and snapshot.values:
+        if snapshot is not None and (snapshot.values or snapshot.context_values):
             # Only updates from now on are drained: the values the monitor started with (the
             # journal's) are shown from its snapshot, and newer updates overwrite them.
-            self.values.apply(list(snapshot.values.values()))
+            self.values.apply(snapshot_values(snapshot))
         self.status = Status(ConnectionState.CONNECTING, at=self.clock())
         self.notice.hide_notice()
         self.texts()

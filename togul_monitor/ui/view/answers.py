@@ -31,11 +31,11 @@ that event), which is what the monitor does with ids. Nothing here touches a wid
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import Evaluation, FlagValue
+from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, FlagValue
 
 WAITING_PER_FLAG = 1_000  # a flag whose evaluation keeps failing must not grow without bound
 
@@ -51,26 +51,44 @@ class Answer:
     value: Evaluation | None = None  # the value the answer gave
 
 
+#: An event's answers: context → (its answer, the events answered with it in that context).
+PerContext = dict[str, tuple[Answer, tuple[FlagEvent, ...]]]
+
+
 class ValueAnswers:
+    """What each of the profile's contexts answered for each event (see the module's docstring).
+
+    A profile evaluates for one or more named contexts (`contexts`, in the profile's order), each
+    publishing its own values: an event waits for every context's answer, and each context's
+    verdict is its own (one may have changed while another is unchanged or still evaluating).
+    """
+
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self.evaluates = True  # the profile has what evaluate takes (core/plan.py)
         self.halted = False  # evaluate refused the credentials: nothing answers until retried
         self.environment_id: str | None = None  # the profile's environment, once known
-        self._waiting: dict[str, list[FlagEvent]] = {}  # flag key → events, oldest first
-        # event key → (the event, its answer, the events answered with it)
-        self._answered: OrderedDict[object, tuple[FlagEvent, Answer, tuple[FlagEvent, ...]]] = (
-            OrderedDict()
-        )
-        self._known: set[str] = set()  # flags that had a value before
+        self.contexts: tuple[str, ...] = (DEFAULT_CONTEXT,)  # the snapshot's, in order
+        # (flag key, context) → events, oldest first
+        self._waiting: dict[tuple[str, str], list[FlagEvent]] = {}
+        # event key → (the event, its answer in each context that answered)
+        self._answered: OrderedDict[object, tuple[FlagEvent, PerContext]] = OrderedDict()
+        self._known: set[tuple[str, str]] = set()  # (flag, context) that had a value before
         self._held: set[str] = set()  # flags the monitor published a value of
         # Set from the snapshot: the monitor's flag limit was reached (its values by flag key).
         self.limit_values: Mapping[str, FlagValue] | None = None
         self._unsure: list[FlagEvent] = []  # events that may be of a flag the monitor left out
 
-    def reset(self, *, evaluates: bool, environment_id: str | None = None) -> None:
+    def reset(
+        self,
+        *,
+        evaluates: bool,
+        environment_id: str | None = None,
+        contexts: Sequence[str] = (DEFAULT_CONTEXT,),
+    ) -> None:
         """A new monitor (another profile): nothing carries over."""
         self.evaluates, self.halted, self.environment_id = evaluates, False, environment_id
+        self.contexts = tuple(contexts) or (DEFAULT_CONTEXT,)
         self._waiting.clear()
         self._answered.clear()
         self._known.clear()
@@ -78,9 +96,15 @@ class ValueAnswers:
         self.limit_values = None
         self._unsure.clear()
 
+    @property
+    def several(self) -> bool:
+        """The profile evaluates for more than one context: texts name them."""
+        return len(self.contexts) > 1
+
     def know(self, values: Iterable[FlagValue]) -> None:
         """Values the monitor had before any answer reached the view (the journal's)."""
-        self._known.update(v.flag_key for v in values if v.current is not None or v.deleted)
+        known = self._known
+        known.update((v.flag_key, v.context) for v in values if v.current is not None or v.deleted)
 
     def concerns(self, event: FlagEvent) -> bool:
         """Whether the profile's values are evaluated for `event` (its environment)."""
@@ -88,16 +112,18 @@ class ValueAnswers:
         return env is None or event.environment_id == env
 
     def event(self, event: FlagEvent) -> None:
-        """An event arrived (in log order): it waits for its flag's next answer."""
+        """An event arrived (in log order): it waits for its flag's next answer in every
+        context."""
         if not self.evaluates or not self.concerns(event):
             return
         held = self.limit_values
         if held is not None and event.flag_key not in self._held and event.flag_key not in held:
             self._unsure.append(event)
-        waiting = self._waiting.setdefault(event.flag_key, [])
-        waiting.append(event)
-        if len(waiting) > WAITING_PER_FLAG:
-            del waiting[0]
+        for context in self.contexts:
+            waiting = self._waiting.setdefault((event.flag_key, context), [])
+            waiting.append(event)
+            if len(waiting) > WAITING_PER_FLAG:
+                del waiting[0]
 
     def settle(self) -> bool:
         """The end of a drained batch: events of flags the monitor did not take on are answered
@@ -109,23 +135,38 @@ class ValueAnswers:
             key = event.flag_key
             if key in self._held or key in held:
                 continue
-            for left_out in self._waiting.pop(key, ()):
-                self._answered[event_key(left_out)] = (left_out, Answer("unmonitored"), ())
-                settled = True
-        while len(self._answered) > self.limit:
-            self._answered.popitem(last=False)
+            for context in self.contexts:
+                for left_out in self._waiting.pop((key, context), ()):
+                    self._put(left_out, context, Answer("unmonitored"), ())
+                    settled = True
+        self._trim()
         return settled
 
+    def _put(
+        self, event: FlagEvent, context: str, answer: Answer, group: tuple[FlagEvent, ...]
+    ) -> None:
+        key = event_key(event)
+        entry = self._answered.get(key)
+        if entry is None or entry[0] is not event:  # new, or another object at a reused address
+            entry = (event, {})
+            self._answered[key] = entry
+        entry[1][context] = (answer, group)
+
+    def _trim(self) -> None:
+        while len(self._answered) > self.limit:
+            self._answered.popitem(last=False)
+
     def value(self, value: FlagValue) -> FlagEvent | None:
-        """A flag's value as the monitor published it: an answer unless still stale. When it
-        answered events (their rows change), the last of them."""
-        known = value.flag_key in self._known
+        """A flag's value in one context as the monitor published it: an answer unless still
+        stale. When it answered events (their rows change), the last of them."""
+        context = value.context
+        known = (value.flag_key, context) in self._known
         self._held.add(value.flag_key)
         if value.current is not None or value.deleted:
-            self._known.add(value.flag_key)
+            self._known.add((value.flag_key, context))
         if value.stale or (value.current is None and not value.deleted):
             return None
-        group = tuple(self._waiting.pop(value.flag_key, ()))
+        group = tuple(self._waiting.pop((value.flag_key, context), ()))
         if not group:
             return None
         for event in group:
@@ -135,28 +176,37 @@ class ValueAnswers:
                 answer = Answer("first", value.current)
             else:
                 answer = Answer("unchanged", value.current)  # "with-next" if the last changed
-            self._answered[event_key(event)] = (event, answer, group)
-        while len(self._answered) > self.limit:
-            self._answered.popitem(last=False)
+            self._put(event, context, answer, group)
+        self._trim()
         return group[-1]
 
-    def changed(self, key: object) -> None:
-        """The event of `key` has a value change: the events answered with it (earlier in the
-        same burst) were evaluated together with it, not found unchanged."""
+    def changed(self, key: object, context: str = DEFAULT_CONTEXT) -> None:
+        """The event of `key` has a value change in `context`: the events answered with it there
+        (earlier in the same burst) were evaluated together with it, not found unchanged."""
         found = self._answered.get(key)
-        if found is None:
+        if found is None or context not in found[1]:
             return
-        event = found[0]
-        for other in found[2]:
+        event, group = found[0], found[1][context][1]
+        for other in group:
             if other is not event:
-                key = event_key(other)
-                entry = self._answered.get(key)
-                if entry is not None and entry[0] is other:
-                    self._answered[key] = (other, Answer("with-next", entry[1].value), entry[2])
+                entry = self._answered.get(event_key(other))
+                if entry is not None and entry[0] is other and context in entry[1]:
+                    answer = entry[1][context][0]
+                    entry[1][context] = (Answer("with-next", answer.value), group)
 
-    def answer(self, event: FlagEvent) -> Answer | None:
+    def answer(self, event: FlagEvent, context: str | None = None) -> Answer | None:
+        """What `context` (the first one when None) answered for `event`, if it has."""
         found = self._answered.get(event_key(event))
-        return found[1] if found is not None and found[0] is event else None
+        if found is None or found[0] is not event:
+            return None
+        answered = found[1].get(self.contexts[0] if context is None else context)
+        return answered[0] if answered is not None else None
 
-    def waiting(self, event: FlagEvent) -> bool:
-        return any(other is event for other in self._waiting.get(event.flag_key, ()))
+    def waiting(self, event: FlagEvent, context: str | None = None) -> bool:
+        """Whether `event` waits for an answer in `context` (in any context when None)."""
+        contexts = self.contexts if context is None else (context,)
+        return any(
+            other is event
+            for name in contexts
+            for other in self._waiting.get((event.flag_key, name), ())
+        )

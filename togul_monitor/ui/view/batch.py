@@ -61,7 +61,8 @@ def take_batch(
     """Append `updates` to `store` in order; return what the widgets must show for them."""
     batch = Batch()
     answers = store.answers
-    answered: tuple[str, FlagEvent] | None = None  # (flag, last event) the update before answered
+    # (flag, context, last event) the update before answered
+    answered: tuple[str, str, FlagEvent] | None = None
     diffs = store.diffs
     last_event, events = diffs.event, 0
     for update in updates:
@@ -80,12 +81,14 @@ def take_batch(
             last = answers.value(update.value)
             if last is not None:
                 batch.repaint_rows = True  # rows that were evaluating say what it answered
-                answered = (update.value.flag_key, last)
+                answered = (update.value.flag_key, update.value.context, last)
         elif isinstance(update, TransitionRecorded):
-            key = update.transition.flag_key
+            key, context = update.transition.flag_key, update.transition.context
             # Without event ids, the change belongs to the event the value just published (in
-            # the same call, core/evaluation.py) answered.
-            owner = just_answered[1] if just_answered and just_answered[0] == key else None
+            # the same call, core/evaluation.py) answered, in the same context.
+            owner = None
+            if just_answered is not None and just_answered[:2] == (key, context):
+                owner = just_answered[2]
             store.add_transition(update.transition, owner)
             batch.flash.add(key)
             batch.repaint_rows = True

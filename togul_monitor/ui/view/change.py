@@ -166,7 +166,12 @@ def whole(parts: Sequence[Part]) -> Text:
     return text
 
 
-def change_text(before: Evaluation | None, after: Evaluation | None, width: int = 0) -> Text:
-    """The change fitted to `width` cells (0: whole)."""
+def change_text(
+    before: Evaluation | None, after: Evaluation | None, width: int = 0, context: str = ""
+) -> Text:
+    """The change fitted to `width` cells (0: whole); `context`: the name of the context it
+    happened in, first (a profile that evaluates for several names them: view/contexts.py)."""
     parts = change_parts(before, after)
+    if context:
+        parts = (Part(safe_text(context), "italic"), Part(" "), *parts)
     return fit_parts(parts, width) if width > 0 else whole(parts)

@@ -14,7 +14,7 @@ Textual-free (`widgets/event_feed.py` draws these lines); server text goes throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -34,6 +34,7 @@ from togul_monitor.ui.view.change import (
     whole,
 )
 from togul_monitor.ui.view.config_diffs import with_diff
+from togul_monitor.ui.view.contexts import contexts_change
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock, type_style
 from togul_monitor.ui.view.rows import FeedItem, Row
@@ -90,17 +91,23 @@ def _status(name: str) -> tuple[Parts, Parts]:
 
 def row_change(event: FlagEvent, store: FeedStore) -> tuple[Parts, Parts]:
     """What the row says (long, short): the value's change, or why there is none, with what
-    the event changed in the flag's configuration when that is known (view/config_diffs.py)."""
-    transition = store.transition_for(event)
-    long, short = _value_change(event, store, transition)
-    return with_diff(long, short, store.diffs.for_event(event), transition is not None)
+    the event changed in the flag's configuration when that is known (view/config_diffs.py).
+    A profile with several contexts says what each did (view/contexts.py)."""
+    transitions = store.transitions_for(event)
+    long, short = _value_change(event, store, transitions)
+    return with_diff(long, short, store.diffs.for_event(event), bool(transitions))
 
 
 def _value_change(
-    event: FlagEvent, store: FeedStore, transition: ValueTransition | None
+    event: FlagEvent, store: FeedStore, transitions: Sequence[ValueTransition]
 ) -> tuple[Parts, Parts]:
     """What the row says of the value: the change, or why there is none (long, short)."""
-    if transition is not None:
+    if store.answers.several:
+        said = contexts_change(event, store.answers, transitions)
+        if said is not None:
+            return said
+    elif transitions:
+        transition = transitions[-1]
         parts = change_parts(transition.before, transition.after)
         return parts, parts
     answers = store.answers

@@ -123,7 +123,8 @@ class FeedStore:
         self.pending: deque[Row] = deque(maxlen=self.view_size)
         # Value changes by event key (answers.event_key): the event id, or for an event the
         # server sent without one, the object itself (kept in `_owners` to check identity).
-        self.transitions: OrderedDict[object, ValueTransition] = OrderedDict()
+        # One per context the event changed (a profile may evaluate for several).
+        self.transitions: OrderedDict[object, tuple[ValueTransition, ...]] = OrderedDict()
         self._owners: dict[object, FlagEvent] = {}
         # What the re-evaluation of an event without a transition answered (view/answers.py).
         self.answers = ValueAnswers(2 * self.view_size)
@@ -192,17 +193,22 @@ class FeedStore:
 
     def add_transition(self, transition: ValueTransition, event: FlagEvent | None = None) -> None:
         """A value change of the event `transition.event_id` names, or of `event` (the one its
-        answer answered, view/answers.py) when the server sends no ids."""
+        answer answered, view/answers.py) when the server sends no ids. An event keeps one per
+        context (a later one of the same context replaces it), at most `2 × view_size` events'."""
         key: object
         if transition.event_id is not None:
             key = transition.event_id
         elif event is not None:
             key = event_key(event)
+            if self._owners.get(key) is not event:  # another object at a reused address
+                self.transitions.pop(key, None)
             self._owners[key] = event
         else:
             return  # a re-evaluation of its own (an outage, `r`): no row to show it on
-        self.transitions[key] = transition
-        self.answers.changed(key)
+        kept = self.transitions.get(key, ())
+        context = transition.context
+        self.transitions[key] = (*(t for t in kept if t.context != context), transition)
+        self.answers.changed(key, context)
         if len(self.transitions) > 2 * self.view_size:
             old, _ = self.transitions.popitem(last=False)
             self._owners.pop(old, None)
@@ -215,12 +221,16 @@ class FeedStore:
         for event, stored in changes.diffs:
             self.diffs.add(ConfigChanged(stored.diff, event, stored.at))
 
-    def transition_for(self, event: FlagEvent) -> ValueTransition | None:
+    def transitions_for(self, event: FlagEvent) -> tuple[ValueTransition, ...]:
+        """The event's value changes, one per context that changed, in the profile's order."""
         key = event_key(event)
-        transition = self.transitions.get(key)
-        if transition is not None and event.event_id is None and self._owners.get(key) is not event:
-            return None  # another object at a reused address
-        return transition
+        found = self.transitions.get(key, ())
+        if found and event.event_id is None and self._owners.get(key) is not event:
+            return ()  # another object at a reused address
+        if len(found) > 1:
+            order = {name: index for index, name in enumerate(self.answers.contexts)}
+            found = tuple(sorted(found, key=lambda t: order.get(t.context, len(order))))
+        return found
 
     def _add(self, row: Row) -> None:
         if type(row) is FlagEvent:

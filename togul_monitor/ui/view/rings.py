@@ -8,8 +8,10 @@ whose change it was.
 
 A flag that flaps must not pile toasts up: the first change rings at once and opens a window of
 `window` seconds; changes inside it are counted, and when it ends with some, one toast says how
-many ("3 changes in 5s, now true") and a new window opens. Textual-free: the painter asks
-`due()` every tick and shows what it returns.
+many ("3 changes in 5s, now true") and a new window opens. A profile with several named contexts
+gets one transition per context that an event changed: the toast names the context, and the
+same event's change in another context is not counted as another change. Textual-free: the
+painter asks `due()` every tick and shows what it returns.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from togul_monitor.domain.values import Evaluation, ValueTransition, same_json
+from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition, same_json
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import value_text
 
@@ -55,6 +57,7 @@ class _Window:
     ends: float
     changes: int = 0
     last: ValueTransition | None = None
+    event_id: str | None = None  # the event that opened it (its other contexts ring nothing)
 
 
 @dataclass
@@ -78,10 +81,15 @@ class WatchRings:
         key, now = transition.flag_key, self.clock()
         window = self._open.get(key)
         if window is None or window.ends <= now and not window.changes:
-            self._open[key] = _Window(now + self.window)
+            self._open[key] = _Window(now + self.window, event_id=transition.event_id)
             before, after = side(transition.before, "∅"), side(transition.after, "deleted")
-            self._ready.append(Ring(key, self._say(key, f"{before} → {after}"), 1))
+            context = transition.context
+            named = f" ({safe_text(context)})" if context != DEFAULT_CONTEXT else ""
+            self._ready.append(Ring(key, self._say(key, f"{before} → {after}{named}"), 1))
             return
+        last = window.last.event_id if window.last is not None else None
+        if transition.event_id is not None and transition.event_id in (window.event_id, last):
+            return  # the same change, in another context
         window.changes += 1
         window.last = transition
 

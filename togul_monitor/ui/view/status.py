@@ -18,6 +18,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.core import MonitorSnapshot
 from togul_monitor.core.plan import NO_API_KEY, NO_ENVIRONMENT_KEY
 from togul_monitor.domain.events import ConnectionState, Status
+from togul_monitor.domain.values import FlagValue
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.ui.view.feed_store import FeedStore
 
@@ -219,3 +220,35 @@ def not_evaluated_text(note: str, edit_key: str, switch_key: str) -> Text:
     text = Text(note[:1].upper() + note[1:] + ".", style="bold yellow")
     text.append(f"\n{edit_key}: edit this profile · {switch_key}: switch profile", style="dim")
     return text
+
+
+def contexts_of(profile: Profile, snapshot: MonitorSnapshot | None) -> tuple[str, ...]:
+    """The contexts the monitor evaluates for, in order: the snapshot's (what its values say),
+    the profile's before there is one."""
+    if snapshot is not None and snapshot.contexts:
+        return tuple(snapshot.contexts)
+    return tuple(profile.evaluation_contexts)
+
+
+def snapshot_values(snapshot: MonitorSnapshot) -> list[FlagValue]:
+    """Every context's values in the snapshot (the first context's alone when the monitor
+    fills only `values`)."""
+    if not snapshot.context_values:
+        return list(snapshot.values.values())
+    return [value for values in snapshot.context_values.values() for value in values.values()]
+
+
+def values_titles(
+    contexts: Sequence[str], snapshot: MonitorSnapshot | None, shown: int = 0
+) -> tuple[str, str]:
+    """The values pane's border title and subtitle: with several contexts, how many (and how
+    many have a column, when the pane is too narrow for all), and the evaluate requests sent so
+    far (one per flag and context: they grow with the contexts). One context: `values`."""
+    if len(contexts) <= 1:
+        return "values", ""
+    requests = snapshot.evaluate_requests if snapshot is not None else 0
+    plural = "" if requests == 1 else "s"
+    title = f"values · {len(contexts)} contexts"
+    if 0 < shown < len(contexts):
+        title += f" ({shown} shown: widen)"
+    return title, f"{requests:,} evaluate request{plural}"

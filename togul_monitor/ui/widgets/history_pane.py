@@ -27,16 +27,19 @@ LEAD = 23  # the time and what columns
 
 
 def entry_cells(
-    entry: object, time_mode: str, now: float, room: int = 0
+    entry: object, time_mode: str, now: float, room: int = 0, *, contexts: bool = False
 ) -> tuple[Text, Text, Text]:
-    """The row of one history entry; its detail is cut to `room` cells (0: whole), with `…`."""
-    when, what, detail = _cells(entry, time_mode, now, room)
+    """The row of one history entry; its detail is cut to `room` cells (0: whole), with `…`.
+    `contexts`: the profile evaluates for several, a value change names its context."""
+    when, what, detail = _cells(entry, time_mode, now, room, contexts)
     if room > 0:
         detail.truncate(room, overflow="ellipsis")
     return when, what, detail
 
 
-def _cells(entry: object, time_mode: str, now: float, room: int) -> tuple[Text, Text, Text]:
+def _cells(
+    entry: object, time_mode: str, now: float, room: int, contexts: bool = False
+) -> tuple[Text, Text, Text]:
     if isinstance(entry, FlagEvent):
         when = fmt_clock(entry.received_at, time_mode, now)
         detail = Text(f"v{entry.version}", style="dim")
@@ -48,7 +51,7 @@ def _cells(entry: object, time_mode: str, now: float, room: int) -> tuple[Text, 
         return (
             Text(when, style="dim"),
             Text("value", style="bold"),
-            change_text(entry.before, entry.after, room),
+            change_text(entry.before, entry.after, room, entry.context if contexts else ""),
         )
     if isinstance(entry, Outage):
         when = fmt_clock(entry.started_at, time_mode, now)
@@ -87,6 +90,7 @@ class HistoryPane(DataTable[Text]):
         # painter hands the feed store's `diffs.lines_for`).
         self.diff_lines: Callable[[FlagEvent], Sequence[str]] = lambda event: ()
         self._row_entries: list[int] = []  # table row → index in `entries`
+        self.name_contexts = False  # the profile evaluates for several contexts: name them
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=10)
@@ -131,7 +135,7 @@ class HistoryPane(DataTable[Text]):
         rows: list[tuple[Text, Text, Text]] = []
         self._row_entries = []
         for index, entry in enumerate(self.entries):
-            rows.append(entry_cells(entry, self.time_mode, now, room))
+            rows.append(entry_cells(entry, self.time_mode, now, room, contexts=self.name_contexts))
             self._row_entries.append(index)
             lines = self.diff_lines(entry) if isinstance(entry, FlagEvent) else ()
             for number, line in enumerate(lines):

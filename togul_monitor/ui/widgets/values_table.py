@@ -5,11 +5,11 @@ Rows are never cleared and refilled: a ValueUpdated touches only the cells that 
 once a second. A row whose value just changed is highlighted for a moment; stale and deleted
 rows are marked.
 
-The columns are shared by what they need, as the feed's are (`column_widths`): the flag key gets
-a minimum (half the pane, within bounds), then the value what it needs, then the key the rest of what it needs, then the reason
-and the type when there is room; what is left widens the flag column. A cut value ends with `…`
-(`enter` shows it whole). The widths are laid out again when the pane is resized or a value
-needs more than its column has and the pane has room for it.
+A profile that evaluates for several named contexts gets one value column per context, headed by
+its name, in the profile's order; each context's ValueUpdated fills its own column. The columns
+are shared by what they need (`view/value_columns.py`: with one context exactly the single value
+column as ever). A cut value ends with `…` (`enter` shows it whole). The widths are laid out
+again when the pane is resized or a value needs more than its column has and the pane has room.
 
 When the profile cannot evaluate (`set_evaluates`), a value that will never come says "not
 evaluated" instead of waiting (`…`, `⟳`) forever; the pane's top line says why (main_paint.py).
@@ -17,78 +17,87 @@ evaluated" instead of waiting (`…`, `⟳`) forever; the pane's top line says w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import DataTable
 
-from togul_monitor.domain.values import FlagValue
+from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.change import cut_cells, value_text
 from togul_monitor.ui.view.format import fmt_age
+from togul_monitor.ui.view.value_columns import (
+    COLUMNS,
+    SHORT_REASONS,
+    SHORT_TYPES,
+    column_widths,
+    context_widths,
+    header,
+    needs_of,
+    value_cell,
+    value_key,
+    value_plain,
+)
 
 FLASH_SECONDS = 2.0
 SORT_AT_ONCE_UP_TO = 300  # rows: a table this small is sorted as each flag is added
 SORT_EVERY = 0.5  # seconds: how often a larger one is sorted while flags arrive
 
-#: (key, label); every cell is cut one short of its column, which leaves one column of gap.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("flag", "flag"),
-    ("value", "value"),
-    ("type", "type"),
-    ("reason", "reason"),
-    ("enabled", "on"),
-    ("age", "age"),
-)
-FIXED = {"enabled": 4, "age": 4}
-OPTIONAL = (("reason", 9), ("type", 5))  # added in this order when there is room
-# The flag column's minimum: half the pane, between `★ ` and 12 characters of the key and `★ `
-# and 20 (most keys whole); the value gets what it needs of the rest.
-FLAG_MIN, FLAG_MAX_MIN = 14, 22
-VALUE_MIN = 6
-STALE_MARK = " ⟳"
-NOT_EVALUATED = "not evaluated"
-SHORT_TYPES = {"boolean": "bool", "string": "str", "number": "num", "json": "json"}
-# Cells are narrow; the event detail screen shows the reason in full.
-SHORT_REASONS = {"rule_match": "rule"}
-
-
-def column_widths(inner: int, flag_need: int, value_need: int) -> dict[str, int]:
-    """Each shown column's width (gap included) in `inner` cells, for the widest flag cell and
-    value cell (`flag_need`, `value_need`, without the gap)."""
-    flag_need, value_need = flag_need + 1, value_need + 1
-    room = inner - sum(FIXED.values())
-    flag = min(flag_need, 1 + max(FLAG_MIN, min(FLAG_MAX_MIN, inner // 2)))
-    room -= flag
-    value = max(min(VALUE_MIN + 1, value_need), min(value_need, room))
-    room -= value
-    grow = max(0, min(room, flag_need - flag))
-    flag, room = flag + grow, room - grow
-    widths = {"flag": flag, "value": value}
-    for key, width in OPTIONAL:
-        if room >= width:
-            widths[key], room = width, room - width
-    widths["flag"] += max(0, room)  # the table fills the pane
-    widths.update(FIXED)
-    return {key: widths[key] for key, _ in COLUMNS if key in widths}
+Needs = tuple[int, tuple[int, ...]]  # the widest flag cell, and each context's value cell
 
 
 class ValuesTable(DataTable[Text]):
-    """Flag → value for the profile's context."""
+    """Flag → value for each of the profile's contexts."""
 
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
         self.clock = clock
-        self.values: dict[str, FlagValue] = {}
+        self.contexts: tuple[str, ...] = (DEFAULT_CONTEXT,)  # in the profile's order
+        # context → flag key → value; every flag of any context has a row.
+        self.by_context: dict[str, dict[str, FlagValue]] = {DEFAULT_CONTEXT: {}}
+        self.flags: dict[str, None] = {}  # every flag with a row, as an ordered set
         self.watched: set[str] = set()
         self.evaluates = True  # False: values never come (no API key), say so in the cells
         self._flash_until: dict[str, float] = {}
         self._rendered: dict[str, tuple[Text, ...]] = {}
         self.widths: dict[str, int] = column_widths(40, 0, 0)
-        self._needs = (0, 0)  # the widest flag cell and value cell so far
+        self._needs: Needs = (0, (0,))
         self._sort_timer: Timer | None = None
+
+    @property
+    def values(self) -> dict[str, FlagValue]:
+        """The first context's values (the single context's, for most profiles)."""
+        return self.by_context[self.contexts[0]]
+
+    @property
+    def shown_contexts(self) -> int:
+        """How many context columns the pane has room for (the first ones)."""
+        if len(self.contexts) == 1:
+            return 1
+        return sum(1 for key in self.widths if key.startswith("value-"))
+
+    def set_contexts(self, contexts: Sequence[str]) -> None:
+        """The contexts the monitor evaluates for (a new monitor): a value column each."""
+        contexts = tuple(contexts) or (DEFAULT_CONTEXT,)
+        if contexts == self.contexts:
+            return
+        self.contexts = contexts
+        self.by_context = {name: self.by_context.get(name, {}) for name in contexts}
+        self.flags = {key: None for values in self.by_context.values() for key in values}
+        self._needs = self._measure(self.flags, self._zero())
+        # Other columns (their headers name the contexts, even where the widths stay the same),
+        # laid out for the pane's width once it has one.
+        self.widths = self._widths(self.inner_width if self.is_mounted else 40)
+        if self.is_mounted:
+            self._layout_columns()
+
+    def _zero(self) -> Needs:
+        return 0, (0,) * len(self.contexts)
+
+    @property
+    def _several(self) -> bool:
+        return len(self.contexts) > 1
 
     def on_mount(self) -> None:
         self._layout_columns()
@@ -100,30 +109,47 @@ class ValuesTable(DataTable[Text]):
         return self.size.width - 1
 
     def on_resize(self) -> None:
-        self._needs = self._measure(self.values, (0, 0))  # afresh: what the rows need now
+        self._needs = self._measure(self.flags, self._zero())  # afresh: what the rows need now
         self._relayout()
 
     def _relayout(self) -> bool:
         """Lay the columns out again if the needs or the width call for other widths."""
-        widths = column_widths(self.inner_width, *self._needs)
+        widths = self._widths(self.inner_width)
         if widths == self.widths:
             return False
         self.widths = widths
         self._layout_columns()
         return True
 
-    def _measure(self, keys: Iterable[str], needs: tuple[int, int]) -> tuple[int, int]:
-        """`needs` widened to what the rows of `keys` need (flag cell, value cell)."""
-        flag_need, value_need = needs
+    def _widths(self, inner: int) -> dict[str, int]:
+        flag_need, value_needs = self._needs
+        if self._several:
+            names = [cell_len(safe_text(name)) for name in self.contexts]
+            return context_widths(inner, flag_need, value_needs, names)
+        return column_widths(inner, flag_need, value_needs[0])
+
+    def _measure(self, keys: Iterable[str], needs: Needs) -> Needs:
+        """`needs` widened to what the rows of `keys` need (flag cell, each value cell)."""
+        flag_need, value_needs = needs
+        wide = list(value_needs)
         for key in keys:
-            value = self.values[key]
-            flag_need = max(flag_need, 2 + cell_len(safe_text(key)))
-            value_need = max(value_need, cell_len(self._value_plain(value)))
-        return flag_need, value_need
+            flag_need = max(flag_need, needs_of(key))
+            for index, context in enumerate(self.contexts):
+                value = self.by_context[context].get(key)
+                wide[index] = max(wide[index], cell_len(value_plain(value, self.evaluates)))
+        return flag_need, tuple(wide)
 
     @property
-    def columns_shown(self) -> list[tuple[str, str, int]]:
-        return [(key, label, self.widths[key]) for key, label in COLUMNS if key in self.widths]
+    def columns_shown(self) -> list[tuple[str, str | Text, int]]:
+        """(key, label, width) of each column, in table order."""
+        if not self._several:
+            return [(key, label, self.widths[key]) for key, label in COLUMNS if key in self.widths]
+        labels: dict[str, str | Text] = dict(COLUMNS)
+        for index, context in enumerate(self.contexts):
+            key = value_key(index)
+            if key in self.widths:
+                labels[key] = header(context, self.widths[key])
+        return [(key, labels[key], width) for key, width in self.widths.items()]
 
     def _layout_columns(self) -> None:
         """(Re)build the columns for the pane's width and put every row back (rare: resizes)."""
@@ -133,7 +159,7 @@ class ValuesTable(DataTable[Text]):
         for key, label, width in self.columns_shown:
             self.add_column(label, key=key, width=width)
         now = self.clock()
-        for key in sorted(self.values):
+        for key in sorted(self.flags):
             self._upsert(key, now)
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
@@ -151,7 +177,7 @@ class ValuesTable(DataTable[Text]):
     def set_evaluates(self, evaluates: bool) -> None:
         if evaluates != self.evaluates:
             self.evaluates = evaluates
-            self._needs = self._measure(self.values, (0, 0))
+            self._needs = self._measure(self.flags, self._zero())
             if not self._relayout():
                 self.tick()
 
@@ -159,17 +185,23 @@ class ValuesTable(DataTable[Text]):
         """A batch of ValueUpdated: a keyed diff, sorted again only when a flag was added."""
         now = self.clock()
         added = False
+        unknown = [v.context for v in values if v.context not in self.by_context]
+        if unknown:  # a context the view was not told of: a column of its own, not lost
+            self.set_contexts((*self.contexts, *dict.fromkeys(unknown)))
+        keys: dict[str, None] = {}
         for value in values:
-            self.values[value.flag_key] = value
+            self.by_context[value.context][value.flag_key] = value
+            self.flags[value.flag_key] = None
+            keys[value.flag_key] = None
             if flash and value.flag_key in flash:
                 self._flash_until[value.flag_key] = now + FLASH_SECONDS
-        needs = self._measure([value.flag_key for value in values], self._needs)
+        needs = self._measure(keys, self._needs)
         if needs != self._needs:
             self._needs = needs
             if self._relayout():  # every row is put back with the new widths
                 return
-        for value in values:
-            added |= self._upsert(value.flag_key, now)
+        for key in keys:
+            added |= self._upsert(key, now)
         if added:
             # Sorting costs the whole table: a large one (an environment's thousands of flags
             # arriving in many batches) is sorted at most every SORT_EVERY seconds.
@@ -184,7 +216,7 @@ class ValuesTable(DataTable[Text]):
 
     def flash(self, flag_key: str) -> None:
         self._flash_until[flag_key] = self.clock() + FLASH_SECONDS
-        if flag_key in self.values:
+        if flag_key in self.flags:
             self._upsert(flag_key, self.clock())
 
     def set_watched(self, watched: set[str]) -> None:
@@ -192,7 +224,7 @@ class ValuesTable(DataTable[Text]):
         self.watched = set(watched)
         now = self.clock()
         for key in changed:
-            if key in self.values:
+            if key in self.flags:
                 self._upsert(key, now)
 
     def tick(self) -> None:
@@ -203,75 +235,58 @@ class ValuesTable(DataTable[Text]):
         top = max(0, int(self.scroll_y))
         for row in self.ordered_rows[top : top + self.size.height + 1]:
             key = row.key.value
-            if key is not None and key in self.values:
+            if key is not None and key in self.flags:
                 self._upsert(key, now)
         for key, until in list(self._flash_until.items()):
             if until <= now:
                 del self._flash_until[key]
 
     def reset(self) -> None:
-        self.values.clear()
+        for values in self.by_context.values():
+            values.clear()
+        self.flags.clear()
         self._rendered.clear()
         self._flash_until.clear()
-        self._needs = (0, 0)
+        self._needs = self._zero()
         self.clear()
 
-    def _value_plain(self, value: FlagValue) -> str:
-        """What the value cell needs: its text whole. Not the passing states (`⟳`, `…`): the
-        widths follow the values, not the moment they were measured at."""
-        if value.deleted:
-            return "deleted"
-        current = value.current
-        if value.error and current is None:
-            return safe_text(value.error)
-        if current is None:
-            return NOT_EVALUATED if not self.evaluates else "…"
-        return value_text(current)
-
     def _cells(self, key: str, now: float) -> tuple[Text, ...]:
-        value = self.values[key]
+        first = self.values.get(key)
+        if first is None:  # not (yet) in the first context: the others say what it is
+            first = next((v[key] for v in self.by_context.values() if key in v), None)
         flashing = self._flash_until.get(key, 0.0) > now
         row_style = "reverse" if flashing else ""
         flag = Text("★ " if key in self.watched else "  ", style="yellow")
         flag.append(safe_text(key), style=row_style)
         flag.truncate(self.widths["flag"] - 1, overflow="ellipsis")
-        if value.deleted:
+        if first is not None and first.deleted:
             flag.stylize("strike dim")
-        current = value.current
-        room = self.widths["value"] - 1
-        stale = value.stale and not value.deleted and self.evaluates and current is not None
-        if value.deleted:
-            shown = Text("deleted", style="red")
-        elif value.error and current is None:
-            shown = Text(cut_cells(safe_text(value.error), room), style="red")
-        elif current is None and not self.evaluates:
-            shown = Text(cut_cells(NOT_EVALUATED, room), style="dim")
-        elif current is None:
-            shown = Text("…", style="dim")
-            if value.stale:
-                shown.append(STALE_MARK, style="yellow")
+        cells = {"flag": flag}
+        if self._several:
+            for index, context in enumerate(self.contexts):
+                column = value_key(index)
+                if column in self.widths:
+                    value = self.by_context[context].get(key)
+                    room = self.widths[column] - 1
+                    cells[column] = value_cell(
+                        value, room, flashing=flashing, evaluates=self.evaluates
+                    )
         else:
-            body = cut_cells(value_text(current), room - (len(STALE_MARK) if stale else 0))
-            shown = Text(body, style="bold" if flashing else "")
-        if stale:
-            shown.append(STALE_MARK, style="yellow")
+            room = self.widths["value"] - 1
+            cells["value"] = value_cell(first, room, flashing=flashing, evaluates=self.evaluates)
+        current = first.current if first is not None else None
         type_name = (current.value_type or "?") if current else ""
-        value_type = Text(safe_text(SHORT_TYPES.get(type_name, type_name)), style="dim")
+        cells["type"] = Text(safe_text(SHORT_TYPES.get(type_name, type_name)), style="dim")
         reason_name = (current.reason or "") if current else ""
         reason = Text(safe_text(SHORT_REASONS.get(reason_name, reason_name)), style="dim")
         reason.truncate(8, overflow="ellipsis")
+        cells["reason"] = reason
         enabled = Text("")
         if current is not None and current.enabled is not None:
             enabled = Text("on", style="green") if current.enabled else Text("off", style="red")
-        age = Text(fmt_age(now - value.evaluated_at) if value.evaluated_at else "-", style="dim")
-        cells = {
-            "flag": flag,
-            "value": shown,
-            "type": value_type,
-            "reason": reason,
-            "enabled": enabled,
-            "age": age,
-        }
+        cells["enabled"] = enabled
+        evaluated = first.evaluated_at if first is not None else None
+        cells["age"] = Text(fmt_age(now - evaluated) if evaluated else "-", style="dim")
         return tuple(cells[key] for key, _, _ in self.columns_shown)
 
     def _upsert(self, key: str, now: float) -> bool:

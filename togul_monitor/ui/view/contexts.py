@@ -1,0 +1,148 @@
+"""What an event did in each of the profile's contexts, when it evaluates for several.
+
+A profile may evaluate its flags for several named contexts (`premium`, `free`, `eu`, …): one
+event can then change the value in some of them and not in others, and each context answers on
+its own. A feed row names the contexts: `premium false → true; free, eu unchanged`, and is
+honest about the ones that have not answered yet: `free unchanged; eu evaluating…` (a context
+whose re-evaluation is pending is not "unchanged"). Where the row is narrow it shows the first
+change and how many contexts it leaves out: `premium false → true +2 more`. The event detail
+lists every context (`context_states`).
+
+With one context none of this applies: the row says what it always said (view/feed_layout.py).
+Context names are the user's configuration and are shown as plain text. Textual-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.answers import Answer, ValueAnswers
+from togul_monitor.ui.view.change import Part, Parts, change_parts, value_text
+
+CONTEXT_STYLE = "italic"
+SEPARATOR = Part("; ", "dim")
+
+#: A context's state without a value change, as a row says it after the context names
+#: (in this order after the changes), and as the detail says it.
+STATE_WORDS: dict[str, str] = {
+    "unchanged": "unchanged",
+    "with-next": "evaluated with the next change",
+    "deleted": "deleted",
+    "unmonitored": "not evaluated: flag limit reached",
+    "evaluating": "evaluating…",
+    "not-evaluated": "not evaluated",
+}
+SHORT_WORDS: dict[str, str] = {"with-next": "see next", "unmonitored": "flag limit"}
+
+
+def context_state(
+    event: FlagEvent, answers: ValueAnswers, context: str
+) -> tuple[str, Answer | None]:
+    """What `context` says of `event` without a value change: its answer's state, `evaluating`
+    while it waits, `not-evaluated` when nothing will answer, `` when nothing is known (the
+    event arrived before this view could follow it)."""
+    answer = answers.answer(event, context)
+    if answer is not None:
+        return answer.state, answer
+    if not answers.evaluates or answers.halted or not answers.concerns(event):
+        return "not-evaluated", None
+    if answers.waiting(event, context):
+        return "evaluating", None
+    return "", None
+
+
+def context_states(
+    event: FlagEvent, answers: ValueAnswers, transitions: Sequence[ValueTransition]
+) -> dict[str, str]:
+    """Each context without a value change → what the detail says of it (`unchanged`,
+    `evaluating…`, …; `not known` when nothing is)."""
+    changed = {t.context for t in transitions}
+    states: dict[str, str] = {}
+    for context in answers.contexts:
+        if context in changed:
+            continue
+        state, answer = context_state(event, answers, context)
+        if state == "first" and answer is not None:
+            states[context] = f"first value: {value_text(answer.value)}"
+        else:
+            states[context] = STATE_WORDS.get(state, "not known (received before this view)")
+    return states
+
+
+def _style(state: str) -> str:
+    return "dim italic" if state == "evaluating" else "red" if state == "deleted" else "dim"
+
+
+def _name(context: str) -> Part:
+    return Part(safe_text(context), CONTEXT_STYLE)
+
+
+def _names(contexts: Sequence[str]) -> Parts:
+    parts: list[Part] = []
+    for index, context in enumerate(contexts):
+        if index:
+            parts.append(Part(", ", CONTEXT_STYLE))
+        parts.append(_name(context))
+    return tuple(parts)
+
+
+def _join(groups: Sequence[Parts]) -> Parts:
+    parts: list[Part] = []
+    for index, group in enumerate(groups):
+        if index:
+            parts.append(SEPARATOR)
+        parts.extend(group)
+    return tuple(parts)
+
+
+def contexts_change(
+    event: FlagEvent, answers: ValueAnswers, transitions: Sequence[ValueTransition]
+) -> tuple[Parts, Parts] | None:
+    """(long, short) for a row of a profile with several contexts; None when no context has
+    anything to say yet (the row then says why, as with one context)."""
+    by_context = {t.context: t for t in transitions}
+    changes: list[Parts] = []
+    states: dict[str, list[str]] = {}
+    for context in answers.contexts:
+        found = by_context.pop(context, None)
+        if found is not None:
+            changes.append((_name(context), Part(" "), *change_parts(found.before, found.after)))
+            continue
+        state, answer = context_state(event, answers, context)
+        if state == "first" and answer is not None:
+            first = Part(value_text(answer.value), "bold", cut=1)
+            lead = "∅ → " if event.type == "flag.created" else "now "
+            changes.append((_name(context), Part(" " + lead, "dim"), first))
+        elif state:
+            states.setdefault(state, []).append(context)
+    for found in by_context.values():  # a context the view was not told of: still a change
+        changes.append((_name(found.context), Part(" "), *change_parts(found.before, found.after)))
+    if not changes and not any(s not in ("evaluating", "not-evaluated") for s in states):
+        return None  # nothing answered yet: the one-context words say it
+    if not changes and len(states) == 1:
+        only, alike = next(iter(states.items()))
+        if len(alike) == len(answers.contexts):  # every context alike: no names needed
+            word = STATE_WORDS[only]
+            said = f"{word} for all {len(alike)} contexts" if only == "unchanged" else word
+            style = _style(only)
+            return (Part(said, style, cut=1),), (Part(SHORT_WORDS.get(only, word), style, cut=1),)
+    groups = [
+        (*_names(states[state]), Part(" " + STATE_WORDS[state], _style(state)))
+        for state in STATE_WORDS
+        if state in states
+    ]
+    long = _join([*changes, *groups])
+    mentioned = sum(len(named) for named in states.values()) + len(changes)  # in `long`
+    head: Parts
+    if changes:
+        head, shown = changes[0], 1
+    else:
+        state = next(s for s in STATE_WORDS if s in states)
+        word = SHORT_WORDS.get(state, STATE_WORDS[state])
+        head, shown = (*_names(states[state]), Part(" " + word, _style(state))), len(states[state])
+    more = mentioned - shown
+    short = (*head, Part(f" +{more} more", "dim")) if more > 0 else head
+    return long, short
