@@ -23,6 +23,8 @@ _COMMANDS: dict[str, str] = {
     "compare": "togul_monitor.cli.compare:compare",
     "wait": "togul_monitor.cli.wait:wait",
     "coverage": "togul_monitor.cli.coverage:coverage",
+    "record": "togul_monitor.cli.record:record",
+    "web": "togul_monitor.cli.web:web",
 }
 
 
