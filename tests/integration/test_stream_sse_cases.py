@@ -1,7 +1,7 @@
 """The SSE decoding rules (docs/stream-client.md) over a real loopback socket: exact bytes in chunks, with pauses.
 
 The decoder table of tests/unit/test_sse_decoder.py runs here against `rawserver.py` through httpx
-and our decoder; the cases that need the connection (L3 held open, U2 charset) are separate.
+and each of our decoders (the exact one and the fast path); the cases that need the connection (L3 held open, U2 charset) are separate.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.integration.rawserver import RawServer, Reply
-from tests.unit.test_sse_decoder import CASES, Case, decoder_for
+from tests.unit.test_sse_decoder import CASES, DECODERS, Case, decoder_for
 from togul_monitor.client.sse import SSEDecoder, SSEEvent
 
 
@@ -28,10 +28,11 @@ async def fetch(
     return decoder, events
 
 
+@DECODERS
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-async def test_case_over_the_socket(case: Case) -> None:
+async def test_case_over_the_socket(case: Case, make: type[SSEDecoder]) -> None:
     async with RawServer([Reply(body=case.chunks, end="eof", pause=0.002)]) as server:
-        decoder, events = await fetch(server, decoder_for(case))
+        decoder, events = await fetch(server, decoder_for(case, make))
     assert [(e.type, e.data, e.last_event_id) for e in events] == list(case.events)
     if case.last_id is not None:
         assert decoder.last_event_id == case.last_id

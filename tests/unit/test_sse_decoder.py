@@ -1,6 +1,8 @@
 """The SSE decoding rules (docs/stream-client.md), case by case, at the decoder level (chunks fed directly).
 
-The same table runs over a real loopback socket in tests/integration/test_stream_sse_cases.py.
+Every test runs on both decoders: the exact one (sse.py) and the fast path (sse_fast.py, its
+runs expanded into events). The same table runs over a real loopback socket in
+tests/integration/test_stream_sse_cases.py.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from dataclasses import dataclass
 import pytest
 
 from togul_monitor.client.sse import Comment, SSEDecoder, SSEEvent
+from togul_monitor.client.sse_fast import FastSSEDecoder
 
 BIG = b"x" * (5 * 1024 * 1024)
+DECODERS = pytest.mark.parametrize("make", [SSEDecoder, FastSSEDecoder], ids=["exact", "fast"])
 
 
 @dataclass(frozen=True)
@@ -161,25 +165,29 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def decoder_for(case: Case) -> SSEDecoder:
+def decoder_for(case: Case, make: type[SSEDecoder]) -> SSEDecoder:
     if case.cap is None:
-        return SSEDecoder()
-    return SSEDecoder(max_line=case.cap, max_event=case.cap)
+        return make()
+    return make(max_line=case.cap, max_event=case.cap)
 
 
 def decode(
-    chunks: tuple[bytes, ...], last_event_id: str = "", decoder: SSEDecoder | None = None
+    chunks: tuple[bytes, ...],
+    last_event_id: str = "",
+    decoder: SSEDecoder | None = None,
+    make: type[SSEDecoder] = SSEDecoder,
 ) -> tuple[SSEDecoder, list]:
-    decoder = decoder or SSEDecoder(last_event_id)
+    decoder = decoder or make(last_event_id)
     out: list = []
     for chunk in chunks:
         out.extend(decoder.feed(chunk))
     return decoder, out
 
 
+@DECODERS
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_case(case: Case) -> None:
-    decoder, out = decode(case.chunks, decoder=decoder_for(case))
+def test_case(case: Case, make: type[SSEDecoder]) -> None:
+    decoder, out = decode(case.chunks, decoder=decoder_for(case, make))
     events = [(e.type, e.data, e.last_event_id) for e in out if isinstance(e, SSEEvent)]
     assert events == list(case.events)
     if case.last_id is not None:
@@ -189,39 +197,44 @@ def test_case(case: Case) -> None:
         assert sum(isinstance(e, Comment) for e in out) == case.comments
 
 
-def test_l3_lone_cr_dispatches_within_the_same_chunk() -> None:
-    decoder = SSEDecoder()
+@DECODERS
+def test_l3_lone_cr_dispatches_within_the_same_chunk(make: type[SSEDecoder]) -> None:
+    decoder = make()
     assert [e.data for e in decoder.feed(b"data: a\r\r")] == ["a"]  # nothing more needed
 
 
-def test_b5_bom_is_stripped_on_every_new_decoder() -> None:
+@DECODERS
+def test_b5_bom_is_stripped_on_every_new_decoder(make: type[SSEDecoder]) -> None:
     for _connection in range(3):
-        _, out = decode((b"\xef\xbb\xbfdata: a\n\n",))
+        _, out = decode((b"\xef\xbb\xbfdata: a\n\n",), make=make)
         assert [e.data for e in out] == ["a"]
 
 
-def test_i6_seeded_id_carries_into_a_new_connection() -> None:
-    _, first = decode((b"id: 5\ndata: a\n\n",))
-    decoder, second = decode((b"data: b\n\n",), last_event_id=first[0].last_event_id)
+@DECODERS
+def test_i6_seeded_id_carries_into_a_new_connection(make: type[SSEDecoder]) -> None:
+    _, first = decode((b"id: 5\ndata: a\n\n",), make=make)
+    decoder, second = decode((b"data: b\n\n",), last_event_id=first[0].last_event_id, make=make)
     assert second[0].last_event_id == "5"
     assert second[0].has_id is False
     assert decoder.last_event_id == "5"
 
 
-def test_has_id_marks_only_events_whose_block_set_the_id() -> None:
-    _, out = decode((b"id: 1\ndata: a\n\ndata: b\n\n",))
+@DECODERS
+def test_has_id_marks_only_events_whose_block_set_the_id(make: type[SSEDecoder]) -> None:
+    _, out = decode((b"id: 1\ndata: a\n\ndata: b\n\n",), make=make)
     assert [e.has_id for e in out] == [True, False]
 
 
-def test_every_split_of_a_mixed_stream_gives_the_same_events() -> None:
+@DECODERS
+def test_every_split_of_a_mixed_stream_gives_the_same_events(make: type[SSEDecoder]) -> None:
     stream = (
         "\ufeffid: 1\r\ndata: €\r\r: c\ndata: 豆\rretry: 9\n\nevent: e\ndata: x\r\n\r\n".encode()
     )
-    _, whole = decode((stream,))
+    _, whole = decode((stream,), make=make)
     expected = [(e.type, e.data, e.last_event_id) for e in whole if isinstance(e, SSEEvent)]
     assert expected == [("message", "€", "1"), ("message", "豆", "1"), ("e", "x", "1")]
     for cut in range(1, len(stream)):
         for cut2 in range(cut, len(stream), 7):
-            _, out = decode((stream[:cut], stream[cut:cut2], stream[cut2:]))
+            _, out = decode((stream[:cut], stream[cut:cut2], stream[cut2:]), make=make)
             got = [(e.type, e.data, e.last_event_id) for e in out if isinstance(e, SSEEvent)]
             assert got == expected, (cut, cut2)

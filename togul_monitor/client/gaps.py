@@ -17,6 +17,9 @@ the `max_flags` most recently changed flags only, and follows the first `MAX_ENV
 environments it sees (a real organisation has a handful): a server naming ever new keys or
 environments cannot grow it. A flag forgotten that way is checked again from its next event on,
 as if first seen; events of environments beyond the limit are not checked.
+
+`observe` is the reference; the stream's run loop (items_run.py) does the same inline, on this
+tracker's state, to save a call per event: a change here belongs there too.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ flag's versions for possible gaps, and keeps the counters. It outlives connectio
 and gaps are judged across reconnects.
 
 - A `PossibleGap` (see `gaps.py`) follows the event that revealed it.
+- Plain events come from the decoder's fast path as `Run`s (sse_fast.py) and take one loop
+  (`items_run.py`, which also holds the state) with the same results as the per-event code here.
 - An event the decoder dropped for its size (`sse.Oversized`) becomes a `Malformed` with the
   reason, counted and shown like any event that could not be used.
 - Duplicates: an event whose own id was already delivered is dropped and counted. For numeric
@@ -16,42 +18,39 @@ and gaps are judged across reconnects.
 
 from __future__ import annotations
 
-from collections import deque
-
-from togul_monitor.client.gaps import VersionTracker
-from togul_monitor.client.sse import Comment, Oversized, Parsed
+from togul_monitor.client.items_run import (
+    MAX_COUNTED_TYPES,
+    OTHER_TYPES,
+    SEEN_IDS_KEPT,
+    RunBuilder,
+)
+from togul_monitor.client.sse import Comment, Oversized
+from togul_monitor.client.sse_fast import FastParsed, Run
 from togul_monitor.client.validate import truncate, validate_event
 from togul_monitor.domain.events import (
     FlagEvent,
     Heartbeat,
     Malformed,
     PossibleGap,
-    StreamCounters,
     StreamItem,
 )
 
-SEEN_IDS_KEPT = 10_000
-#: `StreamCounters.by_type` counts this many distinct types by name, the rest under OTHER_TYPES.
-MAX_COUNTED_TYPES = 64
-OTHER_TYPES = "(other)"
+__all__ = ["MAX_COUNTED_TYPES", "OTHER_TYPES", "SEEN_IDS_KEPT", "ItemBuilder"]
 
 
-class ItemBuilder:
-    def __init__(self, counters: StreamCounters) -> None:
-        self.counters = counters
-        self.last_heartbeat_at: float | None = None
-        self.last_numeric: int | None = None  # the highest numeric id delivered
-        self._max_timestamp: float | None = None
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
-        self.versions = VersionTracker()
+class ItemBuilder(RunBuilder):
+    def build(self, parsed: list[FastParsed], now: float) -> list[StreamItem]:
+        """Decoded events and comments as stream items, in order (the hot path).
 
-    def build(self, parsed: list[Parsed], now: float) -> list[StreamItem]:
-        """Decoded events and comments as stream items, in order (the hot path)."""
+        A `Run` of plain events takes `build_run` (items_run.py), one loop that validates, drops
+        duplicates and tracks gaps exactly as the per-event code below does."""
         counters = self.counters
         by_type = counters.by_type
         out: list[StreamItem] = []
         for ev in parsed:
+            if isinstance(ev, Run):
+                self.build_run(ev, now, out)
+                continue
             if isinstance(ev, Comment):
                 counters.heartbeats += 1
                 self.last_heartbeat_at = now
@@ -83,25 +82,3 @@ class ItemBuilder:
             else:
                 counters.malformed += 1
         return out
-
-    def is_duplicate(self, event_id: str, item: FlagEvent | Malformed) -> bool:
-        if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
-            number = int(event_id)
-            last = self.last_numeric
-            if last is not None and number <= last:
-                newer = (
-                    isinstance(item, FlagEvent)
-                    and self._max_timestamp is not None
-                    and item.timestamp > self._max_timestamp
-                )
-                if not newer:
-                    return True
-            self.last_numeric = number
-            return False
-        if event_id in self._seen:
-            return True
-        self._seen.add(event_id)
-        self._seen_order.append(event_id)
-        if len(self._seen_order) > SEEN_IDS_KEPT:
-            self._seen.discard(self._seen_order.popleft())
-        return False

@@ -4,7 +4,9 @@ Why our own and not httpx-sse's: httpx-sse 0.4.3 holds a trailing CR until the n
 (a lone-CR stream dispatches late), keeps a leading BOM (the first event is lost), decodes with
 the response charset, accepts `retry: -1`, emits empty events for id-only blocks and forgets the
 last id across connections (docs/stream-client.md). This decoder fixes all of those and is faster,
-because the common case (LF-only text) is handled with `str.split` on whole chunks.
+because the common case (LF-only text) is handled with `str.split` on whole chunks. It is the
+reference: the stream client runs `sse_fast.FastSSEDecoder`, which takes runs of plain events in
+bulk and hands this decoder everything else.
 
 Use one decoder per HTTP response (the BOM is stripped once per response body), seeded with the
 last event id of the previous connection so that an event without an `id:` line still carries it
@@ -158,6 +160,11 @@ class SSEDecoder:
         text = self._utf8.decode(chunk)
         if not text:  # only part of a multi-byte character (or BOM) so far
             return []
+        return self._feed_text(text)
+
+    def _feed_text(self, text: str) -> list[Parsed]:
+        """The rules on decoded text: any piece of the body, cut anywhere (sse_fast.py hands
+        over what its fast path does not take)."""
         if self._skip_lf:
             self._skip_lf = False
             if text[0] == "\n":

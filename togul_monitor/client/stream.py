@@ -5,10 +5,17 @@ or the consuming task is cancelled. Nothing here knows about a UI.
 
 How it is put together (and why):
 
-* A producer task owns the connection loop; `items()` drains a queue of *batches* (one per
-  received chunk), so the per-event cost stays low and `restart()` can interrupt a read or a
-  backoff wait by cancelling the producer's current phase. The queue is bounded in batches: a
-  slow consumer stops the socket reads (TCP backpressure) instead of growing memory.
+* A producer task owns the connection loop; `batches()` drains a queue of *batches* (one per
+  received chunk) and `items()` flattens them, so the per-event cost stays low and `restart()`
+  can interrupt a read or a backoff wait by cancelling the producer's current phase. The queue
+  is bounded in batches: a slow consumer stops the socket reads (TCP backpressure) instead of
+  growing memory.
+* Decoding: `sse_fast.py` takes runs of plain events in bulk, the exact decoder (`sse.py`) the
+  rest; `items.py` and `items_run.py` turn them into items (docs/stream-client.md, the fast path).
+* One `httpx.AsyncClient` per kind of URL, made at first use: the one for `http://` never
+  meets a certificate, so it is made with `verify=False` and loads no CA bundle (which costs
+  tens of milliseconds before the first connection); `https://`, including a redirect to it,
+  gets its own client that verifies as asked.
 * Policy (docs/stream-client.md, the reconnect policy): connect timeout 10 s; a read timeout
   that any byte resets, comments included, so heartbeats keep a healthy stream alive; backoff
   in `backoff.py` (a connection that delivered new events, or lived a few seconds, resets it);
@@ -26,8 +33,8 @@ from __future__ import annotations
 import asyncio
 import random as _random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, suppress
 
 import httpx
 
@@ -37,7 +44,8 @@ from togul_monitor.client.credentials import Offered, stream_credentials
 from togul_monitor.client.http import describe, origin, raw_headers, unwrap
 from togul_monitor.client.items import ItemBuilder
 from togul_monitor.client.outages import OutageTracker
-from togul_monitor.client.sse import MAX_EVENT, MAX_LINE, Parsed, SSEDecoder
+from togul_monitor.client.sse import MAX_EVENT, MAX_LINE
+from togul_monitor.client.sse_fast import FastParsed, FastSSEDecoder
 from togul_monitor.client.tokens import TokenKeeper, auth_headers, renew_once
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -102,7 +110,7 @@ class StreamClient:
         #: The spec's last event id string ("" = none); sent as Last-Event-ID when non-empty.
         self._last_event_id = last_event_id or ""
         self.state: ConnectionState | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._clients: dict[bool, httpx.AsyncClient] = {}  # by "is it not plain http"
         self._queue: asyncio.Queue[_Batch] | None = None
         self._space = asyncio.Event()
         self._producer: asyncio.Task[None] | None = None
@@ -123,6 +131,15 @@ class StreamClient:
         Consume it with `async for` in one task; cancelling that task closes the connection.
         If you break out early, call `aclose()` (or use `contextlib.aclosing`).
         """
+        async with aclosing(self.batches()) as batches:
+            async for batch in batches:
+                for item in batch:
+                    yield item
+
+    async def batches(self) -> AsyncGenerator[list[StreamItem], None]:
+        """Run the stream; yield lists of items (one per network read, in order, never empty)
+        until STOPPED (then return) or cancelled. The same rules as `items()`, which is this
+        flattened: a consumer that handles a batch at a time saves a step per item."""
         if self._producer is not None and not self._producer.done():
             raise RuntimeError("items() is already running for this client")
         queue: asyncio.Queue[_Batch] = asyncio.Queue()
@@ -138,8 +155,7 @@ class StreamClient:
                     return
                 if isinstance(batch, BaseException):
                     raise batch
-                for item in batch:
-                    yield item
+                yield batch
         finally:
             await self._stop_producer()
 
@@ -156,9 +172,22 @@ class StreamClient:
     async def aclose(self) -> None:
         """Stop the stream and close the HTTP client. Safe to call more than once."""
         await self._stop_producer()
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.aclose()
+
+    def _client_for(self, url: httpx.URL) -> httpx.AsyncClient:
+        """The HTTP client for `url`'s scheme (see the module's docstring)."""
+        tls = url.scheme != "http"
+        client = self._clients.get(tls)
+        if client is None:
+            client = httpx.AsyncClient(
+                timeout=self._timeout,
+                verify=self._verify if tls else False,
+                follow_redirects=False,
+            )
+            self._clients[tls] = client
+        return client
 
     # ---------------------------------------------------------------- producer
 
@@ -180,10 +209,6 @@ class StreamClient:
 
     async def _run(self) -> None:
         try:
-            if self._http is None:
-                self._http = httpx.AsyncClient(
-                    timeout=self._timeout, verify=self._verify, follow_redirects=False
-                )
             while True:
                 self._status(Status(ConnectionState.CONNECTING, at=self._clock()))
                 self._restart_requested = False
@@ -252,7 +277,6 @@ class StreamClient:
     # ---------------------------------------------------------------- one connection
 
     async def _connect_and_read(self) -> Outcome:
-        assert self._http is not None
         try:
             url = httpx.URL(self.url)
         except httpx.InvalidURL as exc:
@@ -273,8 +297,9 @@ class StreamClient:
             if origin(url) == home:
                 hop_headers.update(auth_headers(self.tokens, self._credentials))
             try:
-                request = self._http.build_request("GET", url, headers=raw_headers(hop_headers))
-                response = await self._http.send(request, stream=True)
+                http = self._client_for(url)
+                request = http.build_request("GET", url, headers=raw_headers(hop_headers))
+                response = await http.send(request, stream=True)
             except httpx.TimeoutException as exc:
                 return timed_out(exc, self._timeout)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
@@ -322,7 +347,7 @@ class StreamClient:
         self._outages.live(now, sent_id, self._builder.last_numeric)
         self._status(Status(ConnectionState.LIVE, at=now))
         max_line, max_event = self._limits
-        decoder = SSEDecoder(self._last_event_id, max_line=max_line, max_event=max_event)
+        decoder = FastSSEDecoder(self._last_event_id, max_line=max_line, max_event=max_event)
         events_before = self.counters.events
         retry_seen = decoder.retry
         error = "server ended the stream"
@@ -330,7 +355,7 @@ class StreamClient:
         try:
             async for chunk in response.aiter_bytes():
                 self.counters.bytes += len(chunk)
-                parsed = decoder.feed(chunk)
+                parsed = decoder.feed_runs(chunk)
                 self._last_event_id = decoder.last_event_id
                 if decoder.retry != retry_seen:
                     retry_seen = decoder.retry
@@ -356,7 +381,7 @@ class StreamClient:
             )
         return Outcome(error)
 
-    def _items(self, parsed: list[Parsed]) -> list[StreamItem]:
+    def _items(self, parsed: list[FastParsed]) -> list[StreamItem]:
         """Turn decoded events and comments into stream items (the hot path)."""
         now = self._clock()
         out = self._builder.build(parsed, now)

@@ -1,7 +1,14 @@
-"""The items a StreamClient yields. Plain frozen dataclasses: no I/O, no Textual.
+"""The items a StreamClient yields. Frozen value objects: no I/O, no Textual.
 
 Every item carries `received_at` (wall clock, seconds since the epoch, from the client's
 injectable clock) so views and the journal never need to ask the clock again.
+
+`FlagEvent` is a frozen msgspec `Struct` rather than a dataclass: the stream client makes one per
+change (up to hundreds of thousands a second in a burst), and a frozen dataclass's `__init__`
+(one `object.__setattr__` per field) was the largest single cost of decoding the stream. The
+interface is the same: fields by position or name, equality, hashing, no assignment. `gc=False`:
+it holds only strings and numbers, so it can never be part of a reference cycle, and the
+collector need not track a million of them.
 """
 
 from __future__ import annotations
@@ -9,11 +16,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+import msgspec
+
 from togul_monitor.protocol import EVENT_TYPES
 
 
-@dataclass(frozen=True, slots=True)
-class FlagEvent:
+class FlagEvent(msgspec.Struct, frozen=True, gc=False):
     """One validated change event from the server."""
 
     type: str
