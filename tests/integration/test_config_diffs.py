@@ -298,7 +298,7 @@ async def test_a_recording_tail_prints_each_diff_after_its_event(emulator: Emula
     await wait_for(lambda: emulator.requests.count("GET", flags) >= listed, what="configs loaded")
     world = emulator.world
     await asyncio.to_thread(world.update_rule, ENV, "checkout-v2", 1, rollout_percentage=50)
-    await wait_for(lambda: '"kind": "diff"' in out.getvalue(), what="the first diff")
+    await wait_for(lambda: '"kind":"diff"' in out.getvalue(), what="the first diff")
     await asyncio.to_thread(world.update_rule, ENV, "new-dashboard", 0, is_active=False)
     assert await asyncio.wait_for(tail, 10) == 0, err.getvalue()
     rows = [json.loads(line) for line in out.getvalue().splitlines()]

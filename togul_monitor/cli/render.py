@@ -10,7 +10,8 @@ the re-evaluation answers). A profile that evaluates for named contexts gets a l
 whose value changed, naming it (`  ↳ checkout-v2 [premium]: false → true`); one with only its
 single `default` context prints the lines it always did. `--json` names the context always. Everything about the stream itself (status, outages, malformed
 events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
-`json.dumps(..., ensure_ascii=True)` on JSON lines.
+JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
+together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
 
 What an event changed in the flag's configuration (its rules, default, switch: a token profile
 only, core/configs.py) follows the event too, a line per change (at most MAX_DIFF_LINES);
@@ -27,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from togul_monitor.cli.tail_output import EventLine, TailOutput, json_line
 from togul_monitor.config.validate import display_url
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -39,7 +41,7 @@ from togul_monitor.domain.events import (
 )
 from togul_monitor.domain.flag_config import ConfigDiff, change_lines, diff_to_json
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
-from togul_monitor.store.export import iso_time, transition_json, with_environment_key
+from togul_monitor.store.export import iso_time, transition_json
 from togul_monitor.support.text import safe_text
 
 # --- times ---------------------------------------------------------------------------------
@@ -48,6 +50,24 @@ from togul_monitor.support.text import safe_text
 def stamp(ts: float) -> str:
     """`2026-11-28 01:02:03`, or `?` for a time this platform cannot show."""
     return _format("%Y-%m-%d %H:%M:%S", ts)
+
+
+class _Stamps:
+    """`stamp` of the last second asked for, kept: a burst's events share their second, and
+    `localtime` + `strftime` cost more than the rest of a human line."""
+
+    def __init__(self) -> None:
+        self._second: float | None = None
+        self._text = ""
+
+    def __call__(self, ts: float) -> str:
+        try:
+            second = math.floor(ts)
+        except (OverflowError, ValueError):  # inf, nan: `stamp` says `?`
+            return stamp(ts)
+        if second != self._second:
+            self._second, self._text = second, stamp(ts)
+        return self._text
 
 
 def clock(ts: float) -> str:
@@ -122,6 +142,7 @@ def plain_error(error: str, url: str) -> str:
 # --- tail ----------------------------------------------------------------------------------
 
 MAX_DIFF_LINES = 10  # lines one configuration diff prints at most (then "… N more")
+MAX_MIDDLES = 4096  # human event lines' middles kept (type, flag, environment)
 
 
 def json_text(value: object) -> str:
@@ -131,6 +152,15 @@ def json_text(value: object) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return safe_text(text)
+
+
+_NO_FLOAT = (bool, int, str, type(None))
+
+
+def _has_float(evaluation: Evaluation | None) -> bool:
+    """The value may hold a float (or is a list or an object that may): it is encoded by
+    `json.dumps`, which writes a NaN as json always did (cli/tail_output.py)."""
+    return evaluation is not None and type(evaluation.value) not in _NO_FLOAT
 
 
 def _enabled_word(enabled: bool | None) -> str:
@@ -171,6 +201,7 @@ class TailPrinter:
         contexts: Sequence[str] = (DEFAULT_CONTEXT,),
     ) -> None:
         self.out = out
+        self.output = TailOutput(out)  # buffered once the tail starts it (cli/tail.py)
         self.err = err
         self.as_json = as_json
         # A copy the tail grows as the monitor learns environments (cli/tail.py).
@@ -184,33 +215,50 @@ class TailPrinter:
         self.names_contexts = self.contexts != (DEFAULT_CONTEXT,)
         self.state: ConnectionState | None = None  # the last connection state noted
         self.last_error: str | None = None  # the last failure, in plain words
+        self._stamp = _Stamps()
+        self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
 
     def key_of(self, environment_id: str) -> str | None:
         return self.environment_names.get(environment_id) or None
 
     def _write(self, line: str) -> None:
-        self.out.write(line + "\n")
-        self.out.flush()
+        self.output.line(line)
+
+    def flush(self) -> None:
+        """Write what stdout holds now (cli/tail_output.py)."""
+        self.output.flush()
 
     def event(self, event: FlagEvent) -> None:
         if self.as_json:
-            data = with_environment_key(event, self.environment_names, kind="event")
-            # json.dumps escapes control characters and non-ASCII: the line is safe as is.
-            self._write(json.dumps(data, ensure_ascii=True))
-            return
-        key = self.key_of(event.environment_id)
-        # The time it was received, as the TUI's feed shows it (the server's is in --json).
-        self._write(
-            "  ".join(
-                (
-                    stamp(event.received_at),
-                    f"{safe_text(event.type):<12}",
-                    safe_text(event.flag_key),
-                    safe_text(key or event.environment_id),
-                    f"v{event.version}",
+            # The shape of `with_environment_key(event, names, kind="event")` (store/export.py),
+            # encoded with the other lines of its batch (cli/tail_output.py).
+            env_id = event.environment_id
+            self.output.event(
+                EventLine(
+                    event.type,
+                    event.flag_key,
+                    env_id,
+                    self.environment_names.get(env_id) or None,
+                    event.version,
+                    event.timestamp,
+                    event.event_id,
+                    event.received_at,
                 )
             )
-        )
+            return
+        where = event.environment_id
+        where = self.environment_names.get(where) or where
+        # The line's middle, made safe once per flag: a burst repeats a few flags many times.
+        shown = (event.type, event.flag_key, where)
+        middle = self._middles.get(shown)
+        if middle is None:
+            if len(self._middles) >= MAX_MIDDLES:
+                self._middles.clear()
+            middle = self._middles[shown] = (
+                f"{safe_text(event.type):<12}  {safe_text(event.flag_key)}  {safe_text(where)}"
+            )
+        # The time it was received, as the TUI's feed shows it (the server's is in --json).
+        self._write(f"{self._stamp(event.received_at)}  {middle}  v{event.version}")
 
     def transition(self, transition: ValueTransition) -> None:
         """A value one of the profile's contexts gets changed: on stdout, after the event's
@@ -218,7 +266,8 @@ class TailPrinter:
         key = self.environment_key or None
         if self.as_json:
             data = transition_json(transition, key)
-            self._write(json.dumps(data, ensure_ascii=True))
+            floats = _has_float(transition.before) or _has_float(transition.after)
+            self._write(json_line(data, floats=floats))
             return
         named = f" [{safe_text(transition.context)}]" if self.names_contexts else ""
         where = f" ({safe_text(key)})" if key else ""
@@ -233,7 +282,7 @@ class TailPrinter:
             data["environment_key"] = key
             data["event_type"] = event.type if event is not None else None
             data["at"] = iso_time(at)
-            self._write(json.dumps(data, ensure_ascii=True))
+            self._write(json_line(data))
             return
         if diff.first_seen:
             return  # nothing to compare with, nothing claimed: not worth a line (JSON has it)
@@ -255,7 +304,9 @@ class TailPrinter:
             self.say(text)
 
     def say(self, text: str) -> None:
-        """One status line on stderr (`text` is safe already)."""
+        """One status line on stderr (`text` is safe already), after what stdout holds: a
+        terminal that shows both shows them in order."""
+        self.output.flush()
         self.err.write(f"tail: {text}\n")
         self.err.flush()
 

@@ -6,10 +6,11 @@ has named contexts; `--context NAME` keeps those only) and, with a token, what t
 on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition` or
 `diff`). stderr holds everything about the stream itself (status
 changes, outages, malformed events, possible gaps). The lines are written by `TailPrinter`
-(cli/render.py). Exit codes (README.md, cli/common.py): 0 done (`--count` reached, or the
-reader closed the pipe), 1 the stream stopped for another reason or was not live for
-`--give-up-after`, 2 usage or configuration error (also when the stream proves the profile
-wrong), 3 credentials rejected, 130 Ctrl-C.
+(cli/render.py); stdout is buffered, written within 50 ms of a line and at exit, whatever ends
+the tail (cli/tail_output.py). Exit codes (README.md, cli/common.py): 0 done (`--count`
+reached, or the reader closed the pipe), 1 the stream stopped for another reason or was not
+live for `--give-up-after`, 2 usage or configuration error (also when the stream proves the
+profile wrong), 3 credentials rejected, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.secrets import choose_secrets
+from togul_monitor.cli.tail_output import buffered
 from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope, named, unknown_contexts
 from togul_monitor.client.credentials import key_may_stream, stream_credentials
@@ -98,59 +100,64 @@ async def run_tail(
             evaluating=monitor.evaluator is not None,
             contexts=tuple(profile.evaluation_contexts),
         )
-        snapshot = monitor.snapshot()
-        # A flight recorder that cannot record must say so: an unwritable data dir or an
-        # unreadable journal moved aside is otherwise only in the TUI's status area. The
-        # monitor's notices say what it will not do (evaluate without an API key, say).
-        for notice in (snapshot.journal_notice, *snapshot.notices):
-            if notice:
-                printer.say(safe_text(notice))
-        if snapshot.config_state == NEEDS_TOKEN:
-            printer.say(NEEDS_TOKEN_NOTE)
-        scope = TailScope(
-            printer,
-            query=query,
-            environment_key=profile.environment_key,
-            known_names=monitor.environment_names,
-            environment_id=lambda: monitor.snapshot().environment_id,
-            # Only a token streams the whole organisation, and only when no key may stream.
-            org_wide=bool(profile.token) and not key_may_stream(profile.api_key),
-            contexts=contexts,
-        )
-        async with contextlib.AsyncExitStack() as stack:
-            items: AsyncIterator[object] = updates
-            settled: Callable[[], bool] = monitor.evaluations_idle
-            journal = monitor.journal if record else None
-            if journal is not None:
-                # Printed only once journalled: a recorder killed at any moment has recorded
-                # everything it showed (cli/tail_record.py).
-                committed = await stack.enter_async_context(
-                    CommittedFirst(
-                        updates,
-                        journal,
-                        on_write_error=lambda error: printer.say(
-                            f"journal write failed ({safe_text(error)}): what is printed "
-                            "meanwhile may not be recorded"
-                        ),
-                    )
-                )
-                items = committed
-                # Idle only once nothing printable still waits for its commit either.
-                settled = lambda: monitor.evaluations_idle() and not committed.holding  # noqa: E731
-            return await _print_items(
-                items,
-                profile,
+        with buffered(printer.output):
+            snapshot = monitor.snapshot()
+            # A flight recorder that cannot record must say so: an unwritable data dir or an
+            # unreadable journal moved aside is otherwise only in the TUI's status area. The
+            # monitor's notices say what it will not do (evaluate without an API key, say).
+            for notice in (snapshot.journal_notice, *snapshot.notices):
+                if notice:
+                    printer.say(safe_text(notice))
+            if snapshot.config_state == NEEDS_TOKEN:
+                printer.say(NEEDS_TOKEN_NOTE)
+            scope = TailScope(
                 printer,
-                scope,
-                count=count,
-                # At `--count`, wait for the re-evaluations the last events caused: their
-                # transitions are printed, and a recording tail's journal holds them.
-                settled=settled,
-                give_up_after=give_up_after,
-                # The stream can prove the profile wrong (a key of another environment): then
-                # the monitor stops it and says why, a configuration error.
-                configuration_error=lambda: getattr(monitor, "configuration_error", None),
+                query=query,
+                environment_key=profile.environment_key,
+                known_names=monitor.environment_names,
+                environment_id=lambda: monitor.snapshot().environment_id,
+                # Only a token streams the whole organisation, and only when no key may stream.
+                org_wide=bool(profile.token) and not key_may_stream(profile.api_key),
+                contexts=contexts,
             )
+            async with contextlib.AsyncExitStack() as stack:
+                items: AsyncIterator[object] = updates
+                settled: Callable[[], bool] = monitor.evaluations_idle
+                journal = monitor.journal if record else None
+                if journal is not None:
+                    # Printed only once journalled: a recorder killed at any moment has recorded
+                    # everything it showed (cli/tail_record.py).
+                    committed = await stack.enter_async_context(
+                        CommittedFirst(
+                            updates,
+                            journal,
+                            on_write_error=lambda error: printer.say(
+                                f"journal write failed ({safe_text(error)}): what is printed "
+                                "meanwhile may not be recorded"
+                            ),
+                        )
+                    )
+                    items = committed
+
+                    # Idle only once nothing printable still waits for its commit either.
+                    def idle_and_committed() -> bool:
+                        return monitor.evaluations_idle() and not committed.holding
+
+                    settled = idle_and_committed
+                return await _print_items(
+                    items,
+                    profile,
+                    printer,
+                    scope,
+                    count=count,
+                    # At `--count`, wait for the re-evaluations the last events caused: their
+                    # transitions are printed, and a recording tail's journal holds them.
+                    settled=settled,
+                    give_up_after=give_up_after,
+                    # The stream can prove the profile wrong (a key of another environment): then
+                    # the monitor stops it and says why, a configuration error.
+                    configuration_error=lambda: getattr(monitor, "configuration_error", None),
+                )
 
 
 class _GaveUp(Exception):
@@ -187,9 +194,16 @@ async def _print_items(
     loop = asyncio.get_running_loop()
     down_since: float | None = loop.time()  # not live yet
     printed = 0
+    # Bound once: under a burst this loop runs per event, and an event costs one await (which
+    # does not suspend while updates are queued), a class check, the scope and a list append.
+    next_item = items.__anext__
+    in_scope, print_event = scope.event, printer.event
     while True:
         try:
-            item = await _next(items, down_since, give_up_after)
+            if give_up_after is None:
+                item = await next_item()
+            else:
+                item = await _next(items, down_since, give_up_after)
         except StopAsyncIteration:
             return EXIT_FAILED
         except _GaveUp:
@@ -200,10 +214,10 @@ async def _print_items(
                 f"(--give-up-after){why}"
             )
             return EXIT_FAILED
-        if isinstance(item, FlagEvent):
-            if not scope.event(item):
+        if type(item) is FlagEvent:
+            if not in_scope(item):
                 continue
-            printer.event(item)
+            print_event(item)
             printed += 1
             if count is not None and printed >= count:
                 if settled is not None:

@@ -113,12 +113,34 @@ class TailScope:
         return True
 
     def event(self, event: FlagEvent) -> bool:
-        """Whether to print `event`; remembers it for the transitions it causes."""
-        names = self._learn(event)
-        ours = self._ours(event, names)
-        shown = ours and (self.query is None or self.query.matches(event, names))
-        if ours:
-            self._remember(event.flag_key, shown)
+        """Whether to print `event`; remembers it for the transitions it causes. Called per
+        event under a burst: the common case (the environment named already, no
+        `--environment` or its id known) is a few dict operations, no further call."""
+        names = self.printer.environment_names
+        if event.environment_id not in names:
+            names = self._learn(event)
+        if not self.environment_key:
+            ours = True
+        elif self._environment_id is not None:
+            ours = event.environment_id == self._environment_id
+        else:
+            ours = self._ours(event, names)
+        if not ours:
+            return False
+        query = self.query
+        shown_by_flag = self._shown
+        if query is None and not shown_by_flag:
+            # Nothing filtered and nothing skipped yet: every event is printed and every
+            # effect follows (`follows` says so for a flag it has no entry for), so there is
+            # nothing to remember.
+            return True
+        shown = query is None or query.matches(event, names)
+        # `_remember`, inlined.
+        flag_key = event.flag_key
+        shown_by_flag.pop(flag_key, None)
+        shown_by_flag[flag_key] = shown
+        if len(shown_by_flag) > MAX_FLAGS_FOLLOWED:
+            del shown_by_flag[next(iter(shown_by_flag))]
         return shown
 
     def skipped(self, event: FlagEvent) -> None:

@@ -1,0 +1,177 @@
+"""`tail` writing into a pipe (cli/tail_output.py): stdout is buffered, yet a reader sees each
+line while the tail runs; `--count` prints exactly its events; a reader that goes away ends the
+tail quietly; a cancelled tail (Ctrl-C's path under asyncio.run) writes what it printed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from togul_monitor.cli import tail as tail_module
+from togul_monitor.cli import tail_output
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.tail import run_tail
+from togul_monitor.emulator.harness import EmulatorHandle
+
+from .test_monitor import make_profile, wait_for
+from .test_stream_tail import activity, events_of
+
+WAIT = 10.0  # seconds a test waits for a line before it fails (never how long a line may take)
+
+
+@dataclass
+class Tail:
+    proc: subprocess.Popen[str]
+    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)  # None: stdout ended
+    err_lines: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def tail_process(
+    emu: EmulatorHandle, tmp_path: Path, *args: str, read_stdout: bool = True
+) -> Iterator[Tail]:
+    """`togul-monitor tail --json` of the emulator's production key, stdout and stderr pipes,
+    each read by a thread (stdout only when `read_stdout`) into `Tail`; yielded once the stream
+    is live."""
+    key_file = tmp_path / "key"
+    key_file.write_text(emu.credentials.keys["production"]["sdk"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "togul_monitor", "tail", "--url", emu.base_url]
+        + ["--api-key-file", str(key_file), "--json", "--no-record", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+        text=True,
+    )
+    tail = Tail(proc)
+    live = threading.Event()
+
+    def read_out() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail.lines.put(line)
+        tail.lines.put(None)
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            tail.err_lines.append(line)
+            if "live since" in line:
+                live.set()
+
+    reads = (read_out, read_err) if read_stdout else (read_err,)
+    readers = [threading.Thread(target=read, daemon=True) for read in reads]
+    for reader in readers:
+        reader.start()
+    try:
+        assert live.wait(WAIT), "the tail never went live"
+        yield tail
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for reader in readers:
+            reader.join(WAIT)
+
+
+def next_event(lines: queue.Queue[str | None]) -> dict[str, Any]:
+    """The next event line (skipping the transitions the events cause)."""
+    while True:
+        line = lines.get(timeout=WAIT)
+        assert line is not None, "stdout ended"
+        data: dict[str, Any] = json.loads(line)
+        if data["kind"] == "event":
+            return data
+
+
+def test_a_pipe_reader_gets_each_line_while_the_tail_runs(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    # A tail that wrote its buffer only at exit would leave the reader waiting here.
+    with tail_process(emulator, tmp_path) as tail:
+        for enabled in (False, True):  # the second after a quiet spell: the timer again
+            flag = emulator.world.update_flag("production", "new-dashboard", enabled=enabled)
+            event = next_event(tail.lines)
+            assert (event["flag_key"], event["version"]) == ("new-dashboard", flag.version)
+            assert tail.proc.poll() is None  # running: the line did not wait for the exit
+
+
+def test_count_prints_exactly_its_events_then_exits(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    with activity(emulator), tail_process(emulator, tmp_path, "--count", "3") as tail:
+        assert tail.proc.wait(WAIT * 3) == 0
+        out: list[str] = []
+        while (line := tail.lines.get(timeout=WAIT)) is not None:
+            out.append(line)
+    events = events_of("".join(out))
+    assert len(events) == 3
+    versions = [event["version"] for event in events]
+    assert versions == list(range(versions[0], versions[0] + 3))
+
+
+def test_a_reader_that_goes_away_ends_the_tail_quietly(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    # `tail --json | head -1`: the write after the reader left fails on the flush timer, which
+    # must end the tail with 0 as a write on the main path always did.
+    with activity(emulator), tail_process(emulator, tmp_path, read_stdout=False) as tail:
+        stdout = tail.proc.stdout
+        assert stdout is not None
+        assert select.select([stdout], [], [], WAIT)[0], "no line"
+        assert json.loads(stdout.readline())["kind"] in ("event", "transition")
+        stdout.close()
+        assert tail.proc.wait(WAIT * 3) == 0
+        err = "".join(tail.err_lines)
+    assert "Traceback" not in err and "Exception" not in err, err
+
+
+async def test_a_cancelled_tail_writes_everything_it_printed(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C under asyncio.run cancels the tail's task. The timer is made to wait an hour, so
+    # only the write at exit can bring the printed lines out.
+    monkeypatch.setattr(tail_output, "FLUSH_DELAY", 3600.0)
+    printers: list[TailPrinter] = []
+
+    class Spy(TailPrinter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            printers.append(self)
+
+    monkeypatch.setattr(tail_module, "TailPrinter", Spy)  # where `run_tail` looks it up
+    out = io.StringIO()
+    profile = make_profile(emulator)
+    task = asyncio.create_task(
+        run_tail(profile, query=None, count=None, as_json=True, out=out, err=io.StringIO())
+    )
+    try:
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        # Changes that leave the value as it was: three event lines, no transitions.
+        for n in range(3):
+            await asyncio.to_thread(
+                emulator.world.update_flag, "production", "new-dashboard", description=f"d{n}"
+            )
+        await wait_for(
+            lambda: printers and printers[0].output.waiting >= 3, what="three printed lines"
+        )
+        assert out.getvalue() == ""  # all of them still in the buffer
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert len(events_of(out.getvalue())) >= 3
