@@ -1,9 +1,8 @@
 """The intake of a monitor: the stream task, from items to rows, status and backpressure.
 
-One task reads the stream client's items. Events are gathered and processed in batches: the
-client yields the events of one network read back to back, and per batch the event log, the
-journal and the views take them in one call each (`_flush`), then the monitor's `on_events`
-hands the batch to the evaluation side. A status, heartbeat, outage, malformed event or gap is
+One task reads the stream client's batches (one per network read). Events are gathered and
+processed in batches: per batch the event log, the journal and the views take them in one call
+each (`_flush`), then the monitor's `on_events` hands the batch to the evaluation side. A status, heartbeat, outage, malformed event or gap is
 handled in order between batches.
 
 Re-evaluating everything (`on_outage`): after every outage, and after an event the official SDKs
@@ -25,6 +24,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import cast
 from typing import Protocol
 
 from togul_monitor.config.profiles import Profile
@@ -56,7 +56,7 @@ REEVALUATE_ALL_INTERVAL = 1.0  # seconds between re-evaluations for unusable eve
 class StreamLike(Protocol):
     counters: StreamCounters
 
-    def items(self) -> AsyncIterator[StreamItem]: ...
+    def batches(self) -> AsyncIterator[list[StreamItem]]: ...
 
     def restart(self) -> None: ...
 
@@ -164,24 +164,30 @@ class Intake:
         flush = self._flush
         try:
             try:
-                async for item in stream.items():
-                    if type(item) is FlagEvent:
-                        pending.append(item)
-                        if len(pending) >= MAX_BATCH:
-                            flush()
-                        elif not self._flush_scheduled:
-                            self._flush_scheduled = True
-                            loop.call_soon(self._flush_soon)
-                            journal = self.journal
-                            if (
-                                journal is not None
-                                and journal.pending > JOURNAL_HIGH_WATER
-                                and journal.writing
-                            ):
-                                await self._wait_for_journal(journal)
+                async for batch in stream.batches():
+                    # Most network reads carry events only: they join the pending batch in one
+                    # C-level extend; anything else is handled in order, item by item.
+                    if all(type(item) is FlagEvent for item in batch):
+                        pending.extend(cast("list[FlagEvent]", batch))
                     else:
-                        flush()  # keep the order: the events before a status/outage come first
-                        self._handle(item)
+                        for item in batch:
+                            if type(item) is FlagEvent:
+                                pending.append(item)
+                            else:
+                                flush()  # keep the order: the events before it come first
+                                self._handle(item)
+                    if len(pending) >= MAX_BATCH:
+                        flush()
+                    elif pending and not self._flush_scheduled:
+                        self._flush_scheduled = True
+                        loop.call_soon(self._flush_soon)
+                        journal = self.journal
+                        if (
+                            journal is not None
+                            and journal.pending > JOURNAL_HIGH_WATER
+                            and journal.writing
+                        ):
+                            await self._wait_for_journal(journal)
             finally:
                 flush()
         except asyncio.CancelledError:
