@@ -73,3 +73,17 @@ def test_ask_does_not_wait_for_a_loop_that_closed_with_the_question_queued() -> 
     assert owner.ask(lambda: "answered") == "answered"
     assert time.monotonic() - started < 3.0  # not the 10 s timeout
     thread.join(5)
+
+
+async def test_a_batch_of_rows_beyond_a_readers_bound_is_cut_and_counted() -> None:
+    hub = UpdateHub(max_pending=5)
+    stream = hub.subscribe(ended=False)
+    rows = [
+        FlagEvent("flag.updated", f"f{i}", "env", i, 0.0, event_id=str(i), received_at=0.0)
+        for i in range(8)
+    ]
+    hub.publish_rows(rows[:3])
+    hub.publish_rows(rows[3:])  # 2 fit, 3 are dropped
+    assert stream.dropped == 3 and hub.dropped == 3
+    hub.end_all()
+    assert [update async for update in stream] == rows[:5]

@@ -116,6 +116,18 @@ class UpdateStream:
         self._queue.append(update)
         self._event.set()
 
+    def put_many(self, updates: Sequence[MonitorUpdate]) -> None:
+        """`put` for a batch: one extend (what does not fit is dropped and counted)."""
+        room = self._maxsize - len(self._queue)
+        if room < len(updates):
+            lost = len(updates) - max(room, 0)
+            self.dropped += lost
+            self._hub.dropped += lost
+            updates = updates[: max(room, 0)]
+        if updates:
+            self._queue.extend(updates)
+            self._event.set()
+
     def __aiter__(self) -> UpdateStream:
         return self
 
@@ -158,8 +170,7 @@ class UpdateHub:
         if self._draining:
             self._staged.extend(rows)
         for subscriber in self._subscribers:
-            for row in rows:
-                subscriber.put(row)
+            subscriber.put_many(rows)
 
     def commit(self) -> None:
         """Hand what was published since the last commit to the drain buffer."""
