@@ -37,3 +37,13 @@ def demo_registered() -> None:
     from togul_monitor import demo
 
     demo.register()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """A journal in each backend (tests/journal_backends.py): SQLite, and PostgreSQL when
+    TOGUL_TEST_POSTGRES_URL names a server (skipped, saying so, when it does not)."""
+    from .journal_backends import backend
+
+    with backend(request.param, tmp_path) as made:
+        yield made

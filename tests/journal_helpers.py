@@ -1,4 +1,4 @@
-"""Test helpers for the SQLite journal (`togul_monitor/store/journal.py`)."""
+"""Test helpers for the SQLite journal (`togul_monitor/store/sqlite/journal.py`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The SQLite journal: batched writes on a thread, reads, retention, move-aside."""
+"""The journal: batched writes on a thread, reads, retention (in both backends: the
+`journal_backend` fixture), and SQLite's own: move-aside, the recorder lock."""
 
 from __future__ import annotations
 
@@ -10,18 +11,25 @@ import pytest
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.journal import Journal, JournalDamaged, JournalError, journal_path
+from togul_monitor.store.journal import (
+    Journal,
+    JournalDamaged,
+    JournalError,
+    SqliteJournal,
+    journal_path,
+)
+from togul_monitor.store.model import Retention
 from togul_monitor.store.reader import (
     check_journal,
     iter_journal_events,
     read_event_count,
     read_history,
     read_recent_events,
-    read_transitions_for,
 )
-from togul_monitor.store.retention import Retention
+from togul_monitor.store.sqlite import journal as sqlite_journal
 from togul_monitor.store.writer import Writer
 
+from ..journal_backends import JournalBackend
 from ..journal_helpers import damage_pages
 
 ON = Evaluation(True, "boolean", "default", True)
@@ -37,8 +45,10 @@ def test_journal_path_is_per_profile_under_the_data_dir(isolated_home: Path) -> 
     assert journal_path("../evil/x").name == "_._evil_x.sqlite3"
 
 
-def test_appends_are_committed_by_the_writer_thread_and_read_back(tmp_path: Path) -> None:
-    journal = Journal.open(tmp_path / "j.sqlite3")
+def test_appends_are_committed_by_the_writer_thread_and_read_back(
+    journal_backend: JournalBackend,
+) -> None:
+    journal = journal_backend.open()
     try:
         main = threading.get_ident()
         writer_ident = journal._writer._thread.ident  # type: ignore[union-attr]
@@ -59,13 +69,14 @@ def test_appends_are_committed_by_the_writer_thread_and_read_back(tmp_path: Path
     finally:
         journal.close()
     # readable without a writer, after close: what the CLI does
-    again = read_history(tmp_path / "j.sqlite3", "f", 2)
-    assert len(again) == 2
-    assert read_transitions_for(tmp_path / "j.sqlite3", "nope") == []
+    reader = journal_backend.reader()
+    assert len(reader.history("f", 2)) == 2
+    assert reader.transitions_for("nope") == []
+    assert [e.version for e in reader.iter_events()] == [1, 2, 3, 4, 5]
 
 
-def test_integer_timestamps_come_back_as_they_went_in(tmp_path: Path) -> None:
-    journal = Journal.open(tmp_path / "j.sqlite3")
+def test_integer_timestamps_come_back_as_they_went_in(journal_backend: JournalBackend) -> None:
+    journal = journal_backend.open()
     try:
         original = ev(1)
         journal.append_event(original)
@@ -76,14 +87,13 @@ def test_integer_timestamps_come_back_as_they_went_in(tmp_path: Path) -> None:
         journal.close()
 
 
-def test_last_values_survive_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal.open(path)
+def test_last_values_survive_reopening(journal_backend: JournalBackend) -> None:
+    journal = journal_backend.open()
     journal.set_last_value("a", ON, 1.0)
     journal.set_last_value("a", OFF, 2.0)
     journal.set_last_value("b", ON, 3.0, deleted=True)
     journal.close()
-    reopened = Journal.open(path)
+    reopened = journal_backend.open()
     try:
         last = reopened.last_values()["default"]
         assert last["a"].evaluation == OFF and not last["a"].deleted
@@ -92,20 +102,19 @@ def test_last_values_survive_reopening(tmp_path: Path) -> None:
         reopened.close()
 
 
-def test_retention_by_count_and_by_age(tmp_path: Path) -> None:
+def test_retention_by_count_and_by_age(journal_backend: JournalBackend) -> None:
     now = 10_000_000.0
-    path = tmp_path / "j.sqlite3"
-    journal = Journal.open(path, clock=lambda: now)
+    journal = journal_backend.open(clock=lambda: now)
     for i in range(1, 21):
         # the first five are older than a day
         journal.append_event(ev(i, at=now - 200_000 if i <= 5 else now - 100 + i))
     journal.close()
-    journal = Journal.open(path, max_events=10, max_age_days=1, clock=lambda: now)
+    journal = journal_backend.open(max_events=10, max_age_days=1, clock=lambda: now)
     try:
         assert [e.version for e in journal.recent_events(100)] == list(range(11, 21))
     finally:
         journal.close()
-    journal = Journal.open(path, max_events=100, max_age_days=0.0000001, clock=lambda: now)
+    journal = journal_backend.open(max_events=100, max_age_days=0.0000001, clock=lambda: now)
     try:
         assert journal.count_events() == 0
     finally:
@@ -136,7 +145,7 @@ def test_a_journal_that_cannot_be_created_raises(tmp_path: Path) -> None:
 
 
 def test_the_queue_is_bounded_and_drops_are_counted(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite3", max_queue=3)  # not opened: nobody writes
+    journal = SqliteJournal(tmp_path / "j.sqlite3", max_queue=3)  # not opened: nobody writes
     for i in range(5):
         journal.append_event(ev(i))
     assert journal.pending == 3 and journal.dropped == 2
@@ -149,15 +158,17 @@ def test_reading_a_missing_journal_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_bulk_appends_are_bounded_too(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite3", max_queue=4)  # not opened: nobody writes
+    journal = SqliteJournal(tmp_path / "j.sqlite3", max_queue=4)  # not opened: nobody writes
     journal.append_events([ev(i) for i in range(3)])
     journal.append_events([ev(i) for i in range(3, 6)])
     assert journal.pending == 4 and journal.dropped == 2
 
 
-def test_a_value_sqlite_refuses_is_dropped_and_the_writer_keeps_running(tmp_path: Path) -> None:
+def test_a_value_the_database_refuses_is_dropped_and_the_writer_keeps_running(
+    journal_backend: JournalBackend,
+) -> None:
     # Before: an OverflowError (version above 2**63) used to end the writer thread for good.
-    journal = Journal.open(tmp_path / "j.sqlite3")
+    journal = journal_backend.open()
     try:
         journal.append_event(FlagEvent("flag.updated", "f", "e", 2**64, 1.0, "1", 2.0))
         assert journal.flush(timeout=5)
@@ -171,13 +182,13 @@ def test_a_value_sqlite_refuses_is_dropped_and_the_writer_keeps_running(tmp_path
 
 
 def test_a_dead_writer_releases_whoever_waits_for_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    journal_backend: JournalBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def die(self: Writer) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Writer, "_write_loop", die)
-    journal = Journal.open(tmp_path / "j.sqlite3")
+    journal = journal_backend.open()
     try:
         journal.append_events([ev(i) for i in range(3)])
         # Returns at once (writer ended) instead of waiting for a drain that never comes.
@@ -189,8 +200,8 @@ def test_a_dead_writer_releases_whoever_waits_for_it(
         journal.close()
 
 
-def test_wait_pending_below_returns_once_the_writer_drains(tmp_path: Path) -> None:
-    journal = Journal.open(tmp_path / "j.sqlite3")
+def test_wait_pending_below_returns_once_the_writer_drains(journal_backend: JournalBackend) -> None:
+    journal = journal_backend.open()
     try:
         journal.append_events([ev(i) for i in range(1, 1001)])
         assert journal.wait_pending_below(0, timeout=5)
@@ -216,12 +227,12 @@ def test_a_failing_retention_at_open_is_a_journal_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Before: it escaped as a raw sqlite3.Error, which the monitor does not catch.
-    def locked(self: Retention, conn: sqlite3.Connection) -> None:
+    def locked(conn: sqlite3.Connection, retention: Retention) -> None:
         raise sqlite3.OperationalError("database is locked")
 
     path = tmp_path / "j.sqlite3"
     Journal.open(path).close()
-    monkeypatch.setattr(Retention, "apply", locked)
+    monkeypatch.setattr(sqlite_journal, "apply_retention", locked)
     with pytest.raises(JournalError, match="locked"):
         Journal.open(path)
     assert path.exists() and list(tmp_path.glob("*.unreadable-*")) == []
@@ -280,8 +291,10 @@ def test_every_read_of_a_damaged_journal_is_a_journal_error_and_changes_nothing(
     assert path.read_bytes() == damaged and not list(tmp_path.glob("*.damaged-*"))
 
 
-def test_a_mark_is_written_once_what_was_appended_before_it_is_committed(tmp_path: Path) -> None:
-    journal = Journal.open(tmp_path / "j.sqlite3")
+def test_a_mark_is_written_once_what_was_appended_before_it_is_committed(
+    journal_backend: JournalBackend,
+) -> None:
+    journal = journal_backend.open()
     committed = threading.Event()
     journal.add_listener(committed.set)
     try:

@@ -15,6 +15,8 @@ from togul_monitor.store.journal import Journal
 from togul_monitor.store.reader import read_config_diffs, read_history
 from togul_monitor.store.schema import StoredDiff
 
+from ..journal_backends import JournalBackend
+
 ROLLOUT = Change("rules[r2].rollout_percentage", "changed", 25, 50, "r2", 2, "percentage by x")
 
 
@@ -26,16 +28,16 @@ def event(version: int, at: float, key: str = "f") -> FlagEvent:
     return FlagEvent("rule.updated", key, "env-1", version, 1000, str(version), at)
 
 
-def test_diffs_are_written_and_read_back_newest_first(tmp_path: Path) -> None:
-    journal = Journal.open(tmp_path / "j.sqlite3")
+def test_diffs_are_written_and_read_back_newest_first(journal_backend: JournalBackend) -> None:
+    journal = journal_backend.open()
     journal.append_config_diff(diff(1), 10.0)
     journal.append_config_diff(diff(2, "other"), 11.0)
     journal.append_config_diff(diff(3), 12.0)
     journal.close()
-    path = tmp_path / "j.sqlite3"
-    assert [s.diff for s in read_config_diffs(path, "f")] == [diff(3), diff(1)]
-    assert [s.at for s in read_config_diffs(path, None, limit=2)] == [12.0, 11.0]
-    assert [s.diff.version for s in read_config_diffs(path, None, since=11.5)] == [3]
+    read = journal_backend.reader()
+    assert [s.diff for s in read.config_diffs("f")] == [diff(3), diff(1)]
+    assert [s.at for s in read.config_diffs(None, limit=2)] == [12.0, 11.0]
+    assert [s.diff.version for s in read.config_diffs(None, since=11.5)] == [3]
 
 
 def test_a_journal_from_before_the_table_reads_and_is_migrated(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Named contexts in the journal (store/schema.py version 2): a version-1 journal is migrated
+"""Named contexts in the journal (store/sqlite/schema.py version 2): a version-1 journal is migrated
 when a recorder opens it and read as the `default` context's before that; last values are kept
 per (context, flag); one event's transitions of several contexts are read back together, tied
 to their preloaded event per context (store/recorded.py), and kept apart in histories."""
@@ -17,6 +17,8 @@ from togul_monitor.store.export import transition_from_json, transition_json
 from togul_monitor.store.journal import Journal
 from togul_monitor.store.recorded import read_recorded_changes, tie_changes
 from togul_monitor.store.schema import SCHEMA_VERSION
+
+from ..journal_backends import JournalBackend
 
 ON = Evaluation(True, "boolean", "rule_match", True)
 OFF = Evaluation(False, "boolean", "default", True)
@@ -134,15 +136,14 @@ def test_a_new_journal_is_version_2_from_the_start(tmp_path: Path) -> None:
     assert _columns(path, "last_values") == []
 
 
-def test_last_values_are_kept_per_context_and_flag(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal.open(path)
+def test_last_values_are_kept_per_context_and_flag(journal_backend: JournalBackend) -> None:
+    journal = journal_backend.open()
     journal.set_last_value("f", ON, 1.0)  # the default context's
     journal.set_last_value("f", OFF, 2.0, context="premium")
     journal.set_last_value("f", ON, 3.0, context="premium")  # replaces premium's only
     journal.set_last_value("g", OFF, 4.0, deleted=True, context="free")
     journal.close()
-    last = Journal.open(path)
+    last = journal_backend.open()
     try:
         values = last.last_values()
     finally:
@@ -154,13 +155,15 @@ def test_last_values_are_kept_per_context_and_flag(tmp_path: Path) -> None:
     assert "g" not in values["premium"]
 
 
-def test_retention_keeps_the_last_values_whatever_their_age(tmp_path: Path) -> None:
-    path, now = tmp_path / "j.sqlite3", 10_000_000.0
-    journal = Journal.open(path, clock=lambda: now)
+def test_retention_keeps_the_last_values_whatever_their_age(
+    journal_backend: JournalBackend,
+) -> None:
+    now = 10_000_000.0
+    journal = journal_backend.open(clock=lambda: now)
     journal.set_last_value("f", ON, now - 500 * 86400.0, context="premium")
     journal.append_transition(ValueTransition("f", OFF, ON, "1", now - 500 * 86400.0, "premium"))
     journal.close()
-    journal = Journal.open(path, max_age_days=1, clock=lambda: now)
+    journal = journal_backend.open(max_age_days=1, clock=lambda: now)
     try:
         assert journal.last_values()["premium"]["f"].evaluation == ON
         assert journal.transitions_for("1") == []  # the old transition is gone
@@ -169,10 +172,9 @@ def test_retention_keeps_the_last_values_whatever_their_age(tmp_path: Path) -> N
 
 
 def test_an_events_transitions_of_every_context_come_back_in_the_order_recorded(
-    tmp_path: Path,
+    journal_backend: JournalBackend,
 ) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal.open(path)
+    journal = journal_backend.open()
     try:
         for context in ("premium", "free", "eu"):
             journal.append_transition(ValueTransition("f", OFF, ON, "7", 10.0, context))
@@ -187,9 +189,10 @@ def test_an_events_transitions_of_every_context_come_back_in_the_order_recorded(
     assert found[2].after == OFF
 
 
-def test_a_flags_history_keeps_each_contexts_transition_of_one_event(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
-    journal = Journal.open(path)
+def test_a_flags_history_keeps_each_contexts_transition_of_one_event(
+    journal_backend: JournalBackend,
+) -> None:
+    journal = journal_backend.open()
     try:
         journal.append_event(FlagEvent("flag.updated", "f", "env-1", 2, 10, "7", 10.0))
         for context in ("premium", "free"):
@@ -212,18 +215,20 @@ def _event(version: int, at: float, event_id: str | None) -> FlagEvent:
     return FlagEvent("flag.updated", "f", "env-1", version, int(at), event_id, at)
 
 
-def test_with_ids_an_event_owns_one_transition_per_context(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
+def test_with_ids_an_event_owns_one_transition_per_context(
+    journal_backend: JournalBackend,
+) -> None:
     e1, e2 = _event(1, 10, "1"), _event(2, 20, "2")
-    journal = Journal.open(path)
+    journal = journal_backend.open()
     journal.append_events([e1, e2])
     journal.append_transition(ValueTransition("f", OFF, ON, "1", 10.5, "premium"))
     journal.append_transition(ValueTransition("f", OFF, ON, "1", 10.5, "free"))
     journal.append_transition(ValueTransition("f", ON, OFF, "2", 20.5, "premium"))
     journal.append_transition(ValueTransition("f", OFF, ON, "2", 20.9, "premium"))  # newest wins
     journal.close()
-    loaded = reader.read_recent_events(path, 10)
-    got = read_recorded_changes(path, loaded, contexts=2)
+    read = journal_backend.reader()
+    loaded = read.recent_events(10)
+    got = read_recorded_changes(read, loaded, contexts=2)
     assert [(e.event_id, t.context, t.at) for e, t in got.transitions] == [
         ("1", "premium", 10.5),
         ("1", "free", 10.5),

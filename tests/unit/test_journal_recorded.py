@@ -16,6 +16,9 @@ from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store import reader
 from togul_monitor.store.journal import Journal
 from togul_monitor.store.recorded import TIE_WITHIN, read_recorded_changes
+from togul_monitor.store.sqlite.reader import SqliteReader
+
+from ..journal_backends import JournalBackend
 
 SWITCH = Change("enabled", "changed", True, False)
 
@@ -36,24 +39,24 @@ def diff(key: str, version: int, event_id: str | None, env: str = "env-1") -> Co
 
 
 def record(
-    path: Path,
+    backend: JournalBackend | Path,
     events: list[FlagEvent],
     transitions: list[ValueTransition],
     diffs: list[tuple[ConfigDiff, float]],
 ) -> list[FlagEvent]:
     """A journal holding these; its latest events read back (new objects, as at a start)."""
-    journal = Journal.open(path)
+    journal = Journal.open(backend) if isinstance(backend, Path) else backend.open()
     journal.append_events(events)
     for transition in transitions:
         journal.append_transition(transition)
     for d, at in diffs:
         journal.append_config_diff(d, at)
     journal.close()
-    return reader.read_recent_events(path, 3)  # the oldest event is not loaded
+    read = SqliteReader(backend) if isinstance(backend, Path) else backend.reader()
+    return read.recent_events(3)  # the oldest event is not loaded
 
 
-def test_with_ids_each_change_goes_to_the_event_it_names(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
+def test_with_ids_each_change_goes_to_the_event_it_names(journal_backend: JournalBackend) -> None:
     old, e1, e2, e3 = (
         ev("f", 1, 5, "0"),
         ev("f", 2, 10, "1"),
@@ -61,12 +64,12 @@ def test_with_ids_each_change_goes_to_the_event_it_names(tmp_path: Path) -> None
         ev("f", 3, 12, "3"),
     )
     loaded = record(
-        path,
+        journal_backend,
         [old, e1, e2, e3],
         [change("f", 5.5, "0"), change("f", 10.5, "1"), change("g", 20.0, None)],
         [(diff("f", 3, "3"), 12.5), (diff("f", 1, "0"), 5.6), (diff("h", 9, None), 12.6)],
     )
-    got = read_recorded_changes(path, loaded)
+    got = read_recorded_changes(journal_backend.reader(), loaded)
     # Before the oldest loaded event: not read; without an event (a re-evaluation, a re-fetch):
     # explains no row.
     assert [(e.event_id, t.at) for e, t in got.transitions] == [("1", 10.5)]
@@ -74,12 +77,11 @@ def test_with_ids_each_change_goes_to_the_event_it_names(tmp_path: Path) -> None
     assert got.transitions[0][0] is loaded[0] and got.diffs[0][0] is loaded[2]  # the log's own
 
 
-def test_without_ids_changes_are_tied_by_version_and_time(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite3"
+def test_without_ids_changes_are_tied_by_version_and_time(journal_backend: JournalBackend) -> None:
     e1, e2, e3 = ev("f", 1, 10, None), ev("g", 1, 11, None), ev("f", 2, 12, None)
     other = ev("g", 4, 11.5, None, env="env-2")  # a token stream: another environment's event
     loaded = record(
-        path,
+        journal_backend,
         [e1, e2, other, e3],
         [
             change("f", 10.5, None),  # e1's answer
@@ -89,8 +91,9 @@ def test_without_ids_changes_are_tied_by_version_and_time(tmp_path: Path) -> Non
         ],
         [(diff("f", 2, None), 12.5), (diff("g", 4, None, env="env-2"), 11.7)],
     )
-    loaded = reader.read_recent_events(path, 4)
-    got = read_recorded_changes(path, loaded, environment_id="env-1")
+    read = journal_backend.reader()
+    loaded = read.recent_events(4)
+    got = read_recorded_changes(read, loaded, environment_id="env-1")
     assert [(e.flag_key, e.version, t.at) for e, t in got.transitions] == [
         ("f", 1, 10.5),
         ("g", 1, 11.6),
@@ -118,7 +121,7 @@ def test_the_read_is_two_queries_whatever_the_number_of_events(
         return conn
 
     monkeypatch.setattr(sqlite3, "connect", traced)  # the reader's connections
-    got = read_recorded_changes(path, loaded)
+    got = read_recorded_changes(SqliteReader(path), loaded)
     assert len(got.transitions) == len(range(0, 10_000, 7))
     reads = [s for s in statements if "FROM transitions" in s or "FROM config_diffs" in s]
     assert len(reads) == 2, statements  # not one per event

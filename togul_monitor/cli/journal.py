@@ -2,6 +2,8 @@
 
 Both read `journal/<profile>.sqlite3` in the data directory without credentials and without
 creating anything: a journal another process (a headless `tail`) is writing reads fine (WAL).
+`--journal-url postgresql://user@host/db` reads the profile's journal in a shared PostgreSQL
+database instead (docs/journal.md; the password from PGPASSWORD or ~/.pgpass, never shown).
 The profile is chosen like every command's (cli/common.py): this command's `--profile`, else the
 group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. A name that is
 neither a profile nor has a journal is a usage error, as for `tail`. Environments are shown by
@@ -48,7 +50,8 @@ from togul_monitor.domain.values import (
     ValueTransition,
     evaluation_to_json,
 )
-from togul_monitor.store.schema import StoredDiff
+from togul_monitor.store.interface import JournalReader
+from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
 
@@ -74,7 +77,7 @@ def parse_since(text: str, *, now: float | None = None) -> float:
     return moment.timestamp()  # a naive time is local time
 
 
-def _profile_name(profile_name: str | None) -> str:
+def _profile_name(profile_name: str | None, named: bool = False) -> str:
     """Whose journal: the profile this command's options (over the group's) pick."""
     try:
         # Even a given name reads the file: a broken profiles.toml is a configuration error for
@@ -82,36 +85,56 @@ def _profile_name(profile_name: str | None) -> str:
         name = target_name(command_target(Target(profile_name=profile_name)))
         if name is None:  # an ad-hoc TOGUL_BASE_URL target has no journal
             raise ConfigError("say which profile's journal to read: --profile NAME")
-        _check_known(name)
+        _check_known(name, named)
     except ConfigError as error:
         report_config_error(error)
     return name
 
 
-def _check_known(name: str) -> None:
+def _check_known(name: str, named: bool = False) -> None:
     """ConfigError (the one `tail` reports) for a name that is no profile, unless a journal of
-    that name exists: the journal of a profile removed since stays readable."""
+    that name exists: the journal of a profile removed since stays readable. In a journal
+    `named` by --journal-url any name may have one: the journal says (`check`)."""
     from togul_monitor.config.resolve import list_profiles, resolve_profile
     from togul_monitor.store.journal import journal_path
 
-    if journal_path(name).exists() or name in {p.name for p in list_profiles()}:
+    if named or journal_path(name).exists() or name in {p.name for p in list_profiles()}:
         return
     resolve_profile(name)  # not a profile of any kind: raises the "no profile named" error
 
 
-def _journal_file(profile_name: str | None) -> tuple[str, Path]:
-    from togul_monitor.store.journal import journal_path
+def _open_reader(profile_name: str | None, journal_url: str | None) -> JournalReader:
+    """The profile's journal for reading (`--journal-url`: which database); exits 1 when
+    there is none, 2 for a URL that names no journal."""
+    from togul_monitor.store.journal import JournalError, journal_target, open_reader_at
+    from togul_monitor.store.url import parse_journal_url
 
-    name = _profile_name(profile_name)
-    path = journal_path(name)
-    if not path.exists():
+    try:
+        # A URL that names the journal (a database, a file) is not the profile's own file:
+        # any name may have a journal there.
+        named = parse_journal_url(journal_url) is not None
+    except JournalError as exc:
+        raise click.UsageError(f"--journal-url: {exc}") from None
+    name = _profile_name(profile_name, named)
+    target = journal_target(name, journal_url)
+    if isinstance(target, Path) and not target.exists():
         click.echo(
-            f"No journal for profile {safe_text(name)!r} yet ({path}): run the TUI or "
+            f"No journal for profile {safe_text(name)!r} yet ({target}): run the TUI or "
             f"`togul-monitor tail --profile {safe_text(name)}` to record one.",
             err=True,
         )
         raise SystemExit(EXIT_FAILED)
-    return name, path
+    try:
+        return open_reader_at(name, journal_url)
+    except JournalError as exc:
+        click.echo(f"Error: {safe_text(str(exc))}", err=True)
+        raise SystemExit(EXIT_FAILED) from None
+
+
+_JOURNAL_URL_HELP = (
+    "Read the journal in this database: postgresql://USER@HOST[:PORT]/DB (docs/journal.md); "
+    "default: the profile's SQLite file."
+)
 
 
 def _show_value(evaluation: Evaluation | None) -> str:
@@ -228,31 +251,28 @@ def with_diffs(
 @click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
 )
+@click.option("--journal-url", metavar="URL", help=_JOURNAL_URL_HELP)
 @target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
-def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> None:
+def history(
+    flag: str, as_json: bool, limit: int, journal_url: str | None, profile_name: str | None
+) -> None:
     """Events, value transitions, configuration changes and outages of FLAG, newest first,
     from the journal."""
     from togul_monitor.store.export import diff_json
     from togul_monitor.store.journal import JournalError
-    from togul_monitor.store.reader import (
-        check_journal,
-        read_config_diffs,
-        read_environment_names,
-        read_history,
-    )
 
-    _, path = _journal_file(profile_name)
+    journal = _open_reader(profile_name, journal_url)
     try:
-        check_journal(path)
-        entries = with_diffs(
-            read_history(path, flag, limit), read_config_diffs(path, flag, limit), limit
-        )
-        names = read_environment_names(path)
+        journal.check()
+        entries = with_diffs(journal.history(flag, limit), journal.config_diffs(flag, limit), limit)
+        names = journal.environment_names()
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     except KeyboardInterrupt:
         raise SystemExit(EXIT_INTERRUPTED) from None
+    finally:
+        journal.close()
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     show_context = names_contexts(entries)
@@ -281,23 +301,19 @@ def history(flag: str, as_json: bool, limit: int, profile_name: str | None) -> N
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE (atomically) instead of stdout.",
 )
+@click.option("--journal-url", metavar="URL", help=_JOURNAL_URL_HELP)
 @target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
 def export(
     query: str | None,
     since: str | None,
     fmt: str,
     output: Path | None,
+    journal_url: str | None,
     profile_name: str | None,
 ) -> None:
     """Write the journal's events (filtered) as JSON Lines or CSV, oldest first."""
     from togul_monitor.store.export import write_csv, write_jsonl
     from togul_monitor.store.journal import JournalError
-    from togul_monitor.store.reader import (
-        check_journal,
-        iter_journal_events,
-        read_config_diffs,
-        read_environment_names,
-    )
 
     # The message names the position once; a caret under the query shows it (as for `tail`).
     flt = parse_filter_option(query, "export")
@@ -307,18 +323,18 @@ def export(
             since_at = parse_since(since)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-    _, path = _journal_file(profile_name)
+    journal = _open_reader(profile_name, journal_url)
     try:
-        check_journal(path)  # before `-o FILE` is touched: half a journal is no export
-        names = read_environment_names(path)
-        events: Iterator[FlagEvent] = iter_journal_events(path, since_at)
+        journal.check()  # before `-o FILE` is touched: half a journal is no export
+        names = journal.environment_names()
+        events: Iterator[FlagEvent] = journal.iter_events(since_at)
         if flt is not None:
             events = (e for e in events if flt.matches(e, names))
 
         def write(out: IO[str], for_terminal: bool) -> int:
             if fmt == "jsonl":
                 # Configuration diffs are few (one per change of a flag's rules): read at once.
-                diffs = read_config_diffs(path, None, MAX_EXPORTED_DIFFS, since_at)[::-1]
+                diffs = journal.config_diffs(None, MAX_EXPORTED_DIFFS, since_at)[::-1]
                 return write_jsonl(events, out, names, diffs, all_diffs=flt is None)
             return write_csv(events, out, for_terminal=for_terminal, environment_names=names)
 
@@ -347,5 +363,7 @@ def export(
         where = str(output) if output is not None else "to stdout"
         click.echo(f"Error: cannot write {where}: {exc.strerror or exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None
+    finally:
+        journal.close()
     if output is not None:
         click.echo(f"Exported {count} events to {output}", err=True)

@@ -81,6 +81,7 @@ class Monitor:
         journal_options: Mapping[str, Any] | None = None,
         max_flags: int | None = None,  # None: the profile's (`max_flags`, config/entry.py)
         configs: bool = True,  # follow the flags' configurations (with a token; core/configs.py)
+        journal_url: str | None = None,  # None: the profile's SQLite file (core/recording.py)
     ) -> None:
         self.profile = profile
         self.record = record
@@ -90,7 +91,7 @@ class Monitor:
         self._stream_factory = stream_factory or default_stream_factory
         self._evaluate_concurrency = evaluate_concurrency
         self._evaluate_settle = evaluate_settle
-        self._journal_options = dict(journal_options or {})
+        self._journal_options = dict(journal_options or {}, journal_url=journal_url)
 
         self._hub = UpdateHub(max_pending)
         self._intake = Intake(
@@ -315,9 +316,7 @@ class Monitor:
 
     def environment_names(self) -> dict[str, str]:
         published = self._published()
-        if published is not None:
-            return published.environment_names
-        return dict(self._environments.names)
+        return published.environment_names if published else dict(self._environments.names)
 
     def loop_closed(self) -> None:
         """The loop that ran this monitor has closed (its host says so)."""
@@ -385,8 +384,7 @@ class Monitor:
         return self._journal
 
     @property
-    def evaluator(self) -> EvaluateClient | None:
-        """The evaluate client (None when values are not evaluated)."""
+    def evaluator(self) -> EvaluateClient | None:  # the first context's (None: no evaluation)
         return self._evaluations.client
 
     def evaluations_idle(self) -> bool:

@@ -1,4 +1,7 @@
-"""Opening a monitor's journal: the file, and what it remembers of earlier runs.
+"""Opening a monitor's journal: where it is, and what it remembers of earlier runs.
+
+Where: the profile's journal URL (`journal_url`: None or `sqlite` for the profile's own SQLite
+file, `postgresql://…` for a database shared by recorders; store/journal.py `open_journal_at`).
 
 A journal that cannot be opened is not an error of the monitor: it runs without recording and
 says why (`notice`; `busy` when another process records the profile). A journal whose history
@@ -20,7 +23,7 @@ from togul_monitor.store.journal import (
     JournalError,
     LastValue,
     RecorderBusy,
-    journal_path,
+    open_journal_at,
 )
 from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges, read_recorded_changes
 
@@ -46,13 +49,19 @@ async def open_journal(
     options: Mapping[str, Any],
     load_events: int,
     environment_id: str | None = None,
+    journal_url: str | None = None,
 ) -> Opened:
     """Open the profile's journal and read its last `load_events` events, what they changed
-    and the last values (off the loop: SQLite blocks). `environment_id`: the profile's, when
-    known (without event ids, a value change is tied to an event of it)."""
-    path = journal_path(profile_name, directory)
+    and the last values (off the loop: the database blocks). `environment_id`: the profile's,
+    when known (without event ids, a value change is tied to an event of it). `journal_url`:
+    which database (None: the profile's SQLite file under `directory`); `options` may carry
+    it too (`Monitor(journal_url=...)` adds it to its journal options)."""
+    options = dict(options)
+    journal_url = options.pop("journal_url", None) or journal_url
     try:
-        journal = await asyncio.to_thread(Journal.open, path, clock=clock, **options)
+        journal = await asyncio.to_thread(
+            open_journal_at, profile_name, journal_url, directory, clock=clock, **options
+        )
     except JournalError as exc:
         notice = f"not recording: {exc}"
         log.warning("%s", notice)
@@ -62,7 +71,7 @@ async def open_journal(
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
         opened.last_values = await asyncio.to_thread(journal.last_values)
         opened.changes = await asyncio.to_thread(
-            read_recorded_changes, journal.path, opened.events, environment_id
+            read_recorded_changes, journal, opened.events, environment_id
         )
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES

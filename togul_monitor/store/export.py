@@ -47,7 +47,7 @@ from togul_monitor.domain.values import (
     evaluation_from_json,
     evaluation_to_json,
 )
-from togul_monitor.store.schema import StoredDiff
+from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.text import safe_text
 
 CSV_COLUMNS = (

@@ -18,7 +18,7 @@ One event changes the values of every context it changes (a profile may evaluate
 named contexts, domain/values.py), so an event may own one transition per context: the tie is
 made per (event, context), with an id or without.
 
-Reads are bounded: two queries (`read_changes_since`) from the oldest preloaded event on, at most
+Reads are bounded: two queries (`JournalReader.changes_since`) from the oldest preloaded event on, at most
 `2 × events + 1,000` diffs and that many transitions per context, never one query per event.
 """
 
@@ -27,13 +27,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from togul_monitor.config.entry import MAX_CONTEXTS
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.store.reader import read_changes_since
-from togul_monitor.store.schema import StoredDiff
+from togul_monitor.store.interface import JournalReader
+from togul_monitor.store.model import StoredDiff
 
 # An answer that comes later than this after an event is not taken for that event's answer
 # (without ids): evaluations answer within a second, a failed one is retried every 5 s.
@@ -54,18 +53,18 @@ NO_CHANGES = RecordedChanges()
 
 
 def read_recorded_changes(
-    path: Path,
+    journal: JournalReader,
     events: Sequence[FlagEvent],
     environment_id: str | None = None,
     contexts: int = MAX_CONTEXTS,
 ) -> RecordedChanges:
-    """The changes the journal at `path` recorded with `events` (its latest, oldest first).
+    """The changes `journal` recorded with `events` (its latest, oldest first).
     `contexts`: how many the profile evaluates for (the transitions read scale with it)."""
     if not events:
         return NO_CHANGES
     since = min(event.received_at for event in events)
     limit = 2 * len(events) + 1_000
-    transitions, diffs = read_changes_since(path, since, limit, limit * max(1, contexts))
+    transitions, diffs = journal.changes_since(since, limit, limit * max(1, contexts))
     return tie_changes(events, transitions, diffs, environment_id)
 
 

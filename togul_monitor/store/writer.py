@@ -1,13 +1,17 @@
 """The journal's writer thread: the event loop appends, this thread commits in batches.
 
+One writer for both backends: the queues, the bounds, the marks and the flushes are here; what
+a batch becomes in the database is the backend's `Sink` (`store/sqlite/sink.py`,
+`store/postgres/sink.py`), which writes it in one transaction.
+
 Two queues, both appended without a lock (deque.append is atomic): events, which are the hot
 path (once per event on the monitor's loop), and every other write as a `WriteOp`. Order
 between the two does not matter: they go to different tables. Both are bounded by `max_queue`;
 an append beyond it is refused and counted in `dropped`, so the event loop never waits on the
 disk.
 
-Retention (`store/retention.py`) runs in the writer's transaction every `RETENTION_EVERY`
-appended events, besides once when the journal opens.
+Retention (`store/model.py`, applied by each backend) runs in the writer's transaction every
+`RETENTION_EVERY` appended events (the sink counts them), besides once when the journal opens.
 
 Each queue counts what went in and what came out (committed, or lost to a failed write): a
 `Mark` taken after an append is `written` once both counts have passed it. The writer takes a
@@ -19,50 +23,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import chain
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.store.retention import Retention
-from togul_monitor.store.schema import (
-    CONFIG_DIFF_COLUMNS,
-    EVENT_COLUMNS,
-    LAST_VALUE_COLUMNS,
-    OUTAGE_COLUMNS,
-    TRANSITION_COLUMNS,
-    LastValue,
-    StoredDiff,
-    config_diff_row,
-    event_row,
-    last_value_row,
-    outage_row,
-    transition_row,
-)
+from togul_monitor.store.model import LastValue, StoredDiff
 
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY = 50_000
-
-_ROWS_PER_INSERT = 4000  # 28,000 parameters: under SQLite's 32,766 (since 3.32)
-_SINGLE_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-_MULTI_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES " + ", ".join(
-    ["(?, ?, ?, ?, ?, ?, ?)"] * _ROWS_PER_INSERT
-)
-_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-_INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-_INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-_REPLACE_LAST_VALUE = (
-    f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
-)
-_REPLACE_ENVIRONMENT = (
-    "INSERT OR REPLACE INTO environments (environment_id, environment_key) VALUES (?, ?)"
-)
 
 
 # --- what the second queue holds ------------------------------------------------------------
@@ -110,6 +83,18 @@ WriteOp = (
 )
 
 
+class Sink(Protocol):
+    """Where a writer's batches go: one backend's connection, used by the writer thread only."""
+
+    def write(self, events: list[FlagEvent], ops: list[WriteOp]) -> None:
+        """Write the batch in one transaction and commit it (raise: nothing of it is kept)."""
+
+    def rollback(self) -> None:
+        """After a failed `write`: leave the connection usable for the next batch."""
+
+    def close(self) -> None: ...
+
+
 class Mark(NamedTuple):
     """How many events and other writes had been appended at some moment."""
 
@@ -126,23 +111,21 @@ class Writer:
     Appends work before `start` (they wait in the queues); `stop` commits what is queued.
     """
 
-    def __init__(self, *, max_queue: int, batch_pause: float, retention: Retention) -> None:
+    def __init__(self, *, max_queue: int, batch_pause: float) -> None:
         self.max_queue = max_queue
         self.batch_pause = batch_pause
         self.dropped = 0  # appends refused (queue full) or lost to a failed write
         self.write_error: str | None = None
-        self._retention = retention
         self._events: deque[FlagEvent] = deque()
         self._ops: deque[WriteOp] = deque()
         self._wake = threading.Event()
         self._sleeping = False
-        self._since_retention = 0
         self._closing = False
         self._done = False  # the thread has ended (stopped, or died)
         # Notified after every batch and when the thread ends: for `wait_pending_below`.
         self._progress = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._sink: Sink | None = None
         # Decides who closes the connection when `stop` gives up waiting: see `_run`.
         self._handoff = threading.Lock()
         self._ended = False
@@ -243,13 +226,11 @@ class Writer:
 
     # --- starting and stopping -------------------------------------------------------------
 
-    def start(
-        self, conn: sqlite3.Connection, *, name: str, on_late_close: Callable[[], None]
-    ) -> None:
-        """Write into `conn` (now the writer's) on a daemon thread named `name`.
+    def start(self, sink: Sink, *, name: str, on_late_close: Callable[[], None]) -> None:
+        """Write into `sink` (now the writer's) on a daemon thread named `name`.
         `on_late_close` runs on that thread if `stop` gave up waiting for it, once it has
         closed the connection."""
-        self._conn = conn
+        self._sink = sink
         self._on_late_close = on_late_close
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -274,10 +255,12 @@ class Writer:
         return True
 
     def _close_connection(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
+        if self._sink is not None:
+            try:
+                self._sink.close()
+            except Exception:  # noqa: BLE001 - closing must not fail the caller
+                log.warning("journal: closing the database failed", exc_info=True)
+            self._sink = None
 
     # --- the thread ------------------------------------------------------------------------
 
@@ -313,8 +296,8 @@ class Writer:
             self._notify_progress()
 
     def _write_loop(self) -> None:
-        conn = self._conn
-        assert conn is not None
+        sink = self._sink
+        assert sink is not None
         events, ops = self._events, self._ops
         while True:
             if not events and not ops:
@@ -333,15 +316,15 @@ class Writer:
             taken_events = [events.popleft() for _ in range(len(events))]
             marks = [op for op in taken_ops if isinstance(op, FlushMark)]
             try:
-                self._write(conn, taken_events, taken_ops)
+                sink.write(taken_events, taken_ops)
             except Exception as exc:
-                # Keep running: a full disk may clear, and one value SQLite refuses (an
+                # Keep running: a full disk may clear, and one value the database refuses (an
                 # integer over 64 bits, a lone surrogate) must not end recording for good.
                 # What failed is counted as dropped.
                 self.write_error = str(exc) or type(exc).__name__
                 log.warning("journal write failed: %r", exc)
-                with contextlib.suppress(sqlite3.Error):
-                    conn.rollback()
+                with contextlib.suppress(Exception):
+                    sink.rollback()
                 self.dropped += len(taken_events) + len(taken_ops) - len(marks)
             self._events_out += len(taken_events)
             self._ops_out += len(taken_ops) - len(marks)
@@ -353,43 +336,3 @@ class Writer:
                 # loop less (fewer GIL hand-overs) than many small ones under a firehose.
                 self._wake.clear()
                 self._wake.wait(self.batch_pause)
-
-    def _write(self, conn: sqlite3.Connection, events: list[FlagEvent], ops: list[WriteOp]) -> None:
-        with conn:
-            if events:
-                _insert_events(conn, events)
-            for op in ops:
-                match op:
-                    case AppendTransition(transition):
-                        conn.execute(_INSERT_TRANSITION, transition_row(transition))
-                    case AppendConfigDiff(stored):
-                        conn.execute(_INSERT_CONFIG_DIFF, config_diff_row(stored))
-                    case AppendOutage(outage):
-                        conn.execute(_INSERT_OUTAGE, outage_row(outage))
-                    case SetLastValue(value):
-                        conn.execute(_REPLACE_LAST_VALUE, last_value_row(value))
-                    case SetEnvironmentNames(names):
-                        conn.executemany(_REPLACE_ENVIRONMENT, names)
-                    case FlushMark():
-                        pass  # answered by the loop once this commit is done
-            self._since_retention += len(events)
-            if self._since_retention >= RETENTION_EVERY:
-                self._since_retention = 0
-                self._retention.apply(conn)
-
-
-def _insert_events(conn: sqlite3.Connection, events: list[FlagEvent]) -> None:
-    # Many rows per statement: executemany would release and retake the GIL once per row
-    # (around each sqlite3_step), and every hand-over stalls the monitor's event loop.
-    full = len(events) - len(events) % _ROWS_PER_INSERT
-    for start in range(0, full, _ROWS_PER_INSERT):
-        chunk = events[start : start + _ROWS_PER_INSERT]
-        conn.execute(_MULTI_INSERT, list(chain.from_iterable(map(event_row, chunk))))
-    rest = events[full:]
-    if len(rest) == 1:
-        conn.execute(_SINGLE_INSERT, event_row(rest[0]))
-    elif rest:
-        conn.execute(
-            _SINGLE_INSERT + ", (?, ?, ?, ?, ?, ?, ?)" * (len(rest) - 1),
-            list(chain.from_iterable(map(event_row, rest))),
-        )

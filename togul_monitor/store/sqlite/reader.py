@@ -5,8 +5,11 @@ thread), so any thread can read: the TUI, the CLI, a test. A reader never create
 a missing file is a `JournalError`, and so is every SQLite error a read meets (a damaged page
 is found by the query that reads it, not when the connection opens). A reader never changes
 the file either: moving a damaged journal aside is left to the next recorder
-(`store/journal.py`), which holds the recorder lock; nor does it migrate an older schema: a
-version-1 journal (store/schema.py) reads as if every row were of the `default` context.
+(`store/sqlite/journal.py`), which holds the recorder lock; nor does it migrate an older schema:
+a version-1 journal (store/sqlite/schema.py) reads as if every row were of the `default` context.
+
+`SqliteReads` offers these reads as the journal interface's methods (`store/interface.py`), to
+`SqliteReader` (no writer: `history`, `export`) and `SqliteJournal`.
 """
 
 from __future__ import annotations
@@ -19,15 +22,13 @@ from pathlib import Path
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.store.files import is_unreadable
-from togul_monitor.store.schema import (
+from togul_monitor.store.interface import MAX_TRANSITIONS_PER_EVENT, JournalReader
+from togul_monitor.store.model import (
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
-    V1_LAST_VALUES,
-    V1_TRANSITION_COLUMNS,
     JournalDamaged,
     JournalError,
     LastValue,
@@ -35,12 +36,17 @@ from togul_monitor.store.schema import (
     StoredDiff,
     config_diff_from_row,
     event_from_row,
-    has_table,
-    integrity_problem,
     last_value_from_row,
     outage_from_row,
-    table_columns,
     transition_from_row,
+)
+from togul_monitor.store.sqlite.files import is_unreadable
+from togul_monitor.store.sqlite.schema import (
+    V1_LAST_VALUES,
+    V1_TRANSITION_COLUMNS,
+    has_table,
+    integrity_problem,
+    table_columns,
 )
 
 _DAMAGED_HINT = (
@@ -234,11 +240,6 @@ def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEnt
     return merge_history(transitions, events, outages, limit=limit)
 
 
-#: At most this many transitions of one event id are read: one per context is what a monitor
-#: records (config/entry.py MAX_CONTEXTS), and a replayed event may have caused a few more.
-MAX_TRANSITIONS_PER_EVENT = 100
-
-
 def read_transitions_for(path: Path, event_id: str) -> list[ValueTransition]:
     """The value changes event `event_id` caused, one per context, in the order recorded.
 
@@ -284,3 +285,51 @@ def read_event_count(path: Path) -> int:
     """How many events the journal holds (a full count: for checks, not for the hot path)."""
     with _connection(path) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+class SqliteReads:
+    """The reads of the journal at `self.path`, as `JournalReader`'s methods."""
+
+    path: Path
+
+    def recent_events(self, limit: int) -> list[FlagEvent]:
+        return read_recent_events(self.path, limit)
+
+    def last_values(self) -> dict[str, dict[str, LastValue]]:
+        return read_last_values(self.path)
+
+    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
+        return read_history(self.path, flag_key, limit)
+
+    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+        return read_transitions_for(self.path, event_id)
+
+    def config_diffs(
+        self, flag_key: str | None, limit: int = 500, since: float | None = None
+    ) -> list[StoredDiff]:
+        return read_config_diffs(self.path, flag_key, limit, since)
+
+    def changes_since(
+        self, since: float, limit: int, transition_limit: int | None = None
+    ) -> tuple[list[ValueTransition], list[StoredDiff]]:
+        return read_changes_since(self.path, since, limit, transition_limit)
+
+    def environment_names(self) -> dict[str, str]:
+        return read_environment_names(self.path)
+
+    def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
+        return iter_journal_events(self.path, since)
+
+    def count_events(self) -> int:
+        return read_event_count(self.path)
+
+    def check(self) -> None:
+        check_journal(self.path)
+
+
+class SqliteReader(SqliteReads, JournalReader):
+    """The journal at `path`, read only (it must exist: a reader never creates one)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)

@@ -1,0 +1,253 @@
+"""The journal's one interface, whatever the database: what core/, cli/ and ui/ call.
+
+Two backends implement it (docs/journal.md):
+- `store/sqlite/`: one SQLite file per profile, one recorder at a time (a file lock);
+- `store/postgres/`: one PostgreSQL database shared by recorders on any machine, rows scoped by
+  profile, each event journalled once however many recorders saw it.
+
+`JournalReader` is the reading half (what `history`, `export` and the TUI's backfill need, with
+no writer: a reader never creates nor changes a journal); `Journal` adds the writer thread
+(`store/writer.py`, shared by both), whose appends never block on the database.
+
+`Journal.open(target)` on this class picks the backend by the target (a path: SQLite; a
+`postgresql://` URL: PostgreSQL); `store/journal.py` imports both backends, so the class
+imported from there can open either. Its subclasses open their own kind only.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import ConfigDiff
+from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
+from togul_monitor.store.model import JournalError, LastValue, Retention, StoredDiff
+from togul_monitor.store.writer import (
+    AppendConfigDiff,
+    AppendOutage,
+    AppendTransition,
+    Mark,
+    SetEnvironmentNames,
+    SetLastValue,
+    Writer,
+)
+
+DEFAULT_MAX_EVENTS = 1_000_000
+DEFAULT_MAX_AGE_DAYS = 90.0
+DEFAULT_MAX_QUEUE = 200_000
+CLOSE_TIMEOUT = 10.0  # how long close() waits for the writer to commit what is queued
+
+#: At most this many transitions of one event id are read: one per context is what a monitor
+#: records (config/entry.py MAX_CONTEXTS), and a replayed event may have caused a few more.
+MAX_TRANSITIONS_PER_EVENT = 100
+
+
+class JournalReader(ABC):
+    """Reads of one profile's journal; any thread may call them (each read takes its own
+    connection). Every database error is a `JournalError`."""
+
+    #: Where the journal is, fit to show: a path, or a URL with its password masked.
+    location: str
+
+    @abstractmethod
+    def recent_events(self, limit: int) -> list[FlagEvent]:
+        """The newest `limit` events, oldest first (the TUI's backfill)."""
+
+    @abstractmethod
+    def last_values(self) -> dict[str, dict[str, LastValue]]:
+        """Context name → flag key → the last value recorded for it."""
+
+    @abstractmethod
+    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
+        """Events, value transitions and outages around them for one flag, newest first."""
+
+    @abstractmethod
+    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+        """The value changes the event caused, one per context, in the order recorded."""
+
+    @abstractmethod
+    def config_diffs(
+        self, flag_key: str | None, limit: int = 500, since: float | None = None
+    ) -> list[StoredDiff]:
+        """Configuration diffs (of one flag, or all), newest first; at or after `since`."""
+
+    @abstractmethod
+    def changes_since(
+        self, since: float, limit: int, transition_limit: int | None = None
+    ) -> tuple[list[ValueTransition], list[StoredDiff]]:
+        """Transitions and diffs computed at or after `since`, oldest first: at most the newest
+        `limit` of each (`transition_limit` transitions when given); `store/recorded.py`."""
+
+    @abstractmethod
+    def environment_names(self) -> dict[str, str]:
+        """Environment id → key."""
+
+    @abstractmethod
+    def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
+        """Every event (received at or after `since`), oldest first, read in chunks."""
+
+    @abstractmethod
+    def count_events(self) -> int:
+        """How many events are committed (a full count: for checks, not the hot path)."""
+
+    def check(self) -> None:
+        """JournalError when the journal cannot be read whole (SQLite: damaged pages)."""
+        return None  # a backend with nothing to check
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Release what the reader holds (a pool of connections)."""
+        return None  # a backend that holds nothing between reads
+
+
+class Journal(JournalReader):
+    """A journal open for writing: append from the event loop; `close()` flushes.
+
+    A backend opens its database in `_open` and hands the writer its `Sink`; everything about
+    the writer's queues is shared here.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        max_age_days: float = DEFAULT_MAX_AGE_DAYS,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        clock: Callable[[], float] = time.time,
+        batch_pause: float = 0.05,
+    ) -> None:
+        self.notice: str | None = None  # set when the backend had something to say at open
+        self.moved_to: Path | None = None  # SQLite: where an unreadable file was moved
+        self._retention = Retention(max_events, max_age_days, clock)
+        self._writer = Writer(max_queue=max_queue, batch_pause=batch_pause)
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, target: Any, **options: Any) -> Journal:
+        """Open (or create) the journal at `target` and start its writer; `options` are those
+        of the constructor. JournalError if it cannot be used."""
+        if cls is Journal:
+            for backend in _backends():
+                if backend.accepts(target):
+                    return backend.open(target, **options)
+            raise JournalError(f"no journal backend opens {type(target).__name__} targets")
+        journal = cls._create(target, **options)
+        journal._open()
+        return journal
+
+    @classmethod
+    def accepts(cls, target: object) -> bool:
+        """This backend opens `target` (a path, a URL)."""
+        return False
+
+    @classmethod
+    @abstractmethod
+    def _create(cls, target: Any, **options: Any) -> Journal: ...
+
+    @abstractmethod
+    def _open(self) -> None:
+        """Open the database, apply retention, start the writer with the backend's sink."""
+
+    @abstractmethod
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Commit what is queued, stop the writer thread, close the database."""
+
+    # --- appending (any thread; never blocks on the database) -------------------------------
+
+    def append_event(self, event: FlagEvent) -> None:
+        self._writer.append_event(event)
+
+    def append_events(self, batch: list[FlagEvent]) -> None:
+        """Many events at once (one deque.extend: atomic, and C-speed)."""
+        self._writer.append_events(batch)
+
+    def append_outage(self, outage: Outage) -> None:
+        self._writer.put(AppendOutage(outage))
+
+    def append_transition(self, transition: ValueTransition) -> None:
+        self._writer.put(AppendTransition(transition))
+
+    def append_config_diff(self, diff: ConfigDiff, at: float) -> None:
+        self._writer.put(AppendConfigDiff(StoredDiff(diff, at)))
+
+    def set_last_value(
+        self,
+        flag_key: str,
+        evaluation: Evaluation | None,
+        at: float,
+        *,
+        deleted: bool = False,
+        context: str = DEFAULT_CONTEXT,
+    ) -> None:
+        """Remember `flag_key`'s last value for the named `context` (one row per both)."""
+        self._writer.put(SetLastValue(LastValue(flag_key, evaluation, at, deleted, context)))
+
+    def set_environment_names(self, names: dict[str, str]) -> None:
+        """Remember environment id → key, so `env:production` works in `export --filter`."""
+        self._writer.put(SetEnvironmentNames(tuple(names.items())))
+
+    # --- the writer's state ----------------------------------------------------------------
+
+    @property
+    def dropped(self) -> int:
+        """Appends refused because the writer fell `max_queue` behind, or lost to a failed
+        write."""
+        return self._writer.dropped
+
+    @property
+    def write_error(self) -> str | None:
+        """The last write failure (or why the writer thread stopped); None if none."""
+        return self._writer.write_error
+
+    @property
+    def pending(self) -> int:
+        """Appended, not yet committed."""
+        return self._writer.pending
+
+    @property
+    def writing(self) -> bool:
+        """The writer thread runs: what is appended will be committed."""
+        return self._writer.running
+
+    @property
+    def appended(self) -> Mark:
+        """What has been appended so far: `written(mark)` says when it is all committed. Read
+        it on the thread that appends (the monitor's loop)."""
+        return self._writer.appended
+
+    def written(self, mark: Mark) -> bool:
+        """Everything appended up to `mark` is committed (or lost and counted in `dropped`, or
+        the writer has ended)."""
+        return self._writer.written(mark)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener` on the writer thread after every commit (it must be quick)."""
+        self._writer.add_listener(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        self._writer.remove_listener(listener)
+
+    def wait_pending_below(self, limit: int, timeout: float) -> bool:
+        """Block until at most `limit` items are pending, or the writer has ended (then
+        nothing will drain: waiting longer would stall the caller for good). False on timeout."""
+        return self._writer.wait_pending_below(limit, timeout)
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Wait until everything appended so far is committed; False on timeout."""
+        return self._writer.flush(timeout)
+
+
+def _backends() -> list[type[Journal]]:
+    """Every backend imported so far (`store/journal.py` imports them all), depth first."""
+    found: list[type[Journal]] = []
+    stack = list(Journal.__subclasses__())
+    while stack:
+        sub = stack.pop()
+        found.append(sub)
+        stack.extend(sub.__subclasses__())
+    return found

@@ -1,0 +1,164 @@
+"""What both journal backends store, and how: the errors, the rows ↔ objects, the retention
+policy.
+
+SQLite (`store/sqlite/`) and PostgreSQL (`store/postgres/`) keep the same columns in the same
+order, converted by the same helpers below, so a row means the same in either, and an event
+read back from either equals the one that was appended. Each backend's SQL names the columns
+from the constants here: a reader and a writer cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import ConfigDiff, diff_from_json, diff_to_json
+from togul_monitor.domain.values import (
+    DEFAULT_CONTEXT,
+    Evaluation,
+    ValueTransition,
+    evaluation_from_json,
+    evaluation_to_json,
+)
+
+# The columns each row helper below reads and writes, in their order.
+EVENT_COLUMNS = "event_id, type, flag_key, environment_id, version, timestamp, received_at"
+TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context"
+OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
+LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context"
+CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
+
+Row = tuple[Any, ...]  # what a driver returns: the column types are the database's to decide
+
+
+class JournalError(Exception):
+    """The journal cannot be used at all (even a fresh one could not be created)."""
+
+
+class RecorderBusy(JournalError):
+    """Another process records this journal: this one must not write it too."""
+
+
+class JournalDamaged(JournalError):
+    """SQLite's integrity check found damaged pages: the file must not be written on."""
+
+
+@dataclass(frozen=True, slots=True)
+class LastValue:
+    flag_key: str
+    evaluation: Evaluation | None
+    at: float
+    deleted: bool
+    context: str = DEFAULT_CONTEXT  # the named context the value was evaluated for
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDiff:
+    """A configuration diff as the journal keeps it: with the time it was computed."""
+
+    diff: ConfigDiff
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long a journal keeps what it recorded: the newest `max_events` events (and as many
+    transitions and diffs), none older than `max_age_days`. The last values are kept whatever
+    their age (each backend's `retention` module says how it applies this)."""
+
+    max_events: int
+    max_age_days: float
+    clock: Callable[[], float]
+
+    def cutoff(self) -> float:
+        """Rows received before this time are too old."""
+        return self.clock() - self.max_age_days * 86400.0
+
+
+# --- rows ↔ objects ---------------------------------------------------------------------------
+
+# FlagEvent → row (EVENT_COLUMNS), in C: the writer converts every event, this is its hot path.
+event_row = operator.attrgetter(
+    "event_id", "type", "flag_key", "environment_id", "version", "timestamp", "received_at"
+)
+
+
+def event_from_row(row: Row) -> FlagEvent:
+    event_id, type_, flag_key, environment_id, version, timestamp, received_at = row
+    # Timestamps that were integers on the wire come back as floats from a REAL column;
+    # keep integral values as int so an export of the journal equals the live event.
+    if isinstance(timestamp, float) and timestamp.is_integer():
+        timestamp = int(timestamp)
+    return FlagEvent(
+        type=type_,
+        flag_key=flag_key,
+        environment_id=environment_id,
+        version=version,
+        timestamp=timestamp,
+        event_id=event_id,
+        received_at=received_at,
+    )
+
+
+def evaluation_dumps(evaluation: Evaluation | None) -> str | None:
+    data = evaluation_to_json(evaluation)
+    return None if data is None else json.dumps(data, separators=(",", ":"), default=repr)
+
+
+def evaluation_loads(text: str | None) -> Evaluation | None:
+    """None for NULL, and for text that does not read back as an evaluation."""
+    if text is None:
+        return None
+    try:
+        return evaluation_from_json(json.loads(text))
+    except ValueError:
+        return None
+
+
+def transition_row(t: ValueTransition) -> Row:
+    before, after = evaluation_dumps(t.before), evaluation_dumps(t.after)
+    return (t.flag_key, t.event_id, t.at, before, after, t.context)
+
+
+def transition_from_row(row: Row) -> ValueTransition:
+    flag_key, event_id, at, before, after, context = row
+    return ValueTransition(
+        flag_key, evaluation_loads(before), evaluation_loads(after), event_id, at, context
+    )
+
+
+def outage_row(o: Outage) -> Row:
+    return (o.started_at, o.ended_at, o.replayed, int(o.may_have_missed), o.received_at)
+
+
+def outage_from_row(row: Row) -> Outage:
+    started_at, ended_at, replayed, may_have_missed, received_at = row
+    return Outage(started_at, ended_at, replayed, bool(may_have_missed), received_at)
+
+
+def last_value_row(v: LastValue) -> Row:
+    return (v.flag_key, evaluation_dumps(v.evaluation), v.at, int(v.deleted), v.context)
+
+
+def last_value_from_row(row: Row) -> LastValue:
+    flag_key, evaluation, at, deleted, context = row
+    return LastValue(flag_key, evaluation_loads(evaluation), at, bool(deleted), context)
+
+
+def config_diff_row(stored: StoredDiff) -> Row:
+    d = stored.diff
+    text = json.dumps(diff_to_json(d), separators=(",", ":"), default=repr)
+    return (d.flag_key, d.environment_id, d.event_id, d.version, stored.at, text)
+
+
+def config_diff_from_row(row: Row) -> StoredDiff | None:
+    """None for a row whose text does not read back as a diff."""
+    text, at = row[5], row[4]
+    try:
+        return StoredDiff(diff_from_json(json.loads(text)), at)
+    except (TypeError, ValueError):
+        return None

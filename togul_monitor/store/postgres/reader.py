@@ -1,0 +1,249 @@
+"""Reading a PostgreSQL journal: one profile's rows, on a connection from the pool.
+
+Every query names the profile and runs on an index (store/postgres/schema.py): the backfill
+(newest events) on (profile, seq), a flag's history on (profile, flag_key, seq), an event's
+transitions on their identity index. Every database error becomes a `JournalError` whose text
+never shows the password (`PostgresUrl.scrub`).
+
+`PostgresReads` offers these reads as the journal interface's methods (`store/interface.py`) to
+`PostgresReader` (no writer: `history`, `export`) and `PostgresJournal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.store.interface import (
+    CLOSE_TIMEOUT,
+    MAX_TRANSITIONS_PER_EVENT,
+    JournalReader,
+)
+from togul_monitor.store.model import (
+    CONFIG_DIFF_COLUMNS,
+    EVENT_COLUMNS,
+    LAST_VALUE_COLUMNS,
+    OUTAGE_COLUMNS,
+    TRANSITION_COLUMNS,
+    JournalError,
+    LastValue,
+    StoredDiff,
+    config_diff_from_row,
+    event_from_row,
+    last_value_from_row,
+    outage_from_row,
+    transition_from_row,
+)
+from togul_monitor.store.postgres.schema import SCHEMA_VERSION, schema_version
+from togul_monitor.store.url import PostgresUrl
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+_CHUNK = 2000  # rows fetched at once by `iter_events`
+
+
+def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[Conn]:
+    """A pool of connections to `url`; JournalError at once if none can be made."""
+    kwargs = {"connect_timeout": 10, "application_name": "togul-monitor"}
+    try:
+        # One connection first: a pool retries a refused one until its timeout, while a wrong
+        # address or password should be said at once.
+        psycopg.connect(url.conninfo, **kwargs).close()  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        raise JournalError(f"cannot connect to the journal {url}: {url.scrub(str(exc))}") from None
+    pool: ConnectionPool[Conn] = ConnectionPool(
+        url.conninfo, min_size=1, max_size=max_size, open=False, name=name, kwargs=kwargs
+    )
+    try:
+        pool.open(wait=True, timeout=15.0)
+    except (psycopg.Error, PoolTimeout) as exc:
+        pool.close()
+        raise JournalError(f"cannot connect to the journal {url}: {url.scrub(str(exc))}") from None
+    return pool
+
+
+class PostgresReads:
+    """The reads of `self.profile`'s journal through `self._pool`."""
+
+    profile: str
+    url: PostgresUrl
+    _pool: ConnectionPool[Conn]
+
+    @contextmanager
+    def _connection(self) -> Iterator[Conn]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.errors.UndefinedTable:
+            raise JournalError(
+                f"no journal in {self.url} yet: no recorder has written to it"
+            ) from None
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise JournalError(
+                f"cannot read journal {self.url}: {self.url.scrub(str(exc))}"
+            ) from None
+
+    def recent_events(self, limit: int) -> list[FlagEvent]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE profile = %s ORDER BY seq DESC LIMIT %s",
+                (self.profile, limit),
+            ).fetchall()
+        rows.reverse()
+        return [event_from_row(r) for r in rows]
+
+    def last_values(self) -> dict[str, dict[str, LastValue]]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values WHERE profile = %s",
+                (self.profile,),
+            ).fetchall()
+        values: dict[str, dict[str, LastValue]] = {}
+        for value in map(last_value_from_row, rows):
+            values.setdefault(value.context, {})[value.flag_key] = value
+        return values
+
+    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
+        profile = self.profile
+        with self._connection() as conn:
+            events = [
+                event_from_row(r)
+                for r in conn.execute(
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE profile = %s AND flag_key = %s"
+                    " ORDER BY seq DESC LIMIT %s",
+                    (profile, flag_key, limit),
+                )
+            ]
+            transitions = [
+                transition_from_row(r)
+                for r in conn.execute(
+                    f"SELECT {TRANSITION_COLUMNS} FROM transitions"
+                    " WHERE profile = %s AND flag_key = %s ORDER BY seq DESC LIMIT %s",
+                    (profile, flag_key, limit),
+                )
+            ]
+            times = [e.received_at for e in events] + [t.at for t in transitions]
+            outages: list[Outage] = []
+            if times:
+                # Outages inside the span the flag's history covers: they explain its gaps.
+                outages = [
+                    outage_from_row(r)
+                    for r in conn.execute(
+                        f"SELECT {OUTAGE_COLUMNS} FROM outages WHERE profile = %s"
+                        " AND received_at >= %s ORDER BY seq DESC LIMIT %s",
+                        (profile, min(times), limit),
+                    )
+                ]
+        return merge_history(transitions, events, outages, limit=limit)
+
+    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE profile = %s"
+                " AND event_id = %s ORDER BY seq DESC LIMIT %s",
+                (self.profile, event_id, MAX_TRANSITIONS_PER_EVENT),
+            ).fetchall()
+        newest: dict[str, ValueTransition] = {}
+        for transition in map(transition_from_row, rows):
+            newest.setdefault(transition.context, transition)
+        found = list(newest.values())
+        found.reverse()  # read newest first: the order recorded is the reverse
+        return found
+
+    def config_diffs(
+        self, flag_key: str | None, limit: int = 500, since: float | None = None
+    ) -> list[StoredDiff]:
+        where, args = "profile = %s AND at >= %s", [self.profile, float("-inf")]
+        if since is not None:
+            args[1] = since
+        if flag_key is not None:
+            where += " AND flag_key = %s"
+            args.append(flag_key)
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {CONFIG_DIFF_COLUMNS} FROM config_diffs WHERE {where}"
+                " ORDER BY seq DESC LIMIT %s",
+                (*args, limit),
+            ).fetchall()
+        return [d for d in map(config_diff_from_row, rows) if d is not None]
+
+    def changes_since(
+        self, since: float, limit: int, transition_limit: int | None = None
+    ) -> tuple[list[ValueTransition], list[StoredDiff]]:
+        with self._connection() as conn:
+            transitions = [
+                transition_from_row(r)
+                for r in conn.execute(
+                    f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE profile = %s"
+                    " AND at >= %s ORDER BY seq DESC LIMIT %s",
+                    (self.profile, since, limit if transition_limit is None else transition_limit),
+                )
+            ]
+            rows = conn.execute(
+                f"SELECT {CONFIG_DIFF_COLUMNS} FROM config_diffs WHERE profile = %s"
+                " AND at >= %s ORDER BY seq DESC LIMIT %s",
+                (self.profile, since, limit),
+            ).fetchall()
+        transitions.reverse()
+        diffs = [d for d in map(config_diff_from_row, reversed(rows)) if d is not None]
+        return transitions, diffs
+
+    def environment_names(self) -> dict[str, str]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT environment_id, environment_key FROM environments WHERE profile = %s",
+                (self.profile,),
+            ).fetchall()
+        return {str(k): str(v) for k, v in rows}
+
+    def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
+        # Pages by seq, each a short query: no cursor held open across the consumer's pace.
+        after = 0
+        floor = float("-inf") if since is None else since
+        while True:
+            with self._connection() as conn:
+                rows = conn.execute(
+                    f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE profile = %s AND seq > %s"
+                    " AND received_at >= %s ORDER BY seq LIMIT %s",
+                    (self.profile, after, floor, _CHUNK),
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            for row in rows:
+                yield event_from_row(row[1:])
+
+    def count_events(self) -> int:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM events WHERE profile = %s", (self.profile,)
+            ).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def check(self) -> None:
+        with self._connection() as conn:
+            found = schema_version(conn)
+        if found == 0:
+            raise JournalError(f"no journal in {self.url} yet: no recorder has written to it")
+        if found > SCHEMA_VERSION:
+            raise JournalError(f"the journal in {self.url} has a newer program's schema ({found})")
+
+
+class PostgresReader(PostgresReads, JournalReader):
+    """`profile`'s journal in the database at `url`, read only."""
+
+    def __init__(self, url: PostgresUrl, profile: str) -> None:
+        self.url = url
+        self.profile = profile
+        self.location = f"{url} (profile {profile})"
+        self._pool = make_pool(url, max_size=2, name="journal-reader")
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        self._pool.close(timeout)

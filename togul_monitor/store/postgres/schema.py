@@ -1,0 +1,151 @@
+"""The PostgreSQL journal's tables, and the migrations that make them.
+
+One database holds the journals of any number of profiles: every table has a `profile` column
+and every read says which. `schema_version` (one row) says which of `MIGRATIONS` have run; a
+recorder runs the missing ones when it opens the journal for writing, in one transaction that
+holds an advisory lock, so recorders opening at once (a fleet restarting) migrate once and
+never see half a schema. A reader never migrates: it reads what is there (`store/postgres/
+reader.py`) and a database of no journal yet reads as empty ones.
+
+Each event is journalled once, however many recorders of the profile saw it: a unique index on
+the event's identity in its stream, and every insert is `ON CONFLICT DO NOTHING`:
+- with an SSE id: (profile, environment, id): ids are per environment's stream;
+- without: (profile, environment, flag, type, version, timestamp), what the server sends.
+Transitions are keyed by (profile, event id, flag, context): another recorder's copy of one is
+not written again, but a different change of that event and context (a replay, the value moved
+meanwhile) replaces it, the newest kept as SQLite keeps it (store/postgres/sink.py).
+Configuration diffs are keyed by (profile, environment, flag, event id), or by version when there
+is no id. A transition without an event id has no identity two recorders share (each computes
+its own time), so it is not deduplicated.
+
+Why indexes on events here and not in SQLite (store/sqlite/schema.py): PostgreSQL inserts in
+batches on a server of its own, so an index costs the recorder's loop nothing, and a shared
+history is read by many; the flag index keeps a rare flag's history fast at 10 M events
+(benchmarks/journal_10m.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import Connection
+
+from togul_monitor.store.model import JournalError
+
+#: Every step, by the version it brings the schema to. Never edit a released step: add one.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE events (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            profile text NOT NULL,
+            event_id text,
+            type text NOT NULL,
+            flag_key text NOT NULL,
+            environment_id text NOT NULL,
+            version bigint NOT NULL,
+            timestamp double precision NOT NULL,
+            received_at double precision NOT NULL
+        )""",
+        # The identity of an event in its stream: see the docstring.
+        """CREATE UNIQUE INDEX events_identity_by_id ON events (profile, environment_id, event_id)
+            WHERE event_id IS NOT NULL""",
+        """CREATE UNIQUE INDEX events_identity_by_content
+            ON events (profile, environment_id, flag_key, type, version, timestamp)
+            WHERE event_id IS NULL""",
+        # The backfill (newest events) and a flag's history, newest first.
+        "CREATE INDEX events_by_profile ON events (profile, seq)",
+        "CREATE INDEX events_by_flag ON events (profile, flag_key, seq)",
+        """CREATE TABLE transitions (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            profile text NOT NULL,
+            flag_key text NOT NULL,
+            event_id text,
+            at double precision NOT NULL,
+            before text,
+            after text,
+            context text NOT NULL DEFAULT 'default'
+        )""",
+        """CREATE UNIQUE INDEX transitions_identity
+            ON transitions (profile, event_id, flag_key, context) WHERE event_id IS NOT NULL""",
+        "CREATE INDEX transitions_by_profile ON transitions (profile, seq)",
+        "CREATE INDEX transitions_by_flag ON transitions (profile, flag_key, seq)",
+        """CREATE TABLE outages (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            profile text NOT NULL,
+            started_at double precision NOT NULL,
+            ended_at double precision NOT NULL,
+            replayed integer,
+            may_have_missed integer NOT NULL,
+            received_at double precision NOT NULL
+        )""",
+        "CREATE INDEX outages_by_profile ON outages (profile, seq)",
+        """CREATE TABLE environments (
+            profile text NOT NULL,
+            environment_id text NOT NULL,
+            environment_key text NOT NULL,
+            PRIMARY KEY (profile, environment_id)
+        )""",
+        """CREATE TABLE config_diffs (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            profile text NOT NULL,
+            flag_key text NOT NULL,
+            environment_id text NOT NULL,
+            event_id text,
+            version bigint,
+            at double precision NOT NULL,
+            diff text NOT NULL
+        )""",
+        """CREATE UNIQUE INDEX config_diffs_identity_by_id
+            ON config_diffs (profile, environment_id, flag_key, event_id)
+            WHERE event_id IS NOT NULL""",
+        """CREATE UNIQUE INDEX config_diffs_identity_by_version
+            ON config_diffs (profile, environment_id, flag_key, version)
+            WHERE event_id IS NULL AND version IS NOT NULL""",
+        "CREATE INDEX config_diffs_by_profile ON config_diffs (profile, seq)",
+        "CREATE INDEX config_diffs_by_flag ON config_diffs (profile, flag_key, seq)",
+        """CREATE TABLE context_last_values (
+            profile text NOT NULL,
+            context text NOT NULL,
+            flag_key text NOT NULL,
+            evaluation text,
+            at double precision NOT NULL,
+            deleted integer NOT NULL,
+            PRIMARY KEY (profile, context, flag_key)
+        )""",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+# Any constant fixed for this program: every recorder of any profile migrating this database
+# takes the same lock. ("togul" in ASCII, a 64-bit key as pg_advisory_xact_lock takes.)
+MIGRATION_LOCK = 0x746F67756C
+
+
+def migrate(conn: Connection[tuple[Any, ...]]) -> int:
+    """Bring the database's journal schema to SCHEMA_VERSION (a recorder, at open); the version
+    found. JournalError for a newer program's schema. Commits."""
+    with conn.transaction():
+        # Held to the end of the transaction: a second recorder waits here, then finds the
+        # schema made and runs nothing.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        found = int(row[0]) if row is not None and row[0] is not None else 0
+        if found > SCHEMA_VERSION:
+            raise JournalError(f"schema version {found} is newer than this program's")
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)  # literal SQL from above, never data
+        if found < SCHEMA_VERSION:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+    return found
+
+
+def schema_version(conn: Connection[tuple[Any, ...]]) -> int:
+    """The version a database holds (0: none yet), without migrating."""
+    row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if row is None or not row[0]:
+        return 0
+    found = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(found[0]) if found is not None and found[0] is not None else 0

@@ -1,0 +1,105 @@
+"""What a writer's batch becomes in SQLite: one transaction of multi-row INSERTs
+(`store/writer.py` owns the queues and the thread; this is only the writing)."""
+
+from __future__ import annotations
+
+import sqlite3
+from itertools import chain
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.store.model import (
+    CONFIG_DIFF_COLUMNS,
+    EVENT_COLUMNS,
+    LAST_VALUE_COLUMNS,
+    OUTAGE_COLUMNS,
+    TRANSITION_COLUMNS,
+    Retention,
+    config_diff_row,
+    event_row,
+    last_value_row,
+    outage_row,
+    transition_row,
+)
+from togul_monitor.store.sqlite.retention import apply_retention
+from togul_monitor.store.writer import (
+    RETENTION_EVERY,
+    AppendConfigDiff,
+    AppendOutage,
+    AppendTransition,
+    FlushMark,
+    SetEnvironmentNames,
+    SetLastValue,
+    WriteOp,
+)
+
+_ROWS_PER_INSERT = 4000  # 28,000 parameters: under SQLite's 32,766 (since 3.32)
+_SINGLE_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_MULTI_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES " + ", ".join(
+    ["(?, ?, ?, ?, ?, ?, ?)"] * _ROWS_PER_INSERT
+)
+_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+_REPLACE_LAST_VALUE = (
+    f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+)
+_REPLACE_ENVIRONMENT = (
+    "INSERT OR REPLACE INTO environments (environment_id, environment_key) VALUES (?, ?)"
+)
+
+
+class SqliteSink:
+    """The writer's connection; retention every `RETENTION_EVERY` events, in the batch's
+    transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, retention: Retention) -> None:
+        self.conn = conn
+        self._retention = retention
+        self._since_retention = 0
+
+    def write(self, events: list[FlagEvent], ops: list[WriteOp]) -> None:
+        conn = self.conn
+        with conn:
+            if events:
+                insert_events(conn, events)
+            for op in ops:
+                match op:
+                    case AppendTransition(transition):
+                        conn.execute(_INSERT_TRANSITION, transition_row(transition))
+                    case AppendConfigDiff(stored):
+                        conn.execute(_INSERT_CONFIG_DIFF, config_diff_row(stored))
+                    case AppendOutage(outage):
+                        conn.execute(_INSERT_OUTAGE, outage_row(outage))
+                    case SetLastValue(value):
+                        conn.execute(_REPLACE_LAST_VALUE, last_value_row(value))
+                    case SetEnvironmentNames(names):
+                        conn.executemany(_REPLACE_ENVIRONMENT, names)
+                    case FlushMark():
+                        pass  # answered by the writer once this commit is done
+            self._since_retention += len(events)
+            if self._since_retention >= RETENTION_EVERY:
+                self._since_retention = 0
+                apply_retention(conn, self._retention)
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def insert_events(conn: sqlite3.Connection, events: list[FlagEvent]) -> None:
+    # Many rows per statement: executemany would release and retake the GIL once per row
+    # (around each sqlite3_step), and every hand-over stalls the monitor's event loop.
+    full = len(events) - len(events) % _ROWS_PER_INSERT
+    for start in range(0, full, _ROWS_PER_INSERT):
+        chunk = events[start : start + _ROWS_PER_INSERT]
+        conn.execute(_MULTI_INSERT, list(chain.from_iterable(map(event_row, chunk))))
+    rest = events[full:]
+    if len(rest) == 1:
+        conn.execute(_SINGLE_INSERT, event_row(rest[0]))
+    elif rest:
+        conn.execute(
+            _SINGLE_INSERT + ", (?, ?, ?, ?, ?, ?, ?)" * (len(rest) - 1),
+            list(chain.from_iterable(map(event_row, rest))),
+        )
