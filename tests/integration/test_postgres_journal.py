@@ -324,7 +324,11 @@ async def test_two_monitors_recording_one_profile_into_postgres_journal_each_eve
 ) -> None:
     # Two recorders of the profile (as on two machines): neither is refused, as SQLite's
     # second recorder is, and the shared journal holds each event of the stream once.
-    monitors = [Monitor(make_profile(emulator, name=profile), journal_url=url) for _ in range(2)]
+    # One names the database in its profile (`journal_url`), the other is told it.
+    monitors = [
+        Monitor(make_profile(emulator, name=profile, journal_url=url)),
+        Monitor(make_profile(emulator, name=profile), journal_url=url),
+    ]
     for monitor in monitors:
         await monitor.start()
     try:

@@ -116,6 +116,10 @@ def _open_reader(profile_name: str | None, journal_url: str | None) -> JournalRe
     except JournalError as exc:
         raise click.UsageError(f"--journal-url: {exc}") from None
     name = _profile_name(profile_name, named)
+    if journal_url is None:  # the profile's own `journal_url`, when its file names one
+        from togul_monitor.config.resolve import list_profiles
+
+        journal_url = next((p.journal_url for p in list_profiles() if p.name == name), None)
     target = journal_target(name, journal_url)
     if isinstance(target, Path) and not target.exists():
         click.echo(

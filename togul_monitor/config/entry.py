@@ -67,6 +67,9 @@ class Profile:
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     allow_insecure: bool = False
     max_flags: int = DEFAULT_MAX_FLAGS
+    # Where the journal is (store/url.py): None for the profile's own SQLite file, else a
+    # `sqlite:///path` or `postgresql://` URL, read from `journal_url_env` when the file names one.
+    journal_url: str | None = field(default=None, repr=False)  # repr: it may hold a password
     builtin: bool = False  # the demo profiles: never written to the file
     # Known environment_id -> environment key (the demo knows its own; empty when unknown), so
     # `env:production` filters and environment columns work before any API call.
@@ -116,6 +119,8 @@ class ProfileEntry:
     refresh_token: str | None = field(default=None, repr=False)
     refresh_token_env: str | None = None
     max_flags: int = DEFAULT_MAX_FLAGS
+    journal_url: str | None = field(default=None, repr=False)  # repr: it may hold a password
+    journal_url_env: str | None = None
 
     def credential_summary(self) -> str:
         """The credentials as they may be shown: `$VAR` references and masked literals."""
@@ -156,6 +161,10 @@ class ProfileEntry:
             table["allow_insecure"] = True
         if self.max_flags != DEFAULT_MAX_FLAGS:
             table["max_flags"] = self.max_flags
+        if self.journal_url is not None:
+            table["journal_url"] = self.journal_url
+        if self.journal_url_env is not None:
+            table["journal_url_env"] = self.journal_url_env
         return table
 
     def resolve(
@@ -177,6 +186,11 @@ class ProfileEntry:
             if variable:
                 secrets[literal] = _read_variable(env, variable, self.name, indirect, file, strict)
         literals = frozenset(k for k, _ in SECRET_PAIRS if getattr(self, k) is not None)
+        journal_url = self.journal_url
+        if self.journal_url_env:
+            journal_url = _read_variable(
+                env, self.journal_url_env, self.name, "journal_url_env", file, strict
+            )
         return Profile(
             name=self.name,
             base_url=self.base_url,
@@ -190,6 +204,7 @@ class ProfileEntry:
             heartbeat_seconds=self.heartbeat_seconds,
             allow_insecure=self.allow_insecure,
             max_flags=self.max_flags,
+            journal_url=journal_url,
             source_file=file,
             file_literals=literals if file is not None else frozenset(),
         )

@@ -50,7 +50,12 @@ PROFILE_KEYS: tuple[str, ...] = (
     "heartbeat_seconds",
     "allow_insecure",
     "max_flags",
+    "journal_url",
+    "journal_url_env",
 )
+# What a journal URL may start with (store/url.py reads it whole; a URL is never shown here, it
+# may hold a password).
+_JOURNAL_URL_STARTS = ("sqlite", "postgresql://", "postgres://")
 BUILTIN_NAMES: tuple[str, ...] = ("demo-production", "demo-staging")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -253,6 +258,18 @@ def validate_profile(
     if not 1 <= max_flags <= MAX_MAX_FLAGS:
         raise fail(f"must be at least 1 and at most {MAX_MAX_FLAGS:,}", "max_flags")
 
+    journal_url, journal_url_env = string("journal_url"), string("journal_url_env")
+    if journal_url is not None and journal_url_env is not None:
+        raise fail("give journal_url or journal_url_env, not both", "journal_url_env")
+    if journal_url is not None and not journal_url.strip().lower().startswith(_JOURNAL_URL_STARTS):
+        raise fail(
+            "must be sqlite (the profile's own file), sqlite:///path/to/file or "
+            "postgresql://user@host/db",
+            "journal_url",
+        )
+    if journal_url_env is not None and not _VARIABLE_RE.match(journal_url_env):
+        raise fail("is not an environment variable name (letters, digits and '_')", "journal_url_env")
+
     return ProfileEntry(
         name=name,
         base_url=base_url,
@@ -269,6 +286,8 @@ def validate_profile(
         heartbeat_seconds=float(heartbeat),
         allow_insecure=allow_insecure,
         max_flags=max_flags,
+        journal_url=journal_url,
+        journal_url_env=journal_url_env,
     )
 
 

@@ -81,7 +81,7 @@ class Monitor:
         journal_options: Mapping[str, Any] | None = None,
         max_flags: int | None = None,  # None: the profile's (`max_flags`, config/entry.py)
         configs: bool = True,  # follow the flags' configurations (with a token; core/configs.py)
-        journal_url: str | None = None,  # None: the profile's SQLite file (core/recording.py)
+        journal_url: str | None = None,  # None: the profile's (`journal_url`, else its file)
     ) -> None:
         self.profile = profile
         self.record = record
@@ -90,7 +90,7 @@ class Monitor:
         self._journal_dir = journal_dir
         self._stream_factory = stream_factory or default_stream_factory
         self._evaluate_concurrency = evaluate_concurrency
-        self._evaluate_settle = evaluate_settle
+        self._evaluate_settle, journal_url = evaluate_settle, journal_url or profile.journal_url
         self._journal_options = dict(journal_options or {}, journal_url=journal_url)
 
         self._hub = UpdateHub(max_pending)

@@ -39,7 +39,7 @@ from togul_monitor.store.postgres.reader import PostgresReader
 from togul_monitor.store.sqlite.files import journal_path
 from togul_monitor.store.sqlite.journal import SqliteJournal
 from togul_monitor.store.sqlite.reader import SqliteReader
-from togul_monitor.store.url import PostgresUrl, journal_url_from, mask_url, parse_journal_url
+from togul_monitor.store.url import PostgresUrl, mask_url, parse_journal_url
 from togul_monitor.store.writer import Mark
 
 __all__ = [
@@ -59,7 +59,6 @@ __all__ = [
     "StoredDiff",
     "journal_path",
     "journal_target",
-    "journal_url_from",
     "mask_url",
     "open_journal_at",
     "open_reader_at",

@@ -8,13 +8,11 @@
 The password never appears in logs, errors or a `repr`: everything shown goes through `masked`
 (support/text.py `mask_secret`). It is better kept out of the URL altogether: libpq reads
 `PGPASSWORD` and `~/.pgpass`, and a whole URL may come from an environment variable
-(`journal_url_from`, for the profile file's `journal_url_env`).
+(a profile's `journal_url_env`, read by config/entry.py).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -88,24 +86,3 @@ def parse_journal_url(url: str | None) -> Path | PostgresUrl | None:
     raise JournalError(
         f"the journal URL {mask_url(text)} is neither sqlite nor postgresql://user@host/db"
     )
-
-
-def journal_url_from(
-    journal_url: str | None,
-    journal_url_env: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> str | None:
-    """The journal URL a profile names: `journal_url_env`'s variable when it is set (so the
-    password stays out of the profile file), else `journal_url`; None for the default (the
-    profile's SQLite file). JournalError when the named variable is unset or empty, or the URL
-    cannot be used; the message never shows a password."""
-    env = os.environ if environ is None else environ
-    url = journal_url
-    if journal_url_env:
-        url = env.get(journal_url_env)
-        if not url or not url.strip():
-            raise JournalError(
-                f"journal_url_env names {safe_text(journal_url_env)}, which is not set"
-            )
-    parse_journal_url(url)  # refused now, with the line that named it, not at the first open
-    return url

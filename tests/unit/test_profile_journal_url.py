@@ -1,0 +1,77 @@
+"""A profile's `journal_url` (or `journal_url_env`): checked at its line without showing it,
+resolved from its variable, and what the monitor records into."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from togul_monitor.config import paths
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profiles import load_config
+from togul_monitor.core import Monitor
+
+HEAD = """\
+[profiles.prod]
+base_url = "https://api.togul.io"
+environment_key = "production"
+api_key_env = "PROD_KEY"
+"""
+URL = "postgresql://rec:s3cret-pw@db.internal:5432/togul"
+
+
+def write(text: str) -> Path:
+    path = paths.profiles_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def error_for(text: str) -> ConfigError:
+    write(text)
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    return info.value
+
+
+def test_a_literal_url_is_read_and_never_shown_in_a_repr() -> None:
+    write(HEAD + f'journal_url = "{URL}"\n')
+    entry = load_config().profiles["prod"]
+    assert entry.journal_url == URL
+    profile = entry.resolve({"PROD_KEY": "k"})
+    assert profile.journal_url == URL
+    assert "s3cret" not in repr(entry) and "s3cret" not in repr(profile)
+
+
+def test_the_url_may_come_from_a_variable() -> None:
+    write(HEAD + 'journal_url_env = "TOGUL_JOURNAL_URL"\n')
+    profile = load_config().profiles["prod"].resolve({"PROD_KEY": "k", "TOGUL_JOURNAL_URL": URL})
+    assert profile.journal_url == URL
+    with pytest.raises(ConfigError) as info:
+        load_config().profiles["prod"].resolve({"PROD_KEY": "k"})
+    assert info.value.key == "journal_url_env" and "TOGUL_JOURNAL_URL" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "line"),
+    [
+        (f'journal_url = "mysql://rec:s3cret-pw@db/togul"\n', "journal_url", 5),
+        (f'journal_url = "{URL}"\njournal_url_env = "X"\n', "journal_url_env", 6),
+        ('journal_url_env = "not a name"\n', "journal_url_env", 5),
+    ],
+)
+def test_a_bad_journal_setting_is_named_at_its_line_without_the_url(
+    body: str, key: str, line: int
+) -> None:
+    exc = error_for(HEAD + body)
+    assert (exc.key, exc.line) == (key, line), str(exc)
+    assert "s3cret" not in str(exc)
+
+
+def test_the_monitor_records_where_the_profile_says_unless_told_otherwise() -> None:
+    write(HEAD + f'journal_url = "{URL}"\n')
+    profile = load_config().profiles["prod"].resolve({"PROD_KEY": "k"})
+    assert Monitor(profile)._journal_options["journal_url"] == URL
+    other = "sqlite:///tmp/elsewhere.sqlite3"
+    assert Monitor(profile, journal_url=other)._journal_options["journal_url"] == other
