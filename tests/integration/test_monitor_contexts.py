@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from togul_monitor.core import Monitor, TransitionRecorded
+from togul_monitor.domain.values import Evaluation
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.emulator.rules import bucket
 from tests.integration.test_monitor import Recorder, make_profile, wait_for
@@ -119,3 +120,26 @@ async def test_a_burst_with_three_contexts_costs_a_handful_of_calls_per_context(
             assert value.current is not None and value.current.enabled is False
     finally:
         await monitor.stop()
+
+
+def test_evaluate_is_said_ok_only_when_no_context_still_fails() -> None:
+    from togul_monitor.client.evaluate import EvaluateResult, Outcome
+    from togul_monitor.core.contexts import ContextEvaluations
+    from togul_monitor.core.updates import EvaluatorStatus
+
+    published: list[object] = []
+    evaluations = ContextEvaluations(
+        published.append, lambda: 0.0, contexts=("a", "b"), watched=(), retry_delay=0
+    )
+    a, b = evaluations.by_context["a"], evaluations.by_context["b"]
+    failed = EvaluateResult(Outcome.FAILED, status=503, message="HTTP 503")
+    ok = EvaluateResult(Outcome.OK, evaluation=Evaluation(True, "boolean", "default", True))
+    a._on_result("f", None, failed, False)
+    b._on_result("f", None, failed, False)
+    a._on_result("f", None, ok, False)  # b still fails: no "ok" yet
+    statuses = [u for u in published if isinstance(u, EvaluatorStatus)]
+    assert [s.ok for s in statuses] == [False]
+    assert evaluations.status is not None and not evaluations.status.ok
+    b._on_result("f", None, ok, False)
+    statuses = [u for u in published if isinstance(u, EvaluatorStatus)]
+    assert [s.ok for s in statuses] == [False, True]

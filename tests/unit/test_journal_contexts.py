@@ -273,3 +273,18 @@ def test_a_transition_written_before_named_contexts_reads_as_the_default_one() -
         except ValueError:
             continue
         raise AssertionError(f"{bad} was read as a transition")
+
+
+def test_a_migration_cut_short_still_reads_the_version_1_last_values(tmp_path: Path) -> None:
+    # A recorder creates the new tables, then dies before its migration copies the last values:
+    # the file is still version 1 and its readers still see them.
+    path, now = tmp_path / "j.sqlite3", 1_000_000.0
+    v1_journal(path, now)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE context_last_values (context TEXT NOT NULL, flag_key TEXT NOT NULL,"
+            " evaluation TEXT, at REAL NOT NULL, deleted INTEGER NOT NULL,"
+            " PRIMARY KEY (context, flag_key))"
+        )
+    last = reader.read_last_values(path)
+    assert last["default"]["f"].evaluation == ON and last["default"]["gone"].deleted

@@ -72,13 +72,16 @@ class ContextEvaluations:
         return {name: e.values for name, e in self.by_context.items()}
 
     def _publish_once(self, update: MonitorUpdate) -> None:
-        """Each context decides on its own when its status is news; across contexts the same
-        news is published once."""
+        """Each context decides on its own when its status is news; what is published is the
+        status of them all (`status`: the first that is not ok), once per change of it. So
+        one context recovering says "ok" only when no other is still failing."""
         if isinstance(update, EvaluatorStatus):
-            kind = status_kind(update)
+            combined = self.status or update
+            kind = status_kind(combined)
             if kind == self._published_kind:
                 return
             self._published_kind = kind
+            update = combined
         self._publish(update)
 
     # --- set up and close -----------------------------------------------------------------

@@ -65,7 +65,7 @@ def result_lines(result: CoverageResult) -> list[str]:
     if result.flag_enabled is False:
         lines.append(OFF_NOTE)
     if not result.config_known:
-        lines.append("observed shares only: the flag's configuration was not read (no token)")
+        lines.append("observed shares only: the flag's configuration was not read")
     if result.stopped:
         lines.append(f"stopped early: {safe_text(result.stopped)}")
     return lines

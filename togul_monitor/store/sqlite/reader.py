@@ -130,10 +130,12 @@ def transition_columns(conn: sqlite3.Connection) -> str:
 def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:
     """Context name → flag key → its last value (a version-1 journal's are `default`'s)."""
     with _connection(path) as conn:
-        if has_table(conn, "context_last_values"):
-            sql = f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values"
-        else:
+        # The migration drops `last_values` once it has copied them: while it is there, it
+        # holds them (the new table may already exist, empty, if a migration was cut short).
+        if has_table(conn, "last_values"):
             sql = V1_LAST_VALUES
+        else:
+            sql = f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values"
         rows = conn.execute(sql).fetchall()
     values: dict[str, dict[str, LastValue]] = {}
     for value in map(last_value_from_row, rows):
