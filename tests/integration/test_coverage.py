@@ -270,6 +270,6 @@ def test_coverage_exit_codes(emulator: EmulatorHandle, fast: None) -> None:
     assert unknown.exit_code == 1 and "stopped early: no flag no-such-flag" in unknown.stdout
     bad_context = cli_args(emulator, "new-onboarding", "--context", "nobody")
     result = CliRunner().invoke(cli, bad_context)
-    assert result.exit_code == 2 and "no context 'nobody'" in result.stderr
+    assert result.exit_code == 2 and "unknown context nobody" in result.stderr
     too_many = CliRunner().invoke(cli, cli_args(emulator, "new-onboarding", "--samples", "2001"))
     assert too_many.exit_code == 2

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from togul_monitor.cli import cli
 from togul_monitor.cli.journal import history_line, names_contexts
 from togul_monitor.cli.render import TailPrinter
-from togul_monitor.cli.tail_scope import TailScope, unknown_contexts
+from togul_monitor.cli.common import check_context_names
+from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.cli.wait import choose_context
 from togul_monitor.config.entry import Profile
 from togul_monitor.domain.events import FlagEvent
@@ -106,11 +107,13 @@ def test_tail_context_keeps_the_transitions_of_the_named_contexts() -> None:
     assert every.transition(change("free"))
 
 
-def test_an_unknown_tail_context_is_named_with_the_known_ones() -> None:
-    assert unknown_contexts(("premium",), ("premium", "free")) is None
-    assert unknown_contexts((), ("default",)) is None
-    problem = unknown_contexts(("premium", "gold"), ("premium", "free"))
-    assert problem == "unknown context gold: the profile evaluates for premium, free"
+def test_an_unknown_context_is_named_with_the_known_ones() -> None:
+    named = {"premium": {"plan": "premium"}, "free": {"plan": "free"}}
+    check_context_names(_profile(contexts=named), ("premium",))
+    check_context_names(_profile(), ())
+    with pytest.raises(click.UsageError) as info:
+        check_context_names(_profile(contexts=named), ("premium", "gold"))
+    assert info.value.message == "unknown context gold: profile p evaluates for premium, free"
 
 
 def test_history_names_contexts_once_a_named_one_is_shown() -> None:
@@ -135,7 +138,7 @@ def test_wait_picks_the_first_context_unless_told() -> None:
     assert choose_context(_profile(contexts=named), None) == "premium"
     assert choose_context(_profile(contexts=named), "free") == "free"
     assert choose_context(_profile(context={"user_id": "u"}), None) == "default"
-    with pytest.raises(click.UsageError, match=r"unknown context 'gold'.*premium, free"):
+    with pytest.raises(click.UsageError, match=r"unknown context gold.*premium, free"):
         choose_context(_profile(contexts=named), "gold")
 
 
@@ -146,7 +149,7 @@ def test_wait_with_an_unknown_context_is_a_usage_error_before_connecting() -> No
         cli, [*args, "production", "flag", "--value", "true", "--context", "premium"]
     )
     assert result.exit_code == 2, result.output
-    assert "unknown context 'premium'" in result.stderr
+    assert "unknown context premium: profile" in result.stderr
     assert "evaluates for default" in result.stderr
 
 
@@ -154,4 +157,4 @@ def test_tail_with_an_unknown_context_is_a_usage_error_before_connecting() -> No
     args = ["tail", "--url", "http://127.0.0.1:9", "--api-key", "tgl_sdk_abc", "--environment"]
     result = CliRunner().invoke(cli, [*args, "production", "--context", "eu", "--no-record"])
     assert result.exit_code == 2, result.output
-    assert "unknown context eu: the profile evaluates for default" in result.stderr
+    assert "unknown context eu: profile url-127.0.0.1-9 evaluates for default" in result.stderr

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
@@ -260,3 +260,16 @@ def duration_option(ctx: click.Context, param: click.Parameter, value: str | Non
     if seconds is None or not 0 < seconds < float("inf"):
         raise click.BadParameter(f"{safe_text(value)!r} is not a duration: use e.g. 30s, 5m, 2h")
     return seconds
+
+
+def check_context_names(profile: Profile, names: Sequence[str]) -> None:
+    """A usage error (exit 2) naming each of `names` (`--context`) that is no context of the
+    profile, and listing the ones it has, so the fix is on the screen."""
+    known = list(profile.evaluation_contexts)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise click.UsageError(
+            f"unknown context {', '.join(safe_text(n) for n in unknown)}: profile "
+            f"{safe_text(profile.name)} evaluates for {', '.join(safe_text(n) for n in known)}",
+            ctx=click.get_current_context(silent=True),
+        )

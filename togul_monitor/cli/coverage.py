@@ -28,6 +28,7 @@ from togul_monitor.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Target,
+    check_context_names,
     command_target,
     open_target,
     report_config_error,
@@ -56,15 +57,9 @@ __all__ = ["coverage", "run_coverage"]
 
 def choose_contexts(profile: Profile, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """The profile's contexts, or those `names` chooses (in the profile's order); an unknown
-    name is a configuration error that lists the known ones."""
+    name is a usage error that lists the known ones."""
+    check_context_names(profile, names)
     known = profile.evaluation_contexts
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        listed = ", ".join(safe_text(name) for name in known)
-        raise ConfigError(
-            f"no context {safe_text(unknown[0])!r} in the profile (it has: {listed})",
-            profile=profile.name,
-        )
     return {name: attrs for name, attrs in known.items() if not names or name in names}
 
 

@@ -31,6 +31,7 @@ from togul_monitor.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     Target,
+    check_context_names,
     command_target,
     duration_option,
     open_target,
@@ -42,7 +43,7 @@ from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.cli.tail_output import buffered
 from togul_monitor.cli.tail_record import CommittedFirst
-from togul_monitor.cli.tail_scope import TailScope, named, unknown_contexts
+from togul_monitor.cli.tail_scope import TailScope, named
 from togul_monitor.client.credentials import key_may_stream, stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
@@ -349,9 +350,7 @@ def tail(
         api_key, token = choose_secrets(api_key, api_key_file, token, token_file)
         target = command_target(Target(demo, profile_name, url, api_key, token, environment))
         with open_target(target) as profile:
-            problem = unknown_contexts(context_names, tuple(profile.evaluation_contexts))
-            if problem is not None:
-                raise click.UsageError(problem)
+            check_context_names(profile, context_names)
             try:
                 code = asyncio.run(
                     run_tail(

@@ -5,7 +5,7 @@ organisation-wide stream, `--filter`, the transitions that follow the events pri
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.domain.events import FlagEvent
@@ -14,19 +14,6 @@ from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 
 MAX_FLAGS_FOLLOWED = 100_000  # flags whose last event's fate TailScope remembers
-
-
-def unknown_contexts(wanted: Sequence[str], known: Sequence[str]) -> str | None:
-    """What is wrong with `--context` names `wanted` for a profile evaluating for `known`
-    (listing them, so the fix is on the screen); None when each is known."""
-    unknown = [name for name in wanted if name not in known]
-    if not unknown:
-        return None
-    names = ", ".join(safe_text(name) for name in unknown)
-    return (
-        f"unknown context {names}: the profile evaluates for "
-        f"{', '.join(safe_text(name) for name in known)}"
-    )
 
 
 def named(*sources: Mapping[str, str]) -> dict[str, str]:

@@ -33,6 +33,7 @@ from togul_monitor.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Target,
+    check_context_names,
     command_target,
     duration_option,
     open_target,
@@ -56,15 +57,9 @@ __all__ = ["choose_context", "parse_wanted", "run_wait", "wait"]
 def choose_context(profile: Profile, name: str | None) -> str:
     """The context `--context` names (the profile's first when None); a usage error listing
     the profile's contexts when it has none of that name."""
-    known = list(profile.evaluation_contexts)
     if name is None:
-        return known[0]
-    if name not in known:
-        raise click.UsageError(
-            f"unknown context {safe_text(name)!r}: profile {safe_text(profile.name)} evaluates "
-            f"for {', '.join(safe_text(k) for k in known)}",
-            ctx=click.get_current_context(silent=True),
-        )
+        return next(iter(profile.evaluation_contexts))
+    check_context_names(profile, (name,))
     return name
 
 
