@@ -10,6 +10,7 @@ import json
 import os
 import queue
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -175,3 +176,35 @@ async def test_a_cancelled_tail_writes_everything_it_printed(
         with pytest.raises(asyncio.CancelledError):
             await task
     assert len(events_of(out.getvalue())) >= 3
+
+
+async def test_a_sigterm_writes_everything_printed_and_exits_143(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `kill`, `timeout` or a service manager: the lines printed but not yet written (the timer
+    # waits an hour here) come out before the exit, as with Ctrl-C.
+    monkeypatch.setattr(tail_output, "FLUSH_DELAY", 3600.0)
+    printers: list[TailPrinter] = []
+
+    class Spy(TailPrinter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            printers.append(self)
+
+    monkeypatch.setattr(tail_module, "TailPrinter", Spy)
+    out = io.StringIO()
+    task = asyncio.create_task(
+        run_tail(
+            make_profile(emulator), query=None, count=None, as_json=True, out=out,
+            err=io.StringIO(),
+        )
+    )  # fmt: skip
+    await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+    await asyncio.to_thread(
+        emulator.world.update_flag, "production", "new-dashboard", description="d"
+    )
+    await wait_for(lambda: printers and printers[0].output.waiting >= 1, what="a printed line")
+    assert out.getvalue() == ""
+    os.kill(os.getpid(), signal.SIGTERM)  # the tail's handler, on this loop, takes it
+    assert await asyncio.wait_for(task, 10) == 143
+    assert len(events_of(out.getvalue())) >= 1

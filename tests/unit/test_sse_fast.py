@@ -310,3 +310,15 @@ def test_mangled_text_is_judged_as_validate_event_judges_it(
         return  # not a plain block (a NUL, say): the exact decoder's, checked above
     items = ItemBuilder(StreamCounters()).build(parsed, now=5.0)
     assert [repr(item) for item in items] == [repr(validate_event(parsed[0].datas[0], None, 5.0))]
+
+
+def test_a_number_past_pythons_digit_limit_is_judged_alike() -> None:
+    # Python's int() refuses more than 4,300 digits, msgspec reads such a number as infinity:
+    # in a field nobody reads, both keep the event; as the version, both refuse it.
+    for extra, field in (("9" * 5_000, "7"), ("1", "9" * 5_000)):
+        data = _GOOD_TEXT.replace('"version":7', f'"version":{field},"extra":{extra}')
+        parsed = FastSSEDecoder().feed_runs(b"data: " + data.encode() + b"\n\n")
+        items = ItemBuilder(StreamCounters()).build(parsed, now=5.0)
+        assert [repr(item) for item in items] == [repr(validate_event(data, None, 5.0))]
+    kept = _GOOD_TEXT.replace('"version":7', '"version":7,"extra":' + "9" * 5_000)
+    assert isinstance(validate_event(kept, None, 5.0), FlagEvent)

@@ -207,3 +207,15 @@ async def test_close_writes_what_is_left_and_then_writes_through() -> None:
     assert out.getvalue().count("\n") == 1
     p.event(EVENTS[1])
     assert out.getvalue().count("\n") == 2
+
+
+def test_a_lone_surrogate_in_an_environment_key_is_written_escaped_not_a_crash() -> None:
+    out = io.StringIO()
+    p = TailPrinter(
+        out, io.StringIO(), as_json=True, environment_names={"env-1": "pro\ud800d"},
+        url="http://h/s", environment_key="production",
+    )  # fmt: skip
+    p.event(FlagEvent("flag.updated", "f", "env-1", 1, 1.0, "1", 1.0))
+    line = out.getvalue()
+    assert line.endswith("\n") and line.isascii()
+    assert json.loads(line)["environment_key"] == "pro\ud800d"

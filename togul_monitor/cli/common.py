@@ -37,6 +37,7 @@ EXIT_FAILED: Final = 1  # a runtime failure: the stream stopped, no journal, a w
 EXIT_USAGE: Final = ConfigError.exit_code
 EXIT_CREDENTIALS: Final = 3  # the server rejected the credentials
 EXIT_INTERRUPTED: Final = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for it
+EXIT_TERMINATED: Final = 143  # 128 + SIGTERM: `kill`, `timeout`, a service manager stopped it
 
 
 # --- the target -----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ changes, outages, malformed events, possible gaps). The lines are written by `Ta
 the tail (cli/tail_output.py). Exit codes (README.md, cli/common.py): 0 done (`--count`
 reached, or the reader closed the pipe), 1 the stream stopped for another reason or was not
 live for `--give-up-after`, 2 usage or configuration error (also when the stream proves the
-profile wrong), 3 credentials rejected, 130 Ctrl-C.
+profile wrong), 3 credentials rejected, 130 Ctrl-C, 143 SIGTERM or SIGHUP (what was printed is
+written first; only `kill -9` can cut the last line short).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -29,6 +31,7 @@ from togul_monitor.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     Target,
     check_context_names,
@@ -67,7 +70,35 @@ __all__ = ["TailPrinter", "TailScope", "run_tail", "tail"]
 SETTLE_SECONDS = 5.0  # --count: longest wait for the re-evaluations of the last events
 
 
-async def run_tail(
+async def run_tail(profile: Profile, **options: Any) -> int:
+    """`_run_tail`, ended cleanly by SIGTERM or SIGHUP (`kill`, `timeout`, a service manager):
+    the task is cancelled, so what was printed but not yet written reaches stdout (and the
+    journal closes) before the exit, 143."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    terminated: list[int] = []
+
+    def terminate(signum: int) -> None:
+        terminated.append(signum)
+        if task is not None:
+            task.cancel()
+
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, terminate, signum)  # main thread only
+            installed.append(signum)
+    try:
+        return await _run_tail(profile, **options)
+    except asyncio.CancelledError:
+        if terminated:
+            return EXIT_TERMINATED
+        raise
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+async def _run_tail(
     profile: Profile,
     *,
     query: Filter | None,

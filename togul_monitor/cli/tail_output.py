@@ -76,8 +76,11 @@ def json_line(data: object, *, floats: bool = True) -> str:
 
 def encode_events(lines: list[EventLine]) -> str:
     """`lines` as JSON lines, each ending in a newline."""
-    blob = _ENCODER.encode_lines(lines)
-    if _printable(blob):
+    try:
+        blob: bytes | None = _ENCODER.encode_lines(lines)
+    except ValueError:  # a lone surrogate, which only json.dumps writes (as `\ud800`)
+        blob = None
+    if blob is not None and _printable(blob):
         return blob.decode("ascii")
     # Rare: a server string outside printable ASCII somewhere in the batch; line by line.
     return "".join(

@@ -35,10 +35,22 @@ MAX_PAYLOAD_BYTES = 1 << 20
 #: How much of a bad payload a Malformed item keeps.
 RAW_KEEP = 512
 
-_loads = json.loads
+
+
+def _parse_int(text: str) -> int | float:
+    """An integer literal; past Python's 4,300 digits (where int() refuses) an infinity, as
+    msgspec reads it, so a huge number in a field nobody reads spoils no event here either
+    (a huge version or timestamp is refused by the range checks all the same)."""
+    if len(text) < 4_300:
+        return int(text)
+    return float("-inf") if text.startswith("-") else float("inf")
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
+_loads = _DECODER.decode
 # The decoder's C scanner (not in the typing stubs): parses one value at an offset, without
 # json.loads's whole-string checks.
-_scan_once: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
+_scan_once: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
 _JSON_WS = " \t\n\r"
 _NOTHING = object()
 # What the journal can store (SQLite INTEGER is int64) and the views can format (datetime's
