@@ -41,6 +41,7 @@ from togul_monitor.store.journal import (
     open_reader_at,
 )
 from togul_monitor.store.postgres.schema import SCHEMA_VERSION
+from togul_monitor.store.reading import READ_ONLY_NOTICE
 
 from .test_monitor import make_profile, wait_for
 
@@ -192,7 +193,11 @@ def test_history_export_and_the_backfill_read_what_another_process_recorded(
     # The monitor's backfill (core/recording.py): the latest events and what they changed.
     opened = asyncio.run(open_journal(profile, None, time.time, {"journal_url": url}, 120))
     try:
-        assert opened.journal is not None and opened.notice is None and opened.problem is None
+        assert opened.journal is not None and opened.problem is None
+        # A shared journal is read, not written, by a monitor that is not its recorder.
+        shared = journal_backend.name == "postgres"
+        assert opened.notice == (READ_ONLY_NOTICE if shared else None)
+        assert opened.journal.writing is not shared
         assert [e.event_id for e in opened.events] == [str(i) for i in range(180, 300)]
         assert [(e.event_id, t.event_id) for e, t in opened.changes.transitions] == [
             ("199", "199"),
@@ -297,6 +302,19 @@ def test_the_password_never_shows(url: str) -> None:
         journal.close()
     result = CliRunner().invoke(cli, ["history", "f", "--profile", "p", "--journal-url", wrong])
     assert result.exit_code == 1 and secret not in result.output
+    # libpq takes a password in the query too; and one with an unencoded `#`, `/` or `?` ends
+    # the address early, so a parser sees no password: the URL is then not shown at all.
+    in_query = f"postgresql://{user_part}@{host_part.split('?')[0]}?password={secret}"
+    with pytest.raises(JournalError) as refused:
+        open_journal_at("p", in_query)
+    assert secret not in str(refused.value) and "password=…" in str(refused.value)
+    for cut in "#/?":
+        early = f"postgresql://{user_part}:my{cut}{secret}@{host_part}"
+        result = CliRunner().invoke(cli, ["history", "f", "--profile", "p", "--journal-url", early])
+        assert result.exit_code == 2 and secret not in result.output, result.output
+        assert "not shown" in result.output
+        opened = asyncio.run(open_journal("p", None, time.time, {"journal_url": early}, 10))
+        assert opened.journal is None and secret not in (opened.notice or "")
 
 
 def test_a_recorder_whose_connection_the_server_dropped_reconnects(url: str, profile: str) -> None:
@@ -309,12 +327,25 @@ def test_a_recorder_whose_connection_the_server_dropped_reconnects(url: str, pro
             admin.execute(
                 "SELECT pg_terminate_backend(%s)", (journal._writer_conn.info.backend_pid,)
             )
-        journal.append_event(ev(2, "2"))  # its batch fails: counted as dropped
+        journal.append_event(ev(2, "2"))  # its batch fails, and is written again on a new one
         assert journal.flush(timeout=10)
-        assert journal.dropped == 1 and journal.write_error is not None and journal.writing
-        journal.append_event(ev(3, "3"))  # on a new connection
-        assert journal.flush(timeout=10) and journal.dropped == 1
-        assert [e.event_id for e in journal.recent_events(10)] == ["1", "3"]
+        assert journal.dropped == 0 and journal.write_error is None and journal.writing
+        journal.append_event(ev(3, "3"))
+        assert journal.flush(timeout=10) and journal.dropped == 0
+        assert [e.event_id for e in journal.recent_events(10)] == ["1", "2", "3"]
+        # Again and again: each dead connection goes back to the pool once, and the pool
+        # never holds more than its size.
+        sink = journal._writer._sink
+        for i in range(4, 10):
+            assert sink is not None and sink.conn is not None  # type: ignore[attr-defined]
+            pid = sink.conn.info.backend_pid  # type: ignore[attr-defined]
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            journal.append_event(ev(i, str(i)))
+            assert journal.flush(timeout=10) and journal.dropped == 0
+            stats = journal._pool.get_stats()
+            assert stats["pool_size"] <= stats["pool_max"], stats
+        assert journal.count_events() == 9
     finally:
         journal.close()
 
@@ -326,8 +357,8 @@ async def test_two_monitors_recording_one_profile_into_postgres_journal_each_eve
     # second recorder is, and the shared journal holds each event of the stream once.
     # One names the database in its profile (`journal_url`), the other is told it.
     monitors = [
-        Monitor(make_profile(emulator, name=profile, journal_url=url)),
-        Monitor(make_profile(emulator, name=profile), journal_url=url),
+        Monitor(make_profile(emulator, name=profile, journal_url=url), journal_writer=True),
+        Monitor(make_profile(emulator, name=profile), journal_url=url, journal_writer=True),
     ]
     for monitor in monitors:
         await monitor.start()

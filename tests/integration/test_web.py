@@ -29,6 +29,7 @@ from .web_browser import (
     alive,
     children_of,
     chromium_path,
+    free_port,
     headless_page,
     wait_for,
 )
@@ -170,3 +171,26 @@ def test_allow_remote_warns_and_prints_a_url_a_browser_can_open(
     assert "warning: listening on 0.0.0.0 with no authentication" in result.output
     assert served["host"] == "0.0.0.0" and served["port"] == 8123
     assert f"http://{socket.gethostname()}:8123/" in result.output
+
+
+async def test_under_allow_remote_only_the_public_url_s_page_opens_a_session() -> None:
+    # DNS rebinding: a site makes its own name resolve to this server; its page then sends
+    # `Origin: http://its-name:PORT` with `Host: its-name:PORT`. The Host header proves
+    # nothing: only the public URL's page may open a session.
+    port = free_port()
+    public = f"http://monitor.example:{port}"
+    web = WebProcess(
+        "--demo", "--host", "0.0.0.0", "--allow-remote", "--public-url", public, port=port
+    )
+    try:
+        assert web.url() == f"{public}/"
+        ws_url = f"ws://127.0.0.1:{port}/ws?width=80&height=24"
+        async with aiohttp.ClientSession() as http:
+            rebound = f"rebound.example:{port}"
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(ws_url, origin=f"http://{rebound}", headers={"Host": rebound})
+            assert refused.value.status == 403
+            web.wait_line(r"refused a session for a page of http://rebound\.example", err=True)
+            assert _session_pids(web) == []
+    finally:
+        web.kill()

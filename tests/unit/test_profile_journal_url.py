@@ -56,9 +56,15 @@ def test_the_url_may_come_from_a_variable() -> None:
 @pytest.mark.parametrize(
     ("body", "key", "line"),
     [
-        (f'journal_url = "mysql://rec:s3cret-pw@db/togul"\n', "journal_url", 5),
+        ('journal_url = "mysql://rec:s3cret-pw@db/togul"\n', "journal_url", 5),
         (f'journal_url = "{URL}"\njournal_url_env = "X"\n', "journal_url_env", 6),
         ('journal_url_env = "not a name"\n', "journal_url_env", 5),
+        # Read whole, not by its start: no database, a port that is no number, a password
+        # whose `#` ends the address early (the parser would see no password at all).
+        ('journal_url = "postgresql://db.internal"\n', "journal_url", 5),
+        ('journal_url = "postgresql://rec:s3cret-pw@db.internal:abc/togul"\n', "journal_url", 5),
+        ('journal_url = "postgresql://rec:my#s3cret-pw@db.internal/togul"\n', "journal_url", 5),
+        ('journal_url = "postgres://rec:my/s3cret-pw@db.internal/togul"\n', "journal_url", 5),
     ],
 )
 def test_a_bad_journal_setting_is_named_at_its_line_without_the_url(
@@ -66,7 +72,7 @@ def test_a_bad_journal_setting_is_named_at_its_line_without_the_url(
 ) -> None:
     exc = error_for(HEAD + body)
     assert (exc.key, exc.line) == (key, line), str(exc)
-    assert "s3cret" not in str(exc)
+    assert "s3cret" not in str(exc) and "db.internal" not in str(exc)
 
 
 def test_the_monitor_records_where_the_profile_says_unless_told_otherwise() -> None:
@@ -75,3 +81,43 @@ def test_the_monitor_records_where_the_profile_says_unless_told_otherwise() -> N
     assert Monitor(profile)._journal_options["journal_url"] == URL
     other = "sqlite:///tmp/elsewhere.sqlite3"
     assert Monitor(profile, journal_url=other)._journal_options["journal_url"] == other
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://rec:my#s3cret-pw-long@db/togul",
+        "postgresql://rec:my/s3cret-pw-long@db/togul",
+        "postgresql://rec:my?s3cret-pw-long@db/togul",
+        "postgresql://rec@db/togul?sslmode=require&password=s3cret-pw-long",
+        "postgresql://rec@db/togul?PASSWORD=s3cret-pw-long",
+        "postgresql://rec:s3cret-pw-long@db:port/togul",
+        "host=db password=s3cret-pw-long",
+        "mysql://rec:s3cret-pw-long@db/togul",
+    ],
+)
+def test_a_password_anywhere_in_a_journal_url_is_never_shown(url: str) -> None:
+    from togul_monitor.store.journal import JournalError
+    from togul_monitor.store.url import mask_url, parse_journal_url
+
+    assert "s3cret" not in mask_url(url)
+    try:
+        parsed = parse_journal_url(url)
+    except JournalError as exc:
+        assert "s3cret" not in str(exc)
+    else:
+        assert parsed is not None and "s3cret" not in f"{parsed} {parsed!r}"
+        assert "s3cret" not in parsed.scrub("FATAL: password s3cret-pw-long rejected")  # type: ignore[union-attr]
+
+
+def test_a_journal_url_that_cannot_be_read_leaves_the_monitor_unrecorded_not_crashed() -> None:
+    import asyncio
+    import time
+
+    from togul_monitor.core.recording import open_journal
+
+    opened = asyncio.run(
+        open_journal("p", None, time.time, {"journal_url": "postgresql://u:pw@h:abc/db"}, 10)
+    )
+    assert opened.journal is None and opened.notice is not None
+    assert opened.notice.startswith("not recording:") and "pw@" not in opened.notice

@@ -3,7 +3,9 @@
 Both read `journal/<profile>.sqlite3` in the data directory without credentials and without
 creating anything: a journal another process (a headless `tail`) is writing reads fine (WAL).
 `--journal-url postgresql://user@host/db` reads the profile's journal in a shared PostgreSQL
-database instead (docs/journal.md; the password from PGPASSWORD or ~/.pgpass, never shown).
+database instead (docs/journal.md; the password from PGPASSWORD or ~/.pgpass, never shown), as
+does a profile's own `journal_url` (its `journal_url_env` variable unset: exit 2, never the local
+file); a name with no rows in that database has no journal there (exit 1).
 The profile is chosen like every command's (cli/common.py): this command's `--profile`, else the
 group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. A name that is
 neither a profile nor has a journal is a usage error, as for `tail`. Environments are shown by
@@ -32,6 +34,7 @@ from togul_monitor.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     Target,
     command_target,
     duration_seconds,
@@ -116,11 +119,15 @@ def _open_reader(profile_name: str | None, journal_url: str | None) -> JournalRe
     except JournalError as exc:
         raise click.UsageError(f"--journal-url: {exc}") from None
     name = _profile_name(profile_name, named)
-    if journal_url is None:  # the profile's own `journal_url`, when its file names one
-        from togul_monitor.config.resolve import list_profiles
-
-        journal_url = next((p.journal_url for p in list_profiles() if p.name == name), None)
-    target = journal_target(name, journal_url)
+    try:
+        if journal_url is None:  # the profile's own `journal_url`, when its file names one
+            journal_url = _profile_journal_url(name)
+        target = journal_target(name, journal_url)
+    except ConfigError as error:
+        report_config_error(error)
+    except JournalError as exc:  # the profile's URL (config checks it; its variable's too)
+        click.echo(f"Error: profile {safe_text(name)!r}: {safe_text(str(exc))}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
     if isinstance(target, Path) and not target.exists():
         click.echo(
             f"No journal for profile {safe_text(name)!r} yet ({target}): run the TUI or "
@@ -133,6 +140,17 @@ def _open_reader(profile_name: str | None, journal_url: str | None) -> JournalRe
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
+
+
+def _profile_journal_url(name: str) -> str | None:
+    """The journal URL profile `name` names, resolved strictly (its `journal_url_env` variable
+    unset is a ConfigError: reading the local file instead would show the wrong journal) but
+    without its credentials, which reading a journal does not need."""
+    from togul_monitor.config.profiles import load_config
+
+    config = load_config()
+    entry = config.profiles.get(name)
+    return None if entry is None else entry.resolve_journal_url(file=config.path)
 
 
 _JOURNAL_URL_HELP = (

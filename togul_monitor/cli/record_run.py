@@ -80,7 +80,9 @@ class ProfileRun:
         )
         ending: Ending | None = None
         try:
-            async with core.run_headless(p, record=True, **self._options) as (monitor, updates):
+            # The recorder writes a shared (PostgreSQL) journal; other monitors only read it.
+            options = {"journal_writer": True, **self._options}
+            async with core.run_headless(p, record=True, **options) as (monitor, updates):
                 self._started(monitor)
                 reader = asyncio.create_task(self._read(monitor, updates))
                 health = asyncio.create_task(self._watch_health(monitor))

@@ -102,18 +102,15 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{netloc}"
 
 
-def origin_allowed(
-    origin: str | None, host_header: str, trusted: frozenset[str], *, remote: bool
-) -> bool:
+def origin_allowed(origin: str | None, trusted: frozenset[str]) -> bool:
     """Whether a websocket from a page of `origin` may start a session. A browser lets any
     page open a websocket to any address, its own origin attached: without this check a web
     page visited on this machine could open a session on 127.0.0.1 and read the profile's view.
-    No origin: not a browser page, which no website can make. `remote` (--allow-remote): a page
-    from the address it was served at (the Host it asked for) too; whoever can reach the server
-    can open a session anyway, and a wildcard host is reached by names nobody listed."""
-    if origin is None or origin in trusted:
-        return True
-    return remote and origin == _origin(f"http://{host_header}")
+    No origin: not a browser page, which no website can make. The request's Host header is no
+    proof of anything: a site whose name is made to resolve to this server (DNS rebinding) sends
+    `Origin: http://its-name` with `Host: its-name`, so only the public URL's origin (and on
+    loopback the machine's own names) is trusted, also under --allow-remote."""
+    return origin is None or origin in trusted
 
 
 def _stamp() -> str:
@@ -163,10 +160,11 @@ def make_server(argv: list[str], label: str, host: str, port: int, url: str) -> 
 
         async def handle_websocket(self, request: aiohttp_web.Request) -> Any:
             origin = request.headers.get("Origin")
-            if not origin_allowed(origin, request.host, trusted, remote=not is_loopback(host)):
+            if not origin_allowed(origin, trusted):
                 click.echo(
                     f"{_stamp()} refused a session for a page of {printable(origin)} "
-                    f"(from {printable(request.remote or '?')}): not this server's page",
+                    f"(from {printable(request.remote or '?')}): not this server's page "
+                    f"({printable(url)}; --public-url names another)",
                     err=True,
                 )
                 raise aiohttp_web.HTTPForbidden(text="not this server's page\n")
@@ -272,7 +270,8 @@ def run_web(
     "--public-url",
     metavar="URL",
     help="The address browsers open, when not http://HOST:PORT (a proxy in front, a name for "
-    "the machine); the page's websocket connects there too.",
+    "the machine); the page's websocket connects there too, and only a page of this address "
+    "may open a session.",
 )
 @click.option(
     "--allow-remote",
@@ -292,9 +291,10 @@ def web(
     """Serve the TUI to a browser (a team screen), on the same profile.
 
     Every browser session runs its own `togul-monitor` TUI process on this machine, on the
-    profile given. One process records a profile: the first session does unless a recorder
-    already runs, the others say they are not recording. Loopback only unless --allow-remote.
-    Ctrl-C or SIGTERM stops the server and every session.
+    profile given. One process records a profile: with its own journal file the first session
+    does unless a recorder already runs, the others say they are not recording; with a shared
+    (PostgreSQL) journal no session records, each reads what `togul-monitor record` writes.
+    Loopback only unless --allow-remote. Ctrl-C or SIGTERM stops the server and every session.
     """
     target = command_target(Target(demo=demo, profile_name=profile_name))
     run_web(

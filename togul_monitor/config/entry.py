@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.support.journal_url import JournalUrlError, parse_journal_url
 from togul_monitor.support.text import mask_secret, safe_text, secret_problem
 
 DEFAULT_HEARTBEAT_SECONDS = 30.0
@@ -166,6 +167,28 @@ class ProfileEntry:
         if self.journal_url_env is not None:
             table["journal_url_env"] = self.journal_url_env
         return table
+
+    def resolve_journal_url(
+        self, environ: Mapping[str, str] | None = None, *, file: Path | None = None
+    ) -> str | None:
+        """The journal URL alone, strictly (`history`, `export`: they need no credential, so
+        the key's variables may be unset): an unset or empty `journal_url_env` variable, or a
+        URL in it that names no journal, is a ConfigError, never a silent fall back to the
+        profile's own SQLite file. The message never shows the URL."""
+        if not self.journal_url_env:
+            return self.journal_url
+        env = os.environ if environ is None else environ
+        url = _read_variable(env, self.journal_url_env, self.name, "journal_url_env", file, True)
+        try:
+            parse_journal_url(url)
+        except JournalUrlError as exc:
+            raise ConfigError(
+                f"environment variable {safe_text(self.journal_url_env)}: {exc.reason}",
+                file=file,
+                profile=self.name,
+                key="journal_url_env",
+            ) from None
+        return url
 
     def resolve(
         self,

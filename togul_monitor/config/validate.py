@@ -31,6 +31,7 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.keymap import BINDING_IDS, keymap_problems
 from togul_monitor.config.validate_context import check_contexts
 from togul_monitor.config.validate_lines import line_of
+from togul_monitor.support.journal_url import JournalUrlError, parse_journal_url
 from togul_monitor.support.kinds import value_kind
 from togul_monitor.support.text import safe_text, secret_problem
 
@@ -53,9 +54,6 @@ PROFILE_KEYS: tuple[str, ...] = (
     "journal_url",
     "journal_url_env",
 )
-# What a journal URL may start with (store/url.py reads it whole; a URL is never shown here, it
-# may hold a password).
-_JOURNAL_URL_STARTS = ("sqlite", "postgresql://", "postgres://")
 BUILTIN_NAMES: tuple[str, ...] = ("demo-production", "demo-staging")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -261,12 +259,15 @@ def validate_profile(
     journal_url, journal_url_env = string("journal_url"), string("journal_url_env")
     if journal_url is not None and journal_url_env is not None:
         raise fail("give journal_url or journal_url_env, not both", "journal_url_env")
-    if journal_url is not None and not journal_url.strip().lower().startswith(_JOURNAL_URL_STARTS):
-        raise fail(
-            "must be sqlite (the profile's own file), sqlite:///path/to/file or "
-            "postgresql://user@host/db",
-            "journal_url",
-        )
+    if journal_url is not None:
+        try:  # read whole, as the store will: a URL is never shown here (it may hold a password)
+            parse_journal_url(journal_url)
+        except JournalUrlError as exc:
+            raise fail(
+                f"must be sqlite (the profile's own file), sqlite:///path/to/file or "
+                f"postgresql://user@host/db: {exc.reason}",
+                "journal_url",
+            ) from None
     if journal_url_env is not None and not _VARIABLE_RE.match(journal_url_env):
         raise fail("is not an environment variable name (letters, digits and '_')", "journal_url_env")
 

@@ -43,7 +43,7 @@ from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.queries import flag_history, transitions_for
-from togul_monitor.core.recording import open_journal
+from togul_monitor.core.recording import journal_notice, open_journal
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
@@ -82,6 +82,7 @@ class Monitor:
         max_flags: int | None = None,  # None: the profile's (`max_flags`, config/entry.py)
         configs: bool = True,  # follow the flags' configurations (with a token; core/configs.py)
         journal_url: str | None = None,  # None: the profile's (`journal_url`, else its file)
+        journal_writer: bool = False,  # write a shared (PostgreSQL) journal, not only read it
     ) -> None:
         self.profile = profile
         self.record = record
@@ -91,7 +92,9 @@ class Monitor:
         self._stream_factory = stream_factory or default_stream_factory
         self._evaluate_concurrency = evaluate_concurrency
         self._evaluate_settle, journal_url = evaluate_settle, journal_url or profile.journal_url
-        self._journal_options = dict(journal_options or {}, journal_url=journal_url)
+        self._journal_options = dict(
+            journal_options or {}, journal_url=journal_url, journal_writer=journal_writer
+        )
 
         self._hub = UpdateHub(max_pending)
         self._intake = Intake(
@@ -255,7 +258,6 @@ class Monitor:
     def _build_snapshot(self, values: dict[str, dict[str, FlagValue]]) -> MonitorSnapshot:
         journal = self._journal
         intake, evaluations = self._intake, self._evaluations
-        writer_ended = journal is not None and not journal.writing and not self._stopped
         return MonitorSnapshot(
             profile_name=self.profile.name,
             environment_key=self.profile.environment_key,
@@ -274,11 +276,7 @@ class Monitor:
             environment_id=self._environments.environment_id,
             watched=frozenset(evaluations.watched),
             recording=journal is not None and not self._stopped and journal.writing,
-            journal_notice=(
-                f"not recording: {journal.write_error or 'the journal writer stopped'}"
-                if writer_ended and journal is not None
-                else self._journal_notice
-            ),
+            journal_notice=journal_notice(journal, self._journal_notice, self._stopped),
             recorder_busy=self._recorder_busy,
             journal_moved_aside=journal is not None and journal.moved_to is not None,
             journal_dropped=journal.dropped if journal is not None else 0,

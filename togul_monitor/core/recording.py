@@ -2,6 +2,8 @@
 
 Where: the profile's journal URL (`journal_url`: None or `sqlite` for the profile's own SQLite
 file, `postgresql://…` for a database shared by recorders; store/journal.py `open_journal_at`).
+A shared journal is written only by a monitor that is its recorder (`journal_writer`, which
+`togul-monitor record` sets); every other monitor reads it (store/reading.py).
 
 A journal that cannot be opened is not an error of the monitor: it runs without recording and
 says why (`notice`; `busy` when another process records the profile). A journal whose history
@@ -23,8 +25,10 @@ from togul_monitor.store.journal import (
     JournalError,
     LastValue,
     RecorderBusy,
-    open_journal_at,
+    journal_target,
+    open_reader_at,
 )
+from togul_monitor.store.reading import ReadingJournal
 from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges, read_recorded_changes
 
 log = logging.getLogger("togul_monitor.core.monitor")
@@ -58,15 +62,17 @@ async def open_journal(
     it too (`Monitor(journal_url=...)` adds it to its journal options)."""
     options = dict(options)
     journal_url = options.pop("journal_url", None) or journal_url
+    writer = bool(options.pop("journal_writer", False))
     try:
         journal = await asyncio.to_thread(
-            open_journal_at, profile_name, journal_url, directory, clock=clock, **options
+            _open, profile_name, journal_url, directory, writer, clock=clock, **options
         )
     except JournalError as exc:
         notice = f"not recording: {exc}"
         log.warning("%s", notice)
         return Opened(None, notice, busy=isinstance(exc, RecorderBusy))
-    opened = Opened(journal, journal.notice)
+    # A shared journal only read: another process records it, as a busy SQLite one.
+    opened = Opened(journal, journal.notice, busy=isinstance(journal, ReadingJournal))
     try:
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
         opened.last_values = await asyncio.to_thread(journal.last_values)
@@ -77,3 +83,28 @@ async def open_journal(
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"
     return opened
+
+
+def _open(
+    profile_name: str, url: str | None, directory: Path | None, writer: bool, **options: Any
+) -> Journal:
+    """The journal a monitor records into; a shared one (PostgreSQL) only read unless this
+    monitor is its `writer` (docs/recorder.md): every TUI, `web` tab and `tail` of a profile
+    would otherwise record it too, and its value changes without an event id once each."""
+    target = journal_target(profile_name, url, directory)
+    if isinstance(target, Path) or writer:
+        return Journal.open(target, **options)
+    return ReadingJournal(open_reader_at(profile_name, url, directory))
+
+
+def journal_notice(journal: Journal | None, opened: str | None, stopped: bool) -> str | None:
+    """What the status says about the journal now: why it is not recording (its writer
+    stopped, or it is a shared journal this monitor only reads), what troubles the writer (the
+    database unreachable), else what opening it said (`opened`)."""
+    if journal is None or stopped:
+        return opened
+    if isinstance(journal, ReadingJournal):
+        return journal.notice
+    if not journal.writing:
+        return f"not recording: {journal.write_error or 'the journal writer stopped'}"
+    return journal.trouble or opened

@@ -7,7 +7,8 @@ Two backends implement it (docs/journal.md):
 
 `JournalReader` is the reading half (what `history`, `export` and the TUI's backfill need, with
 no writer: a reader never creates nor changes a journal); `Journal` adds the writer thread
-(`store/writer.py`, shared by both), whose appends never block on the database.
+(`store/writer.py`, shared by both), whose appends never block on the database. A monitor that
+only reads a shared journal drives a `Journal` whose appends do nothing (`store/reading.py`).
 
 `Journal.open(target)` on this class picks the backend by the target (a path: SQLite; a
 `postgresql://` URL: PostgreSQL); `store/journal.py` imports both backends, so the class
@@ -203,6 +204,12 @@ class Journal(JournalReader):
     def write_error(self) -> str | None:
         """The last write failure (or why the writer thread stopped); None if none."""
         return self._writer.write_error
+
+    @property
+    def trouble(self) -> str | None:
+        """What the writer struggles with right now while it goes on (PostgreSQL: the database
+        is unreachable and the batch is retried), None when nothing: for the status."""
+        return None
 
     @property
     def pending(self) -> int:

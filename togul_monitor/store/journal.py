@@ -2,7 +2,7 @@
 
 This is the store's entry point: the interface (`Journal`, `JournalReader`:
 `store/interface.py`) and the one way to open a profile's journal in either backend, chosen by
-a journal URL (`store/url.py`): the profile's SQLite file by default (`store/sqlite/`), or a
+a journal URL (`store/url.py`, support/journal_url.py): the profile's SQLite file by default (`store/sqlite/`), or a
 PostgreSQL database shared by recorders on any machine (`store/postgres/`).
 
 - `open_journal_at(profile, url_or_path)`: for recording (a monitor, `record`);
@@ -11,7 +11,8 @@ PostgreSQL database shared by recorders on any machine (`store/postgres/`).
 
 Only one process records a SQLite journal at a time (its recorder lock, `RecorderBusy` for a
 second one). PostgreSQL takes any number of recorders of a profile, and journals each event
-once.
+once; a monitor writes it only as the profile's recorder and otherwise reads it
+(core/recording.py, store/reading.py).
 """
 
 from __future__ import annotations

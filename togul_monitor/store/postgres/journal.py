@@ -10,23 +10,32 @@ the pool for its own; reads take another connection of the pool each.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg_pool import PoolTimeout
+# psycopg only when PostgreSQL is used: a SQLite-only run never imports it (it costs ~90 ms).
+if TYPE_CHECKING:
+    import psycopg
 
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.interface import CLOSE_TIMEOUT, Journal
 from togul_monitor.store.model import JournalError
 from togul_monitor.store.postgres.reader import PostgresReads, make_pool
 from togul_monitor.store.postgres.schema import migrate
 from togul_monitor.store.postgres.sink import PostgresSink, apply_retention
 from togul_monitor.store.url import PostgresUrl
+from togul_monitor.store.writer import WriteOp
 
 __all__ = ["PostgresJournal"]
 
 log = logging.getLogger(__name__)
 
 _POOL_SIZE = 4  # the writer's connection, and readers (the TUI's history pane, backfill)
+#: How long a batch is retried while the database cannot be reached, before it is dropped.
+RETRY_SECONDS = 60.0
+UNREACHABLE = "journal: database unreachable, retrying"
+_FIRST_DELAY, _MAX_DELAY = 0.25, 5.0  # the backoff between two tries of one batch
+_GETCONN_TIMEOUT = 5.0  # one try at a connection from the pool
 
 
 class PostgresJournal(PostgresReads, Journal):
@@ -38,6 +47,7 @@ class PostgresJournal(PostgresReads, Journal):
         self.url = url
         self.profile = profile
         self.location = f"{url} (profile {profile})"
+        self._trouble: str | None = None  # set by the writer's sink while it retries a batch
 
     def __repr__(self) -> str:
         return f"PostgresJournal({self.location!r})"
@@ -57,6 +67,9 @@ class PostgresJournal(PostgresReads, Journal):
         return cls(url, profile, **options)
 
     def _open(self) -> None:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
         self._pool = make_pool(self.url, max_size=_POOL_SIZE, name=f"journal-{self.profile}")
         try:
             # The writer keeps one connection of its own for as long as it runs.
@@ -81,6 +94,10 @@ class PostgresJournal(PostgresReads, Journal):
             _PooledSink(self, conn), name=f"journal-{self.profile}", on_late_close=self._close_pool
         )
 
+    @property
+    def trouble(self) -> str | None:
+        return self._trouble
+
     def _close_pool(self) -> None:
         self._pool.close()
 
@@ -95,21 +112,64 @@ class PostgresJournal(PostgresReads, Journal):
 
 class _PooledSink(PostgresSink):
     """The sink whose connection comes from the pool: handed back when the writer ends, and
-    replaced when the server dropped it (a restart, a network cut)."""
+    replaced when the server dropped it (a restart, a network cut).
+
+    A batch that fails because the database cannot be reached is not dropped at once: the
+    writer thread retries it, with backoff, for `RETRY_SECONDS` (meanwhile the writer's queue
+    grows and, at its high-water mark, the intake stops reading the stream: the backpressure a
+    slow disk gets), with `trouble` saying so. Only then is it given up, counted in `dropped`.
+    A connection is handed back to the pool once (a broken one the pool discards) and taken
+    again only when a batch needs it."""
 
     def __init__(self, journal: PostgresJournal, conn: psycopg.Connection[tuple[Any, ...]]):
         super().__init__(conn, journal.profile, journal._retention)
         self._journal = journal
 
+    def write(self, events: list[FlagEvent], ops: list[WriteOp]) -> None:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        journal = self._journal
+        deadline = time.monotonic() + RETRY_SECONDS
+        delay = _FIRST_DELAY
+        while True:
+            try:
+                if self.conn is None:
+                    self.conn = journal._pool.getconn(timeout=_GETCONN_TIMEOUT)
+                super().write(events, ops)
+            except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+                if self.conn is not None and not self.conn.broken and not self.conn.closed:
+                    raise  # the database answered and refused the batch: not an outage
+                self._give_back()
+                error = journal.url.scrub(str(exc) or type(exc).__name__)
+                if time.monotonic() + delay > deadline:
+                    journal._trouble = None
+                    raise JournalError(
+                        f"database unreachable for {RETRY_SECONDS:.0f} s: {error}"
+                    ) from None
+                if journal._trouble is None:  # once per outage, not once per try
+                    log.warning("journal %s: %s: %s", journal.location, UNREACHABLE, error)
+                journal._trouble = UNREACHABLE
+                journal._writer.write_error = f"{UNREACHABLE}: {error}"
+                time.sleep(delay)  # the writer thread's own pace: nothing else waits on it
+                delay = min(delay * 2, _MAX_DELAY)
+                continue
+            if journal._trouble is not None:
+                journal._trouble = None
+                journal._writer.write_error = None  # the batch is in: nothing was lost
+            return
+
     def rollback(self) -> None:
-        if not self.conn.broken and not self.conn.closed:
+        if self.conn is not None and not self.conn.broken and not self.conn.closed:
             super().rollback()
             return
-        # The failed batch is counted as dropped (store/writer.py); the next one gets a new
-        # connection, or fails as this one did until the server is back.
-        pool = self._journal._pool
-        pool.putconn(self.conn)  # a broken connection is discarded, not reused
-        self.conn = pool.getconn(timeout=5.0)
+        self._give_back()  # the next batch takes a new connection (`write`)
+
+    def _give_back(self) -> None:
+        """Hand the connection back to the pool, once (a broken one is discarded there)."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            self._journal._pool.putconn(conn)
 
     def close(self) -> None:
-        self._journal._pool.putconn(self.conn)
+        self._give_back()

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+# psycopg only when PostgreSQL is used: a SQLite-only run never imports it (it costs ~90 ms).
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry, merge_history
@@ -44,13 +46,17 @@ from togul_monitor.store.model import (
 from togul_monitor.store.postgres.schema import SCHEMA_VERSION, schema_version
 from togul_monitor.store.url import PostgresUrl
 
-Conn = psycopg.Connection[tuple[Any, ...]]
+if TYPE_CHECKING:
+    Conn = psycopg.Connection[tuple[Any, ...]]
 
 _CHUNK = 2000  # rows fetched at once by `iter_events`
 
 
 def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[Conn]:
     """A pool of connections to `url`; JournalError at once if none can be made."""
+    import psycopg
+    from psycopg_pool import ConnectionPool, PoolTimeout
+
     kwargs = {"connect_timeout": 10, "application_name": "togul-monitor"}
     try:
         # One connection first: a pool retries a refused one until its timeout, while a wrong
@@ -78,6 +84,9 @@ class PostgresReads:
 
     @contextmanager
     def _connection(self) -> Iterator[Conn]:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
         try:
             with self._pool.connection() as conn:
                 yield conn
@@ -245,5 +254,27 @@ class PostgresReader(PostgresReads, JournalReader):
         self.location = f"{url} (profile {profile})"
         self._pool = make_pool(url, max_size=2, name="journal-reader")
 
+    def check(self) -> None:
+        super().check()
+        # A shared database holds every profile's rows: a mistyped name would read as an empty
+        # journal, where a missing SQLite file says "no journal".
+        with self._connection() as conn:
+            row = conn.execute(_ANY_ROW, (self.profile,) * len(_TABLES)).fetchone()
+        if row is None or not row[0]:
+            raise JournalError(f"no journal for profile {self.profile!r} in {self.url}")
+
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         self._pool.close(timeout)
+
+
+_TABLES = (
+    "events",
+    "transitions",
+    "outages",
+    "config_diffs",
+    "context_last_values",
+    "environments",
+)
+_ANY_ROW = "SELECT " + " OR ".join(
+    f"EXISTS (SELECT 1 FROM {table} WHERE profile = %s)" for table in _TABLES
+)

@@ -26,9 +26,11 @@ history is read by many; the flag index keeps a rare flag's history fast at 10 M
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from psycopg import Connection
+# psycopg only when PostgreSQL is used: a SQLite-only run never imports it (it costs ~90 ms).
+if TYPE_CHECKING:
+    from psycopg import Connection
 
 from togul_monitor.store.model import JournalError
 

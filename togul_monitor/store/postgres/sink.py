@@ -7,9 +7,12 @@ the queues and the thread; this is only the writing."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from psycopg import Connection
+# psycopg only when PostgreSQL is used: a SQLite-only run never imports it (it costs ~90 ms).
+if TYPE_CHECKING:
+    from psycopg import Connection
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.model import (
@@ -80,19 +83,36 @@ class PostgresSink:
     def __init__(
         self, conn: Connection[tuple[Any, ...]], profile: str, retention: Retention
     ) -> None:
-        self.conn = conn
+        self.conn: Connection[tuple[Any, ...]] | None = conn  # None: taken again when needed
         self.profile = profile
         self._retention = retention
         self._since_retention = 0
         self._next_retention = time.monotonic() + RETENTION_PAUSE  # it ran at open
+        self.nul_rows_cleaned = 0  # batches written again with their NULs replaced
 
     def write(self, events: list[FlagEvent], ops: list[WriteOp]) -> None:
+        import psycopg
+
+        try:
+            self._write(events, ops, _as_is)
+        except psycopg.DataError:
+            # PostgreSQL text holds no NUL, which a server's flag key, type or id may carry:
+            # written again with each NUL as U+FFFD (docs/journal.md), rather than one such row
+            # losing the whole batch. Anything else the database refuses fails it as before.
+            if not _has_nul(events, ops):
+                raise
+            self._write(events, ops, _storable)
+            self.nul_rows_cleaned += 1
+
+    def _write(self, events: list[FlagEvent], ops: list[WriteOp], clean: _Clean) -> None:
         conn, profile = self.conn, self.profile
+        assert conn is not None, "a sink writes on a connection"
         with conn.transaction(), conn.cursor() as cur:
             for start in range(0, len(events), _ROWS_PER_INSERT):
-                ids, types, keys, envs, versions, stamps, received = zip(
-                    *map(event_row, events[start : start + _ROWS_PER_INSERT]), strict=True
-                )
+                rows = map(event_row, events[start : start + _ROWS_PER_INSERT])
+                if clean is not _as_is:
+                    rows = map(clean, rows)
+                ids, types, keys, envs, versions, stamps, received = zip(*rows, strict=True)
                 # Lists (a tuple is a record to psycopg); a float8[] takes no mix of ints and
                 # floats (timestamps are either on the wire).
                 columns = (ids, types, keys, envs, versions)
@@ -103,15 +123,17 @@ class PostgresSink:
             for op in ops:
                 match op:
                     case AppendTransition(transition):
-                        cur.execute(_INSERT_TRANSITION, (profile, *transition_row(transition)))
+                        row = clean(transition_row(transition))
+                        cur.execute(_INSERT_TRANSITION, (profile, *row))
                     case AppendConfigDiff(stored):
-                        cur.execute(_INSERT_CONFIG_DIFF, (profile, *config_diff_row(stored)))
+                        row = clean(config_diff_row(stored))
+                        cur.execute(_INSERT_CONFIG_DIFF, (profile, *row))
                     case AppendOutage(outage):
                         cur.execute(_INSERT_OUTAGE, (profile, *outage_row(outage)))
                     case SetLastValue(value):
-                        cur.execute(_UPSERT_LAST_VALUE, (profile, *last_value_row(value)))
+                        cur.execute(_UPSERT_LAST_VALUE, (profile, *clean(last_value_row(value))))
                     case SetEnvironmentNames(names):
-                        cur.executemany(_UPSERT_ENVIRONMENT, [(profile, *n) for n in names])
+                        cur.executemany(_UPSERT_ENVIRONMENT, [(profile, *clean(n)) for n in names])
                     case FlushMark():
                         pass  # answered by the writer once this commit is done
             self._since_retention += len(events)
@@ -124,10 +146,44 @@ class PostgresSink:
                 apply_retention(conn, profile, self._retention)
 
     def rollback(self) -> None:
-        self.conn.rollback()
+        if self.conn is not None:
+            self.conn.rollback()
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+
+
+_Clean = Callable[[tuple[Any, ...]], tuple[Any, ...]]
+
+
+def _as_is(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row
+
+
+def _storable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`row` with every NUL of its text as U+FFFD: PostgreSQL text cannot hold NUL."""
+    return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row)
+
+
+def _has_nul(events: list[FlagEvent], ops: list[WriteOp]) -> bool:
+    """Whether some text of the batch holds a NUL (JSON columns escape theirs: `\u0000`)."""
+    texts: list[str | None] = []
+    for e in events:
+        texts += (e.event_id, e.type, e.flag_key, e.environment_id)
+    for op in ops:
+        match op:
+            case AppendTransition(t):
+                texts += (t.flag_key, t.event_id, t.context)
+            case AppendConfigDiff(stored):
+                texts += (stored.diff.flag_key, stored.diff.environment_id, stored.diff.event_id)
+            case SetLastValue(value):
+                texts += (value.flag_key, value.context)
+            case SetEnvironmentNames(names):
+                texts += [text for pair in names for text in pair]
+            case _:
+                pass
+    return any(text is not None and "\x00" in text for text in texts)
 
 
 def _floats(values: tuple[Any, ...]) -> list[float]:

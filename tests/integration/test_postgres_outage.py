@@ -1,0 +1,246 @@
+"""The PostgreSQL journal's writer when the database goes away or refuses a row: a batch is
+retried until the database is back (bounded), the status says so meanwhile, the pool never holds
+more connections than its size, and one event whose text holds a NUL does not lose its batch.
+
+The outage is real: the journal connects through a TCP proxy on loopback that the test cuts
+(every connection reset, new ones refused) and restores on the same port. Skipped without
+TOGUL_TEST_POSTGRES_URL (tests/journal_backends.py)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from tests.journal_backends import postgres_url
+from togul_monitor.core.recording import journal_notice
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import Change, ConfigDiff
+from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.store.journal import PostgresJournal, open_journal_at, open_reader_at
+from togul_monitor.store.postgres import journal as pg_journal
+
+ON = Evaluation(True, "boolean", "rule_match", True)
+OFF = Evaluation(False, "boolean", "default", True)
+POOL_SIZE = pg_journal._POOL_SIZE
+
+
+class Proxy:
+    """A TCP relay from a loopback port to the database that can be cut and restored."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        """The network goes: the listener closes, every relayed connection is reset."""
+        if self._listener is not None:
+            try:  # wakes the thread blocked in accept(): a close alone would leave it listening
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+@pytest.fixture
+def url() -> str:
+    return postgres_url()
+
+
+@pytest.fixture
+def proxy(url: str) -> Iterator[Proxy]:
+    parts = urlsplit(url)
+    relay = Proxy((parts.hostname or "127.0.0.1", parts.port or 5432))
+    relay.start()
+    yield relay
+    relay.cut()
+
+
+@pytest.fixture
+def profile(url: str) -> Iterator[str]:
+    name = f"pg-{uuid.uuid4().hex[:10]}"
+    yield name
+    with psycopg.connect(url) as conn:
+        for table in (
+            "events",
+            "transitions",
+            "config_diffs",
+            "environments",
+            "context_last_values",
+            "outages",
+        ):
+            conn.execute(f"DELETE FROM {table} WHERE profile = %s", (name,))  # type: ignore[arg-type]
+
+
+def through(url: str, proxy: Proxy) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{proxy.port}")).geturl()
+
+
+def ev(i: int, key: str = "f") -> FlagEvent:
+    return FlagEvent("flag.updated", key, "env-1", i, 1_700_000_000.0 + i, str(i), time.time())
+
+
+def wait(cond: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def pool_size(journal: PostgresJournal) -> int:
+    return int(journal._pool.get_stats()["pool_size"])
+
+
+def stored_ids(url: str, profile: str) -> set[str | None]:
+    reader = open_reader_at(profile, url)
+    try:
+        return {e.event_id for e in reader.iter_events()}
+    finally:
+        reader.close()
+
+
+def test_an_outage_keeps_the_batches_and_the_status_says_retrying(
+    url: str, proxy: Proxy, profile: str
+) -> None:
+    journal = open_journal_at(profile, through(url, proxy), batch_pause=0.0)
+    assert isinstance(journal, PostgresJournal)
+    try:
+        journal.append_event(ev(0))
+        assert journal.flush(timeout=10)
+        proxy.cut()
+        journal.append_event(ev(1))
+        wait(lambda: journal.trouble is not None, 20, "the writer to notice the outage")
+        assert journal_notice(journal, None, False) == pg_journal.UNREACHABLE
+        assert (journal.write_error or "").startswith(pg_journal.UNREACHABLE)
+        for i in range(2, 30):  # queued behind the batch being retried
+            journal.append_event(ev(i))
+        assert journal.pending >= 28 and journal.dropped == 0 and journal.writing
+        assert pool_size(journal) <= POOL_SIZE
+        proxy.start()  # the same port: the database is back
+        assert journal.flush(timeout=30)
+        assert journal.dropped == 0 and journal.trouble is None and journal.write_error is None
+        assert journal_notice(journal, None, False) is None
+        assert stored_ids(url, profile) == {str(i) for i in range(30)}
+        assert pool_size(journal) <= POOL_SIZE
+    finally:
+        journal.close()
+
+
+def test_a_batch_given_up_after_the_retry_time_is_dropped_and_the_pool_never_grows(
+    url: str, proxy: Proxy, profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg_journal, "RETRY_SECONDS", 0.5)
+    monkeypatch.setattr(pg_journal, "_GETCONN_TIMEOUT", 0.2)
+    journal = open_journal_at(profile, through(url, proxy), batch_pause=0.0)
+    assert isinstance(journal, PostgresJournal)
+    try:
+        journal.append_event(ev(0))
+        assert journal.flush(timeout=10)
+        proxy.cut()
+        # Many batches fail one after another: each hands its connection back at most once,
+        # and the pool's replacements stay within its size.
+        for i in range(1, 6):
+            journal.append_event(ev(i))
+            assert journal.flush(timeout=10)
+            assert pool_size(journal) <= POOL_SIZE
+        assert journal.dropped == 5 and "unreachable" in (journal.write_error or "")
+        assert journal.writing and journal.trouble is None
+        proxy.start()
+        journal.append_event(ev(9))
+        wait(lambda: journal.flush(timeout=1) and "9" in stored_ids(url, profile), 30, "ev 9")
+        assert stored_ids(url, profile) == {"0", "9"}
+        stats = journal._pool.get_stats()
+        assert stats["pool_size"] <= POOL_SIZE, stats
+    finally:
+        journal.close()
+
+
+def test_a_nul_in_server_text_loses_no_batch(url: str, profile: str) -> None:
+    journal = open_journal_at(profile, url, batch_pause=0.0)
+    try:
+        events = [ev(i, key=f"f{i}") for i in range(999)]
+        events.append(FlagEvent("flag.\x00updated", "bad\x00key", "env\x00", 1, 1.0, "id\x00", 2.0))
+        journal.append_events(events)
+        journal.append_transition(ValueTransition("bad\x00key", OFF, ON, "id\x00", 3.0, "ctx"))
+        diff = ConfigDiff(
+            "bad\x00key", "env\x00", "id\x00", 1, (Change("enabled", "changed", False, True),)
+        )
+        journal.append_config_diff(diff, 3.0)
+        journal.set_environment_names({"env\x00": "prod\x00"})
+        journal.set_last_value("bad\x00key", ON, 3.0)
+        assert journal.flush(timeout=10)
+        assert journal.dropped == 0 and journal.write_error is None
+        assert journal.count_events() == 1000
+        stored = journal.recent_events(1)[0]
+        assert (stored.flag_key, stored.type, stored.event_id) == (
+            "bad\ufffdkey",
+            "flag.\ufffdupdated",
+            "id\ufffd",
+        )
+        assert [t.flag_key for t in journal.transitions_for("id\ufffd")] == ["bad\ufffdkey"]
+        # The diff itself is JSON, which holds a NUL escaped: read back as it was.
+        assert [d.diff.flag_key for d in journal.config_diffs(None)] == ["bad\x00key"]
+        assert journal.environment_names() == {"env\ufffd": "prod\ufffd"}
+        assert "bad\ufffdkey" in journal.last_values()["default"]
+        journal.append_event(ev(1000))  # and the batches after it as ever
+        assert journal.flush(timeout=10) and journal.count_events() == 1001
+    finally:
+        journal.close()
