@@ -9,11 +9,13 @@ for SIGINT).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
@@ -274,3 +276,28 @@ def check_context_names(profile: Profile, names: Sequence[str]) -> None:
             f"{safe_text(profile.name)} evaluates for {', '.join(safe_text(n) for n in known)}",
             ctx=click.get_current_context(silent=True),
         )
+
+
+@contextmanager
+def cancelled_by_terminate() -> Iterator[list[int]]:
+    """SIGTERM or SIGHUP (`kill`, `timeout`, a service manager) cancel the running task, so it
+    ends through its own cleanup (its output written, its journal closed); the list holds the
+    signals that came. Only the main thread's loop can take signals: elsewhere, nothing."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    came: list[int] = []
+
+    def terminate(signum: int) -> None:
+        came.append(signum)
+        if task is not None:
+            task.cancel()
+
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, terminate, signum)
+            installed.append(signum)
+    try:
+        yield came
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)

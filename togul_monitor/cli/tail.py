@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TextIO
@@ -34,6 +33,7 @@ from togul_monitor.cli.common import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     Target,
+    cancelled_by_terminate,
     check_context_names,
     command_target,
     duration_option,
@@ -74,28 +74,13 @@ async def run_tail(profile: Profile, **options: Any) -> int:
     """`_run_tail`, ended cleanly by SIGTERM or SIGHUP (`kill`, `timeout`, a service manager):
     the task is cancelled, so what was printed but not yet written reaches stdout (and the
     journal closes) before the exit, 143."""
-    loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    terminated: list[int] = []
-
-    def terminate(signum: int) -> None:
-        terminated.append(signum)
-        if task is not None:
-            task.cancel()
-
-    installed = []
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, terminate, signum)  # main thread only
-            installed.append(signum)
-    try:
-        return await _run_tail(profile, **options)
-    except asyncio.CancelledError:
-        if terminated:
-            return EXIT_TERMINATED
-        raise
-    finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+    with cancelled_by_terminate() as terminated:
+        try:
+            return await _run_tail(profile, **options)
+        except asyncio.CancelledError:
+            if terminated:
+                return EXIT_TERMINATED
+            raise
 
 
 async def _run_tail(
