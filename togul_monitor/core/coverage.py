@@ -22,10 +22,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
-from togul_monitor.client.environment_check import key_may_evaluate
 from togul_monitor.client.evaluate import EvaluateClient, Outcome
 from togul_monitor.client.management import FlagReader, Renew, lookup_environment
 from togul_monitor.config.entry import Profile
+from togul_monitor.core.plan import evaluate_problem
 from togul_monitor.domain.coverage import (
     CoverageResult,
     CoverageTally,
@@ -34,7 +34,7 @@ from togul_monitor.domain.coverage import (
     varied_attributes,
 )
 from togul_monitor.domain.flag_config import FlagConfig
-from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.support.text import safe_text
 
 DEFAULT_SAMPLES = 200
 MAX_SAMPLES = 2_000  # per context
@@ -72,20 +72,7 @@ def clamp_samples(samples: int) -> int:
 
 def coverage_problem(profile: Profile) -> str | None:
     """Why `profile` cannot sample (a configuration error), None when it can."""
-    if not profile.api_key:
-        return (
-            "no API key: coverage evaluates the flag, which takes an API key of scope sdk or "
-            "server (a token alone cannot evaluate); set api_key_env in the profile, or give "
-            "--api-key-file or TOGUL_API_KEY"
-        )
-    if not key_may_evaluate(profile.api_key):
-        return (
-            f"the API key {mask_secret(profile.api_key)} is of scope stream, which cannot "
-            "evaluate: use a key of scope sdk or server"
-        )
-    if not profile.environment_key:
-        return "no environment key: evaluate needs one; give --environment KEY"
-    return None
+    return evaluate_problem(profile, "coverage")
 
 
 def open_client(profile: Profile) -> EvaluateClient:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from togul_monitor.client.credentials import StreamCredentials, stream_credentials
+from togul_monitor.client.environment_check import key_may_evaluate
 from togul_monitor.config.profiles import Profile
+from togul_monitor.support.text import mask_secret
 
 if TYPE_CHECKING:
     from togul_monitor.client.management import EnvironmentInfo
@@ -82,3 +84,22 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
         evaluate=bool(profile.api_key and profile.environment_key),
         notes=tuple(notes),
     )
+
+
+def evaluate_problem(profile: Profile, command: str) -> str | None:
+    """Why `command` (which evaluates a flag) cannot run on `profile`, a configuration error
+    said before anything connects; None when it can."""
+    if not profile.api_key:
+        return (
+            f"no API key: {command} evaluates the flag, which takes an API key of scope sdk or "
+            "server (a token alone cannot evaluate); set api_key_env in the profile, or give "
+            "--api-key-file or TOGUL_API_KEY"
+        )
+    if not key_may_evaluate(profile.api_key):
+        return (
+            f"the API key {mask_secret(profile.api_key)} is of scope stream, which cannot "
+            "evaluate: use a key of scope sdk or server"
+        )
+    if not profile.environment_key:
+        return "no environment key: evaluate needs one; give --environment KEY"
+    return None
