@@ -1,8 +1,10 @@
-"""Benchmark: plain httpx-sse + json.loads vs the whole monitor pipeline, on one prebuilt stream.
+"""CPU cost of the whole monitor pipeline (journal committed) against httpx-sse alone.
 
-    .venv/bin/python benchmarks/pipeline.py [--events 1000000] [--flags 20]
+    python benchmarks/pipeline.py [--events 200000] [--rounds 5] [--flags 20] [--baseline DIR]
 
-A server subprocess (so its memory and CPU are not counted) serves:
+Runs from any virtual environment: every child uses this interpreter (`sys.executable`).
+
+A server subprocess (its CPU is not counted) serves:
 - `GET /api/v1/stream`: a prebuilt SSE stream of N events (`id:` + one-line JSON `data:`), written
   in 64 KiB chunks over loopback. A request carrying `Last-Event-ID` gets only the events after
   that id (none, once all were sent) and then heartbeats: the pipeline's reconnect after the end
@@ -10,16 +12,23 @@ A server subprocess (so its memory and CPU are not counted) serves:
 - evaluate, on the real emulator (seed 0) started in the same subprocess; the events name flags
   of its `production` environment so every re-evaluation is a real 200.
 
-In this process, measured in one run on the same stream:
-1. plain: `httpx_sse.aconnect_sse` + `json.loads` of every data field;
-2. pipeline: a `MonitorThread` (its own thread + loop, as in the TUI) with a StreamClient on the
-   stream, the event log (100,000), flag values with coalesced re-evaluation against the
-   emulator, and the journal (SQLite, WAL, writer thread); the main thread drains updates at
-   20 Hz like the TUI. The clock stops when the N-th event is in the log AND the journal has
-   committed everything (`flush()`).
+Then, in alternating rounds (the order flips every round), each a fresh child process whose CPU
+time (user + system, all its threads, from `os.wait4`) and peak RSS are taken from the kernel:
 
-Targets: pipeline rate >= 0.5 x plain rate; peak RSS of this process < 300 MB after
-1,000,000 events. Exit status 0 when both hold, 1 otherwise.
+* `plain`     `httpx_sse.aconnect_sse` + `json.loads` of every data field (imports included);
+* `pipeline`  a `MonitorThread` (its own thread and loop, as in the TUI) with a StreamClient on
+              the stream, the event log (100,000), flag values with coalesced re-evaluation
+              against the emulator and the journal (SQLite, WAL, its writer thread); the main
+              thread drains updates at 20 Hz like the TUI. It ends once the N-th event is in the
+              log AND the journal has committed everything (`flush()`), and the monitor has
+              stopped (imports included). Then this process checks the journal's file: every
+              event in it once, in order (not measured: no part of the pipeline).
+
+Printed: the medians, the ratio plain / pipeline (target >= 1.0: the whole pipeline costs no
+more CPU than httpx-sse alone), the pipeline's peak RSS (target < 250 MB at 1,000,000 events),
+`nproc` and the load average. `--baseline DIR` adds `pipeline before`: the same pipeline on
+another tree (e.g. `git archive HEAD togul_monitor | tar -x -C DIR`), measured in the same run.
+Exit status 0 when both targets hold, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -28,16 +37,20 @@ import argparse
 import asyncio
 import json
 import os
-import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# A child measuring another tree (`--baseline`) imports that tree's package.
+_TREE = os.environ.get("BENCH_TREE", str(ROOT))
+if _TREE not in sys.path:
+    sys.path.insert(0, _TREE)
 
 CHUNK = 64 * 1024
 
@@ -130,15 +143,14 @@ def server_main(n: int, nflags: int) -> None:
         asyncio.run(main())
 
 
-# --- the measuring side -------------------------------------------------------------------------
+# --- the children --------------------------------------------------------------------------------
 
 
-async def plain_rate(url: str, n: int) -> float:
+async def plain_child(url: str, n: int) -> None:
     import httpx
     from httpx_sse import aconnect_sse
 
     count = 0
-    started = time.perf_counter()
     async with httpx.AsyncClient(timeout=None) as client:
         async with aconnect_sse(client, "GET", url + "/api/v1/stream") as source:
             async for sse in source.aiter_sse():
@@ -147,12 +159,12 @@ async def plain_rate(url: str, n: int) -> float:
                     count += 1
                     if count >= n:
                         break
-    elapsed = time.perf_counter() - started
-    assert count == n, count
-    return n / elapsed
+    if count != n:
+        raise SystemExit(f"plain saw {count} events of {n}")
 
 
-def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
+def pipeline_child(info: dict[str, Any], n: int, journal_dir: Path) -> dict[str, Any]:
+    import togul_monitor
     from togul_monitor.client.stream import StreamClient
     from togul_monitor.config.profiles import Profile
     from togul_monitor.core import MonitorThread
@@ -174,7 +186,6 @@ def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
         profile, record=True, stream_factory=stream_factory, journal_dir=journal_dir
     )
     drained = 0
-    started = time.perf_counter()
     thread.start()
     try:
         monitor = thread.monitor
@@ -183,79 +194,194 @@ def pipeline_rate(info: dict, n: int, journal_dir: Path) -> tuple[float, dict]:
             drained += len(monitor.drain())
         journal = monitor.journal
         assert journal is not None
-        committed = journal.flush(timeout=120)
-        elapsed = time.perf_counter() - started
+        committed = journal.flush(timeout=300)
         drained += len(monitor.drain())
         snap = monitor.snapshot()
         stats = {
-            "events_in_journal": journal.count_events(),
+            "tree": str(Path(togul_monitor.__file__).parent.parent),
             "journal_committed": committed,
             "journal_dropped": journal.dropped,
             "journal_waits": snap.journal_waits,
             "evaluate_requests": snap.evaluate_requests,
             "updates_drained": drained,
             "dropped_updates": snap.dropped_updates,
-            "trimmed": snap.trimmed,
-            "malformed": snap.counters.malformed,
         }
     finally:
-        thread.stop(timeout=10)
-    return n / elapsed, stats
+        thread.stop(timeout=30)
+    if not committed:
+        raise SystemExit("the journal did not commit everything")
+    return stats
+
+
+def check_journal(journal_dir: Path, n: int) -> int:
+    """Every event in the journal, once, in order (read by the parent: not measured). The
+    stream's ids are 1..n and a new journal numbers its rows from 1, so each row's id is its
+    number."""
+    import sqlite3
+
+    (path,) = journal_dir.glob("*.sqlite3")
+    conn = sqlite3.connect(path)
+    try:
+        count, exact = conn.execute(
+            "SELECT COUNT(*), SUM(CAST(event_id AS INTEGER) = seq) FROM events"
+        ).fetchone()
+    finally:
+        conn.close()
+    if count != n or exact != n:
+        raise SystemExit(f"the journal holds {count} events of {n}, {exact} in place")
+    return int(count)
+
+
+# --- the measuring side -------------------------------------------------------------------------
+
+
+def run_child(args: list[str], **popen: Any) -> tuple[float, float, str]:
+    """Run `args` to its end: its CPU seconds (user + system, every thread) and peak RSS (MB)
+    as the kernel counted them, and its stdout."""
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(args, stdout=out, **popen)
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if code != 0:
+        raise SystemExit(f"{args[2:4]} exited {code}")
+    return float(usage.ru_utime + usage.ru_stime), usage.ru_maxrss / 1024, text
+
+
+def machine() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"nproc {os.cpu_count()}, load average {load}"
+
+
+def measure(
+    info: dict[str, Any], args: argparse.Namespace, home: Path
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, dict[str, Any]]]:
+    info_file = home / "info.json"
+    info_file.write_text(json.dumps(info))
+    n = str(args.events)
+    runs = {
+        "plain": [sys.executable, __file__, "--plain", info["stream_url"], "--events", n],
+        "pipeline": [sys.executable, __file__, "--pipeline", str(info_file), "--events", n],
+    }
+    trees = {"plain": ROOT, "pipeline": ROOT}
+    if args.baseline is not None:
+        runs["pipeline before"] = runs["pipeline"]
+        trees["pipeline before"] = args.baseline.resolve()
+    for tree in set(trees.values()):
+        # Every child imports compiled bytecode, as an installed program does: with
+        # PYTHONDONTWRITEBYTECODE set, a tree without it would be compiled anew in every child.
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(tree / "togul_monitor")], check=True
+        )
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    rss: dict[str, list[float]] = {name: [] for name in runs}
+    stats: dict[str, dict[str, Any]] = {}
+    err = home / "stderr"
+    for r in range(args.rounds):
+        order = list(runs) if r % 2 == 0 else list(reversed(runs))
+        for name in order:
+            journal_dir = home / f"journal-{r}-{name.replace(' ', '-')}"
+            journal_dir.mkdir()
+            env = {**os.environ, "PYTHONPATH": str(trees[name]), "TOGUL_MONITOR_HOME": str(home)}
+            env["BENCH_TREE"] = str(trees[name])
+            env["BENCH_JOURNAL_DIR"] = str(journal_dir)
+            with err.open("w") as stderr:
+                try:
+                    seconds, peak, out = run_child(
+                        runs[name], stderr=stderr, env=env, cwd=trees[name]
+                    )
+                except SystemExit:
+                    print(err.read_text()[-3000:], file=sys.stderr)
+                    raise
+            cpu[name].append(seconds)
+            rss[name].append(peak)
+            if out.strip():
+                stats[name] = json.loads(out)
+                stats[name]["events_in_journal"] = check_journal(journal_dir, args.events)
+            shutil.rmtree(journal_dir, ignore_errors=True)
+        print(
+            f"  round {r + 1}: "
+            + ", ".join(f"{k} {v[-1]:.2f}s/{rss[k][-1]:.0f}MB" for k, v in cpu.items())
+            + f"   ({machine()})",
+            flush=True,
+        )
+    return cpu, rss, stats
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--flags", type=int, default=20)
+    parser.add_argument("--baseline", type=Path, help="a tree whose pipeline to measure beside")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--plain", help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         server_main(args.events, args.flags)
         return 0
+    if args.plain:
+        asyncio.run(plain_child(args.plain, args.events))
+        return 0
+    if args.pipeline:
+        info = json.loads(args.pipeline.read_text())
+        stats = pipeline_child(info, args.events, Path(os.environ["BENCH_JOURNAL_DIR"]))
+        print(json.dumps(stats))
+        return 0
 
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--serve",
-            "--events",
-            str(args.events),
-            "--flags",
-            str(args.flags),
-        ],
+    # The server's log goes to a file, shown only if it fails to start: a pipeline that stops
+    # with an evaluate in flight makes the emulator log a ClientDisconnect, which is no news.
+    server_log = tempfile.TemporaryFile("w+")
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--events", str(args.events)]
+        + ["--flags", str(args.flags)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=server_log,
         text=True,
         cwd=ROOT,
     )
     try:
-        assert child.stdout is not None
-        info = json.loads(child.stdout.readline())
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line:
+            server_log.seek(0)
+            raise SystemExit("the server did not start:\n" + server_log.read()[-3000:])
+        info = json.loads(line)
         print(
             f"stream: {args.events:,} events over {len(info['flags'])} flags, "
-            f"{info['bytes'] / 1e6:.1f} MB, served over loopback by a subprocess"
+            f"{info['bytes'] / 1e6:.1f} MB, over loopback from a subprocess ({machine()})",
+            flush=True,
         )
-        plain = asyncio.run(plain_rate(info["stream_url"], args.events))
-        print(f"plain httpx-sse + json.loads : {plain:>10,.0f} events/s")
         with tempfile.TemporaryDirectory() as tmp:
-            rate, stats = pipeline_rate(info, args.events, Path(tmp))
-        print(f"whole pipeline (to journal)  : {rate:>10,.0f} events/s")
-        ratio = rate / plain
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"ratio pipeline / plain       : {ratio:.2f}   (target >= 0.5)")
-        print(f"peak RSS of this process     : {peak_mb:.0f} MB   (target < 300 MB)")
-        for key, value in stats.items():
-            print(f"  {key:<18} {value:,}")
-        ok = ratio >= 0.5 and peak_mb < 300 and stats["events_in_journal"] == args.events
+            cpu, rss, stats = measure(info, args, Path(tmp))
+        median = {name: statistics.median(v) for name, v in cpu.items()}
+        peak = {name: max(v) for name, v in rss.items()}
+        print(f"medians of {args.rounds} rounds, CPU seconds (user + system, every thread):")
+        for name, value in median.items():
+            print(f"  {name:<16} {value:7.3f} s   peak RSS {peak[name]:5.0f} MB")
+        ratio = median["plain"] / median["pipeline"]
+        print(f"  ratio plain / pipeline          {ratio:.2f}   (target >= 1.0)")
+        if "pipeline before" in median:
+            before = median["plain"] / median["pipeline before"]
+            print(f"  ratio plain / pipeline before   {before:.2f}")
+        for name, values in stats.items():
+            print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+        print(f"({machine()})")
+        ok = ratio >= 1.0 and (args.events < 1_000_000 or peak["pipeline"] < 250)
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
     finally:
-        if child.stdin is not None:
-            child.stdin.close()
+        if server.stdin is not None:
+            server.stdin.close()
         try:
-            child.wait(timeout=10)
+            server.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            child.kill()
+            server.kill()
+            server.wait()
+        server_log.close()
 
 
 if __name__ == "__main__":

@@ -106,12 +106,12 @@ async def test_a_failing_stream_task_stops_visibly_and_ends_the_updates() -> Non
         monitor = Monitor(profile_for(server.base_url), record=False)
         updates = monitor.updates()
         await monitor.start()
-        real_extend = monitor.event_log.extend
+        real_extend = monitor.event_log.extend_events  # how the intake appends events
 
         def broken(events: list[FlagEvent]) -> None:
             raise RuntimeError("a bug in the event log")
 
-        monitor.event_log.extend = broken  # type: ignore[method-assign]
+        monitor.event_log.extend_events = broken  # type: ignore[method-assign]
         try:
             seen = await asyncio.wait_for(_collect(updates), 5)  # ends: no hang
             last = seen[-1]
@@ -119,7 +119,7 @@ async def test_a_failing_stream_task_stops_visibly_and_ends_the_updates() -> Non
             assert last.error is not None and "a bug in the event log" in last.error
             assert monitor.snapshot().status.state is ConnectionState.STOPPED
             # restart_stream starts a fresh task, which reads again.
-            monitor.event_log.extend = real_extend  # type: ignore[method-assign]
+            monitor.event_log.extend_events = real_extend  # type: ignore[method-assign]
             monitor.restart_stream()
             await wait_for(lambda: len(monitor.event_log) == 1, what="the next event")
         finally:

@@ -1,11 +1,12 @@
-"""The bounded event log: ring, per-flag index, trimming counted, filters."""
+"""The bounded event log: ring, a flag's events, trimming counted, filters."""
 
 from __future__ import annotations
 
+import random
 import threading
 
 from togul_monitor.domain.event_log import EventLog
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
 
 
 def ev(i: int, key: str = "f", type_: str = "flag.updated") -> FlagEvent:
@@ -91,3 +92,50 @@ def test_extend_is_append_in_bulk() -> None:
     bulk.extend(batch)
     assert bulk.events() == one.events() and bulk.trimmed == one.trimmed == 7
     assert bulk.for_flag("b") == one.for_flag("b") and bulk.total == 12
+
+
+MARKER = Outage(1.0, 2.0, 0, True, 3.0)
+
+
+def expected(rows: list[object], capacity: int) -> tuple[list[object], int, int, int]:
+    """What a log of `capacity` holds after `rows`: the last rows, first, total, trimmed."""
+    kept = rows[-capacity:] if rows else []
+    events = sum(1 for row in rows if type(row) is FlagEvent)
+    kept_events = sum(1 for row in kept if type(row) is FlagEvent)
+    return kept, len(rows) - len(kept), events, events - kept_events
+
+
+def test_a_batch_larger_than_the_ring_keeps_its_newest_rows_and_counts_the_rest() -> None:
+    log = EventLog(4)
+    log.extend([ev(0, key="a"), ev(1, key="b")])
+    batch = [ev(2, key="a"), MARKER, ev(3, key="b"), ev(4, key="a"), ev(5, key="a"), ev(6)]
+    log.extend(iter(batch))  # any iterable, not only a list
+    assert log.rows_since(0) == ([ev(3, "b"), ev(4, "a"), ev(5, "a"), ev(6)], 8)
+    assert (log.first, log.total, log.trimmed) == (4, 7, 3)
+    assert log.for_flag("a") == [ev(4, "a"), ev(5, "a")] and log.for_flag("b") == [ev(3, "b")]
+    assert sorted(log.flag_keys()) == ["a", "b", "f"]
+
+
+def test_bulk_trimming_matches_a_plain_list_with_markers() -> None:
+    rng = random.Random(7)
+    for capacity in (1, 2, 5, 17):
+        log = EventLog(capacity)
+        rows: list[object] = []
+        for step in range(200):
+            size = rng.randint(0, 2 * capacity + 1)
+            batch = [
+                MARKER if rng.random() < 0.1 else ev(step, rng.choice("abc")) for _ in range(size)
+            ]
+            rows.extend(batch)
+            if MARKER not in batch and rng.random() < 0.5:
+                log.extend_events(batch)  # the intake's path for events only
+            else:
+                log.extend(batch)
+            kept, first, total, trimmed = expected(rows, capacity)
+            assert log.rows_since(0) == (kept, first + len(kept))
+            assert (log.first, log.total, log.trimmed) == (first, total, trimmed)
+            for key in "abc":
+                events = [r for r in kept if type(r) is FlagEvent and r.flag_key == key]
+                assert log.for_flag(key) == events
+                assert log.for_flag(key, limit=2) == events[-2:]
+            assert log.end == len(rows)

@@ -1,5 +1,5 @@
-"""The event log's per-flag index under a stream of ever new flag keys (one event each): what
-it costs must stay small beside the events themselves (domain/event_log.py)."""
+"""The event log under a stream of ever new flag keys (one event each): what it keeps besides
+the events must stay small (domain/event_log.py)."""
 
 from __future__ import annotations
 

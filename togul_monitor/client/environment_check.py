@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 
 from togul_monitor.client.http import describe
+from togul_monitor.client.tls import verify_for
 from togul_monitor.protocol import EVALUATE_PATH, KEY_PREFIXES
 from togul_monitor.support.text import safe_text
 
@@ -75,6 +76,7 @@ async def probe_environment(
     """One evaluate of `flag_key` with `api_key` in `environment_key`: does the key belong?"""
     body = {"flag_key": flag_key, "environment_key": environment_key, "context": context or {}}
     try:
+        verify = verify_for(base_url, verify)
         async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
             response = await client.post(
                 base_url.rstrip("/") + EVALUATE_PATH,

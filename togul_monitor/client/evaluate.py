@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from togul_monitor.client.tls import verify_for
 from togul_monitor.domain.values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
 from togul_monitor.support.text import safe_text
@@ -132,7 +133,7 @@ class EvaluateClient:
             base_url=base_url.rstrip("/"),
             headers={"X-API-Key": api_key, "Accept": "application/json"},
             timeout=timeout,
-            verify=verify,
+            verify=verify_for(base_url, verify),
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=8),
         )
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from togul_monitor.client.tls import verify_for
 from togul_monitor.domain.flag_config import FlagConfig, parse_flag
 from togul_monitor.support.text import safe_text
 
@@ -95,7 +96,7 @@ async def lookup_environment(
         base_url=base_url.rstrip("/"),
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=timeout,
-        verify=verify,
+        verify=verify_for(base_url, verify),
     ) as client:
         names: dict[str, str] = {}
         found: tuple[str, str] | None = None
@@ -156,7 +157,7 @@ class FlagReader:
             base_url=base_url.rstrip("/"),
             headers={"Accept": "application/json"},
             timeout=timeout,
-            verify=verify,
+            verify=verify_for(base_url, verify),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
         self.requests = 0  # HTTP requests sent (each retry too)

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from togul_monitor.client.tls import verify_for
 from togul_monitor.support.text import safe_text
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ async def _post(
 ) -> TokenPair:
     url = base_url.rstrip("/") + path
     try:
-        async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
+        async with httpx.AsyncClient(timeout=timeout, verify=verify_for(url, verify)) as client:
             response = await client.post(url, json=body, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         raise TokenError(f"{path}: no answer ({type(exc).__name__})") from None

@@ -2,8 +2,8 @@
 
 One task reads the stream client's batches (one per network read). Events are gathered and
 processed in batches: per batch the event log, the journal and the views take them in one call
-each (`_flush`), then the monitor's `on_events` hands the batch to the evaluation side. A status, heartbeat, outage, malformed event or gap is
-handled in order between batches.
+each (`_flush`), then the monitor's `on_events` hands the batch to the evaluation side. A
+status, heartbeat, outage, malformed event or gap is handled in order between batches.
 
 Re-evaluating everything (`on_outage`): after every outage, and after an event the official SDKs
 would take as "something changed" without naming one flag (a `Malformed` with `re_evaluate`,
@@ -24,8 +24,8 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import cast
-from typing import Protocol
+from itertools import repeat
+from typing import Protocol, cast
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.updates import UpdateHub
@@ -165,9 +165,10 @@ class Intake:
         try:
             try:
                 async for batch in stream.batches():
-                    # Most network reads carry events only: they join the pending batch in one
-                    # C-level extend; anything else is handled in order, item by item.
-                    if all(type(item) is FlagEvent for item in batch):
+                    # Most network reads carry events only (checked in C: no class derives from
+                    # FlagEvent): they join the pending batch in one C-level extend; anything
+                    # else is handled in order, item by item.
+                    if all(map(isinstance, batch, repeat(FlagEvent))):
                         pending.extend(cast("list[FlagEvent]", batch))
                     else:
                         for item in batch:
@@ -292,7 +293,9 @@ class Intake:
         journal = self.journal
         if journal is not None:
             journal.append_events(batch)
-        self._append_rows(batch)
+        # Events only: the log takes them without looking at each (see `_append_rows`).
+        self.log.extend_events(batch)
+        self._hub.publish_rows(batch)
         last = batch[-1]
         # One batch is one network read: microseconds apart, so one bucket is exact enough.
         self.rates.add(last.received_at, len(batch))
@@ -301,7 +304,7 @@ class Intake:
         self._on_change()
 
     def _append_rows(self, rows: Sequence[Row]) -> None:
-        """The one place rows enter: the log and the views see them in the same order, so a
-        view that numbers the rows it receives numbers them as the log does."""
+        """Where rows enter (and `_flush`, for events): the log and the views see them in the
+        same order, so a view that numbers the rows it receives numbers them as the log does."""
         self.log.extend(rows)
         self._hub.publish_rows(rows)

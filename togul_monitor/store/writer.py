@@ -4,11 +4,11 @@ One writer for both backends: the queues, the bounds, the marks and the flushes 
 a batch becomes in the database is the backend's `Sink` (`store/sqlite/sink.py`,
 `store/postgres/sink.py`), which writes it in one transaction.
 
-Two queues, both appended without a lock (deque.append is atomic): events, which are the hot
-path (once per event on the monitor's loop), and every other write as a `WriteOp`. Order
-between the two does not matter: they go to different tables. Both are bounded by `max_queue`;
-an append beyond it is refused and counted in `dropped`, so the event loop never waits on the
-disk.
+Two queues, both appended without a lock (deque.append is atomic): events, the hot path (a
+batch per network read on the monitor's loop, queued whole), and every other write as a
+`WriteOp`. Order between the two does not matter: they go to different tables. Both are bounded
+by `max_queue` (events counted one by one); an append beyond it is refused and counted in
+`dropped`, so the event loop never waits on the disk.
 
 Retention (`store/model.py`, applied by each backend) runs in the writer's transaction every
 `RETENTION_EVERY` appended events (the sink counts them), besides once when the journal opens.
@@ -25,8 +25,9 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import NamedTuple, Protocol
 
 from togul_monitor.domain.events import FlagEvent, Outage
@@ -116,7 +117,7 @@ class Writer:
         self.batch_pause = batch_pause
         self.dropped = 0  # appends refused (queue full) or lost to a failed write
         self.write_error: str | None = None
-        self._events: deque[FlagEvent] = deque()
+        self._events: deque[tuple[FlagEvent, ...]] = deque()  # batches, as appended
         self._ops: deque[WriteOp] = deque()
         self._wake = threading.Event()
         self._sleeping = False
@@ -135,6 +136,7 @@ class Writer:
         self._events_in = 0
         self._ops_in = 0
         self._events_out = 0
+        self._events_taken = 0  # taken off the queue by the writer (written only there)
         self._ops_out = 0
         # Called on the writer thread after every batch and when it ends.
         self._listeners: list[Callable[[], None]] = []
@@ -142,30 +144,21 @@ class Writer:
     # --- appending (any thread; never blocks on the disk) ----------------------------------
 
     def append_event(self, event: FlagEvent) -> None:
-        # The hot path: no lock, no wrapper object.
-        if self._closing:
-            return
-        events = self._events
-        if len(events) >= self.max_queue:
-            self.dropped += 1
-            return
-        events.append(event)
-        self._events_in += 1
-        if self._sleeping:
-            self._wake.set()
+        self.append_events((event,))
 
-    def append_events(self, batch: list[FlagEvent]) -> None:
-        """Many events at once (one deque.extend: atomic, and C-speed)."""
+    def append_events(self, batch: Sequence[FlagEvent]) -> None:
+        """Many events at once: the hot path (once per network read), no lock. The batch is
+        queued whole (a tuple, copied in C; deque.append is atomic), so the writer takes a
+        whole read's events per popleft, not one event at a time."""
         if self._closing:
             return
-        events = self._events
-        room = self.max_queue - len(events)
+        room = self.max_queue - (self._events_in - self._events_taken)
         if room < len(batch):
             self.dropped += len(batch) - max(room, 0)
             if room <= 0:
                 return
             batch = batch[:room]
-        events.extend(batch)
+        self._events.append(tuple(batch))
         self._events_in += len(batch)
         if self._sleeping:
             self._wake.set()
@@ -200,7 +193,9 @@ class Writer:
 
     @property
     def pending(self) -> int:
-        return len(self._events) + len(self._ops)
+        # Taken off the queue counts as no longer pending (the writer is committing it), as
+        # `len(queue)` did when the queue held single events.
+        return self._events_in - self._events_taken + len(self._ops)
 
     @property
     def running(self) -> bool:
@@ -313,7 +308,9 @@ class Writer:
             # Ops first: a flush mark must not be answered before the events that were
             # appended before it, which are already in `events` by then.
             taken_ops = [ops.popleft() for _ in range(len(ops))]
-            taken_events = [events.popleft() for _ in range(len(events))]
+            batches = [events.popleft() for _ in range(len(events))]
+            taken_events = list(chain.from_iterable(batches))
+            self._events_taken += len(taken_events)
             marks = [op for op in taken_ops if isinstance(op, FlushMark)]
             try:
                 sink.write(taken_events, taken_ops)
