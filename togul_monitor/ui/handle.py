@@ -10,14 +10,16 @@ is checked against the same small surface. `ViewHost` is what the main screen as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core import MonitorSnapshot, MonitorUpdate
 from togul_monitor.domain.event_log import EventFilter, Row
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
+
+if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
+    from togul_monitor.core import MonitorSnapshot, MonitorUpdate
 
 
 class MonitorHandle(Protocol):

@@ -16,6 +16,7 @@ only through `ViewHost` (`handle.py`).
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -38,6 +39,7 @@ from togul_monitor.ui.keymap import main_screen_bindings
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone
 from togul_monitor.ui.screens import main_detail, main_jobs
 from togul_monitor.ui.screens.main_keys import MainKeys
+from togul_monitor.ui.screens.main_pace import PaintPacer
 from togul_monitor.ui.screens.main_paint import MainPainter
 from togul_monitor.ui.session import while_mounted
 from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
@@ -85,6 +87,7 @@ class MainScreen(Screen[None]):
         paint_hz: float = 20.0,
         view_size: int = 5_000,
         export_dir: Path | None = None,
+        pace_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         profile = host.profile
@@ -103,6 +106,8 @@ class MainScreen(Screen[None]):
         self.history = HistoryReads()
         self.last_export: Path | None = None
         self._painter: MainPainter | None = None
+        # The paint timer: fast while updates arrive, slow when idle (main_pace.py).
+        self.pacer = PaintPacer(self, self._tick, paint_hz=paint_hz, clock=pace_clock)
         self._keys: MainKeys | None = None
 
     def _marker_items(self, row: object) -> list[FeedItem]:
@@ -174,7 +179,7 @@ class MainScreen(Screen[None]):
         self.feed.environment_names = self.environment_names
         self.feed.focus()
         self.paint_texts()
-        self.set_interval(1 / self.paint_hz, self._tick, name="paint")
+        self.pacer.start()
         self.set_interval(1.0, self._every_second, name="ages")
         # Everything alive once the main screen is painted (modules, classes, widgets, styles)
         # lives as long as the app: move it out of the garbage collector's reach, so its full
@@ -207,6 +212,7 @@ class MainScreen(Screen[None]):
         boundary = partial(boundary_items, live_from=began, time_mode=self.time_mode, now=now)
         self.store.attach(monitor, snapshot.feed_start, boundary)
         self.painter.started(profile, first=first, selected=self.selected_flag, snapshot=snapshot)
+        self.pacer.wake()
         if not first:
             self.selected_flag = profile.watch[0] if profile.watch else None
         if self.selected_flag is None:  # the history pane shows the latest recorded flag's
@@ -226,7 +232,7 @@ class MainScreen(Screen[None]):
 
     @while_mounted
     def _tick(self) -> None:
-        self.painter.tick(self.selected_flag)
+        self.pacer.drained(self.painter.tick(self.selected_flag, idle=self.pacer.idle))
 
     @while_mounted
     def _every_second(self) -> None:

@@ -16,7 +16,6 @@ from textual.screen import Screen
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.ui.handle import ViewHost
 from togul_monitor.ui.screens import main_jobs
-from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
 from togul_monitor.ui.screens.event_detail import (
     ContextWords,
     EventDetailScreen,
@@ -24,7 +23,6 @@ from togul_monitor.ui.screens.event_detail import (
     detail_text,
     marker_detail,
 )
-from togul_monitor.ui.screens.inventory import InventoryScreen
 from togul_monitor.ui.view.config_diffs import config_text
 from togul_monitor.ui.view.contexts import context_states
 from togul_monitor.ui.view.feed_store import FeedStore
@@ -97,9 +95,14 @@ def open_inventory(
 ) -> None:
     """The flag inventory over the main screen; `select` gets the flag chosen with `enter`."""
     source = InventorySource(lambda: host.monitor, store.diffs, clock)
+    # Imported here: the first frame paints before the screens it does not show load.
+    from togul_monitor.ui.screens.inventory import InventoryScreen
+
     screen.app.push_screen(InventoryScreen(source), select)
 
 
 def open_matrix(screen: Screen[None], host: ViewHost, clock: Callable[[], float]) -> None:
     """The environment matrix (`c`) over the main screen, for the running profile."""
+    from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
+
     screen.app.push_screen(EnvMatrixScreen(host.profile, lambda: host.monitor, clock))

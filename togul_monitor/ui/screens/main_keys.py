@@ -20,13 +20,11 @@ from textual.widget import Widget
 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.coverage import coverage_problem
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui import settings
 from togul_monitor.ui.handle import ViewHost
 from togul_monitor.ui.screens import main_jobs
-from togul_monitor.ui.screens.coverage import CoverageScreen
 from togul_monitor.ui.screens.jump import JumpScreen
 from togul_monitor.ui.screens.main_paint import MainPainter
 from togul_monitor.ui.view.clip import entry_clip, preview, row_clip, value_clip
@@ -115,6 +113,10 @@ class MainKeys:
         if flag is None:
             self.app.notify("Select a flag first (feed or values).", markup=False)
             return
+        # Imported here: the first frame paints before the monitor's modules load (ui/app.py).
+        from togul_monitor.core.coverage import coverage_problem
+        from togul_monitor.ui.screens.coverage import CoverageScreen
+
         profile = self.host.profile
         problem = coverage_problem(profile)
         if problem is not None:

@@ -12,16 +12,19 @@ thread worker, and the rows that arrive since merged in memory).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import events
+from textual.app import App
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core import MonitorSnapshot, MonitorUpdate
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Heartbeat, Status
 from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.values import FlagValue
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
@@ -46,7 +49,30 @@ from togul_monitor.ui.widgets.notice_panel import NoticePanel
 from togul_monitor.ui.widgets.status_bar import StatusBar
 from togul_monitor.ui.widgets.values_table import ValuesTable
 
+if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
+    from togul_monitor.core import MonitorSnapshot, MonitorUpdate
+
 STATUS_EVERY = 5  # status bar and history refresh every N paints (4 Hz at 20 Hz)
+# Rows one paint takes into the view at most: the newest; older ones of a larger batch are
+# counted as not shown (view/batch.py). A few screens' worth, and about 5 ms of work.
+FRAME_ROWS = 400
+MAX_DEFERRED = 3  # ticks in a row a paint may wait for input to be handled first
+QUIET = (Heartbeat, Status)  # updates that keep no drain busy (the status bar has their news)
+VALUES_EVERY = 4  # ticks between two updates of the values table (5 Hz under a burst)
+HISTORY_EVERY = 20  # ticks between two merges of new rows into the history pane (1 Hz)
+
+
+def input_waiting(app: App[None]) -> bool:
+    """A key or a mouse event waits in the app's queue, or in the screen's or the focused
+    widget's (where the app forwards it): the paint waits a tick, so what the user pressed is
+    handled, and painted, first. Textual runs the timer's callback in its own task; a paint
+    that started first would otherwise hold the key back for its whole length."""
+    for pump in (app, app.screen_stack[-1] if app.screen_stack else None, app.focused):
+        queue = getattr(pump, "_message_queue", None)
+        waiting = getattr(queue, "_queue", ())  # asyncio.Queue's deque
+        if any(isinstance(message, events.InputEvent) for message in waiting):
+            return True
+    return False
 
 
 def where_of(profile: Profile) -> str:
@@ -71,11 +97,17 @@ class MainPainter:
         watched: set[str],
         history: HistoryReads,
         clock: Callable[[], float],
+        frame_rows: int = FRAME_ROWS,
     ) -> None:
         """The collections are the screen's own, shared: they change in place."""
         self.screen, self.app, self.host = screen, screen.app, host
         self.store, self.environment_names, self.watched = store, environment_names, watched
         self.history, self.clock = history, clock
+        self.frame_rows = frame_rows
+        self._deferred = 0  # ticks in a row that let input go first
+        self._values: dict[tuple[str, str], FlagValue] = {}  # drained, not yet in the table
+        self._flash: set[str] = set()
+        self._values_at = self._history_at = -VALUES_EVERY - HISTORY_EVERY  # paints
         self.rings = WatchRings(where_of(host.profile))
         self.status = Status(ConnectionState.CONNECTING, at=clock())  # the latest signalled
         self.paints = 0
@@ -93,26 +125,59 @@ class MainPainter:
         self.footer = screen.query_one(Footer)
 
     # -- every tick ---------------------------------------------------------------------------
-    def tick(self, selected: str | None) -> None:
+    def tick(self, selected: str | None, *, idle: bool = False) -> int:
+        """Drain and paint; the status texts 4 times a second (once when `idle`: the timer is
+        slow then, view/pace.py). How many updates it drained; -1 when a key or a click was
+        waiting, which goes first (a few ticks at most, so a held key never freezes the feed)."""
         monitor = self.host.monitor
-        self.paints += 1
+        drained = 0
         if monitor is not None:
+            if self._deferred < MAX_DEFERRED and input_waiting(self.app):
+                self._deferred += 1
+                return -1
+            self._deferred = 0
             updates = monitor.drain()
+            drained = len(updates)
+            if drained < 8:  # heartbeats and statuses alone are a quiet stream: it may slow
+                drained = sum(1 for update in updates if type(update) not in QUIET)
             if updates:
                 with self.app.batch_update():
                     self._paint_batch(monitor, updates, selected)
+        self.paints += 1
         for ring in self.rings.due():
             self.app.bell()
             timeout = self.rings.window  # about one toast per flag on screen at a time
             self.app.notify(
                 ring.message, title=TITLE, severity="warning", markup=False, timeout=timeout
             )
-        if self.paints % STATUS_EVERY == 0:
+        if (self._values or self._flash) and self.paints - self._values_at >= VALUES_EVERY:
+            self._apply_values()
+        if self.paints % (2 if idle else STATUS_EVERY) == 0:
             self.texts()
             if self.history.dirty:
                 self.load_history(selected)
-            elif self.history.new and self.history.current:
+            elif self.history.new and self.history.current and self._history_due(idle):
                 self.show_history(None, selected)
+        return drained
+
+    def _apply_values(self) -> None:
+        """The values (and flashes) held since the table last took them: under a burst the
+        whole table repaints a few times a second, not at every paint."""
+        values, flash = list(self._values.values()), self._flash
+        self._values, self._flash, self._values_at = {}, set(), self.paints
+        with self.app.batch_update():
+            if values:
+                self.values.apply(values, flash=flash)
+            for key in flash.difference(value.flag_key for value in values):
+                self.values.flash(key)
+
+    def _history_due(self, idle: bool) -> bool:
+        """The selected flag's new rows join its pane at most once a second while the stream
+        runs (a redraw costs the pane's rows), at once when it is quiet."""
+        if idle or self.paints - self._history_at >= HISTORY_EVERY:
+            self._history_at = self.paints
+            return True
+        return False
 
     def _paint_batch(
         self, monitor: MonitorHandle, updates: list[MonitorUpdate], selected: str | None
@@ -129,6 +194,7 @@ class MainPainter:
             environment_names=self.environment_names,
             selected=selected,
             watched=self.watched,
+            row_budget=self.frame_rows,
         )
         self.history.new.extend(batch.history)
         if batch.diff_selected:
@@ -148,10 +214,9 @@ class MainPainter:
         self.feed.sync()
         if batch.repaint_rows:
             self.feed.relayout()  # rows say what the value did: their columns may change
-        if batch.values:
-            self.values.apply(batch.values, flash=batch.flash)
-        for key in batch.flash.difference(value.flag_key for value in batch.values):
-            self.values.flash(key)
+        for value in batch.values:  # the table takes them at most VALUES_EVERY ticks apart
+            self._values[value.flag_key, value.context] = value
+        self._flash |= batch.flash
         for transition in batch.rings:
             self.rings.add(transition)
         self.new_rows()
@@ -251,6 +316,7 @@ class MainPainter:
     ) -> None:
         """A monitor runs for `profile`: a new profile's view starts with what `snapshot` holds
         (the values its journal remembered, stale until re-evaluated), the rest empty."""
+        self._values, self._flash = {}, set()  # the monitor before's, never shown now
         if not first:
             self.environment_names.clear()
             self.environment_names.update(profile.environment_names)

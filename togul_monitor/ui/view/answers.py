@@ -69,8 +69,10 @@ class ValueAnswers:
         self.halted = False  # evaluate refused the credentials: nothing answers until retried
         self.environment_id: str | None = None  # the profile's environment, once known
         self.contexts: tuple[str, ...] = (DEFAULT_CONTEXT,)  # the snapshot's, in order
-        # (flag key, context) → events, oldest first
-        self._waiting: dict[tuple[str, str], list[FlagEvent]] = {}
+        # (flag key, context) → events by id(), oldest first: asking whether a row waits is a
+        # lookup, not a scan (every row on screen asks, every frame, and a flag under a burst
+        # has up to WAITING_PER_FLAG events waiting).
+        self._waiting: dict[tuple[str, str], dict[int, FlagEvent]] = {}
         # event key → (the event, its answer in each context that answered)
         self._answered: OrderedDict[object, tuple[FlagEvent, PerContext]] = OrderedDict()
         self._known: set[tuple[str, str]] = set()  # (flag, context) that had a value before
@@ -120,10 +122,10 @@ class ValueAnswers:
         if held is not None and event.flag_key not in self._held and event.flag_key not in held:
             self._unsure.append(event)
         for context in self.contexts:
-            waiting = self._waiting.setdefault((event.flag_key, context), [])
-            waiting.append(event)
+            waiting = self._waiting.setdefault((event.flag_key, context), {})
+            waiting[id(event)] = event
             if len(waiting) > WAITING_PER_FLAG:
-                del waiting[0]
+                del waiting[next(iter(waiting))]
 
     def settle(self) -> bool:
         """The end of a drained batch: events of flags the monitor did not take on are answered
@@ -136,7 +138,7 @@ class ValueAnswers:
             if key in self._held or key in held:
                 continue
             for context in self.contexts:
-                for left_out in self._waiting.pop((key, context), ()):
+                for left_out in self._waiting.pop((key, context), {}).values():
                     self._put(left_out, context, Answer("unmonitored"), ())
                     settled = True
         self._trim()
@@ -166,7 +168,7 @@ class ValueAnswers:
             self._known.add((value.flag_key, context))
         if value.stale or (value.current is None and not value.deleted):
             return None
-        group = tuple(self._waiting.pop((value.flag_key, context), ()))
+        group = tuple(self._waiting.pop((value.flag_key, context), {}).values())
         if not group:
             return None
         for event in group:
@@ -205,8 +207,9 @@ class ValueAnswers:
     def waiting(self, event: FlagEvent, context: str | None = None) -> bool:
         """Whether `event` waits for an answer in `context` (in any context when None)."""
         contexts = self.contexts if context is None else (context,)
-        return any(
-            other is event
-            for name in contexts
-            for other in self._waiting.get((event.flag_key, name), ())
-        )
+        waiting, ident = self._waiting, id(event)
+        for name in contexts:
+            found = waiting.get((event.flag_key, name))
+            if found is not None and found.get(ident) is event:
+                return True
+        return False

@@ -13,14 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from togul_monitor.core import (
-    ConfigChanged,
-    Dropped,
-    EvaluatorStatus,
-    TransitionRecorded,
-    ValueUpdated,
-)
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -32,6 +26,9 @@ from togul_monitor.domain.events import (
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.ui.view.feed_store import FeedStore
+
+if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
+    from togul_monitor.core import EvaluatorStatus
 
 
 @dataclass
@@ -57,31 +54,63 @@ def take_batch(
     environment_names: dict[str, str],
     selected: str | None,
     watched: set[str],
+    row_budget: int | None = None,
 ) -> Batch:
-    """Append `updates` to `store` in order; return what the widgets must show for them."""
+    """Append `updates` to `store` in order; return what the widgets must show for them.
+
+    With `row_budget`, at most that many rows (the newest) go into the view: the events before
+    them are counted, received and trimmed (`FeedStore.skip`), without the work a shown row
+    costs, so a paint costs about the same at any rate. The log still holds them (a refilter or
+    an export finds them), and every other update of the batch (values, transitions, markers,
+    statuses) is taken as usual, in order: an outage is never lost in a burst."""
+    # Imported here, at the first batch: the first frame paints before the monitor's modules
+    # load (ui/app.py). Once loaded, an import is a lookup.
+    from togul_monitor.core.updates import (
+        ConfigChanged,
+        Dropped,
+        EvaluatorStatus,
+        TransitionRecorded,
+        ValueUpdated,
+    )
+
+    updates = updates if isinstance(updates, list) else list(updates)
     batch = Batch()
     answers = store.answers
     # (flag, context, last event) the update before answered
     answered: tuple[str, str, FlagEvent] | None = None
     diffs = store.diffs
     last_event, events = diffs.event, 0
-    for update in updates:
+    values: dict[tuple[str, str], FlagValue] = {}  # the last of each flag's and context's
+    skip_until, skipped = _skip_before(updates, row_budget, store), 0
+    for index, update in enumerate(updates):
         just_answered, answered = answered, None
-        if isinstance(update, FlagEvent):
-            store.add_row(update)
-            answers.event(update)
-            last_event(update)  # the inventory's last change (at most `max_flags` flags)
-            events += 1
+        if type(update) is FlagEvent:
             if update.environment_id not in environment_names:
                 batch.unknown_environment = True  # the monitor's snapshot may name it
             if update.flag_key == selected:
                 batch.history.append(update)
+            if index < skip_until:
+                # Counted, not shown: what a burst costs per event is these few lookups (the
+                # inventory's last change stays right for every flag).
+                skipped += 1
+                last_event(update)
+                events += 1
+                continue
+            if skipped:
+                store.skip(skipped, skipped, burst=True)
+                skipped = 0
+            store.add_row(update)
+            answers.event(update)
+            last_event(update)  # the inventory's last change (at most `max_flags` flags)
+            events += 1
         elif isinstance(update, ValueUpdated):
-            batch.values.append(update.value)
-            last = answers.value(update.value)
+            value = update.value
+            values.pop((value.flag_key, value.context), None)  # to the end: arrival order
+            values[value.flag_key, value.context] = value
+            last = answers.value(value)
             if last is not None:
                 batch.repaint_rows = True  # rows that were evaluating say what it answered
-                answered = (update.value.flag_key, update.value.context, last)
+                answered = (value.flag_key, value.context, last)
         elif isinstance(update, TransitionRecorded):
             key, context = update.transition.flag_key, update.transition.context
             # Without event ids, the change belongs to the event the value just published (in
@@ -102,6 +131,9 @@ def take_batch(
                 answers.halted = update.credentials_rejected and not update.ok
                 batch.repaint_rows = True
         elif isinstance(update, (Outage, Malformed, PossibleGap)):
+            if skipped:  # the log's order: the events before the marker first
+                store.skip(skipped, skipped, burst=True)
+                skipped = 0
             store.add_row(update)
             if isinstance(update, Outage) and selected is not None:
                 batch.history.append(update)
@@ -110,13 +142,48 @@ def take_batch(
             batch.repaint_rows = True
             batch.diff_selected |= update.diff.flag_key == selected
         elif isinstance(update, Dropped):
+            if skipped:
+                store.skip(skipped, skipped, burst=True)
+                skipped = 0
             store.skip(update.rows, update.events)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
+    if skipped:
+        store.skip(skipped, skipped, burst=True)
     if answers.settle():
         batch.repaint_rows = True
     if events:
         diffs.version += 1
+    # One cell update per flag and context, whatever the rate: a burst publishes many values of
+    # a flag, and only its last is what the table shows.
+    batch.values.extend(values.values())
     return batch
+
+
+#: The updates that are rows of the feed but not events (the markers the event log keeps).
+_MARKERS = (Outage, Malformed, PossibleGap)
+
+
+def _skip_before(updates: list[object], row_budget: int | None, store: FeedStore) -> int:
+    """Where the newest `row_budget` rows of `updates` the view would show begin (0: all of them
+    fit). Walks back from the end, so it costs the budget, not the batch; with a filter in
+    force, the rows it hides do not count, so a filtered view still shows the newest rows that
+    match rather than none."""
+    if row_budget is None or len(updates) <= row_budget:
+        return 0
+    predicate = store.predicate
+    matches = None if predicate.text_filter is None and not predicate.hidden_types else predicate
+    kept = 0
+    for index in range(len(updates) - 1, -1, -1):
+        update = updates[index]
+        if type(update) is FlagEvent:
+            if matches is not None and not matches.matches(update):
+                continue
+        elif type(update) not in _MARKERS:
+            continue
+        kept += 1
+        if kept == row_budget:
+            return index
+    return 0
 
 
 def credentials_signal(signal: Status | EvaluatorStatus) -> tuple[bool, str, bool]:

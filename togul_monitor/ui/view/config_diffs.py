@@ -18,16 +18,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
-from togul_monitor.core import ConfigChanged
-from togul_monitor.core.configs import NEEDS_TOKEN
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import ConfigDiff, describe, summary
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import Part, Parts
+
+if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
+    from togul_monitor.core import ConfigChanged
 
 DIFF_STYLE = "cyan"
 
@@ -138,6 +140,8 @@ def config_text(diff: ConfigDiff | None, state: str, loaded: int = 0, total: int
         for line in describe(diff):
             text.append("  " + line + "\n", style=DIFF_STYLE)
         return text
+    from togul_monitor.core.configs import NEEDS_TOKEN
+
     if state == NEEDS_TOKEN:
         why = (
             "needs a token profile (token_env): the management API shows a flag's rules only "

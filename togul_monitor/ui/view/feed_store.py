@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
 
-from togul_monitor.core import ConfigChanged
 from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
@@ -110,6 +109,8 @@ class FeedStore:
     received: int = 0
     filtered: int = 0
     trimmed: int = 0
+    # Of `trimmed`: events a paint left out under a burst (never in the view; in the log).
+    skipped: int = 0
     # Rows removed from the front of the view since the widget last looked (to keep its cursor).
     front_removed: int = 0
     # Rows appended to the view since the widget last looked.
@@ -121,6 +122,9 @@ class FeedStore:
     def __post_init__(self) -> None:
         self.view: deque[Row] = deque(maxlen=self.view_size)
         self.pending: deque[Row] = deque(maxlen=self.view_size)
+        # The events among them, kept as rows come and go: the status bar reads them a few
+        # times a second, and counting 5,000 rows each time is an idle TUI's largest cost.
+        self._shown = self._pending = 0
         # Value changes by event key (answers.event_key): the event id, or for an event the
         # server sent without one, the object itself (kept in `_owners` to check identity).
         # One per context the event changed (a profile may evaluate for several).
@@ -168,11 +172,11 @@ class FeedStore:
     # -- counters -------------------------------------------------------------------------
     @property
     def shown(self) -> int:
-        return sum(1 for row in self.view if type(row) is FlagEvent)
+        return self._shown
 
     @property
     def pending_events(self) -> int:
-        return sum(1 for row in self.pending if type(row) is FlagEvent)
+        return self._pending
 
     # -- feeding ---------------------------------------------------------------------------
     def add_row(self, row: LogRow) -> None:
@@ -184,12 +188,15 @@ class FeedStore:
         for view_row in rows:
             self._add(view_row)
 
-    def skip(self, rows: int, events: int) -> None:
-        """The drain lost `rows` rows, `events` of them events: received and trimmed (a refilter
-        may still find them in the log)."""
+    def skip(self, rows: int, events: int, *, burst: bool = False) -> None:
+        """The drain lost `rows` rows, `events` of them events, or (`burst`) the paint left them
+        out to keep its budget (view/batch.py): received and trimmed (a refilter may still find
+        them in the log)."""
         self.position += rows
         self.received += events
         self.trimmed += events
+        if burst:
+            self.skipped += events
 
     def add_transition(self, transition: ValueTransition, event: FlagEvent | None = None) -> None:
         """A value change of the event `transition.event_id` names, or of `event` (the one its
@@ -218,6 +225,9 @@ class FeedStore:
         `recorded`): kept as live ones are, so those rows and their detail say the same."""
         for event, transition in changes.transitions:
             self.add_transition(transition, event)
+        # Imported here: the first frame paints before the monitor's modules load.
+        from togul_monitor.core.updates import ConfigChanged
+
         for event, stored in changes.diffs:
             self.diffs.add(ConfigChanged(stored.diff, event, stored.at))
 
@@ -241,7 +251,9 @@ class FeedStore:
         if self.paused:
             if len(self.pending) == self.pending.maxlen and type(self.pending[0]) is FlagEvent:
                 self.trimmed += 1
+                self._pending -= 1
             self.pending.append(row)
+            self._pending += type(row) is FlagEvent
         else:
             self._push(row)
 
@@ -249,9 +261,11 @@ class FeedStore:
         if len(self.view) == self.view.maxlen:
             if type(self.view[0]) is FlagEvent:
                 self.trimmed += 1
+                self._shown -= 1
             self.recorded = max(0, self.recorded - 1)  # recorded rows are the front ones
             self.front_removed += 1
         self.view.append(row)
+        self._shown += type(row) is FlagEvent
         self.appended += 1
 
     # -- intents ---------------------------------------------------------------------------
@@ -260,13 +274,15 @@ class FeedStore:
             for item in self.pending:
                 self._push(item)
             self.pending.clear()
+            self._pending = 0
         self.paused = paused
 
     def clear(self) -> None:
         """Empty the view (not the monitor's log or journal) and restart every count."""
         self.view.clear()
         self.pending.clear()
-        self.received = self.filtered = self.trimmed = 0
+        self._shown = self._pending = 0
+        self.received = self.filtered = self.trimmed = self.skipped = 0
         self.front_removed = self.appended = 0
         self.start = self.position
         self.recorded = 0
@@ -352,10 +368,13 @@ class FeedStore:
                 else:
                     matched.append(row)
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)
+        self._shown = sum(1 for row in self.view if type(row) is FlagEvent)
         self.recorded = max(0, recorded - max(0, len(matched) - self.view_size))
         self.pending.clear()
+        self._pending = 0
         self.filtered = failing
         # Events no longer in the log (evicted) or cut from the view count as trimmed.
         self.trimmed = self.received - self.filtered - self.shown
+        self.skipped = 0  # the refilter read them all from the log
         self.front_removed = self.appended = 0
         self.generation += 1

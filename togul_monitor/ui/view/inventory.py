@@ -20,15 +20,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from togul_monitor.core import MonitorSnapshot
-from togul_monitor.core.configs import NEEDS_TOKEN
 from togul_monitor.domain.flag_config import FlagConfig, rule_condition, rule_to_json, show, summary
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
+
+if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
+    from togul_monitor.core import MonitorSnapshot
 
 SORTS: tuple[str, ...] = ("key", "last change", "type")
 SHOWN = 24  # characters of a default or a rule's return value
@@ -144,6 +146,8 @@ def state_line(snapshot: MonitorSnapshot | None, count: int) -> str:
     flags = f"{count:,} flag{'' if count == 1 else 's'}"
     if snapshot is None:
         return f"{flags} · no monitor running"
+    from togul_monitor.core.configs import NEEDS_TOKEN
+
     state = snapshot.config_state
     if state == NEEDS_TOKEN:
         return f"{flags} known from values and events · rules and defaults need a token profile"

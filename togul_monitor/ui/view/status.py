@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core import MonitorSnapshot
-from togul_monitor.core.plan import NO_API_KEY, NO_ENVIRONMENT_KEY
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.ui.view.feed_store import FeedStore
+
+if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
+    from togul_monitor.core import MonitorSnapshot
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,8 @@ def values_empty_text(environment: str) -> Text:
 def not_evaluated_note(profile: Profile, snapshot: MonitorSnapshot | None) -> str:
     """Why the profile's values are not evaluated, and the fix: the monitor's own note
     (core/plan.py), or the same words before the monitor has said it."""
+    from togul_monitor.core.plan import NO_API_KEY, NO_ENVIRONMENT_KEY
+
     for notice in snapshot.notices if snapshot is not None else ():
         if notice in (NO_API_KEY, NO_ENVIRONMENT_KEY) or "not evaluat" in notice:
             return notice

@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -90,6 +90,7 @@ class EventFeed(ScrollView, can_focus=True):
         self.expansion: list[Text] = []  # the selected row whole, under it (when it is cut)
         self._generation = store.generation
         self._relaying = False
+        self._frame: tuple[int, Style, float] | None = None  # while a frame renders
 
     # -- state from the store --------------------------------------------------------------
     def sync(self) -> None:
@@ -253,9 +254,21 @@ class EventFeed(ScrollView, can_focus=True):
             self.follow()
 
     # -- rendering -------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line of one frame shares, worked out once: the style alone (CSS lookups)
+        # cost as much as a row's text.
+        self._frame = (self.scrollable_content_region.width, self.rich_style, self.clock())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        width, base, now = self._frame or (
+            self.scrollable_content_region.width,
+            self.rich_style,
+            self.clock(),
+        )
         view = self.store.view
         if not view:
             style = self.get_component_rich_style("event-feed--empty")
@@ -273,7 +286,7 @@ class EventFeed(ScrollView, can_focus=True):
                 view[index],
                 width,
                 time_mode=self.time_mode,
-                now=self.clock(),
+                now=now,
                 environment_names=self.environment_names,
                 store=self.store,
                 layout=self.columns,

@@ -91,6 +91,7 @@ class HistoryPane(DataTable[Text]):
         self.diff_lines: Callable[[FlagEvent], Sequence[str]] = lambda event: ()
         self._row_entries: list[int] = []  # table row → index in `entries`
         self.name_contexts = False  # the profile evaluates for several contexts: name them
+        self._drawn = 0  # entries drawn (the first ones, unless the pane has focus)
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=10)
@@ -99,6 +100,8 @@ class HistoryPane(DataTable[Text]):
 
     def on_focus(self) -> None:
         self.show_cursor = True  # focused (tab), a row can be chosen: `y` copies it
+        if len(self.entries) > self._drawn:
+            self.redraw()  # every entry, to move through
 
     def on_blur(self) -> None:
         self.show_cursor = False
@@ -134,7 +137,11 @@ class HistoryPane(DataTable[Text]):
         room = max(16, self.size.width - 1 - LEAD)  # cut with `…` to the pane
         rows: list[tuple[Text, Text, Text]] = []
         self._row_entries = []
-        for index, entry in enumerate(self.entries):
+        # Unfocused, the pane shows its first lines only: drawing those is enough, and keeps a
+        # redraw (a key that changes the time format, a burst of the flag's events) cheap.
+        entries = self.entries if self.has_focus else self.entries[: max(8, self.size.height)]
+        self._drawn = len(entries)
+        for index, entry in enumerate(entries):
             rows.append(entry_cells(entry, self.time_mode, now, room, contexts=self.name_contexts))
             self._row_entries.append(index)
             lines = self.diff_lines(entry) if isinstance(entry, FlagEvent) else ()
