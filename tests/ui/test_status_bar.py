@@ -140,3 +140,13 @@ async def test_the_status_bar_says_when_another_process_records_the_profile(
             assert "shown" in lines[1] and "drop" in lines[1]  # the counts stay visible
     finally:
         await recorder.stop()
+
+
+def test_a_monitor_reading_a_shared_journal_says_so() -> None:
+    from togul_monitor.store.reading import READ_ONLY_NOTICE
+
+    notes = status_notes(
+        snapshot(recording=False, journal_notice=READ_ONLY_NOTICE, recorder_busy=True)
+    )
+    assert texts(notes) == ["reading the shared journal (togul-monitor record writes it)"]
+    assert notes[0].short == "reading the shared journal"

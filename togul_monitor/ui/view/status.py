@@ -92,7 +92,11 @@ def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
     notes: list[Note] = []
     notice = snapshot.journal_notice
     if not snapshot.recording:
-        if snapshot.recorder_busy:  # expected, not a failure: another process records
+        from togul_monitor.store.reading import READ_ONLY_NOTICE  # not on the first frame's path
+
+        if snapshot.recorder_busy and notice == READ_ONLY_NOTICE:  # a shared journal, read
+            notes.append(Note(READ_ONLY_NOTICE, "reading the shared journal", "bold yellow"))
+        elif snapshot.recorder_busy:  # expected, not a failure: another process records
             notes.append(
                 Note(
                     "not recording: another process records this profile",
