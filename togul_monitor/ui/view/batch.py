@@ -81,7 +81,11 @@ def take_batch(
     diffs = store.diffs
     last_event, events = diffs.event, 0
     values: dict[tuple[str, str], FlagValue] = {}  # the last of each flag's and context's
-    skip_until, skipped = _skip_before(updates, row_budget, store), 0
+    # Paused, rows wait in `pending` and cost no paint: the budget is for the view only.
+    skip_until = 0 if store.paused else _skip_before(updates, row_budget, store)
+    skipped = 0
+    hides = store.predicate
+    filtering = hides.text_filter is not None or bool(hides.hidden_types)
     for index, update in enumerate(updates):
         just_answered, answered = answered, None
         if type(update) is FlagEvent:
@@ -91,10 +95,18 @@ def take_batch(
                 batch.history.append(update)
             if index < skip_until:
                 # Counted, not shown: what a burst costs per event is these few lookups (the
-                # inventory's last change stays right for every flag).
-                skipped += 1
+                # inventory's last change stays right for every flag). It still waits for its
+                # answer: the value that comes belongs to it, not to an older row of the flag.
+                answers.event(update)
                 last_event(update)
                 events += 1
+                if filtering and not hides.matches(update):
+                    if skipped:  # the log's order, as for a shown row
+                        store.skip(skipped, skipped, burst=True)
+                        skipped = 0
+                    store.add_row(update)  # hidden by the filter: counted as filtered
+                else:
+                    skipped += 1
                 continue
             if skipped:
                 store.skip(skipped, skipped, burst=True)

@@ -1,0 +1,32 @@
+"""What a paint's row budget leaves out is still counted right: paused rows are all kept, an
+event left out still waits for its answer."""
+
+from __future__ import annotations
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.ui.view.batch import take_batch
+from togul_monitor.ui.view.feed_store import FeedStore
+
+
+def test_paused_rows_are_all_kept_and_a_left_out_row_still_waits_for_its_answer() -> None:
+    def event(i: int, key: str) -> FlagEvent:
+        return FlagEvent("flag.updated", key, "env", i, float(i), None, float(i))
+
+    def take(store: FeedStore, updates: list[object]) -> None:
+        take_batch(
+            updates, store, environment_names={}, selected=None, watched=set(), row_budget=400
+        )
+
+    # Paused, rows wait in `pending` and cost no paint: the budget is the view's, not theirs.
+    store = FeedStore(view_size=5_000)
+    store.set_paused(True)
+    take(store, [event(i, f"k{i}") for i in range(1_000)])
+    assert store.pending_events == 1_000 and store.trimmed == 0
+    # Left out under the budget, an event of a flag still waits for its answer: the value that
+    # comes answers it, and the older shown row of the flag stays "with the next event".
+    store = FeedStore(view_size=5_000)
+    first, second = event(0, "f"), event(1, "f")
+    take(store, [first])
+    take(store, [second, *(event(i, f"k{i}") for i in range(2, 500))])
+    assert store.skipped >= 1 and second not in store.view
+    assert store.answers.waiting(first) and store.answers.waiting(second)
