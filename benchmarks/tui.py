@@ -206,11 +206,12 @@ async def _measure(app: Any, conn: Any, paints: list[float]) -> dict[str, Any]:
 
     probe_task = asyncio.create_task(probe())
     keys_task = asyncio.create_task(keys())
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _thread_cpu()
     conn.send("go")
     while not conn.poll():
         await asyncio.sleep(0.05)
     duration = time.perf_counter() - started
+    cpu = {k: (v - cpu_before.get(k, 0.0)) / duration for k, v in _thread_cpu().items()}
     published, stamps = conn.recv()
     store = app.main.store
     deadline = time.perf_counter() + 30
@@ -237,14 +238,26 @@ async def _measure(app: Any, conn: Any, paints: list[float]) -> dict[str, Any]:
         "key_p50_ms": statistics.median(latencies) * 1000,
         "key_p95_ms": statistics.quantiles(latencies, n=20)[18] * 1000,
         "keys": len(latencies),
+        "ui_cpu": cpu.get("ui", float("nan")) * 100,  # % of a core while publishing
+        "monitor_cpu": cpu.get("monitor", float("nan")) * 100,
         "stamps": stamps,
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User + system CPU time of process `pid` (all its threads; with `tid`, that thread's)."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of the UI's thread (the main one) and the monitor's."""
+    pid, cpu = os.getpid(), {"ui": _cpu_seconds(os.getpid(), threading.main_thread().native_id)}
+    for thread in threading.enumerate():
+        if thread.name.startswith("monitor-") and thread.native_id is not None:
+            cpu["monitor"] = _cpu_seconds(pid, thread.native_id)
+    return cpu
 
 
 def _pty_spawn(argv: list[str], home: str) -> tuple[int, int]:
@@ -342,6 +355,9 @@ def report_load(rate: int, seconds: float) -> None:
     r = result
     print(f"  longest event-loop stall {r['stall_max_ms']:.1f} ms (p99 {r['stall_p99_ms']:.1f} ms)")
     print(f"  key press to repaint p50 {r['key_p50_ms']:.1f} ms, p95 {r['key_p95_ms']:.1f} ms")
+    print(
+        f"  CPU: UI thread {r['ui_cpu']:.0f} %, monitor thread {r['monitor_cpu']:.0f} % of a core"
+    )
 
 
 def report_latency(seconds: float) -> None:

@@ -1,5 +1,5 @@
 """A paint costs the same at any rate: it takes the newest rows that fit its budget into the view,
-counts the rest as not shown, and the drain slows down when nothing arrives."""
+counts the rest as not shown; and the screen drains when the monitor wakes it, never polling."""
 
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ async def test_a_50000_row_batch_paints_the_visible_rows_and_counts_the_rest(
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         main, store = app.main, app.main.store
-        await wait_for(pilot, lambda: main.pacer.timer is not None)
         rendered: list[int] = []
         feed = main.feed
         render_line = feed.render_line
@@ -47,15 +46,17 @@ async def test_a_50000_row_batch_paints_the_visible_rows_and_counts_the_rest(
             return render_line(y)
 
         feed.render_line = counting  # type: ignore[method-assign]
-        # Hold the paint timer while the monitor publishes the batch: one drain takes it all.
-        main.pacer.timer.pause()  # type: ignore[union-attr]
+        # Hold the drains while the monitor publishes the batch: one drain takes it all.
+        tick = main.pacer.tick
+        main.pacer.tick = lambda: None
         before = store.received
         environment_id = emulator.credentials.environment_ids["production"]
         inject_rows(app, events(environment_id, BATCH, app.clock()))
         hub: Any = app.monitor._hub  # type: ignore[union-attr]
         await wait_for(pilot, lambda: len(hub._buffer) >= BATCH, what="the batch to be published")
         rendered.clear()
-        main.pacer.timer.resume()  # type: ignore[union-attr]
+        main.pacer.tick = tick
+        main.pacer.wake()  # the monitor woke the held screen already: this stands for it
         await wait_for(pilot, lambda: store.received >= before + BATCH, what="the drain")
         await wait_for(pilot, lambda: rendered, what="a frame")
         await pilot.pause()
@@ -107,46 +108,39 @@ async def test_every_event_of_a_burst_is_shown_or_counted_as_not_shown() -> None
             assert accounted(app)
 
 
-def test_the_drain_slows_down_when_idle_and_speeds_up_on_the_first_update() -> None:
-    pace = DrainPace(busy_hz=20.0, idle_hz=4.0, idle_after=2.0)  # not the defaults: any rates
-    assert pace.interval == 1 / 20
-    changes = 0
-    for tick in range(40):  # 1.95 s of empty drains at 20 Hz: still busy
-        changes += pace.drained(0, 100.0 + tick / 20)
-    assert changes == 0 and not pace.idle
-    now = 102.0
-    assert pace.drained(0, now)  # 2 s without an update: the interval changes
-    assert pace.idle and pace.interval == 1 / 4
-    # Idle, the drains are 4 a second: a quiet minute is 240 drains, not 1,200.
-    drains, t = 0, now + 0.25
-    while t < now + 60:
-        assert not pace.drained(0, t)
-        drains += 1
-        t += pace.interval
-    assert drains <= 241
-    assert pace.drained(3, t)  # the first update: at once back to the paint rate
-    assert pace.interval == 1 / 20 and not pace.idle
-    assert not pace.drained(0, t + 0.05)  # a short pause does not slow it down again
+def test_the_first_wake_after_quiet_drains_at_once_and_a_busy_stream_once_a_frame() -> None:
+    pace = DrainPace(busy_hz=20.0)
+    assert pace.wake(100.0) == 0.0  # never drained: at once
+    assert pace.wake(100.0) is None  # a drain is due: coalesced
+    pace.fired(100.0)
+    pace.drained(5, 100.003)  # the frame counts from the drain's start
+    assert not pace.idle(100.5)
+    # Woken right after a drain: the next waits for the frame, and more wakes add nothing.
+    delay = pace.wake(100.01)
+    assert delay is not None and abs(delay - 0.04) < 1e-9
+    assert pace.wake(100.02) is None
+    pace.fired(100.05)
+    pace.drained(3, 100.06)
+    # After a quiet spell the first update is drained at once, not a frame late.
+    assert pace.idle(103.0)
+    assert pace.wake(103.0) == 0.0
 
 
-async def test_an_idle_screen_slows_its_paint_timer(emulator: EmulatorHandle) -> None:
+async def test_an_idle_screen_drains_on_the_monitors_wake_not_on_a_timer(
+    emulator: EmulatorHandle,
+) -> None:
     app = make_app(make_profile(emulator))
-    fake = [0.0]
-    moving = [False]
-
-    def clock() -> float:  # half a second a drain, once the test lets it move
-        fake[0] += 0.5 if moving[0] else 0.0
-        return fake[0]
-
-    app.main.pacer.clock = clock
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
-        pacer = app.main.pacer
-        await wait_for(pilot, lambda: pacer.timer is not None)
-        assert not pacer.idle  # the clock stands still: never quiet long enough
-        moving[0] = True  # the drains that follow see a quiet stream (heartbeats only)
-        await wait_for(pilot, lambda: pacer.idle, what="the drain to slow down")
-        assert pacer.timer is not None and pacer.timer._interval == 1 / pacer.pace.idle_hz
+        main, store = app.main, app.main.store
+        pacer = main.pacer
+        await wait_for(pilot, lambda: not pacer.pace.scheduled, what="no drain due")
+        # Nothing repeats: no paint timer runs (only the one-second ages timer, which never
+        # drains), so what drains next can only be a wake.
+        assert not any(t.name == "paint" and t._repeat != 0 for t in main._timers)
+        before, wakes, ticks = store.received, pacer.monitor_wakes, pacer.ticks
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: not pacer.idle, what="the drain to speed up")
-        assert pacer.timer._interval == 1 / pacer.pace.busy_hz
+        await wait_for(pilot, lambda: store.received > before, what="the update drained")
+        assert pacer.monitor_wakes > wakes  # the monitor woke the screen...
+        assert pacer.ticks > ticks  # ...which drained it
+        assert pacer.ticks - ticks <= pacer.wakes  # every drain was asked for by a wake

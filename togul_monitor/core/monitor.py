@@ -4,7 +4,7 @@ The TUI and the headless commands drive this, never the stages below it directly
 
 - `Monitor` is an asyncio object: `await start()`, `await stop()`. Headless commands run it in
   their own loop and read `updates()` (or use `run_headless`); the TUI runs it on a thread of
-  its own (`MonitorThread`) and empties `drain()` a few times a second.
+  its own (`MonitorThread`) and empties `drain()` when woken (`enable_drain`, updates.py).
 - The work is split by job: `intake` (the stream task), `contexts` (values, re-evaluation and
   transitions, per named context), `plan` (which credential streams, decided before the start),
   `recording` (the journal), `configs` (with a token: the flags' configurations and diffs) and
@@ -326,9 +326,9 @@ class Monitor:
         `snapshot().dropped_updates` (events stay in the log)."""
         return self._hub.subscribe(ended=self._stopped)
 
-    def enable_drain(self) -> None:
-        """Collect updates for `drain()` (MonitorThread does this)."""
-        self._hub.enable_drain()
+    def enable_drain(self, on_updates: Callable[[], None] | None = None) -> None:
+        """Collect updates for `drain()`; `on_updates`: the drain buffer's wake (updates.py)."""
+        self._hub.enable_drain(on_updates)
 
     def drain(self) -> list[MonitorUpdate]:
         """All updates since the last call, oldest first."""

@@ -30,15 +30,23 @@ STOP_TIMEOUT = JOURNAL_CLOSE_TIMEOUT + 2.0
 class MonitorThread:
     """A Monitor on its own thread and event loop, for the TUI."""
 
-    def __init__(self, profile: Profile, **options: Any) -> None:
-        """`options`: `Monitor`'s keyword arguments (record, clock, journal_dir, ...)."""
+    def __init__(
+        self, profile: Profile, *, on_updates: Callable[[], None] | None = None, **options: Any
+    ) -> None:
+        """`options`: `Monitor`'s keyword arguments (record, clock, journal_dir, ...).
+        `on_updates`: called on the monitor's loop when updates wait in the drain buffer that
+        was empty (core/updates.py): the reader's wake, instead of polling. It must not block."""
         self.profile = profile
         self.monitor = Monitor(profile, **options)
-        self.monitor.enable_drain()
+        self.monitor.enable_drain(on_updates)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
+
+    def set_on_updates(self, on_updates: Callable[[], None]) -> None:
+        """The drain's wake, given once the reader is known (fires at once if updates wait)."""
+        self.monitor.enable_drain(on_updates)
 
     def start(self) -> None:
         """Returns once the monitor's loop runs and the monitor has started."""

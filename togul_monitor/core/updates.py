@@ -4,12 +4,20 @@ Updates are the stream's items plus what the monitor derives from them (a value'
 before → after transition, the evaluate side's health). They leave the monitor two ways:
 - `UpdateStream`: an async iterator on the monitor's loop (`Monitor.updates()`, the headless
   commands), which gets each update as it is published;
-- a drain buffer that another thread empties with `drain()` (the TUI, a few times a second).
+- a drain buffer that another thread empties with `drain()` (the TUI, when woken).
   Updates are staged on the loop and handed to the buffer by `commit()`, which the monitor
   calls right after it publishes a new snapshot: whatever a reader drains, the snapshot it
   reads next already reflects (but for the cached values, whose copy is throttled: see
   `snapshot.py`). `drain()` takes the whole buffer by swapping it for an empty one, under a
   lock the loop takes once per commit.
+
+The reader need not poll: `on_updates` (given to `enable_drain`) is called on the loop when a
+commit finds the buffer empty, so once per drain at most. The check and the fill happen under
+the lock the drain swaps under, so no update is ever left without a wake: whatever a commit adds
+after a drain either finds the buffer empty (and wakes) or joins updates that already woke it.
+A reader must forget a wake before it drains, not after (a wake between its drain and its
+forgetting would be lost). The callback must be cheap and never block (the TUI's posts a call
+to its own loop).
 
 Both are bounded. When a reader falls `max_pending` behind, further updates are dropped and
 counted; the drain buffer then ends with one `Dropped` update saying how many feed rows the
@@ -22,7 +30,7 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from togul_monitor.domain.event_log import Row
@@ -148,8 +156,9 @@ class UpdateStream:
 class UpdateHub:
     """Publishing and `commit()` run on the monitor's loop; `drain()` on any thread."""
 
-    def __init__(self, max_pending: int) -> None:
+    def __init__(self, max_pending: int, on_updates: Callable[[], None] | None = None) -> None:
         self.max_pending = max_pending
+        self._on_updates = on_updates  # the drain buffer's wake: empty -> not empty
         self.dropped = 0  # updates a reader did not take in time
         self._subscribers: list[UpdateStream] = []
         self._draining = False
@@ -179,20 +188,27 @@ class UpdateHub:
             return
         self._staged = []
         with self._lock:
+            # Decided under the lock the drain swaps under: see the module's docstring.
+            wake = not self._buffer and not self._lost.updates
             room = self.max_pending - len(self._buffer)
             if room >= len(staged):
                 self._buffer.extend(staged)
-                return
-            kept = staged[: max(room, 0)]
-            self._buffer.extend(kept)
-            lost = staged[len(kept) :]
-            rows = sum(1 for update in lost if not isinstance(update, NOT_ROWS))
-            events = sum(1 for update in lost if type(update) is FlagEvent)
-            self.dropped += len(lost)
-            before = self._lost
-            self._lost = Dropped(
-                before.updates + len(lost), before.rows + rows, before.events + events
-            )
+            else:
+                self._overflow(staged, room)
+        on_updates = self._on_updates
+        if wake and on_updates is not None:
+            on_updates()  # outside the lock: it may take another (a loop's, say)
+
+    def _overflow(self, staged: list[MonitorUpdate], room: int) -> None:
+        """What fits joins the buffer; the rest is dropped and counted (lock held)."""
+        kept = staged[: max(room, 0)]
+        self._buffer.extend(kept)
+        lost = staged[len(kept) :]
+        rows = sum(1 for update in lost if not isinstance(update, NOT_ROWS))
+        events = sum(1 for update in lost if type(update) is FlagEvent)
+        self.dropped += len(lost)
+        before = self._lost
+        self._lost = Dropped(before.updates + len(lost), before.rows + rows, before.events + events)
 
     def subscribe(self, *, ended: bool) -> UpdateStream:
         stream = UpdateStream(self, self.max_pending)
@@ -211,8 +227,17 @@ class UpdateHub:
         for subscriber in list(self._subscribers):
             subscriber.put(END)
 
-    def enable_drain(self) -> None:
+    def enable_drain(self, on_updates: Callable[[], None] | None = None) -> None:
+        """Collect updates for `drain()`; with `on_updates`, wake the reader through it from now
+        on (at once if updates already wait: none is left without a wake)."""
         self._draining = True
+        if on_updates is None:
+            return
+        self._on_updates = on_updates
+        with self._lock:
+            waiting = bool(self._buffer) or bool(self._lost.updates)
+        if waiting:
+            on_updates()
 
     def drain(self) -> list[MonitorUpdate]:
         """All updates since the last call, oldest first (a `Dropped` last if any were lost)."""

@@ -9,7 +9,7 @@ is checked against the same small surface. `ViewHost` is what the main screen as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from togul_monitor.config.profiles import Profile
@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py
 
 class MonitorHandle(Protocol):
     def drain(self) -> list[MonitorUpdate]: ...
+
+    def enable_drain(self, on_updates: Callable[[], None] | None = None) -> None: ...
 
     def snapshot(self) -> MonitorSnapshot: ...
 

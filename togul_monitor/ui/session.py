@@ -114,7 +114,7 @@ class MonitorSession:
 
     def start(self, profile: Profile | None, name: str | None, current_name: str) -> None:
         """Stop the running monitor (if any) and start one for `profile`, or profile `name`."""
-        self.runner = None  # the paint timer stops draining it at once
+        self.runner = None  # the drains stop taking from it at once
         self.switching = True
         self.generation += 1
         self.app.run_worker(

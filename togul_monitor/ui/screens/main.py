@@ -93,7 +93,6 @@ class MainScreen(Screen[None]):
         profile = host.profile
         self.host = host
         self.clock = clock
-        self.paint_hz = paint_hz
         self.export_dir = export_dir
         # One dict, shared by every predicate and the feed: learning an id updates them all.
         self.environment_names: dict[str, str] = dict(profile.environment_names)
@@ -106,7 +105,7 @@ class MainScreen(Screen[None]):
         self.history = HistoryReads()
         self.last_export: Path | None = None
         self._painter: MainPainter | None = None
-        # The paint timer: fast while updates arrive, slow when idle (main_pace.py).
+        # The drains: when the monitor wakes the screen, at most once a frame (main_pace.py).
         self.pacer = PaintPacer(self, self._tick, paint_hz=paint_hz, clock=pace_clock)
         self._keys: MainKeys | None = None
 
@@ -212,6 +211,7 @@ class MainScreen(Screen[None]):
         boundary = partial(boundary_items, live_from=began, time_mode=self.time_mode, now=now)
         self.store.attach(monitor, snapshot.feed_start, boundary)
         self.painter.started(profile, first=first, selected=self.selected_flag, snapshot=snapshot)
+        monitor.enable_drain(self.pacer.wake_threadsafe)  # woken, never polled (main_pace.py)
         self.pacer.wake()
         if not first:
             self.selected_flag = profile.watch[0] if profile.watch else None
@@ -232,11 +232,12 @@ class MainScreen(Screen[None]):
 
     @while_mounted
     def _tick(self) -> None:
-        self.pacer.drained(self.painter.tick(self.selected_flag, idle=self.pacer.idle))
+        drained = self.painter.tick(self.selected_flag, idle=self.pacer.idle)
+        self.pacer.drained(drained, more=self.painter.held)
 
     @while_mounted
     def _every_second(self) -> None:
-        self.painter.every_second(self.time_mode)
+        self.painter.every_second(self.time_mode, self.selected_flag, idle=self.pacer.idle)
 
     def watch_selected_flag(self, flag_key: str | None) -> None:
         self.painter.select(flag_key)

@@ -1,9 +1,10 @@
 """The main screen's paint loop: from the monitor's updates to the panes.
 
 `MainScreen` (main.py) holds the view's state (the store, the modes, the watched flags) and
-runs the timers; `MainPainter` finds the widgets once and does the painting. Every tick it
-drains the monitor, sorts the batch (`view/batch.py`: rows into the store first) and paints it
-(rows, values, flashes, bells, the credentials notice); a few times a second it repaints the
+runs the timers; `MainPainter` finds the widgets once and does the painting. Every tick (when
+the monitor woke the screen, at most once a frame: main_pace.py) it drains the monitor, sorts
+the batch (`view/batch.py`: rows into the store first) and paints it (rows, values, flashes,
+bells, the credentials notice); a few times a second (and once a second) it repaints the
 status bar and the empty-pane hints from the monitor's snapshot (`view/status.py`) and keeps
 the selected flag's history current (`view/history.py`: one journal read per selection, on a
 thread worker, and the rows that arrive since merged in memory).
@@ -11,12 +12,11 @@ thread worker, and the rows that arrive since merged in memory).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events
-from textual.app import App
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
@@ -28,6 +28,7 @@ from togul_monitor.domain.values import FlagValue
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
+from togul_monitor.ui.screens.main_support import evaluates, input_waiting, where_of
 from togul_monitor.ui.view.batch import credentials_signal, take_batch
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.history import HistoryReads
@@ -58,32 +59,10 @@ STATUS_EVERY = 5  # status bar and history refresh every N paints (4 Hz at 20 Hz
 FRAME_ROWS = 400
 MAX_DEFERRED = 3  # ticks in a row a paint may wait for input to be handled first
 QUIET = (Heartbeat, Status)  # updates that keep no drain busy (the status bar has their news)
-VALUES_EVERY = 4  # ticks between two updates of the values table (5 Hz under a burst)
+# Seconds between two updates of the values table under a burst (the first after a quiet spell
+# is at once): its redraw costs every visible cell, about as much as the feed's.
+VALUES_EVERY = 0.2
 HISTORY_EVERY = 20  # ticks between two merges of new rows into the history pane (1 Hz)
-
-
-def input_waiting(app: App[None]) -> bool:
-    """A key or a mouse event waits in the app's queue, or in the screen's or the focused
-    widget's (where the app forwards it): the paint waits a tick, so what the user pressed is
-    handled, and painted, first. Textual runs the timer's callback in its own task; a paint
-    that started first would otherwise hold the key back for its whole length."""
-    for pump in (app, app.screen_stack[-1] if app.screen_stack else None, app.focused):
-        queue = getattr(pump, "_message_queue", None)
-        waiting = getattr(queue, "_queue", ())  # asyncio.Queue's deque
-        if any(isinstance(message, events.InputEvent) for message in waiting):
-            return True
-    return False
-
-
-def where_of(profile: Profile) -> str:
-    """`profile / environment`, as the status bar names them."""
-    return f"{profile.name} / {profile.environment_key or 'all environments'}"
-
-
-def evaluates(profile: Profile) -> bool:
-    """Whether the monitor evaluates values for `profile`: evaluate takes an API key and an
-    environment key (the rule of `core/plan.py`, `StreamPlan.evaluate`)."""
-    return bool(profile.api_key and profile.environment_key)
 
 
 class MainPainter:
@@ -107,7 +86,8 @@ class MainPainter:
         self._deferred = 0  # ticks in a row that let input go first
         self._values: dict[tuple[str, str], FlagValue] = {}  # drained, not yet in the table
         self._flash: set[str] = set()
-        self._values_at = self._history_at = -VALUES_EVERY - HISTORY_EVERY  # paints
+        self._history_at = -HISTORY_EVERY  # paints
+        self._values_at = -VALUES_EVERY  # time.monotonic(): the view's clock may stand still
         self.rings = WatchRings(where_of(host.profile))
         self.status = Status(ConnectionState.CONNECTING, at=clock())  # the latest signalled
         self.paints = 0
@@ -126,9 +106,10 @@ class MainPainter:
 
     # -- every tick ---------------------------------------------------------------------------
     def tick(self, selected: str | None, *, idle: bool = False) -> int:
-        """Drain and paint; the status texts 4 times a second (once when `idle`: the timer is
-        slow then, view/pace.py). How many updates it drained; -1 when a key or a click was
-        waiting, which goes first (a few ticks at most, so a held key never freezes the feed)."""
+        """Drain and paint; the status texts 4 times a second while busy (at once when `idle`:
+        the first tick after a quiet spell). How many updates it drained; -1 when a key or a
+        click was waiting, which goes first (a few ticks at most: a held key never freezes the
+        feed)."""
         monitor = self.host.monitor
         drained = 0
         if monitor is not None:
@@ -144,27 +125,42 @@ class MainPainter:
                 with self.app.batch_update():
                     self._paint_batch(monitor, updates, selected)
         self.paints += 1
+        if (self._values or self._flash) and time.monotonic() - self._values_at >= VALUES_EVERY:
+            self._apply_values()
+        if idle or self.paints % STATUS_EVERY == 0:
+            self.slow_duties(selected, idle=idle)
+        else:
+            self._ring()
+        return drained
+
+    @property
+    def held(self) -> bool:
+        """Values or flashes wait for a later tick (the table takes them every few ticks)."""
+        return bool(self._values or self._flash)
+
+    def slow_duties(self, selected: str | None, *, idle: bool) -> None:
+        """Rings, the status texts and the history: a few times a second while updates come,
+        once a second anyway (`every_second`: no tick runs while idle)."""
+        self._ring()
+        self.texts()
+        if self.history.dirty:
+            self.load_history(selected)
+        elif self.history.new and self.history.current and self._history_due(idle):
+            self.show_history(None, selected)
+
+    def _ring(self) -> None:
         for ring in self.rings.due():
             self.app.bell()
             timeout = self.rings.window  # about one toast per flag on screen at a time
             self.app.notify(
                 ring.message, title=TITLE, severity="warning", markup=False, timeout=timeout
             )
-        if (self._values or self._flash) and self.paints - self._values_at >= VALUES_EVERY:
-            self._apply_values()
-        if self.paints % (2 if idle else STATUS_EVERY) == 0:
-            self.texts()
-            if self.history.dirty:
-                self.load_history(selected)
-            elif self.history.new and self.history.current and self._history_due(idle):
-                self.show_history(None, selected)
-        return drained
 
     def _apply_values(self) -> None:
         """The values (and flashes) held since the table last took them: under a burst the
         whole table repaints a few times a second, not at every paint."""
         values, flash = list(self._values.values()), self._flash
-        self._values, self._flash, self._values_at = {}, set(), self.paints
+        self._values, self._flash, self._values_at = {}, set(), time.monotonic()
         with self.app.batch_update():
             if values:
                 self.values.apply(values, flash=flash)
@@ -214,16 +210,17 @@ class MainPainter:
         self.feed.sync()
         if batch.repaint_rows:
             self.feed.relayout()  # rows say what the value did: their columns may change
-        for value in batch.values:  # the table takes them at most VALUES_EVERY ticks apart
+        for value in batch.values:  # the table takes them VALUES_EVERY s apart
             self._values[value.flag_key, value.context] = value
         self._flash |= batch.flash
         for transition in batch.rings:
             self.rings.add(transition)
         self.new_rows()
 
-    def every_second(self, time_mode: str) -> None:
-        """Ages move and flashes expire; relative times move too."""
+    def every_second(self, time_mode: str, selected: str | None, *, idle: bool) -> None:
+        """Ages move and flashes expire; relative times move too. Never drains."""
         with self.app.batch_update():
+            self.slow_duties(selected, idle=idle)
             self.values.tick()
             if time_mode == "relative":
                 self.feed.refresh()

@@ -1,6 +1,6 @@
 """One drained batch of monitor updates: into the feed store first, then what to paint.
 
-The paint timer drains the monitor (at most `paint_hz` times a second) and hands the list
+The screen drains the monitor when woken (at most `paint_hz` times a second) and hands the list
 here. `take_batch` hands every row (event or marker) to the FeedStore in log order and sorts the
 rest into a `Batch`: the values to diff into the table, the rows to flash, the watched flags'
 transitions (`view/rings.py` decides which ring), the status changes; configuration diffs go to

@@ -1,54 +1,58 @@
-"""How often the paint timer drains the monitor: fast while updates arrive, slow when idle.
+"""When the main screen drains the monitor: on its wake, at most once a frame.
 
-The timer drains at `busy_hz` (the paint rate) while anything arrives. After `idle_after`
-seconds of empty drains (heartbeats and statuses alone count as empty) it slows to `idle_hz`:
-an idle TUI then wakes twice a second instead of twenty times (the status bar's ages still
-move), and the first drain that finds an update (at most 1 / `idle_hz` late) speeds it up again.
-Nothing here touches Textual: the screen (`screens/main_pace.py`) asks `drained()` after every
-drain and restarts its timer when the answer is a new interval.
+The monitor wakes the screen when updates wait in its drain buffer that was empty
+(core/updates.py): once per drain at most, so an idle TUI never drains (no timer runs but the
+once-a-second one for the status bar's ages, which does not drain). `wake()` says when the next
+drain should run: at once after a quiet spell (the first update is painted without waiting a
+frame), else one frame after the last drain, so a busy stream is painted at the frame rate and
+never more often; a wake while a drain is already due adds nothing (coalesced). The drain forgets
+the wake (`fired()`) before it takes the buffer, never after: a wake that comes after the drain
+then schedules another, and no update waits for a wake that was dropped.
+Nothing here touches Textual: the screen (`screens/main_pace.py`) runs the timers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-IDLE_AFTER = 2.0  # seconds without an update before the drain slows down
-IDLE_HZ = 2.0  # the drain's rate while idle (the status bar's texts: every other drain)
+IDLE_AFTER = 2.0  # seconds without an update before the view counts as idle (history at once)
 
 
 @dataclass
 class DrainPace:
     busy_hz: float = 20.0
-    idle_hz: float = IDLE_HZ
     idle_after: float = IDLE_AFTER
-    quiet_since: float | None = None  # when the drains began to come back empty
-    interval: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.interval = 1 / self.busy_hz
+    scheduled: bool = False  # a drain is due: a wake adds nothing
+    last_drain: float | None = None
+    last_busy: float | None = None  # the last drain that took an update
 
     @property
-    def idle(self) -> bool:
-        return self.interval > 1 / self.busy_hz
+    def frame(self) -> float:
+        return 1 / self.busy_hz
 
-    def drained(self, count: int, now: float) -> bool:
-        """A drain took `count` updates at `now`: True when the interval changed."""
-        if count:
-            self.quiet_since = None
-            interval = 1 / self.busy_hz
-        else:
-            if self.quiet_since is None:
-                self.quiet_since = now
-            quiet = now - self.quiet_since >= self.idle_after
-            interval = 1 / self.idle_hz if quiet else 1 / self.busy_hz
-        changed = interval != self.interval
-        self.interval = interval
-        return changed
+    def wake(self, now: float) -> float | None:
+        """Updates wait: in how many seconds to drain, None when a drain is already due."""
+        if self.scheduled:
+            return None
+        self.scheduled = True
+        if self.last_drain is None:
+            return 0.0
+        return max(0.0, self.last_drain + self.frame - now)
 
-    def wake(self) -> bool:
-        """Something will arrive (a monitor started, a key asked for a repaint): busy again.
-        True when the interval changed."""
-        self.quiet_since = None
-        changed = self.idle
-        self.interval = 1 / self.busy_hz
-        return changed
+    def fired(self, now: float) -> None:
+        """The due drain runs now: a wake from here on schedules the next, a frame after this
+        one began (the frame counts from the drain's start, not its paint's end)."""
+        self.scheduled = False
+        self.last_drain = now
+
+    def drained(self, count: int, now: float) -> None:
+        """A drain took `count` updates at `now` (-1: it let input go first, and the next try
+        is a frame later too)."""
+        if count < 0:
+            self.last_drain = now
+        if count > 0:
+            self.last_busy = now
+
+    def idle(self, now: float) -> bool:
+        """Nothing arrived for `idle_after` seconds."""
+        return self.last_busy is None or now - self.last_busy >= self.idle_after

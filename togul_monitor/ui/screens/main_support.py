@@ -1,0 +1,33 @@
+"""What the main screen's painter asks that needs none of its state: whether input waits (the
+paint lets it go first), how the status bar names a profile, whether a profile evaluates."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import App
+
+from togul_monitor.config.profiles import Profile
+
+
+def input_waiting(app: App[None]) -> bool:
+    """A key or a mouse event waits in the app's queue, or in the screen's or the focused
+    widget's (where the app forwards it): the paint waits a tick, so what the user pressed is
+    handled, and painted, first. Textual runs the timer's callback in its own task; a paint
+    that started first would otherwise hold the key back for its whole length."""
+    for pump in (app, app.screen_stack[-1] if app.screen_stack else None, app.focused):
+        queue = getattr(pump, "_message_queue", None)
+        waiting = getattr(queue, "_queue", ())  # asyncio.Queue's deque
+        if any(isinstance(message, events.InputEvent) for message in waiting):
+            return True
+    return False
+
+
+def where_of(profile: Profile) -> str:
+    """`profile / environment`, as the status bar names them."""
+    return f"{profile.name} / {profile.environment_key or 'all environments'}"
+
+
+def evaluates(profile: Profile) -> bool:
+    """Whether the monitor evaluates values for `profile`: evaluate takes an API key and an
+    environment key (the rule of `core/plan.py`, `StreamPlan.evaluate`)."""
+    return bool(profile.api_key and profile.environment_key)
