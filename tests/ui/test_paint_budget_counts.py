@@ -30,3 +30,21 @@ def test_paused_rows_are_all_kept_and_a_left_out_row_still_waits_for_its_answer(
     take(store, [second, *(event(i, f"k{i}") for i in range(2, 500))])
     assert store.skipped >= 1 and second not in store.view
     assert store.answers.waiting(first) and store.answers.waiting(second)
+
+
+def test_the_status_bar_says_how_many_rows_a_burst_left_unpainted() -> None:
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.domain.events import ConnectionState, Status
+    from togul_monitor.ui.view.status import status_info
+
+    store = FeedStore(view_size=5_000)
+    take_batch(
+        [FlagEvent("flag.updated", f"k{i}", "env", i, float(i), None, float(i)) for i in range(900)],
+        store, environment_names={}, selected=None, watched=set(), row_budget=400,
+    )  # fmt: skip
+    profile = Profile(name="p", base_url="http://x", environment_key="production")
+    info = status_info(
+        profile=profile, status=Status(ConnectionState.LIVE, 0.0), switching=False, store=store,
+        snapshot=None, now=0.0,
+    )  # fmt: skip
+    assert info.notes[0].text.startswith("500 events of a burst not painted")

@@ -184,6 +184,14 @@ def status_info(
         info.duplicates = snapshot.counters.duplicates
         info.dropped = snapshot.dropped_updates
         info.notes = status_notes(snapshot)
+    if store.skipped:
+        # Rows a paint left out under a burst sit between two rows of the feed, unseen: say so,
+        # and where they are (a refilter or an export reads them from the log).
+        text = (
+            f"{store.skipped:,} events of a burst not painted (in the log: a new filter or an "
+            "export shows them)"
+        )
+        info.notes = (Note(text, f"{store.skipped:,} not painted", "bold yellow"), *info.notes)
     return info
 
 
