@@ -3,6 +3,9 @@ event left out still waits for its answer."""
 
 from __future__ import annotations
 
+import collections
+from types import SimpleNamespace
+
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.ui.view.batch import take_batch
 from togul_monitor.ui.view.feed_store import FeedStore
@@ -48,3 +51,22 @@ def test_the_status_bar_says_how_many_rows_a_burst_left_unpainted() -> None:
         snapshot=None, now=0.0,
     )  # fmt: skip
     assert info.notes[0].text.startswith("500 events of a burst not painted")
+
+
+
+def test_a_queued_key_is_seen_waiting_and_a_mouse_move_is_not() -> None:
+    # The paint steps aside for input by peeking at Textual's message queue (private): this
+    # fails, rather than the peek silently finding nothing, if Textual renames it.
+    from textual import events
+    from textual.app import App
+
+    from togul_monitor.ui.screens.main_support import input_waiting
+
+    queue = App()._message_queue  # a real app's queue, under the name the peek reads
+    assert isinstance(getattr(queue, "values", None), collections.deque)
+    app = SimpleNamespace(_message_queue=queue, screen_stack=[], focused=None)
+    assert not input_waiting(app)  # type: ignore[arg-type]
+    queue.put_nowait(events.MouseMove(None, 1, 1, 0, 0, 0, False, False, False))
+    assert not input_waiting(app)  # type: ignore[arg-type]
+    queue.put_nowait(events.Key("t", "t"))
+    assert input_waiting(app)  # type: ignore[arg-type]

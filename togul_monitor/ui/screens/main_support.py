@@ -16,8 +16,12 @@ def input_waiting(app: App[None]) -> bool:
     that started first would otherwise hold the key back for its whole length."""
     for pump in (app, app.screen_stack[-1] if app.screen_stack else None, app.focused):
         queue = getattr(pump, "_message_queue", None)
-        waiting = getattr(queue, "_queue", ())  # asyncio.Queue's deque
-        if any(isinstance(message, events.InputEvent) for message in waiting):
+        waiting = getattr(queue, "values", ())  # textual._queue.Queue's deque (a test checks)
+        # A key or a click; not a mouse move, which comes in streams and must not hold a paint.
+        if any(
+            isinstance(message, events.InputEvent) and not isinstance(message, events.MouseMove)
+            for message in waiting
+        ):
             return True
     return False
 
