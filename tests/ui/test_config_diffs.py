@@ -88,8 +88,12 @@ async def test_a_rule_change_shows_in_the_row_the_detail_and_the_history(
         await wait_for(pilot, lambda: len(store.diffs) == 1, what="the diff")
         await wait_for(
             pilot,
-            lambda: any("rollout 25→50% · rule 2" in line for line in feed_lines(app)),
-            what="the row saying the diff",
+            # The value's answer (it moved for the watched context) and the diff come from two
+            # requests in either order: wait for the row to say both before measuring it narrow.
+            lambda: any(
+                "false → true · rollout 25→50% · rule 2" in line for line in feed_lines(app)
+            ),
+            what="the row saying the value's change and the diff",
         )
         row = store.view[row_of(app, "checkout-v2")]
         # Narrow, the row still says it began with the diff, cut with `…`.
