@@ -65,6 +65,19 @@ async def wait_live(pilot: Pilot[Any], app: TogulMonitorApp, timeout: float = 5.
     )
 
 
+async def wait_first_value(
+    pilot: Pilot[Any], app: TogulMonitorApp, flag: str = "new-dashboard", timeout: float = 5.0
+) -> None:
+    """The monitor has `flag`'s first value: a change made after this is a before → after (one
+    made earlier may be the first value the monitor sees, with nothing before it)."""
+
+    def known() -> bool:
+        value = app.monitor.snapshot().values.get(flag) if app.monitor is not None else None
+        return value is not None and value.current is not None and not value.stale
+
+    await wait_for(pilot, known, timeout, f"{flag}'s first value")
+
+
 def feed_lines(app: TogulMonitorApp) -> list[str]:
     """The plain text of every row in the feed's view (what the user can scroll through)."""
     from togul_monitor.ui.widgets.event_feed import row_text

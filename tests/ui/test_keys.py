@@ -15,7 +15,15 @@ from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.view.rows import row_event
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 
-from .helpers import accounted, feed_lines, make_app, make_profile, wait_for, wait_live
+from .helpers import (
+    accounted,
+    feed_lines,
+    make_app,
+    make_profile,
+    wait_first_value,
+    wait_for,
+    wait_live,
+)
 
 
 async def test_feed_values_and_history_follow_the_stream(emulator: EmulatorHandle) -> None:
@@ -123,6 +131,7 @@ async def test_enter_opens_the_event_detail(emulator: EmulatorHandle) -> None:
     app = make_app(make_profile(emulator))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
+        await wait_first_value(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: app.main.store.shown == 1 and app.main.store.transitions)
         await pilot.press("enter")

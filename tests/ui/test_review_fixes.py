@@ -7,7 +7,7 @@ from textual.command import CommandList, CommandPalette
 
 from togul_monitor.emulator.harness import EmulatorHandle
 
-from .helpers import inject_rows, make_app, make_profile, wait_for, wait_live
+from .helpers import inject_rows, make_app, make_profile, wait_first_value, wait_for, wait_live
 
 
 async def test_palette_shows_a_markup_like_flag_key_literally(emulator: EmulatorHandle) -> None:
@@ -119,6 +119,7 @@ async def test_enter_opens_at_once_and_fills_in_the_journal_transition(
     app = make_app(make_profile(emulator))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
+        await wait_first_value(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: app.main.store.transitions, what="the transition")
         app.main.store.transitions.clear()  # gone from the view's memory: only the monitor has it
