@@ -1,7 +1,8 @@
 """`togul-monitor web`: the TUI in a browser (a team screen), served by textual-serve.
 
-textual-serve runs one command per browser session and relays its terminal over a websocket to
-xterm.js in the page. The command here is this program's own TUI on the same target:
+textual-serve (in ui/web_server.py) runs one command per browser session and relays its terminal
+over a websocket to xterm.js in the page. The command here is this program's own TUI on the
+same target:
 `python -m togul_monitor --profile NAME` (or `--demo`). Only the profile's *name* is on that
 command line: the key or token stays where the profile keeps it (profiles.toml, or an
 environment variable the session process inherits), so `ps` and the page never show a secret.
@@ -13,12 +14,9 @@ the profile switcher, exports written on this machine): it listens on loopback u
 
 from __future__ import annotations
 
-import asyncio
-import shlex
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -35,15 +33,9 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.serve import is_loopback, printable
 
-if TYPE_CHECKING:
-    from aiohttp import web as aiohttp_web
-
 # Hosts that mean "every address of this machine": no browser can open them, so the URL to
 # print names the machine instead.
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
-# How long a stopping server lets open sessions end (the TUI closes its monitor and, for the
-# demo, its emulator) before aiohttp cancels their handlers, which then ask once more.
-SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 def session_argv(target: Target) -> tuple[list[str], str]:
@@ -117,77 +109,28 @@ def _stamp() -> str:
     return time.strftime("%H:%M:%S")
 
 
-def make_server(argv: list[str], label: str, host: str, port: int, url: str) -> Any:
-    """A textual-serve `Server` running `argv` per session, saying on stderr when a session
-    opens and closes. Imported here: textual-serve (aiohttp) loads only for this command."""
-    from aiohttp import web as aiohttp_web
-    from textual_serve.server import Server
+class _StderrSessionLog:
+    """What the server says about its sessions, on stderr (ui/web_server.py `SessionLog`)."""
 
-    trusted = trusted_origins(host, port, url)
+    def __init__(self, url: str) -> None:
+        self._url = url
 
-    class WebServer(Server):
-        def __init__(self) -> None:
-            # `exec`: textual-serve starts the command through a shell; exec makes the session
-            # process the TUI itself, so a signal or a kill reaches it and no shell lingers.
-            super().__init__(
-                "exec " + shlex.join(argv),
-                host=host,
-                port=port,
-                title=f"{PROGRAM} · {label}",
-                public_url=url,
-            )
-            self.opened = 0
-            self.open_now = 0
-            self.sessions: set[asyncio.Task[Any]] = set()
+    def refused(self, origin: str | None, peer: str) -> None:
+        click.echo(
+            f"{_stamp()} refused a session for a page of {printable(origin)} "
+            f"(from {printable(peer)}): not this server's page "
+            f"({printable(self._url)}; --public-url names another)",
+            err=True,
+        )
 
-        def initialize_logging(self) -> None:
-            """Keep the log setup of the command line (every record to the log file, secrets
-            masked) rather than textual-serve's terminal handler."""
+    def opened(self, number: int, peer: str, open_now: int) -> None:
+        click.echo(
+            f"{_stamp()} session {number} opened from {printable(peer)} ({open_now} open)",
+            err=True,
+        )
 
-        async def on_startup(self, app: aiohttp_web.Application) -> None:
-            """textual-serve prints a banner here, before the port is bound: `announce`
-            says where to go once it is."""
-
-        async def on_shutdown(self, app: aiohttp_web.Application) -> None:
-            """End every session now rather than after aiohttp's grace period: a cancelled
-            session handler closes its websocket and asks its TUI to quit (textual-serve's
-            `AppService.stop`), then waits for the process to exit."""
-            sessions = list(self.sessions)
-            for task in sessions:
-                task.cancel()
-            if sessions:
-                await asyncio.wait(sessions, timeout=SHUTDOWN_GRACE_SECONDS)
-
-        async def handle_websocket(self, request: aiohttp_web.Request) -> Any:
-            origin = request.headers.get("Origin")
-            if not origin_allowed(origin, trusted):
-                click.echo(
-                    f"{_stamp()} refused a session for a page of {printable(origin)} "
-                    f"(from {printable(request.remote or '?')}): not this server's page "
-                    f"({printable(url)}; --public-url names another)",
-                    err=True,
-                )
-                raise aiohttp_web.HTTPForbidden(text="not this server's page\n")
-            self.opened += 1
-            number = self.opened
-            self.open_now += 1
-            task = asyncio.current_task()
-            if task is not None:
-                self.sessions.add(task)
-            peer = printable(request.remote or "?")
-            click.echo(
-                f"{_stamp()} session {number} opened from {peer} ({self.open_now} open)",
-                err=True,
-            )
-            try:
-                return await super().handle_websocket(request)
-            finally:
-                if task is not None:
-                    self.sessions.discard(task)
-                self.open_now -= 1
-                click.echo(f"{_stamp()} session {number} closed ({self.open_now} open)", err=True)
-
-    return WebServer()
+    def closed(self, number: int, open_now: int) -> None:
+        click.echo(f"{_stamp()} session {number} closed ({open_now} open)", err=True)
 
 
 def run_web(
@@ -211,9 +154,20 @@ def run_web(
             err=True,
         )
     argv, label = session_argv(target)
-    command = [sys.executable, "-m", "togul_monitor", *argv]
     address = url or public_url(host, port)
-    server = make_server(command, label, host, port, address)
+    trusted = trusted_origins(host, port, address)
+    # Imported here: textual-serve (aiohttp) loads only for this command.
+    from togul_monitor.ui.web_server import WebServer, serve
+
+    server = WebServer(
+        [sys.executable, "-m", "togul_monitor", *argv],
+        title=f"{PROGRAM} · {label}",
+        host=host,
+        port=port,
+        url=address,
+        allowed=lambda origin: origin_allowed(origin, trusted),
+        log=_StderrSessionLog(address),
+    )
 
     def announce(*_: object) -> None:
         # aiohttp calls this once the port is bound: the URL printed is one that answers.
@@ -224,20 +178,8 @@ def run_web(
         )
         click.echo("Ctrl-C stops the server and every session.")
 
-    from aiohttp import web as aiohttp_web
-
     try:
-        aiohttp_web.run_app(
-            # textual-serve's own routes and templates. Its serve() is not used: it prints
-            # before the port is bound, logs to the terminal and waits 60 s for open sessions.
-            server._make_app(),
-            host=host,
-            port=port,
-            print=announce,
-            handle_signals=True,  # SIGINT and SIGTERM end run_app with a graceful shutdown
-            shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-            access_log=None,
-        )
+        serve(server, host=host, port=port, announce=announce)
     except OSError as exc:
         reason = printable(exc.strerror or exc)
         click.echo(f"error: cannot listen on {printable(host)}:{port}: {reason}", err=True)
