@@ -23,66 +23,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 from httpx_sse import aconnect_sse  # noqa: E402
 
+# The same stream and server as the fuller comparison.
+from stream_client import build_stream, serve  # noqa: E402
+
 from togul_monitor.client.stream import StreamClient  # noqa: E402
 from togul_monitor.domain.events import FlagEvent  # noqa: E402
-
-FLAGS = [f"flag-{i:03d}" for i in range(200)]
-TYPES = ["flag.updated", "flag.updated", "rule.updated", "flag.created", "rule.created"]
-ENV = "6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6"
-
-
-def build_stream(count: int) -> bytes:
-    parts = [b"retry: 1000\n"]
-    versions: dict[str, int] = {}
-    for i in range(1, count + 1):
-        flag = FLAGS[i % len(FLAGS)]
-        versions[flag] = versions.get(flag, 0) + 1
-        data = json.dumps(
-            {
-                "type": TYPES[i % len(TYPES)],
-                "flag_key": flag,
-                "environment_id": ENV,
-                "version": versions[flag],
-                "timestamp": 1_700_000_000 + i // 50,
-            },
-            separators=(",", ":"),
-        )
-        parts.append(f"id: {i}\ndata: {data}\n\n".encode())
-        if i % 100 == 0:
-            parts.append(b": heartbeat\n")
-    return b"".join(parts)
-
-
-def serve(sock: socket.socket, body: bytes) -> None:
-    """Child process: answer every request with the whole stream, then close."""
-    head = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        b"Connection: close\r\n\r\n"
-    )
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(head)
-            view = memoryview(body)
-            for start in range(0, len(body), 65536):
-                writer.write(view[start : start + 65536])
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, sock=sock)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
 
 
 async def plain(url: str, count: int) -> float:
