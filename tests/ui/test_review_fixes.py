@@ -221,6 +221,7 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
             ),
             what="the first read",
         )
+        await wait_first_value(pilot, app)  # so the first change has a before
         monitor = app.monitor
         assert monitor is not None
         reads: list[str] = []
