@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from togul_monitor.domain.events import FlagEvent, Outage
@@ -21,6 +20,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import change_text
 from togul_monitor.ui.view.format import fmt_clock, type_style
 from togul_monitor.ui.view.words import wrap_words
+from togul_monitor.ui.widgets.lean_table import LeanTable
 
 MAX_ROWS = 200
 LEAD = 23  # the time and what columns
@@ -76,7 +76,7 @@ def diff_cells(line: str, room: int, *, first: bool) -> list[tuple[Text, Text, T
     ]
 
 
-class HistoryPane(DataTable[Text]):
+class HistoryPane(LeanTable):
     """A read-only table of one flag's history."""
 
     time_mode: reactive[str] = reactive("local", init=False)  # bound to the main screen's

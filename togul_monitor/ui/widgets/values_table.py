@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Sequence
 from rich.cells import cell_len
 from rich.text import Text
 from textual.timer import Timer
-from textual.widgets import DataTable
 
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.support.text import safe_text
@@ -39,15 +38,17 @@ from togul_monitor.ui.view.value_columns import (
     value_key,
     value_plain,
 )
+from togul_monitor.ui.widgets.lean_table import LeanTable
 
 FLASH_SECONDS = 2.0
 SORT_AT_ONCE_UP_TO = 300  # rows: a table this small is sorted as each flag is added
 SORT_EVERY = 0.5  # seconds: how often a larger one is sorted while flags arrive
 
 Needs = tuple[int, tuple[int, ...]]  # the widest flag cell, and each context's value cell
+Changes = dict[str, dict[str, Text]]  # row key → column key → its new cell
 
 
-class ValuesTable(DataTable[Text]):
+class ValuesTable(LeanTable):
     """Flag → value for each of the profile's contexts."""
 
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
@@ -160,7 +161,7 @@ class ValuesTable(DataTable[Text]):
             self.add_column(label, key=key, width=width)
         now = self.clock()
         for key in sorted(self.flags):
-            self._upsert(key, now)
+            self._upsert(key, now, {})  # every row is new: nothing to replace
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
 
@@ -200,8 +201,10 @@ class ValuesTable(DataTable[Text]):
             self._needs = needs
             if self._relayout():  # every row is put back with the new widths
                 return
+        changes: Changes = {}
         for key in keys:
-            added |= self._upsert(key, now)
+            added |= self._upsert(key, now, changes)
+        self.replace_cells(changes)
         if added:
             # Sorting costs the whole table: a large one (an environment's thousands of flags
             # arriving in many batches) is sorted at most every SORT_EVERY seconds.
@@ -217,26 +220,32 @@ class ValuesTable(DataTable[Text]):
     def flash(self, flag_key: str) -> None:
         self._flash_until[flag_key] = self.clock() + FLASH_SECONDS
         if flag_key in self.flags:
-            self._upsert(flag_key, self.clock())
+            changes: Changes = {}
+            self._upsert(flag_key, self.clock(), changes)
+            self.replace_cells(changes)
 
     def set_watched(self, watched: set[str]) -> None:
         changed = watched ^ self.watched
         self.watched = set(watched)
         now = self.clock()
+        changes: Changes = {}
         for key in changed:
             if key in self.flags:
-                self._upsert(key, now)
+                self._upsert(key, now, changes)
+        self.replace_cells(changes)
 
     def tick(self) -> None:
         """Once a second: ages move and highlights expire, on the rows in view (an environment
         of thousands of flags must not cost thousands of cells a second; a row scrolled into
         view catches up at the next tick)."""
         now = self.clock()
+        changes: Changes = {}
         top = max(0, int(self.scroll_y))
         for row in self.ordered_rows[top : top + self.size.height + 1]:
             key = row.key.value
             if key is not None and key in self.flags:
-                self._upsert(key, now)
+                self._upsert(key, now, changes)
+        self.replace_cells(changes)
         for key, until in list(self._flash_until.items()):
             if until <= now:
                 del self._flash_until[key]
@@ -289,7 +298,9 @@ class ValuesTable(DataTable[Text]):
         cells["age"] = Text(fmt_age(now - evaluated) if evaluated else "-", style="dim")
         return tuple(cells[key] for key, _, _ in self.columns_shown)
 
-    def _upsert(self, key: str, now: float) -> bool:
+    def _upsert(self, key: str, now: float, changes: Changes) -> bool:
+        """The flag's row, added (True) or its changed cells put in `changes` (to be handed to
+        `replace_cells` once for all the rows a call touched)."""
         cells = self._cells(key, now)
         before = self._rendered.get(key)
         if before is None:
@@ -299,6 +310,6 @@ class ValuesTable(DataTable[Text]):
         for (column, _, _), old, new in zip(self.columns_shown, before, cells, strict=True):
             # Text's == ignores the base style (`bold` while flashing): compare it too.
             if old != new or old.style != new.style:
-                self.update_cell(key, column, new)
+                changes.setdefault(key, {})[column] = new
         self._rendered[key] = cells
         return False

@@ -1,0 +1,150 @@
+"""A DataTable that paints cheaply: one-line cells rendered directly, updates repaint their rows.
+
+Two costs of Textual's `DataTable` dominated a frame under a burst (20–40 ms on a loaded 2-core
+machine, more than the feed's whole paint):
+
+* Every cell is laid out by Rich as a renderable (`Styled(Padding(cell))` through
+  `Console.render_lines`), about 0.1 ms a cell. A cell of one line of `Text` that fits its
+  column needs none of that: its segments, padded, with the cell's styles applied, are the same
+  line. `_render_cell` does that and leaves every other cell (the header, several lines, a cut
+  or justified text) to DataTable.
+* `update_cell` keys every cached render (of a cell, a row, a line) on one counter that each
+  update bumps, and repaints the whole widget: a values table updating a few cells a frame
+  rendered every visible row each time. `replace_cells` writes the cells, drops the cached
+  renders of those rows only and repaints their lines; every other row's cache key (its row,
+  column, cursor, styles and the unchanged counter) still holds, so its render is reused.
+
+Both lean on DataTable's private caches and row locations; Textual is pinned to one version
+(pyproject.toml), and tests/ui/test_lean_table.py checks that what this paints is exactly what
+DataTable paints, cell by cell and after updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
+
+SegmentLines = list[list[Segment]]
+
+
+class LeanTable(DataTable[Text]):
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        lines = self._lean_cell(row_index, column_index, base_style, width, cursor, hover)
+        if lines is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        return lines
+
+    def _lean_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> SegmentLines | None:
+        """The cell's line as DataTable would render it, or None where that takes Rich."""
+        if row_index < 0 or column_index < 0 or self.fixed_rows or self.fixed_columns:
+            return None  # the header, row labels, fixed cells: DataTable's own styles
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None or self.rows[row_key].height != 1:
+            return None
+        cell = self._data[row_key].get(column_key)
+        pad = self.cell_padding
+        inner = width - 2 * pad
+        if (
+            type(cell) is not Text
+            or cell.justify not in (None, "default", "left")
+            or "\n" in cell.plain
+            or "\t" in cell.plain
+            or cell.cell_len > inner
+        ):
+            return None  # laid out by Rich: wrapped, cut, aligned or expanded
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        pre_style += component_style
+        blank = Style.null()  # what Rich gives the padding and the space after the text
+        segments = [Segment(" " * pad, blank)] if pad else []
+        console = self.app.console
+        if cell.spans:
+            segments.extend(cell.render(console, end=""))
+        elif cell.plain:  # Text.render leaves a text's own style to its caller without spans
+            segments.append(Segment(cell.plain, console.get_style(cell.style, default=blank)))
+        if inner - cell.cell_len + pad:
+            segments.append(Segment(" " * (inner - cell.cell_len + pad), blank))
+        line = list(Segment.apply_style(segments, pre_style, post_style))
+        lines = [line]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def replace_cells(self, changes: Mapping[str, Mapping[str, Text]]) -> None:
+        """Put new cells in rows (row key → column key → cell) and repaint those rows only."""
+        rows: set[RowKey] = set()
+        for row, cells in changes.items():
+            row_key = RowKey(row)
+            data = self._data[row_key]
+            for column, cell in cells.items():
+                data[ColumnKey(column)] = cell
+            rows.add(row_key)
+        if not rows:
+            return
+        if any(self.rows[key].height != 1 for key in rows):
+            # A row of several lines: which lines are its own is DataTable's business.
+            self._update_count += 1
+            self.refresh()
+            return
+        indexes = [self._row_locations.get(key) for key in rows]
+        header = self.header_height if self.show_header else 0
+        # A line's cache key starts with its line in the whole table (the header's is 0).
+        lines = {index + header for index in indexes if index is not None}
+        _forget(self._row_render_cache, rows)
+        _forget(self._cell_render_cache, rows)
+        _forget(self._line_cache, lines)
+        for index in indexes:
+            if index is not None:
+                self.refresh_row(index)
+
+
+def _forget(cache: LRUCache[Any, Any], firsts: Set[object]) -> None:
+    """Drop the entries whose key starts with one of `firsts`."""
+    for key in [key for key in cache.keys() if key[0] in firsts]:
+        cache.discard(key)
