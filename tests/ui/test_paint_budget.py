@@ -113,7 +113,7 @@ def test_the_first_wake_after_quiet_drains_at_once_and_a_busy_stream_once_a_fram
     assert pace.wake(100.0) == 0.0  # never drained: at once
     assert pace.wake(100.0) is None  # a drain is due: coalesced
     pace.fired(100.0)
-    pace.drained(5, 100.003)  # the frame counts from the drain's start
+    pace.drained(50, 100.003)  # a busy drain; the frame counts from the drain's start
     assert not pace.idle(100.5)
     # Woken right after a drain: the next waits for the frame, and more wakes add nothing.
     delay = pace.wake(100.01)
@@ -124,6 +124,25 @@ def test_the_first_wake_after_quiet_drains_at_once_and_a_busy_stream_once_a_fram
     # After a quiet spell the first update is drained at once, not a frame late.
     assert pace.idle(103.0)
     assert pace.wake(103.0) == 0.0
+
+
+def test_a_light_stream_is_drained_a_shorter_frame_apart_than_a_busy_one() -> None:
+    pace = DrainPace(busy_hz=20.0, light_hz=40.0, light_updates=4)
+    assert pace.wake(10.0) == 0.0
+    pace.fired(10.0)
+    pace.drained(2, 10.001)  # a few updates: light, the next drain 25 ms after this one
+    delay = pace.wake(10.005)
+    assert delay is not None and abs(delay - 0.020) < 1e-9
+    pace.fired(10.025)
+    pace.drained(50, 10.03)  # a burst: 50 ms apart
+    delay = pace.wake(10.03)
+    assert delay is not None and abs(delay - 0.045) < 1e-9
+    pace.fired(10.075)
+    pace.drained(-1, 10.075)  # input went first: says nothing of the stream's weight
+    assert not pace.light
+    pace.fired(10.125)
+    pace.drained(0, 10.13)  # nothing came: light again
+    assert pace.light
 
 
 async def test_an_idle_screen_drains_on_the_monitors_wake_not_on_a_timer(

@@ -5,7 +5,10 @@ The monitor wakes the screen when updates wait in its drain buffer that was empt
 once-a-second one for the status bar's ages, which does not drain). `wake()` says when the next
 drain should run: at once after a quiet spell (the first update is painted without waiting a
 frame), else one frame after the last drain, so a busy stream is painted at the frame rate and
-never more often; a wake while a drain is already due adds nothing (coalesced). The drain forgets
+never more often; a wake while a drain is already due adds nothing (coalesced). The frame is
+shorter while the stream is light (the last drain took at most `light_updates`: a hundred
+events a second, say): each of its events is painted sooner, and a paint of a few rows costs
+little; a busy stream keeps the longer frame, so a paint's cost is paid fewer times a second. The drain forgets
 the wake (`fired()`) before it takes the buffer, never after: a wake that comes after the drain
 then schedules another, and no update waits for a wake that was dropped.
 Nothing here touches Textual: the screen (`screens/main_pace.py`) runs the timers.
@@ -21,14 +24,17 @@ IDLE_AFTER = 2.0  # seconds without an update before the view counts as idle (hi
 @dataclass
 class DrainPace:
     busy_hz: float = 20.0
+    light_hz: float = 40.0
+    light_updates: int = 12  # a drain of at most this many updates: the stream is light
     idle_after: float = IDLE_AFTER
+    light: bool = True  # the last drain took few updates
     scheduled: bool = False  # a drain is due: a wake adds nothing
     last_drain: float | None = None
     last_busy: float | None = None  # the last drain that took an update
 
     @property
     def frame(self) -> float:
-        return 1 / self.busy_hz
+        return 1 / (self.light_hz if self.light else self.busy_hz)
 
     def wake(self, now: float) -> float | None:
         """Updates wait: in how many seconds to drain, None when a drain is already due."""
@@ -50,6 +56,8 @@ class DrainPace:
         is a frame later too)."""
         if count < 0:
             self.last_drain = now
+            return
+        self.light = count <= self.light_updates
         if count > 0:
             self.last_busy = now
 
