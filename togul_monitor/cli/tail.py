@@ -21,17 +21,14 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from togul_monitor.cli.common import (
-    EXIT_CREDENTIALS,
-    EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
-    EXIT_USAGE,
     Target,
     cancelled_by_terminate,
     check_context_names,
@@ -44,30 +41,19 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.secrets import choose_secrets
+from togul_monitor.cli.tail_loop import batches_of, print_updates
 from togul_monitor.cli.tail_output import buffered
-from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope, named
-from togul_monitor.client.credentials import key_may_stream, stream_credentials
+from togul_monitor.client.credentials import key_may_stream
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.core import ConfigChanged, TransitionRecorded
-from togul_monitor.core.config_start import NEEDS_TOKEN_NOTE
-from togul_monitor.core.configs import NEEDS_TOKEN
-from togul_monitor.domain.events import (
-    ConnectionState,
-    FlagEvent,
-    Malformed,
-    Outage,
-    PossibleGap,
-    Status,
-)
-from togul_monitor.domain.filters import Filter
 from togul_monitor.protocol import STREAM_PATH
-from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.support.text import safe_text
+
+if TYPE_CHECKING:
+    from togul_monitor.domain.filters import Filter
 
 __all__ = ["TailPrinter", "TailScope", "run_tail", "tail"]
-
-SETTLE_SECONDS = 5.0  # --count: longest wait for the re-evaluations of the last events
 
 
 async def run_tail(profile: Profile, **options: Any) -> int:
@@ -104,9 +90,16 @@ async def _run_tail(
     the transitions of these contexts only (all when empty; each a name the profile has).
     """
     # Looked up on the module at call time, not imported by name: a test spies on it there.
+    # Imported here, not at the top, as the journal's and the configurations' modules: what
+    # `tail` runs needs them, `tail --help` and `import togul_monitor.cli.tail` do not.
     from togul_monitor import core
+    from togul_monitor.cli.tail_record import CommittedFirst
+    from togul_monitor.core.config_start import NEEDS_TOKEN_NOTE
+    from togul_monitor.core.configs import NEEDS_TOKEN
 
-    async with core.run_headless(profile, record=record) as (monitor, updates):
+    # The updates come in batches from the drain buffer (core/drained.py): under a burst the
+    # tail pays per batch, not per event (cli/tail_loop.py).
+    async with core.run_headless(profile, record=record, drained=True) as (monitor, updates):
         printer = TailPrinter(
             out,
             err,
@@ -177,135 +170,16 @@ async def _run_tail(
                 )
 
 
-class _GaveUp(Exception):
-    pass
-
-
-async def _next(
-    items: AsyncIterator[object], down_since: float | None, give_up_after: float | None
-) -> object:
-    """The next update; `_GaveUp` when the stream has been down since `down_since` (loop time)
-    for `give_up_after` seconds; StopAsyncIteration at the end."""
-    if give_up_after is None or down_since is None:
-        return await anext(items)
-    left = down_since + give_up_after - asyncio.get_running_loop().time()
-    if left <= 0:
-        raise _GaveUp
-    try:
-        return await asyncio.wait_for(anext(items), left)
-    except asyncio.TimeoutError:
-        raise _GaveUp from None
-
-
 async def _print_items(
     items: AsyncIterator[object],
     profile: Profile,
     printer: TailPrinter,
     scope: TailScope,
-    *,
-    count: int | None,
-    settled: Callable[[], bool] | None,
-    give_up_after: float | None = None,
-    configuration_error: Callable[[], object] = lambda: None,
+    **options: Any,
 ) -> int:
-    loop = asyncio.get_running_loop()
-    down_since: float | None = loop.time()  # not live yet
-    printed = 0
-    # Bound once: under a burst this loop runs per event, and an event costs one await (which
-    # does not suspend while updates are queued), a class check, the scope and a list append.
-    next_item = items.__anext__
-    in_scope, print_event = scope.event, printer.event
-    while True:
-        try:
-            if give_up_after is None:
-                item = await next_item()
-            else:
-                item = await _next(items, down_since, give_up_after)
-        except StopAsyncIteration:
-            return EXIT_FAILED
-        except _GaveUp:
-            assert give_up_after is not None
-            why = f"; last error: {printer.last_error}" if printer.last_error else ""
-            printer.say(
-                f"giving up: the stream has not been live for {give_up_after:g} s "
-                f"(--give-up-after){why}"
-            )
-            return EXIT_FAILED
-        if type(item) is FlagEvent:
-            if not in_scope(item):
-                continue
-            print_event(item)
-            printed += 1
-            if count is not None and printed >= count:
-                if settled is not None:
-                    await _settle(items, printer, scope, settled)
-                return EXIT_OK
-            continue
-        if isinstance(item, TransitionRecorded):
-            if scope.transition(item.transition):
-                printer.transition(item.transition)
-            continue
-        if isinstance(item, ConfigChanged):
-            if scope.follows(item.diff.flag_key, item.diff.event_id):
-                printer.config_change(item.diff, item.event, item.at)
-            continue
-        if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
-            continue  # value bookkeeping and heartbeats: not worth a line
-        printer.note(item)
-        if isinstance(item, Status):
-            if item.state is ConnectionState.LIVE:
-                down_since = None
-            elif down_since is None:
-                down_since = loop.time()
-        if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
-            if item.credentials_rejected:
-                used = stream_credentials(profile)  # the one the stream sent, masked
-                shown = mask_secret(used.api_key or used.token)
-                printer.say(
-                    f"the server rejected the credentials {shown} "
-                    f"(profile {safe_text(profile.name)})"
-                )
-                return EXIT_CREDENTIALS
-            return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
-
-
-async def _settle(
-    items: AsyncIterator[object],
-    printer: TailPrinter,
-    scope: TailScope,
-    settled: Callable[[], bool],
-    *,
-    timeout: float = SETTLE_SECONDS,
-    linger: float = 0.02,
-) -> None:
-    """Before `--count` exits: let the re-evaluations its last events caused finish, so their
-    transitions are printed (and a recording tail's journal holds them: a flight recorder that
-    drops the effect of the event it stopped on is no use). Bounded: a slow server delays exit
-    by at most `timeout`. Further events are not printed, nor their effects."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    idle_until: float | None = None
-    while True:
-        now = loop.time()
-        if idle_until is None and settled():
-            idle_until = now + linger  # what the last answer published is already queued
-        end = deadline if idle_until is None else min(deadline, idle_until)
-        if now >= end:
-            return
-        try:
-            item = await asyncio.wait_for(anext(items), min(end - now, 0.05))
-        except asyncio.TimeoutError:
-            continue
-        except StopAsyncIteration:
-            return
-        if isinstance(item, FlagEvent):
-            scope.skipped(item)
-        elif isinstance(item, TransitionRecorded) and scope.transition(item.transition):
-            printer.transition(item.transition)
-        elif isinstance(item, ConfigChanged) and scope.follows(
-            item.diff.flag_key, item.diff.event_id
-        ):
-            printer.config_change(item.diff, item.event, item.at)
+    """`print_updates` (cli/tail_loop.py) over `items`, taken as batches when they are the
+    monitor's drain (core/drained.py), else one by one."""
+    return await print_updates(batches_of(items), profile, printer, scope, **options)
 
 
 @click.command()

@@ -17,18 +17,26 @@ call per flush, `encode_lines`): the same object as `with_environment_key` (stor
 makes, key for key in the same order, written compactly. Server text stays data: JSON escapes
 every control character, and a line that is not plain printable ASCII once encoded (msgspec
 writes other characters as UTF-8, DEL as is) is written by `json.dumps(ensure_ascii=True)`
-instead, as every line was before, so what reaches the terminal is ASCII.
+instead, as every line was before, so what reaches the terminal is ASCII. Under a real stdout
+(UTF-8 or ASCII, no newline translation) those printable bytes are written to its byte stream as
+they are (`_raw_of`): the same bytes the text layer would write, without decoding a burst's
+megabytes into text for the text layer to encode again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
-from collections.abc import Callable, Iterator
-from typing import TextIO
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import groupby
+from typing import BinaryIO, TextIO, cast
 
 import msgspec
+
+from togul_monitor.domain.events import FlagEvent
 
 FLUSH_DELAY = 0.05  # seconds a printed line may wait in the buffer
 FLUSH_BYTES = 64 * 1024  # characters that are written at once (a pipe's buffer)
@@ -47,6 +55,25 @@ class EventLine(msgspec.Struct, tag_field="kind", tag="event", gc=False):
     timestamp: float  # an int stays an int: msgspec writes what it is given
     id: str | None
     received_at: float
+
+
+def event_lines(events: Sequence[FlagEvent], names: Mapping[str, str]) -> list[EventLine]:
+    """The lines of a run of events, as `TailPrinter.event` makes each (cli/render.py):
+    `names` maps an environment id to its key (none: null)."""
+    get = names.get
+    return [
+        EventLine(
+            event.type,
+            event.flag_key,
+            event.environment_id,
+            get(event.environment_id) or None,
+            event.version,
+            event.timestamp,
+            event.event_id,
+            event.received_at,
+        )
+        for event in events
+    ]
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -76,12 +103,18 @@ def json_line(data: object, *, floats: bool = True) -> str:
 
 def encode_events(lines: list[EventLine]) -> str:
     """`lines` as JSON lines, each ending in a newline."""
+    encoded = _encode_events(lines)
+    return encoded if isinstance(encoded, str) else encoded.decode("ascii")
+
+
+def _encode_events(lines: list[EventLine]) -> str | bytes:
+    """`encode_events`, but the common case (every line printable ASCII) as msgspec's bytes."""
     try:
         blob: bytes | None = _ENCODER.encode_lines(lines)
     except ValueError:  # a lone surrogate, which only json.dumps writes (as `\ud800`)
         blob = None
     if blob is not None and _printable(blob):
-        return blob.decode("ascii")
+        return blob
     # Rare: a server string outside printable ASCII somewhere in the batch; line by line.
     return "".join(
         json.dumps(msgspec.to_builtins(line), ensure_ascii=True, separators=_COMPACT) + "\n"
@@ -89,12 +122,31 @@ def encode_events(lines: list[EventLine]) -> str:
     )
 
 
+def _raw_of(out: TextIO) -> BinaryIO | None:
+    """The byte stream under `out` when printable ASCII may be written to it as is: what
+    `out.write` would do to it (an ASCII-compatible encoding, no newline translation)."""
+    raw = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if raw is None or not isinstance(encoding, str) or os.linesep != "\n":
+        return None
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return None
+    return cast("BinaryIO", raw) if name in ("utf-8", "ascii") else None
+
+
 class TailOutput:
     """What `tail` writes to stdout; see the module's docstring."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self._parts: list[str] = []  # text to write, each piece ending in a newline
+        # Under stdout, its bytes: the JSON event lines msgspec encodes are written as they
+        # come, not decoded into text for the text layer to encode again.
+        self._raw = _raw_of(out)
+        # What to write, each piece ending in a newline: text, and (with `_raw`) encoded JSON
+        # event lines.
+        self._parts: list[str | bytes] = []
         self._size = 0  # characters in _parts
         self._events: list[EventLine] = []  # event lines after _parts, not yet encoded
         self._loop: asyncio.AbstractEventLoop | None = None  # None: write through
@@ -114,7 +166,9 @@ class TailOutput:
     @property
     def waiting(self) -> int:
         """Lines printed and not written yet."""
-        return len(self._events) + sum(part.count("\n") for part in self._parts)
+        return len(self._events) + sum(
+            part.count("\n") if isinstance(part, str) else part.count(b"\n") for part in self._parts
+        )
 
     def line(self, text: str) -> None:
         """One line of text (without its newline)."""
@@ -131,11 +185,20 @@ class TailOutput:
         if self._timer is None or len(events) >= FLUSH_EVENTS:
             self._due()
 
+    def events(self, lines: list[EventLine]) -> None:
+        """Many JSON event lines at once (a run of events, cli/tail_loop.py)."""
+        events = self._events
+        events.extend(lines)
+        if self._timer is None or len(events) >= FLUSH_EVENTS:
+            self._due()
+
     def _seal(self) -> None:
-        text = encode_events(self._events)
+        encoded = _encode_events(self._events)
+        if self._raw is None and not isinstance(encoded, str):
+            encoded = encoded.decode("ascii")
         self._events.clear()
-        self._parts.append(text)
-        self._size += len(text)
+        self._parts.append(encoded)
+        self._size += len(encoded)
 
     def _due(self) -> None:
         loop = self._loop
@@ -164,13 +227,22 @@ class TailOutput:
             self._timer = None
         if self._events:
             self._seal()
-        if not self._parts:
+        parts = self._parts
+        if not parts:
             return
-        text = "".join(self._parts)
-        self._parts.clear()
+        self._parts = []
         self._size = 0
-        self.out.write(text)
-        self.out.flush()
+        out, raw = self.out, self._raw
+        # In order: text through the text layer, bytes under it once the text before them is
+        # flushed there (`out.flush()` flushes the byte stream too).
+        for kind, group in groupby(parts, type):
+            if kind is str:
+                out.write("".join(cast("list[str]", list(group))))
+            else:
+                assert raw is not None
+                out.flush()
+                raw.write(b"".join(cast("list[bytes]", list(group))))
+        out.flush()
 
     def close(self) -> None:
         """Write what is left; write through from now on (the loop is about to end)."""

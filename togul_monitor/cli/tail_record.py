@@ -24,14 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from togul_monitor.core import ConfigChanged, TransitionRecorded
+from togul_monitor.core.drained import DrainedUpdates
+from togul_monitor.core.updates import ConfigChanged, TransitionRecorded
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
-from togul_monitor.store.journal import Journal, Mark
 
-# What `tail` prints or acts on (cli/tail.py `_print_items`): only these wait for the journal.
+if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
+    from togul_monitor.store.journal import Journal, Mark
+
+# What `tail` prints or acts on (cli/tail_loop.py `print_updates`): only these wait for the journal.
 HELD = (FlagEvent, TransitionRecorded, ConfigChanged, Status, Outage, Malformed, PossibleGap)
 
 
@@ -83,15 +87,27 @@ class CommittedFirst:
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
             self._loop.call_soon_threadsafe(self._committed.set)
 
+    async def _batches(self) -> AsyncIterator[Sequence[object]]:
+        updates = self._updates
+        if isinstance(updates, DrainedUpdates):
+            while True:  # the drain never ends: the tail stops on the stream's STOPPED status
+                yield await updates.batch()
+        async for update in updates:
+            yield (update,)
+
     async def _read(self) -> None:
         try:
-            async for update in self._updates:
-                if isinstance(update, HELD):
-                    # Taken on the monitor's loop, right after the update was published: it
-                    # covers every row the monitor appended for it.
-                    self._held.append((self._journal.appended, update))
-                else:
-                    self._passing.append(update)
+            async for batch in self._batches():
+                # Taken on the monitor's loop when the updates are handed over (at the commit
+                # after they were published, core/drained.py): it covers every row the monitor
+                # appended for them (and maybe a few more: they wait a little longer, never
+                # less).
+                mark = self._journal.appended
+                for update in batch:
+                    if isinstance(update, HELD):
+                        self._held.append((mark, update))
+                    else:
+                        self._passing.append(update)
                 self._arrived.set()
         except Exception as exc:  # noqa: BLE001 - handed to the reader of this iterator
             self._failure = exc
@@ -128,6 +144,26 @@ class CommittedFirst:
                 raise StopAsyncIteration
             self._arrived.clear()
             await self._arrived.wait()
+
+    async def batch(self, timeout: float | None = None) -> list[object]:
+        """The next update (asyncio.TimeoutError when none is released within `timeout`
+        seconds) and every one after it that is free to go now, in the order `__anext__` would
+        hand them over (cli/tail_loop.py reads them so: a burst costs per commit, not per
+        update)."""
+        if timeout is None:
+            first = await self.__anext__()
+        else:
+            first = await asyncio.wait_for(self.__anext__(), timeout)
+        taken = [first]
+        passing, held = self._passing, self._held
+        while True:
+            if passing:
+                taken.extend(passing)
+                passing.clear()
+            elif held and self._released(held[0][0]):
+                taken.append(held.popleft()[1])
+            else:
+                return taken
 
     def _released(self, mark: Mark) -> bool:
         if not self._journal.written(mark):

@@ -5,15 +5,21 @@ organisation-wide stream, `--filter`, the transitions that follow the events pri
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.filters import Filter
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 
+if TYPE_CHECKING:  # the filter language (RE2) is imported only when --filter is given
+    from togul_monitor.domain.filters import Filter
+
 MAX_FLAGS_FOLLOWED = 100_000  # flags whose last event's fate TailScope remembers
+
+_ENVIRONMENT_ID = attrgetter("environment_id")
 
 
 def named(*sources: Mapping[str, str]) -> dict[str, str]:
@@ -129,6 +135,21 @@ class TailScope:
         if len(shown_by_flag) > MAX_FLAGS_FOLLOWED:
             del shown_by_flag[next(iter(shown_by_flag))]
         return shown
+
+    def events(self, events: Sequence[FlagEvent]) -> Sequence[FlagEvent]:
+        """`event` for a run of events (cli/tail_loop.py): those to print, in order. Under a
+        burst the common case is decided for the whole run in C: no `--filter` and nothing
+        skipped yet (nothing to remember), every environment named already, and no
+        `--environment` or only events of its known id. Anything else, event by event."""
+        if self.query is None and not self._shown:
+            ids = set(map(_ENVIRONMENT_ID, events))
+            if ids <= self.printer.environment_names.keys():
+                if not self.environment_key:
+                    return events
+                want = self._environment_id
+                if want is not None and ids == {want}:
+                    return events
+        return [event for event in events if self.event(event)]
 
     def skipped(self, event: FlagEvent) -> None:
         """`event` arrived after `--count` was reached: its effect is not printed either."""

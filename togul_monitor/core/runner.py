@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.drained import DrainedUpdates
 from togul_monitor.core.monitor import Monitor
 from togul_monitor.core.updates import MonitorUpdate
 from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
@@ -109,6 +110,7 @@ async def run_headless(
     record: bool = True,
     clock: Callable[[], float] = time.time,
     journal_dir: Path | None = None,
+    drained: bool = False,
     **options: Any,
 ) -> AsyncIterator[tuple[Monitor, AsyncIterator[MonitorUpdate]]]:
     """Run the whole monitor for a headless command (`tail`): a flight recorder when `record`.
@@ -120,10 +122,20 @@ async def run_headless(
             async for update in updates:
                 ...
 
+    `drained`: the updates come from the drain buffer instead, a `DrainedUpdates` whose
+    `batch()` takes all that wait (core/drained.py): a reader that keeps up with a burst pays
+    per commit, not per update. It never ends: the reader stops on the stream's STOPPED status.
+
     `options`: the rest of `Monitor`'s keyword arguments (a stream factory in tests, say).
     """
     monitor = Monitor(profile, record=record, clock=clock, journal_dir=journal_dir, **options)
-    updates = monitor.updates()
+    updates: AsyncIterator[MonitorUpdate]
+    if drained:
+        batches = DrainedUpdates(monitor.drain)
+        monitor.enable_drain(batches.wake)
+        updates = batches
+    else:
+        updates = monitor.updates()
     try:
         await monitor.start()  # inside: a start that fails half-way still closes the journal
         yield monitor, updates

@@ -1,0 +1,220 @@
+"""`tail` in batches (cli/tail_loop.py, cli/tail_scope.py `events`, cli/tail_output.py
+`event_lines` and its bytes under stdout, core/drained.py): what it prints is what the update by
+update path printed, line for line, whatever the batches' boundaries."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.tail_loop import OneByOne, print_updates
+from togul_monitor.cli.tail_output import TailOutput, buffered, event_lines
+from togul_monitor.cli.tail_scope import TailScope
+from togul_monitor.config.entry import Profile
+from togul_monitor.core.drained import DrainedUpdates
+from togul_monitor.core.updates import TransitionRecorded, UpdateHub, ValueUpdated
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Heartbeat, Status
+from togul_monitor.domain.filters import parse_filter
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
+
+PROFILE = Profile(name="t", base_url="http://h", environment_key="production")
+NAMES = {"env-p": "production", "env-s": "staging"}
+ON, OFF = (Evaluation(v, "boolean", "x", True) for v in (True, False))
+
+
+def event(n: int, flag: str = "", env: str = "env-p") -> FlagEvent:
+    return FlagEvent("flag.updated", flag or f"f{n % 3}", env, n, 1.7e9 + n / 7, str(n), 1.7e9 + n)
+
+
+def transition(n: int) -> TransitionRecorded:
+    return TransitionRecorded(ValueTransition(f"f{n % 3}", OFF, ON, str(n), 1.0), False)
+
+
+# Events of two environments (one unnamed), transitions, heartbeats and values in between.
+UPDATES: list[object] = [
+    Status(ConnectionState.LIVE, 0.0),
+    *(event(n) for n in range(5)),
+    transition(4),
+    Heartbeat(1.0),
+    *(event(n, env="env-s" if n % 4 == 0 else "env-p") for n in range(5, 30)),
+    ValueUpdated(FlagValue("f1", ON, None, 1.0, None, False, False, None)),
+    event(30, env="env-unnamed"),
+    transition(29),
+    *(event(n) for n in range(31, 40)),
+]
+
+
+class Chunks:
+    """`UPDATES` in batches of `size` (a drain's, each commit's)."""
+
+    def __init__(self, items: list[object], size: int) -> None:
+        self._items, self._size, self._at = items, size, 0
+
+    async def batch(self, timeout: float | None = None) -> Sequence[object]:
+        if self._at >= len(self._items):
+            if timeout is None:
+                raise StopAsyncIteration
+            raise asyncio.TimeoutError
+        taken = self._items[self._at : self._at + self._size]
+        self._at += self._size
+        return taken
+
+
+async def one_by_one(items: list[object]) -> AsyncIterator[object]:
+    for item in items:
+        yield item
+
+
+def printer_and_scope(as_json: bool, **scope: Any) -> tuple[TailPrinter, TailScope, io.StringIO]:
+    out = io.StringIO()
+    printer = TailPrinter(
+        out, io.StringIO(), as_json=as_json, environment_names={}, url="http://h/s"
+    )
+    options = {"query": None, "environment_key": "", **scope}
+    tail_scope = TailScope(
+        printer, known_names=lambda: NAMES, environment_id=lambda: "env-p", **options
+    )
+    return printer, tail_scope, out
+
+
+def reference(items: list[object], *, as_json: bool, count: int | None = None, **scope: Any) -> str:
+    """What `tail` printed update by update before the batches: each event the scope keeps,
+    each transition it follows; after `--count`, events are skipped and so are their effects."""
+    printer, tail_scope, out = printer_and_scope(as_json, **scope)
+    printed = 0
+    for item in items:
+        if isinstance(item, FlagEvent):
+            if count is not None and printed >= count:
+                tail_scope.skipped(item)
+            elif tail_scope.event(item):
+                printer.event(item)
+                printed += 1
+        elif isinstance(item, TransitionRecorded) and tail_scope.transition(item.transition):
+            printer.transition(item.transition)
+    return out.getvalue()
+
+
+async def tail(source: Any, *, as_json: bool, count: int | None = None, **scope: Any) -> str:
+    printer, tail_scope, out = printer_and_scope(as_json, **scope)
+    with buffered(printer.output):
+        await print_updates(source, PROFILE, printer, tail_scope, count=count, settled=lambda: True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {},
+        {"environment_key": "production"},  # narrowed: env-s's events are not printed
+        {"query": parse_filter("flag:f1")},  # a filter: transitions follow the events shown
+        {"environment_key": "production", "contexts": ("default",)},
+    ],
+)
+@pytest.mark.parametrize("size", [1, 3, 1000])
+async def test_batches_print_what_one_update_at_a_time_printed(
+    as_json: bool, scope: dict[str, Any], size: int
+) -> None:
+    expected = reference(UPDATES, as_json=as_json, **scope)
+    assert await tail(OneByOne(one_by_one(UPDATES)), as_json=as_json, **scope) == expected
+    got = await tail(Chunks(UPDATES, size), as_json=as_json, **scope)
+    assert got == expected
+    assert got.count("\n") > 10  # the cases print something to compare
+
+
+@pytest.mark.parametrize("size", [1, 4, 1000])
+async def test_count_stops_on_its_last_event_inside_a_batch(size: int) -> None:
+    """`--count 7`: the seventh event printed ends the tail; the rest of its batch is not
+    printed, but the transition of a flag whose last event was printed still is."""
+    skipped = TransitionRecorded(ValueTransition("g", OFF, ON, "8", 1.0), False)
+    items: list[object] = [*(event(n) for n in range(7)), event(7, "g"), event(8, "g")]
+    items += [transition(6), skipped]
+    expected = reference(items, as_json=True, count=7)
+    got = await tail(Chunks(items, size), as_json=True, count=7)
+    assert got == expected
+    lines = got.splitlines()
+    assert len(lines) == 8 and '"kind":"transition"' in lines[-1]
+    assert '"flag_key":"f0"' in lines[-1] and '"event_id":"6"' in lines[-1]
+
+
+def test_event_lines_are_the_printers_lines() -> None:
+    events = [event(1), event(2, env="env-s"), event(3, env="nobody"), event(4, "caf\u00e9")]
+    out = io.StringIO()
+    printer = TailPrinter(out, io.StringIO(), as_json=True, environment_names=NAMES, url="u")
+    for one in events:
+        printer.event(one)
+    bulk = TailOutput(io.StringIO())
+    bulk.events(event_lines(events, NAMES))
+    assert isinstance(bulk.out, io.StringIO)
+    assert bulk.out.getvalue() == out.getvalue()
+
+
+def test_scope_events_is_event_by_event() -> None:
+    events = [event(n, env="env-s" if n % 3 == 0 else "env-p") for n in range(12)]
+    events.append(event(12, env="env-new"))
+    for key in ("", "production"):
+        bulk = TailScope(
+            TailPrinter(
+                io.StringIO(), io.StringIO(), as_json=True, environment_names=NAMES, url="u"
+            ),
+            query=None,
+            environment_key=key,
+            known_names=lambda: {**NAMES, "env-new": "new"},
+            environment_id=lambda: "env-p",
+        )
+        one = TailScope(
+            TailPrinter(
+                io.StringIO(), io.StringIO(), as_json=True, environment_names=NAMES, url="u"
+            ),
+            query=None,
+            environment_key=key,
+            known_names=lambda: {**NAMES, "env-new": "new"},
+            environment_id=lambda: "env-p",
+        )
+        assert list(bulk.events(events)) == [e for e in events if one.event(e)]
+        # It learned the new environment's name as the event by event path did.
+        assert bulk.printer.environment_names == one.printer.environment_names
+
+
+async def test_stdout_bytes_are_the_text_it_wrote() -> None:
+    """Under a real stdout the JSON event lines go to its byte stream: the same bytes, in order
+    with the text lines around them (a non-ASCII key still escaped, as json.dumps did)."""
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="utf-8")
+    text = io.StringIO()
+    outputs = [TailOutput(stdout), TailOutput(text)]
+    for output in outputs:
+        output.start(asyncio.get_running_loop(), lambda exc: None)
+        output.events(event_lines([event(1), event(2, "caf\u00e9")], NAMES))
+        output.line("  \u21b3 f1: off \u2192 on")
+        output.events(event_lines([event(3)], NAMES))
+        output.close()
+    assert raw.getvalue() == text.getvalue().encode("utf-8")
+    assert "caf\\u00e9" in text.getvalue() and text.getvalue().count("\n") == 4
+
+
+async def test_drained_updates_come_in_batches_and_no_wake_is_lost() -> None:
+    hub = UpdateHub(1000)
+    drained = DrainedUpdates(hub.drain)
+    hub.enable_drain(drained.wake)
+    with pytest.raises(asyncio.TimeoutError):
+        await drained.batch(0.01)
+    waiting = asyncio.ensure_future(drained.batch())
+    await asyncio.sleep(0)  # it waits for a wake
+    hub.publish_rows([event(1), event(2)])
+    hub.publish(transition(2))
+    assert not waiting.done()  # published, not committed: not handed over yet
+    hub.commit()
+    assert await asyncio.wait_for(waiting, 1) == [event(1), event(2), transition(2)]
+    hub.publish_rows([event(3)])
+    hub.commit()  # a commit right after a drain wakes again
+    assert await drained.batch(1) == [event(3)]
+    hub.publish_rows([event(4), event(5)])
+    hub.commit()
+    assert await anext(drained) == event(4)  # one by one, for a reader that wants that
+    assert await drained.batch(1) == [event(5)]

@@ -1,0 +1,238 @@
+"""`tail`'s loop over the monitor's updates (cli/tail.py): what is printed, when it stops.
+
+The updates come in batches: a headless monitor hands its drain buffer over at each commit
+(core/drained.py), so under a burst a batch holds the events of several network reads. A run of
+events is decided by the scope and turned into output lines at once (cli/tail_scope.py
+`events`, cli/tail_output.py `event_lines`): per event that is a few C-level steps, where one
+`await` and three calls per event cost about as much as reading the stream. Anything else
+(transitions, configuration diffs, the stream's status) is handled item by item, in order. A
+plain async iterator of updates (`tail --record`'s `CommittedFirst`, tests) is read one update
+a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from itertools import compress, repeat
+from operator import is_not
+from typing import Protocol, cast
+
+from togul_monitor.cli.common import EXIT_CREDENTIALS, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.tail_output import event_lines
+from togul_monitor.cli.tail_record import CommittedFirst
+from togul_monitor.cli.tail_scope import TailScope
+from togul_monitor.client.credentials import stream_credentials
+from togul_monitor.config.entry import Profile
+from togul_monitor.core.drained import DrainedUpdates
+from togul_monitor.core.updates import ConfigChanged, TransitionRecorded
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Malformed,
+    Outage,
+    PossibleGap,
+    Status,
+)
+from togul_monitor.support.text import mask_secret, safe_text
+
+SETTLE_SECONDS = 5.0  # --count: longest wait for the re-evaluations of the last events
+
+
+class Batches(Protocol):
+    async def batch(self, timeout: float | None = None) -> Sequence[object]:
+        """The next updates (at least one), oldest first; asyncio.TimeoutError when none came
+        within `timeout` seconds, StopAsyncIteration when there will be none."""
+        ...
+
+
+class OneByOne:
+    """An async iterator of updates as `Batches` of one (cancellable: `CommittedFirst` and an
+    `UpdateStream` lose nothing to a timeout)."""
+
+    def __init__(self, items: AsyncIterator[object]) -> None:
+        self._items = items
+
+    async def batch(self, timeout: float | None = None) -> Sequence[object]:
+        if timeout is None:
+            return (await anext(self._items),)
+        return (await asyncio.wait_for(anext(self._items), timeout),)
+
+
+def batches_of(items: AsyncIterator[object]) -> Batches:
+    """`items` as batches: the monitor's drain and `CommittedFirst` hand over all that is
+    ready at once; any other async iterator, one update a batch."""
+    if isinstance(items, (DrainedUpdates, CommittedFirst)):
+        return items
+    return OneByOne(items)
+
+
+class _GaveUp(Exception):
+    pass
+
+
+async def _next(
+    source: Batches, down_since: float | None, give_up_after: float | None
+) -> Sequence[object]:
+    """The next updates; `_GaveUp` when the stream has been down since `down_since` (loop time)
+    for `give_up_after` seconds; StopAsyncIteration at the end."""
+    if give_up_after is None or down_since is None:
+        return await source.batch()
+    left = down_since + give_up_after - asyncio.get_running_loop().time()
+    if left <= 0:
+        raise _GaveUp
+    try:
+        return await source.batch(left)
+    except asyncio.TimeoutError:
+        raise _GaveUp from None
+
+
+def _runs(batch: Sequence[object]) -> list[tuple[int, int]]:
+    """(start, end) of the runs of consecutive events in `batch` and of each other update alone,
+    in order. Where the other updates are is found in C (no class derives from FlagEvent): a
+    burst's batch holds thousands of events and a handful of other updates, or none."""
+    others = compress(range(len(batch)), map(is_not, map(type, batch), repeat(FlagEvent)))
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for index in others:
+        if start < index:
+            runs.append((start, index))
+        runs.append((index, index + 1))
+        start = index + 1
+    if start < len(batch):
+        runs.append((start, len(batch)))
+    return runs
+
+
+async def print_updates(
+    source: Batches,
+    profile: Profile,
+    printer: TailPrinter,
+    scope: TailScope,
+    *,
+    count: int | None,
+    settled: Callable[[], bool] | None,
+    give_up_after: float | None = None,
+    configuration_error: Callable[[], object] = lambda: None,
+) -> int:
+    """Print what `source` brings until `count` printed events (then `_settle`), a stop, or
+    `give_up_after` seconds without a live stream; the exit code."""
+    loop = asyncio.get_running_loop()
+    down_since: float | None = loop.time()  # not live yet
+    printed = 0
+    while True:
+        try:
+            batch = await _next(source, down_since, give_up_after)
+        except StopAsyncIteration:
+            return EXIT_FAILED
+        except _GaveUp:
+            assert give_up_after is not None
+            why = f"; last error: {printer.last_error}" if printer.last_error else ""
+            printer.say(
+                f"giving up: the stream has not been live for {give_up_after:g} s "
+                f"(--give-up-after){why}"
+            )
+            return EXIT_FAILED
+        for start, end in _runs(batch):
+            item = batch[start]
+            if item.__class__ is FlagEvent:
+                run = cast("Sequence[FlagEvent]", batch[start:end])
+                if count is not None and printed + len(run) >= count:
+                    # The run that reaches `--count`: event by event, to stop on the last one.
+                    for index, event in enumerate(run, start):
+                        if scope.event(event):
+                            printer.event(event)
+                            printed += 1
+                            if printed >= count:
+                                if settled is not None:
+                                    rest = batch[index + 1 :]
+                                    await _settle(source, rest, printer, scope, settled)
+                                return EXIT_OK
+                    continue
+                shown = scope.events(run)
+                if printer.as_json:
+                    printer.output.events(event_lines(shown, printer.environment_names))
+                else:
+                    for event in shown:
+                        printer.event(event)
+                printed += len(shown)
+                continue
+            if isinstance(item, TransitionRecorded):
+                if scope.transition(item.transition):
+                    printer.transition(item.transition)
+                continue
+            if isinstance(item, ConfigChanged):
+                if scope.follows(item.diff.flag_key, item.diff.event_id):
+                    printer.config_change(item.diff, item.event, item.at)
+                continue
+            if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
+                continue  # value bookkeeping and heartbeats: not worth a line
+            printer.note(item)
+            if isinstance(item, Status):
+                if item.state is ConnectionState.LIVE:
+                    down_since = None
+                elif down_since is None:
+                    down_since = loop.time()
+            if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
+                if item.credentials_rejected:
+                    used = stream_credentials(profile)  # the one the stream sent, masked
+                    shown_key = mask_secret(used.api_key or used.token)
+                    printer.say(
+                        f"the server rejected the credentials {shown_key} "
+                        f"(profile {safe_text(profile.name)})"
+                    )
+                    return EXIT_CREDENTIALS
+                return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
+
+
+async def _settle(
+    source: Batches,
+    rest: Sequence[object],
+    printer: TailPrinter,
+    scope: TailScope,
+    settled: Callable[[], bool],
+    *,
+    timeout: float = SETTLE_SECONDS,
+    linger: float = 0.02,
+) -> None:
+    """Before `--count` exits: let the re-evaluations its last events caused finish, so their
+    transitions are printed (and a recording tail's journal holds them: a flight recorder that
+    drops the effect of the event it stopped on is no use). Bounded: a slow server delays exit
+    by at most `timeout`. Further events (from `rest`, what the batch held after the last
+    event printed, on) are not printed, nor their effects."""
+
+    def take(items: Sequence[object]) -> None:
+        for item in items:
+            if isinstance(item, FlagEvent):
+                scope.skipped(item)
+            elif isinstance(item, TransitionRecorded) and scope.transition(item.transition):
+                printer.transition(item.transition)
+            elif isinstance(item, ConfigChanged) and scope.follows(
+                item.diff.flag_key, item.diff.event_id
+            ):
+                printer.config_change(item.diff, item.event, item.at)
+
+    take(rest)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    idle_until: float | None = None
+    while True:
+        now = loop.time()
+        if idle_until is None and settled():
+            idle_until = now + linger  # what the last answer published is already queued
+        end = deadline if idle_until is None else min(deadline, idle_until)
+        if now >= end:
+            if now < deadline and not settled():
+                # Something to wait for came during the linger (an update handed over at the
+                # commit after it was published, then held for its journal commit): wait again.
+                idle_until = None
+                continue
+            return
+        try:
+            batch = await source.batch(min(end - now, 0.05))
+        except asyncio.TimeoutError:
+            continue
+        except StopAsyncIteration:
+            return
+        take(batch)
