@@ -30,6 +30,8 @@ def rows() -> list[tuple[str, tuple[Text, ...]]]:
         ("d", (Text("日本語キー"), Text("→ x", style="reverse"), Text("-", style="dim"))),
         ("e", (Text("two\nlines"), Text("right", justify="right"), Text("tab\tx"))),
         ("f", (Text.assemble(("mix", "red"), (" of ", ""), ("spans", "u")), Text("1"), Text(""))),
+        # Left-justified: Rich pads it in its own style (DataTable's render, not the lean one).
+        ("g", (Text("left", style="on red", justify="left"), Text("x"), Text("y"))),
     ]
 
 
@@ -139,3 +141,25 @@ async def test_replace_cells_repaints_as_update_cell_does_and_keeps_other_rows_r
         reference.update_cell("b", "flag", Text("renamed", style="italic"))
         await _compare(app, pilot)
 
+
+
+async def test_replace_cells_of_a_cell_data_table_renders_and_of_rows_under_a_taller_one() -> None:
+    app = Side(0)
+    async with app.run_test(size=(60, 24)) as pilot:
+        reference, lean = app.query_one("#reference", DataTable), app.query_one("#lean", LeanTable)
+        fill(reference)
+        fill(lean)
+        await _compare(app, pilot)
+        # Row c's flag is cut (DataTable renders it): the new cell shows, not the old one cached.
+        wide = Text("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+        reference.update_cell("c", "flag", wide)
+        lean.replace_cells({"c": {"flag": wide}})
+        await _compare(app, pilot)
+        for table in (reference, lean):
+            table.add_row(Text("two\nlines"), Text(""), Text(""), key="tall", height=2)
+            table.add_row(Text("old"), Text(""), Text(""), key="under")
+            table.sort("flag", key=lambda cell: cell.plain)  # the tall row above others
+        await _compare(app, pilot)
+        reference.update_cell("under", "flag", Text("new"))
+        lean.replace_cells({"under": {"flag": Text("new")}})
+        await _compare(app, pilot)

@@ -10,7 +10,7 @@ import time
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.updates import Dropped, UpdateHub
 from togul_monitor.domain.event_log import EventLog
-from togul_monitor.domain.events import FlagEvent, Malformed
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Malformed, Status
 
 
 def ev(i: int) -> FlagEvent:
@@ -37,6 +37,19 @@ def test_the_drain_says_how_many_rows_and_events_it_dropped() -> None:
     assert drained[:2] == [ev(1), ev(2)]
     assert drained[2:] == [Dropped(updates=2, rows=2, events=1)]
     assert hub.drain() == []  # the loss is reported once
+
+
+def test_an_overflowing_drain_keeps_the_statuses() -> None:
+    # A reader waits for the STOPPED status to end (tail): dropping it would leave it waiting.
+    hub = UpdateHub(max_pending=2)
+    hub.enable_drain()
+    stopped = Status(ConnectionState.STOPPED, 9.0, error="monitor failed: boom")
+    hub.publish_rows([ev(1), ev(2), ev(3)])
+    hub.publish(stopped)
+    hub.publish_rows([ev(4)])
+    hub.commit()
+    # The loss is said where it began, before the status kept through it.
+    assert hub.drain() == [ev(1), ev(2), Dropped(updates=2, rows=2, events=2), stopped]
 
 
 def test_ask_does_not_wait_for_a_loop_that_closed_with_the_question_queued() -> None:

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.common import EXIT_FAILED
 from togul_monitor.cli.tail_loop import OneByOne, print_updates
 from togul_monitor.cli.tail_output import TailOutput, buffered, event_lines
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
-from togul_monitor.core.updates import TransitionRecorded, UpdateHub, ValueUpdated
+from togul_monitor.core.updates import Dropped, TransitionRecorded, UpdateHub, ValueUpdated
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Heartbeat, Status
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
@@ -218,3 +219,29 @@ async def test_drained_updates_come_in_batches_and_no_wake_is_lost() -> None:
     hub.commit()
     assert await anext(drained) == event(4)  # one by one, for a reader that wants that
     assert await drained.batch(1) == [event(5)]
+
+
+async def test_what_the_drain_dropped_is_said_and_a_stop_after_it_still_ends_tail() -> None:
+    err = io.StringIO()
+    printer = TailPrinter(
+        io.StringIO(), err, as_json=True, environment_names={}, url="http://h/s"
+    )
+    scope = TailScope(
+        printer, known_names=lambda: NAMES, environment_id=lambda: "env-p", query=None,
+        environment_key="",
+    )
+    items: list[object] = [
+        Status(ConnectionState.LIVE, 0.0),
+        event(1),
+        Dropped(updates=7, rows=5, events=5),
+        Status(ConnectionState.STOPPED, 2.0, error="monitor failed: RuntimeError: boom"),
+    ]
+    with buffered(printer.output):
+        code = await asyncio.wait_for(
+            print_updates(Chunks(items, 4), PROFILE, printer, scope, count=None,
+                          settled=lambda: True),
+            5,
+        )
+    assert code == EXIT_FAILED
+    assert "5 event(s) and 2 other update(s) were not printed" in err.getvalue()
+    assert "monitor failed" in err.getvalue()

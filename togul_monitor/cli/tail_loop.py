@@ -26,7 +26,7 @@ from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
-from togul_monitor.core.updates import ConfigChanged, TransitionRecorded
+from togul_monitor.core.updates import ConfigChanged, Dropped, TransitionRecorded
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -166,6 +166,9 @@ async def print_updates(
                 if scope.follows(item.diff.flag_key, item.diff.event_id):
                     printer.config_change(item.diff, item.event, item.at)
                 continue
+            if isinstance(item, Dropped):
+                printer.say(dropped_text(item))
+                continue
             if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
                 continue  # value bookkeeping and heartbeats: not worth a line
             printer.note(item)
@@ -236,3 +239,13 @@ async def _settle(
         except StopAsyncIteration:
             return
         take(batch)
+
+
+def dropped_text(dropped: Dropped) -> str:
+    """What a reader that fell behind lost (the monitor's drain buffer was full): said, never
+    silent."""
+    other = dropped.updates - dropped.events
+    return (
+        f"fell behind the stream: {dropped.events} event(s) and {other} other update(s) "
+        "were not printed"
+    )

@@ -167,6 +167,7 @@ class UpdateHub:
         self._lock = threading.Lock()
         self._buffer: list[MonitorUpdate] = []
         self._lost = Dropped(0, 0)  # dropped since the last drain
+        self._lost_at: int | None = None  # where in the buffer the loss is to be said
 
     def publish(self, update: MonitorUpdate) -> None:
         if self._draining:
@@ -200,10 +201,18 @@ class UpdateHub:
             on_updates()  # outside the lock: it may take another (a loop's, say)
 
     def _overflow(self, staged: list[MonitorUpdate], room: int) -> None:
-        """What fits joins the buffer; the rest is dropped and counted (lock held)."""
+        """What fits joins the buffer; the rest is dropped and counted (lock held), but for the
+        statuses: a handful at most, and a reader that lost the one saying the stream stopped
+        (credentials rejected, the monitor failed) would wait for ever."""
         kept = staged[: max(room, 0)]
         self._buffer.extend(kept)
         lost = staged[len(kept) :]
+        if self._lost_at is None:
+            self._lost_at = len(self._buffer)  # the loss is said before the statuses kept
+        statuses = [update for update in lost if type(update) is Status]
+        if statuses:
+            self._buffer.extend(statuses)
+            lost = [update for update in lost if type(update) is not Status]
         rows = sum(1 for update in lost if not isinstance(update, NOT_ROWS))
         events = sum(1 for update in lost if type(update) is FlagEvent)
         self.dropped += len(lost)
@@ -240,13 +249,15 @@ class UpdateHub:
             on_updates()
 
     def drain(self) -> list[MonitorUpdate]:
-        """All updates since the last call, oldest first (a `Dropped` last if any were lost)."""
+        """All updates since the last call, oldest first; a `Dropped` where the loss began if
+        any were lost (after what was kept, before the statuses kept through it)."""
         with self._lock:
             if not self._draining:
                 self._draining = True
                 return []
             taken, self._buffer = self._buffer, []
             lost, self._lost = self._lost, Dropped(0, 0)
+            lost_at, self._lost_at = self._lost_at, None
         if lost.updates:
-            taken.append(lost)
+            taken.insert(len(taken) if lost_at is None else lost_at, lost)
         return taken

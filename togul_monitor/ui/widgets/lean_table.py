@@ -70,7 +70,7 @@ class LeanTable(DataTable[Text]):
         inner = width - 2 * pad
         if (
             type(cell) is not Text
-            or cell.justify not in (None, "default", "left")
+            or cell.justify not in (None, "default")  # "left" pads in the text's own style
             or "\n" in cell.plain
             or "\t" in cell.plain
             or cell.cell_len > inner
@@ -127,24 +127,25 @@ class LeanTable(DataTable[Text]):
             rows.add(row_key)
         if not rows:
             return
-        if any(self.rows[key].height != 1 for key in rows):
-            # A row of several lines: which lines are its own is DataTable's business.
+        if len(self._y_offsets) != len(self.rows):
+            # A row of several lines: which lines are whose is DataTable's business.
             self._update_count += 1
             self.refresh()
             return
         indexes = [self._row_locations.get(key) for key in rows]
         header = self.header_height if self.show_header else 0
-        # A line's cache key starts with its line in the whole table (the header's is 0).
+        # Every row is one line: a row's line in the whole table is its index under the header.
         lines = {index + header for index in indexes if index is not None}
         _forget(self._row_render_cache, rows)
         _forget(self._cell_render_cache, rows)
+        _forget(self._row_renderable_cache, set(indexes), at=1)  # keyed (counter, row index)
         _forget(self._line_cache, lines)
         for index in indexes:
             if index is not None:
                 self.refresh_row(index)
 
 
-def _forget(cache: LRUCache[Any, Any], firsts: Set[object]) -> None:
-    """Drop the entries whose key starts with one of `firsts`."""
-    for key in [key for key in cache.keys() if key[0] in firsts]:
+def _forget(cache: LRUCache[Any, Any], stale: Set[object], at: int = 0) -> None:
+    """Drop the entries whose key holds one of `stale` at position `at`."""
+    for key in [key for key in cache.keys() if key[at] in stale]:
         cache.discard(key)
