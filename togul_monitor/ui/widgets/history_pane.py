@@ -134,7 +134,7 @@ class HistoryPane(LeanTable):
             self.border_title = "history"
             return
         self.border_title = Text("history: ").append(safe_text(self.flag_key), style="bold")
-        room = max(16, self.size.width - 1 - LEAD)  # cut with `…` to the pane
+        room = max(4, self.size.width - 1 - LEAD)  # cut with `…` within the pane
         rows: list[tuple[Text, Text, Text]] = []
         self._row_entries = []
         # Unfocused, the pane shows its first lines only: drawing those is enough, and keeps a

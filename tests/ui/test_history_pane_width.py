@@ -1,0 +1,33 @@
+"""A narrow history pane cuts a long detail with `…` inside its column, never past it."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.widgets.data_table import ColumnKey
+
+from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.ui.widgets.history_pane import HistoryPane
+
+BEFORE = Evaluation("a-rather-long-variant-name", "string", "rule", True)
+AFTER = Evaluation("another-long-variant-name", "string", "rule", True)
+
+
+class Narrow(App[None]):
+    CSS = "HistoryPane { width: 36; height: 10; }"  # the pane of an 80-column screen, or less
+
+    def compose(self) -> ComposeResult:
+        yield HistoryPane(lambda: 100.0)
+
+
+async def test_a_cut_detail_ends_with_an_ellipsis_within_its_column() -> None:
+    app = Narrow()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(HistoryPane)
+        pane.show("checkout", [ValueTransition("checkout", BEFORE, AFTER, "e1", 99.0)])
+        await pilot.pause()
+        detail = pane.get_row_at(0)[2]
+        column = pane.columns[ColumnKey("detail")].width
+        # What the pane has for it: its width less the time and what columns and a scrollbar.
+        assert column <= pane.size.width - 1 - (10 + 13)
+        assert detail.cell_len <= column
+        assert detail.plain.endswith("…")
