@@ -38,12 +38,14 @@ async def test_a_10000_event_burst_is_fully_accounted_for() -> None:
             )
             assert received_at_press < BURST
             store = app.main.store
-            assert store.shown == 2_000  # the bounded view
+            # The bounded view: full, unless so few paints took the burst that their row budget
+            # (400 each) left out more (a loaded machine paints less often).
+            assert 0 < store.shown == len(store.view) <= 2_000
             # new-dashboard events are hidden by the filter (counted as filtered even when a
             # paint left them out under its row budget); the other rows that did not fit are
             # counted among the trimmed.
             assert store.filtered == BURST // 2
-            assert store.trimmed == BURST // 2 - 2_000
+            assert store.trimmed == BURST // 2 - store.shown
             assert all(
                 type(row) is FlagEvent and row.flag_key == "checkout-v2" for row in store.view
             )
