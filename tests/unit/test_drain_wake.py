@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from togul_monitor.core.updates import UpdateHub
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Heartbeat
 
 
 def ev(i: int) -> FlagEvent:
@@ -120,3 +120,14 @@ def test_forgetting_the_wake_after_the_drain_would_strand_updates() -> None:
     hub.publish(ev(3))
     hub.commit()
     assert woken.is_set()
+
+
+def test_a_heartbeat_neither_wakes_the_reader_nor_waits_in_the_buffer() -> None:
+    wakes: list[None] = []
+    hub = UpdateHub(max_pending=100)
+    hub.enable_drain(lambda: wakes.append(None))
+    stream = hub.subscribe(ended=False)  # an update stream still gets it
+    hub.publish(Heartbeat(1.0))
+    hub.commit()
+    assert wakes == [] and hub.drain() == []
+    assert len(stream._queue) == 1

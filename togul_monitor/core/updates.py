@@ -170,7 +170,9 @@ class UpdateHub:
         self._lost_at: int | None = None  # where in the buffer the loss is to be said
 
     def publish(self, update: MonitorUpdate) -> None:
-        if self._draining:
+        # A heartbeat stays out of the drain buffer: its readers (the TUI, tail) take its age
+        # from the snapshot it renews, and it would wake an idle TUI every second for nothing.
+        if self._draining and type(update) is not Heartbeat:
             self._staged.append(update)
         for subscriber in self._subscribers:
             subscriber.put(update)
