@@ -65,14 +65,19 @@ async def config_of(emu: EmulatorHandle, flag_key: str) -> FlagConfig:
     return config
 
 
-async def test_a_50_percent_rule_is_observed_within_5_points_over_400_samples(
+async def test_a_50_percent_rule_is_observed_within_3_deviations_over_400_samples(
     emulator: EmulatorHandle, fast: None
 ) -> None:
     config = await config_of(emulator, "new-onboarding")
     client = client_for(emulator)
     try:
         result = await sample_coverage(
-            client, "new-onboarding", {"default": {"plan": "free"}}, config=config, samples=400
+            client,
+            "new-onboarding",
+            {"default": {"plan": "free"}},
+            config=config,
+            samples=400,
+            seed=0,  # the same 400 users every run
         )
     finally:
         await client.aclose()
@@ -80,7 +85,9 @@ async def test_a_50_percent_rule_is_observed_within_5_points_over_400_samples(
     (rule,) = context.rules
     assert (context.answered, context.failed, context.unexplained) == (400, 0, 0)
     assert rule.configured == 50 and rule.reached == 400
-    assert rule.observed is not None and 45.0 <= rule.observed <= 55.0, rule.observed
+    # Over 400 users one standard deviation of the observed share is 2.5 points: 3 of them
+    # (a random 400 missed a band of 2, 5 points, about one run in 20).
+    assert rule.observed is not None and 42.5 <= rule.observed <= 57.5, rule.observed
     shares = {v.value: v.share for v in context.values}
     assert shares[True] == rule.observed and shares[True] + shares[False] == 100.0
     assert emulator.requests.count("POST", EVALUATE) == 400
