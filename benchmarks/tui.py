@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import togul_monitor.ui  # noqa: E402, F401  (first: the app's Textual settings, ui/__init__.py)
+
+# isort: split
 from textual import events  # noqa: E402
 
 from togul_monitor.config.profiles import Profile  # noqa: E402

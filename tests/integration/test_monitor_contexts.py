@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from tests.integration.test_monitor import Recorder, make_profile, wait_for
 from togul_monitor.core import Monitor, TransitionRecorded
 from togul_monitor.domain.values import Evaluation
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.emulator.rules import bucket
-from tests.integration.test_monitor import Recorder, make_profile, wait_for
 
 FLAG = "split-checkout"
 SALT = "split-salt"

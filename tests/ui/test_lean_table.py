@@ -106,22 +106,36 @@ async def test_the_lean_render_is_used_for_one_line_cells_only() -> None:
         # a: fits (lean); c: cut; e: two lines, right-justified, a tab (all DataTable's).
         assert lean._lean_cell(0, 0, style, 14, False, False) is not None
         assert lean._lean_cell(2, 0, style, 14, False, False) is None
-        assert all(lean._lean_cell(4, col, style, w, False, False) is None for col, w in
-                   ((0, 14), (1, 12), (2, 5)))
+        assert all(
+            lean._lean_cell(4, col, style, w, False, False) is None
+            for col, w in ((0, 14), (1, 12), (2, 5))
+        )
+
+
+async def _filled(app: Side, pilot: Any) -> tuple[DataTable[Any], LeanTable]:
+    """Both tables filled alike and compared once."""
+    reference, lean = app.query_one("#reference", DataTable), app.query_one("#lean", LeanTable)
+    fill(reference)
+    fill(lean)
+    await _compare(app, pilot)
+    return reference, lean
 
 
 async def test_replace_cells_repaints_as_update_cell_does_and_keeps_other_rows_renders() -> None:
     app = Side(0)
     async with app.run_test(size=(60, 24)) as pilot:
-        reference, lean = app.query_one("#reference", DataTable), app.query_one("#lean", LeanTable)
-        fill(reference)
-        fill(lean)
-        await _compare(app, pilot)
+        reference, lean = await _filled(app, pilot)
         row_b = lean._render_line_in_row(
-            lean._row_locations.get_key(1), 0, lean.rich_style, lean.cursor_coordinate,
+            lean._row_locations.get_key(1),
+            0,
+            lean.rich_style,
+            lean.cursor_coordinate,
             lean.hover_coordinate,
         )
-        new = {"a": {"value": Text("false", style="red"), "age": Text("0s")}, "d": {"age": Text("9s")}}
+        new = {
+            "a": {"value": Text("false", style="red"), "age": Text("0s")},
+            "d": {"age": Text("9s")},
+        }
         for row, cells in new.items():
             for column, cell in cells.items():
                 reference.update_cell(row, column, cell)
@@ -129,7 +143,10 @@ async def test_replace_cells_repaints_as_update_cell_does_and_keeps_other_rows_r
         await _compare(app, pilot)
         # Row b was not touched: its cached render is the one from before (not made again).
         again = lean._render_line_in_row(
-            lean._row_locations.get_key(1), 0, lean.rich_style, lean.cursor_coordinate,
+            lean._row_locations.get_key(1),
+            0,
+            lean.rich_style,
+            lean.cursor_coordinate,
             lean.hover_coordinate,
         )
         assert again is row_b
@@ -142,14 +159,10 @@ async def test_replace_cells_repaints_as_update_cell_does_and_keeps_other_rows_r
         await _compare(app, pilot)
 
 
-
 async def test_replace_cells_of_a_cell_data_table_renders_and_of_rows_under_a_taller_one() -> None:
     app = Side(0)
     async with app.run_test(size=(60, 24)) as pilot:
-        reference, lean = app.query_one("#reference", DataTable), app.query_one("#lean", LeanTable)
-        fill(reference)
-        fill(lean)
-        await _compare(app, pilot)
+        reference, lean = await _filled(app, pilot)
         # Row c's flag is cut (DataTable renders it): the new cell shows, not the old one cached.
         wide = Text("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
         reference.update_cell("c", "flag", wide)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.common import EXIT_FAILED
+from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import OneByOne, print_updates
 from togul_monitor.cli.tail_output import TailOutput, buffered, event_lines
 from togul_monitor.cli.tail_scope import TailScope
@@ -158,25 +158,20 @@ def test_event_lines_are_the_printers_lines() -> None:
 def test_scope_events_is_event_by_event() -> None:
     events = [event(n, env="env-s" if n % 3 == 0 else "env-p") for n in range(12)]
     events.append(event(12, env="env-new"))
+
+    def scope(key: str) -> TailScope:
+        return TailScope(
+            TailPrinter(
+                io.StringIO(), io.StringIO(), as_json=True, environment_names=NAMES, url="u"
+            ),
+            query=None,
+            environment_key=key,
+            known_names=lambda: {**NAMES, "env-new": "new"},
+            environment_id=lambda: "env-p",
+        )
+
     for key in ("", "production"):
-        bulk = TailScope(
-            TailPrinter(
-                io.StringIO(), io.StringIO(), as_json=True, environment_names=NAMES, url="u"
-            ),
-            query=None,
-            environment_key=key,
-            known_names=lambda: {**NAMES, "env-new": "new"},
-            environment_id=lambda: "env-p",
-        )
-        one = TailScope(
-            TailPrinter(
-                io.StringIO(), io.StringIO(), as_json=True, environment_names=NAMES, url="u"
-            ),
-            query=None,
-            environment_key=key,
-            known_names=lambda: {**NAMES, "env-new": "new"},
-            environment_id=lambda: "env-p",
-        )
+        bulk, one = scope(key), scope(key)
         assert list(bulk.events(events)) == [e for e in events if one.event(e)]
         # It learned the new environment's name as the event by event path did.
         assert bulk.printer.environment_names == one.printer.environment_names
@@ -223,11 +218,12 @@ async def test_drained_updates_come_in_batches_and_no_wake_is_lost() -> None:
 
 async def test_what_the_drain_dropped_is_said_and_a_stop_after_it_still_ends_tail() -> None:
     err = io.StringIO()
-    printer = TailPrinter(
-        io.StringIO(), err, as_json=True, environment_names={}, url="http://h/s"
-    )
+    printer = TailPrinter(io.StringIO(), err, as_json=True, environment_names={}, url="http://h/s")
     scope = TailScope(
-        printer, known_names=lambda: NAMES, environment_id=lambda: "env-p", query=None,
+        printer,
+        known_names=lambda: NAMES,
+        environment_id=lambda: "env-p",
+        query=None,
         environment_key="",
     )
     items: list[object] = [
@@ -238,8 +234,9 @@ async def test_what_the_drain_dropped_is_said_and_a_stop_after_it_still_ends_tai
     ]
     with buffered(printer.output):
         code = await asyncio.wait_for(
-            print_updates(Chunks(items, 4), PROFILE, printer, scope, count=None,
-                          settled=lambda: True),
+            print_updates(
+                Chunks(items, 4), PROFILE, printer, scope, count=None, settled=lambda: True
+            ),
             5,
         )
     assert code == EXIT_FAILED

@@ -38,8 +38,8 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.config_start import start_configs
 from togul_monitor.core.configs import FlagConfigs
-from togul_monitor.core.environment import Environments, prepare
 from togul_monitor.core.contexts import ContextEvaluations
+from togul_monitor.core.environment import Environments, prepare
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.queries import flag_history, transitions_for
