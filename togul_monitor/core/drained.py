@@ -30,9 +30,8 @@ class DrainedUpdates:
     def __init__(self, drain: Callable[[], list[MonitorUpdate]]) -> None:
         self._drain = drain
         self._wake = asyncio.Event()
-        self._left: deque[MonitorUpdate] = (
-            deque()
-        )  # taken by `batch`, not yet handed by `__anext__`
+        # Taken by `batch`, not yet handed over by `__anext__`.
+        self._left: deque[MonitorUpdate] = deque()
 
     def wake(self) -> None:
         """The drain buffer's `on_updates` (called on the monitor's loop)."""
