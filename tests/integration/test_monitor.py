@@ -213,6 +213,8 @@ async def test_after_a_restart_without_replay_the_values_converge(
             ),
             what="convergence",
         )
+        # The recorder takes updates on a task of its own: wait for it, not only the monitor.
+        await wait_for(lambda: rec.of(TransitionRecorded), what="the transition recorded")
         assert [e for e in rec.of(FlagEvent) if e.flag_key == "new-dashboard"] == []
         (recorded,) = rec.of(TransitionRecorded)
         assert recorded.transition.event_id is None  # found by the re-evaluation, not an event
@@ -231,6 +233,9 @@ async def test_deletion_is_shown_and_history_is_kept(emulator_any: EmulatorHandl
         await wait_for(lambda: len(rec.of(TransitionRecorded)) == 1, what="first transition")
         await asyncio.to_thread(emulator_any.world.delete_flag, "production", "new-dashboard")
         await wait_for(lambda: monitor.values()["new-dashboard"].deleted, what="deleted")
+        await wait_for(  # the recorder's own task: the deletion's transition reaches it after
+            lambda: len(rec.of(TransitionRecorded)) == 2, what="the deletion recorded"
+        )
         (deleted_event,) = [e for e in rec.of(FlagEvent) if e.type == "flag.deleted"]
         value = monitor.values()["new-dashboard"]
         assert value.current is None
@@ -331,6 +336,7 @@ async def test_org_token_evaluates_only_the_profiles_environment(
         assert monitor.evaluator.counters.requests == requests + 1  # type: ignore[union-attr]
         assert not monitor.values()["new-dashboard"].stale
         assert monitor.values()["new-dashboard"].current == expected(emulator_any, "new-dashboard")
+        await wait_for(lambda: rec.of(TransitionRecorded), what="the transition recorded")
         assert [u.transition.flag_key for u in rec.of(TransitionRecorded)] == ["checkout-v2"]
     finally:
         await monitor.stop()

@@ -39,6 +39,9 @@ async def test_a_spent_quota_is_shown_as_such_and_retried_with_a_growing_capped_
         assert value.stale and value.error == f"{QUOTA} 0.2 s"
         await wait_for(lambda: counters.ok == ok + 1, what="the value at last")
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="settled")
+        # `settled` reads the monitor's state; the recorder reads the updates on a task of its
+        # own, so the "ok" published with the value may not have reached it yet.
+        await wait_for(lambda: (s := rec.of(EvaluatorStatus)) and s[-1].ok, what="the ok status")
         statuses = rec.of(EvaluatorStatus)
         assert [(s.ok, s.message, s.credentials_rejected) for s in statuses] == [
             (False, f"{QUOTA} 0.2 s", False),
@@ -83,6 +86,8 @@ async def test_while_the_quota_pause_lasts_nothing_is_sent_and_changes_wait(
             await wait_for(lambda f=flag: settled(monitor, f), timeout=10, what=f"{flag} again")
             assert monitor.values()[flag].current == expected(emulator_any, flag)
             assert monitor.values()[flag].error is None
+        # The recorder's task may still be behind the state `settled` read.
+        await wait_for(lambda: len(rec.of(TransitionRecorded)) >= 2, what="both transitions")
         flipped = {u.transition.flag_key for u in rec.of(TransitionRecorded)}
         assert flipped == {"new-dashboard", "checkout-v2"}
         assert counters.requests == asked + 2
