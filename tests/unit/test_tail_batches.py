@@ -13,7 +13,7 @@ import pytest
 
 from togul_monitor.cli.common import EXIT_FAILED
 from togul_monitor.cli.render import TailPrinter
-from togul_monitor.cli.tail_loop import OneByOne, print_updates
+from togul_monitor.cli.tail_loop import OneByOne, _settle, print_updates
 from togul_monitor.cli.tail_output import TailOutput, buffered, event_lines
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.config.entry import Profile
@@ -242,3 +242,23 @@ async def test_what_the_drain_dropped_is_said_and_a_stop_after_it_still_ends_tai
     assert code == EXIT_FAILED
     assert "5 event(s) and 2 other update(s) were not printed" in err.getvalue()
     assert "monitor failed" in err.getvalue()
+
+
+async def test_count_exits_after_the_linger_though_later_events_keep_the_evaluator_busy() -> None:
+    # After the last event printed, the stream goes on: the events skipped make the evaluator
+    # busy again right after it was idle. The exit waits for one quiet instant and the linger,
+    # not for a second quiet instant (which a busy stream never gives before the timeout).
+    printer, scope, _ = printer_and_scope(True)
+    answers = iter([True])
+    await asyncio.wait_for(
+        _settle(
+            Chunks([event(n) for n in range(50)], 5),
+            [],
+            printer,
+            scope,
+            lambda: next(answers, False),
+            timeout=3600.0,
+            linger=0.0,
+        ),
+        5,
+    )
