@@ -60,6 +60,7 @@ class Chunks:
         if self._at >= len(self._items):
             if timeout is None:
                 raise StopAsyncIteration
+            await asyncio.sleep(0)  # a real wait yields to the loop (and to a test's guard)
             raise asyncio.TimeoutError
         taken = self._items[self._at : self._at + self._size]
         self._at += self._size
