@@ -104,9 +104,17 @@ class ValueAnswers:
         return len(self.contexts) > 1
 
     def know(self, values: Iterable[FlagValue]) -> None:
-        """Values the monitor had before any answer reached the view (the journal's)."""
+        """Values the monitor had before any answer reached the view: the journal's, stale
+        until re-evaluated. An answer of this run reaches the view through `value`, in order
+        with its event; the snapshot this comes from is read after a drain and may already
+        hold an answer not drained yet, which must not make a new flag's first value read as
+        "unchanged"."""
         known = self._known
-        known.update((v.flag_key, v.context) for v in values if v.current is not None or v.deleted)
+        known.update(
+            (v.flag_key, v.context)
+            for v in values
+            if v.stale and (v.current is not None or v.deleted)
+        )
 
     def concerns(self, event: FlagEvent) -> bool:
         """Whether the profile's values are evaluated for `event` (its environment)."""
