@@ -62,7 +62,7 @@ QUIET = (Heartbeat, Status)  # updates that keep no drain busy (the status bar h
 # Seconds between two updates of the values table under a burst (the first after a quiet spell
 # is at once): its redraw costs every visible cell, about as much as the feed's.
 VALUES_EVERY = 0.2
-HISTORY_EVERY = 20  # ticks between two merges of new rows into the history pane (1 Hz)
+HISTORY_EVERY = 1.0  # seconds between two merges of new rows into the history pane
 
 
 class MainPainter:
@@ -86,7 +86,7 @@ class MainPainter:
         self._deferred = 0  # ticks in a row that let input go first
         self._values: dict[tuple[str, str], FlagValue] = {}  # drained, not yet in the table
         self._flash: set[str] = set()
-        self._history_at = -HISTORY_EVERY  # paints
+        self._history_at = -HISTORY_EVERY  # time.monotonic(), as `_values_at`
         self._values_at = -VALUES_EVERY  # time.monotonic(): the view's clock may stand still
         self.rings = WatchRings(where_of(host.profile))
         self.status = Status(ConnectionState.CONNECTING, at=clock())  # the latest signalled
@@ -170,8 +170,9 @@ class MainPainter:
     def _history_due(self, idle: bool) -> bool:
         """The selected flag's new rows join its pane at most once a second while the stream
         runs (a redraw costs the pane's rows), at once when it is quiet."""
-        if idle or self.paints - self._history_at >= HISTORY_EVERY:
-            self._history_at = self.paints
+        now = time.monotonic()  # not paints: the screen paints only when woken
+        if idle or now - self._history_at >= HISTORY_EVERY:
+            self._history_at = now
             return True
         return False
 
