@@ -73,17 +73,36 @@ def backend(name: str, tmp_path: Path) -> Iterator[JournalBackend]:
     finally:
         made.close()
         if name == "postgres":
-            _forget(str(made.target), profile)
+            forget_profile(str(made.target), profile)
 
 
-def _forget(url: str, profile: str) -> None:
+PROFILE_TABLES = (
+    "events",
+    "transitions",
+    "outages",
+    "environments",
+    "config_diffs",
+    "context_last_values",
+)
+
+
+def forget_profile(url: str, profile: str) -> None:
     """Delete a test profile's rows (the database outlives the test)."""
     import psycopg
 
     with psycopg.connect(url) as conn:
-        for table in ("events", "transitions", "outages", "environments", "config_diffs"):
+        for table in PROFILE_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE profile = %s", (profile,))  # type: ignore[arg-type]
-        conn.execute("DELETE FROM context_last_values WHERE profile = %s", (profile,))
+
+
+@contextmanager
+def scratch_profile(url: str) -> Iterator[str]:
+    """A profile name of a test's own in the server at `url`, its rows deleted afterwards."""
+    name = f"pg-{uuid.uuid4().hex[:10]}"
+    try:
+        yield name
+    finally:
+        forget_profile(url, name)
 
 
 @contextmanager

@@ -64,8 +64,13 @@ async def test_three_contexts_see_an_attribute_and_a_percentage_rule_differently
 
         # An attribute rule: premium users get it; the others do not change.
         world.create_rule(
-            "production", FLAG, rule_type="attribute", attribute="plan", operator="eq",
-            value_json='"premium"', return_value=True,
+            "production",
+            FLAG,
+            rule_type="attribute",
+            attribute="plan",
+            operator="eq",
+            value_json='"premium"',
+            return_value=True,
         )
         await wait_for(lambda: len(recorder.of(TransitionRecorded)) >= 1, what="a transition")
         await wait_for(lambda: _all_settled(monitor), what="all contexts answered")
@@ -77,7 +82,11 @@ async def test_three_contexts_see_an_attribute_and_a_percentage_rule_differently
 
         # A 50 % rollout: the free user's bucket is below 50, the EU user's is not.
         world.create_rule(
-            "production", FLAG, rule_type="percentage", rollout_percentage=50, return_value=True,
+            "production",
+            FLAG,
+            rule_type="percentage",
+            rollout_percentage=50,
+            return_value=True,
         )
         await wait_for(lambda: len(recorder.of(TransitionRecorded)) >= 2, what="a transition")
         await wait_for(lambda: _all_settled(monitor), what="all contexts answered")

@@ -18,7 +18,6 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from tests.journal_backends import JournalBackend, fresh_schema_url, postgres_url
+from tests.journal_backends import JournalBackend, fresh_schema_url, postgres_url, scratch_profile
 from togul_monitor.cli import cli
 from togul_monitor.core import Monitor
 from togul_monitor.core.recording import open_journal
@@ -57,18 +56,8 @@ def url() -> str:
 
 @pytest.fixture
 def profile(url: str) -> Iterator[str]:
-    name = f"pg-{uuid.uuid4().hex[:10]}"
-    yield name
-    with psycopg.connect(url) as conn:
-        for table in (
-            "events",
-            "transitions",
-            "outages",
-            "environments",
-            "config_diffs",
-            "context_last_values",
-        ):
-            conn.execute(f"DELETE FROM {table} WHERE profile = %s", (name,))  # type: ignore[arg-type]
+    with scratch_profile(url) as name:
+        yield name
 
 
 def url_of(backend: JournalBackend) -> str:

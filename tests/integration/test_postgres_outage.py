@@ -11,14 +11,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
-from tests.journal_backends import postgres_url
+from tests.journal_backends import postgres_url, scratch_profile
 from togul_monitor.core.recording import journal_notice
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff
@@ -114,18 +112,8 @@ def proxy(url: str) -> Iterator[Proxy]:
 
 @pytest.fixture
 def profile(url: str) -> Iterator[str]:
-    name = f"pg-{uuid.uuid4().hex[:10]}"
-    yield name
-    with psycopg.connect(url) as conn:
-        for table in (
-            "events",
-            "transitions",
-            "config_diffs",
-            "environments",
-            "context_last_values",
-            "outages",
-        ):
-            conn.execute(f"DELETE FROM {table} WHERE profile = %s", (name,))  # type: ignore[arg-type]
+    with scratch_profile(url) as name:
+        yield name
 
 
 def through(url: str, proxy: Proxy) -> str:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 from click.testing import CliRunner
 
-from tests.journal_backends import postgres_url
+from tests.journal_backends import forget_profile, postgres_url, scratch_profile
 from togul_monitor.cli import cli
 from togul_monitor.config import paths
 from togul_monitor.core import Monitor, TransitionRecorded
@@ -27,8 +26,6 @@ from togul_monitor.store.reading import READ_ONLY_NOTICE
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
 
-TABLES = ("events", "transitions", "config_diffs", "environments", "context_last_values", "outages")
-
 
 @pytest.fixture
 def url() -> str:
@@ -37,11 +34,8 @@ def url() -> str:
 
 @pytest.fixture
 def profile(url: str) -> Iterator[str]:
-    name = f"pg-{uuid.uuid4().hex[:10]}"
-    yield name
-    with psycopg.connect(url) as conn:
-        for table in TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE profile = %s", (name,))  # type: ignore[arg-type]
+    with scratch_profile(url) as name:
+        yield name
 
 
 def count(url: str, table: str, profile: str, flag: str | None = None) -> int:
@@ -134,9 +128,7 @@ def test_history_reads_the_variable_s_database_without_the_profile_s_key(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     profile = "prod"
-    with psycopg.connect(url) as conn:
-        for table in TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE profile = %s", (profile,))  # type: ignore[arg-type]
+    forget_profile(url, profile)
     record_one(url, profile)
     try:
         _profiles('journal_url_env = "TOGUL_TEST_JOURNAL_URL"\n')
@@ -150,9 +142,7 @@ def test_history_reads_the_variable_s_database_without_the_profile_s_key(
         assert refused.exit_code == 2 and "names no database" in refused.output
         assert secret not in refused.output and "db.internal" not in refused.output
     finally:
-        with psycopg.connect(url) as conn:
-            for table in TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE profile = %s", (profile,))  # type: ignore[arg-type]
+        forget_profile(url, profile)
 
 
 def test_a_name_with_no_rows_in_the_database_has_no_journal(url: str, profile: str) -> None:

@@ -53,7 +53,6 @@ def test_the_status_bar_says_how_many_rows_a_burst_left_unpainted() -> None:
     assert info.notes[0].text.startswith("500 events of a burst not painted")
 
 
-
 def test_a_queued_key_is_seen_waiting_and_a_mouse_move_is_not() -> None:
     # The paint steps aside for input by peeking at Textual's message queue (private): this
     # fails, rather than the peek silently finding nothing, if Textual renames it.
