@@ -56,7 +56,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import togul_monitor.ui  # noqa: E402, F401  (first: the app's Textual settings, ui/__init__.py)
+
+# isort: split
 from config_load import ENV, populate  # noqa: E402
+from loop_probe import stall_probe  # noqa: E402
 from textual import events  # noqa: E402
 
 from togul_monitor.config.profiles import Profile  # noqa: E402
@@ -162,12 +166,6 @@ async def measure(
         handling: list[float] = []
         done = asyncio.Event()
 
-        async def probe() -> None:
-            while not done.is_set():
-                t = time.perf_counter()
-                await asyncio.sleep(0.005)
-                stalls.append(time.perf_counter() - t - 0.005)
-
         async def keys() -> None:
             driver = app._driver
             assert driver is not None
@@ -184,7 +182,7 @@ async def measure(
                     await asyncio.sleep(0.0005)
                 latencies.append(paints[-1] - t0)
 
-        tasks = [asyncio.create_task(probe()), asyncio.create_task(keys())]
+        tasks = [asyncio.create_task(stall_probe(done, stalls)), asyncio.create_task(keys())]
         handed = time.perf_counter()
         load: float | None = None
         if window is None:

@@ -44,10 +44,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import togul_monitor.ui  # noqa: E402, F401  (first: the app's Textual settings, ui/__init__.py)
 
 # isort: split
+from loop_probe import stall_probe  # noqa: E402
 from textual import events  # noqa: E402
 
 from togul_monitor.config.profiles import Profile  # noqa: E402
@@ -185,12 +187,6 @@ async def _measure(app: Any, conn: Any, paints: list[tuple[float, str]]) -> dict
     stalls: list[float] = []
     done = asyncio.Event()
 
-    async def probe() -> None:
-        while not done.is_set():
-            t = time.perf_counter()
-            await asyncio.sleep(0.005)
-            stalls.append(time.perf_counter() - t - 0.005)
-
     latencies: list[float] = []
 
     async def keys() -> None:
@@ -207,7 +203,7 @@ async def _measure(app: Any, conn: Any, paints: list[tuple[float, str]]) -> dict
             painted = next(at for at, mode in paints[seen:] if mode != before)
             latencies.append(painted - t0)
 
-    probe_task = asyncio.create_task(probe())
+    probe_task = asyncio.create_task(stall_probe(done, stalls))
     keys_task = asyncio.create_task(keys())
     started, cpu_before = time.perf_counter(), _thread_cpu()
     conn.send("go")
