@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from togul_monitor.cli.render import TailPrinter
-from togul_monitor.cli.tail import _print_items
+from togul_monitor.cli.tail_loop import batches_of, print_updates
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
@@ -26,7 +26,9 @@ async def run(items: AsyncIterator[object], **options: Any) -> tuple[int, list[s
         printer, query=None, environment_key="", known_names=dict, environment_id=lambda: None
     )
     code = await asyncio.wait_for(
-        _print_items(items, PROFILE, printer, scope, count=None, settled=None, **options),
+        print_updates(
+            batches_of(items), PROFILE, printer, scope, count=None, settled=None, **options
+        ),
         10,
     )
     return code, out.getvalue().splitlines(), err.getvalue().splitlines()

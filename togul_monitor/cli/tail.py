@@ -154,8 +154,8 @@ async def _run_tail(
                         return monitor.evaluations_idle() and not committed.holding
 
                     settled = idle_and_committed
-                return await _print_items(
-                    items,
+                return await print_updates(
+                    batches_of(items),
                     profile,
                     printer,
                     scope,
@@ -168,18 +168,6 @@ async def _run_tail(
                     # the monitor stops it and says why, a configuration error.
                     configuration_error=lambda: getattr(monitor, "configuration_error", None),
                 )
-
-
-async def _print_items(
-    items: AsyncIterator[object],
-    profile: Profile,
-    printer: TailPrinter,
-    scope: TailScope,
-    **options: Any,
-) -> int:
-    """`print_updates` (cli/tail_loop.py) over `items`, taken as batches when they are the
-    monitor's drain (core/drained.py), else one by one."""
-    return await print_updates(batches_of(items), profile, printer, scope, **options)
 
 
 @click.command()
