@@ -8,6 +8,7 @@ import asyncio
 
 from togul_monitor.core import TransitionRecorded, run_headless
 from togul_monitor.core.drained import DrainedUpdates
+from togul_monitor.core.runner import HEADLESS_EVENT_LOG
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
 from togul_monitor.emulator.harness import EmulatorHandle
 
@@ -44,3 +45,18 @@ async def test_drained_updates_bring_the_event_and_then_its_transition(
     assert transition.flag_key == "new-dashboard" and transition.event_id == events[0].event_id
     assert seen.index(events[0]) < len(seen) - 1  # the event before its transition
     assert batches < len(seen)  # some batch held more than one update
+
+
+async def test_a_headless_monitor_keeps_a_small_event_log(emulator_any: EmulatorHandle) -> None:
+    # Headless readers take events from their updates: the log the TUI's feed reads is kept
+    # small (memory, the journal rows loaded at start, the objects freed at exit).
+    async with (
+        asyncio.timeout(10),
+        run_headless(make_profile(emulator_any), record=False) as (monitor, _),
+    ):
+        assert monitor.event_log.capacity == HEADLESS_EVENT_LOG < 100_000
+    async with (
+        asyncio.timeout(10),
+        run_headless(make_profile(emulator_any), record=False, event_log_size=50) as (monitor, _),
+    ):
+        assert monitor.event_log.capacity == 50
