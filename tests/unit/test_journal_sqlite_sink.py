@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import Journal
 from togul_monitor.store.model import EVENT_COLUMNS, event_from_row
@@ -63,3 +65,21 @@ def test_batches_appended_while_the_writer_commits_arrive_whole_and_in_order(
         assert journal.appended.events == 5000 and journal.dropped == 0
     finally:
         journal.close()
+
+
+def test_runs_of_one_environment_and_mixed_runs_are_stored_exactly(tmp_path: Path) -> None:
+    # A stream's events share one environment (its id is bound once per statement); an
+    # organisation-wide stream mixes them: each row keeps its own, whatever the chunk held.
+    conn = open_database(tmp_path / "j.sqlite3")
+    events = []
+    for i in range(2222):
+        event = ev(i)
+        if 1000 <= i < 1100 and i % 37 == 0 or i >= 2200 and i % 2:
+            event = msgspec.structs.replace(event, environment_id=f"env-{i % 3 + 2}")
+        events.append(event)
+    with conn:
+        insert_events(conn, events)
+    rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq").fetchall()
+    conn.close()
+    assert [event_from_row(row) for row in rows] == events
+    assert {e.environment_id for e in events} == {"env-1", "env-2", "env-3", "env-4"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from itertools import chain
+from operator import attrgetter
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.model import (
@@ -40,6 +41,18 @@ _CHUNKS = (1000, 100, 10, 1)
 _INSERTS = {
     rows: f"INSERT INTO events ({EVENT_COLUMNS}) VALUES "
     + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
+    for rows in _CHUNKS
+}
+# The same, for a run of events of one environment (a stream's are): its id is bound once, as
+# parameter 1, that every row names (`?1`), not once per row. The text binding of a string
+# costs SQLite and sqlite3 more than the rest of a row; this one saves a tenth of the inserts.
+_BUT_ENVIRONMENT = [name for name in EVENT_COLUMNS.split(", ") if name != "environment_id"]
+_ONE_ENVIRONMENT_COLUMNS = ", ".join(["environment_id", *_BUT_ENVIRONMENT])
+_row_but_environment = attrgetter(*_BUT_ENVIRONMENT)  # FlagEvent's attributes are the columns'
+_environment_of = attrgetter("environment_id")
+_INSERTS_ONE_ENVIRONMENT = {
+    rows: f"INSERT INTO events ({_ONE_ENVIRONMENT_COLUMNS}) VALUES "
+    + ", ".join(["(?1, ?, ?, ?, ?, ?, ?)"] * rows)
     for rows in _CHUNKS
 }
 _INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
@@ -98,8 +111,14 @@ def insert_events(conn: sqlite3.Connection, events: list[FlagEvent]) -> None:
     # (around each sqlite3_step), and every hand-over stalls the monitor's event loop.
     start, end = 0, len(events)
     for rows in _CHUNKS:
-        statement = _INSERTS[rows]
         while end - start >= rows:
             stop = start + rows
-            conn.execute(statement, list(chain.from_iterable(map(event_row, events[start:stop]))))
+            chunk = events[start:stop]
+            environments = list(map(_environment_of, chunk))
+            if environments.count(environments[0]) == rows:  # one environment (in C)
+                params = [environments[0]]
+                params.extend(chain.from_iterable(map(_row_but_environment, chunk)))
+                conn.execute(_INSERTS_ONE_ENVIRONMENT[rows], params)
+            else:
+                conn.execute(_INSERTS[rows], list(chain.from_iterable(map(event_row, chunk))))
             start = stop
