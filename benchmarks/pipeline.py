@@ -19,7 +19,8 @@ time (user + system, all its threads, from `os.wait4`) and peak RSS are taken fr
 * `pipeline`  a `MonitorThread` (its own thread and loop, as in the TUI) with a StreamClient on
               the stream, the event log (100,000), flag values with coalesced re-evaluation
               against the emulator and the journal (SQLite, WAL, its writer thread); the main
-              thread drains updates at 20 Hz like the TUI. It ends once the N-th event is in the
+              thread drains updates at 20 Hz like the TUI, and the garbage collector runs as in
+              the TUI's process (support/collector.py). It ends once the N-th event is in the
               log AND the journal has committed everything (`flush()`), and the monitor has
               stopped (imports included). Then this process checks the journal's file: every
               event in it once, in order (not measured: no part of the pipeline).
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -168,6 +170,7 @@ def pipeline_child(info: dict[str, Any], n: int, journal_dir: Path) -> dict[str,
     from togul_monitor.client.stream import StreamClient
     from togul_monitor.config.profiles import Profile
     from togul_monitor.core import MonitorThread
+    from togul_monitor.support.collector import collect_for_a_long_run
 
     profile = Profile(
         name="bench",
@@ -186,7 +189,11 @@ def pipeline_child(info: dict[str, Any], n: int, journal_dir: Path) -> dict[str,
         profile, record=True, stream_factory=stream_factory, journal_dir=journal_dir
     )
     drained = 0
+    # The collector as the TUI's process runs it (support/collector.py): its thresholds, and
+    # what is alive once it is up frozen (the TUI freezes once its main screen is painted).
+    collect_for_a_long_run()
     thread.start()
+    gc.freeze()
     try:
         monitor = thread.monitor
         while monitor.event_log.total < n:

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.support.collector import collect_for_a_long_run
 from togul_monitor.ui.commands import TogulCommands
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.keymap import DEFAULT_KEYS, app_bindings, load_user_keymap
@@ -36,12 +37,6 @@ from togul_monitor.ui.session import (
 )
 from togul_monitor.ui.settings import load_time_mode
 from togul_monitor.ui.worker_errors import report_worker_error
-
-# The collector's thresholds while the app runs. Python's defaults (700, 10, 10) run a young
-# collection every 700 new objects and a full one every hundred: under a fast stream the full
-# ones walk everything alive and were the longest event-loop stalls. Larger thresholds collect
-# the same garbage in fewer, short young passes (cycles are rare here: rows are plain data).
-GC_THRESHOLDS = (20_000, 20, 20)
 
 
 class TogulMonitorApp(App[None]):
@@ -100,8 +95,7 @@ class TogulMonitorApp(App[None]):
         return self.main
 
     def on_mount(self) -> None:
-        self._gc_thresholds = gc.get_threshold()
-        gc.set_threshold(*GC_THRESHOLDS)
+        self._gc_thresholds = collect_for_a_long_run()
         if self.keymap_override is None:
             self._keymap_worker()  # the config file is read off the event loop
         elif self.keymap:

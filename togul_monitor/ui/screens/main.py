@@ -180,10 +180,8 @@ class MainScreen(Screen[None]):
         self.paint_texts()
         self.pacer.start()
         self.set_interval(1.0, self._every_second, name="ages")
-        # Everything alive once the main screen is painted (modules, classes, widgets, styles)
-        # lives as long as the app: move it out of the garbage collector's reach, so its full
-        # collections walk only what came later. Under a fast stream those collections are the
-        # longest event-loop stalls. (The app unfreezes when it unmounts.)
+        # Everything alive once the main screen is painted lives as long as the app: out of the
+        # collector's reach (support/collector.py; the app unfreezes when it unmounts).
         self.call_after_refresh(gc.freeze)
 
     def on_resize(self, event: events.Resize) -> None:
