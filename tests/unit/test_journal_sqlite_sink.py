@@ -77,9 +77,29 @@ def test_runs_of_one_environment_and_mixed_runs_are_stored_exactly(tmp_path: Pat
         if 1000 <= i < 1100 and i % 37 == 0 or i >= 2200 and i % 2:
             event = msgspec.structs.replace(event, environment_id=f"env-{i % 3 + 2}")
         events.append(event)
+    statements: list[str] = []
+
+    def traced(sql: str) -> None:  # the SQL as run, its parameters written in
+        if sql.startswith("INSERT INTO events"):
+            one = sql.startswith("INSERT INTO events (environment_id,")
+            statements.append(f"{sql.count('), (') + 1} {'one' if one else 'mixed'}")
+
+    conn.set_trace_callback(traced)
     with conn:
         insert_events(conn, events)
+    conn.set_trace_callback(None)
     rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq").fetchall()
     conn.close()
     assert [event_from_row(row) for row in rows] == events
     assert {e.environment_id for e in events} == {"env-1", "env-2", "env-3", "env-4"}
+    # The chunks (1000s, 100s, 10s, 1s): bound once where a chunk holds one environment.
+    assert statements == [
+        "1000 one",  # 0..999
+        "1000 mixed",  # 1000..1999: 1036 and 1073 are of others
+        "100 one",
+        "100 one",
+        "10 mixed",  # 2200..2219: every odd one of another
+        "10 mixed",
+        "1 one",
+        "1 one",
+    ]
