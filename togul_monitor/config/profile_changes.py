@@ -6,18 +6,21 @@ table (`premium = { plan = "premium" }`, in `[profiles.NAME.contexts]` or in one
 `contexts = { ... }`) stays one, a `[profiles.NAME.contexts.premium]` sub-table stays a
 sub-table, and a new context takes the form of the ones beside it. A profile without contexts
 gets a `[profiles.NAME.contexts]` table with one inline table a line (README.md's form).
+
+tomlkit is imported by what writes a file only: every command reads the profiles at its start
+and none of that needs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import tomlkit
-from tomlkit.items import InlineTable, Table
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from togul_monitor.config.entry import SECRET_PAIRS
+
+if TYPE_CHECKING:
+    from tomlkit.items import Table
 
 __all__ = ["ProfileChanges", "toml_table"]
 
@@ -61,7 +64,7 @@ class ProfileChanges:
                     table.pop(other, None)
                     table[key] = value
         existing = table.get("context")
-        if toml and isinstance(existing, Table) and (self.context or self.unset_context):
+        if toml and _is_sub_table(existing) and (self.context or self.unset_context):
             # Written as a `[profiles.NAME.context]` sub-table: edit it where it is.
             for key, value in self.context.items():
                 existing[key] = value
@@ -103,6 +106,9 @@ class ProfileChanges:
             table.pop("contexts", None)
 
     def _apply_contexts_toml(self, table: MutableMapping[str, Any]) -> None:
+        import tomlkit
+        from tomlkit.items import InlineTable, Table
+
         contexts = table.get("contexts")
         if isinstance(contexts, InlineTable):
             # One `contexts = { ... }`: written afresh (edited in place, tomlkit leaves stray
@@ -154,13 +160,23 @@ class ProfileChanges:
             del table["contexts"]
 
 
+def _is_sub_table(value: object) -> TypeGuard[Table]:
+    from tomlkit.items import Table
+
+    return isinstance(value, Table)
+
+
 def _inline(mapping: Mapping[str, Any]) -> Any:
+    import tomlkit
+
     inline = tomlkit.inline_table()
     inline.update(mapping)
     return inline
 
 
 def _sub_table(mapping: Mapping[str, Any]) -> Table:
+    import tomlkit
+
     table = tomlkit.table()
     table.update(mapping)
     return table
@@ -169,6 +185,8 @@ def _sub_table(mapping: Mapping[str, Any]) -> Table:
 def toml_table(entry_table: Mapping[str, Any]) -> Table:
     """A new profile's table (`ProfileEntry.to_table()`) laid out for the file: its named
     contexts in a `[profiles.NAME.contexts]` table of their own, after the plain keys."""
+    import tomlkit
+
     table = tomlkit.table()
     for key, value in entry_table.items():
         if key != "contexts":

@@ -18,20 +18,17 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-import tomlkit
-
 from togul_monitor.config import paths
 from togul_monitor.config.entry import Profile, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profile_changes import ProfileChanges, toml_table
-from togul_monitor.config.tomledit import Sections
 from togul_monitor.config.tomlread import decode_text, parse_toml
 from togul_monitor.config.validate import (
     BUILTIN_NAMES,
@@ -41,6 +38,10 @@ from togul_monitor.config.validate import (
     validate_profile,
 )
 from togul_monitor.support.files import atomic_write, file_lock
+
+if TYPE_CHECKING:
+    # Writing only (tomlkit behind it): imported where a file is written, not by every reader.
+    from togul_monitor.config.tomledit import Sections
 
 __all__ = [
     "RECOVERY_HINT",
@@ -136,6 +137,8 @@ class ProfileStore:
                 if make_default:
                     sections.set_top_level("default_profile", entry.name)
             else:
+                import tomlkit
+
                 if "profiles" not in doc:
                     doc.add("profiles", tomlkit.table(is_super_table=True))
                 doc["profiles"][entry.name] = toml_table(table)
@@ -242,6 +245,8 @@ class ProfileStore:
         self, change: Callable[[dict[str, Any], Sections | None, Any], None]
     ) -> ProfilesConfig:
         """Under the lock: re-read, refuse a bad file, apply `change`, verify, write atomically."""
+        from togul_monitor.config.tomledit import Sections
+
         path = self.path
         with file_lock(path):
             try:
@@ -280,6 +285,8 @@ class ProfileStore:
         newline: str,
     ) -> str:
         """The section splice did not give the expected data: edit the whole document."""
+        import tomlkit
+
         expected = tomllib.loads(text)
         try:
             doc = tomlkit.parse(text)
