@@ -49,7 +49,7 @@ async def test_drained_updates_bring_the_event_and_then_its_transition(
 
 async def test_a_headless_monitor_keeps_a_small_event_log(emulator_any: EmulatorHandle) -> None:
     # Headless readers take events from their updates: the log the TUI's feed reads is kept
-    # small (memory, the journal rows loaded at start, the objects freed at exit).
+    # small (memory, the journal rows loaded at start).
     async with (
         asyncio.timeout(10),
         run_headless(make_profile(emulator_any), record=False) as (monitor, _),
