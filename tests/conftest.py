@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import compileall
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import togul_monitor
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the package once, as an installed program is: the suite runs the program in a
+    subprocess many times, and where PYTHONDONTWRITEBYTECODE is set (CI machines) each of them
+    compiled every module it imported anew. Done by the controller, before xdist's workers."""
+    if not hasattr(session.config, "workerinput"):
+        compileall.compile_dir(Path(togul_monitor.__file__).parent, quiet=1)
 
 
 @pytest.fixture(autouse=True)
