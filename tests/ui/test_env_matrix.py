@@ -186,3 +186,18 @@ def test_events_of_ever_new_flags_keep_the_pending_reads_bounded() -> None:
         screen._catch_up()
         assert len(screen._pending) <= env_matrix.MAX_PENDING
     assert screen._full_at == 0.0  # one read of everything instead of 50,000 re-reads
+
+
+def test_every_read_is_stamped_by_the_screens_clock(emulator: EmulatorHandle) -> None:
+    # The header's age is the screen's clock less the read's time: both on one clock (a fixed
+    # clock showed "refreshed 45d ago" when the read was stamped with the wall clock).
+    profile = dataclasses.replace(
+        make_profile(emulator), name="test-token", token=emulator.credentials.org_token
+    )
+    posted: list[Any] = []
+    env_matrix.read_job(posted.append, profile, None, None, lambda: 1_800_000_000.0)
+    (first,) = posted
+    assert first.error is None and first.project.read_at == 1_800_000_000.0
+    for changed in ([], [("dark-mode", None)]):  # a listing's check, and a flag read again
+        env_matrix.read_job(posted.append, profile, first.project, changed, lambda: 1_800_000_060.0)
+        assert posted[-1].error is None and posted[-1].project.read_at == 1_800_000_060.0

@@ -194,29 +194,41 @@ def _blocking(
     return asyncio.run(run())
 
 
-def read_project_blocking(profile: Profile, wanted: tuple[str, ...] = ()) -> ProjectConfigs:
+def read_project_blocking(
+    profile: Profile, wanted: tuple[str, ...] = (), *, clock: Callable[[], float] = time.time
+) -> ProjectConfigs:
     """`read_project` of at most the profile's `max_flags` flags per environment."""
     limit = profile.max_flags
-    return _blocking(profile, lambda reader: read_project(reader, wanted, max_flags=limit), "")
+    return _blocking(
+        profile,
+        lambda reader: read_project(reader, wanted, max_flags=limit, clock=clock),
+        "",
+    )
 
 
 def reread_blocking(
-    profile: Profile, project: ProjectConfigs, changed: Iterable[tuple[str, str | None]]
+    profile: Profile,
+    project: ProjectConfigs,
+    changed: Iterable[tuple[str, str | None]],
+    *,
+    clock: Callable[[], float] = time.time,
 ) -> ProjectConfigs:
     """`reread_flags`, at most the profile's `max_flags` flags per environment."""
     pairs, limit = list(changed), profile.max_flags
 
     def read(reader: ProjectReader) -> Awaitable[ProjectConfigs]:
-        return reread_flags(reader, project, pairs, max_flags=limit)
+        return reread_flags(reader, project, pairs, max_flags=limit, clock=clock)
 
     return _blocking(profile, read, project.project_id)
 
 
-def check_blocking(profile: Profile, project: ProjectConfigs) -> ProjectConfigs:
+def check_blocking(
+    profile: Profile, project: ProjectConfigs, *, clock: Callable[[], float] = time.time
+) -> ProjectConfigs:
     """`check_project`, at most the profile's `max_flags` flags per environment."""
     limit = profile.max_flags
 
     def read(reader: ProjectReader) -> Awaitable[ProjectConfigs]:
-        return check_project(reader, project, max_flags=limit)
+        return check_project(reader, project, max_flags=limit, clock=clock)
 
     return _blocking(profile, read, project.project_id)

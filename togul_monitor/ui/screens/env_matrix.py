@@ -86,16 +86,19 @@ def read_job(
     profile: Profile,
     project: ProjectConfigs | None,
     changed: list[tuple[str, str | None]] | None,
+    clock: Callable[[], float],
 ) -> None:
     """Everything (no `project` yet, or `changed` None), the flags whose listing entry moved
-    (`changed` empty), or only the flags `changed` names."""
+    (`changed` empty), or only the flags `changed` names; the read stamped by `clock`, the
+    screen's (the header's age is taken on it)."""
     try:
         if project is None or changed is None:
-            found = read_project_blocking(profile, tuple(filter(None, [profile.environment_key])))
+            wanted = tuple(filter(None, [profile.environment_key]))
+            found = read_project_blocking(profile, wanted, clock=clock)
         elif not changed:
-            found = check_blocking(profile, project)
+            found = check_blocking(profile, project, clock=clock)
         else:
-            found = reread_blocking(profile, project, changed)
+            found = reread_blocking(profile, project, changed, clock=clock)
     except Exception as exc:  # any failure is the header's news, not a crash
         post(MatrixRead(None, safe_text(str(exc)) or type(exc).__name__))
         return
@@ -195,7 +198,7 @@ class EnvMatrixScreen(ModalScreen[None]):
         if full or not check:
             self._pending.clear()  # a listing's check leaves the events' flags to their read
         self.busy = True
-        job = partial(read_job, self.post_message, self.profile, self.project, changed)
+        job = partial(read_job, self.post_message, self.profile, self.project, changed, self.clock)
         self.run_worker(job, thread=True, group="matrix", name="matrix", exit_on_error=False)
         self._paint_header()
 
