@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from togul_monitor.cli.tail_output import EventLine, TailOutput, json_line
+from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line
 from togul_monitor.config.validate import display_url
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -229,23 +229,19 @@ class TailPrinter:
         self.output.flush()
 
     def event(self, event: FlagEvent) -> None:
+        self.events((event,))
+
+    def events(self, events: Sequence[FlagEvent]) -> None:
+        """A run of events' lines. In JSON the shape of `with_environment_key(event, names,
+        kind="event")` (store/export.py), encoded with the other lines of their batch
+        (cli/tail_output.py)."""
         if self.as_json:
-            # The shape of `with_environment_key(event, names, kind="event")` (store/export.py),
-            # encoded with the other lines of its batch (cli/tail_output.py).
-            env_id = event.environment_id
-            self.output.event(
-                EventLine(
-                    event.type,
-                    event.flag_key,
-                    env_id,
-                    self.environment_names.get(env_id) or None,
-                    event.version,
-                    event.timestamp,
-                    event.event_id,
-                    event.received_at,
-                )
-            )
+            self.output.events(event_lines(events, self.environment_names))
             return
+        for event in events:
+            self._event_text(event)
+
+    def _event_text(self, event: FlagEvent) -> None:
         where = event.environment_id
         where = self.environment_names.get(where) or where
         # The line's middle, made safe once per flag: a burst repeats a few flags many times.

@@ -3,7 +3,7 @@
 The updates come in batches: a headless monitor hands its drain buffer over at each commit
 (core/drained.py), so under a burst a batch holds the events of several network reads. A run of
 events is decided by the scope and turned into output lines at once (cli/tail_scope.py
-`events`, cli/tail_output.py `event_lines`): per event that is a few C-level steps, where one
+`events`, cli/render.py `TailPrinter.events`): per event that is a few C-level steps, where one
 `await` and three calls per event cost about as much as reading the stream. Anything else
 (transitions, configuration diffs, the stream's status) is handled item by item, in order. A
 plain async iterator of updates (`tail --record`'s `CommittedFirst`, tests) is read one update
@@ -20,7 +20,6 @@ from typing import Protocol, cast
 
 from togul_monitor.cli.common import EXIT_CREDENTIALS, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from togul_monitor.cli.render import TailPrinter
-from togul_monitor.cli.tail_output import event_lines
 from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.client.credentials import stream_credentials
@@ -105,6 +104,20 @@ def _runs(batch: Sequence[object]) -> list[tuple[int, int]]:
     return runs
 
 
+def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
+    """An event's effect (a value transition, a configuration diff) printed when the scope
+    follows it; whether `item` was one."""
+    if isinstance(item, TransitionRecorded):
+        if scope.transition(item.transition):
+            printer.transition(item.transition)
+        return True
+    if isinstance(item, ConfigChanged):
+        if scope.follows(item.diff.flag_key, item.diff.event_id):
+            printer.config_change(item.diff, item.event, item.at)
+        return True
+    return False
+
+
 async def print_updates(
     source: Batches,
     profile: Profile,
@@ -151,20 +164,10 @@ async def print_updates(
                                 return EXIT_OK
                     continue
                 shown = scope.events(run)
-                if printer.as_json:
-                    printer.output.events(event_lines(shown, printer.environment_names))
-                else:
-                    for event in shown:
-                        printer.event(event)
+                printer.events(shown)
                 printed += len(shown)
                 continue
-            if isinstance(item, TransitionRecorded):
-                if scope.transition(item.transition):
-                    printer.transition(item.transition)
-                continue
-            if isinstance(item, ConfigChanged):
-                if scope.follows(item.diff.flag_key, item.diff.event_id):
-                    printer.config_change(item.diff, item.event, item.at)
+            if _print_effect(item, printer, scope):
                 continue
             if isinstance(item, Dropped):
                 printer.say(dropped_text(item))
@@ -209,12 +212,8 @@ async def _settle(
         for item in items:
             if isinstance(item, FlagEvent):
                 scope.skipped(item)
-            elif isinstance(item, TransitionRecorded) and scope.transition(item.transition):
-                printer.transition(item.transition)
-            elif isinstance(item, ConfigChanged) and scope.follows(
-                item.diff.flag_key, item.diff.event_id
-            ):
-                printer.config_change(item.diff, item.event, item.at)
+            else:
+                _print_effect(item, printer, scope)
 
     take(rest)
     loop = asyncio.get_running_loop()

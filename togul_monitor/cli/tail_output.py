@@ -101,14 +101,9 @@ def json_line(data: object, *, floats: bool = True) -> str:
     return json.dumps(data, ensure_ascii=True, separators=_COMPACT)
 
 
-def encode_events(lines: list[EventLine]) -> str:
-    """`lines` as JSON lines, each ending in a newline."""
-    encoded = _encode_events(lines)
-    return encoded if isinstance(encoded, str) else encoded.decode("ascii")
-
-
 def _encode_events(lines: list[EventLine]) -> str | bytes:
-    """`encode_events`, but the common case (every line printable ASCII) as msgspec's bytes."""
+    """`lines` as JSON lines, each ending in a newline: msgspec's bytes in the common case
+    (every line printable ASCII), text otherwise."""
     try:
         blob: bytes | None = _ENCODER.encode_lines(lines)
     except ValueError:  # a lone surrogate, which only json.dumps writes (as `\ud800`)
@@ -178,15 +173,9 @@ class TailOutput:
         self._size += len(text) + 1
         self._due()
 
-    def event(self, line: EventLine) -> None:
-        """One JSON event line: the hot path, a list append until the batch is full."""
-        events = self._events
-        events.append(line)
-        if self._timer is None or len(events) >= FLUSH_EVENTS:
-            self._due()
-
     def events(self, lines: list[EventLine]) -> None:
-        """Many JSON event lines at once (a run of events, cli/tail_loop.py)."""
+        """JSON event lines (a run of events, cli/tail_loop.py): the hot path, a list extend
+        until the batch is full."""
         events = self._events
         events.extend(lines)
         if self._timer is None or len(events) >= FLUSH_EVENTS:

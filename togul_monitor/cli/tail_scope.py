@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from togul_monitor.cli.render import TailPrinter
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, environment_of
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 
@@ -18,8 +17,6 @@ if TYPE_CHECKING:  # the filter language (RE2) is imported only when --filter is
     from togul_monitor.domain.filters import Filter
 
 MAX_FLAGS_FOLLOWED = 100_000  # flags whose last event's fate TailScope remembers
-
-_ENVIRONMENT_ID = attrgetter("environment_id")
 
 
 def named(*sources: Mapping[str, str]) -> dict[str, str]:
@@ -142,7 +139,7 @@ class TailScope:
         skipped yet (nothing to remember), every environment named already, and no
         `--environment` or only events of its known id. Anything else, event by event."""
         if self.query is None and not self._shown:
-            ids = set(map(_ENVIRONMENT_ID, events))
+            ids = set(map(environment_of, events))
             if ids <= self.printer.environment_names.keys():
                 if not self.environment_key:
                     return events

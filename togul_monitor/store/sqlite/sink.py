@@ -7,7 +7,7 @@ import sqlite3
 from itertools import chain
 from operator import attrgetter
 
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, environment_of
 from togul_monitor.store.model import (
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
@@ -50,7 +50,6 @@ _INSERTS = {
 _BUT_ENVIRONMENT = [name for name in EVENT_COLUMNS.split(", ") if name != "environment_id"]
 _ONE_ENVIRONMENT_COLUMNS = ", ".join(["environment_id", *_BUT_ENVIRONMENT])
 _row_but_environment = attrgetter(*_BUT_ENVIRONMENT)  # FlagEvent's attributes are the columns'
-_environment_of = attrgetter("environment_id")
 _INSERTS_ONE_ENVIRONMENT = {
     rows: f"INSERT INTO events ({_ONE_ENVIRONMENT_COLUMNS}) VALUES "
     + ", ".join(["(?1, ?, ?, ?, ?, ?, ?)"] * rows)
@@ -115,7 +114,7 @@ def insert_events(conn: sqlite3.Connection, events: list[FlagEvent]) -> None:
         while end - start >= rows:
             stop = start + rows
             chunk = events[start:stop]
-            environments = list(map(_environment_of, chunk))
+            environments = list(map(environment_of, chunk))
             if environments.count(environments[0]) == rows:  # one environment (in C)
                 params = [environments[0]]
                 params.extend(chain.from_iterable(map(_row_but_environment, chunk)))
