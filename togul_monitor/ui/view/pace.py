@@ -8,9 +8,9 @@ frame), else one frame after the last drain, so a busy stream is painted at the 
 never more often; a wake while a drain is already due adds nothing (coalesced). The frame is
 shorter while the stream is light (the last drain took at most `light_updates`: a hundred
 events a second, say): each of its events is painted sooner, and a paint of a few rows costs
-little; a busy stream keeps the longer frame, so a paint's cost is paid fewer times a second. The drain forgets
-the wake (`fired()`) before it takes the buffer, never after: a wake that comes after the drain
-then schedules another, and no update waits for a wake that was dropped.
+little; a busy stream keeps the longer frame, so a paint's cost is paid fewer times a second.
+The drain forgets the wake (`fired()`) before it takes the buffer, never after: a wake that
+comes after the drain then schedules another, and no update waits for a wake that was dropped.
 Nothing here touches Textual: the screen (`screens/main_pace.py`) runs the timers.
 """
 

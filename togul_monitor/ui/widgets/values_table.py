@@ -159,9 +159,7 @@ class ValuesTable(LeanTable):
         self._rendered.clear()
         for key, label, width in self.columns_shown:
             self.add_column(label, key=key, width=width)
-        now = self.clock()
-        for key in sorted(self.flags):
-            self._upsert(key, now, {})  # every row is new: nothing to replace
+        self._upsert_rows(sorted(self.flags), self.clock())
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
 
@@ -185,7 +183,6 @@ class ValuesTable(LeanTable):
     def apply(self, values: list[FlagValue], *, flash: set[str] | None = None) -> None:
         """A batch of ValueUpdated: a keyed diff, sorted again only when a flag was added."""
         now = self.clock()
-        added = False
         unknown = [v.context for v in values if v.context not in self.by_context]
         if unknown:  # a context the view was not told of: a column of its own, not lost
             self.set_contexts((*self.contexts, *dict.fromkeys(unknown)))
@@ -201,11 +198,7 @@ class ValuesTable(LeanTable):
             self._needs = needs
             if self._relayout():  # every row is put back with the new widths
                 return
-        changes: Changes = {}
-        for key in keys:
-            added |= self._upsert(key, now, changes)
-        self.replace_cells(changes)
-        if added:
+        if self._upsert_rows(keys, now):
             # Sorting costs the whole table: a large one (an environment's thousands of flags
             # arriving in many batches) is sorted at most every SORT_EVERY seconds.
             if self.row_count <= SORT_AT_ONCE_UP_TO:
@@ -220,32 +213,21 @@ class ValuesTable(LeanTable):
     def flash(self, flag_key: str) -> None:
         self._flash_until[flag_key] = self.clock() + FLASH_SECONDS
         if flag_key in self.flags:
-            changes: Changes = {}
-            self._upsert(flag_key, self.clock(), changes)
-            self.replace_cells(changes)
+            self._upsert_rows((flag_key,), self.clock())
 
     def set_watched(self, watched: set[str]) -> None:
         changed = watched ^ self.watched
         self.watched = set(watched)
-        now = self.clock()
-        changes: Changes = {}
-        for key in changed:
-            if key in self.flags:
-                self._upsert(key, now, changes)
-        self.replace_cells(changes)
+        self._upsert_rows((key for key in changed if key in self.flags), self.clock())
 
     def tick(self) -> None:
         """Once a second: ages move and highlights expire, on the rows in view (an environment
         of thousands of flags must not cost thousands of cells a second; a row scrolled into
         view catches up at the next tick)."""
         now = self.clock()
-        changes: Changes = {}
         top = max(0, int(self.scroll_y))
-        for row in self.ordered_rows[top : top + self.size.height + 1]:
-            key = row.key.value
-            if key is not None and key in self.flags:
-                self._upsert(key, now, changes)
-        self.replace_cells(changes)
+        in_view = (row.key.value for row in self.ordered_rows[top : top + self.size.height + 1])
+        self._upsert_rows((key for key in in_view if key is not None and key in self.flags), now)
         for key, until in list(self._flash_until.items()):
             if until <= now:
                 del self._flash_until[key]
@@ -298,9 +280,18 @@ class ValuesTable(LeanTable):
         cells["age"] = Text(fmt_age(now - evaluated) if evaluated else "-", style="dim")
         return tuple(cells[key] for key, _, _ in self.columns_shown)
 
+    def _upsert_rows(self, keys: Iterable[str], now: float) -> bool:
+        """Each flag's row added, or its changed cells replaced: one `replace_cells` for them
+        all (it repaints only those rows). Whether a row was added."""
+        changes: Changes = {}
+        added = False
+        for key in keys:
+            added |= self._upsert(key, now, changes)
+        self.replace_cells(changes)
+        return added
+
     def _upsert(self, key: str, now: float, changes: Changes) -> bool:
-        """The flag's row, added (True) or its changed cells put in `changes` (to be handed to
-        `replace_cells` once for all the rows a call touched)."""
+        """The flag's row, added (True) or its changed cells put in `changes`."""
         cells = self._cells(key, now)
         before = self._rendered.get(key)
         if before is None:
