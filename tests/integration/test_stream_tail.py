@@ -17,20 +17,22 @@ import pytest
 from click.testing import CliRunner, Result
 
 from togul_monitor import demo
-from togul_monitor.cli import cli
+from togul_monitor.cli import cli, tail_loop
 from togul_monitor.emulator.harness import EmulatorHandle
 
 from ..processes import with_default_sigint
 
 
 @contextmanager
-def activity(emu: EmulatorHandle, environment: str = "production") -> Iterator[None]:
-    """Toggle a flag every 20 ms in a background thread while the block runs."""
+def activity(
+    emu: EmulatorHandle, environment: str = "production", every: float = 0.02
+) -> Iterator[None]:
+    """Toggle a flag every `every` seconds in a background thread while the block runs."""
     stop = threading.Event()
 
     def produce() -> None:
         enabled = False
-        while not stop.wait(0.02):
+        while not stop.wait(every):
             enabled = not enabled
             emu.world.update_flag(environment, "new-dashboard", enabled=enabled)
 
@@ -74,6 +76,24 @@ def test_tail_json_count_against_the_emulator(emulator_any: EmulatorHandle) -> N
     assert versions == list(range(versions[0], versions[0] + 5))
     assert "live since" in result.stderr  # status goes to stderr, never stdout
     assert key not in result.output
+
+
+def test_count_on_a_stream_that_never_pauses_waits_for_what_its_events_caused(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change every millisecond or so keeps the evaluator busy for good (each answer is
+    followed by the next paced call before anyone can see it idle): `--count` waits for the
+    re-evaluations its last events caused, which come back within a pacing interval or two, not
+    for an idle evaluator, which never comes."""
+    monkeypatch.setattr(tail_loop, "SETTLE_SECONDS", 6.0)
+    key = emulator_any.credentials.keys["production"]["sdk"]
+    args = ["tail", "--url", emulator_any.base_url, "--api-key", key]
+    args += ["--environment", "production", "--json", "--count", "3"]
+    with activity(emulator_any, every=0.001):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "exiting after waiting" not in result.stderr
+    assert len(events_of(result.stdout)) == 3
 
 
 def test_tail_human_lines_with_a_filter(emulator_any: EmulatorHandle) -> None:

@@ -216,3 +216,81 @@ async def test_a_new_flag_cancelled_or_taken_leaves_no_trace() -> None:
     gate.release.set()
     await until(r.idle)
     await r.aclose()
+
+
+class Manual:
+    """An evaluate function whose calls the test answers one by one, by flag."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.waiting: dict[str, list[asyncio.Future[None]]] = {}
+
+    async def __call__(self, flag_key: str) -> EvaluateResult:
+        self.calls.append(flag_key)
+        answer = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(flag_key, []).append(answer)
+        await answer
+        return OK
+
+    def answer(self, flag_key: str) -> None:
+        self.waiting[flag_key].pop(0).set_result(None)
+
+    def flying(self, flag_key: str) -> int:
+        return len(self.waiting.get(flag_key, []))
+
+
+async def test_a_mark_is_answered_though_newer_requests_keep_the_coalescer_busy() -> None:
+    calls = Manual()
+    r = Reevaluator(calls, lambda k, e, res, sup: None, settle=0, min_interval=0, concurrency=3)
+    for key in ("f", "g", "k"):
+        r.request(key, "1")
+    await until(lambda: len(calls.calls) == 3)  # f, g and k in flight: no slot left
+    r.request("g", "2")  # asked again during its flight: one more call after it
+    r.request("h", "1")  # waits for a slot
+    mark = r.mark()
+    assert mark.owed == {"f": 1, "g": 2, "k": 1, "h": 1}
+    r.request("k", "2")  # after the mark: not owed
+    calls.answer("f")  # frees a slot: h is sent
+    await until(lambda: calls.flying("h") == 1)
+    calls.answer("g")  # superseded: g is asked again
+    calls.answer("h")
+    await until(lambda: calls.flying("g") == 1 and mark.owed == {"g": 1, "k": 1})
+    calls.answer("k")  # answered; k's newer request follows, owed by nobody
+    await until(lambda: calls.flying("k") == 1)
+    calls.answer("g")
+    await until(mark)
+    assert not r.idle()  # k is still in flight: idle would have kept waiting
+    r.request("f", "3")  # the mark stays answered whatever comes next
+    assert mark()
+    calls.answer("k")
+    await until(lambda: calls.flying("f") == 1)
+    calls.answer("f")
+    await until(r.idle)
+    await r.aclose()
+
+
+async def test_what_a_mark_owes_shrinks_with_cancel_and_clear() -> None:
+    calls = Manual()
+    r = Reevaluator(calls, lambda k, e, res, sup: None, settle=0, min_interval=0, concurrency=1)
+    assert r.mark()()  # nothing asked: answered at once
+    r.request("f", "1")
+    await until(lambda: calls.flying("f") == 1)
+    r.request("f", "2")  # again after the flight
+    r.request("h", "1")  # waits for the slot
+    mark = r.mark()
+    assert mark.owed == {"f": 2, "h": 1}
+    r.cancel("h")  # deleted: its call will never be made
+    r.cancel("f")  # only the answer in flight still comes
+    assert mark.owed == {"f": 1}
+    calls.answer("f")
+    await until(mark)
+    r.request("g", "1")
+    await until(lambda: calls.flying("g") == 1)
+    r.request("g", "2")
+    cleared = r.mark()
+    r.clear()  # credentials rejected: nothing more is asked
+    assert cleared.owed == {"g": 1}
+    calls.answer("g")
+    await until(cleared)
+    await until(r.idle)
+    await r.aclose()

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
 
+from togul_monitor.cli import tail_loop
 from togul_monitor.cli.common import EXIT_FAILED
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import OneByOne, _settle, print_updates
@@ -104,7 +105,9 @@ def reference(items: list[object], *, as_json: bool, count: int | None = None, *
 async def tail(source: Any, *, as_json: bool, count: int | None = None, **scope: Any) -> str:
     printer, tail_scope, out = printer_and_scope(as_json, **scope)
     with buffered(printer.output):
-        await print_updates(source, PROFILE, printer, tail_scope, count=count, settled=lambda: True)
+        await print_updates(
+            source, PROFILE, printer, tail_scope, count=count, settle_mark=lambda: lambda: True
+        )
     return out.getvalue()
 
 
@@ -236,7 +239,12 @@ async def test_what_the_drain_dropped_is_said_and_a_stop_after_it_still_ends_tai
     with buffered(printer.output):
         code = await asyncio.wait_for(
             print_updates(
-                Chunks(items, 4), PROFILE, printer, scope, count=None, settled=lambda: True
+                Chunks(items, 4),
+                PROFILE,
+                printer,
+                scope,
+                count=None,
+                settle_mark=lambda: lambda: True,
             ),
             5,
         )
@@ -263,3 +271,34 @@ async def test_count_exits_after_the_linger_though_later_events_keep_the_evaluat
         ),
         5,
     )
+
+
+@pytest.mark.parametrize("answered", [True, False])
+async def test_count_says_when_it_stops_waiting_for_the_last_events_effects(
+    answered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tail_loop, "SETTLE_SECONDS", 0.05)
+    printer, scope, out = printer_and_scope(False)
+    err = io.StringIO()
+    printer.err = err
+    marks: list[int] = []
+
+    def settle_mark() -> Callable[[], bool]:
+        marks.append(printer.output.waiting)  # made once the count is printed
+        return lambda: answered
+
+    with buffered(printer.output):
+        code = await asyncio.wait_for(
+            print_updates(
+                Chunks([event(n) for n in range(10)], 4),
+                PROFILE,
+                printer,
+                scope,
+                count=5,
+                settle_mark=settle_mark,
+            ),
+            5,
+        )
+    assert code == 0 and marks == [5]
+    said = "exiting after waiting 0.05 s for the re-evaluations the last events caused"
+    assert (said in err.getvalue()) is not answered

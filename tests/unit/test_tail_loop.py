@@ -27,7 +27,7 @@ async def run(items: AsyncIterator[object], **options: Any) -> tuple[int, list[s
     )
     code = await asyncio.wait_for(
         print_updates(
-            batches_of(items), PROFILE, printer, scope, count=None, settled=None, **options
+            batches_of(items), PROFILE, printer, scope, count=None, settle_mark=None, **options
         ),
         10,
     )

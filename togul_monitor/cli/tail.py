@@ -132,7 +132,7 @@ async def _run_tail(
             )
             async with contextlib.AsyncExitStack() as stack:
                 items: AsyncIterator[object] = updates
-                settled: Callable[[], bool] = monitor.evaluations_idle
+                settle_mark: Callable[[], Callable[[], bool]] = monitor.evaluations_answered_mark
                 journal = monitor.journal if record else None
                 if journal is not None:
                     # Printed only once journalled: a recorder killed at any moment has recorded
@@ -149,11 +149,23 @@ async def _run_tail(
                     )
                     items = committed
 
-                    # Idle only once nothing printable still waits for its commit either.
-                    def idle_and_committed() -> bool:
-                        return monitor.evaluations_idle() and not committed.holding
+                    def answered_and_committed() -> Callable[[], bool]:
+                        """Settled once the evaluations owed have answered and what was held
+                        for its commit then has been handed over."""
+                        answered = monitor.evaluations_answered_mark()
+                        released: Callable[[], bool] | None = None
 
-                    settled = idle_and_committed
+                        def settled() -> bool:
+                            nonlocal released
+                            if released is None:
+                                if not answered():
+                                    return False
+                                released = committed.released_mark()
+                            return released()
+
+                        return settled
+
+                    settle_mark = answered_and_committed
                 return await print_updates(
                     batches_of(items),
                     profile,
@@ -162,7 +174,7 @@ async def _run_tail(
                     count=count,
                     # At `--count`, wait for the re-evaluations the last events caused: their
                     # transitions are printed, and a recording tail's journal holds them.
-                    settled=settled,
+                    settle_mark=settle_mark,
                     give_up_after=give_up_after,
                     # The stream can prove the profile wrong (a key of another environment): then
                     # the monitor stops it and says why, a configuration error.

@@ -125,12 +125,13 @@ async def print_updates(
     scope: TailScope,
     *,
     count: int | None,
-    settled: Callable[[], bool] | None,
+    settle_mark: Callable[[], Callable[[], bool]] | None,
     give_up_after: float | None = None,
     configuration_error: Callable[[], object] = lambda: None,
 ) -> int:
-    """Print what `source` brings until `count` printed events (then `_settle`), a stop, or
-    `give_up_after` seconds without a live stream; the exit code."""
+    """Print what `source` brings until `count` printed events (then `_settle` until the test
+    `settle_mark()` makes at that moment passes), a stop, or `give_up_after` seconds without a
+    live stream; the exit code."""
     loop = asyncio.get_running_loop()
     down_since: float | None = loop.time()  # not live yet
     printed = 0
@@ -158,9 +159,9 @@ async def print_updates(
                             printer.event(event)
                             printed += 1
                             if printed >= count:
-                                if settled is not None:
+                                if settle_mark is not None:
                                     rest = batch[index + 1 :]
-                                    await _settle(source, rest, printer, scope, settled)
+                                    await _settle_or_say(source, rest, printer, scope, settle_mark)
                                 return EXIT_OK
                     continue
                 shown = scope.events(run)
@@ -192,6 +193,23 @@ async def print_updates(
                 return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
 
 
+async def _settle_or_say(
+    source: Batches,
+    rest: Sequence[object],
+    printer: TailPrinter,
+    scope: TailScope,
+    settle_mark: Callable[[], Callable[[], bool]],
+) -> None:
+    """`_settle` on what is owed now; when it runs out of time, say that the effects of the
+    last events may be missing (never a silent gap)."""
+    wait = SETTLE_SECONDS  # read now: tests shorten it
+    if not await _settle(source, rest, printer, scope, settle_mark(), timeout=wait):
+        printer.say(
+            f"exiting after waiting {wait:g} s for the re-evaluations the last events caused: "
+            "value changes they made may not be printed"
+        )
+
+
 async def _settle(
     source: Batches,
     rest: Sequence[object],
@@ -201,12 +219,14 @@ async def _settle(
     *,
     timeout: float = SETTLE_SECONDS,
     linger: float = 0.03,
-) -> None:
+) -> bool:
     """Before `--count` exits: let the re-evaluations its last events caused finish, so their
     transitions are printed (and a recording tail's journal holds them: a flight recorder that
-    drops the effect of the event it stopped on is no use). Bounded: a slow server delays exit
-    by at most `timeout`. Further events (from `rest`, what the batch held after the last
-    event printed, on) are not printed, nor their effects."""
+    drops the effect of the event it stopped on is no use); whether they did. Bounded: a slow
+    server delays exit by at most `timeout`. `settled` tests what was owed when the count was
+    reached, not whether the evaluator is idle: on a stream that never pauses, the events after
+    the last one printed keep it busy for good. Those events (from `rest`, what the batch held
+    after the last event printed, on) are not printed, nor their effects."""
 
     def take(items: Sequence[object]) -> None:
         for item in items:
@@ -227,16 +247,13 @@ async def _settle(
             idle_until = now + linger
         end = deadline if idle_until is None else min(deadline, idle_until)
         if now >= end:
-            # Not "settled again": on a busy stream the events after the last one printed keep
-            # the evaluator busy, and waiting for a quiet instant would hold the exit for the
-            # whole `timeout`.
-            return
+            return idle_until is not None
         try:
             batch = await source.batch(min(end - now, 0.05))
         except asyncio.TimeoutError:
             continue
         except StopAsyncIteration:
-            return
+            return idle_until is not None
         take(batch)
 
 

@@ -60,6 +60,7 @@ class CommittedFirst:
         self._arrived = asyncio.Event()
         self._committed = asyncio.Event()
         self._ended = False
+        self._released_count = 0  # held updates handed over so far
         self._failure: BaseException | None = None
         self._reported_error: str | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -115,10 +116,11 @@ class CommittedFirst:
             self._ended = True
             self._arrived.set()
 
-    @property
-    def holding(self) -> bool:
-        """Some update waits for the journal's commit."""
-        return bool(self._held)
+    def released_mark(self) -> Callable[[], bool]:
+        """A test, made now, of whether every update held now has been handed over (on a busy
+        stream something is always held: `tail --count` waits for what it owes, no more)."""
+        target = self._released_count + len(self._held)
+        return lambda: self._released_count >= target
 
     def __aiter__(self) -> CommittedFirst:
         return self
@@ -131,6 +133,7 @@ class CommittedFirst:
                 mark, update = self._held[0]
                 if self._released(mark):
                     self._held.popleft()
+                    self._released_count += 1
                     return update
                 self._committed.clear()
                 self._arrived.clear()
@@ -162,6 +165,7 @@ class CommittedFirst:
                 passing.clear()
             elif held and self._released(held[0][0]):
                 taken.append(held.popleft()[1])
+                self._released_count += 1
             else:
                 return taken
 

@@ -23,7 +23,10 @@ the last call must answer after the last change. Rules:
   there is no such queue;
 - at most `concurrency` calls run at once; the rest wait in arrival order;
 - `cancel` (the flag was deleted) forgets what waits; an answer in flight is then superseded and
-  nothing follows it.
+  nothing follows it;
+- `mark()` answers "has everything asked so far been answered?" without waiting for the
+  coalescer to be idle: on a stream that never pauses new requests keep it busy for good, and
+  `tail --count` must still know when the calls its last events caused have come back.
 
 Every operation is O(1) (amortised; O(log n) for a flag waiting for its interval), whatever the
 number of flags waiting: a queue of 200,000 answers as fast as one of 1,000. `events_waiting` is
@@ -59,6 +62,33 @@ _PRUNE_LAST_SENT_AT = 4096  # send times kept before the stale ones are forgotte
 def latest(old: T | None, new: T | None) -> T | None:
     """The default merge: the newer request wins."""
     return new
+
+
+class AnswerMark:
+    """The calls a `Coalescer` owed when the mark was made: flag → answers still to come (two
+    for a flag in flight that was asked again meanwhile: its answer, then the call after it)."""
+
+    def __init__(self, owed: dict[str, int]) -> None:
+        self.owed = owed
+
+    def __call__(self) -> bool:
+        """Whether every call owed at the mark has answered (or will never be made)."""
+        return not self.owed
+
+    def answered(self, key: str) -> None:
+        left = self.owed.get(key)
+        if left is not None:
+            if left > 1:
+                self.owed[key] = left - 1
+            else:
+                del self.owed[key]
+
+    def at_most(self, key: str, left: int) -> None:
+        """No more than `left` answers of `key` will come (what waited was dropped)."""
+        if left <= 0:
+            self.owed.pop(key, None)
+        elif self.owed.get(key, 0) > left:
+            self.owed[key] = left
 
 
 class Coalescer(Generic[T, R]):
@@ -104,6 +134,7 @@ class Coalescer(Generic[T, R]):
         self._last_sent: dict[str, float] = {}  # loop time each flag was last sent
         self._prune_at = _PRUNE_LAST_SENT_AT
         self._closed = False
+        self._marks: list[AnswerMark] = []  # the marks not answered yet
         self.sent = 0  # calls started
 
     @property
@@ -136,6 +167,29 @@ class Coalescer(Generic[T, R]):
             self._again.values(),
         )
         return any(t is not None and not isinstance(t, _Cancelled) for t in triggers)
+
+    def mark(self) -> AnswerMark:
+        """What is asked now, to be told when it has been answered (see the module's
+        docstring). O(n) in what waits and flies."""
+        owed = dict.fromkeys(self._in_flight, 1)
+        for key in self._again:
+            if not isinstance(self._again[key], _Cancelled):
+                owed[key] = 2
+        for queue in (self._ready, self._paced, self._new):
+            owed.update(dict.fromkeys(queue, 1))
+        mark = AnswerMark(owed)
+        if owed and not self._closed:
+            self._marks.append(mark)
+        else:
+            owed.clear()
+        return mark
+
+    def _drop_marks(self, key: str) -> None:
+        """What waited for `key` was dropped: only an answer in flight still comes."""
+        left = 1 if key in self._in_flight else 0
+        for mark in self._marks:
+            mark.at_most(key, left)
+        self._marks = [mark for mark in self._marks if mark.owed]
 
     def request(
         self, key: str, trigger: T | None, *, event: bool = False, new: bool = False
@@ -188,12 +242,17 @@ class Coalescer(Generic[T, R]):
         self._event_driven.discard(key)
         if key in self._in_flight:
             self._again[key] = _CANCELLED
+        if self._marks:
+            self._drop_marks(key)
 
     def take_waiting(self) -> dict[str, T | None]:
         """Remove and return what waits to be sent (flag → trigger), known flags first;
         answers in flight and the requests that follow them are left alone."""
         waiting = {**self._ready, **self._paced, **self._new}
         self._forget_waiting()
+        if self._marks:
+            for key in waiting:  # held elsewhere now (a quota pause): not owed here
+                self._drop_marks(key)
         return waiting
 
     def _forget_waiting(self) -> None:
@@ -205,13 +264,20 @@ class Coalescer(Generic[T, R]):
 
     def clear(self) -> None:
         """Drop everything waiting (credentials rejected: asking again would only be refused)."""
+        waiting = [*self._ready, *self._paced, *self._new, *self._again]
         self._forget_waiting()
         for key in list(self._again):
             self._again[key] = _CANCELLED
+        if self._marks:
+            for key in waiting:
+                self._drop_marks(key)
 
     async def aclose(self) -> None:
         self._closed = True
         self._forget_waiting()
+        for mark in self._marks:
+            mark.owed.clear()  # nothing more will answer
+        self._marks.clear()
         if self._timer is not None:
             self._timer.cancel()
         tasks = list(self._tasks)
@@ -307,5 +373,9 @@ class Coalescer(Generic[T, R]):
         try:
             self._on_answer(key, trigger, answer, superseded)
         finally:
+            if self._marks:
+                for mark in self._marks:
+                    mark.answered(key)
+                self._marks = [mark for mark in self._marks if mark.owed]
             if self.waiting and not self._closed:
                 self._pump()  # a slot is free: start what is due

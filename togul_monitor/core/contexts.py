@@ -177,6 +177,11 @@ class ContextEvaluations:
     def idle(self) -> bool:
         return all(e.idle() for e in self.all)
 
+    def answered_mark(self) -> Callable[[], bool]:
+        """Every context's `Evaluations.answered_mark`, made now, in one."""
+        marks = [e.answered_mark() for e in self.all]
+        return lambda: all(mark() for mark in marks)
+
     def transitions_of(self, flag_key: str) -> list[ValueTransition]:
         return self.memory.of_flag(flag_key)
 

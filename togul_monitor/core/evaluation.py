@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.batch_flags import flags_of
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.transition_memory import TransitionMemory
 from togul_monitor.core.updates import (
@@ -132,6 +133,13 @@ class Evaluations:
     def idle(self) -> bool:
         return self._reevaluator is None or self._reevaluator.idle()
 
+    def answered_mark(self) -> Callable[[], bool]:
+        """Whether every evaluation asked for so far has answered (core/coalesce.py, `mark`):
+        unlike `idle`, true on a stream that never pauses once these calls are back."""
+        if self._reevaluator is None:
+            return lambda: True
+        return self._reevaluator.mark()
+
     def close_soon(self) -> None:
         """The monitor is stopping: answers that still arrive are no longer news."""
         self._closed = True
@@ -154,22 +162,14 @@ class Evaluations:
     def on_events(self, events: list[FlagEvent]) -> None:
         """Events of the profile's environment, in order: each flag is marked stale and
         re-evaluated once however many of its events the batch holds."""
-        latest: dict[str, str | None] = {}  # flag → the id of its last event in the batch
         current_values = self.values.mapping
-        room = self.max_flags - len(current_values)  # flags this batch may still add
-        for event in events:
-            if event.flag_key not in current_values and event.flag_key not in latest:
-                if room <= 0:
-                    self.unmonitored_events += 1
-                    continue
-                room -= 1
-            if event.type == "flag.deleted":
-                latest.pop(event.flag_key, None)
-                if self._reevaluator is not None:
-                    self._reevaluator.cancel(event.flag_key)
-                self._apply_deleted(event.flag_key, event.event_id)
-            else:
-                latest[event.flag_key] = event.event_id
+        batch = flags_of(events, current_values.keys(), self.max_flags - len(current_values))
+        self.unmonitored_events += batch.unmonitored
+        for key, event_id in batch.deleted:
+            if self._reevaluator is not None:
+                self._reevaluator.cancel(key)
+            self._apply_deleted(key, event_id)
+        latest = batch.latest
         if not latest:
             return
         reevaluator = None if self._halted else self._reevaluator

@@ -2,9 +2,9 @@
 
 The TUI and the headless commands drive this, never the stages below it directly.
 
-- `Monitor` is an asyncio object: `await start()`, `await stop()`. Headless commands run it in
-  their own loop and read `updates()` (or use `run_headless`); the TUI runs it on a thread of
-  its own (`MonitorThread`) and empties `drain()` when woken (`enable_drain`, updates.py).
+- `Monitor` is an asyncio object (`await start()`, `await stop()`). Headless commands run it in
+  their loop and read `updates()` (or `run_headless`); the TUI runs it on a thread of its own
+  (`MonitorThread`) and empties `drain()` when woken (`enable_drain`, updates.py).
 - The work is split by job: `intake` (the stream task), `contexts` (values, re-evaluation and
   transitions, per named context), `plan` (which credential streams, decided before the start),
   `recording` (the journal), `configs` (with a token: the flags' configurations and diffs) and
@@ -388,8 +388,10 @@ class Monitor:
     def evaluations_idle(self) -> bool:
         return self._evaluations.idle()
 
-    def configs_idle(self) -> bool:
-        """No configuration fetch waits or runs (what `tail --count` waits for)."""
+    def evaluations_answered_mark(self) -> Callable[[], bool]:  # core/coalesce.py, `mark`
+        return self._evaluations.answered_mark()
+
+    def configs_idle(self) -> bool:  # no configuration fetch waits or runs
         return self._configs.idle()
 
     def flag_configs(self) -> Mapping[str, FlagConfig]:
