@@ -294,3 +294,34 @@ async def test_what_a_mark_owes_shrinks_with_cancel_and_clear() -> None:
     await until(cleared)
     await until(r.idle)
     await r.aclose()
+
+
+async def turns(n: int = 10) -> None:
+    """A few turns of the loop: a send due now (settle 0) has happened after them."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_a_hurried_mark_sends_what_it_owes_without_waiting_out_the_pacing() -> None:
+    calls = Manual()
+    r = Reevaluator(calls, lambda k, e, res, sup: None, settle=0, min_interval=3600)
+    for key in ("p", "f"):
+        r.request(key, "1", event=True)
+    await until(lambda: calls.flying("p") == 1 and calls.flying("f") == 1)
+    calls.answer("p")
+    await until(lambda: r.in_flight == 1)
+    r.request("p", "2", event=True)  # paced: its last call was just sent
+    r.request("f", "2", event=True)  # in flight: asked again after it, paced too
+    await turns()  # what was due has been sent by now
+    assert r.waiting == 1 and calls.flying("p") == 0
+    mark = r.mark(hurry=True)
+    await until(lambda: calls.flying("p") == 1)  # sent at once
+    calls.answer("f")
+    await until(lambda: calls.flying("f") == 1)  # the call after the flight: at once too
+    calls.answer("p")
+    calls.answer("f")
+    await until(mark)
+    r.request("p", "3", event=True)  # after the mark: paced as ever
+    await turns()  # what was due has been sent by now
+    assert calls.flying("p") == 0 and r.waiting == 1
+    await r.aclose()

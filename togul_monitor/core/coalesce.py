@@ -44,7 +44,7 @@ import heapq
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")  # what asked: an event (id); None stands for a request no event made
@@ -135,6 +135,7 @@ class Coalescer(Generic[T, R]):
         self._prune_at = _PRUNE_LAST_SENT_AT
         self._closed = False
         self._marks: list[AnswerMark] = []  # the marks not answered yet
+        self._unpaced: set[str] = set()  # flags whose next call skips pacing (`mark(hurry)`)
         self.sent = 0  # calls started
 
     @property
@@ -168,9 +169,11 @@ class Coalescer(Generic[T, R]):
         )
         return any(t is not None and not isinstance(t, _Cancelled) for t in triggers)
 
-    def mark(self) -> AnswerMark:
+    def mark(self, *, hurry: bool = False) -> AnswerMark:
         """What is asked now, to be told when it has been answered (see the module's
-        docstring). O(n) in what waits and flies."""
+        docstring). O(n) in what waits and flies. `hurry`: the caller is about to stop, so
+        what is owed is sent without waiting out its pacing interval (one call per flag, once:
+        what is asked after the mark is paced as ever)."""
         owed = dict.fromkeys(self._in_flight, 1)
         for key in self._again:
             if not isinstance(self._again[key], _Cancelled):
@@ -180,9 +183,21 @@ class Coalescer(Generic[T, R]):
         mark = AnswerMark(owed)
         if owed and not self._closed:
             self._marks.append(mark)
+            if hurry:
+                self._hurry(owed)
         else:
             owed.clear()
         return mark
+
+    def _hurry(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            if key in self._paced:
+                trigger = self._paced[key]
+                self._unqueue(key)
+                self._ready[key] = trigger
+            elif key in self._again:
+                self._unpaced.add(key)  # the call after its flight
+        self._pump()
 
     def _drop_marks(self, key: str) -> None:
         """What waited for `key` was dropped: only an answer in flight still comes."""
@@ -217,7 +232,9 @@ class Coalescer(Generic[T, R]):
 
     def _enqueue(self, key: str, trigger: T | None, *, new: bool = False) -> None:
         last = self._last_sent.get(key)
-        if last is not None:
+        if key in self._unpaced:
+            self._unpaced.discard(key)
+        elif last is not None:
             due = last + self._min_interval
             if due > asyncio.get_running_loop().time():
                 self._paced[key] = trigger
@@ -240,6 +257,7 @@ class Coalescer(Generic[T, R]):
         self._unqueue(key)
         self._again.pop(key, None)
         self._event_driven.discard(key)
+        self._unpaced.discard(key)
         if key in self._in_flight:
             self._again[key] = _CANCELLED
         if self._marks:
@@ -265,6 +283,7 @@ class Coalescer(Generic[T, R]):
     def clear(self) -> None:
         """Drop everything waiting (credentials rejected: asking again would only be refused)."""
         waiting = [*self._ready, *self._paced, *self._new, *self._again]
+        self._unpaced.clear()
         self._forget_waiting()
         for key in list(self._again):
             self._again[key] = _CANCELLED

@@ -134,11 +134,12 @@ class Evaluations:
         return self._reevaluator is None or self._reevaluator.idle()
 
     def answered_mark(self) -> Callable[[], bool]:
-        """Whether every evaluation asked for so far has answered (core/coalesce.py, `mark`):
-        unlike `idle`, true on a stream that never pauses once these calls are back."""
+        """Whether every evaluation asked for so far has answered (core/coalesce.py, `mark`;
+        unlike `idle`, true on a stream that never pauses). For a caller about to stop: what
+        is owed is sent without waiting out its pacing."""
         if self._reevaluator is None:
             return lambda: True
-        return self._reevaluator.mark()
+        return self._reevaluator.mark(hurry=True)
 
     def close_soon(self) -> None:
         """The monitor is stopping: answers that still arrive are no longer news."""
