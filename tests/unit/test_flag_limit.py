@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from togul_monitor.core.batch_flags import _event_by_event, _in_c
 from togul_monitor.core.evaluation import Evaluations
-from togul_monitor.core.updates import MonitorUpdate
+from togul_monitor.core.updates import MonitorUpdate, ValueUpdated
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation
 from togul_monitor.store.journal import LastValue
@@ -94,3 +94,81 @@ def test_a_flag_deleted_and_made_again_in_one_batch_takes_one_place() -> None:
     assert sorted(e.values.keys()) == ["a", "b"]
     assert e.values.get("a").stale  # type: ignore[union-attr]  # made again: evaluated
     assert e.unmonitored_events == 1  # c
+
+
+def reference_on_events(e: Evaluations, events: list[FlagEvent]) -> None:
+    """The rule, event by event, as the monitor applied it before batches were read in C
+    (core/batch_flags.py): the reference the batch reading must match, side effects and all."""
+    latest: dict[str, str | None] = {}
+    values = e.values.mapping
+    room = e.max_flags - len(values)
+    for event in events:
+        if event.flag_key not in values and event.flag_key not in latest:
+            if room <= 0:
+                e.unmonitored_events += 1
+                continue
+            room -= 1
+        if event.type == "flag.deleted":
+            latest.pop(event.flag_key, None)
+            if e._reevaluator is not None:
+                e._reevaluator.cancel(event.flag_key)
+            e._apply_deleted(event.flag_key, event.event_id)
+        else:
+            latest[event.flag_key] = event.event_id
+    for key, event_id in latest.items():
+        current = values.get(key)
+        if current is None or not current.stale:
+            changed = e.values.mark_stale(key)
+            if changed is not None:
+                e._publish(ValueUpdated(changed))
+        if e._reevaluator is not None:
+            e._reevaluator.request(key, event_id, event=True, new=current is None)
+
+
+class Calls:
+    """Stands in for the re-evaluator: what was asked of it, in order."""
+
+    def __init__(self, log: list[object]) -> None:
+        self.log = log
+
+    def request(self, key: str, trigger: str | None, *, event: bool, new: bool) -> None:
+        self.log.append(("request", key, trigger, event, new))
+
+    def cancel(self, key: str) -> None:
+        self.log.append(("cancel", key))
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c", "d", "e", "f"]),
+                st.sampled_from(["flag.updated", "flag.created", "flag.deleted"]),
+                st.one_of(st.none(), st.sampled_from(["1", "2", "3"])),
+            ),
+            max_size=12,
+        ),
+        max_size=4,
+    ),
+    st.integers(1, 6),
+    st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.booleans(), max_size=4),
+)
+def test_batches_do_what_the_rule_event_by_event_did(
+    batches: list[list[tuple[str, str, str | None]]], max_flags: int, known: dict[str, bool]
+) -> None:
+    logs: list[list[object]] = [[], []]
+    monitors = []
+    for log in logs:
+        e = Evaluations(log.append, lambda: 0.0, watched=(), retry_delay=0, max_flags=max_flags)
+        e.seed({k: LastValue(k, ON, 0.0, deleted) for k, deleted in known.items()}, [])
+        e._reevaluator = Calls(log)  # type: ignore[assignment]
+        monitors.append(e)
+    new, reference = monitors
+    for batch in batches:
+        events = [FlagEvent(t, key, "env", 1, 0.0, event_id, 0.0) for key, t, event_id in batch]
+        new.on_events(events)
+        reference_on_events(reference, events)
+    assert logs[0] == logs[1]  # publications, cancels and requests, in the same order
+    assert list(new.values.mapping.items()) == list(reference.values.mapping.items())
+    assert new.unmonitored_events == reference.unmonitored_events

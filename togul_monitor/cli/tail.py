@@ -93,7 +93,7 @@ async def _run_tail(
     # Imported here, not at the top, as the journal's and the configurations' modules: what
     # `tail` runs needs them, `tail --help` and `import togul_monitor.cli.tail` do not.
     from togul_monitor import core
-    from togul_monitor.cli.tail_record import CommittedFirst
+    from togul_monitor.cli.tail_record import CommittedFirst, committed_settle_mark
     from togul_monitor.core.config_start import NEEDS_TOKEN_NOTE
     from togul_monitor.core.configs import NEEDS_TOKEN
 
@@ -148,24 +148,7 @@ async def _run_tail(
                         )
                     )
                     items = committed
-
-                    def answered_and_committed() -> Callable[[], bool]:
-                        """Settled once the evaluations owed have answered and what was held
-                        for its commit then has been handed over."""
-                        answered = monitor.evaluations_answered_mark()
-                        released: Callable[[], bool] | None = None
-
-                        def settled() -> bool:
-                            nonlocal released
-                            if released is None:
-                                if not answered():
-                                    return False
-                                released = committed.released_mark()
-                            return released()
-
-                        return settled
-
-                    settle_mark = answered_and_committed
+                    settle_mark = committed_settle_mark(monitor.evaluations_answered_mark, journal)
                 return await print_updates(
                     batches_of(items),
                     profile,

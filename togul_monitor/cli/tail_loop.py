@@ -200,13 +200,13 @@ async def _settle_or_say(
     scope: TailScope,
     settle_mark: Callable[[], Callable[[], bool]],
 ) -> None:
-    """`_settle` on what is owed now; when it runs out of time, say that the effects of the
-    last events may be missing (never a silent gap)."""
+    """`_settle` on what is owed now; when the wait ends before it is answered (the time is
+    up, the stream stopped), say that value changes of the last events may be missing."""
     wait = SETTLE_SECONDS  # read now: tests shorten it
     if not await _settle(source, rest, printer, scope, settle_mark(), timeout=wait):
         printer.say(
-            f"exiting after waiting {wait:g} s for the re-evaluations the last events caused: "
-            "value changes they made may not be printed"
+            "exiting before the re-evaluations the last events caused had answered (--count "
+            f"waits at most {wait:g} s): value changes they made may not be printed"
         )
 
 

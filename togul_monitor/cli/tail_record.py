@@ -60,7 +60,6 @@ class CommittedFirst:
         self._arrived = asyncio.Event()
         self._committed = asyncio.Event()
         self._ended = False
-        self._released_count = 0  # held updates handed over so far
         self._failure: BaseException | None = None
         self._reported_error: str | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -116,12 +115,6 @@ class CommittedFirst:
             self._ended = True
             self._arrived.set()
 
-    def released_mark(self) -> Callable[[], bool]:
-        """A test, made now, of whether every update held now has been handed over (on a busy
-        stream something is always held: `tail --count` waits for what it owes, no more)."""
-        target = self._released_count + len(self._held)
-        return lambda: self._released_count >= target
-
     def __aiter__(self) -> CommittedFirst:
         return self
 
@@ -133,7 +126,6 @@ class CommittedFirst:
                 mark, update = self._held[0]
                 if self._released(mark):
                     self._held.popleft()
-                    self._released_count += 1
                     return update
                 self._committed.clear()
                 self._arrived.clear()
@@ -165,7 +157,6 @@ class CommittedFirst:
                 passing.clear()
             elif held and self._released(held[0][0]):
                 taken.append(held.popleft()[1])
-                self._released_count += 1
             else:
                 return taken
 
@@ -177,6 +168,32 @@ class CommittedFirst:
             self._reported_error = error
             self._on_write_error(error)
         return True
+
+
+def committed_settle_mark(
+    answered_mark: Callable[[], Callable[[], bool]], journal: Journal
+) -> Callable[[], Callable[[], bool]]:
+    """What a recording `tail --count` waits for (cli/tail_loop.py, `settle_mark`): the
+    evaluations owed at the count answered (`answered_mark`), then everything the journal had
+    appended by that moment committed. The transitions those answers made were appended before
+    it, so they are free to print as soon as the drain hands them over (within the settle's
+    linger). Not "nothing held": on a busy stream something always is."""
+
+    def make() -> Callable[[], bool]:
+        answered = answered_mark()
+        appended: Mark | None = None
+
+        def settled() -> bool:
+            nonlocal appended
+            if appended is None:
+                if not answered():
+                    return False
+                appended = journal.appended
+            return journal.written(appended)
+
+        return settled
+
+    return make
 
 
 async def _first(*waits: Coroutine[object, object, object]) -> None:

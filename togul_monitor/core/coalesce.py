@@ -24,13 +24,15 @@ the last call must answer after the last change. Rules:
 - at most `concurrency` calls run at once; the rest wait in arrival order;
 - `cancel` (the flag was deleted) forgets what waits; an answer in flight is then superseded and
   nothing follows it;
-- `mark()` answers "has everything asked so far been answered?" without waiting for the
+- `mark()` answers "has what was asked so far been answered?" without waiting for the
   coalescer to be idle: on a stream that never pauses new requests keep it busy for good, and
-  `tail --count` must still know when the calls its last events caused have come back.
+  `tail --count` must still know when the calls its last events caused have come back. A
+  failed answer counts, and so does a call that will not be made (`cancel`, `clear`,
+  `take_waiting`).
 
 Every operation is O(1) (amortised; O(log n) for a flag waiting for its interval), whatever the
-number of flags waiting: a queue of 200,000 answers as fast as one of 1,000. `events_waiting` is
-the exception: O(n), for a caller that asks rarely.
+number of flags waiting: a queue of 200,000 answers as fast as one of 1,000. `events_waiting` and
+`mark` are the exceptions: O(n), for a caller that asks rarely.
 
 No clock, no I/O of its own: `call` does the request (an exception it raises becomes the answer
 `failed(exc)`: a bug below must not end the calls for good) and `on_answer` takes the answer, so
@@ -44,7 +46,7 @@ import heapq
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")  # what asked: an event (id); None stands for a request no event made
@@ -76,12 +78,7 @@ class AnswerMark:
         return not self.owed
 
     def answered(self, key: str) -> None:
-        left = self.owed.get(key)
-        if left is not None:
-            if left > 1:
-                self.owed[key] = left - 1
-            else:
-                del self.owed[key]
+        self.at_most(key, self.owed.get(key, 0) - 1)
 
     def at_most(self, key: str, left: int) -> None:
         """No more than `left` answers of `key` will come (what waited was dropped)."""
@@ -171,14 +168,15 @@ class Coalescer(Generic[T, R]):
 
     def mark(self, *, hurry: bool = False) -> AnswerMark:
         """What is asked now, to be told when it has been answered (see the module's
-        docstring). O(n) in what waits and flies. `hurry`: the caller is about to stop, so
-        what is owed is sent without waiting out its pacing interval (one call per flag, once:
-        what is asked after the mark is paced as ever)."""
+        docstring). O(n) in what waits and flies. Not owed: a flag's first call still waiting
+        for its turn (`new`), whose answer is a first value, never a change. `hurry`: the caller
+        is about to stop, so what is owed is sent without waiting out its pacing interval (one
+        call per flag, once: what is asked after the mark is paced as ever)."""
         owed = dict.fromkeys(self._in_flight, 1)
-        for key in self._again:
-            if not isinstance(self._again[key], _Cancelled):
+        for key, again in self._again.items():
+            if not isinstance(again, _Cancelled):
                 owed[key] = 2
-        for queue in (self._ready, self._paced, self._new):
+        for queue in (self._ready, self._paced):
             owed.update(dict.fromkeys(queue, 1))
         mark = AnswerMark(owed)
         if owed and not self._closed:
@@ -189,13 +187,13 @@ class Coalescer(Generic[T, R]):
             owed.clear()
         return mark
 
-    def _hurry(self, keys: Iterable[str]) -> None:
-        for key in keys:
+    def _hurry(self, owed: dict[str, int]) -> None:
+        for key, left in owed.items():
             if key in self._paced:
                 trigger = self._paced[key]
                 self._unqueue(key)
                 self._ready[key] = trigger
-            elif key in self._again:
+            elif left == 2:
                 self._unpaced.add(key)  # the call after its flight
         self._pump()
 

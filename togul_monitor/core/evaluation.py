@@ -134,9 +134,10 @@ class Evaluations:
         return self._reevaluator is None or self._reevaluator.idle()
 
     def answered_mark(self) -> Callable[[], bool]:
-        """Whether every evaluation asked for so far has answered (core/coalesce.py, `mark`;
-        unlike `idle`, true on a stream that never pauses). For a caller about to stop: what
-        is owed is sent without waiting out its pacing."""
+        """Whether the evaluations asked for so far have answered, or will not be made (a
+        quota pause, rejected credentials): core/coalesce.py, `mark`. Unlike `idle`, true on a
+        stream that never pauses. For a caller about to stop: what is owed is sent without
+        waiting out its pacing."""
         if self._reevaluator is None:
             return lambda: True
         return self._reevaluator.mark(hurry=True)

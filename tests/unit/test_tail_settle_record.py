@@ -1,0 +1,99 @@
+"""A recording `tail --count` at its end (cli/tail_record.py `committed_settle_mark`, with
+cli/tail_loop.py's `_settle`): the transition the last answer made is printed however the
+journal's commits fall around it. Updates are printed only once journalled, so the settle must
+not end while the transition's row waits for a commit: on a busy stream something is always
+held, so "nothing held" cannot be the test either."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.tail_loop import _settle
+from togul_monitor.cli.tail_record import CommittedFirst, committed_settle_mark
+from togul_monitor.cli.tail_scope import TailScope
+from togul_monitor.core.updates import TransitionRecorded
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, ValueTransition
+
+ON, OFF = (Evaluation(v, "boolean", "x", True) for v in (True, False))
+
+
+class Journal:
+    """What `CommittedFirst` and the settle read of a journal: rows appended, rows committed."""
+
+    def __init__(self) -> None:
+        self.appended = 0
+        self.committed = 0
+        self.write_error = None
+        self._listeners: list[Callable[[], None]] = []
+
+    def written(self, mark: int) -> bool:
+        return mark <= self.committed
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        self._listeners.remove(listener)
+
+    def commit(self, upto: int) -> None:
+        self.committed = upto
+        for listener in self._listeners:
+            listener()
+
+
+async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("commit", ["after the drain", "before the drain"])
+async def test_the_last_answers_transition_is_printed_whenever_its_commit_lands(
+    commit: str,
+) -> None:
+    journal = Journal()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def updates() -> AsyncIterator[object]:
+        while True:
+            yield await queue.get()
+
+    out = io.StringIO()
+    printer = TailPrinter(out, io.StringIO(), as_json=True, environment_names={}, url="http://h")
+    scope = TailScope(
+        printer, query=None, environment_key="", known_names=dict, environment_id=lambda: "e"
+    )
+    answered = False
+    committed: Any = CommittedFirst(updates(), journal)  # type: ignore[arg-type]
+    async with committed:
+        # An event after the last one printed: appended, handed over, not committed yet.
+        journal.appended = 1
+        queue.put_nowait(FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0))
+        settled = committed_settle_mark(lambda: lambda: answered, journal)()  # type: ignore[arg-type]
+        settle = asyncio.create_task(_settle(committed, [], printer, scope, settled, timeout=5))
+        # The owed evaluation answers: its transition's row is appended, and the writer's
+        # previous batch commits (which wakes the tail) before the drain hands the transition
+        # over (at the monitor's next commit).
+        answered = True
+        journal.appended = 2
+        journal.commit(1)
+        transition = ValueTransition("f", OFF, ON, "5", 1.0)
+        if commit == "before the drain":
+            journal.commit(2)
+            queue.put_nowait(TransitionRecorded(transition, False))
+        else:
+            queue.put_nowait(TransitionRecorded(transition, False))
+            await until(queue.empty)
+            assert not settled()  # its row is not committed: the settle waits for it
+            assert not settle.done()
+            journal.commit(2)
+            assert settled()
+        assert await settle  # settled, nothing to say on stderr
+    assert '"kind":"transition"' in out.getvalue()
