@@ -19,7 +19,13 @@ from togul_monitor.cli.tail_output import TailOutput, buffered, event_lines
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
-from togul_monitor.core.updates import Dropped, TransitionRecorded, UpdateHub, ValueUpdated
+from togul_monitor.core.updates import (
+    Dropped,
+    EvaluatorStatus,
+    TransitionRecorded,
+    UpdateHub,
+    ValueUpdated,
+)
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Heartbeat, Status
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
@@ -302,3 +308,31 @@ async def test_count_says_when_it_stops_waiting_for_the_last_events_effects(
     assert code == 0 and marks == [5]
     said = "exiting before the re-evaluations the last events caused had answered (--count waits at most 0.05 s)"
     assert (said in err.getvalue()) is not answered
+
+
+async def test_the_evaluators_health_is_said_on_stderr_when_it_changes() -> None:
+    printer, scope, out = printer_and_scope(True)
+    err = io.StringIO()
+    printer.err = err
+    items: list[object] = [
+        event(1),
+        EvaluatorStatus(False, "evaluate failed: network error: ConnectError"),
+        EvaluatorStatus(True, None),
+        EvaluatorStatus(False, "evaluate refused the credentials (\x1b[31mno\x1b[0m)", True),
+        Status(ConnectionState.STOPPED, 2.0, error="monitor failed: RuntimeError: boom"),
+    ]
+    with buffered(printer.output):
+        await asyncio.wait_for(
+            print_updates(Chunks(items, 2), PROFILE, printer, scope, count=None, settle_mark=None),
+            5,
+        )
+    said = [line for line in err.getvalue().splitlines() if "evaluat" in line]
+    assert said == [
+        "tail: evaluate failed: network error: ConnectError: value changes are not shown until "
+        "evaluation answers again",
+        "tail: evaluation answers again: value changes are shown",
+        "tail: evaluate refused the credentials (\\x1b[31mno\\x1b[0m): value changes are no "
+        "longer shown",
+    ]
+    assert "\x1b" not in err.getvalue()  # server text is data
+    assert out.getvalue().count("\n") == 1  # the event; nothing of this on stdout

@@ -25,7 +25,12 @@ from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
-from togul_monitor.core.updates import ConfigChanged, Dropped, TransitionRecorded
+from togul_monitor.core.updates import (
+    ConfigChanged,
+    Dropped,
+    EvaluatorStatus,
+    TransitionRecorded,
+)
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -106,7 +111,11 @@ def _runs(batch: Sequence[object]) -> list[tuple[int, int]]:
 
 def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
     """An event's effect (a value transition, a configuration diff) printed when the scope
-    follows it; whether `item` was one."""
+    follows it, or the evaluator's health when it changes (without it a tail whose evaluations
+    fail would go quiet about values and never say why); whether `item` was one of them."""
+    if isinstance(item, EvaluatorStatus):
+        printer.say(evaluator_text(item))
+        return True
     if isinstance(item, TransitionRecorded):
         if scope.transition(item.transition):
             printer.transition(item.transition)
@@ -255,6 +264,16 @@ async def _settle(
         except StopAsyncIteration:
             return idle_until is not None
         take(batch)
+
+
+def evaluator_text(status: EvaluatorStatus) -> str:
+    """A change of the evaluator's health, in words (its message is the server's text too)."""
+    if status.ok:
+        return "evaluation answers again: value changes are shown"
+    why = safe_text(status.message or "evaluation failed")
+    if status.credentials_rejected:  # nothing more is asked (the TUI can ask again, not tail)
+        return f"{why}: value changes are no longer shown"
+    return f"{why}: value changes are not shown until evaluation answers again"
 
 
 def dropped_text(dropped: Dropped) -> str:
