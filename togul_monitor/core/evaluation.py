@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.batch_flags import flags_of
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.transition_memory import TransitionMemory
 from togul_monitor.core.updates import (
@@ -47,8 +46,6 @@ log = logging.getLogger("togul_monitor.core.monitor")
 # Read when a quota answer comes (module attributes, so tests can shorten them).
 QUOTA_RETRY_DELAY = 60.0
 QUOTA_RETRY_MAX = 900.0
-
-
 QUOTA_PREFIX = f"evaluation quota exhausted ({QUOTA_CODE})"
 
 
@@ -133,14 +130,8 @@ class Evaluations:
     def idle(self) -> bool:
         return self._reevaluator is None or self._reevaluator.idle()
 
-    def answered_mark(self) -> Callable[[], bool]:
-        """Whether the evaluations asked for so far have answered, or will not be made (a
-        quota pause, rejected credentials): core/coalesce.py, `mark`. Unlike `idle`, true on a
-        stream that never pauses. For a caller about to stop: what is owed is sent without
-        waiting out its pacing."""
-        if self._reevaluator is None:
-            return lambda: True
-        return self._reevaluator.mark(hurry=True)
+    def answered_mark(self) -> Callable[[], bool]:  # core/coalesce.py, for `tail --count`
+        return (lambda: True) if self._reevaluator is None else self._reevaluator.mark(hurry=True)
 
     def close_soon(self) -> None:
         """The monitor is stopping: answers that still arrive are no longer news."""
@@ -164,14 +155,22 @@ class Evaluations:
     def on_events(self, events: list[FlagEvent]) -> None:
         """Events of the profile's environment, in order: each flag is marked stale and
         re-evaluated once however many of its events the batch holds."""
+        latest: dict[str, str | None] = {}  # flag → the id of its last event in the batch
         current_values = self.values.mapping
-        batch = flags_of(events, current_values.keys(), self.max_flags - len(current_values))
-        self.unmonitored_events += batch.unmonitored
-        for key, event_id in batch.deleted:
-            if self._reevaluator is not None:
-                self._reevaluator.cancel(key)
-            self._apply_deleted(key, event_id)
-        latest = batch.latest
+        room = self.max_flags - len(current_values)  # flags this batch may still add
+        for event in events:
+            if event.flag_key not in current_values and event.flag_key not in latest:
+                if room <= 0:
+                    self.unmonitored_events += 1
+                    continue
+                room -= 1
+            if event.type == "flag.deleted":
+                latest.pop(event.flag_key, None)
+                if self._reevaluator is not None:
+                    self._reevaluator.cancel(event.flag_key)
+                self._apply_deleted(event.flag_key, event.event_id)
+            else:
+                latest[event.flag_key] = event.event_id
         if not latest:
             return
         reevaluator = None if self._halted else self._reevaluator
