@@ -343,3 +343,31 @@ async def test_at_most_max_flags_configurations_are_followed(emulator: EmulatorH
         assert set(monitor.flag_configs()) == held  # the other flag was not taken on
     finally:
         await monitor.stop()
+
+
+async def test_count_waits_for_the_diff_of_its_last_event_though_that_fetch_is_paced(
+    emulator: EmulatorHandle,
+) -> None:
+    """Two edits of one flag in a row: the second's fetch waits out the flag's pacing interval
+    (core/config_fetch.py), longer than its value's answer takes. `--count 2` still prints that
+    diff: what the count owes includes the configuration fetches, and they are sent at once."""
+    from togul_monitor.cli.tail import run_tail
+
+    profile = make_profile(emulator, name="paced", token=emulator.credentials.org_token, watch=())
+    out, err = io.StringIO(), io.StringIO()
+    tail = asyncio.create_task(
+        run_tail(profile, query=None, count=2, as_json=True, out=out, err=err, record=False)
+    )
+    flags = f"/api/v1/projects/{emulator.credentials.project_id}/flags/"
+    listed = len(emulator.world.list_flags(ENV))
+    await wait_for(lambda: emulator.open_streams == 1, what="stream open")
+    await wait_for(lambda: emulator.requests.count("GET", flags) >= listed, what="configs loaded")
+    world = emulator.world
+    await asyncio.to_thread(world.update_rule, ENV, "checkout-v2", 1, rollout_percentage=50)
+    await wait_for(lambda: '"kind":"diff"' in out.getvalue(), what="the first diff")
+    await asyncio.to_thread(world.update_rule, ENV, "checkout-v2", 1, rollout_percentage=75)
+    assert await asyncio.wait_for(tail, 10) == 0, err.getvalue()
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    diffs = [r for r in rows if r["kind"] == "diff"]
+    assert [d["changes"][0]["after"] for d in diffs] == [50, 75], rows
+    assert "exiting before" not in err.getvalue()

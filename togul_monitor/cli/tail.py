@@ -132,7 +132,7 @@ async def _run_tail(
             )
             async with contextlib.AsyncExitStack() as stack:
                 items: AsyncIterator[object] = updates
-                settle_mark: Callable[[], Callable[[], bool]] = monitor.evaluations_answered_mark
+                settle_mark: Callable[[], Callable[[], bool]] = monitor.answered_mark
                 journal = monitor.journal if record else None
                 if journal is not None:
                     # Printed only once journalled: a recorder killed at any moment has recorded
@@ -148,15 +148,16 @@ async def _run_tail(
                         )
                     )
                     items = committed
-                    settle_mark = committed_settle_mark(monitor.evaluations_answered_mark, journal)
+                    settle_mark = committed_settle_mark(monitor.answered_mark, journal)
                 return await print_updates(
                     batches_of(items),
                     profile,
                     printer,
                     scope,
                     count=count,
-                    # At `--count`, wait for the re-evaluations the last events caused: their
-                    # transitions are printed, and a recording tail's journal holds them.
+                    # At `--count`, wait for the re-evaluations and fetches the last events
+                    # caused: their effects are printed, and a recording tail's journal holds
+                    # them.
                     settle_mark=settle_mark,
                     give_up_after=give_up_after,
                     # The stream can prove the profile wrong (a key of another environment): then

@@ -154,11 +154,20 @@ class FlagConfigs:
 
     def idle(self) -> bool:
         """No fetch an event asked for waits or runs: the diffs of the events so far are out
-        (the first load may go on: `tail --count` does not wait for it)."""
+        (the first load may go on)."""
         queue = self._queue
         if queue is None or self._halted:
             return True
         return not self._ids.asked() and not queue.events_waiting()
+
+    def answered_mark(self) -> Callable[[], bool]:
+        """Whether the fetches asked for so far have answered (core/coalesce.py, `mark`), sent
+        at once: for `tail --count`, about to stop. Not waited for: a flag whose id is still
+        being learned from a listing (one just created)."""
+        queue = self._queue
+        if queue is None or self._halted:
+            return lambda: True
+        return queue.mark(hurry=True)
 
     # --- what the stream asks for ----------------------------------------------------------
 

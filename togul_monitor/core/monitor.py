@@ -316,8 +316,7 @@ class Monitor:
         published = self._published()
         return published.environment_names if published else dict(self._environments.names)
 
-    def loop_closed(self) -> None:
-        """The loop that ran this monitor has closed (its host says so)."""
+    def loop_closed(self) -> None:  # the loop that ran this monitor has closed (its host says)
         self._owner.closed()
 
     def updates(self) -> AsyncIterator[MonitorUpdate]:
@@ -388,8 +387,9 @@ class Monitor:
     def evaluations_idle(self) -> bool:
         return self._evaluations.idle()
 
-    def evaluations_answered_mark(self) -> Callable[[], bool]:  # core/coalesce.py, `mark`
-        return self._evaluations.answered_mark()
+    def answered_mark(self) -> Callable[[], bool]:  # evaluations and fetches: coalesce.py
+        values, configs = self._evaluations.answered_mark(), self._configs.answered_mark()
+        return lambda: values() and configs()
 
     def configs_idle(self) -> bool:  # no configuration fetch waits or runs
         return self._configs.idle()
