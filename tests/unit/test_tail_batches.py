@@ -306,7 +306,7 @@ async def test_count_says_when_it_stops_waiting_for_the_last_events_effects(
             5,
         )
     assert code == 0 and marks == [5]
-    said = "exiting before the re-evaluations the last events caused had answered (--count waits at most 0.05 s)"
+    said = "the last events caused had answered (--count waits at most 0.05 s)"
     assert (said in err.getvalue()) is not answered
 
 

@@ -210,12 +210,12 @@ async def _settle_or_say(
     settle_mark: Callable[[], Callable[[], bool]],
 ) -> None:
     """`_settle` on what is owed now; when the wait ends before it is answered (the time is
-    up, the stream stopped), say that value changes of the last events may be missing."""
+    up, the stream stopped), say that effects of the last events may be missing."""
     wait = SETTLE_SECONDS  # read now: tests shorten it
     if not await _settle(source, rest, printer, scope, settle_mark(), timeout=wait):
         printer.say(
-            "exiting before the re-evaluations the last events caused had answered (--count "
-            f"waits at most {wait:g} s): value changes they made may not be printed"
+            "exiting before the re-evaluations and fetches the last events caused had answered "
+            f"(--count waits at most {wait:g} s): changes they made may not be printed"
         )
 
 
