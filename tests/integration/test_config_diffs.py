@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from click.testing import CliRunner
@@ -44,6 +45,10 @@ def rule_id(world: World, flag: str, index: int) -> str:
 def world_config(world: World, flag: str) -> FlagConfig:
     f = world.get_flag(ENV, flag)
     return parse_flag({"flag": f.to_api(), "rules": [r.to_api() for r in f.sorted_rules()]})
+
+
+def event_of(monitor: Monitor, flag: str) -> bool:
+    return any(event.flag_key == flag for event in monitor.events())
 
 
 def diffs_of(rec: Recorder, flag: str) -> list[ConfigChanged]:
@@ -371,3 +376,23 @@ async def test_count_waits_for_the_diff_of_its_last_event_though_that_fetch_is_p
     diffs = [r for r in rows if r["kind"] == "diff"]
     assert [d["changes"][0]["after"] for d in diffs] == [50, 75], rows
     assert "exiting before" not in err.getvalue()
+
+
+async def test_what_the_count_owes_includes_the_fetch_of_a_flag_just_created(
+    emulator: EmulatorHandle,
+) -> None:
+    """A new flag's id must be learned from a listing (at most one a second,
+    core/config_ids.py) before its configuration can be fetched: a mark made meanwhile owes
+    that fetch too. The first flag made sets the listing's clock; the second waits for it."""
+    monitor, rec = await started(emulator)
+    world = emulator.world
+    try:
+        for key in ("made-first", "made-second"):
+            await asyncio.to_thread(world.create_flag, ENV, key, name=key, value_type="boolean")
+            await wait_for(partial(event_of, monitor, key), what=f"the event of {key}")
+        mark = monitor._configs.answered_mark()  # the fetches' part of `answered_mark`
+        await wait_for(mark, what="answered")
+        assert "made-second" in monitor.flag_configs()  # its snapshot came before the mark
+        assert diffs_of(rec, "made-second")
+    finally:
+        await monitor.stop()

@@ -333,7 +333,7 @@ async def test_a_mark_owes_no_first_call_and_a_cancelled_flight_leaves_pacing_al
         calls, lambda k, e, res, sup: None, settle=0, min_interval=3600, new_rate=1e-3, new_burst=1
     )
     r.request("f", "1", event=True)
-    r.request("n1", None, new=True)  # takes the one token of the burst
+    r.request("n1", "1", event=True, new=True)  # takes the one token of the burst
     r.request("n2", "1", event=True, new=True)  # waits its turn: a first value, not a change
     await until(lambda: calls.flying("f") == 1 and calls.flying("n1") == 1)
     r.cancel("f")  # deleted during its flight: nothing follows it
@@ -345,4 +345,21 @@ async def test_a_mark_owes_no_first_call_and_a_cancelled_flight_leaves_pacing_al
     r.request("f", "2", event=True)  # after the mark: paced, as ever
     await turns()
     assert calls.flying("f") == 0 and r.waiting == 2  # f paced, n2 still waiting its turn
+    await r.aclose()
+
+
+async def test_a_mark_owes_only_what_events_asked_for() -> None:
+    calls = Manual()
+    r = Reevaluator(calls, lambda k, e, res, sup: None, settle=0, min_interval=0, concurrency=2)
+    for key in ("a", "b", "c"):
+        r.request(key, None)  # a start's baselines: no event asked
+    await until(lambda: calls.flying("a") == 1 and calls.flying("b") == 1)
+    assert r.mark().owed == {}  # two in flight, one waiting: none of them owed
+    r.request("b", None, event=True)  # an event of b (the documented stream has no ids)
+    r.request("c", "7", event=True)  # and one of c, still waiting
+    assert r.mark().owed == {"b": 2, "c": 1}  # b: its baseline's answer, then the call after
+    for key in ("a", "b", "c", "b"):
+        await until(lambda key=key: calls.flying(key) == 1)  # type: ignore[misc]
+        calls.answer(key)
+    await until(r.idle)
     await r.aclose()

@@ -310,27 +310,36 @@ async def test_count_says_when_it_stops_waiting_for_the_last_events_effects(
     assert (said in err.getvalue()) is not answered
 
 
-async def test_the_evaluators_health_is_said_on_stderr_when_it_changes() -> None:
+async def test_a_failing_evaluator_is_said_on_stderr_once_a_minute_per_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     printer, scope, out = printer_and_scope(True)
     err = io.StringIO()
     printer.err = err
-    items: list[object] = [
-        event(1),
-        EvaluatorStatus(False, "evaluate failed: network error: ConnectError"),
-        EvaluatorStatus(True, None),
-        EvaluatorStatus(False, "evaluate refused the credentials (\x1b[31mno\x1b[0m)", True),
-        Status(ConnectionState.STOPPED, 2.0, error="monitor failed: RuntimeError: boom"),
-    ]
-    with buffered(printer.output):
-        await asyncio.wait_for(
-            print_updates(Chunks(items, 2), PROFILE, printer, scope, count=None, settle_mark=None),
-            5,
-        )
+    clock = [1000.0]
+    monkeypatch.setattr(tail_loop.time, "monotonic", lambda: clock[0])
+    unavailable = EvaluatorStatus(False, "evaluate failed: HTTP 503 unavailable")
+
+    async def run(items: list[object]) -> None:
+        items = [*items, Status(ConnectionState.STOPPED, 2.0, error="monitor failed: boom")]
+        with buffered(printer.output):
+            await asyncio.wait_for(
+                print_updates(
+                    Chunks(items, 2), PROFILE, printer, scope, count=None, settle_mark=None
+                ),
+                5,
+            )
+
+    # One flag keeps failing among others that answer: the status flips at every answer.
+    await run([event(1), *[unavailable, EvaluatorStatus(True, None)] * 5])
+    clock[0] += 61.0  # a minute later the same failure is said again
+    rejected = "evaluate refused the credentials (\x1b[31mno\x1b[0m)"
+    await run([unavailable, EvaluatorStatus(False, rejected, True)])
     said = [line for line in err.getvalue().splitlines() if "evaluat" in line]
+    where = "value changes are not shown where it fails, until it answers again"
     assert said == [
-        "tail: evaluate failed: network error: ConnectError: value changes are not shown until "
-        "evaluation answers again",
-        "tail: evaluation answers again: value changes are shown",
+        f"tail: evaluate failed: HTTP 503 unavailable: {where}",
+        f"tail: evaluate failed: HTTP 503 unavailable: {where}",
         "tail: evaluate refused the credentials (\\x1b[31mno\\x1b[0m): value changes are no "
         "longer shown",
     ]

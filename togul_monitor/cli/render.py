@@ -217,6 +217,7 @@ class TailPrinter:
         self.last_error: str | None = None  # the last failure, in plain words
         self._stamp = _Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
+        self.said_at: dict[str, float] = {}  # lines said once a while (cli/tail_loop.py): when
 
     def key_of(self, environment_id: str) -> str | None:
         return self.environment_names.get(environment_id) or None

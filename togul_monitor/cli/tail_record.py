@@ -9,11 +9,11 @@ arrived is committed. The monitor appends to the journal before it publishes (co
 core/evaluation.py), so that covers the update's own rows.
 
 Order is kept for everything `tail` prints or acts on (events, transitions, configuration diffs
-(journalled before they are published, core/configs.py), the stream's status,
-outages, unusable events): those wait their turn. Updates it ignores (values, the evaluator's
-state, heartbeats) pass at once: holding them would print nothing more safely, and `--count`
-watches them to know when the last re-evaluations are done. What this costs is latency (up to
-one writer batch, about 50 ms), not throughput: one commit releases every update it covers.
+(journalled before they are published, core/configs.py), the stream's and the evaluator's
+status, outages, unusable events): those wait their turn. Updates it ignores (values,
+heartbeats) pass at once: holding them would print nothing more safely. What this costs is
+latency (up to one writer batch, about 50 ms), not throughput: one commit releases every update
+it covers.
 What the journal could not write (a full queue, a failed write: counted in `dropped`) is printed
 all the same, and a failed write is said on stderr: the output never waits on a journal that
 cannot catch up.
@@ -29,14 +29,23 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from togul_monitor.core.drained import DrainedUpdates
-from togul_monitor.core.updates import ConfigChanged, TransitionRecorded
+from togul_monitor.core.updates import ConfigChanged, EvaluatorStatus, TransitionRecorded
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
 
 if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
     from togul_monitor.store.journal import Journal, Mark
 
 # What `tail` prints or acts on (cli/tail_loop.py `print_updates`): only these wait for the journal.
-HELD = (FlagEvent, TransitionRecorded, ConfigChanged, Status, Outage, Malformed, PossibleGap)
+HELD = (
+    FlagEvent,
+    TransitionRecorded,
+    ConfigChanged,
+    EvaluatorStatus,
+    Status,
+    Outage,
+    Malformed,
+    PossibleGap,
+)
 
 
 class CommittedFirst:
@@ -173,11 +182,12 @@ class CommittedFirst:
 def committed_settle_mark(
     answered_mark: Callable[[], Callable[[], bool]], journal: Journal
 ) -> Callable[[], Callable[[], bool]]:
-    """What a recording `tail --count` waits for (cli/tail_loop.py, `settle_mark`): the
-    evaluations owed at the count answered (`answered_mark`), then everything the journal had
-    appended by that moment committed. The transitions those answers made were appended before
-    it, so they are free to print as soon as the drain hands them over (within the settle's
-    linger). Not "nothing held": on a busy stream something always is."""
+    """What a recording `tail --count` waits for (cli/tail_loop.py, `settle_mark`): what was
+    owed at the count answered (`answered_mark`: re-evaluations, configuration fetches), then
+    everything the journal had appended by that moment committed. The transitions and diffs
+    those answers made were appended before it, so they are free to print as soon as the drain
+    hands them over (within the settle's linger). Not "nothing held": on a busy stream
+    something always is."""
 
     def make() -> Callable[[], bool]:
         answered = answered_mark()

@@ -24,11 +24,9 @@ the last call must answer after the last change. Rules:
 - at most `concurrency` calls run at once; the rest wait in arrival order;
 - `cancel` (the flag was deleted) forgets what waits; an answer in flight is then superseded and
   nothing follows it;
-- `mark()` answers "has what was asked so far been answered?" without waiting for the
-  coalescer to be idle: on a stream that never pauses new requests keep it busy for good, and
-  `tail --count` must still know when the calls its last events caused have come back. A
-  failed answer counts, and so does a call that will not be made (`cancel`, `clear`,
-  `take_waiting`).
+- `mark()` answers "have the calls events asked for so far answered?" without waiting for
+  idleness, which a stream that never pauses never gives (`tail --count` needs it). A failed
+  answer counts, and so does a call that will not be made (`cancel`, `clear`, `take_waiting`).
 
 Every operation is O(1) (amortised; O(log n) for a flag waiting for its interval), whatever the
 number of flags waiting: a queue of 200,000 answers as fast as one of 1,000. `events_waiting` and
@@ -73,8 +71,7 @@ class AnswerMark:
     def __init__(self, owed: dict[str, int]) -> None:
         self.owed = owed
 
-    def __call__(self) -> bool:
-        """Whether every call owed at the mark has answered (or will never be made)."""
+    def __call__(self) -> bool:  # every call owed at the mark answered (or never to be made)
         return not self.owed
 
     def answered(self, key: str) -> None:
@@ -133,6 +130,7 @@ class Coalescer(Generic[T, R]):
         self._closed = False
         self._marks: list[AnswerMark] = []  # the marks not answered yet
         self._unpaced: set[str] = set()  # flags whose next call skips pacing (`mark(hurry)`)
+        self._driven_flights: set[str] = set()  # in flight because an event asked
         self.sent = 0  # calls started
 
     @property
@@ -167,17 +165,19 @@ class Coalescer(Generic[T, R]):
         return any(t is not None and not isinstance(t, _Cancelled) for t in triggers)
 
     def mark(self, *, hurry: bool = False) -> AnswerMark:
-        """What is asked now, to be told when it has been answered (see the module's
-        docstring). O(n) in what waits and flies. Not owed: a flag's first call still waiting
-        for its turn (`new`), whose answer is a first value, never a change. `hurry`: the caller
-        is about to stop, so what is owed is sent without waiting out its pacing interval (one
-        call per flag, once: what is asked after the mark is paced as ever)."""
-        owed = dict.fromkeys(self._in_flight, 1)
+        """The calls an event asked for so far, to be told when they have answered (see the
+        module's docstring; O(n) in what waits and flies). Not owed: calls no event asked for
+        (a start, a load, a re-fetch), and a flag's first call still waiting its turn (`new`),
+        whose answer is a first value, never a change. `hurry`: the caller is about to stop,
+        so what is owed is sent without waiting out its pacing interval (one call per flag,
+        once: what is asked after the mark is paced as ever)."""
+        driven = self._event_driven
+        owed = dict.fromkeys(self._driven_flights, 1)
         for key, again in self._again.items():
-            if not isinstance(again, _Cancelled):
-                owed[key] = 2
+            if not isinstance(again, _Cancelled) and (again is not None or key in driven):
+                owed[key] = 2  # the answer in flight, then the call after it
         for queue in (self._ready, self._paced):
-            owed.update(dict.fromkeys(queue, 1))
+            owed.update((k, 1) for k, t in queue.items() if t is not None or k in driven)
         mark = AnswerMark(owed)
         if owed and not self._closed:
             self._marks.append(mark)
@@ -354,6 +354,7 @@ class Coalescer(Generic[T, R]):
         paced = key in self._event_driven or trigger is not None
         self._event_driven.discard(key)
         if paced:
+            self._driven_flights.add(key)
             # Only event-driven sends pace the next one: a baseline (start, outage,
             # re-evaluate all) must not delay the answer to the first real change.
             self._last_sent[key] = now
@@ -381,6 +382,7 @@ class Coalescer(Generic[T, R]):
             answer = self._failed(exc)
         finally:
             self._in_flight.pop(key, None)
+            self._driven_flights.discard(key)
         # Superseded: a newer request (or a deletion) came while this answer was on its way.
         superseded = key in self._again
         if superseded:

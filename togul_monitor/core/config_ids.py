@@ -52,8 +52,13 @@ class IdLookup:
         return key in self.waiting or key in self._in_listing
 
     def asked(self) -> bool:
-        """An event waits for its flag's id (`tail --count` waits for its diff)."""
-        return any(t is not None for q in (self.waiting, self._in_listing) for t, _ in q.values())
+        """An event waits for its flag's id."""
+        return bool(self.learning())
+
+    def learning(self) -> set[str]:
+        """The flags an event waits for the id of (`tail --count` waits for their diffs)."""
+        queues = (self.waiting, self._in_listing)
+        return {key for q in queues for key, (trigger, _) in q.items() if trigger is not None}
 
     def request(self, key: str, trigger: Trigger, failed_id: str | None) -> None:
         old = self.waiting.get(key)

@@ -110,8 +110,7 @@ class FlagConfigs:
         )
         self.state = "loading"
 
-    def start(self) -> None:
-        """Fetch every listed flag (on the running loop)."""
+    def start(self) -> None:  # fetch every listed flag (on the running loop)
         if self._queue is None:
             return
         self._loading = set(self.ids)
@@ -138,8 +137,8 @@ class FlagConfigs:
         return len(self.configs)
 
     @property
-    def total(self) -> int:
-        return len(self.ids)  # every snapshot's flag has its id there (`_apply`)
+    def total(self) -> int:  # every snapshot's flag has its id in `ids` (`_apply`)
+        return len(self.ids)
 
     def copy(self) -> Mapping[str, FlagConfig]:
         """A read-only copy for other threads, made again only after a change."""
@@ -153,21 +152,29 @@ class FlagConfigs:
         return self._reader.requests if self._reader is not None else 0
 
     def idle(self) -> bool:
-        """No fetch an event asked for waits or runs: the diffs of the events so far are out
-        (the first load may go on)."""
+        """No fetch an event asked for waits or runs (the first load may go on)."""
         queue = self._queue
         if queue is None or self._halted:
             return True
         return not self._ids.asked() and not queue.events_waiting()
 
     def answered_mark(self) -> Callable[[], bool]:
-        """Whether the fetches asked for so far have answered (core/coalesce.py, `mark`), sent
-        at once: for `tail --count`, about to stop. Not waited for: a flag whose id is still
-        being learned from a listing (one just created)."""
+        """The fetches events asked for so far answered (core/coalesce.py `mark`, hurried, for
+        `tail --count`), those of flags whose id is being learned (just created) once listed."""
         queue = self._queue
         if queue is None or self._halted:
             return lambda: True
-        return queue.mark(hurry=True)
+        fetches, learning = queue.mark(hurry=True), self._ids.learning()
+        listed: list[Callable[[], bool]] = []
+
+        def answered() -> bool:
+            if learning and not listed:
+                if any(key in self._ids for key in learning):
+                    return False
+                listed.append(queue.mark(hurry=True))  # their fetches, asked once listed
+            return fetches() and all(mark() for mark in listed)
+
+        return answered
 
     # --- what the stream asks for ----------------------------------------------------------
 
