@@ -288,14 +288,17 @@ async def test_without_a_usable_token_there_are_no_diffs_and_the_snapshot_says_w
         await refused.stop()
 
 
-async def test_a_recording_tail_prints_each_diff_after_its_event(emulator: EmulatorHandle) -> None:
-    """`tail --json` (recording: each line printed once journalled, cli/tail_record.py)."""
+async def tail_two_edits(
+    emulator: EmulatorHandle, name: str, second: Edit, *, record: bool
+) -> tuple[str, str]:
+    """`tail --json --count 2` of a token profile: checkout-v2's first rule to 50 %, once the
+    configurations are loaded, then `second` once the first diff is out; stdout and stderr."""
     from togul_monitor.cli.tail import run_tail
 
-    profile = make_profile(emulator, name="tailcfg", token=emulator.credentials.org_token, watch=())
+    profile = make_profile(emulator, name=name, token=emulator.credentials.org_token, watch=())
     out, err = io.StringIO(), io.StringIO()
     tail = asyncio.create_task(
-        run_tail(profile, query=None, count=2, as_json=True, out=out, err=err, record=True)
+        run_tail(profile, query=None, count=2, as_json=True, out=out, err=err, record=record)
     )
     flags = f"/api/v1/projects/{emulator.credentials.project_id}/flags/"
     listed = len(emulator.world.list_flags(ENV))
@@ -304,9 +307,20 @@ async def test_a_recording_tail_prints_each_diff_after_its_event(emulator: Emula
     world = emulator.world
     await asyncio.to_thread(world.update_rule, ENV, "checkout-v2", 1, rollout_percentage=50)
     await wait_for(lambda: '"kind":"diff"' in out.getvalue(), what="the first diff")
-    await asyncio.to_thread(world.update_rule, ENV, "new-dashboard", 0, is_active=False)
+    await asyncio.to_thread(second, world)
     assert await asyncio.wait_for(tail, 10) == 0, err.getvalue()
-    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    return out.getvalue(), err.getvalue()
+
+
+async def test_a_recording_tail_prints_each_diff_after_its_event(emulator: EmulatorHandle) -> None:
+    """`tail --json` (recording: each line printed once journalled, cli/tail_record.py)."""
+    out, _ = await tail_two_edits(
+        emulator,
+        "tailcfg",
+        lambda w: w.update_rule(ENV, "new-dashboard", 0, is_active=False),
+        record=True,
+    )
+    rows = [json.loads(line) for line in out.splitlines()]
     rows = [r for r in rows if r["kind"] in ("event", "diff")]
     assert [(r["kind"], r["flag_key"]) for r in rows] == [
         ("event", "checkout-v2"),
@@ -356,26 +370,16 @@ async def test_count_waits_for_the_diff_of_its_last_event_though_that_fetch_is_p
     """Two edits of one flag in a row: the second's fetch waits out the flag's pacing interval
     (core/config_fetch.py), longer than its value's answer takes. `--count 2` still prints that
     diff: what the count owes includes the configuration fetches, and they are sent at once."""
-    from togul_monitor.cli.tail import run_tail
-
-    profile = make_profile(emulator, name="paced", token=emulator.credentials.org_token, watch=())
-    out, err = io.StringIO(), io.StringIO()
-    tail = asyncio.create_task(
-        run_tail(profile, query=None, count=2, as_json=True, out=out, err=err, record=False)
+    out, err = await tail_two_edits(
+        emulator,
+        "paced",
+        lambda w: w.update_rule(ENV, "checkout-v2", 1, rollout_percentage=75),
+        record=False,
     )
-    flags = f"/api/v1/projects/{emulator.credentials.project_id}/flags/"
-    listed = len(emulator.world.list_flags(ENV))
-    await wait_for(lambda: emulator.open_streams == 1, what="stream open")
-    await wait_for(lambda: emulator.requests.count("GET", flags) >= listed, what="configs loaded")
-    world = emulator.world
-    await asyncio.to_thread(world.update_rule, ENV, "checkout-v2", 1, rollout_percentage=50)
-    await wait_for(lambda: '"kind":"diff"' in out.getvalue(), what="the first diff")
-    await asyncio.to_thread(world.update_rule, ENV, "checkout-v2", 1, rollout_percentage=75)
-    assert await asyncio.wait_for(tail, 10) == 0, err.getvalue()
-    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    rows = [json.loads(line) for line in out.splitlines()]
     diffs = [r for r in rows if r["kind"] == "diff"]
     assert [d["changes"][0]["after"] for d in diffs] == [50, 75], rows
-    assert "exiting before" not in err.getvalue()
+    assert "exiting before" not in err
 
 
 async def test_what_the_count_owes_includes_the_fetch_of_a_flag_just_created(
