@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from togul_monitor.cli import tail_loop
+from togul_monitor.cli import render, tail_loop
 from togul_monitor.cli.common import EXIT_FAILED
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import OneByOne, _settle, print_updates
@@ -317,7 +317,7 @@ async def test_a_failing_evaluator_is_said_on_stderr_once_a_minute_per_failure(
     err = io.StringIO()
     printer.err = err
     clock = [1000.0]
-    monkeypatch.setattr(tail_loop.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(render.time, "monotonic", lambda: clock[0])
     unavailable = EvaluatorStatus(False, "evaluate failed: HTTP 503 unavailable")
 
     async def run(items: list[object]) -> None:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line
 from togul_monitor.config.validate import display_url
+from togul_monitor.core.updates import EvaluatorStatus
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -143,6 +144,7 @@ def plain_error(error: str, url: str) -> str:
 
 MAX_DIFF_LINES = 10  # lines one configuration diff prints at most (then "… N more")
 MAX_MIDDLES = 4096  # human event lines' middles kept (type, flag, environment)
+SAY_AGAIN_AFTER = 60.0  # seconds before the same evaluator failure is said again
 
 
 def json_text(value: object) -> str:
@@ -217,7 +219,7 @@ class TailPrinter:
         self.last_error: str | None = None  # the last failure, in plain words
         self._stamp = _Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
-        self.said_at: dict[str, float] = {}  # lines said once a while (cli/tail_loop.py): when
+        self._failures_said: dict[str, float] = {}  # an evaluator failure → when it was said
 
     def key_of(self, environment_id: str) -> str | None:
         return self.environment_names.get(environment_id) or None
@@ -299,6 +301,26 @@ class TailPrinter:
             self.state = item.state
         if text is not None:
             self.say(text)
+
+    def evaluator(self, status: EvaluatorStatus) -> None:
+        """A failing evaluator on stderr, each failure at most once a minute. The status is the
+        evaluator's as a whole: one flag that keeps failing among others that answer flips it
+        at every answer, so a line per change would flicker; and the recovery is not said at
+        all, the value changes that follow show it."""
+        if status.ok:
+            return
+        why = safe_text(status.message or "evaluation failed")
+        if status.credentials_rejected:  # nothing more is asked (the TUI can ask again, not tail)
+            text = f"{why}: value changes are no longer shown"
+        else:
+            text = f"{why}: value changes are not shown where it fails, until it answers again"
+        now, said = time.monotonic(), self._failures_said
+        if now - said.get(text, -math.inf) < SAY_AGAIN_AFTER:
+            return
+        if len(said) >= 64:  # the texts hold server words: bounded
+            said.clear()
+        said[text] = now
+        self.say(text)
 
     def say(self, text: str) -> None:
         """One status line on stderr (`text` is safe already), after what stdout holds: a

@@ -13,8 +13,6 @@ a batch.
 from __future__ import annotations
 
 import asyncio
-import math
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from itertools import compress, repeat
 from operator import is_not
@@ -44,7 +42,6 @@ from togul_monitor.domain.events import (
 from togul_monitor.support.text import mask_secret, safe_text
 
 SETTLE_SECONDS = 5.0  # --count: longest wait for the re-evaluations of the last events
-SAY_AGAIN_AFTER = 60.0  # seconds before the same evaluator failure is said again
 
 
 class Batches(Protocol):
@@ -117,7 +114,7 @@ def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
     follows it, or that the evaluator fails (without it a tail whose evaluations fail would go
     quiet about values and never say why); whether `item` was one of them."""
     if isinstance(item, EvaluatorStatus):
-        _say_failing(item, printer)
+        printer.evaluator(item)
         return True
     if isinstance(item, TransitionRecorded):
         if scope.transition(item.transition):
@@ -267,32 +264,6 @@ async def _settle(
         except StopAsyncIteration:
             return idle_until is not None
         take(batch)
-
-
-def _say_failing(status: EvaluatorStatus, printer: TailPrinter) -> None:
-    """A failing evaluator said on stderr, each failure at most once a minute. The status is the
-    evaluator's as a whole: one flag that keeps failing among others that answer flips it at
-    every answer, so a line per change would flicker; and the recovery is not said at all, the
-    value changes that follow show it."""
-    if status.ok:
-        return
-    text = evaluator_text(status)
-    now = time.monotonic()
-    said = printer.said_at
-    if now - said.get(text, -math.inf) < SAY_AGAIN_AFTER:
-        return
-    if len(said) >= 64:  # the texts hold server words: bounded
-        said.clear()
-    said[text] = now
-    printer.say(text)
-
-
-def evaluator_text(status: EvaluatorStatus) -> str:
-    """A failing evaluator, in words (its message holds the server's words too)."""
-    why = safe_text(status.message or "evaluation failed")
-    if status.credentials_rejected:  # nothing more is asked (the TUI can ask again, not tail)
-        return f"{why}: value changes are no longer shown"
-    return f"{why}: value changes are not shown where it fails, until it answers again"
 
 
 def dropped_text(dropped: Dropped) -> str:
