@@ -1,4 +1,4 @@
-"""A recording `tail --count` at its end (cli/tail_record.py `committed_settle_mark`, with
+"""A recording `tail --count` at its end (cli/tail_record.py `answered_and_committed`, with
 cli/tail_loop.py's `_settle`): the transition the last answer made is printed however the
 journal's commits fall around it. Updates are printed only once journalled, so the settle must
 not end while the transition's row waits for a commit: on a busy stream something is always
@@ -15,7 +15,7 @@ import pytest
 
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import _settle
-from togul_monitor.cli.tail_record import CommittedFirst, committed_settle_mark
+from togul_monitor.cli.tail_record import CommittedFirst, answered_and_committed
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.core.updates import TransitionRecorded
 from togul_monitor.domain.events import FlagEvent
@@ -76,7 +76,7 @@ async def test_the_last_answers_transition_is_printed_whenever_its_commit_lands(
         # An event after the last one printed: appended, handed over, not committed yet.
         journal.appended = 1
         queue.put_nowait(FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0))
-        settled = committed_settle_mark(lambda: lambda: answered, journal)()  # type: ignore[arg-type]
+        settled = answered_and_committed(lambda: answered, journal)  # type: ignore[arg-type]
         settle = asyncio.create_task(_settle(committed, [], printer, scope, settled, timeout=5))
         # The owed evaluation answers: its transition's row is appended, and the writer's
         # previous batch commits (which wakes the tail) before the drain hands the transition

@@ -93,7 +93,7 @@ async def _run_tail(
     # Imported here, not at the top, as the journal's and the configurations' modules: what
     # `tail` runs needs them, `tail --help` and `import togul_monitor.cli.tail` do not.
     from togul_monitor import core
-    from togul_monitor.cli.tail_record import CommittedFirst, committed_settle_mark
+    from togul_monitor.cli.tail_record import CommittedFirst, answered_and_committed
     from togul_monitor.core.config_start import NEEDS_TOKEN_NOTE
     from togul_monitor.core.configs import NEEDS_TOKEN
 
@@ -148,7 +148,11 @@ async def _run_tail(
                         )
                     )
                     items = committed
-                    settle_mark = committed_settle_mark(monitor.answered_mark, journal)
+
+                    def committed_mark() -> Callable[[], bool]:  # made when the count is reached
+                        return answered_and_committed(monitor.answered_mark(), journal)
+
+                    settle_mark = committed_mark
                 return await print_updates(
                     batches_of(items),
                     profile,

@@ -179,31 +179,24 @@ class CommittedFirst:
         return True
 
 
-def committed_settle_mark(
-    answered_mark: Callable[[], Callable[[], bool]], journal: Journal
-) -> Callable[[], Callable[[], bool]]:
-    """What a recording `tail --count` waits for (cli/tail_loop.py, `settle_mark`): what was
-    owed at the count answered (`answered_mark`: re-evaluations, configuration fetches), then
+def answered_and_committed(answered: Callable[[], bool], journal: Journal) -> Callable[[], bool]:
+    """What a recording `tail --count` waits for (cli/tail_loop.py, `settle_mark`): the mark
+    made at the count answered (`answered`: re-evaluations, configuration fetches), then
     everything the journal had appended by that moment committed. The transitions and diffs
     those answers made were appended before it, so they are free to print as soon as the drain
     hands them over (within the settle's linger). Not "nothing held": on a busy stream
     something always is."""
+    appended: Mark | None = None
 
-    def make() -> Callable[[], bool]:
-        answered = answered_mark()
-        appended: Mark | None = None
+    def settled() -> bool:
+        nonlocal appended
+        if appended is None:
+            if not answered():
+                return False
+            appended = journal.appended
+        return journal.written(appended)
 
-        def settled() -> bool:
-            nonlocal appended
-            if appended is None:
-                if not answered():
-                    return False
-                appended = journal.appended
-            return journal.written(appended)
-
-        return settled
-
-    return make
+    return settled
 
 
 async def _first(*waits: Coroutine[object, object, object]) -> None:
