@@ -44,7 +44,7 @@ import heapq
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")  # what asked: an event (id); None stands for a request no event made
@@ -197,11 +197,14 @@ class Coalescer(Generic[T, R]):
                 self._unpaced.add(key)  # the call after its flight
         self._pump()
 
-    def _drop_marks(self, key: str) -> None:
-        """What waited for `key` was dropped: only an answer in flight still comes."""
-        left = 1 if key in self._in_flight else 0
-        for mark in self._marks:
-            mark.at_most(key, left)
+    def _drop_marks(self, keys: Iterable[str]) -> None:
+        """What waited for `keys` was dropped: only an answer in flight still comes."""
+        if not self._marks:
+            return
+        for key in keys:
+            left = 1 if key in self._in_flight else 0
+            for mark in self._marks:
+                mark.at_most(key, left)
         self._marks = [mark for mark in self._marks if mark.owed]
 
     def request(
@@ -258,17 +261,14 @@ class Coalescer(Generic[T, R]):
         self._unpaced.discard(key)
         if key in self._in_flight:
             self._again[key] = _CANCELLED
-        if self._marks:
-            self._drop_marks(key)
+        self._drop_marks((key,))
 
     def take_waiting(self) -> dict[str, T | None]:
         """Remove and return what waits to be sent (flag → trigger), known flags first;
         answers in flight and the requests that follow them are left alone."""
         waiting = {**self._ready, **self._paced, **self._new}
         self._forget_waiting()
-        if self._marks:
-            for key in waiting:  # held elsewhere now (a quota pause): not owed here
-                self._drop_marks(key)
+        self._drop_marks(waiting)  # held elsewhere now (a quota pause): not owed here
         return waiting
 
     def _forget_waiting(self) -> None:
@@ -285,9 +285,7 @@ class Coalescer(Generic[T, R]):
         self._forget_waiting()
         for key in list(self._again):
             self._again[key] = _CANCELLED
-        if self._marks:
-            for key in waiting:
-                self._drop_marks(key)
+        self._drop_marks(waiting)
 
     async def aclose(self) -> None:
         self._closed = True
