@@ -18,8 +18,9 @@ import atexit
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from togul_monitor.config import resolve
 from togul_monitor.config.entry import Profile
@@ -48,8 +49,7 @@ SEED = 7
 STREAM_IDS = False
 
 
-@dataclass(frozen=True)
-class DemoServer:
+class DemoServer(msgspec.Struct, frozen=True):
     """What the demo profiles need from the running emulator."""
 
     base_url: str

@@ -4,8 +4,7 @@ pane's columns give way at narrow widths (view/value_columns.py), what the detai
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from msgspec.structs import replace
 from rich.cells import cell_len
 
 from togul_monitor.core import TransitionRecorded, ValueUpdated

@@ -3,9 +3,8 @@ notes) and the TUI once hid."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from msgspec.structs import replace
 
 from togul_monitor.core import EvaluatorStatus, Monitor, MonitorSnapshot
 from togul_monitor.domain.events import ConnectionState, Status, StreamCounters

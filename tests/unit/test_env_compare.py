@@ -4,8 +4,9 @@ condition), and the words each difference gets."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from togul_monitor.domain.env_compare import align_rules, compare_environments, compare_flag
 from togul_monitor.domain.env_compare_words import (

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
 import click
+import msgspec
 
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
@@ -71,11 +72,10 @@ class Target:
         return replace(self, demo=group.demo, profile_name=group.profile_name)
 
 
-@dataclass(frozen=True)
-class GroupChoices:
+class GroupChoices(msgspec.Struct, frozen=True):
     """`ctx.obj`: the options given before the subcommand (`togul-monitor --profile b tail`)."""
 
-    target: Target = field(default_factory=Target)
+    target: Target = msgspec.field(default_factory=Target)
 
 
 def group_choices() -> GroupChoices:

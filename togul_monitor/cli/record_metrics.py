@@ -18,9 +18,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from prometheus_client import start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -83,21 +83,19 @@ class ProfileCounts:
             )
 
 
-@dataclass(frozen=True)
-class CountsCopy:
+class CountsCopy(msgspec.Struct, frozen=True):
     events: dict[tuple[str, str], int]
     outages: int
     evaluate_errors: dict[str, int]
     transitions: dict[str, int]
 
 
-@dataclass
-class MetricSource:
+class MetricSource(msgspec.Struct):
     """One recorded profile as the collector sees it."""
 
     profile: str
     snapshot: Callable[[], MonitorSnapshot]  # safe from the scrape thread once started
-    counts: ProfileCounts = field(default_factory=ProfileCounts)
+    counts: ProfileCounts = msgspec.field(default_factory=ProfileCounts)
 
 
 def flag_number(value: FlagValue) -> float | None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor import demo as demo_module
 from togul_monitor.cli.common import Target, open_target
@@ -32,8 +33,7 @@ from togul_monitor.config.resolve import (
 OVERRIDES = (URL_VARIABLE, API_KEY_VARIABLE, TOKEN_VARIABLE)
 
 
-@dataclass(frozen=True)
-class Chosen:
+class Chosen(msgspec.Struct, frozen=True):
     names: tuple[str, ...]
     ignored_overrides: tuple[str, ...] = ()  # TOGUL_* variables set but not applied
 

@@ -16,11 +16,11 @@ visible in the process list. No message here ever contains the secret itself.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import click
+import msgspec
 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.text import safe_text
@@ -29,8 +29,7 @@ STDIN: Final = "-"
 MAX_SECRET_BYTES: Final = 64 * 1024  # a key or a JWT is well under 4 KB: this stops /dev/zero
 
 
-@dataclass(frozen=True)
-class SecretKind:
+class SecretKind(msgspec.Struct, frozen=True):
     """One kind of secret: how it is named in messages, its options, its variable."""
 
     what: str  # "API key"

@@ -9,9 +9,9 @@ the connection loop reads as a loop, and the wording is tested in one place.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
+import msgspec
 
 from togul_monitor.client.http import error_detail, parse_retry_after
 from togul_monitor.client.tokens import TokenKeeper, rejection_hint
@@ -20,8 +20,7 @@ from togul_monitor.support.text import safe_text
 RETRYABLE_4XX = frozenset({400, 408, 429})
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """How one connection attempt ended."""
 
     error: str

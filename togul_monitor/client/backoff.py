@@ -16,7 +16,8 @@ still grows against a server that accepts and drops every connection, or only re
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+import msgspec
 
 INITIAL_DELAY = 1.0
 MAX_DELAY = 30.0
@@ -30,14 +31,13 @@ MAX_BASE = 300.0
 MAX_RETRY_AFTER = 300.0
 
 
-@dataclass
-class Backoff:
+class Backoff(msgspec.Struct):
     random: Callable[[], float]
     base: float = INITIAL_DELAY
     cap: float = MAX_DELAY
     healthy_after: float = HEALTHY_AFTER
     jitter: float = JITTER
-    attempt: int = field(default=0)  # consecutive failures so far
+    attempt: int = 0  # consecutive failures so far
 
     def set_server_retry(self, milliseconds: int) -> None:
         """A valid `retry:` field: it becomes the base, clamped."""

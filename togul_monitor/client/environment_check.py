@@ -16,9 +16,9 @@ probe is one request, never retried, and not counted as an evaluation anywhere.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 import httpx
+import msgspec
 
 from togul_monitor.client.http import describe
 from togul_monitor.client.tls import verify_for
@@ -34,8 +34,7 @@ class Verdict(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(msgspec.Struct, frozen=True):
     verdict: Verdict
     detail: str = ""  # secret-free: the HTTP status and the server's error code and message
 

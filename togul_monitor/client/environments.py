@@ -11,15 +11,15 @@ kept the stamps re-fetches only the flags whose stamp moved.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from togul_monitor.client.management import FlagReader, ManagementError, items_of
 from togul_monitor.support.text import safe_text
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(msgspec.Struct, frozen=True):
     environment_id: str
     key: str
     name: str
@@ -30,14 +30,12 @@ class Environment:
 Stamp = tuple[int | None, str | None] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Listed:
+class Listed(msgspec.Struct, frozen=True):
     flag_id: str
     stamp: Stamp
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(msgspec.Struct, frozen=True):
     """Environment id → flag key → its id and stamp: the first `limit` flags of each, in the
     server's order; `capped`: the environments that listed more."""
 

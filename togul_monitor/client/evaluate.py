@@ -19,13 +19,13 @@ Error text never includes the API key; server text in it is made safe to print.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import enum
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
+import msgspec.structs
 
 from togul_monitor.client.tls import verify_for
 from togul_monitor.domain.values import Evaluation, evaluation_from_json
@@ -45,8 +45,7 @@ class Outcome(enum.Enum):
 QUOTA_CODE = "billing.evaluation_blocked"
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluateResult:
+class EvaluateResult(msgspec.Struct, frozen=True):
     outcome: Outcome
     evaluation: Evaluation | None = None
     status: int | None = None  # HTTP status of the last attempt (None: network error)
@@ -54,15 +53,14 @@ class EvaluateResult:
     retry_after: float | None = None  # QUOTA: the server's Retry-After, in seconds, if any
 
 
-@dataclass(slots=True)
-class EvaluateCounters:
+class EvaluateCounters(msgspec.Struct):
     requests: int = 0  # HTTP requests sent (retries included)
     ok: int = 0
     not_found: int = 0
     rejected: int = 0
     quota: int = 0
     failed: int = 0
-    by_status: dict[int, int] = field(default_factory=dict)
+    by_status: dict[int, int] = msgspec.field(default_factory=dict)
 
 
 def parse_evaluation(body: object) -> Evaluation | None:
@@ -70,7 +68,7 @@ def parse_evaluation(body: object) -> Evaluation | None:
     evaluation = evaluation_from_json(body)
     if evaluation is not None and evaluation.value_type not in VALUE_TYPES:
         # An unknown value_type from the server is no type at all: the raw value is shown.
-        evaluation = dataclasses.replace(evaluation, value_type=None)
+        evaluation = msgspec.structs.replace(evaluation, value_type=None)
     return evaluation
 
 

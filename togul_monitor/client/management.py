@@ -22,10 +22,10 @@ of thousands of flags queues on them instead of opening thousands of sockets.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 
 from togul_monitor.client.tls import verify_for
 from togul_monitor.domain.flag_config import FlagConfig, parse_flag
@@ -48,14 +48,13 @@ class EnvironmentNotFound(ManagementError):
         self.known = known
 
 
-@dataclass(frozen=True)
-class EnvironmentInfo:
+class EnvironmentInfo(msgspec.Struct, frozen=True):
     environment_id: str
     environment_key: str
     project_id: str
     flag_keys: tuple[str, ...]
     names: dict[str, str]  # every environment id seen → its key (for `env:` filters)
-    flag_ids: dict[str, str] = field(default_factory=dict)  # flag key → id, in the environment
+    flag_ids: dict[str, str] = msgspec.field(default_factory=dict)  # flag key → id, in the environment
 
 
 def items_of(body: object, name: str) -> list[dict[str, Any]]:

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, StreamItem
 
 DECISION_DELAY = 1.0  # seconds after LIVE to report an outage when nothing arrived yet
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(msgspec.Struct):
     started_at: float
     ended_at: float
     sent_id: str | None  # the Last-Event-ID we sent, if any

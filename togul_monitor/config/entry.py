@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.journal_url import JournalUrlError, parse_journal_url
 from togul_monitor.support.text import mask_secret, safe_text, secret_problem
@@ -260,13 +262,12 @@ def _read_variable(
     return None if problem else value
 
 
-@dataclass(frozen=True)
-class ProfilesConfig:
+class ProfilesConfig(msgspec.Struct, frozen=True):
     """Everything `profiles.toml` says, validated."""
 
     path: Path
     exists: bool
     default_profile: str | None = None
-    profiles: dict[str, ProfileEntry] = field(default_factory=dict)
-    keymap: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, ProfileEntry] = msgspec.field(default_factory=dict)
+    keymap: dict[str, str] = msgspec.field(default_factory=dict)
     time_mode: str | None = None  # the TUI's `t` (one of TIME_MODES); None: not set

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,8 +33,7 @@ from tomlkit.items import Table
 _HEADER_RE = re.compile(r"^\s*\[")
 
 
-@dataclass
-class _Block:
+class _Block(msgspec.Struct):
     path: tuple[str, ...]
     lines: list[str]
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.core.coalesce import Coalescer
 from togul_monitor.domain.events import FlagEvent
@@ -24,8 +25,7 @@ from togul_monitor.domain.flag_config import FlagConfig
 Trigger = FlagEvent | None  # the event that asked (None: a load or a re-fetch)
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(msgspec.Struct, frozen=True):
     config: FlagConfig | None  # None: not found (deleted), or failed (`error`)
     error: str | None = None
     status: int | None = None  # the HTTP status of a failure (None: no answer)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from togul_monitor.client.environments import Environment, Listed, ProjectReader, Stamp
 from togul_monitor.client.management import Renew
@@ -30,15 +31,14 @@ from togul_monitor.domain.flag_config import FlagConfig
 CONCURRENCY = 8
 
 
-@dataclass(frozen=True)
-class ProjectConfigs:
+class ProjectConfigs(msgspec.Struct, frozen=True):
     project_id: str
     environments: tuple[Environment, ...]  # the project's environments read, server's order
     configs: dict[str, dict[str, FlagConfig]]  # environment key → flag key → configuration
-    ids: dict[str, dict[str, str]] = field(default_factory=dict)  # env key → flag key → id
+    ids: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)  # env key → flag key → id
     read_at: float = 0.0  # wall-clock time of the read (the matrix's header says it)
     # env key → flag key → the listing's stamp of the configuration read (`check_project`)
-    stamps: dict[str, dict[str, Stamp]] = field(default_factory=dict)
+    stamps: dict[str, dict[str, Stamp]] = msgspec.field(default_factory=dict)
     capped: tuple[str, ...] = ()  # environments (keys) with more flags than `max_flags`
 
     def key_of(self, environment_id: str) -> str | None:

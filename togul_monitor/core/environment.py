@@ -26,7 +26,8 @@ While streaming (`Environments.relevant`):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.client.environment_check import Verdict, key_may_evaluate, probe_environment
 from togul_monitor.client.management import (
@@ -47,8 +48,7 @@ from togul_monitor.support.text import mask_secret, safe_text
 PROBE_FLAG = "togul-monitor-environment-check"
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(msgspec.Struct, frozen=True):
     verified: bool  # the stream's environment may be named after the profile's
     notes: tuple[str, ...] = ()
 

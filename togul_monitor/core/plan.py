@@ -12,8 +12,9 @@ call), so every combination of credentials is testable without a server:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from togul_monitor.client.credentials import StreamCredentials, stream_credentials
 from togul_monitor.client.environment_check import key_may_evaluate
@@ -32,14 +33,13 @@ NO_API_KEY = (
 NO_ENVIRONMENT_KEY = "no environment key: values are not evaluated"
 
 
-@dataclass(frozen=True)
-class StreamPlan:
+class StreamPlan(msgspec.Struct, frozen=True):
     credentials: StreamCredentials
     environment_id: str | None = None  # the profile's environment, when known before any event
-    environment_names: dict[str, str] = field(default_factory=dict)  # id → key
+    environment_names: dict[str, str] = msgspec.field(default_factory=dict)  # id → key
     listed: tuple[str, ...] = ()  # flags the management API lists in the environment
     project_id: str | None = None  # the environment's project (a token's lookup found it)
-    flag_ids: dict[str, str] = field(default_factory=dict)  # listed flag key → id
+    flag_ids: dict[str, str] = msgspec.field(default_factory=dict)  # listed flag key → id
     evaluate: bool = False  # an API key and an environment key: values can be evaluated
     notes: tuple[str, ...] = ()  # one-line facts for the status area
 

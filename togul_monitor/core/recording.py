@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import (
@@ -34,13 +35,12 @@ from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges, read_recor
 log = logging.getLogger("togul_monitor.core.monitor")
 
 
-@dataclass
-class Opened:
+class Opened(msgspec.Struct):
     journal: Journal | None
     notice: str | None  # why it is not recording, or what happened to the file
     busy: bool = False  # not recording because another process records the profile
-    events: list[FlagEvent] = field(default_factory=list)  # the latest, oldest first
-    last_values: dict[str, dict[str, LastValue]] = field(default_factory=dict)  # by context
+    events: list[FlagEvent] = msgspec.field(default_factory=list)  # the latest, oldest first
+    last_values: dict[str, dict[str, LastValue]] = msgspec.field(default_factory=dict)  # by context
     problem: str | None = None  # the history that could not be loaded
     # The value changes and configuration diffs recorded with `events` (store/recorded.py).
     changes: RecordedChanges = NO_CHANGES

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from togul_monitor.core.updates import EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
@@ -24,8 +25,7 @@ COMMIT_EVERY = 0.01  # seconds between two snapshots under a burst (the TUI drai
 VALUES_EVERY = 0.05  # seconds between two copies of the values while they keep changing
 
 
-@dataclass(frozen=True)
-class MonitorSnapshot:
+class MonitorSnapshot(msgspec.Struct, frozen=True):
     profile_name: str
     environment_key: str
     status: Status
@@ -33,15 +33,15 @@ class MonitorSnapshot:
     counters: StreamCounters  # a copy: never the stream client's live object
     trimmed: int  # events dropped from the bounded event log
     dropped_updates: int  # updates dropped because the view did not drain in time
-    values: dict[str, FlagValue] = field(default_factory=dict)  # the first context's
+    values: dict[str, FlagValue] = msgspec.field(default_factory=dict)  # the first context's
     # Every context the profile evaluates for, in the profile's order (the first is `values`'),
     # and each one's values (flag key → value): the values pane shows a column per context.
     contexts: tuple[str, ...] = (DEFAULT_CONTEXT,)
-    context_values: Mapping[str, dict[str, FlagValue]] = field(default_factory=dict)
+    context_values: Mapping[str, dict[str, FlagValue]] = msgspec.field(default_factory=dict)
     evaluator: EvaluatorStatus | None = None
     events_per_second: tuple[int, ...] = ()  # last 60 one-second buckets, oldest first
     last_lag_seconds: float | None = None  # receive time minus the last event's timestamp
-    environment_names: dict[str, str] = field(default_factory=dict)  # id → key, for `env:`
+    environment_names: dict[str, str] = msgspec.field(default_factory=dict)  # id → key, for `env:`
     environment_id: str | None = None  # the profile's environment, once known
     watched: frozenset[str] = frozenset()
     recording: bool = False  # the journal is open and being written
@@ -66,7 +66,7 @@ class MonitorSnapshot:
     configs_loaded: int = 0
     configs_total: int = 0
     config_requests: int = 0
-    flag_configs: Mapping[str, FlagConfig] = field(default_factory=dict)  # key → read-only
+    flag_configs: Mapping[str, FlagConfig] = msgspec.field(default_factory=dict)  # key → read-only
 
 
 def copy_counters(counters: StreamCounters) -> StreamCounters:

@@ -31,7 +31,8 @@ import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent, Heartbeat, Status, StreamItem
@@ -39,23 +40,20 @@ from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.values import FlagValue, ValueTransition
 
 
-@dataclass(frozen=True, slots=True)
-class ValueUpdated:
+class ValueUpdated(msgspec.Struct, frozen=True):
     """A flag's cached value changed state (stale, evaluated, deleted, errored)."""
 
     value: FlagValue
 
 
-@dataclass(frozen=True, slots=True)
-class TransitionRecorded:
+class TransitionRecorded(msgspec.Struct, frozen=True):
     """A before → after transition, tied to the event that caused it."""
 
     transition: ValueTransition
     watched: bool  # the flag is on the profile's watch list: the TUI rings the bell
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluatorStatus:
+class EvaluatorStatus(msgspec.Struct, frozen=True):
     """The evaluate side's health: reported once per change, never per request."""
 
     ok: bool
@@ -63,8 +61,7 @@ class EvaluatorStatus:
     credentials_rejected: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigChanged:
+class ConfigChanged(msgspec.Struct, frozen=True):
     """What changed in a flag's configuration (switch, default, rules), tied to the event that
     changed it (core/configs.py); `event` None: found by a re-fetch (after an outage)."""
 
@@ -73,8 +70,7 @@ class ConfigChanged:
     at: float  # when the monitor computed it
 
 
-@dataclass(frozen=True, slots=True)
-class Dropped:
+class Dropped(msgspec.Struct, frozen=True):
     """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows, `events`
     of those events (the rest markers)."""
 

@@ -42,8 +42,9 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from togul_monitor.domain.flag_config import FlagConfig, RuleConfig, rule_condition, rule_to_json
 from togul_monitor.domain.values import same_json
@@ -112,8 +113,7 @@ def varied_attributes(config: FlagConfig | None) -> tuple[str, ...]:
     return tuple(found) or (DEFAULT_BUCKET_BY,)
 
 
-@dataclass(frozen=True)
-class RuleApplicability:
+class RuleApplicability(msgspec.Struct, frozen=True):
     """How one rule meets one context (before any sample is sent)."""
 
     number: int  # 1-based by priority, as flag_config numbers rules
@@ -184,15 +184,13 @@ def sample_contexts(
 # --- the tally ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ValueShare:
+class ValueShare(msgspec.Struct, frozen=True):
     value: Any
     count: int
     share: float  # percent of the answered samples
 
 
-@dataclass(frozen=True)
-class RuleCoverage:
+class RuleCoverage(msgspec.Struct, frozen=True):
     """One percentage rule for one context: configured against observed."""
 
     number: int
@@ -215,8 +213,7 @@ class RuleCoverage:
         return 100.0 * self.took / self.answered if self.answered else None
 
 
-@dataclass(frozen=True)
-class ContextCoverage:
+class ContextCoverage(msgspec.Struct, frozen=True):
     name: str
     attributes: dict[str, str]
     requested: int  # samples meant to be sent
@@ -225,12 +222,11 @@ class ContextCoverage:
     values: tuple[ValueShare, ...]  # most frequent first
     rules: tuple[RuleCoverage, ...]  # the active percentage rules, by priority
     applicability: tuple[RuleApplicability, ...] = ()
-    reasons: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = msgspec.field(default_factory=dict)
     unexplained: int = 0  # answers the configuration's walk cannot explain
 
 
-@dataclass(frozen=True)
-class CoverageResult:
+class CoverageResult(msgspec.Struct, frozen=True):
     flag_key: str
     prefix: str  # the run's id prefix (`coverage-<prefix>-<i>`)
     samples: int  # per context
@@ -242,15 +238,14 @@ class CoverageResult:
     stop_kind: str | None = None  # rejected | quota | not_found | failures | cancelled
 
 
-@dataclass
-class _Counts:
+class _Counts(msgspec.Struct):
     answered: int = 0
     failed: int = 0
     unexplained: int = 0
-    values: list[tuple[Any, int]] = field(default_factory=list)  # in first-seen order
-    reasons: dict[str, int] = field(default_factory=dict)
-    reached: dict[int, int] = field(default_factory=dict)  # rule index → count
-    took: dict[int, int] = field(default_factory=dict)
+    values: list[tuple[Any, int]] = msgspec.field(default_factory=list)  # in first-seen order
+    reasons: dict[str, int] = msgspec.field(default_factory=dict)
+    reached: dict[int, int] = msgspec.field(default_factory=dict)  # rule index → count
+    took: dict[int, int] = msgspec.field(default_factory=dict)
 
     def add_value(self, value: Any) -> None:
         for i, (seen, n) in enumerate(self.values):

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from togul_monitor.domain.flag_config import Change, FlagConfig, RuleConfig, diff_configs
 
@@ -38,8 +40,7 @@ from togul_monitor.domain.flag_config import Change, FlagConfig, RuleConfig, dif
 MAX_ALIGN_CELLS = 250_000
 
 
-@dataclass(frozen=True)
-class Difference:
+class Difference(msgspec.Struct, frozen=True):
     """One way the flag differs between environment A and B."""
 
     path: str  # "enabled", "default_value.trial_days", "rule.rollout_percentage", "rule"
@@ -51,8 +52,7 @@ class Difference:
     condition: str | None = None  # what the rule matches (`rule_condition`)
 
 
-@dataclass(frozen=True)
-class FlagComparison:
+class FlagComparison(msgspec.Struct, frozen=True):
     flag_key: str
     in_a: bool
     in_b: bool
@@ -63,8 +63,7 @@ class FlagComparison:
         return self.in_a and self.in_b and not self.differences
 
 
-@dataclass(frozen=True)
-class EnvComparison:
+class EnvComparison(msgspec.Struct, frozen=True):
     env_a: str
     env_b: str
     flags: tuple[FlagComparison, ...]  # every flag of either environment, by key

@@ -14,7 +14,6 @@ collector need not track a million of them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from operator import attrgetter
 
 import msgspec
@@ -55,8 +54,7 @@ class FlagEvent(msgspec.Struct, frozen=True, gc=False):
 environment_of = attrgetter("environment_id")
 
 
-@dataclass(frozen=True, slots=True)
-class Malformed:
+class Malformed(msgspec.Struct, frozen=True):
     """An SSE event that could not become a FlagEvent: counted and shown, never applied.
 
     `re_evaluate` is True for a JSON object that is not a usable event (client/validate.py):
@@ -79,8 +77,7 @@ class ConnectionState(enum.Enum):
     STOPPED = "stopped"
 
 
-@dataclass(frozen=True, slots=True)
-class Status:
+class Status(msgspec.Struct, frozen=True):
     """A change of connection state."""
 
     state: ConnectionState
@@ -91,15 +88,13 @@ class Status:
     credentials_rejected: bool = False  # STOPPED because of 401/403
 
 
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
+class Heartbeat(msgspec.Struct, frozen=True):
     """A comment line arrived (the server's keep-alive)."""
 
     at: float
 
 
-@dataclass(frozen=True, slots=True)
-class Outage:
+class Outage(msgspec.Struct, frozen=True):
     """The stream was down between `started_at` and `ended_at` and is live again.
 
     `replayed` counts events the server re-sent for the window after Last-Event-ID (None when
@@ -114,8 +109,7 @@ class Outage:
     received_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class PossibleGap:
+class PossibleGap(msgspec.Struct, frozen=True):
     """A flag's version jumped or went back, once versions are seen to be per flag."""
 
     flag_key: str
@@ -129,8 +123,7 @@ class PossibleGap:
 StreamItem = FlagEvent | Malformed | Status | Heartbeat | Outage | PossibleGap
 
 
-@dataclass(slots=True)
-class StreamCounters:
+class StreamCounters(msgspec.Struct):
     """Running totals of one StreamClient; read by status bars and benchmarks."""
 
     events: int = 0
@@ -140,4 +133,4 @@ class StreamCounters:
     bytes: int = 0
     heartbeats: int = 0
     gaps: int = 0
-    by_type: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = msgspec.field(default_factory=dict)

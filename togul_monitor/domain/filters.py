@@ -42,6 +42,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import msgspec
+
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.key_regex import RegexRefused, compile_key_regex
 from togul_monitor.protocol import EVENT_TYPES
@@ -64,8 +66,7 @@ class FilterError(ValueError):
         super().__init__(f"{message} (at character {position + 1})")
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(msgspec.Struct, frozen=True):
     """One parsed term, kept for display and tests."""
 
     kind: str  # "type", "flag", "env", "word", "regex"
@@ -110,8 +111,7 @@ def parse_filter(text: str) -> Filter:
 # --- tokenizing ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _RawTerm:
+class _RawTerm(msgspec.Struct, frozen=True):
     start: int  # offset of the term's first character (its `!`/`-` included)
     negated: bool
     regex: str | None  # the body of a /regex/ term

@@ -5,15 +5,15 @@ it re-exports these)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 ChangeKind = Literal["changed", "added", "removed"]
 KINDS: tuple[str, ...] = ("changed", "added", "removed")
 
 
-@dataclass(frozen=True)
-class RuleConfig:
+class RuleConfig(msgspec.Struct, frozen=True):
     rule_id: str
     priority: int
     rule_type: str  # boolean, attribute or percentage
@@ -26,8 +26,7 @@ class RuleConfig:
     is_active: bool
 
 
-@dataclass(frozen=True)
-class FlagConfig:
+class FlagConfig(msgspec.Struct, frozen=True):
     flag_id: str
     flag_key: str
     environment_id: str
@@ -43,8 +42,7 @@ class FlagConfig:
     version: int | None = None
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(msgspec.Struct, frozen=True):
     path: str  # "enabled", "default_value.trial_days", "rules[<rule_id>].rollout_percentage"
     kind: ChangeKind
     before: Any  # JSON values; a rule added or removed: its fields as a dict
@@ -54,8 +52,7 @@ class Change:
     condition: str | None = None  # what the rule matches, as `rule_condition` says it
 
 
-@dataclass(frozen=True)
-class ConfigDiff:
+class ConfigDiff(msgspec.Struct, frozen=True):
     flag_key: str
     environment_id: str
     event_id: str | None  # the event this diff explains (None: no id on the stream)

@@ -23,7 +23,7 @@ def _entry_time(entry: HistoryEntry) -> float:
 
 
 def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
-    # Not the dataclass hash: an Evaluation may hold an unhashable JSON value.
+    # Not the record's hash: an Evaluation may hold an unhashable JSON value.
     if isinstance(entry, FlagEvent):
         return ("e", entry.event_id, entry.flag_key, entry.version, entry.received_at)
     if isinstance(entry, ValueTransition):

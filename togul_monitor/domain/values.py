@@ -4,7 +4,7 @@ A profile evaluates its flags for one or more named contexts ("premium", "free",
 with a single `context` has one, named `default`). Each context has its own `FlagValues`, and
 every value and transition says which context it belongs to.
 
-The dataclasses below are the shapes that the monitor, the journal, the CLI and the TUI share;
+The records below are the shapes that the monitor, the journal, the CLI and the TUI share;
 `FlagValues` holds the rules that turn evaluate answers into values and transitions.
 """
 
@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 DEFAULT_CONTEXT = "default"  # the name of a profile's single `context`
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(msgspec.Struct, frozen=True):
     """One answer of POST /api/v1/evaluate, parsed tolerantly."""
 
     value: Any
@@ -28,8 +29,7 @@ class Evaluation:
     enabled: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class FlagValue:
+class FlagValue(msgspec.Struct, frozen=True):
     """What the profile's context gets for one flag, as far as the monitor knows."""
 
     flag_key: str
@@ -43,8 +43,7 @@ class FlagValue:
     context: str = DEFAULT_CONTEXT  # the named context this value was evaluated for
 
 
-@dataclass(frozen=True, slots=True)
-class ValueTransition:
+class ValueTransition(msgspec.Struct, frozen=True):
     """`current` changed in value, reason or enabled: recorded once, tied to its event."""
 
     flag_key: str

@@ -16,15 +16,16 @@ the same one); refreshing rotates it like any other.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import json
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
+import msgspec.structs
 
 from togul_monitor.emulator.errors import unauthorized
 from togul_monitor.emulator.jsondoc import parse
@@ -36,8 +37,7 @@ ACCESS_TOKEN_TTL = 3600.0
 REFRESH_TOKEN_TTL = 30 * 86400.0
 
 
-@dataclass
-class ApiKey:
+class ApiKey(msgspec.Struct):
     id: str
     project_id: str
     environment_id: str
@@ -48,8 +48,7 @@ class ApiKey:
     revoked_at: float | None = None
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(msgspec.Struct, frozen=True):
     """What a client needs to talk to this world (secrets: never print them unmasked)."""
 
     org_token: str
@@ -61,8 +60,7 @@ class Credentials:
     org_refresh_token: str = ""  # POST /api/v1/refresh-token with it: a new org session
 
 
-@dataclass
-class _Token:
+class _Token(msgspec.Struct):
     kind: str  # "access" or "refresh"
     expires_at: float | None
 
@@ -147,7 +145,7 @@ class Auth:
     def api_keys(self) -> list[ApiKey]:
         """Copies of every key, revoked ones included."""
         with self._lock:
-            return [dataclasses.replace(key) for key in self._keys.values()]
+            return [msgspec.structs.replace(key) for key in self._keys.values()]
 
     def revoke_key(self, secret: str) -> bool:
         """Mark a key revoked; returns whether it existed. (Closing streams: faults.py.)"""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+import msgspec
 
 from togul_monitor.emulator.outbox import Outbox
 from togul_monitor.emulator.world import World
@@ -76,16 +77,14 @@ def _check(k: int, status: int | None = None, retry_after: float | None = None) 
         raise ValueError(f"retry_after must be from 0 to {MAX_SECONDS:g} seconds")
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(msgspec.Struct, frozen=True):
     """How to answer one stream request instead of streaming."""
 
     status: int
     retry_after: float | None
 
 
-@dataclass(frozen=True)
-class EvaluateFailure:
+class EvaluateFailure(msgspec.Struct, frozen=True):
     """How to answer one evaluate request instead of evaluating: `status` (with `Retry-After`
     when `retry_after` is set) before any credential check, or with `quota` Togul's quota
     answer (403 `billing.evaluation_blocked`) to a request whose key may evaluate."""

@@ -7,10 +7,11 @@ Plain data: no locking and no events here; `world.py` owns the records and chang
 from __future__ import annotations
 
 import copy
-import dataclasses
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+import msgspec
+import msgspec.structs
 
 from togul_monitor.emulator import rules as engine
 from togul_monitor.emulator.errors import validation
@@ -41,15 +42,13 @@ def default_for(value_type: str) -> Any:
     return {"boolean": False, "string": "", "number": 0, "json": None}[value_type]
 
 
-@dataclass
-class Organization:
+class Organization(msgspec.Struct):
     id: str
     slug: str
     name: str
 
 
-@dataclass
-class User:
+class User(msgspec.Struct):
     id: str
     name: str
     email: str
@@ -57,8 +56,7 @@ class User:
     created_at: float
 
 
-@dataclass
-class Project:
+class Project(msgspec.Struct):
     id: str
     organization_id: str
     slug: str
@@ -78,8 +76,7 @@ class Project:
         }
 
 
-@dataclass
-class Environment:
+class Environment(msgspec.Struct):
     id: str
     project_id: str
     key: str
@@ -99,8 +96,7 @@ class Environment:
         }
 
 
-@dataclass(kw_only=True)
-class Rule(engine.RuleView):
+class Rule(engine.RuleView, kw_only=True):
     """A stored rule: the engine's fields plus identity and times. Evaluated as it is, under
     the world's lock, so no copy is made per evaluation."""
 
@@ -141,8 +137,7 @@ RULE_FIELDS: tuple[str, ...] = (
 )
 
 
-@dataclass
-class Flag:
+class Flag(msgspec.Struct):
     id: str
     environment_id: str
     key: str
@@ -155,18 +150,18 @@ class Flag:
     version: int = 1
     created_at: float = 0.0
     updated_at: float = 0.0
-    rules: list[Rule] = field(default_factory=list)
+    rules: list[Rule] = msgspec.field(default_factory=list)
 
     def sorted_rules(self) -> list[Rule]:
         return sorted(self.rules, key=lambda r: r.priority)
 
     def clone(self) -> Flag:
         """An independent copy, much cheaper than deepcopy (the simulator copies often)."""
-        return dataclasses.replace(
+        return msgspec.structs.replace(
             self,
             default_value=_copy_value(self.default_value),
             rules=[
-                dataclasses.replace(r, return_value=_copy_value(r.return_value)) for r in self.rules
+                msgspec.structs.replace(r, return_value=_copy_value(r.return_value)) for r in self.rules
             ],
         )
 

@@ -14,15 +14,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 #: Per-stream backlog bound: a client slower than this is cut and must reconnect (and replay).
 DEFAULT_MAX_PENDING = 10_000
 
 
-@dataclass(frozen=True)
-class OutboxEvent:
+class OutboxEvent(msgspec.Struct, frozen=True):
     """One event, encoded once and shared by every stream that is entitled to it."""
 
     seq: int

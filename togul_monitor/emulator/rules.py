@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 RULE_TYPES: tuple[str, ...] = ("boolean", "attribute", "percentage")
 OPERATORS: tuple[str, ...] = ("eq", "neq", "in", "not_in", "contains", "starts_with", "ends_with")
@@ -22,8 +23,7 @@ REASON_RULE_MATCH = "rule_match"
 REASON_DEFAULT = "default"
 
 
-@dataclass
-class RuleView:
+class RuleView(msgspec.Struct):
     """What the engine needs to know about one rule (the world's `Rule` extends it)."""
 
     priority: int

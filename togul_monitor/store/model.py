@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import ConfigDiff, diff_from_json, diff_to_json
@@ -47,8 +48,7 @@ class JournalDamaged(JournalError):
     """SQLite's integrity check found damaged pages: the file must not be written on."""
 
 
-@dataclass(frozen=True, slots=True)
-class LastValue:
+class LastValue(msgspec.Struct, frozen=True):
     flag_key: str
     evaluation: Evaluation | None
     at: float
@@ -56,16 +56,14 @@ class LastValue:
     context: str = DEFAULT_CONTEXT  # the named context the value was evaluated for
 
 
-@dataclass(frozen=True, slots=True)
-class StoredDiff:
+class StoredDiff(msgspec.Struct, frozen=True):
     """A configuration diff as the journal keeps it: with the time it was computed."""
 
     diff: ConfigDiff
     at: float
 
 
-@dataclass(frozen=True, slots=True)
-class Retention:
+class Retention(msgspec.Struct, frozen=True):
     """How long a journal keeps what it recorded: the newest `max_events` events (and as many
     transitions and diffs), none older than `max_age_days`. The last values are kept whatever
     their age (each backend's `retention` module says how it applies this)."""

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.config.entry import MAX_CONTEXTS
 from togul_monitor.domain.events import FlagEvent
@@ -39,8 +40,7 @@ from togul_monitor.store.model import StoredDiff
 TIE_WITHIN = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedChanges:
+class RecordedChanges(msgspec.Struct, frozen=True):
     """Value changes and configuration diffs of preloaded events, oldest first; each with the
     very event object the monitor's log holds (an event without an id is told apart by it).
     An event appears with as many transitions as contexts whose value it changed."""

@@ -26,9 +26,10 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import chain
 from typing import NamedTuple, Protocol
+
+import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
@@ -42,33 +43,27 @@ RETENTION_EVERY = 50_000
 # --- what the second queue holds ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AppendTransition:
+class AppendTransition(msgspec.Struct, frozen=True):
     transition: ValueTransition
 
 
-@dataclass(frozen=True, slots=True)
-class AppendConfigDiff:
+class AppendConfigDiff(msgspec.Struct, frozen=True):
     stored: StoredDiff
 
 
-@dataclass(frozen=True, slots=True)
-class AppendOutage:
+class AppendOutage(msgspec.Struct, frozen=True):
     outage: Outage
 
 
-@dataclass(frozen=True, slots=True)
-class SetLastValue:
+class SetLastValue(msgspec.Struct, frozen=True):
     value: LastValue
 
 
-@dataclass(frozen=True, slots=True)
-class SetEnvironmentNames:
+class SetEnvironmentNames(msgspec.Struct, frozen=True):
     names: tuple[tuple[str, str], ...]  # (environment id, environment key)
 
 
-@dataclass(frozen=True, slots=True)
-class FlushMark:
+class FlushMark(msgspec.Struct, frozen=True):
     """Set once everything queued before it is committed (or the writer has ended)."""
 
     done: threading.Event

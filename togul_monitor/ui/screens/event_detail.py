@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
+import msgspec
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -27,13 +27,12 @@ from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
 from togul_monitor.ui.view.rows import FeedItem
 
 
-@dataclass(frozen=True)
-class ContextWords:
+class ContextWords(msgspec.Struct, frozen=True):
     """The profile's contexts for the detail: their names in order (none or one: the single
     context's section as ever), and what each context without a value change said."""
 
     names: tuple[str, ...] = ()
-    states: Mapping[str, str] = field(default_factory=dict)
+    states: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
 NO_CONTEXTS = ContextWords()

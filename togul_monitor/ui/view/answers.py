@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, FlagValue
@@ -45,8 +46,7 @@ def event_key(event: FlagEvent) -> object:
     return event.event_id if event.event_id is not None else id(event)
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     state: str  # "unchanged" | "first" | "with-next" | "deleted" | "unmonitored"
     value: Evaluation | None = None  # the value the answer gave
 

@@ -12,8 +12,9 @@ here touches a widget, so the sorting is the same whichever pane shows it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -31,18 +32,17 @@ if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py
     from togul_monitor.core import EvaluatorStatus
 
 
-@dataclass
-class Batch:
+class Batch(msgspec.Struct):
     """What one drain changed, for the widgets; the store already holds the rows."""
 
-    values: list[FlagValue] = field(default_factory=list)
-    flash: set[str] = field(default_factory=set)  # flags whose value just changed
+    values: list[FlagValue] = msgspec.field(default_factory=list)
+    flash: set[str] = msgspec.field(default_factory=set)  # flags whose value just changed
     repaint_rows: bool = False  # a transition arrived: feed rows show before → after
-    rings: list[ValueTransition] = field(default_factory=list)  # of watched flags, in order
-    signals: list[Status | EvaluatorStatus] = field(default_factory=list)  # in arrival order
+    rings: list[ValueTransition] = msgspec.field(default_factory=list)  # of watched flags, in order
+    signals: list[Status | EvaluatorStatus] = msgspec.field(default_factory=list)  # in arrival order
     # New history rows of the selected flag, added to its pane in memory: the journal is read
     # once per selection, not once per event (a flush and a SQLite query each time).
-    history: list[HistoryEntry] = field(default_factory=list)
+    history: list[HistoryEntry] = msgspec.field(default_factory=list)
     unknown_environment: bool = False  # an event of an environment id the view cannot name
     diff_selected: bool = False  # a configuration diff of the selected flag: its history says it
 

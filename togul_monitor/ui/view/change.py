@@ -13,8 +13,8 @@ parsed as markup.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+import msgspec
 from rich.cells import cell_len
 from rich.text import Text
 
@@ -26,8 +26,7 @@ ELLIPSIS = "…"
 UNLIMITED = 1 << 30
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(msgspec.Struct, frozen=True):
     text: str  # already safe to print
     style: str = ""
     # May be cut: 0 never (arrows, brackets), 1 first (the values), 2 after those (the reasons

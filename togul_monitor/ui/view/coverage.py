@@ -4,7 +4,7 @@ percentage rule configured against observed). Server text is made safe here (`sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from togul_monitor.domain.coverage import ContextCoverage, CoverageResult
 from togul_monitor.domain.coverage_words import OFF_NOTE, percent
@@ -12,8 +12,7 @@ from togul_monitor.domain.flag_config import show
 from togul_monitor.support.text import safe_text
 
 
-@dataclass(frozen=True)
-class CoverageTable:
+class CoverageTable(msgspec.Struct, frozen=True):
     """One context's part of the screen."""
 
     title: str

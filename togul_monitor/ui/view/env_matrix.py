@@ -11,7 +11,7 @@ Server text is escaped here (`safe_text`, `show`); the screen appends it as plai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from togul_monitor.core.env_configs import ProjectConfigs
 from togul_monitor.domain.env_compare import compare_flag, same_everywhere
@@ -25,8 +25,7 @@ ABSENT = "—"
 MARK = "≠ "  # before a cell that differs from A's: visible without colour too
 
 
-@dataclass(frozen=True, slots=True)
-class MatrixRow:
+class MatrixRow(msgspec.Struct, frozen=True):
     key: str  # the flag key as the server sent it (the row's id)
     label: str  # the key, safe to print
     cells: tuple[str, ...]  # one per environment, in the project's order

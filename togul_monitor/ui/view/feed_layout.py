@@ -15,8 +15,8 @@ Textual-free (`widgets/event_feed.py` draws these lines); server text goes throu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+import msgspec
 from rich.cells import cell_len
 from rich.text import Text
 
@@ -132,8 +132,7 @@ def _value_change(
     return (), ()  # received before this view could follow it: nothing to claim
 
 
-@dataclass
-class RowNeeds:
+class RowNeeds(msgspec.Struct):
     """The widest text of each column among some rows (cells)."""
 
     flag: int = 0
@@ -162,8 +161,7 @@ def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | N
     return needs
 
 
-@dataclass(frozen=True)
-class FeedLayout:
+class FeedLayout(msgspec.Struct, frozen=True):
     """Cells for the flag key, the environment (0: left out) and the version (0: left out);
     each is followed by one space, and the value change takes the rest of the row."""
 

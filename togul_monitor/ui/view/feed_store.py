@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
 
+import msgspec
+
 from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
@@ -51,8 +53,7 @@ class EventFilter(Protocol):
     ) -> bool: ...
 
 
-@dataclass(frozen=True)
-class FeedPredicate:
+class FeedPredicate(msgspec.Struct, frozen=True):
     """The filter in force plus the event types hidden with `1`–`6`."""
 
     text_filter: EventFilter | None = None
@@ -89,8 +90,7 @@ class _NoRows:
         return [], 0
 
 
-@dataclass
-class RefilterResult:
+class RefilterResult(msgspec.Struct):
     predicate: FeedPredicate
     matched: list[tuple[int, Row]]  # (log position, view row), oldest first
     failing: int

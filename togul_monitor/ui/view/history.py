@@ -10,16 +10,16 @@ is dropped, and the pane is current when the latest read has been answered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+import msgspec
 
 from togul_monitor.domain.events import Outage
 from togul_monitor.domain.history import HistoryEntry, merge_history
 
 
-@dataclass
-class HistoryReads:
+class HistoryReads(msgspec.Struct):
     dirty: bool = True  # the selected flag's history must be read (once)
-    new: list[HistoryEntry] = field(default_factory=list)  # arrived since the read
+    new: list[HistoryEntry] = msgspec.field(default_factory=list)  # arrived since the read
     requested: int = 0  # the latest read asked for
     answered: int = 0  # the latest read answered (equal to `requested`: the pane is current)
 

@@ -18,9 +18,10 @@ Server text is escaped here (`safe_text`, `show`); the screen appends it as plai
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from togul_monitor.domain.flag_config import FlagConfig, rule_condition, rule_to_json, show, summary
 from togul_monitor.domain.values import FlagValue
@@ -36,8 +37,7 @@ SORTS: tuple[str, ...] = ("key", "last change", "type")
 SHOWN = 24  # characters of a default or a rule's return value
 
 
-@dataclass(frozen=True, slots=True)
-class InventoryRow:
+class InventoryRow(msgspec.Struct, frozen=True):
     key: str  # the flag key as the server sent it (the row's id)
     label: str  # the key, safe to print
     value_type: str  # "" when not known
@@ -50,8 +50,7 @@ class InventoryRow:
     change: str  # what the last change was
 
 
-@dataclass(frozen=True)
-class Inventory:
+class Inventory(msgspec.Struct, frozen=True):
     rows: list[InventoryRow]
     state: str  # one line: how complete the list is, and why
 

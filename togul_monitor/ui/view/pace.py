@@ -16,13 +16,12 @@ Nothing here touches Textual: the screen (`screens/main_pace.py`) runs the timer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 IDLE_AFTER = 2.0  # seconds without an update before the view counts as idle (history at once)
 
 
-@dataclass
-class DrainPace:
+class DrainPace(msgspec.Struct):
     busy_hz: float = 20.0
     light_hz: float = 40.0
     light_updates: int = 12  # a drain of at most this many updates: the stream is light

@@ -21,7 +21,8 @@ in this session is saved only when confirmed the same way: the profile would not
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry
 from togul_monitor.config.errors import ConfigError
@@ -33,8 +34,7 @@ from togul_monitor.support.text import mask_secret, safe_text
 SECRETS = (("api_key", "api_key_env", "API key"), ("token", "token_env", "token"))
 
 
-@dataclass(frozen=True)
-class FormFields:
+class FormFields(msgspec.Struct, frozen=True):
     """The form's text, as typed (stripped)."""
 
     name: str = ""
@@ -50,8 +50,7 @@ class FormFields:
     allow_insecure: bool = False
 
 
-@dataclass(frozen=True)
-class SavePlan:
+class SavePlan(msgspec.Struct, frozen=True):
     """What saving does: add `entry`, or edit `name` with `changes`; or why not (`error`);
     `confirm`: what a second save agrees to (a literal secret removed, an unset variable)."""
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition, same_json
 from togul_monitor.support.text import safe_text
@@ -43,8 +44,7 @@ def side(evaluation: Evaluation | None, absent: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@dataclass(frozen=True)
-class Ring:
+class Ring(msgspec.Struct, frozen=True):
     """One toast (and one bell) to show now."""
 
     flag_key: str
@@ -52,21 +52,19 @@ class Ring:
     changes: int
 
 
-@dataclass
-class _Window:
+class _Window(msgspec.Struct):
     ends: float
     changes: int = 0
     last: ValueTransition | None = None
     event_id: str | None = None  # the event that opened it (its other contexts ring nothing)
 
 
-@dataclass
-class WatchRings:
+class WatchRings(msgspec.Struct):
     where: str = ""  # `profile / environment`, named in every toast
     window: float = RING_SECONDS
     clock: Callable[[], float] = time.monotonic
-    _open: dict[str, _Window] = field(default_factory=dict)
-    _ready: list[Ring] = field(default_factory=list)
+    _open: dict[str, _Window] = msgspec.field(default_factory=dict)
+    _ready: list[Ring] = msgspec.field(default_factory=list)
 
     def reset(self, where: str) -> None:
         """Another profile: nothing of the last one rings later."""

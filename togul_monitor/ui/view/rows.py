@@ -9,7 +9,8 @@ one or more `FeedItem`s of text, made here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -23,8 +24,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_clock
 
 
-@dataclass(slots=True)
-class FeedItem:
+class FeedItem(msgspec.Struct):
     """A marker row of the feed: an outage, malformed data, a possible gap."""
 
     received_at: float

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
 from rich.text import Text
 
 from togul_monitor.config.profiles import Profile
@@ -25,8 +25,7 @@ if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py
     from togul_monitor.core import MonitorSnapshot
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(msgspec.Struct, frozen=True):
     """One fact of the third line: its text, a shorter one for narrow bars, its style."""
 
     text: str
@@ -34,8 +33,7 @@ class Note:
     style: str = "yellow"
 
 
-@dataclass
-class StatusInfo:
+class StatusInfo(msgspec.Struct):
     """Everything the status bar shows: from the snapshot and the view (its modes are bound to
     the main screen's reactives, `widgets/status_bar.py`)."""
 

@@ -11,8 +11,8 @@ reactives, so the bar repaints as soon as one changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
+from msgspec.structs import replace
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
