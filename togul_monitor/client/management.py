@@ -54,7 +54,8 @@ class EnvironmentInfo(msgspec.Struct, frozen=True):
     project_id: str
     flag_keys: tuple[str, ...]
     names: dict[str, str]  # every environment id seen → its key (for `env:` filters)
-    flag_ids: dict[str, str] = msgspec.field(default_factory=dict)  # flag key → id, in the environment
+    # flag key → id, in the environment
+    flag_ids: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def items_of(body: object, name: str) -> list[dict[str, Any]]:

@@ -161,7 +161,8 @@ class Flag(msgspec.Struct):
             self,
             default_value=_copy_value(self.default_value),
             rules=[
-                msgspec.structs.replace(r, return_value=_copy_value(r.return_value)) for r in self.rules
+                msgspec.structs.replace(r, return_value=_copy_value(r.return_value))
+                for r in self.rules
             ],
         )
 

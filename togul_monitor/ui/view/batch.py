@@ -39,7 +39,7 @@ class Batch(msgspec.Struct):
     flash: set[str] = msgspec.field(default_factory=set)  # flags whose value just changed
     repaint_rows: bool = False  # a transition arrived: feed rows show before → after
     rings: list[ValueTransition] = msgspec.field(default_factory=list)  # of watched flags, in order
-    signals: list[Status | EvaluatorStatus] = msgspec.field(default_factory=list)  # in arrival order
+    signals: list[Status | EvaluatorStatus] = msgspec.field(default_factory=list)  # in order
     # New history rows of the selected flag, added to its pane in memory: the journal is read
     # once per selection, not once per event (a flush and a SQLite query each time).
     history: list[HistoryEntry] = msgspec.field(default_factory=list)
