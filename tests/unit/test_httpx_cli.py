@@ -3,13 +3,23 @@ and `httpx.main` still runs the real tool (client/httpx_cli.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+# httpx's help is written by rich: plain text, whatever colour the test run forces.
+_PLAIN = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+_PLAIN["NO_COLOR"] = "1"
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=_PLAIN,
     )
 
 
@@ -17,10 +27,11 @@ def test_the_client_imports_httpx_without_its_command_line_tool() -> None:
     done = _run(
         "import sys, togul_monitor.client.stream, httpx\n"
         "print(sorted(m for m in ('rich', 'pygments') if m in sys.modules))\n"
-        "print(type(sys.modules['httpx._main']).__name__, httpx.main.__name__)"
+        "print(type(sys.modules['httpx._main']).__name__, httpx.main.__name__)\n"
+        "import importlib.util; print(importlib.util.find_spec('httpx._main').name)"
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["[]", "module _main"]
+    assert done.stdout.split("\n")[:3] == ["[]", "module _main", "httpx._main"]
 
 
 def test_httpx_main_still_runs_the_real_tool() -> None:

@@ -93,3 +93,10 @@ def test_a_line_left_as_shown_keeps_a_value_the_line_form_cannot_say() -> None:
     assert plan.changes is not None and plan.changes.set_contexts == {"free": {"plan": "premium"}}
     broken = plan_save(fields(shown.replace("pad= x ", "pad=x")), odd, {"K": "k"})
     assert (broken.error or "").startswith("contexts line 1: 'b' is not key=value")
+
+
+def test_a_key_typed_in_the_form_stays_out_of_its_repr() -> None:
+    # A crash screen prints the locals of the failing frame: the form's fields among them.
+    typed = fields("", api_key="tgl_sdk_typed-in-the-form-0123456789")
+    assert "typed-in-the-form" not in repr(typed)
+    assert typed.api_key == "tgl_sdk_typed-in-the-form-0123456789"

@@ -3,12 +3,12 @@
 Every item carries `received_at` (wall clock, seconds since the epoch, from the client's
 injectable clock) so views and the journal never need to ask the clock again.
 
-`FlagEvent` is a frozen msgspec `Struct` rather than a dataclass: the stream client makes one per
-change (up to hundreds of thousands a second in a burst), and a frozen dataclass's `__init__`
-(one `object.__setattr__` per field) was the largest single cost of decoding the stream. The
-interface is the same: fields by position or name, equality, hashing, no assignment. `gc=False`:
-it holds only strings and numbers, so it can never be part of a reference cycle, and the
-collector need not track a million of them.
+Like every record (docs/architecture.md), `FlagEvent` is a frozen msgspec `Struct`; for it the
+reason is speed at run time too: the stream client makes one per change (up to hundreds of
+thousands a second in a burst), and a frozen dataclass's `__init__` (one `object.__setattr__`
+per field) was the largest single cost of decoding the stream. `gc=False`: it holds only
+strings and numbers, so it can never be part of a reference cycle, and the collector need not
+track a million of them.
 """
 
 from __future__ import annotations

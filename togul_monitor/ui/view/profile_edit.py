@@ -21,6 +21,7 @@ in this session is saved only when confirmed the same way: the profile would not
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -34,14 +35,16 @@ from togul_monitor.support.text import mask_secret, safe_text
 SECRETS = (("api_key", "api_key_env", "API key"), ("token", "token_env", "token"))
 
 
-class FormFields(msgspec.Struct, frozen=True):
-    """The form's text, as typed (stripped)."""
+@dataclass(frozen=True, slots=True)
+class FormFields:
+    """The form's text, as typed (stripped). A dataclass, not a record `Struct`: the typed key
+    stays out of its repr (a crash screen shows the locals that hold it)."""
 
     name: str = ""
     base_url: str = ""
     environment_key: str = ""
     api_key_env: str = ""
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
     token_env: str = ""
     context: str = ""
     contexts: str = ""  # one named context a line: `name: key=value, key=value`
