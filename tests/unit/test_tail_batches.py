@@ -345,3 +345,32 @@ async def test_a_failing_evaluator_is_said_on_stderr_once_a_minute_per_failure(
     ]
     assert "\x1b" not in err.getvalue()  # server text is data
     assert out.getvalue().count("\n") == 1  # the event; nothing of this on stdout
+
+
+async def test_the_count_stops_the_stream_before_the_settle() -> None:
+    """At `--count` the tail stops reading (the monitor's `stop_reading`): once, after the last
+    event printed and before the settle waits for what the events caused."""
+    order: list[str] = []
+    printer, tail_scope, out = printer_and_scope(True)
+
+    async def stop_reading() -> None:
+        lines = out.getvalue().count("\n") + printer.output.waiting  # written or buffered
+        order.append(f"stop after {lines} lines")
+
+    def settle_mark() -> Callable[[], bool]:
+        order.append("settle")
+        return lambda: True
+
+    events = [item for item in UPDATES if isinstance(item, FlagEvent)][:5]
+    with buffered(printer.output):
+        code = await print_updates(
+            OneByOne(one_by_one(events)),
+            PROFILE,
+            printer,
+            tail_scope,
+            count=3,
+            settle_mark=settle_mark,
+            stop_reading=stop_reading,
+        )
+    assert code == 0
+    assert order == ["stop after 3 lines", "settle"]

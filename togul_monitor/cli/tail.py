@@ -167,6 +167,7 @@ async def _run_tail(
                     # The stream can prove the profile wrong (a key of another environment): then
                     # the monitor stops it and says why, a configuration error.
                     configuration_error=lambda: getattr(monitor, "configuration_error", None),
+                    stop_reading=monitor.stop_reading,
                 )
 
 

@@ -13,7 +13,7 @@ a batch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from itertools import compress, repeat
 from operator import is_not
 from typing import Protocol, cast
@@ -137,10 +137,13 @@ async def print_updates(
     settle_mark: Callable[[], Callable[[], bool]] | None,
     give_up_after: float | None = None,
     configuration_error: Callable[[], object] = lambda: None,
+    stop_reading: Callable[[], Awaitable[object]] | None = None,
 ) -> int:
     """Print what `source` brings until `count` printed events (then `_settle` until the test
     `settle_mark()` makes at that moment passes), a stop, or `give_up_after` seconds without a
-    live stream; the exit code."""
+    live stream; the exit code. At the count `stop_reading()` ends the stream: during a burst,
+    what came after would only cost the settle CPU, and a recording tail's journal the time to
+    commit it all before the exit."""
     loop = asyncio.get_running_loop()
     down_since: float | None = loop.time()  # not live yet
     printed = 0
@@ -168,6 +171,8 @@ async def print_updates(
                             printer.event(event)
                             printed += 1
                             if printed >= count:
+                                if stop_reading is not None:
+                                    await stop_reading()
                                 if settle_mark is not None:
                                     rest = batch[index + 1 :]
                                     await _settle_or_say(source, rest, printer, scope, settle_mark)

@@ -10,13 +10,11 @@ The TUI and the headless commands drive this, never the stages below it directly
   `recording` (the journal), `configs` (with a token: the flags' configurations and diffs) and
   `updates` (the fan-out).
 
-Which flags are evaluated, and how the profile's environment is known: core/environment.py (an
-API key's environment is verified before the stream starts, a token's looked up: a key of
-another environment is a ConfigError from `start`) and core/plan.py. A Bearer token is
-refreshed before it expires and once after a 401 (core/tokens.py). Flags monitored: the watch
-list, every flag seen in an event of the environment, the flags the management API lists, and
-the flags whose last value the journal remembers; at most `max_flags` of them besides the watch
-list, since keys come from the server (core/evaluation.py; the rest are shown, not evaluated).
+The profile's environment: core/environment.py (a key's verified before the stream starts, a
+token's looked up; a key of another environment is a ConfigError from `start`), core/plan.py;
+tokens are refreshed by core/tokens.py. Flags monitored (core/evaluation.py): the watch list,
+flags seen in the environment's events, listed by the management API or remembered by the
+journal; at most `max_flags` besides the watch list (the rest are shown, not evaluated).
 
 Threading: all state is owned by the monitor's loop. Other threads read a frozen
 `MonitorSnapshot` (republished by replacing one reference) and the event log (its own lock);
@@ -30,7 +28,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from togul_monitor.client.evaluate import EvaluateClient
 from togul_monitor.client.stream import StreamClient
@@ -58,8 +56,6 @@ from togul_monitor.store.journal import Journal, LastValue
 log = logging.getLogger(__name__)
 
 __all__ = ["Monitor"]
-
-T = TypeVar("T")
 
 _LOAD_EVENTS_AT_START = 10_000
 
@@ -231,8 +227,12 @@ class Monitor:
         self.configuration_error = error
         self._halting = asyncio.get_running_loop().create_task(self._halt_stream())
 
-    async def _halt_stream(self) -> None:
+    async def stop_reading(self) -> None:
+        """Read no more of the stream; what was read is applied and journalled as ever."""
         await self._intake.stop()
+
+    async def _halt_stream(self) -> None:
+        await self.stop_reading()
         status = Status(ConnectionState.STOPPED, self._clock(), error=str(self.configuration_error))
         self._intake.status = status
         self._publish(status)
