@@ -188,7 +188,9 @@ def tail_args(url: str, key_file: Path, *more: str) -> list[str]:
     ]
 
 
-def measure(info: dict[str, object], args: argparse.Namespace, home: Path) -> dict[str, float]:
+def measure(
+    info: dict[str, object], args: argparse.Namespace, home: Path
+) -> dict[str, list[float]]:
     url, key = str(info["url"]), str(info["sdk_key"])
     key_file = home / "key"
     key_file.write_text(key)
@@ -231,7 +233,7 @@ def measure(info: dict[str, object], args: argparse.Namespace, home: Path) -> di
                     print(err.read_text()[-2000:], file=sys.stderr)
                     raise
         print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in cpu.items()))
-    return {name: statistics.median(times) for name, times in cpu.items()}
+    return cpu
 
 
 def latency(info: dict[str, object], server: subprocess.Popen[str], count: int, home: Path) -> None:
@@ -321,7 +323,8 @@ def main() -> int:
             f"{int(info['bytes']) / 1e6:.1f} MB, over loopback from a subprocess ({machine()})"
         )
         with tempfile.TemporaryDirectory() as tmp:
-            median = measure(info, args, Path(tmp))
+            cpu = measure(info, args, Path(tmp))
+            median = {name: statistics.median(times) for name, times in cpu.items()}
             client, tail = median["client"], median["tail"]
             bare_client = client - median["client imports"]
             bare_tail = tail - median["tail imports"]
@@ -332,6 +335,10 @@ def main() -> int:
             print(f"  the same without the imports   {bare_client / bare_tail:.2f}")
             if "tail before" in median:
                 print(f"  ratio client / tail before     {client / median['tail before']:.2f}")
+                from pipeline import paired_median
+
+                paired = paired_median(cpu["tail before"], cpu["tail"])
+                print(f"  tail before / tail, the median of the rounds' ratios   {paired:.3f}")
             if args.latency:
                 latency(info, server, args.latency, Path(tmp))
         print(f"({machine()})")
