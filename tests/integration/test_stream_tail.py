@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 
 from togul_monitor import demo
 from togul_monitor.cli import cli, tail_loop
+from togul_monitor.core.monitor import Monitor
 from togul_monitor.emulator.harness import EmulatorHandle
 
 from ..processes import with_default_sigint
@@ -326,3 +327,25 @@ def test_the_subcommands_own_target_wins_over_the_groups(emulator_any: EmulatorH
     (line,) = events_of(result.stdout)
     production = emulator_any.credentials.environment_ids["production"]
     assert line["environment_id"] == production
+
+
+def test_count_stops_the_monitors_stream_before_exiting(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At `--count`, `tail` stops the monitor's stream (`Monitor.stop_reading`) while it is still
+    open: what arrives afterwards is not read while the last events' effects are waited for."""
+    asked_with_open_streams: list[int] = []
+    stop_reading = Monitor.stop_reading
+
+    async def spy(self: Monitor) -> None:
+        asked_with_open_streams.append(emulator.open_streams)
+        await stop_reading(self)
+
+    monkeypatch.setattr(Monitor, "stop_reading", spy)
+    key = emulator.credentials.keys["production"]["sdk"]
+    args = ["tail", "--url", emulator.base_url, "--api-key", key, "--json", "--count", "2"]
+    with activity(emulator):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert len(events_of(result.stdout)) == 2
+    assert asked_with_open_streams == [1]

@@ -171,11 +171,14 @@ async def print_updates(
                             printer.event(event)
                             printed += 1
                             if printed >= count:
+                                # The mark first: the stop's last flush may apply events never
+                                # printed, whose effects are not waited for.
+                                settled = settle_mark() if settle_mark is not None else None
                                 if stop_reading is not None:
                                     await stop_reading()
-                                if settle_mark is not None:
+                                if settled is not None:
                                     rest = batch[index + 1 :]
-                                    await _settle_or_say(source, rest, printer, scope, settle_mark)
+                                    await _settle_or_say(source, rest, printer, scope, settled)
                                 return EXIT_OK
                     continue
                 shown = scope.events(run)
@@ -212,12 +215,13 @@ async def _settle_or_say(
     rest: Sequence[object],
     printer: TailPrinter,
     scope: TailScope,
-    settle_mark: Callable[[], Callable[[], bool]],
+    settled: Callable[[], bool],
 ) -> None:
-    """`_settle` on what is owed now; when the wait ends before it is answered (the time is
-    up, the stream stopped), say that effects of the last events may be missing."""
+    """`_settle` until `settled` (the mark made at the count); when the wait ends before it
+    passes (the time is up, the stream stopped), say that effects of the last events may be
+    missing."""
     wait = SETTLE_SECONDS  # read now: tests shorten it
-    if not await _settle(source, rest, printer, scope, settle_mark(), timeout=wait):
+    if not await _settle(source, rest, printer, scope, settled, timeout=wait):
         printer.say(
             "exiting before the re-evaluations and fetches the last events caused had answered "
             f"(--count waits at most {wait:g} s): changes they made may not be printed"

@@ -142,8 +142,14 @@ class Intake:
             self._reevaluate_timer = None
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                caller = asyncio.current_task()
+                if caller is not None and caller.cancelling():
+                    raise  # the caller is cancelled too (`tail --count` at SIGTERM): not ours
+            except Exception:  # noqa: BLE001 - the stream task said what failed already
+                pass
         if self.stream is not None:
             try:
                 await self.stream.aclose()
