@@ -28,7 +28,8 @@ time (user + system, all its threads, from `os.wait4`) and peak RSS are taken fr
 Printed: the medians, the ratio plain / pipeline (target >= 1.0: the whole pipeline costs no
 more CPU than httpx-sse alone), the pipeline's peak RSS (target < 250 MB at 1,000,000 events),
 `nproc` and the load average. `--baseline DIR` adds `pipeline before`: the same pipeline on
-another tree (e.g. `git archive HEAD togul_monitor | tar -x -C DIR`), measured in the same run.
+another tree (e.g. `git archive HEAD togul_monitor | tar -x -C DIR`), measured in the same run,
+with the median of the rounds' pipeline before / pipeline.
 Exit status 0 when both targets hold, 1 otherwise.
 """
 

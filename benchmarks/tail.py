@@ -20,7 +20,8 @@ round), each a fresh child process whose CPU time (user + system, from `os.wait4
 Printed: the medians, their ratio client / tail (target >= 0.9), the import cost of each child
 (a child that imports and exits) and the ratio with it left out, `nproc` and the load average.
 `--baseline DIR` adds `tail before`: the same tail from another tree (e.g. `git archive HEAD
-togul_monitor | tar -x -C DIR`), to compare a change with what it replaces in the same run.
+togul_monitor | tar -x -C DIR`), to compare a change with what it replaces in the same run,
+and the median of the rounds' tail before / tail (steadier than the two medians' ratio here).
 
 Latency: a `tail --json` on the emulator's own stream with stdout a pipe; one flag change at a
 time is published into the idle stream (the server child stamps it with `time.monotonic()`,
