@@ -192,6 +192,10 @@ def test_a_batch_given_up_after_the_retry_time_is_dropped_and_the_pool_never_gro
         assert journal.dropped == 5 and "unreachable" in (journal.write_error or "")
         assert journal.writing and journal.trouble is None
         proxy.start()
+        # The pool reconnects on its own schedule (psycopg_pool: 1 s, then doubling from the
+        # first failure), which may come after a half-second retry: the batch after the outage
+        # is retried as long as it takes, as a real one is for 60 s.
+        monkeypatch.setattr(pg_journal, "RETRY_SECONDS", 30.0)
         journal.append_event(ev(9))
         wait(lambda: journal.flush(timeout=1) and "9" in stored_ids(url, profile), 30, "ev 9")
         assert stored_ids(url, profile) == {"0", "9"}
