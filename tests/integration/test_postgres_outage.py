@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from psycopg_pool.base import AttemptWithBackoff
 
 from tests.journal_backends import postgres_url, scratch_profile
 from togul_monitor.core.recording import journal_notice
@@ -23,6 +24,7 @@ from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import PostgresJournal, open_journal_at, open_reader_at
 from togul_monitor.store.postgres import journal as pg_journal
+from togul_monitor.store.postgres import reader as pg_reader
 
 ON = Evaluation(True, "boolean", "rule_match", True)
 OFF = Evaluation(False, "boolean", "default", True)
@@ -201,6 +203,39 @@ def test_a_batch_given_up_after_the_retry_time_is_dropped_and_the_pool_never_gro
         assert stored_ids(url, profile) == {"0", "9"}
         stats = journal._pool.get_stats()
         assert stats["pool_size"] <= POOL_SIZE, stats
+    finally:
+        journal.close()
+
+
+def test_after_a_long_outage_the_pool_reconnects_as_soon_as_asked(
+    url: str, proxy: Proxy, profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's own tries at a connection come further and further apart (psycopg_pool: 1 s,
+    then doubling; a tenth of that here): after an outage of a few seconds its next try would
+    come seconds after the database is back, too late for a batch retried 1.5 s. A try given up
+    after `RECONNECT_SECONDS` is made afresh when the writer asks again, so the batch gets in."""
+    monkeypatch.setattr(AttemptWithBackoff, "INITIAL_DELAY", 0.1)
+    monkeypatch.setattr(pg_reader, "RECONNECT_SECONDS", 0.5)
+    monkeypatch.setattr(pg_journal, "_FIRST_DELAY", 0.05)
+    monkeypatch.setattr(pg_journal, "_MAX_DELAY", 0.2)
+    monkeypatch.setattr(pg_journal, "_GETCONN_TIMEOUT", 0.2)
+    monkeypatch.setattr(pg_journal, "RETRY_SECONDS", 1.0)
+    journal = open_journal_at(profile, through(url, proxy), batch_pause=0.0)
+    assert isinstance(journal, PostgresJournal)
+    try:
+        journal.append_event(ev(0))
+        assert journal.flush(timeout=10)
+        proxy.cut()
+        for i in range(1, 5):  # four batches given up: an outage of four seconds and more
+            journal.append_event(ev(i))
+            assert journal.flush(timeout=10)
+        assert journal.dropped == 4
+        proxy.start()
+        monkeypatch.setattr(pg_journal, "RETRY_SECONDS", 1.5)
+        journal.append_event(ev(9))
+        assert journal.flush(timeout=10)
+        assert journal.dropped == 4  # ev 9 got in within its retries
+        assert stored_ids(url, profile) == {"0", "9"}
     finally:
         journal.close()
 

@@ -50,6 +50,11 @@ if TYPE_CHECKING:
     Conn = psycopg.Connection[tuple[Any, ...]]
 
 _CHUNK = 2000  # rows fetched at once by `iter_events`
+# How long the pool keeps trying one connection before it gives up on it. Its tries come 1, 2, 4,
+# 8… s apart from the first failure, so after a long outage the next one may be a minute after
+# the database is back, and a batch retried meanwhile (journal.py, 60 s) could be dropped with the
+# database up. A try given up is made afresh, at once, the next time a connection is asked for.
+RECONNECT_SECONDS = 5.0
 
 
 def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[Conn]:
@@ -65,7 +70,13 @@ def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[C
     except psycopg.Error as exc:
         raise JournalError(f"cannot connect to the journal {url}: {url.scrub(str(exc))}") from None
     pool: ConnectionPool[Conn] = ConnectionPool(
-        url.conninfo, min_size=1, max_size=max_size, open=False, name=name, kwargs=kwargs
+        url.conninfo,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        name=name,
+        kwargs=kwargs,
+        reconnect_timeout=RECONNECT_SECONDS,
     )
     try:
         pool.open(wait=True, timeout=15.0)
