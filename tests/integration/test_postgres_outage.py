@@ -174,6 +174,19 @@ def test_an_outage_keeps_the_batches_and_the_status_says_retrying(
         journal.close()
 
 
+def outage(journal: PostgresJournal, proxy: Proxy, *, batches: int) -> None:
+    """Event 0 written, the network cut, then events 1…`batches` written one batch each, each
+    retried until given up: each hands its connection back at most once, and the pool's
+    replacements stay within its size."""
+    journal.append_event(ev(0))
+    assert journal.flush(timeout=10)
+    proxy.cut()
+    for i in range(1, batches + 1):
+        journal.append_event(ev(i))
+        assert journal.flush(timeout=10)
+        assert pool_size(journal) <= POOL_SIZE
+
+
 def test_a_batch_given_up_after_the_retry_time_is_dropped_and_the_pool_never_grows(
     url: str, proxy: Proxy, profile: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -182,15 +195,7 @@ def test_a_batch_given_up_after_the_retry_time_is_dropped_and_the_pool_never_gro
     journal = open_journal_at(profile, through(url, proxy), batch_pause=0.0)
     assert isinstance(journal, PostgresJournal)
     try:
-        journal.append_event(ev(0))
-        assert journal.flush(timeout=10)
-        proxy.cut()
-        # Many batches fail one after another: each hands its connection back at most once,
-        # and the pool's replacements stay within its size.
-        for i in range(1, 6):
-            journal.append_event(ev(i))
-            assert journal.flush(timeout=10)
-            assert pool_size(journal) <= POOL_SIZE
+        outage(journal, proxy, batches=5)
         assert journal.dropped == 5 and "unreachable" in (journal.write_error or "")
         assert journal.writing and journal.trouble is None
         proxy.start()
@@ -223,12 +228,7 @@ def test_after_a_long_outage_the_pool_reconnects_as_soon_as_asked(
     journal = open_journal_at(profile, through(url, proxy), batch_pause=0.0)
     assert isinstance(journal, PostgresJournal)
     try:
-        journal.append_event(ev(0))
-        assert journal.flush(timeout=10)
-        proxy.cut()
-        for i in range(1, 5):  # four batches given up: an outage of four seconds and more
-            journal.append_event(ev(i))
-            assert journal.flush(timeout=10)
+        outage(journal, proxy, batches=4)  # four batches given up: four seconds and more
         assert journal.dropped == 4
         proxy.start()
         monkeypatch.setattr(pg_journal, "RETRY_SECONDS", 1.5)
