@@ -8,6 +8,7 @@ TOGUL_TEST_POSTGRES_URL (tests/journal_backends.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -23,6 +24,7 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import PostgresJournal, open_journal_at, open_reader_at
+from togul_monitor.store.model import JournalError
 from togul_monitor.store.postgres import journal as pg_journal
 from togul_monitor.store.postgres import reader as pg_reader
 
@@ -238,6 +240,37 @@ def test_after_a_long_outage_the_pool_reconnects_as_soon_as_asked(
         assert stored_ids(url, profile) == {"0", "9"}
     finally:
         journal.close()
+
+
+def test_a_read_waiting_through_a_long_outage_is_answered_when_it_ends(
+    url: str, proxy: Proxy, profile: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read waits up to 30 s for a connection, longer than the pool tries one: a try given up
+    is made afresh for it, so the read is answered once the database is back."""
+    monkeypatch.setattr(AttemptWithBackoff, "INITIAL_DELAY", 0.1)
+    monkeypatch.setattr(pg_reader, "RECONNECT_SECONDS", 0.5)
+    journal = open_journal_at(profile, url, batch_pause=0.0)
+    journal.append_event(ev(0))
+    assert journal.flush(timeout=10)
+    journal.close()
+    reader = open_reader_at(profile, through(url, proxy))
+    try:
+        proxy.cut()
+        with contextlib.suppress(JournalError):
+            reader.recent_events(1)  # the pool's idle connection is broken: this read says so
+        answers: list[list[FlagEvent]] = []
+        waiting = threading.Thread(target=lambda: answers.append(reader.recent_events(1)))
+        waiting.start()
+        stats = reader._pool.get_stats  # type: ignore[attr-defined]
+        # Tries every few tenths of a second, each given up after half a second: eight failed
+        # ones are two given up, at least.
+        wait(lambda: stats().get("connections_errors", 0) >= 8, 10, "the pool to keep trying")
+        proxy.start()
+        waiting.join(timeout=10)
+        assert answers, "the read was not answered after the database came back"
+        assert [event.event_id for event in answers[0]] == ["0"]
+    finally:
+        reader.close()
 
 
 def test_a_nul_in_server_text_loses_no_batch(url: str, profile: str) -> None:

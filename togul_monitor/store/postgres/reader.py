@@ -53,8 +53,16 @@ _CHUNK = 2000  # rows fetched at once by `iter_events`
 # How long the pool keeps trying one connection before it gives up on it. Its tries come 1, 2, 4,
 # 8… s apart from the first failure, so after a long outage the next one may be a minute after
 # the database is back, and a batch retried meanwhile (journal.py, 60 s) could be dropped with the
-# database up. A try given up is made afresh, at once, the next time a connection is asked for.
+# database up. A try given up is made afresh at once: for whoever waits for a connection then
+# (`_try_again_for_waiting`), else at the next request.
 RECONNECT_SECONDS = 5.0
+
+
+def _try_again_for_waiting(pool: ConnectionPool[Conn]) -> None:
+    """The pool gave a try at a connection up: a caller still waiting for one (a reader waits up
+    to 30 s) gets a fresh try, as a new request would (`check` starts one)."""
+    if pool.get_stats().get("requests_waiting", 0):
+        pool.check()
 
 
 def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[Conn]:
@@ -77,6 +85,7 @@ def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[C
         name=name,
         kwargs=kwargs,
         reconnect_timeout=RECONNECT_SECONDS,
+        reconnect_failed=_try_again_for_waiting,
     )
     try:
         pool.open(wait=True, timeout=15.0)
