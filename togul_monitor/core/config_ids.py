@@ -51,10 +51,6 @@ class IdLookup:
     def __contains__(self, key: object) -> bool:
         return key in self.waiting or key in self._in_listing
 
-    def asked(self) -> bool:
-        """An event waits for its flag's id."""
-        return bool(self.learning())
-
     def learning(self) -> set[str]:
         """The flags an event waits for the id of (`tail --count` waits for their diffs)."""
         queues = (self.waiting, self._in_listing)

@@ -156,7 +156,7 @@ class FlagConfigs:
         queue = self._queue
         if queue is None or self._halted:
             return True
-        return not self._ids.asked() and not queue.events_waiting()
+        return not self._ids.learning() and not queue.events_waiting()
 
     def answered_mark(self) -> Callable[[], bool]:
         """The fetches events asked for so far answered (core/coalesce.py `mark`, hurried, for
