@@ -140,21 +140,19 @@ class Intake:
         if self._reevaluate_timer is not None:
             self._reevaluate_timer.cancel()
             self._reevaluate_timer = None
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                caller = asyncio.current_task()
-                if caller is not None and caller.cancelling():
-                    raise  # the caller is cancelled too (`tail --count` at SIGTERM): not ours
-            except Exception:  # noqa: BLE001 - the stream task said what failed already
-                pass
-        if self.stream is not None:
-            try:
-                await self.stream.aclose()
-            except Exception:
-                log.warning("closing the stream failed", exc_info=True)
+        try:
+            if self._task is not None:
+                self._task.cancel()
+                # Waited for, not awaited: how the task ended (cancelled, or a failure it said
+                # itself) is not the caller's, and a cancellation of the caller (`tail --count`
+                # stopping at SIGTERM) still comes through.
+                await asyncio.wait((self._task,))
+        finally:
+            if self.stream is not None:
+                try:
+                    await self.stream.aclose()
+                except Exception:
+                    log.warning("closing the stream failed", exc_info=True)
 
     def preload(self, rows: list[FlagEvent], changes: RecordedChanges = NO_CHANGES) -> None:
         """Rows of earlier runs (from the journal): in the log, not published as news; with
