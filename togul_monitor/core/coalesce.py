@@ -129,7 +129,6 @@ class Coalescer(Generic[T, R]):
         self._prune_at = _PRUNE_LAST_SENT_AT
         self._closed = False
         self._marks: list[AnswerMark] = []  # the marks not answered yet
-        self._unpaced: set[str] = set()  # flags whose next call skips pacing (`mark(hurry)`)
         self._driven_flights: set[str] = set()  # in flight because an event asked
         self.sent = 0  # calls started
 
@@ -171,21 +170,25 @@ class Coalescer(Generic[T, R]):
         whose answer is a first value, never a change. `hurry`: the caller is about to stop,
         so what is owed is sent without waiting out its pacing interval (one call per flag,
         once: what is asked after the mark is paced as ever)."""
-        driven = self._event_driven
+        if self._closed:
+            return AnswerMark({})
+        by_event = self._by_event
         owed = dict.fromkeys(self._driven_flights, 1)
         for key, again in self._again.items():
-            if not isinstance(again, _Cancelled) and (again is not None or key in driven):
+            if not isinstance(again, _Cancelled) and by_event(key, again):
                 owed[key] = 2  # the answer in flight, then the call after it
         for queue in (self._ready, self._paced):
-            owed.update((k, 1) for k, t in queue.items() if t is not None or k in driven)
+            owed.update((k, 1) for k, t in queue.items() if by_event(k, t))
         mark = AnswerMark(owed)
-        if owed and not self._closed:
+        if owed:
             self._marks.append(mark)
             if hurry:
                 self._hurry(owed)
-        else:
-            owed.clear()
         return mark
+
+    def _by_event(self, key: str, trigger: T | None) -> bool:
+        """An event asked for this call (its id, or an event without one), not a baseline."""
+        return trigger is not None or key in self._event_driven
 
     def _hurry(self, owed: dict[str, int]) -> None:
         for key, left in owed.items():
@@ -194,7 +197,7 @@ class Coalescer(Generic[T, R]):
                 self._unqueue(key)
                 self._ready[key] = trigger
             elif left == 2:
-                self._unpaced.add(key)  # the call after its flight
+                self._last_sent.pop(key, None)  # the call after its flight: not paced
         self._pump()
 
     def _drop_marks(self, keys: Iterable[str]) -> None:
@@ -205,7 +208,10 @@ class Coalescer(Generic[T, R]):
             left = 1 if key in self._in_flight else 0
             for mark in self._marks:
                 mark.at_most(key, left)
-        self._marks = [mark for mark in self._marks if mark.owed]
+        self._prune_marks()
+
+    def _prune_marks(self) -> None:
+        self._marks = [mark for mark in self._marks if mark.owed]  # the answered ones go
 
     def request(
         self, key: str, trigger: T | None, *, event: bool = False, new: bool = False
@@ -233,9 +239,7 @@ class Coalescer(Generic[T, R]):
 
     def _enqueue(self, key: str, trigger: T | None, *, new: bool = False) -> None:
         last = self._last_sent.get(key)
-        if key in self._unpaced:
-            self._unpaced.discard(key)
-        elif last is not None:
+        if last is not None:
             due = last + self._min_interval
             if due > asyncio.get_running_loop().time():
                 self._paced[key] = trigger
@@ -258,7 +262,6 @@ class Coalescer(Generic[T, R]):
         self._unqueue(key)
         self._again.pop(key, None)
         self._event_driven.discard(key)
-        self._unpaced.discard(key)
         if key in self._in_flight:
             self._again[key] = _CANCELLED
         self._drop_marks((key,))
@@ -281,7 +284,6 @@ class Coalescer(Generic[T, R]):
     def clear(self) -> None:
         """Drop everything waiting (credentials rejected: asking again would only be refused)."""
         waiting = [*self._ready, *self._paced, *self._new, *self._again]
-        self._unpaced.clear()
         self._forget_waiting()
         for key in list(self._again):
             self._again[key] = _CANCELLED
@@ -349,7 +351,7 @@ class Coalescer(Generic[T, R]):
 
     def _send(self, key: str, trigger: T | None, now: float) -> None:
         self._in_flight[key] = trigger
-        paced = key in self._event_driven or trigger is not None
+        paced = self._by_event(key, trigger)
         self._event_driven.discard(key)
         if paced:
             self._driven_flights.add(key)
@@ -393,6 +395,6 @@ class Coalescer(Generic[T, R]):
             if self._marks:
                 for mark in self._marks:
                     mark.answered(key)
-                self._marks = [mark for mark in self._marks if mark.owed]
+                self._prune_marks()
             if self.waiting and not self._closed:
                 self._pump()  # a slot is free: start what is due
