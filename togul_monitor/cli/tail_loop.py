@@ -41,7 +41,7 @@ from togul_monitor.domain.events import (
 )
 from togul_monitor.support.text import mask_secret, safe_text
 
-SETTLE_SECONDS = 5.0  # --count: longest wait for the re-evaluations of the last events
+SETTLE_SECONDS = 5.0  # --count: longest wait for what the last events caused (values, diffs)
 
 
 class Batches(Protocol):
@@ -238,10 +238,10 @@ async def _settle(
     timeout: float = SETTLE_SECONDS,
     linger: float = 0.03,
 ) -> bool:
-    """Before `--count` exits: let the re-evaluations its last events caused finish, so their
-    transitions are printed (and a recording tail's journal holds them: a flight recorder that
-    drops the effect of the event it stopped on is no use); whether they did. Bounded: a slow
-    server delays exit by at most `timeout`. `settled` tests what was owed when the count was
+    """Before `--count` exits: let the re-evaluations and fetches its last events caused
+    finish, so their transitions and diffs are printed (and a recording tail's journal holds
+    them: a flight recorder that drops the effect of the event it stopped on is no use);
+    whether they did. Bounded: a slow server delays exit by at most `timeout`. `settled` tests what was owed when the count was
     reached, not whether the evaluator is idle: on a stream that never pauses, the events after
     the last one printed keep it busy for good. Those events (from `rest`, what the batch held
     after the last event printed, on) are not printed, nor their effects."""

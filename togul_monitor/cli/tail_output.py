@@ -58,8 +58,8 @@ class EventLine(msgspec.Struct, tag_field="kind", tag="event", gc=False):
 
 
 def event_lines(events: Sequence[FlagEvent], names: Mapping[str, str]) -> list[EventLine]:
-    """The lines of a run of events, as `TailPrinter.event` makes each (cli/render.py):
-    `names` maps an environment id to its key (none: null)."""
+    """The `--json` lines of a run of events (cli/render.py `TailPrinter.events`): `names`
+    maps an environment id to its key (none: null)."""
     get = names.get
     return [
         EventLine(

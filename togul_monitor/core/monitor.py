@@ -387,11 +387,11 @@ class Monitor:
     def evaluations_idle(self) -> bool:
         return self._evaluations.idle()
 
-    def answered_mark(self) -> Callable[[], bool]:  # evaluations and fetches: coalesce.py
+    def answered_mark(self) -> Callable[[], bool]:  # evaluations, fetches (hurried): coalesce
         values, configs = self._evaluations.answered_mark(), self._configs.answered_mark()
         return lambda: values() and configs()
 
-    def configs_idle(self) -> bool:  # no configuration fetch waits or runs
+    def configs_idle(self) -> bool:  # no fetch an event asked for waits or runs
         return self._configs.idle()
 
     def flag_configs(self) -> Mapping[str, FlagConfig]:
