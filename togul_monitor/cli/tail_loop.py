@@ -241,10 +241,11 @@ async def _settle(
     """Before `--count` exits: let the re-evaluations and fetches its last events caused
     finish, so their transitions and diffs are printed (and a recording tail's journal holds
     them: a flight recorder that drops the effect of the event it stopped on is no use);
-    whether they did. Bounded: a slow server delays exit by at most `timeout`. `settled` tests what was owed when the count was
-    reached, not whether the evaluator is idle: on a stream that never pauses, the events after
-    the last one printed keep it busy for good. Those events (from `rest`, what the batch held
-    after the last event printed, on) are not printed, nor their effects."""
+    whether they did. Bounded: a slow server delays exit by at most `timeout`. `settled` tests
+    what was owed when the count was reached, not whether the evaluator is idle: on a stream
+    that never pauses, the events after the last one printed keep it busy for good. Those
+    events (from `rest`, what the batch held after the last event printed, on) are not printed,
+    nor their effects."""
 
     def take(items: Sequence[object]) -> None:
         for item in items:
