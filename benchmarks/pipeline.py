@@ -26,7 +26,8 @@ time (user + system, all its threads, from `os.wait4`) and peak RSS are taken fr
               event in it once, in order (not measured: no part of the pipeline).
 
 Printed: the medians, the ratio plain / pipeline (target >= 1.0: the whole pipeline costs no
-more CPU than httpx-sse alone), the pipeline's peak RSS (target < 250 MB at 1,000,000 events),
+more CPU than httpx-sse alone) and the median of the rounds' ratios (steadier where the
+machine's speed shifts between runs), the pipeline's peak RSS (target < 250 MB at 1,000,000 events),
 `nproc` and the load average. `--baseline DIR` adds `pipeline before`: the same pipeline on
 another tree (e.g. `git archive HEAD togul_monitor | tar -x -C DIR`), measured in the same run,
 with the median of the rounds' pipeline before / pipeline.
@@ -378,6 +379,8 @@ def main() -> int:
             print(f"  {name:<16} {value:7.3f} s   peak RSS {peak[name]:5.0f} MB")
         ratio = median["plain"] / median["pipeline"]
         print(f"  ratio plain / pipeline          {ratio:.2f}   (target >= 1.0)")
+        paired = paired_median(cpu["plain"], cpu["pipeline"])
+        print(f"  plain / pipeline, the median of the rounds' ratios   {paired:.2f}")
         if "pipeline before" in median:
             before = median["plain"] / median["pipeline before"]
             print(f"  ratio plain / pipeline before   {before:.2f}")

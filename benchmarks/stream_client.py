@@ -5,7 +5,8 @@ compact JSON `data:` line per event, LF only, a `: heartbeat` comment every 100 
 `retry:` at the start) is served over loopback by a separate process. Each client reads it in a
 fresh subprocess of its own and reports the CPU time (`time.process_time`) from connecting to
 the last event, so imports and the server never count. Rounds alternate the clients (their
-order rotates each round); the medians of the rounds are compared:
+order rotates each round); the medians of the rounds are compared, and so is each round on its
+own (the median of the rounds' ratios: steadier where the machine's speed shifts between runs):
 
 * `ours`          StreamClient.items() → FlagEvent (validated, de-duplicated, gap-tracked)
 * `ours-batches`  the same through StreamClient.batches() (one list per network read)
@@ -316,6 +317,15 @@ def compare(count: int, rounds: int, clients: list[str], baseline: Path | None) 
         if mine != "before" and "before" in median:
             ratios.append(f"{median['before'] / median[mine]:.2f}x before")
         print(f"  {mine} is " + ", ".join(ratios))
+        # The same, round by round: on a machine whose speed shifts between runs (these
+        # shared ones do, by a third at times) a slow round then moves one ratio, not a median.
+        paired = [
+            f"{statistics.median(o / m for o, m in zip(cpu[other], cpu[mine], strict=True)):.2f}x {other}"
+            for other in clients
+            if other != mine and other not in ("ours", "ours-batches", "before")
+        ]
+        if paired:
+            print(f"  {mine} is, the median of the rounds' ratios, " + ", ".join(paired))
     print(flush=True)
 
 

@@ -17,7 +17,8 @@ round), each a fresh child process whose CPU time (user + system, from `os.wait4
             --no-record` writing to /dev/null (the whole monitor: intake, event log,
             re-evaluation against the emulator; imports included).
 
-Printed: the medians, their ratio client / tail (target >= 0.9), the import cost of each child
+Printed: the medians, their ratio client / tail (target >= 0.9) and the median of the rounds'
+ratios (steadier where the machine's speed shifts between runs), the import cost of each child
 (a child that imports and exits) and the ratio with it left out, `nproc` and the load average.
 `--baseline DIR` adds `tail before`: the same tail from another tree (e.g. `git archive HEAD
 togul_monitor | tar -x -C DIR`), to compare a change with what it replaces in the same run,
@@ -334,10 +335,12 @@ def main() -> int:
                 print(f"  {name:<15} {value:7.3f} s")
             print(f"  ratio client / tail            {client / tail:.2f}   (target >= 0.9)")
             print(f"  the same without the imports   {bare_client / bare_tail:.2f}")
+            from pipeline import paired_median
+
+            paired = paired_median(cpu["client"], cpu["tail"])
+            print(f"  client / tail, the median of the rounds' ratios   {paired:.2f}")
             if "tail before" in median:
                 print(f"  ratio client / tail before     {client / median['tail before']:.2f}")
-                from pipeline import paired_median
-
                 paired = paired_median(cpu["tail before"], cpu["tail"])
                 print(f"  tail before / tail, the median of the rounds' ratios   {paired:.3f}")
             if args.latency:
