@@ -190,3 +190,37 @@ async def test_a_profile_that_cannot_open_shows_its_hint_as_a_line(
         assert "TOGUL_NOWHERE_KEY is not set" in text
         assert "\\x0a" not in text
         assert any(line.strip().startswith("hint:") for line in text.splitlines())
+
+
+async def test_a_watched_key_is_shown_escaped_and_saved_as_it_was(
+    emulator: EmulatorHandle,
+) -> None:
+    """A watched flag key is the server's text (`w` saves it): in the form's input it was
+    written raw to the terminal, escape sequences and all (a window title, the clipboard)."""
+    odd = "ttl\x1b]2;PWNED\x1b\\z"
+    key = emulator.credentials.keys["production"]["sdk"]
+    entry = ProfileEntry(
+        name="saved",
+        base_url=emulator.base_url,
+        environment_key="production",
+        api_key=key,
+        heartbeat_seconds=0.2,
+        watch=(odd, "checkout-v2"),
+    )
+    ProfileStore().add(entry)
+    app = make_app(resolve_profile("saved"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        form = await open_edit_form(pilot, app)
+        watch = form.query_one("#field-watch", Input)
+        assert watch.value == "ttl\\x1b]2;PWNED\\x1b\\z, checkout-v2"  # no control character
+        form.query_one("#field-heartbeat_seconds", Input).value = "0.5"  # another field edited
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ProfileFormScreen))
+        saved = ProfileStore().load().profiles["saved"]
+        assert saved.watch == (odd, "checkout-v2") and saved.heartbeat_seconds == 0.5
+        form = await open_edit_form(pilot, app)
+        form.query_one("#field-watch", Input).value = "ttl\\x1b]2;PWNED\\x1b\\z"  # one removed
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ProfileFormScreen))
+        assert ProfileStore().load().profiles["saved"].watch == (odd,)

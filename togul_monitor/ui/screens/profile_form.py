@@ -40,7 +40,9 @@ from togul_monitor.ui.view.profile_edit import (
     SavePlan,
     config_message,
     contexts_text,
+    form_text,
     plan_save,
+    typed_text,
 )
 from togul_monitor.ui.widgets.ordered_input import OrderedInput
 from togul_monitor.ui.worker_errors import report_worker_error
@@ -102,6 +104,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
         self.profile_name = name
         self.entry = entry
         self._confirmed: FormFields | None = None  # the fields a warning was shown for
+        self._originals: dict[str, str] = {}  # each field's text as the entry holds it
 
     def compose(self) -> ComposeResult:
         values: dict[str, str] = {}
@@ -124,6 +127,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
             named = contexts_text(e.contexts)
             if e.api_key:
                 secret_hint = f"unchanged: {mask_secret(e.api_key)}"
+        self._originals = {**values, "contexts": named}
         with Vertical() as box:
             box.border_title = "edit profile" if self.entry else "add profile"
             box.border_subtitle = "tab next · ctrl+s save · esc cancel"
@@ -131,7 +135,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
                 for key, label, placeholder in FIELDS:
                     yield Label(label)
                     yield OrderedInput(  # its editing keys act in order in a burst
-                        value=values.get(key, ""),
+                        value=form_text(values.get(key, "")),
                         placeholder=secret_hint
                         if key == "api_key" and secret_hint
                         else placeholder,
@@ -150,7 +154,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
                 "named contexts, one a line: name: key=value, key=value", id="contexts-label"
             )
             yield TextArea(
-                named,
+                form_text(named),
                 id="field-contexts",
                 soft_wrap=False,
                 tab_behavior="focus",
@@ -173,12 +177,15 @@ class ProfileFormScreen(ModalScreen[str | None]):
         report_worker_error(self, event)
 
     def fields(self) -> FormFields:
-        def value(key: str) -> str:
-            return self.query_one(f"#field-{key}", Input).value.strip()
+        def value(key: str, typed: str) -> str:
+            return typed_text(key, typed, self._originals.get(key, ""))
 
-        texts = {key: value(key) for key, _, _ in FIELDS}
+        texts = {
+            key: value(key, self.query_one(f"#field-{key}", Input).value).strip()
+            for key, _, _ in FIELDS
+        }
         allow = self.query_one("#field-allow_insecure", Checkbox).value
-        contexts = self.query_one("#field-contexts", TextArea).text
+        contexts = value("contexts", self.query_one("#field-contexts", TextArea).text)
         return FormFields(**texts, contexts=contexts, allow_insecure=allow)
 
     @on(Button.Pressed, "#form-save")

@@ -135,6 +135,25 @@ def parse_list(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(filter(None, (p.strip() for p in text.split(",")))))
 
 
+def form_text(text: str) -> str:
+    """A field's text as the form shows it, control characters escaped line by line: a watched
+    flag key is the server's text (`w` saves it), and an input shows what it holds raw, escape
+    sequences included."""
+    return "\n".join(safe_text(line) for line in text.split("\n"))
+
+
+def typed_text(key: str, typed: str, original: str) -> str:
+    """What a field of the form holds once read: `original` while the form shows it as it was
+    (escaped), and in the watch list each key shown escaped its own key again, so saving a form
+    never turns a watched key into its escaped spelling."""
+    if typed.strip() == form_text(original).strip():
+        return original
+    if key != "watch":
+        return typed
+    keys = {form_text(watched): watched for watched in parse_list(original)}
+    return ", ".join(keys.get(item.strip(), item.strip()) for item in typed.split(","))
+
+
 def config_message(error: ConfigError) -> str:
     """The validator's message and hint, without the file and profile the form already shows."""
     about = f"{error.key}: " if error.key else ""
