@@ -200,3 +200,79 @@ async def test_a_verified_key_names_its_events_and_the_probe_is_no_evaluation(
         assert monitor.environment_names()[production] == "production"
     finally:
         await monitor.stop()
+
+
+async def test_a_probe_without_answer_is_made_again_and_another_environment_stops(
+    emulator: EmulatorHandle,
+) -> None:
+    """A server that could not answer the probe at start (a 503 from an overloaded one): its
+    stream's events prove it answers, the probe is made again, and a key of another environment
+    stops the stream as it would have at start, instead of streaming staging as production."""
+    creds = emulator.credentials
+    emulator.faults.fail_evaluate(1, status=503)
+    monitor = Monitor(
+        profile(emulator, "production", api_key=creds.keys["staging"]["sdk"]), record=False
+    )
+    await monitor.start()  # no verdict: not refused
+    try:
+        notes = monitor.snapshot().notices
+        assert any("environment not verified" in n and "503" in n for n in notes), notes
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        await asyncio.to_thread(emulator.world.update_flag, "staging", "checkout-v2", enabled=False)
+        await wait_for(lambda: monitor.configuration_error is not None, what="the mismatch")
+        refused = monitor.configuration_error
+        assert refused is not None and refused.exit_code == 2
+        error = str(refused)
+        assert "belongs to another environment than 'production'" in error
+        await wait_for(
+            lambda: monitor.snapshot().status.state is ConnectionState.STOPPED, what="stopped"
+        )
+        assert monitor.snapshot().status.error == error
+        assert "production" not in monitor.environment_names().values()  # never named so
+    finally:
+        await monitor.stop()
+
+
+async def test_a_probe_without_answer_verifies_the_key_later_and_names_its_events(
+    emulator: EmulatorHandle,
+) -> None:
+    creds = emulator.credentials
+    emulator.faults.fail_evaluate(1, status=503)
+    monitor = Monitor(
+        profile(emulator, "production", api_key=creds.keys["production"]["sdk"]), record=False
+    )
+    await monitor.start()
+    try:
+        assert any("not verified" in n for n in monitor.snapshot().notices)
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        production = creds.environment_ids["production"]
+        await wait_for(lambda: production in monitor.environment_names(), what="the name")
+        assert monitor.environment_names()[production] == "production"
+        assert not any("not verified" in n for n in monitor.snapshot().notices)  # no longer
+        assert monitor.configuration_error is None
+    finally:
+        await monitor.stop()
+
+
+def test_tail_exits_2_when_the_probe_made_again_finds_another_environment(
+    emulator: EmulatorHandle,
+) -> None:
+    creds = emulator.credentials
+    emulator.faults.fail_evaluate(1, status=503)  # the probe at start gets no verdict
+
+    def change_staging_once_streaming() -> None:
+        if emulator.wait_for_streams(1, timeout=10):
+            emulator.world.update_flag("staging", "checkout-v2", enabled=False)
+
+    producer = threading.Thread(target=change_staging_once_streaming, daemon=True)
+    producer.start()
+    args = ["tail", "--url", emulator.base_url, "--environment", "production", "--no-record"]
+    args += ["--api-key", creds.keys["staging"]["sdk"]]
+    result = CliRunner().invoke(cli, args)
+    producer.join()
+    assert result.exit_code == 2, result.output
+    assert "environment not verified" in result.stderr
+    assert "belongs to another environment than 'production'" in result.stderr

@@ -9,7 +9,10 @@ Before the stream starts (`prepare`, called by `Monitor.start`):
 - With an API key that may evaluate (sdk or server scope), one evaluate request tells whether
   the key belongs to `environment_key` (client/environment_check.py): a key of another
   environment is a configuration error, raised from `Monitor.start`. The probe is not an
-  evaluation: no view counts it.
+  evaluation: no view counts it. A probe with no usable answer (no answer in time, a 503) is
+  made again once the stream brings events (the server answers then; at most every
+  `RECHECK_EVERY` seconds): a key of another environment then stops the stream with the same
+  error (`on_mismatch`), and a verified one names its events from then on.
 - A key of scope stream cannot evaluate; without a token nothing can tell its environment, so
   its events keep their environment id and the snapshot's notes say "environment not verified".
 
@@ -25,7 +28,9 @@ While streaming (`Environments.relevant`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -43,6 +48,8 @@ from togul_monitor.core.plan import StreamPlan, plan_stream
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import mask_secret, safe_text
 
+log = logging.getLogger("togul_monitor.core.monitor")
+
 #: Evaluated by the probe when the profile names no flag: an unknown flag answers 404 once the
 #: key was accepted for the environment, and costs no evaluation.
 PROBE_FLAG = "togul-monitor-environment-check"
@@ -51,6 +58,7 @@ PROBE_FLAG = "togul-monitor-environment-check"
 class Verification(msgspec.Struct, frozen=True):
     verified: bool  # the stream's environment may be named after the profile's
     notes: tuple[str, ...] = ()
+    again: bool = False  # the probe had no usable answer: ask again once the stream is live
 
 
 async def look_up(profile: Profile, tokens: TokenKeeper | None = None) -> EnvironmentInfo | str:
@@ -109,6 +117,7 @@ async def verify(profile: Profile, plan: StreamPlan) -> Verification:
                 f"environment not verified (the evaluate probe: {result.detail}): events show "
                 "the environment's id",
             ),
+            again=True,
         )
     if known_id or not plan.credentials.environment_scoped:
         return Verification(False)
@@ -131,6 +140,9 @@ async def prepare(profile: Profile, tokens: TokenKeeper | None) -> tuple[StreamP
     return plan, await verify(profile, plan)
 
 
+RECHECK_EVERY = 5.0  # seconds between two probes made again while the stream brings events
+
+
 class Environments:
     def __init__(self, environment_key: str) -> None:
         self.environment_key = environment_key
@@ -144,17 +156,36 @@ class Environments:
         self.on_learnt: Callable[[dict[str, str]], None] | None = None
         #: Told, once, that an API-key stream carries another environment than the profile's.
         self.on_mismatch: Callable[[str], None] | None = None
+        self.on_change: Callable[[], None] = lambda: None  # a verification came late
+        self.notes: tuple[str, ...] = ()  # why the environment is not verified (the snapshot's)
+        self._check: Callable[[], Awaitable[Verification]] | None = None  # the probe, again
+        self._checked_at: float | None = None  # loop time the probe was last made again
+        self._checking: asyncio.Task[None] | None = None
 
-    def apply(self, plan: StreamPlan, verification: Verification) -> None:
+    def apply(
+        self,
+        plan: StreamPlan,
+        verification: Verification,
+        check: Callable[[], Awaitable[Verification]] | None = None,
+    ) -> None:
+        """The start's plan and verification; `check` makes the probe again (`verify`), when
+        the first had no usable answer (a server slow to start, say): the events it brings
+        then prove the server answers, and whether the key is of another environment."""
         self.scoped_stream = plan.credentials.environment_scoped
         self.environment_id = plan.environment_id
         self.names = dict(plan.environment_names)
         self.verified = verification.verified
+        self.notes = verification.notes
+        for note in self.notes:
+            log.info("%s", note)
+        self._check = check if verification.again else None
 
     def relevant(self, batch: list[FlagEvent]) -> list[FlagEvent]:
         """The events of `batch` that concern the profile's environment."""
         if self.mismatch is not None:
             return []
+        if self._check is not None:
+            self._check_again()
         if self.scoped_stream:
             if self.environment_id is None:
                 self._learn(batch[-1].environment_id)
@@ -174,10 +205,46 @@ class Environments:
         named after it when the pair was verified (else the id is shown as it is)."""
         self.environment_id = environment_id
         self._checked = True
+        self._name(environment_id)
+
+    def _name(self, environment_id: str) -> None:
+        """The stream's environment named after the profile's, once the pair is verified."""
         if self.verified and self.environment_key and environment_id not in self.names:
             self.names[environment_id] = self.environment_key
             if self.on_learnt is not None:
                 self.on_learnt({environment_id: self.environment_key})
+
+    def _check_again(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._checking is not None and not self._checking.done():
+            return
+        if self._checked_at is not None and loop.time() - self._checked_at < RECHECK_EVERY:
+            return
+        self._checked_at = loop.time()
+        self._checking = loop.create_task(self._probe_again(), name="environment-check")
+
+    async def _probe_again(self) -> None:
+        assert self._check is not None
+        try:
+            verification = await self._check()
+        except ConfigError as error:  # the key's environment is another one
+            self._check = None
+            self.mismatch = error.message
+            if self.on_mismatch is not None:
+                self.on_mismatch(self.mismatch)
+            return
+        if verification.again:
+            return  # no usable answer yet: asked again with later events
+        self._check = None
+        self.verified, self.notes = verification.verified, verification.notes
+        if self.verified and self.environment_id is not None:
+            self._name(self.environment_id)
+        self.on_change()
+
+    async def aclose(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
+            await asyncio.gather(self._checking, return_exceptions=True)
 
     def _mismatched(self, actual_id: str) -> None:
         expected_id = self.environment_id or ""

@@ -37,7 +37,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.core.config_start import start_configs
 from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.core.contexts import ContextEvaluations
-from togul_monitor.core.environment import Environments, prepare
+from togul_monitor.core.environment import Environments, prepare, verify
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.queries import flag_history, transitions_for
@@ -117,6 +117,7 @@ class Monitor:
         self._notices: list[str] = []
         self._environments = Environments(profile.environment_key)
         self._environments.on_mismatch = self._on_mismatch
+        self._environments.on_change = lambda: self._publisher.changed()
         self._tokens = ProfileTokens(profile, self._note)  # on wall time, as a JWT's exp
         self.configuration_error: ConfigError | None = None  # the stream proved the profile wrong
         self._halting: asyncio.Task[None] | None = None
@@ -141,7 +142,7 @@ class Monitor:
         self._feed_start = self.event_log.end
         self._stream_api_key = plan.credentials.api_key
         self._stream_token = plan.credentials.token
-        for note in (*plan.notes, *verification.notes):
+        for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
             self._note(note)
         evaluations = self._evaluations
         evaluations.set_journal(self._journal)
@@ -153,7 +154,7 @@ class Monitor:
                 concurrency=self._evaluate_concurrency,
                 settle=self._evaluate_settle,
             )
-        self._environments.apply(plan, verification)
+        self._environments.apply(plan, verification, lambda: verify(profile, plan))
         left_out = evaluations.seed(remembered, plan.listed)
         if left_out:
             limit = evaluations.max_flags
@@ -185,6 +186,7 @@ class Monitor:
             await self._tokens.aclose()
             await self._evaluations.aclose()
             await self._configs.aclose()
+            await self._environments.aclose()
         finally:
             try:
                 if self._journal is not None:
@@ -212,10 +214,7 @@ class Monitor:
 
     def _start_stream(self) -> None:
         stream = self._stream_factory(
-            self.profile,
-            api_key=self._stream_api_key,
-            token=self._stream_token,
-            clock=self._clock,
+            self.profile, api_key=self._stream_api_key, token=self._stream_token, clock=self._clock
         )
         if isinstance(stream, StreamClient) and stream.auth == "bearer":
             stream.tokens = self._tokens.keeper  # its current token on every connection
@@ -286,7 +285,7 @@ class Monitor:
             max_flags=evaluations.max_flags,
             unmonitored_events=evaluations.unmonitored_events,
             events_in_log=self.event_log.total - self.event_log.trimmed,
-            notices=tuple(self._notices),
+            notices=(*self._notices, *self._environments.notes),
             feed_start=self._feed_start,
             recorded=intake.recorded,
             config_state=self._configs.state,
