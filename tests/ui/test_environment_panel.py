@@ -29,3 +29,7 @@ async def test_a_key_of_another_environment_shows_the_could_not_be_opened_panel(
         assert "\\x" not in text  # one readable message: no escaped line breaks
         assert staging_key not in text and staging_key[-4:] in text  # masked
         assert app.monitor is None
+        # Nothing connects: the bar says the stream stopped, never "connecting" for ever.
+        status = app.query_one("#status")
+        await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
+        assert "connecting" not in str(status.render())

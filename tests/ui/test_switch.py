@@ -9,6 +9,7 @@ from togul_monitor.config.profiles import ProfileStore
 from togul_monitor.config.resolve import resolve_profile
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen, ProfileSwitcherScreen
+from togul_monitor.ui.widgets.notice_panel import NoticePanel
 
 from .helpers import feed_lines, make_app, wait_for, wait_live
 
@@ -87,3 +88,33 @@ async def test_the_switcher_adds_a_profile_with_validation(emulator: EmulatorHan
         await wait_for(pilot, lambda: app.profile.name == "added", what="switch to the new one")
         await wait_live(pilot, app)
         assert "added" in ProfileStore().load().profiles
+
+
+async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_not_live(
+    emulator: EmulatorHandle,
+) -> None:
+    """The old stream is closed before the new profile opens: when it cannot open, nothing
+    streams, and the bar must not go on saying the old profile is live."""
+    save_profiles(emulator)
+    ProfileStore().add(
+        ProfileEntry(
+            name="wrongenv",
+            base_url=emulator.base_url,
+            environment_key="production",
+            api_key=emulator.credentials.keys["staging"]["sdk"],  # another environment's
+            heartbeat_seconds=0.2,
+        )
+    )
+    app = make_app(resolve_profile("prod"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        status = app.query_one("#status")
+        await wait_for(pilot, lambda: "live" in str(status.render()), what="the bar")
+        app.switch_profile("wrongenv")
+        notice = app.query_one(NoticePanel)
+        await wait_for(pilot, lambda: notice.has_class("-shown"), what="the panel")
+        assert "Profile wrongenv could not be opened" in str(notice.render())
+        await wait_for(pilot, lambda: not app.session.switching, what="the switch over")
+        await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
+        assert "live" not in str(status.render()).split("stopped")[0]
+        assert await emulator.await_streams(0)  # the old stream closed: nothing streams
