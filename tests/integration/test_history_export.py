@@ -180,9 +180,10 @@ async def test_export_filter_since_and_csv(emulator_any: EmulatorHandle) -> None
     assert bad.exit_code == 2 and "character 1" in bad.output
 
 
-async def test_csv_on_stdout_escapes_server_text_and_a_file_keeps_it_exact(
+async def test_csv_escapes_server_text_on_stdout_and_in_a_file(
     emulator_any: EmulatorHandle, tmp_path: Path
 ) -> None:
+    """`cat changes.csv` must not run a server's escape sequence: JSONL is the exact export."""
     await record_some_history(emulator_any)
     runner = CliRunner()
     piped = await asyncio.to_thread(
@@ -198,7 +199,8 @@ async def test_csv_on_stdout_escapes_server_text_and_a_file_keeps_it_exact(
         ["export", "--format", "csv", "--filter", "odd", "--profile", "rec", "-o", str(target)],
     )
     assert to_file.exit_code == 0, to_file.output
-    assert ",[bold]odd\x1b[31m-key," in target.read_text()
+    assert "\x1b" not in target.read_text()
+    assert ",[bold]odd\\x1b[31m-key," in target.read_text()
 
 
 async def test_tail_count_records_the_transition_of_its_last_event(

@@ -4,6 +4,7 @@ time formats shared with the TUI and the exports."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -299,3 +300,26 @@ def test_the_tui_export_names_the_environment(tmp_path: Path) -> None:
     line = json.loads(path.read_text())
     assert line["environment_key"] == "production"
     assert line["received_at"] == "2023-11-14T22:13:21.234Z"
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_quoted_as_text() -> None:
+    out = io.StringIO()
+    keys = [
+        '=HYPERLINK("http://evil","x")',
+        "@SUM(1+1)",
+        "+1",
+        "-2",
+        "plain-key",
+        "osc\x1b]52;c;x\x07",
+    ]
+    write_csv([event(key, "env-p") for key in keys], out, environment_names=NAMES)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
+    cells = [row[2] for row in rows]
+    assert cells == [
+        '\'=HYPERLINK("http://evil","x")',
+        "'@SUM(1+1)",
+        "'+1",
+        "'-2",
+        "plain-key",  # only what would start a formula
+        "osc\\x1b]52;c;x\\x07",  # escaped: `cat` runs nothing
+    ]

@@ -353,22 +353,21 @@ def export(
         if flt is not None:
             events = (e for e in events if flt.matches(e, names))
 
-        def write(out: IO[str], for_terminal: bool) -> int:
+        def write(out: IO[str]) -> int:
+            # Both safe to print (store/export.py): stdout may be a terminal, a file be `cat`.
             if fmt == "jsonl":
                 # Configuration diffs are few (one per change of a flag's rules): read at once.
                 diffs = journal.config_diffs(None, MAX_EXPORTED_DIFFS, since_at)[::-1]
                 return write_jsonl(events, out, names, diffs, all_diffs=flt is None)
-            return write_csv(events, out, for_terminal=for_terminal, environment_names=names)
+            return write_csv(events, out, environment_names=names)
 
         if output is None:
-            # Stdout may be a pipe into `less -R`, `head` or a terminal: always safe to print.
-            # Only `-o FILE` keeps server text byte-exact.
-            count = write(sys.stdout, True)
+            count = write(sys.stdout)
             sys.stdout.flush()
         else:
             # Temp file, fsync, rename: a reader never sees half an export.
             with atomic_text(output) as out:
-                count = write(out, False)
+                count = write(out)
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None

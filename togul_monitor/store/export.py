@@ -9,9 +9,11 @@ every clock the monitor shows them (cli/render.py, ui/view/format.py), so an exp
 never disagree about the second an event arrived. A time no calendar can hold stays a number.
 
 JSON is written with `ensure_ascii=True`: every control or non-ASCII character of a flag key is
-an escape, so an export printed to a terminal can never move the cursor, and it round-trips.
-CSV written to stdout (a terminal or a pipe) has its text made safe to print; written to a
-file with `-o` it is exact.
+an escape, so an export printed to a terminal can never move the cursor, and it round-trips:
+JSONL is the exact export. CSV is for people and spreadsheets, on stdout or in a file: its text
+is made safe to print (`cat changes.csv` runs no escape sequence), and a cell a spreadsheet
+would take for a formula (starting with `=`, `+`, `-` or `@`: a flag key is the server's text)
+starts with `'`.
 
 With a token profile the journal also holds configuration diffs (what an event changed in a
 flag's rules, default or switch: domain/flag_config.py). JSONL carries them as
@@ -217,11 +219,23 @@ def write_jsonl(
     return n
 
 
+#: What a spreadsheet takes for the start of a formula in a cell it opens (`=HYPERLINK(…)`).
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def csv_cell(value: object) -> object:
+    """A cell's text as CSV holds it: control characters escaped (`cat` on the file must not
+    run a server's escape sequence), and `'` before what would start a formula."""
+    if not isinstance(value, str):
+        return "" if value is None else value
+    text = safe_text(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def write_csv(
     events: Iterable[FlagEvent],
     out: IO[str],
     *,
-    for_terminal: bool = False,
     environment_names: Mapping[str, str] | None = None,
 ) -> int:
     writer = csv.writer(out, lineterminator="\n")
@@ -229,10 +243,7 @@ def write_csv(
     n = 0
     for event in events:
         row = event_json(event, environment_names)
-        cells = [row[c] for c in CSV_COLUMNS]
-        if for_terminal:
-            cells = [safe_text(c) if isinstance(c, str) else c for c in cells]
-        writer.writerow(["" if c is None else c for c in cells])
+        writer.writerow([csv_cell(row[c]) for c in CSV_COLUMNS])
         n += 1
     return n
 
