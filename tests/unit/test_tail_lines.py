@@ -323,3 +323,34 @@ def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_quoted_as_text() -> 
         "plain-key",  # only what would start a formula
         "osc\\x1b]52;c;x\\x07",  # escaped: `cat` runs nothing
     ]
+
+
+def test_a_change_tied_to_no_event_is_called_found_on_re_evaluation_only_when_events_have_ids() -> (
+    None
+):
+    """The documented stream sends no ids: every change then has no event id, and calling them
+    all "found on re-evaluation" was wrong for the ones an event caused."""
+    from togul_monitor.cli.journal import events_have_ids, history_line
+
+    change = ValueTransition(
+        "k",
+        Evaluation(False, "boolean", "default", True),
+        Evaluation(True, "boolean", "default", True),
+        None,
+        2.0,
+    )
+    without_ids = [event("k"), change]  # event() has no id
+    assert not events_have_ids(without_ids)
+    assert "re-evaluation" not in history_line(change, ids=events_have_ids(without_ids))
+    with_ids = [FlagEvent("flag.updated", "k", "env-p", 2, 1, "17", 1), change]
+    assert history_line(change, ids=events_have_ids(with_ids)).endswith("(found on re-evaluation)")
+
+    p, out, _ = printer()
+    p.events([event("k")])
+    p.transition(change)  # no ids on this stream: nothing claimed
+    p.events([FlagEvent("flag.updated", "k", "env-p", 3, 1, "18", 1)])
+    p.transition(change)  # ids on this stream: a change tied to none is no event's
+    p.flush()
+    first, second = [line for line in out.getvalue().splitlines() if "↳" in line]
+    assert "re-evaluation" not in first
+    assert "[found on re-evaluation]" in second

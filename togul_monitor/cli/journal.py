@@ -170,14 +170,23 @@ def _show_value(evaluation: Evaluation | None) -> str:
     return f"{value} ({', '.join(extra)})"
 
 
+def events_have_ids(entries: Iterable[object]) -> bool:
+    """Whether the events among `entries` carry ids (the server sends `id:` lines; the
+    documented stream does not)."""
+    return any(isinstance(e, FlagEvent) and e.event_id is not None for e in entries)
+
+
 def history_line(
     entry: FlagEvent | ValueTransition | Outage,
     environment_names: Mapping[str, str] | None = None,
     *,
     show_context: bool = False,
+    ids: bool = False,
 ) -> str:
     """One row of `history`; `show_context`: a transition names its context (see
-    `names_contexts`)."""
+    `names_contexts`); `ids`: the flag's events carry ids (`events_have_ids`), so a change
+    tied to none was found on a re-evaluation of its own. Without ids nothing tells that from
+    a change an event caused, and the row claims neither."""
     if isinstance(entry, FlagEvent):
         ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
         # The environment's key, from the journal; the start of its id when it never learnt it.
@@ -187,11 +196,11 @@ def history_line(
             f"v{entry.version}  env {safe_text(env)}{ident}"
         )
     if isinstance(entry, ValueTransition):
-        cause = (
-            f"  by event {safe_text(entry.event_id)}"
-            if entry.event_id is not None
-            else "  (found on re-evaluation)"
-        )
+        cause = ""
+        if entry.event_id is not None:
+            cause = f"  by event {safe_text(entry.event_id)}"
+        elif ids:
+            cause = "  (found on re-evaluation)"
         context = f"[{safe_text(entry.context)}] " if show_context else ""
         return (
             f"{stamp(entry.at)}  value       {context}{_show_value(entry.before)} → "
@@ -298,6 +307,7 @@ def history(
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     show_context = names_contexts(entries)
+    ids = events_have_ids(entries)
     for entry in entries:
         if isinstance(entry, StoredDiff):
             if as_json:
@@ -308,7 +318,7 @@ def history(
         elif as_json:
             click.echo(json.dumps(history_json(entry, names), ensure_ascii=True))
         else:
-            click.echo(history_line(entry, names, show_context=show_context))
+            click.echo(history_line(entry, names, show_context=show_context, ids=ids))
 
 
 @click.command()

@@ -220,6 +220,9 @@ class TailPrinter:
         self._stamp = _Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
         self._failures_said: dict[str, float] = {}  # an evaluator failure → when it was said
+        # The stream's events carry ids: a value change tied to none was then found on a
+        # re-evaluation of its own (after an outage, say), not caused by the event above it.
+        self.ids_seen = False
 
     def key_of(self, environment_id: str) -> str | None:
         return self.environment_names.get(environment_id) or None
@@ -238,6 +241,8 @@ class TailPrinter:
         """A run of events' lines. In JSON the shape of `with_environment_key(event, names,
         kind="event")` (store/export.py), encoded with the other lines of their batch
         (cli/tail_output.py)."""
+        if events and events[-1].event_id is not None:
+            self.ids_seen = True
         if self.as_json:
             self.output.events(event_lines(events, self.environment_names))
             return
@@ -270,6 +275,8 @@ class TailPrinter:
             return
         named = f" [{safe_text(transition.context)}]" if self.names_contexts else ""
         where = f" ({safe_text(key)})" if key else ""
+        if transition.event_id is None and self.ids_seen:
+            where += " [found on re-evaluation]"  # as a diff found on a re-fetch says
         change = change_text(transition.before, transition.after)
         self._write(f"  ↳ {safe_text(transition.flag_key)}{named}{where}: {change}")
 
