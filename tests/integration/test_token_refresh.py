@@ -305,3 +305,37 @@ def test_tail_names_the_credential_the_server_rejected(short_lived: EmulatorHand
     assert mask_secret(server_key) not in result.stderr
     assert "the token expired at" in result.stderr
     assert "give a fresh token (--token or TOGUL_TOKEN)" in result.stderr
+
+
+async def test_tail_says_when_a_token_refused_mid_run_ends_the_configuration_diffs(
+    short_lived: EmulatorHandle,
+) -> None:
+    """The API key streams on; the token (no refresh token to renew it) expires, and the diffs
+    would just stop. stderr says so once."""
+    import io
+
+    from togul_monitor.cli.tail import run_tail
+
+    from .test_monitor import make_profile
+
+    profile = make_profile(short_lived, token=short_lived.credentials.org_token, watch=())
+    out, err = io.StringIO(), io.StringIO()
+    tail = asyncio.create_task(
+        run_tail(profile, query=None, count=2, as_json=False, out=out, err=err, record=False)
+    )
+    try:
+        await wait_for(lambda: short_lived.open_streams == 1, what="the stream")
+        await wait_for(expired(short_lived.credentials.org_token), what="the token expired")
+        world = short_lived.world
+        await asyncio.to_thread(
+            world.update_rule, "production", "checkout-v2", 1, rollout_percentage=50
+        )
+        said = "configuration diffs are no longer shown"
+        await wait_for(lambda: said in err.getvalue(), what="the diffs said to stop")
+        assert "401" in err.getvalue().split(said)[1].splitlines()[0]
+        await asyncio.to_thread(world.update_flag, "production", "checkout-v2", enabled=False)
+        assert await asyncio.wait_for(tail, 10) == 0, err.getvalue()
+        assert err.getvalue().count(said) == 1  # once, not per refused fetch
+        assert short_lived.credentials.org_token not in out.getvalue() + err.getvalue()
+    finally:
+        tail.cancel()

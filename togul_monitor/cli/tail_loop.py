@@ -27,6 +27,7 @@ from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
 from togul_monitor.core.updates import (
     ConfigChanged,
+    ConfigsStopped,
     Dropped,
     EvaluatorStatus,
     TransitionRecorded,
@@ -111,8 +112,8 @@ def _runs(batch: Sequence[object]) -> list[tuple[int, int]]:
 
 def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
     """An event's effect (a value transition, a configuration diff) printed when the scope
-    follows it, or that the evaluator fails (without it a tail whose evaluations fail would go
-    quiet about values and never say why); whether `item` was one of them."""
+    follows it, or that the evaluator fails or the diffs stopped (without it a tail would go
+    quiet about values or diffs and never say why); whether `item` was one of them."""
     if isinstance(item, EvaluatorStatus):
         printer.evaluator(item)
         return True
@@ -123,6 +124,9 @@ def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
     if isinstance(item, ConfigChanged):
         if scope.follows(item.diff.flag_key, item.diff.event_id):
             printer.config_change(item.diff, item.event, item.at)
+        return True
+    if isinstance(item, ConfigsStopped):  # or diffs would just stop, unexplained
+        printer.say(f"configuration diffs are no longer shown: {safe_text(item.error)}")
         return True
     return False
 

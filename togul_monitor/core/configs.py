@@ -41,7 +41,7 @@ from togul_monitor.core.config_fetch import (
     tie_answer,
 )
 from togul_monitor.core.config_ids import IdLookup, Waiting
-from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
+from togul_monitor.core.updates import ConfigChanged, ConfigsStopped, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff, FlagConfig, diff_configs
 from togul_monitor.store.journal import Journal
@@ -143,8 +143,7 @@ class FlagConfigs:
     def copy(self) -> Mapping[str, FlagConfig]:
         """A read-only copy for other threads, made again only after a change."""
         if self._copy_version != self.version:
-            self._copy = MappingProxyType(dict(self.configs))
-            self._copy_version = self.version
+            self._copy, self._copy_version = MappingProxyType(dict(self.configs)), self.version
         return self._copy
 
     @property
@@ -208,8 +207,7 @@ class FlagConfigs:
         them is followed by one at their end), since it costs a request per flag."""
         if self._queue is None or self._refetch_timer is not None:
             return
-        loop = asyncio.get_running_loop()
-        last = self._refetched_at
+        loop, last = asyncio.get_running_loop(), self._refetched_at
         if last is not None and loop.time() - last < REFETCH_EVERY:
             self._refetch_timer = loop.call_at(last + REFETCH_EVERY, self._refetch_due)
             return
@@ -349,6 +347,8 @@ class FlagConfigs:
     def _halt(self, error: str) -> None:
         """The token is refused: asking again would only be refused, so what waits is dropped
         (no request storm); a re-fetch of everything (after an outage) tries once more."""
+        if not self._halted:
+            self._publish(ConfigsStopped(error))
         self._halted = True
         self.state = f"failed: {error}"
         if self._queue is not None:

@@ -70,6 +70,13 @@ class ConfigChanged(msgspec.Struct, frozen=True):
     at: float  # when the monitor computed it
 
 
+class ConfigsStopped(msgspec.Struct, frozen=True):
+    """The flags' configurations are no longer followed (the token was refused, core/configs.py):
+    said once, so that a headless reader does not just go quiet about diffs."""
+
+    error: str
+
+
 class Dropped(msgspec.Struct, frozen=True):
     """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows, `events`
     of those events (the rest markers)."""
@@ -80,7 +87,13 @@ class Dropped(msgspec.Struct, frozen=True):
 
 
 MonitorUpdate = (
-    StreamItem | ValueUpdated | TransitionRecorded | ConfigChanged | EvaluatorStatus | Dropped
+    StreamItem
+    | ValueUpdated
+    | TransitionRecorded
+    | ConfigChanged
+    | ConfigsStopped
+    | EvaluatorStatus
+    | Dropped
 )
 
 #: Updates that are not rows of the feed (rows are events and the markers the event log keeps).
@@ -90,6 +103,7 @@ NOT_ROWS: tuple[type, ...] = (
     ValueUpdated,
     TransitionRecorded,
     ConfigChanged,
+    ConfigsStopped,
     EvaluatorStatus,
     Dropped,
 )
