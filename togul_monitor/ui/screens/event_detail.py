@@ -24,7 +24,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.messages import TransitionLoaded
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
-from togul_monitor.ui.view.rows import FeedItem
+from togul_monitor.ui.view.rows import FeedItem, marker_fields
 
 
 class ContextWords(msgspec.Struct, frozen=True):
@@ -229,9 +229,13 @@ class EventDetailScreen(ModalScreen[None]):
             self.set_body(rebuilt or message.body)
 
 
-def marker_detail(item: FeedItem) -> Text:
-    """A marker row (outage, gap, malformed): its text and the update it stands for."""
+def marker_detail(item: FeedItem, time_mode: str) -> Text:
+    """A marker row (outage, gap, malformed): its text and what the stream item behind it
+    says, in words."""
     body = Text(safe_text(item.text), style="bold")
     body.append("\n\n")
-    body.append(safe_text(repr(item.source)), style="dim")
+    for label, value in marker_fields(item.source, time_mode):
+        body.append(f"{label:<12}", style="dim")
+        body.append(value)
+        body.append("\n")
     return body

@@ -27,7 +27,7 @@ from togul_monitor.ui.view.config_diffs import config_text
 from togul_monitor.ui.view.contexts import context_states
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.inventory import InventorySource
-from togul_monitor.ui.view.rows import FeedItem, Row
+from togul_monitor.ui.view.rows import MARKER_TITLES, FeedItem, Row
 
 
 def open_detail(
@@ -40,7 +40,8 @@ def open_detail(
 ) -> None:
     app = screen.app
     if isinstance(item, FeedItem):
-        app.push_screen(EventDetailScreen(marker_detail(item), title=item.marker))
+        title = MARKER_TITLES.get(item.marker, item.marker)
+        app.push_screen(EventDetailScreen(marker_detail(item, time_mode), title=title))
         return
     transitions = store.transitions_for(item)
     monitor = host.monitor

@@ -9,6 +9,7 @@ one or more `FeedItem`s of text, made here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import msgspec
 
@@ -21,7 +22,7 @@ from togul_monitor.domain.events import (
     Status,
 )
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.format import fmt_clock
+from togul_monitor.ui.view.format import fmt_age, fmt_clock, fmt_full_time
 
 
 class FeedItem(msgspec.Struct):
@@ -80,6 +81,57 @@ def marker_items(row: object, time_mode: str = "local", now: float = 0.0) -> lis
             f"possible gap: {row.flag_key} expected v{row.expected_version}, got v{row.got_version}"
         )
         return [FeedItem(row.received_at, "gap", safe_text(text), row)]
+    return []
+
+
+MARKER_TITLES = {
+    "outage": "outage",
+    "outage-missing": "outage: changes may be missing",
+    "continued": "outage: changes may be missing",
+    "malformed": "malformed event",
+    "gap": "possible gap",
+    "info": "where this run begins",
+}
+
+
+def marker_fields(source: object, time_mode: str) -> list[tuple[str, str]]:
+    """The detail of a marker's stream item, field by field in words (none for a marker of
+    its own: `boundary_items`)."""
+    when = partial(fmt_full_time, mode=time_mode)
+    if isinstance(source, Outage):
+        if source.replayed is None:
+            replayed = "unknown (the client cannot tell)"
+        else:
+            replayed = f"{source.replayed} event{'' if source.replayed == 1 else 's'}"
+        missed = (
+            "yes: values were re-evaluated after it"
+            if source.may_have_missed
+            else "no: the ids resumed where they stopped"
+        )
+        return [
+            ("down from", when(source.started_at)),
+            ("live again", when(source.ended_at)),
+            ("for", fmt_age(source.ended_at - source.started_at)),
+            ("re-sent", replayed),
+            ("may miss", missed),
+        ]
+    if isinstance(source, Malformed):
+        return [
+            ("reason", safe_text(source.reason)),
+            ("event id", safe_text(source.event_id) if source.event_id else "(none)"),
+            ("received", when(source.received_at)),
+            ("effect", "every value re-evaluated" if source.re_evaluate else "skipped"),
+            ("data", safe_text(source.raw)),
+        ]
+    if isinstance(source, PossibleGap):
+        return [
+            ("flag", safe_text(source.flag_key)),
+            ("environment", safe_text(source.environment_id)),
+            ("expected", f"v{source.expected_version}"),
+            ("got", f"v{source.got_version}"),
+            ("event id", safe_text(source.event_id) if source.event_id else "(none)"),
+            ("received", when(source.received_at)),
+        ]
     return []
 
 
