@@ -26,20 +26,25 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.ui.view.feed_layout import (
     FeedLayout,
     environment_label,
     expanded_lines,
     layout_for,
     needs_of,
+    row_change,
     row_is_cut,
     row_text,
 )
 from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.format import fmt_clock
 from togul_monitor.ui.view.rows import Row
 from togul_monitor.ui.view.words import wrap_words
 
 __all__ = ["EventFeed", "environment_label", "row_text"]
+
+LINES_KEPT = 1_000  # lines made for earlier frames kept before they are dropped (a few screens)
 
 
 class EventFeed(ScrollView, can_focus=True):
@@ -91,6 +96,9 @@ class EventFeed(ScrollView, can_focus=True):
         self._generation = store.generation
         self._relaying = False
         self._frame: tuple[int, Style, float] | None = None  # while a frame renders
+        # Lines made for earlier frames, by `_line_key`, while what they share stays the same.
+        self._lines: dict[tuple[object, ...], Strip] = {}
+        self._lines_shared: tuple[object, ...] | None = None
 
     # -- state from the store --------------------------------------------------------------
     def sync(self) -> None:
@@ -257,7 +265,12 @@ class EventFeed(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # What every line of one frame shares, worked out once: the style alone (CSS lookups)
         # cost as much as a row's text.
-        self._frame = (self.scrollable_content_region.width, self.rich_style, self.clock())
+        width, base = self.scrollable_content_region.width, self.rich_style
+        self._frame = (width, base, self.clock())
+        shared = (width, base, self.time_mode, self.columns)
+        if shared != self._lines_shared or len(self._lines) > LINES_KEPT:
+            self._lines_shared = shared
+            self._lines = {}
         try:
             return super().render_lines(crop)
         finally:
@@ -279,11 +292,18 @@ class EventFeed(ScrollView, can_focus=True):
         index, sub = self._row_at(int(self.scroll_y) + y)
         if index >= len(view):
             return Strip.blank(width, base)
+        key: tuple[object, ...] | None = None
         if sub >= 0:
             text = self.expansion[sub].copy()
         else:
+            row = view[index]
+            if self._frame is not None and index != self.cursor:
+                key = self._line_key(row, index, now)
+                strip = self._lines.get(key)
+                if strip is not None:
+                    return strip
             text = row_text(
-                view[index],
+                row,
                 width,
                 time_mode=self.time_mode,
                 now=now,
@@ -296,7 +316,27 @@ class EventFeed(ScrollView, can_focus=True):
         if index == self.cursor:
             text.pad_right(max(0, width - text.cell_len))
             text.stylize(self.get_component_rich_style("event-feed--cursor"))
-        return self._strip(text, width, base)
+        strip = self._strip(text, width, base)
+        if key is not None:
+            self._lines[key] = strip
+        return strip
+
+    def _line_key(self, row: Row, index: int, now: float) -> tuple[object, ...]:
+        """Everything a row's line shows beyond what its frame shares (`render_lines`): the
+        same key, the same line. A burst scrolls every line a few rows a frame; their text is
+        made once, not once a frame."""
+        recorded = index < self.store.recorded
+        if not isinstance(row, FlagEvent):  # a marker: its line is its text
+            return (row.received_at, row.marker, row.text, recorded, self._stamp(row, now))
+        names = self.environment_names
+        label = names.get(row.environment_id) if names else None
+        return (row, recorded, self._stamp(row, now), label, row_change(row, self.store))
+
+    def _stamp(self, row: Row, now: float) -> str | None:
+        """The time a row shows, when it moves with `now` (relative ages)."""
+        if self.time_mode != "relative":
+            return None
+        return fmt_clock(row.received_at, "relative", now)
 
     def _strip(self, text: Text, width: int, base: Style) -> Strip:
         text.no_wrap = True
