@@ -171,6 +171,24 @@ def test_an_unreachable_host_is_retried_in_plain_words_then_given_up() -> None:
     assert "Errno" not in result.stderr and result.stdout == ""
 
 
+def test_give_up_after_counts_the_start_too() -> None:
+    """A server that accepts and never answers: the start's key check waits out its own
+    timeout (5 s), and a `--give-up-after` shorter than that gave up only after it."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections are queued, never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        args = ["tail", "--url", url, "--api-key", "tgl_sdk_0123456789abcdef0000"]
+        result = CliRunner().invoke(
+            cli, [*args, "--environment", "qa", "--give-up-after", "0.5s", "--no-record"]
+        )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "tail: giving up: the stream has not been live for 0.5 s (--give-up-after): the start "
+        "(the environment's lookup, the key's check) had not finished"
+    )
+
+
 @pytest.mark.parametrize("value", ["soon", "0s", "-5m", "5 parsecs"])
 def test_give_up_after_takes_a_duration(value: str) -> None:
     result = CliRunner().invoke(cli, ["tail", "--demo", "--give-up-after", value])

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from togul_monitor.cli.common import (
+    EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
@@ -99,7 +100,20 @@ async def _run_tail(
 
     # The updates come in batches from the drain buffer (core/drained.py): under a burst the
     # tail pays per batch, not per event (cli/tail_loop.py).
-    async with core.run_headless(profile, record=record, drained=True) as (monitor, updates):
+    started = asyncio.get_running_loop().time()  # `--give-up-after` counts the start too
+    async with contextlib.AsyncExitStack() as running:
+        headless = core.run_headless(profile, record=record, drained=True)
+        try:
+            monitor, updates = await asyncio.wait_for(
+                running.enter_async_context(headless), give_up_after
+            )
+        except asyncio.TimeoutError:
+            err.write(
+                f"tail: giving up: the stream has not been live for {give_up_after:g} s "
+                "(--give-up-after): the start (the environment's lookup, the key's check) "
+                "had not finished\n"
+            )
+            return EXIT_FAILED
         printer = TailPrinter(
             out,
             err,
@@ -168,6 +182,7 @@ async def _run_tail(
                     # the monitor stops it and says why, a configuration error.
                     configuration_error=lambda: getattr(monitor, "configuration_error", None),
                     stop_reading=monitor.stop_reading,
+                    started_at=started,
                 )
 
 
