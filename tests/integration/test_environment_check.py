@@ -276,3 +276,25 @@ def test_tail_exits_2_when_the_probe_made_again_finds_another_environment(
     assert result.exit_code == 2, result.output
     assert "environment not verified" in result.stderr
     assert "belongs to another environment than 'production'" in result.stderr
+
+
+async def test_a_stream_scope_key_asks_for_no_evaluation(emulator: EmulatorHandle) -> None:
+    creds = emulator.credentials
+    monitor = Monitor(
+        profile(emulator, "production", api_key=creds.keys["production"]["stream"], watch=("a",)),
+        record=False,
+    )
+    await monitor.start()
+    try:
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        await wait_for(lambda: monitor.snapshot().counters.events == 1, what="the event")
+        assert monitor.evaluator is None
+        assert emulator.requests.count("POST", "/api/v1/evaluate") == 0  # never a 403 asked for
+        assert any(
+            "scope stream: values are not evaluated" in n for n in monitor.snapshot().notices
+        )
+    finally:
+        await monitor.stop()

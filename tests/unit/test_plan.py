@@ -58,3 +58,14 @@ def test_no_environment_key_means_no_evaluation() -> None:
     plan = plan_stream(profile(api_key=SDK, environment_key=""), None)
     assert not plan.evaluate
     assert plan.notes == ("no environment key: values are not evaluated",)
+
+
+def test_a_stream_scope_key_streams_and_is_never_asked_to_evaluate() -> None:
+    """Asked anyway, every evaluate answered 403 and `tail` said the key "cannot evaluate",
+    then "evaluate refused the credentials"."""
+    plan = plan_stream(profile(api_key="tgl_str_0123456789abcdef9f2c"), None)
+    assert plan.credentials.api_key == "tgl_str_0123456789abcdef9f2c" and not plan.evaluate
+    assert plan.notes == (
+        "an API key of scope stream: values are not evaluated (it cannot evaluate); add an API "
+        "key of scope sdk or server to the profile (api_key_env)",
+    )

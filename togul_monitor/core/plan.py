@@ -31,6 +31,22 @@ NO_API_KEY = (
     "(api_key_env)"
 )
 NO_ENVIRONMENT_KEY = "no environment key: values are not evaluated"
+STREAM_SCOPE_KEY = (
+    "an API key of scope stream: values are not evaluated (it cannot evaluate); add an API key "
+    "of scope sdk or server to the profile (api_key_env)"
+)
+
+
+def not_evaluated(profile: Profile) -> str | None:
+    """Why the profile's values are not evaluated, with the fix; None when they are: evaluate
+    takes an API key that may evaluate (sdk or server scope) and an environment key."""
+    if not profile.api_key:
+        return NO_API_KEY
+    if not key_may_evaluate(profile.api_key):
+        return STREAM_SCOPE_KEY  # asked anyway, every answer would be a 403
+    if not profile.environment_key:
+        return NO_ENVIRONMENT_KEY
+    return None
 
 
 class StreamPlan(msgspec.Struct, frozen=True):
@@ -40,7 +56,7 @@ class StreamPlan(msgspec.Struct, frozen=True):
     listed: tuple[str, ...] = ()  # flags the management API lists in the environment
     project_id: str | None = None  # the environment's project (a token's lookup found it)
     flag_ids: dict[str, str] = msgspec.field(default_factory=dict)  # listed flag key → id
-    evaluate: bool = False  # an API key and an environment key: values can be evaluated
+    evaluate: bool = False  # values can be evaluated (`not_evaluated` says why not)
     notes: tuple[str, ...] = ()  # one-line facts for the status area
 
 
@@ -63,10 +79,9 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
     credentials = stream_credentials(
         profile, token_allowed=environment_id is not None or not profile.api_key
     )
-    if not profile.api_key:
-        notes.append(NO_API_KEY)
-    elif not profile.environment_key:
-        notes.append(NO_ENVIRONMENT_KEY)
+    reason = not_evaluated(profile)
+    if reason is not None:
+        notes.append(reason)
     for env_id, env_key in profile.environment_names.items():
         names.setdefault(env_id, env_key)
     if environment_id is None and credentials.environment_scoped:
@@ -81,7 +96,7 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
         listed=listed,
         project_id=project_id,
         flag_ids=flag_ids,
-        evaluate=bool(profile.api_key and profile.environment_key),
+        evaluate=reason is None,
         notes=tuple(notes),
     )
 

@@ -7,6 +7,7 @@ from textual import events
 from textual.app import App
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.plan import not_evaluated
 
 
 def input_waiting(app: App[None]) -> bool:
@@ -32,6 +33,6 @@ def where_of(profile: Profile) -> str:
 
 
 def evaluates(profile: Profile) -> bool:
-    """Whether the monitor evaluates values for `profile`: evaluate takes an API key and an
-    environment key (the rule of `core/plan.py`, `StreamPlan.evaluate`)."""
-    return bool(profile.api_key and profile.environment_key)
+    """Whether the monitor evaluates values for `profile` (the rule of `core/plan.py`,
+    `StreamPlan.evaluate`)."""
+    return not_evaluated(profile) is None

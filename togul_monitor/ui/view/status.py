@@ -221,12 +221,12 @@ def values_empty_text(environment: str) -> Text:
 def not_evaluated_note(profile: Profile, snapshot: MonitorSnapshot | None) -> str:
     """Why the profile's values are not evaluated, and the fix: the monitor's own note
     (core/plan.py), or the same words before the monitor has said it."""
-    from togul_monitor.core.plan import NO_API_KEY, NO_ENVIRONMENT_KEY
+    from togul_monitor.core.plan import NO_ENVIRONMENT_KEY, not_evaluated
 
     for notice in snapshot.notices if snapshot is not None else ():
-        if notice in (NO_API_KEY, NO_ENVIRONMENT_KEY) or "not evaluat" in notice:
+        if "not evaluat" in notice:
             return notice
-    return NO_API_KEY if not profile.api_key else NO_ENVIRONMENT_KEY
+    return not_evaluated(profile) or NO_ENVIRONMENT_KEY
 
 
 def not_evaluated_text(note: str, edit_key: str, switch_key: str) -> Text:
