@@ -257,9 +257,12 @@ async def test_a_probe_without_answer_verifies_the_key_later_and_names_its_event
         await monitor.stop()
 
 
+@pytest.mark.parametrize("count", [None, 1])
 def test_tail_exits_2_when_the_probe_made_again_finds_another_environment(
-    emulator: EmulatorHandle,
+    emulator: EmulatorHandle, count: int | None
 ) -> None:
+    """With `--count` too: reaching the count first must not turn the wrong environment into
+    a success (the count waits for the probe, as for the re-evaluations)."""
     creds = emulator.credentials
     emulator.faults.fail_evaluate(1, status=503)  # the probe at start gets no verdict
 
@@ -271,6 +274,7 @@ def test_tail_exits_2_when_the_probe_made_again_finds_another_environment(
     producer.start()
     args = ["tail", "--url", emulator.base_url, "--environment", "production", "--no-record"]
     args += ["--api-key", creds.keys["staging"]["sdk"]]
+    args += ["--count", str(count)] if count is not None else []
     result = CliRunner().invoke(cli, args)
     producer.join()
     assert result.exit_code == 2, result.output

@@ -270,16 +270,21 @@ async def test_deletion_is_shown_and_history_is_kept(emulator_any: EmulatorHandl
 async def test_a_403_from_evaluate_gives_one_status_and_no_request_storm(
     emulator_any: EmulatorHandle,
 ) -> None:
-    # A stream-scope key may stream but not evaluate: evaluate answers 403.
-    stream_key = emulator_any.credentials.keys["production"]["stream"]
-    monitor, rec = await started(
-        emulator_any, api_key=stream_key, watch=("new-dashboard", "checkout-v2")
-    )
+    # The key evaluated at start; then evaluate answers 403 (credentials refused: a key revoked
+    # for evaluation, a proxy): one status, evaluation halted, no request per event.
+    key = emulator_any.credentials.keys["production"]["sdk"]
+    watched = ("new-dashboard", "checkout-v2")
+    monitor, rec = await started(emulator_any, watch=watched)
     try:
-        await wait_for(lambda: rec.of(EvaluatorStatus), what="evaluator status")
-        await wait_for(monitor.evaluations_idle, what="idle")
-        first_wave = monitor.evaluator.counters.requests  # type: ignore[union-attr]
-        assert 1 <= first_wave <= 2  # one per watched flag, no retry
+        await wait_for(
+            lambda: (
+                all(monitor.values()[k].current for k in watched if k in monitor.values())
+                and len(monitor.values()) == 2
+            ),
+            what="the first values",
+        )
+        emulator_any.faults.fail_evaluate(1_000, status=403)
+        before = monitor.evaluator.counters.requests  # type: ignore[union-attr]
 
         def changes() -> None:
             for i in range(50):
@@ -287,13 +292,15 @@ async def test_a_403_from_evaluate_gives_one_status_and_no_request_storm(
 
         await asyncio.to_thread(changes)
         await wait_for(lambda: len(rec.of(FlagEvent)) == 50, what="50 events")
+        await wait_for(lambda: rec.of(EvaluatorStatus), what="evaluator status")
         await wait_for(monitor.evaluations_idle, what="idle")
         statuses = rec.of(EvaluatorStatus)
         assert len(statuses) == 1
         assert statuses[0].credentials_rejected and not statuses[0].ok
         assert "403" in (statuses[0].message or "")
-        assert stream_key not in (statuses[0].message or "")
-        assert monitor.evaluator.counters.requests == first_wave  # type: ignore[union-attr]
+        assert key not in (statuses[0].message or "")
+        asked = monitor.evaluator.counters.requests - before  # type: ignore[union-attr]
+        assert 1 <= asked <= 2  # the first refusal halts: not one per event
         assert monitor.snapshot().evaluator == statuses[0]
         value = monitor.values()["new-dashboard"]
         assert value.stale and value.error is not None

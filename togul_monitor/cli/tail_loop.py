@@ -184,7 +184,7 @@ async def print_updates(
                                 if settled is not None:
                                     rest = batch[index + 1 :]
                                     await _settle_or_say(source, rest, printer, scope, settled)
-                                return EXIT_OK
+                                return _count_reached(printer, configuration_error)
                     continue
                 shown = scope.events(run)
                 printer.events(shown)
@@ -215,6 +215,17 @@ async def print_updates(
                 return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
 
 
+def _count_reached(printer: TailPrinter, configuration_error: Callable[[], object]) -> int:
+    """`--count`'s exit: 0, unless the stream proved the profile wrong meanwhile (a key of
+    another environment, found by the check made again once events came: core/environment.py),
+    which a script must not take for success."""
+    error = configuration_error()
+    if error is None:
+        return EXIT_OK
+    printer.say(safe_text(str(error)))
+    return EXIT_USAGE
+
+
 async def _settle_or_say(
     source: Batches,
     rest: Sequence[object],
@@ -228,8 +239,9 @@ async def _settle_or_say(
     wait = SETTLE_SECONDS  # read now: tests shorten it
     if not await _settle(source, rest, printer, scope, settled, timeout=wait):
         printer.say(
-            "exiting before the re-evaluations and fetches the last events caused had answered "
-            f"(--count waits at most {wait:g} s): changes they made may not be printed"
+            "exiting before the re-evaluations, fetches and environment check the last events "
+            f"caused had answered (--count waits at most {wait:g} s): changes they made may not "
+            "be printed"
         )
 
 

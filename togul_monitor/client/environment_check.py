@@ -10,7 +10,8 @@ environment answers 403. So one evaluate of one flag tells whether a profile's `
   unknown.
 
 A key of scope stream cannot evaluate at all (`key_may_evaluate`), so it is never probed. The
-probe is one request, never retried, and not counted as an evaluation anywhere.
+probe is one request, not retried here, and not counted as an evaluation anywhere; the monitor
+makes it again, now and then, while its answer is unknown (core/environment.py).
 """
 
 from __future__ import annotations

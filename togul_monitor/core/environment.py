@@ -10,9 +10,10 @@ Before the stream starts (`prepare`, called by `Monitor.start`):
   the key belongs to `environment_key` (client/environment_check.py): a key of another
   environment is a configuration error, raised from `Monitor.start`. The probe is not an
   evaluation: no view counts it. A probe with no usable answer (no answer in time, a 503) is
-  made again once the stream brings events (the server answers then; at most every
-  `RECHECK_EVERY` seconds): a key of another environment then stops the stream with the same
-  error (`on_mismatch`), and a verified one names its events from then on.
+  made again once the stream brings events (the server answers then), `PROBE_AGAIN_AFTER`
+  seconds later, then twice as long after each one still without an answer: a key of another
+  environment then stops the stream with the start's error (`on_mismatch`), and a verified one
+  names its events from then on.
 - A key of scope stream cannot evaluate; without a token nothing can tell its environment, so
   its events keep their environment id and the snapshot's notes say "environment not verified".
 
@@ -140,7 +141,10 @@ async def prepare(profile: Profile, tokens: TokenKeeper | None) -> tuple[StreamP
     return plan, await verify(profile, plan)
 
 
-RECHECK_EVERY = 5.0  # seconds between two probes made again while the stream brings events
+# Seconds before a probe is made again, doubled after each one without a usable answer (a 401,
+# a quota answer or an overloaded server may stay so), up to PROBE_AGAIN_MAX.
+PROBE_AGAIN_AFTER = 5.0
+PROBE_AGAIN_MAX = 300.0
 
 
 class Environments:
@@ -158,9 +162,11 @@ class Environments:
         self.on_mismatch: Callable[[str], None] | None = None
         self.on_change: Callable[[], None] = lambda: None  # a verification came late
         self.notes: tuple[str, ...] = ()  # why the environment is not verified (the snapshot's)
-        self._check: Callable[[], Awaitable[Verification]] | None = None  # the probe, again
-        self._checked_at: float | None = None  # loop time the probe was last made again
-        self._checking: asyncio.Task[None] | None = None
+        self._probe: Callable[[], Awaitable[Verification]] | None = None  # owed: made again
+        self._probed_at: float | None = None  # loop time it was last made again
+        self._probe_wait = PROBE_AGAIN_AFTER  # before the next one
+        self._probe_task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def apply(
         self,
@@ -178,14 +184,14 @@ class Environments:
         self.notes = verification.notes
         for note in self.notes:
             log.info("%s", note)
-        self._check = check if verification.again else None
+        self._probe = check if verification.again else None
 
     def relevant(self, batch: list[FlagEvent]) -> list[FlagEvent]:
         """The events of `batch` that concern the profile's environment."""
         if self.mismatch is not None:
             return []
-        if self._check is not None:
-            self._check_again()
+        if self._probe is not None:
+            self._probe_soon()
         if self.scoped_stream:
             if self.environment_id is None:
                 self._learn(batch[-1].environment_id)
@@ -214,37 +220,44 @@ class Environments:
             if self.on_learnt is not None:
                 self.on_learnt({environment_id: self.environment_key})
 
-    def _check_again(self) -> None:
+    def checked(self) -> bool:
+        """No probe is owed (`tail --count` waits for one before it exits)."""
+        return self._probe is None
+
+    def _probe_soon(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._checking is not None and not self._checking.done():
+        if self._closed or (self._probe_task is not None and not self._probe_task.done()):
             return
-        if self._checked_at is not None and loop.time() - self._checked_at < RECHECK_EVERY:
+        if self._probed_at is not None and loop.time() - self._probed_at < self._probe_wait:
             return
-        self._checked_at = loop.time()
-        self._checking = loop.create_task(self._probe_again(), name="environment-check")
+        if self._probed_at is not None:
+            self._probe_wait = min(2 * self._probe_wait, PROBE_AGAIN_MAX)
+        self._probed_at = loop.time()
+        self._probe_task = loop.create_task(self._probe_again(), name="environment-probe")
 
     async def _probe_again(self) -> None:
-        assert self._check is not None
+        assert self._probe is not None
         try:
-            verification = await self._check()
+            verification = await self._probe()
         except ConfigError as error:  # the key's environment is another one
-            self._check = None
+            self._probe = None
             self.mismatch = error.message
-            if self.on_mismatch is not None:
+            if self.on_mismatch is not None and not self._closed:
                 self.on_mismatch(self.mismatch)
             return
-        if verification.again:
-            return  # no usable answer yet: asked again with later events
-        self._check = None
-        self.verified, self.notes = verification.verified, verification.notes
-        if self.verified and self.environment_id is not None:
-            self._name(self.environment_id)
+        self.notes = verification.notes  # what the last answer said
+        if not verification.again:
+            self._probe = None
+            self.verified = verification.verified
+            if self.verified and self.environment_id is not None:
+                self._name(self.environment_id)
         self.on_change()
 
     async def aclose(self) -> None:
-        if self._checking is not None:
-            self._checking.cancel()
-            await asyncio.gather(self._checking, return_exceptions=True)
+        self._closed = True
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            await asyncio.gather(self._probe_task, return_exceptions=True)
 
     def _mismatched(self, actual_id: str) -> None:
         expected_id = self.environment_id or ""

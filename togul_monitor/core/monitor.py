@@ -182,11 +182,11 @@ class Monitor:
         # Each step runs whatever the one before did: one failing close must not leave the
         # journal's writer thread running or an update stream waiting forever.
         try:
+            await self._environments.aclose()  # first: a late probe's verdict stops nothing
             await self._intake.stop()
             await self._tokens.aclose()
             await self._evaluations.aclose()
             await self._configs.aclose()
-            await self._environments.aclose()
         finally:
             try:
                 if self._journal is not None:
@@ -386,9 +386,9 @@ class Monitor:
     def evaluations_idle(self) -> bool:
         return self._evaluations.idle()
 
-    def answered_mark(self) -> Callable[[], bool]:  # evaluations, fetches (hurried): coalesce
+    def answered_mark(self) -> Callable[[], bool]:  # evaluations, fetches (hurried), the probe
         values, configs = self._evaluations.answered_mark(), self._configs.answered_mark()
-        return lambda: values() and configs()
+        return lambda: values() and configs() and self._environments.checked()
 
     def configs_idle(self) -> bool:  # no fetch an event asked for waits or runs
         return self._configs.idle()

@@ -1,0 +1,58 @@
+"""A start-up probe with no usable answer is made again as events come (core/environment.py):
+not at every batch, and less and less often while the answer stays unknown (a 401, a quota
+answer or an overloaded server may stay so for hours)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from togul_monitor.client.credentials import StreamCredentials
+from togul_monitor.core import environment
+from togul_monitor.core.environment import Environments, Verification
+from togul_monitor.core.plan import StreamPlan
+from togul_monitor.domain.events import FlagEvent
+
+EVENT = FlagEvent("flag.updated", "k", "env-1", 1, 1.0, None, 1.0)
+UNKNOWN = Verification(False, ("environment not verified (503)",), again=True)
+
+
+async def test_the_probe_is_made_again_less_and_less_often_until_it_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    now = [1000.0]
+    monkeypatch.setattr(loop, "time", lambda: now[0])
+    answers = [UNKNOWN, Verification(False, ("environment not verified (401)",), again=True)]
+    answers += [UNKNOWN] * 10 + [Verification(True)]
+    probed: list[float] = []
+
+    async def probe() -> Verification:
+        probed.append(now[0])
+        return answers[len(probed) - 1]
+
+    envs = Environments("production")
+    envs.apply(StreamPlan(StreamCredentials(api_key="k")), UNKNOWN, probe)
+    assert not envs.checked()
+
+    async def batches_until(t: float) -> None:
+        while now[0] < t:  # a batch every second
+            envs.relevant([EVENT])
+            if envs._probe_task is not None:
+                await envs._probe_task
+            now[0] += 1.0
+
+    await batches_until(1000.0 + 60)
+    # At the first batch, then 5, 10, 20 s later: not once a second.
+    assert [t - 1000.0 for t in probed] == [0.0, 5.0, 15.0, 35.0]
+    assert envs.notes == ("environment not verified (503)",)  # what the last answer said
+    await batches_until(1000.0 + 3600 * 3)
+    gaps = [b - a for a, b in zip(probed, probed[1:], strict=False)]
+    assert max(gaps) == environment.PROBE_AGAIN_MAX  # capped
+    assert envs.verified and envs.checked() and envs.notes == ()  # answered at last
+    assert envs.names == {"env-1": "production"}  # named now
+    probes = len(probed)
+    await batches_until(now[0] + 3600)
+    assert len(probed) == probes  # and never again
+    await envs.aclose()
