@@ -135,7 +135,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
                 for key, label, placeholder in FIELDS:
                     yield Label(label)
                     yield OrderedInput(  # its editing keys act in order in a burst
-                        value=form_text(values.get(key, "")),
+                        value=form_text(key, values.get(key, "")),
                         placeholder=secret_hint
                         if key == "api_key" and secret_hint
                         else placeholder,
@@ -154,7 +154,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
                 "named contexts, one a line: name: key=value, key=value", id="contexts-label"
             )
             yield TextArea(
-                form_text(named),
+                form_text("contexts", named),
                 id="field-contexts",
                 soft_wrap=False,
                 tab_behavior="focus",

@@ -135,23 +135,37 @@ def parse_list(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(filter(None, (p.strip() for p in text.split(",")))))
 
 
-def form_text(text: str) -> str:
-    """A field's text as the form shows it, control characters escaped line by line: a watched
-    flag key is the server's text (`w` saves it), and an input shows what it holds raw, escape
-    sequences included."""
-    return "\n".join(safe_text(line) for line in text.split("\n"))
+#: How the items of a field are told apart: each one shown escaped maps back on its own.
+_ITEM_SEPARATORS = {"watch": ",", "context": ",", "contexts": "\n"}
+
+
+def form_text(key: str, text: str) -> str:
+    """A field's text as the form shows it, every control character escaped: a watched flag
+    key is the server's text (`w` saves it), and an input shows what it holds raw, escape
+    sequences and line feeds included. The named contexts' lines stay lines."""
+    if key == "contexts":
+        return "\n".join(safe_text(line) for line in text.split("\n"))
+    return safe_text(text)
 
 
 def typed_text(key: str, typed: str, original: str) -> str:
-    """What a field of the form holds once read: `original` while the form shows it as it was
-    (escaped), and in the watch list each key shown escaped its own key again, so saving a form
-    never turns a watched key into its escaped spelling."""
-    if typed.strip() == form_text(original).strip():
+    """What a field of the form holds once read: `original` while the form shows it as it was,
+    and each item of it (a watched key, a context's pair, a named context's line) shown escaped
+    its own original again, so saving never turns a value into its escaped spelling. Items
+    spelled alike once escaped map back in the order they were shown."""
+    if typed.strip() == form_text(key, original).strip():
         return original
-    if key != "watch":
+    separator = _ITEM_SEPARATORS.get(key)
+    if separator is None:
         return typed
-    keys = {form_text(watched): watched for watched in parse_list(original)}
-    return ", ".join(keys.get(item.strip(), item.strip()) for item in typed.split(","))
+    originals: dict[str, list[str]] = {}
+    for item in original.split(separator):
+        originals.setdefault(form_text(key, item).strip(), []).append(item.strip())
+    items = []
+    for item in typed.split(separator):
+        same = originals.get(item.strip())
+        items.append(same.pop(0) if same else item)
+    return separator.join(items)
 
 
 def config_message(error: ConfigError) -> str:
