@@ -20,6 +20,7 @@ from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
 from togul_monitor.core.updates import (
+    ConfigsStopped,
     Dropped,
     EvaluatorStatus,
     TransitionRecorded,
@@ -381,3 +382,28 @@ async def test_the_count_stops_the_stream_before_the_settle() -> None:
         )
     assert code == 0
     assert order == ["mark", "stop after 3 lines", "settle"]
+
+
+async def test_configurations_stopped_is_said_once_a_minute_though_each_outage_repeats_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each outage's re-fetch tries the refused token once more and halts again: a stream that
+    drops now and then must not repeat the line at each drop."""
+    printer, scope, _ = printer_and_scope(True)
+    err = io.StringIO()
+    printer.err = err
+    clock = [1000.0]
+    monkeypatch.setattr(render.time, "monotonic", lambda: clock[0])
+    refused = ConfigsStopped("management API answered HTTP 401 (\x1b[2Jtoken expired)")
+    items = [event(1), refused, event(2), refused, refused]
+    items.append(Status(ConnectionState.STOPPED, 2.0, error="monitor failed: boom"))
+    with buffered(printer.output):
+        await asyncio.wait_for(
+            print_updates(Chunks(items, 2), PROFILE, printer, scope, count=None, settle_mark=None),
+            5,
+        )
+    said = [line for line in err.getvalue().splitlines() if "configuration diffs" in line]
+    assert said == [
+        "tail: configuration diffs are no longer shown: management API answered HTTP 401 "
+        "(\\x1b[2Jtoken expired)"
+    ]

@@ -219,7 +219,7 @@ class TailPrinter:
         self.last_error: str | None = None  # the last failure, in plain words
         self._stamp = _Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
-        self._failures_said: dict[str, float] = {}  # an evaluator failure → when it was said
+        self._failures_said: dict[str, float] = {}  # a failure said (`_say_seldom`) → when
         # The stream's events carry ids: a value change tied to none was then found on a
         # re-evaluation of its own (after an outage, say), not caused by the event above it.
         self.ids_seen = False
@@ -321,6 +321,15 @@ class TailPrinter:
             text = f"{why}: value changes are no longer shown"
         else:
             text = f"{why}: value changes are not shown where it fails, until it answers again"
+        self._say_seldom(text)
+
+    def configs_stopped(self, error: str) -> None:
+        """The configurations are no longer followed (the token was refused): on stderr, at
+        most once a minute (each outage's re-fetch tries once more, and may fail the same)."""
+        self._say_seldom(f"configuration diffs are no longer shown: {safe_text(error)}")
+
+    def _say_seldom(self, text: str) -> None:
+        """`say`, each text at most once every SAY_AGAIN_AFTER seconds."""
         now, said = time.monotonic(), self._failures_said
         if now - said.get(text, -math.inf) < SAY_AGAIN_AFTER:
             return

@@ -126,7 +126,7 @@ def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
             printer.config_change(item.diff, item.event, item.at)
         return True
     if isinstance(item, ConfigsStopped):  # or diffs would just stop, unexplained
-        printer.say(f"configuration diffs are no longer shown: {safe_text(item.error)}")
+        printer.configs_stopped(item.error)
         return True
     return False
 

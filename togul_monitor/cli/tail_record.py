@@ -29,7 +29,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from togul_monitor.core.drained import DrainedUpdates
-from togul_monitor.core.updates import ConfigChanged, EvaluatorStatus, TransitionRecorded
+from togul_monitor.core.updates import (
+    ConfigChanged,
+    ConfigsStopped,
+    EvaluatorStatus,
+    TransitionRecorded,
+)
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
 
 if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
@@ -40,6 +45,7 @@ HELD = (
     FlagEvent,
     TransitionRecorded,
     ConfigChanged,
+    ConfigsStopped,
     EvaluatorStatus,
     Status,
     Outage,
