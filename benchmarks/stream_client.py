@@ -283,6 +283,8 @@ def start_server(count: int) -> tuple[str, multiprocessing.process.BaseProcess]:
 
 
 def compare(count: int, rounds: int, clients: list[str], baseline: Path | None) -> None:
+    from pipeline import paired_median  # this script's folder: first on the path
+
     clients = list(clients)
     url, server = start_server(count)
     cpu: dict[str, list[float]] = {name: [] for name in clients}
@@ -309,21 +311,14 @@ def compare(count: int, rounds: int, clients: list[str], baseline: Path | None) 
     for mine in ("ours", "ours-batches", "before"):
         if mine not in median:
             continue
-        ratios = [
-            f"{median[other] / median[mine]:.2f}x {other}"
-            for other in clients
-            if other != mine and other not in ("ours", "ours-batches", "before")
-        ]
+        others = [o for o in clients if o not in ("ours", "ours-batches", "before")]
+        ratios = [f"{median[other] / median[mine]:.2f}x {other}" for other in others]
         if mine != "before" and "before" in median:
             ratios.append(f"{median['before'] / median[mine]:.2f}x before")
         print(f"  {mine} is " + ", ".join(ratios))
         # The same, round by round: on a machine whose speed shifts between runs (these
         # shared ones do, by a third at times) a slow round then moves one ratio, not a median.
-        paired = [
-            f"{statistics.median(o / m for o, m in zip(cpu[other], cpu[mine], strict=True)):.2f}x {other}"
-            for other in clients
-            if other != mine and other not in ("ours", "ours-batches", "before")
-        ]
+        paired = [f"{paired_median(cpu[other], cpu[mine]):.2f}x {other}" for other in others]
         if paired:
             print(f"  {mine} is, the median of the rounds' ratios, " + ", ".join(paired))
     print(flush=True)

@@ -17,7 +17,7 @@ def test_an_outage_detail_says_when_how_long_and_whether_changes_may_be_missing(
     assert "Outage(" not in text and "may_have_missed" not in text
     assert "down from   2023-11-14 22:13:20Z" in text
     assert "live again  2023-11-14 22:14:35Z" in text
-    assert "for         1m" in text
+    assert "for         1m15s" in text
     assert "re-sent     unknown" in text
     assert "may miss    yes: values were re-evaluated after it" in text
     assert MARKER_TITLES[item.marker] == "outage: changes may be missing"

@@ -22,7 +22,7 @@ from togul_monitor.domain.events import (
     Status,
 )
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.format import fmt_age, fmt_clock, fmt_full_time
+from togul_monitor.ui.view.format import fmt_clock, fmt_full_time
 
 
 class FeedItem(msgspec.Struct):
@@ -46,13 +46,28 @@ def row_marker(row: Row) -> str | None:
     return row.marker if type(row) is FeedItem else None
 
 
+def event_count(count: int) -> str:
+    return f"{count} event{'' if count == 1 else 's'}"
+
+
+def _duration(seconds: float) -> str:
+    """`75 s` reads `1m15s` (an age, `fmt_age`, would say `1m`)."""
+    if not seconds >= 0 or seconds == float("inf"):  # NaN, inf: a server's times are data
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{rest:02d}s" if hours else f"{minutes}m{rest:02d}s"
+
+
 def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, str]]:
     """The inline outage marker (one or two rows): what was down, what the view did."""
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
     start, end = fmt_clock(outage.started_at, mode, now), fmt_clock(outage.ended_at, mode, now)
     head = f"── disconnected {start}–{end}"
     if outage.replayed:
-        head += f", {outage.replayed} event{'' if outage.replayed == 1 else 's'} replayed"
+        head += f", {event_count(outage.replayed)} replayed"
     if not outage.may_have_missed:
         if not outage.replayed:
             head += ", 0 events replayed"
@@ -99,10 +114,9 @@ def marker_fields(source: object, time_mode: str) -> list[tuple[str, str]]:
     its own: `boundary_items`)."""
     when = partial(fmt_full_time, mode=time_mode)
     if isinstance(source, Outage):
-        if source.replayed is None:
-            replayed = "unknown (the client cannot tell)"
-        else:
-            replayed = f"{source.replayed} event{'' if source.replayed == 1 else 's'}"
+        replayed = "unknown (the client cannot tell)"
+        if source.replayed is not None:
+            replayed = event_count(source.replayed)
         missed = (
             "yes: values were re-evaluated after it"
             if source.may_have_missed
@@ -111,7 +125,7 @@ def marker_fields(source: object, time_mode: str) -> list[tuple[str, str]]:
         return [
             ("down from", when(source.started_at)),
             ("live again", when(source.ended_at)),
-            ("for", fmt_age(source.ended_at - source.started_at)),
+            ("for", _duration(source.ended_at - source.started_at)),
             ("re-sent", replayed),
             ("may miss", missed),
         ]
