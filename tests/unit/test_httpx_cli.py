@@ -48,3 +48,11 @@ def test_httpx_imported_first_keeps_its_own_tool() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["httpx", "True"]
+
+
+def test_the_tuis_modules_import_no_http_client() -> None:
+    """The TUI paints its first frame before the monitor's thread connects: httpx (some 35 ms
+    on a slow machine) is imported there, never by the screens' modules."""
+    done = _run("import sys, togul_monitor.ui.app\nprint('httpx' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

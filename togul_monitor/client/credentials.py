@@ -73,3 +73,9 @@ def stream_credentials(profile: HasCredentials, *, token_allowed: bool = True) -
     if api_key:
         return StreamCredentials(api_key=api_key)
     return StreamCredentials()
+
+
+def key_may_evaluate(api_key: str | None) -> bool:
+    """An API key whose scope may evaluate (not a `tgl_str_` stream key). Here, not beside the
+    probe (client/environment_check.py): the TUI asks it before its first frame, without httpx."""
+    return bool(api_key) and not (api_key or "").startswith(KEY_PREFIXES["stream"])

@@ -9,9 +9,10 @@ environment answers 403. So one evaluate of one flag tells whether a profile's `
 - anything else (401, 5xx, no answer, a 403 for a key whose scope its prefix does not tell):
   unknown.
 
-A key of scope stream cannot evaluate at all (`key_may_evaluate`), so it is never probed. The
-probe is one request, not retried here, and not counted as an evaluation anywhere; the monitor
-makes it again, now and then, while its answer is unknown (core/environment.py).
+A key of scope stream cannot evaluate at all (client/credentials.py `key_may_evaluate`), so it
+is never probed. The probe is one request, not retried here, and not counted as an evaluation
+anywhere; the monitor makes it again, now and then, while its answer is unknown
+(core/environment.py).
 """
 
 from __future__ import annotations
@@ -38,11 +39,6 @@ class Verdict(enum.Enum):
 class ProbeResult(msgspec.Struct, frozen=True):
     verdict: Verdict
     detail: str = ""  # secret-free: the HTTP status and the server's error code and message
-
-
-def key_may_evaluate(api_key: str | None) -> bool:
-    """An API key whose scope may evaluate (not a `tgl_str_` stream key)."""
-    return bool(api_key) and not (api_key or "").startswith(KEY_PREFIXES["stream"])
 
 
 def _known_scope(api_key: str) -> bool:

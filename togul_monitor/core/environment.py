@@ -35,7 +35,8 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from togul_monitor.client.environment_check import Verdict, key_may_evaluate, probe_environment
+from togul_monitor.client.credentials import key_may_evaluate
+from togul_monitor.client.environment_check import Verdict, probe_environment
 from togul_monitor.client.management import (
     EnvironmentInfo,
     EnvironmentNotFound,

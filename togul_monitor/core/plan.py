@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from togul_monitor.client.credentials import StreamCredentials, stream_credentials
-from togul_monitor.client.environment_check import key_may_evaluate
+from togul_monitor.client.credentials import (
+    StreamCredentials,
+    key_may_evaluate,
+    stream_credentials,
+)
 from togul_monitor.config.profiles import Profile
 from togul_monitor.support.text import mask_secret
 
