@@ -220,9 +220,7 @@ class TailPrinter:
         self._stamp = _Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
         self._failures_said: dict[str, float] = {}  # a failure said (`_say_seldom`) → when
-        # The stream's events carry ids: a value change tied to none was then found on a
-        # re-evaluation of its own (after an outage, say), not caused by the event above it.
-        self.ids_seen = False
+        self.ids_seen = False  # the events carry ids: a change tied to none is no event's
 
     def key_of(self, environment_id: str) -> str | None:
         return self.environment_names.get(environment_id) or None
@@ -324,8 +322,7 @@ class TailPrinter:
         self._say_seldom(text)
 
     def configs_stopped(self, error: str) -> None:
-        """The configurations are no longer followed (the token was refused): on stderr, at
-        most once a minute (each outage's re-fetch tries once more, and may fail the same)."""
+        """Configurations no longer followed (a token refused): said as a failure is."""
         self._say_seldom(f"configuration diffs are no longer shown: {safe_text(error)}")
 
     def _say_seldom(self, text: str) -> None:
