@@ -250,3 +250,12 @@ def test_the_readme_example_state_file_loads(tmp_path: Path) -> None:
     assert world.credentials.keys["staging"]["stream"].startswith("tgl_str_")
     result = world.evaluate("staging", "pricing-config", {})
     assert result["value"] == {"currency": "USD"}
+
+
+def test_a_seeds_refresh_token_is_the_same_whenever_the_run_starts() -> None:
+    """The org token is signed anew with each run's time (its `iat`), and a seeded `serve`
+    printed another refresh token when two runs fell in different seconds."""
+    early = make_world(seed=5, token_ttl=3600.0, clock=lambda: 1_700_000_000.0).credentials
+    later = make_world(seed=5, token_ttl=3600.0, clock=lambda: 1_700_000_007.0).credentials
+    assert early.org_token != later.org_token
+    assert early.org_refresh_token == later.org_refresh_token

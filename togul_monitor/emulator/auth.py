@@ -117,6 +117,9 @@ class Auth:
         self._signing_key = hashlib.sha256(f"togul-emulator:{seed}".encode()).digest()
         self.token_ttl = token_ttl
         now = clock()
+        # From the org token as given (the seed's, or a state file's): its refresh token is the
+        # same on every run of that seed, though the token is signed anew with each run's time.
+        digest = hashlib.sha256(b"togul-emulator-refresh:" + org_token.encode()).hexdigest()
         expires_at = None
         if token_ttl is not None:
             expires_at = now + token_ttl
@@ -126,8 +129,6 @@ class Auth:
                 org_token = make_jwt(claims, self._signing_key)
         self.org_token = org_token
         self._tokens: dict[str, _Token] = {org_token: _Token("access", expires_at)}
-        # From the org token alone: a world dumped and loaded again offers the same one.
-        digest = hashlib.sha256(b"togul-emulator-refresh:" + org_token.encode()).hexdigest()
         self.org_refresh_token = "tgl_rt_" + digest[:40]
         self._tokens[self.org_refresh_token] = _Token("refresh", now + REFRESH_TOKEN_TTL)
 
