@@ -171,6 +171,17 @@ async def test_a_pair_that_cannot_be_verified_keeps_the_id(emulator: EmulatorHan
         await monitor.stop()
 
 
+async def a_production_event_is_named_production(
+    emulator: EmulatorHandle, monitor: Monitor
+) -> None:
+    """A change in production, streamed: its environment is named after the profile's."""
+    await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+    await asyncio.to_thread(emulator.world.update_flag, "production", "checkout-v2", enabled=False)
+    production = emulator.credentials.environment_ids["production"]
+    await wait_for(lambda: production in monitor.environment_names(), what="the name")
+    assert monitor.environment_names()[production] == "production"
+
+
 async def test_a_verified_key_names_its_events_and_the_probe_is_no_evaluation(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -191,13 +202,7 @@ async def test_a_verified_key_names_its_events_and_the_probe_is_no_evaluation(
         assert len(evaluated) == 1  # the probe: one request, nothing retried
         assert monitor.snapshot().evaluate_requests == 0  # ...which no view counts
         assert not any("not verified" in n for n in monitor.snapshot().notices)
-        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
-        await asyncio.to_thread(
-            emulator.world.update_flag, "production", "checkout-v2", enabled=False
-        )
-        production = creds.environment_ids["production"]
-        await wait_for(lambda: production in monitor.environment_names(), what="the name")
-        assert monitor.environment_names()[production] == "production"
+        await a_production_event_is_named_production(emulator, monitor)
     finally:
         await monitor.stop()
 
@@ -244,13 +249,7 @@ async def test_a_probe_without_answer_verifies_the_key_later_and_names_its_event
     await monitor.start()
     try:
         assert any("not verified" in n for n in monitor.snapshot().notices)
-        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
-        await asyncio.to_thread(
-            emulator.world.update_flag, "production", "checkout-v2", enabled=False
-        )
-        production = creds.environment_ids["production"]
-        await wait_for(lambda: production in monitor.environment_names(), what="the name")
-        assert monitor.environment_names()[production] == "production"
+        await a_production_event_is_named_production(emulator, monitor)
         assert not any("not verified" in n for n in monitor.snapshot().notices)  # no longer
         assert monitor.configuration_error is None
     finally:
