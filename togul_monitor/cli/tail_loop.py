@@ -146,9 +146,9 @@ async def print_updates(
 ) -> int:
     """Print what `source` brings until `count` printed events (then `_settle` until the test
     `settle_mark()` makes at that moment passes), a stop, or `give_up_after` seconds without a
-    live stream (counted from `started_at`, loop time, when the tail began); the exit code. At the count `stop_reading()` ends the stream: during a burst,
-    what came after would only cost the settle CPU, and a recording tail's journal the time to
-    commit it all before the exit."""
+    live stream (counted from `started_at`, loop time, when the tail began); the exit code. At
+    the count `stop_reading()` ends the stream: during a burst, what came after would only cost
+    the settle CPU, and a recording tail's journal the time to commit it all before the exit."""
     loop = asyncio.get_running_loop()
     down_since: float | None = loop.time() if started_at is None else started_at  # not live
     printed = 0
