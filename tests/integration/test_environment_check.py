@@ -301,3 +301,25 @@ async def test_a_stream_scope_key_asks_for_no_evaluation(emulator: EmulatorHandl
         )
     finally:
         await monitor.stop()
+
+
+def test_tail_count_waits_only_for_the_probe_running_at_the_count(
+    emulator: EmulatorHandle,
+) -> None:
+    """An evaluate that keeps answering 503: the probe is owed for good, and `--count` waited
+    out its whole settle for it, then warned of changes it could not have missed."""
+    emulator.faults.fail_evaluate(1_000, status=503)
+
+    def change_once_streaming() -> None:
+        if emulator.wait_for_streams(1, timeout=10):
+            emulator.world.update_flag("production", "checkout-v2", enabled=False)
+
+    producer = threading.Thread(target=change_once_streaming, daemon=True)
+    producer.start()
+    args = ["tail", "--url", emulator.base_url, "--environment", "production", "--no-record"]
+    args += ["--api-key", emulator.credentials.keys["production"]["sdk"], "--count", "1"]
+    result = CliRunner().invoke(cli, args)
+    producer.join()
+    assert result.exit_code == 0, result.output
+    assert "environment not verified" in result.stderr
+    assert "exiting before" not in result.stderr

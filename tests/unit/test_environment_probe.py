@@ -34,7 +34,7 @@ async def test_the_probe_is_made_again_less_and_less_often_until_it_answers(
 
     envs = Environments("production")
     envs.apply(StreamPlan(StreamCredentials(api_key="k")), UNKNOWN, probe)
-    assert not envs.checked()
+    assert envs.answered_mark()()  # no probe runs yet: nothing to wait for
 
     async def batches_until(t: float) -> None:
         while now[0] < t:  # a batch every second
@@ -50,9 +50,27 @@ async def test_the_probe_is_made_again_less_and_less_often_until_it_answers(
     await batches_until(1000.0 + 3600 * 3)
     gaps = [b - a for a, b in zip(probed, probed[1:], strict=False)]
     assert max(gaps) == environment.PROBE_AGAIN_MAX  # capped
-    assert envs.verified and envs.checked() and envs.notes == ()  # answered at last
+    assert envs.verified and envs.notes == ()  # answered at last
     assert envs.names == {"env-1": "production"}  # named now
     probes = len(probed)
     await batches_until(now[0] + 3600)
     assert len(probed) == probes  # and never again
+    await envs.aclose()
+
+
+async def test_the_mark_waits_for_the_probe_running_when_it_is_made_and_no_later_one() -> None:
+    answer: asyncio.Future[Verification] = asyncio.get_running_loop().create_future()
+
+    async def probe() -> Verification:
+        return await answer
+
+    envs = Environments("production")
+    envs.apply(StreamPlan(StreamCredentials(api_key="k")), UNKNOWN, probe)
+    envs.relevant([EVENT])  # events: the probe is made again
+    mark = envs.answered_mark()
+    assert not mark()
+    answer.set_result(UNKNOWN)  # answered, still unknown: a later probe is owed
+    assert envs._probe_task is not None
+    await envs._probe_task
+    assert mark() and envs.answered_mark()()
     await envs.aclose()

@@ -221,9 +221,13 @@ class Environments:
             if self.on_learnt is not None:
                 self.on_learnt({environment_id: self.environment_key})
 
-    def checked(self) -> bool:
-        """No probe is owed (`tail --count` waits for one before it exits)."""
-        return self._probe is None
+    def answered_mark(self) -> Callable[[], bool]:
+        """Whether the probe running now has answered (`tail --count` waits for it before it
+        exits); one made later is not waited for, nor the next while none runs."""
+        task = self._probe_task
+        if task is None or task.done():
+            return lambda: True
+        return task.done
 
     def _probe_soon(self) -> None:
         loop = asyncio.get_running_loop()

@@ -388,7 +388,8 @@ class Monitor:
 
     def answered_mark(self) -> Callable[[], bool]:  # evaluations, fetches (hurried), the probe
         values, configs = self._evaluations.answered_mark(), self._configs.answered_mark()
-        return lambda: values() and configs() and self._environments.checked()
+        probe = self._environments.answered_mark()
+        return lambda: values() and configs() and probe()
 
     def configs_idle(self) -> bool:  # no fetch an event asked for waits or runs
         return self._configs.idle()
