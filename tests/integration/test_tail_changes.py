@@ -184,8 +184,8 @@ def test_give_up_after_counts_the_start_too() -> None:
         )
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-1] == (
-        "tail: giving up: the stream has not been live for 0.5 s (--give-up-after): the start "
-        "(the environment's lookup, the key's check) had not finished"
+        "tail: giving up: the stream has not been live for 0.5 s (--give-up-after): the monitor "
+        "was still starting (the environment's lookup, the key's check, the journal)"
     )
 
 

@@ -103,17 +103,15 @@ async def _run_tail(
     started = asyncio.get_running_loop().time()  # `--give-up-after` counts the start too
     async with contextlib.AsyncExitStack() as running:
         headless = core.run_headless(profile, record=record, drained=True)
-        try:
-            monitor, updates = await asyncio.wait_for(
-                running.enter_async_context(headless), give_up_after
-            )
-        except asyncio.TimeoutError:
+        starting = asyncio.ensure_future(running.enter_async_context(headless))
+        if not await _started_within(starting, give_up_after):
             err.write(
                 f"tail: giving up: the stream has not been live for {give_up_after:g} s "
-                "(--give-up-after): the start (the environment's lookup, the key's check) "
-                "had not finished\n"
+                "(--give-up-after): the monitor was still starting (the environment's lookup, "
+                "the key's check, the journal)\n"
             )
             return EXIT_FAILED
+        monitor, updates = starting.result()
         printer = TailPrinter(
             out,
             err,
@@ -184,6 +182,20 @@ async def _run_tail(
                     stop_reading=monitor.stop_reading,
                     started_at=started,
                 )
+
+
+async def _started_within(starting: asyncio.Future[Any], seconds: float | None) -> bool:
+    """Whether `starting` finished within `seconds` (None: however long it takes); when not,
+    it is cancelled and awaited (a start entered meanwhile is stopped with the exit stack).
+    Not `asyncio.wait_for`: before Python 3.12 it can swallow a cancellation (SIGTERM) that
+    comes as the start completes."""
+    try:
+        done, _ = await asyncio.wait((starting,), timeout=seconds)
+    finally:
+        if not starting.done():  # timed out, or this task was cancelled
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+    return bool(done)
 
 
 @click.command()
