@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import msgspec
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import (
+    CLOSE_TIMEOUT,
     Journal,
     JournalError,
     LastValue,
@@ -63,14 +65,32 @@ async def open_journal(
     options = dict(options)
     journal_url = options.pop("journal_url", None) or journal_url
     writer = bool(options.pop("journal_writer", False))
+    # The start may be cancelled while a thread opens the journal (Ctrl-C, `tail
+    # --give-up-after`): the journal it opens anyway is then closed, not left to its writer
+    # thread with nobody to stop it.
+    lock, wanted, handed = threading.Lock(), [True], []
+
+    def open_for_start() -> Journal | None:
+        journal = _open(profile_name, journal_url, directory, writer, clock=clock, **options)
+        with lock:
+            if wanted[0]:
+                handed.append(journal)
+                return journal
+        journal.close(CLOSE_TIMEOUT)
+        return None
+
     try:
-        journal = await asyncio.to_thread(
-            _open, profile_name, journal_url, directory, writer, clock=clock, **options
-        )
+        journal = await asyncio.to_thread(open_for_start)
     except JournalError as exc:
         notice = f"not recording: {exc}"
         log.warning("%s", notice)
         return Opened(None, notice, busy=isinstance(exc, RecorderBusy))
+    except asyncio.CancelledError:
+        with lock:
+            wanted[0] = False
+        _close_aside(*handed)  # opened as the cancellation came
+        raise
+    assert journal is not None
     # A shared journal only read: another process records it, as a busy SQLite one.
     opened = Opened(journal, journal.notice, busy=isinstance(journal, ReadingJournal))
     try:
@@ -82,7 +102,17 @@ async def open_journal(
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"
+    except asyncio.CancelledError:
+        _close_aside(journal)
+        raise
     return opened
+
+
+def _close_aside(*journals: Journal) -> None:
+    """Close journals no monitor holds, on a thread of their own (a close waits for the
+    writer): the loop goes on with its cancellation meanwhile."""
+    for journal in journals:
+        threading.Thread(target=journal.close, args=(CLOSE_TIMEOUT,), name="journal-close").start()
 
 
 def _open(
