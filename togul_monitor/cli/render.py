@@ -210,7 +210,7 @@ class TailPrinter:
         self.environment_names: dict[str, str] = dict(environment_names)
         self.url = url
         self.environment_key = environment_key  # the profile's: whose values are evaluated
-        self.evaluating = evaluating  # the monitor re-evaluates values (an API key and an env)
+        self.evaluating = evaluating  # the monitor re-evaluates values (core/plan.py)
         # The profile's contexts, in its order: a human line names a transition's context
         # unless the profile has only its single, unnamed one (then lines read as they did).
         self.contexts = tuple(contexts)

@@ -37,7 +37,8 @@ PANES = (
         "values",
         "what this profile's context gets for each flag: ★ watched, ⟳ re-evaluating, "
         "struck through when deleted; a changed row is highlighted for a moment; when the "
-        "profile cannot evaluate (no API key), the pane says why and how to fix it",
+        "profile cannot evaluate (no API key, or one of scope stream), the pane says why and "
+        "how to fix it",
     ),
     (
         "history",
