@@ -17,7 +17,7 @@ from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import _settle
 from togul_monitor.cli.tail_record import CommittedFirst, answered_and_committed
 from togul_monitor.cli.tail_scope import TailScope
-from togul_monitor.core.updates import TransitionRecorded
+from togul_monitor.core.updates import ConfigsStopped, TransitionRecorded
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 
@@ -97,3 +97,27 @@ async def test_the_last_answers_transition_is_printed_whenever_its_commit_lands(
             assert settled()
         assert await settle  # settled, nothing to say on stderr
     assert '"kind":"transition"' in out.getvalue()
+
+
+async def test_configurations_stopped_waits_behind_what_was_journalled_before_it() -> None:
+    """tail prints it (cli/tail_loop.py): like every line it prints, it comes after the rows
+    appended before it are committed, never ahead of the diffs and events they hold."""
+    journal = Journal()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def updates() -> AsyncIterator[object]:
+        while True:
+            yield await queue.get()
+
+    committed: Any = CommittedFirst(updates(), journal)  # type: ignore[arg-type]
+    async with committed:
+        journal.appended = 1  # the event's row: appended, not committed yet
+        event = FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0)
+        queue.put_nowait(event)
+        queue.put_nowait(ConfigsStopped("HTTP 401"))
+        await until(queue.empty)  # both read: held behind the uncommitted row, none passing
+        assert [update for _, update in committed._held] == [event, ConfigsStopped("HTTP 401")]
+        assert not committed._passing
+        journal.commit(1)
+        assert await committed.__anext__() is event
+        assert await committed.__anext__() == ConfigsStopped("HTTP 401")
