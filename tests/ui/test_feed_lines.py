@@ -143,3 +143,20 @@ async def test_a_frame_with_nothing_new_makes_no_line_anew(monkeypatch: Any) -> 
         # made for the frame before.
         assert sorted(made) == ["flag-19", "flag-20"]
         assert "flag-9 " in shown(feed)[0] and "flag-20" in shown(feed)[-1]
+
+
+async def test_a_burst_frame_keeps_no_line() -> None:
+    """More new rows than the screen holds: every line is new, and keeping them would only
+    cost their keys (the feed at 5,000 events a second)."""
+    app = FeedApp()
+    async with app.run_test(size=(120, 12)):
+        feed = app.query_one(EventFeed)
+        # No await between a batch and its frame: nothing else paints meanwhile.
+        app.feed(*(event(f"flag-{i}", str(i)) for i in range(5)))
+        shown(feed)
+        assert feed._keeping  # a light stream's frame keeps its lines
+        app.feed(*(event(f"burst-{i}", f"b{i}") for i in range(40)))
+        shown(feed)
+        assert not feed._keeping and feed._lines == {}
+        shown(feed)  # the next, with nothing new: kept again
+        assert feed._keeping

@@ -99,6 +99,8 @@ class EventFeed(ScrollView, can_focus=True):
         # Lines made for earlier frames, by `_line_key`, while what they share stays the same.
         self._lines: dict[tuple[object, ...], Strip] = {}
         self._lines_shared: tuple[object, ...] | None = None
+        self._new_rows = 0  # appended since the last frame
+        self._keeping = True  # this frame keeps its lines (a light stream's)
 
     # -- state from the store --------------------------------------------------------------
     def sync(self) -> None:
@@ -106,6 +108,7 @@ class EventFeed(ScrollView, can_focus=True):
         store = self.store
         removed, appended = store.front_removed, store.appended
         store.front_removed = store.appended = 0
+        self._new_rows += appended
         count = len(store.view)
         reset = store.generation != self._generation  # the view was replaced wholesale
         if reset:
@@ -268,7 +271,11 @@ class EventFeed(ScrollView, can_focus=True):
         width, base = self.scrollable_content_region.width, self.rich_style
         self._frame = (width, base, self.clock())
         shared = (width, base, self.time_mode, self.columns)
-        if shared != self._lines_shared or len(self._lines) > LINES_KEPT:
+        # A burst brings more new rows a frame than the screen holds: no line would be shown
+        # again, and keeping them would only cost their keys.
+        self._keeping = self._new_rows < self.scrollable_content_region.height
+        self._new_rows = 0
+        if shared != self._lines_shared or len(self._lines) > LINES_KEPT or not self._keeping:
             self._lines_shared = shared
             self._lines = {}
         try:
@@ -297,7 +304,7 @@ class EventFeed(ScrollView, can_focus=True):
             text = self.expansion[sub].copy()
         else:
             row = view[index]
-            if self._frame is not None and index != self.cursor:
+            if self._frame is not None and self._keeping and index != self.cursor:
                 key = self._line_key(row, index, now)
                 strip = self._lines.get(key)
                 if strip is not None:
