@@ -160,3 +160,18 @@ async def test_a_burst_frame_keeps_no_line() -> None:
         assert not feed._keeping and feed._lines == {}
         shown(feed)  # the next, with nothing new: kept again
         assert feed._keeping
+
+
+async def test_scrolled_back_a_burst_keeps_the_lines_on_screen() -> None:
+    """The user reads an older row while a burst comes: the rows on screen stay put, and their
+    lines are shown again frame after frame."""
+    app = FeedApp()
+    async with app.run_test(size=(120, 12)):
+        feed = app.query_one(EventFeed)
+        app.feed(*(event(f"flag-{i}", str(i)) for i in range(20)))
+        shown(feed)
+        feed.move_to(3)  # the cursor up: no longer following
+        assert not feed.following
+        app.feed(*(event(f"burst-{i}", f"b{i}") for i in range(40)))
+        shown(feed)
+        assert feed._keeping

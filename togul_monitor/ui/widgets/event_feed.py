@@ -271,9 +271,10 @@ class EventFeed(ScrollView, can_focus=True):
         width, base = self.scrollable_content_region.width, self.rich_style
         self._frame = (width, base, self.clock())
         shared = (width, base, self.time_mode, self.columns)
-        # A burst brings more new rows a frame than the screen holds: no line would be shown
-        # again, and keeping them would only cost their keys.
-        self._keeping = self._new_rows < self.scrollable_content_region.height
+        # Following a burst (more new rows a frame than the screen holds), no line would be
+        # shown again, and keeping them would only cost their keys; scrolled back, the rows on
+        # screen stay where they are, whatever comes.
+        self._keeping = not self.following or self._new_rows < self.scrollable_content_region.height
         self._new_rows = 0
         if shared != self._lines_shared or len(self._lines) > LINES_KEPT or not self._keeping:
             self._lines_shared = shared
