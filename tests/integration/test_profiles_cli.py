@@ -62,6 +62,17 @@ def test_add_list_edit_remove_default_path(monkeypatch: pytest.MonkeyPatch) -> N
     assert str(paths.journal_dir()) in result.stdout
 
 
+def test_a_long_watched_key_is_cut_in_the_list_and_whole_in_show() -> None:
+    key = "k" * 3_000  # a watched key is the server's text: any length
+    args = ("--url", "https://api.togul.io", "--environment", "production", "--api-key-env", "K")
+    assert run("profiles", "add", "long", *args, "--watch", key, "--watch", "b").exit_code == 0
+    listed = run("profiles", "list")
+    assert listed.exit_code == 0
+    assert max(len(line) for line in listed.stdout.splitlines()) < 200
+    assert "kkk…" in listed.stdout
+    assert key in run("profiles", "show", "long").stdout
+
+
 def test_usage_and_config_errors_exit_2() -> None:
     result = run("profiles", "add", "x", "--url", "https://a.example", "--environment", "p")
     assert result.exit_code == 2 and "credential is required" in result.output

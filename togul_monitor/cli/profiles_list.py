@@ -93,6 +93,15 @@ def rows(config: ProfilesConfig) -> list[dict[str, Any]]:
     return found
 
 
+MAX_LIST_CELL = 40  # a list's cell: watched flag keys are the server's, of any length
+
+
+def _cut(text: str) -> str:
+    """A cell of `profiles list`, cut with `…` (`profiles show NAME` and `--json` say it whole):
+    one long watched key made every line of the table thousands of characters wide."""
+    return text if len(text) <= MAX_LIST_CELL else text[: MAX_LIST_CELL - 1] + "…"
+
+
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per profile.")
 @reports_config_errors
@@ -113,8 +122,8 @@ def list_command(as_json: bool) -> None:
             row["base_url"],
             row["environment_key"],
             row["credentials"],
-            ", ".join(row["watch"]) or "-",
-            ", ".join(row["evaluated_contexts"]),
+            _cut(", ".join(row["watch"]) or "-"),
+            _cut(", ".join(row["evaluated_contexts"])),
         )
         for row in found
     ]
