@@ -246,15 +246,13 @@ class Environments:
             verification = await self._probe()
         except ConfigError as error:  # the key's environment is another one
             self._probe = None
-            self.mismatch = error.message
-            if self.on_mismatch is not None and not self._closed:
-                self.on_mismatch(self.mismatch)
+            self._stop(error.message)
             return
         self.notes = verification.notes  # what the last answer said
         if not verification.again:
             self._probe = None
             self.verified = verification.verified
-            if self.verified and self.environment_id is not None:
+            if self.environment_id is not None:
                 self._name(self.environment_id)
         self.on_change()
 
@@ -272,11 +270,16 @@ class Environments:
             if actual
             else (f"id {safe_text(actual_id)}")
         )
-        self.mismatch = (
+        self._stop(
             f"the API key streams environment {streamed}, not the profile's "
             f"{safe_text(self.environment_key)!r} (id {safe_text(expected_id)}): the key "
             "belongs to another environment; set environment_key to the key's environment, or "
             "use a key of this one"
         )
-        if self.on_mismatch is not None:
-            self.on_mismatch(self.mismatch)
+
+    def _stop(self, why: str) -> None:
+        """The stream is not the profile's environment: nothing more of it is relevant, and
+        `on_mismatch` is told (unless closing: a late probe's verdict stops nothing)."""
+        self.mismatch = why
+        if self.on_mismatch is not None and not self._closed:
+            self.on_mismatch(why)
