@@ -268,13 +268,13 @@ class EventFeed(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # What every line of one frame shares, worked out once: the style alone (CSS lookups)
         # cost as much as a row's text.
-        width, base = self.scrollable_content_region.width, self.rich_style
-        self._frame = (width, base, self.clock())
-        shared = (width, base, self.time_mode, self.columns)
+        region, base = self.scrollable_content_region, self.rich_style
+        self._frame = (region.width, base, self.clock())
+        shared = (region.width, base, self.time_mode, self.columns)
         # Following a burst (more new rows a frame than the screen holds), no line would be
         # shown again, and keeping them would only cost their keys; scrolled back, the rows on
         # screen stay where they are, whatever comes.
-        self._keeping = not self.following or self._new_rows < self.scrollable_content_region.height
+        self._keeping = not self.following or self._new_rows < region.height
         self._new_rows = 0
         if shared != self._lines_shared or len(self._lines) > LINES_KEPT or not self._keeping:
             self._lines_shared = shared
@@ -331,8 +331,8 @@ class EventFeed(ScrollView, can_focus=True):
 
     def _line_key(self, row: Row, index: int, now: float) -> tuple[object, ...]:
         """Everything a row's line shows beyond what its frame shares (`render_lines`): the
-        same key, the same line. A burst scrolls every line a few rows a frame; their text is
-        made once, not once a frame."""
+        same key, the same line. A light stream scrolls every line a few rows a frame; their
+        text is made once, not once a frame."""
         recorded = index < self.store.recorded
         if not isinstance(row, FlagEvent):  # a marker: its line is its text
             return (row.received_at, row.marker, row.text, recorded, self._stamp(row, now))
