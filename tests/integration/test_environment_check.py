@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from togul_monitor.cli import cli
 from togul_monitor.config.entry import Profile
@@ -127,21 +127,30 @@ async def test_a_streaming_key_of_another_environment_stops_at_its_first_event(
         reader.cancel()
 
 
+def tail_production(emulator: EmulatorHandle, changed: str, *args: str) -> Result:
+    """`tail --environment production` with `args`, while checkout-v2 changes in environment
+    `changed` once the stream is open."""
+
+    def change_once_streaming() -> None:
+        if emulator.wait_for_streams(1, timeout=10):
+            emulator.world.update_flag(changed, "checkout-v2", enabled=False)
+
+    producer = threading.Thread(target=change_once_streaming, daemon=True)
+    producer.start()
+    command = ["tail", "--url", emulator.base_url, "--environment", "production", *args]
+    result = CliRunner().invoke(cli, command)
+    producer.join()
+    return result
+
+
 def test_tail_exits_2_when_the_first_event_is_of_another_environment(
     emulator: EmulatorHandle,
 ) -> None:
     creds = emulator.credentials
-
-    def change_staging_once_streaming() -> None:
-        if emulator.wait_for_streams(1, timeout=10):
-            emulator.world.update_flag("staging", "checkout-v2", enabled=False)
-
-    producer = threading.Thread(target=change_staging_once_streaming, daemon=True)
-    producer.start()
-    args = ["tail", "--url", emulator.base_url, "--environment", "production"]
-    args += ["--api-key", creds.keys["staging"]["stream"], "--token", creds.org_token]
-    result = CliRunner().invoke(cli, args)
-    producer.join()
+    stream_key = creds.keys["staging"]["stream"]
+    result = tail_production(
+        emulator, "staging", "--api-key", stream_key, "--token", creds.org_token
+    )
     assert result.exit_code == 2, result.output
     assert "the API key streams environment 'staging'" in result.stderr
     assert creds.org_token not in result.output
@@ -262,20 +271,10 @@ def test_tail_exits_2_when_the_probe_made_again_finds_another_environment(
 ) -> None:
     """With `--count` too: reaching the count first must not turn the wrong environment into
     a success (the count waits for the probe, as for the re-evaluations)."""
-    creds = emulator.credentials
     emulator.faults.fail_evaluate(1, status=503)  # the probe at start gets no verdict
-
-    def change_staging_once_streaming() -> None:
-        if emulator.wait_for_streams(1, timeout=10):
-            emulator.world.update_flag("staging", "checkout-v2", enabled=False)
-
-    producer = threading.Thread(target=change_staging_once_streaming, daemon=True)
-    producer.start()
-    args = ["tail", "--url", emulator.base_url, "--environment", "production", "--no-record"]
-    args += ["--api-key", creds.keys["staging"]["sdk"]]
+    args = ["--no-record", "--api-key", emulator.credentials.keys["staging"]["sdk"]]
     args += ["--count", str(count)] if count is not None else []
-    result = CliRunner().invoke(cli, args)
-    producer.join()
+    result = tail_production(emulator, "staging", *args)
     assert result.exit_code == 2, result.output
     assert "environment not verified" in result.stderr
     assert "belongs to another environment than 'production'" in result.stderr
@@ -309,17 +308,10 @@ def test_tail_count_waits_only_for_the_probe_running_at_the_count(
     """An evaluate that keeps answering 503: the probe is owed for good, and `--count` waited
     out its whole settle for it, then warned of changes it could not have missed."""
     emulator.faults.fail_evaluate(1_000, status=503)
-
-    def change_once_streaming() -> None:
-        if emulator.wait_for_streams(1, timeout=10):
-            emulator.world.update_flag("production", "checkout-v2", enabled=False)
-
-    producer = threading.Thread(target=change_once_streaming, daemon=True)
-    producer.start()
-    args = ["tail", "--url", emulator.base_url, "--environment", "production", "--no-record"]
-    args += ["--api-key", emulator.credentials.keys["production"]["sdk"], "--count", "1"]
-    result = CliRunner().invoke(cli, args)
-    producer.join()
+    key = emulator.credentials.keys["production"]["sdk"]
+    result = tail_production(
+        emulator, "production", "--no-record", "--api-key", key, "--count", "1"
+    )
     assert result.exit_code == 0, result.output
     assert "environment not verified" in result.stderr
     assert "exiting before" not in result.stderr
