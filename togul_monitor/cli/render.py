@@ -144,7 +144,7 @@ def plain_error(error: str, url: str) -> str:
 
 MAX_DIFF_LINES = 10  # lines one configuration diff prints at most (then "… N more")
 MAX_MIDDLES = 4096  # human event lines' middles kept (type, flag, environment)
-SAY_AGAIN_AFTER = 60.0  # seconds before the same evaluator failure is said again
+SAY_AGAIN_AFTER = 60.0  # seconds before the same failure (evaluator, diffs) is said again
 
 
 def json_text(value: object) -> str:

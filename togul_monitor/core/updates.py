@@ -72,7 +72,7 @@ class ConfigChanged(msgspec.Struct, frozen=True):
 
 class ConfigsStopped(msgspec.Struct, frozen=True):
     """The flags' configurations are no longer followed (the token was refused, core/configs.py):
-    said once, so that a headless reader does not just go quiet about diffs."""
+    published when they halt, so that a headless reader does not just go quiet about diffs."""
 
     error: str
 

@@ -8,6 +8,7 @@ one or more `FeedItem`s of text, made here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import partial
 
@@ -52,7 +53,7 @@ def event_count(count: int) -> str:
 
 def _duration(seconds: float) -> str:
     """`75 s` reads `1m15s` (an age, `fmt_age`, would say `1m`)."""
-    if not seconds >= 0 or seconds == float("inf"):  # NaN, inf: a server's times are data
+    if not math.isfinite(seconds) or seconds < 0:  # a server's times are data
         return "?"
     if seconds < 60:
         return f"{seconds:.1f}s"
