@@ -4,7 +4,8 @@ One emulator per process, started on first use and shared by every user in the p
 TUI switching between `demo-production` and `demo-staging` talks to the same server). Users
 either hold it for a block (`demo_session()`, what `--demo` uses: the server stops when the
 last such block ends) or pin it for the life of the process (`ensure_running()`, what the
-profile switcher uses); an `atexit` hook stops whatever is still running.
+profile switcher uses); an `atexit` hook stops whatever is still running. The TUI opens it
+inside `serving_deferred()`: the server loads after the first frame.
 
 The demo profiles are built here from the running emulator's credentials and are never written
 to `profiles.toml`. `register()` offers them to `config.resolve` (name lookup, listing, `--demo`,
@@ -17,7 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -66,6 +67,7 @@ class _Demo:
         self._server: DemoServer | None = None
         self._users = 0
         self._pinned = False
+        self._serve_after: threading.Event | None = None  # see `defer_serving`
 
     def acquire(self, *, pin: bool = False) -> DemoServer:
         with self._lock:
@@ -84,6 +86,10 @@ class _Demo:
             if self._users == 0 and not self._pinned:
                 self._stop()
 
+    def defer_serving(self) -> Callable[[], None]:
+        event = self._serve_after = threading.Event()
+        return event.set
+
     def current(self) -> DemoServer | None:
         return self._server
 
@@ -97,6 +103,7 @@ class _Demo:
         # Imported here: the emulator (uvicorn, Starlette) loads only when the demo is used.
         from togul_monitor.emulator.harness import running_emulator
 
+        deferred = self._serve_after
         stack = contextlib.ExitStack()
         try:
             emu = stack.enter_context(
@@ -105,6 +112,7 @@ class _Demo:
                     heartbeat=HEARTBEAT_SECONDS,
                     simulate=SIMULATE_EVENTS_PER_SECOND,
                     ids=STREAM_IDS,
+                    serve_after=None if deferred is None or deferred.is_set() else deferred,
                 )
             )
             creds = emu.credentials
@@ -162,13 +170,32 @@ def demo_profiles() -> list[Profile]:
 
     Listing never starts the emulator; connect through `ensure_running()` or `demo_session()`.
     """
-    server = _DEMO.current()
+    server = current_server()
     return [demo_profile(name, server) for name in DEMO_PROFILES]
+
+
+def current_server() -> DemoServer | None:
+    """The demo's emulator when it runs (never starts it)."""
+    return _DEMO.current()
 
 
 def ensure_running() -> DemoServer:
     """Start the demo emulator if needed and keep it until the process exits."""
     return _DEMO.acquire(pin=True)
+
+
+@contextlib.contextmanager
+def serving_deferred() -> Iterator[Callable[[], None]]:
+    """While the block runs, the demo's emulator, when it starts, serves only once the function
+    given is called: its profiles are ready at once (the socket is bound, the credentials
+    made), and loading the server (uvicorn, Starlette: about a third of the TUI's start) waits
+    until the TUI has painted its first frame. Requests made meanwhile wait for it, in the
+    socket's backlog. Leaving the block calls it, however the block ends."""
+    serve = _DEMO.defer_serving()
+    try:
+        yield serve
+    finally:
+        serve()
 
 
 @contextlib.contextmanager

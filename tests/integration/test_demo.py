@@ -53,7 +53,7 @@ def test_no_profile_file_opens_the_demo_and_writes_nothing() -> None:
         prod_id = next(k for k, v in profile.environment_names.items() if v == "production")
         assert all(e["environment_id"] == prod_id for e in events)  # simulated activity
     assert not paths.profiles_file().exists()
-    assert demo._DEMO.current() is None  # the last user left: the emulator stopped
+    assert demo.current_server() is None  # the last user left: the emulator stopped
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{profile.base_url}/api/v1/stream", timeout=1)
 
@@ -66,23 +66,23 @@ def test_one_emulator_shared_by_both_demo_profiles() -> None:
         assert first_events(stg.base_url, stg.api_key or "", 2)
         listed = {p.name: p for p in list_profiles()}
         assert listed["demo-staging"].base_url == stg.base_url  # listing shows the live one
-    assert demo._DEMO.current() is None
+    assert demo.current_server() is None
 
 
 def test_resolve_profile_pins_the_emulator_until_shutdown() -> None:
     profile = resolve_profile("demo-staging")
     with open_target(profile_name="demo-production") as prod:
         assert prod.base_url == profile.base_url
-    assert demo._DEMO.current() is not None  # pinned: still running after the block
+    assert demo.current_server() is not None  # pinned: still running after the block
     assert first_events(profile.base_url, profile.api_key or "", 1)
     demo.shutdown()
-    assert demo._DEMO.current() is None
+    assert demo.current_server() is None
 
 
 def test_listing_never_starts_the_emulator() -> None:
     names = [p.name for p in list_profiles()]
     assert names[-2:] == ["demo-production", "demo-staging"]
-    assert demo._DEMO.current() is None
+    assert demo.current_server() is None
 
 
 def test_demo_takes_no_credentials() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -76,3 +78,24 @@ async def test_the_demo_serves_the_documented_stream_form(monkeypatch: pytest.Mo
         demo.shutdown()
     assert [e["_id"] for e in events] == [None, None]
     assert b"id:" not in raw and b"retry:" not in raw
+
+
+def test_a_deferred_server_answers_what_waited_once_it_may_serve() -> None:
+    go = threading.Event()
+    with running_emulator(seed=0, serve_after=go) as emu, ThreadPoolExecutor(1) as pool:
+        # The socket listens already: the request waits in its backlog, unanswered.
+        answer = pool.submit(httpx.get, emu.base_url + "/healthz", timeout=10)
+        assert not emu.serving and not answer.done()
+        go.set()
+        assert answer.result(timeout=10).status_code == 200
+        assert emu.serving
+
+
+def test_a_deferred_server_stopped_before_it_served_ends_its_thread() -> None:
+    go = threading.Event()
+    with running_emulator(seed=0, serve_after=go) as emu:
+        server = emu._server
+        assert server is not None and server.thread.is_alive()
+    assert go.is_set()  # released for good: the thread does not serve after the block
+    server.thread.join(timeout=5)
+    assert not server.thread.is_alive() and not emu.serving

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import pytest
 
 from togul_monitor import demo
 from togul_monitor.cli.open_tui import open_tui
 from togul_monitor.config.profiles import Profile
+from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.app import TogulMonitorApp
+
+from .helpers import make_app, make_profile, wait_live
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +53,50 @@ def test_an_unknown_profile_exits_2_before_any_screen(
     assert exit_info.value.code == 2
     assert "nope" in capsys.readouterr().err
     assert not opened
+
+
+def test_the_demo_serves_once_the_first_frame_is_painted(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+
+    def run(self: TogulMonitorApp, *args: object, **kwargs: object) -> None:
+        running = demo.current_server()
+        assert running is not None
+        seen["before"] = running.handle.serving
+        # A request made before the first frame waits, and is answered once it is painted.
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(httpx.get, self.profile.base_url + "/healthz", timeout=10)
+            self._after_first_frame()
+            seen["status"] = answer.result(timeout=10).status_code
+        seen["after"] = running.handle.serving
+
+    monkeypatch.setattr(TogulMonitorApp, "run", run)
+    open_tui(demo=True, profile_name=None)
+    assert seen == {"before": False, "status": 200, "after": True}
+
+
+def test_the_first_frame_loads_no_server() -> None:
+    # In a fresh interpreter: the demo's profile is ready without uvicorn or Starlette loaded.
+    script = (
+        "import sys\n"
+        "from togul_monitor import demo\n"
+        "with demo.serving_deferred():\n"
+        "    with demo.demo_session() as server:\n"
+        "        assert server.base_url and server.sdk_keys['production']\n"
+        "        loaded = {'uvicorn', 'starlette'} & {m.split('.')[0] for m in sys.modules}\n"
+        "        print(sorted(loaded))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+async def test_the_app_says_when_its_first_frame_is_painted(emulator: EmulatorHandle) -> None:
+    painted: list[bool] = []  # whether the feed was on screen, and the monitor not started
+    app = make_app(
+        make_profile(emulator),
+        after_first_frame=lambda: painted.append(app.main.feed.region.area > 0 and not app.monitor),
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+    assert painted == [True]

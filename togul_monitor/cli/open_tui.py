@@ -11,10 +11,16 @@ from togul_monitor.config.errors import ConfigError
 
 
 def open_tui(demo: bool, profile_name: str | None) -> None:
+    from togul_monitor.demo import serving_deferred
+
     try:
-        with open_target(Target(demo=demo, profile_name=profile_name)) as profile:
+        # The demo's server loads after the first frame, which does not need it.
+        with (
+            serving_deferred() as serve_demo,
+            open_target(Target(demo=demo, profile_name=profile_name)) as profile,
+        ):
             from togul_monitor.ui.app import TogulMonitorApp
 
-            TogulMonitorApp(profile).run()
+            TogulMonitorApp(profile, after_first_frame=serve_demo).run()
     except ConfigError as error:
         report_config_error(error)

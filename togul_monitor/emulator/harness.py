@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import socket
 import threading
@@ -20,20 +21,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import uvicorn
-from starlette.applications import Starlette
+from typing import TYPE_CHECKING
 
 from togul_monitor.emulator.auth import Credentials
 from togul_monitor.emulator.faults import Faults
 from togul_monitor.emulator.outbox import DEFAULT_MAX_PENDING, Outbox
 from togul_monitor.emulator.seed import seed_state
-from togul_monitor.emulator.server import create_app
 from togul_monitor.emulator.simulate import Simulator, SimulatorThread
 from togul_monitor.emulator.statefile import build_world, load_world
-from togul_monitor.emulator.stream import install_log_filter
 from togul_monitor.emulator.tally import RequestTally
 from togul_monitor.emulator.world import World
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 START_TIMEOUT = 10.0
 
@@ -59,6 +60,12 @@ class EmulatorHandle:
     @property
     def credentials(self) -> Credentials:
         return self.world.credentials
+
+    @property
+    def serving(self) -> bool:
+        """The server answers (False while a `serve_after` start waits, and once stopped)."""
+        server = self._server
+        return server is not None and server.serving
 
     @property
     def events_published(self) -> int:
@@ -88,11 +95,43 @@ class EmulatorHandle:
 
 
 class _ServerThread:
-    """uvicorn on a pre-bound socket, in its own thread with its own event loop."""
+    """uvicorn on a pre-bound socket, in its own thread with its own event loop.
 
-    def __init__(self, app: Starlette, sock: socket.socket, outbox: Outbox) -> None:
+    uvicorn, Starlette and the app are loaded and built on that thread, when it starts serving:
+    at once, or once `serve_after` is set (the demo's TUI paints its first frame first; a
+    connection made meanwhile waits in the bound socket's backlog)."""
+
+    def __init__(
+        self,
+        app: Callable[[], ASGIApp],
+        sock: socket.socket,
+        outbox: Outbox,
+        serve_after: threading.Event | None = None,
+    ) -> None:
+        self._make_app = app
+        self.server: uvicorn.Server | None = None
+        self.sock = sock
+        self.outbox = outbox
+        self.error: BaseException | None = None
+        self._serve_after = serve_after
+        self._stopping = False
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._run, name="togul-emulator", daemon=True)
+
+    @property
+    def serving(self) -> bool:
+        return self._ready.is_set() and not self._stopping
+
+    def _make_server(self) -> uvicorn.Server:
+        import uvicorn
+
+        from togul_monitor.emulator.stream import install_log_filter
+
+        install_log_filter()
         config = uvicorn.Config(
-            app,
+            self._make_app(),
             http="h11",
             ws="none",
             lifespan="on",
@@ -102,28 +141,27 @@ class _ServerThread:
             # records go to the root logger, that is to the log file when the CLI set one up.
             log_config=None,
         )
-        self.server = uvicorn.Server(config)
-        self.sock = sock
-        self.outbox = outbox
-        self.error: BaseException | None = None
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self._run, name="togul-emulator", daemon=True)
+        return uvicorn.Server(config)
 
     def _run(self) -> None:
+        if self._serve_after is not None:
+            self._serve_after.wait()
+            if self._stopping:
+                return
         loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:  # surfaced to the starting thread
+            self.server = self._make_server()
+            loop.run_until_complete(self._serve(self.server))
+        except BaseException as exc:  # surfaced to the starting thread, or logged when deferred
             self.error = exc
+            if self._serve_after is not None:
+                logging.getLogger(__name__).error("the emulator failed to start", exc_info=exc)
         finally:
             loop.close()
 
-    async def _serve(self) -> None:
+    async def _serve(self, server: uvicorn.Server) -> None:
         # uvicorn's own serve() polls for exit every 0.1 s and then sleeps 0.1 s more; tests
         # start and stop hundreds of servers, so we start it the same way and stop it faster.
-        server = self.server
         if not server.config.loaded:
             server.config.load()
         server.lifespan = server.config.lifespan_class(server.config)
@@ -131,11 +169,12 @@ class _ServerThread:
         self._stop_event = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._ready.set()
+        if self._stopping:  # stopped while it was starting (a deferred start): `stop` saw no loop
+            self._stop_event.set()
         await self._stop_event.wait()
-        await self._shutdown()
+        await self._shutdown(server)
 
-    async def _shutdown(self) -> None:
-        server = self.server
+    async def _shutdown(self, server: uvicorn.Server) -> None:
         state = server.server_state
         for listener in server.servers:
             listener.close()
@@ -155,6 +194,8 @@ class _ServerThread:
 
     def start(self) -> None:
         self.thread.start()
+        if self._serve_after is not None:
+            return  # connections wait in the backlog until it serves
         deadline = time.monotonic() + START_TIMEOUT
         while not self._ready.wait(0.01):
             if not self.thread.is_alive() or time.monotonic() > deadline:
@@ -162,6 +203,9 @@ class _ServerThread:
                 raise RuntimeError(f"emulator failed to start: {self.error!r}")
 
     def stop(self) -> None:
+        self._stopping = True
+        if self._serve_after is not None:
+            self._serve_after.set()  # a thread still waiting to serve ends at once
         # End every stream first (clean EOF), so no open response holds the shutdown up.
         self.outbox.close_streams("clean")
         loop, stop_event = self._loop, self._stop_event
@@ -223,14 +267,17 @@ def running_emulator(
     max_pending: int = DEFAULT_MAX_PENDING,
     token_ttl: float | None = None,
     fault_routes: bool = False,
+    serve_after: threading.Event | None = None,
 ) -> Iterator[EmulatorHandle]:
     """Serve the emulator on `host:port` (0: a free port) until the block ends.
 
     `ids`: off, the documented stream (no `id:`, no `retry:`, `Last-Event-ID` ignored); on, ids,
     a `retry:` at connect and replay from a ring of `replay` events. `seed`: None for fresh
     random credentials (what `serve` does unless given `--seed`). `fault_routes`: the fault
-    switches over HTTP too (`emu.faults` works in-process either way).
-    Returns once the server accepts connections; leaving the block stops the simulation,
+    switches over HTTP too (`emu.faults` works in-process either way). `serve_after`: the
+    server starts only once it is set (uvicorn and Starlette load then, off the caller's path).
+    Returns once the server accepts connections (with `serve_after`, once its socket listens:
+    requests wait for the server); leaving the block stops the simulation,
     closes every stream and shuts the server down (well under a second).
     """
     if heartbeat <= 0:
@@ -249,10 +296,20 @@ def running_emulator(
     outbox = world.outbox
     faults = Faults(world, outbox)
     tally = RequestTally()
-    app = create_app(
-        world, outbox, faults, heartbeat=heartbeat, ids=ids, fault_routes=fault_routes, tally=tally
-    )
-    install_log_filter()
+
+    def app() -> ASGIApp:
+        from togul_monitor.emulator.server import create_app
+
+        return create_app(
+            world,
+            outbox,
+            faults,
+            heartbeat=heartbeat,
+            ids=ids,
+            fault_routes=fault_routes,
+            tally=tally,
+        )
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio turns Nagle off only on sockets whose proto says TCP,
     # and with Nagle on every keep-alive response waits ~40 ms for a delayed ACK.
@@ -265,7 +322,7 @@ def running_emulator(
         raise
     sock.listen(2048)
     bound_port = sock.getsockname()[1]
-    server = _ServerThread(app, sock, outbox)
+    server = _ServerThread(app, sock, outbox, serve_after)
     server.start()
     url_host = f"[{host}]" if ":" in host else host
     handle = EmulatorHandle(

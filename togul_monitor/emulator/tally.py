@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+if TYPE_CHECKING:  # types only: the demo builds a tally before Starlette is loaded
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class RequestTally:

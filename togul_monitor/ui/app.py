@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import on, work
@@ -58,9 +59,11 @@ class TogulMonitorApp(App[None]):
         paint_hz: float = 20.0,
         view_size: int = 5_000,
         export_dir: Path | None = None,
+        after_first_frame: Callable[[], object] = lambda: None,  # once it is painted
     ) -> None:
         super().__init__()
         self.profile = profile
+        self._after_first_frame = after_first_frame
         self.clock = clock
         self.session = MonitorSession(self, clock, monitor_factory, profile_resolver)
         self.keymap_override = keymap
@@ -103,7 +106,11 @@ class TogulMonitorApp(App[None]):
         self._time_mode_worker()
         # After the first frame ("connecting…"): starting the monitor loads its modules (the
         # stream client, the journal), which the first frame does not need.
-        self.call_after_refresh(self.session.start, self.profile, None, self.profile.name)
+        self.call_after_refresh(self._first_frame_painted)
+
+    def _first_frame_painted(self) -> None:
+        self._after_first_frame()
+        self.session.start(self.profile, None, self.profile.name)
 
     @work(thread=True, exclusive=True, group="settings", exit_on_error=False, name="settings")
     def _time_mode_worker(self) -> None:
