@@ -140,6 +140,17 @@ async def test_tail_human_prints_the_transition_after_its_event(
     )
 
 
+async def test_tail_prints_the_first_value_of_a_flag_created_meanwhile(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with tailing(emulator_any, monkeypatch, as_json=False) as (task, out, _):
+        await asyncio.to_thread(emulator_any.world.create_flag, "production", "brand-new")
+        assert await asyncio.wait_for(asyncio.shield(task), 10) == 0
+    event, change = out.getvalue().splitlines()
+    assert event.split()[2:5] == ["flag.created", "brand-new", "production"]
+    assert change == "  ↳ brand-new (production): ∅ → false"
+
+
 # --- unreachable hosts --------------------------------------------------------------------------
 
 

@@ -81,6 +81,32 @@ def test_a_flag_that_comes_back_after_deletion_is_a_transition_from_nothing() ->
     assert not value.deleted
 
 
+def test_a_flag_created_by_an_event_gets_its_first_value_as_a_transition_from_nothing() -> None:
+    values = FlagValues()
+    values.mark_created("new")
+    values.mark_stale("new")
+    value, transition = values.record("new", ON, event_id="3", at=1.0)
+    assert transition is not None and (transition.before, transition.after) == (None, ON)
+    assert transition.event_id == "3" and value.current == ON and value.previous is None
+    # Once: the next answer compares with that value.
+    assert values.record("new", ON, event_id="4", at=2.0)[1] is None
+
+
+def test_created_marks_only_a_flag_without_a_value_and_ends_with_its_deletion() -> None:
+    values = FlagValues()
+    values.record("known", ON, event_id=None, at=1.0)
+    values.mark_created("known")  # it had a value: compared as ever
+    assert values.record("known", ON, event_id="2", at=2.0)[1] is None
+    values.mark_created("gone")
+    values.mark_deleted("gone", event_id="5", at=3.0)  # deleted before it answered
+    _, back = values.record("gone", ON, event_id="6", at=4.0)
+    assert back is not None and back.before is None  # from deleted, as a flag that came back
+    values.mark_created("once")
+    values.mark_deleted("once", event_id="7", at=5.0)
+    values.mark_deleted("once", event_id="8", at=6.0)
+    assert values._created == set()
+
+
 def test_seeded_value_from_the_journal_is_the_baseline_of_the_first_answer() -> None:
     values = FlagValues()
     seeded = values.seed("f", ON, 1.0)

@@ -75,7 +75,7 @@ def test_when_only_the_reason_or_the_switch_changed_that_is_what_is_shown() -> N
         "  ↳ pct (production): 25 (unchanged; reason default → rule_match)",
         "  ↳ pct (production): 25 (unchanged; enabled → disabled)",
         "  ↳ gone (production): 25 → deleted",
-        "  ↳ back (production): deleted → true",
+        "  ↳ back (production): ∅ → true",
     ]
     assert not any("25 → 25" in line for line in lines)
 

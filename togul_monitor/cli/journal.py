@@ -113,8 +113,7 @@ def _open_reader(profile_name: str | None, journal_url: str | None) -> JournalRe
     from togul_monitor.store.url import parse_journal_url
 
     try:
-        # A URL that names the journal (a database, a file) is not the profile's own file:
-        # any name may have a journal there.
+        # A URL that names the journal (a database, a file): any name may have one there.
         named = parse_journal_url(journal_url) is not None
     except JournalError as exc:
         raise click.UsageError(f"--journal-url: {exc}") from None
@@ -159,10 +158,11 @@ _JOURNAL_URL_HELP = (
 )
 
 
-def _show_value(evaluation: Evaluation | None) -> str:
+def _show_value(evaluation: Evaluation | None, missing: str = "(gone)") -> str:
+    """`missing`: a value before (`∅`: created, or back) or after (`(gone)`: deleted)."""
     data = evaluation_to_json(evaluation)
     if data is None:
-        return "(gone)"
+        return missing
     value = json.dumps(data["value"], ensure_ascii=True)
     extra = [data["reason"] or "?", "enabled" if data["enabled"] else "disabled"]
     if data["value_type"] is None:
@@ -203,7 +203,7 @@ def history_line(
             cause = "  (found on re-evaluation)"
         context = f"[{safe_text(entry.context)}] " if show_context else ""
         return (
-            f"{stamp(entry.at)}  value       {context}{_show_value(entry.before)} → "
+            f"{stamp(entry.at)}  value       {context}{_show_value(entry.before, '∅')} → "
             f"{_show_value(entry.after)}{cause}"
         )
     missed = "may have missed events" if entry.may_have_missed else "nothing missed"

@@ -171,11 +171,11 @@ def _enabled_word(enabled: bool | None) -> str:
 
 def change_text(before: Evaluation | None, after: Evaluation | None) -> str:
     """`false → true (reason default → rule_match)`; `25 (unchanged; enabled → disabled)` when
-    only the reason or the master switch changed; `true → deleted`; `deleted → true`."""
+    only the reason or the master switch changed; `true → deleted`; `∅ → true`."""
     if after is None:
-        return f"{'deleted' if before is None else json_text(before.value)} → deleted"
-    if before is None:  # a transition from nothing: the flag was deleted and came back
-        return f"deleted → {json_text(after.value)}"
+        return f"{'∅' if before is None else json_text(before.value)} → deleted"
+    if before is None:  # a transition from nothing: the flag was created, or came back
+        return f"∅ → {json_text(after.value)}"
     old, new = json_text(before.value), json_text(after.value)
     extra: list[str] = []
     if before.reason != after.reason:

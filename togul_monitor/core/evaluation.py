@@ -92,8 +92,7 @@ class Evaluations:
     def configure(
         self, profile: Profile, attributes: dict[str, str], *, concurrency: int, settle: float
     ) -> None:
-        """Evaluate for `profile` (it has an API key and an environment key) with this
-        context's `attributes`."""
+        """Evaluate for `profile` (it has an API key and an environment key), `attributes`."""
         assert profile.api_key is not None
         self.client = EvaluateClient(
             profile.base_url,
@@ -164,6 +163,8 @@ class Evaluations:
                     self.unmonitored_events += 1
                     continue
                 room -= 1
+                if event.type == "flag.created":  # its first value is a change, not a baseline
+                    self.values.mark_created(event.flag_key)
             if event.type == "flag.deleted":
                 latest.pop(event.flag_key, None)
                 if self._reevaluator is not None:

@@ -166,6 +166,7 @@ class FlagValues:
     def __init__(self, context: str = DEFAULT_CONTEXT) -> None:
         self.context = context
         self._values: dict[str, FlagValue] = {}
+        self._created: set[str] = set()  # see `mark_created`
         self.version = 0  # bumped by every change: a reader copies the values only when it moved
 
     def _set(self, flag_key: str, value: FlagValue) -> None:
@@ -226,6 +227,12 @@ class FlagValues:
         self._set(flag_key, value)
         return value
 
+    def mark_created(self, flag_key: str) -> None:
+        """A flag.created event for a flag without a value: the flag did not exist before it,
+        so its first answer is a transition from nothing (`∅ → true`), not a baseline."""
+        if flag_key not in self._values:
+            self._created.add(flag_key)
+
     def mark_stale(self, flag_key: str) -> FlagValue | None:
         """An event arrived for the flag: its value is in doubt until re-evaluated."""
         old = self._values.get(flag_key)
@@ -248,13 +255,18 @@ class FlagValues:
     ) -> tuple[FlagValue, ValueTransition | None]:
         """An evaluation answered. A transition only when value, reason or enabled changed.
 
-        The very first answer for a flag is a baseline, not a transition; an answer after a
-        deletion is a transition from nothing (the flag came back).
+        The very first answer for a flag is a baseline, not a transition, unless an event
+        created the flag (`mark_created`); an answer after a deletion is a transition from
+        nothing (the flag came back).
         """
         old = self._values.get(flag_key) or _blank(flag_key, self.context)
         before = old.previous if old.deleted else old.current
         transition: ValueTransition | None = None
         changed = evaluations_differ(old.current, evaluation)
+        if self._created and flag_key in self._created:
+            self._created.discard(flag_key)
+            if old.current is None and not old.deleted:
+                transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         if old.deleted:
             transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         elif old.current is not None and changed:
@@ -279,6 +291,7 @@ class FlagValues:
         self, flag_key: str, *, event_id: str | None, at: float
     ) -> tuple[FlagValue, ValueTransition | None]:
         """flag.deleted, or evaluate answered 404: keep the last value as `previous`."""
+        self._created.discard(flag_key)
         old = self._values.get(flag_key) or _blank(flag_key, self.context)
         if old.deleted:
             value = replace(old, stale=False, error=None)
