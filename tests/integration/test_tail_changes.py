@@ -151,6 +151,27 @@ async def test_tail_prints_the_first_value_of_a_flag_created_meanwhile(
     assert change == "  ↳ brand-new (production): ∅ → false"
 
 
+async def test_tail_prints_the_first_value_of_a_flag_its_event_brought(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # checkout-v2 is not watched: nothing told its value before its event.
+    async with tailing(emulator_any, monkeypatch, as_json=True) as (task, out, _):
+        await asyncio.to_thread(
+            emulator_any.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        assert await asyncio.wait_for(asyncio.shield(task), 10) == 0
+    event, value = (json.loads(line) for line in out.getvalue().splitlines())
+    assert event["flag_key"] == "checkout-v2"
+    assert value["kind"] == "first_value" and value["flag_key"] == "checkout-v2"
+    assert value["value"] == {
+        "value": False,
+        "value_type": "boolean",
+        "reason": "disabled",
+        "enabled": False,
+    }
+    assert value["event_id"] == event["id"] and value["context"] == "default"
+
+
 # --- unreachable hosts --------------------------------------------------------------------------
 
 

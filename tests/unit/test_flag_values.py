@@ -83,7 +83,7 @@ def test_a_flag_that_comes_back_after_deletion_is_a_transition_from_nothing() ->
 
 def test_a_flag_created_by_an_event_gets_its_first_value_as_a_transition_from_nothing() -> None:
     values = FlagValues()
-    values.mark_created("new")
+    values.mark_new("new", created=True)
     values.mark_stale("new")
     value, transition = values.record("new", ON, event_id="3", at=1.0)
     assert transition is not None and (transition.before, transition.after) == (None, ON)
@@ -95,16 +95,26 @@ def test_a_flag_created_by_an_event_gets_its_first_value_as_a_transition_from_no
 def test_created_marks_only_a_flag_without_a_value_and_ends_with_its_deletion() -> None:
     values = FlagValues()
     values.record("known", ON, event_id=None, at=1.0)
-    values.mark_created("known")  # it had a value: compared as ever
+    values.mark_new("known", created=True)  # it had a value: compared as ever
     assert values.record("known", ON, event_id="2", at=2.0)[1] is None
-    values.mark_created("gone")
+    values.mark_new("gone", created=True)
     values.mark_deleted("gone", event_id="5", at=3.0)  # deleted before it answered
     _, back = values.record("gone", ON, event_id="6", at=4.0)
     assert back is not None and back.before is None  # from deleted, as a flag that came back
-    values.mark_created("once")
+    values.mark_new("once", created=True)
     values.mark_deleted("once", event_id="7", at=5.0)
     values.mark_deleted("once", event_id="8", at=6.0)
-    assert values._created == set()
+    assert values._new == {}
+
+
+def test_the_first_answer_of_a_flag_an_event_brought_is_its_first_value_once() -> None:
+    values = FlagValues()
+    values.mark_new("seen", created=False)
+    assert values.first_by_event("seen") and not values.first_by_event("other")
+    _, transition = values.record("seen", ON, event_id="1", at=1.0)
+    assert transition is None and not values.first_by_event("seen")  # answered: once
+    values.mark_new("seen", created=False)  # it has a value now: no longer new
+    assert not values.first_by_event("seen")
 
 
 def test_seeded_value_from_the_journal_is_the_baseline_of_the_first_answer() -> None:

@@ -20,7 +20,7 @@ from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.cli.wait import choose_context
 from togul_monitor.config.entry import Profile
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 
 OFF = Evaluation(False, "boolean", "default", True)
 ON = Evaluation(True, "boolean", "rule_match", True)
@@ -105,6 +105,40 @@ def test_tail_context_keeps_the_transitions_of_the_named_contexts() -> None:
     assert not only.transition(change("free"))
     every = scope(())
     assert every.transition(change("free"))
+
+
+def first(context: str = "default", evaluation: Evaluation = OFF) -> FlagValue:
+    return FlagValue(
+        "new\x1b[2J", evaluation, None, 1_700_000_000.0, "7", False, False, None, context
+    )
+
+
+def test_a_first_value_is_printed_as_its_context_and_scope_say() -> None:
+    p, out = printer(("premium", "free"), environment_key="production")
+    p.first_value(first("premium"))
+    assert out.getvalue() == (
+        "  ↳ new\\x1b[2J [premium] (production): now false (first value, reason default)\n"
+    )
+    p, out = printer(("default",), as_json=True, environment_key="production")
+    p.first_value(first(evaluation=Evaluation(0.5, "number", "rule_match", True)))
+    assert json.loads(out.getvalue()) == {
+        "kind": "first_value",
+        "flag_key": "new\x1b[2J",
+        "environment_key": "production",
+        "value": {"value": 0.5, "value_type": "number", "reason": "rule_match", "enabled": True},
+        "event_id": "7",
+        "at": "2023-11-14T22:13:20.000Z",
+        "context": "default",
+    }
+    only = TailScope(
+        p,
+        query=None,
+        environment_key="",
+        known_names=dict,
+        environment_id=lambda: None,
+        contexts=("premium",),
+    )
+    assert only.first_value(first("premium")) and not only.first_value(first("free"))
 
 
 def test_an_unknown_context_is_named_with_the_known_ones() -> None:

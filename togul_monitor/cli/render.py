@@ -1,12 +1,12 @@
 """How the headless commands print: times (local, shared by `tail` and `history`), connection
-errors in plain words, and `tail`'s lines (`TailPrinter`).
+errors in plain words (cli/plain_errors.py), and `tail`'s lines (`TailPrinter`).
 
 Times are truncated to the second, as the TUI's clock does (`fmt_clock` in ui/view/format.py):
 an event received at 12:00:00.9 is 12:00:00 in both, never a second apart.
 
 `tail` writes to stdout what happened to flags: each event, and each before → after transition
 of a value the profile's context gets, on a line of its own right after its event (as soon as
-the re-evaluation answers). A profile that evaluates for named contexts gets a line per context
+the re-evaluation answers), or the flag's first value when nothing told its value before. A profile that evaluates for named contexts gets a line per context
 whose value changed, naming it (`  ↳ checkout-v2 [premium]: false → true`); one with only its
 single `default` context prints the lines it always did. `--json` names the context always. Everything about the stream itself (status, outages, malformed
 events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import TextIO
-from urllib.parse import urlsplit
 
+from togul_monitor.cli.plain_errors import plain_error
 from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line
 from togul_monitor.config.validate import display_url
 from togul_monitor.core.updates import EvaluatorStatus
@@ -41,8 +40,8 @@ from togul_monitor.domain.events import (
     StreamItem,
 )
 from togul_monitor.domain.flag_config import ConfigDiff, change_lines, diff_to_json
-from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
-from togul_monitor.store.export import iso_time, transition_json
+from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, FlagValue, ValueTransition
+from togul_monitor.store.export import first_value_json, iso_time, transition_json
 from togul_monitor.support.text import safe_text
 
 # --- times ---------------------------------------------------------------------------------
@@ -82,62 +81,6 @@ def _format(pattern: str, ts: float) -> str:
         return time.strftime(pattern, time.localtime(math.floor(ts)))
     except (OverflowError, OSError, ValueError):
         return "?"
-
-
-# --- connection errors in plain words --------------------------------------------------------
-
-_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
-#: Low-level connect failures (as the resolver, the OS or anyio word them) → what they mean.
-_CONNECT_FAILURES: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        (
-            "name or service not known",
-            "nodename nor servname",
-            "no address associated",
-            "getaddrinfo failed",
-            "no such host",
-        ),
-        "cannot find host {host}: the name does not resolve",
-    ),
-    (
-        ("temporary failure in name resolution",),
-        "cannot look up host {host}: no name server answered",
-    ),
-    (
-        ("connection refused", "all connection attempts failed"),
-        "cannot connect to {where}: nothing accepted the connection",
-    ),
-    (("network is unreachable",), "cannot reach {where}: the network is unreachable"),
-    (("no route to host",), "cannot reach {where}: no route to host"),
-)
-
-
-def _where(url: str) -> tuple[str, str]:
-    """The host of `url`, and `host:port`."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or url
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return safe_text(url), safe_text(url)
-    return safe_text(host), safe_text(f"{host}:{port}")
-
-
-def plain_error(error: str, url: str) -> str:
-    """A stream error as a person reads it: `cannot find host api.example: the name does not
-    resolve` rather than `cannot connect: [Errno -2] Name or service not known`."""
-    text = safe_text(_ERRNO.sub("", error))
-    lower = text.lower()
-    host, where = _where(url)
-    if lower.startswith("cannot connect"):
-        for needles, words in _CONNECT_FAILURES:
-            if any(needle in lower for needle in needles):
-                return words.format(host=host, where=where)
-        detail = text.partition(":")[2].strip() or text
-        return f"cannot connect to {where}: {detail}"
-    if lower.startswith("connect timed out"):
-        return f"{where} did not answer: {text}"
-    return text
 
 
 # --- tail ----------------------------------------------------------------------------------
@@ -277,6 +220,22 @@ class TailPrinter:
             where += " [found on re-evaluation]"  # as a diff found on a re-fetch says
         change = change_text(transition.before, transition.after)
         self._write(f"  ↳ {safe_text(transition.flag_key)}{named}{where}: {change}")
+
+    def first_value(self, value: FlagValue) -> None:
+        """The first value of a flag that an event brought, with no value before it to compare
+        with: `  ↳ checkout-v2 (production): now false (first value, reason disabled)`."""
+        key = self.environment_key or None
+        if self.as_json:
+            self._write(json_line(first_value_json(value, key), floats=_has_float(value.current)))
+            return
+        named = f" [{safe_text(value.context)}]" if self.names_contexts else ""
+        where = f" ({safe_text(key)})" if key else ""
+        now = value.current
+        assert now is not None  # a first value is an answer
+        why = f"first value, reason {safe_text(now.reason or '?')}"
+        self._write(
+            f"  ↳ {safe_text(value.flag_key)}{named}{where}: now {json_text(now.value)} ({why})"
+        )
 
     def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         """What an event changed in the flag's configuration: after the event's line."""

@@ -31,6 +31,7 @@ from togul_monitor.core.updates import (
     Dropped,
     EvaluatorStatus,
     TransitionRecorded,
+    ValueUpdated,
 )
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -111,8 +112,8 @@ def _runs(batch: Sequence[object]) -> list[tuple[int, int]]:
 
 
 def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
-    """An event's effect (a value transition, a configuration diff) printed when the scope
-    follows it, or that the evaluator fails or the diffs stopped (without it a tail would go
+    """An event's effect (a value transition, a flag's first value, a configuration diff)
+    printed when the scope follows it, or that the evaluator fails or the diffs stopped (without it a tail would go
     quiet about values or diffs and never say why); whether `item` was one of them."""
     if isinstance(item, EvaluatorStatus):
         printer.evaluator(item)
@@ -120,6 +121,10 @@ def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
     if isinstance(item, TransitionRecorded):
         if scope.transition(item.transition):
             printer.transition(item.transition)
+        return True
+    if isinstance(item, ValueUpdated):
+        if item.first and scope.first_value(item.value):
+            printer.first_value(item.value)
         return True
     if isinstance(item, ConfigChanged):
         if scope.follows(item.diff.flag_key, item.diff.event_id):

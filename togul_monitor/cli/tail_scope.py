@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.domain.events import FlagEvent, environment_of
-from togul_monitor.domain.values import ValueTransition
+from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.support.text import safe_text
 
 if TYPE_CHECKING:  # the filter language (RE2) is imported only when --filter is given
@@ -164,6 +164,12 @@ class TailScope:
         if self.contexts is not None and transition.context not in self.contexts:
             return False
         return self.follows(transition.flag_key, transition.event_id)
+
+    def first_value(self, value: FlagValue) -> bool:
+        """A flag's first value, which an event of it asked for: as a transition is."""
+        if self.contexts is not None and value.context not in self.contexts:
+            return False
+        return self.follows(value.flag_key, value.trigger_event_id)
 
     def follows(self, flag_key: str, event_id: str | None) -> bool:
         """Whether to print an effect of the last event of `flag_key` (a value transition, a

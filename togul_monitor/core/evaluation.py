@@ -163,8 +163,7 @@ class Evaluations:
                     self.unmonitored_events += 1
                     continue
                 room -= 1
-                if event.type == "flag.created":  # its first value is a change, not a baseline
-                    self.values.mark_created(event.flag_key)
+                self.values.mark_new(event.flag_key, created=event.type == "flag.created")
             if event.type == "flag.deleted":
                 latest.pop(event.flag_key, None)
                 if self._reevaluator is not None:
@@ -261,11 +260,11 @@ class Evaluations:
         *,
         still_stale: bool,
     ) -> None:
-        now = self._clock()
+        now, first = self._clock(), self.values.first_by_event(flag_key)
         value, transition = self.values.record(
             flag_key, evaluation, event_id=event_id, at=now, still_stale=still_stale
         )
-        self._publish(ValueUpdated(value))
+        self._publish(ValueUpdated(value, first=first))
         if transition is not None:
             self._record_transition(transition)
         first_value = old is None or old.current is None

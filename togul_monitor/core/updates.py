@@ -44,6 +44,9 @@ class ValueUpdated(msgspec.Struct, frozen=True):
     """A flag's cached value changed state (stale, evaluated, deleted, errored)."""
 
     value: FlagValue
+    # The first value of a flag that one of its events brought (not created): the event's
+    # effect, with no value before it to compare with (`tail` prints it).
+    first: bool = False
 
 
 class TransitionRecorded(msgspec.Struct, frozen=True):

@@ -166,7 +166,7 @@ class FlagValues:
     def __init__(self, context: str = DEFAULT_CONTEXT) -> None:
         self.context = context
         self._values: dict[str, FlagValue] = {}
-        self._created: set[str] = set()  # see `mark_created`
+        self._new: dict[str, bool] = {}  # see `mark_new`
         self.version = 0  # bumped by every change: a reader copies the values only when it moved
 
     def _set(self, flag_key: str, value: FlagValue) -> None:
@@ -227,11 +227,18 @@ class FlagValues:
         self._set(flag_key, value)
         return value
 
-    def mark_created(self, flag_key: str) -> None:
-        """A flag.created event for a flag without a value: the flag did not exist before it,
-        so its first answer is a transition from nothing (`∅ → true`), not a baseline."""
+    def mark_new(self, flag_key: str, *, created: bool) -> None:
+        """An event of a flag without a value: its first answer is that event's effect. When
+        the event created the flag (flag.created), the flag did not exist before it, so that
+        answer is a transition from nothing (`∅ → true`); otherwise it is the flag's first
+        value, with nothing to compare it with (`first_by_event`)."""
         if flag_key not in self._values:
-            self._created.add(flag_key)
+            self._new[flag_key] = created
+
+    def first_by_event(self, flag_key: str) -> bool:
+        """The next answer for `flag_key` is the first value of a flag an event brought (one
+        the event did not create)."""
+        return self._new.get(flag_key) is False
 
     def mark_stale(self, flag_key: str) -> FlagValue | None:
         """An event arrived for the flag: its value is in doubt until re-evaluated."""
@@ -256,15 +263,14 @@ class FlagValues:
         """An evaluation answered. A transition only when value, reason or enabled changed.
 
         The very first answer for a flag is a baseline, not a transition, unless an event
-        created the flag (`mark_created`); an answer after a deletion is a transition from
+        created the flag (`mark_new`); an answer after a deletion is a transition from
         nothing (the flag came back).
         """
         old = self._values.get(flag_key) or _blank(flag_key, self.context)
         before = old.previous if old.deleted else old.current
         transition: ValueTransition | None = None
         changed = evaluations_differ(old.current, evaluation)
-        if self._created and flag_key in self._created:
-            self._created.discard(flag_key)
+        if self._new and self._new.pop(flag_key, False):  # created by its event
             if old.current is None and not old.deleted:
                 transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         if old.deleted:
@@ -291,7 +297,7 @@ class FlagValues:
         self, flag_key: str, *, event_id: str | None, at: float
     ) -> tuple[FlagValue, ValueTransition | None]:
         """flag.deleted, or evaluate answered 404: keep the last value as `previous`."""
-        self._created.discard(flag_key)
+        self._new.pop(flag_key, None)
         old = self._values.get(flag_key) or _blank(flag_key, self.context)
         if old.deleted:
             value = replace(old, stale=False, error=None)

@@ -45,6 +45,7 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import diff_to_json
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
+    FlagValue,
     ValueTransition,
     evaluation_from_json,
     evaluation_to_json,
@@ -152,6 +153,21 @@ def transition_json(
         "event_id": transition.event_id,
         "at": iso_time(transition.at),
         "context": transition.context,
+    }
+
+
+def first_value_json(value: FlagValue, environment_key: str | None = None) -> dict[str, object]:
+    """A flag's first value, which one of its events asked for (`tail --json`): as a
+    transition with `value` for `before` and `after` (there is no before), `event_id` the
+    event's when the stream sends ids."""
+    return {
+        "kind": "first_value",
+        "flag_key": value.flag_key,
+        "environment_key": environment_key or None,
+        "value": evaluation_to_json(value.current),
+        "event_id": value.trigger_event_id,
+        "at": iso_time(value.evaluated_at) if value.evaluated_at is not None else None,
+        "context": value.context,
     }
 
 
