@@ -1,4 +1,4 @@
-"""The monitor core when something goes wrong inside it (review #1, #3, #10, #11).
+"""The monitor core when something goes wrong inside it.
 
 Over a real loopback server (`rawserver.py`), which sends exactly the bytes a test needs.
 """

@@ -62,6 +62,19 @@ def test_an_org_token_tail_names_every_environment_it_knows(emulator_any: Emulat
     assert keys == {creds.environment_ids["production"]: "production"}
 
 
+def test_a_token_tail_without_an_environment_names_every_environment(
+    emulator_any: EmulatorHandle,
+) -> None:
+    creds = emulator_any.credentials
+    args = ["tail", "--url", emulator_any.base_url, "--token", creds.org_token, "--json"]
+    with activity(emulator_any, "production"), activity(emulator_any, "staging"):
+        result = CliRunner().invoke(cli, [*args, "--count", "12"])
+    assert result.exit_code == 0, result.output
+    keys = {e["environment_id"]: e["environment_key"] for e in events_of(result.stdout)}
+    ids = creds.environment_ids
+    assert keys == {ids["production"]: "production", ids["staging"]: "staging"}
+
+
 # --- before → after on stdout -----------------------------------------------------------------
 
 

@@ -52,7 +52,7 @@ def test_no_module_is_over_400_lines() -> None:
 
 
 _OUTSIDE = re.compile(
-    r"design\.md|togul-api\.md|sse-client\.md|style\.md|\.\./shared|Review #\d|[Ii]ssue \d"
+    r"design\.md|togul-api\.md|sse-client\.md|style\.md|\.\./shared|[Rr]eview #\d|[Ii]ssue #?\d"
 )
 
 

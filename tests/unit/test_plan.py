@@ -1,4 +1,4 @@
-"""plan_stream: the monitor's credential and environment plan, without a server (review #14)."""
+"""plan_stream: the monitor's credential and environment plan, without a server."""
 
 from __future__ import annotations
 
@@ -69,3 +69,12 @@ def test_a_stream_scope_key_streams_and_is_never_asked_to_evaluate() -> None:
         "an API key of scope stream: values are not evaluated (it cannot evaluate); add an API "
         "key of scope sdk or server to the profile (api_key_env)",
     )
+
+
+def test_a_profile_without_an_environment_takes_the_names_its_token_sees() -> None:
+    names = {"env-p": "production", "env-s": "staging"}
+    plan = plan_stream(profile(token=JWT, environment_key=""), names)
+    assert plan.environment_names == names and plan.environment_id is None
+    failed = plan_stream(profile(token=JWT, environment_key=""), "HTTP 500")
+    assert failed.environment_names == {}
+    assert "environment names not known (HTTP 500): events show their ids" in failed.notes

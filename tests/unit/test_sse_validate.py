@@ -192,8 +192,8 @@ def test_any_text_gives_an_item_never_an_exception(text: str) -> None:
     ],
 )
 def test_values_that_cannot_be_stored_or_shown_are_malformed(data: str, reason: str) -> None:
-    # Such values used to pass and then kill the journal's writer thread (review #1) or the
-    # detail screen's time formatting (review #4).
+    # Such values used to pass and then kill the journal's writer thread or the detail
+    # screen's time formatting.
     item = validate_event(data, "1", 0.0)
     assert isinstance(item, Malformed)
     assert item.reason.startswith(reason)

@@ -1,4 +1,4 @@
-"""Which credential opens the stream (review #12: one decision for monitor and client)."""
+"""Which credential opens the stream: one decision for the monitor and the client."""
 
 from __future__ import annotations
 

@@ -92,31 +92,50 @@ async def lookup_environment(
     verify: bool = True,
 ) -> EnvironmentInfo:
     """Find the environment with key `environment_key` and list its flags."""
-    async with httpx.AsyncClient(
+    async with _client(base_url, token, timeout, verify) as client:
+        names, projects = await _environments(client)
+        found = next((env_id for env_id, key in names.items() if key == environment_key), None)
+        if found is None:
+            raise EnvironmentNotFound(environment_key, tuple(dict.fromkeys(names.values())))
+        project_id = projects[found]
+        flags = await _get(client, f"/api/v1/projects/{project_id}/flags", "flags")
+        ids = _flag_ids(flags, found)
+        return EnvironmentInfo(found, environment_key, project_id, tuple(sorted(ids)), names, ids)
+
+
+async def environment_names(
+    base_url: str, token: str, *, timeout: float = 5.0, verify: bool = True
+) -> dict[str, str]:
+    """Every environment the token can see: id → key (a profile without an environment of its
+    own names the events of an organisation-wide stream with them)."""
+    async with _client(base_url, token, timeout, verify) as client:
+        return (await _environments(client))[0]
+
+
+def _client(base_url: str, token: str, timeout: float, verify: bool) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
         base_url=base_url.rstrip("/"),
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=timeout,
         verify=verify_for(base_url, verify),
-    ) as client:
-        names: dict[str, str] = {}
-        found: tuple[str, str] | None = None
-        for project in await _get(client, "/api/v1/projects", "projects"):
-            project_id = str(project.get("id", ""))
-            if not project_id:
-                continue
-            envs = await _get(client, f"/api/v1/projects/{project_id}/environments", "environments")
-            for env in envs:
-                env_id, key = env.get("id"), env.get("key")
-                if isinstance(env_id, str) and isinstance(key, str):
-                    names[env_id] = key
-                    if key == environment_key and found is None:
-                        found = (env_id, project_id)
-        if found is None:
-            raise EnvironmentNotFound(environment_key, tuple(dict.fromkeys(names.values())))
-        env_id, project_id = found
-        flags = await _get(client, f"/api/v1/projects/{project_id}/flags", "flags")
-        ids = _flag_ids(flags, env_id)
-        return EnvironmentInfo(env_id, environment_key, project_id, tuple(sorted(ids)), names, ids)
+    )
+
+
+async def _environments(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str]]:
+    """Every environment of every project: id → key, and id → its project's id."""
+    names: dict[str, str] = {}
+    projects: dict[str, str] = {}
+    for project in await _get(client, "/api/v1/projects", "projects"):
+        project_id = str(project.get("id", ""))
+        if not project_id:
+            continue
+        envs = await _get(client, f"/api/v1/projects/{project_id}/environments", "environments")
+        for env in envs:
+            env_id, key = env.get("id"), env.get("key")
+            if isinstance(env_id, str) and isinstance(key, str) and env_id not in names:
+                names[env_id] = key
+                projects[env_id] = project_id
+    return names, projects
 
 
 def _flag_ids(flags: list[dict[str, Any]], environment_id: str) -> dict[str, str]:

@@ -5,7 +5,8 @@ labels: an event is named after the profile's environment only once that is veri
 Before the stream starts (`prepare`, called by `Monitor.start`):
 - With a token, the management API maps the profile's `environment_key` to its id and names
   every environment the token can see (`look_up`; an expired token is refreshed once on a 401).
-  No environment of that key is a configuration error.
+  No environment of that key is a configuration error. A profile without an environment (an
+  ad-hoc `--url` with a token) still learns the names, for the events of every environment.
 - With an API key that may evaluate (sdk or server scope), one evaluate request tells whether
   the key belongs to `environment_key` (client/environment_check.py): a key of another
   environment is a configuration error, raised from `Monitor.start`. The probe is not an
@@ -41,6 +42,7 @@ from togul_monitor.client.management import (
     EnvironmentInfo,
     EnvironmentNotFound,
     ManagementError,
+    environment_names,
     lookup_environment,
 )
 from togul_monitor.client.tokens import TokenKeeper
@@ -63,14 +65,19 @@ class Verification(msgspec.Struct, frozen=True):
     again: bool = False  # the probe had no usable answer: ask again once the stream is live
 
 
-async def look_up(profile: Profile, tokens: TokenKeeper | None = None) -> EnvironmentInfo | str:
-    """The management API's answer for the profile's environment, or why there is none; a
-    ConfigError when the token's organisation has no environment of that key. A 401 refreshes
-    the token once (when `tokens` can) and asks again."""
+async def look_up(
+    profile: Profile, tokens: TokenKeeper | None = None
+) -> EnvironmentInfo | dict[str, str] | str:
+    """The management API's answer for the profile's environment (a profile without one: the
+    names of every environment, id → key), or why there is none; a ConfigError when the token's
+    organisation has no environment of that key. A 401 refreshes the token once (when `tokens`
+    can) and asks again."""
     token = tokens.token if tokens is not None else profile.token
     assert token is not None
     for attempt in (1, 2):
         try:
+            if not profile.environment_key:
+                return await environment_names(profile.base_url, token)
             return await lookup_environment(profile.base_url, token, profile.environment_key)
         except EnvironmentNotFound as exc:
             raise ConfigError(str(exc), profile=profile.name, key="environment_key") from None
@@ -135,9 +142,7 @@ async def verify(profile: Profile, plan: StreamPlan) -> Verification:
 
 async def prepare(profile: Profile, tokens: TokenKeeper | None) -> tuple[StreamPlan, Verification]:
     """The stream plan and the environment's verification, before the stream starts."""
-    lookup = None
-    if profile.token and profile.environment_key:
-        lookup = await look_up(profile, tokens)
+    lookup = await look_up(profile, tokens) if profile.token else None
     plan = plan_stream(profile, lookup)
     return plan, await verify(profile, plan)
 

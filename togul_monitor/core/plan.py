@@ -63,8 +63,11 @@ class StreamPlan(msgspec.Struct, frozen=True):
     notes: tuple[str, ...] = ()  # one-line facts for the status area
 
 
-def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> StreamPlan:
-    """`lookup`: the management API's answer, its error message, or None when not asked."""
+def plan_stream(
+    profile: Profile, lookup: EnvironmentInfo | dict[str, str] | str | None
+) -> StreamPlan:
+    """`lookup`: the management API's answer (for a profile without an environment, the names
+    of every environment), its error message, or None when not asked."""
     notes: list[str] = []
     environment_id: str | None = None
     names: dict[str, str] = {}
@@ -72,8 +75,13 @@ def plan_stream(profile: Profile, lookup: EnvironmentInfo | str | None) -> Strea
     project_id: str | None = None
     flag_ids: dict[str, str] = {}
     if isinstance(lookup, str):
-        fallback = "streaming with the API key" if profile.api_key else "not evaluating"
-        notes.append(f"environment lookup failed ({lookup}); {fallback}")
+        if profile.environment_key:
+            fallback = "streaming with the API key" if profile.api_key else "not evaluating"
+            notes.append(f"environment lookup failed ({lookup}); {fallback}")
+        else:
+            notes.append(f"environment names not known ({lookup}): events show their ids")
+    elif isinstance(lookup, dict):
+        names = dict(lookup)
     elif lookup is not None:
         environment_id = lookup.environment_id
         names = dict(lookup.names)
