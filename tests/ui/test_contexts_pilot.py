@@ -96,7 +96,9 @@ async def test_a_value_column_per_context_and_a_row_naming_the_changed_contexts(
             ).plain
             assert cell_len(line) <= width
             if size == SMALL:  # the first change whole, and how many contexts it leaves out
-                assert f"{said[0]} +{len(contexts) - 1} more" in line
+                # What those are, when they are alike (the others unchanged).
+                what = "unchanged" if len(changed) == 1 else "more"
+                assert f"{said[0]} +{len(contexts) - 1} {what}" in line
             if size == SIZE:
                 await check_detail(pilot, app, row, changed, others)
 

@@ -103,6 +103,28 @@ def test_at_80_columns_a_row_shows_the_first_change_and_how_many_more() -> None:
     assert wide.endswith("premium false → true; free false → true; eu unchanged")
 
 
+def test_at_80_columns_contexts_left_out_that_are_alike_are_named_by_what_they_are() -> None:
+    def row_where(changed: tuple[str, ...]) -> str:
+        store = store_of()
+        store.answers.environment_id = ENV
+        key = "search-algorithm"
+        row = event(key)
+        feed(store, *(ValueUpdated(value(name, False, key=key)) for name in THREE))
+        feed(store, row)
+        for name in THREE:
+            feed(store, ValueUpdated(value(name, name in changed, key=key)))
+            if name in changed:
+                feed(
+                    store,
+                    TransitionRecorded(replace(change(name, False, True), flag_key=key), False),
+                )
+        return says(store, row, 78)
+
+    assert row_where(("premium",)).endswith("premium false → true +2 unchanged")
+    assert row_where(THREE).endswith("premium false → true +2 changed")
+    assert row_where(("premium", "free")).endswith("premium false → true +2 more")
+
+
 def test_every_context_alike_and_one_context_read_as_before() -> None:
     store = store_of()
     row = event()

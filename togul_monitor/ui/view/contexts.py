@@ -105,21 +105,25 @@ def contexts_change(
     anything to say yet (the row then says why, as with one context)."""
     by_context = {t.context: t for t in transitions}
     changes: list[Parts] = []
+    firsts: list[bool] = []  # for each of `changes`: a first value (no before)?
     states: dict[str, list[str]] = {}
     for context in answers.contexts:
         found = by_context.pop(context, None)
         if found is not None:
             changes.append((_name(context), Part(" "), *change_parts(found.before, found.after)))
+            firsts.append(False)
             continue
         state, answer = context_state(event, answers, context)
         if state == "first" and answer is not None:
             first = Part(value_text(answer.value), "bold", cut=1)
             lead = "∅ → " if event.type == "flag.created" else "now "
             changes.append((_name(context), Part(" " + lead, "dim"), first))
+            firsts.append(True)
         elif state:
             states.setdefault(state, []).append(context)
     for found in by_context.values():  # a context the view was not told of: still a change
         changes.append((_name(found.context), Part(" "), *change_parts(found.before, found.after)))
+        firsts.append(False)
     if not changes and not any(s not in ("evaluating", "not-evaluated") for s in states):
         return None  # nothing answered yet: the one-context words say it
     if not changes and len(states) == 1:
@@ -137,12 +141,23 @@ def contexts_change(
     long = _join([*changes, *groups])
     mentioned = sum(len(named) for named in states.values()) + len(changes)  # in `long`
     head: Parts
+    others = dict(states)  # what the short form leaves out, besides further changes
     if changes:
         head, shown = changes[0], 1
     else:
         state = next(s for s in STATE_WORDS if s in states)
         word = SHORT_WORDS.get(state, STATE_WORDS[state])
         head, shown = (*_names(states[state]), Part(" " + word, _style(state))), len(states[state])
+        del others[state]
     more = mentioned - shown
-    short = (*head, Part(f" +{more} more", "dim")) if more > 0 else head
-    return long, short
+    if more <= 0:
+        return long, head
+    # What the contexts left out are, when they are alike: `+2 unchanged`, `+1 changed`.
+    if len(changes) <= 1 and len(others) == 1:
+        (state,) = others
+        what = SHORT_WORDS.get(state, STATE_WORDS[state])
+    elif not others and not any(firsts[1:]):
+        what = "changed"
+    else:
+        what = "more"
+    return long, (*head, Part(f" +{more} {what}", "dim"))
