@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from togul_monitor.emulator import harness
 from togul_monitor.emulator.harness import running_emulator
 
 from .emulator_sse import RawStream
@@ -99,3 +100,46 @@ def test_a_deferred_server_stopped_before_it_served_ends_its_thread() -> None:
     assert go.is_set()  # released for good: the thread does not serve after the block
     server.thread.join(timeout=5)
     assert not server.thread.is_alive() and not emu.serving
+
+
+def test_a_deferred_server_that_fails_to_start_refuses_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: object) -> None:
+        raise RuntimeError("no server today")
+
+    monkeypatch.setattr(harness._ServerThread, "_make_server", broken)
+    go = threading.Event()
+    with running_emulator(seed=0, serve_after=go) as emu:
+        server = emu._server
+        assert server is not None
+        go.set()
+        server.thread.join(timeout=5)
+        assert isinstance(server.error, RuntimeError) and not emu.serving
+        with pytest.raises(httpx.ConnectError):  # at once, not after a read timeout
+            httpx.get(emu.base_url + "/healthz", timeout=30)
+
+
+def test_a_deferred_server_stopped_while_it_loads_never_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_server = harness._ServerThread._make_server
+    loading = threading.Event()
+
+    def slow(self: harness._ServerThread) -> object:
+        loading.set()
+        # Still loading when the block has ended: its wait for the thread ran out (2 s) and
+        # its socket is closed.
+        while self.sock.fileno() != -1:
+            time.sleep(0.005)
+        return make_server(self)
+
+    monkeypatch.setattr(harness._ServerThread, "_make_server", slow)
+    go = threading.Event()
+    with running_emulator(seed=0, serve_after=go) as emu:
+        server = emu._server
+        assert server is not None
+        go.set()
+        assert loading.wait(5)
+    server.thread.join(timeout=5)
+    assert not server.thread.is_alive() and server.error is None and not emu.serving

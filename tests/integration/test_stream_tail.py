@@ -173,10 +173,11 @@ def test_tail_demo_json_count_20(monkeypatch: pytest.MonkeyPatch) -> None:
         demo.shutdown()
     assert result.exit_code == 0, result.output
     objects = [json.loads(line) for line in result.stdout.splitlines()]
-    # The rest: the values they changed, and (the demo has a token) their configuration diffs.
+    # The rest: the values they changed (or first told, an event ahead of the start's answer),
+    # and (the demo has a token) their configuration diffs.
     lines = [o for o in objects if o["kind"] == "event"]
     assert len(lines) == 20
-    assert {o["kind"] for o in objects} <= {"event", "transition", "diff"}
+    assert {o["kind"] for o in objects} <= {"event", "transition", "first_value", "diff"}
     for event in lines:
         assert isinstance(event["flag_key"], str) and isinstance(event["version"], int)
 

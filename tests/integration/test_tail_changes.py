@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 from togul_monitor.cli import cli
 from togul_monitor.cli.tail import run_tail
 from togul_monitor.core import Monitor
+from togul_monitor.domain.filters import parse_filter
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.export import parse_time
 
@@ -97,10 +99,9 @@ async def tailing(
 
     monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks it up
     out, err = io.StringIO(), io.StringIO()
+    options.setdefault("query", None)
     task = asyncio.create_task(
-        run_tail(
-            make_profile(emu), query=None, count=1, as_json=as_json, out=out, err=err, **options
-        )
+        run_tail(make_profile(emu), count=1, as_json=as_json, out=out, err=err, **options)
     )
     try:
         await wait_for(lambda: started and settled(started[0], "new-dashboard"), what="value")
@@ -183,6 +184,35 @@ async def test_tail_prints_the_first_value_of_a_flag_its_event_brought(
         "enabled": False,
     }
     assert value["event_id"] == event["id"] and value["context"] == "default"
+
+
+async def test_a_recording_tail_prints_a_first_value_after_its_event_on_a_slow_journal(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Evaluate answers long before the journal commits: the first value waits its turn, and the
+    # filter has seen its event when it decides.
+    from togul_monitor.store.sqlite.sink import SqliteSink
+
+    write = SqliteSink.write
+
+    def slow(self: SqliteSink, *args: Any) -> None:
+        time.sleep(0.2)
+        write(self, *args)
+
+    monkeypatch.setattr(SqliteSink, "write", slow)
+    query = parse_filter("type:flag.updated")
+    async with tailing(emulator_any, monkeypatch, as_json=False, record=True, query=query) as (
+        task,
+        out,
+        _,
+    ):
+        await asyncio.to_thread(
+            emulator_any.world.update_flag, "production", "checkout-v2", enabled=False
+        )
+        assert await asyncio.wait_for(asyncio.shield(task), 10) == 0
+    event, value = out.getvalue().splitlines()
+    assert event.split()[2:4] == ["flag.updated", "checkout-v2"]
+    assert value == "  ↳ checkout-v2 (production): now false (first value, reason disabled)"
 
 
 # --- unreachable hosts --------------------------------------------------------------------------

@@ -92,11 +92,19 @@ def test_the_first_frame_loads_no_server() -> None:
 
 
 async def test_the_app_says_when_its_first_frame_is_painted(emulator: EmulatorHandle) -> None:
-    painted: list[bool] = []  # whether the feed was on screen, and the monitor not started
-    app = make_app(
-        make_profile(emulator),
-        after_first_frame=lambda: painted.append(app.main.feed.region.area > 0 and not app.monitor),
-    )
+    order: list[str] = []  # what happened, in order: the hook (with the feed on screen), the start
+
+    def painted() -> None:
+        order.append(f"painted {app.main.feed.region.area > 0}")
+
+    app: TogulMonitorApp = make_app(make_profile(emulator), after_first_frame=painted)
+    start = app.session.start
+
+    def starting(profile: Profile | None, name: str | None, current_name: str) -> None:
+        order.append("monitor started")
+        start(profile, name, current_name)
+
+    app.session.start = starting  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
-    assert painted == [True]
+    assert order == ["painted True", "monitor started"]

@@ -11,6 +11,7 @@ import json
 import click
 import pytest
 from click.testing import CliRunner
+from msgspec.structs import replace
 
 from togul_monitor.cli import cli
 from togul_monitor.cli.common import check_context_names
@@ -141,6 +142,13 @@ def test_a_first_value_is_printed_as_its_context_and_scope_say() -> None:
     assert only.first_value(first("premium")) and not only.first_value(first("free"))
 
 
+def test_a_first_value_tied_to_no_event_says_it_was_found_on_re_evaluation() -> None:
+    p, out = printer(("default",), environment_key="production")
+    p.ids_seen = True  # the stream sends ids: one without is no event's
+    p.first_value(replace(first(), trigger_event_id=None))
+    assert out.getvalue().startswith("  ↳ new\\x1b[2J (production) [found on re-evaluation]: ")
+
+
 def test_an_unknown_context_is_named_with_the_known_ones() -> None:
     named = {"premium": {"plan": "premium"}, "free": {"plan": "free"}}
     check_context_names(_profile(contexts=named), ("premium",))
@@ -158,6 +166,13 @@ def test_history_names_contexts_once_a_named_one_is_shown() -> None:
     assert "  value       false (" in plain and "[" not in plain
     named = history_line(premium, show_context=True)
     assert "  value       [premium] false (default, enabled) → true (rule_match, enabled)" in named
+
+
+def test_history_says_a_value_from_nothing_and_a_value_gone() -> None:
+    born = ValueTransition("f", None, ON, "7", 1.0)
+    gone = ValueTransition("f", ON, None, "8", 2.0)
+    assert "  value       ∅ → true (rule_match, enabled)" in history_line(born)
+    assert "  value       true (rule_match, enabled) → (gone)" in history_line(gone)
 
 
 # --- wait --context --------------------------------------------------------------------------------

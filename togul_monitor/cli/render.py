@@ -230,6 +230,8 @@ class TailPrinter:
             return
         named = f" [{safe_text(value.context)}]" if self.names_contexts else ""
         where = f" ({safe_text(key)})" if key else ""
+        if value.trigger_event_id is None and self.ids_seen:
+            where += " [found on re-evaluation]"  # as a transition tied to no event says
         now = value.current
         assert now is not None  # a first value is an answer
         why = f"first value, reason {safe_text(now.reason or '?')}"

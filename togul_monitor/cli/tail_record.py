@@ -8,10 +8,10 @@ record mode, each update is held until everything that had been appended to the 
 arrived is committed. The monitor appends to the journal before it publishes (core/intake.py,
 core/evaluation.py), so that covers the update's own rows.
 
-Order is kept for everything `tail` prints or acts on (events, transitions, configuration diffs
-(journalled before they are published, core/configs.py), the stream's and the evaluator's
-status, outages, unusable events): those wait their turn. Updates it ignores (values,
-heartbeats) pass at once: holding them would print nothing more safely. What this costs is
+Order is kept for everything `tail` prints or acts on (events, transitions, a flag's first value,
+configuration diffs (journalled before they are published, core/configs.py), the stream's and
+the evaluator's status, outages, unusable events): those wait their turn. Updates it ignores
+(other values, heartbeats) pass at once: holding them would print nothing more safely. What this costs is
 latency (up to one writer batch, about 50 ms), not throughput: one commit releases every update
 it covers.
 What the journal could not write (a full queue, a failed write: counted in `dropped`) is printed
@@ -34,6 +34,7 @@ from togul_monitor.core.updates import (
     ConfigsStopped,
     EvaluatorStatus,
     TransitionRecorded,
+    ValueUpdated,
 )
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
 
@@ -119,7 +120,9 @@ class CommittedFirst:
                 # less).
                 mark = self._journal.appended
                 for update in batch:
-                    if isinstance(update, HELD):
+                    if isinstance(update, HELD) or (
+                        isinstance(update, ValueUpdated) and update.first
+                    ):
                         self._held.append((mark, update))
                     else:
                         self._passing.append(update)

@@ -176,6 +176,7 @@ class Evaluations:
         reevaluator = None if self._halted else self._reevaluator
         paused = self._quota_timer is not None
         for key, event_id in latest.items():
+            self.values.mark_new(key, created=False)  # unless it has an answer (or was created)
             current = current_values.get(key)
             if current is None or not current.stale:
                 changed = self.values.mark_stale(key)
@@ -260,11 +261,11 @@ class Evaluations:
         *,
         still_stale: bool,
     ) -> None:
-        now, first = self._clock(), self.values.first_by_event(flag_key)
+        now, first = self._clock(), self.values.first_by_event(flag_key) and not still_stale
         value, transition = self.values.record(
             flag_key, evaluation, event_id=event_id, at=now, still_stale=still_stale
         )
-        self._publish(ValueUpdated(value, first=first))
+        self._publish(ValueUpdated(value, first=first and transition is None))
         if transition is not None:
             self._record_transition(transition)
         first_value = old is None or old.current is None

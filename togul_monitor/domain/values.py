@@ -228,16 +228,20 @@ class FlagValues:
         return value
 
     def mark_new(self, flag_key: str, *, created: bool) -> None:
-        """An event of a flag without a value: its first answer is that event's effect. When
-        the event created the flag (flag.created), the flag did not exist before it, so that
-        answer is a transition from nothing (`∅ → true`); otherwise it is the flag's first
-        value, with nothing to compare it with (`first_by_event`)."""
-        if flag_key not in self._values:
-            self._new[flag_key] = created
+        """An event of a flag that has no answer yet (unknown, or known and never answered):
+        its first answer is that event's effect. When the event created the flag
+        (flag.created), the flag did not exist before it, so that answer is a transition from
+        nothing (`∅ → true`); otherwise it is the flag's first value, with nothing to compare
+        it with (`first_by_event`). The first event of the flag decides."""
+        old = self._values.get(flag_key)
+        if old is None or (old.current is None and not old.deleted):
+            self._new.setdefault(flag_key, created)
 
     def first_by_event(self, flag_key: str) -> bool:
-        """The next answer for `flag_key` is the first value of a flag an event brought (one
-        the event did not create)."""
+        """The next answer for `flag_key` that is not superseded (`record(still_stale=False)`)
+        is the first value of a flag an event brought (one the event did not create), unless
+        it differs from an answer before it: then it is a transition. A superseded answer is
+        the value before the event's change (core/evaluation.py), not its effect."""
         return self._new.get(flag_key) is False
 
     def mark_stale(self, flag_key: str) -> FlagValue | None:
@@ -270,7 +274,10 @@ class FlagValues:
         before = old.previous if old.deleted else old.current
         transition: ValueTransition | None = None
         changed = evaluations_differ(old.current, evaluation)
-        if self._new and self._new.pop(flag_key, False):  # created by its event
+        new = self._new.get(flag_key) if self._new else None
+        if new is not None and (new or not still_stale):  # kept past a superseded answer
+            del self._new[flag_key]
+        if new:  # created by its event
             if old.current is None and not old.deleted:
                 transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         if old.deleted:

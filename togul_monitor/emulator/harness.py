@@ -151,11 +151,17 @@ class _ServerThread:
         loop = asyncio.new_event_loop()
         try:
             self.server = self._make_server()
+            if self._stopping:  # stopped while the server loaded (a deferred start)
+                return
             loop.run_until_complete(self._serve(self.server))
         except BaseException as exc:  # surfaced to the starting thread, or logged when deferred
             self.error = exc
             if self._serve_after is not None:
                 logging.getLogger(__name__).error("the emulator failed to start", exc_info=exc)
+                # Nobody waits for this start: refuse connections rather than leave them
+                # waiting in the backlog for a server that will never answer.
+                with contextlib.suppress(OSError):
+                    self.sock.close()
         finally:
             loop.close()
 

@@ -1,0 +1,88 @@
+"""Which answer is a flag's first value that an event brought (`ValueUpdated.first`, what
+`tail` prints as `now X (first value …)`) and which one a transition from nothing (a flag an
+event created), driven through `Evaluations` without a server: the answers are handed to it as
+the reevaluator would."""
+
+from __future__ import annotations
+
+from togul_monitor.client.evaluate import EvaluateResult, Outcome
+from togul_monitor.core.evaluation import Evaluations
+from togul_monitor.core.updates import MonitorUpdate, TransitionRecorded, ValueUpdated
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation
+
+ON = Evaluation(True, "boolean", "default", True)
+OFF = Evaluation(False, "boolean", "disabled", False)
+
+
+def evaluations(
+    watched: tuple[str, ...] = (), listed: tuple[str, ...] = ()
+) -> tuple[Evaluations, list[MonitorUpdate]]:
+    published: list[MonitorUpdate] = []
+    e = Evaluations(published.append, lambda: 0.0, watched=watched, retry_delay=0)
+    e.seed({}, listed)
+    return e, published
+
+
+def ev(key: str, type_: str = "flag.updated", event_id: str = "1") -> FlagEvent:
+    return FlagEvent(type_, key, "env", 1, 0.0, event_id, 0.0)
+
+
+def answer(e: Evaluations, key: str, value: Evaluation, *, superseded: bool = False) -> None:
+    e._on_result(key, "1", EvaluateResult(Outcome.OK, value, 200), superseded)
+
+
+def firsts(published: list[MonitorUpdate]) -> list[str]:
+    return [u.value.flag_key for u in published if isinstance(u, ValueUpdated) and u.first]
+
+
+def transitions(published: list[MonitorUpdate]) -> list[tuple[object, object]]:
+    return [
+        (u.transition.before, u.transition.after)
+        for u in published
+        if isinstance(u, TransitionRecorded)
+    ]
+
+
+def test_an_unknown_flag_s_first_answer_after_its_event_is_its_first_value_once() -> None:
+    e, published = evaluations()
+    e.on_events([ev("a")])
+    answer(e, "a", ON)
+    answer(e, "a", OFF)
+    assert firsts(published) == ["a"] and transitions(published) == [(ON, OFF)]
+
+
+def test_a_listed_flag_still_unanswered_when_its_event_comes_gets_a_first_value() -> None:
+    e, published = evaluations(watched=("w",), listed=("l",))
+    answer(e, "l", ON)  # the start's answer, no event: a baseline, said by nobody
+    e.on_events([ev("w"), ev("l")])
+    answer(e, "w", ON)
+    answer(e, "l", ON)
+    assert firsts(published) == ["w"] and transitions(published) == []
+
+
+def test_a_created_flag_s_first_answer_is_a_transition_from_nothing_not_a_first_value() -> None:
+    e, published = evaluations()
+    e.on_events([ev("new", "flag.created"), ev("new")])
+    answer(e, "new", ON, superseded=True)  # a newer event is asked meanwhile: still recorded
+    answer(e, "new", OFF)
+    assert firsts(published) == []
+    assert transitions(published) == [(None, ON), (ON, OFF)]
+
+
+def test_a_superseded_first_answer_is_the_before_of_the_event_s_own_answer() -> None:
+    e, published = evaluations()
+    e.on_events([ev("a"), ev("b")])
+    answer(e, "a", ON, superseded=True)  # asked before the event's change: its before
+    answer(e, "a", OFF)
+    answer(e, "b", ON, superseded=True)
+    answer(e, "b", ON)  # the event changed nothing it gets: said as its first value
+    assert transitions(published) == [(ON, OFF)] and firsts(published) == ["b"]
+
+
+def test_a_flag_deleted_before_its_first_answer_has_no_first_value() -> None:
+    e, published = evaluations()
+    e.on_events([ev("a")])
+    e.on_events([ev("a", "flag.deleted")])
+    answer(e, "a", ON)  # it came back: a transition from nothing
+    assert firsts(published) == [] and transitions(published) == [(None, ON)]
