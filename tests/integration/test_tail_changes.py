@@ -100,8 +100,9 @@ async def tailing(
     monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks it up
     out, err = io.StringIO(), io.StringIO()
     options.setdefault("query", None)
+    options.setdefault("count", 1)
     task = asyncio.create_task(
-        run_tail(make_profile(emu), count=1, as_json=as_json, out=out, err=err, **options)
+        run_tail(make_profile(emu), as_json=as_json, out=out, err=err, **options)
     )
     try:
         await wait_for(lambda: started and settled(started[0], "new-dashboard"), what="value")
@@ -213,6 +214,33 @@ async def test_a_recording_tail_prints_a_first_value_after_its_event_on_a_slow_j
     event, value = out.getvalue().splitlines()
     assert event.split()[2:4] == ["flag.updated", "checkout-v2"]
     assert value == "  ↳ checkout-v2 (production): now false (first value, reason disabled)"
+
+
+async def test_count_waits_for_the_first_values_of_new_flags_in_their_queue(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # First calls of flags first seen are paced (one at once, then one every 2 s): at the
+    # count, those still in their queue are sent at once and waited for, not left out.
+    from togul_monitor.core import reevaluate
+
+    monkeypatch.setattr(reevaluate, "NEW_FLAGS_BURST", 1)
+    monkeypatch.setattr(reevaluate, "NEW_FLAGS_PER_SECOND", 0.5)
+    flags = ("checkout-v2", "dark-mode", "beta-search")
+
+    def flip() -> None:
+        for key in flags:
+            emulator_any.world.update_flag("production", key, enabled=False)
+
+    async with tailing(emulator_any, monkeypatch, as_json=True, count=len(flags)) as (
+        task,
+        out,
+        err,
+    ):
+        await asyncio.to_thread(flip)
+        assert await asyncio.wait_for(asyncio.shield(task), 10) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sorted(o["flag_key"] for o in lines if o["kind"] == "first_value") == sorted(flags)
+    assert "may not be printed" not in err.getvalue()
 
 
 # --- unreachable hosts --------------------------------------------------------------------------

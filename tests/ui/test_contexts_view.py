@@ -125,6 +125,28 @@ def test_at_80_columns_contexts_left_out_that_are_alike_are_named_by_what_they_a
     assert row_where(("premium", "free")).endswith("premium false → true +2 more")
 
 
+def test_at_80_columns_a_first_value_or_a_second_state_is_not_counted_as_alike() -> None:
+    key = "search-algorithm"
+    store = store_of()
+    store.answers.environment_id = ENV
+    row = event(key)
+    feed(store, *(ValueUpdated(value(name, False, key=key)) for name in ("premium", "eu")))
+    feed(store, row)  # free has no value yet: its answer is its first
+    feed(store, ValueUpdated(value("premium", True, key=key)))
+    feed(store, TransitionRecorded(replace(change("premium", False, True), flag_key=key), False))
+    feed(store, ValueUpdated(value("free", True, key=key)))
+    feed(store, ValueUpdated(value("eu", True, key=key)))
+    feed(store, TransitionRecorded(replace(change("eu", False, True), flag_key=key), False))
+    assert "free now true" in says(store, row)
+    assert says(store, row, 78).endswith("premium false → true +2 more")  # not "changed"
+    store = store_of()
+    store.answers.environment_id = ENV
+    row = event()
+    feed(store, row, ValueUpdated(value("premium", False)), ValueUpdated(value("free", False)))
+    feed(store, ValueUpdated(value("eu", False, stale=True)))
+    assert says(store, row, 70).endswith("premium, free unchanged +1 more")
+
+
 def test_every_context_alike_and_one_context_read_as_before() -> None:
     store = store_of()
     row = event()

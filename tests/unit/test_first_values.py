@@ -28,12 +28,24 @@ def ev(key: str, type_: str = "flag.updated", event_id: str = "1") -> FlagEvent:
     return FlagEvent(type_, key, "env", 1, 0.0, event_id, 0.0)
 
 
-def answer(e: Evaluations, key: str, value: Evaluation, *, superseded: bool = False) -> None:
-    e._on_result(key, "1", EvaluateResult(Outcome.OK, value, 200), superseded)
+def answer(
+    e: Evaluations,
+    key: str,
+    value: Evaluation,
+    *,
+    superseded: bool = False,
+    event_id: str | None = "1",
+) -> None:
+    e._on_result(key, event_id, EvaluateResult(Outcome.OK, value, 200), superseded)
 
 
 def firsts(published: list[MonitorUpdate]) -> list[str]:
     return [u.value.flag_key for u in published if isinstance(u, ValueUpdated) and u.first]
+
+
+def first_events(published: list[MonitorUpdate]) -> list[str | None]:
+    """The event each first value answers (its trigger)."""
+    return [u.value.trigger_event_id for u in published if isinstance(u, ValueUpdated) and u.first]
 
 
 def transitions(published: list[MonitorUpdate]) -> list[tuple[object, object]]:
@@ -78,6 +90,18 @@ def test_a_superseded_first_answer_is_the_before_of_the_event_s_own_answer() -> 
     answer(e, "b", ON, superseded=True)
     answer(e, "b", ON)  # the event changed nothing it gets: said as its first value
     assert transitions(published) == [(ON, OFF)] and firsts(published) == ["b"]
+
+
+def test_a_first_value_answers_the_event_that_asked_last() -> None:
+    e, published = evaluations(listed=("l",))
+    e.on_events([ev("l", event_id="E1")])  # the start's call for l still flies
+    answer(e, "l", ON, superseded=True, event_id=None)
+    answer(e, "l", ON, event_id="E1")
+    e.on_events([ev("u", event_id="E2")])
+    e.on_events([ev("u", event_id="E3")])  # while E2's answer flies
+    answer(e, "u", ON, superseded=True, event_id="E2")
+    answer(e, "u", ON, event_id="E3")
+    assert first_events(published) == ["E1", "E3"]
 
 
 def test_a_flag_deleted_before_its_first_answer_has_no_first_value() -> None:

@@ -327,24 +327,26 @@ async def test_a_hurried_mark_sends_what_it_owes_without_waiting_out_the_pacing(
     await r.aclose()
 
 
-async def test_a_mark_owes_no_first_call_and_a_cancelled_flight_leaves_pacing_alone() -> None:
+async def test_a_mark_owes_a_first_call_too_and_a_cancelled_flight_leaves_pacing_alone() -> None:
     calls = Manual()
     r = Reevaluator(
         calls, lambda k, e, res, sup: None, settle=0, min_interval=3600, new_rate=1e-3, new_burst=1
     )
     r.request("f", "1", event=True)
     r.request("n1", "1", event=True, new=True)  # takes the one token of the burst
-    r.request("n2", "1", event=True, new=True)  # waits its turn: a first value, not a change
+    r.request("n2", "1", event=True, new=True)  # waits its turn among new flags
+    r.request("n3", None, new=True)  # no event asked (a start's): not owed, left to its turn
     await until(lambda: calls.flying("f") == 1 and calls.flying("n1") == 1)
     r.cancel("f")  # deleted during its flight: nothing follows it
     mark = r.mark(hurry=True)
-    assert mark.owed == {"f": 1, "n1": 1}
-    calls.answer("f")
-    calls.answer("n1")
+    assert mark.owed == {"f": 1, "n1": 1, "n2": 1}  # n2's answer is its event's effect
+    await until(lambda: calls.flying("n2") == 1)  # hurried: sent without waiting its turn
+    for key in ("f", "n1", "n2"):
+        calls.answer(key)
     await until(mark)
     r.request("f", "2", event=True)  # after the mark: paced, as ever
     await turns()
-    assert calls.flying("f") == 0 and r.waiting == 2  # f paced, n2 still waiting its turn
+    assert calls.flying("f") == 0 and calls.flying("n3") == 0 and r.waiting == 2
     await r.aclose()
 
 

@@ -164,12 +164,12 @@ class Coalescer(Generic[T, R]):
         return any(t is not None and not isinstance(t, _Cancelled) for t in triggers)
 
     def mark(self, *, hurry: bool = False) -> AnswerMark:
-        """The calls an event asked for so far, to be told when they have answered (see the
+        """The calls an event asked for so far (a flag's first call waiting its turn, `new`,
+        too: its answer is the event's effect), to be told when they have answered (see the
         module's docstring; O(n) in what waits and flies). Not owed: calls no event asked for
-        (a start, a load, a re-fetch), and a flag's first call still waiting its turn (`new`),
-        whose answer is a first value, never a change. `hurry`: the caller is about to stop,
-        so what is owed is sent without waiting out its pacing interval (one call per flag,
-        once: what is asked after the mark is paced as ever)."""
+        (a start, a load, a re-fetch). `hurry`: the caller is about to stop, so what is owed
+        is sent without waiting out its pacing interval or its turn (one call per flag, once:
+        what is asked after the mark is paced as ever)."""
         if self._closed:
             return AnswerMark({})
         by_event = self._by_event
@@ -177,7 +177,7 @@ class Coalescer(Generic[T, R]):
         for key, again in self._again.items():
             if not isinstance(again, _Cancelled) and by_event(key, again):
                 owed[key] = 2  # the answer in flight, then the call after it
-        for queue in (self._ready, self._paced):
+        for queue in (self._ready, self._paced, self._new):
             owed.update((k, 1) for k, t in queue.items() if by_event(k, t))
         mark = AnswerMark(owed)
         if owed:
@@ -192,8 +192,8 @@ class Coalescer(Generic[T, R]):
 
     def _hurry(self, owed: dict[str, int]) -> None:
         for key, left in owed.items():
-            if key in self._paced:
-                trigger = self._paced[key]
+            if key in self._paced or key in self._new:
+                trigger = self._paced[key] if key in self._paced else self._new[key]
                 self._unqueue(key)
                 self._ready[key] = trigger
             elif left == 2:

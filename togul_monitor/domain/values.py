@@ -275,6 +275,7 @@ class FlagValues:
         transition: ValueTransition | None = None
         changed = evaluations_differ(old.current, evaluation)
         new = self._new.get(flag_key) if self._new else None
+        answers_event = new is False and not still_stale  # its first value: the event's own
         if new is not None and (new or not still_stale):  # kept past a superseded answer
             del self._new[flag_key]
         if new:  # created by its event
@@ -289,7 +290,9 @@ class FlagValues:
             current=evaluation,
             previous=before if (changed or old.deleted) else old.previous,
             evaluated_at=at,
-            trigger_event_id=event_id if (changed or old.deleted) else old.trigger_event_id,
+            trigger_event_id=(
+                event_id if (changed or old.deleted or answers_event) else old.trigger_event_id
+            ),
             stale=still_stale,
             deleted=False,
             error=None,

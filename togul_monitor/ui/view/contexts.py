@@ -141,22 +141,20 @@ def contexts_change(
     long = _join([*changes, *groups])
     mentioned = sum(len(named) for named in states.values()) + len(changes)  # in `long`
     head: Parts
-    others = dict(states)  # what the short form leaves out, besides further changes
     if changes:
         head, shown = changes[0], 1
     else:
         state = next(s for s in STATE_WORDS if s in states)
         word = SHORT_WORDS.get(state, STATE_WORDS[state])
         head, shown = (*_names(states[state]), Part(" " + word, _style(state))), len(states[state])
-        del others[state]
     more = mentioned - shown
     if more <= 0:
         return long, head
-    # What the contexts left out are, when they are alike: `+2 unchanged`, `+1 changed`.
-    if len(changes) <= 1 and len(others) == 1:
-        (state,) = others
-        what = SHORT_WORDS.get(state, STATE_WORDS[state])
-    elif not others and not any(firsts[1:]):
+    # What the contexts left out are, when a change leads and they are alike: `+2 unchanged`,
+    # `+1 changed` (transitions all).
+    if len(changes) == 1 and list(states) == ["unchanged"]:
+        what = "unchanged"
+    elif changes and not states and not any(firsts[1:]):
         what = "changed"
     else:
         what = "more"
