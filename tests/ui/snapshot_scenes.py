@@ -25,7 +25,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.domain.events import ConnectionState
+from togul_monitor.domain.events import ConnectionState, FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.ui.app import TogulMonitorApp
 from togul_monitor.ui.view.rows import row_marker
@@ -268,6 +268,9 @@ async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     transitions = len(app.main.store.transitions)
     emu.world.update_flag("production", "new-dashboard", enabled=True)
     await until(pilot, lambda: _settled(app, 11) and len(app.main.store.transitions) > transitions)
+    # And what the change did to its configuration (fetched on its own, answered in any order).
+    last = next(r for r in reversed(app.main.store.view) if isinstance(r, FlagEvent))
+    await until(pilot, lambda: app.main.store.diffs.for_event(last) is not None)
     await settle(pilot)
 
 
