@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from togul_monitor.emulator import harness
-from togul_monitor.emulator.harness import running_emulator
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from .emulator_sse import RawStream
 
@@ -102,18 +104,27 @@ def test_a_deferred_server_stopped_before_it_served_ends_its_thread() -> None:
     assert not server.thread.is_alive() and not emu.serving
 
 
+@contextlib.contextmanager
+def serving_with(
+    monkeypatch: pytest.MonkeyPatch, make_server: Callable[[harness._ServerThread], object]
+) -> Iterator[tuple[EmulatorHandle, harness._ServerThread]]:
+    """A deferred emulator whose server is built by `make_server`, told to serve at once."""
+    monkeypatch.setattr(harness._ServerThread, "_make_server", make_server)
+    go = threading.Event()
+    with running_emulator(seed=0, serve_after=go) as emu:
+        server = emu._server
+        assert server is not None
+        go.set()
+        yield emu, server
+
+
 def test_a_deferred_server_that_fails_to_start_refuses_connections(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broken(self: object) -> None:
         raise RuntimeError("no server today")
 
-    monkeypatch.setattr(harness._ServerThread, "_make_server", broken)
-    go = threading.Event()
-    with running_emulator(seed=0, serve_after=go) as emu:
-        server = emu._server
-        assert server is not None
-        go.set()
+    with serving_with(monkeypatch, broken) as (emu, server):
         server.thread.join(timeout=5)
         assert isinstance(server.error, RuntimeError) and not emu.serving
         with pytest.raises(httpx.ConnectError):  # at once, not after a read timeout
@@ -134,12 +145,7 @@ def test_a_deferred_server_stopped_while_it_loads_never_serves(
             time.sleep(0.005)
         return make_server(self)
 
-    monkeypatch.setattr(harness._ServerThread, "_make_server", slow)
-    go = threading.Event()
-    with running_emulator(seed=0, serve_after=go) as emu:
-        server = emu._server
-        assert server is not None
-        go.set()
+    with serving_with(monkeypatch, slow) as (emu, server):
         assert loading.wait(5)
     server.thread.join(timeout=5)
     assert not server.thread.is_alive() and server.error is None and not emu.serving
