@@ -6,10 +6,11 @@ an event received at 12:00:00.9 is 12:00:00 in both, never a second apart.
 
 `tail` writes to stdout what happened to flags: each event, and each before → after transition
 of a value the profile's context gets, on a line of its own right after its event (as soon as
-the re-evaluation answers), or the flag's first value when nothing told its value before. A profile that evaluates for named contexts gets a line per context
-whose value changed, naming it (`  ↳ checkout-v2 [premium]: false → true`); one with only its
-single `default` context prints the lines it always did. `--json` names the context always. Everything about the stream itself (status, outages, malformed
-events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
+the re-evaluation answers), or the flag's first value when nothing told its value before. A
+profile that evaluates for named contexts gets a line per context whose value changed, naming
+it (`  ↳ checkout-v2 [premium]: false → true`); one with only its single `default` context
+prints the lines it always did. `--json` names the context always. Everything about the stream
+itself (status, outages, malformed events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
 JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
 together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
 

@@ -113,8 +113,9 @@ def _runs(batch: Sequence[object]) -> list[tuple[int, int]]:
 
 def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
     """An event's effect (a value transition, a flag's first value, a configuration diff)
-    printed when the scope follows it, or that the evaluator fails or the diffs stopped (without it a tail would go
-    quiet about values or diffs and never say why); whether `item` was one of them."""
+    printed when the scope follows it, or that the evaluator fails or the diffs stopped
+    (without it a tail would go quiet about values or diffs and never say why); whether `item`
+    was one of them."""
     if isinstance(item, EvaluatorStatus):
         printer.evaluator(item)
         return True

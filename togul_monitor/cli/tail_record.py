@@ -8,12 +8,12 @@ record mode, each update is held until everything that had been appended to the 
 arrived is committed. The monitor appends to the journal before it publishes (core/intake.py,
 core/evaluation.py), so that covers the update's own rows.
 
-Order is kept for everything `tail` prints or acts on (events, transitions, a flag's first value,
-configuration diffs (journalled before they are published, core/configs.py), the stream's and
-the evaluator's status, outages, unusable events): those wait their turn. Updates it ignores
-(other values, heartbeats) pass at once: holding them would print nothing more safely. What this costs is
-latency (up to one writer batch, about 50 ms), not throughput: one commit releases every update
-it covers.
+Order is kept for everything `tail` prints or acts on (events, transitions, a flag's first
+value, configuration diffs (journalled before they are published, core/configs.py), the
+stream's and the evaluator's status, outages, unusable events): those wait their turn. Updates
+it ignores (other values, heartbeats) pass at once: holding them would print nothing more
+safely. What this costs is latency (up to one writer batch, about 50 ms), not throughput: one
+commit releases every update it covers.
 What the journal could not write (a full queue, a failed write: counted in `dropped`) is printed
 all the same, and a failed write is said on stderr: the output never waits on a journal that
 cannot catch up.

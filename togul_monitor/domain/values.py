@@ -278,9 +278,8 @@ class FlagValues:
         answers_event = new is False and not still_stale  # its first value: the event's own
         if new is not None and (new or not still_stale):  # kept past a superseded answer
             del self._new[flag_key]
-        if new:  # created by its event
-            if old.current is None and not old.deleted:
-                transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
+        if new and old.current is None and not old.deleted:  # created by its event
+            transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         if old.deleted:
             transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         elif old.current is not None and changed:

@@ -156,8 +156,9 @@ class _ServerThread:
             loop.run_until_complete(self._serve(self.server))
         except BaseException as exc:  # surfaced to the starting thread, or logged when deferred
             self.error = exc
-            if self._serve_after is not None:
-                logging.getLogger(__name__).error("the emulator failed to start", exc_info=exc)
+            if self._serve_after is not None and not self._stopping:
+                what = "stopped on an error" if self._ready.is_set() else "failed to start"
+                logging.getLogger(__name__).error("the emulator %s", what, exc_info=exc)
                 # Nobody waits for this start: refuse connections rather than leave them
                 # waiting in the backlog for a server that will never answer.
                 with contextlib.suppress(OSError):
@@ -283,8 +284,8 @@ def running_emulator(
     switches over HTTP too (`emu.faults` works in-process either way). `serve_after`: the
     server starts only once it is set (uvicorn and Starlette load then, off the caller's path).
     Returns once the server accepts connections (with `serve_after`, once its socket listens:
-    requests wait for the server); leaving the block stops the simulation,
-    closes every stream and shuts the server down (well under a second).
+    requests wait for the server); leaving the block stops the simulation, closes every stream
+    and shuts the server down (well under a second).
     """
     if heartbeat <= 0:
         raise ValueError("heartbeat must be > 0")
