@@ -110,3 +110,12 @@ def test_a_flag_deleted_before_its_first_answer_has_no_first_value() -> None:
     e.on_events([ev("a", "flag.deleted")])
     answer(e, "a", ON)  # it came back: a transition from nothing
     assert firsts(published) == [] and transitions(published) == [(None, ON)]
+
+
+def test_a_listed_flag_still_unanswered_that_an_event_creates_gets_a_transition_from_nothing() -> (
+    None
+):
+    e, published = evaluations(listed=("l",))
+    e.on_events([ev("l", "flag.created")])  # deleted and made again before the start answered
+    answer(e, "l", ON)
+    assert firsts(published) == [] and transitions(published) == [(None, ON)]

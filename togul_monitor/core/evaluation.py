@@ -154,7 +154,7 @@ class Evaluations:
     def on_events(self, events: list[FlagEvent]) -> None:
         """Events of the profile's environment, in order: each flag is marked stale and
         re-evaluated once however many of its events the batch holds."""
-        latest: dict[str, str | None] = {}  # flag → the id of its last event in the batch
+        latest: dict[str, FlagEvent] = {}  # flag → its last event in the batch
         current_values = self.values.mapping
         room = self.max_flags - len(current_values)  # flags this batch may still add
         for event in events:
@@ -170,14 +170,14 @@ class Evaluations:
                     self._reevaluator.cancel(event.flag_key)
                 self._apply_deleted(event.flag_key, event.event_id)
             else:
-                latest[event.flag_key] = event.event_id
+                latest[event.flag_key] = event
         if not latest:
             return
         reevaluator = None if self._halted else self._reevaluator
         paused = self._quota_timer is not None
-        for key, event_id in latest.items():
-            self.values.mark_new(key, created=False)  # unless it has an answer (or was created)
-            current = current_values.get(key)
+        for key, last in latest.items():
+            self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
+            event_id, current = last.event_id, current_values.get(key)
             if current is None or not current.stale:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
