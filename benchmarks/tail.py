@@ -20,6 +20,8 @@ round), each a fresh child process whose CPU time (user + system, from `os.wait4
 Printed: the medians, their ratio client / tail (target >= 0.9) and the median of the rounds'
 ratios (steadier where the machine's speed shifts between runs), the import cost of each child
 (a child that imports and exits) and the ratio with it left out, `nproc` and the load average.
+`--small N` (default 2000) also runs both on the first N events: what `tail` adds is then told
+apart into a fixed part and a part per event, beside what the target leaves per event.
 `--baseline DIR` adds `tail before`: the same tail from another tree (e.g. `git archive HEAD
 togul_monitor | tar -x -C DIR`), to compare a change with what it replaces in the same run,
 and the median of the rounds' tail before / tail (steadier than the two medians' ratio here).
@@ -205,6 +207,10 @@ def measure(
         "client imports": [sys.executable, "-c", "import togul_monitor.client.stream"],
         "tail imports": [sys.executable, "-c", "import togul_monitor.cli.tail"],
     }
+    if args.small:  # the same two on the stream's first events only: what does not scale
+        small = str(args.small)
+        runs["client small"] = [*runs["client"][:-1], small]
+        runs["tail small"] = tail_args(url, key_file, "--count", small, "--no-record")
     trees = dict.fromkeys(runs, ROOT)  # the working directory: first on `-m`'s and `-c`'s path
     if args.baseline is not None:
         runs["tail before"] = runs["tail"]
@@ -291,6 +297,20 @@ def latency(info: dict[str, object], server: subprocess.Popen[str], count: int, 
     )
 
 
+def split(median: dict[str, float], events: int, small: int) -> None:
+    """What `tail` adds to the client, apart: a fixed part (the start, imports, the first
+    calls: the difference at `small` events) and a part per event; and what the 0.9 target
+    leaves per event once the fixed part is paid."""
+    fixed = median["tail small"] - median["client small"]
+    extra = median["tail"] - median["client"] - fixed
+    per_event = extra / (events - small) * 1e6
+    budget = (median["client"] / 0.9 - median["client"] - fixed) / events * 1e6
+    print(
+        f"  tail over the client: {fixed * 1000:.0f} ms fixed (at {small:,} events), then "
+        f"{per_event:.2f} µs per event; the 0.9 target leaves {budget:.2f} µs per event"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -298,6 +318,9 @@ def main() -> int:
     parser.add_argument("--flags", type=int, default=20)
     parser.add_argument("--latency", type=int, default=20, help="changes timed (0: none)")
     parser.add_argument("--baseline", type=Path, help="a tree whose tail to measure beside")
+    parser.add_argument(
+        "--small", type=int, default=2000, help="events of the fixed-cost runs (0: none)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -339,6 +362,8 @@ def main() -> int:
 
             paired = paired_median(cpu["client"], cpu["tail"])
             print(f"  client / tail, the median of the rounds' ratios   {paired:.2f}")
+            if "tail small" in median:
+                split(median, args.events, args.small)
             if "tail before" in median:
                 print(f"  ratio client / tail before     {client / median['tail before']:.2f}")
                 paired = paired_median(cpu["tail before"], cpu["tail"])
