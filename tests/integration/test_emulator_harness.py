@@ -141,7 +141,8 @@ def test_a_deferred_server_stopped_while_it_loads_never_serves(
         loading.set()
         # Still loading when the block has ended: its wait for the thread ran out (2 s) and
         # its socket is closed.
-        while self.sock.fileno() != -1:
+        deadline = time.monotonic() + 10
+        while self.sock.fileno() != -1 and time.monotonic() < deadline:
             time.sleep(0.005)
         return make_server(self)
 
