@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import Profile, ProfileStore
@@ -14,14 +12,8 @@ from togul_monitor.core import Monitor
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
 
+from ..waits import until
 from .helpers import feed_lines, make_app, make_profile, wait_for, wait_live
-
-
-async def until(condition: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 async def record_run(

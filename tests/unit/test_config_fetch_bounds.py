@@ -5,7 +5,6 @@ event cannot keep the listings that learn flag ids from being used."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
@@ -15,11 +14,7 @@ from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import FlagConfig, parse_flag
 
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
+from ..waits import until
 
 
 def config(flag_id: str, key: str) -> FlagConfig:

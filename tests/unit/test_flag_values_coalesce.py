@@ -13,6 +13,8 @@ from togul_monitor.client.evaluate import EvaluateResult, Outcome
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.domain.values import Evaluation
 
+from ..waits import until
+
 OK = EvaluateResult(Outcome.OK, evaluation=Evaluation(True, "boolean", "default", True))
 
 
@@ -34,12 +36,6 @@ class Gate:
         finally:
             self.in_flight -= 1
         return OK
-
-
-async def until(cond, timeout: float = 2.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.001)
 
 
 async def test_at_most_eight_in_flight_and_one_per_flag() -> None:

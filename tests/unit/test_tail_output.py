@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
-from collections.abc import Callable
 
 import pytest
 
@@ -18,6 +16,8 @@ from togul_monitor.cli.render import TailPrinter, stamp
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.export import transition_json, with_environment_key
+
+from ..waits import until
 
 NAMES = {"env-p": "production"}
 
@@ -140,13 +140,6 @@ class Out(io.StringIO):
         self.flushes += 1
 
 
-async def wait_for(cond: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.005)
-
-
 async def test_buffered_lines_are_written_together_and_on_the_timer() -> None:
     out = Out()
     p, _ = printer(as_json=True, out=out)
@@ -156,7 +149,7 @@ async def test_buffered_lines_are_written_together_and_on_the_timer() -> None:
     p.transition(TRANSITIONS[0])
     p.event(EVENTS[0])
     assert out.getvalue() == "" and p.output.waiting == len(EVENTS) + 2
-    await wait_for(lambda: out.getvalue())  # the timer: nobody flushed
+    await until(lambda: out.getvalue())  # the timer: nobody flushed
     assert out.writes == 1 and out.flushes == 1 and p.output.waiting == 0
     expected, _ = printer(as_json=True)  # write-through: a write and a flush per line
     for event in EVENTS:
@@ -194,7 +187,7 @@ async def test_a_timed_write_into_a_closed_pipe_is_handed_over() -> None:
     p.output.start(asyncio.get_running_loop(), failures.append)
     out.broken = True
     p.event(EVENTS[0])
-    await wait_for(lambda: failures)
+    await until(lambda: failures)
     assert isinstance(failures[0], BrokenPipeError) and p.output.failure is failures[0]
 
 

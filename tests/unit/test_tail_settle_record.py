@@ -21,6 +21,8 @@ from togul_monitor.core.updates import ConfigsStopped, TransitionRecorded
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 
+from ..waits import until
+
 ON, OFF = (Evaluation(v, "boolean", "x", True) for v in (True, False))
 
 
@@ -46,12 +48,6 @@ class Journal:
         self.committed = upto
         for listener in self._listeners:
             listener()
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0)
 
 
 @pytest.mark.parametrize("commit", ["after the drain", "before the drain"])
@@ -90,7 +86,7 @@ async def test_the_last_answers_transition_is_printed_whenever_its_commit_lands(
             queue.put_nowait(TransitionRecorded(transition, False))
         else:
             queue.put_nowait(TransitionRecorded(transition, False))
-            await until(queue.empty)
+            await until(queue.empty, poll=0)
             assert not settled()  # its row is not committed: the settle waits for it
             assert not settle.done()
             journal.commit(2)
@@ -115,7 +111,7 @@ async def test_configurations_stopped_waits_behind_what_was_journalled_before_it
         event = FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0)
         queue.put_nowait(event)
         queue.put_nowait(ConfigsStopped("HTTP 401"))
-        await until(queue.empty)  # both read: held behind the uncommitted row, none passing
+        await until(queue.empty, poll=0)  # both read: held behind the uncommitted row, none passing
         assert [update for _, update in committed._held] == [event, ConfigsStopped("HTTP 401")]
         assert not committed._passing
         journal.commit(1)
