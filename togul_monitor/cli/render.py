@@ -209,36 +209,36 @@ class TailPrinter:
     def transition(self, transition: ValueTransition) -> None:
         """A value one of the profile's contexts gets changed: on stdout, after the event's
         line (one line per context that changed)."""
-        key = self.environment_key or None
         if self.as_json:
-            data = transition_json(transition, key)
+            data = transition_json(transition, self.environment_key or None)
             floats = _has_float(transition.before) or _has_float(transition.after)
             self._write(json_line(data, floats=floats))
             return
-        named = f" [{safe_text(transition.context)}]" if self.names_contexts else ""
-        where = f" ({safe_text(key)})" if key else ""
-        if transition.event_id is None and self.ids_seen:
-            where += " [found on re-evaluation]"  # as a diff found on a re-fetch says
-        change = change_text(transition.before, transition.after)
-        self._write(f"  ↳ {safe_text(transition.flag_key)}{named}{where}: {change}")
+        lead = self._value_lead(transition.flag_key, transition.context, transition.event_id)
+        self._write(f"{lead}: {change_text(transition.before, transition.after)}")
 
     def first_value(self, value: FlagValue) -> None:
         """The first value of a flag that an event brought, with no value before it to compare
         with: `  ↳ checkout-v2 (production): now false (first value, reason disabled)`."""
-        key = self.environment_key or None
         if self.as_json:
-            self._write(json_line(first_value_json(value, key), floats=_has_float(value.current)))
+            data = first_value_json(value, self.environment_key or None)
+            self._write(json_line(data, floats=_has_float(value.current)))
             return
-        named = f" [{safe_text(value.context)}]" if self.names_contexts else ""
-        where = f" ({safe_text(key)})" if key else ""
-        if value.trigger_event_id is None and self.ids_seen:
-            where += " [found on re-evaluation]"  # as a transition tied to no event says
         now = value.current
         assert now is not None  # a first value is an answer
+        lead = self._value_lead(value.flag_key, value.context, value.trigger_event_id)
         why = f"first value, reason {safe_text(now.reason or '?')}"
-        self._write(
-            f"  ↳ {safe_text(value.flag_key)}{named}{where}: now {json_text(now.value)} ({why})"
-        )
+        self._write(f"{lead}: now {json_text(now.value)} ({why})")
+
+    def _value_lead(self, flag_key: str, context: str, event_id: str | None) -> str:
+        """`  ↳ checkout-v2 [premium] (production)`: what a value line is about. A line tied to
+        no event of a stream that sends ids says it was found on a re-evaluation of its own,
+        as a diff found on a re-fetch does."""
+        named = f" [{safe_text(context)}]" if self.names_contexts else ""
+        where = f" ({safe_text(self.environment_key)})" if self.environment_key else ""
+        if event_id is None and self.ids_seen:
+            where += " [found on re-evaluation]"
+        return f"  ↳ {safe_text(flag_key)}{named}{where}"
 
     def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         """What an event changed in the flag's configuration: after the event's line."""

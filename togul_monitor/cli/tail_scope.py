@@ -161,15 +161,17 @@ class TailScope:
             del shown_by_flag[next(iter(shown_by_flag))]
 
     def transition(self, transition: ValueTransition) -> bool:
-        if self.contexts is not None and transition.context not in self.contexts:
-            return False
-        return self.follows(transition.flag_key, transition.event_id)
+        return self._value(transition.flag_key, transition.context, transition.event_id)
 
     def first_value(self, value: FlagValue) -> bool:
         """A flag's first value, which an event of it asked for: as a transition is."""
-        if self.contexts is not None and value.context not in self.contexts:
+        return self._value(value.flag_key, value.context, value.trigger_event_id)
+
+    def _value(self, flag_key: str, context: str, event_id: str | None) -> bool:
+        """A value line of `context` (`--context`), the effect of `flag_key`'s last event."""
+        if self.contexts is not None and context not in self.contexts:
             return False
-        return self.follows(value.flag_key, value.trigger_event_id)
+        return self.follows(flag_key, event_id)
 
     def follows(self, flag_key: str, event_id: str | None) -> bool:
         """Whether to print an effect of the last event of `flag_key` (a value transition, a

@@ -261,7 +261,7 @@ class Evaluations:
         *,
         still_stale: bool,
     ) -> None:
-        now, first = self._clock(), self.values.first_by_event(flag_key) and not still_stale
+        now, first = self._clock(), self.values.first_by_event(flag_key, still_stale=still_stale)
         value, transition = self.values.record(
             flag_key, evaluation, event_id=event_id, at=now, still_stale=still_stale
         )

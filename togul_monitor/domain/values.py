@@ -237,12 +237,13 @@ class FlagValues:
         if old is None or (old.current is None and not old.deleted):
             self._new.setdefault(flag_key, created)
 
-    def first_by_event(self, flag_key: str) -> bool:
-        """The next answer for `flag_key` that is not superseded (`record(still_stale=False)`)
-        is the first value of a flag an event brought (one the event did not create), unless
-        it differs from an answer before it: then it is a transition. A superseded answer is
-        the value before the event's change (core/evaluation.py), not its effect."""
-        return self._new.get(flag_key) is False
+    def first_by_event(self, flag_key: str, *, still_stale: bool = False) -> bool:
+        """Whether the next answer for `flag_key` (`still_stale`: superseded, as `record`
+        takes it) is the first value of a flag an event brought (one the event did not
+        create), unless it differs from an answer before it: then it is a transition. A
+        superseded answer is the value before the event's change (core/evaluation.py), not
+        its effect."""
+        return not still_stale and self._new.get(flag_key) is False
 
     def mark_stale(self, flag_key: str) -> FlagValue | None:
         """An event arrived for the flag: its value is in doubt until re-evaluated."""
@@ -275,7 +276,7 @@ class FlagValues:
         transition: ValueTransition | None = None
         changed = evaluations_differ(old.current, evaluation)
         new = self._new.get(flag_key) if self._new else None
-        answers_event = new is False and not still_stale  # its first value: the event's own
+        answers_event = self.first_by_event(flag_key, still_stale=still_stale)
         if new is not None and (new or not still_stale):  # kept past a superseded answer
             del self._new[flag_key]
         if new and old.current is None and not old.deleted:  # created by its event
