@@ -287,12 +287,15 @@ async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(
     await monitor.start()
     statuses: list[EvaluatorStatus] = []
     try:
-        async with asyncio.timeout(10):
+
+        async def until_ok() -> None:
             async for update in updates:
                 if isinstance(update, EvaluatorStatus):
                     statuses.append(update)
                     if update.ok:
                         break
+
+        await asyncio.wait_for(until_ok(), 10)
         assert [s.ok for s in statuses] == [False, True]
         assert "503" in (statuses[0].message or "")
         value = monitor.values()["f"]

@@ -20,25 +20,30 @@ async def test_drained_updates_bring_the_event_and_then_its_transition(
 ) -> None:
     seen: list[object] = []
     batches = 0
-    async with (
-        asyncio.timeout(10),
-        run_headless(make_profile(emulator_any), record=False, drained=True) as (monitor, updates),
-    ):
-        assert isinstance(updates, DrainedUpdates)
-        changed = False
-        while not any(isinstance(u, TransitionRecorded) for u in seen):
-            batch = await updates.batch()
-            batches += 1
-            seen.extend(batch)
-            live = any(isinstance(u, Status) and u.state is ConnectionState.LIVE for u in batch)
-            if live and not changed:
-                changed = True
-                await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
-                await asyncio.to_thread(
-                    emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
-                )
-        # Nobody subscribed: the drain is the only reader, and it lost nothing.
-        assert monitor.snapshot().dropped_updates == 0
+
+    async def drain() -> None:
+        nonlocal batches
+        async with run_headless(make_profile(emulator_any), record=False, drained=True) as (
+            monitor,
+            updates,
+        ):
+            assert isinstance(updates, DrainedUpdates)
+            changed = False
+            while not any(isinstance(u, TransitionRecorded) for u in seen):
+                batch = await updates.batch()
+                batches += 1
+                seen.extend(batch)
+                live = any(isinstance(u, Status) and u.state is ConnectionState.LIVE for u in batch)
+                if live and not changed:
+                    changed = True
+                    await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+                    await asyncio.to_thread(
+                        emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
+                    )
+            # Nobody subscribed: the drain is the only reader, and it lost nothing.
+            assert monitor.snapshot().dropped_updates == 0
+
+    await asyncio.wait_for(drain(), 10)
     events = [u for u in seen if isinstance(u, FlagEvent)]
     assert [e.flag_key for e in events] == ["new-dashboard"]
     transition = next(u for u in seen if isinstance(u, TransitionRecorded)).transition
@@ -50,13 +55,12 @@ async def test_drained_updates_bring_the_event_and_then_its_transition(
 async def test_a_headless_monitor_keeps_a_small_event_log(emulator_any: EmulatorHandle) -> None:
     # Headless readers take events from their updates: the log the TUI's feed reads is kept
     # small (memory, the journal rows loaded at start).
-    async with (
-        asyncio.timeout(10),
-        run_headless(make_profile(emulator_any), record=False) as (monitor, _),
-    ):
-        assert monitor.event_log.capacity == HEADLESS_EVENT_LOG < 100_000
-    async with (
-        asyncio.timeout(10),
-        run_headless(make_profile(emulator_any), record=False, event_log_size=50) as (monitor, _),
-    ):
-        assert monitor.event_log.capacity == 50
+    async def start(**options: int) -> int:
+        async with run_headless(make_profile(emulator_any), record=False, **options) as (
+            monitor,
+            _,
+        ):
+            return monitor.event_log.capacity
+
+    assert await asyncio.wait_for(start(), 10) == HEADLESS_EVENT_LOG < 100_000
+    assert await asyncio.wait_for(start(event_log_size=50), 10) == 50

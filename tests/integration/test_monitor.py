@@ -499,21 +499,22 @@ async def test_run_headless_records_like_the_tui(emulator_any: EmulatorHandle) -
     from togul_monitor.store.reader import read_history
 
     seen: list[object] = []
-    async with (
-        asyncio.timeout(10),
-        run_headless(make_profile(emulator_any), record=True) as (monitor, updates),
-    ):
-        async for update in updates:
-            seen.append(update)
-            if isinstance(update, Status) and update.state is ConnectionState.LIVE:
-                # The first value first: a change racing the very first evaluation has no
-                # "before" to compare with.
-                await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
-                await asyncio.to_thread(
-                    emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
-                )
-            if isinstance(update, TransitionRecorded):
-                break
+
+    async def watch() -> None:
+        async with run_headless(make_profile(emulator_any), record=True) as (monitor, updates):
+            async for update in updates:
+                seen.append(update)
+                if isinstance(update, Status) and update.state is ConnectionState.LIVE:
+                    # The first value first: a change racing the very first evaluation has no
+                    # "before" to compare with.
+                    await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+                    await asyncio.to_thread(
+                        emulator_any.world.update_flag, "production", "new-dashboard", enabled=False
+                    )
+                if isinstance(update, TransitionRecorded):
+                    break
+
+    await asyncio.wait_for(watch(), 10)
     assert any(isinstance(u, FlagEvent) for u in seen)
     history = read_history(journal_path("test"), "new-dashboard")
     assert [type(h).__name__ for h in history] == ["ValueTransition", "FlagEvent"]

@@ -169,8 +169,7 @@ async def test_handing_out_work_never_walks_the_queue() -> None:
     for i in range(50_000):
         r.request(f"flag-{i}", str(i))
     CountingQueue.visited = 0
-    async with asyncio.timeout(20):
-        await done.wait()
+    await asyncio.wait_for(done.wait(), 20)
     waiting = r.waiting
     await r.aclose()
     assert waiting >= 45_000 and CountingQueue.visited < answers, CountingQueue.visited
