@@ -19,7 +19,9 @@ round), each a fresh child process whose CPU time (user + system, from `os.wait4
 
 Printed: the medians, their ratio client / tail (target >= 0.9) and the median of the rounds'
 ratios (steadier where the machine's speed shifts between runs), the import cost of each child
-(a child that imports and exits) and the ratio with it left out, `nproc` and the load average.
+and the ratio with it left out, `nproc` and the load average. The import cost is that of a child
+that imports every module the run had loaded when it ended (recorded in a run before the rounds),
+and exits: much of what a run imports is imported lazily, after its start.
 `--small N` (default 2000) also runs both on the first N events: what `tail` adds is then told
 apart into a fixed part and a part per event, beside what the target leaves per event.
 `--baseline DIR` adds `tail before`: the same tail from another tree (e.g. `git archive HEAD
@@ -160,6 +162,31 @@ async def _client(url: str, key: str, count: int) -> None:
 # --- the measuring side -------------------------------------------------------------------------
 
 
+# Run a command (a script, or `-m module`) as `python` would, and write the names of the modules
+# loaded when it ends to the file named first.
+_RECORD_MODULES = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write("\\n".join(sys.modules)))
+if sys.argv[1] == "-m":
+    sys.argv = [sys.argv[2], *sys.argv[3:]]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+# Import, in their order, the modules a run recorded (not the run's own `__main__`s).
+_IMPORT_MODULES = """
+import importlib, sys
+for name in open(sys.argv[1]).read().split():
+    if name not in sys.modules and not name.endswith("__main__"):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+"""
+
+
 def cpu_of(args: list[str], **popen: object) -> float:
     """Run `args` to its end; its CPU seconds (user + system) as the kernel counted them."""
     proc = subprocess.Popen(args, **popen)  # type: ignore[call-overload]
@@ -203,10 +230,18 @@ def measure(
     runs = {
         "client": [sys.executable, __file__, "--client", url, "--key", key, "--events", n],
         "tail": tail_args(url, key_file, "--count", n, "--no-record"),
-        # The same interpreters, importing what each needs and exiting.
-        "client imports": [sys.executable, "-c", "import togul_monitor.client.stream"],
-        "tail imports": [sys.executable, "-c", "import togul_monitor.cli.tail"],
     }
+    # The same interpreters, importing what each run ended with, and exiting.
+    for name in ("client", "tail"):
+        modules = home / f"{name}.modules"
+        subprocess.run(
+            [sys.executable, "-c", _RECORD_MODULES, str(modules), *runs[name][1:]],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env=env,
+            cwd=ROOT,
+        )
+        runs[f"{name} imports"] = [sys.executable, "-c", _IMPORT_MODULES, str(modules)]
     if args.small:  # the same two on the stream's first events only: what does not scale
         small = str(args.small)
         runs["client small"] = [*runs["client"][:-1], small]
