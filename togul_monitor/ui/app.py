@@ -138,6 +138,22 @@ class TogulMonitorApp(App[None]):
         gc.set_threshold(*self._gc_thresholds)
         self.session.close_soon()
 
+    def _fatal_error(self) -> None:
+        """Textual's report of a crash, without the local variables of each frame, which
+        Textual shows: they may hold an API key or a token (a profile being saved, a request
+        being built), and the report is printed to the terminal. Overrides a private method of
+        the exactly pinned Textual; tests/ui/test_crash_report.py checks the report."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
         """A worker that failed is reported by name (every worker runs exit_on_error=False)."""
