@@ -31,3 +31,15 @@ def test_a_journal_baseline_is_known() -> None:
     answers.value(value(stale=False))
     verdict = answers.answer(CREATED)
     assert verdict is not None and verdict.state == "unchanged"
+
+
+def test_a_first_value_that_answers_a_burst_says_no_earlier_event_left_it_unchanged() -> None:
+    # Two quick edits of a flag with no value yet, one answer: the first edit may be the one
+    # that set the value, so it is "evaluated with the next change", never "unchanged".
+    answers = ValueAnswers()
+    edits = [FlagEvent("flag.updated", "sim-1", "env", v, 1.0, f"e{v}", 1.0) for v in (2, 3)]
+    for edit in edits:
+        answers.event(edit)
+    assert answers.value(value(stale=False)) is edits[-1]
+    verdicts = [answers.answer(edit) for edit in edits]
+    assert [v.state if v else None for v in verdicts] == ["with-next", "first"]

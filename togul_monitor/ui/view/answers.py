@@ -10,8 +10,8 @@ stale when an event arrives and keeps it so until no newer request is pending,
 
 - `unchanged`: the value did not change for this context;
 - `first`: the flag had no value yet, so there is nothing to compare with (its value now);
-- `with-next`: a burst of the flag's events was evaluated once, and the value change is shown
-  on the last of them (as the monitor ties it);
+- `with-next`: a burst of the flag's events was evaluated once, and the value change (or the
+  first value) is shown on the last of them (as the monitor ties it);
 - `deleted`: the flag went away before it had a value.
 
 Until then the row says "evaluating…", and "not evaluated" when the profile cannot evaluate
@@ -179,16 +179,18 @@ class ValueAnswers:
         group = tuple(self._waiting.pop((value.flag_key, context), {}).values())
         if not group:
             return None
+        last = group[-1]
         for event in group:
             if value.deleted:
                 answer = Answer("deleted")
-            elif not known and event is group[-1]:
-                answer = Answer("first", value.current)
+            elif not known:
+                # No value before: nothing says which of the burst's events set the first one.
+                answer = Answer("first" if event is last else "with-next", value.current)
             else:
                 answer = Answer("unchanged", value.current)  # "with-next" if the last changed
             self._put(event, context, answer, group)
         self._trim()
-        return group[-1]
+        return last
 
     def changed(self, key: object, context: str = DEFAULT_CONTEXT) -> None:
         """The event of `key` has a value change in `context`: the events answered with it there
