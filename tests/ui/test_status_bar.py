@@ -42,7 +42,7 @@ def texts(notes: tuple[Note, ...]) -> list[str]:
 
 
 def test_a_recording_monitor_without_problems_has_no_notes() -> None:
-    assert status_notes(snapshot()) == ()
+    assert status_notes(snapshot(), 0.0) == ()
     lines = render_status(StatusInfo(profile="prod"), width=120).plain.split("\n")
     assert len(lines) == 2  # the bar keeps its two lines
 
@@ -56,7 +56,8 @@ def test_each_fact_of_the_snapshot_has_a_note() -> None:
             journal_dropped=3,
             evaluator=EvaluatorStatus(False, "evaluate failed: HTTP 500"),
             notices=(NO_KEY,),
-        )
+        ),
+        0.0,
     )
     assert texts(notes) == [
         "not recording: another process records this profile",
@@ -87,13 +88,26 @@ def test_each_fact_of_the_snapshot_has_a_note() -> None:
     ],
 )
 def test_journal_and_evaluator_notes(fields: dict[str, object], expected: str | None) -> None:
-    notes = texts(status_notes(snapshot(**fields)))
+    notes = texts(status_notes(snapshot(**fields), 0.0))
     assert notes == ([expected] if expected else [])
+
+
+def test_a_quota_pause_counts_down_to_its_retry() -> None:
+    paused = EvaluatorStatus(False, "evaluation quota exhausted", retry_at=1_000.0)
+    assert texts(status_notes(snapshot(evaluator=paused), 940.0)) == [
+        "evaluation quota exhausted: retrying in 60 s"
+    ]
+    assert texts(status_notes(snapshot(evaluator=paused), 999.2)) == [
+        "evaluation quota exhausted: retrying in 1 s"
+    ]
+    assert texts(status_notes(snapshot(evaluator=paused), 1_005.0)) == [
+        "evaluation quota exhausted: retrying in 0 s"
+    ]
 
 
 def test_the_notes_line_fits_80_columns_cut_between_words() -> None:
     notes = status_notes(
-        snapshot(recording=False, journal_notice=BUSY, recorder_busy=True, notices=(NO_KEY,))
+        snapshot(recording=False, journal_notice=BUSY, recorder_busy=True, notices=(NO_KEY,)), 0.0
     )
     info = StatusInfo(profile="prod", environment="production", notes=notes)
     wide = render_status(info, narrow=False, width=80).plain.split("\n")[2]
@@ -145,7 +159,7 @@ def test_a_monitor_reading_a_shared_journal_says_so() -> None:
     from togul_monitor.store.reading import READ_ONLY_NOTICE
 
     notes = status_notes(
-        snapshot(recording=False, journal_notice=READ_ONLY_NOTICE, recorder_busy=True)
+        snapshot(recording=False, journal_notice=READ_ONLY_NOTICE, recorder_busy=True), 0.0
     )
     assert texts(notes) == ["reading the shared journal (togul-monitor record writes it)"]
     assert notes[0].short == "reading the shared journal"

@@ -10,11 +10,11 @@ from .test_status_bar import snapshot, texts
 
 
 def test_no_note_below_the_limit() -> None:
-    assert status_notes(snapshot(max_flags=10_000, unmonitored_events=0)) == ()
+    assert status_notes(snapshot(max_flags=10_000, unmonitored_events=0), 0.0) == ()
 
 
 def test_the_overflow_is_counted_in_the_notes_line() -> None:
-    notes = status_notes(snapshot(max_flags=10_000, unmonitored_events=190_000))
+    notes = status_notes(snapshot(max_flags=10_000, unmonitored_events=190_000), 0.0)
     assert texts(notes) == [
         "flag limit (10,000) reached: 190,000 events of further flags shown, not evaluated"
     ]

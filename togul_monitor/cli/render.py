@@ -276,7 +276,7 @@ class TailPrinter:
         all, the value changes that follow show it."""
         if status.ok:
             return
-        why = safe_text(status.message or "evaluation failed")
+        why = safe_text(status.text(time.time()) or "evaluation failed")
         if status.credentials_rejected:  # nothing more is asked (the TUI can ask again, not tail)
             text = f"{why}: value changes are no longer shown"
         else:

@@ -136,8 +136,8 @@ class _Waiter:
     def evaluator(self, status: EvaluatorStatus) -> None:
         """A failing evaluate side, said once per change (the monitor retries it)."""
         message = None if status.ok else status.message
-        if message and message != self._evaluator_message:
-            self.say(safe_text(message))
+        if message and (message != self._evaluator_message or status.retry_at is not None):
+            self.say(safe_text(status.text(time.time()) or message))
         self._evaluator_message = message
 
     def state_text(self) -> str:

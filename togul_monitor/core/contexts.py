@@ -35,7 +35,7 @@ class ContextEvaluations:
         max_flags: int = DEFAULT_MAX_FLAGS,
     ) -> None:
         self._publish = publish
-        self._published_kind: tuple[bool, bool, str | None] | None = None
+        self._published_kind: tuple[bool, bool, float | None] | None = None
         self.memory = TransitionMemory()
         watched = tuple(watched)
         self.by_context: dict[str, Evaluations] = {

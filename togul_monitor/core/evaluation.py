@@ -49,10 +49,6 @@ QUOTA_RETRY_MAX = 900.0
 QUOTA_PREFIX = f"evaluation quota exhausted ({QUOTA_CODE})"
 
 
-def quota_text(delay: float) -> str:
-    return f"{QUOTA_PREFIX}: retrying in {delay:g} s"
-
-
 class Evaluations:
     def __init__(
         self,
@@ -85,7 +81,7 @@ class Evaluations:
         self._closed = False
         # Quota: the pause's end, what was asked meanwhile, and how many pauses in a row.
         self._quota_timer: asyncio.TimerHandle | None = None
-        self._quota_message = ""
+        self._quota_until = 0.0  # the clock's time
         self._quota_pauses = 0
         self._deferred: dict[str, str | None] = {}
 
@@ -332,7 +328,7 @@ class Evaluations:
             if result.retry_after is not None:
                 delay = max(delay, result.retry_after)
             delay = min(delay, QUOTA_RETRY_MAX)
-            self._quota_message = quota_text(delay)
+            self._quota_until = self._clock() + delay
             loop = asyncio.get_running_loop()
             self._quota_timer = loop.call_later(delay, self._quota_over)
         if self._reevaluator is not None:
@@ -340,9 +336,9 @@ class Evaluations:
             for key, waiting_id in self._reevaluator.take_waiting().items():
                 self._defer(key, waiting_id)
         old = self.values.get(flag_key)
-        if (old is None or not old.deleted) and (old is None or old.error != self._quota_message):
-            self._publish(ValueUpdated(self.values.mark_error(flag_key, self._quota_message)))
-        self._set_status(EvaluatorStatus(False, self._quota_message))
+        if (old is None or not old.deleted) and (old is None or old.error != QUOTA_PREFIX):
+            self._publish(ValueUpdated(self.values.mark_error(flag_key, QUOTA_PREFIX)))
+        self._set_status(EvaluatorStatus(False, QUOTA_PREFIX, retry_at=self._quota_until))
 
     def _quota_over(self) -> None:
         """The pause is over: ask about one flag; the others follow when its answer is no quota
@@ -392,9 +388,7 @@ class Evaluations:
         self._publish(status)
 
 
-def status_kind(status: EvaluatorStatus) -> tuple[bool, bool, str | None]:
-    """What makes a status news: ok or not, credentials or not, and for a quota pause its text
-    (a longer pause is news; other failures are not repeated per request)."""
-    message = status.message or ""
-    quota = message if message.startswith(QUOTA_PREFIX) else None
-    return status.ok, status.credentials_rejected, quota
+def status_kind(status: EvaluatorStatus) -> tuple[bool, bool, float | None]:
+    """What makes a status news: ok or not, credentials or not, and a pause's end (each pause
+    is news; other failures are not repeated per request)."""
+    return status.ok, status.credentials_rejected, status.retry_at

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -62,6 +63,13 @@ class EvaluatorStatus(msgspec.Struct, frozen=True):
     ok: bool
     message: str | None
     credentials_rejected: bool = False
+    retry_at: float | None = None  # a pause (a spent quota): when evaluate is asked again
+
+    def text(self, now: float) -> str | None:
+        """The message, with what is left of a pause: said when shown, so it counts down."""
+        if self.message is None or self.retry_at is None:
+            return self.message
+        return f"{self.message}: retrying in {max(0, math.ceil(self.retry_at - now))} s"
 
 
 class ConfigChanged(msgspec.Struct, frozen=True):

@@ -124,14 +124,14 @@ def journal_notes(snapshot: MonitorSnapshot) -> list[Note]:
     return notes
 
 
-def status_notes(snapshot: MonitorSnapshot) -> tuple[Note, ...]:
+def status_notes(snapshot: MonitorSnapshot, now: float) -> tuple[Note, ...]:
     """The status bar's third line: the journal, evaluate failures, the flag limit, the plan's
     notes."""
     notes = journal_notes(snapshot)
     evaluator = snapshot.evaluator
     # Rejected credentials have a panel of their own (NoticePanel).
     if evaluator is not None and not evaluator.ok and not evaluator.credentials_rejected:
-        message = evaluator.message or "evaluate is failing: values may be stale"
+        message = evaluator.text(now) or "evaluate is failing: values may be stale"
         notes.append(Note(message, short_form(message)))
     if snapshot.unmonitored_events:
         notes.append(over_limit_note(snapshot.max_flags, snapshot.unmonitored_events))
@@ -181,7 +181,7 @@ def status_info(
         info.malformed = snapshot.counters.malformed
         info.duplicates = snapshot.counters.duplicates
         info.dropped = snapshot.dropped_updates
-        info.notes = status_notes(snapshot)
+        info.notes = status_notes(snapshot, now)
     if store.skipped:
         # Rows a paint left out under a burst sit between two rows of the feed, unseen: say so,
         # and where they are (a refilter or an export reads them from the log).
