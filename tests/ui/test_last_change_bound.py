@@ -41,3 +41,12 @@ def test_a_flag_that_changes_again_is_the_newest_and_stays() -> None:
     updates = [event(1), event(2), event(1), event(3)]
     take_batch(updates, store, environment_names={}, selected=None, watched=set())
     assert list(store.diffs.last_event) == ["flag-1", "flag-3"]
+
+
+def test_a_value_that_is_never_evaluated_says_so_rather_than_waiting() -> None:
+    from togul_monitor.domain.values import FlagValue
+    from togul_monitor.ui.view.inventory import value_of
+
+    never = FlagValue("f", None, None, 0.0, None, False, False, None)
+    assert value_of(never, evaluates=False) == "not evaluated"
+    assert value_of(never, evaluates=True) == "…"  # asked for: its answer is on its way

@@ -95,7 +95,9 @@ def open_inventory(
     select: Callable[[str | None], None],
 ) -> None:
     """The flag inventory over the main screen; `select` gets the flag chosen with `enter`."""
-    source = InventorySource(lambda: host.monitor, store.diffs, clock)
+    source = InventorySource(
+        lambda: host.monitor, store.diffs, clock, lambda: store.answers.evaluates
+    )
     # Imported here: the first frame paints before the screens it does not show load.
     from togul_monitor.ui.screens.inventory import InventoryScreen
 

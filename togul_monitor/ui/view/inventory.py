@@ -29,6 +29,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
+from togul_monitor.ui.view.value_columns import NOT_EVALUATED
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import MonitorSnapshot
@@ -67,13 +68,17 @@ def rules_line(config: FlagConfig) -> str:
     return "; ".join(parts) if parts else "no rules"
 
 
-def value_of(value: FlagValue | None) -> str:
+def value_of(value: FlagValue | None, evaluates: bool = True) -> str:
+    """The profile's value as a row shows it: `…` while it is asked for, `not evaluated` when
+    it never will be (the profile cannot evaluate)."""
     if value is None:
         return ""
     if value.deleted:
         return "deleted"
     if value.current is None:
-        return "error" if value.error else "…"
+        if value.error:
+            return "error"
+        return "…" if evaluates else NOT_EVALUATED
     return value_text(value.current) + (" ⟳" if value.stale else "")
 
 
@@ -105,7 +110,10 @@ def last_change(
 
 
 def inventory_rows(
-    configs: Mapping[str, FlagConfig], values: Mapping[str, FlagValue], diffs: ConfigDiffs
+    configs: Mapping[str, FlagConfig],
+    values: Mapping[str, FlagValue],
+    diffs: ConfigDiffs,
+    evaluates: bool = True,
 ) -> list[InventoryRow]:
     keys = set(configs) | set(values) | set(diffs.last_event)
     rows = []
@@ -125,7 +133,7 @@ def inventory_rows(
                 default=show(config.default_value, SHOWN) if config is not None else "",
                 rules=len(config.rules) if config is not None else None,
                 rules_line=rules_line(config) if config is not None else "",
-                value=value_of(value),
+                value=value_of(value, evaluates),
                 changed_at=at,
                 change=what,
             )
@@ -166,8 +174,10 @@ class InventorySource:
         monitor: Callable[[], MonitorHandle | None],
         diffs: ConfigDiffs,
         clock: Callable[[], float],
+        evaluates: Callable[[], bool] = lambda: True,  # the profile's values are evaluated
     ) -> None:
         self.monitor, self.diffs, self.clock = monitor, diffs, clock
+        self.evaluates = evaluates
 
     def _snapshot(self) -> MonitorSnapshot | None:
         monitor = self.monitor()
@@ -190,5 +200,6 @@ class InventorySource:
         snapshot = self._snapshot()
         configs = snapshot.flag_configs if snapshot is not None else {}
         values = snapshot.values if snapshot is not None else {}
-        rows = sorted_rows(inventory_rows(configs, values, self.diffs), sort)
+        rows = inventory_rows(configs, values, self.diffs, self.evaluates())
+        rows = sorted_rows(rows, sort)
         return Inventory(rows, state_line(snapshot, len(rows)))
