@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
+from togul_monitor.client import attempt
 from togul_monitor.client.stream import StreamClient
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -191,6 +192,25 @@ async def test_a_stall_outage_starts_when_the_data_stopped_not_when_it_was_notic
     outage = run.outages()[0]
     assert outage.started_at <= retrying.at - 0.4 + 1e-6
     assert outage.started_at >= run.states(ConnectionState.LIVE)[0].at
+
+
+async def test_after_a_silent_connection_live_waits_for_a_byte(emulator) -> None:
+    # A stalled server answers a reconnect's headers and then sends nothing again: that is not
+    # live, and the outage goes on until data flows. The stall outlasts several read timeouts.
+    client, _ = client_for(emulator, read_timeout=0.3)
+    async with Collector(client) as run:
+        await run.until(lambda: run.states(ConnectionState.LIVE))
+        emulator.faults.stall(1.5)
+        await run.until(lambda: len(run.states(ConnectionState.RETRYING)) >= 2)
+        await run.until(lambda: len(run.states(ConnectionState.LIVE)) == 2, timeout=10)
+        await run.until(lambda: len(run.outages()) == 1)  # with the first byte's batch
+    waiting = [s for s in run.states(ConnectionState.CONNECTING) if s.error == attempt.NO_DATA_YET]
+    assert waiting, "the reconnects inside the stall were not said to wait for data"
+    first_live, back = run.states(ConnectionState.LIVE)
+    assert back.at > waiting[-1].at  # live once a byte came, not on the headers
+    (outage,) = run.outages()  # one window, however many silent connections it took
+    assert outage.started_at < run.states(ConnectionState.RETRYING)[0].at
+    assert outage.ended_at == back.at
 
 
 async def test_503_with_retry_after_waits_at_least_that_long(emulator) -> None:

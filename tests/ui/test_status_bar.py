@@ -163,3 +163,13 @@ def test_a_monitor_reading_a_shared_journal_says_so() -> None:
     )
     assert texts(notes) == ["reading the shared journal (togul-monitor record writes it)"]
     assert notes[0].short == "reading the shared journal"
+
+
+def test_a_connection_waiting_for_its_first_byte_is_not_live() -> None:
+    from togul_monitor.client.attempt import NO_DATA_YET
+
+    waiting = StatusInfo(profile="prod", environment="production", state=ConnectionState.CONNECTING)
+    waiting.error = NO_DATA_YET
+    first = render_status(waiting, width=120).plain.split("\n")[0]
+    assert "◌ connected, no data yet: the last connection went silent" in first
+    assert "● live" not in first

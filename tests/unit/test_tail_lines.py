@@ -354,3 +354,16 @@ def test_a_change_tied_to_no_event_is_called_found_on_re_evaluation_only_when_ev
     first, second = [line for line in out.getvalue().splitlines() if "↳" in line]
     assert "re-evaluation" not in first
     assert "[found on re-evaluation]" in second
+
+
+def test_a_connection_waiting_for_its_first_byte_says_so_and_is_not_live() -> None:
+    from togul_monitor.client.attempt import NO_DATA_YET
+
+    p, _, err = printer()
+    p.note(Status(ConnectionState.RETRYING, 1.0, 1, 1.5, "no data for 6 s (read timeout)"))
+    p.note(Status(ConnectionState.CONNECTING, at=2.0))
+    p.note(Status(ConnectionState.CONNECTING, at=2.1, error=NO_DATA_YET))
+    p.note(Status(ConnectionState.LIVE, at=9.0))
+    lines = err.getvalue().splitlines()
+    assert lines[1] == f"tail: {NO_DATA_YET} (http://h/s)"
+    assert lines[2].startswith("tail: live since") and len(lines) == 3

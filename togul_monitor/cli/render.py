@@ -330,6 +330,8 @@ class TailPrinter:
 
     def _describe_status(self, item: Status) -> str | None:
         if item.state is ConnectionState.CONNECTING:
+            if item.error:  # connected, not live yet: why
+                return f"{safe_text(item.error)} ({display_url(self.url)})"
             if self.state is ConnectionState.RETRYING:
                 return None  # the failure's line said when this try would be: one per attempt
             return f"connecting to {display_url(self.url)}"

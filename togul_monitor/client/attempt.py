@@ -13,11 +13,13 @@ from collections.abc import Callable
 import httpx
 import msgspec
 
-from togul_monitor.client.http import error_detail, parse_retry_after
+from togul_monitor.client.http import describe, error_detail, parse_retry_after, unwrap
 from togul_monitor.client.tokens import TokenKeeper, rejection_hint
 from togul_monitor.support.text import safe_text
 
 RETRYABLE_4XX = frozenset({400, 408, 429})
+#: A connection after one that went silent, until its first byte (stream.py `_read`).
+NO_DATA_YET = "connected, no data yet: the last connection went silent"
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -49,6 +51,22 @@ def timed_out(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> Outcome:
     if isinstance(exc, httpx.PoolTimeout):
         return Outcome(f"no connection available within {timeout.pool or 0:g} s")
     return Outcome(f"connect timed out after {timeout.connect or 0:g} s")
+
+
+def not_sent(exc: Exception, timeout: httpx.Timeout) -> Outcome:
+    """The request failed before any response: a timeout, a URL it cannot go to, the network."""
+    if isinstance(exc, httpx.TimeoutException):
+        return timed_out(exc, timeout)
+    if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
+        return Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
+    if isinstance(exc, httpx.HTTPError):
+        return Outcome(describe(exc))
+    # Not an httpx error: raised under the transport (anyio wraps it in a group). A value the
+    # URL cannot work with is permanent; anything else may pass.
+    inner = unwrap(exc)
+    if isinstance(inner, (OverflowError, ValueError)):
+        return Outcome(f"invalid URL: {safe_text(inner)}", stop=True)
+    return Outcome(f"cannot connect: {type(inner).__name__}: {safe_text(inner)}")
 
 
 def not_an_event_stream(response: httpx.Response) -> Outcome | None:

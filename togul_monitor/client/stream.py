@@ -38,10 +38,11 @@ from contextlib import aclosing, suppress
 
 import httpx
 
-from togul_monitor.client.attempt import Outcome, not_an_event_stream, refused, timed_out
+from togul_monitor.client import attempt
+from togul_monitor.client.attempt import Outcome, not_an_event_stream, not_sent, refused
 from togul_monitor.client.backoff import Backoff
 from togul_monitor.client.credentials import Offered, stream_credentials
-from togul_monitor.client.http import describe, origin, raw_headers, unwrap
+from togul_monitor.client.http import describe, origin, raw_headers
 from togul_monitor.client.items import ItemBuilder
 from togul_monitor.client.outages import OutageTracker
 from togul_monitor.client.sse import MAX_EVENT, MAX_LINE
@@ -116,6 +117,7 @@ class StreamClient:
         self._producer: asyncio.Task[None] | None = None
         self._phase_task: asyncio.Task[object] | None = None
         self._restart_requested = False
+        self._silent = False  # the last connection ended by the read timeout (see _read)
         self._builder = ItemBuilder(self.counters)
         self._outages = OutageTracker(self._emit, clock)
 
@@ -160,10 +162,8 @@ class StreamClient:
             await self._stop_producer()
 
     def restart(self) -> None:
-        """Drop the connection (or the backoff wait) and connect again at once (H11).
-
-        Call it on the event loop that runs `items()`; from another thread use
-        `loop.call_soon_threadsafe(client.restart)`.
+        """Drop the connection (or the backoff wait) and connect again at once. Call it on the
+        loop that runs `items()`; from another thread, `loop.call_soon_threadsafe(client.restart)`.
         """
         self._restart_requested = True
         if self._phase_task is not None and not self._phase_task.done():
@@ -300,19 +300,8 @@ class StreamClient:
                 http = self._client_for(url)
                 request = http.build_request("GET", url, headers=raw_headers(hop_headers))
                 response = await http.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                return timed_out(exc, self._timeout)
-            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-                return Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
-            except httpx.HTTPError as exc:
-                return Outcome(describe(exc))
-            except Exception as exc:
-                # Not an httpx error: raised under the transport (anyio wraps it in a group).
-                # A value the URL cannot work with is permanent; anything else may pass.
-                inner = unwrap(exc)
-                if isinstance(inner, (OverflowError, ValueError)):
-                    return Outcome(f"invalid URL: {safe_text(inner)}", stop=True)
-                return Outcome(f"cannot connect: {type(inner).__name__}: {safe_text(inner)}")
+            except Exception as exc:  # noqa: BLE001 - every failure to send is an outcome
+                return not_sent(exc, self._timeout)
             try:
                 status = response.status_code
                 if status in _REDIRECTS:
@@ -344,8 +333,13 @@ class StreamClient:
     async def _read(self, response: httpx.Response, sent_id: str | None) -> Outcome:
         now = self._clock()
         live_mono = self._monotonic()
-        self._outages.live(now, sent_id, self._builder.last_numeric)
-        self._status(Status(ConnectionState.LIVE, at=now))
+        # After a connection that went silent, headers prove nothing (a stalled server or proxy
+        # answers them, then sends nothing again): live, and the outage's end, wait for a byte.
+        live = not self._silent
+        if live:
+            self._live(now, sent_id)
+        else:
+            self._status(Status(ConnectionState.CONNECTING, at=now, error=attempt.NO_DATA_YET))
         max_line, max_event = self._limits
         decoder = FastSSEDecoder(self._last_event_id, max_line=max_line, max_event=max_event)
         events_before = self.counters.events
@@ -354,6 +348,9 @@ class StreamClient:
         silent_for = 0.0  # seconds without any byte before the connection was given up
         try:
             async for chunk in response.aiter_bytes():
+                if not live:
+                    live, now = True, self._clock()
+                    self._live(now, sent_id)
                 self.counters.bytes += len(chunk)
                 parsed = decoder.feed_runs(chunk)
                 self._last_event_id = decoder.last_event_id
@@ -375,11 +372,17 @@ class StreamClient:
                 # server stalled) that long ago, so the outage starts then, not when we noticed.
                 silent_for = self.read_timeout
         finally:
-            self._outages.lost(now, self._clock() - silent_for)
+            if live:  # else the outage goes on: this connection never brought anything
+                self._outages.lost(now, self._clock() - silent_for)
+            self._silent = silent_for > 0
             self.backoff.connection_ended(
                 lived=self._monotonic() - live_mono, delivered=self.counters.events - events_before
             )
         return Outcome(error)
+
+    def _live(self, now: float, sent_id: str | None) -> None:
+        self._outages.live(now, sent_id, self._builder.last_numeric)
+        self._status(Status(ConnectionState.LIVE, at=now))
 
     def _items(self, parsed: list[FastParsed]) -> list[StreamItem]:
         """Turn decoded events and comments into stream items (the hot path)."""

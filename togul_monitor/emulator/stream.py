@@ -133,6 +133,9 @@ class StreamEndpoint:
         loop = asyncio.get_running_loop()  # its clock is time.monotonic (Outbox.stall)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+            # A stalled server sends nothing after the headers, not even the `retry:` line.
+            while (stall := self.outbox.stall_until - loop.time()) > 0 and not sub.close_mode:
+                await self._wait(sub, stall)
             if self.ids:
                 await self._send(send, f"retry: {RETRY_MS}\n".encode())
             next_heartbeat = loop.time() + self.heartbeat

@@ -69,6 +69,8 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         line.append("⇄ switching profile…", style="bold yellow")
     else:
         label, style = STATE_STYLES[info.state]
+        if info.state is ConnectionState.CONNECTING and info.error:
+            label = f"◌ {safe_text(info.error)}"  # connected, and why it is not live yet
         line.append(label, style=style)
         if info.state is ConnectionState.RETRYING and info.retry_in is not None:
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
