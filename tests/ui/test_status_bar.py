@@ -173,3 +173,16 @@ def test_a_connection_waiting_for_its_first_byte_is_not_live() -> None:
     first = render_status(waiting, width=120).plain.split("\n")[0]
     assert "◌ connected, no data yet: the last connection went silent" in first
     assert "● live" not in first
+
+
+def test_the_values_pane_says_its_values_may_be_out_of_date_while_not_live() -> None:
+    from togul_monitor.ui.view.status import values_titles
+
+    live = snapshot()
+    down = snapshot(status=Status(ConnectionState.RETRYING, at=5.0, attempt=2, error="503"))
+    assert values_titles(("default",), live) == ("values", "")
+    assert values_titles(("default",), down)[0] == "values · not live: may be out of date"
+    several = ("default", "free", "eu")
+    assert values_titles(several, down, 3)[0] == (
+        "values · 3 contexts · not live: may be out of date"
+    )

@@ -257,12 +257,16 @@ def values_titles(
 ) -> tuple[str, str]:
     """The values pane's border title and subtitle: with several contexts, how many (and how
     many have a column, when the pane is too narrow for all), and the evaluate requests sent so
-    far (one per flag and context: they grow with the contexts). One context: `values`."""
+    far (one per flag and context: they grow with the contexts). One context: `values`.
+    While the stream is not live, the title says the values may be out of date: a change
+    made meanwhile reaches the monitor only when it is live again."""
+    down = snapshot is not None and snapshot.status.state is not ConnectionState.LIVE
+    note = " · not live: may be out of date" if down else ""
     if len(contexts) <= 1:
-        return "values", ""
+        return "values" + note, ""
     requests = snapshot.evaluate_requests if snapshot is not None else 0
     plural = "" if requests == 1 else "s"
     title = f"values · {len(contexts)} contexts"
     if 0 < shown < len(contexts):
         title += f" ({shown} shown: widen)"
-    return title, f"{requests:,} evaluate request{plural}"
+    return title + note, f"{requests:,} evaluate request{plural}"
