@@ -20,3 +20,13 @@ async def until(
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(poll)
+
+
+def wait_until(
+    condition: Callable[[], object], what: str = "the condition", timeout: float = 20.0
+) -> None:
+    """`until` for a test that runs no loop of its own (another process, a server thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)

@@ -28,6 +28,7 @@ from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail import run_tail
 from togul_monitor.emulator.harness import EmulatorHandle
 
+from ..waits import wait_until
 from .test_monitor import make_profile, wait_for
 from .test_stream_tail import activity, events_of
 
@@ -208,3 +209,29 @@ async def test_a_sigterm_writes_everything_printed_and_exits_143(
     os.kill(os.getpid(), signal.SIGTERM)  # the tail's handler, on this loop, takes it
     assert await asyncio.wait_for(task, 10) == 143
     assert len(events_of(out.getvalue())) >= 1
+
+
+def test_a_reader_that_does_not_read_never_stops_the_monitor(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    # `tail | less`, paused: the pipe fills. The tail must go on reading the stream (the server
+    # would otherwise cut it as too slow, and events would be lost or stamped late); what it
+    # cannot print is counted and said once the reader reads again (cli/tail_writer.py).
+    burst = 80_000  # more than the pipe, the socket buffers and the server's backlog hold
+    with tail_process(emulator, tmp_path, read_stdout=False) as tail:
+        for i in range(burst):
+            emulator.world.update_flag("production", "new-dashboard", enabled=bool(i % 2))
+        outbox = emulator.outbox
+        wait_until(lambda: outbox.backlog == 0, "the server to have sent the burst")
+        assert outbox.slow_cuts == 0 and outbox.open_streams == 1  # read all along
+        stdout = tail.proc.stdout
+        assert stdout is not None
+        printed = 0
+        while printed < burst:  # the reader reads again: printed, or said not to be
+            line = stdout.readline()
+            assert line, "stdout ended"
+            printed += json.loads(line)["kind"] == "event"
+            said = "".join(tail.err_lines)
+            if "fell behind the stream" in said:
+                break
+        assert "connection broken" not in "".join(tail.err_lines)

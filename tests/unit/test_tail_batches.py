@@ -407,3 +407,12 @@ async def test_configurations_stopped_is_said_once_a_minute_though_each_outage_r
         "tail: configuration diffs are no longer shown: management API answered HTTP 401 "
         "(\\x1b[2Jtoken expired)"
     ]
+
+
+async def test_a_stop_counts_the_events_it_leaves_unprinted() -> None:
+    # Ctrl-C or SIGTERM: what the monitor had received and not handed over is said, those a
+    # full buffer dropped included (cli/tail.py).
+    waiting: list[Any] = [event(1), transition(1), event(2), Dropped(7, 7, 5)]
+    source = DrainedUpdates(lambda: list(waiting))
+    assert tail_loop.unprinted(source) == 2 + 5
+    assert tail_loop.unprinted(Chunks([event(3)], 1)) == 0  # a source that keeps none

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 
 import pytest
 
-from togul_monitor.cli import tail_output
+from togul_monitor.cli import tail_output, tail_writer
 from togul_monitor.cli.render import TailPrinter, stamp
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
@@ -166,18 +167,58 @@ async def test_a_burst_is_written_when_the_buffer_is_full_without_waiting() -> N
     count = 2 * tail_output.FLUSH_BYTES // 50  # human lines are about 60 characters
     for _ in range(count):
         p.event(EVENTS[0])  # no await: the timer cannot have run
-    assert out.writes >= 1 and out.writes < count / 100
+    assert p.output.waiting < count / 2  # handed over to the writer, not left for the timer
     p.output.close()
+    assert 1 <= out.writes < count / 100
     assert out.getvalue().count("\n") == count
 
 
 async def test_a_stderr_line_comes_after_the_stdout_lines_before_it() -> None:
-    out, err = Out(), io.StringIO()
+    order: list[str] = []
+
+    class Logged(io.StringIO):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def write(self, text: str) -> int:
+            order.append(f"{self.name} {text.count(chr(10))}")
+            return super().write(text)
+
+    out, err = Logged("out"), Logged("err")
     p = TailPrinter(out, err, as_json=True, environment_names=NAMES, url="http://h/s")
     p.output.start(asyncio.get_running_loop(), lambda exc: None)
     p.event(EVENTS[0])
     p.say("outage")
-    assert out.getvalue().count("\n") == 1 and err.getvalue() == "tail: outage\n"
+    p.event(EVENTS[1])
+    p.output.close()
+    assert order == ["out 1", "err 1", "out 1"] and err.getvalue() == "tail: outage\n"
+
+
+async def test_a_reader_that_does_not_read_never_blocks_the_loop() -> None:
+    # A full pipe blocks a write: the writer's thread waits, the loop goes on; past its bound
+    # the writer says so (`room()` waits) instead of growing without end.
+    release = threading.Event()
+
+    class Stuck(io.StringIO):
+        def write(self, text: str) -> int:
+            release.wait(10)
+            return super().write(text)
+
+    out = Stuck()
+    p, _ = printer(as_json=False, out=out)
+    p.output.start(asyncio.get_running_loop(), lambda exc: None)
+    lines = 2 * tail_writer.MAX_PENDING // 50
+    for _ in range(lines):
+        p.event(EVENTS[0])  # each flush hands over and returns: nothing waits on the reader
+    room = asyncio.ensure_future(p.output.room())
+    for _ in range(3):
+        await asyncio.sleep(0)  # the task runs up to its wait
+    assert not room.done()  # full: the tail stops taking updates
+    release.set()
+    await asyncio.wait_for(room, 10)  # the reader caught up
+    p.output.close()
+    assert out.getvalue().count("\n") == lines
 
 
 async def test_a_timed_write_into_a_closed_pipe_is_handed_over() -> None:

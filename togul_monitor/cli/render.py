@@ -147,8 +147,7 @@ class TailPrinter:
         contexts: Sequence[str] = (DEFAULT_CONTEXT,),
     ) -> None:
         self.out = out
-        self.output = TailOutput(out)  # buffered once the tail starts it (cli/tail.py)
-        self.err = err
+        self.output = TailOutput(out, err)  # buffered once the tail starts it (cli/tail.py)
         self.as_json = as_json
         # A copy the tail grows as the monitor learns environments (cli/tail.py).
         self.environment_names: dict[str, str] = dict(environment_names)
@@ -165,6 +164,15 @@ class TailPrinter:
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
         self._failures_said: dict[str, float] = {}  # a failure said (`_say_seldom`) → when
         self.ids_seen = False  # the events carry ids: a change tied to none is no event's
+
+    @property
+    def err(self) -> TextIO:
+        """stderr: written in order with stdout, by the output (`say`)."""
+        return self.output.err
+
+    @err.setter
+    def err(self, err: TextIO) -> None:
+        self.output.err = err
 
     def key_of(self, environment_id: str) -> str | None:
         return self.environment_names.get(environment_id) or None
@@ -300,9 +308,7 @@ class TailPrinter:
     def say(self, text: str) -> None:
         """One status line on stderr (`text` is safe already), after what stdout holds: a
         terminal that shows both shows them in order."""
-        self.output.flush()
-        self.err.write(f"tail: {text}\n")
-        self.err.flush()
+        self.output.err_line(f"tail: {text}")
 
     def _describe(self, item: StreamItem) -> str | None:
         if isinstance(item, Status):

@@ -42,7 +42,7 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.secrets import choose_secrets
-from togul_monitor.cli.tail_loop import batches_of, print_updates
+from togul_monitor.cli.tail_loop import batches_of, print_updates, unprinted
 from togul_monitor.cli.tail_output import buffered
 from togul_monitor.cli.tail_scope import TailScope, named
 from togul_monitor.client.credentials import key_may_stream
@@ -165,23 +165,31 @@ async def _run_tail(
                         return answered_and_committed(monitor.answered_mark(), journal)
 
                     settle_mark = committed_mark
-                return await print_updates(
-                    batches_of(items),
-                    profile,
-                    printer,
-                    scope,
-                    count=count,
-                    # At `--count`, wait for the re-evaluations and fetches the last events
-                    # caused: their effects are printed, and a recording tail's journal holds
-                    # them.
-                    settle_mark=settle_mark,
-                    give_up_after=give_up_after,
-                    # The stream can prove the profile wrong (a key of another environment): then
-                    # the monitor stops it and says why, a configuration error.
-                    configuration_error=lambda: getattr(monitor, "configuration_error", None),
-                    stop_reading=monitor.stop_reading,
-                    started_at=started,
-                )
+                source = batches_of(items)
+                try:
+                    return await print_updates(
+                        source,
+                        profile,
+                        printer,
+                        scope,
+                        count=count,
+                        # At `--count`, wait for the re-evaluations and fetches the last events
+                        # caused: their effects are printed, and a recording tail's journal
+                        # holds them.
+                        settle_mark=settle_mark,
+                        give_up_after=give_up_after,
+                        # The stream can prove the profile wrong (a key of another environment):
+                        # then the monitor stops it and says why, a configuration error.
+                        configuration_error=lambda: getattr(monitor, "configuration_error", None),
+                        stop_reading=monitor.stop_reading,
+                        started_at=started,
+                    )
+                except asyncio.CancelledError:  # Ctrl-C, SIGTERM: what is left is said
+                    left = unprinted(source)
+                    if left:
+                        kept = ", which the journal records" if record else ""
+                        printer.say(f"stopped: {left:,} event(s) received were not printed{kept}")
+                    raise
 
 
 async def _started_within(starting: asyncio.Future[Any], seconds: float | None) -> bool:

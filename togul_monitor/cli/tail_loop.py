@@ -74,6 +74,16 @@ def batches_of(items: AsyncIterator[object]) -> Batches:
     return OneByOne(items)
 
 
+def unprinted(source: Batches) -> int:
+    """The events `source` holds and has not handed over (those a full buffer dropped
+    included): what a stop leaves unprinted."""
+    if not isinstance(source, (DrainedUpdates, CommittedFirst)):
+        return 0
+    waiting = source.waiting()
+    events = sum(1 for update in waiting if update.__class__ is FlagEvent)
+    return events + sum(update.events for update in waiting if isinstance(update, Dropped))
+
+
 class _GaveUp(Exception):
     pass
 
@@ -159,6 +169,9 @@ async def print_updates(
     down_since: float | None = loop.time() if started_at is None else started_at  # not live
     printed = 0
     while True:
+        # A reader that does not read: stop taking updates while the writer is full; the
+        # monitor goes on and drops what overflows its own buffer, which is said (`Dropped`).
+        await printer.output.room()
         try:
             batch = await _next(source, down_since, give_up_after)
         except StopAsyncIteration:

@@ -3,13 +3,16 @@
 Under a burst the stream client hands over thousands of events a second; a `write` and a
 `flush` (a system call) per line, and `json.dumps` building each event's dict, cost more than
 reading the stream did. So, once `start()` has given it the monitor's loop, `TailOutput` keeps
-the lines in memory and writes them in one call:
+the lines in memory and hands them over in one piece to a thread that writes them off the loop
+(cli/tail_writer.py: a reader that does not read must not stop the monitor):
 - `FLUSH_DELAY` (50 ms) after the first line put into an empty buffer (a timer on the loop): a
   reader on a pipe sees every line within that, however quiet the stream is;
 - at once when the buffer holds `FLUSH_BYTES`: a burst is written in large pieces, memory stays
   bounded;
-- when asked (`flush()`): before every line on stderr, so a terminal shows both in their order,
-  and at exit (`close()`), so `--count`, Ctrl-C and a stopped stream print everything printed.
+- when asked (`flush()`), and before every line on stderr (`err_line`, written by the same
+  thread), so a terminal shows both in their order;
+- at exit (`close()`, which waits for the thread), so `--count`, Ctrl-C and a stopped stream
+  print everything printed.
 Before `start()` (and after `close()`) every line is written and flushed at once, as before.
 
 `--json` event lines are kept as `EventLine` structs and encoded together with msgspec (one C
@@ -30,12 +33,13 @@ import codecs
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from itertools import groupby
 from typing import BinaryIO, TextIO, cast
 
 import msgspec
 
+from togul_monitor.cli.tail_writer import OutputWriter, Parts, write_parts
 from togul_monitor.domain.events import FlagEvent
 
 FLUSH_DELAY = 0.05  # seconds a printed line may wait in the buffer
@@ -132,38 +136,49 @@ def _raw_of(out: TextIO) -> BinaryIO | None:
 
 
 class TailOutput:
-    """What `tail` writes to stdout; see the module's docstring."""
+    """What `tail` writes to stdout (and, in order with it, to stderr); see the module's
+    docstring."""
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    def __init__(self, out: TextIO, err: TextIO | None = None) -> None:
+        self.out, self.err = out, sys.stderr if err is None else err
         # Under stdout, its bytes: the JSON event lines msgspec encodes are written as they
         # come, not decoded into text for the text layer to encode again.
         self._raw = _raw_of(out)
         # What to write, each piece ending in a newline: text, and (with `_raw`) encoded JSON
         # event lines.
-        self._parts: list[str | bytes] = []
+        self._parts: Parts = []
         self._size = 0  # characters in _parts
         self._events: list[EventLine] = []  # event lines after _parts, not yet encoded
         self._loop: asyncio.AbstractEventLoop | None = None  # None: write through
+        self._writer: OutputWriter | None = None  # while started: writes off the loop
+        self._closed_failure: BaseException | None = None  # the writer's, once closed
         self._timer: asyncio.TimerHandle | None = None
-        self._on_failure: Callable[[BaseException], object] = lambda exc: None
-        #: Why a timed flush failed (the reader closed the pipe, say); handed to `on_failure`.
-        self.failure: BaseException | None = None
 
     def start(
         self, loop: asyncio.AbstractEventLoop, on_failure: Callable[[BaseException], object]
     ) -> None:
-        """Buffer from now on, flushing on `loop`; a timed flush that fails calls `on_failure`
-        (on the loop) with the error, which nobody else would see."""
+        """Buffer from now on, flushing on `loop` to a writer thread (cli/tail_writer.py); a
+        write that fails calls `on_failure` (on the loop) with the error, which nobody else
+        would see."""
         self._loop = loop
-        self._on_failure = on_failure
+        self._writer = OutputWriter(self.out, self._raw, self.err, loop, on_failure)
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Why a write failed (the reader closed the pipe, say); handed to `on_failure`."""
+        return self._writer.failure if self._writer is not None else self._closed_failure
 
     @property
     def waiting(self) -> int:
-        """Lines printed and not written yet."""
+        """Lines printed and not handed to the writer yet."""
         return len(self._events) + sum(
             part.count("\n") if isinstance(part, str) else part.count(b"\n") for part in self._parts
         )
+
+    async def room(self) -> None:
+        """Wait while the writer is full (a reader that does not read): see cli/tail_writer.py."""
+        if self._writer is not None:
+            await self._writer.room()
 
     def line(self, text: str) -> None:
         """One line of text (without its newline)."""
@@ -172,6 +187,16 @@ class TailOutput:
         self._parts.append(text + "\n")
         self._size += len(text) + 1
         self._due()
+
+    def err_line(self, text: str) -> None:
+        """One line on stderr (without its newline), after everything printed before it: a
+        terminal that shows both shows them in order."""
+        self.flush()
+        if self._writer is not None:
+            self._writer.put([text + "\n"], len(text) + 1, to_err=True)
+        else:
+            self.err.write(text + "\n")
+            self.err.flush()
 
     def events(self, lines: list[EventLine]) -> None:
         """JSON event lines (a run of events, cli/tail_loop.py): the hot path, a list extend
@@ -199,18 +224,11 @@ class TailOutput:
         if self._size >= FLUSH_BYTES:
             self.flush()
         elif self._timer is None:
-            self._timer = loop.call_later(FLUSH_DELAY, self._timed_flush)
-
-    def _timed_flush(self) -> None:
-        self._timer = None
-        try:
-            self.flush()
-        except Exception as exc:  # noqa: BLE001 - a loop callback: handed to the tail
-            self.failure = exc
-            self._on_failure(exc)
+            self._timer = loop.call_later(FLUSH_DELAY, self.flush)
 
     def flush(self) -> None:
-        """Write and flush everything printed so far."""
+        """Hand everything printed so far to the writer (write it, before `start()` and after
+        `close()`)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -220,23 +238,21 @@ class TailOutput:
         if not parts:
             return
         self._parts = []
-        self._size = 0
-        out, raw = self.out, self._raw
-        # In order: text through the text layer, bytes under it once the text before them is
-        # flushed there (`out.flush()` flushes the byte stream too).
-        for kind, group in groupby(parts, type):
-            if kind is str:
-                out.write("".join(cast("list[str]", list(group))))
-            else:
-                assert raw is not None
-                out.flush()
-                raw.write(b"".join(cast("list[bytes]", list(group))))
-        out.flush()
+        size, self._size = self._size, 0
+        if self._writer is not None:
+            self._writer.put(parts, size)
+        else:
+            write_parts(self.out, self._raw, parts)
 
     def close(self) -> None:
-        """Write what is left; write through from now on (the loop is about to end)."""
-        self._loop = None
+        """Write what is left and wait until it is written (a write that fails is kept in
+        `failure`); write through from now on (the loop is about to end)."""
         self.flush()
+        writer, self._loop = self._writer, None
+        if writer is not None:
+            writer.close()
+            self._closed_failure = writer.failure
+            self._writer = None
 
 
 @contextlib.contextmanager
@@ -259,5 +275,6 @@ def buffered(output: TailOutput) -> Iterator[None]:
             uncancel()
         raise output.failure from None
     finally:
-        if output.failure is None:
-            output.close()
+        output.close()
+    if output.failure is not None:  # the last write, made while closing, failed
+        raise output.failure

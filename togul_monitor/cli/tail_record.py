@@ -158,6 +158,14 @@ class CommittedFirst:
             self._arrived.clear()
             await self._arrived.wait()
 
+    def waiting(self) -> list[object]:
+        """What waits to be released, and what the monitor has not handed over yet."""
+        waiting = [update for _, update in self._held]
+        waiting.extend(self._passing)
+        if isinstance(self._updates, DrainedUpdates):
+            waiting.extend(self._updates.waiting())
+        return waiting
+
     async def batch(self, timeout: float | None = None) -> list[object]:
         """The next update (asyncio.TimeoutError when none is released within `timeout`
         seconds) and every one after it that is free to go now, in the order `__anext__` would

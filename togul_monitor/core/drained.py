@@ -33,6 +33,11 @@ class DrainedUpdates:
         # Taken by `batch`, not yet handed over by `__anext__`.
         self._left: deque[MonitorUpdate] = deque()
 
+    def waiting(self) -> list[MonitorUpdate]:
+        """What waits to be handed over, at once (a stop counts what it leaves unprinted)."""
+        self._left.extend(self._drain())
+        return list(self._left)
+
     def wake(self) -> None:
         """The drain buffer's `on_updates` (called on the monitor's loop)."""
         self._wake.set()

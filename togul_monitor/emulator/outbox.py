@@ -102,6 +102,7 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.max_pending = max_pending
         self.events_published = 0  # change events only (the malformed fault is not counted)
+        self.slow_cuts = 0  # streams cut because their client fell max_pending behind
         self.stall_until = 0.0  # time.monotonic() until which streams write nothing
         # Called on the server loop with every fanned-out event (serve's event log).
         self.listeners: list[Callable[[OutboxEvent], None]] = []
@@ -234,10 +235,17 @@ class Outbox:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        if subscriber.overflowed:
+            self.slow_cuts += 1
 
     @property
     def open_streams(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def backlog(self) -> int:
+        """Events fanned out to open streams and not written to them yet (tests)."""
+        return sum(len(subscriber.pending) for subscriber in list(self._subscribers))
 
     # -- faults (any thread) -------------------------------------------------------------------
     def close_streams(
