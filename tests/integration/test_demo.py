@@ -10,6 +10,7 @@ import pytest
 
 from togul_monitor import demo
 from togul_monitor.config import paths
+from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.resolve import list_profiles, open_target, resolve_profile
 
 
@@ -42,7 +43,7 @@ def first_events(base_url: str, api_key: str, count: int) -> list[dict[str, obje
 
 
 def test_no_profile_file_opens_the_demo_and_writes_nothing() -> None:
-    with open_target() as profile:
+    with open_target(demo_fallback=True) as profile:  # the TUI's start
         assert profile.name == "demo-production" and profile.builtin
         assert profile.environment_key == "production"
         assert profile.context == {"user_id": "demo-user", "plan": "premium", "country": "TR"}
@@ -56,6 +57,36 @@ def test_no_profile_file_opens_the_demo_and_writes_nothing() -> None:
     assert demo.current_server() is None  # the last user left: the emulator stopped
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{profile.base_url}/api/v1/stream", timeout=1)
+
+
+def test_without_a_profile_only_the_tui_falls_back_to_the_demo() -> None:
+    # `wait`, `tail`, `compare`...: a script on a machine without a profile must fail, never
+    # take the demo's answers for its server's.
+    with pytest.raises(ConfigError, match="no profile configured") as raised:
+        with open_target():
+            pass
+    assert "--demo" in (raised.value.hint or "")
+    assert demo.current_server() is None  # nothing was started
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["wait", "checkout-v2", "--value", "true", "--timeout", "5s"],
+        ["tail", "--count", "1"],
+        ["compare", "production", "staging"],
+        ["history", "checkout-v2"],
+    ],
+)
+def test_a_command_without_a_profile_exits_2_and_says_so(args: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from togul_monitor.cli import cli
+
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "no profile configured" in result.stderr and result.stdout == ""
+    assert demo.current_server() is None
 
 
 def test_one_emulator_shared_by_both_demo_profiles() -> None:

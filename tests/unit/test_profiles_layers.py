@@ -96,8 +96,8 @@ def test_a_registered_source_is_listed_looked_up_and_opened() -> None:
     assert resolve.resolve_profile("demo-staging").environment_key == "staging"
     with resolve.open_target(demo=True, environment="staging") as profile:
         assert profile.name == "demo-staging"
-    with resolve.open_target() as profile:  # nothing configured: the demo source's first
-        assert profile.name == "demo-production"
+    with resolve.open_target(demo_fallback=True) as profile:  # nothing configured: the TUI
+        assert profile.name == "demo-production"  # opens the demo source's first
     assert source.sessions == ["demo-staging", "demo-production"]
     with pytest.raises(ConfigError, match="did you mean 'demo-staging'"):
         resolve.resolve_profile("demo-stagin")
@@ -106,8 +106,8 @@ def test_a_registered_source_is_listed_looked_up_and_opened() -> None:
 @pytest.mark.usefixtures("no_sources")
 def test_without_a_source_there_are_no_built_in_profiles() -> None:
     assert resolve.list_profiles() == []
-    with pytest.raises(ConfigError, match="no profile to open"):
-        resolve.choose_profile_name(load_config(), None)
+    with pytest.raises(ConfigError, match="no profile configured"):
+        resolve.choose_profile_name(load_config(), None, demo_fallback=True)
     with pytest.raises(ConfigError, match="demo is not available"):
         with resolve.open_target(demo=True):
             pass

@@ -210,7 +210,10 @@ def test_environment_overrides_win_over_the_file(monkeypatch: pytest.MonkeyPatch
 
 def test_profile_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
     empty = load_config()
-    assert choose_profile_name(empty, None) == "demo-production"  # no file: the demo
+    # No file: the demo for the TUI, an error for the other commands.
+    assert choose_profile_name(empty, None, demo_fallback=True) == "demo-production"
+    with pytest.raises(ConfigError, match="no profile configured"):
+        choose_profile_name(empty, None)
     write(GOOD)
     config = load_config()
     assert choose_profile_name(config, None) == "prod"  # default_profile

@@ -157,8 +157,9 @@ def target_options(*names: str, help_text: Mapping[str, str] | None = None) -> C
 
 
 @contextmanager
-def open_target(target: Target) -> Iterator[Profile]:
-    """The profile `target` names, ready to connect (the demo's emulator runs meanwhile)."""
+def open_target(target: Target, *, demo_fallback: bool = False) -> Iterator[Profile]:
+    """The profile `target` names, ready to connect (the demo's emulator runs meanwhile);
+    `demo_fallback`: the demo when no profile is configured (the TUI only)."""
     from togul_monitor.config.resolve import open_target as resolve_target
 
     with resolve_target(
@@ -168,11 +169,12 @@ def open_target(target: Target) -> Iterator[Profile]:
         api_key=target.api_key,
         token=target.token,
         environment=target.environment,
+        demo_fallback=demo_fallback,
     ) as profile:
         yield profile
 
 
-def target_name(target: Target) -> str | None:
+def target_name(target: Target, *, demo_fallback: bool = False) -> str | None:
     """The name of the profile `target` picks, by the same rules as `open_target`, without
     connecting or starting anything (None: an ad-hoc `--url` target). Reads and validates the
     profile file: a broken file is a configuration error for every command."""
@@ -185,6 +187,7 @@ def target_name(target: Target) -> str | None:
         profile_name=target.profile_name,
         url=target.url,
         environment=target.environment,
+        demo_fallback=demo_fallback,
     )
 
 

@@ -17,7 +17,9 @@ def open_tui(demo: bool, profile_name: str | None) -> None:
         # The demo's server loads after the first frame, which does not need it.
         with (
             serving_deferred() as serve_demo,
-            open_target(Target(demo=demo, profile_name=profile_name)) as profile,
+            open_target(
+                Target(demo=demo, profile_name=profile_name), demo_fallback=True
+            ) as profile,
         ):
             from togul_monitor.ui.app import TogulMonitorApp
 

@@ -44,7 +44,9 @@ def session_argv(target: Target) -> tuple[list[str], str]:
     rather than in each browser tab."""
     if target.demo:
         return ["--demo"], "the built-in demo"
-    name = target_name(target)  # ConfigError: a broken file, several profiles and no default
+    # ConfigError: a broken file, several profiles and no default. No profile: the demo, as
+    # the TUI each session runs would open.
+    name = target_name(target, demo_fallback=True)
     if name is None:
         # An ad-hoc profile from TOGUL_BASE_URL and the key/token variables: the sessions
         # inherit this environment and resolve it the same way, so nothing goes on the line.

@@ -8,7 +8,8 @@ Resolution order of `open_target` (the first that applies wins):
 3. A profile name: `--profile NAME`, else TOGUL_MONITOR_PROFILE, else the file's
    `default_profile`, else the only profile in the file.
 4. No name and TOGUL_BASE_URL set: an ad-hoc profile from the TOGUL_* variables.
-5. No profile at all: the demo.
+5. No profile at all: the demo for the TUI (`demo_fallback`); an error for every other command
+   (a script must never take the demo's answers for its server's).
 
 For a profile from the file, values come with this precedence: command-line options, then the
 TOGUL_BASE_URL / TOGUL_API_KEY / TOGUL_TOKEN variables, then the file. Built-in demo profiles
@@ -264,9 +265,15 @@ def resolve_profile(name: str, config: ProfilesConfig | None = None) -> Profile:
 
 
 def choose_profile_name(
-    config: ProfilesConfig, profile_name: str | None, environ: Mapping[str, str] | None = None
+    config: ProfilesConfig,
+    profile_name: str | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    demo_fallback: bool = False,
 ) -> str | None:
-    """The profile a command uses when no --demo/--url is given (None: ad-hoc or demo)."""
+    """The profile a command uses when no --demo/--url is given (None: ad-hoc). With no
+    profile at all, the demo when `demo_fallback` (the TUI); for any other command that is an
+    error: a script must never take the demo's answers for its server's."""
     env = os.environ if environ is None else environ
     name = profile_name or _env(PROFILE_VARIABLE, env) or config.default_profile
     if name:
@@ -281,11 +288,12 @@ def choose_profile_name(
             file=config.path,
             hint="use --profile NAME, or `togul-monitor profiles default NAME`",
         )
-    if DEMO_SOURCE not in _SOURCES:
+    if not demo_fallback or DEMO_SOURCE not in _SOURCES:
         raise ConfigError(
-            "no profile to open",
+            "no profile configured",
             file=config.path,
-            hint="add one with `togul-monitor profiles add NAME --url URL ...`",
+            hint="add one with `togul-monitor profiles add NAME --url URL ...`, or give --url "
+            "(or --demo, for the built-in demo)",
         )
     return _demo_name(None)
 
@@ -297,6 +305,7 @@ def choose_target(
     profile_name: str | None = None,
     url: str | None = None,
     environment: str | None = None,
+    demo_fallback: bool = False,
 ) -> str | None:
     """The name of the profile a command targets; None for an ad-hoc `--url`/TOGUL_BASE_URL one.
 
@@ -309,7 +318,7 @@ def choose_target(
         return _demo_name(environment)
     if url:
         return None
-    return choose_profile_name(config, profile_name)
+    return choose_profile_name(config, profile_name, demo_fallback=demo_fallback)
 
 
 @contextmanager
@@ -321,8 +330,10 @@ def open_target(
     api_key: str | None = None,
     token: str | None = None,
     environment: str | None = None,
+    demo_fallback: bool = False,
 ) -> Iterator[Profile]:
-    """Resolve the command's target; for a demo profile, run the embedded emulator meanwhile."""
+    """Resolve the command's target; for a demo profile, run the embedded emulator meanwhile.
+    `demo_fallback`: the demo when no profile is configured (the TUI's first start)."""
     try:
         config = load_config()  # a broken file is an error for every command...
     except ConfigError as error:
@@ -335,7 +346,12 @@ def open_target(
         sys.stderr.flush()
         config = ProfilesConfig(path=error.file or profiles_file(), exists=False)
     name = choose_target(
-        config, demo=demo, profile_name=profile_name, url=url, environment=environment
+        config,
+        demo=demo,
+        profile_name=profile_name,
+        url=url,
+        environment=environment,
+        demo_fallback=demo_fallback,
     )
     found = _source_of(name) if name is not None else None
     if name is not None and found is not None:
