@@ -280,3 +280,9 @@ def test_coverage_exit_codes(emulator: EmulatorHandle, fast: None) -> None:
     assert result.exit_code == 2 and "unknown context nobody" in result.stderr
     too_many = CliRunner().invoke(cli, cli_args(emulator, "new-onboarding", "--samples", "2001"))
     assert too_many.exit_code == 2
+    # Every request failed (fewer than stop a run in a row): nothing measured is a failure,
+    # and its reason is said, never a quiet 0.
+    emulator.faults.fail_evaluate(40, status=500)
+    failing = CliRunner().invoke(cli, cli_args(emulator, "new-onboarding", "--samples", "5"))
+    assert failing.exit_code == 1
+    assert "coverage: stopped: every request failed (HTTP 500" in failing.stderr

@@ -126,6 +126,8 @@ async def run_coverage(
     else:
         for line in result_lines(result):
             out.write(line + "\n")
+    if result.stopped:  # said on stderr too: stdout may be a script's JSON
+        err.write(f"coverage: stopped: {safe_text(result.stopped)}\n")
     if result.stop_kind == "rejected":
         return EXIT_CREDENTIALS
     return EXIT_OK if result.stopped is None else EXIT_FAILED

@@ -121,7 +121,8 @@ async def sample_coverage(
     tally = CoverageTally(flag_key, contexts, config, samples=samples, prefix=prefix, varied=varied)
     jobs = deque((name, i) for name in contexts for i in range(samples))
     planned, pacer = len(jobs), Pacer(MAX_RATE, clock, sleep)
-    done = failures_in_a_row = 0
+    done = failures_in_a_row = answered = 0
+    last_failure = ""
 
     def stop(kind: str, why: str) -> None:
         if tally.stopped is None:
@@ -129,7 +130,7 @@ async def sample_coverage(
         jobs.clear()
 
     async def worker() -> None:
-        nonlocal done, failures_in_a_row
+        nonlocal done, failures_in_a_row, answered, last_failure
         while jobs:
             name, index = jobs.popleft()
             await pacer.wait()
@@ -143,12 +144,14 @@ async def sample_coverage(
             done += 1
             if result.outcome is Outcome.OK and result.evaluation is not None:
                 failures_in_a_row = 0
+                answered += 1
                 evaluation = result.evaluation
                 tally.add(name, sample, evaluation.value, evaluation.reason)
             else:
                 why = _stop_reason(result.outcome, result.message, flag_key)
                 tally.add_failure(name)
                 failures_in_a_row += 1
+                last_failure = safe_text(result.message or "") or result.outcome.value
                 if why is not None:
                     stop(*why)
                 elif failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
@@ -158,6 +161,8 @@ async def sample_coverage(
                 progress(done, planned)
 
     await asyncio.gather(*(worker() for _ in range(min(MAX_IN_FLIGHT, planned))))
+    if done and not answered:  # nothing measured: a failure, whatever the count in a row
+        stop("failures", f"every request failed ({last_failure})")
     return tally.result()
 
 
