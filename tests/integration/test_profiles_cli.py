@@ -191,3 +191,18 @@ def test_concurrent_adds_from_many_processes_all_survive(isolated_home: Path) ->
     config = load_config()
     assert sorted(config.profiles) == names
     assert stat.S_IMODE(paths.profiles_file().stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_write_that_cannot_be_made_is_one_line_not_a_traceback() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "togul_monitor", "profiles", "list"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "togul-monitor: cannot write: No space left on device\n"

@@ -6,8 +6,11 @@ and never import Textual.
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
+import os
+import sys
 
 import click
 
@@ -84,9 +87,20 @@ def cli(ctx: click.Context, demo: bool, profile_name: str | None) -> None:
     open_tui(demo=demo, profile_name=profile_name)
 
 
+#: A write that cannot be made (a full disk, a device error): said in a line, never a traceback.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
 def main() -> None:
     try:
         cli(prog_name=PROGRAM)
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        # Most likely stdout (`> /dev/full`): the interpreter's last flush would fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.stderr.write(f"{PROGRAM}: cannot write: {exc.strerror or exc}\n")
+        sys.exit(1)
     finally:
         # Done (click exits through here): what is left is the interpreter's teardown, which
         # runs full collections over every tracked object (tens of thousands: the modules'
