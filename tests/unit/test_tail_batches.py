@@ -416,3 +416,16 @@ async def test_a_stop_counts_the_events_it_leaves_unprinted() -> None:
     source = DrainedUpdates(lambda: list(waiting))
     assert tail_loop.unprinted(source) == 2 + 5
     assert tail_loop.unprinted(Chunks([event(3)], 1)) == 0  # a source that keeps none
+
+
+def test_an_api_key_stream_prints_an_event_of_another_environment() -> None:
+    # A key's stream carries its environment only: one of another is an anomaly to show (the
+    # journal has it too), never one to drop unsaid. A token's stream is narrowed as asked.
+    stray = event(1, env="env-s")
+    _, key_scope, _ = printer_and_scope(False, environment_key="production", org_wide=False)
+    assert key_scope.event(stray) and list(key_scope.events([stray, event(2)])) == [
+        stray,
+        event(2),
+    ]
+    _, token_scope, _ = printer_and_scope(False, environment_key="production", org_wide=True)
+    assert not token_scope.event(stray) and token_scope.event(event(2))

@@ -34,7 +34,8 @@ class TailScope:
     - `--environment KEY` narrows an organisation-wide stream (a Bearer token's) to the events
       of that environment: the monitor's id for it, else its names (id → key). When neither
       knows KEY, nothing can be told apart: every event is printed, and stderr says so once.
-      (An API key's stream carries its environment only: nothing to narrow.)
+      (An API key's stream carries its environment only: nothing to narrow, and an event of
+      another environment there is printed, with that environment.)
     - `--filter` keeps the events it matches.
     - A transition is printed when the last event of its flag in the profile's environment was
       (it is that event's effect); one found on re-evaluation, with no event of its flag seen,
@@ -56,7 +57,9 @@ class TailScope:
     ) -> None:
         self.printer = printer
         self.query = query
-        self.environment_key = environment_key
+        # What to narrow to: an API key's stream carries its own environment only, so an event
+        # of another one there is an anomaly to show, never to drop unsaid.
+        self.environment_key = environment_key if org_wide else ""
         self._known_names = known_names
         self._ask_environment_id = environment_id
         self._environment_id: str | None = None  # the profile's, once the monitor knows it
