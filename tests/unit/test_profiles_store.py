@@ -126,6 +126,22 @@ def test_first_add_creates_the_file_0600(isolated_home: Path) -> None:
     assert load_config().profiles["prod"].api_key == SECRET
 
 
+def test_a_symlinked_file_is_edited_where_it_lives_and_the_link_stays(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # A profiles.toml kept in a dotfiles repository and linked into place.
+    real = tmp_path / "dotfiles" / "profiles.toml"
+    real.parent.mkdir()
+    real.write_text(ORIGINAL)
+    link = paths.profiles_file()
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(real)
+    ProfileStore().set_default("staging")
+    assert link.is_symlink() and link.resolve() == real
+    assert 'default_profile = "staging"' in real.read_text()
+    assert load_config().default_profile == "staging"
+
+
 def test_inline_table_layout_falls_back_to_whole_document_edit(isolated_home: Path) -> None:
     path = paths.profiles_file()
     path.parent.mkdir(parents=True)

@@ -129,7 +129,11 @@ def atomic_text(path: Path, *, mode: int = 0o600) -> Iterator[TextIO]:
 @contextlib.contextmanager
 def _temp_beside(path: Path, mode: int) -> Iterator[int]:
     """A temporary file in `path`'s folder (same file system: the rename is atomic), with its
-    mode set before any byte is written; renamed over `path` when the block ends cleanly."""
+    mode set before any byte is written; renamed over `path` when the block ends cleanly. A
+    symbolic link is followed: the file it points to is replaced, and the link stays (a
+    dotfiles repository's `profiles.toml` must not fork into a copy)."""
+    if os.path.islink(path):
+        path = Path(os.path.realpath(path))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with contextlib.suppress(AttributeError, NotImplementedError):  # no fchmod on Windows
