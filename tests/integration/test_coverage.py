@@ -252,7 +252,8 @@ def test_coverage_json_with_a_token_has_configured_and_observed(
     assert 40 <= rule["observed"] <= 60
     assert {v["value"] for v in context["values"]} == {"green", "blue"}
     assert sum(v["count"] for v in context["values"]) == 200
-    assert emulator.requests.count("POST", EVALUATE) == 200
+    # The samples, and the check that the key belongs to the environment.
+    assert emulator.requests.count("POST", EVALUATE) == 200 + 1
     # The same seed is the same synthetic users: the same answer.
     again = CliRunner().invoke(cli, [*args, "--token-file", str(token_file)])
     assert json.loads(again.stdout)["contexts"] == data["contexts"]
@@ -273,6 +274,11 @@ def test_coverage_exit_codes(emulator: EmulatorHandle, fast: None) -> None:
     args = cli_args(emulator, "new-onboarding", "--samples", "5")
     args[args.index("--api-key") + 1] = "tgl_sdk_notakeynotakeynotakey00"
     assert CliRunner().invoke(cli, args).exit_code == 3
+    # A key of another environment is the profile's mistake, as for every command.
+    other = cli_args(emulator, "new-onboarding", "--samples", "5")
+    other[other.index("--api-key") + 1] = emulator.credentials.keys["staging"]["sdk"]
+    refused = CliRunner().invoke(cli, other)
+    assert refused.exit_code == 2 and "belongs to another environment" in refused.stderr
     unknown = CliRunner().invoke(cli, cli_args(emulator, "no-such-flag", "--samples", "5"))
     assert unknown.exit_code == 1 and "stopped early: no flag no-such-flag" in unknown.stdout
     bad_context = cli_args(emulator, "new-onboarding", "--context", "nobody")

@@ -189,3 +189,13 @@ def test_a_profile_that_cannot_evaluate_exits_2(extra: list[str], fragment: str)
     assert fragment in result.stderr and result.stderr.count("wait: ") >= 1
     assert result.stdout == ""
     assert "0123456789abcdef" not in result.output  # the key is masked
+
+
+def test_tail_with_a_key_of_scope_server_and_no_token_exits_2_before_connecting() -> None:
+    # As `wait` does: a key that can never open the stream is the profile's mistake, not a
+    # credential the server rejected (exit 3).
+    args = ["tail", "--url", "http://127.0.0.1:9", "--api-key", "tgl_srv_0123456789abcdef0000"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "of scope server, which cannot open the change stream" in result.stderr
+    assert "0123456789abcdef" not in result.output  # the key is masked

@@ -47,6 +47,7 @@ from togul_monitor.core.coverage import (
     read_flag_config,
     sample_coverage,
 )
+from togul_monitor.core.environment import refuse_other_environment
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.domain.coverage_words import result_lines, result_to_json
 from togul_monitor.domain.flag_config import FlagConfig
@@ -107,6 +108,8 @@ async def run_coverage(
     if problem is not None:
         raise ConfigError(problem, profile=profile.name)
     chosen = choose_contexts(profile, contexts)
+    # A key of another environment is the profile's mistake (exit 2), as for every command.
+    await refuse_other_environment(profile, flag_key)
     config = await _read_config(profile, flag_key, err)
     total = samples * len(chosen)
     err.write(

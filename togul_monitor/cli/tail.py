@@ -265,6 +265,11 @@ def tail(
         target = command_target(Target(demo, profile_name, url, api_key, token, environment))
         with open_target(target) as profile:
             check_context_names(profile, context_names)
+            from togul_monitor.core.plan import stream_problem
+
+            problem = stream_problem(profile)
+            if problem is not None:
+                raise ConfigError(problem, profile=profile.name)
             try:
                 code = asyncio.run(
                     run_tail(

@@ -42,11 +42,11 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.render import json_text
 from togul_monitor.cli.secrets import choose_secrets
-from togul_monitor.client.credentials import key_may_stream, stream_credentials
+from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.core import EvaluatorStatus, ValueUpdated
-from togul_monitor.core.plan import evaluate_problem
+from togul_monitor.core.plan import evaluate_problem, stream_problem
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, same_value
 from togul_monitor.support.text import mask_secret, safe_text
@@ -75,16 +75,8 @@ def parse_wanted(text: str) -> Any:
 def evaluation_problem(profile: Profile) -> str | None:
     """Why `profile` cannot evaluate a flag (a configuration error), None when it can. Caught
     before anything connects: waiting 60 s on a value that can never come helps nobody."""
-    problem = evaluate_problem(profile, "wait")
-    if problem is not None:
-        return problem
-    if not key_may_stream(profile.api_key) and not profile.token:
-        # The flag's events come from the stream: without them only the start would count.
-        return (
-            f"the API key {mask_secret(profile.api_key)} is of scope server, which cannot open "
-            "the change stream: use a key of scope sdk, or add a token"
-        )
-    return None
+    # The flag's events come from the stream: without them only the start would count.
+    return evaluate_problem(profile, "wait") or stream_problem(profile)
 
 
 class _Waiter:

@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from togul_monitor.client.credentials import key_may_evaluate
-from togul_monitor.client.environment_check import Verdict, probe_environment
+from togul_monitor.client.environment_check import ProbeResult, Verdict, probe_environment
 from togul_monitor.client.management import (
     EnvironmentInfo,
     EnvironmentNotFound,
@@ -92,6 +92,29 @@ async def look_up(
     raise AssertionError("unreachable")
 
 
+async def refuse_other_environment(profile: Profile, flag_key: str) -> ProbeResult:
+    """The probe of `profile`'s API key (one that may evaluate) in its environment, with
+    `flag_key`; a ConfigError when the key belongs to another environment."""
+    key = profile.api_key
+    assert key is not None
+    result = await probe_environment(
+        profile.base_url,
+        key,
+        profile.environment_key,
+        flag_key=flag_key,
+        context=next(iter(profile.evaluation_contexts.values())),
+    )
+    if result.verdict is Verdict.OTHER_ENVIRONMENT:
+        raise ConfigError(
+            f"the API key {mask_secret(key)} belongs to another environment than "
+            f"{safe_text(profile.environment_key)!r} (evaluate answered {result.detail}); "
+            "set environment_key to the key's environment, or use a key of this one",
+            profile=profile.name,
+            key="environment_key",
+        )
+    return result
+
+
 async def verify(profile: Profile, plan: StreamPlan) -> Verification:
     """Whether the profile's API key belongs to its environment (module docstring); raises a
     ConfigError when it does not."""
@@ -100,24 +123,11 @@ async def verify(profile: Profile, plan: StreamPlan) -> Verification:
     if not profile.environment_key:
         return Verification(False)  # nothing to name the events after (plan notes it)
     if key and key_may_evaluate(key):
-        flag = (*profile.watch, *plan.listed, PROBE_FLAG)[0]
-        result = await probe_environment(
-            profile.base_url,
-            key,
-            profile.environment_key,
-            flag_key=flag,
-            context=next(iter(profile.evaluation_contexts.values())),
+        result = await refuse_other_environment(
+            profile, (*profile.watch, *plan.listed, PROBE_FLAG)[0]
         )
         if result.verdict is Verdict.BELONGS:
             return Verification(True)
-        if result.verdict is Verdict.OTHER_ENVIRONMENT:
-            raise ConfigError(
-                f"the API key {mask_secret(key)} belongs to another environment than "
-                f"{safe_text(profile.environment_key)!r} (evaluate answered {result.detail}); "
-                "set environment_key to the key's environment, or use a key of this one",
-                profile=profile.name,
-                key="environment_key",
-            )
         if known_id or not plan.credentials.environment_scoped:
             return Verification(False)  # the token's lookup named the environment
         return Verification(

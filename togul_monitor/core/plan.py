@@ -19,6 +19,7 @@ import msgspec
 from togul_monitor.client.credentials import (
     StreamCredentials,
     key_may_evaluate,
+    key_may_stream,
     stream_credentials,
 )
 from togul_monitor.config.profiles import Profile
@@ -128,4 +129,15 @@ def evaluate_problem(profile: Profile, command: str) -> str | None:
         )
     if not profile.environment_key:
         return "no environment key: evaluate needs one; give --environment KEY"
+    return None
+
+
+def stream_problem(profile: Profile) -> str | None:
+    """Why `profile` cannot open the change stream at all (a key of scope server and no
+    token), a configuration error said before anything connects; None when it may."""
+    if profile.api_key and not key_may_stream(profile.api_key) and not profile.token:
+        return (
+            f"the API key {mask_secret(profile.api_key)} is of scope server, which cannot open "
+            "the change stream: use a key of scope sdk or stream, or add a token"
+        )
     return None
