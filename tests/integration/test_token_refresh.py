@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -339,3 +341,22 @@ async def test_tail_says_when_a_token_refused_mid_run_ends_the_configuration_dif
         assert short_lived.credentials.org_token not in out.getvalue() + err.getvalue()
     finally:
         tail.cancel()
+
+
+def test_a_piped_password_is_read_without_the_terminals_warnings(
+    short_lived: EmulatorHandle,
+) -> None:
+    write_profile(short_lived, "placeholder.token.value")
+    creds = short_lived.credentials
+    done = subprocess.run(
+        [sys.executable, "-m", "togul_monitor", "login", "--profile", "p"]
+        + ["--email", creds.username],
+        input=f"{creds.password}\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "getpass" not in done.stderr
+    assert creds.password not in done.stdout + done.stderr

@@ -22,6 +22,7 @@ from togul_monitor.cli.common import (
     group_choices,
     reports_config_errors,
 )
+from togul_monitor.cli.secrets import stdin_is_terminal
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileStore, load_config
 from togul_monitor.config.resolve import choose_profile_name
@@ -58,7 +59,12 @@ def login(profile_name: str | None, email: str | None) -> None:
         )
     where = display_url(entry.base_url)
     username = email or click.prompt(f"Email for {where}", err=True)
-    password = click.prompt("Password", hide_input=True, err=True)
+    if stdin_is_terminal():
+        password = click.prompt("Password", hide_input=True, err=True)
+    else:  # from a pipe: its first line, without the terminal's echo warnings
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ConfigError("no password on standard input (its first line)")
     try:
         pair = asyncio.run(request_login(entry.base_url, username.strip(), password))
     except TokenError as exc:
