@@ -206,3 +206,18 @@ def test_a_write_that_cannot_be_made_is_one_line_not_a_traceback() -> None:
         )
     assert done.returncode == 1
     assert done.stderr == "togul-monitor: cannot write: No space left on device\n"
+
+
+def test_json_says_the_values_the_file_holds_and_text_shows_them_escaped() -> None:
+    odd = "prod\x1b[31m"  # a watched key is the server's text; an environment key may be odd
+    args = ("--url", "https://api.togul.io", "--environment", odd, "--api-key-env", "K")
+    assert run("profiles", "add", "odd", *args, "--watch", "caf\u00e9\x07").exit_code == 0
+    shown = run("profiles", "show", "odd", "--json").stdout
+    assert shown.isascii() and "\x1b" not in shown  # escaped by the JSON encoding
+    row = json.loads(shown)
+    assert row["environment_key"] == odd and row["watch"] == ["caf\u00e9\x07"]
+    (listed,) = [json.loads(line) for line in run("profiles", "list", "--json").stdout.splitlines()
+                 if '"odd"' in line]  # fmt: skip
+    assert listed["environment_key"] == odd
+    text = run("profiles", "show", "odd").stdout
+    assert "\x1b" not in text and "prod\\x1b[31m" in text  # made safe to print

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -40,13 +41,22 @@ def warn_if_readable(config: ProfilesConfig) -> None:
         )
 
 
-def _evaluated(context: dict[str, str], contexts: dict[str, dict[str, str]]) -> list[str]:
+def _evaluated(
+    context: dict[str, str], contexts: dict[str, dict[str, str]], shown: Callable[[str], str]
+) -> list[str]:
     """The names of the contexts a monitor evaluates for, in its order (config/entry.py)."""
     profile = Profile(name="-", base_url="", environment_key="", context=context, contexts=contexts)
-    return [safe_text(name) for name in profile.evaluation_contexts]
+    return [shown(name) for name in profile.evaluation_contexts]
 
 
-def rows(config: ProfilesConfig) -> list[dict[str, Any]]:
+def _as_is(text: str) -> str:
+    return text
+
+
+def rows(config: ProfilesConfig, *, raw: bool = False) -> list[dict[str, Any]]:
+    """Each profile as `list` and `show` say it: its text made safe to print, or `raw` (for
+    `--json`, whose encoding escapes it: a script reads the values the file holds)."""
+    shown = _as_is if raw else safe_text
     found = []
     for entry in config.profiles.values():
         found.append(
@@ -54,12 +64,14 @@ def rows(config: ProfilesConfig) -> list[dict[str, Any]]:
                 "name": entry.name,
                 "default": entry.name == config.default_profile,
                 "base_url": display_url(entry.base_url),
-                "environment_key": safe_text(entry.environment_key),
+                "environment_key": shown(entry.environment_key),
                 "credentials": entry.credential_summary(),
-                "context": {safe_text(k): safe_text(v) for k, v in entry.context.items()},
-                "contexts": safe_contexts(entry.contexts),
-                "evaluated_contexts": _evaluated(entry.context, entry.contexts),
-                "watch": [safe_text(w) for w in entry.watch],
+                "context": {shown(k): shown(v) for k, v in entry.context.items()},
+                "contexts": {k: dict(v) for k, v in entry.contexts.items()}
+                if raw
+                else safe_contexts(entry.contexts),
+                "evaluated_contexts": _evaluated(entry.context, entry.contexts, shown),
+                "watch": [shown(w) for w in entry.watch],
                 "heartbeat_seconds": entry.heartbeat_seconds,
                 "allow_insecure": entry.allow_insecure,
                 "builtin": False,
@@ -83,7 +95,7 @@ def rows(config: ProfilesConfig) -> list[dict[str, Any]]:
                 "credentials": "sdk key (generated)",
                 "context": dict(DEMO_CONTEXT),
                 "contexts": safe_contexts(DEMO_CONTEXTS),
-                "evaluated_contexts": _evaluated(dict(DEMO_CONTEXT), dict(DEMO_CONTEXTS)),
+                "evaluated_contexts": _evaluated(dict(DEMO_CONTEXT), dict(DEMO_CONTEXTS), shown),
                 "watch": list(DEMO_WATCH),
                 "heartbeat_seconds": HEARTBEAT_SECONDS,
                 "allow_insecure": False,
@@ -109,11 +121,11 @@ def list_command(as_json: bool) -> None:
     """List the saved profiles and the built-in demo ones (secrets masked)."""
     config = load_config()
     warn_if_readable(config)
-    found = rows(config)
     if as_json:
-        for row in found:
-            click.echo(json.dumps(row, ensure_ascii=False))
+        for row in rows(config, raw=True):
+            click.echo(json.dumps(row, ensure_ascii=True))  # escaped: printable ASCII
         return
+    found = rows(config)
     headers = ("", "NAME", "URL", "ENVIRONMENT", "CREDENTIALS", "WATCH", "CONTEXTS")
     table = [
         (
@@ -151,7 +163,7 @@ def show_command(name: str, as_json: bool) -> None:
     """Show the profile NAME: its server, credentials (masked), watch list and every context."""
     config = load_config()
     warn_if_readable(config)
-    by_name = {row["name"]: row for row in rows(config)}
+    by_name = {row["name"]: row for row in rows(config, raw=as_json)}
     row = by_name.get(name)
     if row is None:
         raise ConfigError(
@@ -160,7 +172,7 @@ def show_command(name: str, as_json: bool) -> None:
             hint="`togul-monitor profiles list` shows the profiles",
         )
     if as_json:
-        click.echo(json.dumps(row, ensure_ascii=False))
+        click.echo(json.dumps(row, ensure_ascii=True))  # escaped: printable ASCII
         return
     notes = [n for on, n in ((row["default"], "default"), (row["builtin"], "built-in")) if on]
     click.echo(f"profile {row['name']!r}" + (f" ({', '.join(notes)})" if notes else ""))
