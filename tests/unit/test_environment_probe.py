@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from togul_monitor.client.credentials import StreamCredentials
+from togul_monitor.config.errors import ConfigError
 from togul_monitor.core import environment
 from togul_monitor.core.environment import Environments, Verification
 from togul_monitor.core.plan import StreamPlan
@@ -73,4 +74,20 @@ async def test_the_mark_waits_for_the_probe_running_when_it_is_made_and_no_later
     assert envs._probe_task is not None
     await envs._probe_task
     assert mark() and envs.answered_mark()()
+    await envs.aclose()
+
+
+async def test_a_verdict_of_another_environment_leaves_no_not_verified_note() -> None:
+    async def probe() -> Verification:
+        raise ConfigError("the API key belongs to another environment than 'production'")
+
+    stopped: list[str] = []
+    envs = Environments("production")
+    envs.on_mismatch = stopped.append
+    envs.apply(StreamPlan(StreamCredentials(api_key="k")), UNKNOWN, probe)
+    assert envs.notes  # "not verified" while nothing answered
+    envs.relevant([EVENT])
+    assert envs._probe_task is not None
+    await envs._probe_task
+    assert stopped and envs.notes == ()  # the stop says why; "not verified" would contradict it
     await envs.aclose()

@@ -296,5 +296,6 @@ class Environments:
         """The stream is not the profile's environment: nothing more of it is relevant, and
         `on_mismatch` is told (unless closing: a late probe's verdict stops nothing)."""
         self.mismatch = why
+        self.notes = ()  # "not verified" no longer: the verdict is in, and it stops the stream
         if self.on_mismatch is not None and not self._closed:
             self.on_mismatch(why)
