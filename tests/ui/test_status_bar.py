@@ -181,8 +181,6 @@ def test_the_values_pane_says_its_values_may_be_out_of_date_while_not_live() -> 
     live = snapshot()
     down = snapshot(status=Status(ConnectionState.RETRYING, at=5.0, attempt=2, error="503"))
     assert values_titles(("default",), live) == ("values", "")
-    assert values_titles(("default",), down)[0] == "values · not live: may be out of date"
+    assert values_titles(("default",), down)[0] == "values · not live: may be stale"
     several = ("default", "free", "eu")
-    assert values_titles(several, down, 3)[0] == (
-        "values · 3 contexts · not live: may be out of date"
-    )
+    assert values_titles(several, down, 3)[0] == ("values · 3 contexts · not live: may be stale")

@@ -261,7 +261,7 @@ def values_titles(
     While the stream is not live, the title says the values may be out of date: a change
     made meanwhile reaches the monitor only when it is live again."""
     down = snapshot is not None and snapshot.status.state is not ConnectionState.LIVE
-    note = " · not live: may be out of date" if down else ""
+    note = " · not live: may be stale" if down else ""
     if len(contexts) <= 1:
         return "values" + note, ""
     requests = snapshot.evaluate_requests if snapshot is not None else 0
