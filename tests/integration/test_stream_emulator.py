@@ -7,6 +7,7 @@ opens, so "during the outage" is a state the test controls, not a race against a
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -211,6 +212,34 @@ async def test_after_a_silent_connection_live_waits_for_a_byte(emulator) -> None
     (outage,) = run.outages()  # one window, however many silent connections it took
     assert outage.started_at < run.states(ConnectionState.RETRYING)[0].at
     assert outage.ended_at == back.at
+
+
+async def test_a_restart_inside_a_stall_neither_goes_live_nor_splits_the_outage(
+    emulator,
+) -> None:
+    # `R` while a silent server keeps a new connection waiting: that connection ended without a
+    # byte, which proves nothing; the next one waits for data too, and the outage is one.
+    # Each `monotonic()` is 10 s after the last: a connection that never went live must still
+    # forgive no failure (the attempts go on growing), where a live one of 10 s would.
+    clock = itertools.count(step=10.0)
+    client, _ = client_for(emulator, read_timeout=0.3, monotonic=lambda: next(clock))
+    async with Collector(client) as run:
+        await run.until(lambda: run.states(ConnectionState.LIVE))
+        emulator.faults.stall(2.0)
+        waiting = lambda: [  # noqa: E731
+            s for s in run.states(ConnectionState.CONNECTING) if s.error == attempt.NO_DATA_YET
+        ]
+        await run.until(lambda: len(waiting()) >= 2)
+        client.restart()
+        await run.until(lambda: len(run.states(ConnectionState.LIVE)) == 2, timeout=10)
+        await run.until(lambda: len(run.outages()) == 1)
+    first_live, back = run.states(ConnectionState.LIVE)
+    (outage,) = run.outages()
+    assert outage.ended_at == back.at and back.at > waiting()[-1].at
+    attempts = [s.attempt for s in run.states(ConnectionState.RETRYING)]
+    resets = [i for i in range(1, len(attempts)) if attempts[i] <= attempts[i - 1]]
+    assert len(resets) == 1 and attempts[resets[0]] == 1  # the restart's own, none other
+    assert max(attempts) >= 2
 
 
 async def test_503_with_retry_after_waits_at_least_that_long(emulator) -> None:

@@ -235,3 +235,20 @@ def test_a_reader_that_does_not_read_never_stops_the_monitor(
             if "fell behind the stream" in said:
                 break
         assert "connection broken" not in "".join(tail.err_lines)
+
+
+def test_count_into_a_reader_already_gone_exits_0_quietly(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    # `tail --count 1 | true`: the last write, made while closing, fails; that is the end of
+    # the tail as any closed pipe is, never a traceback.
+    with (
+        activity(emulator),
+        tail_process(emulator, tmp_path, "--count", "1", read_stdout=False) as tail,
+    ):
+        stdout = tail.proc.stdout
+        assert stdout is not None
+        stdout.close()  # gone before the first line
+        assert tail.proc.wait(WAIT * 3) == 0
+    err = "".join(tail.err_lines)
+    assert "Traceback" not in err and "CancelledError" not in err

@@ -263,7 +263,15 @@ def buffered(output: TailOutput) -> Iterator[None]:
     write on its own path would be: the tail then exits as it always did (cli/tail.py)."""
     task = asyncio.current_task()
     assert task is not None
-    output.start(asyncio.get_running_loop(), lambda exc: task.cancel())
+    ended = False
+
+    def failed(exc: BaseException) -> None:
+        # Once the block has ended, `close()` hands the failure over itself: a cancel then
+        # would land in the monitor's shutdown, after the block, and replace the error.
+        if not ended:
+            task.cancel()
+
+    output.start(asyncio.get_running_loop(), failed)
     try:
         yield
     except asyncio.CancelledError:
@@ -275,6 +283,7 @@ def buffered(output: TailOutput) -> Iterator[None]:
             uncancel()
         raise output.failure from None
     finally:
+        ended = True
         output.close()
     if output.failure is not None:  # the last write, made while closing, failed
         raise output.failure

@@ -349,7 +349,7 @@ class StreamClient:
         try:
             async for chunk in response.aiter_bytes():
                 if not live:
-                    live, now = True, self._clock()
+                    live, now, live_mono = True, self._clock(), self._monotonic()
                     self._live(now, sent_id)
                 self.counters.bytes += len(chunk)
                 parsed = decoder.feed_runs(chunk)
@@ -374,10 +374,10 @@ class StreamClient:
         finally:
             if live:  # else the outage goes on: this connection never brought anything
                 self._outages.lost(now, self._clock() - silent_for)
-            self._silent = silent_for > 0
-            self.backoff.connection_ended(
-                lived=self._monotonic() - live_mono, delivered=self.counters.events - events_before
-            )
+            self._silent = silent_for > 0 or (self._silent and not live)  # never live: no proof
+            lived = self._monotonic() - live_mono if live else 0.0  # never live: forgives none
+            delivered = self.counters.events - events_before
+            self.backoff.connection_ended(lived=lived, delivered=delivered)
         return Outcome(error)
 
     def _live(self, now: float, sent_id: str | None) -> None:
