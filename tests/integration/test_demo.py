@@ -65,7 +65,7 @@ def test_without_a_profile_only_the_tui_falls_back_to_the_demo() -> None:
     with pytest.raises(ConfigError, match="no profile configured") as raised:
         with open_target():
             pass
-    assert "--demo" in (raised.value.hint or "")
+    assert "profiles add" in (raised.value.hint or "")
     assert demo.current_server() is None  # nothing was started
 
 

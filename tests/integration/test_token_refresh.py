@@ -360,3 +360,13 @@ def test_a_piped_password_is_read_without_the_terminals_warnings(
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr and "getpass" not in done.stderr
     assert creds.password not in done.stdout + done.stderr
+
+
+def test_a_pipe_without_the_password_says_which_lines_it_needs(
+    short_lived: EmulatorHandle,
+) -> None:
+    write_profile(short_lived, "placeholder.token.value")
+    result = CliRunner().invoke(cli, ["login", "--profile", "p"], input="admin@acme.test\n")
+    assert result.exit_code == 2
+    assert "it gives the email and the password, a line each" in result.stderr
+    assert "Email for" not in result.stderr  # no prompt on a pipe

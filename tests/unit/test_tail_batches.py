@@ -409,13 +409,21 @@ async def test_configurations_stopped_is_said_once_a_minute_though_each_outage_r
     ]
 
 
-async def test_a_stop_counts_the_events_it_leaves_unprinted() -> None:
-    # Ctrl-C or SIGTERM: what the monitor had received and not handed over is said, those a
-    # full buffer dropped included (cli/tail.py).
-    waiting: list[Any] = [event(1), transition(1), event(2), Dropped(7, 7, 5)]
-    source = DrainedUpdates(lambda: list(waiting))
-    assert tail_loop.unprinted(source) == 2 + 5
-    assert tail_loop.unprinted(Chunks([event(3)], 1)) == 0  # a source that keeps none
+async def test_a_stop_says_the_events_it_leaves_unprinted() -> None:
+    # Ctrl-C or SIGTERM: what the monitor had received and not handed over is said (those the
+    # filter would have printed), and what a full buffer dropped (cli/tail.py).
+    waiting: list[Any] = [event(1, "a"), transition(1), event(2, "b"), Dropped(7, 7, 5)]
+    printer, scope, _ = printer_and_scope(False, query=parse_filter("flag:a"))
+    err = io.StringIO()
+    printer.err = err
+    tail_loop.say_unprinted(DrainedUpdates(lambda: list(waiting)), printer, scope)
+    assert err.getvalue().splitlines() == [
+        "tail: fell behind the stream: 5 event(s) and 2 other update(s) were not printed",
+        "tail: stopped: 1 event(s) received were not printed",
+    ]
+    scope.finished = True  # past --count: what follows is not printed by design
+    tail_loop.say_unprinted(DrainedUpdates(lambda: list(waiting)), printer, scope)
+    assert len(err.getvalue().splitlines()) == 2
 
 
 def test_an_api_key_stream_prints_an_event_of_another_environment() -> None:

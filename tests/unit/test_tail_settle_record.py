@@ -117,3 +117,33 @@ async def test_configurations_stopped_waits_behind_what_was_journalled_before_it
         journal.commit(1)
         assert await committed.__anext__() is event
         assert await committed.__anext__() == ConfigsStopped("HTTP 401")
+
+
+async def test_a_reader_held_back_leaves_the_updates_in_the_drain_buffer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A recording tail whose reader does not read (cli/tail_writer.py) stops taking updates;
+    # CommittedFirst must stop too at its bound, so the monitor's bounded buffer drops and
+    # counts what overflows, instead of this one growing for as long as the reader sleeps.
+    from togul_monitor.cli import tail_record
+    from togul_monitor.core.drained import DrainedUpdates
+
+    monkeypatch.setattr(tail_record, "MAX_KEPT", 10, raising=False)
+    journal = Journal()
+    buffer = [FlagEvent("flag.updated", "f", "e", n, 0.0, str(n), 0.0) for n in range(100)]
+
+    def drain() -> list[object]:
+        taken, buffer[:] = buffer[:4], buffer[4:]
+        return taken
+
+    source = DrainedUpdates(drain)  # type: ignore[arg-type]
+    committed: Any = CommittedFirst(source, journal)  # type: ignore[arg-type]
+    async with committed:
+        source.wake()
+        await until(lambda: len(buffer) <= 100 - 12)  # three drains of four, then it waits
+        for _ in range(5):
+            await asyncio.sleep(0)  # it would drain again here if it did not wait
+        assert len(buffer) == 88  # held back: the rest stays in the drain buffer
+        taken = await committed.batch()  # the reader takes: room again, it drains on
+        assert len(taken) == 12
+        await until(lambda: len(buffer) <= 88 - 12)

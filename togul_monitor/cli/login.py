@@ -58,13 +58,15 @@ def login(profile_name: str | None, email: str | None) -> None:
             hint="add it first: togul-monitor profiles add NAME --url URL --environment KEY ...",
         )
     where = display_url(entry.base_url)
-    username = email or click.prompt(f"Email for {where}", err=True)
     if stdin_is_terminal():
+        username = email or click.prompt(f"Email for {where}", err=True)
         password = click.prompt("Password", hide_input=True, err=True)
-    else:  # from a pipe: its first line, without the terminal's echo warnings
+    else:  # from a pipe: a line each (the email's first, unless given), no prompt or warning
+        username = email or sys.stdin.readline().strip()
         password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise ConfigError("no password on standard input (its first line)")
+        if not username or not password:
+            what = "the email and the password" if not email else "the password"
+            raise ConfigError(f"no password on standard input: it gives {what}, a line each")
     try:
         pair = asyncio.run(request_login(entry.base_url, username.strip(), password))
     except TokenError as exc:

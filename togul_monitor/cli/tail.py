@@ -42,7 +42,7 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.secrets import choose_secrets
-from togul_monitor.cli.tail_loop import batches_of, print_updates, unprinted
+from togul_monitor.cli.tail_loop import batches_of, print_updates, say_unprinted
 from togul_monitor.cli.tail_output import buffered
 from togul_monitor.cli.tail_scope import TailScope, named
 from togul_monitor.client.credentials import key_may_stream
@@ -185,10 +185,7 @@ async def _run_tail(
                         started_at=started,
                     )
                 except asyncio.CancelledError:  # Ctrl-C, SIGTERM: what is left is said
-                    left = unprinted(source)
-                    if left:
-                        kept = ", which the journal records" if record else ""
-                        printer.say(f"stopped: {left:,} event(s) received were not printed{kept}")
+                    say_unprinted(source, printer, scope)
                     raise
 
 

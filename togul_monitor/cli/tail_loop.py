@@ -74,14 +74,20 @@ def batches_of(items: AsyncIterator[object]) -> Batches:
     return OneByOne(items)
 
 
-def unprinted(source: Batches) -> int:
-    """The events `source` holds and has not handed over (those a full buffer dropped
-    included): what a stop leaves unprinted."""
-    if not isinstance(source, (DrainedUpdates, CommittedFirst)):
-        return 0
+def say_unprinted(source: Batches, printer: TailPrinter, scope: TailScope) -> None:
+    """At a stop (Ctrl-C, SIGTERM): what `source` holds and has not handed over, said: the
+    events the tail would have printed, and what a full buffer dropped. Nothing once `--count`
+    is reached (what comes after it is not printed by design)."""
+    if scope.finished or not isinstance(source, (DrainedUpdates, CommittedFirst)):
+        return
     waiting = source.waiting()
-    events = sum(1 for update in waiting if update.__class__ is FlagEvent)
-    return events + sum(update.events for update in waiting if isinstance(update, Dropped))
+    for update in waiting:
+        if isinstance(update, Dropped):
+            printer.say(dropped_text(update))
+    left = sum(1 for u in waiting if u.__class__ is FlagEvent and scope.would_print(u))
+    if left:
+        kept = ", which the journal records" if isinstance(source, CommittedFirst) else ""
+        printer.say(f"stopped: {left:,} event(s) received were not printed{kept}")
 
 
 class _GaveUp(Exception):
@@ -195,6 +201,7 @@ async def print_updates(
                             printer.event(event)
                             printed += 1
                             if printed >= count:
+                                scope.finished = True
                                 # The mark first: the stop's last flush may apply events never
                                 # printed, whose effects are not waited for.
                                 settled = settle_mark() if settle_mark is not None else None

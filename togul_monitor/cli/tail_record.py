@@ -55,6 +55,10 @@ HELD = (
 )
 
 
+#: Updates `CommittedFirst` keeps at most (the monitor's drain buffer holds as many).
+MAX_KEPT = 50_000
+
+
 class CommittedFirst:
     """`updates`, each released once `journal` has committed what it recorded before it.
 
@@ -74,6 +78,7 @@ class CommittedFirst:
         self._held: deque[tuple[Mark, object]] = deque()
         self._passing: deque[object] = deque()  # the updates that need not wait
         self._arrived = asyncio.Event()
+        self._taken = asyncio.Event()  # the reader took updates: room again
         self._committed = asyncio.Event()
         self._ended = False
         self._failure: BaseException | None = None
@@ -127,6 +132,11 @@ class CommittedFirst:
                     else:
                         self._passing.append(update)
                 self._arrived.set()
+                # Bounded as the drain buffer is: a tail held back by its reader (cli/
+                # tail_writer.py) leaves the updates there, which drops and counts them.
+                while len(self._held) + len(self._passing) >= MAX_KEPT:
+                    self._taken.clear()
+                    await self._taken.wait()
         except Exception as exc:  # noqa: BLE001 - handed to the reader of this iterator
             self._failure = exc
         finally:
@@ -139,11 +149,13 @@ class CommittedFirst:
     async def __anext__(self) -> object:
         while True:
             if self._passing:
+                self._taken.set()
                 return self._passing.popleft()
             if self._held:
                 mark, update = self._held[0]
                 if self._released(mark):
                     self._held.popleft()
+                    self._taken.set()
                     return update
                 self._committed.clear()
                 self._arrived.clear()
@@ -184,6 +196,7 @@ class CommittedFirst:
             elif held and self._released(held[0][0]):
                 taken.append(held.popleft()[1])
             else:
+                self._taken.set()
                 return taken
 
     def _released(self, mark: Mark) -> bool:

@@ -68,6 +68,7 @@ class TailScope:
         self.contexts = frozenset(contexts) if contexts else None  # None: every context's
         self._shown: dict[str, bool] = {}  # flag key → its last event was printed
         self._warned = False
+        self.finished = False  # `--count` reached: what comes after is not printed
 
     def environment_id(self) -> str | None:
         """The profile's environment id: asked until known (it never changes after), at most
@@ -135,6 +136,11 @@ class TailScope:
         if len(shown_by_flag) > MAX_FLAGS_FOLLOWED:
             del shown_by_flag[next(iter(shown_by_flag))]
         return shown
+
+    def would_print(self, event: FlagEvent) -> bool:
+        """Whether `event` would be printed, remembering nothing (a stop counts what is left)."""
+        names = self._learn(event)
+        return self._ours(event, names) and (self.query is None or self.query.matches(event, names))
 
     def events(self, events: Sequence[FlagEvent]) -> Sequence[FlagEvent]:
         """`event` for a run of events (cli/tail_loop.py): those to print, in order. Under a

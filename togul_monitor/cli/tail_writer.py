@@ -10,7 +10,7 @@ writing; the loop never waits on a pipe.
 What the writer holds is bounded: past `MAX_PENDING` characters, `room()` makes the tail stop
 taking updates (cli/tail_loop.py) until the reader has caught up to half of it. The monitor goes
 on meanwhile: it reads the stream, stamps and records every event, and once its own buffer is
-full (core/drained.py) it drops the oldest updates and the tail says how many events were not
+full (core/drained.py) it drops further updates and the tail says how many events were not
 printed. A write that fails (the reader closed the pipe, a full disk) ends the writing: the
 error is kept in `failure` and handed to the loop's `on_failure`.
 """

@@ -292,8 +292,7 @@ def choose_profile_name(
         raise ConfigError(
             "no profile configured",
             file=config.path,
-            hint="add one with `togul-monitor profiles add NAME --url URL ...`, or give --url "
-            "(or --demo, for the built-in demo)",
+            hint="add one with `togul-monitor profiles add NAME --url URL ...`",
         )
     return _demo_name(None)
 
