@@ -19,7 +19,6 @@ unreadable or damaged: `PRAGMA quick_check` runs first, and the file is left as 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sys
@@ -56,6 +55,7 @@ from togul_monitor.domain.values import (
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.files import atomic_text
+from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 
 
@@ -71,7 +71,7 @@ def parse_since(text: str, *, now: float | None = None) -> float:
     except ValueError:
         pass
     try:
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        moment = from_iso(text.strip())
     except ValueError:
         raise ValueError(
             f"cannot read {text!r} as a time: use e.g. 15m, 2h, 7d, 2026-11-27T14:00 or "

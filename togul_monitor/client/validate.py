@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Annotated, Any
 
 import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Malformed
 from togul_monitor.protocol import EVENT_FIELDS
+from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.kinds import value_kind
 
 #: Payloads larger than this (UTF-8 bytes) are refused before parsing.
@@ -193,12 +194,8 @@ def _iso_seconds(text: str) -> float | str:
     """An ISO-8601 time as Unix seconds (naive means UTC); anything else as it was."""
     if not 0 < len(text) <= _MAX_ISO_LENGTH or not text.isascii() or not text[:1].isdigit():
         return text
-    if text[-1:] in ("Z", "z"):
-        text_utc = text[:-1] + "+00:00"  # fromisoformat takes "Z" only from Python 3.11 on
-    else:
-        text_utc = text
     try:
-        moment = datetime.fromisoformat(text_utc)
+        moment = from_iso(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
         return moment.timestamp()

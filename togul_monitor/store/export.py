@@ -51,6 +51,7 @@ from togul_monitor.domain.values import (
     evaluation_to_json,
 )
 from togul_monitor.store.model import StoredDiff
+from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 
 CSV_COLUMNS = (
@@ -90,11 +91,8 @@ def parse_time(value: object) -> float | None:
         return value
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        moment = dt.datetime.fromisoformat(text)
+        moment = from_iso(value.strip())
     except ValueError:
         return None
     if moment.tzinfo is None:

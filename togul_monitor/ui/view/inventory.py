@@ -18,13 +18,13 @@ Server text is escaped here (`safe_text`, `show`); the screen appends it as plai
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from togul_monitor.domain.flag_config import FlagConfig, rule_condition, rule_to_json, show, summary
 from togul_monitor.domain.values import FlagValue
+from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
@@ -86,7 +86,7 @@ def _server_time(text: str | None) -> float | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text).timestamp()
+        return from_iso(text).timestamp()
     except ValueError:
         return None
 
