@@ -368,5 +368,5 @@ def test_a_pipe_without_the_password_says_which_lines_it_needs(
     write_profile(short_lived, "placeholder.token.value")
     result = CliRunner().invoke(cli, ["login", "--profile", "p"], input="admin@acme.test\n")
     assert result.exit_code == 2
-    assert "it gives the email and the password, a line each" in result.stderr
+    assert "reads the email and the password from standard input, a line each" in result.stderr
     assert "Email for" not in result.stderr  # no prompt on a pipe

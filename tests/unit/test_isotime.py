@@ -22,6 +22,9 @@ UTC = timezone.utc
         ("2023-11-14T22:13:20,123456789+01:00", datetime(
             2023, 11, 14, 22, 13, 20, 123_456, timezone(timedelta(hours=1)))),
         ("2026-11-27T14:00", datetime(2026, 11, 27, 14, 0)),
+        ("2026-11-27Z", datetime(2026, 11, 27, tzinfo=UTC)),  # a date alone, in UTC
+        ("2023-11-14T22:13:20.5-0800", datetime(
+            2023, 11, 14, 22, 13, 20, 500_000, timezone(timedelta(hours=-8)))),
     ],
 )  # fmt: skip
 def test_the_forms_servers_and_users_write(
@@ -31,6 +34,7 @@ def test_the_forms_servers_and_users_write(
     assert isotime.from_iso(text) == expected
 
 
-def test_what_is_no_time_stays_an_error() -> None:
+@pytest.mark.parametrize("text", ["yesterday", "2023-11-14T22:13:20+00:00Z", "2023-11-14T٢٢:13"])
+def test_what_is_no_time_stays_an_error(text: str) -> None:
     with pytest.raises(ValueError):
-        isotime.from_iso("yesterday")
+        isotime.from_iso(text)

@@ -62,11 +62,12 @@ def login(profile_name: str | None, email: str | None) -> None:
         username = email or click.prompt(f"Email for {where}", err=True)
         password = click.prompt("Password", hide_input=True, err=True)
     else:  # from a pipe: a line each (the email's first, unless given), no prompt or warning
-        username = email or sys.stdin.readline().strip()
-        password = sys.stdin.readline().rstrip("\r\n")
+        stdin = sys.stdin
+        username = email or (stdin.readline().strip() if stdin is not None else "")
+        password = stdin.readline().rstrip("\r\n") if stdin is not None else ""
         if not username or not password:
             what = "the email and the password" if not email else "the password"
-            raise ConfigError(f"no password on standard input: it gives {what}, a line each")
+            raise ConfigError(f"login reads {what} from standard input, a line each: none came")
     try:
         pair = asyncio.run(request_login(entry.base_url, username.strip(), password))
     except TokenError as exc:

@@ -55,8 +55,10 @@ HELD = (
 )
 
 
-#: Updates `CommittedFirst` keeps at most (the monitor's drain buffer holds as many).
-MAX_KEPT = 50_000
+#: Updates past which `CommittedFirst` stops taking more (it checks after each batch): it
+#: only has to cover what a journal commit holds back; the monitor's drain buffer is the
+#: bounded store that drops and counts.
+MAX_KEPT = 5_000
 
 
 class CommittedFirst:

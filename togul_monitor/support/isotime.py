@@ -1,18 +1,22 @@
-"""ISO-8601 times read as Python 3.11's `datetime.fromisoformat` reads them, on 3.10 as well.
+"""ISO-8601 times as servers and users write them, read alike on Python 3.10 and 3.11+.
 
-Servers and users write `2026-11-30T16:00:00Z` and fractions of any length
-(`…:20.5Z`); before 3.11 `fromisoformat` refused both (only `+00:00`, and 3 or 6 digits).
+`datetime.fromisoformat`, with a trailing `Z` read as UTC (a date alone too), and on 3.10 the
+forms it refused before 3.11 that are common: a fraction of seconds of any length, and an
+offset without its colon (`+0530`). Other forms 3.11 added (basic format, week dates) stay
+3.11's own.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 
 _BEFORE_311 = sys.version_info < (3, 11)
 # The seconds' fraction, `.` or `,` and any number of digits, right after HH:MM:SS.
-_FRACTION = re.compile(r"(\d\d:\d\d:\d\d)[.,](\d+)")
+_FRACTION = re.compile(r"([0-9]{2}:[0-9]{2}:[0-9]{2})[.,]([0-9]+)")
+# An offset without its colon, at the end of a time.
+_OFFSET = re.compile(r"(:[0-9]{2}(?:\.[0-9]+)?[+-][0-9]{2})([0-9]{2})$")
 
 
 def _six_digits(match: re.Match[str]) -> str:
@@ -20,9 +24,15 @@ def _six_digits(match: re.Match[str]) -> str:
 
 
 def from_iso(text: str) -> datetime:
-    """`datetime.fromisoformat(text)`, a trailing `Z` (or `z`) read as UTC; ValueError as it."""
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
+    """The time `text` says; ValueError as `fromisoformat` raises it."""
+    utc = text[-1:] in ("Z", "z")
+    if utc:
+        text = text[:-1]
     if _BEFORE_311:
-        text = _FRACTION.sub(_six_digits, text, count=1)
-    return datetime.fromisoformat(text)
+        text = _OFFSET.sub(r"\1:\2", _FRACTION.sub(_six_digits, text, count=1))
+    moment = datetime.fromisoformat(text)
+    if utc:
+        if moment.tzinfo is not None:
+            raise ValueError(f"two time zones in {text!r}Z")
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
