@@ -221,3 +221,21 @@ def test_json_says_the_values_the_file_holds_and_text_shows_them_escaped() -> No
     assert listed["environment_key"] == odd
     text = run("profiles", "show", "odd").stdout
     assert "\x1b" not in text and "prod\\x1b[31m" in text  # made safe to print
+
+
+def test_a_reader_already_gone_ends_any_command_quietly_with_0() -> None:
+    # `togul-monitor profiles list | head -0`: the first write meets a closed pipe.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "togul_monitor", "profiles", "list"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 0 and done.stderr == ""
