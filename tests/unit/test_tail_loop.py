@@ -72,3 +72,17 @@ async def test_a_stream_stopped_for_a_wrong_profile_is_a_configuration_error() -
     assert err == ["tail: stopped: the key belongs to another environment"]
     code, _, _ = await run(items())
     assert code == 1  # stopped for another reason
+
+
+async def test_past_the_limit_what_already_waits_is_read_before_giving_up() -> None:
+    # The reader held the tail back past --give-up-after; meanwhile the stream came back:
+    # its LIVE status waits there, and the tail goes on rather than give up on a live stream.
+    async def items() -> AsyncIterator[object]:
+        yield Status(ConnectionState.LIVE, 0.0)
+        yield FlagEvent("flag.updated", "k", "env", 1, 1.0, None, 1.0)
+        yield Status(ConnectionState.STOPPED, 2.0, error="done")
+
+    started = asyncio.get_running_loop().time() - 60  # down since a minute ago
+    code, out, err = await run(items(), give_up_after=0.1, started_at=started)
+    assert not any("giving up" in line for line in err)
+    assert len(out) == 1 and "flag.updated" in out[0] and code == 1  # stopped, as it says

@@ -102,8 +102,9 @@ async def _next(
     if give_up_after is None or down_since is None:
         return await source.batch()
     left = down_since + give_up_after - asyncio.get_running_loop().time()
-    if left <= 0:
-        raise _GaveUp
+    # Past the time (the reader held the tail back, say): what already waits is read first,
+    # a status there may say the stream is live again.
+    left = max(left, 0.001)
     try:
         return await source.batch(left)
     except asyncio.TimeoutError:
