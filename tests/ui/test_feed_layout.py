@@ -134,4 +134,14 @@ def test_the_change_is_given_its_width_first_and_a_narrow_row_says_what_it_cut()
     row = event("search-ranking-with-a-long-key", "9", "flag.updated")
     store.add_transition(ValueTransition(row.flag_key, ev("a" * 30), ev("b" * 30), "9", 1.0))
     line = says(store, row, 69)
-    assert cell_len(line) <= 69 and "search-ranking-…" in line and line.count("…") == 3
+    # The key is cut in the middle (keys often share a prefix), the values at their end.
+    assert cell_len(line) <= 69 and "search-r…ong-key" in line and line.count("…") == 3
+
+
+def test_flag_keys_that_share_a_prefix_stay_apart_when_cut() -> None:
+    from togul_monitor.ui.view.change import cut_middle
+
+    cuts = {key: cut_middle(key, 10) for key in ("checkout-button-color", "checkout-v2")}
+    assert cuts == {"checkout-button-color": "check…olor", "checkout-v2": "check…t-v2"}
+    assert cut_middle("日本語-フラグ-キー", 9) == "日本…キー" and cut_middle("short", 9) == "short"
+    assert cut_middle("checkout-v2", 4) == "che…"  # too narrow for both ends

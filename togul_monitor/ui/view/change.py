@@ -89,6 +89,26 @@ def cut_cells(text: str, width: int) -> str:
     return "".join(out) + ELLIPSIS
 
 
+def cut_middle(text: str, width: int) -> str:
+    """`text` in at most `width` cells, its middle replaced by `…` when cut: flag keys that
+    share a prefix (`checkout-button-color`, `checkout-v2`) stay apart at any width."""
+    if cell_len(text) <= width:
+        return text
+    if width < 5:  # too narrow for both ends to say anything
+        return cut_cells(text, width)
+    tail_room = (width - 1) // 2
+    tail: list[str] = []
+    cells = 0
+    for char in reversed(text):
+        size = cell_len(char)
+        if cells + size > tail_room:
+            break
+        tail.append(char)
+        cells += size
+    head = cut_cells(text, width - cells)  # ends with the `…`
+    return head + "".join(reversed(tail))
+
+
 def share(needs: Sequence[int], room: int) -> list[int]:
     """`room` cells shared between parts needing `needs`: equal shares, and what a part does
     not need goes to the others (the shorter parts stay whole)."""

@@ -14,7 +14,7 @@ Textual-free (`widgets/event_feed.py` draws these lines); server text goes throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
 from rich.cells import cell_len
@@ -28,6 +28,7 @@ from togul_monitor.ui.view.change import (
     Parts,
     change_parts,
     cut_cells,
+    cut_middle,
     fit_parts,
     parts_width,
     value_text,
@@ -187,9 +188,9 @@ def layout_for(width: int, needs: RowNeeds, time_mode: str = "local") -> FeedLay
     return FeedLayout(flag, env, version)
 
 
-def _cell(text: str, width: int) -> str:
-    cut = cut_cells(text, width)
-    return cut + " " * (width - cell_len(cut))
+def _cell(text: str, width: int, cut: Callable[[str, int], str] = cut_cells) -> str:
+    shown = cut(text, width)
+    return shown + " " * (width - cell_len(shown))
 
 
 def row_text(
@@ -216,7 +217,7 @@ def row_text(
         layout = layout_for(width, needs_of((event,), store, environment_names), time_mode)
     text = Text(stamp + " ", style="dim")
     text.append(_cell(safe_text(event.type), TYPE_WIDTH) + " ", style=type_style(event.type))
-    text.append(_cell(safe_text(event.flag_key), layout.flag) + " ")
+    text.append(_cell(safe_text(event.flag_key), layout.flag, cut_middle) + " ")
     if layout.env:
         label = environment_label(event.environment_id, environment_names)
         text.append(_cell(label, layout.env) + " ")

@@ -25,6 +25,7 @@ from textual.timer import Timer
 
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.change import cut_middle
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.value_columns import (
     COLUMNS,
@@ -41,6 +42,18 @@ from togul_monitor.ui.view.value_columns import (
 from togul_monitor.ui.widgets.lean_table import LeanTable
 
 FLASH_SECONDS = 2.0
+
+
+class FlagCell(Text):
+    """A flag column's cell, which keeps the whole key to sort by (its text may be cut)."""
+
+    __slots__ = ("flag_key",)
+
+    def __init__(self, flag_key: str, text: str, style: str) -> None:
+        super().__init__(text, style=style)
+        self.flag_key = flag_key
+
+
 SORT_AT_ONCE_UP_TO = 300  # rows: a table this small is sorted as each flag is added
 SORT_EVERY = 0.5  # seconds: how often a larger one is sorted while flags arrive
 
@@ -208,7 +221,7 @@ class ValuesTable(LeanTable):
 
     def _sort(self) -> None:
         self._sort_timer = None
-        self.sort("flag", key=lambda cell: cell.plain[2:])
+        self.sort("flag", key=lambda cell: cell.flag_key)  # the key, not its cut
 
     def flash(self, flag_key: str) -> None:
         self._flash_until[flag_key] = self.clock() + FLASH_SECONDS
@@ -247,12 +260,12 @@ class ValuesTable(LeanTable):
             first = next((v[key] for v in self.by_context.values() if key in v), None)
         flashing = self._flash_until.get(key, 0.0) > now
         row_style = "reverse" if flashing else ""
-        flag = Text("★ " if key in self.watched else "  ", style="yellow")
-        flag.append(safe_text(key), style=row_style)
-        flag.truncate(self.widths["flag"] - 1, overflow="ellipsis")
+        flag = FlagCell(key, "★ " if key in self.watched else "  ", style="yellow")
+        # Cut in the middle: keys that share a prefix stay apart (`check…olor`, `check…t-v2`).
+        flag.append(cut_middle(safe_text(key), self.widths["flag"] - 3), style=row_style)
         if first is not None and first.deleted:
             flag.stylize("strike dim")
-        cells = {"flag": flag}
+        cells: dict[str, Text] = {"flag": flag}
         if self._several:
             for index, context in enumerate(self.contexts):
                 column = value_key(index)
