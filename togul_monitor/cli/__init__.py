@@ -49,11 +49,16 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            # The reader went away (`history FLAG | head -1`): done, for every command as for
-            # `tail` (click's own handling exits 1). stdout points at devnull so that the
-            # interpreter's final flush does not fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            # The reader went away (`tail | head`, `history FLAG | head -1`): done, for every
+            # command (click's own handling exits 1).
+            _stdout_to_devnull()
             ctx.exit(0)
+
+
+def _stdout_to_devnull() -> None:
+    """stdout can take no more: point it at devnull, so that the interpreter's final flush
+    does not fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @click.group(
@@ -107,8 +112,7 @@ def main() -> None:
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:
             raise
-        # Most likely stdout (`> /dev/full`): the interpreter's last flush would fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()  # most likely stdout's (`> /dev/full`)
         sys.stderr.write(f"{PROGRAM}: cannot write: {exc.strerror or exc}\n")
         sys.exit(1)
     finally:

@@ -20,7 +20,6 @@ unreadable or damaged: `PRAGMA quick_check` runs first, and the file is left as 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,7 +31,6 @@ import click
 from togul_monitor.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
-    EXIT_OK,
     EXIT_USAGE,
     Target,
     command_target,
@@ -384,12 +382,7 @@ def export(
     except KeyboardInterrupt:  # Ctrl-C: `-o FILE` is left as it was (the write is atomic)
         raise SystemExit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:
-        if output is not None:
-            raise
-        # The reader went away (`export | head`): done, like `tail`. Point stdout at devnull so
-        # the interpreter's final flush does not complain again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(EXIT_OK) from None
+        raise  # the reader went away (`export | head`): the command group ends it quietly
     except OSError as exc:
         where = str(output) if output is not None else "to stdout"
         click.echo(f"Error: cannot write {where}: {exc.strerror or exc}", err=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -287,12 +286,6 @@ def tail(
                 code = EXIT_INTERRUPTED
     except ConfigError as exc:
         report_config_error(exc)
-    except BrokenPipeError:
-        # The reader went away (`tail | head`): done. Point stdout at devnull so that the
-        # interpreter's final flush does not complain again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        code = EXIT_OK
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     sys.exit(code)
