@@ -193,17 +193,22 @@ def test_concurrent_adds_from_many_processes_all_survive(isolated_home: Path) ->
     assert stat.S_IMODE(paths.profiles_file().stat().st_mode) == 0o600
 
 
+def profiles_list_into(stdout: int) -> subprocess.CompletedProcess[str]:
+    """`togul-monitor profiles list` as a process writing into the file descriptor `stdout`."""
+    return subprocess.run(
+        [sys.executable, "-m", "togul_monitor", "profiles", "list"],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_write_that_cannot_be_made_is_one_line_not_a_traceback() -> None:
     with open("/dev/full", "w") as full:
-        done = subprocess.run(
-            [sys.executable, "-m", "togul_monitor", "profiles", "list"],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-            timeout=60,
-        )
+        done = profiles_list_into(full.fileno())
     assert done.returncode == 1
     assert done.stderr == "togul-monitor: cannot write: No space left on device\n"
 
@@ -228,14 +233,7 @@ def test_a_reader_already_gone_ends_any_command_quietly_with_0() -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "togul_monitor", "profiles", "list"],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-            timeout=60,
-        )
+        done = profiles_list_into(write_end)
     finally:
         os.close(write_end)
     assert done.returncode == 0 and done.stderr == ""
