@@ -98,10 +98,3 @@ def attributes_text(attributes: Mapping[str, str]) -> str:
     if not attributes:
         return "(no attributes)"
     return ", ".join(f"{safe_text(k)}={safe_text(v)}" for k, v in attributes.items())
-
-
-def safe_contexts(contexts: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
-    return {
-        safe_text(name): {safe_text(k): safe_text(v) for k, v in attrs.items()}
-        for name, attrs in contexts.items()
-    }

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
 from togul_monitor.cli.common import reports_config_errors
-from togul_monitor.cli.profiles_context import attributes_text, safe_contexts
+from togul_monitor.cli.profiles_context import attributes_text
 from togul_monitor.config.entry import DEFAULT_CONTEXT_NAME, Profile, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import load_config
@@ -53,6 +53,15 @@ def _as_is(text: str) -> str:
     return text
 
 
+def _contexts(
+    contexts: Mapping[str, Mapping[str, str]], shown: Callable[[str], str]
+) -> dict[str, dict[str, str]]:
+    return {
+        shown(name): {shown(k): shown(v) for k, v in attributes.items()}
+        for name, attributes in contexts.items()
+    }
+
+
 def rows(config: ProfilesConfig, *, raw: bool = False) -> list[dict[str, Any]]:
     """Each profile as `list` and `show` say it: its text made safe to print, or `raw` (for
     `--json`, whose encoding escapes it: a script reads the values the file holds)."""
@@ -67,9 +76,7 @@ def rows(config: ProfilesConfig, *, raw: bool = False) -> list[dict[str, Any]]:
                 "environment_key": shown(entry.environment_key),
                 "credentials": entry.credential_summary(),
                 "context": {shown(k): shown(v) for k, v in entry.context.items()},
-                "contexts": {k: dict(v) for k, v in entry.contexts.items()}
-                if raw
-                else safe_contexts(entry.contexts),
+                "contexts": _contexts(entry.contexts, shown),
                 "evaluated_contexts": _evaluated(entry.context, entry.contexts, shown),
                 "watch": [shown(w) for w in entry.watch],
                 "heartbeat_seconds": entry.heartbeat_seconds,
@@ -94,7 +101,7 @@ def rows(config: ProfilesConfig, *, raw: bool = False) -> list[dict[str, Any]]:
                 "environment_key": env_key,
                 "credentials": "sdk key (generated)",
                 "context": dict(DEMO_CONTEXT),
-                "contexts": safe_contexts(DEMO_CONTEXTS),
+                "contexts": _contexts(DEMO_CONTEXTS, shown),
                 "evaluated_contexts": _evaluated(dict(DEMO_CONTEXT), dict(DEMO_CONTEXTS), shown),
                 "watch": list(DEMO_WATCH),
                 "heartbeat_seconds": HEARTBEAT_SECONDS,
