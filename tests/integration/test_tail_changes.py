@@ -135,6 +135,7 @@ async def test_tail_json_prints_the_transition_after_its_event(
         "event_id": event["id"],  # None in the documented form (no ids), the id otherwise
         "at": change["at"],
         "context": "default",  # the profile's single context
+        "includes_unseen": False,
     }
     assert change["at"].endswith("Z") and parse_time(change["at"]) is not None
     assert abs(parse_time(change["at"]) - event["received_at"]) < 10  # type: ignore[operator]

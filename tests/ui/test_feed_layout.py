@@ -145,3 +145,16 @@ def test_flag_keys_that_share_a_prefix_stay_apart_when_cut() -> None:
     assert cuts == {"checkout-button-color": "check…olor", "checkout-v2": "check…t-v2"}
     assert cut_middle("日本語-フラグ-キー", 9) == "日本…キー" and cut_middle("short", 9) == "short"
     assert cut_middle("checkout-v2", 4) == "che…"  # too narrow for both ends
+
+
+def test_a_change_that_may_include_unseen_ones_keeps_its_mark_when_the_row_is_narrow() -> None:
+    store = FeedStore()
+    row = event("search-ranking-with-a-long-key", "9", "flag.updated")
+    marked = ValueTransition(row.flag_key, ev("a" * 30), ev("b" * 30), "9", 1.0, "default", True)
+    store.add_transition(marked)
+    assert says(store, row, 200).endswith(f'"{"a" * 30}" → "{"b" * 30}" +unseen')
+    narrow = says(store, row, 69)
+    assert cell_len(narrow) <= 69 and narrow.endswith("… +unseen")
+    other = event("checkout-v2", "10")
+    store.add_transition(ValueTransition(other.flag_key, ev(True), ev(False), "10", 2.0))
+    assert "+unseen" not in says(store, other)

@@ -139,3 +139,31 @@ def test_evaluation_json_round_trip_is_tolerant() -> None:
     assert evaluation_from_json(evaluation_to_json(ev)) == ev
     assert evaluation_from_json({"value": 3}) == Evaluation(3, None, None, None)
     assert evaluation_from_json("nope") is None
+
+
+def test_a_change_after_the_stream_may_have_missed_some_says_so_once() -> None:
+    values = FlagValues()
+    values.record("f", ON, event_id="1", at=1.0)
+    values.record("g", ON, event_id="2", at=1.0)
+    values.mark_unseen()
+    # A superseded answer (a newer change is being evaluated) settles nothing.
+    _, transition = values.record("f", OFF, event_id="3", at=2.0, still_stale=True)
+    assert transition is not None and transition.includes_unseen
+    _, transition = values.record("f", ON, event_id="4", at=3.0)
+    assert transition is not None and transition.includes_unseen
+    _, transition = values.record("f", OFF, event_id="5", at=4.0)  # seen from here on
+    assert transition is not None and not transition.includes_unseen
+    _, deleted = values.mark_deleted("g", event_id="6", at=5.0)
+    assert deleted is not None and deleted.includes_unseen
+
+
+def test_a_value_remembered_from_an_earlier_run_may_have_changed_unseen() -> None:
+    values = FlagValues()
+    values.seed("f", ON, 1.0)
+    values.seed("gone", None, 1.0, deleted=True)
+    _, transition = values.record("f", OFF, event_id="7", at=2.0)
+    assert transition is not None and transition.event_id == "7" and transition.includes_unseen
+    _, back = values.record("gone", ON, event_id=None, at=2.0)  # came back while away
+    assert back is not None and back.includes_unseen
+    _, transition = values.record("f", ON, event_id="8", at=3.0)
+    assert transition is not None and not transition.includes_unseen

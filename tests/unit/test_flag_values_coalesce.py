@@ -360,3 +360,24 @@ async def test_a_mark_owes_only_what_events_asked_for() -> None:
         calls.answer(key)
     await until(r.idle)
     await r.aclose()
+
+
+async def test_a_baseline_asked_after_an_event_keeps_the_events_id() -> None:
+    """The answer is still that event's effect: a baseline (None) must not take its place,
+    whether the event's request waits or follows a call in flight."""
+    gate = Gate()
+    results: list[tuple[str, str | None, bool]] = []
+    r = Reevaluator(
+        gate, lambda k, e, res, sup: results.append((k, e, sup)), settle=0, concurrency=1
+    )
+    r.request("busy", None)  # holds the one slot: "waiting" stays waiting
+    r.request("waiting", "e1")
+    await until(lambda: gate.calls == ["busy"])
+    r.request("waiting", None)
+    r.request("busy", "e2")  # in flight: remembered for the call after it
+    r.request("busy", None)
+    gate.release.set()
+    await until(lambda: len(results) == 3)
+    assert ("waiting", "e1", False) in results
+    assert results[0] == ("busy", None, True) and ("busy", "e2", False) in results
+    await r.aclose()

@@ -96,6 +96,7 @@ def test_a_transition_as_json_names_its_environment_event_and_iso_time() -> None
         "event_id": "7",
         "at": "2023-11-14T22:13:20.250Z",
         "context": "default",
+        "includes_unseen": False,
     }
 
 
@@ -367,3 +368,24 @@ def test_a_connection_waiting_for_its_first_byte_says_so_and_is_not_live() -> No
     lines = err.getvalue().splitlines()
     assert lines[1] == f"tail: {NO_DATA_YET} (http://h/s)"
     assert lines[2].startswith("tail: live since") and len(lines) == 3
+
+
+def test_a_change_that_may_include_unseen_ones_says_so_unless_no_event_claims_it() -> None:
+    from togul_monitor.cli.journal import history_line
+
+    marked = ValueTransition("k", ev(True), ev(False), "17", 2.0, "default", True)
+    found = ValueTransition("k", ev(True), ev(False), None, 2.0, "default", True)
+    note = "(may include changes the stream did not show)"
+    assert history_line(marked, ids=True).endswith(f"by event 17  {note}")
+    assert history_line(found, ids=True).endswith("(found on re-evaluation)")
+    assert history_line(found, ids=False).endswith(note)  # tied to an event, by time
+    p, out, _ = printer()
+    p.events([FlagEvent("flag.updated", "k", "env-p", 3, 1, "17", 1)])
+    p.transition(marked)
+    p.transition(found)
+    p.transition(ValueTransition("k", ev(False), ev(True), "18", 3.0))
+    p.flush()
+    lines = [line for line in out.getvalue().splitlines() if "↳" in line]
+    assert lines[0] == f"  ↳ k (production): true → false {note}"
+    assert note not in lines[1] and "[found on re-evaluation]" in lines[1]
+    assert note not in lines[2]

@@ -46,6 +46,7 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import describe, summary
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
+    UNSEEN_NOTE,
     Evaluation,
     ValueTransition,
     evaluation_to_json,
@@ -199,6 +200,8 @@ def history_line(
             cause = f"  by event {safe_text(entry.event_id)}"
         elif ids:
             cause = "  (found on re-evaluation)"
+        if entry.includes_unseen and (entry.event_id is not None or not ids):
+            cause += f"  ({UNSEEN_NOTE})"
         context = f"[{safe_text(entry.context)}] " if show_context else ""
         return (
             f"{stamp(entry.at)}  value       {context}{_show_value(entry.before, '∅')} → "

@@ -41,7 +41,13 @@ from togul_monitor.domain.events import (
     StreamItem,
 )
 from togul_monitor.domain.flag_config import ConfigDiff, change_lines, diff_to_json
-from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, FlagValue, ValueTransition
+from togul_monitor.domain.values import (
+    DEFAULT_CONTEXT,
+    UNSEEN_NOTE,
+    Evaluation,
+    FlagValue,
+    ValueTransition,
+)
 from togul_monitor.store.export import first_value_json, iso_time, transition_json
 from togul_monitor.support.text import safe_text
 
@@ -223,7 +229,9 @@ class TailPrinter:
             self._write(json_line(data, floats=floats))
             return
         lead = self._value_lead(transition.flag_key, transition.context, transition.event_id)
-        self._write(f"{lead}: {change_text(transition.before, transition.after)}")
+        found = transition.event_id is None and self.ids_seen  # a re-evaluation's own
+        note = f" ({UNSEEN_NOTE})" if transition.includes_unseen and not found else ""
+        self._write(f"{lead}: {change_text(transition.before, transition.after)}{note}")
 
     def first_value(self, value: FlagValue) -> None:
         """The first value of a flag that an event brought, with no value before it to compare

@@ -5,8 +5,8 @@ core/reevaluate.py) and its configuration (`FetchQueue`, core/config_fetch.py). 
 `Coalescer`: a burst of 1,000 changes to one flag must cost a handful of calls, not 1,000, and
 the last call must answer after the last change. Rules:
 - a request for a flag that is already waiting updates the waiting one, which keeps its place
-  in the queue (`merge` says how: for values the latest event wins; for configurations an event
-  is kept over a request without one);
+  in the queue (`event_kept`: the latest event wins, and an event is kept over a request without
+  one, a baseline, since the answer is then that event's effect too);
 - a request for a flag that is in flight is remembered (merged the same way); when the in-flight
   answer comes back it is reported as `superseded` (it may predate the newer change) and one more
   call is sent;
@@ -59,9 +59,9 @@ _CANCELLED = _Cancelled()
 _PRUNE_LAST_SENT_AT = 4096  # send times kept before the stale ones are forgotten
 
 
-def latest(old: T | None, new: T | None) -> T | None:
-    """The default merge: the newer request wins."""
-    return new
+def event_kept(old: T | None, new: T | None) -> T | None:
+    """Two requests of a flag as one: the newer, but an event over a baseline (None)."""
+    return old if new is None and old is not None else new
 
 
 class AnswerMark:
@@ -92,7 +92,6 @@ class Coalescer(Generic[T, R]):
         on_answer: Callable[[str, T | None, R, bool], None],  # key, trigger, answer, superseded
         *,
         failed: Callable[[Exception], R],
-        merge: Callable[[T | None, T | None], T | None] = latest,
         concurrency: int = 8,
         settle: float = 0.01,
         min_interval: float = 1.0,
@@ -102,7 +101,6 @@ class Coalescer(Generic[T, R]):
         self._call = call
         self._on_answer = on_answer
         self._failed = failed
-        self._merge = merge
         self._concurrency = max(1, concurrency)
         self._settle = settle
         self._min_interval = min_interval
@@ -226,13 +224,13 @@ class Coalescer(Generic[T, R]):
         if key in self._in_flight:
             again = self._again.get(key, _CANCELLED)  # a cancelled flag asks afresh
             if not isinstance(again, _Cancelled):
-                trigger = self._merge(again, trigger)
+                trigger = event_kept(again, trigger)
             self._again[key] = trigger
             return
         queue = self._queue_of(key)
         if queue is not None:
             # Already waiting: a pump is already due for it (settle, pacing or a free slot).
-            queue[key] = self._merge(queue[key], trigger)  # keeps its place in the queue
+            queue[key] = event_kept(queue[key], trigger)  # keeps its place in the queue
             return
         self._enqueue(key, trigger, new=new)
         self._schedule(asyncio.get_running_loop().time() + self._settle)

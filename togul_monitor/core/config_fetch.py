@@ -2,8 +2,7 @@
 
 The rules are the coalescer's (core/coalesce.py), for a fetch of a flag's configuration instead
 of its value, so a burst of 500 edits to one flag costs a handful of fetches and the last one
-answers after the last edit. For configurations: an event is kept over a request without one
-(`_merge`: it says what the answer explains); an event-driven fetch of a flag is sent at most
+answers after the last edit. For configurations: an event-driven fetch of a flag is sent at most
 once per `min_interval` seconds; flags seen first have no queue of their own (the initial load
 of thousands of flags is held to `concurrency` at once like everything else).
 
@@ -35,13 +34,6 @@ Fetch = Callable[[str], Awaitable[Fetched]]
 OnAnswer = Callable[[str, Trigger, Fetched, bool], None]  # key, trigger, answer, superseded
 
 
-def _merge(old: Trigger, new: Trigger) -> Trigger:
-    """An event is kept over a request without one (it says what the answer explains)."""
-    if new is None and old is not None:
-        return old
-    return new
-
-
 def _failed(exc: Exception) -> Fetched:
     return Fetched(None, error=f"fetch failed: {exc!r}"[:300])
 
@@ -60,7 +52,6 @@ class FetchQueue(Coalescer[FlagEvent, Fetched]):
             fetch,
             on_answer,
             failed=_failed,
-            merge=_merge,
             concurrency=concurrency,
             settle=settle,
             min_interval=min_interval,

@@ -183,7 +183,10 @@ class Evaluations:
             elif reevaluator is not None:
                 reevaluator.request(key, event_id, event=True, new=current is None)
 
-    def evaluate_everything(self) -> None:
+    def evaluate_everything(self, *, unseen: bool = False) -> None:
+        """Every value again; `unseen`: the stream may have missed changes meanwhile."""
+        if unseen:
+            self.values.mark_unseen()
         if self._reevaluator is None or self._halted:
             return
         # Deleted flags too: a flag may have come back while the stream was down (its

@@ -9,6 +9,8 @@ Re-evaluating everything (`on_outage`): after every outage, and after an event t
 would take as "something changed" without naming one flag (a `Malformed` with `re_evaluate`,
 see client/validate.py). Such events may come in a flood: they cost one re-evaluation of every
 value at once, then at most one a second, and the last of them is always followed by one.
+`on_outage` is told whether the stream may have missed changes (an outage that could not prove
+continuity, an unusable event): a value change found then is not only its event's.
 
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
@@ -97,7 +99,7 @@ class Intake:
         *,
         log_size: int,
         on_events: Callable[[list[FlagEvent]], None],
-        on_outage: Callable[[], None],
+        on_outage: Callable[[bool], None],
         on_change: Callable[[], None],
     ) -> None:
         self._hub = hub
@@ -260,7 +262,7 @@ class Intake:
         self._on_change()
         if isinstance(item, Outage):
             # Whatever the server replayed, re-evaluate so the values converge.
-            self._on_outage()
+            self._on_outage(item.may_have_missed)
         elif isinstance(item, Malformed) and item.re_evaluate:
             self._reevaluate_for_unusable()
 
@@ -274,7 +276,7 @@ class Intake:
         last = self._reevaluated_at
         if last is None or now - last >= REEVALUATE_ALL_INTERVAL:
             self._reevaluated_at = now
-            self._on_outage()
+            self._on_outage(True)
             return
         self._reevaluate_timer = loop.call_at(last + REEVALUATE_ALL_INTERVAL, self._reevaluate_due)
 
@@ -283,7 +285,7 @@ class Intake:
         if self._stopped:
             return
         self._reevaluated_at = asyncio.get_running_loop().time()
-        self._on_outage()
+        self._on_outage(True)
 
     def _flush(self) -> None:
         """Process the gathered events, in order. The hot path: C-level bulk calls per batch,

@@ -248,8 +248,8 @@ class Monitor:
             self._evaluations.on_events(relevant)
             self._configs.on_events(relevant)
 
-    def _on_outage(self) -> None:
-        self._evaluations.evaluate_everything()
+    def _on_outage(self, unseen: bool) -> None:
+        self._evaluations.evaluate_everything(unseen=unseen)
         self._configs.refetch_all()
 
     # --- snapshots ---------------------------------------------------------------------------

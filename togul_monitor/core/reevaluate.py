@@ -1,7 +1,9 @@
 """Coalesced re-evaluation: at most one evaluate call in flight per flag, at most N overall.
 
-The rules are the coalescer's (core/coalesce.py). For values: the latest event wins (its id,
-None for a baseline); an event-driven evaluation of a flag is sent at most once per second; and
+The rules are the coalescer's (core/coalesce.py). For values: the latest event wins (its id),
+and is kept over a baseline asked after it (None: the answer is still that event's effect; a
+change the stream may have missed is said by the transition, `FlagValues.mark_unseen`); an
+event-driven evaluation of a flag is sent at most once per second; and
 a flag seen for the first time is evaluated at most `NEW_FLAGS_PER_SECOND` a second (after a
 burst of `NEW_FLAGS_BURST`, docs/protocol.md). `evaluate` does the request and `on_result`
 takes the answer on the monitor's loop.

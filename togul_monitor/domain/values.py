@@ -52,6 +52,14 @@ class ValueTransition(msgspec.Struct, frozen=True):
     event_id: str | None
     at: float
     context: str = DEFAULT_CONTEXT
+    # `before` was known before a time the stream may have missed changes (an outage that may
+    # have lost events, an unusable event, a value remembered from an earlier run): the change
+    # may hold some of those too, not only its event's (`FlagValues.mark_unseen`).
+    includes_unseen: bool = False
+
+
+#: How `includes_unseen` is said wherever a change is shown with room for it.
+UNSEEN_NOTE = "may include changes the stream did not show"
 
 
 # --- logic -------------------------------------------------------------------------------------
@@ -138,6 +146,7 @@ def transition_to_json(t: ValueTransition) -> dict[str, Any]:
         "event_id": t.event_id,
         "at": t.at,
         "context": t.context,
+        "includes_unseen": t.includes_unseen,
     }
 
 
@@ -167,6 +176,7 @@ class FlagValues:
         self.context = context
         self._values: dict[str, FlagValue] = {}
         self._new: dict[str, bool] = {}  # see `mark_new`
+        self._unseen: set[str] = set()  # see `mark_unseen`
         self.version = 0  # bumped by every change: a reader copies the values only when it moved
 
     def _set(self, flag_key: str, value: FlagValue) -> None:
@@ -211,8 +221,10 @@ class FlagValues:
     ) -> FlagValue:
         """The last value known from the journal: the baseline the first evaluation compares to.
 
-        It is stale until re-evaluated, since the server may have changed while we were away.
+        It is stale until re-evaluated, since the server may have changed while we were away:
+        what that evaluation finds is not only its event's (`mark_unseen`).
         """
+        self._unseen.add(flag_key)
         value = FlagValue(
             flag_key=flag_key,
             current=None if deleted else evaluation,
@@ -226,6 +238,12 @@ class FlagValues:
         )
         self._set(flag_key, value)
         return value
+
+    def mark_unseen(self) -> None:
+        """The stream may have missed changes (an outage that may have lost events, an unusable
+        event): until each flag's next answer, a change it shows may hold some of them, so it
+        is marked `includes_unseen` (whichever event it is then tied to)."""
+        self._unseen.update(self._values)
 
     def mark_new(self, flag_key: str, *, created: bool) -> None:
         """An event of a flag that has no answer yet (unknown, or known and never answered):
@@ -279,12 +297,19 @@ class FlagValues:
         answers_event = self.first_by_event(flag_key, still_stale=still_stale)
         if new is not None and (new or not still_stale):  # kept past a superseded answer
             del self._new[flag_key]
+        unseen = flag_key in self._unseen
+        if not still_stale:
+            self._unseen.discard(flag_key)  # current again: what follows is seen
         if new and old.current is None and not old.deleted:  # created by its event
             transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         if old.deleted:
-            transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
+            transition = ValueTransition(
+                flag_key, None, evaluation, event_id, at, self.context, unseen
+            )
         elif old.current is not None and changed:
-            transition = ValueTransition(flag_key, before, evaluation, event_id, at, self.context)
+            transition = ValueTransition(
+                flag_key, before, evaluation, event_id, at, self.context, unseen
+            )
         value = FlagValue(
             flag_key=flag_key,
             current=evaluation,
@@ -314,8 +339,12 @@ class FlagValues:
             self._set(flag_key, value)
             return value, None
         transition = None
+        unseen = flag_key in self._unseen
+        self._unseen.discard(flag_key)
         if old.current is not None:
-            transition = ValueTransition(flag_key, old.current, None, event_id, at, self.context)
+            transition = ValueTransition(
+                flag_key, old.current, None, event_id, at, self.context, unseen
+            )
         value = FlagValue(
             flag_key=flag_key,
             current=None,

@@ -141,7 +141,8 @@ def transition_json(
     transition: ValueTransition, environment_key: str | None = None
 ) -> dict[str, object]:
     """One value transition as `tail --json` prints it: `kind`, the flag, the environment's
-    key, before and after, the event's id, `at` an ISO time, and the context."""
+    key, before and after, the event's id, `at` an ISO time, the context, and whether the
+    change may hold some the stream did not show (`ValueTransition.includes_unseen`)."""
     return {
         "kind": "transition",
         "flag_key": transition.flag_key,
@@ -151,6 +152,7 @@ def transition_json(
         "event_id": transition.event_id,
         "at": iso_time(transition.at),
         "context": transition.context,
+        "includes_unseen": transition.includes_unseen,
     }
 
 
@@ -191,6 +193,7 @@ def transition_from_json(data: Mapping[str, object]) -> ValueTransition:
         event_id,
         at,
         context,
+        data.get("includes_unseen") is True,
     )
 
 

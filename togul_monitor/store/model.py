@@ -28,7 +28,7 @@ from togul_monitor.domain.values import (
 
 # The columns each row helper below reads and writes, in their order.
 EVENT_COLUMNS = "event_id, type, flag_key, environment_id, version, timestamp, received_at"
-TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context"
+TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context, includes_unseen"
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
 LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context"
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
@@ -119,13 +119,19 @@ def evaluation_loads(text: str | None) -> Evaluation | None:
 
 def transition_row(t: ValueTransition) -> Row:
     before, after = evaluation_dumps(t.before), evaluation_dumps(t.after)
-    return (t.flag_key, t.event_id, t.at, before, after, t.context)
+    return (t.flag_key, t.event_id, t.at, before, after, t.context, int(t.includes_unseen))
 
 
 def transition_from_row(row: Row) -> ValueTransition:
-    flag_key, event_id, at, before, after, context = row
+    flag_key, event_id, at, before, after, context, unseen = row
     return ValueTransition(
-        flag_key, evaluation_loads(before), evaluation_loads(after), event_id, at, context
+        flag_key,
+        evaluation_loads(before),
+        evaluation_loads(after),
+        event_id,
+        at,
+        context,
+        bool(unseen),
     )
 
 

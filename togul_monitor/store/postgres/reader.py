@@ -101,6 +101,21 @@ class PostgresReads:
     profile: str
     url: PostgresUrl
     _pool: ConnectionPool[Conn]
+    _transition_columns: str | None = None
+
+    def _transitions(self, conn: Conn) -> str:
+        """The transitions' columns to SELECT: `includes_unseen` reads as 0 in a database no
+        recorder has opened since it was added (store/postgres/schema.py `ADDED_COLUMNS`).
+        Only its presence is kept: a recorder may add it while this reader lives."""
+        if self._transition_columns is None:
+            row = conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = 'transitions' AND column_name = 'includes_unseen'"
+            ).fetchone()
+            if row is None:
+                return TRANSITION_COLUMNS.replace("includes_unseen", "0")
+            self._transition_columns = TRANSITION_COLUMNS
+        return self._transition_columns
 
     @contextmanager
     def _connection(self) -> Iterator[Conn]:
@@ -153,7 +168,7 @@ class PostgresReads:
             transitions = [
                 transition_from_row(r)
                 for r in conn.execute(
-                    f"SELECT {TRANSITION_COLUMNS} FROM transitions"
+                    f"SELECT {self._transitions(conn)} FROM transitions"
                     " WHERE profile = %s AND flag_key = %s ORDER BY seq DESC LIMIT %s",
                     (profile, flag_key, limit),
                 )
@@ -175,7 +190,7 @@ class PostgresReads:
     def transitions_for(self, event_id: str) -> list[ValueTransition]:
         with self._connection() as conn:
             rows = conn.execute(
-                f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE profile = %s"
+                f"SELECT {self._transitions(conn)} FROM transitions WHERE profile = %s"
                 " AND event_id = %s ORDER BY seq DESC LIMIT %s",
                 (self.profile, event_id, MAX_TRANSITIONS_PER_EVENT),
             ).fetchall()
@@ -210,7 +225,7 @@ class PostgresReads:
             transitions = [
                 transition_from_row(r)
                 for r in conn.execute(
-                    f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE profile = %s"
+                    f"SELECT {self._transitions(conn)} FROM transitions WHERE profile = %s"
                     " AND at >= %s ORDER BY seq DESC LIMIT %s",
                     (self.profile, since, limit if transition_limit is None else transition_limit),
                 )

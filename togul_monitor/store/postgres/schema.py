@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 
 from togul_monitor.store.model import JournalError
 
+#: Columns added after their table's step, with a default: `migrate` adds each when missing,
+#: without a new version, so an older program still reads and writes the journal (its inserts
+#: leave the default; it never reads the column), and a reader of a database no recorder has
+#: opened since reads the default (`store/postgres/reader.py`).
+ADDED_COLUMNS = (
+    "ALTER TABLE transitions ADD COLUMN IF NOT EXISTS includes_unseen integer NOT NULL DEFAULT 0",
+)
+
 #: Every step, by the version it brings the schema to. Never edit a released step: add one.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -141,6 +149,8 @@ def migrate(conn: Connection[tuple[Any, ...]]) -> int:
         if found < SCHEMA_VERSION:
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+        for statement in ADDED_COLUMNS:
+            conn.execute(statement)
     return found
 
 

@@ -52,10 +52,11 @@ _INSERT_EVENTS = (
 # the value moved meanwhile) replaces it and moves to the end, as SQLite keeps the newest
 # (store/sqlite/reader.py `read_transitions_for`).
 _INSERT_TRANSITION = (
-    f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS})"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (profile, event_id, flag_key, context) WHERE event_id IS NOT NULL"
     " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
-    " after = excluded.after WHERE (transitions.before, transitions.after)"
+    " after = excluded.after, includes_unseen = excluded.includes_unseen WHERE (transitions.before, transitions.after)"
     " IS DISTINCT FROM (excluded.before, excluded.after)"
 )
 _INSERT_CONFIG_DIFF = (

@@ -44,6 +44,7 @@ from togul_monitor.store.sqlite.files import is_unreadable
 from togul_monitor.store.sqlite.schema import (
     V1_LAST_VALUES,
     V1_TRANSITION_COLUMNS,
+    V2_TRANSITION_COLUMNS,
     has_table,
     integrity_problem,
     table_columns,
@@ -121,10 +122,12 @@ def read_recent_events(path: Path, limit: int) -> list[FlagEvent]:
 
 def transition_columns(conn: sqlite3.Connection) -> str:
     """The transitions' columns to SELECT: a version-1 journal no recorder has migrated yet
-    has no `context` column, and each of its rows is the `default` context's."""
-    if "context" in table_columns(conn, "transitions"):
+    has no `context` column, and each of its rows is the `default` context's; one no recorder
+    has opened since `includes_unseen` was added reads it as 0."""
+    columns = table_columns(conn, "transitions")
+    if "includes_unseen" in columns:
         return TRANSITION_COLUMNS
-    return V1_TRANSITION_COLUMNS
+    return V2_TRANSITION_COLUMNS if "context" in columns else V1_TRANSITION_COLUMNS
 
 
 def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:

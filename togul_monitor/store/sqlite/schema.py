@@ -17,7 +17,10 @@ few, keep their index.
 Tables added after the first release (`environments`, `config_diffs`) need no new schema
 version: `CREATE TABLE IF NOT EXISTS` adds them when a recorder opens an older journal, an older
 program ignores them, and a reader of a journal that has not been opened by a recorder since
-treats a missing table as empty.
+treats a missing table as empty. The same holds for a column added with a default
+(`transitions.includes_unseen`, `ADDED_COLUMNS`): a recorder adds it when it opens an older
+journal, an older program's inserts leave the default, and a reader of a journal that lacks it
+reads the default.
 
 Schema version 2: named contexts. A profile may evaluate its flags for several named contexts
 (domain/values.py), and a value change of one context is not one of another, so a transition
@@ -65,7 +68,8 @@ CREATE TABLE IF NOT EXISTS transitions (
     at REAL NOT NULL,
     before TEXT,
     after TEXT,
-    context TEXT NOT NULL DEFAULT 'default'
+    context TEXT NOT NULL DEFAULT 'default',
+    includes_unseen INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS transitions_by_flag ON transitions (flag_key, seq);
 CREATE INDEX IF NOT EXISTS transitions_by_event ON transitions (event_id);
@@ -105,7 +109,13 @@ CREATE TABLE IF NOT EXISTS context_last_values (
 
 # The same, read from a version-1 journal no recorder has migrated yet: every row of it was
 # evaluated for the profile's single context, `default` (an SQL literal in place of the column).
-V1_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, 'default'"
+V1_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, 'default', 0"
+# Read from a journal no recorder has opened since `includes_unseen` was added.
+V2_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context, 0"
+
+# Columns added after the first release of their table, with their definition (see the
+# module's docstring): table → (column, definition).
+ADDED_COLUMNS = (("transitions", "includes_unseen", "INTEGER NOT NULL DEFAULT 0"),)
 V1_LAST_VALUES = "SELECT flag_key, evaluation, at, deleted, 'default' FROM last_values"
 
 
@@ -156,6 +166,7 @@ def open_database(path: Path) -> sqlite3.Connection:
         conn.executescript(_SCHEMA)
         if version < SCHEMA_VERSION:
             _migrate(conn)  # also stamps a new file's version
+        _add_columns(conn)
     except BaseException:
         conn.close()
         raise
@@ -172,6 +183,12 @@ def has_table(conn: sqlite3.Connection, table: str) -> bool:
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     ).fetchone()
     return found is not None
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, definition in ADDED_COLUMNS:
+        if column not in table_columns(conn, table):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

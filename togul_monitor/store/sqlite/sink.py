@@ -55,7 +55,7 @@ _INSERTS_ONE_ENVIRONMENT = {
     + ", ".join(["(?1, ?, ?, ?, ?, ?, ?)"] * rows)
     for rows in _CHUNKS
 }
-_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _REPLACE_LAST_VALUE = (

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.values import UNSEEN_NOTE, Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.messages import TransitionLoaded
 from togul_monitor.ui.view.change import value_text
@@ -64,6 +64,9 @@ def _change_lines(transition: ValueTransition, indent: str = "  ") -> Text:
     else:
         text.append_text(_evaluation_lines("after", transition.after, indent))
         text.append("\n")
+    if transition.includes_unseen:
+        why = "the stream may have missed events, or the value before is from an earlier run"
+        text.append(f"{indent}note   {UNSEEN_NOTE}, not only this event's: {why}\n", "yellow")
     return text
 
 

@@ -18,7 +18,7 @@ import msgspec
 from rich.cells import cell_len
 from rich.text import Text
 
-from togul_monitor.domain.values import Evaluation, same_json
+from togul_monitor.domain.values import Evaluation, ValueTransition, same_json
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_value
 
@@ -67,6 +67,18 @@ def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
         return tuple(parts)
     last = Part("deleted", "red") if after is None else Part(value_text(after), "bold", cut=1)
     return (Part(value_text(before), "dim", cut=1), Part(" → ", "dim"), last)
+
+
+#: After a change that may hold some the stream did not show (`includes_unseen`), never cut:
+#: the event detail says it in full.
+UNSEEN_MARK = Part(" +unseen", "yellow")
+
+
+def transition_parts(transition: ValueTransition) -> Parts:
+    """`change_parts` of a transition, marked when it may hold changes the stream did not
+    show besides its event's."""
+    parts = change_parts(transition.before, transition.after)
+    return (*parts, UNSEEN_MARK) if transition.includes_unseen else parts
 
 
 def parts_width(parts: Sequence[Part]) -> int:
@@ -185,12 +197,10 @@ def whole(parts: Sequence[Part]) -> Text:
     return text
 
 
-def change_text(
-    before: Evaluation | None, after: Evaluation | None, width: int = 0, context: str = ""
-) -> Text:
+def change_text(transition: ValueTransition, width: int = 0, context: str = "") -> Text:
     """The change fitted to `width` cells (0: whole); `context`: the name of the context it
     happened in, first (a profile that evaluates for several names them: view/contexts.py)."""
-    parts = change_parts(before, after)
+    parts = transition_parts(transition)
     if context:
         parts = (Part(safe_text(context), "italic"), Part(" "), *parts)
     return fit_parts(parts, width) if width > 0 else whole(parts)

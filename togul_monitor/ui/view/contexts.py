@@ -20,7 +20,7 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.answers import Answer, ValueAnswers
-from togul_monitor.ui.view.change import Part, Parts, change_parts, value_text
+from togul_monitor.ui.view.change import Part, Parts, transition_parts, value_text
 
 CONTEXT_STYLE = "italic"
 SEPARATOR = Part("; ", "dim")
@@ -110,7 +110,7 @@ def contexts_change(
     for context in answers.contexts:
         found = by_context.pop(context, None)
         if found is not None:
-            changes.append((_name(context), Part(" "), *change_parts(found.before, found.after)))
+            changes.append((_name(context), Part(" "), *transition_parts(found)))
             firsts.append(False)
             continue
         state, answer = context_state(event, answers, context)
@@ -122,7 +122,7 @@ def contexts_change(
         elif state:
             states.setdefault(state, []).append(context)
     for found in by_context.values():  # a context the view was not told of: still a change
-        changes.append((_name(found.context), Part(" "), *change_parts(found.before, found.after)))
+        changes.append((_name(found.context), Part(" "), *transition_parts(found)))
         firsts.append(False)
     if not changes and not any(s not in ("evaluating", "not-evaluated") for s in states):
         return None  # nothing answered yet: the one-context words say it

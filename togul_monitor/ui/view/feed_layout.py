@@ -26,11 +26,11 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import (
     Part,
     Parts,
-    change_parts,
     cut_cells,
     cut_middle,
     fit_parts,
     parts_width,
+    transition_parts,
     value_text,
     whole,
 )
@@ -109,7 +109,7 @@ def _value_change(
             return said
     elif transitions:
         transition = transitions[-1]
-        parts = change_parts(transition.before, transition.after)
+        parts = transition_parts(transition)
         return parts, parts
     answers = store.answers
     answer = answers.answer(event)

@@ -51,7 +51,7 @@ def _cells(
         return (
             Text(when, style="dim"),
             Text("value", style="bold"),
-            change_text(entry.before, entry.after, room, entry.context if contexts else ""),
+            change_text(entry, room, entry.context if contexts else ""),
         )
     if isinstance(entry, Outage):
         when = fmt_clock(entry.started_at, time_mode, now)

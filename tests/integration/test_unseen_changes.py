@@ -1,0 +1,83 @@
+"""A value change the stream may not have shown in full is said so, whichever event it is tied to.
+
+After an outage that could not prove continuity, the monitor re-evaluates every value; an event of
+a flag that arrives before that answer is the one the change is tied to, but the change may also
+hold what was missed: the transition says `includes_unseen`. Against the emulator over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from togul_monitor.core import Monitor, TransitionRecorded
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import Evaluation
+from togul_monitor.emulator.harness import EmulatorHandle
+
+from .test_monitor import Recorder, make_profile, settled, wait_for
+
+OFF = Evaluation(False, "boolean", "disabled", False)
+
+# Long enough that an event sent once the outage is seen lands before the re-evaluation the
+# outage asked for is sent, so both are answered by one call (what the test is about).
+SETTLE = 2.0
+
+
+async def _started(emu: EmulatorHandle, **options: Any) -> tuple[Monitor, Recorder]:
+    monitor = Monitor(make_profile(emu), record=False, evaluate_settle=SETTLE, **options)
+    recorder = Recorder(monitor)
+    await monitor.start()
+    recorder.start()
+    await wait_for(lambda: emu.open_streams == 1, what="stream open")
+    await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+    return monitor, recorder
+
+
+async def test_a_change_missed_in_an_outage_is_marked_on_the_event_it_is_tied_to(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await _started(emulator)
+    try:
+        emulator.faults.cut_streams()
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
+        emulator.faults.forget_replay()  # the change's event is never sent
+        await wait_for(lambda: rec.of(Outage), what="an outage")
+        assert rec.of(Outage)[0].may_have_missed
+        # An edit that leaves the value as it is: the change from on to off is not its doing.
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", description="edited"
+        )
+        await wait_for(lambda: rec.of(TransitionRecorded), timeout=15, what="the transition")
+        (event,) = [e for e in rec.of(FlagEvent) if e.flag_key == "new-dashboard"]
+        (recorded,) = rec.of(TransitionRecorded)
+        transition = recorded.transition
+        assert transition.event_id == event.event_id is not None
+        assert transition.after == OFF
+        assert transition.includes_unseen
+    finally:
+        await monitor.stop()
+
+
+async def test_a_change_replayed_after_an_outage_is_its_events_alone(
+    emulator: EmulatorHandle,
+) -> None:
+    monitor, rec = await _started(emulator)
+    try:
+        # An event first: the reconnect then sends its id, and the replay proves continuity.
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", description="edited"
+        )
+        await wait_for(lambda: rec.of(FlagEvent), what="an event")
+        emulator.faults.cut_streams()
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)  # replayed
+        await wait_for(lambda: rec.of(Outage), what="an outage")
+        assert not rec.of(Outage)[0].may_have_missed
+        await wait_for(lambda: rec.of(TransitionRecorded), timeout=15, what="the transition")
+        (event,) = [e for e in rec.of(FlagEvent) if e.flag_key == "new-dashboard"]
+        (recorded,) = rec.of(TransitionRecorded)
+        assert recorded.transition.event_id == event.event_id is not None
+        assert recorded.transition.after == OFF
+        assert not recorded.transition.includes_unseen
+    finally:
+        await monitor.stop()
