@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from togul_monitor.client.management import ManagementError
-from togul_monitor.core.config_fetch import Trigger
+from togul_monitor.core.config_fetch import FetchQueue, Trigger
 
 LIST_EVERY = 1.0  # seconds between two listings of the environment's flags
 Waiting = dict[str, tuple[Trigger, "str | None"]]  # key → (trigger, the id that answered 404)
@@ -112,3 +112,19 @@ class IdLookup:
     def _retried(self) -> None:
         self._retry = None
         self._start()
+
+
+def answered_mark(queue: FetchQueue, ids: IdLookup) -> Callable[[], bool]:
+    """Whether the fetches events asked for so far have answered (`FetchQueue.mark`, hurried),
+    those of flags whose id `ids` is learning too, once a listing has named them."""
+    fetches, learning = queue.mark(hurry=True), ids.learning()
+    listed: list[Callable[[], bool]] = []
+
+    def answered() -> bool:
+        if learning and not listed:
+            if any(key in ids for key in learning):
+                return False
+            listed.append(queue.mark(hurry=True))  # their fetches, asked once listed
+        return fetches() and all(mark() for mark in listed)
+
+    return answered

@@ -40,7 +40,7 @@ from togul_monitor.core.config_fetch import (
     ahead_of_stream,
     tie_answer,
 )
-from togul_monitor.core.config_ids import IdLookup, Waiting
+from togul_monitor.core.config_ids import IdLookup, Waiting, answered_mark
 from togul_monitor.core.updates import ConfigChanged, ConfigsStopped, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff, FlagConfig, diff_configs
@@ -73,6 +73,7 @@ class FlagConfigs:
         self._complete = False  # the first load is done: a flag found later was created
         self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
         self._ahead: set[str] = set()  # an answer ahead of the stream was asked again
+        self._unseen: set[str] = set()  # snapshots from before the stream may have missed some
         # Flags waiting for their id (core/config_ids.py).
         self._ids = IdLookup(self._list_flags, self._listed, self._list_failed, lambda: RETRY_DELAY)
         self._retry: dict[str, asyncio.TimerHandle] = {}
@@ -160,20 +161,9 @@ class FlagConfigs:
     def answered_mark(self) -> Callable[[], bool]:
         """The fetches events asked for so far answered (core/coalesce.py `mark`, hurried, for
         `tail --count`), those of flags whose id is being learned (just created) once listed."""
-        queue = self._queue
-        if queue is None or self._halted:
+        if self._queue is None or self._halted:
             return lambda: True
-        fetches, learning = queue.mark(hurry=True), self._ids.learning()
-        listed: list[Callable[[], bool]] = []
-
-        def answered() -> bool:
-            if learning and not listed:
-                if any(key in self._ids for key in learning):
-                    return False
-                listed.append(queue.mark(hurry=True))  # their fetches, asked once listed
-            return fetches() and all(mark() for mark in listed)
-
-        return answered
+        return answered_mark(self._queue, self._ids)
 
     # --- what the stream asks for ----------------------------------------------------------
 
@@ -201,10 +191,13 @@ class FlagConfigs:
             else:
                 self._queue.request(key, event)
 
-    def refetch_all(self) -> None:
+    def refetch_all(self, *, unseen: bool = False) -> None:
         """After an outage (or an unusable event): list the flags again and fetch every one, so
         the snapshots converge; at most once per REFETCH_EVERY seconds (the last call within
-        them is followed by one at their end), since it costs a request per flag."""
+        them is followed by one at their end), since it costs a request per flag. `unseen`: the
+        stream may have missed changes, so the next diff of each flag may hold some."""
+        if unseen:
+            self._unseen.update(self.configs)
         if self._queue is None or self._refetch_timer is not None:
             return
         loop, last = asyncio.get_running_loop(), self._refetched_at
@@ -288,8 +281,10 @@ class FlagConfigs:
             # Without an event, a flag the complete first load did not list was created since.
             first_seen = event is not None and event.type != "flag.created"
         changes = () if first_seen else diff_configs(before, config)
+        unseen = key in self._unseen and event is not None
+        self._unseen.discard(key)
         if changes or first_seen:
-            self._emit(key, changes, event, first_seen=first_seen)
+            self._emit(key, changes, event, first_seen=first_seen, unseen=unseen)
 
     def _deleted(self, key: str, event: FlagEvent | None) -> None:
         assert self._queue is not None
@@ -300,9 +295,11 @@ class FlagConfigs:
         self._loading.discard(key)
         self.ids.pop(key, None)
         before = self.configs.pop(key, None)
+        unseen = key in self._unseen and event is not None
+        self._unseen.discard(key)
         if before is not None:
             self.version += 1
-            self._emit(key, diff_configs(before, None), event)
+            self._emit(key, diff_configs(before, None), event, unseen=unseen)
 
     def _emit(
         self,
@@ -311,16 +308,18 @@ class FlagConfigs:
         event: FlagEvent | None,
         *,
         first_seen: bool = False,
+        unseen: bool = False,
     ) -> None:
         # A change found by a re-fetch explains no event: no version either, so the journal's
         # backfill (store/recorded.py) ties it to no row, as live.
         diff = ConfigDiff(
-            flag_key=key,
-            environment_id=self._environment_id,
-            event_id=event.event_id if event is not None else None,
-            version=event.version if event is not None else None,
-            changes=changes,
-            first_seen=first_seen,
+            key,
+            self._environment_id,
+            event.event_id if event is not None else None,
+            event.version if event is not None else None,
+            changes,
+            first_seen,
+            unseen,
         )
         at = self._clock()
         if self.journal is not None:

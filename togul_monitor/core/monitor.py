@@ -250,7 +250,7 @@ class Monitor:
 
     def _on_outage(self, unseen: bool) -> None:
         self._evaluations.evaluate_everything(unseen=unseen)
-        self._configs.refetch_all()
+        self._configs.refetch_all(unseen=unseen)
 
     # --- snapshots ---------------------------------------------------------------------------
 

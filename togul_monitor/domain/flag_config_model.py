@@ -59,6 +59,9 @@ class ConfigDiff(msgspec.Struct, frozen=True):
     version: int | None  # that event's version
     changes: tuple[Change, ...]
     first_seen: bool = False  # no earlier snapshot: nothing can be claimed to have changed
+    # The snapshot before was taken before the stream may have missed changes (an outage that
+    # did not prove continuity, an unusable event): the diff may hold some, not only its event's.
+    includes_unseen: bool = False
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -175,6 +178,7 @@ def diff_to_json(diff: ConfigDiff) -> dict[str, Any]:
         "event_id": diff.event_id,
         "version": diff.version,
         "first_seen": diff.first_seen,
+        "includes_unseen": diff.includes_unseen,
         "changes": [
             {
                 "path": c.path,
@@ -223,4 +227,5 @@ def diff_from_json(data: object) -> ConfigDiff:
         version=version if isinstance(version, int) and not isinstance(version, bool) else None,
         changes=tuple(_change_from_json(c) for c in changes),
         first_seen=data.get("first_seen") is True,
+        includes_unseen=data.get("includes_unseen") is True,
     )

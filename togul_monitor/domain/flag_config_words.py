@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from togul_monitor.domain.flag_config_model import Change, ConfigDiff
+from togul_monitor.domain.values import UNSEEN_NOTE
 from togul_monitor.support.text import safe_text
 
 _SHOWN = 48  # characters of a value shown in a summary or a description
@@ -118,7 +119,8 @@ def summary(diff: ConfigDiff) -> str:
     else:
         text = words
     more = len(diff.changes) - 1
-    return f"{text} · +{more} more" if more else text
+    text = f"{text} · +{more} more" if more else text
+    return f"{text} · +unseen" if diff.includes_unseen else text
 
 
 def describe(diff: ConfigDiff) -> list[str]:
@@ -134,7 +136,12 @@ def describe(diff: ConfigDiff) -> list[str]:
         condition = change.condition
         label = _rule_label(change) + (f" ({safe_text(condition)})" if condition else "")
         lines.append(f"{label}: {words}")
-    return lines
+    return _noted(diff, lines)
+
+
+def _noted(diff: ConfigDiff, lines: list[str]) -> list[str]:
+    """`lines`, and the note of a diff that may hold changes the stream did not show."""
+    return [*lines, f"({UNSEEN_NOTE})"] if diff.includes_unseen else lines
 
 
 def change_lines(diff: ConfigDiff) -> list[str]:
@@ -155,4 +162,4 @@ def change_lines(diff: ConfigDiff) -> list[str]:
             lines.append(f"{_rule_label(change)}{condition} {words}")
         else:
             lines.append(f"{words} ({_rule_label(change)})")
-    return lines
+    return _noted(diff, lines)

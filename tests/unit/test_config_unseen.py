@@ -1,0 +1,66 @@
+"""A configuration diff the stream may not have shown in full says so (core/configs.py): after an
+outage that did not prove continuity, the next diff of each flag may hold changes whose events
+were lost, whichever event it is tied to. An in-process reader: this is about tying, not HTTP."""
+
+from __future__ import annotations
+
+from togul_monitor.core.configs import FlagConfigs
+from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import FlagConfig, change_lines, describe, parse_flag, summary
+
+from ..waits import until
+
+
+def config(version: int, *, enabled: bool, name: str = "k") -> FlagConfig:
+    flag = {"id": "id-k", "key": "k", "environment_id": "env", "enabled": enabled, "name": name}
+    flag |= {"value_type": "boolean", "default_value": False, "version": version}
+    return parse_flag({"flag": flag, "rules": []})
+
+
+class Reader:
+    requests = 0
+
+    def __init__(self) -> None:
+        self.current = config(1, enabled=True)
+
+    async def fetch_flag(self, flag_id: str) -> FlagConfig:
+        return self.current
+
+    async def list_flags(self, environment_id: str) -> dict[str, str]:
+        return {"k": "id-k"}
+
+    async def aclose(self) -> None:
+        pass
+
+
+def event(version: int) -> FlagEvent:
+    return FlagEvent("flag.updated", "k", "env", version, 1, str(version), 1.0)
+
+
+async def test_a_diff_after_a_lossy_outage_is_marked_on_the_event_it_is_tied_to() -> None:
+    updates: list[MonitorUpdate] = []
+    reader = Reader()
+    configs = FlagConfigs(updates.append, lambda: 0.0)
+    # A long settle: the event below comes while the re-fetch the outage asked for still waits.
+    configs.configure(reader, "env", {"k": "id-k"}, settle=0.3)  # type: ignore[arg-type]
+    configs.start()
+    await until(lambda: configs.state == "complete")
+    reader.current = config(3, enabled=False, name="renamed")  # v2, switched off, was missed
+    configs.refetch_all(unseen=True)
+    configs.on_events([event(3)])  # renamed: the event the stream did show
+    await until(lambda: updates)
+    (changed,) = updates
+    assert isinstance(changed, ConfigChanged) and changed.event == event(3)
+    diff = changed.diff
+    assert diff.includes_unseen and {c.path for c in diff.changes} == {"enabled", "name"}
+    assert summary(diff).endswith(" · +unseen")
+    note = "(may include changes the stream did not show)"
+    assert describe(diff)[-1] == note and change_lines(diff)[-1] == note
+    # Seen from here on: the next diff is its event's alone.
+    reader.current = config(4, enabled=True, name="renamed")
+    configs.on_events([event(4)])
+    await until(lambda: len(updates) == 2)
+    assert isinstance(updates[1], ConfigChanged) and not updates[1].diff.includes_unseen
+    assert note not in change_lines(updates[1].diff)
+    await configs.aclose()
