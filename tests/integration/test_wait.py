@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from togul_monitor.cli import cli
 from togul_monitor.cli.wait import parse_wanted, run_wait
 from togul_monitor.core import Monitor
-from togul_monitor.domain.values import same_value
+from togul_monitor.domain.values import same_json
 from togul_monitor.emulator.harness import EmulatorHandle
 
 from .test_monitor import make_profile, settled, wait_for
@@ -147,16 +147,16 @@ def test_the_value_is_json_when_it_parses(
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["matched"] is True and answer["flag_key"] == flag_key
-    assert answer["wanted"] == parse_wanted(value) and same_value(answer["value"], answer["wanted"])
+    assert answer["wanted"] == parse_wanted(value) and same_json(answer["value"], answer["wanted"])
     assert answer["exists"] is True and answer["elapsed_seconds"] >= 0
 
 
 def test_parse_wanted_and_the_comparison_tell_types_apart() -> None:
     assert parse_wanted("true") is True and parse_wanted('"true"') == "true"
     assert parse_wanted("green") == "green" and parse_wanted("{bad") == "{bad"
-    assert not same_value(True, 1) and not same_value(1, "1") and not same_value(True, "true")
-    assert same_value(50, 50.0) and same_value({"a": [1, True]}, {"a": [1.0, True]})
-    assert not same_value({"a": [1, True]}, {"a": [1, 1]})
+    assert not same_json(True, 1) and not same_json(1, "1") and not same_json(True, "true")
+    assert same_json(50, 50.0) and same_json({"a": [1, True]}, {"a": [1.0, True]})
+    assert not same_json({"a": [1, True]}, {"a": [1, 1]})
 
 
 def test_rejected_credentials_exit_3(emulator: EmulatorHandle) -> None:

@@ -103,9 +103,10 @@ def test_beyond_the_flag_limit_a_row_says_it_is_not_evaluated_instead_of_waiting
 
 
 def test_a_change_python_calls_equal_is_still_shown_as_a_change() -> None:
-    # `True == 1` and `25 == 25.0` in Python, but the user's value did change.
+    # `True == 1` in Python, but the user's value did change; `25` and `25.0` are one JSON
+    # number: only the reason changed.
     assert fit_parts(change_parts(ev(True), ev(1)), 40).plain == "true → 1"
-    assert fit_parts(change_parts(ev(25), ev(25.0)), 40).plain == "25 → 25.0"
+    assert fit_parts(change_parts(ev(25), ev(25.0, "x")), 40).plain == "25.0 (rule_match → x)"
     no_reason = Evaluation(25, "number", None, True)
     assert fit_parts(change_parts(no_reason, ev(25, "default")), 40).plain == "25 (? → default)"
     switched = Evaluation(25, "number", "rule_match", False)

@@ -137,3 +137,20 @@ def test_server_text_is_escaped() -> None:
     b = flag("stage", rule("s1", 1, attribute="plan\x1b[31m", return_value=False))
     (line,) = lines(a, b)
     assert "\x1b" not in line and "returns true → false" in line
+
+
+def test_one_number_written_two_ways_is_no_difference() -> None:
+    """JSON has one number type: `1.0` and `1` (a server may write either) are the same default,
+    return value and operand, so the rules pair and nothing differs."""
+    a = flag(
+        "prod",
+        rule("r1", 1, operator="eq", attribute="age", value_json="18.0", return_value=2.0),
+        default_value={"a": 1.0, "b": [2, 3.0]},
+    )
+    b = flag(
+        "stage",
+        rule("s1", 1, operator="eq", attribute="age", value_json="18", return_value=2),
+        default_value={"b": [2.0, 3], "a": 1},
+    )
+    assert compare_flag("checkout", a, b).matches
+    assert lines(a, replace(b, default_value={"a": True, "b": [2, 3]})) == ["default.a 1.0 → true"]

@@ -143,6 +143,10 @@ def test_enabled_and_default_are_type_aware() -> None:
     ]
     assert summary(diff) == "flag switched off · +1 more"
     assert describe(diff) == ["flag switched off", "default false → 0"]
+    # One JSON number written two ways (a server may re-serialise it) is no change.
+    before, after = _edit(lambda b: b["flag"].update(default_value={"n": [1.0, 2]}))
+    _, again = _edit(lambda b: b["flag"].update(default_value={"n": [1, 2.0]}))
+    assert _diff(after, again).changes == ()
 
 
 def test_json_default_diffs_by_path() -> None:

@@ -45,9 +45,25 @@ def test_reason_or_enabled_alone_is_a_change_but_value_type_alone_is_not() -> No
     assert not evaluations_differ(ON, Evaluation(True, None, "default", True))
 
 
-def test_true_and_one_are_different_values() -> None:
+def test_true_and_one_are_different_values_but_one_and_one_point_zero_are_one_number() -> None:
+    """JSON has one number type: a server that writes `1.0` for `1` changed nothing."""
     assert evaluations_differ(Evaluation(True, None, "x", True), Evaluation(1, None, "x", True))
-    assert evaluations_differ(Evaluation(1, None, "x", True), Evaluation(1.0, None, "x", True))
+    assert evaluations_differ(Evaluation(1, None, "x", True), Evaluation("1", None, "x", True))
+    assert not evaluations_differ(Evaluation(1, None, "x", True), Evaluation(1.0, None, "x", True))
+    assert not evaluations_differ(
+        Evaluation({"a": 1, "b": {"c": [1, 2.0]}}, "json", "x", True),
+        Evaluation({"b": {"c": [1, 2]}, "a": 1.0}, "json", "x", True),
+    )
+    assert evaluations_differ(
+        Evaluation({"a": [1, True]}, "json", "x", True),
+        Evaluation({"a": [1, 1]}, "json", "x", True),
+    )
+    deep: object = 0
+    for _ in range(5000):  # deeper than Python recurses: compared, not a crash
+        deep = [deep]
+    assert not evaluations_differ(
+        Evaluation(deep, "json", "x", True), Evaluation(deep, "json", "x", True)
+    )
     assert not evaluations_differ(
         Evaluation({"a": 1, "b": [1]}, "json", "x", True),
         Evaluation({"b": [1], "a": 1}, "json", "x", True),

@@ -48,7 +48,7 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.core import EvaluatorStatus, ValueUpdated
 from togul_monitor.core.plan import evaluate_problem, stream_problem
 from togul_monitor.domain.events import ConnectionState, Status
-from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, same_value
+from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, same_json
 from togul_monitor.support.text import mask_secret, safe_text
 
 __all__ = ["choose_context", "parse_wanted", "run_wait", "wait"]
@@ -123,7 +123,7 @@ class _Waiter:
         current = value.current
         if current is None or value.stale or value.error is not None:
             return False
-        return same_value(current.value, self.wanted)
+        return same_json(current.value, self.wanted)
 
     def evaluator(self, status: EvaluatorStatus) -> None:
         """A failing evaluate side, said once per change (the monitor retries it)."""

@@ -34,6 +34,7 @@ import msgspec
 from msgspec.structs import replace
 
 from togul_monitor.domain.flag_config import Change, FlagConfig, RuleConfig, diff_configs
+from togul_monitor.domain.values import one_number_form
 
 #: Beyond this many rule pairs to weigh, rules are aligned by position alone (the alignment is
 #: quadratic; no real flag has hundreds of rules, a hostile server might).
@@ -92,7 +93,7 @@ def _operand(value_json: str | None) -> object:
     if value_json is None:
         return None
     try:
-        return ("json", json.dumps(json.loads(value_json), sort_keys=True))
+        return ("json", json.dumps(one_number_form(json.loads(value_json)), sort_keys=True))
     except (ValueError, RecursionError):
         return ("text", value_json)
 

@@ -41,6 +41,7 @@ from togul_monitor.domain.flag_config_words import (
     show,
     summary,
 )
+from togul_monitor.domain.values import same_json
 
 __all__ = [
     "KINDS",
@@ -81,19 +82,12 @@ _RULE_FIELDS: tuple[str, ...] = (
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
-def _canonical(value: Any) -> object:
-    """Equal JSON values compare equal, and `true`, `1` and `1.0` do not."""
-    if isinstance(value, (dict, list)):
-        return ("json", json.dumps(value, sort_keys=True, separators=(",", ":")))
-    return (type(value).__name__, value)
-
-
 def _same_operand(a: str | None, b: str | None) -> bool:
     """Operands compare as JSON when both parse (`["a", "b"]` is `["a","b"]`)."""
     if a is None or b is None:
         return a == b
     try:
-        return _canonical(json.loads(a)) == _canonical(json.loads(b))
+        return same_json(json.loads(a), json.loads(b))
     except (ValueError, RecursionError):
         return a == b
 
@@ -116,7 +110,7 @@ def _json_diff(before: Any, after: Any, path: str, out: list[tuple[str, str, Any
                 out.append((f"{path}[{i}]", "removed", before[i], None))
             else:
                 _json_diff(before[i], after[i], f"{path}[{i}]", out)
-    elif _canonical(before) != _canonical(after):
+    elif not same_json(before, after):
         out.append((path, "changed", before, after))
 
 
@@ -160,7 +154,7 @@ def diff_configs(before: FlagConfig | None, after: FlagConfig | None) -> tuple[C
     changes: list[Change] = []
     for name in ("enabled", "name", "description", "value_type"):
         old, new = getattr(before, name), getattr(after, name)
-        if _canonical(old) != _canonical(new):
+        if not same_json(old, new):
             changes.append(Change(name, "changed", old, new))
     changes.extend(_value_changes(before.default_value, after.default_value, "default_value"))
     old_rules = {r.rule_id: (i + 1, r) for i, r in enumerate(before.rules)}
@@ -174,7 +168,7 @@ def diff_configs(before: FlagConfig | None, after: FlagConfig | None) -> tuple[C
         old = old_rules[rule_id][1]
         for name in _RULE_FIELDS:
             a, b = getattr(old, name), getattr(rule, name)
-            same = _same_operand(a, b) if name == "value_json" else _canonical(a) == _canonical(b)
+            same = _same_operand(a, b) if name == "value_json" else same_json(a, b)
             if not same:
                 changes.append(
                     Change(f"{base}.{name}", "changed", a, b, rule_id, number, condition)

@@ -10,7 +10,6 @@ The records below are the shapes that the monitor, the journal, the CLI and the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,39 +64,39 @@ UNSEEN_NOTE = "may include changes the stream did not show"
 # --- logic -------------------------------------------------------------------------------------
 
 
-def _canonical(value: Any) -> object:
-    """A comparison key for a JSON value that tells `true` from `1` and `1` from `1.0`.
-
-    Python says `True == 1 == 1.0`; a flag whose value goes from `true` to `1` did change for
-    the user, so the type takes part in the comparison. Containers compare by canonical JSON.
-    """
-    if isinstance(value, (dict, list)):
-        try:
-            return ("json", json.dumps(value, sort_keys=True, separators=(",", ":")))
-        except (TypeError, ValueError):
-            return ("repr", repr(value))
-    return (type(value).__name__, value)
-
-
 def same_json(a: Any, b: Any) -> bool:
-    """`a` and `b` are the same JSON value to a user: `true` is not `1`, `25` is not `25.0`
-    (`_canonical`); what a value change is, wherever it is shown."""
-    return _canonical(a) == _canonical(b)
+    """`a` and `b` are the same JSON value to a user; what a value change is, wherever it is
+    shown, and what `wait --value` compares. Python says `True == 1 == 1.0`, but JSON's `true`
+    is not its `1`, nor `"1"` its `1`, so the type takes part; numbers compare by value (`50` is
+    `50.0`): JSON has one number type, and a server may send either for the same number.
+    Objects compare by keys and values, arrays item by item."""
+    try:
+        return _same(a, b)
+    except RecursionError:  # deeper than any JSON parser here returns: not worth more
+        return a is b
 
 
-def same_value(a: Any, b: Any) -> bool:
-    """`a` and `b` are the same JSON value, what `wait --value` compares: type-aware like
-    `_canonical` (`true` is not `1`, `"1"` is not `1`), except that numbers compare by value
-    (`50` is `50.0`): JSON has one number type, and a server may send either for the same
-    number, where a person typing `--value 50` means both."""
+def one_number_form(value: Any) -> Any:
+    """`value` with each whole float written as an integer (`1.0` as `1`), so that JSON text
+    made from it is the same for values `same_json` calls the same (with `sort_keys`)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: one_number_form(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [one_number_form(v) for v in value]
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):  # bool is an int to Python, not to JSON
         return type(a) is type(b) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
+        return a == b or (a != a and b != b)  # NaN (not JSON, but parsers take it) is itself
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and bool(a == b)
 
 
