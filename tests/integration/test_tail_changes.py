@@ -75,6 +75,10 @@ def test_a_token_tail_without_an_environment_names_every_environment(
     keys = {e["environment_id"]: e["environment_key"] for e in events_of(result.stdout)}
     ids = creds.environment_ids
     assert keys == {ids["production"]: "production", ids["staging"]: "staging"}
+    # No environment: no configuration diffs, and stderr says why (the token alone is not it).
+    assert all(line["kind"] != "diff" for line in map(json.loads, result.stdout.splitlines()))
+    assert "configuration diffs need an environment (--environment" in result.stderr
+    assert "need a token profile" not in result.stderr
 
 
 # --- before → after on stdout -----------------------------------------------------------------

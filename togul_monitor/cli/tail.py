@@ -94,7 +94,11 @@ async def _run_tail(
     # `tail` runs needs them, `tail --help` and `import togul_monitor.cli.tail` do not.
     from togul_monitor import core
     from togul_monitor.cli.tail_record import CommittedFirst, answered_and_committed
-    from togul_monitor.core.config_start import NEEDS_TOKEN_NOTE
+    from togul_monitor.core.config_start import (
+        NEEDS_ENVIRONMENT,
+        NEEDS_ENVIRONMENT_NOTE,
+        NEEDS_TOKEN_NOTE,
+    )
     from togul_monitor.core.configs import NEEDS_TOKEN
 
     # The updates come in batches from the drain buffer (core/drained.py): under a burst the
@@ -131,6 +135,8 @@ async def _run_tail(
                     printer.say(safe_text(notice))
             if snapshot.config_state == NEEDS_TOKEN:
                 printer.say(NEEDS_TOKEN_NOTE)
+            elif snapshot.config_state == NEEDS_ENVIRONMENT:
+                printer.say(NEEDS_ENVIRONMENT_NOTE)
             scope = TailScope(
                 printer,
                 query=query,

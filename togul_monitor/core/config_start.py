@@ -16,6 +16,13 @@ NEEDS_TOKEN_NOTE = (
     "with a Bearer token (token_env)"
 )
 
+#: Why a token profile without an environment key has no diffs (said where NEEDS_TOKEN_NOTE is).
+NEEDS_ENVIRONMENT = "needs an environment key"
+NEEDS_ENVIRONMENT_NOTE = (
+    "configuration diffs need an environment (--environment, or the profile's environment_key):"
+    " the management API lists one environment's flags at a time"
+)
+
 
 def start_configs(
     configs: FlagConfigs,
@@ -31,7 +38,7 @@ def start_configs(
     if tokens is None:
         return  # `configs.state` says so
     if not profile.environment_key:
-        configs.state = "needs an environment key"
+        configs.state = NEEDS_ENVIRONMENT
         return
     if plan.project_id is None or plan.environment_id is None:
         configs.state = "failed: the environment lookup failed"
