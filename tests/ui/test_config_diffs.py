@@ -8,6 +8,7 @@ import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
 from textual.widgets import DataTable, Static
 
@@ -19,7 +20,7 @@ from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.inventory import InventoryScreen
 from togul_monitor.ui.view.change import Part, fit_parts
-from togul_monitor.ui.view.config_diffs import with_diff
+from togul_monitor.ui.view.config_diffs import ConfigDiffs, with_diff
 from togul_monitor.ui.view.feed_layout import row_text
 from togul_monitor.ui.view.inventory import state_line
 
@@ -223,3 +224,15 @@ async def test_the_inventory_sorts_updates_live_and_selects(emulator: EmulatorHa
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is app.main, what="the inventory closed")
         assert app.main.selected_flag == "new-onboarding"
+
+
+def test_a_diff_without_ids_is_kept_by_its_event_s_environment_too() -> None:
+    # A token's stream: one read brings the flag's change in two environments, at one time.
+    from togul_monitor.core.updates import ConfigChanged
+
+    here = FlagEvent("flag.updated", "checkout-v2", "env", 3, 1, None, 50.0)
+    there = FlagEvent("flag.updated", "checkout-v2", "env-2", 3, 1, None, 50.0)
+    diffs = ConfigDiffs()
+    diffs.add(ConfigChanged(msgspec.structs.replace(DIFF, event_id=None), here, 50.2))
+    assert diffs.for_event(here) is not None
+    assert diffs.for_event(there) is None

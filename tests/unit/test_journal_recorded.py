@@ -15,7 +15,8 @@ from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store import reader
 from togul_monitor.store.journal import Journal
-from togul_monitor.store.recorded import TIE_WITHIN, read_recorded_changes
+from togul_monitor.store.model import StoredDiff
+from togul_monitor.store.recorded import TIE_WITHIN, read_recorded_changes, tie_changes
 from togul_monitor.store.sqlite.reader import SqliteReader
 
 from ..journal_backends import JournalBackend
@@ -125,3 +126,48 @@ def test_the_read_is_two_queries_whatever_the_number_of_events(
     assert len(got.transitions) == len(range(0, 10_000, 7))
     reads = [s for s in statements if "FROM transitions" in s or "FROM config_diffs" in s]
     assert len(reads) == 2, statements  # not one per event
+
+
+def test_a_repeated_version_ties_each_diff_to_the_event_received_last_before_it() -> None:
+    # A flag deleted and created again with its key: the new flag's versions start at 1 again.
+    v1, v2, gone = ev("f", 1, 10, None), ev("f", 2, 11, None), ev("f", 3, 12, None)
+    again_v1, again_v2 = ev("f", 1, 13, None), ev("f", 2, 14, None)
+    events = [v1, v2, gone, again_v1, again_v2]
+    got = tie_changes(
+        events,
+        [change("f", 11.5, None), change("f", 14.5, None, before=False)],
+        [StoredDiff(diff("f", 2, None), 11.2), StoredDiff(diff("f", 1, None), 13.1)],
+    )
+    assert [(e, s.at) for e, s in got.diffs] == [(v2, 11.2), (again_v1, 13.1)]
+    assert got.diffs[0][0] is v2 and got.diffs[1][0] is again_v1  # not the new flag's
+    assert [(e, t.at) for e, t in got.transitions] == [(v2, 11.5), (again_v2, 14.5)]
+    assert got.transitions[0][0] is v2 and got.transitions[1][0] is again_v2
+    # A diff computed before any event of its version explains none of those loaded.
+    early = tie_changes(events, [], [StoredDiff(diff("f", 2, None), 10.5)])
+    assert early.diffs == ()
+
+
+def test_a_recreated_flag_s_rows_read_back_with_their_own_diffs(
+    journal_backend: JournalBackend,
+) -> None:
+    # Created, its default changed (v2), deleted (v3), created again (v1) and patched with no
+    # change (v2: no diff): after a restart the diff is the first v2's, not the second's.
+    events = [
+        FlagEvent("flag.created", "dup2", "env-1", 1, 10, None, 10.0),
+        FlagEvent("flag.updated", "dup2", "env-1", 2, 11, None, 11.0),
+        FlagEvent("flag.deleted", "dup2", "env-1", 3, 12, None, 12.0),
+        FlagEvent("flag.created", "dup2", "env-1", 1, 13, None, 13.0),
+        FlagEvent("flag.updated", "dup2", "env-1", 2, 14, None, 14.0),
+    ]
+    default = ConfigDiff(
+        "dup2", "env-1", None, 2, (Change("default_value", "changed", False, True),)
+    )
+    journal = journal_backend.open()
+    journal.append_events(events)
+    journal.append_config_diff(default, 11.3)
+    journal.close()
+    read = journal_backend.reader()
+    loaded = read.recent_events(5)
+    got = read_recorded_changes(read, loaded, environment_id="env-1")
+    assert [(e.type, e.version, e.received_at) for e, _ in got.diffs] == [("flag.updated", 2, 11.0)]
+    assert got.diffs[0][0] is loaded[1] and got.diffs[0][1].diff == default

@@ -5,8 +5,10 @@ The journal ties a transition or a diff to its event by the event's id. The docu
 sends no ids, and then the journal keeps none, so the tie is rebuilt from what it does keep:
 
 - a configuration diff names its flag, environment and version (the event's): the event of that
-  flag, environment and version (the last one, should a version repeat), as `journal export`
-  places it;
+  flag, environment and version received last at or before the diff was computed (its `at`), as
+  `history` and `export` place it by time. A version repeats when a flag is deleted and created
+  again with its key (the new flag's versions start at 1): each diff stays with its own flag's
+  event, as live;
 - a value transition names its flag, its context and when it was computed. Live, it belongs to
   the last event of the flag waiting for the answer (ui/view/answers.py); here, to the last
   event of the flag (in the profile's environment, when known) received before it, if that
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import TypeVar
 
 import msgspec
 
@@ -38,6 +41,10 @@ from togul_monitor.store.model import StoredDiff
 # An answer that comes later than this after an event is not taken for that event's answer
 # (without ids): evaluations answer within a second, a failed one is retried every 5 s.
 TIE_WITHIN = 60.0
+
+# Events in the order they were received, and their receive times (for `bisect`).
+_Timeline = tuple[list[float], list[FlagEvent]]
+_K = TypeVar("_K")
 
 
 class RecordedChanges(msgspec.Struct, frozen=True):
@@ -77,18 +84,18 @@ def tie_changes(
     """Each transition and diff with the event of `events` it explains (see the module's
     docstring); those that explain none are left out."""
     by_id: dict[str, FlagEvent] = {}
-    by_version: dict[tuple[str, str, int], FlagEvent] = {}
+    # (Flag, environment, version) → its events without ids and their receive times, oldest
+    # first: a version repeats when a flag is deleted and created again with its key.
+    by_version: dict[tuple[str, str, int], _Timeline] = {}
     # Flag → its events without ids in the profile's environment, and their receive times.
-    by_flag: dict[str, tuple[list[float], list[FlagEvent]]] = {}
+    by_flag: dict[str, _Timeline] = {}
     for event in events:
         if event.event_id is not None:
             by_id[event.event_id] = event
             continue
-        by_version[(event.flag_key, event.environment_id, event.version)] = event
+        _append(by_version, (event.flag_key, event.environment_id, event.version), event)
         if environment_id is None or event.environment_id == environment_id:
-            times, owners = by_flag.setdefault(event.flag_key, ([], []))
-            times.append(event.received_at)
-            owners.append(event)
+            _append(by_flag, event.flag_key, event)
     # (Event by identity, context) → the event and its transition of that context. With an id
     # the newest wins, as in the live view; without, the first after the event (a later one is
     # a re-evaluation of its own).
@@ -106,7 +113,9 @@ def tie_changes(
         if d.event_id is not None:
             found = by_id.get(d.event_id)
         elif d.version is not None:
-            found = by_version.get((d.flag_key, d.environment_id, d.version))
+            found = _last_before(
+                by_version.get((d.flag_key, d.environment_id, d.version)), stored.at
+            )
         else:
             found = None
         if found is not None:
@@ -117,15 +126,27 @@ def tie_changes(
 def _owner(
     transition: ValueTransition,
     by_id: dict[str, FlagEvent],
-    by_flag: dict[str, tuple[list[float], list[FlagEvent]]],
+    by_flag: dict[str, _Timeline],
 ) -> FlagEvent | None:
     if transition.event_id is not None:
         return by_id.get(transition.event_id)
-    found = by_flag.get(transition.flag_key)
-    if found is None:
+    owner = _last_before(by_flag.get(transition.flag_key), transition.at)
+    if owner is None or transition.at - owner.received_at > TIE_WITHIN:
         return None
-    times, owners = found
-    index = bisect_right(times, transition.at) - 1  # the last event received before it
-    if index < 0 or transition.at - times[index] > TIE_WITHIN:
+    return owner
+
+
+def _append(timelines: dict[_K, _Timeline], key: _K, event: FlagEvent) -> None:
+    times, owners = timelines.setdefault(key, ([], []))
+    times.append(event.received_at)
+    owners.append(event)
+
+
+def _last_before(timeline: _Timeline | None, at: float) -> FlagEvent | None:
+    """The event of `timeline` received last at or before `at` (what a change computed at `at`
+    can explain: it is computed after its event arrives), or None."""
+    if timeline is None:
         return None
-    return owners[index]
+    times, owners = timeline
+    index = bisect_right(times, at) - 1
+    return owners[index] if index >= 0 else None
