@@ -6,8 +6,10 @@ A shared journal is written only by a monitor that is its recorder (`journal_wri
 `togul-monitor record` sets); every other monitor reads it (store/reading.py).
 
 A journal that cannot be opened is not an error of the monitor: it runs without recording and
-says why (`notice`; `busy` when another process records the profile). A journal whose history
-cannot be read still records: `problem` says what was not loaded.
+says why (`notice`; `busy` when another process records the profile). A SQLite journal another
+process records is read as a shared one is (store/reading.py): the backfill, the history pane
+and the last values come from it, and the status still says this monitor is not recording.
+A journal whose history cannot be read still records: `problem` says what was not loaded.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ async def open_journal(
         _close_aside(*handed)  # opened as the cancellation came
         raise
     assert journal is not None
-    # A shared journal only read: another process records it, as a busy SQLite one.
+    # Only read: another process records it (a shared journal's recorder, a busy SQLite one's).
     opened = Opened(journal, journal.notice, busy=isinstance(journal, ReadingJournal))
     try:
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
@@ -120,11 +122,25 @@ def _open(
 ) -> Journal:
     """The journal a monitor records into; a shared one (PostgreSQL) only read unless this
     monitor is its `writer` (docs/recorder.md): every TUI, `web` tab and `tail` of a profile
-    would otherwise record it too, and its value changes without an event id once each."""
+    would otherwise record it too, and its value changes without an event id once each. A
+    SQLite journal another process records (`RecorderBusy`) is only read too."""
     target = journal_target(profile_name, url, directory)
-    if isinstance(target, Path) or writer:
+    if not isinstance(target, Path) and not writer:
+        return ReadingJournal(open_reader_at(profile_name, url, directory))
+    try:
         return Journal.open(target, **options)
-    return ReadingJournal(open_reader_at(profile_name, url, directory))
+    except RecorderBusy as busy:
+        if not isinstance(target, Path):
+            raise
+        # One recorder per SQLite file, but any number of readers: read what it records, as
+        # `togul-monitor history` does meanwhile, rather than show no history at all.
+        try:
+            reader = open_reader_at(profile_name, target)
+        except JournalError:
+            raise busy from None
+        notice = f"not recording: {busy}"
+        log.warning("%s", notice)
+        return ReadingJournal(reader, notice)
 
 
 def journal_notice(journal: Journal | None, opened: str | None, stopped: bool) -> str | None:

@@ -1,5 +1,5 @@
 """A shared journal a monitor reads but does not write (docs/journal.md, "Who writes a shared
-journal").
+journal"), and a SQLite journal another process records (its one recorder's lock is taken).
 
 With PostgreSQL there is no one-recorder lock: every TUI, every `web` tab and every `tail` of a
 profile would record it, and what has no identity the recorders share (a value change of an
@@ -29,13 +29,15 @@ READ_ONLY_NOTICE = "reading the shared journal (togul-monitor record writes it)"
 
 
 class ReadingJournal(Journal):
-    """`reader`'s journal, read; appends are dropped silently (another process records)."""
+    """`reader`'s journal, read; appends are dropped silently (another process records).
+    `notice`: what the status says of it (a busy SQLite journal's says why it is not
+    recording, core/recording.py)."""
 
-    def __init__(self, reader: JournalReader) -> None:
+    def __init__(self, reader: JournalReader, notice: str = READ_ONLY_NOTICE) -> None:
         super().__init__()
         self._reader = reader
         self.location = reader.location
-        self.notice = READ_ONLY_NOTICE
+        self.notice = notice
 
     def __repr__(self) -> str:
         return f"ReadingJournal({self.location!r})"
