@@ -246,6 +246,8 @@ def test_coverage_json_with_a_token_has_configured_and_observed(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["flag_key"] == "checkout-button-color" and data["config_known"] is True
+    # Read again after the run, unchanged: nothing said, the rules compared.
+    assert data["config_changed"] is None and data["recheck_failed"] is None
     (context,) = data["contexts"]
     (rule,) = context["rules"]
     assert rule["configured"] == 50 and rule["reached"] == 200 and rule["return_value"] == "green"

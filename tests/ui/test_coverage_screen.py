@@ -1,13 +1,18 @@
 """Pilot: `o` on the selected flag opens the coverage screen, which samples on a worker and shows
 each context's values and the percentage rule's configured against observed share; `esc`
-closes it and cancels the run; without a selected flag nothing opens."""
+closes it and cancels the run; without a selected flag nothing opens; a flag edited during the
+run is said, and no rule is compared."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
+from textual.geometry import Region
+from textual.widgets import Static
 
+from togul_monitor.client.evaluate import EvaluateClient, EvaluateResult
+from togul_monitor.config.profiles import Profile
 from togul_monitor.core import coverage
 from togul_monitor.domain.coverage_words import percent
 from togul_monitor.emulator.harness import EmulatorHandle
@@ -81,3 +86,70 @@ async def test_escape_cancels_a_run_under_way(emulator: EmulatorHandle) -> None:
         await wait_for(pilot, lambda: screen.run.finished, what="the run to end")
         assert screen.result is None  # cancelled: no result
         assert emulator.requests.count("POST", "/api/v1/evaluate") < 200  # stopped early
+
+
+async def test_a_flag_edited_during_the_run_is_said_and_no_rule_is_compared(
+    emulator: EmulatorHandle, fast: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's evaluate client sets rule 2 of checkout-v2 from 90 % to 10 % once 20 answers
+    are in (before it returns the 20th): the edit lands during the run, whatever the timing."""
+    flag = "checkout-v2"
+    world = emulator.world
+    world.update_rule("production", flag, 1, rollout_percentage=90)
+
+    class Editing(EvaluateClient):
+        answers = 0
+
+        async def evaluate(
+            self, flag_key: str, context: dict[str, str] | None = None
+        ) -> EvaluateResult:
+            result = await super().evaluate(flag_key, context)
+            self.answers += 1
+            if self.answers == 20:
+                world.update_rule("production", flag, 1, rollout_percentage=10)
+            return result
+
+    def opened(profile: Profile) -> EvaluateClient:
+        assert profile.api_key is not None
+        return Editing(profile.base_url, api_key=profile.api_key, environment_key="production")
+
+    monkeypatch.setattr(coverage, "open_client", opened)
+    profile = make_profile(emulator, watch=(flag,))
+    profile = replace(profile, token=emulator.credentials.org_token)
+    app = make_app(profile)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        table = app.main.values_table
+        await wait_for(pilot, lambda: flag in table.values, what="the value")
+        monitor = app.monitor
+        assert monitor is not None
+        configs = lambda: monitor.snapshot().flag_configs  # noqa: E731
+        await wait_for(pilot, lambda: configs().get(flag) is not None, what="the config")
+        await wait_for(
+            pilot,
+            lambda: configs()[flag].rules[1].rollout_percentage == 90,
+            what="the 90 % read",
+        )
+        version = configs()[flag].version
+        assert version is not None
+        table.focus()
+        table.move_cursor(row=table.get_row_index(flag))
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, CoverageScreen), what="the screen")
+        screen = app.screen
+        assert isinstance(screen, CoverageScreen)
+        await wait_for(pilot, lambda: screen.result is not None, timeout=10, what="the result")
+        result = screen.result
+        assert result is not None
+        said = (
+            f"{flag} changed during the run (version {version} → {version + 1}): "
+            "the samples mix both configurations; run it again"
+        )
+        await pilot.pause()
+        body = screen.query_one("#coverage-body", Static)
+        rendered = "\n".join(line.text for line in body.render_lines(Region(0, 0, 110, 30)))
+        assert rendered.splitlines()[0].rstrip() == said  # first, above the tables
+        assert "configured" not in rendered and "observed" not in rendered
+        state = str(screen.query_one("#coverage-state", Static).render())
+        assert "the flag changed during the run" in state
+        assert all(not table.rules for table in coverage_tables(result))

@@ -9,8 +9,11 @@ How "reached" is decided and its limits: docs/coverage.md.
 
 stdout: a line per context (`premium: true 48.5 %, false 51.5 % (200 samples)`) and under it a
 line per percentage rule (`rule 2: 50 % configured, 48.5 % observed for premium (200 samples)`);
-`--json`: one object. Exit codes (cli/common.py): 0 done, 1 stopped early (quota, no such flag,
-failures), 2 usage or configuration error, 3 credentials rejected, 130 Ctrl-C.
+`--json`: one object. With a token the configuration is read again after the last answer: when
+it changed during the run, that is said first (`checkout-v2 changed during the run (version 7 →
+8): ...`) and no rule's configured share is set beside the observed one. Exit codes
+(cli/common.py): 0 done, 1 stopped early (quota, no such flag, failures) or the configuration
+changed during the run, 2 usage or configuration error, 3 credentials rejected, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 import click
@@ -42,6 +46,7 @@ from togul_monitor.core.coverage import (
     DEFAULT_SAMPLES,
     MAX_RATE,
     MAX_SAMPLES,
+    ReadConfig,
     coverage_problem,
     open_client,
     read_flag_config,
@@ -49,7 +54,9 @@ from togul_monitor.core.coverage import (
 )
 from togul_monitor.core.environment import refuse_other_environment
 from togul_monitor.core.tokens import ProfileTokens
-from togul_monitor.domain.coverage_words import result_lines, result_to_json
+from togul_monitor.domain.coverage import CoverageResult
+from togul_monitor.domain.coverage_change import change_words
+from togul_monitor.domain.coverage_words import recheck_words, result_lines, result_to_json
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.support.text import safe_text
 
@@ -64,31 +71,35 @@ def choose_contexts(profile: Profile, names: tuple[str, ...]) -> dict[str, dict[
     return {name: attrs for name, attrs in known.items() if not names or name in names}
 
 
-async def _read_config(profile: Profile, flag_key: str, err: TextIO) -> FlagConfig | None:
-    """The flag's configuration with the profile's token; None (said on stderr) without one,
-    when the environment does not list the flag, or when the read fails."""
-    if not profile.token:
-        err.write(
-            "coverage: no token: observed shares only (the configured percentages come from "
-            "the management API, which needs a token: token_env, --token-file or TOGUL_TOKEN)\n"
-        )
-        return None
-
+def _note(err: TextIO) -> Callable[[str], None]:
     def note(text: str) -> None:
         err.write(f"coverage: {safe_text(text)}\n")
 
-    tokens = ProfileTokens(profile, note=note)
+    return note
+
+
+def _reader(profile: Profile, flag_key: str, tokens: ProfileTokens) -> ReadConfig:
+    """Reads the flag's configuration with the profile's token, renewed after a 401 (this
+    command owns its token: ProfileTokens writes a rotated pair back, as the monitor does)."""
     keeper = tokens.keeper
     assert keeper is not None  # a token: ProfileTokens keeps it
+
+    async def read() -> FlagConfig | None:
+        return await read_flag_config(profile, flag_key, lambda: keeper.token, keeper.renew)
+
+    return read
+
+
+async def _first_read(read: ReadConfig, flag_key: str, err: TextIO) -> FlagConfig | None:
+    """The configuration before the run; None (said on stderr) when the environment does not
+    list the flag or the read fails."""
     try:
-        config = await read_flag_config(profile, flag_key, lambda: keeper.token, renew=keeper.renew)
+        config = await read()
     except ManagementError as exc:
-        note(f"the flag's configuration was not read ({exc}): observed shares only")
+        _note(err)(f"the flag's configuration was not read ({exc}): observed shares only")
         return None
-    finally:
-        await tokens.aclose()
     if config is None:
-        note(f"the environment does not list {flag_key}: observed shares only")
+        _note(err)(f"the environment does not list {flag_key}: observed shares only")
     return config
 
 
@@ -110,7 +121,50 @@ async def run_coverage(
     chosen = choose_contexts(profile, contexts)
     # A key of another environment is the profile's mistake (exit 2), as for every command.
     await refuse_other_environment(profile, flag_key)
-    config = await _read_config(profile, flag_key, err)
+    if not profile.token:
+        err.write(
+            "coverage: no token: observed shares only (the configured percentages come from "
+            "the management API, which needs a token: token_env, --token-file or TOGUL_TOKEN)\n"
+        )
+    # Open for the whole run: the configuration is read before it and again after it.
+    tokens = ProfileTokens(profile, note=_note(err)) if profile.token else None
+    try:
+        read = _reader(profile, flag_key, tokens) if tokens is not None else None
+        config = await _first_read(read, flag_key, err) if read is not None else None
+        result = await _sample(profile, flag_key, chosen, config, samples, seed, read, err)
+    finally:
+        if tokens is not None:
+            await tokens.aclose()
+    if as_json:
+        # ensure_ascii: server text is escaped, never printed raw.
+        out.write(json.dumps(result_to_json(result), sort_keys=True) + "\n")
+    else:
+        for line in result_lines(result):
+            out.write(line + "\n")
+    # Said on stderr too: stdout may be a script's JSON.
+    if result.config_changed is not None:
+        err.write(f"coverage: {change_words(flag_key, result.config_changed)}\n")
+    if result.recheck_failed is not None:
+        err.write(f"coverage: {recheck_words(result.recheck_failed)}\n")
+    if result.stopped:
+        err.write(f"coverage: stopped: {safe_text(result.stopped)}\n")
+    if result.stop_kind == "rejected":
+        return EXIT_CREDENTIALS
+    # A run the flag changed under measured no one configuration: a failure, as a stop is.
+    failed = result.stopped is not None or result.config_changed is not None
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+async def _sample(
+    profile: Profile,
+    flag_key: str,
+    chosen: dict[str, dict[str, str]],
+    config: FlagConfig | None,
+    samples: int,
+    seed: int | None,
+    read: ReadConfig | None,
+    err: TextIO,
+) -> CoverageResult:
     total = samples * len(chosen)
     err.write(
         f"coverage: {total} evaluate requests ({samples} per context × {len(chosen)}), "
@@ -118,22 +172,11 @@ async def run_coverage(
     )
     client = open_client(profile)
     try:
-        result = await sample_coverage(
-            client, flag_key, chosen, config=config, samples=samples, seed=seed
+        return await sample_coverage(
+            client, flag_key, chosen, config=config, samples=samples, seed=seed, reread=read
         )
     finally:
         await client.aclose()
-    if as_json:
-        # ensure_ascii: server text is escaped, never printed raw.
-        out.write(json.dumps(result_to_json(result), sort_keys=True) + "\n")
-    else:
-        for line in result_lines(result):
-            out.write(line + "\n")
-    if result.stopped:  # said on stderr too: stdout may be a script's JSON
-        err.write(f"coverage: stopped: {safe_text(result.stopped)}\n")
-    if result.stop_kind == "rejected":
-        return EXIT_CREDENTIALS
-    return EXIT_OK if result.stopped is None else EXIT_FAILED
 
 
 @click.command()
@@ -184,8 +227,11 @@ def coverage(
     Each context's attributes are kept and its bucketing attribute (the rules' bucket_by,
     user_id by default) varied: SAMPLES evaluate requests per context, at most 50 a second.
     With a token, the configured percentages are read too; without, only the observed shares.
-    Exit codes: 0 done, 1 stopped early (quota, no such flag, failures), 2 usage or
-    configuration error, 3 credentials rejected, 130 Ctrl-C.
+    With a token the configuration is read again after the run too: when the flag changed
+    during it, the output says so and the rules are not compared.
+    Exit codes: 0 done, 1 stopped early (quota, no such flag, failures) or the flag's
+    configuration changed during the run, 2 usage or configuration error, 3 credentials
+    rejected, 130 Ctrl-C.
     """
     code = EXIT_OK
     try:

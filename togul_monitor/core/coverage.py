@@ -9,6 +9,11 @@ is the only request outside the pacing. Sampling stops at the first 401/403 (the
 refused), quota answer (`billing.evaluation_blocked`) or 404 (no such flag): more requests would
 all answer the same. It also stops after `MAX_FAILURES_IN_A_ROW` failures in a row.
 
+The configuration the answers are attributed to is read before the run; given a way to read it
+(`reread`), the sampler reads it again after the last answer, and a difference marks the result
+`config_changed` (domain/coverage_change.py): the flag was edited under the run, whose answers
+then follow two configurations, and no rule's share is compared with either.
+
 The sampler has an `EvaluateClient` of its own (`open_client`): the monitor's counters, values
 and pacing are not touched. The TUI runs it in a thread worker, on a loop of its own
 (`CoverageRun`), never on the UI's loop or the monitor's; `cancel()` stops it from any thread.
@@ -23,7 +28,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 
 from togul_monitor.client.evaluate import EvaluateClient, Outcome
-from togul_monitor.client.management import FlagReader, Renew, lookup_environment
+from togul_monitor.client.management import (
+    FlagReader,
+    ManagementError,
+    Renew,
+    lookup_environment,
+)
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.plan import evaluate_problem
 from togul_monitor.domain.coverage import (
@@ -33,6 +43,7 @@ from togul_monitor.domain.coverage import (
     sample_context,
     varied_attributes,
 )
+from togul_monitor.domain.coverage_change import config_change
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.support.text import safe_text
 
@@ -45,6 +56,7 @@ MAX_FAILURES_IN_A_ROW = 20
 Progress = Callable[[int, int], None]  # (samples done, samples planned)
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+ReadConfig = Callable[[], Awaitable[FlagConfig | None]]  # None: the environment lacks the flag
 
 
 class Pacer:
@@ -111,10 +123,12 @@ async def sample_coverage(
     clock: Clock = time.monotonic,
     sleep: Sleep = asyncio.sleep,
     cancelled: Callable[[], bool] | None = None,
+    reread: ReadConfig | None = None,
 ) -> CoverageResult:
     """Evaluate `samples` synthetic users of each context (at most `MAX_SAMPLES`), paced, and
     tally the answers. `cancelled()` is asked before each request (a cancelled task stops too).
-    `clock` and `sleep` pace the requests (tests give a clock of their own)."""
+    `clock` and `sleep` pace the requests (tests give a clock of their own). `reread()` reads
+    the configuration again once every answer is in, to be compared with `config`."""
     samples = clamp_samples(samples)
     varied = varied_attributes(config)
     prefix = run_prefix(seed)
@@ -163,6 +177,12 @@ async def sample_coverage(
     await asyncio.gather(*(worker() for _ in range(min(MAX_IN_FLIGHT, planned))))
     if done and not answered:  # nothing measured: a failure, whatever the count in a row
         stop("failures", f"every request failed ({last_failure})")
+    if config is not None and reread is not None and tally.stop_kind != "cancelled":
+        # After the last answer, so an edit that any answer saw is in what this read returns.
+        try:
+            tally.config_changed = config_change(config, await reread())
+        except ManagementError as exc:
+            tally.recheck_failed = safe_text(str(exc))
     return tally.result()
 
 
@@ -184,7 +204,12 @@ async def read_flag_config(
 
 class CoverageRun:
     """One run on a loop of its own, for a thread worker: `run()` blocks and returns the
-    result (None once cancelled); `cancel()` may be called from any thread, before or during."""
+    result (None once cancelled); `cancel()` may be called from any thread, before or during.
+
+    With a token the flag's configuration is read before the run (`config`, the monitor's
+    copy, stays when that read fails) and again after it. The profile's token is sent as it is,
+    never renewed: the running monitor owns the refresh token, and a second refresh would kill
+    the one it holds (refresh tokens rotate; core/env_configs.py does the same)."""
 
     def __init__(
         self,
@@ -235,19 +260,31 @@ class CoverageRun:
             if self._cancelled:
                 raise asyncio.CancelledError
             self._loop, self._task = asyncio.get_running_loop(), task
+        config, reread = self.config, None
+        if self.profile.token:
+            reread = self._read_config
+            try:
+                config = await reread()
+            except ManagementError:
+                pass  # the monitor's copy; the read after the run will say why it failed
         client = open_client(self.profile)
         try:
             return await sample_coverage(
                 client,
                 self.flag_key,
                 self.contexts,
-                config=self.config,
+                config=config,
                 samples=self.samples,
                 seed=self.seed,
                 progress=self.progress,
                 cancelled=lambda: self._cancelled,
+                reread=reread,
             )
         finally:
             with self._lock:
                 self._loop = self._task = None
             await client.aclose()
+
+    async def _read_config(self) -> FlagConfig | None:
+        token = self.profile.token or ""
+        return await read_flag_config(self.profile, self.flag_key, lambda: token)

@@ -28,11 +28,12 @@ answered that value is counted for the first such percentage rule, so its share 
 bound: the rule is marked `ambiguous`. A sample whose answer contradicts the walk (the walk
 ends at an attribute, boolean rule or the default, and the answer is another value or reason;
 a `disabled` answer for an enabled flag) is `unexplained`: the configuration changed during
-the run, or the server matches attributes differently. Two percentage rules with the same
-`bucket_by` share the server's buckets, so a later one sees only the buckets the earlier ones
-left: its share among the samples that reach it is not its configured percentage (on the
-emulator's hashing, 25 % then 50 % gives 25 of the 75 buckets left, 33 %); `share_of_all`
-gives its share of every sample as well.
+the run (the configuration read again after it says so: coverage_change.py), or the server
+matches attributes differently. Two percentage rules with the same `bucket_by` share the
+server's buckets, so a later one sees only the buckets the earlier ones left: its share among
+the samples that reach it is not its configured percentage (on the emulator's hashing, 25 %
+then 50 % gives 25 of the 75 buckets left, 33 %); `share_of_all` gives its share of every
+sample as well.
 
 Pure: no I/O.
 """
@@ -46,6 +47,7 @@ from typing import Any
 
 import msgspec
 
+from togul_monitor.domain.coverage_change import ConfigChange
 from togul_monitor.domain.flag_config import FlagConfig, RuleConfig, rule_condition, rule_to_json
 from togul_monitor.domain.values import same_json
 
@@ -236,6 +238,9 @@ class CoverageResult(msgspec.Struct, frozen=True):
     flag_enabled: bool | None = None  # the configuration's switch (None: unknown)
     stopped: str | None = None  # why sampling stopped early, in words
     stop_kind: str | None = None  # rejected | quota | not_found | failures | cancelled
+    # The configuration read after the run differs (coverage_change.py): no rule figures then.
+    config_changed: ConfigChange | None = None
+    recheck_failed: str | None = None  # why it could not be read after the run, in words
 
 
 class _Counts(msgspec.Struct):
@@ -274,6 +279,8 @@ class CoverageTally:
         self._counts = {name: _Counts() for name in self.contexts}
         self.stopped: str | None = None
         self.stop_kind: str | None = None
+        self.config_changed: ConfigChange | None = None
+        self.recheck_failed: str | None = None
 
     def add(self, name: str, sample: Mapping[str, str], value: Any, reason: str | None) -> None:
         """One answered sample of context `name`: `sample` is the context that was sent."""
@@ -333,10 +340,11 @@ class CoverageTally:
         )
         rules: list[RuleCoverage] = []
         table: tuple[RuleApplicability, ...] = ()
-        if self.config is not None:
+        config = self.config if self.config_changed is None else None  # no rule held throughout
+        if config is not None:
             first = sample_context(attributes, self.varied, self.prefix, 0)
-            table = applicability(self.config, attributes, self.varied)
-            for index, rule in enumerate(self.config.rules):
+            table = applicability(config, attributes, self.varied)
+            for index, rule in enumerate(config.rules):
                 if not rule.is_active or rule.rule_type != "percentage":
                     continue
                 rules.append(
@@ -362,7 +370,7 @@ class CoverageTally:
             rules=tuple(rules),
             applicability=table,
             reasons=dict(counts.reasons),
-            unexplained=counts.unexplained,
+            unexplained=counts.unexplained if config is not None else 0,
         )
 
     def result(self) -> CoverageResult:
@@ -373,7 +381,11 @@ class CoverageTally:
             varied=self.varied,
             contexts=tuple(self._context(name) for name in self.contexts),
             config_known=self.config is not None,
-            flag_enabled=self.config.enabled if self.config is not None else None,
+            flag_enabled=(
+                self.config.enabled if self.config is not None and not self.config_changed else None
+            ),
             stopped=self.stopped,
             stop_kind=self.stop_kind,
+            config_changed=self.config_changed,
+            recheck_failed=self.recheck_failed,
         )

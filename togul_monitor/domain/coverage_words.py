@@ -11,6 +11,7 @@ from togul_monitor.domain.coverage import (
     CoverageResult,
     RuleCoverage,
 )
+from togul_monitor.domain.coverage_change import change_to_json, change_words
 from togul_monitor.domain.flag_config import show
 from togul_monitor.support.text import safe_text
 
@@ -47,9 +48,20 @@ def values_line(context: ContextCoverage) -> str:
     return f"{safe_text(context.name)}: {', '.join(parts)} ({context.answered} samples{extra})"
 
 
+def recheck_words(why: str) -> str:
+    """Said when the configuration could not be read again after the run."""
+    return (
+        f"the flag's configuration was not read again after the run ({safe_text(why)}): "
+        "a change during the run would not show"
+    )
+
+
 def result_lines(result: CoverageResult) -> list[str]:
-    """Every line of a result, as the CLI prints it."""
+    """Every line of a result, as the CLI prints it: a change of the configuration during the
+    run first (the result then holds no rule figures to print)."""
     lines: list[str] = []
+    if result.config_changed is not None:
+        lines.append(change_words(result.flag_key, result.config_changed))
     for context in result.contexts:
         lines.append(values_line(context))
         lines.extend("  " + rule_line(rule, context.name) for rule in context.rules)
@@ -66,6 +78,8 @@ def result_lines(result: CoverageResult) -> list[str]:
         lines.append(OFF_NOTE)
     if not result.config_known:
         lines.append("observed shares only: the flag's configuration was not read")
+    if result.recheck_failed is not None:
+        lines.append(recheck_words(result.recheck_failed))
     if result.stopped:
         lines.append(f"stopped early: {safe_text(result.stopped)}")
     return lines
@@ -82,18 +96,23 @@ def result_to_json(result: CoverageResult) -> dict[str, Any]:
         "flag_enabled": result.flag_enabled,
         "stopped": result.stopped,
         "stop_kind": result.stop_kind,
-        "contexts": [_context_json(c) for c in result.contexts],
+        "config_changed": (
+            change_to_json(result.config_changed) if result.config_changed is not None else None
+        ),
+        "recheck_failed": result.recheck_failed,
+        "contexts": [_context_json(c, result.config_changed is not None) for c in result.contexts],
     }
 
 
-def _context_json(context: ContextCoverage) -> dict[str, Any]:
+def _context_json(context: ContextCoverage, changed: bool) -> dict[str, Any]:
     return {
         "name": context.name,
         "attributes": context.attributes,
         "requested": context.requested,
         "answered": context.answered,
         "failed": context.failed,
-        "unexplained": context.unexplained,
+        # Null when the configuration changed: no configuration held to explain the answers.
+        "unexplained": None if changed else context.unexplained,
         "reasons": context.reasons,
         "values": [
             {"value": v.value, "count": v.count, "share": round(v.share, 2)} for v in context.values

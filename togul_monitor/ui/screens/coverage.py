@@ -1,7 +1,9 @@
 """`o`: the selected flag's rollout coverage. Synthetic users of each of the profile's contexts are
 evaluated (core/coverage.py: paced, bounded) and the screen shows, per context, the share of
 each value and, per rule, how it meets the context and for a percentage rule its configured
-share against the observed one (ui/view/coverage.py).
+share against the observed one (ui/view/coverage.py). With a token the run reads the flag's
+configuration before and after sampling: when it changed in between, the screen says so first
+and shows no rule's shares (core/coverage.py).
 
 The sampler runs in a thread worker on a loop of its own (`CoverageRun`), never on the UI's loop
 nor the monitor's, with an evaluate client of its own: the monitor's values and counters are
@@ -36,6 +38,7 @@ from togul_monitor.ui.view.coverage import (
     coverage_tables,
     no_config_note,
     progress_line,
+    run_warning,
     summary_line,
 )
 from togul_monitor.ui.worker_errors import report_worker_error
@@ -141,6 +144,9 @@ class CoverageScreen(ModalScreen[None]):
         self.result = result
         self.query_one("#coverage-state", Static).update(Text(summary_line(result)))
         parts: list[Table | Text] = []
+        warning = run_warning(result)
+        if warning:
+            parts.append(Text(warning, style="bold yellow"))
         note = no_config_note(result)
         if note:
             parts.append(Text(note, style="italic"))

@@ -108,7 +108,7 @@ class MainKeys:
     # -- o ------------------------------------------------------------------------------------
     def open_coverage(self, focused: Widget | None, selected: str | None) -> None:
         """The flag `w` would act on, sampled for every context of the profile; its rules
-        from the monitor's configurations when it has them (a token profile)."""
+        read by the run (a token profile; the monitor's copy when that read fails)."""
         flag = self.painter.focused_flag(focused, selected)
         if flag is None:
             self.app.notify("Select a flag first (feed or values).", markup=False)

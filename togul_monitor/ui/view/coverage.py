@@ -7,7 +7,8 @@ from __future__ import annotations
 import msgspec
 
 from togul_monitor.domain.coverage import ContextCoverage, CoverageResult
-from togul_monitor.domain.coverage_words import OFF_NOTE, percent
+from togul_monitor.domain.coverage_change import change_words
+from togul_monitor.domain.coverage_words import OFF_NOTE, percent, recheck_words
 from togul_monitor.domain.flag_config import show
 from togul_monitor.support.text import safe_text
 
@@ -32,6 +33,8 @@ def summary_line(result: CoverageResult) -> str:
         f"{safe_text(result.flag_key)}: {result.samples} synthetic users per context, "
         f"{varied} varied (run {result.prefix})"
     )
+    if result.config_changed is not None:
+        line += " · the flag changed during the run"
     if result.stopped:
         line += f" · stopped early: {safe_text(result.stopped)}"
     return line
@@ -96,3 +99,13 @@ def no_config_note(result: CoverageResult) -> str | None:
         "observed shares only: the flag's configuration is not known (a token profile's "
         "monitor reads it)"
     )
+
+
+def run_warning(result: CoverageResult) -> str | None:
+    """Said above everything: the flag changed during the run (then no rule is compared), or
+    whether it did could not be told."""
+    if result.config_changed is not None:
+        return change_words(result.flag_key, result.config_changed)
+    if result.recheck_failed is not None:
+        return recheck_words(result.recheck_failed)
+    return None
