@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import configs
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import ConnectionState, FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
@@ -125,6 +125,34 @@ async def test_a_rule_change_shows_in_the_row_the_detail_and_the_history(
             pilot, lambda: "rollout 50% → 75%" in body_of(app), what="the diff filled in"
         )
         assert body_of(app).count("configuration change") == 1
+
+
+async def test_the_inventory_says_its_values_may_be_stale_while_the_stream_is_not_live(
+    emulator: EmulatorHandle,
+) -> None:
+    """As the values pane's title does (view/status.py), and while the screen stays open."""
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_live(pilot, app)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, InventoryScreen), what="inventory")
+        screen = app.screen
+        assert isinstance(screen, InventoryScreen)
+
+        def state() -> str:
+            return str(screen.query_one("#inventory-state", Static).render())
+
+        assert "not live" not in state(), state()
+        # The next connection is refused for a second: connecting, then retrying, then live.
+        emulator.faults.fail_next(1, status=503, retry_after=1)
+        emulator.faults.cut_streams()
+        await wait_for(pilot, lambda: "not live: may be stale" in state(), what="the stale note")
+        assert state().startswith("sort: key · not live: may be stale · "), state()
+        await wait_for(
+            pilot, lambda: "not live" not in state(), timeout=10, what="the note gone once live"
+        )
+        assert app.monitor is not None
+        assert app.monitor.snapshot().status.state is ConnectionState.LIVE
 
 
 def test_the_inventory_says_how_complete_it_is() -> None:

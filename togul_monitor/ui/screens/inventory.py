@@ -3,8 +3,9 @@ many, and in one line), the profile's value, and the last change (its age and wh
 
 `s` cycles the sort (key, last change, type; the header says which); `enter` selects the flag
 in the main screen (as `g` does) and closes; `esc` closes. The list is live: a few times a
-second it is built again (`view/inventory.py`) when anything it shows may have changed, and at
-least once a second for the ages, keeping the cursor on its flag.
+second it is built again (`view/inventory.py`) when anything it shows may have changed (the
+connection too: while it is not live the header says the values may be stale), and at least
+once a second for the ages, keeping the cursor on its flag.
 
 Every cell is plain `Text` of escaped server text, never markup.
 """
@@ -146,6 +147,9 @@ class InventoryScreen(ModalScreen[str | None]):
         self._stamp = self.source.stamp()
         inventory = self.source.read(self.sort)
         header = Text(f"sort: {self.sort} · ", style="bold")
+        if inventory.stale:  # first: the header is cut at the screen's edge
+            header.append(inventory.stale, style="bold yellow")
+            header.append(" · ", style="")
         header.append(inventory.state, style="")
         self.query_one("#inventory-state", Static).update(header)
         table = self.table

@@ -6,7 +6,9 @@ Where each part comes from:
   configurations (`MonitorSnapshot.flag_configs`, core/configs.py), which needs a token
   profile; without one the flags known from the values and the events are listed, with what
   those say;
-- the value: what the monitor holds for the profile's context (`MonitorSnapshot.values`);
+- the value: what the monitor holds for the profile's context (`MonitorSnapshot.values`); while
+  the stream is not live it may be out of date, and the header says so as the values pane's
+  title does (`stale_note`, view/status.py);
 - the last change: the newest event of the flag the view received, with its diff when known
   (view/config_diffs.py); else a change found by a re-fetch; else the server's `updated_at`.
   The events name flags the server chooses: only the `max_flags` most recently changed flags
@@ -29,6 +31,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
+from togul_monitor.ui.view.status import stale_note
 from togul_monitor.ui.view.value_columns import NOT_EVALUATED
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
@@ -54,6 +57,7 @@ class InventoryRow(msgspec.Struct, frozen=True):
 class Inventory(msgspec.Struct, frozen=True):
     rows: list[InventoryRow]
     state: str  # one line: how complete the list is, and why
+    stale: str = ""  # while the stream is not live: the values may be out of date
 
 
 def rules_line(config: FlagConfig) -> str:
@@ -194,6 +198,7 @@ class InventorySource:
             id(snapshot.values),
             snapshot.config_state,
             snapshot.configs_loaded,
+            snapshot.status.state,  # the header's note comes and goes with the connection
         )
 
     def read(self, sort: str) -> Inventory:
@@ -202,4 +207,4 @@ class InventorySource:
         values = snapshot.values if snapshot is not None else {}
         rows = inventory_rows(configs, values, self.diffs, self.evaluates())
         rows = sorted_rows(rows, sort)
-        return Inventory(rows, state_line(snapshot, len(rows)))
+        return Inventory(rows, state_line(snapshot, len(rows)), stale_note(snapshot))

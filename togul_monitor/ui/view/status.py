@@ -252,6 +252,17 @@ def snapshot_values(snapshot: MonitorSnapshot) -> list[FlagValue]:
     return [value for values in snapshot.context_values.values() for value in values.values()]
 
 
+STALE_NOTE = "not live: may be stale"
+
+
+def stale_note(snapshot: MonitorSnapshot | None) -> str:
+    """What a pane of the monitor's values says while the stream is not live (`` when it is):
+    a change made meanwhile reaches the monitor only when it is live again. The values pane's
+    title and the inventory's header say it alike."""
+    down = snapshot is not None and snapshot.status.state is not ConnectionState.LIVE
+    return STALE_NOTE if down else ""
+
+
 def values_titles(
     contexts: Sequence[str], snapshot: MonitorSnapshot | None, shown: int = 0
 ) -> tuple[str, str]:
@@ -260,8 +271,7 @@ def values_titles(
     far (one per flag and context: they grow with the contexts). One context: `values`.
     While the stream is not live, the title says the values may be out of date: a change
     made meanwhile reaches the monitor only when it is live again."""
-    down = snapshot is not None and snapshot.status.state is not ConnectionState.LIVE
-    note = " · not live: may be stale" if down else ""
+    note = f" · {stale}" if (stale := stale_note(snapshot)) else ""
     if len(contexts) <= 1:
         return "values" + note, ""
     requests = snapshot.evaluate_requests if snapshot is not None else 0
