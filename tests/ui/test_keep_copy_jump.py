@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import load_config
 from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.domain.values import Evaluation, FlagValue
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens.jump import JumpScreen
+from togul_monitor.ui.view.change import value_text
+from togul_monitor.ui.view.clip import values_clip
 from togul_monitor.ui.view.fuzzy import ranked
 
 from .helpers import make_app, make_profile, wait_for, wait_live
@@ -131,6 +136,73 @@ async def test_y_copies_what_the_focused_pane_selects(
         await pilot.press("y")  # the history: the entry's JSON
         entry = json.loads(copied[-1])
         assert entry.get("flag_key") == "new-dashboard"
+
+
+def test_a_values_row_of_several_contexts_copies_every_context_s_value_named() -> None:
+    def value(context: str, current: object | None, error: str | None = None) -> FlagValue:
+        now = None if current is None else Evaluation(current, "boolean", "rule_match", True)
+        return FlagValue("checkout-v2", now, None, 1.0, None, False, False, error, context)
+
+    one = [("default", value("default", True))]
+    assert values_clip("checkout-v2", one) == ("checkout-v2 = true", "value of checkout-v2")
+    several = [
+        ("default", value("default", True)),
+        ("free", value("free", False)),
+        ("eu", value("eu", None, "503")),
+        ("new", None),  # this context has not published the flag yet
+    ]
+    text, what = values_clip("checkout-v2", several) or ("", "")
+    assert text.splitlines() == [
+        "checkout-v2 [default] = true",
+        "checkout-v2 [free] = false",
+        "checkout-v2 [eu] = (no value: 503)",
+        "checkout-v2 [new] = (no value yet)",
+    ]
+    assert what == "values of checkout-v2 in 4 contexts"
+    assert values_clip("checkout-v2", [("default", None), ("free", None)]) is None
+
+
+async def test_y_on_a_values_row_copies_each_context_and_says_how_many(
+    emulator: EmulatorHandle, isolated_home: Path
+) -> None:
+    free = {"user_id": "copy-free", "plan": "free", "country": "US"}
+    profile = replace(make_profile(emulator), contexts={"free": free})
+    app = make_app(profile)
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    said: list[str] = []
+    notify = app.notify
+
+    def noted(message: str, **kwargs: Any) -> None:
+        said.append(message)
+        notify(message, **kwargs)
+
+    app.notify = noted  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        values = app.main.values_table
+        key = "new-dashboard"  # watched: evaluated for every context from the start
+
+        def evaluated() -> bool:
+            return all(
+                (found := values.by_context.get(name, {}).get(key)) is not None
+                and found.current is not None
+                for name in ("default", "free")
+            )
+
+        await wait_for(pilot, evaluated, what="both contexts' values")
+        assert values.contexts == ("default", "free")
+        values.focus()
+        values.move_cursor(row=values.get_row_index(key))
+        await pilot.press("y")
+        shown = {name: value_text(values.by_context[name][key].current) for name in values.contexts}
+        assert shown["default"] != shown["free"]  # the first context's alone would mislead
+        assert copied[-1].splitlines() == [
+            f"{key} [default] = {shown['default']}",
+            f"{key} [free] = {shown['free']}",
+        ]
+        await wait_for(pilot, lambda: any("in 2 contexts" in m for m in said), what="the note")
+        assert (isolated_home / "clipboard.txt").read_text() == copied[-1]
 
 
 def test_fuzzy_ranks_subsequence_matches_best_first() -> None:

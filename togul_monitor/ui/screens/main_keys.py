@@ -27,7 +27,7 @@ from togul_monitor.ui.handle import ViewHost
 from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.jump import JumpScreen
 from togul_monitor.ui.screens.main_paint import MainPainter
-from togul_monitor.ui.view.clip import entry_clip, preview, row_clip, value_clip
+from togul_monitor.ui.view.clip import entry_clip, preview, row_clip, values_clip
 from togul_monitor.ui.view.rows import row_event
 
 
@@ -129,14 +129,17 @@ class MainKeys:
 
     # -- y ------------------------------------------------------------------------------------
     def copy(self, focused: Widget | None) -> None:
-        """The focused pane's selection: a value as `key = value`, a history entry's JSON, or
-        (the feed) the selected row's event JSON."""
+        """The focused pane's selection: a value as `key = value` (every context's, named, when
+        the profile has several), a history entry's JSON, or (the feed) the selected row's
+        event JSON."""
         painter = self.painter
         found: tuple[str, str] | None = None
         if focused is painter.values:
-            key = painter.values.selected_flag
-            value = painter.values.values.get(key) if key is not None else None
-            found = value_clip(value) if value is not None else None
+            table = painter.values
+            key = table.selected_flag
+            if key is not None:
+                each = [(name, table.by_context[name].get(key)) for name in table.contexts]
+                found = values_clip(key, each)
         elif focused is painter.history_pane:
             entry = painter.history_pane.selected_entry
             found = entry_clip(entry) if entry is not None else None

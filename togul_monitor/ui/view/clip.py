@@ -1,4 +1,5 @@
-"""What `y` copies, as plain text: a feed row's event JSON, a value as `key = value`, a history
+"""What `y` copies, as plain text: a feed row's event JSON, a value as `key = value` (a profile
+with several named contexts: every context's, one line each, `key [free] = false`), a history
 entry's JSON. Textual-free; the screen decides which by focus (`screens/main_keys.py`).
 
 The JSON is the one `tail --json` and the exports write for an event (`FlagEvent.to_json`), and
@@ -9,6 +10,7 @@ asked for, pasted elsewhere), and only the notification that names it goes throu
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import FlagValue, ValueTransition, transition_to_json
@@ -30,15 +32,36 @@ def row_clip(row: Row) -> tuple[str, str]:
     return dumps(row.to_json()), f"event JSON of {row.flag_key}"
 
 
-def value_clip(value: FlagValue) -> tuple[str, str]:
-    """`key = value` for a values row (`deleted`, `(no value yet)` when there is none)."""
+def _shown(value: FlagValue | None) -> str:
+    """A value as the copy says it (`deleted`, `(no value yet)` when there is none)."""
+    if value is None:  # this context has not published the flag
+        return "(no value yet)"
     if value.deleted:
-        shown = "deleted"
-    elif value.current is None:
-        shown = f"(no value: {value.error})" if value.error else "(no value yet)"
-    else:
-        shown = value_text(value.current)
-    return f"{value.flag_key} = {shown}", f"value of {value.flag_key}"
+        return "deleted"
+    if value.current is None:
+        return f"(no value: {value.error})" if value.error else "(no value yet)"
+    return value_text(value.current)
+
+
+def value_clip(value: FlagValue) -> tuple[str, str]:
+    """`key = value` for a values row of one context."""
+    return f"{value.flag_key} = {_shown(value)}", f"value of {value.flag_key}"
+
+
+def values_clip(
+    flag: str, values: Sequence[tuple[str, FlagValue | None]]
+) -> tuple[str, str] | None:
+    """A values row: `values` holds each context's value of `flag` (None: none yet), in the
+    profile's order. One context: `key = value`. Several: one line per context, each named
+    (`key [free] = false`), since the contexts' values may differ and a copy of the first alone
+    would pass for the flag's value. None when no context has the flag."""
+    if not any(value is not None for _, value in values):
+        return None
+    if len(values) == 1:
+        value = values[0][1]
+        return value_clip(value) if value is not None else None
+    lines = [f"{flag} [{context}] = {_shown(value)}" for context, value in values]
+    return "\n".join(lines), f"values of {flag} in {len(values)} contexts"
 
 
 def entry_clip(entry: object) -> tuple[str, str] | None:
