@@ -40,7 +40,12 @@ def test_the_value_change_stays_whole_and_the_diff_gets_what_it_leaves() -> None
     long, _ = with_diff(value, value, DIFF, moved=True)
     assert fit_parts(long, 60).plain == "false → true · rollout 25→50% · rule 2"
     assert fit_parts(long, 22).plain == "false → true · rollou…"
-    assert fit_parts(long, 15).plain == "false → true"  # no room for the diff: left out
+    # No room for a word of the diff: left out, and a `…` says so when a cell is free.
+    assert fit_parts(long, 17).plain == "false → true · r…"
+    assert fit_parts(long, 16).plain == "false → true · …"
+    assert fit_parts(long, 15).plain == "false → true …"
+    assert fit_parts(long, 13).plain == "false → true…"
+    assert fit_parts(long, 12).plain == "false → true"  # exactly the value change: nothing more
     unchanged = (Part("unchanged", "dim", cut=1),)
     long, _ = with_diff(unchanged, unchanged, DIFF, moved=False)  # the diff is the news
     assert fit_parts(long, 30).plain == "rollout 25→50% · rule 2 · unc…"

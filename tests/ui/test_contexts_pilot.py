@@ -14,8 +14,8 @@ from textual.widgets import Static
 
 from togul_monitor.ui.app import TogulMonitorApp
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
-from togul_monitor.ui.view.change import value_text
-from togul_monitor.ui.view.feed_layout import row_text
+from togul_monitor.ui.view.change import value_text, whole
+from togul_monitor.ui.view.feed_layout import row_change, row_text
 
 from .context_scenes import SMALL, contexts_profile, drive_contexts
 from .snapshot_scenes import SIZE, Scene, scene_app, scene_emulator, until
@@ -97,9 +97,15 @@ async def test_a_value_column_per_context_and_a_row_naming_the_changed_contexts(
             ).plain
             assert cell_len(line) <= width
             if size == SMALL:  # the first change whole, and how many contexts it leaves out
-                # What those are, when they are alike (the others unchanged).
+                # What those are, when they are alike (the others unchanged); then the diff,
+                # with what the values leave, cut with `…` (view/change.py).
                 what = "unchanged" if len(changed) == 1 else "more"
-                assert f"{said[0]} +{len(contexts) - 1} {what}" in line
+                _, short = row_change(row, store)  # type: ignore[arg-type]
+                narrow = whole(short).plain
+                assert narrow.startswith(f"{said[0]} +{len(contexts) - 1} {what}"), narrow
+                shown = line[line.index(said[0]) :]
+                assert shown.startswith(f"{said[0]} +{len(contexts) - 1} ")
+                assert whole_or_cut(shown, narrow), (shown, narrow)
             if size == SIZE:
                 await check_detail(pilot, app, row, changed, others)
 

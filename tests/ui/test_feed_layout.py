@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 
-from togul_monitor.core import EvaluatorStatus, TransitionRecorded, ValueUpdated
+from togul_monitor.core import ConfigChanged, EvaluatorStatus, TransitionRecorded, ValueUpdated
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 from togul_monitor.ui.view.batch import take_batch
 from togul_monitor.ui.view.change import Part, change_parts, fit_parts
-from togul_monitor.ui.view.feed_layout import RowNeeds, layout_for, row_text
+from togul_monitor.ui.view.feed_layout import RowNeeds, layout_for, lead, row_text
 from togul_monitor.ui.view.feed_store import FeedStore
 
 ENV = "f7c1bd87-0000-4000-8000-000000000001"
@@ -159,3 +160,61 @@ def test_a_change_that_may_include_unseen_ones_keeps_its_mark_when_the_row_is_na
     other = event("checkout-v2", "10")
     store.add_transition(ValueTransition(other.flag_key, ev(True), ev(False), "10", 2.0))
     assert "+unseen" not in says(store, other)
+
+
+def diffed_row_of_three_contexts() -> tuple[FeedStore, FlagEvent]:
+    """A rule added to checkout-v2 that moved the value of each of three contexts."""
+    contexts, key = ("default", "free", "eu"), "checkout-v2"
+    store = FeedStore()
+    store.answers.reset(evaluates=True, contexts=contexts)
+    store.answers.environment_id = ENV  # the profile's own: no environment column
+
+    def valued(context: str, current: bool) -> FlagValue:
+        return FlagValue(key, ev(current), None, 1.0, None, False, False, None, context)
+
+    feed(store, *(ValueUpdated(valued(name, False)) for name in contexts))
+    row = event(key, "7", "rule.created")
+    feed(store, row)
+    for name in contexts:
+        moved = ValueTransition(key, ev(False), ev(True), "7", 2.0, name)
+        feed(store, ValueUpdated(valued(name, True)), TransitionRecorded(moved, False))
+    added = Change("rules[r2]", "added", None, {"rule_type": "segment"}, "r2", 2)
+    store.diffs.add(ConfigChanged(ConfigDiff(key, ENV, "7", 2, (added,)), row, 2.0))
+    return store, row
+
+
+def test_a_narrow_row_of_contexts_keeps_the_values_whole_and_marks_what_it_left_out() -> None:
+    store, row = diffed_row_of_three_contexts()
+    needs = RowNeeds(flag=21)  # another row on screen has a longer key: the flag column is 16
+    needs.add(row, store, NAMES)
+
+    def change_in(room: int) -> str:
+        """The change column of the row laid out with `room` cells for it."""
+        width = lead("local") + 16 + 1 + room
+        layout = layout_for(width, needs, "local")
+        plain = row_text(
+            row,
+            width,
+            time_mode="local",
+            now=0.0,
+            environment_names=NAMES,
+            store=store,
+            layout=layout,
+        ).plain
+        return plain[plain.index("default ") :]
+
+    wide = "default false → true; free false → true; eu false → true · rule 2 added"
+    assert change_in(200) == wide
+    short = "default false → true +2 changed · rule 2 added"
+    assert change_in(len(short)) == short
+    values = "default false → true"
+    for room in range(len(values) + 1, len(short)):
+        shown = change_in(room)
+        # The values whole (they are the news); the rest cut, and a `…` says so.
+        assert shown.startswith(values) and shown.endswith("…"), (room, shown)
+        assert cell_len(shown) <= room and short.startswith(shown[:-1].rstrip(" ·")), shown
+    room = len("default false → true +2 changed")  # was `default fal… → tr… +2 changed`
+    assert change_in(room - 1) == "default false → true +2 chang…"
+    assert change_in(room + 2) == "default false → true +2 changed …"  # the diff left out
+    assert change_in(room + 4) == "default false → true +2 changed · …"
+    assert change_in(room + 6) == "default false → true +2 changed · ru…"

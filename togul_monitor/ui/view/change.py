@@ -31,7 +31,8 @@ class Part(msgspec.Struct, frozen=True):
     style: str = ""
     # May be cut: 0 never (arrows, brackets), 1 first (the values), 2 after those (the reasons
     # beside a value that did not change: the value is kept whole before them), 3 only what the
-    # others leave, or left out (a configuration diff after a value change: view/config_diffs.py;
+    # others leave, or left out with a `…` in its place (a configuration diff after a value
+    # change: view/config_diffs.py; how many contexts a narrow row leaves out: view/contexts.py;
     # rank 3 parts come last).
     cut: int = 0
 
@@ -172,21 +173,42 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
 
 
 def _fit_extra(parts: Sequence[Part], width: int) -> Text:
-    """The parts before rank 3 fitted first; the rank 3 parts get what is left, cut with `…`,
-    or are left out when not even two cells of them fit."""
+    """The parts before rank 3 fitted first (whole when they fit: the values are the news);
+    the rank 3 parts get what is left, cut with `…`. What is left out entirely still leaves a
+    `…` when a cell is free, so a row never reads as complete when it is not."""
     kept = [part for part in parts if part.cut != 3]
     left = width - parts_width(kept)
     if left <= 0:
         return fit_parts(kept, width)
     text = whole(kept)
-    extra = whole([part for part in parts if part.cut == 3])
-    lead = len(extra.plain) - len(extra.plain.lstrip(" ·"))  # the separator, never cut alone
-    if left < lead + 2:
-        return text
-    extra.truncate(left, overflow="ellipsis")
-    text.append_text(extra)
+    text.append_text(_cut_extra(whole([part for part in parts if part.cut == 3]), left))
     text.no_wrap, text.overflow = True, "ellipsis"
     return text
+
+
+SEPARATORS = " ·"  # between the parts of a row (` · `): never shown alone before a `…`
+
+
+def _cut_extra(extra: Text, left: int) -> Text:
+    """`extra` (wider than `left` cells) in `left` cells, ending with `…`: a few words of it
+    (`· rule 2 a…`), or only the mark that something follows (` · …`, ` …`, `…`)."""
+    head = extra.copy()
+    head.truncate(left - 1, overflow="crop")
+    plain = head.plain
+    end = len(plain.rstrip(SEPARATORS))
+    if not any(char.isalnum() for char in plain[:end]):  # not even a word's start (`+`)
+        end = 0
+    if end == len(plain):  # cut inside a word
+        marker = ELLIPSIS
+    elif extra.plain.startswith(" · ", end) and cell_len(plain[:end]) + 4 <= left:
+        marker = " · " + ELLIPSIS  # the next part left out whole
+    else:
+        marker = " " + ELLIPSIS if cell_len(plain[:end]) + 2 <= left else ELLIPSIS
+    shown = extra.copy()
+    # Set as plain text: each character keeps the style of the one it replaces, so the `…`
+    # reads as part of what it stands for.
+    shown.plain = plain[:end] + marker
+    return shown
 
 
 def whole(parts: Sequence[Part]) -> Text:

@@ -5,7 +5,8 @@ event can then change the value in some of them and not in others, and each cont
 its own. A feed row names the contexts: `premium false → true; free, eu unchanged`, and is
 honest about the ones that have not answered yet: `free unchanged; eu evaluating…` (a context
 whose re-evaluation is pending is not "unchanged"). Where the row is narrow it shows the first
-change and how many contexts it leaves out: `premium false → true +2 more`. The event detail
+change and how many contexts it leaves out: `premium false → true +2 more` (that count and any
+configuration diff after it get only what the values leave, cut with `…`). The event detail
 lists every context (`context_states`).
 
 With one context none of this applies: the row says what it always said (view/feed_layout.py).
@@ -158,4 +159,5 @@ def contexts_change(
         what = "changed"
     else:
         what = "more"
-    return long, (*head, Part(f" +{more} {what}", "dim"))
+    # Only what the values leave (rank 3): the change shown is the news, the count comes after.
+    return long, (*head, Part(f" +{more} {what}", "dim", cut=3))
