@@ -17,6 +17,7 @@ from togul_monitor.cli import cli
 from togul_monitor.core import ConfigChanged, Monitor
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import FlagConfig, diff_to_json, parse_flag
+from togul_monitor.domain.history import FoundDiff
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.emulator.world import World
 from togul_monitor.store.journal import journal_path
@@ -264,6 +265,9 @@ async def test_after_a_restart_without_replay_the_snapshots_converge(
         assert [c.after for c in found["checkout-v2"].diff.changes] == [60]
         assert [c.kind for c in found["legacy-export"].diff.changes] == ["removed"]
         assert [c.kind for c in found["made-while-down"].diff.changes] == ["added"]
+        # The flag's history (the TUI's pane) has the change as a row of its own.
+        (row,) = [e for e in monitor.history("checkout-v2") if isinstance(e, FoundDiff)]
+        assert row.diff == found["checkout-v2"].diff
     finally:
         await monitor.stop()
 

@@ -269,3 +269,26 @@ def test_a_diff_without_ids_is_kept_by_its_event_s_environment_too() -> None:
     diffs.add(ConfigChanged(msgspec.structs.replace(DIFF, event_id=None), here, 50.2))
     assert diffs.for_event(here) is not None
     assert diffs.for_event(there) is None
+
+
+async def test_a_change_a_re_fetch_found_is_a_row_of_the_flags_history(
+    emulator: EmulatorHandle,
+) -> None:
+    """After an outage that lost the events, what the re-fetch found explains no event: the
+    history pane shows it as a row of its own, live and (read back) from the journal."""
+    app = make_app(token_profile(emulator))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_live(pilot, app)
+        await wait_for(pilot, lambda: loaded(app), what="the configurations loaded")
+        await wait_for(pilot, lambda: "checkout-v2" in str(app.main.history_pane.border_title))
+        emulator.faults.cut_streams()
+        emulator.world.update_rule("production", "checkout-v2", 1, rollout_percentage=60)
+        emulator.faults.forget_replay()  # its event is never sent
+        found = "config found on a re-fetch rule 2 (percentage by user_id): rollout 25% → 60%"
+        await wait_for(pilot, lambda: found in history(app), what="the found change")
+        reads = app.main.history
+        asked = reads.requested
+        reads.dirty = True  # read again: the journal's copy now, shown once
+        await wait_for(pilot, lambda: reads.requested > asked and reads.current, what="a read")
+        await pilot.pause()
+        assert history(app).count(found) == 1, history(app)

@@ -44,6 +44,7 @@ from togul_monitor.cli.render import clock, stamp
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import describe, summary
+from togul_monitor.domain.history import FoundDiff, HistoryEntry
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
     UNSEEN_NOTE,
@@ -263,16 +264,18 @@ def diff_lines(stored: StoredDiff) -> list[str]:
 
 
 def with_diffs(
-    entries: list[FlagEvent | ValueTransition | Outage], diffs: list[StoredDiff], limit: int
+    entries: list[HistoryEntry], diffs: list[StoredDiff], limit: int
 ) -> list[FlagEvent | ValueTransition | Outage | StoredDiff]:
-    """Both lists (newest first) merged newest first; a diff above the event it explains."""
+    """Both lists (newest first) merged newest first; a diff above the event it explains. The
+    journal's history holds no `FoundDiff`: its diffs are `diffs`, each once."""
 
     def when(item: FlagEvent | ValueTransition | Outage | StoredDiff) -> float:
         if isinstance(item, (StoredDiff, ValueTransition)):
             return item.at
         return item.received_at
 
-    merged: list[FlagEvent | ValueTransition | Outage | StoredDiff] = [*entries, *diffs]
+    kept = [entry for entry in entries if not isinstance(entry, FoundDiff)]
+    merged: list[FlagEvent | ValueTransition | Outage | StoredDiff] = [*kept, *diffs]
     merged.sort(key=lambda item: (-when(item), not isinstance(item, StoredDiff)))
     return merged[:limit]
 

@@ -10,7 +10,7 @@ from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.intake import Intake
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.domain.events import Outage
-from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.history import FoundDiff, HistoryEntry, merge_history
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.journal import Journal, JournalError
 
@@ -25,7 +25,8 @@ def flag_history(
     flag_key: str,
     limit: int,
 ) -> list[HistoryEntry]:
-    """Events, value transitions and outages of one flag, newest first.
+    """Events, value transitions, outages and the diffs re-fetches found of one flag, newest
+    first.
 
     From the journal when recording (so it reaches back past restarts), merged with what is in
     memory (which also covers a journal that fell behind or failed).
@@ -46,6 +47,12 @@ def flag_history(
         journal.flush(timeout=2.0)
         try:
             stored = journal.history(flag_key, limit)
+            # A diff an event explains shows under it (the views keep those by event).
+            stored += [
+                FoundDiff(d.diff, d.at)
+                for d in journal.config_diffs(flag_key, limit)
+                if d.diff.event_id is None and d.diff.version is None
+            ]
         except JournalError as exc:
             log.warning("journal history unavailable: %s", exc)
     return merge_history(stored, transitions, events, outages, limit=limit)

@@ -1,4 +1,5 @@
-"""One flag's history: its events, value transitions and the outages around them, merged.
+"""One flag's history: its events, value transitions, the outages around them and the
+configuration changes found by re-fetches, merged.
 
 The journal (past runs) and the monitor's memory (this run) each hold part of it; the views
 show one list, newest first, with no row twice.
@@ -8,16 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import msgspec
+
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.values import ValueTransition
 
-HistoryEntry = FlagEvent | ValueTransition | Outage
+
+class FoundDiff(msgspec.Struct, frozen=True):
+    """A change of the flag's configuration that a re-fetch found (after an outage, an unusable
+    event): it explains no event, so it is a row of its own, at the time it was found."""
+
+    diff: ConfigDiff
+    at: float
+
+
+HistoryEntry = FlagEvent | ValueTransition | Outage | FoundDiff
 
 
 def _entry_time(entry: HistoryEntry) -> float:
     if isinstance(entry, FlagEvent):
         return entry.received_at
-    if isinstance(entry, ValueTransition):
+    if isinstance(entry, (ValueTransition, FoundDiff)):
         return entry.at
     return entry.received_at
 
@@ -29,6 +42,8 @@ def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
     if isinstance(entry, ValueTransition):
         # The context too: one event changes the values of several contexts at the same time.
         return ("t", entry.flag_key, entry.event_id, entry.at, entry.context)
+    if isinstance(entry, FoundDiff):
+        return ("d", entry.diff.flag_key, entry.diff.environment_id, entry.at)
     return ("o", entry.started_at, entry.ended_at, entry.received_at)
 
 
@@ -36,9 +51,10 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     """Entries of several sources, newest first, without repeats, the first `limit`.
 
     At equal times a transition sorts before (newer than) the event that caused it, and an
-    outage before both, which reads naturally newest-first.
+    outage before both, which reads naturally newest-first; a found diff above all (it
+    explains the values found with it).
     """
-    rank = {ValueTransition: 0, FlagEvent: 1, Outage: 2}
+    rank = {FoundDiff: -1, ValueTransition: 0, FlagEvent: 1, Outage: 2}
     seen: set[object] = set()
     merged: list[HistoryEntry] = []
     for group in groups:

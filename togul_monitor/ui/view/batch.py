@@ -24,7 +24,7 @@ from togul_monitor.domain.events import (
     PossibleGap,
     Status,
 )
-from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.history import FoundDiff, HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.ui.view.feed_store import FeedStore
 
@@ -152,7 +152,10 @@ def take_batch(
         elif isinstance(update, ConfigChanged):
             diffs.add(update)  # the row of its event says it (view/config_diffs.py)
             batch.repaint_rows = True
-            batch.diff_selected |= update.diff.flag_key == selected
+            diff = update.diff
+            batch.diff_selected |= diff.flag_key == selected
+            if diff.flag_key == selected and update.event is None and diff.event_id is None:
+                batch.history.append(FoundDiff(diff, update.at))  # a row of its own
         elif isinstance(update, Dropped):
             if skipped:
                 store.skip(skipped, skipped, burst=True)

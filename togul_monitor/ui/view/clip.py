@@ -13,6 +13,8 @@ import json
 from collections.abc import Sequence
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import diff_to_json
+from togul_monitor.domain.history import FoundDiff
 from togul_monitor.domain.values import FlagValue, ValueTransition, transition_to_json
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import value_text
@@ -65,7 +67,7 @@ def values_clip(
 
 
 def entry_clip(entry: object) -> tuple[str, str] | None:
-    """A history entry's JSON (an event, a value change, an outage)."""
+    """A history entry's JSON (an event, a value change, an outage, a found diff)."""
     if isinstance(entry, FlagEvent):
         return dumps(entry.to_json()), f"event JSON of {entry.flag_key}"
     if isinstance(entry, ValueTransition):
@@ -80,6 +82,9 @@ def entry_clip(entry: object) -> tuple[str, str] | None:
             }
         }
         return dumps(data), "outage"
+    if isinstance(entry, FoundDiff):
+        found: dict[str, object] = {"kind": "diff", **diff_to_json(entry.diff), "at": entry.at}
+        return dumps(found), f"configuration change of {entry.diff.flag_key}"
     return None
 
 

@@ -1,4 +1,5 @@
-"""The history of the selected flag: its events, value transitions and outages, newest first.
+"""The history of the selected flag: its events (each with its configuration diff under it),
+value transitions, outages and the configuration changes re-fetches found, newest first.
 
 The entries come from `Monitor.history()` (the journal), so they survive restarts; the main
 screen fetches them on a worker thread once per selected flag, adds the rows that arrive
@@ -14,7 +15,8 @@ from textual.reactive import reactive
 from textual.widgets.data_table import ColumnKey
 
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.flag_config import describe
+from togul_monitor.domain.history import FoundDiff, HistoryEntry
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import change_text
@@ -53,6 +55,10 @@ def _cells(
             Text("value", style="bold"),
             change_text(entry, room, entry.context if contexts else ""),
         )
+    if isinstance(entry, FoundDiff):  # its changes follow, a line each (`redraw`)
+        when = fmt_clock(entry.at, time_mode, now)
+        said = Text("found on a re-fetch", style="dim")
+        return Text(when, style="dim"), Text("config", style="cyan"), said
     if isinstance(entry, Outage):
         when = fmt_clock(entry.started_at, time_mode, now)
         until = fmt_clock(entry.ended_at, time_mode, now)
@@ -144,9 +150,14 @@ class HistoryPane(LeanTable):
         for index, entry in enumerate(entries):
             rows.append(entry_cells(entry, self.time_mode, now, room, contexts=self.name_contexts))
             self._row_entries.append(index)
-            lines = self.diff_lines(entry) if isinstance(entry, FlagEvent) else ()
+            lines: Sequence[str] = ()
+            if isinstance(entry, FlagEvent):
+                lines = self.diff_lines(entry)
+            elif isinstance(entry, FoundDiff):
+                lines = describe(entry.diff)
             for number, line in enumerate(lines):
-                for cells in diff_cells(line, room, first=number == 0):
+                first = number == 0 and not isinstance(entry, FoundDiff)  # it says `config`
+                for cells in diff_cells(line, room, first=first):
                     rows.append(cells)
                     self._row_entries.append(index)
         # The pane is redrawn whole, and DataTable measures an auto-width column only when it
