@@ -11,14 +11,13 @@ import pytest
 from textual.geometry import Region
 from textual.widgets import Static
 
-from togul_monitor.client.evaluate import EvaluateClient, EvaluateResult
-from togul_monitor.config.profiles import Profile
 from togul_monitor.core import coverage
 from togul_monitor.domain.coverage_words import percent
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens.coverage import CoverageScreen
 from togul_monitor.ui.view.coverage import coverage_tables
 
+from ..integration.test_coverage_changed import patch_open_client
 from .helpers import make_app, make_profile, wait_for, wait_live
 
 
@@ -97,23 +96,7 @@ async def test_a_flag_edited_during_the_run_is_said_and_no_rule_is_compared(
     world = emulator.world
     world.update_rule("production", flag, 1, rollout_percentage=90)
 
-    class Editing(EvaluateClient):
-        answers = 0
-
-        async def evaluate(
-            self, flag_key: str, context: dict[str, str] | None = None
-        ) -> EvaluateResult:
-            result = await super().evaluate(flag_key, context)
-            self.answers += 1
-            if self.answers == 20:
-                world.update_rule("production", flag, 1, rollout_percentage=10)
-            return result
-
-    def opened(profile: Profile) -> EvaluateClient:
-        assert profile.api_key is not None
-        return Editing(profile.base_url, api_key=profile.api_key, environment_key="production")
-
-    monkeypatch.setattr(coverage, "open_client", opened)
+    patch_open_client(monkeypatch, emulator, 10, coverage)
     profile = make_profile(emulator, watch=(flag,))
     profile = replace(profile, token=emulator.credentials.org_token)
     app = make_app(profile)
