@@ -97,3 +97,30 @@ def test_a_postgres_journal_without_the_column_reads_false_and_a_recorder_adds_i
             old_reader.close()
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == version
+
+
+def test_a_postgres_recorder_opening_a_journal_that_has_the_column_takes_no_table_lock() -> None:
+    """An open of a journal that has every added column alters nothing: `ALTER TABLE` would
+    wait behind any reader holding the table (and make every later reader wait behind it), and
+    needs the table's owner."""
+    import threading
+
+    import psycopg
+
+    with fresh_schema_url() as url:
+        open_journal_at("p", url).close()  # the tables, with the column
+        with psycopg.connect(url) as reader_conn:
+            reader_conn.execute("SELECT count(*) FROM transitions")  # its transaction stays open
+            opened = threading.Event()
+
+            def open_again() -> None:
+                open_journal_at("p", url).close()
+                opened.set()
+
+            thread = threading.Thread(target=open_again, daemon=True)
+            thread.start()
+            try:
+                assert opened.wait(20), "the open waited behind the reader's transaction"
+            finally:
+                reader_conn.rollback()
+                thread.join(30)

@@ -43,7 +43,7 @@ from togul_monitor.store.model import (
     outage_from_row,
     transition_from_row,
 )
-from togul_monitor.store.postgres.schema import SCHEMA_VERSION, schema_version
+from togul_monitor.store.postgres.schema import SCHEMA_VERSION, has_column, schema_version
 from togul_monitor.store.url import PostgresUrl
 
 if TYPE_CHECKING:
@@ -108,11 +108,7 @@ class PostgresReads:
         recorder has opened since it was added (store/postgres/schema.py `ADDED_COLUMNS`).
         Only its presence is kept: a recorder may add it while this reader lives."""
         if self._transition_columns is None:
-            row = conn.execute(
-                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
-                " AND table_name = 'transitions' AND column_name = 'includes_unseen'"
-            ).fetchone()
-            if row is None:
+            if not has_column(conn, "transitions", "includes_unseen"):
                 return TRANSITION_COLUMNS.replace("includes_unseen", "0")
             self._transition_columns = TRANSITION_COLUMNS
         return self._transition_columns

@@ -37,10 +37,8 @@ from togul_monitor.store.model import JournalError
 #: Columns added after their table's step, with a default: `migrate` adds each when missing,
 #: without a new version, so an older program still reads and writes the journal (its inserts
 #: leave the default; it never reads the column), and a reader of a database no recorder has
-#: opened since reads the default (`store/postgres/reader.py`).
-ADDED_COLUMNS = (
-    "ALTER TABLE transitions ADD COLUMN IF NOT EXISTS includes_unseen integer NOT NULL DEFAULT 0",
-)
+#: opened since reads the default (`store/postgres/reader.py`). Table → (column, definition).
+ADDED_COLUMNS = (("transitions", "includes_unseen", "integer NOT NULL DEFAULT 0"),)
 
 #: Every step, by the version it brings the schema to. Never edit a released step: add one.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -149,9 +147,28 @@ def migrate(conn: Connection[tuple[Any, ...]]) -> int:
         if found < SCHEMA_VERSION:
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
-        for statement in ADDED_COLUMNS:
-            conn.execute(statement)
+        _add_columns(conn)
     return found
+
+
+def _add_columns(conn: Connection[tuple[Any, ...]]) -> None:
+    """Each of `ADDED_COLUMNS` that is missing. Looked up first: `ALTER TABLE` needs the
+    table's owner (a recorder may run as another role) and takes a lock every reader of the
+    table waits behind, even when the column is there; and not forever when a long read holds
+    the table (the open fails and says so)."""
+    for table, column, definition in ADDED_COLUMNS:
+        if not has_column(conn, table, column):
+            conn.execute("SET LOCAL lock_timeout = '10s'")
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+
+
+def has_column(conn: Connection[tuple[Any, ...]], table: str, column: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = %s AND column_name = %s",
+        (table, column),
+    ).fetchone()
+    return row is not None
 
 
 def schema_version(conn: Connection[tuple[Any, ...]]) -> int:
