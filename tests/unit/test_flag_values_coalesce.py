@@ -381,3 +381,18 @@ async def test_a_baseline_asked_after_an_event_keeps_the_events_id() -> None:
     assert ("waiting", "e1", False) in results
     assert results[0] == ("busy", None, True) and ("busy", "e2", False) in results
     await r.aclose()
+
+
+async def test_a_baseline_asked_during_an_events_flight_keeps_the_events_id_for_values() -> None:
+    """The flight's answer is superseded (and dropped by the values): the call after it answers
+    that event's effect, so it carries the event's id, not the baseline's None."""
+    gate = Gate()
+    results: list[tuple[str, str | None, bool]] = []
+    r = Reevaluator(gate, lambda k, e, res, sup: results.append((k, e, sup)), settle=0)
+    r.request("f", "e1")
+    await until(lambda: gate.calls == ["f"])
+    r.request("f", None)  # an outage's baseline, while e1's call is on its way
+    gate.release.set()
+    await until(lambda: len(results) == 2)
+    assert results == [("f", "e1", True), ("f", "e1", False)]
+    await r.aclose()

@@ -7,9 +7,9 @@ the last call must answer after the last change. Rules:
 - a request for a flag that is already waiting updates the waiting one, which keeps its place
   in the queue (`event_kept`: the latest event wins, and an event is kept over a request without
   one, a baseline, since the answer is then that event's effect too);
-- a request for a flag that is in flight is remembered (merged the same way); when the in-flight
-  answer comes back it is reported as `superseded` (it may predate the newer change) and one more
-  call is sent;
+- a request for a flag in flight is remembered (merged the same way, `flight_kept`: with the
+  flight's trigger too); the flight's answer is then `superseded` (it may predate the newer
+  change) and one more call is sent;
 - `settle` seconds pass between the first request of a quiet flag and its sending, so the
   events that arrive together (one TCP read usually holds many) cost one call;
 - after an event-driven call a flag waits `min_interval` seconds before its next one: a flag
@@ -97,9 +97,9 @@ class Coalescer(Generic[T, R]):
         min_interval: float = 1.0,
         new_rate: float | None = None,
         new_burst: int = 1,
+        flight_kept: bool = False,
     ) -> None:
-        self._call = call
-        self._on_answer = on_answer
+        self._call, self._on_answer, self._flight_kept = call, on_answer, flight_kept
         self._failed = failed
         self._concurrency = max(1, concurrency)
         self._settle = settle
@@ -222,7 +222,9 @@ class Coalescer(Generic[T, R]):
         if event:
             self._event_driven.add(key)
         if key in self._in_flight:
-            again = self._again.get(key, _CANCELLED)  # a cancelled flag asks afresh
+            # `flight_kept`: the first request during it merges with the flight's trigger (the
+            # call after it answers what the superseded flight would have). Cancelled: afresh.
+            again = self._again.get(key, self._in_flight[key] if self._flight_kept else _CANCELLED)
             if not isinstance(again, _Cancelled):
                 trigger = event_kept(again, trigger)
             self._again[key] = trigger

@@ -52,4 +52,7 @@ class Reevaluator(Coalescer[str, EvaluateResult]):
             # None: the module's values, read now (tests change them).
             new_rate=NEW_FLAGS_PER_SECOND if new_rate is None else new_rate,
             new_burst=NEW_FLAGS_BURST if new_burst is None else new_burst,
+            # A superseded answer is dropped (core/evaluation.py): the call after it carries
+            # the event of the flight, as a baseline asked during it must not take its place.
+            flight_kept=True,
         )
