@@ -8,10 +8,13 @@ hold what was missed: the transition says `includes_unseen`. Against the emulato
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
-from togul_monitor.core import Monitor, TransitionRecorded
-from togul_monitor.domain.events import FlagEvent, Outage
+import pytest
+
+from togul_monitor.core import Monitor, TransitionRecorded, intake
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage
 from togul_monitor.domain.values import Evaluation
 from togul_monitor.emulator.harness import EmulatorHandle
 
@@ -79,5 +82,37 @@ async def test_a_change_replayed_after_an_outage_is_its_events_alone(
         assert recorded.transition.event_id == event.event_id is not None
         assert recorded.transition.after == OFF
         assert not recorded.transition.includes_unseen
+    finally:
+        await monitor.stop()
+
+
+async def test_an_unusable_event_marks_at_once_though_its_re_evaluation_waits(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second unusable event within the interval only schedules the re-evaluation of every
+    value; a change of a flag answered before that is still marked: the unusable event may
+    have been that change."""
+    monkeypatch.setattr(intake, "REEVALUATE_ALL_INTERVAL", 600.0)  # the due one never comes
+    monitor = Monitor(make_profile(emulator), record=False)
+    rec = Recorder(monitor)
+    await monitor.start()
+    rec.start()
+    try:
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        production = emulator.credentials.environment_ids["production"]
+        unusable = json.dumps({"type": "flag.updated", "environment_id": production})
+        emulator.faults.emit_malformed(unusable)  # every value re-evaluated: nothing changed
+        await wait_for(lambda: len(rec.of(Malformed)) == 1, what="the first unusable event")
+        await wait_for(monitor.evaluations_idle, what="its re-evaluation answered")
+        emulator.world.update_flag("production", "new-dashboard", enabled=False, publish=False)
+        emulator.faults.emit_malformed(unusable)  # stands for that change: a re-evaluation due
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", description="edited"
+        )
+        await wait_for(lambda: rec.of(TransitionRecorded), what="the transition")
+        (event,) = [e for e in rec.of(FlagEvent) if e.flag_key == "new-dashboard"]
+        (recorded,) = rec.of(TransitionRecorded)
+        assert recorded.transition.event_id == event.event_id is not None
+        assert recorded.transition.after == OFF and recorded.transition.includes_unseen
     finally:
         await monitor.stop()

@@ -191,14 +191,15 @@ class FlagConfigs:
             else:
                 self._queue.request(key, event)
 
-    def refetch_all(self, *, unseen: bool = False) -> None:
+    def refetch_all(self, *, unseen: bool = False, fetch: bool = True) -> None:
         """After an outage (or an unusable event): list the flags again and fetch every one, so
         the snapshots converge; at most once per REFETCH_EVERY seconds (the last call within
         them is followed by one at their end), since it costs a request per flag. `unseen`: the
-        stream may have missed changes, so the next diff of each flag may hold some."""
+        stream may have missed changes, so the next diff of each flag may hold some (marked now,
+        even when not `fetch`)."""
         if unseen:
-            self._unseen.update(self.configs)
-        if self._queue is None or self._refetch_timer is not None:
+            self._unseen.update(self.ids)  # a flag whose first fetch is on its way too
+        if not fetch or self._queue is None or self._refetch_timer is not None:
             return
         loop, last = asyncio.get_running_loop(), self._refetched_at
         if last is not None and loop.time() - last < REFETCH_EVERY:

@@ -124,9 +124,9 @@ class ContextEvaluations:
         for evaluations in self.all:
             evaluations.on_events(events)
 
-    def evaluate_everything(self, *, unseen: bool = False) -> None:
+    def evaluate_everything(self, *, unseen: bool = False, ask: bool = True) -> None:
         for evaluations in self.all:
-            evaluations.evaluate_everything(unseen=unseen)
+            evaluations.evaluate_everything(unseen=unseen, ask=ask)
 
     def reevaluate_all(self) -> None:
         self._published_kind = None  # asked again: the next status is news again

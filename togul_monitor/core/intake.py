@@ -9,8 +9,9 @@ Re-evaluating everything (`on_outage`): after every outage, and after an event t
 would take as "something changed" without naming one flag (a `Malformed` with `re_evaluate`,
 see client/validate.py). Such events may come in a flood: they cost one re-evaluation of every
 value at once, then at most one a second, and the last of them is always followed by one.
-`on_outage` is told whether the stream may have missed changes (an outage that could not prove
-continuity, an unusable event): a value change found then is not only its event's.
+`on_outage(unseen, ask)` is told whether the stream may have missed changes (an outage that could
+not prove continuity, an unusable event: a change found then is not only its event's), at once,
+and whether to ask everything again now (`ask`; else a re-evaluation is already due).
 
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
@@ -99,7 +100,7 @@ class Intake:
         *,
         log_size: int,
         on_events: Callable[[list[FlagEvent]], None],
-        on_outage: Callable[[bool], None],
+        on_outage: Callable[[bool, bool], None],
         on_change: Callable[[], None],
     ) -> None:
         self._hub = hub
@@ -262,7 +263,7 @@ class Intake:
         self._on_change()
         if isinstance(item, Outage):
             # Whatever the server replayed, re-evaluate so the values converge.
-            self._on_outage(item.may_have_missed)
+            self._on_outage(item.may_have_missed, True)
         elif isinstance(item, Malformed) and item.re_evaluate:
             self._reevaluate_for_unusable()
 
@@ -270,14 +271,16 @@ class Intake:
         """An unusable event: every value is re-evaluated now, or (when that was done less than
         REEVALUATE_ALL_INTERVAL ago) once more when the interval is over."""
         if self._reevaluate_timer is not None:
-            return  # one is due: it comes after this event, so it covers it
+            self._on_outage(True, False)  # marked now; the one due comes after it, covers it
+            return
         loop = asyncio.get_running_loop()
         now = loop.time()
         last = self._reevaluated_at
         if last is None or now - last >= REEVALUATE_ALL_INTERVAL:
             self._reevaluated_at = now
-            self._on_outage(True)
+            self._on_outage(True, True)
             return
+        self._on_outage(True, False)  # marked now, re-evaluated when the interval is over
         self._reevaluate_timer = loop.call_at(last + REEVALUATE_ALL_INTERVAL, self._reevaluate_due)
 
     def _reevaluate_due(self) -> None:
@@ -285,7 +288,7 @@ class Intake:
         if self._stopped:
             return
         self._reevaluated_at = asyncio.get_running_loop().time()
-        self._on_outage(True)
+        self._on_outage(True, True)
 
     def _flush(self) -> None:
         """Process the gathered events, in order. The hot path: C-level bulk calls per batch,

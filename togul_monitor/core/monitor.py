@@ -248,9 +248,9 @@ class Monitor:
             self._evaluations.on_events(relevant)
             self._configs.on_events(relevant)
 
-    def _on_outage(self, unseen: bool) -> None:
-        self._evaluations.evaluate_everything(unseen=unseen)
-        self._configs.refetch_all(unseen=unseen)
+    def _on_outage(self, unseen: bool, ask: bool) -> None:  # core/intake.py says when
+        self._evaluations.evaluate_everything(unseen=unseen, ask=ask)
+        self._configs.refetch_all(unseen=unseen, fetch=ask)
 
     # --- snapshots ---------------------------------------------------------------------------
 
