@@ -142,9 +142,10 @@ def test_a_repeated_version_ties_each_diff_to_the_event_received_last_before_it(
     assert got.diffs[0][0] is v2 and got.diffs[1][0] is again_v1  # not the new flag's
     assert [(e, t.at) for e, t in got.transitions] == [(v2, 11.5), (again_v2, 14.5)]
     assert got.transitions[0][0] is v2 and got.transitions[1][0] is again_v2
-    # A diff computed before any event of its version explains none of those loaded.
-    early = tie_changes(events, [], [StoredDiff(diff("f", 2, None), 10.5)])
-    assert early.diffs == ()
+    # A diff stamped before any event of its version (a shared journal keeps the event as
+    # another recorder stamped it, by a clock a little ahead): the first event of that version.
+    early = tie_changes(events, [], [StoredDiff(diff("f", 2, None), 10.9)])
+    assert [(e, s.at) for e, s in early.diffs] == [(v2, 10.9)] and early.diffs[0][0] is v2
 
 
 def test_a_recreated_flag_s_rows_read_back_with_their_own_diffs(

@@ -8,7 +8,8 @@ sends no ids, and then the journal keeps none, so the tie is rebuilt from what i
   flag, environment and version received last at or before the diff was computed (its `at`), as
   `history` and `export` place it by time. A version repeats when a flag is deleted and created
   again with its key (the new flag's versions start at 1): each diff stays with its own flag's
-  event, as live;
+  event, as live. With none before it (a shared journal keeps an event as the recorder that
+  wrote it first stamped it, by its own clock), the first event of that version;
 - a value transition names its flag, its context and when it was computed. Live, it belongs to
   the last event of the flag waiting for the answer (ui/view/answers.py); here, to the last
   event of the flag (in the profile's environment, when known) received before it, if that
@@ -113,9 +114,10 @@ def tie_changes(
         if d.event_id is not None:
             found = by_id.get(d.event_id)
         elif d.version is not None:
-            found = _last_before(
-                by_version.get((d.flag_key, d.environment_id, d.version)), stored.at
-            )
+            timeline = by_version.get((d.flag_key, d.environment_id, d.version))
+            # None before it: the event was stamped by another recorder's clock, a little
+            # ahead (a shared journal keeps each event once): the first of that version.
+            found = _last_before(timeline, stored.at) or (timeline[1][0] if timeline else None)
         else:
             found = None
         if found is not None:
