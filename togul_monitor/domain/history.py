@@ -43,8 +43,16 @@ def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
         # The context too: one event changes the values of several contexts at the same time.
         return ("t", entry.flag_key, entry.event_id, entry.at, entry.context)
     if isinstance(entry, FoundDiff):
-        return ("d", entry.diff.flag_key, entry.diff.environment_id, entry.at)
+        # Not its time: this monitor's copy and a shared journal's (another recorder found the
+        # same change, stamped by its own clock) are one row; see `merge_history`.
+        diff = entry.diff
+        return ("d", diff.flag_key, diff.environment_id, msgspec.json.encode(diff.changes))
     return ("o", entry.started_at, entry.ended_at, entry.received_at)
+
+
+#: Two copies of one found change are at most this far apart (a re-fetch answers in seconds);
+#: the same change found again later (the flag went back and forth) is a row of its own.
+SAME_FIND_WITHIN = 60.0
 
 
 def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEntry]:
@@ -56,11 +64,17 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     """
     rank = {FoundDiff: -1, ValueTransition: 0, FlagEvent: 1, Outage: 2}
     seen: set[object] = set()
+    found: dict[object, list[float]] = {}  # a found diff's key → the times of its rows
     merged: list[HistoryEntry] = []
     for group in groups:
         for entry in group:
             key = _entry_key(entry)
-            if key in seen:  # the same row from the journal and from memory
+            if isinstance(entry, FoundDiff):
+                times = found.setdefault(key, [])
+                if any(abs(entry.at - at) <= SAME_FIND_WITHIN for at in times):
+                    continue
+                times.append(entry.at)
+            elif key in seen:  # the same row from the journal and from memory
                 continue
             seen.add(key)
             merged.append(entry)

@@ -51,8 +51,8 @@ def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
     """`false → true` (the after side emphasised), `"x" → deleted`, or, when only the reason or
     the enabled state changed, the value with what changed: `"bm25" (default → rule_match)`.
 
-    Values are compared as JSON (`same_json`), so `true → 1` and `25 → 25.0` stay visible
-    changes although Python calls them equal."""
+    Values are compared as JSON (`same_json`), so `true → 1` stays a visible change although
+    Python calls them equal, and `25 → 25.0` is none (one JSON number)."""
     if before is not None and after is not None and same_json(before.value, after.value):
         parts = [Part(value_text(after), "bold", cut=1)]
         if before.reason != after.reason:
