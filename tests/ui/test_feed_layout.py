@@ -218,3 +218,18 @@ def test_a_narrow_row_of_contexts_keeps_the_values_whole_and_marks_what_it_left_
     assert change_in(room + 2) == "default false → true +2 changed …"  # the diff left out
     assert change_in(room + 4) == "default false → true +2 changed · …"
     assert change_in(room + 6) == "default false → true +2 changed · ru…"
+
+
+def test_a_marked_row_too_narrow_for_its_values_still_says_it_left_the_rest_out() -> None:
+    """`+unseen` is never cut: when the values must be cut to keep it, the count and the diff
+    behind it are left out, and a `…` says so."""
+    store, row = diffed_row_of_three_contexts()
+    marked = ValueTransition(row.flag_key, ev(False), ev(True), "7", 3.0, "default", True)
+    store.add_transition(marked)
+    plain = says(store, row, 200)
+    wide = "default false → true +unseen; free false → true; eu false → true · rule 2 added"
+    assert plain.endswith(wide), plain
+    for width in range(60, 75):
+        narrow = says(store, row, width)
+        assert cell_len(narrow) <= width and "+unseen" in narrow, narrow
+        assert narrow.endswith("…"), (width, narrow)

@@ -183,3 +183,20 @@ def test_a_value_remembered_from_an_earlier_run_may_have_changed_unseen() -> Non
     assert back is not None and back.includes_unseen
     _, transition = values.record("f", ON, event_id="8", at=3.0)
     assert transition is not None and not transition.includes_unseen
+
+
+def test_a_deletion_answered_again_is_known_as_it_is_and_clears_the_mark() -> None:
+    """A flag deleted before an outage, answered 404 after it: still deleted, nothing missed; its
+    creation afterwards is its event's alone."""
+    values = FlagValues()
+    values.record("f", ON, event_id="1", at=1.0)
+    values.mark_deleted("f", event_id="2", at=2.0)
+    values.mark_unseen()
+    _, again = values.mark_deleted("f", event_id=None, at=3.0)  # the re-evaluation's 404
+    assert again is None
+    _, created = values.record("f", OFF, event_id="4", at=4.0)
+    assert created is not None and created.before is None and not created.includes_unseen
+    values.seed("g", None, 5.0, deleted=True)  # remembered deleted from an earlier run
+    values.mark_deleted("g", event_id=None, at=6.0)  # and answered 404 at the start
+    _, back = values.record("g", ON, event_id="7", at=7.0)
+    assert back is not None and not back.includes_unseen

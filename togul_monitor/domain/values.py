@@ -333,13 +333,13 @@ class FlagValues:
         """flag.deleted, or evaluate answered 404: keep the last value as `previous`."""
         self._new.pop(flag_key, None)
         old = self._values.get(flag_key) or _blank(flag_key, self.context)
+        unseen = flag_key in self._unseen
+        self._unseen.discard(flag_key)  # still or newly deleted: known as it is now
         if old.deleted:
             value = replace(old, stale=False, error=None)
             self._set(flag_key, value)
             return value, None
         transition = None
-        unseen = flag_key in self._unseen
-        self._unseen.discard(flag_key)
         if old.current is not None:
             transition = ValueTransition(
                 flag_key, old.current, None, event_id, at, self.context, unseen
