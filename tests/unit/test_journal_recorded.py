@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff
@@ -172,3 +173,19 @@ def test_a_recreated_flag_s_rows_read_back_with_their_own_diffs(
     got = read_recorded_changes(read, loaded, environment_id="env-1")
     assert [(e.type, e.version, e.received_at) for e, _ in got.diffs] == [("flag.updated", 2, 11.0)]
     assert got.diffs[0][0] is loaded[1] and got.diffs[0][1].diff == default
+
+
+def test_a_change_found_after_an_outage_or_a_stop_is_not_tied_to_an_event_before_it() -> None:
+    """Without ids a change is tied by time. One that may hold what the stream did not show
+    was found by a re-evaluation of its own (after an outage, at a start), unless its answer
+    came with an event's, just after it: live it is on no row, and read back neither."""
+    edited = ev("f", 2, 10, None)
+    found_later = change("f", 43.0, None)  # 33 s later: the re-evaluation after an outage
+    found_later = replace(found_later, includes_unseen=True)
+    with_its_event = replace(change("f", 10.4, None), includes_unseen=True)
+    plain_late = change("f", 43.0, None)  # an answer retried, long after its event
+    assert tie_changes([edited], [found_later], []).transitions == ()
+    assert [t for _, t in tie_changes([edited], [with_its_event], []).transitions] == [
+        with_its_event
+    ]
+    assert [t for _, t in tie_changes([edited], [plain_late], []).transitions] == [plain_late]

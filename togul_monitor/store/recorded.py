@@ -14,8 +14,9 @@ sends no ids, and then the journal keeps none, so the tie is rebuilt from what i
   the last event of the flag waiting for the answer (ui/view/answers.py); here, to the last
   event of the flag (in the profile's environment, when known) received before it, if that
   event has no value change of that context yet and the transition came within `TIE_WITHIN`
-  seconds. A later one (a re-evaluation of its own: after an outage, `r`, the next start)
-  explains no row, as live.
+  seconds (`UNSEEN_TIE_WITHIN` for one that may hold changes the stream did not show). A later
+  one (a re-evaluation of its own: after an outage, `r`, the next start) explains no row, as
+  live.
 
 One event changes the values of every context it changes (a profile may evaluate for several
 named contexts, domain/values.py), so an event may own one transition per context: the tie is
@@ -42,6 +43,10 @@ from togul_monitor.store.model import StoredDiff
 # An answer that comes later than this after an event is not taken for that event's answer
 # (without ids): evaluations answer within a second, a failed one is retried every 5 s.
 TIE_WITHIN = 60.0
+# A change the stream may not have shown in full (`includes_unseen`) is found by the
+# re-evaluation after an outage, an unusable event or a start: tied to an event only when its
+# answer came with that event's (just after it), never to one from before the outage or the stop.
+UNSEEN_TIE_WITHIN = 5.0
 
 # Events in the order they were received, and their receive times (for `bisect`).
 _Timeline = tuple[list[float], list[FlagEvent]]
@@ -133,7 +138,8 @@ def _owner(
     if transition.event_id is not None:
         return by_id.get(transition.event_id)
     owner = _last_before(by_flag.get(transition.flag_key), transition.at)
-    if owner is None or transition.at - owner.received_at > TIE_WITHIN:
+    within = UNSEEN_TIE_WITHIN if transition.includes_unseen else TIE_WITHIN
+    if owner is None or transition.at - owner.received_at > within:
         return None
     return owner
 
