@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from togul_monitor.core import Monitor, TransitionRecorded, intake
-from togul_monitor.domain.events import FlagEvent, Malformed, Outage
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
 from togul_monitor.domain.values import Evaluation
 from togul_monitor.emulator.harness import EmulatorHandle
 
@@ -27,8 +27,11 @@ OFF = Evaluation(False, "boolean", "disabled", False)
 SETTLE = 2.0
 
 
-async def _started(emu: EmulatorHandle, **options: Any) -> tuple[Monitor, Recorder]:
-    monitor = Monitor(make_profile(emu), record=False, evaluate_settle=SETTLE, **options)
+async def _started(
+    emu: EmulatorHandle, *, settle_free: bool = False, **options: Any
+) -> tuple[Monitor, Recorder]:
+    settle = 0.01 if settle_free else SETTLE
+    monitor = Monitor(make_profile(emu), record=False, evaluate_settle=settle, **options)
     recorder = Recorder(monitor)
     await monitor.start()
     recorder.start()
@@ -114,5 +117,37 @@ async def test_an_unusable_event_marks_at_once_though_its_re_evaluation_waits(
         (recorded,) = rec.of(TransitionRecorded)
         assert recorded.transition.event_id == event.event_id is not None
         assert recorded.transition.after == OFF and recorded.transition.includes_unseen
+    finally:
+        await monitor.stop()
+
+
+async def test_a_flags_next_change_after_a_possible_gap_is_marked(emulator: EmulatorHandle) -> None:
+    """A flag's version jumped (the stream lost the event in between, the connection stayed up):
+    its next change may hold the lost one's, whichever event it is tied to."""
+    monitor, rec = await _started(emulator, settle_free=True)
+    world = emulator.world
+    try:
+        for flag in ("new-dashboard", "checkout-v2", "new-dashboard", "checkout-v2"):
+            # Interleaved +1s: the client learns that versions count per flag.
+            await asyncio.to_thread(world.update_flag, "production", flag, description="x")
+        await wait_for(lambda: len(rec.of(FlagEvent)) == 4, what="four events")
+        await wait_for(monitor.evaluations_idle, what="their evaluations answered")
+        # Switched off by an event the stream loses: its version is skipped below.
+        flag = world.update_flag("production", "new-dashboard", enabled=False, publish=False)
+        world.outbox.publish(
+            flag.environment_id,
+            {
+                "type": "flag.updated",
+                "flag_key": flag.key,
+                "environment_id": flag.environment_id,
+                "version": flag.version + 2,
+                "timestamp": int(world.clock()),
+            },
+        )
+        await wait_for(lambda: rec.of(PossibleGap), what="the gap")
+        await wait_for(lambda: rec.of(TransitionRecorded), what="the transition")
+        (recorded,) = rec.of(TransitionRecorded)
+        assert recorded.transition.after == OFF and recorded.transition.includes_unseen
+        assert recorded.transition.event_id == rec.of(FlagEvent)[-1].event_id is not None
     finally:
         await monitor.stop()

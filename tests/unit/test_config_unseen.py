@@ -64,3 +64,19 @@ async def test_a_diff_after_a_lossy_outage_is_marked_on_the_event_it_is_tied_to(
     assert isinstance(updates[1], ConfigChanged) and not updates[1].diff.includes_unseen
     assert note not in change_lines(updates[1].diff)
     await configs.aclose()
+
+
+async def test_a_possible_gap_marks_only_its_flags_next_diff() -> None:
+    updates: list[MonitorUpdate] = []
+    reader = Reader()
+    configs = FlagConfigs(updates.append, lambda: 0.0)
+    configs.configure(reader, "env", {"k": "id-k"})  # type: ignore[arg-type]
+    configs.start()
+    await until(lambda: configs.state == "complete")
+    configs.mark_unseen(["k", "never-listed"])  # a flag it does not follow is not kept
+    reader.current = config(3, enabled=False)  # v2 lost, v3 received
+    configs.on_events([event(3)])
+    await until(lambda: updates)
+    (changed,) = updates
+    assert isinstance(changed, ConfigChanged) and changed.diff.includes_unseen
+    await configs.aclose()

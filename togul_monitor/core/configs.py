@@ -28,7 +28,7 @@ import asyncio
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from togul_monitor.client.management import FlagReader, ManagementError
@@ -195,10 +195,9 @@ class FlagConfigs:
         """After an outage (or an unusable event): list the flags again and fetch every one, so
         the snapshots converge; at most once per REFETCH_EVERY seconds (the last call within
         them is followed by one at their end), since it costs a request per flag. `unseen`: the
-        stream may have missed changes, so the next diff of each flag may hold some (marked now,
-        even when not `fetch`)."""
+        stream may have missed changes: marked now (`mark_unseen`), even when not `fetch`."""
         if unseen:
-            self._unseen.update(self.ids)  # a flag whose first fetch is on its way too
+            self.mark_unseen(self.ids)  # a flag whose first fetch is on its way too
         if not fetch or self._queue is None or self._refetch_timer is not None:
             return
         loop, last = asyncio.get_running_loop(), self._refetched_at
@@ -206,6 +205,9 @@ class FlagConfigs:
             self._refetch_timer = loop.call_at(last + REFETCH_EVERY, self._refetch_due)
             return
         self._refetch_now()
+
+    def mark_unseen(self, keys: Iterable[str]) -> None:  # the next diff of each may hold some
+        self._unseen.update(key for key in keys if key in self.ids)
 
     def _refetch_due(self) -> None:
         self._refetch_timer = None
@@ -282,10 +284,9 @@ class FlagConfigs:
             # Without an event, a flag the complete first load did not list was created since.
             first_seen = event is not None and event.type != "flag.created"
         changes = () if first_seen else diff_configs(before, config)
-        unseen = key in self._unseen and event is not None
-        self._unseen.discard(key)
         if changes or first_seen:
-            self._emit(key, changes, event, first_seen=first_seen, unseen=unseen)
+            self._emit(key, changes, event, first_seen=first_seen)
+        self._unseen.discard(key)  # the snapshot is current: what follows is seen
 
     def _deleted(self, key: str, event: FlagEvent | None) -> None:
         assert self._queue is not None
@@ -296,11 +297,10 @@ class FlagConfigs:
         self._loading.discard(key)
         self.ids.pop(key, None)
         before = self.configs.pop(key, None)
-        unseen = key in self._unseen and event is not None
-        self._unseen.discard(key)
         if before is not None:
             self.version += 1
-            self._emit(key, diff_configs(before, None), event, unseen=unseen)
+            self._emit(key, diff_configs(before, None), event)
+        self._unseen.discard(key)
 
     def _emit(
         self,
@@ -309,10 +309,10 @@ class FlagConfigs:
         event: FlagEvent | None,
         *,
         first_seen: bool = False,
-        unseen: bool = False,
     ) -> None:
         # A change found by a re-fetch explains no event: no version either, so the journal's
         # backfill (store/recorded.py) ties it to no row, as live.
+        unseen = event is not None and key in self._unseen  # a re-fetch's says it already
         diff = ConfigDiff(
             key,
             self._environment_id,

@@ -124,6 +124,10 @@ class ContextEvaluations:
         for evaluations in self.all:
             evaluations.on_events(events)
 
+    def mark_unseen(self, keys: Iterable[str]) -> None:
+        for evaluations in self.all:
+            evaluations.values.mark_unseen(keys)
+
     def evaluate_everything(self, *, unseen: bool = False, ask: bool = True) -> None:
         for evaluations in self.all:
             evaluations.evaluate_everything(unseen=unseen, ask=ask)

@@ -9,7 +9,8 @@ Re-evaluating everything (`on_outage`): after every outage, and after an event t
 would take as "something changed" without naming one flag (a `Malformed` with `re_evaluate`,
 see client/validate.py). Such events may come in a flood: they cost one re-evaluation of every
 value at once, then at most one a second, and the last of them is always followed by one.
-`on_outage(unseen, ask)` is told whether the stream may have missed changes (an outage that could
+`on_gap` is told of a possible gap (a flag's version jumped: its next change may hold the lost
+one). `on_outage(unseen, ask)` is told whether the stream may have missed changes (an outage that could
 not prove continuity, an unusable event: a change found then is not only its event's), at once,
 and whether to ask everything again now (`ask`; else a re-evaluation is already due).
 
@@ -39,6 +40,7 @@ from togul_monitor.domain.events import (
     Heartbeat,
     Malformed,
     Outage,
+    PossibleGap,
     Status,
     StreamCounters,
     StreamItem,
@@ -101,12 +103,14 @@ class Intake:
         log_size: int,
         on_events: Callable[[list[FlagEvent]], None],
         on_outage: Callable[[bool, bool], None],
+        on_gap: Callable[[PossibleGap], None],
         on_change: Callable[[], None],
     ) -> None:
         self._hub = hub
         self._clock = clock
         self._on_events = on_events
         self._on_outage = on_outage
+        self._on_gap = on_gap
         self._on_change = on_change  # the monitor's state changed: a new snapshot is due
         self.log = EventLog(log_size)
         self.journal: Journal | None = None
@@ -266,6 +270,8 @@ class Intake:
             self._on_outage(item.may_have_missed, True)
         elif isinstance(item, Malformed) and item.re_evaluate:
             self._reevaluate_for_unusable()
+        elif isinstance(item, PossibleGap):
+            self._on_gap(item)
 
     def _reevaluate_for_unusable(self) -> None:
         """An unusable event: every value is re-evaluated now, or (when that was done less than

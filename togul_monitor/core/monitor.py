@@ -5,8 +5,9 @@ The TUI and the headless commands drive this, never the stages below it directly
 - `Monitor` is an asyncio object (`await start()`, `await stop()`). Headless commands run it in
   their loop and read `updates()` (or `run_headless`); the TUI runs it on a thread of its own
   (`MonitorThread`) and empties `drain()` when woken (`enable_drain`, updates.py).
-- The work is split by job: `intake` (the stream task), `contexts` (values, re-evaluation and
-  transitions, per named context), `plan` (which credential streams, decided before the start),
+- The work is split by job: `intake` (the stream task), `stream_effects` (what its items do to
+  the values and configurations), `contexts` (values, re-evaluation and transitions, per named
+  context), `plan` (which credential streams, decided before the start),
   `recording` (the journal), `configs` (with a token: the flags' configurations and diffs) and
   `updates` (the fan-out).
 
@@ -43,6 +44,7 @@ from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.queries import flag_history, transitions_for
 from togul_monitor.core.recording import journal_notice, open_journal
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
+from togul_monitor.core.stream_effects import StreamEffects
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
@@ -97,8 +99,9 @@ class Monitor:
             self._hub,
             clock,
             log_size=event_log_size,
-            on_events=self._on_events,
-            on_outage=self._on_outage,
+            on_events=lambda batch: self._effects.events(batch),
+            on_outage=lambda unseen, ask: self._effects.outage(unseen, ask),
+            on_gap=lambda gap: self._effects.gap(gap),
             on_change=lambda: self._publisher.changed(),
         )
         self.event_log = self._intake.log
@@ -118,6 +121,7 @@ class Monitor:
         self._environments = Environments(profile.environment_key)
         self._environments.on_mismatch = self._on_mismatch
         self._environments.on_change = lambda: self._publisher.changed()
+        self._effects = StreamEffects(self._environments, self._evaluations, self._configs)
         self._tokens = ProfileTokens(profile, self._note)  # on wall time, as a JWT's exp
         self.configuration_error: ConfigError | None = None  # the stream proved the profile wrong
         self._halting: asyncio.Task[None] | None = None
@@ -241,16 +245,6 @@ class Monitor:
     def _publish(self, update: MonitorUpdate) -> None:
         self._hub.publish(update)
         self._publisher.changed()
-
-    def _on_events(self, batch: list[FlagEvent]) -> None:
-        relevant = self._environments.relevant(batch)
-        if relevant:
-            self._evaluations.on_events(relevant)
-            self._configs.on_events(relevant)
-
-    def _on_outage(self, unseen: bool, ask: bool) -> None:  # core/intake.py says when
-        self._evaluations.evaluate_everything(unseen=unseen, ask=ask)
-        self._configs.refetch_all(unseen=unseen, fetch=ask)
 
     # --- snapshots ---------------------------------------------------------------------------
 

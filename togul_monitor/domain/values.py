@@ -10,7 +10,7 @@ The records below are the shapes that the monitor, the journal, the CLI and the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -238,11 +238,13 @@ class FlagValues:
         self._set(flag_key, value)
         return value
 
-    def mark_unseen(self) -> None:
+    def mark_unseen(self, keys: Iterable[str] | None = None) -> None:
         """The stream may have missed changes (an outage that may have lost events, an unusable
-        event): until each flag's next answer, a change it shows may hold some of them, so it
-        is marked `includes_unseen` (whichever event it is then tied to)."""
-        self._unseen.update(self._values)
+        event; of `keys` only: a flag's version that jumped): until each flag's next answer, a
+        change it shows may hold some of them, so it is marked `includes_unseen` (whichever
+        event it is then tied to). Flags without a value are left alone."""
+        known = self._values
+        self._unseen.update(known if keys is None else (key for key in keys if key in known))
 
     def mark_new(self, flag_key: str, *, created: bool) -> None:
         """An event of a flag that has no answer yet (unknown, or known and never answered):

@@ -178,10 +178,13 @@ def _fit_extra(parts: Sequence[Part], width: int) -> Text:
     `…` when a cell is free, so a row never reads as complete when it is not."""
     kept = [part for part in parts if part.cut != 3]
     left = width - parts_width(kept)
-    if left <= 0:  # the others are cut themselves: one cell kept for the mark
-        text = fit_parts(kept, width - 1)
-        first = next(part for part in parts if part.cut == 3)
-        text.append(ELLIPSIS, first.style)
+    if left == 0:  # the others exactly: whole, the news first
+        return whole(kept)
+    if left < 0:  # the others are cut themselves: the row must still end with a `…`
+        text = fit_parts(kept, width)
+        if not text.plain.endswith(ELLIPSIS):  # a part never cut last (`+unseen`)
+            text = fit_parts(kept, width - 1)
+            text.append(ELLIPSIS, next(part for part in parts if part.cut == 3).style)
         return text
     text = whole(kept)
     text.append_text(_cut_extra(whole([part for part in parts if part.cut == 3]), left))

@@ -1,0 +1,46 @@
+"""What the stream's items do to the values and configurations of the profile's environment.
+
+The intake (core/intake.py) reads the stream and says what came; this passes it on to the
+evaluation side (core/contexts.py) and the configurations (core/configs.py), for the events of
+the profile's environment only (core/environment.py):
+
+- events: each flag's value re-evaluated and its configuration fetched again;
+- an outage, or an unusable event: everything asked again (`ask`), and when the stream may have
+  missed changes (`unseen`), the next change of every flag is marked as possibly holding some;
+- a possible gap (a flag's version jumped): that flag's next change is marked so.
+
+Runs on the monitor's loop.
+"""
+
+from __future__ import annotations
+
+from togul_monitor.core.configs import FlagConfigs
+from togul_monitor.core.contexts import ContextEvaluations
+from togul_monitor.core.environment import Environments
+from togul_monitor.domain.events import FlagEvent, PossibleGap
+
+
+class StreamEffects:
+    def __init__(
+        self, environments: Environments, evaluations: ContextEvaluations, configs: FlagConfigs
+    ) -> None:
+        self._environments = environments
+        self._evaluations = evaluations
+        self._configs = configs
+
+    def events(self, batch: list[FlagEvent]) -> None:
+        relevant = self._environments.relevant(batch)
+        if relevant:
+            self._evaluations.on_events(relevant)
+            self._configs.on_events(relevant)
+
+    def outage(self, unseen: bool, ask: bool) -> None:
+        self._evaluations.evaluate_everything(unseen=unseen, ask=ask)
+        self._configs.refetch_all(unseen=unseen, fetch=ask)
+
+    def gap(self, gap: PossibleGap) -> None:
+        """The event of the version in between was lost: the flag's next change (the event
+        after the gap's) may hold its change too."""
+        if self._environments.environment_id in (None, gap.environment_id):
+            self._evaluations.mark_unseen((gap.flag_key,))
+            self._configs.mark_unseen((gap.flag_key,))
