@@ -156,3 +156,16 @@ def test_the_demo_records_for_this_run_only() -> None:
     assert journal_path(demo.name, folder) != journal_path(demo.name)
     saved = Profile("prod", "http://127.0.0.1:9", "production")
     assert default_monitor_factory(saved, lambda: 0.0).monitor._journal_dir is None  # type: ignore[attr-defined]
+
+
+def test_rows_another_process_recorded_mark_no_window_as_unwatched() -> None:
+    """Beside a recorder (a busy SQLite journal, a shared one) the rows are its, and it was
+    watching the stream meanwhile: the time since its last row is no window nobody watched."""
+    from togul_monitor.ui.view.rows import boundary_items
+
+    rows = [FlagEvent("flag.updated", "f", "env", 2, 1, None, 5.0)]
+    alone = boundary_items(rows, live_from=10.0, time_mode="utc")
+    assert [item.marker for item in alone] == ["info", "outage-missing"]
+    beside = boundary_items(rows, live_from=10.0, time_mode="utc", elsewhere=True)
+    assert [item.marker for item in beside] == ["info"]
+    assert "recorded by another process (journal)" in beside[0].text

@@ -151,16 +151,24 @@ def marker_fields(source: object, time_mode: str) -> list[tuple[str, str]]:
 
 
 def boundary_items(
-    recorded: Sequence[object], live_from: float, time_mode: str = "local", now: float = 0.0
+    recorded: Sequence[object],
+    live_from: float,
+    time_mode: str = "local",
+    now: float = 0.0,
+    *,
+    elsewhere: bool = False,
 ) -> list[FeedItem]:
     """Where this run begins, under the rows an earlier run recorded (preloaded from the
     journal): the separator, then the window between the last of them and this run's start,
-    which nobody watched (no stream resumes across runs), so changes in it may be missing."""
+    which nobody watched (no stream resumes across runs), so changes in it may be missing.
+    `elsewhere`: another process records the journal (and watches the stream meanwhile): the
+    rows are its, and the time since its last one is no window nobody watched."""
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
     live = fmt_clock(live_from, mode, now)
-    items = [FeedItem(live_from, "info", f"── recorded earlier (journal) · live from {live} ──")]
+    source = "by another process" if elsewhere else "earlier"
+    items = [FeedItem(live_from, "info", f"── recorded {source} (journal) · live from {live} ──")]
     times = [row.received_at for row in recorded if isinstance(row, FlagEvent)]
-    if times and max(times) < live_from:
+    if times and max(times) < live_from and not elsewhere:
         since = fmt_clock(max(times), mode, now)
         text = f"── not watched {since}–{live}: changes may be missing ──"
         items.append(FeedItem(live_from, "outage-missing", text))
