@@ -206,14 +206,8 @@ class MainScreen(Screen[None]):
         """Show `monitor`'s rows: those its journal recorded earlier (marked), then live ones."""
         snapshot, now = monitor.snapshot(), self.clock()
         began = run_began(snapshot.status, now)
-        # Rows it did not record itself are another process's, recording meanwhile.
-        boundary = partial(
-            boundary_items,
-            live_from=began,
-            time_mode=self.time_mode,
-            now=now,
-            elsewhere=not snapshot.recording,
-        )
+        boundary = partial(boundary_items, live_from=began, time_mode=self.time_mode, now=now)
+        boundary = partial(boundary, elsewhere=not snapshot.recording)  # another's rows
         self.store.attach(monitor, snapshot.feed_start, boundary)
         self.painter.started(profile, first=first, selected=self.selected_flag, snapshot=snapshot)
         monitor.enable_drain(self.pacer.wake_threadsafe)  # woken, never polled (main_pace.py)
