@@ -169,3 +169,18 @@ def test_rows_another_process_recorded_mark_no_window_as_unwatched() -> None:
     beside = boundary_items(rows, live_from=10.0, time_mode="utc", elsewhere=True)
     assert [item.marker for item in beside] == ["info"]
     assert "recorded by another process (journal)" in beside[0].text
+
+
+def test_only_a_busy_sqlite_journal_proves_another_process_watched_meanwhile() -> None:
+    from types import SimpleNamespace
+
+    from togul_monitor.store.reading import READ_ONLY_NOTICE
+    from togul_monitor.ui.view.rows import recorded_elsewhere
+
+    def snapshot(busy: bool, notice: str) -> object:
+        return SimpleNamespace(recorder_busy=busy, journal_notice=notice)
+
+    assert recorded_elsewhere(snapshot(True, "not recording: another process records it"))  # type: ignore[arg-type]
+    # A shared journal's recorder may have stopped overnight: its gaps may be unwatched.
+    assert not recorded_elsewhere(snapshot(True, READ_ONLY_NOTICE))  # type: ignore[arg-type]
+    assert not recorded_elsewhere(snapshot(False, "not recording: the disk is full"))  # type: ignore[arg-type]

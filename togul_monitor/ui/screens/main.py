@@ -50,6 +50,7 @@ from togul_monitor.ui.view.rows import (
     Row,
     boundary_items,
     marker_items,
+    recorded_elsewhere,
     row_event,
     run_began,
 )
@@ -207,7 +208,7 @@ class MainScreen(Screen[None]):
         snapshot, now = monitor.snapshot(), self.clock()
         began = run_began(snapshot.status, now)
         boundary = partial(boundary_items, live_from=began, time_mode=self.time_mode, now=now)
-        boundary = partial(boundary, elsewhere=not snapshot.recording)  # another's rows
+        boundary = partial(boundary, elsewhere=recorded_elsewhere(snapshot))
         self.store.attach(monitor, snapshot.feed_start, boundary)
         self.painter.started(profile, first=first, selected=self.selected_flag, snapshot=snapshot)
         monitor.enable_drain(self.pacer.wake_threadsafe)  # woken, never polled (main_pace.py)

@@ -175,7 +175,9 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
 def _fit_extra(parts: Sequence[Part], width: int) -> Text:
     """The parts before rank 3 fitted first (whole when they fit: the values are the news);
     the rank 3 parts get what is left, cut with `…`. What is left out entirely still leaves a
-    `…` when a cell is free, so a row never reads as complete when it is not."""
+    `…` when a cell is free, so a row never reads as complete when it is not; except that the
+    others filling the width exactly stay whole, and a mark never cut (`+unseen`) wins over
+    the `…` where there is room for only one of them."""
     kept = [part for part in parts if part.cut != 3]
     left = width - parts_width(kept)
     if left == 0:  # the others exactly: whole, the news first
@@ -183,8 +185,10 @@ def _fit_extra(parts: Sequence[Part], width: int) -> Text:
     if left < 0:  # the others are cut themselves: the row must still end with a `…`
         text = fit_parts(kept, width)
         if not text.plain.endswith(ELLIPSIS):  # a part never cut last (`+unseen`)
-            text = fit_parts(kept, width - 1)
-            text.append(ELLIPSIS, next(part for part in parts if part.cut == 3).style)
+            shorter = fit_parts(kept, width - 1)
+            if not shorter.plain.endswith(ELLIPSIS):  # too narrow: the mark, not the `…`
+                shorter.append(ELLIPSIS, next(part for part in parts if part.cut == 3).style)
+                return shorter
         return text
     text = whole(kept)
     text.append_text(_cut_extra(whole([part for part in parts if part.cut == 3]), left))

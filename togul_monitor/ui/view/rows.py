@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -24,6 +25,9 @@ from togul_monitor.domain.events import (
 )
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_clock, fmt_full_time
+
+if TYPE_CHECKING:
+    from togul_monitor.core.snapshot import MonitorSnapshot
 
 
 class FeedItem(msgspec.Struct):
@@ -173,6 +177,16 @@ def boundary_items(
         text = f"── not watched {since}–{live}: changes may be missing ──"
         items.append(FeedItem(live_from, "outage-missing", text))
     return items
+
+
+def recorded_elsewhere(snapshot: MonitorSnapshot) -> bool:
+    """Another process records the journal now, so it watched the stream meanwhile: a busy
+    SQLite file (its lock proves its recorder runs). A shared journal's recorder may have
+    stopped: what it did not record may be a window nobody watched."""
+    # Imported here: the first frame paints before the store's modules load.
+    from togul_monitor.store.reading import READ_ONLY_NOTICE
+
+    return snapshot.recorder_busy and snapshot.journal_notice != READ_ONLY_NOTICE
 
 
 def run_began(status: Status, now: float) -> float:
