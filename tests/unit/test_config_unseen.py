@@ -4,6 +4,8 @@ were lost, whichever event it is tied to. An in-process reader: this is about ty
 
 from __future__ import annotations
 
+import asyncio
+
 from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
@@ -79,4 +81,39 @@ async def test_a_possible_gap_marks_only_its_flags_next_diff() -> None:
     await until(lambda: updates)
     (changed,) = updates
     assert isinstance(changed, ConfigChanged) and changed.diff.includes_unseen
+    await configs.aclose()
+
+
+class SlowFirst(Reader):
+    """The first fetch waits for the test; later ones answer at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.fetches = 0
+
+    async def fetch_flag(self, flag_id: str) -> FlagConfig:
+        self.fetches += 1
+        if self.fetches == 1:
+            await self.release.wait()
+        return self.current
+
+
+async def test_a_flag_without_a_snapshot_yet_is_not_marked() -> None:
+    """An outage during the first load: the flag's first snapshot is taken after it (nothing
+    to diff from before), so its later diffs are its events' alone."""
+    updates: list[MonitorUpdate] = []
+    reader = SlowFirst()
+    configs = FlagConfigs(updates.append, lambda: 0.0)
+    configs.configure(reader, "env", {"k": "id-k"})  # type: ignore[arg-type]
+    configs.start()
+    await until(lambda: reader.fetches == 1)
+    configs.refetch_all(unseen=True)
+    reader.release.set()
+    await until(lambda: configs.state == "complete" and configs.idle())
+    reader.current = config(2, enabled=False)
+    configs.on_events([event(2)])
+    await until(lambda: updates)
+    (changed,) = updates
+    assert isinstance(changed, ConfigChanged) and not changed.diff.includes_unseen
     await configs.aclose()

@@ -197,7 +197,7 @@ class FlagConfigs:
         them is followed by one at their end), since it costs a request per flag. `unseen`: the
         stream may have missed changes: marked now (`mark_unseen`), even when not `fetch`."""
         if unseen:
-            self.mark_unseen(self.ids)  # a flag whose first fetch is on its way too
+            self.mark_unseen(self.configs)
         if not fetch or self._queue is None or self._refetch_timer is not None:
             return
         loop, last = asyncio.get_running_loop(), self._refetched_at
@@ -207,7 +207,7 @@ class FlagConfigs:
         self._refetch_now()
 
     def mark_unseen(self, keys: Iterable[str]) -> None:  # the next diff of each may hold some
-        self._unseen.update(key for key in keys if key in self.ids)
+        self._unseen.update(key for key in keys if key in self.configs)  # one to diff from
 
     def _refetch_due(self) -> None:
         self._refetch_timer = None
