@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
+import pytest
+
 from togul_monitor.client.evaluate import EvaluateResult, Outcome
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.domain.values import Evaluation
@@ -395,4 +397,31 @@ async def test_a_baseline_asked_during_an_events_flight_keeps_the_events_id_for_
     gate.release.set()
     await until(lambda: len(results) == 2)
     assert results == [("f", "e1", True), ("f", "e1", False)]
+    await r.aclose()
+
+
+@pytest.mark.parametrize("event_id", ["e1", None], ids=["id", "no-id"])
+@pytest.mark.parametrize("mark_first", [True, False], ids=["mark-first", "baseline-first"])
+async def test_a_mark_waits_for_the_call_that_carries_the_events_effect_after_a_baseline(
+    event_id: str | None, mark_first: bool
+) -> None:
+    """An event's call in flight, then a baseline (an outage, `r`): the flight's answer is
+    superseded (the values drop it), so a mark made before or after the baseline owes the call
+    after it too, and that call is the event's: with an id or without (None, event-driven)."""
+    calls = Manual()
+    results: list[tuple[str | None, bool]] = []
+    r = Reevaluator(
+        calls, lambda k, e, res, sup: results.append((e, sup)), settle=0, min_interval=0
+    )
+    r.request("f", event_id, event=True)
+    await until(lambda: calls.flying("f") == 1)
+    mark = r.mark() if mark_first else None
+    r.request("f", None)  # the baseline, during the flight
+    mark = mark or r.mark()
+    calls.answer("f")  # the superseded answer
+    await until(lambda: len(results) == 1 and calls.flying("f") == 1)
+    assert not mark()
+    calls.answer("f")
+    await until(lambda: len(results) == 2)
+    assert mark() and results == [(event_id, True), (event_id, False)]
     await r.aclose()

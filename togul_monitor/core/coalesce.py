@@ -18,9 +18,8 @@ the last call must answer after the last change. Rules:
   no event asked for (start, a load, an outage, re-evaluate all) does not start this clock: it
   must not delay the answer to the first real change;
 - a flag seen for the first time (`new`) waits its turn in a queue of its own, sent at most
-  `new_rate` a second (after a burst of `new_burst`): a server that names ever new flag keys
-  must not turn each into a call at once; changes of known flags go first. Without `new_rate`
-  there is no such queue;
+  `new_rate` a second (after a burst of `new_burst`; none without `new_rate`): a server naming
+  ever new flag keys must not turn each into a call at once; changes of known flags go first;
 - at most `concurrency` calls run at once; the rest wait in arrival order;
 - `cancel` (the flag was deleted) forgets what waits; an answer in flight is then superseded and
   nothing follows it;
@@ -28,13 +27,11 @@ the last call must answer after the last change. Rules:
   idleness, which a stream that never pauses never gives (`tail --count` needs it). A failed
   answer counts, and so does a call that will not be made (`cancel`, `clear`, `take_waiting`).
 
-Every operation is O(1) (amortised; O(log n) for a flag waiting for its interval), whatever the
-number of flags waiting: a queue of 200,000 answers as fast as one of 1,000. `events_waiting` and
-`mark` are the exceptions: O(n), for a caller that asks rarely.
+Every operation is O(1) (amortised; O(log n) for a flag waiting for its interval) whatever the
+number waiting; `events_waiting` and `mark` are O(n), for a caller that asks rarely.
 
-No clock, no I/O of its own: `call` does the request (an exception it raises becomes the answer
-`failed(exc)`: a bug below must not end the calls for good) and `on_answer` takes the answer, so
-the monitor keeps every state change on its own loop.
+No clock, no I/O of its own: `call` does the request (what it raises becomes `failed(exc)`: a bug
+below must not end the calls) and `on_answer` takes the answer on the monitor's loop.
 """
 
 from __future__ import annotations
@@ -46,6 +43,8 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
+
+from togul_monitor.core.answer_mark import AnswerMark
 
 T = TypeVar("T")  # what asked: an event (id); None stands for a request no event made
 R = TypeVar("R")  # the answer
@@ -62,27 +61,6 @@ _PRUNE_LAST_SENT_AT = 4096  # send times kept before the stale ones are forgotte
 def event_kept(old: T | None, new: T | None) -> T | None:
     """Two requests of a flag as one: the newer, but an event over a baseline (None)."""
     return old if new is None and old is not None else new
-
-
-class AnswerMark:
-    """The calls a `Coalescer` owed when the mark was made: flag → answers still to come (two
-    for a flag in flight that was asked again meanwhile: its answer, then the call after it)."""
-
-    def __init__(self, owed: dict[str, int]) -> None:
-        self.owed = owed
-
-    def __call__(self) -> bool:  # every call owed at the mark answered (or never to be made)
-        return not self.owed
-
-    def answered(self, key: str) -> None:
-        self.at_most(key, self.owed.get(key, 0) - 1)
-
-    def at_most(self, key: str, left: int) -> None:
-        """No more than `left` answers of `key` will come (what waited was dropped)."""
-        if left <= 0:
-            self.owed.pop(key, None)
-        elif self.owed.get(key, 0) > left:
-            self.owed[key] = left
 
 
 class Coalescer(Generic[T, R]):
@@ -222,6 +200,8 @@ class Coalescer(Generic[T, R]):
         if event:
             self._event_driven.add(key)
         if key in self._in_flight:
+            if self._flight_kept and trigger is None and not event and key not in self._again:
+                self._keep_flight(key)  # a baseline (an outage, `r`): rare, never a stream
             # `flight_kept`: the first request during it merges with the flight's trigger (the
             # call after it answers what the superseded flight would have). Cancelled: afresh.
             again = self._again.get(key, self._in_flight[key] if self._flight_kept else _CANCELLED)
@@ -236,6 +216,17 @@ class Coalescer(Generic[T, R]):
             return
         self._enqueue(key, trigger, new=new)
         self._schedule(asyncio.get_running_loop().time() + self._settle)
+
+    def _keep_flight(self, key: str) -> None:
+        """A baseline asked during an event's flight: the call after it answers that event
+        (the flight's answer is superseded), so it is event-driven, even without an id, and a
+        mark owes it too. Not for an event's request: a mark made before it does not wait for
+        what it asked (events that never pause would keep the mark waiting)."""
+        if key in self._driven_flights:
+            self._event_driven.add(key)
+            for mark in self._marks:
+                if key in mark.owed:
+                    mark.at_least(key, 2)
 
     def _enqueue(self, key: str, trigger: T | None, *, new: bool = False) -> None:
         last = self._last_sent.get(key)
