@@ -19,6 +19,6 @@ def test_two_copies_of_one_found_change_are_one_row() -> None:
     event = FlagEvent("flag.updated", "f", "env-1", 3, 90, None, 90.0)
     merged = merge_history([theirs, event], [mine], limit=10)
     assert merged == [theirs, event]
-    later = found(60, 500.0)  # back to 25 meanwhile, then found at 60 again
+    later = found(60, 112.0)  # back to 25 at the next re-fetch, then found at 60 again
     assert merge_history([mine, later], [theirs], limit=10) == [later, mine]
     assert merge_history([mine], [found(70, 100.0)], limit=10) == [mine, found(70, 100.0)]

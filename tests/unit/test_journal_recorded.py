@@ -147,6 +147,9 @@ def test_a_repeated_version_ties_each_diff_to_the_event_received_last_before_it(
     # another recorder stamped it, by a clock a little ahead): the first event of that version.
     early = tie_changes(events, [], [StoredDiff(diff("f", 2, None), 10.9)])
     assert [(e, s.at) for e, s in early.diffs] == [(v2, 10.9)] and early.diffs[0][0] is v2
+    # Long before any event of its version (the old flag's v2, read with the new flag's only):
+    # no clock is that far off; it explains none of them.
+    assert tie_changes([again_v1, again_v2], [], [StoredDiff(diff("f", 2, None), 1.0)]).diffs == ()
 
 
 def test_a_recreated_flag_s_rows_read_back_with_their_own_diffs(
@@ -183,6 +186,8 @@ def test_a_change_found_after_an_outage_or_a_stop_is_not_tied_to_an_event_before
     found_later = change("f", 43.0, None)  # 33 s later: the re-evaluation after an outage
     found_later = replace(found_later, includes_unseen=True)
     with_its_event = replace(change("f", 10.4, None), includes_unseen=True)
+    retried = replace(change("f", 16.0, None), includes_unseen=True)  # a failed first answer
+    assert [t for _, t in tie_changes([edited], [retried], []).transitions] == [retried]
     plain_late = change("f", 43.0, None)  # an answer retried, long after its event
     assert tie_changes([edited], [found_later], []).transitions == ()
     assert [t for _, t in tie_changes([edited], [with_its_event], []).transitions] == [

@@ -294,7 +294,7 @@ class Intake:
         if self._stopped:
             return
         self._reevaluated_at = asyncio.get_running_loop().time()
-        self._on_outage(True, True)
+        self._on_outage(False, True)  # each unusable event marked when it came
 
     def _flush(self) -> None:
         """Process the gathered events, in order. The hot path: C-level bulk calls per batch,

@@ -50,9 +50,10 @@ def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
     return ("o", entry.started_at, entry.ended_at, entry.received_at)
 
 
-#: Two copies of one found change are at most this far apart (a re-fetch answers in seconds);
-#: the same change found again later (the flag went back and forth) is a row of its own.
-SAME_FIND_WITHIN = 60.0
+#: Two copies of one found change are at most this far apart (a re-fetch answers in seconds, and
+#: two recorders' clocks are close); the same change found again later (the flag went back and
+#: forth between re-fetches, at most one every 10 s) is a row of its own.
+SAME_FIND_WITHIN = 5.0
 
 
 def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEntry]:

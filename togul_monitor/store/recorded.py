@@ -9,7 +9,8 @@ sends no ids, and then the journal keeps none, so the tie is rebuilt from what i
   `history` and `export` place it by time. A version repeats when a flag is deleted and created
   again with its key (the new flag's versions start at 1): each diff stays with its own flag's
   event, as live. With none before it (a shared journal keeps an event as the recorder that
-  wrote it first stamped it, by its own clock), the first event of that version;
+  wrote it first stamped it, by its own clock), the first event of that version received at
+  most `CLOCKS_APART` after it;
 - a value transition names its flag, its context and when it was computed. Live, it belongs to
   the last event of the flag waiting for the answer (ui/view/answers.py); here, to the last
   event of the flag (in the profile's environment, when known) received before it, if that
@@ -46,7 +47,9 @@ TIE_WITHIN = 60.0
 # A change the stream may not have shown in full (`includes_unseen`) is found by the
 # re-evaluation after an outage, an unusable event or a start: tied to an event only when its
 # answer came with that event's (just after it), never to one from before the outage or the stop.
-UNSEEN_TIE_WITHIN = 5.0
+UNSEEN_TIE_WITHIN = 10.0  # a failed evaluation is retried after 5 s
+# How far two recorders' clocks may be apart for a diff of one to explain an event of the other.
+CLOCKS_APART = 5.0
 
 # Events in the order they were received, and their receive times (for `bisect`).
 _Timeline = tuple[list[float], list[FlagEvent]]
@@ -120,9 +123,7 @@ def tie_changes(
             found = by_id.get(d.event_id)
         elif d.version is not None:
             timeline = by_version.get((d.flag_key, d.environment_id, d.version))
-            # None before it: the event was stamped by another recorder's clock, a little
-            # ahead (a shared journal keeps each event once): the first of that version.
-            found = _last_before(timeline, stored.at) or (timeline[1][0] if timeline else None)
+            found = _last_before(timeline, stored.at) or _just_after(timeline, stored.at)
         else:
             found = None
         if found is not None:
@@ -148,6 +149,15 @@ def _append(timelines: dict[_K, _Timeline], key: _K, event: FlagEvent) -> None:
     times, owners = timelines.setdefault(key, ([], []))
     times.append(event.received_at)
     owners.append(event)
+
+
+def _just_after(timeline: _Timeline | None, at: float) -> FlagEvent | None:
+    """None of `timeline` before `at`: its first event if it was received at most
+    `CLOCKS_APART` after (another recorder stamped it, by a clock a little ahead: a shared
+    journal keeps each event once), else None (a flag created again reused the version)."""
+    if timeline is None or timeline[0][0] - at > CLOCKS_APART:
+        return None
+    return timeline[1][0]
 
 
 def _last_before(timeline: _Timeline | None, at: float) -> FlagEvent | None:
