@@ -49,7 +49,8 @@ async def test_a_diff_after_a_lossy_outage_is_marked_on_the_event_it_is_tied_to(
     configs.start()
     await until(lambda: configs.state == "complete")
     reader.current = config(3, enabled=False, name="renamed")  # v2, switched off, was missed
-    configs.refetch_all(unseen=True)
+    configs.mark_unseen()  # an outage that may have lost events
+    configs.refetch_all()
     configs.on_events([event(3)])  # renamed: the event the stream did show
     await until(lambda: updates)
     (changed,) = updates
@@ -108,7 +109,8 @@ async def test_a_flag_without_a_snapshot_yet_is_not_marked() -> None:
     configs.configure(reader, "env", {"k": "id-k"})  # type: ignore[arg-type]
     configs.start()
     await until(lambda: reader.fetches == 1)
-    configs.refetch_all(unseen=True)
+    configs.mark_unseen()  # an outage that may have lost events
+    configs.refetch_all()
     reader.release.set()
     await until(lambda: configs.state == "complete" and configs.idle())
     reader.current = config(2, enabled=False)

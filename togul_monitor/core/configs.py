@@ -191,14 +191,11 @@ class FlagConfigs:
             else:
                 self._queue.request(key, event)
 
-    def refetch_all(self, *, unseen: bool = False, fetch: bool = True) -> None:
+    def refetch_all(self) -> None:
         """After an outage (or an unusable event): list the flags again and fetch every one, so
         the snapshots converge; at most once per REFETCH_EVERY seconds (the last call within
-        them is followed by one at their end), since it costs a request per flag. `unseen`: the
-        stream may have missed changes: marked now (`mark_unseen`), even when not `fetch`."""
-        if unseen:
-            self.mark_unseen(self.configs)
-        if not fetch or self._queue is None or self._refetch_timer is not None:
+        them is followed by one at their end), since it costs a request per flag."""
+        if self._queue is None or self._refetch_timer is not None:
             return
         loop, last = asyncio.get_running_loop(), self._refetched_at
         if last is not None and loop.time() - last < REFETCH_EVERY:
@@ -206,8 +203,11 @@ class FlagConfigs:
             return
         self._refetch_now()
 
-    def mark_unseen(self, keys: Iterable[str]) -> None:  # the next diff of each may hold some
-        self._unseen.update(key for key in keys if key in self.configs)  # one to diff from
+    def mark_unseen(self, keys: Iterable[str] | None = None) -> None:
+        """The stream may have missed changes (of `keys`; None: of every flag): the next diff
+        of each flag with a snapshot to diff from may hold some."""
+        known = self.configs
+        self._unseen.update(known if keys is None else (key for key in keys if key in known))
 
     def _refetch_due(self) -> None:
         self._refetch_timer = None

@@ -124,13 +124,13 @@ class ContextEvaluations:
         for evaluations in self.all:
             evaluations.on_events(events)
 
-    def mark_unseen(self, keys: Iterable[str]) -> None:
+    def mark_unseen(self, keys: Iterable[str] | None = None) -> None:
         for evaluations in self.all:
             evaluations.values.mark_unseen(keys)
 
-    def evaluate_everything(self, *, unseen: bool = False, ask: bool = True) -> None:
+    def evaluate_everything(self) -> None:
         for evaluations in self.all:
-            evaluations.evaluate_everything(unseen=unseen, ask=ask)
+            evaluations.evaluate_everything()
 
     def reevaluate_all(self) -> None:
         self._published_kind = None  # asked again: the next status is news again

@@ -183,11 +183,8 @@ class Evaluations:
             elif reevaluator is not None:
                 reevaluator.request(key, event_id, event=True, new=current is None)
 
-    def evaluate_everything(self, *, unseen: bool = False, ask: bool = True) -> None:
-        """Every value again (unless not `ask`); `unseen`: the stream may have missed changes."""
-        if unseen:
-            self.values.mark_unseen()
-        if not ask or self._reevaluator is None or self._halted:
+    def evaluate_everything(self) -> None:
+        if self._reevaluator is None or self._halted:
             return
         # Deleted flags too: a flag may have come back while the stream was down (its
         # flag.created lost); a 404 keeps it deleted without a new transition.

@@ -35,8 +35,14 @@ class StreamEffects:
             self._configs.on_events(relevant)
 
     def outage(self, unseen: bool, ask: bool) -> None:
-        self._evaluations.evaluate_everything(unseen=unseen, ask=ask)
-        self._configs.refetch_all(unseen=unseen, fetch=ask)
+        """`unseen`: the stream may have missed changes (marked at once); `ask`: everything
+        is asked again now (else a re-evaluation is already due)."""
+        if unseen:
+            self._evaluations.mark_unseen()
+            self._configs.mark_unseen()
+        if ask:
+            self._evaluations.evaluate_everything()
+            self._configs.refetch_all()
 
     def gap(self, gap: PossibleGap) -> None:
         """The event of the version in between was lost: the flag's next change (the event
