@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.coalesce import event_kept
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.transition_memory import TransitionMemory
 from togul_monitor.core.updates import (
@@ -314,8 +315,8 @@ class Evaluations:
             self._reevaluator.request(flag_key, event_id)
 
     def _defer(self, flag_key: str, event_id: str | None) -> None:
-        if event_id is not None or flag_key not in self._deferred:
-            self._deferred[flag_key] = event_id  # an event's id is kept over a baseline's None
+        # As the reevaluator merges two requests: an event's id is kept over a baseline's None.
+        self._deferred[flag_key] = event_kept(self._deferred.get(flag_key), event_id)
 
     def _quota(self, flag_key: str, event_id: str | None, result: EvaluateResult) -> None:
         """403 billing.evaluation_blocked: pause (the first such answer starts the pause, those
