@@ -51,7 +51,7 @@ def flag_history(
             stored += [
                 FoundDiff(d.diff, d.at)
                 for d in journal.config_diffs(flag_key, limit)
-                if d.diff.event_id is None and d.diff.version is None
+                if d.diff.found_by_refetch
             ]
         except JournalError as exc:
             log.warning("journal history unavailable: %s", exc)

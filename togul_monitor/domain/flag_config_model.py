@@ -63,6 +63,12 @@ class ConfigDiff(msgspec.Struct, frozen=True):
     # did not prove continuity, an unusable event): the diff may hold some, not only its event's.
     includes_unseen: bool = False
 
+    @property
+    def found_by_refetch(self) -> bool:
+        """Found by a re-fetch (after an outage, an unusable event): it explains no event, so it
+        names neither an id nor a version (core/configs.py)."""
+        return self.event_id is None and self.version is None
+
 
 # --- parsing -----------------------------------------------------------------------------------
 

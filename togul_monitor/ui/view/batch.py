@@ -154,7 +154,7 @@ def take_batch(
             batch.repaint_rows = True
             diff = update.diff
             batch.diff_selected |= diff.flag_key == selected
-            if diff.flag_key == selected and update.event is None and diff.event_id is None:
+            if diff.flag_key == selected and diff.found_by_refetch:
                 batch.history.append(FoundDiff(diff, update.at))  # a row of its own
         elif isinstance(update, Dropped):
             if skipped:
