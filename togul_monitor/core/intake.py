@@ -10,9 +10,9 @@ would take as "something changed" without naming one flag (a `Malformed` with `r
 see client/validate.py). Such events may come in a flood: they cost one re-evaluation of every
 value at once, then at most one a second, and the last of them is always followed by one.
 `on_gap` is told of a possible gap (a flag's version jumped: its next change may hold the lost
-one). `on_outage(unseen, ask)` is told whether the stream may have missed changes (an outage that could
-not prove continuity, an unusable event: a change found then is not only its event's), at once,
-and whether to ask everything again now (`ask`; else a re-evaluation is already due).
+one). `on_outage(unseen, ask)` is told at once whether the stream may have missed changes (an
+outage that could not prove continuity, an unusable event: a change found then is not only its
+event's), and whether to ask everything again now (`ask`; else a re-evaluation is already due).
 
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.

@@ -49,7 +49,10 @@ def change_words(flag_key: str, change: ConfigChange) -> str:
     configurations; run it again`."""
     key = safe_text(flag_key)
     if change.deleted:
-        return f"{key} was deleted during the run: the samples do not measure one configuration; run it again"
+        return (
+            f"{key} was deleted during the run: the samples do not measure one configuration;"
+            " run it again"
+        )
     before, after = change.version_before, change.version_after
     if before is not None and after is not None and before != after:
         how = f"version {before} → {after}"

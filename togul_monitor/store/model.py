@@ -29,6 +29,9 @@ from togul_monitor.domain.values import (
 # The columns each row helper below reads and writes, in their order.
 EVENT_COLUMNS = "event_id, type, flag_key, environment_id, version, timestamp, received_at"
 TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context, includes_unseen"
+# The same, read from a journal no recorder has opened since `includes_unseen` was added (in
+# either backend): the column's default in its place.
+TRANSITION_COLUMNS_BEFORE_UNSEEN = TRANSITION_COLUMNS.replace("includes_unseen", "0")
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
 LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context"
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"

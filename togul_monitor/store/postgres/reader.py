@@ -34,6 +34,7 @@ from togul_monitor.store.model import (
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
+    TRANSITION_COLUMNS_BEFORE_UNSEEN,
     JournalError,
     LastValue,
     StoredDiff,
@@ -109,7 +110,7 @@ class PostgresReads:
         Only its presence is kept: a recorder may add it while this reader lives."""
         if self._transition_columns is None:
             if not has_column(conn, "transitions", "includes_unseen"):
-                return TRANSITION_COLUMNS.replace("includes_unseen", "0")
+                return TRANSITION_COLUMNS_BEFORE_UNSEEN
             self._transition_columns = TRANSITION_COLUMNS
         return self._transition_columns
 

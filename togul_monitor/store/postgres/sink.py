@@ -56,7 +56,8 @@ _INSERT_TRANSITION = (
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (profile, event_id, flag_key, context) WHERE event_id IS NOT NULL"
     " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
-    " after = excluded.after, includes_unseen = excluded.includes_unseen WHERE (transitions.before, transitions.after)"
+    " after = excluded.after, includes_unseen = excluded.includes_unseen"
+    " WHERE (transitions.before, transitions.after)"
     " IS DISTINCT FROM (excluded.before, excluded.after)"
 )
 _INSERT_CONFIG_DIFF = (

@@ -29,6 +29,7 @@ from togul_monitor.store.model import (
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
+    TRANSITION_COLUMNS_BEFORE_UNSEEN,
     JournalDamaged,
     JournalError,
     LastValue,
@@ -44,7 +45,6 @@ from togul_monitor.store.sqlite.files import is_unreadable
 from togul_monitor.store.sqlite.schema import (
     V1_LAST_VALUES,
     V1_TRANSITION_COLUMNS,
-    V2_TRANSITION_COLUMNS,
     has_table,
     integrity_problem,
     table_columns,
@@ -127,7 +127,7 @@ def transition_columns(conn: sqlite3.Connection) -> str:
     columns = table_columns(conn, "transitions")
     if "includes_unseen" in columns:
         return TRANSITION_COLUMNS
-    return V2_TRANSITION_COLUMNS if "context" in columns else V1_TRANSITION_COLUMNS
+    return TRANSITION_COLUMNS_BEFORE_UNSEEN if "context" in columns else V1_TRANSITION_COLUMNS
 
 
 def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:

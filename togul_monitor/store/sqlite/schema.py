@@ -110,8 +110,6 @@ CREATE TABLE IF NOT EXISTS context_last_values (
 # The same, read from a version-1 journal no recorder has migrated yet: every row of it was
 # evaluated for the profile's single context, `default` (an SQL literal in place of the column).
 V1_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, 'default', 0"
-# Read from a journal no recorder has opened since `includes_unseen` was added.
-V2_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context, 0"
 
 # Columns added after the first release of their table, with their definition (see the
 # module's docstring): table → (column, definition).
