@@ -25,6 +25,7 @@ from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.coalesce import event_kept
 from togul_monitor.core.reevaluate import Reevaluator
+from togul_monitor.core.retry_later import RetryLater
 from togul_monitor.core.transition_memory import TransitionMemory
 from togul_monitor.core.updates import (
     EvaluatorStatus,
@@ -77,8 +78,7 @@ class Evaluations:
         self._reevaluator: Reevaluator | None = None
         self.journal: Journal | None = None
         self._halted = False  # credentials rejected: no evaluate until asked again
-        self._retry_delay = retry_delay
-        self._retry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._retry = RetryLater(retry_delay, self._retry_due)
         self._closed = False
         # Quota: the pause's end, what was asked meanwhile, and how many pauses in a row.
         self._quota_timer: asyncio.TimerHandle | None = None
@@ -135,9 +135,7 @@ class Evaluations:
 
     async def aclose(self) -> None:
         self._closed = True
-        for timer in self._retry_timers.values():
-            timer.cancel()
-        self._retry_timers.clear()
+        self._retry.cancel()
         self._end_quota_pause()
         for closer in (self._reevaluator, self.client):
             if closer is not None:
@@ -175,6 +173,7 @@ class Evaluations:
         for key, last in latest.items():
             self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
             event_id, current = last.event_id, current_values.get(key)
+            self._retry.newer_event(key, event_id)
             if current is None or not current.stale:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
@@ -247,7 +246,7 @@ class Evaluations:
             value = self.values.mark_error(flag_key, result.message or "evaluate failed")
             self._publish(ValueUpdated(value))
             self._set_status(EvaluatorStatus(False, f"evaluate failed: {result.message}"))
-            self._retry_later(flag_key, event_id)
+            self._retry.schedule(flag_key, event_id)
 
     def _record(
         self,
@@ -270,22 +269,13 @@ class Evaluations:
             self.journal.set_last_value(flag_key, evaluation, now, context=self.context)
         self._set_status(EvaluatorStatus(True, None))
 
-    def _retry_later(self, flag_key: str, event_id: str | None) -> None:
-        """A failed evaluation (network, 5xx after the retry) is tried again later, once per
-        flag at a time, so the value converges without waiting for the flag's next event."""
-        if flag_key in self._retry_timers or self._retry_delay <= 0:
+    def _retry_due(self, flag_key: str, event_id: str | None) -> None:
+        """A failed evaluation's retry (core/retry_later.py), unless the value came meanwhile."""
+        value = self.values.get(flag_key)
+        if self._closed or self._halted or self._reevaluator is None:
             return
-
-        def fire() -> None:
-            self._retry_timers.pop(flag_key, None)
-            value = self.values.get(flag_key)
-            if self._closed or self._halted or self._reevaluator is None:
-                return
-            if value is not None and value.error is not None:
-                self._ask(flag_key, event_id)
-
-        loop = asyncio.get_running_loop()
-        self._retry_timers[flag_key] = loop.call_later(self._retry_delay, fire)
+        if value is not None and value.error is not None:
+            self._ask(flag_key, event_id)
 
     def _apply_deleted(self, flag_key: str, event_id: str | None) -> None:
         now = self._clock()
