@@ -151,3 +151,27 @@ async def test_a_flags_next_change_after_a_possible_gap_is_marked(emulator: Emul
         assert recorded.transition.event_id == rec.of(FlagEvent)[-1].event_id is not None
     finally:
         await monitor.stop()
+
+
+async def test_a_change_answered_while_the_stream_is_down_is_marked(
+    emulator: EmulatorHandle,
+) -> None:
+    """An event's re-evaluation answered after the stream dropped, before its outage is decided,
+    may hold a change whose event the drop lost: it is tied to the event, and marked."""
+    monitor, rec = await _started(emulator)  # an event's re-evaluation is sent SETTLE s later
+    try:
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", description="edited"
+        )
+        await wait_for(lambda: rec.of(FlagEvent), what="the edit's event")
+        emulator.faults.fail_next(3, status=503, retry_after=2)  # down for about 6 s
+        emulator.faults.cut_streams()
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)  # not seen
+        await wait_for(lambda: rec.of(TransitionRecorded), timeout=15, what="the transition")
+        assert not rec.of(Outage)  # answered while the stream was down
+        (event,) = rec.of(FlagEvent)
+        (recorded,) = rec.of(TransitionRecorded)
+        assert recorded.transition.event_id == event.event_id is not None
+        assert recorded.transition.after == OFF and recorded.transition.includes_unseen
+    finally:
+        await monitor.stop()

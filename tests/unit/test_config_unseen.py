@@ -119,3 +119,23 @@ async def test_a_flag_without_a_snapshot_yet_is_not_marked() -> None:
     (changed,) = updates
     assert isinstance(changed, ConfigChanged) and not changed.diff.includes_unseen
     await configs.aclose()
+
+
+async def test_a_diff_found_while_the_stream_is_blind_is_marked() -> None:
+    updates: list[MonitorUpdate] = []
+    reader = Reader()
+    configs = FlagConfigs(updates.append, lambda: 0.0)
+    configs.configure(reader, "env", {"k": "id-k"})  # type: ignore[arg-type]
+    configs.start()
+    await until(lambda: configs.state == "complete")
+    configs.blind = True  # the stream dropped after the event below came
+    reader.current = config(2, enabled=False)
+    configs.on_events([event(2)])
+    await until(lambda: updates)
+    assert isinstance(updates[0], ConfigChanged) and updates[0].diff.includes_unseen
+    configs.blind = False
+    reader.current = config(4, enabled=True)
+    configs.on_events([event(4)])
+    await until(lambda: len(updates) == 2)
+    assert isinstance(updates[1], ConfigChanged) and not updates[1].diff.includes_unseen
+    await configs.aclose()

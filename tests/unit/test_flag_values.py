@@ -200,3 +200,18 @@ def test_a_deletion_answered_again_is_known_as_it_is_and_clears_the_mark() -> No
     values.mark_deleted("g", event_id=None, at=6.0)  # and answered 404 at the start
     _, back = values.record("g", ON, event_id="7", at=7.0)
     assert back is not None and not back.includes_unseen
+
+
+def test_every_change_found_while_the_stream_is_blind_is_marked() -> None:
+    """Down, or back and not proved whole: a change then may hold one whose event was lost."""
+    values = FlagValues()
+    values.record("f", ON, event_id="1", at=1.0)
+    values.record("g", ON, event_id="2", at=1.0)
+    values.blind = True
+    _, transition = values.record("f", OFF, event_id="1", at=2.0)
+    assert transition is not None and transition.includes_unseen
+    _, deleted = values.mark_deleted("g", event_id="2", at=2.0)
+    assert deleted is not None and deleted.includes_unseen
+    values.blind = False  # the outage proved continuity: nothing is left marked
+    _, transition = values.record("f", ON, event_id="3", at=3.0)
+    assert transition is not None and not transition.includes_unseen

@@ -74,6 +74,7 @@ class FlagConfigs:
         self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
         self._ahead: set[str] = set()  # an answer ahead of the stream was asked again
         self._unseen: set[str] = set()  # snapshots from before the stream may have missed some
+        self.blind = False  # the stream is down or not proved whole: every diff may hold some
         # Flags waiting for their id (core/config_ids.py).
         self._ids = IdLookup(self._list_flags, self._listed, self._list_failed, lambda: RETRY_DELAY)
         self._retry: dict[str, asyncio.TimerHandle] = {}
@@ -256,10 +257,9 @@ class FlagConfigs:
     ) -> tuple[bool, FlagEvent | None]:
         pending = self._pending.get(key)
         if not superseded and key not in self._ahead and ahead_of_stream(pending, trigger, config):
-            # Tied to `trigger`, the change would name an older event than the one that made
-            # it: asked again (after the flag's interval), by when that event has most likely
-            # come and is the trigger. Once only: a server whose versions do not follow its
-            # events' must not keep the diff from being shown.
+            # Tied to `trigger`, the change would name an older event than the one that made it:
+            # asked again after the flag's interval, when that event has most likely come. Once
+            # only: a server whose versions do not follow its events' must still see its diffs.
             self._ahead.add(key)
             assert self._queue is not None
             self._queue.request(key, trigger)
@@ -310,9 +310,9 @@ class FlagConfigs:
         *,
         first_seen: bool = False,
     ) -> None:
-        # A change found by a re-fetch explains no event: no version either, so the journal's
-        # backfill (store/recorded.py) ties it to no row, as live.
-        unseen = event is not None and key in self._unseen  # a re-fetch's says it already
+        # A change found by a re-fetch explains no event (and says so itself) and has no version,
+        # so the journal's backfill (store/recorded.py) ties it to no row, as live.
+        unseen = event is not None and (self.blind or key in self._unseen)
         diff = ConfigDiff(
             key,
             self._environment_id,

@@ -128,6 +128,10 @@ class ContextEvaluations:
         for evaluations in self.all:
             evaluations.values.mark_unseen(keys)
 
+    def set_blind(self, blind: bool) -> None:
+        for evaluations in self.all:
+            evaluations.values.blind = blind
+
     def evaluate_everything(self) -> None:
         for evaluations in self.all:
             evaluations.evaluate_everything()

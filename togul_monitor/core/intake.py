@@ -13,6 +13,8 @@ value at once, then at most one a second, and the last of them is always followe
 one). `on_outage(unseen, ask)` is told at once whether the stream may have missed changes (an
 outage that could not prove continuity, an unusable event: a change found then is not only its
 event's), and whether to ask everything again now (`ask`; else a re-evaluation is already due).
+`on_blind(True)` is told when a live stream is lost, `on_blind(False)` when its outage is decided:
+meanwhile a change found may hold one the stream missed.
 
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
@@ -104,6 +106,7 @@ class Intake:
         on_events: Callable[[list[FlagEvent]], None],
         on_outage: Callable[[bool, bool], None],
         on_gap: Callable[[PossibleGap], None],
+        on_blind: Callable[[bool], None],
         on_change: Callable[[], None],
     ) -> None:
         self._hub = hub
@@ -111,6 +114,7 @@ class Intake:
         self._on_events = on_events
         self._on_outage = on_outage
         self._on_gap = on_gap
+        self._on_blind = on_blind
         self._on_change = on_change  # the monitor's state changed: a new snapshot is due
         self.log = EventLog(log_size)
         self.journal: Journal | None = None
@@ -253,6 +257,8 @@ class Intake:
             self._flush()
             return
         if isinstance(item, Status):
+            if self.status.state is ConnectionState.LIVE and item.state is not ConnectionState.LIVE:
+                self._on_blind(True)  # until the outage is decided
             self.status = item
         elif isinstance(item, Heartbeat):
             self.last_heartbeat_at = item.at
@@ -267,6 +273,7 @@ class Intake:
         self._on_change()
         if isinstance(item, Outage):
             # Whatever the server replayed, re-evaluate so the values converge.
+            self._on_blind(False)
             self._on_outage(item.may_have_missed, True)
         elif isinstance(item, Malformed) and item.re_evaluate:
             self._reevaluate_for_unusable()

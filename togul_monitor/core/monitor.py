@@ -102,6 +102,7 @@ class Monitor:
             on_events=lambda batch: self._effects.events(batch),
             on_outage=lambda unseen, ask: self._effects.outage(unseen, ask),
             on_gap=lambda gap: self._effects.gap(gap),
+            on_blind=lambda blind: self._effects.blind(blind),
             on_change=lambda: self._publisher.changed(),
         )
         self.event_log = self._intake.log

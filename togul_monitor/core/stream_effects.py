@@ -7,7 +7,9 @@ the profile's environment only (core/environment.py):
 - events: each flag's value re-evaluated and its configuration fetched again;
 - an outage, or an unusable event: everything asked again (`ask`), and when the stream may have
   missed changes (`unseen`), the next change of every flag is marked as possibly holding some;
-- a possible gap (a flag's version jumped): that flag's next change is marked so.
+- a possible gap (a flag's version jumped): that flag's next change is marked so;
+- while the stream is blind (down, or back and its outage not decided yet: up to a second),
+  every change found is marked so: an answer then may hold a change whose event was lost.
 
 Runs on the monitor's loop.
 """
@@ -43,6 +45,10 @@ class StreamEffects:
         if ask:
             self._evaluations.evaluate_everything()
             self._configs.refetch_all()
+
+    def blind(self, blind: bool) -> None:
+        self._evaluations.set_blind(blind)
+        self._configs.blind = blind
 
     def gap(self, gap: PossibleGap) -> None:
         """The event of the version in between was lost: the flag's next change (the event

@@ -176,6 +176,9 @@ class FlagValues:
         self._values: dict[str, FlagValue] = {}
         self._new: dict[str, bool] = {}  # see `mark_new`
         self._unseen: set[str] = set()  # see `mark_unseen`
+        #: The stream is down, or back and not yet proved whole: every change found may hold
+        #: what it missed meanwhile, and is marked `includes_unseen` whatever its flag.
+        self.blind = False
         self.version = 0  # bumped by every change: a reader copies the values only when it moved
 
     def _set(self, flag_key: str, value: FlagValue) -> None:
@@ -298,7 +301,7 @@ class FlagValues:
         answers_event = self.first_by_event(flag_key, still_stale=still_stale)
         if new is not None and (new or not still_stale):  # kept past a superseded answer
             del self._new[flag_key]
-        unseen = flag_key in self._unseen
+        unseen = self.blind or flag_key in self._unseen
         if not still_stale:
             self._unseen.discard(flag_key)  # current again: what follows is seen
         if new and old.current is None and not old.deleted:  # created by its event
@@ -335,7 +338,7 @@ class FlagValues:
         """flag.deleted, or evaluate answered 404: keep the last value as `previous`."""
         self._new.pop(flag_key, None)
         old = self._values.get(flag_key) or _blank(flag_key, self.context)
-        unseen = flag_key in self._unseen
+        unseen = self.blind or flag_key in self._unseen
         self._unseen.discard(flag_key)  # still or newly deleted: known as it is now
         if old.deleted:
             value = replace(old, stale=False, error=None)
