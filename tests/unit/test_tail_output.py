@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -193,6 +195,33 @@ async def test_a_stderr_line_comes_after_the_stdout_lines_before_it() -> None:
     p.event(EVENTS[1])
     p.output.close()
     assert order == ["out 1", "err 1", "out 1"] and err.getvalue() == "tail: outage\n"
+
+
+async def test_stderr_is_not_held_behind_a_stdout_pipe_nobody_reads(tmp_path: Path) -> None:
+    """stdout a pipe (`tail | less`, paused), stderr another file: what stderr says is written
+    at once; with both one file it would keep its place after the stdout lines before it."""
+    read_end, write_end = os.pipe()
+    out = open(write_end, "w")  # closed below, once the pipe is drained
+    err_path = tmp_path / "stderr"
+    with err_path.open("w") as err:
+        p = TailPrinter(out, err, as_json=True, environment_names=NAMES, url="http://h/s")
+        p.output.start(asyncio.get_running_loop(), lambda exc: None)
+        for _ in range(1000):  # about 200 KB: more than the pipe holds
+            p.event(EVENTS[0])
+        p.output.flush()
+        p.say("stream down")
+        await until(lambda: err_path.read_text() == "tail: stream down\n", "stderr", timeout=5)
+        reader = threading.Thread(target=_drain, args=(read_end,))  # the reader reads again
+        reader.start()
+        p.output.close()
+        out.close()
+        reader.join(10)
+    os.close(read_end)
+
+
+def _drain(fd: int) -> None:
+    while os.read(fd, 1 << 16):
+        pass
 
 
 async def test_a_reader_that_does_not_read_never_blocks_the_loop() -> None:

@@ -13,11 +13,17 @@ on meanwhile: it reads the stream, stamps and records every event, and once its 
 full (core/drained.py) it drops further updates and the tail says how many events were not
 printed. A write that fails (the reader closed the pipe, a full disk) ends the writing: the
 error is kept in `failure` and handed to the loop's `on_failure`.
+
+Lines for stderr keep their place among stdout's when both are one file (a terminal, or
+`2>&1`): the reader sees them in order. When they are two (`tail | less`, `tail > file`),
+nobody sees both orders, and stderr has a thread of its own: what it says (the stream is down,
+events were dropped) is not held behind a stdout whose reader does not read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -27,6 +33,15 @@ from typing import BinaryIO, TextIO, cast
 MAX_PENDING = 8 * 1024 * 1024  # characters handed over and not written yet (about 40k lines)
 
 Parts = list[str | bytes]
+
+
+def same_file(a: TextIO, b: TextIO) -> bool:
+    """`a` and `b` write to one file (what cannot tell, such as a StringIO, counts as one)."""
+    try:
+        first, second = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        return True
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def write_parts(out: TextIO, raw: BinaryIO | None, parts: Parts) -> None:
@@ -64,8 +79,14 @@ class OutputWriter:
         self._full = False
         self._room = asyncio.Event()
         self.failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="tail-output", daemon=True)
-        self._thread.start()
+        # One thread for both, or one each (module docstring); stderr's queue is the last.
+        self._queues = [self._queue] if same_file(out, err) else [self._queue, queue.SimpleQueue()]
+        self._threads = [
+            threading.Thread(target=self._run, args=(q,), name="tail-output", daemon=True)
+            for q in self._queues
+        ]
+        for thread in self._threads:
+            thread.start()
 
     @property
     def pending(self) -> int:
@@ -77,7 +98,7 @@ class OutputWriter:
             self._pending += size
             if self._pending > MAX_PENDING:
                 self._full = True
-        self._queue.put((to_err, parts, size))
+        self._queues[-1 if to_err else 0].put((to_err, parts, size))
 
     async def room(self) -> None:
         """Return once the writer is not full (at once, mostly). The writer's wake-up is a
@@ -87,12 +108,14 @@ class OutputWriter:
             await self._room.wait()
 
     def close(self) -> None:
-        """Write what was put, and end the thread (it blocks while the reader does not read)."""
-        self._queue.put(None)
-        self._thread.join()
+        """Write what was put, and end the threads (it blocks while the reader does not read)."""
+        for pending in self._queues:
+            pending.put(None)
+        for thread in self._threads:
+            thread.join()
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+    def _run(self, pending: queue.SimpleQueue[tuple[bool, Parts, int] | None]) -> None:
+        while (item := pending.get()) is not None:
             to_err, parts, size = item
             if self.failure is None:
                 try:
