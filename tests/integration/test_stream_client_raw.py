@@ -416,6 +416,23 @@ async def test_outage_proves_continuity_when_ids_resume_at_last_plus_one() -> No
     assert items.index(outage) < items.index(events(items)[1])
 
 
+@pytest.mark.parametrize(("first", "missed"), [(42, False), (45, True)])
+async def test_a_run_resumed_from_an_earlier_one_reports_the_time_between_as_an_outage(
+    first: int, missed: bool
+) -> None:
+    """The journal's last event (id 41, received at `since`): the first connection sends its
+    id, and the replay proves the time since whole (42) or not (45)."""
+    since = 1_700_000_000.0
+    async with RawServer([Reply(body=[ev(first, ts=since + 5)])]) as server:
+        client, _ = make_client(server, last_event_id="41", resumed_since=since)
+        items = await run(client, count(1))
+    assert server.requests[0].header("last-event-id") == b"41"
+    (outage,) = [i for i in items if isinstance(i, Outage)]
+    assert items.index(outage) < items.index(events(items)[0])
+    assert (outage.started_at, outage.may_have_missed, outage.replayed) == (since, missed, 1)
+    assert outage.ended_at > since
+
+
 async def test_outage_may_have_missed_when_ids_jump() -> None:
     far_future = 4_000_000_000
     script = [Reply(body=[ev(7)], end="eof"), Reply(body=[ev(9, version=2, ts=far_future)])]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,3 +176,42 @@ async def test_a_change_answered_while_the_stream_is_down_is_marked(
         assert recorded.transition.after == OFF and recorded.transition.includes_unseen
     finally:
         await monitor.stop()
+
+
+async def test_a_recorder_started_again_resumes_after_its_last_event_and_journals_the_gap(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """The changes made while no monitor ran are replayed from the journal's last event id,
+    and the time between the runs is an outage: proved whole by the replay here."""
+    profile = make_profile(emulator)
+    first = Monitor(profile, journal_dir=tmp_path)
+    await first.start()
+    try:
+        await wait_for(lambda: emulator.open_streams == 1, what="stream open")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", description="a"
+        )
+        await wait_for(lambda: len(first.event_log) == 1, what="the first run's event")
+    finally:
+        await first.stop()
+    (last,) = first.event_log.events()
+    for text in ("b", "c"):  # while nothing watches
+        emulator.world.update_flag("production", "checkout-v2", description=text)
+    second = Monitor(profile, journal_dir=tmp_path)
+    rec = Recorder(second)
+    await second.start()
+    rec.start()
+    try:
+        await wait_for(lambda: len(rec.of(FlagEvent)) == 2, what="the two replayed events")
+        (outage,) = rec.of(Outage)
+        assert outage.started_at == last.received_at and not outage.may_have_missed
+        assert [int(e.event_id) for e in rec.of(FlagEvent)] == [
+            int(last.event_id or 0) + 1,
+            int(last.event_id or 0) + 2,
+        ]
+        journal = second.journal
+        assert journal is not None and journal.flush(timeout=5)
+        assert journal.count_events() == 3
+        assert outage in journal.history("checkout-v2")
+    finally:
+        await second.stop()

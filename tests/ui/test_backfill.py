@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+
+import pytest
 
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import Profile, ProfileStore
 from togul_monitor.config.resolve import resolve_profile
 from togul_monitor.core import Monitor
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from ..waits import until
 from .helpers import feed_lines, make_app, make_profile, wait_for, wait_live
@@ -42,9 +45,19 @@ def marked(app) -> list[str]:  # type: ignore[no-untyped-def]
     return [line for line in feed_lines(app) if "──" in line]
 
 
+@pytest.fixture(params=[False, True], ids=["documented", "ids"])
+def emulator_any(request: pytest.FixtureRequest) -> Iterator[EmulatorHandle]:
+    with running_emulator(seed=0, heartbeat=0.2, replay=1000, ids=request.param) as emu:
+        yield emu
+
+
 async def test_a_restart_opens_on_the_recorded_rows_then_live_ones_follow(
-    emulator: EmulatorHandle,
+    emulator_any: EmulatorHandle,
 ) -> None:
+    """Without event ids the time since the last recorded row is a window nobody watched; with
+    them the stream resumes after that row, and its outage marker says what the replay proved
+    (nothing here: the stream stays quiet, so no first event proves the ids continue)."""
+    emulator, ids = emulator_any, emulator_any.ids
     profile = make_profile(emulator, name="remembers")
     await record_run(emulator, profile, ["new-dashboard", "dark-mode"])
 
@@ -52,10 +65,16 @@ async def test_a_restart_opens_on_the_recorded_rows_then_live_ones_follow(
     async with app.run_test(size=(140, 40)) as pilot:
         store = app.main.store
         await wait_for(pilot, lambda: store.recorded == 2, what="the recorded rows")
+        if ids:
+            await wait_for(pilot, lambda: len(store.view) == 5, what="the outage marker")
         lines = feed_lines(app)
         assert "new-dashboard" in lines[0] and "dark-mode" in lines[1]
         assert "recorded earlier (journal) · live from" in lines[2]
-        assert "not watched" in lines[3] and "changes may be missing" in lines[3]
+        if ids:
+            assert "disconnected" in lines[3] and "may be missing" in lines[4]
+        else:
+            assert "not watched" in lines[3] and "changes may be missing" in lines[3]
+        rows = len(store.view)
         # The journal's values show at once (stale baselines until re-evaluated).
         assert {"new-dashboard", "dark-mode"} <= set(app.main.values_table.values)
         # The history pane shows the latest recorded flag's, from the journal.
@@ -68,9 +87,8 @@ async def test_a_restart_opens_on_the_recorded_rows_then_live_ones_follow(
 
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "maintenance-banner", enabled=True)
-        await wait_for(pilot, lambda: len(store.view) == 5, what="the live row")
-        lines = feed_lines(app)
-        assert "maintenance-banner" in lines[4]
+        await wait_for(pilot, lambda: len(store.view) == rows + 1, what="the live row")
+        assert "maintenance-banner" in feed_lines(app)[rows]
         assert store.recorded == 2  # the live row is not marked
         assert store.received == 3 and store.shown == 3
 

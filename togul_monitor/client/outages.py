@@ -4,7 +4,10 @@ Outage rule (documented for the UI and tested):
 * An `Outage` is emitted after every reconnect that follows a LIVE period (a restart included),
   with `started_at` = when the previous connection was lost and `ended_at` = when the new one
   went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
-  after LIVE if nothing arrived by then.
+  after LIVE if nothing arrived by then. A run that resumes an earlier run's stream
+  (`resumed_since`: the journal's last event, whose id is sent as `Last-Event-ID`) has one at
+  its first connection: the time between the runs is an outage too, proved whole or not by the
+  replay as any other.
 * `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id) and the
   first new event after the reconnect has id L + 1. Ids are a server sequence, so nothing can
   lie between L and L + 1. Anything else (ids with holes, no ids, nothing received yet) is True.
@@ -35,21 +38,36 @@ class _Pending(msgspec.Struct):
     timer: asyncio.TimerHandle | None = None
 
 
+def _numeric(event_id: str | None) -> int | None:
+    if event_id is None or not (event_id.isascii() and event_id.isdigit()):
+        return None
+    return int(event_id)
+
+
 class OutageTracker:
     """Told when a connection goes live and when it is lost; decides each outage once."""
 
     def __init__(
-        self, emit: Callable[[list[StreamItem]], None], clock: Callable[[], float]
+        self,
+        emit: Callable[[list[StreamItem]], None],
+        clock: Callable[[], float],
+        *,
+        resumed_since: float | None = None,
+        resumed_id: str | None = None,
     ) -> None:
         self._emit = emit
         self._clock = clock
-        self._down_since: float | None = None  # wall time the last LIVE connection was lost
+        # Wall time the last LIVE connection was lost (or the earlier run's last event).
+        self._down_since: float | None = resumed_since if resumed_id else None
+        self._resumed_numeric = _numeric(resumed_id)  # the earlier run's last id, if numeric
         self._pending: _Pending | None = None
 
     def live(self, now: float, sent_id: str | None, last_numeric: int | None) -> None:
         """A connection went LIVE: if one was lost before, its outage is now pending."""
         if self._down_since is None:
             return
+        if last_numeric is None:  # nothing delivered in this run: the earlier run's last id
+            last_numeric = self._resumed_numeric
         self._pending = _Pending(self._down_since, now, sent_id, last_numeric)
         self._pending.timer = asyncio.get_running_loop().call_later(DECISION_DELAY, self._timeout)
 
@@ -80,13 +98,12 @@ class OutageTracker:
                     first_id = item.event_id
                 if isinstance(item, FlagEvent) and item.timestamp <= pending.ended_at:
                     replayed += 1
+        first = _numeric(first_id)
         proven = (
             pending.sent_id is not None
             and pending.last_numeric is not None
-            and first_id is not None
-            and first_id.isascii()
-            and first_id.isdigit()
-            and int(first_id) == pending.last_numeric + 1
+            and first is not None
+            and first == pending.last_numeric + 1
         )
         return Outage(
             started_at=pending.started_at,

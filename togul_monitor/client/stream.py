@@ -13,18 +13,16 @@ How it is put together (and why):
 * Decoding: `sse_fast.py` takes runs of plain events in bulk, the exact decoder (`sse.py`) the
   rest; `items.py` and `items_run.py` turn them into items (docs/stream-client.md, the fast path).
 * One `httpx.AsyncClient` per kind of URL, made at first use: the one for `http://` never
-  meets a certificate, so it is made with `verify=False` and loads no CA bundle (which costs
-  tens of milliseconds before the first connection); `https://`, including a redirect to it,
-  gets its own client that verifies as asked.
+  meets a certificate, so it is made with `verify=False` and loads no CA bundle (tens of
+  milliseconds); `https://`, including a redirect to it, gets its own that verifies as asked.
 * Policy (docs/stream-client.md, the reconnect policy): connect timeout 10 s; a read timeout
   that any byte resets, comments included, so heartbeats keep a healthy stream alive; backoff
   in `backoff.py` (a connection that delivered new events, or lived a few seconds, resets it);
   a valid `retry:` sets its base; `Retry-After` is a floor; clean EOF and transport errors
   reconnect; what stops, and the words for it, are in `attempt.py`. Redirects are followed by
-  hand so that an empty `Location` is an error rather than a loop, and credentials are sent
-  only to the origin they were given for.
-* `Last-Event-ID` is the spec's last event id string, carried across connections and sent as
-  UTF-8 bytes.
+  hand (an empty `Location` is an error, not a loop); credentials go only to their origin.
+* `Last-Event-ID` is the spec's last event id string, carried across connections (and across
+  runs: `last_event_id`, with `resumed_since` the outage between them) and sent as UTF-8 bytes.
 * Items (validation, duplicates, gaps, counts): `items.py`. Outages: `outages.py`.
 """
 
@@ -86,6 +84,7 @@ class StreamClient:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         verify: bool = True,
         last_event_id: str | None = None,
+        resumed_since: float | None = None,
         tokens: TokenKeeper | None = None,
         max_line: int = MAX_LINE,
         max_event: int = MAX_EVENT,
@@ -119,7 +118,9 @@ class StreamClient:
         self._restart_requested = False
         self._silent = False  # the last connection ended by the read timeout (see _read)
         self._builder = ItemBuilder(self.counters)
-        self._outages = OutageTracker(self._emit, clock)
+        self._outages = OutageTracker(
+            self._emit, clock, resumed_since=resumed_since, resumed_id=last_event_id
+        )
 
     # ---------------------------------------------------------------- public API
 

@@ -34,6 +34,7 @@ from itertools import repeat
 from typing import Protocol, cast
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.recording import Resumed
 from togul_monitor.core.updates import UpdateHub
 from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import (
@@ -78,11 +79,17 @@ class StreamFactory(Protocol):
         api_key: str | None,
         token: str | None,
         clock: Callable[[], float],
+        resumed: Resumed | None = None,
     ) -> StreamLike: ...
 
 
 def default_stream_factory(
-    profile: Profile, *, api_key: str | None, token: str | None, clock: Callable[[], float]
+    profile: Profile,
+    *,
+    api_key: str | None,
+    token: str | None,
+    clock: Callable[[], float],
+    resumed: Resumed | None = None,
 ) -> StreamLike:
     from togul_monitor.client.stream import StreamClient
 
@@ -93,6 +100,8 @@ def default_stream_factory(
         token=token,
         read_timeout=max(profile.read_timeout, 1.0),
         clock=clock,
+        last_event_id=resumed.event_id if resumed is not None else None,
+        resumed_since=resumed.since if resumed is not None else None,
     )
 
 
@@ -124,6 +133,9 @@ class Intake:
         self.last_heartbeat_at: float | None = None
         self.last_lag: float | None = None
         self.outages: deque[Outage] = deque(maxlen=MAX_OUTAGES_IN_MEMORY)
+        self._lives = 0  # connections that went live
+        self._resumed: Resumed | None = None  # see `preload`
+        self.resumed = False  # the first stream resumed an earlier run's: the gap is an outage
         self.journal_waits = 0  # times reading paused for the journal to catch up
         self.stream: StreamLike | None = None
         self._task: asyncio.Task[None] | None = None
@@ -165,11 +177,24 @@ class Intake:
                 except Exception:
                     log.warning("closing the stream failed", exc_info=True)
 
-    def preload(self, rows: list[FlagEvent], changes: RecordedChanges = NO_CHANGES) -> None:
+    def preload(
+        self,
+        rows: list[FlagEvent],
+        changes: RecordedChanges = NO_CHANGES,
+        resumed: Resumed | None = None,
+    ) -> None:
         """Rows of earlier runs (from the journal): in the log, not published as news; with
-        `changes`, what the journal recorded with them (the snapshot hands it to the views)."""
+        `changes`, what the journal recorded with them (the snapshot hands it to the views);
+        `resumed`, where the first stream resumes (core/recording.py)."""
         self.log.extend(rows)
         self.recorded = changes
+        self._resumed = resumed
+        self.resumed = resumed is not None
+
+    def take_resumed(self) -> Resumed | None:
+        """Where the next stream resumes: the first one only (a later one is this run's)."""
+        resumed, self._resumed = self._resumed, None
+        return resumed
 
     # --- the stream task -------------------------------------------------------------------
 
@@ -259,6 +284,7 @@ class Intake:
         if isinstance(item, Status):
             if self.status.state is ConnectionState.LIVE and item.state is not ConnectionState.LIVE:
                 self._on_blind(True)  # until the outage is decided
+            self._lives += item.state is ConnectionState.LIVE
             self.status = item
         elif isinstance(item, Heartbeat):
             self.last_heartbeat_at = item.at
@@ -272,9 +298,12 @@ class Intake:
             self._append_rows([item])
         self._on_change()
         if isinstance(item, Outage):
-            # Whatever the server replayed, re-evaluate so the values converge.
             self._on_blind(False)
-            self._on_outage(item.may_have_missed, True)
+            # Whatever the server replayed, re-evaluate so the values converge. Not at the first
+            # connection (the time since an earlier run): the start asks everything anyway, and
+            # marks the values it remembers from that run.
+            if self._lives > 1:
+                self._on_outage(item.may_have_missed, True)
         elif isinstance(item, Malformed) and item.re_evaluate:
             self._reevaluate_for_unusable()
         elif isinstance(item, PossibleGap):

@@ -7,9 +7,8 @@ The TUI and the headless commands drive this, never the stages below it directly
   (`MonitorThread`) and empties `drain()` when woken (`enable_drain`, updates.py).
 - The work is split by job: `intake` (the stream task), `stream_effects` (what its items do to
   the values and configurations), `contexts` (values, re-evaluation and transitions, per named
-  context), `plan` (which credential streams, decided before the start),
-  `recording` (the journal), `configs` (with a token: the flags' configurations and diffs) and
-  `updates` (the fan-out).
+  context), `plan` (which credential streams, decided before the start), `recording` (the
+  journal), `configs` (with a token: the flags' configurations and diffs), `updates` (fan-out).
 
 The profile's environment: core/environment.py (a key's verified before the stream starts, a
 token's looked up; a key of another environment is a ConfigError from `start`), core/plan.py;
@@ -31,6 +30,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from togul_monitor.client.credentials import StreamCredentials
 from togul_monitor.client.evaluate import EvaluateClient
 from togul_monitor.client.stream import StreamClient
 from togul_monitor.config.errors import ConfigError
@@ -126,8 +126,7 @@ class Monitor:
         self._tokens = ProfileTokens(profile, self._note)  # on wall time, as a JWT's exp
         self.configuration_error: ConfigError | None = None  # the stream proved the profile wrong
         self._halting: asyncio.Task[None] | None = None
-        self._stream_api_key: str | None = None
-        self._stream_token: str | None = None
+        self._stream_credentials = StreamCredentials()  # the plan's, from the start
         self._feed_start = 0
         self._owner = OwnerLoop()
         self._publisher = Publisher(self._build_snapshot, self._evaluations.value_sets, self._hub)
@@ -145,8 +144,7 @@ class Monitor:
         plan, verification = await prepare(profile, self._tokens.keeper)
         remembered = await self._open_journal(plan.environment_id) if self.record else {}
         self._feed_start = self.event_log.end
-        self._stream_api_key = plan.credentials.api_key
-        self._stream_token = plan.credentials.token
+        self._stream_credentials = plan.credentials
         for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
             self._note(note)
         evaluations = self._evaluations
@@ -209,7 +207,7 @@ class Monitor:
         self._journal_notice, self._recorder_busy = opened.notice, opened.busy
         if opened.problem is not None:
             self._note(opened.problem)
-        self._intake.preload(opened.events, opened.changes)
+        self._intake.preload(opened.events, opened.changes, opened.resumed)
         return opened.last_values
 
     def _note(self, text: str) -> None:
@@ -219,7 +217,11 @@ class Monitor:
 
     def _start_stream(self) -> None:
         stream = self._stream_factory(
-            self.profile, api_key=self._stream_api_key, token=self._stream_token, clock=self._clock
+            self.profile,
+            api_key=self._stream_credentials.api_key,
+            token=self._stream_credentials.token,
+            clock=self._clock,
+            resumed=self._intake.take_resumed(),
         )
         if isinstance(stream, StreamClient) and stream.auth == "bearer":
             stream.tokens = self._tokens.keeper  # its current token on every connection
@@ -272,6 +274,7 @@ class Monitor:
             recording=journal is not None and not self._stopped and journal.writing,
             journal_notice=journal_notice(journal, self._journal_notice, self._stopped),
             recorder_busy=self._recorder_busy,
+            resumed=self._intake.resumed,
             journal_moved_aside=journal is not None and journal.moved_to is not None,
             journal_dropped=journal.dropped if journal is not None else 0,
             journal_pending=journal.pending if journal is not None else 0,

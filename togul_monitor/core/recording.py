@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -39,6 +39,13 @@ from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges, read_recor
 log = logging.getLogger("togul_monitor.core.monitor")
 
 
+class Resumed(NamedTuple):
+    """Where an earlier run's stream stopped: its last event journalled, and when."""
+
+    event_id: str
+    since: float  # the last event's received_at
+
+
 class Opened(msgspec.Struct):
     journal: Journal | None
     notice: str | None  # why it is not recording, or what happened to the file
@@ -48,6 +55,9 @@ class Opened(msgspec.Struct):
     problem: str | None = None  # the history that could not be loaded
     # The value changes and configuration diffs recorded with `events` (store/recorded.py).
     changes: RecordedChanges = NO_CHANGES
+    #: A journal this monitor records, whose last event has an id: the stream resumes after it
+    #: (the server replays what came meanwhile) and the time between is an outage.
+    resumed: Resumed | None = None
 
 
 async def open_journal(
@@ -101,6 +111,9 @@ async def open_journal(
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
         )
+        last = opened.events[-1] if opened.events and not opened.busy else None
+        if last is not None and last.event_id:
+            opened.resumed = Resumed(last.event_id, max(e.received_at for e in opened.events))
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"

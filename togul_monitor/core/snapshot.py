@@ -47,6 +47,7 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     recording: bool = False  # the journal is open and being written
     journal_notice: str | None = None  # why it is not recording, or what happened to the file
     recorder_busy: bool = False  # not recording because another process records the profile
+    resumed: bool = False  # the stream resumed after the journal's last event (an outage says)
     journal_moved_aside: bool = False  # the journal was damaged or unreadable: moved aside
     journal_dropped: int = 0  # journal appends refused because the writer fell behind
     journal_pending: int = 0  # appended, not yet committed

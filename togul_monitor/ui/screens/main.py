@@ -48,11 +48,9 @@ from togul_monitor.ui.view.history import HistoryReads
 from togul_monitor.ui.view.rows import (
     FeedItem,
     Row,
-    boundary_items,
     marker_items,
-    recorded_elsewhere,
     row_event,
-    run_began,
+    run_boundary,
 )
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
@@ -206,10 +204,7 @@ class MainScreen(Screen[None]):
     def monitor_started(self, profile: Profile, monitor: MonitorHandle, *, first: bool) -> None:
         """Show `monitor`'s rows: those its journal recorded earlier (marked), then live ones."""
         snapshot, now = monitor.snapshot(), self.clock()
-        began = run_began(snapshot.status, now)
-        boundary = partial(boundary_items, live_from=began, time_mode=self.time_mode, now=now)
-        boundary = partial(boundary, elsewhere=recorded_elsewhere(snapshot))
-        self.store.attach(monitor, snapshot.feed_start, boundary)
+        self.store.attach(monitor, snapshot.feed_start, run_boundary(snapshot, self.time_mode, now))
         self.painter.started(profile, first=first, selected=self.selected_flag, snapshot=snapshot)
         monitor.enable_drain(self.pacer.wake_threadsafe)  # woken, never polled (main_pace.py)
         self.pacer.wake()

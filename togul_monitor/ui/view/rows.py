@@ -9,7 +9,7 @@ one or more `FeedItem`s of text, made here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -161,22 +161,38 @@ def boundary_items(
     now: float = 0.0,
     *,
     elsewhere: bool = False,
+    resumed: bool = False,
 ) -> list[FeedItem]:
     """Where this run begins, under the rows an earlier run recorded (preloaded from the
     journal): the separator, then the window between the last of them and this run's start,
-    which nobody watched (no stream resumes across runs), so changes in it may be missing.
-    `elsewhere`: another process records the journal (and watches the stream meanwhile): the
-    rows are its, and the time since its last one is no window nobody watched."""
+    which nobody watched, so changes in it may be missing. `elsewhere`: another process records
+    the journal (and watches the stream meanwhile): the rows are its, and the time since its
+    last one is no window nobody watched. `resumed`: the stream resumed after the last of them,
+    and the outage marker it brings says what the replay proved of that window."""
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
     live = fmt_clock(live_from, mode, now)
     source = "by another process" if elsewhere else "earlier"
     items = [FeedItem(live_from, "info", f"── recorded {source} (journal) · live from {live} ──")]
     times = [row.received_at for row in recorded if isinstance(row, FlagEvent)]
-    if times and max(times) < live_from and not elsewhere:
+    if times and max(times) < live_from and not elsewhere and not resumed:
         since = fmt_clock(max(times), mode, now)
         text = f"── not watched {since}–{live}: changes may be missing ──"
         items.append(FeedItem(live_from, "outage-missing", text))
     return items
+
+
+def run_boundary(
+    snapshot: MonitorSnapshot, time_mode: str, now: float
+) -> Callable[[Sequence[object]], list[FeedItem]]:
+    """`boundary_items` for the run whose first snapshot is `snapshot`."""
+    return partial(
+        boundary_items,
+        live_from=run_began(snapshot.status, now),
+        time_mode=time_mode,
+        now=now,
+        elsewhere=recorded_elsewhere(snapshot),
+        resumed=snapshot.resumed,
+    )
 
 
 def recorded_elsewhere(snapshot: MonitorSnapshot) -> bool:
