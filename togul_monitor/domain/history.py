@@ -38,10 +38,15 @@ def _entry_time(entry: HistoryEntry) -> float:
 def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
     # Not the record's hash: an Evaluation may hold an unhashable JSON value.
     if isinstance(entry, FlagEvent):
-        return ("e", entry.event_id, entry.flag_key, entry.version, entry.received_at)
+        # What the server sent, not when this process received it: a journal another process
+        # records holds the same event with its own `received_at`.
+        e = entry
+        return ("e", e.event_id, e.flag_key, e.environment_id, e.type, e.version, e.timestamp)
     if isinstance(entry, ValueTransition):
         # The context too: one event changes the values of several contexts at the same time.
-        return ("t", entry.flag_key, entry.event_id, entry.at, entry.context)
+        if entry.event_id is not None:  # each process computes its own `at`: see `_same_change`
+            return ("t", entry.flag_key, entry.event_id, entry.context)
+        return ("t", entry.flag_key, None, entry.at, entry.context)
     if isinstance(entry, FoundDiff):
         # Not its time: this monitor's copy and a shared journal's (another recorder found the
         # same change, stamped by its own clock) are one row; see `merge_history`.
@@ -54,6 +59,15 @@ def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
 #: two recorders' clocks are close); the same change found again later (the flag went back and
 #: forth between re-fetches, at most one every 10 s) is a row of its own.
 SAME_FIND_WITHIN = 5.0
+#: Two processes' copies of one value change tied to no event id (a stream without ids): each
+#: re-evaluated after the same event, so their answers are seconds apart at most.
+SAME_CHANGE_WITHIN = 5.0
+
+
+def _change_key(t: ValueTransition) -> tuple[object, ...]:
+    """A value change without an event id, but its time: see `merge_history`."""
+    before, after = msgspec.json.encode(t.before), msgspec.json.encode(t.after)
+    return (t.flag_key, t.context, before, after, t.includes_unseen)
 
 
 def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEntry]:
@@ -66,8 +80,13 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     rank = {FoundDiff: -1, ValueTransition: 0, FlagEvent: 1, Outage: 2}
     seen: set[object] = set()
     found: dict[object, list[float]] = {}  # a found diff's key → the times of its rows
+    # A value change without an event id → the times of the earlier groups' copies not yet
+    # matched: a copy from another group within SAME_CHANGE_WITHIN is the same change (each
+    # matches one), while two of one group are two changes (a flag flipped back and forth).
+    changes: dict[tuple[object, ...], list[float]] = {}
     merged: list[HistoryEntry] = []
     for group in groups:
+        added: list[tuple[tuple[object, ...], float]] = []
         for entry in group:
             key = _entry_key(entry)
             if isinstance(entry, FoundDiff):
@@ -77,7 +96,17 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
                 times.append(entry.at)
             elif key in seen:  # the same row from the journal and from memory
                 continue
+            elif isinstance(entry, ValueTransition) and entry.event_id is None:
+                change = _change_key(entry)
+                times = changes.get(change, [])
+                near = [at for at in times if abs(entry.at - at) <= SAME_CHANGE_WITHIN]
+                if near:
+                    times.remove(min(near, key=lambda at: abs(entry.at - at)))
+                    continue
+                added.append((change, entry.at))
             seen.add(key)
             merged.append(entry)
+        for change, at in added:
+            changes.setdefault(change, []).append(at)
     merged.sort(key=lambda e: (-_entry_time(e), rank[type(e)]))
     return merged[:limit]
