@@ -3,6 +3,9 @@ monitor keeps values for at most that many; the events of further flags are coun
 
 from __future__ import annotations
 
+import pytest
+
+from togul_monitor.core import evaluation
 from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.core.updates import MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
@@ -52,3 +55,40 @@ def test_a_flag_deleted_and_made_again_in_one_batch_takes_one_place() -> None:
     assert sorted(e.values.keys()) == ["a", "b"]
     assert e.values.get("a").stale  # type: ignore[union-attr]  # made again: evaluated
     assert e.unmonitored_events == 1  # c
+
+
+def test_deleted_flags_leave_room_and_only_the_latest_are_asked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long run sees flags made and deleted: they must not fill the limit, nor cost a
+    request each every time everything is asked again (after an outage)."""
+    monkeypatch.setattr(evaluation, "DELETED_ASKED_AGAIN", 2)
+    e = evaluations(3)
+    e.seed({}, [])
+    e.on_events([ev("a"), ev("b"), ev("c")])
+    e.on_events([ev(key, "flag.deleted") for key in ("a", "b", "c")])
+    e.on_events([ev("d"), ev("e")])  # room again: three deleted, none live
+    assert e.unmonitored_events == 0 and "e" in e.values
+    asked: list[str] = []
+    e._reevaluator = Asked(asked)  # type: ignore[assignment]
+    e.evaluate_everything()
+    assert asked == ["d", "e", "b", "c"]  # the live ones, then the two deleted last
+
+
+def test_seeding_keeps_only_the_latest_remembered_deleted_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(evaluation, "DELETED_ASKED_AGAIN", 2)
+    e = evaluations(2)
+    remembered = {k: LastValue(k, ON, 0.0, True) for k in ("x1", "x2", "x3")}
+    remembered["live"] = LastValue("live", ON, 0.0, False)
+    assert e.seed(remembered, []) == 0
+    assert sorted(e.values.keys()) == ["live", "x1", "x2"]
+
+
+class Asked:
+    def __init__(self, asked: list[str]) -> None:
+        self.asked = asked
+
+    def request(self, key: str, trigger: object, **kinds: bool) -> None:
+        self.asked.append(key)

@@ -49,6 +49,7 @@ log = logging.getLogger("togul_monitor.core.monitor")
 QUOTA_RETRY_DELAY = 60.0
 QUOTA_RETRY_MAX = 900.0
 QUOTA_PREFIX = f"evaluation quota exhausted ({QUOTA_CODE})"
+DELETED_ASKED_AGAIN = 50  # the latest deleted flags asked again with every other
 
 
 class Evaluations:
@@ -108,12 +109,17 @@ class Evaluations:
         for key in self.watched:
             values.ensure(key)
         for key in keys:
-            if len(values) < self.max_flags:
+            if values.live_count < self.max_flags:
                 values.ensure(key)
             elif key not in values:
                 left_out += 1
+        deleted_room = DELETED_ASKED_AGAIN  # a long-lived journal may remember thousands
         for key, last in remembered.items():
-            if key in values or len(values) < self.max_flags:
+            if last.deleted and key not in values:
+                if deleted_room > 0:
+                    deleted_room -= 1
+                    values.seed(key, last.evaluation, last.at, deleted=True)
+            elif key in values or values.live_count < self.max_flags:
                 values.seed(key, last.evaluation, last.at, deleted=last.deleted)
             else:
                 left_out += 1
@@ -151,7 +157,7 @@ class Evaluations:
         re-evaluated once however many of its events the batch holds."""
         latest: dict[str, FlagEvent] = {}  # flag → its last event in the batch
         current_values = self.values.mapping
-        room = self.max_flags - len(current_values)  # flags this batch may still add
+        room = self.max_flags - self.values.live_count  # flags this batch may still add
         for event in events:
             if event.flag_key not in current_values and event.flag_key not in latest:
                 if room <= 0:
@@ -186,9 +192,10 @@ class Evaluations:
     def evaluate_everything(self) -> None:
         if self._reevaluator is None or self._halted:
             return
-        # Deleted flags too: a flag may have come back while the stream was down (its
-        # flag.created lost); a 404 keeps it deleted without a new transition.
-        for key in self.values.keys():
+        # The latest deleted flags too: one may have come back while the stream was down (its
+        # flag.created lost); a 404 keeps it deleted without a new transition. Not all: a long
+        # run may have seen thousands deleted, and each would cost a request every time.
+        for key in self.values.to_ask_again(DELETED_ASKED_AGAIN):
             self._ask(key, None)
 
     def reevaluate_all(self) -> None:

@@ -176,6 +176,7 @@ class FlagValues:
         self._values: dict[str, FlagValue] = {}
         self._new: dict[str, bool] = {}  # see `mark_new`
         self._unseen: set[str] = set()  # see `mark_unseen`
+        self._deleted: dict[str, None] = {}  # the deleted flags, in the order they went
         #: The stream is down, or back and not yet proved whole: every change found may hold
         #: what it missed meanwhile, and is marked `includes_unseen` whatever its flag.
         self.blind = False
@@ -183,7 +184,22 @@ class FlagValues:
 
     def _set(self, flag_key: str, value: FlagValue) -> None:
         self._values[flag_key] = value
+        if value.deleted:
+            self._deleted.setdefault(flag_key, None)
+        else:
+            self._deleted.pop(flag_key, None)
         self.version += 1
+
+    @property
+    def live_count(self) -> int:
+        """The flags that are not deleted."""
+        return len(self._values) - len(self._deleted)
+
+    def to_ask_again(self, deleted: int) -> list[str]:
+        """Every flag not deleted, and the last `deleted` flags deleted."""
+        gone = self._deleted
+        live = [key for key in self._values if key not in gone]
+        return live + list(gone)[-deleted:] if deleted > 0 else live
 
     def __contains__(self, flag_key: object) -> bool:
         return flag_key in self._values
