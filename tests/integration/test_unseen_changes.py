@@ -17,7 +17,7 @@ import pytest
 from togul_monitor.core import Monitor, TransitionRecorded, intake
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
 from togul_monitor.domain.values import Evaluation
-from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
 
@@ -215,3 +215,37 @@ async def test_a_recorder_started_again_resumes_after_its_last_event_and_journal
         assert outage in journal.history("checkout-v2")
     finally:
         await second.stop()
+
+
+async def test_without_ids_the_time_between_two_runs_is_journalled_as_an_outage(
+    tmp_path: Path,
+) -> None:
+    """Nothing can be replayed: the outage says changes in it may be missing, and history and
+    export read it from the journal."""
+    with running_emulator(seed=0, heartbeat=0.2, ids=False) as emulator:
+        profile = make_profile(emulator)
+        first = Monitor(profile, journal_dir=tmp_path)
+        await first.start()
+        try:
+            await wait_for(lambda: emulator.open_streams == 1, what="stream open")
+            await asyncio.to_thread(
+                emulator.world.update_flag, "production", "checkout-v2", description="a"
+            )
+            await wait_for(lambda: len(first.event_log) == 1, what="the first run's event")
+        finally:
+            await first.stop()
+        (last,) = first.event_log.events()
+        second = Monitor(profile, journal_dir=tmp_path)
+        rec = Recorder(second)
+        await second.start()
+        rec.start()
+        try:
+            await wait_for(lambda: rec.of(Outage), what="the outage between the runs")
+            (outage,) = rec.of(Outage)
+            assert outage.started_at == last.received_at
+            assert outage.may_have_missed and outage.replayed is None
+            journal = second.journal
+            assert journal is not None and journal.flush(timeout=5)
+            assert outage in journal.history("checkout-v2")
+        finally:
+            await second.stop()

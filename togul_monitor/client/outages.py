@@ -5,9 +5,9 @@ Outage rule (documented for the UI and tested):
   with `started_at` = when the previous connection was lost and `ended_at` = when the new one
   went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
   after LIVE if nothing arrived by then. A run that resumes an earlier run's stream
-  (`resumed_since`: the journal's last event, whose id is sent as `Last-Event-ID`) has one at
-  its first connection: the time between the runs is an outage too, proved whole or not by the
-  replay as any other.
+  (`resumed_since`: the journal's last event, whose id, if any, is sent as `Last-Event-ID`) has
+  one at its first connection: the time between the runs is an outage too, proved whole or not
+  by the replay as any other.
 * `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id) and the
   first new event after the reconnect has id L + 1. Ids are a server sequence, so nothing can
   lie between L and L + 1. Anything else (ids with holes, no ids, nothing received yet) is True.
@@ -58,7 +58,7 @@ class OutageTracker:
         self._emit = emit
         self._clock = clock
         # Wall time the last LIVE connection was lost (or the earlier run's last event).
-        self._down_since: float | None = resumed_since if resumed_id else None
+        self._down_since: float | None = resumed_since
         self._resumed_numeric = _numeric(resumed_id)  # the earlier run's last id, if numeric
         self._pending: _Pending | None = None
 

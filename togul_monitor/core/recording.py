@@ -42,7 +42,7 @@ log = logging.getLogger("togul_monitor.core.monitor")
 class Resumed(NamedTuple):
     """Where an earlier run's stream stopped: its last event journalled, and when."""
 
-    event_id: str
+    event_id: str | None  # None: the server sends no ids, so nothing is replayed
     since: float  # the last event's received_at
 
 
@@ -55,8 +55,8 @@ class Opened(msgspec.Struct):
     problem: str | None = None  # the history that could not be loaded
     # The value changes and configuration diffs recorded with `events` (store/recorded.py).
     changes: RecordedChanges = NO_CHANGES
-    #: A journal this monitor records, whose last event has an id: the stream resumes after it
-    #: (the server replays what came meanwhile) and the time between is an outage.
+    #: A journal this monitor records: the stream resumes after its last event (with an id, the
+    #: server replays what came meanwhile) and the time between is an outage.
     resumed: Resumed | None = None
 
 
@@ -111,9 +111,9 @@ async def open_journal(
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
         )
-        last = opened.events[-1] if opened.events and not opened.busy else None
-        if last is not None and last.event_id:
-            opened.resumed = Resumed(last.event_id, max(e.received_at for e in opened.events))
+        if opened.events and not opened.busy:
+            since = max(e.received_at for e in opened.events)
+            opened.resumed = Resumed(opened.events[-1].event_id or None, since)
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"
