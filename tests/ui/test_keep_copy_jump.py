@@ -19,6 +19,7 @@ from togul_monitor.ui.screens.jump import JumpScreen
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.clip import values_clip
 from togul_monitor.ui.view.fuzzy import ranked
+from togul_monitor.ui.widgets.filter_bar import FilterBar
 
 from .helpers import make_app, make_profile, wait_for, wait_live
 
@@ -239,3 +240,47 @@ async def test_g_jumps_to_a_flag_in_every_pane(emulator: EmulatorHandle) -> None
 
         await pilot.press("g", "escape")  # `g` opens it too; escape changes nothing
         assert main.selected_flag == "dark-mode"
+
+
+def burst(app: Any, opener: str, *typed: str) -> None:
+    """`opener`, `typed` and enter queued at once, before the first is handled: a paste. A
+    `typed` item longer than one character is a key's name (`backspace`)."""
+    from textual import events
+
+    keys = [("g" if opener == "g" else "colon", opener)]
+    for text in typed:
+        keys += [(text, None)] if len(text) > 1 else [(text, text)]
+    for key, char in [*keys, ("enter", "\r")]:
+        app.post_message(events.Key(key, char))
+
+
+async def test_jump_in_one_burst_picks_the_match_of_the_text_typed(
+    emulator: EmulatorHandle,
+) -> None:
+    """`g`, the name and enter in one burst (a paste, fast typing): enter picks the best match of
+    what was typed, not the unfiltered list's first flag (the keys typed right after `g` were
+    handed to the feed before `g` had opened the finder)."""
+    app = make_app(make_profile(emulator, watch=()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        for flag in ("dark-mode", "new-dashboard", "checkout-v2"):
+            emulator.world.update_flag("production", flag, enabled=False)
+        await wait_for(pilot, lambda: app.main.store.shown == 3, what="the events")
+        main = app.main
+        assert min(main.keys.flag_keys()) == "checkout-v2"  # the unfiltered list's first
+        cases = [
+            (("g", *"new-dashboard"), "new-dashboard"),
+            ((":", *"drk"), "dark-mode"),  # a fuzzy match
+            (("g", *"new-dashx", "backspace", *"bo"), "new-dashboard"),  # an edit, in order
+        ]
+        for keys, flag in cases:
+            burst(app, *keys)
+            await wait_for(pilot, lambda f=flag: main.selected_flag == f, what=f"{flag}")
+            assert not isinstance(app.screen, JumpScreen)
+            assert main.history_pane.flag_key == flag
+            item = main.feed.cursor_item
+            assert item is not None and getattr(item, "flag_key", None) == flag
+
+        await pilot.press("slash", "g", "colon")  # in the filter's box they are text
+        assert not isinstance(app.screen, JumpScreen)
+        assert app.query_one(FilterBar).input.value == "g:"

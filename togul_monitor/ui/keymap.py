@@ -47,7 +47,7 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
         False,
         "Copy the selection: event JSON (feed), key = value (values), entry JSON (history)",
     ),
-    "jump": ("jump", "Jump", False, "Jump to a flag: fuzzy search over every flag key known"),
+    "jump": ("jump_key", "Jump", False, "Jump to a flag: fuzzy search over every flag key known"),
     "inventory": (
         "inventory",
         "Inventory",
@@ -94,8 +94,9 @@ DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
 }
 
 
-# Run before the focused widget sees the key (see `MainScreen.action_filter_key`).
-PRIORITY_IDS = frozenset({"filter"})
+# Run before the focused widget sees the key (see `MainScreen.action_filter_key`): each opens an
+# Input that the keys typed right after it belong in.
+PRIORITY_IDS = frozenset({"filter", "jump"})
 # Bound on the app rather than the main screen: these work under any screen (help and quit
 # from the profile switcher too, as before).
 APP_IDS = frozenset({"command_palette", "help", "quit"})

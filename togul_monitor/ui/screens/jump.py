@@ -1,6 +1,10 @@
 """`g` / `:`: jump to a flag. Type to narrow every flag key known (fuzzy, best first); enter
 picks the highlighted one and the main screen selects it in every pane (`main_keys.py`).
 
+`g` / `:` open it before the focused widget sees the key (`MainKeys.jump_key`), so the keys typed
+right after it (a paste, fast typing) are the box's; its editing keys and enter act in the order
+typed (`OrderedInput`), and enter picks the best match of the text the box holds then.
+
 The keys are server text: each option is plain `Text` of `safe_text(key)`, never markup.
 """
 
@@ -19,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.fuzzy import ranked
+from togul_monitor.ui.widgets.ordered_input import OrderedInput
 
 SHOWN = 200  # options listed at once; typing narrows the rest
 
@@ -43,12 +48,14 @@ class JumpScreen(ModalScreen[str | None]):
         super().__init__()
         self.keys = sorted(set(keys))
         self.shown: list[str] = []
+        self.ranked_for = ""  # the text `shown` was ranked for
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "jump to a flag"
             box.border_subtitle = "type to filter · ↑↓ · enter select · esc close"
-            yield Input(placeholder=f"{len(self.keys)} flags", id="jump-input")
+            # backspace, ctrl+u, enter act in order in a burst
+            yield OrderedInput(placeholder=f"{len(self.keys)} flags", id="jump-input")
             yield OptionList(id="jump-list")
 
     def on_mount(self) -> None:
@@ -60,7 +67,8 @@ class JumpScreen(ModalScreen[str | None]):
         self._show(event.value)
 
     def _show(self, query: str) -> None:
-        self.shown = ranked(query.strip(), self.keys, SHOWN)
+        self.ranked_for = query.strip()
+        self.shown = ranked(self.ranked_for, self.keys, SHOWN)
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(Option(Text(safe_text(key), no_wrap=True)) for key in self.shown)
@@ -74,7 +82,9 @@ class JumpScreen(ModalScreen[str | None]):
             options.highlighted = max(0, min(len(self.shown) - 1, current + delta))
 
     @on(Input.Submitted)
-    def _submitted(self) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() != self.ranked_for:  # the list is for older text: rank this one
+            self._show(event.value)
         highlighted = self.query_one(OptionList).highlighted
         if self.shown and highlighted is not None:
             self.dismiss(self.shown[highlighted])

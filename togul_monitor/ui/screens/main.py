@@ -374,6 +374,9 @@ class MainScreen(Screen[None]):
     def action_jump(self) -> None:
         self.keys.open_jump()
 
+    def action_jump_key(self) -> None:  # `g` / `:`, a priority binding (MainKeys.jump_key)
+        self.keys.jump_key(self.focused)
+
     def action_clear_view(self) -> None:
         self.store.clear()
         self.painter.follow()  # an empty view, following

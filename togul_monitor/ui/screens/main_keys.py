@@ -14,9 +14,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from textual.actions import SkipAction
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
+from textual.widgets import Input
 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
@@ -169,6 +171,16 @@ class MainKeys:
             if event is not None:
                 keys.add(event.flag_key)
         return keys
+
+    def jump_key(self, focused: Widget | None) -> None:
+        """`g` / `:` run before the key reaches the focused widget (as `/` does,
+        `MainScreen.action_filter_key`): a normal binding runs only once the feed has handled
+        the key, and by then the keys typed right after it (a paste, fast typing) were handed
+        to the feed and lost, while enter, typed last, acted on the finder's empty box. Where the
+        key is text (an Input has focus) or a modal is open, it goes on as usual."""
+        if self.app.screen is not self.screen or isinstance(focused, Input):
+            raise SkipAction()
+        self.open_jump()
 
     def open_jump(self) -> None:
         keys = self.flag_keys()
