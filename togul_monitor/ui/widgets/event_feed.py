@@ -129,10 +129,25 @@ class EventFeed(ScrollView, can_focus=True):
         else:
             self.unseen += appended
             if removed:
-                self.cursor = max(0, self.cursor - removed)
+                self._trimmed_front(removed)
                 self.scroll_to(y=max(0, self.scroll_y - removed), animate=False)
             self._relayout()
         self.refresh()
+
+    def _trimmed_front(self, removed: int) -> None:
+        """The view dropped its `removed` oldest rows: the cursor stays on its row. When that
+        row was one of them, nothing is selected any more, and the user is told; clamped to
+        the first row, the cursor would sit on a row nobody chose, and `enter`, `w`, `y`, `o`
+        would act on it."""
+        if self.cursor >= removed:
+            self.cursor -= removed
+        elif self.cursor >= 0:
+            self.cursor = -1
+            self.notify(
+                f"The selected row left the view (it keeps the newest {self.store.view_size:,}"
+                " rows): no row is selected. ↑↓ select one, end follows.",
+                markup=False,
+            )
 
     @property
     def lines(self) -> int:
@@ -214,9 +229,12 @@ class EventFeed(ScrollView, can_focus=True):
 
     # -- actions ---------------------------------------------------------------------------
     def action_cursor(self, delta: int) -> None:
-        self._move_to(self.cursor + delta)
+        self._move_to(self.cursor + delta if self.cursor >= 0 else int(self.scroll_y))
 
     def action_page(self, direction: int) -> None:
+        if self.cursor < 0:  # nothing selected (its row left the view): the top row on screen
+            self._move_to(int(self.scroll_y))
+            return
         self._move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
 
     def action_top(self) -> None:
