@@ -325,7 +325,7 @@ class MainPainter:
             self.feed.follow()
             self.values.reset()
             self.history.select()
-            self.history_pane.show(selected, [])
+            self.history_pane.show(selected, [], reading=True)
         self.history.dirty = True  # read from the new monitor
         contexts = contexts_of(profile, snapshot)
         self.store.answers.reset(evaluates=evaluates(profile), contexts=contexts)
@@ -359,7 +359,7 @@ class MainPainter:
     # -- the selected flag's history ----------------------------------------------------------
     def select(self, flag_key: str | None) -> None:
         self.history.select()
-        self.history_pane.show(flag_key, [])
+        self.history_pane.show(flag_key, [], reading=True)  # until the read answers
         self.load_history(flag_key)
 
     def load_history(self, flag_key: str | None) -> None:

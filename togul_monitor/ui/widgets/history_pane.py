@@ -3,7 +3,9 @@ value transitions, outages and the configuration changes re-fetches found, newes
 
 The entries come from `Monitor.history()` (the journal), so they survive restarts; the main
 screen fetches them on a worker thread once per selected flag, adds the rows that arrive
-afterwards in memory (`view/history.py`), and hands the list to `show()`.
+afterwards in memory (`view/history.py`), and hands the list to `show()`. Until the read
+answers the pane says it is reading (a large flag's read takes a second or two): "no history"
+is the answer of a read that found nothing, never a read still running.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class HistoryPane(LeanTable):
         self._row_entries: list[int] = []  # table row → index in `entries`
         self.name_contexts = False  # the profile evaluates for several contexts: name them
         self._drawn = 0  # entries drawn (the first ones, unless the pane has focus)
+        self.reading = False  # the journal read of the flag's history has not answered yet
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=10)
@@ -128,8 +131,11 @@ class HistoryPane(LeanTable):
         if self.columns:
             self.redraw()  # value changes are cut to the pane's width
 
-    def show(self, flag_key: str | None, entries: Sequence[HistoryEntry]) -> None:
+    def show(
+        self, flag_key: str | None, entries: Sequence[HistoryEntry], *, reading: bool = False
+    ) -> None:
         self.flag_key = flag_key
+        self.reading = reading
         self.entries = list(entries[:MAX_ROWS])
         self.redraw()
 
@@ -170,4 +176,5 @@ class HistoryPane(LeanTable):
         if rows:
             self.add_rows(rows)
         else:
-            self.add_row(Text(""), Text("no history", style="dim"), Text(""))
+            said = "reading…" if self.reading else "no history"
+            self.add_row(Text(""), Text(said, style="dim"), Text(""))
