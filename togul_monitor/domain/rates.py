@@ -1,4 +1,10 @@
-"""Events per second over the last minute, in one-second buckets (for the status bar sparkline)."""
+"""Events per second over the last minute, in one-second buckets (for the status bar sparkline).
+
+Only complete seconds are shown: the current second's count is still growing, so a figure read
+from it would saw from a few events just after each second starts up to the real rate just
+before it ends (and read 0 at a steady 50 events/s when read at the wrong moment). The status
+bar's events/s is the last bucket, the last complete second, and its sparkline ends with it.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +32,11 @@ class RateWindow:
         self._counts[slot] += n
 
     def buckets(self, now: float) -> tuple[int, ...]:
-        """The last `seconds` one-second buckets ending with the current second, oldest first."""
-        current = math.floor(now)
+        """The last `seconds` complete one-second buckets, oldest first: the newest is the second
+        before the one `now` is in (not yet complete, so not shown)."""
+        last_complete = math.floor(now) - 1
         out = []
-        for second in range(current - self.seconds + 1, current + 1):
+        for second in range(last_complete - self.seconds + 1, last_complete + 1):
             slot = second % self.seconds
             out.append(self._counts[slot] if self._stamps[slot] == second else 0)
         return tuple(out)

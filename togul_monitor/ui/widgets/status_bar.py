@@ -97,6 +97,8 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         line.append(")", style="dim")
     line.append_text(modes)
     counts = Text(" ")
+    # The last complete second (domain/rates.py): the sparkline's last bar, not a count still
+    # growing.
     rate_now = info.rate[-1] if info.rate else 0
     counts.append(sparkline(info.rate, 8 if narrow else 12), style="green")
     counts.append(f" {rate_now}/s", style="bold")
