@@ -20,7 +20,6 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -32,6 +31,7 @@ from togul_monitor.core.coverage import DEFAULT_SAMPLES, CoverageRun
 from togul_monitor.domain.coverage import CoverageResult
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.coverage import (
     RULE_HEADER,
     VALUE_HEADER,
@@ -67,7 +67,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], styles: tuple[s
 
 
 class CoverageScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "close", "Close", id="coverage_close")]
+    BINDINGS = close_and_help("coverage_close", "close")
 
     DEFAULT_CSS = """
     CoverageScreen { align: center middle; }
@@ -100,6 +100,7 @@ class CoverageScreen(ModalScreen[None]):
             box.border_subtitle = "esc close (and stop sampling)"
             yield Static(Text(progress_line(self.flag_key, 0, self.total)), id="coverage-state")
             yield Static("", id="coverage-body")
+        yield modal_footer()
 
     def on_mount(self) -> None:
         self.run_worker(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
@@ -16,6 +15,7 @@ from togul_monitor.domain.env_compare import compare_flag
 from togul_monitor.domain.env_compare_words import difference_line, flag_summary, side_by_side
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
 
 DIFFERS_STYLE = "bold black on yellow"
@@ -32,7 +32,7 @@ def differences_text(
 
 
 class EnvDiffScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="env_diff_close")]
+    BINDINGS = close_and_help("env_diff_close")
 
     DEFAULT_CSS = """
     EnvDiffScreen { align: center middle; }
@@ -59,6 +59,7 @@ class EnvDiffScreen(ModalScreen[None]):
             yield DataTable(id="env-diff-table", cursor_type="row", zebra_stripes=False)
             words = differences_text(self.key, self.env_a, self.env_b, self.a, self.b)
             yield Static(words, id="env-diff-words")
+        yield modal_footer()
 
     def on_mount(self) -> None:
         table: DataTable[Text] = self.query_one("#env-diff-table", DataTable)

@@ -46,6 +46,7 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.screens.env_diff import EnvDiffScreen
+from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
 from togul_monitor.ui.view.env_matrix import (
     MARK,
@@ -107,7 +108,7 @@ def read_job(
 
 class EnvMatrixScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="matrix_close"),
+        *close_and_help("matrix_close"),
         Binding("d", "toggle_differ", "Only differing", id="matrix_differ"),
         Binding("a", "next_a", "Env A", id="matrix_env_a"),
         Binding("b", "next_b", "Env B", id="matrix_env_b"),
@@ -152,6 +153,7 @@ class EnvMatrixScreen(ModalScreen[None]):
             box.border_subtitle = "d only differing · a/b environments · r refresh · enter diff"
             yield Static("", id="matrix-state")
             yield DataTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
+        yield modal_footer()
 
     def on_mount(self) -> None:
         self.table.focus()

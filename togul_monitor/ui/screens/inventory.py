@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
+from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.inventory import SORTS, InventoryRow, InventorySource
@@ -79,7 +80,7 @@ def row_cells(row: InventoryRow, now: float, widths: list[int]) -> list[Text]:
 
 class InventoryScreen(ModalScreen[str | None]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="inventory_close"),
+        *close_and_help("inventory_close"),
         Binding("s", "cycle_sort", "Sort", id="inventory_sort"),
     ]
 
@@ -107,6 +108,7 @@ class InventoryScreen(ModalScreen[str | None]):
             box.border_subtitle = "s sort · enter select · esc close"
             yield Static("", id="inventory-state")
             yield DataTable(id="inventory-table", cursor_type="row", zebra_stripes=True)
+        yield modal_footer()
 
     def on_mount(self) -> None:
         table = self.table

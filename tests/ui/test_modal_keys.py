@@ -1,0 +1,75 @@
+"""The inventory (`i`), the environment matrix (`c`) and the coverage (`o`) screens: their own
+footer lists their own keys (not the main screen's, which do nothing there), `q` closes them as
+it closes the help and the detail, and `?` opens the help over them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.app import TogulMonitorApp
+from togul_monitor.ui.screens.coverage import CoverageScreen
+from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
+from togul_monitor.ui.screens.help import HelpScreen
+from togul_monitor.ui.screens.inventory import InventoryScreen
+
+from .helpers import make_app, make_profile, wait_for, wait_live
+
+MAIN_ONLY = {"Filter", "Pause", "Detail", "Profiles", "Watch", "Export", "Quit"}
+
+
+def footer_labels(screen: Screen[Any]) -> set[str]:
+    return {key.description for key in screen.query_one(Footer).query(FooterKey)}
+
+
+async def open_screen(pilot: Pilot[Any], app: TogulMonitorApp, key: str) -> Screen[Any]:
+    if key == "o":  # the coverage of the selected flag: select one first
+        table = app.main.values_table
+        await wait_for(pilot, lambda: "new-dashboard" in table.values, what="the value")
+        table.focus()
+        table.move_cursor(row=table.get_row_index("new-dashboard"))
+    await pilot.press(key)
+    await wait_for(pilot, lambda: app.screen is not app.main, what="the screen")
+    return app.screen
+
+
+@pytest.mark.parametrize(
+    ("key", "kind", "own"),
+    [
+        ("i", InventoryScreen, {"Close", "Sort", "Help"}),
+        ("c", EnvMatrixScreen, {"Close", "Only differing", "Env A", "Env B", "Refresh", "Help"}),
+        ("o", CoverageScreen, {"Close", "Help"}),
+    ],
+)
+async def test_a_screen_over_the_main_one_shows_its_keys_and_answers_q_and_help(
+    emulator: EmulatorHandle, key: str, kind: type[Screen[Any]], own: set[str]
+) -> None:
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        screen = await open_screen(pilot, app, key)
+        assert isinstance(screen, kind)
+        await pilot.pause()
+        # The bottom row the user sees is the screen's own footer, with its own keys.
+        bottom, _ = screen.get_widget_at(60, 39)
+        assert isinstance(bottom, (Footer, FooterKey))
+        assert footer_labels(screen) == own and not footer_labels(screen) & MAIN_ONLY
+
+        await pilot.press("question_mark")  # the help, over the screen
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        await pilot.press("question_mark")  # closes the help: back to the screen
+        await wait_for(pilot, lambda: app.screen is screen, what="the help closed")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help (f1)")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="the help closed")
+
+        await pilot.press("q")  # closes the screen, not the app
+        await wait_for(pilot, lambda: app.screen is app.main, what="the screen closed")
+        assert app.is_running
