@@ -81,3 +81,13 @@ def test_an_invalid_export_filter_names_its_position_once() -> None:
     assert message.startswith("export: invalid --filter: type: needs a value")
     assert message.count("character 8") == 1 and result.stderr.count("character") == 1
     assert query == "  flag:a type:" and caret == "         ^"  # under `type:`
+
+
+def test_the_filter_caret_counts_terminal_cells() -> None:
+    # Six wide characters take twelve cells: the caret is under `tpye:`, not under the 4th
+    # character; a control character is printed as its escape, which the caret counts too.
+    for text, before in (("日本語日本語 tpye:x", 13), ("a\tb tpye:x", 7), ("e\u0301 tpye:x", 2)):
+        result = CliRunner().invoke(cli, ["export", "--format", "jsonl", "--filter", text])
+        assert result.exit_code == 2, result.output
+        _, query, caret = result.stderr.splitlines()
+        assert caret == "  " + " " * before + "^", (text, query, caret)

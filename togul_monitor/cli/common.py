@@ -24,7 +24,7 @@ import msgspec
 
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.support.text import safe_text
+from togul_monitor.support.text import cell_width, safe_text
 
 if TYPE_CHECKING:
     from togul_monitor.domain.filters import Filter
@@ -223,7 +223,8 @@ def reports_config_errors(func: F) -> F:
 def parse_filter_option(text: str | None, command: str | None = None) -> Filter | None:
     """`--filter QUERY` parsed, or None when not given. An invalid filter is a usage error
     reported the same way by every command: the message (which names the position once), the
-    query, a caret under the term at fault; exit 2."""
+    query, a caret under the term at fault (counted in terminal cells: a wide character before
+    the term takes two); exit 2."""
     if not text:
         return None
     from togul_monitor.domain.filters import FilterError, parse_filter
@@ -233,7 +234,9 @@ def parse_filter_option(text: str | None, command: str | None = None) -> Filter 
     except FilterError as exc:
         name = command or command_name()
         click.echo(f"{name}: invalid --filter: {safe_text(str(exc))}", err=True)
-        click.echo(f"  {safe_text(text)}\n  {' ' * exc.position}^", err=True)
+        # The caret's column: the cells of what is printed before the term (escapes included).
+        column = cell_width(safe_text(text[: exc.position]))
+        click.echo(f"  {safe_text(text)}\n  {' ' * column}^", err=True)
         sys.exit(EXIT_USAGE)
 
 

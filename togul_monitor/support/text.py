@@ -9,6 +9,7 @@ way a credential is ever shown.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 controls (tab and newline included: one event is one printed line), DEL, C1 controls, and the
 # Unicode line/paragraph separators and bidi marks and overrides (ALM, LRM, RLM, embeddings,
@@ -39,6 +40,19 @@ def safe_text(s: object, *, escape: bool = True) -> str:
     if escape:
         return _UNSAFE.sub(_escape, text)
     return _UNSAFE.sub("\ufffd", text)
+
+
+def cell_width(text: str) -> int:
+    """How many terminal cells `text` takes: 2 for a wide or full-width character (CJK, most
+    emoji), 0 for a combining mark or a format character (ZWJ), 1 otherwise. What a caret under
+    a term must count (a character count puts it left of the term after wide characters); the
+    TUI measures with Rich, which is not importable here."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
 
 
 #: The prefixes a Togul secret keeps when masked: the API keys' scopes (`tgl_sdk_`, `tgl_srv_`,

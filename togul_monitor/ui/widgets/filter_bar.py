@@ -4,34 +4,49 @@ The text is parsed with the shared filter language once typing pauses (APPLY_AFT
 without a key) or on enter, not on every key: typed key by key, `env:staging` would otherwise
 filter on the word `env` on the way. A valid filter is then applied (`FilterBar.Applied`); an
 invalid one shows its error in place, with a caret under the bad term, and the filter in force
-stays in force until the text is valid again.
+stays in force until the text is valid again. The error is laid out again as the Input scrolls
+and the bar is resized (`view/filter_error.py`): the message always shows, the caret only where
+the term is on screen.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.expand_tabs import expand_tabs_inline
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from togul_monitor.domain.filters import Filter, FilterError, parse_filter
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.filter_error import filter_error_text
 from togul_monitor.ui.widgets.ordered_input import OrderedInput
 
 INPUT_PADDING = 1  # the Input's left padding (see DEFAULT_CSS): the caret lines up with the text
 APPLY_AFTER = 0.3  # seconds without a key before the text is parsed and applied
 
 
-def error_text(text: str, error: FilterError) -> Text:
-    """`^ message` under the term at fault (the Input shows the text itself)."""
-    caret = " " * (INPUT_PADDING + max(0, min(error.position, len(text))))
-    line = Text(caret + "^ ", style="bold red")
-    line.append(safe_text(error.message), style="red")
-    return line
+TAB_SIZE = 4  # the Input draws a tab as this many cells at most (Textual's default)
+
+
+def error_text(text: str, error: FilterError, scroll: int = 0, width: int = 0) -> Text:
+    """The message, and `^` under the term at fault when it is on screen (the Input shows the
+    text itself, `scroll` cells scrolled, in a bar `width` cells wide; 0: not cut)."""
+    position = max(0, min(error.position, len(text)))
+    # The term's column as the Input draws it: in cells (a wide character takes two).
+    column = INPUT_PADDING + cell_len(expand_tabs_inline(text[:position], TAB_SIZE)) - scroll
+    message = safe_text(error.message)
+    if not width:
+        width = column + 2 + cell_len(message)
+    shown = INPUT_PADDING <= column < width - INPUT_PADDING
+    return filter_error_text(
+        message, position, column if shown else None, width, indent=INPUT_PADDING
+    )
 
 
 class FilterBar(Vertical):
@@ -42,7 +57,7 @@ class FilterBar(Vertical):
     DEFAULT_CSS = """
     FilterBar { height: auto; display: none; background: $panel; }
     FilterBar > Input, FilterBar > Input:focus { border: none; height: 1; padding: 0 1; }
-    FilterBar #filter-message { height: 1; color: $text-muted; }
+    FilterBar #filter-message { height: auto; max-height: 3; color: $text-muted; }
     FilterBar.-error #filter-message { color: $error; }
     """
 
@@ -61,6 +76,7 @@ class FilterBar(Vertical):
 
     apply_after = APPLY_AFTER
     _timer: Timer | None = None
+    _error: tuple[str, FilterError] | None = None  # the text shown invalid, and why
 
     def compose(self) -> ComposeResult:
         # select_on_focus=False: the Focus event arrives after keys already typed, and selecting
@@ -75,6 +91,21 @@ class FilterBar(Vertical):
     @property
     def input(self) -> Input:
         return self.query_one("#filter-input", Input)
+
+    def on_mount(self) -> None:
+        # Home, a click, a long line typed: the caret follows the text, or gives way.
+        self.watch(self.input, "scroll_x", self._show_error, init=False)
+
+    def on_resize(self) -> None:
+        self._show_error()
+
+    def _show_error(self) -> None:
+        if self._error is None or not self.is_attached:
+            return
+        text, error = self._error
+        message = self.query_one("#filter-message", Static)
+        width = self.size.width or self.app.size.width
+        message.update(error_text(text, error, round(self.input.scroll_x), width))
 
     def open(self) -> None:
         self.add_class("-open")
@@ -125,8 +156,10 @@ class FilterBar(Vertical):
             flt = parse_filter(text)
         except FilterError as error:
             self.add_class("-error")
-            message.update(error_text(text, error))
+            self._error = (text, error)
+            self._show_error()
             return False
+        self._error = None
         self.remove_class("-error")
         message.update(Text(self.HELP))
         self.post_message(self.Applied(flt))
