@@ -22,7 +22,7 @@ from togul_monitor.store.interface import CLOSE_TIMEOUT, Journal
 from togul_monitor.store.model import JournalError
 from togul_monitor.store.postgres.reader import PostgresReads, make_pool
 from togul_monitor.store.postgres.schema import migrate
-from togul_monitor.store.postgres.sink import PostgresSink, apply_retention
+from togul_monitor.store.postgres.sink import PostgresSink, apply_retention, take_turn
 from togul_monitor.store.url import PostgresUrl
 from togul_monitor.store.writer import WriteOp
 
@@ -36,6 +36,9 @@ RETRY_SECONDS = 60.0
 UNREACHABLE = "journal: database unreachable, retrying"
 _FIRST_DELAY, _MAX_DELAY = 0.25, 5.0  # the backoff between two tries of one batch
 _GETCONN_TIMEOUT = 5.0  # one try at a connection from the pool
+#: How many times a batch is written that a deadlock or a serialization failure rolled back.
+CONFLICT_TRIES = 5
+_CONFLICT_PAUSE = 0.05  # seconds, times the tries so far
 
 
 class PostgresJournal(PostgresReads, Journal):
@@ -77,6 +80,7 @@ class PostgresJournal(PostgresReads, Journal):
             try:
                 migrate(conn)
                 with conn.transaction():
+                    take_turn(conn, self.profile)  # it deletes rows another recorder may hold
                     apply_retention(conn, self.profile, self._retention)
             except BaseException:
                 self._pool.putconn(conn)
@@ -118,6 +122,8 @@ class _PooledSink(PostgresSink):
     writer thread retries it, with backoff, for `RETRY_SECONDS` (meanwhile the writer's queue
     grows and, at its high-water mark, the intake stops reading the stream: the backpressure a
     slow disk gets), with `trouble` saying so. Only then is it given up, counted in `dropped`.
+    A batch rolled back by a deadlock or a serialization failure (another transaction won a
+    race) is written again, up to `CONFLICT_TRIES` times, before it counts as dropped.
     A connection is handed back to the pool once (a broken one the pool discards) and taken
     again only when a batch needs it."""
 
@@ -127,16 +133,28 @@ class _PooledSink(PostgresSink):
 
     def write(self, events: list[FlagEvent], ops: list[WriteOp]) -> None:
         import psycopg
+        from psycopg.errors import DeadlockDetected, SerializationFailure
         from psycopg_pool import PoolTimeout
 
         journal = self._journal
         deadline = time.monotonic() + RETRY_SECONDS
         delay = _FIRST_DELAY
+        conflicts = 0
         while True:
             try:
                 if self.conn is None:
                     self.conn = journal._pool.getconn(timeout=_GETCONN_TIMEOUT)
                 super().write(events, ops)
+            except (DeadlockDetected, SerializationFailure) as exc:
+                # Transient: the transaction lost a race with another one and was rolled back
+                # (by `conn.transaction()`: nothing of it is kept), so the same batch is written
+                # again once the other has had a moment to commit.
+                conflicts += 1
+                if conflicts >= CONFLICT_TRIES:
+                    raise
+                log.info("journal %s: %s, batch written again", journal.location, _first(exc))
+                time.sleep(_CONFLICT_PAUSE * conflicts)  # the other transaction ends meanwhile
+                continue
             except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
                 if self.conn is not None and not self.conn.broken and not self.conn.closed:
                     raise  # the database answered and refused the batch: not an outage
@@ -173,3 +191,8 @@ class _PooledSink(PostgresSink):
 
     def close(self) -> None:
         self._give_back()
+
+
+def _first(error: BaseException) -> str:
+    """The first line of a database error (its DETAIL lines name server processes)."""
+    return (str(error) or type(error).__name__).splitlines()[0]

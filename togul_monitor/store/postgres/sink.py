@@ -2,10 +2,19 @@
 (`unnest` of one array per column: one statement and one round trip per 10,000 events), every
 insert `ON CONFLICT DO NOTHING` so that what another recorder of the profile already journalled
 is not journalled twice (the identity keys: `store/postgres/schema.py`). `store/writer.py` owns
-the queues and the thread; this is only the writing."""
+the queues and the thread; this is only the writing.
+
+Recorders of one profile take turns: each batch's transaction first takes the profile's advisory
+lock (`take_turn`), held until it commits. Their batches overlap (the same events, transitions,
+last values, in whatever order each one's evaluations finished), and two transactions inserting
+overlapping unique keys in different orders wait on each other: PostgreSQL breaks that deadlock by
+failing one batch. One lock taken first is an order both agree on, and it keeps each batch's rows
+in arrival order (`seq`, which readers and `export` follow). Other profiles' rows never collide:
+every key holds the profile."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -40,6 +49,7 @@ from togul_monitor.store.writer import (
 )
 
 _ROWS_PER_INSERT = 10_000
+_TAKE_TURN = "SELECT pg_advisory_xact_lock(%s)"
 RETENTION_PAUSE = 60.0  # seconds between two retentions of one recorder, at least
 # The arrays go in binary (%b): about half the time of text arrays, measured.
 _INSERT_EVENTS = (
@@ -87,6 +97,7 @@ class PostgresSink:
     ) -> None:
         self.conn: Connection[tuple[Any, ...]] | None = conn  # None: taken again when needed
         self.profile = profile
+        self._turn = turn_key(profile)
         self._retention = retention
         self._since_retention = 0
         self._next_retention = time.monotonic() + RETENTION_PAUSE  # it ran at open
@@ -110,6 +121,7 @@ class PostgresSink:
         conn, profile = self.conn, self.profile
         assert conn is not None, "a sink writes on a connection"
         with conn.transaction(), conn.cursor() as cur:
+            cur.execute(_TAKE_TURN, (self._turn,))  # held to the commit: see the docstring
             for start in range(0, len(events), _ROWS_PER_INSERT):
                 rows = map(event_row, events[start : start + _ROWS_PER_INSERT])
                 if clean is not _as_is:
@@ -190,6 +202,19 @@ def _has_nul(events: list[FlagEvent], ops: list[WriteOp]) -> bool:
 
 def _floats(values: tuple[Any, ...]) -> list[float]:
     return [float(v) for v in values]
+
+
+def turn_key(profile: str) -> int:
+    """The advisory lock key of `profile`'s writers: the same in every recorder (a stable hash,
+    not Python's per-process `hash`), a signed 64-bit integer as `pg_advisory_xact_lock` takes."""
+    digest = hashlib.blake2b(f"togul-journal-writer:{profile}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def take_turn(conn: Connection[tuple[Any, ...]], profile: str) -> None:
+    """Wait for the other writers of `profile` to commit; held to the end of the caller's
+    transaction."""
+    conn.execute(_TAKE_TURN, (turn_key(profile),))
 
 
 def apply_retention(conn: Connection[tuple[Any, ...]], profile: str, retention: Retention) -> None:
