@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import logging
 import os
 import sys
@@ -13,7 +15,12 @@ from click.testing import CliRunner
 
 from togul_monitor.cli import cli
 from togul_monitor.config.paths import log_file
-from togul_monitor.support.logs import mask_secrets_in, setup_logging
+from togul_monitor.support.logs import (
+    PrivateRotatingFileHandler,
+    mask_secrets_in,
+    report_log_failures,
+    setup_logging,
+)
 
 SDK_KEY = "tgl_sdk_0123456789abcdefABCDEF9f2c"
 STREAM_KEY = "tgl_str_zyxwvutsrqponmlkjihg7a1b"
@@ -116,3 +123,60 @@ def test_every_log_file_is_private_after_rotation_too(
     files = sorted(path.parent.iterdir())
     assert [f.name for f in files] == [path.name, *(f"{path.name}.{n}" for n in (1, 2, 3))]
     assert {f.name: f.stat().st_mode & 0o777 for f in files} == {f.name: 0o600 for f in files}
+
+
+class _Disk(io.StringIO):
+    """A log file's stream whose writes fail as they do on a full disk while `full`."""
+
+    full = True
+
+    def write(self, text: str) -> int:
+        if self.full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return super().write(text)
+
+
+def _on_a_full_disk() -> _Disk:
+    (handler,) = [
+        h for h in logging.getLogger().handlers if isinstance(h, PrivateRotatingFileHandler)
+    ]
+    disk = _Disk()
+    previous = handler.setStream(disk)
+    if previous is not None:
+        previous.close()
+    return disk
+
+
+def test_a_full_disk_is_said_once_on_stderr_not_a_traceback_per_record(
+    isolated_home: Path, restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = setup_logging(log_file())
+    disk = _on_a_full_disk()
+    log = logging.getLogger("togul_monitor.store.writer")
+    for n in range(50):
+        log.warning("journal write failed: %d", n)
+    said = f"togul-monitor: cannot write the log file {path}: [Errno 28] {os.strerror(28)}"
+    assert capsys.readouterr().err.splitlines() == [said]
+    disk.full = False
+    log.warning("space again")  # written: the next failure is said again, once
+    disk.full = True
+    log.warning("full again")
+    log.warning("still full")
+    assert capsys.readouterr().err.splitlines() == [said]
+    assert "space again" in disk.getvalue()
+
+
+def test_the_log_file_s_failure_goes_to_the_reporter_a_command_installs(
+    isolated_home: Path, restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = setup_logging(log_file())
+    _on_a_full_disk()
+    heard: list[tuple[str, str]] = []
+    report_log_failures(lambda where, error: heard.append((where, error)))
+    try:
+        logging.getLogger("togul_monitor").error("one")
+        logging.getLogger("togul_monitor").error("two")
+    finally:
+        report_log_failures(None)
+    assert heard == [(str(path), f"[Errno 28] {os.strerror(28)}")]
+    assert capsys.readouterr().err == ""

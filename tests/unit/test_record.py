@@ -3,6 +3,7 @@ what the metrics collector makes of a snapshot (values, bounds, labels)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 
@@ -23,7 +24,8 @@ from togul_monitor.cli.record_metrics import (
     flag_number,
     flag_numbers,
 )
-from togul_monitor.cli.record_run import Ending
+from togul_monitor.cli.record_run import Ending, ProfileRun
+from togul_monitor.config.entry import Profile
 from togul_monitor.core.snapshot import MonitorSnapshot
 from togul_monitor.domain.events import ConnectionState, Status, StreamCounters
 from togul_monitor.domain.values import Evaluation, FlagValue
@@ -223,3 +225,31 @@ def test_usage_errors_exit_2_before_anything_starts(args: list[str], says: str) 
     result = CliRunner().invoke(cli, ["record", *args])
     assert result.exit_code == 2, result.output
     assert says in result.output
+
+
+def test_why_journal_writes_fail_is_logged_once_per_reason() -> None:
+    out = io.StringIO()
+    profile = Profile(name="prod", base_url="http://127.0.0.1:1", environment_key="production")
+    run = ProfileRun(profile, RecordLog(out), RecorderCollector(), asyncio.Event())
+    full = "database or disk is full"
+    for dropped, error in (
+        (0, None),
+        (2009, full),
+        (4100, full),
+        (4100, full),
+        (5000, "integer out of range\nDETAIL: value 99999999999999999999"),
+        (6000, full),
+    ):
+        run._check_journal(snapshot(journal_dropped=dropped, journal_write_error=error))
+    lines = [parse_logfmt(line) for line in out.getvalue().splitlines()]
+    said = [(line["msg"], line.get("error") or line.get("dropped")) for line in lines]
+    assert said == [
+        ("journal", full),
+        ("journal dropped rows", "2009"),
+        ("journal dropped rows", "4100"),
+        ("journal", "integer out of range"),
+        ("journal dropped rows", "5000"),
+        ("journal", full),
+        ("journal dropped rows", "6000"),
+    ]
+    assert all(line["level"] == "error" and line["profile"] == "prod" for line in lines)

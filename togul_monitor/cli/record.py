@@ -35,6 +35,7 @@ from togul_monitor.cli.record_profiles import choose_names, open_profiles
 from togul_monitor.cli.record_run import Ending, ProfileRun
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.support.logs import report_log_failures
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -167,6 +168,10 @@ def record(
     and is logged; the others go on, and the recorder ends once none is left.
     """
     log = RecordLog(sys.stderr, fmt=log_format)
+    # A log file that stops taking records (a full disk) is said once, in the recorder's format.
+    report_log_failures(
+        lambda path, error: log.warn("log file not written", file=path, error=error)
+    )
     try:
         chosen = choose_names(
             profile_names, all_profiles=all_profiles, demo=demo, group=group_choices().target
@@ -182,4 +187,6 @@ def record(
             )
     except ConfigError as error:
         report_config_error(error)
+    finally:
+        report_log_failures(None)  # tests run many commands in one process
     sys.exit(code)

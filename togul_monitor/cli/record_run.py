@@ -66,6 +66,7 @@ class ProfileRun:
         self._evaluate_ok = True
         self._notice: str | None = None
         self._journal_dropped = 0
+        self._write_error: str | None = None  # the last write failure said in a `journal` line
         self._updates_dropped = 0
 
     async def run(self) -> Ending | None:
@@ -239,14 +240,20 @@ class ProfileRun:
             self._check_journal(monitor.snapshot())
 
     def _check_journal(self, snap: MonitorSnapshot) -> None:
-        """One line per new journal problem: a notice (not recording, moved aside), rows lost,
-        updates the recorder read too late."""
+        """One line per new journal problem: a notice (not recording, moved aside), why a write
+        failed, rows lost, updates the recorder read too late."""
         if snap.journal_notice != self._notice:
             self._notice = snap.journal_notice
             if snap.journal_notice:
                 level = "warn" if snap.recording else "error"
                 self._log.line(level, "journal", profile=self.name, notice=snap.journal_notice)
         if snap.journal_dropped > self._journal_dropped:
+            # Why (a full disk, say), once per reason rather than with every drop. The snapshot
+            # reads the error after the count, and the writer sets it before: it is this drop's.
+            reason = (snap.journal_write_error or "").strip().splitlines()[:1]
+            if reason and reason[0] != self._write_error:
+                self._write_error = reason[0]
+                self._log.error("journal", profile=self.name, error=reason[0])
             self._log.error("journal dropped rows", profile=self.name, dropped=snap.journal_dropped)
             self._journal_dropped = snap.journal_dropped
         if snap.dropped_updates > self._updates_dropped:

@@ -277,6 +277,7 @@ class Monitor:
             resumed=self._intake.resumed,
             journal_moved_aside=journal is not None and journal.moved_to is not None,
             journal_dropped=journal.dropped if journal is not None else 0,
+            journal_write_error=journal.write_error if journal is not None else None,
             journal_pending=journal.pending if journal is not None else 0,
             journal_waits=intake.journal_waits,
             evaluate_requests=evaluations.requests,

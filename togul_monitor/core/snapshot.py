@@ -50,6 +50,7 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     resumed: bool = False  # the stream resumed after the journal's last event (an outage says)
     journal_moved_aside: bool = False  # the journal was damaged or unreadable: moved aside
     journal_dropped: int = 0  # journal appends refused because the writer fell behind
+    journal_write_error: str | None = None  # the last failed write's error (read after the count)
     journal_pending: int = 0  # appended, not yet committed
     journal_waits: int = 0  # times the stream was paused for the journal to catch up
     evaluate_requests: int = 0  # HTTP evaluate requests sent so far

@@ -12,6 +12,12 @@ Every log file is mode 0600, the live one and its rotated copies alike: a masked
 a hint, and the log says which servers and flags are watched. The handler creates each new file
 private itself (a rotation opens a fresh one under the umask otherwise), and set-up tightens files
 an older version left readable.
+
+A log file that cannot be written (a full disk) never floods the terminal: logging's default
+prints a traceback on stderr for every record that fails, thousands a minute under a busy
+recorder. The handler says it once instead, one line naming the file and the error (through
+`report_log_failures`' reporter: `record` makes it one of its own log lines), and stays quiet
+until a record is written again.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import logging.handlers
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from togul_monitor.support.text import KNOWN_PREFIX, mask_secret
@@ -66,9 +73,50 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
+#: Told (the log file's path, the error) when the log file stops taking records.
+LogFailureReporter = Callable[[str, str], None]
+
+
+def _say_on_stderr(path: str, error: str) -> None:
+    # sys.stderr as it is now: under the TUI, Textual's capture, never the screen.
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"togul-monitor: cannot write the log file {path}: {error}\n")
+        sys.stderr.flush()
+
+
+_reporter: LogFailureReporter = _say_on_stderr
+
+
+def report_log_failures(reporter: LogFailureReporter | None) -> None:
+    """Who says that the log file cannot be written (None: a plain line on stderr)."""
+    global _reporter
+    _reporter = reporter or _say_on_stderr
+
+
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A RotatingFileHandler whose every file (the first, and each one a rotation starts) is
-    mode 0600 from the moment it exists."""
+    mode 0600 from the moment it exists, and which reports a record it cannot write once per
+    run of failures, never with a traceback (the module docstring)."""
+
+    _failing = False  # the last record failed: the failure has been reported
+    _failed_now = False  # the record being emitted failed
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Called with the handler's lock held (`Handler.handle`): the flags need no other.
+        self._failed_now = False
+        super().emit(record)
+        if not self._failed_now:
+            self._failing = False  # written: the next failure is news again
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self._failed_now = True
+        if self._failing:
+            return
+        self._failing = True
+        error = sys.exc_info()[1]
+        text = str(error) if isinstance(error, OSError) else repr(error)
+        with contextlib.suppress(Exception):  # reporting must not fail the caller's log call
+            _reporter(self.baseFilename, text)
 
     def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
