@@ -29,9 +29,9 @@ SETTLE = 2.0
 
 
 async def _started(
-    emu: EmulatorHandle, *, settle_free: bool = False, **options: Any
+    emu: EmulatorHandle, *, settle_free: bool = False, settle: float = SETTLE, **options: Any
 ) -> tuple[Monitor, Recorder]:
-    settle = 0.01 if settle_free else SETTLE
+    settle = 0.01 if settle_free else settle
     monitor = Monitor(make_profile(emu), record=False, evaluate_settle=settle, **options)
     recorder = Recorder(monitor)
     await monitor.start()
@@ -159,7 +159,8 @@ async def test_a_change_answered_while_the_stream_is_down_is_marked(
 ) -> None:
     """An event's re-evaluation answered after the stream dropped, before its outage is decided,
     may hold a change whose event the drop lost: it is tied to the event, and marked."""
-    monitor, rec = await _started(emulator)  # an event's re-evaluation is sent SETTLE s later
+    # An event's re-evaluation is sent `settle` s later: the stream is cut by then.
+    monitor, rec = await _started(emulator, settle=0.5)
     try:
         await asyncio.to_thread(
             emulator.world.update_flag, "production", "new-dashboard", description="edited"
