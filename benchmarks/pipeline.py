@@ -184,7 +184,10 @@ def pipeline_child(info: dict[str, Any], n: int, journal_dir: Path) -> dict[str,
         heartbeat_seconds=30.0,
     )
 
-    def stream_factory(profile: Profile, *, api_key, token, clock):  # type: ignore[no-untyped-def]
+    def stream_factory(  # type: ignore[no-untyped-def]
+        profile: Profile, *, api_key, token, clock, resumed=None
+    ):
+        assert resumed is None  # where an earlier run's journal ends: each run journals afresh
         return StreamClient(info["stream_url"], api_key=api_key, read_timeout=90.0, clock=clock)
 
     thread = MonitorThread(
