@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor, TransitionRecorded, intake
 from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
 from togul_monitor.domain.values import Evaluation
@@ -179,13 +180,9 @@ async def test_a_change_answered_while_the_stream_is_down_is_marked(
         await monitor.stop()
 
 
-async def test_a_recorder_started_again_resumes_after_its_last_event_and_journals_the_gap(
-    emulator: EmulatorHandle, tmp_path: Path
-) -> None:
-    """The changes made while no monitor ran are replayed from the journal's last event id,
-    and the time between the runs is an outage: proved whole by the replay here."""
-    profile = make_profile(emulator)
-    first = Monitor(profile, journal_dir=tmp_path)
+async def _a_recorded_run(emulator: EmulatorHandle, profile: Profile, journal: Path) -> FlagEvent:
+    """A recording run that sees one event of checkout-v2, then stops; that event."""
+    first = Monitor(profile, journal_dir=journal)
     await first.start()
     try:
         await wait_for(lambda: emulator.open_streams == 1, what="stream open")
@@ -196,6 +193,16 @@ async def test_a_recorder_started_again_resumes_after_its_last_event_and_journal
     finally:
         await first.stop()
     (last,) = first.event_log.events()
+    return last
+
+
+async def test_a_recorder_started_again_resumes_after_its_last_event_and_journals_the_gap(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """The changes made while no monitor ran are replayed from the journal's last event id,
+    and the time between the runs is an outage: proved whole by the replay here."""
+    profile = make_profile(emulator)
+    last = await _a_recorded_run(emulator, profile, tmp_path)
     for text in ("b", "c"):  # while nothing watches
         emulator.world.update_flag("production", "checkout-v2", description=text)
     second = Monitor(profile, journal_dir=tmp_path)
@@ -225,17 +232,7 @@ async def test_without_ids_the_time_between_two_runs_is_journalled_as_an_outage(
     export read it from the journal."""
     with running_emulator(seed=0, heartbeat=0.2, ids=False) as emulator:
         profile = make_profile(emulator)
-        first = Monitor(profile, journal_dir=tmp_path)
-        await first.start()
-        try:
-            await wait_for(lambda: emulator.open_streams == 1, what="stream open")
-            await asyncio.to_thread(
-                emulator.world.update_flag, "production", "checkout-v2", description="a"
-            )
-            await wait_for(lambda: len(first.event_log) == 1, what="the first run's event")
-        finally:
-            await first.stop()
-        (last,) = first.event_log.events()
+        last = await _a_recorded_run(emulator, profile, tmp_path)
         second = Monitor(profile, journal_dir=tmp_path)
         rec = Recorder(second)
         await second.start()
