@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,14 @@ import pytest
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor, TransitionRecorded, intake
-from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Malformed,
+    Outage,
+    PossibleGap,
+    Status,
+)
 from togul_monitor.domain.values import Evaluation
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
@@ -247,3 +255,98 @@ async def test_without_ids_the_time_between_two_runs_is_journalled_as_an_outage(
             assert outage in journal.history("checkout-v2")
         finally:
             await second.stop()
+
+
+async def test_a_stream_started_again_after_it_stopped_resumes_and_reports_the_window(
+    emulator: EmulatorHandle,
+) -> None:
+    """Stopped (credentials refused on a reconnect), then started again by the user: the new
+    stream resumes where the old one was lost, the window is an outage, and once it is told the
+    changes that follow are their events' alone."""
+    monitor, rec = await _started(emulator, settle_free=True)
+    try:
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "checkout-v2", description="seen"
+        )
+        await wait_for(lambda: rec.of(FlagEvent), what="an event")
+        emulator.faults.fail_next(1, status=401, retry_after=None)
+        emulator.faults.cut_streams()
+        await wait_for(
+            lambda: any(s.state is ConnectionState.STOPPED for s in rec.of(Status)), what="stopped"
+        )
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)  # while stopped
+        monitor.restart_stream()
+        await wait_for(lambda: rec.of(Outage), what="the window, told")
+        assert not rec.of(Outage)[0].may_have_missed  # resumed: the change was replayed
+        await wait_for(lambda: rec.of(TransitionRecorded), what="the replayed change")
+        await wait_for(monitor.evaluations_idle, what="the outage's re-evaluation")
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", enabled=True
+        )
+        await wait_for(lambda: len(rec.of(TransitionRecorded)) == 2, what="a later change")
+        assert not rec.of(TransitionRecorded)[-1].transition.includes_unseen
+    finally:
+        await monitor.stop()
+
+
+async def test_a_start_whose_stream_goes_live_late_asks_every_value_again(
+    tmp_path: Path,
+) -> None:
+    """No ids: the start's answers came while the stream was refused; a change made before it
+    went live has no event, and the outage of the first connection asks everything again."""
+    with running_emulator(seed=0, heartbeat=0.2, ids=False) as emulator:
+        profile = make_profile(emulator)
+        await _a_recorded_run(emulator, profile, tmp_path)
+        emulator.faults.fail_next(2, status=503, retry_after=1)
+        second = Monitor(profile, journal_dir=tmp_path)
+        rec = Recorder(second)
+        await second.start()
+        rec.start()
+        try:
+            await wait_for(lambda: settled(second, "new-dashboard"), what="the start's answer")
+            assert not rec.of(Outage)  # not live yet
+            emulator.world.update_flag("production", "new-dashboard", enabled=False)
+            await wait_for(lambda: rec.of(Outage), what="the first connection's outage")
+            await wait_for(
+                lambda: second.values()["new-dashboard"].current == OFF, what="asked again"
+            )
+        finally:
+            await second.stop()
+
+
+async def test_a_resumed_start_refused_at_first_resumes_when_started_again(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    profile = make_profile(emulator)
+    last = await _a_recorded_run(emulator, profile, tmp_path)
+    emulator.faults.fail_next(1, status=401, retry_after=None)
+    second = Monitor(profile, journal_dir=tmp_path)
+    rec = Recorder(second)
+    await second.start()
+    rec.start()
+    try:
+        await wait_for(
+            lambda: any(s.state is ConnectionState.STOPPED for s in rec.of(Status)), what="stopped"
+        )
+        emulator.world.update_flag("production", "checkout-v2", description="meanwhile")
+        second.restart_stream()
+        await wait_for(lambda: rec.of(FlagEvent), what="the replayed event")
+        (outage,) = rec.of(Outage)
+        assert outage.started_at == last.received_at and not outage.may_have_missed
+    finally:
+        await second.stop()
+
+
+async def test_a_journal_of_another_environment_is_not_resumed(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    await _a_recorded_run(emulator, make_profile(emulator), tmp_path)
+    staging = make_profile(emulator, api_key=emulator.credentials.keys["staging"]["sdk"])
+    staging = replace(staging, environment_key="staging")
+    second = Monitor(staging, journal_dir=tmp_path)
+    await second.start()
+    try:
+        await wait_for(lambda: second.snapshot().status.state is ConnectionState.LIVE, what="live")
+        assert not second.snapshot().resumed
+    finally:
+        await second.stop()

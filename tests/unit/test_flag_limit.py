@@ -80,10 +80,13 @@ def test_seeding_keeps_only_the_latest_remembered_deleted_flags(
 ) -> None:
     monkeypatch.setattr(evaluation, "DELETED_ASKED_AGAIN", 2)
     e = evaluations(2)
-    remembered = {k: LastValue(k, ON, 0.0, True) for k in ("x1", "x2", "x3")}
+    # In the journal's order, which is no time order: the two deleted last are kept.
+    remembered = {
+        k: LastValue(k, ON, at, True) for k, at in (("x1", 1.0), ("x2", 3.0), ("x3", 2.0))
+    }
     remembered["live"] = LastValue("live", ON, 0.0, False)
     assert e.seed(remembered, []) == 0
-    assert sorted(e.values.keys()) == ["live", "x1", "x2"]
+    assert sorted(e.values.keys()) == ["live", "x2", "x3"]
 
 
 class Asked:

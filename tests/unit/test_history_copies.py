@@ -44,3 +44,21 @@ def test_without_event_ids_copies_within_seconds_are_one_row_and_flips_stay_rows
 def test_events_of_one_flag_differing_in_what_the_server_sent_are_rows_of_their_own() -> None:
     merged = merge_history([event(100.0, None, 3)], [event(100.0, None, 4)], limit=10)
     assert len(merged) == 2
+
+
+def test_a_row_in_both_sources_pairs_with_itself_not_with_an_earlier_flip() -> None:
+    """One process, no ids: what the pane kept (newest first) and what a read brought again."""
+    a, b, c = (
+        change(ON, OFF, 101.0, None),
+        change(OFF, ON, 103.0, None),
+        change(ON, OFF, 105.0, None),
+    )
+    assert merge_history([c], [c, b, a], limit=10) == [c, b, a]
+    assert merge_history([b, a], [c, b, a], limit=10) == [c, b, a]
+
+
+def test_copies_that_differ_only_in_their_mark_are_one_row() -> None:
+    marked = ValueTransition("f", ON, OFF, None, 100.4, includes_unseen=True)
+    assert merge_history([change(ON, OFF, 100.0, None)], [marked], limit=10) == [
+        change(ON, OFF, 100.0, None)
+    ]

@@ -113,11 +113,12 @@ class Evaluations:
                 values.ensure(key)
             elif key not in values:
                 left_out += 1
-        deleted_room = DELETED_ASKED_AGAIN  # a long-lived journal may remember thousands
+        # A long-lived journal may remember thousands deleted: the latest come back most likely.
+        gone = sorted((v for v in remembered.values() if v.deleted), key=lambda v: -v.at)
+        latest = {v.flag_key for v in gone[:DELETED_ASKED_AGAIN]}
         for key, last in remembered.items():
             if last.deleted and key not in values:
-                if deleted_room > 0:
-                    deleted_room -= 1
+                if key in latest:
                     values.seed(key, last.evaluation, last.at, deleted=True)
             elif key in values or values.live_count < self.max_flags:
                 values.seed(key, last.evaluation, last.at, deleted=last.deleted)

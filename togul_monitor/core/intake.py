@@ -133,8 +133,8 @@ class Intake:
         self.last_heartbeat_at: float | None = None
         self.last_lag: float | None = None
         self.outages: deque[Outage] = deque(maxlen=MAX_OUTAGES_IN_MEMORY)
-        self._lives = 0  # connections that went live
         self._resumed: Resumed | None = None  # see `preload`
+        self._lost_at: float | None = None  # a live stream was lost, its outage not yet told
         self.resumed = False  # the first stream resumed an earlier run's: the gap is an outage
         self.journal_waits = 0  # times reading paused for the journal to catch up
         self.stream: StreamLike | None = None
@@ -192,9 +192,11 @@ class Intake:
         self.resumed = resumed is not None
 
     def take_resumed(self) -> Resumed | None:
-        """Where the next stream resumes: the first one only (a later one is this run's)."""
-        resumed, self._resumed = self._resumed, None
-        return resumed
+        """Where a new stream resumes: the journal's last event until a stream went live; then
+        where the last live one was lost, when it ended (STOPPED) before its outage was told."""
+        if self._resumed is None and self._lost_at is not None:
+            return Resumed(getattr(self.stream, "last_event_id", None), self._lost_at)
+        return self._resumed
 
     # --- the stream task -------------------------------------------------------------------
 
@@ -284,7 +286,9 @@ class Intake:
         if isinstance(item, Status):
             if self.status.state is ConnectionState.LIVE and item.state is not ConnectionState.LIVE:
                 self._on_blind(True)  # until the outage is decided
-            self._lives += item.state is ConnectionState.LIVE
+                self._lost_at = item.at
+            if item.state is ConnectionState.LIVE:
+                self._resumed = None  # the journal's resume point is used
             self.status = item
         elif isinstance(item, Heartbeat):
             self.last_heartbeat_at = item.at
@@ -299,11 +303,10 @@ class Intake:
         self._on_change()
         if isinstance(item, Outage):
             self._on_blind(False)
-            # Whatever the server replayed, re-evaluate so the values converge. Not at the first
-            # connection (the time since an earlier run): the start asks everything anyway, and
-            # marks the values it remembers from that run.
-            if self._lives > 1:
-                self._on_outage(item.may_have_missed, True)
+            self._lost_at = None
+            # Whatever the server replayed, re-evaluate so the values converge (at the first
+            # connection too: the start's answers may have come long before it went live).
+            self._on_outage(item.may_have_missed, True)
         elif isinstance(item, Malformed) and item.re_evaluate:
             self._reevaluate_for_unusable()
         elif isinstance(item, PossibleGap):

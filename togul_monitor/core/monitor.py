@@ -200,9 +200,8 @@ class Monitor:
 
     async def _open_journal(self, env_id: str | None) -> dict[str, dict[str, LastValue]]:
         load = min(self.event_log.capacity, _LOAD_EVENTS_AT_START)
-        opened = await open_journal(
-            self.profile.name, self._journal_dir, self._clock, self._journal_options, load, env_id
-        )
+        where = (self.profile.name, self._journal_dir, self._clock, self._journal_options)
+        opened = await open_journal(*where, load, env_id, self.profile.environment_key)
         self._journal = self._intake.journal = opened.journal
         self._journal_notice, self._recorder_busy = opened.notice, opened.busy
         if opened.problem is not None:

@@ -55,8 +55,9 @@ class Opened(msgspec.Struct):
     problem: str | None = None  # the history that could not be loaded
     # The value changes and configuration diffs recorded with `events` (store/recorded.py).
     changes: RecordedChanges = NO_CHANGES
-    #: A journal this monitor records: the stream resumes after its last event (with an id, the
-    #: server replays what came meanwhile) and the time between is an outage.
+    #: A journal this monitor records, whose recent events include the profile's environment:
+    #: the stream resumes after its last event (with an id, the server replays what came
+    #: meanwhile) and the time between is an outage.
     resumed: Resumed | None = None
 
 
@@ -67,11 +68,13 @@ async def open_journal(
     options: Mapping[str, Any],
     load_events: int,
     environment_id: str | None = None,
+    environment_key: str | None = None,
     journal_url: str | None = None,
 ) -> Opened:
     """Open the profile's journal and read its last `load_events` events, what they changed
     and the last values (off the loop: the database blocks). `environment_id`: the profile's,
-    when known (without event ids, a value change is tied to an event of it). `journal_url`:
+    when known (without event ids, a value change is tied to an event of it), and its key (a
+    journal of another environment's stream is not resumed: `_resume_point`). `journal_url`:
     which database (None: the profile's SQLite file under `directory`); `options` may carry
     it too (`Monitor(journal_url=...)` adds it to its journal options)."""
     options = dict(options)
@@ -112,8 +115,8 @@ async def open_journal(
             read_recorded_changes, journal, opened.events, environment_id
         )
         if opened.events and not opened.busy:
-            since = max(e.received_at for e in opened.events)
-            opened.resumed = Resumed(opened.events[-1].event_id or None, since)
+            names = await asyncio.to_thread(journal.environment_names)
+            opened.resumed = _resume_point(opened.events, names, environment_id, environment_key)
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"
@@ -121,6 +124,23 @@ async def open_journal(
         _close_aside(journal)
         raise
     return opened
+
+
+def _resume_point(
+    events: list[FlagEvent], names: dict[str, str], environment_id: str | None, key: str | None
+) -> Resumed | None:
+    """Where the stream resumes (its last event), unless the journal's recent events are all
+    of other environments than the profile's: a profile whose key now names another one."""
+
+    def ours(event: FlagEvent) -> bool:
+        if environment_id is not None:
+            return event.environment_id == environment_id
+        name = names.get(event.environment_id)  # as far as the journal knows
+        return name is None or key is None or name == key
+
+    if not any(map(ours, events)):
+        return None
+    return Resumed(events[-1].event_id or None, max(e.received_at for e in events))
 
 
 def _close_aside(*journals: Journal) -> None:

@@ -65,9 +65,43 @@ SAME_CHANGE_WITHIN = 5.0
 
 
 def _change_key(t: ValueTransition) -> tuple[object, ...]:
-    """A value change without an event id, but its time: see `merge_history`."""
-    before, after = msgspec.json.encode(t.before), msgspec.json.encode(t.after)
-    return (t.flag_key, t.context, before, after, t.includes_unseen)
+    """A value change without an event id, but its time (and its mark, on which two processes
+    may differ): see `merge_history`."""
+    return (t.flag_key, t.context, msgspec.json.encode(t.before), msgspec.json.encode(t.after))
+
+
+class _ChangeCopies:
+    """Value changes without an event id, paired across sources by their values and times: a
+    copy from another source within SAME_CHANGE_WITHIN is the same change (each pairs with one),
+    while two of one source are two changes (a flag flipped back and forth)."""
+
+    def __init__(self) -> None:
+        self._times: dict[tuple[object, ...], list[float]] = {}  # not yet paired, by change
+        self._group: list[tuple[tuple[object, ...], float]] = []  # this source's, kept
+
+    def pair_exact(self, entries: Iterable[HistoryEntry]) -> None:
+        for entry in entries:
+            if isinstance(entry, ValueTransition) and entry.event_id is None:
+                times = self._times.get(_change_key(entry), [])
+                if entry.at in times:
+                    times.remove(entry.at)
+
+    def is_copy(self, entry: HistoryEntry) -> bool:
+        if not isinstance(entry, ValueTransition) or entry.event_id is not None:
+            return False
+        change = _change_key(entry)
+        times = self._times.get(change, [])
+        near = [at for at in times if abs(entry.at - at) <= SAME_CHANGE_WITHIN]
+        if near:
+            times.remove(min(near, key=lambda at: abs(entry.at - at)))
+            return True
+        self._group.append((change, entry.at))
+        return False
+
+    def end_group(self) -> None:
+        for change, at in self._group:
+            self._times.setdefault(change, []).append(at)
+        self._group = []
 
 
 def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEntry]:
@@ -80,33 +114,23 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     rank = {FoundDiff: -1, ValueTransition: 0, FlagEvent: 1, Outage: 2}
     seen: set[object] = set()
     found: dict[object, list[float]] = {}  # a found diff's key → the times of its rows
-    # A value change without an event id → the times of the earlier groups' copies not yet
-    # matched: a copy from another group within SAME_CHANGE_WITHIN is the same change (each
-    # matches one), while two of one group are two changes (a flag flipped back and forth).
-    changes: dict[tuple[object, ...], list[float]] = {}
+    copies = _ChangeCopies()
     merged: list[HistoryEntry] = []
     for group in groups:
-        added: list[tuple[tuple[object, ...], float]] = []
-        for entry in group:
-            key = _entry_key(entry)
+        rows = [(entry, _entry_key(entry)) for entry in group]
+        # Exact copies of rows kept already pair with those first: else one could pair with
+        # another change of the same values a few seconds away, and hide it.
+        copies.pair_exact(entry for entry, key in rows if key in seen)
+        for entry, key in rows:
             if isinstance(entry, FoundDiff):
                 times = found.setdefault(key, [])
                 if any(abs(entry.at - at) <= SAME_FIND_WITHIN for at in times):
                     continue
                 times.append(entry.at)
-            elif key in seen:  # the same row from the journal and from memory
+            elif key in seen or copies.is_copy(entry):  # from the journal and from memory
                 continue
-            elif isinstance(entry, ValueTransition) and entry.event_id is None:
-                change = _change_key(entry)
-                times = changes.get(change, [])
-                near = [at for at in times if abs(entry.at - at) <= SAME_CHANGE_WITHIN]
-                if near:
-                    times.remove(min(near, key=lambda at: abs(entry.at - at)))
-                    continue
-                added.append((change, entry.at))
             seen.add(key)
             merged.append(entry)
-        for change, at in added:
-            changes.setdefault(change, []).append(at)
+        copies.end_group()
     merged.sort(key=lambda e: (-_entry_time(e), rank[type(e)]))
     return merged[:limit]
