@@ -11,6 +11,7 @@ from contextlib import aclosing
 import pytest
 
 from tests.integration.rawserver import RawServer, Reply
+from togul_monitor.client.outages import ResumePoint
 from togul_monitor.client.stream import StreamClient
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -416,15 +417,18 @@ async def test_outage_proves_continuity_when_ids_resume_at_last_plus_one() -> No
     assert items.index(outage) < items.index(events(items)[1])
 
 
-@pytest.mark.parametrize(("first", "missed"), [(42, False), (45, True)])
+@pytest.mark.parametrize(
+    ("first", "env", "missed"), [(42, "e1", False), (45, "e1", True), (42, "e2", True)]
+)
 async def test_a_run_resumed_from_an_earlier_one_reports_the_time_between_as_an_outage(
-    first: int, missed: bool
+    first: int, env: str, missed: bool
 ) -> None:
-    """The journal's last event (id 41, received at `since`): the first connection sends its
-    id, and the replay proves the time since whole (42) or not (45)."""
+    """The journal's last event (id 41 of e1, received at `since`): the first connection sends
+    its id, and the replay proves the time since whole (42) or not (45; and 42 of another
+    environment is another stream's id: the profile's key or server changed)."""
     since = 1_700_000_000.0
-    async with RawServer([Reply(body=[ev(first, ts=since + 5)])]) as server:
-        client, _ = make_client(server, last_event_id="41", resumed_since=since)
+    async with RawServer([Reply(body=[ev(first, ts=since + 5, env=env)])]) as server:
+        client, _ = make_client(server, resumed=ResumePoint("41", since, "e1"))
         items = await run(client, count(1))
     assert server.requests[0].header("last-event-id") == b"41"
     (outage,) = [i for i in items if isinstance(i, Outage)]

@@ -344,9 +344,14 @@ async def test_a_journal_of_another_environment_is_not_resumed(
     staging = make_profile(emulator, api_key=emulator.credentials.keys["staging"]["sdk"])
     staging = replace(staging, environment_key="staging")
     second = Monitor(staging, journal_dir=tmp_path)
+    rec = Recorder(second)
     await second.start()
+    rec.start()
     try:
         await wait_for(lambda: second.snapshot().status.state is ConnectionState.LIVE, what="live")
         assert not second.snapshot().resumed
+        await wait_for(lambda: settled(second, "new-dashboard"), what="the first value")
+        await wait_for(second.evaluations_idle, what="every first answer")
+        assert not rec.of(TransitionRecorded)  # no change from production's values
     finally:
         await second.stop()

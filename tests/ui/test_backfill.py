@@ -197,3 +197,19 @@ def test_only_a_busy_sqlite_journal_proves_another_process_watched_meanwhile() -
     # A shared journal's recorder may have stopped overnight: its gaps may be unwatched.
     assert not recorded_elsewhere(snapshot(True, READ_ONLY_NOTICE))  # type: ignore[arg-type]
     assert not recorded_elsewhere(snapshot(False, "not recording: the disk is full"))  # type: ignore[arg-type]
+
+
+def test_the_value_changes_of_the_monitor_before_a_switch_are_not_shown_on_the_next_ones_rows() -> (
+    None
+):
+    """Event ids are per stream: another profile's event 932 is not this one's."""
+    from togul_monitor.domain.values import Evaluation, ValueTransition
+    from togul_monitor.ui.view.feed_store import FeedStore
+
+    store = FeedStore(view_size=5)
+    store.attach(_Log([]), 0)
+    on, off = Evaluation(True, None, None, None), Evaluation(False, None, None, None)
+    store.add_transition(ValueTransition("max-upload-mb", on, off, "932", 1.0))
+    store.attach(_Log([]), 0)  # the other profile's monitor
+    theirs = FlagEvent("flag.updated", "feature-limits", "env", 3, 2.0, "932", 2.0)
+    assert store.transitions_for(theirs) == ()

@@ -4,10 +4,11 @@ Outage rule (documented for the UI and tested):
 * An `Outage` is emitted after every reconnect that follows a LIVE period (a restart included),
   with `started_at` = when the previous connection was lost and `ended_at` = when the new one
   went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
-  after LIVE if nothing arrived by then. A run that resumes an earlier run's stream
-  (`resumed_since`: the journal's last event, whose id, if any, is sent as `Last-Event-ID`) has
-  one at its first connection: the time between the runs is an outage too, proved whole or not
-  by the replay as any other.
+  after LIVE if nothing arrived by then. A run that resumes an earlier run's stream (a
+  `ResumePoint`: the journal's last event, whose id, if any, is sent as `Last-Event-ID`) has one
+  at its first connection: the time between the runs is an outage too, proved whole or not by
+  the replay as any other, and not proved when the first event is of another environment than
+  that last one (another stream: the profile's key or server changed since).
 * `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id) and the
   first new event after the reconnect has id L + 1. Ids are a server sequence, so nothing can
   lie between L and L + 1. Anything else (ids with holes, no ids, nothing received yet) is True.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import NamedTuple
 
 import msgspec
 
@@ -30,11 +32,20 @@ from togul_monitor.domain.events import FlagEvent, Malformed, Outage, StreamItem
 DECISION_DELAY = 1.0  # seconds after LIVE to report an outage when nothing arrived yet
 
 
+class ResumePoint(NamedTuple):
+    """Where an earlier stream stopped: its last event's id and environment, and when."""
+
+    event_id: str | None  # None: the server sends no ids, so nothing is replayed
+    since: float  # the last event's received_at, or when the stream was lost
+    environment_id: str | None = None
+
+
 class _Pending(msgspec.Struct):
     started_at: float
     ended_at: float
     sent_id: str | None  # the Last-Event-ID we sent, if any
     last_numeric: int | None  # the highest numeric id delivered before the outage
+    environment_id: str | None = None  # a resumed stream's last event's
     timer: asyncio.TimerHandle | None = None
 
 
@@ -52,23 +63,24 @@ class OutageTracker:
         emit: Callable[[list[StreamItem]], None],
         clock: Callable[[], float],
         *,
-        resumed_since: float | None = None,
-        resumed_id: str | None = None,
+        resumed: ResumePoint | None = None,
     ) -> None:
         self._emit = emit
         self._clock = clock
         # Wall time the last LIVE connection was lost (or the earlier run's last event).
-        self._down_since: float | None = resumed_since
-        self._resumed_numeric = _numeric(resumed_id)  # the earlier run's last id, if numeric
+        self._down_since = resumed.since if resumed is not None else None
+        self._resumed = resumed  # until the first outage is decided
         self._pending: _Pending | None = None
 
     def live(self, now: float, sent_id: str | None, last_numeric: int | None) -> None:
         """A connection went LIVE: if one was lost before, its outage is now pending."""
         if self._down_since is None:
             return
-        if last_numeric is None:  # nothing delivered in this run: the earlier run's last id
-            last_numeric = self._resumed_numeric
-        self._pending = _Pending(self._down_since, now, sent_id, last_numeric)
+        resumed = self._resumed
+        if resumed is not None and last_numeric is None:  # nothing delivered yet: its last id
+            last_numeric = _numeric(resumed.event_id)
+        environment = resumed.environment_id if resumed is not None else None
+        self._pending = _Pending(self._down_since, now, sent_id, last_numeric, environment)
         self._pending.timer = asyncio.get_running_loop().call_later(DECISION_DELAY, self._timeout)
 
     def lost(self, now: float, data_stopped_at: float) -> None:
@@ -87,8 +99,9 @@ class OutageTracker:
         if pending is None:
             return None
         self.cancel()
-        self._pending = None
+        self._pending = self._resumed = None
         first_id: str | None = None
+        first_environment: str | None = None
         replayed = 0
         seen_event = False
         for item in batch:
@@ -96,6 +109,8 @@ class OutageTracker:
                 if not seen_event:
                     seen_event = True
                     first_id = item.event_id
+                    if isinstance(item, FlagEvent):
+                        first_environment = item.environment_id
                 if isinstance(item, FlagEvent) and item.timestamp <= pending.ended_at:
                     replayed += 1
         first = _numeric(first_id)
@@ -104,6 +119,8 @@ class OutageTracker:
             and pending.last_numeric is not None
             and first is not None
             and first == pending.last_numeric + 1
+            # A resumed run's: of the stream it resumes (else another stream's ids).
+            and pending.environment_id in (None, first_environment)
         )
         return Outage(
             started_at=pending.started_at,
@@ -115,7 +132,7 @@ class OutageTracker:
 
     def _timeout(self) -> None:
         """Nothing arrived within DECISION_DELAY of LIVE: report the outage anyway."""
-        pending, self._pending = self._pending, None
+        pending, self._pending, self._resumed = self._pending, None, None
         if pending is None:
             return
         pending.timer = None

@@ -22,7 +22,8 @@ How it is put together (and why):
   reconnect; what stops, and the words for it, are in `attempt.py`. Redirects are followed by
   hand (an empty `Location` is an error, not a loop); credentials go only to their origin.
 * `Last-Event-ID` is the spec's last event id string, carried across connections (and across
-  runs: `last_event_id`, with `resumed_since` the outage between them) and sent as UTF-8 bytes.
+  runs: `resumed`, where the earlier one stopped, and the outage between them) and sent as UTF-8
+  bytes.
 * Items (validation, duplicates, gaps, counts): `items.py`. Outages: `outages.py`.
 """
 
@@ -42,7 +43,7 @@ from togul_monitor.client.backoff import Backoff
 from togul_monitor.client.credentials import Offered, stream_credentials
 from togul_monitor.client.http import describe, origin, raw_headers
 from togul_monitor.client.items import ItemBuilder
-from togul_monitor.client.outages import OutageTracker
+from togul_monitor.client.outages import OutageTracker, ResumePoint
 from togul_monitor.client.sse import MAX_EVENT, MAX_LINE
 from togul_monitor.client.sse_fast import FastParsed, FastSSEDecoder
 from togul_monitor.client.tokens import TokenKeeper, auth_headers, renew_once
@@ -84,7 +85,7 @@ class StreamClient:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         verify: bool = True,
         last_event_id: str | None = None,
-        resumed_since: float | None = None,
+        resumed: ResumePoint | None = None,
         tokens: TokenKeeper | None = None,
         max_line: int = MAX_LINE,
         max_event: int = MAX_EVENT,
@@ -108,7 +109,7 @@ class StreamClient:
         self.backoff = Backoff(random=random)
         self.counters = StreamCounters()
         #: The spec's last event id string ("" = none); sent as Last-Event-ID when non-empty.
-        self._last_event_id = last_event_id or ""
+        self._last_event_id = last_event_id or (resumed.event_id if resumed else None) or ""
         self.state: ConnectionState | None = None
         self._clients: dict[bool, httpx.AsyncClient] = {}  # by "is it not plain http"
         self._queue: asyncio.Queue[_Batch] | None = None
@@ -118,9 +119,7 @@ class StreamClient:
         self._restart_requested = False
         self._silent = False  # the last connection ended by the read timeout (see _read)
         self._builder = ItemBuilder(self.counters)
-        self._outages = OutageTracker(
-            self._emit, clock, resumed_since=resumed_since, resumed_id=last_event_id
-        )
+        self._outages = OutageTracker(self._emit, clock, resumed=resumed)
 
     # ---------------------------------------------------------------- public API
 

@@ -33,8 +33,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from itertools import repeat
 from typing import Protocol, cast
 
+from togul_monitor.client.outages import ResumePoint
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.recording import Resumed
 from togul_monitor.core.updates import UpdateHub
 from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import (
@@ -79,7 +79,7 @@ class StreamFactory(Protocol):
         api_key: str | None,
         token: str | None,
         clock: Callable[[], float],
-        resumed: Resumed | None = None,
+        resumed: ResumePoint | None = None,
     ) -> StreamLike: ...
 
 
@@ -89,7 +89,7 @@ def default_stream_factory(
     api_key: str | None,
     token: str | None,
     clock: Callable[[], float],
-    resumed: Resumed | None = None,
+    resumed: ResumePoint | None = None,
 ) -> StreamLike:
     from togul_monitor.client.stream import StreamClient
 
@@ -100,8 +100,7 @@ def default_stream_factory(
         token=token,
         read_timeout=max(profile.read_timeout, 1.0),
         clock=clock,
-        last_event_id=resumed.event_id if resumed is not None else None,
-        resumed_since=resumed.since if resumed is not None else None,
+        resumed=resumed,
     )
 
 
@@ -133,7 +132,7 @@ class Intake:
         self.last_heartbeat_at: float | None = None
         self.last_lag: float | None = None
         self.outages: deque[Outage] = deque(maxlen=MAX_OUTAGES_IN_MEMORY)
-        self._resumed: Resumed | None = None  # see `preload`
+        self._resumed: ResumePoint | None = None  # see `preload`
         self._lost_at: float | None = None  # a live stream was lost, its outage not yet told
         self.resumed = False  # the first stream resumed an earlier run's: the gap is an outage
         self.journal_waits = 0  # times reading paused for the journal to catch up
@@ -181,7 +180,7 @@ class Intake:
         self,
         rows: list[FlagEvent],
         changes: RecordedChanges = NO_CHANGES,
-        resumed: Resumed | None = None,
+        resumed: ResumePoint | None = None,
     ) -> None:
         """Rows of earlier runs (from the journal): in the log, not published as news; with
         `changes`, what the journal recorded with them (the snapshot hands it to the views);
@@ -191,11 +190,11 @@ class Intake:
         self._resumed = resumed
         self.resumed = resumed is not None
 
-    def take_resumed(self) -> Resumed | None:
+    def take_resumed(self) -> ResumePoint | None:
         """Where a new stream resumes: the journal's last event until a stream went live; then
         where the last live one was lost, when it ended (STOPPED) before its outage was told."""
         if self._resumed is None and self._lost_at is not None:
-            return Resumed(getattr(self.stream, "last_event_id", None), self._lost_at)
+            return ResumePoint(getattr(self.stream, "last_event_id", None), self._lost_at)
         return self._resumed
 
     # --- the stream task -------------------------------------------------------------------

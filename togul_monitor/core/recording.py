@@ -19,10 +19,11 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
+from togul_monitor.client.outages import ResumePoint
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import (
     CLOSE_TIMEOUT,
@@ -39,13 +40,6 @@ from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges, read_recor
 log = logging.getLogger("togul_monitor.core.monitor")
 
 
-class Resumed(NamedTuple):
-    """Where an earlier run's stream stopped: its last event journalled, and when."""
-
-    event_id: str | None  # None: the server sends no ids, so nothing is replayed
-    since: float  # the last event's received_at
-
-
 class Opened(msgspec.Struct):
     journal: Journal | None
     notice: str | None  # why it is not recording, or what happened to the file
@@ -58,7 +52,7 @@ class Opened(msgspec.Struct):
     #: A journal this monitor records, whose recent events include the profile's environment:
     #: the stream resumes after its last event (with an id, the server replays what came
     #: meanwhile) and the time between is an outage.
-    resumed: Resumed | None = None
+    resumed: ResumePoint | None = None
 
 
 async def open_journal(
@@ -117,6 +111,8 @@ async def open_journal(
         if opened.events and not opened.busy:
             names = await asyncio.to_thread(journal.environment_names)
             opened.resumed = _resume_point(opened.events, names, environment_id, environment_key)
+            if opened.resumed is None:  # another environment's journal: its values are too
+                opened.last_values = {}
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"
@@ -128,7 +124,7 @@ async def open_journal(
 
 def _resume_point(
     events: list[FlagEvent], names: dict[str, str], environment_id: str | None, key: str | None
-) -> Resumed | None:
+) -> ResumePoint | None:
     """Where the stream resumes (its last event), unless the journal's recent events are all
     of other environments than the profile's: a profile whose key now names another one."""
 
@@ -140,7 +136,8 @@ def _resume_point(
 
     if not any(map(ours, events)):
         return None
-    return Resumed(events[-1].event_id or None, max(e.received_at for e in events))
+    last, since = events[-1], max(e.received_at for e in events)
+    return ResumePoint(last.event_id or None, since, last.environment_id)
 
 
 def _close_aside(*journals: Journal) -> None:

@@ -148,6 +148,10 @@ class FeedStore:
         self.source = source
         self.position = self.live_start = start
         self.clear()
+        # Another monitor (a profile switch): its event ids are another stream's, and the value
+        # changes kept by id would show on its rows.
+        self.transitions.clear()
+        self._owners.clear()
         if boundary is None or start == 0:
             return
         rows, end = source.rows_since(0)
