@@ -236,8 +236,8 @@ async def test_a_recorder_started_again_resumes_after_its_last_event_and_journal
 async def test_without_ids_the_time_between_two_runs_is_journalled_as_an_outage(
     tmp_path: Path,
 ) -> None:
-    """Nothing can be replayed: the outage says changes in it may be missing, and history and
-    export read it from the journal."""
+    """Nothing can be replayed: the outage says changes in it may be missing, and the history
+    reads it from the journal."""
     with running_emulator(seed=0, heartbeat=0.2, ids=False) as emulator:
         profile = make_profile(emulator)
         last = await _a_recorded_run(emulator, profile, tmp_path)
