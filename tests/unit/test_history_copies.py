@@ -62,3 +62,9 @@ def test_copies_that_differ_only_in_their_mark_are_one_row() -> None:
     assert merge_history([change(ON, OFF, 100.0, None)], [marked], limit=10) == [
         change(ON, OFF, 100.0, None)
     ]
+
+
+def test_events_received_together_are_newest_first_by_version() -> None:
+    """A replay after an outage brings several events of the flag in one read."""
+    replayed = [event(100.0, str(i), version=i) for i in (4, 5, 6)]  # as they came
+    assert [e.version for e in merge_history(replayed, limit=10)] == [6, 5, 4]  # type: ignore[union-attr]

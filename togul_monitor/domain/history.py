@@ -132,5 +132,6 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
             seen.add(key)
             merged.append(entry)
         copies.end_group()
-    merged.sort(key=lambda e: (-_entry_time(e), rank[type(e)]))
+    # Events received together (a replay after an outage) newest first too: by version.
+    merged.sort(key=lambda e: (-_entry_time(e), rank[type(e)], -getattr(e, "version", 0)))
     return merged[:limit]
