@@ -13,44 +13,10 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from togul_monitor.ui.view.change import ELLIPSIS, cut_cells
+from togul_monitor.ui.view.words import wrap_words
 
 MAX_LINES = 3
 MIN_ROOM = 24  # cells after the caret worth starting the message in; fewer: under it
-
-
-def wrap_words(text: str, first: int, rest: int) -> list[str]:
-    """`text` in lines of at most `first` cells, then `rest`, cut between words (a word longer
-    than a line is cut in it)."""
-    lines: list[str] = []
-    line = ""
-
-    def room() -> int:
-        return max(1, first if not lines else rest)
-
-    for word in text.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if cell_len(candidate) <= room():
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        while cell_len(word) > room():  # a word wider than a line: cut where the line ends
-            head = _head(word, room())
-            lines.append(head)
-            word = word[len(head) :]
-        line = word
-    if line or not lines:
-        lines.append(line)
-    return lines
-
-
-def _head(word: str, width: int) -> str:
-    cells = 0
-    for index, char in enumerate(word):
-        cells += cell_len(char)
-        if cells > width:
-            return word[:index] or word[:1]
-    return word
 
 
 def filter_error_text(
@@ -69,16 +35,16 @@ def filter_error_text(
     rest = width - indent
     leads: list[str]
     if caret is None:  # scrolled out of view: say where
-        parts = wrap_words(f"at character {position + 1}: {message}", rest, rest)
+        parts = _wrap(f"at character {position + 1}: {message}", rest)
         leads = [" " * indent] * len(parts)
     else:
         mark = " " * caret + "^"
         room = width - cell_len(mark) - 1
         if cell_len(message) <= room or room >= MIN_ROOM:  # the message after the caret
-            parts = wrap_words(message, room, rest)
+            parts = _wrap(message, rest, first=room)
             leads = [mark + " "] + [" " * indent] * (len(parts) - 1)
         else:  # too little room there: the caret alone, the message under it
-            parts = ["", *wrap_words(message, rest, rest)]
+            parts = ["", *_wrap(message, rest)]
             leads = [mark] + [" " * indent] * (len(parts) - 1)
     if len(parts) > max_lines:
         parts, leads = parts[:max_lines], leads[:max_lines]
@@ -90,3 +56,8 @@ def filter_error_text(
         out.append(lead)  # the caret in the text's own style (bold red)
         out.append(part, style="red")
     return out
+
+
+def _wrap(message: str, width: int, first: int = 0) -> list[str]:
+    # A long word (a quoted term) goes on over the lines: the whole of it is worth reading.
+    return wrap_words(message, width, first=first, split_long=True) or [""]
