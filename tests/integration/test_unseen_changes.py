@@ -204,6 +204,15 @@ async def _a_recorded_run(emulator: EmulatorHandle, profile: Profile, journal: P
     return last
 
 
+async def _a_second_run(profile: Profile, journal: Path) -> tuple[Monitor, Recorder]:
+    """A recording run on the journal of an earlier one, started, its updates collected."""
+    second = Monitor(profile, journal_dir=journal)
+    rec = Recorder(second)
+    await second.start()
+    rec.start()
+    return second, rec
+
+
 async def test_a_recorder_started_again_resumes_after_its_last_event_and_journals_the_gap(
     emulator: EmulatorHandle, tmp_path: Path
 ) -> None:
@@ -213,10 +222,7 @@ async def test_a_recorder_started_again_resumes_after_its_last_event_and_journal
     last = await _a_recorded_run(emulator, profile, tmp_path)
     for text in ("b", "c"):  # while nothing watches
         emulator.world.update_flag("production", "checkout-v2", description=text)
-    second = Monitor(profile, journal_dir=tmp_path)
-    rec = Recorder(second)
-    await second.start()
-    rec.start()
+    second, rec = await _a_second_run(profile, tmp_path)
     try:
         await wait_for(lambda: len(rec.of(FlagEvent)) == 2, what="the two replayed events")
         (outage,) = rec.of(Outage)
@@ -241,10 +247,7 @@ async def test_without_ids_the_time_between_two_runs_is_journalled_as_an_outage(
     with running_emulator(seed=0, heartbeat=0.2, ids=False) as emulator:
         profile = make_profile(emulator)
         last = await _a_recorded_run(emulator, profile, tmp_path)
-        second = Monitor(profile, journal_dir=tmp_path)
-        rec = Recorder(second)
-        await second.start()
-        rec.start()
+        second, rec = await _a_second_run(profile, tmp_path)
         try:
             await wait_for(lambda: rec.of(Outage), what="the outage between the runs")
             (outage,) = rec.of(Outage)
@@ -298,10 +301,7 @@ async def test_a_start_whose_stream_goes_live_late_asks_every_value_again(
         profile = make_profile(emulator)
         await _a_recorded_run(emulator, profile, tmp_path)
         emulator.faults.fail_next(2, status=503, retry_after=1)
-        second = Monitor(profile, journal_dir=tmp_path)
-        rec = Recorder(second)
-        await second.start()
-        rec.start()
+        second, rec = await _a_second_run(profile, tmp_path)
         try:
             await wait_for(lambda: settled(second, "new-dashboard"), what="the start's answer")
             assert not rec.of(Outage)  # not live yet
@@ -320,10 +320,7 @@ async def test_a_resumed_start_refused_at_first_resumes_when_started_again(
     profile = make_profile(emulator)
     last = await _a_recorded_run(emulator, profile, tmp_path)
     emulator.faults.fail_next(1, status=401, retry_after=None)
-    second = Monitor(profile, journal_dir=tmp_path)
-    rec = Recorder(second)
-    await second.start()
-    rec.start()
+    second, rec = await _a_second_run(profile, tmp_path)
     try:
         await wait_for(
             lambda: any(s.state is ConnectionState.STOPPED for s in rec.of(Status)), what="stopped"
@@ -343,10 +340,7 @@ async def test_a_journal_of_another_environment_is_not_resumed(
     await _a_recorded_run(emulator, make_profile(emulator), tmp_path)
     staging = make_profile(emulator, api_key=emulator.credentials.keys["staging"]["sdk"])
     staging = replace(staging, environment_key="staging")
-    second = Monitor(staging, journal_dir=tmp_path)
-    rec = Recorder(second)
-    await second.start()
-    rec.start()
+    second, rec = await _a_second_run(staging, tmp_path)
     try:
         await wait_for(lambda: second.snapshot().status.state is ConnectionState.LIVE, what="live")
         assert not second.snapshot().resumed

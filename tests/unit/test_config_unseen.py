@@ -36,17 +36,23 @@ class Reader:
         pass
 
 
+def started(reader: Reader, settle: float = 0.01) -> tuple[FlagConfigs, list[MonitorUpdate]]:
+    """Configurations of flag k read through `reader`, started: the first load is running."""
+    updates: list[MonitorUpdate] = []
+    configs = FlagConfigs(updates.append, lambda: 0.0)
+    configs.configure(reader, "env", {"k": "id-k"}, settle=settle)  # type: ignore[arg-type]
+    configs.start()
+    return configs, updates
+
+
 def event(version: int) -> FlagEvent:
     return FlagEvent("flag.updated", "k", "env", version, 1, str(version), 1.0)
 
 
 async def test_a_diff_after_a_lossy_outage_is_marked_on_the_event_it_is_tied_to() -> None:
-    updates: list[MonitorUpdate] = []
     reader = Reader()
-    configs = FlagConfigs(updates.append, lambda: 0.0)
     # A long settle: the event below comes while the re-fetch the outage asked for still waits.
-    configs.configure(reader, "env", {"k": "id-k"}, settle=0.3)  # type: ignore[arg-type]
-    configs.start()
+    configs, updates = started(reader, settle=0.3)
     await until(lambda: configs.state == "complete")
     reader.current = config(3, enabled=False, name="renamed")  # v2, switched off, was missed
     configs.mark_unseen()  # an outage that may have lost events
@@ -70,11 +76,8 @@ async def test_a_diff_after_a_lossy_outage_is_marked_on_the_event_it_is_tied_to(
 
 
 async def test_a_possible_gap_marks_only_its_flags_next_diff() -> None:
-    updates: list[MonitorUpdate] = []
     reader = Reader()
-    configs = FlagConfigs(updates.append, lambda: 0.0)
-    configs.configure(reader, "env", {"k": "id-k"})  # type: ignore[arg-type]
-    configs.start()
+    configs, updates = started(reader)
     await until(lambda: configs.state == "complete")
     configs.mark_unseen(["k", "never-listed"])  # a flag it does not follow is not kept
     reader.current = config(3, enabled=False)  # v2 lost, v3 received
@@ -103,11 +106,8 @@ class SlowFirst(Reader):
 async def test_a_flag_without_a_snapshot_yet_is_not_marked() -> None:
     """An outage during the first load: the flag's first snapshot is taken after it (nothing
     to diff from before), so its later diffs are its events' alone."""
-    updates: list[MonitorUpdate] = []
     reader = SlowFirst()
-    configs = FlagConfigs(updates.append, lambda: 0.0)
-    configs.configure(reader, "env", {"k": "id-k"})  # type: ignore[arg-type]
-    configs.start()
+    configs, updates = started(reader)
     await until(lambda: reader.fetches == 1)
     configs.mark_unseen()  # an outage that may have lost events
     configs.refetch_all()
@@ -122,11 +122,8 @@ async def test_a_flag_without_a_snapshot_yet_is_not_marked() -> None:
 
 
 async def test_a_diff_found_while_the_stream_is_blind_is_marked() -> None:
-    updates: list[MonitorUpdate] = []
     reader = Reader()
-    configs = FlagConfigs(updates.append, lambda: 0.0)
-    configs.configure(reader, "env", {"k": "id-k"})  # type: ignore[arg-type]
-    configs.start()
+    configs, updates = started(reader)
     await until(lambda: configs.state == "complete")
     configs.blind = True  # the stream dropped after the event below came
     reader.current = config(2, enabled=False)
