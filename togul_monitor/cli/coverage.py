@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from functools import partial
 from typing import TextIO
 
 import click
@@ -71,11 +71,8 @@ def choose_contexts(profile: Profile, names: tuple[str, ...]) -> dict[str, dict[
     return {name: attrs for name, attrs in known.items() if not names or name in names}
 
 
-def _note(err: TextIO) -> Callable[[str], None]:
-    def note(text: str) -> None:
-        err.write(f"coverage: {safe_text(text)}\n")
-
-    return note
+def _note(err: TextIO, text: str) -> None:
+    err.write(f"coverage: {safe_text(text)}\n")
 
 
 def _reader(profile: Profile, flag_key: str, tokens: ProfileTokens) -> ReadConfig:
@@ -96,10 +93,10 @@ async def _first_read(read: ReadConfig, flag_key: str, err: TextIO) -> FlagConfi
     try:
         config = await read()
     except ManagementError as exc:
-        _note(err)(f"the flag's configuration was not read ({exc}): observed shares only")
+        _note(err, f"the flag's configuration was not read ({exc}): observed shares only")
         return None
     if config is None:
-        _note(err)(f"the environment does not list {flag_key}: observed shares only")
+        _note(err, f"the environment does not list {flag_key}: observed shares only")
     return config
 
 
@@ -127,7 +124,7 @@ async def run_coverage(
             "the management API, which needs a token: token_env, --token-file or TOGUL_TOKEN)\n"
         )
     # Open for the whole run: the configuration is read before it and again after it.
-    tokens = ProfileTokens(profile, note=_note(err)) if profile.token else None
+    tokens = ProfileTokens(profile, note=partial(_note, err)) if profile.token else None
     try:
         read = _reader(profile, flag_key, tokens) if tokens is not None else None
         config = await _first_read(read, flag_key, err) if read is not None else None
