@@ -349,3 +349,29 @@ async def test_a_journal_of_another_environment_is_not_resumed(
         assert not rec.of(TransitionRecorded)  # no change from production's values
     finally:
         await second.stop()
+
+
+async def test_every_value_is_in_doubt_from_a_lost_stream_until_asked_again(
+    emulator: EmulatorHandle,
+) -> None:
+    """A change made while the stream is down reaches the monitor only after it is back: from
+    the loss on, no value may be shown as current (stale) until the outage's answers come."""
+    monitor, rec = await _started(emulator, settle_free=True)
+    try:
+        emulator.faults.fail_next(1, status=503, retry_after=0.3)  # down for an attempt
+        emulator.faults.cut_streams()
+        await wait_for(
+            lambda: monitor.snapshot().status.state is not ConnectionState.LIVE,
+            what="the stream lost",
+        )
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
+        emulator.faults.forget_replay()
+        await wait_for(
+            lambda: all(v.stale for v in monitor.values().values() if v.current is not None),
+            what="every value in doubt",
+        )
+        await wait_for(lambda: rec.of(Outage), timeout=15, what="the outage")
+        await wait_for(lambda: settled(monitor, "new-dashboard"), timeout=15, what="answered")
+        assert monitor.values()["new-dashboard"].current == OFF
+    finally:
+        await monitor.stop()

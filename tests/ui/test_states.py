@@ -68,7 +68,7 @@ async def test_a_restart_without_replay_says_changes_may_be_missing(
             i.text for i in app.main.store.view if row_marker(i) in ("outage-missing", "continued")
         ]
         assert "disconnected" in markers[0]
-        assert "changes in this window may be missing; values re-evaluated" in markers[1]
+        assert "changes in this window may be missing; every value asked again" in markers[1]
         assert "changes in this window may be missing" in screen_text(app)
 
 

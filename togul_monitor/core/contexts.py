@@ -17,7 +17,7 @@ from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.evaluation import Evaluations, status_kind
 from togul_monitor.core.transition_memory import TransitionMemory
-from togul_monitor.core.updates import EvaluatorStatus, MonitorUpdate
+from togul_monitor.core.updates import EvaluatorStatus, MonitorUpdate, ValueUpdated
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValues, ValueTransition
 from togul_monitor.store.journal import Journal, LastValue
@@ -129,8 +129,12 @@ class ContextEvaluations:
             evaluations.values.mark_unseen(keys)
 
     def set_blind(self, blind: bool) -> None:
+        """Blind: a live stream was lost (until its outage is decided and everything is asked
+        again). A change made meanwhile may come unseen, so every value held is shown stale."""
         for evaluations in self.all:
             evaluations.values.blind = blind
+            for value in evaluations.values.mark_all_stale() if blind else ():
+                self._publish(ValueUpdated(value))
 
     def evaluate_everything(self) -> None:
         for evaluations in self.all:

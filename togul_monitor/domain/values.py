@@ -283,6 +283,16 @@ class FlagValues:
         its effect."""
         return not still_stale and self._new.get(flag_key) is False
 
+    def mark_all_stale(self) -> list[FlagValue]:
+        """The stream was lost: a change may be made meanwhile, so every value known and not
+        deleted is in doubt until asked again; those newly marked."""
+        doubtful = [
+            key
+            for key, value in self._values.items()
+            if value.current is not None and not value.stale and not value.deleted
+        ]
+        return [value for key in doubtful if (value := self.mark_stale(key)) is not None]
+
     def mark_stale(self, flag_key: str) -> FlagValue | None:
         """An event arrived for the flag: its value is in doubt until re-evaluated."""
         old = self._values.get(flag_key)

@@ -79,7 +79,7 @@ def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, s
         return [("outage", head + " ──")]
     return [
         ("outage-missing", head + " ──"),
-        ("continued", "  changes in this window may be missing; values re-evaluated"),
+        ("continued", "  changes in this window may be missing; every value asked again"),
     ]
 
 
