@@ -30,7 +30,6 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.core.coverage import DEFAULT_SAMPLES, CoverageRun
 from togul_monitor.domain.coverage import CoverageResult
 from togul_monitor.domain.flag_config import FlagConfig
-from togul_monitor.support.text import safe_text
 from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.coverage import (
     RULE_HEADER,
@@ -41,6 +40,7 @@ from togul_monitor.ui.view.coverage import (
     run_warning,
     summary_line,
 )
+from togul_monitor.ui.view.format import plain
 from togul_monitor.ui.worker_errors import report_worker_error
 
 PROGRESS_EVERY = 10  # samples between two progress messages (the last one always comes)
@@ -96,7 +96,7 @@ class CoverageScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = f"coverage · {safe_text(self.flag_key)}"
+            box.border_title = plain(f"coverage · {self.flag_key}")
             box.border_subtitle = "esc close (and stop sampling)"
             yield Static(Text(progress_line(self.flag_key, 0, self.total)), id="coverage-state")
             yield Static("", id="coverage-body")

@@ -14,9 +14,9 @@ from textual.widgets import DataTable, Static
 from togul_monitor.domain.env_compare import compare_flag
 from togul_monitor.domain.env_compare_words import difference_line, flag_summary, side_by_side
 from togul_monitor.domain.flag_config import FlagConfig
-from togul_monitor.support.text import safe_text
 from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
+from togul_monitor.ui.view.format import plain
 
 DIFFERS_STYLE = "bold black on yellow"
 
@@ -52,9 +52,7 @@ class EnvDiffScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = (
-                f"{safe_text(self.key)}: {safe_text(self.env_a)} ↔ {safe_text(self.env_b)}"
-            )
+            box.border_title = plain(f"{self.key}: {self.env_a} ↔ {self.env_b}")
             box.border_subtitle = "esc close"
             yield DataTable(id="env-diff-table", cursor_type="row", zebra_stripes=False)
             words = differences_text(self.key, self.env_a, self.env_b, self.a, self.b)
@@ -65,8 +63,8 @@ class EnvDiffScreen(ModalScreen[None]):
         table: DataTable[Text] = self.query_one("#env-diff-table", DataTable)
         width = max(20, (self.app.size.width * 90 // 100 - 20) // 2 - 4)
         table.add_column("", width=12)
-        table.add_column(safe_text(self.env_a), width=width)
-        table.add_column(safe_text(self.env_b), width=width)
+        table.add_column(plain(self.env_a), width=width)
+        table.add_column(plain(self.env_b), width=width)
         for label, left, right, differs in self.lines:
             style = DIFFERS_STYLE if differs else ""
             mark = "≠ " if differs else "  "

@@ -56,7 +56,7 @@ from togul_monitor.ui.view.env_matrix import (
     matrix_rows,
     next_environment,
 )
-from togul_monitor.ui.view.format import fmt_age
+from togul_monitor.ui.view.format import fmt_age, plain
 from togul_monitor.ui.worker_errors import report_worker_error
 
 LOOK_EVERY = 0.5  # seconds between two looks at the monitor's new events (module attributes:
@@ -275,8 +275,8 @@ class EnvMatrixScreen(ModalScreen[None]):
             table.clear(columns=True)
             table.add_column("flag", width=FLAG_WIDTH)
             for env in envs:
-                table.add_column(safe_text(env), width=each)
-            table.add_column(safe_text(columns[-1]), width=last)
+                table.add_column(plain(env), width=each)
+            table.add_column(plain(columns[-1]), width=last)
             self._columns = columns
         else:
             table.clear()

@@ -104,7 +104,10 @@ def fmt_value(value: Any, limit: int = 40) -> str:
 
 
 def plain(s: object) -> Text:
-    """Server text as a Text that is never parsed as markup, control characters replaced."""
+    """Server text as a Text that is never parsed as markup, control characters replaced.
+
+    What a border title, a column label or a Static takes: Textual parses a `str` there as
+    markup, where a key `x[/]` raises and `[b]x[/]` loses its brackets."""
     return Text(safe_text(s), no_wrap=True, overflow="ellipsis")
 
 
