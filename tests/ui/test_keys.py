@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from textual.command import CommandList, CommandPalette
+from textual.containers import VerticalScroll
+from textual.geometry import Region
 
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.protocol import EVENT_TYPES
@@ -205,6 +207,9 @@ async def test_question_mark_and_f1_open_help(emulator: EmulatorHandle) -> None:
             rows = {binding_id: keys for keys, _tip, binding_id in app.screen.rows}
             assert rows["pause"] == "x"  # the keymap in force, not the default
             assert rows["help"] == "? f1"
+            box = app.screen.query_one(VerticalScroll)
+            (bottom,) = box.render_lines(Region(0, box.outer_size.height - 1, 120, 1))
+            assert "ids remap keys in profiles.toml [keymap]" in bottom.text
             await pilot.press("escape")
             assert not isinstance(app.screen, HelpScreen)
 

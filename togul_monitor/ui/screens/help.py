@@ -72,7 +72,7 @@ def help_table(rows: list[tuple[str, str, str]]) -> Table:
     table.add_column()
     table.add_column(style="dim")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # a key named `[` is no markup either
     return table
 
 
@@ -95,7 +95,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "help"
-            scroll.border_subtitle = "esc close · ids remap keys in profiles.toml [keymap]"
+            # Text: as a str, `[keymap]` is read as a markup tag and vanishes.
+            scroll.border_subtitle = Text("esc close · ids remap keys in profiles.toml [keymap]")
             yield Static(Text("Keys", style="bold underline"))
             yield Static(help_table(self.rows))
             panes = Text("\nPanes\n", style="bold underline")
