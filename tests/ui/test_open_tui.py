@@ -108,3 +108,21 @@ async def test_the_app_says_when_its_first_frame_is_painted(emulator: EmulatorHa
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
     assert order == ["painted True", "monitor started"]
+
+
+def test_a_tui_that_crashed_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The real app, headless, crashing after its first frame: the command exits 1 with the
+    traceback printed (it exited 0, as after a quit)."""
+    run = TogulMonitorApp.run
+
+    def crash(self: TogulMonitorApp) -> None:
+        raise RuntimeError("crashed after the first frame")
+
+    monkeypatch.setattr(TogulMonitorApp, "_first_frame_painted", crash)
+    monkeypatch.setattr(TogulMonitorApp, "run", lambda self: run(self, headless=True))
+    with pytest.raises(SystemExit) as exit_info:
+        open_tui(demo=True, profile_name=None)
+    assert exit_info.value.code == 1
+    assert "crashed after the first frame" in capfd.readouterr().err

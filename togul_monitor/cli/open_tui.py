@@ -2,9 +2,13 @@
 
 Textual is imported only here, after the target resolved, so `--help` and the headless
 commands never load it. Configuration errors exit 2 with the file and line, before any screen.
+A TUI that ended on an unhandled exception exits 1 (Textual's return code), having printed its
+traceback: a script or `web` tells a crash from a quit.
 """
 
 from __future__ import annotations
+
+import sys
 
 from togul_monitor.cli.common import Target, open_target, report_config_error
 from togul_monitor.config.errors import ConfigError
@@ -13,6 +17,7 @@ from togul_monitor.config.errors import ConfigError
 def open_tui(demo: bool, profile_name: str | None) -> None:
     from togul_monitor.demo import serving_deferred
 
+    return_code: int | None = None
     try:
         # The demo's server loads after the first frame, which does not need it.
         with (
@@ -23,6 +28,10 @@ def open_tui(demo: bool, profile_name: str | None) -> None:
         ):
             from togul_monitor.ui.app import TogulMonitorApp
 
-            TogulMonitorApp(profile, after_first_frame=serve_demo).run()
+            app = TogulMonitorApp(profile, after_first_frame=serve_demo)
+            app.run()
+            return_code = app.return_code
     except ConfigError as error:
         report_config_error(error)
+    if return_code:
+        sys.exit(return_code)
