@@ -8,7 +8,8 @@ The TUI and the headless commands drive this, never the stages below it directly
 - The work is split by job: `intake` (the stream task), `stream_effects` (what its items do to
   the values and configurations), `contexts` (values, re-evaluation and transitions, per named
   context), `plan` (which credential streams, decided before the start), `recording` (the
-  journal), `configs` (with a token: the flags' configurations and diffs), `updates` (fan-out).
+  journal; `monitor_journal` which one it records, `takeover` of a busy one), `configs` (with
+  a token: the flags' configurations and diffs), `updates` (fan-out).
 
 The profile's environment: core/environment.py (a key's verified before the stream starts, a
 token's looked up; a key of another environment is a ConfigError from `start`), core/plan.py;
@@ -41,10 +42,12 @@ from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.environment import Environments, prepare, verify
 from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
 from togul_monitor.core.loop import OwnerLoop
+from togul_monitor.core.monitor_journal import MonitorJournal
 from togul_monitor.core.queries import flag_history, transitions_for
-from togul_monitor.core.recording import journal_notice, open_journal
+from togul_monitor.core.recording import journal_notice
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.stream_effects import StreamEffects
+from togul_monitor.core.takeover import TAKEOVER_INTERVAL
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
@@ -52,14 +55,11 @@ from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
-from togul_monitor.store.journal import CLOSE_TIMEOUT as JOURNAL_CLOSE_TIMEOUT
 from togul_monitor.store.journal import Journal, LastValue
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Monitor"]
-
-_LOAD_EVENTS_AT_START = 10_000
 
 
 class Monitor:
@@ -81,6 +81,7 @@ class Monitor:
         configs: bool = True,  # follow the flags' configurations (with a token; core/configs.py)
         journal_url: str | None = None,  # None: the profile's (`journal_url`, else its file)
         journal_writer: bool = False,  # write a shared (PostgreSQL) journal, not only read it
+        takeover_interval: float = TAKEOVER_INTERVAL,  # seconds between tries at a busy journal
     ) -> None:
         self.profile = profile
         self.record = record
@@ -115,13 +116,19 @@ class Monitor:
             max_flags=profile.max_flags if max_flags is None else max_flags,
         )
         self._configs = FlagConfigs(self._publish, clock)  # configuration diffs (token only)
-        self._journal: Journal | None = None
-        self._journal_notice: str | None = None
-        self._recorder_busy = False
         self._notices: list[str] = []
         self._environments = Environments(profile.environment_key)
         self._environments.on_mismatch = self._on_mismatch
         self._environments.on_change = lambda: self._publisher.changed()
+        self._recording = MonitorJournal(
+            self._intake,
+            self._evaluations,
+            self._configs,
+            self._environments,
+            clock,
+            on_change=lambda: self._publisher.changed(),
+            takeover_interval=takeover_interval,
+        )
         self._effects = StreamEffects(self._environments, self._evaluations, self._configs)
         self._tokens = ProfileTokens(profile, self._note)  # on wall time, as a JWT's exp
         self.configuration_error: ConfigError | None = None  # the stream proved the profile wrong
@@ -148,8 +155,6 @@ class Monitor:
         for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
             self._note(note)
         evaluations = self._evaluations
-        evaluations.set_journal(self._journal)
-        self._configs.journal = self._journal
         if plan.evaluate:
             evaluations.configure(
                 profile,
@@ -162,11 +167,7 @@ class Monitor:
         if left_out:
             limit = evaluations.max_flags
             self._note(f"{left_out:,} known flags not monitored (the limit is {limit:,} flags)")
-        journal = self._journal
-        if journal is not None:
-            self._environments.on_learnt = journal.set_environment_names
-            if self._environments.names:
-                journal.set_environment_names(self._environments.names)
+        self._recording.use(self._recording.journal)  # every part records into it from now on
         self._start_stream()
         self._tokens.start()
         evaluations.evaluate_everything()
@@ -185,28 +186,24 @@ class Monitor:
         # Each step runs whatever the one before did: one failing close must not leave the
         # journal's writer thread running or an update stream waiting forever.
         try:
-            await self._environments.aclose()  # first: a late probe's verdict stops nothing
+            await self._recording.stop_trying()  # first: no journal is taken over while closing
+            await self._environments.aclose()  # then: a late probe's verdict stops nothing
             await self._intake.stop()
             await self._tokens.aclose()
             await self._evaluations.aclose()
             await self._configs.aclose()
         finally:
             try:
-                if self._journal is not None:
-                    await asyncio.to_thread(self._journal.close, JOURNAL_CLOSE_TIMEOUT)
+                await self._recording.close()
             finally:
                 self._publisher.stop()
                 self._hub.end_all()
 
     async def _open_journal(self, env_id: str | None) -> dict[str, dict[str, LastValue]]:
-        load = min(self.event_log.capacity, _LOAD_EVENTS_AT_START)
-        where = (self.profile.name, self._journal_dir, self._clock, self._journal_options)
-        opened = await open_journal(*where, load, env_id, self.profile.environment_key)
-        self._journal = self._intake.journal = opened.journal
-        self._journal_notice, self._recorder_busy = opened.notice, opened.busy
+        where = (self.profile, self._journal_dir, self._journal_options)
+        opened = await self._recording.open(*where, env_id)
         if opened.problem is not None:
             self._note(opened.problem)
-        self._intake.preload(opened.events, opened.changes, opened.resumed)
         return opened.last_values
 
     def _note(self, text: str) -> None:
@@ -251,8 +248,8 @@ class Monitor:
     # --- snapshots ---------------------------------------------------------------------------
 
     def _build_snapshot(self, values: dict[str, dict[str, FlagValue]]) -> MonitorSnapshot:
-        journal = self._journal
-        intake, evaluations = self._intake, self._evaluations
+        recording = self._recording
+        journal, intake, evaluations = recording.journal, self._intake, self._evaluations
         return MonitorSnapshot(
             profile_name=self.profile.name,
             environment_key=self.profile.environment_key,
@@ -271,8 +268,8 @@ class Monitor:
             environment_id=self._environments.environment_id,
             watched=frozenset(evaluations.watched),
             recording=journal is not None and not self._stopped and journal.writing,
-            journal_notice=journal_notice(journal, self._journal_notice, self._stopped),
-            recorder_busy=self._recorder_busy,
+            journal_notice=journal_notice(journal, recording.notice, self._stopped),
+            recorder_busy=recording.busy,
             resumed=self._intake.resumed,
             journal_moved_aside=journal is not None and journal.moved_to is not None,
             journal_dropped=journal.dropped if journal is not None else 0,
@@ -341,11 +338,13 @@ class Monitor:
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
         """Events, value transitions and outages of one flag, newest first (core/queries.py)."""
         intake, evaluations = self._intake, self._evaluations
-        return flag_history(self._owner, intake, evaluations, self._journal, flag_key, limit)
+        journal = self._recording.journal
+        return flag_history(self._owner, intake, evaluations, journal, flag_key, limit)
 
     def transitions_for(self, event_id: str) -> list[ValueTransition]:
         """Every context's value change of the event (memory, else the journal)."""
-        return transitions_for(self._owner, self._evaluations, self._journal, event_id)
+        journal = self._recording.journal
+        return transitions_for(self._owner, self._evaluations, journal, event_id)
 
     def restart_stream(self) -> None:
         """Reconnect now; also lifts a credentials halt (the user may have fixed the key)."""
@@ -375,7 +374,7 @@ class Monitor:
 
     @property
     def journal(self) -> Journal | None:
-        return self._journal
+        return self._recording.journal
 
     @property
     def evaluator(self) -> EvaluateClient | None:  # the first context's (None: no evaluation)

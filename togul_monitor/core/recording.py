@@ -10,6 +10,8 @@ says why (`notice`; `busy` when another process records the profile). A SQLite j
 process records is read as a shared one is (store/reading.py): the backfill, the history pane
 and the last values come from it, and the status still says this monitor is not recording.
 A journal whose history cannot be read still records: `problem` says what was not loaded.
+A busy SQLite journal's recorder may go away: `reopen` opens it for recording, which the
+monitor tries now and then to take the recording over (core/takeover.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,9 @@ class Opened(msgspec.Struct):
     #: the stream resumes after its last event (with an id, the server replays what came
     #: meanwhile) and the time between is an outage.
     resumed: ResumePoint | None = None
+    #: A SQLite journal another process records: opens it for recording (RecorderBusy while
+    #: that process runs), for the takeover (core/takeover.py). None for any other journal.
+    reopen: Callable[[], Journal] | None = None
 
 
 async def open_journal(
@@ -93,15 +99,20 @@ async def open_journal(
     except JournalError as exc:
         notice = f"not recording: {exc}"
         log.warning("%s", notice)
-        return Opened(None, notice, busy=isinstance(exc, RecorderBusy))
+        if not isinstance(exc, RecorderBusy):
+            return Opened(None, notice)
+        reopen = _reopen(profile_name, journal_url, options, directory)
+        return Opened(None, notice, busy=True, reopen=reopen)
     except asyncio.CancelledError:
         with lock:
             wanted[0] = False
-        _close_aside(*handed)  # opened as the cancellation came
+        close_aside(*handed)  # opened as the cancellation came
         raise
     assert journal is not None
     # Only read: another process records it (a shared journal's recorder, a busy SQLite one's).
     opened = Opened(journal, journal.notice, busy=isinstance(journal, ReadingJournal))
+    if opened.busy:
+        opened.reopen = _reopen(profile_name, journal_url, options, directory)
     try:
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
         opened.last_values = await asyncio.to_thread(journal.last_values)
@@ -117,7 +128,7 @@ async def open_journal(
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.problem = f"journal history not loaded: {exc}"
     except asyncio.CancelledError:
-        _close_aside(journal)
+        close_aside(journal)
         raise
     return opened
 
@@ -140,7 +151,16 @@ def _resume_point(
     return ResumePoint(last.event_id or None, since, last.environment_id)
 
 
-def _close_aside(*journals: Journal) -> None:
+def _reopen(
+    profile_name: str, url: str | None, options: Mapping[str, Any], directory: Path | None
+) -> Callable[[], Journal] | None:
+    """How a busy SQLite journal is opened for recording, once its recorder is gone; None for a
+    shared journal, which has no recorder lock to take over (its recorder is `record`)."""
+    target = journal_target(profile_name, url, directory)
+    return partial(Journal.open, target, **options) if isinstance(target, Path) else None
+
+
+def close_aside(*journals: Journal) -> None:
     """Close journals no monitor holds, on a thread of their own (a close waits for the
     writer): the loop goes on with its cancellation meanwhile."""
     for journal in journals:

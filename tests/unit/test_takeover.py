@@ -1,0 +1,119 @@
+"""What a monitor journals when it takes over a journal whose recorder has gone
+(core/takeover.py `hand_over`): the rows after the journal's last event, or an outage when its
+event log cannot tell what the journal lacks. A real SQLite journal, no server."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+from togul_monitor.core.takeover import Taken, Takeover, hand_over, unjournalled
+from togul_monitor.domain.event_log import EventLog
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import Evaluation, FlagValues, ValueTransition
+from togul_monitor.store.journal import Journal, RecorderBusy, SqliteJournal
+from togul_monitor.store.reader import iter_journal_events, read_history, read_last_values
+from togul_monitor.support.files import FileLock
+
+from ..waits import until
+
+T = time.time() - 60  # within the journal's retention
+ON, OFF = Evaluation(True, "boolean", "default", True), Evaluation(False, "boolean", "off", False)
+
+
+def event(version: int, at: float, event_id: str | None = None) -> FlagEvent:
+    """Flag f's event of `version`, received `at` seconds after T."""
+    return FlagEvent("flag.updated", "f", "env-1", version, T - 100 + version, event_id, T + at)
+
+
+def outage(started: float, ended: float) -> Outage:
+    return Outage(T + started, T + ended, None, True, T + ended)
+
+
+def outages(path: Path) -> list[Outage]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT started_at, ended_at, replayed, may_have_missed, received_at FROM outages"
+        ).fetchall()
+    return [Outage(a, b, c, bool(d), e) for a, b, c, d, e in rows]
+
+
+def test_the_rows_after_the_journals_last_event_are_what_it_lacks() -> None:
+    # Earlier runs' rows (0, 1), then this run's from position 2.
+    rows = [event(1, 1.0), event(2, 2.0), event(3, 3.0), event(4, 4.0)]
+    assert unjournalled(rows, 0, 2, event(3, 3.5)) == [event(4, 4.0)]  # received at other times
+    assert unjournalled(rows, 0, 2, event(1, 1.0)) == rows[2:]  # nothing of this run journalled
+    assert unjournalled(rows, 0, 2, None) == rows[2:]  # a journal with no event at all
+    assert unjournalled(rows, 0, 2, event(9, 9.0)) is None  # not in the log: cannot tell
+    assert unjournalled(rows[1:], 3, 2, None) is None  # this run's first row was trimmed
+    with_ids = [event(1, 1.0, "7"), event(1, 2.0, "8")]  # same version, other ids
+    assert unjournalled(with_ids, 0, 0, event(1, 1.0, "7")) == with_ids[1:]
+
+
+def test_the_hand_over_journals_what_the_journal_lacks(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    log = EventLog(100)
+    log.extend([event(1, 1.0)])  # preloaded: the journal's
+    live_from = log.end
+    log.extend([event(2, 2.0), outage(2.5, 3.0), event(3, 3.5)])
+    values = FlagValues()
+    values.seed("f", ON, T + 1.0)
+    values.record("f", OFF, event_id=None, at=T + 3.6)
+    before = ValueTransition("f", None, ON, None, T + 1.5)  # the old recorder's to journal
+    after = ValueTransition("f", ON, OFF, None, T + 3.6)
+    first = Journal.open(path)
+    first.append_events([event(1, 1.0)])
+    first.close()
+    journal = Journal.open(path)
+    hand_over(
+        Taken(journal, event(1, 1.0)), log, live_from, [before, after], {"default": values}, T + 4
+    )
+    journal.close()
+    assert [e.version for e in iter_journal_events(path)] == [1, 2, 3]
+    assert outages(path) == [outage(2.5, 3.0)]  # this monitor's own
+    changes = [t for t in read_history(path, "f") if isinstance(t, ValueTransition)]
+    assert [t.at for t in changes] == [T + 3.6]
+    assert read_last_values(path)["default"]["f"].evaluation == OFF
+
+
+def test_when_the_log_cannot_tell_an_outage_covers_the_time_since_the_journals_last_event(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "p.sqlite3"
+    log = EventLog(100)
+    log.extend([event(5, 5.0)])
+    journal = Journal.open(path)
+    hand_over(Taken(journal, event(3, 3.0)), log, 0, [], {}, T + 9.0)
+    journal.close()
+    assert list(iter_journal_events(path)) == []  # nothing it cannot place
+    assert outages(path) == [outage(3.0, 9.0)]
+
+
+async def test_the_lock_is_tried_again_until_it_is_free(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    Journal.open(path).close()
+    held = FileLock.acquire(path, wait=False)  # another process's recorder lock
+    tries: list[str] = []
+    taken: list[Taken] = []
+
+    def open_recorder() -> Journal:
+        try:
+            return SqliteJournal.open(path)
+        except RecorderBusy:
+            tries.append("busy")
+            raise
+
+    takeover = Takeover(open_recorder, taken.append, interval=0.01)
+    takeover.start()
+    try:
+        await until(lambda: len(tries) >= 3, "three tries")
+        assert not taken
+        held.release()
+        await until(lambda: taken, "the takeover")
+        assert taken[0].last is None and taken[0].read
+    finally:
+        await takeover.aclose()
+        for journal, *_ in taken:
+            await asyncio.to_thread(journal.close)

@@ -1,0 +1,105 @@
+"""The journal a monitor records into (or only reads), handed to every part that records, and
+its takeover: a SQLite journal another process records becomes this monitor's once that
+process is gone (core/takeover.py).
+
+Opening it is core/recording.py's; this keeps what came of it on the monitor's loop: the
+journal the intake, the evaluations, the configurations and the environment names write to,
+and what the status says of it (`notice`; `busy` while another process records the profile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core.configs import FlagConfigs
+from togul_monitor.core.contexts import ContextEvaluations
+from togul_monitor.core.environment import Environments
+from togul_monitor.core.intake import Intake
+from togul_monitor.core.recording import Opened, close_aside, open_journal
+from togul_monitor.core.takeover import TAKEOVER_INTERVAL, Taken, Takeover, hand_over
+from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal
+
+LOAD_EVENTS_AT_START = 10_000
+
+
+class MonitorJournal:
+    def __init__(
+        self,
+        intake: Intake,
+        evaluations: ContextEvaluations,
+        configs: FlagConfigs,
+        environments: Environments,
+        clock: Callable[[], float],
+        *,
+        on_change: Callable[[], None],
+        takeover_interval: float = TAKEOVER_INTERVAL,
+    ) -> None:
+        self._intake = intake
+        self._evaluations = evaluations
+        self._configs = configs
+        self._environments = environments
+        self._clock = clock
+        self._on_change = on_change  # the status changed: a new snapshot is due
+        self._takeover_interval = takeover_interval
+        self._takeover: Takeover | None = None
+        self.journal: Journal | None = None
+        self.notice: str | None = None  # why it is not recording, or what happened to the file
+        self.busy = False  # not recording because another process records the profile
+        self.live_from = 0  # event-log position of this run's first row (earlier: the journal's)
+
+    async def open(
+        self,
+        profile: Profile,
+        directory: Path | None,
+        options: Mapping[str, Any],
+        environment_id: str | None,
+    ) -> Opened:
+        """Open the profile's journal, preload the intake with what it remembers, and, when
+        another process records it, start trying to take it over."""
+        load = min(self._intake.log.capacity, LOAD_EVENTS_AT_START)
+        where = (profile.name, directory, self._clock, options, load)
+        opened = await open_journal(*where, environment_id, profile.environment_key)
+        self.journal = self._intake.journal = opened.journal
+        self.notice, self.busy = opened.notice, opened.busy
+        self._intake.preload(opened.events, opened.changes, opened.resumed)
+        self.live_from = self._intake.log.end
+        if opened.reopen is not None:
+            self._takeover = Takeover(opened.reopen, self._take_over, self._takeover_interval)
+            self._takeover.start()
+        return opened
+
+    def use(self, journal: Journal | None) -> None:
+        """Where everything the monitor records goes, from now on."""
+        self.journal = self._intake.journal = self._configs.journal = journal
+        self._evaluations.set_journal(journal)
+        if journal is not None:
+            self._environments.on_learnt = journal.set_environment_names
+            if self._environments.names:
+                journal.set_environment_names(self._environments.names)
+
+    def _take_over(self, taken: Taken) -> None:
+        """The busy journal's recorder has gone and this monitor holds its lock: what it saw
+        that the journal lacks is journalled first, then it records."""
+        evaluations = self._evaluations
+        memory, values = evaluations.memory.transitions, evaluations.value_sets
+        hand_over(taken, self._intake.log, self.live_from, memory, values, self._clock())
+        read = self.journal
+        self.use(taken.journal)
+        self.notice, self.busy = taken.journal.notice, False
+        if read is not None:
+            close_aside(read)
+        self._on_change()
+
+    async def stop_trying(self) -> None:
+        """Take nothing over from now on (the monitor stops)."""
+        if self._takeover is not None:
+            await self._takeover.aclose()
+
+    async def close(self) -> None:
+        """Commit what is queued and close the journal (off the loop: it waits for the writer)."""
+        if self.journal is not None:
+            await asyncio.to_thread(self.journal.close, CLOSE_TIMEOUT)
