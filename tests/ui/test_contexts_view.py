@@ -271,3 +271,22 @@ def test_the_history_pane_names_a_change_s_context_when_there_are_several() -> N
     assert (what.plain, detail.plain) == ("value", "eu false → true")
     _, _, one = entry_cells(change("default", False, True), "utc", 0.0, 40)
     assert one.plain == "false → true"  # one context: as ever
+
+
+def test_an_event_evaluated_only_with_the_next_is_not_called_unchanged() -> None:
+    """Two edits that cancel out, one re-evaluation after the second: what the first did alone
+    was never evaluated (the value may have flipped in between), so it says so, row and detail."""
+    store = store_of()
+    first, second = event(event_id="4"), event(event_id="5")
+    feed(store, first, *(ValueUpdated(value(name, False, stale=True)) for name in THREE))
+    feed(store, second)
+    feed(store, *(ValueUpdated(value(name, False)) for name in THREE))  # one answer: unchanged
+    assert says(store, first).endswith("evaluated with the next change")
+    assert says(store, second).endswith("unchanged for all 3 contexts")
+    states = context_states(first, store.answers, ())
+    assert set(states.values()) == {"evaluated with the next change"}
+    text = detail_text(first, (), "utc", NAMES, contexts=ContextWords(THREE, states)).plain
+    assert "unchanged" not in text
+    alone = ContextWords((), context_states(first, store.answers, ()))
+    one = detail_text(first, (), "utc", NAMES, contexts=alone).plain
+    assert "value for this profile's context\n  evaluated with the next change" in one

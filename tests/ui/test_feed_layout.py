@@ -49,6 +49,16 @@ def test_a_row_says_evaluating_then_what_the_answer_was() -> None:
     assert says(store, row).endswith("value unchanged for your context")
 
 
+def test_an_earlier_event_of_a_burst_that_left_the_value_as_it_was_is_not_unchanged() -> None:
+    store = FeedStore()
+    feed(store, ValueUpdated(value("new-dashboard", ev(True))))  # known before the events
+    first, last = event(event_id="4"), event(event_id="5")
+    feed(store, first, ValueUpdated(value("new-dashboard", ev(True), stale=True)), last)
+    feed(store, ValueUpdated(value("new-dashboard", ev(True))))  # one answer for both
+    assert says(store, first).endswith("evaluated with the next change")
+    assert says(store, last).endswith("value unchanged for your context")
+
+
 def test_without_event_ids_a_change_is_tied_to_the_event_its_answer_answered() -> None:
     """The server may send no ids (docs/protocol.md): the change was never shown."""
     store = FeedStore()

@@ -23,13 +23,15 @@ from togul_monitor.domain.values import UNSEEN_NOTE, Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.messages import TransitionLoaded
 from togul_monitor.ui.view.change import value_text
+from togul_monitor.ui.view.contexts import STATE_WORDS
 from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
 from togul_monitor.ui.view.rows import FeedItem, marker_fields
 
 
 class ContextWords(msgspec.Struct, frozen=True):
     """The profile's contexts for the detail: their names in order (none or one: the single
-    context's section as ever), and what each context without a value change said."""
+    context's section as ever), and what each context without a value change said (the single
+    one's too: its section says when the event was evaluated only with the next)."""
 
     names: tuple[str, ...] = ()
     states: Mapping[str, str] = msgspec.field(default_factory=dict)
@@ -68,6 +70,15 @@ def _change_lines(transition: ValueTransition, indent: str = "  ") -> Text:
         why = "the stream may have missed events, or the value before is from an earlier run"
         text.append(f"{indent}note   {UNSEEN_NOTE}, not only this event's: {why}\n", "yellow")
     return text
+
+
+def _alone_words(contexts: ContextWords) -> str:
+    """What the single context's section says without a change: that the event was evaluated
+    only with the next one when it was, since "no change" would claim what nobody saw."""
+    with_next = STATE_WORDS["with-next"]
+    if with_next in contexts.states.values():
+        return with_next
+    return "no change recorded for this event (or not evaluated yet)"
 
 
 def _contexts_lines(
@@ -141,7 +152,7 @@ def detail_text(
         if not transitions and looking_up:
             text.append("  looking it up in the journal…\n", style="dim")
         elif not transitions:
-            text.append("  no change recorded for this event (or not evaluated yet)\n", style="dim")
+            text.append("  " + _alone_words(contexts) + "\n", style="dim")
         else:
             text.append_text(_change_lines(transitions[-1]))
     if config is not None:

@@ -48,7 +48,7 @@ def open_detail(
     look_up = not transitions and monitor is not None and item.event_id is not None
     # With several contexts the detail lists each: its change, or what it said without one.
     answers = store.answers
-    states = context_states(item, answers, transitions) if answers.several else {}
+    states = context_states(item, answers, transitions)
     contexts = ContextWords(answers.contexts if answers.several else (), states)
     snapshot = monitor.snapshot() if monitor is not None else None
     state = snapshot.config_state if snapshot is not None else "loading"

@@ -11,7 +11,8 @@ stale when an event arrives and keeps it so until no newer request is pending,
 - `unchanged`: the value did not change for this context;
 - `first`: the flag had no value yet, so there is nothing to compare with (its value now);
 - `with-next`: a burst of the flag's events was evaluated once, and the value change (or the
-  first value) is shown on the last of them (as the monitor ties it);
+  first value) is shown on the last of them (as the monitor ties it); the earlier ones say
+  so even when the value did not move, since what they did alone was never evaluated;
 - `deleted`: the flag went away before it had a value.
 
 Until then the row says "evaluating…", and "not evaluated" when the profile cannot evaluate
@@ -183,11 +184,12 @@ class ValueAnswers:
         for event in group:
             if value.deleted:
                 answer = Answer("deleted")
-            elif not known:
-                # No value before: nothing says which of the burst's events set the first one.
-                answer = Answer("first" if event is last else "with-next", value.current)
+            elif event is not last:
+                # Never evaluated on its own: the value may have moved and come back between
+                # it and the last, so "unchanged" would claim what nobody saw.
+                answer = Answer("with-next", value.current)
             else:
-                answer = Answer("unchanged", value.current)  # "with-next" if the last changed
+                answer = Answer("unchanged" if known else "first", value.current)
             self._put(event, context, answer, group)
         self._trim()
         return last
