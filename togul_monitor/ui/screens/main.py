@@ -189,8 +189,10 @@ class MainScreen(Screen[None]):
 
     def watch_compact(self, compact: bool) -> None:
         self.set_class(compact, "-compact")
-        # ctrl+p still opens the palette, and `?` lists it.
+        # ctrl+p still opens the palette, and `?` lists it. The footer lays its keys out when
+        # composed only: without a new compose the palette's key stays and cuts `q Quit`.
         self.painter.footer.show_command_palette = not compact
+        self.painter.footer.refresh(recompose=True)
 
     def can_paint(self) -> bool:
         return self.is_attached and not self.host.closing
