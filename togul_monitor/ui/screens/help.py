@@ -12,9 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from togul_monitor.config.keymap import PUNCTUATION_CHARACTERS
 from togul_monitor.ui.keymap import DEFAULT_KEYS
-
-KEY_NAMES = {"slash": "/", "question_mark": "?", "space": "space", "enter": "enter"}
 
 PANES = (
     (
@@ -55,7 +54,13 @@ PANES = (
 
 
 def key_label(keys: str) -> str:
-    return " ".join(KEY_NAMES.get(k, k) for k in keys.split(","))
+    """The keys as a person types them: `g,colon` → `g :`, `ctrl+slash` → `ctrl+/`."""
+    return " ".join(_typed(key) for key in keys.split(","))
+
+
+def _typed(key: str) -> str:
+    *modifiers, name = key.split("+")
+    return "+".join((*modifiers, PUNCTUATION_CHARACTERS.get(name, name)))
 
 
 def help_rows(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
