@@ -81,10 +81,10 @@ async def test_a_value_column_per_context_and_a_row_naming_the_changed_contexts(
                 row, 300, time_mode="local", now=0.0, environment_names=names, store=store
             )
             said = [
-                f"{t.context} {value_text(t.before)} → {value_text(t.after)}" for t in transitions
+                f"[{t.context}] {value_text(t.before)} → {value_text(t.after)}" for t in transitions
             ]
             others = [c for c in contexts if c not in changed]
-            assert "; ".join([*said, ", ".join(others) + " unchanged"]) in wide.plain
+            assert "; ".join([*said, f"[{', '.join(others)}] unchanged"]) in wide.plain
             width = feed.scrollable_content_region.width
             line = row_text(
                 row,

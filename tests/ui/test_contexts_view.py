@@ -71,9 +71,9 @@ def test_a_row_names_exactly_the_contexts_that_changed_and_the_unchanged_ones() 
         ValueUpdated(value("free", False)),
     )
     # eu has not answered: it is not called unchanged.
-    assert says(store, row).endswith("premium false → true; free unchanged; eu evaluating…")
+    assert says(store, row).endswith("[premium] false → true; [free] unchanged; [eu] evaluating…")
     feed(store, ValueUpdated(value("eu", False)))
-    assert says(store, row).endswith("premium false → true; free, eu unchanged")
+    assert says(store, row).endswith("[premium] false → true; [free, eu] unchanged")
     assert [t.context for t in store.transitions_for(row)] == ["premium"]
 
 
@@ -97,10 +97,10 @@ def test_at_80_columns_a_row_shows_the_first_change_and_how_many_more() -> None:
     )
     line = says(store, row, 78)
     assert cell_len(line) <= 78
-    assert line.endswith("premium false → true +2 more")  # whole words, no cut mid-word
+    assert line.endswith("[premium] false → true +2 more")  # whole words, no cut mid-word
     assert "free" not in line and "…" not in line
     wide = says(store, row, 160)
-    assert wide.endswith("premium false → true; free false → true; eu unchanged")
+    assert wide.endswith("[premium] false → true; [free] false → true; [eu] unchanged")
 
 
 def test_at_80_columns_contexts_left_out_that_are_alike_are_named_by_what_they_are() -> None:
@@ -120,9 +120,9 @@ def test_at_80_columns_contexts_left_out_that_are_alike_are_named_by_what_they_a
                 )
         return says(store, row, 78)
 
-    assert row_where(("premium",)).endswith("premium false → true +2 unchanged")
-    assert row_where(THREE).endswith("premium false → true +2 changed")
-    assert row_where(("premium", "free")).endswith("premium false → true +2 more")
+    assert row_where(("premium",)).endswith("[premium] false → true +2 unchanged")
+    assert row_where(THREE).endswith("[premium] false → true +2 changed")
+    assert row_where(("premium", "free")).endswith("[premium] false → true +2 more")
 
 
 def test_at_80_columns_a_first_value_or_a_second_state_is_not_counted_as_alike() -> None:
@@ -137,14 +137,14 @@ def test_at_80_columns_a_first_value_or_a_second_state_is_not_counted_as_alike()
     feed(store, ValueUpdated(value("free", True, key=key)))
     feed(store, ValueUpdated(value("eu", True, key=key)))
     feed(store, TransitionRecorded(replace(change("eu", False, True), flag_key=key), False))
-    assert "free now true" in says(store, row)
-    assert says(store, row, 78).endswith("premium false → true +2 more")  # not "changed"
+    assert "[free] now true" in says(store, row)
+    assert says(store, row, 78).endswith("[premium] false → true +2 more")  # not "changed"
     store = store_of()
     store.answers.environment_id = ENV
     row = event()
     feed(store, row, ValueUpdated(value("premium", False)), ValueUpdated(value("free", False)))
     feed(store, ValueUpdated(value("eu", False, stale=True)))
-    assert says(store, row, 70).endswith("premium, free unchanged +1 more")
+    assert says(store, row, 70).endswith("[premium, free] unchanged +1 more")
 
 
 def test_every_context_alike_and_one_context_read_as_before() -> None:
@@ -268,7 +268,7 @@ def test_the_history_pane_names_a_change_s_context_when_there_are_several() -> N
     from togul_monitor.ui.widgets.history_pane import entry_cells
 
     _, what, detail = entry_cells(change("eu", False, True), "utc", 0.0, 40, contexts=True)
-    assert (what.plain, detail.plain) == ("value", "eu false → true")
+    assert (what.plain, detail.plain) == ("value", "[eu] false → true")
     _, _, one = entry_cells(change("default", False, True), "utc", 0.0, 40)
     assert one.plain == "false → true"  # one context: as ever
 

@@ -211,23 +211,37 @@ def test_a_narrow_row_of_contexts_keeps_the_values_whole_and_marks_what_it_left_
             store=store,
             layout=layout,
         ).plain
-        return plain[plain.index("default ") :]
+        return plain[plain.index("[default] ") :]
 
-    wide = "default false → true; free false → true; eu false → true · rule 2 added"
+    wide = "[default] false → true; [free] false → true; [eu] false → true · rule 2 added"
     assert change_in(200) == wide
-    short = "default false → true +2 changed · rule 2 added"
+    short = "[default] false → true +2 changed · rule 2 added"
     assert change_in(len(short)) == short
-    values = "default false → true"
+    values = "[default] false → true"
     for room in range(len(values) + 1, len(short)):
         shown = change_in(room)
         # The values whole (they are the news); the rest cut, and a `…` says so.
         assert shown.startswith(values) and shown.endswith("…"), (room, shown)
         assert cell_len(shown) <= room and short.startswith(shown[:-1].rstrip(" ·")), shown
-    room = len("default false → true +2 changed")  # was `default fal… → tr… +2 changed`
-    assert change_in(room - 1) == "default false → true +2 chang…"
-    assert change_in(room + 2) == "default false → true +2 changed …"  # the diff left out
-    assert change_in(room + 4) == "default false → true +2 changed · …"
-    assert change_in(room + 6) == "default false → true +2 changed · ru…"
+    room = len("[default] false → true +2 changed")  # was `[default] fal… → tr… +2 changed`
+    assert change_in(room - 1) == "[default] false → true +2 chang…"
+    assert change_in(room + 2) == "[default] false → true +2 changed …"  # the diff left out
+    assert change_in(room + 4) == "[default] false → true +2 changed · …"
+    assert change_in(room + 6) == "[default] false → true +2 changed · ru…"
+
+
+def test_the_context_named_default_never_reads_as_the_flag_s_default_value() -> None:
+    """A context is named in brackets, as `y` and `tail` name it; a bare `default` on the row
+    is the configuration's (the flag's default value), at every width."""
+    store, row = diffed_row_of_three_contexts()
+    moved = Change("default_value", "changed", False, True)
+    store.diffs.add(ConfigChanged(ConfigDiff(row.flag_key, ENV, "7", 2, (moved,)), row, 3.0))
+    wide = says(store, row, 200)
+    assert wide.endswith("[eu] false → true · default false→true"), wide
+    assert wide.count("[default]") == 1 and wide.count("default") == 2
+    for width in range(50, 120):
+        narrow = says(store, row, width)
+        assert "[default] " in narrow and narrow.count("default") <= 2, (width, narrow)
 
 
 def test_a_marked_row_too_narrow_for_its_values_still_says_it_left_the_rest_out() -> None:
@@ -237,11 +251,11 @@ def test_a_marked_row_too_narrow_for_its_values_still_says_it_left_the_rest_out(
     marked = ValueTransition(row.flag_key, ev(False), ev(True), "7", 3.0, "default", True)
     store.add_transition(marked)
     plain = says(store, row, 200)
-    wide = "default false → true +unseen; free false → true; eu false → true · rule 2 added"
+    wide = "[default] false → true +unseen; [free] false → true; [eu] false → true · rule 2 added"
     assert plain.endswith(wide), plain
-    for width in range(58, 75):  # narrower, the row is cut once at its end (`fit_parts`)
+    for width in range(60, 77):  # narrower, the row is cut once at its end (`fit_parts`)
         narrow = says(store, row, width)
         assert cell_len(narrow) <= width and "+unseen" in narrow, narrow
         # The values exactly, or too narrow for the mark and a `…`: the mark wins.
         assert narrow.endswith(("…", "+unseen")) and "……" not in narrow, (width, narrow)
-    assert says(store, row, 62).endswith("default fal… → tr… +unseen…")
+    assert says(store, row, 64).endswith("[default] fal… → tr… +unseen…")

@@ -231,8 +231,9 @@ def whole(parts: Sequence[Part]) -> Text:
 
 def change_text(transition: ValueTransition, width: int = 0, context: str = "") -> Text:
     """The change fitted to `width` cells (0: whole); `context`: the name of the context it
-    happened in, first (a profile that evaluates for several names them: view/contexts.py)."""
+    happened in, first and in brackets (a profile that evaluates for several names them:
+    view/contexts.py)."""
     parts = transition_parts(transition)
     if context:
-        parts = (Part(safe_text(context), "italic"), Part(" "), *parts)
+        parts = (Part(f"[{safe_text(context)}]", "italic"), Part(" "), *parts)
     return fit_parts(parts, width) if width > 0 else whole(parts)

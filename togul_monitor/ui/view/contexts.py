@@ -2,12 +2,12 @@
 
 A profile may evaluate its flags for several named contexts (`premium`, `free`, `eu`, …): one
 event can then change the value in some of them and not in others, and each context answers on
-its own. A feed row names the contexts: `premium false → true; free, eu unchanged`, and is
-honest about the ones that have not answered yet: `free unchanged; eu evaluating…` (a context
-whose re-evaluation is pending is not "unchanged"). Where the row is narrow it shows the first
-change and how many contexts it leaves out: `premium false → true +2 more` (that count and any
-configuration diff after it get only what the values leave, cut with `…`). The event detail
-lists every context (`context_states`).
+its own. A feed row names the contexts in brackets: `[premium] false → true; [free, eu]
+unchanged`, and is honest about the ones that have not answered yet: `[free] unchanged; [eu]
+evaluating…` (a context whose re-evaluation is pending is not "unchanged"). Where the row is
+narrow it shows the first change and how many contexts it leaves out: `[premium] false → true
++2 more` (that count and any configuration diff after it get only what the values leave, cut
+with `…`). The event detail lists every context (`context_states`).
 
 With one context none of this applies: the row says what it always said (view/feed_layout.py).
 Context names are the user's configuration and are shown as plain text. Textual-free.
@@ -78,16 +78,14 @@ def _style(state: str) -> str:
 
 
 def _name(context: str) -> Part:
-    return Part(safe_text(context), CONTEXT_STYLE)
+    return _names((context,))[0]
 
 
 def _names(contexts: Sequence[str]) -> Parts:
-    parts: list[Part] = []
-    for index, context in enumerate(contexts):
-        if index:
-            parts.append(Part(", ", CONTEXT_STYLE))
-        parts.append(_name(context))
-    return tuple(parts)
+    """`[free, eu]`: in brackets, as `y` and `tail` name a context, so that a context called
+    `default` never reads as the flag's default value (`default 30→15` in a configuration
+    diff on the same row)."""
+    return (Part(f"[{', '.join(safe_text(name) for name in contexts)}]", CONTEXT_STYLE),)
 
 
 def _join(groups: Sequence[Parts]) -> Parts:
