@@ -124,6 +124,18 @@ def test_a_change_python_calls_equal_is_still_shown_as_a_change() -> None:
     assert fit_parts(change_parts(ev(25), switched), 60).plain == "25 (now disabled)"
 
 
+def test_a_reason_only_change_too_wide_says_the_new_reason_whole_not_two_stubs() -> None:
+    parts = change_parts(ev("bm25", "default"), ev("bm25", "disabled"))
+    assert fit_parts(parts, 27).plain == '"bm25" (default → disabled)'
+    for width in range(21, 27):  # was `"bm25" (defa… → disa…)`
+        assert fit_parts(parts, width).plain == '"bm25" (now disabled)', width
+    assert fit_parts(parts, 19).plain == '"bm25" (now disab…)'
+    # A count after it gets what the change leaves, once the change is said whole.
+    counted = (*parts, Part(" +2 changed", "dim", cut=3))
+    assert fit_parts(counted, 36).plain == '"bm25" (default → disabled) +2 chan…'
+    assert fit_parts(counted, 26).plain == '"bm25" (now disabled) +2 …'
+
+
 def test_a_cut_change_says_so_on_each_side_and_keeps_a_short_side_whole() -> None:
     parts = change_parts(ev("bm25", "default"), ev("bm25", "rule_match"))
     assert fit_parts(parts, 40).plain == '"bm25" (default → rule_match)'

@@ -35,6 +35,10 @@ class Part(msgspec.Struct, frozen=True):
     # change: view/config_diffs.py; how many contexts a narrow row leaves out: view/contexts.py;
     # rank 3 parts come last).
     cut: int = 0
+    # Said in fewer cells, never cut, when the parts before rank 3 do not fit whole: a reason
+    # cut to a few letters says nothing (`(defa… → disa…)`), the new one alone does
+    # (`(now disabled)`).
+    short: str | None = None
 
 
 Parts = tuple[Part, ...]
@@ -49,17 +53,18 @@ def value_text(evaluation: Evaluation | None) -> str:
 
 def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
     """`false → true` (the after side emphasised), `"x" → deleted`, or, when only the reason or
-    the enabled state changed, the value with what changed: `"bm25" (default → rule_match)`.
+    the enabled state changed, the value with what changed: `"bm25" (default → rule_match)`,
+    `"bm25" (now rule_match)` where that does not fit.
 
     Values are compared as JSON (`same_json`), so `true → 1` stays a visible change although
     Python calls them equal, and `25 → 25.0` is none (one JSON number)."""
     if before is not None and after is not None and same_json(before.value, after.value):
         parts = [Part(value_text(after), "bold", cut=1)]
         if before.reason != after.reason:
+            was = f"{safe_text(before.reason or '?')} → "
             parts += [
                 Part(" (", "dim"),
-                Part(safe_text(before.reason or "?"), "dim", cut=2),
-                Part(" → ", "dim"),
+                Part(was, "dim", cut=2, short="now "),
                 Part(safe_text(after.reason or "?"), "dim", cut=2),
                 Part(")", "dim"),
             ]
@@ -149,6 +154,8 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
         for part in parts:
             text.append(part.text, style=part.style)
         return text
+    if parts_width([p for p in parts if p.cut != 3]) > width and any(p.short for p in parts):
+        return fit_parts(shortened(parts), width)
     extra = [part for part in parts if part.cut == 3]
     if extra:
         return _fit_extra(parts, width)
@@ -170,6 +177,11 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
         shown = cut_cells(part.text, widths[index]) if part.cut else part.text
         text.append(shown, part.style)
     return text
+
+
+def shortened(parts: Sequence[Part]) -> Parts:
+    """`parts`, each that has a shorter form in it (never cut)."""
+    return tuple(Part(p.short, p.style) if p.short is not None else p for p in parts)
 
 
 def _fit_extra(parts: Sequence[Part], width: int) -> Text:
