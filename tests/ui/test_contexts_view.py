@@ -125,6 +125,20 @@ def test_at_80_columns_contexts_left_out_that_are_alike_are_named_by_what_they_a
     assert row_where(("premium", "free")).endswith("[premium] false → true +2 more")
 
 
+def test_at_80_columns_a_context_whose_reason_alone_changed_is_not_counted_as_changed() -> None:
+    store = store_of()
+    store.answers.environment_id = ENV
+    key = "api-rate-limit"
+    row = event(key)
+    feed(store, *(ValueUpdated(value(name, 100, key=key)) for name in THREE), row)
+    disabled = Evaluation(100, "number", "disabled", False)
+    for name, after in (("premium", ev(1000)), ("free", disabled), ("eu", ev(1000))):
+        moved = ValueTransition(key, ev(100), after, "7", 2.0, name)
+        feed(store, TransitionRecorded(moved, False))
+    assert "[free] 100 (rule_match → disabled)" in says(store, row)
+    assert says(store, row, 78).endswith("[premium] 100 → 1000 +2 more")  # not "+2 changed"
+
+
 def test_at_80_columns_a_first_value_or_a_second_state_is_not_counted_as_alike() -> None:
     key = "search-algorithm"
     store = store_of()

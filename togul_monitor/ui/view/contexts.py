@@ -6,8 +6,9 @@ its own. A feed row names the contexts in brackets: `[premium] false → true; [
 unchanged`, and is honest about the ones that have not answered yet: `[free] unchanged; [eu]
 evaluating…` (a context whose re-evaluation is pending is not "unchanged"). Where the row is
 narrow it shows the first change and how many contexts it leaves out: `[premium] false → true
-+2 more` (that count and any configuration diff after it get only what the values leave, cut
-with `…`). The event detail lists every context (`context_states`).
++2 more`, `+2 unchanged` when they are, `+2 changed` when each one's value changed (not only its
+reason); that count and any configuration diff after it get only what the values leave, cut
+with `…`. The event detail lists every context (`context_states`).
 
 With one context none of this applies: the row says what it always said (view/feed_layout.py).
 Context names are the user's configuration and are shown as plain text. Textual-free.
@@ -22,6 +23,7 @@ from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.answers import Answer, ValueAnswers
 from togul_monitor.ui.view.change import Part, Parts, transition_parts, value_text
+from togul_monitor.ui.view.rings import real_change
 
 CONTEXT_STYLE = "italic"
 SEPARATOR = Part("; ", "dim")
@@ -104,25 +106,25 @@ def contexts_change(
     anything to say yet (the row then says why, as with one context)."""
     by_context = {t.context: t for t in transitions}
     changes: list[Parts] = []
-    firsts: list[bool] = []  # for each of `changes`: a first value (no before)?
+    moved: list[bool] = []  # for each of `changes`: the value itself changed (not a first one)
     states: dict[str, list[str]] = {}
     for context in answers.contexts:
         found = by_context.pop(context, None)
         if found is not None:
             changes.append((_name(context), Part(" "), *transition_parts(found)))
-            firsts.append(False)
+            moved.append(real_change(found))
             continue
         state, answer = context_state(event, answers, context)
         if state == "first" and answer is not None:
             first = Part(value_text(answer.value), "bold", cut=1)
             lead = "∅ → " if event.type == "flag.created" else "now "
             changes.append((_name(context), Part(" " + lead, "dim"), first))
-            firsts.append(True)
+            moved.append(False)
         elif state:
             states.setdefault(state, []).append(context)
     for found in by_context.values():  # a context the view was not told of: still a change
         changes.append((_name(found.context), Part(" "), *transition_parts(found)))
-        firsts.append(False)
+        moved.append(real_change(found))
     if not changes and not any(s not in ("evaluating", "not-evaluated") for s in states):
         return None  # nothing answered yet: the one-context words say it
     if not changes and len(states) == 1:
@@ -150,10 +152,10 @@ def contexts_change(
     if more <= 0:
         return long, head
     # What the contexts left out are, when a change leads and they are alike: `+2 unchanged`,
-    # `+1 changed` (transitions all).
+    # `+1 changed` (each one's value changed: not only its reason, nor a first value).
     if len(changes) == 1 and list(states) == ["unchanged"]:
         what = "unchanged"
-    elif changes and not states and not any(firsts[1:]):
+    elif changes and not states and all(moved[1:]):
         what = "changed"
     else:
         what = "more"
