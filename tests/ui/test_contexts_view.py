@@ -232,6 +232,17 @@ def test_narrow_values_columns_drop_reason_and_type_before_a_context() -> None:
     assert list(column_widths(60, 20, 5)) == ["flag", "value", "type", "reason", "enabled", "age"]
 
 
+def test_the_flag_key_grows_with_the_values_not_after_them() -> None:
+    """Keys of 22 characters (`★ ` and the key: 24 cells) and JSON values wider than any
+    column: the key's column grows with theirs, by what each still needs."""
+    two = context_widths(45, 24, [34, 34], [7, 4])  # a 120-column terminal
+    assert two["flag"] >= 16 and {"enabled", "age"} <= set(two), two  # was 13: `check…olor`
+    assert two["flag"] >= two["value-0"] - 2, two
+    three = context_widths(77, 24, [34, 34, 34], [7, 4, 2])  # 200 columns: every key whole
+    assert three["flag"] == 25 and min(three[value_key(i)] for i in range(3)) >= 12, three
+    assert sum(three.values()) == 77
+
+
 def test_the_pane_title_counts_contexts_and_requests() -> None:
     assert values_titles(("default",), None) == ("values", "")
     assert values_titles(THREE, None, 3) == ("values · 3 contexts", "0 evaluate requests")

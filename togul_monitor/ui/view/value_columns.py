@@ -6,10 +6,11 @@ key the rest of what it needs, then the reason and the type when there is room; 
 widens the flag column.
 
 Several contexts (a profile that evaluates for `premium`, `free`, `eu`, …): one value column
-per context, headed by its name, in the profile's order (`context_widths`). The value columns
-matter most: the less important columns go first when the pane is narrow (the reason, then the
-type, then the age and the on/off state), and a value column is left out (the last first) only
-when not even `VALUE_MIN` cells of each fit. The type, reason, on and age columns are the first
+per context, headed by its name, in the profile's order (`context_widths`). The flag key and
+the value columns matter most, and share the room beyond their minimums by what each needs:
+the less important columns go first when the pane is narrow (the reason, then the type, then
+the age and the on/off state), and a value column is left out (the last first) only when not
+even `VALUE_MIN` cells of each fit. The type, reason, on and age columns are the first
 context's.
 
 Every cell is cut one short of its column, which leaves one column of gap; a cut value ends with
@@ -91,8 +92,9 @@ def context_widths(
     context's widest cell needs, `header_needs` its name (without the gap), in order. Columns
     come in table order: flag, the contexts' values (`value-N`), type, reason, on, age.
 
-    What gives way first when the pane is narrow: the reason and the type, then the values' room
-    beyond their minimum, the age and the on/off state, then the names' room in the headers
+    What gives way first when the pane is narrow: the reason and the type, then the room of the
+    values and the key beyond their minimums (shared by what each needs), the age and the on/off
+    state, then the names' room in the headers
     (up to `HEADER_MIN` cells; cut with `…`) and the flag key down to `FLAG_FLOOR`; only then a
     context column (the last first)."""
     headers = [*header_needs, *[0] * (len(value_needs) - len(header_needs))]
@@ -116,11 +118,11 @@ def context_widths(
     for key, width in KEPT_FIRST:
         if room >= width:
             widths[key], room = width, room - width
-    more = share([need - low for need, low in zip(needs, least, strict=False)], room)
+    # The key is read first: it grows with the values, by what each still needs, not after them.
+    wants = [max(0, flag_need + 1 - flag), *(n - low for n, low in zip(needs, least, strict=False))]
+    grow, *more = share(wants, room)
     values = [low + extra for low, extra in zip(least, more, strict=True)]
-    room -= sum(more)
-    grow = max(0, min(room, flag_need + 1 - flag))
-    widths["flag"], room = flag + grow, room - grow
+    widths["flag"], room = flag + grow, room - grow - sum(more)
     for key, width in ADDED_LAST:
         if room >= width:
             widths[key], room = width, room - width
