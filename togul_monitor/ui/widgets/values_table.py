@@ -2,8 +2,8 @@
 
 Rows are never cleared and refilled: a ValueUpdated touches only the cells that changed
 (`update_cell`), a new flag adds one row, and the age column of the rows in view is refreshed
-once a second. A row whose value just changed is highlighted for a moment; stale and deleted
-rows are marked.
+once a second and as rows are scrolled into view. A row whose value just changed is
+highlighted for a moment; stale and deleted rows are marked.
 
 A profile that evaluates for several named contexts gets one value column per context, headed by
 its name, in the profile's order; each context's ValueUpdated fills its own column. The columns
@@ -235,15 +235,24 @@ class ValuesTable(LeanTable):
 
     def tick(self) -> None:
         """Once a second: ages move and highlights expire, on the rows in view (an environment
-        of thousands of flags must not cost thousands of cells a second; a row scrolled into
-        view catches up at the next tick)."""
+        of thousands of flags must not cost thousands of cells a second)."""
         now = self.clock()
-        top = max(0, int(self.scroll_y))
-        in_view = (row.key.value for row in self.ordered_rows[top : top + self.size.height + 1])
-        self._upsert_rows((key for key in in_view if key is not None and key in self.flags), now)
+        self._refresh_in_view(now)
         for key, until in list(self._flash_until.items()):
             if until <= now:
                 del self._flash_until[key]
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            # The rows scrolled into view were last drawn when they were out of it: their age
+            # then (`0s` for a value evaluated just before) is younger than the truth now.
+            self._refresh_in_view(self.clock())
+
+    def _refresh_in_view(self, now: float) -> None:
+        top = max(0, round(self.scroll_y))
+        in_view = (row.key.value for row in self.ordered_rows[top : top + self.size.height + 1])
+        self._upsert_rows((key for key in in_view if key is not None and key in self.flags), now)
 
     def reset(self) -> None:
         for values in self.by_context.values():
