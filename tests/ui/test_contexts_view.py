@@ -315,3 +315,13 @@ def test_an_event_evaluated_only_with_the_next_is_not_called_unchanged() -> None
     alone = ContextWords((), context_states(first, store.answers, ()))
     one = detail_text(first, (), "utc", NAMES, contexts=alone).plain
     assert "value for this profile's context\n  evaluated with the next change" in one
+
+
+def test_a_deleted_value_keeps_to_its_column() -> None:
+    """`deleted` in a column narrower than the word is cut like any value, leaving the gap
+    (it ran into the next column: `deleteddeleted`)."""
+    from togul_monitor.ui.view.value_columns import value_cell
+
+    gone = FlagValue("sim-experiment-4", None, None, 1.0, None, False, True, None, "free")
+    assert value_cell(gone, 6, flashing=False, evaluates=True).plain == "delet…"
+    assert value_cell(gone, 7, flashing=False, evaluates=True).plain == "deleted"

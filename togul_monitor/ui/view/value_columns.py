@@ -155,7 +155,7 @@ def value_cell(value: FlagValue | None, room: int, *, flashing: bool, evaluates:
     current = value.current
     stale = value.stale and not value.deleted and evaluates and current is not None
     if value.deleted:
-        shown = Text("deleted", style="red")
+        shown = Text(cut_cells("deleted", room), style="red")
     elif value.error and current is None:
         shown = Text(cut_cells(safe_text(value.error), room), style="red")
     elif current is None and not evaluates:
