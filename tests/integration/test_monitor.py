@@ -129,7 +129,7 @@ async def test_a_patch_that_flips_the_value_yields_one_transition_tied_to_its_ev
         assert recorded.watched is True
         value = monitor.values()["new-dashboard"]
         assert value.previous == before and value.trigger_event_id == event.event_id
-        assert monitor.transitions_for(event.event_id) == [t]
+        assert monitor.transitions_for(event) == [t]
         # The stale mark came before the answer.
         kinds = [
             (u.value.stale, u.value.current)
@@ -394,8 +394,8 @@ async def test_history_survives_a_restart_of_the_process(emulator: EmulatorHandl
     await again.start()
     try:
         history = again.history("new-dashboard")
-        assert any(isinstance(h, FlagEvent) and h.event_id == event_id for h in history)
-        [transition] = again.transitions_for(event_id)  # type: ignore[arg-type]
+        [event] = [h for h in history if isinstance(h, FlagEvent) and h.event_id == event_id]
+        [transition] = again.transitions_for(event)
         assert transition.after is not None
         assert transition.after.reason == "disabled"
         assert [e.event_id for e in again.events()] == [event_id]  # loaded into the log
@@ -455,7 +455,7 @@ def test_monitor_thread_serves_another_thread(emulator: EmulatorHandle) -> None:
         assert [e.flag_key for e in events] == ["new-dashboard"]
         assert len(thread.monitor.events()) == 2
         (t,) = [u.transition for u in drained if isinstance(u, TransitionRecorded)]
-        assert thread.monitor.transitions_for(events[0].event_id) == [t]  # type: ignore[arg-type]
+        assert thread.monitor.transitions_for(events[0]) == [t]
         history = thread.monitor.history("new-dashboard")
         assert history[0] == t
         snap = thread.monitor.snapshot()

@@ -95,7 +95,8 @@ async def test_three_contexts_see_an_attribute_and_a_percentage_rule_differently
         assert _changed_by(recorder, second.event_id) == {"free"}
         values = monitor.snapshot().context_values
         assert [values[name][FLAG].current.value for name in CONTEXTS] == [True, True, False]  # type: ignore[union-attr]
-        assert {t.context for t in monitor.transitions_for(second.event_id)} == {"free"}  # type: ignore[arg-type]
+        [event] = [e for e in monitor.events() if e.event_id == second.event_id]
+        assert {t.context for t in monitor.transitions_for(event)} == {"free"}
         assert len(recorder.of(TransitionRecorded)) == 2
     finally:
         await monitor.stop()

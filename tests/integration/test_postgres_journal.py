@@ -103,7 +103,7 @@ def test_two_recorders_of_one_profile_journal_each_event_once(url: str, profile:
         history = first.history("f", limit=500)
         ids = [h.event_id for h in history if isinstance(h, FlagEvent)]
         assert sorted(ids, key=int) == [str(i) for i in range(50)]  # each once
-        assert len(first.transitions_for("7")) == 1
+        assert len(first.transitions_for("7", "f")) == 1
         assert len(second.config_diffs("f")) == 1
     finally:
         first.close()

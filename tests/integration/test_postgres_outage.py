@@ -295,7 +295,9 @@ def test_a_nul_in_server_text_loses_no_batch(url: str, profile: str) -> None:
             "flag.\ufffdupdated",
             "id\ufffd",
         )
-        assert [t.flag_key for t in journal.transitions_for("id\ufffd")] == ["bad\ufffdkey"]
+        assert [t.flag_key for t in journal.transitions_for("id\ufffd", "bad\ufffdkey")] == [
+            "bad\ufffdkey"
+        ]
         # The diff itself is JSON, which holds a NUL escaped: read back as it was.
         assert [d.diff.flag_key for d in journal.config_diffs(None)] == ["bad\x00key"]
         assert journal.environment_names() == {"env\ufffd": "prod\ufffd"}

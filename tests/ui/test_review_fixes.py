@@ -129,10 +129,10 @@ async def test_enter_opens_at_once_and_fills_in_the_journal_transition(
         screen_open_when_asked: list[bool] = []
         real = monitor.transitions_for
 
-        def slow_lookup(event_id: str):  # type: ignore[no-untyped-def]
+        def slow_lookup(event):  # type: ignore[no-untyped-def]
             screen_open_when_asked.append(isinstance(app.screen, EventDetailScreen))
             release.wait(3)  # a journal under backlog
-            return real(event_id)
+            return real(event)
 
         monitor.transitions_for = slow_lookup  # type: ignore[method-assign]
         await pilot.press("enter")

@@ -62,7 +62,7 @@ def test_appends_are_committed_by_the_writer_thread_and_read_back(
         history = journal.history("f", limit=10)
         kinds = [type(h).__name__ for h in history]
         assert kinds[:2] == ["FlagEvent", "Outage"]  # newest first
-        (transition,) = journal.transitions_for("3")
+        (transition,) = journal.transitions_for("3", "f")
         assert transition.before == ON and transition.after == OFF
         assert transition.context == "default"
         assert journal.count_events() == 5
@@ -71,7 +71,7 @@ def test_appends_are_committed_by_the_writer_thread_and_read_back(
     # readable without a writer, after close: what the CLI does
     reader = journal_backend.reader()
     assert len(reader.history("f", 2)) == 2
-    assert reader.transitions_for("nope") == []
+    assert reader.transitions_for("nope", "f") == []
     assert [e.version for e in reader.iter_events()] == [1, 2, 3, 4, 5]
 
 

@@ -84,7 +84,7 @@ def test_a_version_1_journal_reads_as_the_default_context_before_any_recorder_op
 ) -> None:
     path, now = tmp_path / "j.sqlite3", 1_000_000.0
     v1_journal(path, now)
-    (transition,) = reader.read_transitions_for(path, "e1")
+    (transition,) = reader.read_transitions_for(path, "e1", "f")
     assert (transition.context, transition.before, transition.after) == ("default", OFF, ON)
     history = reader.read_history(path, "f")
     assert [type(h).__name__ for h in history] == ["ValueTransition", "FlagEvent"]
@@ -123,7 +123,7 @@ def test_a_recorder_migrates_a_version_1_journal_keeping_every_row(tmp_path: Pat
     assert _columns(path, "transitions")[-2:] == ["context", "includes_unseen"]
     # Opening it again changes nothing: the migration ran once.
     Journal.open(path, clock=lambda: now).close()
-    assert reader.read_transitions_for(path, "e1")[0].context == "default"
+    assert reader.read_transitions_for(path, "e1", "f")[0].context == "default"
     assert len(reader.read_last_values(path)["default"]) == 2
 
 
@@ -166,7 +166,7 @@ def test_retention_keeps_the_last_values_whatever_their_age(
     journal = journal_backend.open(max_age_days=1, clock=lambda: now)
     try:
         assert journal.last_values()["premium"]["f"].evaluation == ON
-        assert journal.transitions_for("1") == []  # the old transition is gone
+        assert journal.transitions_for("1", "f") == []  # the old transition is gone
     finally:
         journal.close()
 
@@ -182,7 +182,7 @@ def test_an_events_transitions_of_every_context_come_back_in_the_order_recorded(
         # The same id again (a replayed event): the newest of that context is the one kept.
         journal.append_transition(ValueTransition("f", ON, OFF, "7", 12.0, "free"))
         assert journal.flush()
-        found = journal.transitions_for("7")
+        found = journal.transitions_for("7", "f")
     finally:
         journal.close()
     assert [(t.context, t.at) for t in found] == [("premium", 10.0), ("eu", 10.0), ("free", 12.0)]

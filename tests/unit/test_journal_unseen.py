@@ -40,8 +40,8 @@ def _record(journal_backend: JournalBackend) -> None:
 def test_the_mark_is_written_and_read_back(journal_backend: JournalBackend) -> None:
     _record(journal_backend)
     read = journal_backend.reader()
-    assert read.transitions_for("7") == [MARKED]
-    assert read.transitions_for("8") == [PLAIN]
+    assert read.transitions_for("7", "f") == [MARKED]
+    assert read.transitions_for("8", "f") == [PLAIN]
     history = [h for h in read.history("f") if isinstance(h, ValueTransition)]
     assert history == [PLAIN, MARKED]
     assert read.changes_since(0.0, 10)[0] == [MARKED, PLAIN]  # oldest first
@@ -62,13 +62,13 @@ def test_a_sqlite_journal_without_the_column_reads_false_and_a_recorder_adds_it(
     assert journal.flush()
     journal.close()
     _drop_column(path)
-    (old,) = reader.read_transitions_for(path, "7")
+    (old,) = reader.read_transitions_for(path, "7", "f")
     assert old == ValueTransition("f", ON, OFF, "7", 10.5)  # the mark reads as false
     journal = open_journal_at("p", path)  # a recorder: adds it back, same version
     journal.append_transition(PLAIN)
     assert journal.flush()
     journal.close()
-    assert reader.read_transitions_for(path, "8") == [PLAIN]
+    assert reader.read_transitions_for(path, "8", "f") == [PLAIN]
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
@@ -86,13 +86,15 @@ def test_a_postgres_journal_without_the_column_reads_false_and_a_recorder_adds_i
             version = conn.execute("SELECT max(version) FROM schema_version").fetchone()
         old_reader = open_reader_at("p", url)
         try:
-            assert old_reader.transitions_for("7") == [ValueTransition("f", ON, OFF, "7", 10.5)]
+            assert old_reader.transitions_for("7", "f") == [
+                ValueTransition("f", ON, OFF, "7", 10.5)
+            ]
             journal = open_journal_at("p", url)
             journal.append_transition(PLAIN)
             assert journal.flush()
             journal.close()
             # The reader sees the column a recorder added while it lived.
-            assert old_reader.transitions_for("8") == [PLAIN]
+            assert old_reader.transitions_for("8", "f") == [PLAIN]
         finally:
             old_reader.close()
         with psycopg.connect(url) as conn:

@@ -197,5 +197,5 @@ class ContextEvaluations:
     def transitions_of(self, flag_key: str) -> list[ValueTransition]:
         return self.memory.of_flag(flag_key)
 
-    def transitions_for(self, event_id: str) -> list[ValueTransition]:
-        return self.memory.for_event(event_id)
+    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
+        return self.memory.for_event(event_id, flag_key)

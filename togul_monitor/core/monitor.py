@@ -341,10 +341,10 @@ class Monitor:
         journal = self._recording.journal
         return flag_history(self._owner, intake, evaluations, journal, flag_key, limit)
 
-    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+    def transitions_for(self, event: FlagEvent) -> list[ValueTransition]:
         """Every context's value change of the event (memory, else the journal)."""
-        journal = self._recording.journal
-        return transitions_for(self._owner, self._evaluations, journal, event_id)
+        state = self._owner, self._evaluations, self._environments, self._recording.journal
+        return transitions_for(*state, event)
 
     def restart_stream(self) -> None:
         """Reconnect now; also lifts a credentials halt (the user may have fixed the key)."""

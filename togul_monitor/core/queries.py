@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 
 from togul_monitor.core.contexts import ContextEvaluations
+from togul_monitor.core.environment import Environments
 from togul_monitor.core.intake import Intake
 from togul_monitor.core.loop import OwnerLoop
-from togul_monitor.domain.events import Outage
+from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import FoundDiff, HistoryEntry, merge_history
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.journal import Journal, JournalError
@@ -59,15 +60,32 @@ def flag_history(
 
 
 def transitions_for(
-    owner: OwnerLoop, evaluations: ContextEvaluations, journal: Journal | None, event_id: str
+    owner: OwnerLoop,
+    evaluations: ContextEvaluations,
+    environments: Environments,
+    journal: Journal | None,
+    event: FlagEvent,
 ) -> list[ValueTransition]:
     """The transitions the event caused, one per context it changed: from memory, else from
-    the journal."""
-    found = owner.ask(lambda: evaluations.transitions_for(event_id))
+    the journal. Found by the event's id and flag: a restarted server numbers its events from 1
+    again, and another flag's event of the same id changed another flag. Values are the
+    profile's environment's: an event of another (a token's stream) changed none of them."""
+    event_id, flag_key = event.event_id, event.flag_key
+    if event_id is None:
+        return []
+
+    def in_memory() -> list[ValueTransition] | None:
+        if environments.environment_id not in (None, event.environment_id):
+            return None
+        return evaluations.transitions_for(event_id, flag_key)
+
+    found = owner.ask(in_memory)
+    if found is None:
+        return []
     if found or journal is None:
         return found
     journal.flush(timeout=2.0)
     try:
-        return journal.transitions_for(event_id)
+        return journal.transitions_for(event_id, flag_key)
     except JournalError:
         return []

@@ -2,6 +2,9 @@
 
 All contexts share one memory: a flag's history shows each context's changes in order, and one
 event may own several transitions (one per context it changed). Both views are bounded.
+
+An event is found by its id and its flag: a server that restarts numbers its events from 1
+again, so one id may name events of two flags in one run.
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ class TransitionMemory:
     def __init__(self, limit: int = MAX_TRANSITIONS_IN_MEMORY) -> None:
         self._limit = limit
         self.transitions: deque[ValueTransition] = deque(maxlen=limit)
-        self._by_event: OrderedDict[str, list[ValueTransition]] = OrderedDict()
+        self._by_event: OrderedDict[tuple[str, str], list[ValueTransition]] = OrderedDict()
 
     def add(self, transition: ValueTransition) -> None:
         self.transitions.append(transition)
         if transition.event_id is None:
             return
-        owned = self._by_event.get(transition.event_id)
+        key = (transition.event_id, transition.flag_key)
+        owned = self._by_event.get(key)
         if owned is None:
-            self._by_event[transition.event_id] = [transition]
+            self._by_event[key] = [transition]
             if len(self._by_event) > self._limit:
                 self._by_event.popitem(last=False)
         else:
@@ -34,6 +38,6 @@ class TransitionMemory:
     def of_flag(self, flag_key: str) -> list[ValueTransition]:
         return [t for t in self.transitions if t.flag_key == flag_key]
 
-    def for_event(self, event_id: str) -> list[ValueTransition]:
+    def for_event(self, event_id: str, flag_key: str) -> list[ValueTransition]:
         """Every context's transition of the event, in the order they were recorded."""
-        return list(self._by_event.get(event_id, ()))
+        return list(self._by_event.get((event_id, flag_key), ()))

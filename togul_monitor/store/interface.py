@@ -68,8 +68,9 @@ class JournalReader(ABC):
         """Events, value transitions and outages around them for one flag, newest first."""
 
     @abstractmethod
-    def transitions_for(self, event_id: str) -> list[ValueTransition]:
-        """The value changes the event caused, one per context, in the order recorded."""
+    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
+        """The value changes the event (its id and flag: a restarted server numbers its events
+        from 1 again) caused, one per context, in the order recorded."""
 
     @abstractmethod
     def config_diffs(

@@ -63,8 +63,8 @@ class ReadingJournal(Journal):
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
         return self._reader.history(flag_key, limit)
 
-    def transitions_for(self, event_id: str) -> list[ValueTransition]:
-        return self._reader.transitions_for(event_id)
+    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
+        return self._reader.transitions_for(event_id, flag_key)
 
     def config_diffs(
         self, flag_key: str | None, limit: int = 500, since: float | None = None

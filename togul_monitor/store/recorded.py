@@ -1,8 +1,11 @@
 """What the journal recorded with the events a monitor preloads: their value changes and
 configuration diffs, each tied to the event it explains, so a recorded row says what it said live.
 
-The journal ties a transition or a diff to its event by the event's id. The documented stream
-sends no ids, and then the journal keeps none, so the tie is rebuilt from what it does keep:
+The journal ties a transition or a diff to its event by the event's id, and the tie here also
+takes the flag (and the environment: a diff's, or the profile's for a transition) to match: a
+restarted server numbers its events from 1 again, so an id alone may name another flag's event.
+The documented stream sends no ids, and then the journal keeps none, so the tie is rebuilt from
+what it does keep:
 
 - a configuration diff names its flag, environment and version (the event's): the event of that
   flag, environment and version received last at or before the diff was computed (its `at`), as
@@ -92,7 +95,10 @@ def tie_changes(
 ) -> RecordedChanges:
     """Each transition and diff with the event of `events` it explains (see the module's
     docstring); those that explain none are left out."""
-    by_id: dict[str, FlagEvent] = {}
+    # (Id, flag, environment) → the event received last with them, for diffs; (id, flag) → the
+    # one in the profile's environment (any, when not known), for transitions.
+    by_id: dict[tuple[str, str, str], FlagEvent] = {}
+    ids_here: dict[tuple[str, str], FlagEvent] = {}
     # (Flag, environment, version) → its events without ids and their receive times, oldest
     # first: a version repeats when a flag is deleted and created again with its key.
     by_version: dict[tuple[str, str, int], _Timeline] = {}
@@ -100,17 +106,19 @@ def tie_changes(
     by_flag: dict[str, _Timeline] = {}
     for event in events:
         if event.event_id is not None:
-            by_id[event.event_id] = event
+            by_id[event.event_id, event.flag_key, event.environment_id] = event
+            if environment_id in (None, event.environment_id):
+                ids_here[event.event_id, event.flag_key] = event
             continue
         _append(by_version, (event.flag_key, event.environment_id, event.version), event)
-        if environment_id is None or event.environment_id == environment_id:
+        if environment_id in (None, event.environment_id):
             _append(by_flag, event.flag_key, event)
     # (Event by identity, context) → the event and its transition of that context. With an id
     # the newest wins, as in the live view; without, the first after the event (a later one is
     # a re-evaluation of its own).
     tied: dict[tuple[int, str], tuple[FlagEvent, ValueTransition]] = {}
     for transition in transitions:
-        owner = _owner(transition, by_id, by_flag)
+        owner = _owner(transition, ids_here, by_flag)
         if owner is None:
             continue
         key = (id(owner), transition.context)
@@ -120,7 +128,7 @@ def tie_changes(
     for stored in diffs:
         d = stored.diff
         if d.event_id is not None:
-            found = by_id.get(d.event_id)
+            found = by_id.get((d.event_id, d.flag_key, d.environment_id))
         elif d.version is not None:
             timeline = by_version.get((d.flag_key, d.environment_id, d.version))
             found = _last_before(timeline, stored.at) or _just_after(timeline, stored.at)
@@ -133,11 +141,11 @@ def tie_changes(
 
 def _owner(
     transition: ValueTransition,
-    by_id: dict[str, FlagEvent],
+    ids_here: dict[tuple[str, str], FlagEvent],
     by_flag: dict[str, _Timeline],
 ) -> FlagEvent | None:
     if transition.event_id is not None:
-        return by_id.get(transition.event_id)
+        return ids_here.get((transition.event_id, transition.flag_key))
     owner = _last_before(by_flag.get(transition.flag_key), transition.at)
     within = UNSEEN_TIE_WITHIN if transition.includes_unseen else TIE_WITHIN
     if owner is None or transition.at - owner.received_at > within:

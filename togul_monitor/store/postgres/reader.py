@@ -184,12 +184,12 @@ class PostgresReads:
                 ]
         return merge_history(transitions, events, outages, limit=limit)
 
-    def transitions_for(self, event_id: str) -> list[ValueTransition]:
+    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
         with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT {self._transitions(conn)} FROM transitions WHERE profile = %s"
-                " AND event_id = %s ORDER BY seq DESC LIMIT %s",
-                (self.profile, event_id, MAX_TRANSITIONS_PER_EVENT),
+                " AND event_id = %s AND flag_key = %s ORDER BY seq DESC LIMIT %s",
+                (self.profile, event_id, flag_key, MAX_TRANSITIONS_PER_EVENT),
             ).fetchall()
         newest: dict[str, ValueTransition] = {}
         for transition in map(transition_from_row, rows):

@@ -245,16 +245,17 @@ def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEnt
     return merge_history(transitions, events, outages, limit=limit)
 
 
-def read_transitions_for(path: Path, event_id: str) -> list[ValueTransition]:
-    """The value changes event `event_id` caused, one per context, in the order recorded.
+def read_transitions_for(path: Path, event_id: str, flag_key: str) -> list[ValueTransition]:
+    """The value changes event `event_id` of `flag_key` caused, one per context, in the order
+    recorded. The flag too: a restarted server numbers its events from 1 again.
 
     Should the id have more than one transition of a context (an event replayed after an
     outage, say), the newest is the one kept, as the live view keeps it."""
     with _connection(path) as conn:
         rows = conn.execute(
             f"SELECT {transition_columns(conn)} FROM transitions WHERE event_id = ?"
-            " ORDER BY seq DESC LIMIT ?",
-            (event_id, MAX_TRANSITIONS_PER_EVENT),
+            " AND flag_key = ? ORDER BY seq DESC LIMIT ?",
+            (event_id, flag_key, MAX_TRANSITIONS_PER_EVENT),
         ).fetchall()
     newest: dict[str, ValueTransition] = {}
     for transition in map(transition_from_row, rows):
@@ -306,8 +307,8 @@ class SqliteReads:
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
         return read_history(self.path, flag_key, limit)
 
-    def transitions_for(self, event_id: str) -> list[ValueTransition]:
-        return read_transitions_for(self.path, event_id)
+    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
+        return read_transitions_for(self.path, event_id, flag_key)
 
     def config_diffs(
         self, flag_key: str | None, limit: int = 500, since: float | None = None

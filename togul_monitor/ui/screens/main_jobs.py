@@ -81,8 +81,7 @@ def look_up_transition(
     """The value changes `event` caused (one per context), from the journal (may take seconds
     under backlog), as the detail screen's new body (with `config`, its configuration section,
     as it was; `contexts`, what each context without a change said then)."""
-    assert event.event_id is not None
-    transitions = tuple(monitor.transitions_for(event.event_id))
+    transitions = tuple(monitor.transitions_for(event))
     body = detail_text(
         event, transitions, time_mode, environment_names, config=config, contexts=contexts
     )

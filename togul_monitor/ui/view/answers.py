@@ -23,7 +23,7 @@ those it published a value of. A flag it takes on publishes its stale value righ
 event's row and in the same commit (`core/intake.py`), so the verdict waits for the end of the
 drained batch (`settle`).
 
-Events are told apart by their id, or by identity when the server sends none (the same
+Events are told apart by their id and flag, or by identity when the server sends none (the same
 `FlagEvent` object is shared by the log and the view). Without ids a transition names no event
 either: it belongs to the last event of the answer published just before it (`value` returns
 that event), which is what the monitor does with ids. Nothing here touches a widget.
@@ -43,8 +43,9 @@ WAITING_PER_FLAG = 1_000  # a flag whose evaluation keeps failing must not grow 
 
 
 def event_key(event: FlagEvent) -> object:
-    """How a row is told apart: its id, or the object itself when the server sent none."""
-    return event.event_id if event.event_id is not None else id(event)
+    """How a row is told apart: its id and flag (a restarted server numbers its events from 1
+    again), or the object itself when the server sent no id."""
+    return (event.event_id, event.flag_key) if event.event_id is not None else id(event)
 
 
 class Answer(msgspec.Struct, frozen=True):

@@ -2,10 +2,12 @@
 
 A diff explains one event: the feed's row of that event says it in one line (`summary`), the
 event's detail and the selected flag's history say it whole (`describe`). Diffs are kept by the
-event they explain: its id, or when the server sends no ids, its flag, environment, version and
-receive time (`diff_key`), which the journal's copy of the event (the history pane reads those)
-shares with the live one. The environment too: a token's stream brings every environment's
-events, and one network read gives its events one receive time.
+event they explain: its id with its flag and environment (a restarted server numbers its events
+from 1 again, so an id alone may name another flag's event), or when the server sends no ids,
+its flag, environment, version and receive time (`diff_key`), which the journal's copy of the
+event (the history pane reads those) shares with the live one. The environment too: a token's
+stream brings every environment's events, and one network read gives its events one receive
+time.
 
 Per flag the store also remembers the last event and the last diff it saw: what the inventory
 (`screens/inventory.py`) says was the flag's last change. Flag keys come from the server, so
@@ -38,7 +40,7 @@ DIFF_STYLE = "cyan"
 def diff_key(event: FlagEvent) -> object:
     """The event's id, or what tells an event without one apart (see the module's docstring)."""
     if event.event_id is not None:
-        return event.event_id
+        return (event.event_id, event.flag_key, event.environment_id)
     return (event.flag_key, event.environment_id, event.version, event.received_at)
 
 
@@ -87,7 +89,7 @@ class ConfigDiffs:
         if update.event is not None:
             key = diff_key(update.event)
         elif diff.event_id is not None:
-            key = diff.event_id
+            key = (diff.event_id, diff.flag_key, diff.environment_id)
         else:
             return  # found by a re-fetch (after an outage): no event, no row to show it on
         self._by_event[key] = diff

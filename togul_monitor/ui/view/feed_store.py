@@ -125,8 +125,8 @@ class FeedStore:
         # The events among them, kept as rows come and go: the status bar reads them a few
         # times a second, and counting 5,000 rows each time is an idle TUI's largest cost.
         self._shown = self._pending = 0
-        # Value changes by event key (answers.event_key): the event id, or for an event the
-        # server sent without one, the object itself (kept in `_owners` to check identity).
+        # Value changes by event key (answers.event_key): the event id and flag, or for an
+        # event the server sent without an id, the object itself (`_owners` checks identity).
         # One per context the event changed (a profile may evaluate for several).
         self.transitions: OrderedDict[object, tuple[ValueTransition, ...]] = OrderedDict()
         self._owners: dict[object, FlagEvent] = {}
@@ -208,7 +208,7 @@ class FeedStore:
         context (a later one of the same context replaces it), at most `2 × view_size` events'."""
         key: object
         if transition.event_id is not None:
-            key = transition.event_id
+            key = (transition.event_id, transition.flag_key)  # as answers.event_key
         elif event is not None:
             key = event_key(event)
             if self._owners.get(key) is not event:  # another object at a reused address
@@ -237,6 +237,8 @@ class FeedStore:
 
     def transitions_for(self, event: FlagEvent) -> tuple[ValueTransition, ...]:
         """The event's value changes, one per context that changed, in the profile's order."""
+        if not self.answers.concerns(event):
+            return ()  # another environment's event: the profile's values are not its
         key = event_key(event)
         found = self.transitions.get(key, ())
         if found and event.event_id is None and self._owners.get(key) is not event:
