@@ -168,6 +168,7 @@ async def test_a_pair_that_cannot_be_verified_keeps_the_id(emulator: EmulatorHan
     try:
         notes = monitor.snapshot().notices
         assert any("environment not verified" in n for n in notes), notes
+        assert not monitor.snapshot().environment_verified  # the header says so (status bar)
         await wait_for(lambda: emulator.open_streams == 1, what="the stream")
         await asyncio.to_thread(
             emulator.world.update_flag, "production", "checkout-v2", enabled=False
@@ -211,6 +212,7 @@ async def test_a_verified_key_names_its_events_and_the_probe_is_no_evaluation(
         assert len(evaluated) == 1  # the probe: one request, nothing retried
         assert monitor.snapshot().evaluate_requests == 0  # ...which no view counts
         assert not any("not verified" in n for n in monitor.snapshot().notices)
+        assert monitor.snapshot().environment_verified
         await a_production_event_is_named_production(emulator, monitor)
     finally:
         await monitor.stop()
@@ -258,8 +260,10 @@ async def test_a_probe_without_answer_verifies_the_key_later_and_names_its_event
     await monitor.start()
     try:
         assert any("not verified" in n for n in monitor.snapshot().notices)
+        assert not monitor.snapshot().environment_verified
         await a_production_event_is_named_production(emulator, monitor)
         assert not any("not verified" in n for n in monitor.snapshot().notices)  # no longer
+        assert monitor.snapshot().environment_verified
         assert monitor.configuration_error is None
     finally:
         await monitor.stop()

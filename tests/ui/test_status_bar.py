@@ -184,3 +184,28 @@ def test_the_values_pane_says_its_values_may_be_out_of_date_while_not_live() -> 
     assert values_titles(("default",), down)[0] == "values · not live: may be stale"
     several = ("default", "free", "eu")
     assert values_titles(several, down, 3)[0] == ("values · 3 contexts · not live: may be stale")
+
+
+def test_an_environment_nothing_could_check_is_not_vouched_for() -> None:
+    # A key of scope stream without a token: the profile says production, nothing checked it.
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.ui.view.feed_store import FeedStore
+    from togul_monitor.ui.view.status import status_info
+
+    profile = Profile(name="strwrong", base_url="http://127.0.0.1:1", environment_key="production")
+    status = Status(ConnectionState.LIVE, at=0.0)
+
+    def header(verified: bool, width: int) -> str:
+        info = status_info(
+            profile=profile,
+            status=status,
+            switching=False,
+            store=FeedStore(),
+            snapshot=snapshot(environment_verified=verified),
+            now=0.0,
+        )
+        return render_status(info, narrow=width < 100, width=width).plain.split("\n")[0]
+
+    assert header(False, 120).startswith(" strwrong / production (not verified)  ● live")
+    assert header(False, 80).startswith(" strwrong / production?  ● live")
+    assert header(True, 120).startswith(" strwrong / production  ● live")

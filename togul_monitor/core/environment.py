@@ -177,7 +177,9 @@ class Environments:
         #: Told, once, that an API-key stream carries another environment than the profile's.
         self.on_mismatch: Callable[[str], None] | None = None
         self.on_change: Callable[[], None] = lambda: None  # a verification came late
-        self.notes: tuple[str, ...] = ()  # why the environment is not verified (the snapshot's)
+        # Why the environment is not verified (the snapshot's): none when it is, or when the
+        # token's lookup named it.
+        self.notes: tuple[str, ...] = ()
         self._probe: Callable[[], Awaitable[Verification]] | None = None  # owed: made again
         self._probed_at: float | None = None  # loop time it was last made again
         self._probe_wait = PROBE_AGAIN_AFTER  # before the next one

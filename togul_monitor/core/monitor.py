@@ -266,6 +266,7 @@ class Monitor:
             last_lag_seconds=intake.last_lag,
             environment_names=dict(self._environments.names),
             environment_id=self._environments.environment_id,
+            environment_verified=not self._environments.notes,
             watched=frozenset(evaluations.watched),
             recording=journal is not None and not self._stopped and journal.writing,
             journal_notice=journal_notice(journal, recording.notice, self._stopped),

@@ -43,6 +43,9 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     last_lag_seconds: float | None = None  # receive time minus the last event's timestamp
     environment_names: dict[str, str] = msgspec.field(default_factory=dict)  # id → key, for `env:`
     environment_id: str | None = None  # the profile's environment, once known
+    # False: nothing could check that the stream is `environment_key`'s (a key of scope stream
+    # without a token, a probe without an answer; `notices` say why).
+    environment_verified: bool = True
     watched: frozenset[str] = frozenset()
     recording: bool = False  # the journal is open and being written
     journal_notice: str | None = None  # why it is not recording, or what happened to the file

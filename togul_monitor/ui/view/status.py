@@ -39,6 +39,7 @@ class StatusInfo(msgspec.Struct):
 
     profile: str = ""
     environment: str = ""
+    environment_verified: bool = True  # False: the profile's name for it, not checked
     state: ConnectionState = ConnectionState.CONNECTING
     retry_in: float | None = None
     error: str | None = None
@@ -171,6 +172,7 @@ def status_info(
     )
     if snapshot is not None:
         info.state = snapshot.status.state
+        info.environment_verified = snapshot.environment_verified
         info.error = snapshot.status.error
         if snapshot.status.next_try_at is not None:
             info.retry_in = snapshot.status.next_try_at - now

@@ -63,6 +63,9 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     line.append(safe_text(info.profile), style="bold")
     line.append(" / ", style="dim")
     line.append(safe_text(info.environment or "all environments"))
+    if info.environment and not info.environment_verified:
+        # The profile's name for it, which nothing could check: never vouched for.
+        line.append("?" if narrow else " (not verified)", style="bold yellow")
     line.append("  ")
     error: Text | None = None
     if info.switching:
