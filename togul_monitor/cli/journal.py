@@ -335,7 +335,7 @@ def history(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE (atomically) instead of stdout.",
+    help="Write to FILE (atomically) instead of stdout; `-` is stdout.",
 )
 @click.option("--journal-url", metavar="URL", help=_JOURNAL_URL_HELP)
 @target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
@@ -351,6 +351,7 @@ def export(
     from togul_monitor.store.export import write_csv, write_jsonl
     from togul_monitor.store.journal import JournalError
 
+    output = None if output == Path("-") else output  # as `--api-key-file -` is stdin
     # The message names the position once; a caret under the query shows it (as for `tail`).
     flt = parse_filter_option(query, "export")
     since_at = None
@@ -378,8 +379,7 @@ def export(
         if output is None:
             count = write(sys.stdout)
             sys.stdout.flush()
-        else:
-            # Temp file, fsync, rename: a reader never sees half an export.
+        else:  # temp file, fsync, rename: a reader never sees half an export
             with atomic_text(output) as out:
                 count = write(out)
     except JournalError as exc:

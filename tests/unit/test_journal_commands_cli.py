@@ -1,0 +1,36 @@
+"""`export -o -` writes to stdout; on a journal written here, no server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from togul_monitor.cli import cli
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.store.journal import Journal, journal_path
+
+
+def record(events: list[FlagEvent], transitions: list[ValueTransition]) -> None:
+    path = journal_path("rec")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    journal = Journal.open(path)
+    journal.append_events(events)
+    for transition in transitions:
+        journal.append_transition(transition)
+    journal.close()
+
+
+def test_export_to_a_dash_writes_to_stdout(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record([FlagEvent("flag.updated", "k", "env-1", 2, 1, "7", 10.0)], [])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["export", "--format", "csv", "-o", "-", "--profile", "rec"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "-").exists()
+    header, row = result.stdout.splitlines()
+    assert header.startswith("id,type,flag_key,") and row.startswith("7,flag.updated,k,")
+    assert "Exported" not in result.stderr
