@@ -1,4 +1,5 @@
-"""`export -o -` writes to stdout; on a journal written here, no server."""
+"""`export -o -` writes to stdout, and `history` words a change the same whatever `--limit`
+keeps in view; on a journal written here, no server."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from click.testing import CliRunner
 
 from togul_monitor.cli import cli
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import ValueTransition
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import Journal, journal_path
+
+OFF = Evaluation(False, "boolean", "default", True)
+ON = Evaluation(True, "boolean", "default", True)
 
 
 def record(events: list[FlagEvent], transitions: list[ValueTransition]) -> None:
@@ -34,3 +38,21 @@ def test_export_to_a_dash_writes_to_stdout(
     header, row = result.stdout.splitlines()
     assert header.startswith("id,type,flag_key,") and row.startswith("7,flag.updated,k,")
     assert "Exported" not in result.stderr
+
+
+def test_history_words_a_change_alike_whatever_the_limit_keeps_in_view(
+    isolated_home: Path,
+) -> None:
+    # Ids on the stream; a change found by a re-evaluation of its own, after the flag's event.
+    event = FlagEvent("flag.updated", "k", "env-1", 2, 1, "7", 10.0)
+    found = ValueTransition("k", OFF, ON, None, 20.0, includes_unseen=True)
+    record([event], [found])
+
+    def change_line(*limit: str) -> str:
+        result = CliRunner().invoke(cli, ["history", "k", "--profile", "rec", *limit])
+        assert result.exit_code == 0, result.output
+        (line,) = [line for line in result.stdout.splitlines() if "  value  " in line]
+        return line
+
+    assert change_line() == change_line("--limit", "1")  # the event out of view
+    assert change_line().endswith("(found on re-evaluation)")

@@ -184,7 +184,7 @@ def history_line(
     ids: bool = False,
 ) -> str:
     """One row of `history`; `show_context`: a transition names its context (see
-    `names_contexts`); `ids`: the flag's events carry ids (`events_have_ids`), so a change
+    `names_contexts`); `ids`: the stream sends event ids (`events_have_ids`), so a change
     tied to none was found on a re-evaluation of its own. Without ids nothing tells that from
     a change an event caused, and the row claims neither."""
     if isinstance(entry, FlagEvent):
@@ -301,6 +301,8 @@ def history(
         journal.check()
         entries = with_diffs(journal.history(flag, limit), journal.config_diffs(flag, limit), limit)
         names = journal.environment_names()
+        # The stream's, by the journal's newest event: not the rows `--limit` keeps in view.
+        ids = events_have_ids(journal.recent_events(1))
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
@@ -311,7 +313,6 @@ def history(
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     show_context = names_contexts(entries)
-    ids = events_have_ids(entries)
     for entry in entries:
         if isinstance(entry, StoredDiff):
             if as_json:
