@@ -31,3 +31,16 @@ async def test_a_cut_detail_ends_with_an_ellipsis_within_its_column() -> None:
         assert column <= pane.size.width - 1 - (10 + 13)
         assert detail.cell_len <= column
         assert detail.plain.endswith("…")
+
+
+def test_a_long_event_type_keeps_a_space_before_the_version() -> None:
+    from togul_monitor.domain.events import FlagEvent
+    from togul_monitor.ui.widgets.history_pane import WHAT, entry_cells
+
+    for kind in ("flag.exploded", "flag.exploded.and.then.some"):  # types the server made up
+        event = FlagEvent(kind, "checkout", "env", 38, 1, "48", 99.0)
+        _, what, detail = entry_cells(event, "utc", 100.0, 40)
+        assert what.cell_len < WHAT and what.plain.endswith("…")  # the rest of it is a space
+        assert detail.plain == "v38  id 48"
+    _, what, _ = entry_cells(FlagEvent("flag.updated", "c", "env", 2, 1, "3", 99.0), "utc", 0, 40)
+    assert what.plain == "flag.updated"  # the known types fit whole

@@ -27,7 +27,8 @@ from togul_monitor.ui.view.words import wrap_words
 from togul_monitor.ui.widgets.lean_table import LeanTable
 
 MAX_ROWS = 200
-LEAD = 23  # the time and what columns
+WHAT = 13  # the what column's width: an event's type, cut to leave a space before the detail
+LEAD = 10 + WHAT  # the time and what columns
 
 
 def entry_cells(
@@ -49,7 +50,9 @@ def _cells(
         detail = Text(f"v{entry.version}", style="dim")
         if entry.event_id:
             detail.append(f"  id {safe_text(entry.event_id)}", style="dim")
-        return Text(when, style="dim"), Text(safe_text(entry.type), type_style(entry.type)), detail
+        what = Text(safe_text(entry.type), type_style(entry.type))
+        what.truncate(WHAT - 1, overflow="ellipsis")  # an unknown type may be of any length
+        return Text(when, style="dim"), what, detail
     if isinstance(entry, ValueTransition):
         when = fmt_clock(entry.at, time_mode, now)
         return (
@@ -104,7 +107,7 @@ class HistoryPane(LeanTable):
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=10)
-        self.add_column("what", key="what", width=13)
+        self.add_column("what", key="what", width=WHAT)
         self.add_column("detail", key="detail")
 
     def on_focus(self) -> None:
