@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from togul_monitor.cli.journal import diff_lines
+from togul_monitor.cli.history_lines import diff_lines
 from togul_monitor.cli.render import MAX_DIFF_LINES, TailPrinter
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff

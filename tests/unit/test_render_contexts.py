@@ -15,7 +15,7 @@ from msgspec.structs import replace
 
 from togul_monitor.cli import cli
 from togul_monitor.cli.common import check_context_names
-from togul_monitor.cli.journal import history_line, names_contexts
+from togul_monitor.cli.history_lines import history_line, names_contexts
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.cli.wait import choose_context

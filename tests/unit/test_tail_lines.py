@@ -331,7 +331,7 @@ def test_a_change_tied_to_no_event_is_called_found_on_re_evaluation_only_when_ev
 ):
     """The documented stream sends no ids: every change then has no event id, and calling them
     all "found on re-evaluation" was wrong for the ones an event caused."""
-    from togul_monitor.cli.journal import events_have_ids, history_line
+    from togul_monitor.cli.history_lines import events_have_ids, history_line
 
     change = ValueTransition(
         "k",
@@ -371,7 +371,7 @@ def test_a_connection_waiting_for_its_first_byte_says_so_and_is_not_live() -> No
 
 
 def test_a_change_that_may_include_unseen_ones_says_so_unless_no_event_claims_it() -> None:
-    from togul_monitor.cli.journal import history_line
+    from togul_monitor.cli.history_lines import history_line
 
     marked = ValueTransition("k", ev(True), ev(False), "17", 2.0, "default", True)
     found = ValueTransition("k", ev(True), ev(False), None, 2.0, "default", True)

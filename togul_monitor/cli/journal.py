@@ -10,11 +10,9 @@ The profile is chosen like every command's (cli/common.py): this command's `--pr
 group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. A name that is
 neither a profile nor has a journal is a usage error, as for `tail`. Environments are shown by
 key where the journal knows it (its `environments` table); exports carry both, with ISO-8601
-times (store/export.py). A value transition is of one of the profile's contexts: `history` names
-it (`value       [premium] false → true`) once any transition shown is of a named context, and
-`--json` always carries it (`"context"`). Exit codes (README.md): 0 done, 1 runtime failure (no journal,
-unreadable or damaged: `PRAGMA quick_check` runs first, and the file is left as it is),
-2 usage or configuration, 130 Ctrl-C.
+times (store/export.py); `history`'s lines are cli/history_lines.py's. Exit codes (README.md):
+0 done, 1 runtime failure (no journal, unreadable or damaged: `PRAGMA quick_check` runs first,
+and the file is left as it is), 2 usage or configuration, 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -40,18 +38,16 @@ from togul_monitor.cli.common import (
     target_name,
     target_options,
 )
-from togul_monitor.cli.render import clock, stamp
-from togul_monitor.config.errors import ConfigError
-from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.flag_config import describe, summary
-from togul_monitor.domain.history import FoundDiff, HistoryEntry
-from togul_monitor.domain.values import (
-    DEFAULT_CONTEXT,
-    UNSEEN_NOTE,
-    Evaluation,
-    ValueTransition,
-    evaluation_to_json,
+from togul_monitor.cli.history_lines import (
+    diff_lines,
+    events_have_ids,
+    history_json,
+    history_line,
+    names_contexts,
+    with_diffs,
 )
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.files import atomic_text
@@ -152,132 +148,12 @@ def _profile_journal_url(name: str) -> str | None:
     return None if entry is None else entry.resolve_journal_url(file=config.path)
 
 
+MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention)
+
 _JOURNAL_URL_HELP = (
     "Read the journal in this database: postgresql://USER@HOST[:PORT]/DB (docs/journal.md); "
     "default: the profile's SQLite file."
 )
-
-
-def _show_value(evaluation: Evaluation | None, missing: str = "(gone)") -> str:
-    """`missing`: a value before (`∅`: created, or back) or after (`(gone)`: deleted)."""
-    data = evaluation_to_json(evaluation)
-    if data is None:
-        return missing
-    value = json.dumps(data["value"], ensure_ascii=True)
-    extra = [data["reason"] or "?", "enabled" if data["enabled"] else "disabled"]
-    if data["value_type"] is None:
-        extra.append("unknown type")
-    return f"{value} ({', '.join(extra)})"
-
-
-def events_have_ids(entries: Iterable[object]) -> bool:
-    """Whether the events among `entries` carry ids (the server sends `id:` lines; the
-    documented stream does not)."""
-    return any(isinstance(e, FlagEvent) and e.event_id is not None for e in entries)
-
-
-def history_line(
-    entry: FlagEvent | ValueTransition | Outage,
-    environment_names: Mapping[str, str] | None = None,
-    *,
-    show_context: bool = False,
-    ids: bool = False,
-) -> str:
-    """One row of `history`; `show_context`: a transition names its context (see
-    `names_contexts`); `ids`: the stream sends event ids (`events_have_ids`), so a change
-    tied to none was found on a re-evaluation of its own. Without ids nothing tells that from
-    a change an event caused, and the row claims neither."""
-    if isinstance(entry, FlagEvent):
-        ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
-        # The environment's key, from the journal; the start of its id when it never learnt it.
-        env = (environment_names or {}).get(entry.environment_id) or entry.environment_id[:8]
-        return (
-            f"{stamp(entry.received_at)}  event       {safe_text(entry.type):<13} "
-            f"v{entry.version}  env {safe_text(env)}{ident}"
-        )
-    if isinstance(entry, ValueTransition):
-        cause = ""
-        if entry.event_id is not None:
-            cause = f"  by event {safe_text(entry.event_id)}"
-        elif ids:
-            cause = "  (found on re-evaluation)"
-        if entry.includes_unseen and (entry.event_id is not None or not ids):
-            cause += f"  ({UNSEEN_NOTE})"
-        context = f"[{safe_text(entry.context)}] " if show_context else ""
-        return (
-            f"{stamp(entry.at)}  value       {context}{_show_value(entry.before, '∅')} → "
-            f"{_show_value(entry.after)}{cause}"
-        )
-    missed = "may have missed events" if entry.may_have_missed else "nothing missed"
-    return (
-        f"{stamp(entry.received_at)}  outage      disconnected {clock(entry.started_at)}"
-        f"–{clock(entry.ended_at)} ({missed})"
-    )
-
-
-def history_json(
-    entry: FlagEvent | ValueTransition | Outage,
-    environment_names: Mapping[str, str] | None = None,
-) -> dict[str, object]:
-    from togul_monitor.domain.values import transition_to_json
-    from togul_monitor.store.export import with_environment_key
-
-    if isinstance(entry, FlagEvent):
-        return with_environment_key(entry, environment_names, kind="event")
-    if isinstance(entry, ValueTransition):
-        return {"kind": "transition", **transition_to_json(entry)}
-    return {
-        "kind": "outage",
-        "started_at": entry.started_at,
-        "ended_at": entry.ended_at,
-        "replayed": entry.replayed,
-        "may_have_missed": entry.may_have_missed,
-        "received_at": entry.received_at,
-    }
-
-
-def names_contexts(entries: Iterable[object]) -> bool:
-    """Whether the transitions among `entries` need their context named: some are of a named
-    context. A journal of a profile with its single context only reads as it always did."""
-    return any(
-        isinstance(entry, ValueTransition) and entry.context != DEFAULT_CONTEXT for entry in entries
-    )
-
-
-MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention)
-MAX_DIFF_LINES = 10  # lines of one configuration diff `history` shows under its summary
-_INDENT = " " * 21  # under the kind column
-
-
-def diff_lines(stored: StoredDiff) -> list[str]:
-    """A configuration diff: its summary, then a line per change (indented)."""
-    d = stored.diff
-    cause = f"  by event {safe_text(d.event_id)}" if d.event_id is not None else ""
-    if not cause:
-        cause = f"  (v{d.version})" if d.version is not None else "  (found on a re-fetch)"
-    lines = [f"{stamp(stored.at)}  config      {summary(d)}{cause}"]
-    details = describe(d) if len(d.changes) > 1 else []
-    lines += [f"{_INDENT}{line}" for line in details[:MAX_DIFF_LINES]]
-    if len(details) > MAX_DIFF_LINES:
-        lines.append(f"{_INDENT}… {len(details) - MAX_DIFF_LINES} more changes")
-    return lines
-
-
-def with_diffs(
-    entries: list[HistoryEntry], diffs: list[StoredDiff], limit: int
-) -> list[FlagEvent | ValueTransition | Outage | StoredDiff]:
-    """Both lists (newest first) merged newest first; a diff above the event it explains. The
-    journal's history holds no `FoundDiff`: its diffs are `diffs`, each once."""
-
-    def when(item: FlagEvent | ValueTransition | Outage | StoredDiff) -> float:
-        if isinstance(item, (StoredDiff, ValueTransition)):
-            return item.at
-        return item.received_at
-
-    kept = [entry for entry in entries if not isinstance(entry, FoundDiff)]
-    merged: list[FlagEvent | ValueTransition | Outage | StoredDiff] = [*kept, *diffs]
-    merged.sort(key=lambda item: (-when(item), not isinstance(item, StoredDiff)))
-    return merged[:limit]
 
 
 @click.command()
