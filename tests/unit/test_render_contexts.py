@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import click
 import pytest
@@ -22,6 +23,7 @@ from togul_monitor.cli.wait import choose_context
 from togul_monitor.config.entry import Profile
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
+from togul_monitor.store.journal import Journal, journal_path
 
 OFF = Evaluation(False, "boolean", "default", True)
 ON = Evaluation(True, "boolean", "rule_match", True)
@@ -166,6 +168,33 @@ def test_history_names_contexts_once_a_named_one_is_shown() -> None:
     assert "  value       false (" in plain and "[" not in plain
     named = history_line(premium, show_context=True)
     assert "  value       [premium] false (default, enabled) → true (rule_match, enabled)" in named
+
+
+def _journal_of_a_default_change(profile: str, contexts: tuple[str, ...]) -> None:
+    """A journal where only `default`'s value changed; last values of `contexts`."""
+    journal = Journal.open(journal_path(profile))
+    journal.append_event(FlagEvent("flag.updated", "checkout-v2", "e", 7, 1.0, "7", 2.0))
+    journal.append_transition(change())
+    for context in contexts:
+        journal.set_last_value("checkout-v2", ON, 3.0, context=context)
+    journal.flush()
+    journal.close()
+
+
+def test_history_names_the_context_whenever_the_journal_or_profile_has_two(
+    isolated_home: Path,
+) -> None:
+    _journal_of_a_default_change("team", ("default", "free"))  # no such profile: the journal's
+    _journal_of_a_default_change("duo", ("default",))  # the profile has two
+    (isolated_home / "profiles.toml").write_text(
+        '[profiles.duo]\nbase_url = "http://127.0.0.1:1"\nenvironment_key = "production"\n'
+        'api_key_env = "DUO_KEY"\n'
+        'context = { plan = "premium" }\ncontexts = { free = { plan = "free" } }\n'
+    )
+    for profile in ("team", "duo"):
+        lines = CliRunner().invoke(cli, ["history", "checkout-v2", "--profile", profile]).output
+        assert "  value       [default] false (default, enabled) → true" in lines
+    assert not names_contexts([change()], ["default", "default"])
 
 
 def test_history_says_a_value_from_nothing_and_a_value_gone() -> None:

@@ -2,8 +2,8 @@
 journal's configuration diffs merged in above the events they explain.
 
 A value transition is of one of the profile's contexts: `history` names it (`value       [premium]
-false → true`) once any transition shown is of a named context, and `--json` always carries it
-(`"context"`).
+false → true`) when the profile or its journal has several contexts, or a transition shown is of
+a named one, and `--json` always carries it (`"context"`).
 """
 
 from __future__ import annotations
@@ -104,10 +104,11 @@ def history_json(
     }
 
 
-def names_contexts(entries: Iterable[object]) -> bool:
-    """Whether the transitions among `entries` need their context named: some are of a named
-    context. A journal of a profile with its single context only reads as it always did."""
-    return any(
+def names_contexts(entries: Iterable[object], contexts: Iterable[str] = ()) -> bool:
+    """Whether the transitions among `entries` need their context named: there are several
+    `contexts` (the profile's, the journal's), or some transition is of a named one. A journal
+    of a profile with its single context only reads as it always did."""
+    return len(set(contexts)) > 1 or any(
         isinstance(entry, ValueTransition) and entry.context != DEFAULT_CONTEXT for entry in entries
     )
 

@@ -48,6 +48,7 @@ from togul_monitor.cli.history_lines import (
 )
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import DEFAULT_CONTEXT
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.files import atomic_text
@@ -102,9 +103,9 @@ def _check_known(name: str, named: bool = False) -> None:
     resolve_profile(name)  # not a profile of any kind: raises the "no profile named" error
 
 
-def _open_reader(profile_name: str | None, journal_url: str | None) -> JournalReader:
-    """The profile's journal for reading (`--journal-url`: which database); exits 1 when
-    there is none, 2 for a URL that names no journal."""
+def _open_reader(profile_name: str | None, journal_url: str | None) -> tuple[str, JournalReader]:
+    """The profile's name and its journal for reading (`--journal-url`: which database); exits
+    1 when there is none, 2 for a URL that names no journal."""
     from togul_monitor.store.journal import JournalError, journal_target, open_reader_at
     from togul_monitor.store.url import parse_journal_url
 
@@ -131,7 +132,7 @@ def _open_reader(profile_name: str | None, journal_url: str | None) -> JournalRe
         )
         raise SystemExit(EXIT_FAILED)
     try:
-        return open_reader_at(name, journal_url)
+        return name, open_reader_at(name, journal_url)
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
@@ -146,6 +147,19 @@ def _profile_journal_url(name: str) -> str | None:
     config = load_config()
     entry = config.profiles.get(name)
     return None if entry is None else entry.resolve_journal_url(file=config.path)
+
+
+def _profile_contexts(name: str) -> list[str]:
+    """The names of the contexts profile `name` of profiles.toml evaluates for (none for a
+    journal whose profile is gone or comes from elsewhere)."""
+    from togul_monitor.config.profiles import load_config
+
+    entry = load_config().profiles.get(name)
+    if entry is None:
+        return []
+    # As Profile.evaluation_contexts: `context` is `default`, left out when empty beside others.
+    single = [DEFAULT_CONTEXT] if entry.context or not entry.contexts else []
+    return [*single, *entry.contexts]
 
 
 MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention)
@@ -172,13 +186,16 @@ def history(
     from togul_monitor.store.export import diff_json
     from togul_monitor.store.journal import JournalError
 
-    journal = _open_reader(profile_name, journal_url)
+    name, journal = _open_reader(profile_name, journal_url)
     try:
         journal.check()
         entries = with_diffs(journal.history(flag, limit), journal.config_diffs(flag, limit), limit)
         names = journal.environment_names()
         # The stream's, by the journal's newest event: not the rows `--limit` keeps in view.
         ids = events_have_ids(journal.recent_events(1))
+        # Every context the profile has, or the journal has values of: which one changed is
+        # news whenever there are two, even when it is `default`.
+        contexts = {*_profile_contexts(name), *journal.last_values()}
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
@@ -188,7 +205,7 @@ def history(
         journal.close()
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
-    show_context = names_contexts(entries)
+    show_context = names_contexts(entries, contexts)
     for entry in entries:
         if isinstance(entry, StoredDiff):
             if as_json:
@@ -237,7 +254,7 @@ def export(
             since_at = parse_since(since)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-    journal = _open_reader(profile_name, journal_url)
+    _, journal = _open_reader(profile_name, journal_url)
     try:
         journal.check()  # before `-o FILE` is touched: half a journal is no export
         names = journal.environment_names()
