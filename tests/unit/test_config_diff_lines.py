@@ -8,7 +8,7 @@ import json
 from togul_monitor.cli.history_lines import diff_lines
 from togul_monitor.cli.render import MAX_DIFF_LINES, TailPrinter
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.flag_config import Change, ConfigDiff
+from togul_monitor.domain.flag_config import CONDITION_SHOWN, Change, ConfigDiff
 from togul_monitor.store.schema import StoredDiff
 
 ROLLOUT = Change(
@@ -29,9 +29,36 @@ def test_tail_prints_a_line_per_change_under_the_event() -> None:
     diff = ConfigDiff("checkout-v2", "env-p", "e7", 7, (ROLLOUT, OFF))
     tail.config_change(diff, EVENT, 1_700_000_001.5)
     assert out.getvalue().splitlines() == [
-        "  ↳ checkout-v2 (production): rollout 25% → 50% (rule 2)",
+        "  ↳ checkout-v2 (production): rollout 25% → 50% (rule 2: percentage by user_id)",
         "  ↳ checkout-v2 (production): rule 3 (plan in premium, enterprise) deactivated",
     ]
+
+
+def test_tail_and_history_tell_two_rules_of_one_number_apart_by_their_condition() -> None:
+    # Rules are numbered by their place after the change: a reorder gives another rule number 2.
+    email = "email ends with @acme.test"
+    moved = Change("rules[r1].priority", "changed", 0, 5, "r1", 2, email)
+    tail, out = printer(as_json=False)
+    tail.config_change(ConfigDiff("checkout-v2", "env-p", "e7", 7, (ROLLOUT,)), EVENT, 0.0)
+    tail.config_change(ConfigDiff("checkout-v2", "env-p", "e8", 8, (moved,)), EVENT, 0.0)
+    assert out.getvalue().splitlines() == [
+        "  ↳ checkout-v2 (production): rollout 25% → 50% (rule 2: percentage by user_id)",
+        f"  ↳ checkout-v2 (production): priority 0 → 5 (rule 2: {email})",
+    ]
+    head, detail = diff_lines(StoredDiff(ConfigDiff("checkout-v2", "env-p", "e8", 8, (moved,)), 0))
+    assert head.endswith("config      priority 0→5 · rule 2  by event e8")
+    assert detail.strip() == f"rule 2 ({email}): priority 0 → 5"
+
+
+def test_a_long_condition_is_cut_on_a_tail_or_history_line() -> None:
+    long = "country in " + ", ".join(f"C{i:02}" for i in range(40))
+    rule = Change("rules[r4].is_active", "changed", True, False, "r4", 4, long)
+    tail, out = printer(as_json=False)
+    tail.config_change(ConfigDiff("k", "env-p", "e9", 9, (rule,)), EVENT, 0.0)
+    cut = long[: CONDITION_SHOWN - 1] + "…"
+    assert out.getvalue() == f"  ↳ k (production): rule 4 ({cut}) deactivated\n"
+    _, detail = diff_lines(StoredDiff(ConfigDiff("k", "e", "e9", 9, (rule,)), 0.0))
+    assert detail.strip() == f"rule 4 ({cut}): deactivated"
 
 
 def test_tail_caps_a_long_diff_and_marks_one_found_on_a_re_fetch() -> None:
@@ -64,4 +91,8 @@ def test_history_shows_the_summary_then_each_change() -> None:
         "rule 3 (plan in premium, enterprise): deactivated",
     ]
     single = StoredDiff(ConfigDiff("k", "e", "e9", 9, (OFF,)), 0.0)
-    assert len(diff_lines(single)) == 1 and diff_lines(single)[0].endswith("by event e9")
+    head, rule = diff_lines(single)  # a rule's change: its line names the rule's condition
+    assert head.endswith("by event e9") and rule.strip().startswith("rule 3 (plan in premium")
+    switch = Change("enabled", "changed", True, False)
+    (only,) = diff_lines(StoredDiff(ConfigDiff("k", "e", "e9", 9, (switch,)), 0.0))
+    assert only.endswith("config      flag switched off  by event e9")

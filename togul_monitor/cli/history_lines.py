@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from togul_monitor.cli.render import clock, stamp
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.flag_config import describe, summary
+from togul_monitor.domain.flag_config import CONDITION_SHOWN, describe, summary
 from togul_monitor.domain.history import FoundDiff, HistoryEntry
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
@@ -118,13 +118,15 @@ _INDENT = " " * 21  # under the kind column
 
 
 def diff_lines(stored: StoredDiff) -> list[str]:
-    """A configuration diff: its summary, then a line per change (indented)."""
+    """A configuration diff: its summary, then a line per change (indented); one change only
+    when it is a rule's, whose line names the rule by its condition too."""
     d = stored.diff
     cause = f"  by event {safe_text(d.event_id)}" if d.event_id is not None else ""
     if not cause:
         cause = f"  (v{d.version})" if d.version is not None else "  (found on a re-fetch)"
     lines = [f"{stamp(stored.at)}  config      {summary(d)}{cause}"]
-    details = describe(d) if len(d.changes) > 1 else []
+    named = any(change.rule_id is not None for change in d.changes)
+    details = describe(d, CONDITION_SHOWN) if len(d.changes) > 1 or named else []
     lines += [f"{_INDENT}{line}" for line in details[:MAX_DIFF_LINES]]
     if len(details) > MAX_DIFF_LINES:
         lines.append(f"{_INDENT}… {len(details) - MAX_DIFF_LINES} more changes")

@@ -35,6 +35,7 @@ from togul_monitor.domain.flag_config_model import (
     rule_to_json,
 )
 from togul_monitor.domain.flag_config_words import (
+    CONDITION_SHOWN,
     change_lines,
     describe,
     rule_condition,
@@ -44,6 +45,7 @@ from togul_monitor.domain.flag_config_words import (
 from togul_monitor.domain.values import same_json
 
 __all__ = [
+    "CONDITION_SHOWN",
     "KINDS",
     "MAX_JSON_LEAVES",
     "Change",

@@ -11,6 +11,9 @@ from togul_monitor.domain.values import UNSEEN_NOTE
 from togul_monitor.support.text import safe_text
 
 _SHOWN = 48  # characters of a value shown in a summary or a description
+#: Characters of a rule's condition on a line of `tail` or `history`: enough to tell two rules
+#: apart (an attribute, its operator and the start of its values), a line still fits a terminal.
+CONDITION_SHOWN = 60
 
 
 def show(value: Any, limit: int = _SHOWN) -> str:
@@ -104,6 +107,12 @@ def _rule_label(change: Change) -> str:
     return f"rule {change.rule_number}" if change.rule_number is not None else "a rule"
 
 
+def _condition(change: Change, limit: int | None) -> str:
+    """The rule's condition, plain, cut to `limit` characters with `…` (None: whole)."""
+    text = safe_text(change.condition or "")
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
 def summary(diff: ConfigDiff) -> str:
     """One line: the first change and how many more (`rollout 25→50% · rule 2 · +2 more`)."""
     if not diff.changes:
@@ -123,8 +132,9 @@ def summary(diff: ConfigDiff) -> str:
     return f"{text} · +unseen" if diff.includes_unseen else text
 
 
-def describe(diff: ConfigDiff) -> list[str]:
-    """One line per change: `rule 2 (percentage by user_id): rollout 25% → 50%`."""
+def describe(diff: ConfigDiff, condition_limit: int | None = None) -> list[str]:
+    """One line per change: `rule 2 (percentage by user_id): rollout 25% → 50%`; the rule's
+    condition cut to `condition_limit` characters (None: whole)."""
     if not diff.changes:
         return [summary(diff)]
     lines = []
@@ -133,8 +143,8 @@ def describe(diff: ConfigDiff) -> list[str]:
         if change.rule_id is None:
             lines.append(words)
             continue
-        condition = change.condition
-        label = _rule_label(change) + (f" ({safe_text(condition)})" if condition else "")
+        condition = _condition(change, condition_limit)
+        label = _rule_label(change) + (f" ({condition})" if condition else "")
         lines.append(f"{label}: {words}")
     return _noted(diff, lines)
 
@@ -146,8 +156,9 @@ def _noted(diff: ConfigDiff, lines: list[str]) -> list[str]:
 
 def change_lines(diff: ConfigDiff) -> list[str]:
     """One line per change, what changed first and the rule after it (`tail` prints these
-    under the event): `rollout 25% → 50% (rule 2)`, `rule 3 deactivated`, `default false →
-    true`."""
+    under the event): `rollout 25% → 50% (rule 2: percentage by user_id)`, `rule 3 (plan in
+    premium) deactivated`, `default false → true`. A rule is named by its condition too: its
+    number is its place after the change, which a reorder moves."""
     if not diff.changes:
         if diff.first_seen:
             return ["configuration first seen (no earlier snapshot to compare with)"]
@@ -158,8 +169,11 @@ def change_lines(diff: ConfigDiff) -> list[str]:
         if change.rule_id is None:
             lines.append(words)
         elif _field_of(change) in ("", "is_active"):
-            condition = f" ({safe_text(change.condition)})" if change.condition else ""
+            condition = _condition(change, CONDITION_SHOWN)
+            condition = f" ({condition})" if condition else ""
             lines.append(f"{_rule_label(change)}{condition} {words}")
         else:
-            lines.append(f"{words} ({_rule_label(change)})")
+            condition = _condition(change, CONDITION_SHOWN)
+            condition = f": {condition}" if condition else ""
+            lines.append(f"{words} ({_rule_label(change)}{condition})")
     return _noted(diff, lines)
