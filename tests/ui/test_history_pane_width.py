@@ -5,7 +5,10 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets.data_table import ColumnKey
 
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.history import merge_history
 from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.ui.view.format import fmt_clock
 from togul_monitor.ui.widgets.history_pane import HistoryPane
 
 BEFORE = Evaluation("a-rather-long-variant-name", "string", "rule", True)
@@ -44,3 +47,25 @@ def test_a_long_event_type_keeps_a_space_before_the_version() -> None:
         assert detail.plain == "v38  id 48"
     _, what, _ = entry_cells(FlagEvent("flag.updated", "c", "env", 2, 1, "3", 99.0), "utc", 0, 40)
     assert what.plain == "flag.updated"  # the known types fit whole
+
+
+class Wide(App[None]):
+    CSS = "HistoryPane { width: 100; height: 10; }"
+
+    def compose(self) -> ComposeResult:
+        yield HistoryPane(lambda: 100.0)
+
+
+async def test_a_replayed_event_shows_when_it_happened_inside_its_outage() -> None:
+    outage = Outage(1000.0, 1060.0, 1, False, 1060.2)
+    replayed = FlagEvent("rule.updated", "checkout", "env-1", 16, 1030.0, "24", 1060.2)
+    app = Wide()
+    async with app.run_test(size=(120, 24)) as pilot:
+        pane = app.query_one(HistoryPane)
+        pane.time_mode = "utc"
+        pane.show("checkout", merge_history([replayed, outage], limit=10))
+        await pilot.pause()
+        outage_row, event_row = (pane.get_row_at(row) for row in (0, 1))
+        assert outage_row[1].plain == "outage"
+        assert event_row[0].plain == fmt_clock(1030.0, "utc", 100.0)
+        assert event_row[2].plain.endswith(f"replayed, received {fmt_clock(1060.2, 'utc', 0)}")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from togul_monitor.cli.render import clock, stamp
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import CONDITION_SHOWN, describe, summary
-from togul_monitor.domain.history import FoundDiff, HistoryEntry
+from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
     UNSEEN_NOTE,
@@ -50,18 +50,26 @@ def history_line(
     *,
     show_context: bool = False,
     ids: bool = False,
+    replayed: bool = False,
 ) -> str:
     """One row of `history`; `show_context`: a transition names its context (see
     `names_contexts`); `ids`: the stream sends event ids (`events_have_ids`), so a change
     tied to none was found on a re-evaluation of its own. Without ids nothing tells that from
-    a change an event caused, and the row claims neither."""
+    a change an event caused, and the row claims neither. `replayed`: the event came in the
+    replay after an outage (domain/history.py `Replays`), so it is dated when it happened."""
     if isinstance(entry, FlagEvent):
         ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
         # The environment's key, from the journal; the start of its id when it never learnt it.
         env = (environment_names or {}).get(entry.environment_id) or entry.environment_id[:8]
+        at, note = entry.received_at, ""
+        if replayed:
+            at, note = (
+                entry.timestamp,
+                f"  (replayed: server time; received {clock(entry.received_at)})",
+            )
         return (
-            f"{stamp(entry.received_at)}  event       {safe_text(entry.type):<13} "
-            f"v{entry.version}  env {safe_text(env)}{ident}"
+            f"{stamp(at)}  event       {safe_text(entry.type):<13} "
+            f"v{entry.version}  env {safe_text(env)}{ident}{note}"
         )
     if isinstance(entry, ValueTransition):
         cause = ""
@@ -86,12 +94,17 @@ def history_line(
 def history_json(
     entry: FlagEvent | ValueTransition | Outage,
     environment_names: Mapping[str, str] | None = None,
+    *,
+    replayed: bool = False,
 ) -> dict[str, object]:
     from togul_monitor.domain.values import transition_to_json
     from togul_monitor.store.export import with_environment_key
 
     if isinstance(entry, FlagEvent):
-        return with_environment_key(entry, environment_names, kind="event")
+        return {
+            **with_environment_key(entry, environment_names, kind="event"),
+            "replayed": replayed,
+        }
     if isinstance(entry, ValueTransition):
         return {"kind": "transition", **transition_to_json(entry)}
     return {
@@ -142,9 +155,11 @@ def with_diffs(
     def when(item: FlagEvent | ValueTransition | Outage | StoredDiff) -> float:
         if isinstance(item, (StoredDiff, ValueTransition)):
             return item.at
-        return item.received_at
+        happened = replays.happened_at(item)  # a replayed event, inside its outage
+        return item.received_at if happened is None else happened
 
     kept = [entry for entry in entries if not isinstance(entry, FoundDiff)]
+    replays = Replays(kept)
     merged: list[FlagEvent | ValueTransition | Outage | StoredDiff] = [*kept, *diffs]
     merged.sort(key=lambda item: (-when(item), not isinstance(item, StoredDiff)))
     return merged[:limit]

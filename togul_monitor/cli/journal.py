@@ -48,6 +48,7 @@ from togul_monitor.cli.history_lines import (
 )
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.history import Replays
 from togul_monitor.domain.values import DEFAULT_CONTEXT
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
@@ -189,7 +190,8 @@ def history(
     name, journal = _open_reader(profile_name, journal_url)
     try:
         journal.check()
-        entries = with_diffs(journal.history(flag, limit), journal.config_diffs(flag, limit), limit)
+        found = journal.history(flag, limit)
+        entries = with_diffs(found, journal.config_diffs(flag, limit), limit)
         names = journal.environment_names()
         # The stream's, by the journal's newest event: not the rows `--limit` keeps in view.
         ids = events_have_ids(journal.recent_events(1))
@@ -206,7 +208,9 @@ def history(
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     show_context = names_contexts(entries, contexts)
+    replays = Replays(found)
     for entry in entries:
+        replayed = replays.happened_at(entry) is not None
         if isinstance(entry, StoredDiff):
             if as_json:
                 data = {**diff_json(entry, names), "at": entry.at}
@@ -214,9 +218,11 @@ def history(
             else:
                 click.echo("\n".join(diff_lines(entry)))
         elif as_json:
-            click.echo(json.dumps(history_json(entry, names), ensure_ascii=True))
+            data = history_json(entry, names, replayed=replayed)
+            click.echo(json.dumps(data, ensure_ascii=True))
         else:
-            click.echo(history_line(entry, names, show_context=show_context, ids=ids))
+            line = history_line(entry, names, show_context=show_context, ids=ids, replayed=replayed)
+            click.echo(line)
 
 
 @click.command()

@@ -7,6 +7,7 @@ show one list, newest first, with no row twice.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 
 import msgspec
@@ -27,9 +28,49 @@ class FoundDiff(msgspec.Struct, frozen=True):
 HistoryEntry = FlagEvent | ValueTransition | Outage | FoundDiff
 
 
-def _entry_time(entry: HistoryEntry) -> float:
+#: A replay comes in the first reads of the resumed connection: an event received later than
+#: this after its outage was decided is live, whatever the server's clock says of it.
+REPLAY_WINDOW = 5.0
+
+
+class Replays:
+    """The events among some history entries that the server re-sent after an outage (the
+    stream resumed after Last-Event-ID and the client counted a replay: the outage's
+    `replayed`), and when each happened: they are received after the outage, but belong
+    inside it.
+
+    One is received right after the outage (within REPLAY_WINDOW of the outage's decision),
+    with a server time no later than when the stream was back, as the stream client counts a
+    replay (client/outages.py). Its time is the server's, kept inside the outage: the server's
+    clock may be off ours. Any other event keeps its received time: a live one never moves.
+    """
+
+    def __init__(self, entries: Iterable[object]) -> None:
+        # `replayed`: None without Last-Event-ID, 0 when the client saw no replay come.
+        outages = [e for e in entries if isinstance(e, Outage) and e.replayed]
+        outages.sort(key=lambda o: o.ended_at)
+        self._outages = outages
+        self._ends = [o.ended_at for o in outages]
+
+    def happened_at(self, entry: object) -> float | None:
+        """When a replayed event happened, inside its outage; None for any other entry."""
+        if not isinstance(entry, FlagEvent) or not self._outages:
+            return None
+        index = bisect_right(self._ends, entry.received_at) - 1
+        if index < 0:
+            return None
+        outage = self._outages[index]  # the last one back before the event came
+        if entry.received_at > outage.received_at + REPLAY_WINDOW:
+            return None
+        if entry.timestamp > outage.ended_at:
+            return None
+        return min(max(entry.timestamp, outage.started_at), outage.ended_at)
+
+
+def _entry_time(entry: HistoryEntry, replays: Replays) -> float:
     if isinstance(entry, FlagEvent):
-        return entry.received_at
+        happened = replays.happened_at(entry)
+        return entry.received_at if happened is None else happened
     if isinstance(entry, (ValueTransition, FoundDiff)):
         return entry.at
     return entry.received_at
@@ -109,7 +150,8 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
 
     At equal times a transition sorts before (newer than) the event that caused it, and an
     outage before both, which reads naturally newest-first; a found diff above all (it
-    explains the values found with it).
+    explains the values found with it). An event the server replayed after an outage is placed
+    when it happened, inside the outage (`Replays`).
     """
     rank = {FoundDiff: -1, ValueTransition: 0, FlagEvent: 1, Outage: 2}
     seen: set[object] = set()
@@ -132,6 +174,13 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
             seen.add(key)
             merged.append(entry)
         copies.end_group()
-    # Events received together (a replay after an outage) newest first too: by version.
-    merged.sort(key=lambda e: (-_entry_time(e), rank[type(e)], -getattr(e, "version", 0)))
+    replays = Replays(merged)
+
+    def order(entry: HistoryEntry) -> tuple[float, int, int]:
+        # A replayed event under its outage at an equal time: it happened before the outage ended.
+        kind = 3 if replays.happened_at(entry) is not None else rank[type(entry)]
+        # Events received together (a replay after an outage) newest first too: by version.
+        return (-_entry_time(entry, replays), kind, -getattr(entry, "version", 0))
+
+    merged.sort(key=order)
     return merged[:limit]

@@ -18,7 +18,7 @@ from textual.widgets.data_table import ColumnKey
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import describe
-from togul_monitor.domain.history import FoundDiff, HistoryEntry
+from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import change_text
@@ -32,11 +32,22 @@ LEAD = 10 + WHAT  # the time and what columns
 
 
 def entry_cells(
-    entry: object, time_mode: str, now: float, room: int = 0, *, contexts: bool = False
+    entry: object,
+    time_mode: str,
+    now: float,
+    room: int = 0,
+    *,
+    contexts: bool = False,
+    replayed: bool = False,
 ) -> tuple[Text, Text, Text]:
     """The row of one history entry; its detail is cut to `room` cells (0: whole), with `…`.
-    `contexts`: the profile evaluates for several, a value change names its context."""
-    when, what, detail = _cells(entry, time_mode, now, room, contexts)
+    `contexts`: the profile evaluates for several, a value change names its context.
+    `replayed`: an event the server replayed after an outage (domain/history.py `Replays`),
+    dated when it happened."""
+    if isinstance(entry, FlagEvent):
+        when, what, detail = _event_cells(entry, time_mode, now, replayed=replayed)
+    else:
+        when, what, detail = _cells(entry, time_mode, now, room, contexts)
     if room > 0:
         detail.truncate(room, overflow="ellipsis")
     return when, what, detail
@@ -45,14 +56,6 @@ def entry_cells(
 def _cells(
     entry: object, time_mode: str, now: float, room: int, contexts: bool = False
 ) -> tuple[Text, Text, Text]:
-    if isinstance(entry, FlagEvent):
-        when = fmt_clock(entry.received_at, time_mode, now)
-        detail = Text(f"v{entry.version}", style="dim")
-        if entry.event_id:
-            detail.append(f"  id {safe_text(entry.event_id)}", style="dim")
-        what = Text(safe_text(entry.type), type_style(entry.type))
-        what.truncate(WHAT - 1, overflow="ellipsis")  # an unknown type may be of any length
-        return Text(when, style="dim"), what, detail
     if isinstance(entry, ValueTransition):
         when = fmt_clock(entry.at, time_mode, now)
         return (
@@ -74,6 +77,21 @@ def _cells(
             Text(f"→ {until}, {note}", style="yellow"),  # the time column has the start
         )
     return Text(""), Text("?"), Text(safe_text(repr(entry)))
+
+
+def _event_cells(
+    entry: FlagEvent, time_mode: str, now: float, *, replayed: bool = False
+) -> tuple[Text, Text, Text]:
+    when = fmt_clock(entry.timestamp if replayed else entry.received_at, time_mode, now)
+    detail = Text(f"v{entry.version}", style="dim")
+    if entry.event_id:
+        detail.append(f"  id {safe_text(entry.event_id)}", style="dim")
+    if replayed:  # its time is the server's: it came in after the outage
+        received = fmt_clock(entry.received_at, time_mode, now)
+        detail.append(f"  replayed, received {received}", style="yellow")
+    what = Text(safe_text(entry.type), type_style(entry.type))
+    what.truncate(WHAT - 1, overflow="ellipsis")  # an unknown type may be of any length
+    return Text(when, style="dim"), what, detail
 
 
 def diff_cells(line: str, room: int, *, first: bool) -> list[tuple[Text, Text, Text]]:
@@ -156,8 +174,13 @@ class HistoryPane(LeanTable):
         # redraw (a key that changes the time format, a burst of the flag's events) cheap.
         entries = self.entries if self.has_focus else self.entries[: max(8, self.size.height)]
         self._drawn = len(entries)
+        replays = Replays(self.entries)
         for index, entry in enumerate(entries):
-            rows.append(entry_cells(entry, self.time_mode, now, room, contexts=self.name_contexts))
+            replayed = replays.happened_at(entry) is not None
+            cells = entry_cells(
+                entry, self.time_mode, now, room, contexts=self.name_contexts, replayed=replayed
+            )
+            rows.append(cells)
             self._row_entries.append(index)
             lines: Sequence[str] = ()
             if isinstance(entry, FlagEvent):
