@@ -263,6 +263,10 @@ async def test_after_a_restart_without_replay_the_snapshots_converge(
         assert len(rec.of(ConfigChanged)) == 3
         assert all(u.event is None for u in found.values())  # found by the re-fetch
         assert [c.after for c in found["checkout-v2"].diff.changes] == [60]
+        # Its identity in a shared journal: the version the re-fetch read, not an event's.
+        assert found["checkout-v2"].diff.fetched_version == final.version
+        assert found["checkout-v2"].diff.found_by_refetch
+        assert found["legacy-export"].diff.fetched_version is None  # gone: no version read
         assert [c.kind for c in found["legacy-export"].diff.changes] == ["removed"]
         assert [c.kind for c in found["made-while-down"].diff.changes] == ["added"]
         # The flag's history (the TUI's pane) has the change as a row of its own.

@@ -110,6 +110,24 @@ def test_two_recorders_of_one_profile_journal_each_event_once(url: str, profile:
         second.close()
 
 
+def test_one_change_two_recorders_found_on_a_re_fetch_is_journalled_once(
+    url: str, profile: str
+) -> None:
+    switched_off = (Change("enabled", "changed", True, False),)
+    first, second = open_journal_at(profile, url), open_journal_at(profile, url)
+    try:
+        # Each recorder's re-fetch after the outage found the flag off, at its own time.
+        for journal, at in ((first, 1006.0), (second, 1010.0)):
+            found = ConfigDiff("f", "env-1", None, None, switched_off, fetched_version=2)
+            journal.append_config_diff(found, at)
+            assert journal.flush(timeout=10) and journal.write_error is None
+        (stored,) = second.config_diffs("f")
+        assert stored.diff.found_by_refetch and stored.diff.fetched_version == 2
+    finally:
+        first.close()
+        second.close()
+
+
 _RECORDER = textwrap.dedent(
     """
     import sys, time

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from togul_monitor.cli.render import clock, stamp
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import CONDITION_SHOWN, describe, summary
-from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays
+from togul_monitor.domain.history import FoundCopies, FoundDiff, HistoryEntry, Replays
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
     UNSEEN_NOTE,
@@ -160,6 +160,12 @@ def with_diffs(
 
     kept = [entry for entry in entries if not isinstance(entry, FoundDiff)]
     replays = Replays(kept)
+    copies = FoundCopies()  # one change two recorders found: one row, as in the history pane
+    diffs = [
+        d
+        for d in diffs
+        if not (d.diff.found_by_refetch and copies.is_copy(FoundDiff(d.diff, d.at)))
+    ]
     merged: list[FlagEvent | ValueTransition | Outage | StoredDiff] = [*kept, *diffs]
     merged.sort(key=lambda item: (-when(item), not isinstance(item, StoredDiff)))
     return merged[:limit]

@@ -285,7 +285,7 @@ class FlagConfigs:
             first_seen = event is not None and event.type != "flag.created"
         changes = () if first_seen else diff_configs(before, config)
         if changes or first_seen:
-            self._emit(key, changes, event, first_seen=first_seen)
+            self._emit(key, changes, event, first_seen=first_seen, fetched=config.version)
         self._unseen.discard(key)  # the snapshot is current: what follows is seen
 
     def _deleted(self, key: str, event: FlagEvent | None) -> None:
@@ -309,19 +309,17 @@ class FlagConfigs:
         event: FlagEvent | None,
         *,
         first_seen: bool = False,
+        fetched: int | None = None,
     ) -> None:
         # A change found by a re-fetch explains no event (and says so itself) and has no version,
-        # so the journal's backfill (store/recorded.py) ties it to no row, as live.
+        # so the journal's backfill (store/recorded.py) ties it to no row, as live; the version
+        # it `fetched` (when the server says) is its identity in a shared journal.
         unseen = event is not None and (self.blind or key in self._unseen)
-        diff = ConfigDiff(
-            key,
-            self._environment_id,
-            event.event_id if event is not None else None,
-            event.version if event is not None else None,
-            changes,
-            first_seen,
-            unseen,
-        )
+        env = self._environment_id
+        if event is None:
+            diff = ConfigDiff(key, env, None, None, changes, first_seen, unseen, fetched)
+        else:
+            diff = ConfigDiff(key, env, event.event_id, event.version, changes, first_seen, unseen)
         at = self._clock()
         if self.journal is not None:
             self.journal.append_config_diff(diff, at)  # before it is published: tail_record

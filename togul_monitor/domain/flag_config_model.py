@@ -62,6 +62,9 @@ class ConfigDiff(msgspec.Struct, frozen=True):
     # The snapshot before was taken before the stream may have missed changes (an outage that
     # did not prove continuity, an unusable event): the diff may hold some, not only its event's.
     includes_unseen: bool = False
+    # Found by a re-fetch: the version of the configuration it read, when the server says. Not
+    # `version` (no event's): it is the change's identity in a shared journal (store/model.py).
+    fetched_version: int | None = None
 
     @property
     def found_by_refetch(self) -> bool:
@@ -185,6 +188,7 @@ def diff_to_json(diff: ConfigDiff) -> dict[str, Any]:
         "version": diff.version,
         "first_seen": diff.first_seen,
         "includes_unseen": diff.includes_unseen,
+        "fetched_version": diff.fetched_version,
         "changes": [
             {
                 "path": c.path,
@@ -218,20 +222,26 @@ def _change_from_json(raw: object) -> Change:
     )
 
 
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def diff_from_json(data: object) -> ConfigDiff:
     """The inverse of `diff_to_json`; a ValueError on a shape it did not write."""
     if not isinstance(data, dict):
         raise ValueError("a diff is not an object")
     key, env, event_id = data.get("flag_key"), data.get("environment_id"), data.get("event_id")
     version, changes = data.get("version"), data.get("changes", [])
+    fetched = data.get("fetched_version")
     if not isinstance(key, str) or not isinstance(env, str) or not isinstance(changes, list):
         raise ValueError("a diff needs flag_key, environment_id and a list of changes")
     return ConfigDiff(
         flag_key=key,
         environment_id=env,
         event_id=event_id if isinstance(event_id, str) else None,
-        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+        version=_integer(version),
         changes=tuple(_change_from_json(c) for c in changes),
         first_seen=data.get("first_seen") is True,
         includes_unseen=data.get("includes_unseen") is True,
+        fetched_version=_integer(fetched),
     )

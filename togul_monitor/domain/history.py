@@ -105,6 +105,24 @@ SAME_FIND_WITHIN = 5.0
 SAME_CHANGE_WITHIN = 5.0
 
 
+class FoundCopies:
+    """Copies of one change found by re-fetches: this monitor's and a shared journal's, or two
+    recorders' of one journal (a server that does not say the version it answered leaves them
+    no identity in common: store/model.py). Within SAME_FIND_WITHIN of each other they are one;
+    the same change found again later is a row of its own."""
+
+    def __init__(self) -> None:
+        self._times: dict[object, list[float]] = {}  # a found diff's key → the times kept
+
+    def is_copy(self, found: FoundDiff) -> bool:
+        """Whether `found` copies one kept already (else it is kept)."""
+        times = self._times.setdefault(_entry_key(found), [])
+        if any(abs(found.at - at) <= SAME_FIND_WITHIN for at in times):
+            return True
+        times.append(found.at)
+        return False
+
+
 def _change_key(t: ValueTransition) -> tuple[object, ...]:
     """A value change without an event id, but its time (and its mark, on which two processes
     may differ): see `merge_history`."""
@@ -155,7 +173,7 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     """
     rank = {FoundDiff: -1, ValueTransition: 0, FlagEvent: 1, Outage: 2}
     seen: set[object] = set()
-    found: dict[object, list[float]] = {}  # a found diff's key → the times of its rows
+    found = FoundCopies()
     copies = _ChangeCopies()
     merged: list[HistoryEntry] = []
     for group in groups:
@@ -165,10 +183,8 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
         copies.pair_exact(entry for entry, key in rows if key in seen)
         for entry, key in rows:
             if isinstance(entry, FoundDiff):
-                times = found.setdefault(key, [])
-                if any(abs(entry.at - at) <= SAME_FIND_WITHIN for at in times):
+                if found.is_copy(entry):
                     continue
-                times.append(entry.at)
             elif key in seen or copies.is_copy(entry):  # from the journal and from memory
                 continue
             seen.add(key)

@@ -15,7 +15,7 @@ Transitions are keyed by (profile, event id, flag, context): another recorder's 
 not written again, but a different change of that event and context (a replay, the value moved
 meanwhile) replaces it, the newest kept as SQLite keeps it (store/postgres/sink.py).
 Configuration diffs are keyed by (profile, environment, flag, event id), or by version when there
-is no id. A transition without an event id has no identity two recorders share (each computes
+is no id (a change found on a re-fetch: the version of the configuration read, store/model.py). A transition without an event id has no identity two recorders share (each computes
 its own time), so it is not deduplicated.
 
 Why indexes on events here and not in SQLite (store/sqlite/schema.py): PostgreSQL inserts in
