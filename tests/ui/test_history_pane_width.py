@@ -9,7 +9,7 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import merge_history
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.ui.view.format import fmt_clock
-from togul_monitor.ui.widgets.history_pane import HistoryPane
+from togul_monitor.ui.widgets.history_pane import HistoryPane, entry_cells
 
 BEFORE = Evaluation("a-rather-long-variant-name", "string", "rule", True)
 AFTER = Evaluation("another-long-variant-name", "string", "rule", True)
@@ -69,3 +69,20 @@ async def test_a_replayed_event_shows_when_it_happened_inside_its_outage() -> No
         assert outage_row[1].plain == "outage"
         assert event_row[0].plain == fmt_clock(1030.0, "utc", 100.0)
         assert event_row[2].plain.endswith(f"replayed, received {fmt_clock(1060.2, 'utc', 0)}")
+
+
+def test_a_context_s_change_cut_to_the_pane_keeps_its_after_value() -> None:
+    # At 80 columns the detail has 14 cells: `default false → true` was cut to
+    # `default false…`, which reads as the old value.
+    off, on = (
+        Evaluation(False, "boolean", "default", True),
+        Evaluation(True, "boolean", "rule", True),
+    )
+    change = ValueTransition("checkout-v2", off, on, "e1", 99.0, "default")
+    for room in range(9, 20):
+        detail = entry_cells(change, "utc", 100.0, room, contexts=True)[2].plain
+        assert detail.endswith("… → true") and len(detail) <= room, (room, detail)
+    detail = entry_cells(change, "utc", 100.0, 18, contexts=True)[2].plain
+    assert detail == "[default] … → true"  # the context whole when it fits
+    deleted = ValueTransition("checkout-v2", off, None, "e1", 99.0, "default")
+    assert entry_cells(deleted, "utc", 100.0, 16, contexts=True)[2].plain == "[defa… → deleted"

@@ -4,7 +4,9 @@ A value change is the product: it is built whole (`change_parts`) and only then 
 room a pane gives it (`fit_parts`). The room is shared between the parts that may be cut (the
 values, the reasons) by what each needs: a short side is kept whole and gives what it does not
 use to the long side, and a side that is cut ends with `…`, so a cut value never reads as a
-whole one (`"bm25" (defaul` could be a value of its own). Widths are terminal cells.
+whole one (`"bm25" (defaul` could be a value of its own). One change too wide for its room keeps
+a short after side whole (`defaul… → true`): the new value is the news. Widths are terminal
+cells.
 
 Server text goes through `safe_text` (`format.fmt_value`) and is appended as plain strings, never
 parsed as markup.
@@ -23,6 +25,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_value
 
 ELLIPSIS = "…"
+ARROW = " → "
 UNLIMITED = 1 << 30
 
 
@@ -72,7 +75,7 @@ def change_parts(before: Evaluation | None, after: Evaluation | None) -> Parts:
             parts.append(Part(f" (now {'enabled' if after.enabled else 'disabled'})", "dim"))
         return tuple(parts)
     last = Part("deleted", "red") if after is None else Part(value_text(after), "bold", cut=1)
-    return (Part(value_text(before), "dim", cut=1), Part(" → ", "dim"), last)
+    return (Part(value_text(before), "dim", cut=1), Part(ARROW, "dim"), last)
 
 
 #: After a change that may hold some the stream did not show (`includes_unseen`), never cut:
@@ -162,7 +165,16 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
     room = width - sum(cell_len(p.text) for p in parts if not p.cut)
     first = [i for i, p in enumerate(parts) if p.cut == 1]
     second = [i for i, p in enumerate(parts) if p.cut == 2]
-    if room < 2 * (len(first) + len(second)):  # not even `x…` each: cut once at the end
+    narrow = room < 2 * (len(first) + len(second))  # not even `x…` each
+    arrow = _after_arrow(parts)
+    after = parts_width(parts[arrow:]) if arrow is not None else UNLIMITED
+    if after + 2 <= width and (narrow or 2 * after <= width):
+        # A short after side whole, the rest cut before it: the new value is the news (a
+        # context named first leaves too little for both values: `default fal…` hid `→ true`).
+        text = fit_parts(parts[:arrow], width - after)
+        text.append_text(whole(parts[arrow:]))
+        return text
+    if narrow:  # cut once at the end
         flat = "".join(part.text for part in parts)
         return Text(cut_cells(flat, width), style=parts[0].style if parts else "", no_wrap=True)
     # The second rank keeps up to half the room (at least `x…` each), the first takes the rest.
@@ -182,6 +194,17 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
 def shortened(parts: Sequence[Part]) -> Parts:
     """`parts`, each that has a shorter form in it (never cut)."""
     return tuple(Part(p.short, p.style) if p.short is not None else p for p in parts)
+
+
+def _after_arrow(parts: Sequence[Part]) -> int | None:
+    """The index of the ` → ` before the after side (` → true`, ` → deleted`) when `parts`
+    hold one change: not the one between two reasons, nor several contexts' changes in a row."""
+    arrows = [
+        index
+        for index in range(1, len(parts) - 1)
+        if parts[index].text == ARROW and parts[index + 1].cut != 2
+    ]
+    return arrows[0] if len(arrows) == 1 else None
 
 
 def _fit_extra(parts: Sequence[Part], width: int) -> Text:
