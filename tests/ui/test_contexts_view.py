@@ -246,7 +246,10 @@ def test_the_flag_key_grows_with_the_values_not_after_them() -> None:
 def test_the_pane_title_counts_contexts_and_requests() -> None:
     assert values_titles(("default",), None) == ("values", "")
     assert values_titles(THREE, None, 3) == ("values · 3 contexts", "0 evaluate requests")
-    assert values_titles(THREE, None, 2)[0] == "values · 3 contexts (2 shown: widen)"
+    assert values_titles(THREE, None, 2) == (
+        "values · 3 contexts (2 shown)",
+        "not shown: eu (widen, or y copies all) · 0 evaluate requests",
+    )
 
 
 def test_the_detail_lists_each_context_and_says_unchanged_only_when_it_is() -> None:

@@ -183,7 +183,12 @@ def test_the_values_pane_says_its_values_may_be_out_of_date_while_not_live() -> 
     assert values_titles(("default",), live) == ("values", "")
     assert values_titles(("default",), down)[0] == "values · not live: may be stale"
     several = ("default", "free", "eu")
-    assert values_titles(several, down, 3)[0] == ("values · 3 contexts · not live: may be stale")
+    # First: a border title is cut at its end (80 columns kept `values · 3 contexts · not li…`).
+    assert values_titles(several, down, 3)[0] == "values · not live: may be stale · 3 contexts"
+    eight = ("default", "b", "c", "d", "e", "f", "g", "h")
+    title, subtitle = values_titles(eight, down, 4)
+    assert title == "values · not live: may be stale · 8 contexts (4 shown)"
+    assert subtitle.startswith("not shown: e, f, g, h (widen, or y copies all) · ")
 
 
 def test_an_environment_nothing_could_check_is_not_vouched_for() -> None:

@@ -268,17 +268,22 @@ def stale_note(snapshot: MonitorSnapshot | None) -> str:
 def values_titles(
     contexts: Sequence[str], snapshot: MonitorSnapshot | None, shown: int = 0
 ) -> tuple[str, str]:
-    """The values pane's border title and subtitle: with several contexts, how many (and how
-    many have a column, when the pane is too narrow for all), and the evaluate requests sent so
-    far (one per flag and context: they grow with the contexts). One context: `values`.
-    While the stream is not live, the title says the values may be out of date: a change
-    made meanwhile reaches the monitor only when it is live again."""
-    note = f" · {stale}" if (stale := stale_note(snapshot)) else ""
+    """The values pane's border title and subtitle. While the stream is not live the title
+    first says the values may be out of date (a change made meanwhile reaches the monitor only
+    when it is live again): first, since a border title is cut at its end. With several
+    contexts it then counts them (and how many have a column, when the pane is too narrow for
+    all); the subtitle names the ones left out and how to see them, then the evaluate requests
+    sent so far (one per flag and context: they grow with the contexts). One context: `values`."""
+    title = "values" + (f" · {stale}" if (stale := stale_note(snapshot)) else "")
     if len(contexts) <= 1:
-        return "values" + note, ""
+        return title, ""
     requests = snapshot.evaluate_requests if snapshot is not None else 0
     plural = "" if requests == 1 else "s"
-    title = f"values · {len(contexts)} contexts"
+    subtitle = f"{requests:,} evaluate request{plural}"
+    title += f" · {len(contexts)} contexts"
     if 0 < shown < len(contexts):
-        title += f" ({shown} shown: widen)"
-    return title + note, f"{requests:,} evaluate request{plural}"
+        title += f" ({shown} shown)"
+        # Names the profile's (checked against CONTEXT_NAME_PATTERN: never markup).
+        hidden = ", ".join(contexts[shown:])
+        subtitle = f"not shown: {hidden} (widen, or y copies all) · {subtitle}"
+    return title, subtitle
