@@ -15,8 +15,8 @@ from textual.widgets import DataTable, Static
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.ui.screens import env_matrix
-from togul_monitor.ui.screens.env_diff import EnvDiffScreen
+from togul_monitor.ui.screens import env_diff, env_matrix
+from togul_monitor.ui.screens.env_diff import DiffRead, EnvDiffScreen, read_state
 from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
 
 from .helpers import make_app, make_profile, wait_for, wait_live
@@ -43,6 +43,7 @@ async def test_c_opens_the_matrix_marks_filters_and_follows_an_edit(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(env_matrix, "LOOK_EVERY", 0.05)
+    monkeypatch.setattr(env_diff, "LOOK_EVERY", 0.05)
     profile = dataclasses.replace(
         make_profile(emulator), name="test-token", token=emulator.credentials.org_token
     )
@@ -88,6 +89,15 @@ async def test_c_opens_the_matrix_marks_filters_and_follows_an_edit(
         ) in diff.lines
         words = str(diff.query_one("#env-diff-words", Static).render())
         assert "rollout 25% → 60%" in words
+        labels = [diff.table.get_row_at(i)[0].plain for i in range(diff.table.row_count)]
+        assert "  description" in labels, labels  # whole, not `descripti…`
+        state = str(diff.query_one("#env-diff-state", Static).render())
+        assert state.startswith("read ") and "r reads again now" in state, state
+        # Open, it follows the matrix's reads: an edit is shown once read, not the old value.
+        emulator.world.update_flag("production", "checkout-v2", default_value=True)
+        await wait_for(
+            pilot, lambda: ("default", "true", "false", True) in diff.lines, what="the edit"
+        )
         await pilot.press("escape")
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main, what="back to the main screen")
@@ -201,3 +211,11 @@ def test_every_read_is_stamped_by_the_screens_clock(emulator: EmulatorHandle) ->
     for changed in ([], [("dark-mode", None)]):  # a listing's check, and a flag read again
         env_matrix.read_job(posted.append, profile, first.project, changed, lambda: 1_800_000_060.0)
         assert posted[-1].error is None and posted[-1].project.read_at == 1_800_000_060.0
+
+
+def test_the_side_by_side_says_how_old_its_read_is_and_when_a_refresh_failed() -> None:
+    read = DiffRead(None, None, 100.0, refreshing=True, error="management API answered HTTP 503")
+    assert read_state(read, 160.0) == (
+        "read 1m ago · refreshing… · last refresh failed: management API answered HTTP 503"
+        " · follows each new read · r reads again now"
+    )

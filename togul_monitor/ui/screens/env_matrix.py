@@ -4,7 +4,8 @@ highlighted; the last column says how A and B differ.
 
 `d` shows only the flags that differ (or all again); `a` and `b` choose the two environments
 compared (A: the profile's, B: the next one, at first); `r` reads everything again now; `enter`
-opens the flag's side-by-side diff between A and B (`env_diff.py`); `esc` closes.
+opens the flag's side-by-side diff between A and B (`env_diff.py`, which follows the reads
+while it is open); `esc` closes.
 
 Reads run in a thread worker, one at a time, each on a loop of its own with bounded concurrency
 (core/env_configs.py), never on the UI's loop; at most the profile's `max_flags` flags of each
@@ -45,7 +46,7 @@ from togul_monitor.core.env_configs import (
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
-from togul_monitor.ui.screens.env_diff import EnvDiffScreen
+from togul_monitor.ui.screens.env_diff import DiffRead, EnvDiffScreen
 from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
 from togul_monitor.ui.view.env_matrix import (
@@ -324,7 +325,19 @@ class EnvMatrixScreen(ModalScreen[None]):
         project = self.project
         if project is None or not 0 <= event.cursor_row < len(self.keys):
             return
-        key = self.keys[event.cursor_row]
-        a = project.configs.get(self.env_a, {}).get(key)
-        b = project.configs.get(self.env_b, {}).get(key)
-        self.app.push_screen(EnvDiffScreen(key, self.env_a, self.env_b, a, b))
+        key, env_a, env_b = self.keys[event.cursor_row], self.env_a, self.env_b
+        source = partial(self.diff_read, key, env_a, env_b)
+        diff = EnvDiffScreen(key, env_a, env_b, source, self.clock, self.action_refresh_all)
+        self.app.push_screen(diff)
+
+    def diff_read(self, key: str, env_a: str, env_b: str) -> DiffRead:
+        """The flag in A and B as last read (the side-by-side follows the reads while open)."""
+        project = self.project
+        configs = project.configs if project is not None else {}
+        return DiffRead(
+            configs.get(env_a, {}).get(key),
+            configs.get(env_b, {}).get(key),
+            project.read_at if project is not None else 0.0,
+            refreshing=self.busy,
+            error=self.error,
+        )
