@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey
 
 from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
@@ -43,38 +42,56 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("age", 4),
     ("last change", 0),
 )
+# Too narrow for all (80 columns): these go first, so that the value and its last change stay
+# on screen; then the flag column gives way, down to FLAG_MIN.
+DROPPED_FIRST = ("rule summary", "type", "rules")
+FLAG_MIN = 16
 FLEX_MIN = 12
 PADDING = 2  # cells around each column (DataTable's cell padding)
+SUBTITLE = "s sort · enter select · esc close"
 
 
-def column_widths(total: int) -> list[int]:
-    """Each column's width for a table `total` cells wide (its scroll bar included)."""
-    fixed = sum(width for _, width in COLUMNS) + PADDING * len(COLUMNS) + 2
-    flexible = [i for i, (_, width) in enumerate(COLUMNS) if width == 0]
-    room = total - fixed
+def _needs(columns: list[tuple[str, int]]) -> int:
+    flexible = sum(1 for _, width in columns if width == 0)
+    return sum(width for _, width in columns) + PADDING * len(columns) + 2 + FLEX_MIN * flexible
+
+
+def shown_columns(total: int) -> list[tuple[str, int]]:
+    """(label, width) of each column shown in a table `total` cells wide (its scroll bar
+    included): every column when they fit, else without the ones `DROPPED_FIRST`."""
+    columns = list(COLUMNS)
+    for label in DROPPED_FIRST:
+        if _needs(columns) <= total:
+            break
+        columns = [column for column in columns if column[0] != label]
+    short = _needs(columns) - total
+    if short > 0:
+        columns[0] = ("flag", max(FLAG_MIN, columns[0][1] - short))
+    flexible = [i for i, (_, width) in enumerate(columns) if width == 0]
+    room = total - _needs(columns) + FLEX_MIN * len(flexible)
     each = max(FLEX_MIN, room // len(flexible))
-    widths = [width or each for _, width in COLUMNS]
+    widths = [width or each for _, width in columns]
     widths[flexible[-1]] = max(FLEX_MIN, room - each * (len(flexible) - 1))  # the odd cell
-    return widths
+    return [(label, width) for (label, _), width in zip(columns, widths, strict=True)]
 
 
-def row_cells(row: InventoryRow, now: float, widths: list[int]) -> list[Text]:
+def row_cells(row: InventoryRow, now: float, columns: list[tuple[str, int]]) -> list[Text]:
     enabled = "" if row.enabled is None else ("on" if row.enabled else "off")
     age = fmt_age(now - row.changed_at) if row.changed_at is not None else ""
-    texts = (
-        (row.label, "bold"),
-        (row.value_type, "dim"),
-        (enabled, "green" if row.enabled else "red"),
-        (row.default, ""),
-        ("" if row.rules is None else str(row.rules), ""),
-        (row.rules_line, "dim"),
-        (row.value, "bold"),
-        (age, "dim"),
-        (row.change, "cyan"),
-    )
+    texts = {
+        "flag": (row.label, "bold"),
+        "type": (row.value_type, "dim"),
+        "on": (enabled, "green" if row.enabled else "red"),
+        "default": (row.default, ""),
+        "rules": ("" if row.rules is None else str(row.rules), ""),
+        "rule summary": (row.rules_line, "dim"),
+        "your value": (row.value, "bold"),
+        "age": (age, "dim"),
+        "last change": (row.change, "cyan"),
+    }
     return [
-        Text(cut_cells(text, width), style=style, no_wrap=True)
-        for (text, style), width in zip(texts, widths, strict=True)
+        Text(cut_cells(texts[label][0], width), style=texts[label][1], no_wrap=True)
+        for label, width in columns
     ]
 
 
@@ -100,23 +117,19 @@ class InventoryScreen(ModalScreen[str | None]):
         self.keys: list[str] = []  # the flag of each row, in the table's order
         self._stamp: tuple[object, ...] | None = None
         self._looks = 0
-        self.widths = column_widths(0)
+        self.columns: list[tuple[str, int]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "flag inventory"
-            box.border_subtitle = "s sort · enter select · esc close"
+            box.border_subtitle = SUBTITLE
             yield Static("", id="inventory-state")
             yield DataTable(id="inventory-table", cursor_type="row", zebra_stripes=True)
         yield modal_footer()
 
     def on_mount(self) -> None:
-        table = self.table
-        self.widths = column_widths(self.table_width())
-        for (label, _), width in zip(COLUMNS, self.widths, strict=True):
-            table.add_column(label, width=width, key=label)
-        self.rebuild()
-        table.focus()
+        self._lay_out()
+        self.table.focus()
         self.set_interval(REFRESH_EVERY, self._look, name="inventory")
 
     def table_width(self) -> int:
@@ -124,14 +137,20 @@ class InventoryScreen(ModalScreen[str | None]):
         return self.app.size.width * 98 // 100 - 4
 
     def on_resize(self) -> None:
+        if self.is_mounted and shown_columns(self.table_width()) != self.columns:
+            self._lay_out()
+
+    def _lay_out(self) -> None:
+        """The columns for the screen's width (a narrow one leaves some out), then the rows."""
+        self.columns = shown_columns(self.table_width())
         table = self.table
-        widths = column_widths(self.table_width())
-        if widths != self.widths and table.columns:
-            self.widths = widths
-            for (label, _), width in zip(COLUMNS, widths, strict=True):
-                column = table.columns[ColumnKey(label)]
-                column.auto_width, column.width = False, width
-            self.rebuild()
+        table.clear(columns=True)
+        for label, width in self.columns:
+            table.add_column(label, width=width, key=label)
+        left_out = len(self.columns) < len(COLUMNS)
+        box = self.query_one(Vertical)
+        box.border_subtitle = f"{SUBTITLE} · widen for the rules" if left_out else SUBTITLE
+        self.rebuild()
 
     @property
     def table(self) -> DataTable[Text]:
@@ -160,7 +179,7 @@ class InventoryScreen(ModalScreen[str | None]):
         table.clear()
         self.keys = [row.key for row in inventory.rows]
         for row in inventory.rows:
-            table.add_row(*row_cells(row, now, self.widths))
+            table.add_row(*row_cells(row, now, self.columns))
         if current in self.keys:
             table.move_cursor(row=self.keys.index(current), animate=False)
 

@@ -6,7 +6,8 @@ Where each part comes from:
   configurations (`MonitorSnapshot.flag_configs`, core/configs.py), which needs a token
   profile; without one the flags known from the values and the events are listed, with what
   those say;
-- the value: what the monitor holds for the profile's context (`MonitorSnapshot.values`); while
+- the value: what the monitor holds for the profile's (first) context (`MonitorSnapshot.values`;
+  with several the header names it); while
   the stream is not live it may be out of date, and the header says so as the values pane's
   title does (`stale_note`, view/status.py);
 - the last change: the newest event of the flag the view received, with its diff when known
@@ -170,6 +171,15 @@ def state_line(snapshot: MonitorSnapshot | None, count: int) -> str:
     return flags
 
 
+def value_note(snapshot: MonitorSnapshot | None) -> str:
+    """Whose value `your value` is when the profile evaluates for several contexts: the first's
+    (the values pane has a column each)."""
+    contexts = snapshot.contexts if snapshot is not None else ()
+    if len(contexts) <= 1:
+        return ""
+    return f" · your value: context {safe_text(contexts[0])} (of {len(contexts)})"
+
+
 class InventorySource:
     """What the inventory screen reads: the running monitor's snapshot and the view's diffs."""
 
@@ -207,4 +217,5 @@ class InventorySource:
         values = snapshot.values if snapshot is not None else {}
         rows = inventory_rows(configs, values, self.diffs, self.evaluates())
         rows = sorted_rows(rows, sort)
-        return Inventory(rows, state_line(snapshot, len(rows)), stale_note(snapshot))
+        state = state_line(snapshot, len(rows)) + value_note(snapshot)
+        return Inventory(rows, state, stale_note(snapshot))
