@@ -219,3 +219,24 @@ def test_the_side_by_side_says_how_old_its_read_is_and_when_a_refresh_failed() -
         "read 1m ago · refreshing… · last refresh failed: management API answered HTTP 503"
         " · follows each new read · r reads again now"
     )
+
+
+async def test_at_80_columns_the_header_wraps_and_the_pair_column_says_a_to_b(
+    emulator: EmulatorHandle,
+) -> None:
+    # At 80 columns the header was cut after `changes checked`, and the last column's header
+    # read `production → s`.
+    profile = dataclasses.replace(
+        make_profile(emulator), name="test-token", token=emulator.credentials.org_token
+    )
+    app = Bare(profile)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
+        screen = app.screen
+        assert isinstance(screen, EnvMatrixScreen)
+        await wait_for(pilot, lambda: screen.reads >= 1 and screen.keys, what="the first read")
+        await pilot.pause()
+        header = screen.query_one("#matrix-state", Static)
+        assert header.size.height >= 2, header.size
+        labels = [column.label.plain for column in screen.table.columns.values()]
+        assert labels[-1] == "A → B", labels

@@ -56,6 +56,7 @@ from togul_monitor.ui.view.env_matrix import (
     header_line,
     matrix_rows,
     next_environment,
+    pair_label,
 )
 from togul_monitor.ui.view.format import fmt_age, plain
 from togul_monitor.ui.worker_errors import report_worker_error
@@ -121,7 +122,7 @@ class EnvMatrixScreen(ModalScreen[None]):
     EnvMatrixScreen > Vertical {
         width: 98%; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
     }
-    EnvMatrixScreen #matrix-state { height: 1; color: $text-muted; }
+    EnvMatrixScreen #matrix-state { height: auto; max-height: 3; color: $text-muted; }
     EnvMatrixScreen DataTable { height: 1fr; }
     """
 
@@ -271,7 +272,7 @@ class EnvMatrixScreen(ModalScreen[None]):
         each, last = self._widths(len(envs))
         table = self.table
         current = self.selected_flag
-        columns = ("flag", *envs, f"{self.env_a} → {self.env_b}")
+        columns = ("flag", *envs, pair_label(self.env_a, self.env_b, last))
         if columns != self._columns:
             table.clear(columns=True)
             table.add_column("flag", width=FLAG_WIDTH)

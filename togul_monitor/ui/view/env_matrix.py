@@ -12,6 +12,7 @@ Server text is escaped here (`safe_text`, `show`); the screen appends it as plai
 from __future__ import annotations
 
 import msgspec
+from rich.cells import cell_len
 
 from togul_monitor.core.env_configs import ProjectConfigs
 from togul_monitor.domain.env_compare import compare_flag, same_everywhere
@@ -107,6 +108,13 @@ def header_line(
     if error:
         parts.append(f"last refresh failed: {safe_text(error)}")
     return " · ".join(parts)
+
+
+def pair_label(env_a: str, env_b: str, width: int) -> str:
+    """The last column's header: `production → staging`, or `A → B` where that would be cut
+    (`production → s`); the header line says which A and B are."""
+    label = f"{env_a} → {env_b}"
+    return label if cell_len(label) <= width else "A → B"
 
 
 def next_environment(project: ProjectConfigs, current: str, skip: str | None = None) -> str:
