@@ -86,3 +86,12 @@ def test_a_context_s_change_cut_to_the_pane_keeps_its_after_value() -> None:
     assert detail == "[default] … → true"  # the context whole when it fits
     deleted = ValueTransition("checkout-v2", off, None, "e1", 99.0, "default")
     assert entry_cells(deleted, "utc", 100.0, 16, contexts=True)[2].plain == "[defa… → deleted"
+
+
+def test_a_short_context_s_change_keeps_its_after_value_too() -> None:
+    # `[eu] true → false` in 15 cells was `[eu] true → fal…`.
+    on, off = Evaluation(True, "boolean", "rule", True), Evaluation(False, "boolean", "rule", True)
+    change = ValueTransition("checkout-v2", on, off, "e1", 99.0, "eu")
+    for room in (13, 14, 15):
+        detail = entry_cells(change, "utc", 100.0, room, contexts=True)[2].plain
+        assert detail.startswith("[eu]") and detail.endswith("… → false"), (room, detail)

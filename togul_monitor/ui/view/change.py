@@ -5,7 +5,8 @@ room a pane gives it (`fit_parts`). The room is shared between the parts that ma
 values, the reasons) by what each needs: a short side is kept whole and gives what it does not
 use to the long side, and a side that is cut ends with `…`, so a cut value never reads as a
 whole one (`"bm25" (defaul` could be a value of its own). One change too wide for its room keeps
-a short after side whole (`defaul… → true`): the new value is the news. Widths are terminal
+its after side whole when that leaves a few cells before it (`defaul… → true`): the new value
+is the news. Widths are terminal
 cells.
 
 Server text goes through `safe_text` (`format.fmt_value`) and is appended as plain strings, never
@@ -26,6 +27,7 @@ from togul_monitor.ui.view.format import fmt_value
 
 ELLIPSIS = "…"
 ARROW = " → "
+BEFORE_MIN = 5  # cells the after side kept whole leaves what comes before it, at least
 UNLIMITED = 1 << 30
 
 
@@ -168,9 +170,10 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
     narrow = room < 2 * (len(first) + len(second))  # not even `x…` each
     arrow = _after_arrow(parts)
     after = parts_width(parts[arrow:]) if arrow is not None else UNLIMITED
-    if after + 2 <= width and (narrow or 2 * after <= width):
-        # A short after side whole, the rest cut before it: the new value is the news (a
-        # context named first leaves too little for both values: `default fal…` hid `→ true`).
+    before = width - after  # what the after side whole leaves the rest
+    if after + 2 <= width and (narrow or before >= min(BEFORE_MIN, parts_width(parts[:arrow]))):
+        # The after side whole, the rest cut before it: the new value is the news (a context
+        # named first leaves too little for both values: `default fal…` hid `→ true`).
         text = fit_parts(parts[:arrow], width - after)
         text.append_text(whole(parts[arrow:]))
         return text
