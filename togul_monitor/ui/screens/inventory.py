@@ -149,7 +149,8 @@ class InventoryScreen(ModalScreen[str | None]):
             table.add_column(label, width=width, key=label)
         left_out = len(self.columns) < len(COLUMNS)
         box = self.query_one(Vertical)
-        box.border_subtitle = f"{SUBTITLE} · widen for the rules" if left_out else SUBTITLE
+        subtitle = f"{SUBTITLE} · widen for the rules" if left_out else SUBTITLE
+        box.border_subtitle = Text(subtitle)
         self.rebuild()
 
     @property
