@@ -242,6 +242,45 @@ async def test_g_jumps_to_a_flag_in_every_pane(emulator: EmulatorHandle) -> None
         assert main.selected_flag == "dark-mode"
 
 
+async def test_keys_after_a_jump_to_a_flag_without_feed_rows_act_on_that_flag(
+    emulator: EmulatorHandle,
+) -> None:
+    """The feed's cursor stays on another flag's row when the flag jumped to has none there:
+    `w` watched that other flag. Its values row takes the focus instead; a flag with no values
+    row leaves the feed selecting nothing. The notice blames no filter when none is set."""
+    app = make_app(make_profile(emulator))  # new-dashboard watched, so in the values
+    said: list[str] = []
+    notify = app.notify
+
+    def noted(message: str, **kwargs: Any) -> None:
+        said.append(message)
+        notify(message, **kwargs)
+
+    app.notify = noted  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        emulator.world.update_flag("production", "dark-mode", enabled=False)
+        await wait_for(pilot, lambda: app.main.store.shown == 1, what="the event")
+        main = app.main
+        await wait_for(pilot, lambda: "new-dashboard" in main.values_table.values)
+        item = main.feed.cursor_item
+        assert main.feed.has_focus and getattr(item, "flag_key", None) == "dark-mode"
+
+        burst(app, "g", *"new-dashboard")
+        await wait_for(pilot, lambda: main.selected_flag == "new-dashboard", what="the jump")
+        await wait_for(pilot, lambda: main.values_table.has_focus, what="the values' focus")
+        assert said[-1] == "new-dashboard: no event in the feed's view; its values row is selected"
+        await pilot.press("w")
+        assert main.watched == set()  # new-dashboard unwatched; dark-mode untouched
+
+        main.keys.jump_to("ghost-flag")  # known only from its configuration, say
+        assert main.feed.cursor_item is None
+        main.feed.focus()
+        await pilot.press("w")
+        assert main.watched == {"ghost-flag"}
+        assert said[-2].endswith("no event in the feed's view; the feed selects no row")
+
+
 def burst(app: Any, opener: str, *typed: str) -> None:
     """`opener`, `typed` and enter queued at once, before the first is handled: a paste. A
     `typed` item longer than one character is a key's name (`backspace`)."""

@@ -191,21 +191,39 @@ class MainKeys:
 
     def jump_to(self, flag: str | None) -> None:
         """Select `flag` in every pane: the history, the values row, and the feed's cursor on
-        its latest row (the filter stays as it is: a hidden flag is said, not shown)."""
+        its latest row (the filter stays as it is: a hidden flag is said, not shown).
+
+        A flag with no row in the feed's view leaves the feed's cursor on another flag's row,
+        and `w`, `o`, `y`, `enter` act on the focused pane's selection: its values row takes
+        the focus, or, without one, the feed selects nothing (`w` and `o` then act on the
+        selected flag)."""
         if flag is None:
             return
         self.select(flag)
         values = self.painter.values
-        if flag in values.values:
+        in_values = flag in values.values
+        if in_values:
             values.move_cursor(row=values.get_row_index(flag))
         index = self._latest_index(flag)
         if index is not None:
             self.painter.feed.move_to(index)
             return
-        self.app.notify(
-            f"{safe_text(flag)}: no row in the feed's view (the filter may hide it)",
-            markup=False,
-        )
+        if in_values:
+            values.focus()
+        else:
+            self.painter.feed.select_nothing()
+        where = "its values row is selected" if in_values else "the feed selects no row"
+        self.app.notify(f"{safe_text(flag)}: {self._why_no_row(flag)}; {where}", markup=False)
+
+    def _why_no_row(self, flag: str) -> str:
+        """Why the feed's view has no row of `flag`: held while paused, hidden, or none came."""
+        store = self.painter.store
+        if any((event := row_event(row)) and event.flag_key == flag for row in store.pending):
+            return "its events wait while the feed is paused"
+        predicate = store.predicate
+        if predicate.text_filter is not None or predicate.hidden_types:
+            return "no event in the feed's view (the filter or hidden types may hide them)"
+        return "no event in the feed's view"
 
     def _latest_index(self, flag: str | None) -> int | None:
         """The index of the flag's newest row in the feed's view."""

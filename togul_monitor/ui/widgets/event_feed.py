@@ -244,6 +244,14 @@ class EventFeed(ScrollView, can_focus=True):
         """Put the cursor on row `index` (the jump finder), as the keys move it."""
         self._move_to(index)
 
+    def select_nothing(self) -> None:
+        """No row selected (the jump finder's flag has none): `enter`, `y` say so, and `w`, `o`
+        act on the selected flag, rather than on a row of another flag. `end` follows again."""
+        self.cursor = -1
+        self.following = False
+        self._relayout()
+        self.refresh()
+
     def _move_to(self, index: int) -> None:
         count = len(self.store.view)
         if count == 0:
