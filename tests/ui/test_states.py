@@ -115,6 +115,18 @@ async def test_an_empty_environment_says_so(emulator: EmulatorHandle) -> None:
         await wait_for(pilot, lambda: empty.has_class("-shown"))
         assert "No flag values yet for production" in str(empty.render())
 
+        # After `C` the empty view says it was cleared, not that nothing happened.
+        for enabled in (False, True):
+            emulator.world.update_flag("production", "dark-mode", enabled=enabled)
+        await wait_for(pilot, lambda: app.main.store.shown == 2, what="the events")
+        app.main.time_mode = "utc"
+        await pilot.press("C")
+        await wait_for(pilot, lambda: "cleared" in app.main.feed.empty_message, what="the text")
+        text = " ".join(screen_text(app).split())
+        assert "No changes in production yet" not in text
+        assert "View cleared at " in text and "Z (the 2 events before it are kept in" in text
+        assert "New changes in production appear here" in text, text
+
 
 async def test_server_text_is_shown_literally_everywhere(emulator: EmulatorHandle) -> None:
     app = make_app(make_profile(emulator, watch=()))

@@ -380,7 +380,7 @@ class MainScreen(Screen[None]):
         self.keys.jump_key(self.focused)
 
     def action_clear_view(self) -> None:
-        self.store.clear()
+        self.store.clear_view(self.clock())
         self.painter.follow()  # an empty view, following
         self.notify("View cleared (the event log and journal are kept).", markup=False)
 

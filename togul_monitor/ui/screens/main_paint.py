@@ -230,9 +230,8 @@ class MainPainter:
     # -- the texts ----------------------------------------------------------------------------
     def texts(self) -> None:
         """Status bar, empty-state texts: a few times a second, from the snapshot."""
-        monitor = self.host.monitor
+        monitor, profile, switching = self.host.monitor, self.host.profile, self.host.switching
         snapshot = monitor.snapshot() if monitor is not None else None
-        profile, switching = self.host.profile, self.host.switching
         info = status_info(
             profile=profile,
             status=self.status,
@@ -252,7 +251,9 @@ class MainPainter:
                 self.feed.relayout()
         self.status_bar.info = info
         environment = profile.environment_key or "this target"
-        feed_message = feed_empty_message(switching, info.state, self.store, environment)
+        feed_message = feed_empty_message(
+            switching, info.state, self.store, environment, self.feed.time_mode, self.clock()
+        )
         if feed_message != self.feed.empty_message:
             self.feed.empty_message = feed_message
             self.feed.refresh()

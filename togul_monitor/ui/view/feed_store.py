@@ -118,6 +118,10 @@ class FeedStore:
     # Bumped whenever the view is replaced wholesale (clear, refilter): the widget resets.
     generation: int = 0
     clears: int = 0
+    # The user's last `C` (None: not since this monitor started) and the events received
+    # before it, since the start: the empty view says where they went.
+    cleared_at: float | None = None
+    cleared_events: int = 0
 
     def __post_init__(self) -> None:
         self.view: deque[Row] = deque(maxlen=self.view_size)
@@ -148,6 +152,7 @@ class FeedStore:
         self.source = source
         self.position = self.live_start = start
         self.clear()
+        self.cleared_at, self.cleared_events = None, 0
         # Another monitor (a profile switch): its event ids are another stream's, and the value
         # changes kept by id would show on its rows.
         self.transitions.clear()
@@ -296,6 +301,12 @@ class FeedStore:
         self._recent = None
         self.generation += 1
         self.clears += 1  # a refilter computed before this clear must not bring rows back
+
+    def clear_view(self, at: float) -> None:
+        """The user's clear (`C`): the view emptied, and when and what it held kept."""
+        self.cleared_events += self.received
+        self.cleared_at = at
+        self.clear()
 
     def received_rows(self) -> Sequence[LogRow]:
         """The log's rows this view has received since the last clear (those still kept)."""

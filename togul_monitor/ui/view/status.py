@@ -20,6 +20,7 @@ from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.format import fmt_clock
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import MonitorSnapshot
@@ -196,7 +197,12 @@ def status_info(
 
 
 def feed_empty_message(
-    switching: bool, state: ConnectionState, store: FeedStore, environment: str
+    switching: bool,
+    state: ConnectionState,
+    store: FeedStore,
+    environment: str,
+    time_mode: str = "local",
+    now: float = 0.0,
 ) -> str:
     """What the empty feed says, so an empty pane never looks like a broken one."""
     if switching:  # only once a profile ran: the first start is "Connecting…"
@@ -204,12 +210,26 @@ def feed_empty_message(
     if state is ConnectionState.LIVE:
         if store.received and not store.view:
             return "No event matches the filter in force (see the status bar counts)."
+        if store.cleared_at is not None:
+            return _cleared_message(store, environment, time_mode, now)
         return f"Live. No changes in {environment} yet: they appear here as they happen."
     if state is ConnectionState.RETRYING:
         return "Disconnected: retrying (see the status bar)."
     if state is ConnectionState.STOPPED:
         return "The stream stopped."
     return "Connecting…"
+
+
+def _cleared_message(store: FeedStore, environment: str, time_mode: str, now: float) -> str:
+    """An empty view after `C`: "no changes yet" would say nothing happened before it."""
+    when = fmt_clock(store.cleared_at or 0.0, time_mode, now)
+    when = when if time_mode == "relative" else f"at {when}"
+    events = store.cleared_events
+    kept = f"the {events:,} events before it" if events != 1 else "the event before it"
+    kept = f" ({kept} are kept in the event log and the journal)" if events else ""
+    return (
+        f"Live. View cleared {when}{kept}. New changes in {environment} appear here as they happen."
+    )
 
 
 def values_empty_text(environment: str) -> Text:
