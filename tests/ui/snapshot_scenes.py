@@ -362,7 +362,7 @@ SCENES: tuple[Scene, ...] = (
     Scene(
         "event-detail",
         drive_detail,
-        "the event detail: value before → after, configuration change, raw JSON",
+        "the event detail: value before → after, configuration change, event JSON",
     ),
     Scene("profile-switcher", drive_switcher, "the profile switcher"),
     Scene("outage", drive_outage, "an outage marked inline in the feed"),

@@ -267,7 +267,7 @@ def test_the_detail_lists_each_context_and_says_unchanged_only_when_it_is() -> N
     assert states == {"free": "unchanged", "eu": "evaluating…"}
     text = detail_text(row, changes, "utc", NAMES, contexts=ContextWords(THREE, states)).plain
     assert "values for this profile's 3 contexts" in text
-    section = text[text.index("values for") : text.index("raw JSON")]
+    section = text[text.index("values for") : text.index("event JSON")]
     lines = [line.strip() for line in section.splitlines() if line.strip()]
     assert lines[1] == "premium"
     assert lines[2].startswith("before false") and lines[3].startswith("after  true")

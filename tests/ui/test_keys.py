@@ -143,7 +143,10 @@ async def test_enter_opens_the_event_detail(emulator: EmulatorHandle) -> None:
         assert event is not None and event.event_id is not None
         assert f"event id    {event.event_id}" in body
         assert "before" in body and "after" in body
-        assert '"flag_key": "new-dashboard"' in body  # the raw JSON
+        assert '"flag_key": "new-dashboard"' in body
+        # Not "raw": `id` and `received_at` are the monitor's, not in the server's data line.
+        assert "raw JSON" not in body
+        assert "\nevent JSON\nthe fields the monitor keeps; id is the SSE event id" in body
         assert "server time" in body and "received" in body
         await pilot.press("escape")
         assert not isinstance(app.screen, EventDetailScreen)

@@ -1,4 +1,5 @@
-"""The event detail screen: raw JSON, value before → after, event id, server vs received time.
+"""The event detail screen: the event JSON, value before → after, event id, server vs received
+time.
 
 A profile that evaluates for several contexts gets each context's before → after, and for the
 others what they said (`unchanged`, `evaluating…`: view/contexts.py).
@@ -26,6 +27,10 @@ from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.contexts import STATE_WORDS
 from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
 from togul_monitor.ui.view.rows import FeedItem, marker_fields
+
+EVENT_JSON_NOTE = (
+    "the fields the monitor keeps; id is the SSE event id, received_at this monitor's clock"
+)
 
 
 class ContextWords(msgspec.Struct, frozen=True):
@@ -157,7 +162,10 @@ def detail_text(
             text.append_text(_change_lines(transitions[-1]))
     if config is not None:
         text.append_text(config)
-    text.append("\nraw JSON\n", style="bold underline")
+    # Not "raw": the fields the monitor validated and keeps (the exports' and `y`'s), with two
+    # that the server's data line does not hold.
+    text.append("\nevent JSON\n", style="bold underline")
+    text.append(EVENT_JSON_NOTE + "\n", style="dim")
     raw = json.dumps(event.to_json(), indent=2, ensure_ascii=False, sort_keys=True)
     text.append(safe_text_lines(raw))
     return text
