@@ -13,11 +13,13 @@ import pytest
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import load_config
 from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, FlagValue
 from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.support.text import safe_text
 from togul_monitor.ui.screens.jump import JumpScreen
 from togul_monitor.ui.view.change import value_text
-from togul_monitor.ui.view.clip import values_clip
+from togul_monitor.ui.view.clip import entry_clip, row_clip, values_clip
 from togul_monitor.ui.view.fuzzy import ranked
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 
@@ -161,6 +163,34 @@ def test_a_values_row_of_several_contexts_copies_every_context_s_value_named() -
     ]
     assert what == "values of checkout-v2 in 4 contexts"
     assert values_clip("checkout-v2", [("default", None), ("free", None)]) is None
+
+
+def test_what_y_copies_holds_no_control_character_of_the_server_s() -> None:
+    """`y` also writes clipboard.txt, and `cat` of it ran a key's escape sequences: the key, the
+    value and the error are escaped as on screen, and JSON keeps them as JSON escapes."""
+    key = "ctl\x1b[31mred\x07bell\x9b\u202e"
+
+    def value(context: str, error: str | None = None) -> FlagValue:
+        now = None if error else Evaluation("a\x1b[2J\x9b", "string", "default", True)
+        return FlagValue(key, now, None, 1.0, None, False, False, error, context)
+
+    def printable(text: str) -> bool:
+        return all(safe_text(line) == line for line in text.split("\n"))
+
+    one = values_clip(key, [("default", value("default"))])
+    assert one is not None and printable(one[0])
+    assert one[0] == 'ctl\\x1b[31mred\\x07bell\\x9b\\u202e = "a\\u001b[2J\\x9b"'
+    several = values_clip(key, [("default", value("default")), ("eu", value("eu", "5\x1b03"))])
+    assert several is not None and printable(several[0])
+    assert (
+        several[0].splitlines()[1]
+        == "ctl\\x1b[31mred\\x07bell\\x9b\\u202e [eu] = (no value: 5\\x1b03)"
+    )
+
+    event = FlagEvent("flag.updated", key, "env\x9b", 2, 1.0, "7\u2028", 2.0)
+    text, _ = row_clip(event)
+    assert printable(text) and json.loads(text)["flag_key"] == key  # the same data, parsed
+    assert json.loads(text)["id"] == "7\u2028" and entry_clip(event) == (text, _)
 
 
 async def test_y_on_a_values_row_copies_each_context_and_says_how_many(

@@ -42,6 +42,21 @@ def safe_text(s: object, *, escape: bool = True) -> str:
     return _UNSAFE.sub("\ufffd", text)
 
 
+def safe_json(text: str) -> str:
+    """JSON text (as `json.dumps` writes it) with every unsafe character inside its strings
+    written as a `\\uXXXX` escape: the same JSON once parsed, and printable as it is.
+
+    `json.dumps` escapes the C0 controls itself, so one left in `text` is its indentation's
+    newline, kept; with `ensure_ascii=False` it leaves DEL, C1 (`\\x9b` starts an escape
+    sequence on some terminals) and the bidi and invisible characters as they are."""
+    return _UNSAFE.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return char if char < " " else f"\\u{ord(char):04x}"
+
+
 def cell_width(text: str) -> int:
     """How many terminal cells `text` takes: 2 for a wide or full-width character (CJK, most
     emoji), 0 for a combining mark or a format character (ZWJ), 1 otherwise. What a caret under

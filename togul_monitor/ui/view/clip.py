@@ -3,8 +3,10 @@ with several named contexts: every context's, one line each, `key [free] = false
 entry's JSON. Textual-free; the screen decides which by focus (`screens/main_keys.py`).
 
 The JSON is the one `tail --json` and the exports write for an event (`FlagEvent.to_json`), and
-the journal's shape for a value change; server text is copied as it is (it is data the user
-asked for, pasted elsewhere), and only the notification that names it goes through `safe_text`.
+the journal's shape for a value change. Server text is escaped in all of it, as everywhere on
+screen: the copy also lands in `clipboard.txt`, which `cat` would otherwise hand a key's escape
+sequences to the terminal. In JSON a control character is a JSON escape (`\\u001b`: the same
+data once parsed); on a `key = value` line it is `safe_text`'s `\\x1b`, as the values pane shows it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import diff_to_json
 from togul_monitor.domain.history import FoundDiff
 from togul_monitor.domain.values import FlagValue, ValueTransition, transition_to_json
-from togul_monitor.support.text import safe_text
+from togul_monitor.support.text import safe_json, safe_text
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.rows import FeedItem, Row
 
@@ -24,7 +26,7 @@ PREVIEW = 48  # characters of the copied text named in the notification
 
 
 def dumps(data: object) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    return safe_json(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str))
 
 
 def row_clip(row: Row) -> tuple[str, str]:
@@ -41,13 +43,13 @@ def _shown(value: FlagValue | None) -> str:
     if value.deleted:
         return "deleted"
     if value.current is None:
-        return f"(no value: {value.error})" if value.error else "(no value yet)"
+        return f"(no value: {safe_text(value.error)})" if value.error else "(no value yet)"
     return value_text(value.current)
 
 
 def value_clip(value: FlagValue) -> tuple[str, str]:
     """`key = value` for a values row of one context."""
-    return f"{value.flag_key} = {_shown(value)}", f"value of {value.flag_key}"
+    return f"{safe_text(value.flag_key)} = {_shown(value)}", f"value of {value.flag_key}"
 
 
 def values_clip(
@@ -62,7 +64,8 @@ def values_clip(
     if len(values) == 1:
         value = values[0][1]
         return value_clip(value) if value is not None else None
-    lines = [f"{flag} [{context}] = {_shown(value)}" for context, value in values]
+    key = safe_text(flag)
+    lines = [f"{key} [{safe_text(context)}] = {_shown(value)}" for context, value in values]
     return "\n".join(lines), f"values of {flag} in {len(values)} contexts"
 
 
