@@ -167,7 +167,7 @@ class ValuesTable(LeanTable):
 
     def _layout_columns(self) -> None:
         """(Re)build the columns for the pane's width and put every row back (rare: resizes)."""
-        cursor = self.cursor_row
+        cursor, selected = self.cursor_row, self.selected_flag
         self.clear(columns=True)
         self._rendered.clear()
         for key, label, width in self.columns_shown:
@@ -175,6 +175,13 @@ class ValuesTable(LeanTable):
         self._upsert_rows(sorted(self.flags), self.clock())
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
+            self._keep_cursor_on(selected)
+
+    def _keep_cursor_on(self, flag: str | None) -> None:
+        """The cursor back on `flag`'s row: rows added above it (sorted by key) would leave it
+        on its row number, another flag's, which `w`, `o` and `y` would then act on."""
+        if flag is not None and flag in self.rows and self.selected_flag != flag:
+            self.move_cursor(row=self.get_row_index(flag))
 
     @property
     def selected_flag(self) -> str | None:
@@ -221,7 +228,9 @@ class ValuesTable(LeanTable):
 
     def _sort(self) -> None:
         self._sort_timer = None
+        selected = self.selected_flag
         self.sort("flag", key=lambda cell: cell.flag_key)  # the key, not its cut
+        self._keep_cursor_on(selected)
 
     def flash(self, flag_key: str) -> None:
         self._flash_until[flag_key] = self.clock() + FLASH_SECONDS
