@@ -1,6 +1,7 @@
-"""The inventory (`i`), the environment matrix (`c`) and the coverage (`o`) screens: their own
-footer lists their own keys (not the main screen's, which do nothing there), `q` closes them as
-it closes the help and the detail, and `?` opens the help over them."""
+"""The inventory (`i`), the environment matrix (`c`), the coverage (`o`) and the profile switcher
+(`p`) screens: their own footer lists their own keys (not the main screen's, which do nothing
+there), `q` closes them as it closes the help and the detail, and `?` opens the help over them,
+listing their keys."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from togul_monitor.ui.screens.coverage import CoverageScreen
 from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
 from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.screens.inventory import InventoryScreen
+from togul_monitor.ui.screens.profile_switcher import ProfileSwitcherScreen
 
 from .helpers import make_app, make_profile, wait_for, wait_live
 
@@ -39,16 +41,39 @@ async def open_screen(pilot: Pilot[Any], app: TogulMonitorApp, key: str) -> Scre
     return app.screen
 
 
+MAIN_TIPS = ("Filter the feed", "Pause/resume the feed", "Watch/unwatch the selected flag")
+
+
 @pytest.mark.parametrize(
-    ("key", "kind", "own"),
+    ("key", "kind", "own", "tips"),
     [
-        ("i", InventoryScreen, {"Close", "Sort", "Help"}),
-        ("c", EnvMatrixScreen, {"Close", "Only differing", "Env A", "Env B", "Refresh", "Help"}),
-        ("o", CoverageScreen, {"Close", "Help"}),
+        (
+            "i",
+            InventoryScreen,
+            {"Close", "Sort", "Help"},
+            ("Sort by key, last change or type", "Select the flag in the main screen"),
+        ),
+        (
+            "c",
+            EnvMatrixScreen,
+            {"Close", "Only differing", "Env A", "Env B", "Refresh", "Help"},
+            ("Environment A: the next one", "The flag side by side in environments A and B"),
+        ),
+        ("o", CoverageScreen, {"Close", "Help"}, ("Close and stop sampling",)),
+        (
+            "p",
+            ProfileSwitcherScreen,
+            {"Close", "Add", "Edit", "Help"},
+            ("Add a profile", "Switch to it"),
+        ),
     ],
 )
 async def test_a_screen_over_the_main_one_shows_its_keys_and_answers_q_and_help(
-    emulator: EmulatorHandle, key: str, kind: type[Screen[Any]], own: set[str]
+    emulator: EmulatorHandle,
+    key: str,
+    kind: type[Screen[Any]],
+    own: set[str],
+    tips: tuple[str, ...],
 ) -> None:
     app = make_app(make_profile(emulator))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -61,8 +86,11 @@ async def test_a_screen_over_the_main_one_shows_its_keys_and_answers_q_and_help(
         assert isinstance(bottom, (Footer, FooterKey))
         assert footer_labels(screen) == own and not footer_labels(screen) & MAIN_ONLY
 
-        await pilot.press("question_mark")  # the help, over the screen
+        await pilot.press("question_mark")  # the help, over the screen: its keys, no others
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        listed = "\n".join(what for _keys, what, _id in app.screen.rows)
+        assert all(tip in listed for tip in tips), listed
+        assert not any(tip in listed for tip in MAIN_TIPS), listed
         await pilot.press("question_mark")  # closes the help: back to the screen
         await wait_for(pilot, lambda: app.screen is screen, what="the help closed")
         await pilot.press("f1")

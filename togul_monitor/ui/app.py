@@ -221,7 +221,8 @@ class TogulMonitorApp(App[None]):
         open_profile_form(self, self.profile.name, self._profile_chosen)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.keymap))
+        over = self.screen if self.screen is not self.main else None  # its keys alone work
+        self.push_screen(HelpScreen(self.keymap, over))
 
     async def action_quit(self) -> None:
         await self.session.close()

@@ -67,7 +67,8 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], styles: tuple[s
 
 
 class CoverageScreen(ModalScreen[None]):
-    BINDINGS = close_and_help("coverage_close", "close")
+    BINDINGS = close_and_help("coverage_close", "close", "Close and stop sampling")
+    HELP_TITLE = "rollout coverage (o)"
 
     DEFAULT_CSS = """
     CoverageScreen { align: center middle; }

@@ -67,8 +67,9 @@ def differences_text(
 class EnvDiffScreen(ModalScreen[None]):
     BINDINGS = [
         *close_and_help("env_diff_close"),
-        Binding("r", "refresh", "Refresh", id="env_diff_refresh"),
+        Binding("r", "refresh", "Refresh", id="env_diff_refresh", tooltip="Read both again"),
     ]
+    HELP_TITLE = "flag side by side (enter in c)"
 
     DEFAULT_CSS = """
     EnvDiffScreen { align: center middle; }

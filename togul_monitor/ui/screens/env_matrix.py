@@ -108,14 +108,24 @@ def read_job(
     post(MatrixRead(found, None))
 
 
+DIFFER_TIP = "Only the flags that differ between the environments, or every flag again"
+
+
 class EnvMatrixScreen(ModalScreen[None]):
     BINDINGS = [
         *close_and_help("matrix_close"),
-        Binding("d", "toggle_differ", "Only differing", id="matrix_differ"),
-        Binding("a", "next_a", "Env A", id="matrix_env_a"),
-        Binding("b", "next_b", "Env B", id="matrix_env_b"),
-        Binding("r", "refresh_all", "Refresh", id="matrix_refresh"),
+        Binding("d", "toggle_differ", "Only differing", tooltip=DIFFER_TIP, id="matrix_differ"),
+        Binding("a", "next_a", "Env A", tooltip="Environment A: the next one", id="matrix_env_a"),
+        Binding("b", "next_b", "Env B", tooltip="Environment B: the next one", id="matrix_env_b"),
+        Binding(
+            "r", "refresh_all", "Refresh", tooltip="Read everything again", id="matrix_refresh"
+        ),
     ]
+    HELP_TITLE = "environments side by side (c)"
+    OTHER_KEYS = (
+        ("up,down", "Move among the flags"),
+        ("enter", "The flag side by side in environments A and B"),
+    )
 
     DEFAULT_CSS = """
     EnvMatrixScreen { align: center middle; }

@@ -1,15 +1,17 @@
-"""`?` / `f1`: every key in force (after the user's keymap) and what each pane shows."""
+"""`?` / `f1`: every key in force (after the user's keymap) and what each pane shows; over a
+screen opened over the main one (`modal_keys.py`), that screen's keys, the only ones it answers."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from togul_monitor.config.keymap import PUNCTUATION_CHARACTERS
@@ -60,7 +62,8 @@ def key_label(keys: str) -> str:
 
 def _typed(key: str) -> str:
     *modifiers, name = key.split("+")
-    return "+".join((*modifiers, PUNCTUATION_CHARACTERS.get(name, name)))
+    name = "esc" if name == "escape" else PUNCTUATION_CHARACTERS.get(name, name)
+    return "+".join((*modifiers, name))
 
 
 def help_rows(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
@@ -69,6 +72,19 @@ def help_rows(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
         (key_label(keymap.get(binding_id, keys)), tip, binding_id)
         for binding_id, (keys, _action, _label, _show, tip) in DEFAULT_KEYS.items()
     ]
+
+
+def screen_help_rows(screen: Screen[Any], keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(keys in force, what they do, binding id) for a screen opened over the main one: the keys
+    its widgets answer (`OTHER_KEYS`), then its bindings. Only the main screen's ids can be
+    remapped (`help` is one), so only those are named."""
+    rows = [(key_label(keys), what, "") for keys, what in getattr(screen, "OTHER_KEYS", ())]
+    for binding in screen.BINDINGS:
+        if isinstance(binding, Binding):
+            keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            remaps = binding.id if binding.id and binding.id in DEFAULT_KEYS else ""
+            rows.append((key_label(keys), binding.tooltip or binding.description, remaps))
+    return rows
 
 
 def help_table(rows: list[tuple[str, str, str]]) -> Table:
@@ -92,16 +108,24 @@ class HelpScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, keymap: Mapping[str, str]) -> None:
+    def __init__(self, keymap: Mapping[str, str], over: Screen[Any] | None = None) -> None:
+        """`over`: the screen opened over the main one that the help is opened over (None: the
+        main screen), whose keys alone are listed; the main screen's do nothing there."""
         super().__init__()
         self.keymap = keymap
-        self.rows = help_rows(keymap)
+        self.over = getattr(over, "HELP_TITLE", "this screen") if over is not None else None
+        self.rows = help_rows(keymap) if over is None else screen_help_rows(over, keymap)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = "help"
+            scroll.border_title = Text("help" if self.over is None else f"help · {self.over}")
             # Text: as a str, `[keymap]` is read as a markup tag and vanishes.
             scroll.border_subtitle = Text("esc close · ids remap keys in profiles.toml [keymap]")
+            if self.over is not None:
+                yield Static(Text(f"Keys of the {self.over}", style="bold underline"))
+                yield Static(help_table(self.rows))
+                yield Static(Text("\nThe main screen's keys work once this one is closed."))
+                return
             yield Static(Text("Keys", style="bold underline"))
             yield Static(help_table(self.rows))
             panes = Text("\nPanes\n", style="bold underline")

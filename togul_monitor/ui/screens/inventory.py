@@ -98,8 +98,19 @@ def row_cells(row: InventoryRow, now: float, columns: list[tuple[str, int]]) -> 
 class InventoryScreen(ModalScreen[str | None]):
     BINDINGS = [
         *close_and_help("inventory_close"),
-        Binding("s", "cycle_sort", "Sort", id="inventory_sort"),
+        Binding(
+            "s",
+            "cycle_sort",
+            "Sort",
+            tooltip="Sort by key, last change or type",
+            id="inventory_sort",
+        ),
     ]
+    HELP_TITLE = "flag inventory (i)"
+    OTHER_KEYS = (
+        ("up,down", "Move among the flags"),
+        ("enter", "Select the flag in the main screen (values, history, feed) and close"),
+    )
 
     DEFAULT_CSS = """
     InventoryScreen { align: center middle; }

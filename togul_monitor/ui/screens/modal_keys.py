@@ -1,12 +1,14 @@
 """What the screens opened over the main one (the inventory `i`, the environment matrix `c`, its
-side-by-side diff, the coverage `o`) share: the keys every such screen answers alike, and a
-footer of their own.
+side-by-side diff, the coverage `o`, the profile switcher `p`) share: the keys every such screen
+answers alike, and a footer of their own.
 
 A modal screen cuts Textual's binding chain at itself: the app's `q` and `?` would do nothing
 there, while the main screen's footer, still visible under the screen, lists keys (filter, pause,
 watch...) that do nothing either. So each of them binds `esc`/`q` to close (as the help, the
 detail and the profile switcher do) and the help's keys to open the help over it, and docks its
-own footer over the main one, listing its own keys.
+own footer over the main one, listing its own keys. The help opened over one lists that
+screen's keys (`help.py`, `screen_help_rows`): its bindings with their tooltips, and the keys its
+widgets answer, which no binding names (`enter` on a list), from its `OTHER_KEYS`.
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ from togul_monitor.ui.keymap import DEFAULT_KEYS
 CLOSE_KEYS = "escape,q"
 
 
-def close_and_help(close_id: str, action: str = "dismiss") -> list[BindingType]:
+def close_and_help(
+    close_id: str, action: str = "dismiss", close_tip: str = "Close this screen"
+) -> list[BindingType]:
     """`esc`/`q` run `action` (closing the screen); the help's keys open the help. The help
     binding keeps the main screen's id, so a `[keymap]` remap of `help` applies here too."""
-    help_keys, help_action, help_label, _show, help_tip = DEFAULT_KEYS["help"]
+    help_keys, help_action, help_label, _show, _tip = DEFAULT_KEYS["help"]
     return [
-        Binding(CLOSE_KEYS, action, "Close", id=close_id),
-        Binding(help_keys, help_action, help_label, tooltip=help_tip, id="help"),
+        Binding(CLOSE_KEYS, action, "Close", tooltip=close_tip, id=close_id),
+        Binding(help_keys, help_action, help_label, tooltip=HELP_TIP, id="help"),
     ]
+
+
+HELP_TIP = "Help: the keys of this screen"
 
 
 def modal_footer() -> Footer:

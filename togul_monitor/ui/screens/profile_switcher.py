@@ -25,6 +25,7 @@ from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
 from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.screens.profile_form import ProfileFormScreen, plain_lines
 from togul_monitor.ui.worker_errors import report_worker_error
 
@@ -89,10 +90,15 @@ def open_profile_form(node: DOMNode, name: str, callback: Callable[[str | None],
 
 class ProfileSwitcherScreen(ModalScreen[str | None]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="profiles_close"),
-        Binding("a", "add", "Add", id="profiles_add"),
-        Binding("e", "edit", "Edit", id="profiles_edit"),
+        *close_and_help("profiles_close"),
+        Binding("a", "add", "Add", tooltip="Add a profile", id="profiles_add"),
+        Binding("e", "edit", "Edit", tooltip="Edit the highlighted profile", id="profiles_edit"),
     ]
+    HELP_TITLE = "profile switcher (p)"
+    OTHER_KEYS = (
+        ("up,down", "Choose a profile"),
+        ("enter", "Switch to it (the stream is closed, the new one opened)"),
+    )
 
     DEFAULT_CSS = """
     ProfileSwitcherScreen { align: center middle; }
@@ -127,6 +133,7 @@ class ProfileSwitcherScreen(ModalScreen[str | None]):
                 Text("Switching stops the running stream and opens the chosen profile."),
                 id="profiles-help",
             )
+        yield modal_footer()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
