@@ -249,6 +249,7 @@ def test_exports_name_the_environment_and_write_iso_times() -> None:
     write_jsonl([EXPORTED], jsonl, NAMES)
     write_csv([EXPORTED, event("x", "env-unknown")], csv_out, environment_names=NAMES)
     assert json.loads(jsonl.getvalue()) == {
+        "kind": "event",
         "type": "flag.updated",
         "flag_key": "k",
         "environment_id": "env-p",
@@ -259,9 +260,13 @@ def test_exports_name_the_environment_and_write_iso_times() -> None:
         "received_at": "2023-11-14T22:13:21.234Z",  # milliseconds, truncated
     }
     header, row, unknown = csv_out.getvalue().splitlines()
-    assert header == "id,type,flag_key,environment_id,environment_key,version,timestamp,received_at"
-    assert (
-        row == "9,flag.updated,k,env-p,production,3,2023-11-14T22:13:20Z,2023-11-14T22:13:21.234Z"
+    # The event's columns first, as they were when a CSV export held events only.
+    assert header.startswith(
+        "id,type,flag_key,environment_id,environment_key,version,timestamp,received_at,kind,"
+    )
+    assert row == (
+        "9,flag.updated,k,env-p,production,3,2023-11-14T22:13:20Z,2023-11-14T22:13:21.234Z,event"
+        + "," * 8
     )
     assert unknown.split(",")[3:5] == ["env-unknown", ""]
 

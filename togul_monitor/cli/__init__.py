@@ -23,7 +23,7 @@ _COMMANDS: dict[str, str] = {
     "profiles": "togul_monitor.cli.profiles:profiles",
     "login": "togul_monitor.cli.login:login",
     "history": "togul_monitor.cli.journal:history",
-    "export": "togul_monitor.cli.journal:export",
+    "export": "togul_monitor.cli.export:export",
     "compare": "togul_monitor.cli.compare:compare",
     "wait": "togul_monitor.cli.wait:wait",
     "coverage": "togul_monitor.cli.coverage:coverage",

@@ -18,11 +18,8 @@ and the file is left as it is), 2 usage or configuration, 130 Ctrl-C.
 from __future__ import annotations
 
 import json
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import click
 
@@ -33,7 +30,6 @@ from togul_monitor.cli.common import (
     Target,
     command_target,
     duration_seconds,
-    parse_filter_option,
     report_config_error,
     target_name,
     target_options,
@@ -47,12 +43,10 @@ from togul_monitor.cli.history_lines import (
     with_diffs,
 )
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import Replays
 from togul_monitor.domain.values import DEFAULT_CONTEXT
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
-from togul_monitor.support.files import atomic_text
 from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 
@@ -104,7 +98,7 @@ def _check_known(name: str, named: bool = False) -> None:
     resolve_profile(name)  # not a profile of any kind: raises the "no profile named" error
 
 
-def _open_reader(profile_name: str | None, journal_url: str | None) -> tuple[str, JournalReader]:
+def open_reader(profile_name: str | None, journal_url: str | None) -> tuple[str, JournalReader]:
     """The profile's name and its journal for reading (`--journal-url`: which database); exits
     1 when there is none, 2 for a URL that names no journal."""
     from togul_monitor.store.journal import JournalError, journal_target, open_reader_at
@@ -163,9 +157,7 @@ def _profile_contexts(name: str) -> list[str]:
     return [*single, *entry.contexts]
 
 
-MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention)
-
-_JOURNAL_URL_HELP = (
+JOURNAL_URL_HELP = (
     "Read the journal in this database: postgresql://USER@HOST[:PORT]/DB (docs/journal.md); "
     "default: the profile's SQLite file."
 )
@@ -177,7 +169,7 @@ _JOURNAL_URL_HELP = (
 @click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
 )
-@click.option("--journal-url", metavar="URL", help=_JOURNAL_URL_HELP)
+@click.option("--journal-url", metavar="URL", help=JOURNAL_URL_HELP)
 @target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
 def history(
     flag: str, as_json: bool, limit: int, journal_url: str | None, profile_name: str | None
@@ -187,7 +179,7 @@ def history(
     from togul_monitor.store.export import diff_json
     from togul_monitor.store.journal import JournalError
 
-    name, journal = _open_reader(profile_name, journal_url)
+    name, journal = open_reader(profile_name, journal_url)
     try:
         journal.check()
         found = journal.history(flag, limit)
@@ -223,77 +215,3 @@ def history(
         else:
             line = history_line(entry, names, show_context=show_context, ids=ids, replayed=replayed)
             click.echo(line)
-
-
-@click.command()
-@click.option("--filter", "query", metavar="QUERY", help="Only the events this filter matches.")
-@click.option("--since", metavar="TIME", help="Only events received since TIME (15m, 2h, ISO).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True, help="Output format."
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE (atomically) instead of stdout; `-` is stdout.",
-)
-@click.option("--journal-url", metavar="URL", help=_JOURNAL_URL_HELP)
-@target_options("profile_name", help_text={"profile_name": "Whose journal (default profile)."})
-def export(
-    query: str | None,
-    since: str | None,
-    fmt: str,
-    output: Path | None,
-    journal_url: str | None,
-    profile_name: str | None,
-) -> None:
-    """Write the journal's events (filtered) as JSON Lines or CSV, oldest first."""
-    from togul_monitor.store.export import write_csv, write_jsonl
-    from togul_monitor.store.journal import JournalError
-
-    output = None if output == Path("-") else output  # as `--api-key-file -` is stdin
-    # The message names the position once; a caret under the query shows it (as for `tail`).
-    flt = parse_filter_option(query, "export")
-    since_at = None
-    if since:
-        try:
-            since_at = parse_since(since)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
-    _, journal = _open_reader(profile_name, journal_url)
-    try:
-        journal.check()  # before `-o FILE` is touched: half a journal is no export
-        names = journal.environment_names()
-        events: Iterator[FlagEvent] = journal.iter_events(since_at)
-        if flt is not None:
-            events = (e for e in events if flt.matches(e, names))
-
-        def write(out: IO[str]) -> int:
-            # Both safe to print (store/export.py): stdout may be a terminal, a file be `cat`.
-            if fmt == "jsonl":
-                # Configuration diffs are few (one per change of a flag's rules): read at once.
-                diffs = journal.config_diffs(None, MAX_EXPORTED_DIFFS, since_at)[::-1]
-                return write_jsonl(events, out, names, diffs, all_diffs=flt is None)
-            return write_csv(events, out, environment_names=names)
-
-        if output is None:
-            count = write(sys.stdout)
-            sys.stdout.flush()
-        else:  # temp file, fsync, rename: a reader never sees half an export
-            with atomic_text(output) as out:
-                count = write(out)
-    except JournalError as exc:
-        click.echo(f"Error: {safe_text(str(exc))}", err=True)
-        raise SystemExit(EXIT_FAILED) from None
-    except KeyboardInterrupt:  # Ctrl-C: `-o FILE` is left as it was (the write is atomic)
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    except BrokenPipeError:
-        raise  # the reader went away (`export | head`): the command group ends it quietly
-    except OSError as exc:
-        where = str(output) if output is not None else "to stdout"
-        click.echo(f"Error: cannot write {where}: {exc.strerror or exc}", err=True)
-        raise SystemExit(EXIT_FAILED) from None
-    finally:
-        journal.close()
-    if output is not None:
-        click.echo(f"Exported {count} events to {output}", err=True)

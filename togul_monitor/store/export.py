@@ -15,11 +15,16 @@ is made safe to print (`cat changes.csv` runs no escape sequence), and a cell a 
 would take for a formula (starting with `=`, `+`, `-` or `@`: a flag key is the server's text)
 starts with `'`.
 
-With a token profile the journal also holds configuration diffs (what an event changed in a
-flag's rules, default or switch: domain/flag_config.py). JSONL carries them as
-`{"kind": "diff", ...}` lines right after the event they explain (by time: a diff is computed
-after its event arrives), `at` an ISO time; a filtered export keeps the diffs of the events it
-exported. CSV holds events only (its columns are fixed).
+An export carries what the monitor knew about the window its events cover, in time order
+(store/export_window.py): every JSONL line has a `kind`. `event` (the event's fields),
+`outage` (`started_at`, `ended_at`, `replayed`, `may_have_missed`, `received_at`: changes made
+in it may be missing), `transition` (a value change, as `tail --json` prints it) and, with a
+token profile, `diff` (what an event changed in a flag's rules, default or switch:
+domain/flag_config.py; `at` an ISO time). A value change and a diff come after the event they
+explain (they are computed after it arrives); a filtered export keeps those of the events it
+exported, and every outage. CSV has a row per event, value change and outage (not the diffs):
+the event's columns first, as they were when it held events only, then `kind` and the columns
+of the other kinds (`CSV_COLUMNS`), empty where they do not apply.
 
 `read_jsonl` takes back what `write_jsonl` wrote (and what `tail --json` prints: its event
 lines, numeric times included; its other lines are skipped). The round trip keeps every field
@@ -38,23 +43,26 @@ import csv
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
 
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import diff_to_json
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
+    Evaluation,
     FlagValue,
     ValueTransition,
     evaluation_from_json,
     evaluation_to_json,
 )
+from togul_monitor.store.export_window import window_items
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 
-CSV_COLUMNS = (
+#: An event's columns; the first eight of every CSV export, as they were when it held events only.
+EVENT_COLUMNS = (
     "id",
     "type",
     "flag_key",
@@ -63,6 +71,19 @@ CSV_COLUMNS = (
     "version",
     "timestamp",
     "received_at",
+)
+#: Then what the row is, and the columns of a value change and of an outage (empty elsewhere).
+CSV_COLUMNS = (
+    *EVENT_COLUMNS,
+    "kind",
+    "context",
+    "before",
+    "after",
+    "includes_unseen",
+    "started_at",
+    "ended_at",
+    "replayed",
+    "may_have_missed",
 )
 
 _UTC = dt.timezone.utc
@@ -120,8 +141,8 @@ def with_environment_key(
 def event_json(
     event: FlagEvent, environment_names: Mapping[str, str] | None = None
 ) -> dict[str, object]:
-    """One exported event: `to_json()`, the environment key after the id, ISO times."""
-    data = with_environment_key(event, environment_names)
+    """One exported event: `kind`, `to_json()`, the environment key after the id, ISO times."""
+    data = with_environment_key(event, environment_names, kind="event")
     data["timestamp"] = iso_time(event.timestamp, millis=False)
     data["received_at"] = iso_time(event.received_at)
     return data
@@ -135,6 +156,19 @@ def diff_json(
     data["environment_key"] = (environment_names or {}).get(stored.diff.environment_id) or None
     data["at"] = iso_time(stored.at)
     return data
+
+
+def outage_json(outage: Outage) -> dict[str, object]:
+    """One exported outage: `history --json`'s, with ISO times. `may_have_missed`: changes
+    made between `started_at` and `ended_at` may be missing from the export."""
+    return {
+        "kind": "outage",
+        "started_at": iso_time(outage.started_at),
+        "ended_at": iso_time(outage.ended_at),
+        "replayed": outage.replayed,
+        "may_have_missed": outage.may_have_missed,
+        "received_at": iso_time(outage.received_at),
+    }
 
 
 def transition_json(
@@ -204,35 +238,36 @@ def write_jsonl(
     diffs: Iterable[StoredDiff] = (),
     *,
     all_diffs: bool = True,
+    outages: Iterable[Outage] = (),
+    transitions: Iterable[ValueTransition] = (),
+    keep: Callable[[FlagEvent], bool] | None = None,
 ) -> int:
-    """Events (and `diffs`, oldest first, each after the events before it); the number of
-    events. `all_diffs` False: only the diffs of events written (a filtered export)."""
-    pending = iter(diffs)
-    upcoming = next(pending, None)
-    written: set[tuple[str, str, int]] = set()
-
-    def line(row: dict[str, object]) -> None:
+    """Events with the outages, value changes and diffs of their window, oldest first
+    (store/export_window.py); the number of events. `keep`: the events a filter keeps;
+    `all_diffs` False: `events` are a filter's, and only their changes go with them."""
+    names = environment_names or {}
+    n = 0
+    for exported in window_items(
+        events,
+        outages=outages,
+        diffs=diffs,
+        transitions=transitions,
+        keep=keep,
+        filtered=not all_diffs,
+    ):
+        item = exported.item
+        if type(item) is FlagEvent:
+            row = event_json(item, names)
+            n += 1
+        elif isinstance(item, Outage):
+            row = outage_json(item)
+        elif isinstance(item, StoredDiff):
+            row = diff_json(item, names)
+        else:
+            assert isinstance(item, ValueTransition)
+            row = transition_json(item, names.get(exported.environment_id or ""))
         out.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")))
         out.write("\n")
-
-    def diffs_until(moment: float) -> None:
-        nonlocal upcoming
-        while upcoming is not None and upcoming.at < moment:
-            d = upcoming.diff
-            if all_diffs or (
-                d.version is not None and (d.flag_key, d.environment_id, d.version) in written
-            ):
-                line(diff_json(upcoming, environment_names))
-            upcoming = next(pending, None)
-
-    n = 0
-    for event in events:
-        diffs_until(event.received_at)
-        line(event_json(event, environment_names))
-        if not all_diffs:
-            written.add((event.flag_key, event.environment_id, event.version))
-        n += 1
-    diffs_until(math.inf)
     return n
 
 
@@ -243,6 +278,8 @@ _FORMULA_STARTS = ("=", "+", "-", "@")
 def csv_cell(value: object) -> object:
     """A cell's text as CSV holds it: control characters escaped (`cat` on the file must not
     run a server's escape sequence), and `'` before what would start a formula."""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON writes it
     if not isinstance(value, str):
         return "" if value is None else value
     text = safe_text(value)
@@ -254,15 +291,50 @@ def write_csv(
     out: IO[str],
     *,
     environment_names: Mapping[str, str] | None = None,
+    outages: Iterable[Outage] = (),
+    transitions: Iterable[ValueTransition] = (),
+    keep: Callable[[FlagEvent], bool] | None = None,
 ) -> int:
+    """Events, value changes and outages, a row each (`CSV_COLUMNS`; the diffs are JSONL's
+    only); the number of events."""
+    names = environment_names or {}
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
-    for event in events:
-        row = event_json(event, environment_names)
-        writer.writerow([csv_cell(row[c]) for c in CSV_COLUMNS])
-        n += 1
+    for exported in window_items(events, outages=outages, transitions=transitions, keep=keep):
+        item = exported.item
+        if type(item) is FlagEvent:
+            row = event_json(item, names)
+            n += 1
+        elif isinstance(item, Outage):
+            row = outage_json(item)
+        else:
+            assert isinstance(item, ValueTransition)
+            row = _transition_cells(item, exported.environment_id, names)
+        writer.writerow([csv_cell(row.get(c)) for c in CSV_COLUMNS])
     return n
+
+
+def _transition_cells(
+    transition: ValueTransition, environment_id: str | None, names: Mapping[str, str]
+) -> dict[str, object]:
+    """A value change's CSV cells: its event's `id`, the values as JSON (`before` empty when
+    there was none), `received_at` when the answer that found it came."""
+    data = transition_json(transition, names.get(environment_id or ""))
+    return {
+        **data,
+        "id": transition.event_id,
+        "environment_id": environment_id,
+        "received_at": data["at"],
+        "before": _value_cell(transition.before),
+        "after": _value_cell(transition.after),
+    }
+
+
+def _value_cell(evaluation: Evaluation | None) -> str | None:
+    if evaluation is None:
+        return None
+    return json.dumps(evaluation.value, ensure_ascii=True)
 
 
 class ImportError_(ValueError):

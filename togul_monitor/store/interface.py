@@ -94,6 +94,14 @@ class JournalReader(ABC):
         """Every event (received at or after `since`), oldest first, read in chunks."""
 
     @abstractmethod
+    def iter_transitions(self, since: float | None = None) -> Iterator[ValueTransition]:
+        """Every value transition (computed at or after `since`), oldest first, in chunks."""
+
+    @abstractmethod
+    def outages(self, since: float | None = None) -> list[Outage]:
+        """The outages that ended at or after `since` (all of them: few), oldest first."""
+
+    @abstractmethod
     def count_events(self) -> int:
         """How many events are committed (a full count: for checks, not the hot path)."""
 

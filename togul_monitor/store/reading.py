@@ -82,6 +82,12 @@ class ReadingJournal(Journal):
     def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
         return self._reader.iter_events(since)
 
+    def iter_transitions(self, since: float | None = None) -> Iterator[ValueTransition]:
+        return self._reader.iter_transitions(since)
+
+    def outages(self, since: float | None = None) -> list[Outage]:
+        return self._reader.outages(since)
+
     def count_events(self) -> int:
         return self._reader.count_events()
 

@@ -261,6 +261,33 @@ class PostgresReads:
             for row in rows:
                 yield event_from_row(row[1:])
 
+    def iter_transitions(self, since: float | None = None) -> Iterator[ValueTransition]:
+        # Pages by seq, as the events are read.
+        after = 0
+        floor = float("-inf") if since is None else since
+        while True:
+            with self._connection() as conn:
+                rows = conn.execute(
+                    f"SELECT seq, {self._transitions(conn)} FROM transitions WHERE profile = %s"
+                    " AND seq > %s AND at >= %s ORDER BY seq LIMIT %s",
+                    (self.profile, after, floor, _CHUNK),
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            for row in rows:
+                yield transition_from_row(row[1:])
+
+    def outages(self, since: float | None = None) -> list[Outage]:
+        floor = float("-inf") if since is None else since
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {OUTAGE_COLUMNS} FROM outages WHERE profile = %s AND ended_at >= %s"
+                " ORDER BY seq",
+                (self.profile, floor),
+            ).fetchall()
+        return [outage_from_row(r) for r in rows]
+
     def count_events(self) -> int:
         with self._connection() as conn:
             row = conn.execute(

@@ -287,6 +287,28 @@ def iter_journal_events(path: Path, since: float | None = None) -> Iterator[Flag
                 yield event_from_row(r)
 
 
+def iter_journal_transitions(path: Path, since: float | None = None) -> Iterator[ValueTransition]:
+    """Every value transition (computed at or after `since`), oldest first, read in chunks."""
+    floor = float("-inf") if since is None else since
+    with _connection(path) as conn:
+        cursor = conn.execute(
+            f"SELECT {transition_columns(conn)} FROM transitions WHERE at >= ? ORDER BY seq",
+            (floor,),
+        )
+        while rows := cursor.fetchmany(2000):
+            yield from map(transition_from_row, rows)
+
+
+def read_outages(path: Path, since: float | None = None) -> list[Outage]:
+    """The outages that ended at or after `since`, oldest first."""
+    floor = float("-inf") if since is None else since
+    with _connection(path) as conn:
+        rows = conn.execute(
+            f"SELECT {OUTAGE_COLUMNS} FROM outages WHERE ended_at >= ? ORDER BY seq", (floor,)
+        ).fetchall()
+    return [outage_from_row(r) for r in rows]
+
+
 def read_event_count(path: Path) -> int:
     """How many events the journal holds (a full count: for checks, not for the hot path)."""
     with _connection(path) as conn:
@@ -325,6 +347,12 @@ class SqliteReads:
 
     def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
         return iter_journal_events(self.path, since)
+
+    def iter_transitions(self, since: float | None = None) -> Iterator[ValueTransition]:
+        return iter_journal_transitions(self.path, since)
+
+    def outages(self, since: float | None = None) -> list[Outage]:
+        return read_outages(self.path, since)
 
     def count_events(self) -> int:
         return read_event_count(self.path)

@@ -1,0 +1,126 @@
+"""What an export writes, in time order: the events, and what the monitor knew about the window
+they cover: the outages (changes made in them may be missing from the events), the value changes
+and the configuration diffs. Events alone would make a window full of gaps look complete.
+
+Each item has a time: an event and an outage the time they were received (an outage when the
+stream came back), a value change and a diff the time they were computed (after their event).
+The four streams are merged by it; at one time, an outage comes before the events the server
+replayed for it, an event before what it changed.
+
+A filtered export writes the events its filter keeps, every outage (an outage is of the whole
+stream: whatever the filter, changes in it may be missing), and the value changes and diffs of
+the events it wrote. A value change is tied to its event as the journal's readers tie it
+(store/recorded.py): by the event's id within its flag, or without ids to the last event of its
+flag (sent without an id) received shortly before it. One tied to no event (a re-evaluation of its own, after an
+outage or at a start) is in an unfiltered export only, without an environment (the journal does
+not say which it was).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+
+import msgspec
+
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import ValueTransition
+from togul_monitor.store.model import StoredDiff
+from togul_monitor.store.recorded import TIE_WITHIN, UNSEEN_TIE_WITHIN
+
+#: Events of one flag remembered to tie its value changes to: an answer comes within seconds of
+#: its event, a few of the flag's events later at most under a burst.
+RECENT_PER_FLAG = 64
+
+# Which comes first at one time.
+_OUTAGE, _EVENT, _DIFF, _TRANSITION = range(4)
+
+Item = FlagEvent | Outage | StoredDiff | ValueTransition
+
+
+class Exported(msgspec.Struct, frozen=True):
+    """One item to write; `environment_id` a value change's, taken from its event (None when
+    it is tied to none)."""
+
+    item: Item
+    environment_id: str | None = None
+
+
+def window_items(
+    events: Iterable[FlagEvent],
+    *,
+    outages: Iterable[Outage] = (),
+    diffs: Iterable[StoredDiff] = (),
+    transitions: Iterable[ValueTransition] = (),
+    keep: Callable[[FlagEvent], bool] | None = None,
+    filtered: bool = False,
+) -> Iterator[Exported]:
+    """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
+    left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
+    and only their changes go with them."""
+    filtered = filtered or keep is not None
+    recent: dict[str, deque[tuple[FlagEvent, bool]]] = {}
+    written: set[tuple[str, str, int]] = set()
+    for _, rank, item in _merged(events, outages, diffs, transitions):
+        if rank == _EVENT:
+            assert isinstance(item, FlagEvent)
+            kept = keep is None or keep(item)
+            recent.setdefault(item.flag_key, deque(maxlen=RECENT_PER_FLAG)).append((item, kept))
+            if kept:
+                if filtered:
+                    written.add((item.flag_key, item.environment_id, item.version))
+                yield Exported(item)
+        elif rank == _TRANSITION:
+            assert isinstance(item, ValueTransition)
+            owner = _owner(item, recent.get(item.flag_key))
+            if owner is None:
+                if not filtered:
+                    yield Exported(item)
+            elif owner[1]:
+                yield Exported(item, owner[0].environment_id)
+        elif rank == _DIFF:
+            assert isinstance(item, StoredDiff)
+            d = item.diff
+            if not filtered or (
+                d.version is not None and (d.flag_key, d.environment_id, d.version) in written
+            ):
+                yield Exported(item)
+        else:
+            yield Exported(item)
+
+
+def _merged(
+    events: Iterable[FlagEvent],
+    outages: Iterable[Outage],
+    diffs: Iterable[StoredDiff],
+    transitions: Iterable[ValueTransition],
+) -> Iterator[tuple[float, int, Item]]:
+    streams: list[Iterator[tuple[float, int, Item]]] = [
+        ((o.received_at, _OUTAGE, o) for o in outages),
+        ((e.received_at, _EVENT, e) for e in events),
+        ((d.at, _DIFF, d) for d in diffs),
+        ((t.at, _TRANSITION, t) for t in transitions),
+    ]
+    return heapq.merge(*streams, key=lambda entry: (entry[0], entry[1]))
+
+
+def _owner(
+    transition: ValueTransition, recent: deque[tuple[FlagEvent, bool]] | None
+) -> tuple[FlagEvent, bool] | None:
+    """The event `transition` changed the value for (and whether it is written), among its
+    flag's `recent` events; None when it is none of them."""
+    if not recent:
+        return None
+    if transition.event_id is not None:
+        for entry in reversed(recent):  # an id repeats across server restarts: the newest
+            if entry[0].event_id == transition.event_id:
+                return entry
+        return None
+    # Without an id, only an event the server sent without one: where events have ids, a
+    # change without one was found by a re-evaluation of its own.
+    within = UNSEEN_TIE_WITHIN if transition.includes_unseen else TIE_WITHIN
+    for entry in reversed(recent):
+        if entry[0].event_id is None and entry[0].received_at <= transition.at:
+            return entry if transition.at - entry[0].received_at <= within else None
+    return None
