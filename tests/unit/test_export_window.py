@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
@@ -51,3 +52,35 @@ def test_a_filtered_export_keeps_every_outage_and_the_changes_of_its_events() ->
         ("outage", None, None),
         ("event", "a", "production"),
     ]
+
+
+def test_the_tui_export_carries_the_outages_and_the_value_changes_the_view_holds(
+    tmp_path: Path,
+) -> None:
+    from togul_monitor.domain.filters import parse_filter
+    from togul_monitor.ui.export import exported_text
+    from togul_monitor.ui.export import write_jsonl as tui_write_jsonl
+    from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
+
+    first = FlagEvent("flag.updated", "a", "env-p", 1, 100, "1", 10.0)
+    other = FlagEvent("flag.updated", "b", "env-p", 1, 100, "2", 11.0)
+    outage = Outage(20.0, 30.0, None, True, 30.0)
+    later = FlagEvent("flag.updated", "a", "env-p", 2, 100, "3", 31.0)
+    store = FeedStore()
+    for key, event_id, at in (("a", "1", 10.2), ("b", "2", 11.2), ("a", "3", 31.2)):
+        store.add_transition(ValueTransition(key, None, ON, event_id, at))
+    changes = store.transitions_copy()
+    store.add_transition(ValueTransition("a", ON, None, "3", 32.0))  # after `e`: not exported
+    predicate = FeedPredicate(parse_filter("a"), environment_names={"env-p": "production"})
+    path = tmp_path / "out.jsonl"
+    counts = tui_write_jsonl([first, other, outage, later], predicate, path, changes)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["kind"], r.get("id") or r.get("event_id")) for r in rows] == [
+        ("event", "1"),
+        ("transition", "1"),
+        ("outage", None),  # whatever the filter: changes made in it may be missing
+        ("event", "3"),
+        ("transition", "3"),
+    ]
+    assert rows[2]["may_have_missed"] is True and rows[4]["after"]["value"] is True
+    assert exported_text(counts) == "2 events, 1 outage (1 may have missed changes)"

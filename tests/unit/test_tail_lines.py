@@ -302,7 +302,8 @@ def test_the_tui_export_names_the_environment(tmp_path: Path) -> None:
     from togul_monitor.ui.view.feed_store import FeedPredicate
 
     path = tmp_path / "out.jsonl"
-    assert tui_write_jsonl([EXPORTED], FeedPredicate(environment_names=dict(NAMES)), path) == 1
+    counts = tui_write_jsonl([EXPORTED], FeedPredicate(environment_names=dict(NAMES)), path)
+    assert counts.events == 1
     line = json.loads(path.read_text())
     assert line["environment_key"] == "production"
     assert line["received_at"] == "2023-11-14T22:13:21.234Z"

@@ -1,15 +1,19 @@
-"""`e`: write the events the filter in force shows as JSONL (run on a thread worker)."""
+"""`e`: write the events the filter in force shows as JSONL, with the outages and value changes
+of their window (run on a thread worker)."""
 
 from __future__ import annotations
 
 import io
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import msgspec
+
 from togul_monitor.domain.event_log import Row
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store import export as store_export
 from togul_monitor.support.files import atomic_write
 from togul_monitor.ui.view.feed_store import FeedPredicate
@@ -29,17 +33,50 @@ def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
     return folder / f"{name}-{stamp}.jsonl"
 
 
-def write_jsonl(items: Sequence[Row], predicate: FeedPredicate, path: Path) -> int:
-    """Write every event of `items` that `predicate` keeps (markers are not events).
+def write_jsonl(
+    items: Sequence[Row],
+    predicate: FeedPredicate,
+    path: Path,
+    transitions_for: Callable[[FlagEvent], tuple[ValueTransition, ...]] = lambda _: (),
+) -> ExportedCounts:
+    """Write every event of `items` that `predicate` keeps, with what the view knows about
+    their window: every outage among `items` (whatever the filter: changes made in it may be
+    missing) and each written event's value changes (`transitions_for`, a copy of the view's:
+    it keeps those of its latest events, `2 × view_size` of them).
 
-    The same JSONL as `togul-monitor export` (one writer, `store.export`: ASCII escapes, so a
-    lone surrogate in a flag key is written, not raised), replaced atomically: a failure
-    leaves no half-written file.
+    The same JSONL as `togul-monitor export` (one writer, `store.export`: a `kind` on every
+    line, ASCII escapes, so a lone surrogate in a flag key is written, not raised), replaced
+    atomically: a failure leaves no half-written file.
     """
-    events = [item for item in items if type(item) is FlagEvent and predicate.matches(item)]
+    events = [item for item in items if type(item) is FlagEvent]
+    outages = [item for item in items if type(item) is Outage]
+    kept = [event for event in events if predicate.matches(event)]
+    changes = sorted((t for e in kept for t in transitions_for(e)), key=lambda t: t.at)
     out = io.StringIO()
     # The screen's environment names (the predicate shares them): each event's key, by id.
     names = dict(predicate.environment_names or {})
-    count = store_export.write_jsonl(events, out, names)
+    count = store_export.write_jsonl(
+        kept, out, names, all_diffs=False, outages=outages, transitions=changes
+    )
     atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
-    return count
+    missed = sum(outage.may_have_missed for outage in outages)
+    return ExportedCounts(count, len(outages), missed)
+
+
+class ExportedCounts(msgspec.Struct, frozen=True):
+    """What an export wrote: its events, and the outages of its window (`missed` of them may
+    have missed changes), for the notification."""
+
+    events: int
+    outages: int = 0
+    missed: int = 0
+
+
+def exported_text(counts: ExportedCounts) -> str:
+    """`41 events, 6 outages (4 may have missed changes)`: what the notification says."""
+    text = f"{counts.events} events"
+    if counts.outages:
+        plural = "s" if counts.outages > 1 else ""
+        missed = f"{counts.missed} may have missed changes" if counts.missed else "nothing missed"
+        text += f", {counts.outages} outage{plural} ({missed})"
+    return text

@@ -15,6 +15,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
+from togul_monitor.ui.export import ExportedCounts
 from togul_monitor.ui.handle import MonitorRunner
 from togul_monitor.ui.view.feed_store import RefilterResult
 
@@ -52,7 +53,7 @@ class RefilterDone(Message):
 @dataclass
 class ExportDone(Message):
     path: Path | None
-    count: int
+    counts: ExportedCounts
     error: str | None = None
 
 

@@ -33,7 +33,7 @@ from textual.worker import Worker
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.filters import Filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.ui.export import export_path
+from togul_monitor.ui.export import export_path, exported_text
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.keymap import main_screen_bindings
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone
@@ -386,8 +386,9 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         path = export_path(self.export_dir, self.host.profile.name, self.clock())
-        items, job, post = self.store.received_rows(), main_jobs.export, self.post_message
-        main_jobs.start(self, "export", job, post, items, self.predicate, path, exclusive=False)
+        job, post, changes = main_jobs.export, self.post_message, self.store.transitions_copy()
+        args = (self.store.received_rows(), self.predicate, path, changes)  # changes: a copy
+        main_jobs.start(self, "export", job, post, *args, exclusive=False)
 
     @on(ExportDone)
     def _export_done(self, message: ExportDone) -> None:
@@ -396,5 +397,5 @@ class MainScreen(Screen[None]):
             return
         self.last_export = message.path
         # The folder on its own line: a long path wraps there rather than mid-name.
-        text = f"{message.count} events → {message.path.name}\nin {message.path.parent}"
+        text = f"{exported_text(message.counts)} → {message.path.name}\nin {message.path.parent}"
         self.notify(text, title="exported", markup=False)

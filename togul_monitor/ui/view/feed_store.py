@@ -253,6 +253,14 @@ class FeedStore:
             found = tuple(sorted(found, key=lambda t: order.get(t.context, len(order))))
         return found
 
+    def transitions_copy(self) -> Callable[[FlagEvent], tuple[ValueTransition, ...]]:
+        """`transitions_for` over a copy of the value changes held now: for a worker thread
+        (an export) while the UI thread goes on adding to them."""
+        copy = FeedStore(view_size=1)
+        copy.transitions, copy._owners = OrderedDict(self.transitions), dict(self._owners)
+        copy.answers.contexts = self.answers.contexts
+        return copy.transitions_for
+
     def _add(self, row: Row) -> None:
         if type(row) is FlagEvent:
             self.received += 1
