@@ -49,7 +49,7 @@ async def test_an_outage_is_marked_inline(emulator: EmulatorHandle) -> None:
         assert "disconnected" in screen_text(app)
 
 
-async def test_a_restart_without_replay_says_changes_may_be_missing(
+async def test_a_restart_without_replay_says_changes_may_be_missing_and_shows_what_changed(
     emulator: EmulatorHandle,
 ) -> None:
     app = make_app(make_profile(emulator))
@@ -57,8 +57,12 @@ async def test_a_restart_without_replay_says_changes_may_be_missing(
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: app.main.store.shown == 1)
-        emulator.faults.forget_replay()
+        await wait_for(pilot, lambda: app.main.store.transitions, what="its value change")
+        # Down a second (its next request refused), and the change made meanwhile is lost.
+        emulator.faults.fail_next(1, status=503, retry_after=1)
         emulator.faults.cut_streams()
+        emulator.world.update_flag("production", "new-dashboard", enabled=True)
+        emulator.faults.forget_replay()
         await wait_for(
             pilot,
             lambda: any(row_marker(item) == "outage-missing" for item in app.main.store.view),
@@ -70,6 +74,21 @@ async def test_a_restart_without_replay_says_changes_may_be_missing(
         assert "disconnected" in markers[0]
         assert "changes in this window may be missing; every value asked again" in markers[1]
         assert "changes in this window may be missing" in screen_text(app)
+        # The re-evaluation finds the change no event showed: a row of the feed says it.
+        await wait_for(
+            pilot,
+            lambda: any(row_marker(item) == "found" for item in app.main.store.view),
+            timeout=10,
+            what="the change found on re-evaluation",
+        )
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        (line,) = [line for line in lines if " re-evaluated " in line]
+        assert "new-dashboard" in line and "false → true +unseen" in line
+        # Selected (the feed follows), it is shown whole under itself.
+        expanded = " ".join(" ".join(lines[lines.index(line) + 1 :]).split())
+        assert "found on re-evaluation" in expanded
+        assert app.main.store.received == 1  # no event came for it
 
 
 async def test_rejected_credentials_show_a_panel_with_a_key_to_edit(

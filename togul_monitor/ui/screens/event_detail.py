@@ -26,6 +26,7 @@ from togul_monitor.ui.messages import TransitionLoaded
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.contexts import STATE_WORDS
 from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
+from togul_monitor.ui.view.found import FoundChange, named
 from togul_monitor.ui.view.rows import FeedItem, marker_fields
 
 EVENT_JSON_NOTE = (
@@ -256,8 +257,47 @@ def marker_detail(item: FeedItem, time_mode: str) -> Text:
     says, in words."""
     body = Text(safe_text(item.text), style="bold")
     body.append("\n\n")
+    if isinstance(item, FoundChange):
+        body.append_text(_found_lines(item, time_mode))
+        return body
     for label, value in marker_fields(item.source, time_mode):
         body.append(f"{label:<12}", style="dim")
         body.append(value)
         body.append("\n")
     return body
+
+
+#: Why a change found on re-evaluation is tied to no event.
+FOUND_WHY = "none: a re-evaluation of its own found it (after an outage, `r`, or the start)"
+#: Why such a change may hold more than one change (`includes_unseen`).
+FOUND_UNSEEN = "the stream may have missed events, or the value before is from an earlier run"
+
+
+def _found_lines(item: FoundChange, time_mode: str) -> Text:
+    """A change no event explains (view/found.py): when it was found, each context's before →
+    after, and whether it may hold changes the stream did not show."""
+    text = Text()
+    for label, value in (
+        ("flag", safe_text(item.flag_key)),
+        ("found", fmt_full_time(item.received_at, time_mode)),
+        ("event", FOUND_WHY),
+    ):
+        text.append(f"{label:<12}", style="dim")
+        text.append(value + "\n")
+    several = named(item)
+    head = "values of the contexts it changed" if several else "value for this profile's context"
+    text.append(f"\n{head}\n", style="bold underline")
+    indent = "    " if several else "  "
+    for transition in item.transitions:
+        if several:
+            text.append("  " + safe_text(transition.context) + "\n", style="bold")
+        text.append_text(_evaluation_lines("before", transition.before, indent))
+        text.append("\n")
+        if transition.after is None:
+            text.append(f"{indent}after  deleted\n", style="red")
+        else:
+            text.append_text(_evaluation_lines("after", transition.after, indent))
+            text.append("\n")
+        if transition.includes_unseen:
+            text.append(f"{indent}note   {UNSEEN_NOTE}: {FOUND_UNSEEN}\n", style="yellow")
+    return text

@@ -38,6 +38,7 @@ from togul_monitor.ui.view.config_diffs import with_diff
 from togul_monitor.ui.view.contexts import contexts_change
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock, type_style
+from togul_monitor.ui.view.found import NOTE, TYPE_CELL, FoundChange, change_parts, row_parts
 from togul_monitor.ui.view.rows import FeedItem, Row
 
 TYPE_WIDTH = 12  # `flag.updated`
@@ -159,6 +160,9 @@ def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | N
     for row in rows:
         if type(row) is FlagEvent:
             needs.add(row, store, names)
+        elif isinstance(row, FoundChange):
+            needs.flag = max(needs.flag, cell_len(safe_text(row.flag_key)))
+            needs.change = max(needs.change, parts_width(change_parts(row)))
     return needs
 
 
@@ -205,6 +209,10 @@ def row_text(
 ) -> Text:
     """One feed row in `width` cells; `layout` None: laid out for this row alone."""
     stamp = _cell(fmt_clock(item.received_at, time_mode, now), time_width(time_mode))
+    if isinstance(item, FoundChange):
+        if layout is None:
+            layout = layout_for(width, needs_of((item,), store, environment_names), time_mode)
+        return _found_text(item, width, stamp, layout, environment_names, store)
     if isinstance(item, FeedItem):
         style = MARKER_STYLES.get(item.marker, "")
         if item.marker == "continued":
@@ -231,6 +239,34 @@ def row_text(
     return text
 
 
+def _found_text(
+    item: FoundChange,
+    width: int,
+    stamp: str,
+    layout: FeedLayout,
+    names: Mapping[str, str] | None,
+    store: FeedStore,
+) -> Text:
+    """A change no event explains, in the columns of the event rows: `re-evaluated` for the
+    type, the flag key, the profile's environment, no version, the change, and what is left of
+    `found, no event of its own`."""
+    text = Text(stamp + " ", style="dim")
+    text.append(_cell(TYPE_CELL.text, TYPE_WIDTH) + " ", style=TYPE_CELL.style)
+    text.append(_cell(safe_text(item.flag_key), layout.flag, cut_middle) + " ")
+    if layout.env:
+        own = store.answers.environment_id
+        label = environment_label(own, names) if own is not None else ""
+        text.append(_cell(label, layout.env) + " ")
+    if layout.version:
+        text.append(" " * (layout.version + 1))
+    room = width - text.cell_len
+    long, short = row_parts(item)
+    if room > 0:
+        fits = parts_width(change_parts(item)) <= room  # every change whole: the note may go
+        text.append_text(fit_parts(long if fits else short, room))
+    return text
+
+
 def row_is_cut(
     item: Row,
     width: int,
@@ -240,6 +276,10 @@ def row_is_cut(
     time_mode: str = "local",
 ) -> bool:
     """Whether the row as laid out hides some of its text (the selected row is then expanded)."""
+    if isinstance(item, FoundChange):
+        change = parts_width(row_parts(item)[0])
+        used = _before_change(layout, time_mode)
+        return cell_len(safe_text(item.flag_key)) > layout.flag or change > width - used
     if isinstance(item, FeedItem):
         before = 0 if item.marker == "continued" else time_width(time_mode) + 1
         return cell_len(safe_text(item.text)) > width - before
@@ -251,14 +291,28 @@ def row_is_cut(
         label
     ) > layout.env:
         return True
-    used = lead(time_mode) + layout.flag + 1 + (layout.env + 1 if layout.env else 0)
-    used += layout.version + 1 if layout.version else 0
     long, _ = row_change(event, store)
-    return parts_width(long) > width - used
+    return parts_width(long) > width - _before_change(layout, time_mode)
+
+
+def _before_change(layout: FeedLayout, time_mode: str) -> int:
+    """The cells of a row before its change: time, type, key, environment, version."""
+    used = lead(time_mode) + layout.flag + 1 + (layout.env + 1 if layout.env else 0)
+    return used + (layout.version + 1 if layout.version else 0)
 
 
 def full_text(item: Row, names: Mapping[str, str] | None, store: FeedStore) -> Text:
     """Everything the row stands for, uncut: `↳ key · environment · v3: before → after`."""
+    if isinstance(item, FoundChange):
+        text = Text("↳ ", style="dim")
+        text.append(safe_text(item.flag_key), style="bold")
+        if store.answers.environment_id is not None:
+            text.append(" · ", style="dim")
+            text.append(environment_label(store.answers.environment_id, names))
+        text.append(": ", style="dim")
+        text.append_text(whole(change_parts(item)))
+        text.append(f" · {NOTE}, no event of its own", style="dim")
+        return text
     if isinstance(item, FeedItem):
         return Text("↳ " + safe_text(item.text), style=MARKER_STYLES.get(item.marker, ""))
     event: FlagEvent = item

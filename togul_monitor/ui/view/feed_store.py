@@ -20,6 +20,9 @@ last events into its log without publishing them, so the drain never delivers th
 with a `boundary` reads them from the log and shows them first (`recorded` counts them at the
 front of the view, to mark them), then the boundary's rows (where this run begins, and the
 window nobody watched), then what arrives live.
+
+A value change no event explains is a row of the view's own, not of the log: `found` keeps it
+with the position of the log's row it came before, so a refilter puts it back there (view/found.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.store.recorded import RecordedChanges
 from togul_monitor.ui.view.answers import ValueAnswers, event_key
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
+from togul_monitor.ui.view.found import FoundRows
 from togul_monitor.ui.view.rows import FeedItem, Row, marker_items
 
 #: How a marker of the log (an Outage, a Malformed event, a PossibleGap) is shown.
@@ -138,6 +142,7 @@ class FeedStore:
         self.answers = ValueAnswers(2 * self.view_size)
         # Configuration diffs by the event they explain (view/config_diffs.py).
         self.diffs = ConfigDiffs(2 * self.view_size)
+        self.found = FoundRows(self.view_size)  # changes no event explains (view/found.py)
         self.position = 0  # log position of the next row this store receives
         self.start = 0  # log position where this view begins
         self.live_start = 0  # log position of this run's first row (before it: recorded)
@@ -194,6 +199,8 @@ class FeedStore:
         if self._recent is not None:
             self._recent.append((self.position, rows))
         self.position += 1
+        if self.found.open:
+            self.found.close(rows)
         for view_row in rows:
             self._add(view_row)
 
@@ -219,8 +226,11 @@ class FeedStore:
             if self._owners.get(key) is not event:  # another object at a reused address
                 self.transitions.pop(key, None)
             self._owners[key] = event
-        else:
-            return  # a re-evaluation of its own (an outage, `r`): no row to show it on
+        else:  # a re-evaluation of its own (an outage, `r`, a start): a row of the view's own
+            found = self.found.add(transition, self.position, self.answers.contexts)
+            if found is not None and found.passes(self.predicate, self.answers.environment_id):
+                self._add(found)
+            return
         kept = self.transitions.get(key, ())
         context = transition.context
         self.transitions[key] = (*(t for t in kept if t.context != context), transition)
@@ -307,6 +317,7 @@ class FeedStore:
         self.recorded = 0
         self.boundary = []
         self._recent = None
+        self.found.clear()
         self.generation += 1
         self.clears += 1  # a refilter computed before this clear must not bring rows back
 
@@ -374,9 +385,6 @@ class FeedStore:
         cut = min(result.upto, self.position)
         kept = [(position, row) for position, row in result.matched if position < cut]
         recorded = sum(1 for position, _ in kept if position < self.live_start)
-        matched = [row for _, row in kept]
-        if self.boundary and self.start < self.live_start:
-            matched[recorded:recorded] = self.boundary
         failing = result.failing
         if cut < result.upto:
             ahead = islice(result.rows, max(0, len(result.rows) - (result.upto - cut)), None)
@@ -391,7 +399,10 @@ class FeedStore:
                 if type(row) is FlagEvent and not result.predicate.matches(row):
                     failing += 1
                 else:
-                    matched.append(row)
+                    kept.append((position, row))
+        matched = self.found.placed(kept, result.predicate, self.answers.environment_id)
+        if self.boundary and self.start < self.live_start:
+            matched[recorded:recorded] = self.boundary
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)
         self._shown = sum(1 for row in self.view if type(row) is FlagEvent)
         self.recorded = max(0, recorded - max(0, len(matched) - self.view_size))

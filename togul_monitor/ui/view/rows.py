@@ -48,7 +48,7 @@ def row_event(row: Row) -> FlagEvent | None:
 
 
 def row_marker(row: Row) -> str | None:
-    return row.marker if type(row) is FeedItem else None
+    return row.marker if isinstance(row, FeedItem) else None
 
 
 def event_count(count: int) -> str:
@@ -111,6 +111,7 @@ MARKER_TITLES = {
     "malformed": "malformed event",
     "gap": "possible gap",
     "info": "where this run begins",
+    "found": "value change found on re-evaluation",
 }
 
 

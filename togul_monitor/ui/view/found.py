@@ -1,0 +1,152 @@
+"""A value change found by a re-evaluation of its own, as a row of the feed.
+
+After an outage whose events were lost, after `r`, after a start, the monitor asks every value
+again, and a value that changed then is tied to no event (`ValueTransition.event_id` None; where
+the server sends no ids, no event was waiting for that answer: view/answers.py). No event row can
+show it, yet it is the news an engineer needs most: the feed shows it as a row of its own, at
+the time it was found, with the flag, each context's before → after, `+unseen` when marked, and
+that it was found on re-evaluation (`tail` prints the same change as `[found on re-evaluation]`).
+
+It is no row of the monitor's event log: the log and the views number the log's rows alike
+(core/intake.py `_append_rows`, view/feed_store.py), and this row is the view's own. The store
+keeps it beside the log with the position of the log's row it came before (`FoundRows`), and a
+refilter places it there again. The filter takes it for an event of its flag in the profile's
+environment with no type, as `tail` does (cli/tail_scope.py): `flag:`, a bare word, `/regex/` and
+`env:` apply, and a `type:` term cannot match it.
+
+A profile that evaluates for several contexts finds the change in each: those of one flag found
+within `FOUND_TOGETHER` seconds of the row, with no event of the flag nor any marker between
+them, are one row, as an event's changes are. Textual-free.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from heapq import merge
+from typing import Protocol
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import DEFAULT_CONTEXT, ValueTransition
+from togul_monitor.support.text import safe_text
+from togul_monitor.ui.view.change import Part, Parts, transition_parts
+from togul_monitor.ui.view.rows import FeedItem, Row
+
+FOUND = "found"  # the marker of these rows
+FOUND_TOGETHER = 10.0  # the contexts' re-evaluations of one flag answer within a few seconds
+NOTE = "found on re-evaluation"
+TYPE_CELL = Part("re-evaluated", "bold bright_white")  # in the event type's column
+ROW_NOTE = Part(" · found, no event of its own", "dim", cut=3)  # after the change, what fits
+
+
+class Predicate(Protocol):
+    def matches(
+        self, event: FlagEvent, environment_names: Mapping[str, str] | None = None
+    ) -> bool: ...
+
+
+class FoundChange(FeedItem):
+    """A feed row for value changes of one flag that no event explains, one per context."""
+
+    flag_key: str = ""
+    transitions: tuple[ValueTransition, ...] = ()  # in the profile's order of contexts
+
+    def passes(self, predicate: Predicate, environment_id: str | None) -> bool:
+        """Whether the filter keeps the row: as an event of its flag in the profile's
+        environment (`environment_id`) with no type, as `tail` matches it."""
+        probe = FlagEvent("", self.flag_key, environment_id or "", 0, 0.0, None, self.received_at)
+        return predicate.matches(probe)
+
+
+def named(row: FoundChange) -> bool:
+    """Whether the row names its contexts (a profile that evaluates for several)."""
+    changes = row.transitions
+    return len(changes) > 1 or any(t.context != DEFAULT_CONTEXT for t in changes)
+
+
+def _changes(row: FoundChange) -> list[Parts]:
+    """Each context's before → after, named when the row names them."""
+    changes = [transition_parts(t) for t in row.transitions]
+    if not named(row):
+        return changes
+    names = [(Part(safe_text(t.context), "italic"), Part(" ")) for t in row.transitions]
+    return [(*name, *change) for name, change in zip(names, changes, strict=True)]
+
+
+def change_parts(row: FoundChange) -> Parts:
+    """Each context's before → after (`premium false → true; free false → true`)."""
+    parts: list[Part] = []
+    for index, change in enumerate(_changes(row)):
+        if index:
+            parts.append(Part("; ", "dim"))
+        parts += change
+    return tuple(parts)
+
+
+def row_parts(row: FoundChange) -> tuple[Parts, Parts]:
+    """What the feed's row says after the key (long, and short for a narrow pane: the first
+    context's change and how many more changed, as an event's row says it)."""
+    long = (*change_parts(row), ROW_NOTE)
+    changes = _changes(row)
+    if len(changes) == 1:
+        return long, long
+    return long, (*changes[0], Part(f" +{len(changes) - 1} changed", "dim", cut=3))
+
+
+def found_text(row: FoundChange) -> str:
+    """The row in words, whole: what `y` copies and the detail's heading."""
+    change = "".join(part.text for part in change_parts(row))
+    return f"{safe_text(row.flag_key)}: {change}, {NOTE}"
+
+
+class FoundRows:
+    """The found rows of a view, each with the log position it came before (bounded)."""
+
+    def __init__(self, limit: int) -> None:
+        self.rows: deque[tuple[int, FoundChange]] = deque(maxlen=limit)
+        self.open: dict[str, FoundChange] = {}  # flag key → its row other contexts may join
+
+    def add(
+        self, transition: ValueTransition, position: int, contexts: Sequence[str]
+    ) -> FoundChange | None:
+        """The row for `transition`, found before the log's row `position`; None when it joined
+        the flag's row of another context (`contexts`: the profile's, in order)."""
+        key, context = transition.flag_key, transition.context
+        row = self.open.get(key)
+        if (
+            row is not None
+            and transition.at - row.received_at <= FOUND_TOGETHER
+            and all(t.context != context for t in row.transitions)
+        ):
+            order = {name: index for index, name in enumerate(contexts)}
+            joined = (*row.transitions, transition)
+            row.transitions = tuple(sorted(joined, key=lambda t: order.get(t.context, len(order))))
+            row.text = found_text(row)
+            return None
+        row = FoundChange(transition.at, FOUND, flag_key=key, transitions=(transition,))
+        row.text = found_text(row)
+        self.open[key] = row
+        self.rows.append((position, row))
+        return row
+
+    def close(self, rows: Iterable[Row]) -> None:
+        """Rows of the log came: a later change of an event's flag, or any after a marker (an
+        outage), is found by another re-evaluation."""
+        for row in rows:
+            if type(row) is FlagEvent:
+                self.open.pop(row.flag_key, None)
+            else:
+                self.open.clear()
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.open.clear()
+
+    def placed(
+        self, rows: Iterable[tuple[int, Row]], predicate: Predicate, environment_id: str | None
+    ) -> list[Row]:
+        """`rows` (log position, row; in order) with the found rows `predicate` keeps, each
+        before the log's row it came before."""
+        found = [(at, row) for at, row in self.rows if row.passes(predicate, environment_id)]
+        # On a tie the first iterable's item comes first: a found row before the log's row.
+        return [row for _, row in merge(found, rows, key=lambda item: item[0])]
