@@ -133,7 +133,8 @@ def _event(flag: str, at: float) -> FlagEvent:
 
 def test_the_store_keeps_recorded_rows_first_and_marked_through_refilters_and_trims() -> None:
     from togul_monitor.domain.filters import parse_filter
-    from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
+    from togul_monitor.ui.view.feed_store import FeedStore
     from togul_monitor.ui.view.rows import boundary_items
 
     log = _Log([_event("a", 1.0), _event("b", 2.0), _event("a", 3.0)])

@@ -9,7 +9,8 @@ from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import FlagEvent, Malformed
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
+from togul_monitor.ui.view.feed_predicate import FeedPredicate
+from togul_monitor.ui.view.feed_store import FeedStore
 
 
 def event(i: int, key: str = "k", kind: str = "flag.updated") -> FlagEvent:

@@ -60,7 +60,8 @@ def test_the_tui_export_carries_the_outages_and_the_value_changes_the_view_holds
     from togul_monitor.domain.filters import parse_filter
     from togul_monitor.ui.export import exported_text
     from togul_monitor.ui.export import write_jsonl as tui_write_jsonl
-    from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
+    from togul_monitor.ui.view.feed_store import FeedStore
 
     first = FlagEvent("flag.updated", "a", "env-p", 1, 100, "1", 10.0)
     other = FlagEvent("flag.updated", "b", "env-p", 1, 100, "2", 11.0)

@@ -299,7 +299,7 @@ def test_times_no_calendar_holds_stay_numbers() -> None:
 
 def test_the_tui_export_names_the_environment(tmp_path: Path) -> None:
     from togul_monitor.ui.export import write_jsonl as tui_write_jsonl
-    from togul_monitor.ui.view.feed_store import FeedPredicate
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
 
     path = tmp_path / "out.jsonl"
     counts = tui_write_jsonl([EXPORTED], FeedPredicate(environment_names=dict(NAMES)), path)

@@ -21,7 +21,7 @@ from textual.fuzzy import Matcher
 from togul_monitor.config.profiles import Profile
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.view.feed_store import FeedPredicate
+from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.format import next_time_mode
 
 Command = tuple[str, Callable[[], Any], str]

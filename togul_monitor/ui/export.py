@@ -16,7 +16,7 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store import export as store_export
 from togul_monitor.support.files import atomic_write
-from togul_monitor.ui.view.feed_store import FeedPredicate
+from togul_monitor.ui.view.feed_predicate import FeedPredicate
 
 
 def export_path(folder: Path | None, profile_name: str, now: float) -> Path:

@@ -42,7 +42,8 @@ from togul_monitor.ui.screens.main_keys import MainKeys
 from togul_monitor.ui.screens.main_pace import PaintPacer
 from togul_monitor.ui.screens.main_paint import MainPainter
 from togul_monitor.ui.session import while_mounted
-from togul_monitor.ui.view.feed_store import FeedPredicate, FeedStore
+from togul_monitor.ui.view.feed_predicate import FeedPredicate
+from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import next_time_mode
 from togul_monitor.ui.view.history import HistoryReads
 from togul_monitor.ui.view.rows import (
@@ -189,8 +190,7 @@ class MainScreen(Screen[None]):
 
     def watch_compact(self, compact: bool) -> None:
         self.set_class(compact, "-compact")
-        # ctrl+p still opens the palette, and `?` lists it. The footer lays its keys out when
-        # composed only: without a new compose the palette's key stays and cuts `q Quit`.
+        # ctrl+p still opens it (`?` lists it); recomposed, or its key stays and cuts `q Quit`.
         self.painter.footer.show_command_palette = not compact
         self.painter.footer.refresh(recompose=True)
 
@@ -386,9 +386,8 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         path = export_path(self.export_dir, self.host.profile.name, self.clock())
-        job, post, changes = main_jobs.export, self.post_message, self.store.transitions_copy()
-        args = (self.store.received_rows(), self.predicate, path, changes)  # changes: a copy
-        main_jobs.start(self, "export", job, post, *args, exclusive=False)
+        args = (self.store.received_rows(), self.predicate, path, self.store.transitions_copy())
+        main_jobs.start(self, "export", main_jobs.export, self.post_message, *args, exclusive=False)
 
     @on(ExportDone)
     def _export_done(self, message: ExportDone) -> None:

@@ -28,7 +28,7 @@ with the position of the log's row it came before, so a refilter puts it back th
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
@@ -38,10 +38,10 @@ import msgspec
 from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.store.recorded import RecordedChanges
 from togul_monitor.ui.view.answers import ValueAnswers, event_key
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
+from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.found import FoundRows
 from togul_monitor.ui.view.rows import FeedItem, Row, marker_items
 
@@ -49,38 +49,6 @@ from togul_monitor.ui.view.rows import FeedItem, Row, marker_items
 MarkerRows = Callable[[LogRow], list[FeedItem]]
 #: The rows shown where this run begins, after the rows an earlier run recorded (given them).
 BoundaryRows = Callable[[Sequence[LogRow]], list[FeedItem]]
-
-
-class EventFilter(Protocol):
-    def matches(
-        self, event: FlagEvent, environment_names: Mapping[str, str] | None = None
-    ) -> bool: ...
-
-
-class FeedPredicate(msgspec.Struct, frozen=True):
-    """The filter in force plus the event types hidden with `1`–`6`."""
-
-    text_filter: EventFilter | None = None
-    hidden_types: frozenset[str] = frozenset()
-    environment_names: Mapping[str, str] | None = None
-
-    def matches(self, event: FlagEvent, environment_names: Mapping[str, str] | None = None) -> bool:
-        # Same signature as Filter.matches, so the predicate can also be handed to the monitor.
-        if event.type in self.hidden_types:
-            return False
-        if self.text_filter is None:
-            return True
-        return self.text_filter.matches(event, environment_names or self.environment_names)
-
-    def hides(self, event_type: str) -> bool:
-        return event_type in self.hidden_types
-
-    def toggled(self, index: int) -> FeedPredicate:
-        """The predicate with event type `index` (0-based, EVENT_TYPES order) flipped."""
-        event_type = EVENT_TYPES[index]
-        hidden = set(self.hidden_types)
-        hidden.symmetric_difference_update({event_type})
-        return FeedPredicate(self.text_filter, frozenset(hidden), self.environment_names)
 
 
 class RowSource(Protocol):
