@@ -14,7 +14,7 @@ from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen
 from togul_monitor.ui.view.rows import row_marker
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
 
-from .helpers import feed_lines, make_app, make_profile, wait_for, wait_live
+from .helpers import feed_lines, make_app, make_profile, wait_first_value, wait_for, wait_live
 
 MARKUP_KEY = "[bold red]x[/]"
 ESCAPE_KEY = "esc\x1b[31mred\x07"
@@ -55,6 +55,7 @@ async def test_a_restart_without_replay_says_changes_may_be_missing_and_shows_wh
     app = make_app(make_profile(emulator))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
+        await wait_first_value(pilot, app)  # or the change may be its first value, no change
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: app.main.store.shown == 1)
         await wait_for(pilot, lambda: app.main.store.transitions, what="its value change")
