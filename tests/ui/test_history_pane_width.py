@@ -68,7 +68,17 @@ async def test_a_replayed_event_shows_when_it_happened_inside_its_outage() -> No
         outage_row, event_row = (pane.get_row_at(row) for row in (0, 1))
         assert outage_row[1].plain == "outage"
         assert event_row[0].plain == fmt_clock(1030.0, "utc", 100.0)
-        assert event_row[2].plain.endswith(f"replayed, received {fmt_clock(1060.2, 'utc', 0)}")
+        server, received = (fmt_clock(at, "utc", 0) for at in (1030.0, 1060.2))
+        assert event_row[2].plain.endswith(f"replayed, server {server}, received {received}")
+        # A server clock behind ours: the row is dated where it is listed, inside the outage,
+        # after an event received before the outage; its note keeps the server's time.
+        skewed = FlagEvent("rule.updated", "checkout", "env-1", 16, 400.0, "24", 1060.2)
+        before = FlagEvent("rule.updated", "checkout", "env-1", 15, 990.0, "23", 990.0)
+        pane.show("checkout", merge_history([skewed, outage, before], limit=10))
+        await pilot.pause()
+        times = [pane.get_row_at(row)[0].plain for row in range(3)]
+        assert times == [fmt_clock(at, "utc", 0) for at in (1000.0, 1000.0, 990.0)]
+        assert f"server {fmt_clock(400.0, 'utc', 0)}," in pane.get_row_at(1)[2].plain
 
 
 def test_a_context_s_change_cut_to_the_pane_keeps_its_after_value() -> None:

@@ -53,20 +53,41 @@ def test_live_events_keep_their_received_time() -> None:
     assert Replays([OUTAGE]).happened_at(BEFORE) is None
 
 
-def test_history_dates_a_replayed_event_when_it_happened_and_says_so() -> None:
+def _history_of(*entries: FlagEvent | Outage) -> list[str]:
     journal = Journal.open(journal_path("prod"))
-    journal.append_events([BEFORE])
-    journal.append_outage(OUTAGE)
-    journal.append_events([REPLAYED])
+    for entry in entries:
+        if isinstance(entry, Outage):
+            journal.append_outage(entry)
+        else:
+            journal.append_events([entry])
     journal.flush()
     journal.close()
     result = CliRunner().invoke(cli, ["history", "checkout-v2", "--profile", "prod"])
-    lines = result.output.splitlines()
+    return result.output.splitlines()
+
+
+def test_history_dates_a_replayed_event_when_it_happened_and_says_so() -> None:
+    lines = _history_of(BEFORE, OUTAGE, REPLAYED)
     assert [line.split()[2] for line in lines] == ["outage", "event", "event"]
     assert lines[1].startswith(f"{stamp(T + 30)}  event       rule.updated  v16")
-    assert lines[1].endswith(f"id 16  (replayed: server time; received {clock(T + 60.2)})")
+    note = f"(replayed: server time {clock(T + 30)}; received {clock(T + 60.2)})"
+    assert lines[1].endswith(f"id 16  {note}")
     assert "replayed" not in lines[2]
     as_json = CliRunner().invoke(cli, ["history", "checkout-v2", "--profile", "prod", "--json"])
     rows = [json.loads(line) for line in as_json.output.splitlines()]
     events = [row for row in rows if row["kind"] == "event"]
     assert [row["replayed"] for row in events] == [True, False]
+
+
+def test_history_shows_a_replayed_event_at_the_time_it_is_listed_by() -> None:
+    # The server's clock ten minutes behind ours: its time would put the event before the one
+    # received live before the outage, though it is listed above it.
+    skewed = event(16, T - 600, T + 60.2)
+    lines = _history_of(BEFORE, OUTAGE, skewed)
+    assert [line.split()[2] for line in lines] == ["outage", "event", "event"]
+    assert lines[1].startswith(f"{stamp(T)}  event       rule.updated  v16")
+    assert lines[1].endswith(
+        f"(replayed: server time {clock(T - 600)}; received {clock(T + 60.2)})"
+    )
+    times = [line[:19] for line in lines]
+    assert times == sorted(times, reverse=True)

@@ -50,23 +50,21 @@ def history_line(
     *,
     show_context: bool = False,
     ids: bool = False,
-    replayed: bool = False,
+    happened: float | None = None,
 ) -> str:
     """One row of `history`; `show_context`: a transition names its context (see
     `names_contexts`); `ids`: the stream sends event ids (`events_have_ids`), so a change
     tied to none was found on a re-evaluation of its own. Without ids nothing tells that from
-    a change an event caused, and the row claims neither. `replayed`: the event came in the
-    replay after an outage (domain/history.py `Replays`), so it is dated when it happened."""
+    a change an event caused, and the row claims neither. `happened`: the event came in the
+    replay after an outage, and happened then (domain/history.py `Replays.happened_at`): it is
+    dated so, as the list is ordered, and its note keeps the server's time and when it came."""
     if isinstance(entry, FlagEvent):
         ident = f"  id {safe_text(entry.event_id)}" if entry.event_id is not None else ""
         # The environment's key, from the journal; the start of its id when it never learnt it.
         env = (environment_names or {}).get(entry.environment_id) or entry.environment_id[:8]
         at, note = entry.received_at, ""
-        if replayed:
-            at, note = (
-                entry.timestamp,
-                f"  (replayed: server time; received {clock(entry.received_at)})",
-            )
+        if happened is not None:
+            at, note = happened, _replay_note(entry)
         return (
             f"{stamp(at)}  event       {safe_text(entry.type):<13} "
             f"v{entry.version}  env {safe_text(env)}{ident}{note}"
@@ -89,6 +87,13 @@ def history_line(
         f"{stamp(entry.received_at)}  outage      disconnected {clock(entry.started_at)}"
         f"–{clock(entry.ended_at)} ({missed})"
     )
+
+
+def _replay_note(event: FlagEvent) -> str:
+    # The server's time too: the row's time is kept inside the outage, which a server clock
+    # off ours may not be.
+    server, received = clock(event.timestamp), clock(event.received_at)
+    return f"  (replayed: server time {server}; received {received})"
 
 
 def history_json(

@@ -202,7 +202,7 @@ def history(
     show_context = names_contexts(entries, contexts)
     replays = Replays(found)
     for entry in entries:
-        replayed = replays.happened_at(entry) is not None
+        happened = replays.happened_at(entry)
         if isinstance(entry, StoredDiff):
             if as_json:
                 data = {**diff_json(entry, names), "at": entry.at}
@@ -210,8 +210,8 @@ def history(
             else:
                 click.echo("\n".join(diff_lines(entry)))
         elif as_json:
-            data = history_json(entry, names, replayed=replayed)
+            data = history_json(entry, names, replayed=happened is not None)
             click.echo(json.dumps(data, ensure_ascii=True))
         else:
-            line = history_line(entry, names, show_context=show_context, ids=ids, replayed=replayed)
+            line = history_line(entry, names, show_context=show_context, ids=ids, happened=happened)
             click.echo(line)

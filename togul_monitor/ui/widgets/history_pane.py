@@ -38,14 +38,14 @@ def entry_cells(
     room: int = 0,
     *,
     contexts: bool = False,
-    replayed: bool = False,
+    happened: float | None = None,
 ) -> tuple[Text, Text, Text]:
     """The row of one history entry; its detail is cut to `room` cells (0: whole), with `…`.
     `contexts`: the profile evaluates for several, a value change names its context.
-    `replayed`: an event the server replayed after an outage (domain/history.py `Replays`),
-    dated when it happened."""
+    `happened`: an event the server replayed after an outage, when it happened
+    (domain/history.py `Replays.happened_at`): it is dated so, as the pane is ordered."""
     if isinstance(entry, FlagEvent):
-        when, what, detail = _event_cells(entry, time_mode, now, replayed=replayed)
+        when, what, detail = _event_cells(entry, time_mode, now, happened=happened)
     else:
         when, what, detail = _cells(entry, time_mode, now, room, contexts)
     if room > 0:
@@ -80,15 +80,16 @@ def _cells(
 
 
 def _event_cells(
-    entry: FlagEvent, time_mode: str, now: float, *, replayed: bool = False
+    entry: FlagEvent, time_mode: str, now: float, *, happened: float | None = None
 ) -> tuple[Text, Text, Text]:
-    when = fmt_clock(entry.timestamp if replayed else entry.received_at, time_mode, now)
+    when = fmt_clock(entry.received_at if happened is None else happened, time_mode, now)
     detail = Text(f"v{entry.version}", style="dim")
     if entry.event_id:
         detail.append(f"  id {safe_text(entry.event_id)}", style="dim")
-    if replayed:  # its time is the server's: it came in after the outage
+    if happened is not None:  # it came in after the outage; the server's clock may be off ours
+        server = fmt_clock(entry.timestamp, time_mode, now)
         received = fmt_clock(entry.received_at, time_mode, now)
-        detail.append(f"  replayed, received {received}", style="yellow")
+        detail.append(f"  replayed, server {server}, received {received}", style="yellow")
     what = Text(safe_text(entry.type), type_style(entry.type))
     what.truncate(WHAT - 1, overflow="ellipsis")  # an unknown type may be of any length
     return Text(when, style="dim"), what, detail
@@ -176,9 +177,9 @@ class HistoryPane(LeanTable):
         self._drawn = len(entries)
         replays = Replays(self.entries)
         for index, entry in enumerate(entries):
-            replayed = replays.happened_at(entry) is not None
+            happened = replays.happened_at(entry)
             cells = entry_cells(
-                entry, self.time_mode, now, room, contexts=self.name_contexts, replayed=replayed
+                entry, self.time_mode, now, room, contexts=self.name_contexts, happened=happened
             )
             rows.append(cells)
             self._row_entries.append(index)
