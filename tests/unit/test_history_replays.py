@@ -42,6 +42,12 @@ def test_live_events_keep_their_received_time() -> None:
     replays = Replays([OUTAGE])
     # Stamped by the server after the stream was back: live, even in the reconnect's batch.
     assert replays.happened_at(event(17, T + 61, T + 60.2)) is None
+    # Stamped in the reconnect's second (the server's stamps are whole seconds): it may be a
+    # live change made just after the stream was back, so it is not said to be replayed.
+    for back in (T + 60, T + 60.5):
+        outage = Outage(T, back, 1, False, back + 0.2)
+        assert Replays([outage]).happened_at(event(17, T + 60, back + 0.2)) is None
+        assert Replays([outage]).happened_at(event(17, T + 59, back + 0.2)) == T + 59
     # A server clock behind ours does not move an event received well after the reconnect.
     late = event(18, T + 10, T + 60.2 + REPLAY_WINDOW + 1)
     assert replays.happened_at(late) is None

@@ -31,6 +31,9 @@ HistoryEntry = FlagEvent | ValueTransition | Outage | FoundDiff
 #: A replay comes in the first reads of the resumed connection: an event received later than
 #: this after its outage was decided is live, whatever the server's clock says of it.
 REPLAY_WINDOW = 5.0
+#: The server stamps events in whole seconds: a stamp says the change happened within the
+#: second after it.
+SERVER_TIME_STEP = 1.0
 
 
 class Replays:
@@ -40,9 +43,12 @@ class Replays:
     inside it.
 
     One is received right after the outage (within REPLAY_WINDOW of the outage's decision),
-    with a server time no later than when the stream was back, as the stream client counts a
-    replay (client/outages.py). Its time is the server's, kept inside the outage: the server's
-    clock may be off ours. Any other event keeps its received time: a live one never moves.
+    stamped by the server in a second that ended by the time the stream was back: it happened
+    while the stream was down. One stamped in the reconnect's second may as well be a live
+    change made just after it (the stream client counts it as replayed, but only as an
+    informative count: client/outages.py), so it is not said to be replayed. Its time is the
+    server's, kept inside the outage: the server's clock may be off ours. Any other event keeps
+    its received time: a live one never moves.
     """
 
     def __init__(self, entries: Iterable[object]) -> None:
@@ -62,7 +68,7 @@ class Replays:
         outage = self._outages[index]  # the last one back before the event came
         if entry.received_at > outage.received_at + REPLAY_WINDOW:
             return None
-        if entry.timestamp > outage.ended_at:
+        if entry.timestamp + SERVER_TIME_STEP > outage.ended_at:
             return None
         return min(max(entry.timestamp, outage.started_at), outage.ended_at)
 
