@@ -1,4 +1,4 @@
-"""How `tail` and `history` print a configuration diff (cli/render.py, cli/journal.py)."""
+"""How `tail` and `history` print a configuration diff (cli/render.py, cli/history_lines.py)."""
 
 from __future__ import annotations
 

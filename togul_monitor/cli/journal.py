@@ -1,18 +1,19 @@
-"""`togul-monitor history FLAG` and `togul-monitor export`: reading a profile's journal.
+"""`togul-monitor history FLAG`, and how a command that reads a profile's journal finds and
+opens it (`open_reader`) and reads `--since` (`parse_since`): cli/export.py's `export` does too.
 
-Both read `journal/<profile>.sqlite3` in the data directory without credentials and without
-creating anything: a journal another process (a headless `tail`) is writing reads fine (WAL).
-`--journal-url postgresql://user@host/db` reads the profile's journal in a shared PostgreSQL
-database instead (docs/journal.md; the password from PGPASSWORD or ~/.pgpass, never shown), as
-does a profile's own `journal_url` (its `journal_url_env` variable unset: exit 2, never the local
-file); a name with no rows in that database has no journal there (exit 1).
+The journal is `journal/<profile>.sqlite3` in the data directory, read without credentials and
+without creating anything: a journal another process (a headless `tail`) is writing reads fine
+(WAL). `--journal-url postgresql://user@host/db` reads the profile's journal in a shared
+PostgreSQL database instead (docs/journal.md; the password from PGPASSWORD or ~/.pgpass, never
+shown), as does a profile's own `journal_url` (its `journal_url_env` variable unset: exit 2, never
+the local file); a name with no rows in that database has no journal there (exit 1).
 The profile is chosen like every command's (cli/common.py): this command's `--profile`, else the
 group's `--profile`/`--demo`, else TOGUL_MONITOR_PROFILE or the file's default. A name that is
-neither a profile nor has a journal is a usage error, as for `tail`. Environments are shown by
-key where the journal knows it (its `environments` table); exports carry both, with ISO-8601
-times (store/export.py); `history`'s lines are cli/history_lines.py's. Exit codes (README.md):
-0 done, 1 runtime failure (no journal, unreadable or damaged: `PRAGMA quick_check` runs first,
-and the file is left as it is), 2 usage or configuration, 130 Ctrl-C.
+neither a profile nor has a journal is a usage error, as for `tail`. `history` shows environments
+by key where the journal knows it (its `environments` table); its lines are
+cli/history_lines.py's. Exit codes (README.md): 0 done, 1 runtime failure (no journal, unreadable
+or damaged: `PRAGMA quick_check` runs first, and the file is left as it is), 2 usage or
+configuration, 130 Ctrl-C.
 """
 
 from __future__ import annotations
