@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import time
+from functools import partial
 from pathlib import Path
+
+import pytest
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
@@ -85,3 +89,40 @@ def test_the_tui_export_carries_the_outages_and_the_value_changes_the_view_holds
     ]
     assert rows[2]["may_have_missed"] is True and rows[4]["after"]["value"] is True
     assert exported_text(counts) == "2 events, 1 outage (1 may have missed changes)"
+
+
+async def test_the_tui_export_of_earlier_runs_rows_carries_their_outages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start preloads the journal's last events into the feed; the outages among them come
+    with them, so `e` exports the earlier run's window as the journal recorded it."""
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.core import Monitor
+    from togul_monitor.store.files import journal_path
+    from togul_monitor.store.journal import Journal
+    from togul_monitor.ui.export import write_jsonl as tui_write_jsonl
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
+    from togul_monitor.ui.view.feed_store import FeedStore
+    from togul_monitor.ui.view.rows import boundary_items
+
+    t = time.time() - 600  # within the journal's retention
+    earlier = [event("a", "env-p", t), event("a", "env-p", t + 30)]
+    journal = Journal.open(journal_path("p", tmp_path))
+    journal.append_events(earlier[:1])
+    journal.append_outage(Outage(t + 10, t + 20, None, True, t + 20))
+    journal.append_events(earlier[1:])
+    journal.close()
+    monkeypatch.setattr(Monitor, "_start_stream", lambda self: None)  # no server: no stream
+    monitor = Monitor(Profile("p", "http://127.0.0.1:9", "", api_key="k"), journal_dir=tmp_path)
+    await monitor.start()
+    try:
+        rows, _ = monitor.rows_since(0)
+        assert [type(row).__name__ for row in rows] == ["FlagEvent", "Outage", "FlagEvent"]
+        store = FeedStore()
+        store.attach(monitor, monitor.snapshot().feed_start, partial(boundary_items, live_from=t))
+        path = tmp_path / "out.jsonl"
+        tui_write_jsonl(store.received_rows(), FeedPredicate(), path)
+    finally:
+        await monitor.stop()
+    kinds = [json.loads(line)["kind"] for line in path.read_text().splitlines()]
+    assert kinds == ["event", "outage", "event"]

@@ -178,13 +178,14 @@ class Intake:
 
     def preload(
         self,
-        rows: list[FlagEvent],
+        rows: Sequence[Row],
         changes: RecordedChanges = NO_CHANGES,
         resumed: ResumePoint | None = None,
     ) -> None:
-        """Rows of earlier runs (from the journal): in the log, not published as news; with
-        `changes`, what the journal recorded with them (the snapshot hands it to the views);
-        `resumed`, where the first stream resumes (core/recording.py)."""
+        """Rows of earlier runs (from the journal: events, and the outages among them): in the
+        log, not published as news; with `changes`, what the journal recorded with them (the
+        snapshot hands it to the views); `resumed`, where the first stream resumes
+        (core/recording.py)."""
         self.log.extend(rows)
         self.recorded = changes
         self._resumed = resumed

@@ -65,7 +65,7 @@ class MonitorJournal:
         opened = await open_journal(*where, environment_id, profile.environment_key)
         self.journal = self._intake.journal = opened.journal
         self.notice, self.busy = opened.notice, opened.busy
-        self._intake.preload(opened.events, opened.changes, opened.resumed)
+        self._intake.preload(opened.rows(load), opened.changes, opened.resumed)
         self.live_from = self._intake.log.end
         if opened.reopen is not None:
             self._takeover = Takeover(opened.reopen, self._take_over, self._takeover_interval)

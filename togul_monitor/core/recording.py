@@ -10,6 +10,8 @@ says why (`notice`; `busy` when another process records the profile). A SQLite j
 process records is read as a shared one is (store/reading.py): the backfill, the history pane
 and the last values come from it, and the status still says this monitor is not recording.
 A journal whose history cannot be read still records: `problem` says what was not loaded.
+What it remembers comes with the outages among its last events (`Opened.rows`): an earlier
+run's rows without them would read as complete where the stream was down.
 A busy SQLite journal's recorder may go away: `reopen` opens it for recording, which the
 monitor tries now and then to take the recording over (core/takeover.py).
 """
@@ -17,9 +19,10 @@ monitor tries now and then to take the recording over (core/takeover.py).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,8 @@ from typing import Any
 import msgspec
 
 from togul_monitor.client.outages import ResumePoint
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.event_log import Row
+from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.store.journal import (
     CLOSE_TIMEOUT,
     Journal,
@@ -59,6 +63,17 @@ class Opened(msgspec.Struct):
     #: A SQLite journal another process records: opens it for recording (RecorderBusy while
     #: that process runs), for the takeover (core/takeover.py). None for any other journal.
     reopen: Callable[[], Journal] | None = None
+    #: The journal's outages received since the first of `events`, oldest first.
+    outages: list[Outage] = msgspec.field(default_factory=list)
+
+    def rows(self, limit: int) -> list[Row]:
+        """`events` and `outages` in the order they were received (at one time, an outage
+        before the events the server replayed for it, as live): the newest `limit` of them."""
+        outages: Iterator[tuple[float, int, Row]] = ((o.received_at, 0, o) for o in self.outages)
+        events: Iterator[tuple[float, int, Row]] = ((e.received_at, 1, e) for e in self.events)
+        merged = heapq.merge(outages, events, key=lambda entry: (entry[0], entry[1]))
+        rows = [row for _, _, row in merged]
+        return rows[-limit:] if limit > 0 else []
 
 
 async def open_journal(
@@ -115,6 +130,7 @@ async def open_journal(
         opened.reopen = _reopen(profile_name, journal_url, options, directory)
     try:
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
+        opened.outages = await asyncio.to_thread(outages_among, journal, opened.events)
         opened.last_values = await asyncio.to_thread(journal.last_values)
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
@@ -126,11 +142,20 @@ async def open_journal(
                 opened.last_values = {}
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
+        opened.outages = []
         opened.problem = f"journal history not loaded: {exc}"
     except asyncio.CancelledError:
         close_aside(journal)
         raise
     return opened
+
+
+def outages_among(journal: Journal, events: list[FlagEvent]) -> list[Outage]:
+    """The outages `journal` recorded from the first of `events` (oldest first) on."""
+    if not events:
+        return []
+    since = min(event.received_at for event in events)
+    return [outage for outage in journal.outages(since) if outage.received_at >= since]
 
 
 def _resume_point(

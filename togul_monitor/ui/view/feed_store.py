@@ -16,10 +16,10 @@ position of each row it receives: `position` is the next one. `start` is where t
 begins (the monitor's first row of this run, or the last clear).
 
 Rows before `live_start` were recorded by an earlier run: the monitor preloads the journal's
-last events into its log without publishing them, so the drain never delivers them. `attach`
-with a `boundary` reads them from the log and shows them first (`recorded` counts them at the
-front of the view, to mark them), then the boundary's rows (where this run begins, and the
-window nobody watched), then what arrives live.
+last events (and the outages among them) into its log without publishing them, so the drain
+never delivers them. `attach` with a `boundary` reads them from the log and shows them first
+(`recorded` counts them at the front of the view, to mark them), then the boundary's rows
+(where this run begins, and the window nobody watched), then what arrives live.
 
 A value change no event explains is a row of the view's own, not of the log: `found` keeps it
 with the position of the log's row it came before, so a refilter puts it back there (view/found.py).
