@@ -157,7 +157,7 @@ def test_a_view_behind_the_logs_oldest_row_counts_what_the_log_lost_as_trimmed()
         feed.add(event(i))
     for i in range(150, 300):
         feed.log.append(event(i))  # in the log, still on their way through the drain
-    assert list(store.received_rows()) == []  # 50..149 were evicted, 200..299 not received
+    assert list(store.export_rows()) == []  # 50..149 were evicted, 200..299 not received
     store.refilter(FeedPredicate(hidden_types=frozenset(EVENT_TYPES)))
     assert store.filtered == 0 and store.trimmed == 150 and balanced(store)
     for i in range(150, 300):

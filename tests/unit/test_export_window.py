@@ -12,7 +12,7 @@ import pytest
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.export import write_jsonl
+from togul_monitor.store.export import outage_json, write_jsonl
 
 ON = Evaluation(True, "boolean", "default", True)
 
@@ -121,8 +121,47 @@ async def test_the_tui_export_of_earlier_runs_rows_carries_their_outages(
         store = FeedStore()
         store.attach(monitor, monitor.snapshot().feed_start, partial(boundary_items, live_from=t))
         path = tmp_path / "out.jsonl"
-        tui_write_jsonl(store.received_rows(), FeedPredicate(), path)
+        tui_write_jsonl(store.export_rows(), FeedPredicate(), path)
     finally:
         await monitor.stop()
     kinds = [json.loads(line)["kind"] for line in path.read_text().splitlines()]
     assert kinds == ["event", "outage", "event"]
+
+
+class _Log:
+    """A monitor's event log as the feed store reads it: rows from position 0."""
+
+    def __init__(self, rows: list[FlagEvent]) -> None:
+        self.rows = rows
+
+    def rows_since(self, position: int) -> tuple[list[FlagEvent], int]:
+        return self.rows[position:], len(self.rows)
+
+
+def test_the_tui_export_writes_the_window_nobody_watched_before_this_run_as_an_outage(
+    tmp_path: Path,
+) -> None:
+    """A monitor that only reads the journal (a shared one) shows `not watched` between the
+    recorded rows and the live ones: the export says so, as an outage that may have missed
+    changes, until a clear leaves the recorded rows out."""
+    from togul_monitor.ui.export import exported_text
+    from togul_monitor.ui.export import write_jsonl as tui_write_jsonl
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
+    from togul_monitor.ui.view.feed_store import FeedStore
+    from togul_monitor.ui.view.rows import boundary_items
+
+    log = _Log([event("a", "env-p", 10.0), event("b", "env-p", 20.0)])
+    store = FeedStore()
+    store.attach(log, 2, partial(boundary_items, live_from=100.0))
+    live = event("a", "env-p", 101.0)
+    log.rows.append(live)
+    store.add_row(live)
+    path = tmp_path / "out.jsonl"
+    counts = tui_write_jsonl(store.export_rows(), FeedPredicate(), path)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [row["kind"] for row in rows] == ["event", "event", "outage", "event"]
+    window = Outage(20.0, 100.0, None, True, 100.0)
+    assert rows[2] == json.loads(json.dumps(outage_json(window)))
+    assert exported_text(counts) == "3 events, 1 outage (1 may have missed changes)"
+    store.clear_view(102.0)  # the recorded rows and the window before this run are left out
+    assert store.export_rows() == []

@@ -386,7 +386,7 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         path = export_path(self.export_dir, self.host.profile.name, self.clock())
-        args = (self.store.received_rows(), self.predicate, path, self.store.transitions_copy())
+        args = (self.store.export_rows(), self.predicate, path, self.store.transitions_copy())
         main_jobs.start(self, "export", main_jobs.export, self.post_message, *args, exclusive=False)
 
     @on(ExportDone)

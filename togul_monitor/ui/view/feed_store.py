@@ -19,7 +19,8 @@ Rows before `live_start` were recorded by an earlier run: the monitor preloads t
 last events (and the outages among them) into its log without publishing them, so the drain
 never delivers them. `attach` with a `boundary` reads them from the log and shows them first
 (`recorded` counts them at the front of the view, to mark them), then the boundary's rows
-(where this run begins, and the window nobody watched), then what arrives live.
+(where this run begins, and the window nobody watched: `export_rows` writes it as an outage),
+then what arrives live.
 
 A value change no event explains is a row of the view's own, not of the log: `found` keeps it
 with the position of the log's row it came before, so a refilter puts it back there (view/found.py).
@@ -43,7 +44,7 @@ from togul_monitor.ui.view.answers import ValueAnswers, event_key
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.found import FoundRows
-from togul_monitor.ui.view.rows import FeedItem, Row, marker_items
+from togul_monitor.ui.view.rows import FeedItem, Row, Unwatched, marker_items
 
 #: How a marker of the log (an Outage, a Malformed event, a PossibleGap) is shown.
 MarkerRows = Callable[[LogRow], list[FeedItem]]
@@ -295,11 +296,20 @@ class FeedStore:
         self.cleared_at = at
         self.clear()
 
-    def received_rows(self) -> Sequence[LogRow]:
-        """The log's rows this view has received since the last clear (those still kept)."""
+    def export_rows(self) -> list[LogRow]:
+        """The log's rows this view has received since the last clear (those still kept), with
+        the window nobody watched before this run (the boundary's) as an outage where it falls,
+        while the rows recorded before it are among them: without it they would run on into
+        the live ones as if the stream had been watched throughout."""
         rows, end = self.source.rows_since(self.start)
         first = end - len(rows)
-        return rows[: max(0, self.position - first)]
+        received = list(rows[: max(0, self.position - first)])
+        if first < self.live_start:
+            at = self.live_start - first
+            received[at:at] = [
+                i.source.outage for i in self.boundary if type(i.source) is Unwatched
+            ]
+        return received
 
     def refilter_input(self) -> tuple[Sequence[LogRow], int, int]:
         """What a worker needs to refilter off the UI thread: rows, their end, clears. From

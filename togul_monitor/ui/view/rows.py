@@ -43,6 +43,14 @@ class FeedItem(msgspec.Struct):
 Row = FlagEvent | FeedItem
 
 
+class Unwatched(msgspec.Struct, frozen=True):
+    """The source of the boundary's row for the window between the last recorded event and
+    this run's start, which nobody watched: as an export writes it, an outage of the stream
+    that may have missed changes (the server did not replay it: nothing resumed it)."""
+
+    outage: Outage
+
+
 def row_event(row: Row) -> FlagEvent | None:
     return row if type(row) is FlagEvent else None
 
@@ -178,7 +186,8 @@ def boundary_items(
     if times and max(times) < live_from and not elsewhere and not resumed:
         since = fmt_clock(max(times), mode, now)
         text = f"── not watched {since}–{live}: changes may be missing ──"
-        items.append(FeedItem(live_from, "outage-missing", text))
+        window = Unwatched(Outage(max(times), live_from, None, True, live_from))
+        items.append(FeedItem(live_from, "outage-missing", text, window))
     return items
 
 
