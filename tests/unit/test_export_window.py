@@ -165,3 +165,29 @@ def test_the_tui_export_writes_the_window_nobody_watched_before_this_run_as_an_o
     assert exported_text(counts) == "3 events, 1 outage (1 may have missed changes)"
     store.clear_view(102.0)  # the recorded rows and the window before this run are left out
     assert store.export_rows() == []
+
+
+def test_the_tui_export_writes_each_value_change_with_the_event_the_view_tied_it_to(
+    tmp_path: Path,
+) -> None:
+    """The view knows which event each change belongs to; the export does not tie them again
+    by time, which would lose an answer that came late (a quota pause) to a filtered export."""
+    from togul_monitor.domain.filters import parse_filter
+    from togul_monitor.ui.export import write_jsonl as tui_write_jsonl
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
+    from togul_monitor.ui.view.feed_store import FeedStore
+
+    asked, other = event("a", "env-p", 10.0), event("b", "env-p", 11.0)
+    store = FeedStore()
+    late = ValueTransition("a", None, ON, None, 10.0 + 90, includes_unseen=True)
+    store.add_transition(late, asked)  # the answer to `asked`, 90 s on
+    assert store.transitions_for(asked) == (late,)
+    predicate = FeedPredicate(parse_filter("a"), environment_names={"env-p": "production"})
+    path = tmp_path / "out.jsonl"
+    tui_write_jsonl([asked, other], predicate, path, store.transitions_copy())
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["kind"], r["flag_key"], r["environment_key"]) for r in rows] == [
+        ("event", "a", "production"),
+        ("transition", "a", "production"),
+    ]
+    assert rows[1]["includes_unseen"] is True

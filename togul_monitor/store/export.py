@@ -241,10 +241,12 @@ def write_jsonl(
     outages: Iterable[Outage] = (),
     transitions: Iterable[ValueTransition] = (),
     keep: Callable[[FlagEvent], bool] | None = None,
+    tied: Iterable[tuple[FlagEvent, ValueTransition]] = (),
 ) -> int:
     """Events with the outages, value changes and diffs of their window, oldest first
     (store/export_window.py); the number of events. `keep`: the events a filter keeps;
-    `all_diffs` False: `events` are a filter's, and only their changes go with them."""
+    `all_diffs` False: `events` are a filter's, and only their changes go with them; `tied`:
+    value changes with their events, as the caller knows them."""
     names = environment_names or {}
     n = 0
     for exported in window_items(
@@ -252,6 +254,7 @@ def write_jsonl(
         outages=outages,
         diffs=diffs,
         transitions=transitions,
+        tied=tied,
         keep=keep,
         filtered=not all_diffs,
     ):

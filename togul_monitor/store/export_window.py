@@ -13,7 +13,8 @@ the events it wrote. A value change is tied to its event as the journal's reader
 (store/recorded.py): by the event's id within its flag, or without ids to the last event of its
 flag (sent without an id) received shortly before it. One tied to no event (a re-evaluation of its own, after an
 outage or at a start) is in an unfiltered export only, without an environment (the journal does
-not say which it was).
+not say which it was). A caller that knows which event each value change belongs to (the
+TUI's view, which tied them as they came) passes them `tied`, and they are written with it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ RECENT_PER_FLAG = 64
 _OUTAGE, _EVENT, _DIFF, _TRANSITION = range(4)
 
 Item = FlagEvent | Outage | StoredDiff | ValueTransition
+#: A value change with the event it belongs to.
+Tied = tuple[FlagEvent, ValueTransition]
 
 
 class Exported(msgspec.Struct, frozen=True):
@@ -53,16 +56,18 @@ def window_items(
     outages: Iterable[Outage] = (),
     diffs: Iterable[StoredDiff] = (),
     transitions: Iterable[ValueTransition] = (),
+    tied: Iterable[Tied] = (),
     keep: Callable[[FlagEvent], bool] | None = None,
     filtered: bool = False,
 ) -> Iterator[Exported]:
     """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
     left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
-    and only their changes go with them."""
+    and only their changes go with them. `tied`: value changes of written events, each with
+    its event (not tied again: each is written, after its event)."""
     filtered = filtered or keep is not None
     recent: dict[str, deque[tuple[FlagEvent, bool]]] = {}
     written: set[tuple[str, str, int]] = set()
-    for _, rank, item in _merged(events, outages, diffs, transitions):
+    for _, rank, item in _merged(events, outages, diffs, transitions, tied):
         if rank == _EVENT:
             assert isinstance(item, FlagEvent)
             kept = keep is None or keep(item)
@@ -71,6 +76,8 @@ def window_items(
                 if filtered:
                     written.add((item.flag_key, item.environment_id, item.version))
                 yield Exported(item)
+        elif isinstance(item, tuple):
+            yield Exported(item[1], item[0].environment_id)
         elif rank == _TRANSITION:
             assert isinstance(item, ValueTransition)
             owner = _owner(item, recent.get(item.flag_key))
@@ -95,12 +102,19 @@ def _merged(
     outages: Iterable[Outage],
     diffs: Iterable[StoredDiff],
     transitions: Iterable[ValueTransition],
-) -> Iterator[tuple[float, int, Item]]:
-    streams: list[Iterator[tuple[float, int, Item]]] = [
+    tied: Iterable[Tied],
+) -> Iterator[tuple[float, int, Item | Tied]]:
+    # A tied change goes after its event, even when another recorder's clock stamped the one
+    # or the other (a shared journal keeps an event as the recorder that wrote it first saw it).
+    owned = sorted(
+        ((max(t.at, e.received_at), _TRANSITION, (e, t)) for e, t in tied), key=lambda x: x[0]
+    )
+    streams: list[Iterator[tuple[float, int, Item | Tied]]] = [
         ((o.received_at, _OUTAGE, o) for o in outages),
         ((e.received_at, _EVENT, e) for e in events),
         ((d.at, _DIFF, d) for d in diffs),
         ((t.at, _TRANSITION, t) for t in transitions),
+        iter(owned),
     ]
     return heapq.merge(*streams, key=lambda entry: (entry[0], entry[1]))
 

@@ -51,13 +51,12 @@ def write_jsonl(
     events = [item for item in items if type(item) is FlagEvent]
     outages = [item for item in items if type(item) is Outage]
     kept = [event for event in events if predicate.matches(event)]
-    changes = sorted((t for e in kept for t in transitions_for(e)), key=lambda t: t.at)
+    # The view tied each change to its event as it came: written with it, not tied again.
+    tied = [(e, t) for e in kept for t in transitions_for(e)]
     out = io.StringIO()
     # The screen's environment names (the predicate shares them): each event's key, by id.
     names = dict(predicate.environment_names or {})
-    count = store_export.write_jsonl(
-        kept, out, names, all_diffs=False, outages=outages, transitions=changes
-    )
+    count = store_export.write_jsonl(kept, out, names, all_diffs=False, outages=outages, tied=tied)
     atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
     missed = sum(outage.may_have_missed for outage in outages)
     return ExportedCounts(count, len(outages), missed)
