@@ -9,11 +9,12 @@ import sqlite3
 import time
 from pathlib import Path
 
+from togul_monitor.core.recording import open_journal
 from togul_monitor.core.takeover import Taken, Takeover, hand_over, unjournalled
 from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, FlagValues, ValueTransition
-from togul_monitor.store.journal import Journal, RecorderBusy, SqliteJournal
+from togul_monitor.store.journal import Journal, RecorderBusy, SqliteJournal, journal_path
 from togul_monitor.store.reader import iter_journal_events, read_history, read_last_values
 from togul_monitor.support.files import FileLock
 
@@ -117,3 +118,22 @@ async def test_the_lock_is_tried_again_until_it_is_free(tmp_path: Path) -> None:
         await takeover.aclose()
         for journal, *_ in taken:
             await asyncio.to_thread(journal.close)
+
+
+async def test_the_taken_over_journal_ages_its_rows_by_the_monitors_clock(tmp_path: Path) -> None:
+    path = journal_path("p", tmp_path)
+    first = Journal.open(path)
+    first.append_events([event(1, 1.0)])
+    first.close()
+    held = FileLock.acquire(path, wait=False)  # another process records the profile
+    a_year_on = T + 365 * 86400.0  # past the default retention of the event received at T
+    opened = await open_journal("p", tmp_path, lambda: a_year_on, {}, 10)
+    if opened.journal is not None:
+        await asyncio.to_thread(opened.journal.close)
+    held.release()
+    assert opened.busy and opened.reopen is not None
+    journal = opened.reopen()
+    try:
+        assert journal.count_events() == 0  # aged out at open, as the first open would have
+    finally:
+        journal.close()

@@ -116,7 +116,7 @@ async def open_journal(
         log.warning("%s", notice)
         if not isinstance(exc, RecorderBusy):
             return Opened(None, notice)
-        reopen = _reopen(profile_name, journal_url, options, directory)
+        reopen = _reopen(profile_name, journal_url, directory, clock, options)
         return Opened(None, notice, busy=True, reopen=reopen)
     except asyncio.CancelledError:
         with lock:
@@ -127,7 +127,7 @@ async def open_journal(
     # Only read: another process records it (a shared journal's recorder, a busy SQLite one's).
     opened = Opened(journal, journal.notice, busy=isinstance(journal, ReadingJournal))
     if opened.busy:
-        opened.reopen = _reopen(profile_name, journal_url, options, directory)
+        opened.reopen = _reopen(profile_name, journal_url, directory, clock, options)
     try:
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
         opened.outages = await asyncio.to_thread(outages_among, journal, opened.events)
@@ -177,12 +177,19 @@ def _resume_point(
 
 
 def _reopen(
-    profile_name: str, url: str | None, options: Mapping[str, Any], directory: Path | None
+    profile_name: str,
+    url: str | None,
+    directory: Path | None,
+    clock: Callable[[], float],
+    options: Mapping[str, Any],
 ) -> Callable[[], Journal] | None:
-    """How a busy SQLite journal is opened for recording, once its recorder is gone; None for a
-    shared journal, which has no recorder lock to take over (its recorder is `record`)."""
+    """How a busy SQLite journal is opened for recording, once its recorder is gone, with the
+    monitor's clock as the first open has (its retention ages rows by it); None for a shared
+    journal, which has no recorder lock to take over (its recorder is `record`)."""
     target = journal_target(profile_name, url, directory)
-    return partial(Journal.open, target, **options) if isinstance(target, Path) else None
+    if not isinstance(target, Path):
+        return None
+    return partial(Journal.open, target, clock=clock, **options)
 
 
 def close_aside(*journals: Journal) -> None:
