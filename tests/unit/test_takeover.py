@@ -14,7 +14,13 @@ from togul_monitor.core.takeover import Taken, Takeover, hand_over, unjournalled
 from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, FlagValues, ValueTransition
-from togul_monitor.store.journal import Journal, RecorderBusy, SqliteJournal, journal_path
+from togul_monitor.store.journal import (
+    Journal,
+    RecorderBusy,
+    SqliteJournal,
+    journal_path,
+    open_reader_at,
+)
 from togul_monitor.store.reader import iter_journal_events, read_history, read_last_values
 from togul_monitor.support.files import FileLock
 
@@ -39,6 +45,15 @@ def outages(path: Path) -> list[Outage]:
             "SELECT started_at, ended_at, replayed, may_have_missed, received_at FROM outages"
         ).fetchall()
     return [Outage(a, b, c, bool(d), e) for a, b, c, d, e in rows]
+
+
+def transitions(path: Path) -> list[ValueTransition]:
+    """Every transition the journal holds, as written (read_history merges repeats)."""
+    reader = open_reader_at("p", path)
+    try:
+        return list(reader.iter_transitions())
+    finally:
+        reader.close()
 
 
 def test_the_rows_after_the_journals_last_event_are_what_it_lacks() -> None:
@@ -137,3 +152,21 @@ async def test_the_taken_over_journal_ages_its_rows_by_the_monitors_clock(tmp_pa
         assert journal.count_events() == 0  # aged out at open, as the first open would have
     finally:
         journal.close()
+
+
+def test_a_value_change_is_tied_to_its_event_by_id_and_flag(tmp_path: Path) -> None:
+    # The server restarted and numbers its events from 1 again: g's "1" is not f's "1".
+    path = tmp_path / "p.sqlite3"
+    f1 = event(1, 1.0, "1")
+    g1 = FlagEvent("flag.updated", "g", "env-1", 1, T, "1", T + 2.0)
+    f_change = ValueTransition("f", ON, OFF, "1", T + 2.5)  # f's, late: journalled already
+    first = Journal.open(path)
+    first.append_events([f1])
+    first.append_transition(f_change)
+    first.close()
+    log = EventLog(100)
+    log.extend([f1, g1])
+    journal = Journal.open(path)
+    hand_over(Taken(journal, f1), log, 0, [f_change], {}, T + 3.0)
+    journal.close()
+    assert transitions(path) == [f_change]

@@ -146,9 +146,11 @@ def hand_over(
             else:
                 assert isinstance(row, Outage)
                 journal.append_outage(row)
-        ids = {row.event_id for row in missing if type(row) is FlagEvent}
+        # An event is its id and its flag: a restarted server numbers its events from 1 again.
+        owners = {(row.event_id, row.flag_key) for row in missing if type(row) is FlagEvent}
         for transition in memory:
-            if transition.at >= since and (transition.event_id in ids or not transition.event_id):
+            owner = (transition.event_id, transition.flag_key)
+            if transition.at >= since and (owner in owners or not transition.event_id):
                 journal.append_transition(transition)
         log.info("took over the journal: %d rows it lacked journalled", len(missing))
     _journal_values(journal, value_sets, since)
