@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 
 from togul_monitor.core.recording import open_journal
-from togul_monitor.core.takeover import Taken, Takeover, hand_over, unjournalled
+from togul_monitor.core.takeover import (
+    Taken,
+    Takeover,
+    hand_over,
+    read_taken,
+    unheld_changes,
+    unjournalled,
+)
 from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, FlagValues, ValueTransition
@@ -21,7 +28,7 @@ from togul_monitor.store.journal import (
     journal_path,
     open_reader_at,
 )
-from togul_monitor.store.reader import iter_journal_events, read_history, read_last_values
+from togul_monitor.store.reader import iter_journal_events, read_last_values
 from togul_monitor.support.files import FileLock
 
 from ..waits import until
@@ -77,20 +84,18 @@ def test_the_hand_over_journals_what_the_journal_lacks(tmp_path: Path) -> None:
     values = FlagValues()
     values.seed("f", ON, T + 1.0)
     values.record("f", OFF, event_id=None, at=T + 3.6)
-    before = ValueTransition("f", None, ON, None, T + 1.5)  # the old recorder's to journal
+    before = ValueTransition("f", None, ON, None, T + 1.5)  # the old recorder's, journalled
     after = ValueTransition("f", ON, OFF, None, T + 3.6)
     first = Journal.open(path)
     first.append_events([event(1, 1.0)])
+    first.append_transition(before)
     first.close()
     journal = Journal.open(path)
-    hand_over(
-        Taken(journal, event(1, 1.0)), log, live_from, [before, after], {"default": values}, T + 4
-    )
+    hand_over(read_taken(journal), log, live_from, [before, after], {"default": values}, T + 4)
     journal.close()
     assert [e.version for e in iter_journal_events(path)] == [1, 2, 3]
     assert outages(path) == [outage(2.5, 3.0)]  # this monitor's own
-    changes = [t for t in read_history(path, "f") if isinstance(t, ValueTransition)]
-    assert [t.at for t in changes] == [T + 3.6]
+    assert transitions(path) == [before, after]  # this one's own, not the old recorder's again
     assert read_last_values(path)["default"]["f"].evaluation == OFF
 
 
@@ -167,6 +172,44 @@ def test_a_value_change_is_tied_to_its_event_by_id_and_flag(tmp_path: Path) -> N
     log = EventLog(100)
     log.extend([f1, g1])
     journal = Journal.open(path)
-    hand_over(Taken(journal, f1), log, 0, [f_change], {}, T + 3.0)
+    hand_over(read_taken(journal), log, 0, [f_change], {}, T + 3.0)
     journal.close()
     assert transitions(path) == [f_change]
+
+
+def test_the_value_change_of_the_journals_last_event_is_journalled_once(tmp_path: Path) -> None:
+    # The old recorder journalled e2 and stopped before e2's answer came: this monitor has the
+    # change and the new value in memory, and the log says the journal lacks no row.
+    e1, e2 = event(1, 1.0), event(2, 2.0)
+    change = ValueTransition("f", ON, OFF, None, T + 2.3)
+    values = FlagValues()
+    values.seed("f", ON, T + 1.1)
+    values.record("f", OFF, event_id=None, at=T + 2.3)
+    log = EventLog(100)
+    log.extend([e1, e2])
+    for recorded_it in (False, True):
+        path = tmp_path / f"{recorded_it}.sqlite3"
+        first = Journal.open(path)
+        first.append_events([e1, e2])
+        first.set_last_value("f", ON, T + 1.1)
+        if recorded_it:  # its own answer came first after all: the same change, a bit earlier
+            first.append_transition(ValueTransition("f", ON, OFF, None, T + 2.2))
+            first.set_last_value("f", OFF, T + 2.2)
+        first.close()
+        journal = Journal.open(path)
+        hand_over(read_taken(journal), log, 0, [change], {"default": values}, T + 5)
+        journal.close()
+        assert len(transitions(path)) == 1
+        assert read_last_values(path)["default"]["f"].evaluation == OFF
+
+
+def test_a_change_the_journal_holds_is_paired_with_this_runs_in_time_order() -> None:
+    since = T + 10.0  # the journal's last event
+    flipped_off = ValueTransition("f", ON, OFF, None, since - 30.0)
+    flipped_on = ValueTransition("f", OFF, ON, None, since - 20.0)
+    flipped_off_again = ValueTransition("f", ON, OFF, None, since + 1.0)
+    held = [ValueTransition("f", ON, OFF, None, since - 30.2), flipped_on]  # the old recorder's
+    memory = [flipped_off, flipped_on, flipped_off_again]
+    assert unheld_changes(memory, since, held) == [flipped_off_again]
+    by_id = ValueTransition("f", OFF, ON, "9", since + 2.0)
+    assert unheld_changes([by_id], since, [by_id]) == []

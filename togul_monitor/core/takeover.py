@@ -11,7 +11,9 @@ records from then on.
 Nothing it saw is lost across the hand-over (`hand_over`): the journal's last event is looked
 up in the monitor's event log by its identity in the stream (the server's fields and id), and
 what this run's log holds after it (events and outage markers) is journalled, with this run's
-value changes found since and the values evaluated since. When the log cannot say (the
+value changes found since that event (its own among them: a recorder journals an event before
+its answer comes, and may have stopped between) and the values evaluated since, each unless
+the journal holds it already (read with the lock: `Held`). When the log cannot say (the
 journal's last event is not in it: trimmed, or of a stream this monitor did not see), the
 journal gets an outage from its last event to the hand-over instead, marked as possibly
 missing changes: it never claims a continuity nobody watched.
@@ -21,9 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
+
+import msgspec
 
 from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import FlagEvent, Outage
@@ -36,6 +42,19 @@ log = logging.getLogger("togul_monitor.core.monitor")
 TAKEOVER_INTERVAL = 3.0
 
 
+#: How long before the journal's last event its value changes are compared with this run's:
+#: each monitor computes a change when its own answer comes, which may be seconds apart.
+HELD_MARGIN = 60.0
+
+
+class Held(NamedTuple):
+    """What the journal holds at its end, read with its lock (nobody writes it meanwhile): what
+    the hand-over must not journal again."""
+
+    transitions: tuple[ValueTransition, ...] = ()  # from HELD_MARGIN before its last event on
+    last_values: Mapping[tuple[str, str], float] = {}  # (context, flag) → when it was recorded
+
+
 class Taken(NamedTuple):
     """The journal this monitor now records, and its last event when the lock was taken (None:
     it holds none); `read` False when that could not be read."""
@@ -43,6 +62,7 @@ class Taken(NamedTuple):
     journal: Journal
     last: FlagEvent | None
     read: bool = True
+    held: Held = Held()
 
 
 class Takeover:
@@ -102,17 +122,29 @@ class Takeover:
                 log.warning("the journal's recorder has gone, but it cannot be opened: %s", exc)
             self._failure = str(exc)
             return
-        try:
-            newest = journal.recent_events(1)
-            taken = Taken(journal, newest[-1] if newest else None)
-        except JournalError as exc:
-            log.warning("the journal's last event could not be read: %s", exc)
-            taken = Taken(journal, None, read=False)
+        taken = read_taken(journal)
         with self._lock:
             if not self._closed:
                 self._handed = taken
                 return
         journal.close(CLOSE_TIMEOUT)
+
+
+def read_taken(journal: Journal) -> Taken:
+    """On a thread: the journal just taken, with its last event and what it holds at its end."""
+    try:
+        newest = journal.recent_events(1)
+        last = newest[-1] if newest else None
+        since = None if last is None else last.received_at - HELD_MARGIN
+        values = journal.last_values()
+        held = Held(
+            tuple(journal.iter_transitions(since)),
+            {(c, key): value.at for c, by_key in values.items() for key, value in by_key.items()},
+        )
+    except JournalError as exc:
+        log.warning("the journal's last event could not be read: %s", exc)
+        return Taken(journal, None, read=False)
+    return Taken(journal, last, held=held)
 
 
 def hand_over(
@@ -124,10 +156,12 @@ def hand_over(
     now: float,
 ) -> None:
     """Journal what this run saw after the `taken` journal's last event (this run's rows from
-    event-log position `live_from`): its rows, the value changes found since the first of them
-    (`memory`) and the values evaluated since; or, when the log cannot tell what the journal
-    lacks, an outage from its last event to `now`. On the loop, before the journal takes any
-    other append: nothing the monitor does comes between."""
+    event-log position `live_from`): its rows, the value changes found since that event
+    (`memory`; its own among them: a recorder journals an event before its answer comes) and
+    the values evaluated since, each unless the journal holds it already (`taken.held`); or,
+    when the log cannot tell what the journal lacks, an outage from its last event to `now`.
+    On the loop, before the journal takes any other append: nothing the monitor does comes
+    between."""
     journal, last = taken.journal, taken.last
     rows, end = event_log.rows_since(0)
     missing = unjournalled(rows, end - len(rows), live_from, last) if taken.read else None
@@ -135,25 +169,23 @@ def hand_over(
         since = last.received_at if last is not None else _oldest(rows, now)
         journal.append_outage(Outage(since, now, None, True, now))
         log.info("took over the journal: what it lacks is unknown, an outage says so")
-    elif not missing:
-        log.info("took over the journal: it lacked nothing")
-        return
     else:
-        since = missing[0].received_at
+        since = last.received_at if last is not None else -math.inf
         for row in missing:
             if type(row) is FlagEvent:
                 journal.append_event(row)
             else:
                 assert isinstance(row, Outage)
                 journal.append_outage(row)
-        # An event is its id and its flag: a restarted server numbers its events from 1 again.
-        owners = {(row.event_id, row.flag_key) for row in missing if type(row) is FlagEvent}
-        for transition in memory:
-            owner = (transition.event_id, transition.flag_key)
-            if transition.at >= since and (owner in owners or not transition.event_id):
-                journal.append_transition(transition)
-        log.info("took over the journal: %d rows it lacked journalled", len(missing))
-    _journal_values(journal, value_sets, since)
+        changes = unheld_changes(memory, since, taken.held.transitions)
+        for transition in changes:
+            journal.append_transition(transition)
+        log.info(
+            "took over the journal: %d rows and %d value changes it lacked journalled",
+            len(missing),
+            len(changes),
+        )
+    _journal_values(journal, value_sets, since, taken.held.last_values)
 
 
 def unjournalled(
@@ -173,6 +205,35 @@ def unjournalled(
     elif begin < 0:
         return None
     return [row for row in rows[begin:] if isinstance(row, (FlagEvent, Outage))]
+
+
+def unheld_changes(
+    memory: Iterable[ValueTransition], since: float, held: Sequence[ValueTransition]
+) -> list[ValueTransition]:
+    """This run's value changes at or after `since` that the journal does not hold (`held`: its
+    own from HELD_MARGIN before `since` on). Both are compared from that margin on, in time
+    order: a change this run found before `since` that the journal holds is paired with it
+    first, so a later one alike (a flag flipped back and forth) is still journalled."""
+    unpaired = Counter(_change_key(t) for t in held)
+    lacking: list[ValueTransition] = []
+    for transition in sorted(memory, key=lambda t: t.at):
+        if transition.at < since - HELD_MARGIN:
+            continue
+        key = _change_key(transition)
+        if unpaired[key] > 0:
+            unpaired[key] -= 1
+        elif transition.at >= since:
+            lacking.append(transition)
+    return lacking
+
+
+def _change_key(transition: ValueTransition) -> tuple[object, ...]:
+    """What two monitors agree on for one value change: its event (id and flag: a restarted
+    server numbers its events from 1 again) and context; without an id, what changed."""
+    t = transition
+    if t.event_id:
+        return (t.event_id, t.flag_key, t.context)
+    return (None, t.flag_key, t.context, msgspec.json.encode((t.before, t.after)))
 
 
 def _identity(event: FlagEvent) -> tuple[object, ...]:
@@ -196,13 +257,19 @@ def _oldest(rows: Sequence[Row], now: float) -> float:
     return min(times, default=now)
 
 
-def _journal_values(journal: Journal, value_sets: Mapping[str, FlagValues], since: float) -> None:
-    """Each context's values evaluated since `since`: the journal's last values are what the
-    next run compares with, and older ones would make it find these changes again."""
+def _journal_values(
+    journal: Journal,
+    value_sets: Mapping[str, FlagValues],
+    since: float,
+    held: Mapping[tuple[str, str], float],
+) -> None:
+    """Each context's values evaluated since `since`, and later than the journal's (`held`):
+    the journal's last values are what the next run compares with, and older ones would make
+    it find these changes again."""
     for context, values in value_sets.items():
         for key, value in values.mapping.items():
             at = value.evaluated_at
-            if at is None or at < since:
+            if at is None or at < since or at <= held.get((context, key), -math.inf):
                 continue
             if value.deleted:
                 journal.set_last_value(key, value.previous, at, deleted=True, context=context)
