@@ -14,7 +14,9 @@ from togul_monitor.core.takeover import (
     Taken,
     Takeover,
     hand_over,
+    placed_by_time,
     read_taken,
+    stream_identity,
     unheld_changes,
     unjournalled,
 )
@@ -99,17 +101,31 @@ def test_the_hand_over_journals_what_the_journal_lacks(tmp_path: Path) -> None:
     assert read_last_values(path)["default"]["f"].evaluation == OFF
 
 
-def test_when_the_log_cannot_tell_an_outage_covers_the_time_since_the_journals_last_event(
+def test_when_the_log_cannot_tell_what_it_saw_since_is_journalled_within_an_outage(
     tmp_path: Path,
 ) -> None:
+    # A burst trimmed the journal's last event (3) from this run's log: events 4 and 5 are
+    # placed by time, and an outage says the order and completeness are not proven.
     path = tmp_path / "p.sqlite3"
-    log = EventLog(100)
-    log.extend([event(5, 5.0)])
+    first = Journal.open(path)
+    first.append_events([event(2, 2.0), event(3, 3.0)])
+    first.close()
+    log = EventLog(2)
+    log.extend([event(2, 2.1), event(3, 3.1), event(4, 4.1), event(5, 5.1)])
+    change = ValueTransition("f", ON, OFF, None, T + 4.3)
     journal = Journal.open(path)
-    hand_over(Taken(journal, event(3, 3.0)), log, 0, [], {}, T + 9.0)
+    hand_over(read_taken(journal), log, 0, [change], {}, T + 9.0)
     journal.close()
-    assert list(iter_journal_events(path)) == []  # nothing it cannot place
+    assert [e.version for e in iter_journal_events(path)] == [2, 3, 4, 5]
     assert outages(path) == [outage(3.0, 9.0)]
+    assert transitions(path) == [change]
+
+
+def test_an_event_the_journal_holds_is_not_placed_again() -> None:
+    rows = [event(4, 4.1), outage(4.2, 4.5), event(5, 5.1)]
+    assert placed_by_time(rows, T + 4.15, frozenset()) == rows[1:]
+    held = frozenset({stream_identity(event(5, 4.9))})  # the old recorder's: received at its time
+    assert placed_by_time(rows, T + 4.0, held) == rows[:2]
 
 
 async def test_the_lock_is_tried_again_until_it_is_free(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ what this run's log holds after it (events and outage markers) is journalled, wi
 value changes found since that event (its own among them: a recorder journals an event before
 its answer comes, and may have stopped between) and the values evaluated since, each unless
 the journal holds it already (read with the lock: `Held`). When the log cannot say (the
-journal's last event is not in it: trimmed, or of a stream this monitor did not see), the
-journal gets an outage from its last event to the hand-over instead, marked as possibly
-missing changes: it never claims a continuity nobody watched.
+journal's last event is not in it: trimmed, or of a stream this monitor did not see), what
+this run received after that event's time is placed by time, within an outage from it to the
+hand-over marked as possibly missing changes: it never claims a continuity nobody watched,
+nor drops what this monitor did see.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Held(NamedTuple):
     the hand-over must not journal again."""
 
     transitions: tuple[ValueTransition, ...] = ()  # from HELD_MARGIN before its last event on
+    events: frozenset[tuple[object, ...]] = frozenset()  # their `stream_identity`, from then on too
     last_values: Mapping[tuple[str, str], float] = {}  # (context, flag) → when it was recorded
 
 
@@ -137,12 +139,16 @@ def read_taken(journal: Journal) -> Taken:
         last = newest[-1] if newest else None
         since = None if last is None else last.received_at - HELD_MARGIN
         values = journal.last_values()
+        events = () if since is None else journal.iter_events(since)
         held = Held(
-            tuple(journal.iter_transitions(since)),
-            {(c, key): value.at for c, by_key in values.items() for key, value in by_key.items()},
+            transitions=tuple(journal.iter_transitions(since)),
+            events=frozenset(map(stream_identity, events)),
+            last_values={
+                (c, key): value.at for c, by_key in values.items() for key, value in by_key.items()
+            },
         )
     except JournalError as exc:
-        log.warning("the journal's last event could not be read: %s", exc)
+        log.warning("the end of the journal taken over could not be read: %s", exc)
         return Taken(journal, None, read=False)
     return Taken(journal, last, held=held)
 
@@ -158,34 +164,59 @@ def hand_over(
     """Journal what this run saw after the `taken` journal's last event (this run's rows from
     event-log position `live_from`): its rows, the value changes found since that event
     (`memory`; its own among them: a recorder journals an event before its answer comes) and
-    the values evaluated since, each unless the journal holds it already (`taken.held`); or,
-    when the log cannot tell what the journal lacks, an outage from its last event to `now`.
-    On the loop, before the journal takes any other append: nothing the monitor does comes
-    between."""
-    journal, last = taken.journal, taken.last
+    the values evaluated since, each unless the journal holds it already (`taken.held`). When
+    the log cannot tell what the journal lacks, the rows this run received since are placed by
+    time, within an outage from the journal's last event to `now` that says neither their
+    order nor completeness is proven. On the loop, before the journal takes any other append:
+    nothing the monitor does comes between."""
+    journal, last, held = taken.journal, taken.last, taken.held
     rows, end = event_log.rows_since(0)
-    missing = unjournalled(rows, end - len(rows), live_from, last) if taken.read else None
-    if missing is None:
-        since = last.received_at if last is not None else _oldest(rows, now)
+    if not taken.read:  # nothing to compare with: nothing placed, the outage says so
+        since = _oldest(rows, now)
         journal.append_outage(Outage(since, now, None, True, now))
-        log.info("took over the journal: what it lacks is unknown, an outage says so")
-    else:
-        since = last.received_at if last is not None else -math.inf
-        for row in missing:
-            if type(row) is FlagEvent:
-                journal.append_event(row)
-            else:
-                assert isinstance(row, Outage)
-                journal.append_outage(row)
-        changes = unheld_changes(memory, since, taken.held.transitions)
-        for transition in changes:
-            journal.append_transition(transition)
-        log.info(
-            "took over the journal: %d rows and %d value changes it lacked journalled",
-            len(missing),
-            len(changes),
-        )
-    _journal_values(journal, value_sets, since, taken.held.last_values)
+        log.info("took over the journal: its end is unknown, an outage says so")
+        _journal_values(journal, value_sets, since, held.last_values)
+        return
+    first = end - len(rows)
+    missing = unjournalled(rows, first, live_from, last)
+    since = -math.inf if last is None else last.received_at
+    if missing is None:  # its last event trimmed from the log, or missed by this stream
+        since = _oldest(rows, now) if last is None else since
+        journal.append_outage(Outage(since, now, None, True, now))
+        missing = placed_by_time(rows[max(0, live_from - first) :], since, held.events)
+    _journal_rows(journal, missing)
+    changes = unheld_changes(memory, since, held.transitions)
+    for transition in changes:
+        journal.append_transition(transition)
+    log.info(
+        "took over the journal: %d rows and %d value changes it lacked journalled",
+        len(missing),
+        len(changes),
+    )
+    _journal_values(journal, value_sets, since, held.last_values)
+
+
+def _journal_rows(journal: Journal, rows: Iterable[FlagEvent | Outage]) -> None:
+    for row in rows:
+        if type(row) is FlagEvent:
+            journal.append_event(row)
+        else:
+            assert isinstance(row, Outage)
+            journal.append_outage(row)
+
+
+def placed_by_time(
+    rows: Iterable[Row], since: float, held: frozenset[tuple[object, ...]]
+) -> list[FlagEvent | Outage]:
+    """This run's events and outages received at or after `since`, but the events the journal
+    holds (`held`: their `stream_identity`)."""
+    return [
+        row
+        for row in rows
+        if isinstance(row, (FlagEvent, Outage))
+        and row.received_at >= since
+        and not (type(row) is FlagEvent and stream_identity(row) in held)
+    ]
 
 
 def unjournalled(
@@ -197,7 +228,7 @@ def unjournalled(
     this run's rows were trimmed."""
     begin = live_from - first
     if last is not None:
-        wanted = _identity(last)
+        wanted = stream_identity(last)
         found = next((i for i in range(len(rows) - 1, -1, -1) if _is_event(rows[i], wanted)), None)
         if found is None:
             return None
@@ -236,7 +267,7 @@ def _change_key(transition: ValueTransition) -> tuple[object, ...]:
     return (None, t.flag_key, t.context, msgspec.json.encode((t.before, t.after)))
 
 
-def _identity(event: FlagEvent) -> tuple[object, ...]:
+def stream_identity(event: FlagEvent) -> tuple[object, ...]:
     """What two monitors of one stream agree on for the same event: the server's fields."""
     return (
         event.environment_id,
@@ -249,7 +280,7 @@ def _identity(event: FlagEvent) -> tuple[object, ...]:
 
 
 def _is_event(row: Row, identity: tuple[object, ...]) -> bool:
-    return type(row) is FlagEvent and _identity(row) == identity
+    return type(row) is FlagEvent and stream_identity(row) == identity
 
 
 def _oldest(rows: Sequence[Row], now: float) -> float:
