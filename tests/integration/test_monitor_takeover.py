@@ -4,20 +4,31 @@ over once that process is gone (core/takeover.py), and journals what it saw mean
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
+from togul_monitor import core
+from togul_monitor.cli import tail_record
+from togul_monitor.cli.tail import run_tail
 from togul_monitor.core import Monitor
+from togul_monitor.core.updates import RECORDING_TAKEN
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.journal import journal_path
 from togul_monitor.store.reader import iter_journal_events, read_history
+from togul_monitor.store.sqlite.sink import SqliteSink
 
 from .test_monitor import make_profile, settled, wait_for
 from .test_stream_tail import add_local_profile
@@ -113,3 +124,91 @@ async def test_a_reader_takes_the_recording_over_once_the_recorder_is_gone(
     # The reader watched all along: no time nobody recorded.
     assert not [entry for entry in history if isinstance(entry, Outage)]
     assert [e.version for e in history if isinstance(e, FlagEvent)] == [v for _, v in seen][::-1]
+
+
+class JournalChecked(io.StringIO):
+    """A tail's stdout that notes, as each line of an event of FLAG is written, its version and
+    whether the journal held the event then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[int, bool]] = []
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            printed = json.loads(line)
+            if printed["kind"] == "event" and printed["flag_key"] == FLAG:
+                journal = iter_journal_events(journal_path("local"))
+                journalled = {(e.flag_key, e.version) for e in journal}
+                self.events.append((printed["version"], (FLAG, printed["version"]) in journalled))
+        return super().write(text)
+
+
+async def test_a_tail_that_takes_the_recording_over_prints_only_what_its_journal_holds(
+    emulator_any: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: the tail held what it printed for the journal it had at its start, read only (its
+    # marks are all written at once): once it recorded, it printed events its journal had not
+    # committed, and it never said it recorded.
+    tails: list[Monitor] = []
+    holders: list[tail_record.CommittedFirst] = []
+    real_run_headless = core.run_headless
+
+    @contextlib.asynccontextmanager
+    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with real_run_headless(*args, takeover_interval=0.05, **kwargs) as pair:
+            tails.append(pair[0])
+            yield pair
+
+    class Holder(tail_record.CommittedFirst):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            holders.append(self)
+
+    commits = threading.Event()  # cleared: the journals' writers commit nothing
+    commits.set()
+    write = SqliteSink.write
+
+    def gated(self: SqliteSink, *args: Any) -> None:
+        commits.wait(10)
+        write(self, *args)
+
+    monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks them up
+    monkeypatch.setattr(tail_record, "CommittedFirst", Holder)
+    monkeypatch.setattr(SqliteSink, "write", gated)
+    profile = make_profile(emulator_any, name="local")
+    recorder = Monitor(profile)
+    await recorder.start()
+    out, err = JournalChecked(), io.StringIO()
+    tail = asyncio.create_task(
+        run_tail(profile, query=None, count=None, as_json=True, out=out, err=err, record=True)
+    )
+    try:
+        await wait_for(lambda: tails and settled(tails[0], FLAG), what="the tail's first value")
+        await wait_for(lambda: emulator_any.open_streams == 2, what="the tail's stream")
+        assert tails[0].snapshot().recorder_busy
+        await recorder.stop()  # the profile's recorder has gone
+        await wait_for(lambda: RECORDING_TAKEN in err.getvalue(), what="the tail recording")
+        assert tails[0].snapshot().recording
+
+        commits.clear()
+        await asyncio.to_thread(emulator_any.world.update_flag, "production", FLAG, enabled=False)
+        looks = [0]
+
+        def held() -> bool:  # at two looks in a row: not just on its way to the output
+            waiting = [u for *_, u in holders[0]._held]
+            looks[0] = looks[0] + 1 if any(e in waiting for e in tails[0].events()) else 0
+            return looks[0] >= 2
+
+        await wait_for(lambda: out.events or held(), what="the event printed, or held")
+        assert out.events == []  # not while its row waits for the commit
+        commits.set()
+        await wait_for(lambda: out.events, what="the event printed")
+    finally:
+        commits.set()
+        tail.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tail
+        await recorder.stop()
+    assert [journalled for _, journalled in out.events] == [True]
+    assert err.getvalue().count(RECORDING_TAKEN) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 from click.testing import CliRunner
@@ -27,6 +28,7 @@ from togul_monitor.cli.record_metrics import (
 from togul_monitor.cli.record_run import Ending, ProfileRun
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.snapshot import MonitorSnapshot
+from togul_monitor.core.updates import RecordingTaken
 from togul_monitor.domain.events import ConnectionState, Status, StreamCounters
 from togul_monitor.domain.values import Evaluation, FlagValue
 
@@ -253,3 +255,19 @@ def test_why_journal_writes_fail_is_logged_once_per_reason() -> None:
         ("journal dropped rows", "6000"),
     ]
     assert all(line["level"] == "error" and line["profile"] == "prod" for line in lines)
+
+
+async def test_a_recording_taken_over_is_logged() -> None:
+    # A profile another process recorded logs `not recording` at its start; once that process
+    # has gone the monitor records it (core/takeover.py). Before, the log said nothing more.
+    out = io.StringIO()
+    profile = Profile(name="prod", base_url="http://127.0.0.1:1", environment_key="production")
+    run = ProfileRun(profile, RecordLog(out), RecorderCollector(), asyncio.Event())
+
+    async def updates() -> AsyncIterator[object]:
+        yield RecordingTaken(1.0)
+
+    assert await run._read(None, updates()) is None  # type: ignore[arg-type]
+    (line,) = [parse_logfmt(line) for line in out.getvalue().splitlines()]
+    assert (line["level"], line["msg"], line["profile"]) == ("info", "journal", "prod")
+    assert line["notice"] == "recording now: the profile's recorder has gone"

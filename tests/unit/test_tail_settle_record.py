@@ -18,7 +18,7 @@ from togul_monitor.cli.tail_loop import _settle
 from togul_monitor.cli.tail_record import CommittedFirst, answered_and_committed
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.core.updates import ConfigsStopped, TransitionRecorded
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Heartbeat
 from togul_monitor.domain.values import Evaluation, ValueTransition
 
 from ..waits import until
@@ -67,12 +67,15 @@ async def test_the_last_answers_transition_is_printed_whenever_its_commit_lands(
         printer, query=None, environment_key="", known_names=dict, environment_id=lambda: "e"
     )
     answered = False
-    committed: Any = CommittedFirst(updates(), journal)  # type: ignore[arg-type]
+    committed: Any = CommittedFirst(updates(), lambda: journal)  # type: ignore[arg-type]
     async with committed:
         # An event after the last one printed: appended, handed over, not committed yet.
         journal.appended = 1
         queue.put_nowait(FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0))
-        settled = answered_and_committed(lambda: answered, journal)  # type: ignore[arg-type]
+        settled = answered_and_committed(
+            lambda: answered,
+            lambda: journal,  # type: ignore[arg-type,return-value]
+        )
         settle = asyncio.create_task(_settle(committed, [], printer, scope, settled, timeout=5))
         # The owed evaluation answers: its transition's row is appended, and the writer's
         # previous batch commits (which wakes the tail) before the drain hands the transition
@@ -105,7 +108,7 @@ async def test_configurations_stopped_waits_behind_what_was_journalled_before_it
         while True:
             yield await queue.get()
 
-    committed: Any = CommittedFirst(updates(), journal)  # type: ignore[arg-type]
+    committed: Any = CommittedFirst(updates(), lambda: journal)  # type: ignore[arg-type]
     async with committed:
         journal.appended = 1  # the event's row: appended, not committed yet
         event = FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0)
@@ -137,7 +140,7 @@ async def test_a_reader_held_back_leaves_the_updates_in_the_drain_buffer(
         return taken
 
     source = DrainedUpdates(drain)  # type: ignore[arg-type]
-    committed: Any = CommittedFirst(source, journal)  # type: ignore[arg-type]
+    committed: Any = CommittedFirst(source, lambda: journal)  # type: ignore[arg-type]
     async with committed:
         source.wake()
         await until(lambda: len(buffer) <= 100 - 12)  # three drains of four, then it waits
@@ -147,3 +150,35 @@ async def test_a_reader_held_back_leaves_the_updates_in_the_drain_buffer(
         taken = await committed.batch()  # the reader takes: room again, it drains on
         assert len(taken) == 12
         await until(lambda: len(buffer) <= 88 - 12)
+
+
+async def test_after_a_takeover_what_comes_waits_for_the_journal_recorded_now() -> None:
+    # A tail that only read (another process recorded the profile) takes the recording over
+    # once that process has gone (core/takeover.py). Before, it went on waiting for the journal
+    # it had at its start, read only, whose marks are all written at once: what it printed from
+    # then on had not been committed.
+    reading, recording = Journal(), Journal()  # nothing is ever appended to the read one
+    journals = [reading]
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def updates() -> AsyncIterator[object]:
+        while True:
+            yield await queue.get()
+
+    def event(version: int) -> FlagEvent:
+        return FlagEvent("flag.updated", "f", "e", version, 0.0, str(version), 0.0)
+
+    committed: Any = CommittedFirst(updates(), lambda: journals[-1])  # type: ignore[arg-type]
+    async with committed:
+        queue.put_nowait(event(1))
+        assert await committed.batch() == [event(1)]  # read only: nothing to wait for
+
+        journals.append(recording)  # taken over: the monitor records into it from now on
+        recording.appended = 1  # the next event's row, not committed yet
+        queue.put_nowait(event(2))
+        queue.put_nowait(Heartbeat(0.0))  # needs no journal: passes at once
+        await until(queue.empty, poll=0)
+        assert await committed.batch() == [Heartbeat(0.0)]  # the event waits for the commit
+        recording.commit(1)
+        assert await committed.batch() == [event(2)]
+    assert not recording._listeners and not reading._listeners

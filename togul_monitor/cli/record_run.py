@@ -24,7 +24,12 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.validate import display_url
 from togul_monitor.core import Monitor, TransitionRecorded
 from togul_monitor.core.snapshot import MonitorSnapshot
-from togul_monitor.core.updates import EvaluatorStatus, ValueUpdated
+from togul_monitor.core.updates import (
+    RECORDING_TAKEN,
+    EvaluatorStatus,
+    RecordingTaken,
+    ValueUpdated,
+)
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -176,6 +181,8 @@ class ProfileRun:
                 )
             elif isinstance(update, EvaluatorStatus):
                 self._evaluator(update)
+            elif isinstance(update, RecordingTaken):  # it logged `not recording` at its start
+                self._log.info("journal", profile=self.name, notice=RECORDING_TAKEN)
         return None
 
     def _status(self, monitor: Monitor, status: Status) -> Ending | None:

@@ -150,14 +150,15 @@ async def _run_tail(
             async with contextlib.AsyncExitStack() as stack:
                 items: AsyncIterator[object] = updates
                 settle_mark: Callable[[], Callable[[], bool]] = monitor.answered_mark
-                journal = monitor.journal if record else None
-                if journal is not None:
+                if record:
                     # Printed only once journalled: a recorder killed at any moment has recorded
-                    # everything it showed (cli/tail_record.py).
+                    # everything it showed (cli/tail_record.py). In the journal it records now:
+                    # a tail that only read takes the recording over once the profile's recorder
+                    # has gone (core/takeover.py).
                     committed = await stack.enter_async_context(
                         CommittedFirst(
                             updates,
-                            journal,
+                            lambda: monitor.journal,
                             on_write_error=lambda error: printer.say(
                                 f"journal write failed ({safe_text(error)}): what is printed "
                                 "meanwhile may not be recorded"
@@ -167,7 +168,9 @@ async def _run_tail(
                     items = committed
 
                     def committed_mark() -> Callable[[], bool]:  # made when the count is reached
-                        return answered_and_committed(monitor.answered_mark(), journal)
+                        return answered_and_committed(
+                            monitor.answered_mark(), lambda: monitor.journal
+                        )
 
                     settle_mark = committed_mark
                 source = batches_of(items)

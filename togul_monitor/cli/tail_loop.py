@@ -26,10 +26,12 @@ from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
 from togul_monitor.core.updates import (
+    RECORDING_TAKEN,
     ConfigChanged,
     ConfigsStopped,
     Dropped,
     EvaluatorStatus,
+    RecordingTaken,
     TransitionRecorded,
     ValueUpdated,
 )
@@ -86,7 +88,8 @@ def say_unprinted(source: Batches, printer: TailPrinter, scope: TailScope) -> No
             printer.say(dropped_text(update))
     left = sum(1 for u in waiting if u.__class__ is FlagEvent and scope.would_print(u))
     if left:
-        kept = ", which the journal records" if isinstance(source, CommittedFirst) else ""
+        journalled = isinstance(source, CommittedFirst) and source.journal() is not None
+        kept = ", which the journal records" if journalled else ""
         printer.say(f"stopped: {left:,} event(s) received were not printed{kept}")
 
 
@@ -221,6 +224,9 @@ async def print_updates(
                 continue
             if isinstance(item, Dropped):
                 printer.say(dropped_text(item))
+                continue
+            if isinstance(item, RecordingTaken):  # it said `not recording` at its start
+                printer.say(RECORDING_TAKEN)
                 continue
             if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
                 continue  # value bookkeeping and heartbeats: not worth a line

@@ -8,6 +8,12 @@ record mode, each update is held until everything that had been appended to the 
 arrived is committed. The monitor appends to the journal before it publishes (core/intake.py,
 core/evaluation.py), so that covers the update's own rows.
 
+The journal is the one the monitor records into when the update arrives, asked anew at every
+batch: a tail that started as a reader (another process recorded the profile) takes the
+recording over once that process has gone (core/takeover.py), and from then on what it prints
+waits for the commits of the journal it now records. Until then there is nothing of its own to
+wait for (a journal it only reads commits nothing).
+
 Order is kept for everything `tail` prints or acts on (events, transitions, a flag's first
 value, configuration diffs (journalled before they are published, core/configs.py), the
 stream's and the evaluator's status, outages, unusable events): those wait their turn. Updates
@@ -41,6 +47,9 @@ from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGa
 if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
     from togul_monitor.store.journal import Journal, Mark
 
+    #: What an update waits for: a journal and its mark (None: no journal, nothing to wait for).
+    Pending = tuple[Journal, Mark] | None
+
 # What `tail` prints or acts on (cli/tail_loop.py `print_updates`): only these wait for the journal.
 HELD = (
     FlagEvent,
@@ -62,7 +71,8 @@ MAX_KEPT = 5_000
 
 
 class CommittedFirst:
-    """`updates`, each released once `journal` has committed what it recorded before it.
+    """`updates`, each released once the journal the monitor records into when it arrives
+    (`journal()`, asked at every batch) has committed what it recorded before it.
 
     An async iterator whose `__anext__` may be cancelled (by `asyncio.wait_for`) without losing
     anything; use it as an async context manager, which runs the task that reads `updates`."""
@@ -70,14 +80,15 @@ class CommittedFirst:
     def __init__(
         self,
         updates: AsyncIterator[object],
-        journal: Journal,
+        journal: Callable[[], Journal | None],
         *,
         on_write_error: Callable[[str], None] = lambda error: None,
     ) -> None:
         self._updates = updates
         self._journal = journal
+        self._listened: list[Journal] = []  # every journal it waited for: their commits wake it
         self._on_write_error = on_write_error
-        self._held: deque[tuple[Mark, object]] = deque()
+        self._held: deque[tuple[Pending, object]] = deque()
         self._passing: deque[object] = deque()  # the updates that need not wait
         self._arrived = asyncio.Event()
         self._taken = asyncio.Event()  # the reader took updates: room again
@@ -89,7 +100,7 @@ class CommittedFirst:
         self._loop = asyncio.get_running_loop()
 
     async def __aenter__(self) -> CommittedFirst:
-        self._journal.add_listener(self._on_commit)
+        self._current()
         self._reader = asyncio.create_task(self._read(), name="tail-committed-first")
         return self
 
@@ -99,11 +110,24 @@ class CommittedFirst:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._journal.remove_listener(self._on_commit)
+        for journal in self._listened:
+            journal.remove_listener(self._on_commit)
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+
+    def journal(self) -> Journal | None:
+        """The journal the monitor records into now (None: none)."""
+        return self._journal()
+
+    def _current(self) -> Journal | None:
+        """The journal the monitor records into now, listened to from the first time it is."""
+        journal = self._journal()
+        if journal is not None and journal not in self._listened:
+            journal.add_listener(self._on_commit)
+            self._listened.append(journal)
+        return journal
 
     def _on_commit(self) -> None:
         # On the writer thread: hand the news to the loop, nothing more.
@@ -124,13 +148,15 @@ class CommittedFirst:
                 # Taken on the monitor's loop when the updates are handed over (at the commit
                 # after they were published, core/drained.py): it covers every row the monitor
                 # appended for them (and maybe a few more: they wait a little longer, never
-                # less).
-                mark = self._journal.appended
+                # less). Of the journal it records into now: one taken over since they were
+                # published was given what it lacked first (core/takeover.py `hand_over`).
+                journal = self._current()
+                pending: Pending = None if journal is None else (journal, journal.appended)
                 for update in batch:
                     if isinstance(update, HELD) or (
                         isinstance(update, ValueUpdated) and update.first
                     ):
-                        self._held.append((mark, update))
+                        self._held.append((pending, update))
                     else:
                         self._passing.append(update)
                 self._arrived.set()
@@ -154,14 +180,14 @@ class CommittedFirst:
                 self._taken.set()
                 return self._passing.popleft()
             if self._held:
-                mark, update = self._held[0]
-                if self._released(mark):
+                pending, update = self._held[0]
+                if self._released(pending):
                     self._held.popleft()
                     self._taken.set()
                     return update
                 self._committed.clear()
                 self._arrived.clear()
-                if not self._released(mark):  # a commit may have landed since the check
+                if not self._released(pending):  # a commit may have landed since the check
                     # A commit, or an update that need not wait, whichever comes first.
                     await _first(self._committed.wait(), self._arrived.wait())
                 continue
@@ -201,32 +227,39 @@ class CommittedFirst:
                 self._taken.set()
                 return taken
 
-    def _released(self, mark: Mark) -> bool:
-        if not self._journal.written(mark):
+    def _released(self, pending: Pending) -> bool:
+        if pending is None:
+            return True
+        journal, mark = pending
+        if not journal.written(mark):
             return False
-        error = self._journal.write_error
+        error = journal.write_error
         if error is not None and error != self._reported_error:
             self._reported_error = error
             self._on_write_error(error)
         return True
 
 
-def answered_and_committed(answered: Callable[[], bool], journal: Journal) -> Callable[[], bool]:
+def answered_and_committed(
+    answered: Callable[[], bool], journal: Callable[[], Journal | None]
+) -> Callable[[], bool]:
     """What a recording `tail --count` waits for (cli/tail_loop.py, `settle_mark`): the mark
     made at the count answered (`answered`: re-evaluations, configuration fetches), then
-    everything the journal had appended by that moment committed. The transitions and diffs
-    those answers made were appended before it, so they are free to print as soon as the drain
-    hands them over (within the settle's linger). Not "nothing held": on a busy stream
-    something always is."""
-    appended: Mark | None = None
+    everything the journal the monitor records into then (`journal()`) had appended by that
+    moment committed. The transitions and diffs those answers made were appended before it, so
+    they are free to print as soon as the drain hands them over (within the settle's linger).
+    Not "nothing held": on a busy stream something always is."""
+    asked = False
+    pending: Pending = None
 
     def settled() -> bool:
-        nonlocal appended
-        if appended is None:
+        nonlocal asked, pending
+        if not asked:
             if not answered():
                 return False
-            appended = journal.appended
-        return journal.written(appended)
+            asked, current = True, journal()
+            pending = None if current is None else (current, current.appended)
+        return pending is None or pending[0].written(pending[1])
 
     return settled
 

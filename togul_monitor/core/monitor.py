@@ -126,7 +126,7 @@ class Monitor:
             self._configs,
             self._environments,
             clock,
-            on_change=lambda: self._publisher.changed(),
+            publish=self._publish,
             takeover_interval=takeover_interval,
         )
         self._effects = StreamEffects(self._environments, self._evaluations, self._configs)

@@ -21,6 +21,7 @@ from togul_monitor.core.environment import Environments
 from togul_monitor.core.intake import Intake
 from togul_monitor.core.recording import Opened, close_aside, open_journal
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL, Taken, Takeover, hand_over
+from togul_monitor.core.updates import MonitorUpdate, RecordingTaken
 from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal
 
 LOAD_EVENTS_AT_START = 10_000
@@ -35,7 +36,7 @@ class MonitorJournal:
         environments: Environments,
         clock: Callable[[], float],
         *,
-        on_change: Callable[[], None],
+        publish: Callable[[MonitorUpdate], None],
         takeover_interval: float = TAKEOVER_INTERVAL,
     ) -> None:
         self._intake = intake
@@ -43,7 +44,7 @@ class MonitorJournal:
         self._configs = configs
         self._environments = environments
         self._clock = clock
-        self._on_change = on_change  # the status changed: a new snapshot is due
+        self._publish = publish  # an update for the readers (a new snapshot with it)
         self._takeover_interval = takeover_interval
         self._takeover: Takeover | None = None
         self.journal: Journal | None = None
@@ -83,7 +84,8 @@ class MonitorJournal:
 
     def _take_over(self, taken: Taken) -> None:
         """The busy journal's recorder has gone and this monitor holds its lock: what it saw
-        that the journal lacks is journalled first, then it records."""
+        that the journal lacks is journalled first, then it records and tells its readers so
+        (`RecordingTaken`: `tail` and `record` say it)."""
         evaluations = self._evaluations
         memory, values = evaluations.memory.transitions, evaluations.value_sets
         hand_over(taken, self._intake.log, self.live_from, memory, values, self._clock())
@@ -92,7 +94,7 @@ class MonitorJournal:
         self.notice, self.busy = taken.journal.notice, False
         if read is not None:
             close_aside(read)
-        self._on_change()
+        self._publish(RecordingTaken(self._clock()))
 
     async def stop_trying(self) -> None:
         """Take nothing over from now on (the monitor stops)."""

@@ -88,6 +88,18 @@ class ConfigsStopped(msgspec.Struct, frozen=True):
     error: str
 
 
+class RecordingTaken(msgspec.Struct, frozen=True):
+    """The monitor records the profile's journal from now on: the process that recorded it has
+    gone (core/takeover.py), and what the journal lacked is appended to it. A headless reader
+    said `not recording` at its start: `tail` and `record` now say that it does."""
+
+    at: float
+
+
+#: What a headless reader says of `RecordingTaken` (`tail` on stderr, `record` in its log).
+RECORDING_TAKEN = "recording now: the profile's recorder has gone"
+
+
 class Dropped(msgspec.Struct, frozen=True):
     """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows, `events`
     of those events (the rest markers)."""
@@ -104,6 +116,7 @@ MonitorUpdate = (
     | ConfigChanged
     | ConfigsStopped
     | EvaluatorStatus
+    | RecordingTaken
     | Dropped
 )
 
@@ -116,6 +129,7 @@ NOT_ROWS: tuple[type, ...] = (
     ConfigChanged,
     ConfigsStopped,
     EvaluatorStatus,
+    RecordingTaken,
     Dropped,
 )
 
