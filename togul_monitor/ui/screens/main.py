@@ -45,14 +45,9 @@ from togul_monitor.ui.session import while_mounted
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import next_time_mode
+from togul_monitor.ui.view.found import row_flag
 from togul_monitor.ui.view.history import HistoryReads
-from togul_monitor.ui.view.rows import (
-    FeedItem,
-    Row,
-    marker_items,
-    row_event,
-    run_boundary,
-)
+from togul_monitor.ui.view.rows import FeedItem, Row, marker_items, run_boundary
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 from togul_monitor.ui.widgets.history_pane import HistoryPane
@@ -246,9 +241,9 @@ class MainScreen(Screen[None]):
 
     @on(EventFeed.CursorMoved)
     def _feed_cursor(self, message: EventFeed.CursorMoved) -> None:
-        event = row_event(message.item) if message.item is not None else None
-        if event is not None:
-            self.selected_flag = event.flag_key
+        flag = row_flag(message.item) if message.item is not None else None
+        if flag is not None:  # an event's row, or a change found on re-evaluation
+            self.selected_flag = flag
         self.painter.new_rows()
 
     @on(DataTable.RowHighlighted, "#values")

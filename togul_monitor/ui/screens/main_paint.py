@@ -31,9 +31,9 @@ from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.main_support import evaluates, input_waiting, where_of
 from togul_monitor.ui.view.batch import credentials_signal, take_batch
 from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.found import row_flag
 from togul_monitor.ui.view.history import HistoryReads
 from togul_monitor.ui.view.rings import TITLE, WatchRings
-from togul_monitor.ui.view.rows import row_event
 from togul_monitor.ui.view.status import (
     contexts_of,
     feed_empty_message,
@@ -384,17 +384,14 @@ class MainPainter:
         pane.show(selected, self.history.merged(read, pane.entries, MAX_ROWS))
 
     def latest_flag(self) -> str | None:
-        """The flag of the newest event in the view (to select when nothing is)."""
-        for row in reversed(self.store.view):
-            event = row_event(row)
-            if event is not None:
-                return event.flag_key
-        return None
+        """The flag of the newest row of one in the view (to select when nothing is)."""
+        flags = (row_flag(row) for row in reversed(self.store.view))
+        return next((flag for flag in flags if flag is not None), None)
 
     def focused_flag(self, focused: Widget | None, selected: str | None) -> str | None:
         """The flag `w` acts on: the values table's row, the feed's row, or the selected one."""
         if focused is self.values:
             return self.values.selected_flag
         item = self.feed.cursor_item
-        event = row_event(item) if item is not None else None
-        return event.flag_key if event is not None else selected
+        flag = row_flag(item) if item is not None else None  # an event's, or a found change's
+        return flag if flag is not None else selected

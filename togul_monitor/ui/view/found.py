@@ -58,6 +58,13 @@ class FoundChange(FeedItem):
         return predicate.matches(probe)
 
 
+def row_flag(row: Row) -> str | None:
+    """The flag a feed row is of: its event's, or a found change's (None for a marker)."""
+    if isinstance(row, FoundChange):
+        return row.flag_key
+    return row.flag_key if type(row) is FlagEvent else None
+
+
 def named(row: FoundChange) -> bool:
     """Whether the row names its contexts (a profile that evaluates for several)."""
     changes = row.transitions
