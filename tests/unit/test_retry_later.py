@@ -59,3 +59,33 @@ async def test_a_baseline_failing_after_an_event_keeps_the_event() -> None:
     e._on_result("a", None, FAILED, False)  # a re-evaluation no event asked for
     await until(lambda: len(reevaluator.asked) == 2, "the retry")
     assert reevaluator.asked[-1] == ("a", "1")
+
+
+async def test_a_flag_whose_retries_keep_failing_waits_longer_each_time() -> None:
+    """A server answering 503 for minutes is asked less and less often, up to MAX_DELAY; a
+    failure long after the last retry starts from the first delay again."""
+    import asyncio
+
+    from togul_monitor.core.retry_later import MAX_DELAY, RetryLater
+
+    loop = asyncio.get_running_loop()
+    fired: list[str] = []
+    retry = RetryLater(1.0, lambda key, event_id: fired.append(key))
+
+    def waits() -> float:
+        return retry._timers["a"].when() - loop.time()
+
+    retry.schedule("a", None)
+    assert 0.9 < waits() <= 1.0
+    delays = []
+    for _ in range(8):  # each retry fails at once: the next waits twice as long
+        retry._timers.pop("a").cancel()
+        retry._chains["a"] = (retry._chains["a"][0], loop.time())  # as if it were due now
+        retry.schedule("a", None)
+        delays.append(round(waits()))
+    assert delays == [2, 4, 8, 16, 32, 60, 60, 60] and MAX_DELAY == 60
+    retry._timers.pop("a").cancel()
+    retry._chains["a"] = (60.0, loop.time() - 61)  # answered: the next failure comes later
+    retry.schedule("a", None)
+    assert 0.9 < waits() <= 1.0
+    retry.cancel()

@@ -5,6 +5,11 @@ A failed evaluation (a network error, a 5xx after the client's own retry) is ask
 flag's retry waits, newer events of the flag may come (and fail in turn): the retry then asks
 for the newest one. Asked for the older event, it would tie the change to that event, and the
 reevaluator, which takes the later of two requests, would let it replace a newer one waiting.
+
+A flag whose retries keep failing (a server answering 503 for minutes) waits twice as long
+after each, up to `MAX_DELAY`: a profile of 60 flags and contexts must not keep a failing
+server busy with a dozen requests a second. A failure that comes long after the flag's last
+retry (the retry answered) starts again from `delay`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections.abc import Callable
 
 from togul_monitor.core.coalesce import event_kept
 
+MAX_DELAY = 60.0  # seconds between two retries of a flag at most
+
 
 class RetryLater:
     def __init__(self, delay: float, fire: Callable[[str, str | None], None]) -> None:
@@ -21,6 +28,8 @@ class RetryLater:
         self._fire = fire  # (flag, newest event id or None): ask again if still needed
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._events: dict[str, str | None] = {}
+        # flag → (its last retry's delay, when that retry was due)
+        self._chains: dict[str, tuple[float, float]] = {}
 
     def schedule(self, flag_key: str, event_id: str | None) -> None:
         """Try `flag_key` again later (at most one retry waits per flag)."""
@@ -29,7 +38,12 @@ class RetryLater:
         self._events[flag_key] = event_kept(self._events.get(flag_key), event_id)
         if flag_key not in self._timers:
             loop = asyncio.get_running_loop()
-            self._timers[flag_key] = loop.call_later(self._delay, self._due, flag_key)
+            now, delay = loop.time(), self._delay
+            last = self._chains.get(flag_key)
+            if last is not None and now - last[1] < last[0]:  # its last retry failed in turn
+                delay = min(last[0] * 2, MAX_DELAY)
+            self._chains[flag_key] = (delay, now + delay)
+            self._timers[flag_key] = loop.call_later(delay, self._due, flag_key)
 
     def newer_event(self, flag_key: str, event_id: str | None) -> None:
         """An event of `flag_key` was asked for: a retry waiting for the flag answers it."""
@@ -41,6 +55,7 @@ class RetryLater:
             timer.cancel()
         self._timers.clear()
         self._events.clear()
+        self._chains.clear()
 
     def _due(self, flag_key: str) -> None:
         self._timers.pop(flag_key, None)
