@@ -11,7 +11,7 @@ from togul_monitor.ui.screens.event_detail import marker_detail
 from togul_monitor.ui.view.feed_layout import full_text, row_text
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.feed_store import FeedStore
-from togul_monitor.ui.view.found import FOUND_TOGETHER, FoundChange
+from togul_monitor.ui.view.found import FOUND_TOGETHER, FoundChange, row_parts
 
 ENV = "env-1"
 OFF = Evaluation(False, "boolean", "default", True)
@@ -115,7 +115,7 @@ def test_contexts_finding_it_together_read_as_one_row() -> None:
     (row,) = [row for row in feed.store.view if isinstance(row, FoundChange)]
     assert [t.context for t in row.transitions] == ["premium", "free"]  # the profile's order
     assert row.text == (
-        "beta-search: premium false → true +unseen; free false → true +unseen, "
+        "beta-search: [premium] false → true +unseen; [free] false → true +unseen, "
         "found on re-evaluation"
     )
     # Found again after an event of the flag, an outage, or much later: another row.
@@ -126,6 +126,36 @@ def test_contexts_finding_it_together_read_as_one_row() -> None:
     feed.store.add_transition(found(9.5 + FOUND_TOGETHER + 1, context="free"))
     rows = [row for row in feed.store.view if isinstance(row, FoundChange)]
     assert [len(row.transitions) for row in rows] == [2, 1, 1, 1]
+
+
+def price(at: float, context: str, before: int, after: int, reason: str) -> ValueTransition:
+    was, now = (
+        Evaluation(before, "number", "default", True),
+        Evaluation(after, "number", reason, True),
+    )
+    return ValueTransition("price", was, now, None, at, context)
+
+
+def short(row: FoundChange) -> str:
+    return "".join(part.text for part in row_parts(row)[1])
+
+
+def test_it_names_and_counts_contexts_as_an_events_row_does() -> None:
+    feed = Feed()
+    feed.store.answers.contexts = ("default", "free", "eu")
+    feed.store.add_transition(price(1.0, "default", 30, 15, "rule_match"))
+    feed.store.add_transition(price(1.5, "free", 30, 30, "rule_match"))  # its reason only
+    (row,) = [row for row in feed.store.view if isinstance(row, FoundChange)]
+    # A context called `default` in brackets: it does not read as the flag's default value.
+    assert row.text.startswith("price: [default] 30 → 15; [free] 30 (default → rule_match)")
+    # The context left out changed only its reason: `more`, not `changed` (view/contexts.py).
+    assert short(row) == "[default] 30 → 15 +1 more"
+    other = Feed()
+    other.store.answers.contexts = ("default", "eu")
+    other.store.add_transition(price(1.0, "default", 30, 15, "rule_match"))
+    other.store.add_transition(price(1.5, "eu", 30, 20, "rule_match"))
+    (row,) = [row for row in other.store.view if isinstance(row, FoundChange)]
+    assert short(row) == "[default] 30 → 15 +1 changed"
 
 
 def test_paused_it_waits_with_the_rows_and_a_clear_drops_it() -> None:

@@ -83,6 +83,27 @@ def _name(context: str) -> Part:
     return _names((context,))[0]
 
 
+def named_change(transition: ValueTransition) -> Parts:
+    """`[premium] false → true`: one context's change, named as every row names it."""
+    return (_name(transition.context), Part(" "), *transition_parts(transition))
+
+
+def left_out(more: int, moved: Sequence[bool], states: Sequence[str] = ()) -> Part:
+    """How a narrow row counts the `more` contexts it leaves out after its first change:
+    `+2 unchanged` (one change, the others unchanged), `+1 changed` (changes only, and each one
+    left out changed its value: not only its reason, nor a first value), `+3 more` otherwise.
+    `moved`: for each change in order, whether its value changed; `states`: those of the
+    contexts without a change. Only what the values leave (rank 3): the change shown is the
+    news, the count comes after."""
+    if len(moved) == 1 and list(states) == ["unchanged"]:
+        what = "unchanged"
+    elif moved and not states and all(moved[1:]):
+        what = "changed"
+    else:
+        what = "more"
+    return Part(f" +{more} {what}", "dim", cut=3)
+
+
 def _names(contexts: Sequence[str]) -> Parts:
     """`[free, eu]`: in brackets, as `y` and `tail` name a context, so that a context called
     `default` never reads as the flag's default value (`default 30→15` in a configuration
@@ -90,7 +111,8 @@ def _names(contexts: Sequence[str]) -> Parts:
     return (Part(f"[{', '.join(safe_text(name) for name in contexts)}]", CONTEXT_STYLE),)
 
 
-def _join(groups: Sequence[Parts]) -> Parts:
+def joined(groups: Sequence[Parts]) -> Parts:
+    """The contexts' parts one after another, `; ` between them."""
     parts: list[Part] = []
     for index, group in enumerate(groups):
         if index:
@@ -111,7 +133,7 @@ def contexts_change(
     for context in answers.contexts:
         found = by_context.pop(context, None)
         if found is not None:
-            changes.append((_name(context), Part(" "), *transition_parts(found)))
+            changes.append(named_change(found))
             moved.append(real_change(found))
             continue
         state, answer = context_state(event, answers, context)
@@ -123,7 +145,7 @@ def contexts_change(
         elif state:
             states.setdefault(state, []).append(context)
     for found in by_context.values():  # a context the view was not told of: still a change
-        changes.append((_name(found.context), Part(" "), *transition_parts(found)))
+        changes.append(named_change(found))
         moved.append(real_change(found))
     if not changes and not any(s not in ("evaluating", "not-evaluated") for s in states):
         return None  # nothing answered yet: the one-context words say it
@@ -139,7 +161,7 @@ def contexts_change(
         for state in STATE_WORDS
         if state in states
     ]
-    long = _join([*changes, *groups])
+    long = joined([*changes, *groups])
     mentioned = sum(len(named) for named in states.values()) + len(changes)  # in `long`
     head: Parts
     if changes:
@@ -151,13 +173,4 @@ def contexts_change(
     more = mentioned - shown
     if more <= 0:
         return long, head
-    # What the contexts left out are, when a change leads and they are alike: `+2 unchanged`,
-    # `+1 changed` (each one's value changed: not only its reason, nor a first value).
-    if len(changes) == 1 and list(states) == ["unchanged"]:
-        what = "unchanged"
-    elif changes and not states and all(moved[1:]):
-        what = "changed"
-    else:
-        what = "more"
-    # Only what the values leave (rank 3): the change shown is the news, the count comes after.
-    return long, (*head, Part(f" +{more} {what}", "dim", cut=3))
+    return long, (*head, left_out(more, moved, tuple(states)))

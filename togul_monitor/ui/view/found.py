@@ -30,6 +30,8 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import DEFAULT_CONTEXT, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import Part, Parts, transition_parts
+from togul_monitor.ui.view.contexts import joined, left_out, named_change
+from togul_monitor.ui.view.rings import real_change
 from togul_monitor.ui.view.rows import FeedItem, Row
 
 FOUND = "found"  # the marker of these rows
@@ -72,32 +74,27 @@ def named(row: FoundChange) -> bool:
 
 
 def _changes(row: FoundChange) -> list[Parts]:
-    """Each context's before → after, named when the row names them."""
-    changes = [transition_parts(t) for t in row.transitions]
+    """Each context's before → after, named as an event's row names them when the row names
+    them (view/contexts.py: `[default]` is a context, not the flag's default value)."""
     if not named(row):
-        return changes
-    names = [(Part(safe_text(t.context), "italic"), Part(" ")) for t in row.transitions]
-    return [(*name, *change) for name, change in zip(names, changes, strict=True)]
+        return [transition_parts(t) for t in row.transitions]
+    return [named_change(t) for t in row.transitions]
 
 
 def change_parts(row: FoundChange) -> Parts:
-    """Each context's before → after (`premium false → true; free false → true`)."""
-    parts: list[Part] = []
-    for index, change in enumerate(_changes(row)):
-        if index:
-            parts.append(Part("; ", "dim"))
-        parts += change
-    return tuple(parts)
+    """Each context's before → after (`[premium] false → true; [free] false → true`)."""
+    return joined(_changes(row))
 
 
 def row_parts(row: FoundChange) -> tuple[Parts, Parts]:
     """What the feed's row says after the key (long, and short for a narrow pane: the first
-    context's change and how many more changed, as an event's row says it)."""
+    context's change and how many more, counted as an event's row counts them)."""
     long = (*change_parts(row), ROW_NOTE)
     changes = _changes(row)
     if len(changes) == 1:
         return long, long
-    return long, (*changes[0], Part(f" +{len(changes) - 1} changed", "dim", cut=3))
+    moved = [real_change(t) for t in row.transitions]
+    return long, (*changes[0], left_out(len(changes) - 1, moved))
 
 
 def found_text(row: FoundChange) -> str:
@@ -126,8 +123,8 @@ class FoundRows:
             and all(t.context != context for t in row.transitions)
         ):
             order = {name: index for index, name in enumerate(contexts)}
-            joined = (*row.transitions, transition)
-            row.transitions = tuple(sorted(joined, key=lambda t: order.get(t.context, len(order))))
+            merged = (*row.transitions, transition)
+            row.transitions = tuple(sorted(merged, key=lambda t: order.get(t.context, len(order))))
             row.text = found_text(row)
             return None
         row = FoundChange(transition.at, FOUND, flag_key=key, transitions=(transition,))
