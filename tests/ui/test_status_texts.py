@@ -7,12 +7,14 @@ import threading
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
-from togul_monitor.core import MonitorThread
-from togul_monitor.domain.events import ConnectionState, Outage
+from togul_monitor.core import MonitorSnapshot, MonitorThread
+from togul_monitor.domain.events import ConnectionState, Outage, Status, StreamCounters
 from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.rows import outage_text
-from togul_monitor.ui.view.status import StatusInfo
+from togul_monitor.ui.view.status import StatusInfo, feed_empty_message
 from togul_monitor.ui.widgets.status_bar import render_status
 
 from .helpers import make_app, make_profile, wait_for, wait_live
@@ -81,3 +83,38 @@ def test_a_long_error_uses_the_room_there_is_and_is_cut_between_words() -> None:
     assert len(narrow) <= 100 and "…" in narrow
     cut = narrow[narrow.index("(") + 1 : narrow.index("…")]
     assert DNS.startswith(cut) and DNS[len(cut)] == " "  # at a space, not inside "known"
+
+
+def cleared_text(events: int, **fields: object) -> str:
+    """What the empty feed says after `C` cleared `events`, with the monitor's snapshot."""
+    store = FeedStore()
+    store.received = events
+    store.clear_view(0.0)
+    base = MonitorSnapshot(
+        profile_name="prod",
+        environment_key="production",
+        status=Status(ConnectionState.LIVE, at=0.0),
+        last_heartbeat_at=None,
+        counters=StreamCounters(),
+        trimmed=0,
+        dropped_updates=0,
+    )
+    snapshot = replace(base, **fields)
+    live = ConnectionState.LIVE
+    return feed_empty_message(False, live, store, "production", snapshot, "utc", 0.0)
+
+
+def test_a_cleared_view_says_only_where_its_events_are_kept() -> None:
+    recording = {"recording": True}
+    said = cleared_text(2, events_in_log=2, **recording)
+    assert "(the 2 events before it are kept in the event log and the journal)" in said
+    # Not recording (another process records, a journal it only reads, a failed writer).
+    assert "(the 2 events before it are kept in the event log)." in cleared_text(2, events_in_log=2)
+    assert "journal" not in cleared_text(2, events_in_log=2, recording=True, journal_dropped=1)
+    # The log trimmed the oldest of them, or all.
+    said = cleared_text(300, events_in_log=100, **recording)
+    assert "(the 300 events before it are kept in the journal, the newest 100 in the event" in said
+    said = cleared_text(300, events_in_log=100)
+    assert "(the 300 events before it: the newest 100 are kept in the event log)" in said
+    assert "(the event before it is kept in the journal)" in cleared_text(1, **recording)
+    assert "(the 300 events before it)." in cleared_text(300)

@@ -231,14 +231,14 @@ class MainPainter:
     def texts(self) -> None:
         """Status bar, empty-state texts: a few times a second, from the snapshot."""
         monitor, profile, switching = self.host.monitor, self.host.profile, self.host.switching
-        snapshot = monitor.snapshot() if monitor is not None else None
+        snapshot, now = (monitor.snapshot() if monitor is not None else None), self.clock()
         info = status_info(
             profile=profile,
             status=self.status,
             switching=switching,
             store=self.store,
             snapshot=snapshot,
-            now=self.clock(),
+            now=now,
         )
         if snapshot is not None:
             self.learn_environment_names(snapshot.environment_names)
@@ -252,7 +252,7 @@ class MainPainter:
         self.status_bar.info = info
         environment = profile.environment_key or "this target"
         feed_message = feed_empty_message(
-            switching, info.state, self.store, environment, self.feed.time_mode, self.clock()
+            switching, info.state, self.store, environment, snapshot, self.feed.time_mode, now
         )
         if feed_message != self.feed.empty_message:
             self.feed.empty_message = feed_message

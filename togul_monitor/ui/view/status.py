@@ -201,6 +201,7 @@ def feed_empty_message(
     state: ConnectionState,
     store: FeedStore,
     environment: str,
+    snapshot: MonitorSnapshot | None = None,
     time_mode: str = "local",
     now: float = 0.0,
 ) -> str:
@@ -211,7 +212,7 @@ def feed_empty_message(
         if store.received and not store.view:
             return "No event matches the filter in force (see the status bar counts)."
         if store.cleared_at is not None:
-            return _cleared_message(store, environment, time_mode, now)
+            return _cleared_message(store, snapshot, environment, time_mode, now)
         return f"Live. No changes in {environment} yet: they appear here as they happen."
     if state is ConnectionState.RETRYING:
         return "Disconnected: retrying (see the status bar)."
@@ -220,16 +221,42 @@ def feed_empty_message(
     return "Connecting…"
 
 
-def _cleared_message(store: FeedStore, environment: str, time_mode: str, now: float) -> str:
+def _cleared_message(
+    store: FeedStore,
+    snapshot: MonitorSnapshot | None,
+    environment: str,
+    time_mode: str,
+    now: float,
+) -> str:
     """An empty view after `C`: "no changes yet" would say nothing happened before it."""
     when = fmt_clock(store.cleared_at or 0.0, time_mode, now)
     when = when if time_mode == "relative" else f"at {when}"
     events = store.cleared_events
-    kept = f"the {events:,} events before it" if events != 1 else "the event before it"
-    kept = f" ({kept} are kept in the event log and the journal)" if events else ""
+    before = f"the {events:,} events before it" if events != 1 else "the event before it"
+    kept = f" ({before}{_kept_where(events, snapshot)})" if events else ""
     return (
         f"Live. View cleared {when}{kept}. New changes in {environment} appear here as they happen."
     )
+
+
+def _kept_where(events: int, snapshot: MonitorSnapshot | None) -> str:
+    """Where the `events` cleared are still kept, as far as this monitor knows: the journal
+    only while it records them (not when another process does, nor once its writer failed or
+    dropped any), the event log only those it has not trimmed (the oldest go first, and while
+    the view is empty every event of the log came before the clear)."""
+    if snapshot is None:
+        return ""
+    journal = snapshot.recording and not snapshot.journal_dropped
+    in_log = min(events, snapshot.events_in_log)
+    verb = "is" if events == 1 else "are"
+    if in_log == events:
+        return f" {verb} kept in the event log" + (" and the journal" if journal else "")
+    if not in_log:
+        return f" {verb} kept in the journal" if journal else ""
+    newest = "the newest" if in_log == 1 else f"the newest {in_log:,}"
+    if journal:
+        return f" are kept in the journal, {newest} in the event log too"
+    return f": {newest} {'is' if in_log == 1 else 'are'} kept in the event log"
 
 
 def values_empty_text(environment: str) -> Text:
