@@ -175,3 +175,19 @@ async def test_scrolled_back_a_burst_keeps_the_lines_on_screen() -> None:
         app.feed(*(event(f"burst-{i}", f"b{i}") for i in range(40)))
         shown(feed)
         assert feed._keeping
+
+
+async def test_a_found_rows_line_shows_the_environment_name_learnt_after_it() -> None:
+    """A change found on re-evaluation (view/found.py) is in the profile's environment: its
+    line names it as the event rows do, once the name is learnt."""
+    app = FeedApp()
+    del app.names[OURS]  # its id is known, its key not yet
+    app.store.answers.environment_id = OURS
+    async with app.run_test(size=(160, 10)):
+        feed = app.query_one(EventFeed)
+        found = ValueTransition("search", answer(True), answer(False), None, NOW)
+        app.feed(event("other", "1", env=OTHER), TransitionRecorded(found, False))
+        app.feed(event("other", "2", env=OTHER))  # the cursor's: the found row's line is kept
+        assert OURS[:8] in line_of(feed, "search")
+        app.learn(OURS, "prod")  # no wider than the id: the columns stay as they are
+        assert "prod " in line_of(feed, "search")

@@ -85,6 +85,12 @@ def environment_label(environment_id: str, names: Mapping[str, str] | None) -> s
     return safe_text(environment_id[:8])
 
 
+def found_label(store: FeedStore, names: Mapping[str, str] | None) -> str:
+    """The environment cell of a found row (view/found.py): the profile's, once known."""
+    own = store.answers.environment_id
+    return environment_label(own, names) if own is not None else ""
+
+
 def _status(name: str) -> tuple[Parts, Parts]:
     long, short = STATUS_TEXTS[name]
     style = "dim italic" if name == "evaluating" else "dim"
@@ -254,9 +260,7 @@ def _found_text(
     text.append(_cell(TYPE_CELL.text, TYPE_WIDTH) + " ", style=TYPE_CELL.style)
     text.append(_cell(safe_text(item.flag_key), layout.flag, cut_middle) + " ")
     if layout.env:
-        own = store.answers.environment_id
-        label = environment_label(own, names) if own is not None else ""
-        text.append(_cell(label, layout.env) + " ")
+        text.append(_cell(found_label(store, names), layout.env) + " ")
     if layout.version:
         text.append(" " * (layout.version + 1))
     room = width - text.cell_len

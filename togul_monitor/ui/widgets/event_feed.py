@@ -31,6 +31,7 @@ from togul_monitor.ui.view.feed_layout import (
     FeedLayout,
     environment_label,
     expanded_lines,
+    found_label,
     layout_for,
     needs_of,
     row_change,
@@ -39,6 +40,7 @@ from togul_monitor.ui.view.feed_layout import (
 )
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock
+from togul_monitor.ui.view.found import FoundChange
 from togul_monitor.ui.view.rows import Row
 from togul_monitor.ui.view.words import wrap_words
 
@@ -360,9 +362,11 @@ class EventFeed(ScrollView, can_focus=True):
         same key, the same line. A light stream scrolls every line a few rows a frame; their
         text is made once, not once a frame."""
         recorded = index < self.store.recorded
-        if not isinstance(row, FlagEvent):  # a marker: its line is its text
-            return (row.received_at, row.marker, row.text, recorded, self._stamp(row, now))
         names = self.environment_names
+        if not isinstance(row, FlagEvent):  # a marker: its line is its text
+            key = (row.received_at, row.marker, row.text, recorded, self._stamp(row, now))
+            # A found row names the profile's environment, which may be learnt after it.
+            return (*key, found_label(self.store, names)) if isinstance(row, FoundChange) else key
         label = names.get(row.environment_id) if names else None
         return (row, recorded, self._stamp(row, now), label, row_change(row, self.store))
 
