@@ -92,6 +92,23 @@ def test_the_filter_keeps_it_by_its_flag_as_it_keeps_the_flags_events() -> None:
     assert shown(feed.store) == ["2", "4"]
 
 
+def test_before_the_environment_id_is_known_env_matches_the_profiles_key() -> None:
+    feed = Feed()
+    feed.store.answers.reset(evaluates=True, environment_key="production")  # no id yet
+    feed.store.refilter(FeedPredicate(parse_filter("env:prod")))
+    feed.store.add_transition(found(1.0))  # added live, while the filter is in force
+    assert shown(feed.store) == ["beta-search"]
+    for hides in ("env:staging", "!env:production"):
+        feed.store.refilter(FeedPredicate(parse_filter(hides)))
+        assert shown(feed.store) == [], hides
+    # Once the id is known, the filter matches it through the id → key map, as event rows.
+    feed.store.answers.environment_id = ENV
+    feed.store.refilter(
+        FeedPredicate(parse_filter("env:prod"), environment_names={ENV: "production"})
+    )
+    assert shown(feed.store) == ["beta-search"]
+
+
 def test_a_worker_refilter_places_one_found_while_it_ran() -> None:
     feed = Feed()
     feed.add(event(1))

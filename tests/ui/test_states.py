@@ -92,6 +92,8 @@ async def test_a_restart_without_replay_says_changes_may_be_missing_and_shows_wh
         assert app.main.store.received == 1  # no event came for it
         # `w`, `o` and `y` act on its flag, whatever else is selected elsewhere.
         assert app.main.painter.focused_flag(app.main.focused, "beta-search") == "new-dashboard"
+        # Until the environment's id is known, `env:` matches it by the profile's key.
+        assert app.main.store.answers.environment_key == "production"
 
 
 async def test_rejected_credentials_show_a_panel_with_a_key_to_edit(

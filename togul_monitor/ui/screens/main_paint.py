@@ -81,8 +81,7 @@ class MainPainter:
         """The collections are the screen's own, shared: they change in place."""
         self.screen, self.app, self.host = screen, screen.app, host
         self.store, self.environment_names, self.watched = store, environment_names, watched
-        self.history, self.clock = history, clock
-        self.frame_rows = frame_rows
+        self.history, self.clock, self.frame_rows = history, clock, frame_rows
         self._deferred = 0  # ticks in a row that let input go first
         self._values: dict[tuple[str, str], FlagValue] = {}  # drained, not yet in the table
         self._flash: set[str] = set()
@@ -328,8 +327,9 @@ class MainPainter:
             self.history.select()
             self.history_pane.show(selected, [], reading=True)
         self.history.dirty = True  # read from the new monitor
-        contexts = contexts_of(profile, snapshot)
-        self.store.answers.reset(evaluates=evaluates(profile), contexts=contexts)
+        contexts, env = contexts_of(profile, snapshot), profile.environment_key
+        answers = self.store.answers
+        answers.reset(evaluates=evaluates(profile), environment_key=env, contexts=contexts)
         self.values.set_contexts(contexts)
         self.history_pane.name_contexts = len(contexts) > 1
         # At most as many flags' last changes as the monitor follows flags (`max_flags`).

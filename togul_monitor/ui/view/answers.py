@@ -70,6 +70,7 @@ class ValueAnswers:
         self.evaluates = True  # the profile has what evaluate takes (core/plan.py)
         self.halted = False  # evaluate refused the credentials: nothing answers until retried
         self.environment_id: str | None = None  # the profile's environment, once known
+        self.environment_key = ""  # its key in the profile (profiles.toml), from the start
         self.contexts: tuple[str, ...] = (DEFAULT_CONTEXT,)  # the snapshot's, in order
         # (flag key, context) → events by id(), oldest first: asking whether a row waits is a
         # lookup, not a scan (every row on screen asks, every frame, and a flag under a burst
@@ -88,10 +89,12 @@ class ValueAnswers:
         *,
         evaluates: bool,
         environment_id: str | None = None,
+        environment_key: str = "",
         contexts: Sequence[str] = (DEFAULT_CONTEXT,),
     ) -> None:
         """A new monitor (another profile): nothing carries over."""
         self.evaluates, self.halted, self.environment_id = evaluates, False, environment_id
+        self.environment_key = environment_key
         self.contexts = tuple(contexts) or (DEFAULT_CONTEXT,)
         self._waiting.clear()
         self._answered.clear()
@@ -99,6 +102,13 @@ class ValueAnswers:
         self._held.clear()
         self.limit_values = None
         self._unsure.clear()
+
+    @property
+    def own_environment(self) -> str:
+        """The profile's environment as the filter takes it for a row of its own (a change
+        found on re-evaluation, view/found.py): its id, or until that is known its key in the
+        profile, which `env:` matches as it will match the id once the id's key is learnt."""
+        return self.environment_id or self.environment_key
 
     @property
     def several(self) -> bool:

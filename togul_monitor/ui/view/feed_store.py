@@ -197,7 +197,7 @@ class FeedStore:
             self._owners[key] = event
         else:  # a re-evaluation of its own (an outage, `r`, a start): a row of the view's own
             found = self.found.add(transition, self.position, self.answers.contexts)
-            if found is not None and found.passes(self.predicate, self.answers.environment_id):
+            if found is not None and found.passes(self.predicate, self.answers.own_environment):
                 self._add(found)
             return
         kept = self.transitions.get(key, ())
@@ -378,7 +378,7 @@ class FeedStore:
                     failing += 1
                 else:
                     kept.append((position, row))
-        matched = self.found.placed(kept, result.predicate, self.answers.environment_id)
+        matched = self.found.placed(kept, result.predicate, self.answers.own_environment)
         if self.boundary and self.start < self.live_start:
             matched[recorded:recorded] = self.boundary
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)

@@ -12,7 +12,8 @@ It is no row of the monitor's event log: the log and the views number the log's 
 keeps it beside the log with the position of the log's row it came before (`FoundRows`), and a
 refilter places it there again. The filter takes it for an event of its flag in the profile's
 environment with no type, as `tail` does (cli/tail_scope.py): `flag:`, a bare word, `/regex/` and
-`env:` apply, and a `type:` term cannot match it.
+`env:` apply (before the environment's id is known, to its key in the profile), and a `type:`
+term cannot match it.
 
 A profile that evaluates for several contexts finds the change in each: those of one flag found
 within `FOUND_TOGETHER` seconds of the row, with no event of the flag nor any marker between
@@ -53,10 +54,10 @@ class FoundChange(FeedItem):
     flag_key: str = ""
     transitions: tuple[ValueTransition, ...] = ()  # in the profile's order of contexts
 
-    def passes(self, predicate: Predicate, environment_id: str | None) -> bool:
+    def passes(self, predicate: Predicate, environment: str) -> bool:
         """Whether the filter keeps the row: as an event of its flag in the profile's
-        environment (`environment_id`) with no type, as `tail` matches it."""
-        probe = FlagEvent("", self.flag_key, environment_id or "", 0, 0.0, None, self.received_at)
+        environment (view/answers.py `own_environment`) with no type, as `tail` matches it."""
+        probe = FlagEvent("", self.flag_key, environment, 0, 0.0, None, self.received_at)
         return predicate.matches(probe)
 
 
@@ -147,10 +148,10 @@ class FoundRows:
         self.open.clear()
 
     def placed(
-        self, rows: Iterable[tuple[int, Row]], predicate: Predicate, environment_id: str | None
+        self, rows: Iterable[tuple[int, Row]], predicate: Predicate, environment: str
     ) -> list[Row]:
         """`rows` (log position, row; in order) with the found rows `predicate` keeps, each
         before the log's row it came before."""
-        found = [(at, row) for at, row in self.rows if row.passes(predicate, environment_id)]
+        found = [(at, row) for at, row in self.rows if row.passes(predicate, environment)]
         # On a tie the first iterable's item comes first: a found row before the log's row.
         return [row for _, row in merge(found, rows, key=lambda item: item[0])]
