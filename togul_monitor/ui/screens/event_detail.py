@@ -64,7 +64,9 @@ def _evaluation_lines(label: str, ev: Evaluation | None, indent: str = "  ") -> 
     return text
 
 
-def _change_lines(transition: ValueTransition, indent: str = "  ") -> Text:
+def _change_lines(transition: ValueTransition, indent: str = "  ", unseen: str = "") -> Text:
+    """Before and after, and when the change may hold what the stream did not show, why
+    (`unseen`: the reason to give; an event's by default)."""
     text = _evaluation_lines("before", transition.before, indent)
     text.append("\n")
     if transition.after is None:
@@ -73,8 +75,10 @@ def _change_lines(transition: ValueTransition, indent: str = "  ") -> Text:
         text.append_text(_evaluation_lines("after", transition.after, indent))
         text.append("\n")
     if transition.includes_unseen:
-        why = "the stream may have missed events, or the value before is from an earlier run"
-        text.append(f"{indent}note   {UNSEEN_NOTE}, not only this event's: {why}\n", "yellow")
+        if not unseen:
+            why = "the stream may have missed events, or the value before is from an earlier run"
+            unseen = f"{UNSEEN_NOTE}, not only this event's: {why}"
+        text.append(f"{indent}note   {unseen}\n", "yellow")
     return text
 
 
@@ -291,13 +295,5 @@ def _found_lines(item: FoundChange, time_mode: str) -> Text:
     for transition in item.transitions:
         if several:
             text.append("  " + safe_text(transition.context) + "\n", style="bold")
-        text.append_text(_evaluation_lines("before", transition.before, indent))
-        text.append("\n")
-        if transition.after is None:
-            text.append(f"{indent}after  deleted\n", style="red")
-        else:
-            text.append_text(_evaluation_lines("after", transition.after, indent))
-            text.append("\n")
-        if transition.includes_unseen:
-            text.append(f"{indent}note   {UNSEEN_NOTE}: {FOUND_UNSEEN}\n", style="yellow")
+        text.append_text(_change_lines(transition, indent, f"{UNSEEN_NOTE}: {FOUND_UNSEEN}"))
     return text
