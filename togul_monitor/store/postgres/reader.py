@@ -11,7 +11,7 @@ never shows the password (`PostgresUrl.scrub`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from togul_monitor.store.model import (
     TRANSITION_COLUMNS_BEFORE_UNSEEN,
     JournalError,
     LastValue,
+    Row,
     StoredDiff,
     config_diff_from_row,
     event_from_row,
@@ -245,38 +246,33 @@ class PostgresReads:
         return {str(k): str(v) for k, v in rows}
 
     def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
-        # Pages by seq, each a short query: no cursor held open across the consumer's pace.
-        after = 0
-        floor = float("-inf") if since is None else since
-        while True:
-            with self._connection() as conn:
-                rows = conn.execute(
-                    f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE profile = %s AND seq > %s"
-                    " AND received_at >= %s ORDER BY seq LIMIT %s",
-                    (self.profile, after, floor, _CHUNK),
-                ).fetchall()
-            if not rows:
-                return
-            after = rows[-1][0]
-            for row in rows:
-                yield event_from_row(row[1:])
+        for row in self._pages("events", lambda conn: EVENT_COLUMNS, "received_at", since):
+            yield event_from_row(row)
 
     def iter_transitions(self, since: float | None = None) -> Iterator[ValueTransition]:
-        # Pages by seq, as the events are read.
+        for row in self._pages("transitions", self._transitions, "at", since):
+            yield transition_from_row(row)
+
+    def _pages(
+        self, table: str, columns: Callable[[Conn], str], time: str, since: float | None
+    ) -> Iterator[Row]:
+        """The profile's rows of `table` (its `columns`, as the connection has them) whose
+        `time` is `since` or later, oldest first, page by page by seq: each a short query, no
+        cursor held open across the consumer's pace. `table` and `time` are this module's."""
         after = 0
         floor = float("-inf") if since is None else since
         while True:
             with self._connection() as conn:
                 rows = conn.execute(
-                    f"SELECT seq, {self._transitions(conn)} FROM transitions WHERE profile = %s"
-                    " AND seq > %s AND at >= %s ORDER BY seq LIMIT %s",
+                    f"SELECT seq, {columns(conn)} FROM {table} WHERE profile = %s AND seq > %s"
+                    f" AND {time} >= %s ORDER BY seq LIMIT %s",
                     (self.profile, after, floor, _CHUNK),
                 ).fetchall()
             if not rows:
                 return
             after = rows[-1][0]
             for row in rows:
-                yield transition_from_row(row[1:])
+                yield row[1:]
 
     def outages(self, since: float | None = None) -> list[Outage]:
         floor = float("-inf") if since is None else since
