@@ -5,6 +5,7 @@ event log cannot tell what the journal lacks. A real SQLite journal, no server."
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
 import time
 from pathlib import Path
@@ -229,3 +230,37 @@ def test_a_change_the_journal_holds_is_paired_with_this_runs_in_time_order() -> 
     assert unheld_changes(memory, since, held) == [flipped_off_again]
     by_id = ValueTransition("f", OFF, ON, "9", since + 2.0)
     assert unheld_changes([by_id], since, [by_id]) == []
+
+
+def test_a_change_answered_before_the_recorder_read_its_event_is_journalled(
+    tmp_path: Path,
+) -> None:
+    # This monitor read e2 (and had its answer) before the old recorder did: both are stamped
+    # by this monitor's clock, earlier than the journal's copy of e2.
+    path = tmp_path / "p.sqlite3"
+    first = Journal.open(path)
+    first.append_events([event(1, 1.0, "1"), event(2, 2.10, "2")])
+    first.set_last_value("f", ON, T + 1.1)
+    first.close()
+    log = EventLog(100)
+    log.extend([event(1, 0.99, "1"), event(2, 2.00, "2")])
+    change = ValueTransition("f", ON, OFF, "2", T + 2.05)
+    values = FlagValues()
+    values.seed("f", ON, T + 1.1)
+    values.record("f", OFF, event_id="2", at=T + 2.05)
+    journal = Journal.open(path)
+    hand_over(read_taken(journal), log, 0, [change], {"default": values}, T + 5)
+    journal.close()
+    assert transitions(path) == [change]
+    assert read_last_values(path)["default"]["f"].evaluation == OFF
+
+
+def test_a_journal_without_events_pairs_a_change_only_with_one_of_its_time() -> None:
+    # Found at a start an hour ago, then flipped back: not the change this run found now.
+    held = [
+        ValueTransition("f", OFF, ON, None, T - 3600),
+        ValueTransition("f", ON, OFF, None, T - 3000),
+    ]
+    mine = ValueTransition("f", OFF, ON, None, T)
+    assert unheld_changes([mine], -math.inf, held) == [mine]
+    assert unheld_changes([mine], -math.inf, [*held, ValueTransition("f", OFF, ON, None, T)]) == []

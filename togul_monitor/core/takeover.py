@@ -179,7 +179,9 @@ def hand_over(
         return
     first = end - len(rows)
     missing = unjournalled(rows, first, live_from, last)
-    since = -math.inf if last is None else last.received_at
+    # From the last event on, by this monitor's clock too: its changes and values are stamped
+    # by it, and it may have read that event (and had its answer) before the recorder did.
+    since = -math.inf if last is None else min(last.received_at, _received(rows, last))
     if missing is None:  # its last event trimmed from the log, or missed by this stream
         since = _oldest(rows, now) if last is None else since
         journal.append_outage(Outage(since, now, None, True, now))
@@ -194,6 +196,13 @@ def hand_over(
         len(changes),
     )
     _journal_values(journal, value_sets, since, held.last_values)
+
+
+def _received(rows: Sequence[Row], event: FlagEvent) -> float:
+    """When this monitor received its copy of `event` (the recorder's time when it has none)."""
+    wanted = stream_identity(event)
+    found = (r for r in reversed(rows) if type(r) is FlagEvent and stream_identity(r) == wanted)
+    return next((r.received_at for r in found), event.received_at)
 
 
 def _journal_rows(journal: Journal, rows: Iterable[FlagEvent | Outage]) -> None:
@@ -245,9 +254,13 @@ def unheld_changes(
     own from HELD_MARGIN before `since` on). Both are compared from that margin on, in time
     order: a change this run found before `since` that the journal holds is paired with it
     first, so a later one alike (a flag flipped back and forth) is still journalled."""
-    unpaired = Counter(_change_key(t) for t in held)
+    changes = sorted(memory, key=lambda t: t.at)
+    # Paired only with what the journal got about when this run found them: a journal without
+    # events hands every change it ever held, and an old one alike is another change.
+    start = (changes[0].at if changes else since) - HELD_MARGIN
+    unpaired = Counter(_change_key(t) for t in held if t.at >= start)
     lacking: list[ValueTransition] = []
-    for transition in sorted(memory, key=lambda t: t.at):
+    for transition in changes:
         if transition.at < since - HELD_MARGIN:
             continue
         key = _change_key(transition)
