@@ -85,7 +85,11 @@ async def test_a_flag_whose_retries_keep_failing_waits_longer_each_time() -> Non
         delays.append(round(waits()))
     assert delays == [2, 4, 8, 16, 32, 60, 60, 60] and MAX_DELAY == 60
     retry._timers.pop("a").cancel()
-    retry._chains["a"] = (60.0, loop.time() - 61)  # answered: the next failure comes later
+    retry._chains["a"] = (60.0, loop.time() - 30)  # answered: the next failure comes later
+    retry.schedule("a", None)
+    assert 0.9 < waits() <= 1.0
+    retry._timers.pop("a").cancel()
+    retry._chains["a"] = (60.0, loop.time() + 40)  # a new request failed while one waits
     retry.schedule("a", None)
     assert 0.9 < waits() <= 1.0
     retry.cancel()

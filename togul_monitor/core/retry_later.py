@@ -8,8 +8,9 @@ reevaluator, which takes the later of two requests, would let it replace a newer
 
 A flag whose retries keep failing (a server answering 503 for minutes) waits twice as long
 after each, up to `MAX_DELAY`: a profile of 60 flags and contexts must not keep a failing
-server busy with a dozen requests a second. A failure that comes long after the flag's last
-retry (the retry answered) starts again from `delay`.
+server busy with a dozen requests a second. A failure is its last retry's own when it comes
+within `REPLY_WITHIN` of that retry's time (an evaluate request's time, retries included);
+one later (the retry answered) starts again from `delay`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from togul_monitor.core.coalesce import event_kept
 
 MAX_DELAY = 60.0  # seconds between two retries of a flag at most
+REPLY_WITHIN = 15.0  # seconds after a retry's time within which a failure is its own
 
 
 class RetryLater:
@@ -40,7 +42,7 @@ class RetryLater:
             loop = asyncio.get_running_loop()
             now, delay = loop.time(), self._delay
             last = self._chains.get(flag_key)
-            if last is not None and now - last[1] < last[0]:  # its last retry failed in turn
+            if last is not None and 0 <= now - last[1] < REPLY_WITHIN:  # it failed in turn
                 delay = min(last[0] * 2, MAX_DELAY)
             self._chains[flag_key] = (delay, now + delay)
             self._timers[flag_key] = loop.call_later(delay, self._due, flag_key)
