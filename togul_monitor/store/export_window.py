@@ -28,7 +28,7 @@ import msgspec
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import StoredDiff
-from togul_monitor.store.recorded import TIE_WITHIN, UNSEEN_TIE_WITHIN
+from togul_monitor.store.recorded import close_enough
 
 #: Events of one flag remembered to tie its value changes to: an answer comes within seconds of
 #: its event, a few of the flag's events later at most under a burst.
@@ -133,8 +133,7 @@ def _owner(
         return None
     # Without an id, only an event the server sent without one: where events have ids, a
     # change without one was found by a re-evaluation of its own.
-    within = UNSEEN_TIE_WITHIN if transition.includes_unseen else TIE_WITHIN
     for entry in reversed(recent):
         if entry[0].event_id is None and entry[0].received_at <= transition.at:
-            return entry if transition.at - entry[0].received_at <= within else None
+            return entry if close_enough(transition, entry[0]) else None
     return None

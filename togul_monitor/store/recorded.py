@@ -147,10 +147,14 @@ def _owner(
     if transition.event_id is not None:
         return ids_here.get((transition.event_id, transition.flag_key))
     owner = _last_before(by_flag.get(transition.flag_key), transition.at)
+    return owner if owner is not None and close_enough(transition, owner) else None
+
+
+def close_enough(transition: ValueTransition, event: FlagEvent) -> bool:
+    """Whether a change without an id came soon enough after `event` (received before it) to
+    be its answer: `TIE_WITHIN`, or `UNSEEN_TIE_WITHIN` for one that may hold unseen changes."""
     within = UNSEEN_TIE_WITHIN if transition.includes_unseen else TIE_WITHIN
-    if owner is None or transition.at - owner.received_at > within:
-        return None
-    return owner
+    return transition.at - event.received_at <= within
 
 
 def _append(timelines: dict[_K, _Timeline], key: _K, event: FlagEvent) -> None:
