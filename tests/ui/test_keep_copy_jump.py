@@ -100,6 +100,19 @@ async def test_a_demo_or_ad_hoc_profile_keeps_its_watch_in_memory(
         assert not (isolated_home / "profiles.toml").exists()
 
 
+def notes_of(app: Any) -> list[str]:
+    """Every notification the app shows from now on, as well as showing it."""
+    said: list[str] = []
+    notify = app.notify
+
+    def noted(message: str, **kwargs: Any) -> None:
+        said.append(message)
+        notify(message, **kwargs)
+
+    app.notify = noted
+    return said
+
+
 def test_a_time_mode_that_is_not_one_is_an_error_at_its_line(isolated_home: Path) -> None:
     path = isolated_home / "profiles.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,14 +214,7 @@ async def test_y_on_a_values_row_copies_each_context_and_says_how_many(
     app = make_app(profile)
     copied: list[str] = []
     app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
-    said: list[str] = []
-    notify = app.notify
-
-    def noted(message: str, **kwargs: Any) -> None:
-        said.append(message)
-        notify(message, **kwargs)
-
-    app.notify = noted  # type: ignore[method-assign]
+    said = notes_of(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         values = app.main.values_table
@@ -279,14 +285,7 @@ async def test_keys_after_a_jump_to_a_flag_without_feed_rows_act_on_that_flag(
     `w` watched that other flag. Its values row takes the focus instead; a flag with no values
     row leaves the feed selecting nothing. The notice blames no filter when none is set."""
     app = make_app(make_profile(emulator))  # new-dashboard watched, so in the values
-    said: list[str] = []
-    notify = app.notify
-
-    def noted(message: str, **kwargs: Any) -> None:
-        said.append(message)
-        notify(message, **kwargs)
-
-    app.notify = noted  # type: ignore[method-assign]
+    said = notes_of(app)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
         emulator.world.update_flag("production", "dark-mode", enabled=False)

@@ -7,10 +7,9 @@ import threading
 from typing import Any
 
 import pytest
-from msgspec.structs import replace
 
-from togul_monitor.core import MonitorSnapshot, MonitorThread
-from togul_monitor.domain.events import ConnectionState, Outage, Status, StreamCounters
+from togul_monitor.core import MonitorThread
+from togul_monitor.domain.events import ConnectionState, Outage
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.rows import outage_text
@@ -18,6 +17,7 @@ from togul_monitor.ui.view.status import StatusInfo, feed_empty_message
 from togul_monitor.ui.widgets.status_bar import render_status
 
 from .helpers import make_app, make_profile, wait_for, wait_live
+from .test_status_bar import snapshot
 
 DNS = "connect failed: [Errno -2] Name or service not known (api.togul.example:443)"
 
@@ -90,18 +90,9 @@ def cleared_text(events: int, **fields: object) -> str:
     store = FeedStore()
     store.received = events
     store.clear_view(0.0)
-    base = MonitorSnapshot(
-        profile_name="prod",
-        environment_key="production",
-        status=Status(ConnectionState.LIVE, at=0.0),
-        last_heartbeat_at=None,
-        counters=StreamCounters(),
-        trimmed=0,
-        dropped_updates=0,
-    )
-    snapshot = replace(base, **fields)
+    shown = snapshot(**{"recording": False, **fields})
     live = ConnectionState.LIVE
-    return feed_empty_message(False, live, store, "production", snapshot, "utc", 0.0)
+    return feed_empty_message(False, live, store, "production", shown, "utc", 0.0)
 
 
 def test_a_cleared_view_says_only_where_its_events_are_kept() -> None:
