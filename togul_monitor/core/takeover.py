@@ -200,9 +200,14 @@ def hand_over(
 
 def _received(rows: Sequence[Row], event: FlagEvent) -> float:
     """When this monitor received its copy of `event` (the recorder's time when it has none)."""
+    found = _position(rows, event)
+    return event.received_at if found is None else rows[found].received_at
+
+
+def _position(rows: Sequence[Row], event: FlagEvent) -> int | None:
+    """Where this monitor's copy of `event` is in `rows` (the last, if twice), or None."""
     wanted = stream_identity(event)
-    found = (r for r in reversed(rows) if type(r) is FlagEvent and stream_identity(r) == wanted)
-    return next((r.received_at for r in found), event.received_at)
+    return next((i for i in range(len(rows) - 1, -1, -1) if _is_event(rows[i], wanted)), None)
 
 
 def _journal_rows(journal: Journal, rows: Iterable[FlagEvent | Outage]) -> None:
@@ -237,8 +242,7 @@ def unjournalled(
     this run's rows were trimmed."""
     begin = live_from - first
     if last is not None:
-        wanted = stream_identity(last)
-        found = next((i for i in range(len(rows) - 1, -1, -1) if _is_event(rows[i], wanted)), None)
+        found = _position(rows, last)
         if found is None:
             return None
         begin = max(begin, found + 1)
