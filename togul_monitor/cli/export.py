@@ -18,6 +18,7 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.journal import JOURNAL_URL_HELP, open_reader, parse_since
 from togul_monitor.domain.events import Outage
+from togul_monitor.store.export_window import outage_words
 from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
 
@@ -114,6 +115,5 @@ def outages_note(outages: list[Outage]) -> str:
     """What an export's summary adds when the stream was down in its window."""
     if not outages:
         return ""
-    missed = sum(o.may_have_missed for o in outages)
-    counted = f"{len(outages)} outage{'s' if len(outages) > 1 else ''} in the window"
-    return f" ({counted}, {f'{missed} may have missed changes' if missed else 'nothing missed'})"
+    counted, missed = outage_words(len(outages), sum(o.may_have_missed for o in outages))
+    return f" ({counted} in the window, {missed})"

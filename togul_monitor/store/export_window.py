@@ -137,3 +137,10 @@ def _owner(
         if entry[0].event_id is None and entry[0].received_at <= transition.at:
             return entry if close_enough(transition, entry[0]) else None
     return None
+
+
+def outage_words(outages: int, missed: int) -> tuple[str, str]:
+    """How an export's summary counts its window's outages: (`6 outages`, `4 may have missed
+    changes` or `nothing missed`)."""
+    counted = f"{outages} outage{'s' if outages > 1 else ''}"
+    return counted, f"{missed} may have missed changes" if missed else "nothing missed"

@@ -15,6 +15,7 @@ from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store import export as store_export
+from togul_monitor.store.export_window import outage_words
 from togul_monitor.support.files import atomic_write
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 
@@ -75,7 +76,6 @@ def exported_text(counts: ExportedCounts) -> str:
     """`41 events, 6 outages (4 may have missed changes)`: what the notification says."""
     text = f"{counts.events} events"
     if counts.outages:
-        plural = "s" if counts.outages > 1 else ""
-        missed = f"{counts.missed} may have missed changes" if counts.missed else "nothing missed"
-        text += f", {counts.outages} outage{plural} ({missed})"
+        counted, missed = outage_words(counts.outages, counts.missed)
+        text += f", {counted} ({missed})"
     return text
