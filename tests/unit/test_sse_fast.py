@@ -200,13 +200,15 @@ def test_the_run_loop_gives_the_items_of_the_per_event_code(
         exact._max_timestamp,
         exact._seen,
     )
-    assert (fast.versions._last, fast.versions._env_seq) == (
+    assert (fast.versions._last, fast.versions._env_seq, fast.versions._deleted) == (
         exact.versions._last,
         exact.versions._env_seq,
+        exact.versions._deleted,
     )
-    assert (fast.versions.evidence, fast.versions.per_flag) == (
+    assert (fast.versions.evidence, fast.versions.per_flag, fast.versions.forgot) == (
         exact.versions.evidence,
         exact.versions.per_flag,
+        exact.versions.forgot,
     )
 
 
@@ -223,20 +225,22 @@ def test_gaps_are_found_by_the_run_loop() -> None:
     assert got[-1].startswith("PossibleGap(flag_key='b', environment_id='e1', expected_version=3")
 
 
-def test_a_lower_numeric_id_is_a_duplicate_unless_the_event_is_newer() -> None:
-    # A server whose ids restarted sends newer events under lower ids: those are not replays.
+def test_a_lower_numeric_id_is_a_duplicate_unless_the_event_is_news() -> None:
+    # A server whose ids restarted sends news under lower ids: those are not replays.
     body = b"".join(
         _block(_event("a", version, timestamp=ts), event_id)
         for event_id, version, ts in [
-            (b"5", 1, 1_700_000_000),
-            (b"4", 2, 1_700_000_000),  # a replay: dropped
-            (b"1", 3, 1_700_000_001),  # newer than anything seen: kept
-            (b"1", 3, 1_700_000_001),  # a replay of that: dropped
+            (b"4", 1, 1_700_000_000),
+            (b"5", 2, 1_700_000_000),
+            (b"4", 1, 1_700_000_000),  # a replay: dropped
+            (b"1", 3, 1_700_000_000),  # a version above a's last, in the same second: kept
+            (b"2", 4, 1_700_000_001),  # newer than anything seen: kept
+            (b"1", 3, 1_700_000_000),  # a replay of the restarted server's: dropped
         ]
     )
     got, builder = _items(FastSSEDecoder(), [body], runs=True)
-    assert [line.split("version=")[1][:1] for line in got] == ["1", "3"]
-    assert (builder.counters.duplicates, builder.last_numeric) == (2, 1)
+    assert [line.split("version=")[1][:1] for line in got] == ["1", "2", "3", "4"]
+    assert (builder.counters.duplicates, builder.last_numeric) == (2, 2)
 
 
 _JSON_VALUES = st.recursive(

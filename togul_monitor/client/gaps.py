@@ -18,6 +18,14 @@ environments it sees (a real organisation has a handful): a server naming ever n
 environments cannot grow it. A flag forgotten that way is checked again from its next event on,
 as if first seen; events of environments beyond the limit are not checked.
 
+The tracker also answers, for the stream's rare events whose numeric id is not above the highest
+delivered, whether an event is news rather than a replay of one delivered (`is_newer`, used by
+items_run.py): a replayed event carries a version the tracker has already seen for its flag. So
+it keeps, beside each live flag's last version, each deleted flag's highest deleted version and
+latest deletion time (a replay of a deleted flag's events is never newer than both), and notes
+when it dropped a flag or a deletion for space (`forgot`): a flag it does not know may then have
+been delivered, and is no longer taken for news.
+
 `observe` is the reference; the stream's run loop (items_run.py) does the same inline, on this
 tracker's state, to save a call per event: a change here belongs there too.
 """
@@ -36,15 +44,19 @@ MAX_ENVIRONMENTS = 1_000
 
 
 class VersionTracker:
-    __slots__ = ("_last", "_env_seq", "evidence", "per_flag", "max_flags")
+    __slots__ = ("_last", "_env_seq", "_deleted", "evidence", "per_flag", "max_flags", "forgot")
 
     def __init__(self, max_flags: int = MAX_TRACKED_FLAGS) -> None:
         self.max_flags = max_flags
         # (environment_id, flag_key) -> (version, the environment's event sequence number then)
         self._last: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
         self._env_seq: dict[str, int] = {}
+        # (environment_id, flag_key) -> (highest version it was deleted at, latest deletion time),
+        # of the `max_flags` most recently deleted flags
+        self._deleted: dict[tuple[str, str], tuple[int, float]] = {}
         self.evidence = 0
         self.per_flag = False
+        self.forgot = False  # a flag or a deletion was dropped for space
 
     def observe(self, event: FlagEvent) -> tuple[int, int] | None:
         """Record `event`; return (expected, got) versions when it looks like a gap."""
@@ -56,6 +68,7 @@ class VersionTracker:
         key = (env, event.flag_key)
         if event.type == "flag.deleted":
             self._last.pop(key, None)
+            self.remember_deleted(key, event.version, event.timestamp)
             return None
         last = self._last
         previous = last.get(key)
@@ -63,9 +76,14 @@ class VersionTracker:
         if previous is None:
             if len(last) > self.max_flags:
                 last.popitem(last=False)  # the least recently changed flag
+                self.forgot = True
         else:
             last.move_to_end(key)
-        if previous is None or event.type == "flag.created":
+        if previous is None:
+            return None
+        if event.type == "flag.created":
+            # Created again without a deletion seen: the deletion was missed, before now.
+            self.remember_deleted(key, previous[0], event.timestamp)
             return None
         last_version, last_seq = previous
         if event.version == last_version + 1:
@@ -76,3 +94,37 @@ class VersionTracker:
         if self.per_flag:
             return (last_version + 1, event.version)
         return None
+
+    def remember_deleted(self, key: tuple[str, str], version: int, timestamp: float) -> None:
+        """Note that the flag `key` was deleted at `version` by `timestamp` (rare: off the
+        per-event path)."""
+        deleted = self._deleted
+        before = deleted.pop(key, None)
+        if before is not None:
+            version = max(version, before[0])
+            timestamp = max(timestamp, before[1])
+        deleted[key] = (version, timestamp)
+        if len(deleted) > self.max_flags:
+            del deleted[next(iter(deleted))]  # the least recently deleted flag
+            self.forgot = True
+
+    def is_newer(self, event: FlagEvent) -> bool:
+        """Whether `event` is news: newer than every event of its flag the tracker remembers.
+
+        Its version must be above the flag's last one; for a flag deleted before, above every
+        version it was deleted at, or stamped after its last deletion (a replay of an earlier
+        life of the flag is neither). A flag never seen is news, unless the tracker may have
+        forgotten it or does not follow its environment."""
+        env = event.environment_id
+        key = (env, event.flag_key)
+        version = event.version
+        last = self._last.get(key)
+        if last is not None and version <= last[0]:
+            return False
+        deleted = self._deleted.get(key)
+        if deleted is not None:
+            return version > deleted[0] or event.timestamp > deleted[1]
+        if last is not None:
+            return True
+        followed = env in self._env_seq or len(self._env_seq) < MAX_ENVIRONMENTS
+        return followed and not self.forgot

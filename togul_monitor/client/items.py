@@ -12,8 +12,9 @@ and gaps are judged across reconnects.
   reason, counted and shown like any event that could not be used.
 - Duplicates: an event whose own id was already delivered is dropped and counted. For numeric
   ids "already delivered" means id <= the highest numeric id seen, except when the event is
-  newer (server timestamp) than anything seen: that is a server whose id sequence restarted,
-  not a replay, and dropping it would lose real events forever.
+  news (`RunBuilder.is_news`): stamped after anything seen, or carrying a version above every
+  one seen for its flag. That is a server whose id sequence restarted, not a replay, and
+  dropping it would lose real events forever.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ places, with the same result:
 * validation: msgspec decodes the documented payload straight into typed, range-checked fields
   (`validate.decode_wire`); anything it refuses goes to `validate_event`, the reference, which
   also says why a payload is malformed;
-* duplicates: `RunBuilder.is_duplicate`'s rule, the numeric case inline;
+* duplicates: `RunBuilder.is_duplicate`'s rule, the numeric case inline (only an id that goes
+  back costs a call, `is_news`);
 * counts: events, types (bounded), the newest server timestamp;
 * gaps: `VersionTracker.observe` (gaps.py) inline, on the tracker's own state.
 
@@ -57,17 +58,21 @@ class RunBuilder:
         self.versions = VersionTracker()
 
     def is_duplicate(self, event_id: str, item: FlagEvent | Malformed) -> bool:
+        """Whether `item`, under `event_id`, replays an event already delivered.
+
+        A numeric id not above the highest delivered is a replay unless the event is news
+        (`is_news`): then the server numbers its events afresh (it restarted), and its id
+        becomes the highest, so that its own replays are caught from then on. A `Malformed`
+        carries nothing to tell news by: under such an id it counts as a replay."""
         if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
             number = int(event_id)
             last = self.last_numeric
-            if last is not None and number <= last:
-                newer = (
-                    isinstance(item, FlagEvent)
-                    and self._max_timestamp is not None
-                    and item.timestamp > self._max_timestamp
-                )
-                if not newer:
-                    return True
+            if (
+                last is not None
+                and number <= last
+                and not (isinstance(item, FlagEvent) and self.is_news(item, self._max_timestamp))
+            ):
+                return True
             self.last_numeric = number
             return False
         if event_id in self._seen:
@@ -77,6 +82,17 @@ class RunBuilder:
         if len(self._seen_order) > SEEN_IDS_KEPT:
             self._seen.discard(self._seen_order.popleft())
         return False
+
+    def is_news(self, event: FlagEvent, max_timestamp: float | None) -> bool:
+        """Whether `event`, whose id is not above the highest delivered, is news, not a replay.
+
+        Only for ids that go back, so off the per-event path. A replayed event is never stamped
+        after the newest delivered (`max_timestamp`), and carries a version already seen for its
+        flag; a restarted server's events are stamped now, often in the same second as the last
+        one seen (timestamps are whole seconds), and carry its flag's next version."""
+        if max_timestamp is not None and event.timestamp > max_timestamp:
+            return True
+        return self.versions.is_newer(event)
 
     def build_run(self, run: Run, now: float, out: list[StreamItem]) -> None:
         """Append the items of `run`'s events to `out`, updating the state and counters."""
@@ -135,7 +151,7 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
                 if (
                     last_numeric is not None
                     and number <= last_numeric
-                    and not (max_ts is not None and timestamp > max_ts)
+                    and not builder.is_news(item, max_ts)
                 ):
                     duplicates += 1
                     continue
@@ -168,13 +184,16 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
         key = (env, flag)
         previous = last.pop(key, None)
         if etype == _DELETED:
+            tracker.remember_deleted(key, version, timestamp)
             continue
         last[key] = (version, seq)
         if previous is None:
             if len(last) > max_flags:
                 last.popitem(last=False)  # the least recently changed flag
+                tracker.forgot = True
             continue
         if etype == _CREATED:
+            tracker.remember_deleted(key, previous[0], timestamp)  # a deletion missed
             continue
         last_version, last_seq = previous
         if version == last_version + 1:
