@@ -70,6 +70,25 @@ def test_add_edit_remove_named_contexts_and_show_them() -> None:
     assert result.exit_code == 0 and load_config().profiles["prod"].contexts["empty"] == {}
 
 
+def test_a_json_object_sets_values_holding_commas() -> None:
+    assert add_prod().exit_code == 0
+    result = run(
+        "profiles", "edit", "prod",
+        "--context-set", "beta", '{"segments": "a,b", "emails": "x@a.io, y@b.io", "k": "="}',
+        "--context-set", "plain", "plan=pro",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert load_config().profiles["prod"].contexts == {
+        "beta": {"segments": "a,b", "emails": "x@a.io, y@b.io", "k": "="},
+        "plain": {"plan": "pro"},
+    }
+    assert json.loads(run("profiles", "show", "prod", "--json").stdout)["contexts"]["beta"] == {
+        "segments": "a,b",
+        "emails": "x@a.io, y@b.io",
+        "k": "=",
+    }
+
+
 def test_the_demo_profiles_show_their_contexts() -> None:
     result = run("profiles", "show", "demo-production")
     assert result.exit_code == 0, result.output
@@ -91,6 +110,15 @@ def test_malformed_options_are_usage_errors_before_the_file_is_touched() -> None
         (("--context-set", "p", "a=1", "--context-set", "p", "a=2"), "context 'p' given twice"),
         (("--context-set", "p", "a=1", "--context-remove", "p"), "both set and removed"),
         (("--context-set", "p"), "requires 2 arguments"),
+        (
+            ("--context-set", "p", "segments=a,b"),
+            """got 'b'; a value holding a comma is given as a JSON object: '{"segments": "a,b"}'""",
+        ),
+        (("--context-set", "p", '{"a": 1}'), "attribute 'a' must be a JSON string, not an integer"),
+        (("--context-set", "p", '{"a": "1", "a": "2"}'), "attribute 'a' given twice"),
+        (("--context-set", "p", '{"a": "1"'), "not valid JSON: Expecting ',' delimiter"),
+        (("--context-set", "p", '{"a": "1"} x'), "not valid JSON: Extra data at character 12"),
+        (("--context-set", "p", '{" ": "1"}'), "an attribute name cannot be empty"),
     ]:
         result = run("profiles", "edit", "prod", *args)
         assert result.exit_code == 2, (args, result.output)
@@ -117,6 +145,7 @@ def test_what_the_file_refuses_is_a_configuration_error_exit_2() -> None:
 def test_help_documents_the_form() -> None:
     for command in ("add", "edit"):
         text = run("profiles", command, "--help").output
-        assert "--context-set NAME KEY=VALUE[,KEY=VALUE...]" in text
+        assert "--context-set NAME KEY=VALUE[,KEY=VALUE...]|JSON" in text
+        assert """'{"segments": "a,b", "plan": "pro"}'""" in " ".join(text.split())
         assert "at most 8 contexts" in " ".join(text.split())
     assert "--context-remove NAME" in run("profiles", "edit", "--help").output

@@ -2,14 +2,18 @@
 
 `--context-set NAME KEY=VALUE[,KEY=VALUE...]` (repeatable) sets the context NAME to exactly
 those attributes: two words, so a context's name can never be mistaken for an attribute; `""`
-as the second sets an empty context. `--context-remove NAME` (repeatable, `edit` only) removes
-one. A name or a pair that cannot be right is a usage error (exit 2) before the file is read;
-what depends on the file (the `default` name beside a `context`, the limit of contexts, removing
-one that is not there) is the configuration error the file's validation gives (exit 2 too).
+as the second sets an empty context. The second word may also be a JSON object of strings,
+`{"segments": "a,b"}`: the way to give a value holding a comma, which the pairs cannot say; it is
+told by its `{`, which no pair list needs to start with. `--context-remove NAME` (repeatable,
+`edit` only) removes one. A name or a pair that cannot be right is a usage error (exit 2)
+before the file is read; what depends on the file (the `default` name beside a `context`, the
+limit of contexts, removing one that is not there) is the configuration error the file's
+validation gives (exit 2 too).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -17,16 +21,25 @@ import click
 
 from togul_monitor.config.entry import DEFAULT_CONTEXT_NAME, MAX_CONTEXTS
 from togul_monitor.config.validate_context import context_name_problem
+from togul_monitor.support.kinds import value_kind
 from togul_monitor.support.text import safe_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SET_HELP = (
     "Set the named context NAME to exactly these attributes, e.g. "
-    "`--context-set premium plan=premium,user_id=u-1` (repeatable; a value cannot hold a "
-    f"comma). The single --context is the context named '{DEFAULT_CONTEXT_NAME}'; at most "
-    f"{MAX_CONTEXTS} contexts in all."
+    "`--context-set premium plan=premium,user_id=u-1` (repeatable). A value holding a comma "
+    """needs the attributes as a JSON object of strings: `--context-set beta '{"segments": """
+    """"a,b", "plan": "pro"}'`. The single --context is the context named """
+    f"'{DEFAULT_CONTEXT_NAME}'; at most {MAX_CONTEXTS} contexts in all."
 )
+
+
+def parse_attributes(text: str) -> dict[str, str]:
+    """A context's attributes, as pairs or as a JSON object; ValueError naming what is wrong."""
+    if text.lstrip().startswith("{"):
+        return parse_json_attributes(text)
+    return parse_pairs(text)
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -38,11 +51,46 @@ def parse_pairs(text: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"expected KEY=VALUE, got {safe_text(part)!r}")
+            raise ValueError(f"expected KEY=VALUE, got {safe_text(part)!r}" + _comma_hint(pairs))
         if key in pairs:
             raise ValueError(f"attribute {safe_text(key)!r} given twice")
         pairs[key] = value
     return pairs
+
+
+def _comma_hint(pairs: Mapping[str, str]) -> str:
+    """After a pair, a part without `=` is most likely the rest of a value cut at its comma."""
+    if not pairs:
+        return ""
+    key = json.dumps(safe_text(list(pairs)[-1]), ensure_ascii=False)
+    return f"; a value holding a comma is given as a JSON object: '{{{key}: \"a,b\"}}'"
+
+
+def parse_json_attributes(text: str) -> dict[str, str]:
+    """`{"segments": "a,b"}` as attributes; ValueError naming what is wrong."""
+    try:
+        document = json.loads(text, object_pairs_hook=_refuse_twice)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON: {error.msg} at character {error.pos + 1}") from None
+    if not isinstance(document, dict):  # never, after a `{`: for the type checker
+        raise ValueError("not a JSON object")
+    for key, value in document.items():
+        if not key.strip():
+            raise ValueError("an attribute name cannot be empty")
+        if not isinstance(value, str):
+            raise ValueError(
+                f"attribute {safe_text(key)!r} must be a JSON string, not {value_kind(value)}"
+            )
+    return document
+
+
+def _refuse_twice(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"attribute {safe_text(key)!r} given twice")
+        found[key] = value
+    return found
 
 
 def _parse_context_sets(
@@ -56,7 +104,7 @@ def _parse_context_sets(
         if name in contexts:
             raise click.BadParameter(f"context {name!r} given twice")
         try:
-            contexts[name] = parse_pairs(pairs)
+            contexts[name] = parse_attributes(pairs)
         except ValueError as error:
             raise click.BadParameter(f"context {name!r}: {error}") from None
     return contexts
@@ -68,7 +116,7 @@ def context_set_option(func: F) -> F:
         "context_sets",
         nargs=2,
         multiple=True,
-        metavar="NAME KEY=VALUE[,KEY=VALUE...]",
+        metavar="NAME KEY=VALUE[,KEY=VALUE...]|JSON",
         callback=_parse_context_sets,
         help=CONTEXT_SET_HELP,
     )(func)
