@@ -83,6 +83,7 @@ PROFILE_TABLES = (
     "environments",
     "config_diffs",
     "context_last_values",
+    "watched_until",
 )
 
 

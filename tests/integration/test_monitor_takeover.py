@@ -97,6 +97,12 @@ async def test_a_reader_takes_the_recording_over_once_the_recorder_is_gone(
         await asyncio.to_thread(tail.wait)
 
         await wait_for(lambda: reader.snapshot().recording, what="the reader recording")
+        journal = reader.journal
+        assert journal is not None and journal.flush(timeout=5)
+        # Its mark at once, not a pace later: the tail's, older than what only the reader saw,
+        # would make a crash now an outage back to before that.
+        unrecorded = [e for e in reader.events() if e.flag_key == FLAG][1]
+        assert (journal.watched_until() or 0) >= unrecorded.received_at
         snapshot = reader.snapshot()
         assert not snapshot.recorder_busy
         assert "another" not in (snapshot.journal_notice or "")

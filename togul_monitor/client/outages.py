@@ -5,10 +5,11 @@ Outage rule (documented for the UI and tested):
   with `started_at` = when the previous connection was lost and `ended_at` = when the new one
   went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
   after LIVE if nothing arrived by then. A run that resumes an earlier run's stream (a
-  `ResumePoint`: the journal's last event, whose id, if any, is sent as `Last-Event-ID`) has one
-  at its first connection: the time between the runs is an outage too, proved whole or not by
-  the replay as any other, and not proved when the first event is of another environment than
-  that last one (another stream: the profile's key or server changed since).
+  `ResumePoint`: the journal's last event, whose id, if any, is sent as `Last-Event-ID`, and
+  when that run stopped watching) has one at its first connection: the time between the runs is
+  an outage too, proved whole or not by the replay as any other, and not proved when the first
+  event is of another environment than that last one (another stream: the profile's key or
+  server changed since).
 * `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id) and the
   first new event after the reconnect has id L + 1. Ids are a server sequence, so nothing can
   lie between L and L + 1. Anything else (ids with holes, no ids, nothing received yet) is True.
@@ -35,8 +36,10 @@ DECISION_DELAY = 1.0  # seconds after LIVE to report an outage when nothing arri
 class ResumePoint(NamedTuple):
     """Where an earlier stream stopped: its last event's id and environment, and when."""
 
-    event_id: str | None  # None: the server sends no ids, so nothing is replayed
-    since: float  # the last event's received_at, or when the stream was lost
+    event_id: str | None  # None: no id (none sent, or no event journalled): nothing replayed
+    # When the earlier stream was last watched: the journal's "watched until" mark (never
+    # before its last event's received_at; core/recording.py), or when this run's was lost.
+    since: float
     environment_id: str | None = None
 
 

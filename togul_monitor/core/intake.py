@@ -36,6 +36,7 @@ from typing import Protocol, cast
 from togul_monitor.client.outages import ResumePoint
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.updates import UpdateHub
+from togul_monitor.core.watched import WatchedMark
 from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -144,6 +145,8 @@ class Intake:
         self._stopped = False
         self._reevaluated_at: float | None = None  # loop time of the last one for an event
         self._reevaluate_timer: asyncio.TimerHandle | None = None
+        # Until when the live stream was watched, kept in the journal (core/watched.py).
+        self.watched = WatchedMark(lambda: self.journal, self._last_alive)
 
     @property
     def counters(self) -> StreamCounters:
@@ -159,6 +162,7 @@ class Intake:
 
     async def stop(self) -> None:
         self._stopped = True
+        self.watched.end()  # read no more: watched until its last sign of life
         if self._reevaluate_timer is not None:
             self._reevaluate_timer.cancel()
             self._reevaluate_timer = None
@@ -259,6 +263,7 @@ class Intake:
         update stream (a headless `tail` must exit, not wait forever). The monitor's
         `restart_stream` starts a fresh task."""
         log.error("the stream task failed", exc_info=exc)
+        self.watched.end()
         with contextlib.suppress(Exception):
             await stream.aclose()
         self.status = Status(
@@ -284,12 +289,18 @@ class Intake:
             self._flush()
             return
         if isinstance(item, Status):
-            if self.status.state is ConnectionState.LIVE and item.state is not ConnectionState.LIVE:
+            live = item.state is ConnectionState.LIVE
+            if self.status.state is ConnectionState.LIVE and not live:
+                self.watched.end()
                 self._on_blind(True)  # until the outage is decided
                 self._lost_at = item.at
-            if item.state is ConnectionState.LIVE:
+            # Resumed, or lost before: watched again only once that outage is told.
+            outage_due = self._resumed is not None or self._lost_at is not None
+            if live:
                 self._resumed = None  # the journal's resume point is used
             self.status = item
+            if live and not outage_due:
+                self.watched.begin()
         elif isinstance(item, Heartbeat):
             self.last_heartbeat_at = item.at
         elif isinstance(item, Outage):
@@ -304,6 +315,8 @@ class Intake:
         if isinstance(item, Outage):
             self._on_blind(False)
             self._lost_at = None
+            if self.status.state is ConnectionState.LIVE:
+                self.watched.begin()  # the outage is journalled: watched from here on
             # Whatever the server replayed, re-evaluate so the values converge (at the first
             # connection too: the start's answers may have come long before it went live).
             self._on_outage(item.may_have_missed, True)
@@ -311,6 +324,11 @@ class Intake:
             self._reevaluate_for_unusable()
         elif isinstance(item, PossibleGap):
             self._on_gap(item)
+
+    def _last_alive(self) -> float:
+        """The live stream's last sign of life: going LIVE, its last heartbeat or row."""
+        signs = (self.last_heartbeat_at, self.log.last_received_at())
+        return max((self.status.at, *(at for at in signs if at is not None)))
 
     def _reevaluate_for_unusable(self) -> None:
         """An unusable event: every value is re-evaluated now, or (when that was done less than

@@ -91,6 +91,7 @@ class MonitorJournal:
         hand_over(taken, self._intake.log, self.live_from, memory, values, self._clock())
         read = self.journal
         self.use(taken.journal)
+        self._intake.watched.journal_changed()  # its mark is this monitor's from now on
         self.notice, self.busy = taken.journal.notice, False
         if read is not None:
             close_aside(read)

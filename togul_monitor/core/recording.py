@@ -56,9 +56,10 @@ class Opened(msgspec.Struct):
     problem: str | None = None  # the history that could not be loaded
     # The value changes and configuration diffs recorded with `events` (store/recorded.py).
     changes: RecordedChanges = NO_CHANGES
-    #: A journal this monitor records, whose recent events include the profile's environment:
-    #: the stream resumes after its last event (with an id, the server replays what came
-    #: meanwhile) and the time between is an outage.
+    #: A journal this monitor records, whose recent events include the profile's environment
+    #: (or that holds none but a "watched until" mark): the stream resumes after its last event
+    #: (with an id, the server replays what came meanwhile) and the time since the last run
+    #: stopped watching is an outage (`_resume_point`).
     resumed: ResumePoint | None = None
     #: A SQLite journal another process records: opens it for recording (RecorderBusy while
     #: that process runs), for the takeover (core/takeover.py). None for any other journal.
@@ -135,11 +136,12 @@ async def open_journal(
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
         )
-        if opened.events and not opened.busy:
-            names = await asyncio.to_thread(journal.environment_names)
-            opened.resumed = _resume_point(opened.events, names, environment_id, environment_key)
-            if opened.resumed is None:  # another environment's journal: its values are too
-                opened.last_values = {}
+        if not opened.busy:
+            opened.resumed = await asyncio.to_thread(
+                _resume_point, journal, opened.events, environment_id, environment_key
+            )
+            if opened.events and opened.resumed is None:  # another environment's journal:
+                opened.last_values = {}  # its values are too
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.outages = []
@@ -159,10 +161,18 @@ def outages_among(journal: Journal, events: list[FlagEvent]) -> list[Outage]:
 
 
 def _resume_point(
-    events: list[FlagEvent], names: dict[str, str], environment_id: str | None, key: str | None
+    journal: Journal, events: list[FlagEvent], environment_id: str | None, key: str | None
 ) -> ResumePoint | None:
-    """Where the stream resumes (its last event), unless the journal's recent events are all
-    of other environments than the profile's: a profile whose key now names another one."""
+    """Where the stream resumes: after the journal's last event (`events`, its latest), and
+    the outage between the runs from when the last run stopped watching (its "watched until"
+    mark, core/watched.py; never before that event). A journal without events but with a mark
+    resumes from the mark with no id: the outage may have missed changes. None for a journal
+    nobody watched from, or whose recent events are all of other environments than the
+    profile's (a profile whose key now names another one). On a thread: it reads the journal."""
+    watched_until = journal.watched_until()
+    if not events:
+        return None if watched_until is None else ResumePoint(None, watched_until)
+    names = journal.environment_names()
 
     def ours(event: FlagEvent) -> bool:
         if environment_id is not None:
@@ -173,6 +183,8 @@ def _resume_point(
     if not any(map(ours, events)):
         return None
     last, since = events[-1], max(e.received_at for e in events)
+    if watched_until is not None:
+        since = max(since, watched_until)
     return ResumePoint(last.event_id or None, since, last.environment_id)
 
 

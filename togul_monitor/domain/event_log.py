@@ -92,6 +92,11 @@ class EventLog:
         # Events ever appended less those still in the ring.
         self.trimmed = self.total - (len(ring) - len(markers))
 
+    def last_received_at(self) -> float | None:
+        """When the newest row was received; None while the log is empty."""
+        with self._lock:
+            return self._ring[-1].received_at if self._ring else None
+
     def flag_keys(self) -> list[str]:
         """The keys of the ring's events, in the order they first appear in it."""
         with self._lock:

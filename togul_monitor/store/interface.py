@@ -35,6 +35,7 @@ from togul_monitor.store.writer import (
     Mark,
     SetEnvironmentNames,
     SetLastValue,
+    SetWatchedUntil,
     Writer,
 )
 
@@ -104,6 +105,11 @@ class JournalReader(ABC):
     @abstractmethod
     def count_events(self) -> int:
         """How many events are committed (a full count: for checks, not the hot path)."""
+
+    @abstractmethod
+    def watched_until(self) -> float | None:
+        """Until when a recorder last watched its live stream (the newest of the profile's
+        marks); None when none said so (a journal older than the mark, or never live)."""
 
     def check(self) -> None:
         """JournalError when the journal cannot be read whole (SQLite: damaged pages)."""
@@ -200,6 +206,11 @@ class Journal(JournalReader):
     def set_environment_names(self, names: dict[str, str]) -> None:
         """Remember environment id → key, so `env:production` works in `export --filter`."""
         self._writer.put(SetEnvironmentNames(tuple(names.items())))
+
+    def set_watched_until(self, at: float) -> None:
+        """The live stream was watched until `at`: where the next run's outage begins (a rare
+        write, at the recorder's pace: core/watched.py)."""
+        self._writer.put(SetWatchedUntil(at))
 
     # --- the writer's state ----------------------------------------------------------------
 

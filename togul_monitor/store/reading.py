@@ -91,6 +91,9 @@ class ReadingJournal(Journal):
     def count_events(self) -> int:
         return self._reader.count_events()
 
+    def watched_until(self) -> float | None:
+        return self._reader.watched_until()
+
     def check(self) -> None:
         self._reader.check()
 
@@ -123,4 +126,7 @@ class ReadingJournal(Journal):
         return None
 
     def set_environment_names(self, names: dict[str, str]) -> None:
+        return None
+
+    def set_watched_until(self, at: float) -> None:
         return None

@@ -63,6 +63,12 @@ class SetEnvironmentNames(msgspec.Struct, frozen=True):
     names: tuple[tuple[str, str], ...]  # (environment id, environment key)
 
 
+class SetWatchedUntil(msgspec.Struct, frozen=True):
+    """Until when the recorder watched its live stream (docs/journal.md, "Watched until")."""
+
+    at: float
+
+
 class FlushMark(msgspec.Struct, frozen=True):
     """Set once everything queued before it is committed (or the writer has ended)."""
 
@@ -75,6 +81,7 @@ WriteOp = (
     | AppendOutage
     | SetLastValue
     | SetEnvironmentNames
+    | SetWatchedUntil
     | FlushMark
 )
 

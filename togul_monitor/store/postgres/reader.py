@@ -291,6 +291,17 @@ class PostgresReads:
             ).fetchone()
         return int(row[0]) if row is not None else 0
 
+    def watched_until(self) -> float | None:
+        with self._connection() as conn:
+            # A database no recorder has migrated since the table came (version 2) has none.
+            made = conn.execute("SELECT to_regclass('watched_until') IS NOT NULL").fetchone()
+            if made is None or not made[0]:
+                return None
+            row = conn.execute(
+                "SELECT at FROM watched_until WHERE profile = %s", (self.profile,)
+            ).fetchone()
+        return float(row[0]) if row is not None else None
+
     def check(self) -> None:
         with self._connection() as conn:
             found = schema_version(conn)

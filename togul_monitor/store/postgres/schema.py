@@ -121,6 +121,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (profile, context, flag_key)
         )""",
     ),
+    # Until when a recorder of the profile watched its live stream: one row per profile, the
+    # newest mark of its recorders (docs/journal.md, "Watched until").
+    2: (
+        """CREATE TABLE watched_until (
+            profile text PRIMARY KEY,
+            at double precision NOT NULL
+        )""",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

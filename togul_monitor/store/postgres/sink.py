@@ -45,6 +45,7 @@ from togul_monitor.store.writer import (
     FlushMark,
     SetEnvironmentNames,
     SetLastValue,
+    SetWatchedUntil,
     WriteOp,
 )
 
@@ -82,6 +83,11 @@ _UPSERT_LAST_VALUE = (
     " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (profile, context, flag_key) DO UPDATE SET"
     " evaluation = excluded.evaluation, at = excluded.at, deleted = excluded.deleted"
     " WHERE context_last_values.at <= excluded.at"
+)
+# Several recorders of one profile: the newest mark wins (whichever watched last).
+_UPSERT_WATCHED_UNTIL = (
+    "INSERT INTO watched_until (profile, at) VALUES (%s, %s) ON CONFLICT (profile) DO UPDATE"
+    " SET at = excluded.at WHERE watched_until.at < excluded.at"
 )
 _UPSERT_ENVIRONMENT = (
     "INSERT INTO environments (profile, environment_id, environment_key) VALUES (%s, %s, %s)"
@@ -148,6 +154,8 @@ class PostgresSink:
                         cur.execute(_UPSERT_LAST_VALUE, (profile, *clean(last_value_row(value))))
                     case SetEnvironmentNames(names):
                         cur.executemany(_UPSERT_ENVIRONMENT, [(profile, *clean(n)) for n in names])
+                    case SetWatchedUntil(at):
+                        cur.execute(_UPSERT_WATCHED_UNTIL, (profile, at))
                     case FlushMark():
                         pass  # answered by the writer once this commit is done
             self._since_retention += len(events)

@@ -315,6 +315,13 @@ def read_event_count(path: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
+def read_watched_until(path: Path) -> float | None:
+    """The recorder's mark of until when it watched; None in a journal without one."""
+    with _connection(path) as conn:
+        rows = _tolerant(conn, "SELECT at FROM watched_until", ())
+    return float(rows[0][0]) if rows else None
+
+
 class SqliteReads:
     """The reads of the journal at `self.path`, as `JournalReader`'s methods."""
 
@@ -356,6 +363,9 @@ class SqliteReads:
 
     def count_events(self) -> int:
         return read_event_count(self.path)
+
+    def watched_until(self) -> float | None:
+        return read_watched_until(self.path)
 
     def check(self) -> None:
         check_journal(self.path)

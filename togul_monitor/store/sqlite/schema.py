@@ -14,7 +14,7 @@ The flight recorder keeps its speed; a history of many millions of events, read 
 what the PostgreSQL journal is for (indexed: store/postgres/schema.py). Transitions, which are
 few, keep their index.
 
-Tables added after the first release (`environments`, `config_diffs`) need no new schema
+Tables added after the first release (`environments`, `config_diffs`, `watched_until`) need no new schema
 version: `CREATE TABLE IF NOT EXISTS` adds them when a recorder opens an older journal, an older
 program ignores them, and a reader of a journal that has not been opened by a recorder since
 treats a missing table as empty. The same holds for a column added with a default
@@ -104,6 +104,11 @@ CREATE TABLE IF NOT EXISTS context_last_values (
     at REAL NOT NULL,
     deleted INTEGER NOT NULL,
     PRIMARY KEY (context, flag_key)
+);
+-- Until when the recorder watched its live stream: one row (docs/journal.md, "Watched until").
+CREATE TABLE IF NOT EXISTS watched_until (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at REAL NOT NULL
 );
 """
 

@@ -30,6 +30,7 @@ from togul_monitor.store.writer import (
     FlushMark,
     SetEnvironmentNames,
     SetLastValue,
+    SetWatchedUntil,
     WriteOp,
 )
 
@@ -61,6 +62,7 @@ _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)
 _REPLACE_LAST_VALUE = (
     f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 )
+_REPLACE_WATCHED_UNTIL = "INSERT OR REPLACE INTO watched_until (id, at) VALUES (1, ?)"
 _REPLACE_ENVIRONMENT = (
     "INSERT OR REPLACE INTO environments (environment_id, environment_key) VALUES (?, ?)"
 )
@@ -92,6 +94,8 @@ class SqliteSink:
                         conn.execute(_REPLACE_LAST_VALUE, last_value_row(value))
                     case SetEnvironmentNames(names):
                         conn.executemany(_REPLACE_ENVIRONMENT, names)
+                    case SetWatchedUntil(at):
+                        conn.execute(_REPLACE_WATCHED_UNTIL, (at,))
                     case FlushMark():
                         pass  # answered by the writer once this commit is done
             self._since_retention += len(events)

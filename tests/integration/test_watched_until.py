@@ -1,0 +1,101 @@
+"""The outage between two recording runs starts when the earlier run stopped watching (its
+"watched until" mark, core/watched.py), not at its last event; and a run that saw no event
+still leaves a mark, so the next run's start is an outage too. Against the emulator over
+loopback, the journal a SQLite file (the mark on both backends: tests/unit/test_journal_watched.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core import Monitor
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.store.journal import open_reader_at
+
+from .test_monitor import Recorder, make_profile, wait_for
+
+LIVE_AFTER = 1.0  # seconds the first run stays live after its last event
+
+
+async def _a_run_that_stays_live(
+    emulator: EmulatorHandle, profile: Profile, journal: Path, *, change: bool
+) -> tuple[FlagEvent | None, float]:
+    """A recording run that sees one event (`change`) or none, stays live LIVE_AFTER seconds
+    (heartbeats prove it), then stops; its event, and when it began to stop."""
+    first = Monitor(profile, journal_dir=journal)
+    await first.start()
+    try:
+        await wait_for(lambda: first.snapshot().status.state is ConnectionState.LIVE, what="live")
+        if change:
+            await asyncio.to_thread(
+                emulator.world.update_flag, "production", "checkout-v2", description="a"
+            )
+            await wait_for(lambda: len(first.event_log) == 1, what="the first run's event")
+        since = first.event_log.last_received_at() or first.snapshot().status.at
+        await wait_for(
+            lambda: (first.snapshot().last_heartbeat_at or 0) > since + LIVE_AFTER,
+            what="a heartbeat well after it",
+        )
+        stopping = time.time()
+    finally:
+        await first.stop()
+    events = first.event_log.events()
+    return (events[-1] if events else None), stopping
+
+
+async def _the_outage_of_a_second_run(profile: Profile, journal: Path) -> tuple[Monitor, Outage]:
+    second = Monitor(profile, journal_dir=journal)
+    rec = Recorder(second)
+    await second.start()
+    rec.start()
+    try:
+        await wait_for(lambda: rec.of(Outage), what="the outage between the runs")
+    except BaseException:
+        await second.stop()
+        raise
+    (outage,) = rec.of(Outage)
+    return second, outage
+
+
+async def test_a_run_live_after_its_last_event_was_not_blind_then(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    profile = make_profile(emulator)
+    last, stopping = await _a_run_that_stays_live(emulator, profile, tmp_path, change=True)
+    assert last is not None
+    reader = open_reader_at(profile.name, None, tmp_path)
+    mark = reader.watched_until()
+    assert mark is not None and last.received_at + LIVE_AFTER < mark <= stopping
+    emulator.world.update_flag("production", "checkout-v2", description="b")  # unwatched
+    second, outage = await _the_outage_of_a_second_run(profile, tmp_path)
+    try:
+        assert outage.started_at == mark  # not last.received_at: it watched until then
+        assert not outage.may_have_missed  # and the replay from its last event proves it
+        journal = second.journal
+        assert journal is not None and journal.flush(timeout=5)
+        assert outage in journal.outages()
+    finally:
+        await second.stop()
+
+
+async def test_a_run_that_saw_no_event_makes_the_next_start_an_outage(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    profile = make_profile(emulator)
+    last, stopping = await _a_run_that_stays_live(emulator, profile, tmp_path, change=False)
+    assert last is None
+    mark = open_reader_at(profile.name, None, tmp_path).watched_until()
+    assert mark is not None and mark <= stopping
+    emulator.world.update_flag("production", "checkout-v2", description="b")  # unwatched
+    second, outage = await _the_outage_of_a_second_run(profile, tmp_path)
+    try:
+        assert outage.started_at == mark
+        assert outage.may_have_missed and outage.replayed is None  # no id to resume from
+        journal = second.journal
+        assert journal is not None and journal.flush(timeout=5)
+        assert outage in journal.outages()
+    finally:
+        await second.stop()

@@ -1,0 +1,124 @@
+"""The journal's "watched until" mark (docs/journal.md): written and read back by both backends,
+the newest of a profile's recorders kept in PostgreSQL, and none in a journal made before it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from togul_monitor.client.outages import ResumePoint
+from togul_monitor.core.recording import _resume_point
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.store.journal import open_journal_at, open_reader_at
+from togul_monitor.store.postgres.schema import SCHEMA_VERSION
+from togul_monitor.store.reading import ReadingJournal
+
+from ..journal_backends import JournalBackend, fresh_schema_url, postgres_url, scratch_profile
+
+
+def test_a_journal_without_a_mark_reads_none(journal_backend: JournalBackend) -> None:
+    journal = journal_backend.open()
+    try:
+        assert journal.watched_until() is None
+    finally:
+        journal.close()
+
+
+def test_the_mark_is_written_and_read_back(journal_backend: JournalBackend) -> None:
+    journal = journal_backend.open()
+    try:
+        journal.set_watched_until(100.0)
+        journal.set_watched_until(150.5)
+        assert journal.flush()
+        assert journal.watched_until() == 150.5
+    finally:
+        journal.close()
+    assert journal_backend.reader().watched_until() == 150.5
+
+
+def test_a_reading_monitor_never_writes_the_mark(journal_backend: JournalBackend) -> None:
+    recorder = journal_backend.open()
+    recorder.set_watched_until(100.0)
+    recorder.close()
+    reading = ReadingJournal(journal_backend.reader())
+    reading.set_watched_until(200.0)
+    assert reading.watched_until() == 100.0
+
+
+def test_two_postgres_recorders_of_a_profile_keep_the_newest_mark() -> None:
+    url = postgres_url()
+    with scratch_profile(url) as profile:
+        first, second = open_journal_at(profile, url), open_journal_at(profile, url)
+        try:
+            first.set_watched_until(200.0)
+            assert first.flush()
+            second.set_watched_until(150.0)  # its stream was lost earlier: the first watched on
+            assert second.flush()
+            assert second.watched_until() == 200.0
+        finally:
+            first.close()
+            second.close()
+
+
+def test_a_sqlite_journal_made_before_the_mark_reads_none_and_a_recorder_adds_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    open_journal_at("p", path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE watched_until")
+    reader = open_reader_at("p", path)
+    assert reader.watched_until() is None
+    journal = open_journal_at("p", path)
+    journal.set_watched_until(10.0)
+    journal.close()
+    assert reader.watched_until() == 10.0
+
+
+def test_a_postgres_journal_of_version_1_reads_none_until_a_recorder_migrates_it() -> None:
+    import psycopg
+
+    assert SCHEMA_VERSION == 2
+    with fresh_schema_url() as url:
+        open_journal_at("p", url).close()
+        with psycopg.connect(url) as conn:
+            conn.execute("DROP TABLE watched_until")
+            conn.execute("UPDATE schema_version SET version = 1")
+        reader = open_reader_at("p", url)
+        try:
+            assert reader.watched_until() is None
+            journal = open_journal_at("p", url)  # migrates to version 2
+            journal.set_watched_until(10.0)
+            journal.close()
+            assert reader.watched_until() == 10.0
+        finally:
+            reader.close()
+        with psycopg.connect(url) as conn:
+            version = conn.execute("SELECT version FROM schema_version").fetchall()
+        assert version == [(2,)]
+
+
+EVENT = FlagEvent("flag.updated", "f", "env-1", 2, 10.0, "7", 10.5)
+
+
+def test_a_restart_resumes_after_the_last_event_from_when_its_run_stopped_watching(
+    journal_backend: JournalBackend,
+) -> None:
+    """The outage between two runs starts at the mark, not at the last event: the earlier run
+    watched until then (never before that event: an older program may have journalled after
+    its mark); a journal with no event but a mark resumes from it with no id to resume from."""
+    journal = journal_backend.open()
+    try:
+        assert _resume_point(journal, [], None, None) is None  # nobody watched before
+        journal.set_watched_until(70.0)
+        assert journal.flush()
+        assert _resume_point(journal, [], None, None) == ResumePoint(None, 70.0)
+        journal.append_event(EVENT)
+        assert journal.flush()
+        assert _resume_point(journal, [EVENT], None, None) == ResumePoint("7", 70.0, "env-1")
+        journal.set_watched_until(5.0)
+        assert journal.flush()
+        if journal_backend.name == "sqlite":  # PostgreSQL keeps the newest mark: 70
+            assert _resume_point(journal, [EVENT], None, None) == ResumePoint("7", 10.5, "env-1")
+    finally:
+        journal.close()

@@ -1,0 +1,82 @@
+"""The journal's "watched until" mark: until when this recorder watched its live stream.
+
+The next run of the profile dates the outage between the runs from it (core/recording.py), not
+from the journal's last event alone: a run that stayed live an hour after its last event watched
+that hour, and a run that saw no event at all watched too (docs/journal.md, "Watched until").
+
+Watched means LIVE with no outage left untold: once a stream is lost, the time until its outage
+is decided (the first connection of a resumed run included) is an outage the journal does not
+hold yet, and a mark inside it would hide it from the next run should this one stop first.
+While watched, the mark is written every `pace` seconds (when it moved), and once more when that
+ends: the stream lost, or no longer read (a stop). It is always the stream's last sign of life
+(`alive`: going LIVE, its last heartbeat, its last row), never merely "now": a stream that died
+silently is taken for LIVE until its read timeout, and its outage starts at that last sign
+(client/stream.py). A timer writes it, never an event: nothing on the per-event path.
+
+A recorder killed while watched leaves a mark at most `pace` seconds old: the next run's outage
+then begins up to that long before this run really stopped watching (it claims a little more
+than it should, never less).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from togul_monitor.store.journal import Journal
+
+#: Seconds between two writes of the mark while the stream is watched.
+WATCHED_PACE = 15.0
+
+
+class WatchedMark:
+    """Keeps the mark of `journal()` (read at each write: a takeover changes it) from `alive()`,
+    the stream's last sign of life. On the monitor's loop."""
+
+    def __init__(
+        self,
+        journal: Callable[[], Journal | None],
+        alive: Callable[[], float],
+        pace: float = WATCHED_PACE,
+    ) -> None:
+        self._journal = journal
+        self._alive = alive
+        self._pace = pace
+        self._timer: asyncio.TimerHandle | None = None
+        self._written: float | None = None  # the last mark written into the journal
+
+    @property
+    def watching(self) -> bool:
+        return self._timer is not None
+
+    def begin(self) -> None:
+        """The stream is live and no outage of it is untold: marked now, then at the pace."""
+        if self._timer is None:
+            self.write()
+            self._schedule()
+
+    def end(self) -> None:
+        """No longer watched (the stream lost, or no longer read): marked one last time."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self.write()
+
+    def journal_changed(self) -> None:
+        """Another journal records from now on (a takeover): marked in it now, if watched."""
+        self._written = None
+        if self._timer is not None:
+            self.write()
+
+    def write(self) -> None:
+        journal, at = self._journal(), self._alive()
+        if journal is not None and (self._written is None or at > self._written):
+            journal.set_watched_until(at)
+            self._written = at
+
+    def _schedule(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._pace, self._tick)
+
+    def _tick(self) -> None:
+        self.write()
+        self._schedule()
