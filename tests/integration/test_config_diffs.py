@@ -126,6 +126,7 @@ async def test_each_kind_of_edit_gives_its_diff_tied_to_its_event_and_journalled
     try:
         for flag, edit, expected in EDITS:
             order = _ordered(world, flag) if flag != "brand-new" else []
+            flag_id = None if flag == "brand-new" else world.get_flag(ENV, flag).id
             ids = {f"r{i}": rule for i, rule in enumerate(order)}
             result = await asyncio.to_thread(edit, world)
             if flag == "dark-mode":
@@ -150,6 +151,8 @@ async def test_each_kind_of_edit_gives_its_diff_tied_to_its_event_and_journalled
             assert update.diff.version == event.version
             assert update.diff.event_id == event.event_id  # None in the documented form
             assert not update.diff.first_seen
+            # The flag's own id (a deleted one's before): which flag of the key it was.
+            assert update.diff.flag_id == (flag_id or world.get_flag(ENV, flag).id)
         configs = monitor.flag_configs()
         assert "legacy-export" not in configs and "brand-new" in configs
         assert configs["checkout-v2"] == world_config(world, "checkout-v2")

@@ -39,7 +39,8 @@ from togul_monitor.store.journal import (
     open_journal_at,
     open_reader_at,
 )
-from togul_monitor.store.postgres.schema import SCHEMA_VERSION
+from togul_monitor.store.model import CONFIG_DIFF_COLUMNS, StoredDiff, config_diff_row
+from togul_monitor.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from togul_monitor.store.reading import READ_ONLY_NOTICE
 
 from .test_monitor import make_profile, wait_for
@@ -392,3 +393,50 @@ async def test_two_monitors_recording_one_profile_into_postgres_journal_each_eve
     finally:
         reader.close()
     assert len(events) == 1 and events[0].event_id is not None
+
+
+def test_two_recorders_keep_both_flags_of_a_key_created_again_each_diff_once(
+    url: str, profile: str
+) -> None:
+    created = (Change("flag", "added", None, {"enabled": True}),)
+    lives = [ConfigDiff("f", "env-1", None, 1, created, flag_id=i) for i in ("id-1", "id-2")]
+    found = ConfigDiff("f", "env-1", None, None, created, fetched_version=1, flag_id="id-2")
+    first, second = open_journal_at(profile, url), open_journal_at(profile, url)
+    try:
+        for journal, at in ((first, 10.0), (second, 10.4)):  # both saw both flags
+            for diff in (*lives, found):
+                journal.append_config_diff(diff, at)
+            assert journal.flush(timeout=10) and journal.write_error is None
+        assert [s.diff for s in second.config_diffs("f")] == lives[::-1]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_version_1_journal_is_migrated_and_keeps_its_diffs_once() -> None:
+    before = ConfigDiff("f", "env-1", None, 1, (Change("enabled", "changed", True, False),))
+    with fresh_schema_url() as url:
+        with psycopg.connect(url) as conn:  # what a recorder of version 1 made and wrote
+            for statement in MIGRATIONS[1]:
+                conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
+            conn.execute("INSERT INTO schema_version VALUES (1)")
+            row = config_diff_row(StoredDiff(before, 5.0))
+            conn.execute(
+                f"INSERT INTO config_diffs (profile, {CONFIG_DIFF_COLUMNS})"  # type: ignore[arg-type]
+                " VALUES ('p', %s, %s, %s, %s, %s, %s)",
+                row,
+            )
+        journal = open_journal_at("p", url)
+        try:
+            again = ConfigDiff("f", "env-1", None, 1, before.changes, flag_id="id-2")
+            for diff in (before, again):  # the first a second time: another recorder's copy
+                journal.append_config_diff(diff, 6.0)
+            assert journal.flush(timeout=10) and journal.write_error is None
+            assert [s.diff for s in journal.config_diffs("f")] == [again, before]
+        finally:
+            journal.close()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [
+                (SCHEMA_VERSION,)
+            ]

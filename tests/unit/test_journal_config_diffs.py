@@ -71,3 +71,20 @@ def test_jsonl_export_puts_each_diff_after_its_event() -> None:
         ("event", "g"),
         ("diff", "g"),
     ]
+
+
+def test_a_flag_created_again_keeps_the_diffs_of_both_flags(
+    journal_backend: JournalBackend,
+) -> None:
+    # No event ids: the flag deleted and created again with its key starts at version 1 again,
+    # and only its id (the server's) says these are two flags' diffs.
+    created = Change("flag", "added", None, {"enabled": True})
+    first = ConfigDiff("f", "env-1", None, 1, (created,), flag_id="id-1")
+    again = ConfigDiff("f", "env-1", None, 1, (created,), flag_id="id-2")
+    journal = journal_backend.open()
+    journal.append_config_diff(first, 10.0)
+    journal.append_config_diff(again, 20.0)
+    assert journal.flush(timeout=10) and journal.write_error is None
+    journal.close()
+    read = journal_backend.reader()
+    assert [s.diff for s in read.config_diffs("f")] == [again, first]

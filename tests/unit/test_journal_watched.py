@@ -10,7 +10,7 @@ from togul_monitor.client.outages import ResumePoint
 from togul_monitor.core.recording import _resume_point
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import open_journal_at, open_reader_at
-from togul_monitor.store.postgres.schema import SCHEMA_VERSION
+from togul_monitor.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from togul_monitor.store.reading import ReadingJournal
 
 from ..journal_backends import JournalBackend, fresh_schema_url, postgres_url, scratch_profile
@@ -78,16 +78,16 @@ def test_a_sqlite_journal_made_before_the_mark_reads_none_and_a_recorder_adds_it
 def test_a_postgres_journal_of_version_1_reads_none_until_a_recorder_migrates_it() -> None:
     import psycopg
 
-    assert SCHEMA_VERSION == 2
     with fresh_schema_url() as url:
-        open_journal_at("p", url).close()
-        with psycopg.connect(url) as conn:
-            conn.execute("DROP TABLE watched_until")
-            conn.execute("UPDATE schema_version SET version = 1")
+        with psycopg.connect(url) as conn:  # what a recorder of version 1 made
+            for statement in MIGRATIONS[1]:
+                conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
+            conn.execute("INSERT INTO schema_version VALUES (1)")
         reader = open_reader_at("p", url)
         try:
             assert reader.watched_until() is None
-            journal = open_journal_at("p", url)  # migrates to version 2
+            journal = open_journal_at("p", url)  # migrates to the newest version
             journal.set_watched_until(10.0)
             journal.close()
             assert reader.watched_until() == 10.0
@@ -95,7 +95,7 @@ def test_a_postgres_journal_of_version_1_reads_none_until_a_recorder_migrates_it
             reader.close()
         with psycopg.connect(url) as conn:
             version = conn.execute("SELECT version FROM schema_version").fetchall()
-        assert version == [(2,)]
+        assert version == [(SCHEMA_VERSION,)]
 
 
 EVENT = FlagEvent("flag.updated", "f", "env-1", 2, 10.0, "7", 10.5)

@@ -43,7 +43,7 @@ from togul_monitor.core.config_fetch import (
 from togul_monitor.core.config_ids import IdLookup, Waiting, answered_mark
 from togul_monitor.core.updates import ConfigChanged, ConfigsStopped, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.flag_config import Change, ConfigDiff, FlagConfig, diff_configs
+from togul_monitor.domain.flag_config import Change, FlagConfig, diff_configs, diff_explaining
 from togul_monitor.store.journal import Journal
 
 log = logging.getLogger("togul_monitor.core.monitor")
@@ -285,7 +285,7 @@ class FlagConfigs:
             first_seen = event is not None and event.type != "flag.created"
         changes = () if first_seen else diff_configs(before, config)
         if changes or first_seen:
-            self._emit(key, changes, event, first_seen=first_seen, fetched=config.version)
+            self._emit(config, changes, event, first_seen=first_seen, fetched=config.version)
         self._unseen.discard(key)  # the snapshot is current: what follows is seen
 
     def _deleted(self, key: str, event: FlagEvent | None) -> None:
@@ -299,27 +299,21 @@ class FlagConfigs:
         before = self.configs.pop(key, None)
         if before is not None:
             self.version += 1
-            self._emit(key, diff_configs(before, None), event)
+            self._emit(before, diff_configs(before, None), event)
         self._unseen.discard(key)
 
     def _emit(
         self,
-        key: str,
+        flag: FlagConfig,
         changes: tuple[Change, ...],
         event: FlagEvent | None,
         *,
         first_seen: bool = False,
         fetched: int | None = None,
     ) -> None:
-        # A change found by a re-fetch explains no event (and says so itself) and has no version,
-        # so the journal's backfill (store/recorded.py) ties it to no row, as live; the version
-        # it `fetched` (when the server says) is its identity in a shared journal.
-        unseen = event is not None and (self.blind or key in self._unseen)
-        env = self._environment_id
-        if event is None:
-            diff = ConfigDiff(key, env, None, None, changes, first_seen, unseen, fetched)
-        else:
-            diff = ConfigDiff(key, env, event.event_id, event.version, changes, first_seen, unseen)
+        """`changes` of `flag` (its snapshot after them; before, for a deletion)."""
+        unseen = event is not None and (self.blind or flag.flag_key in self._unseen)
+        diff = diff_explaining(event, flag, changes, first_seen, unseen, fetched)
         at = self._clock()
         if self.journal is not None:
             self.journal.append_config_diff(diff, at)  # before it is published: tail_record

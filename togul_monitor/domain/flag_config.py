@@ -22,6 +22,7 @@ import json
 import re
 from typing import Any
 
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config_model import (
     KINDS,
     Change,
@@ -56,6 +57,7 @@ __all__ = [
     "change_lines",
     "describe",
     "diff_configs",
+    "diff_explaining",
     "diff_from_json",
     "diff_to_json",
     "parse_flag",
@@ -199,3 +201,29 @@ def diff_configs(before: FlagConfig | None, after: FlagConfig | None) -> tuple[C
         key=lambda c: (c.rule_number or 0, c.kind == "removed"),
     )
     return (*flag_level, *by_rule)
+
+
+def diff_explaining(
+    event: FlagEvent | None,
+    flag: FlagConfig,
+    changes: tuple[Change, ...],
+    first_seen: bool = False,
+    includes_unseen: bool = False,
+    fetched_version: int | None = None,
+) -> ConfigDiff:
+    """The `changes` of `flag` (its configuration after them; before, for a deletion) as the
+    diff that explains `event`. One found by a re-fetch (no event) names neither an id nor a
+    version, so the journal's backfill (store/recorded.py) ties it to no row, as live; the
+    version it fetched (when the server says) is its identity in a shared journal."""
+    event_id, version = (None, None) if event is None else (event.event_id, event.version)
+    return ConfigDiff(
+        flag.flag_key,
+        flag.environment_id,
+        event_id,
+        version,
+        changes,
+        first_seen,
+        includes_unseen,
+        fetched_version=fetched_version if event is None else None,
+        flag_id=flag.flag_id,
+    )

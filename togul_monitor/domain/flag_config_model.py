@@ -65,6 +65,10 @@ class ConfigDiff(msgspec.Struct, frozen=True):
     # Found by a re-fetch: the version of the configuration it read, when the server says. Not
     # `version` (no event's): it is the change's identity in a shared journal (store/model.py).
     fetched_version: int | None = None
+    # The server's id of the flag (of its configuration before, for a deletion): a flag deleted
+    # and created again with its key is another flag, whose versions start at 1 again; two
+    # recorders of one stream agree on it (the shared journal's identity: store/model.py).
+    flag_id: str | None = None
 
     @property
     def found_by_refetch(self) -> bool:
@@ -189,6 +193,7 @@ def diff_to_json(diff: ConfigDiff) -> dict[str, Any]:
         "first_seen": diff.first_seen,
         "includes_unseen": diff.includes_unseen,
         "fetched_version": diff.fetched_version,
+        "flag_id": diff.flag_id,
         "changes": [
             {
                 "path": c.path,
@@ -232,7 +237,7 @@ def diff_from_json(data: object) -> ConfigDiff:
         raise ValueError("a diff is not an object")
     key, env, event_id = data.get("flag_key"), data.get("environment_id"), data.get("event_id")
     version, changes = data.get("version"), data.get("changes", [])
-    fetched = data.get("fetched_version")
+    fetched, flag_id = data.get("fetched_version"), data.get("flag_id")
     if not isinstance(key, str) or not isinstance(env, str) or not isinstance(changes, list):
         raise ValueError("a diff needs flag_key, environment_id and a list of changes")
     return ConfigDiff(
@@ -244,4 +249,5 @@ def diff_from_json(data: object) -> ConfigDiff:
         first_seen=data.get("first_seen") is True,
         includes_unseen=data.get("includes_unseen") is True,
         fetched_version=_integer(fetched),
+        flag_id=flag_id if isinstance(flag_id, str) else None,
     )

@@ -159,9 +159,10 @@ def last_value_from_row(row: Row) -> LastValue:
 def config_diff_row(stored: StoredDiff) -> Row:
     d = stored.diff
     text = json.dumps(diff_to_json(d), separators=(",", ":"), default=repr)
-    # The `version` column is the diff's identity where it has no event id (docs/journal.md):
-    # its event's version, or a re-fetch's configuration version, which two recorders that
-    # found one change share. The diff itself (`text`) keeps which it was.
+    # The `version` column is the diff's identity where it has no event id (docs/journal.md),
+    # with the flag's id (PostgreSQL's `flag_id`): its event's version, or a re-fetch's
+    # configuration version, which two recorders that found one change share. The diff itself
+    # (`text`) keeps which it was.
     version = d.version if d.version is not None else d.fetched_version
     return (d.flag_key, d.environment_id, d.event_id, version, stored.at, text)
 

@@ -14,9 +14,11 @@ the event's identity in its stream, and every insert is `ON CONFLICT DO NOTHING`
 Transitions are keyed by (profile, event id, flag, context): another recorder's copy of one is
 not written again, but a different change of that event and context (a replay, the value moved
 meanwhile) replaces it, the newest kept as SQLite keeps it (store/postgres/sink.py).
-Configuration diffs are keyed by (profile, environment, flag, event id), or by version when there
-is no id (a change found on a re-fetch: the version of the configuration read, store/model.py). A transition without an event id has no identity two recorders share (each computes
-its own time), so it is not deduplicated.
+Configuration diffs are keyed by (profile, environment, flag, event id), or, when there is no
+id, by the flag's id and the version (a change found on a re-fetch: the version of the
+configuration read, store/model.py): a flag deleted and created again is another flag whose
+versions start again. A transition without an event id has no identity two recorders share
+(each computes its own time), so it is not deduplicated.
 
 Why indexes on events here and not in SQLite (store/sqlite/schema.py): PostgreSQL inserts in
 batches on a server of its own, so an index costs the recorder's loop nothing, and a shared
@@ -128,6 +130,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             profile text PRIMARY KEY,
             at double precision NOT NULL
         )""",
+    ),
+    # A flag deleted and created again with its key starts its versions at 1 again: keyed by
+    # version alone, its diffs were taken for the first flag's and dropped. The flag's id (the
+    # server's, new for each flag) tells the two apart; a diff journalled before this step has
+    # none and keeps its old identity.
+    3: (
+        "ALTER TABLE config_diffs ADD COLUMN flag_id text",
+        "DROP INDEX config_diffs_identity_by_version",
+        """CREATE UNIQUE INDEX config_diffs_identity_by_flag_version
+            ON config_diffs (profile, environment_id, flag_key, coalesce(flag_id, ''), version)
+            WHERE event_id IS NULL AND version IS NOT NULL""",
     ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)

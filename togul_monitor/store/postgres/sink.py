@@ -71,9 +71,11 @@ _INSERT_TRANSITION = (
     " WHERE (transitions.before, transitions.after)"
     " IS DISTINCT FROM (excluded.before, excluded.after)"
 )
+# `flag_id` is part of the diff's identity only (store/postgres/schema.py, version 2): read
+# back, the diff's text has it.
 _INSERT_CONFIG_DIFF = (
-    f"INSERT INTO config_diffs (profile, {CONFIG_DIFF_COLUMNS})"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    f"INSERT INTO config_diffs (profile, {CONFIG_DIFF_COLUMNS}, flag_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
 # Outages are what this recorder saw of its own connection: each recorder's are its own rows.
 _INSERT_OUTAGE = f"INSERT INTO outages (profile, {OUTAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
@@ -146,7 +148,7 @@ class PostgresSink:
                         row = clean(transition_row(transition))
                         cur.execute(_INSERT_TRANSITION, (profile, *row))
                     case AppendConfigDiff(stored):
-                        row = clean(config_diff_row(stored))
+                        row = clean((*config_diff_row(stored), stored.diff.flag_id))
                         cur.execute(_INSERT_CONFIG_DIFF, (profile, *row))
                     case AppendOutage(outage):
                         cur.execute(_INSERT_OUTAGE, (profile, *outage_row(outage)))
@@ -198,7 +200,8 @@ def _has_nul(events: list[FlagEvent], ops: list[WriteOp]) -> bool:
             case AppendTransition(t):
                 texts += (t.flag_key, t.event_id, t.context)
             case AppendConfigDiff(stored):
-                texts += (stored.diff.flag_key, stored.diff.environment_id, stored.diff.event_id)
+                d = stored.diff
+                texts += (d.flag_key, d.environment_id, d.event_id, d.flag_id)
             case SetLastValue(value):
                 texts += (value.flag_key, value.context)
             case SetEnvironmentNames(names):
