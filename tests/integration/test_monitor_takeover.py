@@ -27,7 +27,7 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.journal import journal_path
-from togul_monitor.store.reader import iter_journal_events, read_history
+from togul_monitor.store.reader import iter_journal_events, read_config_diffs, read_history
 from togul_monitor.store.sqlite.sink import SqliteSink
 
 from .test_monitor import make_profile, settled, wait_for
@@ -62,6 +62,12 @@ def events_of(monitor: Monitor) -> list[tuple[str, int]]:
     return [(e.flag_key, e.version) for e in monitor.events() if e.flag_key == FLAG]
 
 
+def diffed(monitor: Monitor) -> bool:
+    """FLAG's configuration is the one of its last event: that event's diff is made."""
+    config, events = monitor.flag_configs().get(FLAG), events_of(monitor)
+    return config is not None and bool(events) and config.version == events[-1][1]
+
+
 async def test_a_reader_takes_the_recording_over_once_the_recorder_is_gone(
     emulator_any: EmulatorHandle,
 ) -> None:
@@ -74,15 +80,21 @@ async def test_a_reader_takes_the_recording_over_once_the_recorder_is_gone(
     reader: Monitor | None = None
     try:
         await wait_for(lambda: emulator_any.open_streams == 1, timeout=20, what="the tail")
-        reader = Monitor(make_profile(emulator_any, name="local"), takeover_interval=0.05)
+        # With a token (the tail has none): the reader alone finds configuration diffs.
+        token = emulator_any.credentials.org_token
+        reader = Monitor(
+            make_profile(emulator_any, name="local", token=token), takeover_interval=0.05
+        )
         await reader.start()
         assert reader.snapshot().recorder_busy and not reader.snapshot().recording
         await wait_for(lambda: emulator_any.open_streams == 2, what="the reader's stream")
         await wait_for(lambda: settled(reader, FLAG), what="the first value")
+        await wait_for(lambda: reader.snapshot().config_state == "complete", what="configs")
 
         await asyncio.to_thread(world.update_flag, "production", FLAG, enabled=False)
         recorded = await printed_event(tail)  # journalled by the tail
         await wait_for(lambda: len(events_of(reader)) == 1, what="the event on the reader")
+        await wait_for(lambda: diffed(reader), what="its configuration diff")
         # Tried every 50 ms while the tail runs: it stays a reader, and journals nothing.
         assert reader.snapshot().recorder_busy and not reader.snapshot().recording
 
@@ -92,6 +104,7 @@ async def test_a_reader_takes_the_recording_over_once_the_recorder_is_gone(
         await asyncio.to_thread(world.update_flag, "production", FLAG, enabled=True)
         await wait_for(lambda: len(events_of(reader)) == 2, what="the unrecorded event")
         await wait_for(lambda: settled(reader, FLAG), what="its value change")
+        await wait_for(lambda: diffed(reader), what="its configuration diff")
         assert reader.snapshot().recorder_busy  # the lock is still the tail's
         tail.kill()
         await asyncio.to_thread(tail.wait)
@@ -109,6 +122,7 @@ async def test_a_reader_takes_the_recording_over_once_the_recorder_is_gone(
         await asyncio.to_thread(world.update_flag, "production", FLAG, enabled=False)
         await wait_for(lambda: len(events_of(reader)) == 3, what="an event after the takeover")
         await wait_for(lambda: settled(reader, FLAG), what="its value change")
+        await wait_for(lambda: diffed(reader), what="its configuration diff")
         seen = events_of(reader)
     finally:
         if tail.poll() is None:
@@ -127,6 +141,10 @@ async def test_a_reader_takes_the_recording_over_once_the_recorder_is_gone(
         (True, False),  # after the takeover
         (False, True),  # seen while the tail was stopped: journalled at the hand-over
     ]
+    # Each event's diff once: the two the reader found while reading too (the tail has no
+    # token), journalled at the hand-over.
+    diffs = [stored.diff.version for stored in read_config_diffs(path, FLAG)]
+    assert diffs == [v for _, v in seen][::-1]
     # The reader watched all along: no time nobody recorded.
     assert not [entry for entry in history if isinstance(entry, Outage)]
     assert [e.version for e in history if isinstance(e, FlagEvent)] == [v for _, v in seen][::-1]

@@ -23,6 +23,7 @@ from togul_monitor.core.takeover import (
 )
 from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, FlagValues, ValueTransition
 from togul_monitor.store.journal import (
     Journal,
@@ -31,7 +32,9 @@ from togul_monitor.store.journal import (
     journal_path,
     open_reader_at,
 )
-from togul_monitor.store.reader import iter_journal_events, read_last_values
+from togul_monitor.store.model import StoredDiff
+from togul_monitor.store.reader import iter_journal_events, read_config_diffs, read_last_values
+from togul_monitor.store.reading import ReadingJournal
 from togul_monitor.support.files import FileLock
 
 from ..waits import until
@@ -264,3 +267,41 @@ def test_a_journal_without_events_pairs_a_change_only_with_one_of_its_time() -> 
     mine = ValueTransition("f", OFF, ON, None, T)
     assert unheld_changes([mine], -math.inf, held) == [mine]
     assert unheld_changes([mine], -math.inf, [*held, ValueTransition("f", OFF, ON, None, T)]) == []
+
+
+def test_the_configuration_diffs_found_while_reading_are_journalled_once(
+    tmp_path: Path,
+) -> None:
+    # The old recorder journalled e1, e2 and e1's diff, then stopped before e2's answer came;
+    # this monitor found both diffs while it only read, and one on a re-fetch since.
+    path = tmp_path / "p.sqlite3"
+    e1, e2 = event(1, 1.0), event(2, 2.0)
+    switched = (Change("enabled", "changed", True, False),)
+    recorders = StoredDiff(ConfigDiff("f", "env-1", None, 1, switched, flag_id="id-1"), T + 1.2)
+    first = Journal.open(path)
+    first.append_events([e1, e2])
+    first.append_config_diff(recorders.diff, recorders.at)
+    first.close()
+    mine = [
+        StoredDiff(recorders.diff, T + 1.3),  # the same change, by this monitor's clock
+        StoredDiff(ConfigDiff("f", "env-1", None, 2, switched[::-1], flag_id="id-1"), T + 2.3),
+        StoredDiff(ConfigDiff("f", "env-1", None, None, switched, flag_id="id-1"), T + 4.0),
+    ]
+    log = EventLog(100)
+    log.extend([e1, e2])
+    journal = Journal.open(path)
+    hand_over(read_taken(journal), log, 0, [], {}, T + 5, mine)
+    journal.close()
+    assert read_config_diffs(path, "f")[::-1] == [recorders, *mine[1:]]
+
+
+def test_only_a_journal_that_may_be_taken_over_keeps_the_diffs_appended(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    Journal.open(path).close()
+    diff = ConfigDiff("f", "env-1", None, 1, (Change("enabled", "changed", True, False),))
+    shared = ReadingJournal(open_reader_at("p", path))
+    busy = ReadingJournal(open_reader_at("p", path), "not recording", keep_diffs=True)
+    for reading in (shared, busy):
+        reading.append_config_diff(diff, T)
+        reading.close()
+    assert list(shared.found_diffs) == [] and list(busy.found_diffs) == [StoredDiff(diff, T)]

@@ -23,6 +23,7 @@ from togul_monitor.core.recording import Opened, close_aside, open_journal
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL, Taken, Takeover, hand_over
 from togul_monitor.core.updates import MonitorUpdate, RecordingTaken
 from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal
+from togul_monitor.store.reading import ReadingJournal
 
 LOAD_EVENTS_AT_START = 10_000
 
@@ -88,8 +89,10 @@ class MonitorJournal:
         (`RecordingTaken`: `tail` and `record` say it)."""
         evaluations = self._evaluations
         memory, values = evaluations.memory.transitions, evaluations.value_sets
-        hand_over(taken, self._intake.log, self.live_from, memory, values, self._clock())
         read = self.journal
+        diffs = read.found_diffs if isinstance(read, ReadingJournal) else ()
+        log, now = self._intake.log, self._clock()
+        hand_over(taken, log, self.live_from, memory, values, now, diffs)
         self.use(taken.journal)
         self._intake.watched.journal_changed()  # its mark is this monitor's from now on
         self.notice, self.busy = taken.journal.notice, False

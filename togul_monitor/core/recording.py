@@ -234,7 +234,7 @@ def _open(
             raise busy from None
         notice = f"not recording: {busy}"
         log.warning("%s", notice)
-        return ReadingJournal(reader, notice)
+        return ReadingJournal(reader, notice, keep_diffs=True)  # for a takeover
 
 
 def journal_notice(journal: Journal | None, opened: str | None, stopped: bool) -> str | None:

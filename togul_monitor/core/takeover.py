@@ -12,8 +12,9 @@ Nothing it saw is lost across the hand-over (`hand_over`): the journal's last ev
 up in the monitor's event log by its identity in the stream (the server's fields and id), and
 what this run's log holds after it (events and outage markers) is journalled, with this run's
 value changes found since that event (its own among them: a recorder journals an event before
-its answer comes, and may have stopped between) and the values evaluated since, each unless
-the journal holds it already (read with the lock: `Held`). When the log cannot say (the
+its answer comes, and may have stopped between), the configuration diffs found since it (kept
+by the journal it only read, store/reading.py) and the values evaluated since, each unless the
+journal holds it already (read with the lock: `Held`). When the log cannot say (the
 journal's last event is not in it: trimmed, or of a stream this monitor did not see), what
 this run received after that event's time is placed by time, within an outage from it to the
 hand-over marked as possibly missing changes: it never claims a continuity nobody watched,
@@ -28,14 +29,21 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, TypeVar
 
 import msgspec
 
 from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import FlagValues, ValueTransition
-from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal, JournalError, RecorderBusy
+from togul_monitor.store.journal import (
+    CLOSE_TIMEOUT,
+    Journal,
+    JournalError,
+    RecorderBusy,
+    StoredDiff,
+)
+from togul_monitor.store.reading import MAX_FOUND_DIFFS
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
@@ -46,6 +54,9 @@ TAKEOVER_INTERVAL = 3.0
 #: How long before the journal's last event its value changes are compared with this run's:
 #: each monitor computes a change when its own answer comes, which may be seconds apart.
 HELD_MARGIN = 60.0
+#: The journal's newest configuration diffs read to pair with this run's, at most: as many as
+#: a monitor that only read keeps (store/reading.py), and as many again.
+HELD_DIFFS = 2 * MAX_FOUND_DIFFS
 
 
 class Held(NamedTuple):
@@ -55,6 +66,7 @@ class Held(NamedTuple):
     transitions: tuple[ValueTransition, ...] = ()  # from HELD_MARGIN before its last event on
     events: frozenset[tuple[object, ...]] = frozenset()  # their `stream_identity`, from then on too
     last_values: Mapping[tuple[str, str], float] = {}  # (context, flag) → when it was recorded
+    diffs: tuple[StoredDiff, ...] = ()  # from HELD_MARGIN before its last event on
 
 
 class Taken(NamedTuple):
@@ -146,6 +158,7 @@ def read_taken(journal: Journal) -> Taken:
             last_values={
                 (c, key): value.at for c, by_key in values.items() for key, value in by_key.items()
             },
+            diffs=tuple(journal.config_diffs(None, HELD_DIFFS, since)),
         )
     except JournalError as exc:
         log.warning("the end of the journal taken over could not be read: %s", exc)
@@ -160,15 +173,16 @@ def hand_over(
     memory: Iterable[ValueTransition],
     value_sets: Mapping[str, FlagValues],
     now: float,
+    diffs: Iterable[StoredDiff] = (),
 ) -> None:
     """Journal what this run saw after the `taken` journal's last event (this run's rows from
     event-log position `live_from`): its rows, the value changes found since that event
-    (`memory`; its own among them: a recorder journals an event before its answer comes) and
-    the values evaluated since, each unless the journal holds it already (`taken.held`). When
-    the log cannot tell what the journal lacks, the rows this run received since are placed by
-    time, within an outage from the journal's last event to `now` that says neither their
-    order nor completeness is proven. On the loop, before the journal takes any other append:
-    nothing the monitor does comes between."""
+    (`memory`; its own among them: a recorder journals an event before its answer comes), the
+    configuration diffs (`diffs`, alike) and the values evaluated since, each unless the
+    journal holds it already (`taken.held`). When the log cannot tell what the journal lacks,
+    the rows this run received since are placed by time, within an outage from the journal's
+    last event to `now` that says neither their order nor completeness is proven. On the
+    loop, before the journal takes any other append: nothing the monitor does comes between."""
     journal, last, held = taken.journal, taken.last, taken.held
     rows, end = event_log.rows_since(0)
     if not taken.read:  # nothing to compare with: nothing placed, the outage says so
@@ -190,10 +204,15 @@ def hand_over(
     changes = unheld_changes(memory, since, held.transitions)
     for transition in changes:
         journal.append_transition(transition)
+    found = unheld(diffs, since, held.diffs, _diff_key)
+    for stored in found:
+        journal.append_config_diff(stored.diff, stored.at)
     log.info(
-        "took over the journal: %d rows and %d value changes it lacked journalled",
+        "took over the journal: %d rows, %d value changes and %d configuration diffs it lacked"
+        " journalled",
         len(missing),
         len(changes),
+        len(found),
     )
     _journal_values(journal, value_sets, since, held.last_values)
 
@@ -254,24 +273,39 @@ def unjournalled(
 def unheld_changes(
     memory: Iterable[ValueTransition], since: float, held: Sequence[ValueTransition]
 ) -> list[ValueTransition]:
-    """This run's value changes at or after `since` that the journal does not hold (`held`: its
-    own from HELD_MARGIN before `since` on). Both are compared from that margin on, in time
-    order: a change this run found before `since` that the journal holds is paired with it
-    first, so a later one alike (a flag flipped back and forth) is still journalled."""
-    changes = sorted(memory, key=lambda t: t.at)
+    """This run's value changes at or after `since` that the journal does not hold (`held`)."""
+    return unheld(memory, since, held, _change_key)
+
+
+class _Found(Protocol):
+    @property
+    def at(self) -> float: ...  # when a monitor found it, by its own clock
+
+
+_T = TypeVar("_T", bound=_Found)
+
+
+def unheld(
+    mine: Iterable[_T], since: float, held: Sequence[_T], key: Callable[[_T], object]
+) -> list[_T]:
+    """What this run found at or after `since` that the journal does not hold (`held`: its own
+    from HELD_MARGIN before `since` on), two alike by `key`. Both are compared from that margin
+    on, in time order: one this run found before `since` that the journal holds is paired with
+    it first, so a later one alike (a flag flipped back and forth) is still journalled."""
+    found = sorted(mine, key=lambda item: item.at)
     # Paired only with what the journal got about when this run found them: a journal without
-    # events hands every change it ever held, and an old one alike is another change.
-    start = (changes[0].at if changes else since) - HELD_MARGIN
-    unpaired = Counter(_change_key(t) for t in held if t.at >= start)
-    lacking: list[ValueTransition] = []
-    for transition in changes:
-        if transition.at < since - HELD_MARGIN:
+    # events hands everything it ever held, and an old one alike is another change.
+    start = (found[0].at if found else since) - HELD_MARGIN
+    unpaired = Counter(key(item) for item in held if item.at >= start)
+    lacking: list[_T] = []
+    for item in found:
+        if item.at < since - HELD_MARGIN:
             continue
-        key = _change_key(transition)
-        if unpaired[key] > 0:
-            unpaired[key] -= 1
-        elif transition.at >= since:
-            lacking.append(transition)
+        identity = key(item)
+        if unpaired[identity] > 0:
+            unpaired[identity] -= 1
+        elif item.at >= since:
+            lacking.append(item)
     return lacking
 
 
@@ -282,6 +316,19 @@ def _change_key(transition: ValueTransition) -> tuple[object, ...]:
     if t.event_id:
         return (t.event_id, t.flag_key, t.context)
     return (None, t.flag_key, t.context, msgspec.json.encode((t.before, t.after)))
+
+
+def _diff_key(stored: StoredDiff) -> tuple[object, ...]:
+    """What two monitors agree on for one configuration diff, as the shared journal's identity
+    (docs/journal.md): its event's id; without one, the flag's id and the version (its event's,
+    or the configuration's a re-fetch read); without either, what changed."""
+    d = stored.diff
+    if d.event_id:
+        return (d.environment_id, d.flag_key, d.event_id)
+    version = d.version if d.version is not None else d.fetched_version
+    if version is not None:
+        return (d.environment_id, d.flag_key, None, d.flag_id, version)
+    return (d.environment_id, d.flag_key, None, d.flag_id, None, msgspec.json.encode(d.changes))
 
 
 def stream_identity(event: FlagEvent) -> tuple[object, ...]:

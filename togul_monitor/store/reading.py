@@ -10,11 +10,15 @@ history and the last values come from it, and what the monitor would record goes
 
 It is a `Journal`, so the monitor drives it as any other: its appends do nothing, nothing is
 ever pending or dropped, every mark is written at once, and `writing` is False (the status says
-`READ_ONLY_NOTICE`).
+`READ_ONLY_NOTICE`). But a SQLite journal another process records is taken over once that
+process is gone (core/takeover.py), which journals what this monitor saw that the journal
+lacks: its value changes and values are in the core's memory, its configuration diffs nowhere
+else, so this journal keeps those (`found_diffs`, the newest MAX_FOUND_DIFFS) when asked to.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,18 +30,24 @@ from togul_monitor.store.interface import CLOSE_TIMEOUT, Journal, JournalReader
 from togul_monitor.store.model import LastValue, StoredDiff
 
 READ_ONLY_NOTICE = "reading the shared journal (togul-monitor record writes it)"
+#: The configuration diffs a journal that may be taken over keeps, at most (the newest).
+MAX_FOUND_DIFFS = 10_000
 
 
 class ReadingJournal(Journal):
     """`reader`'s journal, read; appends are dropped silently (another process records).
     `notice`: what the status says of it (a busy SQLite journal's says why it is not
-    recording, core/recording.py)."""
+    recording, core/recording.py); `keep_diffs`: keep the configuration diffs appended, for a
+    takeover (see the module's docstring)."""
 
-    def __init__(self, reader: JournalReader, notice: str = READ_ONLY_NOTICE) -> None:
+    def __init__(
+        self, reader: JournalReader, notice: str = READ_ONLY_NOTICE, *, keep_diffs: bool = False
+    ) -> None:
         super().__init__()
         self._reader = reader
         self.location = reader.location
         self.notice = notice
+        self.found_diffs: deque[StoredDiff] = deque(maxlen=MAX_FOUND_DIFFS if keep_diffs else 0)
 
     def __repr__(self) -> str:
         return f"ReadingJournal({self.location!r})"
@@ -112,7 +122,7 @@ class ReadingJournal(Journal):
         return None
 
     def append_config_diff(self, diff: ConfigDiff, at: float) -> None:
-        return None
+        self.found_diffs.append(StoredDiff(diff, at))  # kept only with `keep_diffs`
 
     def set_last_value(
         self,
