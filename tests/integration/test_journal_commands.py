@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from togul_monitor.cli import cli
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.store.export import parse_time
+from togul_monitor.store.export_json import parse_time
 
 from .test_history_export import record_some_history
 

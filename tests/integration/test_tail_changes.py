@@ -22,7 +22,7 @@ from togul_monitor.cli.tail import run_tail
 from togul_monitor.core import Monitor
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.store.export import parse_time
+from togul_monitor.store.export_json import parse_time
 
 from .test_monitor import make_profile, settled, wait_for
 from .test_stream_tail import activity, events_of

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.store.export import iso_time
+from togul_monitor.store.export_json import iso_time
 from togul_monitor.store.journal import journal_path
 from togul_monitor.store.reader import iter_journal_events, read_history
 

@@ -12,7 +12,8 @@ import pytest
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.export import outage_json, write_jsonl
+from togul_monitor.store.export import write_jsonl
+from togul_monitor.store.export_json import outage_json
 
 ON = Evaluation(True, "boolean", "default", True)
 

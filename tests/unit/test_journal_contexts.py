@@ -13,7 +13,7 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import merge_history
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store import reader
-from togul_monitor.store.export import transition_from_json, transition_json
+from togul_monitor.store.export_json import transition_from_json, transition_json
 from togul_monitor.store.journal import Journal
 from togul_monitor.store.recorded import read_recorded_changes, tie_changes
 from togul_monitor.store.schema import SCHEMA_VERSION

@@ -16,7 +16,8 @@ from togul_monitor.cli.tail import TailScope
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Malformed, Status
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.export import iso_time, parse_time, read_jsonl, write_csv, write_jsonl
+from togul_monitor.store.export import read_jsonl, write_csv, write_jsonl
+from togul_monitor.store.export_json import iso_time, parse_time
 
 NAMES = {"env-p": "production", "env-s": "staging"}
 

@@ -18,7 +18,7 @@ from togul_monitor.cli import tail_output, tail_writer
 from togul_monitor.cli.render import TailPrinter, stamp
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
-from togul_monitor.store.export import transition_json, with_environment_key
+from togul_monitor.store.export_json import transition_json, with_environment_key
 
 from ..waits import until
 

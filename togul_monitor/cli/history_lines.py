@@ -103,7 +103,7 @@ def history_json(
     replayed: bool = False,
 ) -> dict[str, object]:
     from togul_monitor.domain.values import transition_to_json
-    from togul_monitor.store.export import with_environment_key
+    from togul_monitor.store.export_json import with_environment_key
 
     if isinstance(entry, FlagEvent):
         return {

@@ -177,7 +177,7 @@ def history(
 ) -> None:
     """Events, value transitions, configuration changes and outages of FLAG, newest first,
     from the journal."""
-    from togul_monitor.store.export import diff_json
+    from togul_monitor.store.export_json import diff_json
     from togul_monitor.store.journal import JournalError
 
     name, journal = open_reader(profile_name, journal_url)

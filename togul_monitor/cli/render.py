@@ -48,7 +48,7 @@ from togul_monitor.domain.values import (
     FlagValue,
     ValueTransition,
 )
-from togul_monitor.store.export import first_value_json, iso_time, transition_json
+from togul_monitor.store.export_json import first_value_json, iso_time, transition_json
 from togul_monitor.support.text import safe_text
 
 # --- times ---------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ class TailPrinter:
 
     def events(self, events: Sequence[FlagEvent]) -> None:
         """A run of events' lines. In JSON the shape of `with_environment_key(event, names,
-        kind="event")` (store/export.py), encoded with the other lines of their batch
+        kind="event")` (store/export_json.py), encoded with the other lines of their batch
         (cli/tail_output.py)."""
         if events and events[-1].event_id is not None:
             self.ids_seen = True

@@ -16,7 +16,7 @@ the lines in memory and hands them over in one piece to a thread that writes the
 Before `start()` (and after `close()`) every line is written and flushed at once, as before.
 
 `--json` event lines are kept as `EventLine` structs and encoded together with msgspec (one C
-call per flush, `encode_lines`): the same object as `with_environment_key` (store/export.py)
+call per flush, `encode_lines`): the same object as `with_environment_key` (store/export_json.py)
 makes, key for key in the same order, written compactly. Server text stays data: JSON escapes
 every control character, and a line that is not plain printable ASCII once encoded (msgspec
 writes other characters as UTF-8, DEL as is) is written by `json.dumps(ensure_ascii=True)`
