@@ -71,9 +71,7 @@ async def drive_contexts(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     )
     world.update_flag("production", "welcome-message", default_value="Hello!")
     world.update_flag("production", "search-algorithm", default_value="hybrid")
-    await until(
-        pilot, lambda: contexts_settled(app, 3) and len(app.main.store.transitions) == 2, 20
-    )
+    await until(pilot, lambda: contexts_settled(app, 3) and len(app.main.store.changes) == 2, 20)
     await pilot.press("tab")  # the values pane: its rows are the news here
     await settle(pilot)
 

@@ -146,7 +146,7 @@ async def drive_activity(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
         "production", "sim-experiment-1", value_type="json", default_value={"variant": "A"}
     )
     world.update_flag("production", "checkout-v2", enabled=False)
-    await until(pilot, lambda: _settled(app, 10) and len(app.main.store.transitions) >= 6, 20)
+    await until(pilot, lambda: _settled(app, 10) and len(app.main.store.changes) >= 6, 20)
     await settle(pilot)
 
 
@@ -187,7 +187,7 @@ async def drive_main(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     emu.world.update_flag("production", "new-dashboard", enabled=False)
     emu.world.update_flag("production", "checkout-v2", enabled=False)
     emu.world.create_flag("production", MARKUP_KEY, value_type="string", default_value="blue")
-    await until(pilot, lambda: _settled(app, 3) and len(app.main.store.transitions) >= 1)
+    await until(pilot, lambda: _settled(app, 3) and len(app.main.store.changes) >= 1)
     await settle(pilot)
 
 
@@ -265,9 +265,9 @@ async def drive_outage(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     # The outage re-evaluates every value: let that finish first, so the next change's
     # transition is tied to its event (and not, by a race, to the re-evaluation).
     await until(pilot, lambda: _settled(app, 10) and app.monitor.evaluations_idle())
-    transitions = len(app.main.store.transitions)
+    transitions = len(app.main.store.changes)
     emu.world.update_flag("production", "new-dashboard", enabled=True)
-    await until(pilot, lambda: _settled(app, 11) and len(app.main.store.transitions) > transitions)
+    await until(pilot, lambda: _settled(app, 11) and len(app.main.store.changes) > transitions)
     # And what the change did to its configuration (fetched on its own, answered in any order).
     last = next(r for r in reversed(app.main.store.view) if isinstance(r, FlagEvent))
     await until(pilot, lambda: app.main.store.diffs.for_event(last) is not None)

@@ -190,7 +190,7 @@ def test_the_store_keeps_one_change_per_context_per_event_bounded() -> None:
     assert found[1].after == ev(False)
     for n in range(10):
         store.add_transition(change("eu", False, True, f"other-{n}"))
-    assert len(store.transitions) == 4  # 2 × view_size events, however many contexts each
+    assert len(store.changes) == 4  # 2 × view_size events, however many contexts each
     assert store.transitions_for(row) == ()
 
 

@@ -135,7 +135,7 @@ async def test_enter_opens_the_event_detail(emulator: EmulatorHandle) -> None:
         await wait_live(pilot, app)
         await wait_first_value(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.main.store.shown == 1 and app.main.store.transitions)
+        await wait_for(pilot, lambda: app.main.store.shown == 1 and app.main.store.changes)
         await pilot.press("enter")
         assert isinstance(app.screen, EventDetailScreen)
         body = app.screen.body.plain

@@ -121,8 +121,8 @@ async def test_enter_opens_at_once_and_fills_in_the_journal_transition(
         await wait_live(pilot, app)
         await wait_first_value(pilot, app)
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: app.main.store.transitions, what="the transition")
-        app.main.store.transitions.clear()  # gone from the view's memory: only the monitor has it
+        await wait_for(pilot, lambda: app.main.store.changes, what="the transition")
+        app.main.store.changes.clear()  # gone from the view's memory: only the monitor has it
         monitor = app.monitor
         assert monitor is not None
         release = threading.Event()

@@ -58,7 +58,7 @@ async def test_a_restart_without_replay_says_changes_may_be_missing_and_shows_wh
         await wait_first_value(pilot, app)  # or the change may be its first value, no change
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: app.main.store.shown == 1)
-        await wait_for(pilot, lambda: app.main.store.transitions, what="its value change")
+        await wait_for(pilot, lambda: app.main.store.changes, what="its value change")
         # Down a second (its next request refused), and the change made meanwhile is lost.
         emulator.faults.fail_next(1, status=503, retry_after=1)
         emulator.faults.cut_streams()

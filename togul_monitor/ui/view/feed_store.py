@@ -28,7 +28,7 @@ with the position of the log's row it came before, so a refilter puts it back th
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -40,8 +40,9 @@ from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.recorded import RecordedChanges
-from togul_monitor.ui.view.answers import ValueAnswers, event_key
+from togul_monitor.ui.view.answers import ValueAnswers
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
+from togul_monitor.ui.view.event_changes import EventChanges
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.found import FoundRows
 from togul_monitor.ui.view.rows import FeedItem, Row, Unwatched, marker_items
@@ -102,13 +103,10 @@ class FeedStore:
         # The events among them, kept as rows come and go: the status bar reads them a few
         # times a second, and counting 5,000 rows each time is an idle TUI's largest cost.
         self._shown = self._pending = 0
-        # Value changes by event key (answers.event_key): the event id and flag, or for an
-        # event the server sent without an id, the object itself (`_owners` checks identity).
-        # One per context the event changed (a profile may evaluate for several).
-        self.transitions: OrderedDict[object, tuple[ValueTransition, ...]] = OrderedDict()
-        self._owners: dict[object, FlagEvent] = {}
         # What the re-evaluation of an event without a transition answered (view/answers.py).
         self.answers = ValueAnswers(2 * self.view_size)
+        # Value changes by the event they belong to (view/event_changes.py).
+        self.changes = EventChanges(self.answers, 2 * self.view_size)
         # Configuration diffs by the event they explain (view/config_diffs.py).
         self.diffs = ConfigDiffs(2 * self.view_size)
         self.found = FoundRows(self.view_size)  # changes no event explains (view/found.py)
@@ -129,8 +127,7 @@ class FeedStore:
         self.cleared_at, self.cleared_events = None, 0
         # Another monitor (a profile switch): its event ids are another stream's, and the value
         # changes kept by id would show on its rows.
-        self.transitions.clear()
-        self._owners.clear()
+        self.changes.clear()
         if boundary is None or start == 0:
             return
         rows, end = source.rows_since(0)
@@ -185,28 +182,15 @@ class FeedStore:
 
     def add_transition(self, transition: ValueTransition, event: FlagEvent | None = None) -> None:
         """A value change of the event `transition.event_id` names, or of `event` (the one its
-        answer answered, view/answers.py) when the server sends no ids. An event keeps one per
-        context (a later one of the same context replaces it), at most `2 × view_size` events'."""
-        key: object
-        if transition.event_id is not None:
-            key = (transition.event_id, transition.flag_key)  # as answers.event_key
-        elif event is not None:
-            key = event_key(event)
-            if self._owners.get(key) is not event:  # another object at a reused address
-                self.transitions.pop(key, None)
-            self._owners[key] = event
-        else:  # a re-evaluation of its own (an outage, `r`, a start): a row of the view's own
-            found = self.found.add(transition, self.position, self.answers.contexts)
-            if found is not None and found.passes(self.predicate, self.answers.own_environment):
-                self._add(found)
+        answer answered, view/answers.py) when the server sends no ids (view/event_changes.py);
+        of no event, a row of the view's own (view/found.py)."""
+        if transition.event_id is not None or event is not None:
+            self.changes.add(transition, event)
             return
-        kept = self.transitions.get(key, ())
-        context = transition.context
-        self.transitions[key] = (*(t for t in kept if t.context != context), transition)
-        self.answers.changed(key, context)
-        if len(self.transitions) > 2 * self.view_size:
-            old, _ = self.transitions.popitem(last=False)
-            self._owners.pop(old, None)
+        # A re-evaluation of its own (an outage, `r`, a start).
+        found = self.found.add(transition, self.position, self.answers.contexts)
+        if found is not None and found.passes(self.predicate, self.answers.own_environment):
+            self._add(found)
 
     def add_recorded(self, changes: RecordedChanges) -> None:
         """What the journal recorded with the rows an earlier run recorded (the snapshot's
@@ -221,24 +205,12 @@ class FeedStore:
 
     def transitions_for(self, event: FlagEvent) -> tuple[ValueTransition, ...]:
         """The event's value changes, one per context that changed, in the profile's order."""
-        if not self.answers.concerns(event):
-            return ()  # another environment's event: the profile's values are not its
-        key = event_key(event)
-        found = self.transitions.get(key, ())
-        if found and event.event_id is None and self._owners.get(key) is not event:
-            return ()  # another object at a reused address
-        if len(found) > 1:
-            order = {name: index for index, name in enumerate(self.answers.contexts)}
-            found = tuple(sorted(found, key=lambda t: order.get(t.context, len(order))))
-        return found
+        return self.changes.for_event(event)
 
     def transitions_copy(self) -> Callable[[FlagEvent], tuple[ValueTransition, ...]]:
         """`transitions_for` over a copy of the value changes held now: for a worker thread
         (an export) while the UI thread goes on adding to them."""
-        copy = FeedStore(view_size=1)
-        copy.transitions, copy._owners = OrderedDict(self.transitions), dict(self._owners)
-        copy.answers.contexts = self.answers.contexts
-        return copy.transitions_for
+        return self.changes.copy().for_event
 
     def _add(self, row: Row) -> None:
         if type(row) is FlagEvent:
