@@ -64,7 +64,7 @@ def test_an_export_holds_the_outages_and_value_changes_of_its_window(
         ("event", "other", "2"),
         ("transition", "other", "2"),
         ("outage", None, None),
-        ("transition", "checkout-v2", None),
+        ("found", "checkout-v2", None),  # as the TUI's `e` writes the feed's row of it
         ("event", "checkout-v2", "5"),
     ]
     outage = rows[4]
@@ -76,8 +76,10 @@ def test_an_export_holds_the_outages_and_value_changes_of_its_window(
     # A value change is written as `tail --json` prints it, its environment its event's.
     assert rows[1]["environment_key"] == "production" and rows[1]["after"]["value"] is True
     assert rows[5]["includes_unseen"] is True and rows[5]["environment_key"] is None
+    assert "event_id" not in rows[5] and rows[5]["at"] == "2023-11-14T22:13:30.500Z"
 
-    # A filtered export: every outage, and the value changes of the events it keeps.
+    # A filtered export: every outage, the value changes of the events it keeps, and those of
+    # no event its filter keeps by their flag (as the TUI's feed keeps their rows).
     kept = export(journal_backend, "--format", "jsonl", "--filter", "flag:checkout-*")
     assert [
         (r["kind"], r.get("id") or r.get("event_id")) for r in map(json.loads, kept.split())
@@ -85,8 +87,14 @@ def test_an_export_holds_the_outages_and_value_changes_of_its_window(
         ("event", "1"),
         ("transition", "1"),
         ("outage", None),
+        ("found", None),
         ("event", "5"),
     ]
+    # Having no event type, it matches no `type:` term.
+    typed = export(journal_backend, "--format", "jsonl", "--filter", "checkout type:flag")
+    assert [json.loads(line)["kind"] for line in typed.split()] == [
+        "event", "transition", "outage", "event",
+    ]  # fmt: skip
 
 
 def test_a_csv_export_has_a_row_per_event_value_change_and_outage(
@@ -95,7 +103,7 @@ def test_a_csv_export_has_a_row_per_event_value_change_and_outage(
     record_a_window_with_an_outage(journal_backend)
     records = list(csv.DictReader(io.StringIO(export(journal_backend, "--format", "csv"))))
     assert [r["kind"] for r in records] == [
-        "event", "transition", "event", "transition", "outage", "transition", "event",
+        "event", "transition", "event", "transition", "outage", "found", "event",
     ]  # fmt: skip
     first_change, outage = records[1], records[4]
     assert (first_change["id"], first_change["environment_key"]) == ("1", "production")
@@ -103,6 +111,10 @@ def test_a_csv_export_has_a_row_per_event_value_change_and_outage(
     assert first_change["received_at"] == "2023-11-14T22:13:21.200Z"
     assert (outage["may_have_missed"], outage["started_at"]) == ("true", "2023-11-14T22:13:23.000Z")
     assert records[5]["includes_unseen"] == "true" and outage["flag_key"] == ""
+    found = records[5]
+    assert (found["id"], found["flag_key"], found["context"]) == ("", "checkout-v2", "default")
+    assert (found["before"], found["after"]) == ("false", "true")
+    assert found["received_at"] == "2023-11-14T22:13:30.500Z"  # when it was found
 
     # Written to a file, the summary says the window had a gap.
     target = tmp_path / "out.csv"

@@ -46,7 +46,7 @@ def test_a_change_without_an_id_goes_with_the_event_it_answered() -> None:
         ("transition", "b", None),
         ("outage", None, None),
         ("event", "a", "production"),
-        ("transition", "a", None),  # tied to no event: its environment is not known
+        ("found", "a", None),  # tied to no event: its environment is not known
     ]
 
 
@@ -56,6 +56,7 @@ def test_a_filtered_export_keeps_every_outage_and_the_changes_of_its_events() ->
         ("transition", "a", "production"),
         ("outage", None, None),
         ("event", "a", "production"),
+        ("found", "a", None),  # kept by its flag, as an event of it
     ]
 
 

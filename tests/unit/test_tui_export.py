@@ -62,3 +62,71 @@ def test_each_life_of_a_reused_id_keeps_its_own_change(tmp_path: Path) -> None:
     ]
     assert store.transitions_for(first) == (on,)  # each row shows its own
     assert store.transitions_for(second) == (off,)
+
+
+def written(store: FeedStore, query: str, path: Path) -> list[dict[str, object]]:
+    """What `e` writes of `store` under the filter `query`, as the main screen runs it."""
+    from togul_monitor.domain.filters import parse_filter
+    from togul_monitor.ui.export import view_export
+
+    view = view_export(store)
+    flt = parse_filter(query) if query else None
+    predicate = FeedPredicate(flt, environment_names=NAMES)
+    write_jsonl(
+        view.rows,
+        predicate,
+        path,
+        view.transitions_for,
+        found=view.found,
+        environment=view.environment,
+    )
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+class _Log:
+    def __init__(self, rows: list[FlagEvent]) -> None:
+        self.rows = rows
+
+    def rows_since(self, position: int) -> tuple[list[FlagEvent], int]:
+        return self.rows[position:], len(self.rows)
+
+
+def test_e_writes_the_feeds_found_rows_as_found_in_time_order(tmp_path: Path) -> None:
+    """A flag switched off during an outage that lost its event: the feed shows the change as
+    a row of its own (view/found.py), and `e` writes it, one line per context, in its place."""
+    before = FlagEvent("flag.updated", "b", "env-p", 3, 100, "7", 100.0)
+    after = FlagEvent("flag.updated", "b", "env-p", 4, 300, "9", 300.0)
+    log = _Log([])
+    store = FeedStore()
+    store.attach(log, 0)
+    store.answers.reset(evaluates=True, environment_id="env-p", contexts=("free", "premium"))
+    log.rows.append(before)
+    store.add_row(before)
+    for context in ("free", "premium"):
+        store.add_transition(ValueTransition("a", ON, OFF, None, 200.0, context, True))
+    log.rows.append(after)
+    store.add_row(after)
+    rows = written(store, "", tmp_path / "all.jsonl")
+    assert [(r["kind"], r["flag_key"], r.get("context")) for r in rows] == [
+        ("event", "b", None),
+        ("found", "a", "free"),
+        ("found", "a", "premium"),
+        ("event", "b", None),
+    ]
+    assert rows[1] == {
+        "kind": "found",
+        "flag_key": "a",
+        "environment_key": "production",
+        "before": {"value": True, "value_type": "boolean", "reason": "default", "enabled": True},
+        "after": {"value": False, "value_type": "boolean", "reason": "default", "enabled": True},
+        "at": "1970-01-01T00:03:20.000Z",
+        "context": "free",
+        "includes_unseen": True,
+    }
+    # The filter keeps it as the feed does: by its flag and environment, never by a type.
+    assert [r["kind"] for r in written(store, "flag:a env:prod", tmp_path / "a.jsonl")] == [
+        "found",
+        "found",
+    ]
+    assert [r["kind"] for r in written(store, "a type:flag", tmp_path / "t.jsonl")] == []
+    assert [r["kind"] for r in written(store, "b", tmp_path / "b.jsonl")] == ["event", "event"]

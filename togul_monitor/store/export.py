@@ -12,13 +12,14 @@ starts with `'`.
 An export carries what the monitor knew about the window its events cover, in time order
 (store/export_window.py): every JSONL line has a `kind`. `event` (the event's fields),
 `outage` (`started_at`, `ended_at`, `replayed`, `may_have_missed`, `received_at`: changes made
-in it may be missing), `transition` (a value change, as `tail --json` prints it) and, with a
-token profile, `diff` (what an event changed in a flag's rules, default or switch:
-domain/flag_config.py; `at` an ISO time). A value change and a diff come after the event they
-explain (they are computed after it arrives); a filtered export keeps those of the events it
-exported, and every outage. CSV has a row per event, value change and outage (not the diffs):
-the event's columns first, as they were when it held events only, then `kind` and the columns
-of the other kinds (`CSV_COLUMNS`), empty where they do not apply.
+in it may be missing), `transition` (a value change, as `tail --json` prints it), `found` (a
+value change no event explains, found by a re-evaluation of its own) and, with a token profile,
+`diff` (what an event changed in a flag's rules, default or switch: domain/flag_config.py; `at`
+an ISO time). A value change and a diff come after the event they explain (they are computed
+after it arrives); a filtered export keeps those of the events it exported, the `found` ones
+its filter keeps, and every outage. CSV has a row per event, value change and outage (not the
+diffs): the event's columns first, as they were when it held events only, then `kind` and the
+columns of the other kinds (`CSV_COLUMNS`), empty where they do not apply.
 
 `read_jsonl` takes back what `write_jsonl` wrote (and what `tail --json` prints: its event
 lines, numeric times included; its other lines are skipped). The round trip keeps every field
@@ -38,11 +39,12 @@ from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.export_json import (
     diff_json,
     event_json,
+    found_json,
     outage_json,
     parse_time,
     transition_json,
 )
-from togul_monitor.store.export_window import window_items
+from togul_monitor.store.export_window import Exported, Found, Tied, window_items
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.text import safe_text
 
@@ -82,12 +84,14 @@ def write_jsonl(
     outages: Iterable[Outage] = (),
     transitions: Iterable[ValueTransition] = (),
     keep: Callable[[FlagEvent], bool] | None = None,
-    tied: Iterable[tuple[FlagEvent, ValueTransition]] = (),
+    tied: Iterable[Tied] = (),
+    found: Iterable[Found] = (),
 ) -> int:
     """Events with the outages, value changes and diffs of their window, oldest first
     (store/export_window.py); the number of events. `keep`: the events a filter keeps;
     `all_diffs` False: `events` are a filter's, and only their changes go with them; `tied`:
-    value changes with their events, as the caller knows them."""
+    value changes with their events, as the caller knows them; `found`: the caller's value
+    changes of no event, with their environment's id."""
     names = environment_names or {}
     n = 0
     for exported in window_items(
@@ -96,6 +100,7 @@ def write_jsonl(
         diffs=diffs,
         transitions=transitions,
         tied=tied,
+        found=found,
         keep=keep,
         filtered=not all_diffs,
     ):
@@ -109,7 +114,8 @@ def write_jsonl(
             row = diff_json(item, names)
         else:
             assert isinstance(item, ValueTransition)
-            row = transition_json(item, names.get(exported.environment_id or ""))
+            key = names.get(exported.environment_id or "")
+            row = found_json(item, key) if exported.found else transition_json(item, key)
         out.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")))
         out.write("\n")
     return n
@@ -154,17 +160,19 @@ def write_csv(
             row = outage_json(item)
         else:
             assert isinstance(item, ValueTransition)
-            row = _transition_cells(item, exported.environment_id, names)
+            row = _transition_cells(exported, item, names)
         writer.writerow([csv_cell(row.get(c)) for c in CSV_COLUMNS])
     return n
 
 
 def _transition_cells(
-    transition: ValueTransition, environment_id: str | None, names: Mapping[str, str]
+    exported: Exported, transition: ValueTransition, names: Mapping[str, str]
 ) -> dict[str, object]:
-    """A value change's CSV cells: its event's `id`, the values as JSON (`before` empty when
-    there was none), `received_at` when the answer that found it came."""
-    data = transition_json(transition, names.get(environment_id or ""))
+    """A value change's CSV cells: its event's `id` (none for one `found`), the values as JSON
+    (`before` empty when there was none), `received_at` when the answer that found it came."""
+    environment_id = exported.environment_id
+    key = names.get(environment_id or "")
+    data = found_json(transition, key) if exported.found else transition_json(transition, key)
     return {
         **data,
         "id": transition.event_id,

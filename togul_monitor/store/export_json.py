@@ -137,6 +137,25 @@ def transition_json(
     }
 
 
+def found_json(
+    transition: ValueTransition, environment_key: str | None = None
+) -> dict[str, object]:
+    """A value change no event explains (`found`): found by a re-evaluation of its own, after
+    an outage whose events were lost, `r` or a start. A transition's fields but the event's id
+    (it has none), `at` when it was found; `environment_key` null when not known (the journal
+    does not record a change's environment)."""
+    return {
+        "kind": "found",
+        "flag_key": transition.flag_key,
+        "environment_key": environment_key or None,
+        "before": evaluation_to_json(transition.before),
+        "after": evaluation_to_json(transition.after),
+        "at": iso_time(transition.at),
+        "context": transition.context,
+        "includes_unseen": transition.includes_unseen,
+    }
+
+
 def first_value_json(value: FlagValue, environment_key: str | None = None) -> dict[str, object]:
     """A flag's first value, which one of its events asked for (`tail --json`): as a
     transition with `value` for `before` and `after` (there is no before), `event_id` the

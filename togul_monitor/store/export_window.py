@@ -11,10 +11,16 @@ A filtered export writes the events its filter keeps, every outage (an outage is
 stream: whatever the filter, changes in it may be missing), and the value changes and diffs of
 the events it wrote. A value change is tied to its event as the journal's readers tie it
 (store/recorded.py): by the event's id within its flag, or without ids to the last event of its
-flag (sent without an id) received shortly before it. One tied to no event (a re-evaluation of its own, after an
-outage or at a start) is in an unfiltered export only, without an environment (the journal does
-not say which it was). A caller that knows which event each value change belongs to (the
-TUI's view, which tied them as they came) passes them `tied`, and they are written with it.
+flag (sent without an id) received shortly before it. One that names no event and is tied to
+none was found by a re-evaluation of its own (after an outage whose events were lost, `r`, a
+start): it is written as `found` (`Exported.found`), without an environment (the journal does
+not say which it was), and a filter keeps it as the TUI's feed keeps its row (ui/view/found.py):
+as an event of its flag with no type, so that `flag:`, a bare word and `/regex/` apply, and a
+`type:` term or (its environment not known) an `env:` term leaves it out. One that names an
+event the window does not hold (`--since` cut it) is a `transition`, in an unfiltered export.
+A caller that knows which event each value change belongs to (the TUI's view, which tied them
+as they came) passes them `tied`, and they are written with it; and those of no event it shows,
+`found`, each with its environment.
 """
 
 from __future__ import annotations
@@ -35,19 +41,24 @@ from togul_monitor.store.recorded import close_enough
 RECENT_PER_FLAG = 64
 
 # Which comes first at one time.
-_OUTAGE, _EVENT, _DIFF, _TRANSITION = range(4)
+_OUTAGE, _EVENT, _DIFF, _TRANSITION, _FOUND = range(5)
 
 Item = FlagEvent | Outage | StoredDiff | ValueTransition
 #: A value change with the event it belongs to.
 Tied = tuple[FlagEvent, ValueTransition]
 
 
+#: A value change no event explains, with its environment's id (None: not known).
+Found = tuple[str | None, ValueTransition]
+
+
 class Exported(msgspec.Struct, frozen=True):
     """One item to write; `environment_id` a value change's, taken from its event (None when
-    it is tied to none)."""
+    it is tied to none); `found`: a value change no event explains."""
 
     item: Item
     environment_id: str | None = None
+    found: bool = False
 
 
 def window_items(
@@ -57,18 +68,22 @@ def window_items(
     diffs: Iterable[StoredDiff] = (),
     transitions: Iterable[ValueTransition] = (),
     tied: Iterable[Tied] = (),
+    found: Iterable[Found] = (),
     keep: Callable[[FlagEvent], bool] | None = None,
     filtered: bool = False,
 ) -> Iterator[Exported]:
     """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
     left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
     and only their changes go with them. `tied`: value changes of written events, each with
-    its event (not tied again: each is written, after its event)."""
+    its event (not tied again: each is written, after its event); `found`: value changes of
+    no event the caller's filter kept, each with its environment's id (written as they are)."""
     filtered = filtered or keep is not None
     recent: dict[str, deque[tuple[FlagEvent, bool]]] = {}
     written: set[tuple[str, str, int]] = set()
-    for _, rank, item in _merged(events, outages, diffs, transitions, tied):
-        if rank == _EVENT:
+    for _, rank, item in _merged(events, outages, diffs, transitions, tied, found):
+        if isinstance(item, Exported):  # a caller's found change
+            yield item
+        elif rank == _EVENT:
             assert isinstance(item, FlagEvent)
             kept = keep is None or keep(item)
             recent.setdefault(item.flag_key, deque(maxlen=RECENT_PER_FLAG)).append((item, kept))
@@ -82,7 +97,10 @@ def window_items(
             assert isinstance(item, ValueTransition)
             owner = _owner(item, recent.get(item.flag_key))
             if owner is None:
-                if not filtered:
+                if item.event_id is None:
+                    if _keeps_found(item, keep, filtered):
+                        yield Exported(item, found=True)
+                elif not filtered:  # its event is not in the window (`--since`, retention)
                     yield Exported(item)
             elif owner[1]:
                 yield Exported(item, owner[0].environment_id)
@@ -97,26 +115,43 @@ def window_items(
             yield Exported(item)
 
 
+def _keeps_found(
+    transition: ValueTransition, keep: Callable[[FlagEvent], bool] | None, filtered: bool
+) -> bool:
+    """Whether a filtered export keeps a change of no event: as an event of its flag with no
+    type and no environment known (see the module's docstring)."""
+    if not filtered:
+        return True
+    if keep is None:
+        return False  # `events` are a filter's, and no event of them explains it
+    at = transition.at
+    return keep(FlagEvent("", transition.flag_key, "", 0, at, None, at))
+
+
 def _merged(
     events: Iterable[FlagEvent],
     outages: Iterable[Outage],
     diffs: Iterable[StoredDiff],
     transitions: Iterable[ValueTransition],
     tied: Iterable[Tied],
-) -> Iterator[tuple[float, int, Item | Tied]]:
+    found: Iterable[Found],
+) -> Iterator[tuple[float, int, Item | Tied | Exported]]:
     # A tied change goes after its event, even when another recorder's clock stamped the one
     # or the other (a shared journal keeps an event as the recorder that wrote it first saw it).
-    owned = sorted(
-        ((max(t.at, e.received_at), _TRANSITION, (e, t)) for e, t in tied), key=lambda x: x[0]
-    )
-    streams: list[Iterator[tuple[float, int, Item | Tied]]] = [
+    owned = sorted(((max(t.at, e.received_at), _TRANSITION, (e, t)) for e, t in tied), key=_time)
+    streams: list[Iterator[tuple[float, int, Item | Tied | Exported]]] = [
         ((o.received_at, _OUTAGE, o) for o in outages),
         ((e.received_at, _EVENT, e) for e in events),
         ((d.at, _DIFF, d) for d in diffs),
         ((t.at, _TRANSITION, t) for t in transitions),
         iter(owned),
+        iter(sorted(((t.at, _FOUND, Exported(t, e, found=True)) for e, t in found), key=_time)),
     ]
     return heapq.merge(*streams, key=lambda entry: (entry[0], entry[1]))
+
+
+def _time(entry: tuple[float, int, object]) -> float:
+    return entry[0]
 
 
 def _owner(

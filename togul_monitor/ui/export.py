@@ -1,5 +1,7 @@
-"""`e`: write the events the filter in force shows as JSONL, with the outages and value changes
-of their window (run on a thread worker)."""
+"""`e`: write what the filter in force shows as JSONL: its events, with the outages and value
+changes of their window, and the value changes no event explains that the feed shows as rows of
+their own (`found`, view/found.py). What the view holds is copied on the UI thread
+(`view_export`), and written on a thread worker (`write_jsonl`)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from togul_monitor.store import export as store_export
 from togul_monitor.store.export_window import outage_words
 from togul_monitor.support.files import atomic_write
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
+from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.found import FoundChange
 
 
 def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
@@ -34,16 +38,40 @@ def export_path(folder: Path | None, profile_name: str, now: float) -> Path:
     return folder / f"{name}-{stamp}.jsonl"
 
 
+class ViewExport(msgspec.Struct, frozen=True):
+    """What the view holds for `e`, copied on the UI thread (`view_export`): the worker reads it
+    while the UI thread goes on adding to the view. `found`: the feed's rows of value changes
+    no event explains; `environment`: the profile's environment, theirs (its id, or until that
+    is known its key in the profile)."""
+
+    rows: Sequence[Row]
+    transitions_for: Callable[[FlagEvent], tuple[ValueTransition, ...]]
+    found: Sequence[FoundChange] = ()
+    environment: str = ""
+
+
+def view_export(store: FeedStore) -> ViewExport:
+    """A copy of what `store` holds for `e` (on the UI thread: cheap, no filtering)."""
+    found = [row for _, row in store.found.rows]
+    answers = store.answers
+    return ViewExport(store.export_rows(), store.transitions_copy(), found, answers.own_environment)
+
+
 def write_jsonl(
     items: Sequence[Row],
     predicate: FeedPredicate,
     path: Path,
     transitions_for: Callable[[FlagEvent], tuple[ValueTransition, ...]] = lambda _: (),
+    *,
+    found: Sequence[FoundChange] = (),
+    environment: str = "",
 ) -> ExportedCounts:
     """Write every event of `items` that `predicate` keeps, with what the view knows about
     their window: every outage among `items` (whatever the filter: changes made in it may be
-    missing) and each written event's value changes (`transitions_for`, a copy of the view's:
-    it keeps those of its latest events, `2 × view_size` of them).
+    missing), each written event's value changes (`transitions_for`, a copy of the view's:
+    it keeps those of its latest events, `2 × view_size` of them), and the changes of no
+    event the feed shows (`found`, the rows the predicate keeps; `environment` theirs), each
+    context's on a line of its own.
 
     The same JSONL as `togul-monitor export` (one writer, `store.export`: a `kind` on every
     line, ASCII escapes, so a lone surrogate in a flag key is written, not raised), replaced
@@ -57,7 +85,17 @@ def write_jsonl(
     out = io.StringIO()
     # The screen's environment names (the predicate shares them): each event's key, by id.
     names = dict(predicate.environment_names or {})
-    count = store_export.write_jsonl(kept, out, names, all_diffs=False, outages=outages, tied=tied)
+    if environment and environment not in names:
+        names[environment] = environment  # not known by id yet: the profile's key names it
+    shown = [
+        (environment or None, t)
+        for row in found
+        if row.passes(predicate, environment)
+        for t in row.transitions
+    ]
+    count = store_export.write_jsonl(
+        kept, out, names, all_diffs=False, outages=outages, tied=tied, found=shown
+    )
     atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
     missed = sum(outage.may_have_missed for outage in outages)
     return ExportedCounts(count, len(outages), missed)

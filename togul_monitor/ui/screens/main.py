@@ -33,7 +33,7 @@ from textual.worker import Worker
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.filters import Filter
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.ui.export import export_path, exported_text
+from togul_monitor.ui.export import export_path, exported_text, view_export
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.keymap import main_screen_bindings
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone
@@ -381,7 +381,7 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         path = export_path(self.export_dir, self.host.profile.name, self.clock())
-        args = (self.store.export_rows(), self.predicate, path, self.store.transitions_copy())
+        args = (view_export(self.store), self.predicate, path)
         main_jobs.start(self, "export", main_jobs.export, self.post_message, *args, exclusive=False)
 
     @on(ExportDone)

@@ -19,8 +19,7 @@ from textual.worker import get_current_worker
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import HistoryEntry
-from togul_monitor.domain.values import ValueTransition
-from togul_monitor.ui.export import ExportedCounts, write_jsonl
+from togul_monitor.ui.export import ExportedCounts, ViewExport, write_jsonl
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import NO_CONTEXTS, ContextWords, detail_text
@@ -90,15 +89,16 @@ def look_up_transition(
     post(TransitionLoaded(event, transitions, body))
 
 
-def export(
-    post: Post,
-    items: Sequence[Row],
-    predicate: FeedPredicate,
-    path: Path,
-    transitions_for: Callable[[FlagEvent], tuple[ValueTransition, ...]],
-) -> None:
+def export(post: Post, view: ViewExport, predicate: FeedPredicate, path: Path) -> None:
     try:
-        counts = write_jsonl(items, predicate, path, transitions_for)
+        counts = write_jsonl(
+            view.rows,
+            predicate,
+            path,
+            view.transitions_for,
+            found=view.found,
+            environment=view.environment,
+        )
     except (OSError, ValueError) as error:  # the folder, the disk; nothing half-written
         post(ExportDone(None, ExportedCounts(0), str(error)))
         return

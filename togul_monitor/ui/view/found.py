@@ -5,7 +5,8 @@ again, and a value that changed then is tied to no event (`ValueTransition.event
 the server sends no ids, no event was waiting for that answer: view/answers.py). No event row can
 show it, yet it is the news an engineer needs most: the feed shows it as a row of its own, at
 the time it was found, with the flag, each context's before → after, `+unseen` when marked, and
-that it was found on re-evaluation (`tail` prints the same change as `[found on re-evaluation]`).
+that it was found on re-evaluation (`tail` prints the same change as `[found on re-evaluation]`;
+`e` writes it as `found` lines, ui/export.py, as `export` writes the journal's).
 
 It is no row of the monitor's event log: the log and the views number the log's rows alike
 (core/intake.py `_append_rows`, view/feed_store.py), and this row is the view's own. The store
