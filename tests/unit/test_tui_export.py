@@ -67,19 +67,10 @@ def test_each_life_of_a_reused_id_keeps_its_own_change(tmp_path: Path) -> None:
 def written(store: FeedStore, query: str, path: Path) -> list[dict[str, object]]:
     """What `e` writes of `store` under the filter `query`, as the main screen runs it."""
     from togul_monitor.domain.filters import parse_filter
-    from togul_monitor.ui.export import view_export
+    from togul_monitor.ui.export import view_export, write_view
 
-    view = view_export(store)
     flt = parse_filter(query) if query else None
-    predicate = FeedPredicate(flt, environment_names=NAMES)
-    write_jsonl(
-        view.rows,
-        predicate,
-        path,
-        view.transitions_for,
-        found=view.found,
-        environment=view.environment,
-    )
+    write_view(view_export(store), FeedPredicate(flt, environment_names=NAMES), path)
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -130,3 +121,40 @@ def test_e_writes_the_feeds_found_rows_as_found_in_time_order(tmp_path: Path) ->
     ]
     assert [r["kind"] for r in written(store, "a type:flag", tmp_path / "t.jsonl")] == []
     assert [r["kind"] for r in written(store, "b", tmp_path / "b.jsonl")] == ["event", "event"]
+
+
+def test_e_writes_each_events_configuration_diff_after_it(tmp_path: Path) -> None:
+    """The feed's rows say what their events changed in the flags' rules: `e` writes those
+    diffs (`diff` lines, as `export` writes the journal's), each after its own event only, also
+    when a restarted server numbered two events of the flag alike."""
+    from togul_monitor.core.updates import ConfigChanged
+    from togul_monitor.domain.flag_config import Change, ConfigDiff
+
+    first = FlagEvent("flag.updated", "a", "env-p", 3, 100, "4", 100.0)
+    other = FlagEvent("flag.updated", "b", "env-p", 1, 150, "5", 150.0)
+    second = FlagEvent("flag.updated", "a", "env-p", 4, 200, "4", 200.0)
+    log = _Log([])
+    store = FeedStore()
+    store.attach(log, 0)
+    for event, at in ((first, 100.4), (other, 150.4), (second, 200.4)):
+        log.rows.append(event)
+        store.add_row(event)
+        diff = ConfigDiff(
+            event.flag_key, "env-p", "4" if event is not other else "5", event.version,
+            (Change("default_value", "changed", event.version - 1, event.version),),
+        )  # fmt: skip
+        store.diffs.add(ConfigChanged(diff, event, at))
+    rows = written(store, "", tmp_path / "all.jsonl")
+    assert [(r["kind"], r["flag_key"], r["version"]) for r in rows] == [
+        ("event", "a", 3),
+        ("diff", "a", 3),
+        ("event", "b", 1),
+        ("diff", "b", 1),
+        ("event", "a", 4),
+        ("diff", "a", 4),
+    ]
+    assert rows[1]["environment_key"] == "production" and rows[1]["at"].endswith("01:40.400Z")
+    assert rows[1]["changes"][0]["path"] == "default_value"
+    # A filtered `e`: the diffs of the events it writes.
+    kept = written(store, "flag:b", tmp_path / "b.jsonl")
+    assert [(r["kind"], r["flag_key"]) for r in kept] == [("event", "b"), ("diff", "b")]

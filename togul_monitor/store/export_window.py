@@ -19,8 +19,8 @@ as an event of its flag with no type, so that `flag:`, a bare word and `/regex/`
 `type:` term or (its environment not known) an `env:` term leaves it out. One that names an
 event the window does not hold (`--since` cut it) is a `transition`, in an unfiltered export.
 A caller that knows which event each value change belongs to (the TUI's view, which tied them
-as they came) passes them `tied`, and they are written with it; and those of no event it shows,
-`found`, each with its environment.
+as they came) passes them `tied`, and they are written with it (its diffs too); and those of no
+event it shows, `found`, each with its environment.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ RECENT_PER_FLAG = 64
 _OUTAGE, _EVENT, _DIFF, _TRANSITION, _FOUND = range(5)
 
 Item = FlagEvent | Outage | StoredDiff | ValueTransition
-#: A value change with the event it belongs to.
-Tied = tuple[FlagEvent, ValueTransition]
+#: A value change or a configuration diff with the event it belongs to.
+Tied = tuple[FlagEvent, ValueTransition | StoredDiff]
 
 
 #: A value change no event explains, with its environment's id (None: not known).
@@ -74,9 +74,9 @@ def window_items(
 ) -> Iterator[Exported]:
     """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
     left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
-    and only their changes go with them. `tied`: value changes of written events, each with
-    its event (not tied again: each is written, after its event); `found`: value changes of
-    no event the caller's filter kept, each with its environment's id (written as they are)."""
+    and only their changes go with them. `tied`: value changes and diffs of written events,
+    each with its event (not tied again: each is written, after its event); `found`: value
+    changes of no event the caller's filter kept, each with its environment's id."""
     filtered = filtered or keep is not None
     recent: dict[str, deque[tuple[FlagEvent, bool]]] = {}
     written: set[tuple[str, str, int]] = set()
@@ -138,7 +138,7 @@ def _merged(
 ) -> Iterator[tuple[float, int, Item | Tied | Exported]]:
     # A tied change goes after its event, even when another recorder's clock stamped the one
     # or the other (a shared journal keeps an event as the recorder that wrote it first saw it).
-    owned = sorted(((max(t.at, e.received_at), _TRANSITION, (e, t)) for e, t in tied), key=_time)
+    owned = sorted(((max(c.at, e.received_at), _TRANSITION, (e, c)) for e, c in tied), key=_time)
     streams: list[Iterator[tuple[float, int, Item | Tied | Exported]]] = [
         ((o.received_at, _OUTAGE, o) for o in outages),
         ((e.received_at, _EVENT, e) for e in events),

@@ -1,5 +1,6 @@
-"""`e`: write what the filter in force shows as JSONL: its events, with the outages and value
-changes of their window, and the value changes no event explains that the feed shows as rows of
+"""`e`: write what the filter in force shows as JSONL: its events, with the outages, value
+changes and configuration diffs of their window (each diff after its own event,
+view/config_diffs.py), and the value changes no event explains that the feed shows as rows of
 their own (`found`, view/found.py). What the view holds is copied on the UI thread
 (`view_export`), and written on a thread worker (`write_jsonl`)."""
 
@@ -17,7 +18,8 @@ from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store import export as store_export
-from togul_monitor.store.export_window import outage_words
+from togul_monitor.store.export_window import Tied, outage_words
+from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.files import atomic_write
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.feed_store import FeedStore
@@ -46,6 +48,7 @@ class ViewExport(msgspec.Struct, frozen=True):
 
     rows: Sequence[Row]
     transitions_for: Callable[[FlagEvent], tuple[ValueTransition, ...]]
+    diff_for: Callable[[FlagEvent], StoredDiff | None]
     found: Sequence[FoundChange] = ()
     environment: str = ""
 
@@ -54,7 +57,13 @@ def view_export(store: FeedStore) -> ViewExport:
     """A copy of what `store` holds for `e` (on the UI thread: cheap, no filtering)."""
     found = [row for _, row in store.found.rows]
     answers = store.answers
-    return ViewExport(store.export_rows(), store.transitions_copy(), found, answers.own_environment)
+    return ViewExport(
+        store.export_rows(),
+        store.transitions_copy(),
+        store.diffs.own_diffs(),
+        found,
+        answers.own_environment,
+    )
 
 
 def write_jsonl(
@@ -63,15 +72,16 @@ def write_jsonl(
     path: Path,
     transitions_for: Callable[[FlagEvent], tuple[ValueTransition, ...]] = lambda _: (),
     *,
+    diff_for: Callable[[FlagEvent], StoredDiff | None] = lambda _: None,
     found: Sequence[FoundChange] = (),
     environment: str = "",
 ) -> ExportedCounts:
     """Write every event of `items` that `predicate` keeps, with what the view knows about
     their window: every outage among `items` (whatever the filter: changes made in it may be
     missing), each written event's value changes (`transitions_for`, a copy of the view's:
-    it keeps those of its latest events, `2 × view_size` of them), and the changes of no
-    event the feed shows (`found`, the rows the predicate keeps; `environment` theirs), each
-    context's on a line of its own.
+    it keeps those of its latest events, `2 × view_size` of them), their configuration diffs
+    (`diff_for`, as many), and the changes of no event the feed shows (`found`, the rows the
+    predicate keeps; `environment` theirs), each context's on a line of its own.
 
     The same JSONL as `togul-monitor export` (one writer, `store.export`: a `kind` on every
     line, ASCII escapes, so a lone surrogate in a flag key is written, not raised), replaced
@@ -81,7 +91,8 @@ def write_jsonl(
     outages = [item for item in items if type(item) is Outage]
     kept = [event for event in events if predicate.matches(event)]
     # The view tied each change to its event as it came: written with it, not tied again.
-    tied = [(e, t) for e in kept for t in transitions_for(e)]
+    tied: list[Tied] = [(e, t) for e in kept for t in transitions_for(e)]
+    tied += [(e, d) for e in kept if (d := diff_for(e)) is not None]
     out = io.StringIO()
     # The screen's environment names (the predicate shares them): each event's key, by id.
     names = dict(predicate.environment_names or {})
@@ -99,6 +110,19 @@ def write_jsonl(
     atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
     missed = sum(outage.may_have_missed for outage in outages)
     return ExportedCounts(count, len(outages), missed)
+
+
+def write_view(view: ViewExport, predicate: FeedPredicate, path: Path) -> ExportedCounts:
+    """`write_jsonl` of what `view_export` copied (on the worker)."""
+    return write_jsonl(
+        view.rows,
+        predicate,
+        path,
+        view.transitions_for,
+        diff_for=view.diff_for,
+        found=view.found,
+        environment=view.environment,
+    )
 
 
 class ExportedCounts(msgspec.Struct, frozen=True):

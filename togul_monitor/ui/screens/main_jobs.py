@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import HistoryEntry
-from togul_monitor.ui.export import ExportedCounts, ViewExport, write_jsonl
+from togul_monitor.ui.export import ExportedCounts, ViewExport, write_view
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import NO_CONTEXTS, ContextWords, detail_text
@@ -91,14 +91,7 @@ def look_up_transition(
 
 def export(post: Post, view: ViewExport, predicate: FeedPredicate, path: Path) -> None:
     try:
-        counts = write_jsonl(
-            view.rows,
-            predicate,
-            path,
-            view.transitions_for,
-            found=view.found,
-            environment=view.environment,
-        )
+        counts = write_view(view, predicate, path)
     except (OSError, ValueError) as error:  # the folder, the disk; nothing half-written
         post(ExportDone(None, ExportedCounts(0), str(error)))
         return

@@ -9,6 +9,10 @@ event (the history pane reads those) shares with the live one. The environment t
 stream brings every environment's events, and one network read gives its events one receive
 time.
 
+A restarted server that numbers an event of the same flag and environment as an earlier one
+shares its key: the earlier event keeps its own diff by identity, which `e` writes after it and
+no other (`own_diffs`, ui/export.py).
+
 Per flag the store also remembers the last event and the last diff it saw: what the inventory
 (`screens/inventory.py`) says was the flag's last change. Flag keys come from the server, so
 both maps keep the `max_flags` (the profile's) most recently changed flags only: a stream of
@@ -20,7 +24,7 @@ Nothing here touches a widget.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -28,6 +32,7 @@ from rich.text import Text
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import ConfigDiff, describe, summary
+from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import Part, Parts
 
@@ -48,7 +53,7 @@ class ConfigDiffs:
     def __init__(self, limit: int = 10_000, max_flags: int = DEFAULT_MAX_FLAGS) -> None:
         self.limit = limit
         self.max_flags = max(1, max_flags)  # flags remembered by `last_event`, `last_diff`
-        self._by_event: OrderedDict[object, ConfigDiff] = OrderedDict()
+        self._by_event: OrderedDict[object, ConfigChanged] = OrderedDict()
         # Least recently changed first: beyond `max_flags` flags the oldest goes.
         self.last_event: OrderedDict[str, FlagEvent] = OrderedDict()  # flag → its newest event
         self.last_diff: OrderedDict[str, ConfigChanged] = OrderedDict()  # flag → its newest diff
@@ -88,17 +93,40 @@ class ConfigDiffs:
         self.version += 1
         if update.event is not None:
             key = diff_key(update.event)
+            earlier = self._by_event.get(key)
+            if earlier is not None and earlier.event not in (None, update.event):
+                # A restarted server numbered this event as an earlier one: that event keeps
+                # its own diff, by identity (`own_diffs`).
+                self._by_event[id(earlier.event)] = earlier
         elif diff.event_id is not None:
             key = (diff.event_id, diff.flag_key, diff.environment_id)
         else:
             return  # found by a re-fetch (after an outage): no event, no row to show it on
-        self._by_event[key] = diff
+        self._by_event[key] = update
         self._by_event.move_to_end(key)
         while len(self._by_event) > self.limit:
             self._by_event.popitem(last=False)
 
     def for_event(self, event: FlagEvent) -> ConfigDiff | None:
-        return self._by_event.get(diff_key(event))
+        """The diff of `event`, or of the journal's copy of it (the history pane's rows)."""
+        found = self._by_event.get(diff_key(event))
+        return found.diff if found is not None else None
+
+    def own_diffs(self) -> Callable[[FlagEvent], StoredDiff | None]:
+        """The diff of each event object of the view's (the log's) and when it was computed,
+        over a copy of those held now (for `e`, on a worker thread): never another event's
+        that came with the same id after a restart of the server."""
+        held = dict(self._by_event)
+
+        def own(event: FlagEvent) -> StoredDiff | None:
+            found = held.get(diff_key(event))
+            if found is not None and found.event not in (None, event):
+                found = held.get(id(event))
+                if found is None or found.event is not event:
+                    return None
+            return StoredDiff(found.diff, found.at) if found is not None else None
+
+        return own
 
     def lines_for(self, event: FlagEvent) -> list[str]:
         """The event's diff in full (`describe`), or nothing."""
