@@ -14,6 +14,7 @@ from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.help import HelpScreen
+from togul_monitor.ui.view.found import FoundChange
 from togul_monitor.ui.view.rows import row_event
 from togul_monitor.ui.widgets.filter_bar import FilterBar
 
@@ -179,12 +180,21 @@ async def test_e_exports_what_the_filter_shows(emulator: EmulatorHandle, tmp_pat
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
         emulator.world.update_flag("production", "checkout-v2", enabled=True)
         await wait_for(pilot, lambda: app.main.store.received == 3)
+        # Switched off with no event (as in an outage that lost it): `r` finds it, a row of its own.
+        emulator.world.update_flag("production", "checkout-v2", enabled=False, publish=False)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any(isinstance(r, FoundChange) for r in app.main.store.view))
         await pilot.press("slash", *"checkout", "enter")
         await pilot.press("e")
         await wait_for(pilot, lambda: getattr(app.main, "last_export", None) is not None)
         rows = [json.loads(line) for line in app.main.last_export.read_text().splitlines()]
         assert [r["kind"] for r in rows].count("event") == 2
         assert {r["flag_key"] for r in rows} == {"checkout-v2"}  # its value changes too
+        found = [r for r in rows if r["kind"] == "found"]
+        assert [(r["environment_key"], r["after"]["enabled"]) for r in found] == [
+            ("production", False)
+        ]
+        assert rows[-1] == found[0]  # in time order: after the events
         assert app.main.last_export.parent == tmp_path / "exports"
 
 

@@ -44,9 +44,7 @@ async def make_changes(pilot: Any, app: Any, emulator: EmulatorHandle) -> None:
     world.delete_flag("production", "new-dashboard")  # true → deleted
     # Each flag is re-evaluated about once a second at most (core/reevaluate.py).
     # Six: the new flags' first values (∅ → …), then the four changes.
-    await wait_for(
-        pilot, lambda: len(app.main.store.changes) == 6, timeout=15, what="six changes"
-    )
+    await wait_for(pilot, lambda: len(app.main.store.changes) == 6, timeout=15, what="six changes")
     await pilot.pause(0.3)  # a paint with every change
 
 
