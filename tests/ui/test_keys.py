@@ -180,6 +180,8 @@ async def test_e_exports_what_the_filter_shows(emulator: EmulatorHandle, tmp_pat
         emulator.world.update_flag("production", "checkout-v2", enabled=False)
         emulator.world.update_flag("production", "checkout-v2", enabled=True)
         await wait_for(pilot, lambda: app.main.store.received == 3)
+        # Every event's own answer first: the silent change below must be news to `r` alone.
+        await wait_for(pilot, app.monitor.evaluations_idle)
         # Switched off with no event (as in an outage that lost it): `r` finds it, a row of its own.
         emulator.world.update_flag("production", "checkout-v2", enabled=False, publish=False)
         await pilot.press("r")
