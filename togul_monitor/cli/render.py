@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from togul_monitor.cli.plain_errors import plain_error
+from togul_monitor.cli.tail_marks import ReplayMarks
 from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line
 from togul_monitor.config.validate import display_url
 from togul_monitor.core.updates import EvaluatorStatus
@@ -170,6 +171,8 @@ class TailPrinter:
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
         self._failures_said: dict[str, float] = {}  # a failure said (`_say_seldom`) → when
         self.ids_seen = False  # the events carry ids: a change tied to none is no event's
+        # Text lines only: what a line says under an event (cli/tail_marks.py).
+        self.replays = ReplayMarks(clock)
 
     @property
     def err(self) -> TextIO:
@@ -219,6 +222,8 @@ class TailPrinter:
             )
         # The time it was received, as the TUI's feed shows it (the server's is in --json).
         self._write(f"{self._stamp(event.received_at)}  {middle}  v{event.version}")
+        if event.received_at <= self.replays.until and (replayed := self.replays.line(event)):
+            self._write(replayed)
 
     def transition(self, transition: ValueTransition) -> None:
         """A value one of the profile's contexts gets changed: on stdout, after the event's
@@ -280,6 +285,8 @@ class TailPrinter:
 
     def note(self, item: StreamItem) -> None:
         text = self._describe(item)
+        if isinstance(item, Outage):
+            self.replays.outage(item)
         if isinstance(item, Status):
             self.state = item.state
         if text is not None:
