@@ -1,6 +1,7 @@
 """What `tail`'s text lines add under an event (cli/tail_marks.py, cli/render.py): that the
-server replayed it after an outage (the rule of `history`: domain/history.py `Replays`).
-`--json` is left as it was."""
+server replayed it after an outage (the rule of `history`: domain/history.py `Replays`), and
+that its own re-evaluation was merged into the next event's (the feed's rule:
+ui/view/answers.py). `--json` is left as it was."""
 
 from __future__ import annotations
 
@@ -84,6 +85,61 @@ def test_json_lines_are_left_as_they_were() -> None:
     p, out = printer(as_json=True)
     p.note(OUTAGE)
     p.events([event(16, T + 30, T + 60.3)])
+    p.value(value(True))
     p.events([event(17, T + 61, T + 60.4)])
     p.flush()
     assert [json.loads(line)["kind"] for line in lines(out)] == ["event", "event"]
+
+
+# --- merged ------------------------------------------------------------------------------------
+
+
+def test_an_event_answered_only_with_the_next_one_says_so_before_that_ones_line() -> None:
+    p, out = printer()
+    p.event(event(7, T, T))
+    p.value(value(True))  # the event marked the value stale
+    p.event(event(8, T, T + 0.1))  # before the answer: the two are evaluated together
+    p.value(value(False))  # the answer
+    p.event(event(9, T + 5, T + 5))  # after it: evaluated on its own
+    assert [line[21:] for line in lines(out) if not line.startswith("  ↳ ")] == [
+        "rule.updated  checkout-v2  production  v7",
+        "rule.updated  checkout-v2  production  v8",
+        "rule.updated  checkout-v2  production  v9",
+    ]
+    assert lines(out)[1] == "  ↳ checkout-v2 (production): v7 evaluated with the next change"
+    assert len(lines(out)) == 4
+
+
+def test_only_events_that_waited_for_an_answer_that_came_with_the_next_are_marked() -> None:
+    p, out = printer()
+    # Past the flag limit: the monitor publishes no value of the flag, and never evaluates it.
+    p.events([event(1, T, T, flag="other"), event(2, T, T, flag="other")])
+    # Another environment: its values are not the profile's.
+    p.value(value(True, "staged"))
+    p.events(
+        [event(1, T, T, flag="staged", env="env-s"), event(2, T, T, flag="staged", env="env-s")]
+    )
+    # A deletion answers the events before it "deleted".
+    p.value(value(True))
+    p.event(event(7, T, T))
+    p.event(event(8, T, T, kind="flag.deleted"))
+    assert not [line for line in lines(out) if line.startswith("  ↳ ")]
+
+
+def test_with_several_contexts_the_line_names_those_that_had_not_answered() -> None:
+    p, out = printer(contexts=("premium", "free"))
+    p.event(event(7, T, T))
+    for context in ("premium", "free"):
+        p.value(value(True, context=context))
+    p.value(value(False, context="premium"))  # premium answered the first event, free not
+    p.event(event(8, T, T))
+    p.event(event(9, T, T))  # neither answered the second
+    marks = [line for line in lines(out) if line.startswith("  ↳ ")]
+    assert marks == [
+        "  ↳ checkout-v2 [free] (production): v7 evaluated with the next change",
+        "  ↳ checkout-v2 (production): v8 evaluated with the next change",
+    ]
+    p.merges.narrow(["premium"])  # `--context premium`
+    p.value(value(False, context="premium"))
+    p.event(event(10, T, T))
+    assert len([line for line in lines(out) if line.startswith("  ↳ ")]) == 2

@@ -17,9 +17,9 @@ from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import _settle
 from togul_monitor.cli.tail_record import CommittedFirst, answered_and_committed
 from togul_monitor.cli.tail_scope import TailScope
-from togul_monitor.core.updates import ConfigsStopped, TransitionRecorded
+from togul_monitor.core.updates import ConfigsStopped, TransitionRecorded, ValueUpdated
 from togul_monitor.domain.events import FlagEvent, Heartbeat
-from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 
 from ..waits import until
 
@@ -120,6 +120,30 @@ async def test_configurations_stopped_waits_behind_what_was_journalled_before_it
         journal.commit(1)
         assert await committed.__anext__() is event
         assert await committed.__anext__() == ConfigsStopped("HTTP 401")
+
+
+async def test_an_answer_waits_behind_the_events_journalled_before_it() -> None:
+    """A value's answer tells the text lines that an event printed before it was evaluated on
+    its own (cli/tail_marks.py): let through ahead of that event, it would be taken for an
+    answer that came before it, and the event's merge into the next one would go unsaid."""
+    journal = Journal()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def updates() -> AsyncIterator[object]:
+        while True:
+            yield await queue.get()
+
+    committed: Any = CommittedFirst(updates(), lambda: journal)  # type: ignore[arg-type]
+    async with committed:
+        journal.appended = 1
+        event = FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0)
+        answer = ValueUpdated(FlagValue("g", ON, OFF, 1.0, "9", False, False, None))
+        queue.put_nowait(event)
+        queue.put_nowait(answer)
+        await until(queue.empty, poll=0)
+        assert [update for _, update in committed._held] == [event, answer]
+        journal.commit(1)
+        assert await committed.batch() == [event, answer]
 
 
 async def test_a_reader_held_back_leaves_the_updates_in_the_drain_buffer(

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from togul_monitor.cli.plain_errors import plain_error
-from togul_monitor.cli.tail_marks import ReplayMarks
+from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks
 from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line
 from togul_monitor.config.validate import display_url
 from togul_monitor.core.updates import EvaluatorStatus
@@ -173,6 +173,8 @@ class TailPrinter:
         self.ids_seen = False  # the events carry ids: a change tied to none is no event's
         # Text lines only: what a line says under an event (cli/tail_marks.py).
         self.replays = ReplayMarks(clock)
+        self.merges = MergeMarks(self.contexts, named=self.names_contexts)
+        self._evaluated = environment_key if evaluating and not as_json else None
 
     @property
     def err(self) -> TextIO:
@@ -220,10 +222,17 @@ class TailPrinter:
             middle = self._middles[shown] = (
                 f"{safe_text(event.type):<12}  {safe_text(event.flag_key)}  {safe_text(where)}"
             )
+        if where == self._evaluated and (merged := self.merges.event(event, where)):
+            self._write(merged)  # before this event's line: the one it was merged into
         # The time it was received, as the TUI's feed shows it (the server's is in --json).
         self._write(f"{self._stamp(event.received_at)}  {middle}  v{event.version}")
         if event.received_at <= self.replays.until and (replayed := self.replays.line(event)):
             self._write(replayed)
+
+    def value(self, value: FlagValue) -> None:
+        """A value the monitor published: an answer ends an event's wait (cli/tail_marks.py)."""
+        if self._evaluated is not None:
+            self.merges.value(value)
 
     def transition(self, transition: ValueTransition) -> None:
         """A value one of the profile's contexts gets changed: on stdout, after the event's
@@ -301,6 +310,7 @@ class TailPrinter:
             return
         why = safe_text(status.text(time.time()) or "evaluation failed")
         if status.credentials_rejected:  # nothing more is asked (the TUI can ask again, not tail)
+            self.merges.halted = True
             text = f"{why}: value changes are no longer shown"
         else:
             text = f"{why}: value changes are not shown where it fails, until it answers again"

@@ -147,6 +147,8 @@ async def _run_tail(
                 org_wide=bool(profile.token) and not key_may_stream(profile.api_key),
                 contexts=contexts,
             )
+            if contexts:
+                printer.merges.narrow(contexts)  # what `--context` leaves is what is said
             async with contextlib.AsyncExitStack() as stack:
                 items: AsyncIterator[object] = updates
                 settle_mark: Callable[[], Callable[[], bool]] = monitor.answered_mark

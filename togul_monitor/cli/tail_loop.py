@@ -144,6 +144,7 @@ def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
             printer.transition(item.transition)
         return True
     if isinstance(item, ValueUpdated):
+        printer.value(item.value)  # an answer: an event printed before it was not merged
         if item.first and scope.first_value(item.value):
             printer.first_value(item.value)
         return True

@@ -1,20 +1,32 @@
 """What `tail`'s text lines say about an event besides the event itself (cli/render.py
-`TailPrinter`), where the event line is printed: an event the server replayed after an outage
-(the rule `history` uses: domain/history.py `Replays`) gets a line under it,
-`  ↳ replayed: server time 12:00:01; received 12:00:09`: its line's time is when it was
-received, after the outage it happened in.
+`TailPrinter`), where the event line is printed:
+
+- an event the server replayed after an outage (the rule `history` uses: domain/history.py
+  `Replays`) gets a line under it, `  ↳ replayed: server time 12:00:01; received 12:00:09`: its
+  line's time is when it was received, after the outage it happened in;
+- an event whose own re-evaluation was merged into the next one's (a burst: core/coalesce.py)
+  gets `  ↳ checkout-v2 (production): v7 evaluated with the next change` when that next event is
+  printed, before its line. Nothing is printed under an event whose value did not change, so
+  without it "unchanged" and "not evaluated on its own" would read alike. The rule is the
+  feed's (ui/view/answers.py): an event waits for its flag's next value that is not stale; an
+  event printed while the one before it of the same flag still waits was evaluated with it.
 
 Text output only: `--json` has both times of every event, and its per-event path does no more
-than it did (cli/tail_output.py). An event is looked at here only while a replay's window is
-open.
+than it did (cli/tail_output.py). An event is looked at here only when a replay's window is
+open or it is of the profile's environment, whose values are evaluated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import REPLAY_WINDOW, Replays
+from togul_monitor.domain.values import FlagValue
+from togul_monitor.support.text import safe_text
+
+MAX_FLAGS_FOLLOWED = 100_000  # flags whose last event waits for its answer, at most
+WITH_NEXT = "evaluated with the next change"  # the feed's words (ui/view/feed_layout.py)
 
 
 class ReplayMarks:
@@ -43,3 +55,63 @@ class ReplayMarks:
             return None
         server, received = self._clock(event.timestamp), self._clock(event.received_at)
         return f"  ↳ replayed: server time {server}; received {received}"
+
+
+class MergeMarks:
+    """Which printed events of the profile's environment still wait for their flag's answer
+    (a value that is not stale) in the contexts followed: see the module's docstring."""
+
+    def __init__(self, contexts: Sequence[str], *, named: bool = False) -> None:
+        self.contexts = tuple(contexts)
+        self.named = named  # the profile has named contexts: a line names them when not all
+        self._waiting: dict[str, FlagEvent] = {}  # flag → its last event printed, unanswered
+        self._answered: dict[str, set[str]] = {}  # flag → contexts that answered it so far
+        self._evaluated: set[str] = set()  # flags the monitor published a value of
+        self.halted = False  # evaluate refused the credentials: nothing answers any more
+
+    def narrow(self, contexts: Collection[str]) -> None:
+        """Follow only these contexts (`--context`)."""
+        self.contexts = tuple(name for name in self.contexts if name in contexts)
+
+    def event(self, event: FlagEvent, where: str) -> str | None:
+        """`event` (of environment `where`) is printed: the line saying that the flag's
+        previous event was evaluated with it (not answered before it came), if it was."""
+        flag = event.flag_key
+        waiting = self._waiting
+        previous = waiting.pop(flag, None)
+        if len(waiting) >= MAX_FLAGS_FOLLOWED:
+            waiting.clear()
+            self._answered.clear()
+        waiting[flag] = event
+        if previous is None:
+            return None
+        answered = self._answered.pop(flag, ())
+        # A deletion answers every event before it "deleted" (as the feed does); a flag the
+        # monitor never evaluated (past its flag limit) answers none of them.
+        if self.halted or event.type == "flag.deleted" or flag not in self._evaluated:
+            return None
+        merged = [name for name in self.contexts if name not in answered]
+        if not merged:
+            return None
+        named = ""
+        if self.named and len(merged) < len(self.contexts):
+            named = f" [{', '.join(safe_text(name) for name in merged)}]"
+        lead = f"  ↳ {safe_text(flag)}{named} ({safe_text(where)})"
+        return f"{lead}: v{previous.version} {WITH_NEXT}"
+
+    def value(self, value: FlagValue) -> None:
+        """A value the monitor published."""
+        flag = value.flag_key
+        evaluated = self._evaluated
+        if flag not in evaluated:
+            if len(evaluated) >= MAX_FLAGS_FOLLOWED:
+                evaluated.clear()
+            evaluated.add(flag)
+        if value.stale or (value.current is None and not value.deleted):
+            return  # not an answer (still stale, failed, superseded)
+        if flag not in self._waiting or value.context not in self.contexts:
+            return
+        answered = self._answered.setdefault(flag, set())
+        answered.add(value.context)
+        if answered.issuperset(self.contexts):
+            del self._waiting[flag], self._answered[flag]

@@ -14,10 +14,11 @@ recording over once that process has gone (core/takeover.py), and from then on w
 waits for the commits of the journal it now records. Until then there is nothing of its own to
 wait for (a journal it only reads commits nothing).
 
-Order is kept for everything `tail` prints or acts on (events, transitions, a flag's first
-value, configuration diffs (journalled before they are published, core/configs.py), the
+Order is kept for everything `tail` prints or acts on (events, values: a flag's first one, and
+the answers that tell whether an event was evaluated on its own (cli/tail_marks.py),
+transitions, configuration diffs (journalled before they are published, core/configs.py), the
 stream's and the evaluator's status, outages, unusable events): those wait their turn. Updates
-it ignores (other values, heartbeats) pass at once: holding them would print nothing more
+it ignores (heartbeats) pass at once: holding them would print nothing more
 safely. What this costs is latency (up to one writer batch, about 50 ms), not throughput: one
 commit releases every update it covers.
 What the journal could not write (a full queue, a failed write: counted in `dropped`) is printed
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
 # What `tail` prints or acts on (cli/tail_loop.py `print_updates`): only these wait for the journal.
 HELD = (
     FlagEvent,
+    ValueUpdated,
     TransitionRecorded,
     ConfigChanged,
     ConfigsStopped,
@@ -153,9 +155,7 @@ class CommittedFirst:
                 journal = self._current()
                 pending: Pending = None if journal is None else (journal, journal.appended)
                 for update in batch:
-                    if isinstance(update, HELD) or (
-                        isinstance(update, ValueUpdated) and update.first
-                    ):
+                    if isinstance(update, HELD):
                         self._held.append((pending, update))
                     else:
                         self._passing.append(update)
