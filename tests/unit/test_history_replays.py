@@ -97,3 +97,16 @@ def test_history_shows_a_replayed_event_at_the_time_it_is_listed_by() -> None:
     )
     times = [line[:19] for line in lines]
     assert times == sorted(times, reverse=True)
+
+
+def test_outages_added_one_by_one_mark_what_the_whole_list_marks() -> None:
+    """The feed receives outages as they come (ui/view/feed_store.py): in any order, twice."""
+    later = Outage(T + 100, T + 160, 3, True, T + 160.2)
+    replays = Replays(())
+    for outage in (later, OUTAGE, later, Outage(T + 200, T + 260, 0, True, T + 260.2)):
+        replays.add(outage)
+    whole = Replays([OUTAGE, later])
+    for entry in (REPLAYED, BEFORE, event(18, T + 130, T + 160.3), event(19, T + 130, T + 170)):
+        assert replays.happened_at(entry) == whole.happened_at(entry)
+        assert replays.outage_of(entry) == whole.outage_of(entry)
+    assert replays.outage_of(REPLAYED) == OUTAGE

@@ -31,6 +31,9 @@ HistoryEntry = FlagEvent | ValueTransition | Outage | FoundDiff
 #: A replay comes in the first reads of the resumed connection: an event received later than
 #: this after its outage was decided is live, whatever the server's clock says of it.
 REPLAY_WINDOW = 5.0
+#: Outages a view that receives them as they come keeps (`Replays.add`): a replay is read only
+#: right after its outage.
+MAX_OUTAGES = 1_000
 #: The server stamps events in whole seconds: a stamp says the change happened within the
 #: second after it.
 SERVER_TIME_STEP = 1.0
@@ -58,8 +61,19 @@ class Replays:
         self._outages = outages
         self._ends = [o.ended_at for o in outages]
 
-    def happened_at(self, entry: object) -> float | None:
-        """When a replayed event happened, inside its outage; None for any other entry."""
+    def add(self, outage: Outage) -> None:
+        """One more outage, for a view that receives them as they come (the feed): at most
+        MAX_OUTAGES, the latest."""
+        if not outage.replayed or outage in self._outages:
+            return
+        index = bisect_right(self._ends, outage.ended_at)
+        self._outages.insert(index, outage)
+        self._ends.insert(index, outage.ended_at)
+        if len(self._outages) > MAX_OUTAGES:
+            del self._outages[0], self._ends[0]
+
+    def outage_of(self, entry: object) -> Outage | None:
+        """The outage a replayed event happened in; None for any other entry."""
         if not isinstance(entry, FlagEvent) or not self._outages:
             return None
         index = bisect_right(self._ends, entry.received_at) - 1
@@ -69,6 +83,13 @@ class Replays:
         if entry.received_at > outage.received_at + REPLAY_WINDOW:
             return None
         if entry.timestamp + SERVER_TIME_STEP > outage.ended_at:
+            return None
+        return outage
+
+    def happened_at(self, entry: object) -> float | None:
+        """When a replayed event happened, inside its outage; None for any other entry."""
+        outage = self.outage_of(entry)
+        if outage is None or not isinstance(entry, FlagEvent):
             return None
         return min(max(entry.timestamp, outage.started_at), outage.ended_at)
 

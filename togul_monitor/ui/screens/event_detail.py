@@ -19,13 +19,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import UNSEEN_NOTE, Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.messages import TransitionLoaded
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.contexts import STATE_WORDS
-from togul_monitor.ui.view.format import fmt_full_time, fmt_lag, type_style
+from togul_monitor.ui.view.format import fmt_clock, fmt_full_time, fmt_lag, type_style
 from togul_monitor.ui.view.found import FoundChange, named
 from togul_monitor.ui.view.rows import FeedItem, marker_fields
 
@@ -122,12 +122,14 @@ def detail_text(
     looking_up: bool = False,
     config: Text | None = None,
     contexts: ContextWords = NO_CONTEXTS,
+    replayed: Outage | None = None,
 ) -> Text:
     """Everything known about one event, as plain Text (server text is never markup).
 
     `transitions`: its value changes, one per context that changed. `looking_up`: they are
     being read from the journal (shown as such meanwhile). `config`: what the event changed in
     the flag's configuration (view/config_diffs.py). `contexts`: the profile's, when several.
+    `replayed`: the outage the server replayed the event after (domain/history.py `Replays`).
     """
     text = Text()
     text.append(safe_text(event.type), style=type_style(event.type))
@@ -137,7 +139,7 @@ def detail_text(
     env = safe_text(event.environment_id)
     if environment_names and event.environment_id in environment_names:
         env = f"{safe_text(environment_names[event.environment_id])} ({env})"
-    rows = (
+    rows: list[tuple[str, str]] = [
         (
             "event id",
             safe_text(event.event_id) if event.event_id else "(none: the server sent no id)",
@@ -147,7 +149,9 @@ def detail_text(
         ("server time", fmt_full_time(event.timestamp, time_mode)),
         ("received", fmt_full_time(event.received_at, time_mode)),
         ("lag", f"{fmt_lag(event.received_at - event.timestamp)} (server times are whole seconds)"),
-    )
+    ]
+    if replayed is not None:
+        rows.append(("replayed", _replay_words(replayed, time_mode)))
     for label, value in rows:
         text.append(f"{label:<12}", style="dim")
         text.append(value)
@@ -174,6 +178,13 @@ def detail_text(
     raw = json.dumps(event.to_json(), indent=2, ensure_ascii=False, sort_keys=True)
     text.append(safe_text_lines(raw))
     return text
+
+
+def _replay_words(outage: Outage, time_mode: str) -> str:
+    """Why the lag is the outage's: the server re-sent the event once the stream was back."""
+    mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
+    start, end = fmt_clock(outage.started_at, mode, 0), fmt_clock(outage.ended_at, mode, 0)
+    return f"re-sent after the outage {start}–{end}: it happened then, at the server time"
 
 
 def safe_text_lines(s: str) -> str:

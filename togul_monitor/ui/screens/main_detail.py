@@ -55,8 +55,16 @@ def open_detail(
     loaded, total = (snapshot.configs_loaded, snapshot.configs_total) if snapshot else (0, 0)
     diff = store.diffs.for_event(item)
     config = config_text(diff, state, loaded, total)
+    replayed = store.replays.outage_of(item)
     body = detail_text(
-        item, transitions, time_mode, names, looking_up=look_up, config=config, contexts=contexts
+        item,
+        transitions,
+        time_mode,
+        names,
+        looking_up=look_up,
+        config=config,
+        contexts=contexts,
+        replayed=replayed,
     )
     rebuild: Rebuild | None = None
     if diff is None and state in ("loading", "complete"):  # the diff may come in a moment
@@ -75,6 +83,7 @@ def open_detail(
                 looking_up=looking,
                 config=config,
                 contexts=contexts,
+                replayed=replayed,
             )
 
     detail = EventDetailScreen(body, title="event detail", rebuild=rebuild, looking_up=look_up)
@@ -83,7 +92,7 @@ def open_detail(
         # Not in memory: the monitor reads the journal (a flush, a SQLite query), which may
         # take seconds under backlog. The screen is open already; the answer fills it in.
         job, post = main_jobs.look_up_transition, detail.post_message
-        args = (monitor, item, time_mode, {**names}, config, contexts)
+        args = (monitor, item, time_mode, {**names}, config, contexts, replayed)
         main_jobs.start(screen, "transition", job, post, *args)
 
 

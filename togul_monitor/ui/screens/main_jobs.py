@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from togul_monitor.domain.event_log import Row
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.ui.export import ExportedCounts, ViewExport, write_view
 from togul_monitor.ui.handle import MonitorHandle
@@ -78,13 +78,20 @@ def look_up_transition(
     environment_names: Mapping[str, str],
     config: Text | None = None,
     contexts: ContextWords = NO_CONTEXTS,
+    replayed: Outage | None = None,
 ) -> None:
     """The value changes `event` caused (one per context), from the journal (may take seconds
     under backlog), as the detail screen's new body (with `config`, its configuration section,
-    as it was; `contexts`, what each context without a change said then)."""
+    `contexts`, what each context without a change said then, and `replayed`, as they were)."""
     transitions = tuple(monitor.transitions_for(event))
     body = detail_text(
-        event, transitions, time_mode, environment_names, config=config, contexts=contexts
+        event,
+        transitions,
+        time_mode,
+        environment_names,
+        config=config,
+        contexts=contexts,
+        replayed=replayed,
     )
     post(TransitionLoaded(event, transitions, body))
 

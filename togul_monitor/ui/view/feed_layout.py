@@ -97,13 +97,26 @@ def _status(name: str) -> tuple[Parts, Parts]:
     return (Part(long, style, cut=1),), (Part(short, style, cut=1),)
 
 
+#: Before what the row of an event the server replayed after an outage says: its time is when
+#: it was received, after the outage it happened in (domain/history.py `Replays`, the rule of
+#: `history`; the detail says when it happened).
+REPLAYED = (Part("replayed", "yellow"), Part(" · ", "dim"))
+
+
 def row_change(event: FlagEvent, store: FeedStore) -> tuple[Parts, Parts]:
     """What the row says (long, short): the value's change, or why there is none, with what
     the event changed in the flag's configuration when that is known (view/config_diffs.py).
     A profile with several contexts says what each did (view/contexts.py)."""
     transitions = store.transitions_for(event)
     long, short = _value_change(event, store, transitions)
-    return with_diff(long, short, store.diffs.for_event(event), bool(transitions))
+    long, short = with_diff(long, short, store.diffs.for_event(event), bool(transitions))
+    if store.replays.outage_of(event) is None:
+        return long, short
+    return _replayed(long), _replayed(short)
+
+
+def _replayed(parts: Parts) -> Parts:
+    return (*REPLAYED, *parts) if parts else REPLAYED[:1]
 
 
 def _value_change(

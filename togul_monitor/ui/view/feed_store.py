@@ -37,7 +37,8 @@ from typing import Protocol
 import msgspec
 
 from togul_monitor.domain.event_log import Row as LogRow
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.history import Replays
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.recorded import RecordedChanges
 from togul_monitor.ui.view.answers import ValueAnswers
@@ -110,6 +111,7 @@ class FeedStore:
         # Configuration diffs by the event they explain (view/config_diffs.py).
         self.diffs = ConfigDiffs(2 * self.view_size)
         self.found = FoundRows(self.view_size)  # changes no event explains (view/found.py)
+        self.replays = Replays(())  # the outages received: the events they replayed are marked
         self.position = 0  # log position of the next row this store receives
         self.start = 0  # log position where this view begins
         self.live_start = 0  # log position of this run's first row (before it: recorded)
@@ -128,11 +130,10 @@ class FeedStore:
         # Another monitor (a profile switch): its event ids are another stream's, and the value
         # changes kept by id would show on its rows.
         self.changes.clear()
-        if boundary is None or start == 0:
-            return
-        rows, end = source.rows_since(0)
+        rows, end = source.rows_since(0) if boundary is not None and start else ((), 0)
         recorded = rows[: max(0, start - (end - len(rows)))]
-        if not recorded:
+        self.replays = Replays(recorded)  # the outages among them
+        if not recorded or boundary is None:
             return
         self.start = start - len(recorded)
         self.boundary = boundary(recorded)
@@ -162,6 +163,8 @@ class FeedStore:
     def add_row(self, row: LogRow) -> None:
         """The next row of the log, in log order."""
         rows: list[Row] = [row] if type(row) is FlagEvent else list(self.marker_rows(row))
+        if type(row) is Outage:  # its replay marks the events it re-sent (view/feed_layout.py)
+            self.replays.add(row)
         if self._recent is not None:
             self._recent.append((self.position, rows))
         self.position += 1
