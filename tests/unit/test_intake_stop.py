@@ -47,6 +47,7 @@ async def test_a_caller_cancelled_while_the_stream_closes_stays_cancelled() -> N
         log_size=10,
         on_events=lambda batch: None,
         on_outage=lambda unseen, ask: None,
+        on_proven=lambda: None,
         on_gap=lambda gap: None,
         on_blind=lambda blind: None,
         on_change=lambda: None,

@@ -35,6 +35,7 @@ from togul_monitor.domain.events import (
     FlagEvent,
     Malformed,
     Outage,
+    OutageProven,
     PossibleGap,
     Status,
 )
@@ -163,6 +164,14 @@ class ProfileRun:
             elif isinstance(update, Outage):
                 counts.outage()
                 self._outage(update)
+            elif isinstance(update, OutageProven):
+                self._log.info(
+                    "outage proven",
+                    profile=self.name,
+                    started=iso_utc(update.outage.started_at),
+                    ended=iso_utc(update.outage.ended_at),
+                    may_have_missed=False,
+                )
             elif isinstance(update, Malformed):
                 self._log.warn(
                     "malformed event",

@@ -29,7 +29,7 @@ from typing import TextIO
 
 from togul_monitor.cli.plain_errors import plain_error
 from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks
-from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line
+from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line, outage_proven_json
 from togul_monitor.config.validate import display_url
 from togul_monitor.core.updates import EvaluatorStatus
 from togul_monitor.domain.events import (
@@ -37,6 +37,7 @@ from togul_monitor.domain.events import (
     FlagEvent,
     Malformed,
     Outage,
+    OutageProven,
     PossibleGap,
     Status,
     StreamItem,
@@ -293,6 +294,8 @@ class TailPrinter:
             self._write(f"  ↳ {where}: … {len(lines) - len(shown)} more changes")
 
     def note(self, item: StreamItem) -> None:
+        if self.as_json and isinstance(item, OutageProven):
+            self._write(json_line(outage_proven_json(item.outage)))  # a line of its own kind
         text = self._describe(item)
         if isinstance(item, Outage):
             self.replays.outage(item)
@@ -348,6 +351,12 @@ class TailPrinter:
             return (
                 f"outage {clock(item.started_at)}–{clock(item.ended_at)} "
                 f"({item.ended_at - item.started_at:.1f} s): {replay}; {missed}"
+            )
+        if isinstance(item, OutageProven):
+            outage = item.outage
+            return (
+                f"outage {clock(outage.started_at)}–{clock(outage.ended_at)} missed nothing "
+                "after all: the next event's id followed the last one's"
             )
         if isinstance(item, Malformed):
             return self._describe_malformed(item)

@@ -40,6 +40,7 @@ from togul_monitor.domain.events import (
     FlagEvent,
     Malformed,
     Outage,
+    OutageProven,
     PossibleGap,
     Status,
 )
@@ -229,7 +230,7 @@ async def print_updates(
             if isinstance(item, RecordingTaken):  # it said `not recording` at its start
                 printer.say(RECORDING_TAKEN)
                 continue
-            if not isinstance(item, (Status, Outage, Malformed, PossibleGap)):
+            if not isinstance(item, (Status, Outage, OutageProven, Malformed, PossibleGap)):
                 continue  # value bookkeeping and heartbeats: not worth a line
             printer.note(item)
             if isinstance(item, Status):

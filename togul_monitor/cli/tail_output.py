@@ -40,7 +40,7 @@ from typing import BinaryIO, TextIO, cast
 import msgspec
 
 from togul_monitor.cli.tail_writer import OutputWriter, Parts, write_parts
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
 
 FLUSH_DELAY = 0.05  # seconds a printed line may wait in the buffer
 FLUSH_BYTES = 64 * 1024  # characters that are written at once (a pipe's buffer)
@@ -287,3 +287,17 @@ def buffered(output: TailOutput) -> Iterator[None]:
         output.close()
     if output.failure is not None:  # the last write, made while closing, failed
         raise output.failure
+
+
+def outage_proven_json(outage: Outage) -> dict[str, object]:
+    """`tail --json`'s line for an outage it reported as one that may have missed changes (on
+    stderr), proved whole by the next event: which outage (its window and when it was
+    reported), and when the proof came."""
+    return {
+        "kind": "outage_proven",
+        "started_at": outage.started_at,
+        "ended_at": outage.ended_at,
+        "received_at": outage.received_at,
+        "proven_at": outage.proven_at,
+        "may_have_missed": False,
+    }

@@ -43,7 +43,14 @@ from togul_monitor.core.updates import (
     TransitionRecorded,
     ValueUpdated,
 )
-from togul_monitor.domain.events import FlagEvent, Malformed, Outage, PossibleGap, Status
+from togul_monitor.domain.events import (
+    FlagEvent,
+    Malformed,
+    Outage,
+    OutageProven,
+    PossibleGap,
+    Status,
+)
 
 if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
     from togul_monitor.store.journal import Journal, Mark
@@ -61,6 +68,7 @@ HELD = (
     EvaluatorStatus,
     Status,
     Outage,
+    OutageProven,
     Malformed,
     PossibleGap,
 )

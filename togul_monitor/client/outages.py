@@ -18,6 +18,12 @@ Outage rule (documented for the UI and tested):
   later than `ended_at`: they happened while we were away, so the server re-sent them. Server
   timestamps are whole seconds on another machine's clock, so a live event in the reconnect
   second counts as replayed; the count is informative, `may_have_missed` is the safe signal.
+* An outage reported before any event came (a quiet stream: after DECISION_DELAY, or on a
+  heartbeat) cannot be proven then. The first event after it decides it again by the same
+  rule: proven whole, an `OutageProven` (the same outage, `may_have_missed` False) comes right
+  before that event in its batch. Until then the check is once per network read, never per
+  event. A connection lost before that event ends the wait: the outage stays as reported (the
+  next outage is decided on its own).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from togul_monitor.domain.events import FlagEvent, Malformed, Outage, StreamItem
+from togul_monitor.domain.events import FlagEvent, Malformed, Outage, OutageProven, StreamItem
 
 DECISION_DELAY = 1.0  # seconds after LIVE to report an outage when nothing arrived yet
 
@@ -74,6 +80,9 @@ class OutageTracker:
         self._down_since = resumed.since if resumed is not None else None
         self._resumed = resumed  # until the first outage is decided
         self._pending: _Pending | None = None
+        # Reported after DECISION_DELAY as one that may have missed changes: the first event
+        # decides it again (`decide`).
+        self._unproven: tuple[_Pending, Outage] | None = None
 
     def live(self, now: float, sent_id: str | None, last_numeric: int | None) -> None:
         """A connection went LIVE: if one was lost before, its outage is now pending."""
@@ -88,6 +97,7 @@ class OutageTracker:
 
     def lost(self, now: float, data_stopped_at: float) -> None:
         """The LIVE connection of `now` ended; data had stopped at `data_stopped_at`."""
+        self._unproven = None  # no event came on its connection: it stays as reported
         if self._pending is not None:
             # Lost again before the outage was even reported: it is still the same outage.
             self._down_since = self._pending.started_at
@@ -96,42 +106,40 @@ class OutageTracker:
         else:
             self._down_since = max(now, data_stopped_at)
 
-    def decide(self, batch: list[StreamItem], now: float) -> Outage | None:
-        """The pending outage, judged on the first items of the new connection."""
+    def decide(self, batch: list[StreamItem], now: float) -> StreamItem | None:
+        """The pending outage, judged on the first items of the new connection; or, for an
+        outage already reported without proof, an `OutageProven` when they prove it whole."""
         pending = self._pending
         if pending is None:
-            return None
+            return None if self._unproven is None else self._decide_again(batch, now)
         self.cancel()
         self._pending = self._resumed = None
-        first_id: str | None = None
-        first_environment: str | None = None
-        replayed = 0
-        seen_event = False
-        for item in batch:
-            if isinstance(item, (FlagEvent, Malformed)):
-                if not seen_event:
-                    seen_event = True
-                    first_id = item.event_id
-                    if isinstance(item, FlagEvent):
-                        first_environment = item.environment_id
-                if isinstance(item, FlagEvent) and item.timestamp <= pending.ended_at:
-                    replayed += 1
-        first = _numeric(first_id)
-        proven = (
-            pending.sent_id is not None
-            and pending.last_numeric is not None
-            and first is not None
-            and first == pending.last_numeric + 1
-            # A resumed run's: of the stream it resumes (else another stream's ids).
-            and pending.environment_id in (None, first_environment)
-        )
-        return Outage(
+        first = _first_event(batch, pending.ended_at)
+        replayed = first.replayed if first is not None else 0
+        outage = Outage(
             started_at=pending.started_at,
             ended_at=pending.ended_at,
             replayed=replayed if pending.sent_id is not None else None,
-            may_have_missed=not proven,
+            may_have_missed=first is None or not _proven(pending, first.event_id, first.env),
             received_at=now,
         )
+        if first is None:  # heartbeats only: as a timeout, the first event may prove it whole
+            self._await_proof(pending, outage)
+        return outage
+
+    def _decide_again(self, batch: list[StreamItem], now: float) -> OutageProven | None:
+        """The reported outage decided again on the first event after it (none in `batch`:
+        still waiting)."""
+        assert self._unproven is not None
+        first = next((i for i in batch if isinstance(i, (FlagEvent, Malformed))), None)
+        if first is None:
+            return None  # heartbeats only: the first event is still to come
+        pending, reported = self._unproven
+        self._unproven = None
+        environment = first.environment_id if isinstance(first, FlagEvent) else None
+        if not _proven(pending, first.event_id, environment):
+            return None
+        return OutageProven(msgspec.structs.replace(reported, may_have_missed=False, proven_at=now))
 
     def _timeout(self) -> None:
         """Nothing arrived within DECISION_DELAY of LIVE: report the outage anyway."""
@@ -146,9 +154,48 @@ class OutageTracker:
             may_have_missed=True,
             received_at=self._clock(),
         )
+        self._await_proof(pending, outage)
         self._emit([outage])
+
+    def _await_proof(self, pending: _Pending, outage: Outage) -> None:
+        """`outage` was reported before any event came: the first one may prove it whole."""
+        if pending.sent_id is not None and pending.last_numeric is not None:
+            self._unproven = (pending, outage)
 
     def cancel(self) -> None:
         if self._pending is not None and self._pending.timer is not None:
             self._pending.timer.cancel()
             self._pending.timer = None
+
+
+class _First(NamedTuple):
+    event_id: str | None
+    env: str | None  # a malformed event has none
+    replayed: int  # the batch's events the server stamped by the outage's end
+
+
+def _first_event(batch: list[StreamItem], ended_at: float) -> _First | None:
+    """The batch's first event (None: it has none), and how many it replayed."""
+    first: _First | None = None
+    replayed = 0
+    for item in batch:
+        if isinstance(item, (FlagEvent, Malformed)):
+            if first is None:
+                env = item.environment_id if isinstance(item, FlagEvent) else None
+                first = _First(item.event_id, env, 0)
+            if isinstance(item, FlagEvent) and item.timestamp <= ended_at:
+                replayed += 1
+    return first._replace(replayed=replayed) if first is not None else None
+
+
+def _proven(pending: _Pending, first_id: str | None, first_environment: str | None) -> bool:
+    """Nothing was missed: we sent `Last-Event-ID` and the first new event's id is L + 1."""
+    first = _numeric(first_id)
+    return (
+        pending.sent_id is not None
+        and pending.last_numeric is not None
+        and first is not None
+        and first == pending.last_numeric + 1
+        # A resumed run's: of the stream it resumes (else another stream's ids).
+        and pending.environment_id in (None, first_environment)
+    )

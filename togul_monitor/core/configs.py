@@ -44,6 +44,7 @@ from togul_monitor.core.config_ids import IdLookup, Waiting, answered_mark
 from togul_monitor.core.updates import ConfigChanged, ConfigsStopped, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, FlagConfig, diff_configs, diff_explaining
+from togul_monitor.domain.unseen import UnseenMarks
 from togul_monitor.store.journal import Journal
 
 log = logging.getLogger("togul_monitor.core.monitor")
@@ -73,7 +74,7 @@ class FlagConfigs:
         self._complete = False  # the first load is done: a flag found later was created
         self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
         self._ahead: set[str] = set()  # an answer ahead of the stream was asked again
-        self._unseen: set[str] = set()  # snapshots from before the stream may have missed some
+        self.unseen = UnseenMarks()  # snapshots from before the stream may have missed some
         self.blind = False  # the stream is down or not proved whole: every diff may hold some
         # Flags waiting for their id (core/config_ids.py).
         self._ids = IdLookup(self._list_flags, self._listed, self._list_failed, lambda: RETRY_DELAY)
@@ -207,8 +208,7 @@ class FlagConfigs:
     def mark_unseen(self, keys: Iterable[str] | None = None) -> None:
         """The stream may have missed changes (of `keys`; None: of every flag): the next diff
         of each flag with a snapshot to diff from may hold some."""
-        known = self.configs
-        self._unseen.update(known if keys is None else (key for key in keys if key in known))
+        self.unseen.mark(self.configs, keys)
 
     def _refetch_due(self) -> None:
         self._refetch_timer = None
@@ -286,7 +286,7 @@ class FlagConfigs:
         changes = () if first_seen else diff_configs(before, config)
         if changes or first_seen:
             self._emit(config, changes, event, first_seen=first_seen, fetched=config.version)
-        self._unseen.discard(key)  # the snapshot is current: what follows is seen
+        self.unseen.discard(key)  # the snapshot is current: what follows is seen
 
     def _deleted(self, key: str, event: FlagEvent | None) -> None:
         assert self._queue is not None
@@ -300,7 +300,7 @@ class FlagConfigs:
         if before is not None:
             self.version += 1
             self._emit(before, diff_configs(before, None), event)
-        self._unseen.discard(key)
+        self.unseen.discard(key)
 
     def _emit(
         self,
@@ -312,7 +312,7 @@ class FlagConfigs:
         fetched: int | None = None,
     ) -> None:
         """`changes` of `flag` (its snapshot after them; before, for a deletion)."""
-        unseen = event is not None and (self.blind or flag.flag_key in self._unseen)
+        unseen = event is not None and (self.blind or flag.flag_key in self.unseen)
         diff = diff_explaining(event, flag, changes, first_seen, unseen, fetched)
         at = self._clock()
         if self.journal is not None:

@@ -128,6 +128,11 @@ class ContextEvaluations:
         for evaluations in self.all:
             evaluations.values.mark_unseen(keys)
 
+    def unmark_outage(self) -> None:
+        """The outage that marked every flag proved whole: its marks are taken back."""
+        for evaluations in self.all:
+            evaluations.values.unseen.unmark_outage()
+
     def set_blind(self, blind: bool) -> None:
         """Blind: a live stream was lost (until its outage is decided and everything is asked
         again). A change made meanwhile may come unseen, so every value held is shown stale."""

@@ -14,7 +14,10 @@ one). `on_outage(unseen, ask)` is told at once whether the stream may have misse
 outage that could not prove continuity, an unusable event: a change found then is not only its
 event's), and whether to ask everything again now (`ask`; else a re-evaluation is already due).
 `on_blind(True)` is told when a live stream is lost, `on_blind(False)` when its outage is decided:
-meanwhile a change found may hold one the stream missed.
+meanwhile a change found may hold one the stream missed. `on_proven()` is told when an outage
+reported as one that may have missed changes is proved whole by the first event after it
+(`OutageProven`): it is revised where it is kept (the outages, the log, the journal) and the
+views are told; what was asked again for it stays asked.
 
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
@@ -44,6 +47,7 @@ from togul_monitor.domain.events import (
     Heartbeat,
     Malformed,
     Outage,
+    OutageProven,
     PossibleGap,
     Status,
     StreamCounters,
@@ -114,6 +118,7 @@ class Intake:
         log_size: int,
         on_events: Callable[[list[FlagEvent]], None],
         on_outage: Callable[[bool, bool], None],
+        on_proven: Callable[[], None],
         on_gap: Callable[[PossibleGap], None],
         on_blind: Callable[[bool], None],
         on_change: Callable[[], None],
@@ -122,6 +127,7 @@ class Intake:
         self._clock = clock
         self._on_events = on_events
         self._on_outage = on_outage
+        self._on_proven = on_proven
         self._on_gap = on_gap
         self._on_blind = on_blind
         self._on_change = on_change  # the monitor's state changed: a new snapshot is due
@@ -303,6 +309,9 @@ class Intake:
                 self.watched.begin()
         elif isinstance(item, Heartbeat):
             self.last_heartbeat_at = item.at
+        elif isinstance(item, OutageProven):
+            self._revise(item)
+            return
         elif isinstance(item, Outage):
             self.outages.append(item)
             if self.journal is not None:
@@ -329,6 +338,22 @@ class Intake:
         """The live stream's last sign of life: going LIVE, its last heartbeat or row."""
         signs = (self.last_heartbeat_at, self.log.last_received_at())
         return max((self.status.at, *(at for at in signs if at is not None)))
+
+    def _revise(self, proven: OutageProven) -> None:
+        """An outage proved whole after it was reported: the same outage, revised wherever it
+        is kept (the journal updates its row), then the views are told."""
+        reported, outage = proven.reported, proven.outage
+        outages = self.outages
+        for index in range(len(outages) - 1, -1, -1):
+            if outages[index] == reported:
+                outages[index] = outage
+                break
+        self.log.revise(reported, outage)
+        if self.journal is not None:
+            self.journal.revise_outage(outage)
+        self._hub.publish(proven)
+        self._on_change()
+        self._on_proven()
 
     def _reevaluate_for_unusable(self) -> None:
         """An unusable event: every value is re-evaluated now, or (when that was done less than

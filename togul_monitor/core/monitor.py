@@ -102,6 +102,7 @@ class Monitor:
             log_size=event_log_size,
             on_events=lambda batch: self._effects.events(batch),
             on_outage=lambda unseen, ask: self._effects.outage(unseen, ask),
+            on_proven=lambda: self._effects.outage_proven(),
             on_gap=lambda gap: self._effects.gap(gap),
             on_blind=lambda blind: self._effects.blind(blind),
             on_change=lambda: self._publisher.changed(),

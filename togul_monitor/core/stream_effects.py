@@ -7,6 +7,8 @@ the profile's environment only (core/environment.py):
 - events: each flag's value re-evaluated and its configuration fetched again;
 - an outage, or an unusable event: everything asked again (`ask`), and when the stream may have
   missed changes (`unseen`), the next change of every flag is marked as possibly holding some;
+- an outage reported as one that may have missed changes, proved whole later (the first event
+  after it resumed the ids): the marks it added are taken back; what it asked again stays;
 - a possible gap (a flag's version jumped): that flag's next change is marked so;
 - while the stream is blind (down, or back and its outage not decided yet: up to a second),
   every change found is marked so: an answer then may hold a change whose event was lost.
@@ -45,6 +47,10 @@ class StreamEffects:
         if ask:
             self._evaluations.evaluate_everything()
             self._configs.refetch_all()
+
+    def outage_proven(self) -> None:
+        self._evaluations.unmark_outage()
+        self._configs.unseen.unmark_outage()
 
     def blind(self, blind: bool) -> None:
         self._evaluations.set_blind(blind)

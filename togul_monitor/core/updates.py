@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from togul_monitor.domain.event_log import Row
-from togul_monitor.domain.events import FlagEvent, Heartbeat, Status, StreamItem
+from togul_monitor.domain.events import FlagEvent, Heartbeat, OutageProven, Status, StreamItem
 from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.values import FlagValue, ValueTransition
 
@@ -124,6 +124,7 @@ MonitorUpdate = (
 NOT_ROWS: tuple[type, ...] = (
     Status,
     Heartbeat,
+    OutageProven,  # revises a row: the outage's
     ValueUpdated,
     TransitionRecorded,
     ConfigChanged,

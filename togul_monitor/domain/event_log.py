@@ -97,6 +97,16 @@ class EventLog:
         with self._lock:
             return self._ring[-1].received_at if self._ring else None
 
+    def revise(self, old: Row, new: Row) -> None:
+        """Put `new` in place of the marker `old` (an outage proved whole after it was
+        reported), at its position: a view that reads the log again shows `new` there."""
+        with self._lock:
+            ring, first = self._ring, self.first
+            for position in reversed(self._markers):  # the newest first: it is one of them
+                if ring[position - first] == old:
+                    ring[position - first] = new
+                    return
+
     def flag_keys(self) -> list[str]:
         """The keys of the ring's events, in the order they first appear in it."""
         with self._lock:

@@ -99,7 +99,9 @@ class Outage(msgspec.Struct, frozen=True):
 
     `replayed` counts events the server re-sent for the window after Last-Event-ID (None when
     the client cannot tell). `may_have_missed` is False only when the client could prove
-    continuity (the ids resumed exactly where they stopped).
+    continuity (the ids resumed exactly where they stopped). `proven_at`: when the first event
+    after it proved that, for an outage first reported as one that may have missed changes
+    (nothing came within a second of the reconnect: `OutageProven`).
     """
 
     started_at: float
@@ -107,6 +109,19 @@ class Outage(msgspec.Struct, frozen=True):
     replayed: int | None
     may_have_missed: bool
     received_at: float
+    proven_at: float | None = None
+
+
+class OutageProven(msgspec.Struct, frozen=True):
+    """An outage reported as one that may have missed changes, proved whole by the first event
+    after it (client/outages.py): every place that shows or keeps `reported` takes `outage`."""
+
+    outage: Outage  # the same window, `may_have_missed` False and `proven_at` set
+
+    @property
+    def reported(self) -> Outage:
+        """The outage as it was first reported (its identity: the window and `received_at`)."""
+        return msgspec.structs.replace(self.outage, may_have_missed=True, proven_at=None)
 
 
 class PossibleGap(msgspec.Struct, frozen=True):
@@ -120,7 +135,7 @@ class PossibleGap(msgspec.Struct, frozen=True):
     received_at: float
 
 
-StreamItem = FlagEvent | Malformed | Status | Heartbeat | Outage | PossibleGap
+StreamItem = FlagEvent | Malformed | Status | Heartbeat | Outage | OutageProven | PossibleGap
 
 
 class StreamCounters(msgspec.Struct):

@@ -16,6 +16,8 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
+from togul_monitor.domain.unseen import UnseenMarks
+
 DEFAULT_CONTEXT = "default"  # the name of a profile's single `context`
 
 
@@ -175,7 +177,7 @@ class FlagValues:
         self.context = context
         self._values: dict[str, FlagValue] = {}
         self._new: dict[str, bool] = {}  # see `mark_new`
-        self._unseen: set[str] = set()  # see `mark_unseen`
+        self.unseen = UnseenMarks()  # see `mark_unseen`
         self._deleted: dict[str, None] = {}  # the deleted flags, in the order they went
         #: The stream is down, or back and not yet proved whole: every change found may hold
         #: what it missed meanwhile, and is marked `includes_unseen` whatever its flag.
@@ -242,7 +244,7 @@ class FlagValues:
         It is stale until re-evaluated, since the server may have changed while we were away:
         what that evaluation finds is not only its event's (`mark_unseen`).
         """
-        self._unseen.add(flag_key)
+        self.unseen.add(flag_key)
         value = FlagValue(
             flag_key=flag_key,
             current=None if deleted else evaluation,
@@ -262,8 +264,7 @@ class FlagValues:
         event; of `keys` only: a flag's version that jumped): until each flag's next answer, a
         change it shows may hold some of them, so it is marked `includes_unseen` (whichever
         event it is then tied to). Flags without a value are left alone."""
-        known = self._values
-        self._unseen.update(known if keys is None else (key for key in keys if key in known))
+        self.unseen.mark(self._values, keys)
 
     def mark_new(self, flag_key: str, *, created: bool) -> None:
         """An event of a flag that has no answer yet (unknown, or known and never answered):
@@ -327,9 +328,9 @@ class FlagValues:
         answers_event = self.first_by_event(flag_key, still_stale=still_stale)
         if new is not None and (new or not still_stale):  # kept past a superseded answer
             del self._new[flag_key]
-        unseen = self.blind or flag_key in self._unseen
+        unseen = self.blind or flag_key in self.unseen
         if not still_stale:
-            self._unseen.discard(flag_key)  # current again: what follows is seen
+            self.unseen.discard(flag_key)  # current again: what follows is seen
         if new and old.current is None and not old.deleted:  # created by its event
             transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
         if old.deleted:
@@ -364,8 +365,8 @@ class FlagValues:
         """flag.deleted, or evaluate answered 404: keep the last value as `previous`."""
         self._new.pop(flag_key, None)
         old = self._values.get(flag_key) or _blank(flag_key, self.context)
-        unseen = self.blind or flag_key in self._unseen
-        self._unseen.discard(flag_key)  # still or newly deleted: known as it is now
+        unseen = self.blind or flag_key in self.unseen
+        self.unseen.discard(flag_key)  # still or newly deleted: known as it is now
         if old.deleted:
             value = replace(old, stale=False, error=None)
             self._set(flag_key, value)

@@ -33,6 +33,7 @@ from togul_monitor.store.writer import (
     AppendOutage,
     AppendTransition,
     Mark,
+    ReviseOutage,
     SetEnvironmentNames,
     SetLastValue,
     SetWatchedUntil,
@@ -184,6 +185,11 @@ class Journal(JournalReader):
 
     def append_outage(self, outage: Outage) -> None:
         self._writer.put(AppendOutage(outage))
+
+    def revise_outage(self, outage: Outage) -> None:
+        """The outage appended before (the same window and `received_at`) is now `outage`:
+        its row is updated, not a second one appended."""
+        self._writer.put(ReviseOutage(outage))
 
     def append_transition(self, transition: ValueTransition) -> None:
         self._writer.put(AppendTransition(transition))

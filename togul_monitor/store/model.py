@@ -142,6 +142,12 @@ def outage_row(o: Outage) -> Row:
     return (o.started_at, o.ended_at, o.replayed, int(o.may_have_missed), o.received_at)
 
 
+def outage_revision_row(o: Outage) -> Row:
+    """What `UPDATE outages SET replayed, may_have_missed WHERE started_at, ended_at,
+    received_at` binds: an outage's row is found by its window and when it was received."""
+    return (o.replayed, int(o.may_have_missed), o.started_at, o.ended_at, o.received_at)
+
+
 def outage_from_row(row: Row) -> Outage:
     started_at, ended_at, replayed, may_have_missed, received_at = row
     return Outage(started_at, ended_at, replayed, bool(may_have_missed), received_at)

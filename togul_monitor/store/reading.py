@@ -118,6 +118,9 @@ class ReadingJournal(Journal):
     def append_outage(self, outage: Outage) -> None:
         return None
 
+    def revise_outage(self, outage: Outage) -> None:
+        return None
+
     def append_transition(self, transition: ValueTransition) -> None:
         return None
 

@@ -55,6 +55,13 @@ class AppendOutage(msgspec.Struct, frozen=True):
     outage: Outage
 
 
+class ReviseOutage(msgspec.Struct, frozen=True):
+    """An outage appended before, proved whole since (domain/events.py `OutageProven`): its
+    row is updated, found by its window and `received_at`."""
+
+    outage: Outage
+
+
 class SetLastValue(msgspec.Struct, frozen=True):
     value: LastValue
 
@@ -79,6 +86,7 @@ WriteOp = (
     AppendTransition
     | AppendConfigDiff
     | AppendOutage
+    | ReviseOutage
     | SetLastValue
     | SetEnvironmentNames
     | SetWatchedUntil

@@ -34,6 +34,7 @@ from togul_monitor.store.model import (
     config_diff_row,
     event_row,
     last_value_row,
+    outage_revision_row,
     outage_row,
     transition_row,
 )
@@ -43,6 +44,7 @@ from togul_monitor.store.writer import (
     AppendOutage,
     AppendTransition,
     FlushMark,
+    ReviseOutage,
     SetEnvironmentNames,
     SetLastValue,
     SetWatchedUntil,
@@ -79,6 +81,10 @@ _INSERT_CONFIG_DIFF = (
 )
 # Outages are what this recorder saw of its own connection: each recorder's are its own rows.
 _INSERT_OUTAGE = f"INSERT INTO outages (profile, {OUTAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
+_REVISE_OUTAGE = (
+    "UPDATE outages SET replayed = %s, may_have_missed = %s"
+    " WHERE started_at = %s AND ended_at = %s AND received_at = %s AND profile = %s"
+)
 # The newest value wins, whichever recorder wrote it last.
 _UPSERT_LAST_VALUE = (
     f"INSERT INTO context_last_values (profile, {LAST_VALUE_COLUMNS})"
@@ -152,6 +158,8 @@ class PostgresSink:
                         cur.execute(_INSERT_CONFIG_DIFF, (profile, *row))
                     case AppendOutage(outage):
                         cur.execute(_INSERT_OUTAGE, (profile, *outage_row(outage)))
+                    case ReviseOutage(outage):
+                        cur.execute(_REVISE_OUTAGE, (*outage_revision_row(outage), profile))
                     case SetLastValue(value):
                         cur.execute(_UPSERT_LAST_VALUE, (profile, *clean(last_value_row(value))))
                     case SetEnvironmentNames(names):

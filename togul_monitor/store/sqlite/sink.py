@@ -18,6 +18,7 @@ from togul_monitor.store.model import (
     config_diff_row,
     event_row,
     last_value_row,
+    outage_revision_row,
     outage_row,
     transition_row,
 )
@@ -28,6 +29,7 @@ from togul_monitor.store.writer import (
     AppendOutage,
     AppendTransition,
     FlushMark,
+    ReviseOutage,
     SetEnvironmentNames,
     SetLastValue,
     SetWatchedUntil,
@@ -59,6 +61,10 @@ _INSERTS_ONE_ENVIRONMENT = {
 _INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+_REVISE_OUTAGE = (
+    "UPDATE outages SET replayed = ?, may_have_missed = ?"
+    " WHERE started_at = ? AND ended_at = ? AND received_at = ?"
+)
 _REPLACE_LAST_VALUE = (
     f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 )
@@ -90,6 +96,8 @@ class SqliteSink:
                         conn.execute(_INSERT_CONFIG_DIFF, config_diff_row(stored))
                     case AppendOutage(outage):
                         conn.execute(_INSERT_OUTAGE, outage_row(outage))
+                    case ReviseOutage(outage):
+                        conn.execute(_REVISE_OUTAGE, outage_revision_row(outage))
                     case SetLastValue(value):
                         conn.execute(_REPLACE_LAST_VALUE, last_value_row(value))
                     case SetEnvironmentNames(names):

@@ -21,12 +21,14 @@ from togul_monitor.domain.events import (
     FlagEvent,
     Malformed,
     Outage,
+    OutageProven,
     PossibleGap,
     Status,
 )
 from togul_monitor.domain.history import FoundDiff, HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.rows import FeedItem
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import EvaluatorStatus
@@ -149,6 +151,11 @@ def take_batch(
             store.add_row(update)
             if isinstance(update, Outage) and selected is not None:
                 batch.history.append(update)
+        elif isinstance(update, OutageProven):
+            revise_outage(store, update)
+            batch.repaint_rows = True
+            if selected is not None:  # it takes the place of the outage as reported
+                batch.history.append(update.outage)
         elif isinstance(update, ConfigChanged):
             diffs.add(update)  # the row of its event says it (view/config_diffs.py)
             batch.repaint_rows = True
@@ -172,6 +179,19 @@ def take_batch(
     # a flag, and only its last is what the table shows.
     batch.values.extend(values.values())
     return batch
+
+
+def revise_outage(store: FeedStore, proven: OutageProven) -> None:
+    """The rows of the outage as reported, in the view and among those held while paused, take
+    those of the outage proved whole, in place (as many: view/rows.py `outage_text`)."""
+    reported = proven.reported
+    revised = store.marker_rows(proven.outage)
+    for rows in (store.view, store.pending):
+        at = [
+            i for i, row in enumerate(rows) if isinstance(row, FeedItem) and row.source == reported
+        ]
+        for index, item in zip(at, revised, strict=False):
+            rows[index] = item
 
 
 #: The updates that are rows of the feed but not events (the markers the event log keeps).

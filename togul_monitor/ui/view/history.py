@@ -53,4 +53,6 @@ class HistoryReads(msgspec.Struct):
         new, self.new = self.new, []
         if not base and not any(not isinstance(entry, Outage) for entry in new):
             new = []  # an outage alone is not this flag's history (as Monitor.history says)
-        return merge_history(new, base, limit=limit)
+        # The newest first: of two rows of one outage, the later (proved whole since it was
+        # reported, `OutageProven`) is the one kept.
+        return merge_history(new[::-1], base, limit=limit)

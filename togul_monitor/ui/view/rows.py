@@ -74,6 +74,10 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{rest:02d}s" if hours else f"{minutes}m{rest:02d}s"
 
 
+#: The second row of an outage reported as one that may have missed changes, proved whole later.
+PROVEN_LATER = "  nothing missed after all: the next event's id followed the last one's"
+
+
 def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, str]]:
     """The inline outage marker (one or two rows): what was down, what the view did."""
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
@@ -81,6 +85,8 @@ def outage_text(outage: Outage, time_mode: str, now: float) -> list[tuple[str, s
     head = f"── disconnected {start}–{end}"
     if outage.replayed:
         head += f", {event_count(outage.replayed)} replayed"
+    if outage.proven_at is not None:  # as many rows as it had when reported: they are replaced
+        return [("outage", head + " ──"), ("outage", PROVEN_LATER)]
     if not outage.may_have_missed:
         if not outage.replayed:
             head += ", 0 events replayed"
@@ -136,6 +142,8 @@ def marker_fields(source: object, time_mode: str) -> list[tuple[str, str]]:
             if source.may_have_missed
             else "no: the ids resumed where they stopped"
         )
+        if source.proven_at is not None:
+            missed += f" (proved by the next event, {when(source.proven_at)})"
         return [
             ("down from", when(source.started_at)),
             ("live again", when(source.ended_at)),

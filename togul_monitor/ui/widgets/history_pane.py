@@ -71,6 +71,8 @@ def _cells(
         when = fmt_clock(entry.started_at, time_mode, now)
         until = fmt_clock(entry.ended_at, time_mode, now)
         note = "may miss changes" if entry.may_have_missed else "complete"
+        if entry.proven_at is not None:
+            note = "complete (proved by the next event)"
         return (
             Text(when, style="dim"),
             Text("outage", style="yellow"),
