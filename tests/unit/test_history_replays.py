@@ -9,7 +9,7 @@ import json
 from click.testing import CliRunner
 
 from togul_monitor.cli import cli
-from togul_monitor.cli.render import clock, stamp
+from togul_monitor.cli.times import clock, stamp
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import REPLAY_WINDOW, Replays, merge_history
 from togul_monitor.store.journal import Journal, journal_path

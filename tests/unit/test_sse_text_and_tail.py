@@ -8,8 +8,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from togul_monitor.cli.render import clock
 from togul_monitor.cli.tail import TailPrinter
+from togul_monitor.cli.times import clock
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,

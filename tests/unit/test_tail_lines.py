@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from togul_monitor.cli.render import TailPrinter, clock, stamp
+from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail import TailScope
+from togul_monitor.cli.times import clock, stamp
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Malformed, Status
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.domain.values import Evaluation, ValueTransition

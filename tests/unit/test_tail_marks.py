@@ -8,7 +8,8 @@ from __future__ import annotations
 import io
 import json
 
-from togul_monitor.cli.render import TailPrinter, clock
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.times import clock
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, FlagValue
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from togul_monitor.cli import tail_output, tail_writer
-from togul_monitor.cli.render import TailPrinter, stamp
+from togul_monitor.cli.render import TailPrinter
+from togul_monitor.cli.times import stamp
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.export_json import transition_json, with_environment_key

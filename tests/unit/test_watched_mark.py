@@ -47,6 +47,7 @@ def _intake(journal: MarkedJournal) -> Intake:
         log_size=100,
         on_events=lambda batch: None,
         on_outage=lambda unseen, ask: None,
+        on_proven=lambda: None,
         on_gap=lambda gap: None,
         on_blind=lambda blind: None,
         on_change=lambda: None,

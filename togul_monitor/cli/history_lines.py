@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-from togul_monitor.cli.render import clock, stamp
+from togul_monitor.cli.times import clock, stamp
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import CONDITION_SHOWN, describe, summary
 from togul_monitor.domain.history import FoundCopies, FoundDiff, HistoryEntry, Replays

@@ -1,8 +1,5 @@
-"""How the headless commands print: times (local, shared by `tail` and `history`), connection
-errors in plain words (cli/plain_errors.py), and `tail`'s lines (`TailPrinter`).
-
-Times are truncated to the second, as the TUI's clock does (`fmt_clock` in ui/view/format.py):
-an event received at 12:00:00.9 is 12:00:00 in both, never a second apart.
+"""How `tail` prints (`TailPrinter`): its lines, times as cli/times.py writes them (local, shared
+with `history`), connection errors in plain words (cli/plain_errors.py).
 
 `tail` writes to stdout what happened to flags: each event, and each before → after transition
 of a value the profile's context gets, on a line of its own right after its event (as soon as
@@ -30,6 +27,7 @@ from typing import TextIO
 from togul_monitor.cli.plain_errors import plain_error
 from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks
 from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line, outage_proven_json
+from togul_monitor.cli.times import Stamps, clock
 from togul_monitor.config.validate import display_url
 from togul_monitor.core.updates import EvaluatorStatus
 from togul_monitor.domain.events import (
@@ -52,45 +50,6 @@ from togul_monitor.domain.values import (
 )
 from togul_monitor.store.export_json import first_value_json, iso_time, transition_json
 from togul_monitor.support.text import safe_text
-
-# --- times ---------------------------------------------------------------------------------
-
-
-def stamp(ts: float) -> str:
-    """`2026-11-28 01:02:03`, or `?` for a time this platform cannot show."""
-    return _format("%Y-%m-%d %H:%M:%S", ts)
-
-
-class _Stamps:
-    """`stamp` of the last second asked for, kept: a burst's events share their second, and
-    `localtime` + `strftime` cost more than the rest of a human line."""
-
-    def __init__(self) -> None:
-        self._second: float | None = None
-        self._text = ""
-
-    def __call__(self, ts: float) -> str:
-        try:
-            second = math.floor(ts)
-        except (OverflowError, ValueError):  # inf, nan: `stamp` says `?`
-            return stamp(ts)
-        if second != self._second:
-            self._second, self._text = second, stamp(ts)
-        return self._text
-
-
-def clock(ts: float) -> str:
-    """`01:02:03`, or `?` for a time this platform cannot show."""
-    return _format("%H:%M:%S", ts)
-
-
-def _format(pattern: str, ts: float) -> str:
-    try:
-        # Truncated to the second explicitly (math.floor), as the TUI's clock does.
-        return time.strftime(pattern, time.localtime(math.floor(ts)))
-    except (OverflowError, OSError, ValueError):
-        return "?"
-
 
 # --- tail ----------------------------------------------------------------------------------
 
@@ -168,7 +127,7 @@ class TailPrinter:
         self.names_contexts = self.contexts != (DEFAULT_CONTEXT,)
         self.state: ConnectionState | None = None  # the last connection state noted
         self.last_error: str | None = None  # the last failure, in plain words
-        self._stamp = _Stamps()
+        self._stamp = Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
         self._failures_said: dict[str, float] = {}  # a failure said (`_say_seldom`) → when
         self.ids_seen = False  # the events carry ids: a change tied to none is no event's

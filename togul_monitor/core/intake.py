@@ -32,12 +32,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
-from typing import Protocol, cast
+from typing import cast
 
 from togul_monitor.client.outages import ResumePoint
-from togul_monitor.config.profiles import Profile
+from togul_monitor.core.stream_factory import StreamLike
 from togul_monitor.core.updates import UpdateHub
 from togul_monitor.core.watched import WatchedMark
 from togul_monitor.domain.event_log import EventLog, Row
@@ -64,49 +64,6 @@ MAX_BATCH = 4096  # events gathered before they are processed without waiting fo
 JOURNAL_HIGH_WATER = 100_000  # journal backlog that pauses reading the stream...
 JOURNAL_LOW_WATER = 20_000  # ...until it is back under this
 REEVALUATE_ALL_INTERVAL = 1.0  # seconds between re-evaluations for unusable events
-
-
-class StreamLike(Protocol):
-    counters: StreamCounters
-
-    def batches(self) -> AsyncIterator[list[StreamItem]]: ...
-
-    def restart(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class StreamFactory(Protocol):
-    def __call__(
-        self,
-        profile: Profile,
-        *,
-        api_key: str | None,
-        token: str | None,
-        clock: Callable[[], float],
-        resumed: ResumePoint | None = None,
-    ) -> StreamLike: ...
-
-
-def default_stream_factory(
-    profile: Profile,
-    *,
-    api_key: str | None,
-    token: str | None,
-    clock: Callable[[], float],
-    resumed: ResumePoint | None = None,
-) -> StreamLike:
-    from togul_monitor.client.stream import StreamClient
-
-    # Three missed heartbeats mean the connection is dead (see docs/stream-client.md).
-    return StreamClient(
-        profile.base_url,
-        api_key=api_key,
-        token=token,
-        read_timeout=max(profile.read_timeout, 1.0),
-        clock=clock,
-        resumed=resumed,
-    )
 
 
 class Intake:

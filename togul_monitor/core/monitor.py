@@ -40,13 +40,14 @@ from togul_monitor.core.config_start import start_configs
 from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.environment import Environments, prepare, verify
-from togul_monitor.core.intake import Intake, StreamFactory, default_stream_factory
+from togul_monitor.core.intake import Intake
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.monitor_journal import MonitorJournal
 from togul_monitor.core.queries import flag_history, transitions_for
 from togul_monitor.core.recording import journal_notice
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.stream_effects import StreamEffects
+from togul_monitor.core.stream_factory import StreamFactory, default_stream_factory
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub

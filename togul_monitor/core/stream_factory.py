@@ -1,0 +1,57 @@
+"""What a monitor reads its stream from: the stream client, or any object with its shape.
+
+Tests and benchmarks give the monitor a factory of their own (a scripted stream); the default
+connects a `StreamClient` (client/stream.py) with the profile's read timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from togul_monitor.client.outages import ResumePoint
+from togul_monitor.config.profiles import Profile
+from togul_monitor.domain.events import StreamCounters, StreamItem
+
+
+class StreamLike(Protocol):
+    counters: StreamCounters
+
+    def batches(self) -> AsyncIterator[list[StreamItem]]: ...
+
+    def restart(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StreamFactory(Protocol):
+    def __call__(
+        self,
+        profile: Profile,
+        *,
+        api_key: str | None,
+        token: str | None,
+        clock: Callable[[], float],
+        resumed: ResumePoint | None = None,
+    ) -> StreamLike: ...
+
+
+def default_stream_factory(
+    profile: Profile,
+    *,
+    api_key: str | None,
+    token: str | None,
+    clock: Callable[[], float],
+    resumed: ResumePoint | None = None,
+) -> StreamLike:
+    from togul_monitor.client.stream import StreamClient
+
+    # Three missed heartbeats mean the connection is dead (see docs/stream-client.md).
+    return StreamClient(
+        profile.base_url,
+        api_key=api_key,
+        token=token,
+        read_timeout=max(profile.read_timeout, 1.0),
+        clock=clock,
+        resumed=resumed,
+    )
