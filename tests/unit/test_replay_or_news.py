@@ -66,6 +66,7 @@ def kept(
     assert fast == exact
     assert fast_builder.counters == builder.counters
     assert fast_builder.last_numeric == builder.last_numeric
+    assert fast_builder.replay_ceiling == builder.replay_ceiling
     return exact, builder
 
 
@@ -161,3 +162,25 @@ def test_a_malformed_event_under_an_id_that_goes_back_counts_as_a_replay() -> No
     # Nothing tells it from a replay; the next event, news, starts the new numbering.
     assert got[4:] == ["3:a@3", "4:b@6"]
     assert builder.counters.duplicates == 1 and builder.counters.malformed == 0
+
+
+def test_one_replay_taken_for_news_does_not_let_the_rest_of_the_replay_through() -> None:
+    # a's version went back (its deletion and creation again were missed): the replay of a@7
+    # reads as news, but the replays after it, of flags never in doubt, are still caught.
+    before = [
+        ev(1, "a", 7, T - 5),
+        ev(2, "a", 2, T - 3),
+        ev(3, "b", 1, T - 2),
+        ev(4, "c", 1, T - 1),
+    ]
+    got, builder = kept(before, before)
+    assert got == ["1:a@7", "2:a@2", "3:b@1", "4:c@1", "1:a@7"]
+    assert builder.counters.duplicates == 3
+    assert builder.replay_ceiling == 4  # ids up to the highest before are still judged
+
+
+def test_the_ids_past_the_highest_before_a_restart_end_the_judging() -> None:
+    restarted = [ev(1, "a", 3), ev(5, "b", 6), ev(6, "a", 4)]
+    got, builder = kept(BEFORE, restarted)
+    assert got[4:] == ["1:a@3", "5:b@6", "6:a@4"]
+    assert builder.replay_ceiling is None

@@ -108,6 +108,11 @@ class VersionTracker:
             del deleted[next(iter(deleted))]  # the least recently deleted flag
             self.forgot = True
 
+    def seen_version(self, event: FlagEvent) -> bool:
+        """Whether the tracker saw `event`'s flag, alive, at `event`'s version or a later one."""
+        last = self._last.get((event.environment_id, event.flag_key))
+        return last is not None and event.version <= last[0]
+
     def is_newer(self, event: FlagEvent) -> bool:
         """Whether `event` is news: newer than every event of its flag the tracker remembers.
 

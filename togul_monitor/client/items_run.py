@@ -52,6 +52,10 @@ class RunBuilder:
         self.counters = counters
         self.last_heartbeat_at: float | None = None
         self.last_numeric: int | None = None  # the highest numeric id delivered
+        # After news under an id that went back (a restarted server numbering afresh): the
+        # highest id delivered before. Ids up to it may still be replays of what came before
+        # the restart, so each is judged by `is_news` until one passes it.
+        self.replay_ceiling: int | None = None
         self._max_timestamp: float | None = None
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
@@ -62,17 +66,22 @@ class RunBuilder:
 
         A numeric id not above the highest delivered is a replay unless the event is news
         (`is_news`): then the server numbers its events afresh (it restarted), and its id
-        becomes the highest, so that its own replays are caught from then on. A `Malformed`
-        carries nothing to tell news by: under such an id it counts as a replay."""
+        becomes the highest, so that its own replays are caught from then on; the ids up to the
+        highest before it (`replay_ceiling`) are still checked one by one (`is_seen_again`), so
+        that one replay taken for news does not let the rest of a replay through. A `Malformed` carries nothing
+        to tell news by: under such an id it counts as a replay."""
         if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
             number = int(event_id)
-            last = self.last_numeric
-            if (
-                last is not None
-                and number <= last
-                and not (isinstance(item, FlagEvent) and self.is_news(item, self._max_timestamp))
-            ):
-                return True
+            last, ceiling = self.last_numeric, self.replay_ceiling
+            if last is not None and number <= last:
+                if not self._news(item):
+                    return True
+                self.replay_ceiling = last if ceiling is None else max(last, ceiling)
+            elif ceiling is not None:
+                if number > ceiling:
+                    self.replay_ceiling = None
+                elif self._seen_again(item):
+                    return True
             self.last_numeric = number
             return False
         if event_id in self._seen:
@@ -82,6 +91,22 @@ class RunBuilder:
         if len(self._seen_order) > SEEN_IDS_KEPT:
             self._seen.discard(self._seen_order.popleft())
         return False
+
+    def _news(self, item: FlagEvent | Malformed) -> bool:
+        return isinstance(item, FlagEvent) and self.is_news(item, self._max_timestamp)
+
+    def _seen_again(self, item: FlagEvent | Malformed) -> bool:
+        return isinstance(item, FlagEvent) and self.is_seen_again(item, self._max_timestamp)
+
+    def is_seen_again(self, event: FlagEvent, max_timestamp: float | None) -> bool:
+        """Whether `event`, under an id below the highest before a restart (`replay_ceiling`),
+        is surely a replay: a version already seen for its live flag, stamped no later than the
+        newest delivered. Stricter than `not is_news`: the restarted server's own news follows
+        here (a flag created again after a deletion in the same second reads as neither), and a
+        real event dropped is worse than a replay shown twice."""
+        if max_timestamp is not None and event.timestamp > max_timestamp:
+            return False
+        return self.versions.seen_version(event)
 
     def is_news(self, event: FlagEvent, max_timestamp: float | None) -> bool:
         """Whether `event`, whose id is not above the highest delivered, is news, not a replay.
@@ -107,6 +132,7 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
     env_seq = tracker._env_seq
     max_flags = tracker.max_flags
     last_numeric = builder.last_numeric
+    ceiling = builder.replay_ceiling
     max_ts = builder._max_timestamp
     per_flag = tracker.per_flag
     events = duplicates = malformed = gaps = 0
@@ -129,10 +155,10 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
             if not isinstance(checked, FlagEvent):
                 # Malformed: its id still counts for duplicates (a replayed bad event).
                 if event_id is not None:
-                    builder.last_numeric = last_numeric
+                    builder.last_numeric, builder.replay_ceiling = last_numeric, ceiling
                     builder._max_timestamp = max_ts
                     duplicate = builder.is_duplicate(event_id, checked)
-                    last_numeric = builder.last_numeric
+                    last_numeric, ceiling = builder.last_numeric, builder.replay_ceiling
                     if duplicate:
                         duplicates += 1
                         continue
@@ -148,13 +174,17 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
         if event_id is not None:
             if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
                 number = int(event_id)
-                if (
-                    last_numeric is not None
-                    and number <= last_numeric
-                    and not builder.is_news(item, max_ts)
-                ):
-                    duplicates += 1
-                    continue
+                if last_numeric is not None and number <= last_numeric:  # rare: an id went back
+                    if not builder.is_news(item, max_ts):
+                        duplicates += 1
+                        continue
+                    ceiling = last_numeric if ceiling is None else max(last_numeric, ceiling)
+                elif ceiling is not None:  # after a restart: still below the ids before it
+                    if number > ceiling:
+                        ceiling = None
+                    elif builder.is_seen_again(item, max_ts):
+                        duplicates += 1
+                        continue
                 last_numeric = number
             elif builder.is_duplicate(event_id, item):  # not numeric: never reads last_numeric
                 duplicates += 1
@@ -203,7 +233,7 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
         elif per_flag:
             gaps += 1
             append(PossibleGap(flag, env, last_version + 1, version, event_id, now))
-    builder.last_numeric = last_numeric
+    builder.last_numeric, builder.replay_ceiling = last_numeric, ceiling
     builder._max_timestamp = max_ts
     counters.events += events
     counters.duplicates += duplicates
