@@ -2,16 +2,12 @@
 
 A diff explains one event: the feed's row of that event says it in one line (`summary`), the
 event's detail and the selected flag's history say it whole (`describe`). Diffs are kept by the
-event they explain: its id with its flag and environment (a restarted server numbers its events
-from 1 again, so an id alone may name another flag's event), or when the server sends no ids,
-its flag, environment, version and receive time (`diff_key`), which the journal's copy of the
-event (the history pane reads those) shares with the live one. The environment too: a token's
-stream brings every environment's events, and one network read gives its events one receive
-time.
-
-A restarted server that numbers an event of the same flag and environment as an earlier one
-shares its key: the earlier event keeps its own diff by identity, which `e` writes after it and
-no other (`own_diffs`, ui/export.py).
+event they explain: its id with its flag, environment and version (a restarted server numbers
+its events from 1 again, so an id alone may name another event, of another flag or a later
+version of the same one), or when the server sends no ids, its flag, environment, version and
+receive time (`diff_key`), which the journal's copy of the event (the history pane reads those)
+shares with the live one. The environment too: a token's stream brings every environment's
+events, and one network read gives its events one receive time.
 
 Per flag the store also remembers the last event and the last diff it saw: what the inventory
 (`screens/inventory.py`) says was the flag's last change. Flag keys come from the server, so
@@ -45,7 +41,7 @@ DIFF_STYLE = "cyan"
 def diff_key(event: FlagEvent) -> object:
     """The event's id, or what tells an event without one apart (see the module's docstring)."""
     if event.event_id is not None:
-        return (event.event_id, event.flag_key, event.environment_id)
+        return (event.event_id, event.flag_key, event.environment_id, event.version)
     return (event.flag_key, event.environment_id, event.version, event.received_at)
 
 
@@ -93,13 +89,8 @@ class ConfigDiffs:
         self.version += 1
         if update.event is not None:
             key = diff_key(update.event)
-            earlier = self._by_event.get(key)
-            if earlier is not None and earlier.event not in (None, update.event):
-                # A restarted server numbered this event as an earlier one: that event keeps
-                # its own diff, by identity (`own_diffs`).
-                self._by_event[id(earlier.event)] = earlier
         elif diff.event_id is not None:
-            key = (diff.event_id, diff.flag_key, diff.environment_id)
+            key = (diff.event_id, diff.flag_key, diff.environment_id, diff.version)
         else:
             return  # found by a re-fetch (after an outage): no event, no row to show it on
         self._by_event[key] = update
@@ -113,17 +104,12 @@ class ConfigDiffs:
         return found.diff if found is not None else None
 
     def own_diffs(self) -> Callable[[FlagEvent], StoredDiff | None]:
-        """The diff of each event object of the view's (the log's) and when it was computed,
-        over a copy of those held now (for `e`, on a worker thread): never another event's
-        that came with the same id after a restart of the server."""
+        """The diff of each event of the view's (the log's) and when it was computed, over a
+        copy of those held now (for `e`, on a worker thread)."""
         held = dict(self._by_event)
 
         def own(event: FlagEvent) -> StoredDiff | None:
             found = held.get(diff_key(event))
-            if found is not None and found.event not in (None, event):
-                found = held.get(id(event))
-                if found is None or found.event is not event:
-                    return None
             return StoredDiff(found.diff, found.at) if found is not None else None
 
         return own
