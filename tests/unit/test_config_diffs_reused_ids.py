@@ -1,5 +1,5 @@
-"""The view's configuration diffs after a restarted server reuses an event id (ui/view/config_diffs.py):
-each event's row, detail and export show its own diff, never the later event's."""
+"""The view's configuration diffs (ui/view/config_diffs.py) after a restarted server reuses an
+event id: each event's row, detail and export show its own diff, never the later event's."""
 
 from __future__ import annotations
 

@@ -68,8 +68,8 @@ class RunBuilder:
         (`is_news`): then the server numbers its events afresh (it restarted), and its id
         becomes the highest, so that its own replays are caught from then on; the ids up to the
         highest before it (`replay_ceiling`) are still checked one by one (`is_seen_again`), so
-        that one replay taken for news does not let the rest of a replay through. A `Malformed` carries nothing
-        to tell news by: under such an id it counts as a replay."""
+        that one replay taken for news does not let the rest of a replay through. A `Malformed`
+        carries nothing to tell news by: under such an id it counts as a replay."""
         if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
             number = int(event_id)
             last, ceiling = self.last_numeric, self.replay_ceiling
