@@ -126,7 +126,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Until when a recorder of the profile watched its live stream: one row per profile, the
     # newest mark of its recorders (docs/journal.md, "Watched until").
     2: (
-        """CREATE TABLE watched_until (
+        """CREATE TABLE IF NOT EXISTS watched_until (
             profile text PRIMARY KEY,
             at double precision NOT NULL
         )""",
@@ -136,9 +136,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # server's, new for each flag) tells the two apart; a diff journalled before this step has
     # none and keeps its old identity.
     3: (
-        "ALTER TABLE config_diffs ADD COLUMN flag_id text",
-        "DROP INDEX config_diffs_identity_by_version",
-        """CREATE UNIQUE INDEX config_diffs_identity_by_flag_version
+        "ALTER TABLE config_diffs ADD COLUMN IF NOT EXISTS flag_id text",
+        "DROP INDEX IF EXISTS config_diffs_identity_by_version",
+        """CREATE UNIQUE INDEX IF NOT EXISTS config_diffs_identity_by_flag_version
             ON config_diffs (profile, environment_id, flag_key, coalesce(flag_id, ''), version)
             WHERE event_id IS NULL AND version IS NOT NULL""",
     ),
@@ -162,6 +162,10 @@ def migrate(conn: Connection[tuple[Any, ...]]) -> int:
         found = int(row[0]) if row is not None and row[0] is not None else 0
         if found > SCHEMA_VERSION:
             raise JournalError(f"schema version {found} is newer than this program's")
+        if 0 < found < SCHEMA_VERSION:
+            # A step may take a table's lock every reader waits behind: not forever when a long
+            # read holds it (the open fails and says so), as for `_add_columns`.
+            conn.execute("SET LOCAL lock_timeout = '10s'")
         for version in range(found + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[version]:
                 conn.execute(statement)  # literal SQL from above, never data

@@ -73,7 +73,7 @@ _INSERT_TRANSITION = (
     " WHERE (transitions.before, transitions.after)"
     " IS DISTINCT FROM (excluded.before, excluded.after)"
 )
-# `flag_id` is part of the diff's identity only (store/postgres/schema.py, version 2): read
+# `flag_id` is part of the diff's identity only (store/postgres/schema.py, version 3): read
 # back, the diff's text has it.
 _INSERT_CONFIG_DIFF = (
     f"INSERT INTO config_diffs (profile, {CONFIG_DIFF_COLUMNS}, flag_id)"
