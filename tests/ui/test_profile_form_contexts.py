@@ -63,7 +63,8 @@ async def test_edit_and_remove_contexts_keeping_the_files_comments(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f'[profiles.saved]\nbase_url = "{emulator.base_url}"\nenvironment_key = "production"\n'
-        f'api_key = "{key}"\nheartbeat_seconds = 0.2\n\n# who we evaluate for\n'
+        f'api_key = "{key}"\nheartbeat_seconds = 0.2\n'
+        'context = { emails = "x@a.com, y@b.com" }\n\n# who we evaluate for\n'
         '[profiles.saved.contexts]\npremium = { plan = "premium" }  # paying\n'
         'free = { plan = "free" }\n'
     )
@@ -76,6 +77,8 @@ async def test_edit_and_remove_contexts_keeping_the_files_comments(
         await wait_for(pilot, lambda: form.query("#field-contexts"), what="the fields")
         area = form.query_one("#field-contexts", TextArea)
         assert area.text == "premium: plan=premium\nfree: plan=free"
+        shown = form.query_one("#field-context", Input).value
+        assert shown == '{"emails": "x@a.com, y@b.com"}'  # as typed back: not two attributes
 
         # A line that cannot be read is refused, naming it; nothing is written.
         before = path.read_text()
@@ -96,6 +99,7 @@ async def test_edit_and_remove_contexts_keeping_the_files_comments(
             "premium": {"plan": "enterprise"},
             "eu": {"country": "DE"},
         }
+        assert load_config().profiles["saved"].context == {"emails": "x@a.com, y@b.com"}
         text = path.read_text()
         assert "# who we evaluate for\n[profiles.saved.contexts]\n" in text
         assert 'premium = {plan = "enterprise"}  # paying\n' in text and "free" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from togul_monitor.config.context_attributes import attributes_text
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.ui.view.profile_edit import (
     FormFields,
@@ -74,25 +75,72 @@ def test_the_validators_refusals_are_the_forms() -> None:
     assert new.entry is not None and new.entry.contexts == {"eu": {"country": "DE"}}
 
 
-def test_a_line_left_as_shown_keeps_a_value_the_line_form_cannot_say() -> None:
-    """A value with a comma (or spaces around it) reads back differently from its line: left as
-    shown, it is kept, so saving another field neither fails nor rewrites the context."""
-    odd = ProfileEntry(
-        name="prod",
-        base_url=OLD.base_url,
-        environment_key="production",
-        api_key_env="K",
-        contexts={"odd": {"tags": "a,b", "pad": " x "}, "free": {"plan": "free"}},
-    )
-    shown = contexts_text(odd.contexts)
-    plan = plan_save(fields(shown, environment_key="staging"), odd, {"K": "k"})
+ODD = ProfileEntry(
+    name="prod",
+    base_url=OLD.base_url,
+    environment_key="production",
+    api_key_env="K",
+    context={"emails": "x@a.com, y@b.com"},
+    contexts={"odd": {"tags": "a,b", "pad": " x ", "q": '"'}, "free": {"plan": "free"}},
+)
+
+
+def test_a_context_the_pairs_cannot_say_is_shown_as_json_and_saved_back_unchanged() -> None:
+    shown = contexts_text(ODD.contexts)
+    assert shown == 'odd: {"tags": "a,b", "pad": " x ", "q": "\\""}\nfree: plan=free'
+    context = attributes_text(ODD.context)
+    assert context == '{"emails": "x@a.com, y@b.com"}'
+    plan = plan_save(fields(shown, context=context, environment_key="staging"), ODD, {"K": "k"})
     assert plan.error is None and plan.changes is not None
     assert not plan.changes.set_contexts and not plan.changes.remove_contexts
-    edited = shown.replace("free: plan=free", "free: plan=premium")
-    plan = plan_save(fields(edited), odd, {"K": "k"})
-    assert plan.changes is not None and plan.changes.set_contexts == {"free": {"plan": "premium"}}
-    broken = plan_save(fields(shown.replace("pad= x ", "pad=x")), odd, {"K": "k"})
-    assert (broken.error or "").startswith("contexts line 1: 'b' is not key=value")
+    assert plan.changes.context == ODD.context and not plan.changes.unset_context
+    edited = shown.replace('"pad": " x "', '"pad": "y"')  # its JSON line edited: the rest kept
+    plan = plan_save(fields(edited, context=context), ODD, {"K": "k"})
+    assert plan.changes is not None
+    assert plan.changes.set_contexts == {"odd": {"tags": "a,b", "pad": "y", "q": '"'}}
+
+
+def test_a_value_holding_a_comma_is_typed_as_a_json_object() -> None:
+    typed = 'beta: {"segments": "a,b", "plan": "pro"}\nfree: plan=free'
+    assert parse_contexts(typed) == {
+        "beta": {"segments": "a,b", "plan": "pro"},
+        "free": OLD.contexts["free"],
+    }
+    plan = plan_save(fields(typed, context=' {"emails": "x, y"} '), None, {"K": "k"})
+    assert plan.error is None and plan.entry is not None
+    assert plan.entry.context == {"emails": "x, y"}
+    assert plan.entry.contexts["beta"] == {"segments": "a,b", "plan": "pro"}
+
+
+@pytest.mark.parametrize(
+    ("contexts", "context", "message"),
+    [
+        (
+            "a: x=1\nb: tags=a,b",
+            "",
+            "contexts line 2: 'b' is not key=value; a value holding a comma is given as a "
+            """JSON object: {"tags": "a,b"}""",
+        ),
+        ('a: {"x": "1"', "", "contexts line 1: not valid JSON: Expecting ',' delimiter"),
+        ('a: {"x": 1}', "", "contexts line 1: attribute 'x' must be a JSON string, not an integer"),
+        ('a: {"x": "1", "x": "2"}', "", "contexts line 1: attribute 'x' given twice"),
+        ("", '{"x": "1"} y', "context: not valid JSON: Extra data at character 12"),
+        ("", "x=1, x=2", "context: attribute 'x' given twice"),
+    ],
+)
+def test_a_json_object_that_cannot_be_read_is_refused_in_place(
+    contexts: str, context: str, message: str
+) -> None:
+    assert (plan_save(fields(contexts, context=context), OLD, {"K": "k"}).error or "").startswith(
+        message
+    )
+
+
+def test_what_the_form_shows_reads_back_exactly() -> None:
+    odd = {"t": "a\tb", "e": "=", "u": "\u202e", "s": " ", "b": "{", "k=": "v", "{k": "v"}
+    for key, value in odd.items():
+        assert parse_contexts(contexts_text({"one": {key: value}})) == {"one": {key: value}}
+    assert parse_contexts(contexts_text({"all": odd})) == {"all": odd}
 
 
 def test_a_key_typed_in_the_form_stays_out_of_its_repr() -> None:

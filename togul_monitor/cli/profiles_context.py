@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import click
 
+from togul_monitor.config.context_attributes import is_json_attributes, parse_json_attributes
 from togul_monitor.config.entry import DEFAULT_CONTEXT_NAME, MAX_CONTEXTS
 from togul_monitor.config.validate_context import context_name_problem
-from togul_monitor.support.kinds import value_kind
 from togul_monitor.support.text import safe_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +37,7 @@ CONTEXT_SET_HELP = (
 
 def parse_attributes(text: str) -> dict[str, str]:
     """A context's attributes, as pairs or as a JSON object; ValueError naming what is wrong."""
-    if text.lstrip().startswith("{"):
+    if is_json_attributes(text):
         return parse_json_attributes(text)
     return parse_pairs(text)
 
@@ -64,33 +64,6 @@ def _comma_hint(pairs: Mapping[str, str]) -> str:
         return ""
     key = json.dumps(safe_text(list(pairs)[-1]), ensure_ascii=False)
     return f"; a value holding a comma is given as a JSON object: '{{{key}: \"a,b\"}}'"
-
-
-def parse_json_attributes(text: str) -> dict[str, str]:
-    """`{"segments": "a,b"}` as attributes; ValueError naming what is wrong."""
-    try:
-        document = json.loads(text, object_pairs_hook=_refuse_twice)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON: {error.msg} at character {error.pos + 1}") from None
-    if not isinstance(document, dict):  # never, after a `{`: for the type checker
-        raise ValueError("not a JSON object")
-    for key, value in document.items():
-        if not key.strip():
-            raise ValueError("an attribute name cannot be empty")
-        if not isinstance(value, str):
-            raise ValueError(
-                f"attribute {safe_text(key)!r} must be a JSON string, not {value_kind(value)}"
-            )
-    return document
-
-
-def _refuse_twice(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    found: dict[str, object] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(f"attribute {safe_text(key)!r} given twice")
-        found[key] = value
-    return found
 
 
 def _parse_context_sets(

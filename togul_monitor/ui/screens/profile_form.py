@@ -14,8 +14,10 @@ send-keys`) were forwarded to the old field before `tab` moved the focus (the `/
 then, not when its Focus event arrives (`select_on_focus` would select it after keys of the
 burst were typed, and the next key would replace them).
 
-Named contexts are edited in a text area below the fields, one a line (`name: key=value, ...`):
-a new line adds a context, an edited line replaces its attributes, a deleted line removes it.
+Named contexts are edited in a text area below the fields, one a line (`name: key=value, ...`,
+or `name: {"key": "a,b"}`, the JSON object `profiles edit --context-set` takes, for a value
+holding a comma): a new line adds a context, an edited line replaces its attributes, a deleted
+line removes it.
 `tab` leaves the area as it leaves a field (it inserts no tab character).
 """
 
@@ -32,6 +34,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 from textual.worker import Worker
 
+from togul_monitor.config.context_attributes import attributes_text
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.text import mask_secret, safe_text
@@ -57,6 +60,11 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("context", "context", "user_id=monitor, plan=premium"),
     ("watch", "watch", "new-dashboard, checkout-v2"),
     ("heartbeat_seconds", "heartbeat seconds", "30 (the server's heartbeat; read timeout 3x)"),
+)
+
+CONTEXTS_HELP = Text(  # plain: braces and brackets are not markup here
+    "named contexts, one a line: name: key=value, key=value\n"
+    """a value holding a comma: name: {"key": "a,b", "key2": "value"}"""
 )
 
 
@@ -119,7 +127,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
                 "environment_key": e.environment_key,
                 "api_key_env": e.api_key_env or "",
                 "token_env": e.token_env or "",
-                "context": ", ".join(f"{k}={v}" for k, v in e.context.items()),
+                "context": attributes_text(e.context),
                 "watch": ", ".join(e.watch),
                 "heartbeat_seconds": f"{e.heartbeat_seconds:g}",
             }
@@ -150,9 +158,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
                     allow_insecure,
                     id="field-allow_insecure",
                 )
-            yield Label(
-                "named contexts, one a line: name: key=value, key=value", id="contexts-label"
-            )
+            yield Label(CONTEXTS_HELP, id="contexts-label")
             yield TextArea(
                 form_text("contexts", named),
                 id="field-contexts",

@@ -7,10 +7,12 @@ config layer's own validation (`config/validate.py`), so its message, hint inclu
 the CLI prints. It also refuses a literal and a variable for the same secret (the CLI's "not
 both"), a number of seconds that is not one, and clearing a variable the form cannot remove.
 
-Named contexts are typed one a line, `name: key=value, key=value` (`contexts_text` writes a
-profile's that way, `parse_contexts` reads them back, naming the line at fault); saving sets the
-contexts that changed and removes the ones whose line is gone, through the same
-`ProfileChanges` as `togul-monitor profiles edit --context-set/--context-remove`.
+Named contexts are typed one a line, `name: key=value, key=value`, or `name: {"key": "a,b"}`
+for a value the pairs cannot say (a comma in it), as `profiles edit --context-set` takes it
+(`contexts_text` writes a profile's that way, `parse_contexts` reads them back, naming the line
+at fault); the single context's field takes either form too. Saving sets the contexts that
+changed and removes the ones whose line is gone, through the same `ProfileChanges` as
+`togul-monitor profiles edit --context-set/--context-remove`.
 
 It never drops a secret silently: naming a variable for a secret the file holds as a literal
 removes the literal (`ProfileChanges`), so it is refused while the variable is unset (the
@@ -25,6 +27,12 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from togul_monitor.config.context_attributes import (
+    attributes_json,
+    attributes_text,
+    is_json_attributes,
+    parse_json_attributes,
+)
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileChanges
@@ -47,7 +55,7 @@ class FormFields:
     api_key: str = field(default="", repr=False)
     token_env: str = ""
     context: str = ""
-    contexts: str = ""  # one named context a line: `name: key=value, key=value`
+    contexts: str = ""  # one named context a line: `name: key=value, ...` or `name: {JSON}`
     watch: str = ""
     heartbeat_seconds: str = ""
     allow_insecure: bool = False
@@ -64,20 +72,51 @@ class SavePlan(msgspec.Struct, frozen=True):
     confirm: str | None = None
 
 
-def parse_pairs(text: str) -> dict[str, str]:
+def parse_attributes(text: str, where: str) -> dict[str, str]:
+    """A context's attributes as typed: `a=1, b=2`, or the JSON object `{"a": "1,2"}` (told by
+    its `{`, as `profiles edit --context-set` tells it); raises ValueError starting with `where`."""
+    if not is_json_attributes(text):
+        return parse_pairs(text, where)
+    try:
+        return parse_json_attributes(text)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+
+
+def parse_pairs(text: str, where: str) -> dict[str, str]:
     """`a=1, b=2` → {"a": "1", "b": "2"}; raises ValueError naming the bad part."""
     pairs: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"context: {safe_text(part)!r} is not key=value")
-        pairs[key.strip()] = value.strip()
+        key, eq, value = part.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ValueError(f"{where}: {safe_text(part)!r} is not key=value{_comma_hint(pairs)}")
+        if key in pairs:
+            raise ValueError(f"{where}: attribute {safe_text(key)!r} given twice")
+        pairs[key] = value.strip()
     return pairs
 
 
+def _comma_hint(pairs: Mapping[str, str]) -> str:
+    """After a pair, a part without `=` is most likely the rest of a value cut at its comma."""
+    if not pairs:
+        return ""
+    example = attributes_json({list(pairs)[-1]: "a,b"})
+    return f"; a value holding a comma is given as a JSON object: {example}"
+
+
+def parse_context(text: str, saved: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The single context's field; left as the form showed it, the `saved` attributes as they
+    are (a name with spaces around it, which the file may hold and no typed text may give)."""
+    if saved is not None and text.strip() == attributes_text(saved):
+        return dict(saved)
+    return parse_attributes(text, "context")
+
+
 def context_line(name: str, attributes: Mapping[str, str]) -> str:
-    """One named context as the form shows it: `name: key=value, key=value`."""
-    return f"{name}: " + ", ".join(f"{k}={v}" for k, v in attributes.items())
+    """One named context as the form shows it: `name: key=value, key=value`, or `name:` and
+    the JSON object when the pairs cannot say its attributes (config/context_attributes.py)."""
+    return f"{name}: {attributes_text(attributes)}"
 
 
 def contexts_text(contexts: Mapping[str, Mapping[str, str]]) -> str:
@@ -91,8 +130,8 @@ def parse_contexts(
     """The form's context lines as name → attributes; raises ValueError naming the line.
 
     Blank lines and `#` lines are skipped; `name:` alone is a context with no attribute. A line
-    left as the form showed it keeps the `saved` context as it is, even one the line form cannot
-    say (a value with a comma, or with spaces around it)."""
+    left as the form showed it keeps the `saved` context as it is, even one no typed line may
+    give (an attribute name with spaces around it, which the file may hold)."""
     unchanged = {context_line(n, a).strip(): n for n, a in (saved or {}).items()}
     contexts: dict[str, dict[str, str]] = {}
     seen: dict[str, int] = {}
@@ -102,33 +141,28 @@ def parse_contexts(
             continue
         where = f"contexts line {number}"
         if line in unchanged and saved is not None:
-            name = unchanged[line]
-            if name in seen:
-                raise ValueError(f"{where}: {name!r} is on line {seen[name]} already")
-            seen[name] = number
-            contexts[name] = dict(saved[name])
-            continue
-        name, sep, rest = line.partition(":")
-        name = name.strip()
-        if not sep:
-            raise ValueError(f"{where}: {safe_text(line)!r} is not `name: key=value, ...`")
-        problem = context_name_problem(name)
-        if problem:
-            raise ValueError(f"{where}: {safe_text(name)!r}: {problem}")
+            name, attributes = unchanged[line], dict(saved[unchanged[line]])
+        else:
+            name, attributes = _context_from_line(line, where)
         if name in seen:
             raise ValueError(f"{where}: {name!r} is on line {seen[name]} already")
-        attributes: dict[str, str] = {}
-        for part in filter(None, (p.strip() for p in rest.split(","))):
-            key, eq, value = part.partition("=")
-            key = key.strip()
-            if not eq or not key:
-                raise ValueError(f"{where}: {safe_text(part)!r} is not key=value")
-            if key in attributes:
-                raise ValueError(f"{where}: attribute {safe_text(key)!r} given twice")
-            attributes[key] = value.strip()
         seen[name] = number
         contexts[name] = attributes
     return contexts
+
+
+def _context_from_line(line: str, where: str) -> tuple[str, dict[str, str]]:
+    name, sep, rest = line.partition(":")
+    name = name.strip()
+    if not sep:
+        raise ValueError(
+            f"{where}: {safe_text(line)!r} is not `name: key=value, ...` "
+            """(or `name: {"key": "value"}`)"""
+        )
+    problem = context_name_problem(name)
+    if problem:
+        raise ValueError(f"{where}: {safe_text(name)!r}: {problem}")
+    return name, parse_attributes(rest, where)
 
 
 def parse_list(text: str) -> tuple[str, ...]:
@@ -178,7 +212,7 @@ def config_message(error: ConfigError) -> str:
 def plan_save(fields: FormFields, old: ProfileEntry | None, environ: Mapping[str, str]) -> SavePlan:
     """Check `fields` (a new profile when `old` is None) the way the CLI would."""
     try:
-        context = parse_pairs(fields.context)
+        context = parse_context(fields.context, old.context if old is not None else None)
         contexts = parse_contexts(fields.contexts, old.contexts if old is not None else None)
         heartbeat = _seconds(fields.heartbeat_seconds, old)
     except ValueError as error:
