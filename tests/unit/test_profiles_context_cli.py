@@ -89,6 +89,24 @@ def test_a_json_object_sets_values_holding_commas() -> None:
     }
 
 
+def test_show_prints_a_value_holding_a_comma_as_it_is_typed_back() -> None:
+    """`emails=x@a.com, y@b.com` would read as two attributes: such a context is printed as the
+    JSON object `--context-set` takes, and reads back as the same attributes."""
+    odd = {"emails": "x@a.com, y@b.com", "pad": " x ", "q": 'say "hi"', "tab": "a\tb"}
+    assert add_prod("--context", "plan=pro").exit_code == 0
+    assert run("profiles", "edit", "prod", "--context-set", "odd", json.dumps(odd)).exit_code == 0
+    lines = run("profiles", "show", "prod").stdout.splitlines()
+    at = lines.index("  contexts (evaluated in this order):")
+    assert lines[at + 1 :] == [
+        "    default  plan=pro",
+        """    odd      {"emails": "x@a.com, y@b.com", "pad": " x ", "q": "say \\"hi\\"", """
+        """"tab": "a\\tb"}""",
+    ]
+    shown = lines[at + 2].split(None, 1)[1]
+    assert run("profiles", "edit", "prod", "--context-set", "again", shown).exit_code == 0
+    assert load_config().profiles["prod"].contexts["again"] == odd
+
+
 def test_the_demo_profiles_show_their_contexts() -> None:
     result = run("profiles", "show", "demo-production")
     assert result.exit_code == 0, result.output

@@ -19,7 +19,11 @@ from typing import Any, TypeVar
 
 import click
 
-from togul_monitor.config.context_attributes import is_json_attributes, parse_json_attributes
+from togul_monitor.config.context_attributes import (
+    attributes_text,
+    is_json_attributes,
+    parse_json_attributes,
+)
 from togul_monitor.config.entry import DEFAULT_CONTEXT_NAME, MAX_CONTEXTS
 from togul_monitor.config.validate_context import context_name_problem
 from togul_monitor.support.text import safe_text
@@ -114,8 +118,8 @@ def check_set_and_remove(sets: Mapping[str, object], removals: tuple[str, ...]) 
         )
 
 
-def attributes_text(attributes: Mapping[str, str]) -> str:
-    """`plan=premium, user_id=u-1` (`(no attributes)` for an empty context), made safe."""
-    if not attributes:
-        return "(no attributes)"
-    return ", ".join(f"{safe_text(k)}={safe_text(v)}" for k, v in attributes.items())
+def shown_attributes(attributes: Mapping[str, str]) -> str:
+    """`plan=premium, user_id=u-1`, or the JSON object `--context-set` takes when a value holds
+    a comma, a quote or spaces around it (`{"emails": "x@a.com, y@b.com"}`: as pairs it would
+    read as two attributes); `(no attributes)` for an empty context. Printable as it is."""
+    return attributes_text(attributes) if attributes else "(no attributes)"

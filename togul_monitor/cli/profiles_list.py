@@ -1,7 +1,8 @@
 """`togul-monitor profiles list` and `profiles show NAME`: the saved profiles and the built-in
 demo ones, secrets masked (`$VARIABLE` references or `tgl_sdk_…9f2c`), every string from the
 file made safe to print. Contexts are not secrets: `show` prints every context with its
-attributes, in the order a monitor evaluates them; `list` names them (`--json` has them all).
+attributes, in the order a monitor evaluates them, each as `--context-set` takes it (pairs, or
+the JSON object when a value holds a comma); `list` names them (`--json` has them all).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from togul_monitor.cli.common import reports_config_errors
-from togul_monitor.cli.profiles_context import attributes_text
+from togul_monitor.cli.profiles_context import shown_attributes
 from togul_monitor.config.entry import DEFAULT_CONTEXT_NAME, Profile, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import load_config
@@ -192,7 +193,10 @@ def show_command(name: str, as_json: bool) -> None:
     ):
         click.echo(f"  {label + ':':<13}{value}")
     click.echo("  contexts (evaluated in this order):")
-    named: dict[str, dict[str, str]] = {DEFAULT_CONTEXT_NAME: row["context"], **row["contexts"]}
+    # The attributes as the file holds them: shown_attributes makes them safe, in the form
+    # they are typed back (a value escaped beforehand would be shown as another value).
+    raw = next(r for r in rows(config, raw=True) if r["name"] == name)
+    named: dict[str, dict[str, str]] = {DEFAULT_CONTEXT_NAME: raw["context"], **raw["contexts"]}
     width = max(len(n) for n in row["evaluated_contexts"])
-    for context in row["evaluated_contexts"]:
-        click.echo(f"    {context:<{width}}  {attributes_text(named.get(context, {}))}")
+    for context in row["evaluated_contexts"]:  # names are plain text (validate_context.py)
+        click.echo(f"    {context:<{width}}  {shown_attributes(named.get(context, {}))}")
