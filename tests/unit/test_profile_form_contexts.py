@@ -124,6 +124,7 @@ def test_a_value_holding_a_comma_is_typed_as_a_json_object() -> None:
         ('a: {"x": "1"', "", "contexts line 1: not valid JSON: Expecting ',' delimiter"),
         ('a: {"x": 1}', "", "contexts line 1: attribute 'x' must be a JSON string, not an integer"),
         ('a: {"x": "1", "x": "2"}', "", "contexts line 1: attribute 'x' given twice"),
+        ('a: {"x ": "1"}', "", "contexts line 1: attribute 'x ' has spaces around its name"),
         ("", '{"x": "1"} y', "context: not valid JSON: Extra data at character 12"),
         ("", "x=1, x=2", "context: attribute 'x' given twice"),
     ],

@@ -137,6 +137,10 @@ def test_malformed_options_are_usage_errors_before_the_file_is_touched() -> None
         (("--context-set", "p", '{"a": "1"'), "not valid JSON: Expecting ',' delimiter"),
         (("--context-set", "p", '{"a": "1"} x'), "not valid JSON: Extra data at character 12"),
         (("--context-set", "p", '{" ": "1"}'), "an attribute name cannot be empty"),
+        (
+            ("--context-set", "p", '{" plan ": "1"}'),
+            "attribute ' plan ' has spaces around its name: write 'plan'",
+        ),
     ]:
         result = run("profiles", "edit", "prod", *args)
         assert result.exit_code == 2, (args, result.output)

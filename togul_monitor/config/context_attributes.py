@@ -37,6 +37,12 @@ def parse_json_attributes(text: str) -> dict[str, str]:
     for key, value in document.items():
         if not key.strip():
             raise ValueError("an attribute name cannot be empty")
+        if key != key.strip():
+            # The pairs trim a name: kept, its spaces would make the server see another
+            # attribute than the one the same name typed as a pair gives.
+            raise ValueError(
+                f"attribute {_quoted(key)} has spaces around its name: write {_quoted(key.strip())}"
+            )
         if not isinstance(value, str):
             raise ValueError(
                 f"attribute {_quoted(key)} must be a JSON string, not {value_kind(value)}"
