@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config_model import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.export import write_jsonl
 from togul_monitor.store.export_json import outage_json
+from togul_monitor.store.model import StoredDiff
 
 ON = Evaluation(True, "boolean", "default", True)
 
@@ -193,3 +195,35 @@ def test_the_tui_export_writes_each_value_change_with_the_event_the_view_tied_it
         ("transition", "a", "production"),
     ]
     assert rows[1]["includes_unseen"] is True
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["without ids", "with ids"])
+def test_a_filtered_export_never_writes_the_diff_of_a_flag_created_again(ids: bool) -> None:
+    """Deleted and created again with its key, a flag starts at version 1 again: the old flag's
+    event of version 2 is kept by the filter, the new flag's (another type) is not, and each
+    diff goes with its own flag's event."""
+
+    def flag_event(kind: str, version: int, event_id: str, at: float) -> FlagEvent:
+        return FlagEvent(kind, "f", "env-p", version, 100, event_id if ids else None, at)
+
+    def diff(version: int, event_id: str, flag_id: str, at: float) -> StoredDiff:
+        change = Change("enabled", "changed", False, True)
+        found_id = event_id if ids else None
+        return StoredDiff(
+            ConfigDiff("f", "env-p", found_id, version, (change,), flag_id=flag_id), at
+        )
+
+    events = [
+        flag_event("flag.updated", 2, "7", 10.0),
+        flag_event("flag.deleted", 3, "8", 20.0),
+        flag_event("flag.created", 1, "9", 30.0),
+        flag_event("rule.updated", 2, "10", 40.0),
+    ]
+    diffs = [diff(2, "7", "old", 10.5), diff(2, "10", "new", 40.5)]
+    out = io.StringIO()
+    write_jsonl(events, out, {}, diffs, keep=lambda e: e.type == "flag.updated")
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(r["kind"], r.get("type"), r.get("flag_id")) for r in rows] == [
+        ("event", "flag.updated", None),
+        ("diff", None, "old"),
+    ]

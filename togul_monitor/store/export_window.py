@@ -9,7 +9,9 @@ replayed for it, an event before what it changed.
 
 A filtered export writes the events its filter keeps, every outage (an outage is of the whole
 stream: whatever the filter, changes in it may be missing), and the value changes and diffs of
-the events it wrote. A value change is tied to its event as the journal's readers tie it
+the events it wrote. A diff is tied to its event as the journal's readers tie it: by the
+event's id within its flag and environment, or without ids by its flag, environment and version,
+to the last such event before it (`_DiffOwners`: a flag created again reuses the versions). A value change is tied to its event as the journal's readers tie it
 (store/recorded.py): by the event's id within its flag, or without ids to the last event of its
 flag (sent without an id) received shortly before it. One that names no event and is tied to
 none was found by a re-evaluation of its own (after an outage whose events were lost, `r`, a
@@ -32,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.store.recorded import close_enough
@@ -79,7 +82,8 @@ def window_items(
     changes of no event the caller's filter kept, each with its environment's id."""
     filtered = filtered or keep is not None
     recent: dict[str, deque[tuple[FlagEvent, bool]]] = {}
-    written: set[tuple[str, str, int]] = set()
+    diffs = list(diffs)  # few (one per change of a flag's rules): read at once by the callers
+    owners = _DiffOwners(diffs if filtered else ())
     for _, rank, item in _merged(events, outages, diffs, transitions, tied, found):
         if isinstance(item, Exported):  # a caller's found change
             yield item
@@ -87,9 +91,8 @@ def window_items(
             assert isinstance(item, FlagEvent)
             kept = keep is None or keep(item)
             recent.setdefault(item.flag_key, deque(maxlen=RECENT_PER_FLAG)).append((item, kept))
+            owners.saw(item, kept)
             if kept:
-                if filtered:
-                    written.add((item.flag_key, item.environment_id, item.version))
                 yield Exported(item)
         elif isinstance(item, tuple):
             yield Exported(item[1], item[0].environment_id)
@@ -106,13 +109,47 @@ def window_items(
                 yield Exported(item, owner[0].environment_id)
         elif rank == _DIFF:
             assert isinstance(item, StoredDiff)
-            d = item.diff
-            if not filtered or (
-                d.version is not None and (d.flag_key, d.environment_id, d.version) in written
-            ):
+            if not filtered or owners.written(item.diff):
                 yield Exported(item)
         else:
             yield Exported(item)
+
+
+#: The event a diff explains: its flag, environment and id, or (the stream without ids) its
+#: flag, environment and version; the other of the two is None.
+_EventKey = tuple[str, str, str | None, int | None]
+
+
+class _DiffOwners:
+    """Whether the event each of `diffs` explains is written, tied as the journal's readers tie
+    them (store/recorded.py): the event of the diff's flag and environment received last before
+    it with its id, or without ids with its version. The last, not any: a flag deleted and
+    created again with its key starts at version 1 again, and the other flag's event of that
+    version, written or not, is not this diff's. Only the events some diff names are kept."""
+
+    def __init__(self, diffs: Iterable[StoredDiff]) -> None:
+        self._named = {key for s in diffs if (key := _diff_key(s.diff)) is not None}
+        self._kept: dict[_EventKey, bool] = {}
+
+    def saw(self, event: FlagEvent, kept: bool) -> None:
+        if self._named:
+            version = event.version if event.event_id is None else None
+            key = (event.flag_key, event.environment_id, event.event_id, version)
+            if key in self._named:
+                self._kept[key] = kept
+
+    def written(self, diff: ConfigDiff) -> bool:
+        key = _diff_key(diff)
+        return key is not None and self._kept.get(key, False)
+
+
+def _diff_key(diff: ConfigDiff) -> _EventKey | None:
+    """The event `diff` explains; None for a diff a re-fetch found, which explains none."""
+    if diff.event_id is not None:
+        return (diff.flag_key, diff.environment_id, diff.event_id, None)
+    if diff.version is None:
+        return None
+    return (diff.flag_key, diff.environment_id, None, diff.version)
 
 
 def _keeps_found(
