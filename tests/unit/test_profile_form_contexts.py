@@ -127,6 +127,9 @@ def test_a_value_holding_a_comma_is_typed_as_a_json_object() -> None:
         ('a: {"x ": "1"}', "", "contexts line 1: attribute 'x ' has spaces around its name"),
         ("", '{"x": "1"} y', "context: not valid JSON: Extra data at character 12"),
         ("", "x=1, x=2", "context: attribute 'x' given twice"),
+        # Not text (no file or server can carry it): refused, not a crash on save.
+        ('a: {"x": "\\ud800"}', "", "contexts line 1: attribute 'x': its value holds a"),
+        ("", "x=\ud800", "context: attribute 'x': its value holds a character that is not"),
     ],
 )
 def test_a_json_object_that_cannot_be_read_is_refused_in_place(

@@ -141,6 +141,11 @@ def test_malformed_options_are_usage_errors_before_the_file_is_touched() -> None
             ("--context-set", "p", '{" plan ": "1"}'),
             "attribute ' plan ' has spaces around its name: write 'plan'",
         ),
+        # What is not text (a lone surrogate, a command-line byte that is not UTF-8) cannot be
+        # written to the file: said, never a traceback.
+        (("--context-set", "p", '{"a": "\\ud800"}'), "its value holds a character that is not"),
+        (("--context-set", "p", "a=\udcff"), "its value holds a character that is not text"),
+        (("--context", "\udcffb=1"), "its name holds a character that is not text"),
     ]:
         result = run("profiles", "edit", "prod", *args)
         assert result.exit_code == 2, (args, result.output)

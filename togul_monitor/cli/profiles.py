@@ -26,6 +26,7 @@ from togul_monitor.cli.profiles_context import (
 from togul_monitor.cli.profiles_list import list_command, show_command
 from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.config import paths
+from togul_monitor.config.context_attributes import check_text
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS, ProfileEntry, ProfilesConfig
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileChanges, ProfileStore, load_config
@@ -44,7 +45,10 @@ def _parse_context(
         if not sep or not key.strip():
             raise click.BadParameter(f"expected KEY=VALUE, got {safe_text(item)!r}")
         context[key.strip()] = value
-    return context
+    try:
+        return check_text(context)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _secret_hint(kind: str, option: str, path: str) -> None:

@@ -21,6 +21,7 @@ import click
 
 from togul_monitor.config.context_attributes import (
     attributes_text,
+    check_text,
     is_json_attributes,
     parse_json_attributes,
 )
@@ -59,7 +60,7 @@ def parse_pairs(text: str) -> dict[str, str]:
         if key in pairs:
             raise ValueError(f"attribute {safe_text(key)!r} given twice")
         pairs[key] = value
-    return pairs
+    return check_text(pairs)
 
 
 def _comma_hint(pairs: Mapping[str, str]) -> str:

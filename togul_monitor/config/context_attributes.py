@@ -47,7 +47,24 @@ def parse_json_attributes(text: str) -> dict[str, str]:
             raise ValueError(
                 f"attribute {_quoted(key)} must be a JSON string, not {value_kind(value)}"
             )
-    return document
+    return check_text(document)
+
+
+def check_text(attributes: dict[str, str]) -> dict[str, str]:
+    """`attributes`, or ValueError when a name or value holds what is not text: a lone surrogate
+    (`"\\ud800"` in JSON, or a byte of the command line that is not UTF-8), which neither the
+    profile file nor the server's JSON can carry."""
+    for key, value in attributes.items():
+        for part in (key, value):
+            try:
+                part.encode("utf-8")
+            except UnicodeEncodeError:
+                what = "name" if part is key else "value"
+                raise ValueError(
+                    f"attribute {_quoted(key)}: its {what} holds a character that is not text"
+                    " (a lone surrogate, or a byte that is not UTF-8)"
+                ) from None
+    return attributes
 
 
 def _quoted(name: str) -> str:

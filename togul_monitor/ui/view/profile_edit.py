@@ -30,6 +30,7 @@ import msgspec
 from togul_monitor.config.context_attributes import (
     attributes_json,
     attributes_text,
+    check_text,
     is_json_attributes,
     parse_json_attributes,
 )
@@ -94,7 +95,10 @@ def parse_pairs(text: str, where: str) -> dict[str, str]:
         if key in pairs:
             raise ValueError(f"{where}: attribute {safe_text(key)!r} given twice")
         pairs[key] = value.strip()
-    return pairs
+    try:
+        return check_text(pairs)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _comma_hint(pairs: Mapping[str, str]) -> str:
