@@ -6,7 +6,8 @@ The TUI and the headless commands drive this, never the stages below it directly
   their loop and read `updates()` (or `run_headless`); the TUI runs it on a thread of its own
   (`MonitorThread`) and empties `drain()` when woken (`enable_drain`, updates.py).
 - The work is split by job: `intake` (the stream task), `stream_effects` (what its items do to
-  the values and configurations), `contexts` (values, re-evaluation and transitions, per named
+  the values and configurations), `monitor_stream` (starting, restarting and halting the
+  stream task), `contexts` (values, re-evaluation and transitions, per named
   context), `plan` (which credential streams, decided before the start), `recording` (the
   journal; `monitor_journal` which one it records, `takeover` of a busy one), `configs` (with
   a token: the flags' configurations and diffs), `updates` (fan-out).
@@ -24,16 +25,13 @@ queries and intents are handed to the loop. Journal reads run on the asking thre
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from togul_monitor.client.credentials import StreamCredentials
 from togul_monitor.client.evaluate import EvaluateClient
-from togul_monitor.client.stream import StreamClient
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.config_start import start_configs
@@ -43,6 +41,7 @@ from togul_monitor.core.environment import Environments, prepare, verify
 from togul_monitor.core.intake import Intake
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.monitor_journal import MonitorJournal
+from togul_monitor.core.monitor_stream import MonitorStream
 from togul_monitor.core.queries import flag_history, transitions_for
 from togul_monitor.core.recording import journal_notice
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
@@ -52,7 +51,7 @@ from togul_monitor.core.takeover import TAKEOVER_INTERVAL
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
@@ -89,7 +88,6 @@ class Monitor:
         self._follow_configs = configs
         self._clock = clock
         self._journal_dir = journal_dir
-        self._stream_factory = stream_factory or default_stream_factory
         self._evaluate_concurrency = evaluate_concurrency
         self._evaluate_settle, journal_url = evaluate_settle, journal_url or profile.journal_url
         self._journal_options = dict(
@@ -120,7 +118,6 @@ class Monitor:
         self._configs = FlagConfigs(self._publish, clock)  # configuration diffs (token only)
         self._notices: list[str] = []
         self._environments = Environments(profile.environment_key)
-        self._environments.on_mismatch = self._on_mismatch
         self._environments.on_change = lambda: self._publisher.changed()
         self._recording = MonitorJournal(
             self._intake,
@@ -133,9 +130,11 @@ class Monitor:
         )
         self._effects = StreamEffects(self._environments, self._evaluations, self._configs)
         self._tokens = ProfileTokens(profile, self._note)  # on wall time, as a JWT's exp
-        self.configuration_error: ConfigError | None = None  # the stream proved the profile wrong
-        self._halting: asyncio.Task[None] | None = None
-        self._stream_credentials = StreamCredentials()  # the plan's, from the start
+        factory = stream_factory or default_stream_factory
+        self._stream = MonitorStream(
+            profile, self._intake, self._tokens, clock, factory, self._publish
+        )
+        self._environments.on_mismatch = self._stream.mismatch
         self._feed_start = 0
         self._owner = OwnerLoop()
         self._publisher = Publisher(self._build_snapshot, self._evaluations.value_sets, self._hub)
@@ -153,7 +152,7 @@ class Monitor:
         plan, verification = await prepare(profile, self._tokens.keeper)
         remembered = await self._open_journal(plan.environment_id) if self.record else {}
         self._feed_start = self.event_log.end
-        self._stream_credentials = plan.credentials
+        self._stream.credentials = plan.credentials
         for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
             self._note(note)
         evaluations = self._evaluations
@@ -214,32 +213,17 @@ class Monitor:
         self._publisher.changed()
 
     def _start_stream(self) -> None:
-        stream = self._stream_factory(
-            self.profile,
-            api_key=self._stream_credentials.api_key,
-            token=self._stream_credentials.token,
-            clock=self._clock,
-            resumed=self._intake.take_resumed(),
-        )
-        if isinstance(stream, StreamClient) and stream.auth == "bearer":
-            stream.tokens = self._tokens.keeper  # its current token on every connection
-        self._intake.start(stream, name=f"monitor-stream-{self.profile.name}")
+        self._stream.start()
 
-    def _on_mismatch(self, message: str) -> None:
-        """Another environment's stream: stopped, and `configuration_error` says why."""
-        error = ConfigError(message, profile=self.profile.name, key="environment_key")
-        self.configuration_error = error
-        self._halting = asyncio.get_running_loop().create_task(self._halt_stream())
+    @property
+    def configuration_error(self) -> ConfigError | None:
+        """Why the stream was stopped for good: it proved the profile wrong (another
+        environment's stream; core/monitor_stream.py)."""
+        return self._stream.configuration_error
 
     async def stop_reading(self) -> None:
         """Read no more of the stream; what was read is applied and journalled as ever."""
-        await self._intake.stop()
-
-    async def _halt_stream(self) -> None:
-        await self.stop_reading()
-        status = Status(ConnectionState.STOPPED, self._clock(), error=str(self.configuration_error))
-        self._intake.status = status
-        self._publish(status)
+        await self._stream.stop_reading()
 
     # --- from the intake ----------------------------------------------------------------------
 
@@ -357,10 +341,7 @@ class Monitor:
         if self._stopped or self.configuration_error is not None:
             return  # a wrong environment stays wrong: the profile must change
         self._evaluations.lift_halt()
-        if not self._intake.running:
-            self._start_stream()  # the old stream ended (STOPPED): a fresh client
-        elif self._intake.stream is not None:
-            self._intake.stream.restart()
+        self._stream.restart()
 
     def reevaluate_all(self) -> None:
         self._owner.tell(lambda: None if self._stopped else self._evaluations.reevaluate_all())
