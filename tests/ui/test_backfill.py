@@ -12,7 +12,7 @@ from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import Profile, ProfileStore
 from togul_monitor.config.resolve import resolve_profile
 from togul_monitor.core import Monitor
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from ..waits import until
@@ -214,3 +214,73 @@ def test_the_value_changes_of_the_monitor_before_a_switch_are_not_shown_on_the_n
     store.attach(_Log([]), 0)  # the other profile's monitor
     theirs = FlagEvent("flag.updated", "feature-limits", "env", 3, 2.0, "932", 2.0)
     assert store.transitions_for(theirs) == ()
+
+
+def test_the_window_nobody_watched_starts_when_the_recorder_stopped_watching() -> None:
+    """A reader's feed dates the window from the journal's "watched until" mark when its
+    recorder stayed live after its last event (core/watched.py), as a recording run's outage
+    starts there; from the last event when that is later; none once the mark reaches this run."""
+    from togul_monitor.ui.view.rows import Unwatched, boundary_items
+
+    rows = [FlagEvent("flag.updated", "f", "env", 2, 1, None, 5.0)]
+
+    def window(watched_until: float | None) -> Outage | None:
+        items = boundary_items(rows, live_from=100.0, time_mode="utc", watched_until=watched_until)
+        sources = [item.source for item in items if type(item.source) is Unwatched]
+        return sources[0].outage if sources else None
+
+    assert window(None) == Outage(5.0, 100.0, None, True, 100.0)
+    assert window(61.0) == Outage(61.0, 100.0, None, True, 100.0)  # watched until 61
+    assert window(3.0) == Outage(5.0, 100.0, None, True, 100.0)  # an older program's event
+    assert window(100.0) is None  # watched until this run began
+    items = boundary_items(rows, live_from=100.0, time_mode="utc", watched_until=61.0)
+    assert "not watched 00:01:01Z–00:01:40Z" in items[1].text
+
+
+async def test_a_shared_journals_reader_dates_the_unwatched_window_from_the_recorders_mark(
+    emulator: EmulatorHandle,
+) -> None:
+    """A TUI that reads a shared journal (PostgreSQL, recorded by `record`) shows, and `e`
+    exports, the window nobody watched from when its recorder stopped watching, not from the
+    journal's last event: the recorder stayed live after it. Skipped without PostgreSQL."""
+    import dataclasses
+    import time
+
+    from tests.journal_backends import postgres_url, scratch_profile
+    from togul_monitor.domain.events import ConnectionState
+    from togul_monitor.store.journal import open_reader_at
+    from togul_monitor.ui.view.rows import Unwatched
+
+    url = postgres_url()
+    with scratch_profile(url) as name:
+        profile = dataclasses.replace(make_profile(emulator, name=name), journal_url=url)
+        recorder = Monitor(profile, journal_writer=True)
+        await recorder.start()
+        try:
+            await until(lambda: recorder.snapshot().status.state is ConnectionState.LIVE, "live")
+            await asyncio.to_thread(emulator.world.update_flag, "production", "dark-mode")
+            await until(lambda: len(recorder.events()) == 1, "the recorded event")
+            last = recorder.events()[-1].received_at
+            # Live well past its event: heartbeats a second and more after it.
+            await until(
+                lambda: (recorder.snapshot().last_heartbeat_at or 0) > last + 1.2, "a heartbeat"
+            )
+        finally:
+            await recorder.stop()
+        reader = open_reader_at(name, url)
+        try:
+            mark = reader.watched_until()
+        finally:
+            reader.close()
+        assert mark is not None and mark > last + 1.2
+
+        app = make_app(profile)
+        async with app.run_test(size=(140, 40)) as pilot:
+            store = app.main.store
+            await wait_for(pilot, lambda: store.recorded == 1, what="the recorded row")
+            windows = [i.source.outage for i in store.boundary if type(i.source) is Unwatched]
+            assert [(w.started_at, w.may_have_missed) for w in windows] == [(mark, True)]
+            assert windows[0].ended_at <= time.time()
+            assert any("not watched" in line for line in marked(app))
+            exported = [row for row in store.export_rows() if not isinstance(row, FlagEvent)]
+            assert exported == windows  # what `e` writes as the window nobody watched

@@ -52,6 +52,7 @@ class MonitorJournal:
         self.notice: str | None = None  # why it is not recording, or what happened to the file
         self.busy = False  # not recording because another process records the profile
         self.live_from = 0  # event-log position of this run's first row (earlier: the journal's)
+        self.watched_until: float | None = None  # the journal's mark when opened (core/watched.py)
 
     async def open(
         self,
@@ -67,6 +68,7 @@ class MonitorJournal:
         opened = await open_journal(*where, environment_id, profile.environment_key)
         self.journal = self._intake.journal = opened.journal
         self.notice, self.busy = opened.notice, opened.busy
+        self.watched_until = opened.watched_until
         self._intake.preload(opened.rows(load), opened.changes, opened.resumed)
         self.live_from = self._intake.log.end
         if opened.reopen is not None:

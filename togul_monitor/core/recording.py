@@ -66,6 +66,10 @@ class Opened(msgspec.Struct):
     reopen: Callable[[], Journal] | None = None
     #: The journal's outages received since the first of `events`, oldest first.
     outages: list[Outage] = msgspec.field(default_factory=list)
+    #: Until when the journal's recorders watched the stream (its "watched until" mark,
+    #: core/watched.py), as it was when opened: a reader's feed dates the window nobody
+    #: watched before this run from it too. None: no mark (an older program's journal).
+    watched_until: float | None = None
 
     def rows(self, limit: int) -> list[Row]:
         """`events` and `outages` in the order they were received (at one time, an outage
@@ -136,6 +140,7 @@ async def open_journal(
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
         )
+        opened.watched_until = await asyncio.to_thread(journal.watched_until)
         if not opened.busy:
             opened.resumed = await asyncio.to_thread(
                 _resume_point, journal, opened.events, environment_id, environment_key
@@ -144,7 +149,7 @@ async def open_journal(
                 opened.last_values = {}  # its values are too
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
-        opened.outages = []
+        opened.outages, opened.watched_until = [], None
         opened.problem = f"journal history not loaded: {exc}"
     except asyncio.CancelledError:
         close_aside(journal)

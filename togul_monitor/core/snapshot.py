@@ -51,6 +51,9 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     journal_notice: str | None = None  # why it is not recording, or what happened to the file
     recorder_busy: bool = False  # not recording because another process records the profile
     resumed: bool = False  # the stream resumed after the journal's last event (an outage says)
+    # Until when earlier runs watched the stream: the journal's "watched until" mark when this
+    # monitor opened it (core/watched.py; None without one). Set once at the start.
+    watched_until: float | None = None
     journal_moved_aside: bool = False  # the journal was damaged or unreadable: moved aside
     journal_dropped: int = 0  # journal appends refused because the writer fell behind
     journal_write_error: str | None = None  # the last failed write's error (read after the count)
@@ -164,7 +167,9 @@ class Publisher:
             self._copy = {
                 name: values.copy() if new != was else old[name]
                 for (name, values), new, was in zip(
-                    self._values.items(), version, self._copy_version or (-1,) * len(version),
+                    self._values.items(),
+                    version,
+                    self._copy_version or (-1,) * len(version),
                     strict=True,
                 )
             }

@@ -44,9 +44,9 @@ Row = FlagEvent | FeedItem
 
 
 class Unwatched(msgspec.Struct, frozen=True):
-    """The source of the boundary's row for the window between the last recorded event and
-    this run's start, which nobody watched: as an export writes it, an outage of the stream
-    that may have missed changes (the server did not replay it: nothing resumed it)."""
+    """The source of the boundary's row for the window between the end of what earlier runs
+    watched and this run's start, which nobody watched: as an export writes it, an outage of
+    the stream that may have missed changes (the server did not replay it: nothing resumed it)."""
 
     outage: Outage
 
@@ -179,22 +179,30 @@ def boundary_items(
     *,
     elsewhere: bool = False,
     resumed: bool = False,
+    watched_until: float | None = None,
 ) -> list[FeedItem]:
     """Where this run begins, under the rows an earlier run recorded (preloaded from the
-    journal): the separator, then the window between the last of them and this run's start,
-    which nobody watched, so changes in it may be missing. `elsewhere`: another process records
-    the journal (and watches the stream meanwhile): the rows are its, and the time since its
-    last one is no window nobody watched. `resumed`: the stream resumed after the last of them,
-    and the outage marker it brings says what the replay proved of that window."""
+    journal): the separator, then the window between the end of what was watched and this
+    run's start, which nobody watched, so changes in it may be missing. What was watched ends
+    at the last of the rows, or at the journal's "watched until" mark when that is later (its
+    recorder stayed live after its last event: core/watched.py), as a recording run's outage
+    starts. `elsewhere`: another process records the journal (and watches the stream
+    meanwhile): the rows are its, and the time since its last one is no window nobody watched.
+    `resumed`: the stream resumed after the last of them, and the outage marker it brings says
+    what the replay proved of that window."""
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
     live = fmt_clock(live_from, mode, now)
     source = "by another process" if elsewhere else "earlier"
     items = [FeedItem(live_from, "info", f"── recorded {source} (journal) · live from {live} ──")]
     times = [row.received_at for row in recorded if isinstance(row, FlagEvent)]
-    if times and max(times) < live_from and not elsewhere and not resumed:
-        since = fmt_clock(max(times), mode, now)
-        text = f"── not watched {since}–{live}: changes may be missing ──"
-        window = Unwatched(Outage(max(times), live_from, None, True, live_from))
+    if not times or elsewhere or resumed:
+        return items
+    since = max(times)
+    if watched_until is not None:
+        since = max(since, watched_until)
+    if since < live_from:
+        text = f"── not watched {fmt_clock(since, mode, now)}–{live}: changes may be missing ──"
+        window = Unwatched(Outage(since, live_from, None, True, live_from))
         items.append(FeedItem(live_from, "outage-missing", text, window))
     return items
 
@@ -210,6 +218,7 @@ def run_boundary(
         now=now,
         elsewhere=recorded_elsewhere(snapshot),
         resumed=snapshot.resumed,
+        watched_until=snapshot.watched_until,
     )
 
 
