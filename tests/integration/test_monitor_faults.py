@@ -18,7 +18,7 @@ from tests.integration.test_stream_client_raw import KEY, ev
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor, run_headless
 from togul_monitor.core import intake as intake_module
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Status
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
 from togul_monitor.store.writer import Writer
 
 
@@ -118,10 +118,14 @@ async def test_a_failing_stream_task_stops_visibly_and_ends_the_updates() -> Non
             assert isinstance(last, Status) and last.state is ConnectionState.STOPPED
             assert last.error is not None and "a bug in the event log" in last.error
             assert monitor.snapshot().status.state is ConnectionState.STOPPED
-            # restart_stream starts a fresh task, which reads again.
+            # restart_stream starts a fresh task, which reads again, and says that the stream
+            # may have missed changes while no task read it (its event was never taken in).
             monitor.event_log.extend_events = real_extend  # type: ignore[method-assign]
             monitor.restart_stream()
-            await wait_for(lambda: len(monitor.event_log) == 1, what="the next event")
+            await wait_for(lambda: len(monitor.event_log.events()) == 1, what="the next event")
+            rows, _ = monitor.rows_since(0)
+            assert [type(row) for row in rows] == [Outage, FlagEvent]
+            assert isinstance(rows[0], Outage) and rows[0].may_have_missed
         finally:
             await monitor.stop()
 

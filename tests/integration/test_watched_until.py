@@ -99,3 +99,47 @@ async def test_a_run_that_saw_no_event_makes_the_next_start_an_outage(
         assert outage in journal.outages()
     finally:
         await second.stop()
+
+
+async def test_the_restart_after_a_crashed_stream_task_reports_the_gap_as_an_outage(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """The stream task fails (a bug), the mark stops at its last sign of life, a change comes
+    meanwhile; `restart_stream` resumes after the last event taken in: the server replays the
+    change, and the outage from the mark is journalled, proved whole by that replay."""
+    monitor = Monitor(make_profile(emulator), journal_dir=tmp_path)
+    await monitor.start()
+    try:
+        await wait_for(lambda: monitor.snapshot().status.state is ConnectionState.LIVE, what="live")
+        await asyncio.to_thread(emulator.world.update_flag, "production", "dark-mode")
+        await wait_for(lambda: len(monitor.event_log) == 1, what="the first event")
+        effects = monitor._effects
+        real_events = effects.events
+
+        def broken(batch: list[FlagEvent]) -> None:
+            raise RuntimeError("a bug in the stream task")
+
+        effects.events = broken  # type: ignore[method-assign]
+        await asyncio.to_thread(emulator.world.update_flag, "production", "dark-mode")
+        await wait_for(
+            lambda: monitor.snapshot().status.state is ConnectionState.STOPPED, what="the crash"
+        )
+        effects.events = real_events  # type: ignore[method-assign]
+        journal = monitor.journal
+        assert journal is not None and journal.flush(timeout=5)
+        mark = open_reader_at("test", None, tmp_path).watched_until()
+        assert mark is not None
+        await asyncio.to_thread(emulator.world.update_flag, "production", "dark-mode")  # unseen
+        monitor.restart_stream()
+
+        def outages() -> list[Outage]:
+            return [row for row in monitor.rows_since(0)[0] if isinstance(row, Outage)]
+
+        await wait_for(lambda: outages(), what="the outage of the crash")
+        (outage,) = outages()
+        assert outage.started_at == mark and outage.replayed == 1
+        assert not outage.may_have_missed  # the replay followed the last event taken in
+        await wait_for(lambda: len(monitor.event_log.events()) == 3, what="the replayed change")
+        assert journal.flush(timeout=5) and outage in journal.outages()
+    finally:
+        await monitor.stop()

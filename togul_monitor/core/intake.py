@@ -160,7 +160,8 @@ class Intake:
 
     def take_resumed(self) -> ResumePoint | None:
         """Where a new stream resumes: the journal's last event until a stream went live; then
-        where the last live one was lost, when it ended (STOPPED) before its outage was told."""
+        where the last live one was lost, when it ended (STOPPED, or its task failed:
+        `_crash_point`) before its outage was told."""
         if self._resumed is None and self._lost_at is not None:
             return ResumePoint(getattr(self.stream, "last_event_id", None), self._lost_at)
         return self._resumed
@@ -224,9 +225,14 @@ class Intake:
     async def _failed(self, stream: StreamLike, exc: Exception) -> None:
         """The stream task ended on an error: STOPPED with the reason, then the end of every
         update stream (a headless `tail` must exit, not wait forever). The monitor's
-        `restart_stream` starts a fresh task."""
+        `restart_stream` starts a fresh task, resumed where this one was lost (`_crash_point`)."""
         log.error("the stream task failed", exc_info=exc)
         self.watched.end()
+        crashed = self._crash_point()
+        if crashed is not None:
+            if self._lost_at is None:
+                self._on_blind(True)  # until the restart's outage is decided
+            self._resumed, self._lost_at = crashed, None
         with contextlib.suppress(Exception):
             await stream.aclose()
         self.status = Status(
@@ -290,6 +296,22 @@ class Intake:
             self._reevaluate_for_unusable()
         elif isinstance(item, PossibleGap):
             self._on_gap(item)
+
+    def _crash_point(self) -> ResumePoint | None:
+        """Where a stream whose task failed is resumed: after the last event this intake took
+        in (the client read further, but what it held unread died with the task), from the
+        stream's last sign of life, or from when it was lost when it was not live; None when
+        no outage is due (never live, or the journal's resume point still waits to be used)."""
+        if self._resumed is not None:
+            return None
+        live = self.status.state is ConnectionState.LIVE
+        since = self._last_alive() if live else self._lost_at
+        if since is None:
+            return None
+        last = self.log.last_event()
+        if last is None:
+            return ResumePoint(None, since)
+        return ResumePoint(last.event_id or None, since, last.environment_id)
 
     def _last_alive(self) -> float:
         """The live stream's last sign of life: going LIVE, its last heartbeat or row."""

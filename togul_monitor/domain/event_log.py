@@ -97,6 +97,11 @@ class EventLog:
         with self._lock:
             return self._ring[-1].received_at if self._ring else None
 
+    def last_event(self) -> FlagEvent | None:
+        """The newest event in the ring (past any markers after it); None when it holds none."""
+        with self._lock:
+            return next((row for row in reversed(self._ring) if type(row) is FlagEvent), None)
+
     def revise(self, old: Row, new: Row) -> None:
         """Put `new` in place of the marker `old` (an outage proved whole after it was
         reported), at its position: a view that reads the log again shows `new` there."""
