@@ -14,6 +14,7 @@ from togul_monitor.config.resolve import resolve_profile
 from togul_monitor.core import Monitor
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
+from togul_monitor.store.journal import open_reader_at
 
 from ..waits import until
 from .helpers import feed_lines, make_app, make_profile, wait_for, wait_live
@@ -60,6 +61,7 @@ async def test_a_restart_opens_on_the_recorded_rows_then_live_ones_follow(
     emulator = emulator_any
     profile = make_profile(emulator, name="remembers")
     await record_run(emulator, profile, ["new-dashboard", "dark-mode"])
+    mark = open_reader_at(profile.name, None).watched_until()  # when that run stopped watching
 
     app = make_app(make_profile(emulator, name="remembers"))
     async with app.run_test(size=(140, 40)) as pilot:
@@ -70,6 +72,8 @@ async def test_a_restart_opens_on_the_recorded_rows_then_live_ones_follow(
         assert "new-dashboard" in lines[0] and "dark-mode" in lines[1]
         assert "recorded earlier (journal) · live from" in lines[2]
         assert "disconnected" in lines[3] and "changes in this window may be missing" in lines[4]
+        outage = getattr(store.view[3], "source", None)
+        assert isinstance(outage, Outage) and outage.started_at == mark  # from the mark
         # The journal's values show at once (stale baselines until re-evaluated).
         assert {"new-dashboard", "dark-mode"} <= set(app.main.values_table.values)
         # The history pane shows the latest recorded flag's, from the journal.
