@@ -69,3 +69,19 @@ def test_a_server_naming_ever_new_environments_cannot_grow_it() -> None:
     feed(tracker, *(ev("a", 1, f"env-{n}") for n in range(MAX_ENVIRONMENTS + 500)))
     assert len(tracker._env_seq) == MAX_ENVIRONMENTS
     assert len(tracker._last) == MAX_ENVIRONMENTS
+
+
+def test_what_contradicts_the_versions_known_for_the_outage_proof() -> None:
+    tracker = VersionTracker()
+    feed(tracker, ev("a", 5), ev("b", 3), ev("g", 2, etype="flag.deleted"))
+    assert not tracker.contradicts(ev("a", 6))
+    assert not tracker.contradicts(ev("a", 9))  # a jump: a global counter would do that
+    assert tracker.contradicts(ev("a", 4)) and tracker.contradicts(ev("a", 5))  # back, repeated
+    assert not tracker.contradicts(ev("b", 3, etype="flag.deleted"))  # may keep its version
+    assert tracker.contradicts(ev("b", 1, etype="flag.created"))  # its deletion unseen
+    assert not tracker.contradicts(ev("g", 1, etype="flag.created"))
+    assert tracker.contradicts(ev("g", 3))  # a deleted flag changed, never created again
+    assert not tracker.contradicts(ev("new", 40))  # nothing known to contradict
+    copy = tracker.copy()
+    feed(copy, ev("a", 6), ev("b", 4), ev("a", 7), ev("b", 5))  # per flag, in the copy only
+    assert copy.contradicts(ev("a", 9)) and not tracker.contradicts(ev("a", 9))

@@ -26,6 +26,10 @@ latest deletion time (a replay of a deleted flag's events is never newer than bo
 when it dropped a flag or a deletion for space (`forgot`): a flag it does not know may then have
 been delivered, and is no longer taken for news.
 
+For the outage proof (outages.py), a copy of the tracker taken before a reconnect's first batch
+tells whether each of its events is its flag's next one (`contradicts`): a restarted server's
+replay of its new numbering is not.
+
 `observe` is the reference; the stream's run loop (items_run.py) does the same inline, on this
 tracker's state, to save a call per event: a change here belongs there too.
 """
@@ -107,6 +111,33 @@ class VersionTracker:
         if len(deleted) > self.max_flags:
             del deleted[next(iter(deleted))]  # the least recently deleted flag
             self.forgot = True
+
+    def copy(self) -> VersionTracker:
+        """A tracker that knows what this one knows now, and goes on apart from it."""
+        other = VersionTracker(self.max_flags)
+        other._last = OrderedDict(self._last)
+        other._env_seq = dict(self._env_seq)
+        other._deleted = dict(self._deleted)
+        other.evidence, other.per_flag, other.forgot = self.evidence, self.per_flag, self.forgot
+        return other
+
+    def contradicts(self, event: FlagEvent) -> bool:
+        """Whether `event`, as its flag's next event, shows that events of the flag are missing
+        (or that the server numbered them afresh): a live flag's version went back, repeated
+        (but for its deletion) or, once versions are known to be per flag, jumped; a live flag
+        was created again (its deletion unseen), or a deleted one changed without its creation.
+        A flag the tracker does not know contradicts nothing. For the outage proof
+        (outages.py): off the per-event path."""
+        key = (event.environment_id, event.flag_key)
+        last = self._last.get(key)
+        if last is None:
+            return key in self._deleted and event.type != "flag.created"
+        if event.type == "flag.created":
+            return True
+        version, known = event.version, last[0]
+        if version < known or (version == known and event.type != "flag.deleted"):
+            return True
+        return self.per_flag and version > known + 1
 
     def seen_version(self, event: FlagEvent) -> bool:
         """Whether the tracker saw `event`'s flag, alive, at `event`'s version or a later one."""

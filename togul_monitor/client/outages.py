@@ -10,9 +10,14 @@ Outage rule (documented for the UI and tested):
   an outage too, proved whole or not by the replay as any other, and not proved when the first
   event is of another environment than that last one (another stream: the profile's key or
   server changed since).
-* `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id) and the
-  first new event after the reconnect has id L + 1. Ids are a server sequence, so nothing can
-  lie between L and L + 1. Anything else (ids with holes, no ids, nothing received yet) is True.
+* `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id), the
+  first new event after the reconnect has id L + 1, and nothing in its batch contradicts that
+  (`_consistent`). Ids are a server sequence, so nothing can lie between L and L + 1, unless
+  the server restarted and numbers its events afresh: then the batch may show it, by an id
+  that goes back, a possible gap, or an event of a flag whose versions the client knew (from
+  before the batch; a resumed run's, from the journal's latest events) that is not its flag's
+  next one (`VersionTracker.contradicts`). Anything else (ids with holes, no ids, nothing
+  received yet) is True.
 * `replayed` is None when no `Last-Event-ID` was sent (the server had nothing to resume from).
   Otherwise it counts the new events of the first received batch whose server timestamp is not
   later than `ended_at`: they happened while we were away, so the server re-sent them. Server
@@ -34,7 +39,17 @@ from typing import NamedTuple
 
 import msgspec
 
-from togul_monitor.domain.events import FlagEvent, Malformed, Outage, OutageProven, StreamItem
+from togul_monitor.client.gaps import VersionTracker
+from togul_monitor.client.sse import Comment
+from togul_monitor.client.sse_fast import FastParsed
+from togul_monitor.domain.events import (
+    FlagEvent,
+    Malformed,
+    Outage,
+    OutageProven,
+    PossibleGap,
+    StreamItem,
+)
 
 DECISION_DELAY = 1.0  # seconds after LIVE to report an outage when nothing arrived yet
 
@@ -47,6 +62,9 @@ class ResumePoint(NamedTuple):
     # before its last event's received_at; core/recording.py), or when this run's was lost.
     since: float
     environment_id: str | None = None
+    # The journal's latest events, oldest first: each flag's versions as the earlier run knew
+    # them, against which the replay is checked (this run's own tracker starts empty).
+    known: tuple[FlagEvent, ...] = ()
 
 
 class _Pending(msgspec.Struct):
@@ -55,6 +73,7 @@ class _Pending(msgspec.Struct):
     sent_id: str | None  # the Last-Event-ID we sent, if any
     last_numeric: int | None  # the highest numeric id delivered before the outage
     environment_id: str | None = None  # a resumed stream's last event's
+    known: tuple[FlagEvent, ...] = ()  # a resumed stream's: `ResumePoint.known`
     timer: asyncio.TimerHandle | None = None
 
 
@@ -73,9 +92,12 @@ class OutageTracker:
         clock: Callable[[], float],
         *,
         resumed: ResumePoint | None = None,
+        versions: VersionTracker | None = None,
     ) -> None:
         self._emit = emit
         self._clock = clock
+        # The stream's version tracker (items_run.py), which the batches update.
+        self._versions = versions if versions is not None else VersionTracker()
         # Wall time the last LIVE connection was lost (or the earlier run's last event).
         self._down_since = resumed.since if resumed is not None else None
         self._resumed = resumed  # until the first outage is decided
@@ -92,7 +114,8 @@ class OutageTracker:
         if resumed is not None and last_numeric is None:  # nothing delivered yet: its last id
             last_numeric = _numeric(resumed.event_id)
         environment = resumed.environment_id if resumed is not None else None
-        self._pending = _Pending(self._down_since, now, sent_id, last_numeric, environment)
+        known = resumed.known if resumed is not None else ()
+        self._pending = _Pending(self._down_since, now, sent_id, last_numeric, environment, known)
         self._pending.timer = asyncio.get_running_loop().call_later(DECISION_DELAY, self._timeout)
 
     def lost(self, now: float, data_stopped_at: float) -> None:
@@ -106,12 +129,51 @@ class OutageTracker:
         else:
             self._down_since = max(now, data_stopped_at)
 
-    def decide(self, batch: list[StreamItem], now: float) -> StreamItem | None:
+    @property
+    def awaiting(self) -> bool:
+        """Whether an outage waits for the next batch to decide it (rare: after a reconnect)."""
+        return self._pending is not None or self._unproven is not None
+
+    def build_deciding(
+        self,
+        build: Callable[[list[FastParsed], float], list[StreamItem]],
+        parsed: list[FastParsed],
+        now: float,
+    ) -> list[StreamItem]:
+        """`build(parsed, now)`'s items, headed by the outage they decide (when `awaiting`):
+        the versions the batch is checked against are taken before `build` updates them."""
+        has_event = any(not isinstance(p, Comment) for p in parsed)
+        before = self._versions_before() if has_event else None
+        out = build(parsed, now)
+        if out:
+            outage = self.decide(out, now, before)
+            if outage is not None:
+                out.insert(0, outage)
+        return out
+
+    def _versions_before(self) -> VersionTracker:
+        """What the client knows of the flags' versions before a batch, for the batch to be
+        checked against: a copy of the stream's tracker or, for a resumed run's outage (its
+        tracker is still empty then), the journal's latest events."""
+        unproven = self._unproven[0] if self._unproven is not None else None
+        waiting = self._pending if self._pending is not None else unproven
+        if waiting is None or not waiting.known:
+            return self._versions.copy()
+        seeded = VersionTracker()
+        for event in waiting.known:
+            seeded.observe(event)
+        return seeded
+
+    def decide(
+        self, batch: list[StreamItem], now: float, before: VersionTracker | None = None
+    ) -> StreamItem | None:
         """The pending outage, judged on the first items of the new connection; or, for an
-        outage already reported without proof, an `OutageProven` when they prove it whole."""
+        outage already reported without proof, an `OutageProven` when they prove it whole.
+        `before`: the flags' versions before `batch` (None: unknown, the batch's events are
+        checked only against each other); it is updated."""
         pending = self._pending
         if pending is None:
-            return None if self._unproven is None else self._decide_again(batch, now)
+            return None if self._unproven is None else self._decide_again(batch, now, before)
         self.cancel()
         self._pending = self._resumed = None
         first = _first_event(batch, pending.ended_at)
@@ -120,14 +182,18 @@ class OutageTracker:
             started_at=pending.started_at,
             ended_at=pending.ended_at,
             replayed=replayed if pending.sent_id is not None else None,
-            may_have_missed=first is None or not _proven(pending, first.event_id, first.env),
+            may_have_missed=first is None
+            or not _proven(pending, first.event_id, first.env)
+            or not _consistent(batch, before),
             received_at=now,
         )
         if first is None:  # heartbeats only: as a timeout, the first event may prove it whole
             self._await_proof(pending, outage)
         return outage
 
-    def _decide_again(self, batch: list[StreamItem], now: float) -> OutageProven | None:
+    def _decide_again(
+        self, batch: list[StreamItem], now: float, before: VersionTracker | None
+    ) -> OutageProven | None:
         """The reported outage decided again on the first event after it (none in `batch`:
         still waiting)."""
         assert self._unproven is not None
@@ -137,7 +203,7 @@ class OutageTracker:
         pending, reported = self._unproven
         self._unproven = None
         environment = first.environment_id if isinstance(first, FlagEvent) else None
-        if not _proven(pending, first.event_id, environment):
+        if not _proven(pending, first.event_id, environment) or not _consistent(batch, before):
             return None
         return OutageProven(msgspec.structs.replace(reported, may_have_missed=False, proven_at=now))
 
@@ -199,3 +265,25 @@ def _proven(pending: _Pending, first_id: str | None, first_environment: str | No
         # A resumed run's: of the stream it resumes (else another stream's ids).
         and pending.environment_id in (None, first_environment)
     )
+
+
+def _consistent(batch: list[StreamItem], before: VersionTracker | None) -> bool:
+    """Nothing in `batch` shows events missing or numbered afresh: no possible gap, no id that
+    goes back (news under it, items_run.py), and, with `before` (the versions known before the
+    batch, updated here), no event that is not its flag's next one (`contradicts`)."""
+    highest: int | None = None
+    for item in batch:
+        if isinstance(item, PossibleGap):
+            return False
+        if not isinstance(item, FlagEvent):
+            continue
+        number = _numeric(item.event_id)
+        if number is not None:
+            if highest is not None and number <= highest:
+                return False
+            highest = number
+        if before is not None:
+            if before.contradicts(item):
+                return False
+            before.observe(item)
+    return True

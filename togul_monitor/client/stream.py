@@ -119,7 +119,9 @@ class StreamClient:
         self._restart_requested = False
         self._silent = False  # the last connection ended by the read timeout (see _read)
         self._builder = ItemBuilder(self.counters)
-        self._outages = OutageTracker(self._emit, clock, resumed=resumed)
+        self._outages = OutageTracker(
+            self._emit, clock, resumed=resumed, versions=self._builder.versions
+        )
 
     # ---------------------------------------------------------------- public API
 
@@ -387,12 +389,9 @@ class StreamClient:
     def _items(self, parsed: list[FastParsed]) -> list[StreamItem]:
         """Turn decoded events and comments into stream items (the hot path)."""
         now = self._clock()
-        out = self._builder.build(parsed, now)
-        if out:
-            outage = self._outages.decide(out, now)
-            if outage is not None:
-                out.insert(0, outage)
-        return out
+        if not self._outages.awaiting:  # the common path: no outage to decide
+            return self._builder.build(parsed, now)
+        return self._outages.build_deciding(self._builder.build, parsed, now)
 
     @property
     def last_heartbeat_at(self) -> float | None:

@@ -190,7 +190,7 @@ def _resume_point(
     last, since = events[-1], max(e.received_at for e in events)
     if watched_until is not None:
         since = max(since, watched_until)
-    return ResumePoint(last.event_id or None, since, last.environment_id)
+    return ResumePoint(last.event_id or None, since, last.environment_id, tuple(events))
 
 
 def _reopen(
