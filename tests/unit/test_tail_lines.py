@@ -365,6 +365,30 @@ def test_a_change_tied_to_no_event_is_called_found_on_re_evaluation_only_when_ev
     assert "[found on re-evaluation]" in second
 
 
+def test_a_change_found_after_an_outage_resumed_by_id_is_called_found_before_any_event() -> None:
+    """A run that resumed from the journal's last id and has had no event yet: the outage's
+    replay count (a `Last-Event-ID` was sent) says the stream sends ids, so what the
+    re-evaluation after it finds is no event's, as in a run that has seen events."""
+    from togul_monitor.domain.events import Outage
+
+    found = ValueTransition("k", ev(5), ev(9), None, 20.0, "default", True)
+    p, out, _ = printer()
+    p.note(Outage(10.0, 16.0, 0, True, 16.0))  # resumed with an id: 0 events replayed
+    p.transition(found)
+    p.events([event("k")])  # then the server sends no ids (it was restarted so)
+    p.transition(found)
+    p.flush()
+    first, second = [line for line in out.getvalue().splitlines() if "↳" in line]
+    assert first == "  ↳ k (production) [found on re-evaluation]: 5 → 9"
+    assert "re-evaluation" not in second and "(may include" in second
+
+    p, out, _ = printer()
+    p.note(Outage(10.0, 16.0, None, True, 16.0))  # no id to resume from: nothing known
+    p.transition(found)
+    p.flush()
+    assert "re-evaluation" not in out.getvalue()
+
+
 def test_a_connection_waiting_for_its_first_byte_says_so_and_is_not_live() -> None:
     from togul_monitor.client.attempt import NO_DATA_YET
 

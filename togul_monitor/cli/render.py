@@ -130,7 +130,9 @@ class TailPrinter:
         self._stamp = Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
         self._failures_said: dict[str, float] = {}  # a failure said (`_say_seldom`) → when
-        self.ids_seen = False  # the events carry ids: a change tied to none is no event's
+        # The events carry ids: a change tied to none is no event's. Known from the last batch
+        # of events, or before any (`note`) from an outage the stream resumed with an id.
+        self.ids_seen = False
         # Text lines only: what a line says under an event (cli/tail_marks.py).
         self.replays = ReplayMarks(clock)
         self.merges = MergeMarks(self.contexts, named=self.names_contexts)
@@ -162,8 +164,8 @@ class TailPrinter:
         """A run of events' lines. In JSON the shape of `with_environment_key(event, names,
         kind="event")` (store/export_json.py), encoded with the other lines of their batch
         (cli/tail_output.py)."""
-        if events and events[-1].event_id is not None:
-            self.ids_seen = True
+        if events:
+            self.ids_seen = events[-1].event_id is not None
         if self.as_json:
             self.output.events(event_lines(events, self.environment_names))
             return
@@ -258,6 +260,10 @@ class TailPrinter:
         text = self._describe(item)
         if isinstance(item, Outage):
             self.replays.outage(item)
+            if item.replayed is not None:
+                # It resumed after an event's id (the journal's, in a run that has had no event
+                # yet): the stream sends ids, and what its re-evaluation finds is no event's.
+                self.ids_seen = True
         if isinstance(item, Status):
             self.state = item.state
         if text is not None:
