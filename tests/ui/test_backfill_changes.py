@@ -5,15 +5,21 @@ event ids and in the documented stream form (none)."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.widgets import Static
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
+from togul_monitor.store.files import journal_path
+from togul_monitor.store.journal import Journal
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 
 from .helpers import feed_lines, make_app, make_profile, wait_for
@@ -81,3 +87,36 @@ async def test_a_recorded_row_says_its_value_change_and_diff(emu: EmulatorHandle
         change = " ".join(body.split())  # its columns are aligned with spaces
         assert "before true" in change and "after false" in change, body
         assert "configuration change flag switched off" in change, body
+
+
+async def test_a_restart_shows_the_changes_an_earlier_run_found_and_e_exports_them(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """An earlier run found checkout-v2 changed after an outage that lost its event: the feed
+    opens on it again, a recorded `re-evaluated` row where it came, and `e` writes it."""
+    profile = make_profile(emulator, name="found-earlier")
+    env = emulator.credentials.environment_ids["production"]
+    t = time.time() - 60  # within the journal's retention
+    journal = Journal.open(journal_path(profile.name))
+    journal.append_events([FlagEvent("flag.updated", FLAG, env, 2, t, "1", t)])
+    journal.append_outage(Outage(t + 5, t + 10, 0, True, t + 10))
+    off, on = (Evaluation(v, "boolean", "default", True) for v in (False, True))
+    journal.append_transition(
+        ValueTransition("checkout-v2", off, on, None, t + 11, "default", True)
+    )
+    journal.close()
+    app = make_app(profile, export_dir=tmp_path / "exports")
+    async with app.run_test(size=(160, 40)) as pilot:
+        store = app.main.store
+        await wait_for(pilot, lambda: store.recorded == 4, what="the recorded rows")
+        lines = feed_lines(app)
+        assert "re-evaluated checkout-v2" in lines[3] and "false → true +unseen" in lines[3]
+        assert "recorded earlier (journal)" in lines[4]
+        app.main.feed.move_to(3)  # `w`, `o`, `y` and `enter` act on its flag
+        assert app.main.painter.focused_flag(app.main.feed, FLAG) == "checkout-v2"
+        await pilot.press("slash", *"checkout", "enter")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: getattr(app.main, "last_export", None) is not None)
+        rows = [json.loads(line) for line in app.main.last_export.read_text().splitlines()]
+        found = [(r["flag_key"], r["includes_unseen"]) for r in rows if r["kind"] == "found"]
+        assert found == [("checkout-v2", True)]

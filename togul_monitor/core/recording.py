@@ -146,7 +146,8 @@ async def open_journal(
                 _resume_point, journal, opened.events, environment_id, environment_key
             )
             if opened.events and opened.resumed is None:  # another environment's journal:
-                opened.last_values = {}  # its values are too
+                opened.last_values = {}  # its values are too, and what they found
+                opened.changes = msgspec.structs.replace(opened.changes, found=())
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.outages, opened.watched_until = [], None

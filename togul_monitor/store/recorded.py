@@ -19,8 +19,9 @@ what it does keep:
   event of the flag (in the profile's environment, when known) received before it, if that
   event has no value change of that context yet and the transition came within `TIE_WITHIN`
   seconds (`UNSEEN_TIE_WITHIN` for one that may hold changes the stream did not show). A later
-  one (a re-evaluation of its own: after an outage, `r`, the next start) explains no row, as
-  live.
+  one (a re-evaluation of its own: after an outage, `r`, the next start) explains no event: one
+  that names no event is `found`, the feed's row of its own (ui/view/found.py) as it was live,
+  and as `export` writes it (store/export_window.py).
 
 One event changes the values of every context it changes (a profile may evaluate for several
 named contexts, domain/values.py), so an event may own one transition per context: the tie is
@@ -62,10 +63,12 @@ _K = TypeVar("_K")
 class RecordedChanges(msgspec.Struct, frozen=True):
     """Value changes and configuration diffs of preloaded events, oldest first; each with the
     very event object the monitor's log holds (an event without an id is told apart by it).
-    An event appears with as many transitions as contexts whose value it changed."""
+    An event appears with as many transitions as contexts whose value it changed. `found`: the
+    value changes that name no event and that none of the events explains."""
 
     transitions: tuple[tuple[FlagEvent, ValueTransition], ...] = ()
     diffs: tuple[tuple[FlagEvent, StoredDiff], ...] = ()
+    found: tuple[ValueTransition, ...] = ()
 
 
 NO_CHANGES = RecordedChanges()
@@ -94,7 +97,8 @@ def tie_changes(
     environment_id: str | None = None,
 ) -> RecordedChanges:
     """Each transition and diff with the event of `events` it explains (see the module's
-    docstring); those that explain none are left out."""
+    docstring); those that explain none are left out, but the transitions that name no event
+    (`found`)."""
     # (Id, flag, environment) → the event received last with them, for diffs; (id, flag) → the
     # one in the profile's environment (any, when not known), for transitions.
     by_id: dict[tuple[str, str, str], FlagEvent] = {}
@@ -117,9 +121,12 @@ def tie_changes(
     # the newest wins, as in the live view; without, the first after the event (a later one is
     # a re-evaluation of its own).
     tied: dict[tuple[int, str], tuple[FlagEvent, ValueTransition]] = {}
+    unexplained: list[ValueTransition] = []
     for transition in transitions:
         owner = _owner(transition, ids_here, by_flag)
         if owner is None:
+            if transition.event_id is None:  # a re-evaluation of its own
+                unexplained.append(transition)
             continue
         key = (id(owner), transition.context)
         if transition.event_id is not None or key not in tied:
@@ -136,7 +143,7 @@ def tie_changes(
             found = None
         if found is not None:
             explained.append((found, stored))
-    return RecordedChanges(tuple(tied.values()), tuple(explained))
+    return RecordedChanges(tuple(tied.values()), tuple(explained), tuple(unexplained))
 
 
 def _owner(

@@ -197,9 +197,16 @@ class FeedStore:
 
     def add_recorded(self, changes: RecordedChanges) -> None:
         """What the journal recorded with the rows an earlier run recorded (the snapshot's
-        `recorded`): kept as live ones are, so those rows and their detail say the same."""
+        `recorded`): kept as live ones are, so those rows and their detail say the same, and the
+        changes no event explained rows of their own among them, as live (view/found.py)."""
         for event, transition in changes.transitions:
             self.add_transition(transition, event)
+        if changes.found and self.start < self.live_start:
+            rows, end = self.source.rows_since(self.start)
+            recorded = rows[: max(0, self.live_start - (end - len(rows)))]
+            first, contexts = self.live_start - len(recorded), self.answers.contexts
+            if self.found.add_recorded(changes.found, recorded, first, contexts):
+                self.refilter(self.predicate)  # the view again, with them in place
         # Imported here: the first frame paints before the monitor's modules load.
         from togul_monitor.core.updates import ConfigChanged
 
@@ -353,7 +360,9 @@ class FeedStore:
                     failing += 1
                 else:
                     kept.append((position, row))
-        matched = self.found.placed(kept, result.predicate, self.answers.own_environment)
+        environment = self.answers.own_environment
+        matched, found_earlier = self.found.placed(kept, result.predicate, environment)
+        recorded += found_earlier  # before this run's rows, with the rows recorded
         if self.boundary and self.start < self.live_start:
             matched[recorded:recorded] = self.boundary
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)

@@ -18,7 +18,11 @@ term cannot match it.
 
 A profile that evaluates for several contexts finds the change in each: those of one flag found
 within `FOUND_TOGETHER` seconds of the row, with no event of the flag nor any marker between
-them, are one row, as an event's changes are. Textual-free.
+them, are one row, as an event's changes are.
+
+The journal keeps these changes too: when the feed opens on the rows an earlier run recorded, the
+ones it found among them come back as rows of their own (`FoundRows.add_recorded`), placed and
+joined by the same rules, so the feed and `e` show what they showed live. Textual-free.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from heapq import merge
 from typing import Protocol
 
+from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import DEFAULT_CONTEXT, ValueTransition
 from togul_monitor.support.text import safe_text
@@ -54,6 +59,7 @@ class FoundChange(FeedItem):
 
     flag_key: str = ""
     transitions: tuple[ValueTransition, ...] = ()  # in the profile's order of contexts
+    recorded: bool = False  # found by an earlier run (the journal's), not seen live
 
     def passes(self, predicate: Predicate, environment: str) -> bool:
         """Whether the filter keeps the row: as an event of its flag in the profile's
@@ -135,9 +141,31 @@ class FoundRows:
         self.rows.append((position, row))
         return row
 
-    def close(self, rows: Iterable[Row]) -> None:
-        """Rows of the log came: a later change of an event's flag, or any after a marker (an
-        outage), is found by another re-evaluation."""
+    def add_recorded(
+        self,
+        transitions: Iterable[ValueTransition],
+        rows: Sequence[LogRow],
+        first: int,
+        contexts: Sequence[str],
+    ) -> int:
+        """The rows of changes an earlier run found (oldest first), among its recorded `rows`
+        (the log's, from position `first` on): each before the first of them received after
+        it, joined as live; how many rows they make. None stays open to a live change."""
+        made, index = 0, 0
+        for transition in transitions:
+            while index < len(rows) and rows[index].received_at <= transition.at:
+                self.close(rows[index : index + 1])
+                index += 1
+            found = self.add(transition, first + index, contexts)
+            if found is not None:
+                found.recorded = True
+                made += 1
+        self.open.clear()
+        return made
+
+    def close(self, rows: Iterable[Row | LogRow]) -> None:
+        """Rows of the log came (or the view's rows of them): a later change of an event's
+        flag, or any after a marker (an outage), is found by another re-evaluation."""
         for row in rows:
             if type(row) is FlagEvent:
                 self.open.pop(row.flag_key, None)
@@ -150,9 +178,10 @@ class FoundRows:
 
     def placed(
         self, rows: Iterable[tuple[int, Row]], predicate: Predicate, environment: str
-    ) -> list[Row]:
+    ) -> tuple[list[Row], int]:
         """`rows` (log position, row; in order) with the found rows `predicate` keeps, each
-        before the log's row it came before."""
+        before the log's row it came before; and how many of those an earlier run found."""
         found = [(at, row) for at, row in self.rows if row.passes(predicate, environment)]
+        recorded = sum(1 for _, row in found if row.recorded)
         # On a tie the first iterable's item comes first: a found row before the log's row.
-        return [row for _, row in merge(found, rows, key=lambda item: item[0])]
+        return [row for _, row in merge(found, rows, key=lambda item: item[0])], recorded
