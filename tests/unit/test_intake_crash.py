@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Sequence
 
 from togul_monitor.client.outages import ResumePoint
 from togul_monitor.core.intake import Intake
-from togul_monitor.core.updates import UpdateHub
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -21,7 +20,7 @@ from togul_monitor.domain.events import (
     StreamItem,
 )
 
-from .test_watched_mark import MarkedJournal
+from .test_watched_mark import MarkedJournal, bare_intake
 
 LIVE, RETRYING = ConnectionState.LIVE, ConnectionState.RETRYING
 
@@ -54,18 +53,7 @@ async def _crashed(
 ) -> tuple[Intake, MarkedJournal, list[bool]]:
     """An intake whose stream task handed out `batches`, then failed."""
     journal, blind = MarkedJournal(), list[bool]()
-    intake = Intake(
-        UpdateHub(100),
-        time.time,
-        log_size=100,
-        on_events=lambda batch: None,
-        on_outage=lambda unseen, ask: None,
-        on_proven=lambda: None,
-        on_gap=lambda gap: None,
-        on_blind=blind.append,
-        on_change=lambda: None,
-    )
-    intake.journal = journal  # type: ignore[assignment]
+    intake = bare_intake(journal, on_blind=blind.append)
     intake.preload([], resumed=resumed)
     intake.start(FailingStream(batches), "stream")
     deadline = time.monotonic() + 5

@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
 
-from togul_monitor.core.intake import Intake
-from togul_monitor.core.updates import UpdateHub
 from togul_monitor.domain.events import StreamCounters, StreamItem
+
+from .test_watched_mark import bare_intake
 
 
 class SlowToClose:
@@ -41,17 +40,7 @@ class SlowToClose:
 
 
 async def test_a_caller_cancelled_while_the_stream_closes_stays_cancelled() -> None:
-    intake = Intake(
-        UpdateHub(100),
-        time.time,
-        log_size=10,
-        on_events=lambda batch: None,
-        on_outage=lambda unseen, ask: None,
-        on_proven=lambda: None,
-        on_gap=lambda gap: None,
-        on_blind=lambda blind: None,
-        on_change=lambda: None,
-    )
+    intake = bare_intake(log_size=10)
     stream = SlowToClose()
     intake.start(stream, "stream")
     await asyncio.wait_for(stream.reading.wait(), 5)

@@ -6,6 +6,7 @@ stopped. The pace is driven by hand (`_tick`): no waiting on a timer."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from togul_monitor.client.outages import ResumePoint
 from togul_monitor.core.intake import Intake
@@ -40,16 +41,22 @@ class MarkedJournal:
         pass
 
 
-def _intake(journal: MarkedJournal) -> Intake:
+def bare_intake(
+    journal: MarkedJournal | None = None,
+    *,
+    log_size: int = 100,
+    on_blind: Callable[[bool], None] = lambda blind: None,
+) -> Intake:
+    """An intake whose callbacks do nothing (but `on_blind`), recording into `journal`."""
     intake = Intake(
         UpdateHub(100),
         time.time,
-        log_size=100,
+        log_size=log_size,
         on_events=lambda batch: None,
         on_outage=lambda unseen, ask: None,
         on_proven=lambda: None,
         on_gap=lambda gap: None,
-        on_blind=lambda blind: None,
+        on_blind=on_blind,
         on_change=lambda: None,
     )
     intake.journal = journal  # type: ignore[assignment]
@@ -58,7 +65,7 @@ def _intake(journal: MarkedJournal) -> Intake:
 
 async def test_the_mark_follows_the_live_stream_and_stays_where_it_was_lost() -> None:
     journal = MarkedJournal()
-    intake = _intake(journal)
+    intake = bare_intake(journal)
     intake._handle(Status(LIVE, 10.0))
     assert journal.marks == [10.0]  # watched from going live
     intake._handle(Heartbeat(12.0))
@@ -79,14 +86,14 @@ async def test_the_mark_follows_the_live_stream_and_stays_where_it_was_lost() ->
 
 async def test_a_resumed_run_is_watched_only_once_the_time_between_the_runs_is_told() -> None:
     journal = MarkedJournal()
-    intake = _intake(journal)
+    intake = bare_intake(journal)
     intake.preload([], resumed=ResumePoint("7", 5.0, "env-1"))
     intake._handle(Status(LIVE, 100.0))
     intake._handle(Heartbeat(101.0))
     assert journal.marks == []  # a stop now leaves the earlier run's mark: 5.0 to now
     await intake.stop()
     assert journal.marks == []
-    intake = _intake(journal)
+    intake = bare_intake(journal)
     intake.preload([], resumed=ResumePoint("7", 5.0, "env-1"))
     intake._handle(Status(LIVE, 100.0))
     intake._handle(Outage(5.0, 100.0, 0, False, 100.5))
