@@ -66,7 +66,7 @@ def kept(
     assert fast == exact
     assert fast_builder.counters == builder.counters
     assert fast_builder.last_numeric == builder.last_numeric
-    assert fast_builder.replay_ceiling == builder.replay_ceiling
+    assert fast_builder.replay_window == builder.replay_window
     return exact, builder
 
 
@@ -176,11 +176,27 @@ def test_one_replay_taken_for_news_does_not_let_the_rest_of_the_replay_through()
     got, builder = kept(before, before)
     assert got == ["1:a@7", "2:a@2", "3:b@1", "4:c@1", "1:a@7"]
     assert builder.counters.duplicates == 3
-    assert builder.replay_ceiling == 4  # ids up to the highest before are still judged
+    assert builder.replay_window == (4, T - 1)  # what came before is still checked
 
 
 def test_the_ids_past_the_highest_before_a_restart_end_the_judging() -> None:
     restarted = [ev(1, "a", 3), ev(5, "b", 6), ev(6, "a", 4)]
     got, builder = kept(BEFORE, restarted)
     assert got[4:] == ["1:a@3", "5:b@6", "6:a@4"]
-    assert builder.replay_ceiling is None
+    assert builder.replay_window is None
+
+
+def test_a_restarted_world_whose_versions_start_again_keeps_its_events() -> None:
+    # A server restarted without its state: its flags start again at lower versions, its
+    # events stamped after everything seen before (a restart takes a second or more).
+    restarted = [
+        ev(1, "c", 1, T + 1, "flag.created"),
+        ev(2, "b", 2, T + 1),
+        ev(3, "a", 1, T + 1),
+        ev(4, "c", 2, T + 2),
+        ev(5, "b", 3, T + 2),
+    ]
+    got, builder = kept(BEFORE, restarted)
+    assert got[4:] == ["1:c@1", "2:b@2", "3:a@1", "4:c@2", "5:b@3"]
+    assert builder.counters.duplicates == 0
+    assert builder.replay_window is None  # closed by the first event stamped after it

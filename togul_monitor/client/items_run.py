@@ -53,9 +53,10 @@ class RunBuilder:
         self.last_heartbeat_at: float | None = None
         self.last_numeric: int | None = None  # the highest numeric id delivered
         # After news under an id that went back (a restarted server numbering afresh): the
-        # highest id delivered before. Ids up to it may still be replays of what came before
-        # the restart, so each is judged by `is_news` until one passes it.
-        self.replay_ceiling: int | None = None
+        # highest id and the newest server time delivered before. An event under an id up to
+        # that one and stamped no later may still replay what came before the restart, so each
+        # is checked (`is_seen_again`) until an event passes either.
+        self.replay_window: tuple[int, float | None] | None = None
         self._max_timestamp: float | None = None
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
@@ -66,22 +67,22 @@ class RunBuilder:
 
         A numeric id not above the highest delivered is a replay unless the event is news
         (`is_news`): then the server numbers its events afresh (it restarted), and its id
-        becomes the highest, so that its own replays are caught from then on; the ids up to the
-        highest before it (`replay_ceiling`) are still checked one by one (`is_seen_again`), so
-        that one replay taken for news does not let the rest of a replay through. A `Malformed`
-        carries nothing to tell news by: under such an id it counts as a replay."""
+        becomes the highest, so that its own replays are caught from then on; what came before
+        it is still checked one by one (`replay_window`, `is_seen_again`), so that one replay
+        taken for news does not let the rest of a replay through. A `Malformed` carries nothing
+        to tell news by: under such an id it counts as a replay."""
         if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
             number = int(event_id)
-            last, ceiling = self.last_numeric, self.replay_ceiling
+            last, window = self.last_numeric, self.replay_window
             if last is not None and number <= last:
                 if not self._news(item):
                     return True
-                self.replay_ceiling = last if ceiling is None else max(last, ceiling)
-            elif ceiling is not None:
-                if number > ceiling:
-                    self.replay_ceiling = None
-                elif self._seen_again(item):
+                self.replay_window = opened(window, last, self._max_timestamp)
+            elif window is not None:
+                if isinstance(item, FlagEvent) and self.is_seen_again(item, window):
                     return True
+                if past(window, number, item):
+                    self.replay_window = None
             self.last_numeric = number
             return False
         if event_id in self._seen:
@@ -95,18 +96,21 @@ class RunBuilder:
     def _news(self, item: FlagEvent | Malformed) -> bool:
         return isinstance(item, FlagEvent) and self.is_news(item, self._max_timestamp)
 
-    def _seen_again(self, item: FlagEvent | Malformed) -> bool:
-        return isinstance(item, FlagEvent) and self.is_seen_again(item, self._max_timestamp)
-
-    def is_seen_again(self, event: FlagEvent, max_timestamp: float | None) -> bool:
-        """Whether `event`, under an id below the highest before a restart (`replay_ceiling`),
-        is surely a replay: a version already seen for its live flag, stamped no later than the
-        newest delivered. Stricter than `not is_news`: the restarted server's own news follows
-        here (a flag created again after a deletion in the same second reads as neither), and a
-        real event dropped is worse than a replay shown twice."""
-        if max_timestamp is not None and event.timestamp > max_timestamp:
-            return False
-        return self.versions.seen_version(event)
+    def is_seen_again(self, event: FlagEvent, window: tuple[int, float | None]) -> bool:
+        """Whether `event`, in the `replay_window` after a restart, surely replays what came
+        before it: under an id up to the highest then, stamped no later than the newest then,
+        at a version already seen for its live flag. Stricter than `not is_news`: the restarted
+        server's own news follows here (a flag created again, or a world that starts its
+        versions again, reads as neither), and a real event dropped is worse than a replay
+        shown twice."""
+        highest, newest = window
+        event_id = event.event_id
+        return (
+            event_id is not None
+            and int(event_id) <= highest
+            and (newest is None or event.timestamp <= newest)
+            and self.versions.seen_version(event)
+        )
 
     def is_news(self, event: FlagEvent, max_timestamp: float | None) -> bool:
         """Whether `event`, whose id is not above the highest delivered, is news, not a replay.
@@ -124,6 +128,25 @@ class RunBuilder:
         _build_run(self, run, now, out)
 
 
+def opened(
+    window: tuple[int, float | None] | None, highest: int, newest: float | None
+) -> tuple[int, float | None]:
+    """The replay window once news came under an id that went back: the highest id and the
+    newest server time delivered before it (the wider of two, after a second restart)."""
+    if window is None:
+        return (highest, newest)
+    return (max(highest, window[0]), newest)
+
+
+def past(window: tuple[int, float | None], number: int, item: FlagEvent | Malformed) -> bool:
+    """Whether an event under `number` is past the replay window: above its ids, or stamped
+    after its time. A replay comes first on a connection: after that, news only."""
+    newest = window[1]
+    return number > window[0] or (
+        isinstance(item, FlagEvent) and newest is not None and item.timestamp > newest
+    )
+
+
 def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem]) -> None:
     counters = builder.counters
     by_type = counters.by_type
@@ -132,7 +155,7 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
     env_seq = tracker._env_seq
     max_flags = tracker.max_flags
     last_numeric = builder.last_numeric
-    ceiling = builder.replay_ceiling
+    window = builder.replay_window
     max_ts = builder._max_timestamp
     per_flag = tracker.per_flag
     events = duplicates = malformed = gaps = 0
@@ -155,10 +178,10 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
             if not isinstance(checked, FlagEvent):
                 # Malformed: its id still counts for duplicates (a replayed bad event).
                 if event_id is not None:
-                    builder.last_numeric, builder.replay_ceiling = last_numeric, ceiling
+                    builder.last_numeric, builder.replay_window = last_numeric, window
                     builder._max_timestamp = max_ts
                     duplicate = builder.is_duplicate(event_id, checked)
-                    last_numeric, ceiling = builder.last_numeric, builder.replay_ceiling
+                    last_numeric, window = builder.last_numeric, builder.replay_window
                     if duplicate:
                         duplicates += 1
                         continue
@@ -178,13 +201,13 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
                     if not builder.is_news(item, max_ts):
                         duplicates += 1
                         continue
-                    ceiling = last_numeric if ceiling is None else max(last_numeric, ceiling)
-                elif ceiling is not None:  # after a restart: still below the ids before it
-                    if number > ceiling:
-                        ceiling = None
-                    elif builder.is_seen_again(item, max_ts):
+                    window = opened(window, last_numeric, max_ts)
+                elif window is not None:  # after a restart: what came before it may replay
+                    if builder.is_seen_again(item, window):
                         duplicates += 1
                         continue
+                    if past(window, number, item):
+                        window = None
                 last_numeric = number
             elif builder.is_duplicate(event_id, item):  # not numeric: never reads last_numeric
                 duplicates += 1
@@ -233,7 +256,7 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
         elif per_flag:
             gaps += 1
             append(PossibleGap(flag, env, last_version + 1, version, event_id, now))
-    builder.last_numeric, builder.replay_ceiling = last_numeric, ceiling
+    builder.last_numeric, builder.replay_window = last_numeric, window
     builder._max_timestamp = max_ts
     counters.events += events
     counters.duplicates += duplicates
