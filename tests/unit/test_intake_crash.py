@@ -92,6 +92,20 @@ async def test_a_task_that_fails_while_the_stream_is_down_keeps_when_it_was_lost
     await intake.stop()
 
 
+async def test_a_task_that_fails_live_again_before_the_outage_is_told_keeps_when_it_was_lost() -> (
+    None
+):
+    back: tuple[list[StreamItem], ...] = (
+        [Status(LIVE, 10.0)],
+        [_event("7", 12.0)],
+        [Status(RETRYING, 20.0)],
+        [Status(LIVE, 25.0)],  # back, its outage not decided yet
+    )
+    intake, _, _ = await _crashed(back)
+    assert intake.take_resumed() == ResumePoint("7", 20.0, "env-1")  # not 25: lost at 20
+    await intake.stop()
+
+
 async def test_a_task_that_fails_before_going_live_resumes_as_it_would_have() -> None:
     earlier = ResumePoint("3", 5.0, "env-1")  # the journal's: the time between the runs
     intake, _, _ = await _crashed([[Status(ConnectionState.CONNECTING, 10.0)]], earlier)

@@ -300,12 +300,14 @@ class Intake:
     def _crash_point(self) -> ResumePoint | None:
         """Where a stream whose task failed is resumed: after the last event this intake took
         in (the client read further, but what it held unread died with the task), from the
-        stream's last sign of life, or from when it was lost when it was not live; None when
-        no outage is due (never live, or the journal's resume point still waits to be used)."""
+        stream's last sign of life, or from when it was lost when an outage of it is still
+        untold (live again or not: its outage starts there); None when no outage is due (never
+        live, or the journal's resume point still waits to be used)."""
         if self._resumed is not None:
             return None
-        live = self.status.state is ConnectionState.LIVE
-        since = self._last_alive() if live else self._lost_at
+        since = self._lost_at
+        if since is None and self.status.state is ConnectionState.LIVE:
+            since = self._last_alive()
         if since is None:
             return None
         last = self.log.last_event()
