@@ -59,3 +59,12 @@ def test_a_proven_outage_takes_back_only_the_marks_it_added() -> None:
     marks.discard("c")  # `c` answered since
     marks.unmark_outage()
     assert marks == {"a"}
+
+
+def test_a_flag_marked_for_a_cause_of_its_own_after_the_outage_keeps_its_mark() -> None:
+    marks = UnseenMarks()
+    marks.mark({"a": 1, "b": 2, "c": 3}, None)  # the outage marks every flag
+    marks.add("b")  # then `b`'s value went stale
+    marks.mark({"a": 1, "b": 2, "c": 3}, ["c"])  # and a possible gap of `c`
+    marks.unmark_outage()
+    assert marks == {"b", "c"}

@@ -26,11 +26,19 @@ class UnseenMarks(set[str]):
             self._added_by_last_all = added
             self.update(added)
         else:
-            self.update(key for key in keys if key in known)
+            for key in keys:
+                if key in known:
+                    self.add(key)
+
+    def add(self, key: str) -> None:
+        """Mark `key` for a cause of its own (a gap, a value gone stale): a proof of the outage
+        that marked it too no longer takes the mark back."""
+        self._added_by_last_all.discard(key)
+        super().add(key)
 
     def unmark_outage(self) -> None:
         """The outage behind the last mark of every flag proved whole: the marks it added and
-        no answer has cleared yet are taken back. Nothing came between the outage and its proof
-        (the proof is the first event after it), so no other mark is among them."""
+        no answer has cleared yet are taken back; a flag marked since for a cause of its own
+        (`add`) keeps its mark."""
         self.difference_update(self._added_by_last_all)
         self._added_by_last_all = set()
