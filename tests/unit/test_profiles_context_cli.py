@@ -176,3 +176,13 @@ def test_help_documents_the_form() -> None:
         assert """'{"segments": "a,b", "plan": "pro"}'""" in " ".join(text.split())
         assert "at most 8 contexts" in " ".join(text.split())
     assert "--context-remove NAME" in run("profiles", "edit", "--help").output
+
+
+def test_a_byte_that_is_not_utf8_in_any_option_is_refused_and_nothing_written() -> None:
+    assert add_prod().exit_code == 0
+    before = paths.profiles_file().read_text()
+    for args in (("--watch", "w\udcff"), ("--environment", "ab\udcffc")):
+        result = run("profiles", "edit", "prod", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "holds a character that is not text" in result.output, result.output
+    assert paths.profiles_file().read_text() == before

@@ -275,7 +275,7 @@ class ProfileStore:
             if new_text is None:
                 new_text = self._whole_document(text, change, newline)
             config = validate_document(tomllib.loads(new_text), file=path, text=new_text)
-            atomic_write(path, new_text.encode("utf-8"))
+            atomic_write(path, _file_bytes(new_text, path))
             return config
 
     def _whole_document(
@@ -327,3 +327,16 @@ def _same(actual: dict[str, Any], expected: dict[str, Any]) -> bool:
 
 class _Fallback(Exception):
     """The section editor cannot do this edit: use the whole-document path."""
+
+
+def _file_bytes(text: str, path: Path) -> bytes:
+    """`text` as the file's UTF-8; a ConfigError when a value given holds what is not text (a
+    command-line byte that is not UTF-8 arrives as a lone surrogate), the file left as it was."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            "a value given holds a character that is not text (a byte that is not UTF-8, or a"
+            " lone surrogate): nothing was written",
+            file=path,
+        ) from None
