@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from togul_monitor.client.outages import ResumePoint
-from togul_monitor.core.recording import _resume_point
+from togul_monitor.core.recording import _resume_point, watched_mark
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import open_journal_at, open_reader_at
 from togul_monitor.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
@@ -99,6 +99,7 @@ def test_a_postgres_journal_of_version_1_reads_none_until_a_recorder_migrates_it
 
 
 EVENT = FlagEvent("flag.updated", "f", "env-1", 2, 10.0, "7", 10.5)
+NOW = 100.0  # when the next run opens the journal
 
 
 def test_a_restart_resumes_after_the_last_event_from_when_its_run_stopped_watching(
@@ -109,19 +110,38 @@ def test_a_restart_resumes_after_the_last_event_from_when_its_run_stopped_watchi
     its mark); a journal with no event but a mark resumes from it with no id to resume from."""
     journal = journal_backend.open()
     try:
-        assert _resume_point(journal, [], None, None) is None  # nobody watched before
+        assert _resume_point(journal, [], None, None, NOW) is None  # nobody watched before
         journal.set_watched_until(70.0)
         assert journal.flush()
-        assert _resume_point(journal, [], None, None) == ResumePoint(None, 70.0)
+        assert _resume_point(journal, [], None, None, NOW) == ResumePoint(None, 70.0)
         journal.append_event(EVENT)
         assert journal.flush()
         # The events it knew go along: the replay is checked against their versions.
         resumed = ResumePoint("7", 70.0, "env-1", (EVENT,))
-        assert _resume_point(journal, [EVENT], None, None) == resumed
+        assert _resume_point(journal, [EVENT], None, None, NOW) == resumed
         journal.set_watched_until(5.0)
         assert journal.flush()
         if journal_backend.name == "sqlite":  # PostgreSQL keeps the newest mark: 70
             resumed = ResumePoint("7", 10.5, "env-1", (EVENT,))
-            assert _resume_point(journal, [EVENT], None, None) == resumed
+            assert _resume_point(journal, [EVENT], None, None, NOW) == resumed
+    finally:
+        journal.close()
+
+
+def test_a_mark_in_the_future_is_not_believed(journal_backend: JournalBackend) -> None:
+    """A recorder whose clock ran ahead (or a clock stepped back since) wrote a mark later than
+    the next run's now: the outage between the runs starts at the last event instead (never an
+    outage that ends before it starts, nor one hidden); a mark a little ahead reads as now."""
+    journal = journal_backend.open()
+    try:
+        journal.append_event(EVENT)
+        journal.set_watched_until(NOW + 2)
+        assert journal.flush()
+        assert watched_mark(journal, NOW) == NOW  # two clocks a little apart
+        journal.set_watched_until(NOW + 300)
+        assert journal.flush()
+        assert watched_mark(journal, NOW) is None
+        resumed = ResumePoint("7", EVENT.received_at, "env-1", (EVENT,))
+        assert _resume_point(journal, [EVENT], None, None, NOW) == resumed
     finally:
         journal.close()

@@ -140,10 +140,11 @@ async def open_journal(
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
         )
-        opened.watched_until = await asyncio.to_thread(journal.watched_until)
+        now = clock()
+        opened.watched_until = await asyncio.to_thread(watched_mark, journal, now)
         if not opened.busy:
             opened.resumed = await asyncio.to_thread(
-                _resume_point, journal, opened.events, environment_id, environment_key
+                _resume_point, journal, opened.events, environment_id, environment_key, now
             )
             if opened.events and opened.resumed is None:  # another environment's journal:
                 opened.last_values = {}  # its values are too, and what they found
@@ -166,8 +167,29 @@ def outages_among(journal: Journal, events: list[FlagEvent]) -> list[Outage]:
     return [outage for outage in journal.outages(since) if outage.received_at >= since]
 
 
+#: Seconds a "watched until" mark may lie ahead of this machine's clock and still be believed
+#: (read as now): two machines' clocks are seldom exactly alike.
+MARK_AHEAD_TOLERATED = 5.0
+
+
+def watched_mark(journal: Journal, now: float) -> float | None:
+    """The journal's "watched until" mark, never later than `now`. A mark further ahead than
+    MARK_AHEAD_TOLERATED (a recorder whose clock ran ahead, or a clock stepped back since) is
+    not believed: read as now, it would claim everything until now watched, and as it is, the
+    outage from it would end before it starts; without it the outage starts at the journal's
+    last event (claiming more, never less). On a thread: it reads the journal."""
+    mark = journal.watched_until()
+    if mark is None or mark > now + MARK_AHEAD_TOLERATED:
+        return None
+    return min(mark, now)
+
+
 def _resume_point(
-    journal: Journal, events: list[FlagEvent], environment_id: str | None, key: str | None
+    journal: Journal,
+    events: list[FlagEvent],
+    environment_id: str | None,
+    key: str | None,
+    now: float,
 ) -> ResumePoint | None:
     """Where the stream resumes: after the journal's last event (`events`, its latest), and
     the outage between the runs from when the last run stopped watching (its "watched until"
@@ -175,7 +197,7 @@ def _resume_point(
     resumes from the mark with no id: the outage may have missed changes. None for a journal
     nobody watched from, or whose recent events are all of other environments than the
     profile's (a profile whose key now names another one). On a thread: it reads the journal."""
-    watched_until = journal.watched_until()
+    watched_until = watched_mark(journal, now)
     if not events:
         return None if watched_until is None else ResumePoint(None, watched_until)
     names = journal.environment_names()
