@@ -95,3 +95,10 @@ class Asked:
 
     def request(self, key: str, trigger: object, **kinds: bool) -> None:
         self.asked.append(key)
+
+
+def test_a_flag_listed_and_remembered_beyond_the_limit_is_counted_once() -> None:
+    e = evaluations(1)
+    remembered = {k: LastValue(k, ON, 0.0, False) for k in ("l1", "l2")}
+    assert e.seed(remembered, ["l1", "l2"]) == 1  # l2
+

@@ -105,14 +105,14 @@ class Evaluations:
     def seed(self, remembered: dict[str, LastValue], keys: Iterable[str]) -> int:
         """The flags to monitor from the start, and the journal's last values (baselines, stale
         until re-evaluated); the number left out by `max_flags` (watched flags never are)."""
-        values, left_out = self.values, 0
+        values, left_out = self.values, set[str]()  # a flag listed and remembered counts once
         for key in self.watched:
             values.ensure(key)
         for key in keys:
             if values.live_count < self.max_flags:
                 values.ensure(key)
             elif key not in values:
-                left_out += 1
+                left_out.add(key)
         # A long-lived journal may remember thousands deleted: the latest come back most likely.
         gone = sorted((v for v in remembered.values() if v.deleted), key=lambda v: -v.at)
         latest = {v.flag_key for v in gone[:DELETED_ASKED_AGAIN]}
@@ -123,8 +123,8 @@ class Evaluations:
             elif key in values or values.live_count < self.max_flags:
                 values.seed(key, last.evaluation, last.at, deleted=last.deleted)
             else:
-                left_out += 1
-        return left_out
+                left_out.add(key)
+        return len(left_out)
 
     @property
     def requests(self) -> int:
