@@ -153,3 +153,36 @@ def test_evaluate_is_said_ok_only_when_no_context_still_fails() -> None:
     b._on_result("f", None, ok, False)
     statuses = [u for u in published if isinstance(u, EvaluatorStatus)]
     assert [s.ok for s in statuses] == [False, True]
+
+
+async def test_a_context_added_after_a_run_gets_the_flags_the_journal_remembers(
+    emulator: EmulatorHandle,
+) -> None:
+    """A flag known from an earlier run's journal (its last values, one context's) is asked
+    for every context of the next run, also one added since: none waits for a change of it."""
+    flag = "dark-mode"
+    first = make_profile(emulator, context={}, contexts={"premium": CONTEXTS["premium"]}, watch=())
+    monitor = Monitor(first)
+    await monitor.start()
+    try:
+        await wait_for(lambda: emulator.open_streams == 1, what="stream open")
+        await asyncio.to_thread(emulator.world.update_flag, "production", flag, enabled=False)
+        await wait_for(lambda: _settled(monitor, "premium", flag), what="its first value")
+    finally:
+        await monitor.stop()
+
+    both = {"premium": CONTEXTS["premium"], "free": CONTEXTS["free"]}
+    monitor = Monitor(make_profile(emulator, context={}, contexts=both, watch=()))
+    await monitor.start()
+    try:
+        await wait_for(
+            lambda: all(_settled(monitor, name, flag) for name in both),
+            what="its value in the remembered context and in the added one",
+        )
+    finally:
+        await monitor.stop()
+
+
+def _settled(monitor: Monitor, context: str, flag: str) -> bool:
+    value = monitor.snapshot().context_values.get(context, {}).get(flag)
+    return value is not None and value.current is not None and not value.stale

@@ -102,3 +102,25 @@ def test_a_flag_listed_and_remembered_beyond_the_limit_is_counted_once() -> None
     remembered = {k: LastValue(k, ON, 0.0, False) for k in ("l1", "l2")}
     assert e.seed(remembered, ["l1", "l2"]) == 1  # l2
 
+
+def test_every_context_monitors_the_flags_any_context_remembers() -> None:
+    """A context added since the journal recorded its flags asks for them too (a blank value,
+    evaluated at the start), and a flag remembered deleted is deleted in it too."""
+    from togul_monitor.core.contexts import ContextEvaluations
+
+    contexts = ContextEvaluations(
+        lambda _: None, lambda: 0.0, contexts=("old", "new"), watched=(), retry_delay=0
+    )
+    remembered = {
+        "old": {
+            "kept": LastValue("kept", ON, 1.0, False, "old"),
+            "gone": LastValue("gone", ON, 2.0, True, "old"),
+        }
+    }
+    assert contexts.seed(remembered, []) == 0
+    old, new = contexts.value_sets["old"], contexts.value_sets["new"]
+    assert old.get("kept").current == ON  # type: ignore[union-attr]
+    assert new.to_ask_again(deleted=10) == ["kept", "gone"]  # what `evaluate_everything` asks
+    fresh, gone = new.get("kept"), new.get("gone")
+    assert fresh is not None and fresh.current is None and not fresh.deleted
+    assert gone is not None and gone.deleted and gone.previous is None

@@ -105,9 +105,18 @@ class ContextEvaluations:
 
     def seed(self, remembered: Mapping[str, dict[str, LastValue]], keys: Iterable[str]) -> int:
         """The flags to monitor and each context's last values from the journal; the number
-        of flags left out by the limit (the first context's count: all see the same flags)."""
-        keys = tuple(keys)
-        left_out = [e.seed(remembered.get(name, {}), keys) for name, e in self.by_context.items()]
+        of flags left out by the limit (the first context's count: all see the same flags).
+
+        A flag any context remembers is monitored in every context: one added to the profile
+        since the journal recorded it would otherwise never ask for it, and wait for the
+        flag's next change. A flag remembered only as deleted is deleted for every context
+        (a deletion is the flag's), with no value before it where none was known."""
+        live, deleted = _remembered_flags(remembered)
+        keys = tuple(dict.fromkeys([*keys, *live]))
+        left_out = [
+            e.seed(_with_deleted(remembered.get(name, {}), deleted, name), keys)
+            for name, e in self.by_context.items()
+        ]
         return left_out[0]
 
     def close_soon(self) -> None:
@@ -204,3 +213,30 @@ class ContextEvaluations:
 
     def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
         return self.memory.for_event(event_id, flag_key)
+
+
+def _remembered_flags(
+    remembered: Mapping[str, dict[str, LastValue]],
+) -> tuple[list[str], dict[str, float]]:
+    """The flags some context remembers with a value (in the journal's order), and those every
+    context that remembers them remembers deleted, with the latest time one was."""
+    live: dict[str, None] = {}
+    deleted: dict[str, float] = {}
+    for last_values in remembered.values():
+        for key, last in last_values.items():
+            if not last.deleted:
+                live[key] = None
+            else:
+                deleted[key] = max(last.at, deleted.get(key, last.at))
+    return list(live), {key: at for key, at in deleted.items() if key not in live}
+
+
+def _with_deleted(
+    own: dict[str, LastValue], deleted: Mapping[str, float], context: str
+) -> dict[str, LastValue]:
+    """`own`, with the flags deleted in other contexts that it does not remember."""
+    missing = [key for key in deleted if key not in own]
+    if not missing:
+        return own
+    gone = {key: LastValue(key, None, deleted[key], True, context) for key in missing}
+    return {**own, **gone}
