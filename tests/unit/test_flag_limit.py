@@ -124,3 +124,30 @@ def test_every_context_monitors_the_flags_any_context_remembers() -> None:
     fresh, gone = new.get("kept"), new.get("gone")
     assert fresh is not None and fresh.current is None and not fresh.deleted
     assert gone is not None and gone.deleted and gone.previous is None
+
+
+def test_a_context_the_profile_no_longer_has_brings_back_no_flag() -> None:
+    """A context removed (or renamed) keeps its last values in the journal, frozen: a flag
+    deleted since lives on there. Only the profile's contexts are read, each flag decided by
+    its newest remembered value."""
+    from togul_monitor.core.contexts import ContextEvaluations
+
+    contexts = ContextEvaluations(
+        lambda _: None,
+        lambda: 0.0,
+        contexts=("premium",),
+        watched=(),
+        retry_delay=0,
+        max_flags=100,
+    )
+    keys = [f"f{i}" for i in range(200)]
+    deleted = {k: LastValue(k, ON, 5.0 + i, True, "premium") for i, k in enumerate(keys)}
+    live = {k: LastValue(k, ON, 1.0, False, "premium") for k in ("a", "b", "c")}
+    remembered = {
+        "retired": {k: LastValue(k, ON, 1.0, False, "retired") for k in keys},
+        "premium": {**deleted, **live},
+    }
+    assert contexts.seed(remembered, ["a", "b", "c"]) == 0  # no live flag left out
+    premium = contexts.value_sets["premium"]
+    assert len(premium) < 100  # the latest deletions only, not all 200 brought back
+    assert sorted(premium.to_ask_again(deleted=0)) == ["a", "b", "c"]

@@ -107,11 +107,13 @@ class ContextEvaluations:
         """The flags to monitor and each context's last values from the journal; the number
         of flags left out by the limit (the first context's count: all see the same flags).
 
-        A flag any context remembers is monitored in every context: one added to the profile
-        since the journal recorded it would otherwise never ask for it, and wait for the
-        flag's next change. A flag remembered only as deleted is deleted for every context
-        (a deletion is the flag's), with no value before it where none was known."""
-        live, deleted = _remembered_flags(remembered)
+        A flag any of the profile's contexts remembers is monitored in every context: one
+        added to the profile since the journal recorded it would otherwise never ask for it,
+        and wait for the flag's next change. A flag whose newest remembered value is a deletion
+        is deleted for every context that does not remember it (a deletion is the flag's),
+        with no value before it. Contexts the profile no longer has are not read: their values
+        stopped when they were removed, and a deletion since would read as live there."""
+        live, deleted = _remembered_flags(remembered, self.by_context)
         keys = tuple(dict.fromkeys([*keys, *live]))
         left_out = [
             e.seed(_with_deleted(remembered.get(name, {}), deleted, name), keys)
@@ -216,19 +218,18 @@ class ContextEvaluations:
 
 
 def _remembered_flags(
-    remembered: Mapping[str, dict[str, LastValue]],
+    remembered: Mapping[str, dict[str, LastValue]], contexts: Iterable[str]
 ) -> tuple[list[str], dict[str, float]]:
-    """The flags some context remembers with a value (in the journal's order), and those every
-    context that remembers them remembers deleted, with the latest time one was."""
-    live: dict[str, None] = {}
-    deleted: dict[str, float] = {}
-    for last_values in remembered.values():
-        for key, last in last_values.items():
-            if not last.deleted:
-                live[key] = None
-            else:
-                deleted[key] = max(last.at, deleted.get(key, last.at))
-    return list(live), {key: at for key, at in deleted.items() if key not in live}
+    """The flags `contexts` remember, each decided by its newest remembered value: those with a
+    value (in the journal's order), and those deleted, with when."""
+    newest: dict[str, LastValue] = {}
+    for name in contexts:
+        for key, last in remembered.get(name, {}).items():
+            seen = newest.get(key)
+            if seen is None or last.at > seen.at:
+                newest[key] = last
+    live = [key for key, last in newest.items() if not last.deleted]
+    return live, {key: last.at for key, last in newest.items() if last.deleted}
 
 
 def _with_deleted(
