@@ -143,5 +143,7 @@ def test_a_mark_in_the_future_is_not_believed(journal_backend: JournalBackend) -
         assert watched_mark(journal, NOW) is None
         resumed = ResumePoint("7", EVENT.received_at, "env-1", (EVENT,))
         assert _resume_point(journal, [EVENT], None, None, NOW) == resumed
+        # Without an event, a run still watched before: an outage from now, not none.
+        assert _resume_point(journal, [], None, None, NOW) == ResumePoint(None, NOW)
     finally:
         journal.close()

@@ -195,8 +195,9 @@ def test_the_run_loop_gives_the_items_of_the_per_event_code(
     got, fast = _items(FastSSEDecoder(max_line=cap, max_event=cap), chunks, runs=True)
     assert got == want
     assert fast.counters == exact.counters
-    assert (fast.last_numeric, fast._max_timestamp, fast._seen) == (
+    assert (fast.last_numeric, fast.replay_window, fast._max_timestamp, fast._seen) == (
         exact.last_numeric,
+        exact.replay_window,
         exact._max_timestamp,
         exact._seen,
     )

@@ -197,9 +197,12 @@ def _resume_point(
     resumes from the mark with no id: the outage may have missed changes. None for a journal
     nobody watched from, or whose recent events are all of other environments than the
     profile's (a profile whose key now names another one). On a thread: it reads the journal."""
-    watched_until = watched_mark(journal, now)
     if not events:
-        return None if watched_until is None else ResumePoint(None, watched_until)
+        # A run watched before, though it saw no event: the time since is an outage, from its
+        # mark (one not believed, ahead of the clock, from now: still an outage, not none).
+        mark = journal.watched_until()
+        return None if mark is None else ResumePoint(None, min(mark, now))
+    watched_until = watched_mark(journal, now)
     names = journal.environment_names()
 
     def ours(event: FlagEvent) -> bool:
