@@ -331,6 +331,8 @@ async def drive_inventory(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
     """`i` after the demo-like activity: every flag with its rules, value and last change."""
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
     await drive_activity(pilot, emu)
+    # Every flag's row in the values pane behind it first: its scroll bar shows at the edge.
+    await until(pilot, lambda: len(app.main.values_table.values) == 24)
     await pilot.press("i")
     await until(pilot, lambda: type(app.screen).__name__ == "InventoryScreen")
     await until(pilot, lambda: len(app.monitor.snapshot().flag_configs) == 24)  # 23 seeded + 1
