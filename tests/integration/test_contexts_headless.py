@@ -121,8 +121,13 @@ async def test_tail_json_and_tail_context_name_the_contexts(
             profile, query=None, count=2, as_json=True, out=out, err=err, contexts=("free",)
         )
 
-    async with started(monkeypatch, run, emulator) as (task, _):
+    async with started(monkeypatch, run, emulator) as (task, monitor):
         await asyncio.to_thread(_premium_only(emulator))  # premium only: not printed
+        # Its answers first: one asked after the next change would hold that change too.
+        await wait_for(
+            lambda: len(monitor.events()) == 1 and monitor.evaluations_idle(),
+            what="the first event's answers",
+        )
         # Every context changes: the default value moves for both (free's line only).
         await asyncio.to_thread(emulator.world.update_flag, "production", FLAG, default_value=True)
         assert await asyncio.wait_for(asyncio.shield(task), 10) == 0
