@@ -104,21 +104,24 @@ def write_jsonl(
         keep=keep,
         filtered=not all_diffs,
     ):
-        item = exported.item
-        if type(item) is FlagEvent:
-            row = event_json(item, names)
-            n += 1
-        elif isinstance(item, Outage):
-            row = outage_json(item)
-        elif isinstance(item, StoredDiff):
-            row = diff_json(item, names)
-        else:
-            assert isinstance(item, ValueTransition)
-            key = names.get(exported.environment_id or "")
-            row = found_json(item, key) if exported.found else transition_json(item, key)
-        out.write(json.dumps(row, ensure_ascii=True, separators=(",", ":")))
+        n += type(exported.item) is FlagEvent
+        out.write(json.dumps(_item_json(exported, names), ensure_ascii=True, separators=(",", ":")))
         out.write("\n")
     return n
+
+
+def _item_json(exported: Exported, names: Mapping[str, str]) -> dict[str, object]:
+    """An item of the window as its JSONL line says it (each `kind`'s shape: export_json.py)."""
+    item = exported.item
+    if type(item) is FlagEvent:
+        return event_json(item, names)
+    if isinstance(item, Outage):
+        return outage_json(item)
+    if isinstance(item, StoredDiff):
+        return diff_json(item, names)
+    assert isinstance(item, ValueTransition)
+    key = names.get(exported.environment_id or "")
+    return found_json(item, key) if exported.found else transition_json(item, key)
 
 
 #: What a spreadsheet takes for the start of a formula in a cell it opens (`=HYPERLINK(…)`).
@@ -153,30 +156,24 @@ def write_csv(
     n = 0
     for exported in window_items(events, outages=outages, transitions=transitions, keep=keep):
         item = exported.item
-        if type(item) is FlagEvent:
-            row = event_json(item, names)
-            n += 1
-        elif isinstance(item, Outage):
-            row = outage_json(item)
-        else:
-            assert isinstance(item, ValueTransition)
-            row = _transition_cells(exported, item, names)
+        n += type(item) is FlagEvent
+        row = _item_json(exported, names)
+        if isinstance(item, ValueTransition):
+            row = _transition_cells(exported, item, row)
         writer.writerow([csv_cell(row.get(c)) for c in CSV_COLUMNS])
     return n
 
 
 def _transition_cells(
-    exported: Exported, transition: ValueTransition, names: Mapping[str, str]
+    exported: Exported, transition: ValueTransition, data: Mapping[str, object]
 ) -> dict[str, object]:
-    """A value change's CSV cells: its event's `id` (none for one `found`), the values as JSON
-    (`before` empty when there was none), `received_at` when the answer that found it came."""
-    environment_id = exported.environment_id
-    key = names.get(environment_id or "")
-    data = found_json(transition, key) if exported.found else transition_json(transition, key)
+    """A value change's CSV cells from its JSONL line `data`: its event's `id` (none for one
+    `found`), the values as JSON (`before` empty when there was none), `received_at` when the
+    answer that found it came."""
     return {
         **data,
         "id": transition.event_id,
-        "environment_id": environment_id,
+        "environment_id": exported.environment_id,
         "received_at": data["at"],
         "before": _value_cell(transition.before),
         "after": _value_cell(transition.after),
