@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.integration.test_monitor import Recorder, make_profile, wait_for
+from tests.integration.test_monitor_contexts import settled
 from togul_monitor.core import Monitor
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle
@@ -18,12 +19,7 @@ CONTEXTS = {"default": {"user_id": "monitor"}, "free": {"user_id": "u-2", "plan"
 
 
 def _settled(monitor: Monitor) -> bool:
-    snapshot = monitor.snapshot()
-    for name in CONTEXTS:
-        value = snapshot.context_values.get(name, {}).get(FLAG)
-        if value is None or value.current is None or value.stale:
-            return False
-    return monitor.evaluations_idle()
+    return settled(monitor, FLAG, CONTEXTS)
 
 
 async def _burst(emulator: EmulatorHandle) -> tuple[list[FlagEvent], Recorder, Monitor]:

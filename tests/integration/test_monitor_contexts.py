@@ -4,6 +4,7 @@ and a change's transitions name exactly the contexts it changed."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from tests.integration.test_monitor import Recorder, make_profile, wait_for
@@ -28,13 +29,18 @@ CONTEXTS = {
 }
 
 
-def _all_settled(monitor: Monitor) -> bool:
+def settled(monitor: Monitor, flag: str, contexts: Iterable[str]) -> bool:
+    """Every context has a current value of `flag`, and nothing is being asked."""
     snapshot = monitor.snapshot()
-    for name in CONTEXTS:
-        value = snapshot.context_values.get(name, {}).get(FLAG)
+    for name in contexts:
+        value = snapshot.context_values.get(name, {}).get(flag)
         if value is None or value.current is None or value.stale:
             return False
     return monitor.evaluations_idle()
+
+
+def _all_settled(monitor: Monitor) -> bool:
+    return settled(monitor, FLAG, CONTEXTS)
 
 
 def _changed_by(recorder: Recorder, event_id: str | None) -> set[str]:
