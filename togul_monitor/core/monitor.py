@@ -135,7 +135,6 @@ class Monitor:
             profile, self._intake, self._tokens, clock, factory, self._publish
         )
         self._environments.on_mismatch = self._stream.mismatch
-        self._feed_start = 0
         self._owner = OwnerLoop()
         self._publisher = Publisher(self._build_snapshot, self._evaluations.value_sets, self._hub)
         self._started = False
@@ -151,7 +150,6 @@ class Monitor:
         profile = self.profile
         plan, verification = await prepare(profile, self._tokens.keeper)
         remembered = await self._open_journal(plan.environment_id) if self.record else {}
-        self._feed_start = self.event_log.end
         self._stream.credentials = plan.credentials
         for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
             self._note(note)
@@ -223,7 +221,7 @@ class Monitor:
 
     async def stop_reading(self) -> None:
         """Read no more of the stream; what was read is applied and journalled as ever."""
-        await self._stream.stop_reading()
+        await self._intake.stop()
 
     # --- from the intake ----------------------------------------------------------------------
 
@@ -269,7 +267,7 @@ class Monitor:
             unmonitored_events=evaluations.unmonitored_events,
             events_in_log=self.event_log.total - self.event_log.trimmed,
             notices=(*self._notices, *self._environments.notes),
-            feed_start=self._feed_start,
+            feed_start=self._recording.live_from,
             recorded=intake.recorded,
             config_state=self._configs.state,
             configs_loaded=self._configs.loaded,

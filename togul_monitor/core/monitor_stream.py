@@ -70,12 +70,8 @@ class MonitorStream:
         self.configuration_error = error
         self._halting = asyncio.get_running_loop().create_task(self._halt())
 
-    async def stop_reading(self) -> None:
-        """Read no more of the stream; what was read is applied and journalled as ever."""
-        await self._intake.stop()
-
     async def _halt(self) -> None:
-        await self.stop_reading()
+        await self._intake.stop()
         status = Status(ConnectionState.STOPPED, self._clock(), error=str(self.configuration_error))
         self._intake.status = status
         self._publish(status)
