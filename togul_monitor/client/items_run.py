@@ -55,7 +55,7 @@ class RunBuilder:
         # After news under an id that went back (a restarted server numbering afresh): the
         # highest id and the newest server time delivered before. An event under an id up to
         # that one and stamped no later may still replay what came before the restart, so each
-        # is checked (`is_seen_again`) until an event passes either.
+        # is checked (`within` it, a version seen again: a replay) until an event passes either.
         self.replay_window: tuple[int, float | None] | None = None
         self._max_timestamp: float | None = None
         self._seen: set[str] = set()
@@ -68,7 +68,7 @@ class RunBuilder:
         A numeric id not above the highest delivered is a replay unless the event is news
         (`is_news`): then the server numbers its events afresh (it restarted), and its id
         becomes the highest, so that its own replays are caught from then on; what came before
-        it is still checked one by one (`replay_window`, `is_seen_again`), so that one replay
+        it is still checked one by one (`replay_window`, `within`), so that one replay
         taken for news does not let the rest of a replay through. A `Malformed` carries nothing
         to tell news by: under such an id it counts as a replay."""
         if len(event_id) <= 30 and event_id.isascii() and event_id.isdigit():
@@ -79,10 +79,10 @@ class RunBuilder:
                     return True
                 self.replay_window = opened(window, last, self._max_timestamp)
             elif window is not None:
-                if isinstance(item, FlagEvent) and self.is_seen_again(item, window):
-                    return True
-                if past(window, number, item):
+                if not within(window, number, item):
                     self.replay_window = None
+                elif isinstance(item, FlagEvent) and self.versions.seen_version(item):
+                    return True  # surely a replay of what came before the restart
             self.last_numeric = number
             return False
         if event_id in self._seen:
@@ -95,22 +95,6 @@ class RunBuilder:
 
     def _news(self, item: FlagEvent | Malformed) -> bool:
         return isinstance(item, FlagEvent) and self.is_news(item, self._max_timestamp)
-
-    def is_seen_again(self, event: FlagEvent, window: tuple[int, float | None]) -> bool:
-        """Whether `event`, in the `replay_window` after a restart, surely replays what came
-        before it: under an id up to the highest then, stamped no later than the newest then,
-        at a version already seen for its live flag. Stricter than `not is_news`: the restarted
-        server's own news follows here (a flag created again, or a world that starts its
-        versions again, reads as neither), and a real event dropped is worse than a replay
-        shown twice."""
-        highest, newest = window
-        event_id = event.event_id
-        return (
-            event_id is not None
-            and int(event_id) <= highest
-            and (newest is None or event.timestamp <= newest)
-            and self.versions.seen_version(event)
-        )
 
     def is_news(self, event: FlagEvent, max_timestamp: float | None) -> bool:
         """Whether `event`, whose id is not above the highest delivered, is news, not a replay.
@@ -138,12 +122,16 @@ def opened(
     return (max(highest, window[0]), newest)
 
 
-def past(window: tuple[int, float | None], number: int, item: FlagEvent | Malformed) -> bool:
-    """Whether an event under `number` is past the replay window: above its ids, or stamped
-    after its time. A replay comes first on a connection: after that, news only."""
-    newest = window[1]
-    return number > window[0] or (
-        isinstance(item, FlagEvent) and newest is not None and item.timestamp > newest
+def within(window: tuple[int, float | None], number: int, item: FlagEvent | Malformed) -> bool:
+    """Whether an event under `number` is inside the replay window: not above its ids, nor
+    stamped after its time. Inside it, an event of a live flag at a version already seen surely
+    replays what came before the restart; stricter than `not is_news`, since the restarted
+    server's own news comes there too (a flag created again, or a world that starts its
+    versions again, reads as neither), and a real event dropped is worse than a replay shown
+    twice. A replay comes first on a connection: the first event outside the window ends it."""
+    highest, newest = window
+    return number <= highest and (
+        newest is None or not isinstance(item, FlagEvent) or item.timestamp <= newest
     )
 
 
@@ -203,11 +191,11 @@ def _build_run(builder: RunBuilder, run: Run, now: float, out: list[StreamItem])
                         continue
                     window = opened(window, last_numeric, max_ts)
                 elif window is not None:  # after a restart: what came before it may replay
-                    if builder.is_seen_again(item, window):
+                    if not within(window, number, item):
+                        window = None
+                    elif tracker.seen_version(item):
                         duplicates += 1
                         continue
-                    if past(window, number, item):
-                        window = None
                 last_numeric = number
             elif builder.is_duplicate(event_id, item):  # not numeric: never reads last_numeric
                 duplicates += 1
