@@ -197,13 +197,12 @@ class OutageTracker:
         """The reported outage decided again on the first event after it (none in `batch`:
         still waiting)."""
         assert self._unproven is not None
-        first = next((i for i in batch if isinstance(i, (FlagEvent, Malformed))), None)
+        pending, reported = self._unproven
+        first = _first_event(batch, pending.ended_at)
         if first is None:
             return None  # heartbeats only: the first event is still to come
-        pending, reported = self._unproven
         self._unproven = None
-        environment = first.environment_id if isinstance(first, FlagEvent) else None
-        if not _proven(pending, first.event_id, environment) or not _consistent(batch, before):
+        if not _proven(pending, first.event_id, first.env) or not _consistent(batch, before):
             return None
         return OutageProven(msgspec.structs.replace(reported, may_have_missed=False, proven_at=now))
 
