@@ -91,10 +91,10 @@ def character_key(char: str) -> str:
     return _RENAMED.get(name, name)
 
 
-#: The names of the punctuation keys (`slash`, `question_mark`, `comma`, `full_stop`...).
-PUNCTUATION_NAMES: frozenset[str] = frozenset(character_key(c) for c in _ASCII_PUNCTUATION)
-#: The character each of those keys types (`colon` → `:`): what a person is shown.
+#: The character each punctuation key types (`colon` → `:`): what a person is shown.
 PUNCTUATION_CHARACTERS: dict[str, str] = {character_key(c): c for c in _ASCII_PUNCTUATION}
+#: The names of the punctuation keys (`slash`, `question_mark`, `comma`, `full_stop`...).
+PUNCTUATION_NAMES: frozenset[str] = frozenset(PUNCTUATION_CHARACTERS)
 _SEPARATOR = re.compile(r"\s*,\s*")
 
 

@@ -162,7 +162,7 @@ def parse_flag(body: object) -> FlagConfig:
         default_value=flag.get("default_value"),
         rules=tuple(parsed),
         updated_at=_optional(flag, "updated_at", str, "flag"),
-        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+        version=_integer(version),
     )
 
 
@@ -222,7 +222,7 @@ def _change_from_json(raw: object) -> Change:
         raw.get("before"),
         raw.get("after"),
         rule_id if isinstance(rule_id, str) else None,
-        number if isinstance(number, int) and not isinstance(number, bool) else None,
+        _integer(number),
         condition if isinstance(condition, str) else None,
     )
 

@@ -290,7 +290,7 @@ class FlagValues:
         doubtful = [
             key
             for key, value in self._values.items()
-            if value.current is not None and not value.stale and not value.deleted
+            if value.current is not None and not value.deleted
         ]
         return [value for key in doubtful if (value := self.mark_stale(key)) is not None]
 

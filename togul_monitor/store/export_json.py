@@ -144,16 +144,9 @@ def found_json(
     an outage whose events were lost, `r` or a start. A transition's fields but the event's id
     (it has none), `at` when it was found; `environment_key` null when not known (the journal
     does not record a change's environment)."""
-    return {
-        "kind": "found",
-        "flag_key": transition.flag_key,
-        "environment_key": environment_key or None,
-        "before": evaluation_to_json(transition.before),
-        "after": evaluation_to_json(transition.after),
-        "at": iso_time(transition.at),
-        "context": transition.context,
-        "includes_unseen": transition.includes_unseen,
-    }
+    line = transition_json(transition, environment_key)
+    del line["event_id"]
+    return {**line, "kind": "found"}  # the key keeps its place, first
 
 
 def first_value_json(value: FlagValue, environment_key: str | None = None) -> dict[str, object]:
