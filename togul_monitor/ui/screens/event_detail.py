@@ -46,6 +46,10 @@ class ContextWords(msgspec.Struct, frozen=True):
 NO_CONTEXTS = ContextWords()
 
 
+#: Why a change may hold more than one change (`includes_unseen`).
+UNSEEN_WHY = "the stream may have missed events, or the value before is from an earlier run"
+
+
 def _evaluation_lines(label: str, ev: Evaluation | None, indent: str = "  ") -> Text:
     text = Text(f"{indent}{label:<7}", style="dim")
     if ev is None:
@@ -76,8 +80,7 @@ def _change_lines(transition: ValueTransition, indent: str = "  ", unseen: str =
         text.append("\n")
     if transition.includes_unseen:
         if not unseen:
-            why = "the stream may have missed events, or the value before is from an earlier run"
-            unseen = f"{UNSEEN_NOTE}, not only this event's: {why}"
+            unseen = f"{UNSEEN_NOTE}, not only this event's: {UNSEEN_WHY}"
         text.append(f"{indent}note   {unseen}\n", "yellow")
     return text
 
@@ -284,8 +287,6 @@ def marker_detail(item: FeedItem, time_mode: str) -> Text:
 
 #: Why a change found on re-evaluation is tied to no event.
 FOUND_WHY = "none: a re-evaluation of its own found it (after an outage, `r`, or the start)"
-#: Why such a change may hold more than one change (`includes_unseen`).
-FOUND_UNSEEN = "the stream may have missed events, or the value before is from an earlier run"
 
 
 def _found_lines(item: FoundChange, time_mode: str) -> Text:
@@ -306,5 +307,5 @@ def _found_lines(item: FoundChange, time_mode: str) -> Text:
     for transition in item.transitions:
         if several:
             text.append("  " + safe_text(transition.context) + "\n", style="bold")
-        text.append_text(_change_lines(transition, indent, f"{UNSEEN_NOTE}: {FOUND_UNSEEN}"))
+        text.append_text(_change_lines(transition, indent, f"{UNSEEN_NOTE}: {UNSEEN_WHY}"))
     return text

@@ -16,7 +16,7 @@ Context names are the user's configuration and are shown as plain text. Textual-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
@@ -39,6 +39,14 @@ STATE_WORDS: dict[str, str] = {
     "not-evaluated": "not evaluated",
 }
 SHORT_WORDS: dict[str, str] = {"with-next": "see next", "unmonitored": "flag limit"}
+
+
+def in_context_order(
+    transitions: Iterable[ValueTransition], contexts: Sequence[str]
+) -> tuple[ValueTransition, ...]:
+    """`transitions` in the profile's order of `contexts` (one not named there last)."""
+    order = {name: index for index, name in enumerate(contexts)}
+    return tuple(sorted(transitions, key=lambda t: order.get(t.context, len(order))))
 
 
 def context_state(

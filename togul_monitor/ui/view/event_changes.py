@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.ui.view.answers import ValueAnswers, event_key
+from togul_monitor.ui.view.contexts import in_context_order
 
 
 class EventChanges:
@@ -79,9 +80,7 @@ class EventChanges:
                 return ()
         found = self._by_key.get(key, ())
         if len(found) > 1:
-            contexts = self.answers.contexts
-            order = {name: index for index, name in enumerate(contexts)}
-            found = tuple(sorted(found, key=lambda t: order.get(t.context, len(order))))
+            found = in_context_order(found, self.answers.contexts)
         return found
 
     def copy(self) -> EventChanges:

@@ -325,7 +325,7 @@ def full_text(item: Row, names: Mapping[str, str] | None, store: FeedStore) -> T
         text.append(safe_text(item.flag_key), style="bold")
         if store.answers.environment_id is not None:
             text.append(" · ", style="dim")
-            text.append(environment_label(store.answers.environment_id, names))
+            text.append(found_label(store, names))
         text.append(": ", style="dim")
         text.append_text(whole(change_parts(item)))
         text.append(f" · {NOTE}, no event of its own", style="dim")

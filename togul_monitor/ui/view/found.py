@@ -28,16 +28,16 @@ joined by the same rules, so the feed and `e` show what they showed live. Textua
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from heapq import merge
-from typing import Protocol
 
+from togul_monitor.domain.event_log import EventFilter
 from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import DEFAULT_CONTEXT, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import Part, Parts, transition_parts
-from togul_monitor.ui.view.contexts import joined, left_out, named_change
+from togul_monitor.ui.view.contexts import in_context_order, joined, left_out, named_change
 from togul_monitor.ui.view.rings import real_change
 from togul_monitor.ui.view.rows import FeedItem, Row
 
@@ -48,12 +48,6 @@ TYPE_CELL = Part("re-evaluated", "bold bright_white")  # in the event type's col
 ROW_NOTE = Part(" · found, no event of its own", "dim", cut=3)  # after the change, what fits
 
 
-class Predicate(Protocol):
-    def matches(
-        self, event: FlagEvent, environment_names: Mapping[str, str] | None = None
-    ) -> bool: ...
-
-
 class FoundChange(FeedItem):
     """A feed row for value changes of one flag that no event explains, one per context."""
 
@@ -61,7 +55,7 @@ class FoundChange(FeedItem):
     transitions: tuple[ValueTransition, ...] = ()  # in the profile's order of contexts
     recorded: bool = False  # found by an earlier run (the journal's), not seen live
 
-    def passes(self, predicate: Predicate, environment: str) -> bool:
+    def passes(self, predicate: EventFilter, environment: str) -> bool:
         """Whether the filter keeps the row: as an event of its flag in the profile's
         environment (view/answers.py `own_environment`) with no type, as `tail` matches it."""
         probe = FlagEvent("", self.flag_key, environment, 0, 0.0, None, self.received_at)
@@ -130,9 +124,7 @@ class FoundRows:
             and transition.at - row.received_at <= FOUND_TOGETHER
             and all(t.context != context for t in row.transitions)
         ):
-            order = {name: index for index, name in enumerate(contexts)}
-            merged = (*row.transitions, transition)
-            row.transitions = tuple(sorted(merged, key=lambda t: order.get(t.context, len(order))))
+            row.transitions = in_context_order((*row.transitions, transition), contexts)
             row.text = found_text(row)
             return None
         row = FoundChange(transition.at, FOUND, flag_key=key, transitions=(transition,))
@@ -177,7 +169,7 @@ class FoundRows:
         self.open.clear()
 
     def placed(
-        self, rows: Iterable[tuple[int, Row]], predicate: Predicate, environment: str
+        self, rows: Iterable[tuple[int, Row]], predicate: EventFilter, environment: str
     ) -> tuple[list[Row], int]:
         """`rows` (log position, row; in order) with the found rows `predicate` keeps, each
         before the log's row it came before; and how many of those an earlier run found."""
