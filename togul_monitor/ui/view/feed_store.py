@@ -130,8 +130,7 @@ class FeedStore:
         # Another monitor (a profile switch): its event ids are another stream's, and the value
         # changes kept by id would show on its rows.
         self.changes.clear()
-        rows, end = source.rows_since(0) if boundary is not None and start else ((), 0)
-        recorded = rows[: max(0, start - (end - len(rows)))]
+        recorded = self._rows_until(0, start)[0] if boundary is not None and start else ()
         self.replays = Replays(recorded)  # the outages among them
         if not recorded or boundary is None:
             return
@@ -202,10 +201,8 @@ class FeedStore:
         for event, transition in changes.transitions:
             self.add_transition(transition, event)
         if changes.found and self.start < self.live_start:
-            rows, end = self.source.rows_since(self.start)
-            recorded = rows[: max(0, self.live_start - (end - len(rows)))]
-            first, contexts = self.live_start - len(recorded), self.answers.contexts
-            if self.found.add_recorded(changes.found, recorded, first, contexts):
+            recorded, first = self._rows_until(self.start, self.live_start)
+            if self.found.add_recorded(changes.found, recorded, first, self.answers.contexts):
                 self.refilter(self.predicate)  # the view again, with them in place
         # Imported here: the first frame paints before the monitor's modules load.
         from togul_monitor.core.updates import ConfigChanged
@@ -278,14 +275,20 @@ class FeedStore:
         self.cleared_at = at
         self.clear()
 
+    def _rows_until(self, since: int, upto: int) -> tuple[Sequence[LogRow], int]:
+        """The log's rows from position `since` (those still kept) up to `upto`, and the
+        position of the first."""
+        rows, end = self.source.rows_since(since)
+        first = end - len(rows)
+        return rows[: max(0, upto - first)], first
+
     def export_rows(self) -> list[LogRow]:
         """The log's rows this view has received since the last clear (those still kept), with
         the window nobody watched before this run (the boundary's) as an outage where it falls,
         while the rows recorded before it are among them: without it they would run on into
         the live ones as if the stream had been watched throughout."""
-        rows, end = self.source.rows_since(self.start)
-        first = end - len(rows)
-        received = list(rows[: max(0, self.position - first)])
+        kept, first = self._rows_until(self.start, self.position)
+        received = list(kept)
         if first < self.live_start:
             at = self.live_start - first
             received[at:at] = [
