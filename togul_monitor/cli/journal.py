@@ -45,7 +45,6 @@ from togul_monitor.cli.history_lines import (
 )
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.history import Replays
-from togul_monitor.domain.values import DEFAULT_CONTEXT
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.isotime import from_iso
@@ -148,14 +147,11 @@ def _profile_journal_url(name: str) -> str | None:
 def _profile_contexts(name: str) -> list[str]:
     """The names of the contexts profile `name` of profiles.toml evaluates for (none for a
     journal whose profile is gone or comes from elsewhere)."""
+    from togul_monitor.config.entry import evaluation_contexts
     from togul_monitor.config.profiles import load_config
 
     entry = load_config().profiles.get(name)
-    if entry is None:
-        return []
-    # As Profile.evaluation_contexts: `context` is `default`, left out when empty beside others.
-    single = [DEFAULT_CONTEXT] if entry.context or not entry.contexts else []
-    return [*single, *entry.contexts]
+    return [] if entry is None else list(evaluation_contexts(entry.context, entry.contexts))
 
 
 JOURNAL_URL_HELP = (

@@ -17,7 +17,7 @@ import click
 
 from togul_monitor.cli.common import reports_config_errors
 from togul_monitor.cli.profiles_context import shown_attributes
-from togul_monitor.config.entry import DEFAULT_CONTEXT_NAME, Profile, ProfilesConfig
+from togul_monitor.config.entry import DEFAULT_CONTEXT_NAME, ProfilesConfig, evaluation_contexts
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import load_config
 from togul_monitor.config.validate import did_you_mean, display_url
@@ -46,8 +46,7 @@ def _evaluated(
     context: dict[str, str], contexts: dict[str, dict[str, str]], shown: Callable[[str], str]
 ) -> list[str]:
     """The names of the contexts a monitor evaluates for, in its order (config/entry.py)."""
-    profile = Profile(name="-", base_url="", environment_key="", context=context, contexts=contexts)
-    return [shown(name) for name in profile.evaluation_contexts]
+    return [shown(name) for name in evaluation_contexts(context, contexts)]
 
 
 def _as_is(text: str) -> str:

@@ -95,14 +95,22 @@ class Profile:
         exist too, and is left out when it is empty and named ones exist (an empty context is
         nobody's user). A profile with neither has one empty `default` context.
         """
-        if not self.contexts:
-            return {DEFAULT_CONTEXT_NAME: dict(self.context)}
-        found: dict[str, dict[str, str]] = {}
-        if self.context:
-            found[DEFAULT_CONTEXT_NAME] = dict(self.context)
-        for name, attributes in self.contexts.items():
-            found[name] = dict(attributes)
-        return found
+        return evaluation_contexts(self.context, self.contexts)
+
+
+def evaluation_contexts(
+    context: Mapping[str, str], contexts: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    """A profile's contexts, name → attributes, in order (`Profile.evaluation_contexts`): the
+    single `context` as `default`, first, left out when empty beside named ones."""
+    if not contexts:
+        return {DEFAULT_CONTEXT_NAME: dict(context)}
+    found: dict[str, dict[str, str]] = {}
+    if context:
+        found[DEFAULT_CONTEXT_NAME] = dict(context)
+    for name, attributes in contexts.items():
+        found[name] = dict(attributes)
+    return found
 
 
 @dataclass(frozen=True)
