@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-from togul_monitor.cli.times import clock, stamp
+from togul_monitor.cli.times import clock, replay_words, stamp
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import CONDITION_SHOWN, describe, summary
 from togul_monitor.domain.history import FoundCopies, FoundDiff, HistoryEntry, Replays
@@ -90,10 +90,7 @@ def history_line(
 
 
 def _replay_note(event: FlagEvent) -> str:
-    # The server's time too: the row's time is kept inside the outage, which a server clock
-    # off ours may not be.
-    server, received = clock(event.timestamp), clock(event.received_at)
-    return f"  (replayed: server time {server}; received {received})"
+    return f"  ({replay_words(event.timestamp, event.received_at)})"
 
 
 def history_json(

@@ -134,7 +134,7 @@ class TailPrinter:
         # of events, or before any (`note`) from an outage the stream resumed with an id.
         self.ids_seen = False
         # Text lines only: what a line says under an event (cli/tail_marks.py).
-        self.replays = ReplayMarks(clock)
+        self.replays = ReplayMarks()
         self.merges = MergeMarks(self.contexts, named=self.names_contexts)
         self._evaluated = environment_key if evaluating and not as_json else None
 

@@ -18,8 +18,9 @@ open or it is of the profile's environment, whose values are evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 
+from togul_monitor.cli.times import replay_words
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import REPLAY_WINDOW, Replays
 from togul_monitor.domain.values import FlagValue
@@ -31,10 +32,9 @@ WITH_NEXT = "evaluated with the next change"  # the feed's words (ui/view/feed_l
 
 class ReplayMarks:
     """The replay after the last outage the server replayed events for: its events, received
-    within REPLAY_WINDOW of the outage's decision, are marked. `clock`: a time as `12:00:01`."""
+    within REPLAY_WINDOW of the outage's decision, are marked."""
 
-    def __init__(self, clock: Callable[[float], str]) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._replays: Replays | None = None
         self.until = -1.0  # received after this, an event is live: nothing to look at
 
@@ -53,8 +53,7 @@ class ReplayMarks:
             return None
         if self._replays.happened_at(event) is None:
             return None
-        server, received = self._clock(event.timestamp), self._clock(event.received_at)
-        return f"  ↳ replayed: server time {server}; received {received}"
+        return f"  ↳ {replay_words(event.timestamp, event.received_at)}"
 
 
 class MergeMarks:

@@ -43,3 +43,10 @@ def _format(pattern: str, ts: float) -> str:
         return time.strftime(pattern, time.localtime(math.floor(ts)))
     except (OverflowError, OSError, ValueError):
         return "?"
+
+
+def replay_words(server_time: float, received_at: float) -> str:
+    """What `tail` and `history` say of an event the server replayed after an outage: the
+    server's time too, since the row's own is kept inside the outage, which a server clock off
+    ours may not be."""
+    return f"replayed: server time {clock(server_time)}; received {clock(received_at)}"
