@@ -14,7 +14,13 @@ from collections.abc import Iterable, Mapping
 from togul_monitor.cli.times import clock, replay_words, stamp
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import CONDITION_SHOWN, describe, summary
-from togul_monitor.domain.history import FoundCopies, FoundDiff, HistoryEntry, Replays
+from togul_monitor.domain.history import (
+    FoundCopies,
+    FoundDiff,
+    HistoryEntry,
+    Replays,
+    entry_time,
+)
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
     UNSEEN_NOTE,
@@ -149,19 +155,20 @@ def diff_lines(stored: StoredDiff) -> list[str]:
 
 
 def with_diffs(
-    entries: list[HistoryEntry], diffs: list[StoredDiff], limit: int
+    entries: list[HistoryEntry],
+    diffs: list[StoredDiff],
+    limit: int,
+    replays: Replays | None = None,
 ) -> list[FlagEvent | ValueTransition | Outage | StoredDiff]:
     """Both lists (newest first) merged newest first; a diff above the event it explains. The
-    journal's history holds no `FoundDiff`: its diffs are `diffs`, each once."""
+    journal's history holds no `FoundDiff`: its diffs are `diffs`, each once. `replays`: the
+    outages' among `entries`, when the caller has them already."""
 
     def when(item: FlagEvent | ValueTransition | Outage | StoredDiff) -> float:
-        if isinstance(item, (StoredDiff, ValueTransition)):
-            return item.at
-        happened = replays.happened_at(item)  # a replayed event, inside its outage
-        return item.received_at if happened is None else happened
+        return item.at if isinstance(item, StoredDiff) else entry_time(item, known)
 
     kept = [entry for entry in entries if not isinstance(entry, FoundDiff)]
-    replays = Replays(kept)
+    known = Replays(kept) if replays is None else replays
     copies = FoundCopies()  # one change two recorders found: one row, as in the history pane
     diffs = [
         d

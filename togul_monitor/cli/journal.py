@@ -180,7 +180,8 @@ def history(
     try:
         journal.check()
         found = journal.history(flag, limit)
-        entries = with_diffs(found, journal.config_diffs(flag, limit), limit)
+        replays = Replays(found)  # the outages' replays, to date their events
+        entries = with_diffs(found, journal.config_diffs(flag, limit), limit, replays)
         names = journal.environment_names()
         # The stream's, by the journal's newest event: not the rows `--limit` keeps in view.
         ids = events_have_ids(journal.recent_events(1))
@@ -197,7 +198,6 @@ def history(
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     show_context = names_contexts(entries, contexts)
-    replays = Replays(found)
     for entry in entries:
         happened = replays.happened_at(entry)
         if isinstance(entry, StoredDiff):

@@ -94,7 +94,9 @@ class Replays:
         return min(max(entry.timestamp, outage.started_at), outage.ended_at)
 
 
-def _entry_time(entry: HistoryEntry, replays: Replays) -> float:
+def entry_time(entry: HistoryEntry, replays: Replays) -> float:
+    """When `entry` happened: a replayed event inside its outage (`replays`), the rest when
+    received or found."""
     if isinstance(entry, FlagEvent):
         happened = replays.happened_at(entry)
         return entry.received_at if happened is None else happened
@@ -223,7 +225,7 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
         # A replayed event under its outage at an equal time: it happened before the outage ended.
         kind = 3 if replays.happened_at(entry) is not None else rank[type(entry)]
         # Events received together (a replay after an outage) newest first too: by version.
-        return (-_entry_time(entry, replays), kind, -getattr(entry, "version", 0))
+        return (-entry_time(entry, replays), kind, -getattr(entry, "version", 0))
 
     merged.sort(key=order)
     return merged[:limit]
