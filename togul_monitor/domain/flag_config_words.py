@@ -22,8 +22,12 @@ def show(value: Any, limit: int = _SHOWN) -> str:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     except (TypeError, ValueError):
         text = repr(value)
-    text = safe_text(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(safe_text(text), limit)
+
+
+def cut(text: str, limit: int | None) -> str:
+    """`text`, cut to `limit` characters with `…` (None: whole)."""
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 _OPERATOR_WORDS = {
@@ -45,8 +49,7 @@ def _operand_text(value_json: Any) -> str:
     except (ValueError, RecursionError):
         return show(value_json)
     if isinstance(operand, list) and all(isinstance(v, str) for v in operand):
-        text = safe_text(", ".join(operand))
-        return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+        return cut(safe_text(", ".join(operand)), _SHOWN)
     return safe_text(operand) if isinstance(operand, str) else show(operand)
 
 
@@ -109,8 +112,7 @@ def _rule_label(change: Change) -> str:
 
 def _condition(change: Change, limit: int | None) -> str:
     """The rule's condition, plain, cut to `limit` characters with `…` (None: whole)."""
-    text = safe_text(change.condition or "")
-    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+    return cut(safe_text(change.condition or ""), limit)
 
 
 def summary(diff: ConfigDiff) -> str:
