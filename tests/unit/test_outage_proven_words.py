@@ -40,7 +40,8 @@ def test_tail_says_the_outage_missed_nothing_after_all() -> None:
 
 def test_tail_json_writes_a_line_of_its_own_kind() -> None:
     out, err = said(as_json=True)
-    (line,) = out
+    reported, line = out  # the outage's own line first (tests/unit/test_tail_outage_json.py)
+    assert json.loads(reported)["kind"] == "outage"
     assert json.loads(line) == {
         "kind": "outage_proven",
         "started_at": T0,

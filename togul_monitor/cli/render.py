@@ -7,7 +7,10 @@ the re-evaluation answers), or the flag's first value when nothing told its valu
 profile that evaluates for named contexts gets a line per context whose value changed, naming
 it (`  ↳ checkout-v2 [premium]: false → true`); one with only its single `default` context
 prints the lines it always did. `--json` names the context always. Everything about the stream
-itself (status, outages, malformed events, possible gaps) goes to stderr. Server text goes through `safe_text` on human lines and
+itself (status, outages, malformed events, possible gaps) goes to stderr; with `--json` an outage
+and its later proof get a line on stdout too (`OutageCauses`, cli/tail_output.py), or a program
+reading the JSON would never learn that the stream had a gap. Server text goes through
+`safe_text` on human lines and
 JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
 together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
 
@@ -26,7 +29,7 @@ from typing import TextIO
 
 from togul_monitor.cli.plain_errors import plain_error
 from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks
-from togul_monitor.cli.tail_output import TailOutput, event_lines, json_line, outage_proven_json
+from togul_monitor.cli.tail_output import OutageCauses, TailOutput, event_lines, json_line
 from togul_monitor.cli.times import Stamps, clock
 from togul_monitor.config.validate import display_url
 from togul_monitor.core.updates import EvaluatorStatus
@@ -126,6 +129,7 @@ class TailPrinter:
         self.contexts = tuple(contexts)
         self.names_contexts = self.contexts != (DEFAULT_CONTEXT,)
         self.state: ConnectionState | None = None  # the last connection state noted
+        self.outages = OutageCauses()  # what `--json` says caused an outage
         self.last_error: str | None = None  # the last failure, in plain words
         self._stamp = Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
@@ -255,8 +259,10 @@ class TailPrinter:
             self._write(f"  ↳ {where}: … {len(lines) - len(shown)} more changes")
 
     def note(self, item: StreamItem) -> None:
-        if self.as_json and isinstance(item, OutageProven):
-            self._write(json_line(outage_proven_json(item.outage)))  # a line of its own kind
+        if self.as_json and isinstance(item, (Outage, OutageProven)):
+            # On stdout too, in order with the events (an outage before those replayed for it):
+            # a reader of the JSON alone learns that the stream had a gap, and of its proof.
+            self._write(json_line(self.outages.line(item)))
         text = self._describe(item)
         if isinstance(item, Outage):
             self.replays.outage(item)
@@ -265,6 +271,8 @@ class TailPrinter:
                 # yet): the stream sends ids, and what its re-evaluation finds is no event's.
                 self.ids_seen = True
         if isinstance(item, Status):
+            error = plain_error(item.error, self.url) if item.error else None
+            self.outages.status(item, self.state, error)
             self.state = item.state
         if text is not None:
             self.say(text)

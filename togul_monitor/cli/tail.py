@@ -3,9 +3,11 @@
 stdout holds what happened to flags: each event, and each before → after transition of a value
 one of the profile's contexts gets (a line per context that changed, naming it when the profile
 has named contexts; `--context NAME` keeps those only) and, with a token, what the event changed in the flag's configuration,
-on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition` or
-`diff`). stderr holds everything about the stream itself (status
-changes, outages, malformed events, possible gaps). The lines are written by `TailPrinter`
+on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition`,
+`first_value` or `diff`). stderr holds everything about the stream itself (status
+changes, outages, malformed events, possible gaps); with `--json` each outage, and its proof
+when one comes, is on stdout too (`outage`, `outage_proven`), in order with the events, so a
+program reading the JSON knows where the stream had a gap. The lines are written by `TailPrinter`
 (cli/render.py); stdout is buffered, written within 50 ms of a line and at exit, whatever ends
 the tail (cli/tail_output.py). Exit codes (README.md, cli/common.py): 0 done (`--count`
 reached, or the reader closed the pipe), 1 the stream stopped for another reason or was not

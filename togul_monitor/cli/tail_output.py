@@ -24,6 +24,9 @@ instead, as every line was before, so what reaches the terminal is ASCII. Under 
 (UTF-8 or ASCII, no newline translation) those printable bytes are written to its byte stream as
 they are (`_raw_of`): the same bytes the text layer would write, without decoding a burst's
 megabytes into text for the text layer to encode again.
+
+The `--json` lines of an outage and of its later proof are made here too (`OutageCauses`): rare,
+they are written as text lines (`line`), never through the event lines' path.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from typing import BinaryIO, TextIO, cast
 import msgspec
 
 from togul_monitor.cli.tail_writer import OutputWriter, Parts, write_parts
-from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, OutageProven, Status
 
 FLUSH_DELAY = 0.05  # seconds a printed line may wait in the buffer
 FLUSH_BYTES = 64 * 1024  # characters that are written at once (a pipe's buffer)
@@ -287,6 +290,54 @@ def buffered(output: TailOutput) -> Iterator[None]:
         output.close()
     if output.failure is not None:  # the last write, made while closing, failed
         raise output.failure
+
+
+def outage_reported_json(outage: Outage, *, cause: str, error: str | None) -> dict[str, object]:
+    """`tail --json`'s line for an outage, written where stderr says it, before the events the
+    server replayed for it: a reader of stdout alone learns that the stream had a gap. The
+    fields of `history --json`'s outage (cli/history_lines.py; an export's are the same, with
+    ISO times) and the times of the `outage_proven` line that may follow it (Unix seconds).
+    `cause`: `connection_lost` (this run's live connection was lost) or `not_watched` (the time
+    between an earlier recording run and this one); `error`: what lost the connection, in the
+    words stderr said it (None when nothing was said)."""
+    return {
+        "kind": "outage",
+        "started_at": outage.started_at,
+        "ended_at": outage.ended_at,
+        "replayed": outage.replayed,
+        "may_have_missed": outage.may_have_missed,
+        "received_at": outage.received_at,
+        "cause": cause,
+        "error": error,
+    }
+
+
+class OutageCauses:
+    """What caused each outage `tail --json` writes (`line`), from the stream's statuses noted
+    in order (`status`): the time between an earlier recording run and this one (an outage that
+    began before this run's stream was first live: core/recording.py), or a lost connection,
+    with what lost it."""
+
+    def __init__(self) -> None:
+        self.first_live: float | None = None  # when this run's stream was first live
+        self.lost_error: str | None = None  # what first lost it since the last outage line
+
+    def status(self, status: Status, before: ConnectionState | None, error: str | None) -> None:
+        """`status` came after a status of state `before`; `error`: its error in plain words."""
+        if status.state is ConnectionState.LIVE:
+            if self.first_live is None:
+                self.first_live = status.at
+        elif before is ConnectionState.LIVE and self.lost_error is None:
+            self.lost_error = error  # the live connection was lost (by a restart: no error)
+
+    def line(self, item: Outage | OutageProven) -> dict[str, object]:
+        """`item`'s `--json` line (`outage_reported_json`, `outage_proven_json`)."""
+        if isinstance(item, OutageProven):
+            return outage_proven_json(item.outage)
+        error, self.lost_error = self.lost_error, None
+        if self.first_live is None or item.started_at < self.first_live:
+            return outage_reported_json(item, cause="not_watched", error=error)
+        return outage_reported_json(item, cause="connection_lost", error=error)
 
 
 def outage_proven_json(outage: Outage) -> dict[str, object]:
