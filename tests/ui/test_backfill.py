@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -244,18 +245,24 @@ def test_the_window_nobody_watched_starts_when_the_recorder_stopped_watching() -
 async def test_a_shared_journals_reader_dates_the_unwatched_window_from_the_recorders_mark(
     emulator: EmulatorHandle,
 ) -> None:
-    """A TUI that reads a shared journal (PostgreSQL, recorded by `record`) shows, and `e`
-    exports, the window nobody watched from when its recorder stopped watching, not from the
-    journal's last event: the recorder stayed live after it. Skipped without PostgreSQL."""
+    """A TUI that reads a shared journal (PostgreSQL, recorded by `record`) claims no window
+    nobody watched while the recorder is live, whose mark is up to its pace old (and `e`
+    exports none, as `export` has none); once the recorder has stopped, it shows and exports
+    the window from when the recorder stopped watching, not from the journal's last event: the
+    recorder stayed live after it. Skipped without PostgreSQL."""
     import dataclasses
     import time
 
     from tests.journal_backends import postgres_url, scratch_profile
+    from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE
     from togul_monitor.domain.events import ConnectionState
-    from togul_monitor.store.journal import open_reader_at
     from togul_monitor.ui.view.rows import Unwatched
 
     url = postgres_url()
+
+    def windows(app: Any) -> list[Outage]:
+        return [i.source.outage for i in app.main.store.boundary if type(i.source) is Unwatched]
+
     with scratch_profile(url) as name:
         profile = dataclasses.replace(make_profile(emulator, name=name), journal_url=url)
         recorder = Monitor(profile, journal_writer=True)
@@ -269,6 +276,14 @@ async def test_a_shared_journals_reader_dates_the_unwatched_window_from_the_reco
             await until(
                 lambda: (recorder.snapshot().last_heartbeat_at or 0) > last + 1.2, "a heartbeat"
             )
+            # Its mark is the time it went live (the next comes at its pace): it watches on.
+            app = make_app(profile)
+            async with app.run_test(size=(140, 40)) as pilot:
+                store = app.main.store
+                await wait_for(pilot, lambda: store.recorded == 1, what="the recorded row")
+                assert windows(app) == []
+                assert not any("not watched" in line for line in marked(app))
+                assert [r for r in store.export_rows() if not isinstance(r, FlagEvent)] == []
         finally:
             await recorder.stop()
         reader = open_reader_at(name, url)
@@ -278,13 +293,14 @@ async def test_a_shared_journals_reader_dates_the_unwatched_window_from_the_reco
             reader.close()
         assert mark is not None and mark > last + 1.2
 
-        app = make_app(profile)
+        # Opened a while after the recorder stopped: its mark is older than a live one's.
+        later = WATCHED_PACE + emulator.heartbeat + LIVE_MARK_SLACK + 30
+        app = make_app(profile, clock=lambda: time.time() + later)
         async with app.run_test(size=(140, 40)) as pilot:
             store = app.main.store
             await wait_for(pilot, lambda: store.recorded == 1, what="the recorded row")
-            windows = [i.source.outage for i in store.boundary if type(i.source) is Unwatched]
-            assert [(w.started_at, w.may_have_missed) for w in windows] == [(mark, True)]
-            assert windows[0].ended_at <= time.time()
+            assert [(w.started_at, w.may_have_missed) for w in windows(app)] == [(mark, True)]
+            assert windows(app)[0].ended_at <= time.time() + later
             assert any("not watched" in line for line in marked(app))
             exported = [row for row in store.export_rows() if not isinstance(row, FlagEvent)]
-            assert exported == windows  # what `e` writes as the window nobody watched
+            assert exported == windows(app)  # what `e` writes as the window nobody watched

@@ -3,11 +3,13 @@ the newest of a profile's recorders kept in PostgreSQL, and none in a journal ma
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 from togul_monitor.client.outages import ResumePoint
-from togul_monitor.core.recording import _resume_point, watched_mark
+from togul_monitor.core.recording import _resume_point, open_journal, watched_mark
+from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE, recorder_live
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.journal import open_journal_at, open_reader_at
 from togul_monitor.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
@@ -147,3 +149,43 @@ def test_a_mark_in_the_future_is_not_believed(journal_backend: JournalBackend) -
         assert _resume_point(journal, [], None, None, NOW) == ResumePoint(None, NOW)
     finally:
         journal.close()
+
+
+def test_a_recorders_mark_shows_it_live_within_its_pace_and_heartbeat() -> None:
+    """A live recorder writes its stream's last sign of life every WATCHED_PACE seconds, and on
+    a quiet stream that sign is a heartbeat: a mark that much older (and the slack) is one no
+    live recorder leaves."""
+    live_for = WATCHED_PACE + 30.0 + LIVE_MARK_SLACK
+    assert recorder_live(NOW - 14.0, NOW, heartbeat=30.0)
+    assert recorder_live(NOW - live_for, NOW, heartbeat=30.0)
+    assert not recorder_live(NOW - live_for - 0.1, NOW, heartbeat=30.0)
+    assert not recorder_live(NOW - 30.0, NOW, heartbeat=1.0)
+    assert not recorder_live(None, NOW, heartbeat=30.0)
+
+
+def test_a_reader_takes_a_live_recorders_mark_as_watched_until_now(
+    journal_backend: JournalBackend,
+) -> None:
+    """A monitor that only reads the journal (PostgreSQL's readers, a busy SQLite file's) while
+    its recorder is live claims no window nobody watched since the recorder's mark, which is
+    written only every so often; a mark older than a live recorder leaves (it stopped watching
+    there: killed, its stream lost) still dates that window."""
+    recorder = journal_backend.open()  # SQLite: it holds the file's lock
+    try:
+        recorder.append_event(EVENT)
+        recorder.set_watched_until(NOW - 12.0)
+        assert recorder.flush()
+
+        def read_at(now: float) -> float | None:
+            options = {"journal_url": journal_backend.target}
+            opened = asyncio.run(
+                open_journal(journal_backend.profile, None, lambda: now, options, 10)
+            )
+            assert opened.journal is not None and opened.busy  # only read
+            opened.journal.close()
+            return opened.watched_until
+
+        assert read_at(NOW) == NOW  # its recorder watches on
+        assert read_at(NOW + 300.0) == NOW - 12.0  # it stopped watching at its mark
+    finally:
+        recorder.close()

@@ -65,7 +65,9 @@ class MonitorJournal:
         another process records it, start trying to take it over."""
         load = min(self._intake.log.capacity, LOAD_EVENTS_AT_START)
         where = (profile.name, directory, self._clock, options, load)
-        opened = await open_journal(*where, environment_id, profile.environment_key)
+        opened = await open_journal(
+            *where, environment_id, profile.environment_key, heartbeat=profile.heartbeat_seconds
+        )
         self.journal = self._intake.journal = opened.journal
         self.notice, self.busy = opened.notice, opened.busy
         self.watched_until = opened.watched_until

@@ -30,6 +30,8 @@ from typing import Any
 import msgspec
 
 from togul_monitor.client.outages import ResumePoint
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
+from togul_monitor.core.watched import recorder_live
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.store.journal import (
@@ -68,7 +70,9 @@ class Opened(msgspec.Struct):
     outages: list[Outage] = msgspec.field(default_factory=list)
     #: Until when the journal's recorders watched the stream (its "watched until" mark,
     #: core/watched.py), as it was when opened: a reader's feed dates the window nobody
-    #: watched before this run from it too. None: no mark (an older program's journal).
+    #: watched before this run from it too. For a reader of a journal whose mark shows its
+    #: recorder live (core/watched.py `recorder_live`), the time it was opened: the recorder
+    #: watches on. None: no mark (an older program's journal).
     watched_until: float | None = None
 
     def rows(self, limit: int) -> list[Row]:
@@ -90,13 +94,15 @@ async def open_journal(
     environment_id: str | None = None,
     environment_key: str | None = None,
     journal_url: str | None = None,
+    heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
 ) -> Opened:
     """Open the profile's journal and read its last `load_events` events, what they changed
     and the last values (off the loop: the database blocks). `environment_id`: the profile's,
     when known (without event ids, a value change is tied to an event of it), and its key (a
     journal of another environment's stream is not resumed: `_resume_point`). `journal_url`:
     which database (None: the profile's SQLite file under `directory`); `options` may carry
-    it too (`Monitor(journal_url=...)` adds it to its journal options)."""
+    it too (`Monitor(journal_url=...)` adds it to its journal options). `heartbeat`: the
+    stream's heartbeat seconds, how old a live recorder's mark may be (`recorder_live`)."""
     options = dict(options)
     journal_url = options.pop("journal_url", None) or journal_url
     writer = bool(options.pop("journal_writer", False))
@@ -142,6 +148,10 @@ async def open_journal(
         )
         now = clock()
         opened.watched_until = await asyncio.to_thread(watched_mark, journal, now)
+        if opened.busy and recorder_live(opened.watched_until, now, heartbeat):
+            # Its recorder watches still (a shared journal's `record`): nobody missed the
+            # time since its mark, which it writes only every so often.
+            opened.watched_until = now
         if not opened.busy:
             opened.resumed = await asyncio.to_thread(
                 _resume_point, journal, opened.events, environment_id, environment_key, now

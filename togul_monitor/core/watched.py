@@ -28,6 +28,20 @@ from togul_monitor.store.journal import Journal
 #: Seconds between two writes of the mark while the stream is watched.
 WATCHED_PACE = 15.0
 
+#: Seconds a reader allows a live recorder's mark beyond its pace and the stream's heartbeat:
+#: its writer's commit, and two machines' clocks a little apart.
+LIVE_MARK_SLACK = 5.0
+
+
+def recorder_live(mark: float | None, now: float, heartbeat: float) -> bool:
+    """Whether a journal's mark, read at `now`, shows a recorder that watches the stream still.
+    A live one writes its stream's last sign of life every WATCHED_PACE seconds (when it
+    moved), and on a quiet stream that sign is its last heartbeat, `heartbeat` seconds apart:
+    a mark older than both (and the slack) is one no live recorder leaves, so it stopped
+    watching there (killed, its stream lost). A reader that opens the journal within that
+    time of the recorder's death takes it as live: it cannot tell the two apart yet."""
+    return mark is not None and now - mark <= WATCHED_PACE + heartbeat + LIVE_MARK_SLACK
+
 
 class WatchedMark:
     """Keeps the mark of `journal()` (read at each write: a takeover changes it) from `alive()`,
