@@ -37,6 +37,7 @@ from itertools import repeat
 from typing import cast
 
 from togul_monitor.client.outages import ResumePoint
+from togul_monitor.core.held_events import HeldEvents
 from togul_monitor.core.stream_factory import StreamLike
 from togul_monitor.core.updates import UpdateHub
 from togul_monitor.core.watched import WatchedMark
@@ -105,6 +106,7 @@ class Intake:
         self._pending: list[FlagEvent] = []
         self._flush_scheduled = False
         self._flush_failure: Exception | None = None
+        self._held: HeldEvents | None = None  # journalled, not in the log (core/held_events.py)
         self._stopped = False
         self._reevaluated_at: float | None = None  # loop time of the last one for an event
         self._reevaluate_timer: asyncio.TimerHandle | None = None
@@ -370,9 +372,17 @@ class Intake:
         events.clear()
         journal = self.journal
         if journal is not None:
-            journal.append_events(batch)
-        # Events only: the log takes them without looking at each (see `_append_rows`).
-        self.log.extend_events(batch)
+            if self._held is None:
+                journal.append_events(batch)
+            else:  # a failed task's restart: the replay of what the journal holds is left out
+                self._held = self._held.append_unheld(journal, batch)
+        try:
+            # Events only: the log takes them without looking at each (see `_append_rows`).
+            self.log.extend_events(batch)
+        except BaseException:
+            if journal is not None:  # journalled, not taken in: the restart replays them
+                self._held = HeldEvents(journal, batch)
+            raise
         self._hub.publish_rows(batch)
         last = batch[-1]
         # One batch is one network read: microseconds apart, so one bucket is exact enough.
