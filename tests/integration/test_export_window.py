@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from togul_monitor.cli import cli
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.store.journal import Journal
 
 from ..journal_backends import JournalBackend
 from .test_postgres_journal import url_of
@@ -124,3 +125,30 @@ def test_a_csv_export_has_a_row_per_event_value_change_and_outage(
     assert result.stderr == (
         f"Exported 3 events to {target} (1 outage in the window, 1 may have missed changes)\n"
     )
+
+
+def test_a_token_profiles_export_ties_a_value_change_to_its_own_environments_event() -> None:
+    """A token's stream carries every environment; the values are the profile's environment's
+    only. A production change is written with production's event, not with staging's event of
+    the same flag received just after it (nor, filtered to production, left out)."""
+    from togul_monitor.config import paths
+    from togul_monitor.store.files import journal_path
+
+    profiles = paths.profiles_file()
+    profiles.parent.mkdir(parents=True, exist_ok=True)
+    profiles.write_text(
+        '[profiles.org]\nbase_url = "https://api.togul.io"\nenvironment_key = "production"\n'
+        'token_env = "ORG_TOKEN_UNSET"\n'
+    )
+    journal = Journal.open(journal_path("org"))
+    journal.set_environment_names({"env-p": "production", "env-s": "staging"})
+    for env, at in (("env-p", 1.0), ("env-s", 1.3)):  # the documented stream: no ids
+        journal.append_event(FlagEvent("flag.updated", "f", env, 2, int(T0), None, T0 + at))
+    journal.append_transition(change("f", None, 1.5))  # production's answer
+    journal.close()
+    for args in ((), ("--filter", "env:production")):
+        result = CliRunner().invoke(cli, ["export", "--format", "jsonl", "--profile", "org", *args])
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        written = [(r["kind"], r["environment_key"]) for r in rows]
+        assert ("transition", "production") in written and ("transition", "staging") not in written

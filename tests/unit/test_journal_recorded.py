@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
+from togul_monitor.domain.change_owners import TIE_WITHIN
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store import reader
 from togul_monitor.store.journal import Journal
 from togul_monitor.store.model import StoredDiff
-from togul_monitor.store.recorded import TIE_WITHIN, read_recorded_changes, tie_changes
+from togul_monitor.store.recorded import read_recorded_changes, tie_changes
 from togul_monitor.store.sqlite.reader import SqliteReader
 
 from ..journal_backends import JournalBackend

@@ -81,3 +81,12 @@ def test_a_start_ties_a_recorded_change_to_its_own_flags_event_of_that_id() -> N
     elsewhere = FlagEvent("flag.updated", "beta-search", "env-2", 5, 300, "4", 300.0)
     tied = tie_changes([LATER, elsewhere], [CHANGE], [], "env-1")
     assert tied.transitions == ((LATER, CHANGE),)
+
+
+def test_a_start_ties_each_life_s_change_to_its_own_event_of_one_flag_and_id() -> None:
+    """The same flag's event 4 in both lives of the server: the first life's change is the
+    first event's, not the newer one's (received after the change was computed)."""
+    again = FlagEvent("flag.updated", "beta-search", "env-1", 9, 300, "4", 300.0)
+    newer = ValueTransition("beta-search", ON, OFF, "4", 300.5)
+    tied = tie_changes([LATER, again], [CHANGE, newer], [], "env-1")
+    assert tied.transitions == ((LATER, CHANGE), (again, newer))

@@ -16,7 +16,12 @@ from togul_monitor.cli.common import (
     parse_filter_option,
     target_options,
 )
-from togul_monitor.cli.journal import JOURNAL_URL_HELP, open_reader, parse_since
+from togul_monitor.cli.journal import (
+    JOURNAL_URL_HELP,
+    open_reader,
+    parse_since,
+    profile_environment_id,
+)
 from togul_monitor.domain.events import Outage
 from togul_monitor.store.export_window import outage_words
 from togul_monitor.support.files import atomic_text
@@ -61,10 +66,13 @@ def export(
             since_at = parse_since(since)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-    _, journal = open_reader(profile_name, journal_url)
+    name, journal = open_reader(profile_name, journal_url)
     try:
         journal.check()  # before `-o FILE` is touched: half a journal is no export
         names = journal.environment_names()
+        # The values are the profile's environment's: a token's stream carries every
+        # environment, and only its own events explain a value change (domain/change_owners.py).
+        environment_id = profile_environment_id(name, names)
         # The outages are few; the value changes are read in chunks, as the events are.
         outages = journal.outages(since_at)
         keep = None if flt is None else (lambda e: flt.matches(e, names))
@@ -76,7 +84,14 @@ def export(
                 # Configuration diffs are few (one per change of a flag's rules): read at once.
                 diffs = journal.config_diffs(None, MAX_EXPORTED_DIFFS, since_at)[::-1]
                 return write_jsonl(
-                    events, out, names, diffs, outages=outages, transitions=transitions, keep=keep
+                    events,
+                    out,
+                    names,
+                    diffs,
+                    outages=outages,
+                    transitions=transitions,
+                    keep=keep,
+                    environment_id=environment_id,
                 )
             return write_csv(
                 events,
@@ -85,6 +100,7 @@ def export(
                 outages=outages,
                 transitions=transitions,
                 keep=keep,
+                environment_id=environment_id,
             )
 
         if output is None:

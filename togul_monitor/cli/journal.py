@@ -1,5 +1,6 @@
 """`togul-monitor history FLAG`, and how a command that reads a profile's journal finds and
-opens it (`open_reader`) and reads `--since` (`parse_since`): cli/export.py's `export` does too.
+opens it (`open_reader`), reads `--since` (`parse_since`) and knows the profile's environment by
+the journal's names (`profile_environment_id`): cli/export.py's `export` does too.
 
 The journal is `journal/<profile>.sqlite3` in the data directory, read without credentials and
 without creating anything: a journal another process (a headless `tail`) is writing reads fine
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -152,6 +154,21 @@ def _profile_contexts(name: str) -> list[str]:
 
     entry = load_config().profiles.get(name)
     return [] if entry is None else list(evaluation_contexts(entry.context, entry.contexts))
+
+
+def profile_environment_id(name: str, names: Mapping[str, str]) -> str | None:
+    """The id of profile `name`'s environment, by its journal's environment `names` (id → key):
+    the one id they name with the profile's `environment_key`. None (any environment's events
+    may explain a value change) for a profile gone or from elsewhere, one without an
+    environment, or a key the journal names no id of, or several (projects of one organisation
+    may each have a `production`)."""
+    from togul_monitor.config.profiles import load_config
+
+    entry = load_config().profiles.get(name)
+    if entry is None or not entry.environment_key:
+        return None
+    ids = [env_id for env_id, key in names.items() if key == entry.environment_key]
+    return ids[0] if len(ids) == 1 else None
 
 
 JOURNAL_URL_HELP = (

@@ -86,12 +86,14 @@ def write_jsonl(
     keep: Callable[[FlagEvent], bool] | None = None,
     tied: Iterable[Tied] = (),
     found: Iterable[Found] = (),
+    environment_id: str | None = None,
 ) -> int:
     """Events with the outages, value changes and diffs of their window, oldest first
     (store/export_window.py); the number of events. `keep`: the events a filter keeps;
     `all_diffs` False: `events` are a filter's, and only their changes go with them; `tied`:
     value changes with their events, as the caller knows them; `found`: the caller's value
-    changes of no event, with their environment's id."""
+    changes of no event, with their environment's id; `environment_id`: the profile's, whose
+    events alone explain `transitions` (None: not known)."""
     names = environment_names or {}
     n = 0
     for exported in window_items(
@@ -103,6 +105,7 @@ def write_jsonl(
         found=found,
         keep=keep,
         filtered=not all_diffs,
+        environment_id=environment_id,
     ):
         n += type(exported.item) is FlagEvent
         out.write(json.dumps(_item_json(exported, names), ensure_ascii=True, separators=(",", ":")))
@@ -147,14 +150,18 @@ def write_csv(
     outages: Iterable[Outage] = (),
     transitions: Iterable[ValueTransition] = (),
     keep: Callable[[FlagEvent], bool] | None = None,
+    environment_id: str | None = None,
 ) -> int:
     """Events, value changes and outages, a row each (`CSV_COLUMNS`; the diffs are JSONL's
-    only); the number of events."""
+    only); the number of events. `environment_id`: as `write_jsonl`'s."""
     names = environment_names or {}
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
-    for exported in window_items(events, outages=outages, transitions=transitions, keep=keep):
+    window = window_items(
+        events, outages=outages, transitions=transitions, keep=keep, environment_id=environment_id
+    )
+    for exported in window:
         item = exported.item
         n += type(item) is FlagEvent
         row = _item_json(exported, names)

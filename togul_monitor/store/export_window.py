@@ -11,15 +11,18 @@ A filtered export writes the events its filter keeps, every outage (an outage is
 stream: whatever the filter, changes in it may be missing), and the value changes and diffs of
 the events it wrote. A diff is tied to its event as the journal's readers tie it: by the
 event's id within its flag and environment, or without ids by its flag, environment and version,
-to the last such event before it (`_DiffOwners`: a flag created again reuses the versions). A value change is tied to its event as the journal's readers tie it
-(store/recorded.py): by the event's id within its flag, or without ids to the last event of its
-flag (sent without an id) received shortly before it. One that names no event and is tied to
-none was found by a re-evaluation of its own (after an outage whose events were lost, `r`, a
-start): it is written as `found` (`Exported.found`), without an environment (the journal does
-not say which it was), and a filter keeps it as the TUI's feed keeps its row (ui/view/found.py):
-as an event of its flag with no type, so that `flag:`, a bare word and `/regex/` apply, and a
-`type:` term or (its environment not known) an `env:` term leaves it out. One that names an
-event the window does not hold (`--since` cut it) is a `transition`, in an unfiltered export.
+to the last such event before it (`_DiffOwners`: a flag created again reuses the versions). A
+value change is tied to its event by the rule the backfill of a monitor's rows ties it by too
+(domain/change_owners.py): an event of the profile's environment (`environment_id`; a token's
+stream carries every environment, the values are the profile's), by the event's id within its
+flag, or without ids the last event of its flag (sent without an id) received shortly before it.
+One that names no event and is tied to none was found by a re-evaluation of its own (after
+an outage whose events were lost, `r`, a start): it is written as `found` (`Exported.found`),
+without an environment (the journal does not say which it was), and a filter keeps it as the
+TUI's feed keeps its row (ui/view/found.py): as an event of its flag with no type, so that
+`flag:`, a bare word and `/regex/` apply, and a `type:` term or (its environment not known) an
+`env:` term leaves it out. One that names an event the window does not hold (`--since` cut it,
+or it is of no event of the profile's environment) is a `transition`, in an unfiltered export.
 A caller that knows which event each value change belongs to (the TUI's view, which tied them
 as they came) passes them `tied`, and they are written with it (its diffs too); and those of no
 event it shows, `found`, each with its environment.
@@ -28,19 +31,18 @@ event it shows, `found`, each with its environment.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
 import msgspec
 
+from togul_monitor.domain.change_owners import ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import StoredDiff
-from togul_monitor.store.recorded import close_enough
 
-#: Events of one flag remembered to tie its value changes to: an answer comes within seconds of
-#: its event, a few of the flag's events later at most under a burst.
+#: Events of one flag remembered (at least) to tie its value changes to: an answer comes within
+#: seconds of its event, a few of the flag's events later at most under a burst.
 RECENT_PER_FLAG = 64
 
 # Which comes first at one time.
@@ -74,14 +76,17 @@ def window_items(
     found: Iterable[Found] = (),
     keep: Callable[[FlagEvent], bool] | None = None,
     filtered: bool = False,
+    environment_id: str | None = None,
 ) -> Iterator[Exported]:
     """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
     left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
     and only their changes go with them. `tied`: value changes and diffs of written events,
     each with its event (not tied again: each is written, after its event); `found`: value
-    changes of no event the caller's filter kept, each with its environment's id."""
+    changes of no event the caller's filter kept, each with its environment's id;
+    `environment_id`: the profile's, whose events alone explain `transitions` (None: not known,
+    any event may)."""
     filtered = filtered or keep is not None
-    recent: dict[str, deque[tuple[FlagEvent, bool]]] = {}
+    recent = ChangeOwners(environment_id, RECENT_PER_FLAG)
     diffs = list(diffs)  # few (one per change of a flag's rules): read at once by the callers
     owners = _DiffOwners(diffs if filtered else ())
     for _, rank, item in _merged(events, outages, diffs, transitions, tied, found):
@@ -90,7 +95,7 @@ def window_items(
         elif rank == _EVENT:
             assert isinstance(item, FlagEvent)
             kept = keep is None or keep(item)
-            recent.setdefault(item.flag_key, deque(maxlen=RECENT_PER_FLAG)).append((item, kept))
+            recent.add(item)
             owners.saw(item, kept)
             if kept:
                 yield Exported(item)
@@ -98,15 +103,15 @@ def window_items(
             yield Exported(item[1], item[0].environment_id)
         elif rank == _TRANSITION:
             assert isinstance(item, ValueTransition)
-            owner = _owner(item, recent.get(item.flag_key))
+            owner = recent.owner(item)
             if owner is None:
                 if item.event_id is None:
                     if _keeps_found(item, keep, filtered):
                         yield Exported(item, found=True)
                 elif not filtered:  # its event is not in the window (`--since`, retention)
                     yield Exported(item)
-            elif owner[1]:
-                yield Exported(item, owner[0].environment_id)
+            elif keep is None or keep(owner):  # its event is written
+                yield Exported(item, owner.environment_id)
         elif rank == _DIFF:
             assert isinstance(item, StoredDiff)
             if not filtered or owners.written(item.diff):
@@ -189,26 +194,6 @@ def _merged(
 
 def _time(entry: tuple[float, int, object]) -> float:
     return entry[0]
-
-
-def _owner(
-    transition: ValueTransition, recent: deque[tuple[FlagEvent, bool]] | None
-) -> tuple[FlagEvent, bool] | None:
-    """The event `transition` changed the value for (and whether it is written), among its
-    flag's `recent` events; None when it is none of them."""
-    if not recent:
-        return None
-    if transition.event_id is not None:
-        for entry in reversed(recent):  # an id repeats across server restarts: the newest
-            if entry[0].event_id == transition.event_id:
-                return entry
-        return None
-    # Without an id, only an event the server sent without one: where events have ids, a
-    # change without one was found by a re-evaluation of its own.
-    for entry in reversed(recent):
-        if entry[0].event_id is None and entry[0].received_at <= transition.at:
-            return entry if close_enough(transition, entry[0]) else None
-    return None
 
 
 def outage_words(outages: int, missed: int) -> tuple[str, str]:

@@ -14,50 +14,42 @@ what it does keep:
   event, as live. With none before it (a shared journal keeps an event as the recorder that
   wrote it first stamped it, by its own clock), the first event of that version received at
   most `CLOCKS_APART` after it;
-- a value transition names its flag, its context and when it was computed. Live, it belongs to
-  the last event of the flag waiting for the answer (ui/view/answers.py); here, to the last
-  event of the flag (in the profile's environment, when known) received before it, if that
-  event has no value change of that context yet and the transition came within `TIE_WITHIN`
-  seconds (`UNSEEN_TIE_WITHIN` for one that may hold changes the stream did not show). A later
-  one (a re-evaluation of its own: after an outage, `r`, the next start) explains no event: one
-  that names no event is `found`, the feed's row of its own (ui/view/found.py) as it was live,
-  and as `export` writes it (store/export_window.py).
+- a value transition names its flag, its context, when it was computed, and its event's id when
+  the stream sends them: its event is the one domain/change_owners.py finds among `events` (the
+  rule `export` ties by too, store/export_window.py): of the profile's environment only, by the
+  id, or without ids by time. A row shows one change per context: with an id the newest (as
+  live), without the first after the event (a later one tied to the same event is a
+  re-evaluation after it, on no row). One tied to no event that names none (a re-evaluation of
+  its own: after an outage, `r`, the next start) is `found`, the feed's row of its own
+  (ui/view/found.py) as it was live, and as `export` writes it.
 
 One event changes the values of every context it changes (a profile may evaluate for several
 named contexts, domain/values.py), so an event may own one transition per context: the tie is
 made per (event, context), with an id or without.
 
-Reads are bounded: two queries (`JournalReader.changes_since`) from the oldest preloaded event on, at most
-`2 × events + 1,000` diffs and that many transitions per context, never one query per event.
+Reads are bounded: two queries (`JournalReader.changes_since`) from the oldest preloaded event
+on, at most `2 × events + 1,000` diffs and that many transitions per context, never one query
+per event.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import TypeVar
 
 import msgspec
 
 from togul_monitor.config.entry import MAX_CONTEXTS
+from togul_monitor.domain.change_owners import CLOCKS_APART, ChangeOwners
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
 
-# An answer that comes later than this after an event is not taken for that event's answer
-# (without ids): evaluations answer within a second, a failed one is retried every 5 s.
-TIE_WITHIN = 60.0
-# A change the stream may not have shown in full (`includes_unseen`) is found by the
-# re-evaluation after an outage, an unusable event or a start: tied to an event only when its
-# answer came with that event's (just after it), never to one from before the outage or the stop.
-UNSEEN_TIE_WITHIN = 10.0  # a failed evaluation is retried after 5 s
-# How far two recorders' clocks may be apart for a diff of one to explain an event of the other.
-CLOCKS_APART = 5.0
-
 # Events in the order they were received, and their receive times (for `bisect`).
 _Timeline = tuple[list[float], list[FlagEvent]]
-_K = TypeVar("_K")
+# (Flag, environment, version): which events a diff without an id may explain.
+_Version = tuple[str, str, int]
 
 
 class RecordedChanges(msgspec.Struct, frozen=True):
@@ -99,31 +91,25 @@ def tie_changes(
     """Each transition and diff with the event of `events` it explains (see the module's
     docstring); those that explain none are left out, but the transitions that name no event
     (`found`)."""
-    # (Id, flag, environment) → the event received last with them, for diffs; (id, flag) → the
-    # one in the profile's environment (any, when not known), for transitions.
+    # (Id, flag, environment) → the event received last with them, for diffs.
     by_id: dict[tuple[str, str, str], FlagEvent] = {}
-    ids_here: dict[tuple[str, str], FlagEvent] = {}
     # (Flag, environment, version) → its events without ids and their receive times, oldest
     # first: a version repeats when a flag is deleted and created again with its key.
-    by_version: dict[tuple[str, str, int], _Timeline] = {}
-    # Flag → its events without ids in the profile's environment, and their receive times.
-    by_flag: dict[str, _Timeline] = {}
+    by_version: dict[_Version, _Timeline] = {}
+    owners = ChangeOwners(environment_id)  # for transitions
     for event in events:
+        owners.add(event)
         if event.event_id is not None:
             by_id[event.event_id, event.flag_key, event.environment_id] = event
-            if environment_id in (None, event.environment_id):
-                ids_here[event.event_id, event.flag_key] = event
-            continue
-        _append(by_version, (event.flag_key, event.environment_id, event.version), event)
-        if environment_id in (None, event.environment_id):
-            _append(by_flag, event.flag_key, event)
+        else:
+            _append(by_version, (event.flag_key, event.environment_id, event.version), event)
     # (Event by identity, context) → the event and its transition of that context. With an id
     # the newest wins, as in the live view; without, the first after the event (a later one is
     # a re-evaluation of its own).
     tied: dict[tuple[int, str], tuple[FlagEvent, ValueTransition]] = {}
     unexplained: list[ValueTransition] = []
     for transition in transitions:
-        owner = _owner(transition, ids_here, by_flag)
+        owner = owners.owner(transition)
         if owner is None:
             if transition.event_id is None:  # a re-evaluation of its own
                 unexplained.append(transition)
@@ -146,25 +132,7 @@ def tie_changes(
     return RecordedChanges(tuple(tied.values()), tuple(explained), tuple(unexplained))
 
 
-def _owner(
-    transition: ValueTransition,
-    ids_here: dict[tuple[str, str], FlagEvent],
-    by_flag: dict[str, _Timeline],
-) -> FlagEvent | None:
-    if transition.event_id is not None:
-        return ids_here.get((transition.event_id, transition.flag_key))
-    owner = _last_before(by_flag.get(transition.flag_key), transition.at)
-    return owner if owner is not None and close_enough(transition, owner) else None
-
-
-def close_enough(transition: ValueTransition, event: FlagEvent) -> bool:
-    """Whether a change without an id came soon enough after `event` (received before it) to
-    be its answer: `TIE_WITHIN`, or `UNSEEN_TIE_WITHIN` for one that may hold unseen changes."""
-    within = UNSEEN_TIE_WITHIN if transition.includes_unseen else TIE_WITHIN
-    return transition.at - event.received_at <= within
-
-
-def _append(timelines: dict[_K, _Timeline], key: _K, event: FlagEvent) -> None:
+def _append(timelines: dict[_Version, _Timeline], key: _Version, event: FlagEvent) -> None:
     times, owners = timelines.setdefault(key, ([], []))
     times.append(event.received_at)
     owners.append(event)

@@ -6,7 +6,7 @@ A change names its event by id (`ValueTransition.event_id`); an id and a flag na
 two events of the flag. So the view also remembers which event object owns the changes of a key
 (the one the answer answered, view/batch.py, or the journal's event for a recorded change): an
 earlier event of the id keeps its own changes, by identity, and neither row shows the other's,
-as the export of the journal ties a change to its own event (store/export_window.py). Without
+as the journal's readers tie a change to its own event (domain/change_owners.py). Without
 ids a change names no event, and the owner is all there is. Nothing here touches a widget.
 """
 

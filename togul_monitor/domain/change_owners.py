@@ -1,0 +1,110 @@
+"""Which event a journalled value change belongs to: the one rule the journal's readers share
+(store/recorded.py, for the rows a monitor opens on; store/export_window.py, for `export`).
+
+Live, the monitor knows each change's event (ui/view/answers.py). The journal keeps a change with
+its event's id, or with none (the documented stream sends no ids), so the tie is made again from
+what a change keeps, its flag, the id and when it was computed:
+
+- only an event of the profile's environment explains a change: the values are that
+  environment's, and a token's stream carries every environment, whose ids and versions repeat
+  from one environment to the next. While the environment is not known, any event does;
+- with an id, the change's flag's newest event of that id received by the time the change was
+  computed (a restarted server numbers its events from 1 again: an earlier event of the id is
+  an earlier life's), allowing `CLOCKS_APART` for a journal another recorder stamped the event in;
+- without, the flag's event without an id received last at or before the change, if the change
+  came soon enough after it to be its answer (`close_enough`); none otherwise: the change was
+  found by a re-evaluation of its own (after an outage, `r`, a start).
+
+`ChangeOwners` holds the events to tie to, in the order they were received: all of them (a
+start's preloaded events), or as they come, at most about `per_flag` of each flag (an export
+streams the journal, and asks for each change once the events before it have come).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter
+
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import ValueTransition
+
+# An answer that comes later than this after an event is not taken for that event's answer
+# (without ids): evaluations answer within a second, a failed one is retried every 5 s.
+TIE_WITHIN = 60.0
+# A change the stream may not have shown in full (`includes_unseen`) is found by the
+# re-evaluation after an outage, an unusable event or a start: tied to an event only when its
+# answer came with that event's (just after it), never to one from before the outage or the stop.
+UNSEEN_TIE_WITHIN = 10.0  # a failed evaluation is retried after 5 s
+# How far two recorders' clocks may be apart for a change of one to explain an event of the
+# other (a shared journal keeps each event as the recorder that wrote it first stamped it).
+CLOCKS_APART = 5.0
+
+
+class ChangeOwners:
+    """The events value changes may belong to, by flag (see the module's docstring).
+    `environment_id`: the profile's (None: not known); `per_flag`: keep at least that many of
+    each flag's latest events, and at most twice as many (None: all)."""
+
+    def __init__(self, environment_id: str | None = None, per_flag: int | None = None) -> None:
+        self._environment_id = environment_id
+        self._per_flag = per_flag
+        # Flag → its events and their receive times (for `bisect`), in the order received.
+        self._events: dict[str, list[FlagEvent]] = {}
+        self._times: dict[str, list[float]] = {}
+        self._ids: Counter[tuple[str, str]] = Counter()  # (flag, id) held: a miss costs no scan
+
+    def add(self, event: FlagEvent) -> None:
+        """`event`, received after those added before it; left out if of another environment."""
+        if self._environment_id not in (None, event.environment_id):
+            return
+        key = event.flag_key
+        events = self._events.setdefault(key, [])
+        times = self._times.setdefault(key, [])
+        events.append(event)
+        times.append(event.received_at)
+        if event.event_id is not None:
+            self._ids[key, event.event_id] += 1
+        if self._per_flag is not None and len(events) > 2 * self._per_flag:
+            cut = len(events) - self._per_flag
+            for old in events[:cut]:
+                if old.event_id is not None:
+                    self._forget_id(key, old.event_id)
+            del events[:cut], times[:cut]
+
+    def owner(self, transition: ValueTransition) -> FlagEvent | None:
+        """The event `transition` changed the value for, among those added; None if none."""
+        key = transition.flag_key
+        events = self._events.get(key)
+        if not events:
+            return None
+        times = self._times[key]
+        event_id = transition.event_id
+        if event_id is not None:
+            if (key, event_id) not in self._ids:
+                return None
+            for index in range(bisect_right(times, transition.at + CLOCKS_APART) - 1, -1, -1):
+                if events[index].event_id == event_id:
+                    return events[index]
+            return None
+        # Without an id, only an event the server sent without one: where events have ids, a
+        # change without one was found by a re-evaluation of its own.
+        for index in range(bisect_right(times, transition.at) - 1, -1, -1):
+            event = events[index]
+            if not close_enough(transition, event):
+                return None  # nor is any earlier one
+            if event.event_id is None:
+                return event
+        return None
+
+    def _forget_id(self, key: str, event_id: str) -> None:
+        held = (key, event_id)
+        self._ids[held] -= 1
+        if not self._ids[held]:
+            del self._ids[held]
+
+
+def close_enough(transition: ValueTransition, event: FlagEvent) -> bool:
+    """Whether a change without an id came soon enough after `event` (received before it) to
+    be its answer: `TIE_WITHIN`, or `UNSEEN_TIE_WITHIN` for one that may hold unseen changes."""
+    within = UNSEEN_TIE_WITHIN if transition.includes_unseen else TIE_WITHIN
+    return transition.at - event.received_at <= within
