@@ -3,6 +3,11 @@ the view's own, not the log's, placed where it came among the log's rows and fil
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+import pytest
+
 from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.filters import parse_filter
@@ -194,3 +199,56 @@ def test_a_change_of_an_event_is_still_that_events_not_a_row() -> None:
     feed.store.add_transition(tied)
     assert shown(feed.store) == ["1"]
     assert feed.store.transitions_for(feed.store.view[0]) == (tied,)  # type: ignore[arg-type]
+
+
+async def test_the_tui_opens_on_recorded_found_changes_without_refiltering_the_view(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The changes an earlier run found come back among the rows it recorded, placed as the
+    start shows those rows: no refilter of the whole view (up to 10,000 rows, on the UI
+    thread, which held the TUI still at start) and no second read of the log."""
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.core import Monitor
+    from togul_monitor.store.files import journal_path
+    from togul_monitor.store.journal import Journal
+    from togul_monitor.ui.screens.main import MainScreen
+
+    from .helpers import feed_lines, make_app, wait_for
+
+    t = time.time() - 600  # within the journal's retention
+    journal = Journal.open(journal_path("p"))
+    journal.append_events([FlagEvent("flag.updated", "a", ENV, 1, 1, "1", t)])
+    journal.append_transition(found(t + 20, "checkout"))  # its event was lost in an outage
+    journal.append_events([FlagEvent("flag.updated", "b", ENV, 2, 2, "2", t + 30)])
+    journal.close()
+    monkeypatch.setattr(Monitor, "_start_stream", lambda self: None)  # no server: no stream
+    at_start: list[tuple[int, int]] = []  # (refilters, log reads) while the monitor started
+    counts = [0, 0]
+    compute, rows_until = FeedStore.compute_refilter, FeedStore._rows_until
+
+    def counted_compute(*args: Any, **kwargs: Any) -> Any:
+        counts[0] += 1
+        return compute(*args, **kwargs)
+
+    def counted_rows_until(self: FeedStore, since: int, upto: int) -> Any:
+        counts[1] += 1
+        return rows_until(self, since, upto)
+
+    def started(self: MainScreen, *args: Any, **kwargs: Any) -> None:
+        counts[:] = [0, 0]
+        started_monitor(self, *args, **kwargs)
+        at_start.append((counts[0], counts[1]))
+
+    started_monitor = MainScreen.monitor_started
+    monkeypatch.setattr(FeedStore, "compute_refilter", staticmethod(counted_compute))
+    monkeypatch.setattr(FeedStore, "_rows_until", counted_rows_until)
+    monkeypatch.setattr(MainScreen, "monitor_started", started)
+    app = make_app(Profile("p", "http://127.0.0.1:9", "", api_key="k"))
+    async with app.run_test(size=(140, 30)) as pilot:
+        store = app.main.store
+        await wait_for(pilot, lambda: store.recorded == 3, what="the recorded rows")
+        first = list(store.view)[:3]  # among them, where it was found
+        assert [getattr(row, "flag_key", None) for row in first] == ["a", "checkout", "b"]
+        assert "re-evaluated checkout" in feed_lines(app)[1]
+        assert sum(isinstance(row, FoundChange) for row in store.view) == 1  # shown once
+    assert at_start == [(0, 1)]

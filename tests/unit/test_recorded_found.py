@@ -71,15 +71,19 @@ def shown(store: FeedStore) -> list[str]:
     return words
 
 
-def recorded_store(*changes: ValueTransition) -> FeedStore:
+def recorded_store(
+    *changes: ValueTransition, view_size: int = 50, predicate: FeedPredicate | None = None
+) -> FeedStore:
     """A store opened on an earlier run's rows (a, an outage, b), then changes it found."""
     outage = Outage(12.0, 20.0, 0, True, 20.0)
     log = _Log([event("a", 10.0, "1"), outage, event("b", 30.0, "2")])
-    store = FeedStore(view_size=50)
-    store.attach(log, 3, partial(boundary_items, live_from=100.0, resumed=True))
+    store = FeedStore(view_size=view_size, predicate=predicate or FeedPredicate())
     store.answers.reset(evaluates=True, environment_key="production", contexts=("p", "f"))
     events = [row for row in log.rows if type(row) is FlagEvent]
-    store.add_recorded(tie_changes(events, list(changes), []))
+    recorded = tie_changes(events, list(changes), [])
+    boundary = partial(boundary_items, live_from=100.0, resumed=True)
+    store.attach(log, 3, boundary, recorded.found)  # as the screen's monitor_started does
+    store.add_recorded(recorded)
     return store
 
 
@@ -100,6 +104,23 @@ def test_the_feed_opens_on_the_changes_an_earlier_run_found_among_its_rows() -> 
     # A live change is a row of its own: none joins an earlier run's.
     store.add_transition(found("d", 41.0, "f"))
     assert shown(store)[-2:] == ["info", "found d f"] and store.recorded == len(rows)
+
+
+def test_the_start_shows_them_as_a_refilter_of_that_view_would() -> None:
+    """The start places them as it shows the recorded rows (no refilter of the whole view):
+    a filter in force then, and a view too small for them all, give what a refilter gives."""
+    changes = (found("c", 21.0, "f"), found("c", 22.0, "p"), found("d", 40.0, "p"))
+
+    def state(store: FeedStore) -> tuple[object, ...]:
+        counts = (store.received, store.shown, store.filtered, store.trimmed, store.recorded)
+        return (shown(store), *counts)
+
+    for predicate, view_size in ((FeedPredicate(parse_filter("c")), 50), (FeedPredicate(), 4)):
+        store = recorded_store(*changes, view_size=view_size, predicate=predicate)
+        at_start = state(store)
+        store.refilter(predicate)
+        assert at_start == state(store), (predicate, view_size)
+    assert at_start[0] == ["found c p,f", "b", "found d p", "info"]  # the view keeps 4
 
 
 async def test_e_exports_the_found_lines_export_writes_from_the_journal(
@@ -127,9 +148,8 @@ async def test_e_exports_the_found_lines_export_writes_from_the_journal(
     try:
         snapshot = monitor.snapshot()
         store = FeedStore()
-        store.attach(
-            monitor, snapshot.feed_start, partial(boundary_items, live_from=t + 100, resumed=True)
-        )
+        boundary = partial(boundary_items, live_from=t + 100, resumed=True)
+        store.attach(monitor, snapshot.feed_start, boundary, snapshot.recorded.found)
         store.add_recorded(snapshot.recorded)
         path = tmp_path / "e.jsonl"
         write_view(view_export(store), FeedPredicate(), path)

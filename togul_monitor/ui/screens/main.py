@@ -41,6 +41,7 @@ from togul_monitor.ui.screens import main_detail, main_jobs
 from togul_monitor.ui.screens.main_keys import MainKeys
 from togul_monitor.ui.screens.main_pace import PaintPacer
 from togul_monitor.ui.screens.main_paint import MainPainter
+from togul_monitor.ui.screens.main_support import take_profile
 from togul_monitor.ui.session import while_mounted
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.feed_store import FeedStore
@@ -201,7 +202,9 @@ class MainScreen(Screen[None]):
     def monitor_started(self, profile: Profile, monitor: MonitorHandle, *, first: bool) -> None:
         """Show `monitor`'s rows: those its journal recorded earlier (marked), then live ones."""
         snapshot, now = monitor.snapshot(), self.clock()
-        self.store.attach(monitor, snapshot.feed_start, run_boundary(snapshot, self.time_mode, now))
+        take_profile(profile, snapshot, self.store.answers, self.environment_names, first)
+        boundary = run_boundary(snapshot, self.time_mode, now)
+        self.store.attach(monitor, snapshot.feed_start, boundary, snapshot.recorded.found)
         self.painter.started(profile, first=first, selected=self.selected_flag, snapshot=snapshot)
         monitor.enable_drain(self.pacer.wake_threadsafe)  # woken, never polled (main_pace.py)
         self.pacer.wake()

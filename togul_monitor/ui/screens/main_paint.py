@@ -315,9 +315,7 @@ class MainPainter:
         """A monitor runs for `profile`: a new profile's view starts with what `snapshot` holds
         (the values its journal remembered, stale until re-evaluated), the rest empty."""
         self._values, self._flash = {}, set()  # the monitor before's, never shown now
-        if not first:
-            self.environment_names.clear()
-            self.environment_names.update(profile.environment_names)
+        if not first:  # its environment names and answers: taken before the store attached it
             self.watched.clear()
             self.watched.update(profile.watch)
             self.values.set_watched(self.watched)
@@ -327,9 +325,7 @@ class MainPainter:
             self.history.select()
             self.history_pane.show(selected, [], reading=True)
         self.history.dirty = True  # read from the new monitor
-        contexts, env = contexts_of(profile, snapshot), profile.environment_key
-        answers = self.store.answers
-        answers.reset(evaluates=evaluates(profile), environment_key=env, contexts=contexts)
+        contexts = contexts_of(profile, snapshot)
         self.values.set_contexts(contexts)
         self.history_pane.name_contexts = len(contexts) > 1
         # At most as many flags' last changes as the monitor follows flags (`max_flags`).

@@ -1,13 +1,21 @@
 """What the main screen's painter asks that needs none of its state: whether input waits (the
-paint lets it go first), how the status bar names a profile, whether a profile evaluates."""
+paint lets it go first), how the status bar names a profile, whether a profile evaluates, and
+what a new monitor's view takes of its profile before it shows a row."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.plan import not_evaluated
+from togul_monitor.ui.view.answers import ValueAnswers
+from togul_monitor.ui.view.status import contexts_of
+
+if TYPE_CHECKING:
+    from togul_monitor.core import MonitorSnapshot
 
 
 def input_waiting(app: App[None]) -> bool:
@@ -36,3 +44,21 @@ def evaluates(profile: Profile) -> bool:
     """Whether the monitor evaluates values for `profile` (the rule of `core/plan.py`,
     `StreamPlan.evaluate`)."""
     return not_evaluated(profile) is None
+
+
+def take_profile(
+    profile: Profile,
+    snapshot: MonitorSnapshot,
+    answers: ValueAnswers,
+    names: dict[str, str],
+    first: bool,
+) -> None:
+    """A new monitor's profile, before the feed store attaches it: the store places and filters
+    the changes an earlier run found among the recorded rows as it shows them
+    (view/feed_store.py `attach`), by the profile's environment, contexts and environment
+    `names` (the `first` profile's are those the screen was made with)."""
+    if not first:
+        names.clear()
+        names.update(profile.environment_names)  # in place: predicates share this dict
+    env, contexts = profile.environment_key, contexts_of(profile, snapshot)
+    answers.reset(evaluates=evaluates(profile), environment_key=env, contexts=contexts)

@@ -120,9 +120,18 @@ class FeedStore:
         # Rows received since a refilter read the log, with their positions (None: none runs).
         self._recent: deque[tuple[int, list[Row]]] | None = None
 
-    def attach(self, source: RowSource, start: int, boundary: BoundaryRows | None = None) -> None:
+    def attach(
+        self,
+        source: RowSource,
+        start: int,
+        boundary: BoundaryRows | None = None,
+        found: Sequence[ValueTransition] = (),
+    ) -> None:
         """Show the rows of `source` (a monitor) from log position `start` on; with `boundary`,
-        the rows before `start` too (recorded by an earlier run), then the boundary's rows."""
+        the rows before `start` too (recorded by an earlier run), then the boundary's rows.
+        `found`: the changes the earlier run found among them (the snapshot's `recorded.found`),
+        placed in the same pass, so a start never reads and filters the view twice (it holds
+        up to 10,000 rows, on the UI thread); `answers` must be the new profile's already."""
         self.source = source
         self.position = self.live_start = start
         self.clear()
@@ -136,7 +145,13 @@ class FeedStore:
             return
         self.start = start - len(recorded)
         self.boundary = boundary(recorded)
-        for row in recorded:  # into the view at once, paused or not: they are not news
+        self.found.add_recorded(found, recorded, self.start, self.answers.contexts)
+        keeps, environment = self.predicate, self.answers.own_environment
+        found_rows = deque(row for row in self.found.rows if row[1].passes(keeps, environment))
+        for position, row in enumerate(recorded, self.start):  # paused or not: they are not news
+            while found_rows and found_rows[0][0] <= position:  # before the row it came before
+                self._push(found_rows.popleft()[1])
+                self.recorded += 1
             for view_row in [row] if type(row) is FlagEvent else self.marker_rows(row):
                 if type(view_row) is FlagEvent:
                     self.received += 1
@@ -145,6 +160,9 @@ class FeedStore:
                         continue
                 self._push(view_row)
                 self.recorded += 1
+        for _, found_row in found_rows:  # found after the last of them
+            self._push(found_row)
+            self.recorded += 1
         for item in self.boundary:
             self._push(item)
         self.front_removed = self.appended = 0
@@ -196,14 +214,10 @@ class FeedStore:
 
     def add_recorded(self, changes: RecordedChanges) -> None:
         """What the journal recorded with the rows an earlier run recorded (the snapshot's
-        `recorded`): kept as live ones are, so those rows and their detail say the same, and the
-        changes no event explained rows of their own among them, as live (view/found.py)."""
+        `recorded`): kept as live ones are, so those rows and their detail say the same. The
+        changes no event explained are rows of their own, placed by `attach` (view/found.py)."""
         for event, transition in changes.transitions:
             self.add_transition(transition, event)
-        if changes.found and self.start < self.live_start:
-            recorded, first = self._rows_until(self.start, self.live_start)
-            if self.found.add_recorded(changes.found, recorded, first, self.answers.contexts):
-                self.refilter(self.predicate)  # the view again, with them in place
         # Imported here: the first frame paints before the monitor's modules load.
         from togul_monitor.core.updates import ConfigChanged
 
