@@ -146,3 +146,20 @@ def test_with_several_contexts_the_line_names_those_that_had_not_answered() -> N
     p.value(value(False, context="premium"))
     p.event(event(10, T, T))
     assert len([line for line in lines(out) if line.startswith("  ↳ ")]) == 2
+
+
+def test_a_merge_line_under_other_lines_names_its_event_and_points_below() -> None:
+    """Another flag's event (or its lines, or a status on stderr) printed since the merged
+    event: a `↳` there read as that other event's line. It says which event it is about
+    (version, time) and that the event it was merged into is the next line."""
+    p, out = printer()
+    p.event(event(7, T, T))
+    p.value(value(True))
+    p.event(event(3, T, T + 0.5, flag="pricing"))  # between the two: another flag's event
+    p.event(event(8, T, T + 1))
+    merged, before = lines(out)[2], lines(out)[1]
+    assert before.endswith("pricing  production  v3") and lines(out)[3].endswith("v8")
+    assert merged == f"  ↓ checkout-v2 (production): v7 of {clock(T)} evaluated with v8 (below)"
+    p.say("live since 12:00:00")  # on stderr, which a terminal shows between them
+    p.event(event(9, T, T + 2))
+    assert lines(out)[4].startswith("  ↓ checkout-v2 (production): v8 of ")

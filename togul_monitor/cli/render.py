@@ -141,6 +141,9 @@ class TailPrinter:
         self.replays = ReplayMarks()
         self.merges = MergeMarks(self.contexts, named=self.names_contexts)
         self._evaluated = environment_key if evaluating and not as_json else None
+        # The event whose lines (its own, its replay's) are the last printed, on stdout and
+        # stderr alike: a merge line goes under it only (cli/tail_marks.py).
+        self._under: FlagEvent | None = None
 
     @property
     def err(self) -> TextIO:
@@ -155,6 +158,7 @@ class TailPrinter:
         return self.environment_names.get(environment_id) or None
 
     def _write(self, line: str) -> None:
+        self._under = None
         self.output.line(line)
 
     def flush(self) -> None:
@@ -188,12 +192,13 @@ class TailPrinter:
             middle = self._middles[shown] = (
                 f"{safe_text(event.type):<12}  {safe_text(event.flag_key)}  {safe_text(where)}"
             )
-        if where == self._evaluated and (merged := self.merges.event(event, where)):
+        if where == self._evaluated and (merged := self.merges.event(event, where, self._under)):
             self._write(merged)  # before this event's line: the one it was merged into
         # The time it was received, as the TUI's feed shows it (the server's is in --json).
         self._write(f"{self._stamp(event.received_at)}  {middle}  v{event.version}")
         if event.received_at <= self.replays.until and (replayed := self.replays.line(event)):
             self._write(replayed)
+        self._under = event
 
     def value(self, value: FlagValue) -> None:
         """A value the monitor published: an answer ends an event's wait (cli/tail_marks.py)."""
@@ -309,6 +314,7 @@ class TailPrinter:
     def say(self, text: str) -> None:
         """One status line on stderr (`text` is safe already), after what stdout holds: a
         terminal that shows both shows them in order."""
+        self._under = None  # a terminal shows it between the lines of stdout
         self.output.err_line(f"tail: {text}")
 
     def _describe(self, item: StreamItem) -> str | None:

@@ -5,11 +5,16 @@
   `Replays`) gets a line under it, `  ↳ replayed: server time 12:00:01; received 12:00:09`: its
   line's time is when it was received, after the outage it happened in;
 - an event whose own re-evaluation was merged into the next one's (a burst: core/coalesce.py)
-  gets `  ↳ checkout-v2 (production): v7 evaluated with the next change` when that next event is
-  printed, before its line. Nothing is printed under an event whose value did not change, so
-  without it "unchanged" and "not evaluated on its own" would read alike. The rule is the
-  feed's (ui/view/answers.py): an event waits for its flag's next value that is not stale; an
-  event printed while the one before it of the same flag still waits was evaluated with it.
+  is said to be when that next event is printed, before its line. Nothing is printed under an
+  event whose value did not change, so without it "unchanged" and "not evaluated on its own"
+  would read alike. The rule is the feed's (ui/view/answers.py): an event waits for its flag's
+  next value that is not stale; an event printed while the one before it of the same flag
+  still waits was evaluated with it. Where the merged event's own lines are the last printed,
+  the line goes under them, `  ↳ checkout-v2 (production): v7 evaluated with the next
+  change`; else other lines (another flag's event, its `↳` lines, a status on stderr) sit
+  between, and a `↳` there would read as theirs: the line then names the event's version and
+  time and points at the event below it, `  ↓ checkout-v2 (production): v7 of 12:00:01
+  evaluated with v8 (below)` (short enough for 80 columns with most keys).
 
 Text output only: `--json` has both times of every event, and its per-event path does no more
 than it did (cli/tail_output.py). An event is looked at here only when a replay's window is
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from togul_monitor.cli.times import replay_words
+from togul_monitor.cli.times import clock, replay_words
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import REPLAY_WINDOW, Replays
 from togul_monitor.domain.values import FlagValue
@@ -72,9 +77,10 @@ class MergeMarks:
         """Follow only these contexts (`--context`)."""
         self.contexts = tuple(name for name in self.contexts if name in contexts)
 
-    def event(self, event: FlagEvent, where: str) -> str | None:
+    def event(self, event: FlagEvent, where: str, under: FlagEvent | None) -> str | None:
         """`event` (of environment `where`) is printed: the line saying that the flag's
-        previous event was evaluated with it (not answered before it came), if it was."""
+        previous event was evaluated with it (not answered before it came), if it was. `under`:
+        the event whose lines are the last printed, if any (see the module's docstring)."""
         flag = event.flag_key
         waiting = self._waiting
         previous = waiting.pop(flag, None)
@@ -95,8 +101,11 @@ class MergeMarks:
         named = ""
         if self.named and len(merged) < len(self.contexts):
             named = f" [{', '.join(safe_text(name) for name in merged)}]"
-        lead = f"  ↳ {safe_text(flag)}{named} ({safe_text(where)})"
-        return f"{lead}: v{previous.version} {WITH_NEXT}"
+        about = f"{safe_text(flag)}{named} ({safe_text(where)})"
+        if previous is under:
+            return f"  ↳ {about}: v{previous.version} {WITH_NEXT}"
+        when = clock(previous.received_at)  # the time its own line shows
+        return f"  ↓ {about}: v{previous.version} of {when} evaluated with v{event.version} (below)"
 
     def value(self, value: FlagValue) -> None:
         """A value the monitor published."""
