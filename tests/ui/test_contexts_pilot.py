@@ -136,6 +136,7 @@ async def test_each_context_column_shows_its_own_state_and_follows_new_contexts(
     from textual.app import App, ComposeResult
 
     from togul_monitor.domain.values import Evaluation, FlagValue
+    from togul_monitor.ui.view.value_columns import WAITING
     from togul_monitor.ui.widgets.values_table import ValuesTable
 
     class One(App[None]):
@@ -167,7 +168,8 @@ async def test_each_context_column_shows_its_own_state_and_follows_new_contexts(
         assert labels[:5] == ["flag", "premium", "free", "eu", "trial"]
         premium, free, eu, trial = cells[1:5]
         assert premium.endswith("… ⟳") and '"a-rather' in premium  # cut, and stale
-        assert free == "… ⟳" and eu == "timeout" and trial == "deleted"
+        # Waiting and stale: the waiting mark, never the `…` a cut value ends with.
+        assert free == f"{WAITING} ⟳" and eu == "timeout" and trial == "deleted"
         table.set_contexts(("gold", "iron", "lead", "zinc"))
         await pilot.pause()
         assert [c.label.plain for c in table.columns.values()][1:5] == [

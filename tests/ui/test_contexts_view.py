@@ -328,3 +328,22 @@ def test_a_deleted_value_keeps_to_its_column() -> None:
     gone = FlagValue("sim-experiment-4", None, None, 1.0, None, False, True, None, "free")
     assert value_cell(gone, 6, flashing=False, evaluates=True).plain == "delet…"
     assert value_cell(gone, 7, flashing=False, evaluates=True).plain == "deleted"
+
+
+def test_a_value_not_answered_yet_never_looks_like_a_cut_one() -> None:
+    """In a narrow context column a value cut to nothing is a lone `…`: a value still being
+    asked for must look otherwise at every width, in one cell, dim."""
+    from togul_monitor.ui.view.value_columns import value_cell
+
+    asked = FlagValue("f", None, None, 1.0, None, False, False, None, "free")  # no answer yet
+    cut_shapes = set()
+    for room in range(1, 12):
+        for current in (True, "blue", 1000, {"a": [1, 2]}):
+            shown = value_cell(value("free", current), room, flashing=False, evaluates=True)
+            cut_shapes.add(shown.plain)
+        for waiting in (None, asked):
+            cell = value_cell(waiting, room, flashing=False, evaluates=True)
+            assert cell.plain not in cut_shapes and "…" not in cell.plain, (room, cell.plain)
+            assert cell_len(cell.plain) == 1 and cell.style == "dim"
+    stale = value_cell(replace(asked, stale=True), 5, flashing=False, evaluates=True)
+    assert "…" not in stale.plain and stale.plain.endswith("⟳")

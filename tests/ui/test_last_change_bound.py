@@ -46,7 +46,9 @@ def test_a_flag_that_changes_again_is_the_newest_and_stays() -> None:
 def test_a_value_that_is_never_evaluated_says_so_rather_than_waiting() -> None:
     from togul_monitor.domain.values import FlagValue
     from togul_monitor.ui.view.inventory import value_of
+    from togul_monitor.ui.view.value_columns import WAITING
 
     never = FlagValue("f", None, None, 0.0, None, False, False, None)
     assert value_of(never, evaluates=False) == "not evaluated"
-    assert value_of(never, evaluates=True) == "…"  # asked for: its answer is on its way
+    # Asked for, its answer on its way: the values pane's mark, never a cut's `…`.
+    assert value_of(never, evaluates=True) == WAITING != "…"

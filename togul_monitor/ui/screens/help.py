@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from togul_monitor.config.keymap import PUNCTUATION_CHARACTERS
 from togul_monitor.ui.keymap import DEFAULT_KEYS
+from togul_monitor.ui.view.value_columns import WAITING
 
 PANES = (
     (
@@ -36,7 +37,8 @@ PANES = (
     ),
     (
         "values",
-        "what this profile's context gets for each flag: ★ watched, ⟳ re-evaluating, "
+        "what this profile's context gets for each flag (a column per context): ★ watched, "
+        f"{WAITING} not answered yet, ⟳ re-evaluating, … cut (enter shows it whole), "
         "struck through when deleted; a changed row is highlighted for a moment; when the "
         "profile cannot evaluate (no API key, or one of scope stream), the pane says why and "
         "how to fix it",

@@ -24,6 +24,7 @@ from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.inventory import SORTS, InventoryRow, InventorySource
+from togul_monitor.ui.view.value_columns import WAITING, WAITING_STYLE
 
 REFRESH_EVERY = 0.25  # seconds between two looks at whether something changed
 AGES_EVERY = 4  # looks between two rebuilds when nothing changed (ages move)
@@ -85,7 +86,7 @@ def row_cells(row: InventoryRow, now: float, columns: list[tuple[str, int]]) -> 
         "default": (row.default, ""),
         "rules": ("" if row.rules is None else str(row.rules), ""),
         "rule summary": (row.rules_line, "dim"),
-        "your value": (row.value, "bold"),
+        "your value": (row.value, WAITING_STYLE if row.value == WAITING else "bold"),
         "age": (age, "dim"),
         "last change": (row.change, "cyan"),
     }

@@ -33,7 +33,7 @@ from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.status import stale_note
-from togul_monitor.ui.view.value_columns import NOT_EVALUATED
+from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import MonitorSnapshot
@@ -74,8 +74,9 @@ def rules_line(config: FlagConfig) -> str:
 
 
 def value_of(value: FlagValue | None, evaluates: bool = True) -> str:
-    """The profile's value as a row shows it: `…` while it is asked for, `not evaluated` when
-    it never will be (the profile cannot evaluate)."""
+    """The profile's value as a row shows it: `WAITING` while it is asked for (the values
+    pane's mark: a cut value ends with `…`), `not evaluated` when it never will be (the profile
+    cannot evaluate)."""
     if value is None:
         return ""
     if value.deleted:
@@ -83,7 +84,7 @@ def value_of(value: FlagValue | None, evaluates: bool = True) -> str:
     if value.current is None:
         if value.error:
             return "error"
-        return "…" if evaluates else NOT_EVALUATED
+        return WAITING if evaluates else NOT_EVALUATED
     return value_text(value.current) + (" ⟳" if value.stale else "")
 
 

@@ -15,7 +15,9 @@ context's.
 
 Every cell is cut one short of its column, which leaves one column of gap; a cut value ends with
 `…` (`enter` on a row shows it whole), and a value that is stale, evaluating, failed or deleted
-says so in its own column.
+says so in its own column. A value asked for and not answered yet is `WAITING`, never `…`: in a
+narrow context column a value cut to nothing is a lone `…`, which must not read as "not here
+yet".
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ SEVERAL_VALUE_MIN = 5  # `false`, `1000` whole: a column per context before more
 HEADER_MIN = 8  # a context's name kept whole up to this many cells when there is room
 STALE_MARK = " ⟳"
 NOT_EVALUATED = "not evaluated"
+#: A value asked for, not answered yet (shown dim), wherever a value is shown in a cell (this
+#: pane, the inventory, the help's legend). One cell, so no column grows while it waits; never
+#: what a cut ends with (`…`), nor a value (values are JSON-spelled: a string is quoted).
+WAITING = "◌"
+WAITING_STYLE = "dim"
 SHORT_TYPES = {"boolean": "bool", "string": "str", "number": "num", "json": "json"}
 # Cells are narrow; the event detail screen shows the reason in full.
 SHORT_REASONS = {"rule_match": "rule"}
@@ -133,25 +140,25 @@ def context_widths(
 
 
 def value_plain(value: FlagValue | None, evaluates: bool) -> str:
-    """What a value cell needs: its text whole. Not the passing states (`⟳`, `…`): the widths
-    follow the values, not the moment they were measured at."""
+    """What a value cell needs: its text whole. Not the passing states (`⟳`, `WAITING`): the
+    widths follow the values, not the moment they were measured at."""
     if value is None:
-        return "…"
+        return WAITING
     if value.deleted:
         return "deleted"
     current = value.current
     if value.error and current is None:
         return safe_text(value.error)
     if current is None:
-        return NOT_EVALUATED if not evaluates else "…"
+        return NOT_EVALUATED if not evaluates else WAITING
     return value_text(current)
 
 
 def value_cell(value: FlagValue | None, room: int, *, flashing: bool, evaluates: bool) -> Text:
     """One context's value in `room` cells: the value (cut with `…`), stale (`⟳`), waiting
-    (`…`), the error, `deleted`, or `not evaluated` when it never comes."""
+    (`WAITING`), the error, `deleted`, or `not evaluated` when it never comes."""
     if value is None:  # this context has not published the flag yet
-        return Text("…", style="dim")
+        return Text(WAITING, style=WAITING_STYLE)
     current = value.current
     stale = value.stale and not value.deleted and evaluates and current is not None
     if value.deleted:
@@ -161,7 +168,7 @@ def value_cell(value: FlagValue | None, room: int, *, flashing: bool, evaluates:
     elif current is None and not evaluates:
         shown = Text(cut_cells(NOT_EVALUATED, room), style="dim")
     elif current is None:
-        shown = Text("…", style="dim")
+        shown = Text(WAITING, style=WAITING_STYLE)
         if value.stale:
             shown.append(STALE_MARK, style="yellow")
     else:
