@@ -115,14 +115,7 @@ def history_json(
         }
     if isinstance(entry, ValueTransition):
         return {"kind": "transition", **transition_to_json(entry)}
-    return {
-        "kind": "outage",
-        "started_at": entry.started_at,
-        "ended_at": entry.ended_at,
-        "replayed": entry.replayed,
-        "may_have_missed": entry.may_have_missed,
-        "received_at": entry.received_at,
-    }
+    return {"kind": "outage", **entry.to_json()}
 
 
 def names_contexts(entries: Iterable[object], contexts: Iterable[str] = ()) -> bool:

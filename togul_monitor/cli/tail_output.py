@@ -295,21 +295,12 @@ def buffered(output: TailOutput) -> Iterator[None]:
 def outage_reported_json(outage: Outage, *, cause: str, error: str | None) -> dict[str, object]:
     """`tail --json`'s line for an outage, written where stderr says it, before the events the
     server replayed for it: a reader of stdout alone learns that the stream had a gap. The
-    fields of `history --json`'s outage (cli/history_lines.py; an export's are the same, with
-    ISO times) and the times of the `outage_proven` line that may follow it (Unix seconds).
+    fields of `history --json`'s outage (`Outage.to_json`; an export's are the same, with ISO
+    times) and the times of the `outage_proven` line that may follow it (Unix seconds).
     `cause`: `connection_lost` (this run's live connection was lost) or `not_watched` (the time
     between an earlier recording run and this one); `error`: what lost the connection, in the
     words stderr said it (None when nothing was said)."""
-    return {
-        "kind": "outage",
-        "started_at": outage.started_at,
-        "ended_at": outage.ended_at,
-        "replayed": outage.replayed,
-        "may_have_missed": outage.may_have_missed,
-        "received_at": outage.received_at,
-        "cause": cause,
-        "error": error,
-    }
+    return {"kind": "outage", **outage.to_json(), "cause": cause, "error": error}
 
 
 class OutageCauses:

@@ -111,6 +111,17 @@ class Outage(msgspec.Struct, frozen=True):
     received_at: float
     proven_at: float | None = None
 
+    def to_json(self) -> dict[str, object]:
+        """The outage as `history --json` and `tail --json` write it (Unix seconds; the
+        export's line, store/export_json.py, has the same names with ISO times)."""
+        return {
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "replayed": self.replayed,
+            "may_have_missed": self.may_have_missed,
+            "received_at": self.received_at,
+        }
+
 
 class OutageProven(msgspec.Struct, frozen=True):
     """An outage reported as one that may have missed changes, proved whole by the first event
