@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from togul_monitor.domain.change_owners import ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.values import ValueTransition
@@ -105,17 +106,19 @@ def entry_time(entry: HistoryEntry, replays: Replays) -> float:
     return entry.received_at
 
 
-def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
+def _entry_key(entry: HistoryEntry, owners: ChangeOwners | None = None) -> tuple[object, ...]:
     # Not the record's hash: an Evaluation may hold an unhashable JSON value.
     if isinstance(entry, FlagEvent):
-        # What the server sent, not when this process received it: a journal another process
-        # records holds the same event with its own `received_at`.
-        e = entry
-        return ("e", e.event_id, e.flag_key, e.environment_id, e.type, e.version, e.timestamp)
+        return ("e", *_server_fields(entry))
     if isinstance(entry, ValueTransition):
         # The context too: one event changes the values of several contexts at the same time.
         if entry.event_id is not None:  # each process computes its own `at`: see `_same_change`
-            return ("t", entry.flag_key, entry.event_id, entry.context)
+            # And its event: a restarted server numbers its events from 1 again, and each
+            # life's change of one flag and id is a row of its own (None: its event is not
+            # among the entries, older than the history read).
+            owner = None if owners is None else owners.owner(entry)
+            event = None if owner is None else _server_fields(owner)
+            return ("t", entry.flag_key, entry.event_id, entry.context, event)
         return ("t", entry.flag_key, None, entry.at, entry.context)
     if isinstance(entry, FoundDiff):
         # Not its time: this monitor's copy and a shared journal's (another recorder found the
@@ -123,6 +126,23 @@ def _entry_key(entry: HistoryEntry) -> tuple[object, ...]:
         diff = entry.diff
         return ("d", diff.flag_key, diff.environment_id, msgspec.json.encode(diff.changes))
     return ("o", entry.started_at, entry.ended_at, entry.received_at)
+
+
+def _server_fields(e: FlagEvent) -> tuple[object, ...]:
+    """What the server sent, not when this process received it: a journal another process
+    records holds the same event with its own `received_at`."""
+    return (e.event_id, e.flag_key, e.environment_id, e.type, e.version, e.timestamp)
+
+
+def _owners(groups: list[list[HistoryEntry]]) -> ChangeOwners:
+    """The events with ids among `groups`, to tie each value change to its own (by its id and
+    time, domain/change_owners.py)."""
+    events = [e for group in groups for e in group if isinstance(e, FlagEvent) and e.event_id]
+    events.sort(key=lambda e: e.received_at)
+    owners = ChangeOwners()
+    for event in events:
+        owners.add(event)
+    return owners
 
 
 #: Two copies of one found change are at most this far apart (a re-fetch answers in seconds, and
@@ -205,8 +225,10 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     found = FoundCopies()
     copies = _ChangeCopies()
     merged: list[HistoryEntry] = []
-    for group in groups:
-        rows = [(entry, _entry_key(entry)) for entry in group]
+    held = [list(group) for group in groups]
+    owners = _owners(held)
+    for group in held:
+        rows = [(entry, _entry_key(entry, owners)) for entry in group]
         # Exact copies of rows kept already pair with those first: else one could pair with
         # another change of the same values a few seconds away, and hide it.
         copies.pair_exact(entry for entry, key in rows if key in seen)

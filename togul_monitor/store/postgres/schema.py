@@ -9,11 +9,16 @@ reader.py`) and a database of no journal yet reads as empty ones.
 
 Each event is journalled once, however many recorders of the profile saw it: a unique index on
 the event's identity in its stream, and every insert is `ON CONFLICT DO NOTHING`:
-- with an SSE id: (profile, environment, id): ids are per environment's stream;
+- with an SSE id: (profile, id, flag, environment, type, version, timestamp): ids are per
+  environment's stream, and a restarted server numbers its events from 1 again, so the id alone
+  does not tell its events from the earlier life's (the stream client keeps them as news by
+  their time or version: client/items_run.py `is_news`); a replay carries all of it again;
 - without: (profile, environment, flag, type, version, timestamp), what the server sends.
-Transitions are keyed by (profile, event id, flag, context): another recorder's copy of one is
-not written again, but a different change of that event and context (a replay, the value moved
-meanwhile) replaces it, the newest kept as SQLite keeps it (store/postgres/sink.py).
+Transitions are keyed by (profile, event id, flag, context, event_seq), `event_seq` the seq of
+the event row the change belongs to (found when it is written: store/postgres/sink.py):
+another recorder's copy of one is not written again, but a different change of that event and
+context (a replay, the value moved meanwhile) replaces it, the newest kept as SQLite keeps it;
+a restarted server's event of the same id has a row of its own, and so its changes do.
 Configuration diffs are keyed by (profile, environment, flag, event id), or, when there is no
 id, by the flag's id and the version (a change found on a re-fetch: the version of the
 configuration read, store/model.py): a flag deleted and created again is another flag whose
@@ -141,6 +146,30 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE UNIQUE INDEX IF NOT EXISTS config_diffs_identity_by_flag_version
             ON config_diffs (profile, environment_id, flag_key, coalesce(flag_id, ''), version)
             WHERE event_id IS NULL AND version IS NOT NULL""",
+    ),
+    # A restarted server numbers its events from 1 again (and a world without its state starts
+    # its versions again): keyed by its id alone, its events were taken for the earlier life's
+    # and dropped, and their value changes replaced that life's. An event's identity is now all
+    # the server sends, its id too (the earlier rows are unique under it: it only widens), and
+    # a transition's holds the event it was journalled with (`event_seq`: the seq of its flag's
+    # newest event of the id received by then, as domain/change_owners.py ties it; 0 for none),
+    # filled in for the rows journalled before this step. The index leads with the id and the
+    # flag: what that lookup asks. 5.0 is change_owners.py's CLOCKS_APART when this was written.
+    4: (
+        """CREATE UNIQUE INDEX IF NOT EXISTS events_identity_by_id_and_content
+            ON events (profile, event_id, flag_key, environment_id, type, version, timestamp)
+            WHERE event_id IS NOT NULL""",
+        "DROP INDEX IF EXISTS events_identity_by_id",
+        "ALTER TABLE transitions ADD COLUMN IF NOT EXISTS event_seq bigint NOT NULL DEFAULT 0",
+        """UPDATE transitions t SET event_seq = coalesce((
+                SELECT e.seq FROM events e WHERE e.profile = t.profile
+                AND e.event_id = t.event_id AND e.flag_key = t.flag_key
+                AND e.received_at <= t.at + 5.0 ORDER BY e.seq DESC LIMIT 1), 0)
+            WHERE t.event_id IS NOT NULL AND t.event_seq = 0""",
+        """CREATE UNIQUE INDEX IF NOT EXISTS transitions_identity_by_event
+            ON transitions (profile, event_id, flag_key, context, event_seq)
+            WHERE event_id IS NOT NULL""",
+        "DROP INDEX IF EXISTS transitions_identity",
     ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)

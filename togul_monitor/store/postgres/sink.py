@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from psycopg import Connection
 
+from togul_monitor.domain.change_owners import CLOCKS_APART
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.model import (
     CONFIG_DIFF_COLUMNS,
@@ -60,14 +61,24 @@ _INSERT_EVENTS = (
     "%b::text[], %b::text[], %b::text[], %b::text[], %b::bigint[], %b::float8[], %b::float8[]"
     ") ON CONFLICT DO NOTHING"
 )
-# One row per (event, flag, context). Another recorder's copy (the same change) is left alone;
-# a different change of the same event and context (the event replayed after an outage, and
-# the value moved meanwhile) replaces it and moves to the end, as SQLite keeps the newest
-# (store/sqlite/reader.py `read_transitions_for`).
+# One row per (event, flag, context). The event is the row of the flag's newest event of the
+# id received by the time the change was computed (`event_seq`; a clock apart for another
+# recorder's row), as the readers tie a change to its event (domain/change_owners.py): a
+# restarted server's event of an id the earlier life used has a row of its own, and so its
+# changes do. 0: no such row (its batch given up), keyed as before the step that added it. The
+# event is journalled before its answer comes (an earlier batch, or earlier in this one), and
+# the lookup runs on the events' identity index. Another recorder's copy (the same change) is
+# left alone; a different change of the same event and context (the event replayed after an
+# outage, and the value moved meanwhile) replaces it and moves to the end, as SQLite keeps the
+# newest (store/sqlite/reader.py `read_transitions_for`).
+_TRANSITION_PARAMS = TRANSITION_COLUMNS.split(", ")  # named: the lookup binds some twice
 _INSERT_TRANSITION = (
-    f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS})"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (profile, event_id, flag_key, context) WHERE event_id IS NOT NULL"
+    f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS}, event_seq)"
+    f" VALUES (%(profile)s, {', '.join(f'%({c})s' for c in _TRANSITION_PARAMS)},"
+    " coalesce((SELECT seq FROM events WHERE profile = %(profile)s"
+    " AND event_id = %(event_id)s AND flag_key = %(flag_key)s AND event_id IS NOT NULL"
+    f" AND received_at <= %(at)s + {CLOCKS_APART!r} ORDER BY seq DESC LIMIT 1), 0))"
+    " ON CONFLICT (profile, event_id, flag_key, context, event_seq) WHERE event_id IS NOT NULL"
     " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
     " after = excluded.after, includes_unseen = excluded.includes_unseen"
     " WHERE (transitions.before, transitions.after)"
@@ -152,7 +163,8 @@ class PostgresSink:
                 match op:
                     case AppendTransition(transition):
                         row = clean(transition_row(transition))
-                        cur.execute(_INSERT_TRANSITION, (profile, *row))
+                        params = dict(zip(_TRANSITION_PARAMS, row, strict=True))
+                        cur.execute(_INSERT_TRANSITION, {"profile": profile, **params})
                     case AppendConfigDiff(stored):
                         row = clean((*config_diff_row(stored), stored.diff.flag_id))
                         cur.execute(_INSERT_CONFIG_DIFF, (profile, *row))
