@@ -1,6 +1,12 @@
 """The lines of `togul-monitor history FLAG` (cli/journal.py): each entry as text or JSON, the
 journal's configuration diffs merged in above the events they explain.
 
+An event whose own re-evaluation was merged into the next one's (a burst: core/coalesce.py) gets
+`  ↳ checkout-v2 (production): v7 evaluated with the next change` under it, as `tail` prints it
+(cli/tail_marks.py), and `--json` its contexts (`"evaluated_with_next"`): without it, "nothing
+changed" and "not evaluated on its own" read alike. Only what the journal's answers say
+(domain/merged.py): an event journalled before they were kept gets nothing, as before.
+
 A value transition is of one of the profile's contexts: `history` names it (`value       [premium]
 false → true`) when the profile or its journal has several contexts, or a transition shown is of
 a named one, and `--json` always carries it (`"context"`).
@@ -21,6 +27,7 @@ from togul_monitor.domain.history import (
     Replays,
     entry_time,
 )
+from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
     UNSEEN_NOTE,
@@ -95,6 +102,24 @@ def history_line(
     )
 
 
+def merged_line(
+    event: FlagEvent,
+    contexts: tuple[str, ...],
+    environment_names: Mapping[str, str] | None = None,
+    all_contexts: Iterable[str] = (),
+) -> str:
+    """The line under an event evaluated with its flag's next change in `contexts`
+    (domain/merged.py `merged_events`); they are named when the profile has several
+    (`all_contexts`) and they are not all of them, as `tail` names them."""
+    env = (environment_names or {}).get(event.environment_id) or event.environment_id[:8]
+    every = set(all_contexts)
+    named = ""
+    if len(every) > 1 and not every.issubset(contexts):
+        named = f" [{', '.join(safe_text(name) for name in contexts)}]"
+    lead = f"  ↳ {safe_text(event.flag_key)}{named} ({safe_text(env)})"
+    return f"{lead}: v{event.version} {WITH_NEXT}"
+
+
 def _replay_note(event: FlagEvent) -> str:
     return f"  ({replay_words(event.timestamp, event.received_at)})"
 
@@ -104,15 +129,21 @@ def history_json(
     environment_names: Mapping[str, str] | None = None,
     *,
     replayed: bool = False,
+    with_next: tuple[str, ...] = (),
 ) -> dict[str, object]:
+    """`with_next`: the contexts the event was evaluated with the next change in (a key only
+    then: a journal that does not say leaves it out, claiming nothing)."""
     from togul_monitor.domain.values import transition_to_json
     from togul_monitor.store.export_json import with_environment_key
 
     if isinstance(entry, FlagEvent):
-        return {
+        data = {
             **with_environment_key(entry, environment_names, kind="event"),
             "replayed": replayed,
         }
+        if with_next:
+            data["evaluated_with_next"] = list(with_next)
+        return data
     if isinstance(entry, ValueTransition):
         return {"kind": "transition", **transition_to_json(entry)}
     return {"kind": "outage", **entry.to_json()}

@@ -42,11 +42,14 @@ from togul_monitor.cli.history_lines import (
     events_have_ids,
     history_json,
     history_line,
+    merged_line,
     names_contexts,
     with_diffs,
 )
 from togul_monitor.config.errors import ConfigError
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import Replays
+from togul_monitor.domain.merged import merged_events
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.isotime import from_iso
@@ -205,6 +208,7 @@ def history(
         # Every context the profile has, or the journal has values of: which one changed is
         # news whenever there are two, even when it is `default`.
         contexts = {*_profile_contexts(name), *journal.last_values()}
+        with_next = _merged(journal, flag, [e for e in found if isinstance(e, FlagEvent)])
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
@@ -224,8 +228,24 @@ def history(
             else:
                 click.echo("\n".join(diff_lines(entry)))
         elif as_json:
-            data = history_json(entry, names, replayed=happened is not None)
+            merged = with_next.get(entry, ()) if isinstance(entry, FlagEvent) else ()
+            data = history_json(entry, names, replayed=happened is not None, with_next=merged)
             click.echo(json.dumps(data, ensure_ascii=True))
         else:
             line = history_line(entry, names, show_context=show_context, ids=ids, happened=happened)
             click.echo(line)
+            if isinstance(entry, FlagEvent) and entry in with_next:
+                click.echo(merged_line(entry, with_next[entry], names, contexts))
+
+
+def _merged(
+    journal: JournalReader, flag: str, events: list[FlagEvent]
+) -> dict[FlagEvent, tuple[str, ...]]:
+    """The events among `events` evaluated with their flag's next change, with the contexts
+    (domain/merged.py): by the answers that came since the oldest of them."""
+    if not events:
+        return {}
+    oldest = min(event.received_at for event in events)
+    # An answer per event shown at most, per context (a handful), per recorder (a few).
+    answers = journal.merged_answers(flag, oldest, 64 * len(events))
+    return merged_events(events, answers)

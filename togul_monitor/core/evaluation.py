@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core.answered import AnswerRanges
 from togul_monitor.core.coalesce import event_kept
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.retry_later import RetryLater
@@ -75,6 +76,7 @@ class Evaluations:
         self.unmonitored_events = 0
         self.status: EvaluatorStatus | None = None
         self.memory = TransitionMemory() if memory is None else memory
+        self.ranges = AnswerRanges(context)  # for `history`: answers that covered several events
         self.client: EvaluateClient | None = None
         self._reevaluator: Reevaluator | None = None
         self.journal: Journal | None = None
@@ -171,6 +173,7 @@ class Evaluations:
                 if self._reevaluator is not None:
                     self._reevaluator.cancel(event.flag_key)
                 self._apply_deleted(event.flag_key, event.event_id)
+                self.ranges.deleted(event.flag_key, self._clock())
             else:
                 latest[event.flag_key] = event
         if not latest:
@@ -185,6 +188,7 @@ class Evaluations:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
                     self._publish(ValueUpdated(changed))
+            self.ranges.asked(last, several=len(latest) < len(events))  # core/answered.py
             if paused:
                 self._defer(key, event_id)
             elif reevaluator is not None:
@@ -244,6 +248,8 @@ class Evaluations:
                 return
             if old is not None and old.deleted:
                 return
+        if not superseded and result.outcome in (Outcome.OK, Outcome.NOT_FOUND):
+            self.ranges.answered(flag_key, self._clock(), self.journal)
         if result.outcome is Outcome.OK:
             assert result.evaluation is not None
             self._record(flag_key, result.evaluation, event_id, old, still_stale=superseded)
@@ -363,6 +369,7 @@ class Evaluations:
     def _reject(self, result: EvaluateResult) -> None:
         """401/403: stop asking (no request storm) and say so once."""
         self._halted = True
+        self.ranges.clear()
         self._end_quota_pause()
         if self._reevaluator is not None:
             self._reevaluator.clear()

@@ -26,9 +26,11 @@ from typing import Any
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
 from togul_monitor.store.model import JournalError, LastValue, Retention, StoredDiff
 from togul_monitor.store.writer import (
+    AppendAnswer,
     AppendConfigDiff,
     AppendOutage,
     AppendTransition,
@@ -86,6 +88,12 @@ class JournalReader(ABC):
     ) -> tuple[list[ValueTransition], list[StoredDiff]]:
         """Transitions and diffs computed at or after `since`, oldest first: at most the newest
         `limit` of each (`transition_limit` transitions when given); `store/recorded.py`."""
+
+    @abstractmethod
+    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+        """The newest `limit` answers of `flag_key` that may have answered several of its
+        events (domain/merged.py), that came at or after `since`, oldest first; none in a
+        journal recorded before they were kept."""
 
     @abstractmethod
     def environment_names(self) -> dict[str, str]:
@@ -196,6 +204,11 @@ class Journal(JournalReader):
 
     def append_config_diff(self, diff: ConfigDiff, at: float) -> None:
         self._writer.put(AppendConfigDiff(StoredDiff(diff, at)))
+
+    def append_merged_answer(self, answer: MergedAnswer) -> None:
+        """An answer that may have answered several events of its flag: at most one per flag
+        and context a second under a burst (core/answered.py), never one per event."""
+        self._writer.put(AppendAnswer(answer))
 
     def set_last_value(
         self,

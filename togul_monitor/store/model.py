@@ -18,6 +18,7 @@ import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import ConfigDiff, diff_from_json, diff_to_json
+from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
     Evaluation,
@@ -35,6 +36,7 @@ TRANSITION_COLUMNS_BEFORE_UNSEEN = TRANSITION_COLUMNS.replace("includes_unseen",
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
 LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context"
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
+ANSWER_COLUMNS = "flag_key, environment_id, context, since, version, received_at, at"
 
 Row = tuple[Any, ...]  # what a driver returns: the column types are the database's to decide
 
@@ -180,3 +182,12 @@ def config_diff_from_row(row: Row) -> StoredDiff | None:
         return StoredDiff(diff_from_json(json.loads(text)), at)
     except (TypeError, ValueError):
         return None
+
+
+def answer_row(a: MergedAnswer) -> Row:
+    return (a.flag_key, a.environment_id, a.context, a.since, a.version, a.received_at, a.at)
+
+
+def answer_from_row(row: Row) -> MergedAnswer:
+    flag_key, environment_id, context, since, version, received_at, at = row
+    return MergedAnswer(flag_key, environment_id, context, since, version, received_at, at)

@@ -25,6 +25,7 @@ from typing import Any
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.history import HistoryEntry
+from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
 from togul_monitor.store.interface import CLOSE_TIMEOUT, Journal, JournalReader
 from togul_monitor.store.model import LastValue, StoredDiff
@@ -86,6 +87,9 @@ class ReadingJournal(Journal):
     ) -> tuple[list[ValueTransition], list[StoredDiff]]:
         return self._reader.changes_since(since, limit, transition_limit)
 
+    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+        return self._reader.merged_answers(flag_key, since, limit)
+
     def environment_names(self) -> dict[str, str]:
         return self._reader.environment_names()
 
@@ -136,6 +140,9 @@ class ReadingJournal(Journal):
         deleted: bool = False,
         context: str = DEFAULT_CONTEXT,
     ) -> None:
+        return None
+
+    def append_merged_answer(self, answer: MergedAnswer) -> None:
         return None
 
     def set_environment_names(self, names: dict[str, str]) -> None:

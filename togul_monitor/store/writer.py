@@ -32,6 +32,7 @@ from typing import NamedTuple, Protocol
 import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import LastValue, StoredDiff
 
@@ -49,6 +50,12 @@ class AppendTransition(msgspec.Struct, frozen=True):
 
 class AppendConfigDiff(msgspec.Struct, frozen=True):
     stored: StoredDiff
+
+
+class AppendAnswer(msgspec.Struct, frozen=True):
+    """An evaluation answer that may have answered several events (domain/merged.py)."""
+
+    answer: MergedAnswer
 
 
 class AppendOutage(msgspec.Struct, frozen=True):
@@ -85,6 +92,7 @@ class FlushMark(msgspec.Struct, frozen=True):
 WriteOp = (
     AppendTransition
     | AppendConfigDiff
+    | AppendAnswer
     | AppendOutage
     | ReviseOutage
     | SetLastValue

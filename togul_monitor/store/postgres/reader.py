@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.interface import (
     CLOSE_TIMEOUT,
@@ -29,6 +30,7 @@ from togul_monitor.store.interface import (
     JournalReader,
 )
 from togul_monitor.store.model import (
+    ANSWER_COLUMNS,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
@@ -39,6 +41,7 @@ from togul_monitor.store.model import (
     LastValue,
     Row,
     StoredDiff,
+    answer_from_row,
     config_diff_from_row,
     event_from_row,
     last_value_from_row,
@@ -236,6 +239,19 @@ class PostgresReads:
         transitions.reverse()
         diffs = [d for d in map(config_diff_from_row, reversed(rows)) if d is not None]
         return transitions, diffs
+
+    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+        with self._connection() as conn:
+            # A database no recorder has migrated since the table came (version 4) has none.
+            made = conn.execute("SELECT to_regclass('merged_answers') IS NOT NULL").fetchone()
+            if made is None or not made[0]:
+                return []
+            rows = conn.execute(
+                f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE profile = %s"
+                " AND flag_key = %s AND at >= %s ORDER BY seq DESC LIMIT %s",
+                (self.profile, flag_key, since, limit),
+            ).fetchall()
+        return [answer_from_row(r) for r in reversed(rows)]
 
     def environment_names(self) -> dict[str, str]:
         with self._connection() as conn:

@@ -171,6 +171,24 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             WHERE event_id IS NOT NULL""",
         "DROP INDEX IF EXISTS transitions_identity",
     ),
+    # An evaluation answer that may have answered several events of its flag (domain/merged.py):
+    # at most one per flag and context an answer, never one per event. Each recorder's own rows
+    # (its answers, stamped by its clock), as outages are: no identity key.
+    5: (
+        """CREATE TABLE IF NOT EXISTS merged_answers (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            profile text NOT NULL,
+            flag_key text NOT NULL,
+            environment_id text NOT NULL,
+            context text NOT NULL,
+            since double precision NOT NULL,
+            version bigint NOT NULL,
+            received_at double precision NOT NULL,
+            at double precision NOT NULL
+        )""",
+        """CREATE INDEX IF NOT EXISTS merged_answers_by_flag
+            ON merged_answers (profile, flag_key, seq)""",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

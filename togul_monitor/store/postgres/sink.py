@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 from togul_monitor.domain.change_owners import CLOCKS_APART
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.store.model import (
+    ANSWER_COLUMNS,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
     Retention,
+    answer_row,
     config_diff_row,
     event_row,
     last_value_row,
@@ -41,6 +43,7 @@ from togul_monitor.store.model import (
 )
 from togul_monitor.store.writer import (
     RETENTION_EVERY,
+    AppendAnswer,
     AppendConfigDiff,
     AppendOutage,
     AppendTransition,
@@ -89,6 +92,11 @@ _INSERT_TRANSITION = (
 _INSERT_CONFIG_DIFF = (
     f"INSERT INTO config_diffs (profile, {CONFIG_DIFF_COLUMNS}, flag_id)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+# Each recorder's answers are its own rows, as its outages are.
+_INSERT_ANSWER = (
+    f"INSERT INTO merged_answers (profile, {ANSWER_COLUMNS})"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 # Outages are what this recorder saw of its own connection: each recorder's are its own rows.
 _INSERT_OUTAGE = f"INSERT INTO outages (profile, {OUTAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
@@ -168,6 +176,8 @@ class PostgresSink:
                     case AppendConfigDiff(stored):
                         row = clean((*config_diff_row(stored), stored.diff.flag_id))
                         cur.execute(_INSERT_CONFIG_DIFF, (profile, *row))
+                    case AppendAnswer(answer):
+                        cur.execute(_INSERT_ANSWER, (profile, *clean(answer_row(answer))))
                     case AppendOutage(outage):
                         cur.execute(_INSERT_OUTAGE, (profile, *outage_row(outage)))
                     case ReviseOutage(outage):
@@ -224,6 +234,8 @@ def _has_nul(events: list[FlagEvent], ops: list[WriteOp]) -> bool:
                 texts += (d.flag_key, d.environment_id, d.event_id, d.flag_id)
             case SetLastValue(value):
                 texts += (value.flag_key, value.context)
+            case AppendAnswer(a):
+                texts += (a.flag_key, a.environment_id, a.context)
             case SetEnvironmentNames(names):
                 texts += [text for pair in names for text in pair]
             case _:
@@ -260,6 +272,7 @@ def apply_retention(conn: Connection[tuple[Any, ...]], profile: str, retention: 
         ("events", "received_at"),
         ("transitions", "at"),
         ("config_diffs", "at"),
+        ("merged_answers", "at"),
     ):
         row = conn.execute(
             f"SELECT seq FROM {table} WHERE profile = %s ORDER BY seq DESC OFFSET %s LIMIT 1",

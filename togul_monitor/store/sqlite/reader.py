@@ -21,9 +21,11 @@ from pathlib import Path
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.interface import MAX_TRANSITIONS_PER_EVENT, JournalReader
 from togul_monitor.store.model import (
+    ANSWER_COLUMNS,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
@@ -35,6 +37,7 @@ from togul_monitor.store.model import (
     LastValue,
     Row,
     StoredDiff,
+    answer_from_row,
     config_diff_from_row,
     event_from_row,
     last_value_from_row,
@@ -315,6 +318,17 @@ def read_event_count(path: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
+def read_merged_answers(path: Path, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+    """The newest `limit` of `flag_key`'s answers that came at or after `since`, oldest first."""
+    sql = (
+        f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE flag_key = ? AND at >= ?"
+        " ORDER BY seq DESC LIMIT ?"
+    )
+    with _connection(path) as conn:
+        rows = _tolerant(conn, sql, (flag_key, since, limit))
+    return [answer_from_row(r) for r in reversed(rows)]
+
+
 def read_watched_until(path: Path) -> float | None:
     """The recorder's mark of until when it watched; None in a journal without one."""
     with _connection(path) as conn:
@@ -348,6 +362,9 @@ class SqliteReads:
         self, since: float, limit: int, transition_limit: int | None = None
     ) -> tuple[list[ValueTransition], list[StoredDiff]]:
         return read_changes_since(self.path, since, limit, transition_limit)
+
+    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+        return read_merged_answers(self.path, flag_key, since, limit)
 
     def environment_names(self) -> dict[str, str]:
         return read_environment_names(self.path)

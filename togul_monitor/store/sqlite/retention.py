@@ -40,6 +40,11 @@ def apply_retention(conn: sqlite3.Connection, retention: Retention) -> None:
         "DELETE FROM transitions WHERE seq <= (SELECT MAX(seq) FROM transitions) - ?",
         (retention.max_events,),
     )
+    conn.execute("DELETE FROM merged_answers WHERE at < ?", (cutoff,))
+    conn.execute(
+        "DELETE FROM merged_answers WHERE seq <= (SELECT MAX(seq) FROM merged_answers) - ?",
+        (retention.max_events,),
+    )
     conn.execute("DELETE FROM outages WHERE received_at < ?", (cutoff,))
     conn.execute("DELETE FROM config_diffs WHERE at < ?", (cutoff,))
     conn.execute(

@@ -14,8 +14,8 @@ The flight recorder keeps its speed; a history of many millions of events, read 
 what the PostgreSQL journal is for (indexed: store/postgres/schema.py). Transitions, which are
 few, keep their index.
 
-Tables added after the first release (`environments`, `config_diffs`, `watched_until`) need no new schema
-version: `CREATE TABLE IF NOT EXISTS` adds them when a recorder opens an older journal, an older
+Tables added after the first release (`environments`, `config_diffs`, `watched_until`,
+`merged_answers`) need no new schema version: `CREATE TABLE IF NOT EXISTS` adds them when a recorder opens an older journal, an older
 program ignores them, and a reader of a journal that has not been opened by a recorder since
 treats a missing table as empty. The same holds for a column added with a default
 (`transitions.includes_unseen`, `ADDED_COLUMNS`): a recorder adds it when it opens an older
@@ -105,6 +105,19 @@ CREATE TABLE IF NOT EXISTS context_last_values (
     deleted INTEGER NOT NULL,
     PRIMARY KEY (context, flag_key)
 );
+-- An evaluation answer that may have answered several events of its flag (domain/merged.py): at
+-- most one per flag and context an answer, about once a second under a burst; none per event.
+CREATE TABLE IF NOT EXISTS merged_answers (
+    seq INTEGER PRIMARY KEY,
+    flag_key TEXT NOT NULL,
+    environment_id TEXT NOT NULL,
+    context TEXT NOT NULL,
+    since REAL NOT NULL,
+    version INTEGER NOT NULL,
+    received_at REAL NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS merged_answers_by_flag ON merged_answers (flag_key, seq);
 -- Until when the recorder watched its live stream: one row (docs/journal.md, "Watched until").
 CREATE TABLE IF NOT EXISTS watched_until (
     id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -9,12 +9,14 @@ from operator import attrgetter
 
 from togul_monitor.domain.events import FlagEvent, environment_of
 from togul_monitor.store.model import (
+    ANSWER_COLUMNS,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
     Retention,
+    answer_row,
     config_diff_row,
     event_row,
     last_value_row,
@@ -25,6 +27,7 @@ from togul_monitor.store.model import (
 from togul_monitor.store.sqlite.retention import apply_retention
 from togul_monitor.store.writer import (
     RETENTION_EVERY,
+    AppendAnswer,
     AppendConfigDiff,
     AppendOutage,
     AppendTransition,
@@ -60,6 +63,7 @@ _INSERTS_ONE_ENVIRONMENT = {
 }
 _INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_ANSWER = f"INSERT INTO merged_answers ({ANSWER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _REVISE_OUTAGE = (
     "UPDATE outages SET replayed = ?, may_have_missed = ?"
@@ -94,6 +98,8 @@ class SqliteSink:
                         conn.execute(_INSERT_TRANSITION, transition_row(transition))
                     case AppendConfigDiff(stored):
                         conn.execute(_INSERT_CONFIG_DIFF, config_diff_row(stored))
+                    case AppendAnswer(answer):
+                        conn.execute(_INSERT_ANSWER, answer_row(answer))
                     case AppendOutage(outage):
                         conn.execute(_INSERT_OUTAGE, outage_row(outage))
                     case ReviseOutage(outage):
