@@ -47,7 +47,7 @@ def test_an_org_token_tail_narrowed_to_staging_prints_only_staging(
     assert {e["environment_key"] for e in events} == {"staging"}
     assert human.exit_code == 0, human.output
     # The event lines (a token's tail also prints what each changed in the configuration).
-    lines = [line for line in human.stdout.splitlines() if not line.startswith("  ↳")]
+    lines = [line for line in human.stdout.splitlines() if not line.startswith(("  ↳", "  ↑"))]
     assert len(lines) == 4 and all(line.split()[4] == "staging" for line in lines)
     assert creds.org_token not in narrowed.output + human.output
 

@@ -57,7 +57,7 @@ def test_tail_marks_the_event_the_server_replayed_after_an_outage(
     (result,) = results
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    events = [line for line in lines if not line.startswith("  ↳ ")]
+    events = [line for line in lines if not line.startswith(("  ↳ ", "  ↑ "))]
     assert len(events) == 2
     (mark,) = [line for line in lines if line.startswith("  ↳ replayed: ")]
     assert lines.index(mark) == lines.index(events[1]) + 1, result.stdout

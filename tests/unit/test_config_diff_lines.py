@@ -24,11 +24,19 @@ def printer(as_json: bool) -> tuple[TailPrinter, io.StringIO]:
     return TailPrinter(out, io.StringIO(), as_json=as_json, environment_names=names, url=""), out
 
 
+def under_event(out: io.StringIO) -> list[str]:
+    """The lines after the event's own (printed first: a diff right under it)."""
+    event_line, *rest = out.getvalue().splitlines()
+    assert event_line.endswith("checkout-v2  production  v7")
+    return rest
+
+
 def test_tail_prints_a_line_per_change_under_the_event() -> None:
     tail, out = printer(as_json=False)
+    tail.event(EVENT)
     diff = ConfigDiff("checkout-v2", "env-p", "e7", 7, (ROLLOUT, OFF))
     tail.config_change(diff, EVENT, 1_700_000_001.5)
-    assert out.getvalue().splitlines() == [
+    assert under_event(out) == [
         "  ↳ checkout-v2 (production): rollout 25% → 50% (rule 2: percentage by user_id)",
         "  ↳ checkout-v2 (production): rule 3 (plan in premium, enterprise) deactivated",
     ]
@@ -39,9 +47,10 @@ def test_tail_and_history_tell_two_rules_of_one_number_apart_by_their_condition(
     email = "email ends with @acme.test"
     moved = Change("rules[r1].priority", "changed", 0, 5, "r1", 2, email)
     tail, out = printer(as_json=False)
+    tail.event(EVENT)
     tail.config_change(ConfigDiff("checkout-v2", "env-p", "e7", 7, (ROLLOUT,)), EVENT, 0.0)
     tail.config_change(ConfigDiff("checkout-v2", "env-p", "e8", 8, (moved,)), EVENT, 0.0)
-    assert out.getvalue().splitlines() == [
+    assert under_event(out) == [
         "  ↳ checkout-v2 (production): rollout 25% → 50% (rule 2: percentage by user_id)",
         f"  ↳ checkout-v2 (production): priority 0 → 5 (rule 2: {email})",
     ]
@@ -54,9 +63,10 @@ def test_a_long_condition_is_cut_on_a_tail_or_history_line() -> None:
     long = "country in " + ", ".join(f"C{i:02}" for i in range(40))
     rule = Change("rules[r4].is_active", "changed", True, False, "r4", 4, long)
     tail, out = printer(as_json=False)
+    tail.event(EVENT)
     tail.config_change(ConfigDiff("k", "env-p", "e9", 9, (rule,)), EVENT, 0.0)
     cut = long[: CONDITION_SHOWN - 1] + "…"
-    assert out.getvalue() == f"  ↳ k (production): rule 4 ({cut}) deactivated\n"
+    assert under_event(out) == [f"  ↳ k (production): rule 4 ({cut}) deactivated"]
     _, detail = diff_lines(StoredDiff(ConfigDiff("k", "e", "e9", 9, (rule,)), 0.0))
     assert detail.strip() == f"rule 4 ({cut}): deactivated"
 

@@ -11,7 +11,8 @@ import json
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.times import clock
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.values import Evaluation, FlagValue
+from togul_monitor.domain.flag_config import Change, ConfigDiff
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 
 T = 1_700_000_000.0  # the outage: down from T to T + 60, decided at T + 60.2
 OUTAGE = Outage(T, T + 60, 2, False, T + 60.2)
@@ -163,3 +164,110 @@ def test_a_merge_line_under_other_lines_names_its_event_and_points_below() -> No
     p.say("live since 12:00:00")  # on stderr, which a terminal shows between them
     p.event(event(9, T, T + 2))
     assert lines(out)[4].startswith("  ↓ checkout-v2 (production): v8 of ")
+
+
+# --- what an event did, printed after other lines ------------------------------------------------
+
+OFF = Evaluation(False, "boolean", "default", True)
+SWITCH = Change("enabled", "changed", True, False)
+
+
+def answer(flag: str = "checkout-v2", version: int = 7, context: str = "default") -> FlagValue:
+    """The re-evaluation's answer to the flag's event `version` (its id, as `event` gives it)."""
+    return FlagValue(flag, ON, OFF, T, str(version), False, False, None, context)
+
+
+def change(
+    flag: str = "checkout-v2", version: int | None = 7, context: str = "default"
+) -> ValueTransition:
+    """What the answer changed, published right after it (core/evaluation.py)."""
+    event_id = None if version is None else str(version)
+    return ValueTransition(flag, OFF, ON, event_id, T, context)
+
+
+def test_a_value_line_under_another_flags_event_names_its_own_event() -> None:
+    """Two flags' events, then the first one's answer: a `↳` under the second flag's event line
+    read as what that event did. It names its event (version, the time its line shows)."""
+    p, out = printer()
+    p.event(event(7, T, T))
+    p.value(value(True))  # the event marked the value stale
+    p.event(event(3, T, T + 0.5, flag="pricing"))
+    p.value(value(True, "pricing"))
+    p.value(answer())
+    p.transition(change())
+    assert lines(out)[1].endswith("pricing  production  v3")
+    assert lines(out)[2] == f"  ↑ checkout-v2 v7 ({clock(T)}): false → true"
+    # pricing's own answer: not right under its lines either (a line of another event came).
+    p.value(answer("pricing", 3))
+    p.transition(change("pricing", 3))
+    assert lines(out)[3] == f"  ↑ pricing v3 ({clock(T + 0.5)}): false → true"
+    # Right under its event's lines it is `↳`, as it was.
+    p.event(event(8, T, T + 1))
+    p.value(answer(version=8))
+    p.transition(change(version=8))
+    assert lines(out)[5] == "  ↳ checkout-v2 (production): false → true"
+    assert max(len(line) for line in lines(out)) <= 80
+
+
+def test_under_its_event_every_contexts_line_is_a_continuation() -> None:
+    p, out = printer(contexts=("premium", "free"))
+    p.event(event(7, T, T))
+    p.value(answer(context="premium"))
+    p.transition(change(context="premium"))
+    p.value(answer(context="free"))
+    p.first_value(answer(context="free"))
+    assert lines(out)[1:] == [
+        "  ↳ checkout-v2 [premium] (production): false → true",
+        "  ↳ checkout-v2 [free] (production): now true (first value, reason default)",
+    ]
+    # A merge line after an event's value lines is under that event's lines too.
+    p.event(event(8, T, T + 1))
+    p.value(answer(version=8, context="premium"))
+    p.transition(change(version=8, context="premium"))
+    p.event(event(9, T, T + 2))
+    assert lines(out)[4:6] == [
+        "  ↳ checkout-v2 [premium] (production): false → true",
+        "  ↳ checkout-v2 [free] (production): v8 evaluated with the next change",
+    ]
+
+
+def test_a_far_line_names_its_context_and_its_environment_when_there_are_several() -> None:
+    p, out = printer(contexts=("premium", "free"))
+    p.event(event(7, T, T))
+    p.value(value(True, context="premium"))
+    p.event(event(3, T, T, flag="pricing", env="env-s"))  # another environment's event
+    p.value(answer(context="premium"))
+    p.transition(change(context="premium"))
+    assert lines(out)[2] == f"  ↑ checkout-v2 v7 [premium] (production, {clock(T)}): false → true"
+
+
+def test_a_first_answer_superseded_by_a_newer_event_is_still_its_own_events() -> None:
+    """The first answer of a flag an event created, which came after the flag's next event
+    (still stale): its id ties it to its event, not to the one printed last."""
+    p, out = printer()
+    p.event(event(1, T, T, kind="flag.created"))
+    p.value(value(True))
+    p.event(event(2, T, T + 1))  # before the answer: merged
+    stale = FlagValue("checkout-v2", ON, None, T, "1", True, False, None)
+    p.value(stale)
+    p.transition(ValueTransition("checkout-v2", None, ON, "1", T, "default"))
+    assert lines(out)[-1] == f"  ↑ checkout-v2 v1 ({clock(T)}): ∅ → true"
+
+
+def test_a_value_line_tied_to_no_event_reads_as_before() -> None:
+    p, out = printer()
+    p.event(event(3, T, T, flag="pricing"))
+    p.value(answer())  # no event of checkout-v2 waits: a re-evaluation of its own
+    p.transition(change(version=None))
+    assert lines(out)[-1] == "  ↳ checkout-v2 (production) [found on re-evaluation]: false → true"
+
+
+def test_a_diff_under_another_flags_event_names_its_own_event() -> None:
+    p, out = printer()
+    first = event(7, T, T)
+    p.event(first)
+    p.config_change(ConfigDiff("checkout-v2", "env-p", "7", 7, (SWITCH,)), first, T)
+    p.event(event(3, T, T + 0.5, flag="pricing"))
+    p.config_change(ConfigDiff("checkout-v2", "env-p", "7", 7, (SWITCH,)), first, T)
+    assert lines(out)[1] == "  ↳ checkout-v2 (production): flag switched off"
+    assert lines(out)[3] == f"  ↑ checkout-v2 v7 ({clock(T)}): flag switched off"

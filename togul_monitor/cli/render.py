@@ -2,21 +2,21 @@
 with `history`), connection errors in plain words (cli/plain_errors.py).
 
 `tail` writes to stdout what happened to flags: each event, and each before → after transition
-of a value the profile's context gets, on a line of its own right after its event (as soon as
-the re-evaluation answers), or the flag's first value when nothing told its value before. A
-profile that evaluates for named contexts gets a line per context whose value changed, naming
-it (`  ↳ checkout-v2 [premium]: false → true`); one with only its single `default` context
-prints the lines it always did. `--json` names the context always. Everything about the stream
-itself (status, outages, malformed events, possible gaps) goes to stderr; with `--json` an outage
-and its later proof get a line on stdout too (`OutageCauses`, cli/tail_output.py), or a program
-reading the JSON would never learn that the stream had a gap. Server text goes through
-`safe_text` on human lines and
+of a value the profile's context gets, on a line of its own when the re-evaluation answers
+(which, when other lines came since its event, names that event: cli/tail_marks.py), or the
+flag's first value when nothing told its value before. A profile that evaluates for named
+contexts gets a line per context whose value changed, naming it (`  ↳ checkout-v2 [premium]:
+false → true`); one with only its single `default` context prints the lines it always did.
+`--json` names the context always. Everything about the stream itself (status, outages,
+malformed events, possible gaps) goes to stderr; with `--json` an outage and its later proof get
+a line on stdout too (`OutageCauses`, cli/tail_output.py), or a program reading the JSON would
+never learn that the stream had a gap. Server text goes through `safe_text` on human lines and
 JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
 together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
 
 What an event changed in the flag's configuration (its rules, default, switch: a token profile
-only, core/configs.py) follows the event too, a line per change (at most MAX_DIFF_LINES);
-`--json` prints it as one `{"kind": "diff", ...}` object.
+only, core/configs.py) follows the event too (or names it), a line per change (at most
+MAX_DIFF_LINES); `--json` prints it as one `{"kind": "diff", ...}` object.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from togul_monitor.cli.plain_errors import plain_error
-from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks
+from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks, effect_lead
 from togul_monitor.cli.tail_output import OutageCauses, TailOutput, event_lines, json_line
 from togul_monitor.cli.times import Stamps, clock
 from togul_monitor.config.validate import display_url
@@ -141,9 +141,11 @@ class TailPrinter:
         self.replays = ReplayMarks()
         self.merges = MergeMarks(self.contexts, named=self.names_contexts)
         self._evaluated = environment_key if evaluating and not as_json else None
-        # The event whose lines (its own, its replay's) are the last printed, on stdout and
-        # stderr alike: a merge line goes under it only (cli/tail_marks.py).
+        # The event whose lines (its own, its replay's, what it did) are the last printed, on
+        # stdout and stderr alike: a merge line, a value or a diff line goes under it only
+        # (cli/tail_marks.py).
         self._under: FlagEvent | None = None
+        self._wheres: set[str] = set()  # the environments of the events printed
 
     @property
     def err(self) -> TextIO:
@@ -189,6 +191,7 @@ class TailPrinter:
         if middle is None:
             if len(self._middles) >= MAX_MIDDLES:
                 self._middles.clear()
+            self._wheres.add(where)  # more than one: a far effect line names its environment
             middle = self._middles[shown] = (
                 f"{safe_text(event.type):<12}  {safe_text(event.flag_key)}  {safe_text(where)}"
             )
@@ -213,10 +216,10 @@ class TailPrinter:
             floats = _has_float(transition.before) or _has_float(transition.after)
             self._write(json_line(data, floats=floats))
             return
-        lead = self._value_lead(transition.flag_key, transition.context, transition.event_id)
         found = transition.event_id is None and self.ids_seen  # a re-evaluation's own
         note = f" ({UNSEEN_NOTE})" if transition.includes_unseen and not found else ""
-        self._write(f"{lead}: {change_text(transition.before, transition.after)}{note}")
+        text = f"{change_text(transition.before, transition.after)}{note}"
+        self._value_line(transition.flag_key, transition.context, transition.event_id, text)
 
     def first_value(self, value: FlagValue) -> None:
         """The first value of a flag that an event brought, with no value before it to compare
@@ -227,19 +230,32 @@ class TailPrinter:
             return
         now = value.current
         assert now is not None  # a first value is an answer
-        lead = self._value_lead(value.flag_key, value.context, value.trigger_event_id)
         why = f"first value, reason {safe_text(now.reason or '?')}"
-        self._write(f"{lead}: now {json_text(now.value)} ({why})")
+        text = f"now {json_text(now.value)} ({why})"
+        self._value_line(value.flag_key, value.context, value.trigger_event_id, text)
 
-    def _value_lead(self, flag_key: str, context: str, event_id: str | None) -> str:
-        """`  ↳ checkout-v2 [premium] (production)`: what a value line is about. A line tied to
-        no event of a stream that sends ids says it was found on a re-evaluation of its own,
-        as a diff found on a re-fetch does."""
+    def _value_line(self, flag_key: str, context: str, event_id: str | None, text: str) -> None:
+        """`  ↳ checkout-v2 [premium] (production): <text>` under its event's lines, else naming
+        the event (cli/tail_marks.py). A line tied to no event of a stream that sends ids says
+        it was found on a re-evaluation of its own, as a diff found on a re-fetch does."""
         named = f" [{safe_text(context)}]" if self.names_contexts else ""
-        where = f" ({safe_text(self.environment_key)})" if self.environment_key else ""
+        where = safe_text(self.environment_key)
         if event_id is None and self.ids_seen:
-            where += " [found on re-evaluation]"
-        return f"  ↳ {safe_text(flag_key)}{named}{where}"
+            env = f" ({where})" if where else ""
+            self._write(f"  ↳ {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}")
+            return
+        owner = self.merges.owner(flag_key, context, event_id)
+        self._effect(safe_text(flag_key), named, where, owner, text)
+
+    def _effect(
+        self, flag: str, named: str, where: str, owner: FlagEvent | None, line: str
+    ) -> None:
+        """A line of what `owner` did, `↳` right under its lines (which it then extends)."""
+        near = owner is not None and (owner is self._under or owner == self._under)
+        lead = effect_lead(flag, named, where, owner, near=near, several=len(self._wheres) > 1)
+        self._write(f"{lead}: {line}")
+        if near:
+            self._under = owner
 
     def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         """What an event changed in the flag's configuration: after the event's line."""
@@ -253,15 +269,16 @@ class TailPrinter:
             return
         if diff.first_seen:
             return  # nothing to compare with, nothing claimed: not worth a line (JSON has it)
-        where = f"{safe_text(diff.flag_key)} ({safe_text(key or diff.environment_id)})"
-        if event is None:
-            where += " [found on a re-fetch]"
+        flag, where = safe_text(diff.flag_key), safe_text(key or diff.environment_id)
         lines = change_lines(diff)
         shown = lines[:MAX_DIFF_LINES] if len(lines) > MAX_DIFF_LINES + 1 else lines
-        for line in shown:
-            self._write(f"  ↳ {where}: {line}")
         if len(shown) < len(lines):
-            self._write(f"  ↳ {where}: … {len(lines) - len(shown)} more changes")
+            shown = [*shown, f"… {len(lines) - len(shown)} more changes"]
+        for line in shown:
+            if event is None:
+                self._write(f"  ↳ {flag} ({where}) [found on a re-fetch]: {line}")
+            else:
+                self._effect(flag, "", where, event, line)
 
     def note(self, item: StreamItem) -> None:
         if self.as_json and isinstance(item, (Outage, OutageProven)):

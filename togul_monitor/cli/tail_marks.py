@@ -16,6 +16,16 @@
   time and points at the event below it, `  ↓ checkout-v2 (production): v7 of 12:00:01
   evaluated with v8 (below)` (short enough for 80 columns with most keys).
 
+What an event did (its value transitions, a flag's first value, its configuration diff:
+cli/render.py) is printed when the answer or the fetch comes, which under a stream of several
+flags' changes is often after other events' lines. So the same holds for those lines:
+right under their event's lines they read `  ↳ checkout-v2 (production): false → true`; anywhere
+else a `↳` would read as the line above's, and they name their event instead, by version and the
+time its line shows, `  ↑ checkout-v2 v7 (12:00:01): false → true` (the environment too, as in
+`(production, 12:00:01)`, once the tail has printed events of more than one: the same flag may
+have the same version there). Which event a value is of is the feed's rule again: the event its
+answer answered (`MergeMarks.owner`); a configuration diff comes with its event.
+
 Text output only: `--json` has both times of every event, and its per-event path does no more
 than it did (cli/tail_output.py). An event is looked at here only when a replay's window is
 open or it is of the profile's environment, whose values are evaluated.
@@ -71,6 +81,10 @@ class MergeMarks:
         self._waiting: dict[str, FlagEvent] = {}  # flag → its last event printed, unanswered
         self._answered: dict[str, set[str]] = {}  # flag → contexts that answered it so far
         self._evaluated: set[str] = set()  # flags the monitor published a value of
+        # The last value's flag and context, and the event it answered: what the transition
+        # published right after it (core/evaluation.py) is the effect of.
+        self._answer: tuple[str, str, FlagEvent] | None = None
+        self._merged: dict[str, FlagEvent] = {}  # flag → its event last merged into the next
         self.halted = False  # evaluate refused the credentials: nothing answers any more
 
     def narrow(self, contexts: Collection[str]) -> None:
@@ -87,6 +101,7 @@ class MergeMarks:
         if len(waiting) >= MAX_FLAGS_FOLLOWED:
             waiting.clear()
             self._answered.clear()
+            self._merged.clear()
         waiting[flag] = event
         if previous is None:
             return None
@@ -98,6 +113,7 @@ class MergeMarks:
         merged = [name for name in self.contexts if name not in answered]
         if not merged:
             return None
+        self._merged[flag] = previous  # an answer that its id ties to it may still come
         named = ""
         if self.named and len(merged) < len(self.contexts):
             named = f" [{', '.join(safe_text(name) for name in merged)}]"
@@ -115,11 +131,44 @@ class MergeMarks:
             if len(evaluated) >= MAX_FLAGS_FOLLOWED:
                 evaluated.clear()
             evaluated.add(flag)
+        self._answer = None
         if value.stale or (value.current is None and not value.deleted):
             return  # not an answer (still stale, failed, superseded)
         if flag not in self._waiting or value.context not in self.contexts:
             return
+        self._answer = (flag, value.context, self._waiting[flag])
         answered = self._answered.setdefault(flag, set())
         answered.add(value.context)
         if answered.issuperset(self.contexts):
             del self._waiting[flag], self._answered[flag]
+
+    def owner(self, flag: str, context: str, event_id: str | None) -> FlagEvent | None:
+        """The printed event a value line of `flag` in `context` (tied to `event_id`) is the
+        effect of: the one the value published just before it answered (the monitor publishes
+        the value, then its transition or first value), unless their ids differ; else, with an
+        id, the flag's waiting or last merged event that has it (a first answer that a newer
+        event superseded is still its own event's). None when none is known."""
+        answer = self._answer
+        if answer is not None and answer[0] == flag and answer[1] == context:
+            event = answer[2]
+            if event_id is None or event.event_id == event_id:
+                return event
+        if event_id is None:
+            return None
+        for known in (self._waiting.get(flag), self._merged.get(flag)):
+            if known is not None and known.event_id == event_id:
+                return known
+        return None
+
+
+def effect_lead(
+    flag: str, named: str, where: str, owner: FlagEvent | None, *, near: bool, several: bool
+) -> str:
+    """What a line of `owner`'s effect starts with (see the module's docstring): `flag` and
+    `named` (` [premium]`, or empty) made safe, `where` the environment (empty: none to say).
+    `near`: the owner's lines are the last printed; `several`: the tail printed events of
+    more than one environment. No owner known: `↳`, as before."""
+    if near or owner is None:
+        return f"  ↳ {flag}{named} ({where})" if where else f"  ↳ {flag}{named}"
+    place = f"{where}, " if where and several else ""
+    return f"  ↑ {flag} v{owner.version}{named} ({place}{clock(owner.received_at)})"
