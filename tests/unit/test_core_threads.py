@@ -10,7 +10,15 @@ import time
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.updates import Dropped, UpdateHub
 from togul_monitor.domain.event_log import EventLog
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Malformed, Status
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Malformed,
+    Outage,
+    OutageProven,
+    PossibleGap,
+    Status,
+)
 
 
 def ev(i: int) -> FlagEvent:
@@ -29,7 +37,8 @@ def test_rows_since_answers_by_position_once_the_ring_has_trimmed() -> None:
 
 
 def test_the_drain_says_how_many_rows_and_events_it_dropped() -> None:
-    hub = UpdateHub(max_pending=2)
+    # No room for notices: the unusable event is dropped too, a row that is no event.
+    hub = UpdateHub(max_pending=2, max_notices=0)
     hub.enable_drain()
     hub.publish_rows([ev(1), ev(2), Malformed("bad", "{}", None, 3.0), ev(4)])
     hub.commit()
@@ -48,8 +57,53 @@ def test_an_overflowing_drain_keeps_the_statuses() -> None:
     hub.publish(stopped)
     hub.publish_rows([ev(4)])
     hub.commit()
-    # The loss is said where it began, before the status kept through it.
-    assert hub.drain() == [ev(1), ev(2), Dropped(updates=2, rows=2, events=2), stopped]
+    # The loss is said where it was: on each side of the status kept through it.
+    assert hub.drain() == [ev(1), ev(2), Dropped(1, 1, 1), stopped, Dropped(1, 1, 1)]
+
+
+def test_an_overflowing_drain_keeps_what_says_a_gap_in_order_and_the_loss_where_it_was() -> None:
+    # A reader that lost an outage would print its later proof alone (tail --json), and one that
+    # lost a marker would number the log's rows wrong (the TUI's view): each is kept, after a
+    # `Dropped` for what was lost before it, across commits until the reader drains.
+    hub = UpdateHub(max_pending=2)
+    hub.enable_drain()
+    outage = Outage(5.0, 6.0, 0, True, 7.0)
+    proven = OutageProven(Outage(5.0, 6.0, 0, False, 7.0, proven_at=9.0))
+    gap = PossibleGap("f1", "env", 3, 5, "8", 8.0)
+    bad = Malformed("bad", "{}", None, 10.0)
+    hub.publish_rows([ev(1), ev(2), ev(3), outage, ev(4)])
+    hub.commit()
+    hub.publish(proven)
+    hub.publish_rows([ev(5), gap, ev(6), ev(7)])
+    hub.publish_rows([bad])
+    hub.commit()
+    assert hub.drain() == [
+        ev(1),
+        ev(2),
+        Dropped(1, 1, 1),
+        outage,
+        Dropped(1, 1, 1),  # the commit before the proof lost ev(4), said before it
+        proven,
+        Dropped(1, 1, 1),
+        gap,
+        Dropped(2, 2, 2),
+        bad,
+    ]
+    assert hub.dropped == 5
+
+
+def test_an_overflow_keeps_notices_up_to_its_bound_and_counts_the_rest() -> None:
+    # A server that sends unusable events at its rate must not grow the buffer without bound.
+    hub = UpdateHub(max_pending=1, max_notices=1)
+    hub.enable_drain()
+    bad = [Malformed("bad", "{}", None, float(i)) for i in range(3)]
+    outage = Outage(5.0, 6.0, 0, True, 7.0)
+    hub.publish_rows([ev(1), bad[0], bad[1], outage, bad[2]])
+    hub.commit()
+    assert hub.drain() == [ev(1), bad[0], Dropped(1, 1, 0), outage, Dropped(1, 1, 0)]
+    hub.publish_rows([ev(2), bad[1], bad[2]])  # a drain makes room for notices again
+    hub.commit()
+    assert hub.drain() == [ev(2), bad[1], Dropped(1, 1, 0)]
 
 
 def test_ask_does_not_wait_for_a_loop_that_closed_with_the_question_queued() -> None:

@@ -20,8 +20,11 @@ forgetting would be lost). The callback must be cheap and never block (the TUI's
 to its own loop).
 
 Both are bounded. When a reader falls `max_pending` behind, further updates are dropped and
-counted; the drain buffer then ends with one `Dropped` update saying how many feed rows the
-reader missed, so a view that numbers the rows it receives stays in step with the event log.
+counted; in the drain buffer a `Dropped` update stands where they were, saying how many feed rows
+the reader missed, so a view that numbers the rows it receives stays in step with the event log.
+What tells the reader the stream stopped, had a gap or lost something (`KEPT`, `NOTICES`) is
+kept through the overflow, in order: a reader that lost an outage would print the proof of an
+outage it never printed, and one that lost the STOPPED status would wait for ever.
 """
 
 from __future__ import annotations
@@ -32,11 +35,22 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import compress, repeat
+from operator import is_not
 
 import msgspec
 
 from togul_monitor.domain.event_log import Row
-from togul_monitor.domain.events import FlagEvent, Heartbeat, OutageProven, Status, StreamItem
+from togul_monitor.domain.events import (
+    FlagEvent,
+    Heartbeat,
+    Malformed,
+    Outage,
+    OutageProven,
+    PossibleGap,
+    Status,
+    StreamItem,
+)
 from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.values import FlagValue, ValueTransition
 
@@ -120,19 +134,19 @@ MonitorUpdate = (
     | Dropped
 )
 
-#: Updates that are not rows of the feed (rows are events and the markers the event log keeps).
-NOT_ROWS: tuple[type, ...] = (
-    Status,
-    Heartbeat,
-    OutageProven,  # revises a row: the outage's
-    ValueUpdated,
-    TransitionRecorded,
-    ConfigChanged,
-    ConfigsStopped,
-    EvaluatorStatus,
-    RecordingTaken,
-    Dropped,
-)
+#: The feed's rows that are no events (the markers the event log keeps).
+MARKERS: tuple[type, ...] = (Outage, Malformed, PossibleGap)
+
+#: Kept through an overflow, always: each is rare (a reconnect's, or once a run), and a reader
+#: that lost one would wait for ever (STOPPED), print the proof of an outage it never printed,
+#: or go quiet about diffs without saying why.
+KEPT: tuple[type, ...] = (Status, Outage, OutageProven, ConfigsStopped, RecordingTaken)
+
+#: Kept through an overflow up to `UpdateHub.max_notices` between two drains (then dropped and
+#: counted): each names something that may be missing (an unusable event, a skipped version,
+#: values the evaluator does not answer), but a broken server or a flaky flag sends them at any
+#: rate, and the buffer must stay bounded.
+NOTICES: tuple[type, ...] = (Malformed, PossibleGap, EvaluatorStatus)
 
 
 class _End:
@@ -192,8 +206,14 @@ class UpdateStream:
 class UpdateHub:
     """Publishing and `commit()` run on the monitor's loop; `drain()` on any thread."""
 
-    def __init__(self, max_pending: int, on_updates: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        max_pending: int,
+        on_updates: Callable[[], None] | None = None,
+        max_notices: int = 1_000,
+    ) -> None:
         self.max_pending = max_pending
+        self.max_notices = max_notices  # `NOTICES` kept through an overflow, per drain
         self._on_updates = on_updates  # the drain buffer's wake: empty -> not empty
         self.dropped = 0  # updates a reader did not take in time
         self._subscribers: list[UpdateStream] = []
@@ -202,8 +222,9 @@ class UpdateHub:
         # `drain()` runs on another thread: the lock guards what it swaps (_buffer, _lost).
         self._lock = threading.Lock()
         self._buffer: list[MonitorUpdate] = []
-        self._lost = Dropped(0, 0)  # dropped since the last drain
-        self._lost_at: int | None = None  # where in the buffer the loss is to be said
+        # Dropped since what the buffer ends with (said there, at the next drain or kept update).
+        self._lost = Dropped(0, 0)
+        self._notices = 0  # `NOTICES` kept through an overflow since the last drain
 
     def publish(self, update: MonitorUpdate) -> None:
         # A heartbeat stays out of the drain buffer: its readers (the TUI, tail) take its age
@@ -239,23 +260,39 @@ class UpdateHub:
             on_updates()  # outside the lock: it may take another (a loop's, say)
 
     def _overflow(self, staged: list[MonitorUpdate], room: int) -> None:
-        """What fits joins the buffer; the rest is dropped and counted (lock held), but for the
-        statuses: a handful at most, and a reader that lost the one saying the stream stopped
-        (credentials rejected, the monitor failed) would wait for ever."""
-        kept = staged[: max(room, 0)]
-        self._buffer.extend(kept)
-        lost = staged[len(kept) :]
-        if self._lost_at is None:
-            self._lost_at = len(self._buffer)  # the loss is said before the statuses kept
-        statuses = [update for update in lost if type(update) is Status]
-        if statuses:
-            self._buffer.extend(statuses)
-            lost = [update for update in lost if type(update) is not Status]
-        rows = sum(1 for update in lost if not isinstance(update, NOT_ROWS))
-        events = sum(1 for update in lost if type(update) is FlagEvent)
+        """What fits joins the buffer; the rest is dropped and counted (lock held), but for what
+        `KEPT` and `NOTICES` name, which joins it in order, each after a `Dropped` saying what
+        was lost before it. Once a buffer overflows it takes nothing more until drained, so
+        what was lost is always what the buffer ends with.
+
+        The updates that are no events are looked at one by one, found in C: a burst's overflow
+        is thousands of events and a handful of others (a reader this far behind must not be
+        made slower still by the monitor's bookkeeping)."""
+        buffer = self._buffer
+        fits = max(room, 0)
+        buffer.extend(staged[:fits])
+        lost = staged[fits:]
+        others = compress(range(len(lost)), map(is_not, map(type, lost), repeat(FlagEvent)))
+        updates, rows, events = self._lost.updates, self._lost.rows, self._lost.events
         self.dropped += len(lost)
-        before = self._lost
-        self._lost = Dropped(before.updates + len(lost), before.rows + rows, before.events + events)
+        after = 0  # where in `lost` the events not counted yet begin
+        for index in others:
+            update = lost[index]
+            kind = type(update)
+            gap = index - after  # the events before it
+            updates, rows, events, after = updates + gap, rows + gap, events + gap, index + 1
+            if kind in KEPT or (kind in NOTICES and self._notices < self.max_notices):
+                self._notices += kind in NOTICES
+                self.dropped -= 1
+                if updates:  # said before it: a view numbering rows puts a marker where it was
+                    buffer.append(Dropped(updates, rows, events))
+                    updates = rows = events = 0
+                buffer.append(update)
+            else:
+                updates += 1
+                rows += kind in MARKERS
+        gap = len(lost) - after
+        self._lost = Dropped(updates + gap, rows + gap, events + gap)
 
     def subscribe(self, *, ended: bool) -> UpdateStream:
         stream = UpdateStream(self, self.max_pending)
@@ -287,15 +324,15 @@ class UpdateHub:
             on_updates()
 
     def drain(self) -> list[MonitorUpdate]:
-        """All updates since the last call, oldest first; a `Dropped` where the loss began if
-        any were lost (after what was kept, before the statuses kept through it)."""
+        """All updates since the last call, oldest first; where some were lost, a `Dropped`
+        saying how many (`_overflow`)."""
         with self._lock:
             if not self._draining:
                 self._draining = True
                 return []
             taken, self._buffer = self._buffer, []
             lost, self._lost = self._lost, Dropped(0, 0)
-            lost_at, self._lost_at = self._lost_at, None
+            self._notices = 0
         if lost.updates:
-            taken.insert(len(taken) if lost_at is None else lost_at, lost)
+            taken.append(lost)
         return taken
