@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -27,7 +28,14 @@ from togul_monitor.core.updates import (
     UpdateHub,
     ValueUpdated,
 )
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Heartbeat, Status
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Heartbeat,
+    Outage,
+    OutageProven,
+    Status,
+)
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 
@@ -225,6 +233,34 @@ async def test_drained_updates_come_in_batches_and_no_wake_is_lost() -> None:
     hub.commit()
     assert await anext(drained) == event(4)  # one by one, for a reader that wants that
     assert await drained.batch(1) == [event(5)]
+
+
+async def test_tail_json_behind_the_stream_prints_the_outage_it_proves_and_where_it_lost() -> None:
+    # The monitor's drain overflows on a burst that holds an outage: its line is printed, in
+    # order, and so is a line where events were lost; then its later proof (README, tail).
+    hub = UpdateHub(max_pending=3)
+    hub.enable_drain()
+    t0 = 1.7e9
+    hub.publish(Status(ConnectionState.LIVE, at=t0))
+    hub.publish_rows([event(1), event(2)])
+    hub.publish(Status(ConnectionState.RETRYING, at=t0 + 2, error="server ended the stream"))
+    hub.publish(Status(ConnectionState.LIVE, at=t0 + 3))
+    hub.publish_rows([Outage(t0 + 2, t0 + 3, 0, True, t0 + 4)])
+    hub.publish_rows([event(9)])
+    hub.commit()
+    first = hub.drain()
+    hub.publish(OutageProven(Outage(t0 + 2, t0 + 3, 0, False, t0 + 4, proven_at=t0 + 6)))
+    hub.commit()
+    printed = await tail(Chunks(first + hub.drain(), 100), as_json=True)
+    lines = [json.loads(line) for line in printed.splitlines()]
+    assert [line["kind"] for line in lines] == [
+        "event",
+        "event",
+        "outage",
+        "dropped",
+        "outage_proven",
+    ]
+    assert lines[3] == {"kind": "dropped", "events": 1, "other_updates": 0}
 
 
 async def test_what_the_drain_dropped_is_said_and_a_stop_after_it_still_ends_tail() -> None:

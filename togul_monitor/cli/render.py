@@ -10,7 +10,8 @@ false → true`); one with only its single `default` context prints the lines it
 `--json` names the context always. Everything about the stream itself (status, outages,
 malformed events, possible gaps) goes to stderr; with `--json` an outage and its later proof get
 a line on stdout too (`OutageCauses`, cli/tail_output.py), or a program reading the JSON would
-never learn that the stream had a gap. Server text goes through `safe_text` on human lines and
+never learn that the stream had a gap; so do the events a tail that fell behind did not print
+(`dropped`). Server text goes through `safe_text` on human lines and
 JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
 together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
 
@@ -28,11 +29,24 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from togul_monitor.cli.plain_errors import plain_error
+from togul_monitor.cli.stream_words import (
+    malformed_words,
+    outage_proven_words,
+    outage_words,
+    possible_gap_words,
+)
 from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks, effect_lead
-from togul_monitor.cli.tail_output import OutageCauses, TailOutput, event_lines, json_line
+from togul_monitor.cli.tail_output import (
+    OutageCauses,
+    TailOutput,
+    dropped_json,
+    dropped_text,
+    event_lines,
+    json_line,
+)
 from togul_monitor.cli.times import Stamps, clock
 from togul_monitor.config.validate import display_url
-from togul_monitor.core.updates import EvaluatorStatus
+from togul_monitor.core.updates import Dropped, EvaluatorStatus
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -299,6 +313,13 @@ class TailPrinter:
         if text is not None:
             self.say(text)
 
+    def dropped(self, dropped: Dropped) -> None:
+        """Updates the tail took too late to get (the monitor's drain buffer was full): said on
+        stderr, and with `--json` on stdout too, where the events are missing."""
+        if self.as_json:
+            self._write(json_line(dropped_json(dropped)))
+        self.say(dropped_text(dropped))
+
     def evaluator(self, status: EvaluatorStatus) -> None:
         """A failing evaluator on stderr, each failure at most once a minute. The status is the
         evaluator's as a whole: one flag that keeps failing among others that answer flips it
@@ -338,30 +359,13 @@ class TailPrinter:
         if isinstance(item, Status):
             return self._describe_status(item)
         if isinstance(item, Outage):
-            replay = (
-                "the server replay is unknown"
-                if item.replayed is None
-                else f"{item.replayed} event(s) replayed"
-            )
-            missed = "events may have been missed" if item.may_have_missed else "nothing missed"
-            return (
-                f"outage {clock(item.started_at)}–{clock(item.ended_at)} "
-                f"({item.ended_at - item.started_at:.1f} s): {replay}; {missed}"
-            )
+            return outage_words(item)
         if isinstance(item, OutageProven):
-            outage = item.outage
-            return (
-                f"outage {clock(outage.started_at)}–{clock(outage.ended_at)} missed nothing "
-                "after all: the next event's id followed the last one's"
-            )
+            return outage_proven_words(item.outage)
         if isinstance(item, Malformed):
-            return self._describe_malformed(item)
+            return malformed_words(item, self.evaluating)
         if isinstance(item, PossibleGap):
-            env = self.environment_names.get(item.environment_id, item.environment_id)
-            return (
-                f"possible gap in {safe_text(item.flag_key)} ({safe_text(env)}): "
-                f"expected version {item.expected_version}, got {item.got_version}"
-            )
+            return possible_gap_words(item, self.environment_names)
         return None  # heartbeats: not worth a line
 
     def _describe_status(self, item: Status) -> str | None:
@@ -384,17 +388,3 @@ class TailPrinter:
                 f"next try in {wait:.1f} s (at {clock(next_at)})"
             )
         return f"stopped: {error or 'stopped'}"
-
-    def _describe_malformed(self, item: Malformed) -> str:
-        where = f", id {safe_text(item.event_id)}" if item.event_id else ""
-        if item.re_evaluate:
-            then = (
-                "re-evaluating every flag"
-                if self.evaluating
-                else "something changed, but values are not evaluated here"
-            )
-            return (
-                f"unusable event ({safe_text(item.reason)}{where}): {then}: {safe_text(item.raw)}"
-            )
-        where = f" (id {safe_text(item.event_id)})" if item.event_id else ""
-        return f"malformed event{where}: {safe_text(item.reason)}: {safe_text(item.raw)}"

@@ -86,7 +86,7 @@ def say_unprinted(source: Batches, printer: TailPrinter, scope: TailScope) -> No
     waiting = source.waiting()
     for update in waiting:
         if isinstance(update, Dropped):
-            printer.say(dropped_text(update))
+            printer.dropped(update)
     left = sum(1 for u in waiting if u.__class__ is FlagEvent and scope.would_print(u))
     if left:
         journalled = isinstance(source, CommittedFirst) and source.journal() is not None
@@ -225,7 +225,7 @@ async def print_updates(
             if _print_effect(item, printer, scope):
                 continue
             if isinstance(item, Dropped):
-                printer.say(dropped_text(item))
+                printer.dropped(item)
                 continue
             if isinstance(item, RecordingTaken):  # it said `not recording` at its start
                 printer.say(RECORDING_TAKEN)
@@ -326,13 +326,3 @@ async def _settle(
         except StopAsyncIteration:
             return idle_until is not None
         take(batch)
-
-
-def dropped_text(dropped: Dropped) -> str:
-    """What a reader that fell behind lost (the monitor's drain buffer was full): said, never
-    silent."""
-    other = dropped.updates - dropped.events
-    return (
-        f"fell behind the stream: {dropped.events} event(s) and {other} other update(s) "
-        "were not printed"
-    )

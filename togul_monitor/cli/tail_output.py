@@ -25,8 +25,9 @@ instead, as every line was before, so what reaches the terminal is ASCII. Under 
 they are (`_raw_of`): the same bytes the text layer would write, without decoding a burst's
 megabytes into text for the text layer to encode again.
 
-The `--json` lines of an outage and of its later proof are made here too (`OutageCauses`): rare,
-they are written as text lines (`line`), never through the event lines' path.
+The `--json` lines of an outage and of its later proof are made here too (`OutageCauses`), and
+the line that says where events were not printed (`dropped_json`): rare, they are written as
+text lines (`line`), never through the event lines' path.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from typing import BinaryIO, TextIO, cast
 import msgspec
 
 from togul_monitor.cli.tail_writer import OutputWriter, Parts, write_parts
+from togul_monitor.core.updates import Dropped
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, OutageProven, Status
 
 FLUSH_DELAY = 0.05  # seconds a printed line may wait in the buffer
@@ -342,4 +344,24 @@ def outage_proven_json(outage: Outage) -> dict[str, object]:
         "received_at": outage.received_at,
         "proven_at": outage.proven_at,
         "may_have_missed": False,
+    }
+
+
+def dropped_text(dropped: Dropped) -> str:
+    """What a reader that fell behind lost (the monitor's drain buffer was full): said, never
+    silent."""
+    other = dropped.updates - dropped.events
+    return (
+        f"fell behind the stream: {dropped.events} event(s) and {other} other update(s) "
+        "were not printed"
+    )
+
+
+def dropped_json(dropped: Dropped) -> dict[str, object]:
+    """`tail --json`'s line where the events `dropped_text` counts were not printed, in order
+    with the events: a reader of stdout alone knows that some are missing, and where."""
+    return {
+        "kind": "dropped",
+        "events": dropped.events,
+        "other_updates": dropped.updates - dropped.events,
     }

@@ -17,7 +17,8 @@ wait for (a journal it only reads commits nothing).
 Order is kept for everything `tail` prints or acts on (events, values: a flag's first one, and
 the answers that tell whether an event was evaluated on its own (cli/tail_marks.py),
 transitions, configuration diffs (journalled before they are published, core/configs.py), the
-stream's and the evaluator's status, outages, unusable events): those wait their turn. Updates
+stream's and the evaluator's status, outages, unusable events, what the monitor dropped for a
+tail that fell behind, said where it was lost): those wait their turn. Updates
 it ignores (heartbeats) pass at once: holding them would print nothing more
 safely. What this costs is latency (up to one writer batch, about 50 ms), not throughput: one
 commit releases every update it covers.
@@ -39,6 +40,7 @@ from togul_monitor.core.drained import DrainedUpdates
 from togul_monitor.core.updates import (
     ConfigChanged,
     ConfigsStopped,
+    Dropped,
     EvaluatorStatus,
     TransitionRecorded,
     ValueUpdated,
@@ -71,6 +73,7 @@ HELD = (
     OutageProven,
     Malformed,
     PossibleGap,
+    Dropped,
 )
 
 

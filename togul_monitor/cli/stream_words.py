@@ -1,0 +1,53 @@
+"""What `tail` says on stderr about the stream's own items: an outage, its later proof, a
+possible gap, an unusable event. Plain words; every server string through `safe_text`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from togul_monitor.cli.times import clock
+from togul_monitor.domain.events import Malformed, Outage, PossibleGap
+from togul_monitor.support.text import safe_text
+
+
+def outage_words(item: Outage) -> str:
+    replay = (
+        "the server replay is unknown"
+        if item.replayed is None
+        else f"{item.replayed} event(s) replayed"
+    )
+    missed = "events may have been missed" if item.may_have_missed else "nothing missed"
+    return (
+        f"outage {clock(item.started_at)}–{clock(item.ended_at)} "
+        f"({item.ended_at - item.started_at:.1f} s): {replay}; {missed}"
+    )
+
+
+def outage_proven_words(outage: Outage) -> str:
+    return (
+        f"outage {clock(outage.started_at)}–{clock(outage.ended_at)} missed nothing "
+        "after all: the next event's id followed the last one's"
+    )
+
+
+def possible_gap_words(item: PossibleGap, environment_names: Mapping[str, str]) -> str:
+    env = environment_names.get(item.environment_id, item.environment_id)
+    return (
+        f"possible gap in {safe_text(item.flag_key)} ({safe_text(env)}): "
+        f"expected version {item.expected_version}, got {item.got_version}"
+    )
+
+
+def malformed_words(item: Malformed, evaluating: bool) -> str:
+    """`evaluating`: whether this tail re-evaluates values (an unusable event makes it ask
+    every flag again)."""
+    where = f", id {safe_text(item.event_id)}" if item.event_id else ""
+    if item.re_evaluate:
+        then = (
+            "re-evaluating every flag"
+            if evaluating
+            else "something changed, but values are not evaluated here"
+        )
+        return f"unusable event ({safe_text(item.reason)}{where}): {then}: {safe_text(item.raw)}"
+    where = f" (id {safe_text(item.event_id)})" if item.event_id else ""
+    return f"malformed event{where}: {safe_text(item.reason)}: {safe_text(item.raw)}"
