@@ -123,6 +123,18 @@ class Outage(msgspec.Struct, frozen=True):
         }
 
 
+def outage_time(outage: Outage) -> float:
+    """Where an outage stands among events and value changes, for every list ordered in time
+    (the feed, `history`, the exports): where it ended, the reconnect (`ended_at`), not when it
+    was decided (`received_at`, up to a second later on a quiet stream: DECISION_DELAY in
+    client/outages.py). The values asked again once the stream is back may answer before that
+    decision, and what they found comes after the outage that explains it. At an equal time
+    the outage comes first: before the changes it caused and the events received after it
+    (an event the server replayed is placed inside it: domain/history.py `Replays`). Its row
+    still says when it was decided (`received_at`)."""
+    return outage.ended_at
+
+
 class OutageProven(msgspec.Struct, frozen=True):
     """An outage reported as one that may have missed changes, proved whole by the first event
     after it (client/outages.py): every place that shows or keeps `reported` takes `outage`."""

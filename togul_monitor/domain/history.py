@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import msgspec
 
 from togul_monitor.domain.change_owners import ChangeOwners
-from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.events import FlagEvent, Outage, outage_time
 from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.values import ValueTransition
 
@@ -96,14 +96,14 @@ class Replays:
 
 
 def entry_time(entry: HistoryEntry, replays: Replays) -> float:
-    """When `entry` happened: a replayed event inside its outage (`replays`), the rest when
-    received or found."""
+    """When `entry` happened: a replayed event inside its outage (`replays`), an outage where
+    it ended (`outage_time`), the rest when received or found."""
     if isinstance(entry, FlagEvent):
         happened = replays.happened_at(entry)
         return entry.received_at if happened is None else happened
     if isinstance(entry, (ValueTransition, FoundDiff)):
         return entry.at
-    return entry.received_at
+    return outage_time(entry)
 
 
 def _entry_key(entry: HistoryEntry, owners: ChangeOwners | None = None) -> tuple[object, ...]:
@@ -216,9 +216,10 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     """Entries of several sources, newest first, without repeats, the first `limit`.
 
     At equal times a transition sorts before (newer than) the event that caused it, and an
-    outage before both, which reads naturally newest-first; a found diff above all (it
-    explains the values found with it). An event the server replayed after an outage is placed
-    when it happened, inside the outage (`Replays`).
+    outage (at its end: `outage_time`) after both, older: what the values asked again after
+    the reconnect found comes above it, newest first; a found diff above all (it explains the
+    values found with it). An event the server replayed after an outage is placed when it
+    happened, inside the outage (`Replays`), under it.
     """
     rank = {FoundDiff: -1, ValueTransition: 0, FlagEvent: 1, Outage: 2}
     seen: set[object] = set()

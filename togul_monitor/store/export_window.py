@@ -2,10 +2,11 @@
 they cover: the outages (changes made in them may be missing from the events), the value changes
 and the configuration diffs. Events alone would make a window full of gaps look complete.
 
-Each item has a time: an event and an outage the time they were received (an outage when the
-stream came back), a value change and a diff the time they were computed (after their event).
-The four streams are merged by it; at one time, an outage comes before the events the server
-replayed for it, an event before what it changed.
+Each item has a time: an event the time it was received, an outage where it ended (the
+reconnect: domain/events.py `outage_time`, not when it was decided, up to a second later), a
+value change and a diff the time they were computed (after their event). The four streams are
+merged by it; at one time, an outage comes before the events the server replayed for it and
+the changes the values asked again after it found, an event before what it changed.
 
 A filtered export writes the events its filter keeps, every outage (an outage is of the whole
 stream: whatever the filter, changes in it may be missing), and the value changes and diffs of
@@ -36,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 import msgspec
 
 from togul_monitor.domain.change_owners import ChangeOwners
-from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.events import FlagEvent, Outage, outage_time
 from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import StoredDiff
@@ -182,7 +183,7 @@ def _merged(
     # or the other (a shared journal keeps an event as the recorder that wrote it first saw it).
     owned = sorted(((max(c.at, e.received_at), _TRANSITION, (e, c)) for e, c in tied), key=_time)
     streams: list[Iterator[tuple[float, int, Item | Tied | Exported]]] = [
-        ((o.received_at, _OUTAGE, o) for o in outages),
+        iter(sorted(((outage_time(o), _OUTAGE, o) for o in outages), key=_time)),
         ((e.received_at, _EVENT, e) for e in events),
         ((d.at, _DIFF, d) for d in diffs),
         ((t.at, _TRANSITION, t) for t in transitions),

@@ -180,14 +180,18 @@ class FeedStore:
     def add_row(self, row: LogRow) -> None:
         """The next row of the log, in log order."""
         rows: list[Row] = [row] if type(row) is FlagEvent else list(self.marker_rows(row))
+        held: list[Row] = []
         if type(row) is Outage:  # its replay marks the events it re-sent (view/feed_layout.py)
             self.replays.add(row)
+            # Rows found since its end are shown again after its marker (view/found.py).
+            held, unshown = self.found.take_after(row, self.position, self.view, self.pending)
+            self.appended -= unshown
         if self._recent is not None:
             self._recent.append((self.position, rows))
         self.position += 1
         if self.found.open:
             self.found.close(rows)
-        for view_row in rows:
+        for view_row in (*rows, *held):
             self._add(view_row)
 
     def skip(self, rows: int, events: int, *, burst: bool = False) -> None:

@@ -16,6 +16,11 @@ environment with no type, as `tail` does (cli/tail_scope.py): `flag:`, a bare wo
 `env:` apply (before the environment's id is known, to its key in the profile), and a `type:`
 term cannot match it.
 
+An outage stands where it ended (domain/events.py `outage_time`), and the values asked again
+once the stream is back may answer before the outage is decided (a second later on a quiet
+stream): a row found at or after its end comes after its marker (`FoundRows.after`), live as
+when the feed opens on the journal's rows.
+
 A profile that evaluates for several contexts finds the change in each: those of one flag found
 within `FOUND_TOGETHER` seconds of the row, with no event of the flag nor any marker between
 them, are one row, as an event's changes are.
@@ -33,7 +38,7 @@ from heapq import merge
 
 from togul_monitor.domain.event_log import EventFilter
 from togul_monitor.domain.event_log import Row as LogRow
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import FlagEvent, Outage, outage_time
 from togul_monitor.domain.values import DEFAULT_CONTEXT, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import Part, Parts, transition_parts
@@ -146,13 +151,37 @@ class FoundRows:
         index, end = 0, len(rows)
         for transition in transitions:
             since, at = index, transition.at
-            while index < end and rows[index].received_at <= at:  # a start walks 10,000 rows
+            while index < end and _row_time(rows[index]) <= at:  # a start walks 10,000 rows
                 index += 1
             self.close(rows[since:index])
             found = self.add(transition, first + index, contexts)
             if found is not None:
                 found.recorded = True
         self.open.clear()
+
+    def after(self, outage: Outage, position: int) -> list[FoundChange]:
+        """The rows found before the log's row `position`, `outage`, that belong after it
+        (found at or after its end: `outage_time`), oldest first: placed after it from now on."""
+        moved: list[FoundChange] = []
+        end = outage_time(outage)
+        for index in range(len(self.rows) - 1, -1, -1):
+            before, row = self.rows[index]
+            if before != position or row.received_at < end:
+                break
+            self.rows[index] = (position + 1, row)
+            moved.append(row)
+        return moved[::-1]
+
+    def take_after(
+        self, outage: Outage, position: int, view: deque[Row], pending: deque[Row]
+    ) -> tuple[list[Row], int]:
+        """The rows `after` moves, taken off the end of a store's `view` and `pending`, to be
+        shown again after the outage's marker; and how many of them the view had."""
+        moved = self.after(outage, position)
+        if not moved:
+            return [], 0
+        shown = take_shown(view, moved)
+        return shown + take_shown(pending, moved), len(shown)
 
     def close(self, rows: Iterable[Row | LogRow]) -> None:
         """Rows of the log came (or the view's rows of them): a later change of an event's
@@ -178,3 +207,18 @@ class FoundRows:
         recorded = sum(1 for _, row in found if row.recorded)
         # On a tie the first iterable's item comes first: a found row before the log's row.
         return [row for _, row in merge(found, rows, key=lambda item: item[0])], recorded
+
+
+def _row_time(row: LogRow) -> float:
+    """Where a row of the log stands in time, for the found rows placed among them."""
+    return outage_time(row) if type(row) is Outage else row.received_at
+
+
+def take_shown(shown: deque[Row], rows: Sequence[FoundChange]) -> list[Row]:
+    """`rows` taken off the end of `shown` (a view's rows, or those held while paused), where
+    they are the last ones; in their order."""
+    wanted = {id(row) for row in rows}
+    taken: list[Row] = []
+    while shown and id(shown[-1]) in wanted:
+        taken.append(shown.pop())
+    return taken[::-1]
