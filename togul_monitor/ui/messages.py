@@ -17,7 +17,7 @@ from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.ui.export import ExportedCounts
 from togul_monitor.ui.handle import MonitorRunner
-from togul_monitor.ui.view.feed_store import RefilterResult
+from togul_monitor.ui.view.refilter import RefilterResult
 
 
 @dataclass

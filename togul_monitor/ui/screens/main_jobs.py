@@ -24,7 +24,8 @@ from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.messages import ExportDone, HistoryLoaded, RefilterDone, TransitionLoaded
 from togul_monitor.ui.screens.event_detail import NO_CONTEXTS, ContextWords, detail_text
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
-from togul_monitor.ui.view.feed_store import FeedStore, MarkerRows
+from togul_monitor.ui.view.feed_store import FeedStore
+from togul_monitor.ui.view.refilter import MarkerRows
 
 Post = Callable[[Message], object]
 

@@ -8,7 +8,7 @@ events, so they are not in the count). `pending` holds the rows that arrived whi
 The rows themselves live in one place: the monitor's event log (`source`). The store keeps only
 what the widget shows (the bounded view and the rows held while paused). To apply a new filter
 to what was already received, it reads the log again (`source.rows_since`) and filters the
-copy, off the UI thread for a large view (`compute_refilter`, then `apply_refilter`).
+copy, off the UI thread for a large view (view/refilter.py, then `apply_refilter`).
 
 Positions tie the two together. The log numbers its rows 0, 1, 2, ... and the drain hands the
 view every row in that order (a `Dropped` update says how many it lost), so the view knows the
@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
 
-import msgspec
-
 from togul_monitor.domain.event_log import Row as LogRow
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import Replays
@@ -46,10 +44,9 @@ from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.event_changes import EventChanges
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.found import FoundRows
+from togul_monitor.ui.view.refilter import MarkerRows, RefilterResult, compute_refilter
 from togul_monitor.ui.view.rows import FeedItem, Row, Unwatched, marker_items
 
-#: How a marker of the log (an Outage, a Malformed event, a PossibleGap) is shown.
-MarkerRows = Callable[[LogRow], list[FeedItem]]
 #: The rows shown where this run begins, after the rows an earlier run recorded (given them).
 BoundaryRows = Callable[[Sequence[LogRow]], list[FeedItem]]
 
@@ -63,15 +60,6 @@ class _NoRows:
 
     def rows_since(self, position: int) -> tuple[Sequence[LogRow], int]:
         return [], 0
-
-
-class RefilterResult(msgspec.Struct):
-    predicate: FeedPredicate
-    matched: list[tuple[int, Row]]  # (log position, view row), oldest first
-    failing: int
-    upto: int  # the log position after the last row the refilter read
-    rows: Sequence[LogRow] = ()  # what it read (to recount rows the view has not received)
-    clears: int = -1  # the store's `clears` then (-1: unknown, trust the rows)
 
 
 @dataclass
@@ -321,29 +309,7 @@ class FeedStore:
         self._recent = deque(maxlen=self.view_size)
         return rows, end, self.clears
 
-    @staticmethod
-    def compute_refilter(
-        rows: Sequence[LogRow],
-        predicate: FeedPredicate,
-        upto: int,
-        marker_rows: MarkerRows = marker_items,
-    ) -> RefilterResult:
-        """Apply `predicate` to `rows` (the log's rows before position `upto`): safe to run on
-        a worker thread (it reads only its input; `marker_rows` must not read UI state)."""
-        matched: list[tuple[int, Row]] = []
-        failing = 0
-        matches = predicate.matches
-        position = upto - len(rows)
-        for row in rows:
-            if type(row) is FlagEvent:
-                if matches(row):
-                    matched.append((position, row))
-                else:
-                    failing += 1
-            else:
-                matched.extend((position, item) for item in marker_rows(row))
-            position += 1
-        return RefilterResult(predicate, matched, failing, upto, rows)
+    compute_refilter = staticmethod(compute_refilter)  # view/refilter.py
 
     def refilter(self, predicate: FeedPredicate) -> None:
         """Synchronous refilter (small views, tests)."""
