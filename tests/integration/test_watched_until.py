@@ -9,11 +9,15 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor
+from togul_monitor.core.updates import RecorderStopped
+from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.store.journal import open_reader_at
+from togul_monitor.store.journal import journal_path, open_journal_at, open_reader_at
 
 from .test_monitor import Recorder, make_profile, wait_for
 
@@ -143,3 +147,51 @@ async def test_the_restart_after_a_crashed_stream_task_reports_the_gap_as_an_out
         assert journal.flush(timeout=5) and outage in journal.outages()
     finally:
         await monitor.stop()
+
+
+@pytest.mark.parametrize("moved", [False, True], ids=["stopped", "live"])
+async def test_a_reader_looks_again_at_a_recent_mark_once_a_live_recorder_would_have_moved_it(
+    emulator: EmulatorHandle, tmp_path: Path, moved: bool
+) -> None:
+    """A monitor that only reads the journal (another process holds the SQLite file) opens on a
+    mark 10 s old: taken as a live recorder's, it claims no window nobody watched. Once a live
+    recorder would have moved it (its pace, the heartbeat and the slack later, by the monitor's
+    clock), the mark is read again: not moved, its recorder had stopped watching there, and the
+    window from it is told late (`RecorderStopped`, the snapshot's `watched_until`); moved, the
+    recorder watches on, and nothing is told."""
+    profile = make_profile(emulator)
+    recorder = open_journal_at(profile.name, journal_path(profile.name, tmp_path))  # its lock
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.time() + shift[0]
+
+    try:
+        mark = clock() - 10.0
+        recorder.set_watched_until(mark)
+        assert recorder.flush()
+        reader = Monitor(profile, journal_dir=tmp_path, clock=clock, takeover_interval=60)
+        updates = Recorder(reader)
+        await reader.start()
+        updates.start()
+        try:
+            opened = reader.snapshot()
+            assert opened.recorder_busy and opened.watched_until is not None
+            assert opened.watched_until > mark  # its recorder taken as live
+            if moved:
+                recorder.set_watched_until(clock())
+                assert recorder.flush()
+            shift[0] += WATCHED_PACE + profile.heartbeat_seconds + LIVE_MARK_SLACK
+            if moved:
+                look = reader._recording._look
+                await wait_for(lambda: look is not None and look.done(), what="the second look")
+                assert updates.of(RecorderStopped) == []
+                assert reader.snapshot().watched_until == opened.watched_until
+            else:
+                await wait_for(lambda: updates.of(RecorderStopped), what="the late window")
+                assert updates.of(RecorderStopped) == [RecorderStopped(mark)]
+                assert reader.snapshot().watched_until == mark
+        finally:
+            await reader.stop()
+    finally:
+        recorder.close()

@@ -304,3 +304,93 @@ async def test_a_shared_journals_reader_dates_the_unwatched_window_from_the_reco
             assert any("not watched" in line for line in marked(app))
             exported = [row for row in store.export_rows() if not isinstance(row, FlagEvent)]
             assert exported == windows(app)  # what `e` writes as the window nobody watched
+
+
+def test_a_late_window_takes_its_place_under_where_this_run_begins() -> None:
+    """A recorder taken as live at the start had stopped (core/updates.py `RecorderStopped`):
+    the window from its mark to this run's start joins the boundary, in the view right under
+    where this run begins (before the live rows come since, the oldest row trimmed for it), in
+    what `e` exports, and through a refilter; once only."""
+    from togul_monitor.ui.view.batch import late_window
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
+    from togul_monitor.ui.view.feed_store import FeedStore
+    from togul_monitor.ui.view.rows import FeedItem, Unwatched, boundary_items
+
+    log = _Log([_event("a", 1.0), _event("b", 2.0), _event("a", 3.0)])
+    store = FeedStore(view_size=5)
+    # The mark of a recorder taken as live reads as this run's start: no window yet.
+    store.attach(log, 3, lambda rows: boundary_items(rows, live_from=10.0, watched_until=10.0))
+    live = _event("c", 11.0)
+    log.rows.append(live)
+    store.add_row(live)
+    assert [getattr(row, "marker", None) for row in store.view] == [None] * 3 + ["info", None]
+
+    late_window(store, 4.0)
+    late_window(store, 6.0)  # said again (the snapshot had it): nothing more
+    window = Outage(4.0, 10.0, None, True, 10.0)
+    markers = [getattr(row, "marker", None) for row in store.view]
+    assert markers == [None, None, "info", "outage-missing", None]
+    assert store.view[-1] is live and store.recorded == 2 and store.trimmed == 1
+    item = store.view[3]
+    assert isinstance(item, FeedItem) and item.source == Unwatched(window)
+    assert store.export_rows() == [*log.rows[:3], window, live]
+    store.refilter(FeedPredicate())
+    assert [getattr(row, "marker", None) for row in store.view][-3:] == [
+        "info",
+        "outage-missing",
+        None,
+    ]
+
+
+async def test_a_readers_window_comes_late_when_the_recorders_recent_mark_did_not_move(
+    emulator: EmulatorHandle,
+) -> None:
+    """A TUI that opens a shared journal on a mark 10 s old takes its recorder as live: no
+    window nobody watched. Once a live recorder would have moved the mark (by the app's
+    clock), it is read again; it did not move, so the recorder had stopped there: the window
+    from it to this run's start is shown then, under where this run begins, and `e` exports
+    it. Skipped without PostgreSQL."""
+    import dataclasses
+    import time
+
+    from tests.journal_backends import postgres_url, scratch_profile
+    from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE
+    from togul_monitor.store.journal import open_journal_at
+    from togul_monitor.ui.view.rows import Unwatched
+
+    url = postgres_url()
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.time() + shift[0]
+
+    def windows(app: Any) -> list[Outage]:
+        return [i.source.outage for i in app.main.store.boundary if type(i.source) is Unwatched]
+
+    with scratch_profile(url) as name:
+        profile = dataclasses.replace(make_profile(emulator, name=name), journal_url=url)
+        environment = emulator.credentials.environment_ids["production"]
+        mark = clock() - 10.0
+        recorder = open_journal_at(name, url)
+        try:
+            event = FlagEvent("flag.updated", "dark-mode", environment, 2, mark, None, mark - 2)
+            recorder.append_event(event)
+            recorder.set_watched_until(mark)
+            assert recorder.flush()
+        finally:
+            recorder.close()  # killed: the mark moves no more
+
+        app = make_app(profile, clock=clock)
+        async with app.run_test(size=(140, 40)) as pilot:
+            store = app.main.store
+            await wait_for(pilot, lambda: store.recorded == 1, what="the recorded row")
+            assert windows(app) == []  # taken as live
+            assert not any("not watched" in line for line in marked(app))
+            shift[0] += WATCHED_PACE + emulator.heartbeat + LIVE_MARK_SLACK
+            await wait_for(pilot, lambda: windows(app), what="the late window")
+            (window,) = windows(app)
+            assert (window.started_at, window.may_have_missed) == (mark, True)
+            lines = marked(app)
+            assert "recorded earlier" in lines[0] and "not watched" in lines[1]
+            exported = [row for row in store.export_rows() if not isinstance(row, FlagEvent)]
+            assert exported == [window]

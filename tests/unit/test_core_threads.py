@@ -8,7 +8,7 @@ import threading
 import time
 
 from togul_monitor.core.loop import OwnerLoop
-from togul_monitor.core.updates import Dropped, UpdateHub
+from togul_monitor.core.updates import Dropped, RecorderStopped, UpdateHub
 from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -59,6 +59,11 @@ def test_an_overflowing_drain_keeps_the_statuses() -> None:
     hub.commit()
     # The loss is said where it was: on each side of the status kept through it.
     assert hub.drain() == [ev(1), ev(2), Dropped(1, 1, 1), stopped, Dropped(1, 1, 1)]
+    # Nor the late window nobody watched (one a run at most): the view would never show it.
+    hub.publish_rows([ev(5), ev(6), ev(7)])
+    hub.publish(RecorderStopped(3.0))
+    hub.commit()
+    assert hub.drain() == [ev(5), ev(6), Dropped(1, 1, 1), RecorderStopped(3.0)]
 
 
 def test_an_overflowing_drain_keeps_what_says_a_gap_in_order_and_the_loss_where_it_was() -> None:

@@ -5,6 +5,14 @@ process is gone (core/takeover.py).
 Opening it is core/recording.py's; this keeps what came of it on the monitor's loop: the
 journal the intake, the evaluations, the configurations and the environment names write to,
 and what the status says of it (`notice`; `busy` while another process records the profile).
+
+A reader that opened the journal on a mark too recent to judge (core/recording.py
+`Opened.live_mark`: its recorder may have died just before) looks at the mark again once a
+live recorder would have moved it (`_look_again`). Moved, its recorder watched on; not moved,
+it had stopped watching there, and the window from the mark to this run's start is told late
+(`RecorderStopped`, and the snapshot's `watched_until`), as the opening would have told it a
+little later. A takeover ends that: the journal is this monitor's from then on, and its own
+mark and hand-over say what was watched (core/takeover.py).
 """
 
 from __future__ import annotations
@@ -19,13 +27,18 @@ from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.environment import Environments
 from togul_monitor.core.intake import Intake
-from togul_monitor.core.recording import Opened, close_aside, open_journal
+from togul_monitor.core.recording import Opened, close_aside, open_journal, watched_mark
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL, Taken, Takeover, hand_over
-from togul_monitor.core.updates import MonitorUpdate, RecordingTaken
-from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal
+from togul_monitor.core.updates import MonitorUpdate, RecorderStopped, RecordingTaken
+from togul_monitor.core.watched import live_mark_due
+from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal, JournalError
 from togul_monitor.store.reading import ReadingJournal
 
 LOAD_EVENTS_AT_START = 10_000
+
+#: Seconds between two looks at the clock while a recent mark waits to be judged: the mark is
+#: dated by the monitor's clock, and the loop's own stands still while the machine sleeps.
+LOOK_STEP = 1.0
 
 
 class MonitorJournal:
@@ -48,11 +61,14 @@ class MonitorJournal:
         self._publish = publish  # an update for the readers (a new snapshot with it)
         self._takeover_interval = takeover_interval
         self._takeover: Takeover | None = None
+        self._look: asyncio.Task[None] | None = None  # at a recent mark again (`_look_again`)
         self.journal: Journal | None = None
         self.notice: str | None = None  # why it is not recording, or what happened to the file
         self.busy = False  # not recording because another process records the profile
         self.live_from = 0  # event-log position of this run's first row (earlier: the journal's)
-        self.watched_until: float | None = None  # the journal's mark when opened (core/watched.py)
+        # The journal's mark when opened (core/watched.py); a recorder taken as live then
+        # that turns out to have stopped: its mark (`_look_again`).
+        self.watched_until: float | None = None
 
     async def open(
         self,
@@ -62,7 +78,8 @@ class MonitorJournal:
         environment_id: str | None,
     ) -> Opened:
         """Open the profile's journal, preload the intake with what it remembers, and, when
-        another process records it, start trying to take it over."""
+        another process records it, start trying to take it over (and, on a recent mark, to
+        look at it again)."""
         load = min(self._intake.log.capacity, LOAD_EVENTS_AT_START)
         where = (profile.name, directory, self._clock, options, load)
         opened = await open_journal(
@@ -76,7 +93,33 @@ class MonitorJournal:
         if opened.reopen is not None:
             self._takeover = Takeover(opened.reopen, self._take_over, self._takeover_interval)
             self._takeover.start()
+        if opened.live_mark is not None and opened.watched_until is not None:
+            look = self._look_again(opened.live_mark, opened.watched_until, profile)
+            self._look = asyncio.get_running_loop().create_task(look, name="journal-mark")
         return opened
+
+    async def _look_again(self, mark: float, opened_at: float, profile: Profile) -> None:
+        """The recorder's `mark`, taken as live's at `opened_at`, read again once a live
+        recorder would have moved it (core/watched.py `live_mark_due`). Not moved: the
+        recorder stopped watching there, and nobody watched until this run began. Moved, but
+        still before `opened_at`: it may have stopped since (its stream lost, a last mark
+        written), so the new mark is looked at again the same way."""
+        journal = self.journal
+        while mark < opened_at and journal is not None:
+            due = live_mark_due(mark, profile.heartbeat_seconds)
+            while (left := due - self._clock()) > 0:
+                await asyncio.sleep(min(left, LOOK_STEP))
+            try:
+                seen = await asyncio.to_thread(watched_mark, journal, self._clock())
+            except JournalError:
+                return  # it cannot tell: as it was
+            if seen is None:
+                return  # a mark ahead of the clock (core/recording.py): not believed either way
+            if seen <= mark:
+                self.watched_until = mark
+                self._publish(RecorderStopped(mark))
+                return
+            mark = seen
 
     def use(self, journal: Journal | None) -> None:
         """Where everything the monitor records goes, from now on."""
@@ -96,6 +139,7 @@ class MonitorJournal:
         read = self.journal
         diffs = read.found_diffs if isinstance(read, ReadingJournal) else ()
         log, now = self._intake.log, self._clock()
+        self._stop_looking()  # this monitor's mark from now on: the mark read is no one's
         hand_over(taken, log, self.live_from, memory, values, now, diffs)
         self.use(taken.journal)
         self._intake.watched.journal_changed()  # its mark is this monitor's from now on
@@ -105,9 +149,18 @@ class MonitorJournal:
         self._publish(RecordingTaken(self._clock()))
 
     async def stop_trying(self) -> None:
-        """Take nothing over from now on (the monitor stops)."""
+        """Take nothing over, and look at no mark again, from now on (the monitor stops)."""
+        look = self._look
+        self._stop_looking()
+        if look is not None:
+            await asyncio.wait((look,))
         if self._takeover is not None:
             await self._takeover.aclose()
+
+    def _stop_looking(self) -> None:
+        if self._look is not None:
+            self._look.cancel()
+            self._look = None
 
     async def close(self) -> None:
         """Commit what is queued and close the journal (off the loop: it waits for the writer)."""

@@ -74,6 +74,10 @@ class Opened(msgspec.Struct):
     #: recorder live (core/watched.py `recorder_live`), the time it was opened: the recorder
     #: watches on. None: no mark (an older program's journal).
     watched_until: float | None = None
+    #: That recent mark, which the reader cannot judge yet (its recorder may have died just
+    #: before): looked at again once a live recorder would have moved it
+    #: (core/monitor_journal.py). None: the mark was judged at the opening.
+    live_mark: float | None = None
 
     def rows(self, limit: int) -> list[Row]:
         """`events` and `outages` in the order they were received (at one time, an outage
@@ -150,8 +154,9 @@ async def open_journal(
         opened.watched_until = await asyncio.to_thread(watched_mark, journal, now)
         if opened.busy and recorder_live(opened.watched_until, now, heartbeat):
             # Its recorder watches still (a shared journal's `record`): nobody missed the
-            # time since its mark, which it writes only every so often.
-            opened.watched_until = now
+            # time since its mark, which it writes only every so often. Or so it seems: one
+            # that died that recently left the same mark, which is looked at again later.
+            opened.live_mark, opened.watched_until = opened.watched_until, now
         if not opened.busy:
             opened.resumed = await asyncio.to_thread(
                 _resume_point, journal, opened.events, environment_id, environment_key, now
@@ -161,7 +166,7 @@ async def open_journal(
                 opened.changes = msgspec.structs.replace(opened.changes, found=())
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
-        opened.outages, opened.watched_until = [], None
+        opened.outages, opened.watched_until, opened.live_mark = [], None, None
         opened.problem = f"journal history not loaded: {exc}"
     except asyncio.CancelledError:
         close_aside(journal)

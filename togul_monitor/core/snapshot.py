@@ -52,7 +52,8 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     recorder_busy: bool = False  # not recording because another process records the profile
     resumed: bool = False  # the stream resumed after the journal's last event (an outage says)
     # Until when earlier runs watched the stream: the journal's "watched until" mark when this
-    # monitor opened it (core/watched.py; None without one). Set once at the start.
+    # monitor opened it (core/watched.py; None without one). Set at the start, and once more
+    # when a recorder a reader took as live turns out to have stopped (`RecorderStopped`).
     watched_until: float | None = None
     journal_moved_aside: bool = False  # the journal was damaged or unreadable: moved aside
     journal_dropped: int = 0  # journal appends refused because the writer fell behind

@@ -110,6 +110,16 @@ class RecordingTaken(msgspec.Struct, frozen=True):
     at: float
 
 
+class RecorderStopped(msgspec.Struct, frozen=True):
+    """The journal's recorder, which this reader took for a live one when it opened the journal
+    (its mark was recent), had stopped watching at `watched_until`: its mark did not move when
+    a live recorder's would have (core/monitor_journal.py). The time from there to this run's
+    start was watched by nobody: a reader's feed shows that window now, late, where it would
+    have shown it had it opened later (the snapshot's `watched_until` says it too)."""
+
+    watched_until: float
+
+
 #: What a headless reader says of `RecordingTaken` (`tail` on stderr, `record` in its log).
 RECORDING_TAKEN = "recording now: the profile's recorder has gone"
 
@@ -131,6 +141,7 @@ MonitorUpdate = (
     | ConfigsStopped
     | EvaluatorStatus
     | RecordingTaken
+    | RecorderStopped
     | Dropped
 )
 
@@ -139,14 +150,22 @@ MARKERS: tuple[type, ...] = (Outage, Malformed, PossibleGap)
 
 #: Kept through an overflow, always: each is rare (a reconnect's, or once a run), and a reader
 #: that lost one would wait for ever (STOPPED), print the proof of an outage it never printed,
-#: or go quiet about diffs without saying why.
-KEPT: tuple[type, ...] = (Status, Outage, OutageProven, ConfigsStopped, RecordingTaken)
+#: go quiet about diffs without saying why, or never show a dead recorder's window.
+KEPT: tuple[type, ...] = (
+    Status,
+    Outage,
+    OutageProven,
+    ConfigsStopped,
+    RecordingTaken,
+    RecorderStopped,
+)
 
 #: Kept through an overflow up to `UpdateHub.max_notices` between two drains (then dropped and
 #: counted): each names something that may be missing (an unusable event, a skipped version,
 #: values the evaluator does not answer), but a broken server or a flaky flag sends them at any
 #: rate, and the buffer must stay bounded.
 NOTICES: tuple[type, ...] = (Malformed, PossibleGap, EvaluatorStatus)
+
 
 
 class _End:

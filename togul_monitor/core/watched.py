@@ -33,13 +33,20 @@ WATCHED_PACE = 15.0
 LIVE_MARK_SLACK = 5.0
 
 
+def live_mark_due(mark: float, heartbeat: float) -> float:
+    """When a live recorder will have moved its mark `mark` at the latest. It writes its
+    stream's last sign of life every WATCHED_PACE seconds (when it moved), and on a quiet stream
+    that sign is its last heartbeat, `heartbeat` seconds apart: a mark older than both (and the
+    slack) is one no live recorder leaves, so it stopped watching there (killed, its stream
+    lost)."""
+    return mark + WATCHED_PACE + heartbeat + LIVE_MARK_SLACK
+
+
 def recorder_live(mark: float | None, now: float, heartbeat: float) -> bool:
-    """Whether a journal's mark, read at `now`, shows a recorder that watches the stream still.
-    A live one writes its stream's last sign of life every WATCHED_PACE seconds (when it
-    moved), and on a quiet stream that sign is its last heartbeat, `heartbeat` seconds apart:
-    a mark older than both (and the slack) is one no live recorder leaves, so it stopped
-    watching there (killed, its stream lost). A reader that opens the journal within that
-    time of the recorder's death takes it as live: it cannot tell the two apart yet."""
+    """Whether a journal's mark, read at `now`, shows a recorder that watches the stream still
+    (`live_mark_due`). A reader that opens the journal within that time of the recorder's
+    death takes it as live at first: it cannot tell the two apart yet, so it looks at the mark
+    again once it is due (core/monitor_journal.py)."""
     return mark is not None and now - mark <= WATCHED_PACE + heartbeat + LIVE_MARK_SLACK
 
 

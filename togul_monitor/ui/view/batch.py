@@ -28,7 +28,7 @@ from togul_monitor.domain.events import (
 from togul_monitor.domain.history import FoundDiff, HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.ui.view.feed_store import FeedStore
-from togul_monitor.ui.view.rows import FeedItem
+from togul_monitor.ui.view.rows import FeedItem, RunStart, Unwatched
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import EvaluatorStatus
@@ -71,6 +71,7 @@ def take_batch(
         ConfigChanged,
         Dropped,
         EvaluatorStatus,
+        RecorderStopped,
         TransitionRecorded,
         ValueUpdated,
     )
@@ -168,6 +169,8 @@ def take_batch(
                 store.skip(skipped, skipped, burst=True)
                 skipped = 0
             store.skip(update.rows, update.events)
+        elif isinstance(update, RecorderStopped):
+            late_window(store, update.watched_until)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
     if skipped:
         store.skip(skipped, skipped, burst=True)
@@ -192,6 +195,22 @@ def revise_outage(store: FeedStore, proven: OutageProven) -> None:
         ]
         for index, item in zip(at, revised, strict=False):
             rows[index] = item
+
+
+def late_window(store: FeedStore, watched_until: float) -> None:
+    """The journal's recorder, taken as live when this run began, had stopped watching at
+    `watched_until`: the window nobody watched from there to this run's start joins the
+    boundary's rows (`export_rows` writes it), in the view where `attach` would have put it,
+    under the row where this run begins. Once: the snapshot the screen attached with may have
+    had the mark already."""
+    boundary = store.boundary
+    start = boundary[0].source if boundary else None
+    if not isinstance(start, RunStart) or any(type(i.source) is Unwatched for i in boundary):
+        return  # cleared since, another process records, or the window is there already
+    window = start.window(watched_until)
+    if window:
+        store.boundary = [*boundary, *window]
+        store.insert_after(boundary[-1], window)
 
 
 #: The updates that are rows of the feed but not events (the markers the event log keeps).

@@ -260,6 +260,22 @@ class FeedStore:
             self._pending = 0
         self.paused = paused
 
+    def insert_after(self, anchor: Row, rows: Sequence[Row]) -> bool:
+        """Markers placed late: `rows` right after `anchor` in the view (the very row), the
+        oldest rows trimmed to make room. False when `anchor` has left the view."""
+        at = next((i for i, row in enumerate(self.view) if row is anchor), None)
+        if at is None:
+            return False
+        view = list(self.view)
+        view[at + 1 : at + 1] = rows
+        cut = max(0, len(view) - self.view_size)
+        gone = sum(1 for row in view[:cut] if type(row) is FlagEvent)
+        self.trimmed, self._shown = self.trimmed + gone, self._shown - gone
+        self.recorded = max(0, self.recorded - cut)  # recorded rows are the front ones
+        self.view = deque(view[cut:], maxlen=self.view_size)
+        self.generation += 1  # the widget lays the view out again
+        return True
+
     def clear(self) -> None:
         """Empty the view (not the monitor's log or journal) and restart every count."""
         self.view.clear()

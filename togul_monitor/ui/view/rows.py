@@ -193,18 +193,37 @@ def boundary_items(
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
     live = fmt_clock(live_from, mode, now)
     source = "by another process" if elsewhere else "earlier"
-    items = [FeedItem(live_from, "info", f"── recorded {source} (journal) · live from {live} ──")]
     times = [row.received_at for row in recorded if isinstance(row, FlagEvent)]
-    if not times or elsewhere or resumed:
-        return items
-    since = max(times)
-    if watched_until is not None:
-        since = max(since, watched_until)
-    if since < live_from:
+    last = None if not times or elsewhere or resumed else max(times)
+    start = RunStart(live_from, last, mode, now)
+    text = f"── recorded {source} (journal) · live from {live} ──"
+    return [FeedItem(live_from, "info", text, start), *start.window(watched_until)]
+
+
+class RunStart(msgspec.Struct, frozen=True):
+    """The source of the boundary's first row, where this run begins: what dates the window
+    nobody watched before it, from the recorded rows' last event (`last_event`; None: no such
+    window, `boundary_items`) or a later "watched until" mark. Kept for a mark that comes late:
+    a recorder the journal's reader took as live had stopped (core/updates.py
+    `RecorderStopped`)."""
+
+    live_from: float
+    last_event: float | None
+    mode: str
+    now: float
+
+    def window(self, watched_until: float | None) -> list[FeedItem]:
+        """The window's row (none when the recorded rows or the mark reach this run)."""
+        if self.last_event is None:
+            return []
+        since = self.last_event if watched_until is None else max(self.last_event, watched_until)
+        live_from, mode, now = self.live_from, self.mode, self.now
+        if since >= live_from:
+            return []
+        live = fmt_clock(live_from, mode, now)
         text = f"── not watched {fmt_clock(since, mode, now)}–{live}: changes may be missing ──"
         window = Unwatched(Outage(since, live_from, None, True, live_from))
-        items.append(FeedItem(live_from, "outage-missing", text, window))
-    return items
+        return [FeedItem(live_from, "outage-missing", text, window)]
 
 
 def run_boundary(
