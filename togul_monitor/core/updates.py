@@ -167,7 +167,6 @@ KEPT: tuple[type, ...] = (
 NOTICES: tuple[type, ...] = (Malformed, PossibleGap, EvaluatorStatus)
 
 
-
 class _End:
     """Ends an update stream (after `stop()`, or when the stream task failed)."""
 
