@@ -10,6 +10,7 @@ from togul_monitor.domain.change_owners import (
     TIE_WITHIN,
     UNSEEN_TIE_WITHIN,
     ChangeOwners,
+    owned_span,
 )
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
@@ -79,3 +80,22 @@ def test_an_export_keeps_the_latest_events_of_each_flag() -> None:
     assert kept.owner(change(9.5, "9")) is events[9]
     assert kept.owner(change(8.5, "8")) is events[8]
     assert kept.owner(change(0.5, "0")) is None  # long forgotten
+
+
+def test_an_events_span_is_when_the_rule_gives_it_a_change_of_its_id() -> None:
+    """`owned_span` (the monitor's look-up of one event's changes) says what `owner` says: a
+    restarted server's two events 1 of the flag, another flag's between them."""
+    first, other, again = (
+        event("env-p", 10.0, "1"),
+        event("env-p", 20.0, "1", "g"),
+        event("env-p", 50.0, "1"),
+    )
+    rule = owners(first, other, again)
+    spans = {id(first): owned_span(first, [other, again]), id(again): owned_span(again, [])}
+    assert spans[id(first)] == (10.0 - CLOCKS_APART, 50.0 - CLOCKS_APART)
+    for at in (4.0, 5.0, 10.5, 44.9, 45.0, 50.5, 99.0):
+        owner = rule.owner(change(at, "1"))
+        for e in (first, again):
+            since, until = spans[id(e)]
+            inside = since <= at and (until is None or at < until)
+            assert inside == (owner is e), (at, e.received_at)

@@ -12,6 +12,7 @@ from togul_monitor.core.environment import Environments
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.queries import transitions_for
 from togul_monitor.core.transition_memory import TransitionMemory
+from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import open_journal_at
@@ -40,6 +41,11 @@ def test_the_journal_finds_an_events_change_by_its_id_and_its_flag(
     read = journal_backend.reader()
     assert read.transitions_for("4", "new-dashboard") == []
     assert read.transitions_for("4", "beta-search") == [CHANGE]
+    # Of the flag's events of the id, the one computed when (domain/change_owners.py).
+    assert read.transitions_for("4", "beta-search", 195.0, None) == [CHANGE]
+    assert read.transitions_for("4", "beta-search", 195.0, 200.5) == []
+    assert read.transitions_for("4", "beta-search", 200.6) == []
+    assert read.transitions_for("4", "beta-search", None, 200.6) == [CHANGE]
 
 
 def test_memory_finds_an_events_change_by_its_id_and_its_flag() -> None:
@@ -57,7 +63,7 @@ def test_the_monitors_lookup_falls_back_to_the_journal_for_the_same_flag_only(
         journal.append_transition(CHANGE)  # an earlier run's: not in this run's memory
         evaluations = ContextEvaluations(lambda _: None, time.time, watched=(), retry_delay=5.0)
         environments = Environments("production")
-        state = OwnerLoop(), evaluations, environments, journal
+        state = OwnerLoop(), evaluations, environments, journal, EventLog()
         assert transitions_for(*state, EARLIER) == []
         assert transitions_for(*state, LATER) == [CHANGE]
         # A token's stream: the same id and flag in another environment changed none of the
@@ -90,3 +96,36 @@ def test_a_start_ties_each_life_s_change_to_its_own_event_of_one_flag_and_id() -
     newer = ValueTransition("beta-search", ON, OFF, "4", 300.5)
     tied = tie_changes([LATER, again], [CHANGE, newer], [], "env-1")
     assert tied.transitions == ((LATER, CHANGE), (again, newer))
+
+
+def test_the_monitors_lookup_gives_an_event_of_an_earlier_life_its_own_changes_only(
+    tmp_path: Path,
+) -> None:
+    """The flag's event 4 of the first life changed no value, that of the second did: the
+    detail's look-up (memory, else the journal) of the first says none, as the feed's row does,
+    not the second life's change; and each life's change is its own event's."""
+    first = FlagEvent("flag.updated", "beta-search", "env-1", 3, 100, "4", 100.0)
+    log = EventLog()
+    log.extend([first, LATER])
+    for in_memory in (True, False):
+        journal = open_journal_at("p", tmp_path / f"{in_memory}.sqlite3")
+        try:
+            journal.append_events([first, LATER])
+            evaluations = ContextEvaluations(lambda _: None, time.time, watched=(), retry_delay=5.0)
+            if in_memory:
+                evaluations.memory.add(CHANGE)
+            else:
+                journal.append_transition(CHANGE)
+            state = OwnerLoop(), evaluations, Environments("production"), journal, log
+            assert transitions_for(*state, first) == [], in_memory
+            assert transitions_for(*state, LATER) == [CHANGE], in_memory
+            # The first life's event 4 changed the value too: each event its own change.
+            own = ValueTransition("beta-search", ON, OFF, "4", 100.5)
+            if in_memory:
+                evaluations.memory.add(own)
+            else:
+                journal.append_transition(own)
+            assert transitions_for(*state, first) == [own], in_memory
+            assert transitions_for(*state, LATER) == [CHANGE], in_memory
+        finally:
+            journal.close()

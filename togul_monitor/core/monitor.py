@@ -330,7 +330,7 @@ class Monitor:
     def transitions_for(self, event: FlagEvent) -> list[ValueTransition]:
         """Every context's value change of the event (memory, else the journal)."""
         state = self._owner, self._evaluations, self._environments, self._recording.journal
-        return transitions_for(*state, event)
+        return transitions_for(*state, self.event_log, event)
 
     def restart_stream(self) -> None:
         """Reconnect now; also lifts a credentials halt (the user may have fixed the key)."""

@@ -10,6 +10,8 @@ from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.environment import Environments
 from togul_monitor.core.intake import Intake
 from togul_monitor.core.loop import OwnerLoop
+from togul_monitor.domain.change_owners import owned_span
+from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import FoundDiff, HistoryEntry, merge_history
 from togul_monitor.domain.values import ValueTransition
@@ -64,15 +66,19 @@ def transitions_for(
     evaluations: ContextEvaluations,
     environments: Environments,
     journal: Journal | None,
+    log: EventLog,
     event: FlagEvent,
 ) -> list[ValueTransition]:
     """The transitions the event caused, one per context it changed: from memory, else from
-    the journal. Found by the event's id and flag: a restarted server numbers its events from 1
-    again, and another flag's event of the same id changed another flag. Values are the
-    profile's environment's: an event of another (a token's stream) changed none of them."""
+    the journal. Found by the event's id and flag, and when they were computed: a restarted
+    server numbers its events from 1 again, so another flag's event of the id changed another
+    flag, and the flag's own event of the id in another life of the server (in `log`, the
+    monitor's events) changed the values then (domain/change_owners.py `owned_span`). Values
+    are the profile's environment's: an event of another (a token's stream) changed none."""
     event_id, flag_key = event.event_id, event.flag_key
     if event_id is None:
         return []
+    since, until = owned_span(event, _after(log, event, environments.environment_id))
 
     def in_memory() -> list[ValueTransition] | None:
         if environments.environment_id not in (None, event.environment_id):
@@ -82,10 +88,24 @@ def transitions_for(
     found = owner.ask(in_memory)
     if found is None:
         return []
+    found = [t for t in found if since <= t.at and (until is None or t.at < until)]
     if found or journal is None:
         return found
     journal.flush(timeout=2.0)
     try:
-        return journal.transitions_for(event_id, flag_key)
+        return journal.transitions_for(event_id, flag_key, since, until)
     except JournalError:
         return []
+
+
+def _after(log: EventLog, event: FlagEvent, environment_id: str | None) -> list[FlagEvent]:
+    """The flag's events in `log` received after `event` (of the profile's environment, when
+    known), oldest first."""
+    events = log.for_flag(event.flag_key)
+    index = next((i for i, e in enumerate(events) if e is event), None)
+    later = (
+        events[index + 1 :]
+        if index is not None
+        else [e for e in events if e.received_at > event.received_at]
+    )
+    return [e for e in later if environment_id in (None, e.environment_id)]

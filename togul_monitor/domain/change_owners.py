@@ -18,12 +18,16 @@ what a change keeps, its flag, the id and when it was computed:
 `ChangeOwners` holds the events to tie to, in the order they were received: all of them (a
 start's preloaded events), or as they come, at most about `per_flag` of each flag (an export
 streams the journal, and asks for each change once the events before it have come).
+`owned_span` says the same rule the other way round, for one event with an id: when its changes
+were computed (the monitor's look-up of an event's changes in memory and in the journal, which
+keep them by id and flag, core/queries.py).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterable
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
@@ -101,6 +105,20 @@ class ChangeOwners:
         self._ids[held] -= 1
         if not self._ids[held]:
             del self._ids[held]
+
+
+def owned_span(event: FlagEvent, later: Iterable[FlagEvent]) -> tuple[float, float | None]:
+    """When a change naming `event`'s id and flag was computed if `event` owns it, by
+    `ChangeOwners`' rule: from `CLOCKS_APART` before `event` was received (an earlier change is
+    an earlier event's), until `CLOCKS_APART` before the next event of its id and flag was (that
+    one's from then on: a restarted server numbered its events from 1 again). `later`: events
+    received after `event`, in order, of the environments `ChangeOwners` would hold; the end
+    is None while none of them has the id."""
+    start = event.received_at - CLOCKS_APART
+    for other in later:
+        if other.event_id == event.event_id and other.flag_key == event.flag_key:
+            return start, other.received_at - CLOCKS_APART
+    return start, None
 
 
 def close_enough(transition: ValueTransition, event: FlagEvent) -> bool:

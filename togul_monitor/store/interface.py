@@ -72,9 +72,17 @@ class JournalReader(ABC):
         """Events, value transitions and outages around them for one flag, newest first."""
 
     @abstractmethod
-    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
+    def transitions_for(
+        self,
+        event_id: str,
+        flag_key: str,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[ValueTransition]:
         """The value changes the event (its id and flag: a restarted server numbers its events
-        from 1 again) caused, one per context, in the order recorded."""
+        from 1 again) caused, one per context, in the order recorded; computed at or after
+        `since` and before `until` when given (which of the flag's events of the id owns them,
+        domain/change_owners.py `owned_span`)."""
 
     @abstractmethod
     def config_diffs(

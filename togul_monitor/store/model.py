@@ -127,6 +127,21 @@ def transition_row(t: ValueTransition) -> Row:
     return (t.flag_key, t.event_id, t.at, before, after, t.context, int(t.includes_unseen))
 
 
+def span_clause(
+    since: float | None, until: float | None, placeholder: str
+) -> tuple[str, tuple[float, ...]]:
+    """The SQL that keeps transitions computed at or after `since` and before `until` (each
+    when given), and its parameters: `placeholder` is the backend's (`?`, `%s`)."""
+    clause, bounds = "", []
+    if since is not None:
+        clause += f" AND at >= {placeholder}"
+        bounds.append(since)
+    if until is not None:
+        clause += f" AND at < {placeholder}"
+        bounds.append(until)
+    return clause, tuple(bounds)
+
+
 def transition_from_row(row: Row) -> ValueTransition:
     flag_key, event_id, at, before, after, context, unseen = row
     return ValueTransition(

@@ -74,8 +74,14 @@ class ReadingJournal(Journal):
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
         return self._reader.history(flag_key, limit)
 
-    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
-        return self._reader.transitions_for(event_id, flag_key)
+    def transitions_for(
+        self,
+        event_id: str,
+        flag_key: str,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[ValueTransition]:
+        return self._reader.transitions_for(event_id, flag_key, since, until)
 
     def config_diffs(
         self, flag_key: str | None, limit: int = 500, since: float | None = None

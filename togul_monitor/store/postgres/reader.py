@@ -46,6 +46,7 @@ from togul_monitor.store.model import (
     event_from_row,
     last_value_from_row,
     outage_from_row,
+    span_clause,
     transition_from_row,
 )
 from togul_monitor.store.postgres.schema import SCHEMA_VERSION, has_column, schema_version
@@ -188,12 +189,19 @@ class PostgresReads:
                 ]
         return merge_history(transitions, events, outages, limit=limit)
 
-    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
+    def transitions_for(
+        self,
+        event_id: str,
+        flag_key: str,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[ValueTransition]:
+        span, bounds = span_clause(since, until, "%s")
         with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT {self._transitions(conn)} FROM transitions WHERE profile = %s"
-                " AND event_id = %s AND flag_key = %s ORDER BY seq DESC LIMIT %s",
-                (self.profile, event_id, flag_key, MAX_TRANSITIONS_PER_EVENT),
+                f" AND event_id = %s AND flag_key = %s{span} ORDER BY seq DESC LIMIT %s",
+                (self.profile, event_id, flag_key, *bounds, MAX_TRANSITIONS_PER_EVENT),
             ).fetchall()
         newest: dict[str, ValueTransition] = {}
         for transition in map(transition_from_row, rows):

@@ -42,6 +42,7 @@ from togul_monitor.store.model import (
     event_from_row,
     last_value_from_row,
     outage_from_row,
+    span_clause,
     transition_from_row,
 )
 from togul_monitor.store.sqlite.files import is_unreadable
@@ -248,17 +249,26 @@ def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEnt
     return merge_history(transitions, events, outages, limit=limit)
 
 
-def read_transitions_for(path: Path, event_id: str, flag_key: str) -> list[ValueTransition]:
+def read_transitions_for(
+    path: Path,
+    event_id: str,
+    flag_key: str,
+    since: float | None = None,
+    until: float | None = None,
+) -> list[ValueTransition]:
     """The value changes event `event_id` of `flag_key` caused, one per context, in the order
-    recorded. The flag too: a restarted server numbers its events from 1 again.
+    recorded. The flag too: a restarted server numbers its events from 1 again; and computed
+    at or after `since` and before `until` when given: the flag's event of that id in another
+    life of the server owns the others (domain/change_owners.py `owned_span`).
 
     Should the id have more than one transition of a context (an event replayed after an
     outage, say), the newest is the one kept, as the live view keeps it."""
+    span, bounds = span_clause(since, until, "?")
     with _connection(path) as conn:
         rows = conn.execute(
             f"SELECT {transition_columns(conn)} FROM transitions WHERE event_id = ?"
-            " AND flag_key = ? ORDER BY seq DESC LIMIT ?",
-            (event_id, flag_key, MAX_TRANSITIONS_PER_EVENT),
+            f" AND flag_key = ?{span} ORDER BY seq DESC LIMIT ?",
+            (event_id, flag_key, *bounds, MAX_TRANSITIONS_PER_EVENT),
         ).fetchall()
     newest: dict[str, ValueTransition] = {}
     for transition in map(transition_from_row, rows):
@@ -350,8 +360,14 @@ class SqliteReads:
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
         return read_history(self.path, flag_key, limit)
 
-    def transitions_for(self, event_id: str, flag_key: str) -> list[ValueTransition]:
-        return read_transitions_for(self.path, event_id, flag_key)
+    def transitions_for(
+        self,
+        event_id: str,
+        flag_key: str,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[ValueTransition]:
+        return read_transitions_for(self.path, event_id, flag_key, since, until)
 
     def config_diffs(
         self, flag_key: str | None, limit: int = 500, since: float | None = None
