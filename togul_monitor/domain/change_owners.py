@@ -17,7 +17,8 @@ what a change keeps, its flag, the id and when it was computed:
 
 `ChangeOwners` holds the events to tie to, in the order they were received: all of them (a
 start's preloaded events), or as they come, at most about `per_flag` of each flag (an export
-streams the journal, and asks for each change once the events before it have come).
+streams the journal, and asks for a change with an id once it has read the events received up
+to `CLOCKS_APART` after it: store/export_window.py `_Ahead`).
 `owned_span` says the same rule the other way round, for one event with an id: when its changes
 were computed (the monitor's look-up of an event's changes in memory and in the journal, which
 keep them by id and flag, core/queries.py).

@@ -6,17 +6,24 @@ Each item has a time: an event the time it was received, an outage where it ende
 reconnect: domain/events.py `outage_time`, not when it was decided, up to a second later), a
 value change and a diff the time they were computed (after their event). The four streams are
 merged by it; at one time, an outage comes before the events the server replayed for it and
-the changes the values asked again after it found, an event before what it changed.
+the changes the values asked again after it found, an event before what it changed. A shared
+journal keeps an event as the recorder that wrote it first stamped it, by its clock, which may
+be up to `CLOCKS_APART` ahead of the clock that computed the event's change or diff: an export
+reads the events that far ahead of such a change (`_Ahead`: only those seconds' events are held),
+ties it as the backfill does, and holds it until its event is written, right after it.
 
 A filtered export writes the events its filter keeps, every outage (an outage is of the whole
 stream: whatever the filter, changes in it may be missing), and the value changes and diffs of
 the events it wrote. A diff is tied to its event as the journal's readers tie it: by the
-event's id within its flag and environment, or without ids by its flag, environment and version,
-to the last such event before it (`_DiffOwners`: a flag created again reuses the versions). A
-value change is tied to its event by the rule the backfill of a monitor's rows ties it by too
-(domain/change_owners.py): an event of the profile's environment (`environment_id`; a token's
-stream carries every environment, the values are the profile's), by the event's id within its
-flag, or without ids the last event of its flag (sent without an id) received shortly before it.
+event's id within its flag and environment (the newest received by `CLOCKS_APART` after the
+diff), or without ids by its flag, environment and version, to the last such event before it
+(`_DiffOwners`: a flag created again reuses the versions), or with none before it the first
+received up to `CLOCKS_APART` after it (store/recorded.py). A value change is tied to its
+event by the rule the backfill of a monitor's rows ties it by too (domain/change_owners.py): an
+event of the profile's environment (`environment_id`; a token's stream carries every
+environment, the values are the profile's), by the event's id within its flag (the newest
+received by `CLOCKS_APART` after the change), or without ids the last event of its flag (sent
+without an id) received shortly before it.
 One that names no event and is tied to none was found by a re-evaluation of its own (after
 an outage whose events were lost, `r`, a start): it is written as `found` (`Exported.found`),
 without an environment (the journal does not say which it was), and a filter keeps it as the
@@ -32,11 +39,13 @@ event it shows, `found`, each with its environment.
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
 import msgspec
 
-from togul_monitor.domain.change_owners import ChangeOwners
+from togul_monitor.domain.change_owners import CLOCKS_APART, ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage, outage_time
 from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.values import ValueTransition
@@ -89,21 +98,30 @@ def window_items(
     filtered = filtered or keep is not None
     recent = ChangeOwners(environment_id, RECENT_PER_FLAG)
     diffs = list(diffs)  # few (one per change of a flag's rules): read at once by the callers
-    owners = _DiffOwners(diffs if filtered else ())
-    for _, rank, item in _merged(events, outages, diffs, transitions, tied, found):
+    owners = _DiffOwners(diffs)
+    ahead = _Ahead(events, recent)
+    # Changes and diffs whose event comes later in the merge (another recorder's clock stamped
+    # it a little ahead), by that event's identity: written right after it.
+    held: dict[int, list[Exported]] = {}
+    for _, rank, item in _merged(ahead, outages, diffs, transitions, tied, found):
         if isinstance(item, Exported):  # a caller's found change
             yield item
         elif rank == _EVENT:
             assert isinstance(item, FlagEvent)
             kept = keep is None or keep(item)
-            recent.add(item)
+            ahead.passed(item)
             owners.saw(item, kept)
             if kept:
                 yield Exported(item)
+                yield from held.pop(id(item), ())
+            else:
+                held.pop(id(item), None)
         elif isinstance(item, tuple):
             yield Exported(item[1], item[0].environment_id)
         elif rank == _TRANSITION:
             assert isinstance(item, ValueTransition)
+            if item.event_id is not None:  # its event may be stamped up to CLOCKS_APART later
+                ahead.read_until(item.at + CLOCKS_APART)
             owner = recent.owner(item)
             if owner is None:
                 if item.event_id is None:
@@ -111,14 +129,69 @@ def window_items(
                         yield Exported(item, found=True)
                 elif not filtered:  # its event is not in the window (`--since`, retention)
                     yield Exported(item)
+            elif ahead.waits(owner):
+                held.setdefault(id(owner), []).append(Exported(item, owner.environment_id))
             elif keep is None or keep(owner):  # its event is written
                 yield Exported(item, owner.environment_id)
         elif rank == _DIFF:
             assert isinstance(item, StoredDiff)
-            if not filtered or owners.written(item.diff):
+            later = owners.later(item, ahead.waiting(item.at + CLOCKS_APART))
+            if later is not None:
+                held.setdefault(id(later), []).append(Exported(item))
+            elif not filtered or owners.written(item.diff):
                 yield Exported(item)
         else:
             yield Exported(item)
+
+
+class _Ahead:
+    """The events, as the merge takes them, and read ahead of it up to a time a change or a
+    diff asks for (its own and `CLOCKS_APART`): each is handed to `recent` as it is read, in the
+    journal's order, so that a change finds an event another recorder stamped a little after it.
+    Only what the journal holds for that many seconds is read ahead: an export streams millions
+    of events."""
+
+    def __init__(self, events: Iterable[FlagEvent], recent: ChangeOwners) -> None:
+        self._source = iter(events)
+        self._recent = recent
+        self._ahead: deque[FlagEvent] = deque()  # read, not taken by the merge yet
+        # Read, not through the merge yet (the merge takes one before it yields it), by identity.
+        self._waiting: dict[int, FlagEvent] = {}
+        self._last = -math.inf  # when the last one read was received
+
+    def __iter__(self) -> Iterator[tuple[float, int, FlagEvent]]:
+        while self._ahead or self._read():
+            event = self._ahead.popleft()
+            yield event.received_at, _EVENT, event
+
+    def read_until(self, at: float) -> None:
+        """Reads the events received by `at` (and the next one)."""
+        while self._last <= at and self._read():
+            pass
+
+    def waiting(self, at: float) -> list[FlagEvent]:
+        """The events received by `at`, read and not through the merge yet, in the journal's
+        order."""
+        self.read_until(at)
+        return [e for e in self._waiting.values() if e.received_at <= at]
+
+    def waits(self, event: FlagEvent) -> bool:
+        """Whether `event` is read and not through the merge yet."""
+        return id(event) in self._waiting
+
+    def passed(self, event: FlagEvent) -> None:
+        self._waiting.pop(id(event), None)
+
+    def _read(self) -> bool:
+        event = next(self._source, None)
+        if event is None:
+            self._last = math.inf
+            return False
+        self._ahead.append(event)
+        self._waiting[id(event)] = event
+        self._last = event.received_at
+        self._recent.add(event)
+        return True
 
 
 #: The event a diff explains: its flag, environment and id, or (the stream without ids) its
@@ -138,15 +211,30 @@ class _DiffOwners:
         self._kept: dict[_EventKey, bool] = {}
 
     def saw(self, event: FlagEvent, kept: bool) -> None:
-        if self._named:
-            version = event.version if event.event_id is None else None
-            key = (event.flag_key, event.environment_id, event.event_id, version)
-            if key in self._named:
-                self._kept[key] = kept
+        if self._named and (key := _event_key(event)) in self._named:
+            self._kept[key] = kept
 
     def written(self, diff: ConfigDiff) -> bool:
         key = _diff_key(diff)
         return key is not None and self._kept.get(key, False)
+
+    def later(self, stored: StoredDiff, waiting: list[FlagEvent]) -> FlagEvent | None:
+        """The event of `waiting` (not through the merge yet, received by `CLOCKS_APART` after
+        `stored`) it explains, if it explains one of them and none seen before: with an id the
+        last of them (as a value change's id: domain/change_owners.py), without the first, if
+        no event before it had its version (as store/recorded.py ties it)."""
+        key = _diff_key(stored.diff)
+        if key is None or (key[2] is None and key in self._kept):
+            return None
+        matches = [e for e in waiting if _event_key(e) == key]
+        if not matches:
+            return None
+        return matches[-1] if key[2] is not None else matches[0]
+
+
+def _event_key(event: FlagEvent) -> _EventKey:
+    version = event.version if event.event_id is None else None
+    return (event.flag_key, event.environment_id, event.event_id, version)
 
 
 def _diff_key(diff: ConfigDiff) -> _EventKey | None:
@@ -172,7 +260,7 @@ def _keeps_found(
 
 
 def _merged(
-    events: Iterable[FlagEvent],
+    events: _Ahead,
     outages: Iterable[Outage],
     diffs: Iterable[StoredDiff],
     transitions: Iterable[ValueTransition],
@@ -184,7 +272,7 @@ def _merged(
     owned = sorted(((max(c.at, e.received_at), _TRANSITION, (e, c)) for e, c in tied), key=_time)
     streams: list[Iterator[tuple[float, int, Item | Tied | Exported]]] = [
         iter(sorted(((outage_time(o), _OUTAGE, o) for o in outages), key=_time)),
-        ((e.received_at, _EVENT, e) for e in events),
+        iter(events),
         ((d.at, _DIFF, d) for d in diffs),
         ((t.at, _TRANSITION, t) for t in transitions),
         iter(owned),
