@@ -84,6 +84,7 @@ PROFILE_TABLES = (
     "config_diffs",
     "context_last_values",
     "watched_until",
+    "merged_answers",
 )
 
 

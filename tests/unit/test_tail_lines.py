@@ -268,7 +268,7 @@ def test_exports_name_the_environment_and_write_iso_times() -> None:
     )
     assert row == (
         "9,flag.updated,k,env-p,production,3,2023-11-14T22:13:20Z,2023-11-14T22:13:21.234Z,event"
-        + "," * 8
+        + "," * 9  # the columns of the other kinds, and evaluated_with_next
     )
     assert unknown.split(",")[3:5] == ["env-unknown", ""]
 

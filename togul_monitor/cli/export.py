@@ -27,7 +27,8 @@ from togul_monitor.store.export_window import outage_words
 from togul_monitor.support.files import atomic_text
 from togul_monitor.support.text import safe_text
 
-MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention)
+MAX_EXPORTED_DIFFS = 1_000_000  # as many as the journal keeps (its retention); answers too
+_FIRST = float("-inf")  # no `--since`: from the first
 
 
 @click.command()
@@ -75,6 +76,10 @@ def export(
         environment_id = profile_environment_id(name, names)
         # The outages are few; the value changes are read in chunks, as the events are.
         outages = journal.outages(since_at)
+        # Few too (one per answer that may have covered several events, domain/merged.py):
+        # which events were evaluated with their flag's next change, as `history` says it.
+        first = _FIRST if since_at is None else since_at
+        answers = journal.merged_answers(None, first, MAX_EXPORTED_DIFFS)
         keep = None if flt is None else (lambda e: flt.matches(e, names))
 
         def write(out: IO[str]) -> int:
@@ -92,6 +97,7 @@ def export(
                     transitions=transitions,
                     keep=keep,
                     environment_id=environment_id,
+                    answers=answers,
                 )
             return write_csv(
                 events,
@@ -101,6 +107,7 @@ def export(
                 transitions=transitions,
                 keep=keep,
                 environment_id=environment_id,
+                answers=answers,
             )
 
         if output is None:

@@ -134,16 +134,14 @@ def history_json(
     """`with_next`: the contexts the event was evaluated with the next change in (a key only
     then: a journal that does not say leaves it out, claiming nothing)."""
     from togul_monitor.domain.values import transition_to_json
-    from togul_monitor.store.export_json import with_environment_key
+    from togul_monitor.store.export_json import with_environment_key, with_next_json
 
     if isinstance(entry, FlagEvent):
         data = {
             **with_environment_key(entry, environment_names, kind="event"),
             "replayed": replayed,
         }
-        if with_next:
-            data["evaluated_with_next"] = list(with_next)
-        return data
+        return with_next_json(data, with_next)
     if isinstance(entry, ValueTransition):
         return {"kind": "transition", **transition_to_json(entry)}
     return {"kind": "outage", **entry.to_json()}

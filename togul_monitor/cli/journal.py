@@ -49,9 +49,9 @@ from togul_monitor.cli.history_lines import (
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import Replays
-from togul_monitor.domain.merged import merged_events
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
+from togul_monitor.store.recorded import read_merged
 from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 
@@ -208,7 +208,7 @@ def history(
         # Every context the profile has, or the journal has values of: which one changed is
         # news whenever there are two, even when it is `default`.
         contexts = {*_profile_contexts(name), *journal.last_values()}
-        with_next = _merged(journal, flag, [e for e in found if isinstance(e, FlagEvent)])
+        with_next = read_merged(journal, [e for e in found if isinstance(e, FlagEvent)], flag)
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
         raise SystemExit(EXIT_FAILED) from None
@@ -236,16 +236,3 @@ def history(
             click.echo(line)
             if isinstance(entry, FlagEvent) and entry in with_next:
                 click.echo(merged_line(entry, with_next[entry], names, contexts))
-
-
-def _merged(
-    journal: JournalReader, flag: str, events: list[FlagEvent]
-) -> dict[FlagEvent, tuple[str, ...]]:
-    """The events among `events` evaluated with their flag's next change, with the contexts
-    (domain/merged.py): by the answers that came since the oldest of them."""
-    if not events:
-        return {}
-    oldest = min(event.received_at for event in events)
-    # An answer per event shown at most, per context (a handful), per recorder (a few).
-    answers = journal.merged_answers(flag, oldest, 64 * len(events))
-    return merged_events(events, answers)

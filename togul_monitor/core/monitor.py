@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from togul_monitor.core.intake import Intake
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.monitor_journal import MonitorJournal
 from togul_monitor.core.monitor_stream import MonitorStream
-from togul_monitor.core.queries import flag_history, transitions_for
+from togul_monitor.core.queries import flag_history, flag_merged, transitions_for
 from togul_monitor.core.recording import journal_notice
 from togul_monitor.core.snapshot import MonitorSnapshot, Publisher, copy_counters
 from togul_monitor.core.stream_effects import StreamEffects
@@ -326,6 +326,12 @@ class Monitor:
         intake, evaluations = self._intake, self._evaluations
         journal = self._recording.journal
         return flag_history(self._owner, intake, evaluations, journal, flag_key, limit)
+
+    def evaluated_with_next(
+        self, flag_key: str, entries: Sequence[HistoryEntry]
+    ) -> dict[FlagEvent, tuple[str, ...]]:
+        """The events of `history`'s entries evaluated with the next change (core/queries.py)."""
+        return flag_merged(self._recording.journal, flag_key, entries)
 
     def transitions_for(self, event: FlagEvent) -> list[ValueTransition]:
         """Every context's value change of the event (memory, else the journal)."""

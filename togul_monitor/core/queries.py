@@ -5,6 +5,7 @@ journal on the asking thread, with a connection of its own."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.environment import Environments
@@ -16,6 +17,7 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import FoundDiff, HistoryEntry, merge_history
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.journal import Journal, JournalError
+from togul_monitor.store.recorded import read_merged
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
@@ -59,6 +61,23 @@ def flag_history(
         except JournalError as exc:
             log.warning("journal history unavailable: %s", exc)
     return merge_history(stored, transitions, events, outages, limit=limit)
+
+
+def flag_merged(
+    journal: Journal | None, flag_key: str, entries: Sequence[HistoryEntry]
+) -> dict[FlagEvent, tuple[str, ...]]:
+    """The events among `entries` (`flag_history`'s) evaluated with their flag's next change,
+    with the contexts: by the journal's answers, the rule `history` reads them by
+    (domain/merged.py), in one query; none without a journal, or one that fails (the pane
+    then says what it always said)."""
+    events = [entry for entry in entries if isinstance(entry, FlagEvent)]
+    if journal is None or not events:
+        return {}
+    try:
+        return read_merged(journal, events, flag_key)
+    except JournalError as exc:
+        log.warning("journal answers unavailable: %s", exc)
+        return {}
 
 
 def transitions_for(

@@ -14,17 +14,25 @@ The rule claims nothing it cannot check: a row counts only when its event is amo
 read, exactly as the recorder received it (a shared journal keeps an event as the recorder that
 wrote it first stamped it, and another recorder's answers are told by its own clock), and an
 event journalled before such rows were written has none.
+
+One rule for every reader (`merged_stream`): `history` and the TUI's history pane, the feed's
+rows of earlier runs (store/recorded.py) and the exports (store/export_window.py), so none of
+them says of an event what another does not. It runs over the events as they were received:
+an export streams millions and may not hold them, so an event is held back only while an
+answer that may cover it has not been checked, until the events read pass that answer's event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 
 import msgspec
 
 from togul_monitor.domain.events import FlagEvent
 
-#: What `tail`, the feed and `history` say of such an event (ui/view/feed_layout.py).
+#: What `tail`, the feed, the history pane and `history` say of such an event
+#: (ui/view/feed_layout.py).
 WITH_NEXT = "evaluated with the next change"
 
 
@@ -43,20 +51,68 @@ class MergedAnswer(msgspec.Struct, frozen=True):
 def merged_events(
     events: Iterable[FlagEvent], answers: Iterable[MergedAnswer]
 ) -> dict[FlagEvent, tuple[str, ...]]:
-    """The events among `events` that were answered with a later one, each with the contexts
-    it was (sorted); events that are not keys were evaluated on their own, or nothing says."""
-    by_flag: dict[tuple[str, str], list[FlagEvent]] = {}
+    """The events among `events` (in any order) that were answered with a later one, each with
+    the contexts it was (sorted); events that are not keys were evaluated on their own, or
+    nothing says. `merged_stream` over them in the order they were received."""
+    received = sorted(events, key=lambda event: (event.received_at, event.version))
+    return {event: contexts for event, contexts in merged_stream(received, answers) if contexts}
+
+
+def merged_stream(
+    events: Iterable[FlagEvent], answers: Iterable[MergedAnswer]
+) -> Iterator[tuple[FlagEvent, tuple[str, ...]]]:
+    """Each of `events` (in the order they were received, as the journal reads them) with the
+    contexts it was evaluated with its flag's next change in (sorted; () when none, or nothing
+    says), in the same order: the one rule of `history`, `export`, the history pane and the
+    feed's rows of earlier runs.
+
+    An answer counts only once its own event has come by (see the module's docstring): an event
+    an answer may have covered is held back until the events read have passed that answer's
+    event, a second or two under a burst; the others pass at once. Without answers (a journal
+    recorded before they were kept) the events pass as they are, at no cost per event."""
+    pending = sorted(answers, key=lambda answer: answer.since)
+    if not pending:
+        yield from ((event, ()) for event in events)
+        return
+    # (Flag, environment) → the answers whose range has begun (`since` passed), unexpired.
+    started: dict[tuple[str, str], list[MergedAnswer]] = {}
+    seen: set[MergedAnswer] = set()  # the answers whose event came by
+    held: deque[tuple[FlagEvent, list[MergedAnswer]]] = deque()
+    begun = 0
+    latest = float("-inf")
     for event in events:
-        by_flag.setdefault((event.flag_key, event.environment_id), []).append(event)
-    found: dict[FlagEvent, set[str]] = {}
-    for answer in answers:
-        group = by_flag.get((answer.flag_key, answer.environment_id), [])
-        if not any(_is_answered(event, answer) for event in group):
-            continue  # its event is not among those read (or another recorder stamped it)
-        for event in group:
-            if answer.since < event.received_at and _before(event, answer):
-                found.setdefault(event, set()).add(answer.context)
-    return {event: tuple(sorted(contexts)) for event, contexts in found.items()}
+        at = event.received_at
+        latest = max(latest, at)
+        while begun < len(pending) and pending[begun].since < at:
+            answer = pending[begun]
+            started.setdefault((answer.flag_key, answer.environment_id), []).append(answer)
+            begun += 1
+        group = started.get((event.flag_key, event.environment_id))
+        covering: list[MergedAnswer] = []
+        if group:
+            group[:] = [answer for answer in group if answer.received_at >= at]  # not yet past
+            for answer in group:
+                if _is_answered(event, answer):
+                    seen.add(answer)
+                elif _before(event, answer):
+                    covering.append(answer)
+        held.append((event, covering))
+        while held and not _undecided(held[0][1], seen, latest):
+            first, covered = held.popleft()
+            yield first, _contexts(covered, seen)
+    for event, covered in held:  # the end: an answer whose event never came claims nothing
+        yield event, _contexts(covered, seen)
+
+
+def _undecided(covering: list[MergedAnswer], seen: set[MergedAnswer], latest: float) -> bool:
+    """Whether one of `covering` may still see its event come (none received later yet)."""
+    return any(answer not in seen and answer.received_at >= latest for answer in covering)
+
+
+def _contexts(covering: list[MergedAnswer], seen: set[MergedAnswer]) -> tuple[str, ...]:
+    if not covering:
+        return ()
+    return tuple(sorted({answer.context for answer in covering if answer in seen}))
 
 
 def _is_answered(event: FlagEvent, answer: MergedAnswer) -> bool:

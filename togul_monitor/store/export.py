@@ -21,6 +21,14 @@ its filter keeps, and every outage. CSV has a row per event, value change and ou
 diffs): the event's columns first, as they were when it held events only, then `kind` and the
 columns of the other kinds (`CSV_COLUMNS`), empty where they do not apply.
 
+An event whose re-evaluation was merged into its flag's next one (a burst: a flag is asked
+about at most once a second) was never evaluated on its own: its line has
+`"evaluated_with_next": [contexts]`, as `history --json` has it, and its CSV row the contexts in
+the last column (`evaluated_with_next`, space-separated). `togul-monitor export` knows it from
+the journal's answers (domain/merged.py, the rule of `history`), the TUI's `e` from what its
+feed rows say; an event nothing says it of (a journal recorded before the answers were kept)
+has neither.
+
 `read_jsonl` takes back what `write_jsonl` wrote (and what `tail --json` prints: its event
 lines, numeric times included; its other lines are skipped). The round trip keeps every field
 but the sub-millisecond part of `received_at`; a second export of the re-imported events is
@@ -35,8 +43,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.export_json import (
+    WITH_NEXT_KEY,
     diff_json,
     event_json,
     found_json,
@@ -59,7 +69,8 @@ EVENT_COLUMNS = (
     "timestamp",
     "received_at",
 )
-#: Then what the row is, and the columns of a value change and of an outage (empty elsewhere).
+#: Then what the row is, and the columns of a value change and of an outage (empty elsewhere),
+#: and an event's contexts it was evaluated with its flag's next change in (space-separated).
 CSV_COLUMNS = (
     *EVENT_COLUMNS,
     "kind",
@@ -71,6 +82,7 @@ CSV_COLUMNS = (
     "ended_at",
     "replayed",
     "may_have_missed",
+    WITH_NEXT_KEY,
 )
 
 
@@ -87,13 +99,16 @@ def write_jsonl(
     tied: Iterable[Tied] = (),
     found: Iterable[Found] = (),
     environment_id: str | None = None,
+    answers: Iterable[MergedAnswer] = (),
+    with_next: Callable[[FlagEvent], tuple[str, ...]] | None = None,
 ) -> int:
     """Events with the outages, value changes and diffs of their window, oldest first
     (store/export_window.py); the number of events. `keep`: the events a filter keeps;
     `all_diffs` False: `events` are a filter's, and only their changes go with them; `tied`:
     value changes with their events, as the caller knows them; `found`: the caller's value
     changes of no event, with their environment's id; `environment_id`: the profile's, whose
-    events alone explain `transitions` (None: not known)."""
+    events alone explain `transitions` (None: not known); `answers` (the journal's) or
+    `with_next` (the caller's): which events were evaluated with their flag's next change."""
     names = environment_names or {}
     n = 0
     for exported in window_items(
@@ -106,6 +121,8 @@ def write_jsonl(
         keep=keep,
         filtered=not all_diffs,
         environment_id=environment_id,
+        answers=answers,
+        with_next=with_next,
     ):
         n += type(exported.item) is FlagEvent
         out.write(json.dumps(_item_json(exported, names), ensure_ascii=True, separators=(",", ":")))
@@ -117,7 +134,7 @@ def _item_json(exported: Exported, names: Mapping[str, str]) -> dict[str, object
     """An item of the window as its JSONL line says it (each `kind`'s shape: export_json.py)."""
     item = exported.item
     if type(item) is FlagEvent:
-        return event_json(item, names)
+        return event_json(item, names, exported.with_next)
     if isinstance(item, Outage):
         return outage_json(item)
     if isinstance(item, StoredDiff):
@@ -151,15 +168,21 @@ def write_csv(
     transitions: Iterable[ValueTransition] = (),
     keep: Callable[[FlagEvent], bool] | None = None,
     environment_id: str | None = None,
+    answers: Iterable[MergedAnswer] = (),
 ) -> int:
     """Events, value changes and outages, a row each (`CSV_COLUMNS`; the diffs are JSONL's
-    only); the number of events. `environment_id`: as `write_jsonl`'s."""
+    only); the number of events. `environment_id`, `answers`: as `write_jsonl`'s."""
     names = environment_names or {}
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     n = 0
     window = window_items(
-        events, outages=outages, transitions=transitions, keep=keep, environment_id=environment_id
+        events,
+        outages=outages,
+        transitions=transitions,
+        keep=keep,
+        environment_id=environment_id,
+        answers=answers,
     )
     for exported in window:
         item = exported.item
@@ -167,6 +190,8 @@ def write_csv(
         row = _item_json(exported, names)
         if isinstance(item, ValueTransition):
             row = _transition_cells(exported, item, row)
+        elif exported.with_next:
+            row[WITH_NEXT_KEY] = " ".join(exported.with_next)  # a name has no space
         writer.writerow([csv_cell(row.get(c)) for c in CSV_COLUMNS])
     return n
 

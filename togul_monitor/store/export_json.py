@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import diff_to_json
@@ -86,12 +86,28 @@ def with_environment_key(
 
 
 def event_json(
-    event: FlagEvent, environment_names: Mapping[str, str] | None = None
+    event: FlagEvent,
+    environment_names: Mapping[str, str] | None = None,
+    with_next: Sequence[str] = (),
 ) -> dict[str, object]:
-    """One exported event: `kind`, `to_json()`, the environment key after the id, ISO times."""
+    """One exported event: `kind`, `to_json()`, the environment key after the id, ISO times;
+    `evaluated_with_next` as `with_next_json` says."""
     data = with_environment_key(event, environment_names, kind="event")
     data["timestamp"] = iso_time(event.timestamp, millis=False)
     data["received_at"] = iso_time(event.received_at)
+    return with_next_json(data, with_next)
+
+
+#: The contexts an event was evaluated with its flag's next change in, not on its own.
+WITH_NEXT_KEY = "evaluated_with_next"
+
+
+def with_next_json(data: dict[str, object], contexts: Sequence[str]) -> dict[str, object]:
+    """An event's line with `"evaluated_with_next": [contexts]` when it was evaluated with its
+    flag's next change in them (domain/merged.py), `history --json`'s and the exports' key.
+    Only then: a journal that does not say leaves the key out, claiming nothing."""
+    if contexts:
+        data[WITH_NEXT_KEY] = list(contexts)
     return data
 
 

@@ -34,6 +34,11 @@ or it is of no event of the profile's environment) is a `transition`, in an unfi
 A caller that knows which event each value change belongs to (the TUI's view, which tied them
 as they came) passes them `tied`, and they are written with it (its diffs too); and those of no
 event it shows, `found`, each with its environment.
+
+An event evaluated with its flag's next change, not on its own (a burst), is written with the
+contexts it was (`Exported.with_next`): by the journal's `answers` and the rule `history` reads
+them by (domain/merged.py `merged_stream`, the events streamed past them), or as the caller's
+`with_next` says (the TUI's feed rows). Without either, nothing is claimed.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ import msgspec
 from togul_monitor.domain.change_owners import CLOCKS_APART, ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage, outage_time
 from togul_monitor.domain.flag_config_model import ConfigDiff
+from togul_monitor.domain.merged import MergedAnswer, merged_stream
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import StoredDiff
 
@@ -69,11 +75,13 @@ Found = tuple[str | None, ValueTransition]
 
 class Exported(msgspec.Struct, frozen=True):
     """One item to write; `environment_id` a value change's, taken from its event (None when
-    it is tied to none); `found`: a value change no event explains."""
+    it is tied to none); `found`: a value change no event explains; `with_next`: the contexts
+    an event was evaluated with its flag's next change in (domain/merged.py)."""
 
     item: Item
     environment_id: str | None = None
     found: bool = False
+    with_next: tuple[str, ...] = ()
 
 
 def window_items(
@@ -87,6 +95,8 @@ def window_items(
     keep: Callable[[FlagEvent], bool] | None = None,
     filtered: bool = False,
     environment_id: str | None = None,
+    answers: Iterable[MergedAnswer] = (),
+    with_next: Callable[[FlagEvent], tuple[str, ...]] | None = None,
 ) -> Iterator[Exported]:
     """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
     left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
@@ -94,8 +104,15 @@ def window_items(
     each with its event (not tied again: each is written, after its event); `found`: value
     changes of no event the caller's filter kept, each with its environment's id;
     `environment_id`: the profile's, whose events alone explain `transitions` (None: not known,
-    any event may)."""
+    any event may). `answers`: the journal's, which say which of `events` were evaluated with
+    their flag's next change (domain/merged.py, as `history` reads them: all of `events`, kept
+    or not, are what they are checked against); `with_next`: a caller's own say of it (the
+    TUI's feed rows, as they said it live)."""
     filtered = filtered or keep is not None
+    answers = list(answers)  # few: one per answer that may have covered several events
+    marks: dict[int, tuple[str, ...]] = {}  # id(event) → its contexts, until it is written
+    if answers:
+        events = _marked(merged_stream(events, answers), marks)
     recent = ChangeOwners(environment_id, RECENT_PER_FLAG)
     diffs = list(diffs)  # few (one per change of a flag's rules): read at once by the callers
     owners = _DiffOwners(diffs)
@@ -111,8 +128,9 @@ def window_items(
             kept = keep is None or keep(item)
             ahead.passed(item)
             owners.saw(item, kept)
+            said = marks.pop(id(item), ()) if answers else ()
             if kept:
-                yield Exported(item)
+                yield Exported(item, with_next=with_next(item) if with_next else said)
                 yield from held.pop(id(item), ())
             else:
                 held.pop(id(item), None)
@@ -192,6 +210,16 @@ class _Ahead:
         self._last = event.received_at
         self._recent.add(event)
         return True
+
+
+def _marked(
+    stream: Iterator[tuple[FlagEvent, tuple[str, ...]]], marks: dict[int, tuple[str, ...]]
+) -> Iterator[FlagEvent]:
+    """The events of `stream`, each one's contexts kept in `marks` until it is written."""
+    for event, contexts in stream:
+        if contexts:
+            marks[id(event)] = contexts
+        yield event
 
 
 #: The event a diff explains: its flag, environment and id, or (the stream without ids) its

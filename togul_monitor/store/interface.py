@@ -98,10 +98,10 @@ class JournalReader(ABC):
         `limit` of each (`transition_limit` transitions when given); `store/recorded.py`."""
 
     @abstractmethod
-    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
-        """The newest `limit` answers of `flag_key` that may have answered several of its
-        events (domain/merged.py), that came at or after `since`, oldest first; none in a
-        journal recorded before they were kept."""
+    def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
+        """The newest `limit` answers of `flag_key` (None: of every flag, in one query) that
+        may have answered several of its events (domain/merged.py), that came at or after
+        `since`, oldest first; none in a journal recorded before they were kept."""
 
     @abstractmethod
     def environment_names(self) -> dict[str, str]:

@@ -93,7 +93,7 @@ class ReadingJournal(Journal):
     ) -> tuple[list[ValueTransition], list[StoredDiff]]:
         return self._reader.changes_since(since, limit, transition_limit)
 
-    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+    def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
         return self._reader.merged_answers(flag_key, since, limit)
 
     def environment_names(self) -> dict[str, str]:

@@ -27,9 +27,15 @@ One event changes the values of every context it changes (a profile may evaluate
 named contexts, domain/values.py), so an event may own one transition per context: the tie is
 made per (event, context), with an id or without.
 
-Reads are bounded: two queries (`JournalReader.changes_since`) from the oldest preloaded event
-on, at most `2 × events + 1,000` diffs and that many transitions per context, never one query
-per event.
+An event whose re-evaluation was merged into its flag's next one (a burst) was never evaluated
+on its own: live, its row says "evaluated with the next change" (ui/view/answers.py). The
+journal's answers say it of the events of earlier runs by the rule `history` reads them by
+(domain/merged.py, `read_merged`), so a recorded row says it too, and nothing where they say
+nothing (a journal recorded before they were kept).
+
+Reads are bounded: three queries (`JournalReader.changes_since`, and `merged_answers` of every
+flag) from the oldest preloaded event on, at most `2 × events + 1,000` diffs and that many
+transitions per context, never one query per event or per flag.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import msgspec
 from togul_monitor.config.entry import MAX_CONTEXTS
 from togul_monitor.domain.change_owners import CLOCKS_APART, ChangeOwners
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.merged import merged_events
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
@@ -56,11 +63,13 @@ class RecordedChanges(msgspec.Struct, frozen=True):
     """Value changes and configuration diffs of preloaded events, oldest first; each with the
     very event object the monitor's log holds (an event without an id is told apart by it).
     An event appears with as many transitions as contexts whose value it changed. `found`: the
-    value changes that name no event and that none of the events explains."""
+    value changes that name no event and that none of the events explains. `merged`: the
+    events evaluated with their flag's next change, with the contexts (domain/merged.py)."""
 
     transitions: tuple[tuple[FlagEvent, ValueTransition], ...] = ()
     diffs: tuple[tuple[FlagEvent, StoredDiff], ...] = ()
     found: tuple[ValueTransition, ...] = ()
+    merged: tuple[tuple[FlagEvent, tuple[str, ...]], ...] = ()
 
 
 NO_CHANGES = RecordedChanges()
@@ -79,7 +88,26 @@ def read_recorded_changes(
     since = min(event.received_at for event in events)
     limit = 2 * len(events) + 1_000
     transitions, diffs = journal.changes_since(since, limit, limit * max(1, contexts))
-    return tie_changes(events, transitions, diffs, environment_id)
+    tied = tie_changes(events, transitions, diffs, environment_id)
+    merged = tuple(read_merged(journal, events).items())
+    return msgspec.structs.replace(tied, merged=merged) if merged else tied
+
+
+#: Answers read per event at most: one per context (a handful) and recorder (a few) at most.
+ANSWERS_PER_EVENT = 64
+
+
+def read_merged(
+    journal: JournalReader, events: Sequence[FlagEvent], flag_key: str | None = None
+) -> dict[FlagEvent, tuple[str, ...]]:
+    """The events among `events` evaluated with their flag's next change, with the contexts
+    (domain/merged.py): one query, for `flag_key`'s answers (None: every flag's, for events of
+    many) that came since the oldest of them. `history`, the history pane and the backfill."""
+    if not events:
+        return {}
+    oldest = min(event.received_at for event in events)
+    answers = journal.merged_answers(flag_key, oldest, ANSWERS_PER_EVENT * len(events))
+    return merged_events(events, answers)
 
 
 def tie_changes(

@@ -1,8 +1,11 @@
 """`e`: write what the filter in force shows as JSONL: its events, with the outages, value
 changes and configuration diffs of their window (each diff after its own event,
 view/config_diffs.py), and the value changes no event explains that the feed shows as rows of
-their own (`found`, view/found.py). What the view holds is copied on the UI thread
-(`view_export`), and written on a thread worker (`write_jsonl`)."""
+their own (`found`, view/found.py); an event its row says was evaluated with its flag's next
+change (view/answers.py: live, or by the journal's answers for the rows of earlier runs, as
+`history` says it) has its contexts, `"evaluated_with_next"`, as `togul-monitor export` writes
+them. What the view holds is copied on the UI thread (`view_export`), and written on a thread
+worker (`write_jsonl`)."""
 
 from __future__ import annotations
 
@@ -44,25 +47,31 @@ class ViewExport(msgspec.Struct, frozen=True):
     """What the view holds for `e`, copied on the UI thread (`view_export`): the worker reads it
     while the UI thread goes on adding to the view. `found`: the feed's rows of value changes
     no event explains; `environment`: the profile's environment, theirs (its id, or until that
-    is known its key in the profile)."""
+    is known its key in the profile); `with_next`: the contexts an event's row says it was
+    evaluated with its flag's next change in."""
 
     rows: Sequence[Row]
     transitions_for: Callable[[FlagEvent], tuple[ValueTransition, ...]]
     diff_for: Callable[[FlagEvent], StoredDiff | None]
     found: Sequence[FoundChange] = ()
     environment: str = ""
+    with_next: Callable[[FlagEvent], tuple[str, ...]] = lambda _: ()
 
 
 def view_export(store: FeedStore) -> ViewExport:
     """A copy of what `store` holds for `e` (on the UI thread: cheap, no filtering)."""
     found = [row for _, row in store.found.rows]
     answers = store.answers
+    rows = store.export_rows()
+    # A lookup per event (the answers go on changing on this thread): a few thousand at most.
+    marks = {id(r): said for r in rows if type(r) is FlagEvent and (said := answers.with_next(r))}
     return ViewExport(
-        store.export_rows(),
+        rows,
         store.transitions_copy(),
         store.diffs.own_diffs(),
         found,
         answers.own_environment,
+        lambda event: marks.get(id(event), ()),
     )
 
 
@@ -75,13 +84,15 @@ def write_jsonl(
     diff_for: Callable[[FlagEvent], StoredDiff | None] = lambda _: None,
     found: Sequence[FoundChange] = (),
     environment: str = "",
+    with_next: Callable[[FlagEvent], tuple[str, ...]] = lambda _: (),
 ) -> ExportedCounts:
     """Write every event of `items` that `predicate` keeps, with what the view knows about
     their window: every outage among `items` (whatever the filter: changes made in it may be
     missing), each written event's value changes (`transitions_for`, a copy of the view's:
     it keeps those of its latest events, `2 × view_size` of them), their configuration diffs
     (`diff_for`, as many), and the changes of no event the feed shows (`found`, the rows the
-    predicate keeps; `environment` theirs), each context's on a line of its own.
+    predicate keeps; `environment` theirs), each context's on a line of its own; `with_next`:
+    which events were evaluated with their flag's next change (their rows say so).
 
     The same JSONL as `togul-monitor export` (one writer, `store.export`: a `kind` on every
     line, ASCII escapes, so a lone surrogate in a flag key is written, not raised), replaced
@@ -105,7 +116,14 @@ def write_jsonl(
         for t in row.transitions
     ]
     count = store_export.write_jsonl(
-        kept, out, names, all_diffs=False, outages=outages, tied=tied, found=shown
+        kept,
+        out,
+        names,
+        all_diffs=False,
+        outages=outages,
+        tied=tied,
+        found=shown,
+        with_next=with_next,
     )
     atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
     missed = sum(outage.may_have_missed for outage in outages)
@@ -122,6 +140,7 @@ def write_view(view: ViewExport, predicate: FeedPredicate, path: Path) -> Export
         diff_for=view.diff_for,
         found=view.found,
         environment=view.environment,
+        with_next=view.with_next,
     )
 
 

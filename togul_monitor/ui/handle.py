@@ -9,7 +9,7 @@ is checked against the same small surface. `ViewHost` is what the main screen as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from togul_monitor.config.profiles import Profile
@@ -36,6 +36,10 @@ class MonitorHandle(Protocol):
     ) -> list[FlagEvent]: ...
 
     def history(self, flag_key: str, limit: int = 500) -> Sequence[HistoryEntry]: ...
+
+    def evaluated_with_next(
+        self, flag_key: str, entries: Sequence[HistoryEntry]
+    ) -> Mapping[FlagEvent, tuple[str, ...]]: ...
 
     def transitions_for(self, event: FlagEvent) -> list[ValueTransition]: ...
 

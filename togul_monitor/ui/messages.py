@@ -5,7 +5,8 @@ Workers never touch widgets: they post one of these and the handler on the UI th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
@@ -43,6 +44,9 @@ class HistoryLoaded(Message):
     flag_key: str
     entries: list[HistoryEntry]
     request: int = 0  # which read this answers (the screen keeps only the latest)
+    # The events among them evaluated with their flag's next change, with the contexts: the
+    # journal's answers, read as `history` reads them (domain/merged.py).
+    with_next: Mapping[FlagEvent, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -248,16 +248,17 @@ class PostgresReads:
         diffs = [d for d in map(config_diff_from_row, reversed(rows)) if d is not None]
         return transitions, diffs
 
-    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+    def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
         with self._connection() as conn:
             # A database no recorder has migrated since the table came (version 4) has none.
             made = conn.execute("SELECT to_regclass('merged_answers') IS NOT NULL").fetchone()
             if made is None or not made[0]:
                 return []
+            flag, args = ("", ()) if flag_key is None else (" AND flag_key = %s", (flag_key,))
             rows = conn.execute(
-                f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE profile = %s"
-                " AND flag_key = %s AND at >= %s ORDER BY seq DESC LIMIT %s",
-                (self.profile, flag_key, since, limit),
+                f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE profile = %s{flag}"
+                " AND at >= %s ORDER BY seq DESC LIMIT %s",
+                (self.profile, *args, since, limit),
             ).fetchall()
         return [answer_from_row(r) for r in reversed(rows)]
 

@@ -328,14 +328,17 @@ def read_event_count(path: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
-def read_merged_answers(path: Path, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
-    """The newest `limit` of `flag_key`'s answers that came at or after `since`, oldest first."""
+def read_merged_answers(
+    path: Path, flag_key: str | None, since: float, limit: int
+) -> list[MergedAnswer]:
+    """The newest `limit` of `flag_key`'s answers (None: every flag's) that came at or after
+    `since`, oldest first."""
+    flag, args = ("", ()) if flag_key is None else ("flag_key = ? AND ", (flag_key,))
     sql = (
-        f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE flag_key = ? AND at >= ?"
-        " ORDER BY seq DESC LIMIT ?"
+        f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE {flag}at >= ? ORDER BY seq DESC LIMIT ?"
     )
     with _connection(path) as conn:
-        rows = _tolerant(conn, sql, (flag_key, since, limit))
+        rows = _tolerant(conn, sql, (*args, since, limit))
     return [answer_from_row(r) for r in reversed(rows)]
 
 
@@ -379,7 +382,7 @@ class SqliteReads:
     ) -> tuple[list[ValueTransition], list[StoredDiff]]:
         return read_changes_since(self.path, since, limit, transition_limit)
 
-    def merged_answers(self, flag_key: str, since: float, limit: int) -> list[MergedAnswer]:
+    def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
         return read_merged_answers(self.path, flag_key, since, limit)
 
     def environment_names(self) -> dict[str, str]:

@@ -48,12 +48,15 @@ def start(
 
 
 def read_history(post: Post, monitor: MonitorHandle, flag_key: str, request: int) -> None:
-    """The flag's history from the journal (a flush and a SQLite query)."""
+    """The flag's history from the journal (a flush and a SQLite query), and which of its
+    events were evaluated with the next change (one query more)."""
     entries: list[HistoryEntry] = []
+    with_next: Mapping[FlagEvent, tuple[str, ...]] = {}
     try:
         entries = list(monitor.history(flag_key, limit=HISTORY_LIMIT))
+        with_next = monitor.evaluated_with_next(flag_key, entries)
     finally:  # always answer, so the latest request is known to be answered
-        post(HistoryLoaded(flag_key, entries, request))
+        post(HistoryLoaded(flag_key, entries, request, with_next))
 
 
 def refilter(

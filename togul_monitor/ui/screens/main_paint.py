@@ -45,7 +45,7 @@ from togul_monitor.ui.view.status import (
     values_titles,
 )
 from togul_monitor.ui.widgets.event_feed import EventFeed
-from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane
+from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane, Marks
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
 from togul_monitor.ui.widgets.status_bar import StatusBar
 from togul_monitor.ui.widgets.values_table import ValuesTable
@@ -96,6 +96,7 @@ class MainPainter:
         self.values = screen.query_one("#values", ValuesTable)
         self.history_pane = screen.query_one("#history", HistoryPane)
         self.history_pane.diff_lines = store.diffs.lines_for  # an event's diff, under it
+        self.history_pane.live_with_next = store.answers.with_next  # as the feed's row says
         self.notice = screen.query_one("#notice", NoticePanel)
         self.status_bar = screen.query_one("#status", StatusBar)
         self.new_count = screen.query_one("#new-count", Label)
@@ -327,7 +328,7 @@ class MainPainter:
         self.history.dirty = True  # read from the new monitor
         contexts = contexts_of(profile, snapshot)
         self.values.set_contexts(contexts)
-        self.history_pane.name_contexts = len(contexts) > 1
+        self.history_pane.contexts = tuple(contexts)
         # At most as many flags' last changes as the monitor follows flags (`max_flags`).
         limit = snapshot.max_flags if snapshot is not None and snapshot.max_flags else None
         self.store.diffs.clear(limit or profile.max_flags)
@@ -373,11 +374,13 @@ class MainPainter:
         if not self.history.answer(message.request):
             return  # an older read answered late: the newer one is what the pane shows
         if message.flag_key == selected:
-            self.show_history(message.entries, selected)
+            self.show_history(message.entries, selected, message.with_next)
 
-    def show_history(self, read: Sequence[HistoryEntry] | None, selected: str | None) -> None:
+    def show_history(
+        self, read: Sequence[HistoryEntry] | None, selected: str | None, with_next: Marks = None
+    ) -> None:
         pane = self.history_pane
-        pane.show(selected, self.history.merged(read, pane.entries, MAX_ROWS))
+        pane.show(selected, self.history.merged(read, pane.entries, MAX_ROWS), with_next=with_next)
 
     def latest_flag(self) -> str | None:
         """The flag of the newest row of one in the view (to select when nothing is)."""

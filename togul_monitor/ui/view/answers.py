@@ -219,6 +219,25 @@ class ValueAnswers:
                     answer = entry[1][context][0]
                     entry[1][context] = (Answer("with-next", answer.value), group)
 
+    def recorded(self, merged: Iterable[tuple[FlagEvent, Sequence[str]]]) -> None:
+        """Events of earlier runs the journal says were evaluated with their flag's next change,
+        in those contexts (store/recorded.py, the rule of `history`): their rows say so, as
+        they did live. The profile's contexts only (another's is on no row)."""
+        for event, contexts in merged:
+            for context in contexts:
+                if context in self.contexts and self.answer(event, context) is None:
+                    self._put(event, context, Answer("with-next"), ())
+        self._trim()
+
+    def with_next(self, event: FlagEvent) -> tuple[str, ...]:
+        """The contexts `event` was evaluated with its flag's next change in (sorted, as
+        `history` names them): what `e` writes and the history pane says."""
+        found = self._answered.get(event_key(event))
+        if found is None or found[0] is not event:
+            return ()
+        said = found[1].items()
+        return tuple(sorted(name for name, (answer, _) in said if answer.state == "with-next"))
+
     def answer(self, event: FlagEvent, context: str | None = None) -> Answer | None:
         """What `context` (the first one when None) answered for `event`, if it has."""
         found = self._answered.get(event_key(event))

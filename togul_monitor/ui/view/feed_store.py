@@ -206,10 +206,12 @@ class FeedStore:
 
     def add_recorded(self, changes: RecordedChanges) -> None:
         """What the journal recorded with the rows an earlier run recorded (the snapshot's
-        `recorded`): kept as live ones are, so those rows and their detail say the same. The
+        `recorded`): kept as live ones are, so those rows and their detail say the same (a
+        value change, a diff, "evaluated with the next change"). The
         changes no event explained are rows of their own, placed by `attach` (view/found.py)."""
         for event, transition in changes.transitions:
             self.add_transition(transition, event)
+        self.answers.recorded(changes.merged)  # evaluated with the next change
         # Imported here: the first frame paints before the monitor's modules load.
         from togul_monitor.core.updates import ConfigChanged
 

@@ -3,14 +3,17 @@ value transitions, outages and the configuration changes re-fetches found, newes
 
 The entries come from `Monitor.history()` (the journal), so they survive restarts; the main
 screen fetches them on a worker thread once per selected flag, adds the rows that arrive
-afterwards in memory (`view/history.py`), and hands the list to `show()`. Until the read
+afterwards in memory (`view/history.py`), and hands the list to `show()`. An event whose
+re-evaluation was merged into its flag's next one (a burst) has `evaluated with the next change`
+under it, as `history` prints it: by the journal's answers (domain/merged.py), read with the
+entries, and for this run's rows by what the feed's row says (view/answers.py). Until the read
 answers the pane says it is reading (a large flag's read takes a second or two): "no history"
 is the answer of a read that found nothing, never a read still running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -19,12 +22,16 @@ from textual.widgets.data_table import ColumnKey
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import describe
 from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays
+from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import change_text
 from togul_monitor.ui.view.format import fmt_clock, type_style
 from togul_monitor.ui.view.words import wrap_words
 from togul_monitor.ui.widgets.lean_table import LeanTable
+
+#: The contexts each event was evaluated with its flag's next change in (domain/merged.py).
+Marks = Mapping[FlagEvent, tuple[str, ...]] | None
 
 MAX_ROWS = 200
 WHAT = 13  # the what column's width: an event's type, cut to leave a space before the detail
@@ -97,6 +104,16 @@ def _event_cells(
     return Text(when, style="dim"), what, detail
 
 
+def merged_cells(contexts: Sequence[str], every: Sequence[str] = ()) -> tuple[Text, Text, Text]:
+    """The line under an event evaluated with its flag's next change in `contexts`: named when
+    the profile has several (`every`) and they are not all of them, as `history` names them."""
+    detail = Text("")
+    if len(every) > 1 and not set(every).issubset(contexts):
+        detail.append(f"[{', '.join(safe_text(name) for name in contexts)}] ", style="italic")
+    detail.append(WITH_NEXT, style="dim")
+    return Text(""), Text("  value", style="dim"), detail
+
+
 def diff_cells(line: str, room: int, *, first: bool) -> list[tuple[Text, Text, Text]]:
     """One line of an event's configuration diff (already plain text), under the event: wrapped
     to the pane rather than cut, since a diff line is read whole."""
@@ -121,8 +138,12 @@ class HistoryPane(LeanTable):
         # What an event changed in the flag's configuration, a line each, shown under it (the
         # painter hands the feed store's `diffs.lines_for`).
         self.diff_lines: Callable[[FlagEvent], Sequence[str]] = lambda event: ()
+        # The contexts an event was evaluated with its flag's next change in: the journal's
+        # answers, read with the entries (`show`), else this run's feed row's (the painter's).
+        self.read_with_next: Mapping[FlagEvent, tuple[str, ...]] = {}
+        self.live_with_next: Callable[[FlagEvent], tuple[str, ...]] = lambda event: ()
         self._row_entries: list[int] = []  # table row → index in `entries`
-        self.name_contexts = False  # the profile evaluates for several contexts: name them
+        self.contexts: tuple[str, ...] = ()  # the profile's: value changes name several
         self._drawn = 0  # entries drawn (the first ones, unless the pane has focus)
         self.reading = False  # the journal read of the flag's history has not answered yet
 
@@ -155,9 +176,28 @@ class HistoryPane(LeanTable):
         if self.columns:
             self.redraw()  # value changes are cut to the pane's width
 
+    @property
+    def name_contexts(self) -> bool:
+        """The profile evaluates for several contexts: a value change names its context."""
+        return len(self.contexts) > 1
+
+    def with_next(self, event: FlagEvent) -> tuple[str, ...]:
+        return self.read_with_next.get(event) or self.live_with_next(event)
+
     def show(
-        self, flag_key: str | None, entries: Sequence[HistoryEntry], *, reading: bool = False
+        self,
+        flag_key: str | None,
+        entries: Sequence[HistoryEntry],
+        *,
+        reading: bool = False,
+        with_next: Mapping[FlagEvent, tuple[str, ...]] | None = None,
     ) -> None:
+        """`with_next`: the journal's answers of a read's entries (None: those of the last read
+        of this flag stand)."""
+        if with_next is not None:
+            self.read_with_next = with_next
+        elif reading or flag_key != self.flag_key:
+            self.read_with_next = {}
         self.flag_key = flag_key
         self.reading = reading
         self.entries = list(entries[:MAX_ROWS])
@@ -188,6 +228,12 @@ class HistoryPane(LeanTable):
             lines: Sequence[str] = ()
             if isinstance(entry, FlagEvent):
                 lines = self.diff_lines(entry)
+                merged = self.with_next(entry)
+                if merged:
+                    merged_row = merged_cells(merged, self.contexts)
+                    merged_row[2].truncate(room, overflow="ellipsis")
+                    rows.append(merged_row)
+                    self._row_entries.append(index)
             elif isinstance(entry, FoundDiff):
                 lines = describe(entry.diff)
             for number, line in enumerate(lines):
