@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator
 
 from togul_monitor.core.loop import OwnerLoop
 from togul_monitor.core.updates import Dropped, RecorderStopped, UpdateHub
@@ -158,4 +159,34 @@ async def test_a_batch_of_rows_beyond_a_readers_bound_is_cut_and_counted() -> No
     hub.publish_rows(rows[3:])  # 2 fit, 3 are dropped
     assert stream.dropped == 3 and hub.dropped == 3
     hub.end_all()
-    assert [update async for update in stream] == rows[:5]
+    assert [update async for update in stream] == [*rows[:5], Dropped(3, 3, 3)]
+
+
+async def _next(stream: AsyncIterator[object]) -> object:
+    return await asyncio.wait_for(anext(stream), 5)
+
+
+async def test_an_update_stream_behind_keeps_the_outage_and_the_stop_in_order() -> None:
+    # `record` logs the outage, `wait` ends on the STOPPED status: a subscriber that fell behind
+    # gets them (the drain's rule), in order, each after a `Dropped` for what it lost before it.
+    hub = UpdateHub(max_pending=2)
+    stream = hub.subscribe(ended=False)
+    outage = Outage(5.0, 6.0, 0, True, 7.0)
+    stopped = Status(ConnectionState.STOPPED, 9.0, error="monitor failed: boom")
+    hub.publish_rows([ev(1), ev(2), ev(3), outage, ev(4)])
+    assert await _next(stream) == ev(1)
+    hub.publish_rows([ev(5)])  # room again, but nothing goes ahead of what was lost
+    hub.publish(stopped)
+    assert [await _next(stream) for _ in range(5)] == [
+        ev(2),
+        Dropped(1, 1, 1),
+        outage,
+        Dropped(2, 2, 2),  # ev(4) and ev(5)
+        stopped,
+    ]
+    hub.publish_rows([ev(6), ev(7), ev(8)])
+    assert [await _next(stream) for _ in range(3)] == [ev(6), ev(7), Dropped(1, 1, 1)]
+    hub.publish_rows([ev(9)])  # the reader caught up: the stream takes updates again
+    hub.end_all()
+    assert [update async for update in stream] == [ev(9)]
+    assert stream.dropped == hub.dropped == 4

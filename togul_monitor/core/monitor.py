@@ -302,7 +302,8 @@ class Monitor:
     def updates(self) -> AsyncIterator[MonitorUpdate]:
         """Every update from now on, until `stop()`; subscribed as soon as this is called (on
         the loop). Bounded: a reader that falls `max_pending` behind loses updates, counted in
-        `snapshot().dropped_updates` (events stay in the log)."""
+        `snapshot().dropped_updates` (events stay in the log) and said by a `Dropped` where they
+        were, but for what says the stream stopped or had a gap (core/updates.py `Overflow`)."""
         return self._hub.subscribe(ended=self._stopped)
 
     def enable_drain(self, on_updates: Callable[[], None] | None = None) -> None:

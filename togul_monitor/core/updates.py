@@ -19,12 +19,12 @@ A reader must forget a wake before it drains, not after (a wake between its drai
 forgetting would be lost). The callback must be cheap and never block (the TUI's posts a call
 to its own loop).
 
-Both are bounded. When a reader falls `max_pending` behind, further updates are dropped and
-counted; in the drain buffer a `Dropped` update stands where they were, saying how many feed rows
-the reader missed, so a view that numbers the rows it receives stays in step with the event log.
-What tells the reader the stream stopped, had a gap or lost something (`KEPT`, `NOTICES`) is
-kept through the overflow, in order: a reader that lost an outage would print the proof of an
-outage it never printed, and one that lost the STOPPED status would wait for ever.
+Both are bounded, by one rule (`Overflow`). When a reader falls `max_pending` behind, further
+updates are dropped and counted, and a `Dropped` update stands where they were, saying how many
+feed rows the reader missed, so a view that numbers the rows it receives stays in step with the
+event log. What tells the reader the stream stopped, had a gap or lost something (`KEPT`,
+`NOTICES`) is kept through the overflow, in order: a reader that lost an outage would print the
+proof of an outage it never printed, and one that lost the STOPPED status would wait for ever.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ import contextlib
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import is_not
+from typing import Protocol
 
 import msgspec
 
@@ -125,8 +126,8 @@ RECORDING_TAKEN = "recording now: the profile's recorder has gone"
 
 
 class Dropped(msgspec.Struct, frozen=True):
-    """The drain reader fell behind: `updates` were dropped, `rows` of them feed rows, `events`
-    of those events (the rest markers)."""
+    """The reader (drain or update stream) fell behind: `updates` were dropped, `rows` of them
+    feed rows, `events` of those events (the rest markers)."""
 
     updates: int
     rows: int
@@ -160,10 +161,10 @@ KEPT: tuple[type, ...] = (
     RecorderStopped,
 )
 
-#: Kept through an overflow up to `UpdateHub.max_notices` between two drains (then dropped and
-#: counted): each names something that may be missing (an unusable event, a skipped version,
-#: values the evaluator does not answer), but a broken server or a flaky flag sends them at any
-#: rate, and the buffer must stay bounded.
+#: Kept through an overflow up to `UpdateHub.max_notices` until the reader catches up (then
+#: dropped and counted): each names something that may be missing (an unusable event, a skipped
+#: version, values the evaluator does not answer), but a broken server or a flaky flag sends
+#: them at any rate, and the buffer must stay bounded.
 NOTICES: tuple[type, ...] = (Malformed, PossibleGap, EvaluatorStatus)
 
 
@@ -174,34 +175,106 @@ class _End:
 END = _End()
 
 
+class _Buffer(Protocol):
+    def append(self, update: MonitorUpdate, /) -> None: ...
+    def extend(self, updates: Iterable[MonitorUpdate], /) -> None: ...
+
+
+class Overflow:
+    """What a bounded reader's buffer keeps once it is full: one rule for the drain buffer and
+    every update stream. What fits joins the buffer; the rest is dropped and counted, but for
+    what `KEPT` and `NOTICES` name, which joins it in order, each after a `Dropped` saying what
+    was lost before it. Once a buffer overflows it takes nothing more until its reader has
+    caught up (`caught_up()`), so what was lost is always what the buffer ends with."""
+
+    __slots__ = ("lost", "max_notices", "notices")
+
+    def __init__(self, max_notices: int) -> None:
+        self.max_notices = max_notices  # `NOTICES` kept through an overflow, per catch-up
+        # Dropped since what the buffer ends with (said at the catch-up or the next kept update).
+        self.lost = Dropped(0, 0)
+        self.notices = 0  # `NOTICES` kept since the reader last caught up
+
+    def add(self, buffer: _Buffer, staged: Sequence[MonitorUpdate], room: int) -> int:
+        """Put `staged` in a buffer that has `room` left (or none: it may be over its bound by
+        what it kept); how many updates were dropped.
+
+        The updates that are no events are looked at one by one, found in C: a burst's overflow
+        is thousands of events and a handful of others (a reader this far behind must not be
+        made slower still by the monitor's bookkeeping)."""
+        fits = 0 if self.lost.updates else max(room, 0)  # nothing jumps what was lost
+        buffer.extend(staged[:fits])
+        lost = staged[fits:]
+        others = compress(range(len(lost)), map(is_not, map(type, lost), repeat(FlagEvent)))
+        updates, rows, events = self.lost.updates, self.lost.rows, self.lost.events
+        dropped = len(lost)
+        after = 0  # where in `lost` the events not counted yet begin
+        for index in others:
+            update = lost[index]
+            kind = type(update)
+            gap = index - after  # the events before it
+            updates, rows, events, after = updates + gap, rows + gap, events + gap, index + 1
+            if kind in KEPT or (kind in NOTICES and self.notices < self.max_notices):
+                self.notices += kind in NOTICES
+                dropped -= 1
+                if updates:  # said before it: a view numbering rows puts a marker where it was
+                    buffer.append(Dropped(updates, rows, events))
+                    updates = rows = events = 0
+                buffer.append(update)
+            else:
+                updates += 1
+                rows += kind in MARKERS
+        gap = len(lost) - after
+        self.lost = Dropped(updates + gap, rows + gap, events + gap)
+        return dropped
+
+    def caught_up(self) -> Dropped | None:
+        """The reader has taken the whole buffer: what was lost after it (None: nothing); the
+        buffer takes updates again, and notices up to the bound."""
+        lost, self.lost = self.lost, Dropped(0, 0)
+        self.notices = 0
+        return lost if lost.updates else None
+
+
 class UpdateStream:
-    """The async iterator `Monitor.updates()` returns; subscribed from the moment it is made."""
+    """The async iterator `Monitor.updates()` returns; subscribed from the moment it is made.
+    A reader that falls behind gets what `Overflow` keeps, and a `Dropped` for the rest."""
 
     def __init__(self, hub: UpdateHub, maxsize: int) -> None:
         self._hub = hub
         self._queue: deque[MonitorUpdate | _End] = deque()
         self._maxsize = maxsize
+        self._overflow = Overflow(hub.max_notices)
         self._event = asyncio.Event()
         self.dropped = 0
 
     def put(self, update: MonitorUpdate | _End) -> None:
-        if update is not END and len(self._queue) >= self._maxsize:
-            self.dropped += 1
-            self._hub.dropped += 1
-            return
-        self._queue.append(update)
-        self._event.set()
+        if len(self._queue) < self._maxsize and not self._overflow.lost.updates:
+            self._queue.append(update)
+            self._event.set()
+        elif isinstance(update, _End):  # after what was lost: the reader stops at the end
+            lost = self._overflow.caught_up()
+            if lost is not None:
+                self._queue.append(lost)
+            self._queue.append(update)
+            self._event.set()
+        else:
+            self.put_many((update,))
 
     def put_many(self, updates: Sequence[MonitorUpdate]) -> None:
-        """`put` for a batch: one extend (what does not fit is dropped and counted)."""
-        room = self._maxsize - len(self._queue)
-        if room < len(updates):
-            lost = len(updates) - max(room, 0)
-            self.dropped += lost
-            self._hub.dropped += lost
-            updates = updates[: max(room, 0)]
-        if updates:
-            self._queue.extend(updates)
+        """`put` for a batch: one extend (the overflow, `Overflow`, when it does not fit)."""
+        queue = self._queue
+        room = self._maxsize - len(queue)
+        if room >= len(updates) and not self._overflow.lost.updates:
+            if updates:
+                queue.extend(updates)
+                self._event.set()
+            return
+        before = len(queue)
+        lost = self._overflow.add(queue, updates, room)
+        self.dropped += lost
+        self._hub.dropped += lost
+        if len(queue) > before:
             self._event.set()
 
     def __aiter__(self) -> UpdateStream:
@@ -209,6 +282,9 @@ class UpdateStream:
 
     async def __anext__(self) -> MonitorUpdate:
         while not self._queue:
+            lost = self._overflow.caught_up()  # the reader took all: it learns what it lost
+            if lost is not None:
+                return lost
             self._event.clear()
             await self._event.wait()
         item = self._queue.popleft()
@@ -237,12 +313,10 @@ class UpdateHub:
         self._subscribers: list[UpdateStream] = []
         self._draining = False
         self._staged: list[MonitorUpdate] = []  # published, not yet committed (loop only)
-        # `drain()` runs on another thread: the lock guards what it swaps (_buffer, _lost).
+        # `drain()` runs on another thread: the lock guards what it swaps (_buffer, _overflow).
         self._lock = threading.Lock()
         self._buffer: list[MonitorUpdate] = []
-        # Dropped since what the buffer ends with (said there, at the next drain or kept update).
-        self._lost = Dropped(0, 0)
-        self._notices = 0  # `NOTICES` kept through an overflow since the last drain
+        self._overflow = Overflow(max_notices)  # a drain is the reader's catch-up
 
     def publish(self, update: MonitorUpdate) -> None:
         # A heartbeat stays out of the drain buffer: its readers (the TUI, tail) take its age
@@ -267,50 +341,15 @@ class UpdateHub:
         self._staged = []
         with self._lock:
             # Decided under the lock the drain swaps under: see the module's docstring.
-            wake = not self._buffer and not self._lost.updates
+            wake = not self._buffer and not self._overflow.lost.updates
             room = self.max_pending - len(self._buffer)
-            if room >= len(staged):
+            if room >= len(staged) and not self._overflow.lost.updates:
                 self._buffer.extend(staged)
             else:
-                self._overflow(staged, room)
+                self.dropped += self._overflow.add(self._buffer, staged, room)
         on_updates = self._on_updates
         if wake and on_updates is not None:
             on_updates()  # outside the lock: it may take another (a loop's, say)
-
-    def _overflow(self, staged: list[MonitorUpdate], room: int) -> None:
-        """What fits joins the buffer; the rest is dropped and counted (lock held), but for what
-        `KEPT` and `NOTICES` name, which joins it in order, each after a `Dropped` saying what
-        was lost before it. Once a buffer overflows it takes nothing more until drained, so
-        what was lost is always what the buffer ends with.
-
-        The updates that are no events are looked at one by one, found in C: a burst's overflow
-        is thousands of events and a handful of others (a reader this far behind must not be
-        made slower still by the monitor's bookkeeping)."""
-        buffer = self._buffer
-        fits = max(room, 0)
-        buffer.extend(staged[:fits])
-        lost = staged[fits:]
-        others = compress(range(len(lost)), map(is_not, map(type, lost), repeat(FlagEvent)))
-        updates, rows, events = self._lost.updates, self._lost.rows, self._lost.events
-        self.dropped += len(lost)
-        after = 0  # where in `lost` the events not counted yet begin
-        for index in others:
-            update = lost[index]
-            kind = type(update)
-            gap = index - after  # the events before it
-            updates, rows, events, after = updates + gap, rows + gap, events + gap, index + 1
-            if kind in KEPT or (kind in NOTICES and self._notices < self.max_notices):
-                self._notices += kind in NOTICES
-                self.dropped -= 1
-                if updates:  # said before it: a view numbering rows puts a marker where it was
-                    buffer.append(Dropped(updates, rows, events))
-                    updates = rows = events = 0
-                buffer.append(update)
-            else:
-                updates += 1
-                rows += kind in MARKERS
-        gap = len(lost) - after
-        self._lost = Dropped(updates + gap, rows + gap, events + gap)
 
     def subscribe(self, *, ended: bool) -> UpdateStream:
         stream = UpdateStream(self, self.max_pending)
@@ -337,20 +376,19 @@ class UpdateHub:
             return
         self._on_updates = on_updates
         with self._lock:
-            waiting = bool(self._buffer) or bool(self._lost.updates)
+            waiting = bool(self._buffer) or bool(self._overflow.lost.updates)
         if waiting:
             on_updates()
 
     def drain(self) -> list[MonitorUpdate]:
         """All updates since the last call, oldest first; where some were lost, a `Dropped`
-        saying how many (`_overflow`)."""
+        saying how many (`Overflow`)."""
         with self._lock:
             if not self._draining:
                 self._draining = True
                 return []
             taken, self._buffer = self._buffer, []
-            lost, self._lost = self._lost, Dropped(0, 0)
-            self._notices = 0
-        if lost.updates:
+            lost = self._overflow.caught_up()
+        if lost is not None:
             taken.append(lost)
         return taken
