@@ -28,8 +28,8 @@ from togul_monitor.cli.record_metrics import (
 from togul_monitor.cli.record_run import Ending, ProfileRun
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.snapshot import MonitorSnapshot
-from togul_monitor.core.updates import RecordingTaken
-from togul_monitor.domain.events import ConnectionState, Status, StreamCounters
+from togul_monitor.core.updates import Dropped, RecordingTaken
+from togul_monitor.domain.events import ConnectionState, Outage, Status, StreamCounters
 from togul_monitor.domain.values import Evaluation, FlagValue
 
 from ..integration.test_record import parse_logfmt
@@ -271,3 +271,21 @@ async def test_a_recording_taken_over_is_logged() -> None:
     (line,) = [parse_logfmt(line) for line in out.getvalue().splitlines()]
     assert (line["level"], line["msg"], line["profile"]) == ("info", "journal", "prod")
     assert line["notice"] == "recording now: the profile's recorder has gone"
+
+
+async def test_updates_lost_behind_the_stream_are_logged_where_they_were() -> None:
+    # A recorder that fell behind its updates gets a `Dropped` where they were
+    # (core/updates.py): its log says how many, before the outage kept through the loss.
+    out = io.StringIO()
+    profile = Profile(name="prod", base_url="http://127.0.0.1:1", environment_key="production")
+    run = ProfileRun(profile, RecordLog(out), RecorderCollector(), asyncio.Event())
+
+    async def updates() -> AsyncIterator[object]:
+        yield Dropped(updates=5, rows=4, events=3)
+        yield Outage(5.0, 6.0, 0, True, 7.0)
+
+    assert await run._read(None, updates()) is None  # type: ignore[arg-type]
+    lost, outage = [parse_logfmt(line) for line in out.getvalue().splitlines()]
+    assert (lost["level"], lost["msg"], lost["profile"]) == ("warn", "updates lost", "prod")
+    assert (lost["events"], lost["other_updates"]) == ("3", "2")
+    assert outage["msg"] == "outage"

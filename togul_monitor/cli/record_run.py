@@ -26,6 +26,7 @@ from togul_monitor.core import Monitor, TransitionRecorded
 from togul_monitor.core.snapshot import MonitorSnapshot
 from togul_monitor.core.updates import (
     RECORDING_TAKEN,
+    Dropped,
     EvaluatorStatus,
     RecordingTaken,
     ValueUpdated,
@@ -192,6 +193,15 @@ class ProfileRun:
                 self._evaluator(update)
             elif isinstance(update, RecordingTaken):  # it logged `not recording` at its start
                 self._log.info("journal", profile=self.name, notice=RECORDING_TAKEN)
+            elif isinstance(update, Dropped):
+                # Where the log lacks lines (and the metrics counts): the reader fell behind.
+                # What the updates keep through that (core/updates.py KEPT) is logged after it.
+                self._log.warn(
+                    "updates lost",
+                    profile=self.name,
+                    events=update.events,
+                    other_updates=update.updates - update.events,
+                )
         return None
 
     def _status(self, monitor: Monitor, status: Status) -> Ending | None:

@@ -45,7 +45,7 @@ from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.core import EvaluatorStatus, ValueUpdated
+from togul_monitor.core import Dropped, EvaluatorStatus, ValueUpdated
 from togul_monitor.core.plan import evaluate_problem, stream_problem
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, same_json
@@ -158,14 +158,23 @@ async def _watch(profile: Profile, waiter: _Waiter) -> int:
 
     # Values only: a token profile's configurations (a request per flag) answer nothing here.
     async with core.run_headless(profile, record=False, configs=False) as (monitor, updates):
-        # Every context's values (fresh: this runs on the monitor's loop), the waited one's.
-        values = monitor.snapshot().context_values.get(waiter.context, {})
-        if waiter.matches(values.get(waiter.flag_key)):
+
+        def matches_now() -> bool:
+            # Every context's values (fresh: this runs on the monitor's loop), the waited one's.
+            values = monitor.snapshot().context_values.get(waiter.context, {})
+            return waiter.matches(values.get(waiter.flag_key))
+
+        if matches_now():
             return EXIT_OK
         items: AsyncIterator[object] = updates
         async for item in items:
             if isinstance(item, ValueUpdated):
                 if waiter.concerns(item.value) and waiter.matches(item.value):
+                    return EXIT_OK
+            elif isinstance(item, Dropped):
+                # Fallen behind, it may have lost FLAG's new value (a stop is never lost,
+                # core/updates.py KEPT): the monitor holds it.
+                if matches_now():
                     return EXIT_OK
             elif isinstance(item, EvaluatorStatus):
                 if item.credentials_rejected:
