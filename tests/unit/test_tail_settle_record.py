@@ -17,7 +17,12 @@ from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import _settle
 from togul_monitor.cli.tail_record import CommittedFirst, answered_and_committed
 from togul_monitor.cli.tail_scope import TailScope
-from togul_monitor.core.updates import ConfigsStopped, TransitionRecorded, ValueUpdated
+from togul_monitor.core.updates import (
+    ConfigsStopped,
+    RecordingTaken,
+    TransitionRecorded,
+    ValueUpdated,
+)
 from togul_monitor.domain.events import FlagEvent, Heartbeat
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 
@@ -120,6 +125,29 @@ async def test_configurations_stopped_waits_behind_what_was_journalled_before_it
         journal.commit(1)
         assert await committed.__anext__() is event
         assert await committed.__anext__() == ConfigsStopped("HTTP 401")
+
+
+async def test_recording_taken_waits_behind_the_events_that_came_before_it() -> None:
+    """tail says `recording now` (cli/tail_loop.py): before, it passed the journal's commits and
+    was said ahead of the events published before it, which wait for the journal taken over."""
+    journal = Journal()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def updates() -> AsyncIterator[object]:
+        while True:
+            yield await queue.get()
+
+    committed: Any = CommittedFirst(updates(), lambda: journal)  # type: ignore[arg-type]
+    async with committed:
+        journal.appended = 1  # the event's row (handed over to the journal): not committed yet
+        event = FlagEvent("flag.updated", "g", "e", 9, 0.0, "9", 0.0)
+        queue.put_nowait(event)
+        queue.put_nowait(RecordingTaken(1.0))
+        queue.put_nowait(Heartbeat(0.0))  # tail ignores it: it passes at once
+        await until(queue.empty, poll=0)
+        assert await committed.batch() == [Heartbeat(0.0)]
+        journal.commit(1)
+        assert await committed.batch() == [event, RecordingTaken(1.0)]
 
 
 async def test_an_answer_waits_behind_the_events_journalled_before_it() -> None:

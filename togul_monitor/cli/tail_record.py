@@ -18,9 +18,8 @@ Order is kept for everything `tail` prints or acts on (events, values: a flag's 
 the answers that tell whether an event was evaluated on its own (cli/tail_marks.py),
 transitions, configuration diffs (journalled before they are published, core/configs.py), the
 stream's and the evaluator's status, outages, unusable events, what the monitor dropped for a
-tail that fell behind, said where it was lost): those wait their turn. Updates
-it ignores (heartbeats) pass at once: holding them would print nothing more
-safely. What this costs is latency (up to one writer batch, about 50 ms), not throughput: one
+tail that fell behind, said where it was lost, the recording taken over): those wait their turn.
+Heartbeats, which it ignores, pass at once: holding them would print nothing more safely. What this costs is latency (up to one writer batch, about 50 ms), not throughput: one
 commit releases every update it covers.
 What the journal could not write (a full queue, a failed write: counted in `dropped`) is printed
 all the same, and a failed write is said on stderr: the output never waits on a journal that
@@ -37,22 +36,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from togul_monitor.core.drained import DrainedUpdates
-from togul_monitor.core.updates import (
-    ConfigChanged,
-    ConfigsStopped,
-    Dropped,
-    EvaluatorStatus,
-    TransitionRecorded,
-    ValueUpdated,
-)
-from togul_monitor.domain.events import (
-    FlagEvent,
-    Malformed,
-    Outage,
-    OutageProven,
-    PossibleGap,
-    Status,
-)
+from togul_monitor.domain.events import Heartbeat
 
 if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
     from togul_monitor.store.journal import Journal, Mark
@@ -60,22 +44,11 @@ if TYPE_CHECKING:  # the journal's modules: imported by the monitor that records
     #: What an update waits for: a journal and its mark (None: no journal, nothing to wait for).
     Pending = tuple[Journal, Mark] | None
 
-# What `tail` prints or acts on (cli/tail_loop.py `print_updates`): only these wait for the journal.
-HELD = (
-    FlagEvent,
-    ValueUpdated,
-    TransitionRecorded,
-    ConfigChanged,
-    ConfigsStopped,
-    EvaluatorStatus,
-    Status,
-    Outage,
-    OutageProven,
-    Malformed,
-    PossibleGap,
-    Dropped,
-)
-
+#: What `tail` ignores (cli/tail_loop.py `print_updates`) and may pass at once: heartbeats (which
+#: the drain does not even carry). Everything else waits its turn: what tail prints must keep its
+#: order, and holding an update it ignores costs nothing, so a kind of update added later, or
+#: printed later, keeps its order without anyone having to remember a list of what is held.
+PASSING = (Heartbeat,)
 
 #: Updates past which `CommittedFirst` stops taking more (it checks after each batch): it
 #: only has to cover what a journal commit holds back; the monitor's drain buffer is the
@@ -166,10 +139,10 @@ class CommittedFirst:
                 journal = self._current()
                 pending: Pending = None if journal is None else (journal, journal.appended)
                 for update in batch:
-                    if isinstance(update, HELD):
-                        self._held.append((pending, update))
-                    else:
+                    if isinstance(update, PASSING):
                         self._passing.append(update)
+                    else:
+                        self._held.append((pending, update))
                 self._arrived.set()
                 # Bounded as the drain buffer is: a tail held back by its reader (cli/
                 # tail_writer.py) leaves the updates there, which drops and counts them.
