@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from togul_monitor.domain.events import FlagEvent, Outage
@@ -32,8 +31,6 @@ from togul_monitor.store.model import (
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
     TRANSITION_COLUMNS_BEFORE_UNSEEN,
-    JournalDamaged,
-    JournalError,
     LastValue,
     Row,
     StoredDiff,
@@ -45,78 +42,18 @@ from togul_monitor.store.model import (
     span_clause,
     transition_from_row,
 )
-from togul_monitor.store.sqlite.files import is_unreadable
+from togul_monitor.store.sqlite.read_connection import check_journal, connection
 from togul_monitor.store.sqlite.schema import (
     V1_LAST_VALUES,
     V1_TRANSITION_COLUMNS,
     has_table,
-    integrity_problem,
     table_columns,
 )
-
-_DAMAGED_HINT = (
-    "it was left as it is: the next recording run (the TUI, or `tail --profile`) moves it "
-    "aside, keeping its bytes, and starts a new journal"
-)
-
-
-def damaged_message(path: Path, detail: object) -> str:
-    return f"the journal {path} is damaged ({detail}); {_DAMAGED_HINT}"
-
-
-@contextmanager
-def _reading(path: Path) -> Iterator[None]:
-    """Every SQLite error inside becomes a JournalError that says what it means."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        if is_unreadable(exc):
-            raise JournalDamaged(damaged_message(path, exc)) from exc
-        raise JournalError(f"cannot read journal {path}: {exc}") from exc
-
-
-def open_reader(path: Path) -> sqlite3.Connection:
-    """A connection for reading; the file must exist (a reader never creates a journal)."""
-    if not path.exists():
-        raise JournalError(f"no journal at {path}")
-    with _reading(path):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
-        try:
-            conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("SELECT 1 FROM events LIMIT 1")
-        except BaseException:
-            conn.close()
-            raise
-    return conn
-
-
-def check_journal(path: Path) -> None:
-    """JournalDamaged when `PRAGMA quick_check` finds damaged pages (a read that happens not to
-    touch them would otherwise answer from half a journal without a word)."""
-    conn = open_reader(path)
-    try:
-        with _reading(path):
-            problem = integrity_problem(conn)
-    finally:
-        conn.close()
-    if problem is not None:
-        raise JournalDamaged(damaged_message(path, problem))
-
-
-@contextmanager
-def _connection(path: Path) -> Iterator[sqlite3.Connection]:
-    """A reader's connection, closed after the block; SQLite errors become JournalErrors."""
-    conn = open_reader(path)
-    try:
-        with _reading(path):
-            yield conn
-    finally:
-        conn.close()
 
 
 def read_recent_events(path: Path, limit: int) -> list[FlagEvent]:
     """The newest `limit` events, oldest first."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         rows = conn.execute(
             f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?", (limit,)
         ).fetchall()
@@ -136,7 +73,7 @@ def transition_columns(conn: sqlite3.Connection) -> str:
 
 def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:
     """Context name → flag key → its last value (a version-1 journal's are `default`'s)."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         # The migration drops `last_values` once it has copied them: while it is there, it
         # holds them (the new table may already exist, empty, if a migration was cut short).
         if has_table(conn, "last_values"):
@@ -152,7 +89,7 @@ def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:
 
 def read_environment_names(path: Path) -> dict[str, str]:
     """Environment id → key; empty for a journal older than the table (written before it)."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         try:
             rows = conn.execute("SELECT environment_id, environment_key FROM environments")
             return dict(rows)
@@ -184,7 +121,7 @@ def read_config_diffs(
         f"SELECT {CONFIG_DIFF_COLUMNS} FROM config_diffs WHERE {' AND '.join(where)}"
         " ORDER BY seq DESC LIMIT ?"
     )
-    with _connection(path) as conn:
+    with connection(path) as conn:
         rows = _tolerant(conn, sql, (*args, limit))
     return [d for d in map(config_diff_from_row, rows) if d is not None]
 
@@ -196,7 +133,7 @@ def read_changes_since(
     first: at most the newest `limit` of each (`transition_limit` of the transitions, when
     given: there is one per context). Two queries on one connection, whatever the number of
     events they are meant for (`store/recorded.py` ties them to their events)."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         transitions = [
             transition_from_row(r)
             for r in conn.execute(
@@ -218,7 +155,7 @@ def read_changes_since(
 
 def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
     """Events, value transitions and outages around them for one flag, newest first."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         events = [
             event_from_row(r)
             for r in conn.execute(
@@ -264,7 +201,7 @@ def read_transitions_for(
     Should the id have more than one transition of a context (an event replayed after an
     outage, say), the newest is the one kept, as the live view keeps it."""
     span, bounds = span_clause(since, until, "?")
-    with _connection(path) as conn:
+    with connection(path) as conn:
         rows = conn.execute(
             f"SELECT {transition_columns(conn)} FROM transitions WHERE event_id = ?"
             f" AND flag_key = ?{span} ORDER BY seq DESC LIMIT ?",
@@ -280,7 +217,7 @@ def read_transitions_for(
 
 def iter_journal_events(path: Path, since: float | None = None) -> Iterator[FlagEvent]:
     """Every event (received at or after `since`), oldest first, read in chunks."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         start = 0
         if since is not None:
             row = conn.execute(
@@ -303,7 +240,7 @@ def iter_journal_events(path: Path, since: float | None = None) -> Iterator[Flag
 def iter_journal_transitions(path: Path, since: float | None = None) -> Iterator[ValueTransition]:
     """Every value transition (computed at or after `since`), oldest first, read in chunks."""
     floor = float("-inf") if since is None else since
-    with _connection(path) as conn:
+    with connection(path) as conn:
         cursor = conn.execute(
             f"SELECT {transition_columns(conn)} FROM transitions WHERE at >= ? ORDER BY seq",
             (floor,),
@@ -315,7 +252,7 @@ def iter_journal_transitions(path: Path, since: float | None = None) -> Iterator
 def read_outages(path: Path, since: float | None = None) -> list[Outage]:
     """The outages that ended at or after `since`, oldest first."""
     floor = float("-inf") if since is None else since
-    with _connection(path) as conn:
+    with connection(path) as conn:
         rows = conn.execute(
             f"SELECT {OUTAGE_COLUMNS} FROM outages WHERE ended_at >= ? ORDER BY seq", (floor,)
         ).fetchall()
@@ -324,7 +261,7 @@ def read_outages(path: Path, since: float | None = None) -> list[Outage]:
 
 def read_event_count(path: Path) -> int:
     """How many events the journal holds (a full count: for checks, not for the hot path)."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
@@ -337,14 +274,14 @@ def read_merged_answers(
     sql = (
         f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE {flag}at >= ? ORDER BY seq DESC LIMIT ?"
     )
-    with _connection(path) as conn:
+    with connection(path) as conn:
         rows = _tolerant(conn, sql, (*args, since, limit))
     return [answer_from_row(r) for r in reversed(rows)]
 
 
 def read_watched_until(path: Path) -> float | None:
     """The recorder's mark of until when it watched; None in a journal without one."""
-    with _connection(path) as conn:
+    with connection(path) as conn:
         rows = _tolerant(conn, "SELECT at FROM watched_until", ())
     return float(rows[0][0]) if rows else None
 
