@@ -25,7 +25,7 @@ from togul_monitor.domain.events import (
     PossibleGap,
     Status,
 )
-from togul_monitor.domain.values import Evaluation
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
@@ -198,6 +198,7 @@ async def _a_recorded_run(emulator: EmulatorHandle, profile: Profile, journal: P
             emulator.world.update_flag, "production", "checkout-v2", description="a"
         )
         await wait_for(lambda: len(first.event_log) == 1, what="the first run's event")
+        await wait_for(lambda: settled(first, "new-dashboard"), what="its value, journalled")
     finally:
         await first.stop()
     (last,) = first.event_log.events()
@@ -235,6 +236,38 @@ async def test_a_recorder_started_again_resumes_after_its_last_event_and_journal
         assert journal is not None and journal.flush(timeout=5)
         assert journal.count_events() == 3
         assert outage in journal.history("checkout-v2")
+    finally:
+        await second.stop()
+
+
+@pytest.mark.parametrize("replayed", [True, False])
+async def test_a_change_between_two_runs_is_marked_unless_the_replay_proved_that_time_whole(
+    emulator: EmulatorHandle, tmp_path: Path, replayed: bool
+) -> None:
+    """The value before is the first run's, from its journal: once the replay proves the time
+    between the runs whole, it and the replayed events are the whole account (domain/unseen.py);
+    with the replay forgotten (as by a server's restart) the change may hold unseen ones."""
+    profile = make_profile(emulator)
+    await _a_recorded_run(emulator, profile, tmp_path)
+    emulator.world.update_flag("production", "new-dashboard", enabled=False)  # nobody watches
+    if not replayed:
+        emulator.faults.forget_replay()
+    # The start's request waits for the replayed event (what the answer is then tied to).
+    second = Monitor(profile, journal_dir=tmp_path, evaluate_settle=SETTLE)
+    rec = Recorder(second)
+    await second.start()
+    rec.start()
+    try:
+        await wait_for(lambda: rec.of(TransitionRecorded), timeout=15, what="the change")
+        (outage,) = rec.of(Outage)
+        assert outage.may_have_missed is not replayed
+        (recorded,) = rec.of(TransitionRecorded)
+        transition = recorded.transition
+        assert transition.after == OFF and transition.includes_unseen is not replayed
+        journal = second.journal
+        assert journal is not None and journal.flush(timeout=5)
+        (kept,) = [h for h in journal.history("new-dashboard") if isinstance(h, ValueTransition)]
+        assert kept.includes_unseen is not replayed
     finally:
         await second.stop()
 

@@ -185,6 +185,48 @@ def test_a_value_remembered_from_an_earlier_run_may_have_changed_unseen() -> Non
     assert transition is not None and not transition.includes_unseen
 
 
+def test_a_remembered_value_is_unmarked_once_the_time_since_its_run_is_proved_whole() -> None:
+    """The journal dates the earlier run's end (`dated`): the time since is the run's first
+    outage, and its replay proved whole makes the remembered value and the replayed events the
+    whole account, at once or later (domain/unseen.py)."""
+    at_once = FlagValues()
+    at_once.seed("f", ON, 1.0, dated=True)
+    at_once.seed("gone", None, 1.0, deleted=True, dated=True)
+    at_once.unseen.unmark_remembered()  # the outage between the runs, told whole
+    _, transition = at_once.record("f", OFF, event_id="7", at=2.0)
+    assert transition is not None and not transition.includes_unseen
+    _, back = at_once.record("gone", ON, event_id="8", at=2.0)
+    assert back is not None and not back.includes_unseen
+
+    later = FlagValues()
+    later.seed("f", ON, 1.0, dated=True)
+    later.mark_unseen()  # reported as one that may have missed changes...
+    later.unseen.unmark_outage()  # ...then proved whole by the first event after it
+    _, transition = later.record("f", OFF, event_id="7", at=2.0)
+    assert transition is not None and not transition.includes_unseen
+
+
+def test_a_remembered_value_keeps_its_mark_where_nothing_proved_the_time_since() -> None:
+    undated = FlagValues()  # an older program's journal: no "watched until" mark
+    undated.seed("f", ON, 1.0)
+    undated.unseen.unmark_remembered()
+    undated.mark_unseen()
+    undated.unseen.unmark_outage()
+    never = FlagValues()  # the outage between the runs not proved, a later one proved whole
+    never.seed("f", ON, 1.0, dated=True)
+    never.mark_unseen()
+    never.mark_unseen()
+    never.unseen.unmark_outage()
+    never.unseen.unmark_remembered()
+    gap = FlagValues()  # a possible gap of the flag's own before the proof
+    gap.seed("f", ON, 1.0, dated=True)
+    gap.mark_unseen(["f"])
+    gap.unseen.unmark_remembered()
+    for values in (undated, never, gap):
+        _, transition = values.record("f", OFF, event_id="7", at=2.0)
+        assert transition is not None and transition.includes_unseen
+
+
 def test_a_deletion_answered_again_is_known_as_it_is_and_clears_the_mark() -> None:
     """A flag deleted before an outage, answered 404 after it: still deleted, nothing missed; its
     creation afterwards is its event's alone."""

@@ -54,7 +54,7 @@ def bare_intake(
         log_size=log_size,
         on_events=lambda batch: None,
         on_outage=lambda unseen, ask: None,
-        on_proven=lambda: None,
+        on_proven=lambda later: None,
         on_gap=lambda gap: None,
         on_blind=on_blind,
         on_change=lambda: None,

@@ -103,9 +103,16 @@ class ContextEvaluations:
             context = dict(attributes.get(name, {}))
             evaluations.configure(profile, context, concurrency=concurrency, settle=settle)
 
-    def seed(self, remembered: Mapping[str, dict[str, LastValue]], keys: Iterable[str]) -> int:
+    def seed(
+        self,
+        remembered: Mapping[str, dict[str, LastValue]],
+        keys: Iterable[str],
+        *,
+        dated: bool = False,
+    ) -> int:
         """The flags to monitor and each context's last values from the journal; the number
         of flags left out by the limit (the first context's count: all see the same flags).
+        `dated`: the journal says until when its run watched (`FlagValues.seed`).
 
         A flag any of the profile's contexts remembers is monitored in every context: one
         added to the profile since the journal recorded it would otherwise never ask for it,
@@ -116,7 +123,7 @@ class ContextEvaluations:
         live, deleted = _remembered_flags(remembered, self.by_context)
         keys = tuple(dict.fromkeys([*keys, *live]))
         left_out = [
-            e.seed(_with_deleted(remembered.get(name, {}), deleted, name), keys)
+            e.seed(_with_deleted(remembered.get(name, {}), deleted, name), keys, dated)
             for name, e in self.by_context.items()
         ]
         return left_out[0]
@@ -143,6 +150,12 @@ class ContextEvaluations:
         """The outage that marked every flag proved whole: its marks are taken back."""
         for evaluations in self.all:
             evaluations.values.unseen.unmark_outage()
+
+    def unmark_remembered(self) -> None:
+        """The time since the earlier run proved whole: the marks of the values remembered
+        from it are taken back (domain/unseen.py)."""
+        for evaluations in self.all:
+            evaluations.values.unseen.unmark_remembered()
 
     def set_blind(self, blind: bool) -> None:
         """Blind: a live stream was lost (until its outage is decided and everything is asked

@@ -104,9 +104,9 @@ class Evaluations:
             self.client.evaluate, self._on_result, concurrency=concurrency, settle=settle
         )
 
-    def seed(self, remembered: dict[str, LastValue], keys: Iterable[str]) -> int:
-        """The flags to monitor from the start, and the journal's last values (baselines, stale
-        until re-evaluated); the number left out by `max_flags` (watched flags never are)."""
+    def seed(self, memory: dict[str, LastValue], keys: Iterable[str], dated: bool = False) -> int:
+        """The flags to monitor from the start, and the journal's last values (`memory`: stale
+        baselines, `dated` as `FlagValues.seed`); those left out by `max_flags` (watched never)."""
         values, left_out = self.values, set[str]()  # a flag listed and remembered counts once
         for key in self.watched:
             values.ensure(key)
@@ -116,14 +116,14 @@ class Evaluations:
             elif key not in values:
                 left_out.add(key)
         # A long-lived journal may remember thousands deleted: the latest come back most likely.
-        gone = sorted((v for v in remembered.values() if v.deleted), key=lambda v: -v.at)
+        gone = sorted((v for v in memory.values() if v.deleted), key=lambda v: -v.at)
         latest = {v.flag_key for v in gone[:DELETED_ASKED_AGAIN]}
-        for key, last in remembered.items():
+        for key, last in memory.items():
             if last.deleted and key not in values:
                 if key in latest:
-                    values.seed(key, last.evaluation, last.at, deleted=True)
+                    values.seed(key, last.evaluation, last.at, deleted=True, dated=dated)
             elif key in values or values.live_count < self.max_flags:
-                values.seed(key, last.evaluation, last.at, deleted=last.deleted)
+                values.seed(key, last.evaluation, last.at, deleted=last.deleted, dated=dated)
             else:
                 left_out.add(key)
         return len(left_out)

@@ -14,10 +14,10 @@ one). `on_outage(unseen, ask)` is told at once whether the stream may have misse
 outage that could not prove continuity, an unusable event: a change found then is not only its
 event's), and whether to ask everything again now (`ask`; else a re-evaluation is already due).
 `on_blind(True)` is told when a live stream is lost, `on_blind(False)` when its outage is decided:
-meanwhile a change found may hold one the stream missed. `on_proven()` is told when an outage
-reported as one that may have missed changes is proved whole by the first event after it
-(`OutageProven`): it is revised where it is kept (the outages, the log, the journal) and the
-views are told; what was asked again for it stays asked.
+meanwhile a change found may hold one the stream missed. `on_proven(later)` is told when an
+outage is proved whole: at once (False), or, reported as one that may have missed changes, by
+the first event after it (True, `OutageProven`): then it is revised where it is kept (the
+outages, the log, the journal) and the views are told; what was asked again stays asked.
 
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
@@ -76,13 +76,12 @@ class Intake:
         log_size: int,
         on_events: Callable[[list[FlagEvent]], None],
         on_outage: Callable[[bool, bool], None],
-        on_proven: Callable[[], None],
+        on_proven: Callable[[bool], None],
         on_gap: Callable[[PossibleGap], None],
         on_blind: Callable[[bool], None],
         on_change: Callable[[], None],
     ) -> None:
-        self._hub = hub
-        self._clock = clock
+        self._hub, self._clock = hub, clock
         self._on_events = on_events
         self._on_outage = on_outage
         self._on_proven = on_proven
@@ -294,6 +293,8 @@ class Intake:
             # Whatever the server replayed, re-evaluate so the values converge (at the first
             # connection too: the start's answers may have come long before it went live).
             self._on_outage(item.may_have_missed, True)
+            if not item.may_have_missed:
+                self._on_proven(False)
         elif isinstance(item, Malformed) and item.re_evaluate:
             self._reevaluate_for_unusable()
         elif isinstance(item, PossibleGap):
@@ -336,7 +337,7 @@ class Intake:
             self.journal.revise_outage(outage)
         self._hub.publish(proven)
         self._on_change()
-        self._on_proven()
+        self._on_proven(True)
 
     def _reevaluate_for_unusable(self) -> None:
         """An unusable event: every value is re-evaluated now, or (when that was done less than

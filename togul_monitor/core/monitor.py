@@ -101,7 +101,7 @@ class Monitor:
             log_size=event_log_size,
             on_events=lambda batch: self._effects.events(batch),
             on_outage=lambda unseen, ask: self._effects.outage(unseen, ask),
-            on_proven=lambda: self._effects.outage_proven(),
+            on_proven=lambda later: self._effects.outage_proven(later),
             on_gap=lambda gap: self._effects.gap(gap),
             on_blind=lambda blind: self._effects.blind(blind),
             on_change=lambda: self._publisher.changed(),
@@ -149,7 +149,9 @@ class Monitor:
         loop = self._owner.bind()
         profile = self.profile
         plan, verification = await prepare(profile, self._tokens.keeper)
-        remembered = await self._open_journal(plan.environment_id) if self.record else {}
+        remembered, dated = (
+            await self._open_journal(plan.environment_id) if self.record else ({}, False)
+        )
         self._stream.credentials = plan.credentials
         for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
             self._note(note)
@@ -162,7 +164,7 @@ class Monitor:
                 settle=self._evaluate_settle,
             )
         self._environments.apply(plan, verification, lambda: verify(profile, plan))
-        left_out = evaluations.seed(remembered, plan.listed)
+        left_out = evaluations.seed(remembered, plan.listed, dated=dated)
         if left_out:
             limit = evaluations.max_flags
             self._note(f"{left_out:,} known flags not monitored (the limit is {limit:,} flags)")
@@ -198,12 +200,19 @@ class Monitor:
                 self._publisher.stop()
                 self._hub.end_all()
 
-    async def _open_journal(self, env_id: str | None) -> dict[str, dict[str, LastValue]]:
+    async def _open_journal(
+        self, env_id: str | None
+    ) -> tuple[dict[str, dict[str, LastValue]], bool]:
+        """The journal's last values, and whether a replay may prove the time since its run
+        whole (`FlagValues.seed`'s `dated`): the stream resumes after its last event's id, and
+        the journal says until when its run watched (an older program's has no such mark)."""
         where = (self.profile, self._journal_dir, self._journal_options)
         opened = await self._recording.open(*where, env_id)
         if opened.problem is not None:
             self._note(opened.problem)
-        return opened.last_values
+        resumed = opened.resumed
+        resumable = resumed is not None and resumed.event_id is not None
+        return opened.last_values, resumable and opened.watched_until is not None
 
     def _note(self, text: str) -> None:
         log.info("%s", text)

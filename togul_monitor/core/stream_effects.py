@@ -9,6 +9,10 @@ the profile's environment only (core/environment.py):
   missed changes (`unseen`), the next change of every flag is marked as possibly holding some;
 - an outage reported as one that may have missed changes, proved whole later (the first event
   after it resumed the ids): the marks it added are taken back; what it asked again stays;
+- a run's values remembered from an earlier run are marked too (the server may have changed
+  meanwhile), but when the journal dates that run's end, the time between the runs is the run's
+  first outage: proved whole (at once, or later as above), its replay is the whole account, and
+  those marks are taken back (domain/unseen.py);
 - a possible gap (a flag's version jumped): that flag's next change is marked so;
 - while the stream is blind (down, or back and its outage not decided yet: up to a second),
   every change found is marked so: an answer then may hold a change whose event was lost.
@@ -48,9 +52,15 @@ class StreamEffects:
             self._evaluations.evaluate_everything()
             self._configs.refetch_all()
 
-    def outage_proven(self) -> None:
-        self._evaluations.unmark_outage()
-        self._configs.unseen.unmark_outage()
+    def outage_proven(self, later: bool) -> None:
+        """An outage proved whole, `later` (reported as possibly missing changes: the marks it
+        added are taken back, those of remembered values among them when it is the first) or at
+        once. Marks of remembered values left then (only the first outage, the time between the
+        runs, finds any) are taken back too."""
+        if later:
+            self._evaluations.unmark_outage()
+            self._configs.unseen.unmark_outage()
+        self._evaluations.unmark_remembered()
 
     def blind(self, blind: bool) -> None:
         self._evaluations.set_blind(blind)

@@ -54,8 +54,9 @@ class ValueTransition(msgspec.Struct, frozen=True):
     at: float
     context: str = DEFAULT_CONTEXT
     # `before` was known before a time the stream may have missed changes (an outage that may
-    # have lost events, an unusable event, a value remembered from an earlier run): the change
-    # may hold some of those too, not only its event's (`FlagValues.mark_unseen`).
+    # have lost events, an unusable event, a value remembered from an earlier run, the time
+    # since not proved whole): the change may hold some of those too, not only its event's
+    # (`FlagValues.mark_unseen`, domain/unseen.py).
     includes_unseen: bool = False
 
 
@@ -238,13 +239,14 @@ class FlagValues:
         at: float | None,
         *,
         deleted: bool = False,
+        dated: bool = False,
     ) -> FlagValue:
         """The last value known from the journal: the baseline the first evaluation compares to.
 
         It is stale until re-evaluated, since the server may have changed while we were away:
-        what that evaluation finds is not only its event's (`mark_unseen`).
-        """
-        self.unseen.add(flag_key)
+        what it then finds is not its event's alone, unless that time is proved whole (`dated`:
+        domain/unseen.py)."""
+        (self.unseen.remember if dated else self.unseen.add)(flag_key)
         value = FlagValue(
             flag_key=flag_key,
             current=None if deleted else evaluation,

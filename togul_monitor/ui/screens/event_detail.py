@@ -47,7 +47,10 @@ NO_CONTEXTS = ContextWords()
 
 
 #: Why a change may hold more than one change (`includes_unseen`).
-UNSEEN_WHY = "the stream may have missed events, or the value before is from an earlier run"
+UNSEEN_WHY = (
+    "the stream may have missed events, or the value before is from an earlier run"
+    " and the time since was not proved whole"
+)
 
 
 def _evaluation_lines(label: str, ev: Evaluation | None, indent: str = "  ") -> Text:
