@@ -6,9 +6,8 @@ or enabled changed, a before → after transition tied to the event that caused 
 retried later; 401/403 halts evaluation (no request storm) until the user asks again.
 
 Quota (403 `billing.evaluation_blocked`: the organization's evaluations are spent until the
-period resets) is neither: the credentials are fine, so nothing halts. Evaluation pauses for
-`QUOTA_RETRY_DELAY` seconds (doubled after each quota answer that ends a pause, at most
-`QUOTA_RETRY_MAX`; a longer `Retry-After` from the server wins, within that cap). What is asked
+period resets) is neither: evaluation pauses for `QUOTA_RETRY_DELAY` seconds, doubled after each
+pause a quota answer ends, at most `QUOTA_RETRY_MAX` (core/quota_pause.py). What is asked
 meanwhile waits; then one flag is asked again, and the rest follow once an answer is no quota.
 
 Everything here runs on the monitor's loop and owns its state; the monitor publishes copies.
@@ -16,7 +15,6 @@ Everything here runs on the monitor's loop and owns its state; the monitor publi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
@@ -24,7 +22,7 @@ from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateRe
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.answered import AnswerRanges
-from togul_monitor.core.coalesce import event_kept
+from togul_monitor.core.quota_pause import QuotaPause
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.retry_later import RetryLater
 from togul_monitor.core.transition_memory import TransitionMemory
@@ -83,11 +81,7 @@ class Evaluations:
         self._halted = False  # credentials rejected: no evaluate until asked again
         self._retry = RetryLater(retry_delay, self._retry_due)
         self._closed = False
-        # Quota: the pause's end, what was asked meanwhile, and how many pauses in a row.
-        self._quota_timer: asyncio.TimerHandle | None = None
-        self._quota_until = 0.0  # the clock's time
-        self._quota_pauses = 0
-        self._deferred: dict[str, str | None] = {}
+        self._quota = QuotaPause()
 
     def configure(
         self, profile: Profile, attributes: dict[str, str], *, concurrency: int, settle: float
@@ -145,7 +139,7 @@ class Evaluations:
     async def aclose(self) -> None:
         self._closed = True
         self._retry.cancel()
-        self._end_quota_pause()
+        self._quota.end()
         for closer in (self._reevaluator, self.client):
             if closer is not None:
                 try:
@@ -179,7 +173,7 @@ class Evaluations:
         if not latest:
             return
         reevaluator = None if self._halted else self._reevaluator
-        paused = self._quota_timer is not None
+        paused = self._quota.paused
         for key, last in latest.items():
             self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
             event_id, current = last.event_id, current_values.get(key)
@@ -190,7 +184,7 @@ class Evaluations:
                     self._publish(ValueUpdated(changed))
             self.ranges.asked(last, several=len(latest) < len(events))  # core/answered.py
             if paused:
-                self._defer(key, event_id)
+                self._quota.defer(key, event_id)
             elif reevaluator is not None:
                 reevaluator.request(key, event_id, event=True, new=current is None)
 
@@ -233,12 +227,12 @@ class Evaluations:
             self._reject(result)
             return
         if result.outcome is Outcome.QUOTA:
-            self._quota(flag_key, event_id, result)
+            self._quota_answer(flag_key, event_id, result)
             return
-        if self._quota_timer is None:
-            self._quota_pauses = 0
-            if self._deferred:
-                self._resume_deferred()  # an answer that is no quota: the rest may follow
+        deferred = self._quota.answered()  # an answer that is no quota: the rest may follow
+        if deferred and self._reevaluator is not None and not self._halted:
+            for key, deferred_id in deferred.items():
+                self._reevaluator.request(key, deferred_id)
         old = self.values.get(flag_key)
         if superseded:
             # A newer change is being evaluated: this answer may predate it, so it is not
@@ -313,64 +307,42 @@ class Evaluations:
 
     def _ask(self, flag_key: str, event_id: str | None) -> None:
         """A request to the reevaluator, or kept for later while quota pauses evaluation."""
-        if self._quota_timer is not None:
-            self._defer(flag_key, event_id)
+        if self._quota.paused:
+            self._quota.defer(flag_key, event_id)
         elif self._reevaluator is not None:
             self._reevaluator.request(flag_key, event_id)
 
-    def _defer(self, flag_key: str, event_id: str | None) -> None:
-        # As the reevaluator merges two requests: an event's id is kept over a baseline's None.
-        self._deferred[flag_key] = event_kept(self._deferred.get(flag_key), event_id)
-
-    def _quota(self, flag_key: str, event_id: str | None, result: EvaluateResult) -> None:
-        """403 billing.evaluation_blocked: pause (the first such answer starts the pause, those
-        still in flight join it), keep what is asked meanwhile, say so on the value and once in
-        the status."""
-        self._defer(flag_key, event_id)
-        if self._quota_timer is None:
-            self._quota_pauses += 1
-            delay = QUOTA_RETRY_DELAY * 2 ** min(self._quota_pauses - 1, 16)
-            if result.retry_after is not None:
-                delay = max(delay, result.retry_after)
-            delay = min(delay, QUOTA_RETRY_MAX)
-            self._quota_until = self._clock() + delay
-            loop = asyncio.get_running_loop()
-            self._quota_timer = loop.call_later(delay, self._quota_over)
+    def _quota_answer(self, flag_key: str, event_id: str | None, result: EvaluateResult) -> None:
+        """403 billing.evaluation_blocked: pause (core/quota_pause.py), keep what is asked
+        meanwhile, say so on the value and once in the status."""
+        quota = self._quota
+        quota.defer(flag_key, event_id)
+        quota.begin(
+            self._clock(), result.retry_after, QUOTA_RETRY_DELAY, QUOTA_RETRY_MAX, self._quota_over
+        )
         if self._reevaluator is not None:
             # What waits (a newer change of this flag too) is not sent into the pause.
             for key, waiting_id in self._reevaluator.take_waiting().items():
-                self._defer(key, waiting_id)
+                quota.defer(key, waiting_id)
         old = self.values.get(flag_key)
         if (old is None or not old.deleted) and (old is None or old.error != QUOTA_PREFIX):
             self._publish(ValueUpdated(self.values.mark_error(flag_key, QUOTA_PREFIX)))
-        self._set_status(EvaluatorStatus(False, QUOTA_PREFIX, retry_at=self._quota_until))
+        self._set_status(EvaluatorStatus(False, QUOTA_PREFIX, retry_at=quota.until))
 
     def _quota_over(self) -> None:
         """The pause is over: ask about one flag; the others follow when its answer is no quota
         (a spent quota costs one request per pause, not one per flag)."""
-        self._quota_timer = None
-        if self._closed or self._halted or self._reevaluator is None or not self._deferred:
+        if self._closed or self._halted or self._reevaluator is None:
             return
-        key = next(iter(self._deferred))
-        self._reevaluator.request(key, self._deferred.pop(key))
-
-    def _resume_deferred(self) -> None:
-        deferred, self._deferred = self._deferred, {}
-        if self._reevaluator is not None and not self._halted:
-            for key, event_id in deferred.items():
-                self._reevaluator.request(key, event_id)
-
-    def _end_quota_pause(self) -> None:
-        if self._quota_timer is not None:
-            self._quota_timer.cancel()
-            self._quota_timer = None
-        self._deferred.clear()
+        first = self._quota.take_one()
+        if first is not None:
+            self._reevaluator.request(*first)
 
     def _reject(self, result: EvaluateResult) -> None:
         """401/403: stop asking (no request storm) and say so once."""
         self._halted = True
         self.ranges.clear()
-        self._end_quota_pause()
+        self._quota.end()
         if self._reevaluator is not None:
             self._reevaluator.clear()
         message = f"evaluate refused the credentials ({result.message})"
