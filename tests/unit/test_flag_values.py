@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from togul_monitor.domain.flag_values import FlagValues
 from togul_monitor.domain.values import (
     Evaluation,
-    FlagValues,
     evaluation_from_json,
     evaluation_to_json,
     evaluations_differ,

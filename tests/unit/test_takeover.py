@@ -24,7 +24,8 @@ from togul_monitor.core.takeover import (
 from togul_monitor.domain.event_log import EventLog
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import Change, ConfigDiff
-from togul_monitor.domain.values import Evaluation, FlagValues, ValueTransition
+from togul_monitor.domain.flag_values import FlagValues
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import (
     Journal,
     RecorderBusy,

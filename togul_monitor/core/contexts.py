@@ -19,7 +19,8 @@ from togul_monitor.core.evaluation import Evaluations, status_kind
 from togul_monitor.core.transition_memory import TransitionMemory
 from togul_monitor.core.updates import EvaluatorStatus, MonitorUpdate, ValueUpdated
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValues, ValueTransition
+from togul_monitor.domain.flag_values import FlagValues
+from togul_monitor.domain.values import DEFAULT_CONTEXT, ValueTransition
 from togul_monitor.store.journal import Journal, LastValue
 
 

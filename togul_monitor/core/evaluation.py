@@ -33,13 +33,8 @@ from togul_monitor.core.updates import (
     ValueUpdated,
 )
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import (
-    DEFAULT_CONTEXT,
-    Evaluation,
-    FlagValue,
-    FlagValues,
-    ValueTransition,
-)
+from togul_monitor.domain.flag_values import FlagValues
+from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, FlagValue, ValueTransition
 from togul_monitor.store.journal import Journal, LastValue
 
 log = logging.getLogger("togul_monitor.core.monitor")

@@ -17,7 +17,8 @@ import msgspec
 from togul_monitor.core.updates import EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
 from togul_monitor.domain.flag_config import FlagConfig
-from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, FlagValues
+from togul_monitor.domain.flag_values import FlagValues
+from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.store.recorded import NO_CHANGES, RecordedChanges
 
 SNAPSHOT_EVERY = 1.0  # seconds between two snapshots while nothing changes (rates decay)

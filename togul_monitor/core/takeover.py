@@ -35,7 +35,8 @@ import msgspec
 
 from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.values import FlagValues, ValueTransition
+from togul_monitor.domain.flag_values import FlagValues
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.journal import (
     CLOSE_TIMEOUT,
     Journal,
