@@ -24,9 +24,13 @@ event's row and in the same commit (`core/intake.py`), so the verdict waits for 
 drained batch (`settle`).
 
 Events are told apart by their id and flag, or by identity when the server sends none (the same
-`FlagEvent` object is shared by the log and the view). Without ids a transition names no event
-either: it belongs to the last event of the answer published just before it (`value` returns
-that event), which is what the monitor does with ids. Nothing here touches a widget.
+`FlagEvent` object is shared by the log and the view). A restarted server numbers its events
+from 1 again, so one id may name two events of a flag: the later one takes the key and the
+earlier one keeps its answers by identity, the rule view/event_changes.py keeps value changes
+by (an old row must not go blank, nor say "received before this view", when the new server
+reaches its id). Without ids a transition names no event either: it belongs to the last event
+of the answer published just before it (`value` returns that event), which is what the monitor
+does with ids. Nothing here touches a widget.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ class ValueAnswers:
         self._waiting: dict[tuple[str, str], dict[int, FlagEvent]] = {}
         # event key → (the event, its answer in each context that answered)
         self._answered: OrderedDict[object, tuple[FlagEvent, PerContext]] = OrderedDict()
+        self._reused = False  # some event keeps its answers by identity: its id was reused
         self._known: set[tuple[str, str]] = set()  # (flag, context) that had a value before
         self._held: set[str] = set()  # flags the monitor published a value of
         # Set from the snapshot: the monitor's flag limit was reached (its values by flag key).
@@ -98,6 +103,7 @@ class ValueAnswers:
         self.contexts = tuple(contexts) or (DEFAULT_CONTEXT,)
         self._waiting.clear()
         self._answered.clear()
+        self._reused = False
         self._known.clear()
         self._held.clear()
         self.limit_values = None
@@ -164,14 +170,34 @@ class ValueAnswers:
         self._trim()
         return settled
 
+    def _entry(self, event: FlagEvent) -> tuple[FlagEvent, PerContext] | None:
+        """What `event` has answered: under its key, or, once a later event of its id took the
+        key, under its identity (`_put`). A lookup, two when the id was reused: every row on
+        screen asks, every frame."""
+        answered = self._answered
+        found = answered.get(event_key(event))
+        if found is not None and found[0] is event:
+            return found
+        if not self._reused or event.event_id is None:
+            return None
+        # Its key may be another event's, or gone (trimmed) while its own entry is not.
+        found = answered.get(id(event))
+        return found if found is not None and found[0] is event else None
+
     def _put(
         self, event: FlagEvent, context: str, answer: Answer, group: tuple[FlagEvent, ...]
     ) -> None:
-        key = event_key(event)
-        entry = self._answered.get(key)
-        if entry is None or entry[0] is not event:  # new, or another object at a reused address
-            entry = (event, {})
-            self._answered[key] = entry
+        entry = self._entry(event)
+        if entry is None:
+            answered, key = self._answered, event_key(event)
+            held = answered.pop(key, None)
+            if held is not None and held[0].event_id is not None:
+                # A later event of the id (a restarted server's): the earlier one keeps its
+                # answers by identity, as its value changes are kept (view/event_changes.py).
+                # Without an id, the key was another object's at a reused address: gone.
+                answered[id(held[0])] = held
+                self._reused = True
+            entry = answered[key] = (event, {})
         entry[1][context] = (answer, group)
 
     def _trim(self) -> None:
@@ -214,8 +240,8 @@ class ValueAnswers:
         event, group = found[0], found[1][context][1]
         for other in group:
             if other is not event:
-                entry = self._answered.get(event_key(other))
-                if entry is not None and entry[0] is other and context in entry[1]:
+                entry = self._entry(other)
+                if entry is not None and context in entry[1]:
                     answer = entry[1][context][0]
                     entry[1][context] = (Answer("with-next", answer.value), group)
 
@@ -232,16 +258,16 @@ class ValueAnswers:
     def with_next(self, event: FlagEvent) -> tuple[str, ...]:
         """The contexts `event` was evaluated with its flag's next change in (sorted, as
         `history` names them): what `e` writes and the history pane says."""
-        found = self._answered.get(event_key(event))
-        if found is None or found[0] is not event:
+        found = self._entry(event)
+        if found is None:
             return ()
         said = found[1].items()
         return tuple(sorted(name for name, (answer, _) in said if answer.state == "with-next"))
 
     def answer(self, event: FlagEvent, context: str | None = None) -> Answer | None:
         """What `context` (the first one when None) answered for `event`, if it has."""
-        found = self._answered.get(event_key(event))
-        if found is None or found[0] is not event:
+        found = self._entry(event)
+        if found is None:
             return None
         answered = found[1].get(self.contexts[0] if context is None else context)
         return answered[0] if answered is not None else None
