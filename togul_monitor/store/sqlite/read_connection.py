@@ -40,7 +40,10 @@ def open_reader(path: Path) -> sqlite3.Connection:
     if not path.exists():
         raise JournalError(f"no journal at {path}")
     with reading(path):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+        # A URI, for `mode=ro`: the path escaped (`as_uri`), or a `#`, `?` or `%` in it would
+        # end or change it.
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=10.0)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("SELECT 1 FROM events LIMIT 1")
