@@ -24,42 +24,44 @@ from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.inventory import SORTS, InventoryRow, InventorySource
-from togul_monitor.ui.view.value_columns import WAITING, WAITING_STYLE
+from togul_monitor.ui.view.value_columns import WAITING, WAITING_STYLE, marked_value
 
 REFRESH_EVERY = 0.25  # seconds between two looks at whether something changed
 AGES_EVERY = 4  # looks between two rebuilds when nothing changed (ages move)
 LARGE = 1_000  # flags beyond which the list is rebuilt only once a second
+FLEX_MIN = 12  # the least a column of long text (rules, the last change) gets
 
-#: (label, width) of each column; 0: a share of what the others leave (the rule summary and the
-#: last change), at least FLEX_MIN. What does not fit is cut with `…`.
+#: (label, width) of each column, the least it gets. What does not fit is cut with `…`.
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("flag", 22),
     ("type", 7),
     ("on", 3),
     ("default", 10),
     ("rules", 5),
-    ("rule summary", 0),
+    ("rule summary", FLEX_MIN),
     ("your value", 10),
     ("age", 4),
-    ("last change", 0),
+    ("last change", FLEX_MIN),
 )
+#: The columns that share the room a wide screen leaves (equally, the odd cells to the last):
+#: their text is the longest, and a value (JSON, a string) read whole matters most of all.
+GROWS = ("rule summary", "your value", "last change")
 # Too narrow for all (80 columns): these go first, so that the value and its last change stay
 # on screen; then the flag column gives way, down to FLAG_MIN.
 DROPPED_FIRST = ("rule summary", "type", "rules")
 FLAG_MIN = 16
-FLEX_MIN = 12
 PADDING = 2  # cells around each column (DataTable's cell padding)
 SUBTITLE = "s sort · enter select · esc close"
 
 
 def _needs(columns: list[tuple[str, int]]) -> int:
-    flexible = sum(1 for _, width in columns if width == 0)
-    return sum(width for _, width in columns) + PADDING * len(columns) + 2 + FLEX_MIN * flexible
+    return sum(width for _, width in columns) + PADDING * len(columns) + 2
 
 
 def shown_columns(total: int) -> list[tuple[str, int]]:
     """(label, width) of each column shown in a table `total` cells wide (its scroll bar
-    included): every column when they fit, else without the ones `DROPPED_FIRST`."""
+    included): every column when they fit, else without the ones `DROPPED_FIRST`; what is left
+    over widens the ones that `GROWS`."""
     columns = list(COLUMNS)
     for label in DROPPED_FIRST:
         if _needs(columns) <= total:
@@ -68,11 +70,13 @@ def shown_columns(total: int) -> list[tuple[str, int]]:
     short = _needs(columns) - total
     if short > 0:
         columns[0] = ("flag", max(FLAG_MIN, columns[0][1] - short))
-    flexible = [i for i, (_, width) in enumerate(columns) if width == 0]
-    room = total - _needs(columns) + FLEX_MIN * len(flexible)
-    each = max(FLEX_MIN, room // len(flexible))
-    widths = [width or each for _, width in columns]
-    widths[flexible[-1]] = max(FLEX_MIN, room - each * (len(flexible) - 1))  # the odd cell
+    growing = [i for i, (label, _) in enumerate(columns) if label in GROWS]
+    room = max(0, total - _needs(columns))
+    widths = [
+        width + room // len(growing) if i in growing else width
+        for i, (_, width) in enumerate(columns)
+    ]
+    widths[growing[-1]] += room % len(growing)  # the odd cells
     return [(label, width) for (label, _), width in zip(columns, widths, strict=True)]
 
 
@@ -86,14 +90,19 @@ def row_cells(row: InventoryRow, now: float, columns: list[tuple[str, int]]) -> 
         "default": (row.default, ""),
         "rules": ("" if row.rules is None else str(row.rules), ""),
         "rule summary": (row.rules_line, "dim"),
-        "your value": (row.value, WAITING_STYLE if row.value == WAITING else "bold"),
         "age": (age, "dim"),
         "last change": (row.change, "cyan"),
     }
-    return [
-        Text(cut_cells(texts[label][0], width), style=texts[label][1], no_wrap=True)
-        for label, width in columns
-    ]
+    cells = []
+    for label, width in columns:
+        if label == "your value":  # cut as the values pane cuts it: a stale one keeps its mark
+            style = WAITING_STYLE if row.value == WAITING else "bold"
+            cell = marked_value(row.value, width, row.stale, style)
+        else:
+            cell = Text(cut_cells(texts[label][0], width), style=texts[label][1])
+        cell.no_wrap = True
+        cells.append(cell)
+    return cells
 
 
 class InventoryScreen(ModalScreen[str | None]):

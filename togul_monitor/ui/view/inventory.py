@@ -33,7 +33,7 @@ from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.status import stale_note
-from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING
+from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING, shows_stale
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import MonitorSnapshot
@@ -53,6 +53,7 @@ class InventoryRow(msgspec.Struct, frozen=True):
     value: str  # what the profile's context gets
     changed_at: float | None
     change: str  # what the last change was
+    stale: bool = False  # the value is asked for again: the cell marks it (`STALE_MARK`)
 
 
 class Inventory(msgspec.Struct, frozen=True):
@@ -76,7 +77,8 @@ def rules_line(config: FlagConfig) -> str:
 def value_of(value: FlagValue | None, evaluates: bool = True) -> str:
     """The profile's value as a row shows it: `WAITING` while it is asked for (the values
     pane's mark: a cut value ends with `…`), `not evaluated` when it never will be (the profile
-    cannot evaluate)."""
+    cannot evaluate). Without the stale mark: the screen cuts the value to leave it room
+    (`marked_value`, as the values pane does), where a mark appended here would be cut."""
     if value is None:
         return ""
     if value.deleted:
@@ -85,7 +87,7 @@ def value_of(value: FlagValue | None, evaluates: bool = True) -> str:
         if value.error:
             return "error"
         return WAITING if evaluates else NOT_EVALUATED
-    return value_text(value.current) + (" ⟳" if value.stale else "")
+    return value_text(value.current)
 
 
 def _server_time(text: str | None) -> float | None:
@@ -142,6 +144,7 @@ def inventory_rows(
                 value=value_of(value, evaluates),
                 changed_at=at,
                 change=what,
+                stale=shows_stale(value, evaluates),
             )
         )
     return rows

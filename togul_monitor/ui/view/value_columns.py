@@ -160,7 +160,6 @@ def value_cell(value: FlagValue | None, room: int, *, flashing: bool, evaluates:
     if value is None:  # this context has not published the flag yet
         return Text(WAITING, style=WAITING_STYLE)
     current = value.current
-    stale = value.stale and not value.deleted and evaluates and current is not None
     if value.deleted:
         shown = Text(cut_cells("deleted", room), style="red")
     elif value.error and current is None:
@@ -172,8 +171,30 @@ def value_cell(value: FlagValue | None, room: int, *, flashing: bool, evaluates:
         if value.stale:
             shown.append(STALE_MARK, style="yellow")
     else:
-        body = cut_cells(value_text(current), room - (len(STALE_MARK) if stale else 0))
-        shown = Text(body, style="bold" if flashing else "")
+        stale = shows_stale(value, evaluates)
+        return marked_value(value_text(current), room, stale, "bold" if flashing else "")
+    return shown
+
+
+def shows_stale(value: FlagValue | None, evaluates: bool) -> bool:
+    """Whether a value's cell carries `STALE_MARK`: a value held (not deleted) while it is
+    asked for again, on a profile that evaluates."""
+    return (
+        value is not None
+        and value.stale
+        and not value.deleted
+        and evaluates
+        and value.current is not None
+    )
+
+
+def marked_value(text: str, room: int, stale: bool, style: str = "") -> Text:
+    """A value in `room` cells, then `STALE_MARK` when `stale`: the value is cut to leave the
+    mark its cells, never the mark to the cut, since `"priority…` would read as a current
+    value longer than shown where the truth is a whole value that may be out of date. The
+    values pane and the inventory (`i`) cut their values by this one rule."""
+    mark = STALE_MARK if stale else ""
+    shown = Text(cut_cells(text, room - cell_len(mark)), style=style)
     if stale:
         shown.append(STALE_MARK, style="yellow")
     return shown
