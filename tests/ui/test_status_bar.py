@@ -214,3 +214,27 @@ def test_an_environment_nothing_could_check_is_not_vouched_for() -> None:
     assert header(False, 120).startswith(" strwrong / production (not verified)  ● live")
     assert header(False, 80).startswith(" strwrong / production?  ● live")
     assert header(True, 120).startswith(" strwrong / production  ● live")
+
+
+def test_the_contexts_not_shown_and_how_to_see_them_fit_the_border() -> None:
+    # 120 columns, 8 contexts: the border (42 cells) read `not shown:
+    # verylongcontextnamethatgoeson,…`: `us, x` and the way to see them were cut off.
+    from togul_monitor.ui.view.status import not_shown, values_titles
+
+    hidden = ("verylongcontextnamethatgoeson", "us", "x")
+    eight = ("default", "premium", "free", "eu", "beta", *hidden)
+    _, subtitle = values_titles(eight, snapshot(), 5, width=42)
+    assert subtitle == "3 not shown: verylo…, us, x (y copies all)"
+    # Room for the whole: said as before, then the requests when they fit too.
+    whole = "not shown: verylongcontextnamethatgoeson, us, x (widen, or y copies all)"
+    assert not_shown(hidden, 200) == not_shown(hidden) == whole
+    assert values_titles(eight, snapshot(), 5, width=200)[1].startswith(whole + " · ")
+    assert values_titles(eight, snapshot(), 5, width=len(whole))[1] == whole
+    # Narrower: the last names give way to `…`, then all but the count and the key.
+    many = ("alpha", "bravo", "charlie", "delta", "echo")
+    for width in range(10, 80):
+        assert len(not_shown(hidden, width)) <= width
+        assert len(not_shown(many, width)) <= width
+    assert not_shown(many, 40) == "5 not shown: alpha, … (y copies all)"
+    assert not_shown(many, 44) == "5 not shown: alpha, bravo, … (y copies all)"
+    assert not_shown(hidden, 32) == "3 not shown (y copies all)"

@@ -63,6 +63,7 @@ QUIET = (Heartbeat, Status)  # updates that keep no drain busy (the status bar h
 # is at once): its redraw costs every visible cell, about as much as the feed's.
 VALUES_EVERY = 0.2
 HISTORY_EVERY = 1.0  # seconds between two merges of new rows into the history pane
+BORDER_TEXT_MARGIN = 6  # a border title's cells the corners, a `─` and a space each side take
 
 
 class MainPainter:
@@ -259,7 +260,9 @@ class MainPainter:
             self.feed.refresh()
         self.values_hint(profile, snapshot, environment)
         values = self.values
-        title, subtitle = values_titles(values.contexts, snapshot, values.shown_contexts)
+        # The border's text has its width less the corners, a `─` and a space each side.
+        room = self.values_pane.outer_size.width - BORDER_TEXT_MARGIN
+        title, subtitle = values_titles(values.contexts, snapshot, values.shown_contexts, room)
         if title != self.values_pane.border_title:
             self.values_pane.border_title = title
         if subtitle != self.values_pane.border_subtitle:

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
+from rich.cells import cell_len
 from rich.text import Text
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.ui.view.change import cut_cells, share
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock
 
@@ -313,14 +315,15 @@ def stale_note(snapshot: MonitorSnapshot | None) -> str:
 
 
 def values_titles(
-    contexts: Sequence[str], snapshot: MonitorSnapshot | None, shown: int = 0
+    contexts: Sequence[str], snapshot: MonitorSnapshot | None, shown: int = 0, width: int = 0
 ) -> tuple[str, str]:
     """The values pane's border title and subtitle. While the stream is not live the title
     first says the values may be out of date (a change made meanwhile reaches the monitor only
     when it is live again): first, since a border title is cut at its end. With several
     contexts it then counts them (and how many have a column, when the pane is too narrow for
-    all); the subtitle names the ones left out and how to see them, then the evaluate requests
-    sent so far (one per flag and context: they grow with the contexts). One context: `values`."""
+    all); the subtitle says which are left out and how to see them (fitted to `width` cells
+    when given: `not_shown`), then the evaluate requests sent so far (one per flag and context:
+    they grow with the contexts) when there is room. One context: `values`."""
     title = "values" + (f" · {stale}" if (stale := stale_note(snapshot)) else "")
     if len(contexts) <= 1:
         return title, ""
@@ -331,6 +334,32 @@ def values_titles(
     if 0 < shown < len(contexts):
         title += f" ({shown} shown)"
         # Names the profile's (checked against CONTEXT_NAME_PATTERN: never markup).
-        hidden = ", ".join(contexts[shown:])
-        subtitle = f"not shown: {hidden} (widen, or y copies all) · {subtitle}"
+        hidden = not_shown(contexts[shown:], width)
+        whole = f"{hidden} · {subtitle}"
+        subtitle = whole if width <= 0 or cell_len(whole) <= width else hidden
     return title, subtitle
+
+
+NAME_LEAST = 4  # cells of a cut context name (`ver…`): fewer say nothing of it
+
+
+def not_shown(hidden: Sequence[str], width: int = 0) -> str:
+    """The contexts without a column, and how to see them, in `width` cells (0: no limit):
+    `not shown: c, d (widen, or y copies all)`; where that is too long, the count, the names
+    (long ones cut to share the room, the last ones left to `…`) and the copy key:
+    `3 not shown: verylongcon…, us, x (y copies all)`. A border's text cut at its end lost
+    the other names and the way to see them."""
+    whole = f"not shown: {', '.join(hidden)} (widen, or y copies all)"
+    if width <= 0 or cell_len(whole) <= width:
+        return whole
+    count, hint = f"{len(hidden)} not shown", " (y copies all)"
+    for kept in range(len(hidden), 0, -1):
+        names = list(hidden[:kept])
+        rest = ", …" if kept < len(hidden) else ""
+        room = width - cell_len(f"{count}: {hint}{rest}") - 2 * (kept - 1)
+        needs = [cell_len(name) for name in names]
+        widths = share(needs, room)
+        if all(got >= min(need, NAME_LEAST) for got, need in zip(widths, needs, strict=True)):
+            cut = [cut_cells(name, got) for name, got in zip(names, widths, strict=True)]
+            return f"{count}: {', '.join(cut)}{rest}{hint}"
+    return cut_cells(count + hint, width)
