@@ -5,6 +5,7 @@ updates its row, `enter` shows the flag side by side."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any
 
@@ -14,9 +15,16 @@ from textual.widgets import DataTable, Static
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config import FlagConfig, RuleConfig
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens import env_diff, env_matrix
-from togul_monitor.ui.screens.env_diff import DiffRead, EnvDiffScreen, read_state
+from togul_monitor.ui.screens.env_diff import (
+    DiffRead,
+    EnvDiffScreen,
+    hidden_below,
+    more_below,
+    read_state,
+)
 from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
 
 from .helpers import make_app, make_profile, wait_for, wait_live
@@ -87,7 +95,7 @@ async def test_c_opens_the_matrix_marks_filters_and_follows_an_edit(
             "percentage by user_id 60% → true",
             True,
         ) in diff.lines
-        words = str(diff.query_one("#env-diff-words", Static).render())
+        words = "\n".join(diff.differences_shown())
         assert "rollout 25% → 60%" in words
         labels = [diff.table.get_row_at(i)[0].plain for i in range(diff.table.row_count)]
         assert "  description" in labels, labels  # whole, not `descripti…`
@@ -240,3 +248,87 @@ async def test_at_80_columns_the_header_wraps_and_the_pair_column_says_a_to_b(
         assert header.size.height >= 2, header.size
         labels = [column.label.plain for column in screen.table.columns.values()]
         assert labels[-1] == "A → B", labels
+
+
+def config(env: str, enabled: bool, default: int, rules: list[tuple[str, str, int]]) -> FlagConfig:
+    """A number flag whose rules are `plan = <value>` returning a number, by priority."""
+    return FlagConfig(
+        flag_id=f"id-{env}",
+        flag_key="limits",
+        environment_id=env,
+        name="Limits",
+        description=None,
+        value_type="number",
+        enabled=enabled,
+        default_value=default,
+        rules=tuple(
+            RuleConfig(
+                rule_id=f"{env}-{i}",
+                priority=i,
+                rule_type="attribute",
+                attribute=attribute,
+                operator="eq",
+                value_json=json.dumps(value),
+                rollout_percentage=None,
+                bucket_by=None,
+                return_value=returns,
+                is_active=True,
+            )
+            for i, (attribute, value, returns) in enumerate(rules)
+        ),
+        updated_at=None,
+        version=1,
+    )
+
+
+class DiffOnly(App[None]):
+    """The side by side alone, on a fixed read."""
+
+    def __init__(self, read: DiffRead) -> None:
+        super().__init__()
+        self.read = read
+
+    def on_mount(self) -> None:
+        self.push_screen(
+            EnvDiffScreen("limits", "production", "staging", lambda: self.read, time.time)
+        )
+
+
+def test_the_line_under_the_differences_counts_those_out_of_sight() -> None:
+    assert hidden_below([1, 2, 3, 5, 6], 4) == 2
+    assert more_below(0, in_list=False) == ""
+    assert more_below(1, in_list=True) == "… 1 more difference below: ↓ scrolls"
+    assert more_below(4, in_list=False) == "… 4 more differences below: tab, then ↓"
+
+
+async def test_at_80_columns_every_difference_can_be_reached_and_the_hidden_ones_are_said() -> None:
+    # 13 differences: the list held 9 lines at most, did not scroll and said nothing of the
+    # rest, though its headline counted them (`· +12 more`).
+    plans = ["free", "pro", "team", "business", "enterprise", "edu"]
+    a = config("production", True, 1, [("plan", p, 10 + i) for i, p in enumerate(plans)])
+    b = config("staging", False, 2, [("country", p, 20 + i) for i, p in enumerate(plans)])
+    app = DiffOnly(DiffRead(a, b, time.time()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvDiffScreen), what="the diff")
+        screen = app.screen
+        assert isinstance(screen, EnvDiffScreen)
+        more = screen.query_one("#env-diff-more", Static)
+        await wait_for(pilot, lambda: "below: tab, then ↓" in str(more.render()), what="more")
+        headline, *differences = screen.differences_shown()
+        total = len(differences)
+        assert total >= 13 and headline.endswith(f"+{total - 1} more"), headline
+        hidden = int(str(more.render()).split()[1])
+        words = screen.words
+        seen = [line for line in screen._lines() if line.region.bottom <= words.region.bottom]
+        assert 0 < hidden == total - len(seen), (hidden, total, len(seen))
+
+        await pilot.press("tab")
+        assert screen.focused is words
+        await wait_for(pilot, lambda: "↓ scrolls" in str(more.render()), what="in the list")
+        await pilot.press("end")
+        last = screen._lines()[-1]
+        await wait_for(
+            pilot,
+            lambda: not more.display and words.region.contains_region(last.region),
+            what="the last difference in sight",
+        )

@@ -3,6 +3,11 @@ side (its fields, then its rules aligned as `compare` aligns them), the lines th
 highlighted, and the differences in words under them. Plain Text throughout: every string is
 escaped already (domain/env_compare_words.py).
 
+The aligned rules take what they need up to half the box; the differences the rest, in a list of
+their own that scrolls (`tab` to it), and while some are below its edge a line under it says how
+many and how to reach them (`more_below`): a flag differing in 13 ways showed 9 with nothing
+said of the others, though its headline counted them.
+
 It shows what the matrix read, and follows the matrix's reads while it is open (looked at
 `LOOK_EVERY`): a configuration changed since is shown as soon as the matrix has read it, and the
 top line says how old the read is, whether one is running or failed, and that `r` reads again
@@ -17,7 +22,7 @@ import msgspec
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
@@ -54,14 +59,28 @@ def read_state(read: DiffRead, now: float) -> str:
     return " · ".join(parts)
 
 
-def differences_text(
+def difference_words(
     key: str, env_a: str, env_b: str, a: FlagConfig | None, b: FlagConfig | None
-) -> Text:
+) -> tuple[str, list[str]]:
+    """The headline (the first difference and how many more), and every difference in words."""
     flag = compare_flag(key, a, b)
-    text = Text(flag_summary(flag, env_a, env_b) + "\n", style="bold")
-    for difference in flag.differences:
-        text.append("  " + difference_line(difference, env_a, env_b) + "\n", style="cyan")
-    return text
+    lines = [difference_line(difference, env_a, env_b) for difference in flag.differences]
+    return flag_summary(flag, env_a, env_b), lines
+
+
+def hidden_below(bottoms: list[int], seen_to: int) -> int:
+    """How many differences end below the list's visible part (`seen_to`: the first row not
+    seen), from each one's bottom row: one cut at the edge is not read whole either."""
+    return sum(1 for bottom in bottoms if bottom > seen_to)
+
+
+def more_below(hidden: int, in_list: bool) -> str:
+    """The line under the differences while some are out of sight: how many, and the keys that
+    reach them from where the focus is (`""`: none hidden)."""
+    if hidden <= 0:
+        return ""
+    what = f"… {hidden} more difference{'' if hidden == 1 else 's'} below"
+    return f"{what}: ↓ scrolls" if in_list else f"{what}: tab, then ↓"
 
 
 class EnvDiffScreen(ModalScreen[None]):
@@ -70,6 +89,10 @@ class EnvDiffScreen(ModalScreen[None]):
         Binding("r", "refresh", "Refresh", id="env_diff_refresh", tooltip="Read both again"),
     ]
     HELP_TITLE = "flag side by side (enter in c)"
+    OTHER_KEYS = (
+        ("tab", "Move between the aligned rules and the differences in words under them"),
+        ("up,down", "Move among the rules, or scroll the differences (pageup/pagedown, end)"),
+    )
 
     DEFAULT_CSS = """
     EnvDiffScreen { align: center middle; }
@@ -77,8 +100,12 @@ class EnvDiffScreen(ModalScreen[None]):
         width: 90%; height: 80%; border: thick $accent; background: $surface; padding: 0 1;
     }
     EnvDiffScreen #env-diff-state { height: auto; max-height: 2; color: $text-muted; }
-    EnvDiffScreen DataTable { height: 1fr; }
-    EnvDiffScreen #env-diff-words { height: auto; max-height: 10; }
+    EnvDiffScreen DataTable { height: auto; max-height: 50%; }
+    EnvDiffScreen #env-diff-headline { height: auto; text-style: bold; }
+    EnvDiffScreen #env-diff-words { height: 1fr; min-height: 2; }
+    EnvDiffScreen .env-diff-difference { height: auto; padding-left: 2; color: $text-accent; }
+    EnvDiffScreen #env-diff-more { height: 1; color: $warning; display: none; }
+    EnvDiffScreen #env-diff-more.-shown { display: block; }
     """
 
     def __init__(
@@ -102,7 +129,9 @@ class EnvDiffScreen(ModalScreen[None]):
             box.border_subtitle = "r refresh · esc close"
             yield Static("", id="env-diff-state")
             yield DataTable(id="env-diff-table", cursor_type="row", zebra_stripes=False)
-            yield Static("", id="env-diff-words")
+            yield Static("", id="env-diff-headline")
+            yield VerticalScroll(id="env-diff-words")
+            yield Static("", id="env-diff-more")
         yield modal_footer()
 
     @property
@@ -117,7 +146,20 @@ class EnvDiffScreen(ModalScreen[None]):
         table.add_column(plain(self.env_b), width=width)
         self._paint()
         table.focus()
+        self.watch(self.words, "scroll_y", self._paint_more, init=False)
         self.set_interval(LOOK_EVERY, self._look, name="env-diff")
+
+    @property
+    def words(self) -> VerticalScroll:
+        return self.query_one("#env-diff-words", VerticalScroll)
+
+    def differences_shown(self) -> list[str]:
+        """The headline, then every difference the list holds (seen or scrolled to)."""
+        headline = str(self.query_one("#env-diff-headline", Static).render())
+        return [headline, *(str(line.render()) for line in self._lines())]
+
+    def _lines(self) -> list[Static]:
+        return list(self.words.query(".env-diff-difference").results(Static))
 
     def _side_width(self) -> int:
         return max(20, (self.app.size.width * 90 // 100 - LABEL_WIDTH - 8) // 2 - 4)
@@ -131,6 +173,7 @@ class EnvDiffScreen(ModalScreen[None]):
             self._paint()
         else:
             self._paint_state()  # the age moves
+        self._paint_more()
 
     def _paint(self) -> None:
         table, width = self.table, self._side_width()
@@ -148,9 +191,43 @@ class EnvDiffScreen(ModalScreen[None]):
             )
         if 0 <= row < table.row_count:
             table.move_cursor(row=row, animate=False)
-        words = differences_text(self.key, self.env_a, self.env_b, self.read.a, self.read.b)
-        self.query_one("#env-diff-words", Static).update(words)
+        self._paint_words()
         self._paint_state()
+
+    def _paint_words(self) -> None:
+        headline, lines = difference_words(
+            self.key, self.env_a, self.env_b, self.read.a, self.read.b
+        )
+        self.query_one("#env-diff-headline", Static).update(Text(headline))
+        shown = self._lines()
+        for widget, line in zip(shown, lines, strict=False):
+            widget.update(Text(line))
+        if len(lines) > len(shown):
+            self.words.mount_all(
+                Static(Text(line), classes="env-diff-difference") for line in lines[len(shown) :]
+            )
+        for widget in shown[len(lines) :]:
+            widget.remove()
+        self.call_after_refresh(self._paint_more)
+
+    def _paint_more(self) -> None:
+        """Say how many differences are out of sight below (after a layout, a scroll, a focus
+        change, and at each look)."""
+        if not self.is_mounted:
+            return
+        words = self.words
+        seen_to = round(words.scroll_y) + words.scrollable_content_region.height
+        hidden = hidden_below([line.virtual_region.bottom for line in self._lines()], seen_to)
+        more = self.query_one("#env-diff-more", Static)
+        line = more_below(hidden, in_list=self.focused is words)
+        more.update(Text(line))
+        more.set_class(bool(line), "-shown")
+
+    def on_descendant_focus(self) -> None:
+        self._paint_more()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._paint_more)
 
     def _paint_state(self) -> None:
         line = Text(read_state(self.read, self.clock()))
