@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import ProfileStore
@@ -90,11 +90,12 @@ async def test_the_switcher_adds_a_profile_with_validation(emulator: EmulatorHan
         assert "added" in ProfileStore().load().profiles
 
 
-async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_not_live(
+async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_and_e_edits_the_failed_one(
     emulator: EmulatorHandle,
 ) -> None:
     """The old stream is closed before the new profile opens: when it cannot open, nothing
-    streams, and the bar must not go on saying the old profile is live."""
+    streams, and the bar must not go on saying the old profile is live. The notice's "E: edit
+    this profile" edits the profile it names, the one that failed, not the one before."""
     save_profiles(emulator)
     ProfileStore().add(
         ProfileEntry(
@@ -118,3 +119,9 @@ async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_not_live(
         await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
         assert "live" not in str(status.render()).split("stopped")[0]
         assert await emulator.await_streams(0)  # the old stream closed: nothing streams
+
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileFormScreen), what="the form")
+        form = app.screen
+        await pilot.pause()
+        assert form.query_one("#field-name", Input).value == "wrongenv"

@@ -68,6 +68,9 @@ class TogulMonitorApp(App[None]):
         self.session = MonitorSession(self, clock, monitor_factory, profile_resolver)
         self.keymap_override = keymap
         self.keymap: dict[str, str] = dict(keymap or {})
+        # The profile the notice says could not be opened (None: none failed since the last
+        # start): `E` edits it, not `profile`, which stays the one that ran before a failed switch.
+        self.failed_profile: tuple[str, bool] | None = None  # its name, and if built in
         self._gc_thresholds = gc.get_threshold()  # restored when the app unmounts
         self.main = MainScreen(
             self, clock=clock, paint_hz=paint_hz, view_size=view_size, export_dir=export_dir
@@ -168,6 +171,7 @@ class TogulMonitorApp(App[None]):
         if first is None:
             return
         self.profile = message.profile
+        self.failed_profile = None
         self.sub_title = message.profile.name
         self.main.monitor_started(message.profile, message.monitor.monitor, first=first)
 
@@ -176,11 +180,13 @@ class TogulMonitorApp(App[None]):
     def _monitor_failed(self, message: MonitorFailed) -> None:
         if message.generation in (0, self.session.generation):
             self.session.switching = False  # not while a newer switch is still under way
+        self.failed_profile = (message.profile_name, message.builtin)
         self.main.monitor_failed(message.profile_name, message.error)
 
     def switch_profile(self, name: str) -> None:
         """Stop the running monitor (on a worker) and start one for profile `name`."""
         self.session.start(None, name, self.profile.name)
+        self.failed_profile = None  # its notice goes (switch_started)
         self.main.switch_started()
 
     # -- the app's key actions (keymap.py) ----------------------------------------------------
@@ -210,15 +216,18 @@ class TogulMonitorApp(App[None]):
             self.switch_profile(name)
 
     def action_edit_profile(self) -> None:
+        """The profile the failure notice names when one failed to open (its "edit this
+        profile"), else the running one."""
         from togul_monitor.ui.screens.profile_switcher import open_profile_form
 
-        if self.profile.builtin:
+        name, builtin = self.failed_profile or (self.profile.name, False)
+        if builtin or (name == self.profile.name and self.profile.builtin):
             self.notify(
                 "The demo profiles are built in and cannot be edited; add one with p then a.",
                 markup=False,
             )
             return
-        open_profile_form(self, self.profile.name, self._profile_chosen)
+        open_profile_form(self, name, self._profile_chosen)
 
     def action_help(self) -> None:
         over = self.screen if self.screen is not self.main else None  # its keys alone work

@@ -76,7 +76,12 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
         "Reconnect the stream now (also retries rejected credentials)",
     ),
     "reevaluate": ("app.reevaluate", "Re-evaluate", False, "Re-evaluate every value now"),
-    "edit_profile": ("app.edit_profile", "Edit profile", False, "Edit the current profile"),
+    "edit_profile": (
+        "app.edit_profile",
+        "Edit profile",
+        False,
+        "Edit the current profile (or the one that just failed to open)",
+    ),
     "help": ("app.help", "Help", True, "Keys and panes"),
     "quit": ("app.quit", "Quit", True, "Quit"),
 }

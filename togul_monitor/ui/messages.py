@@ -37,6 +37,7 @@ class MonitorFailed(Message):
     profile_name: str
     error: str
     generation: int = 0  # the `MonitorSession.start` it belongs to
+    builtin: bool = False  # a demo profile (no form edits it)
 
 
 @dataclass

@@ -153,7 +153,9 @@ class MonitorSession:
                 monitor.start()
             except Exception as error:
                 failed_name = name or (profile.name if profile else "?")
-                self.app.post_message(MonitorFailed(failed_name, str(error), generation))
+                builtin = profile is not None and profile.builtin
+                failed = MonitorFailed(failed_name, str(error), generation, builtin)
+                self.app.post_message(failed)
                 return
             self._running.append(monitor)
             if self._stale(generation) or get_current_worker().is_cancelled:
