@@ -31,7 +31,12 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
         "Pause/resume the feed (+N new while paused)",
     ),
     "follow": ("follow", "Follow", False, "Follow the latest event"),
-    "detail": ("detail", "Detail", True, "Event detail: event JSON, value before → after"),
+    "detail": (
+        "detail",
+        "Detail",
+        True,
+        "Event detail: event JSON, value before → after (on a values row: its values whole)",
+    ),
     "profiles": ("app.profiles", "Profiles", True, "Switch, add or edit profiles"),
     "command_palette": ("command_palette", "Palette", False, "Command palette"),
     "watch": (

@@ -59,6 +59,14 @@ def _evaluation_lines(label: str, ev: Evaluation | None, indent: str = "  ") -> 
         text.append("(none)", style="dim")
         return text
     text.append(value_text(ev), style="bold")  # whole: the detail shows everything
+    extra = evaluation_extras(ev)
+    if extra:
+        text.append("  " + extra, style="dim")
+    return text
+
+
+def evaluation_extras(ev: Evaluation) -> str:
+    """What an answer says besides its value: `type string, reason rule_match, enabled`."""
     extra = []
     if ev.value_type:
         extra.append(f"type {safe_text(ev.value_type)}")
@@ -66,9 +74,7 @@ def _evaluation_lines(label: str, ev: Evaluation | None, indent: str = "  ") -> 
         extra.append(f"reason {safe_text(ev.reason)}")
     if ev.enabled is not None:
         extra.append("enabled" if ev.enabled else "disabled")
-    if extra:
-        text.append("  " + ", ".join(extra), style="dim")
-    return text
+    return ", ".join(extra)
 
 
 def _change_lines(transition: ValueTransition, indent: str = "  ", unseen: str = "") -> Text:

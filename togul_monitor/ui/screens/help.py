@@ -38,10 +38,12 @@ PANES = (
     (
         "values",
         "what this profile's context gets for each flag (a column per context): ★ watched, "
-        f"{WAITING} not answered yet, ⟳ re-evaluating, … cut (enter shows it whole), "
-        "struck through when deleted; a changed row is highlighted for a moment; when the "
-        "profile cannot evaluate (no API key, or one of scope stream), the pane says why and "
-        "how to fix it",
+        f"{WAITING} not answered yet, ⟳ re-evaluating, … cut, struck through when deleted; "
+        "a changed row is highlighted for a moment; enter shows the row's flag with each "
+        "context's value whole, its type, reason and enabled, when it was answered (for "
+        "which event), whether it is current or stale, the last error and the value before "
+        "(e there: the detail of its latest event in the feed); when the profile cannot "
+        "evaluate (no API key, or one of scope stream), the pane says why and how to fix it",
     ),
     (
         "history",

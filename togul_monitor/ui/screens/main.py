@@ -256,11 +256,10 @@ class MainScreen(Screen[None]):
 
     @on(DataTable.RowSelected, "#values")
     def _values_selected(self, message: DataTable.RowSelected) -> None:
-        event = self.keys.latest_event(message.row_key.value)
-        if event is None:
-            self.notify("No event of this flag in the view yet.", markup=False)
-            return
-        self._open_detail(event)
+        flag, table = message.row_key.value, self.values_table
+        latest = partial(self.keys.latest_event, flag)
+        if flag is not None:  # its values whole, `e` there its latest event (main_detail.py)
+            main_detail.open_values(self, table, flag, self.time_mode, latest, self._open_detail)
 
     # -- the key actions (keymap.py) ---------------------------------------------------------
     def action_filter_key(self) -> None:

@@ -1,5 +1,6 @@
 """The screens the main screen opens over itself for one row or for every flag: the event
-detail (`enter`), the flag inventory (`i`) and the environment matrix (`c`).
+detail (`enter` on a feed row), a flag's values (`enter` on a values row), the flag inventory
+(`i`) and the environment matrix (`c`).
 
 The detail of an event says its value change (looked up in the journal on a worker when memory
 no longer holds it) and what it changed in the flag's configuration (view/config_diffs.py); the
@@ -13,7 +14,8 @@ from collections.abc import Callable, Mapping
 from rich.text import Text
 from textual.screen import Screen
 
-from togul_monitor.domain.values import ValueTransition
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.ui.handle import ViewHost
 from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.event_detail import (
@@ -28,6 +30,7 @@ from togul_monitor.ui.view.contexts import context_states
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.inventory import InventorySource
 from togul_monitor.ui.view.rows import MARKER_TITLES, FeedItem, Row
+from togul_monitor.ui.widgets.values_table import ValuesTable
 
 
 def open_detail(
@@ -94,6 +97,39 @@ def open_detail(
         job, post = main_jobs.look_up_transition, detail.post_message
         args = (monitor, item, time_mode, {**names}, config, contexts, replayed)
         main_jobs.start(screen, "transition", job, post, *args)
+
+
+def open_values(
+    screen: Screen[None],
+    table: ValuesTable,
+    flag: str,
+    time_mode: str,
+    latest: Callable[[], FlagEvent | None],
+    open_event: Callable[[Row], None],
+) -> None:
+    """The flag's value for each context, whole (the values pane cuts them to its columns), with
+    `e` for the detail of its latest event in the feed (`latest`, opened by `open_event`)."""
+    from togul_monitor.ui.screens.values_detail import ValuesDetailScreen
+
+    def read() -> list[tuple[str, FlagValue | None]]:
+        return [(name, table.by_context.get(name, {}).get(flag)) for name in table.contexts]
+
+    def latest_event() -> None:
+        event = latest()
+        if event is None:
+            screen.app.notify("No event of this flag in the feed's view yet.", markup=False)
+            return
+        open_event(event)
+
+    values = ValuesDetailScreen(
+        flag,
+        read,
+        evaluates=lambda: table.evaluates,
+        clock=table.clock,
+        time_mode=time_mode,
+        latest_event=latest_event,
+    )
+    screen.app.push_screen(values)
 
 
 def open_inventory(
