@@ -26,30 +26,24 @@ drained batch (`settle`).
 Events are told apart by their id and flag, or by identity when the server sends none (the same
 `FlagEvent` object is shared by the log and the view). A restarted server numbers its events
 from 1 again, so one id may name two events of a flag: the later one takes the key and the
-earlier one keeps its answers by identity, the rule view/event_changes.py keeps value changes
-by (an old row must not go blank, nor say "received before this view", when the new server
-reaches its id). Without ids a transition names no event either: it belongs to the last event
+earlier one keeps its answers by identity (view/event_entries.py, the rule value changes are
+kept by too: an old row must not go blank, nor say "received before this view", when the new
+server reaches its id). Without ids a transition names no event either: it belongs to the last event
 of the answer published just before it (`value` returns that event), which is what the monitor
 does with ids. Nothing here touches a widget.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, FlagValue
+from togul_monitor.ui.view.event_entries import EventEntries, event_key
 
 WAITING_PER_FLAG = 1_000  # a flag whose evaluation keeps failing must not grow without bound
-
-
-def event_key(event: FlagEvent) -> object:
-    """How a row is told apart: its id and flag (a restarted server numbers its events from 1
-    again), or the object itself when the server sent no id."""
-    return (event.event_id, event.flag_key) if event.event_id is not None else id(event)
 
 
 class Answer(msgspec.Struct, frozen=True):
@@ -70,7 +64,6 @@ class ValueAnswers:
     """
 
     def __init__(self, limit: int = 10_000) -> None:
-        self.limit = limit
         self.evaluates = True  # the profile has what evaluate takes (core/plan.py)
         self.halted = False  # evaluate refused the credentials: nothing answers until retried
         self.environment_id: str | None = None  # the profile's environment, once known
@@ -81,8 +74,7 @@ class ValueAnswers:
         # has up to WAITING_PER_FLAG events waiting).
         self._waiting: dict[tuple[str, str], dict[int, FlagEvent]] = {}
         # event key → (the event, its answer in each context that answered)
-        self._answered: OrderedDict[object, tuple[FlagEvent, PerContext]] = OrderedDict()
-        self._reused = False  # some event keeps its answers by identity: its id was reused
+        self._answered: EventEntries[PerContext] = EventEntries(limit)
         self._known: set[tuple[str, str]] = set()  # (flag, context) that had a value before
         self._held: set[str] = set()  # flags the monitor published a value of
         # Set from the snapshot: the monitor's flag limit was reached (its values by flag key).
@@ -103,7 +95,6 @@ class ValueAnswers:
         self.contexts = tuple(contexts) or (DEFAULT_CONTEXT,)
         self._waiting.clear()
         self._answered.clear()
-        self._reused = False
         self._known.clear()
         self._held.clear()
         self.limit_values = None
@@ -170,39 +161,19 @@ class ValueAnswers:
         self._trim()
         return settled
 
-    def _entry(self, event: FlagEvent) -> tuple[FlagEvent, PerContext] | None:
-        """What `event` has answered: under its key, or, once a later event of its id took the
-        key, under its identity (`_put`). A lookup, two when the id was reused: every row on
-        screen asks, every frame."""
-        answered = self._answered
-        found = answered.get(event_key(event))
-        if found is not None and found[0] is event:
-            return found
-        if not self._reused or event.event_id is None:
-            return None
-        # Its key may be another event's, or gone (trimmed) while its own entry is not.
-        found = answered.get(id(event))
-        return found if found is not None and found[0] is event else None
-
     def _put(
         self, event: FlagEvent, context: str, answer: Answer, group: tuple[FlagEvent, ...]
     ) -> None:
-        entry = self._entry(event)
+        entry = self._answered.find(event)
         if entry is None:
-            answered, key = self._answered, event_key(event)
-            held = answered.pop(key, None)
-            if held is not None and held[0].event_id is not None:
-                # A later event of the id (a restarted server's): the earlier one keeps its
-                # answers by identity, as its value changes are kept (view/event_changes.py).
-                # Without an id, the key was another object's at a reused address: gone.
-                answered[id(held[0])] = held
-                self._reused = True
-            entry = answered[key] = (event, {})
-        entry[1][context] = (answer, group)
+            # A later event of its id (a restarted server's) takes the key: the earlier one
+            # keeps its answers by identity, as its value changes are kept (event_entries.py).
+            entry = {}
+            self._answered.put(event, event_key(event), entry)
+        entry[context] = (answer, group)
 
     def _trim(self) -> None:
-        while len(self._answered) > self.limit:
-            self._answered.popitem(last=False)
+        self._answered.trim()
 
     def value(self, value: FlagValue) -> FlagEvent | None:
         """A flag's value in one context as the monitor published it: an answer unless still
@@ -234,16 +205,15 @@ class ValueAnswers:
     def changed(self, key: object, context: str = DEFAULT_CONTEXT) -> None:
         """The event of `key` has a value change in `context`: the events answered with it there
         (earlier in the same burst) were evaluated together with it, not found unchanged."""
-        found = self._answered.get(key)
+        found = self._answered.at(key)
         if found is None or context not in found[1]:
             return
         event, group = found[0], found[1][context][1]
         for other in group:
             if other is not event:
-                entry = self._entry(other)
-                if entry is not None and context in entry[1]:
-                    answer = entry[1][context][0]
-                    entry[1][context] = (Answer("with-next", answer.value), group)
+                entry = self._answered.find(other)
+                if entry is not None and context in entry:
+                    entry[context] = (Answer("with-next", entry[context][0].value), group)
 
     def recorded(self, merged: Iterable[tuple[FlagEvent, Sequence[str]]]) -> None:
         """Events of earlier runs the journal says were evaluated with their flag's next change,
@@ -258,18 +228,18 @@ class ValueAnswers:
     def with_next(self, event: FlagEvent) -> tuple[str, ...]:
         """The contexts `event` was evaluated with its flag's next change in (sorted, as
         `history` names them): what `e` writes and the history pane says."""
-        found = self._entry(event)
+        found = self._answered.find(event)
         if found is None:
             return ()
-        said = found[1].items()
+        said = found.items()
         return tuple(sorted(name for name, (answer, _) in said if answer.state == "with-next"))
 
     def answer(self, event: FlagEvent, context: str | None = None) -> Answer | None:
         """What `context` (the first one when None) answered for `event`, if it has."""
-        found = self._entry(event)
+        found = self._answered.find(event)
         if found is None:
             return None
-        answered = found[1].get(self.contexts[0] if context is None else context)
+        answered = found.get(self.contexts[0] if context is None else context)
         return answered[0] if answered is not None else None
 
     def waiting(self, event: FlagEvent, context: str | None = None) -> bool:
