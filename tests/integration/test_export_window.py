@@ -145,6 +145,7 @@ def test_a_token_profiles_export_ties_a_value_change_to_its_own_environments_eve
     for env, at in (("env-p", 1.0), ("env-s", 1.3)):  # the documented stream: no ids
         journal.append_event(FlagEvent("flag.updated", "f", env, 2, int(T0), None, T0 + at))
     journal.append_transition(change("f", None, 1.5))  # production's answer
+    journal.append_transition(change("f", None, 90.0))  # found by a re-evaluation (`r`)
     journal.close()
     for args in ((), ("--filter", "env:production")):
         result = CliRunner().invoke(cli, ["export", "--format", "jsonl", "--profile", "org", *args])
@@ -152,3 +153,5 @@ def test_a_token_profiles_export_ties_a_value_change_to_its_own_environments_eve
         rows = [json.loads(line) for line in result.stdout.splitlines()]
         written = [(r["kind"], r["environment_key"]) for r in rows]
         assert ("transition", "production") in written and ("transition", "staging") not in written
+        # Evaluated in the profile's environment, as the TUI's `e` writes it (it was null).
+        assert written[-1] == ("found", "production")

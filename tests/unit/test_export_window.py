@@ -62,6 +62,16 @@ def test_a_filtered_export_keeps_every_outage_and_the_changes_of_its_events() ->
     ]
 
 
+def test_a_change_no_event_explains_is_of_the_profiles_environment_when_it_is_known() -> None:
+    """Evaluate asks for the profile's environment only: `e` writes a found change with it,
+    and so does `export` once it knows which that is (it was null), and `env:` applies."""
+    assert exported(environment_id="env-p")[-1] == ("found", "a", "production")
+    kept = exported(keep=lambda e: e.environment_id == "env-p", environment_id="env-p")
+    assert kept[-1] == ("found", "a", "production")  # before: left out, as of no environment
+    staging = exported(keep=lambda e: e.environment_id == "env-s", environment_id="env-p")
+    assert staging == [("event", "b", None), ("outage", None, None)]  # no change is staging's
+
+
 def test_the_tui_export_carries_the_outages_and_the_value_changes_the_view_holds(
     tmp_path: Path,
 ) -> None:

@@ -26,9 +26,11 @@ received by `CLOCKS_APART` after the change), or without ids the last event of i
 without an id) received shortly before it.
 One that names no event and is tied to none was found by a re-evaluation of its own (after
 an outage whose events were lost, `r`, a start): it is written as `found` (`Exported.found`),
-without an environment (the journal does not say which it was), and a filter keeps it as the
-TUI's feed keeps its row (ui/view/found.py): as an event of its flag with no type, so that
-`flag:`, a bare word and `/regex/` apply, and a `type:` term or (its environment not known) an
+of the profile's environment (`environment_id`: evaluate asks for the profile's environment
+only, core/evaluation.py; the journal does not record it, and without `environment_id` it is
+written without one), and a filter keeps it as the TUI's feed keeps its row
+(ui/view/found.py): as an event of its flag in that environment with no type, so that `flag:`,
+`env:`, a bare word and `/regex/` apply, and a `type:` term or (its environment not known) an
 `env:` term leaves it out. One that names an event the window does not hold (`--since` cut it,
 or it is of no event of the profile's environment) is a `transition`, in an unfiltered export.
 A caller that knows which event each value change belongs to (the TUI's view, which tied them
@@ -74,9 +76,10 @@ Found = tuple[str | None, ValueTransition]
 
 
 class Exported(msgspec.Struct, frozen=True):
-    """One item to write; `environment_id` a value change's, taken from its event (None when
-    it is tied to none); `found`: a value change no event explains; `with_next`: the contexts
-    an event was evaluated with its flag's next change in (domain/merged.py)."""
+    """One item to write; `environment_id` a value change's, taken from its event, or for one
+    `found` the profile's (None when not known); `found`: a value change no event explains;
+    `with_next`: the contexts an event was evaluated with its flag's next change in
+    (domain/merged.py)."""
 
     item: Item
     environment_id: str | None = None
@@ -103,11 +106,12 @@ def window_items(
     and only their changes go with them. `tied`: value changes and diffs of written events,
     each with its event (not tied again: each is written, after its event); `found`: value
     changes of no event the caller's filter kept, each with its environment's id;
-    `environment_id`: the profile's, whose events alone explain `transitions` (None: not known,
-    any event may). `answers`: the journal's, which say which of `events` were evaluated with
-    their flag's next change (domain/merged.py, as `history` reads them: all of `events`, kept
-    or not, are what they are checked against); `with_next`: a caller's own say of it (the
-    TUI's feed rows, as they said it live)."""
+    `environment_id`: the profile's, whose events alone explain `transitions` and whose are
+    the changes of them no event explains (None: not known, any event may). `answers`: the
+    journal's, which say which of `events` were evaluated with their flag's next change
+    (domain/merged.py, as `history` reads them: all of `events`, kept or not, are what they
+    are checked against); `with_next`: a caller's own say of it (the TUI's feed rows, as they
+    said it live)."""
     filtered = filtered or keep is not None
     answers = list(answers)  # few: one per answer that may have covered several events
     marks: dict[int, tuple[str, ...]] = {}  # id(event) → its contexts, until it is written
@@ -143,8 +147,8 @@ def window_items(
             owner = recent.owner(item)
             if owner is None:
                 if item.event_id is None:
-                    if _keeps_found(item, keep, filtered):
-                        yield Exported(item, found=True)
+                    if _keeps_found(item, keep, filtered, environment_id):
+                        yield Exported(item, environment_id, found=True)
                 elif not filtered:  # its event is not in the window (`--since`, retention)
                     yield Exported(item)
             elif ahead.waits(owner):
@@ -275,16 +279,20 @@ def _diff_key(diff: ConfigDiff) -> _EventKey | None:
 
 
 def _keeps_found(
-    transition: ValueTransition, keep: Callable[[FlagEvent], bool] | None, filtered: bool
+    transition: ValueTransition,
+    keep: Callable[[FlagEvent], bool] | None,
+    filtered: bool,
+    environment_id: str | None,
 ) -> bool:
-    """Whether a filtered export keeps a change of no event: as an event of its flag with no
-    type and no environment known (see the module's docstring)."""
+    """Whether a filtered export keeps a change of no event: as an event of its flag in the
+    profile's environment (`environment_id`, "" when not known) with no type (see the
+    module's docstring)."""
     if not filtered:
         return True
     if keep is None:
         return False  # `events` are a filter's, and no event of them explains it
     at = transition.at
-    return keep(FlagEvent("", transition.flag_key, "", 0, at, None, at))
+    return keep(FlagEvent("", transition.flag_key, environment_id or "", 0, at, None, at))
 
 
 def _merged(
