@@ -22,12 +22,12 @@ MAX_DIFF_LINES); `--json` prints it as one `{"kind": "diff", ...}` object.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from togul_monitor.cli.change_words import change_text, json_text
 from togul_monitor.cli.plain_errors import plain_error
 from togul_monitor.cli.stream_words import (
     malformed_words,
@@ -75,15 +75,6 @@ MAX_MIDDLES = 4096  # human event lines' middles kept (type, flag, environment)
 SAY_AGAIN_AFTER = 60.0  # seconds before the same failure (evaluator, diffs) is said again
 
 
-def json_text(value: object) -> str:
-    """A value as JSON, one line, printable: `true`, `50`, `"green"`, `{"a":1}`."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return safe_text(text)
-
-
 _NO_FLOAT = (bool, int, str, type(None))
 
 
@@ -91,28 +82,6 @@ def _has_float(evaluation: Evaluation | None) -> bool:
     """The value may hold a float (or is a list or an object that may): it is encoded by
     `json.dumps`, which writes a NaN as json always did (cli/tail_output.py)."""
     return evaluation is not None and type(evaluation.value) not in _NO_FLOAT
-
-
-def _enabled_word(enabled: bool | None) -> str:
-    return "unknown" if enabled is None else ("enabled" if enabled else "disabled")
-
-
-def change_text(before: Evaluation | None, after: Evaluation | None) -> str:
-    """`false → true (reason default → rule_match)`; `25 (unchanged; enabled → disabled)` when
-    only the reason or the master switch changed; `true → deleted`; `∅ → true`."""
-    if after is None:
-        return f"{'∅' if before is None else json_text(before.value)} → deleted"
-    if before is None:  # a transition from nothing: the flag was created, or came back
-        return f"∅ → {json_text(after.value)}"
-    old, new = json_text(before.value), json_text(after.value)
-    extra: list[str] = []
-    if before.reason != after.reason:
-        extra.append(f"reason {safe_text(before.reason or '?')} → {safe_text(after.reason or '?')}")
-    if before.enabled != after.enabled:
-        extra.append(f"{_enabled_word(before.enabled)} → {_enabled_word(after.enabled)}")
-    if old == new:
-        return f"{new} (unchanged; {'; '.join(extra)})" if extra else new
-    return f"{old} → {new}" + (f" ({'; '.join(extra)})" if extra else "")
 
 
 class TailPrinter:

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 import click
 
+from togul_monitor.cli.change_words import json_text
 from togul_monitor.cli.common import (
     EXIT_CREDENTIALS,
     EXIT_FAILED,
@@ -40,7 +41,6 @@ from togul_monitor.cli.common import (
     report_config_error,
     target_options,
 )
-from togul_monitor.cli.render import json_text
 from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.config.entry import Profile
