@@ -10,7 +10,8 @@ false → true`); one with only its single `default` context prints the lines it
 `--json` names the context always. Everything about the stream itself (status, outages,
 malformed events, possible gaps) goes to stderr; with `--json` an outage and its later proof get
 a line on stdout too (`OutageCauses`, cli/tail_output.py), or a program reading the JSON would
-never learn that the stream had a gap; so do the events a tail that fell behind did not print
+never learn that the stream had a gap (what was found after a reconnect comes after its outage:
+cli/tail_found.py); so do the events a tail that fell behind did not print
 (`dropped`). Server text goes through `safe_text` on human lines and
 JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
 together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
@@ -35,6 +36,7 @@ from togul_monitor.cli.stream_words import (
     outage_words,
     possible_gap_words,
 )
+from togul_monitor.cli.tail_found import FoundHold
 from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks, effect_lead
 from togul_monitor.cli.tail_output import (
     OutageCauses,
@@ -113,6 +115,7 @@ class TailPrinter:
         self.names_contexts = self.contexts != (DEFAULT_CONTEXT,)
         self.state: ConnectionState | None = None  # the last connection state noted
         self.outages = OutageCauses()  # what `--json` says caused an outage
+        self.found = FoundHold()  # found changes' lines held until their outage's
         self.last_error: str | None = None  # the last failure, in plain words
         self._stamp = Stamps()
         self._middles: dict[tuple[str, str, str], str] = {}  # (type, flag, environment) → text
@@ -149,6 +152,17 @@ class TailPrinter:
     def flush(self) -> None:
         """Write what stdout holds now (cli/tail_output.py)."""
         self.output.flush()
+
+    def _write_found(self, line: str, found: bool = True) -> None:
+        """`line`; one of a change no event explains (`found`) is held while the outage after a
+        reconnect is being decided, and printed after it (cli/tail_found.py)."""
+        if not (found and self.found.take(line)):
+            self._write(line)
+
+    def release_found(self) -> None:
+        """Print the found lines held (the outage came, the wait is over, the tail ends)."""
+        for line in self.found.release():
+            self._write(line)
 
     def event(self, event: FlagEvent) -> None:
         self.events((event,))
@@ -197,7 +211,7 @@ class TailPrinter:
         if self.as_json:
             data = transition_json(transition, self.environment_key or None)
             floats = _has_float(transition.before) or _has_float(transition.after)
-            self._write(json_line(data, floats=floats))
+            self._write_found(json_line(data, floats=floats), transition.event_id is None)
             return
         found = transition.event_id is None and self.ids_seen  # a re-evaluation's own
         note = f" ({UNSEEN_NOTE})" if transition.includes_unseen and not found else ""
@@ -209,7 +223,8 @@ class TailPrinter:
         with: `  ↳ checkout-v2 (production): now false (first value, reason disabled)`."""
         if self.as_json:
             data = first_value_json(value, self.environment_key or None)
-            self._write(json_line(data, floats=_has_float(value.current)))
+            line = json_line(data, floats=_has_float(value.current))
+            self._write_found(line, value.trigger_event_id is None)
             return
         now = value.current
         assert now is not None  # a first value is an answer
@@ -225,18 +240,27 @@ class TailPrinter:
         where = safe_text(self.environment_key)
         if event_id is None and self.ids_seen:
             env = f" ({where})" if where else ""
-            self._write(f"  ↳ {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}")
+            self._write_found(
+                f"  ↳ {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}"
+            )
             return
         owner = self.merges.owner(flag_key, context, event_id)
-        self._effect(safe_text(flag_key), named, where, owner, text)
+        self._effect(safe_text(flag_key), named, where, owner, text, found=event_id is None)
 
     def _effect(
-        self, flag: str, named: str, where: str, owner: FlagEvent | None, line: str
+        self,
+        flag: str,
+        named: str,
+        where: str,
+        owner: FlagEvent | None,
+        line: str,
+        found: bool = False,
     ) -> None:
-        """A line of what `owner` did, `↳` right under its lines (which it then extends)."""
+        """A line of what `owner` did, `↳` right under its lines (which it then extends);
+        `found`: tied to no event (a stream without ids), held as a found line is."""
         near = owner is not None and (owner is self._under or owner == self._under)
         lead = effect_lead(flag, named, where, owner, near=near, several=len(self._wheres) > 1)
-        self._write(f"{lead}: {line}")
+        self._write_found(f"{lead}: {line}", found)
         if near:
             self._under = owner
 
@@ -248,7 +272,7 @@ class TailPrinter:
             data["environment_key"] = key
             data["event_type"] = event.type if event is not None else None
             data["at"] = iso_time(at)
-            self._write(json_line(data))
+            self._write_found(json_line(data), event is None)
             return
         if diff.first_seen:
             return  # nothing to compare with, nothing claimed: not worth a line (JSON has it)
@@ -259,7 +283,7 @@ class TailPrinter:
             shown = [*shown, f"… {len(lines) - len(shown)} more changes"]
         for line in shown:
             if event is None:
-                self._write(f"  ↳ {flag} ({where}) [found on a re-fetch]: {line}")
+                self._write_found(f"  ↳ {flag} ({where}) [found on a re-fetch]: {line}")
             else:
                 self._effect(flag, "", where, event, line)
 
@@ -279,8 +303,12 @@ class TailPrinter:
             error = plain_error(item.error, self.url) if item.error else None
             self.outages.status(item, self.state, error)
             self.state = item.state
+            for line in self.found.status(item.state):  # found before the status came
+                self._write(line)
         if text is not None:
             self.say(text)
+        if isinstance(item, Outage):
+            self.release_found()  # found after the reconnect: after the outage's lines
 
     def dropped(self, dropped: Dropped) -> None:
         """Updates the tail took too late to get (the monitor's drain buffer was full): said on

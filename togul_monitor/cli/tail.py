@@ -129,6 +129,9 @@ async def _run_tail(
         )
         with buffered(printer.output):
             snapshot = monitor.snapshot()
+            # Resuming an earlier run's stream, its first LIVE is followed by an outage (the
+            # time between the runs): what is found before it comes waits (cli/tail_found.py).
+            printer.found.due = snapshot.resumed
             # A flight recorder that cannot record must say so: an unwritable data dir or an
             # unreadable journal moved aside is otherwise only in the TUI's status area. The
             # monitor's notices say what it will not do (evaluate without an API key, say).

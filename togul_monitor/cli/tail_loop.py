@@ -8,6 +8,10 @@ events is decided by the scope and turned into output lines at once (cli/tail_sc
 (transitions, configuration diffs, the stream's status) is handled item by item, in order. A
 plain async iterator of updates (`tail --record`'s `CommittedFirst`, tests) is read one update
 a batch.
+
+Once a lost stream is back, the lines of changes found before its outage is decided wait for the
+outage (cli/tail_found.py): meanwhile the loop reads with the time they may still wait, and
+prints them when it is up, or when the tail ends however it ends.
 """
 
 from __future__ import annotations
@@ -99,10 +103,16 @@ class _GaveUp(Exception):
 
 
 async def _next(
-    source: Batches, down_since: float | None, give_up_after: float | None
+    source: Batches, down_since: float | None, give_up_after: float | None, hold: float | None
 ) -> Sequence[object]:
     """The next updates; `_GaveUp` when the stream has been down since `down_since` (loop time)
-    for `give_up_after` seconds; StopAsyncIteration at the end."""
+    for `give_up_after` seconds; none when found lines are held (cli/tail_found.py) and `hold`
+    seconds passed first; StopAsyncIteration at the end."""
+    if hold is not None:  # live (a status that is not lets them go): no giving up
+        try:
+            return await source.batch(max(hold, 0.001))  # what waits is read first
+        except asyncio.TimeoutError:
+            return ()
     if give_up_after is None or down_since is None:
         return await source.batch()
     left = down_since + give_up_after - asyncio.get_running_loop().time()
@@ -177,15 +187,46 @@ async def print_updates(
     live stream (counted from `started_at`, loop time, when the tail began); the exit code. At
     the count `stop_reading()` ends the stream: during a burst, what came after would only cost
     the settle CPU, and a recording tail's journal the time to commit it all before the exit."""
+    try:
+        return await _print_updates(
+            source,
+            profile,
+            printer,
+            scope,
+            count=count,
+            settle_mark=settle_mark,
+            give_up_after=give_up_after,
+            configuration_error=configuration_error,
+            stop_reading=stop_reading,
+            started_at=started_at,
+        )
+    finally:
+        printer.release_found()  # held while an outage was decided: never lost (Ctrl-C, an end)
+
+
+async def _print_updates(
+    source: Batches,
+    profile: Profile,
+    printer: TailPrinter,
+    scope: TailScope,
+    *,
+    count: int | None,
+    settle_mark: Callable[[], Callable[[], bool]] | None,
+    give_up_after: float | None,
+    configuration_error: Callable[[], object],
+    stop_reading: Callable[[], Awaitable[object]] | None,
+    started_at: float | None,
+) -> int:
     loop = asyncio.get_running_loop()
     down_since: float | None = loop.time() if started_at is None else started_at  # not live
     printed = 0
+    found = printer.found
     while True:
         # A reader that does not read: stop taking updates while the writer is full; the
         # monitor goes on and drops what overflows its own buffer, which is said (`Dropped`).
         await printer.output.room()
         try:
-            batch = await _next(source, down_since, give_up_after)
+            batch = await _next(source, down_since, give_up_after, found.left())
         except StopAsyncIteration:
             return EXIT_FAILED
         except _GaveUp:
@@ -208,6 +249,7 @@ async def print_updates(
                             printed += 1
                             if printed >= count:
                                 scope.finished = True
+                                printer.release_found()  # before what settling prints
                                 # The mark first: the stop's last flush may apply events never
                                 # printed, whose effects are not waited for.
                                 settled = settle_mark() if settle_mark is not None else None
@@ -248,6 +290,8 @@ async def print_updates(
                     )
                     return EXIT_CREDENTIALS
                 return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
+        if found.overdue():  # no outage came in time: printed without it (per batch)
+            printer.release_found()
 
 
 def _count_reached(printer: TailPrinter, configuration_error: Callable[[], object]) -> int:
