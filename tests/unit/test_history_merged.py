@@ -30,14 +30,20 @@ V5, V6, V7, V8 = event(5, 10.0), event(6, 20.0), event(7, 20.5), event(8, 21.0)
 
 
 def answer(
-    trigger: FlagEvent, since: float, context: str = "default", at: float | None = None
+    trigger: FlagEvent,
+    since: float,
+    context: str = "default",
+    at: float | None = None,
+    first: int = 1,
 ) -> MergedAnswer:
+    """`first`: the first version it may have covered (1: any before its own)."""
     at = trigger.received_at + 0.2 if at is None else at
     return MergedAnswer(
         trigger.flag_key,
         trigger.environment_id,
         context,
         since,
+        first,
         trigger.version,
         trigger.received_at,
         at,
@@ -60,7 +66,7 @@ def test_no_answer_row_claims_nothing() -> None:
 
 def test_an_answer_whose_event_is_not_among_those_read_claims_nothing() -> None:
     # Another recorder's answer (its own received time), or an event out of view.
-    other = MergedAnswer("k", "env-1", "default", 10.2, 8, 21.003, 21.2)
+    other = MergedAnswer("k", "env-1", "default", 10.2, 6, 8, 21.003, 21.2)
     assert merged_events([V8, V7, V6, V5], [other]) == {}
 
 
@@ -118,16 +124,19 @@ def test_an_event_answered_on_its_own_journals_nothing() -> None:
 def test_an_answer_after_two_batches_of_a_flag_is_journalled() -> None:
     ranges = AnswerRanges("default")
     ranges.answered("k", 1.0, None)
-    ranges.asked(V6, several=False)
+    ranges.asked(V6, several=False)  # alone in its batch: the first the answer covers
     ranges.asked(V7, several=False)  # v6 still waits
-    assert ranges.answered("k", 21.0, None) == answer(V7, since=1.0, at=21.0)
+    assert ranges.answered("k", 21.0, None) == answer(V7, since=1.0, at=21.0, first=6)
 
 
 def test_a_batch_of_several_events_may_have_merged() -> None:
     ranges = AnswerRanges("free")
-    ranges.answered("k", 1.0, None)
-    ranges.asked(V7, several=True)
-    assert ranges.answered("k", 21.0, None) == answer(V7, since=1.0, context="free", at=21.0)
+    ranges.asked(V5, several=False)
+    ranges.answered("k", 10.2, None)
+    ranges.asked(V7, several=True)  # from the version after the one answered before
+    assert ranges.answered("k", 21.0, None) == answer(
+        V7, since=10.2, context="free", at=21.0, first=6
+    )
 
 
 def test_a_flags_first_answer_of_the_run_and_a_deletion_start_afresh() -> None:
@@ -147,7 +156,7 @@ def test_a_flags_first_answer_of_the_run_and_a_deletion_start_afresh() -> None:
 
 
 def test_answers_are_journalled_and_read_back(journal_backend: JournalBackend) -> None:
-    rows = [answer(V6, since=1.0), answer(V7, since=10.0), answer(V8, since=20.7)]
+    rows = [answer(V6, since=1.0), answer(V7, since=10.0, first=6), answer(V8, since=20.7, first=7)]
     journal = journal_backend.open()
     try:
         for row in rows:

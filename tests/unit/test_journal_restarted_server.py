@@ -117,7 +117,7 @@ def test_a_schema_3_journal_with_rows_upgrades_and_keeps_both_lives() -> None:
                     conn.execute(statement)
             conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
             conn.execute("INSERT INTO schema_version VALUES (3)")
-            for table, column, definition in ADDED_COLUMNS:
+            for table, column, definition in ADDED_COLUMNS[:1]:  # a schema-3 program's
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             for e, t in zip(FIRST, CHANGES[:3], strict=True):
                 conn.execute(

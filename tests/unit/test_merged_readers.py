@@ -45,6 +45,7 @@ def answer(trigger: FlagEvent, since: float, context: str = "default") -> Merged
         trigger.environment_id,
         context,
         since,
+        1,  # any version before its own
         trigger.version,
         trigger.received_at,
         trigger.received_at + 0.2,
@@ -77,7 +78,7 @@ def test_the_stream_holds_an_event_only_until_its_answers_event_came_by() -> Non
     assert next(stream) == (V5, ())  # no answer may cover it: at once
     assert next(stream) == (V6, ("default",)) and came[-1] is V8  # v8 seen: v6 was merged
     # An answer whose event is not among those read (another recorder's clock) claims nothing.
-    lost = MergedAnswer("k", "env-1", "default", 10.2, 8, 21.003, 21.2)
+    lost = MergedAnswer("k", "env-1", "default", 10.2, 6, 8, 21.003, 21.2)
     assert all(not c for _, c in merged_stream([V5, V6, V7, V8], [lost]))
 
 

@@ -7,13 +7,19 @@ evaluated on its own would read as "evaluated, unchanged" in `history`. A record
 `MergedAnswer` for an answer that may have covered several events of its flag (at most one per
 flag and context per answer, core/answered.py): never one per event.
 
-An answer's row names its event (the last one it answered, by version and received time) and
-`since`, when the flag's previous answer in that context came in the same run. The events of
-the flag and environment received after `since` and before that event were answered with it.
-The rule claims nothing it cannot check: a row counts only when its event is among the events
-read, exactly as the recorder received it (a shared journal keeps an event as the recorder that
-wrote it first stamped it, and another recorder's answers are told by its own clock), and an
-event journalled before such rows were written has none.
+An answer's row names its event (the last one it answered, by version and received time), the
+first version it may have answered (`first_version`: the version after the event the flag's
+previous answer in that context answered, or the first event asked after it when that one came
+alone, core/answered.py) and `since`, when that previous answer came in the same run. The events
+of the flag and environment from `first_version` up to the answered event's version were
+answered with it, when also received after `since` and before that event. The versions are what
+every recorder agrees on: in a shared journal an event keeps the stamp of the recorder that
+wrote it first, and a row's times are told by its own recorder's clock, so the times only narrow
+the range (they tell a restarted server's events, whose versions may start again, from the
+earlier ones); an event this recorder evaluated on its own, stamped later by another, is below
+`first_version`. The rule claims nothing it cannot check: a row counts only when its event is
+among the events read, exactly as the recorder received it, and an event journalled before
+such rows were written (or before they held `first_version`, store/model.py) has none.
 
 One rule for every reader (`merged_stream`): `history` and the TUI's history pane, the feed's
 rows of earlier runs (store/recorded.py) and the exports (store/export_window.py), so none of
@@ -31,8 +37,8 @@ import msgspec
 
 from togul_monitor.domain.events import FlagEvent
 
-#: What `tail`, the feed, the history pane and `history` say of such an event
-#: (ui/view/feed_layout.py).
+#: What `tail`, the feed, its detail, the history pane and `history` say of such an event: the
+#: one wording (cli/tail_marks.py, ui/view/feed_layout.py, ui/view/contexts.py use it).
 WITH_NEXT = "evaluated with the next change"
 
 
@@ -43,6 +49,7 @@ class MergedAnswer(msgspec.Struct, frozen=True):
     environment_id: str  # the answered event's: the profile's environment
     context: str
     since: float  # the flag's previous answer in this context (the same run)
+    first_version: int  # the lowest version it may have answered (core/answered.py)
     version: int  # the answered event's version
     received_at: float  # and when it was received
     at: float  # when the answer came
@@ -120,7 +127,10 @@ def _is_answered(event: FlagEvent, answer: MergedAnswer) -> bool:
 
 
 def _before(event: FlagEvent, answer: MergedAnswer) -> bool:
-    """Received before the answered event (in the same read: an earlier version of it)."""
+    """Among the versions the answer covered, received before its event (in the same read: an
+    earlier version of it)."""
+    if not answer.first_version <= event.version < answer.version:
+        return False
     if event.received_at == answer.received_at:
-        return event.version < answer.version
+        return True
     return event.received_at < answer.received_at

@@ -36,7 +36,10 @@ TRANSITION_COLUMNS_BEFORE_UNSEEN = TRANSITION_COLUMNS.replace("includes_unseen",
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
 LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context"
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
-ANSWER_COLUMNS = "flag_key, environment_id, context, since, version, received_at, at"
+ANSWER_COLUMNS = "flag_key, environment_id, context, since, first_version, version, received_at, at"
+# Answer rows a reader takes: a row written without `first_version` (by a program that did not
+# keep it: NULL) does not say which versions it covered, so it claims nothing (domain/merged.py).
+ANSWERS_CHECKABLE = "first_version IS NOT NULL"
 
 Row = tuple[Any, ...]  # what a driver returns: the column types are the database's to decide
 
@@ -200,9 +203,20 @@ def config_diff_from_row(row: Row) -> StoredDiff | None:
 
 
 def answer_row(a: MergedAnswer) -> Row:
-    return (a.flag_key, a.environment_id, a.context, a.since, a.version, a.received_at, a.at)
+    return (
+        a.flag_key,
+        a.environment_id,
+        a.context,
+        a.since,
+        a.first_version,
+        a.version,
+        a.received_at,
+        a.at,
+    )
 
 
 def answer_from_row(row: Row) -> MergedAnswer:
-    flag_key, environment_id, context, since, version, received_at, at = row
-    return MergedAnswer(flag_key, environment_id, context, since, version, received_at, at)
+    flag_key, environment_id, context, since, first_version, version, received_at, at = row
+    return MergedAnswer(
+        flag_key, environment_id, context, since, first_version, version, received_at, at
+    )

@@ -31,6 +31,7 @@ from togul_monitor.store.interface import (
 )
 from togul_monitor.store.model import (
     ANSWER_COLUMNS,
+    ANSWERS_CHECKABLE,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
@@ -250,14 +251,15 @@ class PostgresReads:
 
     def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
         with self._connection() as conn:
-            # A database no recorder has migrated since the table came (version 4) has none.
-            made = conn.execute("SELECT to_regclass('merged_answers') IS NOT NULL").fetchone()
-            if made is None or not made[0]:
+            # A database no recorder has migrated since the table came (version 4) has none, and
+            # one no recorder has opened since its rows kept their first version has only rows
+            # that claim nothing (store/model.py `ANSWERS_CHECKABLE`).
+            if not has_column(conn, "merged_answers", "first_version"):
                 return []
             flag, args = ("", ()) if flag_key is None else (" AND flag_key = %s", (flag_key,))
             rows = conn.execute(
                 f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE profile = %s{flag}"
-                " AND at >= %s ORDER BY seq DESC LIMIT %s",
+                f" AND {ANSWERS_CHECKABLE} AND at >= %s ORDER BY seq DESC LIMIT %s",
                 (self.profile, *args, since, limit),
             ).fetchall()
         return [answer_from_row(r) for r in reversed(rows)]

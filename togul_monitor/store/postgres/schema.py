@@ -45,7 +45,13 @@ from togul_monitor.store.model import JournalError
 #: without a new version, so an older program still reads and writes the journal (its inserts
 #: leave the default; it never reads the column), and a reader of a database no recorder has
 #: opened since reads the default (`store/postgres/reader.py`). Table → (column, definition).
-ADDED_COLUMNS = (("transitions", "includes_unseen", "integer NOT NULL DEFAULT 0"),)
+#: `merged_answers.first_version` (NULL: a row of a program that did not keep it, which claims
+#: nothing: store/model.py `ANSWERS_CHECKABLE`) is one too, though its table is step 5's: that
+#: step had run on databases before the column came, and an edited step never runs again.
+ADDED_COLUMNS = (
+    ("transitions", "includes_unseen", "integer NOT NULL DEFAULT 0"),
+    ("merged_answers", "first_version", "bigint"),
+)
 
 #: Every step, by the version it brings the schema to. Never edit a released step: add one.
 MIGRATIONS: dict[int, tuple[str, ...]] = {

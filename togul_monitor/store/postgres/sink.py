@@ -96,7 +96,7 @@ _INSERT_CONFIG_DIFF = (
 # Each recorder's answers are its own rows, as its outages are.
 _INSERT_ANSWER = (
     f"INSERT INTO merged_answers (profile, {ANSWER_COLUMNS})"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 # Outages are what this recorder saw of its own connection: each recorder's are its own rows.
 _INSERT_OUTAGE = f"INSERT INTO outages (profile, {OUTAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"

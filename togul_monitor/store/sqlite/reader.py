@@ -25,6 +25,7 @@ from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.interface import MAX_TRANSITIONS_PER_EVENT, JournalReader
 from togul_monitor.store.model import (
     ANSWER_COLUMNS,
+    ANSWERS_CHECKABLE,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
@@ -269,13 +270,17 @@ def read_merged_answers(
     path: Path, flag_key: str | None, since: float, limit: int
 ) -> list[MergedAnswer]:
     """The newest `limit` of `flag_key`'s answers (None: every flag's) that came at or after
-    `since`, oldest first."""
+    `since`, oldest first. None in a journal no recorder has opened since they kept the first
+    version they covered: those rows claim nothing (store/model.py `ANSWERS_CHECKABLE`)."""
     flag, args = ("", ()) if flag_key is None else ("flag_key = ? AND ", (flag_key,))
     sql = (
-        f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE {flag}at >= ? ORDER BY seq DESC LIMIT ?"
+        f"SELECT {ANSWER_COLUMNS} FROM merged_answers WHERE {flag}{ANSWERS_CHECKABLE}"
+        " AND at >= ? ORDER BY seq DESC LIMIT ?"
     )
     with connection(path) as conn:
-        rows = _tolerant(conn, sql, (*args, since, limit))
+        if "first_version" not in table_columns(conn, "merged_answers"):
+            return []  # no such table either
+        rows = conn.execute(sql, (*args, since, limit)).fetchall()
     return [answer_from_row(r) for r in reversed(rows)]
 
 

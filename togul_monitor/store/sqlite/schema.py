@@ -15,12 +15,12 @@ what the PostgreSQL journal is for (indexed: store/postgres/schema.py). Transiti
 few, keep their index.
 
 Tables added after the first release (`environments`, `config_diffs`, `watched_until`,
-`merged_answers`) need no new schema version: `CREATE TABLE IF NOT EXISTS` adds them when a recorder opens an older journal, an older
-program ignores them, and a reader of a journal that has not been opened by a recorder since
-treats a missing table as empty. The same holds for a column added with a default
-(`transitions.includes_unseen`, `ADDED_COLUMNS`): a recorder adds it when it opens an older
-journal, an older program's inserts leave the default, and a reader of a journal that lacks it
-reads the default.
+`merged_answers`) need no new schema version: `CREATE TABLE IF NOT EXISTS` adds them when a
+recorder opens an older journal, an older program ignores them, and a reader of a journal that
+has not been opened by a recorder since treats a missing table as empty. The same holds for a
+column added with a default (`transitions.includes_unseen`, `merged_answers.first_version`,
+`ADDED_COLUMNS`): a recorder adds it when it opens an older journal, an older program's inserts
+leave the default, and a reader of a journal that lacks it reads the default.
 
 Schema version 2: named contexts. A profile may evaluate its flags for several named contexts
 (domain/values.py), and a value change of one context is not one of another, so a transition
@@ -115,7 +115,8 @@ CREATE TABLE IF NOT EXISTS merged_answers (
     since REAL NOT NULL,
     version INTEGER NOT NULL,
     received_at REAL NOT NULL,
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    first_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS merged_answers_by_flag ON merged_answers (flag_key, seq);
 -- Until when the recorder watched its live stream: one row (docs/journal.md, "Watched until").
@@ -131,7 +132,12 @@ V1_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, 'default', 0"
 
 # Columns added after the first release of their table, with their definition (see the
 # module's docstring): table → (column, definition).
-ADDED_COLUMNS = (("transitions", "includes_unseen", "INTEGER NOT NULL DEFAULT 0"),)
+# `merged_answers.first_version` is NULL in a row of a program that did not keep it yet: such a
+# row claims nothing (store/model.py `ANSWERS_CHECKABLE`).
+ADDED_COLUMNS = (
+    ("transitions", "includes_unseen", "INTEGER NOT NULL DEFAULT 0"),
+    ("merged_answers", "first_version", "INTEGER"),
+)
 V1_LAST_VALUES = "SELECT flag_key, evaluation, at, deleted, 'default' FROM last_values"
 
 

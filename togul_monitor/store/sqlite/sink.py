@@ -63,7 +63,7 @@ _INSERTS_ONE_ENVIRONMENT = {
 }
 _INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
-_INSERT_ANSWER = f"INSERT INTO merged_answers ({ANSWER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_ANSWER = f"INSERT INTO merged_answers ({ANSWER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _REVISE_OUTAGE = (
     "UPDATE outages SET replayed = ?, may_have_missed = ?"

@@ -1,0 +1,142 @@
+"""What an answer row covers, and how long a reader holds events for it (domain/merged.py,
+core/answered.py): by the flag's versions, which every recorder of a shared journal agrees on,
+not by one recorder's clock."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from togul_monitor.core.answered import AnswerRanges
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.merged import MergedAnswer, merged_events
+from togul_monitor.store.journal import open_journal_at, open_reader_at
+from togul_monitor.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
+
+from ..journal_backends import JournalBackend, fresh_schema_url
+
+
+def event(version: int, received_at: float, key: str = "x") -> FlagEvent:
+    return FlagEvent("flag.updated", key, "prod", version, 1e9 + version, str(version), received_at)
+
+
+# --- a shared journal: another recorder's stamps ------------------------------------------------
+
+# Recorder B answered v1, then v2 on its own (B received v2 at 10.00, answered at 10.03); A
+# received v2 at 10.05 and wrote it first, so the journal holds A's stamp; B then merged v3 and
+# v4 into one answer (since: its previous answer, 10.03).
+V1, V2_AS_A, V3, V4 = event(1, 9.0), event(2, 10.05), event(3, 11.0), event(4, 11.1)
+
+
+def test_an_event_answered_on_its_own_and_stamped_later_by_another_recorder_is_not_claimed() -> (
+    None
+):
+    row = MergedAnswer("x", "prod", "default", 10.03, 3, 4, 11.1, 11.6)
+    assert merged_events([V1, V2_AS_A, V3, V4], [row]) == {V3: ("default",)}  # not v2
+
+
+def test_the_recorder_journals_the_first_version_its_answer_covered() -> None:
+    b = AnswerRanges("default")
+    b.asked(event(1, 9.0), several=False)
+    assert b.answered("x", 9.3, None) is None
+    b.asked(event(2, 10.0), several=False)  # B's own stamp of v2
+    assert b.answered("x", 10.03, None) is None
+    b.asked(V3, several=False)
+    b.asked(V4, several=False)  # v3 still waits
+    row = b.answered("x", 11.6, None)
+    assert row == MergedAnswer("x", "prod", "default", 10.03, 3, 4, 11.1, 11.6)
+    assert merged_events([V1, V2_AS_A, V3, V4], [row]) == {V3: ("default",)}
+
+
+def test_after_an_answer_of_no_event_only_a_first_event_that_came_alone_starts_a_range() -> None:
+    ranges = AnswerRanges("default")
+    assert ranges.answered("x", 1.0, None) is None  # the start's value: no event
+    ranges.asked(V4, several=True)  # an earlier version may be in its batch, or out of view
+    assert ranges.answered("x", 12.0, None) is None  # nothing says where the range begins
+    ranges.deleted("x", 13.0)  # a flag created again may start its versions again
+    ranges.asked(event(1, 14.0), several=False)
+    ranges.asked(event(2, 14.5), several=True)
+    row = ranges.answered("x", 15.0, None)
+    assert row is not None and (row.first_version, row.version) == (1, 2)
+
+
+def test_a_restarted_servers_lower_versions_journal_no_row() -> None:
+    ranges = AnswerRanges("default")
+    ranges.asked(event(7, 5.0), several=False)
+    ranges.answered("x", 5.2, None)
+    ranges.asked(event(2, 9.0), several=True)  # versions started again: the range is unknown
+    assert ranges.answered("x", 9.5, None) is None
+
+
+# --- the journal: the first version round trip, and rows without it ------------------------------
+
+
+def _row(first: int) -> MergedAnswer:
+    return MergedAnswer("x", "prod", "default", 10.03, first, 4, 11.1, 11.6)
+
+
+def test_the_first_version_is_journalled_and_a_row_without_it_claims_nothing(
+    journal_backend: JournalBackend,
+) -> None:
+    journal = journal_backend.open()
+    try:
+        journal.append_merged_answer(_row(3))
+        assert journal.flush()
+    finally:
+        journal.close()
+    # A row of a program that did not keep the first version (NULL): read as none.
+    columns = "flag_key, environment_id, context, since, version, received_at, at"
+    values = ("x", "prod", "default", 10.03, 4, 11.1, 11.7)
+    if journal_backend.name == "sqlite":
+        with sqlite3.connect(journal_backend.target) as conn:
+            conn.execute(f"INSERT INTO merged_answers ({columns}) VALUES (?,?,?,?,?,?,?)", values)
+    else:
+        import psycopg
+
+        with psycopg.connect(str(journal_backend.target)) as conn:
+            conn.execute(
+                f"INSERT INTO merged_answers (profile, {columns})"  # type: ignore[arg-type]
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+                (journal_backend.profile, *values),
+            )
+    assert journal_backend.reader().merged_answers("x", 0.0, 10) == [_row(3)]
+
+
+def test_a_sqlite_table_without_the_first_version_reads_none_until_a_recorder_adds_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite3"
+    open_journal_at("p", path).close()
+    with sqlite3.connect(path) as conn:  # the table as the program before kept it
+        conn.execute("ALTER TABLE merged_answers DROP COLUMN first_version")
+        conn.execute(
+            "INSERT INTO merged_answers (flag_key, environment_id, context, since, version,"
+            " received_at, at) VALUES ('x', 'prod', 'default', 10.03, 4, 11.1, 11.6)"
+        )
+    assert open_reader_at("p", path).merged_answers("x", 0.0, 10) == []
+    journal = open_journal_at("p", path)  # adds the column: the old row stays NULL
+    journal.append_merged_answer(_row(3))
+    journal.close()
+    assert open_reader_at("p", path).merged_answers("x", 0.0, 10) == [_row(3)]
+
+
+def test_a_postgres_database_of_step_5_gets_the_first_version_without_a_new_step() -> None:
+    import psycopg
+
+    with fresh_schema_url() as url:
+        with psycopg.connect(url) as conn:  # what a recorder made before the column came
+            for version in range(1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
+            conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
+        reader = open_reader_at("p", url)
+        try:
+            assert reader.merged_answers("x", 0.0, 10) == []
+            journal = open_journal_at("p", url)  # adds the column (ADDED_COLUMNS)
+            journal.append_merged_answer(_row(3))
+            journal.close()
+            assert reader.merged_answers("x", 0.0, 10) == [_row(3)]
+        finally:
+            reader.close()
+        assert SCHEMA_VERSION == 5
