@@ -1,15 +1,19 @@
 """What an answer row covers, and how long a reader holds events for it (domain/merged.py,
 core/answered.py): by the flag's versions, which every recorder of a shared journal agrees on,
-not by one recorder's clock."""
+not by one recorder's clock; and a reader's hold is bounded in time and in events."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from togul_monitor.core.answered import AnswerRanges
+from togul_monitor.domain import merged
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.merged import MergedAnswer, merged_events
+from togul_monitor.domain.merged import HOLD_SECONDS, MergedAnswer, merged_events, merged_stream
 from togul_monitor.store.journal import open_journal_at, open_reader_at
 from togul_monitor.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -66,6 +70,46 @@ def test_a_restarted_servers_lower_versions_journal_no_row() -> None:
     ranges.answered("x", 5.2, None)
     ranges.asked(event(2, 9.0), several=True)  # versions started again: the range is unknown
     assert ranges.answered("x", 9.5, None) is None
+
+
+# --- a reader's hold is bounded ----------------------------------------------------------------
+
+
+def _counted(events: list[FlagEvent], read: list[FlagEvent]) -> Iterator[FlagEvent]:
+    for e in events:
+        read.append(e)
+        yield e
+
+
+def test_an_answer_delayed_long_holds_events_for_hold_seconds_at_most() -> None:
+    # x failing to evaluate for three minutes while other flags keep coming (10 events/s): its
+    # answer at last covers every x event since; the older ones are handed on unclaimed.
+    events = [
+        event(i, 1000.0 + i / 10, key="x" if i % 100 == 0 else f"f{i % 7}") for i in range(1, 1801)
+    ]
+    answered = events[1699]  # x's v1700, at 1170.0
+    row = MergedAnswer("x", "prod", "default", 999.0, 1, 1700, answered.received_at, 1171.0)
+    read: list[FlagEvent] = []
+    held = 0
+    marked: list[int] = []
+    for handed, (e, contexts) in enumerate(merged_stream(_counted(events, read), [row]), 1):
+        held = max(held, len(read) - handed)
+        if contexts:
+            marked.append(e.version)
+    assert held <= HOLD_SECONDS * 10 + 1  # a minute of events, not three
+    assert marked == [1100, 1200, 1300, 1400, 1500, 1600]  # the last minute's x events
+
+
+def test_a_reader_holds_at_most_max_held_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(merged, "MAX_HELD", 100)
+    events = [event(i, 1000.0 + i / 1000, key="x" if i == 1 else "y") for i in range(1, 1001)]
+    late = event(1000, 1000.9999, key="x")
+    row = MergedAnswer("x", "prod", "default", 999.0, 1, 1000, late.received_at, 1001.5)
+    read: list[FlagEvent] = []
+    stream = merged_stream(_counted([*events, late], read), [row])
+    assert next(stream) == (events[0], ())  # handed on unclaimed: the answer came too late
+    assert len(read) == 101
+    assert all(not c for _, c in stream)
 
 
 # --- the journal: the first version round trip, and rows without it ------------------------------

@@ -26,6 +26,11 @@ rows of earlier runs (store/recorded.py) and the exports (store/export_window.py
 them says of an event what another does not. It runs over the events as they were received:
 an export streams millions and may not hold them, so an event is held back only while an
 answer that may cover it has not been checked, until the events read pass that answer's event.
+That hold is bounded: an answer claims an event only when its own event came at most
+`HOLD_SECONDS` later (a burst's answer comes a second or two after; one delayed longer, by
+failing evaluations or a spent quota, claims only its last events), and past `MAX_HELD` events
+held (a journal of more events a minute than that) the oldest go on with only what the answers
+read by then show.
 """
 
 from __future__ import annotations
@@ -40,6 +45,13 @@ from togul_monitor.domain.events import FlagEvent
 #: What `tail`, the feed, its detail, the history pane and `history` say of such an event: the
 #: one wording (cli/tail_marks.py, ui/view/feed_layout.py, ui/view/contexts.py use it).
 WITH_NEXT = "evaluated with the next change"
+
+#: How much later than an event the answer that claims it may have answered its own event
+#: (received times), and so how long of the journal a reader holds back at most.
+HOLD_SECONDS = 60.0
+#: The most events a reader holds back at once (memory): past it the oldest go on, marked only
+#: by the answers already shown.
+MAX_HELD = 50_000
 
 
 class MergedAnswer(msgspec.Struct, frozen=True):
@@ -75,7 +87,8 @@ def merged_stream(
 
     An answer counts only once its own event has come by (see the module's docstring): an event
     an answer may have covered is held back until the events read have passed that answer's
-    event, a second or two under a burst; the others pass at once. Without answers (a journal
+    event, a second or two under a burst, `HOLD_SECONDS` at most, and `MAX_HELD` events at
+    most; the others pass at once. Without answers (a journal
     recorded before they were kept) the events pass as they are, at no cost per event."""
     pending = sorted(answers, key=lambda answer: answer.since)
     if not pending:
@@ -104,6 +117,9 @@ def merged_stream(
                 elif _before(event, answer):
                     covering.append(answer)
         held.append((event, covering))
+        while len(held) > MAX_HELD:  # the oldest go on with what is shown by now: bounded
+            first, covered = held.popleft()
+            yield first, _contexts(covered, seen)
         while held and not _undecided(held[0][1], seen, latest):
             first, covered = held.popleft()
             yield first, _contexts(covered, seen)
@@ -128,9 +144,9 @@ def _is_answered(event: FlagEvent, answer: MergedAnswer) -> bool:
 
 def _before(event: FlagEvent, answer: MergedAnswer) -> bool:
     """Among the versions the answer covered, received before its event (in the same read: an
-    earlier version of it)."""
+    earlier version of it), and not so long before that a reader would hold it too long."""
     if not answer.first_version <= event.version < answer.version:
         return False
     if event.received_at == answer.received_at:
         return True
-    return event.received_at < answer.received_at
+    return answer.received_at - HOLD_SECONDS <= event.received_at < answer.received_at
