@@ -184,3 +184,17 @@ def test_a_postgres_database_of_step_5_gets_the_first_version_without_a_new_step
         finally:
             reader.close()
         assert SCHEMA_VERSION == 5
+
+
+# --- the words --------------------------------------------------------------------------------
+
+
+def test_tail_the_feed_and_its_detail_say_it_in_historys_one_wording() -> None:
+    from togul_monitor.cli import tail_marks
+    from togul_monitor.ui.view.contexts import STATE_WORDS
+    from togul_monitor.ui.view.feed_layout import STATUS_TEXTS
+
+    # The same object, not a copy that may drift: each imports domain/merged.py's.
+    assert tail_marks.WITH_NEXT is merged.WITH_NEXT
+    assert STATUS_TEXTS["with-next"][0] is merged.WITH_NEXT
+    assert STATE_WORDS["with-next"] is merged.WITH_NEXT

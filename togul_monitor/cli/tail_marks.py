@@ -38,11 +38,11 @@ from collections.abc import Collection, Sequence
 from togul_monitor.cli.times import clock, replay_words
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.history import REPLAY_WINDOW, Replays
+from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
 
 MAX_FLAGS_FOLLOWED = 100_000  # flags whose last event waits for its answer, at most
-WITH_NEXT = "evaluated with the next change"  # the feed's words (ui/view/feed_layout.py)
 
 
 class ReplayMarks:

@@ -42,8 +42,9 @@ import msgspec
 
 from togul_monitor.domain.events import FlagEvent
 
-#: What `tail`, the feed, its detail, the history pane and `history` say of such an event: the
-#: one wording (cli/tail_marks.py, ui/view/feed_layout.py, ui/view/contexts.py use it).
+#: What `tail`, the feed, its detail, the history pane and `history` say of such an event, in
+#: one wording: each imports it (cli/tail_marks.py, cli/history_lines.py, ui/view/feed_layout.py,
+#: ui/view/contexts.py, ui/widgets/history_pane.py).
 WITH_NEXT = "evaluated with the next change"
 
 #: How much later than an event the answer that claims it may have answered its own event

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.answers import Answer, ValueAnswers
@@ -32,7 +33,7 @@ SEPARATOR = Part("; ", "dim")
 #: (in this order after the changes), and as the detail says it.
 STATE_WORDS: dict[str, str] = {
     "unchanged": "unchanged",
-    "with-next": "evaluated with the next change",
+    "with-next": WITH_NEXT,
     "deleted": "deleted",
     "unmonitored": "not evaluated: flag limit reached",
     "evaluating": "evaluating…",

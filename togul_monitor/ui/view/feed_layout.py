@@ -21,6 +21,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import (
@@ -61,7 +62,7 @@ MARKER_STYLES = {
 #: panes). `view/answers.py` says when each applies.
 STATUS_TEXTS: dict[str, tuple[str, str]] = {
     "unchanged": ("value unchanged for your context", "unchanged"),
-    "with-next": ("evaluated with the next change", "see next"),
+    "with-next": (WITH_NEXT, "see next"),
     "evaluating": ("evaluating…", "evaluating…"),
     "not-evaluated": ("not evaluated", "not eval."),
     "other-environment": ("not evaluated: other environment", "other env"),
