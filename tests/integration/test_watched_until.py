@@ -13,7 +13,7 @@ import pytest
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor
-from togul_monitor.core.updates import RecorderStopped
+from togul_monitor.core.updates import RecorderStopped, RecordingTaken
 from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage
 from togul_monitor.emulator.harness import EmulatorHandle
@@ -195,3 +195,53 @@ async def test_a_reader_looks_again_at_a_recent_mark_once_a_live_recorder_would_
             await reader.stop()
     finally:
         recorder.close()
+
+
+async def test_a_reader_that_takes_the_journal_over_tells_the_window_its_recorder_left(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """A monitor that only reads the SQLite file opens on a mark 10 s old (its recorder taken
+    as live) and takes the file over once that recorder is gone, before it would have looked
+    at the mark again: the mark, the recorder's last word, says it stopped watching there. The
+    time from it to this run's start was watched by nobody: journalled as an outage (as a
+    resumed run's between the runs), told once (`RecorderStopped`, the snapshot's
+    `watched_until`), never claimed watched."""
+    profile = make_profile(emulator)
+    recorder = open_journal_at(profile.name, journal_path(profile.name, tmp_path))  # its lock
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.time() + shift[0]
+
+    mark = clock() - 10.0
+    recorder.set_watched_until(mark)
+    assert recorder.flush()
+    reader = Monitor(profile, journal_dir=tmp_path, clock=clock, takeover_interval=0.3)
+    updates = Recorder(reader)
+    try:
+        await reader.start()
+        updates.start()
+        opened = reader.snapshot()
+        assert opened.recorder_busy and opened.watched_until is not None
+        assert opened.watched_until > mark  # taken as live
+        await wait_for(lambda: reader.snapshot().status.state is ConnectionState.LIVE, what="live")
+        began = reader.snapshot().status.at
+        recorder.close()  # gone, its mark where it was
+        await wait_for(lambda: updates.of(RecordingTaken), what="the takeover")
+        assert updates.of(RecorderStopped) == [RecorderStopped(mark)]
+        assert reader.snapshot().watched_until == mark
+        # Past when the look would have been due: it was not, and nothing is told twice.
+        shift[0] += WATCHED_PACE + profile.heartbeat_seconds + LIVE_MARK_SLACK
+        await wait_for(lambda: reader.snapshot().watched_until == mark, what="the snapshot")
+    finally:
+        await reader.stop()
+        recorder.close()
+    assert updates.of(RecorderStopped) == [RecorderStopped(mark)]
+    journal = open_reader_at(profile.name, None, tmp_path)
+    try:
+        outages = journal.outages()
+    finally:
+        journal.close()
+    assert [(o.started_at, o.ended_at, o.may_have_missed) for o in outages] == [
+        (mark, pytest.approx(began, abs=1.0), True)
+    ]

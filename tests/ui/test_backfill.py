@@ -342,6 +342,26 @@ def test_a_late_window_takes_its_place_under_where_this_run_begins() -> None:
     ]
 
 
+def test_a_window_comes_late_beside_a_recorder_that_turns_out_to_have_stopped() -> None:
+    """Beside a busy SQLite file's recorder no window shows at the start (its lock shows it
+    running); once it turns out to have stopped watching (taken over, its mark its last
+    word: core/updates.py `RecorderStopped`), the window from its mark shows, and `e` exports
+    it."""
+    from togul_monitor.ui.view.batch import late_window
+    from togul_monitor.ui.view.feed_store import FeedStore
+    from togul_monitor.ui.view.rows import boundary_items
+
+    log = _Log([_event("a", 1.0), _event("b", 2.0)])
+    store = FeedStore(view_size=5)
+    store.attach(
+        log, 2, lambda rows: boundary_items(rows, live_from=10.0, elsewhere=True, watched_until=4.0)
+    )
+    assert [getattr(row, "marker", None) for row in store.view] == [None, None, "info"]
+    late_window(store, 4.0)
+    assert [getattr(row, "marker", None) for row in store.view][-1] == "outage-missing"
+    assert store.export_rows() == [*log.rows, Outage(4.0, 10.0, None, True, 10.0)]
+
+
 async def test_a_readers_window_comes_late_when_the_recorders_recent_mark_did_not_move(
     emulator: EmulatorHandle,
 ) -> None:

@@ -126,6 +126,49 @@ def test_when_the_log_cannot_tell_what_it_saw_since_is_journalled_within_an_outa
     assert transitions(path) == [change]
 
 
+def test_the_time_a_gone_recorder_left_unwatched_is_journalled_once(tmp_path: Path) -> None:
+    """Its mark (read with the lock: its last word) before this run began to watch: the time
+    between is an outage, as a resumed run's between the runs (core/monitor_journal.py
+    `unwatched_window`); journalled unless the hand-over's own outage covers it already."""
+    from togul_monitor.core.monitor_journal import unwatched_window
+
+    path = tmp_path / "p.sqlite3"
+    first = Journal.open(path)
+    first.append_events([event(1, 1.0)])
+    first.set_watched_until(T + 5.0)  # live after its event, then gone
+    first.close()
+    log = EventLog(100)
+    log.extend([event(1, 1.0)])
+    live_from = log.end
+    log.extend([event(2, 20.0)])
+    journal = Journal.open(path)
+    taken = read_taken(journal)
+    assert taken.mark == T + 5.0
+    window = unwatched_window(taken, T + 30.0, T + 15.0)  # this run watched from T + 15
+    assert window == outage(5.0, 15.0)
+    assert unwatched_window(taken, T + 30.0, None) == outage(5.0, 30.0)  # not live yet
+    assert unwatched_window(taken, T + 30.0, T + 4.0) is None  # it watched past this run's start
+    assert unwatched_window(taken._replace(mark=None), T + 30.0, T + 15.0) is None
+    assert unwatched_window(taken._replace(mark=T + 99), T + 30.0, T + 15.0) is None  # ahead
+    hand_over(taken, log, live_from, [], {}, T + 30.0, (), window)
+    journal.close()
+    assert outages(path) == [outage(5.0, 15.0)]
+    assert [e.version for e in iter_journal_events(path)] == [1, 2]
+
+    # Its last event trimmed from this run's log: the hand-over's outage from it covers the
+    # window, which is not journalled a second time.
+    other = tmp_path / "q.sqlite3"
+    first = Journal.open(other)
+    first.append_events([event(3, 3.0)])
+    first.set_watched_until(T + 5.0)
+    first.close()
+    journal = Journal.open(other)
+    taken = read_taken(journal)
+    hand_over(taken, log, 0, [], {}, T + 30.0, (), unwatched_window(taken, T + 30.0, T + 15.0))
+    journal.close()
+    assert outages(other) == [outage(3.0, 30.0)]
+
+
 def test_an_event_the_journal_holds_is_not_placed_again() -> None:
     rows = [event(4, 4.1), outage(4.2, 4.5), event(5, 5.1)]
     assert placed_by_time(rows, T + 4.15, frozenset()) == rows[1:]

@@ -11,8 +11,12 @@ A reader that opened the journal on a mark too recent to judge (core/recording.p
 live recorder would have moved it (`_look_again`). Moved, its recorder watched on; not moved,
 it had stopped watching there, and the window from the mark to this run's start is told late
 (`RecorderStopped`, and the snapshot's `watched_until`), as the opening would have told it a
-little later. A takeover ends that: the journal is this monitor's from then on, and its own
-mark and hand-over say what was watched (core/takeover.py).
+little later.
+
+A takeover ends the look: the journal is this monitor's from then on. Its gone recorder's
+last mark says until when it watched: the time from there to this run's start, which nobody
+watched, is journalled as an outage (as a resumed run's between the runs is) and told as the
+look would have told it, unless the look did already (`unwatched_window`).
 """
 
 from __future__ import annotations
@@ -27,10 +31,17 @@ from togul_monitor.core.configs import FlagConfigs
 from togul_monitor.core.contexts import ContextEvaluations
 from togul_monitor.core.environment import Environments
 from togul_monitor.core.intake import Intake
-from togul_monitor.core.recording import Opened, close_aside, open_journal, watched_mark
+from togul_monitor.core.recording import (
+    MARK_AHEAD_TOLERATED,
+    Opened,
+    close_aside,
+    open_journal,
+    watched_mark,
+)
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL, Taken, Takeover, hand_over
 from togul_monitor.core.updates import MonitorUpdate, RecorderStopped, RecordingTaken
 from togul_monitor.core.watched import live_mark_due
+from togul_monitor.domain.events import Outage
 from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal, JournalError
 from togul_monitor.store.reading import ReadingJournal
 
@@ -69,6 +80,7 @@ class MonitorJournal:
         # The journal's mark when opened (core/watched.py); a recorder taken as live then
         # that turns out to have stopped: its mark (`_look_again`).
         self.watched_until: float | None = None
+        self._stopped_told = False  # `RecorderStopped` published (once a run)
 
     async def open(
         self,
@@ -116,10 +128,16 @@ class MonitorJournal:
             if seen is None:
                 return  # a mark ahead of the clock (core/recording.py): not believed either way
             if seen <= mark:
-                self.watched_until = mark
-                self._publish(RecorderStopped(mark))
+                self._recorder_stopped(mark)
                 return
             mark = seen
+
+    def _recorder_stopped(self, watched_until: float) -> None:
+        """Nobody watched from `watched_until` to this run's start: said once."""
+        self.watched_until = watched_until
+        if not self._stopped_told:
+            self._stopped_told = True
+            self._publish(RecorderStopped(watched_until))
 
     def use(self, journal: Journal | None) -> None:
         """Where everything the monitor records goes, from now on."""
@@ -140,7 +158,10 @@ class MonitorJournal:
         diffs = read.found_diffs if isinstance(read, ReadingJournal) else ()
         log, now = self._intake.log, self._clock()
         self._stop_looking()  # this monitor's mark from now on: the mark read is no one's
-        hand_over(taken, log, self.live_from, memory, values, now, diffs)
+        unwatched = unwatched_window(taken, now, self._intake.watched.began)
+        hand_over(taken, log, self.live_from, memory, values, now, diffs, unwatched)
+        if unwatched is not None:
+            self._recorder_stopped(unwatched.started_at)
         self.use(taken.journal)
         self._intake.watched.journal_changed()  # its mark is this monitor's from now on
         self.notice, self.busy = taken.journal.notice, False
@@ -166,3 +187,17 @@ class MonitorJournal:
         """Commit what is queued and close the journal (off the loop: it waits for the writer)."""
         if self.journal is not None:
             await asyncio.to_thread(self.journal.close, CLOSE_TIMEOUT)
+
+
+def unwatched_window(taken: Taken, now: float, began: float | None) -> Outage | None:
+    """The time nobody watched before this run, as the `taken` journal tells it: from its gone
+    recorder's last mark (its last event, when later) to when this run began to watch
+    (`began`; `now` when it has not yet), marked as possibly missing changes; None when the
+    mark reaches this run, or none is believed (an older program's journal has none; one
+    ahead of `now`, a clock that ran ahead, is not dated from)."""
+    mark = taken.mark
+    if mark is None or mark > now + MARK_AHEAD_TOLERATED:
+        return None
+    since = mark if taken.last is None else max(mark, taken.last.received_at)
+    start = now if began is None else began
+    return Outage(since, start, None, True, start) if since < start else None

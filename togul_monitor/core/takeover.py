@@ -71,13 +71,14 @@ class Held(NamedTuple):
 
 
 class Taken(NamedTuple):
-    """The journal this monitor now records, and its last event when the lock was taken (None:
-    it holds none); `read` False when that could not be read."""
+    """The journal this monitor now records, its last event and its mark when the lock was
+    taken (None: it holds none); `read` False when that could not be read."""
 
     journal: Journal
     last: FlagEvent | None
     read: bool = True
     held: Held = Held()
+    mark: float | None = None  # its "watched until" mark: its gone recorder's last (watched.py)
 
 
 class Takeover:
@@ -151,7 +152,7 @@ def read_taken(journal: Journal) -> Taken:
         newest = journal.recent_events(1)
         last = newest[-1] if newest else None
         since = None if last is None else last.received_at - HELD_MARGIN
-        values = journal.last_values()
+        values, mark = journal.last_values(), journal.watched_until()
         events = () if since is None else journal.iter_events(since)
         held = Held(
             transitions=tuple(journal.iter_transitions(since)),
@@ -164,7 +165,7 @@ def read_taken(journal: Journal) -> Taken:
     except JournalError as exc:
         log.warning("the end of the journal taken over could not be read: %s", exc)
         return Taken(journal, None, read=False)
-    return Taken(journal, last, held=held)
+    return Taken(journal, last, held=held, mark=mark)
 
 
 def hand_over(
@@ -175,6 +176,7 @@ def hand_over(
     value_sets: Mapping[str, FlagValues],
     now: float,
     diffs: Iterable[StoredDiff] = (),
+    unwatched: Outage | None = None,
 ) -> None:
     """Journal what this run saw after the `taken` journal's last event (this run's rows from
     event-log position `live_from`): its rows, the value changes found since that event
@@ -182,12 +184,16 @@ def hand_over(
     configuration diffs (`diffs`, alike) and the values evaluated since, each unless the
     journal holds it already (`taken.held`). When the log cannot tell what the journal lacks,
     the rows this run received since are placed by time, within an outage from the journal's
-    last event to `now` that says neither their order nor completeness is proven. On the
-    loop, before the journal takes any other append: nothing the monitor does comes between."""
+    last event to `now` that says neither their order nor completeness is proven. `unwatched`:
+    the time nobody watched between the gone recorder's mark and this run's start
+    (core/monitor_journal.py `unwatched_window`), journalled first, as a resumed run's outage
+    between the runs is, unless that outage covers it. On the loop, before the journal takes
+    any other append: nothing the monitor does comes between."""
     journal, last, held = taken.journal, taken.last, taken.held
     rows, end = event_log.rows_since(0)
     if not taken.read:  # nothing to compare with: nothing placed, the outage says so
         since = _oldest(rows, now)
+        _journal_unwatched(journal, unwatched, since)
         journal.append_outage(Outage(since, now, None, True, now))
         log.info("took over the journal: its end is unknown, an outage says so")
         _journal_values(journal, value_sets, since, held.last_values)
@@ -199,8 +205,11 @@ def hand_over(
     since = -math.inf if last is None else min(last.received_at, _received(rows, last))
     if missing is None:  # its last event trimmed from the log, or missed by this stream
         since = _oldest(rows, now) if last is None else since
+        _journal_unwatched(journal, unwatched, since)
         journal.append_outage(Outage(since, now, None, True, now))
         missing = placed_by_time(rows[max(0, live_from - first) :], since, held.events)
+    else:
+        _journal_unwatched(journal, unwatched, math.inf)
     _journal_rows(journal, missing)
     changes = unheld_changes(memory, since, held.transitions)
     for transition in changes:
@@ -216,6 +225,12 @@ def hand_over(
         len(found),
     )
     _journal_values(journal, value_sets, since, held.last_values)
+
+
+def _journal_unwatched(journal: Journal, unwatched: Outage | None, covered_from: float) -> None:
+    """`unwatched` into the journal, unless an outage from `covered_from` on covers it."""
+    if unwatched is not None and unwatched.started_at < covered_from:
+        journal.append_outage(unwatched)
 
 
 def _received(rows: Sequence[Row], event: FlagEvent) -> float:

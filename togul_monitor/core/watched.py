@@ -65,6 +65,7 @@ class WatchedMark:
         self._pace = pace
         self._timer: asyncio.TimerHandle | None = None
         self._written: float | None = None  # the last mark written into the journal
+        self.began: float | None = None  # when this run first watched (None: not yet)
 
     @property
     def watching(self) -> bool:
@@ -73,6 +74,8 @@ class WatchedMark:
     def begin(self) -> None:
         """The stream is live and no outage of it is untold: marked now, then at the pace."""
         if self._timer is None:
+            if self.began is None:
+                self.began = self._alive()
             self.write()
             self._schedule()
 

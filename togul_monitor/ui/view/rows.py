@@ -187,17 +187,20 @@ def boundary_items(
     at the last of the rows, or at the journal's "watched until" mark when that is later (its
     recorder stayed live after its last event: core/watched.py), as a recording run's outage
     starts. `elsewhere`: another process records the journal (and watches the stream
-    meanwhile): the rows are its, and the time since its last one is no window nobody watched.
-    `resumed`: the stream resumed after the last of them, and the outage marker it brings says
-    what the replay proved of that window."""
+    meanwhile): the rows are its, and the time since its last one is no window nobody watched,
+    unless it turns out later that it had stopped watching (`RecorderStopped`: its mark did
+    not move, or this monitor took the journal over from it). `resumed`: the stream resumed
+    after the last of them, and the outage marker it brings says what the replay proved of
+    that window."""
     mode = "utc" if time_mode == "utc" else "local"  # a window reads best as clock times
     live = fmt_clock(live_from, mode, now)
     source = "by another process" if elsewhere else "earlier"
     times = [row.received_at for row in recorded if isinstance(row, FlagEvent)]
-    last = None if not times or elsewhere or resumed else max(times)
+    last = None if not times or resumed else max(times)
     start = RunStart(live_from, last, mode, now)
     text = f"── recorded {source} (journal) · live from {live} ──"
-    return [FeedItem(live_from, "info", text, start), *start.window(watched_until)]
+    window = [] if elsewhere else start.window(watched_until)
+    return [FeedItem(live_from, "info", text, start), *window]
 
 
 class RunStart(msgspec.Struct, frozen=True):
