@@ -245,3 +245,62 @@ async def test_a_reader_that_takes_the_journal_over_tells_the_window_its_recorde
     assert [(o.started_at, o.ended_at, o.may_have_missed) for o in outages] == [
         (mark, pytest.approx(began, abs=1.0), True)
     ]
+
+
+async def test_a_shared_journals_reader_tells_the_window_a_second_recorder_journalled(
+    emulator: EmulatorHandle,
+) -> None:
+    """A reader of a shared journal opens on a recorder's mark 10 s old (taken as live); that
+    recorder is dead, and another starts after the reader: its mark lands past the reader's
+    start, which alone would read as the first one watching on. The new recorder journals the
+    time since the mark it found as its outage between the runs, so the reader, looking again,
+    reads that outage: nobody watched from the mark to its start (`RecorderStopped`). Skipped
+    without PostgreSQL."""
+    import dataclasses
+
+    from tests.journal_backends import postgres_url, scratch_profile
+
+    url = postgres_url()
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.time() + shift[0]
+
+    with scratch_profile(url) as name:
+        profile = dataclasses.replace(make_profile(emulator, name=name), journal_url=url)
+        environment = emulator.credentials.environment_ids["production"]
+        mark = clock() - 10.0
+        first = open_journal_at(name, url)
+        try:
+            first.append_event(
+                FlagEvent("flag.updated", "dark-mode", environment, 2, mark, None, mark - 2)
+            )
+            first.set_watched_until(mark)
+            assert first.flush()
+        finally:
+            first.close()  # killed: its mark moves no more
+        reader = Monitor(profile, clock=clock)
+        updates = Recorder(reader)
+        second = Monitor(profile, journal_writer=True)
+        try:
+            await reader.start()
+            updates.start()
+            opened_at = reader.snapshot().watched_until
+            assert opened_at is not None and opened_at > mark  # taken as live
+            await second.start()
+            look = open_reader_at(name, url)
+            try:
+                await wait_for(
+                    lambda: (look.watched_until() or 0) > opened_at and look.outages(),
+                    what="the second recorder's mark and outage",
+                )
+                assert [o.started_at for o in look.outages()] == [mark]
+            finally:
+                look.close()
+            shift[0] += WATCHED_PACE + profile.heartbeat_seconds + LIVE_MARK_SLACK
+            await wait_for(lambda: updates.of(RecorderStopped), what="the late window")
+            assert updates.of(RecorderStopped) == [RecorderStopped(mark)]
+            assert reader.snapshot().watched_until == mark
+        finally:
+            await second.stop()
+            await reader.stop()

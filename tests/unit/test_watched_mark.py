@@ -100,3 +100,21 @@ async def test_a_resumed_run_is_watched_only_once_the_time_between_the_runs_is_t
     intake._handle(Heartbeat(102.0))
     await intake.stop()
     assert journal.marks == [100.5, 102.0]
+
+
+def test_an_outage_that_reaches_a_readers_start_says_nobody_watched_from_its_start() -> None:
+    """A mark that moved past a reader's start, yet with an outage journalled that reaches
+    that start (a second recorder's between the runs, from the mark it found): nobody watched
+    from there (core/watched.py `unwatched_since`)."""
+    from togul_monitor.core.watched import unwatched_since
+
+    def outage(started: float, ended: float) -> Outage:
+        return Outage(started, ended, None, True, ended)
+
+    mark, start = 10.0, 20.0
+    assert unwatched_since(mark, start, []) is None  # moved: watched on
+    assert unwatched_since(mark, start, [outage(10.0, 25.0)]) == mark  # the second's
+    assert unwatched_since(mark, start, [outage(12.0, 25.0)]) == 12.0  # its stream lost
+    assert unwatched_since(mark, start, [outage(2.0, 25.0)]) == mark  # never before the mark
+    assert unwatched_since(mark, start, [outage(21.0, 25.0)]) is None  # after the start
+    assert unwatched_since(mark, start, [outage(11.0, 15.0)]) is None  # watched again by then

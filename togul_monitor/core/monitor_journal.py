@@ -11,7 +11,9 @@ A reader that opened the journal on a mark too recent to judge (core/recording.p
 live recorder would have moved it (`_look_again`). Moved, its recorder watched on; not moved,
 it had stopped watching there, and the window from the mark to this run's start is told late
 (`RecorderStopped`, and the snapshot's `watched_until`), as the opening would have told it a
-little later.
+little later. Moved past this run's start, it was watched unless the journal says otherwise:
+a recorder that did not watch journals an outage (core/watched.py `unwatched_since`), a
+second recorder started since too, whose mark alone would read as the first one's.
 
 A takeover ends the look: the journal is this monitor's from then on. Its gone recorder's
 last mark says until when it watched: the time from there to this run's start, which nobody
@@ -40,7 +42,7 @@ from togul_monitor.core.recording import (
 )
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL, Taken, Takeover, hand_over
 from togul_monitor.core.updates import MonitorUpdate, RecorderStopped, RecordingTaken
-from togul_monitor.core.watched import live_mark_due
+from togul_monitor.core.watched import live_mark_due, unwatched_since
 from togul_monitor.domain.events import Outage
 from togul_monitor.store.journal import CLOSE_TIMEOUT, Journal, JournalError
 from togul_monitor.store.reading import ReadingJournal
@@ -113,22 +115,29 @@ class MonitorJournal:
     async def _look_again(self, mark: float, opened_at: float, profile: Profile) -> None:
         """The recorder's `mark`, taken as live's at `opened_at`, read again once a live
         recorder would have moved it (core/watched.py `live_mark_due`). Not moved: the
-        recorder stopped watching there, and nobody watched until this run began. Moved, but
-        still before `opened_at`: it may have stopped since (its stream lost, a last mark
-        written), so the new mark is looked at again the same way."""
+        recorder stopped watching there, and nobody watched until this run began. Moved, with
+        an outage journalled since that reaches `opened_at` (`unwatched_since`: the recorder
+        lost its stream, or another one started and journalled the time between the runs):
+        nobody watched from its start. Moved, but still before `opened_at`: it may have
+        stopped since (its stream lost, a last mark written), so the new mark is looked at
+        again the same way."""
         journal = self.journal
         while mark < opened_at and journal is not None:
             due = live_mark_due(mark, profile.heartbeat_seconds)
             while (left := due - self._clock()) > 0:
                 await asyncio.sleep(min(left, LOOK_STEP))
+            stopped = None
             try:
                 seen = await asyncio.to_thread(watched_mark, journal, self._clock())
+                if seen is not None and seen > mark:
+                    outages = await asyncio.to_thread(journal.outages, opened_at)
+                    stopped = unwatched_since(mark, opened_at, outages)
             except JournalError:
                 return  # it cannot tell: as it was
             if seen is None:
                 return  # a mark ahead of the clock (core/recording.py): not believed either way
-            if seen <= mark:
-                self._recorder_stopped(mark)
+            if stopped is not None or seen <= mark:
+                self._recorder_stopped(mark if stopped is None else stopped)
                 return
             mark = seen
 

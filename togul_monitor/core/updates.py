@@ -114,8 +114,8 @@ class RecordingTaken(msgspec.Struct, frozen=True):
 class RecorderStopped(msgspec.Struct, frozen=True):
     """The journal's recorder, which this reader took for a live one when it opened the journal
     (its mark was recent, or a busy SQLite file's), had stopped watching at `watched_until`:
-    its mark did not move when a live recorder's would have, or this monitor took the
-    journal over from it (core/monitor_journal.py). The time from there to
+    its mark did not move when a live recorder's would have, an outage says so, or this
+    monitor took the journal over from it (core/monitor_journal.py). The time from there to
     this run's start was watched by nobody: a reader's feed shows it now, late, where it
     would have been had it opened later (the snapshot's `watched_until` says it too)."""
 

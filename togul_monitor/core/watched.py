@@ -21,8 +21,9 @@ than it should, never less).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from togul_monitor.domain.events import Outage
 from togul_monitor.store.journal import Journal
 
 #: Seconds between two writes of the mark while the stream is watched.
@@ -48,6 +49,21 @@ def recorder_live(mark: float | None, now: float, heartbeat: float) -> bool:
     death takes it as live at first: it cannot tell the two apart yet, so it looks at the mark
     again once it is due (core/monitor_journal.py)."""
     return mark is not None and now - mark <= WATCHED_PACE + heartbeat + LIVE_MARK_SLACK
+
+
+def unwatched_since(mark: float, start: float, outages: Iterable[Outage]) -> float | None:
+    """When nobody watched from, up to `start` (a reader's), though the journal's mark moved
+    past `mark` since: a recorder that did not watch journals the time as an outage, a lost
+    stream's from when it was lost, a resumed run's between the runs from the mark it found
+    (core/recording.py `_resume_point`). The mark alone cannot tell: another recorder that
+    starts later moves it past `start` as well. So an outage that reaches `start` from before
+    it (`outages`: the journal's that ended at or after `start`) says the stream was not
+    watched from its start (from `mark`, when earlier) up to `start`; None: none did, the mark
+    moved because the stream was watched. Several recorders of a shared journal: one's outage
+    may be time another watched, and the window is claimed anyway, as that recorder's journal
+    claims it (more than was missed, never less)."""
+    starts = [o.started_at for o in outages if o.started_at < start <= o.ended_at]
+    return max(mark, min(starts)) if starts else None
 
 
 class WatchedMark:
