@@ -162,7 +162,9 @@ async def test_the_inventory_says_its_values_may_be_stale_while_the_stream_is_no
 
 def test_the_inventory_says_how_complete_it_is() -> None:
     def snap(state: str, loaded: int = 0, total: int = 0) -> Any:
-        return SimpleNamespace(config_state=state, configs_loaded=loaded, configs_total=total)
+        return SimpleNamespace(
+            config_state=state, configs_loaded=loaded, configs_total=total, configs_stopped=None
+        )
 
     assert state_line(snap("loading", 3, 23), 5) == "5 flags · loading configurations… 3 of 23"
     assert "need a token profile" in state_line(snap("needs a token profile"), 1)

@@ -332,9 +332,11 @@ class TailPrinter:
             text = f"{why}: value changes are not shown where it fails, until it answers again"
         self._say_seldom(text)
 
-    def configs_stopped(self, error: str) -> None:
-        """Configurations no longer followed (a token refused): said as a failure is."""
-        self._say_seldom(f"configuration diffs are no longer shown: {safe_text(error)}")
+    def configs_stopped(self, error: str, hint: str = "") -> None:
+        """Configurations no longer followed (a token refused): said as a failure is, with how
+        to fix it (when the token expired, how to log in again)."""
+        fix = f": {safe_text(hint)}" if hint else ""
+        self._say_seldom(f"configuration diffs are no longer shown: {safe_text(error)}{fix}")
 
     def _say_seldom(self, text: str) -> None:
         """`say`, each text at most once every SAY_AGAIN_AFTER seconds."""

@@ -164,7 +164,7 @@ def _print_effect(item: object, printer: TailPrinter, scope: TailScope) -> bool:
             printer.config_change(item.diff, item.event, item.at)
         return True
     if isinstance(item, ConfigsStopped):  # or diffs would just stop, unexplained
-        printer.configs_stopped(item.error)
+        printer.configs_stopped(item.error, item.hint)
         return True
     return False
 

@@ -56,5 +56,6 @@ def start_configs(
         plan.flag_ids,
         concurrency=concurrency,
         max_flags=max_flags,
+        hint=tokens.rejection_hint,
     )
     configs.start()

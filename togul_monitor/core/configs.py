@@ -41,7 +41,8 @@ from togul_monitor.core.config_fetch import (
     tie_answer,
 )
 from togul_monitor.core.config_ids import IdLookup, Waiting, answered_mark
-from togul_monitor.core.updates import ConfigChanged, ConfigsStopped, MonitorUpdate
+from togul_monitor.core.config_refusal import Refusal
+from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import Change, FlagConfig, diff_configs, diff_explaining
 from togul_monitor.domain.unseen import UnseenMarks
@@ -79,7 +80,7 @@ class FlagConfigs:
         # Flags waiting for their id (core/config_ids.py).
         self._ids = IdLookup(self._list_flags, self._listed, self._list_failed, lambda: RETRY_DELAY)
         self._retry: dict[str, asyncio.TimerHandle] = {}
-        self._halted = False
+        self.refusal = Refusal(publish, clock)  # a refused token: fetches halt, and why
         self._closed = False
         self._copy: Mapping[str, FlagConfig] = MappingProxyType({})
         self._copy_version = 0
@@ -97,8 +98,9 @@ class FlagConfigs:
         concurrency: int = 8,
         settle: float = 0.01,
         max_flags: int = DEFAULT_MAX_FLAGS,
+        hint: Callable[[], str] = lambda: "",  # how to fix a refused token
     ) -> None:
-        self._reader = reader
+        self._reader, self.refusal.hint = reader, hint
         self._environment_id = environment_id
         # Flag keys come from the server: at most `max_flags` flags are fetched and followed,
         # like the values (core/evaluation.py); their events still show.
@@ -156,14 +158,14 @@ class FlagConfigs:
     def idle(self) -> bool:
         """No fetch an event asked for waits or runs (the first load may go on)."""
         queue = self._queue
-        if queue is None or self._halted:
+        if queue is None or self.refusal.halted:
             return True
         return not self._ids.learning() and not queue.events_waiting()
 
     def answered_mark(self) -> Callable[[], bool]:
         """The fetches events asked for so far answered (core/coalesce.py `mark`, hurried, for
         `tail --count`), those of flags whose id is being learned (just created) once listed."""
-        if self._queue is None or self._halted:
+        if self._queue is None or self.refusal.halted:
             return lambda: True
         return answered_mark(self._queue, self._ids)
 
@@ -171,7 +173,7 @@ class FlagConfigs:
 
     def on_events(self, events: list[FlagEvent]) -> None:
         """Events of the profile's environment, in order."""
-        if self._queue is None or self._halted:
+        if self._queue is None or self.refusal.halted:
             return
         latest: dict[str, FlagEvent] = {}
         for event in events:
@@ -217,9 +219,7 @@ class FlagConfigs:
 
     def _refetch_now(self) -> None:
         self._refetched_at = asyncio.get_running_loop().time()
-        if self._halted:  # the token may have been fixed meanwhile: try again, once
-            self._halted = False
-            self.state = "complete" if self._complete else "loading"
+        self.refusal.halted = False  # the token may have been fixed meanwhile: try again, once
         self._ids.discover_all()
         for key in set(self.ids) | set(self.configs):
             self._ids.request(key, None, None)
@@ -238,6 +238,8 @@ class FlagConfigs:
     def _on_answer(self, key: str, trigger: Trigger, answer: Fetched, superseded: bool) -> None:
         if self._closed:
             return
+        if answer.error is None:
+            self._served()
         if answer.error is not None:
             self._failed(key, trigger, answer)
         elif answer.config is None:
@@ -331,7 +333,7 @@ class FlagConfigs:
             # Without its trigger: newer events of the flag may have been asked for meanwhile,
             # and an answer must never be tied to an older event than theirs.
             self._retry.pop(key, None)
-            if not self._closed and not self._halted and self._queue is not None:
+            if not self._closed and not self.refusal.halted and self._queue is not None:
                 self._queue.request(key, None)
 
         self._retry[key] = asyncio.get_running_loop().call_later(RETRY_DELAY, again)
@@ -339,9 +341,7 @@ class FlagConfigs:
     def _halt(self, error: str) -> None:
         """The token is refused: asking again would only be refused, so what waits is dropped
         (no request storm); a re-fetch of everything (after an outage) tries once more."""
-        if not self._halted:
-            self._publish(ConfigsStopped(error))
-        self._halted = True
+        self.refusal.halt(error)  # said once, until the server answers again
         self.state = f"failed: {error}"
         if self._queue is not None:
             self._queue.clear()
@@ -364,6 +364,7 @@ class FlagConfigs:
         return True
 
     def _listed(self, listed: dict[str, str], answered: Waiting, discover: bool) -> None:
+        self._served()
         if discover:  # a re-fetch of everything: flags created meanwhile too
             for key in listed.keys() - self.ids.keys() - answered.keys():
                 if len(self.ids) + len(answered) >= self.max_flags:
@@ -381,11 +382,15 @@ class FlagConfigs:
             self._queue.request(key, trigger)
         self._check_complete()
 
+    def _served(self) -> None:  # the server took the token: after a refusal, diffs resume
+        if self.refusal.served():
+            self.state = "complete" if self._complete else "loading"
+
     def _room(self) -> bool:
         return len(self.ids) + len(self._ids) < self.max_flags
 
     def _check_complete(self) -> None:
-        if self._halted or self._complete or self._queue is None:
+        if self.refusal.halted or self._complete or self._queue is None:
             return
         if not self._loading:
             self._complete = True

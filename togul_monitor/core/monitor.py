@@ -283,6 +283,7 @@ class Monitor:
             configs_total=self._configs.total,
             config_requests=self._configs.requests,
             flag_configs=self._configs.copy(),
+            configs_stopped=self._configs.refusal.stopped,
         )
 
     # --- any thread --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
-from togul_monitor.core.updates import EvaluatorStatus, UpdateHub
+from togul_monitor.core.updates import ConfigsStopped, EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.flag_values import FlagValues
@@ -77,6 +77,8 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     configs_total: int = 0
     config_requests: int = 0
     flag_configs: Mapping[str, FlagConfig] = msgspec.field(default_factory=dict)  # key → read-only
+    # Set while the token is refused: `flag_configs` are as of `at`, no longer followed.
+    configs_stopped: ConfigsStopped | None = None
 
 
 def copy_counters(counters: StreamCounters) -> StreamCounters:

@@ -98,9 +98,12 @@ class ConfigChanged(msgspec.Struct, frozen=True):
 
 class ConfigsStopped(msgspec.Struct, frozen=True):
     """The flags' configurations are no longer followed (the token was refused, core/configs.py):
-    published when they halt, so that a headless reader does not just go quiet about diffs."""
+    published when they halt (once, until the server answers again: core/config_refusal.py), so
+    that a reader does not just go quiet about diffs."""
 
     error: str
+    hint: str = ""  # how to fix it: when the token expired, how to log in again
+    at: float = 0.0  # when they stopped (the monitor's clock)
 
 
 class RecordingTaken(msgspec.Struct, frozen=True):

@@ -80,16 +80,23 @@ def shown_columns(total: int) -> list[tuple[str, int]]:
     return [(label, width) for (label, _), width in zip(columns, widths, strict=True)]
 
 
-def row_cells(row: InventoryRow, now: float, columns: list[tuple[str, int]]) -> list[Text]:
+#: The configuration's columns while it is no longer followed (the token refused): the last read,
+#: told apart from current ones (the header says how old).
+STALE_STYLE = "italic yellow"
+
+
+def row_cells(
+    row: InventoryRow, now: float, columns: list[tuple[str, int]], stale: bool = False
+) -> list[Text]:
     enabled = "" if row.enabled is None else ("on" if row.enabled else "off")
     age = fmt_age(now - row.changed_at) if row.changed_at is not None else ""
     texts = {
         "flag": (row.label, "bold"),
         "type": (row.value_type, "dim"),
-        "on": (enabled, "green" if row.enabled else "red"),
-        "default": (row.default, ""),
-        "rules": ("" if row.rules is None else str(row.rules), ""),
-        "rule summary": (row.rules_line, "dim"),
+        "on": (enabled, STALE_STYLE if stale else "green" if row.enabled else "red"),
+        "default": (row.default, STALE_STYLE if stale else ""),
+        "rules": ("" if row.rules is None else str(row.rules), STALE_STYLE if stale else ""),
+        "rule summary": (row.rules_line, STALE_STYLE if stale else "dim"),
         "age": (age, "dim"),
         "last change": (row.change, "cyan"),
     }
@@ -190,9 +197,10 @@ class InventoryScreen(ModalScreen[str | None]):
         self._stamp = self.source.stamp()
         inventory = self.source.read(self.sort)
         header = Text(f"sort: {self.sort} · ", style="bold")
-        if inventory.stale:  # first: the header is cut at the screen's edge
-            header.append(inventory.stale, style="bold yellow")
-            header.append(" · ", style="")
+        for note in (inventory.stale, inventory.stale_configs):  # first: cut at the edge
+            if note:
+                header.append(note, style="bold yellow")
+                header.append(" · ", style="")
         header.append(inventory.state, style="")
         self.query_one("#inventory-state", Static).update(header)
         table = self.table
@@ -201,7 +209,7 @@ class InventoryScreen(ModalScreen[str | None]):
         table.clear()
         self.keys = [row.key for row in inventory.rows]
         for row in inventory.rows:
-            table.add_row(*row_cells(row, now, self.columns))
+            table.add_row(*row_cells(row, now, self.columns, bool(inventory.stale_configs)))
         if current in self.keys:
             table.move_cursor(row=self.keys.index(current), animate=False)
 

@@ -28,7 +28,7 @@ from togul_monitor.domain.values import FlagValue
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
-from togul_monitor.ui.screens.main_support import evaluates, input_waiting, where_of
+from togul_monitor.ui.screens.main_support import diffs_stopped, evaluates, input_waiting, where_of
 from togul_monitor.ui.view.batch import credentials_signal, take_batch
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.found import row_flag
@@ -195,6 +195,7 @@ class MainPainter:
             row_budget=self.frame_rows,
         )
         self.history.new.extend(batch.history)
+        diffs_stopped(self.app, self.host, batch.configs_stopped)  # once, when they stop
         if batch.diff_selected:
             self.history_pane.redraw()  # the diff goes under its event
         if batch.unknown_environment:

@@ -1,6 +1,7 @@
 """What the main screen's painter asks that needs none of its state: whether input waits (the
-paint lets it go first), how the status bar names a profile, whether a profile evaluates, and
-what a new monitor's view takes of its profile before it shows a row."""
+paint lets it go first), how the status bar names a profile, whether a profile evaluates, what
+a new monitor's view takes of its profile before it shows a row, and the notification that the
+flags' configurations are no longer followed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from togul_monitor.ui.view.status import contexts_of
 
 if TYPE_CHECKING:
     from togul_monitor.core import MonitorSnapshot
+    from togul_monitor.core.updates import ConfigsStopped
+    from togul_monitor.ui.handle import ViewHost
 
 
 def input_waiting(app: App[None]) -> bool:
@@ -62,3 +65,15 @@ def take_profile(
         names.update(profile.environment_names)  # in place: predicates share this dict
     env, contexts = profile.environment_key, contexts_of(profile, snapshot)
     answers.reset(evaluates=evaluates(profile), environment_key=env, contexts=contexts)
+
+
+def diffs_stopped(app: App[None], host: ViewHost, stopped: ConfigsStopped | None) -> None:
+    """The server refused the token: configuration diffs stop (the monitor says it once per
+    stop; the status bar keeps saying it while it lasts, view/config_stop.py)."""
+    if stopped is None:
+        return
+    from togul_monitor.ui.view.config_stop import TITLE, notice
+
+    reopen, retry = host.key_for("profiles"), host.key_for("reconnect")
+    text = notice(stopped, host.profile, reopen, retry)
+    app.notify(text, title=TITLE, severity="warning", markup=False, timeout=20)

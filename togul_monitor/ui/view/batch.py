@@ -32,6 +32,7 @@ from togul_monitor.ui.view.rows import FeedItem, RunStart, Unwatched
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import EvaluatorStatus
+    from togul_monitor.core.updates import ConfigsStopped
 
 
 class Batch(msgspec.Struct):
@@ -47,6 +48,7 @@ class Batch(msgspec.Struct):
     history: list[HistoryEntry] = msgspec.field(default_factory=list)
     unknown_environment: bool = False  # an event of an environment id the view cannot name
     diff_selected: bool = False  # a configuration diff of the selected flag: its history says it
+    configs_stopped: ConfigsStopped | None = None  # the token was refused: diffs stop (say it)
 
 
 def take_batch(
@@ -69,6 +71,7 @@ def take_batch(
     # load (ui/app.py). Once loaded, an import is a lookup.
     from togul_monitor.core.updates import (
         ConfigChanged,
+        ConfigsStopped,
         Dropped,
         EvaluatorStatus,
         RecorderStopped,
@@ -171,6 +174,8 @@ def take_batch(
             store.skip(update.rows, update.events)
         elif isinstance(update, RecorderStopped):
             late_window(store, update.watched_until)
+        elif isinstance(update, ConfigsStopped):
+            batch.configs_stopped = update
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
     if skipped:
         store.skip(skipped, skipped, burst=True)

@@ -10,6 +10,8 @@ Where each part comes from:
   with several the header names it); while
   the stream is not live it may be out of date, and the header says so as the values pane's
   title does (`stale_note`, view/status.py);
+- while the server refuses the token, the configuration is the last one read, no longer followed:
+  the header says how old (`stale_configs`, view/config_stop.py) and the screen marks its columns;
 - the last change: the newest event of the flag the view received, with its diff when known
   (view/config_diffs.py); else a change found by a re-fetch; else the server's `updated_at`.
   The events name flags the server chooses: only the `max_flags` most recently changed flags
@@ -32,6 +34,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
+from togul_monitor.ui.view.config_stop import stale_configs
 from togul_monitor.ui.view.status import stale_note
 from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING, shows_stale
 
@@ -60,6 +63,7 @@ class Inventory(msgspec.Struct, frozen=True):
     rows: list[InventoryRow]
     state: str  # one line: how complete the list is, and why
     stale: str = ""  # while the stream is not live: the values may be out of date
+    stale_configs: str = ""  # while the token is refused: the configuration is not followed
 
 
 def rules_line(config: FlagConfig) -> str:
@@ -170,6 +174,9 @@ def state_line(snapshot: MonitorSnapshot | None, count: int) -> str:
     if state == "loading":
         done, total = snapshot.configs_loaded, snapshot.configs_total
         return f"{flags} · loading configurations… {done:,} of {total:,}"
+    stopped = snapshot.configs_stopped
+    if stopped is not None:  # read before the refusal: shown, marked (`stale_configs`)
+        return f"{flags} · the token was refused: {safe_text(stopped.error)}"
     if state.startswith("failed"):
         return f"{flags} · configurations unavailable: {safe_text(state)}"
     return flags
@@ -213,6 +220,7 @@ class InventorySource:
             snapshot.config_state,
             snapshot.configs_loaded,
             snapshot.status.state,  # the header's note comes and goes with the connection
+            snapshot.configs_stopped,  # and with the token's refusal
         )
 
     def read(self, sort: str) -> Inventory:
@@ -222,4 +230,5 @@ class InventorySource:
         rows = inventory_rows(configs, values, self.diffs, self.evaluates())
         rows = sorted_rows(rows, sort)
         state = state_line(snapshot, len(rows)) + value_note(snapshot)
-        return Inventory(rows, state, stale_note(snapshot))
+        stopped = snapshot.configs_stopped if snapshot is not None else None
+        return Inventory(rows, state, stale_note(snapshot), stale_configs(stopped, self.clock()))

@@ -187,6 +187,11 @@ def status_info(
         info.duplicates = snapshot.counters.duplicates
         info.dropped = snapshot.dropped_updates
         info.notes = status_notes(snapshot, now)
+        if snapshot.configs_stopped is not None:  # first: it says what to do, before a cut
+            from togul_monitor.ui.view.config_stop import stopped_note
+
+            text, short = stopped_note(snapshot.configs_stopped, profile, now)
+            info.notes = (Note(text, short, "bold yellow"), *info.notes)
     if store.skipped:
         # Rows a paint left out under a burst sit between two rows of the feed, unseen: say so,
         # and where they are (a refilter or an export reads them from the log).

@@ -1,0 +1,65 @@
+"""What the TUI says while the flags' configurations are no longer followed: the server refused
+the token mid-run (it expired with no refresh token to renew it, or the server restarted and no
+longer knows it; core/config_refusal.py).
+
+Nothing else would show it: rows simply stop saying what changed in a flag's configuration,
+and the inventory's rules and defaults would read as current. So the status bar's third line
+says it for as long as it lasts, a notification says it once when it starts (`notice`), and the
+inventory's header says how old its configuration columns are (`stale_configs`). All three go
+when the server takes the token again (after `R`, or an outage, tries once more); a new token
+from `togul-monitor login` is read when the profile is opened again (`p`, `enter`).
+
+Server text is escaped where it is shown (the bar's notes, `notify(markup=False)`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from togul_monitor.config.profiles import Profile
+from togul_monitor.ui.view.format import fmt_age
+
+if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
+    from togul_monitor.core.updates import ConfigsStopped
+
+TITLE = "Configuration diffs stopped"
+
+
+def _fix_and_why(stopped: ConfigsStopped, profile: Profile) -> tuple[str, list[str]]:
+    """(what to do, why: the token's expiry, whether it could be renewed). The monitor's hint
+    ends with what to do (client/tokens.py `rejection_hint`): said first here, so a bar cut at
+    its edge still shows it."""
+    from togul_monitor.core.tokens import login_hint
+
+    fix = login_hint(profile)
+    return fix, [part for part in stopped.hint.split("; ") if part and part != fix]
+
+
+def stopped_note(stopped: ConfigsStopped, profile: Profile, now: float) -> tuple[str, str]:
+    """The status bar's note while diffs are stopped: (its text, the short one for narrow
+    bars)."""
+    fix, why = _fix_and_why(stopped, profile)
+    age = fmt_age(now - stopped.at)
+    return (
+        f"configuration diffs stopped {age} ago: {fix} ({'; '.join([*why, stopped.error])})",
+        f"config diffs stopped {age} ago: {fix}",
+    )
+
+
+def notice(stopped: ConfigsStopped, profile: Profile, reopen: str, retry: str) -> str:
+    """The notification, once when diffs stop: what stopped, why (the server's answer when
+    nothing says more: the status bar has it too), and how to resume."""
+    fix, why = _fix_and_why(stopped, profile)
+    again = f", then reopen the profile ({reopen}, enter)" if profile.source_file else ""
+    return (
+        f"The server refused the token: {'; '.join(why or [stopped.error])}. Feed rows no "
+        "longer say what changed in a flag's configuration, and the inventory's rules and "
+        f"defaults stay as last read. To resume, {fix}{again}; {retry} tries again."
+    )
+
+
+def stale_configs(stopped: ConfigsStopped | None, now: float) -> str:
+    """The inventory header's note on its configuration columns ("" while they are current)."""
+    if stopped is None:
+        return ""
+    return f"rules and defaults as of {fmt_age(now - stopped.at)} ago (diffs stopped)"
