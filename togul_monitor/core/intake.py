@@ -110,7 +110,7 @@ class Intake:
         self._reevaluated_at: float | None = None  # loop time of the last one for an event
         self._reevaluate_timer: asyncio.TimerHandle | None = None
         # Until when the live stream was watched, kept in the journal (core/watched.py).
-        self.watched = WatchedMark(lambda: self.journal, self._last_alive)
+        self.watched = WatchedMark(lambda: self.journal, self.last_alive)
 
     @property
     def counters(self) -> StreamCounters:
@@ -310,7 +310,7 @@ class Intake:
             return None
         since = self._lost_at
         if since is None and self.status.state is ConnectionState.LIVE:
-            since = self._last_alive()
+            since = self.last_alive()
         if since is None:
             return None
         last = self.log.last_event()
@@ -318,7 +318,7 @@ class Intake:
             return ResumePoint(None, since)
         return ResumePoint(last.event_id or None, since, last.environment_id)
 
-    def _last_alive(self) -> float:
+    def last_alive(self) -> float:
         """The live stream's last sign of life: going LIVE, its last heartbeat or row."""
         signs = (self.last_heartbeat_at, self.log.last_received_at())
         return max((self.status.at, *(at for at in signs if at is not None)))

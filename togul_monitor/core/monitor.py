@@ -51,7 +51,7 @@ from togul_monitor.core.takeover import TAKEOVER_INTERVAL
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.core.updates import MonitorUpdate, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.events import ConnectionState, FlagEvent
 from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue, ValueTransition
@@ -243,6 +243,7 @@ class Monitor:
     def _build_snapshot(self, values: dict[str, dict[str, FlagValue]]) -> MonitorSnapshot:
         recording = self._recording
         journal, intake, evaluations = recording.journal, self._intake, self._evaluations
+        alive = intake.last_alive()
         return MonitorSnapshot(
             profile_name=self.profile.name,
             environment_key=self.profile.environment_key,
@@ -284,6 +285,7 @@ class Monitor:
             config_requests=self._configs.requests,
             flag_configs=self._configs.copy(),
             configs_stopped=self._configs.refusal.stopped,
+            last_alive_at=alive if intake.status.state is ConnectionState.LIVE else None,
         )
 
     # --- any thread --------------------------------------------------------------------------

@@ -79,6 +79,8 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     flag_configs: Mapping[str, FlagConfig] = msgspec.field(default_factory=dict)  # key → read-only
     # Set while the token is refused: `flag_configs` are as of `at`, no longer followed.
     configs_stopped: ConfigsStopped | None = None
+    # The live stream's last sign of life (going live, a heartbeat, a row); None when not live.
+    last_alive_at: float | None = None
 
 
 def copy_counters(counters: StreamCounters) -> StreamCounters:

@@ -48,6 +48,7 @@ class StatusInfo(msgspec.Struct):
     error: str | None = None
     rate: Sequence[int] = ()
     heartbeat_age: float | None = None
+    silent: float | None = None  # a live stream silent for longer than it should be (`silence`)
     lag: float | None = None
     malformed: int = 0
     duplicates: int = 0
@@ -187,6 +188,7 @@ def status_info(
         info.duplicates = snapshot.counters.duplicates
         info.dropped = snapshot.dropped_updates
         info.notes = status_notes(snapshot, now)
+        info.silent = silence(snapshot, profile.heartbeat_seconds, now)
         if snapshot.configs_stopped is not None:  # first: it says what to do, before a cut
             from togul_monitor.ui.view.config_stop import stopped_note
 
@@ -201,6 +203,35 @@ def status_info(
         )
         info.notes = (Note(text, f"{store.skipped:,} not painted", "bold yellow"), *info.notes)
     return info
+
+
+#: Seconds without a byte after which a stream that was busy (BUSY_EVENTS in the BUSY_WINDOW
+#: seconds before the silence) is said to be silent: one that quiet would get a heartbeat only
+#: after the heartbeat interval, and the read timeout gives up only after three.
+SILENT_AFTER_BUSY = 5.0
+BUSY_WINDOW = 10
+BUSY_EVENTS = 10
+HEARTBEAT_SLACK = 5.0  # beyond the heartbeat interval, at most (a heartbeat late on the wire)
+
+
+def silence(snapshot: MonitorSnapshot, heartbeat: float, now: float) -> float | None:
+    """How long the live stream has sent nothing at all (no event, no heartbeat, no marker),
+    once that is longer than it should be: a heartbeat overdue, or a busy stream gone quiet for
+    SILENT_AFTER_BUSY seconds. None otherwise, and while it is not live (the bar says that).
+    A stall shows here long before the read timeout ends it (3 heartbeats: 90 s by default)."""
+    at = snapshot.last_alive_at
+    if at is None or snapshot.status.state is not ConnectionState.LIVE:
+        return None
+    silent = now - at
+    if silent > heartbeat + min(HEARTBEAT_SLACK, heartbeat / 2):
+        return silent
+    if silent <= SILENT_AFTER_BUSY:
+        return None
+    # The rate's one-second buckets (oldest first) end about now: the silence is their last
+    # `silent` seconds, and what came in the window before it tells whether the stream was busy.
+    rates = snapshot.events_per_second
+    end = max(0, len(rates) - int(silent))
+    return silent if sum(rates[max(0, end - BUSY_WINDOW) : end]) >= BUSY_EVENTS else None
 
 
 def feed_empty_message(

@@ -75,6 +75,10 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         if info.state is ConnectionState.CONNECTING and info.error:
             label = f"◌ {safe_text(info.error)}"  # connected, and why it is not live yet
         line.append(label, style=style)
+        if info.silent is not None and info.state is ConnectionState.LIVE:
+            # Live, and nothing (not even a heartbeat) for longer than expected: a stall shows
+            # before the read timeout calls it one.
+            line.append(f" · no data {fmt_age(info.silent)}", style="bold yellow")
         if info.state is ConnectionState.RETRYING and info.retry_in is not None:
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
         if info.error and info.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
