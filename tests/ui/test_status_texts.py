@@ -11,9 +11,10 @@ import pytest
 from togul_monitor.core import MonitorThread
 from togul_monitor.domain.events import ConnectionState, Outage
 from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.view.empty_panes import feed_empty_message
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.rows import outage_text
-from togul_monitor.ui.view.status import StatusInfo, feed_empty_message
+from togul_monitor.ui.view.status import StatusInfo
 from togul_monitor.ui.widgets.status_bar import render_status
 
 from .helpers import make_app, make_profile, wait_for, wait_live

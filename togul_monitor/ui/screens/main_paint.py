@@ -30,18 +30,15 @@ from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.main_support import diffs_stopped, evaluates, input_waiting, where_of
 from togul_monitor.ui.view.batch import credentials_signal, take_batch
+from togul_monitor.ui.view.empty_panes import feed_empty_message, values_hint
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.found import row_flag
 from togul_monitor.ui.view.history import HistoryReads
 from togul_monitor.ui.view.rings import TITLE, WatchRings
 from togul_monitor.ui.view.status import (
     contexts_of,
-    feed_empty_message,
-    not_evaluated_note,
-    not_evaluated_text,
     snapshot_values,
     status_info,
-    values_empty_text,
     values_titles,
 )
 from togul_monitor.ui.widgets.event_feed import EventFeed
@@ -259,7 +256,7 @@ class MainPainter:
         if feed_message != self.feed.empty_message:
             self.feed.empty_message = feed_message
             self.feed.refresh()
-        self.values_hint(profile, snapshot, environment)
+        self.show_values_hint(profile, snapshot, environment)
         values = self.values
         # The border's text has its width less the corners, a `─` and a space each side.
         room = self.values_pane.outer_size.width - BORDER_TEXT_MARGIN
@@ -269,18 +266,14 @@ class MainPainter:
         if subtitle != self.values_pane.border_subtitle:
             self.values_pane.border_subtitle = subtitle
 
-    def values_hint(
+    def show_values_hint(
         self, profile: Profile, snapshot: MonitorSnapshot | None, environment: str
     ) -> None:
         """The values pane's top line: why values never come (with the fix), or, while the
         table is empty, what will fill it."""
-        hint: Text | None = None
-        if not self.store.answers.evaluates:
-            note = not_evaluated_note(profile, snapshot)
-            edit, switch = self.host.key_for("edit_profile"), self.host.key_for("profiles")
-            hint = not_evaluated_text(note, edit, switch)
-        elif self.values.row_count == 0:
-            hint = values_empty_text(environment)
+        keys = (self.host.key_for("edit_profile"), self.host.key_for("profiles"))
+        evaluates, empty = self.store.answers.evaluates, self.values.row_count == 0
+        hint = values_hint(evaluates, empty, profile, snapshot, environment, *keys)
         self.values_empty.set_class(hint is not None, "-shown")
         if hint is not None and hint != self._values_hint:
             self.values_empty.update(hint)
