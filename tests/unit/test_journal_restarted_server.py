@@ -149,6 +149,6 @@ def test_a_schema_3_journal_with_rows_upgrades_and_keeps_both_lives() -> None:
                 (SCHEMA_VERSION,)
             ]
             # Idempotent: the step again changes nothing and fails nothing.
-            for statement in MIGRATIONS[SCHEMA_VERSION]:
+            for statement in MIGRATIONS[4]:
                 conn.execute(statement)
             assert conn.execute("SELECT count(*) FROM transitions").fetchall() == [(6,)]
