@@ -51,6 +51,7 @@ class PostgresJournal(PostgresReads, Journal):
         self.profile = profile
         self.location = f"{url} (profile {profile})"
         self._trouble: str | None = None  # set by the writer's sink while it retries a batch
+        self._sink: _PooledSink | None = None  # the writer's, once open
 
     def __repr__(self) -> str:
         return f"PostgresJournal({self.location!r})"
@@ -94,13 +95,16 @@ class PostgresJournal(PostgresReads, Journal):
             self._pool.close()
             raise
         self._writer_conn = conn
+        self._sink = _PooledSink(self, conn)
         self._writer.start(
-            _PooledSink(self, conn), name=f"journal-{self.profile}", on_late_close=self._close_pool
+            self._sink, name=f"journal-{self.profile}", on_late_close=self._close_pool
         )
 
     @property
     def trouble(self) -> str | None:
-        return self._trouble
+        if self._trouble is not None:
+            return self._trouble
+        return None if self._sink is None else self._sink.older.notice()
 
     def _close_pool(self) -> None:
         self._pool.close()

@@ -50,7 +50,12 @@ from togul_monitor.store.model import (
     span_clause,
     transition_from_row,
 )
-from togul_monitor.store.postgres.schema import SCHEMA_VERSION, has_column, schema_version
+from togul_monitor.store.postgres.schema import (
+    APPLICATION_NAME,
+    SCHEMA_VERSION,
+    has_column,
+    schema_version,
+)
 from togul_monitor.store.url import PostgresUrl
 
 if TYPE_CHECKING:
@@ -77,7 +82,8 @@ def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[C
     import psycopg
     from psycopg_pool import ConnectionPool, PoolTimeout
 
-    kwargs = {"connect_timeout": 10, "application_name": "togul-monitor"}
+    # A name that tells this program's connections from an older one's (schema.py `migrate`).
+    kwargs = {"connect_timeout": 10, "application_name": APPLICATION_NAME}
     try:
         # One connection first: a pool retries a refused one until its timeout, while a wrong
         # address or password should be said at once.

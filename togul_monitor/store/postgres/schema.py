@@ -15,7 +15,8 @@ the event's identity in its stream, and every insert is `ON CONFLICT DO NOTHING`
   their time or version: client/items_run.py `is_news`); a replay carries all of it again;
 - without: (profile, environment, flag, type, version, timestamp), what the server sends.
 Transitions are keyed by (profile, event id, flag, context, event_seq), `event_seq` the seq of
-the event row the change belongs to (found when it is written: store/postgres/sink.py):
+the event row the change belongs to (found when it is written: store/postgres/sink.py; 0 for
+an event journalled before step 4, whose changes keep that key):
 another recorder's copy of one is not written again, but a different change of that event and
 context (a replay, the value moved meanwhile) replaces it, the newest kept as SQLite keeps it;
 a restarted server's event of the same id has a row of its own, and so its changes do.
@@ -33,6 +34,7 @@ history is read by many; the flag index keeps a rare flag's history fast at 10 M
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 # psycopg only when PostgreSQL is used: a SQLite-only run never imports it (it costs ~90 ms).
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from psycopg import Connection
 
 from togul_monitor.store.model import JournalError
+
+log = logging.getLogger(__name__)
 
 #: Columns added after their table's step, with a default: `migrate` adds each when missing,
 #: without a new version, so an older program still reads and writes the journal (its inserts
@@ -50,6 +54,10 @@ from togul_monitor.store.model import JournalError
 #: step had run on databases before the column came, and an edited step never runs again.
 ADDED_COLUMNS = (
     ("transitions", "includes_unseen", "integer NOT NULL DEFAULT 0"),
+    # The schema version of the program that journalled the event (NULL: one older than step
+    # 4). A value change of such an event keeps the key it had before step 4 (`event_seq` 0);
+    # and such rows journalled now are an older recorder's still running (sink.py).
+    ("events", "written_by_schema", "integer"),
     ("merged_answers", "first_version", "bigint"),
 )
 
@@ -158,24 +166,32 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # and dropped, and their value changes replaced that life's. An event's identity is now all
     # the server sends, its id too (the earlier rows are unique under it: it only widens), and
     # a transition's holds the event it was journalled with (`event_seq`: the seq of its flag's
-    # newest event of the id received by then, as domain/change_owners.py ties it; 0 for none),
-    # filled in for the rows journalled before this step. The index leads with the id and the
-    # flag: what that lookup asks. 5.0 is change_owners.py's CLOCKS_APART when this was written.
+    # newest event of the id received by then, as domain/change_owners.py ties it, written by a
+    # program of this step or later: store/postgres/sink.py). The index leads with the id and
+    # the flag: what that look-up asks.
+    # Nothing is filled in: a row journalled before keeps 0, the key it had (the old index
+    # held one change per id, flag and context, so none breaks the new one), and a change of an
+    # event journalled before the step (`events.written_by_schema` NULL: `ADDED_COLUMNS`) is
+    # keyed 0 too, so another recorder's copy of it, or a replay's, still finds it. So the step
+    # costs two index builds, not a pass over every transition: it holds `transitions` (ALTER
+    # TABLE) to its end, and every reader and recorder of the database waits meanwhile.
+    # `events` is only read meanwhile (CREATE INDEX): its old index goes last.
+    # A recorder of an older program still running on the database names the dropped
+    # `transitions_identity` in its inserts, and PostgreSQL cannot keep an index it would
+    # infer without refusing the second life's rows (an arbiter's key is exactly its columns):
+    # its batches that hold a value change are refused. The migrating recorder warns
+    # (`migrate`), a recorder says so when it sees such a program's rows (sink.py
+    # `OlderRecorders`), and docs/journal.md "Upgrading" asks to stop them first.
     4: (
         """CREATE UNIQUE INDEX IF NOT EXISTS events_identity_by_id_and_content
             ON events (profile, event_id, flag_key, environment_id, type, version, timestamp)
             WHERE event_id IS NOT NULL""",
-        "DROP INDEX IF EXISTS events_identity_by_id",
         "ALTER TABLE transitions ADD COLUMN IF NOT EXISTS event_seq bigint NOT NULL DEFAULT 0",
-        """UPDATE transitions t SET event_seq = coalesce((
-                SELECT e.seq FROM events e WHERE e.profile = t.profile
-                AND e.event_id = t.event_id AND e.flag_key = t.flag_key
-                AND e.received_at <= t.at + 5.0 ORDER BY e.seq DESC LIMIT 1), 0)
-            WHERE t.event_id IS NOT NULL AND t.event_seq = 0""",
         """CREATE UNIQUE INDEX IF NOT EXISTS transitions_identity_by_event
             ON transitions (profile, event_id, flag_key, context, event_seq)
             WHERE event_id IS NOT NULL""",
         "DROP INDEX IF EXISTS transitions_identity",
+        "DROP INDEX IF EXISTS events_identity_by_id",
     ),
     # An evaluation answer that may have answered several events of its flag (domain/merged.py):
     # at most one per flag and context an answer, never one per event. Each recorder's own rows
@@ -197,6 +213,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
+
+#: The first version an older program's recorder cannot write to: step 4 drops the index its
+#: inserts of value changes name (see the step).
+BREAKS_OLDER_RECORDERS = 4
+#: What this program's connections call themselves (`pg_stat_activity`); a program older than
+#: `BREAKS_OLDER_RECORDERS` calls its own `OLDER_PROGRAM`.
+APPLICATION_NAME = f"togul-monitor (journal schema {SCHEMA_VERSION})"
+OLDER_PROGRAM = "togul-monitor"
 
 # Any constant fixed for this program: every recorder of any profile migrating this database
 # takes the same lock. ("togul" in ASCII, a 64-bit key as pg_advisory_xact_lock takes.)
@@ -226,7 +250,31 @@ def migrate(conn: Connection[tuple[Any, ...]]) -> int:
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version VALUES (%s)", (SCHEMA_VERSION,))
         _add_columns(conn)
+        older = _older_programs(conn) if 0 < found < BREAKS_OLDER_RECORDERS else None
+    if older is not None:
+        # Loud: a running older recorder goes on, failing batch after batch (its own status
+        # says only a write error), and nothing here can stop it.
+        log.warning(
+            "journal schema moved from version %d to %d: a recorder of an older togul-monitor"
+            " still running on this database (any profile) can no longer journal value"
+            " changes, and loses every batch that holds one, its events too; stop every older"
+            " recorder and run this version instead (docs/journal.md, Upgrading). Connections"
+            " of an older togul-monitor open now (readers too): %d",
+            found,
+            SCHEMA_VERSION,
+            older,
+        )
     return found
+
+
+def _older_programs(conn: Connection[tuple[Any, ...]]) -> int:
+    """How many connections to this database an older program holds (by their name)."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND application_name = %s",
+        (OLDER_PROGRAM,),
+    ).fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 def _add_columns(conn: Connection[tuple[Any, ...]]) -> None:

@@ -41,6 +41,8 @@ from togul_monitor.store.model import (
     outage_row,
     transition_row,
 )
+from togul_monitor.store.postgres.older import OlderRecorders
+from togul_monitor.store.postgres.schema import SCHEMA_VERSION
 from togul_monitor.store.writer import (
     RETENTION_EVERY,
     AppendAnswer,
@@ -59,8 +61,10 @@ _ROWS_PER_INSERT = 10_000
 _TAKE_TURN = "SELECT pg_advisory_xact_lock(%s)"
 RETENTION_PAUSE = 60.0  # seconds between two retentions of one recorder, at least
 # The arrays go in binary (%b): about half the time of text arrays, measured.
+# Each row says the schema of the program that wrote it (schema.py `ADDED_COLUMNS`).
 _INSERT_EVENTS = (
-    f"INSERT INTO events (profile, {EVENT_COLUMNS}) SELECT %s, * FROM unnest("
+    f"INSERT INTO events (profile, {EVENT_COLUMNS}, written_by_schema)"
+    f" SELECT %s, *, {SCHEMA_VERSION} FROM unnest("
     "%b::text[], %b::text[], %b::text[], %b::text[], %b::bigint[], %b::float8[], %b::float8[]"
     ") ON CONFLICT DO NOTHING"
 )
@@ -68,18 +72,23 @@ _INSERT_EVENTS = (
 # id received by the time the change was computed (`event_seq`; a clock apart for another
 # recorder's row), as the readers tie a change to its event (domain/change_owners.py): a
 # restarted server's event of an id the earlier life used has a row of its own, and so its
-# changes do. 0: no such row (its batch given up), keyed as before the step that added it. The
-# event is journalled before its answer comes (an earlier batch, or earlier in this one), and
-# the lookup runs on the events' identity index. Another recorder's copy (the same change) is
-# left alone; a different change of the same event and context (the event replayed after an
-# outage, and the value moved meanwhile) replaces it and moves to the end, as SQLite keeps the
-# newest (store/sqlite/reader.py `read_transitions_for`).
-_TRANSITION_PARAMS = TRANSITION_COLUMNS.split(", ")  # named: the lookup binds some twice
+# changes do. 0: no such row (its batch given up), or one journalled before
+# schema step 4 (`written_by_schema` NULL), whose changes keep the key they had then
+# (store/postgres/schema.py, step 4). The event is journalled before its answer comes (an
+# earlier batch, or earlier in this one), and the look-up runs on the events' identity index.
+# Another recorder's copy (the same change) is left alone; a different change of the same event
+# and context (the event replayed after an outage, and the value moved meanwhile) replaces it
+# and moves to the end, as SQLite keeps the newest (store/sqlite/reader.py
+# `read_transitions_for`).
+_TRANSITION_PARAMS = TRANSITION_COLUMNS.split(", ")  # named: the look-up binds some twice
+
+
 _INSERT_TRANSITION = (
     f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS}, event_seq)"
     f" VALUES (%(profile)s, {', '.join(f'%({c})s' for c in _TRANSITION_PARAMS)},"
-    " coalesce((SELECT seq FROM events WHERE profile = %(profile)s"
-    " AND event_id = %(event_id)s AND flag_key = %(flag_key)s AND event_id IS NOT NULL"
+    " coalesce((SELECT CASE WHEN written_by_schema IS NULL THEN 0 ELSE seq END FROM events"
+    " WHERE profile = %(profile)s AND event_id = %(event_id)s AND flag_key = %(flag_key)s"
+    " AND event_id IS NOT NULL"
     f" AND received_at <= %(at)s + {CLOCKS_APART!r} ORDER BY seq DESC LIMIT 1), 0))"
     " ON CONFLICT (profile, event_id, flag_key, context, event_seq) WHERE event_id IS NOT NULL"
     " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
@@ -126,10 +135,14 @@ class PostgresSink:
     """The writer's connection (autocommit off: one transaction per batch)."""
 
     def __init__(
-        self, conn: Connection[tuple[Any, ...]], profile: str, retention: Retention
+        self,
+        conn: Connection[tuple[Any, ...]],
+        profile: str,
+        retention: Retention,
     ) -> None:
         self.conn: Connection[tuple[Any, ...]] | None = conn  # None: taken again when needed
         self.profile = profile
+        self.older = OlderRecorders()
         self._turn = turn_key(profile)
         self._retention = retention
         self._since_retention = 0
@@ -198,6 +211,7 @@ class PostgresSink:
                 self._since_retention = 0
                 self._next_retention = now + RETENTION_PAUSE
                 apply_retention(conn, profile, self._retention)
+        self.older.look(conn)
 
     def rollback(self) -> None:
         if self.conn is not None:
