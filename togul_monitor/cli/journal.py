@@ -199,10 +199,12 @@ def history(
     name, journal = open_reader(profile_name, journal_url)
     try:
         journal.check()
-        found = journal.history(flag, limit)
+        names = journal.environment_names()
+        # A token's stream carries every environment: only the profile's events own a value
+        # change (domain/change_owners.py), as `export` ties them.
+        found = journal.history(flag, limit, profile_environment_id(name, names))
         replays = Replays(found)  # the outages' replays, to date their events
         entries = with_diffs(found, journal.config_diffs(flag, limit), limit, replays)
-        names = journal.environment_names()
         # The stream's, by the journal's newest event: not the rows `--limit` keeps in view.
         ids = events_have_ids(journal.recent_events(1))
         # Every context the profile has, or the journal has values of: which one changed is

@@ -338,7 +338,10 @@ class Monitor:
         """Events, value transitions and outages of one flag, newest first (core/queries.py)."""
         intake, evaluations = self._intake, self._evaluations
         journal = self._recording.journal
-        return flag_history(self._owner, intake, evaluations, journal, flag_key, limit)
+        environment_id = self._environments.environment_id  # read from any thread: a str
+        return flag_history(
+            self._owner, intake, evaluations, journal, flag_key, limit, environment_id
+        )
 
     def evaluated_with_next(
         self, flag_key: str, entries: Sequence[HistoryEntry]

@@ -29,9 +29,11 @@ def flag_history(
     journal: Journal | None,
     flag_key: str,
     limit: int,
+    environment_id: str | None = None,
 ) -> list[HistoryEntry]:
     """Events, value transitions, outages and the diffs re-fetches found of one flag, newest
-    first.
+    first; each value change tied to an event of `environment_id` (the profile's, when known:
+    domain/change_owners.py).
 
     From the journal when recording (so it reaches back past restarts), merged with what is in
     memory (which also covers a journal that fell behind or failed).
@@ -51,7 +53,7 @@ def flag_history(
     if journal is not None:
         journal.flush(timeout=2.0)
         try:
-            stored = journal.history(flag_key, limit)
+            stored = journal.history(flag_key, limit, environment_id)
             # A diff an event explains shows under it (the views keep those by event).
             stored += [
                 FoundDiff(d.diff, d.at)
@@ -60,7 +62,9 @@ def flag_history(
             ]
         except JournalError as exc:
             log.warning("journal history unavailable: %s", exc)
-    return merge_history(stored, transitions, events, outages, limit=limit)
+    return merge_history(
+        stored, transitions, events, outages, limit=limit, environment_id=environment_id
+    )
 
 
 def flag_merged(

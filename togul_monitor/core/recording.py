@@ -116,7 +116,15 @@ async def open_journal(
     lock, wanted, handed = threading.Lock(), [True], []
 
     def open_for_start() -> Journal | None:
-        journal = _open(profile_name, journal_url, directory, writer, clock=clock, **options)
+        journal = _open(
+            profile_name,
+            journal_url,
+            directory,
+            writer,
+            clock=clock,
+            environment_id=environment_id,
+            **options,
+        )
         with lock:
             if wanted[0]:
                 handed.append(journal)

@@ -134,12 +134,12 @@ def _server_fields(e: FlagEvent) -> tuple[object, ...]:
     return (e.event_id, e.flag_key, e.environment_id, e.type, e.version, e.timestamp)
 
 
-def _owners(groups: list[list[HistoryEntry]]) -> ChangeOwners:
+def _owners(groups: list[list[HistoryEntry]], environment_id: str | None) -> ChangeOwners:
     """The events with ids among `groups`, to tie each value change to its own (by its id and
-    time, domain/change_owners.py)."""
+    time, of the profile's environment `environment_id` when known: domain/change_owners.py)."""
     events = [e for group in groups for e in group if isinstance(e, FlagEvent) and e.event_id]
     events.sort(key=lambda e: e.received_at)
-    owners = ChangeOwners()
+    owners = ChangeOwners(environment_id)
     for event in events:
         owners.add(event)
     return owners
@@ -212,8 +212,13 @@ class _ChangeCopies:
         self._group = []
 
 
-def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEntry]:
+def merge_history(
+    *groups: Iterable[HistoryEntry], limit: int, environment_id: str | None = None
+) -> list[HistoryEntry]:
     """Entries of several sources, newest first, without repeats, the first `limit`.
+    `environment_id`: the profile's, when known: a value change is one of its events' (a
+    token's stream carries every environment, whose ids repeat), and two copies of one change
+    are one row by the event they belong to.
 
     At equal times a transition sorts before (newer than) the event that caused it, and an
     outage (at its end: `outage_time`) after both, older: what the values asked again after
@@ -227,7 +232,7 @@ def merge_history(*groups: Iterable[HistoryEntry], limit: int) -> list[HistoryEn
     copies = _ChangeCopies()
     merged: list[HistoryEntry] = []
     held = [list(group) for group in groups]
-    owners = _owners(held)
+    owners = _owners(held, environment_id)
     for group in held:
         rows = [(entry, _entry_key(entry, owners)) for entry in group]
         # Exact copies of rows kept already pair with those first: else one could pair with

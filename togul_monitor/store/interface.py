@@ -68,8 +68,12 @@ class JournalReader(ABC):
         """Context name → flag key → the last value recorded for it."""
 
     @abstractmethod
-    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
-        """Events, value transitions and outages around them for one flag, newest first."""
+    def history(
+        self, flag_key: str, limit: int = 500, environment_id: str | None = None
+    ) -> list[HistoryEntry]:
+        """Events, value transitions and outages around them for one flag, newest first; each
+        change tied to its event among those of `environment_id` (the profile's, when known:
+        domain/change_owners.py)."""
 
     @abstractmethod
     def transitions_for(
@@ -152,8 +156,12 @@ class Journal(JournalReader):
         max_queue: int = DEFAULT_MAX_QUEUE,
         clock: Callable[[], float] = time.time,
         batch_pause: float = 0.05,
+        environment_id: str | None = None,
     ) -> None:
         self.notice: str | None = None  # set when the backend had something to say at open
+        # The profile's environment, when known: only its events own a value change
+        # (domain/change_owners.py); PostgreSQL keys a change by its event's row with it.
+        self.environment_id = environment_id
         self.moved_to: Path | None = None  # SQLite: where an unreadable file was moved
         self._retention = Retention(max_events, max_age_days, clock)
         self._writer = Writer(max_queue=max_queue, batch_pause=batch_pause)

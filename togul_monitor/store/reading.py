@@ -71,8 +71,10 @@ class ReadingJournal(Journal):
     def last_values(self) -> dict[str, dict[str, LastValue]]:
         return self._reader.last_values()
 
-    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
-        return self._reader.history(flag_key, limit)
+    def history(
+        self, flag_key: str, limit: int = 500, environment_id: str | None = None
+    ) -> list[HistoryEntry]:
+        return self._reader.history(flag_key, limit, environment_id)
 
     def transitions_for(
         self,

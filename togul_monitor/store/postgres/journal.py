@@ -132,7 +132,7 @@ class _PooledSink(PostgresSink):
     again only when a batch needs it."""
 
     def __init__(self, journal: PostgresJournal, conn: psycopg.Connection[tuple[Any, ...]]):
-        super().__init__(conn, journal.profile, journal._retention)
+        super().__init__(conn, journal.profile, journal._retention, journal.environment_id)
         self._journal = journal
 
     def write(self, events: list[FlagEvent], ops: list[WriteOp]) -> None:

@@ -163,7 +163,9 @@ class PostgresReads:
             values.setdefault(value.context, {})[value.flag_key] = value
         return values
 
-    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
+    def history(
+        self, flag_key: str, limit: int = 500, environment_id: str | None = None
+    ) -> list[HistoryEntry]:
         profile = self.profile
         with self._connection() as conn:
             events = [
@@ -194,7 +196,9 @@ class PostgresReads:
                         (profile, min(times), limit),
                     )
                 ]
-        return merge_history(transitions, events, outages, limit=limit)
+        return merge_history(
+            transitions, events, outages, limit=limit, environment_id=environment_id
+        )
 
     def transitions_for(
         self,

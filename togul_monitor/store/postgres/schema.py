@@ -15,8 +15,8 @@ the event's identity in its stream, and every insert is `ON CONFLICT DO NOTHING`
   their time or version: client/items_run.py `is_news`); a replay carries all of it again;
 - without: (profile, environment, flag, type, version, timestamp), what the server sends.
 Transitions are keyed by (profile, event id, flag, context, event_seq), `event_seq` the seq of
-the event row the change belongs to (found when it is written: store/postgres/sink.py; 0 for
-an event journalled before step 4, whose changes keep that key):
+the event row the change belongs to, of the profile's environment (found when it is written:
+store/postgres/sink.py; 0 for an event journalled before step 4, whose changes keep that key):
 another recorder's copy of one is not written again, but a different change of that event and
 context (a replay, the value moved meanwhile) replaces it, the newest kept as SQLite keeps it;
 a restarted server's event of the same id has a row of its own, and so its changes do.

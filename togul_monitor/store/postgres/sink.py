@@ -70,9 +70,10 @@ _INSERT_EVENTS = (
 )
 # One row per (event, flag, context). The event is the row of the flag's newest event of the
 # id received by the time the change was computed (`event_seq`; a clock apart for another
-# recorder's row), as the readers tie a change to its event (domain/change_owners.py): a
-# restarted server's event of an id the earlier life used has a row of its own, and so its
-# changes do. 0: no such row (its batch given up), or one journalled before
+# recorder's row), of the profile's environment when the sink knows it, as the readers tie a
+# change to its event (domain/change_owners.py: a token's stream carries every environment,
+# whose ids repeat): a restarted server's event of an id the earlier life used has a row of its
+# own, and so its changes do. 0: no such row (its batch given up), or one journalled before
 # schema step 4 (`written_by_schema` NULL), whose changes keep the key they had then
 # (store/postgres/schema.py, step 4). The event is journalled before its answer comes (an
 # earlier batch, or earlier in this one), and the look-up runs on the events' identity index.
@@ -83,19 +84,28 @@ _INSERT_EVENTS = (
 _TRANSITION_PARAMS = TRANSITION_COLUMNS.split(", ")  # named: the look-up binds some twice
 
 
-_INSERT_TRANSITION = (
-    f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS}, event_seq)"
-    f" VALUES (%(profile)s, {', '.join(f'%({c})s' for c in _TRANSITION_PARAMS)},"
-    " coalesce((SELECT CASE WHEN written_by_schema IS NULL THEN 0 ELSE seq END FROM events"
-    " WHERE profile = %(profile)s AND event_id = %(event_id)s AND flag_key = %(flag_key)s"
-    " AND event_id IS NOT NULL"
-    f" AND received_at <= %(at)s + {CLOCKS_APART!r} ORDER BY seq DESC LIMIT 1), 0))"
-    " ON CONFLICT (profile, event_id, flag_key, context, event_seq) WHERE event_id IS NOT NULL"
-    " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
-    " after = excluded.after, includes_unseen = excluded.includes_unseen"
-    " WHERE (transitions.before, transitions.after)"
-    " IS DISTINCT FROM (excluded.before, excluded.after)"
-)
+def _insert_transition(environment: bool) -> str:
+    """The insert of a transition, its event looked up in the profile's environment only
+    (`environment`: the statement takes `%(environment_id)s`) or in any."""
+    scope = " AND environment_id = %(environment_id)s" if environment else ""
+    return (
+        f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS}, event_seq)"
+        f" VALUES (%(profile)s, {', '.join(f'%({c})s' for c in _TRANSITION_PARAMS)},"
+        " coalesce((SELECT CASE WHEN written_by_schema IS NULL THEN 0 ELSE seq END FROM events"
+        " WHERE profile = %(profile)s AND event_id = %(event_id)s AND flag_key = %(flag_key)s"
+        f" AND event_id IS NOT NULL{scope}"
+        f" AND received_at <= %(at)s + {CLOCKS_APART!r} ORDER BY seq DESC LIMIT 1), 0))"
+        " ON CONFLICT (profile, event_id, flag_key, context, event_seq)"
+        " WHERE event_id IS NOT NULL"
+        " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
+        " after = excluded.after, includes_unseen = excluded.includes_unseen"
+        " WHERE (transitions.before, transitions.after)"
+        " IS DISTINCT FROM (excluded.before, excluded.after)"
+    )
+
+
+_INSERT_TRANSITION = _insert_transition(environment=False)
+_INSERT_TRANSITION_OF_ENVIRONMENT = _insert_transition(environment=True)
 # `flag_id` is part of the diff's identity only (store/postgres/schema.py, version 3): read
 # back, the diff's text has it.
 _INSERT_CONFIG_DIFF = (
@@ -139,9 +149,12 @@ class PostgresSink:
         conn: Connection[tuple[Any, ...]],
         profile: str,
         retention: Retention,
+        environment_id: str | None = None,
     ) -> None:
         self.conn: Connection[tuple[Any, ...]] | None = conn  # None: taken again when needed
         self.profile = profile
+        # The profile's environment (None: not known): only its events own a value change.
+        self._environment_id = environment_id
         self.older = OlderRecorders()
         self._turn = turn_key(profile)
         self._retention = retention
@@ -185,7 +198,13 @@ class PostgresSink:
                     case AppendTransition(transition):
                         row = clean(transition_row(transition))
                         params = dict(zip(_TRANSITION_PARAMS, row, strict=True))
-                        cur.execute(_INSERT_TRANSITION, {"profile": profile, **params})
+                        if self._environment_id is None:
+                            cur.execute(_INSERT_TRANSITION, {"profile": profile, **params})
+                        else:
+                            params["environment_id"] = clean((self._environment_id,))[0]
+                            cur.execute(
+                                _INSERT_TRANSITION_OF_ENVIRONMENT, {"profile": profile, **params}
+                            )
                     case AppendConfigDiff(stored):
                         row = clean((*config_diff_row(stored), stored.diff.flag_id))
                         cur.execute(_INSERT_CONFIG_DIFF, (profile, *row))

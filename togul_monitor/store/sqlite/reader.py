@@ -154,8 +154,11 @@ def read_changes_since(
     return transitions, diffs
 
 
-def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
-    """Events, value transitions and outages around them for one flag, newest first."""
+def read_history(
+    path: Path, flag_key: str, limit: int = 500, environment_id: str | None = None
+) -> list[HistoryEntry]:
+    """Events, value transitions and outages around them for one flag, newest first
+    (`JournalReader.history`)."""
     with connection(path) as conn:
         events = [
             event_from_row(r)
@@ -184,7 +187,7 @@ def read_history(path: Path, flag_key: str, limit: int = 500) -> list[HistoryEnt
                     (min(times), limit),
                 )
             ]
-    return merge_history(transitions, events, outages, limit=limit)
+    return merge_history(transitions, events, outages, limit=limit, environment_id=environment_id)
 
 
 def read_transitions_for(
@@ -302,8 +305,10 @@ class SqliteReads:
     def last_values(self) -> dict[str, dict[str, LastValue]]:
         return read_last_values(self.path)
 
-    def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
-        return read_history(self.path, flag_key, limit)
+    def history(
+        self, flag_key: str, limit: int = 500, environment_id: str | None = None
+    ) -> list[HistoryEntry]:
+        return read_history(self.path, flag_key, limit, environment_id)
 
     def transitions_for(
         self,
