@@ -5,12 +5,8 @@ The TUI and the headless commands drive this, never the stages below it directly
 - `Monitor` is an asyncio object (`await start()`, `await stop()`). Headless commands run it in
   their loop and read `updates()` (or `run_headless`); the TUI runs it on a thread of its own
   (`MonitorThread`) and empties `drain()` when woken (`enable_drain`, updates.py).
-- The work is split by job: `intake` (the stream task), `stream_effects` (what its items do to
-  the values and configurations), `monitor_stream` (starting, restarting and halting the
-  stream task), `contexts` (values, re-evaluation and transitions, per named
-  context), `plan` (which credential streams, decided before the start), `recording` (the
-  journal; `monitor_journal` which one it records, `takeover` of a busy one), `configs` (with
-  a token: the flags' configurations and diffs), `updates` (fan-out).
+- The work is split by job, one module each (docs/architecture.md's `core/` row names them):
+  the stream task, what its items do, the values per context, the journal, the configurations.
 
 The profile's environment: core/environment.py (a key's verified before the stream starts, a
 token's looked up; a key of another environment is a ConfigError from `start`), core/plan.py;
