@@ -117,23 +117,23 @@ def test_json_has_the_contexts_only_when_the_journal_says() -> None:
 def test_an_event_answered_on_its_own_journals_nothing() -> None:
     ranges = AnswerRanges("default")
     assert ranges.answered("k", 1.0, None) is None  # the start's first value
-    ranges.asked(V5, several=False)
+    ranges.asked(V5, 5)
     assert ranges.answered("k", 10.2, None) is None
 
 
 def test_an_answer_after_two_batches_of_a_flag_is_journalled() -> None:
     ranges = AnswerRanges("default")
     ranges.answered("k", 1.0, None)
-    ranges.asked(V6, several=False)  # alone in its batch: the first the answer covers
-    ranges.asked(V7, several=False)  # v6 still waits
+    ranges.asked(V6, 6)  # alone in its batch: the first the answer covers
+    ranges.asked(V7, 7)  # v6 still waits
     assert ranges.answered("k", 21.0, None) == answer(V7, since=1.0, at=21.0, first=6)
 
 
 def test_a_batch_of_several_events_may_have_merged() -> None:
     ranges = AnswerRanges("free")
-    ranges.asked(V5, several=False)
+    ranges.asked(V5, 5)
     ranges.answered("k", 10.2, None)
-    ranges.asked(V7, several=True)  # from the version after the one answered before
+    ranges.asked(V7, 6)  # the first of its flag in its batch: v6
     assert ranges.answered("k", 21.0, None) == answer(
         V7, since=10.2, context="free", at=21.0, first=6
     )
@@ -141,13 +141,13 @@ def test_a_batch_of_several_events_may_have_merged() -> None:
 
 def test_a_flags_first_answer_of_the_run_and_a_deletion_start_afresh() -> None:
     ranges = AnswerRanges("default")
-    ranges.asked(V6, several=True)
-    assert ranges.answered("k", 21.0, None) is None  # where its range begins is not known
-    ranges.asked(V7, several=True)
+    ranges.asked(V6, 5)
+    assert ranges.answered("k", 21.0, None) is None  # since when is not known
+    ranges.asked(V7, 6)
     ranges.deleted("k", 22.0)
-    ranges.asked(V8, several=False)
+    ranges.asked(V8, 8)
     assert ranges.answered("k", 23.0, None) is None  # the deletion answered v7
-    ranges.asked(V8, several=True)
+    ranges.asked(V8, 7)
     ranges.clear()  # the credentials were refused
     assert ranges.answered("k", 30.0, None) is None
 

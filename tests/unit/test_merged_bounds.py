@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from togul_monitor.client.evaluate import EvaluateResult, Outcome
 from togul_monitor.core.answered import AnswerRanges
+from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.domain import merged
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.merged import HOLD_SECONDS, MergedAnswer, merged_events, merged_stream
-from togul_monitor.store.journal import open_journal_at, open_reader_at
+from togul_monitor.domain.values import Evaluation
+from togul_monitor.store.journal import Journal, open_journal_at, open_reader_at
 from togul_monitor.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 
 from ..journal_backends import JournalBackend, fresh_schema_url
@@ -41,35 +44,95 @@ def test_an_event_answered_on_its_own_and_stamped_later_by_another_recorder_is_n
 
 def test_the_recorder_journals_the_first_version_its_answer_covered() -> None:
     b = AnswerRanges("default")
-    b.asked(event(1, 9.0), several=False)
+    b.asked(event(1, 9.0), 1)
     assert b.answered("x", 9.3, None) is None
-    b.asked(event(2, 10.0), several=False)  # B's own stamp of v2
+    b.asked(event(2, 10.0), 2)  # B's own stamp of v2
     assert b.answered("x", 10.03, None) is None
-    b.asked(V3, several=False)
-    b.asked(V4, several=False)  # v3 still waits
+    b.asked(V3, 3)
+    b.asked(V4, 4)  # v3 still waits
     row = b.answered("x", 11.6, None)
     assert row == MergedAnswer("x", "prod", "default", 10.03, 3, 4, 11.1, 11.6)
     assert merged_events([V1, V2_AS_A, V3, V4], [row]) == {V3: ("default",)}
 
 
-def test_after_an_answer_of_no_event_only_a_first_event_that_came_alone_starts_a_range() -> None:
-    ranges = AnswerRanges("default")
-    assert ranges.answered("x", 1.0, None) is None  # the start's value: no event
-    ranges.asked(V4, several=True)  # an earlier version may be in its batch, or out of view
-    assert ranges.answered("x", 12.0, None) is None  # nothing says where the range begins
-    ranges.deleted("x", 13.0)  # a flag created again may start its versions again
-    ranges.asked(event(1, 14.0), several=False)
-    ranges.asked(event(2, 14.5), several=True)
-    row = ranges.answered("x", 15.0, None)
+# --- which version came first: told per flag, through Evaluations.on_events ---------------------
+
+OK_VALUE = EvaluateResult(Outcome.OK, Evaluation(True, "boolean", "default", True), 200)
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    journal = open_journal_at("p", tmp_path / "j.sqlite3")
+    yield journal
+    journal.close()
+
+
+def _recorder(journal: Journal, keys: tuple[str, ...]) -> tuple[Evaluations, list[float]]:
+    """A recorder of a SQLite journal whose start answered each of `keys` (no event)."""
+    now = [1.0]
+    e = Evaluations(lambda update: None, lambda: now[0], watched=(), retry_delay=0)
+    e.seed({}, keys)
+    e.journal = journal
+    for key in keys:
+        e._on_result(key, None, OK_VALUE, False)  # the start's own evaluation
+    return e, now
+
+
+def _answer(e: Evaluations, now: list[float], at: float, last: FlagEvent) -> list[MergedAnswer]:
+    """The answer to `last` comes at `at`: the rows of its flag the journal reads back."""
+    now[0] = at
+    e._on_result(last.flag_key, last.event_id, OK_VALUE, False)
+    assert e.journal is not None and e.journal.flush()
+    return e.journal.merged_answers(last.flag_key, 0.0, 10)
+
+
+def test_the_first_burst_after_the_start_is_told(journal: Journal) -> None:
+    e, now = _recorder(journal, ("x",))
+    v10, v11 = event(10, 5.0), event(11, 5.0)  # the first read of the stream holds both
+    e.on_events([v10, v11])
+    rows = _answer(e, now, 6.0, v11)
+    assert rows == [MergedAnswer("x", "prod", "default", 1.0, 10, 11, 5.0, 6.0)]
+    assert merged_events([v10, v11], rows) == {v10: ("default",)}  # not "unchanged"
+
+
+def test_a_flag_alone_beside_another_flags_deletion_or_burst_is_told_by_its_own_events(
+    journal: Journal,
+) -> None:
+    e, now = _recorder(journal, ("x", "y", "z"))
+    gone = FlagEvent("flag.deleted", "y", "prod", 8, 1e9, "y8", 5.0)
+    v3, z1, z2 = event(3, 5.0), event(1, 5.0, key="z"), event(2, 5.0, key="z")
+    e.on_events([v3, gone, z1, z2])  # x came alone; z twice
+    v4 = event(4, 5.5)
+    e.on_events([v4])  # while v3's answer waits
+    rows = _answer(e, now, 6.0, v4)
+    assert rows == [MergedAnswer("x", "prod", "default", 1.0, 3, 4, 5.5, 6.0)]
+    assert merged_events([v3, v4], rows) == {v3: ("default",)}
+    assert _answer(e, now, 6.1, z2) == [MergedAnswer("z", "prod", "default", 1.0, 1, 2, 5.0, 6.1)]
+    e.on_events([event(5, 7.0), event(1, 7.0, key="z")])  # x alone again, beside z alone
+    assert _answer(e, now, 7.5, event(5, 7.0)) == rows  # claims nothing: no second row
+
+
+def test_a_flag_deleted_and_created_again_in_one_batch_starts_from_its_new_versions() -> None:
+    e = Evaluations(lambda update: None, lambda: 1.0, watched=(), retry_delay=0)
+    e.seed({}, ("x",))
+    e._on_result("x", None, OK_VALUE, False)
+    gone = FlagEvent("flag.deleted", "x", "prod", 9, 1e9, "x9", 5.0)
+    e.on_events([event(8, 5.0), gone, event(1, 5.0), event(2, 5.0)])
+    row = e.ranges.answered("x", 6.0, None)
     assert row is not None and (row.first_version, row.version) == (1, 2)
 
 
-def test_a_restarted_servers_lower_versions_journal_no_row() -> None:
+def test_a_restarted_servers_lower_versions_journal_no_row_while_an_older_one_waits() -> None:
     ranges = AnswerRanges("default")
-    ranges.asked(event(7, 5.0), several=False)
+    ranges.asked(event(7, 5.0), 7)
     ranges.answered("x", 5.2, None)
-    ranges.asked(event(2, 9.0), several=True)  # versions started again: the range is unknown
+    ranges.asked(event(8, 6.0), 8)
+    ranges.asked(event(2, 9.0), 1)  # versions started again while v8 waits: the range is unknown
     assert ranges.answered("x", 9.5, None) is None
+    ranges.asked(event(3, 10.0), 3)
+    ranges.asked(event(4, 10.1), 4)  # the new versions, after an answer: told again
+    row = ranges.answered("x", 10.5, None)
+    assert row is not None and (row.since, row.first_version, row.version) == (9.5, 3, 4)
 
 
 # --- a reader's hold is bounded ----------------------------------------------------------------

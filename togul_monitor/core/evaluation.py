@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.answered import AnswerRanges
+from togul_monitor.core.answered import AnswerRanges, first_versions
 from togul_monitor.core.quota_pause import QuotaPause
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.retry_later import RetryLater
@@ -169,6 +169,9 @@ class Evaluations:
             return
         reevaluator = None if self._halted else self._reevaluator
         paused = self._quota.paused
+        # The first version of each flag, for `history` (core/answered.py): a batch of one event
+        # per flag asked (the burst's common one) is its own, at no cost.
+        firsts = None if len(latest) == len(events) else first_versions(events)
         for key, last in latest.items():
             self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
             event_id, current = last.event_id, current_values.get(key)
@@ -177,7 +180,7 @@ class Evaluations:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
                     self._publish(ValueUpdated(changed))
-            self.ranges.asked(last, several=len(latest) < len(events))  # core/answered.py
+            self.ranges.asked(last, last.version if firsts is None else firsts[key])
             if paused:
                 self._quota.defer(key, event_id)
             elif reevaluator is not None:
