@@ -19,10 +19,11 @@ from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_loop import batches_of, print_updates
 from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope
+from togul_monitor.cli.times import clock
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.updates import TransitionRecorded
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
-from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 
 PROFILE = Profile(name="t", base_url="http://h", environment_key="production")
 OFF = Evaluation(False, "boolean", "default", True)
@@ -164,3 +165,40 @@ async def test_a_recording_tail_prints_the_outage_first_whenever_the_journal_com
         await task
     kinds = [json.loads(line)["kind"] for line in both.getvalue().splitlines() if "{" in line]
     assert kinds == ["event", "outage", "transition"]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+async def test_a_held_change_reads_as_one_found_after_the_outage(as_json: bool) -> None:
+    # A resumed run with no event yet: its outage, resumed after the journal's last id, is what
+    # says the stream sends ids. The held change's line is made when it is printed, under that
+    # outage, and reads as the same change found a moment later does (`--json`: no field of it
+    # depends on what the outage says).
+    printer, scope, both = tail(as_json=as_json)
+    printer.found.due = True
+    stop = Status(ConnectionState.STOPPED, 30.0, error="done")
+    await run(printer, scope, script(Status(LIVE, 20.0), FOUND, OUTAGE, FOUND, stop))
+    lines = both.getvalue().splitlines()
+    changes = [line for line in lines if "↳" in line or '"transition"' in line]
+    assert len(changes) == 2 and changes[0] == changes[1], lines
+    assert place(lines, "outage")[0] < lines.index(changes[0])
+    if not as_json:
+        assert changes[0] == f"  {FOUND_TEXT}"
+
+
+def test_a_held_value_line_names_the_event_its_answer_answered() -> None:
+    # A stream without ids: which event a value is of is known when its answer comes (the value
+    # published just before it), not when the line is printed after the outage.
+    printer, _, both = tail(as_json=False)
+    unnamed = FlagEvent("flag.updated", "a", "production", 7, 5.0, None, 5.0)
+    printer.note(FIRST)
+    printer.events([unnamed])
+    printer.note(LOST)
+    printer.note(BACK)
+    answer = FlagValue("a", ON, OFF, 20.3, None, False, False, None)
+    printer.value(answer)
+    printer.transition(FOUND.transition)
+    assert printer.found.held == 1
+    printer.value(FlagValue("b", ON, OFF, 20.4, None, False, False, None))  # another answer
+    printer.note(Outage(10.0, 20.0, None, True, 21.0))
+    printer.flush()
+    assert both.getvalue().splitlines()[-1].startswith(f"  ↑ a v7 ({clock(5.0)}): false → true")

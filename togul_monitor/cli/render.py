@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TextIO
 
 from togul_monitor.cli.change_words import change_text, json_text
@@ -44,6 +45,7 @@ from togul_monitor.cli.tail_output import (
     dropped_json,
     dropped_text,
     event_lines,
+    has_float,
     json_line,
 )
 from togul_monitor.cli.times import Stamps, clock
@@ -63,7 +65,6 @@ from togul_monitor.domain.flag_config import ConfigDiff, change_lines, diff_to_j
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
     UNSEEN_NOTE,
-    Evaluation,
     FlagValue,
     ValueTransition,
 )
@@ -75,15 +76,6 @@ from togul_monitor.support.text import safe_text
 MAX_DIFF_LINES = 10  # lines one configuration diff prints at most (then "… N more")
 MAX_MIDDLES = 4096  # human event lines' middles kept (type, flag, environment)
 SAY_AGAIN_AFTER = 60.0  # seconds before the same failure (evaluator, diffs) is said again
-
-
-_NO_FLOAT = (bool, int, str, type(None))
-
-
-def _has_float(evaluation: Evaluation | None) -> bool:
-    """The value may hold a float (or is a list or an object that may): it is encoded by
-    `json.dumps`, which writes a NaN as json always did (cli/tail_output.py)."""
-    return evaluation is not None and type(evaluation.value) not in _NO_FLOAT
 
 
 class TailPrinter:
@@ -153,16 +145,11 @@ class TailPrinter:
         """Write what stdout holds now (cli/tail_output.py)."""
         self.output.flush()
 
-    def _write_found(self, line: str, found: bool = True) -> None:
-        """`line`; one of a change no event explains (`found`) is held while the outage after a
-        reconnect is being decided, and printed after it (cli/tail_found.py)."""
-        if not (found and self.found.take(line)):
-            self._write(line)
-
     def release_found(self) -> None:
-        """Print the found lines held (the outage came, the wait is over, the tail ends)."""
-        for line in self.found.release():
-            self._write(line)
+        """Print the found changes held (the outage came, the wait is over, the tail ends):
+        their lines are made now, after what the outage said (cli/tail_found.py)."""
+        for update in self.found.release():
+            update()
 
     def event(self, event: FlagEvent) -> None:
         self.events((event,))
@@ -207,32 +194,51 @@ class TailPrinter:
 
     def transition(self, transition: ValueTransition) -> None:
         """A value one of the profile's contexts gets changed: on stdout, after the event's
-        line (one line per context that changed)."""
+        line (one line per context that changed). One no event explains may be held until an
+        outage (cli/tail_found.py): its line is made when it is printed."""
+        # The event it answered is known now only (the value published just before it).
+        flag, context, event_id = transition.flag_key, transition.context, transition.event_id
+        owner = None if self.as_json else self.merges.owner(flag, context, event_id)
+        if event_id is None and self.found.holding:
+            self.found.take(partial(self._transition, transition, owner))
+            return
+        self._transition(transition, owner)
+
+    def _transition(self, transition: ValueTransition, owner: FlagEvent | None) -> None:
         if self.as_json:
             data = transition_json(transition, self.environment_key or None)
-            floats = _has_float(transition.before) or _has_float(transition.after)
-            self._write_found(json_line(data, floats=floats), transition.event_id is None)
+            floats = has_float(transition.before) or has_float(transition.after)
+            self._write(json_line(data, floats=floats))
             return
         found = transition.event_id is None and self.ids_seen  # a re-evaluation's own
         note = f" ({UNSEEN_NOTE})" if transition.includes_unseen and not found else ""
         text = f"{change_text(transition.before, transition.after)}{note}"
-        self._value_line(transition.flag_key, transition.context, transition.event_id, text)
+        self._value_line(transition.flag_key, transition.context, transition.event_id, owner, text)
 
     def first_value(self, value: FlagValue) -> None:
         """The first value of a flag that an event brought, with no value before it to compare
         with: `  ↳ checkout-v2 (production): now false (first value, reason disabled)`."""
+        flag, context, event_id = value.flag_key, value.context, value.trigger_event_id
+        owner = None if self.as_json else self.merges.owner(flag, context, event_id)
+        if event_id is None and self.found.holding:
+            self.found.take(partial(self._first_value, value, owner))
+            return
+        self._first_value(value, owner)
+
+    def _first_value(self, value: FlagValue, owner: FlagEvent | None) -> None:
         if self.as_json:
             data = first_value_json(value, self.environment_key or None)
-            line = json_line(data, floats=_has_float(value.current))
-            self._write_found(line, value.trigger_event_id is None)
+            self._write(json_line(data, floats=has_float(value.current)))
             return
         now = value.current
         assert now is not None  # a first value is an answer
         why = f"first value, reason {safe_text(now.reason or '?')}"
         text = f"now {json_text(now.value)} ({why})"
-        self._value_line(value.flag_key, value.context, value.trigger_event_id, text)
+        self._value_line(value.flag_key, value.context, value.trigger_event_id, owner, text)
 
-    def _value_line(self, flag_key: str, context: str, event_id: str | None, text: str) -> None:
+    def _value_line(
+        self, flag_key: str, context: str, event_id: str | None, owner: FlagEvent | None, text: str
+    ) -> None:
         """`  ↳ checkout-v2 [premium] (production): <text>` under its event's lines, else naming
         the event (cli/tail_marks.py). A line tied to no event of a stream that sends ids says
         it was found on a re-evaluation of its own, as a diff found on a re-fetch does."""
@@ -240,39 +246,36 @@ class TailPrinter:
         where = safe_text(self.environment_key)
         if event_id is None and self.ids_seen:
             env = f" ({where})" if where else ""
-            self._write_found(
-                f"  ↳ {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}"
-            )
+            self._write(f"  ↳ {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}")
             return
-        owner = self.merges.owner(flag_key, context, event_id)
-        self._effect(safe_text(flag_key), named, where, owner, text, found=event_id is None)
+        self._effect(safe_text(flag_key), named, where, owner, text)
 
     def _effect(
-        self,
-        flag: str,
-        named: str,
-        where: str,
-        owner: FlagEvent | None,
-        line: str,
-        found: bool = False,
+        self, flag: str, named: str, where: str, owner: FlagEvent | None, line: str
     ) -> None:
-        """A line of what `owner` did, `↳` right under its lines (which it then extends);
-        `found`: tied to no event (a stream without ids), held as a found line is."""
+        """A line of what `owner` did, `↳` right under its lines (which it then extends)."""
         near = owner is not None and (owner is self._under or owner == self._under)
         lead = effect_lead(flag, named, where, owner, near=near, several=len(self._wheres) > 1)
-        self._write_found(f"{lead}: {line}", found)
+        self._write(f"{lead}: {line}")
         if near:
             self._under = owner
 
     def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
-        """What an event changed in the flag's configuration: after the event's line."""
+        """What an event changed in the flag's configuration: after the event's line. One found
+        on a re-fetch (no event) may be held until an outage, as a found value change is."""
+        if event is None and self.found.holding:
+            self.found.take(partial(self._config_change, diff, None, at))
+            return
+        self._config_change(diff, event, at)
+
+    def _config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         key = self.key_of(diff.environment_id)
         if self.as_json:
             data: dict[str, object] = {"kind": "diff", **diff_to_json(diff)}
             data["environment_key"] = key
             data["event_type"] = event.type if event is not None else None
             data["at"] = iso_time(at)
-            self._write_found(json_line(data), event is None)
+            self._write(json_line(data))
             return
         if diff.first_seen:
             return  # nothing to compare with, nothing claimed: not worth a line (JSON has it)
@@ -283,7 +286,7 @@ class TailPrinter:
             shown = [*shown, f"… {len(lines) - len(shown)} more changes"]
         for line in shown:
             if event is None:
-                self._write_found(f"  ↳ {flag} ({where}) [found on a re-fetch]: {line}")
+                self._write(f"  ↳ {flag} ({where}) [found on a re-fetch]: {line}")
             else:
                 self._effect(flag, "", where, event, line)
 
@@ -303,8 +306,8 @@ class TailPrinter:
             error = plain_error(item.error, self.url) if item.error else None
             self.outages.status(item, self.state, error)
             self.state = item.state
-            for line in self.found.status(item.state):  # found before the status came
-                self._write(line)
+            for update in self.found.status(item.state):  # found before the status came
+                update()
         if text is not None:
             self.say(text)
         if isinstance(item, Outage):

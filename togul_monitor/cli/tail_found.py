@@ -9,7 +9,11 @@ their lines that name no event), would reach the output before the outage that e
 and ended before they were found. The feed, `history` and the exports place an outage where it
 ended (domain/events.py `outage_time`), what was found after the reconnect after it; so does
 `tail`: from a LIVE status that an outage follows until that outage, the lines of found changes
-are held (`take`), and printed right after the outage's lines.
+are held (`take`), and printed right after the outage's lines. What is held is the update, not
+its line: the line is made when it is printed (the printer's `release_found`), so it reads as
+what it is where it lands. The outage it waited for may change those words: one that resumed
+after an event's id says the stream sends ids (cli/render.py `ids_seen`), and a value change no
+event explains then reads `[found on re-evaluation]`, as one found a moment after the outage does.
 
 Which LIVE an outage follows is read from the statuses, as the client decides it: the one after
 a live connection was lost (a RETRYING or CONNECTING status after LIVE, a restart's included),
@@ -38,18 +42,22 @@ from togul_monitor.domain.events import ConnectionState
 HOLD_SECONDS = DECISION_DELAY + 0.25
 
 
+#: A held update: prints its lines when called (cli/render.py).
+Held = Callable[[], None]
+
+
 class FoundHold:
-    """The found lines held while an outage is being decided; see the module's docstring."""
+    """The found changes held while an outage is being decided; see the module's docstring."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock  # the loop's clock (asyncio's is time.monotonic)
         self.due = False  # the next LIVE status is followed by an outage
         self._live = False  # the last status said LIVE
         self.until: float | None = None  # holding: when to let go, on `_clock`
-        self._lines: list[str] = []
+        self._held: list[Held] = []
 
-    def status(self, state: ConnectionState) -> list[str]:
-        """A status came (before its own line is said): the lines held to print now."""
+    def status(self, state: ConnectionState) -> list[Held]:
+        """A status came (before its own line is said): what is held, to print now."""
         if state is ConnectionState.LIVE:
             if self.due:
                 self.until = self._clock() + HOLD_SECONDS
@@ -60,17 +68,22 @@ class FoundHold:
         self._live = False
         return self.release()
 
-    def take(self, line: str) -> bool:
-        """Hold `line` of a change found (its stdout line, made when it came) while an outage is
-        being decided; whether it was held."""
+    @property
+    def holding(self) -> bool:
+        """An outage is being decided: what is found now waits for it."""
+        return self.until is not None
+
+    def take(self, update: Held) -> bool:
+        """Hold `update`, a change found (what prints its lines, called when they are printed),
+        while an outage is being decided; whether it was held."""
         if self.until is None:
             return False
-        self._lines.append(line)
+        self._held.append(update)
         return True
 
     @property
     def held(self) -> int:
-        return len(self._lines)
+        return len(self._held)
 
     def left(self) -> float | None:
         """Seconds left to hold (None: nothing is being decided)."""
@@ -79,8 +92,8 @@ class FoundHold:
     def overdue(self) -> bool:
         return self.until is not None and self._clock() >= self.until
 
-    def release(self) -> list[str]:
-        """Stop holding (the outage came, or its time is up): the held lines, oldest first."""
+    def release(self) -> list[Held]:
+        """Stop holding (the outage came, or its time is up): what was held, oldest first."""
         self.until = None
-        lines, self._lines = self._lines, []
-        return lines
+        held, self._held = self._held, []
+        return held

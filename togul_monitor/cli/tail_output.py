@@ -46,6 +46,7 @@ import msgspec
 from togul_monitor.cli.tail_writer import OutputWriter, Parts, write_parts
 from togul_monitor.core.updates import Dropped
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, OutageProven, Status
+from togul_monitor.domain.values import Evaluation
 
 FLUSH_DELAY = 0.05  # seconds a printed line may wait in the buffer
 FLUSH_BYTES = 64 * 1024  # characters that are written at once (a pipe's buffer)
@@ -108,6 +109,15 @@ def json_line(data: object, *, floats: bool = True) -> str:
             if _printable(blob):
                 return blob.decode("ascii")
     return json.dumps(data, ensure_ascii=True, separators=_COMPACT)
+
+
+_NO_FLOAT = (bool, int, str, type(None))
+
+
+def has_float(evaluation: Evaluation | None) -> bool:
+    """The value may hold a float (or is a list or an object that may): its line is encoded by
+    `json.dumps` (`json_line`), which writes a NaN as json always did."""
+    return evaluation is not None and type(evaluation.value) not in _NO_FLOAT
 
 
 def _encode_events(lines: list[EventLine]) -> str | bytes:
