@@ -30,8 +30,14 @@ ON = Evaluation(True, "boolean", "rule_match", True)
 
 
 def printer(
-    contexts: tuple[str, ...], *, as_json: bool = False, environment_key: str = ""
+    contexts: tuple[str, ...],
+    *,
+    as_json: bool = False,
+    environment_key: str = "",
+    under: str | None = None,
 ) -> tuple[TailPrinter, io.StringIO]:
+    """A tail; `under`: its last printed line is that flag's event, of id 7 (the value lines
+    that follow are that event's), and `out` holds what comes after it."""
     out = io.StringIO()
     p = TailPrinter(
         out,
@@ -42,6 +48,10 @@ def printer(
         environment_key=environment_key,
         contexts=contexts,
     )
+    if under is not None:
+        p.event(FlagEvent("rule.updated", under, environment_key, 7, 1.0, "7", 1.0))
+        out.seek(0)
+        out.truncate()
     return p, out
 
 
@@ -50,14 +60,14 @@ def change(context: str = "default") -> ValueTransition:
 
 
 def test_with_named_contexts_each_transition_line_names_its_context() -> None:
-    p, out = printer(("premium", "free"))
+    p, out = printer(("premium", "free"), under="checkout-v2")
     p.transition(change("premium"))
     p.transition(change("free"))
     assert out.getvalue().splitlines() == [
         "  ↳ checkout-v2 [premium]: false → true (reason default → rule_match)",
         "  ↳ checkout-v2 [free]: false → true (reason default → rule_match)",
     ]
-    p, out = printer(("default", "eu"), environment_key="production")
+    p, out = printer(("default", "eu"), environment_key="production", under="checkout-v2")
     p.transition(change())
     assert out.getvalue() == (
         "  ↳ checkout-v2 [default] (production): false → true (reason default → rule_match)\n"
@@ -65,12 +75,12 @@ def test_with_named_contexts_each_transition_line_names_its_context() -> None:
 
 
 def test_with_the_default_context_only_lines_are_as_before() -> None:
-    p, out = printer(("default",), environment_key="production")
+    p, out = printer(("default",), environment_key="production", under="checkout-v2")
     p.transition(change())
     assert out.getvalue() == (
         "  ↳ checkout-v2 (production): false → true (reason default → rule_match)\n"
     )
-    p, out = printer(("premium",))  # a single context, but a named one: named
+    p, out = printer(("premium",), under="checkout-v2")  # a single context, but named: named
     p.transition(change("premium"))
     assert out.getvalue().startswith("  ↳ checkout-v2 [premium]: ")
 
@@ -117,7 +127,7 @@ def first(context: str = "default", evaluation: Evaluation = OFF) -> FlagValue:
 
 
 def test_a_first_value_is_printed_as_its_context_and_scope_say() -> None:
-    p, out = printer(("premium", "free"), environment_key="production")
+    p, out = printer(("premium", "free"), environment_key="production", under="new\x1b[2J")
     p.first_value(first("premium"))
     assert out.getvalue() == (
         "  ↳ new\\x1b[2J [premium] (production): now false (first value, reason default)\n"

@@ -46,20 +46,32 @@ def ev(value: object, reason: str = "default", enabled: bool = True) -> Evaluati
 # --- item 12: before → after on stdout ---------------------------------------------------------
 
 
+def after(p: TailPrinter, flag: str, event_id: str | None, version: int = 1) -> None:
+    """The event of `flag` (in the profile's environment) whose value line comes next."""
+    p.event(FlagEvent("flag.updated", flag, "env-p", version, 1.0, event_id, 1.0))
+
+
+def effects(out: io.StringIO) -> list[str]:
+    """The lines printed under events (not the events' own)."""
+    return [line for line in out.getvalue().splitlines() if line.startswith("  ")]
+
+
 def test_a_value_change_is_a_stdout_line_with_what_else_changed() -> None:
     p, out, err = printer()
+    after(p, "checkout-v2", "7")
     p.transition(
         ValueTransition(
             "checkout-v2", ev(False, "default"), ev(True, "rule_match"), "7", 1_700_000_000.0
         )
     )
+    after(p, "new-dashboard", None)  # a stream without ids
     p.transition(
         ValueTransition(
             "new-dashboard", ev(True, "rule_match"), ev(False, "disabled", False), None, 1
         )
     )
     assert err.getvalue() == ""
-    assert out.getvalue().splitlines() == [
+    assert effects(out) == [
         "  ↳ checkout-v2 (production): false → true (reason default → rule_match)",
         "  ↳ new-dashboard (production): true → false (reason rule_match → disabled; "
         "enabled → disabled)",
@@ -68,11 +80,15 @@ def test_a_value_change_is_a_stdout_line_with_what_else_changed() -> None:
 
 def test_when_only_the_reason_or_the_switch_changed_that_is_what_is_shown() -> None:
     p, out, _ = printer()
+    after(p, "pct", "1")
     p.transition(ValueTransition("pct", ev(25, "default"), ev(25, "rule_match"), "1", 1.0))
+    after(p, "pct", "2", 2)
     p.transition(ValueTransition("pct", ev(25, "default"), ev(25, "default", False), "2", 1.0))
+    after(p, "gone", "3")
     p.transition(ValueTransition("gone", ev(25), None, "3", 1.0))
+    after(p, "back", "4")
     p.transition(ValueTransition("back", None, ev(True), "4", 1.0))
-    lines = out.getvalue().splitlines()
+    lines = effects(out)
     assert lines == [
         "  ↳ pct (production): 25 (unchanged; reason default → rule_match)",
         "  ↳ pct (production): 25 (unchanged; enabled → disabled)",
@@ -417,7 +433,7 @@ def test_a_change_that_may_include_unseen_ones_says_so_unless_no_event_claims_it
     p.transition(found)
     p.transition(ValueTransition("k", ev(False), ev(True), "18", 3.0))
     p.flush()
-    lines = [line for line in out.getvalue().splitlines() if "↳" in line]
+    lines = effects(out)
     assert lines[0] == f"  ↳ k (production): true → false {note}"
     assert note not in lines[1] and "[found on re-evaluation]" in lines[1]
     assert note not in lines[2]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 
+from msgspec.structs import replace
+
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.times import clock
 from togul_monitor.domain.events import FlagEvent, Outage
@@ -260,6 +262,33 @@ def test_a_value_line_tied_to_no_event_reads_as_before() -> None:
     p.value(answer())  # no event of checkout-v2 waits: a re-evaluation of its own
     p.transition(change(version=None))
     assert lines(out)[-1] == "  ↳ checkout-v2 (production) [found on re-evaluation]: false → true"
+
+
+def test_a_value_line_whose_event_is_unknown_claims_none_away_from_its_flags_lines() -> None:
+    """A stream without ids, and no answer that ties the value to an event: `↳` right under the
+    flag's own lines only; under another flag's event, another environment's, or a status on
+    stderr, it would read as theirs."""
+    unnamed = FlagEvent("rule.updated", "checkout-v2", "env-p", 7, T, None, T)
+    p, out = printer()
+    p.event(unnamed)
+    p.transition(change(version=None))
+    p.event(replace(event(3, T, T + 0.5, flag="pricing"), event_id=None))
+    p.transition(change(version=None))
+    assert lines(out)[1] == "  ↳ checkout-v2 (production): false → true"
+    assert lines(out)[3] == "  · checkout-v2 (production) [event unknown]: false → true"
+    p.event(replace(unnamed, environment_id="env-s"))  # the flag, in another environment
+    p.transition(change(version=None))
+    p.say("live since 12:00:00")
+    p.transition(change(version=None))
+    assert lines(out)[5:] == ["  · checkout-v2 (production) [event unknown]: false → true"] * 2
+    p, out = printer(contexts=("premium", "free"))  # each context's line, under its lines
+    p.event(unnamed)
+    p.transition(change(version=None, context="premium"))
+    p.transition(change(version=None, context="free"))
+    assert [line.split(" (")[0] for line in lines(out)[1:]] == [
+        "  ↳ checkout-v2 [premium]",
+        "  ↳ checkout-v2 [free]",
+    ]
 
 
 def test_a_diff_under_another_flags_event_names_its_own_event() -> None:

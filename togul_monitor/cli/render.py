@@ -36,6 +36,7 @@ from togul_monitor.cli.stream_words import (
     outage_proven_words,
     outage_words,
     possible_gap_words,
+    status_words,
 )
 from togul_monitor.cli.tail_found import FoundHold
 from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks, effect_lead
@@ -48,8 +49,7 @@ from togul_monitor.cli.tail_output import (
     has_float,
     json_line,
 )
-from togul_monitor.cli.times import Stamps, clock
-from togul_monitor.config.validate import display_url
+from togul_monitor.cli.times import Stamps
 from togul_monitor.core.updates import Dropped, EvaluatorStatus
 from togul_monitor.domain.events import (
     ConnectionState,
@@ -248,17 +248,28 @@ class TailPrinter:
             env = f" ({where})" if where else ""
             self._write(f"  ↳ {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}")
             return
-        self._effect(safe_text(flag_key), named, where, owner, text)
+        self._effect(safe_text(flag_key), named, where, owner, text, flag_key)
 
     def _effect(
-        self, flag: str, named: str, where: str, owner: FlagEvent | None, line: str
+        self, flag: str, named: str, where: str, owner: FlagEvent | None, line: str, key: str
     ) -> None:
-        """A line of what `owner` did, `↳` right under its lines (which it then extends)."""
-        near = owner is not None and (owner is self._under or owner == self._under)
+        """A line of what `owner` did, `↳` right under its lines (which it then extends). Its
+        event not known (`owner` None): `↳` only right under lines of the flag (`key`) in the
+        profile's environment; anywhere else it claims no event (cli/tail_marks.py)."""
+        under = self._under
+        if owner is not None:
+            near = owner is under or owner == under
+        else:
+            near = under is not None and under.flag_key == key and self._evaluated_at(under)
         lead = effect_lead(flag, named, where, owner, near=near, several=len(self._wheres) > 1)
         self._write(f"{lead}: {line}")
         if near:
-            self._under = owner
+            self._under = under  # its lines go on: the next one goes under them too
+
+    def _evaluated_at(self, event: FlagEvent) -> bool:
+        """`event` is of the profile's environment, whose values are evaluated."""
+        where = self.environment_names.get(event.environment_id) or event.environment_id
+        return where == self._evaluated
 
     def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         """What an event changed in the flag's configuration: after the event's line. One found
@@ -288,7 +299,7 @@ class TailPrinter:
             if event is None:
                 self._write(f"  ↳ {flag} ({where}) [found on a re-fetch]: {line}")
             else:
-                self._effect(flag, "", where, event, line)
+                self._effect(flag, "", where, event, line, diff.flag_key)
 
     def note(self, item: StreamItem) -> None:
         if self.as_json and isinstance(item, (Outage, OutageProven)):
@@ -371,22 +382,9 @@ class TailPrinter:
         return None  # heartbeats: not worth a line
 
     def _describe_status(self, item: Status) -> str | None:
-        if item.state is ConnectionState.CONNECTING:
-            if item.error:  # connected, not live yet: why
-                return f"{safe_text(item.error)} ({display_url(self.url)})"
-            if self.state is ConnectionState.RETRYING:
-                return None  # the failure's line said when this try would be: one per attempt
-            return f"connecting to {display_url(self.url)}"
         if item.state is ConnectionState.LIVE:
             self.last_error = None
-            return f"live since {clock(item.at)}"
-        error = plain_error(item.error or "", self.url) if item.error else None
-        if item.state is ConnectionState.RETRYING:
+        elif item.state is ConnectionState.RETRYING:
+            error = plain_error(item.error, self.url) if item.error else None
             self.last_error = error or "disconnected"
-            next_at = item.next_try_at if item.next_try_at is not None else item.at
-            wait = max(0.0, next_at - item.at)
-            return (
-                f"{self.last_error}; attempt {item.attempt} failed, "
-                f"next try in {wait:.1f} s (at {clock(next_at)})"
-            )
-        return f"stopped: {error or 'stopped'}"
+        return status_words(item, self.state, self.url, self.last_error)

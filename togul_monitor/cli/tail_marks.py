@@ -24,7 +24,10 @@ else a `↳` would read as the line above's, and they name their event instead, 
 time its line shows, `  ↑ checkout-v2 v7 (12:00:01): false → true` (the environment too, as in
 `(production, 12:00:01)`, once the tail has printed events of more than one: the same flag may
 have the same version there). Which event a value is of is the feed's rule again: the event its
-answer answered (`MergeMarks.owner`); a configuration diff comes with its event.
+answer answered (`MergeMarks.owner`); a configuration diff comes with its event. When that is
+not known (a stream without ids, whose lines cannot say; an answer that a newer event
+superseded), a value line reads `↳` only right under lines of its flag; anywhere else it
+claims no event, `  · checkout-v2 (production) [event unknown]: false → true`.
 
 Text output only: `--json` has both times of every event, and its per-event path does no more
 than it did (cli/tail_output.py). An event is looked at here only when a replay's window is
@@ -167,8 +170,13 @@ def effect_lead(
     """What a line of `owner`'s effect starts with (see the module's docstring): `flag` and
     `named` (` [premium]`, or empty) made safe, `where` the environment (empty: none to say).
     `near`: the owner's lines are the last printed; `several`: the tail printed events of
-    more than one environment. No owner known: `↳`, as before."""
-    if near or owner is None:
-        return f"  ↳ {flag}{named} ({where})" if where else f"  ↳ {flag}{named}"
+    more than one environment. No owner known: `near` says the flag's lines are the last
+    printed (its event's, likely); anywhere else the line claims none, `  · checkout-v2
+    (production) [event unknown]`."""
+    env = f" ({where})" if where else ""
+    if near:
+        return f"  ↳ {flag}{named}{env}"
+    if owner is None:
+        return f"  · {flag}{named}{env} [event unknown]"
     place = f"{where}, " if where and several else ""
     return f"  ↑ {flag} v{owner.version}{named} ({place}{clock(owner.received_at)})"
