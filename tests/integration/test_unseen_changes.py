@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core import Monitor, TransitionRecorded, intake
+from togul_monitor.core import Monitor, TransitionRecorded, unusable_pace
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -105,7 +105,7 @@ async def test_an_unusable_event_marks_at_once_though_its_re_evaluation_waits(
     """A second unusable event within the interval only schedules the re-evaluation of every
     value; a change of a flag answered before that is still marked: the unusable event may
     have been that change."""
-    monkeypatch.setattr(intake, "REEVALUATE_ALL_INTERVAL", 600.0)  # the due one never comes
+    monkeypatch.setattr(unusable_pace, "REEVALUATE_ALL_INTERVAL", 600.0)  # the due one never comes
     monitor = Monitor(make_profile(emulator), record=False)
     rec = Recorder(monitor)
     await monitor.start()

@@ -8,7 +8,8 @@ status, heartbeat, outage, malformed event or gap is handled in order between ba
 Re-evaluating everything (`on_outage`): after every outage, and after an event the official SDKs
 would take as "something changed" without naming one flag (a `Malformed` with `re_evaluate`,
 see client/validate.py). Such events may come in a flood: they cost one re-evaluation of every
-value at once, then at most one a second, and the last of them is always followed by one.
+value at once, then at most one a second, and the last of them is always followed by one
+(core/unusable_pace.py).
 `on_gap` is told of a possible gap (a flag's version jumped: its next change may hold the lost
 one). `on_outage(unseen, ask)` is told at once whether the stream may have missed changes (an
 outage that could not prove continuity, an unusable event: a change found then is not only its
@@ -39,6 +40,7 @@ from typing import cast
 from togul_monitor.client.outages import ResumePoint
 from togul_monitor.core.held_events import HeldEvents
 from togul_monitor.core.stream_factory import StreamLike
+from togul_monitor.core.unusable_pace import UnusablePace
 from togul_monitor.core.updates import UpdateHub
 from togul_monitor.core.watched import WatchedMark
 from togul_monitor.domain.event_log import EventLog, Row
@@ -64,7 +66,6 @@ MAX_OUTAGES_IN_MEMORY = 1_000
 MAX_BATCH = 4096  # events gathered before they are processed without waiting for the loop
 JOURNAL_HIGH_WATER = 100_000  # journal backlog that pauses reading the stream...
 JOURNAL_LOW_WATER = 20_000  # ...until it is back under this
-REEVALUATE_ALL_INTERVAL = 1.0  # seconds between re-evaluations for unusable events
 
 
 class Intake:
@@ -107,8 +108,7 @@ class Intake:
         self._flush_failure: Exception | None = None
         self._held: HeldEvents | None = None  # journalled, not in the log (core/held_events.py)
         self._stopped = False
-        self._reevaluated_at: float | None = None  # loop time of the last one for an event
-        self._reevaluate_timer: asyncio.TimerHandle | None = None
+        self._unusable = UnusablePace(on_outage)  # re-evaluations for unusable events
         # Until when the live stream was watched, kept in the journal (core/watched.py).
         self.watched = WatchedMark(lambda: self.journal, self.last_alive)
 
@@ -127,9 +127,7 @@ class Intake:
     async def stop(self) -> None:
         self._stopped = True
         self.watched.end()  # read no more: watched until its last sign of life
-        if self._reevaluate_timer is not None:
-            self._reevaluate_timer.cancel()
-            self._reevaluate_timer = None
+        self._unusable.stop()
         try:
             if self._task is not None:
                 self._task.cancel()
@@ -296,7 +294,7 @@ class Intake:
             if not item.may_have_missed:
                 self._on_proven(False)
         elif isinstance(item, Malformed) and item.re_evaluate:
-            self._reevaluate_for_unusable()
+            self._unusable.unusable()
         elif isinstance(item, PossibleGap):
             self._on_gap(item)
 
@@ -338,29 +336,6 @@ class Intake:
         self._hub.publish(proven)
         self._on_change()
         self._on_proven(True)
-
-    def _reevaluate_for_unusable(self) -> None:
-        """An unusable event: every value is re-evaluated now, or (when that was done less than
-        REEVALUATE_ALL_INTERVAL ago) once more when the interval is over."""
-        if self._reevaluate_timer is not None:
-            self._on_outage(True, False)  # marked now; the one due comes after it, covers it
-            return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        last = self._reevaluated_at
-        if last is None or now - last >= REEVALUATE_ALL_INTERVAL:
-            self._reevaluated_at = now
-            self._on_outage(True, True)
-            return
-        self._on_outage(True, False)  # marked now, re-evaluated when the interval is over
-        self._reevaluate_timer = loop.call_at(last + REEVALUATE_ALL_INTERVAL, self._reevaluate_due)
-
-    def _reevaluate_due(self) -> None:
-        self._reevaluate_timer = None
-        if self._stopped:
-            return
-        self._reevaluated_at = asyncio.get_running_loop().time()
-        self._on_outage(False, True)  # each unusable event marked when it came
 
     def _flush(self) -> None:
         """Process the gathered events, in order. The hot path: C-level bulk calls per batch,
