@@ -15,7 +15,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor
 from togul_monitor.core.updates import RecorderStopped, RecordingTaken
 from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.journal import journal_path, open_journal_at, open_reader_at
 
@@ -244,6 +244,51 @@ async def test_a_reader_that_takes_the_journal_over_tells_the_window_its_recorde
         journal.close()
     assert [(o.started_at, o.ended_at, o.may_have_missed) for o in outages] == [
         (mark, pytest.approx(began, abs=1.0), True)
+    ]
+
+
+async def test_a_reader_that_takes_the_journal_over_before_it_is_live_has_it_in_its_outage(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """The server is down (503, try again in a minute) when a monitor opens the SQLite file
+    another process records; that recorder is gone, and the monitor takes the file over before
+    its stream has been live. Nobody watches from the recorder's mark until the stream is live
+    again: no window closes at the takeover (none told, none journalled), and the first live
+    connection's outage, from the mark to then, says it, once, as any outage."""
+    profile = make_profile(emulator)
+    recorder = open_journal_at(profile.name, journal_path(profile.name, tmp_path))  # its lock
+    mark = time.time() - 10.0
+    recorder.set_watched_until(mark)
+    assert recorder.flush()
+    emulator.faults.fail_next(1, 503, retry_after=60)
+    reader = Monitor(profile, journal_dir=tmp_path, takeover_interval=0.3)
+    updates = Recorder(reader)
+    try:
+        await reader.start()
+        updates.start()
+        await wait_for(
+            lambda: reader.snapshot().status.state is ConnectionState.RETRYING, what="retrying"
+        )
+        recorder.close()  # gone, its mark where it was
+        await wait_for(lambda: updates.of(RecordingTaken), what="the takeover")
+        assert reader.snapshot().status.state is ConnectionState.RETRYING
+        reader.restart_stream()  # the server is back
+        await wait_for(lambda: updates.of(Outage), what="the first connection's outage")
+        live = [s.at for s in updates.of(Status) if s.state is ConnectionState.LIVE]
+        assert [(o.started_at, o.ended_at, o.may_have_missed) for o in updates.of(Outage)] == [
+            (mark, live[0], True)
+        ]
+        assert updates.of(RecorderStopped) == []  # the outage says it: no window besides
+    finally:
+        await reader.stop()
+        recorder.close()
+    journal = open_reader_at(profile.name, None, tmp_path)
+    try:
+        outages = journal.outages()
+    finally:
+        journal.close()
+    assert [(o.started_at, o.ended_at, o.may_have_missed) for o in outages] == [
+        (mark, live[0], True)
     ]
 
 

@@ -169,6 +169,41 @@ def test_the_time_a_gone_recorder_left_unwatched_is_journalled_once(tmp_path: Pa
     assert outages(other) == [outage(3.0, 30.0)]
 
 
+def test_a_run_not_live_yet_journals_no_window_that_ends_at_the_takeover(tmp_path: Path) -> None:
+    """Its stream never live, this run has not started watching: nobody watches past the
+    takeover either. The hand-over journals no outage ending then, and says from when nobody
+    watched (the mark, or its own outage's start when earlier): this run's first live
+    connection's outage starts there (core/intake.py `unwatched_from`)."""
+    from togul_monitor.core.monitor_journal import unwatched_window
+
+    path = tmp_path / "p.sqlite3"
+    first = Journal.open(path)
+    first.append_events([event(1, 1.0)])
+    first.set_watched_until(T + 5.0)
+    first.close()
+    log = EventLog(100)
+    log.extend([event(1, 1.0)])  # the journal's, preloaded; none of this run's own
+    journal = Journal.open(path)
+    taken = read_taken(journal)
+    window = unwatched_window(taken, T + 30.0, None)
+    assert hand_over(taken, log, log.end, [], {}, T + 30.0, (), window, live=False) == T + 5.0
+    journal.close()
+    assert outages(path) == []
+
+    # Its last event not in this run's log: the hand-over's own outage (from it) starts first.
+    other = tmp_path / "q.sqlite3"
+    first = Journal.open(other)
+    first.append_events([event(3, 3.0)])
+    first.set_watched_until(T + 5.0)
+    first.close()
+    journal = Journal.open(other)
+    taken = read_taken(journal)
+    window = unwatched_window(taken, T + 30.0, None)
+    assert hand_over(taken, log, log.end, [], {}, T + 30.0, (), window, live=False) == T + 3.0
+    journal.close()
+    assert outages(other) == []
+
+
 def test_an_event_the_journal_holds_is_not_placed_again() -> None:
     rows = [event(4, 4.1), outage(4.2, 4.5), event(5, 5.1)]
     assert placed_by_time(rows, T + 4.15, frozenset()) == rows[1:]

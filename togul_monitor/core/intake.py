@@ -99,6 +99,7 @@ class Intake:
         self.outages: deque[Outage] = deque(maxlen=MAX_OUTAGES_IN_MEMORY)
         self._resumed: ResumePoint | None = None  # see `preload`
         self._lost_at: float | None = None  # a live stream was lost, its outage not yet told
+        self._unwatched: float | None = None  # see `unwatched_from`
         self.resumed = False  # the first stream resumed an earlier run's: the gap is an outage
         self.journal_waits = 0  # times reading paused for the journal to catch up
         self.stream: StreamLike | None = None
@@ -164,6 +165,13 @@ class Intake:
         if self._resumed is None and self._lost_at is not None:
             return ResumePoint(getattr(self.stream, "last_event_id", None), self._lost_at)
         return self._resumed
+
+    def unwatched_from(self, since: float) -> None:
+        """Nobody watched from `since`, and this run has not watched yet (its stream never
+        live: a journal taken over, core/monitor_journal.py): the first live connection's outage
+        starts there. Decided here, not by the client, as the client would: its stream sent no
+        Last-Event-ID (nothing resumed it), so the outage may have missed changes."""
+        self._unwatched = since
 
     # --- the stream task -------------------------------------------------------------------
 
@@ -264,9 +272,14 @@ class Intake:
                 self._lost_at = item.at
             # Resumed, or lost before: watched again only once that outage is told.
             outage_due = self._resumed is not None or self._lost_at is not None
-            if live:
-                self._resumed = None  # the journal's resume point is used
+            unwatched = self._unwatched if live else None
+            if live:  # the journal's resume point is used, the window nobody watched told
+                self._resumed = self._unwatched = None
             self.status = item
+            if unwatched is not None:  # its outage: right after its LIVE, before what it brings
+                self._hub.publish(item)
+                self._handle(Outage(unwatched, item.at, None, True, item.at))
+                return
             if live and not outage_due:
                 self.watched.begin()
         elif isinstance(item, Heartbeat):

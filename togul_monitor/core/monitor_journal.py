@@ -18,7 +18,10 @@ second recorder started since too, whose mark alone would read as the first one'
 A takeover ends the look: the journal is this monitor's from then on. Its gone recorder's
 last mark says until when it watched: the time from there to this run's start, which nobody
 watched, is journalled as an outage (as a resumed run's between the runs is) and told as the
-look would have told it, unless the look did already (`unwatched_window`).
+look would have told it, unless the look did already (`unwatched_window`). A run whose stream
+has not been live yet has not started watching: nobody watches until it is, so no window
+closes at the takeover; the stream's first live connection has the outage from the mark
+instead (core/intake.py `unwatched_from`), journalled and shown as any outage.
 """
 
 from __future__ import annotations
@@ -167,9 +170,13 @@ class MonitorJournal:
         diffs = read.found_diffs if isinstance(read, ReadingJournal) else ()
         log, now = self._intake.log, self._clock()
         self._stop_looking()  # this monitor's mark from now on: the mark read is no one's
-        unwatched = unwatched_window(taken, now, self._intake.watched.began)
-        hand_over(taken, log, self.live_from, memory, values, now, diffs, unwatched)
-        if unwatched is not None:
+        began = self._intake.watched.began
+        unwatched = unwatched_window(taken, now, began)
+        args = (taken, log, self.live_from, memory, values, now, diffs, unwatched)
+        since = hand_over(*args, live=began is not None)
+        if since is not None:  # never live yet: its first live connection's outage says it
+            self._intake.unwatched_from(since)
+        elif unwatched is not None:
             self._recorder_stopped(unwatched.started_at)
         self.use(taken.journal)
         self._intake.watched.journal_changed()  # its mark is this monitor's from now on
@@ -201,9 +208,10 @@ class MonitorJournal:
 def unwatched_window(taken: Taken, now: float, began: float | None) -> Outage | None:
     """The time nobody watched before this run, as the `taken` journal tells it: from its gone
     recorder's last mark (its last event, when later) to when this run began to watch
-    (`began`; `now` when it has not yet), marked as possibly missing changes; None when the
-    mark reaches this run, or none is believed (an older program's journal has none; one
-    ahead of `now`, a clock that ran ahead, is not dated from)."""
+    (`began`; `now` when it has not yet, and the window goes on: core/takeover.py
+    `hand_over`), marked as possibly missing changes; None when the mark reaches this run, or
+    none is believed (an older program's journal has none; one ahead of `now`, a clock that
+    ran ahead, is not dated from)."""
     mark = taken.mark
     if mark is None or mark > now + MARK_AHEAD_TOLERATED:
         return None

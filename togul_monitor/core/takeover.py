@@ -177,7 +177,9 @@ def hand_over(
     now: float,
     diffs: Iterable[StoredDiff] = (),
     unwatched: Outage | None = None,
-) -> None:
+    *,
+    live: bool = True,
+) -> float | None:
     """Journal what this run saw after the `taken` journal's last event (this run's rows from
     event-log position `live_from`): its rows, the value changes found since that event
     (`memory`; its own among them: a recorder journals an event before its answer comes), the
@@ -187,17 +189,18 @@ def hand_over(
     last event to `now` that says neither their order nor completeness is proven. `unwatched`:
     the time nobody watched between the gone recorder's mark and this run's start
     (core/monitor_journal.py `unwatched_window`), journalled first, as a resumed run's outage
-    between the runs is, unless that outage covers it. On the loop, before the journal takes
-    any other append: nothing the monitor does comes between."""
+    between the runs is, unless that outage covers it. `live` False (this run has not watched
+    yet: nobody watches past `now`): neither is journalled, the earlier start is returned, where
+    this run's first connection's outage starts (core/intake.py `unwatched_from`). On the loop,
+    before the journal takes any other append: nothing the monitor does comes between."""
     journal, last, held = taken.journal, taken.last, taken.held
     rows, end = event_log.rows_since(0)
     if not taken.read:  # nothing to compare with: nothing placed, the outage says so
         since = _oldest(rows, now)
-        _journal_unwatched(journal, unwatched, since)
-        journal.append_outage(Outage(since, now, None, True, now))
+        start = _journal_unwatched(journal, unwatched, Outage(since, now, None, True, now), live)
         log.info("took over the journal: its end is unknown, an outage says so")
         _journal_values(journal, value_sets, since, held.last_values)
-        return
+        return start
     first = end - len(rows)
     missing = unjournalled(rows, first, live_from, last)
     # From the last event on, by this monitor's clock too: its changes and values are stamped
@@ -205,11 +208,10 @@ def hand_over(
     since = -math.inf if last is None else min(last.received_at, _received(rows, last))
     if missing is None:  # its last event trimmed from the log, or missed by this stream
         since = _oldest(rows, now) if last is None else since
-        _journal_unwatched(journal, unwatched, since)
-        journal.append_outage(Outage(since, now, None, True, now))
+        start = _journal_unwatched(journal, unwatched, Outage(since, now, None, True, now), live)
         missing = placed_by_time(rows[max(0, live_from - first) :], since, held.events)
     else:
-        _journal_unwatched(journal, unwatched, math.inf)
+        start = _journal_unwatched(journal, unwatched, None, live)
     _journal_rows(journal, missing)
     changes = unheld_changes(memory, since, held.transitions)
     for transition in changes:
@@ -225,12 +227,21 @@ def hand_over(
         len(found),
     )
     _journal_values(journal, value_sets, since, held.last_values)
+    return start
 
 
-def _journal_unwatched(journal: Journal, unwatched: Outage | None, covered_from: float) -> None:
-    """`unwatched` into the journal, unless an outage from `covered_from` on covers it."""
-    if unwatched is not None and unwatched.started_at < covered_from:
-        journal.append_outage(unwatched)
+def _journal_unwatched(
+    journal: Journal, unwatched: Outage | None, own: Outage | None, live: bool
+) -> float | None:
+    """`unwatched` into the journal, unless the hand-over's `own` outage covers it (from its
+    start on), then `own`; when not `live`, neither: the earliest start (None: no outage)."""
+    covered = own is not None and unwatched is not None and unwatched.started_at >= own.started_at
+    outages = [o for o in (None if covered else unwatched, own) if o is not None]
+    if not live:
+        return min((o.started_at for o in outages), default=None)
+    for outage in outages:
+        journal.append_outage(outage)
+    return None
 
 
 def _received(rows: Sequence[Row], event: FlagEvent) -> float:
