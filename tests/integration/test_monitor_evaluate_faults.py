@@ -9,7 +9,8 @@ import asyncio
 import pytest
 
 from togul_monitor.core import EvaluatorStatus, Monitor, TransitionRecorded, evaluation
-from togul_monitor.domain.values import Evaluation
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle
 
 from .test_monitor import Recorder, expected, make_profile, settled, started, wait_for
@@ -122,5 +123,39 @@ async def test_429_and_5xx_are_retried_and_the_value_converges(
         assert not any(s.credentials_rejected for s in statuses)
         await wait_for(lambda: rec.of(EvaluatorStatus)[-1].ok, what="recovery")
         assert monitor.evaluator.counters.by_status[status] == 2  # type: ignore[union-attr]
+    finally:
+        await monitor.stop()
+
+
+async def test_r_after_an_events_evaluation_failed_ties_the_change_to_that_event(
+    emulator: EmulatorHandle,
+) -> None:
+    # Ids: the change's event is named by its id. The retry waits past the test: `r` asks.
+    monitor = Monitor(make_profile(emulator), evaluate_retry_delay=60.0)
+    rec = Recorder(monitor)
+    await monitor.start()
+    rec.start()
+    try:
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="first value")
+        counters = monitor.evaluator.counters  # type: ignore[union-attr]
+        emulator.faults.fail_evaluate(2, status=500)  # the evaluation and the client's retry
+        await asyncio.to_thread(
+            emulator.world.update_flag, "production", "new-dashboard", enabled=False
+        )
+        await wait_for(lambda: counters.by_status.get(500) == 2, what="both attempts failed")
+        await wait_for(lambda: monitor.values()["new-dashboard"].error, what="the failure")
+        assert not rec.of(TransitionRecorded)
+        monitor.reevaluate_all()
+        await wait_for(lambda: rec.of(TransitionRecorded), what="the transition")
+        (event,) = [e for e in rec.of(FlagEvent) if e.flag_key == "new-dashboard"]
+        (recorded,) = rec.of(TransitionRecorded)
+        # The event's change, as the live feed shows it: the journal, `history`, `export` and
+        # the values detail say the same, not a change found on a re-evaluation of its own.
+        assert recorded.transition.event_id == event.event_id is not None
+        assert not recorded.transition.includes_unseen
+        await wait_for(lambda: settled(monitor, "new-dashboard"), what="settled")
+        assert monitor.values()["new-dashboard"].trigger_event_id == event.event_id
+        journalled = [h for h in monitor.history("new-dashboard") if isinstance(h, ValueTransition)]
+        assert [t.event_id for t in journalled] == [event.event_id]
     finally:
         await monitor.stop()

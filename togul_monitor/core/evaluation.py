@@ -77,6 +77,9 @@ class Evaluations:
         self._retry = RetryLater(retry_delay, self._retry_due)
         self._closed = False
         self._quota = QuotaPause()
+        # Flag → its newest event not answered yet (a failed, deferred or halted evaluation):
+        # asking the flag again answers that event (`evaluate_everything`).
+        self._pending: dict[str, str | None] = {}
 
     def configure(
         self, profile: Profile, attributes: dict[str, str], *, concurrency: int, settle: float
@@ -176,6 +179,7 @@ class Evaluations:
             self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
             event_id, current = last.event_id, current_values.get(key)
             self._retry.newer_event(key, event_id)
+            self._pending[key] = event_id
             if current is None or not current.stale:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
@@ -192,8 +196,13 @@ class Evaluations:
         # The latest deleted flags too: one may have come back while the stream was down (its
         # flag.created lost); a 404 keeps it deleted without a new transition. Not all: a long
         # run may have seen thousands deleted, and each would cost a request every time.
+        # A flag whose event is not answered yet is asked for that event, as the reevaluator
+        # keeps an event over a baseline (core/coalesce.py `event_kept`): the answer is its
+        # effect, tied to it everywhere, and marked `includes_unseen` when the stream may have
+        # missed changes too. Without one, a change is found by this re-evaluation of its own.
+        pending = self._pending
         for key in self.values.to_ask_again(DELETED_ASKED_AGAIN):
-            self._ask(key, None)
+            self._ask(key, pending.get(key))
 
     def reevaluate_all(self) -> None:
         """The user asks again: this also lifts a credentials halt (the key may be fixed)."""
@@ -242,6 +251,7 @@ class Evaluations:
                 return
         if not superseded and result.outcome in (Outcome.OK, Outcome.NOT_FOUND):
             self.ranges.answered(flag_key, self._clock(), self.journal)
+            self._pending.pop(flag_key, None)  # asked after its newest event: answered
         if result.outcome is Outcome.OK:
             assert result.evaluation is not None
             self._record(flag_key, result.evaluation, event_id, old, still_stale=superseded)
@@ -284,6 +294,7 @@ class Evaluations:
             self._ask(flag_key, event_id)
 
     def _apply_deleted(self, flag_key: str, event_id: str | None) -> None:
+        self._pending.pop(flag_key, None)
         now = self._clock()
         old = self.values.get(flag_key)
         value, transition = self.values.mark_deleted(flag_key, event_id=event_id, at=now)
