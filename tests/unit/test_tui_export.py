@@ -158,3 +158,30 @@ def test_e_writes_each_events_configuration_diff_after_it(tmp_path: Path) -> Non
     # A filtered `e`: the diffs of the events it writes.
     kept = written(store, "flag:b", tmp_path / "b.jsonl")
     assert [(r["kind"], r["flag_key"]) for r in kept] == [("event", "b"), ("diff", "b")]
+
+
+def test_e_writes_a_change_no_event_explains_as_found_as_export_does(tmp_path: Path) -> None:
+    """A change asked without an event (`r`, an outage) right after an answer that ended the
+    wait of the flag's event 34: where events have ids, that change names none, so no event
+    explains it (domain/change_owners.py, the journal's rule): `e` writes it as `found`, as
+    `export` does, not as event 34's `transition` with a null `event_id`. Without ids it is
+    the answered event's, as the journal ties it too."""
+    from togul_monitor.core.updates import TransitionRecorded, ValueUpdated
+    from togul_monitor.domain.values import FlagValue
+    from togul_monitor.ui.view.batch import take_batch
+
+    def kinds(event_id: str | None, path: Path) -> list[tuple[object, object]]:
+        event = FlagEvent("flag.updated", "a", "env-p", 2, 100, event_id, 100.0)
+        log = _Log([])
+        store = FeedStore()
+        store.attach(log, 0)
+        store.answers.reset(evaluates=True, environment_id="env-p")
+        value = FlagValue("a", ON, OFF, 106.0, None, False, False, None)
+        change = ValueTransition("a", OFF, ON, None, 106.0)
+        for updates in ([event], [ValueUpdated(value), TransitionRecorded(change, False)]):
+            log.rows.extend(u for u in updates if type(u) is FlagEvent)
+            take_batch(updates, store, environment_names=dict(NAMES), selected=None, watched=set())
+        return [(r["kind"], r.get("event_id", r.get("id"))) for r in written(store, "", path)]
+
+    assert kinds("34", tmp_path / "ids.jsonl") == [("event", "34"), ("found", None)]
+    assert kinds(None, tmp_path / "none.jsonl") == [("event", None), ("transition", None)]

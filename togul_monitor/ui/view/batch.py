@@ -132,10 +132,13 @@ def take_batch(
         elif isinstance(update, TransitionRecorded):
             key, context = update.transition.flag_key, update.transition.context
             # Without event ids, the change belongs to the event the value just published (in
-            # the same call, core/evaluation.py) answered, in the same context.
+            # the same call, core/evaluation.py) answered, in the same context. Where events
+            # have ids, a change naming none was asked for no event (`r`, an outage): no event
+            # explains it, as the journal says (domain/change_owners.py), and it is a row of
+            # its own (view/found.py), which `e` writes as `found`, as `export` does.
             owner = None
             if just_answered is not None and just_answered[:2] == (key, context):
-                owner = just_answered[2]
+                owner = just_answered[2] if just_answered[2].event_id is None else None
             store.add_transition(update.transition, owner)
             batch.flash.add(key)
             batch.repaint_rows = True
