@@ -46,8 +46,11 @@ def test_the_note_says_what_to_do_first_and_how_long_ago() -> None:
         "(p, enter); R tries again."
     )
     assert ERROR in notice(ConfigsStopped(ERROR), profile, "p", "R")  # nothing says more
-    assert stale_configs(None, 142.0) == ""
-    assert stale_configs(stopped, 400.0) == "rules and defaults as of 5m ago (diffs stopped)"
+    assert stale_configs(None, 90.0, 142.0) == ""
+    # The age of the last read (before the refusal), not of the refusal.
+    assert (
+        stale_configs(stopped, 90.0, 400.0) == "rules and defaults last read 5m ago (diffs stopped)"
+    )
 
 
 def test_the_inventory_marks_the_configuration_it_no_longer_follows() -> None:
@@ -108,7 +111,9 @@ async def test_a_token_refused_mid_run_is_said_and_cleared_when_taken_again() ->
             screen = app.screen
             assert isinstance(screen, InventoryScreen)
             header = str(screen.query_one("#inventory-state", Static).render())
-            assert "rules and defaults as of" in header and "(diffs stopped)" in header, header
+            assert "rules and defaults last read" in header and "(diffs stopped)" in header, header
+            # checkout-v2's second change came after its last read (its re-fetch refused).
+            assert "1 flag changed since read" in header, header
             await pilot.press("escape")
 
             shift[0] = 0.0  # the server takes the token again: `R` tries once more

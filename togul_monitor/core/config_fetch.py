@@ -28,6 +28,7 @@ class Fetched(msgspec.Struct, frozen=True):
     config: FlagConfig | None  # None: not found (deleted), or failed (`error`)
     error: str | None = None
     status: int | None = None  # the HTTP status of a failure (None: no answer)
+    asked_at: float = 0.0  # when the request was sent (the fetcher's clock)
 
 
 Fetch = Callable[[str], Awaitable[Fetched]]

@@ -29,7 +29,6 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from types import MappingProxyType
 
 from togul_monitor.client.management import FlagReader, ManagementError
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
@@ -41,6 +40,7 @@ from togul_monitor.core.config_fetch import (
     tie_answer,
 )
 from togul_monitor.core.config_ids import IdLookup, Waiting, answered_mark
+from togul_monitor.core.config_reads import ConfigReads
 from togul_monitor.core.config_refusal import Refusal
 from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
@@ -62,9 +62,9 @@ class FlagConfigs:
     def __init__(self, publish: Callable[[MonitorUpdate], None], clock: Callable[[], float]):
         self._publish = publish
         self._clock = clock
-        self.configs: dict[str, FlagConfig] = {}  # key → the last snapshot
+        self.reads = ConfigReads()  # the snapshots, when each was read, their copies
+        self.configs = self.reads.configs  # key → the last snapshot (changed by `reads` only)
         self.ids: dict[str, str] = {}  # key → flag id, in the profile's environment
-        self.version = 0  # grows with every change of `configs`
         self.state = NEEDS_TOKEN
         self.max_flags = DEFAULT_MAX_FLAGS
         self.journal: Journal | None = None
@@ -82,8 +82,6 @@ class FlagConfigs:
         self._retry: dict[str, asyncio.TimerHandle] = {}
         self.refusal = Refusal(publish, clock)  # a refused token: fetches halt, and why
         self._closed = False
-        self._copy: Mapping[str, FlagConfig] = MappingProxyType({})
-        self._copy_version = 0
         self._refetched_at: float | None = None  # loop time of the last re-fetch of everything
         self._refetch_timer: asyncio.TimerHandle | None = None
 
@@ -147,9 +145,7 @@ class FlagConfigs:
 
     def copy(self) -> Mapping[str, FlagConfig]:
         """A read-only copy for other threads, made again only after a change."""
-        if self._copy_version != self.version:
-            self._copy, self._copy_version = MappingProxyType(dict(self.configs)), self.version
-        return self._copy
+        return self.reads.copies()[0]
 
     @property
     def requests(self) -> int:
@@ -227,11 +223,11 @@ class FlagConfigs:
     # --- answers ---------------------------------------------------------------------------
 
     async def _fetch(self, key: str) -> Fetched:
-        reader, flag_id = self._reader, self.ids.get(key)
+        reader, flag_id, asked_at = self._reader, self.ids.get(key), self._clock()
         if reader is None or flag_id is None:
             return Fetched(None)
         try:
-            return Fetched(await reader.fetch_flag(flag_id))
+            return Fetched(await reader.fetch_flag(flag_id), asked_at=asked_at)
         except ManagementError as exc:
             return Fetched(None, error=str(exc), status=exc.status)
 
@@ -251,7 +247,7 @@ class FlagConfigs:
         else:
             keep, event = self._tie(key, trigger, answer.config, superseded)
             if keep:
-                self._apply(key, answer.config, event)
+                self._apply(key, answer.config, event, answer.asked_at)
         self._check_complete()
 
     def _tie(
@@ -272,11 +268,9 @@ class FlagConfigs:
             del self._pending[key]
         return keep, event
 
-    def _apply(self, key: str, config: FlagConfig, event: FlagEvent | None) -> None:
-        before = self.configs.get(key)
-        self.configs[key] = config
+    def _apply(self, key: str, config: FlagConfig, event: FlagEvent | None, at: float) -> None:
+        before = self.reads.read(key, config, at)
         self.ids[key] = config.flag_id
-        self.version += 1
         loading = key in self._loading
         self._loading.discard(key)
         first_seen = False
@@ -298,9 +292,8 @@ class FlagConfigs:
         self._ahead.discard(key)
         self._loading.discard(key)
         self.ids.pop(key, None)
-        before = self.configs.pop(key, None)
+        before = self.reads.forget(key)
         if before is not None:
-            self.version += 1
             self._emit(before, diff_configs(before, None), event)
         self.unseen.discard(key)
 

@@ -239,7 +239,7 @@ class Monitor:
     def _build_snapshot(self, values: dict[str, dict[str, FlagValue]]) -> MonitorSnapshot:
         recording = self._recording
         journal, intake, evaluations = recording.journal, self._intake, self._evaluations
-        alive = intake.last_alive()
+        alive, (configs, configs_read) = intake.last_alive(), self._configs.reads.copies()
         return MonitorSnapshot(
             profile_name=self.profile.name,
             environment_key=self.profile.environment_key,
@@ -279,7 +279,8 @@ class Monitor:
             configs_loaded=self._configs.loaded,
             configs_total=self._configs.total,
             config_requests=self._configs.requests,
-            flag_configs=self._configs.copy(),
+            flag_configs=configs,
+            configs_read=configs_read,
             configs_stopped=self._configs.refusal.stopped,
             last_alive_at=alive if intake.status.state is ConnectionState.LIVE else None,
         )

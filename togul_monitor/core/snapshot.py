@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
+from togul_monitor.core.config_reads import ReadTimes
 from togul_monitor.core.updates import ConfigsStopped, EvaluatorStatus, UpdateHub
 from togul_monitor.domain.events import Status, StreamCounters
 from togul_monitor.domain.flag_config import FlagConfig
@@ -77,7 +78,8 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     configs_total: int = 0
     config_requests: int = 0
     flag_configs: Mapping[str, FlagConfig] = msgspec.field(default_factory=dict)  # key → read-only
-    # Set while the token is refused: `flag_configs` are as of `at`, no longer followed.
+    configs_read: ReadTimes = msgspec.field(default_factory=ReadTimes)  # when each was read
+    # Set while the token is refused: `flag_configs` are no longer followed (since its `at`).
     configs_stopped: ConfigsStopped | None = None
     # The live stream's last sign of life (going live, a heartbeat, a row); None when not live.
     last_alive_at: float | None = None

@@ -12,6 +12,7 @@ Every cell is plain `Text` of escaped server text, never markup.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -22,6 +23,7 @@ from textual.widgets import DataTable, Static
 
 from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import cut_cells
+from togul_monitor.ui.view.config_stop import OLD_MARK
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.inventory import SORTS, InventoryRow, InventorySource
 from togul_monitor.ui.view.value_columns import WAITING, WAITING_STYLE, marked_value
@@ -81,8 +83,16 @@ def shown_columns(total: int) -> list[tuple[str, int]]:
 
 
 #: The configuration's columns while it is no longer followed (the token refused): the last read,
-#: told apart from current ones (the header says how old).
+#: told apart from current ones (the header says how long ago it was read).
 STALE_STYLE = "italic yellow"
+#: Those of a flag changed since its configuration was read: they predate that change, so its
+#: default and rule summary also begin with `OLD_MARK` (never cut: the text is cut after it).
+OLD_STYLE = "italic red"
+
+
+def _config_cell(text: str, style: str, room: int, old: bool) -> Text:
+    mark = f"{OLD_MARK} " if old else ""
+    return Text(mark + cut_cells(text, max(1, room - cell_len(mark))), style=style)
 
 
 def row_cells(
@@ -90,13 +100,15 @@ def row_cells(
 ) -> list[Text]:
     enabled = "" if row.enabled is None else ("on" if row.enabled else "off")
     age = fmt_age(now - row.changed_at) if row.changed_at is not None else ""
+    old = stale and row.old_config
+    config_style = OLD_STYLE if old else STALE_STYLE if stale else None
     texts = {
         "flag": (row.label, "bold"),
         "type": (row.value_type, "dim"),
-        "on": (enabled, STALE_STYLE if stale else "green" if row.enabled else "red"),
-        "default": (row.default, STALE_STYLE if stale else ""),
-        "rules": ("" if row.rules is None else str(row.rules), STALE_STYLE if stale else ""),
-        "rule summary": (row.rules_line, STALE_STYLE if stale else "dim"),
+        "on": (enabled, config_style or ("green" if row.enabled else "red")),
+        "default": (row.default, config_style or ""),
+        "rules": ("" if row.rules is None else str(row.rules), config_style or ""),
+        "rule summary": (row.rules_line, config_style or "dim"),
         "age": (age, "dim"),
         "last change": (row.change, "cyan"),
     }
@@ -105,6 +117,8 @@ def row_cells(
         if label == "your value":  # cut as the values pane cuts it: a stale one keeps its mark
             style = WAITING_STYLE if row.value == WAITING else "bold"
             cell = marked_value(row.value, width, row.stale, style)
+        elif label in ("default", "rule summary"):
+            cell = _config_cell(*texts[label], width, old)
         else:
             cell = Text(cut_cells(texts[label][0], width), style=texts[label][1])
         cell.no_wrap = True

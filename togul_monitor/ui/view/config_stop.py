@@ -5,7 +5,9 @@ longer knows it; core/config_refusal.py).
 Nothing else would show it: rows simply stop saying what changed in a flag's configuration,
 and the inventory's rules and defaults would read as current. So the status bar's third line
 says it for as long as it lasts, a notification says it once when it starts (`notice`), and the
-inventory's header says how old its configuration columns are (`stale_configs`). All three go
+inventory's header says when its configuration columns were last read (`stale_configs`): not
+when the refusal came, since an event met by the refusal left its flag's columns as they were
+before it. Those rows are marked one by one (`OLD_MARK`, `older_than_change`). All three go
 when the server takes the token again (after `R`, or an outage, tries once more); a new token
 from `togul-monitor login` is read when the profile is opened again (`p`, `enter`).
 
@@ -17,12 +19,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from togul_monitor.config.profiles import Profile
+from togul_monitor.domain.events import FlagEvent
 from togul_monitor.ui.view.format import fmt_age
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core.updates import ConfigsStopped
 
 TITLE = "Configuration diffs stopped"
+#: Before a row's default and rule summary while diffs are stopped: the flag had an event after
+#: its configuration was last read, so what the row shows predates that change.
+OLD_MARK = "⚠"
 
 
 def _fix_and_why(stopped: ConfigsStopped, profile: Profile) -> tuple[str, list[str]]:
@@ -58,8 +64,28 @@ def notice(stopped: ConfigsStopped, profile: Profile, reopen: str, retry: str) -
     )
 
 
-def stale_configs(stopped: ConfigsStopped | None, now: float) -> str:
-    """The inventory header's note on its configuration columns ("" while they are current)."""
+def older_than_change(event: FlagEvent | None, read_at: float | None, environment: str) -> bool:
+    """Whether a flag's configuration of `environment`, asked for at `read_at`
+    (core/config_reads.py), predates the flag's last `event`: an event received before the
+    request is in its answer. An event of another environment changes not this configuration."""
+    if event is None or event.environment_id != environment:
+        return False
+    return read_at is None or event.received_at > read_at
+
+
+def stale_configs(
+    stopped: ConfigsStopped | None, last_read: float | None, now: float, older: int = 0
+) -> str:
+    """The inventory header's note on its configuration columns ("" while they are current):
+    how long ago they were last read (`last_read`: the newest read, from before the refusal),
+    and how many rows show a configuration older than their flag's last change."""
     if stopped is None:
         return ""
-    return f"rules and defaults as of {fmt_age(now - stopped.at)} ago (diffs stopped)"
+    if last_read is None:
+        note = "no rules and defaults read (diffs stopped)"
+    else:
+        note = f"rules and defaults last read {fmt_age(now - last_read)} ago (diffs stopped)"
+    if older:
+        flags = f"{older:,} flag{'' if older == 1 else 's'}"
+        note += f" · {OLD_MARK} {flags} changed since read"
+    return note

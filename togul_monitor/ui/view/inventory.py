@@ -11,7 +11,9 @@ Where each part comes from:
   the stream is not live it may be out of date, and the header says so as the values pane's
   title does (`stale_note`, view/status.py);
 - while the server refuses the token, the configuration is the last one read, no longer followed:
-  the header says how old (`stale_configs`, view/config_stop.py) and the screen marks its columns;
+  the header says how long ago it was last read (`stale_configs`, view/config_stop.py) and the
+  screen marks its columns; a row whose flag had an event after its own read (the refused
+  re-fetch's, or any since) is marked too (`old_config`): its columns predate that change;
 - the last change: the newest event of the flag the view received, with its diff when known
   (view/config_diffs.py); else a change found by a re-fetch; else the server's `updated_at`.
   The events name flags the server chooses: only the `max_flags` most recently changed flags
@@ -34,7 +36,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
-from togul_monitor.ui.view.config_stop import stale_configs
+from togul_monitor.ui.view.config_stop import older_than_change, stale_configs
 from togul_monitor.ui.view.status import stale_note
 from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING, shows_stale
 
@@ -57,6 +59,7 @@ class InventoryRow(msgspec.Struct, frozen=True):
     changed_at: float | None
     change: str  # what the last change was
     stale: bool = False  # the value is asked for again: the cell marks it (`STALE_MARK`)
+    old_config: bool = False  # diffs stopped, and the flag changed since its configuration's read
 
 
 class Inventory(msgspec.Struct, frozen=True):
@@ -126,12 +129,20 @@ def inventory_rows(
     values: Mapping[str, FlagValue],
     diffs: ConfigDiffs,
     evaluates: bool = True,
+    read_at: Mapping[str, float] | None = None,  # diffs stopped: when each configuration was read
 ) -> list[InventoryRow]:
     keys = set(configs) | set(values) | set(diffs.last_event)
     rows = []
     for key in keys:
         config = configs.get(key)
         at, what = last_change(key, diffs, config)
+        old = (
+            read_at is not None
+            and config is not None
+            and older_than_change(
+                diffs.last_event.get(key), read_at.get(key), config.environment_id
+            )
+        )
         value = values.get(key)
         value_type = config.value_type if config is not None else None
         if value_type is None and value is not None and value.current is not None:
@@ -149,6 +160,7 @@ def inventory_rows(
                 changed_at=at,
                 change=what,
                 stale=shows_stale(value, evaluates),
+                old_config=old,
             )
         )
     return rows
@@ -227,8 +239,14 @@ class InventorySource:
         snapshot = self._snapshot()
         configs = snapshot.flag_configs if snapshot is not None else {}
         values = snapshot.values if snapshot is not None else {}
-        rows = inventory_rows(configs, values, self.diffs, self.evaluates())
+        stopped = snapshot.configs_stopped if snapshot is not None else None
+        read = snapshot.configs_read if snapshot is not None and stopped is not None else None
+        rows = inventory_rows(
+            configs, values, self.diffs, self.evaluates(), read.at if read is not None else None
+        )
         rows = sorted_rows(rows, sort)
         state = state_line(snapshot, len(rows)) + value_note(snapshot)
-        stopped = snapshot.configs_stopped if snapshot is not None else None
-        return Inventory(rows, state, stale_note(snapshot), stale_configs(stopped, self.clock()))
+        older = sum(row.old_config for row in rows) if stopped is not None else 0
+        last_read = read.latest if read is not None else None
+        configs_note = stale_configs(stopped, last_read, self.clock(), older)
+        return Inventory(rows, state, stale_note(snapshot), configs_note)
