@@ -195,3 +195,23 @@ def test_a_change_found_after_an_outage_or_a_stop_is_not_tied_to_an_event_before
         with_its_event
     ]
     assert [t for _, t in tie_changes([edited], [plain_late], []).transitions] == [plain_late]
+
+
+def test_a_restarted_server_s_event_reads_back_without_the_earlier_life_s_diff(
+    journal_backend: JournalBackend,
+) -> None:
+    # The world started again: event 1 of the flag at version 2 in both lives, a diff in the
+    # first only (the second's token was refused). Read back, the diff is the first event's.
+    events = [
+        FlagEvent("flag.updated", "f", "env-1", 2, 100, "1", 100.0),
+        FlagEvent("flag.updated", "f", "env-1", 2, 130, "1", 130.0),
+    ]
+    journal = journal_backend.open()
+    journal.append_events(events)
+    journal.append_config_diff(diff("f", 2, "1"), 100.3)
+    journal.close()
+    read = journal_backend.reader()
+    loaded = read.recent_events(5)
+    got = read_recorded_changes(read, loaded, environment_id="env-1")
+    assert [(e.received_at, s.at) for e, s in got.diffs] == [(100.0, 100.3)]
+    assert got.diffs[0][0] is loaded[0]

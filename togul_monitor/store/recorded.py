@@ -7,7 +7,14 @@ restarted server numbers its events from 1 again, so an id alone may name anothe
 The documented stream sends no ids, and then the journal keeps none, so the tie is rebuilt from
 what it does keep:
 
-- a configuration diff names its flag, environment and version (the event's): the event of that
+- a configuration diff names its event's id, when the stream sends them, and its flag and
+  environment: the newest event of them received by the time the diff was computed, allowing
+  `CLOCKS_APART` for another recorder's clock, as domain/change_owners.py ties a value change
+  by its id. A restarted server numbers its events from 1 again (and one whose world starts
+  again sends them at the versions the earlier life's had: only the time tells them apart), so
+  the earlier life's diff stays with the earlier life's event, and a later event of the id
+  without a diff of its own shows none;
+- without ids, a diff names its flag, environment and version (the event's): the event of that
   flag, environment and version received last at or before the diff was computed (its `at`), as
   `history` and `export` place it by time. A version repeats when a flag is deleted and created
   again with its key (the new flag's versions start at 1): each diff stays with its own flag's
@@ -42,6 +49,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import TypeVar
 
 import msgspec
 
@@ -57,6 +65,7 @@ from togul_monitor.store.model import StoredDiff
 _Timeline = tuple[list[float], list[FlagEvent]]
 # (Flag, environment, version): which events a diff without an id may explain.
 _Version = tuple[str, str, int]
+_K = TypeVar("_K")
 
 
 class RecordedChanges(msgspec.Struct, frozen=True):
@@ -119,8 +128,9 @@ def tie_changes(
     """Each transition and diff with the event of `events` it explains (see the module's
     docstring); those that explain none are left out, but the transitions that name no event
     (`found`)."""
-    # (Id, flag, environment) → the event received last with them, for diffs.
-    by_id: dict[tuple[str, str, str], FlagEvent] = {}
+    # (Id, flag, environment) → its events and their receive times, oldest first, for diffs:
+    # a restarted server numbers its events from 1 again.
+    by_id: dict[tuple[str, str, str], _Timeline] = {}
     # (Flag, environment, version) → its events without ids and their receive times, oldest
     # first: a version repeats when a flag is deleted and created again with its key.
     by_version: dict[_Version, _Timeline] = {}
@@ -128,7 +138,7 @@ def tie_changes(
     for event in events:
         owners.add(event)
         if event.event_id is not None:
-            by_id[event.event_id, event.flag_key, event.environment_id] = event
+            _append(by_id, (event.event_id, event.flag_key, event.environment_id), event)
         else:
             _append(by_version, (event.flag_key, event.environment_id, event.version), event)
     # (Event by identity, context) → the event and its transition of that context. With an id
@@ -149,7 +159,8 @@ def tie_changes(
     for stored in diffs:
         d = stored.diff
         if d.event_id is not None:
-            found = by_id.get((d.event_id, d.flag_key, d.environment_id))
+            timeline = by_id.get((d.event_id, d.flag_key, d.environment_id))
+            found = _last_before(timeline, stored.at + CLOCKS_APART)
         elif d.version is not None:
             timeline = by_version.get((d.flag_key, d.environment_id, d.version))
             found = _last_before(timeline, stored.at) or _just_after(timeline, stored.at)
@@ -160,7 +171,7 @@ def tie_changes(
     return RecordedChanges(tuple(tied.values()), tuple(explained), tuple(unexplained))
 
 
-def _append(timelines: dict[_Version, _Timeline], key: _Version, event: FlagEvent) -> None:
+def _append(timelines: dict[_K, _Timeline], key: _K, event: FlagEvent) -> None:
     times, owners = timelines.setdefault(key, ([], []))
     times.append(event.received_at)
     owners.append(event)
