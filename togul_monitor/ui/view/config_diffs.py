@@ -2,12 +2,19 @@
 
 A diff explains one event: the feed's row of that event says it in one line (`summary`), the
 event's detail and the selected flag's history say it whole (`describe`). Diffs are kept by the
-event they explain: its id with its flag, environment and version (a restarted server numbers
-its events from 1 again, so an id alone may name another event, of another flag or a later
-version of the same one), or when the server sends no ids, its flag, environment, version and
-receive time (`diff_key`), which the journal's copy of the event (the history pane reads those)
-shares with the live one. The environment too: a token's stream brings every environment's
-events, and one network read gives its events one receive time.
+event they explain, by the rule the view keeps a row's answers and value changes by
+(view/event_entries.py): its id and flag, each entry holding its event, or the event object
+itself without ids. A restarted server numbers its events from 1 again, and one whose world
+starts again sends its event 1 of a flag at the version the earlier life's had: the later event
+takes the key and the earlier one keeps its diff by identity, so neither row shows the other's.
+A diff is also checked against the event's environment and version (a token's stream brings
+every environment's events, whose ids repeat).
+
+The history pane's rows are the journal's copies of the events, other objects: a copy finds
+the diff of the event of its id (or without one, none), flag, environment and version that was
+received when it was, within `CLOCKS_APART` (the journal may keep the event as another recorder
+stamped it, by its own clock): only the time tells two lives' events apart (docs/journal.md),
+and an event without a diff of its own finds none, not the other life's.
 
 Per flag the store also remembers the last event and the last diff it saw: what the inventory
 (`screens/inventory.py`) says was the flag's last change. Flag keys come from the server, so
@@ -26,11 +33,13 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
+from togul_monitor.domain.change_owners import CLOCKS_APART
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import ConfigDiff, describe, summary
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import Part, Parts
+from togul_monitor.ui.view.event_entries import EventEntries, event_key
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import ConfigChanged
@@ -38,18 +47,36 @@ if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py
 DIFF_STYLE = "cyan"
 
 
-def diff_key(event: FlagEvent) -> object:
-    """The event's id, or what tells an event without one apart (see the module's docstring)."""
-    if event.event_id is not None:
-        return (event.event_id, event.flag_key, event.environment_id, event.version)
-    return (event.flag_key, event.environment_id, event.version, event.received_at)
+def copy_key(event: FlagEvent) -> tuple[str | None, str, str, int]:
+    """What the journal's copy of an event shares with it but its receive time (see the
+    module's docstring)."""
+    return (event.event_id, event.flag_key, event.environment_id, event.version)
+
+
+def _explains(update: ConfigChanged, event: FlagEvent) -> bool:
+    diff = update.diff
+    return diff.environment_id == event.environment_id and diff.version == event.version
+
+
+def _own(entries: EventEntries[ConfigChanged], event: FlagEvent) -> ConfigChanged | None:
+    """`event`'s diff among `entries`: its own, or its id's whose event is not known (a diff
+    named by its id alone) if of its environment and version."""
+    found = entries.find(event)
+    if found is None and event.event_id is not None:
+        at = entries.at(event_key(event))
+        if at is not None and at[0] is None:
+            found = at[1]  # the id's newest event's: not known which, this one then
+    return found if found is not None and _explains(found, event) else None
 
 
 class ConfigDiffs:
     def __init__(self, limit: int = 10_000, max_flags: int = DEFAULT_MAX_FLAGS) -> None:
         self.limit = limit
         self.max_flags = max(1, max_flags)  # flags remembered by `last_event`, `last_diff`
-        self._by_event: OrderedDict[object, ConfigChanged] = OrderedDict()
+        self._by_event: EventEntries[ConfigChanged] = EventEntries(limit)
+        # The journal's copies' diffs (the history pane's rows): by `copy_key`, one per event
+        # of the key (a life of the server), oldest first.
+        self._by_copy: OrderedDict[object, tuple[ConfigChanged, ...]] = OrderedDict()
         # Least recently changed first: beyond `max_flags` flags the oldest goes.
         self.last_event: OrderedDict[str, FlagEvent] = OrderedDict()  # flag → its newest event
         self.last_diff: OrderedDict[str, ConfigChanged] = OrderedDict()  # flag → its newest diff
@@ -60,6 +87,7 @@ class ConfigDiffs:
         if max_flags is not None:
             self.max_flags = max(1, max_flags)
         self._by_event.clear()
+        self._by_copy.clear()
         self.last_event.clear()
         self.last_diff.clear()
         self.version += 1
@@ -87,36 +115,58 @@ class ConfigDiffs:
         if len(last) > self.max_flags:
             last.popitem(last=False)
         self.version += 1
-        if update.event is not None:
-            key = diff_key(update.event)
-        elif diff.event_id is not None:
-            key = (diff.event_id, diff.flag_key, diff.environment_id, diff.version)
+        event = update.event
+        if event is not None:
+            self._by_event.put(event, event_key(event), update)
+            self._copied(event, update)
+        elif diff.event_id is not None:  # named by its id alone: the id's newest event's
+            self._by_event.put(None, (diff.event_id, diff.flag_key), update)
         else:
             return  # found by a re-fetch (after an outage): no event, no row to show it on
-        self._by_event[key] = update
-        self._by_event.move_to_end(key)
-        while len(self._by_event) > self.limit:
-            self._by_event.popitem(last=False)
+        self._by_event.trim()
+
+    def _copied(self, event: FlagEvent, update: ConfigChanged) -> None:
+        by_copy, key = self._by_copy, copy_key(event)
+        kept = tuple(u for u in by_copy.pop(key, ()) if u.event is not event)
+        by_copy[key] = (*kept, update)
+        while len(by_copy) > self.limit:
+            by_copy.popitem(last=False)
 
     def for_event(self, event: FlagEvent) -> ConfigDiff | None:
-        """The diff of `event`, or of the journal's copy of it (the history pane's rows)."""
-        found = self._by_event.get(diff_key(event))
+        """The diff of `event` (a row of the view's: the very event object the monitor's log
+        holds), or None."""
+        found = _own(self._by_event, event)
         return found.diff if found is not None else None
+
+    def for_copy(self, event: FlagEvent) -> ConfigDiff | None:
+        """The diff of `event` or of the event the journal's copy `event` is of (the history
+        pane's rows, see the module's docstring), or None."""
+        found = _own(self._by_event, event)
+        if found is not None:
+            return found.diff
+
+        def apart(update: ConfigChanged) -> float:
+            assert update.event is not None  # kept by its event's `copy_key`
+            return abs(update.event.received_at - event.received_at)
+
+        near = min(self._by_copy.get(copy_key(event), ()), key=apart, default=None)
+        return near.diff if near is not None and apart(near) <= CLOCKS_APART else None
 
     def own_diffs(self) -> Callable[[FlagEvent], StoredDiff | None]:
         """The diff of each event of the view's (the log's) and when it was computed, over a
         copy of those held now (for `e`, on a worker thread)."""
-        held = dict(self._by_event)
+        held = self._by_event.copy()  # its values are frozen: nobody changes them
 
         def own(event: FlagEvent) -> StoredDiff | None:
-            found = held.get(diff_key(event))
+            found = _own(held, event)
             return StoredDiff(found.diff, found.at) if found is not None else None
 
         return own
 
     def lines_for(self, event: FlagEvent) -> list[str]:
-        """The event's diff in full (`describe`), or nothing."""
-        diff = self.for_event(event)
+        """The event's diff in full (`describe`), or nothing: for the history pane's rows, the
+        journal's copies of the events (`for_copy`)."""
+        diff = self.for_copy(event)
         return describe(diff) if diff is not None else []
 
     def __len__(self) -> int:

@@ -1,5 +1,5 @@
 """What the view keeps per feed row, by the event it belongs to: the rule view/answers.py keeps
-answers by and view/event_changes.py value changes by.
+answers by, view/event_changes.py value changes by and view/config_diffs.py configuration diffs.
 
 An event is told apart by its id and flag, or by identity when the server sends no id (the
 same `FlagEvent` object is shared by the log and the view). A restarted server numbers its
