@@ -76,10 +76,22 @@ def test_a_listed_flag_still_unanswered_when_its_event_comes_gets_a_first_value(
 def test_a_created_flag_s_first_answer_is_a_transition_from_nothing_not_a_first_value() -> None:
     e, published = evaluations()
     e.on_events([ev("new", "flag.created"), ev("new")])
-    answer(e, "new", ON, superseded=True)  # a newer event is asked meanwhile: still recorded
     answer(e, "new", OFF)
-    assert firsts(published) == []
-    assert transitions(published) == [(None, ON), (ON, OFF)]
+    assert firsts(published) == [] and transitions(published) == [(None, OFF)]
+
+
+def test_a_created_flag_s_first_answer_superseded_by_its_next_event_is_that_event_s() -> None:
+    """The creation's answer came once the next change was known (it may already be that
+    change's value): it is not the creation's own change, which tail has said was evaluated with
+    the next one. The next answer is the transition from nothing, under the newer event."""
+    e, published = evaluations()
+    e.on_events([ev("new", "flag.created", event_id="1")])
+    e.on_events([ev("new", event_id="2")])  # while the creation's call flies
+    answer(e, "new", ON, superseded=True, event_id="1")
+    answer(e, "new", OFF, event_id="2")
+    assert firsts(published) == [] and transitions(published) == [(None, OFF)]
+    owners = [u.transition.event_id for u in published if isinstance(u, TransitionRecorded)]
+    assert owners == ["2"]
 
 
 def test_a_superseded_first_answer_is_the_before_of_the_event_s_own_answer() -> None:

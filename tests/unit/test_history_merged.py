@@ -6,6 +6,7 @@ no answer row speaks of (a journal recorded before these rows were kept)."""
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -117,37 +118,44 @@ def test_json_has_the_contexts_only_when_the_journal_says() -> None:
 def test_an_event_answered_on_its_own_journals_nothing() -> None:
     ranges = AnswerRanges("default")
     assert ranges.answered("k", 1.0, None) is None  # the start's first value
-    ranges.asked(V5, 5)
+    ranges.asked(V5)
     assert ranges.answered("k", 10.2, None) is None
 
 
 def test_an_answer_after_two_batches_of_a_flag_is_journalled() -> None:
     ranges = AnswerRanges("default")
     ranges.answered("k", 1.0, None)
-    ranges.asked(V6, 6)  # alone in its batch: the first the answer covers
-    ranges.asked(V7, 7)  # v6 still waits
+    ranges.asked(V6)  # alone in its batch: the first the answer covers
+    ranges.asked(V7)  # v6 still waits
     assert ranges.answered("k", 21.0, None) == answer(V7, since=1.0, at=21.0, first=6)
 
 
 def test_a_batch_of_several_events_may_have_merged() -> None:
     ranges = AnswerRanges("free")
-    ranges.asked(V5, 5)
+    ranges.asked(V5)
     ranges.answered("k", 10.2, None)
-    ranges.asked(V7, 6)  # the first of its flag in its batch: v6
+    ranges.asked(V7, V6)  # the first of its flag in its batch: v6
     assert ranges.answered("k", 21.0, None) == answer(
         V7, since=10.2, context="free", at=21.0, first=6
     )
 
 
-def test_a_flags_first_answer_of_the_run_and_a_deletion_start_afresh() -> None:
+def test_a_flags_first_answer_of_the_run_begins_its_range_at_its_first_event() -> None:
     ranges = AnswerRanges("default")
-    ranges.asked(V6, 5)
-    assert ranges.answered("k", 21.0, None) is None  # since when is not known
-    ranges.asked(V7, 6)
+    ranges.asked(V6, V5)  # no answer yet in this run (a flag the batch's first event created)
+    row = ranges.answered("k", 21.0, None)
+    assert row == answer(V6, since=math.nextafter(V5.received_at, -math.inf), at=21.0, first=5)
+    assert merged_events([V5, V6], [row]) == {V5: ("default",)}
+
+
+def test_a_deletion_and_refused_credentials_start_afresh() -> None:
+    ranges = AnswerRanges("default")
+    ranges.answered("k", 1.0, None)
+    ranges.asked(V7, V6)
     ranges.deleted("k", 22.0)
-    ranges.asked(V8, 8)
+    ranges.asked(V8)
     assert ranges.answered("k", 23.0, None) is None  # the deletion answered v7
-    ranges.asked(V8, 7)
+    ranges.asked(V8, V7)
     ranges.clear()  # the credentials were refused
     assert ranges.answered("k", 30.0, None) is None
 

@@ -44,12 +44,12 @@ def test_an_event_answered_on_its_own_and_stamped_later_by_another_recorder_is_n
 
 def test_the_recorder_journals_the_first_version_its_answer_covered() -> None:
     b = AnswerRanges("default")
-    b.asked(event(1, 9.0), 1)
+    b.asked(event(1, 9.0))
     assert b.answered("x", 9.3, None) is None
-    b.asked(event(2, 10.0), 2)  # B's own stamp of v2
+    b.asked(event(2, 10.0))  # B's own stamp of v2
     assert b.answered("x", 10.03, None) is None
-    b.asked(V3, 3)
-    b.asked(V4, 4)  # v3 still waits
+    b.asked(V3)
+    b.asked(V4)  # v3 still waits
     row = b.answered("x", 11.6, None)
     assert row == MergedAnswer("x", "prod", "default", 10.03, 3, 4, 11.1, 11.6)
     assert merged_events([V1, V2_AS_A, V3, V4], [row]) == {V3: ("default",)}
@@ -112,6 +112,17 @@ def test_a_flag_alone_beside_another_flags_deletion_or_burst_is_told_by_its_own_
     assert _answer(e, now, 7.5, event(5, 7.0)) == rows  # claims nothing: no second row
 
 
+def test_events_asked_about_while_evaluation_was_halted_journal_no_row(journal: Journal) -> None:
+    """Refused credentials: the events meanwhile were asked of nobody, and the answer after the
+    halt is every flag's re-evaluation, not theirs (docs/journal.md)."""
+    e, now = _recorder(journal, ("x",))
+    e._on_result("x", None, EvaluateResult(Outcome.REJECTED, status=401, message="no"), False)
+    e.on_events([event(5, 5.0)])
+    e.on_events([event(6, 5.5)])
+    e.reevaluate_all()  # the user asks again: the halt is lifted
+    assert _answer(e, now, 6.0, event(6, 5.5)) == []
+
+
 def test_a_flag_deleted_and_created_again_in_one_batch_starts_from_its_new_versions() -> None:
     e = Evaluations(lambda update: None, lambda: 1.0, watched=(), retry_delay=0)
     e.seed({}, ("x",))
@@ -124,13 +135,14 @@ def test_a_flag_deleted_and_created_again_in_one_batch_starts_from_its_new_versi
 
 def test_a_restarted_servers_lower_versions_journal_no_row_while_an_older_one_waits() -> None:
     ranges = AnswerRanges("default")
-    ranges.asked(event(7, 5.0), 7)
+    ranges.asked(event(7, 5.0))
     ranges.answered("x", 5.2, None)
-    ranges.asked(event(8, 6.0), 8)
-    ranges.asked(event(2, 9.0), 1)  # versions started again while v8 waits: the range is unknown
+    ranges.asked(event(8, 6.0))
+    # Versions started again while v8 waits: the range is unknown.
+    ranges.asked(event(2, 9.0), event(1, 9.0))
     assert ranges.answered("x", 9.5, None) is None
-    ranges.asked(event(3, 10.0), 3)
-    ranges.asked(event(4, 10.1), 4)  # the new versions, after an answer: told again
+    ranges.asked(event(3, 10.0))
+    ranges.asked(event(4, 10.1))  # the new versions, after an answer: told again
     row = ranges.answered("x", 10.5, None)
     assert row is not None and (row.since, row.first_version, row.version) == (9.5, 3, 4)
 

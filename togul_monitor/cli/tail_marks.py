@@ -149,8 +149,9 @@ class MergeMarks:
         """The printed event a value line of `flag` in `context` (tied to `event_id`) is the
         effect of: the one the value published just before it answered (the monitor publishes
         the value, then its transition or first value), unless their ids differ; else, with an
-        id, the flag's waiting or last merged event that has it (a first answer that a newer
-        event superseded is still its own event's). None when none is known."""
+        id, the flag's waiting or last merged event that has it (no change or first value
+        comes of an answer a newer event superseded: core/evaluation.py). None when none is
+        known."""
         answer = self._answer
         if answer is not None and answer[0] == flag and answer[1] == context:
             event = answer[2]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.answered import AnswerRanges, first_versions
+from togul_monitor.core.answered import AnswerRanges, first_events
 from togul_monitor.core.quota_pause import QuotaPause
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.retry_later import RetryLater
@@ -172,9 +172,9 @@ class Evaluations:
             return
         reevaluator = None if self._halted else self._reevaluator
         paused = self._quota.paused
-        # The first version of each flag, for `history` (core/answered.py): a batch of one event
-        # per flag asked (the burst's common one) is its own, at no cost.
-        firsts = None if len(latest) == len(events) else first_versions(events)
+        # The first event of each flag, for `history` (core/answered.py): in a batch of one event
+        # per flag asked (the burst's common one) it is the last, at no cost.
+        firsts = None if len(latest) == len(events) else first_events(events)
         for key, last in latest.items():
             self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
             event_id, current = last.event_id, current_values.get(key)
@@ -184,7 +184,8 @@ class Evaluations:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
                     self._publish(ValueUpdated(changed))
-            self.ranges.asked(last, last.version if firsts is None else firsts[key])
+            if not self._halted:  # asked of nobody meanwhile: no answer covers it
+                self.ranges.asked(last, None if firsts is None else firsts[key])
             if paused:
                 self._quota.defer(key, event_id)
             elif reevaluator is not None:
@@ -248,6 +249,12 @@ class Evaluations:
             if result.outcome is not Outcome.OK or (old is not None and old.current is not None):
                 return
             if old is not None and old.deleted:
+                return
+            if self.values.created_by_event(flag_key):
+                # Its before is nothing (its event created it), and the answer came once the
+                # next change was known: it may already be that change's value. The next
+                # answer tells `∅ → value` under the newer event, and the creation reads
+                # "evaluated with the next change", as tail printed it when the newer came.
                 return
         if not superseded and result.outcome in (Outcome.OK, Outcome.NOT_FOUND):
             self.ranges.answered(flag_key, self._clock(), self.journal)

@@ -143,6 +143,11 @@ class FlagValues:
         if old is None or (old.current is None and not old.deleted):
             self._new.setdefault(flag_key, created)
 
+    def created_by_event(self, flag_key: str) -> bool:
+        """Whether the flag's first answer, still to come, is a transition from nothing: an
+        event created the flag (`mark_new`)."""
+        return self._new.get(flag_key) is True
+
     def first_by_event(self, flag_key: str, *, still_stale: bool = False) -> bool:
         """Whether the next answer for `flag_key` (`still_stale`: superseded, as `record`
         takes it) is the first value of a flag an event brought (one the event did not

@@ -9,17 +9,18 @@ flag and context per answer, core/answered.py): never one per event.
 
 An answer's row names its event (the last one it answered, by version and received time), the
 first version it answered (`first_version`: the flag's first event asked since its previous
-answer in that context, core/answered.py) and `since`, when that previous answer came in the
-same run. The events of the flag and environment from `first_version` up to the answered
-event's version were answered with it, when also received after `since` and before that event.
-The versions are what every recorder agrees on: in a shared journal an event keeps the stamp of
-the recorder that wrote it first, and a row's times are told by its own recorder's clock, so the
-times only narrow the range (they tell a restarted server's events, whose versions may start
-again, from the earlier ones); an event this recorder evaluated on its own, stamped later by
-another, is below `first_version`. The rule claims nothing it cannot check: a row counts only
-when its event is among the events read, exactly as the recorder received it, and an event
-journalled before such rows were written (or before they held `first_version`, store/model.py)
-has none.
+answer in that context, core/answered.py) and `since`: when that previous answer came in the
+same run, or just before that first event was received when that is earlier (an event is
+received before it is asked about). The events of the flag and environment from `first_version`
+up to the answered event's version were answered with it, when also received after `since` and
+before that event. The versions are what every recorder agrees on: in a shared journal an event
+keeps the stamp of the recorder that wrote it first, and a row's times are told by its own
+recorder's clock, so the times only narrow the range (they tell a restarted server's events,
+whose versions may start again, from the earlier ones); an event this recorder evaluated on its
+own, stamped later by another, is below `first_version`. The rule claims nothing it cannot
+check: a row counts only when its event is among the events read, exactly as the recorder
+received it, and an event journalled before such rows were written (or before they held
+`first_version`, store/model.py) has none.
 
 One rule for every reader (`merged_stream`): `history` and the TUI's history pane, the feed's
 rows of earlier runs (store/recorded.py) and the exports (store/export_window.py), so none of
@@ -61,7 +62,7 @@ class MergedAnswer(msgspec.Struct, frozen=True):
     flag_key: str
     environment_id: str  # the answered event's: the profile's environment
     context: str
-    since: float  # the flag's previous answer in this context (the same run)
+    since: float  # the previous answer in this context (this run), or before its first event
     first_version: int  # the lowest version it may have answered (core/answered.py)
     version: int  # the answered event's version
     received_at: float  # and when it was received
