@@ -298,9 +298,9 @@ async def test_a_shared_journals_reader_tells_the_window_a_second_recorder_journ
     """A reader of a shared journal opens on a recorder's mark 10 s old (taken as live); that
     recorder is dead, and another starts after the reader: its mark lands past the reader's
     start, which alone would read as the first one watching on. The new recorder journals the
-    time since the mark it found as its outage between the runs (once that mark did not move),
-    so the reader, looking again, reads that outage, or the mark not moved yet: nobody watched
-    from the mark to its start (`RecorderStopped`). Skipped without PostgreSQL."""
+    time since the mark it found as its outage between the runs, so the reader, looking again,
+    reads that outage: nobody watched from the mark to its start (`RecorderStopped`). Skipped
+    without PostgreSQL."""
     import dataclasses
 
     from tests.journal_backends import postgres_url, scratch_profile
@@ -326,16 +326,13 @@ async def test_a_shared_journals_reader_tells_the_window_a_second_recorder_journ
             first.close()  # killed: its mark moves no more
         reader = Monitor(profile, clock=clock)
         updates = Recorder(reader)
-        second = Monitor(profile, journal_writer=True, clock=clock)
+        second = Monitor(profile, journal_writer=True)
         try:
             await reader.start()
             updates.start()
             opened_at = reader.snapshot().watched_until
             assert opened_at is not None and opened_at > mark  # taken as live
             await second.start()
-            # It too takes the mark as a live recorder's at first, and journals its outage
-            # only once that mark did not move (tests/integration/test_postgres_shared_start.py).
-            shift[0] += WATCHED_PACE + profile.heartbeat_seconds + LIVE_MARK_SLACK
             look = open_reader_at(name, url)
             try:
                 await wait_for(
@@ -345,6 +342,7 @@ async def test_a_shared_journals_reader_tells_the_window_a_second_recorder_journ
                 assert [o.started_at for o in look.outages()] == [mark]
             finally:
                 look.close()
+            shift[0] += WATCHED_PACE + profile.heartbeat_seconds + LIVE_MARK_SLACK
             await wait_for(lambda: updates.of(RecorderStopped), what="the late window")
             assert updates.of(RecorderStopped) == [RecorderStopped(mark)]
             assert reader.snapshot().watched_until == mark

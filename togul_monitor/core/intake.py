@@ -289,7 +289,7 @@ class Intake:
             return
         elif isinstance(item, Outage):
             self.outages.append(item)
-            if self.journal is not None and not self.watched.held(item):
+            if self.journal is not None:
                 self.journal.append_outage(item)
         if isinstance(item, (Status, Heartbeat)):
             self._hub.publish(item)
@@ -344,7 +344,7 @@ class Intake:
                 outages[index] = outage
                 break
         self.log.revise(reported, outage)
-        if self.journal is not None and not self.watched.held(outage, reported):
+        if self.journal is not None:
             self.journal.revise_outage(outage)
         self._hub.publish(proven)
         self._on_change()

@@ -113,40 +113,7 @@ class MonitorJournal:
         if opened.live_mark is not None and opened.watched_until is not None:
             look = self._look_again(opened.live_mark, opened.watched_until, profile)
             self._look = asyncio.get_running_loop().create_task(look, name="journal-mark")
-        elif opened.covered_mark is not None and opened.journal is not None:
-            self._intake.watched.cover()
-            judge = self._judge_start(opened.journal, opened.covered_mark, profile)
-            self._look = asyncio.get_running_loop().create_task(judge, name="journal-mark")
         return opened
-
-    async def _judge_start(self, journal: Journal, mark: float, profile: Profile) -> None:
-        """A recorder of a shared journal started on `mark`, recent enough that another
-        recorder live would have written it: the time since is that one's to have watched.
-        Read again once a live recorder would have moved it (`live_mark_due`, as a reader's
-        `_look_again`; this run writes no mark meanwhile, core/watched.py `cover`): moved to
-        this run's start, with no outage journalled since that reaches it (`unwatched_since`:
-        that recorder lost its stream), it was watched, and this run's outage between the runs
-        is never journalled. Moved, but not that far: looked at again. Not moved (the other
-        one stopped watching there, or there is none: this recorder's own last run), the
-        outage is journalled after all. Cancelled (the monitor stops): held still, and this
-        run leaves no mark, so the next start dates its outage from this one's."""
-        started, covered = self._clock(), False
-        try:
-            while True:
-                due = live_mark_due(mark, profile.heartbeat_seconds)
-                while (left := due - self._clock()) > 0:
-                    await asyncio.sleep(min(left, LOOK_STEP))
-                seen = await asyncio.to_thread(watched_mark, journal, self._clock())
-                if seen is None or seen <= mark:
-                    break
-                if seen >= started:
-                    outages = await asyncio.to_thread(journal.outages, started)
-                    covered = unwatched_since(mark, started, outages) is None
-                    break
-                mark = seen
-        except JournalError:
-            covered = False  # it cannot tell: the outage is claimed (more, never less)
-        self._intake.watched.judged(covered)
 
     async def _look_again(self, mark: float, opened_at: float, profile: Profile) -> None:
         """The recorder's `mark`, taken as live's at `opened_at`, read again once a live

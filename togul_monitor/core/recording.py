@@ -78,10 +78,6 @@ class Opened(msgspec.Struct):
     #: before): looked at again once a live recorder would have moved it
     #: (core/monitor_journal.py). None: the mark was judged at the opening.
     live_mark: float | None = None
-    #: A recorder of a shared journal that starts on a mark showing another recorder live:
-    #: that mark, judged once a live one would have moved it (core/monitor_journal.py
-    #: `_judge_start`); meanwhile the outage between the runs is held (core/watched.py).
-    covered_mark: float | None = None
 
     def rows(self, limit: int) -> list[Row]:
         """`events` and `outages` in the order they were received (at one time, an outage
@@ -176,15 +172,9 @@ async def open_journal(
             if opened.events and opened.resumed is None:  # another environment's journal:
                 opened.last_values = {}  # its values are too, and what they found
                 opened.changes = msgspec.structs.replace(opened.changes, found=())
-            shared = not isinstance(journal_target(profile_name, journal_url, directory), Path)
-            if shared and opened.resumed and recorder_live(opened.watched_until, now, heartbeat):
-                # Another recorder of the profile watches (or this one's last run stopped
-                # just now): not an outage yet, though still resumed for the replay.
-                opened.covered_mark = opened.watched_until
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.outages, opened.watched_until, opened.live_mark = [], None, None
-        opened.covered_mark = None
         opened.problem = f"journal history not loaded: {exc}"
     except asyncio.CancelledError:
         close_aside(journal)

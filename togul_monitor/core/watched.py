@@ -82,9 +82,6 @@ class WatchedMark:
         self._timer: asyncio.TimerHandle | None = None
         self._written: float | None = None  # the last mark written into the journal
         self.began: float | None = None  # when this run first watched (None: not yet)
-        # Another recorder seems to watch (`cover`): no mark written, the first outage held.
-        self._covered = False
-        self._held: Outage | None = None
 
     @property
     def watching(self) -> bool:
@@ -111,42 +108,8 @@ class WatchedMark:
         if self._timer is not None:
             self.write()
 
-    def cover(self) -> None:
-        """A recorder that starts on a shared journal whose mark shows another recorder live
-        (`recorder_live`): that one watched the time since, so this run's first outage (the
-        time between the runs) is held, not journalled, and its own marks are not written:
-        whether the mark moves tells whether the other one is live (core/monitor_journal.py
-        `_judge_start`), and this run's marks would move it too. Until `judged`."""
-        self._covered = True
-
-    def held(self, outage: Outage, reported: Outage | None = None) -> bool:
-        """Whether `outage` is held rather than journalled: the first outage of a covered run,
-        or the proof of the held one (`reported`: as it was reported), which replaces it."""
-        if not self._covered:
-            return False
-        if reported is None and self._held is None:
-            self._held = outage
-            return True
-        if reported is not None and reported == self._held:
-            self._held = outage
-            return True
-        return False
-
-    def judged(self, covered: bool) -> None:
-        """Whether another recorder watched this run's start: if not (its mark did not move),
-        the held outage is journalled now, late, once; either way this run's marks are
-        written from now on. An outage not yet decided is journalled when it is, as ever."""
-        held, self._held, self._covered = self._held, None, False
-        journal = self._journal()
-        if not covered and held is not None and journal is not None:
-            journal.append_outage(held)  # before the mark that moves past it
-        if self._timer is not None:
-            self.write()
-
     def write(self) -> None:
         journal, at = self._journal(), self._alive()
-        if self._covered:
-            return
         if journal is not None and (self._written is None or at > self._written):
             journal.set_watched_until(at)
             self._written = at
