@@ -273,3 +273,25 @@ def test_tail_the_feed_and_its_detail_say_it_in_historys_one_wording() -> None:
     assert tail_marks.WITH_NEXT is merged.WITH_NEXT
     assert STATUS_TEXTS["with-next"][0] is merged.WITH_NEXT
     assert STATE_WORDS["with-next"] is merged.WITH_NEXT
+
+
+@pytest.mark.parametrize(("versions", "asked_for"), [((5,), "5"), ((5, 6), None)])
+def test_r_after_a_halt_asks_for_the_one_event_that_came_meanwhile_never_one_of_two(
+    journal: Journal, versions: tuple[int, ...], asked_for: str | None
+) -> None:
+    """One event while nobody was asked: the answer after `r` is its effect. Two: no one answer
+    tells which of them changed the value, so it is found by `r`, tied to neither (the newer one
+    would read as the change's cause, the older as evaluated and unchanged)."""
+    e, now = _recorder(journal, ("x",))
+    e._on_result("x", None, EvaluateResult(Outcome.REJECTED, status=401, message="no"), False)
+    for version in versions:
+        e.on_events([event(version, 5.0)])
+    asked: list[tuple[str, str | None]] = []
+
+    class Reevaluator:  # what `r` asks, and for which event
+        def request(self, key: str, event_id: str | None, **_: object) -> None:
+            asked.append((key, event_id))
+
+    e._reevaluator = Reevaluator()  # type: ignore[assignment]
+    e.reevaluate_all()
+    assert asked == [("x", asked_for)]

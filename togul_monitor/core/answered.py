@@ -21,8 +21,8 @@ event is received before it is asked about (the stream client's queue, the journ
 backpressure), so an event received while the previous answer was on its way, and asked about
 after it, is still within the row. There is no row when the first version asked is not below
 the answered one (a restarted server's versions started again while one waited), nor for what
-was asked while evaluation was halted (the credentials refused: core/evaluation.py asks nothing
-of it then).
+came while evaluation was halted (the credentials refused: nobody was asked then; after `r`,
+core/evaluation.py asks for the one event that came, or finds the change when several did).
 """
 
 from __future__ import annotations

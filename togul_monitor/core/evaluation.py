@@ -179,7 +179,12 @@ class Evaluations:
             self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
             event_id, current = last.event_id, current_values.get(key)
             self._retry.newer_event(key, event_id)
-            self._pending[key] = event_id
+            if self._halted and self._pending.get(key, event_id) != event_id:
+                # A second event asked of nobody (credentials refused): no one answer will tell
+                # which of them changed the value, so the answer after `r` is found, no event's.
+                self._pending[key] = None
+            else:
+                self._pending[key] = event_id
             if current is None or not current.stale:
                 changed = self.values.mark_stale(key)
                 if changed is not None:
