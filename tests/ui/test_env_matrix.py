@@ -24,6 +24,9 @@ from togul_monitor.ui.screens.env_diff import (
     hidden_below,
     more_below,
     read_state,
+    rows_below,
+    side_width,
+    table_height,
 )
 from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
 
@@ -317,10 +320,15 @@ async def test_at_80_columns_every_difference_can_be_reached_and_the_hidden_ones
         headline, *differences = screen.differences_shown()
         total = len(differences)
         assert total >= 13 and headline.endswith(f"+{total - 1} more"), headline
-        hidden = int(str(more.render()).split()[1])
         words = screen.words
-        seen = [line for line in screen._lines() if line.region.bottom <= words.region.bottom]
-        assert 0 < hidden == total - len(seen), (hidden, total, len(seen))
+
+        def hidden_and_unseen() -> tuple[int, int]:
+            seen = [line for line in screen._lines() if line.region.bottom <= words.region.bottom]
+            return int(str(more.render()).split()[1]), total - len(seen)
+
+        # Once the box is shared between the table and the list (a layout or two after opening).
+        await wait_for(pilot, lambda: len(set(hidden_and_unseen())) == 1, what="settled")
+        assert hidden_and_unseen()[0] > 0
 
         await pilot.press("tab")
         assert screen.focused is words
@@ -332,3 +340,62 @@ async def test_at_80_columns_every_difference_can_be_reached_and_the_hidden_ones
             lambda: not more.display and words.region.contains_region(last.region),
             what="the last difference in sight",
         )
+
+
+def test_the_line_under_the_table_counts_the_rules_below_its_edge() -> None:
+    labels = ["enabled", "default", "rule 1 / 1", "rule 2 / 2", "rule 3 / –"]
+    assert rows_below(labels, 5) == ""
+    assert rows_below(labels, 4) == "… 1 more rule below"
+    assert rows_below(labels, 2) == "… 3 more rules below"
+    assert rows_below(labels, 1) == "… 4 more lines below (3 rules)"  # a field among them
+    assert rows_below(labels[:2], 1) == "… 1 more line below"
+
+
+def test_the_sides_take_the_table_width_and_the_height_is_shared_by_need() -> None:
+    # The cells were cut at the same ~20 cells at any width once the screen had been resized
+    # (laid out once, from the size the screen had when it opened).
+    assert side_width(68) == 22 and side_width(176) == 76
+    assert side_width(10) == 12
+    assert table_height(35, 20, 12) == 20  # both whole
+    # 16 rules beside 2 at 200x50: the table kept half, the differences' list blank lines.
+    assert table_height(35, 23, 15) == 19
+    assert table_height(35, 8, 40) == 8  # the table whole, the differences the rest
+    assert table_height(27, 20, 20) == 12  # half each
+    assert table_height(4, 20, 20) == 3  # never less than a header and two rows
+
+
+async def test_every_rule_can_be_reached_and_those_below_the_table_are_said() -> None:
+    # 16 rules in production, 2 in staging: the table ended at `≠ rule 2 / 2` at 80x24 and
+    # read as "both have 2 rules", saying nothing of the 14 below its edge.
+    plans = ["free", "pro"] + [f"plan{i} of a long name" for i in range(14)]
+    a = config("production", True, 1, [("plan", p, 10 + i) for i, p in enumerate(plans)])
+    b = config("staging", True, 1, [("plan", p, 10 + i) for i, p in enumerate(plans[:2])])
+    app = DiffOnly(DiffRead(a, b, time.time()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvDiffScreen), what="the diff")
+        screen = app.screen
+        assert isinstance(screen, EnvDiffScreen)
+        table, more = screen.table, screen.query_one("#env-diff-rules-more", Static)
+        # At 80x24 the table holds its header and 4 rows: the fields' last lines are below too.
+        await wait_for(pilot, lambda: "rules): ↓ scrolls" in str(more.render()), what="more")
+
+        def hidden_and_unseen() -> tuple[int, int]:
+            seen = table.scrollable_content_region.height - table.header_height
+            return int(str(more.render()).split()[1]), table.row_count - seen
+
+        await wait_for(pilot, lambda: len(set(hidden_and_unseen())) == 1, what="settled")
+        assert table.row_count == 21 and hidden_and_unseen()[0] >= 16
+        assert "(16 rules)" in str(more.render())
+
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: "rules): tab, then ↓" in str(more.render()), what="tab")
+        await pilot.press("tab")
+        assert screen.focused is table
+        await pilot.press("pagedown", "ctrl+end")
+        last = table.get_row_at(table.row_count - 1)
+        assert last[0].plain == "≠ rule 16 / –" and last[1].plain.startswith("plan = plan13 of")
+        await wait_for(pilot, lambda: not more.display, what="the last rule in sight")
+
+        await pilot.resize_terminal(200, 50)
+        await wait_for(pilot, lambda: screen._width == 76, what="the columns widened")
+        assert table.get_row_at(table.row_count - 1)[1].plain == "plan = plan13 of a long name → 25"

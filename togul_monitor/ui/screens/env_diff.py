@@ -3,10 +3,14 @@ side (its fields, then its rules aligned as `compare` aligns them), the lines th
 highlighted, and the differences in words under them. Plain Text throughout: every string is
 escaped already (domain/env_compare_words.py).
 
-The aligned rules take what they need up to half the box; the differences the rest, in a list of
-their own that scrolls (`tab` to it), and while some are below its edge a line under it says how
-many and how to reach them (`more_below`): a flag differing in 13 ways showed 9 with nothing
-said of the others, though its headline counted them.
+The aligned table and the differences in words under it share the box by need
+(`table_height`: both whole where they fit, else the smaller whole when it is at most half,
+else half each), each scrolls (`tab` between them), and while some of either is below its edge
+a line under it says how many and how to reach them (`rows_below`, `more_below`): a flag
+differing in 13 ways showed 9 with nothing said of the others, and one with 16 rules in one
+environment and 2 in the other read as "both have 2" where the table ended at its second row of
+rules. The sides' columns take the table's width, laid out again when the screen is resized
+(`side_width`): they were cut at the width the screen had when it opened.
 
 It shows what the matrix read, and follows the matrix's reads while it is open (looked at
 `LOOK_EVERY`): a configuration changed since is shown as soon as the matrix has read it, and the
@@ -23,6 +27,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.css.scalar import Scalar
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
@@ -36,6 +41,11 @@ from togul_monitor.ui.view.format import fmt_age, plain
 DIFFERS_STYLE = "bold black on yellow"
 LOOK_EVERY = 0.5  # seconds between two looks at the matrix's read (tests shorten it)
 LABEL_WIDTH = 15  # `≠ description` whole
+# Cells a DataTable adds around its three columns (a padding cell each side of each), and a
+# vertical scrollbar's room, kept whether or not it shows so the widths do not jump with it.
+TABLE_GUTTER = 3 * 2 + 2
+SIDE_LEAST = 12
+TABLE_LEAST = 3  # the header and two rows, however many differences there are
 
 
 class DiffRead(msgspec.Struct, frozen=True):
@@ -83,6 +93,44 @@ def more_below(hidden: int, in_list: bool) -> str:
     return f"{what}: ↓ scrolls" if in_list else f"{what}: tab, then ↓"
 
 
+def side_width(table_width: int) -> int:
+    """Cells of each environment's column in a table `table_width` cells wide: the rest after
+    the labels, shared."""
+    return max(SIDE_LEAST, (table_width - LABEL_WIDTH - TABLE_GUTTER) // 2)
+
+
+def rows_below(labels: list[str], first_unseen: int) -> str:
+    """The line under the aligned table while some of its rows (`labels`, in order) are below
+    its edge (`first_unseen`: the index of the first not in sight): how many rules, or lines
+    and how many of them rules when fields are among them (a screen shorter than the fields).
+    `""`: all in sight."""
+    hidden = labels[max(0, first_unseen) :]
+    if not hidden:
+        return ""
+    rules = sum(1 for label in hidden if label.startswith("rule "))
+    if rules == len(hidden):
+        return f"… {rules} more rule{'' if rules == 1 else 's'} below"
+    of_them = f" ({rules} rule{'' if rules == 1 else 's'})" if rules else ""
+    return f"… {len(hidden)} more line{'' if len(hidden) == 1 else 's'} below{of_them}"
+
+
+def table_height(room: int, table_needs: int, words_needs: int) -> int:
+    """Lines the aligned table gets of `room` (what the table, the differences and the lines
+    saying what is below them share): all it needs when both fit; else the differences all
+    theirs when that is at most half, the table all its own when that is, and half each
+    otherwise. Each part cut keeps a line for saying so."""
+    if table_needs + words_needs <= room:
+        return table_needs
+    half = max(0, room - 2) // 2
+    if words_needs <= half:
+        height = room - 1 - words_needs
+    elif table_needs <= half:
+        height = table_needs
+    else:
+        height = half
+    return max(TABLE_LEAST, height)
+
+
 class EnvDiffScreen(ModalScreen[None]):
     BINDINGS = [
         *close_and_help("env_diff_close"),
@@ -101,6 +149,8 @@ class EnvDiffScreen(ModalScreen[None]):
     }
     EnvDiffScreen #env-diff-state { height: auto; max-height: 2; color: $text-muted; }
     EnvDiffScreen DataTable { height: auto; max-height: 50%; }
+    EnvDiffScreen #env-diff-rules-more { height: 1; color: $warning; display: none; }
+    EnvDiffScreen #env-diff-rules-more.-shown { display: block; }
     EnvDiffScreen #env-diff-headline { height: auto; text-style: bold; }
     EnvDiffScreen #env-diff-words { height: 1fr; min-height: 2; }
     EnvDiffScreen .env-diff-difference { height: auto; padding-left: 2; color: $text-accent; }
@@ -122,13 +172,15 @@ class EnvDiffScreen(ModalScreen[None]):
         self.source, self.clock, self._refresh = source, clock, refresh
         self.read = source()
         self.lines = side_by_side(self.read.a, self.read.b)
+        self._width = 0  # each side's column, as last laid out
 
     def compose(self) -> ComposeResult:
-        with Vertical() as box:
+        with Vertical(id="env-diff-box") as box:
             box.border_title = plain(f"{self.key}: {self.env_a} ↔ {self.env_b}")
             box.border_subtitle = "r refresh · esc close"
             yield Static("", id="env-diff-state")
             yield DataTable(id="env-diff-table", cursor_type="row", zebra_stripes=False)
+            yield Static("", id="env-diff-rules-more")
             yield Static("", id="env-diff-headline")
             yield VerticalScroll(id="env-diff-words")
             yield Static("", id="env-diff-more")
@@ -140,13 +192,14 @@ class EnvDiffScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.table
-        width = self._side_width()
-        table.add_column("", width=LABEL_WIDTH)
-        table.add_column(plain(self.env_a), width=width)
-        table.add_column(plain(self.env_b), width=width)
+        # The table is not laid out yet: its width from the box's (90% less its gutter) until
+        # it is (`_relayout`).
+        self._lay_columns(side_width(self.app.size.width * 90 // 100 - 4))
         self._paint()
         table.focus()
         self.watch(self.words, "scroll_y", self._paint_more, init=False)
+        self.watch(table, "scroll_y", self._paint_more, init=False)
+        self.call_after_refresh(self._relayout)
         self.set_interval(LOOK_EVERY, self._look, name="env-diff")
 
     @property
@@ -161,8 +214,44 @@ class EnvDiffScreen(ModalScreen[None]):
     def _lines(self) -> list[Static]:
         return list(self.words.query(".env-diff-difference").results(Static))
 
-    def _side_width(self) -> int:
-        return max(20, (self.app.size.width * 90 // 100 - LABEL_WIDTH - 8) // 2 - 4)
+    def _lay_columns(self, width: int) -> bool:
+        """The columns at `width` cells a side (False: already so)."""
+        if width == self._width:
+            return False
+        self._width = width
+        table = self.table
+        table.clear(columns=True)
+        table.add_column("", width=LABEL_WIDTH)
+        table.add_column(plain(self.env_a), width=width)
+        table.add_column(plain(self.env_b), width=width)
+        return True
+
+    def _relayout(self) -> None:
+        """After a layout: the sides' width from the table's, the height shared by need, and
+        what is out of sight said."""
+        if not self.is_mounted:
+            return
+        table = self.table
+        row = table.cursor_row
+        if table.size.width and self._lay_columns(side_width(table.size.width)):
+            self._paint(row)
+        self._fit()
+        self._paint_more()
+
+    def _fit(self) -> None:
+        box = self.query_one("#env-diff-box", Vertical)
+        state = self.query_one("#env-diff-state", Static).outer_size.height
+        headline = self.query_one("#env-diff-headline", Static).outer_size.height
+        room = box.size.height - state - headline
+        if room <= 0:
+            return
+        needs = self.table.row_count + 1  # and its header
+        # The lines' own heights: the list's virtual size is at least its own height.
+        words = sum(line.outer_size.height for line in self._lines())
+        height = table_height(room, needs, words)
+        if self.table.styles.max_height != Scalar.from_number(height):
+            self.table.styles.max_height = height
+            self.call_after_refresh(self._paint_more)  # once laid out at that height
 
     def _look(self) -> None:
         read = self.source()
@@ -175,9 +264,10 @@ class EnvDiffScreen(ModalScreen[None]):
             self._paint_state()  # the age moves
         self._paint_more()
 
-    def _paint(self) -> None:
-        table, width = self.table, self._side_width()
-        row = table.cursor_row
+    def _paint(self, row: int | None = None) -> None:
+        """Every line again (the cursor kept on `row`, else where it is)."""
+        table, width = self.table, self._width
+        row = table.cursor_row if row is None else row
         table.clear()
         for label, left, right, differs in self.lines:
             style = DIFFERS_STYLE if differs else ""
@@ -208,13 +298,22 @@ class EnvDiffScreen(ModalScreen[None]):
             )
         for widget in shown[len(lines) :]:
             widget.remove()
-        self.call_after_refresh(self._paint_more)
+        self.call_after_refresh(self._relayout)
 
     def _paint_more(self) -> None:
-        """Say how many differences are out of sight below (after a layout, a scroll, a focus
-        change, and at each look)."""
+        """Say how many rules and differences are out of sight below (after a layout, a
+        scroll, a focus change, and at each look)."""
         if not self.is_mounted:
             return
+        table = self.table
+        seen = table.scrollable_content_region.height - table.header_height
+        first_unseen = round(table.scroll_y) + max(0, seen)
+        line = rows_below([label for label, *_ in self.lines], first_unseen)
+        if line:
+            line += ": ↓ scrolls" if self.focused is table else ": tab, then ↓"
+        rules_more = self.query_one("#env-diff-rules-more", Static)
+        rules_more.update(Text(line))
+        rules_more.set_class(bool(line), "-shown")
         words = self.words
         seen_to = round(words.scroll_y) + words.scrollable_content_region.height
         hidden = hidden_below([line.virtual_region.bottom for line in self._lines()], seen_to)
@@ -227,7 +326,7 @@ class EnvDiffScreen(ModalScreen[None]):
         self._paint_more()
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self._paint_more)
+        self.call_after_refresh(self._relayout)
 
     def _paint_state(self) -> None:
         line = Text(read_state(self.read, self.clock()))
