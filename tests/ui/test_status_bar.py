@@ -191,6 +191,17 @@ def test_the_values_pane_says_its_values_may_be_out_of_date_while_not_live() -> 
     assert subtitle.startswith("not shown: e, f, g, h (widen, or y copies all) · ")
 
 
+def test_with_no_monitor_after_a_failed_switch_the_values_pane_says_they_may_be_stale() -> None:
+    # The values pane kept the profile before's values under a bare `values` title: no
+    # snapshot (no monitor) read as "nothing to say".
+    from togul_monitor.ui.view.status import STALE_NOTE, stale_note, values_titles
+
+    assert stale_note(None) == "" and values_titles(("default",), None) == ("values", "")
+    assert stale_note(None, stopped=True) == STALE_NOTE
+    title, _ = values_titles(("default", "free"), None, 2, stopped=True)
+    assert title == "values · not live: may be stale · 2 contexts"
+
+
 def test_an_environment_nothing_could_check_is_not_vouched_for() -> None:
     # A key of scope stream without a token: the profile says production, nothing checked it.
     from togul_monitor.config.profiles import Profile

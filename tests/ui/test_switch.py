@@ -7,9 +7,11 @@ from textual.widgets import Input, OptionList
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import ProfileStore
 from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.domain.values import FlagValue
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen, ProfileSwitcherScreen
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
+from togul_monitor.ui.widgets.values_table import ValuesTable
 
 from .helpers import feed_lines, make_app, wait_for, wait_live
 
@@ -94,8 +96,11 @@ async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_and_e_edits_the
     emulator: EmulatorHandle,
 ) -> None:
     """The old stream is closed before the new profile opens: when it cannot open, nothing
-    streams, and the bar must not go on saying the old profile is live. The notice's "E: edit
-    this profile" edits the profile it names, the one that failed, not the one before."""
+    streams, and the bar must not go on saying the old profile is live, nor the values pane
+    showing the old profile's values as followed: its title says they may be stale and each is
+    ⟳ (they kept their looks, ages counting, with only the bar saying stopped). The notice's
+    "E: edit this profile" edits the profile it names, the one that failed, not the one
+    before."""
     save_profiles(emulator)
     ProfileStore().add(
         ProfileEntry(
@@ -111,6 +116,14 @@ async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_and_e_edits_the
         await wait_live(pilot, app)
         status = app.query_one("#status")
         await wait_for(pilot, lambda: "live" in str(status.render()), what="the bar")
+        values, pane = app.query_one("#values", ValuesTable), app.query_one("#values-pane")
+
+        def answered() -> list[FlagValue]:
+            return [value for value in values.values.values() if value.current is not None]
+
+        await wait_for(
+            pilot, lambda: answered() and "stale" not in str(pane.border_title), what="values"
+        )
         app.switch_profile("wrongenv")
         notice = app.query_one(NoticePanel)
         await wait_for(pilot, lambda: notice.has_class("-shown"), what="the panel")
@@ -119,6 +132,8 @@ async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_and_e_edits_the
         await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
         assert "live" not in str(status.render()).split("stopped")[0]
         assert await emulator.await_streams(0)  # the old stream closed: nothing streams
+        assert pane.border_title == "values · not live: may be stale"
+        assert all(value.stale for value in answered())
 
         await pilot.press("E")
         await wait_for(pilot, lambda: isinstance(app.screen, ProfileFormScreen), what="the form")

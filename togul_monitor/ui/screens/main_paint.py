@@ -260,7 +260,12 @@ class MainPainter:
         values = self.values
         # The border's text has its width less the corners, a `─` and a space each side.
         room = self.values_pane.outer_size.width - BORDER_TEXT_MARGIN
-        title, subtitle = values_titles(values.contexts, snapshot, values.shown_contexts, room)
+        # No monitor after a profile that could not be opened: the values are the one before's.
+        stopped = monitor is None and self.status.state is ConnectionState.STOPPED
+        stopped = stopped and values.row_count > 0
+        title, subtitle = values_titles(
+            values.contexts, snapshot, values.shown_contexts, room, stopped=stopped
+        )
         if title != self.values_pane.border_title:
             self.values_pane.border_title = title
         if subtitle != self.values_pane.border_subtitle:
@@ -349,6 +354,7 @@ class MainPainter:
         self.notice.show_failed(profile_name, error, *keys)
         why = f"profile {profile_name} could not be opened"
         self.status = Status(ConnectionState.STOPPED, self.clock(), error=why)
+        self.values.mark_all_stale()  # the monitor before's values: nothing follows them now
         self.texts()
 
     # -- the selected flag's history ----------------------------------------------------------

@@ -251,16 +251,24 @@ def snapshot_values(snapshot: MonitorSnapshot) -> list[FlagValue]:
 STALE_NOTE = "not live: may be stale"
 
 
-def stale_note(snapshot: MonitorSnapshot | None) -> str:
+def stale_note(snapshot: MonitorSnapshot | None, stopped: bool = False) -> str:
     """What a pane of the monitor's values says while the stream is not live (`` when it is):
     a change made meanwhile reaches the monitor only when it is live again. The values pane's
-    title and the inventory's header say it alike."""
-    down = snapshot is not None and snapshot.status.state is not ConnectionState.LIVE
-    return STALE_NOTE if down else ""
+    title and the inventory's header say it alike. Without a snapshot no monitor runs:
+    `stopped` says the values shown are still those of the one before it (a profile that
+    could not be opened stopped it), which nothing follows any more."""
+    if snapshot is None:
+        return STALE_NOTE if stopped else ""
+    return STALE_NOTE if snapshot.status.state is not ConnectionState.LIVE else ""
 
 
 def values_titles(
-    contexts: Sequence[str], snapshot: MonitorSnapshot | None, shown: int = 0, width: int = 0
+    contexts: Sequence[str],
+    snapshot: MonitorSnapshot | None,
+    shown: int = 0,
+    width: int = 0,
+    *,
+    stopped: bool = False,
 ) -> tuple[str, str]:
     """The values pane's border title and subtitle. While the stream is not live the title
     first says the values may be out of date (a change made meanwhile reaches the monitor only
@@ -268,8 +276,9 @@ def values_titles(
     contexts it then counts them (and how many have a column, when the pane is too narrow for
     all); the subtitle says which are left out and how to see them (fitted to `width` cells
     when given: `not_shown`), then the evaluate requests sent so far (one per flag and context:
-    they grow with the contexts) when there is room. One context: `values`."""
-    title = "values" + (f" · {stale}" if (stale := stale_note(snapshot)) else "")
+    they grow with the contexts) when there is room. One context: `values`. `stopped`: no
+    monitor runs and the pane still shows the values of the one before (`stale_note`)."""
+    title = "values" + (f" · {stale}" if (stale := stale_note(snapshot, stopped)) else "")
     if len(contexts) <= 1:
         return title, ""
     requests = snapshot.evaluate_requests if snapshot is not None else 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from msgspec.structs import replace
 from rich.cells import cell_len
 from rich.text import Text
 from textual.timer import Timer
@@ -227,6 +228,18 @@ class ValuesTable(LeanTable):
                 self._sort()
             elif self._sort_timer is None:
                 self._sort_timer = self.set_timer(SORT_EVERY, self._sort)
+
+    def mark_all_stale(self) -> None:
+        """Every value ⟳: no monitor follows them any more (its stream stopped), as a lost
+        stream marks them (the monitor's own values are not touched)."""
+        self.apply(
+            [
+                replace(value, stale=True)
+                for values in self.by_context.values()
+                for value in values.values()
+                if not value.stale and value.current is not None
+            ]
+        )
 
     def _sort(self) -> None:
         self._sort_timer = None
