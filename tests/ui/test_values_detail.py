@@ -88,7 +88,8 @@ async def test_enter_on_a_values_row_shows_its_value_whole_and_e_its_latest_even
     emulator: EmulatorHandle,
 ) -> None:
     """Before, `enter` opened the latest event's detail (its before → after, not the value now)
-    and without one only said so: a cut value could be read whole only by copying it."""
+    and without one only said so: a cut value could be read whole only by copying it. The footer
+    says `⏎ Detail` with the pane focused."""
     app = make_app(make_profile(emulator, watch=("feature-limits",)))
     said: list[str] = []
     notify = app.notify
@@ -104,6 +105,11 @@ async def test_enter_on_a_values_row_shows_its_value_whole_and_e_its_latest_even
         await wait_for(pilot, lambda: "feature-limits" in table.values, what="the value")
         table.focus()
         table.move_cursor(row=table.get_row_index("feature-limits"))
+        # The footer says so (it dropped `⏎ Detail` there: the table's own enter, unlabelled).
+        await pilot.pause()
+        enter = app.screen.active_bindings["enter"]
+        assert enter.node is table and enter.binding.show, enter
+        assert enter.binding.description == "Detail"
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ValuesDetailScreen), what="values")
         screen = app.screen

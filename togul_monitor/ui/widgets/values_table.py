@@ -24,10 +24,12 @@ from collections.abc import Callable, Iterable, Sequence
 from msgspec.structs import replace
 from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import Binding
 from textual.timer import Timer
 
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.keymap import DEFAULT_KEYS
 from togul_monitor.ui.view.change import cut_middle
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.value_columns import (
@@ -66,6 +68,19 @@ Changes = dict[str, dict[str, Text]]  # row key → column key → its new cell
 
 class ValuesTable(LeanTable):
     """Flag → value for each of the profile's contexts."""
+
+    # DataTable's own `enter` (select the row: its values whole, screens/values_detail.py) hid
+    # the screen's `⏎ Detail` from the footer while the pane had the focus, and being unlabelled
+    # the footer said nothing of what it does. The same id: a remapped detail key does it too.
+    BINDINGS = [
+        Binding(
+            DEFAULT_KEYS["detail"][0],
+            "select_cursor",
+            "Detail",
+            tooltip="The flag's values whole, each context's, and its state",
+            id="detail",
+        )
+    ]
 
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=0)
