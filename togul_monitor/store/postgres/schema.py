@@ -20,8 +20,9 @@ store/postgres/sink.py; 0 for an event journalled before step 4, whose changes k
 another recorder's copy of one is not written again, but a different change of that event and
 context (a replay, the value moved meanwhile) replaces it, the newest kept as SQLite keeps it;
 a restarted server's event of the same id has a row of its own, and so its changes do.
-Configuration diffs are keyed by (profile, environment, flag, event id), or, when there is no
-id, by the flag's id and the version (a change found on a re-fetch: the version of the
+Configuration diffs are keyed by (profile, environment, flag, event id, event_seq), `event_seq`
+found as a transition's is (0 for a diff of an event journalled before step 6), or, when there
+is no id, by the flag's id and the version (a change found on a re-fetch: the version of the
 configuration read, store/model.py): a flag deleted and created again is another flag whose
 versions start again. A transition without an event id has no identity two recorders share
 (each computes its own time), so it is not deduplicated.
@@ -211,12 +212,35 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE INDEX IF NOT EXISTS merged_answers_by_flag
             ON merged_answers (profile, flag_key, seq)""",
     ),
+    # A restarted server's diff of an id the earlier life used was taken for that life's diff
+    # and dropped (keyed by the id alone; a seeded world's flags keep their ids and start their
+    # versions again, so neither tells the lives apart: only the event's row does). A diff with
+    # an id is keyed by its event's row too (`event_seq`, as a transition's since step 4: the
+    # seq of its flag's newest event of the id in its environment received by then, looked up
+    # when it is written, store/postgres/sink.py), so another recorder's copy of it is still
+    # written once. As step 4, nothing is filled in: a diff journalled before keeps 0, the key
+    # it had (the old index held one per id, flag and environment, so none breaks the new
+    # one), and so does a diff of an event journalled by a program before this step
+    # (`DIFFS_BY_EVENT`), so a copy of it journalled after still finds it. `ADD COLUMN` with a
+    # constant default rewrites no row: the step's time is one index build, holding
+    # `config_diffs` (a small table: one row per change of a flag's configuration).
+    6: (
+        "ALTER TABLE config_diffs ADD COLUMN IF NOT EXISTS event_seq bigint NOT NULL DEFAULT 0",
+        """CREATE UNIQUE INDEX IF NOT EXISTS config_diffs_identity_by_event
+            ON config_diffs (profile, environment_id, flag_key, event_id, event_seq)
+            WHERE event_id IS NOT NULL""",
+        "DROP INDEX IF EXISTS config_diffs_identity_by_id",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
 #: The first version an older program's recorder cannot write to: step 4 drops the index its
 #: inserts of value changes name (see the step).
 BREAKS_OLDER_RECORDERS = 4
+#: The first version whose programs key a diff by its event's row (step 6): a diff of an event
+#: an older program journalled (`events.written_by_schema` below it, or NULL) is keyed 0, as
+#: the diffs journalled before the step are.
+DIFFS_BY_EVENT = 6
 #: What this program's connections call themselves (`pg_stat_activity`); a program older than
 #: `BREAKS_OLDER_RECORDERS` calls its own `OLDER_PROGRAM`.
 APPLICATION_NAME = f"togul-monitor (journal schema {SCHEMA_VERSION})"

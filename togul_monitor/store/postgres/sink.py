@@ -42,7 +42,7 @@ from togul_monitor.store.model import (
     transition_row,
 )
 from togul_monitor.store.postgres.older import OlderRecorders
-from togul_monitor.store.postgres.schema import SCHEMA_VERSION
+from togul_monitor.store.postgres.schema import DIFFS_BY_EVENT, SCHEMA_VERSION
 from togul_monitor.store.writer import (
     RETENTION_EVERY,
     AppendAnswer,
@@ -106,11 +106,25 @@ def _insert_transition(environment: bool) -> str:
 
 _INSERT_TRANSITION = _insert_transition(environment=False)
 _INSERT_TRANSITION_OF_ENVIRONMENT = _insert_transition(environment=True)
-# `flag_id` is part of the diff's identity only (store/postgres/schema.py, version 3): read
-# back, the diff's text has it.
+# `flag_id` and `event_seq` are parts of the diff's identity only (store/postgres/schema.py,
+# steps 3 and 6): read back, the diff's text has the flag's id. `event_seq` is the row of the
+# event the diff explains, found as a transition's (above) and as the readers tie a diff
+# (store/recorded.py): the newest event of its id, flag and environment received by the time
+# it was computed (a clock apart for another recorder's row), so a restarted server's diff of
+# an id the earlier life used is kept beside that life's, and another recorder's copy is not;
+# 0 without an id, without such a row, or for an event a program before step 6 journalled
+# (the key its diffs have). No conflict target: either identity index (with an id, or by
+# version without) leaves a copy out.
+_CONFIG_DIFF_PARAMS = [*CONFIG_DIFF_COLUMNS.split(", "), "flag_id"]
 _INSERT_CONFIG_DIFF = (
-    f"INSERT INTO config_diffs (profile, {CONFIG_DIFF_COLUMNS}, flag_id)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    f"INSERT INTO config_diffs (profile, {CONFIG_DIFF_COLUMNS}, flag_id, event_seq)"
+    f" VALUES (%(profile)s, {', '.join(f'%({c})s' for c in _CONFIG_DIFF_PARAMS)},"
+    " coalesce((SELECT CASE WHEN coalesce(written_by_schema, 0) < "
+    f"{DIFFS_BY_EVENT} THEN 0 ELSE seq END FROM events"
+    " WHERE profile = %(profile)s AND event_id = %(event_id)s AND flag_key = %(flag_key)s"
+    " AND environment_id = %(environment_id)s AND event_id IS NOT NULL"
+    f" AND received_at <= %(at)s + {CLOCKS_APART!r} ORDER BY seq DESC LIMIT 1), 0))"
+    " ON CONFLICT DO NOTHING"
 )
 # Each recorder's answers are its own rows, as its outages are.
 _INSERT_ANSWER = (
@@ -207,7 +221,8 @@ class PostgresSink:
                             )
                     case AppendConfigDiff(stored):
                         row = clean((*config_diff_row(stored), stored.diff.flag_id))
-                        cur.execute(_INSERT_CONFIG_DIFF, (profile, *row))
+                        params = dict(zip(_CONFIG_DIFF_PARAMS, row, strict=True))
+                        cur.execute(_INSERT_CONFIG_DIFF, {"profile": profile, **params})
                     case AppendAnswer(answer):
                         cur.execute(_INSERT_ANSWER, (profile, *clean(answer_row(answer))))
                     case AppendOutage(outage):
