@@ -97,3 +97,27 @@ def test_the_export_reads_ahead_only_what_the_journal_holds_for_clocks_apart() -
             break
     assert exported.environment_id == "env-prod"
     assert len(read) <= 10.0 + CLOCKS_APART + 3
+
+
+def test_two_server_lives_diffs_each_go_with_their_own_event_as_the_tui_ties_them() -> None:
+    # A restarted server numbers its events from 1 again, at the versions of its earlier life
+    # (a seeded world): each life's diff of event 1 is written after its own event, and a
+    # filter that keeps one life's event keeps that life's diff only, as the backfill ties it.
+    lives = [
+        FlagEvent(kind, "f", "env-prod", 1, t, "1", t)
+        for kind, t in (("flag.created", T), ("flag.updated", T + 60.0))
+    ]
+    diffs = [
+        StoredDiff(
+            ConfigDiff("f", "env-prod", "1", 1, (Change("enabled", "changed", i, 1 - i),)),
+            e.received_at + 0.5,
+        )
+        for i, e in enumerate(lives)
+    ]
+    tied = tie_changes(lives, [], diffs).diffs
+    assert [(e, s) for e, s in tied] == list(zip(lives, diffs, strict=True))
+    every = [x.item for x in window_items(lives, diffs=diffs)]
+    assert every == [lives[0], diffs[0], lives[1], diffs[1]]
+    for kept in lives:
+        only = [x.item for x in window_items(lives, diffs=diffs, keep=lambda e, k=kept: e is k)]
+        assert only == [kept, diffs[lives.index(kept)]]

@@ -14,11 +14,13 @@ ties it as the backfill does, and holds it until its event is written, right aft
 
 A filtered export writes the events its filter keeps, every outage (an outage is of the whole
 stream: whatever the filter, changes in it may be missing), and the value changes and diffs of
-the events it wrote. A diff is tied to its event as the journal's readers tie it: by the
-event's id within its flag and environment (the newest received by `CLOCKS_APART` after the
-diff), or without ids by its flag, environment and version, to the last such event before it
-(`_DiffOwners`: a flag created again reuses the versions), or with none before it the first
-received up to `CLOCKS_APART` after it (store/recorded.py). A value change is tied to its
+the events it wrote. A diff is tied to its event by the very rule the backfill ties it by
+(store/recorded.py `DiffOwners`, handed the events as they are read): by the event's id within
+its flag and environment, the newest received by `CLOCKS_APART` after the diff (a restarted
+server's event of the id is another life's: the earlier life's diff stays with its own event),
+or without ids by its flag, environment and version, to the last such event before it (a flag
+created again reuses the versions), or with none before it the first received up to
+`CLOCKS_APART` after it. A value change is tied to its
 event by the rule the backfill of a monitor's rows ties it by too (domain/change_owners.py): an
 event of the profile's environment (`environment_id`; a token's stream carries every
 environment, the values are the profile's), by the event's id within its flag (the newest
@@ -54,10 +56,10 @@ import msgspec
 
 from togul_monitor.domain.change_owners import CLOCKS_APART, ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage, outage_time
-from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.merged import MergedAnswer, merged_stream
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import StoredDiff
+from togul_monitor.store.recorded import DiffOwners
 
 #: Events of one flag remembered (at least) to tie its value changes to: an answer comes within
 #: seconds of its event, a few of the flag's events later at most under a burst.
@@ -119,8 +121,8 @@ def window_items(
         events = _marked(merged_stream(events, answers), marks)
     recent = ChangeOwners(environment_id, RECENT_PER_FLAG)
     diffs = list(diffs)  # few (one per change of a flag's rules): read at once by the callers
-    owners = _DiffOwners(diffs)
-    ahead = _Ahead(events, recent)
+    written = _DiffsWritten(diffs)
+    ahead = _Ahead(events, recent, written.owners)
     # Changes and diffs whose event comes later in the merge (another recorder's clock stamped
     # it a little ahead), by that event's identity: written right after it.
     held: dict[int, list[Exported]] = {}
@@ -131,7 +133,7 @@ def window_items(
             assert isinstance(item, FlagEvent)
             kept = keep is None or keep(item)
             ahead.passed(item)
-            owners.saw(item, kept)
+            written.saw(item, kept)
             said = marks.pop(id(item), ()) if answers else ()
             if kept:
                 yield Exported(item, with_next=with_next(item) if with_next else said)
@@ -157,10 +159,11 @@ def window_items(
                 yield Exported(item, owner.environment_id)
         elif rank == _DIFF:
             assert isinstance(item, StoredDiff)
-            later = owners.later(item, ahead.waiting(item.at + CLOCKS_APART))
-            if later is not None:
-                held.setdefault(id(later), []).append(Exported(item))
-            elif not filtered or owners.written(item.diff):
+            ahead.read_until(item.at + CLOCKS_APART)  # its event may be stamped that much later
+            owner = written.owners.owner(item)
+            if owner is not None and ahead.waits(owner):
+                held.setdefault(id(owner), []).append(Exported(item))
+            elif not filtered or (owner is not None and written.written(owner)):
                 yield Exported(item)
         else:
             yield Exported(item)
@@ -168,14 +171,18 @@ def window_items(
 
 class _Ahead:
     """The events, as the merge takes them, and read ahead of it up to a time a change or a
-    diff asks for (its own and `CLOCKS_APART`): each is handed to `recent` as it is read, in the
-    journal's order, so that a change finds an event another recorder stamped a little after it.
+    diff asks for (its own and `CLOCKS_APART`): each is handed to `recent` and `diffs` as it is
+    read, in the journal's order, so that a change or a diff finds an event another recorder
+    stamped a little after it.
     Only what the journal holds for that many seconds is read ahead: an export streams millions
     of events."""
 
-    def __init__(self, events: Iterable[FlagEvent], recent: ChangeOwners) -> None:
+    def __init__(
+        self, events: Iterable[FlagEvent], recent: ChangeOwners, diffs: DiffOwners
+    ) -> None:
         self._source = iter(events)
         self._recent = recent
+        self._diffs = diffs
         self._ahead: deque[FlagEvent] = deque()  # read, not taken by the merge yet
         # Read, not through the merge yet (the merge takes one before it yields it), by identity.
         self._waiting: dict[int, FlagEvent] = {}
@@ -190,12 +197,6 @@ class _Ahead:
         """Reads the events received by `at` (and the next one)."""
         while self._last <= at and self._read():
             pass
-
-    def waiting(self, at: float) -> list[FlagEvent]:
-        """The events received by `at`, read and not through the merge yet, in the journal's
-        order."""
-        self.read_until(at)
-        return [e for e in self._waiting.values() if e.received_at <= at]
 
     def waits(self, event: FlagEvent) -> bool:
         """Whether `event` is read and not through the merge yet."""
@@ -213,6 +214,7 @@ class _Ahead:
         self._waiting[id(event)] = event
         self._last = event.received_at
         self._recent.add(event)
+        self._diffs.add(event)
         return True
 
 
@@ -226,56 +228,22 @@ def _marked(
         yield event
 
 
-#: The event a diff explains: its flag, environment and id, or (the stream without ids) its
-#: flag, environment and version; the other of the two is None.
-_EventKey = tuple[str, str, str | None, int | None]
-
-
-class _DiffOwners:
-    """Whether the event each of `diffs` explains is written, tied as the journal's readers tie
-    them (store/recorded.py): the event of the diff's flag and environment received last before
-    it with its id, or without ids with its version. The last, not any: a flag deleted and
-    created again with its key starts at version 1 again, and the other flag's event of that
-    version, written or not, is not this diff's. Only the events some diff names are kept."""
+class _DiffsWritten:
+    """Whether the event each diff explains is written: the event found by the rule the
+    backfill ties a diff by (store/recorded.py `DiffOwners`, given the events as `_Ahead` reads
+    them), and whether the filter kept it, said when it went through the merge. Only the events
+    some diff names are remembered."""
 
     def __init__(self, diffs: Iterable[StoredDiff]) -> None:
-        self._named = {key for s in diffs if (key := _diff_key(s.diff)) is not None}
-        self._kept: dict[_EventKey, bool] = {}
+        self.owners = DiffOwners(diffs)
+        self._kept: dict[int, bool] = {}  # id(event) → kept, once through the merge
 
     def saw(self, event: FlagEvent, kept: bool) -> None:
-        if self._named and (key := _event_key(event)) in self._named:
-            self._kept[key] = kept
+        if self.owners.names(event):
+            self._kept[id(event)] = kept
 
-    def written(self, diff: ConfigDiff) -> bool:
-        key = _diff_key(diff)
-        return key is not None and self._kept.get(key, False)
-
-    def later(self, stored: StoredDiff, waiting: list[FlagEvent]) -> FlagEvent | None:
-        """The event of `waiting` (not through the merge yet, received by `CLOCKS_APART` after
-        `stored`) it explains, if it explains one of them and none seen before: with an id the
-        last of them (as a value change's id: domain/change_owners.py), without the first, if
-        no event before it had its version (as store/recorded.py ties it)."""
-        key = _diff_key(stored.diff)
-        if key is None or (key[2] is None and key in self._kept):
-            return None
-        matches = [e for e in waiting if _event_key(e) == key]
-        if not matches:
-            return None
-        return matches[-1] if key[2] is not None else matches[0]
-
-
-def _event_key(event: FlagEvent) -> _EventKey:
-    version = event.version if event.event_id is None else None
-    return (event.flag_key, event.environment_id, event.event_id, version)
-
-
-def _diff_key(diff: ConfigDiff) -> _EventKey | None:
-    """The event `diff` explains; None for a diff a re-fetch found, which explains none."""
-    if diff.event_id is not None:
-        return (diff.flag_key, diff.environment_id, diff.event_id, None)
-    if diff.version is None:
-        return None
-    return (diff.flag_key, diff.environment_id, None, diff.version)
+    def written(self, event: FlagEvent) -> bool:
+        return self._kept.get(id(event), False)
 
 
 def _keeps_found(

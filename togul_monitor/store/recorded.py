@@ -48,14 +48,14 @@ transitions per context, never one query per event or per flag.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
 from togul_monitor.config.entry import MAX_CONTEXTS
 from togul_monitor.domain.change_owners import CLOCKS_APART, ChangeOwners
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.flag_config_model import ConfigDiff
 from togul_monitor.domain.merged import merged_events
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.interface import JournalReader
@@ -63,9 +63,9 @@ from togul_monitor.store.model import StoredDiff
 
 # Events in the order they were received, and their receive times (for `bisect`).
 _Timeline = tuple[list[float], list[FlagEvent]]
-# (Flag, environment, version): which events a diff without an id may explain.
-_Version = tuple[str, str, int]
-_K = TypeVar("_K")
+# The events a diff may explain: its flag, environment and id, or (the stream without ids) its
+# flag, environment and version; the other of the two is None.
+_Key = tuple[str, str, str | None, int | None]
 
 
 class RecordedChanges(msgspec.Struct, frozen=True):
@@ -128,19 +128,11 @@ def tie_changes(
     """Each transition and diff with the event of `events` it explains (see the module's
     docstring); those that explain none are left out, but the transitions that name no event
     (`found`)."""
-    # (Id, flag, environment) → its events and their receive times, oldest first, for diffs:
-    # a restarted server numbers its events from 1 again.
-    by_id: dict[tuple[str, str, str], _Timeline] = {}
-    # (Flag, environment, version) → its events without ids and their receive times, oldest
-    # first: a version repeats when a flag is deleted and created again with its key.
-    by_version: dict[_Version, _Timeline] = {}
+    diff_owners = DiffOwners(diffs)
     owners = ChangeOwners(environment_id)  # for transitions
     for event in events:
         owners.add(event)
-        if event.event_id is not None:
-            _append(by_id, (event.event_id, event.flag_key, event.environment_id), event)
-        else:
-            _append(by_version, (event.flag_key, event.environment_id, event.version), event)
+        diff_owners.add(event)
     # (Event by identity, context) → the event and its transition of that context. With an id
     # the newest wins, as in the live view; without, the first after the event (a later one is
     # a re-evaluation of its own).
@@ -157,24 +149,56 @@ def tie_changes(
             tied[key] = (owner, transition)
     explained: list[tuple[FlagEvent, StoredDiff]] = []
     for stored in diffs:
-        d = stored.diff
-        if d.event_id is not None:
-            timeline = by_id.get((d.event_id, d.flag_key, d.environment_id))
-            found = _last_before(timeline, stored.at + CLOCKS_APART)
-        elif d.version is not None:
-            timeline = by_version.get((d.flag_key, d.environment_id, d.version))
-            found = _last_before(timeline, stored.at) or _just_after(timeline, stored.at)
-        else:
-            found = None
-        if found is not None:
+        if (found := diff_owners.owner(stored)) is not None:
             explained.append((found, stored))
     return RecordedChanges(tuple(tied.values()), tuple(explained), tuple(unexplained))
 
 
-def _append(timelines: dict[_K, _Timeline], key: _K, event: FlagEvent) -> None:
-    times, owners = timelines.setdefault(key, ([], []))
-    times.append(event.received_at)
-    owners.append(event)
+class DiffOwners:
+    """The event each configuration diff explains, by the rule of the module's docstring: the
+    backfill's (`tie_changes`) and `export`'s (store/export_window.py), which hands the events
+    over as it reads them, in the journal's order, and asks once it has read those received by
+    the diff's time and `CLOCKS_APART`. Only the events some diff of `diffs` names are kept."""
+
+    def __init__(self, diffs: Iterable[StoredDiff]) -> None:
+        self._named = {key for s in diffs if (key := _diff_key(s.diff)) is not None}
+        # Key → its events and their receive times, in the order added (oldest first).
+        self._timelines: dict[_Key, _Timeline] = {}
+
+    def names(self, event: FlagEvent) -> bool:
+        """Whether some diff names `event`'s key (only those may explain one)."""
+        return _event_key(event) in self._named
+
+    def add(self, event: FlagEvent) -> None:
+        key = _event_key(event)
+        if key in self._named:
+            times, owners = self._timelines.setdefault(key, ([], []))
+            times.append(event.received_at)
+            owners.append(event)
+
+    def owner(self, stored: StoredDiff) -> FlagEvent | None:
+        """The event of those added that `stored` explains, or None."""
+        key = _diff_key(stored.diff)
+        if key is None:  # found by a re-fetch: it explains no event
+            return None
+        timeline = self._timelines.get(key)
+        if key[2] is not None:  # by its id
+            return _last_before(timeline, stored.at + CLOCKS_APART)
+        return _last_before(timeline, stored.at) or _just_after(timeline, stored.at)
+
+
+def _event_key(event: FlagEvent) -> _Key:
+    version = event.version if event.event_id is None else None
+    return (event.flag_key, event.environment_id, event.event_id, version)
+
+
+def _diff_key(diff: ConfigDiff) -> _Key | None:
+    """The event `diff` explains; None for a diff a re-fetch found, which explains none."""
+    if diff.event_id is not None:
+        return (diff.flag_key, diff.environment_id, diff.event_id, None)
+    if diff.version is None:
+        return None
+    return (diff.flag_key, diff.environment_id, None, diff.version)
 
 
 def _just_after(timeline: _Timeline | None, at: float) -> FlagEvent | None:
