@@ -19,7 +19,7 @@ from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.inventory import InventoryScreen
-from togul_monitor.ui.view.change import Part, fit_parts
+from togul_monitor.ui.view.change import Part, cut_cells, fit_parts
 from togul_monitor.ui.view.config_diffs import ConfigDiffs, with_diff
 from togul_monitor.ui.view.feed_layout import row_text
 from togul_monitor.ui.view.inventory import state_line
@@ -243,14 +243,19 @@ async def test_the_inventory_sorts_updates_live_and_selects(emulator: EmulatorHa
         await pilot.press("s")
         assert state().startswith("sort: last change")
         emulator.world.update_flag("production", "new-onboarding", default_value=True)
-        await wait_for(
-            pilot,
-            lambda: (
-                screen.keys[:1] == ["new-onboarding"]
-                and "default false→true" in table.get_row_at(0)[8].plain
-            ),
-            what="the changed flag first, with its diff",
-        )
+
+        def changed_first() -> bool:
+            # The diff as the row holds it, and its cell that row's text cut to the column: how
+            # much of it shows depends on the width the last change gets (shown_columns).
+            rows = screen.source.read(screen.sort).rows
+            room = dict(screen.columns)["last change"]
+            return (
+                screen.keys[:1] == ["new-onboarding"] == [row.key for row in rows[:1]]
+                and "default false→true" in rows[0].change
+                and table.get_row_at(0)[8].plain == cut_cells(rows[0].change, room)
+            )
+
+        await wait_for(pilot, changed_first, what="the changed flag first, with its diff")
         await pilot.press("s")
         assert state().startswith("sort: type")
         assert screen.selected_flag == "api-rate-limit"  # the cursor kept on its flag
