@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core import Monitor
+from togul_monitor.core import Monitor, MonitorSnapshot
 from togul_monitor.core.updates import RecorderStopped, RecordingTaken
 from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
@@ -186,7 +186,8 @@ async def test_a_reader_looks_again_at_a_recent_mark_once_a_live_recorder_would_
                 look = reader._recording._look
                 await wait_for(lambda: look is not None and look.done(), what="the second look")
                 assert updates.of(RecorderStopped) == []
-                assert reader.snapshot().watched_until == opened.watched_until
+                # Watching on: until the snapshot's time, never back to the mark.
+                assert (reader.snapshot().watched_until or 0) >= opened.watched_until
             else:
                 await wait_for(lambda: updates.of(RecorderStopped), what="the late window")
                 assert updates.of(RecorderStopped) == [RecorderStopped(mark)]
@@ -317,9 +318,10 @@ async def test_a_shared_journals_reader_tells_the_window_a_second_recorder_journ
         mark = clock() - 10.0
         first = open_journal_at(name, url)
         try:
-            first.append_event(
-                FlagEvent("flag.updated", "dark-mode", environment, 2, mark, None, mark - 2)
+            first_event = FlagEvent(
+                "flag.updated", "dark-mode", environment, 2, mark, None, mark - 2
             )
+            first.append_event(first_event)
             first.set_watched_until(mark)
             assert first.flush()
         finally:
@@ -332,6 +334,10 @@ async def test_a_shared_journals_reader_tells_the_window_a_second_recorder_journ
             updates.start()
             opened_at = reader.snapshot().watched_until
             assert opened_at is not None and opened_at > mark  # taken as live
+            # Taken as live, the recorder watches on: a screen that attaches once the stream
+            # is live (its run dated from then, after the opening) shows no window either.
+            await wait_for(lambda: reader.snapshot().status.state is ConnectionState.LIVE)
+            assert unwatched(reader.snapshot(), clock(), [first_event]) == []
             await second.start()
             look = open_reader_at(name, url)
             try:
@@ -349,3 +355,12 @@ async def test_a_shared_journals_reader_tells_the_window_a_second_recorder_journ
         finally:
             await second.stop()
             await reader.stop()
+
+
+def unwatched(snapshot: MonitorSnapshot, now: float, recorded: list[FlagEvent]) -> list[Outage]:
+    """The window nobody watched that a screen attaching to `snapshot` now shows under the
+    `recorded` rows (ui/view/rows.py `run_boundary`)."""
+    from togul_monitor.ui.view.rows import Unwatched, run_boundary
+
+    items = run_boundary(snapshot, "utc", now)(recorded)
+    return [item.source.outage for item in items if isinstance(item.source, Unwatched)]

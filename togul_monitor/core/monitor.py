@@ -262,7 +262,7 @@ class Monitor:
             journal_notice=journal_notice(journal, recording.notice, self._stopped),
             recorder_busy=recording.busy,
             resumed=self._intake.resumed,
-            watched_until=recording.watched_until,
+            watched_until=recording.watched_until_at(self._clock()),
             journal_moved_aside=journal is not None and journal.moved_to is not None,
             journal_dropped=journal.dropped if journal is not None else 0,
             journal_write_error=journal.write_error if journal is not None else None,

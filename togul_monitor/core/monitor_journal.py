@@ -83,8 +83,9 @@ class MonitorJournal:
         self.busy = False  # not recording because another process records the profile
         self.live_from = 0  # event-log position of this run's first row (earlier: the journal's)
         # The journal's mark when opened (core/watched.py); a recorder taken as live then
-        # that turns out to have stopped: its mark (`_look_again`).
+        # that turns out to have stopped: its mark (`_look_again`). Read as `watched_until_at`.
         self.watched_until: float | None = None
+        self._watched_on = False  # its recorder taken as live, not found stopped (yet)
         self._stopped_told = False  # `RecorderStopped` published (once a run)
 
     async def open(
@@ -105,6 +106,7 @@ class MonitorJournal:
         self.journal = self._intake.journal = opened.journal
         self.notice, self.busy = opened.notice, opened.busy
         self.watched_until = opened.watched_until
+        self._watched_on = opened.live_mark is not None and opened.watched_until is not None
         self._intake.preload(opened.rows(load), opened.changes, opened.resumed)
         self.live_from = self._intake.log.end
         if opened.reopen is not None:
@@ -144,9 +146,18 @@ class MonitorJournal:
                 return
             mark = seen
 
+    def watched_until_at(self, now: float) -> float | None:
+        """Until when earlier runs watched the stream, as a snapshot taken at `now` says it
+        (`MonitorSnapshot.watched_until`). A recorder taken as live watches on: until `now`,
+        not only until the opening, since this run's start is dated later than the opening
+        as soon as its stream connects (the screen takes it from the status it attaches with,
+        ui/view/rows.py `run_began`), and the time between was no window nobody watched."""
+        return now if self._watched_on else self.watched_until
+
     def _recorder_stopped(self, watched_until: float) -> None:
         """Nobody watched from `watched_until` to this run's start: said once."""
         self.watched_until = watched_until
+        self._watched_on = False
         if not self._stopped_told:
             self._stopped_told = True
             self._publish(RecorderStopped(watched_until))

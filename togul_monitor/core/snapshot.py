@@ -54,8 +54,9 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     recorder_busy: bool = False  # not recording because another process records the profile
     resumed: bool = False  # the stream resumed after the journal's last event (an outage says)
     # Until when earlier runs watched the stream: the journal's "watched until" mark when this
-    # monitor opened it (core/watched.py; None without one). Set at the start, and once more
-    # when a recorder a reader took as live turns out to have stopped (`RecorderStopped`).
+    # monitor opened it (core/watched.py; None without one); the snapshot's own time while a
+    # reader takes its recorder as live (it watches on), its mark once that recorder turns out
+    # to have stopped (`RecorderStopped`; core/monitor_journal.py `watched_until_at`).
     watched_until: float | None = None
     journal_moved_aside: bool = False  # the journal was damaged or unreadable: moved aside
     journal_dropped: int = 0  # journal appends refused because the writer fell behind
