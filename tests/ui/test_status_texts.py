@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from togul_monitor.core import MonitorThread
-from togul_monitor.domain.events import ConnectionState, Outage
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.view.empty_panes import feed_empty_message
 from togul_monitor.ui.view.feed_store import FeedStore
@@ -110,3 +110,14 @@ def test_a_cleared_view_says_only_where_its_events_are_kept() -> None:
     assert "(the 300 events before it: the newest 100 are kept in the event log)" in said
     assert "(the event before it is kept in the journal)" in cleared_text(1, **recording)
     assert "(the 300 events before it)." in cleared_text(300)
+
+
+def test_a_paused_view_holding_events_back_blames_no_filter() -> None:
+    # `C` while paused: the events that come are held back by the pause, not filtered out.
+    store = FeedStore()
+    store.set_paused(True)
+    store.clear_view(0.0)
+    store.add_row(FlagEvent("flag.updated", "f", "env", 2, 1.0, "1", 1.0))
+    assert store.pending_events == 1 and not store.view
+    said = feed_empty_message(False, ConnectionState.LIVE, store, "production", None, "utc", 0.0)
+    assert "filter" not in said and "cleared" in said

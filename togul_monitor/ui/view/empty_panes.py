@@ -30,7 +30,9 @@ def feed_empty_message(
     if switching:  # only once a profile ran: the first start is "Connecting…"
         return "Switching profile…"
     if state is ConnectionState.LIVE:
-        if store.received and not store.view:
+        # Events a pause holds back are received, not filtered out: not the filter's doing.
+        held = store.pending_events if store.paused else 0
+        if store.received > held and not store.view:
             return "No event matches the filter in force (see the status bar counts)."
         if store.cleared_at is not None:
             return _cleared_message(store, snapshot, environment, time_mode, now)
