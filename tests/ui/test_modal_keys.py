@@ -1,24 +1,28 @@
-"""The inventory (`i`), the environment matrix (`c`), the coverage (`o`) and the profile switcher
-(`p`) screens: their own footer lists their own keys (not the main screen's, which do nothing
-there), `q` closes them as it closes the help and the detail, and `?` opens the help over them,
-listing their keys."""
+"""The inventory (`i`), the environment matrix (`c`), the coverage (`o`), the profile switcher
+(`p`), a feed row's detail (`enter`), the jump finder (`g`) and the profile form: their own
+footer lists their own keys (not the main screen's, which do nothing there), `esc` closes them
+(`q` too where no text box takes it), and the help opens over them, listing their keys."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.app import TogulMonitorApp
 from togul_monitor.ui.screens.coverage import CoverageScreen
 from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
+from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.help import HelpScreen
 from togul_monitor.ui.screens.inventory import InventoryScreen
+from togul_monitor.ui.screens.jump import JumpScreen
+from togul_monitor.ui.screens.profile_form import ProfileFormScreen
 from togul_monitor.ui.screens.profile_switcher import ProfileSwitcherScreen
 
 from .helpers import make_app, make_profile, wait_for, wait_live
@@ -101,3 +105,39 @@ async def test_a_screen_over_the_main_one_shows_its_keys_and_answers_q_and_help(
         await pilot.press("q")  # closes the screen, not the app
         await wait_for(pilot, lambda: app.screen is app.main, what="the screen closed")
         assert app.is_running
+
+
+async def test_the_detail_the_jump_finder_and_the_profile_form_show_their_own_keys(
+    emulator: EmulatorHandle,
+) -> None:
+    """Before, these three showed the main screen's footer (`/ Filter  space Pause ...`), none
+    of whose keys worked there, and `?` did nothing over the detail. The finder and the form take
+    `?` and `q` as text: their help is `f1`, and their footer says so."""
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screens: list[tuple[Screen[Any], set[str], str]] = [
+            (EventDetailScreen(Text("flag.updated  new-dashboard")), {"Close", "Help"}, "?"),
+            (JumpScreen(["new-dashboard"]), {"Close", "Help"}, "f1"),
+            (ProfileFormScreen(None), {"Cancel", "Save", "Help"}, "f1"),
+        ]
+        for screen, own, help_key in screens:
+            app.push_screen(screen)
+            await wait_for(pilot, lambda s=screen: app.screen is s, what="the screen")
+            await pilot.pause()
+            bottom, _ = screen.get_widget_at(60, 39)
+            assert isinstance(bottom, (Footer, FooterKey)), (screen, bottom)
+            assert footer_labels(screen) == own, screen
+            shown = {key.key_display for key in screen.query_one(Footer).query(FooterKey)}
+            assert help_key in shown, shown
+            if help_key == "f1":  # typed as text, not the help
+                await pilot.press("question_mark")
+                assert app.screen is screen and "?" in screen.query_one(Input).value
+            await pilot.press(help_key)
+            await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+            listed = "\n".join(what for _keys, what, _id in app.screen.rows)
+            assert not any(tip in listed for tip in MAIN_TIPS), listed
+            await pilot.press("escape")
+            await wait_for(pilot, lambda s=screen: app.screen is s, what="the help closed")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.main, what="the screen closed")

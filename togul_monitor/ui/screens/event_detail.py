@@ -23,6 +23,7 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.values import UNSEEN_NOTE, Evaluation, ValueTransition
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.messages import TransitionLoaded
+from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.contexts import STATE_WORDS
 from togul_monitor.ui.view.format import fmt_clock, fmt_full_time, fmt_lag, type_style
@@ -214,8 +215,11 @@ REBUILD_LOOKS = 60  # 15 s: a fetch answers well within that, or not for this ev
 
 class EventDetailScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape,q,enter", "dismiss", "Close", id="detail_close"),
+        *close_and_help("detail_close"),
+        Binding("enter", "dismiss", "Close", show=False, tooltip="Close it too (as it opened)"),
     ]
+    HELP_TITLE = "detail of a feed row (enter)"
+    OTHER_KEYS = (("up,down,pageup,pagedown", "Scroll"),)
 
     DEFAULT_CSS = """
     EventDetailScreen { align: center middle; }
@@ -263,6 +267,7 @@ class EventDetailScreen(ModalScreen[None]):
             scroll.border_title = self.title_text
             scroll.border_subtitle = "esc close"
             yield Static(self.body, id="detail-body")
+        yield modal_footer()
 
     def set_body(self, body: Text) -> None:
         """Replace the text (a value change looked up after the screen opened)."""

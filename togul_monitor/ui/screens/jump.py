@@ -22,6 +22,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.screens.modal_keys import help_binding, modal_footer
 from togul_monitor.ui.view.fuzzy import ranked
 from togul_monitor.ui.widgets.ordered_input import OrderedInput
 
@@ -30,10 +31,16 @@ SHOWN = 200  # options listed at once; typing narrows the rest
 
 class JumpScreen(ModalScreen[str | None]):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="jump_close"),
-        Binding("down", "move(1)", "Down", show=False, id="jump_down"),
-        Binding("up", "move(-1)", "Up", show=False, id="jump_up"),
+        Binding("escape", "dismiss", "Close", tooltip="Close, selecting nothing", id="jump_close"),
+        help_binding(typing=True),
+        Binding("down", "move(1)", "Down", show=False, tooltip="Next match", id="jump_down"),
+        Binding("up", "move(-1)", "Up", show=False, tooltip="Previous match", id="jump_up"),
     ]
+    HELP_TITLE = "jump to a flag (g)"
+    OTHER_KEYS = (
+        ("enter", "Select the highlighted flag in every pane and close"),
+        ("backspace,ctrl+u", "Edit the text that narrows the flags (typed keys are text)"),
+    )
 
     DEFAULT_CSS = """
     JumpScreen { align: center middle; }
@@ -57,6 +64,7 @@ class JumpScreen(ModalScreen[str | None]):
             # backspace, ctrl+u, enter act in order in a burst
             yield OrderedInput(placeholder=f"{len(self.keys)} flags", id="jump-input")
             yield OptionList(id="jump-list")
+        yield modal_footer()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

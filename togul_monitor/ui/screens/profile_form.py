@@ -38,6 +38,7 @@ from togul_monitor.config.context_attributes import attributes_text
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.ui.screens.modal_keys import help_binding, modal_footer
 from togul_monitor.ui.view.profile_edit import (
     FormFields,
     SavePlan,
@@ -77,11 +78,13 @@ class ProfileFormScreen(ModalScreen[str | None]):
     """Add (name None) or edit a saved profile. Secrets are never shown back, only masked."""
 
     BINDINGS = [
-        Binding("escape", "dismiss", "Cancel", id="form_cancel"),
-        Binding("ctrl+s", "save", "Save", id="form_save"),
+        Binding("escape", "dismiss", "Cancel", tooltip="Close, saving nothing", id="form_cancel"),
+        Binding("ctrl+s", "save", "Save", tooltip="Save the profile", id="form_save"),
+        help_binding(typing=True),
         Binding("tab", "field(1)", "Next field", show=False, priority=True),
         Binding("shift+tab", "field(-1)", "Previous field", show=False, priority=True),
     ]
+    HELP_TITLE = "profile form"
 
     DEFAULT_CSS = """
     ProfileFormScreen { align: center middle; }
@@ -168,6 +171,7 @@ class ProfileFormScreen(ModalScreen[str | None]):
             )
             yield Static("", id="form-error")
             yield Button("Save", id="form-save", variant="primary")
+        yield modal_footer()
 
     def action_field(self, step: int) -> None:
         """Focus the next (1) or previous (-1) field now, its text selected (typing replaces
