@@ -48,7 +48,7 @@ def recorder_live(mark: float | None, now: float, heartbeat: float) -> bool:
     (`live_mark_due`). A reader that opens the journal within that time of the recorder's
     death takes it as live at first: it cannot tell the two apart yet, so it looks at the mark
     again once it is due (core/monitor_journal.py)."""
-    return mark is not None and now - mark <= WATCHED_PACE + heartbeat + LIVE_MARK_SLACK
+    return mark is not None and now <= live_mark_due(mark, heartbeat)
 
 
 def unwatched_since(mark: float, start: float, outages: Iterable[Outage]) -> float | None:
