@@ -136,3 +136,19 @@ async def test_a_diff_found_while_the_stream_is_blind_is_marked() -> None:
     await until(lambda: len(updates) == 2)
     assert isinstance(updates[1], ConfigChanged) and not updates[1].diff.includes_unseen
     await configs.aclose()
+
+
+async def test_a_fetch_that_asked_nothing_does_not_say_diffs_resumed() -> None:
+    # A flag whose id is not known yet is not asked: that is no answer of the server's, and
+    # must not clear the note that a refused token stopped the diffs.
+    from togul_monitor.core.config_fetch import Fetched
+
+    configs, _ = started(Reader())
+    await until(lambda: configs.state == "complete")
+    configs._halt("management API answered HTTP 401")
+    configs.refusal.halted = False  # a re-fetch of everything tries once more
+    configs._on_answer("new-flag", None, Fetched(None, asked=False), False)
+    assert configs.refusal.stopped is not None
+    configs._on_answer("k", None, Fetched(config(2, enabled=True)), False)
+    assert configs.refusal.stopped is None  # a real answer: the server took the token
+    await configs.aclose()

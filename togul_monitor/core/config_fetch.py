@@ -29,6 +29,8 @@ class Fetched(msgspec.Struct, frozen=True):
     error: str | None = None
     status: int | None = None  # the HTTP status of a failure (None: no answer)
     asked_at: float = 0.0  # when the request was sent (the fetcher's clock)
+    # False: nothing was asked (no reader, no id known): no answer of the server's.
+    asked: bool = True
 
 
 Fetch = Callable[[str], Awaitable[Fetched]]

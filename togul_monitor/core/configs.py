@@ -225,7 +225,7 @@ class FlagConfigs:
     async def _fetch(self, key: str) -> Fetched:
         reader, flag_id, asked_at = self._reader, self.ids.get(key), self._clock()
         if reader is None or flag_id is None:
-            return Fetched(None)
+            return Fetched(None, asked=False)
         try:
             return Fetched(await reader.fetch_flag(flag_id), asked_at=asked_at)
         except ManagementError as exc:
@@ -234,7 +234,7 @@ class FlagConfigs:
     def _on_answer(self, key: str, trigger: Trigger, answer: Fetched, superseded: bool) -> None:
         if self._closed:
             return
-        if answer.error is None:
+        if answer.error is None and answer.asked:  # the server took the token
             self._served()
         if answer.error is not None:
             self._failed(key, trigger, answer)
