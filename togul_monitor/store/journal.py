@@ -89,8 +89,8 @@ def open_journal_at(
     **options: Any,
 ) -> Journal:
     """`profile_name`'s journal, opened for recording; `options` are `Journal`'s
-    (environment_id, max_events, max_age_days, max_queue, clock, batch_pause). JournalError (`RecorderBusy`: another process
-    records this SQLite journal) when it cannot be used."""
+    (environment_id, max_events, max_age_days, max_queue, clock, batch_pause). JournalError
+    (`RecorderBusy`: another process records this SQLite journal) when it cannot be used."""
     return Journal.open(journal_target(profile_name, url_or_path, directory), **options)
 
 
