@@ -261,7 +261,7 @@ class PostgresReads:
 
     def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
         with self._connection() as conn:
-            # A database no recorder has migrated since the table came (version 4) has none, and
+            # A database no recorder has migrated since the table came (step 5) has none, and
             # one no recorder has opened since its rows kept their first version has only rows
             # that claim nothing (store/model.py `ANSWERS_CHECKABLE`).
             if not has_column(conn, "merged_answers", "first_version"):

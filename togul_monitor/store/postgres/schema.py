@@ -181,7 +181,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # `transitions_identity` in its inserts, and PostgreSQL cannot keep an index it would
     # infer without refusing the second life's rows (an arbiter's key is exactly its columns):
     # its batches that hold a value change are refused. The migrating recorder warns
-    # (`migrate`), a recorder says so when it sees such a program's rows (sink.py
+    # (`migrate`), a recorder says so when it sees such a program's rows (older.py
     # `OlderRecorders`), and docs/journal.md "Upgrading" asks to stop them first.
     4: (
         """CREATE UNIQUE INDEX IF NOT EXISTS events_identity_by_id_and_content
