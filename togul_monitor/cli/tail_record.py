@@ -19,8 +19,9 @@ the answers that tell whether an event was evaluated on its own (cli/tail_marks.
 transitions, configuration diffs (journalled before they are published, core/configs.py), the
 stream's and the evaluator's status, outages, unusable events, what the monitor dropped for a
 tail that fell behind, said where it was lost, the recording taken over): those wait their turn.
-Heartbeats, which it ignores, pass at once: holding them would print nothing more safely. What this costs is latency (up to one writer batch, about 50 ms), not throughput: one
-commit releases every update it covers.
+Heartbeats, which it ignores, pass at once: holding them would print nothing more safely. What
+this costs is latency (up to one writer batch, about 50 ms), not throughput: one commit releases
+every update it covers.
 What the journal could not write (a full queue, a failed write: counted in `dropped`) is printed
 all the same, and a failed write is said on stderr: the output never waits on a journal that
 cannot catch up.
