@@ -73,13 +73,10 @@ class FoundHold:
         """An outage is being decided: what is found now waits for it."""
         return self.until is not None
 
-    def take(self, update: Held) -> bool:
+    def take(self, update: Held) -> None:
         """Hold `update`, a change found (what prints its lines, called when they are printed),
-        while an outage is being decided; whether it was held."""
-        if self.until is None:
-            return False
+        while an outage is being decided (`holding`: the caller asks first)."""
         self._held.append(update)
-        return True
 
     @property
     def held(self) -> int:
