@@ -306,7 +306,10 @@ class TailPrinter:
             # On stdout too, in order with the events (an outage before those replayed for it):
             # a reader of the JSON alone learns that the stream had a gap, and of its proof.
             self._write(json_line(self.outages.line(item)))
-        text = self._describe(item)
+        error = None  # a status's, in plain words: its line's, and an outage's `--json` cause
+        if isinstance(item, Status) and item.error:
+            error = plain_error(item.error, self.url)
+        text = self._describe(item, error)
         if isinstance(item, Outage):
             self.replays.outage(item)
             if item.replayed is not None:
@@ -314,7 +317,6 @@ class TailPrinter:
                 # yet): the stream sends ids, and what its re-evaluation finds is no event's.
                 self.ids_seen = True
         if isinstance(item, Status):
-            error = plain_error(item.error, self.url) if item.error else None
             self.outages.status(item, self.state, error)
             self.state = item.state
             for update in self.found.status(item.state):  # found before the status came
@@ -368,9 +370,9 @@ class TailPrinter:
         self._under = None  # a terminal shows it between the lines of stdout
         self.output.err_line(f"tail: {text}")
 
-    def _describe(self, item: StreamItem) -> str | None:
+    def _describe(self, item: StreamItem, error: str | None) -> str | None:
         if isinstance(item, Status):
-            return self._describe_status(item)
+            return self._describe_status(item, error)
         if isinstance(item, Outage):
             return outage_words(item)
         if isinstance(item, OutageProven):
@@ -381,10 +383,10 @@ class TailPrinter:
             return possible_gap_words(item, self.environment_names)
         return None  # heartbeats: not worth a line
 
-    def _describe_status(self, item: Status) -> str | None:
+    def _describe_status(self, item: Status, error: str | None) -> str | None:
+        """`error`: the status's, in plain words (None: it has none)."""
         if item.state is ConnectionState.LIVE:
             self.last_error = None
         elif item.state is ConnectionState.RETRYING:
-            error = plain_error(item.error, self.url) if item.error else None
             self.last_error = error or "disconnected"
-        return status_words(item, self.state, self.url, self.last_error)
+        return status_words(item, self.state, self.url, error)

@@ -1,12 +1,11 @@
 """What `tail` says on stderr about the stream's own items: its status, an outage, its later
 proof, a possible gap, an unusable event. Plain words; every server string through `safe_text`
-(a connection error through cli/plain_errors.py)."""
+(a status's error in plain words already: cli/plain_errors.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from togul_monitor.cli.plain_errors import plain_error
 from togul_monitor.cli.times import clock
 from togul_monitor.config.validate import display_url
 from togul_monitor.domain.events import ConnectionState, Malformed, Outage, PossibleGap, Status
@@ -57,10 +56,10 @@ def malformed_words(item: Malformed, evaluating: bool) -> str:
 
 
 def status_words(
-    item: Status, previous: ConnectionState | None, url: str, retry_error: str | None
+    item: Status, previous: ConnectionState | None, url: str, error: str | None
 ) -> str | None:
     """The line of a status (None: not worth one): `previous` the state before it, `url` the
-    stream's, `retry_error` a RETRYING status's error in plain words."""
+    stream's, `error` its error in plain words (cli/plain_errors.py; None: it has none)."""
     if item.state is ConnectionState.CONNECTING:
         if item.error:  # connected, not live yet: why
             return f"{safe_text(item.error)} ({display_url(url)})"
@@ -73,8 +72,7 @@ def status_words(
         next_at = item.next_try_at if item.next_try_at is not None else item.at
         wait = max(0.0, next_at - item.at)
         return (
-            f"{retry_error}; attempt {item.attempt} failed, "
+            f"{error or 'disconnected'}; attempt {item.attempt} failed, "
             f"next try in {wait:.1f} s (at {clock(next_at)})"
         )
-    error = plain_error(item.error, url) if item.error else None
     return f"stopped: {error or 'stopped'}"
