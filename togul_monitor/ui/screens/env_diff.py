@@ -6,11 +6,9 @@ escaped already (domain/env_compare_words.py).
 The aligned table and the differences in words under it share the box by need
 (`table_height`: both whole where they fit, else the smaller whole when it is at most half,
 else half each), each scrolls (`tab` between them), and while some of either is below its edge
-a line under it says how many and how to reach them (`rows_below`, `more_below`): a flag
-differing in 13 ways showed 9 with nothing said of the others, and one with 16 rules in one
-environment and 2 in the other read as "both have 2" where the table ended at its second row of
-rules. The sides' columns take the table's width, laid out again when the screen is resized
-(`side_width`): they were cut at the width the screen had when it opened.
+a line under it says how many and how to reach them (`rows_below`, `more_below`), so a part
+cut at its edge never reads as all there is. The sides' columns take the table's width, laid
+out again when the screen is resized (`side_width`).
 
 It shows what the matrix read, and follows the matrix's reads while it is open (looked at
 `LOOK_EVERY`): a configuration changed since is shown as soon as the matrix has read it, and the
@@ -89,8 +87,13 @@ def more_below(hidden: int, in_list: bool) -> str:
     reach them from where the focus is (`""`: none hidden)."""
     if hidden <= 0:
         return ""
-    what = f"… {hidden} more difference{'' if hidden == 1 else 's'} below"
-    return f"{what}: ↓ scrolls" if in_list else f"{what}: tab, then ↓"
+    return reach(f"… {hidden} more difference{'' if hidden == 1 else 's'} below", in_list)
+
+
+def reach(below: str, focused: bool) -> str:
+    """`below` (what a part has out of sight) and the keys that reach it from where the focus
+    is: in that part (`focused`), or in the other one."""
+    return f"{below}: ↓ scrolls" if focused else f"{below}: tab, then ↓"
 
 
 def side_width(table_width: int) -> int:
@@ -310,7 +313,7 @@ class EnvDiffScreen(ModalScreen[None]):
         first_unseen = round(table.scroll_y) + max(0, seen)
         line = rows_below([label for label, *_ in self.lines], first_unseen)
         if line:
-            line += ": ↓ scrolls" if self.focused is table else ": tab, then ↓"
+            line = reach(line, self.focused is table)
         rules_more = self.query_one("#env-diff-rules-more", Static)
         rules_more.update(Text(line))
         rules_more.set_class(bool(line), "-shown")
