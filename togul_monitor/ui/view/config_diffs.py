@@ -61,11 +61,7 @@ def _explains(update: ConfigChanged, event: FlagEvent) -> bool:
 def _own(entries: EventEntries[ConfigChanged], event: FlagEvent) -> ConfigChanged | None:
     """`event`'s diff among `entries`: its own, or its id's whose event is not known (a diff
     named by its id alone) if of its environment and version."""
-    found = entries.find(event)
-    if found is None and event.event_id is not None:
-        at = entries.at(event_key(event))
-        if at is not None and at[0] is None:
-            found = at[1]  # the id's newest event's: not known which, this one then
+    found = entries.find_or_unclaimed(event)
     return found if found is not None and _explains(found, event) else None
 
 

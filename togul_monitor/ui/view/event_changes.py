@@ -64,12 +64,10 @@ class EventChanges:
         """The event's value changes, one per context that changed, in the profile's order."""
         if not self.answers.concerns(event):
             return ()  # another environment's event: the profile's values are not its
-        found = self._by_event.find(event)
+        # Its own, or its id's whose event is not known (the newest event's); never another's.
+        found = self._by_event.find_or_unclaimed(event)
         if found is None:
-            at = self._by_event.at(event_key(event))
-            if at is None or at[0] is not None:
-                return ()  # none, or another event's (a later one took its id)
-            found = at[1]  # its id's, whose event is not known: the newest event's
+            return ()
         if len(found) > 1:
             found = in_context_order(found, self.answers.contexts)
         return found

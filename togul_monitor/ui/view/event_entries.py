@@ -53,6 +53,15 @@ class EventEntries(Generic[T]):
         own = held.get(id(event))
         return own[1] if own is not None and own[0] is event else None
 
+    def find_or_unclaimed(self, event: FlagEvent) -> T | None:
+        """`event`'s own entry (`find`), else that of its id kept for the id's newest event
+        while not known which (`put` with no event): taken as this one's."""
+        found = self.find(event)
+        if found is not None or event.event_id is None:
+            return found
+        at = self._held.get(event_key(event))
+        return at[1] if at is not None and at[0] is None else None
+
     def at(self, key: object) -> tuple[FlagEvent | None, T] | None:
         """The entry under `key` and the event it is of, whichever that is."""
         return self._held.get(key)
