@@ -1,6 +1,7 @@
 """What the screens opened over the main one (the inventory `i`, the environment matrix `c`, its
 side-by-side diff, the coverage `o`, the profile switcher `p`, a values row's values `enter`, a
-feed row's detail `enter`, the jump finder `g`, the profile form) share: the keys every such screen answers alike, and a footer of their own.
+feed row's detail `enter`, the jump finder `g`, the profile form) share: the keys every such
+screen answers alike, and a footer of their own.
 
 A modal screen cuts Textual's binding chain at itself: the app's `q` and `?` would do nothing
 there, while the main screen's footer, still visible under the screen, lists keys (filter, pause,

@@ -28,9 +28,9 @@ Events are told apart by their id and flag, or by identity when the server sends
 from 1 again, so one id may name two events of a flag: the later one takes the key and the
 earlier one keeps its answers by identity (view/event_entries.py, the rule value changes are
 kept by too: an old row must not go blank, nor say "received before this view", when the new
-server reaches its id). Without ids a transition names no event either: it belongs to the last event
-of the answer published just before it (`value` returns that event), which is what the monitor
-does with ids. Nothing here touches a widget.
+server reaches its id). Without ids a transition names no event either: it belongs to the last
+event of the answer published just before it (`value` returns that event), which is what the
+monitor does with ids. Nothing here touches a widget.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ A profile that evaluates for several named contexts gets one value column per co
 its name, in the profile's order; each context's ValueUpdated fills its own column. The columns
 are shared by what they need (`view/value_columns.py`: with one context exactly the single value
 column as ever). A cut value ends with `…` (`enter` shows the row's values whole:
-screens/values_detail.py), a value not answered yet
-is `WAITING` (`◌`, view/value_columns.py). The widths are laid out
-again when the pane is resized or a value needs more than its column has and the pane has room.
+screens/values_detail.py), a value not answered yet is `WAITING` (`◌`, view/value_columns.py).
+The widths are laid out again when the pane is resized or a value needs more than its column
+has and the pane has room.
 
 When the profile cannot evaluate (`set_evaluates`), a value that will never come says "not
 evaluated" instead of waiting (`◌`, `⟳`) forever; the pane's top line says why (main_paint.py).
