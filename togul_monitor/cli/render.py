@@ -199,10 +199,7 @@ class TailPrinter:
         # The event it answered is known now only (the value published just before it).
         flag, context, event_id = transition.flag_key, transition.context, transition.event_id
         owner = None if self.as_json else self.merges.owner(flag, context, event_id)
-        if event_id is None and self.found.holding:
-            self.found.take(partial(self._transition, transition, owner))
-            return
-        self._transition(transition, owner)
+        self.found.print_or_hold(event_id is None, partial(self._transition, transition, owner))
 
     def _transition(self, transition: ValueTransition, owner: FlagEvent | None) -> None:
         if self.as_json:
@@ -220,10 +217,7 @@ class TailPrinter:
         with: `  ↳ checkout-v2 (production): now false (first value, reason disabled)`."""
         flag, context, event_id = value.flag_key, value.context, value.trigger_event_id
         owner = None if self.as_json else self.merges.owner(flag, context, event_id)
-        if event_id is None and self.found.holding:
-            self.found.take(partial(self._first_value, value, owner))
-            return
-        self._first_value(value, owner)
+        self.found.print_or_hold(event_id is None, partial(self._first_value, value, owner))
 
     def _first_value(self, value: FlagValue, owner: FlagEvent | None) -> None:
         if self.as_json:
@@ -274,10 +268,7 @@ class TailPrinter:
     def config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         """What an event changed in the flag's configuration: after the event's line. One found
         on a re-fetch (no event) may be held until an outage, as a found value change is."""
-        if event is None and self.found.holding:
-            self.found.take(partial(self._config_change, diff, None, at))
-            return
-        self._config_change(diff, event, at)
+        self.found.print_or_hold(event is None, partial(self._config_change, diff, event, at))
 
     def _config_change(self, diff: ConfigDiff, event: FlagEvent | None, at: float) -> None:
         key = self.key_of(diff.environment_id)

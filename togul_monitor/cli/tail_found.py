@@ -73,10 +73,13 @@ class FoundHold:
         """An outage is being decided: what is found now waits for it."""
         return self.until is not None
 
-    def take(self, update: Held) -> None:
-        """Hold `update`, a change found (what prints its lines, called when they are printed),
-        while an outage is being decided (`holding`: the caller asks first)."""
-        self._held.append(update)
+    def print_or_hold(self, found: bool, update: Held) -> None:
+        """Print `update` (what prints a change's lines) now; or, when it is a change `found`
+        (no event explains it) while an outage is being decided, hold it until `release`."""
+        if found and self.holding:
+            self._held.append(update)
+        else:
+            update()
 
     @property
     def held(self) -> int:
