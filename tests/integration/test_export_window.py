@@ -153,5 +153,36 @@ def test_a_token_profiles_export_ties_a_value_change_to_its_own_environments_eve
         rows = [json.loads(line) for line in result.stdout.splitlines()]
         written = [(r["kind"], r["environment_key"]) for r in rows]
         assert ("transition", "production") in written and ("transition", "staging") not in written
-        # Evaluated in the profile's environment, as the TUI's `e` writes it (it was null).
-        assert written[-1] == ("found", "production")
+        # The journal does not say which environment `r` asked for: null, and `env:` leaves
+        # it out (below: the profile may have watched another environment then).
+        assert written[-1] == (("found", None) if not args else ("transition", "production"))
+
+
+def test_a_profile_edited_to_another_environment_exports_no_change_as_the_new_ones() -> None:
+    """A profile watched staging, then was edited to watch production: its journal holds
+    staging's events and changes, which `export` wrote as production's (the profile's
+    environment now), `--filter env:production` too. The journal does not record a change's
+    environment: a change no production event explains is written with none."""
+    from togul_monitor.config import paths
+    from togul_monitor.store.files import journal_path
+
+    journal = Journal.open(journal_path("app"))
+    journal.set_environment_names({"env-s": "staging"})  # its API key was staging's
+    journal.append_event(FlagEvent("flag.updated", "f", "env-s", 2, int(T0), None, T0 + 1))
+    journal.append_transition(change("f", None, 1.5))  # staging's event's answer
+    journal.append_transition(change("f", None, 300.0))  # staging's, found by `r`
+    journal.set_environment_names({"env-p": "production"})  # edited: production's key
+    journal.append_event(FlagEvent("flag.updated", "f", "env-p", 7, int(T0), None, T0 + 900))
+    journal.close()
+    profiles = paths.profiles_file()
+    profiles.parent.mkdir(parents=True, exist_ok=True)
+    profiles.write_text(
+        '[profiles.app]\nbase_url = "https://api.togul.io"\nenvironment_key = "production"\n'
+        'api_key_env = "APP_KEY_UNSET"\n'
+    )
+    for args in ((), ("--filter", "env:production")):
+        result = CliRunner().invoke(cli, ["export", "--format", "jsonl", "--profile", "app", *args])
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        changes = [r["environment_key"] for r in rows if r["kind"] in ("transition", "found")]
+        assert changes == ([None, None] if not args else [])

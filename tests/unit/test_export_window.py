@@ -62,14 +62,15 @@ def test_a_filtered_export_keeps_every_outage_and_the_changes_of_its_events() ->
     ]
 
 
-def test_a_change_no_event_explains_is_of_the_profiles_environment_when_it_is_known() -> None:
-    """Evaluate asks for the profile's environment only: `e` writes a found change with it,
-    and so does `export` once it knows which that is (it was null), and `env:` applies."""
-    assert exported(environment_id="env-p")[-1] == ("found", "a", "production")
+def test_a_journalled_change_no_event_explains_is_written_without_an_environment() -> None:
+    """The journal does not record which environment a re-evaluation asked for, and the
+    profile's now may not be the one it watched then: a found change read from it is written
+    with environment_key null (it was the profile's), and an `env:` term leaves it out."""
+    assert exported(environment_id="env-p")[-1] == ("found", "a", None)
     kept = exported(keep=lambda e: e.environment_id == "env-p", environment_id="env-p")
-    assert kept[-1] == ("found", "a", "production")  # before: left out, as of no environment
-    staging = exported(keep=lambda e: e.environment_id == "env-s", environment_id="env-p")
-    assert staging == [("event", "b", None), ("outage", None, None)]  # no change is staging's
+    assert kept[-1] == ("event", "a", "production")  # the found change is of no environment
+    by_flag = exported(keep=lambda e: e.flag_key == "a", environment_id="env-p")
+    assert by_flag[-1] == ("found", "a", None)
 
 
 def test_the_tui_export_carries_the_outages_and_the_value_changes_the_view_holds(

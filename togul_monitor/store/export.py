@@ -107,8 +107,8 @@ def write_jsonl(
     `all_diffs` False: `events` are a filter's, and only their changes go with them; `tied`:
     value changes with their events, as the caller knows them; `found`: the caller's value
     changes of no event, with their environment's id; `environment_id`: the profile's, whose
-    events alone explain `transitions`, and the environment of those no event explains (None:
-    not known); `answers` (the journal's) or
+    events alone explain `transitions` (None: not known; those no event explains are written
+    without an environment: store/export_window.py); `answers` (the journal's) or
     `with_next` (the caller's): which events were evaluated with their flag's next change."""
     names = environment_names or {}
     n = 0

@@ -28,12 +28,14 @@ received by `CLOCKS_APART` after the change), or without ids the last event of i
 without an id) received shortly before it.
 One that names no event and is tied to none was found by a re-evaluation of its own (after
 an outage whose events were lost, `r`, a start): it is written as `found` (`Exported.found`),
-of the profile's environment (`environment_id`: evaluate asks for the profile's environment
-only, core/evaluation.py; the journal does not record it, and without `environment_id` it is
-written without one), and a filter keeps it as the TUI's feed keeps its row
-(ui/view/found.py): as an event of its flag in that environment with no type, so that `flag:`,
-`env:`, a bare word and `/regex/` apply, and a `type:` term or (its environment not known) an
-`env:` term leaves it out. One that names an event the window does not hold (`--since` cut it,
+without an environment. Evaluate asked for the profile's environment of the time
+(core/evaluation.py), but the journal records no change's environment, nor which environment a
+run watched (its answers that covered several events say theirs, never a found change's), and
+the profile's environment now is not always the one it had: a profile edited from `staging` to
+`production`, or two profiles sharing one journal file, would have a staging change written as
+production's. A filter keeps it as the TUI's feed keeps its row (ui/view/found.py): as an event
+of its flag with no type and no environment, so that `flag:`, a bare word and `/regex/` apply,
+and a `type:` or an `env:` term leaves it out. One that names an event the window does not hold (`--since` cut it,
 or it is of no event of the profile's environment) is a `transition`, in an unfiltered export.
 A caller that knows which event each value change belongs to (the TUI's view, which tied them
 as they came) passes them `tied`, and they are written with it (its diffs too); and those of no
@@ -79,7 +81,7 @@ Found = tuple[str | None, ValueTransition]
 
 class Exported(msgspec.Struct, frozen=True):
     """One item to write; `environment_id` a value change's, taken from its event, or for one
-    `found` the profile's (None when not known); `found`: a value change no event explains;
+    `found` the caller's (None when not known: the journal's); `found`: a value change no event explains;
     `with_next`: the contexts an event was evaluated with its flag's next change in
     (domain/merged.py)."""
 
@@ -108,8 +110,9 @@ def window_items(
     and only their changes go with them. `tied`: value changes and diffs of written events,
     each with its event (not tied again: each is written, after its event); `found`: value
     changes of no event the caller's filter kept, each with its environment's id;
-    `environment_id`: the profile's, whose events alone explain `transitions` and whose are
-    the changes of them no event explains (None: not known, any event may). `answers`: the
+    `environment_id`: the profile's, whose events alone explain `transitions` (None: not
+    known, any event may); the changes of them no event explains are written without one (see
+    the module's docstring). `answers`: the
     journal's, which say which of `events` were evaluated with their flag's next change
     (domain/merged.py, as `history` reads them: all of `events`, kept or not, are what they
     are checked against); `with_next`: a caller's own say of it (the TUI's feed rows, as they
@@ -149,8 +152,8 @@ def window_items(
             owner = recent.owner(item)
             if owner is None:
                 if item.event_id is None:
-                    if _keeps_found(item, keep, filtered, environment_id):
-                        yield Exported(item, environment_id, found=True)
+                    if _keeps_found(item, keep, filtered):
+                        yield Exported(item, found=True)
                 elif not filtered:  # its event is not in the window (`--since`, retention)
                     yield Exported(item)
             elif ahead.waits(owner):
@@ -247,20 +250,16 @@ class _DiffsWritten:
 
 
 def _keeps_found(
-    transition: ValueTransition,
-    keep: Callable[[FlagEvent], bool] | None,
-    filtered: bool,
-    environment_id: str | None,
+    transition: ValueTransition, keep: Callable[[FlagEvent], bool] | None, filtered: bool
 ) -> bool:
-    """Whether a filtered export keeps a change of no event: as an event of its flag in the
-    profile's environment (`environment_id`, "" when not known) with no type (see the
-    module's docstring)."""
+    """Whether a filtered export keeps a change of no event: as an event of its flag with no
+    type and no environment (see the module's docstring)."""
     if not filtered:
         return True
     if keep is None:
         return False  # `events` are a filter's, and no event of them explains it
     at = transition.at
-    return keep(FlagEvent("", transition.flag_key, environment_id or "", 0, at, None, at))
+    return keep(FlagEvent("", transition.flag_key, "", 0, at, None, at))
 
 
 def _merged(
