@@ -188,110 +188,83 @@ async def print_updates(
     the count `stop_reading()` ends the stream: during a burst, what came after would only cost
     the settle CPU, and a recording tail's journal the time to commit it all before the exit."""
     try:
-        return await _print_updates(
-            source,
-            profile,
-            printer,
-            scope,
-            count=count,
-            settle_mark=settle_mark,
-            give_up_after=give_up_after,
-            configuration_error=configuration_error,
-            stop_reading=stop_reading,
-            started_at=started_at,
-        )
+        loop = asyncio.get_running_loop()
+        down_since: float | None = loop.time() if started_at is None else started_at  # not live
+        printed = 0
+        found = printer.found
+        while True:
+            # A reader that does not read: stop taking updates while the writer is full; the
+            # monitor goes on and drops what overflows its own buffer, which is said (`Dropped`).
+            await printer.output.room()
+            try:
+                batch = await _next(source, down_since, give_up_after, found.left())
+            except StopAsyncIteration:
+                return EXIT_FAILED
+            except _GaveUp:
+                assert give_up_after is not None
+                why = f"; last error: {printer.last_error}" if printer.last_error else ""
+                printer.say(
+                    f"giving up: the stream has not been live for {give_up_after:g} s "
+                    f"(--give-up-after){why}"
+                )
+                return EXIT_FAILED
+            for start, end in _runs(batch):
+                item = batch[start]
+                if item.__class__ is FlagEvent:
+                    run = cast("Sequence[FlagEvent]", batch[start:end])
+                    if count is not None and printed + len(run) >= count:
+                        # The run that reaches `--count`: event by event, to stop on the last one.
+                        for index, event in enumerate(run, start):
+                            if scope.event(event):
+                                printer.event(event)
+                                printed += 1
+                                if printed >= count:
+                                    scope.finished = True
+                                    printer.release_found()  # before what settling prints
+                                    # The mark first: the stop's last flush may apply events never
+                                    # printed, whose effects are not waited for.
+                                    settled = settle_mark() if settle_mark is not None else None
+                                    if stop_reading is not None:
+                                        await stop_reading()
+                                    if settled is not None:
+                                        rest = batch[index + 1 :]
+                                        await _settle_or_say(source, rest, printer, scope, settled)
+                                    return _count_reached(printer, configuration_error)
+                        continue
+                    shown = scope.events(run)
+                    printer.events(shown)
+                    printed += len(shown)
+                    continue
+                if _print_effect(item, printer, scope):
+                    continue
+                if isinstance(item, Dropped):
+                    printer.dropped(item)
+                    continue
+                if isinstance(item, RecordingTaken):  # it said `not recording` at its start
+                    printer.say(RECORDING_TAKEN)
+                    continue
+                if not isinstance(item, (Status, Outage, OutageProven, Malformed, PossibleGap)):
+                    continue  # value bookkeeping and heartbeats: not worth a line
+                printer.note(item)
+                if isinstance(item, Status):
+                    if item.state is ConnectionState.LIVE:
+                        down_since = None
+                    elif down_since is None:
+                        down_since = loop.time()
+                if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
+                    if item.credentials_rejected:
+                        used = stream_credentials(profile)  # the one the stream sent, masked
+                        shown_key = mask_secret(used.api_key or used.token)
+                        printer.say(
+                            f"the server rejected the credentials {shown_key} "
+                            f"(profile {safe_text(profile.name)})"
+                        )
+                        return EXIT_CREDENTIALS
+                    return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
+            if found.overdue():  # no outage came in time: printed without it (per batch)
+                printer.release_found()
     finally:
         printer.release_found()  # held while an outage was decided: never lost (Ctrl-C, an end)
-
-
-async def _print_updates(
-    source: Batches,
-    profile: Profile,
-    printer: TailPrinter,
-    scope: TailScope,
-    *,
-    count: int | None,
-    settle_mark: Callable[[], Callable[[], bool]] | None,
-    give_up_after: float | None,
-    configuration_error: Callable[[], object],
-    stop_reading: Callable[[], Awaitable[object]] | None,
-    started_at: float | None,
-) -> int:
-    loop = asyncio.get_running_loop()
-    down_since: float | None = loop.time() if started_at is None else started_at  # not live
-    printed = 0
-    found = printer.found
-    while True:
-        # A reader that does not read: stop taking updates while the writer is full; the
-        # monitor goes on and drops what overflows its own buffer, which is said (`Dropped`).
-        await printer.output.room()
-        try:
-            batch = await _next(source, down_since, give_up_after, found.left())
-        except StopAsyncIteration:
-            return EXIT_FAILED
-        except _GaveUp:
-            assert give_up_after is not None
-            why = f"; last error: {printer.last_error}" if printer.last_error else ""
-            printer.say(
-                f"giving up: the stream has not been live for {give_up_after:g} s "
-                f"(--give-up-after){why}"
-            )
-            return EXIT_FAILED
-        for start, end in _runs(batch):
-            item = batch[start]
-            if item.__class__ is FlagEvent:
-                run = cast("Sequence[FlagEvent]", batch[start:end])
-                if count is not None and printed + len(run) >= count:
-                    # The run that reaches `--count`: event by event, to stop on the last one.
-                    for index, event in enumerate(run, start):
-                        if scope.event(event):
-                            printer.event(event)
-                            printed += 1
-                            if printed >= count:
-                                scope.finished = True
-                                printer.release_found()  # before what settling prints
-                                # The mark first: the stop's last flush may apply events never
-                                # printed, whose effects are not waited for.
-                                settled = settle_mark() if settle_mark is not None else None
-                                if stop_reading is not None:
-                                    await stop_reading()
-                                if settled is not None:
-                                    rest = batch[index + 1 :]
-                                    await _settle_or_say(source, rest, printer, scope, settled)
-                                return _count_reached(printer, configuration_error)
-                    continue
-                shown = scope.events(run)
-                printer.events(shown)
-                printed += len(shown)
-                continue
-            if _print_effect(item, printer, scope):
-                continue
-            if isinstance(item, Dropped):
-                printer.dropped(item)
-                continue
-            if isinstance(item, RecordingTaken):  # it said `not recording` at its start
-                printer.say(RECORDING_TAKEN)
-                continue
-            if not isinstance(item, (Status, Outage, OutageProven, Malformed, PossibleGap)):
-                continue  # value bookkeeping and heartbeats: not worth a line
-            printer.note(item)
-            if isinstance(item, Status):
-                if item.state is ConnectionState.LIVE:
-                    down_since = None
-                elif down_since is None:
-                    down_since = loop.time()
-            if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
-                if item.credentials_rejected:
-                    used = stream_credentials(profile)  # the one the stream sent, masked
-                    shown_key = mask_secret(used.api_key or used.token)
-                    printer.say(
-                        f"the server rejected the credentials {shown_key} "
-                        f"(profile {safe_text(profile.name)})"
-                    )
-                    return EXIT_CREDENTIALS
-                return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
-        if found.overdue():  # no outage came in time: printed without it (per batch)
-            printer.release_found()
 
 
 def _count_reached(printer: TailPrinter, configuration_error: Callable[[], object]) -> int:
