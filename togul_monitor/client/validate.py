@@ -37,7 +37,6 @@ MAX_PAYLOAD_BYTES = 1 << 20
 RAW_KEEP = 512
 
 
-
 def _parse_int(text: str) -> int | float:
     """An integer literal; past Python's 4,300 digits (where int() refuses) an infinity, as
     msgspec reads it, so a huge number in a field nobody reads spoils no event here either

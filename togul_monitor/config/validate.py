@@ -269,7 +269,9 @@ def validate_profile(
                 "journal_url",
             ) from None
     if journal_url_env is not None and not _VARIABLE_RE.match(journal_url_env):
-        raise fail("is not an environment variable name (letters, digits and '_')", "journal_url_env")
+        raise fail(
+            "is not an environment variable name (letters, digits and '_')", "journal_url_env"
+        )
 
     return ProfileEntry(
         name=name,
