@@ -4,6 +4,8 @@ world, and leaves the emulator answering as before (docs/management-api.md, conv
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.waits import wait_until
 from togul_monitor.emulator.bodies import MAX_BODY_BYTES
 from togul_monitor.emulator.faults import MAX_COUNT
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
@@ -199,3 +202,33 @@ def test_generated_bodies_never_get_a_500_nor_break_the_listing() -> None:
 
             check()
             assert client.get(f"{project}/flags", headers=bearer).status_code == 200
+
+
+def test_a_client_hanging_up_mid_body_logs_no_traceback(
+    emu: EmulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that goes away before its body arrived (a `tail` piped into `head` quits while
+    its evaluate is in flight) is a normal end: a debug line, never an error with a traceback."""
+    caplog.set_level(logging.DEBUG, logger="togul_monitor.emulator")
+    sdk = emu.credentials.keys["production"]["sdk"]
+    head = (
+        f"POST /api/v1/evaluate HTTP/1.1\r\nHost: {emu.host}\r\nX-API-Key: {sdk}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"
+    )
+    with socket.create_connection((emu.host, emu.port), timeout=5) as sock:
+        sock.sendall(head.encode())  # a body of 500 bytes announced, one sent: then gone
+
+    def handled() -> list[logging.LogRecord]:
+        return [
+            r for r in caplog.records
+            if r.levelno >= logging.ERROR or "hung up" in r.getMessage()
+        ]  # fmt: skip
+
+    wait_until(handled, "the emulator to see the client gone")
+    assert [r.levelname for r in handled()] == ["DEBUG"], [r.getMessage() for r in handled()]
+    assert api_answers(emu)
+
+
+def api_answers(emu: EmulatorHandle) -> bool:
+    with httpx.Client(base_url=emu.base_url, timeout=5) as client:
+        return client.get("/healthz").status_code == 200

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -23,6 +24,8 @@ from togul_monitor.emulator.stream import StreamEndpoint
 from togul_monitor.emulator.tally import RequestTally, Tallying
 from togul_monitor.emulator.world import World
 from togul_monitor.protocol import EVALUATE_PATH, STREAM_PATH
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(
@@ -85,6 +88,13 @@ def create_app(
             headers=exc.headers,
         )
 
+    async def on_client_gone(request: Request, exc: Exception) -> Response:
+        # A client may hang up before its body arrived (a `tail` piped into `head` quits while
+        # its evaluate is in flight): a normal end, not uvicorn's traceback in the log file.
+        # Nobody reads the answer: uvicorn drops what is sent to a closed connection.
+        logger.debug("%s %s: the client hung up mid-request", request.method, request.url.path)
+        return Response(status_code=400)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         outbox.attach_loop(asyncio.get_running_loop())
@@ -95,7 +105,11 @@ def create_app(
 
     return Starlette(
         routes=routes,
-        exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_error,
+            ClientDisconnect: on_client_gone,
+        },
         lifespan=lifespan,
         middleware=[Middleware(Tallying, tally=tally)] if tally is not None else None,
     )
