@@ -18,6 +18,8 @@ Where each part comes from:
   (view/config_diffs.py); else a change found by a re-fetch; else the server's `updated_at`.
   The events name flags the server chooses: only the `max_flags` most recently changed flags
   are remembered (`ConfigDiffs`), so flags known from events alone are at most that many.
+- deleted flags stay listed (their value or their last event says so) but are not flags of the
+  environment: the header counts them apart (`state_line`).
 
 Server text is escaped here (`safe_text`, `show`); the screen appends it as plain Text.
 """
@@ -60,6 +62,7 @@ class InventoryRow(msgspec.Struct, frozen=True):
     change: str  # what the last change was
     stale: bool = False  # the value is asked for again: the cell marks it (`STALE_MARK`)
     old_config: bool = False  # diffs stopped, and the flag changed since its configuration's read
+    deleted: bool = False  # listed, but gone from the server: counted apart (`state_line`)
 
 
 class Inventory(msgspec.Struct, frozen=True):
@@ -136,14 +139,20 @@ def inventory_rows(
     for key in keys:
         config = configs.get(key)
         at, what = last_change(key, diffs, config)
+        event = diffs.last_event.get(key)
         old = (
             read_at is not None
             and config is not None
-            and older_than_change(
-                diffs.last_event.get(key), read_at.get(key), config.environment_id
-            )
+            and older_than_change(event, read_at.get(key), config.environment_id)
         )
         value = values.get(key)
+        # A configuration is a flag of the server now; without one, its value or (none known)
+        # its last event says whether it went.
+        gone = config is None and (
+            value.deleted
+            if value is not None
+            else event is not None and event.type == "flag.deleted"
+        )
         value_type = config.value_type if config is not None else None
         if value_type is None and value is not None and value.current is not None:
             value_type = value.current.value_type
@@ -161,6 +170,7 @@ def inventory_rows(
                 change=what,
                 stale=shows_stale(value, evaluates),
                 old_config=old,
+                deleted=gone,
             )
         )
     return rows
@@ -174,15 +184,19 @@ def sorted_rows(rows: list[InventoryRow], sort: str) -> list[InventoryRow]:
     return sorted(rows, key=lambda r: r.key)
 
 
-def state_line(snapshot: MonitorSnapshot | None, count: int) -> str:
-    flags = f"{count:,} flag{'' if count == 1 else 's'}"
+def state_line(snapshot: MonitorSnapshot | None, count: int, deleted: int = 0) -> str:
+    """`count` the flags that exist; the `deleted` ones still listed are said apart: a run that
+    saw flags come and go would otherwise count more flags than the environment has."""
+    gone = f" · {deleted:,} deleted" if deleted else ""
+    flags = f"{count:,} flag{'' if count == 1 else 's'}{gone}"
     if snapshot is None:
         return f"{flags} · no monitor running"
     from togul_monitor.core.configs import NEEDS_TOKEN
 
     state = snapshot.config_state
     if state == NEEDS_TOKEN:
-        return f"{flags} known from values and events · rules and defaults need a token profile"
+        known = f"{count:,} flag{'' if count == 1 else 's'} known from values and events{gone}"
+        return f"{known} · rules and defaults need a token profile"
     if state == "loading":
         done, total = snapshot.configs_loaded, snapshot.configs_total
         return f"{flags} · loading configurations… {done:,} of {total:,}"
@@ -245,7 +259,8 @@ class InventorySource:
             configs, values, self.diffs, self.evaluates(), read.at if read is not None else None
         )
         rows = sorted_rows(rows, sort)
-        state = state_line(snapshot, len(rows)) + value_note(snapshot)
+        deleted = sum(row.deleted for row in rows)
+        state = state_line(snapshot, len(rows) - deleted, deleted) + value_note(snapshot)
         older = sum(row.old_config for row in rows) if stopped is not None else 0
         last_read = read.latest if read is not None else None
         configs_note = stale_configs(stopped, last_read, self.clock(), older)
