@@ -10,9 +10,10 @@ from typing import Any
 from rich.console import Console
 from textual.widgets import Static
 
-from togul_monitor.domain.values import Evaluation, FlagValue
+from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.ui.screens.event_detail import EventDetailScreen
+from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text
 from togul_monitor.ui.screens.values_detail import (
     CURRENT_WORDS,
     STALE_WORDS,
@@ -47,6 +48,28 @@ def rendered(body: object, width: int = 100) -> list[str]:
     with console.capture() as captured:
         console.print(body)
     return [line.rstrip() for line in captured.get().splitlines()]
+
+
+def styles(body: object, *texts: str) -> list[str]:
+    """The style each of `texts` is drawn with, as the terminal gets it (a Text's own style
+    included, which its spans' styles are combined with)."""
+    console = Console(width=100, file=io.StringIO(), color_system="truecolor")
+    drawn = {seg.text: str(seg.style) for seg in console.render(body) if seg.text.strip()}
+    return [drawn[text] for text in texts]
+
+
+def test_an_answer_is_styled_alike_in_the_values_detail_and_the_event_detail() -> None:
+    # As every screen does it: the label dim, the value bold, what the answer says besides dim.
+    # The values detail drew the extras bold+dim, the event detail the value dim+bold.
+    answer = Evaluation(True, "boolean", "rule_match", True)
+    extras = "  type boolean, reason rule_match, enabled"
+    held = value("default", None, current=answer)
+    body = values_body("f", [("default", held)], **WHEN)
+    assert styles(body, "value    ", "true", extras) == ["dim", "bold", "dim"]
+    event = FlagEvent("flag.updated", "f", "env", 2, 1_040.0, "23", 1_041.0)
+    change = ValueTransition("f", None, answer, "23", 1_041.0)
+    detail = detail_text(event, [change], "utc")
+    assert styles(detail, "  after  ", "true", extras) == ["dim", "bold", "dim"]
 
 
 def test_each_context_says_its_whole_value_and_its_state() -> None:

@@ -55,7 +55,9 @@ UNSEEN_WHY = (
 
 
 def _evaluation_lines(label: str, ev: Evaluation | None, indent: str = "  ") -> Text:
-    text = Text(f"{indent}{label:<7}", style="dim")
+    # The label's style is its span, not the Text's own: that one would dim the value too.
+    text = Text()
+    text.append(f"{indent}{label:<7}", style="dim")
     if ev is None:
         text.append("(none)", style="dim")
         return text

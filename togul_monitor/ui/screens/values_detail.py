@@ -46,7 +46,9 @@ CURRENT_WORDS = "current: the latest answer, nothing asked since"
 
 
 def _answer(ev: Evaluation, style: str) -> Text:
-    text = Text(value_text(ev), style=style)  # whole, however long
+    # The style is the value's span, not the Text's own: that one would style the extras too.
+    text = Text()
+    text.append(value_text(ev), style=style)  # whole, however long
     extra = evaluation_extras(ev)
     if extra:
         text.append("  " + extra, style="dim")
