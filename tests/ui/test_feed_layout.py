@@ -272,3 +272,21 @@ def test_a_marked_row_too_narrow_for_its_values_still_says_it_left_the_rest_out(
         # The values exactly, or too narrow for the mark and a `…`: the mark wins.
         assert narrow.endswith(("…", "+unseen")) and "……" not in narrow, (width, narrow)
     assert says(store, row, 62).endswith("[default] … → true +unseen…")  # the after side whole
+
+
+def test_only_the_time_of_a_row_is_dim_not_its_type_or_key() -> None:
+    from rich.console import Console
+
+    from togul_monitor.ui.view.feed_layout import full_text
+
+    store = FeedStore()
+    row = event(event_id="7")
+    feed(store, row)
+    console = Console(width=200)
+    line = row_text(row, 120, time_mode="utc", now=0.0, environment_names=NAMES, store=store)
+    for text in (line, full_text(row, NAMES, store)):  # a Text's own style is its spans' base
+        segments = [seg for seg in text.render(console) if seg.text.strip()]
+        key = next(seg.style for seg in segments if "new-dashboard" in seg.text)
+        assert key is None or not key.dim, text.plain
+    kind = next(seg.style for seg in line.render(console) if "rule.updated" in seg.text)
+    assert kind is not None and kind.bold and not kind.dim

@@ -289,7 +289,8 @@ class EventDetailScreen(ModalScreen[None]):
 def marker_detail(item: FeedItem, time_mode: str) -> Text:
     """A marker row (outage, gap, malformed): its text and what the stream item behind it
     says, in words."""
-    body = Text(safe_text(item.text), style="bold")
+    body = Text()  # the headline bold, not the fields below it (a Text's own style is theirs)
+    body.append(safe_text(item.text), style="bold")
     body.append("\n\n")
     if isinstance(item, FoundChange):
         body.append_text(_found_lines(item, time_mode))

@@ -210,7 +210,8 @@ class InventoryScreen(ModalScreen[str | None]):
         """Read the inventory again and show it, the cursor kept on its flag."""
         self._stamp = self.source.stamp()
         inventory = self.source.read(self.sort)
-        header = Text(f"sort: {self.sort} · ", style="bold")
+        header = Text()  # "sort" bold, not the notes and the state after it
+        header.append(f"sort: {self.sort} · ", style="bold")
         for note in (inventory.stale, inventory.stale_configs):  # first: cut at the edge
             if note:
                 header.append(note, style="bold yellow")

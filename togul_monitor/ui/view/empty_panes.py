@@ -103,7 +103,8 @@ def not_evaluated_note(profile: Profile, snapshot: MonitorSnapshot | None) -> st
 
 def not_evaluated_text(note: str, edit_key: str, switch_key: str) -> Text:
     """The values pane's top line for a profile whose values never come."""
-    text = Text(note[:1].upper() + note[1:] + ".", style="bold yellow")
+    text = Text()  # not the whole text's style: the hint below is dim, not bold yellow
+    text.append(note[:1].upper() + note[1:] + ".", style="bold yellow")
     text.append(f"\n{edit_key}: edit this profile · {switch_key}: switch profile", style="dim")
     return text
 

@@ -92,7 +92,8 @@ def _event_cells(
     entry: FlagEvent, time_mode: str, now: float, *, happened: float | None = None
 ) -> tuple[Text, Text, Text]:
     when = fmt_clock(entry.received_at if happened is None else happened, time_mode, now)
-    detail = Text(f"v{entry.version}", style="dim")
+    detail = Text()  # not the whole detail's style: a replay's note is yellow, not dim
+    detail.append(f"v{entry.version}", style="dim")
     if entry.event_id:
         detail.append(f"  id {safe_text(entry.event_id)}", style="dim")
     if happened is not None:  # it came in after the outage; the server's clock may be off ours

@@ -25,7 +25,8 @@ class NoticePanel(Static):
 
     def show_notice(self, kind: str, title: str, body: str, hint: str) -> None:
         self.kind = kind
-        text = Text(safe_text(title), style="bold")
+        text = Text()  # the title bold, not the body and the hint (a Text's own style is theirs)
+        text.append(safe_text(title), style="bold")
         text.append("\n")
         # Line by line: a hint on a line of its own (ConfigError) stays a line, not `\x0a`.
         text.append("\n".join(safe_text(line) for line in body.splitlines()))
