@@ -85,6 +85,7 @@ PROFILE_TABLES = (
     "context_last_values",
     "watched_until",
     "merged_answers",
+    "watched_by",
 )
 
 
@@ -94,7 +95,9 @@ def forget_profile(url: str, profile: str) -> None:
 
     with psycopg.connect(url) as conn:
         for table in PROFILE_TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE profile = %s", (profile,))  # type: ignore[arg-type]
+            made = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+            if made is not None and made[0]:  # `watched_by`: made by a recorder's open
+                conn.execute(f"DELETE FROM {table} WHERE profile = %s", (profile,))  # type: ignore[arg-type]
 
 
 @contextmanager

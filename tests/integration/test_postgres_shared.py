@@ -19,9 +19,10 @@ from tests.journal_backends import forget_profile, postgres_url, scratch_profile
 from togul_monitor.cli import cli
 from togul_monitor.config import paths
 from togul_monitor.core import Monitor, TransitionRecorded
-from togul_monitor.domain.events import FlagEvent
+from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE
+from togul_monitor.domain.events import FlagEvent, Outage, OutageProven
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
-from togul_monitor.store.journal import open_journal_at
+from togul_monitor.store.journal import open_journal_at, open_reader_at
 from togul_monitor.store.reading import READ_ONLY_NOTICE
 
 from .test_monitor import Recorder, make_profile, settled, wait_for
@@ -189,3 +190,51 @@ async def test_the_recorder_writes_the_shared_journal(
     finally:
         stop.set()
         assert await asyncio.wait_for(task, 20) is None
+
+
+async def test_a_recorder_restarted_while_another_watched_proves_its_outage_whole(
+    idless: EmulatorHandle, url: str, profile: str
+) -> None:
+    """Two recorders of one profile; one stops and starts again while the other watches on.
+    Without event ids nothing the restarted one receives proves the time between its runs
+    whole, so it journals that time as an outage that may have missed events. The other
+    recorder watched all of it (its own mark, begun before and reaching past the outage's
+    end): once it would have marked past that end, the outage is proved whole, in the updates
+    and in the journal, as a stream with ids would prove it."""
+    shift = [0.0]
+
+    def clock() -> float:
+        return time.time() + shift[0]
+
+    make = make_profile(idless, name=profile, journal_url=url)
+    other = Monitor(make, journal_writer=True)
+    other._intake.watched._pace = 0.2  # its marks come often: the test waits for one
+    await other.start()
+    try:
+        await wait_for(lambda: other.snapshot().status.state.value == "live", what="live")
+        first = Monitor(make, journal_writer=True)
+        await first.start()
+        await wait_for(lambda: first.snapshot().status.state.value == "live", what="live")
+        await first.stop()
+        again = Monitor(make, journal_writer=True, clock=clock)
+        updates = Recorder(again)
+        await again.start()
+        updates.start()
+        try:
+            await wait_for(lambda: updates.of(Outage), what="the outage between the runs")
+            (outage,) = updates.of(Outage)
+            assert outage.may_have_missed  # nothing received proves it
+            shift[0] += WATCHED_PACE + make.heartbeat_seconds + LIVE_MARK_SLACK
+            await wait_for(lambda: updates.of(OutageProven), what="the proof")
+            assert [p.reported for p in updates.of(OutageProven)] == [outage]
+            assert again.journal is not None and again.journal.flush(timeout=10)
+        finally:
+            await again.stop()
+    finally:
+        await other.stop()
+    reader = open_reader_at(profile, url)
+    try:
+        missed = [o.may_have_missed for o in reader.outages() if o.ended_at >= outage.ended_at]
+    finally:
+        reader.close()
+    assert missed == [False]

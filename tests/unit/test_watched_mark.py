@@ -18,21 +18,27 @@ from togul_monitor.domain.events import (
     Outage,
     Status,
 )
+from togul_monitor.store.model import Watcher
 
 LIVE, RETRYING = ConnectionState.LIVE, ConnectionState.RETRYING
 
 
 class MarkedJournal:
-    """What the intake writes into its journal: the marks, and the outages."""
+    """What the intake writes into its journal: the marks (with whose watch, since when), and
+    the outages."""
+
+    many_recorders = False
 
     def __init__(self) -> None:
         self.marks: list[float] = []
+        self.watches: list[Watcher | None] = []
         self.outages: list[Outage] = []
         self.pending = 0
         self.writing = True
 
-    def set_watched_until(self, at: float) -> None:
+    def set_watched_until(self, at: float, by: Watcher | None = None) -> None:
         self.marks.append(at)
+        self.watches.append(by)
 
     def append_outage(self, outage: Outage) -> None:
         self.outages.append(outage)
@@ -82,6 +88,11 @@ async def test_the_mark_follows_the_live_stream_and_stays_where_it_was_lost() ->
     assert journal.marks[-1] == 71.5
     await intake.stop()
     assert journal.marks[-1] == 71.5 and not intake.watched.watching
+    # Each mark says whose unbroken watch, since when: begun again after the outage.
+    recorder = intake.watched.recorder
+    assert journal.watches[0] == Watcher(recorder, 10.0, 10.0)
+    assert journal.watches[2] == Watcher(recorder, 10.0, 14.0)
+    assert journal.watches[-1] == Watcher(recorder, 71.5, 71.5)
 
 
 async def test_a_resumed_run_is_watched_only_once_the_time_between_the_runs_is_told() -> None:

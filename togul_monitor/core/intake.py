@@ -38,6 +38,8 @@ from itertools import repeat
 from typing import cast
 
 from togul_monitor.client.outages import ResumePoint
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
+from togul_monitor.core.covered import CoveredOutages
 from togul_monitor.core.held_events import HeldEvents
 from togul_monitor.core.stream_factory import StreamLike
 from togul_monitor.core.unusable_pace import UnusablePace
@@ -81,6 +83,7 @@ class Intake:
         on_gap: Callable[[PossibleGap], None],
         on_blind: Callable[[bool], None],
         on_change: Callable[[], None],
+        heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
     ) -> None:
         self._hub, self._clock = hub, clock
         self._on_events = on_events
@@ -112,6 +115,10 @@ class Intake:
         self._unusable = UnusablePace(on_outage)  # re-evaluations for unusable events
         # Until when the live stream was watched, kept in the journal (core/watched.py).
         self.watched = WatchedMark(lambda: self.journal, self.last_alive)
+        # An outage another recorder of a shared journal watched through is proved whole.
+        rec = self.watched.recorder
+        args = (lambda: self.journal, clock, rec, self._revise, self.outages, heartbeat)
+        self.covered = CoveredOutages(*args)
 
     @property
     def counters(self) -> StreamCounters:
@@ -129,6 +136,7 @@ class Intake:
         self._stopped = True
         self.watched.end()  # read no more: watched until its last sign of life
         self._unusable.stop()
+        await self.covered.aclose()
         try:
             if self._task is not None:
                 self._task.cancel()
@@ -291,6 +299,7 @@ class Intake:
             self.outages.append(item)
             if self.journal is not None:
                 self.journal.append_outage(item)
+                self.covered.journalled(item)
         if isinstance(item, (Status, Heartbeat)):
             self._hub.publish(item)
         else:

@@ -21,10 +21,12 @@ than it should, never less).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Iterable
 
 from togul_monitor.domain.events import Outage
 from togul_monitor.store.journal import Journal
+from togul_monitor.store.model import Watcher
 
 #: Seconds between two writes of the mark while the stream is watched.
 WATCHED_PACE = 15.0
@@ -82,6 +84,10 @@ class WatchedMark:
         self._timer: asyncio.TimerHandle | None = None
         self._written: float | None = None  # the last mark written into the journal
         self.began: float | None = None  # when this run first watched (None: not yet)
+        # This run among a shared journal's recorders, and when its watch that goes on began
+        # (each mark says both: core/covered.py reads whether another watched through).
+        self.recorder = uuid.uuid4().hex
+        self.since: float | None = None
 
     @property
     def watching(self) -> bool:
@@ -90,8 +96,9 @@ class WatchedMark:
     def begin(self) -> None:
         """The stream is live and no outage of it is untold: marked now, then at the pace."""
         if self._timer is None:
+            self.since = self._alive()
             if self.began is None:
-                self.began = self._alive()
+                self.began = self.since
             self.write()
             self._schedule()
 
@@ -111,7 +118,8 @@ class WatchedMark:
     def write(self) -> None:
         journal, at = self._journal(), self._alive()
         if journal is not None and (self._written is None or at > self._written):
-            journal.set_watched_until(at)
+            since = at if self.since is None else min(self.since, at)
+            journal.set_watched_until(at, Watcher(self.recorder, since, at))
             self._written = at
 
     def _schedule(self) -> None:

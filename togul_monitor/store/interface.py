@@ -28,7 +28,7 @@ from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
-from togul_monitor.store.model import JournalError, LastValue, Retention, StoredDiff
+from togul_monitor.store.model import JournalError, LastValue, Retention, StoredDiff, Watcher
 from togul_monitor.store.writer import (
     AppendAnswer,
     AppendConfigDiff,
@@ -55,6 +55,9 @@ MAX_TRANSITIONS_PER_EVENT = 100
 class JournalReader(ABC):
     """Reads of one profile's journal; any thread may call them (each read takes its own
     connection). Every database error is a `JournalError`."""
+
+    #: Whether several recorders may write it at once (PostgreSQL's), each its own outages.
+    many_recorders = False
 
     #: Where the journal is, fit to show: a path, or a URL with its password masked.
     location: str
@@ -131,6 +134,12 @@ class JournalReader(ABC):
     def watched_until(self) -> float | None:
         """Until when a recorder last watched its live stream (the newest of the profile's
         marks); None when none said so (a journal older than the mark, or never live)."""
+
+    def watchers(self) -> list[Watcher]:
+        """Each recorder's own mark of a shared journal, with when its watch began: whether
+        another recorder watched through a time this one did not (core/covered.py). None
+        in a journal of one recorder (SQLite), or one no recorder of this version wrote."""
+        return []
 
     def check(self) -> None:
         """JournalError when the journal cannot be read whole (SQLite: damaged pages)."""
@@ -242,10 +251,11 @@ class Journal(JournalReader):
         """Remember environment id → key, so `env:production` works in `export --filter`."""
         self._writer.put(SetEnvironmentNames(tuple(names.items())))
 
-    def set_watched_until(self, at: float) -> None:
+    def set_watched_until(self, at: float, by: Watcher | None = None) -> None:
         """The live stream was watched until `at`: where the next run's outage begins (a rare
-        write, at the recorder's pace: core/watched.py)."""
-        self._writer.put(SetWatchedUntil(at))
+        write, at the recorder's pace: core/watched.py); `by`: which recorder, watching since
+        when (kept by a shared journal only: `watchers`)."""
+        self._writer.put(SetWatchedUntil(at, by))
 
     # --- the writer's state ----------------------------------------------------------------
 

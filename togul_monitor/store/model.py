@@ -64,6 +64,16 @@ class LastValue(msgspec.Struct, frozen=True):
     context: str = DEFAULT_CONTEXT  # the named context the value was evaluated for
 
 
+class Watcher(msgspec.Struct, frozen=True):
+    """One recorder's watch of a shared journal's stream: it watched from `began` to `at`
+    without a break (docs/journal.md, "Watched until"). `recorder` names the run, new for
+    each: a restarted recorder is another watcher than the one it was."""
+
+    recorder: str
+    began: float
+    at: float
+
+
 class StoredDiff(msgspec.Struct, frozen=True):
     """A configuration diff as the journal keeps it: with the time it was computed."""
 

@@ -28,7 +28,7 @@ from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
 from togul_monitor.store.interface import CLOSE_TIMEOUT, Journal, JournalReader
-from togul_monitor.store.model import LastValue, StoredDiff
+from togul_monitor.store.model import LastValue, StoredDiff, Watcher
 
 READ_ONLY_NOTICE = "reading the shared journal (togul-monitor record writes it)"
 #: The configuration diffs a journal that may be taken over keeps, at most (the newest).
@@ -116,6 +116,9 @@ class ReadingJournal(Journal):
     def watched_until(self) -> float | None:
         return self._reader.watched_until()
 
+    def watchers(self) -> list[Watcher]:
+        return self._reader.watchers()
+
     def check(self) -> None:
         self._reader.check()
 
@@ -156,5 +159,5 @@ class ReadingJournal(Journal):
     def set_environment_names(self, names: dict[str, str]) -> None:
         return None
 
-    def set_watched_until(self, at: float) -> None:
+    def set_watched_until(self, at: float, by: Watcher | None = None) -> None:
         return None

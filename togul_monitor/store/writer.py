@@ -34,7 +34,7 @@ import msgspec
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.store.model import LastValue, StoredDiff
+from togul_monitor.store.model import LastValue, StoredDiff, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,11 @@ class SetEnvironmentNames(msgspec.Struct, frozen=True):
 
 
 class SetWatchedUntil(msgspec.Struct, frozen=True):
-    """Until when the recorder watched its live stream (docs/journal.md, "Watched until")."""
+    """Until when the recorder watched its live stream (docs/journal.md, "Watched until"),
+    and, for a shared journal, who watched since when without a break (`by`)."""
 
     at: float
+    by: Watcher | None = None
 
 
 class FlushMark(msgspec.Struct, frozen=True):

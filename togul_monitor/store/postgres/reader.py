@@ -42,6 +42,7 @@ from togul_monitor.store.model import (
     LastValue,
     Row,
     StoredDiff,
+    Watcher,
     answer_from_row,
     config_diff_from_row,
     event_from_row,
@@ -110,6 +111,8 @@ def make_pool(url: PostgresUrl, *, max_size: int, name: str) -> ConnectionPool[C
 
 class PostgresReads:
     """The reads of `self.profile`'s journal through `self._pool`."""
+
+    many_recorders = True
 
     profile: str
     url: PostgresUrl
@@ -338,6 +341,19 @@ class PostgresReads:
                 "SELECT at FROM watched_until WHERE profile = %s", (self.profile,)
             ).fetchone()
         return float(row[0]) if row is not None else None
+
+    def watchers(self) -> list[Watcher]:
+        with self._connection() as conn:
+            # A database no recorder of this version has opened has none (schema.py
+            # `ADDED_TABLES`).
+            made = conn.execute("SELECT to_regclass('watched_by') IS NOT NULL").fetchone()
+            if made is None or not made[0]:
+                return []
+            rows = conn.execute(
+                "SELECT recorder, began, at FROM watched_by WHERE profile = %s",
+                (self.profile,),
+            ).fetchall()
+        return [Watcher(str(r[0]), float(r[1]), float(r[2])) for r in rows]
 
     def check(self) -> None:
         with self._connection() as conn:

@@ -62,6 +62,23 @@ ADDED_COLUMNS = (
     ("merged_answers", "first_version", "bigint"),
 )
 
+#: Tables added as `ADDED_COLUMNS` are, without a new version: an older program ignores them.
+#: `watched_by`: each recorder's own "watched until" mark, with when its watch began (the
+#: profile's `watched_until` keeps only the newest, which cannot say who watched through a
+#: time another recorder did not: core/covered.py). Name → its CREATE statement.
+ADDED_TABLES = (
+    (
+        "watched_by",
+        """CREATE TABLE IF NOT EXISTS watched_by (
+            profile text NOT NULL,
+            recorder text NOT NULL,
+            began double precision NOT NULL,
+            at double precision NOT NULL,
+            PRIMARY KEY (profile, recorder)
+        )""",
+    ),
+)
+
 #: Every step, by the version it brings the schema to. Never edit a released step: add one.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -310,6 +327,14 @@ def _add_columns(conn: Connection[tuple[Any, ...]]) -> None:
         if not has_column(conn, table, column):
             conn.execute("SET LOCAL lock_timeout = '10s'")
             conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+    for table, create in ADDED_TABLES:
+        if not has_table(conn, table):
+            conn.execute(create)  # literal SQL from above, never data
+
+
+def has_table(conn: Connection[tuple[Any, ...]], table: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    return row is not None and bool(row[0])
 
 
 def has_column(conn: Connection[tuple[Any, ...]], table: str, column: str) -> bool:

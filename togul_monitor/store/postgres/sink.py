@@ -149,6 +149,16 @@ _UPSERT_WATCHED_UNTIL = (
     "INSERT INTO watched_until (profile, at) VALUES (%s, %s) ON CONFLICT (profile) DO UPDATE"
     " SET at = excluded.at WHERE watched_until.at < excluded.at"
 )
+# Each recorder's own mark (`watched_by`): its newest, with when its watch began. A restarted
+# recorder is a new one, so the rows of runs long gone are dropped as the marks are written.
+_UPSERT_WATCHED_BY = (
+    "INSERT INTO watched_by (profile, recorder, began, at) VALUES (%s, %s, %s, %s)"
+    " ON CONFLICT (profile, recorder) DO UPDATE SET began = excluded.began, at = excluded.at"
+)
+_DROP_OLD_WATCHERS = "DELETE FROM watched_by WHERE profile = %s AND at < %s"
+#: Seconds a gone recorder's row is kept: far longer than any outage it could cover is looked
+#: at (core/covered.py looks within a minute of the outage's end).
+WATCHER_KEPT = 86_400.0
 _UPSERT_ENVIRONMENT = (
     "INSERT INTO environments (profile, environment_id, environment_key) VALUES (%s, %s, %s)"
     " ON CONFLICT (profile, environment_id) DO UPDATE SET environment_key = excluded.environment_key"
@@ -233,8 +243,11 @@ class PostgresSink:
                         cur.execute(_UPSERT_LAST_VALUE, (profile, *clean(last_value_row(value))))
                     case SetEnvironmentNames(names):
                         cur.executemany(_UPSERT_ENVIRONMENT, [(profile, *clean(n)) for n in names])
-                    case SetWatchedUntil(at):
+                    case SetWatchedUntil(at, by):
                         cur.execute(_UPSERT_WATCHED_UNTIL, (profile, at))
+                        if by is not None:
+                            cur.execute(_UPSERT_WATCHED_BY, (profile, by.recorder, by.began, by.at))
+                            cur.execute(_DROP_OLD_WATCHERS, (profile, by.at - WATCHER_KEPT))
                     case FlushMark():
                         pass  # answered by the writer once this commit is done
             self._since_retention += len(events)
