@@ -362,6 +362,40 @@ def test_a_window_comes_late_beside_a_recorder_that_turns_out_to_have_stopped() 
     assert store.export_rows() == [*log.rows, Outage(4.0, 10.0, None, True, 10.0)]
 
 
+def test_a_late_window_gives_way_to_the_takeover_s_first_outage_that_says_it() -> None:
+    """A reader showed the window its stopped recorder left (`RecorderStopped`), then took the
+    journal over before its own stream was live: that stream's first outage, from the mark to
+    when it went live (core/intake.py `unwatched_from`), is what the journal holds of the same
+    time. The feed shows it once: the outage's row, the late window gone from the view, from
+    what `e` exports and from a refilter."""
+    from togul_monitor.core.updates import RecorderStopped
+    from togul_monitor.ui.view.batch import take_batch
+    from togul_monitor.ui.view.feed_predicate import FeedPredicate
+    from togul_monitor.ui.view.feed_store import FeedStore
+    from togul_monitor.ui.view.rows import boundary_items
+
+    log = _Log([_event("a", 1.0), _event("b", 2.0)])
+    store = FeedStore(view_size=10)
+    store.attach(
+        log, 2, lambda rows: boundary_items(rows, live_from=10.0, elsewhere=True, watched_until=4.0)
+    )
+
+    def take(*updates: object) -> None:
+        take_batch(list(updates), store, environment_names={}, selected=None, watched=set())
+
+    take(RecorderStopped(4.0))
+    assert [getattr(row, "marker", None) for row in store.view][-1] == "outage-missing"
+    outage = Outage(4.0, 12.0, None, True, 13.0)  # the first live connection's
+    log.rows.append(outage)  # type: ignore[arg-type]
+    take(outage)
+    windows = [row for row in store.view if getattr(row, "marker", "").startswith("outage")]
+    assert [row.source for row in windows] == [outage]  # type: ignore[attr-defined]
+    assert [r for r in store.export_rows() if not isinstance(r, FlagEvent)] == [outage]
+    store.refilter(FeedPredicate())
+    windows = [row for row in store.view if getattr(row, "marker", "").startswith("outage")]
+    assert [row.source for row in windows] == [outage]  # type: ignore[attr-defined]
+
+
 async def test_a_readers_window_comes_late_when_the_recorders_recent_mark_did_not_move(
     emulator: EmulatorHandle,
 ) -> None:

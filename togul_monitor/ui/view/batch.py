@@ -156,8 +156,10 @@ def take_batch(
                 store.skip(skipped, skipped, burst=True)
                 skipped = 0
             store.add_row(update)
-            if isinstance(update, Outage) and selected is not None:
-                batch.history.append(update)
+            if isinstance(update, Outage):
+                told_again(store, update)
+                if selected is not None:
+                    batch.history.append(update)
         elif isinstance(update, OutageProven):
             revise_outage(store, update)
             batch.repaint_rows = True
@@ -219,6 +221,22 @@ def late_window(store: FeedStore, watched_until: float) -> None:
     if window:
         store.boundary = [*boundary, *window]
         store.insert_after(boundary[-1], window)
+
+
+def told_again(store: FeedStore, outage: Outage) -> None:
+    """An outage that reaches over where this run begins from before it says the time the
+    boundary's window nobody watched says: a reader that told that window late took the
+    journal over before its stream was live, and its first live connection's outage runs from
+    the gone recorder's mark (core/intake.py `unwatched_from`), as the journal holds it. So
+    the window leaves the view, the boundary and what `e` exports: the time is shown once,
+    as the outage the journal holds. A later outage starts after this run began: none such."""
+    for item in store.boundary:
+        if type(item.source) is Unwatched:
+            began = item.source.outage.ended_at  # where this run begins
+            if outage.started_at < began <= outage.ended_at:
+                store.boundary = [i for i in store.boundary if i is not item]
+                store.remove(item)
+                return
 
 
 #: The updates that are rows of the feed but not events (the markers the event log keeps).

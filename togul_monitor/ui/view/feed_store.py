@@ -278,6 +278,13 @@ class FeedStore:
         self.generation += 1  # the widget lays the view out again
         return True
 
+    def remove(self, item: FeedItem) -> None:
+        """A marker row the view no longer shows (the very row, wherever it is)."""
+        kept = [row for row in self.view if row is not item]
+        if len(kept) < len(self.view):
+            self.view = deque(kept, maxlen=self.view_size)
+            self.generation += 1  # the widget lays the view out again
+
     def clear(self) -> None:
         """Empty the view (not the monitor's log or journal) and restart every count."""
         self.view.clear()
