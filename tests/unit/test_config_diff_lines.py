@@ -79,7 +79,7 @@ def test_tail_caps_a_long_diff_and_marks_one_found_on_a_re_fetch() -> None:
     tail.config_change(ConfigDiff("k\x1b", "env-x", None, None, many), None, 0.0)
     lines = out.getvalue().splitlines()
     assert len(lines) == MAX_DIFF_LINES + 1
-    assert lines[0] == "  ↳ k\\x1b (env-x) [found on a re-fetch]: default.k0 0 → 1"
+    assert lines[0] == "  · k\\x1b (env-x) [found on a re-fetch]: default.k0 0 → 1"
     assert lines[-1].endswith("… 5 more changes")
 
 

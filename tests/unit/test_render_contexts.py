@@ -158,7 +158,7 @@ def test_a_first_value_tied_to_no_event_says_it_was_found_on_re_evaluation() -> 
     p, out = printer(("default",), environment_key="production")
     p.ids_seen = True  # the stream sends ids: one without is no event's
     p.first_value(replace(first(), trigger_event_id=None))
-    assert out.getvalue().startswith("  ↳ new\\x1b[2J (production) [found on re-evaluation]: ")
+    assert out.getvalue().startswith("  · new\\x1b[2J (production) [found on re-evaluation]: ")
 
 
 def test_an_unknown_context_is_named_with_the_known_ones() -> None:

@@ -36,7 +36,7 @@ BACK = Status(LIVE, 20.0)
 FOUND = TransitionRecorded(ValueTransition("a", OFF, ON, None, 20.4, includes_unseen=True), False)
 # Back at 20, nothing came: decided at 21.
 OUTAGE = Outage(10.0, 20.0, 0, True, 21.0)
-FOUND_TEXT = "↳ a (production) [found on re-evaluation]: false → true"
+FOUND_TEXT = "· a (production) [found on re-evaluation]: false → true"
 
 
 def tail(as_json: bool) -> tuple[TailPrinter, TailScope, io.StringIO]:
@@ -178,7 +178,7 @@ async def test_a_held_change_reads_as_one_found_after_the_outage(as_json: bool) 
     stop = Status(ConnectionState.STOPPED, 30.0, error="done")
     await run(printer, scope, script(Status(LIVE, 20.0), FOUND, OUTAGE, FOUND, stop))
     lines = both.getvalue().splitlines()
-    changes = [line for line in lines if "↳" in line or '"transition"' in line]
+    changes = [line for line in lines if "[found on" in line or '"transition"' in line]
     assert len(changes) == 2 and changes[0] == changes[1], lines
     assert place(lines, "outage")[0] < lines.index(changes[0])
     if not as_json:

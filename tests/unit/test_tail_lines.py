@@ -376,7 +376,7 @@ def test_a_change_tied_to_no_event_is_called_found_on_re_evaluation_only_when_ev
     p.events([FlagEvent("flag.updated", "k", "env-p", 3, 1, "18", 1)])
     p.transition(change)  # ids on this stream: a change tied to none is no event's
     p.flush()
-    first, second = [line for line in out.getvalue().splitlines() if "↳" in line]
+    first, second = effects(out)
     assert "re-evaluation" not in first
     assert "[found on re-evaluation]" in second
 
@@ -394,8 +394,8 @@ def test_a_change_found_after_an_outage_resumed_by_id_is_called_found_before_any
     p.events([event("k")])  # then the server sends no ids (it was restarted so)
     p.transition(found)
     p.flush()
-    first, second = [line for line in out.getvalue().splitlines() if "↳" in line]
-    assert first == "  ↳ k (production) [found on re-evaluation]: 5 → 9"
+    first, second = effects(out)
+    assert first == "  · k (production) [found on re-evaluation]: 5 → 9"
     assert "re-evaluation" not in second and "(may include" in second
 
     p, out, _ = printer()

@@ -256,12 +256,22 @@ def test_a_first_answer_superseded_by_a_newer_event_is_still_its_own_events() ->
     assert lines(out)[-1] == f"  ↑ checkout-v2 v1 ({clock(T)}): ∅ → true"
 
 
-def test_a_value_line_tied_to_no_event_reads_as_before() -> None:
+def test_a_change_found_on_re_evaluation_never_reads_as_the_effect_of_the_event_above() -> None:
+    """No event explains it: under another flag's event, or right under its own flag's, a `↳`
+    would read as that event's effect. It leads with `·`, as every line that claims no event
+    does; so does a diff found on a re-fetch."""
     p, out = printer()
     p.event(event(3, T, T, flag="pricing"))
     p.value(answer())  # no event of checkout-v2 waits: a re-evaluation of its own
     p.transition(change(version=None))
-    assert lines(out)[-1] == "  ↳ checkout-v2 (production) [found on re-evaluation]: false → true"
+    assert lines(out)[-1] == "  · checkout-v2 (production) [found on re-evaluation]: false → true"
+    p.event(event(7, T, T + 1))  # its own flag's event just above: still no claim
+    p.value(replace(answer(), trigger_event_id=None))  # a re-evaluation's, not v7's
+    p.transition(change(version=None))
+    assert lines(out)[-1] == "  · checkout-v2 (production) [found on re-evaluation]: false → true"
+    rollout = Change("rules[r2].rollout_percentage", "changed", 25, 50, "r2", 2, "")
+    p.config_change(ConfigDiff("checkout-v2", "env-p", None, None, (rollout,)), None, T + 2)
+    assert lines(out)[-1].startswith("  · checkout-v2 (production) [found on a re-fetch]: ")
 
 
 def test_a_value_line_whose_event_is_unknown_claims_none_away_from_its_flags_lines() -> None:

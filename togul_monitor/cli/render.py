@@ -235,12 +235,14 @@ class TailPrinter:
     ) -> None:
         """`  ↳ checkout-v2 [premium] (production): <text>` under its event's lines, else naming
         the event (cli/tail_marks.py). A line tied to no event of a stream that sends ids says
-        it was found on a re-evaluation of its own, as a diff found on a re-fetch does."""
+        it was found on a re-evaluation of its own, as a diff found on a re-fetch does, and
+        leads with `·`, the mark of a line that claims no event: wherever it lands, a `↳`
+        would read as the effect of the event printed above it."""
         named = f" [{safe_text(context)}]" if self.names_contexts else ""
         where = safe_text(self.environment_key)
         if event_id is None and self.ids_seen:
             env = f" ({where})" if where else ""
-            self._write(f"  ↳ {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}")
+            self._write(f"  · {safe_text(flag_key)}{named}{env} [found on re-evaluation]: {text}")
             return
         self._effect(safe_text(flag_key), named, where, owner, text, flag_key)
 
@@ -288,7 +290,7 @@ class TailPrinter:
             shown = [*shown, f"… {len(lines) - len(shown)} more changes"]
         for line in shown:
             if event is None:
-                self._write(f"  ↳ {flag} ({where}) [found on a re-fetch]: {line}")
+                self._write(f"  · {flag} ({where}) [found on a re-fetch]: {line}")  # no event
             else:
                 self._effect(flag, "", where, event, line, diff.flag_key)
 

@@ -27,7 +27,9 @@ have the same version there). Which event a value is of is the feed's rule again
 answer answered (`MergeMarks.owner`); a configuration diff comes with its event. When that is
 not known (a stream without ids, whose lines cannot say; an answer that a newer event
 superseded), a value line reads `↳` only right under lines of its flag; anywhere else it
-claims no event, `  · checkout-v2 (production) [event unknown]: false → true`.
+claims no event, `  · checkout-v2 (production) [event unknown]: false → true`. A change no
+event explains (found on a re-evaluation of its own, a diff found on a re-fetch: cli/render.py)
+leads with `·` wherever it lands: under any event, `↳` would make it that event's effect.
 
 Text output only: `--json` has both times of every event, and its per-event path does no more
 than it did (cli/tail_output.py). An event is looked at here only when a replay's window is
