@@ -79,12 +79,12 @@ async def test_the_outage_is_printed_before_what_was_found_after_the_reconnect()
     assert live < outage < found, lines
 
 
-async def test_json_writes_the_outage_line_before_the_found_transition() -> None:
+async def test_json_writes_the_outage_line_before_the_found_change() -> None:
     printer, scope, both = tail(as_json=True)
     stop = Status(ConnectionState.STOPPED, 30.0, error="done")
     await run(printer, scope, script(FIRST, BEFORE, LOST, BACK, FOUND, OUTAGE, stop))
     kinds = [json.loads(line)["kind"] for line in both.getvalue().splitlines() if "{" in line]
-    assert kinds == ["event", "outage", "transition"]
+    assert kinds == ["event", "outage", "found"]
 
 
 async def test_a_resumed_run_holds_what_is_found_before_its_first_outage() -> None:
@@ -94,7 +94,7 @@ async def test_a_resumed_run_holds_what_is_found_before_its_first_outage() -> No
     first = Status(LIVE, 20.0)
     await run(printer, scope, script(first, FOUND, OUTAGE, stop))
     kinds = [json.loads(line)["kind"] for line in both.getvalue().splitlines() if "{" in line]
-    assert kinds == ["outage", "transition"]
+    assert kinds == ["outage", "found"]
 
 
 async def test_lost_again_before_the_outage_what_was_found_is_inside_its_window() -> None:
@@ -164,21 +164,21 @@ async def test_a_recording_tail_prints_the_outage_first_whenever_the_journal_com
         journal.commit(2)
         await task
     kinds = [json.loads(line)["kind"] for line in both.getvalue().splitlines() if "{" in line]
-    assert kinds == ["event", "outage", "transition"]
+    assert kinds == ["event", "outage", "found"]
 
 
 @pytest.mark.parametrize("as_json", [False, True])
 async def test_a_held_change_reads_as_one_found_after_the_outage(as_json: bool) -> None:
     # A resumed run with no event yet: its outage, resumed after the journal's last id, is what
     # says the stream sends ids. The held change's line is made when it is printed, under that
-    # outage, and reads as the same change found a moment later does (`--json`: no field of it
-    # depends on what the outage says).
+    # outage, and reads as the same change found a moment later does (`--json` too: `found`,
+    # as an export writes it, only once ids are known to be sent).
     printer, scope, both = tail(as_json=as_json)
     printer.found.due = True
     stop = Status(ConnectionState.STOPPED, 30.0, error="done")
     await run(printer, scope, script(Status(LIVE, 20.0), FOUND, OUTAGE, FOUND, stop))
     lines = both.getvalue().splitlines()
-    changes = [line for line in lines if "[found on" in line or '"transition"' in line]
+    changes = [line for line in lines if "[found on" in line or '"kind":"found"' in line]
     assert len(changes) == 2 and changes[0] == changes[1], lines
     assert place(lines, "outage")[0] < lines.index(changes[0])
     if not as_json:

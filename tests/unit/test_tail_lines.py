@@ -118,6 +118,27 @@ def test_a_transition_as_json_names_its_environment_event_and_iso_time() -> None
     }
 
 
+def test_a_change_no_event_explains_is_the_json_line_export_writes_of_it() -> None:
+    """One change, one name: `tail --json` writes a change found on re-evaluation as `export`
+    does, `found`, the same object key for key (and in the same order)."""
+    found = ValueTransition("k", ev(False), ev(True), None, 1_700_000_000.25, "default", True)
+    exported = io.StringIO()
+    write_jsonl([], exported, NAMES, transitions=[found], environment_id="env-p")
+    (line,) = exported.getvalue().splitlines()
+    p, out, _ = printer(as_json=True)
+    p.events([FlagEvent("flag.updated", "other", "env-p", 3, 1.0, "17", 1.0)])  # ids are sent
+    p.transition(found)
+    tailed = out.getvalue().splitlines()[-1]
+    assert json.loads(line)["kind"] == "found"
+    assert list(json.loads(tailed).items()) == list(json.loads(line).items())
+    # A stream without ids: a change's event cannot be told, none is claimed or denied.
+    p, out, _ = printer(as_json=True)
+    p.events([FlagEvent("flag.updated", "other", "env-p", 3, 1.0, None, 1.0)])
+    p.transition(found)
+    unknown = json.loads(out.getvalue().splitlines()[-1])
+    assert unknown["kind"] == "transition" and unknown["event_id"] is None
+
+
 # --- unusable events ----------------------------------------------------------------------------
 
 

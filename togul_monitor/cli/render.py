@@ -68,7 +68,12 @@ from togul_monitor.domain.values import (
     FlagValue,
     ValueTransition,
 )
-from togul_monitor.store.export_json import first_value_json, iso_time, transition_json
+from togul_monitor.store.export_json import (
+    first_value_json,
+    found_json,
+    iso_time,
+    transition_json,
+)
 from togul_monitor.support.text import safe_text
 
 # --- tail ----------------------------------------------------------------------------------
@@ -203,7 +208,11 @@ class TailPrinter:
 
     def _transition(self, transition: ValueTransition, owner: FlagEvent | None) -> None:
         if self.as_json:
-            data = transition_json(transition, self.environment_key or None)
+            key = self.environment_key or None
+            if transition.event_id is None and self.ids_seen:  # no event's: export's `found`
+                data = found_json(transition, key)
+            else:
+                data = transition_json(transition, key)
             floats = has_float(transition.before) or has_float(transition.after)
             self._write(json_line(data, floats=floats))
             return

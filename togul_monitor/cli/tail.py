@@ -4,7 +4,7 @@ stdout holds what happened to flags: each event, and each before → after trans
 one of the profile's contexts gets (a line per context that changed, naming it when the profile
 has named contexts; `--context NAME` keeps those only) and, with a token, what the event changed in the flag's configuration,
 on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition`,
-`first_value` or `diff`). stderr holds everything about the stream itself (status
+`first_value` or `diff`; a value change no event explains is `found`, as an export writes it). stderr holds everything about the stream itself (status
 changes, outages, malformed events, possible gaps); with `--json` each outage, and its proof
 when one comes, is on stdout too (`outage`, `outage_proven`), in order with the events, so a
 program reading the JSON knows where the stream had a gap. The lines are written by `TailPrinter`

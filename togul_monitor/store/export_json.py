@@ -159,7 +159,8 @@ def found_json(
     """A value change no event explains (`found`): found by a re-evaluation of its own, after
     an outage whose events were lost, `r` or a start. A transition's fields but the event's id
     (it has none), `at` when it was found; `environment_key` null when not known (the journal
-    does not record a change's environment)."""
+    does not record a change's environment). `tail --json` writes the same line of it, so that
+    one change has one name (cli/render.py)."""
     line = transition_json(transition, environment_key)
     del line["event_id"]
     return {**line, "kind": "found"}  # the key keeps its place, first
