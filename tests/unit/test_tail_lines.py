@@ -158,6 +158,52 @@ def test_an_unusable_event_says_every_flag_is_re_evaluated() -> None:
     assert "re-evaluating" not in err.getvalue() and "not evaluated" in err.getvalue()
 
 
+def test_json_writes_an_unusable_event_and_a_possible_gap_on_stdout_in_order() -> None:
+    """Each says a change may be lost: a program reading the JSON lines alone learns of it, as
+    it learns of an outage, where it happened among the events; stderr says it all the same."""
+    from togul_monitor.domain.events import PossibleGap
+
+    p, out, err = printer(as_json=True)
+    p.events([FlagEvent("flag.updated", "k", "env-p", 3, 1, "17", 1.0)])
+    p.note(Malformed("no flag_key", '{"\x1b":1}', "18", 2.5, re_evaluate=True))
+    p.note(PossibleGap("k", "env-p", 4, 6, "19", 3.5))
+    p.note(Malformed("not JSON", "x", None, 4.0))
+    p.flush()
+    text = out.getvalue()
+    assert text.isascii() and "\x1b" not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["kind"] for line in lines] == ["event", "unusable", "possible_gap", "unusable"]
+    assert lines[1:] == [
+        {
+            "kind": "unusable",
+            "reason": "no flag_key",
+            "data": '{"\x1b":1}',
+            "id": "18",
+            "received_at": 2.5,
+            "re_evaluate": True,
+        },
+        {
+            "kind": "possible_gap",
+            "flag_key": "k",
+            "environment_id": "env-p",
+            "environment_key": "production",
+            "expected_version": 4,
+            "got_version": 6,
+            "id": "19",
+            "received_at": 3.5,
+        },
+        {
+            "kind": "unusable",
+            "reason": "not JSON",
+            "data": "x",
+            "id": None,
+            "received_at": 4.0,
+            "re_evaluate": False,
+        },
+    ]
+    assert len(err.getvalue().splitlines()) == 3  # stderr says each, as before
+
+
 # --- item 9b: unreachable hosts -----------------------------------------------------------------
 
 

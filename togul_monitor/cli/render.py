@@ -8,11 +8,11 @@ flag's first value when nothing told its value before. A profile that evaluates 
 contexts gets a line per context whose value changed, naming it (`  ↳ checkout-v2 [premium]:
 false → true`); one with only its single `default` context prints the lines it always did.
 `--json` names the context always. Everything about the stream itself (status, outages,
-malformed events, possible gaps) goes to stderr; with `--json` an outage and its later proof get
-a line on stdout too (`OutageCauses`, cli/tail_output.py), or a program reading the JSON would
-never learn that the stream had a gap (what was found after a reconnect comes after its outage:
-cli/tail_found.py); so do the events a tail that fell behind did not print
-(`dropped`). Server text goes through `safe_text` on human lines and
+malformed events, possible gaps) goes to stderr; with `--json` an outage, its later proof, a
+possible gap and an unusable event get a line on stdout too (cli/tail_output.py `OutageCauses`,
+cli/stream_words.py), or a program reading the JSON would never learn that the stream had a gap
+(what was found after a reconnect comes after its outage: cli/tail_found.py); so do the events a
+tail that fell behind did not print (`dropped`). Server text goes through `safe_text` on human lines and
 JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
 together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
 
@@ -35,8 +35,10 @@ from togul_monitor.cli.stream_words import (
     malformed_words,
     outage_proven_words,
     outage_words,
+    possible_gap_json,
     possible_gap_words,
     status_words,
+    unusable_json,
 )
 from togul_monitor.cli.tail_found import FoundHold
 from togul_monitor.cli.tail_marks import MergeMarks, ReplayMarks, effect_lead
@@ -308,6 +310,10 @@ class TailPrinter:
             # On stdout too, in order with the events (an outage before those replayed for it):
             # a reader of the JSON alone learns that the stream had a gap, and of its proof.
             self._write(json_line(self.outages.line(item)))
+        elif self.as_json and isinstance(item, PossibleGap):  # so may a gap, an unusable event
+            self._write(json_line(possible_gap_json(item, self.environment_names)))
+        elif self.as_json and isinstance(item, Malformed):  # (cli/stream_words.py)
+            self._write(json_line(unusable_json(item)))
         error = None  # a status's, in plain words: its line's, and an outage's `--json` cause
         if isinstance(item, Status) and item.error:
             error = plain_error(item.error, self.url)

@@ -1,6 +1,9 @@
 """What `tail` says on stderr about the stream's own items: its status, an outage, its later
 proof, a possible gap, an unusable event. Plain words; every server string through `safe_text`
-(a status's error in plain words already: cli/plain_errors.py)."""
+(a status's error in plain words already: cli/plain_errors.py). With `--json`, a possible gap and
+an unusable event get a line on stdout too (`unusable_json`, `possible_gap_json`), as an outage
+does (cli/tail_output.py): each says the stream may have lost a change, which a program reading
+stdout alone must learn. They are rare, never on the events' path."""
 
 from __future__ import annotations
 
@@ -38,6 +41,38 @@ def possible_gap_words(item: PossibleGap, environment_names: Mapping[str, str]) 
         f"possible gap in {safe_text(item.flag_key)} ({safe_text(env)}): "
         f"expected version {item.expected_version}, got {item.got_version}"
     )
+
+
+def possible_gap_json(item: PossibleGap, environment_names: Mapping[str, str]) -> dict[str, object]:
+    """`tail --json`'s line for a possible gap (`possible_gap_words`), in order with the events:
+    the flag, its environment (the id, and the key as an event line has it), the version that
+    was expected and the one that came, and the id and receive time of the event that brought
+    it (Unix seconds, as the event lines')."""
+    return {
+        "kind": "possible_gap",
+        "flag_key": item.flag_key,
+        "environment_id": item.environment_id,
+        "environment_key": environment_names.get(item.environment_id) or None,
+        "expected_version": item.expected_version,
+        "got_version": item.got_version,
+        "id": item.event_id,
+        "received_at": item.received_at,
+    }
+
+
+def unusable_json(item: Malformed) -> dict[str, object]:
+    """`tail --json`'s line for an event it could not use (`malformed_words`), in order with the
+    events: why, its data as received (cut as stderr shows it), its id and receive time, and
+    `re_evaluate`: it was a JSON object naming no usable flag, so something changed (a tail
+    that evaluates asks every flag again: what that finds follows as `found` lines)."""
+    return {
+        "kind": "unusable",
+        "reason": item.reason,
+        "data": item.raw,
+        "id": item.event_id,
+        "received_at": item.received_at,
+        "re_evaluate": item.re_evaluate,
+    }
 
 
 def malformed_words(item: Malformed, evaluating: bool) -> str:

@@ -6,7 +6,8 @@ has named contexts; `--context NAME` keeps those only) and, with a token, what t
 on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition`,
 `first_value` or `diff`; a value change no event explains is `found`, as an export writes it). stderr holds everything about the stream itself (status
 changes, outages, malformed events, possible gaps); with `--json` each outage, and its proof
-when one comes, is on stdout too (`outage`, `outage_proven`), in order with the events, so a
+when one comes, each possible gap and unusable event, is on stdout too (`outage`,
+`outage_proven`, `possible_gap`, `unusable`), in order with the events, so a
 program reading the JSON knows where the stream had a gap. The lines are written by `TailPrinter`
 (cli/render.py); stdout is buffered, written within 50 ms of a line and at exit, whatever ends
 the tail (cli/tail_output.py). Exit codes (README.md, cli/common.py): 0 done (`--count`
