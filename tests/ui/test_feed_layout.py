@@ -290,3 +290,26 @@ def test_only_the_time_of_a_row_is_dim_not_its_type_or_key() -> None:
         assert key is None or not key.dim, text.plain
     kind = next(seg.style for seg in line.render(console) if "rule.updated" in seg.text)
     assert kind is not None and kind.bold and not kind.dim
+
+
+def test_a_change_shown_short_leaves_the_room_its_long_form_would_take_to_the_key() -> None:
+    store, row = diffed_row_of_three_contexts()
+    needs = RowNeeds(flag=30)  # another row on screen has a long key
+    needs.add(row, store, NAMES)
+    short = "[default] false → true +2 changed · rule 2 added"  # the long form is 77 cells
+    width = lead("local") + 16 + 1 + len(short) + 2  # a pane too narrow for the long form
+    layout = layout_for(width, needs, "local")
+    assert layout.flag == 18  # was 16, and the two cells after the short form stood blank
+    text = row_text(
+        row, width, time_mode="local", now=0.0, environment_names=NAMES, store=store, layout=layout
+    ).plain
+    assert text.endswith(short), text
+
+
+def test_a_wide_feed_gives_the_key_a_quarter_of_its_room_first() -> None:
+    # `realtime-notifications` beside a change wider than any pane: at 200 columns the feed is
+    # 118 cells, and its keys were cut to 16 (`realtime…cations`) for the change's sake.
+    needs = RowNeeds(flag=22, change=200)
+    assert layout_for(118, needs).flag == 22
+    # At 80 and 120 columns (feeds of 78 and 68 cells) the key keeps its 16.
+    assert layout_for(78, needs).flag == layout_for(68, needs).flag == 16

@@ -3,11 +3,13 @@
 An event row is: time, type, flag key, environment, version, and the value change. Time and
 type have fixed widths; the rest of the row is shared by what the rows on screen need
 (`RowNeeds`, the widest of each column), in this order (`layout_for`): the flag key and the
-environment get a minimum (their whole text when short), then the value change gets what it
-needs, then the key and the environment grow to what they need, then the version is shown when
-it fits. The environment column is left out when every row on screen is the profile's own
-environment (the status bar names it) and there is no room for it. Whatever is cut ends with
-`…`; the selected row, when cut, is shown whole on the lines under it (`expanded_lines`).
+environment get a minimum (their whole text when short; the key's a quarter of the room on a
+wide pane), then the value change gets what it needs (a row whose long form cannot fit shows
+its short one, and needs only that), then the key and the environment grow to what they need,
+then the version is shown when it fits. The environment column is left out when every row on
+screen is the profile's own environment (the status bar names it) and there is no room for it.
+Whatever is cut ends with `…`; the selected row, when cut, is shown whole on the lines under it
+(`expanded_lines`).
 
 Textual-free (`widgets/event_feed.py` draws these lines); server text goes through `safe_text`.
 """
@@ -44,6 +46,7 @@ from togul_monitor.ui.view.rows import FeedItem, Row
 
 TYPE_WIDTH = 12  # `flag.updated`
 FLAG_MIN = 16  # most keys whole (`checkout-button-color` is cut to `checkout-button…`)
+FLAG_SHARE = 4  # a wide pane's key gets a quarter of the row's room first (whole, mostly)
 ENV_MIN = 8
 ENV_MAX = 24
 EXPANDED_MAX = 4  # lines under the selected row; `enter` shows everything
@@ -160,19 +163,33 @@ class RowNeeds(msgspec.Struct):
     flag: int = 0
     env: int = 0
     version: int = 0
-    change: int = 0
+    change: int = 0  # the widest long form
     env_needed: bool = False  # some row is not of the profile's environment
+    # A long form's width → the widest short form of the rows with it: a row whose long form
+    # does not fit shows its short one, and needs only that (`change_in`).
+    shorts: dict[int, int] = msgspec.field(default_factory=dict)
 
     def add(self, event: FlagEvent, store: FeedStore, names: Mapping[str, str] | None) -> None:
         self.flag = max(self.flag, cell_len(safe_text(event.flag_key)))
         label = environment_label(event.environment_id, names)
         self.env = max(self.env, min(ENV_MAX, cell_len(label)))
         self.version = max(self.version, len(f"v{event.version}"))
-        long, _ = row_change(event, store)
-        self.change = max(self.change, parts_width(long))
+        long, short = row_change(event, store)
+        self.add_change(parts_width(long), parts_width(short))
         own = store.answers.environment_id
         if own is None or event.environment_id != own:
             self.env_needed = True
+
+    def add_change(self, long: int, short: int) -> None:
+        self.change = max(self.change, long)
+        self.shorts[long] = max(self.shorts.get(long, 0), short)
+
+    def change_in(self, room: int) -> int:
+        """The most cells a row's change uses when it has `room`: its long form where that
+        fits, else its short one (row_text's choice). Room beyond it is left to the key."""
+        if self.change <= room or not self.shorts:
+            return self.change
+        return max(long if long <= room else short for long, short in self.shorts.items())
 
 
 def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | None) -> RowNeeds:
@@ -182,7 +199,9 @@ def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | N
             needs.add(row, store, names)
         elif isinstance(row, FoundChange):
             needs.flag = max(needs.flag, cell_len(safe_text(row.flag_key)))
-            needs.change = max(needs.change, parts_width(change_parts(row)))
+            # Its long form is chosen when every change fits (`_found_text`); the note after
+            # them takes what is left.
+            needs.add_change(parts_width(change_parts(row)), parts_width(row_parts(row)[1]))
     return needs
 
 
@@ -197,10 +216,10 @@ class FeedLayout(msgspec.Struct, frozen=True):
 
 def layout_for(width: int, needs: RowNeeds, time_mode: str = "local") -> FeedLayout:
     room = width - lead(time_mode)
-    flag = min(needs.flag, FLAG_MIN)
+    flag = min(needs.flag, max(FLAG_MIN, room // FLAG_SHARE))
     env = min(needs.env, ENV_MIN) if needs.env_needed else 0
     room -= flag + 1 + (env + 1 if env else 0)
-    room -= min(needs.change, max(0, room))  # the change first
+    room -= min(needs.change_in(max(0, room)), max(0, room))  # the change first
     grow = max(0, min(room, needs.flag - flag))
     flag, room = flag + grow, room - grow
     if env:
