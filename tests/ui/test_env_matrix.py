@@ -399,3 +399,37 @@ async def test_every_rule_can_be_reached_and_those_below_the_table_are_said() ->
         await pilot.resize_terminal(200, 50)
         await wait_for(pilot, lambda: screen._width == 76, what="the columns widened")
         assert table.get_row_at(table.row_count - 1)[1].plain == "plan = plan13 of a long name → 25"
+
+
+async def test_the_columns_are_laid_out_again_when_the_terminal_is_resized(
+    emulator: EmulatorHandle,
+) -> None:
+    # The widths were those of the size the matrix was first read at: opened at 200 columns
+    # and resized to 80, the environments' columns ran off the screen until the next read,
+    # and stayed so for good when the last column's label did not change.
+    profile = dataclasses.replace(
+        make_profile(emulator), name="test-token", token=emulator.credentials.org_token
+    )
+    app = Bare(profile)  # no monitor: no read comes while the test resizes
+
+    def widths(screen: EnvMatrixScreen) -> list[int]:
+        return [column.width for column in screen.table.columns.values()]
+
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
+        screen = app.screen
+        assert isinstance(screen, EnvMatrixScreen)
+        await wait_for(pilot, lambda: screen.reads >= 1 and screen.keys, what="the first read")
+        wide = widths(screen)
+        for size in ((80, 24), (150, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            each, last = screen._widths(2)
+            assert widths(screen) == [env_matrix.FLAG_WIDTH, each, each, last], size
+            assert sum(widths(screen)) <= size[0], (size, widths(screen))
+        labels = [column.label.plain for column in screen.table.columns.values()]
+        assert labels[-1] == "production → staging", labels
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert widths(screen) == wide
+        assert screen.reads == 1 and len(screen.keys) == 23  # laid out again, not read again

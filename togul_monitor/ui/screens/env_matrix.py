@@ -1,6 +1,7 @@
 """`c`: the environment matrix. Every flag × every environment of the profile's project: its
 switch, default and rules in each; cells that differ from environment A's marked `≠` and
-highlighted; the last column says how A and B differ.
+highlighted; the last column says how A and B differ. The columns share the screen's width,
+laid out again at every resize (`on_resize`), not only when a read comes.
 
 `d` shows only the flags that differ (or all again); `a` and `b` choose the two environments
 compared (A: the profile's, B: the next one, at first); `r` reads everything again now; `enter`
@@ -155,7 +156,7 @@ class EnvMatrixScreen(ModalScreen[None]):
         self._pending: set[tuple[str, str | None]] = set()  # (flag, environment id) to read
         self._position: int | None = None  # the monitor's event-log position looked at
         self._watched: MonitorHandle | None = None
-        self._columns: tuple[str, ...] = ()
+        self._columns: tuple[object, ...] = ()  # the columns' labels and widths, as laid out
         self._full_at = 0.0  # wall-clock time of the next read of everything
         self._check_at = 0.0  # wall-clock time of the next listing
 
@@ -282,13 +283,14 @@ class EnvMatrixScreen(ModalScreen[None]):
         each, last = self._widths(len(envs))
         table = self.table
         current = self.selected_flag
-        columns = ("flag", *envs, pair_label(self.env_a, self.env_b, last))
+        label = pair_label(self.env_a, self.env_b, last)
+        columns = ("flag", *envs, label, each, last)
         if columns != self._columns:
             table.clear(columns=True)
             table.add_column("flag", width=FLAG_WIDTH)
             for env in envs:
                 table.add_column(plain(env), width=each)
-            table.add_column(plain(columns[-1]), width=last)
+            table.add_column(plain(label), width=last)
             self._columns = columns
         else:
             table.clear()
@@ -306,6 +308,10 @@ class EnvMatrixScreen(ModalScreen[None]):
         if current in self.keys:
             table.move_cursor(row=self.keys.index(current), animate=False)
         self._paint_header()
+
+    def on_resize(self) -> None:
+        """The columns for the new size (they were the size the matrix was read at)."""
+        self.rebuild()
 
     @property
     def selected_flag(self) -> str | None:
