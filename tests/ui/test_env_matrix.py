@@ -297,6 +297,18 @@ class DiffOnly(App[None]):
         )
 
 
+def test_the_only_difference_is_said_once() -> None:
+    # The headline (`the first difference and how many more`) and the list's only line said
+    # the same difference twice.
+    a = config("production", True, 100, [("plan", "premium", 1000)])
+    b = config("staging", True, 100, [("plan", "premium", 5000)])
+    headline, lines = env_diff.difference_words("limits", "production", "staging", a, b)
+    assert "1000 → 5000" in headline and "+" not in headline and lines == []
+    c = config("staging", False, 100, [("plan", "premium", 5000)])
+    headline, lines = env_diff.difference_words("limits", "production", "staging", a, c)
+    assert headline.endswith("· +1 more") and len(lines) == 2  # several: every one listed
+
+
 def test_the_line_under_the_differences_counts_those_out_of_sight() -> None:
     assert hidden_below([1, 2, 3, 5, 6], 4) == 2
     assert more_below(0, in_list=False) == ""

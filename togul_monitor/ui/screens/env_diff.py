@@ -70,10 +70,12 @@ def read_state(read: DiffRead, now: float) -> str:
 def difference_words(
     key: str, env_a: str, env_b: str, a: FlagConfig | None, b: FlagConfig | None
 ) -> tuple[str, list[str]]:
-    """The headline (the first difference and how many more), and every difference in words."""
+    """The headline (the first difference and how many more), and every difference in words;
+    none when there is only one: the headline says it whole, and a second line saying it again
+    would read as two."""
     flag = compare_flag(key, a, b)
     lines = [difference_line(difference, env_a, env_b) for difference in flag.differences]
-    return flag_summary(flag, env_a, env_b), lines
+    return flag_summary(flag, env_a, env_b), lines if len(lines) > 1 else []
 
 
 def hidden_below(bottoms: list[int], seen_to: int) -> int:
