@@ -347,3 +347,16 @@ def test_a_value_not_answered_yet_never_looks_like_a_cut_one() -> None:
             assert cell_len(cell.plain) == 1 and cell.style == "dim"
     stale = value_cell(replace(asked, stale=True), 5, flashing=False, evaluates=True)
     assert "…" not in stale.plain and stale.plain.endswith("⟳")
+
+
+def test_every_header_of_one_context_fits_its_column_with_a_gap() -> None:
+    # An empty pane (nothing to measure) gave the value column one cell: its header ran into
+    # the next one (`vtype`), as it did beside values of fewer cells than `value`.
+    from togul_monitor.ui.view.value_columns import COLUMNS
+
+    labels = dict(COLUMNS)
+    for inner, flag_need, value_need in ((38, 0, 0), (38, 14, 3), (78, 22, 4), (60, 20, 5)):
+        widths = column_widths(inner, flag_need, value_need)
+        assert sum(widths.values()) == inner
+        for key, width in widths.items():
+            assert width >= len(labels[key]) + 1, (inner, flag_need, value_need, key, width)

@@ -31,10 +31,11 @@ from togul_monitor.domain.values import FlagValue
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import cut_cells, share, value_text
 
+VALUE_LABEL = "value"
 #: (key, label); the value column of one context. With several, `value-N` per context.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("flag", "flag"),
-    ("value", "value"),
+    ("value", VALUE_LABEL),
     ("type", "type"),
     ("reason", "reason"),
     ("enabled", "on"),
@@ -69,8 +70,9 @@ SHORT_REASONS = {"rule_match": "rule"}
 
 def column_widths(inner: int, flag_need: int, value_need: int) -> dict[str, int]:
     """Each shown column's width (gap included) in `inner` cells, for the widest flag cell and
-    value cell (`flag_need`, `value_need`, without the gap): one context."""
-    flag_need, value_need = flag_need + 1, value_need + 1
+    value cell (`flag_need`, `value_need`, without the gap): one context. The value column is
+    never narrower than its header (an empty pane's was one cell: `vtype`)."""
+    flag_need, value_need = flag_need + 1, max(value_need, cell_len(VALUE_LABEL)) + 1
     room = inner - sum(FIXED.values())
     flag = min(flag_need, 1 + max(FLAG_MIN, min(FLAG_MAX_MIN, inner // 2)))
     room -= flag
