@@ -445,3 +445,48 @@ async def test_the_columns_are_laid_out_again_when_the_terminal_is_resized(
         await pilot.pause()
         assert widths(screen) == wide
         assert screen.reads == 1 and len(screen.keys) == 23  # laid out again, not read again
+
+
+def test_a_and_b_say_why_when_there_is_no_other_environment_to_choose() -> None:
+    from togul_monitor.client.environments import Environment
+    from togul_monitor.core.env_configs import ProjectConfigs
+    from togul_monitor.ui.view.env_matrix import no_other
+
+    def project(*keys: str) -> ProjectConfigs:
+        envs = tuple(Environment(f"id-{key}", key, key) for key in keys)
+        return ProjectConfigs("p", envs, {key: {} for key in keys})
+
+    assert no_other(project("production", "staging", "dev"), "production", "staging") == ""
+    two = no_other(project("production", "staging"), "production", "staging")
+    assert two == "only two environments, A production and B staging: no other to choose"
+    one = no_other(project("production"), "production", "production")
+    assert one.startswith("production is the project's only environment")
+    assert "none read yet" in no_other(None, "", "")
+
+
+async def test_a_pressed_with_two_environments_is_answered_by_a_notification(
+    emulator: EmulatorHandle,
+) -> None:
+    # `a` and `b` did nothing and said nothing where the only other environment is the one
+    # the other key holds.
+    profile = dataclasses.replace(
+        make_profile(emulator), name="test-token", token=emulator.credentials.org_token
+    )
+    app = Bare(profile)
+    async with app.run_test(size=(120, 30)) as pilot:
+        said: list[str] = []
+        notify = app.notify
+
+        def noted(message: str, **kwargs: Any) -> None:
+            said.append(message)
+            notify(message, **kwargs)
+
+        app.notify = noted  # type: ignore[method-assign]
+        await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
+        screen = app.screen
+        assert isinstance(screen, EnvMatrixScreen)
+        await wait_for(pilot, lambda: screen.reads >= 1 and screen.keys, what="the first read")
+        await pilot.press("a")
+        await pilot.press("b")
+        assert (screen.env_a, screen.env_b) == ("production", "staging")
+        assert said == 2 * ["only two environments, A production and B staging: no other to choose"]

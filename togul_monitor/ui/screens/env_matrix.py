@@ -4,9 +4,9 @@ highlighted; the last column says how A and B differ. The columns share the scre
 laid out again at every resize (`on_resize`), not only when a read comes.
 
 `d` shows only the flags that differ (or all again); `a` and `b` choose the two environments
-compared (A: the profile's, B: the next one, at first); `r` reads everything again now; `enter`
-opens the flag's side-by-side diff between A and B (`env_diff.py`, which follows the reads
-while it is open); `esc` closes.
+compared (A: the profile's, B: the next one, at first; a notification says when there is no
+other to choose); `r` reads everything again now; `enter` opens the flag's side-by-side diff
+between A and B (`env_diff.py`, which follows the reads while it is open); `esc` closes.
 
 Reads run in a thread worker, one at a time, each on a loop of its own with bounded concurrency
 (core/env_configs.py), never on the UI's loop; at most the profile's `max_flags` flags of each
@@ -57,6 +57,7 @@ from togul_monitor.ui.view.env_matrix import (
     header_line,
     matrix_rows,
     next_environment,
+    no_other,
     pair_label,
 )
 from togul_monitor.ui.view.format import fmt_age, plain
@@ -324,14 +325,25 @@ class EnvMatrixScreen(ModalScreen[None]):
         self.rebuild()
 
     def action_next_a(self) -> None:
-        if self.project is not None:
-            self.env_a = next_environment(self.project, self.env_a, skip=self.env_b)
+        project = self._choosable()
+        if project is not None:
+            self.env_a = next_environment(project, self.env_a, skip=self.env_b)
             self.rebuild()
 
     def action_next_b(self) -> None:
-        if self.project is not None:
-            self.env_b = next_environment(self.project, self.env_b, skip=self.env_a)
+        project = self._choosable()
+        if project is not None:
+            self.env_b = next_environment(project, self.env_b, skip=self.env_a)
             self.rebuild()
+
+    def _choosable(self) -> ProjectConfigs | None:
+        """The project when `a`/`b` has another environment to take; else a notification says
+        why the key does nothing."""
+        reason = no_other(self.project, self.env_a, self.env_b)
+        if reason:
+            self.app.notify(reason, severity="warning", markup=False, timeout=4)
+            return None
+        return self.project
 
     def action_refresh_all(self) -> None:
         self._read(full=True)

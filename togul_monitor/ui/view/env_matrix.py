@@ -131,6 +131,22 @@ def next_environment(project: ProjectConfigs, current: str, skip: str | None = N
     return current
 
 
+def no_other(project: ProjectConfigs | None, env_a: str, env_b: str) -> str:
+    """Why `a` or `b` leaves A and B as they are (`""`: it moves one): nothing read yet, or no
+    environment beside the two shown (a pressed key says so, not nothing)."""
+    if project is None:
+        return "no environments to choose from: none read yet"
+    envs = [e.key for e in project.environments]
+    if len(envs) > 2:
+        return ""
+    a, b = safe_text(env_a), safe_text(env_b)
+    if len(envs) == 2:
+        return f"only two environments, A {a} and B {b}: no other to choose"
+    if len(envs) == 1:
+        return f"{a} is the project's only environment: no other to choose"
+    return "the project has no environments"
+
+
 def default_pair(project: ProjectConfigs, profile_environment: str | None) -> tuple[str, str]:
     """A: the profile's environment (else the first); B: the next one."""
     envs = [e.key for e in project.environments]
