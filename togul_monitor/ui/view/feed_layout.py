@@ -236,14 +236,6 @@ def _cell(text: str, width: int, cut: Callable[[str, int], str] = cut_cells) -> 
     return shown + " " * (width - cell_len(shown))
 
 
-def _dim_start(lead: str) -> Text:
-    """A row's text beginning with `lead` drawn dim. Not `Text(lead, style="dim")`: a Text's own
-    style is the base of every span appended to it, so the whole row would be drawn dim."""
-    text = Text()
-    text.append(lead, style="dim")
-    return text
-
-
 def row_text(
     item: Row,
     width: int,
@@ -264,13 +256,13 @@ def row_text(
         style = MARKER_STYLES.get(item.marker, "")
         if item.marker == "continued":
             return Text(cut_cells(safe_text(item.text), width), style=style)
-        text = _dim_start(stamp + " ")
+        text = Text.assemble((stamp + " ", "dim"))  # not Text(…, style): a base style is every span's
         text.append(cut_cells(safe_text(item.text), width - len(stamp) - 1), style=style)
         return text
     event: FlagEvent = item
     if layout is None:
         layout = layout_for(width, needs_of((event,), store, environment_names), time_mode)
-    text = _dim_start(stamp + " ")
+    text = Text.assemble((stamp + " ", "dim"))
     text.append(_cell(safe_text(event.type), TYPE_WIDTH) + " ", style=type_style(event.type))
     text.append(_cell(safe_text(event.flag_key), layout.flag, cut_middle) + " ")
     if layout.env:
@@ -297,7 +289,7 @@ def _found_text(
     """A change no event explains, in the columns of the event rows: `re-evaluated` for the
     type, the flag key, the profile's environment, no version, the change, and what is left of
     `found, no event of its own`."""
-    text = _dim_start(stamp + " ")
+    text = Text.assemble((stamp + " ", "dim"))
     text.append(_cell(TYPE_CELL.text, TYPE_WIDTH) + " ", style=TYPE_CELL.style)
     text.append(_cell(safe_text(item.flag_key), layout.flag, cut_middle) + " ")
     if layout.env:
@@ -349,7 +341,7 @@ def _before_change(layout: FeedLayout, time_mode: str) -> int:
 def full_text(item: Row, names: Mapping[str, str] | None, store: FeedStore) -> Text:
     """Everything the row stands for, uncut: `↳ key · environment · v3: before → after`."""
     if isinstance(item, FoundChange):
-        text = _dim_start("↳ ")
+        text = Text.assemble(("↳ ", "dim"))
         text.append(safe_text(item.flag_key), style="bold")
         if store.answers.environment_id is not None:
             text.append(" · ", style="dim")
@@ -361,7 +353,7 @@ def full_text(item: Row, names: Mapping[str, str] | None, store: FeedStore) -> T
     if isinstance(item, FeedItem):
         return Text("↳ " + safe_text(item.text), style=MARKER_STYLES.get(item.marker, ""))
     event: FlagEvent = item
-    text = _dim_start("↳ ")
+    text = Text.assemble(("↳ ", "dim"))
     text.append(safe_text(event.flag_key), style="bold")
     text.append(" · ", style="dim")
     text.append(environment_label(event.environment_id, names))
