@@ -256,7 +256,7 @@ def row_text(
         style = MARKER_STYLES.get(item.marker, "")
         if item.marker == "continued":
             return Text(cut_cells(safe_text(item.text), width), style=style)
-        text = Text.assemble((stamp + " ", "dim"))  # not Text(…, style): a base style is every span's
+        text = Text.assemble((stamp + " ", "dim"))  # Text(…, style) dims every span
         text.append(cut_cells(safe_text(item.text), width - len(stamp) - 1), style=style)
         return text
     event: FlagEvent = item
