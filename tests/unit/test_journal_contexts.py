@@ -120,7 +120,7 @@ def test_a_recorder_migrates_a_version_1_journal_keeping_every_row(tmp_path: Pat
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "last_values" not in tables and "context_last_values" in tables
-    assert _columns(path, "transitions")[-2:] == ["context", "includes_unseen"]
+    assert _columns(path, "transitions")[-3:] == ["context", "includes_unseen", "environment_key"]
     # Opening it again changes nothing: the migration ran once.
     Journal.open(path, clock=lambda: now).close()
     assert reader.read_transitions_for(path, "e1", "f")[0].context == "default"

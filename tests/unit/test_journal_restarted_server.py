@@ -23,6 +23,9 @@ from togul_monitor.store.journal import open_journal_at, open_reader_at
 from togul_monitor.store.model import EVENT_COLUMNS, TRANSITION_COLUMNS, event_row, transition_row
 from togul_monitor.store.postgres.schema import ADDED_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 
+# What an older program inserted: the columns before `environment_key`.
+OLDER_TRANSITION_COLUMNS = TRANSITION_COLUMNS.removesuffix(", environment_key")
+
 FLAG = "support-tier"
 # Within the journal's retention (90 days by default): each recorder's open applies it.
 RECENT = int(time.time()) - 3600
@@ -126,9 +129,9 @@ def test_a_schema_3_journal_with_rows_upgrades_and_keeps_both_lives() -> None:
                     event_row(e),
                 )
                 conn.execute(
-                    f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS})"
+                    f"INSERT INTO transitions (profile, {OLDER_TRANSITION_COLUMNS})"
                     " VALUES ('p', %s, %s, %s, %s, %s, %s, %s)",
-                    transition_row(t),
+                    transition_row(t)[:7],
                 )
         # The upgrade, then the restarted server's events, and another recorder's copy of
         # the first life's (journalled before the upgrade): kept once.

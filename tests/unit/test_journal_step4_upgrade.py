@@ -20,6 +20,9 @@ from togul_monitor.store.model import EVENT_COLUMNS, TRANSITION_COLUMNS, event_r
 from togul_monitor.store.postgres import older
 from togul_monitor.store.postgres.schema import ADDED_COLUMNS, MIGRATIONS
 
+# What an older program inserted: the columns before `environment_key`.
+OLDER_TRANSITION_COLUMNS = TRANSITION_COLUMNS.removesuffix(", environment_key")
+
 RECENT = int(time.time()) - 3600
 A, B = (Evaluation(v, "string", "rule_match", True) for v in "ab")
 
@@ -45,9 +48,9 @@ def schema_3(conn: psycopg.Connection[tuple[object, ...]], rows: int) -> None:
         )
         change = ValueTransition("f", A, B, e.event_id, e.received_at + 0.5)
         conn.execute(
-            f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS})"  # type: ignore[arg-type]
+            f"INSERT INTO transitions (profile, {OLDER_TRANSITION_COLUMNS})"  # type: ignore[arg-type]
             " VALUES ('p', %s, %s, %s, %s, %s, %s, %s)",
-            transition_row(change),
+            transition_row(change)[:7],
         )
 
 

@@ -62,6 +62,7 @@ class Evaluations:
         self._clock = clock
         self.context = context
         self.values = FlagValues(context)
+        self.environment: str | None = None  # what evaluate asks for: the journal keeps it
         self.watched: set[str] = set(watched)
         # Flag keys come from the server: beyond `max_flags` monitored flags (watched ones
         # always are), an event of another flag is shown and counted, not evaluated.
@@ -86,6 +87,7 @@ class Evaluations:
     ) -> None:
         """Evaluate for `profile` (it has an API key and an environment key), `attributes`."""
         assert profile.api_key is not None
+        self.values.environment_key = self.environment = profile.environment_key or None
         self.client = EvaluateClient(
             profile.base_url,
             api_key=profile.api_key,
@@ -294,7 +296,9 @@ class Evaluations:
             self._record_transition(transition)
         first_value = old is None or old.current is None
         if self.journal is not None and (transition is not None or first_value):
-            self.journal.set_last_value(flag_key, evaluation, now, context=self.context)
+            self.journal.set_last_value(
+                flag_key, evaluation, now, context=self.context, environment=self.environment
+            )
         self._set_status(EvaluatorStatus(True, None))
 
     def _retry_due(self, flag_key: str, event_id: str | None) -> None:
@@ -314,8 +318,9 @@ class Evaluations:
         if transition is not None:
             self._record_transition(transition)
         if self.journal is not None and (old is None or not old.deleted):
+            env = self.environment
             self.journal.set_last_value(
-                flag_key, value.previous, now, deleted=True, context=self.context
+                flag_key, value.previous, now, deleted=True, context=self.context, environment=env
             )
 
     def _record_transition(self, transition: ValueTransition) -> None:

@@ -154,7 +154,9 @@ async def open_journal(
     try:
         opened.events = await asyncio.to_thread(journal.recent_events, load_events)
         opened.outages = await asyncio.to_thread(outages_among, journal, opened.events)
-        opened.last_values = await asyncio.to_thread(journal.last_values)
+        opened.last_values = of_environment(
+            await asyncio.to_thread(journal.last_values), environment_key
+        )
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
         )
@@ -180,6 +182,24 @@ async def open_journal(
         close_aside(journal)
         raise
     return opened
+
+
+def of_environment(
+    values: dict[str, dict[str, LastValue]], key: str | None
+) -> dict[str, dict[str, LastValue]]:
+    """The last values `values` holds of the environment `key` (the profile's: what evaluate
+    asks for), or of none known (kept before the journal said it), by context. A value another
+    environment answered, the profile edited since from `staging` to `production`, is no
+    "before" of this one's: the flag's first answer here is its first value, not a change."""
+    if not key:
+        return values
+    kept = {
+        context: {
+            flag: value for flag, value in by_flag.items() if value.environment_key in (None, key)
+        }
+        for context, by_flag in values.items()
+    }
+    return {context: by_flag for context, by_flag in kept.items() if by_flag}
 
 
 def outages_among(journal: Journal, events: list[FlagEvent]) -> list[Outage]:

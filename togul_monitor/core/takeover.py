@@ -385,15 +385,16 @@ def _journal_values(
     since: float,
     held: Mapping[tuple[str, str], float],
 ) -> None:
-    """Each context's values evaluated since `since`, and later than the journal's (`held`):
-    the journal's last values are what the next run compares with, and older ones would make
-    it find these changes again."""
+    """Each context's values evaluated since `since` and later than the journal's (`held`): the
+    next run compares with the journal's, and older ones would find these changes again."""
     for context, values in value_sets.items():
+        env = values.environment_key
         for key, value in values.mapping.items():
             at = value.evaluated_at
             if at is None or at < since or at <= held.get((context, key), -math.inf):
                 continue
-            if value.deleted:
-                journal.set_last_value(key, value.previous, at, deleted=True, context=context)
-            elif value.current is not None:
-                journal.set_last_value(key, value.current, at, context=context)
+            if value.deleted or value.current is not None:
+                evaluation = value.previous if value.deleted else value.current
+                journal.set_last_value(
+                    key, evaluation, at, deleted=value.deleted, context=context, environment=env
+                )

@@ -39,8 +39,10 @@ class FlagValues:
     changed, so callers publish only real changes) and, where it applies, the transition.
     """
 
-    def __init__(self, context: str = DEFAULT_CONTEXT) -> None:
+    def __init__(self, context: str = DEFAULT_CONTEXT, environment_key: str | None = None) -> None:
         self.context = context
+        #: The environment evaluate asks for: every transition says it (`ValueTransition`).
+        self.environment_key = environment_key
         self._values: dict[str, FlagValue] = {}
         self._new: dict[str, bool] = {}  # see `mark_new`
         self.unseen = UnseenMarks()  # see `mark_unseen`
@@ -204,15 +206,11 @@ class FlagValues:
         if not still_stale:
             self.unseen.discard(flag_key)  # current again: what follows is seen
         if new and old.current is None and not old.deleted:  # created by its event
-            transition = ValueTransition(flag_key, None, evaluation, event_id, at, self.context)
+            transition = self._transition(flag_key, None, evaluation, event_id, at, False)
         if old.deleted:
-            transition = ValueTransition(
-                flag_key, None, evaluation, event_id, at, self.context, unseen
-            )
+            transition = self._transition(flag_key, None, evaluation, event_id, at, unseen)
         elif old.current is not None and changed:
-            transition = ValueTransition(
-                flag_key, before, evaluation, event_id, at, self.context, unseen
-            )
+            transition = self._transition(flag_key, before, evaluation, event_id, at, unseen)
         value = FlagValue(
             flag_key=flag_key,
             current=evaluation,
@@ -231,6 +229,18 @@ class FlagValues:
         self._set(flag_key, value)
         return value, transition
 
+    def _transition(
+        self,
+        flag_key: str,
+        before: Evaluation | None,
+        after: Evaluation | None,
+        event_id: str | None,
+        at: float,
+        unseen: bool,
+    ) -> ValueTransition:
+        context, environment = self.context, self.environment_key
+        return ValueTransition(flag_key, before, after, event_id, at, context, unseen, environment)
+
     def mark_deleted(
         self, flag_key: str, *, event_id: str | None, at: float
     ) -> tuple[FlagValue, ValueTransition | None]:
@@ -245,9 +255,7 @@ class FlagValues:
             return value, None
         transition = None
         if old.current is not None:
-            transition = ValueTransition(
-                flag_key, old.current, None, event_id, at, self.context, unseen
-            )
+            transition = self._transition(flag_key, old.current, None, event_id, at, unseen)
         value = FlagValue(
             flag_key=flag_key,
             current=None,

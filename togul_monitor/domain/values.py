@@ -55,6 +55,10 @@ class ValueTransition(msgspec.Struct, frozen=True):
     # since not proved whole): the change may hold some of those too, not only its event's
     # (`FlagValues.mark_unseen`, domain/unseen.py).
     includes_unseen: bool = False
+    # The environment evaluate asked for (the profile's key then): a change is of that
+    # environment alone, whatever the profile names now. None: not known (a journal's row
+    # written before it was recorded, docs/journal.md).
+    environment_key: str | None = None
 
 
 #: How `includes_unseen` is said wherever a change is shown with room for it.

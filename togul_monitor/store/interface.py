@@ -243,9 +243,12 @@ class Journal(JournalReader):
         *,
         deleted: bool = False,
         context: str = DEFAULT_CONTEXT,
+        environment: str | None = None,
     ) -> None:
-        """Remember `flag_key`'s last value for the named `context` (one row per both)."""
-        self._writer.put(SetLastValue(LastValue(flag_key, evaluation, at, deleted, context)))
+        """Remember `flag_key`'s last value for the named `context` (one row per both), of
+        the `environment` evaluate asked for (its key; None: not known)."""
+        value = LastValue(flag_key, evaluation, at, deleted, context, environment)
+        self._writer.put(SetLastValue(value))
 
     def set_environment_names(self, names: dict[str, str]) -> None:
         """Remember environment id → key, so `env:production` works in `export --filter`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 import msgspec
@@ -29,12 +29,27 @@ from togul_monitor.domain.values import (
 
 # The columns each row helper below reads and writes, in their order.
 EVENT_COLUMNS = "event_id, type, flag_key, environment_id, version, timestamp, received_at"
-TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, context, includes_unseen"
-# The same, read from a journal no recorder has opened since `includes_unseen` was added (in
-# either backend): the column's default in its place.
-TRANSITION_COLUMNS_BEFORE_UNSEEN = TRANSITION_COLUMNS.replace("includes_unseen", "0")
+TRANSITION_COLUMNS = (
+    "flag_key, event_id, at, before, after, context, includes_unseen, environment_key"
+)
+# Columns added to `transitions` after its first release, and what a journal no recorder has
+# opened since reads in their place (in either backend): `includes_unseen` its default,
+# `environment_key` NULL, the environment not known (as in a row written before it was kept).
+TRANSITION_ADDED = (("includes_unseen", "0"), ("environment_key", "NULL"))
+
+
+def transition_columns_of(present: Container[str]) -> str:
+    """TRANSITION_COLUMNS to SELECT from a table whose columns are `present`."""
+    columns = TRANSITION_COLUMNS
+    for column, read_as in TRANSITION_ADDED:
+        if column not in present:
+            columns = columns.replace(column, read_as)
+    return columns
+
+
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
-LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context"
+LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context, environment_key"
+LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT = LAST_VALUE_COLUMNS.replace("environment_key", "NULL")
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
 ANSWER_COLUMNS = "flag_key, environment_id, context, since, first_version, version, received_at, at"
 # Answer rows a reader takes: a row written without `first_version` (by a program that did not
@@ -62,6 +77,9 @@ class LastValue(msgspec.Struct, frozen=True):
     at: float
     deleted: bool
     context: str = DEFAULT_CONTEXT  # the named context the value was evaluated for
+    # The environment evaluate asked for (its key): a value of another environment than the
+    # profile's now is no baseline of its values. None: not known (written before it was kept).
+    environment_key: str | None = None
 
 
 class Watcher(msgspec.Struct, frozen=True):
@@ -137,7 +155,8 @@ def evaluation_loads(text: str | None) -> Evaluation | None:
 
 def transition_row(t: ValueTransition) -> Row:
     before, after = evaluation_dumps(t.before), evaluation_dumps(t.after)
-    return (t.flag_key, t.event_id, t.at, before, after, t.context, int(t.includes_unseen))
+    unseen = int(t.includes_unseen)
+    return (t.flag_key, t.event_id, t.at, before, after, t.context, unseen, t.environment_key)
 
 
 def span_clause(
@@ -156,7 +175,7 @@ def span_clause(
 
 
 def transition_from_row(row: Row) -> ValueTransition:
-    flag_key, event_id, at, before, after, context, unseen = row
+    flag_key, event_id, at, before, after, context, unseen, environment_key = row
     return ValueTransition(
         flag_key,
         evaluation_loads(before),
@@ -165,6 +184,7 @@ def transition_from_row(row: Row) -> ValueTransition:
         at,
         context,
         bool(unseen),
+        environment_key,
     )
 
 
@@ -184,12 +204,14 @@ def outage_from_row(row: Row) -> Outage:
 
 
 def last_value_row(v: LastValue) -> Row:
-    return (v.flag_key, evaluation_dumps(v.evaluation), v.at, int(v.deleted), v.context)
+    evaluation = evaluation_dumps(v.evaluation)
+    return (v.flag_key, evaluation, v.at, int(v.deleted), v.context, v.environment_key)
 
 
 def last_value_from_row(row: Row) -> LastValue:
-    flag_key, evaluation, at, deleted, context = row
-    return LastValue(flag_key, evaluation_loads(evaluation), at, bool(deleted), context)
+    flag_key, evaluation, at, deleted, context, environment_key = row
+    value = evaluation_loads(evaluation)
+    return LastValue(flag_key, value, at, bool(deleted), context, environment_key)
 
 
 def config_diff_row(stored: StoredDiff) -> Row:

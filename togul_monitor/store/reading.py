@@ -150,6 +150,7 @@ class ReadingJournal(Journal):
         *,
         deleted: bool = False,
         context: str = DEFAULT_CONTEXT,
+        environment: str | None = None,
     ) -> None:
         return None
 

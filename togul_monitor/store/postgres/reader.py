@@ -35,9 +35,10 @@ from togul_monitor.store.model import (
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
+    LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT,
     OUTAGE_COLUMNS,
+    TRANSITION_ADDED,
     TRANSITION_COLUMNS,
-    TRANSITION_COLUMNS_BEFORE_UNSEEN,
     JournalError,
     LastValue,
     Row,
@@ -49,6 +50,7 @@ from togul_monitor.store.model import (
     last_value_from_row,
     outage_from_row,
     span_clause,
+    transition_columns_of,
     transition_from_row,
 )
 from togul_monitor.store.postgres.schema import (
@@ -120,14 +122,24 @@ class PostgresReads:
     _transition_columns: str | None = None
 
     def _transitions(self, conn: Conn) -> str:
-        """The transitions' columns to SELECT: `includes_unseen` reads as 0 in a database no
-        recorder has opened since it was added (store/postgres/schema.py `ADDED_COLUMNS`).
-        Only its presence is kept: a recorder may add it while this reader lives."""
+        """The transitions' columns to SELECT: `includes_unseen` reads as 0 and
+        `environment_key` as NULL in a database no recorder has opened since they were added
+        (store/postgres/schema.py `ADDED_COLUMNS`). Only their presence is kept: a recorder
+        may add them while this reader lives."""
         if self._transition_columns is None:
-            if not has_column(conn, "transitions", "includes_unseen"):
-                return TRANSITION_COLUMNS_BEFORE_UNSEEN
+            added = [column for column, _ in TRANSITION_ADDED]
+            present = [column for column in added if has_column(conn, "transitions", column)]
+            if len(present) < len(added):
+                return transition_columns_of(present)
             self._transition_columns = TRANSITION_COLUMNS
         return self._transition_columns
+
+    def _last_values(self, conn: Conn) -> str:
+        """The last values' columns to SELECT: `environment_key` reads as NULL (not known) in a
+        database no recorder has opened since it was added."""
+        if has_column(conn, "context_last_values", "environment_key"):
+            return LAST_VALUE_COLUMNS
+        return LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT
 
     @contextmanager
     def _connection(self) -> Iterator[Conn]:
@@ -158,7 +170,7 @@ class PostgresReads:
     def last_values(self) -> dict[str, dict[str, LastValue]]:
         with self._connection() as conn:
             rows = conn.execute(
-                f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values WHERE profile = %s",
+                f"SELECT {self._last_values(conn)} FROM context_last_values WHERE profile = %s",
                 (self.profile,),
             ).fetchall()
         values: dict[str, dict[str, LastValue]] = {}

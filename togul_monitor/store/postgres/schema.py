@@ -60,6 +60,11 @@ ADDED_COLUMNS = (
     # and such rows journalled now are an older recorder's still running (sink.py).
     ("events", "written_by_schema", "integer"),
     ("merged_answers", "first_version", "bigint"),
+    # The environment evaluate asked for (its key), of a value change and of a last value:
+    # NULL in a row written before it was kept, or by an older program, read as not known
+    # (docs/journal.md, "The environment of a value").
+    ("transitions", "environment_key", "text"),
+    ("context_last_values", "environment_key", "text"),
 )
 
 #: Tables added as `ADDED_COLUMNS` are, without a new version: an older program ignores them.

@@ -98,7 +98,8 @@ def _insert_transition(environment: bool) -> str:
         " ON CONFLICT (profile, event_id, flag_key, context, event_seq)"
         " WHERE event_id IS NOT NULL"
         " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
-        " after = excluded.after, includes_unseen = excluded.includes_unseen"
+        " after = excluded.after, includes_unseen = excluded.includes_unseen,"
+        " environment_key = excluded.environment_key"
         " WHERE (transitions.before, transitions.after)"
         " IS DISTINCT FROM (excluded.before, excluded.after)"
     )
@@ -140,8 +141,9 @@ _REVISE_OUTAGE = (
 # The newest value wins, whichever recorder wrote it last.
 _UPSERT_LAST_VALUE = (
     f"INSERT INTO context_last_values (profile, {LAST_VALUE_COLUMNS})"
-    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (profile, context, flag_key) DO UPDATE SET"
-    " evaluation = excluded.evaluation, at = excluded.at, deleted = excluded.deleted"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (profile, context, flag_key) DO UPDATE SET"
+    " evaluation = excluded.evaluation, at = excluded.at, deleted = excluded.deleted,"
+    " environment_key = excluded.environment_key"
     " WHERE context_last_values.at <= excluded.at"
 )
 # Several recorders of one profile: the newest mark wins (whichever watched last).
@@ -289,12 +291,12 @@ def _has_nul(events: list[FlagEvent], ops: list[WriteOp]) -> bool:
     for op in ops:
         match op:
             case AppendTransition(t):
-                texts += (t.flag_key, t.event_id, t.context)
+                texts += (t.flag_key, t.event_id, t.context, t.environment_key)
             case AppendConfigDiff(stored):
                 d = stored.diff
                 texts += (d.flag_key, d.environment_id, d.event_id, d.flag_id)
             case SetLastValue(value):
-                texts += (value.flag_key, value.context)
+                texts += (value.flag_key, value.context, value.environment_key)
             case AppendAnswer(a):
                 texts += (a.flag_key, a.environment_id, a.context)
             case SetEnvironmentNames(names):

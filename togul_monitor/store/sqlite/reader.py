@@ -29,9 +29,8 @@ from togul_monitor.store.model import (
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
     LAST_VALUE_COLUMNS,
+    LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT,
     OUTAGE_COLUMNS,
-    TRANSITION_COLUMNS,
-    TRANSITION_COLUMNS_BEFORE_UNSEEN,
     LastValue,
     Row,
     StoredDiff,
@@ -41,11 +40,12 @@ from togul_monitor.store.model import (
     last_value_from_row,
     outage_from_row,
     span_clause,
+    transition_columns_of,
     transition_from_row,
 )
 from togul_monitor.store.sqlite.read_connection import check_journal, connection
 from togul_monitor.store.sqlite.schema import (
-    V1_LAST_VALUES,
+    V1_LAST_VALUES_READ,
     V1_TRANSITION_COLUMNS,
     has_table,
     table_columns,
@@ -67,9 +67,7 @@ def transition_columns(conn: sqlite3.Connection) -> str:
     has no `context` column, and each of its rows is the `default` context's; one no recorder
     has opened since `includes_unseen` was added reads it as 0."""
     columns = table_columns(conn, "transitions")
-    if "includes_unseen" in columns:
-        return TRANSITION_COLUMNS
-    return TRANSITION_COLUMNS_BEFORE_UNSEEN if "context" in columns else V1_TRANSITION_COLUMNS
+    return transition_columns_of(columns) if "context" in columns else V1_TRANSITION_COLUMNS
 
 
 def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:
@@ -78,9 +76,11 @@ def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:
         # The migration drops `last_values` once it has copied them: while it is there, it
         # holds them (the new table may already exist, empty, if a migration was cut short).
         if has_table(conn, "last_values"):
-            sql = V1_LAST_VALUES
-        else:
+            sql = V1_LAST_VALUES_READ
+        elif "environment_key" in table_columns(conn, "context_last_values"):
             sql = f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values"
+        else:  # no recorder has opened it since the column came: not known
+            sql = f"SELECT {LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT} FROM context_last_values"
         rows = conn.execute(sql).fetchall()
     values: dict[str, dict[str, LastValue]] = {}
     for value in map(last_value_from_row, rows):

@@ -19,6 +19,7 @@ Tables added after the first release (`environments`, `config_diffs`, `watched_u
 recorder opens an older journal, an older program ignores them, and a reader of a journal that
 has not been opened by a recorder since treats a missing table as empty. The same holds for a
 column added with a default (`transitions.includes_unseen`, `merged_answers.first_version`,
+the `environment_key` of `transitions` and `context_last_values`, NULL: not known;
 `ADDED_COLUMNS`): a recorder adds it when it opens an older journal, an older program's inserts
 leave the default, and a reader of a journal that lacks it reads the default.
 
@@ -45,7 +46,7 @@ import sqlite3
 from pathlib import Path
 
 from togul_monitor.domain.values import DEFAULT_CONTEXT
-from togul_monitor.store.model import LAST_VALUE_COLUMNS, JournalDamaged, JournalError
+from togul_monitor.store.model import JournalDamaged, JournalError
 
 SCHEMA_VERSION = 2
 
@@ -69,7 +70,8 @@ CREATE TABLE IF NOT EXISTS transitions (
     before TEXT,
     after TEXT,
     context TEXT NOT NULL DEFAULT 'default',
-    includes_unseen INTEGER NOT NULL DEFAULT 0
+    includes_unseen INTEGER NOT NULL DEFAULT 0,
+    environment_key TEXT
 );
 CREATE INDEX IF NOT EXISTS transitions_by_flag ON transitions (flag_key, seq);
 CREATE INDEX IF NOT EXISTS transitions_by_event ON transitions (event_id);
@@ -103,6 +105,7 @@ CREATE TABLE IF NOT EXISTS context_last_values (
     evaluation TEXT,
     at REAL NOT NULL,
     deleted INTEGER NOT NULL,
+    environment_key TEXT,
     PRIMARY KEY (context, flag_key)
 );
 -- An evaluation answer that may have answered several events of its flag (domain/merged.py): at
@@ -128,17 +131,25 @@ CREATE TABLE IF NOT EXISTS watched_until (
 
 # The same, read from a version-1 journal no recorder has migrated yet: every row of it was
 # evaluated for the profile's single context, `default` (an SQL literal in place of the column).
-V1_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, 'default', 0"
+V1_TRANSITION_COLUMNS = "flag_key, event_id, at, before, after, 'default', 0, NULL"
 
 # Columns added after the first release of their table, with their definition (see the
 # module's docstring): table → (column, definition).
 # `merged_answers.first_version` is NULL in a row of a program that did not keep it yet: such a
 # row claims nothing (store/model.py `ANSWERS_CHECKABLE`).
+# `environment_key` (of a value change and of a last value) is NULL in a row written before it
+# was kept: its environment is not known (docs/journal.md, "The environment of a value").
 ADDED_COLUMNS = (
     ("transitions", "includes_unseen", "INTEGER NOT NULL DEFAULT 0"),
     ("merged_answers", "first_version", "INTEGER"),
+    ("transitions", "environment_key", "TEXT"),
+    ("context_last_values", "environment_key", "TEXT"),
 )
+# Version 1's last values, as the migration copies them (into the columns version 2 had: a
+# table an older program made may lack those added since) and as a reader reads them.
+V1_COPIED = "flag_key, evaluation, at, deleted, context"
 V1_LAST_VALUES = "SELECT flag_key, evaluation, at, deleted, 'default' FROM last_values"
+V1_LAST_VALUES_READ = V1_LAST_VALUES.replace(" FROM", ", NULL FROM")
 
 
 def integrity_problem(conn: sqlite3.Connection) -> str | None:
@@ -230,8 +241,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
             )
         if has_table(conn, "last_values"):
             conn.execute(
-                f"INSERT OR IGNORE INTO context_last_values ({LAST_VALUE_COLUMNS}) "
-                + V1_LAST_VALUES
+                f"INSERT OR IGNORE INTO context_last_values ({V1_COPIED}) " + V1_LAST_VALUES
             )
             conn.execute("DROP TABLE last_values")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

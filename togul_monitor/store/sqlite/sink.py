@@ -61,7 +61,9 @@ _INSERTS_ONE_ENVIRONMENT = {
     + ", ".join(["(?1, ?, ?, ?, ?, ?, ?)"] * rows)
     for rows in _CHUNKS
 }
-_INSERT_TRANSITION = f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_TRANSITION = (
+    f"INSERT INTO transitions ({TRANSITION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _INSERT_CONFIG_DIFF = f"INSERT INTO config_diffs ({CONFIG_DIFF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_ANSWER = f"INSERT INTO merged_answers ({ANSWER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_OUTAGE = f"INSERT INTO outages ({OUTAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
@@ -70,7 +72,7 @@ _REVISE_OUTAGE = (
     " WHERE started_at = ? AND ended_at = ? AND received_at = ?"
 )
 _REPLACE_LAST_VALUE = (
-    f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+    f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _REPLACE_WATCHED_UNTIL = "INSERT OR REPLACE INTO watched_until (id, at) VALUES (1, ?)"
 _REPLACE_ENVIRONMENT = (
