@@ -238,3 +238,24 @@ def test_a_filtered_export_never_writes_the_diff_of_a_flag_created_again(ids: bo
         ("event", "flag.updated", None),
         ("diff", None, "old"),
     ]
+
+
+def test_a_journalled_change_no_event_explains_is_written_with_the_environment_it_recorded() -> (
+    None
+):
+    """The journal records which environment evaluate asked for: a found change of staging's,
+    the profile watching production now, is written as staging's (it was null), and `env:`
+    applies to it as to staging's events (by its id where the journal names one)."""
+    names = {"env-p": "production", "env-s": "staging"}
+    found = ValueTransition("a", None, ON, None, 200.0, environment_key="staging")
+
+    def written(keep: object = None) -> list[tuple[str, object, object]]:
+        out = io.StringIO()
+        options = {} if keep is None else {"keep": keep}
+        write_jsonl([], out, names, transitions=[found], environment_id="env-p", **options)  # type: ignore[arg-type]
+        rows = [json.loads(line) for line in out.getvalue().splitlines()]
+        return [(r["kind"], r.get("flag_key"), r.get("environment_key")) for r in rows]
+
+    assert written() == [("found", "a", "staging")]
+    assert written(lambda e: e.environment_id == "env-s") == [("found", "a", "staging")]
+    assert written(lambda e: e.environment_id == "env-p") == []

@@ -195,3 +195,31 @@ async def test_a_journal_of_another_environments_stream_brings_none_of_its_found
         assert opened.journal is not None
         opened.journal.close()
         assert len(opened.changes.found) == kept, key
+
+
+def test_an_earlier_runs_found_row_is_of_the_environment_it_recorded(tmp_path: Path) -> None:
+    """The profile watches production now; an earlier run found a change in staging (the
+    journal recorded it), and one before the journal kept the environment (not known). The
+    feed labels, filters and `e` writes each by its own, never as production's."""
+    from togul_monitor.ui.export import view_export, write_view
+    from togul_monitor.ui.view.feed_layout import found_label
+
+    staging = ValueTransition("c", OFF, ON, None, 21.0, environment_key="staging")
+    unknown = ValueTransition("d", OFF, ON, None, 40.0)
+    store = recorded_store(staging, unknown)
+    store.answers.reset(evaluates=True, environment_id="env-p", environment_key="production")
+    names = {"env-p": "production"}
+
+    def exported(text: str) -> list[tuple[object, object]]:
+        path = tmp_path / "e.jsonl"
+        predicate = FeedPredicate(parse_filter(text) if text else None, environment_names=names)
+        write_view(view_export(store), predicate, path)
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        return [(r["flag_key"], r["environment_key"]) for r in lines if r["kind"] == "found"]
+
+    assert exported("") == [("c", "staging"), ("d", None)]
+    assert exported("env:staging") == [("c", "staging")]
+    assert exported("env:production") == []
+    rows = {row.flag_key: row for row in store.view if isinstance(row, FoundChange)}
+    assert found_label(store, names, rows["c"]) == "staging"
+    assert found_label(store, names, rows["d"]) == ""  # it said production

@@ -108,7 +108,7 @@ def write_jsonl(
     value changes with their events, as the caller knows them; `found`: the caller's value
     changes of no event, with their environment's id; `environment_id`: the profile's, whose
     events alone explain `transitions` (None: not known; those no event explains are written
-    without an environment: store/export_window.py); `answers` (the journal's) or
+    with the environment they recorded: store/export_window.py); `answers` (the journal's) or
     `with_next` (the caller's): which events were evaluated with their flag's next change."""
     names = environment_names or {}
     n = 0
@@ -124,6 +124,7 @@ def write_jsonl(
         environment_id=environment_id,
         answers=answers,
         with_next=with_next,
+        environment_names=names,
     ):
         n += type(exported.item) is FlagEvent
         out.write(json.dumps(_item_json(exported, names), ensure_ascii=True, separators=(",", ":")))
@@ -142,7 +143,10 @@ def _item_json(exported: Exported, names: Mapping[str, str]) -> dict[str, object
         return diff_json(item, names)
     assert isinstance(item, ValueTransition)
     key = names.get(exported.environment_id or "")
-    return found_json(item, key) if exported.found else transition_json(item, key)
+    if not exported.found:
+        return transition_json(item, key)
+    # Of no event: the environment the caller names, else the one the journal recorded.
+    return found_json(item, key if key is not None else item.environment_key)
 
 
 #: What a spreadsheet takes for the start of a formula in a cell it opens (`=HYPERLINK(…)`).
@@ -184,6 +188,7 @@ def write_csv(
         keep=keep,
         environment_id=environment_id,
         answers=answers,
+        environment_names=names,
     )
     for exported in window:
         item = exported.item

@@ -158,9 +158,9 @@ def found_json(
 ) -> dict[str, object]:
     """A value change no event explains (`found`): found by a re-evaluation of its own, after
     an outage whose events were lost, `r` or a start. A transition's fields but the event's id
-    (it has none), `at` when it was found; `environment_key` null when not known (the journal
-    does not record a change's environment). `tail --json` writes the same line of it, so that
-    one change has one name (cli/render.py)."""
+    (it has none), `at` when it was found; `environment_key` null when not known (a journal's
+    row written before the journal recorded a change's environment). `tail --json` writes the
+    same line of it, so that one change has one name (cli/render.py)."""
     line = transition_json(transition, environment_key)
     del line["event_id"]
     return {**line, "kind": "found"}  # the key keeps its place, first

@@ -28,14 +28,15 @@ received by `CLOCKS_APART` after the change), or without ids the last event of i
 without an id) received shortly before it.
 One that names no event and is tied to none was found by a re-evaluation of its own (after
 an outage whose events were lost, `r`, a start): it is written as `found` (`Exported.found`),
-without an environment. Evaluate asked for the profile's environment of the time
-(core/evaluation.py), but the journal records no change's environment, nor which environment a
-run watched (its answers that covered several events say theirs, never a found change's), and
-the profile's environment now is not always the one it had: a profile edited from `staging` to
+with the environment the journal recorded for it (`ValueTransition.environment_key`: the one
+evaluate asked for then), never the profile's now: a profile edited from `staging` to
 `production`, or two profiles sharing one journal file, would have a staging change written as
-production's. A filter keeps it as the TUI's feed keeps its row (ui/view/found.py): as an event
-of its flag with no type and no environment, so that `flag:`, a bare word and `/regex/` apply,
-and a `type:` or an `env:` term leaves it out. One that names an event the window does not hold (`--since` cut it,
+production's. A row written before the journal kept it has none known, and is written without
+one. A filter keeps it as the TUI's feed keeps its row (ui/view/found.py): as an event of its
+flag in that environment (its id where `environment_names` names one, else its key, which
+`env:` matches as a key) with no type, so that `flag:`, `env:`, a bare word and `/regex/`
+apply, and a `type:` term (or, its environment not known, an `env:` term) leaves it out. One
+that names an event the window does not hold (`--since` cut it,
 or it is of no event of the profile's environment) is a `transition`, in an unfiltered export.
 A caller that knows which event each value change belongs to (the TUI's view, which tied them
 as they came) passes them `tied`, and they are written with it (its diffs too); and those of no
@@ -52,7 +53,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import msgspec
 
@@ -75,13 +76,14 @@ Item = FlagEvent | Outage | StoredDiff | ValueTransition
 Tied = tuple[FlagEvent, ValueTransition | StoredDiff]
 
 
-#: A value change no event explains, with its environment's id (None: not known).
+#: A value change no event explains, with its environment's id (None: the one it recorded).
 Found = tuple[str | None, ValueTransition]
 
 
 class Exported(msgspec.Struct, frozen=True):
     """One item to write; `environment_id` a value change's, taken from its event, or for one
-    `found` the caller's (None when not known: the journal's); `found`: a value change no event explains;
+    `found` the caller's (None: the one the change recorded, `ValueTransition.environment_key`);
+    `found`: a value change no event explains;
     `with_next`: the contexts an event was evaluated with its flag's next change in
     (domain/merged.py)."""
 
@@ -104,6 +106,7 @@ def window_items(
     environment_id: str | None = None,
     answers: Iterable[MergedAnswer] = (),
     with_next: Callable[[FlagEvent], tuple[str, ...]] | None = None,
+    environment_names: Mapping[str, str] | None = None,
 ) -> Iterator[Exported]:
     """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
     left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
@@ -111,13 +114,15 @@ def window_items(
     each with its event (not tied again: each is written, after its event); `found`: value
     changes of no event the caller's filter kept, each with its environment's id;
     `environment_id`: the profile's, whose events alone explain `transitions` (None: not
-    known, any event may); the changes of them no event explains are written without one (see
-    the module's docstring). `answers`: the
+    known, any event may); the changes of them no event explains are written with the one they
+    recorded (see the module's docstring), which `environment_names` (id → key) finds the id
+    of for `keep`. `answers`: the
     journal's, which say which of `events` were evaluated with their flag's next change
     (domain/merged.py, as `history` reads them: all of `events`, kept or not, are what they
     are checked against); `with_next`: a caller's own say of it (the TUI's feed rows, as they
     said it live)."""
     filtered = filtered or keep is not None
+    ids = _ids_by_key(environment_names or {})
     answers = list(answers)  # few: one per answer that may have covered several events
     marks: dict[int, tuple[str, ...]] = {}  # id(event) → its contexts, until it is written
     if answers:
@@ -152,7 +157,7 @@ def window_items(
             owner = recent.owner(item)
             if owner is None:
                 if item.event_id is None:
-                    if _keeps_found(item, keep, filtered):
+                    if _keeps_found(item, keep, filtered, ids):
                         yield Exported(item, found=True)
                 elif not filtered:  # its event is not in the window (`--since`, retention)
                     yield Exported(item)
@@ -249,17 +254,29 @@ class _DiffsWritten:
         return self._kept.get(id(event), False)
 
 
+def _ids_by_key(names: Mapping[str, str]) -> dict[str, str]:
+    """Environment key → its id, for the keys one id alone is named by."""
+    ids: dict[str, list[str]] = {}
+    for env_id, key in names.items():
+        ids.setdefault(key, []).append(env_id)
+    return {key: found[0] for key, found in ids.items() if len(found) == 1}
+
+
 def _keeps_found(
-    transition: ValueTransition, keep: Callable[[FlagEvent], bool] | None, filtered: bool
+    transition: ValueTransition,
+    keep: Callable[[FlagEvent], bool] | None,
+    filtered: bool,
+    ids: Mapping[str, str],
 ) -> bool:
-    """Whether a filtered export keeps a change of no event: as an event of its flag with no
-    type and no environment (see the module's docstring)."""
+    """Whether a filtered export keeps a change of no event: as an event of its flag in the
+    environment it recorded (its id by `ids`, key → id, else its key; none when not known)
+    with no type (see the module's docstring)."""
     if not filtered:
         return True
     if keep is None:
         return False  # `events` are a filter's, and no event of them explains it
-    at = transition.at
-    return keep(FlagEvent("", transition.flag_key, "", 0, at, None, at))
+    at, key = transition.at, transition.environment_key or ""
+    return keep(FlagEvent("", transition.flag_key, ids.get(key, key), 0, at, None, at))
 
 
 def _merged(

@@ -106,15 +106,15 @@ def write_jsonl(
     tied += [(e, d) for e in kept if (d := diff_for(e)) is not None]
     out = io.StringIO()
     # The screen's environment names (the predicate shares them): each event's key, by id.
+    # An environment not known by id yet (the profile's, an earlier run's) is named by its key.
     names = dict(predicate.environment_names or {})
-    if environment and environment not in names:
-        names[environment] = environment  # not known by id yet: the profile's key names it
-    shown = [
-        (environment or None, t)
-        for row in found
-        if row.passes(predicate, environment)
-        for t in row.transitions
-    ]
+    shown: list[tuple[str | None, ValueTransition]] = []
+    for row in found:
+        if row.passes(predicate, environment):
+            own = row.environment(environment)  # an earlier run's: the key it recorded
+            if own:
+                names.setdefault(own, own)
+            shown += [(own or None, t) for t in row.transitions]
     count = store_export.write_jsonl(
         kept,
         out,

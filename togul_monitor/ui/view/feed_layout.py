@@ -89,8 +89,11 @@ def environment_label(environment_id: str, names: Mapping[str, str] | None) -> s
     return safe_text(environment_id[:8])
 
 
-def found_label(store: FeedStore, names: Mapping[str, str] | None) -> str:
-    """The environment cell of a found row (view/found.py): the profile's, once known."""
+def found_label(store: FeedStore, names: Mapping[str, str] | None, row: FoundChange) -> str:
+    """The environment cell of a found row (view/found.py): the profile's, once known; an
+    earlier run's, the key the journal recorded (none when not known)."""
+    if row.recorded:
+        return safe_text(row.environment(""))
     own = store.answers.environment_id
     return environment_label(own, names) if own is not None else ""
 
@@ -202,6 +205,10 @@ def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | N
             # Its long form is chosen when every change fits (`_found_text`); the note after
             # them takes what is left.
             needs.add_change(parts_width(change_parts(row)), parts_width(row_parts(row)[1]))
+            if row.recorded and row.environment("") != store.answers.environment_key:
+                needs.env_needed = True  # an earlier run's, of another environment (or none)
+                label = found_label(store, names, row)
+                needs.env = max(needs.env, min(ENV_MAX, cell_len(label)))
     return needs
 
 
@@ -293,7 +300,7 @@ def _found_text(
     text.append(_cell(TYPE_CELL.text, TYPE_WIDTH) + " ", style=TYPE_CELL.style)
     text.append(_cell(safe_text(item.flag_key), layout.flag, cut_middle) + " ")
     if layout.env:
-        text.append(_cell(found_label(store, names), layout.env) + " ")
+        text.append(_cell(found_label(store, names, item), layout.env) + " ")
     if layout.version:
         text.append(" " * (layout.version + 1))
     room = width - text.cell_len
@@ -343,9 +350,10 @@ def full_text(item: Row, names: Mapping[str, str] | None, store: FeedStore) -> T
     if isinstance(item, FoundChange):
         text = Text.assemble(("↳ ", "dim"))
         text.append(safe_text(item.flag_key), style="bold")
-        if store.answers.environment_id is not None:
+        label = found_label(store, names, item)
+        if label:
             text.append(" · ", style="dim")
-            text.append(found_label(store, names))
+            text.append(label)
         text.append(": ", style="dim")
         text.append_text(whole(change_parts(item)))
         text.append(f" · {NOTE}, no event of its own", style="dim")

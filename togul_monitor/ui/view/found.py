@@ -14,7 +14,9 @@ keeps it beside the log with the position of the log's row it came before (`Foun
 refilter places it there again. The filter takes it for an event of its flag in the profile's
 environment with no type, as `tail` does (cli/tail_scope.py): `flag:`, a bare word, `/regex/` and
 `env:` apply (before the environment's id is known, to its key in the profile), and a `type:`
-term cannot match it.
+term cannot match it. A row of an earlier run is of the environment the journal recorded for it
+(`FoundChange.environment`), not the profile's now, and of none when the journal's row is older
+than that record.
 
 An outage stands where it ended (domain/events.py `outage_time`), and the values asked again
 once the stream is back may answer before the outage is decided (a second later on a quiet
@@ -60,10 +62,19 @@ class FoundChange(FeedItem):
     transitions: tuple[ValueTransition, ...] = ()  # in the profile's order of contexts
     recorded: bool = False  # found by an earlier run (the journal's), not seen live
 
+    def environment(self, own: str) -> str:
+        """The row's environment: live, the profile's (`own`, view/answers.py
+        `own_environment`); an earlier run's, the key the journal recorded for its changes,
+        never the profile's now, which may have been edited since ("" when not known)."""
+        if not self.recorded:
+            return own
+        return self.transitions[0].environment_key or ""
+
     def passes(self, predicate: EventFilter, environment: str) -> bool:
-        """Whether the filter keeps the row: as an event of its flag in the profile's
-        environment (view/answers.py `own_environment`) with no type, as `tail` matches it."""
-        probe = FlagEvent("", self.flag_key, environment, 0, 0.0, None, self.received_at)
+        """Whether the filter keeps the row: as an event of its flag in its environment (of
+        the profile's, `environment`, live) with no type, as `tail` matches it."""
+        own = self.environment(environment)
+        probe = FlagEvent("", self.flag_key, own, 0, 0.0, None, self.received_at)
         return predicate.matches(probe)
 
 

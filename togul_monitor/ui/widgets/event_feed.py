@@ -366,7 +366,9 @@ class EventFeed(ScrollView, can_focus=True):
         if not isinstance(row, FlagEvent):  # a marker: its line is its text
             key = (row.received_at, row.marker, row.text, recorded, self._stamp(row, now))
             # A found row names the profile's environment, which may be learnt after it.
-            return (*key, found_label(self.store, names)) if isinstance(row, FoundChange) else key
+            if isinstance(row, FoundChange):
+                return (*key, found_label(self.store, names, row))
+            return key
         label = names.get(row.environment_id) if names else None
         return (row, recorded, self._stamp(row, now), label, row_change(row, self.store))
 
