@@ -64,3 +64,45 @@ def test_a_recorder_opens_its_journal_with_the_profiles_environment(tmp_path: Pa
         assert opened.journal.environment_id == "prod"
     finally:
         opened.journal.close()
+
+
+# A token profile edited from staging to production: its journal holds both environments'
+# events (a token's stream carries every one), and a staging change without an event id came
+# just after a production event of the flag. It recorded its environment: only a staging event
+# explains it, never the production one, though the profile's environment is production now.
+NAMES = {"staging": "staging env", "prod": "production"}
+STAGED = FlagEvent("flag.updated", "f", "staging", 3, R, None, R)
+PRODUCED = FlagEvent("flag.updated", "f", "prod", 8, R + 20, None, R + 20)
+STAGING_CHANGE = ValueTransition("f", A, B, None, R + 20.5, environment_key="staging env")
+
+
+def test_a_change_is_tied_only_to_an_event_of_the_environment_it_recorded() -> None:
+    from togul_monitor.domain.change_owners import ChangeOwners
+    from togul_monitor.store.recorded import tie_changes
+
+    owners = ChangeOwners("prod", environment_names=NAMES)
+    owners.add(STAGED)
+    owners.add(PRODUCED)
+    assert owners.owner(STAGING_CHANGE) is STAGED  # was PRODUCED
+    tied = tie_changes([STAGED, PRODUCED], [STAGING_CHANGE], [], "prod", NAMES)  # the backfill
+    assert tied.transitions == ((STAGED, STAGING_CHANGE),)
+    # Not recorded (a row written before): the profile's environment's event, as before.
+    before = ValueTransition("f", A, B, None, R + 20.5)
+    assert owners.owner(before) is PRODUCED
+    # With no staging event before it, it is found by a re-evaluation of its own.
+    alone = ChangeOwners("prod", environment_names=NAMES)
+    alone.add(PRODUCED)
+    assert alone.owner(STAGING_CHANGE) is None
+
+
+def test_export_ties_a_staging_change_to_no_production_event() -> None:
+    import io
+    import json
+
+    from togul_monitor.store.export import write_jsonl
+
+    out = io.StringIO()
+    write_jsonl([PRODUCED], out, NAMES, transitions=[STAGING_CHANGE], environment_id="prod")
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    written = [(r["kind"], r.get("environment_key")) for r in rows]
+    assert written == [("event", "production"), ("found", "staging env")]  # was a transition

@@ -5,9 +5,13 @@ Live, the monitor knows each change's event (ui/view/answers.py). The journal ke
 its event's id, or with none (the documented stream sends no ids), so the tie is made again from
 what a change keeps, its flag, the id and when it was computed:
 
-- only an event of the profile's environment explains a change: the values are that
-  environment's, and a token's stream carries every environment, whose ids and versions repeat
-  from one environment to the next. While the environment is not known, any event does;
+- only an event of the change's environment explains it: the values are that environment's,
+  and a token's stream carries every environment, whose ids and versions repeat from one
+  environment to the next. The change's is the one it recorded (`environment_key`: a profile
+  edited from `staging` to `production` keeps its journal, and a staging change is not a
+  production event's), when the journal recorded it and names the event's environment
+  (`environment_names`); else the profile's (a change journalled before the journal recorded
+  its environment). While neither is known, any event does;
 - with an id, the change's flag's newest event of that id received by the time the change was
   computed (a restarted server numbers its events from 1 again: an earlier event of the id is
   an earlier life's), allowing `CLOCKS_APART` for a journal another recorder stamped the event in;
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import ValueTransition
@@ -46,46 +50,74 @@ CLOCKS_APART = 5.0
 
 
 class ChangeOwners:
-    """The events value changes may belong to, by flag (see the module's docstring).
-    `environment_id`: the profile's (None: not known); `per_flag`: keep at least that many of
-    each flag's latest events, and at most twice as many (None: all)."""
+    """The events value changes may belong to, by flag and environment (see the module's
+    docstring). `environment_id`: the profile's (None: not known); `per_flag`: keep at least
+    that many of each flag's latest events in each environment, and at most twice as many
+    (None: all); `environment_names`: environment id → key, to find a change's own."""
 
-    def __init__(self, environment_id: str | None = None, per_flag: int | None = None) -> None:
+    def __init__(
+        self,
+        environment_id: str | None = None,
+        per_flag: int | None = None,
+        environment_names: Mapping[str, str] | None = None,
+    ) -> None:
         self._environment_id = environment_id
         self._per_flag = per_flag
-        # Flag → its events and their receive times (for `bisect`), in the order received.
-        self._events: dict[str, list[FlagEvent]] = {}
-        self._times: dict[str, list[float]] = {}
-        self._ids: Counter[tuple[str, str]] = Counter()  # (flag, id) held: a miss costs no scan
+        self._names = environment_names or {}
+        # (Flag, environment) → its events and their receive times (for `bisect`), in the
+        # order received; flag → its environments, in the order first seen.
+        self._events: dict[tuple[str, str], list[FlagEvent]] = {}
+        self._times: dict[tuple[str, str], list[float]] = {}
+        self._environments: dict[str, list[str]] = {}
+        # (Flag, environment, id) held: a miss costs no scan.
+        self._ids: Counter[tuple[str, str, str]] = Counter()
 
     def add(self, event: FlagEvent) -> None:
-        """`event`, received after those added before it; left out if of another environment."""
-        if self._environment_id not in (None, event.environment_id):
-            return
-        key = event.flag_key
-        events = self._events.setdefault(key, [])
-        times = self._times.setdefault(key, [])
+        """`event`, received after those added before it."""
+        where = event.flag_key, event.environment_id
+        events = self._events.get(where)
+        if events is None:
+            events = self._events[where] = []
+            self._environments.setdefault(event.flag_key, []).append(event.environment_id)
+        times = self._times.setdefault(where, [])
         events.append(event)
         times.append(event.received_at)
         if event.event_id is not None:
-            self._ids[key, event.event_id] += 1
+            self._ids[(*where, event.event_id)] += 1
         if self._per_flag is not None and len(events) > 2 * self._per_flag:
             cut = len(events) - self._per_flag
             for old in events[:cut]:
                 if old.event_id is not None:
-                    self._forget_id(key, old.event_id)
+                    self._forget_id((*where, old.event_id))
             del events[:cut], times[:cut]
 
     def owner(self, transition: ValueTransition) -> FlagEvent | None:
         """The event `transition` changed the value for, among those added; None if none."""
         key = transition.flag_key
-        events = self._events.get(key)
+        found: FlagEvent | None = None
+        for environment in self._environments.get(key, ()):
+            if self._may_own(environment, transition.environment_key):
+                owner = self._owner_in((key, environment), transition)
+                if owner is not None and (found is None or owner.received_at > found.received_at):
+                    found = owner  # the newest, as if their events were one list
+        return found
+
+    def _may_own(self, environment_id: str, key: str | None) -> bool:
+        """Whether an event of `environment_id` may explain a change of the environment `key`
+        (None: not recorded): see the module's docstring."""
+        if key is not None and (name := self._names.get(environment_id)) is not None:
+            return name == key
+        return self._environment_id in (None, environment_id)
+
+    def _owner_in(self, where: tuple[str, str], transition: ValueTransition) -> FlagEvent | None:
+        """`owner` among the events of one flag and environment."""
+        events = self._events[where]
         if not events:
             return None
-        times = self._times[key]
+        times = self._times[where]
         event_id = transition.event_id
         if event_id is not None:
-            if (key, event_id) not in self._ids:
+            if (*where, event_id) not in self._ids:
                 return None
             for index in range(bisect_right(times, transition.at + CLOCKS_APART) - 1, -1, -1):
                 if events[index].event_id == event_id:
@@ -101,8 +133,7 @@ class ChangeOwners:
                 return event
         return None
 
-    def _forget_id(self, key: str, event_id: str) -> None:
-        held = (key, event_id)
+    def _forget_id(self, held: tuple[str, str, str]) -> None:
         self._ids[held] -= 1
         if not self._ids[held]:
             del self._ids[held]

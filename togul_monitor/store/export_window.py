@@ -127,7 +127,7 @@ def window_items(
     marks: dict[int, tuple[str, ...]] = {}  # id(event) → its contexts, until it is written
     if answers:
         events = _marked(merged_stream(events, answers), marks)
-    recent = ChangeOwners(environment_id, RECENT_PER_FLAG)
+    recent = ChangeOwners(environment_id, RECENT_PER_FLAG, environment_names)
     diffs = list(diffs)  # few (one per change of a flag's rules): read at once by the callers
     written = _DiffsWritten(diffs)
     ahead = _Ahead(events, recent, written.owners)

@@ -23,8 +23,8 @@ what it does keep:
   most `CLOCKS_APART` after it;
 - a value transition names its flag, its context, when it was computed, and its event's id when
   the stream sends them: its event is the one domain/change_owners.py finds among `events` (the
-  rule `export` ties by too, store/export_window.py): of the profile's environment only, by the
-  id, or without ids by time. A row shows one change per context: with an id the newest (as
+  rule `export` ties by too, store/export_window.py): of the change's environment only (the one
+  it recorded, else the profile's), by the id, or without ids by time. A row shows one change per context: with an id the newest (as
   live), without the first after the event (a later one tied to the same event is a
   re-evaluation after it, on no row). One tied to no event that names none (a re-evaluation of
   its own: after an outage, `r`, the next start) is `found`, the feed's row of its own
@@ -48,7 +48,7 @@ transitions per context, never one query per event or per flag.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -97,7 +97,10 @@ def read_recorded_changes(
     since = min(event.received_at for event in events)
     limit = 2 * len(events) + 1_000
     transitions, diffs = journal.changes_since(since, limit, limit * max(1, contexts))
-    tied = tie_changes(events, transitions, diffs, environment_id)
+    # A change that recorded its environment is tied to an event of it (its id by these).
+    recorded = any(t.environment_key is not None for t in transitions)
+    names = journal.environment_names() if recorded else None
+    tied = tie_changes(events, transitions, diffs, environment_id, names)
     merged = tuple(read_merged(journal, events).items())
     return msgspec.structs.replace(tied, merged=merged) if merged else tied
 
@@ -124,12 +127,13 @@ def tie_changes(
     transitions: Sequence[ValueTransition],
     diffs: Sequence[StoredDiff],
     environment_id: str | None = None,
+    environment_names: Mapping[str, str] | None = None,
 ) -> RecordedChanges:
     """Each transition and diff with the event of `events` it explains (see the module's
     docstring); those that explain none are left out, but the transitions that name no event
     (`found`)."""
     diff_owners = DiffOwners(diffs)
-    owners = ChangeOwners(environment_id)  # for transitions
+    owners = ChangeOwners(environment_id, environment_names=environment_names)  # transitions
     for event in events:
         owners.add(event)
         diff_owners.add(event)
