@@ -277,7 +277,7 @@ def test_a_marked_row_too_narrow_for_its_values_still_says_it_left_the_rest_out(
 def test_only_the_time_of_a_row_is_dim_not_its_type_or_key() -> None:
     from rich.console import Console
 
-    from togul_monitor.ui.view.feed_layout import full_text
+    from togul_monitor.ui.view.feed_expanded import full_text
 
     store = FeedStore()
     row = event(event_id="7")

@@ -13,7 +13,8 @@ from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.ui.screens.event_detail import marker_detail
-from togul_monitor.ui.view.feed_layout import full_text, row_text
+from togul_monitor.ui.view.feed_expanded import full_text
+from togul_monitor.ui.view.feed_layout import row_text
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.found import FOUND_TOGETHER, FoundChange, row_parts

@@ -11,7 +11,7 @@ import pytest
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.emulator.harness import EmulatorHandle
-from togul_monitor.ui.view.feed_layout import EXPAND_INDENT
+from togul_monitor.ui.view.feed_expanded import EXPAND_INDENT
 from togul_monitor.ui.view.rows import row_event
 
 from .helpers import CONTEXT, make_app, make_profile, wait_for, wait_live

@@ -27,10 +27,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.ui.view.feed_expanded import expanded_lines
 from togul_monitor.ui.view.feed_layout import (
     FeedLayout,
     environment_label,
-    expanded_lines,
     found_label,
     layout_for,
     needs_of,
