@@ -26,7 +26,7 @@ from togul_monitor.domain.values import Evaluation, ValueTransition
 from togul_monitor.store.journal import PostgresJournal, open_journal_at, open_reader_at
 from togul_monitor.store.model import JournalError
 from togul_monitor.store.postgres import journal as pg_journal
-from togul_monitor.store.postgres import reader as pg_reader
+from togul_monitor.store.postgres import pool as pg_pool
 
 ON = Evaluation(True, "boolean", "rule_match", True)
 OFF = Evaluation(False, "boolean", "default", True)
@@ -222,7 +222,7 @@ def test_after_a_long_outage_the_pool_reconnects_as_soon_as_asked(
     come seconds after the database is back, too late for a batch retried 1.5 s. A try given up
     after `RECONNECT_SECONDS` is made afresh when the writer asks again, so the batch gets in."""
     monkeypatch.setattr(AttemptWithBackoff, "INITIAL_DELAY", 0.1)
-    monkeypatch.setattr(pg_reader, "RECONNECT_SECONDS", 0.5)
+    monkeypatch.setattr(pg_pool, "RECONNECT_SECONDS", 0.5)
     monkeypatch.setattr(pg_journal, "_FIRST_DELAY", 0.05)
     monkeypatch.setattr(pg_journal, "_MAX_DELAY", 0.2)
     monkeypatch.setattr(pg_journal, "_GETCONN_TIMEOUT", 0.2)
@@ -248,7 +248,7 @@ def test_a_read_waiting_through_a_long_outage_is_answered_when_it_ends(
     """A read waits up to 30 s for a connection, longer than the pool tries one: a try given up
     is made afresh for it, so the read is answered once the database is back."""
     monkeypatch.setattr(AttemptWithBackoff, "INITIAL_DELAY", 0.1)
-    monkeypatch.setattr(pg_reader, "RECONNECT_SECONDS", 0.5)
+    monkeypatch.setattr(pg_pool, "RECONNECT_SECONDS", 0.5)
     journal = open_journal_at(profile, url, batch_pause=0.0)
     journal.append_event(ev(0))
     assert journal.flush(timeout=10)
