@@ -131,7 +131,7 @@ def test_a_change_no_event_explains_is_the_json_line_export_writes_of_it() -> No
     tailed = out.getvalue().splitlines()[-1]
     assert json.loads(line)["kind"] == "found"
     # The environment: tail knows it live (the profile's, which evaluate asks for); export
-    # writes null, as the journal does not record a found change's.
+    # writes the one the journal recorded, null for a change no journal recorded (as here).
     tail_items, export_items = list(json.loads(tailed).items()), list(json.loads(line).items())
     assert tail_items[2] == ("environment_key", "production")
     assert export_items[2] == ("environment_key", None)
