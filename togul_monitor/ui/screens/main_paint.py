@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Label, Static
 
 from togul_monitor.config.profiles import Profile
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Heartbeat, Status
+from togul_monitor.domain.events import ConnectionState, Heartbeat, Status
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.ui.handle import MonitorHandle, ViewHost
@@ -333,8 +333,7 @@ class MainPainter:
         self.history_pane.contexts = tuple(contexts)
         # At most as many flags' last changes as the monitor follows flags (`max_flags`).
         limit = snapshot.max_flags if snapshot is not None and snapshot.max_flags else None
-        self.store.diffs.clear(limit or profile.max_flags)
-        self.store.diffs.saw(row for row in self.store.view if type(row) is FlagEvent)
+        self.store.last_changes_anew(limit or profile.max_flags)
         if snapshot is not None:  # the recorded rows say what they changed, as they did live
             self.store.add_recorded(snapshot.recorded)
         self.rings.reset(where_of(profile))

@@ -16,9 +16,11 @@ received when it was, within `CLOCKS_APART` (the journal may keep the event as a
 stamped it, by its own clock): only the time tells two lives' events apart (docs/journal.md),
 and an event without a diff of its own finds none, not the other life's.
 
-Per flag the store also remembers the last event and the last diff it saw: what the inventory
-(`screens/inventory.py`) says was the flag's last change. Flag keys come from the server, so
-both maps keep the `max_flags` (the profile's) most recently changed flags only: a stream of
+Per flag the store also remembers the last event and the last diff it saw, and the last value
+change a re-evaluation of its own found (view/found.py: no event explains it, yet the flag
+changed): what the inventory (`screens/inventory.py`) says was the flag's last change, and
+which rows changed after their configuration was read. Flag keys come from the server, so
+the three maps keep the `max_flags` (the profile's) most recently changed flags only: a stream of
 ever new keys cannot grow them, and the inventory lists at most that many flags from them.
 `version` grows with every change, so a screen that shows any of it knows when to repaint.
 Nothing here touches a widget.
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 
@@ -36,6 +38,7 @@ from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.domain.change_owners import CLOCKS_APART
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_config import ConfigDiff, describe, summary
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.change import Part, Parts
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py
     from togul_monitor.core import ConfigChanged
 
 DIFF_STYLE = "cyan"
+_T = TypeVar("_T")
 
 
 def copy_key(event: FlagEvent) -> tuple[str | None, str, str, int]:
@@ -76,6 +80,8 @@ class ConfigDiffs:
         # Least recently changed first: beyond `max_flags` flags the oldest goes.
         self.last_event: OrderedDict[str, FlagEvent] = OrderedDict()  # flag → its newest event
         self.last_diff: OrderedDict[str, ConfigChanged] = OrderedDict()  # flag → its newest diff
+        # flag → its newest value change of no event (one context's: the newest)
+        self.last_found: OrderedDict[str, ValueTransition] = OrderedDict()
         self.version = 0
 
     def clear(self, max_flags: int | None = None) -> None:
@@ -86,13 +92,23 @@ class ConfigDiffs:
         self._by_copy.clear()
         self.last_event.clear()
         self.last_diff.clear()
+        self.last_found.clear()
         self.version += 1
 
     def event(self, event: FlagEvent) -> None:
         """The view received `event`: its flag's last change so far (`version` is the caller's
         to bump, once per batch)."""
-        last, key = self.last_event, event.flag_key
-        last[key] = event
+        self._latest(self.last_event, event.flag_key, event)
+
+    def found(self, transitions: Iterable[ValueTransition]) -> None:
+        """Value changes a re-evaluation of its own found (oldest first): each is a change of
+        its flag that no event says, and the latest one known of it so far."""
+        for transition in transitions:
+            self._latest(self.last_found, transition.flag_key, transition)
+        self.version += 1
+
+    def _latest(self, last: OrderedDict[str, _T], key: str, item: _T) -> None:
+        last[key] = item
         last.move_to_end(key)
         if len(last) > self.max_flags:
             last.popitem(last=False)
@@ -105,11 +121,7 @@ class ConfigDiffs:
 
     def add(self, update: ConfigChanged) -> None:
         diff = update.diff
-        last, flag = self.last_diff, diff.flag_key
-        last[flag] = update
-        last.move_to_end(flag)
-        if len(last) > self.max_flags:
-            last.popitem(last=False)
+        self._latest(self.last_diff, diff.flag_key, update)
         self.version += 1
         event = update.event
         if event is not None:

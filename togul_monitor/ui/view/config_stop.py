@@ -7,9 +7,10 @@ and the inventory's rules and defaults would read as current. So the status bar'
 says it for as long as it lasts, a notification says it once when it starts (`notice`), and the
 inventory's header says when its configuration columns were last read (`stale_configs`): not
 when the refusal came, since an event met by the refusal left its flag's columns as they were
-before it. Those rows are marked one by one (`OLD_MARK`, `older_than_change`). All three go
-when the server takes the token again (after `R`, or an outage, tries once more); a new token
-from `togul-monitor login` is read when the profile is opened again (`p`, `enter`).
+before it. Those rows are marked one by one (`OLD_MARK`, `older_than_change`), and so are those
+whose value a re-evaluation found changed with no event to say it (`found_since_read`). All
+three go when the server takes the token again (after `R`, or an outage, tries once more); a
+new token from `togul-monitor login` is read when the profile is opened again (`p`, `enter`).
 
 Server text is escaped where it is shown (the bar's notes, `notify(markup=False)`).
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import FlagEvent
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.ui.view.format import fmt_age
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
@@ -71,6 +73,24 @@ def older_than_change(event: FlagEvent | None, read_at: float | None, environmen
     if event is None or event.environment_id != environment:
         return False
     return read_at is None or event.received_at > read_at
+
+
+#: A value change found by a re-evaluation of everything (view/found.py) this long before the
+#: refusal was found with the re-fetch the refusal met: they are asked together (after an
+#: outage, core/stream_effects.py), and the answers come within seconds of each other.
+MET_WITHIN = 10.0
+
+
+def found_since_read(
+    found: ValueTransition | None, read_at: float | None, stopped: ConfigsStopped
+) -> bool:
+    """Whether the value change `found` (no event's) shows that the flag changed after its
+    configuration was asked for at `read_at`: the change the refusal met, or one since. Not an
+    earlier one: its re-evaluation was asked with a re-fetch that may have answered (a start's
+    loads, an outage's), and an answer is timed by its arrival, not by when it was asked."""
+    if found is None or found.at < stopped.at - MET_WITHIN:
+        return False
+    return read_at is None or found.at > read_at
 
 
 def stale_configs(

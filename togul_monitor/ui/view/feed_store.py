@@ -199,7 +199,8 @@ class FeedStore:
         if transition.event_id is not None or event is not None:
             self.changes.add(transition, event)
             return
-        # A re-evaluation of its own (an outage, `r`, a start).
+        # A re-evaluation of its own (an outage, `r`, a start): a change of its flag all the same.
+        self.diffs.found((transition,))
         found = self.found.add(transition, self.position, self.answers.contexts)
         if found is not None and found.passes(self.predicate, self.answers.own_environment):
             self._add(found)
@@ -217,6 +218,13 @@ class FeedStore:
 
         for event, stored in changes.diffs:
             self.diffs.add(ConfigChanged(stored.diff, event, stored.at))
+
+    def last_changes_anew(self, max_flags: int) -> None:
+        """Each flag's last change (`diffs`) for a new monitor: from the rows it shows so far
+        (recorded by an earlier run), the changes that run found among them too."""
+        self.diffs.clear(max_flags)
+        self.diffs.saw(row for row in self.view if type(row) is FlagEvent)
+        self.diffs.found(t for _, row in self.found.rows for t in row.transitions)
 
     def transitions_for(self, event: FlagEvent) -> tuple[ValueTransition, ...]:
         """The event's value changes, one per context that changed, in the profile's order."""

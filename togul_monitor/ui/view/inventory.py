@@ -13,9 +13,13 @@ Where each part comes from:
 - while the server refuses the token, the configuration is the last one read, no longer followed:
   the header says how long ago it was last read (`stale_configs`, view/config_stop.py) and the
   screen marks its columns; a row whose flag had an event after its own read (the refused
-  re-fetch's, or any since) is marked too (`old_config`): its columns predate that change;
-- the last change: the newest event of the flag the view received, with its diff when known
-  (view/config_diffs.py); else a change found by a re-fetch; else the server's `updated_at`.
+  re-fetch's, or any since), or whose value a re-evaluation of its own found changed then, is
+  marked too (`old_config`): its columns predate that change;
+- the last change: the newest of the flag's last event the view received, with its diff when
+  known (view/config_diffs.py), a change found by a re-fetch, and a value change found by a
+  re-evaluation of its own (view/found.py); else the server's `updated_at`. A re-fetch's diff
+  and a found value change of one re-evaluation of everything are one change: the diff, which
+  says what changed in the configuration, is shown.
   The events name flags the server chooses: only the `max_flags` most recently changed flags
   are remembered (`ConfigDiffs`), so flags known from events alone are at most that many.
 - deleted flags stay listed (their value or their last event says so) but are not flags of the
@@ -32,18 +36,25 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from togul_monitor.domain.flag_config import FlagConfig, rule_condition, rule_to_json, show, summary
-from togul_monitor.domain.values import FlagValue
+from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, ValueTransition
 from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
-from togul_monitor.ui.view.change import value_text
+from togul_monitor.ui.view.change import transition_parts, value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
-from togul_monitor.ui.view.config_stop import older_than_change, stale_configs
+from togul_monitor.ui.view.config_stop import (
+    MET_WITHIN,
+    found_since_read,
+    older_than_change,
+    stale_configs,
+)
+from togul_monitor.ui.view.contexts import named_change
 from togul_monitor.ui.view.status import stale_note
 from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING, shows_stale
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import MonitorSnapshot
+    from togul_monitor.core.updates import ConfigsStopped
 
 SORTS: tuple[str, ...] = ("key", "last change", "type")
 SHOWN = 24  # characters of a default or a rule's return value
@@ -109,6 +120,14 @@ def _server_time(text: str | None) -> float | None:
         return None
 
 
+def found_text(found: ValueTransition) -> str:
+    """A value change no event explains, in words: `re-evaluated: false → true`, its context
+    named when the profile names its contexts."""
+    named = found.context != DEFAULT_CONTEXT
+    parts = named_change(found) if named else transition_parts(found)
+    return "re-evaluated: " + "".join(part.text for part in parts)
+
+
 def last_change(
     key: str, diffs: ConfigDiffs, config: FlagConfig | None
 ) -> tuple[float | None, str]:
@@ -118,8 +137,16 @@ def last_change(
         diff = diffs.for_event(event)
         at = event.received_at
         what = safe_text(event.type) + (f": {summary(diff)}" if diff is not None else "")
+    event_at, value = at, diffs.last_found.get(key)
+    if value is not None and (at is None or value.at > at):
+        at, what = value.at, found_text(value)
     found = diffs.last_diff.get(key)
-    if found is not None and found.event is None and (at is None or found.at > at):
+    if (
+        found is not None
+        and found.event is None
+        and (event_at is None or found.at > event_at)
+        and (at is None or found.at > at - MET_WITHIN)  # a value change it caused came after
+    ):
         at, what = found.at, f"re-fetched: {summary(found.diff)}"
     if at is None and config is not None:
         at = _server_time(config.updated_at)
@@ -133,6 +160,7 @@ def inventory_rows(
     diffs: ConfigDiffs,
     evaluates: bool = True,
     read_at: Mapping[str, float] | None = None,  # diffs stopped: when each configuration was read
+    stopped: ConfigsStopped | None = None,  # diffs stopped: since when
 ) -> list[InventoryRow]:
     keys = set(configs) | set(values) | set(diffs.last_event)
     rows = []
@@ -143,7 +171,13 @@ def inventory_rows(
         old = (
             read_at is not None
             and config is not None
-            and older_than_change(event, read_at.get(key), config.environment_id)
+            and (
+                older_than_change(event, read_at.get(key), config.environment_id)
+                or (
+                    stopped is not None
+                    and found_since_read(diffs.last_found.get(key), read_at.get(key), stopped)
+                )
+            )
         )
         value = values.get(key)
         # A configuration is a flag of the server now; without one, its value or (none known)
@@ -255,9 +289,8 @@ class InventorySource:
         values = snapshot.values if snapshot is not None else {}
         stopped = snapshot.configs_stopped if snapshot is not None else None
         read = snapshot.configs_read if snapshot is not None and stopped is not None else None
-        rows = inventory_rows(
-            configs, values, self.diffs, self.evaluates(), read.at if read is not None else None
-        )
+        read_at = read.at if read is not None else None
+        rows = inventory_rows(configs, values, self.diffs, self.evaluates(), read_at, stopped)
         rows = sorted_rows(rows, sort)
         deleted = sum(row.deleted for row in rows)
         state = state_line(snapshot, len(rows) - deleted, deleted) + value_note(snapshot)
