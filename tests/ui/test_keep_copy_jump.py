@@ -259,6 +259,7 @@ async def test_g_jumps_to_a_flag_in_every_pane(emulator: EmulatorHandle) -> None
             emulator.world.update_flag("production", flag, enabled=False)
         await wait_for(pilot, lambda: app.main.store.shown == 2, what="the events")
         await wait_for(pilot, lambda: "dark-mode" in app.main.values_table.values)
+        app.main.history_pane.focus()  # whose `enter` opens nothing: the jump leaves it
 
         await pilot.press("colon")
         assert isinstance(app.screen, JumpScreen)
@@ -273,6 +274,10 @@ async def test_g_jumps_to_a_flag_in_every_pane(emulator: EmulatorHandle) -> None
         assert item is not None and getattr(item, "flag_key", None) == "dark-mode"
         assert main.history_pane.flag_key == "dark-mode"
         assert main.filter.empty  # the filter is not changed
+        await wait_for(pilot, lambda: main.feed.has_focus, what="the feed's focus")
+        await pilot.press("enter")  # was: nothing, the history pane kept the focus
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "EventDetailScreen")
+        await pilot.press("escape")
 
         await pilot.press("g", "escape")  # `g` opens it too; escape changes nothing
         assert main.selected_flag == "dark-mode"

@@ -193,10 +193,11 @@ class MainKeys:
         """Select `flag` in every pane: the history, the values row, and the feed's cursor on
         its latest row (the filter stays as it is: a hidden flag is said, not shown).
 
-        A flag with no row in the feed's view leaves the feed's cursor on another flag's row,
-        and `w`, `o`, `y`, `enter` act on the focused pane's selection: its values row takes
-        the focus, or, without one, the feed selects nothing (`w` and `o` then act on the
-        selected flag)."""
+        `w`, `o`, `y`, `enter` act on the focused pane's selection, so the focus goes where
+        the flag's row is selected: the feed (the values keep it when focused with the flag's
+        row selected). A flag with no row in the feed's view leaves the feed's cursor on
+        another flag's row: its values row takes the focus, or, without one, the feed selects
+        nothing (`w` and `o` then act on the selected flag)."""
         if flag is None:
             return
         self.select(flag)
@@ -206,7 +207,10 @@ class MainKeys:
             values.move_cursor(row=values.get_row_index(flag))
         index = self._latest_index(flag)
         if index is not None:
-            self.painter.feed.move_to(index)
+            feed = self.painter.feed
+            feed.move_to(index)
+            if not (in_values and values.has_focus):  # the history pane's `enter` opens nothing
+                feed.focus()
             return
         if in_values:
             values.focus()
