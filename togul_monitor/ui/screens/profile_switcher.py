@@ -33,10 +33,15 @@ __all__ = ["ProfileFormScreen", "ProfileSwitcherScreen", "open_profile_form", "p
 
 
 def _credential(profile: Profile) -> str:
-    if profile.token:
-        return f"token {mask_secret(profile.token)}"
-    if profile.api_key:
-        return f"key {mask_secret(profile.api_key)}"
+    """Each credential the profile has, masked: a key streams and evaluates, a token reads the
+    configurations, and a profile with both uses both."""
+    shown = [
+        f"{what} {mask_secret(secret)}"
+        for what, secret in (("key", profile.api_key), ("token", profile.token))
+        if secret
+    ]
+    if shown:
+        return " · ".join(shown)
     return "no credential" if not profile.builtin else "demo key"
 
 
