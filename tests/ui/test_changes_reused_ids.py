@@ -5,8 +5,10 @@ their changes come in and whichever entries the bounded store has trimmed."""
 
 from __future__ import annotations
 
+from togul_monitor.core.updates import TransitionRecorded, ValueUpdated
 from togul_monitor.domain.events import FlagEvent
-from togul_monitor.domain.values import Evaluation, ValueTransition
+from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
+from togul_monitor.ui.view.batch import take_batch
 from togul_monitor.ui.view.feed_store import FeedStore
 
 OFF = Evaluation(False, "boolean", "default", True)
@@ -62,3 +64,42 @@ def test_trimming_never_shows_one_events_change_on_the_other() -> None:
         assert shown(store, other)[0].flag_key == other.flag_key
     mine, theirs = (old_change,), (new_change,)
     assert held == [(mine, theirs), (mine, theirs), ((), theirs), ((), ())]
+
+
+def test_a_live_change_is_its_answers_event_s_not_the_next_life_s() -> None:
+    """The change comes right after the value whose answer answered OLD (view/batch.py): it is
+    OLD's. Before, it was kept for "the id's newest event", which NEW became once the restarted
+    server sent it: NEW's row and detail said OLD's change, though NEW changed nothing."""
+    store = FeedStore()
+    store.answers.contexts = ("premium", "free")
+
+    def value(current: Evaluation, context: str, *, stale: bool = False) -> ValueUpdated:
+        return ValueUpdated(FlagValue("x", current, None, 1.0, "7", stale, False, None, context))
+
+    def feed(*updates: object) -> None:
+        take_batch(updates, store, environment_names={}, selected=None, watched=set())
+
+    contexts = ("premium", "free")
+    feed(*(value(OFF, c) for c in contexts))
+    feed(OLD, *(value(OFF, c, stale=True) for c in contexts))
+    for at, c in enumerate(contexts):
+        feed(value(ON, c), TransitionRecorded(change(OFF, ON, 101.0 + at, c), False))
+    found = [ValueTransition("x", ON, OFF, None, 400.0, c, True) for c in contexts]
+    feed(*(TransitionRecorded(t, False) for t in found))  # after the restart, no event's
+    feed(NEW, *(value(OFF, c, stale=True) for c in contexts))
+    feed(*(value(OFF, c) for c in contexts))  # NEW changed nothing
+    assert shown(store, NEW) == ()  # before: OLD's two changes
+    assert [t.context for t in shown(store, OLD)] == ["premium", "free"]
+    assert store.answers.answered(NEW) and store.answers.answered(OLD)
+
+
+def test_a_change_kept_before_an_answer_named_its_event_stays_beside_the_next() -> None:
+    """`premium`'s change came with no answer naming its event (kept for the id's newest event),
+    `free`'s with OLD's answer: OLD shows both."""
+    store = FeedStore()
+    store.answers.contexts = ("premium", "free")
+    store.add_row(OLD)
+    premium, free = change(OFF, ON, 101.0, "premium"), change(OFF, ON, 102.0, "free")
+    store.add_transition(premium)
+    store.add_transition(free, OLD)
+    assert shown(store, OLD) == (premium, free)  # before: `free`'s only

@@ -48,7 +48,16 @@ def open_detail(
         return
     transitions = store.transitions_for(item)
     monitor = host.monitor
-    look_up = not transitions and monitor is not None and item.event_id is not None
+    # The view holds the changes of every event it saw answered (view/event_changes.py): one
+    # answered in each context changed nothing. The monitor's look-up by id allows for two
+    # recorders' clocks (domain/change_owners.py `owned_span`), so it could take a restarted
+    # server's earlier event of the id, seconds before, for this one.
+    look_up = (
+        not transitions
+        and monitor is not None
+        and item.event_id is not None
+        and not store.answers.answered(item)
+    )
     # With several contexts the detail lists each: its change, or what it said without one.
     answers = store.answers
     states = context_states(item, answers, transitions)

@@ -242,6 +242,12 @@ class ValueAnswers:
         answered = found.get(self.contexts[0] if context is None else context)
         return answered[0] if answered is not None else None
 
+    def answered(self, event: FlagEvent) -> bool:
+        """Whether every context answered for `event` here (its value change, if it made one,
+        came with the answer)."""
+        found = self._answered.find(event)
+        return found is not None and all(context in found for context in self.contexts)
+
     def waiting(self, event: FlagEvent, context: str | None = None) -> bool:
         """Whether `event` waits for an answer in `context` (in any context when None)."""
         contexts = self.contexts if context is None else (context,)

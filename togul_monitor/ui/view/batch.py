@@ -131,14 +131,19 @@ def take_batch(
                 answered = (value.flag_key, value.context, last)
         elif isinstance(update, TransitionRecorded):
             key, context = update.transition.flag_key, update.transition.context
-            # Without event ids, the change belongs to the event the value just published (in
-            # the same call, core/evaluation.py) answered, in the same context. Where events
-            # have ids, a change naming none was asked for no event (`r`, an outage): no event
-            # explains it, as the journal says (domain/change_owners.py), and it is a row of
-            # its own (view/found.py), which `e` writes as `found`, as `export` does.
+            # The change belongs to the event the value just published (in the same call,
+            # core/evaluation.py) answered, in the same context: without ids that is all there
+            # is; with ids it says which event of the id the change is of, as a restarted
+            # server numbers its events from 1 again (view/event_changes.py checks the id).
+            # Where events have ids, a change naming none was asked for no event (`r`, an
+            # outage): no event explains it, as the journal says (domain/change_owners.py),
+            # and it is a row of its own (view/found.py), which `e` writes as `found`, as
+            # `export` does.
             owner = None
             if just_answered is not None and just_answered[:2] == (key, context):
-                owner = just_answered[2] if just_answered[2].event_id is None else None
+                event = just_answered[2]
+                if (event.event_id is None) == (update.transition.event_id is None):
+                    owner = event
             store.add_transition(update.transition, owner)
             batch.flash.add(key)
             batch.repaint_rows = True

@@ -40,8 +40,9 @@ class EventChanges:
         self._by_event.clear()
 
     def add(self, transition: ValueTransition, event: FlagEvent | None) -> None:
-        """A value change of the event `transition.event_id` names, or of `event` (the one its
-        answer answered) when it names none. A later change of the same context replaces it."""
+        """A value change of `event` (the one its answer answered), or, with no such event of
+        the id `transition.event_id` names, of that id's newest event. A later change of the
+        same context replaces it."""
         by_event, owner = self._by_event, event
         if transition.event_id is not None:
             key: object = (transition.event_id, transition.flag_key)  # as event_key
@@ -51,7 +52,9 @@ class EventChanges:
             assert event is not None, "a change of no event is a row of its own (view/found.py)"
             key = event_key(event)
         if owner is not None:
-            kept = by_event.find(owner) or ()
+            # Its own, or those of its id kept before an answer named the event (another
+            # context's change): `put` makes those this event's too.
+            kept = by_event.find_or_unclaimed(owner) or ()
         else:
             at = by_event.at(key)
             kept = at[1] if at is not None else ()

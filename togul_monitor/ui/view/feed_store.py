@@ -193,9 +193,9 @@ class FeedStore:
             self.skipped += events
 
     def add_transition(self, transition: ValueTransition, event: FlagEvent | None = None) -> None:
-        """A value change of the event `transition.event_id` names, or of `event` (the one its
-        answer answered, view/answers.py) when the server sends no ids (view/event_changes.py);
-        of no event, a row of the view's own (view/found.py)."""
+        """A value change of `event` (the one its answer answered, view/answers.py), else of the
+        event `transition.event_id` names (view/event_changes.py); of no event, a row of the
+        view's own (view/found.py)."""
         if transition.event_id is not None or event is not None:
             self.changes.add(transition, event)
             return
