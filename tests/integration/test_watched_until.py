@@ -364,3 +364,48 @@ def unwatched(snapshot: MonitorSnapshot, now: float, recorded: list[FlagEvent]) 
 
     items = run_boundary(snapshot, "utc", now)(recorded)
     return [item.source.outage for item in items if isinstance(item.source, Unwatched)]
+
+
+async def test_a_reader_judges_a_recorders_mark_by_the_heartbeat_the_recorder_marks_at(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """A recorder (it holds the SQLite file) whose profile has a long heartbeat marks its
+    stream's last sign of life, which on a quiet stream may be that long old, every pace: a
+    reader of a profile with a short heartbeat that finds its mark older than its own heartbeat
+    allows, yet younger than the recorder's, takes it as live (no `not watched` window), not
+    as stopped at its mark. Judged by the reader's own heartbeat, it claimed a window while the
+    recorder watched (the reader's clock here runs 30 s ahead, as a quiet stream's mark ages)."""
+    slow = make_profile(emulator, heartbeat_seconds=100.0)
+    quick = make_profile(emulator)  # heartbeat 0.2 s: its own live mark is at most ~20 s old
+    recorder = Monitor(slow, journal_dir=tmp_path)
+    await recorder.start()
+    try:
+        await wait_for(lambda: recorder.snapshot().status.state is ConnectionState.LIVE)
+        path = journal_path(slow.name, tmp_path)
+        await wait_for(lambda: read_mark(path) is not None, what="the recorder's mark")
+        mark = read_mark(path)
+        assert mark is not None
+        ahead = 30.0
+        assert ahead > WATCHED_PACE + quick.heartbeat_seconds + LIVE_MARK_SLACK
+
+        def clock() -> float:
+            return time.time() + ahead
+
+        reader = Monitor(quick, journal_dir=tmp_path, clock=clock, takeover_interval=60)
+        await reader.start()
+        try:
+            opened = reader.snapshot()
+            assert opened.recorder_busy
+            assert opened.watched_until is not None and opened.watched_until > mark  # live
+        finally:
+            await reader.stop()
+    finally:
+        await recorder.stop()
+
+
+def read_mark(path: Path) -> float | None:
+    journal = open_reader_at("test", None, path.parent)
+    try:
+        return journal.watched_until()
+    finally:
+        journal.close()

@@ -21,7 +21,12 @@ from togul_monitor.store.model import (
     config_diff_row,
     event_row,
 )
-from togul_monitor.store.postgres.schema import ADDED_COLUMNS, MIGRATIONS, SCHEMA_VERSION
+from togul_monitor.store.postgres.schema import (
+    ADDED_COLUMNS,
+    ADDED_TABLES,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+)
 from togul_monitor.store.recorded import tie_changes
 
 FLAG = "support-tier"
@@ -80,6 +85,8 @@ def schema_5(conn: psycopg.Connection[tuple[object, ...]]) -> None:
             conn.execute(statement)  # type: ignore[arg-type]
     conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
     conn.execute("INSERT INTO schema_version VALUES (5)")
+    for _, create in ADDED_TABLES:  # first, as a recorder adds them: a column may be theirs
+        conn.execute(create)  # type: ignore[arg-type]
     for table, column, definition in ADDED_COLUMNS:
         conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")  # type: ignore[arg-type]
     conn.execute(

@@ -9,8 +9,10 @@ import time
 from collections.abc import Callable
 
 from togul_monitor.client.outages import ResumePoint
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
 from togul_monitor.core.intake import Intake
 from togul_monitor.core.updates import UpdateHub
+from togul_monitor.core.watched import WATCHED_PACE
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -88,11 +90,12 @@ async def test_the_mark_follows_the_live_stream_and_stays_where_it_was_lost() ->
     assert journal.marks[-1] == 71.5
     await intake.stop()
     assert journal.marks[-1] == 71.5 and not intake.watched.watching
-    # Each mark says whose unbroken watch, since when: begun again after the outage.
-    recorder = intake.watched.recorder
-    assert journal.watches[0] == Watcher(recorder, 10.0, 10.0)
-    assert journal.watches[2] == Watcher(recorder, 10.0, 14.0)
-    assert journal.watches[-1] == Watcher(recorder, 71.5, 71.5)
+    # Each mark says whose unbroken watch, since when: begun again after the outage; and
+    # within how long it moves again while watched (the pace and the profile's heartbeat).
+    recorder, within = intake.watched.recorder, WATCHED_PACE + DEFAULT_HEARTBEAT_SECONDS
+    assert journal.watches[0] == Watcher(recorder, 10.0, 10.0, within)
+    assert journal.watches[2] == Watcher(recorder, 10.0, 14.0, within)
+    assert journal.watches[-1] == Watcher(recorder, 71.5, 71.5, within)
 
 
 async def test_a_resumed_run_is_watched_only_once_the_time_between_the_runs_is_told() -> None:

@@ -114,7 +114,7 @@ class Intake:
         self._stopped = False
         self._unusable = UnusablePace(on_outage)  # re-evaluations for unusable events
         # Until when the live stream was watched, kept in the journal (core/watched.py).
-        self.watched = WatchedMark(lambda: self.journal, self.last_alive)
+        self.watched = WatchedMark(lambda: self.journal, self.last_alive, heartbeat=heartbeat)
         # An outage another recorder of a shared journal watched through is proved whole.
         rec = self.watched.recorder
         args = (lambda: self.journal, clock, rec, self._revise, self.outages, heartbeat)

@@ -40,8 +40,8 @@ from togul_monitor.core.recording import (
     MARK_AHEAD_TOLERATED,
     Opened,
     close_aside,
+    judged_mark,
     open_journal,
-    watched_mark,
 )
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL, Taken, Takeover, hand_over
 from togul_monitor.core.updates import MonitorUpdate, RecorderStopped, RecordingTaken
@@ -112,14 +112,18 @@ class MonitorJournal:
         if opened.reopen is not None:
             self._takeover = Takeover(opened.reopen, self._take_over, self._takeover_interval)
             self._takeover.start()
-        if opened.live_mark is not None and opened.watched_until is not None:
-            look = self._look_again(opened.live_mark, opened.watched_until, profile)
+        live = (opened.live_mark, opened.live_within, opened.watched_until)
+        if live[0] is not None and live[1] is not None and live[2] is not None:
+            look = self._look_again(live[0], live[1], live[2], profile.heartbeat_seconds)
             self._look = asyncio.get_running_loop().create_task(look, name="journal-mark")
         return opened
 
-    async def _look_again(self, mark: float, opened_at: float, profile: Profile) -> None:
+    async def _look_again(
+        self, mark: float, within: float, opened_at: float, heartbeat: float
+    ) -> None:
         """The recorder's `mark`, taken as live's at `opened_at`, read again once a live
-        recorder would have moved it (core/watched.py `live_mark_due`). Not moved: the
+        recorder would have moved it (core/watched.py `live_mark_due`: `within` the seconds it
+        said it moves its mark within, core/recording.py `judged_mark`). Not moved: the
         recorder stopped watching there, and nobody watched until this run began. Moved, with
         an outage journalled since that reaches `opened_at` (`unwatched_since`: the recorder
         lost its stream, or another one started and journalled the time between the runs):
@@ -128,23 +132,23 @@ class MonitorJournal:
         again the same way."""
         journal = self.journal
         while mark < opened_at and journal is not None:
-            due = live_mark_due(mark, profile.heartbeat_seconds)
+            due = live_mark_due(mark, heartbeat, within)
             while (left := due - self._clock()) > 0:
                 await asyncio.sleep(min(left, LOOK_STEP))
             stopped = None
             try:
-                seen = await asyncio.to_thread(watched_mark, journal, self._clock())
-                if seen is not None and seen > mark:
+                judged = await asyncio.to_thread(judged_mark, journal, self._clock(), heartbeat)
+                if judged is not None and judged[0] > mark:
                     outages = await asyncio.to_thread(journal.outages, opened_at)
                     stopped = unwatched_since(mark, opened_at, outages)
             except JournalError:
                 return  # it cannot tell: as it was
-            if seen is None:
+            if judged is None:
                 return  # a mark ahead of the clock (core/recording.py): not believed either way
-            if stopped is not None or seen <= mark:
+            if stopped is not None or judged[0] <= mark:
                 self._recorder_stopped(mark if stopped is None else stopped)
                 return
-            mark = seen
+            mark, within = judged
 
     def watched_until_at(self, now: float) -> float | None:
         """Until when earlier runs watched the stream, as a snapshot taken at `now` says it

@@ -31,7 +31,7 @@ import msgspec
 
 from togul_monitor.client.outages import ResumePoint
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
-from togul_monitor.core.watched import recorder_live
+from togul_monitor.core.watched import promised_within, recorder_live
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.store.journal import (
@@ -71,13 +71,15 @@ class Opened(msgspec.Struct):
     #: Until when the journal's recorders watched the stream (its "watched until" mark,
     #: core/watched.py), as it was when opened: a reader's feed dates the window nobody
     #: watched before this run from it too. For a reader of a journal whose mark shows its
-    #: recorder live (core/watched.py `recorder_live`), the time it was opened: the recorder
+    #: recorder live (core/watched.py `recorder_live`, by `judged_mark`), the time it was opened: the recorder
     #: watches on. None: no mark (an older program's journal).
     watched_until: float | None = None
     #: That recent mark, which the reader cannot judge yet (its recorder may have died just
     #: before): looked at again once a live recorder would have moved it
     #: (core/monitor_journal.py). None: the mark was judged at the opening.
     live_mark: float | None = None
+    #: Within how many seconds its recorder promised to move that mark (`judged_mark`).
+    live_within: float | None = None
 
     def rows(self, limit: int) -> list[Row]:
         """`events` and `outages` in the order they were received (at one time, an outage
@@ -106,7 +108,8 @@ async def open_journal(
     journal of another environment's stream is not resumed: `_resume_point`). `journal_url`:
     which database (None: the profile's SQLite file under `directory`); `options` may carry
     it too (`Monitor(journal_url=...)` adds it to its journal options). `heartbeat`: the
-    stream's heartbeat seconds, how old a live recorder's mark may be (`recorder_live`)."""
+    profile's heartbeat seconds: how old a live recorder's mark may be where the recorder did
+    not say it (`judged_mark`)."""
     options = dict(options)
     journal_url = options.pop("journal_url", None) or journal_url
     writer = bool(options.pop("journal_writer", False))
@@ -161,12 +164,17 @@ async def open_journal(
             read_recorded_changes, journal, opened.events, environment_id
         )
         now = clock()
-        opened.watched_until = await asyncio.to_thread(watched_mark, journal, now)
-        if opened.busy and recorder_live(opened.watched_until, now, heartbeat):
-            # Its recorder watches still (a shared journal's `record`): nobody missed the
-            # time since its mark, which it writes only every so often. Or so it seems: one
-            # that died that recently left the same mark, which is looked at again later.
-            opened.live_mark, opened.watched_until = opened.watched_until, now
+        if opened.busy:
+            judged = await asyncio.to_thread(judged_mark, journal, now, heartbeat)
+            opened.watched_until = None if judged is None else judged[0]
+            if judged is not None and recorder_live(judged[0], now, heartbeat, judged[1]):
+                # Its recorder watches still (a shared journal's `record`): nobody missed the
+                # time since its mark, which it writes only every so often. Or so it seems: one
+                # that died that recently left the same mark, which is looked at again later.
+                opened.live_mark, opened.live_within = judged
+                opened.watched_until = now
+        else:
+            opened.watched_until = await asyncio.to_thread(watched_mark, journal, now)
         if not opened.busy:
             opened.resumed = await asyncio.to_thread(
                 _resume_point, journal, opened.events, environment_id, environment_key, now
@@ -177,6 +185,7 @@ async def open_journal(
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.outages, opened.watched_until, opened.live_mark = [], None, None
+        opened.live_within = None
         opened.problem = f"journal history not loaded: {exc}"
     except asyncio.CancelledError:
         close_aside(journal)
@@ -225,6 +234,17 @@ def watched_mark(journal: Journal, now: float) -> float | None:
     if mark is None or mark > now + MARK_AHEAD_TOLERATED:
         return None
     return min(mark, now)
+
+
+def judged_mark(journal: Journal, now: float, heartbeat: float) -> tuple[float, float] | None:
+    """The journal's mark as `watched_mark` reads it, and within how many seconds a live
+    recorder moves it on: as its recorder said it marks (its pace and heartbeat:
+    core/watched.py `promised_within`; `heartbeat`, the reader's profile's, where it said
+    nothing). None: no mark believed. On a thread: it reads the journal."""
+    mark = journal.watched_until_mark()
+    if mark is None or mark.at > now + MARK_AHEAD_TOLERATED:
+        return None
+    return min(mark.at, now), promised_within(mark, journal.watchers(), heartbeat)
 
 
 def _resume_point(

@@ -16,6 +16,12 @@ silently is taken for LIVE until its read timeout, and its outage starts at that
 A recorder killed while watched leaves a mark at most `pace` seconds old: the next run's outage
 then begins up to that long before this run really stopped watching (it claims a little more
 than it should, never less).
+
+A reader judges whether the recorder still watches by the mark's age, and a live recorder's
+mark may be as old as its pace and its stream's heartbeat: the recorder's, which its profile
+sets, not the reader's. So each mark says it (`moves_within`, beside the mark in the journal),
+and a reader judges it by that (`promised_within`); a mark that does not say it (an older
+program's) is judged by the reader's own heartbeat, as before.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ import asyncio
 import uuid
 from collections.abc import Callable, Iterable
 
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
 from togul_monitor.domain.events import Outage
 from togul_monitor.store.journal import Journal
-from togul_monitor.store.model import Watcher
+from togul_monitor.store.model import WatchedUntil, Watcher
 
 #: Seconds between two writes of the mark while the stream is watched.
 WATCHED_PACE = 15.0
@@ -36,21 +43,46 @@ WATCHED_PACE = 15.0
 LIVE_MARK_SLACK = 5.0
 
 
-def live_mark_due(mark: float, heartbeat: float) -> float:
+def live_mark_due(mark: float, heartbeat: float, promised: float | None = None) -> float:
     """When a live recorder will have moved its mark `mark` at the latest. It writes its
     stream's last sign of life every WATCHED_PACE seconds (when it moved), and on a quiet stream
     that sign is its last heartbeat, `heartbeat` seconds apart: a mark older than both (and the
     slack) is one no live recorder leaves, so it stopped watching there (killed, its stream
-    lost)."""
-    return mark + WATCHED_PACE + heartbeat + LIVE_MARK_SLACK
+    lost). `promised`: the pace and heartbeat the recorder said it marks at (its profile's
+    heartbeat, not the reader's), which then count instead (None: not said)."""
+    within = WATCHED_PACE + heartbeat if promised is None else promised
+    return mark + within + LIVE_MARK_SLACK
 
 
-def recorder_live(mark: float | None, now: float, heartbeat: float) -> bool:
+def recorder_live(
+    mark: float | None, now: float, heartbeat: float, promised: float | None = None
+) -> bool:
     """Whether a journal's mark, read at `now`, shows a recorder that watches the stream still
     (`live_mark_due`). A reader that opens the journal within that time of the recorder's
     death takes it as live at first: it cannot tell the two apart yet, so it looks at the mark
     again once it is due (core/monitor_journal.py)."""
-    return mark is not None and now <= live_mark_due(mark, heartbeat)
+    return mark is not None and now <= live_mark_due(mark, heartbeat, promised)
+
+
+def promised_within(mark: WatchedUntil, watchers: Iterable[Watcher], heartbeat: float) -> float:
+    """Within how many seconds of the journal's `mark` a recorder that watches moves it on: as
+    its writer promised (`heartbeat`, the reader's, with the pace, where it said nothing: an
+    older program's mark). A shared journal's mark is the newest of its recorders' (`watchers`,
+    each with its promise): one whose own mark, older, may still be a live one's (within its
+    promise of `mark`) moves the profile's past `mark` only once its stream's sign of life
+    does, so the longest such promise counts. The writer of a mark that stays still has
+    stopped watching, but another may watch on: it is not taken as stopped before they all
+    could have moved it (a `not watched` window told late, never one told falsely)."""
+    own = WATCHED_PACE + heartbeat
+
+    def within(promise: float | None) -> float:
+        return own if promise is None else promise
+
+    longest = within(mark.moves_within)
+    for w in watchers:
+        if w.at <= mark.at <= w.at + within(w.moves_within) + LIVE_MARK_SLACK:
+            longest = max(longest, within(w.moves_within))
+    return longest
 
 
 def unwatched_since(mark: float, start: float, outages: Iterable[Outage]) -> float | None:
@@ -77,10 +109,13 @@ class WatchedMark:
         journal: Callable[[], Journal | None],
         alive: Callable[[], float],
         pace: float = WATCHED_PACE,
+        heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
     ) -> None:
         self._journal = journal
         self._alive = alive
         self._pace = pace
+        # Said beside each mark: its readers judge its age by this recorder's heartbeat.
+        self.moves_within = pace + heartbeat
         self._timer: asyncio.TimerHandle | None = None
         self._written: float | None = None  # the last mark written into the journal
         self.began: float | None = None  # when this run first watched (None: not yet)
@@ -119,7 +154,7 @@ class WatchedMark:
         journal, at = self._journal(), self._alive()
         if journal is not None and (self._written is None or at > self._written):
             since = at if self.since is None else min(self.since, at)
-            journal.set_watched_until(at, Watcher(self.recorder, since, at))
+            journal.set_watched_until(at, Watcher(self.recorder, since, at, self.moves_within))
             self._written = at
 
     def _schedule(self) -> None:

@@ -28,7 +28,14 @@ from togul_monitor.domain.flag_config import ConfigDiff
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
-from togul_monitor.store.model import JournalError, LastValue, Retention, StoredDiff, Watcher
+from togul_monitor.store.model import (
+    JournalError,
+    LastValue,
+    Retention,
+    StoredDiff,
+    WatchedUntil,
+    Watcher,
+)
 from togul_monitor.store.writer import (
     AppendAnswer,
     AppendConfigDiff,
@@ -134,6 +141,12 @@ class JournalReader(ABC):
     def watched_until(self) -> float | None:
         """Until when a recorder last watched its live stream (the newest of the profile's
         marks); None when none said so (a journal older than the mark, or never live)."""
+
+    def watched_until_mark(self) -> WatchedUntil | None:
+        """`watched_until`, with the seconds within which its recorder promised to move it
+        again while it watches (None: not said, an older program's mark)."""
+        at = self.watched_until()
+        return None if at is None else WatchedUntil(at)
 
     def watchers(self) -> list[Watcher]:
         """Each recorder's own mark of a shared journal, with when its watch began: whether
@@ -257,7 +270,8 @@ class Journal(JournalReader):
     def set_watched_until(self, at: float, by: Watcher | None = None) -> None:
         """The live stream was watched until `at`: where the next run's outage begins (a rare
         write, at the recorder's pace: core/watched.py); `by`: which recorder, watching since
-        when (kept by a shared journal only: `watchers`)."""
+        when (kept by a shared journal only: `watchers`), and within how many seconds it moves
+        the mark again while it watches (kept by both: `watched_until_mark`)."""
         self._writer.put(SetWatchedUntil(at, by))
 
     # --- the writer's state ----------------------------------------------------------------

@@ -90,6 +90,19 @@ class Watcher(msgspec.Struct, frozen=True):
     recorder: str
     began: float
     at: float
+    # Seconds within which its run moves the mark again while it watches (its pace and its
+    # stream's heartbeat: core/watched.py). None: a run of a program that did not say it.
+    moves_within: float | None = None
+
+
+class WatchedUntil(msgspec.Struct, frozen=True):
+    """A journal's "watched until" mark (the newest of its recorders'), and the seconds within
+    which the recorder that wrote it promised to move it again while it watches (its pace and
+    its stream's heartbeat); None: not said (an older program's mark), judged by the reader's
+    own (core/watched.py `promised_within`)."""
+
+    at: float
+    moves_within: float | None = None
 
 
 class StoredDiff(msgspec.Struct, frozen=True):

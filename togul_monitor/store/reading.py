@@ -28,7 +28,7 @@ from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
 from togul_monitor.store.interface import CLOSE_TIMEOUT, Journal, JournalReader
-from togul_monitor.store.model import LastValue, StoredDiff, Watcher
+from togul_monitor.store.model import LastValue, StoredDiff, WatchedUntil, Watcher
 
 READ_ONLY_NOTICE = "reading the shared journal (togul-monitor record writes it)"
 #: The configuration diffs a journal that may be taken over keeps, at most (the newest).
@@ -115,6 +115,9 @@ class ReadingJournal(Journal):
 
     def watched_until(self) -> float | None:
         return self._reader.watched_until()
+
+    def watched_until_mark(self) -> WatchedUntil | None:
+        return self._reader.watched_until_mark()
 
     def watchers(self) -> list[Watcher]:
         return self._reader.watchers()

@@ -43,6 +43,7 @@ from togul_monitor.store.model import (
     LastValue,
     Row,
     StoredDiff,
+    WatchedUntil,
     Watcher,
     answer_from_row,
     config_diff_from_row,
@@ -310,18 +311,33 @@ class PostgresReads:
             ).fetchone()
         return float(row[0]) if row is not None else None
 
+    def watched_until_mark(self) -> WatchedUntil | None:
+        """The profile's newest mark, with the promise of the recorder whose mark it is (its
+        own row in `watched_by`, of the same time); None when no such row says one (an older
+        program's mark)."""
+        at = self.watched_until()
+        if at is None:
+            return None
+        promised = [w.moves_within for w in self.watchers() if w.at == at]
+        known = [within for within in promised if within is not None]
+        return WatchedUntil(at, max(known) if known else None)
+
     def watchers(self) -> list[Watcher]:
         with self._connection() as conn:
             # A database no recorder of this version has opened has none (schema.py
-            # `ADDED_TABLES`).
+            # `ADDED_TABLES`), nor their promise (`ADDED_COLUMNS`: read as NULL).
             made = conn.execute("SELECT to_regclass('watched_by') IS NOT NULL").fetchone()
             if made is None or not made[0]:
                 return []
+            within = "moves_within" if has_column(conn, "watched_by", "moves_within") else "NULL"
             rows = conn.execute(
-                "SELECT recorder, began, at FROM watched_by WHERE profile = %s",
+                f"SELECT recorder, began, at, {within} FROM watched_by WHERE profile = %s",
                 (self.profile,),
             ).fetchall()
-        return [Watcher(str(r[0]), float(r[1]), float(r[2])) for r in rows]
+        return [
+            Watcher(str(r[0]), float(r[1]), float(r[2]), None if r[3] is None else float(r[3]))
+            for r in rows
+        ]
 
     def check(self) -> None:
         with self._connection() as conn:

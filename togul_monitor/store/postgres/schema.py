@@ -65,6 +65,11 @@ ADDED_COLUMNS = (
     # (docs/journal.md, "The environment of a value").
     ("transitions", "environment_key", "text"),
     ("context_last_values", "environment_key", "text"),
+    # The seconds within which a recorder moves its own mark again while it watches (its pace
+    # and its stream's heartbeat): NULL in a run of a program that did not say it, judged by
+    # the reader's own (core/watched.py `promised_within`). Its table is one of ADDED_TABLES,
+    # made first.
+    ("watched_by", "moves_within", "double precision"),
 )
 
 #: Tables added as `ADDED_COLUMNS` are, without a new version: an older program ignores them.
@@ -328,13 +333,13 @@ def _add_columns(conn: Connection[tuple[Any, ...]]) -> None:
     table's owner (a recorder may run as another role) and takes a lock every reader of the
     table waits behind, even when the column is there; and not forever when a long read holds
     the table (the open fails and says so)."""
+    for table, create in ADDED_TABLES:  # first: a column may be added to one of them
+        if not has_table(conn, table):
+            conn.execute(create)  # literal SQL from above, never data
     for table, column, definition in ADDED_COLUMNS:
         if not has_column(conn, table, column):
             conn.execute("SET LOCAL lock_timeout = '10s'")
             conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
-    for table, create in ADDED_TABLES:
-        if not has_table(conn, table):
-            conn.execute(create)  # literal SQL from above, never data
 
 
 def has_table(conn: Connection[tuple[Any, ...]], table: str) -> bool:

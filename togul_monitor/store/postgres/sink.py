@@ -154,8 +154,9 @@ _UPSERT_WATCHED_UNTIL = (
 # Each recorder's own mark (`watched_by`): its newest, with when its watch began. A restarted
 # recorder is a new one, so the rows of runs long gone are dropped as the marks are written.
 _UPSERT_WATCHED_BY = (
-    "INSERT INTO watched_by (profile, recorder, began, at) VALUES (%s, %s, %s, %s)"
-    " ON CONFLICT (profile, recorder) DO UPDATE SET began = excluded.began, at = excluded.at"
+    "INSERT INTO watched_by (profile, recorder, began, at, moves_within)"
+    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (profile, recorder) DO UPDATE"
+    " SET began = excluded.began, at = excluded.at, moves_within = excluded.moves_within"
 )
 _DROP_OLD_WATCHERS = "DELETE FROM watched_by WHERE profile = %s AND at < %s"
 #: Seconds a gone recorder's row is kept: far longer than any outage it could cover is looked
@@ -248,7 +249,8 @@ class PostgresSink:
                     case SetWatchedUntil(at, by):
                         cur.execute(_UPSERT_WATCHED_UNTIL, (profile, at))
                         if by is not None:
-                            cur.execute(_UPSERT_WATCHED_BY, (profile, by.recorder, by.began, by.at))
+                            watcher = (profile, by.recorder, by.began, by.at, by.moves_within)
+                            cur.execute(_UPSERT_WATCHED_BY, watcher)
                             cur.execute(_DROP_OLD_WATCHERS, (profile, by.at - WATCHER_KEPT))
                     case FlushMark():
                         pass  # answered by the writer once this commit is done

@@ -34,6 +34,7 @@ from togul_monitor.store.model import (
     LastValue,
     Row,
     StoredDiff,
+    WatchedUntil,
     answer_from_row,
     config_diff_from_row,
     event_from_row,
@@ -287,11 +288,19 @@ def read_merged_answers(
     return [answer_from_row(r) for r in reversed(rows)]
 
 
-def read_watched_until(path: Path) -> float | None:
-    """The recorder's mark of until when it watched; None in a journal without one."""
+def read_watched_until(path: Path) -> WatchedUntil | None:
+    """The recorder's mark of until when it watched, with the seconds within which it moves it
+    again while it watches (NULL in a mark of a program that did not say it, or in a journal no
+    recorder has opened since the column came); None in a journal without a mark."""
     with connection(path) as conn:
-        rows = _tolerant(conn, "SELECT at FROM watched_until", ())
-    return float(rows[0][0]) if rows else None
+        columns = table_columns(conn, "watched_until")
+        if not columns:
+            return None
+        within = "moves_within" if "moves_within" in columns else "NULL"
+        row = conn.execute(f"SELECT at, {within} FROM watched_until").fetchone()
+    if row is None:
+        return None
+    return WatchedUntil(float(row[0]), None if row[1] is None else float(row[1]))
 
 
 class SqliteReads:
@@ -348,6 +357,10 @@ class SqliteReads:
         return read_event_count(self.path)
 
     def watched_until(self) -> float | None:
+        mark = read_watched_until(self.path)
+        return None if mark is None else mark.at
+
+    def watched_until_mark(self) -> WatchedUntil | None:
         return read_watched_until(self.path)
 
     def check(self) -> None:

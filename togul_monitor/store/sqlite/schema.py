@@ -123,9 +123,12 @@ CREATE TABLE IF NOT EXISTS merged_answers (
 );
 CREATE INDEX IF NOT EXISTS merged_answers_by_flag ON merged_answers (flag_key, seq);
 -- Until when the recorder watched its live stream: one row (docs/journal.md, "Watched until").
+-- `moves_within`: the seconds within which the recorder moves it again while it watches (its
+-- pace and its stream's heartbeat; NULL: a program that did not say it).
 CREATE TABLE IF NOT EXISTS watched_until (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    moves_within REAL
 );
 """
 
@@ -144,6 +147,8 @@ ADDED_COLUMNS = (
     ("merged_answers", "first_version", "INTEGER"),
     ("transitions", "environment_key", "TEXT"),
     ("context_last_values", "environment_key", "TEXT"),
+    # NULL in a mark of a program that did not say it: the reader judges it by its own heartbeat.
+    ("watched_until", "moves_within", "REAL"),
 )
 # Version 1's last values, as the migration copies them (into the columns version 2 had: a
 # table an older program made may lack those added since) and as a reader reads them.

@@ -74,7 +74,10 @@ _REVISE_OUTAGE = (
 _REPLACE_LAST_VALUE = (
     f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 )
-_REPLACE_WATCHED_UNTIL = "INSERT OR REPLACE INTO watched_until (id, at) VALUES (1, ?)"
+# An older program's mark replaces the row whole: its `moves_within` is NULL, not this one's.
+_REPLACE_WATCHED_UNTIL = (
+    "INSERT OR REPLACE INTO watched_until (id, at, moves_within) VALUES (1, ?, ?)"
+)
 _REPLACE_ENVIRONMENT = (
     "INSERT OR REPLACE INTO environments (environment_id, environment_key) VALUES (?, ?)"
 )
@@ -110,8 +113,9 @@ class SqliteSink:
                         conn.execute(_REPLACE_LAST_VALUE, last_value_row(value))
                     case SetEnvironmentNames(names):
                         conn.executemany(_REPLACE_ENVIRONMENT, names)
-                    case SetWatchedUntil(at):
-                        conn.execute(_REPLACE_WATCHED_UNTIL, (at,))
+                    case SetWatchedUntil(at, by):
+                        within = None if by is None else by.moves_within
+                        conn.execute(_REPLACE_WATCHED_UNTIL, (at, within))
                     case FlushMark():
                         pass  # answered by the writer once this commit is done
             self._since_retention += len(events)
