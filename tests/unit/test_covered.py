@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from togul_monitor.core.covered import watched_through
+from togul_monitor.core.covered import next_look, watched_through
+from togul_monitor.core.watched import LIVE_MARK_SLACK, WATCHED_PACE, live_mark_due
 from togul_monitor.domain.events import Outage
 from togul_monitor.store.model import Watcher
 
@@ -31,3 +32,23 @@ def test_only_another_recorder_s_unbroken_watch_across_the_outage_covers_it(
 
 def test_no_watchers_cover_nothing() -> None:
     assert not watched_through(OUTAGE, [], "own")
+
+
+def test_a_recorder_with_a_longer_heartbeat_is_looked_at_again_once_it_would_have_marked() -> None:
+    """Another recorder that began before the outage and marks at a 100 s heartbeat may not
+    have marked past its end at the first look (this recorder's pace and heartbeat after it),
+    though it watches on: the outage is looked at again once it would have. One that stopped
+    (its mark older than its own promise allows at the end), began inside, or is this run,
+    or says nothing (judged by this heartbeat, already looked at), asks no further look."""
+    slow = WATCHED_PACE + 100.0
+    first = live_mark_due(OUTAGE.ended_at, 1.0)
+    again = next_look(OUTAGE, [Watcher("other", 50.0, 108.0, slow)], "own", 1.0, first)
+    assert again == live_mark_due(OUTAGE.ended_at, 1.0, slow)
+    assert next_look(OUTAGE, [Watcher("other", 50.0, 108.0, slow)], "own", 1.0, again) is None
+    for watcher in (
+        Watcher("other", 50.0, 110.0 - slow - LIVE_MARK_SLACK - 1.0, slow),  # stopped
+        Watcher("other", 105.0, 108.0, slow),  # began inside
+        Watcher("own", 50.0, 108.0, slow),
+        Watcher("other", 50.0, 108.0),  # said nothing
+    ):
+        assert next_look(OUTAGE, [watcher], "own", 1.0, first) is None

@@ -18,6 +18,11 @@ is proved whole, as the first event after it proves it on a stream with ids (an
 marked as possibly missed). Nothing else proves it: a recorder whose watch began later (it
 journals its own outage of the time before), or whose mark stopped short (it lost the stream
 or died: the time after was watched by nobody), leaves the outage as it was.
+
+Another recorder marks at its own pace and heartbeat, which it says beside its mark
+(`moves_within`, core/watched.py): one whose profile has a longer heartbeat than this one's may
+not have marked past the outage's end yet at the first look, though it watches on. So the
+outage is looked at again once such a recorder would have (`next_look`), and only then left.
 """
 
 from __future__ import annotations
@@ -38,6 +43,25 @@ log = logging.getLogger("togul_monitor.core.monitor")
 #: Seconds between two looks at the clock while an outage waits for its look: the marks are
 #: dated by the monitor's clock, and the loop's own stands still while the machine sleeps.
 LOOK_STEP = 1.0
+
+
+def next_look(
+    outage: Outage, watchers: Sequence[Watcher], own: str, heartbeat: float, looked: float
+) -> float | None:
+    """When to look at `outage` again after a look at `looked` found no other recorder that
+    watched through it: once the latest of those that began by its start, have not marked past
+    its end yet and may still watch (by the pace and heartbeat each said it marks at) would
+    have (None: none may still)."""
+    later = [
+        live_mark_due(outage.ended_at, heartbeat, w.moves_within)
+        for w in watchers
+        if w.recorder != own
+        and w.began <= outage.started_at
+        and w.at < outage.ended_at
+        and live_mark_due(w.at, heartbeat, w.moves_within) >= outage.ended_at
+    ]
+    due = max(later, default=looked)
+    return due if due > looked else None
 
 
 def watched_through(outage: Outage, watchers: Sequence[Watcher], own: str) -> bool:
@@ -80,21 +104,23 @@ class CoveredOutages:
         task.add_done_callback(self._looks.discard)
 
     async def _look(self, journal: Journal, outage: Outage) -> None:
-        due = live_mark_due(outage.ended_at, self.heartbeat)
-        while (left := due - self._clock()) > 0:
-            await asyncio.sleep(min(left, LOOK_STEP))
-        try:
-            watchers = await asyncio.to_thread(journal.watchers)
-        except JournalError as exc:
-            log.info("whether another recorder watched through an outage: %s", exc)
-            return  # it cannot tell: the outage stays as it was
-        if outage not in self._reported or journal is not self._journal():
-            return  # proved meanwhile by the stream, or no longer this monitor's to revise
-        if watched_through(outage, watchers, self._recorder):
-            now = self._clock()
-            self._prove(
-                OutageProven(msgspec.structs.replace(outage, may_have_missed=False, proven_at=now))
-            )
+        due: float | None = live_mark_due(outage.ended_at, self.heartbeat)
+        while due is not None:
+            while (left := due - self._clock()) > 0:
+                await asyncio.sleep(min(left, LOOK_STEP))
+            try:
+                watchers = await asyncio.to_thread(journal.watchers)
+            except JournalError as exc:
+                log.info("whether another recorder watched through an outage: %s", exc)
+                return  # it cannot tell: the outage stays as it was
+            if outage not in self._reported or journal is not self._journal():
+                return  # proved meanwhile by the stream, or no longer this monitor's to revise
+            if watched_through(outage, watchers, self._recorder):
+                now = self._clock()
+                proven = msgspec.structs.replace(outage, may_have_missed=False, proven_at=now)
+                self._prove(OutageProven(proven))
+                return
+            due = next_look(outage, watchers, self._recorder, self.heartbeat, due)
 
     async def aclose(self) -> None:
         looks = list(self._looks)
