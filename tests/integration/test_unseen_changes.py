@@ -408,3 +408,66 @@ async def test_every_value_is_in_doubt_from_a_lost_stream_until_asked_again(
         assert monitor.values()["new-dashboard"].current == OFF
     finally:
         await monitor.stop()
+
+
+async def test_a_value_in_doubt_when_a_run_stopped_stays_marked_though_the_next_replay_is_whole(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """Run 1 loses the event between two versions of new-dashboard (a possible gap) and stops
+    before its re-evaluation answers: the journal's last value is from before the gap. Run 2's
+    replay proves the time between the runs whole, not that gap: the change it finds, tied to
+    a replayed event of the flag, may still hold the lost event's."""
+    profile = make_profile(emulator)
+    world = emulator.world
+    first = Monitor(profile, journal_dir=tmp_path, evaluate_settle=0.01)
+    rec = Recorder(first)
+    await first.start()
+    rec.start()
+    try:
+        await wait_for(lambda: settled(first, "new-dashboard"), what="its value, journalled")
+        for flag in ("new-dashboard", "checkout-v2", "new-dashboard", "checkout-v2"):
+            # Interleaved +1s: the client learns that versions count per flag.
+            await asyncio.to_thread(world.update_flag, "production", flag, description="x")
+        await wait_for(lambda: len(rec.of(FlagEvent)) == 4, what="four events")
+        await wait_for(first.evaluations_idle, what="their evaluations answered")
+        emulator.faults.fail_evaluate(50)  # the gap's re-evaluation never answers in run 1
+        # Switched off by an event the stream loses; the next one's version is skipped.
+        world.update_flag("production", "new-dashboard", enabled=False, publish=False)
+        flag = world.update_flag("production", "new-dashboard", description="z", publish=False)
+        world.outbox.publish(
+            flag.environment_id,
+            {
+                "type": "flag.updated",
+                "flag_key": flag.key,
+                "environment_id": flag.environment_id,
+                "version": flag.version,
+                "timestamp": int(world.clock()),
+            },
+        )
+        await wait_for(lambda: rec.of(PossibleGap), what="the gap")
+        await wait_for(lambda: emulator.faults.evaluate_failures_left < 50, what="a failure")
+    finally:
+        await first.stop()
+    assert not rec.of(TransitionRecorded)
+    while emulator.faults.evaluate_failures_left:  # evaluate answers again
+        emulator.faults.take_evaluate_failure(authorized=False)
+    # Edited while nobody watches, its value unchanged: replayed, it proves that time whole.
+    world.update_flag("production", "new-dashboard", description="y")
+    second = Monitor(profile, journal_dir=tmp_path, evaluate_settle=SETTLE)
+    rec2 = Recorder(second)
+    await second.start()
+    rec2.start()
+    try:
+        await wait_for(lambda: rec2.of(TransitionRecorded), timeout=15, what="the change")
+        (outage,) = rec2.of(Outage)
+        assert not outage.may_have_missed
+        (recorded,) = rec2.of(TransitionRecorded)
+        transition = recorded.transition
+        assert transition.event_id == rec2.of(FlagEvent)[-1].event_id is not None
+        assert transition.after == OFF and transition.includes_unseen
+        journal = second.journal
+        assert journal is not None and journal.flush(timeout=5)
+        (kept,) = [h for h in journal.history("new-dashboard") if isinstance(h, ValueTransition)]
+        assert kept.includes_unseen
+    finally:
+        await second.stop()

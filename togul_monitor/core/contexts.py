@@ -146,17 +146,29 @@ class ContextEvaluations:
     def mark_unseen(self, keys: Iterable[str] | None = None) -> None:
         for evaluations in self.all:
             evaluations.values.mark_unseen(keys)
+            evaluations.doubt.sync(evaluations.values, evaluations.journal)
 
     def unmark_outage(self) -> None:
         """The outage that marked every flag proved whole: its marks are taken back."""
         for evaluations in self.all:
             evaluations.values.unseen.unmark_outage()
+            evaluations.doubt.sync(evaluations.values, evaluations.journal)
 
     def unmark_remembered(self) -> None:
         """The time since the earlier run proved whole: the marks of the values remembered
-        from it are taken back (domain/unseen.py)."""
+        from it are taken back (domain/unseen.py). Called whenever an outage is proved whole,
+        so the journal then learns the doubt of values marked for a cause of their own before
+        (core/doubt.py): the "watched until" mark moves past that outage from then on."""
         for evaluations in self.all:
             evaluations.values.unseen.unmark_remembered()
+            evaluations.doubt.sync(evaluations.values, evaluations.journal)
+
+    def adopt_doubt(self, held: Iterable[tuple[str, str]]) -> None:
+        """A journal taken over, whose rows in doubt are `held` (context, flag)."""
+        for name, evaluations in self.by_context.items():
+            keys = [key for context, key in held if context == name]
+            if evaluations.journal is not None:
+                evaluations.doubt.adopt(evaluations.values, evaluations.journal, keys)
 
     def set_blind(self, blind: bool) -> None:
         """Blind: a live stream was lost (until its outage is decided and everything is asked

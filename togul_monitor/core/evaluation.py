@@ -22,6 +22,7 @@ from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateRe
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core.answered import AnswerRanges, first_events
+from togul_monitor.core.doubt import JournalledDoubt
 from togul_monitor.core.quota_pause import QuotaPause
 from togul_monitor.core.reevaluate import Reevaluator
 from togul_monitor.core.retry_later import RetryLater
@@ -74,6 +75,7 @@ class Evaluations:
         self.client: EvaluateClient | None = None
         self._reevaluator: Reevaluator | None = None
         self.journal: Journal | None = None
+        self.doubt = JournalledDoubt()  # the values the journal keeps in doubt (core/doubt.py)
         self._halted = False  # credentials rejected: no evaluate until asked again
         self._retry = RetryLater(retry_delay, self._retry_due)
         self._closed = False
@@ -100,7 +102,7 @@ class Evaluations:
 
     def seed(self, memory: dict[str, LastValue], keys: Iterable[str], dated: bool = False) -> int:
         """The flags to monitor from the start, and the journal's last values (`memory`: stale
-        baselines, `dated` as `FlagValues.seed`); those left out by `max_flags` (watched never)."""
+        baselines, `dated` as `FlagValues.seed` unless kept in doubt); those left out."""
         values, left_out = self.values, set[str]()  # a flag listed and remembered counts once
         for key in self.watched:
             values.ensure(key)
@@ -113,13 +115,17 @@ class Evaluations:
         gone = sorted((v for v in memory.values() if v.deleted), key=lambda v: -v.at)
         latest = {v.flag_key for v in gone[:DELETED_ASKED_AGAIN]}
         for key, last in memory.items():
+            sure = dated and not last.in_doubt
             if last.deleted and key not in values:
-                if key in latest:
-                    values.seed(key, last.evaluation, last.at, deleted=True, dated=dated)
+                if key not in latest:
+                    continue
+                values.seed(key, last.evaluation, last.at, deleted=True, dated=sure)
             elif key in values or values.live_count < self.max_flags:
-                values.seed(key, last.evaluation, last.at, deleted=last.deleted, dated=dated)
+                values.seed(key, last.evaluation, last.at, deleted=last.deleted, dated=sure)
             else:
                 left_out.add(key)
+                continue
+            self.doubt.written(key, last.in_doubt)
         return len(left_out)
 
     @property
@@ -295,10 +301,8 @@ class Evaluations:
         if transition is not None:
             self._record_transition(transition)
         first_value = old is None or old.current is None
-        if self.journal is not None and (transition is not None or first_value):
-            self.journal.set_last_value(
-                flag_key, evaluation, now, context=self.context, environment=self.environment
-            )
+        if transition is not None or first_value or self.doubt.changed(self.values, flag_key):
+            self.doubt.set_last(self.values, self.journal, flag_key, evaluation, now)
         self._set_status(EvaluatorStatus(True, None))
 
     def _retry_due(self, flag_key: str, event_id: str | None) -> None:
@@ -317,11 +321,9 @@ class Evaluations:
         self._publish(ValueUpdated(value))
         if transition is not None:
             self._record_transition(transition)
-        if self.journal is not None and (old is None or not old.deleted):
-            env = self.environment
-            self.journal.set_last_value(
-                flag_key, value.previous, now, deleted=True, context=self.context, environment=env
-            )
+        if old is None or not old.deleted or self.doubt.changed(self.values, flag_key):
+            journal, previous = self.journal, value.previous
+            self.doubt.set_last(self.values, journal, flag_key, previous, now, deleted=True)
 
     def _record_transition(self, transition: ValueTransition) -> None:
         self.memory.add(transition)

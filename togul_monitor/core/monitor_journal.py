@@ -194,6 +194,7 @@ class MonitorJournal:
         elif unwatched is not None:
             self._recorder_stopped(unwatched.started_at)
         self.use(taken.journal)
+        self._evaluations.adopt_doubt(taken.held.doubted)  # after its values: core/doubt.py
         self._intake.watched.journal_changed()  # its mark is this monitor's from now on
         self.notice, self.busy = taken.journal.notice, False
         if read is not None:

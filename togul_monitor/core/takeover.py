@@ -33,6 +33,7 @@ from typing import NamedTuple, Protocol, TypeVar
 
 import msgspec
 
+from togul_monitor.core.doubt import journal_values
 from togul_monitor.domain.event_log import EventLog, Row
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_values import FlagValues
@@ -67,6 +68,7 @@ class Held(NamedTuple):
     transitions: tuple[ValueTransition, ...] = ()  # from HELD_MARGIN before its last event on
     events: frozenset[tuple[object, ...]] = frozenset()  # their `stream_identity`, from then on too
     last_values: Mapping[tuple[str, str], float] = {}  # (context, flag) → when it was recorded
+    doubted: frozenset[tuple[str, str]] = frozenset()  # (context, flag): kept in doubt
     diffs: tuple[StoredDiff, ...] = ()  # from HELD_MARGIN before its last event on
 
 
@@ -160,6 +162,9 @@ def read_taken(journal: Journal) -> Taken:
             last_values={
                 (c, key): value.at for c, by_key in values.items() for key, value in by_key.items()
             },
+            doubted=frozenset(
+                (c, key) for c, by_key in values.items() for key, v in by_key.items() if v.in_doubt
+            ),
             diffs=tuple(journal.config_diffs(None, HELD_DIFFS, since)),
         )
     except JournalError as exc:
@@ -199,7 +204,7 @@ def hand_over(
         since = _oldest(rows, now)
         start = _journal_unwatched(journal, unwatched, Outage(since, now, None, True, now), live)
         log.info("took over the journal: its end is unknown, an outage says so")
-        _journal_values(journal, value_sets, since, held.last_values)
+        journal_values(journal, value_sets, since, held.last_values)
         return start
     first = end - len(rows)
     missing = unjournalled(rows, first, live_from, last)
@@ -226,7 +231,7 @@ def hand_over(
         len(changes),
         len(found),
     )
-    _journal_values(journal, value_sets, since, held.last_values)
+    journal_values(journal, value_sets, since, held.last_values)
     return start
 
 
@@ -377,24 +382,3 @@ def _is_event(row: Row, identity: tuple[object, ...]) -> bool:
 def _oldest(rows: Sequence[Row], now: float) -> float:
     times = (row.received_at for row in rows if isinstance(row, (FlagEvent, Outage)))
     return min(times, default=now)
-
-
-def _journal_values(
-    journal: Journal,
-    value_sets: Mapping[str, FlagValues],
-    since: float,
-    held: Mapping[tuple[str, str], float],
-) -> None:
-    """Each context's values evaluated since `since` and later than the journal's (`held`): the
-    next run compares with the journal's, and older ones would find these changes again."""
-    for context, values in value_sets.items():
-        env = values.environment_key
-        for key, value in values.mapping.items():
-            at = value.evaluated_at
-            if at is None or at < since or at <= held.get((context, key), -math.inf):
-                continue
-            if value.deleted or value.current is not None:
-                evaluation = value.previous if value.deleted else value.current
-                journal.set_last_value(
-                    key, evaluation, at, deleted=value.deleted, context=context, environment=env
-                )

@@ -11,7 +11,8 @@ have changed while nobody watched. That time is the run's first outage (core/rec
 outage's cause (`remember`): proved whole by the replay (`unmark_remembered`), the remembered
 value and the replayed events are the whole account; reported as one that may have missed
 changes, its mark of every flag takes these marks over, and a later proof takes them back with
-its own. A value remembered from a journal without that mark keeps its mark (`add`).
+its own. A value remembered from a journal without that mark keeps its mark (`add`), and so
+does one the journal kept in doubt (`in_doubt`, core/doubt.py): that proof is not of its cause.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ class UnseenMarks(set[str]):
             for key in keys:
                 if key in known:
                     self.add(key)
+
+    def in_doubt(self, key: str) -> bool:
+        """Whether `key`'s value may hide changes for a cause a later run's proof does not take
+        back: any mark but that of a value remembered from an earlier run (`remember`), whose
+        cause is the time between the runs. That time is a later run's outage too while this
+        run has not decided it (the "watched until" mark does not move meanwhile), and a value
+        the journal keeps in doubt is marked by its next run for a cause of its own (`add`)."""
+        return key in self and key not in self._remembered
 
     def add(self, key: str) -> None:
         """Mark `key` for a cause of its own (a gap, a value gone stale): a proof of the outage

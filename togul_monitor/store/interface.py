@@ -257,10 +257,12 @@ class Journal(JournalReader):
         deleted: bool = False,
         context: str = DEFAULT_CONTEXT,
         environment: str | None = None,
+        in_doubt: bool = False,
     ) -> None:
         """Remember `flag_key`'s last value for the named `context` (one row per both), of
-        the `environment` evaluate asked for (its key; None: not known)."""
-        value = LastValue(flag_key, evaluation, at, deleted, context, environment)
+        the `environment` evaluate asked for (its key; None: not known), and whether it may
+        hide changes the stream did not show (`LastValue.in_doubt`)."""
+        value = LastValue(flag_key, evaluation, at, deleted, context, environment, in_doubt)
         self._writer.put(SetLastValue(value))
 
     def set_environment_names(self, names: dict[str, str]) -> None:

@@ -48,8 +48,21 @@ def transition_columns_of(present: Container[str]) -> str:
 
 
 OUTAGE_COLUMNS = "started_at, ended_at, replayed, may_have_missed, received_at"
-LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context, environment_key"
-LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT = LAST_VALUE_COLUMNS.replace("environment_key", "NULL")
+LAST_VALUE_COLUMNS = "flag_key, evaluation, at, deleted, context, environment_key, certain_at"
+# Columns added to `context_last_values` after its first release: a journal no recorder has
+# opened since reads NULL in their place (the environment not known; the value in doubt).
+LAST_VALUE_ADDED = ("environment_key", "certain_at")
+
+
+def last_value_columns_of(present: Container[str]) -> str:
+    """LAST_VALUE_COLUMNS to SELECT from a table whose columns are `present`."""
+    columns = LAST_VALUE_COLUMNS
+    for column in LAST_VALUE_ADDED:
+        if column not in present:
+            columns = columns.replace(column, "NULL")
+    return columns
+
+
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
 ANSWER_COLUMNS = "flag_key, environment_id, context, since, first_version, version, received_at, at"
 # Answer rows a reader takes: a row written without `first_version` (by a program that did not
@@ -80,6 +93,13 @@ class LastValue(msgspec.Struct, frozen=True):
     # The environment evaluate asked for (its key): a value of another environment than the
     # profile's now is no baseline of its values. None: not known (written before it was kept).
     environment_key: str | None = None
+    # The value may hide changes the stream did not show: when it was written, a time the
+    # stream may have missed changes had come after it, and no answer had read it again since
+    # (domain/unseen.py `in_doubt`). A next run's proof of the time between the runs proves
+    # nothing of that time, so its first change stays marked. Kept as `certain_at`, the row's
+    # `at` when it was not in doubt: NULL (a row of a program that did not keep it), or another
+    # time than `at` (an older program rewrote the row and left the column), reads as in doubt.
+    in_doubt: bool = False
 
 
 class Watcher(msgspec.Struct, frozen=True):
@@ -218,13 +238,15 @@ def outage_from_row(row: Row) -> Outage:
 
 def last_value_row(v: LastValue) -> Row:
     evaluation = evaluation_dumps(v.evaluation)
-    return (v.flag_key, evaluation, v.at, int(v.deleted), v.context, v.environment_key)
+    certain_at = None if v.in_doubt else v.at
+    return (v.flag_key, evaluation, v.at, int(v.deleted), v.context, v.environment_key, certain_at)
 
 
 def last_value_from_row(row: Row) -> LastValue:
-    flag_key, evaluation, at, deleted, context, environment_key = row
+    flag_key, evaluation, at, deleted, context, environment_key, certain_at = row
     value = evaluation_loads(evaluation)
-    return LastValue(flag_key, value, at, bool(deleted), context, environment_key)
+    doubt = certain_at is None or certain_at != at
+    return LastValue(flag_key, value, at, bool(deleted), context, environment_key, doubt)
 
 
 def config_diff_row(stored: StoredDiff) -> Row:

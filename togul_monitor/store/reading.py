@@ -154,6 +154,7 @@ class ReadingJournal(Journal):
         deleted: bool = False,
         context: str = DEFAULT_CONTEXT,
         environment: str | None = None,
+        in_doubt: bool = False,
     ) -> None:
         return None
 

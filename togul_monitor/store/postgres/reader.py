@@ -34,8 +34,7 @@ from togul_monitor.store.model import (
     ANSWERS_CHECKABLE,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
-    LAST_VALUE_COLUMNS,
-    LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT,
+    LAST_VALUE_ADDED,
     OUTAGE_COLUMNS,
     TRANSITION_ADDED,
     TRANSITION_COLUMNS,
@@ -48,6 +47,7 @@ from togul_monitor.store.model import (
     answer_from_row,
     config_diff_from_row,
     event_from_row,
+    last_value_columns_of,
     last_value_from_row,
     outage_from_row,
     span_clause,
@@ -92,11 +92,10 @@ class PostgresReads:
         return self._transition_columns
 
     def _last_values(self, conn: Conn) -> str:
-        """The last values' columns to SELECT: `environment_key` reads as NULL (not known) in a
-        database no recorder has opened since it was added."""
-        if has_column(conn, "context_last_values", "environment_key"):
-            return LAST_VALUE_COLUMNS
-        return LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT
+        """The last values' columns to SELECT: each added since the table came reads as NULL
+        (not known) in a database no recorder has opened since it was added."""
+        present = [c for c in LAST_VALUE_ADDED if has_column(conn, "context_last_values", c)]
+        return last_value_columns_of(present)
 
     @contextmanager
     def _connection(self) -> Iterator[Conn]:

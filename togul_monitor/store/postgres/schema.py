@@ -70,6 +70,10 @@ ADDED_COLUMNS = (
     # the reader's own (core/watched.py `promised_within`). Its table is one of ADDED_TABLES,
     # made first.
     ("watched_by", "moves_within", "double precision"),
+    # The row's `at` when its value was not in doubt (store/model.py `LastValue.in_doubt`):
+    # NULL, or another time than `at` (an older program's upsert leaves the column as it
+    # was), reads as in doubt.
+    ("context_last_values", "certain_at", "double precision"),
 )
 
 #: Tables added as `ADDED_COLUMNS` are, without a new version: an older program ignores them.

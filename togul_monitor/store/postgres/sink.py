@@ -141,9 +141,9 @@ _REVISE_OUTAGE = (
 # The newest value wins, whichever recorder wrote it last.
 _UPSERT_LAST_VALUE = (
     f"INSERT INTO context_last_values (profile, {LAST_VALUE_COLUMNS})"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (profile, context, flag_key) DO UPDATE SET"
-    " evaluation = excluded.evaluation, at = excluded.at, deleted = excluded.deleted,"
-    " environment_key = excluded.environment_key"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (profile, context, flag_key) DO UPDATE"
+    " SET evaluation = excluded.evaluation, at = excluded.at, deleted = excluded.deleted,"
+    " environment_key = excluded.environment_key, certain_at = excluded.certain_at"
     " WHERE context_last_values.at <= excluded.at"
 )
 # Several recorders of one profile: the newest mark wins (whichever watched last).

@@ -28,8 +28,6 @@ from togul_monitor.store.model import (
     ANSWERS_CHECKABLE,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
-    LAST_VALUE_COLUMNS,
-    LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT,
     OUTAGE_COLUMNS,
     LastValue,
     Row,
@@ -38,6 +36,7 @@ from togul_monitor.store.model import (
     answer_from_row,
     config_diff_from_row,
     event_from_row,
+    last_value_columns_of,
     last_value_from_row,
     outage_from_row,
     span_clause,
@@ -78,10 +77,9 @@ def read_last_values(path: Path) -> dict[str, dict[str, LastValue]]:
         # holds them (the new table may already exist, empty, if a migration was cut short).
         if has_table(conn, "last_values"):
             sql = V1_LAST_VALUES_READ
-        elif "environment_key" in table_columns(conn, "context_last_values"):
-            sql = f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values"
-        else:  # no recorder has opened it since the column came: not known
-            sql = f"SELECT {LAST_VALUE_COLUMNS_BEFORE_ENVIRONMENT} FROM context_last_values"
+        else:  # a column no recorder has added since it came reads as NULL: not known
+            columns = last_value_columns_of(table_columns(conn, "context_last_values"))
+            sql = f"SELECT {columns} FROM context_last_values"
         rows = conn.execute(sql).fetchall()
     values: dict[str, dict[str, LastValue]] = {}
     for value in map(last_value_from_row, rows):

@@ -106,6 +106,7 @@ CREATE TABLE IF NOT EXISTS context_last_values (
     at REAL NOT NULL,
     deleted INTEGER NOT NULL,
     environment_key TEXT,
+    certain_at REAL,
     PRIMARY KEY (context, flag_key)
 );
 -- An evaluation answer that may have answered several events of its flag (domain/merged.py): at
@@ -149,12 +150,15 @@ ADDED_COLUMNS = (
     ("context_last_values", "environment_key", "TEXT"),
     # NULL in a mark of a program that did not say it: the reader judges it by its own heartbeat.
     ("watched_until", "moves_within", "REAL"),
+    # The row's `at` when its value was not in doubt (store/model.py `LastValue.in_doubt`):
+    # NULL, in a row of a program that did not keep it, reads as in doubt.
+    ("context_last_values", "certain_at", "REAL"),
 )
 # Version 1's last values, as the migration copies them (into the columns version 2 had: a
 # table an older program made may lack those added since) and as a reader reads them.
 V1_COPIED = "flag_key, evaluation, at, deleted, context"
 V1_LAST_VALUES = "SELECT flag_key, evaluation, at, deleted, 'default' FROM last_values"
-V1_LAST_VALUES_READ = V1_LAST_VALUES.replace(" FROM", ", NULL FROM")
+V1_LAST_VALUES_READ = V1_LAST_VALUES.replace(" FROM", ", NULL, NULL FROM")
 
 
 def integrity_problem(conn: sqlite3.Connection) -> str | None:

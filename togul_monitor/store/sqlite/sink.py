@@ -72,7 +72,8 @@ _REVISE_OUTAGE = (
     " WHERE started_at = ? AND ended_at = ? AND received_at = ?"
 )
 _REPLACE_LAST_VALUE = (
-    f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+    f"INSERT OR REPLACE INTO context_last_values ({LAST_VALUE_COLUMNS})"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 # An older program's mark replaces the row whole: its `moves_within` is NULL, not this one's.
 _REPLACE_WATCHED_UNTIL = (
