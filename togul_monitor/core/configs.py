@@ -17,6 +17,8 @@ by its version, is dropped: the next fetch diffs from the same snapshot, so noth
   deletion: the environment's flags are listed again (one listing at a time) to learn its id.
 - After an outage everything is listed and fetched again, so the snapshots converge whatever the
   server replayed; a change found that way has no event (`ConfigChanged.event` None).
+- A flag's first read is compared with what the journal remembers of it (core/config_memory.py):
+  a change made while nobody watched is a diff, not a first snapshot.
 - Without a token (or an unknown environment id) nothing is fetched, and `state` says why.
 
 Everything here runs on the monitor's loop and owns its state; the monitor publishes copies.
@@ -40,6 +42,7 @@ from togul_monitor.core.config_fetch import (
     tie_answer,
 )
 from togul_monitor.core.config_ids import IdLookup, Waiting, answered_mark
+from togul_monitor.core.config_memory import RememberedConfigs, keep
 from togul_monitor.core.config_reads import ConfigReads
 from togul_monitor.core.config_refusal import Refusal
 from togul_monitor.core.updates import ConfigChanged, MonitorUpdate
@@ -76,6 +79,7 @@ class FlagConfigs:
         self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
         self._ahead: set[str] = set()  # an answer ahead of the stream was asked again
         self.unseen = UnseenMarks()  # snapshots from before the stream may have missed some
+        self.remembered = RememberedConfigs()  # the journal's, from an earlier run (`seed`)
         self.blind = False  # the stream is down or not proved whole: every diff may hold some
         # Flags waiting for their id (core/config_ids.py).
         self._ids = IdLookup(self._list_flags, self._listed, self._list_failed, lambda: RETRY_DELAY)
@@ -269,17 +273,20 @@ class FlagConfigs:
         return keep, event
 
     def _apply(self, key: str, config: FlagConfig, event: FlagEvent | None, at: float) -> None:
-        before = self.reads.read(key, config, at)
+        before = self.reads.read(key, config, at) or self.remembered.take(key, config)
         self.ids[key] = config.flag_id
         loading = key in self._loading
         self._loading.discard(key)
         first_seen = False
         if before is None:
+            keep(self.journal, config.environment_id, key, config, self._clock())
             if event is None and (loading or not self._complete):
                 return  # the first load: nothing to compare with, no event to explain
             # Without an event, a flag the complete first load did not list was created since.
             first_seen = event is not None and event.type != "flag.created"
         changes = () if first_seen else diff_configs(before, config)
+        if changes and before is not None:
+            keep(self.journal, config.environment_id, key, config, self._clock())
         if changes or first_seen:
             self._emit(config, changes, event, first_seen=first_seen, fetched=config.version)
         self.unseen.discard(key)  # the snapshot is current: what follows is seen
@@ -292,6 +299,8 @@ class FlagConfigs:
         self._ahead.discard(key)
         self._loading.discard(key)
         self.ids.pop(key, None)
+        self.remembered.forget(key)
+        keep(self.journal, self._environment_id, key, None, self._clock())
         before = self.reads.forget(key)
         if before is not None:
             self._emit(before, diff_configs(before, None), event)

@@ -201,15 +201,12 @@ class Monitor:
         self, env_id: str | None
     ) -> tuple[dict[str, dict[str, LastValue]], bool]:
         """The journal's last values, and whether a replay may prove the time since its run
-        whole (`FlagValues.seed`'s `dated`): the stream resumes after its last event's id, and
-        the journal says until when its run watched (an older program's has no such mark)."""
+        whole (`FlagValues.seed`'s `dated`: core/recording.py `Opened.dated`)."""
         where = (self.profile, self._journal_dir, self._journal_options)
         opened = await self._recording.open(*where, env_id)
         if opened.problem is not None:
             self._note(opened.problem)
-        resumed = opened.resumed
-        resumable = resumed is not None and resumed.event_id is not None
-        return opened.last_values, resumable and opened.watched_until is not None
+        return opened.last_values, opened.dated
 
     def _note(self, text: str) -> None:
         log.info("%s", text)

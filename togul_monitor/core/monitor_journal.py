@@ -108,6 +108,7 @@ class MonitorJournal:
         self.watched_until = opened.watched_until
         self._watched_on = opened.live_mark is not None and opened.watched_until is not None
         self._intake.preload(opened.rows(load), opened.changes, opened.resumed)
+        self._configs.remembered.seed(opened.last_configs, self._configs.unseen, opened.dated)
         self.live_from = self._intake.log.end
         if opened.reopen is not None:
             self._takeover = Takeover(opened.reopen, self._take_over, self._takeover_interval)

@@ -34,6 +34,7 @@ from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
 from togul_monitor.core.watched import promised_within, recorder_live
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.store.journal import (
     CLOSE_TIMEOUT,
     Journal,
@@ -80,6 +81,18 @@ class Opened(msgspec.Struct):
     live_mark: float | None = None
     #: Within how many seconds its recorder promised to move that mark (`judged_mark`).
     live_within: float | None = None
+    #: Flag key → its configuration as an earlier run last read it, in the profile's
+    #: environment (core/config_memory.py).
+    last_configs: dict[str, FlagConfig] = msgspec.field(default_factory=dict)
+
+    @property
+    def dated(self) -> bool:
+        """A replay may prove the time since the journal's run whole (`FlagValues.seed`): the
+        stream resumes after its last event's id, and the journal says until when its run
+        watched (an older program's has no such mark)."""
+        resumed = self.resumed
+        resumable = resumed is not None and resumed.event_id is not None
+        return resumable and self.watched_until is not None
 
     def rows(self, limit: int) -> list[Row]:
         """`events` and `outages` in the order they were received (at one time, an outage
@@ -163,6 +176,8 @@ async def open_journal(
         opened.changes = await asyncio.to_thread(
             read_recorded_changes, journal, opened.events, environment_id
         )
+        if environment_id is not None:
+            opened.last_configs = await asyncio.to_thread(journal.last_configs, environment_id)
         now = clock()
         if opened.busy:
             judged = await asyncio.to_thread(judged_mark, journal, now, heartbeat)
@@ -184,6 +199,7 @@ async def open_journal(
                 opened.changes = msgspec.structs.replace(opened.changes, found=())
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
+        opened.last_configs = {}
         opened.outages, opened.watched_until, opened.live_mark = [], None, None
         opened.live_within = None
         opened.problem = f"journal history not loaded: {exc}"

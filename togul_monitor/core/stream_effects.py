@@ -9,7 +9,7 @@ the profile's environment only (core/environment.py):
   missed changes (`unseen`), the next change of every flag is marked as possibly holding some;
 - an outage reported as one that may have missed changes, proved whole later (the first event
   after it resumed the ids): the marks it added are taken back; what it asked again stays;
-- a run's values remembered from an earlier run are marked too (the server may have changed
+- a run's values (and configurations) remembered from an earlier run are marked too (the server may have changed
   meanwhile), but when the journal dates that run's end, the time between the runs is the run's
   first outage: proved whole (at once, or later as above), its replay is the whole account, and
   those marks are taken back (domain/unseen.py);
@@ -61,6 +61,7 @@ class StreamEffects:
             self._evaluations.unmark_outage()
             self._configs.unseen.unmark_outage()
         self._evaluations.unmark_remembered()
+        self._configs.unseen.unmark_remembered()
 
     def blind(self, blind: bool) -> None:
         self._evaluations.set_blind(blind)

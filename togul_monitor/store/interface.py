@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.flag_config import ConfigDiff
+from togul_monitor.domain.flag_config import ConfigDiff, FlagConfig
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
 from togul_monitor.store.model import (
     JournalError,
+    LastConfig,
     LastValue,
     Retention,
     StoredDiff,
@@ -44,6 +45,7 @@ from togul_monitor.store.writer import (
     Mark,
     ReviseOutage,
     SetEnvironmentNames,
+    SetLastConfig,
     SetLastValue,
     SetWatchedUntil,
     Writer,
@@ -110,6 +112,11 @@ class JournalReader(ABC):
     ) -> tuple[list[ValueTransition], list[StoredDiff]]:
         """Transitions and diffs computed at or after `since`, oldest first: at most the newest
         `limit` of each (`transition_limit` transitions when given); `store/recorded.py`."""
+
+    @abstractmethod
+    def last_configs(self, environment_id: str) -> dict[str, FlagConfig]:
+        """Flag key → the configuration a recorder last read of the flag in `environment_id`
+        (`Journal.set_last_config`); none in a journal recorded before they were kept."""
 
     @abstractmethod
     def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
@@ -264,6 +271,14 @@ class Journal(JournalReader):
         hide changes the stream did not show (`LastValue.in_doubt`)."""
         value = LastValue(flag_key, evaluation, at, deleted, context, environment, in_doubt)
         self._writer.put(SetLastValue(value))
+
+    def set_last_config(
+        self, environment_id: str, flag_key: str, config: FlagConfig | None, at: float
+    ) -> None:
+        """Remember the flag's configuration as last read (None: it is gone), one row per flag:
+        written when it differs from the one remembered (a diff, a first read), never per event,
+        so the next run compares its first read with it (core/configs.py)."""
+        self._writer.put(SetLastConfig(LastConfig(environment_id, flag_key, config, at)))
 
     def set_environment_names(self, names: dict[str, str]) -> None:
         """Remember environment id → key, so `env:production` works in `export --filter`."""

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.flag_config import ConfigDiff, diff_from_json, diff_to_json
+from togul_monitor.domain.flag_config import ConfigDiff, FlagConfig, diff_from_json, diff_to_json
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import (
     DEFAULT_CONTEXT,
@@ -64,6 +64,7 @@ def last_value_columns_of(present: Container[str]) -> str:
 
 
 CONFIG_DIFF_COLUMNS = "flag_key, environment_id, event_id, version, at, diff"
+LAST_CONFIG_COLUMNS = "environment_id, flag_key, config, at"
 ANSWER_COLUMNS = "flag_key, environment_id, context, since, first_version, version, received_at, at"
 # Answer rows a reader takes: a row written without `first_version` (by a program that did not
 # keep it: NULL) does not say which versions it covered, so it claims nothing (domain/merged.py).
@@ -129,6 +130,16 @@ class StoredDiff(msgspec.Struct, frozen=True):
     """A configuration diff as the journal keeps it: with the time it was computed."""
 
     diff: ConfigDiff
+    at: float
+
+
+class LastConfig(msgspec.Struct, frozen=True):
+    """A flag's configuration as the recorder last read it (`config` None: the flag is gone, its
+    row deleted): what the next run's first read of it is compared with (core/configs.py)."""
+
+    environment_id: str
+    flag_key: str
+    config: FlagConfig | None
     at: float
 
 
@@ -266,6 +277,19 @@ def config_diff_from_row(row: Row) -> StoredDiff | None:
     try:
         return StoredDiff(diff_from_json(json.loads(text)), at)
     except (TypeError, ValueError):
+        return None
+
+
+def last_config_row(c: LastConfig) -> Row:
+    text = msgspec.json.encode(c.config).decode()  # a NUL is escaped: PostgreSQL takes it
+    return (c.environment_id, c.flag_key, text, c.at)
+
+
+def last_config_from_row(row: Row) -> FlagConfig | None:
+    """None for a row whose text does not read back as a configuration (nothing is claimed)."""
+    try:
+        return msgspec.json.decode(row[2], type=FlagConfig)
+    except (msgspec.DecodeError, TypeError):
         return None
 
 

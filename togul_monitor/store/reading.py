@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from togul_monitor.domain.events import FlagEvent, Outage
-from togul_monitor.domain.flag_config import ConfigDiff
+from togul_monitor.domain.flag_config import ConfigDiff, FlagConfig
 from togul_monitor.domain.history import HistoryEntry
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import DEFAULT_CONTEXT, Evaluation, ValueTransition
@@ -98,6 +98,9 @@ class ReadingJournal(Journal):
     def merged_answers(self, flag_key: str | None, since: float, limit: int) -> list[MergedAnswer]:
         return self._reader.merged_answers(flag_key, since, limit)
 
+    def last_configs(self, environment_id: str) -> dict[str, FlagConfig]:
+        return self._reader.last_configs(environment_id)
+
     def environment_names(self) -> dict[str, str]:
         return self._reader.environment_names()
 
@@ -159,6 +162,11 @@ class ReadingJournal(Journal):
         return None
 
     def append_merged_answer(self, answer: MergedAnswer) -> None:
+        return None
+
+    def set_last_config(
+        self, environment_id: str, flag_key: str, config: FlagConfig | None, at: float
+    ) -> None:
         return None
 
     def set_environment_names(self, names: dict[str, str]) -> None:

@@ -34,7 +34,7 @@ import msgspec
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import ValueTransition
-from togul_monitor.store.model import LastValue, StoredDiff, Watcher
+from togul_monitor.store.model import LastConfig, LastValue, StoredDiff, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,10 @@ class SetLastValue(msgspec.Struct, frozen=True):
     value: LastValue
 
 
+class SetLastConfig(msgspec.Struct, frozen=True):
+    value: LastConfig
+
+
 class SetEnvironmentNames(msgspec.Struct, frozen=True):
     names: tuple[tuple[str, str], ...]  # (environment id, environment key)
 
@@ -98,6 +102,7 @@ WriteOp = (
     | AppendOutage
     | ReviseOutage
     | SetLastValue
+    | SetLastConfig
     | SetEnvironmentNames
     | SetWatchedUntil
     | FlushMark

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import ValueTransition
@@ -34,6 +35,7 @@ from togul_monitor.store.model import (
     ANSWERS_CHECKABLE,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
+    LAST_CONFIG_COLUMNS,
     LAST_VALUE_ADDED,
     OUTAGE_COLUMNS,
     TRANSITION_ADDED,
@@ -47,6 +49,7 @@ from togul_monitor.store.model import (
     answer_from_row,
     config_diff_from_row,
     event_from_row,
+    last_config_from_row,
     last_value_columns_of,
     last_value_from_row,
     outage_from_row,
@@ -252,6 +255,20 @@ class PostgresReads:
                 (self.profile,),
             ).fetchall()
         return {str(k): str(v) for k, v in rows}
+
+    def last_configs(self, environment_id: str) -> dict[str, FlagConfig]:
+        with self._connection() as conn:
+            # A database no recorder of this version has opened has none (`ADDED_TABLES`).
+            made = conn.execute("SELECT to_regclass('last_configs') IS NOT NULL").fetchone()
+            if made is None or not made[0]:
+                return {}
+            rows = conn.execute(
+                f"SELECT {LAST_CONFIG_COLUMNS} FROM last_configs"
+                " WHERE profile = %s AND environment_id = %s",
+                (self.profile, environment_id),
+            ).fetchall()
+        read = ((str(row[1]), last_config_from_row(row)) for row in rows)
+        return {key: config for key, config in read if config is not None}
 
     def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
         for row in self._pages("events", lambda conn: EVENT_COLUMNS, "received_at", since):

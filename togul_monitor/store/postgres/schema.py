@@ -79,7 +79,9 @@ ADDED_COLUMNS = (
 #: Tables added as `ADDED_COLUMNS` are, without a new version: an older program ignores them.
 #: `watched_by`: each recorder's own "watched until" mark, with when its watch began (the
 #: profile's `watched_until` keeps only the newest, which cannot say who watched through a
-#: time another recorder did not: core/covered.py). Name → its CREATE statement.
+#: time another recorder did not: core/covered.py). `last_configs`: each flag's configuration
+#: as last read (store/model.py `LastConfig`), a row per flag, which the next run's first read
+#: of it is compared with (core/configs.py). Name → its CREATE statement.
 ADDED_TABLES = (
     (
         "watched_by",
@@ -89,6 +91,17 @@ ADDED_TABLES = (
             began double precision NOT NULL,
             at double precision NOT NULL,
             PRIMARY KEY (profile, recorder)
+        )""",
+    ),
+    (
+        "last_configs",
+        """CREATE TABLE IF NOT EXISTS last_configs (
+            profile text NOT NULL,
+            environment_id text NOT NULL,
+            flag_key text NOT NULL,
+            config text NOT NULL,
+            at double precision NOT NULL,
+            PRIMARY KEY (profile, environment_id, flag_key)
         )""",
     ),
 )

@@ -29,6 +29,7 @@ from togul_monitor.store.model import (
     ANSWER_COLUMNS,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
+    LAST_CONFIG_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
@@ -36,6 +37,7 @@ from togul_monitor.store.model import (
     answer_row,
     config_diff_row,
     event_row,
+    last_config_row,
     last_value_row,
     outage_revision_row,
     outage_row,
@@ -52,6 +54,7 @@ from togul_monitor.store.writer import (
     FlushMark,
     ReviseOutage,
     SetEnvironmentNames,
+    SetLastConfig,
     SetLastValue,
     SetWatchedUntil,
     WriteOp,
@@ -147,6 +150,16 @@ _UPSERT_LAST_VALUE = (
     " WHERE context_last_values.at <= excluded.at"
 )
 # Several recorders of one profile: the newest mark wins (whichever watched last).
+# The newest read wins, whichever recorder made it; a flag gone is deleted unless read since.
+_UPSERT_LAST_CONFIG = (
+    f"INSERT INTO last_configs (profile, {LAST_CONFIG_COLUMNS}) VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (profile, environment_id, flag_key) DO UPDATE SET config = excluded.config,"
+    " at = excluded.at WHERE last_configs.at <= excluded.at"
+)
+_DELETE_LAST_CONFIG = (
+    "DELETE FROM last_configs WHERE profile = %s AND environment_id = %s AND flag_key = %s"
+    " AND at <= %s"
+)
 _UPSERT_WATCHED_UNTIL = (
     "INSERT INTO watched_until (profile, at) VALUES (%s, %s) ON CONFLICT (profile) DO UPDATE"
     " SET at = excluded.at WHERE watched_until.at < excluded.at"
@@ -244,6 +257,14 @@ class PostgresSink:
                         cur.execute(_REVISE_OUTAGE, (*outage_revision_row(outage), profile))
                     case SetLastValue(value):
                         cur.execute(_UPSERT_LAST_VALUE, (profile, *clean(last_value_row(value))))
+                    case SetLastConfig(last):
+                        if last.config is None:
+                            where = (last.environment_id, last.flag_key, last.at)
+                            cur.execute(_DELETE_LAST_CONFIG, (profile, *clean(where)))
+                        else:
+                            cur.execute(
+                                _UPSERT_LAST_CONFIG, (profile, *clean(last_config_row(last)))
+                            )
                     case SetEnvironmentNames(names):
                         cur.executemany(_UPSERT_ENVIRONMENT, [(profile, *clean(n)) for n in names])
                     case SetWatchedUntil(at, by):
@@ -299,6 +320,8 @@ def _has_nul(events: list[FlagEvent], ops: list[WriteOp]) -> bool:
                 texts += (d.flag_key, d.environment_id, d.event_id, d.flag_id)
             case SetLastValue(value):
                 texts += (value.flag_key, value.context, value.environment_key)
+            case SetLastConfig(last):
+                texts += (last.environment_id, last.flag_key)
             case AppendAnswer(a):
                 texts += (a.flag_key, a.environment_id, a.context)
             case SetEnvironmentNames(names):

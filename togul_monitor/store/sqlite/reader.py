@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from togul_monitor.domain.events import FlagEvent, Outage
+from togul_monitor.domain.flag_config import FlagConfig
 from togul_monitor.domain.history import HistoryEntry, merge_history
 from togul_monitor.domain.merged import MergedAnswer
 from togul_monitor.domain.values import ValueTransition
@@ -28,6 +29,7 @@ from togul_monitor.store.model import (
     ANSWERS_CHECKABLE,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
+    LAST_CONFIG_COLUMNS,
     OUTAGE_COLUMNS,
     LastValue,
     Row,
@@ -36,6 +38,7 @@ from togul_monitor.store.model import (
     answer_from_row,
     config_diff_from_row,
     event_from_row,
+    last_config_from_row,
     last_value_columns_of,
     last_value_from_row,
     outage_from_row,
@@ -286,6 +289,16 @@ def read_merged_answers(
     return [answer_from_row(r) for r in reversed(rows)]
 
 
+def read_last_configs(path: Path, environment_id: str) -> dict[str, FlagConfig]:
+    """Flag key → its configuration as last read, in `environment_id`; none in a journal older
+    than the table."""
+    sql = f"SELECT {LAST_CONFIG_COLUMNS} FROM last_configs WHERE environment_id = ?"
+    with connection(path) as conn:
+        rows = _tolerant(conn, sql, (environment_id,))
+    read = ((row[1], last_config_from_row(row)) for row in rows)
+    return {key: config for key, config in read if config is not None}
+
+
 def read_watched_until(path: Path) -> WatchedUntil | None:
     """The recorder's mark of until when it watched, with the seconds within which it moves it
     again while it watches (NULL in a mark of a program that did not say it, or in a journal no
@@ -341,6 +354,9 @@ class SqliteReads:
 
     def environment_names(self) -> dict[str, str]:
         return read_environment_names(self.path)
+
+    def last_configs(self, environment_id: str) -> dict[str, FlagConfig]:
+        return read_last_configs(self.path, environment_id)
 
     def iter_events(self, since: float | None = None) -> Iterator[FlagEvent]:
         return iter_journal_events(self.path, since)

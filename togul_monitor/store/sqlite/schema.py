@@ -15,7 +15,7 @@ what the PostgreSQL journal is for (indexed: store/postgres/schema.py). Transiti
 few, keep their index.
 
 Tables added after the first release (`environments`, `config_diffs`, `watched_until`,
-`merged_answers`) need no new schema version: `CREATE TABLE IF NOT EXISTS` adds them when a
+`merged_answers`, `last_configs`) need no new schema version: `CREATE TABLE IF NOT EXISTS` adds them when a
 recorder opens an older journal, an older program ignores them, and a reader of a journal that
 has not been opened by a recorder since treats a missing table as empty. The same holds for a
 column added with a default (`transitions.includes_unseen`, `merged_answers.first_version`,
@@ -123,6 +123,15 @@ CREATE TABLE IF NOT EXISTS merged_answers (
     first_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS merged_answers_by_flag ON merged_answers (flag_key, seq);
+-- Each flag's configuration as last read (store/model.py `LastConfig`): a row per flag,
+-- written when it changes, so the next run has something to compare its first read with.
+CREATE TABLE IF NOT EXISTS last_configs (
+    environment_id TEXT NOT NULL,
+    flag_key TEXT NOT NULL,
+    config TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (environment_id, flag_key)
+);
 -- Until when the recorder watched its live stream: one row (docs/journal.md, "Watched until").
 -- `moves_within`: the seconds within which the recorder moves it again while it watches (its
 -- pace and its stream's heartbeat; NULL: a program that did not say it).

@@ -12,6 +12,7 @@ from togul_monitor.store.model import (
     ANSWER_COLUMNS,
     CONFIG_DIFF_COLUMNS,
     EVENT_COLUMNS,
+    LAST_CONFIG_COLUMNS,
     LAST_VALUE_COLUMNS,
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
@@ -19,6 +20,7 @@ from togul_monitor.store.model import (
     answer_row,
     config_diff_row,
     event_row,
+    last_config_row,
     last_value_row,
     outage_revision_row,
     outage_row,
@@ -34,6 +36,7 @@ from togul_monitor.store.writer import (
     FlushMark,
     ReviseOutage,
     SetEnvironmentNames,
+    SetLastConfig,
     SetLastValue,
     SetWatchedUntil,
     WriteOp,
@@ -79,6 +82,10 @@ _REPLACE_LAST_VALUE = (
 _REPLACE_WATCHED_UNTIL = (
     "INSERT OR REPLACE INTO watched_until (id, at, moves_within) VALUES (1, ?, ?)"
 )
+_REPLACE_LAST_CONFIG = (
+    f"INSERT OR REPLACE INTO last_configs ({LAST_CONFIG_COLUMNS}) VALUES (?, ?, ?, ?)"
+)
+_DELETE_LAST_CONFIG = "DELETE FROM last_configs WHERE environment_id = ? AND flag_key = ?"
 _REPLACE_ENVIRONMENT = (
     "INSERT OR REPLACE INTO environments (environment_id, environment_key) VALUES (?, ?)"
 )
@@ -112,6 +119,11 @@ class SqliteSink:
                         conn.execute(_REVISE_OUTAGE, outage_revision_row(outage))
                     case SetLastValue(value):
                         conn.execute(_REPLACE_LAST_VALUE, last_value_row(value))
+                    case SetLastConfig(last):
+                        if last.config is None:
+                            conn.execute(_DELETE_LAST_CONFIG, (last.environment_id, last.flag_key))
+                        else:
+                            conn.execute(_REPLACE_LAST_CONFIG, last_config_row(last))
                     case SetEnvironmentNames(names):
                         conn.executemany(_REPLACE_ENVIRONMENT, names)
                     case SetWatchedUntil(at, by):
