@@ -25,7 +25,8 @@ found as a transition's is (0 for a diff of an event journalled before step 6), 
 is no id, by the flag's id and the version (a change found on a re-fetch: the version of the
 configuration read, store/model.py): a flag deleted and created again is another flag whose
 versions start again. A transition without an event id has no identity two recorders share
-(each computes its own time), so it is not deduplicated.
+(each computes its own time): the check against the journal's last value keeps its copies out
+(store/postgres/account.py).
 
 Why indexes on events here and not in SQLite (store/sqlite/schema.py): PostgreSQL inserts in
 batches on a server of its own, so an index costs the recorder's loop nothing, and a shared

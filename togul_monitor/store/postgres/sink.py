@@ -34,6 +34,7 @@ from togul_monitor.store.model import (
     OUTAGE_COLUMNS,
     TRANSITION_COLUMNS,
     Retention,
+    answer_from_row,
     answer_row,
     config_diff_row,
     event_row,
@@ -41,8 +42,10 @@ from togul_monitor.store.model import (
     last_value_row,
     outage_revision_row,
     outage_row,
+    transition_from_row,
     transition_row,
 )
+from togul_monitor.store.postgres.account import Account, event_seq_of
 from togul_monitor.store.postgres.older import OlderRecorders
 from togul_monitor.store.postgres.schema import DIFFS_BY_EVENT, SCHEMA_VERSION
 from togul_monitor.store.writer import (
@@ -83,21 +86,18 @@ _INSERT_EVENTS = (
 # Another recorder's copy (the same change) is left alone; a different change of the same event
 # and context (the event replayed after an outage, and the value moved meanwhile) replaces it
 # and moves to the end, as SQLite keeps the newest (store/sqlite/reader.py
-# `read_transitions_for`).
+# `read_transitions_for`), when it is the flag's last change in that context
+# (store/postgres/account.py says what else).
 _TRANSITION_PARAMS = TRANSITION_COLUMNS.split(", ")  # named: the look-up binds some twice
 
 
 def _insert_transition(environment: bool) -> str:
     """The insert of a transition, its event looked up in the profile's environment only
     (`environment`: the statement takes `%(environment_id)s`) or in any."""
-    scope = " AND environment_id = %(environment_id)s" if environment else ""
     return (
         f"INSERT INTO transitions (profile, {TRANSITION_COLUMNS}, event_seq)"
         f" VALUES (%(profile)s, {', '.join(f'%({c})s' for c in _TRANSITION_PARAMS)},"
-        " coalesce((SELECT CASE WHEN written_by_schema IS NULL THEN 0 ELSE seq END FROM events"
-        " WHERE profile = %(profile)s AND event_id = %(event_id)s AND flag_key = %(flag_key)s"
-        f" AND event_id IS NOT NULL{scope}"
-        f" AND received_at <= %(at)s + {CLOCKS_APART!r} ORDER BY seq DESC LIMIT 1), 0))"
+        f" {event_seq_of(environment)})"
         " ON CONFLICT (profile, event_id, flag_key, context, event_seq)"
         " WHERE event_id IS NOT NULL"
         " DO UPDATE SET seq = DEFAULT, at = excluded.at, before = excluded.before,"
@@ -130,7 +130,8 @@ _INSERT_CONFIG_DIFF = (
     f" AND received_at <= %(at)s + {CLOCKS_APART!r} ORDER BY seq DESC LIMIT 1), 0))"
     " ON CONFLICT DO NOTHING"
 )
-# Each recorder's answers are its own rows, as its outages are.
+# Each recorder's answers are its own rows, as its outages are (no identity key), written
+# only when they agree with the journal's value changes (store/postgres/account.py).
 _INSERT_ANSWER = (
     f"INSERT INTO merged_answers (profile, {ANSWER_COLUMNS})"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -196,6 +197,7 @@ class PostgresSink:
         # The profile's environment (None: not known): only its events own a value change.
         self._environment_id = environment_id
         self.older = OlderRecorders()
+        self.account = Account(profile, environment_id)  # one account of each value
         self._turn = turn_key(profile)
         self._retention = retention
         self._since_retention = 0
@@ -205,16 +207,27 @@ class PostgresSink:
     def write(self, events: list[FlagEvent], ops: list[WriteOp]) -> None:
         import psycopg
 
+        # What the account remembers of the batch goes if the batch does (written again, or
+        # given up: store/postgres/journal.py).
+        kept = self.account.remembered()
         try:
             self._write(events, ops, _as_is)
         except psycopg.DataError:
             # PostgreSQL text holds no NUL, which a server's flag key, type or id may carry:
             # written again with each NUL as U+FFFD (docs/journal.md), rather than one such row
             # losing the whole batch. Anything else the database refuses fails it as before.
+            self.account.restore(kept)
             if not _has_nul(events, ops):
                 raise
-            self._write(events, ops, _storable)
+            try:
+                self._write(events, ops, _storable)
+            except BaseException:
+                self.account.restore(kept)
+                raise
             self.nul_rows_cleaned += 1
+        except BaseException:
+            self.account.restore(kept)
+            raise
 
     def _write(self, events: list[FlagEvent], ops: list[WriteOp], clean: _Clean) -> None:
         conn, profile = self.conn, self.profile
@@ -237,6 +250,11 @@ class PostgresSink:
                 match op:
                     case AppendTransition(transition):
                         row = clean(transition_row(transition))
+                        # Checked against the journal's account (store/postgres/account.py).
+                        kept = self.account.change(cur, transition_from_row(row))
+                        if kept is None:
+                            continue
+                        row = transition_row(kept)
                         params = dict(zip(_TRANSITION_PARAMS, row, strict=True))
                         if self._environment_id is None:
                             cur.execute(_INSERT_TRANSITION, {"profile": profile, **params})
@@ -250,13 +268,17 @@ class PostgresSink:
                         params = dict(zip(_CONFIG_DIFF_PARAMS, row, strict=True))
                         cur.execute(_INSERT_CONFIG_DIFF, {"profile": profile, **params})
                     case AppendAnswer(answer):
-                        cur.execute(_INSERT_ANSWER, (profile, *clean(answer_row(answer))))
+                        row = clean(answer_row(answer))
+                        if self.account.answer_stands(cur, answer_from_row(row)):
+                            cur.execute(_INSERT_ANSWER, (profile, *row))
                     case AppendOutage(outage):
                         cur.execute(_INSERT_OUTAGE, (profile, *outage_row(outage)))
                     case ReviseOutage(outage):
                         cur.execute(_REVISE_OUTAGE, (*outage_revision_row(outage), profile))
                     case SetLastValue(value):
-                        cur.execute(_UPSERT_LAST_VALUE, (profile, *clean(last_value_row(value))))
+                        row = clean(last_value_row(value))
+                        if self.account.last_value_stands(row[0], row[4], row[2]):
+                            cur.execute(_UPSERT_LAST_VALUE, (profile, *row))
                     case SetLastConfig(last):
                         if last.config is None:
                             where = (last.environment_id, last.flag_key, last.at)
