@@ -22,8 +22,9 @@ from togul_monitor.store.interface import CLOSE_TIMEOUT, Journal
 from togul_monitor.store.model import JournalError
 from togul_monitor.store.postgres.pool import make_pool
 from togul_monitor.store.postgres.reader import PostgresReads
+from togul_monitor.store.postgres.retention import apply_retention
 from togul_monitor.store.postgres.schema import migrate
-from togul_monitor.store.postgres.sink import PostgresSink, apply_retention, take_turn
+from togul_monitor.store.postgres.sink import PostgresSink, take_turn
 from togul_monitor.store.url import PostgresUrl
 from togul_monitor.store.writer import WriteOp
 
