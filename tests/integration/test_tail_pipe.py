@@ -5,6 +5,7 @@ tail quietly; a cancelled tail (Ctrl-C's path under asyncio.run) writes what it 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import json
 import os
@@ -24,7 +25,7 @@ from typing import Any
 import pytest
 
 from togul_monitor.cli import tail as tail_module
-from togul_monitor.cli import tail_output
+from togul_monitor.cli import tail_output, tail_writer
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail import run_tail
 from togul_monitor.emulator.harness import EmulatorHandle
@@ -261,3 +262,60 @@ def test_count_into_a_reader_already_gone_exits_0_quietly(
         assert tail.proc.wait(WAIT * 3) == 0
     err = "".join(tail.err_lines)
     assert "Traceback" not in err and "CancelledError" not in err
+
+
+async def test_a_stop_gives_up_a_reader_that_does_not_read_and_says_so(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `tail | (sleep 70; cat)`, stopped by a supervisor: the stop says at once that lines wait
+    # for the reader, waits for it (the grace, short here), then ends 143 saying how many were
+    # not written, instead of hanging, silent, until the reader reads again.
+    monkeypatch.setattr(tail_module, "STOP_GRACE", 0.5)
+    printers: list[TailPrinter] = []
+
+    class Spy(TailPrinter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            printers.append(self)
+
+    monkeypatch.setattr(tail_module, "TailPrinter", Spy)
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # full after a few lines
+    out = open(write_end, "w")
+    err_path = tmp_path / "stderr"
+    err = err_path.open("w")
+    # The reader reads again at last (or once the test ends): without the bound the stop waits
+    # for it, and the test fails on the time it took instead of hanging.
+    read_now = threading.Event()
+    reader = threading.Thread(target=_drain_later, args=(read_end, read_now, 15.0))
+    reader.start()
+    try:
+        task = asyncio.create_task(
+            run_tail(make_profile(emulator), query=None, count=None, as_json=True, out=out, err=err)
+        )
+        await wait_for(lambda: emulator.open_streams == 1, what="the stream")
+        for n in range(100):  # about 20 KB of lines
+            await asyncio.to_thread(
+                emulator.world.update_flag, "production", "new-dashboard", description=f"d{n}"
+            )
+        await wait_for(lambda: printers and printers[0].output.unwritten >= 50, what="waiting")
+        stopped_at = time.monotonic()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(task, 30) == 143
+        assert time.monotonic() - stopped_at < 10
+        said = err_path.read_text()
+        assert "printed line(s) wait for stdout's reader, which does not read them" in said
+        assert "printed line(s) not written: stdout's reader did not read them" in said
+    finally:
+        read_now.set()  # the stuck write ends
+        wait_until(lambda: not tail_writer.left_writing(), "the writer's thread to end")
+        out.close()
+        reader.join(10)
+        os.close(read_end)
+        err.close()
+
+
+def _drain_later(fd: int, now: threading.Event, seconds: float) -> None:
+    now.wait(seconds)
+    while os.read(fd, 1 << 16):
+        pass

@@ -251,6 +251,39 @@ async def test_a_reader_that_does_not_read_never_blocks_the_loop() -> None:
     assert out.getvalue().count("\n") == lines
 
 
+async def test_a_second_stop_gives_up_the_reader_at_once() -> None:
+    # A stop waits a few seconds for a reader that does not read; stopped again meanwhile (a
+    # second Ctrl-C), the tail gives the lines up now, saying so, and closing does not wait.
+    release = threading.Event()
+
+    class Stuck(io.StringIO):
+        def write(self, text: str) -> int:
+            release.wait(10)
+            return super().write(text)
+
+    p, _ = printer(as_json=False, out=Stuck())
+    p.output.start(asyncio.get_running_loop(), lambda exc: None)
+    said: list[str] = []
+    for _ in range(3):
+        p.event(EVENTS[0])
+    stop = asyncio.ensure_future(p.output.written(said.append, grace=60))
+    await until(lambda: said, "the wait said", timeout=5)
+    assert said == [
+        "stopping: 3 printed line(s) wait for stdout's reader, which does not read them; "
+        "waiting 60 s for it"
+    ]
+    stop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(stop, 5)
+    assert (
+        said[1] == "stopped: up to 3 printed line(s) not written: stdout's reader did not read them"
+    )
+    p.output.close()  # returns: the stuck write is left behind
+    assert tail_writer.left_writing()
+    release.set()
+    await until(lambda: not tail_writer.left_writing(), "the write to end", timeout=5)
+
+
 async def test_a_timed_write_into_a_closed_pipe_is_handed_over() -> None:
     out = Out()
     failures: list[BaseException] = []

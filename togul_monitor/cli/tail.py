@@ -14,13 +14,15 @@ the tail (cli/tail_output.py). Exit codes (README.md, cli/common.py): 0 done (`-
 reached, or the reader closed the pipe), 1 the stream stopped for another reason or was not
 live for `--give-up-after`, 2 usage or configuration error (also when the stream proves the
 profile wrong), 3 credentials rejected, 130 Ctrl-C, 143 SIGTERM or SIGHUP (what was printed is
-written first; only `kill -9` can cut the last line short).
+written first; only `kill -9` can cut the last line short, or a stop that gave up, after
+`STOP_GRACE`, a stdout reader that does not read: cli/tail_writer.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -47,6 +49,7 @@ from togul_monitor.cli.secrets import choose_secrets
 from togul_monitor.cli.tail_loop import batches_of, print_updates, say_unprinted
 from togul_monitor.cli.tail_output import buffered
 from togul_monitor.cli.tail_scope import TailScope, named
+from togul_monitor.cli.tail_writer import left_writing
 from togul_monitor.client.credentials import key_may_stream
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
@@ -57,6 +60,8 @@ if TYPE_CHECKING:
     from togul_monitor.domain.filters import Filter
 
 __all__ = ["TailPrinter", "TailScope", "run_tail", "tail"]
+
+STOP_GRACE = 5.0  # seconds a stop waits for a stdout reader that does not read
 
 
 async def run_tail(profile: Profile, **options: Any) -> int:
@@ -183,7 +188,7 @@ async def _run_tail(
                     settle_mark = committed_mark
                 source = batches_of(items)
                 try:
-                    return await print_updates(
+                    code = await print_updates(
                         source,
                         profile,
                         printer,
@@ -200,8 +205,16 @@ async def _run_tail(
                         stop_reading=monitor.stop_reading,
                         started_at=started,
                     )
+                    # Written before the monitor stops: a stop that comes meanwhile (a reader
+                    # that does not read) is taken, and is not kept waiting (below).
+                    await printer.output.written(printer.say)
+                    return code
                 except asyncio.CancelledError:  # Ctrl-C, SIGTERM: what is left is said
                     say_unprinted(source, printer, scope)
+                    # A reader that does not read is waited for a few seconds, not for ever.
+                    journalled = record and monitor.journal is not None
+                    kept = " (the journal holds what they say)" if journalled else ""
+                    await printer.output.written(printer.say, grace=STOP_GRACE, kept=kept)
                     raise
 
 
@@ -305,4 +318,9 @@ def tail(
         report_config_error(exc)
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
+    if left_writing():
+        # A stop gave up a reader that does not read: stdout's thread is blocked in its write,
+        # holding stdout, which the interpreter's shutdown would flush, waiting on that write
+        # (or aborting). Everything else is closed; stderr writes each line as it comes.
+        os._exit(code)
     sys.exit(code)

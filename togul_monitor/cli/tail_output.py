@@ -12,7 +12,8 @@ the lines in memory and hands them over in one piece to a thread that writes the
 - when asked (`flush()`), and before every line on stderr (`err_line`, written by the same
   thread), so a terminal shows both in their order;
 - at exit (`close()`, which waits for the thread), so `--count`, Ctrl-C and a stopped stream
-  print everything printed.
+  print everything printed; at a stop (Ctrl-C, SIGTERM) for a few seconds at most, saying so,
+  when stdout's reader does not read (`written()`).
 Before `start()` (and after `close()`) every line is written and flushed at once, as before.
 
 `--json` event lines are kept as `EventLine` structs and encoded together with msgspec (one C
@@ -190,6 +191,11 @@ class TailOutput:
             part.count("\n") if isinstance(part, str) else part.count(b"\n") for part in self._parts
         )
 
+    @property
+    def unwritten(self) -> int:
+        """Lines handed to the writer and not written yet."""
+        return self._writer.unwritten() if self._writer is not None else 0
+
     async def room(self) -> None:
         """Wait while the writer is full (a reader that does not read): see cli/tail_writer.py."""
         if self._writer is not None:
@@ -259,15 +265,26 @@ class TailOutput:
         else:
             write_parts(self.out, self._raw, parts)
 
+    async def written(
+        self, say: Callable[[str], object], *, grace: float | None = None, kept: str = ""
+    ) -> None:
+        """Hand everything over and wait until stdout's reader has it; at a stop, for `grace`
+        seconds at most, saying so with `say` (cli/tail_writer.py `written`)."""
+        self.flush()
+        if self._writer is not None:
+            await self._writer.written(say, grace=grace, kept=kept)
+
     def close(self) -> None:
         """Write what is left and wait until it is written (a write that fails is kept in
-        `failure`); write through from now on (the loop is about to end)."""
+        `failure`); write through from now on (the loop is about to end). Once a stop gave
+        stdout's reader up, the writer stays: what comes later is queued, never written."""
         self.flush()
         writer, self._loop = self._writer, None
         if writer is not None:
             writer.close()
             self._closed_failure = writer.failure
-            self._writer = None
+            if not writer.given_up:
+                self._writer = None
 
 
 @contextlib.contextmanager
