@@ -3,6 +3,7 @@ keeps in view; on a journal written here, no server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,21 @@ def test_history_words_a_change_alike_whatever_the_limit_keeps_in_view(
 
     assert change_line() == change_line("--limit", "1")  # the event out of view
     assert change_line().endswith("(found on re-evaluation)")
+
+
+def test_history_says_found_of_each_change_as_export_ties_it(isolated_home: Path) -> None:
+    # A server's life without ids, then (restarted with --ids) one with: whether a change was
+    # found on re-evaluation is the change's, not the journal's, and `history` says what
+    # `export` writes.
+    plain = FlagEvent("flag.updated", "k", "env-1", 2, 1, None, 10.0)
+    answer = ValueTransition("k", OFF, ON, None, 10.5)  # `plain`'s own change
+    found = ValueTransition("k", ON, OFF, None, 200.0)  # no event explains it
+    record([plain, FlagEvent("flag.updated", "k", "env-1", 3, 1, "1", 300.0)], [answer, found])
+    result = CliRunner().invoke(cli, ["history", "k", "--profile", "rec"])
+    assert result.exit_code == 0, result.output
+    values = [line for line in result.stdout.splitlines() if "  value  " in line]
+    assert [line.endswith("(found on re-evaluation)") for line in values] == [True, False]
+    result = CliRunner().invoke(cli, ["export", "--format", "jsonl", "-o", "-", "--profile", "rec"])
+    assert result.exit_code == 0, result.output
+    kinds = [json.loads(line)["kind"] for line in result.stdout.splitlines()]
+    assert [kind for kind in kinds if kind in ("transition", "found")] == ["transition", "found"]

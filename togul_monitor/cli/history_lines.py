@@ -10,14 +10,19 @@ changed" and "not evaluated on its own" read alike. Only what the journal's answ
 A value transition is of one of the profile's contexts: `history` names it (`value       [premium]
 false → true`) when the profile or its journal has several contexts, or a transition shown is of
 a named one, and `--json` always carries it (`"context"`).
+
+A value change that names no event and that no event explains, by the rule `export` and the
+TUI tie changes by (domain/change_owners.py), reads `(found on re-evaluation)`: decided for each
+change, not for the journal (`found_by_reevaluation`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from togul_monitor.cli.times import clock, replay_words, stamp
+from togul_monitor.domain.change_owners import ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import CONDITION_SHOWN, describe, summary
 from togul_monitor.domain.history import (
@@ -51,10 +56,22 @@ def _show_value(evaluation: Evaluation | None, missing: str = "(gone)") -> str:
     return f"{value} ({', '.join(extra)})"
 
 
-def events_have_ids(entries: Iterable[object]) -> bool:
-    """Whether the events among `entries` carry ids (the server sends `id:` lines; the
-    documented stream does not)."""
-    return any(isinstance(e, FlagEvent) and e.event_id is not None for e in entries)
+def found_by_reevaluation(
+    entries: Iterable[object],
+    environment_id: str | None = None,
+    environment_names: Mapping[str, str] | None = None,
+) -> Callable[[ValueTransition], bool]:
+    """Whether a value change was found by a re-evaluation of its own (after an outage, `r`, a
+    start): it names no event, and no event among `entries` explains it, by the rule `export`
+    (`found`) and the TUI's rows tie it by (domain/change_owners.py; `environment_id` the
+    profile's, `environment_names` the journal's). Decided per change: a journal may hold a
+    server's life with ids and one without, and a change of an event sent without an id is
+    that event's."""
+    owners = ChangeOwners(environment_id, environment_names=environment_names)
+    events = [e for e in entries if isinstance(e, FlagEvent)]
+    for event in sorted(events, key=lambda e: e.received_at):  # in the order received
+        owners.add(event)
+    return lambda change: change.event_id is None and owners.owner(change) is None
 
 
 def history_line(
@@ -62,13 +79,12 @@ def history_line(
     environment_names: Mapping[str, str] | None = None,
     *,
     show_context: bool = False,
-    ids: bool = False,
+    found: bool = False,
     happened: float | None = None,
 ) -> str:
     """One row of `history`; `show_context`: a transition names its context (see
-    `names_contexts`); `ids`: the stream sends event ids (`events_have_ids`), so a change
-    tied to none was found on a re-evaluation of its own. Without ids nothing tells that from
-    a change an event caused, and the row claims neither. `happened`: the event came in the
+    `names_contexts`); `found`: the transition was found on a re-evaluation of its own (see
+    `found_by_reevaluation`), and says so. `happened`: the event came in the
     replay after an outage, and happened then (domain/history.py `Replays.happened_at`): it is
     dated so, as the list is ordered, and its note keeps the server's time and when it came."""
     if isinstance(entry, FlagEvent):
@@ -86,9 +102,9 @@ def history_line(
         cause = ""
         if entry.event_id is not None:
             cause = f"  by event {safe_text(entry.event_id)}"
-        elif ids:
+        elif found:
             cause = "  (found on re-evaluation)"
-        if entry.includes_unseen and (entry.event_id is not None or not ids):
+        if entry.includes_unseen and not found:
             cause += f"  ({UNSEEN_NOTE})"
         context = f"[{safe_text(entry.context)}] " if show_context else ""
         return (

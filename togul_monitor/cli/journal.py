@@ -39,7 +39,7 @@ from togul_monitor.cli.common import (
 )
 from togul_monitor.cli.history_lines import (
     diff_lines,
-    events_have_ids,
+    found_by_reevaluation,
     history_json,
     history_line,
     merged_line,
@@ -49,11 +49,16 @@ from togul_monitor.cli.history_lines import (
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.history import Replays
+from togul_monitor.domain.values import ValueTransition
 from togul_monitor.store.interface import JournalReader
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.store.recorded import read_merged
 from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
+
+#: Entries `history` reads past `--limit`: the events the oldest changes shown may belong to (a
+#: change comes within a minute of its event, domain/change_owners.py `TIE_WITHIN`).
+OWNERS_READ = 500
 
 
 def parse_since(text: str, *, now: float | None = None) -> float:
@@ -202,11 +207,14 @@ def history(
         names = journal.environment_names()
         # A token's stream carries every environment: only the profile's events own a value
         # change (domain/change_owners.py), as `export` ties them.
-        found = journal.history(flag, limit, profile_environment_id(name, names))
+        environment_id = profile_environment_id(name, names)
+        # Read past `--limit`: a change shown may be the answer of an event just older than
+        # the rows shown, and says so whatever `--limit` keeps in view.
+        read = journal.history(flag, limit + OWNERS_READ, environment_id)
+        found = read[:limit]
         replays = Replays(found)  # the outages' replays, to date their events
         entries = with_diffs(found, journal.config_diffs(flag, limit), limit, replays)
-        # The stream's, by the journal's newest event: not the rows `--limit` keeps in view.
-        ids = events_have_ids(journal.recent_events(1))
+        found_change = found_by_reevaluation(read, environment_id, names)
         # Every context the profile has, or the journal has values of: which one changed is
         # news whenever there are two, even when it is `default`.
         contexts = {*_profile_contexts(name), *journal.last_values()}
@@ -234,7 +242,10 @@ def history(
             data = history_json(entry, names, replayed=happened is not None, with_next=merged)
             click.echo(json.dumps(data, ensure_ascii=True))
         else:
-            line = history_line(entry, names, show_context=show_context, ids=ids, happened=happened)
+            found_here = isinstance(entry, ValueTransition) and found_change(entry)
+            line = history_line(
+                entry, names, show_context=show_context, found=found_here, happened=happened
+            )
             click.echo(line)
             if isinstance(entry, FlagEvent) and entry in with_next:
                 click.echo(merged_line(entry, with_next[entry], names, contexts))
