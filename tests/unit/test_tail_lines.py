@@ -427,7 +427,7 @@ def test_a_change_tied_to_no_event_is_called_found_on_re_evaluation_only_when_ev
 ):
     """The documented stream sends no ids: every change then has no event id, and calling them
     all "found on re-evaluation" was wrong for the ones an event caused."""
-    from togul_monitor.cli.history_lines import events_have_ids, history_line
+    from togul_monitor.cli.history_lines import found_by_reevaluation, history_line
 
     change = ValueTransition(
         "k",
@@ -437,10 +437,13 @@ def test_a_change_tied_to_no_event_is_called_found_on_re_evaluation_only_when_ev
         2.0,
     )
     without_ids = [event("k"), change]  # event() has no id
-    assert not events_have_ids(without_ids)
-    assert "re-evaluation" not in history_line(change, ids=events_have_ids(without_ids))
+    found = found_by_reevaluation(without_ids, "env-p")(change)
+    assert not found
+    assert "re-evaluation" not in history_line(change, found=found)
     with_ids = [FlagEvent("flag.updated", "k", "env-p", 2, 1, "17", 1), change]
-    assert history_line(change, ids=events_have_ids(with_ids)).endswith("(found on re-evaluation)")
+    found = found_by_reevaluation(with_ids, "env-p")(change)
+    assert found
+    assert history_line(change, found=found).endswith("(found on re-evaluation)")
 
     p, out, _ = printer()
     p.events([event("k")])
@@ -496,9 +499,9 @@ def test_a_change_that_may_include_unseen_ones_says_so_unless_no_event_claims_it
     marked = ValueTransition("k", ev(True), ev(False), "17", 2.0, "default", True)
     found = ValueTransition("k", ev(True), ev(False), None, 2.0, "default", True)
     note = "(may include changes the stream did not show)"
-    assert history_line(marked, ids=True).endswith(f"by event 17  {note}")
-    assert history_line(found, ids=True).endswith("(found on re-evaluation)")
-    assert history_line(found, ids=False).endswith(note)  # tied to an event, by time
+    assert history_line(marked).endswith(f"by event 17  {note}")
+    assert history_line(found, found=True).endswith("(found on re-evaluation)")
+    assert history_line(found).endswith(note)  # tied to an event, by time
     p, out, _ = printer()
     p.events([FlagEvent("flag.updated", "k", "env-p", 3, 1, "17", 1)])
     p.transition(marked)
