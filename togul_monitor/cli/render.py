@@ -209,16 +209,13 @@ class TailPrinter:
         self.found.print_or_hold(event_id is None, partial(self._transition, transition, owner))
 
     def _transition(self, transition: ValueTransition, owner: FlagEvent | None) -> None:
-        if self.as_json:
+        found = transition.event_id is None and self.ids_seen  # a re-evaluation's own
+        if self.as_json:  # a found one as `export` writes it, a `found` line
             key = self.environment_key or None
-            if transition.event_id is None and self.ids_seen:  # no event's: export's `found`
-                data = found_json(transition, key)
-            else:
-                data = transition_json(transition, key)
+            data = found_json(transition, key) if found else transition_json(transition, key)
             floats = has_float(transition.before) or has_float(transition.after)
             self._write(json_line(data, floats=floats))
             return
-        found = transition.event_id is None and self.ids_seen  # a re-evaluation's own
         note = f" ({UNSEEN_NOTE})" if transition.includes_unseen and not found else ""
         text = f"{change_text(transition.before, transition.after)}{note}"
         self._value_line(transition.flag_key, transition.context, transition.event_id, owner, text)
