@@ -44,7 +44,7 @@ from typing import BinaryIO, TextIO, cast
 
 import msgspec
 
-from togul_monitor.cli.tail_writer import OutputWriter, Parts, write_parts
+from togul_monitor.cli.tail_writer import OutputWriter, Parts, count_lines, write_parts
 from togul_monitor.core.updates import Dropped
 from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, OutageProven, Status
 from togul_monitor.domain.values import Evaluation
@@ -187,9 +187,7 @@ class TailOutput:
     @property
     def waiting(self) -> int:
         """Lines printed and not handed to the writer yet."""
-        return len(self._events) + sum(
-            part.count("\n") if isinstance(part, str) else part.count(b"\n") for part in self._parts
-        )
+        return len(self._events) + count_lines(self._parts)
 
     @property
     def unwritten(self) -> int:

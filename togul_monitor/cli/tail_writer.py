@@ -61,6 +61,11 @@ def same_file(a: TextIO, b: TextIO) -> bool:
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
+def count_lines(parts: Parts) -> int:
+    """The lines in `parts` (each piece ends in a newline)."""
+    return sum(part.count("\n") if isinstance(part, str) else part.count(b"\n") for part in parts)
+
+
 def write_parts(out: TextIO, raw: BinaryIO | None, parts: Parts) -> None:
     """`parts` to stdout, in order: text through the text layer, bytes under it once the text
     before them is flushed there (`out.flush()` flushes the byte stream too); then flushed."""
@@ -135,12 +140,7 @@ class OutputWriter:
         """Lines put for stdout and not written yet (some of the first may be)."""
         with self._lock:
             held = list(self._held[0])
-        return sum(
-            part.count("\n") if isinstance(part, str) else part.count(b"\n")
-            for to_err, parts, _ in held
-            if not to_err
-            for part in parts
-        )
+        return sum(count_lines(parts) for to_err, parts, _ in held if not to_err)
 
     async def written(
         self, say: Callable[[str], object], *, grace: float | None = None, kept: str = ""
