@@ -12,9 +12,10 @@ malformed events, possible gaps) goes to stderr; with `--json` an outage, its la
 possible gap and an unusable event get a line on stdout too (cli/tail_output.py `OutageCauses`,
 cli/stream_words.py), or a program reading the JSON would never learn that the stream had a gap
 (what was found after a reconnect comes after its outage: cli/tail_found.py); so do the events a
-tail that fell behind did not print (`dropped`). Server text goes through `safe_text` on human lines and
-JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and written
-together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by line.
+tail that fell behind did not print (`dropped`). Server text goes through `safe_text` on human
+lines and JSON escaping on JSON lines (ASCII only: cli/tail_output.py). stdout is buffered and
+written together, within 50 ms of a line (`TailOutput`, cli/tail_output.py); stderr line by
+line.
 
 What an event changed in the flag's configuration (its rules, default, switch: a token profile
 only, core/configs.py) follows the event too (or names it), a line per change (at most

@@ -2,20 +2,21 @@
 
 stdout holds what happened to flags: each event, and each before → after transition of a value
 one of the profile's contexts gets (a line per context that changed, naming it when the profile
-has named contexts; `--context NAME` keeps those only) and, with a token, what the event changed in the flag's configuration,
-on lines of their own right after its event (JSON lines carry a `kind`: `event`, `transition`,
-`first_value` or `diff`; a value change no event explains is `found`, as an export writes it). stderr holds everything about the stream itself (status
-changes, outages, malformed events, possible gaps); with `--json` each outage, and its proof
-when one comes, each possible gap and unusable event, is on stdout too (`outage`,
-`outage_proven`, `possible_gap`, `unusable`), in order with the events, so a
-program reading the JSON knows where the stream had a gap. The lines are written by `TailPrinter`
-(cli/render.py); stdout is buffered, written within 50 ms of a line and at exit, whatever ends
-the tail (cli/tail_output.py). Exit codes (README.md, cli/common.py): 0 done (`--count`
-reached, or the reader closed the pipe), 1 the stream stopped for another reason or was not
-live for `--give-up-after`, 2 usage or configuration error (also when the stream proves the
-profile wrong), 3 credentials rejected, 130 Ctrl-C, 143 SIGTERM or SIGHUP (what was printed is
-written first; only `kill -9` can cut the last line short, or a stop that gave up, after
-`STOP_GRACE`, a stdout reader that does not read: cli/tail_writer.py).
+has named contexts; `--context NAME` keeps those only) and, with a token, what the event changed
+in the flag's configuration, on lines of their own right after its event (JSON lines carry a
+`kind`: `event`, `transition`, `first_value` or `diff`; a value change no event explains is
+`found`, as an export writes it, where the stream sends event ids). stderr holds everything
+about the stream itself (status changes, outages, malformed events, possible gaps); with
+`--json` each outage, and its proof when one comes, each possible gap and unusable event, is on
+stdout too (`outage`, `outage_proven`, `possible_gap`, `unusable`), in order with the events, so
+a program reading the JSON knows where the stream had a gap. The lines are written by
+`TailPrinter` (cli/render.py); stdout is buffered, written within 50 ms of a line and at exit,
+whatever ends the tail (cli/tail_output.py). Exit codes (README.md, cli/common.py): 0 done
+(`--count` reached, or the reader closed the pipe), 1 the stream stopped for another reason or
+was not live for `--give-up-after`, 2 usage or configuration error (also when the stream proves
+the profile wrong), 3 credentials rejected, 130 Ctrl-C, 143 SIGTERM or SIGHUP (what was printed
+is written first; only `kill -9` can cut the last line short, or a stop that gave up a stdout
+reader that does not read, after `STOP_GRACE`: cli/tail_writer.py).
 """
 
 from __future__ import annotations
