@@ -75,3 +75,10 @@ def test_history_says_found_of_each_change_as_export_ties_it(isolated_home: Path
     assert result.exit_code == 0, result.output
     kinds = [json.loads(line)["kind"] for line in result.stdout.splitlines()]
     assert [kind for kind in kinds if kind in ("transition", "found")] == ["transition", "found"]
+    # `history --json` names them as export does (newest first).
+    result = CliRunner().invoke(cli, ["history", "k", "--json", "--profile", "rec"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    changes = [line for line in lines if line["kind"] in ("transition", "found")]
+    assert [line["kind"] for line in changes] == ["found", "transition"]
+    assert "event_id" not in changes[0] and changes[1]["event_id"] is None

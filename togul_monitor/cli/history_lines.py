@@ -146,9 +146,12 @@ def history_json(
     *,
     replayed: bool = False,
     with_next: tuple[str, ...] = (),
+    found: bool = False,
 ) -> dict[str, object]:
     """`with_next`: the contexts the event was evaluated with the next change in (a key only
-    then: a journal that does not say leaves it out, claiming nothing)."""
+    then: a journal that does not say leaves it out, claiming nothing); `found`: a value change
+    no event explains (`found_by_reevaluation`), a `found` line as `export` and `tail --json`
+    write one: a transition's fields but the event's id."""
     from togul_monitor.domain.values import transition_to_json
     from togul_monitor.store.export_json import with_environment_key, with_next_json
 
@@ -159,6 +162,10 @@ def history_json(
         }
         return with_next_json(data, with_next)
     if isinstance(entry, ValueTransition):
+        if found:
+            fields = transition_to_json(entry)
+            del fields["event_id"]
+            return {"kind": "found", **fields}
         return {"kind": "transition", **transition_to_json(entry)}
     return {"kind": "outage", **entry.to_json()}
 

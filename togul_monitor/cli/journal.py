@@ -239,7 +239,10 @@ def history(
                 click.echo("\n".join(diff_lines(entry)))
         elif as_json:
             merged = with_next.get(entry, ()) if isinstance(entry, FlagEvent) else ()
-            data = history_json(entry, names, replayed=happened is not None, with_next=merged)
+            found_here = isinstance(entry, ValueTransition) and found_change(entry)
+            data = history_json(
+                entry, names, replayed=happened is not None, with_next=merged, found=found_here
+            )
             click.echo(json.dumps(data, ensure_ascii=True))
         else:
             found_here = isinstance(entry, ValueTransition) and found_change(entry)
