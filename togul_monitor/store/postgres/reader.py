@@ -61,6 +61,7 @@ from togul_monitor.store.postgres.pool import make_pool
 from togul_monitor.store.postgres.schema import (
     SCHEMA_VERSION,
     has_column,
+    has_table,
     schema_version,
 )
 from togul_monitor.store.url import PostgresUrl
@@ -259,8 +260,7 @@ class PostgresReads:
     def last_configs(self, environment_id: str) -> dict[str, FlagConfig]:
         with self._connection() as conn:
             # A database no recorder of this version has opened has none (`ADDED_TABLES`).
-            made = conn.execute("SELECT to_regclass('last_configs') IS NOT NULL").fetchone()
-            if made is None or not made[0]:
+            if not has_table(conn, "last_configs"):
                 return {}
             rows = conn.execute(
                 f"SELECT {LAST_CONFIG_COLUMNS} FROM last_configs"
@@ -319,8 +319,7 @@ class PostgresReads:
     def watched_until(self) -> float | None:
         with self._connection() as conn:
             # A database no recorder has migrated since the table came (version 2) has none.
-            made = conn.execute("SELECT to_regclass('watched_until') IS NOT NULL").fetchone()
-            if made is None or not made[0]:
+            if not has_table(conn, "watched_until"):
                 return None
             row = conn.execute(
                 "SELECT at FROM watched_until WHERE profile = %s", (self.profile,)
@@ -342,8 +341,7 @@ class PostgresReads:
         with self._connection() as conn:
             # A database no recorder of this version has opened has none (schema.py
             # `ADDED_TABLES`), nor their promise (`ADDED_COLUMNS`: read as NULL).
-            made = conn.execute("SELECT to_regclass('watched_by') IS NOT NULL").fetchone()
-            if made is None or not made[0]:
+            if not has_table(conn, "watched_by"):
                 return []
             within = "moves_within" if has_column(conn, "watched_by", "moves_within") else "NULL"
             rows = conn.execute(
