@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 if TYPE_CHECKING:
     from psycopg import Cursor
 
@@ -50,12 +52,14 @@ from togul_monitor.store.model import (
     ANSWER_COLUMNS,
     ANSWERS_CHECKABLE,
     EVENT_COLUMNS,
+    LAST_VALUE_COLUMNS,
     TRANSITION_COLUMNS,
     LastValue,
     Row,
     answer_from_row,
     evaluation_loads,
     event_from_row,
+    last_value_from_row,
     transition_from_row,
 )
 
@@ -91,7 +95,7 @@ _LAST_CHANGE = (
 )
 _DROP_CHANGE = "DELETE FROM transitions WHERE seq = %s"
 _LAST_VALUE = (
-    "SELECT evaluation, at, deleted, environment_key FROM context_last_values"
+    f"SELECT {LAST_VALUE_COLUMNS} FROM context_last_values"
     " WHERE profile = %s AND context = %s AND flag_key = %s"
 )
 # The newest rows of one flag, down its (profile, flag_key, seq) index: a burst's answers come
@@ -238,12 +242,7 @@ class Account:
 
     def _last_value(self, cur: Cursor[Any], flag_key: str, context: str) -> LastValue | None:
         row: Row | None = cur.execute(_LAST_VALUE, (self._profile, context, flag_key)).fetchone()
-        if row is None:
-            return None
-        evaluation, at, deleted, environment_key = row
-        return LastValue(
-            flag_key, evaluation_loads(evaluation), at, bool(deleted), context, environment_key
-        )
+        return None if row is None else last_value_from_row(row)
 
     def _skip(self, t: ValueTransition) -> None:
         skipped = self._skipped
@@ -254,16 +253,7 @@ class Account:
 
 def _from(t: ValueTransition, before: Evaluation | None, event_id: str | None) -> ValueTransition:
     """`t` from `before`, of the event `event_id`."""
-    return ValueTransition(
-        t.flag_key,
-        before,
-        t.after,
-        event_id,
-        t.at,
-        t.context,
-        t.includes_unseen,
-        t.environment_key,
-    )
+    return msgspec.structs.replace(t, before=before, event_id=event_id)
 
 
 def _same_environment(last: str | None, change: str | None) -> bool:
