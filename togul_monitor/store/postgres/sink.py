@@ -151,7 +151,6 @@ _UPSERT_LAST_VALUE = (
     " environment_key = excluded.environment_key, certain_at = excluded.certain_at"
     " WHERE context_last_values.at <= excluded.at"
 )
-# Several recorders of one profile: the newest mark wins (whichever watched last).
 # The newest read wins, whichever recorder made it; a flag gone is deleted unless read since.
 _UPSERT_LAST_CONFIG = (
     f"INSERT INTO last_configs (profile, {LAST_CONFIG_COLUMNS}) VALUES (%s, %s, %s, %s, %s)"
@@ -162,6 +161,7 @@ _DELETE_LAST_CONFIG = (
     "DELETE FROM last_configs WHERE profile = %s AND environment_id = %s AND flag_key = %s"
     " AND at <= %s"
 )
+# Several recorders of one profile: the newest mark wins (whichever watched last).
 _UPSERT_WATCHED_UNTIL = (
     "INSERT INTO watched_until (profile, at) VALUES (%s, %s) ON CONFLICT (profile) DO UPDATE"
     " SET at = excluded.at WHERE watched_until.at < excluded.at"
@@ -212,20 +212,18 @@ class PostgresSink:
         # given up: store/postgres/journal.py).
         kept = self.account.remembered()
         try:
-            self._write(events, ops, _as_is)
-        except psycopg.DataError:
-            # PostgreSQL text holds no NUL, which a server's flag key, type or id may carry:
-            # written again with each NUL as U+FFFD (docs/journal.md), rather than one such row
-            # losing the whole batch. Anything else the database refuses fails it as before.
-            self.account.restore(kept)
-            if not _has_nul(events, ops):
-                raise
             try:
+                self._write(events, ops, _as_is)
+            except psycopg.DataError:
+                # PostgreSQL text holds no NUL, which a server's flag key, type or id may
+                # carry: written again with each NUL as U+FFFD (docs/journal.md), rather than
+                # one such row losing the whole batch. Anything else the database refuses
+                # fails it as before.
+                if not _has_nul(events, ops):
+                    raise
+                self.account.restore(kept)  # written again from the start
                 self._write(events, ops, _storable)
-            except BaseException:
-                self.account.restore(kept)
-                raise
-            self.nul_rows_cleaned += 1
+                self.nul_rows_cleaned += 1
         except BaseException:
             self.account.restore(kept)
             raise
