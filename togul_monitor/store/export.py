@@ -107,9 +107,11 @@ def write_jsonl(
     `all_diffs` False: `events` are a filter's, and only their changes go with them; `tied`:
     value changes with their events, as the caller knows them; `found`: the caller's value
     changes of no event, with their environment's id; `environment_id`: the profile's, whose
-    events alone explain `transitions` (None: not known; those no event explains are written
-    with the environment they recorded: store/export_window.py); `answers` (the journal's) or
-    `with_next` (the caller's): which events were evaluated with their flag's next change."""
+    events alone explain a change of `transitions` that recorded no environment, as
+    `environment_names` names those of one that did (None: not known; those no event explains
+    are written with the environment they recorded: store/export_window.py); `answers` (the
+    journal's) or `with_next` (the caller's): which events were evaluated with their flag's next
+    change."""
     names = environment_names or {}
     n = 0
     for exported in window_items(

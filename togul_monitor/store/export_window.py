@@ -20,27 +20,27 @@ its flag and environment, the newest received by `CLOCKS_APART` after the diff (
 server's event of the id is another life's: the earlier life's diff stays with its own event),
 or without ids by its flag, environment and version, to the last such event before it (a flag
 created again reuses the versions), or with none before it the first received up to
-`CLOCKS_APART` after it. A value change is tied to its
-event by the rule the backfill of a monitor's rows ties it by too (domain/change_owners.py): an
-event of the profile's environment (`environment_id`; a token's stream carries every
-environment, the values are the profile's), by the event's id within its flag (the newest
-received by `CLOCKS_APART` after the change), or without ids the last event of its flag (sent
-without an id) received shortly before it.
-One that names no event and is tied to none was found by a re-evaluation of its own (after
-an outage whose events were lost, `r`, a start): it is written as `found` (`Exported.found`),
-with the environment the journal recorded for it (`ValueTransition.environment_key`: the one
-evaluate asked for then), never the profile's now: a profile edited from `staging` to
-`production`, or two profiles sharing one journal file, would have a staging change written as
-production's. A row written before the journal kept it has none known, and is written without
-one. A filter keeps it as the TUI's feed keeps its row (ui/view/found.py): as an event of its
-flag in that environment (its id where `environment_names` names one, else its key, which
-`env:` matches as a key) with no type, so that `flag:`, `env:`, a bare word and `/regex/`
-apply, and a `type:` term (or, its environment not known, an `env:` term) leaves it out. One
-that names an event the window does not hold (`--since` cut it,
-or it is of no event of the profile's environment) is a `transition`, in an unfiltered export.
-A caller that knows which event each value change belongs to (the TUI's view, which tied them
-as they came) passes them `tied`, and they are written with it (its diffs too); and those of no
-event it shows, `found`, each with its environment.
+`CLOCKS_APART` after it. A value change is tied to its event by the rule the backfill of a
+monitor's rows ties it by too (domain/change_owners.py): an event of the change's environment
+(the one it recorded, where `environment_names` names the event's, else the profile's,
+`environment_id`: a token's stream carries every environment, and the values are the one
+evaluate asked for), by the event's id within its flag (the newest received by `CLOCKS_APART`
+after the change), or without ids the last event of its flag (sent without an id) received
+shortly before it. One that names no event and is tied to none was found by a re-evaluation of
+its own (after an outage whose events were lost, `r`, a start): it is written as `found`
+(`Exported.found`), with the environment the journal recorded for it
+(`ValueTransition.environment_key`: the one evaluate asked for then), never the profile's now: a
+profile edited from `staging` to `production`, or two profiles sharing one journal file, would
+have a staging change written as production's. A row written before the journal kept it has none
+known, and is written without one. A filter keeps it as the TUI's feed keeps its row
+(ui/view/found.py): as an event of its flag in that environment (its id where
+`environment_names` names one, else its key, which `env:` matches as a key) with no type, so
+that `flag:`, `env:`, a bare word and `/regex/` apply, and a `type:` term (or, its environment
+not known, an `env:` term) leaves it out. One that names an event the window does not hold
+(`--since` cut it, or it is of no event of its environment) is a `transition`, in an unfiltered
+export. A caller that knows which event each value change belongs to (the TUI's view, which tied
+them as they came) passes them `tied`, and they are written with it (its diffs too); and those
+of no event it shows, `found`, each with its environment.
 
 An event evaluated with its flag's next change, not on its own (a burst), is written with the
 contexts it was (`Exported.with_next`): by the journal's `answers` and the rule `history` reads
@@ -108,19 +108,18 @@ def window_items(
     with_next: Callable[[FlagEvent], tuple[str, ...]] | None = None,
     environment_names: Mapping[str, str] | None = None,
 ) -> Iterator[Exported]:
-    """Everything to write, oldest first. `keep`: the events a filter keeps (the others are
-    left out, with their changes); `filtered` without `keep`: `events` are a filter's already,
-    and only their changes go with them. `tied`: value changes and diffs of written events,
-    each with its event (not tied again: each is written, after its event); `found`: value
-    changes of no event the caller's filter kept, each with its environment's id;
-    `environment_id`: the profile's, whose events alone explain `transitions` (None: not
-    known, any event may); the changes of them no event explains are written with the one they
-    recorded (see the module's docstring), which `environment_names` (id → key) finds the id
-    of for `keep`. `answers`: the
-    journal's, which say which of `events` were evaluated with their flag's next change
-    (domain/merged.py, as `history` reads them: all of `events`, kept or not, are what they
-    are checked against); `with_next`: a caller's own say of it (the TUI's feed rows, as they
-    said it live)."""
+    """Everything to write, oldest first. `keep`: the events a filter keeps (the others are left
+    out, with their changes); `filtered` without `keep`: `events` are a filter's already, and
+    only their changes go with them. `tied`: value changes and diffs of written events, each
+    with its event (not tied again: each is written, after its event); `found`: value changes of
+    no event the caller's filter kept, each with its environment's id; `environment_id`: the
+    profile's, whose events alone explain a change of `transitions` that recorded no environment
+    (None: not known, any event may); `environment_names` (id → key): the events of the one a
+    change recorded, which alone explain it, and the id a change no event explains is kept by
+    for `keep` (see the module's docstring). `answers`: the journal's, which say which of
+    `events` were evaluated with their flag's next change (domain/merged.py, as `history` reads
+    them: all of `events`, kept or not, are what they are checked against); `with_next`: a
+    caller's own say of it (the TUI's feed rows, as they said it live)."""
     filtered = filtered or keep is not None
     ids = _ids_by_key(environment_names or {})
     answers = list(answers)  # few: one per answer that may have covered several events

@@ -24,11 +24,11 @@ what it does keep:
 - a value transition names its flag, its context, when it was computed, and its event's id when
   the stream sends them: its event is the one domain/change_owners.py finds among `events` (the
   rule `export` ties by too, store/export_window.py): of the change's environment only (the one
-  it recorded, else the profile's), by the id, or without ids by time. A row shows one change per context: with an id the newest (as
-  live), without the first after the event (a later one tied to the same event is a
-  re-evaluation after it, on no row). One tied to no event that names none (a re-evaluation of
-  its own: after an outage, `r`, the next start) is `found`, the feed's row of its own
-  (ui/view/found.py) as it was live, and as `export` writes it.
+  it recorded, else the profile's), by the id, or without ids by time. A row shows one change
+  per context: with an id the newest (as live), without the first after the event (a later one
+  tied to the same event is a re-evaluation after it, on no row). One tied to no event that
+  names none (a re-evaluation of its own: after an outage, `r`, the next start) is `found`, the
+  feed's row of its own (ui/view/found.py) as it was live, and as `export` writes it.
 
 One event changes the values of every context it changes (a profile may evaluate for several
 named contexts, domain/values.py), so an event may own one transition per context: the tie is

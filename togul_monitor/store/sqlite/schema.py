@@ -15,10 +15,11 @@ what the PostgreSQL journal is for (indexed: store/postgres/schema.py). Transiti
 few, keep their index.
 
 Tables added after the first release (`environments`, `config_diffs`, `watched_until`,
-`merged_answers`, `last_configs`) need no new schema version: `CREATE TABLE IF NOT EXISTS` adds them when a
-recorder opens an older journal, an older program ignores them, and a reader of a journal that
-has not been opened by a recorder since treats a missing table as empty. The same holds for a
-column added with a default (`transitions.includes_unseen`, `merged_answers.first_version`,
+`merged_answers`, `last_configs`) need no new schema version: `CREATE TABLE IF NOT EXISTS` adds
+them when a recorder opens an older journal, an older program ignores them, and a reader of a
+journal that has not been opened by a recorder since treats a missing table as empty. The same
+holds for a column added with a default (`transitions.includes_unseen`,
+`merged_answers.first_version`, `watched_until.moves_within`, `context_last_values.certain_at`,
 the `environment_key` of `transitions` and `context_last_values`, NULL: not known;
 `ADDED_COLUMNS`): a recorder adds it when it opens an older journal, an older program's inserts
 leave the default, and a reader of a journal that lacks it reads the default.
