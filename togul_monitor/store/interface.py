@@ -157,7 +157,7 @@ class JournalReader(ABC):
 
     def watchers(self) -> list[Watcher]:
         """Each recorder's own mark of a shared journal, with when its watch began: whether
-        another recorder watched through a time this one did not (core/covered.py). None
+        another recorder watched through a time this one did not (core/covered.py). Empty
         in a journal of one recorder (SQLite), or one no recorder of this version wrote."""
         return []
 

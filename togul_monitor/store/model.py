@@ -256,7 +256,7 @@ def last_value_row(v: LastValue) -> Row:
 def last_value_from_row(row: Row) -> LastValue:
     flag_key, evaluation, at, deleted, context, environment_key, certain_at = row
     value = evaluation_loads(evaluation)
-    doubt = certain_at is None or certain_at != at
+    doubt = certain_at != at  # NULL too: see `LastValue.in_doubt`
     return LastValue(flag_key, value, at, bool(deleted), context, environment_key, doubt)
 
 
