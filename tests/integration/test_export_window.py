@@ -153,16 +153,17 @@ def test_a_token_profiles_export_ties_a_value_change_to_its_own_environments_eve
         rows = [json.loads(line) for line in result.stdout.splitlines()]
         written = [(r["kind"], r["environment_key"]) for r in rows]
         assert ("transition", "production") in written and ("transition", "staging") not in written
-        # The journal does not say which environment `r` asked for: null, and `env:` leaves
-        # it out (below: the profile may have watched another environment then).
+        # Journalled without the environment `r` asked for: null, and `env:` leaves it out
+        # (below: the profile may have watched another environment then).
         assert written[-1] == (("found", None) if not args else ("transition", "production"))
 
 
 def test_a_profile_edited_to_another_environment_exports_no_change_as_the_new_ones() -> None:
     """A profile watched staging, then was edited to watch production: its journal holds
     staging's events and changes, which `export` wrote as production's (the profile's
-    environment now), `--filter env:production` too. The journal does not record a change's
-    environment: a change no production event explains is written with none."""
+    environment now), `--filter env:production` too. Its changes were journalled before the
+    journal recorded a change's environment: one no production event explains is written with
+    none."""
     from togul_monitor.config import paths
     from togul_monitor.store.files import journal_path
 

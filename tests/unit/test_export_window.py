@@ -63,9 +63,10 @@ def test_a_filtered_export_keeps_every_outage_and_the_changes_of_its_events() ->
 
 
 def test_a_journalled_change_no_event_explains_is_written_without_an_environment() -> None:
-    """The journal does not record which environment a re-evaluation asked for, and the
-    profile's now may not be the one it watched then: a found change read from it is written
-    with environment_key null (it was the profile's), and an `env:` term leaves it out."""
+    """A change journalled before the journal recorded which environment evaluate asked for
+    (no `environment_key`), and the profile's now may not be the one it watched then: a found
+    change read from it is written with environment_key null, and an `env:` term leaves it
+    out."""
     assert exported(environment_id="env-p")[-1] == ("found", "a", None)
     kept = exported(keep=lambda e: e.environment_id == "env-p", environment_id="env-p")
     assert kept[-1] == ("event", "a", "production")  # the found change is of no environment
