@@ -221,15 +221,16 @@ def sorted_rows(rows: list[InventoryRow], sort: str) -> list[InventoryRow]:
 def state_line(snapshot: MonitorSnapshot | None, count: int, deleted: int = 0) -> str:
     """`count` the flags that exist; the `deleted` ones still listed are said apart: a run that
     saw flags come and go would otherwise count more flags than the environment has."""
+    counted = f"{count:,} flag{'' if count == 1 else 's'}"
     gone = f" · {deleted:,} deleted" if deleted else ""
-    flags = f"{count:,} flag{'' if count == 1 else 's'}{gone}"
+    flags = counted + gone
     if snapshot is None:
         return f"{flags} · no monitor running"
     from togul_monitor.core.configs import NEEDS_TOKEN
 
     state = snapshot.config_state
     if state == NEEDS_TOKEN:
-        known = f"{count:,} flag{'' if count == 1 else 's'} known from values and events{gone}"
+        known = f"{counted} known from values and events{gone}"
         return f"{known} · rules and defaults need a token profile"
     if state == "loading":
         done, total = snapshot.configs_loaded, snapshot.configs_total
