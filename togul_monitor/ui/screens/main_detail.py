@@ -47,7 +47,7 @@ def open_detail(
         app.push_screen(EventDetailScreen(marker_detail(item, time_mode), title=title))
         return
     transitions = store.transitions_for(item)
-    monitor = host.monitor
+    monitor, answers = host.monitor, store.answers
     # The view holds the changes of every event it saw answered (view/event_changes.py): one
     # answered in each context changed nothing. The monitor's look-up by id allows for two
     # recorders' clocks (domain/change_owners.py `owned_span`), so it could take a restarted
@@ -56,10 +56,9 @@ def open_detail(
         not transitions
         and monitor is not None
         and item.event_id is not None
-        and not store.answers.answered(item)
+        and not answers.answered(item)
     )
     # With several contexts the detail lists each: its change, or what it said without one.
-    answers = store.answers
     states = context_states(item, answers, transitions)
     contexts = ContextWords(answers.contexts if answers.several else (), states)
     snapshot = monitor.snapshot() if monitor is not None else None
