@@ -229,12 +229,13 @@ def late_window(store: FeedStore, watched_until: float) -> None:
 
 
 def told_again(store: FeedStore, outage: Outage) -> None:
-    """An outage that reaches over where this run begins from before it says the time the
-    boundary's window nobody watched says: a reader that told that window late took the
-    journal over before its stream was live, and its first live connection's outage runs from
-    the gone recorder's mark (core/intake.py `unwatched_from`), as the journal holds it. So
-    the window leaves the view, the boundary and what `e` exports: the time is shown once,
-    as the outage the journal holds. A later outage starts after this run began: none such."""
+    """An outage that began before this run and ends where it begins or later says the time the
+    boundary's window nobody watched (`Unwatched`) says: a reader that showed that window late
+    took the journal over before its stream was live, and its first live connection's outage
+    runs from the gone recorder's mark (core/intake.py `unwatched_from`), as the journal holds
+    it. So the window leaves the boundary and the view, and with them what `e` exports: the
+    time is shown once, as the outage the journal holds. A later outage begins after this run
+    did and leaves the window as it is."""
     for item in store.boundary:
         if type(item.source) is Unwatched:
             began = item.source.outage.ended_at  # where this run begins
