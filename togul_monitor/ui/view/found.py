@@ -99,6 +99,14 @@ def _changes(row: FoundChange) -> list[Parts]:
     return [named_change(t) for t in row.transitions]
 
 
+def change_alone(transition: ValueTransition) -> Parts:
+    """One context's change, as a row of it alone says it: named unless it is the default
+    context's (view/inventory.py, a flag's last change)."""
+    if transition.context == DEFAULT_CONTEXT:
+        return transition_parts(transition)
+    return named_change(transition)
+
+
 def change_parts(row: FoundChange) -> Parts:
     """Each context's before → after (`[premium] false → true; [free] false → true`)."""
     return joined(_changes(row))

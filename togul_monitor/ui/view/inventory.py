@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from togul_monitor.domain.flag_config import FlagConfig, rule_condition, rule_to_json, show, summary
-from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, ValueTransition
+from togul_monitor.domain.values import FlagValue, ValueTransition
 from togul_monitor.support.isotime import from_iso
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.handle import MonitorHandle
-from togul_monitor.ui.view.change import transition_parts, value_text
+from togul_monitor.ui.view.change import value_text
 from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.config_stop import (
     MET_WITHIN,
@@ -48,7 +48,7 @@ from togul_monitor.ui.view.config_stop import (
     older_than_change,
     stale_configs,
 )
-from togul_monitor.ui.view.contexts import named_change
+from togul_monitor.ui.view.found import TYPE_CELL, change_alone
 from togul_monitor.ui.view.status import stale_note
 from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING, shows_stale
 
@@ -123,9 +123,7 @@ def _server_time(text: str | None) -> float | None:
 def found_text(found: ValueTransition) -> str:
     """A value change no event explains, in words: `re-evaluated: false → true`, its context
     named when the profile names its contexts."""
-    named = found.context != DEFAULT_CONTEXT
-    parts = named_change(found) if named else transition_parts(found)
-    return "re-evaluated: " + "".join(part.text for part in parts)
+    return f"{TYPE_CELL.text}: " + "".join(part.text for part in change_alone(found))
 
 
 def last_change(
