@@ -132,7 +132,7 @@ class HelpScreen(ModalScreen[None]):
                 return
             yield Static(Text("Keys", style="bold underline"))
             yield Static(help_table(self.rows))
-            panes = Text("\nPanes\n", style="bold underline")
+            panes = Text.assemble(("\nPanes\n", "bold underline"))  # the title's style alone
             for name, what in PANES:
                 panes.append(f"{name:<11}", style="bold")
                 panes.append(what + "\n", style="")

@@ -48,7 +48,9 @@ def _credential(profile: Profile) -> str:
 def profile_label(profile: Profile, current: str) -> Text:
     mark = "● " if profile.name == current else "  "
     # One line per profile at any width (80 columns too): cut with an ellipsis, never wrapped.
-    text = Text(mark, style="bold green", no_wrap=True, overflow="ellipsis")
+    # The mark's style as a span, not the Text's own (which every span appended would take).
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(mark, style="bold green")
     text.append(f"{safe_text(profile.name):<20}", style="bold")
     text.append(f" {safe_text(profile.environment_key or '-'):<12}", style="cyan")
     if profile.builtin:

@@ -169,7 +169,7 @@ def value_cell(value: FlagValue | None, room: int, *, flashing: bool, evaluates:
     elif current is None and not evaluates:
         shown = Text(cut_cells(NOT_EVALUATED, room), style="dim")
     elif current is None:
-        shown = Text(WAITING, style=WAITING_STYLE)
+        shown = Text(WAITING, style=WAITING_STYLE)  # its stale mark dim too: nothing answered yet
         if value.stale:
             shown.append(STALE_MARK, style="yellow")
     else:
@@ -196,7 +196,8 @@ def marked_value(text: str, room: int, stale: bool, style: str = "") -> Text:
     value longer than shown where the truth is a whole value that may be out of date. The
     values pane and the inventory (`i`) cut their values by this one rule."""
     mark = STALE_MARK if stale else ""
-    shown = Text(cut_cells(text, room - cell_len(mark)), style=style)
+    # Spans, not the Text's own style, which the mark appended would take too.
+    shown = Text.assemble((cut_cells(text, room - cell_len(mark)), style))
     if stale:
         shown.append(STALE_MARK, style="yellow")
     return shown
