@@ -63,7 +63,6 @@ class Evaluations:
         self._clock = clock
         self.context = context
         self.values = FlagValues(context)
-        self.environment: str | None = None  # what evaluate asks for: the journal keeps it
         self.watched: set[str] = set(watched)
         # Flag keys come from the server: beyond `max_flags` monitored flags (watched ones
         # always are), an event of another flag is shown and counted, not evaluated.
@@ -89,7 +88,7 @@ class Evaluations:
     ) -> None:
         """Evaluate for `profile` (it has an API key and an environment key), `attributes`."""
         assert profile.api_key is not None
-        self.values.environment_key = self.environment = profile.environment_key or None
+        self.values.environment_key = profile.environment_key or None  # what evaluate asks for
         self.client = EvaluateClient(
             profile.base_url,
             api_key=profile.api_key,
