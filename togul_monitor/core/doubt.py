@@ -51,12 +51,9 @@ class JournalledDoubt:
                 self._write(values, journal, key)
 
     def _write(self, values: FlagValues, journal: Journal, key: str) -> None:
-        value = values.get(key)
-        if value is None or value.evaluated_at is None:
-            return  # never answered nor remembered: no row
-        if value.deleted or value.current is not None:
-            evaluation = value.previous if value.deleted else value.current
-            self.set_last(values, journal, key, evaluation, value.evaluated_at, value.deleted)
+        in_doubt = _rewrite(values, journal, key)
+        if in_doubt is not None:
+            self.written(key, in_doubt)
 
     def set_last(
         self,
@@ -68,20 +65,42 @@ class JournalledDoubt:
         deleted: bool = False,
     ) -> None:
         """`key`'s last value into the journal, with its doubt as `values` hold it now."""
-        if journal is None:
-            return
-        in_doubt = values.unseen.in_doubt(key)
-        self.written(key, in_doubt)
-        context, environment = values.context, values.environment_key
-        journal.set_last_value(
-            key,
-            evaluation,
-            at,
-            deleted=deleted,
-            context=context,
-            environment=environment,
-            in_doubt=in_doubt,
-        )
+        if journal is not None:
+            self.written(key, _set_last(values, journal, key, evaluation, at, deleted))
+
+
+def _set_last(
+    values: FlagValues,
+    journal: Journal,
+    key: str,
+    evaluation: Evaluation | None,
+    at: float,
+    deleted: bool,
+) -> bool:
+    """`key`'s last value into the journal, with its doubt as `values` hold it now (returned)."""
+    in_doubt = values.unseen.in_doubt(key)
+    journal.set_last_value(
+        key,
+        evaluation,
+        at,
+        deleted=deleted,
+        context=values.context,
+        environment=values.environment_key,
+        in_doubt=in_doubt,
+    )
+    return in_doubt
+
+
+def _rewrite(values: FlagValues, journal: Journal, key: str) -> bool | None:
+    """`key`'s value as `values` hold it into the journal, with its doubt (returned); None:
+    never answered nor remembered, no row."""
+    value = values.get(key)
+    if value is None or value.evaluated_at is None:
+        return None
+    if not value.deleted and value.current is None:
+        return None
+    evaluation = value.previous if value.deleted else value.current
+    return _set_last(values, journal, key, evaluation, value.evaluated_at, value.deleted)
 
 
 def journal_values(
@@ -94,19 +113,8 @@ def journal_values(
     than the journal's (`held`), with their doubt: the next run compares with the journal's, and
     older ones would find these changes again."""
     for context, values in value_sets.items():
-        env = values.environment_key
         for key, value in values.mapping.items():
             at = value.evaluated_at
             if at is None or at < since or at <= held.get((context, key), -math.inf):
                 continue
-            if value.deleted or value.current is not None:
-                evaluation = value.previous if value.deleted else value.current
-                journal.set_last_value(
-                    key,
-                    evaluation,
-                    at,
-                    deleted=value.deleted,
-                    context=context,
-                    environment=env,
-                    in_doubt=values.unseen.in_doubt(key),
-                )
+            _rewrite(values, journal, key)
