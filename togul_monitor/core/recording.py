@@ -72,8 +72,8 @@ class Opened(msgspec.Struct):
     #: Until when the journal's recorders watched the stream (its "watched until" mark,
     #: core/watched.py), as it was when opened: a reader's feed dates the window nobody
     #: watched before this run from it too. For a reader of a journal whose mark shows its
-    #: recorder live (core/watched.py `recorder_live`, by `judged_mark`), the time it was opened: the recorder
-    #: watches on. None: no mark (an older program's journal).
+    #: recorder live (core/watched.py `recorder_live`, by `judged_mark`), the time it was
+    #: opened: the recorder watches on. None: no mark (an older program's journal).
     watched_until: float | None = None
     #: That recent mark, which the reader cannot judge yet (its recorder may have died just
     #: before): looked at again once a live recorder would have moved it
@@ -190,7 +190,6 @@ async def open_journal(
                 opened.watched_until = now
         else:
             opened.watched_until = await asyncio.to_thread(watched_mark, journal, now)
-        if not opened.busy:
             opened.resumed = await asyncio.to_thread(
                 _resume_point, journal, opened.events, environment_id, environment_key, now
             )
@@ -200,8 +199,8 @@ async def open_journal(
     except JournalError as exc:
         opened.events, opened.last_values, opened.changes = [], {}, NO_CHANGES
         opened.last_configs = {}
-        opened.outages, opened.watched_until, opened.live_mark = [], None, None
-        opened.live_within = None
+        opened.outages, opened.watched_until = [], None
+        opened.live_mark, opened.live_within = None, None
         opened.problem = f"journal history not loaded: {exc}"
     except asyncio.CancelledError:
         close_aside(journal)
