@@ -113,9 +113,9 @@ class MonitorJournal:
         if opened.reopen is not None:
             self._takeover = Takeover(opened.reopen, self._take_over, self._takeover_interval)
             self._takeover.start()
-        live = (opened.live_mark, opened.live_within, opened.watched_until)
-        if live[0] is not None and live[1] is not None and live[2] is not None:
-            look = self._look_again(live[0], live[1], live[2], profile.heartbeat_seconds)
+        mark, within, until = opened.live_mark, opened.live_within, opened.watched_until
+        if mark is not None and within is not None and until is not None:
+            look = self._look_again(mark, within, until, profile.heartbeat_seconds)
             self._look = asyncio.get_running_loop().create_task(look, name="journal-mark")
         return opened
 
