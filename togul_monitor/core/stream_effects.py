@@ -9,10 +9,10 @@ the profile's environment only (core/environment.py):
   missed changes (`unseen`), the next change of every flag is marked as possibly holding some;
 - an outage reported as one that may have missed changes, proved whole later (the first event
   after it resumed the ids): the marks it added are taken back; what it asked again stays;
-- a run's values (and configurations) remembered from an earlier run are marked too (the server may have changed
-  meanwhile), but when the journal dates that run's end, the time between the runs is the run's
-  first outage: proved whole (at once, or later as above), its replay is the whole account, and
-  those marks are taken back (domain/unseen.py);
+- a run's values (and configurations) remembered from an earlier run are marked too (the server
+  may have changed meanwhile), but when the journal dates that run's end, the time between the
+  runs is the run's first outage: proved whole (at once, or later as above), its replay is the
+  whole account, and those marks are taken back (domain/unseen.py);
 - a possible gap (a flag's version jumped): that flag's next change is marked so;
 - while the stream is blind (down, or back and its outage not decided yet: up to a second),
   every change found is marked so: an answer then may hold a change whose event was lost.
