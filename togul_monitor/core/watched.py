@@ -50,8 +50,13 @@ def live_mark_due(mark: float, heartbeat: float, promised: float | None = None) 
     slack) is one no live recorder leaves, so it stopped watching there (killed, its stream
     lost). `promised`: the pace and heartbeat the recorder said it marks at (its profile's
     heartbeat, not the reader's), which then count instead (None: not said)."""
-    within = WATCHED_PACE + heartbeat if promised is None else promised
-    return mark + within + LIVE_MARK_SLACK
+    return mark + _within(promised, heartbeat) + LIVE_MARK_SLACK
+
+
+def _within(promised: float | None, heartbeat: float) -> float:
+    """The seconds a recorder moves its mark within: as it `promised`, else the pace and the
+    reader's `heartbeat` (a mark that did not say it)."""
+    return WATCHED_PACE + heartbeat if promised is None else promised
 
 
 def recorder_live(
@@ -73,15 +78,10 @@ def promised_within(mark: WatchedUntil, watchers: Iterable[Watcher], heartbeat: 
     does, so the longest such promise counts. The writer of a mark that stays still has
     stopped watching, but another may watch on: it is not taken as stopped before they all
     could have moved it (a `not watched` window told late, never one told falsely)."""
-    own = WATCHED_PACE + heartbeat
-
-    def within(promise: float | None) -> float:
-        return own if promise is None else promise
-
-    longest = within(mark.moves_within)
+    longest = _within(mark.moves_within, heartbeat)
     for w in watchers:
-        if w.at <= mark.at <= w.at + within(w.moves_within) + LIVE_MARK_SLACK:
-            longest = max(longest, within(w.moves_within))
+        if w.at <= mark.at <= live_mark_due(w.at, heartbeat, w.moves_within):
+            longest = max(longest, _within(w.moves_within, heartbeat))
     return longest
 
 
