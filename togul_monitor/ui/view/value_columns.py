@@ -196,8 +196,7 @@ def marked_value(text: str, room: int, stale: bool, style: str = "") -> Text:
     value longer than shown where the truth is a whole value that may be out of date. The
     values pane and the inventory (`i`) cut their values by this one rule."""
     mark = STALE_MARK if stale else ""
-    # Spans, not the Text's own style, which the mark appended would take too.
-    shown = Text.assemble((cut_cells(text, room - cell_len(mark)), style))
+    shown = Text(cut_cells(text, room - cell_len(mark)), style=style)
     if stale:
         shown.append(STALE_MARK, style="yellow")
     return shown
