@@ -9,7 +9,8 @@ Outage rule (documented for the UI and tested):
   when that run stopped watching) has one at its first connection: the time between the runs is
   an outage too, proved whole or not by the replay as any other, and not proved when the first
   event is of another environment than that last one (another stream: the profile's key or
-  server changed since).
+  server changed since). A token's stream, which numbers every environment's events in one
+  sequence, resumes after its last event of any environment (no environment to check).
 * `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id), the
   first new event after the reconnect has id L + 1, and nothing in its batch contradicts that
   (`_consistent`). Ids are a server sequence, so nothing can lie between L and L + 1, unless
@@ -61,6 +62,8 @@ class ResumePoint(NamedTuple):
     # When the earlier stream was last watched: the journal's "watched until" mark (never
     # before its last event's received_at; core/recording.py), or when this run's was lost.
     since: float
+    # The stream the replay must be of (None: any). An org-wide (token) stream numbers every
+    # environment's events in one sequence, so it resumes with None (core/monitor_stream.py).
     environment_id: str | None = None
     # The journal's latest events, oldest first: each flag's versions as the earlier run knew
     # them, against which the replay is checked (this run's own tracker starts empty).

@@ -146,8 +146,9 @@ class Monitor:
         loop = self._owner.bind()
         profile = self.profile
         plan, verification = await prepare(profile, self._tokens.keeper)
+        org_wide = not plan.credentials.environment_scoped  # a token's: every environment
         remembered, dated = (
-            await self._open_journal(plan.environment_id) if self.record else ({}, False)
+            await self._open_journal(plan.environment_id, org_wide) if self.record else ({}, False)
         )
         self._stream.credentials = plan.credentials
         for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
@@ -198,12 +199,12 @@ class Monitor:
                 self._hub.end_all()
 
     async def _open_journal(
-        self, env_id: str | None
+        self, env_id: str | None, org_wide: bool
     ) -> tuple[dict[str, dict[str, LastValue]], bool]:
         """The journal's last values, and whether a replay may prove the time since its run
         whole (`FlagValues.seed`'s `dated`: core/recording.py `Opened.dated`)."""
         where = (self.profile, self._journal_dir, self._journal_options)
-        opened = await self._recording.open(*where, env_id)
+        opened = await self._recording.open(*where, env_id, org_wide)
         if opened.problem is not None:
             self._note(opened.problem)
         return opened.last_values, opened.dated

@@ -94,14 +94,19 @@ class MonitorJournal:
         directory: Path | None,
         options: Mapping[str, Any],
         environment_id: str | None,
+        org_wide: bool = False,
     ) -> Opened:
         """Open the profile's journal, preload the intake with what it remembers, and, when
         another process records it, start trying to take it over (and, on a recent mark, to
-        look at it again)."""
+        look at it again). `org_wide`: the stream is a token's, of every environment."""
         load = min(self._intake.log.capacity, LOAD_EVENTS_AT_START)
         where = (profile.name, directory, self._clock, options, load)
         opened = await open_journal(
-            *where, environment_id, profile.environment_key, heartbeat=profile.heartbeat_seconds
+            *where,
+            environment_id,
+            profile.environment_key,
+            heartbeat=profile.heartbeat_seconds,
+            org_wide=org_wide,
         )
         self.journal = self._intake.journal = opened.journal
         self.notice, self.busy = opened.notice, opened.busy

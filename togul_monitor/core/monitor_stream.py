@@ -45,12 +45,17 @@ class MonitorStream:
     def start(self) -> None:
         """A fresh stream client, resumed where the intake says (core/intake.py
         `take_resumed`), read by a new task."""
+        resumed = self._intake.take_resumed()
+        if resumed is not None and not self.credentials.environment_scoped:
+            # An org-wide stream numbers every environment's events in one sequence: its last
+            # event, of whichever environment, is where it resumes (docs/stream-client.md).
+            resumed = resumed._replace(environment_id=None)
         stream = self._factory(
             self._profile,
             api_key=self.credentials.api_key,
             token=self.credentials.token,
             clock=self._clock,
-            resumed=self._intake.take_resumed(),
+            resumed=resumed,
         )
         if isinstance(stream, StreamClient) and stream.auth == "bearer":
             stream.tokens = self._tokens.keeper  # its current token on every connection

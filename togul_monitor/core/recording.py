@@ -114,6 +114,7 @@ async def open_journal(
     environment_key: str | None = None,
     journal_url: str | None = None,
     heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
+    org_wide: bool = False,
 ) -> Opened:
     """Open the profile's journal and read its last `load_events` events, what they changed
     and the last values (off the loop: the database blocks). `environment_id`: the profile's,
@@ -122,7 +123,8 @@ async def open_journal(
     which database (None: the profile's SQLite file under `directory`); `options` may carry
     it too (`Monitor(journal_url=...)` adds it to its journal options). `heartbeat`: the
     profile's heartbeat seconds: how old a live recorder's mark may be where the recorder did
-    not say it (`judged_mark`)."""
+    not say it (`judged_mark`). `org_wide`: the stream is a token's, which carries every
+    environment (every journalled event is of it: `_resume_point`)."""
     options = dict(options)
     journal_url = options.pop("journal_url", None) or journal_url
     writer = bool(options.pop("journal_writer", False))
@@ -190,8 +192,9 @@ async def open_journal(
                 opened.watched_until = now
         else:
             opened.watched_until = await asyncio.to_thread(watched_mark, journal, now)
+            scope = (None, None) if org_wide else (environment_id, environment_key)
             opened.resumed = await asyncio.to_thread(
-                _resume_point, journal, opened.events, environment_id, environment_key, now
+                _resume_point, journal, opened.events, *scope, now
             )
             if opened.events and opened.resumed is None:  # another environment's journal:
                 opened.last_values = {}  # its values are too, and what they found
@@ -274,7 +277,8 @@ def _resume_point(
     mark, core/watched.py; never before that event). A journal without events but with a mark
     resumes from the mark with no id: the outage may have missed changes. None for a journal
     nobody watched from, or whose recent events are all of other environments than the
-    profile's (a profile whose key now names another one). On a thread: it reads the journal."""
+    profile's (a profile whose key now names another one); `environment_id` and `key` None:
+    every event is the stream's (a token's, org-wide). On a thread: it reads the journal."""
     if not events:
         # A run watched before, though it saw no event: the time since is an outage, from its
         # mark (one not believed, ahead of the clock, from now: still an outage, not none).
