@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from textual.app import App
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Footer, Static
+from textual.widgets._footer import FooterKey
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import FlagEvent
@@ -176,11 +177,29 @@ async def test_the_periodic_check_is_one_listing_and_the_flags_that_moved(
 
 
 async def test_without_a_token_the_matrix_says_why(emulator: EmulatorHandle) -> None:
+    """Before, `r` sent the read with an empty Bearer and the header said `failed: management
+    API unreachable: LocalProtocolError`, and the footer offered keys that could do nothing."""
     app = Bare(make_profile(emulator))
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, EnvMatrixScreen), what="matrix")
-        header = str(app.screen.query_one("#matrix-state", Static).render())
-        assert "needs a token profile" in header
+        screen = app.screen
+        assert isinstance(screen, EnvMatrixScreen)
+
+        def header() -> str:
+            return str(screen.query_one("#matrix-state", Static).render())
+
+        assert "needs a token profile" in header()
+        footer = {key.description for key in screen.query_one(Footer).query(FooterKey)}
+        assert footer == {"Close", "Help"}, footer
+        for key in ("r", "a", "b", "d"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert not screen.busy and screen.reads == 0, key  # nothing was sent
+            assert "needs a token profile" in header(), (key, header())
+        screen.action_refresh_all()  # any read path, not only the keys
+        await pilot.pause()
+        assert not screen.busy and screen.reads == 0
+        assert "needs a token profile" in header()
 
 
 class Log:

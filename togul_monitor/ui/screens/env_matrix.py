@@ -111,6 +111,8 @@ def read_job(
 
 
 DIFFER_TIP = "Only the flags that differ between the environments, or every flag again"
+# The keys that read or show what was read: without a token they do nothing (`check_action`).
+NEEDS_READ = frozenset({"toggle_differ", "next_a", "next_b", "refresh_all"})
 
 
 class EnvMatrixScreen(ModalScreen[None]):
@@ -161,10 +163,16 @@ class EnvMatrixScreen(ModalScreen[None]):
         self._full_at = 0.0  # wall-clock time of the next read of everything
         self._check_at = 0.0  # wall-clock time of the next listing
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a token nothing can be read: the keys that read or show what was read are
+        neither run nor offered in the footer (the header says why)."""
+        return bool(self.profile.token) or action not in NEEDS_READ
+
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "environments"
-            box.border_subtitle = "d only differing · a/b environments · r refresh · enter diff"
+            if self.profile.token:
+                box.border_subtitle = "d only differing · a/b environments · r refresh · enter diff"
             yield Static("", id="matrix-state")
             yield DataTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
         yield modal_footer()
@@ -202,7 +210,7 @@ class EnvMatrixScreen(ModalScreen[None]):
         self._position = end
 
     def _read(self, *, full: bool = False, check: bool = False) -> None:
-        if self.busy:
+        if self.busy or not self.profile.token:  # no read without a token (`on_mount`'s text)
             return
         full = full or self.project is None
         now = self.clock()
