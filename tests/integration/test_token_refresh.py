@@ -283,6 +283,32 @@ def test_login_stores_both_tokens_and_prints_neither(short_lived: EmulatorHandle
     assert "refused" in wrong.stderr and load_config().profiles["p"].token == entry.token
 
 
+def test_login_creates_the_profile_it_is_given_the_url_and_environment_of(
+    short_lived: EmulatorHandle,
+) -> None:
+    """Before, `login --profile org` on a fresh setup said to `profiles add` first, which
+    refused a profile without a credential: the README's step could not be followed."""
+    creds = short_lived.credentials
+    login = ["login", "--profile", "org"]
+    bare = CliRunner().invoke(cli, login, input=f"{creds.username}\n{creds.password}\n")
+    assert bare.exit_code == 2, bare.output
+    assert "togul-monitor login --profile org --url URL --environment KEY" in bare.stderr
+    where = ["--url", short_lived.base_url, "--environment", "production"]
+    refused = CliRunner().invoke(cli, [*login, *where], input=f"{creds.username}\nwrong\n")
+    assert refused.exit_code == 3 and "org" not in load_config().profiles  # nothing half-made
+    result = CliRunner().invoke(
+        cli, [*login, *where], input=f"{creds.username}\n{creds.password}\n"
+    )
+    assert result.exit_code == 0, result.output
+    entry = load_config().profiles["org"]
+    assert (entry.base_url, entry.environment_key) == (short_lived.base_url, "production")
+    assert entry.token and entry.refresh_token and projects_status(short_lived, entry.token) == 200
+    assert entry.token not in result.output and "now holds a token" in result.stdout
+    other = ["--url", short_lived.base_url, "--environment", "staging"]
+    again = CliRunner().invoke(cli, [*login, *other], input=f"{creds.username}\n{creds.password}\n")
+    assert again.exit_code == 2 and "profiles edit org" in again.stderr, again.output
+
+
 def test_tail_names_the_credential_the_server_rejected(short_lived: EmulatorHandle) -> None:
     # A server key cannot stream, so the token does; when the token dies, the message names it
     # (masked), not the key beside it.

@@ -3,7 +3,10 @@
 Asks for the email (or takes `--email`) and the password (never echoed), calls
 `POST /api/v1/login` (docs/protocol.md), and writes the access token and the refresh token into
 the profile as literals (`token`, `refresh_token`; the file is mode 0600 and keeps its
-comments). The monitor then renews the token before it expires and writes each rotated pair
+comments). A profile not saved yet is created by the login itself when `--url` and
+`--environment` say where (the token is its credential; `profiles add` refuses a profile
+without one, so a token profile could not be added before its first login), and only once the
+server accepted the login: a refused one leaves nothing behind. The monitor then renews the token before it expires and writes each rotated pair
 back (core/tokens.py). Neither token, nor the password, is ever printed: only when the token
 expires. Exit codes as every command's (cli/common.py): 2 usage or configuration, 3 the server
 refused the login, 1 it could not be reached.
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -23,22 +28,34 @@ from togul_monitor.cli.common import (
     reports_config_errors,
 )
 from togul_monitor.cli.secrets import stdin_is_terminal
+from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileStore, load_config
 from togul_monitor.config.resolve import choose_profile_name
-from togul_monitor.config.validate import BUILTIN_NAMES, display_url
+from togul_monitor.config.validate import (
+    BUILTIN_NAMES,
+    check_name,
+    display_url,
+    validate_profile,
+)
 from togul_monitor.support.text import safe_text
 
 
 @click.command()
 @click.option("--profile", "profile_name", metavar="NAME", help="The saved profile to log in.")
 @click.option("--email", metavar="EMAIL", help="The account's email (asked for when not given).")
+@click.option("--url", metavar="URL", help="A new profile's server (with --environment).")
+@click.option("--environment", metavar="KEY", help="A new profile's environment key.")
 @reports_config_errors
-def login(profile_name: str | None, email: str | None) -> None:
-    """Log in and store a token and a refresh token in a saved profile.
+def login(
+    profile_name: str | None, email: str | None, url: str | None, environment: str | None
+) -> None:
+    """Log in and store a token and a refresh token in a profile.
 
-    The password is asked for without echo. The monitor renews the token before it expires, so
-    a profile that holds both keeps working for as long as the refresh token lives.
+    The password is asked for without echo. A profile not saved yet is created, with the token
+    as its credential, when --url and --environment are given. The monitor renews the token
+    before it expires, so a profile that holds both keeps working for as long as the refresh
+    token lives.
     """
     from togul_monitor.client.tokens import TokenError, jwt_times, utc
     from togul_monitor.client.tokens import login as request_login
@@ -52,11 +69,11 @@ def login(profile_name: str | None, email: str | None) -> None:
         )
     entry = config.profiles.get(name)
     if entry is None:
-        raise ConfigError(
-            f"no saved profile named {safe_text(name)!r}",
-            file=config.path,
-            hint="add it first: togul-monitor profiles add NAME --url URL --environment KEY ...",
-        )
+        entry = new_entry(name, url, environment, config.path)
+        new = True
+    else:
+        same_place(entry, url, environment, config.path)
+        new = False
     where = display_url(entry.base_url)
     if stdin_is_terminal():
         username = email or click.prompt(f"Email for {where}", err=True)
@@ -77,11 +94,49 @@ def login(profile_name: str | None, email: str | None) -> None:
         sys.exit(EXIT_CREDENTIALS if refused else EXIT_FAILED)
     if pair.refresh_token is None:
         click.echo("login: warning: no refresh token came with the token", err=True)
-    ProfileStore().store_tokens(name, token=pair.token, refresh_token=pair.refresh_token)
+    store = ProfileStore()
+    if new:
+        store.add(replace(entry, token=pair.token, refresh_token=pair.refresh_token))
+    else:
+        store.store_tokens(name, token=pair.token, refresh_token=pair.refresh_token)
     _, expires_at = jwt_times(pair.token)
     until = f", valid until {utc(expires_at)}" if expires_at is not None else ""
     renew = " and a refresh token" if pair.refresh_token else ""
+    made = f"profile {name!r} added" if new else f"profile {name!r}"
     click.echo(
-        f"logged in to {where} as {safe_text(username.strip())}: profile {name!r} now holds a "
+        f"logged in to {where} as {safe_text(username.strip())}: {made}, now holds a "
         f"token{until}{renew}"
     )
+
+
+def new_entry(name: str, url: str | None, environment: str | None, path: Path) -> ProfileEntry:
+    """The profile a login creates (checked before any password is asked for)."""
+    if not url or not environment:
+        raise ConfigError(
+            f"no saved profile named {safe_text(name)!r}",
+            file=path,
+            hint=(
+                f"to create it with the token: togul-monitor login --profile {name} --url URL "
+                "--environment KEY (or add it first with an API key: togul-monitor profiles "
+                "add NAME --url URL --environment KEY --api-key-env VAR)"
+            ),
+        )
+    problem = check_name(name)
+    if problem:
+        raise ConfigError(problem, profile=name)
+    entry = ProfileEntry(name=name, base_url=url, environment_key=environment)
+    # Everything but the credential, which the login brings: a stand-in token for the check.
+    validate_profile(name, {**entry.to_table(), "token": "stand-in"})
+    return entry
+
+
+def same_place(entry: ProfileEntry, url: str | None, environment: str | None, path: Path) -> None:
+    """A saved profile is logged in where it points: `--url`/`--environment` may only agree."""
+    given = (("URL", url, entry.base_url), ("environment", environment, entry.environment_key))
+    differs = [what for what, value, saved in given if value is not None and value != saved]
+    if differs:
+        raise ConfigError(
+            f"profile {safe_text(entry.name)!r} exists with another {' and '.join(differs)}",
+            file=path,
+            hint=f"change it with togul-monitor profiles edit {entry.name}, then log in",
+        )
