@@ -249,3 +249,25 @@ def test_the_contexts_not_shown_and_how_to_see_them_fit_the_border() -> None:
     assert not_shown(many, 40) == "5 not shown: alpha, … (y copies all)"
     assert not_shown(many, 44) == "5 not shown: alpha, bravo, … (y copies all)"
     assert not_shown(hidden, 32) == "3 not shown (y copies all)"
+
+
+def test_an_unreachable_host_reads_as_tail_says_it_and_whole_at_80_columns() -> None:
+    """Before, the bar showed the HTTP library's raw text, cut to nothing at 80 columns
+    (`retrying in 6s (cannot connect: All…)`), where `tail` said what it meant."""
+    from togul_monitor.config.profiles import Profile
+    from togul_monitor.ui.view.feed_store import FeedStore
+    from togul_monitor.ui.view.status import status_info
+
+    profile = Profile("dead", "http://127.0.0.1:9", "production")
+    error = "cannot connect: All connection attempts failed"
+    down = Status(ConnectionState.RETRYING, at=1.0, attempt=3, next_try_at=7.0, error=error)
+    shown = snapshot(profile_name="dead", status=down)
+    info = status_info(
+        profile=profile, status=down, switching=False, store=FeedStore(), snapshot=shown, now=1.0
+    )
+    info.environment_verified = False
+    wide = render_status(info, width=200).plain.split("\n")[0]
+    assert "(nothing accepted the connection: 127.0.0.1:9)" in wide, wide
+    first = render_status(info, narrow=True, width=80).plain.split("\n")[0]
+    assert "retrying in 6s (nothing accepted the connection)" in first, first
+    assert len(first) <= 80

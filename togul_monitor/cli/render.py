@@ -1,5 +1,5 @@
 """How `tail` prints (`TailPrinter`): its lines, times as cli/times.py writes them (local, shared
-with `history`), connection errors in plain words (cli/plain_errors.py).
+with `history`), connection errors in plain words (support/plain_errors.py).
 
 `tail` writes to stdout what happened to flags: each event, and each before → after transition
 of a value the profile's context gets, on a line of its own when the re-evaluation answers
@@ -31,7 +31,6 @@ from functools import partial
 from typing import TextIO
 
 from togul_monitor.cli.change_words import change_text, json_text
-from togul_monitor.cli.plain_errors import plain_error
 from togul_monitor.cli.stream_words import (
     malformed_words,
     outage_proven_words,
@@ -77,6 +76,7 @@ from togul_monitor.store.export_json import (
     iso_time,
     transition_json,
 )
+from togul_monitor.support.plain_errors import plain_error
 from togul_monitor.support.text import safe_text
 
 # --- tail ----------------------------------------------------------------------------------

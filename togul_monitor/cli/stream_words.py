@@ -1,9 +1,9 @@
 """What `tail` says on stderr about the stream's own items: its status, an outage, its later
 proof, a possible gap, an unusable event. Plain words; every server string through `safe_text`
-(a status's error in plain words already: cli/plain_errors.py). With `--json`, a possible gap and
-an unusable event get a line on stdout too (`unusable_json`, `possible_gap_json`), as an outage
-does (cli/tail_output.py): each says the stream may have lost a change, which a program reading
-stdout alone must learn. They are rare, never on the events' path."""
+(a status's error in plain words already: support/plain_errors.py). With `--json`, a possible
+gap and an unusable event get a line on stdout too (`unusable_json`, `possible_gap_json`), as an
+outage does (cli/tail_output.py): each says the stream may have lost a change, which a program
+reading stdout alone must learn. They are rare, never on the events' path."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def status_words(
     item: Status, previous: ConnectionState | None, url: str, error: str | None
 ) -> str | None:
     """The line of a status (None: not worth one): `previous` the state before it, `url` the
-    stream's, `error` its error in plain words (cli/plain_errors.py; None: it has none)."""
+    stream's, `error` its error in plain words (support/plain_errors.py; None: it has none)."""
     if item.state is ConnectionState.CONNECTING:
         if item.error:  # connected, not live yet: why
             return f"{safe_text(item.error)} ({display_url(url)})"

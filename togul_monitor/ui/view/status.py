@@ -19,6 +19,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.protocol import EVENT_TYPES
+from togul_monitor.support.plain_errors import plain_words
 from togul_monitor.ui.view.change import cut_cells, share
 from togul_monitor.ui.view.feed_store import FeedStore
 
@@ -43,7 +44,8 @@ class StatusInfo(msgspec.Struct):
     environment_verified: bool = True  # False: the profile's name for it, not checked
     state: ConnectionState = ConnectionState.CONNECTING
     retry_in: float | None = None
-    error: str | None = None
+    error: str | None = None  # in plain words, the reason first (support/plain_errors.py)
+    error_reason: str | None = None  # its words that matter, kept whole when the room is short
     rate: Sequence[int] = ()
     heartbeat_age: float | None = None
     silent: float | None = None  # a live stream silent for longer than it should be (`silence`)
@@ -192,6 +194,9 @@ def status_info(
 
             text, short = stopped_note(snapshot.configs_stopped, profile, now)
             info.notes = (Note(text, short, "bold yellow"), *info.notes)
+    if info.error:  # as `tail` words it, the reason first: a cut loses the host, not it
+        words = plain_words(info.error, profile.base_url)
+        info.error, info.error_reason = words.brief, words.reason
     if store.skipped:
         # Rows a paint left out under a burst sit between two rows of the feed, unseen: say so,
         # and where they are (a refilter or an export reads them from the log).

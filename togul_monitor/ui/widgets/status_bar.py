@@ -94,10 +94,14 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         modes.append("  " + hidden_label(info.hidden_types, narrow), style="cyan")
     modes.append(f"  time {info.time_mode}", style="dim")
     if error is not None:
-        # The room the line has left, cut between words: the whole error when it fits. When
-        # too little is left, the error goes first and the modes are cut instead.
+        # The room the line has left, cut between words: the whole error when it fits. Else
+        # its reason alone (`nothing accepted the connection`, without the host), which must
+        # read whole: when too little is left, the error goes first and the modes are cut.
         room = width - line.cell_len - modes.cell_len - 3 if width else error.cell_len
-        if room < min(error.cell_len, 16):
+        reason = info.error_reason
+        if reason and error.cell_len > room:
+            error = Text(safe_text(reason), style="dim")
+        if room < (error.cell_len if reason else min(error.cell_len, 16)):
             room = width - line.cell_len - 3
         line.append(" (", style="dim")
         line.append_text(fit_words(error, room))
