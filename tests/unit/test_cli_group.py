@@ -73,3 +73,9 @@ def test_the_program_leaves_its_objects_to_reference_counting_at_exit() -> None:
     assert done.returncode == 0, done.stderr
     frozen = int(done.stdout.rsplit("frozen", 1)[1])
     assert frozen > 10_000
+
+
+def test_tails_help_lists_every_exit_code_the_readme_promises() -> None:
+    """143 (SIGTERM or SIGHUP) was missing from `tail --help`, though tail returns it."""
+    text = " ".join(CliRunner().invoke(cli, ["tail", "--help"]).output.split())
+    assert "130 Ctrl-C, 143 SIGTERM or SIGHUP" in text, text

@@ -283,7 +283,7 @@ def tail(
     --api-key-file/--token-file (or the TOGUL_BASE_URL, TOGUL_API_KEY and TOGUL_TOKEN
     variables; --api-key/--token work too, but show the secret in the process list). Exit
     codes: 0 done, 1 the stream stopped (or was not live for --give-up-after), 2 usage or
-    configuration error, 3 credentials rejected, 130 Ctrl-C.
+    configuration error, 3 credentials rejected, 130 Ctrl-C, 143 SIGTERM or SIGHUP.
     """
     query = parse_filter_option(query_text, "tail")
     code = EXIT_OK
