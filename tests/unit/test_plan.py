@@ -78,3 +78,18 @@ def test_a_profile_without_an_environment_takes_the_names_its_token_sees() -> No
     failed = plan_stream(profile(token=JWT, environment_key=""), "HTTP 500")
     assert failed.environment_names == {}
     assert "environment names not known (HTTP 500): events show their ids" in failed.notes
+
+
+def test_without_a_profile_the_missing_key_is_asked_for_as_a_command_gives_it() -> None:
+    """`tail --url … --token-file …` was told to add a key `to the profile (api_key_env)`: it
+    has no profile; the fix is the command's own option or variable."""
+    from togul_monitor.config.resolve import adhoc_profile
+
+    given = adhoc_profile(url="https://api.example", token=JWT, environment="staging", environ={})
+    (note,) = plan_stream(given, INFO).notes
+    assert "profile" not in note and "api_key_env" not in note, note
+    assert note.endswith("(--api-key-file PATH or TOGUL_API_KEY)"), note
+    stream_key = "tgl_str_0123456789abcdef9f2c"
+    given = adhoc_profile(url="https://api.example", api_key=stream_key, environ={})
+    (note,) = plan_stream(given, None).notes
+    assert "profile" not in note and note.endswith("(--api-key-file PATH or TOGUL_API_KEY)")

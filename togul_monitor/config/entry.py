@@ -81,6 +81,9 @@ class Profile:
     # ("token", "refresh_token"): a rotated token is written back only where it came from.
     source_file: Path | None = None
     file_literals: frozenset[str] = frozenset()
+    # Made from a command's --url (config/resolve.py `adhoc_profile`): no file to add a key to,
+    # so what is missing is asked for as the command's option or variable (core/plan.py).
+    adhoc: bool = False
 
     @property
     def read_timeout(self) -> float:

@@ -226,6 +226,7 @@ def adhoc_profile(
         environment_key=(environment or "").strip(),
         api_key=api_key,
         token=token,
+        adhoc=True,
     )
 
 

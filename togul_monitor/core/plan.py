@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from togul_monitor.client.management import EnvironmentInfo
 
 
-#: The notes say what is missing and how to fix it, in the profile's own terms.
+#: The notes say what is missing and how to fix it, in the profile's own terms (a command's
+#: --url has no profile: its own option and variable, `COMMAND_KEY`).
 NO_API_KEY = (
     "no API key: values are not evaluated; add an API key of scope sdk or server to the profile "
     "(api_key_env)"
@@ -39,15 +40,17 @@ STREAM_SCOPE_KEY = (
     "an API key of scope stream: values are not evaluated (it cannot evaluate); add an API key "
     "of scope sdk or server to the profile (api_key_env)"
 )
+PROFILE_KEY = "to the profile (api_key_env)"
+COMMAND_KEY = "(--api-key-file PATH or TOGUL_API_KEY)"
 
 
 def not_evaluated(profile: Profile) -> str | None:
     """Why the profile's values are not evaluated, with the fix; None when they are: evaluate
     takes an API key that may evaluate (sdk or server scope) and an environment key."""
-    if not profile.api_key:
-        return NO_API_KEY
-    if not key_may_evaluate(profile.api_key):
-        return STREAM_SCOPE_KEY  # asked anyway, every answer would be a 403
+    if not profile.api_key or not key_may_evaluate(profile.api_key):
+        # A stream-scope key is never asked: every answer would be a 403.
+        note = NO_API_KEY if not profile.api_key else STREAM_SCOPE_KEY
+        return note.replace(PROFILE_KEY, COMMAND_KEY) if profile.adhoc else note
     if not profile.environment_key:
         return NO_ENVIRONMENT_KEY
     return None
