@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from msgspec.structs import replace
 
 from togul_monitor.cli import cli
+from togul_monitor.cli.change_words import change_text
 from togul_monitor.cli.common import check_context_names
 from togul_monitor.cli.history_lines import history_line, names_contexts
 from togul_monitor.cli.render import TailPrinter
@@ -207,11 +208,13 @@ def test_history_names_the_context_whenever_the_journal_or_profile_has_two(
     assert not names_contexts([change()], ["default", "default"])
 
 
-def test_history_says_a_value_from_nothing_and_a_value_gone() -> None:
+def test_history_says_a_value_from_nothing_and_a_value_deleted_as_tail_does() -> None:
+    """`history` said `→ (gone)` where `tail` said `→ deleted` for the same change."""
     born = ValueTransition("f", None, ON, "7", 1.0)
     gone = ValueTransition("f", ON, None, "8", 2.0)
     assert "  value       ∅ → true (rule_match, enabled)" in history_line(born)
-    assert "  value       true (rule_match, enabled) → (gone)" in history_line(gone)
+    assert "  value       true (rule_match, enabled) → deleted" in history_line(gone)
+    assert change_text(ON, None).endswith("→ deleted")  # tail's word for it
 
 
 # --- wait --context --------------------------------------------------------------------------------

@@ -44,8 +44,8 @@ from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.text import safe_text
 
 
-def _show_value(evaluation: Evaluation | None, missing: str = "(gone)") -> str:
-    """`missing`: a value before (`∅`: created, or back) or after (`(gone)`: deleted)."""
+def _show_value(evaluation: Evaluation | None, missing: str = "deleted") -> str:
+    """`missing`: a value before (`∅`: created, or back) or after (`deleted`, as `tail` says)."""
     data = evaluation_to_json(evaluation)
     if data is None:
         return missing
