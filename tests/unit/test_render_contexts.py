@@ -249,3 +249,40 @@ def test_tail_with_an_unknown_context_is_a_usage_error_before_connecting() -> No
     result = CliRunner().invoke(cli, [*args, "production", "--context", "eu", "--no-record"])
     assert result.exit_code == 2, result.output
     assert "unknown context eu: profile url-127.0.0.1-9 evaluates for default" in result.stderr
+
+
+def test_history_lists_one_events_value_lines_in_the_profiles_context_order() -> None:
+    """They came in the order the contexts answered ([beta], [premium], [default] for one event,
+    [default], [premium], [beta] for the next); now default first, then as the file lists them."""
+    from togul_monitor.cli.history_lines import in_context_order
+
+    def changed(context: str, event: str | None, at: float) -> ValueTransition:
+        return ValueTransition("f", ON, None, event, at, context=context)
+
+    event = FlagEvent("flag.updated", "f", "env", 2, 1.0, "8", 1.0)
+    newest_first = [
+        changed("default", "9", 9.3),
+        changed("premium", "9", 9.2),
+        changed("zeta", "9", 9.15),  # the journal's only: after the profile's
+        changed("beta", "9", 9.1),
+        event,
+        changed("premium", "8", 8.3),
+        changed("beta", "8", 8.2),
+        changed("default", "8", 8.1),
+        changed("beta", None, 7.2),  # found, no event: left where they are
+        changed("default", None, 7.1),
+    ]
+    ordered = in_context_order(newest_first, ["default", "premium", "beta"])
+    said = [(e.context, e.event_id) for e in ordered if isinstance(e, ValueTransition)]
+    assert said == [
+        ("default", "9"),
+        ("premium", "9"),
+        ("beta", "9"),
+        ("zeta", "9"),
+        ("default", "8"),
+        ("premium", "8"),
+        ("beta", "8"),
+        ("beta", None),
+        ("default", None),
+    ]
+    assert ordered[4] is event

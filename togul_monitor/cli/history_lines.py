@@ -19,7 +19,8 @@ change, not for the journal (`found_by_reevaluation`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar, cast
 
 from togul_monitor.cli.times import clock, replay_words, stamp
 from togul_monitor.domain.change_owners import ChangeOwners
@@ -42,6 +43,8 @@ from togul_monitor.domain.values import (
 )
 from togul_monitor.store.model import StoredDiff
 from togul_monitor.support.text import safe_text
+
+E = TypeVar("E")
 
 
 def _show_value(evaluation: Evaluation | None, missing: str = "deleted") -> str:
@@ -177,6 +180,32 @@ def names_contexts(entries: Iterable[object], contexts: Iterable[str] = ()) -> b
     return len(set(contexts)) > 1 or any(
         isinstance(entry, ValueTransition) and entry.context != DEFAULT_CONTEXT for entry in entries
     )
+
+
+def in_context_order(entries: Sequence[E], order: Sequence[str]) -> list[E]:
+    """`entries` with each event's value changes (adjacent, of one flag and event id) in the
+    profile's context order (`order`: `default` first, then as the file lists them; contexts
+    only the journal knows after those, by name), whatever order the contexts answered in.
+    A change of no event (found by a re-evaluation) stays where its time puts it."""
+    rank = {context: index for index, context in enumerate(order)}
+    out: list[E] = []
+    run: list[ValueTransition] = []
+
+    def flush() -> None:
+        run.sort(key=lambda t: (rank.get(t.context, len(rank)), t.context))
+        out.extend(cast("list[E]", run))
+        run.clear()
+
+    for entry in entries:
+        if isinstance(entry, ValueTransition) and entry.event_id is not None:
+            if run and (run[0].flag_key, run[0].event_id) != (entry.flag_key, entry.event_id):
+                flush()
+            run.append(entry)
+            continue
+        flush()
+        out.append(entry)
+    flush()
+    return out
 
 
 MAX_DIFF_LINES = 10  # lines of one configuration diff `history` shows under its summary

@@ -42,6 +42,7 @@ from togul_monitor.cli.history_lines import (
     found_by_reevaluation,
     history_json,
     history_line,
+    in_context_order,
     merged_line,
     names_contexts,
     with_diffs,
@@ -217,7 +218,8 @@ def history(
         found_change = found_by_reevaluation(read, environment_id, names)
         # Every context the profile has, or the journal has values of: which one changed is
         # news whenever there are two, even when it is `default`.
-        contexts = {*_profile_contexts(name), *journal.last_values()}
+        order = _profile_contexts(name)
+        contexts = {*order, *journal.last_values()}
         with_next = read_merged(journal, [e for e in found if isinstance(e, FlagEvent)], flag)
     except JournalError as exc:
         click.echo(f"Error: {safe_text(str(exc))}", err=True)
@@ -229,6 +231,7 @@ def history(
     if not entries and not as_json:
         click.echo(f"No history for '{safe_text(flag)}'.", err=True)
     show_context = names_contexts(entries, contexts)
+    entries = in_context_order(entries, order)  # not the order the contexts answered in
     for entry in entries:
         happened = replays.happened_at(entry)
         if isinstance(entry, StoredDiff):
