@@ -13,6 +13,7 @@ import pytest
 from tests.integration.rawserver import RawServer, Reply
 from togul_monitor.client.outages import ResumePoint
 from togul_monitor.client.stream import StreamClient
+from togul_monitor.config.entry import Profile
 from togul_monitor.domain.events import (
     ConnectionState,
     FlagEvent,
@@ -22,6 +23,7 @@ from togul_monitor.domain.events import (
     PossibleGap,
     Status,
 )
+from togul_monitor.support.text import mask_secret
 
 KEY = "tgl_sdk_0123456789abcdef9f2c"
 STOP = Reply(status=204)  # ends a client's run: 204 means "do not reconnect"
@@ -557,3 +559,20 @@ async def test_distinct_unknown_types_are_counted_in_a_bounded_map() -> None:
     by_type = client.counters.by_type
     assert len(by_type) == MAX_COUNTED_TYPES + 1
     assert by_type[OTHER_TYPES] == 10 and sum(by_type.values()) == n
+
+
+async def test_a_rejection_quoting_the_key_shows_it_masked() -> None:
+    # A key of no Togul shape, held by the run as a profile's (support/known_secrets.py): a
+    # server or proxy that echoes it in its error body is shown with the key masked.
+    key = "acmeLiveKey0123456789abcdefXYZ"
+    Profile(name="p", base_url="http://127.0.0.1:9", environment_key="e", api_key=key)
+    body = json.dumps({"code": "bad_key", "message": f"key {key} rejected"}).encode()
+    reply = Reply(
+        status=401, headers=[("Content-Type", "application/json")], body=[body], end="eof"
+    )
+    async with RawServer([reply]) as server:
+        client, _ = make_client(server, api_key=key)
+        items = await run(client)
+    error = stopped(items).error or ""
+    assert key not in error
+    assert f"key {mask_secret(key)} rejected" in error

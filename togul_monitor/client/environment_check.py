@@ -22,10 +22,9 @@ import enum
 import httpx
 import msgspec
 
-from togul_monitor.client.http import describe
+from togul_monitor.client.http import describe, server_text
 from togul_monitor.client.tls import verify_for
 from togul_monitor.protocol import EVALUATE_PATH, KEY_PREFIXES
-from togul_monitor.support.text import safe_text
 
 QUOTA_CODE = "billing.evaluation_blocked"
 
@@ -53,9 +52,9 @@ def _error(response: httpx.Response) -> tuple[str, str]:
     code = body.get("code") if isinstance(body, dict) else None
     message = body.get("message") if isinstance(body, dict) else None
     code = code if isinstance(code, str) else ""
-    text = f"HTTP {response.status_code}" + (f" {safe_text(code[:100])}" if code else "")
+    text = f"HTTP {response.status_code}" + (f" {server_text(code, 100)}" if code else "")
     if isinstance(message, str) and message:
-        text += f": {safe_text(message[:200])}"
+        text += f": {server_text(message, 200)}"
     return code, text
 
 

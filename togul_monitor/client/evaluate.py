@@ -27,10 +27,10 @@ import httpx
 import msgspec
 import msgspec.structs
 
+from togul_monitor.client.http import server_text
 from togul_monitor.client.tls import verify_for
 from togul_monitor.domain.values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
-from togul_monitor.support.text import safe_text
 
 
 class Outcome(enum.Enum):
@@ -90,9 +90,9 @@ def _error_text(response: httpx.Response) -> str:
     code, message = _error_body(response)
     text = f"HTTP {response.status_code}"
     if code:
-        text += f" {safe_text(code[:100])}"
+        text += f" {server_text(code, 100)}"
     if message:
-        text += f": {safe_text(message[:300])}"
+        text += f": {server_text(message, 300)}"
     return text
 
 

@@ -7,6 +7,7 @@ import json
 
 import httpx
 
+from togul_monitor.support.known_secrets import scrub
 from togul_monitor.support.text import safe_text
 
 ERROR_BODY_LIMIT = 4096
@@ -35,21 +36,30 @@ def origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return (url.scheme, url.host, url.port)
 
 
+def server_text(value: object, limit: int | None = None) -> str:
+    """Text a server sent (a string of its error body), or an exception's text, as it may be
+    shown: every secret the run holds masked (a server or a proxy may quote the credential it
+    was sent; support/known_secrets.py), cut to `limit`, control characters escaped."""
+    return safe_text(scrub(str(value))[:limit])
+
+
 def describe(exc: Exception, read_timeout: float | None = None) -> str:
+    """An exception of a request in words, the run's secrets masked."""
     if isinstance(exc, httpx.ReadTimeout):
         limit = f"{read_timeout:g} s" if read_timeout is not None else "the read timeout"
         return f"no data for {limit} (read timeout)"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {safe_text(exc) or type(exc).__name__}"
+        return f"cannot connect: {server_text(exc) or type(exc).__name__}"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"connection broken: {safe_text(exc) or type(exc).__name__}"
+        return f"connection broken: {server_text(exc) or type(exc).__name__}"
     if isinstance(exc, httpx.ReadError):
-        return f"connection lost: {safe_text(exc) or type(exc).__name__}"
-    return f"{type(exc).__name__}: {safe_text(exc)}"
+        return f"connection lost: {server_text(exc) or type(exc).__name__}"
+    return f"{type(exc).__name__}: {server_text(exc)}"
 
 
 async def error_detail(response: httpx.Response) -> str:
-    """The `{code, message}` of an error body (bounded read), as safe one-line text."""
+    """The `{code, message}` of an error body (bounded read), as safe one-line text (the run's
+    secrets masked: `server_text`)."""
     body = b""
     try:
         async for chunk in response.aiter_bytes():
@@ -65,7 +75,7 @@ async def error_detail(response: httpx.Response) -> str:
     if not isinstance(payload, dict):
         return ""
     parts = [str(payload[k]) for k in ("code", "message") if isinstance(payload.get(k), str)]
-    return safe_text(" ".join(parts)[:200])
+    return server_text(" ".join(parts), 200)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

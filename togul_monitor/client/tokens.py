@@ -31,8 +31,9 @@ from typing import Any
 
 import httpx
 
+from togul_monitor.client.http import server_text
 from togul_monitor.client.tls import verify_for
-from togul_monitor.support.text import safe_text
+from togul_monitor.support.known_secrets import remember_secret
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,9 @@ class TokenPair:
     token: str = field(repr=False)
     refresh_token: str | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        remember_secret(self.token, self.refresh_token)  # from now on masked in shown text
+
 
 def _error_code(response: httpx.Response) -> str:
     try:
@@ -98,7 +102,7 @@ def _error_code(response: httpx.Response) -> str:
     except (ValueError, UnicodeDecodeError):
         return ""
     code = body.get("code") if isinstance(body, dict) else None
-    return f" ({safe_text(code[:80])})" if isinstance(code, str) and code else ""
+    return f" ({server_text(code, 80)})" if isinstance(code, str) and code else ""
 
 
 async def _post(

@@ -20,6 +20,7 @@ import msgspec
 
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.journal_url import JournalUrlError, parse_journal_url
+from togul_monitor.support.known_secrets import remember_secret
 from togul_monitor.support.text import mask_secret, safe_text, secret_problem
 
 DEFAULT_HEARTBEAT_SECONDS = 30.0
@@ -84,6 +85,10 @@ class Profile:
     # Made from a command's --url (config/resolve.py `adhoc_profile`): no file to add a key to,
     # so what is missing is asked for as the command's option or variable (core/plan.py).
     adhoc: bool = False
+
+    def __post_init__(self) -> None:
+        # The run holds these now: masked wherever server or exception text is shown.
+        remember_secret(self.api_key, self.token, self.refresh_token)
 
     @property
     def read_timeout(self) -> float:

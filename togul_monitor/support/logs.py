@@ -2,8 +2,9 @@
 
 Everything the package (and the libraries it runs: uvicorn, httpx) logs goes to one small
 rotating file and nowhere else: the TUI owns the terminal, and `tail --json` owns stdout. A
-filter on the handler masks anything shaped like a Togul key or a JWT, so even a careless
-`log.info("%s", profile.api_key)` or a traceback quoting a header writes only the masked form.
+filter on the handler masks every secret the run holds, by value, and anything shaped like a
+Togul key or a JWT, so even a careless `log.info("%s", profile.api_key)`, a traceback quoting a
+header or a server's message quoting a key of any shape writes only the masked form.
 
 The caller names the file (the command line passes `config.paths.log_file()`): support sits below
 the configuration stage and must not import it to learn where files live.
@@ -32,6 +33,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from togul_monitor.support.known_secrets import scrub
 from togul_monitor.support.text import KNOWN_PREFIX, mask_secret
 
 MAX_BYTES = 1_000_000
@@ -49,8 +51,9 @@ _SECRET = re.compile(
 
 
 def mask_secrets_in(text: str) -> str:
-    """`text` with every Togul key and JWT replaced by its masked form."""
-    return _SECRET.sub(lambda match: mask_secret(match.group()), text)
+    """`text` with every secret the run holds (support/known_secrets.py, by value: a key of
+    any shape), then every Togul key and JWT, replaced by its masked form."""
+    return _SECRET.sub(lambda match: mask_secret(match.group()), scrub(text))
 
 
 class SecretMaskingFilter(logging.Filter):

@@ -5,7 +5,8 @@ stream is down (cli/render.py `TailPrinter`) and what the TUI's status bar says 
 Each known failure has its reason (`nothing accepted the connection`) and the place it names
 (`cannot connect to 127.0.0.1:9`): `tail` prints the place first, as a sentence; the status bar,
 short of room, leads with the reason and names only the host after it (`brief`), so a cut
-loses the host, never the reason.
+loses the host, never the reason. An error's text may quote what a server was sent: every secret
+the run holds is masked in it (support/known_secrets.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from togul_monitor.support.known_secrets import scrub
 from togul_monitor.support.text import safe_text
 
 _ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
@@ -85,7 +87,7 @@ def _where(url: str) -> tuple[str, str]:
 def plain_words(error: str, url: str) -> PlainError:
     """A stream error as a person reads it: `cannot find host api.example: the name does not
     resolve` rather than `cannot connect: [Errno -2] Name or service not known`."""
-    text = safe_text(_ERRNO.sub("", error))
+    text = safe_text(scrub(_ERRNO.sub("", error)))
     lower = text.lower()
     host, where = _where(url)
     if lower.startswith("cannot connect"):
