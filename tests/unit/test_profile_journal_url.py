@@ -121,3 +121,28 @@ def test_a_journal_url_that_cannot_be_read_leaves_the_monitor_unrecorded_not_cra
     )
     assert opened.journal is None and opened.notice is not None
     assert opened.notice.startswith("not recording:") and "pw@" not in opened.notice
+
+
+@pytest.mark.parametrize(
+    ("url", "quoted"),
+    [
+        # libpq quotes a value it cannot decode as the URL spells it.
+        (
+            "postgresql://togul:Pg-Secret%00Pass-777@127.0.0.1:5432/db",
+            'forbidden value %00 in percent-encoded value: "Pg-Secret%00Pass-777"',
+        ),
+        ("postgresql://u@h/db?password=Pg-Secret%00Pass-777", 'value: "Pg-Secret%00Pass-777"'),
+        # decoded, and decoded then made safe text (a NUL escaped)
+        ("postgresql://u:Pg-Secret%2FPass-777@h/db", 'password "Pg-Secret/Pass-777" failed'),
+        ("postgresql://u:Pg-Secret%00Pass-777@h/db", "password Pg-Secret\\x00Pass-777 failed"),
+        # percent-encoded where the URL did not encode it
+        ("postgresql://u:Pg-Secret!Pass-777@h/db", "Pg-Secret%21Pass-777"),
+    ],
+)
+def test_scrub_masks_the_password_in_every_spelling(url: str, quoted: str) -> None:
+    from togul_monitor.store.url import PostgresUrl, parse_journal_url
+
+    parsed = parse_journal_url(url)
+    assert isinstance(parsed, PostgresUrl)
+    said = parsed.scrub(f"cannot connect: {quoted}")
+    assert "Secret" not in said and "…" in said, said

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from togul_monitor.support.text import mask_secret, safe_text
 
@@ -47,16 +47,29 @@ class PostgresUrl:
     conninfo: str = field(repr=False)  # the URL as libpq takes it, password included
     masked: str
     password: str | None = field(default=None, repr=False)
-    # Every secret of the URL (its password, a `?password=`, an `sslpassword`): `scrub` masks each.
+    # Every secret of the URL (its password, a `?password=`, an `sslpassword`), decoded, each
+    # with its spelling in the URL: `scrub` masks each in every form a message may quote it.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    written: tuple[str, ...] = field(default=(), repr=False)
 
     def __str__(self) -> str:
         return self.masked
 
     def scrub(self, text: str) -> str:
-        """`text` (a driver's message) with the password, should it appear, masked."""
-        for secret in sorted({*self.secrets, *filter(None, [self.password])}, key=len)[::-1]:
-            text = text.replace(secret, mask_secret(secret))
+        """`text` (a driver's message) with the password, should it appear, masked: decoded,
+        as the URL spells it (libpq quotes a value it cannot decode: `%00`), percent-encoded,
+        and escaped as safe text, each as the decoded password's mask."""
+        masks: dict[str, str] = {}
+        pairs = [*zip(self.secrets, self.written, strict=False)]
+        if self.password:
+            pairs.append((self.password, self.password))
+        for secret, spelled in pairs:
+            mask = mask_secret(secret)
+            for form in (spelled, secret, quote(secret, safe=""), safe_text(secret)):
+                if form:
+                    masks.setdefault(form, mask)
+        for form in sorted(masks, key=len, reverse=True):
+            text = text.replace(form, masks[form])
         return safe_text(text)
 
 
@@ -87,8 +100,9 @@ def _split(url: str) -> tuple[SplitResult, str | None] | str:
 
 
 def _query_secrets(query: str) -> list[str]:
+    """The secret parameters' values as the URL spells them (percent-encoded, maybe)."""
     return [
-        unquote(value)
+        value
         for name, _, value in (item.partition("=") for item in query.split("&"))
         if unquote(name).strip().lower() in _SECRET_PARAMETERS and value
     ]
@@ -151,11 +165,13 @@ def parse_journal_url(url: str | None) -> Path | PostgresUrl | None:
             raise JournalUrlError(
                 f"the journal URL {mask_url(text)} names no database", "it names no database"
             )
-        secrets = _query_secrets(parts.query)
-        if password:
-            secrets.append(unquote(password))
+        written = [*_query_secrets(parts.query), *filter(None, [password])]
         return PostgresUrl(
-            text, mask_url(text), unquote(password) if password else None, tuple(secrets)
+            text,
+            mask_url(text),
+            unquote(password) if password else None,
+            tuple(unquote(spelled) for spelled in written),
+            tuple(written),
         )
     reason = "it is neither sqlite nor postgresql://user@host/db"
     raise JournalUrlError(f"the journal URL (not shown: it may hold a password): {reason}", reason)
