@@ -17,7 +17,7 @@ from togul_monitor.config.resolve import (
     open_target,
     resolve_profile,
 )
-from togul_monitor.config.validate import check_url, is_loopback
+from togul_monitor.config.validate import check_url, display_url, is_loopback
 
 SECRET = "tgl_sdk_s3cr3tvalue0123456789abcd9f2c"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.payload-secret.signature-secret"
@@ -142,6 +142,17 @@ def test_url_credentials_never_shown_in_errors() -> None:
         'token_env = "T"\n'
     )
     assert "hunter2" not in str(exc) and "a.example" in str(exc)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:18555/?api_key=QuerySecretXYZ123456", "https://a.example/#QuerySecretXYZ"],
+)
+def test_a_secret_in_a_urls_query_or_fragment_is_never_shown(url: str) -> None:
+    said = check_url(url, allow_insecure=False) or ""
+    assert "QuerySecret" not in said and "no ?query or #fragment" in said
+    assert "a.example/#…" in said or "127.0.0.1:18555/?…" in said
+    assert display_url("https://bob:pw@a.example/?k=QSECRET99") == "https://a.example/?…"
 
 
 def test_secrets_never_in_errors_or_repr(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,11 +83,15 @@ def is_loopback(host: str) -> bool:
 
 
 def display_url(url: str) -> str:
-    """`url` safe to print: any user:password part removed, control characters escaped."""
+    """`url` safe to print, the one way a base URL is shown (the CLI, the TUI, errors): any
+    user:password part removed, a ?query or #fragment (a token may ride there) shown as `?…` or
+    `#…`, control characters escaped."""
     try:
         parts = urlsplit(url)
         netloc = parts.netloc.rsplit("@", 1)[-1]
-        return safe_text(urlunsplit(parts._replace(netloc=netloc)))
+        query, fragment = ("…" if part else "" for part in (parts.query, parts.fragment))
+        shown = parts._replace(netloc=netloc, query=query, fragment=fragment)
+        return safe_text(urlunsplit(shown))
     except ValueError:
         return "(unparsable URL)"
 

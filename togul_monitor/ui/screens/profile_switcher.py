@@ -24,6 +24,7 @@ from textual.worker import Worker
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import Profile
+from togul_monitor.config.validate import display_url
 from togul_monitor.support.text import mask_secret, safe_text
 from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.screens.profile_form import ProfileFormScreen, plain_lines
@@ -56,7 +57,7 @@ def profile_label(profile: Profile, current: str) -> Text:
     if profile.builtin:
         text.append(" built-in demo emulator", style="dim")
     else:
-        text.append(f" {safe_text(profile.base_url)}", style="")
+        text.append(f" {display_url(profile.base_url)}", style="")
         text.append(f"  {_credential(profile)}", style="dim")
     return text
 
