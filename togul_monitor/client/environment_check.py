@@ -23,7 +23,7 @@ import httpx
 import msgspec
 
 from togul_monitor.client.http import describe, server_text
-from togul_monitor.client.tls import verify_for
+from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.protocol import EVALUATE_PATH, KEY_PREFIXES
 
 QUOTA_CODE = "billing.evaluation_blocked"
@@ -72,7 +72,8 @@ async def probe_environment(
     body = {"flag_key": flag_key, "environment_key": environment_key, "context": context or {}}
     try:
         verify = verify_for(base_url, verify)
-        async with httpx.AsyncClient(timeout=timeout, verify=verify) as client:
+        trust_env = trust_env_for(base_url)
+        async with httpx.AsyncClient(timeout=timeout, verify=verify, trust_env=trust_env) as client:
             response = await client.post(
                 base_url.rstrip("/") + EVALUATE_PATH,
                 json=body,

@@ -28,7 +28,7 @@ import msgspec
 import msgspec.structs
 
 from togul_monitor.client.http import server_text
-from togul_monitor.client.tls import verify_for
+from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.domain.values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
 
@@ -132,6 +132,7 @@ class EvaluateClient:
             headers={"X-API-Key": api_key, "Accept": "application/json"},
             timeout=timeout,
             verify=verify_for(base_url, verify),
+            trust_env=trust_env_for(base_url),
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=8),
         )
 

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from togul_monitor.client.tls import verify_for
+from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.domain.flag_config import FlagConfig, parse_flag
 from togul_monitor.support.text import safe_text
 
@@ -118,6 +118,7 @@ def _client(base_url: str, token: str, timeout: float, verify: bool) -> httpx.As
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=timeout,
         verify=verify_for(base_url, verify),
+        trust_env=trust_env_for(base_url),
     )
 
 
@@ -177,6 +178,7 @@ class FlagReader:
             headers={"Accept": "application/json"},
             timeout=timeout,
             verify=verify_for(base_url, verify),
+            trust_env=trust_env_for(base_url),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
         self.requests = 0  # HTTP requests sent (each retry too)

@@ -47,6 +47,7 @@ from togul_monitor.client.outages import OutageTracker, ResumePoint
 from togul_monitor.client.sse import MAX_EVENT, MAX_LINE
 from togul_monitor.client.sse_fast import FastParsed, FastSSEDecoder
 from togul_monitor.client.tokens import TokenKeeper, auth_headers, renew_once
+from togul_monitor.config.validate import is_loopback
 from togul_monitor.domain.events import (
     ConnectionState,
     Status,
@@ -111,7 +112,7 @@ class StreamClient:
         #: The spec's last event id string ("" = none); sent as Last-Event-ID when non-empty.
         self._last_event_id = last_event_id or (resumed.event_id if resumed else None) or ""
         self.state: ConnectionState | None = None
-        self._clients: dict[bool, httpx.AsyncClient] = {}  # by "is it not plain http"
+        self._clients: dict[tuple[bool, bool], httpx.AsyncClient] = {}  # see _client_for
         self._queue: asyncio.Queue[_Batch] | None = None
         self._space = asyncio.Event()
         self._producer: asyncio.Task[None] | None = None
@@ -179,16 +180,18 @@ class StreamClient:
             await client.aclose()
 
     def _client_for(self, url: httpx.URL) -> httpx.AsyncClient:
-        """The HTTP client for `url`'s scheme (see the module's docstring)."""
+        """The client for `url`'s scheme; plain http to loopback skips proxies (client/tls.py)."""
         tls = url.scheme != "http"
-        client = self._clients.get(tls)
+        trust_env = tls or not is_loopback(url.host)
+        client = self._clients.get((tls, trust_env))
         if client is None:
             client = httpx.AsyncClient(
                 timeout=self._timeout,
                 verify=self._verify if tls else False,
                 follow_redirects=False,
+                trust_env=trust_env,
             )
-            self._clients[tls] = client
+            self._clients[(tls, trust_env)] = client
         return client
 
     # ---------------------------------------------------------------- producer
@@ -305,8 +308,7 @@ class StreamClient:
             except Exception as exc:  # noqa: BLE001 - every failure to send is an outcome
                 return not_sent(exc, self._timeout)
             try:
-                status = response.status_code
-                if status in _REDIRECTS:
+                if (status := response.status_code) in _REDIRECTS:
                     location = response.headers.get("location", "").strip()
                     if not location:
                         return Outcome(f"HTTP {status} redirect without a Location", stop=True)

@@ -1,4 +1,4 @@
-"""Whether an HTTP client made for one base URL checks certificates.
+"""How an HTTP client made for one base URL reaches it: certificates and proxies.
 
 An `http://` server never presents a certificate, so its client is made with `verify=False`:
 httpx then loads no CA bundle, which is the dearest part of making a client (tens of
@@ -6,11 +6,34 @@ milliseconds of `ssl.create_default_context` and certifi's file, for every clien
 `https://` URL keeps the caller's `verify`. None of these clients follows redirects (httpx's
 default), so an `http://` client never reaches an `https://` server. The stream client, which
 does follow them, chooses per request in `client/stream.py`.
+
+Proxies: httpx honours `HTTP_PROXY`, `ALL_PROXY` and the like (`trust_env`). Plain `http://`
+is allowed to loopback hosts only (config/validate.py `check_url`) because the request, key
+included, then never leaves the machine; a proxy would carry it, in clear, to wherever the
+proxy is, and a remote proxy could not reach this machine's loopback anyway. So a plain-HTTP
+loopback target is always reached directly, whatever the environment says (as Go's
+net/http does for localhost); `https://` targets, and plain `http://` to other hosts that a
+profile allowed with `allow_insecure = true`, keep honouring the proxy variables.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from togul_monitor.config.validate import is_loopback
 
 
 def verify_for(base_url: str, verify: bool = True) -> bool:
     """`verify` for an `https://` (or any other) base URL; False for a plain `http://` one."""
     return False if base_url.lstrip()[:7].lower() == "http://" else verify
+
+
+def trust_env_for(base_url: str) -> bool:
+    """httpx's `trust_env` for `base_url`: False (no proxy from the environment) for plain
+    `http://` to a loopback host, True otherwise."""
+    try:
+        parts = urlsplit(base_url.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return True  # not a URL httpx can send to either: nothing to decide
+    return not (parts.scheme.lower() == "http" and is_loopback(host))

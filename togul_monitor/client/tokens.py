@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from togul_monitor.client.http import server_text
-from togul_monitor.client.tls import verify_for
+from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.support.known_secrets import remember_secret
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,9 @@ async def _post(
 ) -> TokenPair:
     url = base_url.rstrip("/") + path
     try:
-        async with httpx.AsyncClient(timeout=timeout, verify=verify_for(url, verify)) as client:
+        async with httpx.AsyncClient(
+            timeout=timeout, verify=verify_for(url, verify), trust_env=trust_env_for(url)
+        ) as client:
             response = await client.post(url, json=body, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         raise TokenError(f"{path}: no answer ({type(exc).__name__})") from None
