@@ -576,3 +576,14 @@ async def test_a_rejection_quoting_the_key_shows_it_masked() -> None:
     error = stopped(items).error or ""
     assert key not in error
     assert f"key {mask_secret(key)} rejected" in error
+
+
+async def test_h5_a_redirect_to_plain_http_off_loopback_is_refused_before_connecting() -> None:
+    # 192.0.2.2 (TEST-NET-1) never answers: following the redirect would end in a timeout.
+    moved = [("Location", "http://192.0.2.2:18598/api/v1/stream")]
+    async with RawServer([Reply(status=307, headers=moved, end="eof")]) as server:
+        client, _ = make_client(server, connect_timeout=0.5)
+        items = await run(client, lambda items: ConnectionState.RETRYING in statuses(items))
+    error = stopped(items).error or ""
+    assert "plain http:// on http://192.0.2.2:18598" in error and "refused" in error
+    assert len(server.requests) == 1

@@ -15,6 +15,7 @@ import msgspec
 
 from togul_monitor.client.http import describe, error_detail, parse_retry_after, unwrap
 from togul_monitor.client.tokens import TokenKeeper, rejection_hint
+from togul_monitor.config.validate import is_loopback
 from togul_monitor.support.text import safe_text
 
 RETRYABLE_4XX = frozenset({400, 408, 429})
@@ -110,3 +111,26 @@ async def refused(
         retry_after = parse_retry_after(response.headers.get("retry-after"), clock())
         return Outcome(what, retry_after=retry_after)
     return Outcome(what, stop=True)
+
+
+def redirect_target(response: httpx.Response, *, allow_insecure: bool) -> httpx.URL | Outcome:
+    """Where a redirect leads, or why it is not followed. The target must pass the rule the
+    base URL passed (config/validate.py `check_url`): plain http:// only to a loopback host
+    unless the profile allows it. Otherwise a loopback (or https) server could hand the stream
+    to a plain-HTTP host on the network, whose events nobody can vouch for."""
+    status = response.status_code
+    location = response.headers.get("location", "").strip()
+    if not location:
+        return Outcome(f"HTTP {status} redirect without a Location", stop=True)
+    try:
+        url = response.url.join(location)
+    except httpx.InvalidURL:
+        return Outcome(f"HTTP {status} redirect to an invalid URL", stop=True)
+    if url.scheme == "http" and not allow_insecure and not is_loopback(url.host):
+        return Outcome(
+            f"the server redirected the stream to plain http:// on {shown_origin(url)}, which "
+            "is refused: only loopback hosts may use http (allow_insecure = true in the "
+            "profile allows it)",
+            stop=True,
+        )
+    return url

@@ -20,7 +20,8 @@ How it is put together (and why):
   in `backoff.py` (a connection that delivered new events, or lived a few seconds, resets it);
   a valid `retry:` sets its base; `Retry-After` is a floor; clean EOF and transport errors
   reconnect; what stops, and the words for it, are in `attempt.py`. Redirects are followed by
-  hand (an empty `Location` is an error, not a loop); credentials go only to their origin.
+  hand (`attempt.redirect_target`: each target meets the base URL's http/loopback rule), and
+  credentials go only to their origin.
 * `Last-Event-ID` is the spec's last event id string, carried across connections (and across
   runs: `resumed`, where the earlier one stopped, and the outage between them) and sent as UTF-8
   bytes.
@@ -90,6 +91,7 @@ class StreamClient:
         tokens: TokenKeeper | None = None,
         max_line: int = MAX_LINE,
         max_event: int = MAX_EVENT,
+        allow_insecure: bool = False,
     ) -> None:
         self.url = base_url.rstrip("/") + STREAM_PATH
         self.tokens = tokens  # a Bearer token kept fresh (tokens.py): read per connection
@@ -106,6 +108,7 @@ class StreamClient:
         self._monotonic = monotonic
         self._sleep = sleep
         self._verify = verify
+        self._allow_insecure = allow_insecure  # plain http to any host, redirects included
         self._limits = (max_line, max_event)  # the decoder's caps, in characters
         self.backoff = Backoff(random=random)
         self.counters = StreamCounters()
@@ -309,14 +312,10 @@ class StreamClient:
                 return not_sent(exc, self._timeout)
             try:
                 if (status := response.status_code) in _REDIRECTS:
-                    location = response.headers.get("location", "").strip()
-                    if not location:
-                        return Outcome(f"HTTP {status} redirect without a Location", stop=True)
-                    try:
-                        url = response.url.join(location)
-                    except httpx.InvalidURL:
-                        return Outcome(f"HTTP {status} redirect to an invalid URL", stop=True)
-                    hops += 1
+                    target = attempt.redirect_target(response, allow_insecure=self._allow_insecure)
+                    if isinstance(target, Outcome):
+                        return target
+                    url, hops = target, hops + 1
                     continue
                 if status != 200:
                     if status == 401 and await renew_once(self.tokens, hop_headers, renewed):

@@ -54,4 +54,5 @@ def default_stream_factory(
         read_timeout=max(profile.read_timeout, 1.0),
         clock=clock,
         resumed=resumed,
+        allow_insecure=profile.allow_insecure,
     )
