@@ -311,3 +311,29 @@ def test_any_sequence_of_writes_keeps_file_and_model_in_step(
     assert "# togul-monitor profiles\n" in text and "# my key bindings\n[keymap]" in text
     if original_staging:  # its comment stayed with it through every other change
         assert "# Staging: anything goes\n[profiles.staging]" in text
+
+
+def test_a_link_into_a_folder_not_there_yet_is_a_one_line_error_exit_2(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # A dotfiles link whose repository is not checked out: reads as no file, cannot be written.
+    from click.testing import CliRunner
+
+    from togul_monitor.cli import cli
+
+    target = tmp_path / "nowhere" / "sub" / "profiles.toml"
+    link = paths.profiles_file()
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    with pytest.raises(ConfigError) as caught:
+        ProfileStore().add(ProfileEntry("a", "https://api.togul.io", "production", api_key=SECRET))
+    assert f"symbolic link to {target}, whose folder does not exist" in str(caught.value)
+    result = CliRunner().invoke(
+        cli,
+        ["profiles", "add", "a", "--url", "https://api.togul.io", "--environment", "production",
+         "--api-key-env", "PROD_KEY"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert str(link) in result.output and str(target) in result.output
+    assert link.is_symlink() and not target.parent.exists()

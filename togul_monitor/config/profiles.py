@@ -14,6 +14,7 @@ write is refused with a hint on how to recover.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -72,6 +73,21 @@ def _read_text(path: Path) -> str | None:
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", file=path) from None
     return decode_text(raw, path)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """`atomic_write`, its failures as a ConfigError naming the file. A symbolic link whose
+    target's folder does not exist yet (a dotfiles link not checked out) reads as no file, so
+    only the write finds out: say where the link leads, the file left as it was."""
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if path.is_symlink():
+            target = Path(os.path.realpath(path))
+            if not target.parent.is_dir():
+                why = f"it is a symbolic link to {target}, whose folder does not exist"
+        raise ConfigError(f"cannot write the file: {why}", file=path) from None
 
 
 def parse_document(text: str, path: Path) -> ProfilesConfig:
@@ -275,7 +291,7 @@ class ProfileStore:
             if new_text is None:
                 new_text = self._whole_document(text, change, newline)
             config = validate_document(tomllib.loads(new_text), file=path, text=new_text)
-            atomic_write(path, _file_bytes(new_text, path))
+            _write(path, _file_bytes(new_text, path))
             return config
 
     def _whole_document(
