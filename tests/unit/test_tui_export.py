@@ -185,3 +185,18 @@ def test_e_writes_a_change_no_event_explains_as_found_as_export_does(tmp_path: P
 
     assert kinds("34", tmp_path / "ids.jsonl") == [("event", "34"), ("found", None)]
     assert kinds(None, tmp_path / "none.jsonl") == [("event", None), ("transition", None)]
+
+
+def test_e_writes_a_private_file_in_a_private_folder(tmp_path: Path) -> None:
+    # The export is the change history the journal keeps private (its folder is 0700).
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "data" / "exports" / "prod-20260101-000000.jsonl"
+        exported(FeedStore(), [], path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

@@ -125,7 +125,9 @@ def write_jsonl(
         found=shown,
         with_next=with_next,
     )
-    atomic_write(path, out.getvalue().encode("utf-8"), mode=0o644)
+    # Private, as `togul-monitor export -o` and the journal's folder are: the change history.
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write(path, out.getvalue().encode("utf-8"), mode=0o600)
     missed = sum(outage.may_have_missed for outage in outages)
     return ExportedCounts(count, len(outages), missed)
 
