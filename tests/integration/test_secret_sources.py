@@ -4,6 +4,7 @@ warning that every local user can read them in the process list. No output shows
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,73 @@ def test_stdin_on_a_terminal_asks_for_the_secret_without_echo(
     assert "API key (input hidden):" in added.output
     _never_shown(added, SECRET)
     assert load_config().profiles["prod"].api_key == SECRET
+
+
+def test_a_secret_from_a_file_with_a_bad_character_is_blamed_on_the_file(tmp_path: Path) -> None:
+    bell = tmp_path / "bell"
+    bell.write_text(SECRET + "\x07\n")
+    result = run([*ADD, "--api-key-file", str(bell)])
+    assert result.exit_code == 2, result.output
+    assert f"the API key read from {bell} contains a control character (U+0007)" in result.output
+    assert "'--api-key-file'" in result.output and "given by --api-key" not in result.output
+    _never_shown(result, SECRET)
+
+
+def test_ctrl_c_at_the_login_password_prompt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    from togul_monitor.cli import login
+
+    def interrupted(*args: object, **kwargs: object) -> str:
+        try:  # what click.prompt does with the KeyboardInterrupt of Ctrl-C
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+    monkeypatch.setattr(login, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(click, "prompt", interrupted)
+    args = ["login", "--profile", "org", "--url", "https://api.togul.io", "--email", "a@b.test"]
+    result = CliRunner().invoke(cli, [*args, "--environment", "production"])
+    assert result.exit_code == 130, result.output
+    assert "Aborted!" not in result.output
+    assert not load_config().exists
+
+
+def test_ctrl_c_at_a_hidden_prompt_in_a_terminal_exits_130(tmp_path: Path) -> None:
+    # A real terminal (a pseudo-terminal) and a real Ctrl-C: the prompt reads /dev/tty.
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    home = tmp_path / "home"
+    pid, master = pty.fork()
+    if pid == 0:  # the child: the command, with the pty as its controlling terminal
+        os.environ.update(TOGUL_MONITOR_HOME=str(home), HOME=str(home))
+        try:
+            command = ["-m", "togul_monitor", *ADD, "--api-key-file", "-"]
+            os.execv(sys.executable, [sys.executable, *command])
+        finally:
+            os._exit(127)  # never back into the test runner
+    output, deadline = b"", time.monotonic() + 20
+    try:
+        while b"(input hidden):" not in output and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                output += os.read(master, 1024)
+        assert b"(input hidden):" in output, output
+        os.write(master, b"tgl_\x03")
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if select.select([master], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):
+                    output += os.read(master, 1024)
+        else:
+            os.kill(pid, 9)
+            raise AssertionError(f"still running: {output!r}")
+    finally:
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 130, output
+    assert b"Aborted!" not in output and b"Traceback" not in output

@@ -27,7 +27,7 @@ from togul_monitor.cli.common import (
     group_choices,
     reports_config_errors,
 )
-from togul_monitor.cli.secrets import stdin_is_terminal
+from togul_monitor.cli.secrets import ask, stdin_is_terminal
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileStore, load_config
@@ -76,8 +76,10 @@ def login(
         new = False
     where = display_url(entry.base_url)
     if stdin_is_terminal():
-        username = email or click.prompt(f"Email for {where}", err=True)
-        password = click.prompt("Password", hide_input=True, err=True)
+        username = email or ask(f"Email for {where}")
+        password = ask("Password", hide_input=True)
+        if not username.strip() or not password:
+            raise ConfigError("login needs an email and a password: none given")
     else:  # from a pipe: a line each (the email's first, unless given), no prompt or warning
         stdin = sys.stdin
         username = email or (stdin.readline().strip() if stdin is not None else "")

@@ -22,8 +22,9 @@ from typing import Final
 import click
 import msgspec
 
+from togul_monitor.cli.common import EXIT_INTERRUPTED
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.support.text import safe_text
+from togul_monitor.support.text import safe_text, secret_problem
 
 STDIN: Final = "-"
 MAX_SECRET_BYTES: Final = 64 * 1024  # a key or a JWT is well under 4 KB: this stops /dev/zero
@@ -107,6 +108,15 @@ def read_secret(kind: SecretKind, source: str) -> str:
             f"{where} holds more than one line: put the {kind.what} alone in it "
             f"({kind.file_option})"
         )
+    return _checked(kind, secret, f"read from {where}")
+
+
+def _checked(kind: SecretKind, secret: str, where: str) -> str:
+    """`secret` unless it cannot be sent in a header: checked here, where it is known to come
+    from the file option (config/resolve.py checks it again, but as the literal option's)."""
+    problem = secret_problem(secret)
+    if problem:
+        raise ConfigError(f"the {kind.what} {where} {problem}", key=kind.file_option)
     return secret
 
 
@@ -115,8 +125,19 @@ def stdin_is_terminal() -> bool:
 
 
 def _prompt(kind: SecretKind) -> str:
-    secret = click.prompt(f"{kind.what} (input hidden)", hide_input=True, err=True)
-    text = str(secret).strip()
+    text = ask(f"{kind.what} (input hidden)", hide_input=True).strip()
     if not text:
         raise ConfigError(f"no {kind.what} given")
-    return text
+    return _checked(kind, text, "typed at the prompt")
+
+
+def ask(label: str, *, hide_input: bool = False) -> str:
+    """`click.prompt` on stderr, where Ctrl-C exits 130 like every other interruption (click
+    says "Aborted!" and exits 1) and end of input is no answer ("")."""
+    try:
+        return str(click.prompt(label, hide_input=hide_input, err=True))
+    except click.Abort as exc:
+        # click raises Abort "from None" for both, but keeps the original as the context.
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        return ""
