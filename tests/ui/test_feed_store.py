@@ -163,3 +163,21 @@ def test_a_view_behind_the_logs_oldest_row_counts_what_the_log_lost_as_trimmed()
     for i in range(150, 300):
         store.add_row(event(i))  # the drain catches up
     assert store.received == 300 and store.filtered == 150 and balanced(store)
+
+
+def test_pause_counts_every_new_event_and_says_how_many_it_kept() -> None:
+    # More arrive while paused than the view holds: `+N new` is all of them, not the rows kept;
+    # the rest are trimmed, and shown + kept + trimmed + filtered still add up to received.
+    store, feed = new_store(view_size=4, keep=100)
+    feed.add(event(0))
+    store.set_paused(True)
+    for i in range(1, 11):
+        feed.add(event(i))
+    assert store.paused_new == 10 and store.pending_events == 4 and store.trimmed == 6
+    assert balanced(store)
+    store.skip(3, 2)  # the drain lost rows while paused: their events came all the same
+    assert store.paused_new == 12 and balanced(store)
+    store.set_paused(False)
+    assert store.paused_new == 0
+    store.set_paused(True)
+    assert store.paused_new == 0

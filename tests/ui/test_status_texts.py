@@ -121,3 +121,13 @@ def test_a_paused_view_holding_events_back_blames_no_filter() -> None:
     assert store.pending_events == 1 and not store.view
     said = feed_empty_message(False, ConnectionState.LIVE, store, "production", None, "utc", 0.0)
     assert "filter" not in said and "cleared" in said
+
+
+def test_paused_says_every_new_event_and_how_many_the_view_kept() -> None:
+    def bar(new: int, kept: int, narrow: bool = False) -> str:
+        info = StatusInfo(profile="p", paused=True, pending=kept, paused_new=new)
+        return render_status(info, narrow=narrow).plain.split("\n")[0]
+
+    assert "❚❚ PAUSED +12 new " in bar(12, 12)
+    assert "PAUSED +16,600 new, the latest 5,000 kept " in bar(16_600, 5_000)
+    assert "PAUSED +16,600 new, 5,000 kept " in bar(16_600, 5_000, narrow=True)

@@ -291,13 +291,14 @@ class MainPainter:
             self.feed.relayout()
 
     def new_rows(self) -> None:
-        """`+N new`: rows held while paused, or appended while not following."""
+        """`+N new`: events that came while paused (the view holds the newest), or rows
+        appended while not following."""
         store = self.store
-        count = store.pending_events if store.paused else self.feed.unseen
+        count = store.paused_new if store.paused else self.feed.unseen
         self.new_count.set_class(count > 0, "-shown")
         if count:
             follow = self.host.key_for("follow")
-            self.new_count.update(Text(f" +{count} new · {follow} to follow "))
+            self.new_count.update(Text(f" +{count:,} new · {follow} to follow "))
 
     def follow(self) -> None:
         """The whole view again, following the newest row (a refilter, a clear, a resume)."""

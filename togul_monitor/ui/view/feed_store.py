@@ -2,8 +2,8 @@
 
 Every event the view receives is accounted for, always:
 `received == shown + pending + trimmed + filtered` (markers such as outages are rows but not
-events, so they are not in the count). `pending` holds the rows that arrived while paused (the
-"+N new" counter); `trimmed` counts matching events pushed out of the bounded view.
+events, so they are not in the count). `pending` holds the newest rows that came while paused,
+`paused_new` counts them all ("+N new"); `trimmed`: matching events pushed out of view or pending.
 
 The rows themselves live in one place: the monitor's event log (`source`). The store keeps only
 what the widget shows (the bounded view and the rows held while paused). To apply a new filter
@@ -69,6 +69,7 @@ class FeedStore:
     source: RowSource = field(default_factory=_NoRows)
     marker_rows: MarkerRows = marker_items
     paused: bool = False
+    paused_new: int = 0  # the matching events that came since the pause (`pending`: the newest)
     received: int = 0
     filtered: int = 0
     trimmed: int = 0
@@ -189,6 +190,7 @@ class FeedStore:
         self.position += rows
         self.received += events
         self.trimmed += events
+        self.paused_new += events if self.paused else 0
         if burst:
             self.skipped += events
 
@@ -242,6 +244,7 @@ class FeedStore:
                 self.filtered += 1
                 return
         if self.paused:
+            self.paused_new += type(row) is FlagEvent
             if len(self.pending) == self.pending.maxlen and type(self.pending[0]) is FlagEvent:
                 self.trimmed += 1
                 self._pending -= 1
@@ -267,7 +270,7 @@ class FeedStore:
             for item in self.pending:
                 self._push(item)
             self.pending.clear()
-            self._pending = 0
+            self._pending = self.paused_new = 0
         self.paused = paused
 
     def insert_after(self, anchor: Row, rows: Sequence[Row]) -> bool:
@@ -297,11 +300,10 @@ class FeedStore:
         """Empty the view (not the monitor's log or journal) and restart every count."""
         self.view.clear()
         self.pending.clear()
-        self._shown = self._pending = 0
+        self._shown = self._pending = self.paused_new = 0
         self.received = self.filtered = self.trimmed = self.skipped = 0
         self.front_removed = self.appended = 0
-        self.start = self.position
-        self.recorded = 0
+        self.start, self.recorded = self.position, 0
         self.boundary = []
         self._recent = None
         self.found.clear()
@@ -389,7 +391,7 @@ class FeedStore:
         self._shown = sum(1 for row in self.view if type(row) is FlagEvent)
         self.recorded = max(0, recorded - max(0, len(matched) - self.view_size))
         self.pending.clear()
-        self._pending = 0
+        self._pending = self.paused_new = 0  # the view holds them all now
         self.filtered = failing
         # Events no longer in the log (evicted) or cut from the view count as trimmed.
         self.trimmed = self.received - self.filtered - self.shown

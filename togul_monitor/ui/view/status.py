@@ -57,7 +57,8 @@ class StatusInfo(msgspec.Struct):
     filtered: int = 0
     shown: int = 0
     paused: bool = False
-    pending: int = 0
+    pending: int = 0  # the events held while paused: the newest `paused_new`
+    paused_new: int = 0  # every one that came since the pause (`pending` when none was trimmed)
     filter_text: str = ""
     hidden_types: tuple[str, ...] = ()  # in EVENT_TYPES order
     time_mode: str = "local"
@@ -72,6 +73,15 @@ _ASIDE = re.compile(r"\s*\([^()]*\)")
 def short_form(text: str) -> str:
     """`text` without its parenthesised asides, for narrow bars."""
     return _ASIDE.sub("", text).strip() or text
+
+
+def paused_new(new: int, kept: int, narrow: bool = False) -> str:
+    """`+N new` while paused: every event that came since the pause. The feed holds only the
+    newest of them (a view's worth, view/feed_store.py), the rest counted as trimmed: then it
+    says how many it kept, so shown + kept + filtered + trimmed adds up to what was received."""
+    if new <= kept:
+        return f"+{new:,} new"
+    return f"+{new:,} new, {kept:,} kept" if narrow else f"+{new:,} new, the latest {kept:,} kept"
 
 
 def hidden_label(hidden: Sequence[str], narrow: bool) -> str:
@@ -170,6 +180,7 @@ def status_info(
         error=status.error,
         switching=switching,
         pending=store.pending_events,
+        paused_new=store.paused_new,
         filtered=store.filtered,
         trimmed=store.trimmed,
         shown=store.shown,
