@@ -13,7 +13,9 @@ stale when an event arrives and keeps it so until no newer request is pending,
 - `with-next`: a burst of the flag's events was evaluated once, and the value change (or the
   first value) is shown on the last of them (as the monitor ties it); the earlier ones say
   so even when the value did not move, since what they did alone was never evaluated;
-- `deleted`: the flag went away before it had a value.
+- `deleted`: the flag went away before it had a value, on its flag.deleted event; an event
+  that left the flag in place (its creation, an edit) answered by a deletion was evaluated with
+  that next change, `with-next`, even when no later event of the flag has come yet.
 
 Until then the row says "evaluating…", and "not evaluated" when the profile cannot evaluate
 (no API key, or rejected credentials). Once the monitor holds as many flags as it may
@@ -190,8 +192,13 @@ class ValueAnswers:
             return None
         last = group[-1]
         for event in group:
-            if value.deleted:
+            if value.deleted and event is last and event.type == "flag.deleted":
                 answer = Answer("deleted")
+            elif value.deleted:
+                # The flag existed after this event: a later change deleted it (one drained
+                # after this answer, or later in the group) and answered it, so it never had
+                # a value of its own to say, least of all `deleted` (the detail's values too).
+                answer = Answer("with-next")
             elif event is not last:
                 # Never evaluated on its own: the value may have moved and come back between
                 # it and the last, so "unchanged" would claim what nobody saw.
