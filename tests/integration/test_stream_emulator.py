@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -193,6 +194,28 @@ async def test_a_stall_outage_starts_when_the_data_stopped_not_when_it_was_notic
     outage = run.outages()[0]
     assert outage.started_at <= retrying.at - 0.4 + 1e-6
     assert outage.started_at >= run.states(ConnectionState.LIVE)[0].at
+
+
+async def test_a_stall_ended_by_the_peer_starts_the_outage_at_the_last_byte(emulator) -> None:
+    # The server (or a proxy) goes silent, then closes before the read timeout: the changes
+    # lost were made in the silence, so the outage starts at the last byte received, not at
+    # the close, as it does when the read timeout ends the same stall.
+    # The clock jumps 20 s once the stall began: the silence the window must hold.
+    skew = [0.0]
+    client, _ = client_for(emulator, read_timeout=30.0, clock=lambda: time.time() + skew[0])
+    async with Collector(client) as run:
+        await run.until(lambda: any(isinstance(i, Heartbeat) for i in run.items))
+        emulator.faults.stall(30.0)
+        skew[0] = 20.0
+        emulator.faults.cut_streams()
+        await run.until(lambda: run.states(ConnectionState.RETRYING))
+        emulator.faults.stall(0.0)
+        await run.until(lambda: len(run.outages()) == 1)
+    (outage,) = run.outages()
+    before = run.items[: run.items.index(outage)]
+    last = [i for i in before if isinstance(i, Heartbeat)][-1]
+    assert outage.started_at == last.at  # the last sign of life: its byte's heartbeat
+    assert outage.started_at < run.states(ConnectionState.RETRYING)[0].at
 
 
 async def test_after_a_silent_connection_live_waits_for_a_byte(emulator) -> None:

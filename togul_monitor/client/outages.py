@@ -2,8 +2,9 @@
 
 Outage rule (documented for the UI and tested):
 * An `Outage` is emitted after every reconnect that follows a LIVE period (a restart included),
-  with `started_at` = when the previous connection was lost and `ended_at` = when the new one
-  went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
+  with `started_at` = the previous connection's last sign of life (its last byte, or its
+  headers: however it ended, the silence before the end is where changes were lost) and
+  `ended_at` = when the new one went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
   after LIVE if nothing arrived by then. A run that resumes an earlier run's stream (a
   `ResumePoint`: the journal's last event, whose id, if any, is sent as `Last-Event-ID`, and
   when that run stopped watching) has one at its first connection: the time between the runs is
@@ -121,8 +122,8 @@ class OutageTracker:
         self._pending = _Pending(self._down_since, now, sent_id, last_numeric, environment, known)
         self._pending.timer = asyncio.get_running_loop().call_later(DECISION_DELAY, self._timeout)
 
-    def lost(self, now: float, data_stopped_at: float) -> None:
-        """The LIVE connection of `now` ended; data had stopped at `data_stopped_at`."""
+    def lost(self, data_stopped_at: float) -> None:
+        """The LIVE connection ended; its last byte (or its headers) came at `data_stopped_at`."""
         self._unproven = None  # no event came on its connection: it stays as reported
         if self._pending is not None:
             # Lost again before the outage was even reported: it is still the same outage.
@@ -130,7 +131,7 @@ class OutageTracker:
             self.cancel()
             self._pending = None
         else:
-            self._down_since = max(now, data_stopped_at)
+            self._down_since = data_stopped_at
 
     @property
     def awaiting(self) -> bool:

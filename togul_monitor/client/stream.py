@@ -336,6 +336,10 @@ class StreamClient:
     async def _read(self, response: httpx.Response, sent_id: str | None) -> Outcome:
         now = self._clock()
         live_mono = self._monotonic()
+        # The connection's last sign of life (its headers, then each chunk): an outage starts
+        # there, however the connection ended (read timeout, the peer's close after a stall,
+        # a reset), since the changes lost were made in the silence before the end.
+        last_byte_at = now
         # After a connection that went silent, headers prove nothing (a stalled server or proxy
         # answers them, then sends nothing again): live, and the outage's end, wait for a byte.
         live = not self._silent
@@ -348,12 +352,13 @@ class StreamClient:
         events_before = self.counters.events
         retry_seen = decoder.retry
         error = "server ended the stream"
-        silent_for = 0.0  # seconds without any byte before the connection was given up
+        timed_out = False  # ended by the read timeout: the next connection must prove itself
         try:
             async for chunk in response.aiter_bytes():
+                last_byte_at = self._clock()  # once per read; `_items` takes it as its time
                 if not live:
-                    live, now, live_mono = True, self._clock(), self._monotonic()
-                    self._live(now, sent_id)
+                    live, live_mono = True, self._monotonic()
+                    self._live(last_byte_at, sent_id)
                 self.counters.bytes += len(chunk)
                 parsed = decoder.feed_runs(chunk)
                 self._last_event_id = decoder.last_event_id
@@ -362,7 +367,7 @@ class StreamClient:
                     if retry_seen is not None:
                         self.backoff.set_server_retry(retry_seen)
                 if parsed:
-                    batch = self._items(parsed)
+                    batch = self._items(parsed, last_byte_at)
                     if batch:
                         self._emit(batch)
                         if self._queue is not None and self._queue.qsize() >= _MAX_QUEUED_BATCHES:
@@ -370,14 +375,11 @@ class StreamClient:
                             await self._space.wait()
         except httpx.HTTPError as exc:
             error = describe(exc, self.read_timeout)
-            if isinstance(exc, httpx.ReadTimeout):
-                # Nothing arrived for a whole read timeout: the stream was already dead (or the
-                # server stalled) that long ago, so the outage starts then, not when we noticed.
-                silent_for = self.read_timeout
+            timed_out = isinstance(exc, httpx.ReadTimeout)
         finally:
             if live:  # else the outage goes on: this connection never brought anything
-                self._outages.lost(now, self._clock() - silent_for)
-            self._silent = silent_for > 0 or (self._silent and not live)  # never live: no proof
+                self._outages.lost(last_byte_at)
+            self._silent = timed_out or (self._silent and not live)  # never live: no proof
             lived = self._monotonic() - live_mono if live else 0.0  # never live: forgives none
             delivered = self.counters.events - events_before
             self.backoff.connection_ended(lived=lived, delivered=delivered)
@@ -387,9 +389,9 @@ class StreamClient:
         self._outages.live(now, sent_id, self._builder.last_numeric)
         self._status(Status(ConnectionState.LIVE, at=now))
 
-    def _items(self, parsed: list[FastParsed]) -> list[StreamItem]:
-        """Turn decoded events and comments into stream items (the hot path)."""
-        now = self._clock()
+    def _items(self, parsed: list[FastParsed], now: float) -> list[StreamItem]:
+        """Turn decoded events and comments, received at `now`, into stream items (the hot
+        path)."""
         if not self._outages.awaiting:  # the common path: no outage to decide
             return self._builder.build(parsed, now)
         return self._outages.build_deciding(self._builder.build, parsed, now)
