@@ -21,10 +21,13 @@ Outage rule (documented for the UI and tested):
   next one (`VersionTracker.contradicts`). Anything else (ids with holes, no ids, nothing
   received yet) is True.
 * `replayed` is None when no `Last-Event-ID` was sent (the server had nothing to resume from).
-  Otherwise it counts the new events of the first received batch whose server timestamp is not
-  later than `ended_at`: they happened while we were away, so the server re-sent them. Server
-  timestamps are whole seconds on another machine's clock, so a live event in the reconnect
-  second counts as replayed; the count is informative, `may_have_missed` is the safe signal.
+  Otherwise it estimates what the server re-sent: the new events of the first received batch
+  whose server timestamp is not later than `ended_at` (they happened while we were away) and,
+  when the id sent and theirs are numeric, whose id is above the id sent (a server re-sends
+  only what follows it: an event numbered up to it is a restarted server's new life, live,
+  however it is stamped). Server timestamps are whole seconds on another machine's clock, so a
+  live event in the reconnect second counts as replayed; the count is informative,
+  `may_have_missed` is the safe signal.
 * An outage reported before any event came (a quiet stream: after DECISION_DELAY, or on a
   heartbeat) cannot be proven then. The first event after it decides it again by the same
   rule: proven whole, an `OutageProven` (the same outage, `may_have_missed` False) comes right
@@ -180,7 +183,7 @@ class OutageTracker:
             return None if self._unproven is None else self._decide_again(batch, now, before)
         self.cancel()
         self._pending = self._resumed = None
-        first = _first_event(batch, pending.ended_at)
+        first = _first_event(batch, pending.ended_at, _numeric(pending.sent_id))
         replayed = first.replayed if first is not None else 0
         outage = Outage(
             started_at=pending.started_at,
@@ -243,8 +246,11 @@ class _First(NamedTuple):
     replayed: int  # the batch's events the server stamped by the outage's end
 
 
-def _first_event(batch: list[StreamItem], ended_at: float) -> _First | None:
-    """The batch's first event (None: it has none), and how many it replayed."""
+def _first_event(
+    batch: list[StreamItem], ended_at: float, after: int | None = None
+) -> _First | None:
+    """The batch's first event (None: it has none), and how many it replayed: stamped by
+    `ended_at` and, with `after` (the numeric Last-Event-ID sent), numbered above it."""
     first: _First | None = None
     replayed = 0
     for item in batch:
@@ -253,7 +259,9 @@ def _first_event(batch: list[StreamItem], ended_at: float) -> _First | None:
                 env = item.environment_id if isinstance(item, FlagEvent) else None
                 first = _First(item.event_id, env, 0)
             if isinstance(item, FlagEvent) and item.timestamp <= ended_at:
-                replayed += 1
+                number = _numeric(item.event_id)
+                if after is None or number is None or number > after:
+                    replayed += 1
     return first._replace(replayed=replayed) if first is not None else None
 
 
