@@ -22,9 +22,8 @@ How it is put together (and why):
   reconnect; what stops, and the words for it, are in `attempt.py`. Redirects are followed by
   hand (`attempt.redirect_target`: each target meets the base URL's http/loopback rule), and
   credentials go only to their origin.
-* `Last-Event-ID` is the spec's last event id string, carried across connections (and across
-  runs: `resumed`, where the earlier one stopped, and the outage between them) and sent as UTF-8
-  bytes.
+* `Last-Event-ID` is the spec's last event id string, carried across connections and runs
+  (`resumed`: where the earlier one stopped, and the outage between), sent as UTF-8 bytes.
 * Items (validation, duplicates, gaps, counts): `items.py`. Outages: `outages.py`.
 """
 
