@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RECOVERY_HINT",
     "Profile",
+    "ProfileChanged",
     "ProfileChanges",
     "ProfileEntry",
     "ProfileStore",
@@ -163,9 +164,20 @@ class ProfileStore:
 
         return self._modify(change)
 
-    def edit(self, name: str, changes: ProfileChanges) -> ProfilesConfig:
+    def edit(
+        self,
+        name: str,
+        changes: ProfileChanges,
+        *,
+        check: Callable[[Any], None] | None = None,
+    ) -> ProfilesConfig:
+        """Apply `changes` to profile `name`; `check` sees its table as the file holds it
+        (under the lock) first, and may refuse the edit by raising."""
+
         def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:
             profiles = data.get("profiles", {})
+            if check is not None:
+                check(profiles.get(name))
             if name not in profiles:
                 raise self._unknown(name, profiles)
             self._check_removals(name, profiles[name], changes)
@@ -204,11 +216,35 @@ class ProfileStore:
         return self._modify(change)
 
     def store_tokens(
-        self, name: str, *, token: str | None = None, refresh_token: str | None = None
+        self,
+        name: str,
+        *,
+        token: str | None = None,
+        refresh_token: str | None = None,
+        expect: Mapping[str, str] | None = None,
     ) -> ProfilesConfig:
         """Write a token and/or a refresh token into profile `name` as literals (login, and a
-        rotated pair): comments kept, atomic, mode 0600, like every edit."""
-        return self.edit(name, ProfileChanges(token=token, refresh_token=refresh_token))
+        rotated pair): comments kept, atomic, mode 0600, like every edit.
+
+        `expect` (key -> value): write only if the profile still holds exactly these values,
+        checked under the lock, so a renewed pair never lands in a profile removed and made
+        again for another server, or one whose secrets were moved to variables meanwhile;
+        else ProfileChanged, the file untouched."""
+        changes = ProfileChanges(token=token, refresh_token=refresh_token)
+        if expect is None:
+            return self.edit(name, changes)
+
+        def check(table: Any) -> None:
+            if not isinstance(table, Mapping) or any(
+                table.get(key) != value for key, value in expect.items()
+            ):
+                raise ProfileChanged(
+                    "the profile is no longer the one the token came from",
+                    file=self.path,
+                    profile=name,
+                )
+
+        return self.edit(name, changes, check=check)
 
     def set_default(self, name: str) -> ProfilesConfig:
         def change(data: dict[str, Any], sections: Sections | None, doc: Any) -> None:
@@ -339,6 +375,10 @@ def _same(actual: dict[str, Any], expected: dict[str, Any]) -> bool:
         return {k: v for k, v in data.items() if not (k == "profiles" and v == {})}
 
     return normal(actual) == normal(expected)
+
+
+class ProfileChanged(ConfigError):
+    """A conditional write (`store_tokens(expect=...)`) found the profile changed: not written."""
 
 
 class _Fallback(Exception):

@@ -7,6 +7,12 @@ comments kept, atomic, mode 0600). A secret from a variable or the command line 
 memory only: the next start reads the variable again. Writes run on a thread, one at a time
 and newest last, so a file never ends up holding an older refresh token than a newer one the
 server already rotated.
+
+A write replaces only what this run put there: the profile of that name must still have the
+base URL the run started with and still hold, as literals, the token and refresh token the run
+last read or wrote (checked under the file's lock). A profile removed and made again for another
+server, or whose secrets were moved to variables, is left alone: the pair stays in memory and
+the monitor says so once.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Callable
 from togul_monitor.client.tokens import TokenKeeper, TokenPair
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.config.profiles import ProfileStore
+from togul_monitor.config.profiles import ProfileChanged, ProfileStore
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
@@ -53,6 +59,9 @@ class ProfileTokens:
         self._task: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._latest: TokenPair | None = None
+        # What the file's profile holds that this run put or found there: a write needs it still.
+        self._in_file: dict[str, str] = _file_values(profile)
+        self._detached = False  # the file's profile changed: nothing more is written to it
 
     def start(self) -> None:
         """Refresh before every expiry from now on (on the running loop)."""
@@ -79,6 +88,8 @@ class ProfileTokens:
         literals = self._profile.file_literals
         if self._profile.source_file is None or not literals & {"token", "refresh_token"}:
             return  # kept in memory only (the keeper holds it)
+        if self._detached:
+            return  # said once already
         self._latest = pair
         if self._writer is None or self._writer.done():
             loop = asyncio.get_running_loop()
@@ -88,18 +99,41 @@ class ProfileTokens:
         while self._latest is not None:
             pair, self._latest = self._latest, None
             try:
-                await asyncio.to_thread(self._store, pair)
+                self._in_file = await asyncio.to_thread(self._store, pair, dict(self._in_file))
+            except ProfileChanged as exc:
+                self._detached = True
+                self._latest = None
+                self._note(
+                    f"the renewed token was not written to {exc.file}: profile"
+                    f" {self._profile.name!r} there is no longer the one this run's token came"
+                    " from (another server, or other credentials); it is kept in memory for"
+                    " this run only"
+                )
             except (ConfigError, OSError) as exc:
                 reason = exc.message if isinstance(exc, ConfigError) else str(exc)
                 self._note(f"the renewed token is kept in memory only: {reason}")
 
-    def _store(self, pair: TokenPair) -> None:
+    def _store(self, pair: TokenPair, expect: dict[str, str]) -> dict[str, str]:
+        """Write `pair` if the profile still holds `expect`; what it holds afterwards."""
         profile = self._profile
         literals = profile.file_literals
         assert profile.source_file is not None
+        token = pair.token if "token" in literals else None
+        refresh_token = pair.refresh_token if "refresh_token" in literals else None
         ProfileStore(profile.source_file).store_tokens(
-            profile.name,
-            token=pair.token if "token" in literals else None,
-            refresh_token=pair.refresh_token if "refresh_token" in literals else None,
+            profile.name, token=token, refresh_token=refresh_token, expect=expect
         )
         log.info("renewed token written to %s (profile %s)", profile.source_file, profile.name)
+        written = {"token": token, "refresh_token": refresh_token}
+        return expect | {key: value for key, value in written.items() if value is not None}
+
+
+def _file_values(profile: Profile) -> dict[str, str]:
+    """The base URL and the literal token and refresh token the file's profile holds for this
+    run (the values a write back expects to replace)."""
+    values = {"base_url": profile.base_url}
+    for key in ("token", "refresh_token"):
+        value = getattr(profile, key)
+        if key in profile.file_literals and isinstance(value, str):
+            values[key] = value
+    return values

@@ -1,0 +1,70 @@
+"""Where a renewed token pair goes: back into the profile only while the file's profile is still
+the one the run started with.
+
+Each test drives `ProfileTokens` (core/tokens.py) against the emulator directly: a refresh is
+asked for at once, no token has to expire."""
+
+from __future__ import annotations
+
+import asyncio
+
+from togul_monitor.config.entry import ProfileEntry
+from togul_monitor.config.profiles import ProfileChanges, ProfileStore, load_config
+from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.core.tokens import ProfileTokens
+from togul_monitor.emulator.harness import EmulatorHandle
+
+from .test_token_refresh import log_in, short_lived, write_profile
+
+__all__ = ["short_lived"]
+
+
+def tokens_of(name: str, notes: list[str]) -> ProfileTokens:
+    return ProfileTokens(resolve_profile(name), notes.append)
+
+
+async def test_a_pair_renewed_after_the_profile_was_re_created_is_not_written_into_it(
+    short_lived: EmulatorHandle,
+) -> None:
+    token, refresh = await asyncio.to_thread(log_in, short_lived)
+    write_profile(short_lived, token, refresh)
+    notes: list[str] = []
+    tokens = tokens_of("p", notes)
+    keeper = tokens.keeper
+    assert keeper is not None
+    store = ProfileStore()
+    store.remove("p")  # the same name, re-created for another server with a key of its own
+    entry = ProfileEntry(
+        name="p",
+        base_url="http://127.0.0.1:9",
+        environment_key="production",
+        api_key_env="OTHER_KEY",
+    )
+    store.add(entry)
+    before = store.path.read_text(encoding="utf-8")
+    assert await keeper.refresh() and await keeper.refresh()
+    await tokens.aclose()
+    assert store.path.read_text(encoding="utf-8") == before  # no token of this server in it
+    assert keeper.token != token  # the run goes on with the renewed pair, in memory
+    said = [note for note in notes if "not written" in note]
+    assert len(said) == 1, notes  # said once, however many renewals follow
+    assert "profile 'p'" in said[0] and keeper.token not in said[0]
+
+
+async def test_a_renewal_does_not_undo_a_move_of_the_secrets_to_variables(
+    short_lived: EmulatorHandle,
+) -> None:
+    token, refresh = await asyncio.to_thread(log_in, short_lived)
+    write_profile(short_lived, token, refresh)
+    notes: list[str] = []
+    tokens = tokens_of("p", notes)
+    assert tokens.keeper is not None
+    store = ProfileStore()
+    store.edit("p", ProfileChanges(token_env="MY_TOK", refresh_token_env="MY_RT"))
+    before = store.path.read_text(encoding="utf-8")
+    assert await tokens.keeper.refresh()
+    await tokens.aclose()
+    assert store.path.read_text(encoding="utf-8") == before
+    entry = load_config().profiles["p"]
+    assert entry.token is None and entry.token_env == "MY_TOK"
+    assert any("not written" in note for note in notes), notes
