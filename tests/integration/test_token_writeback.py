@@ -1,5 +1,6 @@
 """Where a renewed token pair goes: back into the profile only while the file's profile is still
-the one the run started with.
+the one the run started with; a pair another process renewed is taken from the file when ours
+is refused.
 
 Each test drives `ProfileTokens` (core/tokens.py) against the emulator directly: a refresh is
 asked for at once, no token has to expire."""
@@ -7,6 +8,8 @@ asked for at once, no token has to expire."""
 from __future__ import annotations
 
 import asyncio
+
+import httpx
 
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import ProfileChanges, ProfileStore, load_config
@@ -68,3 +71,43 @@ async def test_a_renewal_does_not_undo_a_move_of_the_secrets_to_variables(
     entry = load_config().profiles["p"]
     assert entry.token is None and entry.token_env == "MY_TOK"
     assert any("not written" in note for note in notes), notes
+
+
+async def test_a_pair_another_monitor_renewed_is_taken_from_the_file(
+    short_lived: EmulatorHandle,
+) -> None:
+    token, refresh = await asyncio.to_thread(log_in, short_lived)
+    write_profile(short_lived, token, refresh)
+    first_notes: list[str] = []
+    second_notes: list[str] = []
+    first = tokens_of("p", first_notes)
+    second = tokens_of("p", second_notes)  # the TUI and `tail --profile p` beside it
+    assert first.keeper is not None and second.keeper is not None
+    assert await first.keeper.refresh()
+    await first.aclose()  # its pair is in the file now; the refresh token both began with is dead
+    written = load_config().profiles["p"]
+    assert written.token == first.keeper.token
+    # The second one's renewal is refused: it finds the newer pair in the file and goes on.
+    assert await second.keeper.refresh()
+    assert second.keeper.token == written.token and second.keeper.can_refresh
+    # ...and renews with it later, writing its own pair back where the first one's was.
+    assert await second.keeper.refresh()
+    await second.aclose()
+    again = load_config().profiles["p"]
+    assert again.token == second.keeper.token and again.refresh_token != written.refresh_token
+    assert not any("log in" in note for note in second_notes), second_notes
+    # A refused renewal with nothing newer in the file still ends in "log in again".
+    third = tokens_of("p", [])
+    assert third.keeper is not None
+    status = await asyncio.to_thread(
+        lambda: (
+            httpx.post(
+                f"{short_lived.base_url}/api/v1/refresh-token",
+                json={"refresh_token": again.refresh_token},
+            ).status_code
+        )
+    )
+    assert status == 200  # someone spent the file's refresh token without writing the new one
+    assert not await third.keeper.refresh()
+    assert "log in again" in third.keeper.rejection_hint()
+    await third.aclose()

@@ -13,6 +13,9 @@ token (it rotates: two refreshes with one refresh token cannot both succeed).
   caller has already replaced just uses the new one;
 - every rotation is handed to `on_rotated` (the monitor writes it back to the profile file when
   the refresh token was a literal there);
+- a refresh refused (its refresh token spent: another monitor on the same profile renewed first
+  and wrote its pair to the file) asks `reload` once for the pair where the token came from,
+  and goes on with it when it is another one; only then is the refresh token given up;
 - without a usable refresh token, `rejection_hint` says when the token expired and how to log in.
 
 No secret ever reaches an error message: only HTTP statuses, the server's error code, and dates.
@@ -25,7 +28,7 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +166,7 @@ class TokenKeeper:
         login_hint: str = "",
         clock: Callable[[], float] = time.time,
         on_rotated: Callable[[TokenPair], None] | None = None,
+        reload: Callable[[], Awaitable[TokenPair | None]] | None = None,
         verify: bool = True,
         timeout: float = 10.0,
     ) -> None:
@@ -175,6 +179,7 @@ class TokenKeeper:
         #: "log in again: ..." (empty: nothing to suggest): ends the text of a rejected token.
         self.login_hint = login_hint
         self.on_rotated = on_rotated
+        self.reload = reload
         self.refreshes = 0  # successful refreshes so far
         self.last_error: str | None = None  # why the last refresh failed (secret-free)
         self._dead = False  # the refresh token was refused: nothing more to try
@@ -214,7 +219,10 @@ class TokenKeeper:
             )
         except TokenError as exc:
             self.last_error = str(exc)
-            if exc.status in (400, 401, 403):
+            refused = exc.status in (400, 401, 403)
+            if refused and await self._take_reloaded(refresh_token):
+                return True
+            if refused:
                 self._dead = True  # refused, not lost: asking again cannot succeed
             log.warning("token refresh failed: %s", exc)
             return False
@@ -224,10 +232,27 @@ class TokenKeeper:
         self._times(self._clock())
         self.refreshes += 1
         self.last_error = None
-        log.info("token refreshed (expires %s)", utc(self.expires_at) if self.expires_at else "?")
+        log.info("token refreshed (expires %s)", self._expiry())
         if self.on_rotated is not None:
             self.on_rotated(TokenPair(self._token, self._refresh_token))
         return True
+
+    async def _take_reloaded(self, spent: str) -> bool:
+        """After the refresh token `spent` was refused: the pair `reload` finds where the token
+        came from, taken when it holds another refresh token (True)."""
+        if self.reload is None:
+            return False
+        pair = await self.reload()
+        if pair is None or pair.refresh_token in (None, spent):
+            return False
+        self._token, self._refresh_token = pair.token, pair.refresh_token
+        self._times(self._clock())
+        self.last_error = None
+        log.info("token renewed elsewhere taken from the profile (expires %s)", self._expiry())
+        return True
+
+    def _expiry(self) -> str:
+        return utc(self.expires_at) if self.expires_at else "?"
 
     async def renew(self, rejected: str | None) -> bool:
         """After a 401 for the token `rejected` (None: the current one): True when there is a

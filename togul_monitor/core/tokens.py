@@ -13,12 +13,18 @@ base URL the run started with and still hold, as literals, the token and refresh
 last read or wrote (checked under the file's lock). A profile removed and made again for another
 server, or whose secrets were moved to variables, is left alone: the pair stays in memory and
 the monitor says so once.
+
+Two monitors on one profile (the TUI and `tail --profile` beside it) share its refresh token:
+the first to renew spends it and writes its new pair here. The other's renewal is then refused;
+before giving up it reads the profile once more (`_reload`) and goes on with the pair found
+there, when the profile is still this run's and holds another refresh token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +32,7 @@ from collections.abc import Callable
 from togul_monitor.client.tokens import TokenKeeper, TokenPair
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.config.profiles import ProfileChanged, ProfileStore
+from togul_monitor.config.profiles import ProfileChanged, ProfileStore, load_config
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
@@ -55,6 +61,7 @@ class ProfileTokens:
                 login_hint=login_hint(profile),
                 clock=clock,
                 on_rotated=self._rotated,
+                reload=self._reload,
             )
         self._task: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -112,6 +119,31 @@ class ProfileTokens:
             except (ConfigError, OSError) as exc:
                 reason = exc.message if isinstance(exc, ConfigError) else str(exc)
                 self._note(f"the renewed token is kept in memory only: {reason}")
+
+    async def _reload(self) -> TokenPair | None:
+        """The pair the file's profile holds now, when its refresh token is a literal there and
+        the profile is still the one the run started with: another monitor on this profile may
+        have renewed first (the refresh token this one holds is then spent) and written it."""
+        profile = self._profile
+        path = profile.source_file
+        if path is None or "refresh_token" not in profile.file_literals or self._detached:
+            return None
+        try:
+            entry = (await asyncio.to_thread(load_config, path)).profiles.get(profile.name)
+        except (ConfigError, OSError):
+            return None
+        if entry is None or entry.base_url != self._in_file["base_url"] or not entry.refresh_token:
+            return None
+        if "token" in profile.file_literals:
+            token = entry.token
+        else:  # from a variable or the command line: still that one
+            token = self.keeper.token if self.keeper is not None else None
+        if not token:
+            return None  # the token moved out of the file: not this run's profile any more
+        self._in_file = _file_values(
+            dataclasses.replace(profile, token=token, refresh_token=entry.refresh_token)
+        )
+        return TokenPair(token, entry.refresh_token)
 
     def _store(self, pair: TokenPair, expect: dict[str, str]) -> dict[str, str]:
         """Write `pair` if the profile still holds `expect`; what it holds afterwards."""
