@@ -1,6 +1,6 @@
 """Where a renewed token pair goes: back into the profile only while the file's profile is still
 the one the run started with; a pair another process renewed is taken from the file when ours
-is refused.
+is refused; a refresh token from a variable is said to be spent once the server rotates it.
 
 Each test drives `ProfileTokens` (core/tokens.py) against the emulator directly: a refresh is
 asked for at once, no token has to expire."""
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import ProfileChanges, ProfileStore, load_config
@@ -111,3 +112,25 @@ async def test_a_pair_another_monitor_renewed_is_taken_from_the_file(
     assert not await third.keeper.refresh()
     assert "log in again" in third.keeper.rejection_hint()
     await third.aclose()
+
+
+async def test_a_refresh_token_from_a_variable_is_said_to_be_spent_once(
+    short_lived: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, refresh = await asyncio.to_thread(log_in, short_lived)
+    path = write_profile(short_lived, token)
+    text = path.read_text(encoding="utf-8").replace(
+        "heartbeat_seconds", 'refresh_token_env = "MY_RT"\nheartbeat_seconds'
+    )
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("MY_RT", refresh)
+    notes: list[str] = []
+    tokens = tokens_of("p", notes)
+    assert tokens.keeper is not None
+    assert await tokens.keeper.refresh() and await tokens.keeper.refresh()
+    await tokens.aclose()
+    said = [note for note in notes if "MY_RT" in note]
+    assert len(said) == 1, notes
+    assert "spent" in said[0] and "login --profile p" in said[0]
+    assert refresh not in said[0]
+    assert load_config().profiles["p"].refresh_token_env == "MY_RT"  # the variable's, still

@@ -82,6 +82,9 @@ class Profile:
     # ("token", "refresh_token"): a rotated token is written back only where it came from.
     source_file: Path | None = None
     file_literals: frozenset[str] = frozenset()
+    # The variable the refresh token was read from (`refresh_token_env`): a rotation spends it,
+    # and the new one cannot be written there, so the monitor says so (core/tokens.py).
+    refresh_token_env: str | None = None
     # Made from a command's --url (config/resolve.py `adhoc_profile`): no file to add a key to,
     # so what is missing is asked for as the command's option or variable (core/plan.py).
     adhoc: bool = False
@@ -248,6 +251,7 @@ class ProfileEntry:
             journal_url=journal_url,
             source_file=file,
             file_literals=literals if file is not None else frozenset(),
+            refresh_token_env=self.refresh_token_env if secrets["refresh_token"] else None,
         )
 
 

@@ -4,9 +4,10 @@
 the keeper's refresh loop on the monitor's loop, and hands each rotated pair to the profile
 file when the secret was a literal there (`Profile.file_literals`; config/profiles.py writes it:
 comments kept, atomic, mode 0600). A secret from a variable or the command line is kept in
-memory only: the next start reads the variable again. Writes run on a thread, one at a time
-and newest last, so a file never ends up holding an older refresh token than a newer one the
-server already rotated.
+memory only: the next start reads the variable again (a refresh token read from one is spent
+by the first rotation, so the monitor says once that the next run needs a fresh one). Writes
+run on a thread, one at a time and newest last, so a file never ends up holding an older refresh
+token than a newer one the server already rotated.
 
 A write replaces only what this run put there: the profile of that name must still have the
 base URL the run started with and still hold, as literals, the token and refresh token the run
@@ -33,6 +34,7 @@ from togul_monitor.client.tokens import TokenKeeper, TokenPair
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import ProfileChanged, ProfileStore, load_config
+from togul_monitor.support.text import safe_text
 
 log = logging.getLogger("togul_monitor.core.monitor")
 
@@ -69,6 +71,7 @@ class ProfileTokens:
         # What the file's profile holds that this run put or found there: a write needs it still.
         self._in_file: dict[str, str] = _file_values(profile)
         self._detached = False  # the file's profile changed: nothing more is written to it
+        self._spent_said = False  # the refresh token of `refresh_token_env` was rotated: said
 
     def start(self) -> None:
         """Refresh before every expiry from now on (on the running loop)."""
@@ -92,6 +95,7 @@ class ProfileTokens:
                 await writer
 
     def _rotated(self, pair: TokenPair) -> None:
+        self._variable_spent(pair)
         literals = self._profile.file_literals
         if self._profile.source_file is None or not literals & {"token", "refresh_token"}:
             return  # kept in memory only (the keeper holds it)
@@ -101,6 +105,22 @@ class ProfileTokens:
         if self._writer is None or self._writer.done():
             loop = asyncio.get_running_loop()
             self._writer = loop.create_task(self._write_latest(), name="monitor-token-write")
+
+    def _variable_spent(self, pair: TokenPair) -> None:
+        """A refresh token read from a variable is dead once the server rotated it, and the new
+        one cannot be put back there: this run goes on with it, the next would fail to renew.
+        Said once, when it happens, with what the next run needs."""
+        profile = self._profile
+        variable = profile.refresh_token_env
+        if self._spent_said or not variable or pair.refresh_token == profile.refresh_token:
+            return
+        self._spent_said = True
+        shown = safe_text(variable)
+        self._note(
+            f"the refresh token in {shown} is spent (the server replaced it when renewing the"
+            f" token); the new one is kept in memory for this run only: the next run needs a"
+            f" fresh one in {shown}, or `togul-monitor login --profile {profile.name}`"
+        )
 
     async def _write_latest(self) -> None:
         while self._latest is not None:
