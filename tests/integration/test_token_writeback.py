@@ -8,6 +8,7 @@ asked for at once, no token has to expire."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -134,3 +135,37 @@ async def test_a_refresh_token_from_a_variable_is_said_to_be_spent_once(
     assert "spent" in said[0] and "login --profile p" in said[0]
     assert refresh not in said[0]
     assert load_config().profiles["p"].refresh_token_env == "MY_RT"  # the variable's, still
+
+
+async def test_tail_says_mid_run_that_the_variables_refresh_token_is_spent(
+    short_lived: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notice given after the start reaches `tail`'s stderr, not only the log file."""
+    import io
+
+    from togul_monitor.cli.tail import run_tail
+
+    from .test_monitor import wait_for
+
+    token, refresh = await asyncio.to_thread(log_in, short_lived)
+    path = write_profile(short_lived, token)
+    text = path.read_text(encoding="utf-8").replace(
+        "heartbeat_seconds", 'refresh_token_env = "MY_RT"\nheartbeat_seconds'
+    )
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("MY_RT", refresh)
+    out, err = io.StringIO(), io.StringIO()
+    tail = asyncio.create_task(
+        run_tail(
+            resolve_profile("p"), query=None, count=1, as_json=False, out=out, err=err, record=False
+        )
+    )
+    try:
+        await wait_for(lambda: "live since" in err.getvalue(), what="the stream")
+        await wait_for(lambda: "MY_RT is spent" in err.getvalue(), what="the notice")
+    finally:
+        tail.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tail
+    assert err.getvalue().count("MY_RT is spent") == 1
+    assert refresh not in err.getvalue() + out.getvalue()

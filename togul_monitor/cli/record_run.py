@@ -28,6 +28,7 @@ from togul_monitor.core.updates import (
     RECORDING_TAKEN,
     Dropped,
     EvaluatorStatus,
+    Noticed,
     RecordingTaken,
     ValueUpdated,
 )
@@ -72,6 +73,7 @@ class ProfileRun:
         self.counts = ProfileCounts()
         self._evaluate_ok = True
         self._notice: str | None = None
+        self._said: tuple[str, ...] = ()  # the monitor's notices logged at its start
         self._journal_dropped = 0
         self._write_error: str | None = None  # the last write failure said in a `journal` line
         self._updates_dropped = 0
@@ -127,6 +129,7 @@ class ProfileRun:
             flags=len(snap.values),
         )
         self._check_journal(snap)
+        self._said = snap.notices
         for notice in snap.notices:
             self._log.warn("notice", profile=self.name, notice=notice)
         # From now on the scrape thread may read the monitor's published snapshot.
@@ -193,6 +196,8 @@ class ProfileRun:
                 self._evaluator(update)
             elif isinstance(update, RecordingTaken):  # it logged `not recording` at its start
                 self._log.info("journal", profile=self.name, notice=RECORDING_TAKEN)
+            elif isinstance(update, Noticed) and update.text not in self._said:
+                self._log.warn("notice", profile=self.name, notice=update.text)
             elif isinstance(update, Dropped):
                 # Where the log lacks lines (and the metrics counts): the reader fell behind.
                 # What the updates keep through that (core/updates.py KEPT) is logged after it.

@@ -205,6 +205,7 @@ async def _run_tail(
                         configuration_error=lambda: getattr(monitor, "configuration_error", None),
                         stop_reading=monitor.stop_reading,
                         started_at=started,
+                        said=snapshot.notices,
                     )
                     # Written before the monitor stops: a stop that comes meanwhile (a reader
                     # that does not read) is taken, and is not kept waiting (below).

@@ -17,7 +17,7 @@ prints them when it is up, or when the tail ends however it ends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Sequence
 from itertools import compress, repeat
 from operator import is_not
 from typing import Protocol, cast
@@ -35,6 +35,7 @@ from togul_monitor.core.updates import (
     ConfigsStopped,
     Dropped,
     EvaluatorStatus,
+    Noticed,
     RecordingTaken,
     TransitionRecorded,
     ValueUpdated,
@@ -181,12 +182,14 @@ async def print_updates(
     configuration_error: Callable[[], object] = lambda: None,
     stop_reading: Callable[[], Awaitable[object]] | None = None,
     started_at: float | None = None,
+    said: Container[str] = (),
 ) -> int:
     """Print what `source` brings until `count` printed events (then `_settle` until the test
     `settle_mark()` makes at that moment passes), a stop, or `give_up_after` seconds without a
     live stream (counted from `started_at`, loop time, when the tail began); the exit code. At
     the count `stop_reading()` ends the stream: during a burst, what came after would only cost
-    the settle CPU, and a recording tail's journal the time to commit it all before the exit."""
+    the settle CPU, and a recording tail's journal the time to commit it all before the exit.
+    `said`: the monitor's notices printed at the start (not again when their `Noticed` comes)."""
     try:
         loop = asyncio.get_running_loop()
         down_since: float | None = loop.time() if started_at is None else started_at  # not live
@@ -242,6 +245,10 @@ async def print_updates(
                     continue
                 if isinstance(item, RecordingTaken):  # it said `not recording` at its start
                     printer.say(RECORDING_TAKEN)
+                    continue
+                if isinstance(item, Noticed):  # a renewed token not written back, say
+                    if item.text not in said:
+                        printer.say(safe_text(item.text))
                     continue
                 if not isinstance(item, (Status, Outage, OutageProven, Malformed, PossibleGap)):
                     continue  # value bookkeeping and heartbeats: not worth a line

@@ -45,7 +45,7 @@ from togul_monitor.core.stream_effects import StreamEffects
 from togul_monitor.core.stream_factory import StreamFactory, default_stream_factory
 from togul_monitor.core.takeover import TAKEOVER_INTERVAL
 from togul_monitor.core.tokens import ProfileTokens
-from togul_monitor.core.updates import MonitorUpdate, UpdateHub
+from togul_monitor.core.updates import MonitorUpdate, Noticed, UpdateHub
 from togul_monitor.domain.event_log import EventFilter, Row
 from togul_monitor.domain.events import ConnectionState, FlagEvent
 from togul_monitor.domain.flag_config import FlagConfig
@@ -212,7 +212,7 @@ class Monitor:
     def _note(self, text: str) -> None:
         log.info("%s", text)
         self._notices.append(text)
-        self._publisher.changed()
+        self._publish(Noticed(text))  # a headless reader prints it (the TUI: the status bar)
 
     def _start_stream(self) -> None:
         self._stream.start()

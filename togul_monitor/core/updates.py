@@ -41,6 +41,11 @@ from typing import Protocol
 
 import msgspec
 
+from togul_monitor.core.update_notes import RECORDING_TAKEN as RECORDING_TAKEN
+from togul_monitor.core.update_notes import ConfigsStopped as ConfigsStopped
+from togul_monitor.core.update_notes import Noticed as Noticed
+from togul_monitor.core.update_notes import RecorderStopped as RecorderStopped
+from togul_monitor.core.update_notes import RecordingTaken as RecordingTaken
 from togul_monitor.domain.event_log import Row
 from togul_monitor.domain.events import (
     FlagEvent,
@@ -96,39 +101,6 @@ class ConfigChanged(msgspec.Struct, frozen=True):
     at: float  # when the monitor computed it
 
 
-class ConfigsStopped(msgspec.Struct, frozen=True):
-    """The flags' configurations are no longer followed (the token was refused, core/configs.py):
-    published when they halt (once, until the server answers again: core/config_refusal.py), so
-    that a reader does not just go quiet about diffs."""
-
-    error: str
-    hint: str = ""  # how to fix it: when the token expired, how to log in again
-    at: float = 0.0  # when they stopped (the monitor's clock)
-
-
-class RecordingTaken(msgspec.Struct, frozen=True):
-    """The monitor records the profile's journal from now on: the process that recorded it has
-    gone (core/takeover.py), and what the journal lacked is appended to it. A headless reader
-    said `not recording` at its start: `tail` and `record` now say that it does."""
-
-    at: float
-
-
-class RecorderStopped(msgspec.Struct, frozen=True):
-    """The journal's recorder, which this reader took for a live one when it opened the journal
-    (its mark was recent, or a busy SQLite file's), had stopped watching at `watched_until`:
-    its mark did not move when a live recorder's would have, an outage says so, or this
-    monitor took the journal over from it (core/monitor_journal.py). The time from there to
-    this run's start was watched by nobody: a reader's feed shows it now, late, where it
-    would have been had it opened later (the snapshot's `watched_until` says it too)."""
-
-    watched_until: float
-
-
-#: What a headless reader says of `RecordingTaken` (`tail` on stderr, `record` in its log).
-RECORDING_TAKEN = "recording now: the profile's recorder has gone"
-
-
 class Dropped(msgspec.Struct, frozen=True):
     """The reader (drain or update stream) fell behind: `updates` were dropped, `rows` of them
     feed rows, `events` of those events (the rest markers)."""
@@ -147,6 +119,7 @@ MonitorUpdate = (
     | EvaluatorStatus
     | RecordingTaken
     | RecorderStopped
+    | Noticed
     | Dropped
 )
 
@@ -155,7 +128,8 @@ MARKERS: tuple[type, ...] = (Outage, Malformed, PossibleGap)
 
 #: Kept through an overflow, always: each is rare (a reconnect's, or once a run), and a reader
 #: that lost one would wait for ever (STOPPED), print the proof of an outage it never printed,
-#: go quiet about diffs without saying why, or never show a dead recorder's window.
+#: go quiet about diffs without saying why, or never show a dead recorder's window; and a
+#: notice is said once (a renewed token not written back, say).
 KEPT: tuple[type, ...] = (
     Status,
     Outage,
@@ -163,6 +137,7 @@ KEPT: tuple[type, ...] = (
     ConfigsStopped,
     RecordingTaken,
     RecorderStopped,
+    Noticed,
 )
 
 #: Kept through an overflow up to `UpdateHub.max_notices` until the reader catches up (then
