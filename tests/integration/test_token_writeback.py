@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import httpx
 import pytest
@@ -16,9 +17,11 @@ import pytest
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import ProfileChanges, ProfileStore, load_config
 from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.core import tokens as core_tokens
 from togul_monitor.core.tokens import ProfileTokens
 from togul_monitor.emulator.harness import EmulatorHandle
 
+from .test_monitor import wait_for
 from .test_token_refresh import log_in, short_lived, write_profile
 
 __all__ = ["short_lived"]
@@ -76,7 +79,7 @@ async def test_a_renewal_does_not_undo_a_move_of_the_secrets_to_variables(
 
 
 async def test_a_pair_another_monitor_renewed_is_taken_from_the_file(
-    short_lived: EmulatorHandle,
+    short_lived: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token, refresh = await asyncio.to_thread(log_in, short_lived)
     write_profile(short_lived, token, refresh)
@@ -99,6 +102,7 @@ async def test_a_pair_another_monitor_renewed_is_taken_from_the_file(
     assert again.token == second.keeper.token and again.refresh_token != written.refresh_token
     assert not any("log in" in note for note in second_notes), second_notes
     # A refused renewal with nothing newer in the file still ends in "log in again".
+    monkeypatch.setattr(core_tokens, "RELOAD_WAIT", 0.3)
     third = tokens_of("p", [])
     assert third.keeper is not None
     status = await asyncio.to_thread(
@@ -113,6 +117,34 @@ async def test_a_pair_another_monitor_renewed_is_taken_from_the_file(
     assert not await third.keeper.refresh()
     assert "log in again" in third.keeper.rejection_hint()
     await third.aclose()
+
+
+async def test_a_pair_written_just_after_the_refusal_is_waited_for(
+    short_lived: EmulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two monitors that read one token renew at the same moment: the loser's refusal comes
+    before the winner has written its pair."""
+    token, refresh = await asyncio.to_thread(log_in, short_lived)
+    write_profile(short_lived, token, refresh)
+    tokens = tokens_of("p", [])
+    assert tokens.keeper is not None
+    renewed = await asyncio.to_thread(  # the other monitor renews first, and writes later
+        lambda: httpx.post(
+            f"{short_lived.base_url}/api/v1/refresh-token", json={"refresh_token": refresh}
+        ).json()
+    )
+    caplog.set_level(logging.INFO, logger="togul_monitor.core.monitor")
+    renewal = asyncio.create_task(tokens.keeper.refresh())
+    await wait_for(lambda: "token renewal refused" in caplog.text, what="the refusal")
+    await asyncio.to_thread(
+        ProfileStore().store_tokens,
+        "p",
+        token=renewed["token"],
+        refresh_token=renewed["refresh_token"],
+    )
+    assert await renewal
+    assert tokens.keeper.token == renewed["token"] and tokens.keeper.can_refresh
+    await tokens.aclose()
 
 
 async def test_a_refresh_token_from_a_variable_is_said_to_be_spent_once(
@@ -144,8 +176,6 @@ async def test_tail_says_mid_run_that_the_variables_refresh_token_is_spent(
     import io
 
     from togul_monitor.cli.tail import run_tail
-
-    from .test_monitor import wait_for
 
     token, refresh = await asyncio.to_thread(log_in, short_lived)
     path = write_profile(short_lived, token)

@@ -17,8 +17,9 @@ the monitor says so once.
 
 Two monitors on one profile (the TUI and `tail --profile` beside it) share its refresh token:
 the first to renew spends it and writes its new pair here. The other's renewal is then refused;
-before giving up it reads the profile once more (`_reload`) and goes on with the pair found
-there, when the profile is still this run's and holds another refresh token.
+before giving up it reads the profile once more (`_reload`, waiting a moment for the other's
+write) and goes on with the pair found there, when the profile is still this run's and holds
+another refresh token.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from togul_monitor.client.tokens import TokenKeeper, TokenPair
 from togul_monitor.config.entry import Profile
@@ -37,6 +39,9 @@ from togul_monitor.config.profiles import ProfileChanged, ProfileStore, load_con
 from togul_monitor.support.text import safe_text
 
 log = logging.getLogger("togul_monitor.core.monitor")
+
+RELOAD_WAIT = 2.0  # a refused renewal looks this long for another monitor's pair in the file...
+RELOAD_EVERY = 0.1  # ...reading it this often
 
 
 def login_hint(profile: Profile) -> str:
@@ -143,13 +148,34 @@ class ProfileTokens:
     async def _reload(self) -> TokenPair | None:
         """The pair the file's profile holds now, when its refresh token is a literal there and
         the profile is still the one the run started with: another monitor on this profile may
-        have renewed first (the refresh token this one holds is then spent) and written it."""
+        have renewed first (the refresh token this one holds is then spent) and written it.
+
+        Two monitors that read one token renew at the same moment, and the other's write lands
+        a few milliseconds after the server refused this one: while the file still holds the
+        spent refresh token, it is read again for up to RELOAD_WAIT seconds."""
         profile = self._profile
         path = profile.source_file
         if path is None or "refresh_token" not in profile.file_literals or self._detached:
             return None
+        spent = self._in_file.get("refresh_token")
+        deadline = time.monotonic() + RELOAD_WAIT
+        log.info("token renewal refused: reading the pair in %s (profile %s)", path, profile.name)
+        while True:
+            pair = await asyncio.to_thread(self._read_pair, path)
+            if pair is None or pair.refresh_token != spent or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(RELOAD_EVERY)
+        if pair is not None:
+            self._in_file = _file_values(
+                dataclasses.replace(profile, token=pair.token, refresh_token=pair.refresh_token)
+            )
+        return pair
+
+    def _read_pair(self, path: Path) -> TokenPair | None:
+        """The file's pair for this run's profile; None when it is not this run's any more."""
+        profile = self._profile
         try:
-            entry = (await asyncio.to_thread(load_config, path)).profiles.get(profile.name)
+            entry = load_config(path).profiles.get(profile.name)
         except (ConfigError, OSError):
             return None
         if entry is None or entry.base_url != self._in_file["base_url"] or not entry.refresh_token:
@@ -160,9 +186,6 @@ class ProfileTokens:
             token = self.keeper.token if self.keeper is not None else None
         if not token:
             return None  # the token moved out of the file: not this run's profile any more
-        self._in_file = _file_values(
-            dataclasses.replace(profile, token=token, refresh_token=entry.refresh_token)
-        )
         return TokenPair(token, entry.refresh_token)
 
     def _store(self, pair: TokenPair, expect: dict[str, str]) -> dict[str, str]:
