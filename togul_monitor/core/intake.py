@@ -18,7 +18,8 @@ event's), and whether to ask everything again now (`ask`; else a re-evaluation i
 meanwhile a change found may hold one the stream missed. `on_proven(later)` is told when an
 outage is proved whole: at once (False), or, reported as one that may have missed changes, by
 the first event after it (True, `OutageProven`): then it is revised where it is kept (the
-outages, the log, the journal) and the views are told; what was asked again stays asked.
+outages, the log, the journal) and the views are told; what was asked again stays asked. Not
+when `contradicted()` (a change found that no event explains: core/stream_effects.py).
 
 Backpressure: a flight recorder must not lose events to a slow disk. While the journal is far
 behind, the task stops reading; the client's bounded queue fills and TCP slows the server down.
@@ -36,6 +37,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from typing import cast
+
+import msgspec
 
 from togul_monitor.client.outages import ResumePoint
 from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
@@ -83,14 +86,12 @@ class Intake:
         on_gap: Callable[[PossibleGap], None],
         on_blind: Callable[[bool], None],
         on_change: Callable[[], None],
+        contradicted: Callable[[], bool] = lambda: False,
         heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
     ) -> None:
         self._hub, self._clock = hub, clock
-        self._on_events = on_events
-        self._on_outage = on_outage
-        self._on_proven = on_proven
-        self._on_gap = on_gap
-        self._on_blind = on_blind
+        self._on_events, self._on_outage, self._on_proven = on_events, on_outage, on_proven
+        self._on_gap, self._on_blind, self._contradicted = on_gap, on_blind, contradicted
         self._on_change = on_change  # the monitor's state changed: a new snapshot is due
         self.log = EventLog(log_size)
         self.journal: Journal | None = None
@@ -293,9 +294,12 @@ class Intake:
         elif isinstance(item, Heartbeat):
             self.last_heartbeat_at = item.at
         elif isinstance(item, OutageProven):
-            self._revise(item)
+            if not self._contradicted():  # (a shared journal's proof, `covered`, is not)
+                self._revise(item)
             return
         elif isinstance(item, Outage):
+            if not item.may_have_missed and self._contradicted():
+                item = msgspec.structs.replace(item, may_have_missed=True)
             self.outages.append(item)
             if self.journal is not None:
                 self.journal.append_outage(item)

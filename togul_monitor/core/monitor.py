@@ -101,6 +101,7 @@ class Monitor:
             on_gap=lambda gap: self._effects.gap(gap),
             on_blind=lambda blind: self._effects.blind(blind),
             on_change=lambda: self._publisher.changed(),
+            contradicted=lambda: self._effects.contradicted(),
             heartbeat=profile.heartbeat_seconds,
         )
         self.event_log = self._intake.log

@@ -15,7 +15,10 @@ the profile's environment only (core/environment.py):
   whole account, and those marks are taken back (domain/unseen.py);
 - a possible gap (a flag's version jumped): that flag's next change is marked so;
 - while the stream is blind (down, or back and its outage not decided yet: up to a second),
-  every change found is marked so: an answer then may hold a change whose event was lost.
+  every change found is marked so: an answer then may hold a change whose event was lost;
+- a change found with no event to explain it since the stream was lost (`contradicted`: the
+  re-evaluation after the outage, or an answer while blind) says events were lost, whatever the
+  ids say: the outage is not proved whole (core/intake.py).
 
 Runs on the monitor's loop.
 """
@@ -35,6 +38,10 @@ class StreamEffects:
         self._environments = environments
         self._evaluations = evaluations
         self._configs = configs
+        # Unexplained changes found before the stream was last lost (None: never lost in this
+        # run). A resumed run's first outage is not checked: the values asked at the start
+        # answer before the replay that explains their changes has come.
+        self._unexplained_before: int | None = None
 
     def events(self, batch: list[FlagEvent]) -> None:
         relevant = self._environments.relevant(batch)
@@ -63,7 +70,18 @@ class StreamEffects:
         self._evaluations.unmark_remembered()
         self._configs.unseen.unmark_remembered()
 
+    def contradicted(self) -> bool:
+        """Whether a value changed with no event to explain it, found since the stream was last
+        lost while the stream may have missed changes (core/transition_memory.py): an event was
+        lost, so the outage of that time is no proof of continuity, whatever its ids say. A
+        change whose event is on its way as the value is asked says so too (the cautious
+        side)."""
+        before = self._unexplained_before
+        return before is not None and self._evaluations.memory.unexplained != before
+
     def blind(self, blind: bool) -> None:
+        if blind:
+            self._unexplained_before = self._evaluations.memory.unexplained
         self._evaluations.set_blind(blind)
         self._configs.blind = blind
 

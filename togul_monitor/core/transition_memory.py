@@ -21,10 +21,14 @@ class TransitionMemory:
         self._limit = limit
         self.transitions: deque[ValueTransition] = deque(maxlen=limit)
         self._by_event: OrderedDict[tuple[str, str], list[ValueTransition]] = OrderedDict()
+        #: Changes found with no event to explain them, in a time the stream may have missed
+        #: changes (`includes_unseen`): core/stream_effects.py `contradicted`.
+        self.unexplained = 0
 
     def add(self, transition: ValueTransition) -> None:
         self.transitions.append(transition)
         if transition.event_id is None:
+            self.unexplained += transition.includes_unseen
             return
         key = (transition.event_id, transition.flag_key)
         owned = self._by_event.get(key)
