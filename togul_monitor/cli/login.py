@@ -3,13 +3,13 @@
 Asks for the email (or takes `--email`) and the password (never echoed), calls
 `POST /api/v1/login` (docs/protocol.md), and writes the access token and the refresh token into
 the profile as literals (`token`, `refresh_token`; the file is mode 0600 and keeps its
-comments). A profile not saved yet is created by the login itself when `--url` and
-`--environment` say where (the token is its credential; `profiles add` refuses a profile
-without one, so a token profile could not be added before its first login), and only once the
-server accepted the login: a refused one leaves nothing behind. The monitor then renews the token before it expires and writes each rotated pair
-back (core/tokens.py). Neither token, nor the password, is ever printed: only when the token
-expires. Exit codes as every command's (cli/common.py): 2 usage or configuration, 3 the server
-refused the login, 1 it could not be reached.
+comments). A profile not saved yet is created by the login when `--url` and `--environment`
+say where, with the token as its credential (`profiles add` wants one up front), and only once
+the server accepted the login: a refused one leaves nothing behind. The monitor then renews the
+token before it expires and writes each rotated pair back (core/tokens.py). Neither token, nor
+the password, is ever printed: only when the token expires. Exit codes as every command's
+(cli/common.py): 2 usage or configuration, 3 the server refused the login, 1 it could not be
+reached.
 """
 
 from __future__ import annotations
