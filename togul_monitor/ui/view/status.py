@@ -75,7 +75,7 @@ def short_form(text: str) -> str:
     return _ASIDE.sub("", text).strip() or text
 
 
-def paused_new(new: int, kept: int, narrow: bool = False) -> str:
+def paused_label(new: int, kept: int, narrow: bool = False) -> str:
     """`+N new` while paused: every event that came since the pause. The feed holds only the
     newest of them (a view's worth, view/feed_store.py), the rest counted as trimmed: then it
     says how many it kept, so shown + kept + filtered + trimmed adds up to what was received."""

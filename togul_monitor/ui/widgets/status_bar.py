@@ -22,7 +22,7 @@ from togul_monitor.domain.filters import Filter
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.view.format import fmt_age, fmt_lag
-from togul_monitor.ui.view.status import Note, StatusInfo, hidden_label, paused_new
+from togul_monitor.ui.view.status import Note, StatusInfo, hidden_label, paused_label
 from togul_monitor.ui.view.words import fit_words
 
 __all__ = ["StatusBar", "fit_words", "render_status"]
@@ -86,7 +86,7 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     modes = Text()
     if info.paused:
         modes.append("  ❚❚ PAUSED", style="bold reverse yellow")
-        modes.append(" " + paused_new(info.paused_new, info.pending, narrow), style="yellow")
+        modes.append(" " + paused_label(info.paused_new, info.pending, narrow), style="yellow")
     if info.filter_text:
         modes.append("  filter: ", style="dim")
         modes.append(safe_text(info.filter_text), style="cyan")
