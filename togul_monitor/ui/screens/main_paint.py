@@ -291,8 +291,8 @@ class MainPainter:
             self.feed.relayout()
 
     def new_rows(self) -> None:
-        """`+N new`: events that came while paused (the view holds the newest), or rows
-        appended while not following."""
+        """`+N new`: events that came while paused (the store's `pending` holds the newest of
+        them, not the view), or rows appended while not following."""
         store = self.store
         count = store.paused_new if store.paused else self.feed.unseen
         self.new_count.set_class(count > 0, "-shown")
