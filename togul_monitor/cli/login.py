@@ -104,10 +104,13 @@ def login(
     _, expires_at = jwt_times(pair.token)
     until = f", valid until {utc(expires_at)}" if expires_at is not None else ""
     renew = " and a refresh token" if pair.refresh_token else ""
-    made = f"profile {name!r} added" if new else f"profile {name!r}"
+    made = (
+        f"profile {safe_text(name)!r} added, now holding"
+        if new
+        else f"profile {safe_text(name)!r} now holds"
+    )
     click.echo(
-        f"logged in to {where} as {safe_text(username.strip())}: {made}, now holds a "
-        f"token{until}{renew}"
+        f"logged in to {where} as {safe_text(username.strip())}: {made} a token{until}{renew}"
     )
 
 
@@ -118,7 +121,7 @@ def new_entry(name: str, url: str | None, environment: str | None, path: Path) -
             f"no saved profile named {safe_text(name)!r}",
             file=path,
             hint=(
-                f"to create it with the token: togul-monitor login --profile {name} --url URL "
+                f"to create it with the token: togul-monitor login --profile {safe_text(name)} --url URL "
                 "--environment KEY (or add it first with an API key: togul-monitor profiles "
                 "add NAME --url URL --environment KEY --api-key-env VAR)"
             ),
