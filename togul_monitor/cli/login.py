@@ -105,7 +105,7 @@ def login(
     until = f", valid until {utc(expires_at)}" if expires_at is not None else ""
     renew = " and a refresh token" if pair.refresh_token else ""
     made = (
-        f"profile {safe_text(name)!r} added, now holding"
+        f"profile {safe_text(name)!r} added and now holds"
         if new
         else f"profile {safe_text(name)!r} now holds"
     )
