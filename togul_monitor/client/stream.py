@@ -46,8 +46,8 @@ from togul_monitor.client.items import ItemBuilder
 from togul_monitor.client.outages import OutageTracker, ResumePoint
 from togul_monitor.client.sse import MAX_EVENT, MAX_LINE
 from togul_monitor.client.sse_fast import FastParsed, FastSSEDecoder
+from togul_monitor.client.tls import trust_env_for
 from togul_monitor.client.tokens import TokenKeeper, auth_headers, renew_once
-from togul_monitor.config.validate import is_loopback
 from togul_monitor.domain.events import (
     ConnectionState,
     Status,
@@ -184,7 +184,7 @@ class StreamClient:
     def _client_for(self, url: httpx.URL) -> httpx.AsyncClient:
         """The client for `url`'s scheme; plain http to loopback skips proxies (client/tls.py)."""
         tls = url.scheme != "http"
-        trust_env = tls or not is_loopback(url.host)
+        trust_env = trust_env_for(str(url))
         client = self._clients.get((tls, trust_env))
         if client is None:
             client = httpx.AsyncClient(
