@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -74,7 +73,7 @@ class ProfileTokens:
         self._writer: asyncio.Task[None] | None = None
         self._latest: TokenPair | None = None
         # What the file's profile holds that this run put or found there: a write needs it still.
-        self._in_file: dict[str, str] = _file_values(profile)
+        self._in_file = _file_values(profile, profile.token, profile.refresh_token)
         self._detached = False  # the file's profile changed: nothing more is written to it
         self._spent_said = False  # the refresh token of `refresh_token_env` was rotated: said
 
@@ -166,9 +165,7 @@ class ProfileTokens:
                 break
             await asyncio.sleep(RELOAD_EVERY)
         if pair is not None:
-            self._in_file = _file_values(
-                dataclasses.replace(profile, token=pair.token, refresh_token=pair.refresh_token)
-            )
+            self._in_file = _file_values(profile, pair.token, pair.refresh_token)
         return pair
 
     def _read_pair(self, path: Path) -> TokenPair | None:
@@ -203,12 +200,11 @@ class ProfileTokens:
         return expect | {key: value for key, value in written.items() if value is not None}
 
 
-def _file_values(profile: Profile) -> dict[str, str]:
-    """The base URL and the literal token and refresh token the file's profile holds for this
-    run (the values a write back expects to replace)."""
+def _file_values(profile: Profile, token: str | None, refresh_token: str | None) -> dict[str, str]:
+    """The base URL and, of `token` and `refresh_token`, those that are literals in the file's
+    profile: what it holds for this run (the values a write back expects to replace)."""
     values = {"base_url": profile.base_url}
-    for key in ("token", "refresh_token"):
-        value = getattr(profile, key)
+    for key, value in (("token", token), ("refresh_token", refresh_token)):
         if key in profile.file_literals and isinstance(value, str):
             values[key] = value
     return values
