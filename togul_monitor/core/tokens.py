@@ -17,9 +17,10 @@ the monitor says so once.
 
 Two monitors on one profile (the TUI and `tail --profile` beside it) share its refresh token:
 the first to renew spends it and writes its new pair here. The other's renewal is then refused;
-before giving up it reads the profile once more (`_reload`, waiting a moment for the other's
-write) and goes on with the pair found there, when the profile is still this run's and holds
-another refresh token.
+before giving up it reads the profile again (`_reload`: for up to RELOAD_WAIT while the file
+still holds the spent refresh token, the other's write may land just after the refusal) and
+goes on with the pair found there, when the profile is still this run's and holds another
+refresh token.
 """
 
 from __future__ import annotations
