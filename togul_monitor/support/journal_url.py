@@ -46,7 +46,6 @@ class PostgresUrl:
 
     conninfo: str = field(repr=False)  # the URL as libpq takes it, password included
     masked: str
-    password: str | None = field(default=None, repr=False)
     # Every secret of the URL (its password, a `?password=`, an `sslpassword`), decoded, each
     # with its spelling in the URL: `scrub` masks each in every form a message may quote it.
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -60,10 +59,7 @@ class PostgresUrl:
         as the URL spells it (libpq quotes a value it cannot decode: `%00`), percent-encoded,
         and escaped as safe text, each as the decoded password's mask."""
         masks: dict[str, str] = {}
-        pairs = [*zip(self.secrets, self.written, strict=False)]
-        if self.password:
-            pairs.append((self.password, self.password))
-        for secret, spelled in pairs:
+        for secret, spelled in zip(self.secrets, self.written, strict=True):
             mask = mask_secret(secret)
             for form in (spelled, secret, quote(secret, safe=""), safe_text(secret)):
                 if form:
@@ -169,7 +165,6 @@ def parse_journal_url(url: str | None) -> Path | PostgresUrl | None:
         return PostgresUrl(
             text,
             mask_url(text),
-            unquote(password) if password else None,
             tuple(unquote(spelled) for spelled in written),
             tuple(written),
         )
