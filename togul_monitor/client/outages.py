@@ -4,14 +4,15 @@ Outage rule (documented for the UI and tested):
 * An `Outage` is emitted after every reconnect that follows a LIVE period (a restart included),
   with `started_at` = the previous connection's last sign of life (its last byte, or its
   headers: however it ended, the silence before the end is where changes were lost) and
-  `ended_at` = when the new one went LIVE. It is emitted before the first event or heartbeat of the new connection, or 1 s
-  after LIVE if nothing arrived by then. A run that resumes an earlier run's stream (a
-  `ResumePoint`: the journal's last event, whose id, if any, is sent as `Last-Event-ID`, and
-  when that run stopped watching) has one at its first connection: the time between the runs is
-  an outage too, proved whole or not by the replay as any other, and not proved when the first
-  event is of another environment than that last one (another stream: the profile's key or
-  server changed since). A token's stream, which numbers every environment's events in one
-  sequence, resumes after its last event of any environment (no environment to check).
+  `ended_at` = when the new one went LIVE. It is emitted before the first event or heartbeat of
+  the new connection, or 1 s after LIVE if nothing arrived by then. A run that resumes an
+  earlier run's stream (a `ResumePoint`: the journal's last event, whose id, if any, is sent as
+  `Last-Event-ID`, and when that run stopped watching) has one at its first connection: the time
+  between the runs is an outage too, proved whole or not by the replay as any other, and not
+  proved when the first event is of another environment than that last one (another stream:
+  the profile's key or server changed since). A token's stream, which numbers every
+  environment's events in one sequence, resumes after its last event of any environment (no
+  environment to check).
 * `may_have_missed` is False only with proof: we sent `Last-Event-ID: L` (a numeric id), the
   first new event after the reconnect has id L + 1, and nothing in its batch contradicts that
   (`_consistent`). Ids are a server sequence, so nothing can lie between L and L + 1, unless
