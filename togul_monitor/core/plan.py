@@ -29,31 +29,31 @@ if TYPE_CHECKING:
     from togul_monitor.client.management import EnvironmentInfo
 
 
-#: The notes say what is missing and how to fix it, in the profile's own terms (a command's
-#: --url has no profile: its own option and variable, `COMMAND_KEY`).
+#: Where an API key is added: to the profile, or, for a command's --url (no profile), as the
+#: command's own option or variable.
+PROFILE_KEY = "to the profile (api_key_env)"
+COMMAND_KEY = "(--api-key-file PATH or TOGUL_API_KEY)"
+#: The notes say what is missing and how to fix it, in the profile's own terms.
 NO_API_KEY = (
-    "no API key: values are not evaluated; add an API key of scope sdk or server to the profile "
-    "(api_key_env)"
+    f"no API key: values are not evaluated; add an API key of scope sdk or server {PROFILE_KEY}"
 )
 NO_ENVIRONMENT_KEY = "no environment key: values are not evaluated"
 STREAM_SCOPE_KEY = (
     "an API key of scope stream: values are not evaluated (it cannot evaluate); add an API key "
-    "of scope sdk or server to the profile (api_key_env)"
+    f"of scope sdk or server {PROFILE_KEY}"
 )
-PROFILE_KEY = "to the profile (api_key_env)"
-COMMAND_KEY = "(--api-key-file PATH or TOGUL_API_KEY)"
 
 
 def not_evaluated(profile: Profile) -> str | None:
     """Why the profile's values are not evaluated, with the fix; None when they are: evaluate
     takes an API key that may evaluate (sdk or server scope) and an environment key."""
-    if not profile.api_key or not key_may_evaluate(profile.api_key):
-        # A stream-scope key is never asked: every answer would be a 403.
-        note = NO_API_KEY if not profile.api_key else STREAM_SCOPE_KEY
-        return note.replace(PROFILE_KEY, COMMAND_KEY) if profile.adhoc else note
-    if not profile.environment_key:
-        return NO_ENVIRONMENT_KEY
-    return None
+    if not profile.api_key:
+        note = NO_API_KEY
+    elif not key_may_evaluate(profile.api_key):
+        note = STREAM_SCOPE_KEY  # asked anyway, every answer would be a 403
+    else:
+        return None if profile.environment_key else NO_ENVIRONMENT_KEY
+    return note.replace(PROFILE_KEY, COMMAND_KEY) if profile.adhoc else note
 
 
 class StreamPlan(msgspec.Struct, frozen=True):
