@@ -13,7 +13,13 @@ from collections.abc import Callable
 import httpx
 import msgspec
 
-from togul_monitor.client.http import describe, error_detail, parse_retry_after, unwrap
+from togul_monitor.client.http import (
+    describe,
+    error_detail,
+    parse_retry_after,
+    server_text,
+    unwrap,
+)
 from togul_monitor.client.tokens import TokenKeeper, rejection_hint
 from togul_monitor.config.validate import is_loopback
 from togul_monitor.support.text import safe_text
@@ -59,15 +65,15 @@ def not_sent(exc: Exception, timeout: httpx.Timeout) -> Outcome:
     if isinstance(exc, httpx.TimeoutException):
         return timed_out(exc, timeout)
     if isinstance(exc, (httpx.InvalidURL, httpx.UnsupportedProtocol)):
-        return Outcome(f"invalid URL: {safe_text(exc)}", stop=True)
+        return Outcome(f"invalid URL: {server_text(exc)}", stop=True)
     if isinstance(exc, httpx.HTTPError):
         return Outcome(describe(exc))
     # Not an httpx error: raised under the transport (anyio wraps it in a group). A value the
     # URL cannot work with is permanent; anything else may pass.
     inner = unwrap(exc)
     if isinstance(inner, (OverflowError, ValueError)):
-        return Outcome(f"invalid URL: {safe_text(inner)}", stop=True)
-    return Outcome(f"cannot connect: {type(inner).__name__}: {safe_text(inner)}")
+        return Outcome(f"invalid URL: {server_text(inner)}", stop=True)
+    return Outcome(f"cannot connect: {type(inner).__name__}: {server_text(inner)}")
 
 
 def not_an_event_stream(response: httpx.Response) -> Outcome | None:
