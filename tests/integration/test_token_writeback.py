@@ -147,16 +147,25 @@ async def test_a_pair_written_just_after_the_refusal_is_waited_for(
     await tokens.aclose()
 
 
-async def test_a_refresh_token_from_a_variable_is_said_to_be_spent_once(
-    short_lived: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token, refresh = await asyncio.to_thread(log_in, short_lived)
-    path = write_profile(short_lived, token)
+async def profile_with_refresh_variable(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Profile `p` logged in, its refresh token in the variable MY_RT (`refresh_token_env`);
+    that refresh token."""
+    token, refresh = await asyncio.to_thread(log_in, emulator)
+    path = write_profile(emulator, token)
     text = path.read_text(encoding="utf-8").replace(
         "heartbeat_seconds", 'refresh_token_env = "MY_RT"\nheartbeat_seconds'
     )
     path.write_text(text, encoding="utf-8")
     monkeypatch.setenv("MY_RT", refresh)
+    return refresh
+
+
+async def test_a_refresh_token_from_a_variable_is_said_to_be_spent_once(
+    short_lived: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh = await profile_with_refresh_variable(short_lived, monkeypatch)
     notes: list[str] = []
     tokens = tokens_of("p", notes)
     assert tokens.keeper is not None
@@ -177,13 +186,7 @@ async def test_tail_says_mid_run_that_the_variables_refresh_token_is_spent(
 
     from togul_monitor.cli.tail import run_tail
 
-    token, refresh = await asyncio.to_thread(log_in, short_lived)
-    path = write_profile(short_lived, token)
-    text = path.read_text(encoding="utf-8").replace(
-        "heartbeat_seconds", 'refresh_token_env = "MY_RT"\nheartbeat_seconds'
-    )
-    path.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("MY_RT", refresh)
+    refresh = await profile_with_refresh_variable(short_lived, monkeypatch)
     out, err = io.StringIO(), io.StringIO()
     tail = asyncio.create_task(
         run_tail(
