@@ -181,12 +181,8 @@ async def test_a_cancelled_tail_writes_everything_it_printed(
     assert len(events_of(out.getvalue())) >= 3
 
 
-async def test_a_sigterm_writes_everything_printed_and_exits_143(
-    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # `kill`, `timeout` or a service manager: the lines printed but not yet written (the timer
-    # waits an hour here) come out before the exit, as with Ctrl-C.
-    monkeypatch.setattr(tail_output, "FLUSH_DELAY", 3600.0)
+def spy_on_printers(monkeypatch: pytest.MonkeyPatch) -> list[TailPrinter]:
+    """The TailPrinters the tails of the test make, as they make them."""
     printers: list[TailPrinter] = []
 
     class Spy(TailPrinter):
@@ -195,6 +191,16 @@ async def test_a_sigterm_writes_everything_printed_and_exits_143(
             printers.append(self)
 
     monkeypatch.setattr(tail_module, "TailPrinter", Spy)
+    return printers
+
+
+async def test_a_sigterm_writes_everything_printed_and_exits_143(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `kill`, `timeout` or a service manager: the lines printed but not yet written (the timer
+    # waits an hour here) come out before the exit, as with Ctrl-C.
+    monkeypatch.setattr(tail_output, "FLUSH_DELAY", 3600.0)
+    printers = spy_on_printers(monkeypatch)
     out = io.StringIO()
     task = asyncio.create_task(
         run_tail(
@@ -271,14 +277,7 @@ async def test_a_stop_gives_up_a_reader_that_does_not_read_and_says_so(
     # for the reader, waits for it (the grace, short here), then ends 143 saying how many were
     # not written, instead of hanging, silent, until the reader reads again.
     monkeypatch.setattr(tail_module, "STOP_GRACE", 0.5)
-    printers: list[TailPrinter] = []
-
-    class Spy(TailPrinter):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            printers.append(self)
-
-    monkeypatch.setattr(tail_module, "TailPrinter", Spy)
+    printers = spy_on_printers(monkeypatch)
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # full after a few lines
     out = open(write_end, "w")
