@@ -121,7 +121,7 @@ async def test_a_frame_with_nothing_new_makes_no_line_anew(monkeypatch: Any) -> 
 
         def newest_shown() -> bool:
             feed.follow()  # the newest rows on screen, the cursor on the last (once laid out)
-            return "flag-19" in shown(feed)[-1]
+            return feed.show_vertical_scrollbar and "flag-19" in shown(feed)[-1]
 
         await wait_for(pilot, newest_shown, what="the newest rows")
         made: list[Any] = []

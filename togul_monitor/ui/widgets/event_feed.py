@@ -132,7 +132,7 @@ class EventFeed(ScrollView, can_focus=True):
             self.unseen += appended
             if removed:
                 self._trimmed_front(removed)
-                self.scroll_to(y=max(0, self.scroll_y - removed), animate=False)
+                self._scroll_y_to(max(0, self.scroll_y - removed))
             self._relayout()
         self.refresh()
 
@@ -172,7 +172,11 @@ class EventFeed(ScrollView, can_focus=True):
         self.refresh()
 
     def _scroll_bottom(self) -> None:
-        self.scroll_to(y=max(0, self.lines - self.scrollable_content_region.height), animate=False)
+        self._scroll_y_to(max(0, self.lines - self.scrollable_content_region.height))
+
+    def _scroll_y_to(self, y: float) -> None:
+        # Forced: Textual scrolls no widget whose scrollbar it has not laid out yet.
+        self.scroll_to(y=y, animate=False, force=True)
 
     # -- the columns and the selected row's lines --------------------------------------------
     def relayout(self) -> None:
@@ -206,10 +210,22 @@ class EventFeed(ScrollView, can_focus=True):
             if item is not None and width > 0 and cut:
                 expansion = expanded_lines(item, width, names, store)
             self.columns, self.expansion = layout, expansion
-            if self.virtual_size != Size(self.size.width, self.lines):
-                self.virtual_size = Size(self.size.width, self.lines)
+            self._set_virtual_size(Size(self.size.width, self.lines))
         finally:
             self._relaying = False
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Textual lays the whole screen out at every change of `virtual_size` (every new row:
+        most of a light stream's paint); the layout changes only when the scrollbar comes or
+        goes, so a height that keeps it only moves its thumb."""
+        old, window = self.virtual_size, self.container_size.height
+        if old == size:
+            return
+        if old.width != size.width or (old.height > window) != (size.height > window):
+            self.virtual_size = size
+            return
+        self.set_reactive(EventFeed.virtual_size, size)
+        self._scroll_update(size)
 
     def _row_at(self, line: int) -> tuple[int, int]:
         """(row index, -1) for a row's line, (cursor, i) for the i-th line under the cursor."""
@@ -272,9 +288,9 @@ class EventFeed(ScrollView, can_focus=True):
         top = int(self.scroll_y)
         last = self.cursor + len(self.expansion)  # the selected row's own lines too
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
+            self._scroll_y_to(self.cursor)
         elif last >= top + height:
-            self.scroll_to(y=min(self.cursor, last - height + 1), animate=False)
+            self._scroll_y_to(min(self.cursor, last - height + 1))
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -361,8 +377,7 @@ class EventFeed(ScrollView, can_focus=True):
         """Everything a row's line shows beyond what its frame shares (`render_lines`): the
         same key, the same line. A light stream scrolls every line a few rows a frame; their
         text is made once, not once a frame."""
-        recorded = index < self.store.recorded
-        names = self.environment_names
+        recorded, names = index < self.store.recorded, self.environment_names
         if not isinstance(row, FlagEvent):  # a marker: its line is its text
             key = (row.received_at, row.marker, row.text, recorded, self._stamp(row, now))
             # A found row names the profile's environment, which may be learnt after it.
@@ -374,9 +389,8 @@ class EventFeed(ScrollView, can_focus=True):
 
     def _stamp(self, row: Row, now: float) -> str | None:
         """The time a row shows, when it moves with `now` (relative ages)."""
-        if self.time_mode != "relative":
-            return None
-        return fmt_clock(row.received_at, "relative", now)
+        relative = self.time_mode == "relative"
+        return fmt_clock(row.received_at, "relative", now) if relative else None
 
     def _strip(self, text: Text, width: int, base: Style) -> Strip:
         text.no_wrap = True
