@@ -117,6 +117,23 @@ def test_a_secret_from_a_file_with_a_bad_character_is_blamed_on_the_file(tmp_pat
     _never_shown(result, SECRET)
 
 
+def test_a_token_pasted_with_its_scheme_or_a_blank_is_refused_before_it_is_stored(
+    tmp_path: Path,
+) -> None:
+    bearer, spaced = tmp_path / "bearer", tmp_path / "spaced"
+    bearer.write_text(f"Bearer {TOKEN_SECRET}\n")  # copied from a curl command's header
+    spaced.write_text(f"{TOKEN_SECRET[:20]} {TOKEN_SECRET[20:]}\n")
+    for path, problem in (
+        (bearer, 'starts with "Bearer "'),
+        (spaced, "contains a space at character 21"),
+    ):
+        result = run([*ADD, "--token-file", str(path)])
+        assert result.exit_code == 2, result.output
+        assert f"the token read from {path} {problem}" in result.output
+        _never_shown(result, TOKEN_SECRET)
+    assert not load_config().exists
+
+
 def test_ctrl_c_at_the_login_password_prompt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     import click
 

@@ -34,6 +34,10 @@ def test_what_a_secret_may_not_hold() -> None:
     assert "control character (U+0000)" in (secret_problem("a\x00b") or "")
     assert "non-ASCII character (U+00E9)" in (secret_problem("caf\u00e9") or "")
     assert "starts or ends with a space" in (secret_problem(" " + KEY) or "")
+    assert "a space at character 9" in (secret_problem("tgl_sdk_ 0123") or "")
+    assert 'starts with "Bearer "' in (secret_problem("Bearer eyJhbGciOi.x.y") or "")
+    assert 'starts with "Bearer "' in (secret_problem("bearer eyJhbGciOi.x.y") or "")
+    assert secret_problem("eyJhbGciOi.eyJzdWIi.c2ln") is None
     for bad in (KEY + "\n", "a\x00b", "caf\u00e9"):
         assert bad.strip() not in (secret_problem(bad) or "")  # the secret is never quoted
 
