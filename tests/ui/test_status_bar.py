@@ -253,7 +253,9 @@ def test_the_contexts_not_shown_and_how_to_see_them_fit_the_border() -> None:
 
 def test_an_unreachable_host_reads_as_tail_says_it_and_whole_at_80_columns() -> None:
     """Before, the bar showed the HTTP library's raw text, cut to nothing at 80 columns
-    (`retrying in 6s (cannot connect: All…)`), where `tail` said what it meant."""
+    (`retrying in 6s (cannot connect: All…)`), where `tail` said what it meant. Then the reason
+    alone, and the address it is about was lost: the modes give way to both, and where the first
+    line still cannot hold them they take the third line, before the notes."""
     from togul_monitor.config.profiles import Profile
     from togul_monitor.ui.view.feed_store import FeedStore
     from togul_monitor.ui.view.status import status_info
@@ -268,6 +270,39 @@ def test_an_unreachable_host_reads_as_tail_says_it_and_whole_at_80_columns() -> 
     info.environment_verified = False
     wide = render_status(info, width=200).plain.split("\n")[0]
     assert "(nothing accepted the connection: 127.0.0.1:9)" in wide, wide
+    lines = render_status(info, narrow=True, width=80).plain.split("\n")
+    assert lines[0] == " dead / production?  ◌ retrying in 6s  time local", lines
+    assert lines[2] == " nothing accepted the connection: 127.0.0.1:9", lines
+    info.notes = (Note("not recording", "not recording"),)
+    lines = render_status(info, narrow=True, width=80).plain.split("\n")
+    assert lines[2] == " nothing accepted the connection: 127.0.0.1:9  not recording", lines
+    # Room for it once the modes give way: on the first line, whole, the modes cut.
+    first, *rest = render_status(info, narrow=True, width=85).plain.split("\n")
+    assert first.endswith("retrying in 6s (nothing accepted the connection: 127.0.0.1:9)…"), first
+    assert rest == [rest[0], " not recording"]
+    # An address longer than a line of its own: the reason alone, whole, on the first line.
+    far = Profile("dead", f"http://{'far' * 20}.example:9", "production")
+    info = status_info(
+        profile=far, status=down, switching=False, store=FeedStore(), snapshot=shown, now=1.0
+    )
     first = render_status(info, narrow=True, width=80).plain.split("\n")[0]
-    assert "retrying in 6s (nothing accepted the connection)" in first, first
+    assert "retrying in 6s (nothing accepted the connection) " in first, first
     assert len(first) <= 80
+
+
+async def test_at_80_columns_the_bar_shows_an_unreachable_address_and_why() -> None:
+    """The real app at 80×24: the bar's third line says what failed and where, and the bar grows
+    to show it."""
+    from togul_monitor.config.profiles import Profile
+
+    app = make_app(Profile("dead", "http://127.0.0.1:9", "production", api_key="k"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        status = app.query_one("#status")
+
+        def painted() -> list[str]:
+            return [status.render_line(y).text for y in range(status.size.height)]
+
+        await wait_for(pilot, lambda: "127.0.0.1:9" in "".join(painted()), what="the address")
+        lines = painted()
+        assert "◌ retrying" in lines[0], lines
+        assert "nothing accepted the connection: 127.0.0.1:9" in lines[2], lines

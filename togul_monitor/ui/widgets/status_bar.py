@@ -1,6 +1,7 @@
 """The status bar: profile, environment, connection, rate sparkline, heartbeat age, lag, counts,
 and a third line, only when there is something to say: not recording, journal problems, values
-not evaluated (`view/status.py` builds what it shows, and where each note comes from).
+not evaluated (`view/status.py` builds what it shows, and where each note comes from), led by the
+stream's error when the first line cannot hold it whole.
 
 It renders a plain `Text` built from parts, so profile names and server error messages are
 shown literally. The main screen sets `info` a few times a second from the monitor's snapshot;
@@ -55,10 +56,8 @@ def render_notes(notes: Sequence[Note], narrow: bool) -> Text:
     return line
 
 
-def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Text:
-    """Two lines: who/where/state/modes, then rates and counts (short labels when narrow); a
-    third for the notes. With `width` (0: not cut), the stream's error takes the room the first
-    line has left, and each line is cut between words with `…`."""
+def _head(info: StatusInfo, narrow: bool) -> tuple[Text, Text | None]:
+    """The first line's start (who, where, the state) and the stream's error, if it shows one."""
     line = Text(" ")
     line.append(safe_text(info.profile), style="bold")
     line.append(" / ", style="dim")
@@ -83,6 +82,39 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
         if info.error and info.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
             error = Text(safe_text(info.error), style="dim")
+    return line, error
+
+
+def _alone(line: Text, width: int) -> int:
+    """The error's room on the first line once the modes give way: all but its parentheses and
+    the `…` that says the modes were cut."""
+    return width - line.cell_len - 4
+
+
+def _below(line: Text, error: Text | None, info: StatusInfo, width: int) -> bool:
+    """Whether the error takes the third line, before the notes: a known failure (a reason and
+    the place it names, `nothing accepted the connection: 127.0.0.1:9`) that the first line
+    cannot hold whole even once the modes give way, where a line of its own can."""
+    if error is None or width <= 0 or not info.error_reason:
+        return False
+    return _alone(line, width) < error.cell_len < width
+
+
+def error_below(info: StatusInfo, narrow: bool, width: int) -> bool:
+    """Whether `render_status` gives the stream's error a line of its own (the bar's height)."""
+    if not info.error_reason or info.switching or width <= 0:
+        return False
+    line, error = _head(info, narrow)
+    return _below(line, error, info, width)
+
+
+def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Text:
+    """Two lines: who/where/state/modes, then rates and counts (short labels when narrow); a
+    third for the notes. With `width` (0: not cut), the stream's error takes the room the first
+    line has left, the modes' too when it needs it, and each line is cut between words with
+    `…`; a known failure the first line cannot hold whole leads the third line (`_below`)."""
+    line, error = _head(info, narrow)
+    below = _below(line, error, info, width)
     modes = Text()
     if info.paused:
         modes.append("  ❚❚ PAUSED", style="bold reverse yellow")
@@ -93,16 +125,18 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     if info.hidden_types:
         modes.append("  " + hidden_label(info.hidden_types, narrow), style="cyan")
     modes.append(f"  time {info.time_mode}", style="dim")
-    if error is not None:
-        # The room the line has left, cut between words: the whole error when it fits. Else
-        # its reason alone (`nothing accepted the connection`, without the host), which must
-        # read whole: when too little is left, the error goes first and the modes are cut.
+    if error is not None and not below:
+        # The room the line has left, cut between words: the whole error when it fits, else
+        # when the modes give way to it (`alone`). Else its reason alone (`nothing accepted
+        # the connection`, without the host), which must read whole: when too little is left,
+        # the error goes first and the modes are cut.
         room = width - line.cell_len - modes.cell_len - 3 if width else error.cell_len
+        alone = _alone(line, width)
         reason = info.error_reason
-        if reason and error.cell_len > room:
+        if reason and error.cell_len > max(room, alone):
             error = Text(safe_text(reason), style="dim")
         if room < (error.cell_len if reason else min(error.cell_len, 16)):
-            room = width - line.cell_len - 3
+            room = alone
         line.append(" (", style="dim")
         line.append_text(fit_words(error, room))
         line.append(")", style="dim")
@@ -129,7 +163,14 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         counts.append(f" {short} " if narrow else f"  {name} ", style="dim")
         counts.append(str(count), style=style if count else "")
     lines = [line, counts]
-    if info.notes:
+    if below and error is not None:
+        third = Text(" ")
+        third.append_text(error)
+        if info.notes:
+            third.append(" ")
+            third.append_text(render_notes(info.notes, narrow))
+        lines.append(third)
+    elif info.notes:
         lines.append(render_notes(info.notes, narrow))
     # Cut between words: a cut note or error should still read as words, and say it is cut.
     return Text("\n", no_wrap=True, overflow="ellipsis").join(fit_words(t, width) for t in lines)
@@ -145,7 +186,7 @@ class StatusBar(Widget):
     """
 
     info: reactive[StatusInfo] = reactive(StatusInfo, repaint=False)
-    narrow: reactive[bool] = reactive(False)
+    narrow: reactive[bool] = reactive(False, layout=True)  # the error may take a line
     # Bound to the main screen's reactives of the same names.
     paused: reactive[bool] = reactive(False)
     filter: reactive[Filter] = reactive(Filter(""))
@@ -154,7 +195,10 @@ class StatusBar(Widget):
 
     def watch_info(self, old: StatusInfo, new: StatusInfo) -> None:
         # A new line count changes the bar's height: lay the screen out again only then.
-        self.refresh(layout=bool(old.notes) != bool(new.notes))
+        self.refresh(layout=self._third_line(old) != self._third_line(new))
+
+    def _third_line(self, info: StatusInfo) -> bool:
+        return bool(info.notes) or error_below(info, self.narrow, self.size.width)
 
     def render(self) -> Text:
         info = replace(
