@@ -360,3 +360,23 @@ def test_every_header_of_one_context_fits_its_column_with_a_gap() -> None:
         assert sum(widths.values()) == inner
         for key, width in widths.items():
             assert width >= len(labels[key]) + 1, (inner, flag_need, value_need, key, width)
+
+
+def test_once_no_monitor_runs_a_waiting_context_is_not_evaluated_and_an_answer_stays() -> None:
+    """A profile that could not be opened stopped the monitor before it (ui/app.py): nothing
+    answers the contexts still waiting, and the row and the detail must not say `evaluating…`
+    for good. They read as when evaluate refuses the credentials."""
+    store = store_of()
+    row = event()
+    feed(store, row)
+    feed(
+        store,
+        ValueUpdated(value("premium", True)),
+        TransitionRecorded(change("premium", False, True), False),
+        ValueUpdated(value("free", False)),
+    )
+    store.answers.stop()
+    assert says(store, row).endswith("[premium] false → true; [free] unchanged; [eu] not evaluated")
+    changes = store.transitions_for(row)
+    states = context_states(row, store.answers, changes)
+    assert states == {"free": "unchanged", "eu": "not evaluated"}

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.widgets import Input, OptionList
 
 from togul_monitor.config.entry import ProfileEntry
-from togul_monitor.config.profiles import ProfileStore
+from togul_monitor.config.profiles import Profile, ProfileStore
 from togul_monitor.config.resolve import resolve_profile
+from togul_monitor.core import MonitorThread
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen, ProfileSwitcherScreen
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
 from togul_monitor.ui.widgets.values_table import ValuesTable
 
-from .helpers import feed_lines, make_app, wait_for, wait_live
+from .helpers import feed_lines, make_app, wait_first_value, wait_for, wait_live
 
 
 def save_profiles(emu: EmulatorHandle) -> None:
@@ -29,6 +32,19 @@ def save_profiles(emu: EmulatorHandle) -> None:
                 heartbeat_seconds=0.2,
             )
         )
+
+
+def save_wrong_environment(emu: EmulatorHandle) -> None:
+    """Profile `wrongenv`: a key of staging for production, which cannot be opened."""
+    ProfileStore().add(
+        ProfileEntry(
+            name="wrongenv",
+            base_url=emu.base_url,
+            environment_key="production",
+            api_key=emu.credentials.keys["staging"]["sdk"],  # another environment's
+            heartbeat_seconds=0.2,
+        )
+    )
 
 
 async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
@@ -102,15 +118,7 @@ async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_and_e_edits_the
     "E: edit this profile" edits the profile it names, the one that failed, not the one
     before."""
     save_profiles(emulator)
-    ProfileStore().add(
-        ProfileEntry(
-            name="wrongenv",
-            base_url=emulator.base_url,
-            environment_key="production",
-            api_key=emulator.credentials.keys["staging"]["sdk"],  # another environment's
-            heartbeat_seconds=0.2,
-        )
-    )
+    save_wrong_environment(emulator)
     app = make_app(resolve_profile("prod"))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_live(pilot, app)
@@ -140,3 +148,53 @@ async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_and_e_edits_the
         form = app.screen
         await pilot.pause()
         assert form.query_one("#field-name", Input).value == "wrongenv"
+
+
+def patient_monitor(profile: Profile, clock: Callable[[], float]) -> MonitorThread:
+    """A monitor that asks a failed evaluation again only long after the test is over."""
+    return MonitorThread(profile, clock=clock, evaluate_retry_delay=60.0)
+
+
+async def test_after_a_failed_switch_no_row_says_it_is_still_evaluating(
+    emulator: EmulatorHandle,
+) -> None:
+    """A switch stops the running monitor before it opens the next profile: when that one cannot
+    be opened, nothing will answer the rows that waited for their re-evaluation. They said
+    `evaluating…` for good; they say `not evaluated`, as when evaluate refuses the credentials,
+    and a row that had its answer keeps it. The bar names the failure."""
+    save_profiles(emulator)
+    save_wrong_environment(emulator)
+    app = make_app(resolve_profile("prod"), monitor_factory=patient_monitor)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        await wait_first_value(pilot, app)
+        emulator.world.update_flag("production", "new-dashboard", enabled=False)
+
+        def answered() -> bool:
+            lines = feed_lines(app)
+            return len(lines) == 1 and "evaluating" not in lines[0]
+
+        await wait_for(pilot, answered, what="the first event's answer")
+        (kept,) = feed_lines(app)
+        emulator.faults.fail_evaluate(2, status=500)  # the evaluation and the client's retry
+        emulator.world.update_flag("production", "new-dashboard", enabled=True)
+
+        def waiting() -> bool:
+            lines = feed_lines(app)
+            return len(lines) == 2 and lines[1].endswith("evaluating…")
+
+        await wait_for(pilot, waiting, what="the second event waiting for its answer")
+        await wait_for(
+            pilot, lambda: emulator.faults.evaluate_failures_left == 0, what="both attempts"
+        )
+        assert waiting()  # its retry comes only after the test
+
+        app.switch_profile("wrongenv")
+        status = app.query_one("#status")
+        await wait_for(pilot, lambda: not app.session.switching, what="the switch over")
+        await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
+        assert "profile wrongenv could not be opened" in str(status.render())
+        lines = feed_lines(app)
+        assert lines[0] == kept
+        assert lines[1].endswith("not evaluated"), lines[1]
+        assert not any("evaluating" in line for line in lines), lines

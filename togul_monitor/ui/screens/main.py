@@ -214,6 +214,9 @@ class MainScreen(Screen[None]):
             self.selected_flag = self.painter.latest_flag()
 
     def monitor_failed(self, profile_name: str, error: str) -> None:
+        if self.host.monitor is None:  # none runs (not a replaced one failing to stop)
+            self.store.answers.stop()  # nothing answers the rows still waiting
+            self.feed.relayout()
         self.painter.failed(profile_name, error)
 
     def switch_started(self) -> None:

@@ -17,8 +17,9 @@ stale when an event arrives and keeps it so until no newer request is pending,
   that left the flag in place (its creation, an edit) answered by a deletion was evaluated with
   that next change, `with-next`, even when no later event of the flag has come yet.
 
-Until then the row says "evaluating…", and "not evaluated" when the profile cannot evaluate
-(no API key, or rejected credentials). Once the monitor holds as many flags as it may
+Until then the row says "evaluating…", and "not evaluated" when nothing will answer: the
+profile cannot evaluate (no API key, or rejected credentials), or no monitor runs any more (a
+profile that could not be opened stopped it, `stop`). Once the monitor holds as many flags as it may
 (the profile's `max_flags`), an event of a flag it does not hold is never evaluated: its row says
 so (`unmonitored`) instead of waiting. Which flags it holds: those in the snapshot's values, and
 those it published a value of. A flag it takes on publishes its stale value right after the
@@ -67,7 +68,8 @@ class ValueAnswers:
 
     def __init__(self, limit: int = 10_000) -> None:
         self.evaluates = True  # the profile has what evaluate takes (core/plan.py)
-        self.halted = False  # evaluate refused the credentials: nothing answers until retried
+        # Evaluate refused the credentials (nothing answers until retried), or no monitor runs.
+        self.halted = False
         self.environment_id: str | None = None  # the profile's environment, once known
         self.environment_key = ""  # its key in the profile (profiles.toml), from the start
         self.contexts: tuple[str, ...] = (DEFAULT_CONTEXT,)  # the snapshot's, in order
@@ -100,6 +102,14 @@ class ValueAnswers:
         self._known.clear()
         self._held.clear()
         self.limit_values = None
+        self._unsure.clear()
+
+    def stop(self) -> None:
+        """No monitor runs any more (a switch to a profile that could not be opened stopped it):
+        the events still waiting will never be answered and say so, as when evaluate refuses
+        the credentials; those answered keep their answers."""
+        self.halted = True
+        self._waiting.clear()
         self._unsure.clear()
 
     @property
