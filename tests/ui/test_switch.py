@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 
 from togul_monitor.config.entry import ProfileEntry
 from togul_monitor.config.profiles import Profile, ProfileStore
@@ -12,6 +12,7 @@ from togul_monitor.config.resolve import resolve_profile
 from togul_monitor.core import MonitorThread
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.screens.event_detail import EventDetailScreen
 from togul_monitor.ui.screens.profile_switcher import ProfileFormScreen, ProfileSwitcherScreen
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
 from togul_monitor.ui.widgets.values_table import ValuesTable
@@ -198,3 +199,11 @@ async def test_after_a_failed_switch_no_row_says_it_is_still_evaluating(
         assert lines[0] == kept
         assert lines[1].endswith("not evaluated"), lines[1]
         assert not any("evaluating" in line for line in lines), lines
+
+        app.main.feed.move_to(1)  # its detail claims no load in progress either
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, EventDetailScreen), what="detail")
+        body = str(app.screen.query_one("#detail-body", Static).render())
+        assert "nothing watches the server: the profile could not be opened" in body, body
+        assert "loading" not in body and "not evaluated yet" not in body, body
+        assert "value for this profile's context\n  not evaluated\n" in body, body

@@ -99,10 +99,11 @@ def _change_lines(transition: ValueTransition, indent: str = "  ", unseen: str =
 
 def _alone_words(contexts: ContextWords) -> str:
     """What the single context's section says without a change: that the event was evaluated
-    only with the next one when it was, since "no change" would claim what nobody saw."""
-    with_next = STATE_WORDS["with-next"]
-    if with_next in contexts.states.values():
-        return with_next
+    only with the next one when it was, or that nothing will evaluate it (the row's words),
+    since "no change" would claim what nobody saw."""
+    for state in ("with-next", "not-evaluated"):
+        if STATE_WORDS[state] in contexts.states.values():
+            return STATE_WORDS[state]
     return "no change recorded for this event (or not evaluated yet)"
 
 

@@ -25,7 +25,7 @@ from togul_monitor.ui.screens.event_detail import (
     detail_text,
     marker_detail,
 )
-from togul_monitor.ui.view.config_diffs import config_text
+from togul_monitor.ui.view.config_diffs import NOTHING_WATCHES, config_text
 from togul_monitor.ui.view.contexts import context_states
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.inventory import InventorySource
@@ -62,7 +62,10 @@ def open_detail(
     states = context_states(item, answers, transitions)
     contexts = ContextWords(answers.contexts if answers.several else (), states)
     snapshot = monitor.snapshot() if monitor is not None else None
-    state = snapshot.config_state if snapshot is not None else "loading"
+    if snapshot is not None:
+        state = snapshot.config_state
+    else:  # no monitor yet (loading), or none any more: a profile that could not be opened
+        state = NOTHING_WATCHES if answers.halted else "loading"
     loaded, total = (snapshot.configs_loaded, snapshot.configs_total) if snapshot else (0, 0)
     diff = store.diffs.for_event(item)
     config = config_text(diff, state, loaded, total)

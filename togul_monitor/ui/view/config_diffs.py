@@ -48,6 +48,8 @@ if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py
     from togul_monitor.core import ConfigChanged
 
 DIFF_STYLE = "cyan"
+# The detail's configuration state when no monitor runs any more (a failed switch stopped it).
+NOTHING_WATCHES = "nothing watches"
 _T = TypeVar("_T")
 
 
@@ -224,6 +226,8 @@ def config_text(diff: ConfigDiff | None, state: str, loaded: int = 0, total: int
         )
     elif state == "loading":
         why = f"not known yet: the flags' configurations are loading ({loaded} of {total})"
+    elif state == NOTHING_WATCHES:
+        why = "not known: nothing watches the server: the profile could not be opened"
     elif state.startswith("failed"):
         why = f"unavailable: {safe_text(state)}"
     else:
