@@ -148,6 +148,7 @@ def test_evaluate_is_said_ok_only_when_no_context_still_fails() -> None:
         published.append, lambda: 0.0, contexts=("a", "b"), watched=(), retry_delay=0
     )
     a, b = evaluations.by_context["a"], evaluations.by_context["b"]
+    evaluations.set_watched("f", True)  # monitored: an answer of a flag forgotten is dropped
     failed = EvaluateResult(Outcome.FAILED, status=503, message="HTTP 503")
     ok = EvaluateResult(Outcome.OK, evaluation=Evaluation(True, "boolean", "default", True))
     a._on_result("f", None, failed, False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from togul_monitor.core import evaluation
+from togul_monitor.core import deleted_flags
 from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.core.updates import MonitorUpdate
 from togul_monitor.domain.events import FlagEvent
@@ -62,7 +62,7 @@ def test_deleted_flags_leave_room_and_only_the_latest_are_asked_again(
 ) -> None:
     """A long run sees flags made and deleted: they must not fill the limit, nor cost a
     request each every time everything is asked again (after an outage)."""
-    monkeypatch.setattr(evaluation, "DELETED_ASKED_AGAIN", 2)
+    monkeypatch.setattr(deleted_flags, "DELETED_ASKED_AGAIN", 2)
     e = evaluations(3)
     e.seed({}, [])
     e.on_events([ev("a"), ev("b"), ev("c")])
@@ -78,7 +78,7 @@ def test_deleted_flags_leave_room_and_only_the_latest_are_asked_again(
 def test_seeding_keeps_only_the_latest_remembered_deleted_flags(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(evaluation, "DELETED_ASKED_AGAIN", 2)
+    monkeypatch.setattr(deleted_flags, "DELETED_ASKED_AGAIN", 2)
     e = evaluations(2)
     # In the journal's order, which is no time order: the two deleted last are kept.
     remembered = {

@@ -28,6 +28,7 @@ core/evaluation.py asks for the one event that came, or finds the change when se
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.merged import MergedAnswer
@@ -97,6 +98,12 @@ class AnswerRanges:
         flag created again may start its versions again."""
         self._asked.pop(key, None)
         self._answered[key] = at
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Forgotten flags (core/deleted_flags.py): one created again starts afresh."""
+        for key in keys:
+            self._asked.pop(key, None)
+            self._answered.pop(key, None)
 
     def clear(self) -> None:
         """Evaluation halted (credentials refused): what comes after starts afresh."""

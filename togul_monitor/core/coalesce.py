@@ -257,6 +257,12 @@ class Coalescer(Generic[T, R]):
             self._again[key] = _CANCELLED
         self._drop_marks((key,))
 
+    def forget(self, keys: Iterable[str]) -> None:
+        """Forgotten flags (core/deleted_flags.py): `cancel`, and no send time kept."""
+        for key in keys:
+            self.cancel(key)
+            self._last_sent.pop(key, None)
+
     def take_waiting(self) -> dict[str, T | None]:
         """Remove and return what waits to be sent (flag → trigger), known flags first;
         answers in flight and the requests that follow them are left alone."""

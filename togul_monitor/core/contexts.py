@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from togul_monitor.client.evaluate import EvaluateClient
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
-from togul_monitor.core.evaluation import Evaluations, status_kind
+from togul_monitor.core.evaluation import Evaluations
 from togul_monitor.core.transition_memory import TransitionMemory
-from togul_monitor.core.updates import EvaluatorStatus, MonitorUpdate, ValueUpdated
+from togul_monitor.core.updates import EvaluatorStatus, MonitorUpdate, ValueUpdated, status_kind
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_values import FlagValues
 from togul_monitor.domain.values import DEFAULT_CONTEXT, ValueTransition

@@ -13,7 +13,7 @@ the value again; each row once, with the value the run holds.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from togul_monitor.domain.flag_values import FlagValues
 from togul_monitor.domain.values import Evaluation
@@ -32,6 +32,11 @@ class JournalledDoubt:
 
     def written(self, key: str, in_doubt: bool) -> None:
         (self._held.add if in_doubt else self._held.discard)(key)
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Forgotten flags (core/deleted_flags.py): their rows stay as the journal holds them,
+        and no sync writes them again (this run holds no value of theirs to write)."""
+        self._held.difference_update(keys)
 
     def sync(self, values: FlagValues, journal: Journal | None) -> None:
         """Rewrite the rows whose doubt changed (after marks were added or taken back)."""

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from togul_monitor.client.evaluate import QUOTA_CODE, EvaluateClient, EvaluateResult, Outcome
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
 from togul_monitor.config.profiles import Profile
+from togul_monitor.core import deleted_flags
 from togul_monitor.core.answered import AnswerRanges, first_events
 from togul_monitor.core.doubt import JournalledDoubt
 from togul_monitor.core.quota_pause import QuotaPause
@@ -29,9 +30,11 @@ from togul_monitor.core.retry_later import RetryLater
 from togul_monitor.core.transition_memory import TransitionMemory
 from togul_monitor.core.updates import (
     EvaluatorStatus,
+    FlagsForgotten,
     MonitorUpdate,
     TransitionRecorded,
     ValueUpdated,
+    status_kind,
 )
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.flag_values import FlagValues
@@ -44,7 +47,6 @@ log = logging.getLogger("togul_monitor.core.monitor")
 QUOTA_RETRY_DELAY = 60.0
 QUOTA_RETRY_MAX = 900.0
 QUOTA_PREFIX = f"evaluation quota exhausted ({QUOTA_CODE})"
-DELETED_ASKED_AGAIN = 50  # the latest deleted flags asked again with every other
 
 
 class Evaluations:
@@ -110,21 +112,19 @@ class Evaluations:
                 values.ensure(key)
             elif key not in values:
                 left_out.add(key)
-        # A long-lived journal may remember thousands deleted: the latest come back most likely.
-        gone = sorted((v for v in memory.values() if v.deleted), key=lambda v: -v.at)
-        latest = {v.flag_key for v in gone[:DELETED_ASKED_AGAIN]}
+        latest = deleted_flags.latest_deleted(memory)  # not thousands (core/deleted_flags.py)
         for key, last in memory.items():
             sure = dated and not last.in_doubt
-            if last.deleted and key not in values:
-                if key not in latest:
-                    continue
-                values.seed(key, last.evaluation, last.at, deleted=True, dated=sure)
-            elif key in values or values.live_count < self.max_flags:
+            if last.deleted and key not in values and key not in latest:
+                continue
+            if last.deleted or key in values or values.live_count < self.max_flags:
                 values.seed(key, last.evaluation, last.at, deleted=last.deleted, dated=sure)
             else:
                 left_out.add(key)
                 continue
             self.doubt.written(key, last.in_doubt)
+        values.order_deleted()
+        self._bound_deleted()
         return len(left_out)
 
     @property
@@ -175,13 +175,11 @@ class Evaluations:
                 self.ranges.deleted(event.flag_key, self._clock())
             else:
                 latest[event.flag_key] = event
-        if not latest:
-            return
         reevaluator = None if self._halted else self._reevaluator
         paused = self._quota.paused
         # The first event of each flag, for `history` (core/answered.py): in a batch of one event
-        # per flag asked (the burst's common one) it is the last, at no cost.
-        firsts = None if len(latest) == len(events) else first_events(events)
+        # per flag asked (the burst's common one) it is the last, at no cost (none asked: none).
+        firsts = None if len(latest) in (0, len(events)) else first_events(events)
         for key, last in latest.items():
             self.values.mark_new(key, created=last.type == "flag.created")  # unless answered
             event_id, current = last.event_id, current_values.get(key)
@@ -202,19 +200,18 @@ class Evaluations:
                 self._quota.defer(key, event_id)
             elif reevaluator is not None:
                 reevaluator.request(key, event_id, event=True, new=current is None)
+        self._bound_deleted()  # once per batch; not a flag asked about again (`_pending`)
 
     def evaluate_everything(self) -> None:
         if self._reevaluator is None or self._halted:
             return
-        # The latest deleted flags too: one may have come back while the stream was down (its
-        # flag.created lost); a 404 keeps it deleted without a new transition. Not all: a long
-        # run may have seen thousands deleted, and each would cost a request every time.
-        # A flag whose event is not answered yet is asked for that event, as the reevaluator
-        # keeps an event over a baseline (core/coalesce.py `event_kept`): the answer is its
-        # effect, tied to it everywhere, and marked `includes_unseen` when the stream may have
-        # missed changes too. Without one, a change is found by this re-evaluation of its own.
+        # The latest deleted flags too (core/deleted_flags.py). A flag whose event is not
+        # answered yet is asked for that event, as the reevaluator keeps an event over a
+        # baseline (core/coalesce.py `event_kept`): the answer is its effect, tied to it
+        # everywhere, and marked `includes_unseen` when the stream may have missed changes
+        # too. Without one, a change is found by this re-evaluation of its own.
         pending = self._pending
-        for key in self.values.to_ask_again(DELETED_ASKED_AGAIN):
+        for key in self.values.to_ask_again(deleted_flags.DELETED_ASKED_AGAIN):
             self._ask(key, pending.get(key))
 
     def reevaluate_all(self) -> None:
@@ -243,6 +240,8 @@ class Evaluations:
     ) -> None:
         if self._closed:
             return
+        if flag_key not in self.values.mapping and result.outcome is not Outcome.REJECTED:
+            return  # forgotten (core/deleted_flags.py): no row comes back
         if result.outcome is Outcome.REJECTED:
             self._reject(result)
             return
@@ -276,6 +275,7 @@ class Evaluations:
             self._record(flag_key, result.evaluation, event_id, old, still_stale=superseded)
         elif result.outcome is Outcome.NOT_FOUND:
             self._apply_deleted(flag_key, event_id)
+            self._bound_deleted()
             self._set_status(EvaluatorStatus(True, None))
         else:
             value = self.values.mark_error(flag_key, result.message or "evaluate failed")
@@ -307,9 +307,7 @@ class Evaluations:
     def _retry_due(self, flag_key: str, event_id: str | None) -> None:
         """A failed evaluation's retry (core/retry_later.py), unless the value came meanwhile."""
         value = self.values.get(flag_key)
-        if self._closed or self._halted or self._reevaluator is None:
-            return
-        if value is not None and value.error is not None:
+        if value is not None and value.error is not None and not (self._closed or self._halted):
             self._ask(flag_key, event_id)
 
     def _apply_deleted(self, flag_key: str, event_id: str | None) -> None:
@@ -323,6 +321,13 @@ class Evaluations:
         if old is None or not old.deleted or self.doubt.changed(self.values, flag_key):
             journal, previous = self.journal, value.previous
             self.doubt.set_last(self.values, journal, flag_key, previous, now, deleted=True)
+
+    def _bound_deleted(self) -> None:
+        """Past the bound, the oldest deleted flags are forgotten (core/deleted_flags.py)."""
+        parts = (self._retry, self._quota, self.ranges, self.doubt, self._reevaluator)
+        keys = deleted_flags.forget_oldest(self.values, self.watched, parts, self._pending)
+        if keys:
+            self._publish(FlagsForgotten(keys, self.context))
 
     def _record_transition(self, transition: ValueTransition) -> None:
         self.memory.add(transition)
@@ -391,9 +396,3 @@ class Evaluations:
             return
         self.status = status
         self._publish(status)
-
-
-def status_kind(status: EvaluatorStatus) -> tuple[bool, bool, float | None]:
-    """What makes a status news: ok or not, credentials or not, and a pause's end (each pause
-    is news; other failures are not repeated per request)."""
-    return status.ok, status.credentials_rejected, status.retry_at

@@ -9,7 +9,7 @@ Runs on the monitor's loop, as its owner does."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from togul_monitor.core.coalesce import event_kept
 
@@ -68,6 +68,11 @@ class QuotaPause:
             return None
         key = next(iter(self.deferred))
         return key, self.deferred.pop(key)
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Forgotten flags (core/deleted_flags.py) are not asked when the pause ends."""
+        for key in keys:
+            self.deferred.pop(key, None)
 
     def end(self) -> None:
         """No pause any more, nothing deferred (credentials rejected, the monitor stopping)."""

@@ -16,7 +16,7 @@ one later (the retry answered) starts again from `delay`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from togul_monitor.core.coalesce import event_kept
 
@@ -51,6 +51,15 @@ class RetryLater:
         """An event of `flag_key` was asked for: a retry waiting for the flag answers it."""
         if flag_key in self._timers:
             self._events[flag_key] = event_kept(self._events[flag_key], event_id)
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Forgotten flags (core/deleted_flags.py): no retry waits, no chain is kept."""
+        for key in keys:
+            timer = self._timers.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+            self._events.pop(key, None)
+            self._chains.pop(key, None)
 
     def cancel(self) -> None:
         for timer in self._timers.values():

@@ -92,6 +92,20 @@ class EvaluatorStatus(msgspec.Struct, frozen=True):
         return f"{self.message}: retrying in {max(0, math.ceil(self.retry_at - now))} s"
 
 
+def status_kind(status: EvaluatorStatus) -> tuple[bool, bool, float | None]:
+    """What makes a status news: ok or not, credentials or not, and a pause's end (each pause
+    is news; other failures are not repeated per request)."""
+    return status.ok, status.credentials_rejected, status.retry_at
+
+
+class FlagsForgotten(msgspec.Struct, frozen=True):
+    """Deleted flags past the bound, forgotten by one context (core/deleted_flags.py): their
+    values are gone, so a view drops them too. One per batch, the oldest first."""
+
+    keys: tuple[str, ...]
+    context: str
+
+
 class ConfigChanged(msgspec.Struct, frozen=True):
     """What changed in a flag's configuration (switch, default, rules), tied to the event that
     changed it (core/configs.py); `event` None: found by a re-fetch (after an outage)."""
@@ -113,6 +127,7 @@ class Dropped(msgspec.Struct, frozen=True):
 MonitorUpdate = (
     StreamItem
     | ValueUpdated
+    | FlagsForgotten
     | TransitionRecorded
     | ConfigChanged
     | ConfigsStopped
@@ -142,9 +157,10 @@ KEPT: tuple[type, ...] = (
 
 #: Kept through an overflow up to `UpdateHub.max_notices` until the reader catches up (then
 #: dropped and counted): each names something that may be missing (an unusable event, a skipped
-#: version, values the evaluator does not answer), but a broken server or a flaky flag sends
-#: them at any rate, and the buffer must stay bounded.
-NOTICES: tuple[type, ...] = (Malformed, PossibleGap, EvaluatorStatus)
+#: version, values the evaluator does not answer), or flags a view must drop (no later update
+#: would say it again), but a broken server or a flaky flag sends them at any rate, and the
+#: buffer must stay bounded.
+NOTICES: tuple[type, ...] = (Malformed, PossibleGap, EvaluatorStatus, FlagsForgotten)
 
 
 class _End:

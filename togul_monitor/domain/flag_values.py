@@ -3,7 +3,8 @@ values and before → after transitions (the records are domain/values.py's)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
+from itertools import islice
 
 from msgspec.structs import replace
 
@@ -70,6 +71,31 @@ class FlagValues:
         gone = self._deleted
         live = [key for key in self._values if key not in gone]
         return live + list(gone)[-deleted:] if deleted > 0 else live
+
+    def oldest_deleted(self, bound: int, *spared: Container[str]) -> list[str]:
+        """The deleted flags past the newest `bound`, oldest first; one in any of `spared` is
+        never among them, and keeps its place (core/deleted_flags.py)."""
+        over = len(self._deleted) - bound
+        if over <= 0:
+            return []
+        oldest = (key for key in self._deleted if not any(key in keys for keys in spared))
+        return list(islice(oldest, over))
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """No value of `keys` any more, nor a mark: as if never seen (core/deleted_flags.py)."""
+        for key in keys:
+            self._values.pop(key, None)
+            self._deleted.pop(key, None)
+            self._new.pop(key, None)
+            self.unseen.forget(key)
+        self.version += 1
+
+    def order_deleted(self) -> None:
+        """The deleted flags in the order they went, by their times: a start seeds them in the
+        journal's order (once, so the bound never sorts)."""
+        values = self._values
+        at = {key: values[key].evaluated_at or 0.0 for key in self._deleted}
+        self._deleted = dict.fromkeys(sorted(at, key=at.__getitem__))
 
     def __contains__(self, flag_key: object) -> bool:
         return flag_key in self._values

@@ -68,6 +68,13 @@ class UnseenMarks(set[str]):
         self._remembered.add(key)
         super().add(key)
 
+    def forget(self, key: str) -> None:
+        """`key` is forgotten (a deleted flag past the bound, core/deleted_flags.py): no mark
+        of any cause is left of it."""
+        self.discard(key)
+        self._added_by_last_all.discard(key)
+        self._remembered.discard(key)
+
     def unmark_remembered(self) -> None:
         """The time since the earlier run was proved whole (the outage between the runs, told
         whole at once): the marks of values remembered from it, not cleared by an answer yet
