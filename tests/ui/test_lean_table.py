@@ -176,3 +176,26 @@ async def test_replace_cells_of_a_cell_data_table_renders_and_of_rows_under_a_ta
         reference.update_cell("under", "flag", Text("new"))
         lean.replace_cells({"under": {"flag": Text("new")}})
         await _compare(app, pilot)
+
+
+async def test_remove_rows_paints_what_remove_row_leaves() -> None:
+    app = Side(0)
+    async with app.run_test(size=(60, 24)) as pilot:
+        reference, lean = await _filled(app, pilot)
+        for table in (reference, lean):
+            table.move_cursor(row=5)
+        await _compare(app, pilot, focused=True)
+        for key in ("b", "d"):
+            reference.remove_row(key)
+        lean.remove_rows(["b", "d", "not-a-row"])
+        await _compare(app, pilot, focused=True)
+        assert [row.key for row in lean.ordered_rows] == [row.key for row in reference.ordered_rows]
+        assert lean.cursor_coordinate == reference.cursor_coordinate
+        for key in ("f", "g"):  # the cursor's row and the last: the cursor stays in the table
+            reference.remove_row(key)
+        lean.remove_rows(["f", "g"])
+        await _compare(app, pilot, focused=True)
+        assert lean.cursor_coordinate == reference.cursor_coordinate
+        lean.replace_cells({"e": {"age": Text("0s")}})  # rows numbered anew: updates find them
+        reference.update_cell("e", "age", Text("0s"))
+        await _compare(app, pilot)

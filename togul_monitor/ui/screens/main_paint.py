@@ -29,7 +29,7 @@ from togul_monitor.ui.handle import MonitorHandle, ViewHost
 from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.main_support import diffs_stopped, evaluates, input_waiting, where_of
-from togul_monitor.ui.view.batch import credentials_signal, take_batch
+from togul_monitor.ui.view.batch import credentials_signal, drop_forgotten, take_batch
 from togul_monitor.ui.view.empty_panes import feed_empty_message, values_hint
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.found import row_flag
@@ -210,6 +210,8 @@ class MainPainter:
         self.feed.sync()
         if batch.repaint_rows:
             self.feed.relayout()  # rows say what the value did: their columns may change
+        self.values.forget(batch.forgotten)  # at once, and the values held from before it
+        drop_forgotten(self._values, batch.forgotten)
         for value in batch.values:  # the table takes them VALUES_EVERY s apart
             self._values[value.flag_key, value.context] = value
         self._flash |= batch.flash
@@ -258,8 +260,7 @@ class MainPainter:
             self.feed.refresh()
         self.show_values_hint(profile, snapshot, environment)
         values = self.values
-        # The border's text has its width less the corners, a `─` and a space each side.
-        room = self.values_pane.outer_size.width - BORDER_TEXT_MARGIN
+        room = self.values_pane.outer_size.width - BORDER_TEXT_MARGIN  # the border's text
         # No monitor after a profile that could not be opened: the values are the one before's.
         stopped = monitor is None and self.status.state is ConnectionState.STOPPED
         stopped = stopped and values.row_count > 0

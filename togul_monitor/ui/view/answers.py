@@ -137,6 +137,14 @@ class ValueAnswers:
             if v.stale and (v.current is not None or v.deleted)
         )
 
+    def forget(self, keys: Iterable[str], context: str) -> None:
+        """Flags the monitor forgot in `context` (deleted past its bound,
+        core/deleted_flags.py): no longer held nor known, so one created again is a new flag
+        (its first answer `first`), and one left out by the flag limit is `unmonitored`."""
+        for key in keys:
+            self._known.discard((key, context))
+            self._held.discard(key)
+
     def concerns(self, event: FlagEvent) -> bool:
         """Whether the profile's values are evaluated for `event` (its environment)."""
         env = self.environment_id

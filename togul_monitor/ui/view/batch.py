@@ -4,14 +4,16 @@ The screen drains the monitor when woken (at most `paint_hz` times a second) and
 here. `take_batch` hands every row (event or marker) to the FeedStore in log order and sorts the
 rest into a `Batch`: the values to diff into the table, the rows to flash, the watched flags'
 transitions (`view/rings.py` decides which ring), the status changes; configuration diffs go to
-the store's `diffs` (`view/config_diffs.py`). The main screen then paints the batch inside one
+the store's `diffs` (`view/config_diffs.py`); flags the monitor forgot (deleted flags past its
+bound, core/deleted_flags.py) leave the values and the maps the view keeps by flag, not the
+feed's rows (they are history). The main screen then paints the batch inside one
 `batch_update()`. Nothing
 here touches a widget, so the sorting is the same whichever pane shows it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -49,6 +51,8 @@ class Batch(msgspec.Struct):
     unknown_environment: bool = False  # an event of an environment id the view cannot name
     diff_selected: bool = False  # a configuration diff of the selected flag: its history says it
     configs_stopped: ConfigsStopped | None = None  # the token was refused: diffs stop (say it)
+    # Flags the monitor forgot, (context, keys) in order: the values pane drops them.
+    forgotten: list[tuple[str, tuple[str, ...]]] = msgspec.field(default_factory=list)
 
 
 def take_batch(
@@ -74,6 +78,7 @@ def take_batch(
         ConfigsStopped,
         Dropped,
         EvaluatorStatus,
+        FlagsForgotten,
         RecorderStopped,
         TransitionRecorded,
         ValueUpdated,
@@ -186,6 +191,12 @@ def take_batch(
             late_window(store, update.watched_until)
         elif isinstance(update, ConfigsStopped):
             batch.configs_stopped = update
+        elif isinstance(update, FlagsForgotten):
+            forgotten = (update.context, update.keys)
+            drop_forgotten(values, (forgotten,))  # drained before it: no row comes back
+            store.answers.forget(update.keys, update.context)
+            diffs.forget(update.keys)
+            batch.forgotten.append(forgotten)
         # Heartbeat: nothing to paint, the status bar reads its age from the snapshot.
     if skipped:
         store.skip(skipped, skipped, burst=True)
@@ -197,6 +208,16 @@ def take_batch(
     # a flag, and only its last is what the table shows.
     batch.values.extend(values.values())
     return batch
+
+
+def drop_forgotten(
+    held: dict[tuple[str, str], FlagValue], forgotten: Iterable[tuple[str, Sequence[str]]]
+) -> None:
+    """The values `held` (by flag and context) for the table, less those of flags forgotten
+    since (`Batch.forgotten`): the values before a flag's forgetting would bring its row back."""
+    for context, keys in forgotten:
+        for key in keys:
+            held.pop((key, context), None)
 
 
 def revise_outage(store: FeedStore, proven: OutageProven) -> None:

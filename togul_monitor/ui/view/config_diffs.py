@@ -21,7 +21,8 @@ change a re-evaluation of its own found (view/found.py: no event explains it, ye
 changed): what the inventory (`screens/inventory.py`) says was the flag's last change, and
 which rows changed after their configuration was read. Flag keys come from the server, so
 the three maps keep the `max_flags` (the profile's) most recently changed flags only: a stream of
-ever new keys cannot grow them, and the inventory lists at most that many flags from them.
+ever new keys cannot grow them, and the inventory lists at most that many flags from them. A
+flag the monitor forgot (a deleted one past its bound) leaves them.
 `version` grows with every change, so a screen that shows any of it knows when to repaint.
 Nothing here touches a widget.
 """
@@ -95,6 +96,15 @@ class ConfigDiffs:
         self.last_event.clear()
         self.last_diff.clear()
         self.last_found.clear()
+        self.version += 1
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Flags the monitor forgot (deleted past its bound, core/deleted_flags.py): the
+        inventory lists them no more. The diffs kept by event stay with the feed's rows."""
+        for key in keys:
+            self.last_event.pop(key, None)
+            self.last_diff.pop(key, None)
+            self.last_found.pop(key, None)
         self.version += 1
 
     def event(self, event: FlagEvent) -> None:

@@ -14,22 +14,27 @@ machine, more than the feed's whole paint):
   renders of those rows only and repaints their lines; every other row's cache key (its row,
   column, cursor, styles and the unchanged counter) still holds, so its render is reused.
 
-Both lean on DataTable's private caches and row locations; Textual is pinned to one version
+`remove_rows` removes several rows with one numbering of those left: DataTable's `remove_row`
+numbers every row again for each one, so a batch of rows gone (flags the monitor forgot,
+core/deleted_flags.py) would cost rows × table.
+
+These lean on DataTable's private caches and row locations; Textual is pinned to one version
 (pyproject.toml), and tests/ui/test_lean_table.py checks that what this paints is exactly what
 DataTable paints, cell by cell and after updates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Set
 from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.cache import LRUCache
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 SegmentLines = list[list[Segment]]
 
@@ -143,6 +148,28 @@ class LeanTable(DataTable[Text]):
         for index in indexes:
             if index is not None:
                 self.refresh_row(index)
+
+    def remove_rows(self, keys: Iterable[str]) -> None:
+        """Remove the rows of `keys` (those it has), as `remove_row` removes one: the rows
+        after them move up, the cursor stays on its row number (within the table)."""
+        gone = {RowKey(key) for key in keys} & self.rows.keys()
+        if not gone:
+            return
+        self._require_update_dimensions = True
+        self.check_idle()
+        locations = self._row_locations
+        order = (locations.get_key(index) for index in range(len(locations)))
+        kept = [key for key in order if key is not None and key not in gone]
+        self._row_locations = TwoWayDict({key: index for index, key in enumerate(kept)})
+        for row_key in gone:
+            for column_key in self._data[row_key]:
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            del self.rows[row_key]
+            del self._data[row_key]
+        self.cursor_coordinate = self.cursor_coordinate  # within the table again
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
 
 
 def _forget(cache: LRUCache[Any, Any], stale: Set[object], at: int = 0) -> None:

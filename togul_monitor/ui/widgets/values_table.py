@@ -1,8 +1,9 @@
 """The cached values table: one row per flag, keyed by flag key, updated as a diff.
 
 Rows are never cleared and refilled: a ValueUpdated touches only the cells that changed
-(`update_cell`), a new flag adds one row, and the age column of the rows in view is refreshed
-once a second and as rows are scrolled into view. A row whose value just changed is
+(`update_cell`), a new flag adds one row, a flag the monitor forgot (a deleted flag past its
+bound, core/deleted_flags.py) takes its row away, and the age column of the rows in view is
+refreshed once a second and as rows are scrolled into view. A row whose value just changed is
 highlighted for a moment; stale and deleted rows are marked.
 
 A profile that evaluates for several named contexts gets one value column per context, headed by
@@ -243,6 +244,31 @@ class ValuesTable(LeanTable):
                 self._sort()
             elif self._sort_timer is None:
                 self._sort_timer = self.set_timer(SORT_EVERY, self._sort)
+
+    def forget(self, forgotten: Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Flags the monitor forgot, each batch with its context (core/deleted_flags.py): a flag
+        no context holds any more leaves the table (the rows in one removal), another shows
+        what its contexts still hold. The cursor stays on its flag, or, that row gone, on the
+        row that took its place, which is then the one highlighted (the flag `w` acts on)."""
+        touched: dict[str, None] = {}
+        for context, keys in forgotten:
+            values = self.by_context.get(context, {})
+            touched.update((key, None) for key in keys if values.pop(key, None) is not None)
+        if not touched:
+            return
+        held = self.by_context.values()
+        gone = [key for key in touched if not any(key in values for values in held)]
+        selected = self.selected_flag
+        for key in gone:
+            del self.flags[key]
+            self._rendered.pop(key, None)
+            self._flash_until.pop(key, None)
+        self.remove_rows(gone)
+        self._upsert_rows((key for key in touched if key in self.flags), self.clock())
+        if selected in self.flags:
+            self._keep_cursor_on(selected)
+        elif selected is not None and self.row_count:
+            self._highlight_cursor()  # on the same row number: no move would say it
 
     def mark_all_stale(self) -> None:
         """Every value ⟳: no monitor follows them any more (its stream stopped), as a lost
