@@ -38,9 +38,12 @@ async def test_the_pane_says_reading_until_the_read_answers(
         emulator.world.update_flag("production", "dark-mode", enabled=False)
         main, pane = app.main, app.main.history_pane
         await wait_for(pilot, lambda: main.store.shown == 1, what="the event")
+        # The feed follows: its newest row's flag is selected, and read.
+        await wait_for(pilot, lambda: pane.flag_key == "dark-mode", what="dark-mode selected")
+        await wait_for(pilot, lambda: main.history.current, what="its read")
         monkeypatch.setattr(main_jobs, "read_history", slow_read)
         await wait_for(pilot, lambda: "new-dashboard" in main.keys.flag_keys(), what="a value")
-        for flag, found in (("dark-mode", True), ("new-dashboard", False)):
+        for flag, found in (("new-dashboard", False), ("dark-mode", True)):
             gate.clear()
             await pilot.press("g", *flag, "enter")
             await wait_for(pilot, lambda f=flag: pane.flag_key == f, what=f"{flag} selected")

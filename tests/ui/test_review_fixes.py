@@ -250,15 +250,16 @@ async def test_history_is_read_once_per_selection_then_kept_in_memory(
         for n, enabled in enumerate((False, True, False), 1):
             emulator.world.update_flag("production", "new-dashboard", enabled=enabled)
             await wait_for(pilot, lambda n=n: pane_kinds() == (n, n), what=f"{n} changes")
-        emulator.world.update_flag("production", "checkout-v2", enabled=False)
-        await wait_for(pilot, lambda: app.main.store.shown == 4)
         assert reads == []
         assert app.main.history_pane.flag_key == "new-dashboard"
         entries = app.main.history_pane.entries
         times = [getattr(e, "received_at", getattr(e, "at", 0)) for e in entries]
         assert times == sorted(times, reverse=True)  # newest first
-        await pilot.press("up", "down")  # checkout-v2 (the newest row) selected: read once
+        # The feed follows: its newest row, checkout-v2's, is selected, and read once.
+        emulator.world.update_flag("production", "checkout-v2", enabled=False)
+        await wait_for(pilot, lambda: app.main.store.shown == 4)
         await wait_for(pilot, lambda: reads == ["checkout-v2"], what="one read")
+        assert app.main.history_pane.flag_key == "checkout-v2"
 
 
 async def test_profiles_and_keymap_are_read_off_the_event_loop(

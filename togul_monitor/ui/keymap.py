@@ -30,7 +30,12 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
         True,
         "Pause/resume the feed (+N new while paused)",
     ),
-    "follow": ("follow", "Follow", False, "Follow the latest event"),
+    "follow": (
+        "follow",
+        "Follow",
+        False,
+        "Follow the latest event, from any pane (the feed takes the focus)",
+    ),
     "detail": (
         "detail",
         "Detail",
@@ -104,7 +109,7 @@ DEFAULT_KEYS: dict[str, tuple[str, str, str, bool, str]] = {
 }
 
 
-# Run before the focused widget sees the key (see `MainScreen.action_filter_key`): each opens an
+# Run before the focused widget sees the key (see `MainKeys.filter_key`): each opens an
 # Input that the keys typed right after it belong in.
 PRIORITY_IDS = frozenset({"filter", "jump"})
 # Bound on the app rather than the main screen: these work under any screen (help and quit
@@ -126,6 +131,14 @@ def _bindings(ids: list[str]) -> list[BindingType]:
         for binding_id in ids
         for keys, action, label, show, tip in (DEFAULT_KEYS[binding_id],)
     ]
+
+
+def pane_binding(binding_id: str, action: str) -> Binding:
+    """A main-screen key on a pane that binds the same key itself (a DataTable's or a
+    ScrollView's `end` scrolls): the pane's binding keeps the screen's meaning and its id, so a
+    remapped key (`[keymap]`) moves both."""
+    keys, _action, label, _show, tip = DEFAULT_KEYS[binding_id]
+    return Binding(keys, action, label, show=False, tooltip=tip, id=binding_id)
 
 
 def app_bindings() -> list[BindingType]:

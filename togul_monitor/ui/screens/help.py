@@ -32,8 +32,8 @@ PANES = (
         "to your value (before → after, unchanged, evaluating…) and, with a token profile, to "
         "the flag's configuration (rollout 25→50% · rule 2); what is cut ends with …, and "
         "the selected row is shown whole under it; outages and malformed data inline; ↑↓ "
-        "move, end follows the latest; on start, the events recorded in earlier runs come "
-        "first, dimmed, above the row where this run begins",
+        "move, end (from any pane) follows the latest; on start, the events recorded in "
+        "earlier runs come first, dimmed, above the row where this run begins",
     ),
     (
         "values",
@@ -48,7 +48,8 @@ PANES = (
     (
         "history",
         "the selected flag's events and value transitions, from the journal, and under an "
-        "event what it changed in the configuration (tab to it, then y copies an entry)",
+        "event what it changed in the configuration; while the feed follows, the flag of its "
+        "newest row (tab to it, then y copies an entry)",
     ),
     (
         "coverage",

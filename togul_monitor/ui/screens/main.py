@@ -22,12 +22,11 @@ from functools import partial
 from pathlib import Path
 
 from textual import events, on
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker
 
 from togul_monitor.config.profiles import Profile
@@ -230,8 +229,14 @@ class MainScreen(Screen[None]):
 
     @while_mounted
     def _tick(self) -> None:
-        drained = self.painter.tick(self.selected_flag, idle=self.pacer.idle)
+        drained = self.painter.tick(self.selected_flag, idle=(idle := self.pacer.idle))
+        self._select_followed(read=idle)
         self.pacer.drained(drained, more=self.painter.held)
+
+    def _select_followed(self, *, read: bool) -> None:  # once a paint (main_keys.py)
+        if (flag := self.keys.followed_flag(self.focused, self.selected_flag)) is not None:
+            self.set_reactive(MainScreen.selected_flag, flag)
+            self.painter.select(flag, read=read)  # False: a few times a second under a burst
 
     @while_mounted
     def _every_second(self) -> None:
@@ -265,18 +270,8 @@ class MainScreen(Screen[None]):
             main_detail.open_values(self, table, flag, self.time_mode, latest, self._open_detail)
 
     # -- the key actions (keymap.py) ---------------------------------------------------------
-    def action_filter_key(self) -> None:
-        """`/` is a priority binding, run before the key reaches the focused widget.
-
-        Keys are forwarded to the widget focused when the app reads them; a normal binding runs
-        only once the feed has handled `/`, and by then keys typed right after it (a paste,
-        `tmux send-keys '/text'`) were already forwarded to the feed and lost. Run first, the
-        Input has focus before the next key is read. Where `/` is text (an Input has focus) or
-        a modal is open, the key goes on as usual.
-        """
-        if self.app.screen is not self or isinstance(self.focused, Input):
-            raise SkipAction()
-        self.action_open_filter()
+    def action_filter_key(self) -> None:  # `/`, a priority binding (MainKeys.filter_key)
+        self.keys.filter_key(self.focused, self.action_open_filter)
 
     def action_open_filter(self) -> None:
         bar = self.query_one(FilterBar)
@@ -339,9 +334,11 @@ class MainScreen(Screen[None]):
         else:
             self.painter.follow()
 
-    def action_follow(self) -> None:
+    def action_follow(self) -> None:  # from any pane: the keys then act on the newest row
         self.paused = False
         self.painter.follow()  # the whole view, following
+        self.set_focus(self.feed)  # now, not after this key: the newest row's flag is selected
+        self._select_followed(read=True)
 
     def action_detail(self) -> None:
         item = self.feed.cursor_item

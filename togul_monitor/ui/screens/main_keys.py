@@ -1,6 +1,6 @@
 """The main screen's keys that reach past the panes: `w` (watch, saved to the profile), `t`
 (time mode, saved), `y` (copy out), `g` / `:` (jump to a flag) and `o` (the flag's rollout
-coverage, `screens/coverage.py`).
+coverage, `screens/coverage.py`); and the flag they act on while the feed follows.
 
 `MainKeys` holds what they act on (the screen's own collections, shared, and the widgets the
 painter found); the screen's actions call it. Saving and the fallback copy of `y` touch files,
@@ -30,6 +30,7 @@ from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.jump import JumpScreen
 from togul_monitor.ui.screens.main_paint import MainPainter
 from togul_monitor.ui.view.clip import entry_clip, preview, row_clip, values_clip
+from togul_monitor.ui.view.found import row_flag
 from togul_monitor.ui.view.rows import row_event
 
 
@@ -107,6 +108,20 @@ class MainKeys:
             partial(main_jobs.start, self.screen, "save-time-mode", job, current, exclusive=False),
         )
 
+    # -- while the feed follows ----------------------------------------------------------------
+    def followed_flag(self, focused: Widget | None, selected: str | None) -> str | None:
+        """The flag to select as the feed follows (None: keep `selected`): the keys act on its
+        newest row (`MainPainter.focused_flag`), so the history pane shows that row's flag (a
+        marker's row keeps the selection). Not while the values or the history have the focus:
+        the keys act on their own flag there, and the history is not pulled from under a user
+        reading it."""
+        painter = self.painter
+        if not painter.feed.following or focused in (painter.values, painter.history_pane):
+            return None
+        item = painter.feed.cursor_item
+        flag = row_flag(item) if item is not None else None
+        return flag if flag != selected else None
+
     # -- o ------------------------------------------------------------------------------------
     def open_coverage(self, focused: Widget | None, selected: str | None) -> None:
         """The flag `w` would act on, sampled for every context of the profile; its rules
@@ -155,7 +170,20 @@ class MainKeys:
         self.app.copy_to_clipboard(text)  # OSC 52: many terminals ignore it, hence the file
         main_jobs.start(self.screen, "copy", _write_clip, self.app, what, text)
 
-    # -- g and : ------------------------------------------------------------------------------
+    # -- /, g and : ---------------------------------------------------------------------------
+    def filter_key(self, focused: Widget | None, open_filter: Callable[[], None]) -> None:
+        """`/` is a priority binding, run before the key reaches the focused widget.
+
+        Keys are forwarded to the widget focused when the app reads them; a normal binding runs
+        only once the feed has handled `/`, and by then keys typed right after it (a paste,
+        `tmux send-keys '/text'`) were already forwarded to the feed and lost. Run first, the
+        Input has focus before the next key is read. Where `/` is text (an Input has focus) or
+        a modal is open, the key goes on as usual.
+        """
+        if self.app.screen is not self.screen or isinstance(focused, Input):
+            raise SkipAction()
+        open_filter()
+
     def flag_keys(self) -> set[str]:
         """Every flag key known: the values pane, the monitor's values and its inventory of
         flag configurations (a token profile's), the feed's rows."""
@@ -173,11 +201,11 @@ class MainKeys:
         return keys
 
     def jump_key(self, focused: Widget | None) -> None:
-        """`g` / `:` run before the key reaches the focused widget (as `/` does,
-        `MainScreen.action_filter_key`): a normal binding runs only once the feed has handled
-        the key, and by then the keys typed right after it (a paste, fast typing) were handed
-        to the feed and lost, while enter, typed last, acted on the finder's empty box. Where the
-        key is text (an Input has focus) or a modal is open, it goes on as usual."""
+        """`g` / `:` run before the key reaches the focused widget (as `/` does, `filter_key`):
+        a normal binding runs only once the feed has handled the key, and by then the keys typed
+        right after it (a paste, fast typing) were handed to the feed and lost, while enter,
+        typed last, acted on the finder's empty box. Where the key is text (an Input has
+        focus) or a modal is open, it goes on as usual."""
         if self.app.screen is not self.screen or isinstance(focused, Input):
             raise SkipAction()
         self.open_jump()

@@ -35,12 +35,7 @@ from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.found import row_flag
 from togul_monitor.ui.view.history import HistoryReads
 from togul_monitor.ui.view.rings import TITLE, WatchRings
-from togul_monitor.ui.view.status import (
-    contexts_of,
-    snapshot_values,
-    status_info,
-    values_titles,
-)
+from togul_monitor.ui.view.status import contexts_of, snapshot_values, status_info, values_titles
 from togul_monitor.ui.widgets.event_feed import EventFeed
 from togul_monitor.ui.widgets.history_pane import MAX_ROWS, HistoryPane, Marks
 from togul_monitor.ui.widgets.notice_panel import NoticePanel
@@ -359,10 +354,13 @@ class MainPainter:
         self.texts()
 
     # -- the selected flag's history ----------------------------------------------------------
-    def select(self, flag_key: str | None) -> None:
+    def select(self, flag_key: str | None, *, read: bool = True) -> None:
         self.history.select()
         self.history_pane.show(flag_key, [], reading=True)  # until the read answers
-        self.load_history(flag_key)
+        if read:
+            self.load_history(flag_key)
+        else:  # with the status texts: a few times a second under a burst (`slow_duties`)
+            self.history.dirty = True
 
     def load_history(self, flag_key: str | None) -> None:
         monitor = self.host.monitor
@@ -392,9 +390,12 @@ class MainPainter:
         return next((flag for flag in flags if flag is not None), None)
 
     def focused_flag(self, focused: Widget | None, selected: str | None) -> str | None:
-        """The flag `w` acts on: the values table's row, the feed's row, or the selected one."""
+        """The flag `w` acts on: the values table's row, the history pane's flag, the feed's
+        row, or the selected one."""
         if focused is self.values:
             return self.values.selected_flag
+        if focused is self.history_pane:
+            return self.history_pane.flag_key or selected
         item = self.feed.cursor_item
         flag = row_flag(item) if item is not None else None  # an event's, or a found change's
         return flag if flag is not None else selected

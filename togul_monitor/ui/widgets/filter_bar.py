@@ -111,7 +111,7 @@ class FilterBar(Vertical):
         self.add_class("-open")
         # An inline style applies at once (a class only on the next style pass): the Input must
         # be displayed to take focus. Focus now, not on the next message: with `/` a priority
-        # binding (see `MainScreen.action_filter_key`), keys typed right after it (a paste, a
+        # binding (see `MainKeys.filter_key`), keys typed right after it (a paste, a
         # fast typist) are read after this and go to the Input, not to the screen's bindings.
         self.display = True
         self.screen.set_focus(self.input)

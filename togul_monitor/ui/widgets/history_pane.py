@@ -25,6 +25,7 @@ from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays
 from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
+from togul_monitor.ui.keymap import pane_binding
 from togul_monitor.ui.view.change import change_text
 from togul_monitor.ui.view.format import fmt_clock, type_style
 from togul_monitor.ui.view.words import wrap_words
@@ -128,6 +129,9 @@ def diff_cells(line: str, room: int, *, first: bool) -> list[tuple[Text, Text, T
 
 class HistoryPane(LeanTable):
     """A read-only table of one flag's history."""
+
+    # DataTable's `end` scrolled sideways; ctrl+end goes to the last row.
+    BINDINGS = [pane_binding("follow", "screen.follow")]
 
     time_mode: reactive[str] = reactive("local", init=False)  # bound to the main screen's
 

@@ -30,7 +30,7 @@ from textual.timer import Timer
 
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.keymap import DEFAULT_KEYS
+from togul_monitor.ui.keymap import DEFAULT_KEYS, pane_binding
 from togul_monitor.ui.view.change import cut_middle
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.value_columns import (
@@ -80,7 +80,10 @@ class ValuesTable(LeanTable):
             "Detail",
             tooltip="The flag's values whole, each context's, and its state",
             id="detail",
-        )
+        ),
+        # DataTable's `end` scrolls sideways, which this table never needs; ctrl+end goes to
+        # the last row.
+        pane_binding("follow", "screen.follow"),
     ]
 
     def __init__(self, clock: Callable[[], float], *, id: str | None = None) -> None:

@@ -1,0 +1,114 @@
+"""`end` follows the newest row from any pane of the main screen, as the feed's `+N new · end to
+follow` promises, and while the feed follows the history pane shows the flag of the row the keys
+act on (main_keys.py `followed_flag`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.ui.app import TogulMonitorApp
+from togul_monitor.ui.screens.help import help_rows
+
+from .helpers import make_app, make_profile, wait_for, wait_live
+
+
+async def changes(pilot: Any, app: TogulMonitorApp, emu: EmulatorHandle, *flags: str) -> None:
+    """One event of each of `flags`, in this order, shown in the feed."""
+    shown = app.main.store.shown
+    for flag in flags:
+        emu.world.update_flag("production", flag, enabled=False)
+    await wait_for(pilot, lambda: app.main.store.shown == shown + len(flags), what="the events")
+
+
+def newest_selected(app: TogulMonitorApp) -> bool:
+    feed = app.main.feed
+    return feed.following and feed.cursor == len(app.main.store.view) - 1
+
+
+async def test_end_follows_from_the_values_and_the_history_panes(emulator: EmulatorHandle) -> None:
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        await changes(pilot, app, emulator, "dark-mode", "checkout-v2")
+        main = app.main
+        await wait_for(pilot, lambda: main.values_table.row_count > 0, what="the values")
+        for pane in (main.values_table, main.history_pane):
+            main.feed.focus()
+            await pilot.press("up")  # the feed stops following
+            assert not main.feed.following
+            pane.focus()
+            await pilot.pause()
+            await pilot.press("end")
+            assert newest_selected(app), pane.id
+            # The keys act on the newest row: the feed has the focus, its flag is selected.
+            assert main.feed.has_focus
+            assert main.selected_flag == "checkout-v2" == main.history_pane.flag_key
+
+
+async def test_a_remapped_follow_key_follows_from_every_pane(emulator: EmulatorHandle) -> None:
+    app = make_app(make_profile(emulator), keymap={"follow": "f"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        await changes(pilot, app, emulator, "dark-mode", "checkout-v2")
+        main = app.main
+        assert {binding: keys for keys, _, binding in help_rows(app.keymap)}["follow"] == "f"
+        for pane in (main.feed, main.values_table, main.history_pane):
+            main.feed.focus()
+            await pilot.press("up")
+            pane.focus()
+            await pilot.pause()
+            await pilot.press("end")  # no longer the key: the tables' own `end` scrolls sideways
+            assert not main.feed.following, pane.id
+            await pilot.press("f")
+            assert newest_selected(app), pane.id
+
+
+async def test_the_history_shows_the_newest_row_s_flag_while_the_feed_follows(
+    emulator: EmulatorHandle,
+) -> None:
+    """The pane kept the flag of an earlier selection while `w`, `enter`, `o` acted on the
+    newest row."""
+    app = make_app(make_profile(emulator))  # new-dashboard, watched, selected at the start
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        main = app.main
+        await changes(pilot, app, emulator, "dark-mode")
+        await wait_for(pilot, lambda: main.history_pane.flag_key == "dark-mode", what="dark-mode")
+        await changes(pilot, app, emulator, "checkout-v2")
+        await pilot.press("up")  # the user selects dark-mode's row
+        assert main.history_pane.flag_key == "dark-mode"
+        await changes(pilot, app, emulator, "maintenance-banner")
+        await pilot.press("end")
+        assert main.selected_flag == "maintenance-banner" == main.history_pane.flag_key
+        # While it follows, each new row's flag, read from the journal.
+        await changes(pilot, app, emulator, "new-dashboard")
+        await wait_for(
+            pilot,
+            lambda: main.history_pane.flag_key == "new-dashboard" and main.history_pane.entries,
+            what="new-dashboard's history",
+        )
+        assert main.keys.latest_event("new-dashboard") in main.history_pane.entries
+        watched = set(main.watched)
+        await pilot.press("w")  # the flag the pane shows
+        assert main.watched == watched ^ {"new-dashboard"}
+
+
+async def test_the_history_pane_keeps_its_flag_while_it_has_the_focus(
+    emulator: EmulatorHandle,
+) -> None:
+    """Read there, the history is not pulled away by new rows; the keys act on its flag."""
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        main = app.main
+        await changes(pilot, app, emulator, "dark-mode")
+        await wait_for(pilot, lambda: main.history_pane.flag_key == "dark-mode", what="dark-mode")
+        main.history_pane.focus()
+        await pilot.pause()
+        await changes(pilot, app, emulator, "checkout-v2")
+        await pilot.pause()
+        assert main.feed.following and main.history_pane.flag_key == "dark-mode"
+        watched = set(main.watched)
+        await pilot.press("w")
+        assert main.watched == watched ^ {"dark-mode"}
