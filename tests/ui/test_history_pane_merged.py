@@ -24,7 +24,7 @@ class Pane(App[None]):
 
 def said(pane: HistoryPane) -> list[str]:
     rows = (pane.get_row_at(row) for row in range(pane.row_count))
-    return [" ".join(str(cell) for cell in row[1:]).strip() for row in rows]
+    return [" ".join(" ".join(str(cell) for cell in row[1:]).split()) for row in rows]
 
 
 async def test_the_pane_says_it_under_the_event_as_history_does() -> None:

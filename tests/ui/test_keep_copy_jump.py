@@ -259,7 +259,7 @@ async def test_g_jumps_to_a_flag_in_every_pane(emulator: EmulatorHandle) -> None
             emulator.world.update_flag("production", flag, enabled=False)
         await wait_for(pilot, lambda: app.main.store.shown == 2, what="the events")
         await wait_for(pilot, lambda: "dark-mode" in app.main.values_table.values)
-        app.main.history_pane.focus()  # whose `enter` opens nothing: the jump leaves it
+        app.main.history_pane.focus()  # the jump leaves it for the feed, on the flag's row
 
         await pilot.press("colon")
         assert isinstance(app.screen, JumpScreen)

@@ -40,7 +40,8 @@ _ACTIONS: dict[str, tuple[str, str, bool, str]] = {
         "detail",
         "Detail",
         True,
-        "Event detail: event JSON, value before → after (on a values row: its values whole)",
+        "Event detail: event JSON, value before → after (on a values row: its values whole; "
+        "on a history row: its event's)",
     ),
     "profiles": ("app.profiles", "Profiles", True, "Switch, add or edit profiles"),
     "command_palette": ("command_palette", "Palette", False, "Command palette"),

@@ -49,7 +49,7 @@ PANES = (
         "history",
         "the selected flag's events and value transitions, from the journal, and under an "
         "event what it changed in the configuration; while the feed follows, the flag of its "
-        "newest row (tab to it, then y copies an entry)",
+        "newest row (tab to it: y copies an entry, enter opens its event's detail)",
     ),
     (
         "coverage",

@@ -269,6 +269,12 @@ class MainScreen(Screen[None]):
         if flag is not None:  # its values whole, `e` there its latest event (main_detail.py)
             main_detail.open_values(self, table, flag, self.time_mode, latest, self._open_detail)
 
+    @on(DataTable.RowSelected, "#history")
+    def _history_selected(self) -> None:
+        event = self.history_pane.selected_event
+        if event is not None:  # as the feed's `enter`; an outage's row has none
+            self._open_detail(event)
+
     # -- the key actions (keymap.py) ---------------------------------------------------------
     def action_filter_key(self) -> None:  # `/`, a priority binding (MainKeys.filter_key)
         self.keys.filter_key(self.focused, self.action_open_filter)

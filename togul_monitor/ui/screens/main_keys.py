@@ -237,7 +237,7 @@ class MainKeys:
         if index is not None:
             feed = self.painter.feed
             feed.move_to(index)
-            if not (in_values and values.has_focus):  # the history pane's `enter` opens nothing
+            if not (in_values and values.has_focus):  # the keys act on the flag's row there
                 feed.focus()
             return
         if in_values:

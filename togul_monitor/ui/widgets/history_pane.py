@@ -9,24 +9,36 @@ under it, as `history` prints it: by the journal's answers (domain/merged.py), r
 entries, and for this run's rows by what the feed's row says (view/answers.py). Until the read
 answers the pane says it is reading (a large flag's read takes a second or two): "no history"
 is the answer of a read that found nothing, never a read still running.
+
+A row is its time, then what it is (an event's type, `value`, `outage`...) and its detail in
+one column. The details line up after the widest what on screen while they fit; a detail that
+would be cut there starts right after its own what instead (the padding gives way before a value
+change or its context's name is cut). `enter` opens the detail of the row's event, as the feed's
+`enter` does: an event's row, its diff's and merged lines', and a value change's, by the event
+it belongs to (domain/change_owners.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
+import msgspec
 from rich.text import Text
+from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets.data_table import ColumnKey
 
+from togul_monitor.domain.change_owners import ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import describe
 from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays
 from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.keymap import pane_binding
+from togul_monitor.ui.keymap import DEFAULT_KEYS, pane_binding
 from togul_monitor.ui.view.change import change_text
+from togul_monitor.ui.view.feed_layout import time_width
 from togul_monitor.ui.view.format import fmt_clock, type_style
 from togul_monitor.ui.view.words import wrap_words
 from togul_monitor.ui.widgets.lean_table import LeanTable
@@ -35,8 +47,7 @@ from togul_monitor.ui.widgets.lean_table import LeanTable
 Marks = Mapping[FlagEvent, tuple[str, ...]] | None
 
 MAX_ROWS = 200
-WHAT = 13  # the what column's width: an event's type, cut to leave a space before the detail
-LEAD = 10 + WHAT  # the time and what columns
+WHAT = 13  # the most cells a row's what takes: an event's type, cut to leave a space after it
 
 
 def entry_cells(
@@ -127,11 +138,58 @@ def diff_cells(line: str, room: int, *, first: bool) -> list[tuple[Text, Text, T
     ]
 
 
+class _Line(msgspec.Struct, frozen=True):
+    """A table row before its detail is fitted: `fit(room)` is its detail in `room` cells (0:
+    whole); a diff line (`wrap`) is wrapped to the room instead, a row for each part."""
+
+    entry: int  # index in the pane's entries
+    when: Text
+    what: Text
+    fit: Callable[[int], Text]
+    wrap: str | None = None
+    first: bool = False  # a diff's first line (it says `config`)
+
+
+def pane_line(what: Text, pad: int, detail: Text) -> Text:
+    """`what`, padded to `pad` cells, then `detail`."""
+    line = Text(no_wrap=True)
+    line.append_text(what)
+    line.append(" " * max(1, pad - what.cell_len))
+    line.append_text(detail)
+    return line
+
+
+def _change_fit(
+    transition: ValueTransition, time_mode: str, now: float, contexts: bool, room: int
+) -> Text:
+    return entry_cells(transition, time_mode, now, room, contexts=contexts)[2]
+
+
+def _cut(detail: Text) -> Callable[[int], Text]:
+    def fit(room: int) -> Text:
+        cut = detail.copy()
+        if room > 0:
+            cut.truncate(room, overflow="ellipsis")
+        return cut
+
+    return fit
+
+
 class HistoryPane(LeanTable):
     """A read-only table of one flag's history."""
 
-    # DataTable's `end` scrolled sideways; ctrl+end goes to the last row.
-    BINDINGS = [pane_binding("follow", "screen.follow")]
+    # DataTable's `enter` selects the row, which the main screen opens as the feed's `enter`
+    # does (the same id: a remapped detail key does it too); its `end` scrolled sideways.
+    BINDINGS = [
+        Binding(
+            DEFAULT_KEYS["detail"][0],
+            "select_cursor",
+            "Detail",
+            tooltip="The detail of the row's event",
+            id="detail",
+        ),
+        pane_binding("follow", "screen.follow"),
+    ]
 
     time_mode: reactive[str] = reactive("local", init=False)  # bound to the main screen's
 
@@ -153,9 +211,8 @@ class HistoryPane(LeanTable):
         self.reading = False  # the journal read of the flag's history has not answered yet
 
     def on_mount(self) -> None:
-        self.add_column("time", key="time", width=10)
-        self.add_column("what", key="what", width=WHAT)
-        self.add_column("detail", key="detail")
+        self.add_column("time", key="time", width=time_width(self.time_mode) + 1)
+        self.add_column("what", key="entry")
 
     def on_focus(self) -> None:
         self.show_cursor = True  # focused (tab), a row can be chosen: `y` copies it
@@ -172,6 +229,21 @@ class HistoryPane(LeanTable):
         if 0 <= self.cursor_row < len(self._row_entries):
             return self.entries[self._row_entries[self.cursor_row]]
         return None
+
+    @property
+    def selected_event(self) -> FlagEvent | None:
+        """The event of the entry under the cursor: the event itself, or the one a value change
+        belongs to among the pane's events (None: an outage, a change no event explains)."""
+        entry = self.selected_entry
+        if isinstance(entry, FlagEvent):
+            return entry
+        if not isinstance(entry, ValueTransition):
+            return None
+        owners = ChangeOwners()
+        events = (event for event in self.entries if isinstance(event, FlagEvent))
+        for event in sorted(events, key=lambda event: event.received_at):
+            owners.add(event)
+        return owners.owner(entry)
 
     def watch_time_mode(self) -> None:
         if self.columns:  # mounted: the columns exist
@@ -209,52 +281,72 @@ class HistoryPane(LeanTable):
         self.redraw()
 
     def redraw(self) -> None:
-        now = self.clock()
         self.clear()
         if self.flag_key is None:
             self.border_title = "history"
             return
         self.border_title = Text("history: ").append(safe_text(self.flag_key), style="bold")
-        room = max(4, self.size.width - 1 - LEAD)  # cut with `…` within the pane
-        rows: list[tuple[Text, Text, Text]] = []
+        stamp = time_width(self.time_mode) + 1
+        room = max(4, self.size.width - 1 - stamp)  # the what and the detail, within the pane
+        lines = self._lines()
+        # The details line up after the widest what (and a space), as long as they fit there.
+        pad = min(WHAT, 1 + max([len("what"), *(line.what.cell_len for line in lines)]))
+        rows: list[tuple[Text, Text]] = []
         self._row_entries = []
+        for line in lines:
+            if line.wrap is not None:
+                for _, what, part in diff_cells(line.wrap, max(4, room - pad), first=line.first):
+                    rows.append((line.when, pane_line(what, pad, part)))
+                    self._row_entries.append(line.entry)
+                continue
+            detail, own = line.fit(0), pad
+            if detail.cell_len > room - pad:  # cut there: the padding gives way first
+                own = min(pad, line.what.cell_len + 1)
+                detail = line.fit(max(4, room - own))
+            rows.append((line.when, pane_line(line.what, own, detail)))
+            self._row_entries.append(line.entry)
+        # The pane is redrawn whole, and DataTable measures an auto-width column only when it
+        # is next idle: until then a paint (or a screen pushed on top) shows the column cut at
+        # its label's width. Measuring here makes every paint right.
+        self.columns[ColumnKey("time")].width = stamp
+        column = self.columns[ColumnKey("entry")]
+        column.label = Text("what".ljust(pad) + "detail")
+        column.auto_width = False
+        # No sideways scrolling: a cut says `…`.
+        column.width = min(room, max([column.label.cell_len, *(row[1].cell_len for row in rows)]))
+        if rows:
+            self.add_rows(rows)
+        else:
+            said = "reading…" if self.reading else "no history"
+            self.add_row(Text(""), Text(said, style="dim"))
+
+    def _lines(self) -> list[_Line]:
+        """The rows of the entries drawn, before their details are fitted."""
+        now, mode, contexts = self.clock(), self.time_mode, self.name_contexts
         # Unfocused, the pane shows its first lines only: drawing those is enough, and keeps a
         # redraw (a key that changes the time format, a burst of the flag's events) cheap.
         entries = self.entries if self.has_focus else self.entries[: max(8, self.size.height)]
         self._drawn = len(entries)
         replays = Replays(self.entries)
+        lines: list[_Line] = []
         for index, entry in enumerate(entries):
             happened = replays.happened_at(entry)
-            cells = entry_cells(
-                entry, self.time_mode, now, room, contexts=self.name_contexts, happened=happened
-            )
-            rows.append(cells)
-            self._row_entries.append(index)
-            lines: Sequence[str] = ()
+            when, what, detail = entry_cells(entry, mode, now, contexts=contexts, happened=happened)
+            fit = _cut(detail)
+            if isinstance(entry, ValueTransition):  # fitted as the feed fits one (view/change.py)
+                fit = partial(_change_fit, entry, mode, now, contexts)
+            lines.append(_Line(index, when, what, fit))
+            diff: Sequence[str] = ()
             if isinstance(entry, FlagEvent):
-                lines = self.diff_lines(entry)
+                diff = self.diff_lines(entry)
                 merged = self.with_next(entry)
                 if merged:
-                    merged_row = merged_cells(merged, self.contexts)
-                    merged_row[2].truncate(room, overflow="ellipsis")
-                    rows.append(merged_row)
-                    self._row_entries.append(index)
+                    _, label, said = merged_cells(merged, self.contexts)
+                    lines.append(_Line(index, Text(""), label, _cut(said)))
             elif isinstance(entry, FoundDiff):
-                lines = describe(entry.diff)
-            for number, line in enumerate(lines):
+                diff = describe(entry.diff)
+            for number, text in enumerate(diff):
                 first = number == 0 and not isinstance(entry, FoundDiff)  # it says `config`
-                for cells in diff_cells(line, room, first=first):
-                    rows.append(cells)
-                    self._row_entries.append(index)
-        # The pane is redrawn whole, and DataTable measures an auto-width column only when it
-        # is next idle: until then a paint (or a screen pushed on top) shows the column cut at
-        # its label's width. Measuring here makes every paint right.
-        detail = self.columns[ColumnKey("detail")]
-        detail.auto_width = False
-        detail.width = max([len("detail"), *(cells[2].cell_len for cells in rows)])
-        detail.width = min(detail.width, room)  # no sideways scrolling: a cut says `…`
-        if rows:
-            self.add_rows(rows)
-        else:
-            said = "reading…" if self.reading else "no history"
-            self.add_row(Text(""), Text(said, style="dim"), Text(""))
+                what = Text("  config" if first else "", style="dim cyan")
+                lines.append(_Line(index, Text(""), what, _cut(Text()), text, first))
+        return lines
