@@ -1,6 +1,6 @@
 """`end` follows the newest row from any pane of the main screen, as the feed's `+N new · end to
 follow` promises, and while the feed follows the history pane shows the flag of the row the keys
-act on (main_keys.py `followed_flag`)."""
+act on (main_keys.py `select_followed`)."""
 
 from __future__ import annotations
 

@@ -230,13 +230,8 @@ class MainScreen(Screen[None]):
     @while_mounted
     def _tick(self) -> None:
         drained = self.painter.tick(self.selected_flag, idle=(idle := self.pacer.idle))
-        self._select_followed(read=idle)
+        self.keys.select_followed(self.focused, self.selected_flag, busy=not idle)
         self.pacer.drained(drained, more=self.painter.held)
-
-    def _select_followed(self, *, read: bool) -> None:  # once a paint (main_keys.py)
-        if (flag := self.keys.followed_flag(self.focused, self.selected_flag)) is not None:
-            self.set_reactive(MainScreen.selected_flag, flag)
-            self.painter.select(flag, read=read)  # False: a few times a second under a burst
 
     @while_mounted
     def _every_second(self) -> None:
@@ -344,7 +339,7 @@ class MainScreen(Screen[None]):
         self.paused = False
         self.painter.follow()  # the whole view, following
         self.set_focus(self.feed)  # now, not after this key: the newest row's flag is selected
-        self._select_followed(read=True)
+        self.keys.select_followed(self.focused, self.selected_flag)
 
     def action_detail(self) -> None:
         item = self.feed.cursor_item

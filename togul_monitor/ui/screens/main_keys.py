@@ -10,6 +10,8 @@ says why in a notification and changes nothing else.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -59,6 +61,9 @@ def _write_clip(app: Any, what: str, text: str) -> None:
 SAVE_TIME_MODE_AFTER = 0.5  # seconds after the last `t` press
 
 
+FOLLOWED_EVERY = 0.25  # s: a burst's newest flags, selected as often as the status is painted
+
+
 class MainKeys:
     def __init__(
         self,
@@ -72,6 +77,8 @@ class MainKeys:
         self._time_mode_timer: Timer | None = None
         self.watched = watched  # the screen's own set, shared
         self.select = select  # sets the screen's selected flag
+        self._followed_at = -math.inf  # when the followed row's flag was last selected
+        self._follow_later: Timer | None = None
 
     # -- w and t ------------------------------------------------------------------------------
     def toggle_watch(self, focused: Widget | None, selected: str | None) -> None:
@@ -109,18 +116,32 @@ class MainKeys:
         )
 
     # -- while the feed follows ----------------------------------------------------------------
-    def followed_flag(self, focused: Widget | None, selected: str | None) -> str | None:
-        """The flag to select as the feed follows (None: keep `selected`): the keys act on its
-        newest row (`MainPainter.focused_flag`), so the history pane shows that row's flag (a
-        marker's row keeps the selection). Not while the values or the history have the focus:
-        the keys act on their own flag there, and the history is not pulled from under a user
-        reading it."""
+    def select_followed(
+        self, focused: Widget | None, selected: str | None, *, busy: bool = False
+    ) -> None:
+        """As the feed follows, select its newest row's flag (once a paint): the keys act on
+        that row (`MainPainter.focused_flag`), so the history pane shows its flag (a marker's
+        row keeps the selection). Not while the values or the history have the focus: the keys
+        act on their own flag there, and the history is not pulled from under a user reading
+        it. `busy` (a burst): at most every `FOLLOWED_EVERY` s, each selection being a history
+        read, and a pane that changed flag every frame would only ever say it is reading."""
         painter = self.painter
         if not painter.feed.following or focused in (painter.values, painter.history_pane):
-            return None
+            return
+        now = time.monotonic()
+        if busy and (wait := self._followed_at + FOLLOWED_EVERY - now) > 0:
+            if self._follow_later is None:  # the burst's last row too, once it is due
+                self._follow_later = self.screen.set_timer(wait, self._followed_later)
+            return
         item = painter.feed.cursor_item
         flag = row_flag(item) if item is not None else None
-        return flag if flag != selected else None
+        if flag is not None and flag != selected:
+            self._followed_at = now
+            self.select(flag)
+
+    def _followed_later(self) -> None:
+        self._follow_later = None
+        self.select_followed(self.screen.focused, None)  # an unchanged flag is not read again
 
     # -- o ------------------------------------------------------------------------------------
     def open_coverage(self, focused: Widget | None, selected: str | None) -> None:

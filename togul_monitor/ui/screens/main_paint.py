@@ -354,13 +354,10 @@ class MainPainter:
         self.texts()
 
     # -- the selected flag's history ----------------------------------------------------------
-    def select(self, flag_key: str | None, *, read: bool = True) -> None:
+    def select(self, flag_key: str | None) -> None:
         self.history.select()
         self.history_pane.show(flag_key, [], reading=True)  # until the read answers
-        if read:
-            self.load_history(flag_key)
-        else:  # with the status texts: a few times a second under a burst (`slow_duties`)
-            self.history.dirty = True
+        self.load_history(flag_key)
 
     def load_history(self, flag_key: str | None) -> None:
         monitor = self.host.monitor
