@@ -28,6 +28,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import ConnectionState, FlagEvent
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 from togul_monitor.ui.app import TogulMonitorApp
+from togul_monitor.ui.view.found import row_flag
 from togul_monitor.ui.view.rows import row_marker
 
 FIXED_NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
@@ -195,6 +196,7 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Drop toasts (they expire on the wall clock) and let one paint happen."""
     app: TogulMonitorApp = pilot.app  # type: ignore[assignment]
     app.clear_notifications()
+    await until(pilot, lambda: _history_follows(app))
     app.main.paint_texts()
     # A DataTable measures new rows and column widths only when it is next idle; on a busy
     # machine that can come after a fixed pause, and the snapshot then shows a column cut at
@@ -207,6 +209,17 @@ async def settle(pilot: Pilot[Any]) -> None:
         ),
     )
     await pilot.pause(0.1)
+
+
+def _history_follows(app: TogulMonitorApp) -> bool:
+    """The history pane shows the flag of the feed's newest row while the feed follows with the
+    focus (main_keys.py `select_followed`: a burst's is selected a moment later), read."""
+    main, feed = app.main, app.main.feed
+    item = feed.cursor_item if feed.following and main.focused is feed else None
+    flag = row_flag(item) if item is not None else None
+    if flag is not None and main.history_pane.flag_key != flag:
+        return False
+    return not main.history.dirty and main.history.answered == main.history.requested
 
 
 async def drive_filter_error(pilot: Pilot[Any], emu: EmulatorHandle) -> None:
