@@ -224,3 +224,27 @@ async def test_a_watched_key_is_shown_escaped_and_saved_as_it_was(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, ProfileFormScreen))
         assert ProfileStore().load().profiles["saved"].watch == (odd,)
+
+
+async def test_the_form_never_shows_the_base_url_s_password_and_keeps_it(
+    emulator: EmulatorHandle,
+) -> None:
+    """Every other place shows a base URL without its password; the form showed it whole."""
+    url = "http://ops:hunter2@127.0.0.1:9/"  # nothing listens: the form opens all the same
+    key = emulator.credentials.keys["production"]["sdk"]
+    entry = ProfileEntry(name="saved", base_url=url, environment_key="production", api_key=key)
+    ProfileStore().add(entry)
+    app = make_app(resolve_profile("saved"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        form = await open_edit_form(pilot, app)
+        assert form.query_one("#field-base_url", Input).value == "http://ops:…@127.0.0.1:9/"
+        form.query_one("#field-heartbeat_seconds", Input).value = "7"  # another field edited
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ProfileFormScreen))
+        saved = ProfileStore().load().profiles["saved"]
+        assert (saved.base_url, saved.heartbeat_seconds) == (url, 7)
+        form = await open_edit_form(pilot, app)
+        form.query_one("#field-base_url", Input).value = "http://ops:…@127.0.0.2:9/"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ProfileFormScreen))
+        assert ProfileStore().load().profiles["saved"].base_url == "http://ops:hunter2@127.0.0.2:9/"

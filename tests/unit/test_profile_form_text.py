@@ -67,3 +67,18 @@ def test_the_context_field_maps_each_pair_back() -> None:
     plan = plan_save(fields, None, {})
     assert plan.error is None and plan.entry is not None
     assert plan.entry.context == {"user": "a\tb", "plan": "pro"}
+
+
+def test_a_base_url_shows_no_secret_and_saves_each_kept_back() -> None:
+    saved = "http://admin:hunter2@127.0.0.1:9/api?token=s3cr3t#frag"
+    shown = form_text("base_url", saved)
+    assert shown == "http://admin:…@127.0.0.1:9/api?…#…"
+    assert "hunter2" not in shown and "s3cr3t" not in shown
+    assert typed_text("base_url", shown, saved) == saved  # untouched
+    moved = shown.replace(":9/", ":8443/")  # another port: the password and query kept
+    assert typed_text("base_url", moved, saved) == saved.replace(":9/", ":8443/")
+    retyped = "http://admin:new@127.0.0.1:9/api"  # a new password, no query
+    assert typed_text("base_url", retyped, saved) == retyped
+    plain = "https://api.togul.io"
+    assert form_text("base_url", plain) == plain
+    assert typed_text("base_url", "https://eu.togul.io", plain) == "https://eu.togul.io"

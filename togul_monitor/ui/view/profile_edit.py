@@ -40,6 +40,7 @@ from togul_monitor.config.profiles import ProfileChanges
 from togul_monitor.config.validate import validate_profile
 from togul_monitor.config.validate_context import context_name_problem
 from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.ui.view.form_url import masked_url, unmasked_url
 
 SECRETS = (("api_key", "api_key_env", "API key"), ("token", "token_env", "token"))
 
@@ -183,6 +184,8 @@ def form_text(key: str, text: str) -> str:
     sequences and line feeds included. The named contexts' lines stay lines."""
     if key == "contexts":
         return "\n".join(safe_text(line) for line in text.split("\n"))
+    if key == "base_url":  # its password, query and fragment never shown (view/form_url.py)
+        return safe_text(masked_url(text))
     return safe_text(text)
 
 
@@ -193,6 +196,8 @@ def typed_text(key: str, typed: str, original: str) -> str:
     spelled alike once escaped map back in the order they were shown."""
     if typed.strip() == form_text(key, original).strip():
         return original
+    if key == "base_url":
+        return unmasked_url(typed.strip(), original)
     separator = _ITEM_SEPARATORS.get(key)
     if separator is None:
         return typed
