@@ -207,3 +207,30 @@ async def test_after_a_failed_switch_no_row_says_it_is_still_evaluating(
         assert "nothing watches the server: the profile could not be opened" in body, body
         assert "loading" not in body and "not evaluated yet" not in body, body
         assert "value for this profile's context\n  not evaluated\n" in body, body
+
+
+async def test_after_a_failed_switch_the_bar_still_says_the_environment_is_not_verified(
+    emulator: EmulatorHandle,
+) -> None:
+    """A stream-scope key cannot evaluate, so its environment is the profile's word for it
+    (`production (not verified)`). A switch that failed stopped its monitor, and the bar then
+    vouched for the name it never checked."""
+    ProfileStore().add(
+        ProfileEntry(
+            name="streamonly",
+            base_url=emulator.base_url,
+            environment_key="production",
+            api_key=emulator.credentials.keys["production"]["stream"],
+            heartbeat_seconds=0.2,
+        )
+    )
+    save_wrong_environment(emulator)
+    app = make_app(resolve_profile("streamonly"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        status = app.query_one("#status")
+        await wait_for(pilot, lambda: "(not verified)" in str(status.render()), what="the mark")
+        app.switch_profile("wrongenv")
+        await wait_for(pilot, lambda: not app.session.switching, what="the switch over")
+        await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
+        assert "streamonly / production (not verified)" in str(status.render())

@@ -235,6 +235,7 @@ class MainPainter:
             store=self.store,
             snapshot=snapshot,
             now=now,
+            verified=self.status_bar.info.environment_verified,  # kept once none runs
         )
         if snapshot is not None:
             self.learn_environment_names(snapshot.environment_names)

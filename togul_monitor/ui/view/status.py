@@ -171,8 +171,11 @@ def status_info(
     store: FeedStore,
     snapshot: MonitorSnapshot | None,
     now: float,
+    verified: bool = True,
 ) -> StatusInfo:
-    """The status bar's content; `snapshot` (Monitor.snapshot()) is None without a monitor."""
+    """The status bar's content; `snapshot` (Monitor.snapshot()) is None without a monitor,
+    and `verified` then says whether the last one vouched for the environment: a profile that
+    could not be opened stopped it, and its name for the environment is still not checked."""
     info = StatusInfo(
         profile=profile.name,
         environment=profile.environment_key,
@@ -184,6 +187,7 @@ def status_info(
         filtered=store.filtered,
         trimmed=store.trimmed,
         shown=store.shown,
+        environment_verified=verified,
     )
     if snapshot is not None:
         info.state = snapshot.status.state
