@@ -53,6 +53,19 @@ def test_the_url_may_come_from_a_variable() -> None:
     assert info.value.key == "journal_url_env" and "TOGUL_JOURNAL_URL" in info.value.message
 
 
+def test_a_url_in_a_variable_may_hold_a_blank_that_a_key_may_not() -> None:
+    """macOS's data folder is `Application Support`: a path with a space is a journal URL, while
+    a key with one is two things pasted together."""
+    write(HEAD + 'journal_url_env = "TOGUL_JOURNAL_URL"\n')
+    spaced = "sqlite:///Users/me/Library/Application Support/togul-monitor/shared.sqlite3"
+    entry = load_config().profiles["prod"]
+    assert entry.resolve({"PROD_KEY": "k", "TOGUL_JOURNAL_URL": spaced}).journal_url == spaced
+    assert entry.resolve_journal_url({"TOGUL_JOURNAL_URL": spaced}) == spaced
+    with pytest.raises(ConfigError) as info:
+        entry.resolve({"PROD_KEY": "tgl_sdk_a b", "TOGUL_JOURNAL_URL": spaced})
+    assert info.value.key == "api_key_env" and "a space at character 10" in info.value.message
+
+
 @pytest.mark.parametrize(
     ("body", "key", "line"),
     [

@@ -15,7 +15,7 @@ from togul_monitor.config import paths
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.profiles import load_config
 from togul_monitor.config.resolve import adhoc_profile, apply_overrides, open_target
-from togul_monitor.support.text import secret_problem
+from togul_monitor.support.text import credential_problem, secret_problem
 
 KEY = "tgl_sdk_0123456789abcdefABCDEF9f2c"
 HEAD = 'default_profile = "p"\n\n[profiles.p]\nbase_url = "https://api.togul.io"\n'
@@ -34,10 +34,12 @@ def test_what_a_secret_may_not_hold() -> None:
     assert "control character (U+0000)" in (secret_problem("a\x00b") or "")
     assert "non-ASCII character (U+00E9)" in (secret_problem("caf\u00e9") or "")
     assert "starts or ends with a space" in (secret_problem(" " + KEY) or "")
-    assert "a space at character 9" in (secret_problem("tgl_sdk_ 0123") or "")
-    assert 'starts with "Bearer "' in (secret_problem("Bearer eyJhbGciOi.x.y") or "")
-    assert 'starts with "Bearer "' in (secret_problem("bearer eyJhbGciOi.x.y") or "")
-    assert secret_problem("eyJhbGciOi.eyJzdWIi.c2ln") is None
+    assert "a space at character 9" in (credential_problem("tgl_sdk_ 0123") or "")
+    assert 'starts with "Bearer "' in (credential_problem("Bearer eyJhbGciOi.x.y") or "")
+    assert 'starts with "Bearer "' in (credential_problem("bearer eyJhbGciOi.x.y") or "")
+    assert credential_problem("eyJhbGciOi.eyJzdWIi.c2ln") is None
+    assert "a newline" in (credential_problem(KEY + "\n") or "")  # every header rule too
+    assert secret_problem("sqlite:///Users/me/Application Support/j.sqlite3") is None  # a path
     for bad in (KEY + "\n", "a\x00b", "caf\u00e9"):
         assert bad.strip() not in (secret_problem(bad) or "")  # the secret is never quoted
 

@@ -24,7 +24,7 @@ import msgspec
 
 from togul_monitor.cli.common import EXIT_INTERRUPTED
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.support.text import safe_text, secret_problem
+from togul_monitor.support.text import credential_problem, safe_text
 
 STDIN: Final = "-"
 MAX_SECRET_BYTES: Final = 64 * 1024  # a key or a JWT is well under 4 KB: this stops /dev/zero
@@ -114,7 +114,7 @@ def read_secret(kind: SecretKind, source: str) -> str:
 def _checked(kind: SecretKind, secret: str, where: str) -> str:
     """`secret` unless it cannot be sent in a header: checked here, where it is known to come
     from the file option (config/resolve.py checks it again, but as the literal option's)."""
-    problem = secret_problem(secret)
+    problem = credential_problem(secret)
     if problem:
         raise ConfigError(f"the {kind.what} {where} {problem}", key=kind.file_option)
     return secret

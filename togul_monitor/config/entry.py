@@ -21,7 +21,12 @@ import msgspec
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.support.journal_url import JournalUrlError, parse_journal_url
 from togul_monitor.support.known_secrets import remember_secret
-from togul_monitor.support.text import mask_secret, safe_text, secret_problem
+from togul_monitor.support.text import (
+    credential_problem,
+    mask_secret,
+    safe_text,
+    secret_problem,
+)
 
 DEFAULT_HEARTBEAT_SECONDS = 30.0
 #: The name of the single `context` table among a profile's contexts (domain/values.py has the
@@ -270,7 +275,9 @@ def _read_variable(
             key=key,
             hint=f"export {safe_text(variable)}=... before starting togul-monitor",
         )
-    problem = secret_problem(value)
+    # A journal URL may hold a blank (a path); a key or a token never does.
+    check = secret_problem if key == "journal_url_env" else credential_problem
+    problem = check(value)
     if problem and strict:
         raise ConfigError(
             f"environment variable {safe_text(variable)} {problem}",

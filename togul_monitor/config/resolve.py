@@ -45,7 +45,7 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.config.paths import profiles_file
 from togul_monitor.config.profiles import load_config, load_keymap
 from togul_monitor.config.validate import check_url, did_you_mean
-from togul_monitor.support.text import secret_problem
+from togul_monitor.support.text import credential_problem
 
 __all__ = [
     "DEMO_SOURCE",
@@ -135,7 +135,7 @@ def _env(name: str, environ: Mapping[str, str]) -> str | None:
 def _secret(value: str | None, source: str, profile: str | None = None) -> str | None:
     """`value` unless it cannot be sent in a header (a newline, a control character, non-ASCII):
     then a ConfigError naming where it came from (never the value)."""
-    problem = secret_problem(value) if value else None
+    problem = credential_problem(value) if value else None
     if problem:
         raise ConfigError(f"the secret given by {source} {problem}", profile=profile, key=source)
     return value

@@ -33,7 +33,7 @@ from togul_monitor.config.validate_context import check_contexts
 from togul_monitor.config.validate_lines import line_of
 from togul_monitor.support.journal_url import JournalUrlError, parse_journal_url
 from togul_monitor.support.kinds import value_kind
-from togul_monitor.support.text import safe_text, secret_problem
+from togul_monitor.support.text import credential_problem, safe_text
 
 TOP_LEVEL_KEYS: tuple[str, ...] = ("default_profile", "time_mode", "profiles", "keymap")
 PROFILE_KEYS: tuple[str, ...] = (
@@ -206,7 +206,7 @@ def validate_profile(
         value = creds[literal]
         if value is not None and not value:
             raise fail("must not be empty", literal)
-        problem = secret_problem(value) if value else None
+        problem = credential_problem(value) if value else None
         if problem:
             raise fail(problem, literal, hint="paste the secret alone, without quotes or breaks")
         variable = creds[indirect]

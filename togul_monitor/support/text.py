@@ -101,8 +101,7 @@ _CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
 
 
 def secret_problem(secret: str) -> str | None:
-    """Why `secret` cannot be sent in an HTTP header or cannot be a key or a token (neither
-    holds a blank), or None when it can.
+    """Why `secret` cannot be sent in an HTTP header, or None when it can.
 
     A control character (a newline pasted with the key, say) or a non-ASCII character makes
     every request fail before it leaves, which a client would otherwise retry for ever. The
@@ -120,10 +119,20 @@ def secret_problem(secret: str) -> str | None:
         return f"contains {what} at character {position}: a secret is printable ASCII only"
     if secret != secret.strip(" "):
         return "starts or ends with a space: a secret has no surrounding blanks"
-    if secret[:7].lower() == "bearer ":
+    return None
+
+
+def credential_problem(credential: str) -> str | None:
+    """`secret_problem`, and why `credential` (an API key, a token, a refresh token) cannot be
+    one: no key or JWT holds a blank. A journal URL, also a secret, may (a path with a space)."""
+    problem = secret_problem(credential)
+    if problem:
+        return problem
+    if credential[:7].lower() == "bearer ":
         # The header's scheme pasted with the token: the monitor writes "Bearer " itself.
         return 'starts with "Bearer ": give the token alone, the monitor adds the scheme'
-    if " " in secret:
-        # No key or JWT holds a space: most likely two things pasted together.
-        return f"contains a space at character {secret.index(' ') + 1}: a secret has no blanks"
+    if " " in credential:
+        # Most likely two things pasted together.
+        where = credential.index(" ") + 1
+        return f"contains a space at character {where}: a key or a token has no blanks"
     return None
