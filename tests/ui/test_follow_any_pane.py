@@ -112,3 +112,66 @@ async def test_the_history_pane_keeps_its_flag_while_it_has_the_focus(
         watched = set(main.watched)
         await pilot.press("w")
         assert main.watched == watched ^ {"dark-mode"}
+
+
+class _Timers:
+    """The screen's `set_timer`, run by hand."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[float, Any]] = []
+        self.app = None
+        self.focused = None
+
+    def set_timer(self, delay: float, callback: Any) -> object:
+        self.pending.append((delay, callback))
+        return object()
+
+    def fire(self) -> None:
+        (_, callback), *self.pending = self.pending
+        callback()
+
+
+def test_a_burst_selects_its_newest_flag_once_a_second_and_its_last_one_after_it() -> None:
+    """Each selection is a history read (a thread, the monitor's loop, the journal's writer):
+    under a burst at most one a second and none while one still reads, and a timer then
+    selects the newest row's flag, so the pane never stays on an earlier one."""
+    from types import SimpleNamespace
+
+    from togul_monitor.domain.events import FlagEvent
+    from togul_monitor.ui.screens.main_keys import FOLLOWED_EVERY, MainKeys
+    from togul_monitor.ui.view.history import HistoryReads
+
+    now, selected, reads = [100.0], [], HistoryReads()
+    feed = SimpleNamespace(following=True, cursor_item=None)
+    painter = SimpleNamespace(
+        feed=feed, values=object(), history_pane=object(), history=reads, clock=lambda: now[0]
+    )
+    screen = _Timers()
+
+    def select(flag: str) -> None:
+        selected.append(flag)
+        reads.request()  # the read starts; it answers when the test says
+
+    keys = MainKeys(screen, None, painter, set(), select)  # type: ignore[arg-type]
+
+    def row(flag: str) -> None:
+        feed.cursor_item = FlagEvent("flag.updated", flag, "e", 1, now[0], None, now[0])
+
+    row("a")
+    keys.select_followed(None, None, busy=True)  # the burst's first row: at once
+    assert selected == ["a"] and not screen.pending
+    for flag in "bcd":  # within the second, the read of `a` still running: none
+        row(flag)
+        now[0] += FOLLOWED_EVERY / 10
+        keys.select_followed(None, "a", busy=True)
+    assert selected == ["a"] and len(screen.pending) == 1  # one timer for them all
+    now[0] += FOLLOWED_EVERY
+    row("e")
+    keys.select_followed(None, "a", busy=True)  # a second on, but `a` still reads
+    assert selected == ["a"]
+    reads.answer(reads.requested)
+    keys.select_followed(None, "a", busy=True)  # `a` read: the newest row's
+    assert selected == ["a", "e"]
+    row("f")  # the burst's last row
+    screen.fire()  # its timer: as a quiet tick, whatever the reads
+    assert selected == ["a", "e", "f"]

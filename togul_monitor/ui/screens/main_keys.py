@@ -11,7 +11,6 @@ says why in a notification and changes nothing else.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -61,7 +60,7 @@ def _write_clip(app: Any, what: str, text: str) -> None:
 SAVE_TIME_MODE_AFTER = 0.5  # seconds after the last `t` press
 
 
-FOLLOWED_EVERY = 0.25  # s: a burst's newest flags, selected as often as the status is painted
+FOLLOWED_EVERY = 1.0  # s: under a burst, the newest row's flag is selected (its history read)
 
 
 class MainKeys:
@@ -123,15 +122,19 @@ class MainKeys:
         that row (`MainPainter.focused_flag`), so the history pane shows its flag (a marker's
         row keeps the selection). Not while the values or the history have the focus: the keys
         act on their own flag there, and the history is not pulled from under a user reading
-        it. `busy` (a burst): at most every `FOLLOWED_EVERY` s, each selection being a history
-        read, and a pane that changed flag every frame would only ever say it is reading."""
+        it. `busy` (a burst): each selection is a history read (the journal's, on a thread,
+        after the monitor's loop and the journal's writer), so at most one a `FOLLOWED_EVERY`,
+        none while the last is still reading; a timer then selects the newest row's flag."""
         painter = self.painter
         if not painter.feed.following or focused in (painter.values, painter.history_pane):
             return
-        now = time.monotonic()
-        if busy and (wait := self._followed_at + FOLLOWED_EVERY - now) > 0:
+        now = painter.clock()
+        wait = self._followed_at + FOLLOWED_EVERY - now
+        if busy and (wait > 0 or not painter.history.current):
             if self._follow_later is None:  # the burst's last row too, once it is due
-                self._follow_later = self.screen.set_timer(wait, self._followed_later)
+                self._follow_later = self.screen.set_timer(
+                    max(wait, FOLLOWED_EVERY / 4), self._followed_later
+                )
             return
         item = painter.feed.cursor_item
         flag = row_flag(item) if item is not None else None
@@ -141,6 +144,7 @@ class MainKeys:
 
     def _followed_later(self) -> None:
         self._follow_later = None
+        # As a quiet tick would; the burst may still run: its next selection waits again.
         self.select_followed(self.screen.focused, None)  # an unchanged flag is not read again
 
     # -- o ------------------------------------------------------------------------------------
