@@ -127,3 +127,24 @@ async def test_a_late_answer_for_a_forgotten_flag_brings_no_row_back(
     e._on_result("a", None, EvaluateResult(Outcome.QUOTA, message="spent"), False)
     assert sorted(e.values.keys()) == ["b"]
     await e.aclose()
+
+
+async def test_the_answer_of_a_forgotten_flag_still_ends_a_quota_pause() -> None:
+    """A pause's end asks one flag; if that one is forgotten before its answer, the answer still
+    says the quota is back, and what the pause deferred is asked (it waited for good)."""
+    published: list[MonitorUpdate] = []
+    e = evaluations(published)
+    asked: list[str] = []
+
+    async def evaluate(key: str) -> EvaluateResult:
+        asked.append(key)
+        return EvaluateResult(Outcome.OK, evaluation=ON)
+
+    e._reevaluator = Reevaluator(evaluate, e._on_result, settle=0.0)
+    e.on_events([ev("live")])
+    await until(lambda: asked == ["live"], "live's evaluation")
+    e._quota.defer("waiting", None)  # deferred by a pause that has ended
+    e._on_result("gone", None, EvaluateResult(Outcome.OK, evaluation=ON), False)
+    assert "gone" not in e.values  # no row of the forgotten flag
+    await until(lambda: "waiting" in asked, "the deferred flag asked")
+    await e.aclose()

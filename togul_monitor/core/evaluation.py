@@ -240,18 +240,20 @@ class Evaluations:
     ) -> None:
         if self._closed:
             return
-        if flag_key not in self.values.mapping and result.outcome is not Outcome.REJECTED:
-            return  # forgotten (core/deleted_flags.py): no row comes back
+        forgotten = flag_key not in self.values.mapping  # core/deleted_flags.py
         if result.outcome is Outcome.REJECTED:
             self._reject(result)
             return
         if result.outcome is Outcome.QUOTA:
-            self._quota_answer(flag_key, event_id, result)
+            if not forgotten:  # else the next request says the quota is spent
+                self._quota_answer(flag_key, event_id, result)
             return
         deferred = self._quota.answered()  # an answer that is no quota: the rest may follow
         if deferred and self._reevaluator is not None and not self._halted:
             for key, deferred_id in deferred.items():
                 self._reevaluator.request(key, deferred_id)
+        if forgotten:  # no row comes back; the quota's probe, if it was, still ended the pause
+            return
         old = self.values.get(flag_key)
         if superseded:
             # A newer change is being evaluated: this answer may predate it, so it is not
