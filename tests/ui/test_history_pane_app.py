@@ -67,3 +67,36 @@ async def test_enter_on_a_history_row_opens_its_event_s_detail(emulator: Emulato
             assert f"event id    {event.event_id}" in app.screen.body.plain
             await pilot.press("escape")
             assert app.screen is app.main and pane.has_focus
+
+
+async def test_enter_on_a_history_row_of_an_id_less_event_shows_what_it_changed() -> None:
+    """A server that sends no ids (the documented stream, the demo's): the pane's events are the
+    journal's copies, and the view knows an id-less event by its own row, so the detail said
+    `not known (received before this view)` of a change the feed's row showed."""
+    from togul_monitor.emulator.harness import running_emulator
+
+    with running_emulator(seed=0, heartbeat=0.2) as emulator:
+        app = premium_app(emulator)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_live(pilot, app)
+            await wait_first_value(pilot, app)
+            emulator.world.update_flag("production", "new-dashboard", enabled=False)
+            await wait_for(pilot, lambda: premium_change(app) is not None, what="the change")
+            main, pane = app.main, app.main.history_pane
+            main.selected_flag = "dark-mode"  # the flag read again: its rows the journal's
+            main.selected_flag = "new-dashboard"
+            await wait_for(
+                pilot,
+                lambda: premium_change(app) is not None and main.history.current,
+                what="the journal's rows",
+            )
+            pane.focus()
+            await pilot.pause()
+            for row in range(pane.row_count):  # the event's row, and each of its value changes'
+                pane.move_cursor(row=row)
+                await pilot.press("enter")
+                assert isinstance(app.screen, EventDetailScreen), lines(app)[row]
+                body = app.screen.body.plain
+                assert "(none: the server sent no id)" in body
+                assert "received before this view" not in body and "  premium\n" in body, body
+                await pilot.press("escape")

@@ -268,7 +268,7 @@ class MainScreen(Screen[None]):
     def _history_selected(self) -> None:
         event = self.history_pane.selected_event
         if event is not None:  # as the feed's `enter`; an outage's row has none
-            self._open_detail(event)
+            self._open_detail(main_detail.own_row(self.store, event))
 
     # -- the key actions (keymap.py) ---------------------------------------------------------
     def action_filter_key(self) -> None:  # `/`, a priority binding (MainKeys.filter_key)

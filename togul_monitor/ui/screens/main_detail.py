@@ -110,6 +110,17 @@ def open_detail(
         main_jobs.start(screen, "transition", job, post, *args)
 
 
+def own_row(store: FeedStore, event: FlagEvent) -> FlagEvent:
+    """The view's own row of `event`, else `event`. A history entry may be the journal's copy,
+    equal to the row, while the view keeps what it knows of an event by its row's object when
+    the server sent no id or numbered it again (view/event_entries.py `event_key`)."""
+    for rows in (store.view, store.pending):
+        for row in reversed(rows):
+            if type(row) is FlagEvent and row == event:
+                return row
+    return event
+
+
 def open_values(
     screen: Screen[None],
     table: ValuesTable,
