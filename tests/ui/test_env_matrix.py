@@ -30,6 +30,7 @@ from togul_monitor.ui.screens.env_diff import (
     table_height,
 )
 from togul_monitor.ui.screens.env_matrix import EnvMatrixScreen
+from togul_monitor.ui.screens.help import screen_help_rows
 
 from .helpers import make_app, make_profile, wait_for, wait_live
 
@@ -200,6 +201,9 @@ async def test_without_a_token_the_matrix_says_why(emulator: EmulatorHandle) -> 
         await pilot.pause()
         assert not screen.busy and screen.reads == 0
         assert "needs a token profile" in header()
+        # Nor does its help list them: it listed d, a, b, r and enter.
+        offered = {keys for keys, _, _ in screen_help_rows(screen, {})}
+        assert offered == {"esc q", "? f1"}, offered
 
 
 class Log:

@@ -126,10 +126,6 @@ class EnvMatrixScreen(ModalScreen[None]):
         ),
     ]
     HELP_TITLE = "environments side by side (c)"
-    OTHER_KEYS = (
-        ("up,down", "Move among the flags"),
-        ("enter", "The flag side by side in environments A and B"),
-    )
 
     DEFAULT_CSS = """
     EnvMatrixScreen { align: center middle; }
@@ -162,6 +158,16 @@ class EnvMatrixScreen(ModalScreen[None]):
         self._columns: tuple[object, ...] = ()  # the columns' labels and widths, as laid out
         self._full_at = 0.0  # wall-clock time of the next read of everything
         self._check_at = 0.0  # wall-clock time of the next listing
+
+    @property
+    def OTHER_KEYS(self) -> tuple[tuple[str, str], ...]:  # noqa: N802 (as the help reads it)
+        """The table's keys for the help: none without a token (nothing is read)."""
+        if not self.profile.token:
+            return ()
+        return (
+            ("up,down", "Move among the flags"),
+            ("enter", "The flag side by side in environments A and B"),
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Without a token nothing can be read: the keys that read or show what was read are

@@ -81,11 +81,12 @@ def help_rows(keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
 
 def screen_help_rows(screen: Screen[Any], keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
     """(keys in force, what they do, binding id) for a screen opened over the main one: the keys
-    its widgets answer (`OTHER_KEYS`), then its bindings. Only the main screen's ids can be
-    remapped (`help` is one), so only those are named."""
+    its widgets answer (`OTHER_KEYS`), then its bindings, but those it neither runs nor offers
+    now (`check_action` False: the environments without a token). Only the main screen's ids
+    can be remapped (`help` is one), so only those are named."""
     rows = [(key_label(keys), what, "") for keys, what in getattr(screen, "OTHER_KEYS", ())]
     for binding in screen.BINDINGS:
-        if isinstance(binding, Binding):
+        if isinstance(binding, Binding) and screen.check_action(binding.action, ()) is not False:
             keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
             remaps = binding.id if binding.id and binding.id in DEFAULT_KEYS else ""
             rows.append((key_label(keys), binding.tooltip or binding.description, remaps))
