@@ -176,17 +176,20 @@ def test_a_connection_waiting_for_its_first_byte_is_not_live() -> None:
 
 
 def test_the_values_pane_says_its_values_may_be_out_of_date_while_not_live() -> None:
+    from togul_monitor.ui.view.doubt import doubt_of
     from togul_monitor.ui.view.status import values_titles
 
     live = snapshot()
     down = snapshot(status=Status(ConnectionState.RETRYING, at=5.0, attempt=2, error="503"))
-    assert values_titles(("default",), live) == ("values", "")
-    assert values_titles(("default",), down)[0] == "values · not live: may be stale"
+    doubt = doubt_of(down, None)
+    assert doubt_of(live, None) is None and values_titles(("default",), live) == ("values", "")
+    assert values_titles(("default",), down, doubt=doubt)[0] == "values · not live: may be stale"
     several = ("default", "free", "eu")
     # First: a border title is cut at its end (80 columns kept `values · 3 contexts · not li…`).
-    assert values_titles(several, down, 3)[0] == "values · not live: may be stale · 3 contexts"
+    title = values_titles(several, down, 3, doubt=doubt)[0]
+    assert title == "values · not live: may be stale · 3 contexts"
     eight = ("default", "b", "c", "d", "e", "f", "g", "h")
-    title, subtitle = values_titles(eight, down, 4)
+    title, subtitle = values_titles(eight, down, 4, doubt=doubt)
     assert title == "values · not live: may be stale · 8 contexts (4 shown)"
     assert subtitle.startswith("not shown: e, f, g, h (widen, or y copies all) · ")
 
@@ -194,12 +197,12 @@ def test_the_values_pane_says_its_values_may_be_out_of_date_while_not_live() -> 
 def test_with_no_monitor_after_a_failed_switch_the_values_pane_says_they_may_be_stale() -> None:
     # The values pane kept the profile before's values under a bare `values` title: no
     # snapshot (no monitor) read as "nothing to say".
-    from togul_monitor.ui.view.status import STALE_NOTE, stale_note, values_titles
+    from togul_monitor.ui.view.doubt import STOPPED_NOTE, doubt_of
+    from togul_monitor.ui.view.status import values_titles
 
-    assert stale_note(None) == "" and values_titles(("default",), None) == ("values", "")
-    assert stale_note(None, stopped=True) == STALE_NOTE
-    title, _ = values_titles(("default", "free"), None, 2, stopped=True)
-    assert title == "values · not live: may be stale · 2 contexts"
+    assert doubt_of(None, None) is None and values_titles(("default",), None) == ("values", "")
+    title, _ = values_titles(("default", "free"), None, 2, doubt=doubt_of(None, None, True))
+    assert title == f"values · {STOPPED_NOTE} · 2 contexts"
 
 
 def test_an_environment_nothing_could_check_is_not_vouched_for() -> None:

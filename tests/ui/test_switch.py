@@ -141,7 +141,7 @@ async def test_a_switch_that_fails_leaves_the_bar_saying_stopped_and_e_edits_the
         await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
         assert "live" not in str(status.render()).split("stopped")[0]
         assert await emulator.await_streams(0)  # the old stream closed: nothing streams
-        assert pane.border_title == "values · not live: may be stale"
+        assert pane.border_title == "values · stopped: not followed, may be stale"
         assert all(value.stale for value in answered())
 
         await pilot.press("E")

@@ -14,14 +14,9 @@ from togul_monitor.domain.events import FlagEvent
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.screens.event_detail import EventDetailScreen, detail_text
-from togul_monitor.ui.screens.values_detail import (
-    CURRENT_WORDS,
-    STALE_WORDS,
-    ValuesDetailScreen,
-    context_rows,
-    values_body,
-)
+from togul_monitor.ui.screens.values_detail import ValuesDetailScreen, context_rows, values_body
 from togul_monitor.ui.view.change import value_text
+from togul_monitor.ui.view.doubt import CURRENT_WORDS, STALE_WORDS
 
 from .helpers import make_app, make_profile, wait_for, wait_live
 

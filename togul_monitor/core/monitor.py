@@ -283,6 +283,7 @@ class Monitor:
             configs_read=configs_read,
             configs_stopped=self._configs.refusal.stopped,
             last_alive_at=alive if intake.status.state is ConnectionState.LIVE else None,
+            blind=evaluations.values.blind,
         )
 
     # --- any thread --------------------------------------------------------------------------

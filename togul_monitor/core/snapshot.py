@@ -84,6 +84,9 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     configs_stopped: ConfigsStopped | None = None
     # The live stream's last sign of life (going live, a heartbeat, a row); None when not live.
     last_alive_at: float | None = None
+    # A live stream was lost: every value is stale, asked again only once it is back and its
+    # outage is told (core/intake.py `on_blind`); nothing is asked meanwhile.
+    blind: bool = False
 
 
 def copy_counters(counters: StreamCounters) -> StreamCounters:

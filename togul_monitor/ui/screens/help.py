@@ -38,7 +38,8 @@ PANES = (
     (
         "values",
         "what this profile's context gets for each flag (a column per context): ★ watched, "
-        f"{WAITING} not answered yet, ⟳ re-evaluating, … cut, struck through when deleted; "
+        f"{WAITING} not answered yet, ⟳ stale (asked again, or once the stream is back), "
+        "… cut, struck through when deleted; "
         "a changed row is highlighted for a moment; enter shows the row's flag with each "
         "context's value whole, its type, reason and enabled, when it was answered (for "
         "which event), whether it is current or stale, the last error and the value before "

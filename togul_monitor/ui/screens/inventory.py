@@ -4,7 +4,8 @@ many, and in one line), the profile's value, and the last change (its age and wh
 `s` cycles the sort (key, last change, type; the header says which); `enter` selects the flag
 in the main screen (as `g` does) and closes; `esc` closes. The list is live: a few times a
 second it is built again (`view/inventory.py`) when anything it shows may have changed (the
-connection too: while it is not live the header says the values may be stale), and at least
+connection too: while it is silent or not live the header says the values may be stale, as the
+values pane's title does), and at least
 once a second for the ages, keeping the cursor on its flag.
 
 Every cell is plain `Text` of escaped server text, never markup.

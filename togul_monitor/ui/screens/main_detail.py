@@ -150,6 +150,7 @@ def open_values(
         clock=table.clock,
         time_mode=time_mode,
         latest_event=latest_event,
+        doubt=lambda: table.doubt,
     )
     screen.app.push_screen(values)
 
@@ -163,7 +164,11 @@ def open_inventory(
 ) -> None:
     """The flag inventory over the main screen; `select` gets the flag chosen with `enter`."""
     source = InventorySource(
-        lambda: host.monitor, store.diffs, clock, lambda: store.answers.evaluates
+        lambda: host.monitor,
+        store.diffs,
+        clock,
+        lambda: store.answers.evaluates,
+        heartbeat=host.profile.heartbeat_seconds,
     )
     # Imported here: the first frame paints before the screens it does not show load.
     from togul_monitor.ui.screens.inventory import InventoryScreen

@@ -30,6 +30,7 @@ from togul_monitor.ui.messages import HistoryLoaded
 from togul_monitor.ui.screens import main_jobs
 from togul_monitor.ui.screens.main_support import diffs_stopped, evaluates, input_waiting, where_of
 from togul_monitor.ui.view.batch import credentials_signal, drop_forgotten, take_batch
+from togul_monitor.ui.view.doubt import doubt_of
 from togul_monitor.ui.view.empty_panes import feed_empty_message, values_hint
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.found import row_flag
@@ -259,9 +260,9 @@ class MainPainter:
         room = self.values_pane.outer_size.width - BORDER_TEXT_MARGIN  # the border's text
         # No monitor after a profile that could not be opened: the values are the one before's.
         stopped = monitor is None and self.status.state is ConnectionState.STOPPED
-        stopped = stopped and values.row_count > 0
+        values.doubt = doubt_of(snapshot, info.silent, stopped and values.row_count > 0)
         title, subtitle = values_titles(
-            values.contexts, snapshot, values.shown_contexts, room, stopped=stopped
+            values.contexts, snapshot, values.shown_contexts, room, doubt=values.doubt
         )
         if title != self.values_pane.border_title:
             self.values_pane.border_title = title

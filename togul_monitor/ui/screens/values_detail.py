@@ -3,10 +3,12 @@
 The values pane cuts a value to its column (`…`) and shows one mark for its state; this screen
 says all a context's value is: the value itself, JSON-spelled and never cut, what the answer
 said besides it (type, reason, enabled), when it was answered and for which event, whether it is
-current or stale (asked again and not answered yet), the last error, and the value before its
-last change. It is live: a few times a second it reads the pane's values again, so an answer
-that comes while it is open shows. `e` opens the detail of the flag's latest event in the feed
-over it: that event's before → after, which is not the value now once a later answer moved it.
+current or stale (asked again and not answered yet, or waiting for the stream to be back), or
+in doubt while the stream is silent or down or no monitor runs (view/doubt.py), the last error,
+and the value before its last change. It is live: a few times a second it reads the pane's
+values again, so an answer that comes while it is open shows. `e` opens the detail of the
+flag's latest event in the feed over it: that event's before → after, which is not the value now
+once a later answer moved it.
 
 Every line is plain `Text` of escaped server text, never markup.
 """
@@ -30,6 +32,7 @@ from togul_monitor.support.text import safe_text
 from togul_monitor.ui.screens.event_detail import evaluation_extras
 from togul_monitor.ui.screens.modal_keys import close_and_help, modal_footer
 from togul_monitor.ui.view.change import value_text
+from togul_monitor.ui.view.doubt import Doubt, state_words
 from togul_monitor.ui.view.format import fmt_age, fmt_full_time, plain
 from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING
 
@@ -40,9 +43,6 @@ Row = tuple[str, Text]
 
 LABEL = 9  # the labels' column
 REFRESH_EVERY = 0.5  # seconds between two reads of the values (the ages move each second)
-
-STALE_WORDS = "⟳ stale: asked again, not answered yet (after the start, an event, an outage or r)"
-CURRENT_WORDS = "current: the latest answer, nothing asked since"
 
 
 def _answer(ev: Evaluation, style: str) -> Text:
@@ -56,9 +56,15 @@ def _answer(ev: Evaluation, style: str) -> Text:
 
 
 def context_rows(
-    value: FlagValue | None, *, evaluates: bool, now: float, time_mode: str
+    value: FlagValue | None,
+    *,
+    evaluates: bool,
+    now: float,
+    time_mode: str,
+    doubt: Doubt | None = None,
 ) -> list[Row]:
-    """One context's value of the flag, whole, and its state, a row each."""
+    """One context's value of the flag, whole, and its state, a row each (`doubt`: why every
+    value may be out of date, view/doubt.py)."""
     if value is None:
         return [("value", Text(f"{WAITING} not answered yet", style="dim"))]
     rows: list[Row] = []
@@ -77,8 +83,9 @@ def context_rows(
         rows.append(("value", Text("none: the evaluation failed", style="red")))
     if current is not None and not value.deleted:
         stale = value.stale and evaluates
-        words = STALE_WORDS if stale else CURRENT_WORDS
-        rows.append(("state", Text(words, style="yellow" if stale else "")))
+        words = state_words(stale, doubt)
+        yellow = stale or doubt is not None
+        rows.append(("state", Text(words, style="yellow" if yellow else "")))
     if value.error:
         words = f"the last ask failed: {safe_text(value.error)}"
         rows.append(("error", Text(words, style="red")))
@@ -110,6 +117,7 @@ def values_body(
     evaluates: bool,
     now: float,
     time_mode: str,
+    doubt: Doubt | None = None,
 ) -> Group:
     """The flag's value for each context, whole (`values` in the profile's order)."""
     several = len(values) > 1
@@ -121,7 +129,7 @@ def values_body(
     for name, value in values:
         if several:
             parts.append(Text("\n  " + safe_text(name), style="bold"))
-        rows = context_rows(value, evaluates=evaluates, now=now, time_mode=time_mode)
+        rows = context_rows(value, evaluates=evaluates, now=now, time_mode=time_mode, doubt=doubt)
         parts.append(_section(rows, 4 if several else 2))
     return Group(*parts)
 
@@ -157,9 +165,11 @@ class ValuesDetailScreen(ModalScreen[None]):
         clock: Callable[[], float],
         time_mode: str,
         latest_event: Callable[[], None],
+        doubt: Callable[[], Doubt | None] = lambda: None,
     ) -> None:
         """`read`: each context's value of the flag now (the values pane's); `latest_event`
-        opens the detail of the flag's latest event, or says there is none."""
+        opens the detail of the flag's latest event, or says there is none; `doubt`: why every
+        value may be out of date now (the values pane's title says it too)."""
         super().__init__()
         self.flag_key = flag_key
         self.read = read
@@ -167,14 +177,20 @@ class ValuesDetailScreen(ModalScreen[None]):
         self.clock = clock
         self.time_mode = time_mode
         self.latest_event = latest_event
+        self.doubt = doubt
         self._shown: tuple[object, ...] | None = None
 
     def body(self) -> Group:
-        now = self.clock()
+        now, doubt = self.clock(), self.doubt()
         values = tuple(self.read())
-        self._shown = (values, int(now), self.evaluates())
+        self._shown = (values, int(now), self.evaluates(), doubt)
         return values_body(
-            self.flag_key, values, evaluates=self.evaluates(), now=now, time_mode=self.time_mode
+            self.flag_key,
+            values,
+            evaluates=self.evaluates(),
+            now=now,
+            time_mode=self.time_mode,
+            doubt=doubt,
         )
 
     def compose(self) -> ComposeResult:
@@ -188,7 +204,7 @@ class ValuesDetailScreen(ModalScreen[None]):
         self.set_interval(REFRESH_EVERY, self._look, name="values-detail")
 
     def _look(self) -> None:
-        shown = (tuple(self.read()), int(self.clock()), self.evaluates())
+        shown = (tuple(self.read()), int(self.clock()), self.evaluates(), self.doubt())
         if shown != self._shown:
             self.query_one("#values-detail-body", Static).update(self.body())
 

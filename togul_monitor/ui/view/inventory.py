@@ -7,9 +7,8 @@ Where each part comes from:
   profile; without one the flags known from the values and the events are listed, with what
   those say;
 - the value: what the monitor holds for the profile's (first) context (`MonitorSnapshot.values`;
-  with several the header names it); while
-  the stream is not live it may be out of date, and the header says so as the values pane's
-  title does (`stale_note`, view/status.py);
+  with several the header names it); while the stream is silent or not live it may be out of
+  date, and the header says so as the values pane's title does (`Doubt.note`, view/doubt.py);
 - while the server refuses the token, the configuration is the last one read, no longer followed:
   the header says how long ago it was last read (`stale_configs`, view/config_stop.py) and the
   screen marks its columns; a row whose flag had an event after its own read (the refused
@@ -48,8 +47,9 @@ from togul_monitor.ui.view.config_stop import (
     older_than_change,
     stale_configs,
 )
+from togul_monitor.ui.view.doubt import Doubt, doubt_of
 from togul_monitor.ui.view.found import TYPE_CELL, change_alone
-from togul_monitor.ui.view.status import stale_note
+from togul_monitor.ui.view.status import silence
 from togul_monitor.ui.view.value_columns import NOT_EVALUATED, WAITING, shows_stale
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
@@ -79,7 +79,7 @@ class InventoryRow(msgspec.Struct, frozen=True):
 class Inventory(msgspec.Struct, frozen=True):
     rows: list[InventoryRow]
     state: str  # one line: how complete the list is, and why
-    stale: str = ""  # while the stream is not live: the values may be out of date
+    stale: str = ""  # while the stream is silent or not live: the values may be out of date
     stale_configs: str = ""  # while the token is refused: the configuration is not followed
 
 
@@ -259,9 +259,17 @@ class InventorySource:
         diffs: ConfigDiffs,
         clock: Callable[[], float],
         evaluates: Callable[[], bool] = lambda: True,  # the profile's values are evaluated
+        heartbeat: float | None = None,  # the profile's: a silence is said as the bar says it
     ) -> None:
         self.monitor, self.diffs, self.clock = monitor, diffs, clock
-        self.evaluates = evaluates
+        self.evaluates, self.heartbeat = evaluates, heartbeat
+
+    def _doubt(self, snapshot: MonitorSnapshot | None) -> Doubt | None:
+        """Why the values may be out of date, by the values pane's rule (its title says it)."""
+        heartbeat = self.heartbeat
+        if snapshot is None or heartbeat is None:
+            return doubt_of(snapshot, None)
+        return doubt_of(snapshot, silence(snapshot, heartbeat, self.clock()))
 
     def _snapshot(self) -> MonitorSnapshot | None:
         monitor = self.monitor()
@@ -272,6 +280,7 @@ class InventorySource:
         snapshot = self._snapshot()
         if snapshot is None:
             return (self.diffs.version,)
+        doubt = self._doubt(snapshot)
         return (
             self.diffs.version,
             id(snapshot.flag_configs),
@@ -279,6 +288,7 @@ class InventorySource:
             snapshot.config_state,
             snapshot.configs_loaded,
             snapshot.status.state,  # the header's note comes and goes with the connection
+            doubt.kind if doubt is not None else None,  # and a silence (its age: once a second)
             snapshot.configs_stopped,  # and with the token's refusal
         )
 
@@ -296,4 +306,5 @@ class InventorySource:
         older = sum(row.old_config for row in rows) if stopped is not None else 0
         last_read = read.latest if read is not None else None
         configs_note = stale_configs(stopped, last_read, self.clock(), older)
-        return Inventory(rows, state, stale_note(snapshot), configs_note)
+        doubt = self._doubt(snapshot)
+        return Inventory(rows, state, doubt.note if doubt is not None else "", configs_note)

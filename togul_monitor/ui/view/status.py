@@ -21,6 +21,7 @@ from togul_monitor.domain.values import FlagValue
 from togul_monitor.protocol import EVENT_TYPES
 from togul_monitor.support.plain_errors import plain_words
 from togul_monitor.ui.view.change import cut_cells, share
+from togul_monitor.ui.view.doubt import Doubt
 from togul_monitor.ui.view.feed_store import FeedStore
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
@@ -198,12 +199,15 @@ def status_info(
         info.rate = snapshot.events_per_second
         if snapshot.last_heartbeat_at is not None:
             info.heartbeat_age = now - snapshot.last_heartbeat_at
-        info.lag = snapshot.last_lag_seconds
         info.malformed = snapshot.counters.malformed
         info.duplicates = snapshot.counters.duplicates
         info.dropped = snapshot.dropped_updates
         info.notes = status_notes(snapshot, now)
         info.silent = silence(snapshot, profile.heartbeat_seconds, now)
+        if info.state is ConnectionState.LIVE and info.silent is None:
+            # The last event's: a stream silent or down has measured none since, and its last
+            # `<1s` would vouch for a stream that may be far behind.
+            info.lag = snapshot.last_lag_seconds
         if snapshot.configs_stopped is not None:  # first: it says what to do, before a cut
             from togul_monitor.ui.view.config_stop import stopped_note
 
@@ -268,37 +272,22 @@ def snapshot_values(snapshot: MonitorSnapshot) -> list[FlagValue]:
     return [value for values in snapshot.context_values.values() for value in values.values()]
 
 
-STALE_NOTE = "not live: may be stale"
-
-
-def stale_note(snapshot: MonitorSnapshot | None, stopped: bool = False) -> str:
-    """What a pane of the monitor's values says while the stream is not live (`` when it is):
-    a change made meanwhile reaches the monitor only when it is live again. The values pane's
-    title and the inventory's header say it alike. Without a snapshot no monitor runs:
-    `stopped` says the values shown are still those of the one before it (a profile that
-    could not be opened stopped it), which nothing follows any more."""
-    if snapshot is None:
-        return STALE_NOTE if stopped else ""
-    return STALE_NOTE if snapshot.status.state is not ConnectionState.LIVE else ""
-
-
 def values_titles(
     contexts: Sequence[str],
     snapshot: MonitorSnapshot | None,
     shown: int = 0,
     width: int = 0,
     *,
-    stopped: bool = False,
+    doubt: Doubt | None = None,
 ) -> tuple[str, str]:
-    """The values pane's border title and subtitle. While the stream is not live the title
-    first says the values may be out of date (a change made meanwhile reaches the monitor only
-    when it is live again): first, since a border title is cut at its end. With several
-    contexts it then counts them (and how many have a column, when the pane is too narrow for
-    all); the subtitle says which are left out and how to see them (fitted to `width` cells
-    when given: `not_shown`), then the evaluate requests sent so far (one per flag and context:
-    they grow with the contexts) when there is room. One context: `values`. `stopped`: no
-    monitor runs and the pane still shows the values of the one before (`stale_note`)."""
-    title = "values" + (f" · {stale}" if (stale := stale_note(snapshot, stopped)) else "")
+    """The values pane's border title and subtitle. While the values may be out of date
+    (`doubt`: the stream silent or not live, or no monitor running, view/doubt.py) the title
+    first says so: first, since a border title is cut at its end. With several contexts it
+    then counts them (and how many have a column, when the pane is too narrow for all); the
+    subtitle says which are left out and how to see them (fitted to `width` cells when given:
+    `not_shown`), then the evaluate requests sent so far (one per flag and context: they grow
+    with the contexts) when there is room. One context: `values`."""
+    title = "values" + (f" · {doubt.note}" if doubt is not None else "")
     if len(contexts) <= 1:
         return title, ""
     requests = snapshot.evaluate_requests if snapshot is not None else 0

@@ -32,6 +32,7 @@ from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.support.text import safe_text
 from togul_monitor.ui.keymap import DEFAULT_KEYS, pane_binding
 from togul_monitor.ui.view.change import cut_middle
+from togul_monitor.ui.view.doubt import Doubt
 from togul_monitor.ui.view.format import fmt_age
 from togul_monitor.ui.view.value_columns import (
     COLUMNS,
@@ -95,6 +96,7 @@ class ValuesTable(LeanTable):
         self.flags: dict[str, None] = {}  # every flag with a row, as an ordered set
         self.watched: set[str] = set()
         self.evaluates = True  # False: values never come (no API key), say so in the cells
+        self.doubt: Doubt | None = None  # why every value may be out of date (the pane's title)
         self._flash_until: dict[str, float] = {}
         self._rendered: dict[str, tuple[Text, ...]] = {}
         self.widths: dict[str, int] = column_widths(40, 0, 0)
