@@ -56,6 +56,9 @@ async def test_enter_on_a_history_row_opens_its_event_s_detail(emulator: Emulato
         emulator.world.update_flag("production", "new-dashboard", enabled=False)
         await wait_for(pilot, lambda: premium_change(app) is not None, what="the change")
         pane = app.main.history_pane
+        # The merge ties changes to the profile's environment's events (view/history.py).
+        assert app.main.history.answers is app.main.store.answers
+        assert app.main.history.names is app.main.environment_names
         pane.focus()
         await pilot.pause()
         event = next(e for e in pane.entries if isinstance(e, FlagEvent))

@@ -1,5 +1,6 @@
 """Which event a journalled value change belongs to: the one rule the journal's readers share
-(store/recorded.py, for the rows a monitor opens on; store/export_window.py, for `export`).
+(store/recorded.py, for the rows a monitor opens on; store/export_window.py, for `export`;
+domain/history.py `merge_tied`, for `history` and the history pane's `enter`).
 
 Live, the monitor knows each change's event (ui/view/answers.py). The journal keeps a change with
 its event's id, or with none (the documented stream sends no ids), so the tie is made again from

@@ -8,7 +8,7 @@ show one list, newest first, with no row twice.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import msgspec
 
@@ -134,12 +134,17 @@ def _server_fields(e: FlagEvent) -> tuple[object, ...]:
     return (e.event_id, e.flag_key, e.environment_id, e.type, e.version, e.timestamp)
 
 
-def _owners(groups: list[list[HistoryEntry]], environment_id: str | None) -> ChangeOwners:
-    """The events with ids among `groups`, to tie each value change to its own (by its id and
-    time, of the profile's environment `environment_id` when known: domain/change_owners.py)."""
-    events = [e for group in groups for e in group if isinstance(e, FlagEvent) and e.event_id]
+def history_owners(
+    groups: Iterable[Iterable[HistoryEntry]],
+    environment_id: str | None = None,
+    environment_names: Mapping[str, str] | None = None,
+) -> ChangeOwners:
+    """The events among `groups`, to tie each value change to its own (domain/change_owners.py):
+    of the profile's environment `environment_id` when known, or of the change's own when the
+    journal recorded it and `environment_names` names the event's."""
+    events = [e for group in groups for e in group if isinstance(e, FlagEvent)]
     events.sort(key=lambda e: e.received_at)
-    owners = ChangeOwners(environment_id)
+    owners = ChangeOwners(environment_id, environment_names=environment_names)
     for event in events:
         owners.add(event)
     return owners
@@ -213,12 +218,31 @@ class _ChangeCopies:
 
 
 def merge_history(
-    *groups: Iterable[HistoryEntry], limit: int, environment_id: str | None = None
+    *groups: Iterable[HistoryEntry],
+    limit: int,
+    environment_id: str | None = None,
+    environment_names: Mapping[str, str] | None = None,
 ) -> list[HistoryEntry]:
-    """Entries of several sources, newest first, without repeats, the first `limit`.
+    """Entries of several sources, newest first, without repeats, the first `limit`; see
+    `merge_tied`."""
+    return merge_tied(
+        *groups, limit=limit, environment_id=environment_id, environment_names=environment_names
+    )[0]
+
+
+def merge_tied(
+    *groups: Iterable[HistoryEntry],
+    limit: int,
+    environment_id: str | None = None,
+    environment_names: Mapping[str, str] | None = None,
+) -> tuple[list[HistoryEntry], ChangeOwners]:
+    """Entries of several sources, newest first, without repeats, the first `limit`, and the
+    events their value changes were tied to (`history_owners`: `owner` gives a change's, as the
+    merge took it, for the history pane's `enter`).
     `environment_id`: the profile's, when known: a value change is one of its events' (a
     token's stream carries every environment, whose ids repeat), and two copies of one change
-    are one row by the event they belong to.
+    are one row by the event they belong to; `environment_names` (id → key) finds the
+    environment a journalled change recorded.
 
     At equal times a transition sorts before (newer than) the event that caused it, and an
     outage (at its end: `outage_time`) after both, older: what the values asked again after
@@ -232,7 +256,7 @@ def merge_history(
     copies = _ChangeCopies()
     merged: list[HistoryEntry] = []
     held = [list(group) for group in groups]
-    owners = _owners(held, environment_id)
+    owners = history_owners(held, environment_id, environment_names)
     for group in held:
         rows = [(entry, _entry_key(entry, owners)) for entry in group]
         # Exact copies of rows kept already pair with those first: else one could pair with
@@ -256,4 +280,4 @@ def merge_history(
         return (-entry_time(entry, replays), kind, -getattr(entry, "version", 0))
 
     merged.sort(key=order)
-    return merged[:limit]
+    return merged[:limit], owners

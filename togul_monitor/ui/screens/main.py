@@ -97,7 +97,7 @@ class MainScreen(Screen[None]):
         )
         self.watched: set[str] = set(profile.watch)
         self.set_reactive(MainScreen.selected_flag, profile.watch[0] if profile.watch else None)
-        self.history = HistoryReads()
+        self.history = HistoryReads(self.store.answers, self.environment_names)
         self.last_export: Path | None = None
         self._painter: MainPainter | None = None
         # The drains: when the monitor wakes the screen, at most once a frame (main_pace.py).

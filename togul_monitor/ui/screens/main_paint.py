@@ -381,7 +381,7 @@ class MainPainter:
         self, read: Sequence[HistoryEntry] | None, selected: str | None, with_next: Marks = None
     ) -> None:
         pane = self.history_pane
-        pane.show(selected, self.history.merged(read, pane.entries, MAX_ROWS), with_next=with_next)
+        pane.show(selected, *self.history.merged(read, pane.entries, MAX_ROWS), with_next=with_next)
 
     def latest_flag(self) -> str | None:
         """The flag of the newest row of one in the view (to select when nothing is)."""

@@ -9,15 +9,23 @@ is dropped, and the pane is current when the latest read has been answered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
+from togul_monitor.domain.change_owners import ChangeOwners
 from togul_monitor.domain.events import Outage
-from togul_monitor.domain.history import HistoryEntry, merge_history
+from togul_monitor.domain.history import HistoryEntry, merge_tied
+from togul_monitor.ui.view.answers import ValueAnswers
 
 
 class HistoryReads(msgspec.Struct):
+    # The profile's environment (the answers' `environment_id`, once the snapshot says it) and
+    # the environments' keys by id: a value change is its own environment's event's, as the
+    # journal's readers tie it (domain/change_owners.py); a token streams every environment,
+    # whose event ids repeat.
+    answers: ValueAnswers | None = None
+    names: Mapping[str, str] = msgspec.field(default_factory=dict)
     dirty: bool = True  # the selected flag's history must be read (once)
     new: list[HistoryEntry] = msgspec.field(default_factory=list)  # arrived since the read
     requested: int = 0  # the latest read asked for
@@ -46,13 +54,17 @@ class HistoryReads(msgspec.Struct):
 
     def merged(
         self, read: Sequence[HistoryEntry] | None, shown: Sequence[HistoryEntry], limit: int
-    ) -> list[HistoryEntry]:
+    ) -> tuple[list[HistoryEntry], ChangeOwners]:
         """`read` (the monitor's answer, or None to keep what the pane `shown`) with the rows
-        that arrived since, newest first, without repeats; the new rows are taken."""
+        that arrived since, newest first, without repeats; the new rows are taken. And the
+        events the merge tied their value changes to (the pane's `enter` opens a change's)."""
         base = list(read) if read is not None else list(shown)
         new, self.new = self.new, []
         if not base and not any(not isinstance(entry, Outage) for entry in new):
             new = []  # an outage alone is not this flag's history (as Monitor.history says)
         # The newest first: of two rows of one outage, the later (proved whole since it was
         # reported, `OutageProven`) is the one kept.
-        return merge_history(new[::-1], base, limit=limit)
+        environment = None if self.answers is None else self.answers.environment_id
+        return merge_tied(
+            new[::-1], base, limit=limit, environment_id=environment, environment_names=self.names
+        )

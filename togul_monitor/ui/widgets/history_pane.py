@@ -15,7 +15,8 @@ one column. The details line up after the widest what on screen while they fit; 
 would be cut there starts right after its own what instead (the padding gives way before a value
 change or its context's name is cut). `enter` opens the detail of the row's event, as the feed's
 `enter` does: an event's row, its diff's and merged lines', and a value change's, by the event
-it belongs to (domain/change_owners.py).
+the merge tied it to (domain/history.py `merge_tied`: of the profile's environment, as the
+journal's readers tie it, domain/change_owners.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from textual.widgets.data_table import ColumnKey
 from togul_monitor.domain.change_owners import ChangeOwners
 from togul_monitor.domain.events import FlagEvent, Outage
 from togul_monitor.domain.flag_config import describe
-from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays
+from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays, history_owners
 from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
@@ -206,6 +207,7 @@ class HistoryPane(LeanTable):
         self.read_with_next: Mapping[FlagEvent, tuple[str, ...]] = {}
         self.live_with_next: Callable[[FlagEvent], tuple[str, ...]] = lambda event: ()
         self._row_entries: list[int] = []  # table row → index in `entries`
+        self._owners: ChangeOwners | None = None  # the events the merge tied the changes to
         self.contexts: tuple[str, ...] = ()  # the profile's: value changes name several
         self._drawn = 0  # entries drawn (the first ones, unless the pane has focus)
         self.reading = False  # the journal read of the flag's history has not answered yet
@@ -239,10 +241,9 @@ class HistoryPane(LeanTable):
             return entry
         if not isinstance(entry, ValueTransition):
             return None
-        owners = ChangeOwners()
-        events = (event for event in self.entries if isinstance(event, FlagEvent))
-        for event in sorted(events, key=lambda event: event.received_at):
-            owners.add(event)
+        owners = self._owners
+        if owners is None:  # entries shown unmerged: tied among them, of any environment
+            owners = history_owners([self.entries])
         return owners.owner(entry)
 
     def watch_time_mode(self) -> None:
@@ -265,12 +266,14 @@ class HistoryPane(LeanTable):
         self,
         flag_key: str | None,
         entries: Sequence[HistoryEntry],
+        owners: ChangeOwners | None = None,
         *,
         reading: bool = False,
         with_next: Mapping[FlagEvent, tuple[str, ...]] | None = None,
     ) -> None:
-        """`with_next`: the journal's answers of a read's entries (None: those of the last read
-        of this flag stand)."""
+        """`owners`: the events the merge of `entries` tied their value changes to
+        (view/history.py `merged`); `with_next`: the journal's answers of a read's entries
+        (None: those of the last read of this flag stand)."""
         if with_next is not None:
             self.read_with_next = with_next
         elif reading or flag_key != self.flag_key:
@@ -278,6 +281,7 @@ class HistoryPane(LeanTable):
         self.flag_key = flag_key
         self.reading = reading
         self.entries = list(entries[:MAX_ROWS])
+        self._owners = owners
         self.redraw()
 
     def redraw(self) -> None:
