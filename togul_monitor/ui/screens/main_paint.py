@@ -236,7 +236,7 @@ class MainPainter:
             store=self.store,
             snapshot=snapshot,
             now=now,
-            verified=self.status_bar.info.environment_verified,  # kept once none runs
+            before=self.status_bar.info,  # what it keeps: the environment's check, an error
         )
         if snapshot is not None:
             self.learn_environment_names(snapshot.environment_names)

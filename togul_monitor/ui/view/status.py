@@ -47,6 +47,10 @@ class StatusInfo(msgspec.Struct):
     retry_in: float | None = None
     error: str | None = None  # in plain words, the reason first (support/plain_errors.py)
     error_reason: str | None = None  # its words that matter, kept whole when the room is short
+    # Connecting again after a failure: the failed attempt's error and reason (as `error`'s),
+    # shown until the stream is live again (`keep_last_error`): the bar keeps its place for it.
+    last_error: str | None = None
+    last_error_reason: str | None = None
     rate: Sequence[int] = ()
     heartbeat_age: float | None = None
     silent: float | None = None  # a live stream silent for longer than it should be (`silence`)
@@ -172,11 +176,12 @@ def status_info(
     store: FeedStore,
     snapshot: MonitorSnapshot | None,
     now: float,
-    verified: bool = True,
+    before: StatusInfo | None = None,
 ) -> StatusInfo:
-    """The status bar's content; `snapshot` (Monitor.snapshot()) is None without a monitor,
-    and `verified` then says whether the last one vouched for the environment: a profile that
-    could not be opened stopped it, and its name for the environment is still not checked."""
+    """The status bar's content; `snapshot` (Monitor.snapshot()) is None without a monitor.
+    `before`: the bar's until now, for what it keeps: whether the last monitor vouched for the
+    environment, once none runs (a profile that could not be opened stopped it, and its name for
+    the environment is still not checked); the last failed attempt's error (`last_error`)."""
     info = StatusInfo(
         profile=profile.name,
         environment=profile.environment_key,
@@ -188,7 +193,7 @@ def status_info(
         filtered=store.filtered,
         trimmed=store.trimmed,
         shown=store.shown,
-        environment_verified=verified,
+        environment_verified=True if before is None else before.environment_verified,
     )
     if snapshot is not None:
         info.state = snapshot.status.state
@@ -216,6 +221,8 @@ def status_info(
     if info.error:  # as `tail` words it, the reason first: a cut loses the host, not it
         words = plain_words(info.error, profile.base_url)
         info.error, info.error_reason = words.brief, words.reason
+    if before is not None:
+        keep_last_error(info, before)
     if store.skipped:
         # Rows a paint left out under a burst sit between two rows of the feed, unseen: say so,
         # and where they are (a refilter or an export reads them from the log).
@@ -225,6 +232,24 @@ def status_info(
         )
         info.notes = (Note(text, f"{store.skipped:,} not painted", "bold yellow"), *info.notes)
     return info
+
+
+def keep_last_error(info: StatusInfo, before: StatusInfo) -> None:
+    """While the stream connects again after a failure, the failed attempt's error stays
+    (`before`'s, the bar's until now): else each attempt took it away and the next failure
+    brought it back, the bar's height changing every cycle. Until the stream is live, or
+    another profile's status comes."""
+    if (
+        info.state is not ConnectionState.CONNECTING
+        or info.switching
+        or before.switching
+        or before.profile != info.profile
+    ):
+        return
+    if before.error and before.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
+        info.last_error, info.last_error_reason = before.error, before.error_reason
+    else:
+        info.last_error, info.last_error_reason = before.last_error, before.last_error_reason
 
 
 #: Seconds without a byte after which a stream that was busy (BUSY_EVENTS in the BUSY_WINDOW

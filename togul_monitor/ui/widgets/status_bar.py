@@ -12,8 +12,10 @@ reactives, so the bar repaints as soon as one changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from msgspec.structs import replace
+from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -56,8 +58,25 @@ def render_notes(notes: Sequence[Note], narrow: bool) -> Text:
     return line
 
 
-def _head(info: StatusInfo, narrow: bool) -> tuple[Text, Text | None]:
-    """The first line's start (who, where, the state) and the stream's error, if it shows one."""
+#: The cells `_below` counts for the state, whatever it is now: a retry's with a one-digit
+#: countdown. The error then keeps its place through a reconnect cycle, as the countdown ticks
+#: (`in 10s`, `in 9s`) and an attempt (`◌ connecting`) comes between two failures.
+STATE_CELLS = cell_len("◌ retrying in 9s")
+#: What the last attempt's error is said with while the stream connects again.
+LAST_ATTEMPT = "last attempt: "
+
+
+class _Head(NamedTuple):
+    line: Text  # the first line's start: who, where, the state
+    start: int  # its cells before the state
+    error: Text | None  # the stream's error, if the bar shows one
+    reason: str | None  # its words that must read whole (`StatusInfo.error_reason`)
+    mark: Text  # what it is said with: the last attempt's, while connecting again
+
+
+def _head(info: StatusInfo, narrow: bool) -> _Head:
+    """The first line's start (who, where, the state) and the stream's error, if it shows one:
+    while retrying or stopped, or the last attempt's while the stream connects again."""
     line = Text(" ")
     line.append(safe_text(info.profile), style="bold")
     line.append(" / ", style="dim")
@@ -66,7 +85,7 @@ def _head(info: StatusInfo, narrow: bool) -> tuple[Text, Text | None]:
         # The profile's name for it, which nothing could check: never vouched for.
         line.append("?" if narrow else " (not verified)", style="bold yellow")
     line.append("  ")
-    error: Text | None = None
+    start, error, reason, mark = line.cell_len, None, None, Text()
     if info.switching:
         line.append("⇄ switching profile…", style="bold yellow")
     else:
@@ -81,8 +100,11 @@ def _head(info: StatusInfo, narrow: bool) -> tuple[Text, Text | None]:
         if info.state is ConnectionState.RETRYING and info.retry_in is not None:
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
         if info.error and info.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
-            error = Text(safe_text(info.error), style="dim")
-    return line, error
+            error, reason = Text(safe_text(info.error), style="dim"), info.error_reason
+        elif info.last_error and info.state is ConnectionState.CONNECTING:
+            error, reason = Text(safe_text(info.last_error), style="dim"), info.last_error_reason
+            mark = Text(LAST_ATTEMPT, style="dim")
+    return _Head(line, start, error, reason, mark)
 
 
 def _alone(line: Text, width: int) -> int:
@@ -91,21 +113,21 @@ def _alone(line: Text, width: int) -> int:
     return width - line.cell_len - 4
 
 
-def _below(line: Text, error: Text | None, info: StatusInfo, width: int) -> bool:
+def _below(head: _Head, width: int) -> bool:
     """Whether the error takes the third line, before the notes: a known failure (a reason and
     the place it names, `nothing accepted the connection: 127.0.0.1:9`) that the first line
-    cannot hold whole even once the modes give way, where a line of its own can."""
-    if error is None or width <= 0 or not info.error_reason:
+    cannot hold whole even once the modes give way, where a line of its own can. The state
+    counts as `STATE_CELLS`, whichever it is: the bar keeps its height while it reconnects."""
+    if head.error is None or width <= 0 or not head.reason:
         return False
-    return _alone(line, width) < error.cell_len < width
+    return width - head.start - STATE_CELLS - 4 < head.error.cell_len < width
 
 
 def error_below(info: StatusInfo, narrow: bool, width: int) -> bool:
     """Whether `render_status` gives the stream's error a line of its own (the bar's height)."""
-    if not info.error_reason or info.switching or width <= 0:
+    if not (info.error_reason or info.last_error_reason) or info.switching or width <= 0:
         return False
-    line, error = _head(info, narrow)
-    return _below(line, error, info, width)
+    return _below(_head(info, narrow), width)
 
 
 def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Text:
@@ -113,8 +135,9 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     third for the notes. With `width` (0: not cut), the stream's error takes the room the first
     line has left, the modes' too when it needs it, and each line is cut between words with
     `…`; a known failure the first line cannot hold whole leads the third line (`_below`)."""
-    line, error = _head(info, narrow)
-    below = _below(line, error, info, width)
+    head = _head(info, narrow)
+    line, error, mark = head.line, head.error, head.mark
+    below = _below(head, width)
     modes = Text()
     if info.paused:
         modes.append("  ❚❚ PAUSED", style="bold reverse yellow")
@@ -131,13 +154,15 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
         # the connection`, without the host), which must read whole: when too little is left,
         # the error goes first and the modes are cut.
         room = width - line.cell_len - modes.cell_len - 3 if width else error.cell_len
-        alone = _alone(line, width)
-        reason = info.error_reason
+        room -= mark.cell_len if width else 0
+        alone = _alone(line, width) - mark.cell_len
+        reason = head.reason
         if reason and error.cell_len > max(room, alone):
             error = Text(safe_text(reason), style="dim")
         if room < (error.cell_len if reason else min(error.cell_len, 16)):
             room = alone
         line.append(" (", style="dim")
+        line.append_text(mark)
         line.append_text(fit_words(error, room))
         line.append(")", style="dim")
     line.append_text(modes)
@@ -165,6 +190,7 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     lines = [line, counts]
     if below and error is not None:
         third = Text(" ")
+        third.append_text(mark)
         third.append_text(error)
         if info.notes:
             third.append(" ")
