@@ -11,9 +11,10 @@ answers the pane says it is reading (a large flag's read takes a second or two):
 is the answer of a read that found nothing, never a read still running.
 
 A row is its time, then what it is (an event's type, `value`, `outage`...) and its detail in
-one column. The details line up after the widest what on screen while they fit; a detail that
-would be cut there starts right after its own what instead (the padding gives way before a value
-change or its context's name is cut). `enter` opens the detail of the row's event, as the feed's
+one column. The details line up after the widest what of all the entries, on screen or not
+(they stay put when the focused pane draws them all), while they fit; a detail that would be
+cut there starts right after its own what instead (the padding gives way before a value change
+or its context's name is cut). `enter` opens the detail of the row's event, as the feed's
 `enter` does: an event's row, its diff's and merged lines', and a value change's, by the event
 the merge tied it to (domain/history.py `merge_tied`: of the profile's environment, as the
 journal's readers tie it, domain/change_owners.py).
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 import msgspec
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -49,6 +51,9 @@ Marks = Mapping[FlagEvent, tuple[str, ...]] | None
 
 MAX_ROWS = 200
 WHAT = 13  # the most cells a row's what takes: an event's type, cut to leave a space after it
+# What a row of each kind is, but an event's (its type).
+WHATS: dict[type, str] = {ValueTransition: "value", FoundDiff: "config", Outage: "outage"}
+UNDER = 8  # the widest what of the lines under an event: `  config`, `  value`
 
 
 def entry_cells(
@@ -80,13 +85,13 @@ def _cells(
         when = fmt_clock(entry.at, time_mode, now)
         return (
             Text(when, style="dim"),
-            Text("value", style="bold"),
+            Text(WHATS[ValueTransition], style="bold"),
             change_text(entry, room, entry.context if contexts else ""),
         )
     if isinstance(entry, FoundDiff):  # its changes follow, a line each (`redraw`)
         when = fmt_clock(entry.at, time_mode, now)
         said = Text("found on a re-fetch", style="dim")
-        return Text(when, style="dim"), Text("config", style="cyan"), said
+        return Text(when, style="dim"), Text(WHATS[FoundDiff], style="cyan"), said
     if isinstance(entry, Outage):
         when = fmt_clock(entry.started_at, time_mode, now)
         until = fmt_clock(entry.ended_at, time_mode, now)
@@ -95,7 +100,7 @@ def _cells(
             note = "complete (proved by the next event)"
         return (
             Text(when, style="dim"),
-            Text("outage", style="yellow"),
+            Text(WHATS[Outage], style="yellow"),
             Text(f"→ {until}, {note}", style="yellow"),  # the time column has the start
         )
     return Text(""), Text("?"), Text(safe_text(repr(entry)))
@@ -116,6 +121,19 @@ def _event_cells(
     what = Text(safe_text(entry.type), type_style(entry.type))
     what.truncate(WHAT - 1, overflow="ellipsis")  # an unknown type may be of any length
     return Text(when, style="dim"), what, detail
+
+
+def what_cells(entries: Sequence[HistoryEntry]) -> int:
+    """The widest what of `entries`' rows and the lines under them, as `entry_cells` and
+    `_Line`s say them: an event's type (cut to `WHAT` - 1), at least `UNDER` for the lines an
+    event may have under it."""
+    kinds = {type(entry) for entry in entries}
+    widest = max((len(WHATS.get(kind, "?")) for kind in kinds), default=0)
+    types = {entry.type for entry in entries if isinstance(entry, FlagEvent)}
+    if types:
+        cut = (min(WHAT - 1, cell_len(safe_text(kind))) for kind in types)
+        widest = max(widest, UNDER, *cut)
+    return widest
 
 
 def merged_cells(contexts: Sequence[str], every: Sequence[str] = ()) -> tuple[Text, Text, Text]:
@@ -210,6 +228,7 @@ class HistoryPane(LeanTable):
         self._owners: ChangeOwners | None = None  # the events the merge tied the changes to
         self.contexts: tuple[str, ...] = ()  # the profile's: value changes name several
         self._drawn = 0  # entries drawn (the first ones, unless the pane has focus)
+        self._whats = 0  # the widest what of every entry's rows, drawn or not (`what_cells`)
         self.reading = False  # the journal read of the flag's history has not answered yet
 
     def on_mount(self) -> None:
@@ -219,7 +238,8 @@ class HistoryPane(LeanTable):
     def on_focus(self) -> None:
         self.show_cursor = True  # focused (tab), a row can be chosen: `y` copies it
         if len(self.entries) > self._drawn:
-            self.redraw()  # every entry, to move through
+            # Every entry, to move through, once Textual has set `has_focus` (after this).
+            self.call_later(self.redraw)
 
     def on_blur(self) -> None:
         self.show_cursor = False
@@ -282,6 +302,7 @@ class HistoryPane(LeanTable):
         self.reading = reading
         self.entries = list(entries[:MAX_ROWS])
         self._owners = owners
+        self._whats = what_cells(self.entries)
         self.redraw()
 
     def redraw(self) -> None:
@@ -293,8 +314,9 @@ class HistoryPane(LeanTable):
         stamp = time_width(self.time_mode) + 1
         room = max(4, self.size.width - 1 - stamp)  # the what and the detail, within the pane
         lines = self._lines()
-        # The details line up after the widest what (and a space), as long as they fit there.
-        pad = min(WHAT, 1 + max([len("what"), *(line.what.cell_len for line in lines)]))
+        # The details line up after the widest what (and a space), as long as they fit there:
+        # of every entry, so that they stay when the pane draws more of them (focused).
+        pad = min(WHAT, 1 + max(len("what"), self._whats))
         rows: list[tuple[Text, Text]] = []
         self._row_entries = []
         for line in lines:
