@@ -346,12 +346,12 @@ class MainPainter:
         self.texts()
 
     def failed(self, profile_name: str, error: str) -> None:
-        """No monitor runs (the one before was stopped): the bar says stopped, not the last
-        state it had, and the panel why."""
+        """No monitor runs (the one before was stopped): the bar says stopped, the panel why."""
         keys = (self.host.key_for(k) for k in ("profiles", "edit_profile", "quit"))
         self.notice.show_failed(profile_name, error, *keys)
         why = f"profile {profile_name} could not be opened"
         self.status = Status(ConnectionState.STOPPED, self.clock(), error=why)
+        self.values.set_evaluates(False)  # a row still waiting: nothing will answer it now
         self.values.mark_all_stale()  # the monitor before's values: nothing follows them now
         self.texts()
 

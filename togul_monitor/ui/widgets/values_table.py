@@ -283,7 +283,7 @@ class ValuesTable(LeanTable):
                 replace(value, stale=True)
                 for values in self.by_context.values()
                 for value in values.values()
-                if not value.stale and value.current is not None
+                if not value.stale
             ]
         )
 
