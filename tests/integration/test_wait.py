@@ -131,6 +131,51 @@ def test_the_timeout_exits_1_saying_what_the_flag_still_is(emulator: EmulatorHan
     assert result.stderr.splitlines()[-1] == "dark-mode is still true after 1 s (wanted 1)"
 
 
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+async def test_at_the_timeout_a_value_not_read_again_since_a_change_is_said_stale(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, as_json: bool
+) -> None:
+    """The flag changed and its re-evaluation failed: the value held is the one from before the
+    change. It was reported as the flag's value (`is still false`, `"value": false`)."""
+    from togul_monitor import core
+
+    started: list[Monitor] = []
+    real_run_headless = core.run_headless
+
+    @contextlib.asynccontextmanager
+    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async with real_run_headless(*args, **kwargs) as pair:
+            started.append(pair[0])
+            yield pair
+
+    monkeypatch.setattr(core, "run_headless", spy)
+    out, err = io.StringIO(), io.StringIO()
+    task = asyncio.create_task(
+        run_wait(
+            make_profile(emulator),
+            "beta-search",
+            True,
+            timeout=4,
+            as_json=as_json,
+            out=out,
+            err=err,
+        )
+    )
+    await wait_for(lambda: started and settled(started[0], "beta-search"), what="answered")
+    emulator.faults.fail_evaluate(1000, status=500)
+    world = emulator.world
+    await asyncio.to_thread(world.update_flag, "production", "beta-search", default_value=True)
+    assert await asyncio.wait_for(task, 15) == 1
+    if as_json:
+        answer = json.loads(out.getvalue())
+        assert answer["value"] is False and answer["stale"] is True, answer
+        assert "500" in answer["error"], answer
+    else:
+        last = err.getvalue().splitlines()[-1]
+        assert last.startswith("beta-search was false when last read, and changed since "), last
+        assert "is still" not in err.getvalue()
+
+
 @pytest.mark.parametrize(
     ("flag_key", "value"),
     [

@@ -141,6 +141,12 @@ class _Waiter:
         if value.deleted:
             return "does not exist"
         assert value.current is not None
+        if _stale(value):  # an event changed the flag and its answer has not come (or failed)
+            why = f": {safe_text(value.error)}" if value.error else ""
+            return (
+                f"was {json_text(value.current.value)} when last read, and changed since "
+                f"(not read again{why})"
+            )
         return f"is still {json_text(value.current.value)}"
 
 
@@ -237,6 +243,12 @@ async def run_wait(
     return code
 
 
+def _stale(value: FlagValue | None) -> bool:
+    """The value held is the one from before the flag's latest event: its re-evaluation has
+    not answered, or failed (the flag may have any value now)."""
+    return value is not None and (value.stale or value.error is not None)
+
+
 def _exists(value: FlagValue | None) -> bool | None:
     """False once evaluate said 404 (or the flag was deleted), True once it answered a value,
     None before any answer (or after errors only): nobody knows yet."""
@@ -261,6 +273,8 @@ def _report(
             "value_type": current.value_type if current is not None else None,
             "reason": current.reason if current is not None else None,
             "enabled": current.enabled if current is not None else None,
+            "stale": current is not None and _stale(value),
+            "error": safe_text(value.error) if value is not None and value.error else None,
             "context": waiter.context,
             "elapsed_seconds": round(elapsed, 3),
             "timeout_seconds": timeout,
