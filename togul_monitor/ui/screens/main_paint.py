@@ -351,7 +351,6 @@ class MainPainter:
         self.notice.show_failed(profile_name, error, *keys)
         why = f"profile {profile_name} could not be opened"
         self.status = Status(ConnectionState.STOPPED, self.clock(), error=why)
-        self.values.set_evaluates(False)  # a row still waiting: nothing will answer it now
         self.values.mark_all_stale()  # the monitor before's values: nothing follows them now
         self.texts()
 

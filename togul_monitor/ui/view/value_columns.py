@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from msgspec.structs import replace
 from rich.cells import cell_len
 from rich.text import Text
 
@@ -210,3 +211,17 @@ def header(context: str, width: int) -> Text:
 def needs_of(flag_key: str) -> int:
     """What the flag cell needs: `★ ` and the key."""
     return 2 + cell_len(safe_text(flag_key))
+
+
+# The value of a row that never came, once nothing runs to ask it (a failed switch).
+NOTHING_RUNS = "not evaluated: nothing runs"
+
+
+def unfollowed(value: FlagValue) -> FlagValue | None:
+    """`value` once no monitor follows it (None: it shows that already): ⟳ when one is held,
+    `NOTHING_RUNS` when none came."""
+    if value.deleted:
+        return None
+    if value.current is not None:
+        return None if value.stale else replace(value, stale=True)
+    return None if value.error else replace(value, stale=True, error=NOTHING_RUNS)

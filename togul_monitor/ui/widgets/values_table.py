@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from msgspec.structs import replace
 from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
@@ -42,6 +41,7 @@ from togul_monitor.ui.view.value_columns import (
     context_widths,
     header,
     needs_of,
+    unfollowed,
     value_cell,
     value_key,
     value_plain,
@@ -277,15 +277,10 @@ class ValuesTable(LeanTable):
 
     def mark_all_stale(self) -> None:
         """Every value ⟳: no monitor follows them any more (its stream stopped), as a lost
-        stream marks them (the monitor's own values are not touched)."""
-        self.apply(
-            [
-                replace(value, stale=True)
-                for values in self.by_context.values()
-                for value in values.values()
-                if not value.stale
-            ]
-        )
+        stream marks them (the monitor's own values are not touched); one that never came says
+        it will not (it said it was waiting)."""
+        values = (value for held in self.by_context.values() for value in held.values())
+        self.apply([stopped for stopped in map(unfollowed, values) if stopped is not None])
 
     def _sort(self) -> None:
         self._sort_timer = None
