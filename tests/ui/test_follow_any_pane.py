@@ -173,5 +173,8 @@ def test_a_burst_selects_its_newest_flag_once_a_second_and_its_last_one_after_it
     keys.select_followed(None, "a", busy=True)  # `a` read: the newest row's
     assert selected == ["a", "e"]
     row("f")  # the burst's last row
-    screen.fire()  # its timer: as a quiet tick, whatever the reads
+    screen.fire()  # its timer, while `e` still reads: it waits for the read
+    assert selected == ["a", "e"] and len(screen.pending) == 1
+    reads.answer(reads.requested)
+    screen.fire()  # `e` read: as a quiet tick would
     assert selected == ["a", "e", "f"]

@@ -144,6 +144,9 @@ class MainKeys:
 
     def _followed_later(self) -> None:
         self._follow_later = None
+        if not self.painter.history.current:  # the last read still runs: after it, not beside
+            self._follow_later = self.screen.set_timer(FOLLOWED_EVERY / 4, self._followed_later)
+            return
         # As a quiet tick would; the burst may still run: its next selection waits again.
         self.select_followed(self.screen.focused, None)  # an unchanged flag is not read again
 
