@@ -141,11 +141,11 @@ class _Waiter:
         if value.deleted:
             return "does not exist"
         assert value.current is not None
-        if _stale(value):  # an event changed the flag and its answer has not come (or failed)
+        if _stale(value):  # an event, a lost stream or a failed re-check: not read since
             why = f": {safe_text(value.error)}" if value.error else ""
             return (
-                f"was {json_text(value.current.value)} when last read, and changed since "
-                f"(not read again{why})"
+                f"was {json_text(value.current.value)} when last read, and may have changed "
+                f"since (not read again{why})"
             )
         return f"is still {json_text(value.current.value)}"
 
@@ -244,8 +244,8 @@ async def run_wait(
 
 
 def _stale(value: FlagValue | None) -> bool:
-    """The value held is the one from before the flag's latest event: its re-evaluation has
-    not answered, or failed (the flag may have any value now)."""
+    """The value held may be out of date: asked again (an event of the flag, a lost stream, a
+    re-check) and not answered, or the answer failed (the flag may have any value now)."""
     return value is not None and (value.stale or value.error is not None)
 
 
