@@ -61,6 +61,10 @@ def test_a_url_in_a_variable_may_hold_a_blank_that_a_key_may_not() -> None:
     entry = load_config().profiles["prod"]
     assert entry.resolve({"PROD_KEY": "k", "TOGUL_JOURNAL_URL": spaced}).journal_url == spaced
     assert entry.resolve_journal_url({"TOGUL_JOURNAL_URL": spaced}) == spaced
+    accented = "sqlite:///Users/José/journal.sqlite3"  # as a journal_url in the file may be
+    assert entry.resolve({"PROD_KEY": "k", "TOGUL_JOURNAL_URL": accented}).journal_url == accented
+    with pytest.raises(ConfigError, match="control character at character 5"):
+        entry.resolve({"PROD_KEY": "k", "TOGUL_JOURNAL_URL": "sqli\nte:///x"})
     with pytest.raises(ConfigError) as info:
         entry.resolve({"PROD_KEY": "tgl_sdk_a b", "TOGUL_JOURNAL_URL": spaced})
     assert info.value.key == "api_key_env" and "a space at character 10" in info.value.message

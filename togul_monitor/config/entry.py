@@ -25,7 +25,6 @@ from togul_monitor.support.text import (
     credential_problem,
     mask_secret,
     safe_text,
-    secret_problem,
 )
 
 DEFAULT_HEARTBEAT_SECONDS = 30.0
@@ -275,8 +274,9 @@ def _read_variable(
             key=key,
             hint=f"export {safe_text(variable)}=... before starting togul-monitor",
         )
-    # A journal URL may hold a blank (a path); a key or a token never does.
-    check = secret_problem if key == "journal_url_env" else credential_problem
+    # A journal URL may hold a blank or a non-ASCII character (a path, a password): it goes in
+    # no header. A key or a token never does.
+    check = _journal_url_problem if key == "journal_url_env" else credential_problem
     problem = check(value)
     if problem and strict:
         raise ConfigError(
@@ -298,3 +298,10 @@ class ProfilesConfig(msgspec.Struct, frozen=True):
     profiles: dict[str, ProfileEntry] = msgspec.field(default_factory=dict)
     keymap: dict[str, str] = msgspec.field(default_factory=dict)
     time_mode: str | None = None  # the TUI's `t` (one of TIME_MODES); None: not set
+
+
+def _journal_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a journal URL read from a variable: a control character (a newline
+    pasted with it); what else it names is checked when it is opened."""
+    bad = next((at for at, char in enumerate(url, start=1) if not char.isprintable()), None)
+    return None if bad is None else f"contains a control character at character {bad}"
