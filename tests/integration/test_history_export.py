@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -23,6 +20,7 @@ from togul_monitor.store.export import read_jsonl, write_jsonl
 from togul_monitor.store.journal import Journal, journal_path
 from togul_monitor.store.reader import iter_journal_events, read_environment_names
 
+from .monitors import spy_on_monitors
 from .test_monitor import Recorder, make_profile, settled, wait_for
 
 
@@ -213,18 +211,7 @@ async def test_tail_count_records_the_transition_of_its_last_event(
 ) -> None:
     """`tail --profile P --count N` stops on the Nth event only after that event's
     re-evaluation: the flight recorder keeps the value change it was stopped on."""
-    from togul_monitor import core
-
-    started: list[Monitor] = []
-    real_run_headless = core.run_headless
-
-    @contextlib.asynccontextmanager
-    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        async with real_run_headless(*args, **kwargs) as pair:
-            started.append(pair[0])
-            yield pair
-
-    monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks it up
+    started = spy_on_monitors(monkeypatch)
     out, err = io.StringIO(), io.StringIO()
     profile = make_profile(emulator_any, name="rec")
     task = asyncio.create_task(

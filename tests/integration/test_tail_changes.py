@@ -19,11 +19,11 @@ from click.testing import CliRunner
 
 from togul_monitor.cli import cli
 from togul_monitor.cli.tail import run_tail
-from togul_monitor.core import Monitor
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.store.export_json import parse_time
 
+from .monitors import spy_on_monitors
 from .test_monitor import make_profile, settled, wait_for
 from .test_stream_tail import activity, events_of
 
@@ -90,18 +90,7 @@ async def tailing(
 ) -> AsyncIterator[tuple[asyncio.Task[int], io.StringIO, io.StringIO]]:
     """`run_tail` of the production profile (`--count 1`), yielded once its stream is open and
     new-dashboard has its first value, so that a change makes a transition."""
-    from togul_monitor import core
-
-    started: list[Monitor] = []
-    real_run_headless = core.run_headless
-
-    @contextlib.asynccontextmanager
-    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        async with real_run_headless(*args, **kwargs) as pair:
-            started.append(pair[0])
-            yield pair
-
-    monkeypatch.setattr(core, "run_headless", spy)  # where `tail` looks it up
+    started = spy_on_monitors(monkeypatch)
     out, err = io.StringIO(), io.StringIO()
     options.setdefault("query", None)
     options.setdefault("count", 1)

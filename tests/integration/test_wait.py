@@ -21,6 +21,7 @@ from togul_monitor.core import Monitor
 from togul_monitor.domain.values import same_json
 from togul_monitor.emulator.harness import EmulatorHandle
 
+from .monitors import spy_on_monitors
 from .test_monitor import make_profile, settled, wait_for
 
 
@@ -34,19 +35,11 @@ async def waiting(
 ) -> AsyncIterator[tuple[asyncio.Task[int], io.StringIO, io.StringIO]]:
     """`run_wait` on the production profile, yielded once its stream is open and `ready` holds
     for its monitor (the flag's first answer is in): a change made then comes after the start."""
-    from togul_monitor import core
 
-    started: list[Monitor] = []
-    real_run_headless = core.run_headless
+    def never_records(options: dict[str, Any]) -> None:
+        assert options.get("record") is False  # wait never writes the journal
 
-    @contextlib.asynccontextmanager
-    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        assert kwargs.get("record") is False  # wait never writes the journal
-        async with real_run_headless(*args, **kwargs) as pair:
-            started.append(pair[0])
-            yield pair
-
-    monkeypatch.setattr(core, "run_headless", spy)  # where `wait` looks it up
+    started = spy_on_monitors(monkeypatch, never_records)
     out, err = io.StringIO(), io.StringIO()
     task = asyncio.create_task(
         run_wait(make_profile(emu), flag_key, wanted, timeout=30, as_json=False, out=out, err=err)
@@ -137,18 +130,7 @@ async def test_at_the_timeout_a_value_not_read_again_since_a_change_is_said_stal
 ) -> None:
     """The flag changed and its re-evaluation failed: the value held is the one from before the
     change. It was reported as the flag's value (`is still false`, `"value": false`)."""
-    from togul_monitor import core
-
-    started: list[Monitor] = []
-    real_run_headless = core.run_headless
-
-    @contextlib.asynccontextmanager
-    async def spy(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        async with real_run_headless(*args, **kwargs) as pair:
-            started.append(pair[0])
-            yield pair
-
-    monkeypatch.setattr(core, "run_headless", spy)
+    started = spy_on_monitors(monkeypatch)
     out, err = io.StringIO(), io.StringIO()
     task = asyncio.create_task(
         run_wait(
