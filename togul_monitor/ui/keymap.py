@@ -134,12 +134,13 @@ def _bindings(ids: list[str]) -> list[BindingType]:
     ]
 
 
-def pane_binding(binding_id: str, action: str) -> Binding:
-    """A main-screen key on a pane that binds the same key itself (a DataTable's or a
-    ScrollView's `end` scrolls): the pane's binding keeps the screen's meaning and its id, so a
-    remapped key (`[keymap]`) moves both."""
-    keys, _action, label, _show, tip = DEFAULT_KEYS[binding_id]
-    return Binding(keys, action, label, show=False, tooltip=tip, id=binding_id)
+def pane_binding(binding_id: str, action: str, tooltip: str | None = None) -> Binding:
+    """A main-screen key on a pane that binds the same key itself (a DataTable's `enter`
+    selects, its or a ScrollView's `end` scrolls): the pane's binding runs `action`, with the
+    screen's label and the screen's id, so a remapped key (`[keymap]`) moves both; `tooltip`
+    says what it does there when that is the pane's own."""
+    keys, _action, label, show, tip = DEFAULT_KEYS[binding_id]
+    return Binding(keys, action, label, show=show, tooltip=tooltip or tip, id=binding_id)
 
 
 def app_bindings() -> list[BindingType]:

@@ -28,7 +28,6 @@ from functools import partial
 import msgspec
 from rich.cells import cell_len
 from rich.text import Text
-from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets.data_table import ColumnKey
 
@@ -39,7 +38,7 @@ from togul_monitor.domain.history import FoundDiff, HistoryEntry, Replays, histo
 from togul_monitor.domain.merged import WITH_NEXT
 from togul_monitor.domain.values import ValueTransition
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.keymap import DEFAULT_KEYS, pane_binding
+from togul_monitor.ui.keymap import pane_binding
 from togul_monitor.ui.view.change import change_text
 from togul_monitor.ui.view.feed_layout import time_width
 from togul_monitor.ui.view.format import fmt_clock, type_style
@@ -200,13 +199,7 @@ class HistoryPane(LeanTable):
     # DataTable's `enter` selects the row, which the main screen opens as the feed's `enter`
     # does (the same id: a remapped detail key does it too); its `end` scrolled sideways.
     BINDINGS = [
-        Binding(
-            DEFAULT_KEYS["detail"][0],
-            "select_cursor",
-            "Detail",
-            tooltip="The detail of the row's event",
-            id="detail",
-        ),
+        pane_binding("detail", "select_cursor", "The detail of the row's event"),
         pane_binding("follow", "screen.follow"),
     ]
 

@@ -24,12 +24,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.binding import Binding
 from textual.timer import Timer
 
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue
 from togul_monitor.support.text import safe_text
-from togul_monitor.ui.keymap import DEFAULT_KEYS, pane_binding
+from togul_monitor.ui.keymap import pane_binding
 from togul_monitor.ui.view.change import cut_middle
 from togul_monitor.ui.view.doubt import Doubt
 from togul_monitor.ui.view.format import fmt_age
@@ -75,12 +74,8 @@ class ValuesTable(LeanTable):
     # the screen's `⏎ Detail` from the footer while the pane had the focus, and being unlabelled
     # the footer said nothing of what it does. The same id: a remapped detail key does it too.
     BINDINGS = [
-        Binding(
-            DEFAULT_KEYS["detail"][0],
-            "select_cursor",
-            "Detail",
-            tooltip="The flag's values whole, each context's, and its state",
-            id="detail",
+        pane_binding(
+            "detail", "select_cursor", "The flag's values whole, each context's, and its state"
         ),
         # DataTable's `end` scrolls sideways, which this table never needs; ctrl+end goes to
         # the last row.
