@@ -4,6 +4,7 @@ as at 120×40, and `enter` on a row opens its event's detail, as the feed's `ent
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,15 @@ def premium_change(app: TogulMonitorApp) -> ValueTransition | None:
     return next(changes, None)
 
 
+async def premium_changed(pilot: Any, app: TogulMonitorApp, emulator: EmulatorHandle) -> None:
+    """new-dashboard switched off once the app is live with its first value: the pane shows
+    premium's change."""
+    await wait_live(pilot, app)
+    await wait_first_value(pilot, app)
+    emulator.world.update_flag("production", "new-dashboard", enabled=False)
+    await wait_for(pilot, lambda: premium_change(app) is not None, what="the change")
+
+
 def lines(app: TogulMonitorApp) -> list[str]:
     pane = app.main.history_pane
     return [pane.get_row_at(row)[1].plain.rstrip() for row in range(pane.row_count)]
@@ -38,10 +48,7 @@ def lines(app: TogulMonitorApp) -> list[str]:
 async def test_a_context_s_change_is_whole(emulator: EmulatorHandle, size: tuple[int, int]) -> None:
     app = premium_app(emulator)
     async with app.run_test(size=size) as pilot:
-        await wait_live(pilot, app)
-        await wait_first_value(pilot, app)
-        emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: premium_change(app) is not None, what="the change")
+        await premium_changed(pilot, app, emulator)
         change = premium_change(app)
         assert change is not None and change.before is not None
         said = change_text(change, 0, "premium").plain  # `[premium] true → false`, whole
@@ -51,10 +58,7 @@ async def test_a_context_s_change_is_whole(emulator: EmulatorHandle, size: tuple
 async def test_enter_on_a_history_row_opens_its_event_s_detail(emulator: EmulatorHandle) -> None:
     app = premium_app(emulator)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_live(pilot, app)
-        await wait_first_value(pilot, app)
-        emulator.world.update_flag("production", "new-dashboard", enabled=False)
-        await wait_for(pilot, lambda: premium_change(app) is not None, what="the change")
+        await premium_changed(pilot, app, emulator)
         pane = app.main.history_pane
         # The merge ties changes to the profile's environment's events (view/history.py).
         assert app.main.history.answers is app.main.store.answers
@@ -81,10 +85,7 @@ async def test_enter_on_a_history_row_of_an_id_less_event_shows_what_it_changed(
     with running_emulator(seed=0, heartbeat=0.2) as emulator:
         app = premium_app(emulator)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_live(pilot, app)
-            await wait_first_value(pilot, app)
-            emulator.world.update_flag("production", "new-dashboard", enabled=False)
-            await wait_for(pilot, lambda: premium_change(app) is not None, what="the change")
+            await premium_changed(pilot, app, emulator)
             main, pane = app.main, app.main.history_pane
             main.selected_flag = "dark-mode"  # the flag read again: its rows the journal's
             main.selected_flag = "new-dashboard"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.widgets import Input, OptionList, Static
 
@@ -46,6 +47,16 @@ def save_wrong_environment(emu: EmulatorHandle) -> None:
             heartbeat_seconds=0.2,
         )
     )
+
+
+async def fail_switch(pilot: Any, app: Any) -> str:
+    """Switch to `wrongenv` (`save_wrong_environment`) and wait until it has failed: the bar
+    then says stopped; its text."""
+    app.switch_profile("wrongenv")
+    status = app.query_one("#status")
+    await wait_for(pilot, lambda: not app.session.switching, what="the switch over")
+    await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
+    return str(status.render())
 
 
 async def test_switching_profile_closes_the_old_stream_and_opens_the_new(
@@ -190,11 +201,7 @@ async def test_after_a_failed_switch_no_row_says_it_is_still_evaluating(
         )
         assert waiting()  # its retry comes only after the test
 
-        app.switch_profile("wrongenv")
-        status = app.query_one("#status")
-        await wait_for(pilot, lambda: not app.session.switching, what="the switch over")
-        await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
-        assert "profile wrongenv could not be opened" in str(status.render())
+        assert "profile wrongenv could not be opened" in await fail_switch(pilot, app)
         lines = feed_lines(app)
         assert lines[0] == kept
         assert lines[1].endswith("not evaluated"), lines[1]
@@ -230,7 +237,4 @@ async def test_after_a_failed_switch_the_bar_still_says_the_environment_is_not_v
         await wait_live(pilot, app)
         status = app.query_one("#status")
         await wait_for(pilot, lambda: "(not verified)" in str(status.render()), what="the mark")
-        app.switch_profile("wrongenv")
-        await wait_for(pilot, lambda: not app.session.switching, what="the switch over")
-        await wait_for(pilot, lambda: "stopped" in str(status.render()), what="the bar")
-        assert "streamonly / production (not verified)" in str(status.render())
+        assert "streamonly / production (not verified)" in await fail_switch(pilot, app)
