@@ -252,7 +252,8 @@ def test_the_pane_title_counts_contexts_and_requests() -> None:
     )
 
 
-def test_the_detail_lists_each_context_and_says_unchanged_only_when_it_is() -> None:
+def premium_changed_free_not() -> tuple[FeedStore, FlagEvent]:
+    """A store with one event: premium's value changed by it, free's not, eu's not answered."""
     store = store_of()
     row = event()
     feed(store, row)
@@ -262,6 +263,11 @@ def test_the_detail_lists_each_context_and_says_unchanged_only_when_it_is() -> N
         TransitionRecorded(change("premium", False, True), False),
         ValueUpdated(value("free", False)),
     )
+    return store, row
+
+
+def test_the_detail_lists_each_context_and_says_unchanged_only_when_it_is() -> None:
+    store, row = premium_changed_free_not()
     changes = store.transitions_for(row)
     states = context_states(row, store.answers, changes)
     assert states == {"free": "unchanged", "eu": "evaluating…"}
@@ -366,15 +372,7 @@ def test_once_no_monitor_runs_a_waiting_context_is_not_evaluated_and_an_answer_s
     """A profile that could not be opened stopped the monitor before it (ui/app.py): nothing
     answers the contexts still waiting, and the row and the detail must not say `evaluating…`
     for good. They read as when evaluate refuses the credentials."""
-    store = store_of()
-    row = event()
-    feed(store, row)
-    feed(
-        store,
-        ValueUpdated(value("premium", True)),
-        TransitionRecorded(change("premium", False, True), False),
-        ValueUpdated(value("free", False)),
-    )
+    store, row = premium_changed_free_not()
     store.answers.stop()
     assert says(store, row).endswith("[premium] false → true; [free] unchanged; [eu] not evaluated")
     changes = store.transitions_for(row)
