@@ -43,6 +43,7 @@ from togul_monitor.ui.view.format import fmt_clock
 from togul_monitor.ui.view.found import FoundChange
 from togul_monitor.ui.view.rows import Row
 from togul_monitor.ui.view.words import wrap_words
+from togul_monitor.ui.widgets.scroll_size import keeps_layout
 
 __all__ = ["EventFeed", "environment_label", "row_text"]
 
@@ -215,13 +216,12 @@ class EventFeed(ScrollView, can_focus=True):
             self._relaying = False
 
     def _set_virtual_size(self, size: Size) -> None:
-        """Textual lays the whole screen out at every change of `virtual_size` (every new row:
-        most of a light stream's paint); the layout changes only when the scrollbar comes or
-        goes, so a height that keeps it only moves its thumb."""
-        old, window = self.virtual_size, self.container_size.height
+        """A new row lays the screen out only when it brings the scrollbar (scroll_size.py):
+        most of a light stream's paint was that layout."""
+        old = self.virtual_size
         if old == size:
             return
-        if old.width != size.width or (old.height > window) != (size.height > window):
+        if not keeps_layout(self, old, size):
             self.virtual_size = size
             return
         self.set_reactive(EventFeed.virtual_size, size)

@@ -331,8 +331,9 @@ class HistoryPane(LeanTable):
         column = self.columns[ColumnKey("entry")]
         column.label = Text("what".ljust(pad) + "detail")
         column.auto_width = False
-        # No sideways scrolling: a cut says `…`.
-        column.width = min(room, max([column.label.cell_len, *(row[1].cell_len for row in rows)]))
+        # No sideways scrolling: a cut says `…`. The pane's width whatever it holds: a new
+        # width of the table would lay the whole screen out again (ui/widgets/scroll_size.py).
+        column.width = room
         if rows:
             self.add_rows(rows)
         else:

@@ -14,6 +14,10 @@ machine, more than the feed's whole paint):
   renders of those rows only and repaints their lines; every other row's cache key (its row,
   column, cursor, styles and the unchanged counter) still holds, so its render is reused.
 
+A table's rows that change its height (a history pane showing another flag, values coming and
+going) lay the screen out again only when that moves something (ui/widgets/scroll_size.py):
+DataTable sets its `virtual_size` at every change, and Textual reflows the whole screen for it.
+
 `remove_rows` removes several rows with one numbering of those left: DataTable's `remove_row`
 numbers every row again for each one, so a batch of rows gone (flags the monitor forgot,
 core/deleted_flags.py) would cost rows × table.
@@ -26,20 +30,45 @@ DataTable paints, cell by cell and after updates.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
-from typing import Any
+from typing import Any, Self
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.cache import LRUCache
+from textual.geometry import Region, Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
+
+from togul_monitor.ui.widgets.scroll_size import keeps_layout
 
 SegmentLines = list[list[Segment]]
 
 
 class LeanTable(DataTable[Text]):
+    _sized_from: Size | None = None  # while DataTable sets a new virtual size: the old one
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        self._sized_from = self.virtual_size
+        try:
+            super()._update_dimensions(new_rows)
+        finally:
+            self._sized_from = None
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        old = self._sized_from
+        if layout and old is not None and keeps_layout(self, old, self.virtual_size):
+            layout = False  # the new virtual size moves nothing: the scrollbar's thumb only
+            self._scroll_update(self.virtual_size)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def _render_cell(
         self,
         row_index: int,
