@@ -178,3 +178,23 @@ def test_a_burst_selects_its_newest_flag_once_a_second_and_its_last_one_after_it
     reads.answer(reads.requested)
     screen.fire()  # `e` read: as a quiet tick would
     assert selected == ["a", "e", "f"]
+
+
+async def test_a_filter_that_hides_the_newest_row_selects_the_newest_row_it_shows(
+    emulator: EmulatorHandle,
+) -> None:
+    app = make_app(make_profile(emulator))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_live(pilot, app)
+        await changes(pilot, app, emulator, "dark-mode", "checkout-v2")
+        main = app.main
+        await wait_for(pilot, lambda: main.history_pane.flag_key == "checkout-v2", what="it")
+        await pilot.press("slash", *"!checkout", "enter")
+        await wait_for(pilot, lambda: main.filter.text == "!checkout", what="the filter")
+        assert newest_selected(app)
+        # The keys act on dark-mode's row, the newest shown: the history pane shows its flag.
+        await wait_for(pilot, lambda: main.history_pane.flag_key == "dark-mode", what="it")
+        assert main.selected_flag == "dark-mode"
+        await pilot.press("space", "space")  # paused, and resumed: it follows again
+        await changes(pilot, app, emulator, "beta-search")
+        await wait_for(pilot, lambda: main.history_pane.flag_key == "beta-search", what="it")

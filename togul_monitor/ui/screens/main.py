@@ -307,7 +307,7 @@ class MainScreen(Screen[None]):
         store = self.store
         if store.position - store.start <= SYNC_REFILTER_LIMIT:
             store.refilter(predicate)
-            self.painter.follow()
+            self.keys.follow(self.focused, self.selected_flag)
         else:
             rows = store.refilter_input()
             job, post = main_jobs.refilter, self.post_message
@@ -321,7 +321,7 @@ class MainScreen(Screen[None]):
     def _refilter_done(self, message: RefilterDone) -> None:
         if message.result.predicate is self.predicate:
             self.store.apply_refilter(message.result)
-            self.painter.follow()
+            self.keys.follow(self.focused, self.selected_flag)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -333,13 +333,12 @@ class MainScreen(Screen[None]):
             self.painter.new_rows()
             self.paint_texts()
         else:
-            self.painter.follow()
+            self.keys.follow(self.focused, self.selected_flag)
 
     def action_follow(self) -> None:  # from any pane: the keys then act on the newest row
         self.paused = False
-        self.painter.follow()  # the whole view, following
         self.set_focus(self.feed)  # now, not after this key: the newest row's flag is selected
-        self.keys.select_followed(self.focused, self.selected_flag)
+        self.keys.follow(self.focused, self.selected_flag)
 
     def action_detail(self) -> None:
         item = self.feed.cursor_item

@@ -115,6 +115,12 @@ class MainKeys:
         )
 
     # -- while the feed follows ----------------------------------------------------------------
+    def follow(self, focused: Widget | None, selected: str | None) -> None:
+        """The whole view again, following: the keys act on its newest row (a filter may have
+        hidden the one they acted on), and the history pane shows its flag."""
+        self.painter.follow()
+        self.select_followed(focused, selected)
+
     def select_followed(
         self, focused: Widget | None, selected: str | None, *, busy: bool = False
     ) -> None:
