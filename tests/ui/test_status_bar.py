@@ -309,3 +309,32 @@ async def test_at_80_columns_the_bar_shows_an_unreachable_address_and_why() -> N
         lines = painted()
         assert "◌ retrying" in lines[0], lines
         assert "nothing accepted the connection: 127.0.0.1:9" in lines[2], lines
+
+
+@pytest.mark.parametrize(
+    "state",
+    [ConnectionState.LIVE, ConnectionState.CONNECTING],
+    ids=["live", "connected-no-data-yet"],
+)
+def test_at_80_columns_a_long_profile_name_gives_way_to_paused_and_the_filter(
+    state: ConnectionState,
+) -> None:
+    name = "payments-platform-production-eu-west-1-canary"
+    info = StatusInfo(
+        profile=name,
+        environment="production",
+        state=state,
+        error="connected, no data yet" if state is ConnectionState.CONNECTING else None,
+        paused=True,
+        paused_new=3,
+        pending=3,
+        filter_text="type:flag",
+    )
+    first = render_status(info, narrow=True, width=80).plain.split("\n")[0]
+    assert len(first) <= 80
+    assert "PAUSED +3 new" in first and "production" in first
+    assert name not in first and first.startswith(f" {name[:7]}") and "… / production" in first
+    if state is ConnectionState.LIVE:
+        assert "filter: type:flag" in first
+    # With room to spare, the name is whole.
+    assert name in render_status(info, narrow=True, width=200).plain.split("\n")[0]

@@ -64,6 +64,7 @@ def render_notes(notes: Sequence[Note], narrow: bool) -> Text:
 STATE_CELLS = cell_len("◌ retrying in 9s")
 #: What the last attempt's error is said with while the stream connects again.
 LAST_ATTEMPT = "last attempt: "
+MIN_NAME = 8  # cells a cut profile name keeps: enough to tell one profile from another
 
 
 class _Head(NamedTuple):
@@ -74,11 +75,15 @@ class _Head(NamedTuple):
     mark: Text  # what it is said with: the last attempt's, while connecting again
 
 
-def _head(info: StatusInfo, narrow: bool) -> _Head:
+def _head(info: StatusInfo, narrow: bool, cut: int = 0) -> _Head:
     """The first line's start (who, where, the state) and the stream's error, if it shows one:
-    while retrying or stopped, or the last attempt's while the stream connects again."""
+    while retrying or stopped, or the last attempt's while the stream connects again. `cut`:
+    cells the profile's name gives up (with `…`, down to `MIN_NAME`)."""
     line = Text(" ")
-    line.append(safe_text(info.profile), style="bold")
+    name = Text(safe_text(info.profile), style="bold")
+    if cut > 0:
+        name.truncate(max(MIN_NAME, name.cell_len - cut), overflow="ellipsis")
+    line.append_text(name)
     line.append(" / ", style="dim")
     line.append(safe_text(info.environment or "all environments"))
     if info.environment and not info.environment_verified:
@@ -107,6 +112,37 @@ def _head(info: StatusInfo, narrow: bool) -> _Head:
     return _Head(line, start, error, reason, mark)
 
 
+def _fitted_head(info: StatusInfo, narrow: bool, width: int) -> _Head:
+    """`_head`, whose profile name gives way when the line is short (`width`; 0: not cut)
+    after the time format: the modes after the state (PAUSED, the filter) say what the feed
+    shows, and a cut line would lose them first."""
+    head = _head(info, narrow)
+    whole = head.line.cell_len + _modes(info, narrow).cell_len
+    if width <= 0 or whole <= width:
+        return head
+    over = whole - _time_cells(info) + 2 - width  # 2: the `…` that cuts the time, its space
+    return _head(info, narrow, cut=over) if over > 0 else head
+
+
+def _modes(info: StatusInfo, narrow: bool) -> Text:
+    """The view's modes, after the state on the first line."""
+    modes = Text()
+    if info.paused:
+        modes.append("  ❚❚ PAUSED", style="bold reverse yellow")
+        modes.append(" " + paused_label(info.paused_new, info.pending, narrow), style="yellow")
+    if info.filter_text:
+        modes.append("  filter: ", style="dim")
+        modes.append(safe_text(info.filter_text), style="cyan")
+    if info.hidden_types:
+        modes.append("  " + hidden_label(info.hidden_types, narrow), style="cyan")
+    modes.append(f"  time {info.time_mode}", style="dim")
+    return modes
+
+
+def _time_cells(info: StatusInfo) -> int:
+    return cell_len(f"  time {info.time_mode}")
+
+
 def _alone(line: Text, width: int) -> int:
     """The error's room on the first line once the modes give way: all but its parentheses and
     the `…` that says the modes were cut."""
@@ -127,7 +163,7 @@ def error_below(info: StatusInfo, narrow: bool, width: int) -> bool:
     """Whether `render_status` gives the stream's error a line of its own (the bar's height)."""
     if not (info.error_reason or info.last_error_reason) or info.switching or width <= 0:
         return False
-    return _below(_head(info, narrow), width)
+    return _below(_fitted_head(info, narrow, width), width)
 
 
 def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Text:
@@ -135,19 +171,10 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     third for the notes. With `width` (0: not cut), the stream's error takes the room the first
     line has left, the modes' too when it needs it, and each line is cut between words with
     `…`; a known failure the first line cannot hold whole leads the third line (`_below`)."""
-    head = _head(info, narrow)
+    head = _fitted_head(info, narrow, width)
     line, error, mark = head.line, head.error, head.mark
     below = _below(head, width)
-    modes = Text()
-    if info.paused:
-        modes.append("  ❚❚ PAUSED", style="bold reverse yellow")
-        modes.append(" " + paused_label(info.paused_new, info.pending, narrow), style="yellow")
-    if info.filter_text:
-        modes.append("  filter: ", style="dim")
-        modes.append(safe_text(info.filter_text), style="cyan")
-    if info.hidden_types:
-        modes.append("  " + hidden_label(info.hidden_types, narrow), style="cyan")
-    modes.append(f"  time {info.time_mode}", style="dim")
+    modes = _modes(info, narrow)
     if error is not None and not below:
         # The room the line has left, cut between words: the whole error when it fits, else
         # when the modes give way to it (`alone`). Else its reason alone (`nothing accepted
