@@ -163,7 +163,7 @@ def error_below(info: StatusInfo, narrow: bool, width: int) -> bool:
     """Whether `render_status` gives the stream's error a line of its own (the bar's height)."""
     if not (info.error_reason or info.last_error_reason) or info.switching or width <= 0:
         return False
-    return _below(_fitted_head(info, narrow, width), width)
+    return _below(_head(info, narrow), width)
 
 
 def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Text:
@@ -173,7 +173,8 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     `…`; a known failure the first line cannot hold whole leads the third line (`_below`)."""
     head = _fitted_head(info, narrow, width)
     line, error, mark = head.line, head.error, head.mark
-    below = _below(head, width)
+    # Decided on the whole name, as `error_below` decides the bar's height: without the modes.
+    below = _below(_head(info, narrow), width)
     modes = _modes(info, narrow)
     if error is not None and not below:
         # The room the line has left, cut between words: the whole error when it fits, else
