@@ -10,7 +10,7 @@ from togul_monitor.core import EvaluatorStatus, Monitor, MonitorSnapshot
 from togul_monitor.domain.events import ConnectionState, Status, StreamCounters
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.view.status import Note, StatusInfo, status_notes
-from togul_monitor.ui.widgets.status_bar import fit_words, render_status
+from togul_monitor.ui.widgets.status_bar import error_below, fit_words, render_status
 
 from .helpers import make_app, make_profile, wait_for, wait_live
 
@@ -338,3 +338,21 @@ def test_at_80_columns_a_long_profile_name_gives_way_to_paused_and_the_filter(
         assert "filter: type:flag" in first
     # With room to spare, the name is whole.
     assert name in render_status(info, narrow=True, width=200).plain.split("\n")[0]
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["following", "paused"])
+def test_the_bar_has_the_lines_its_height_was_given_whatever_the_modes(paused: bool) -> None:
+    """The bar's height comes from `error_below`, which sees no modes (they are the screen's):
+    the error's line must not come and go with PAUSED or the filter."""
+    for name in ("prod", "payments-platform-production-eu-west-1-canary"):
+        info = StatusInfo(
+            profile=name,
+            environment="production",
+            state=ConnectionState.RETRYING,
+            retry_in=5,
+            error="nothing accepted: 10.0.0.1:9",  # on the first line once the name is cut
+            error_reason="nothing accepted",
+        )
+        lines = 2 + error_below(info, True, 80)
+        shown = replace(info, paused=paused, paused_new=3, pending=3, filter_text="type:flag")
+        assert len(render_status(shown, narrow=True, width=80).plain.split("\n")) == lines
