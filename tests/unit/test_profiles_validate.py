@@ -254,8 +254,10 @@ def test_adhoc_url_profile(monkeypatch: pytest.MonkeyPatch) -> None:
         assert profile.base_url == "http://127.0.0.1:9999"
         assert profile.token == TOKEN and profile.environment_key == ""
         assert profile.name == "url-127.0.0.1-9999"
-    with pytest.raises(ConfigError, match="needs a credential"):
+    with pytest.raises(ConfigError, match="needs a credential") as missing:
         adhoc_profile(url="https://a.example")
+    # The options it names keep the secret out of the process list.
+    assert "--api-key-file or --token-file" in str(missing.value)
     with pytest.raises(ConfigError, match="refused"):
         adhoc_profile(url="http://a.example", api_key=SECRET)
     # No file, no name, TOGUL_BASE_URL set: an ad-hoc target from the variables.

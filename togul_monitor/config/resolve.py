@@ -214,7 +214,7 @@ def adhoc_profile(
     token = _given(token, "--token", TOKEN_VARIABLE, env)
     if not api_key and not token:
         raise ConfigError(
-            f"{source} needs a credential: --api-key or --token "
+            f"{source} needs a credential: --api-key-file or --token-file "
             f"(or {API_KEY_VARIABLE} / {TOKEN_VARIABLE})"
         )
     parts = urlsplit(url)
