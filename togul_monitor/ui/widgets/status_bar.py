@@ -1,7 +1,9 @@
 """The status bar: profile, environment, connection, rate sparkline, heartbeat age, lag, counts,
 and a third line, only when there is something to say: not recording, journal problems, values
 not evaluated (`view/status.py` builds what it shows, and where each note comes from), led by the
-stream's error when the first line cannot hold it whole.
+stream's error when the first line cannot hold it whole. On a short first line the time format
+gives way first, then the profile's name (cut with `…`): the state and the modes that say what
+the feed shows (PAUSED, the filter) stay.
 
 It renders a plain `Text` built from parts, so profile names and server error messages are
 shown literally. The main screen sets `info` a few times a second from the monitor's snapshot;
