@@ -6,8 +6,6 @@ flag lays nothing out."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import App, ComposeResult
 
@@ -16,7 +14,7 @@ from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.widgets.lean_table import LeanTable
 
 from .helpers import make_app, make_profile, wait_live
-from .test_feed_virtual_size import count_layouts
+from .test_feed_virtual_size import count_layouts, settled
 
 
 class Tables(App[None]):
@@ -25,17 +23,6 @@ class Tables(App[None]):
     def compose(self) -> ComposeResult:
         yield LeanTable(id="set")
         yield LeanTable(id="auto")
-
-
-async def settled(pilot: Any, layouts: list[object]) -> None:
-    """Until a pause brings no more layouts: a scrollbar that comes takes several, which a
-    loaded machine may spread over more than one pause."""
-    for _ in range(50):
-        seen = len(layouts)
-        await pilot.pause()
-        if len(layouts) == seen:
-            return
-    raise AssertionError("the layouts never settled")
 
 
 def add(table: LeanTable, first: int, count: int, width: int = 10) -> None:
@@ -58,10 +45,9 @@ async def test_rows_within_a_set_height_lay_nothing_out_until_the_scrollbar_come
         assert layouts == []
         assert table.virtual_size.height == 6
         add(table, 5, 10)  # 16 lines: the scrollbar comes, which narrows the table
-        await pilot.pause()
+        await settled(pilot, layouts)
         assert layouts != []
         assert table.show_vertical_scrollbar
-        await settled(pilot, layouts)
         layouts.clear()
         add(table, 15, 10)  # the scrollbar stays: only its thumb moves
         await pilot.pause()

@@ -14,9 +14,10 @@ machine, more than the feed's whole paint):
   renders of those rows only and repaints their lines; every other row's cache key (its row,
   column, cursor, styles and the unchanged counter) still holds, so its render is reused.
 
-A table's rows that change its height (a history pane showing another flag, values coming and
-going) lay the screen out again only when that moves something (ui/widgets/scroll_size.py):
-DataTable sets its `virtual_size` at every change, and Textual reflows the whole screen for it.
+A table's new rows (a history pane showing another flag, values added) lay the screen out again
+only when their height moves something (ui/widgets/scroll_size.py): DataTable sets its
+`virtual_size` at every change, and Textual reflows the whole screen for it. Removing rows
+still lays it out (`remove_rows`, as DataTable's `remove_row`): rare, a flag forgotten.
 
 `remove_rows` removes several rows with one numbering of those left: DataTable's `remove_row`
 numbers every row again for each one, so a batch of rows gone (flags the monitor forgot,
@@ -63,6 +64,9 @@ class LeanTable(DataTable[Text]):
         layout: bool = False,
         recompose: bool = False,
     ) -> Self:
+        # Also asked for by the scrollbars `_scroll_update` changes (`show_horizontal_scrollbar`
+        # is a layout reactive): `keeps_layout` reads them as they are by then, and lets that
+        # layout through.
         old = self._sized_from
         if layout and old is not None and keeps_layout(self, old, self.virtual_size):
             layout = False  # the new virtual size moves nothing: the scrollbar's thumb only

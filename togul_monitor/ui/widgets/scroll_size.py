@@ -20,7 +20,7 @@ def keeps_layout(widget: Widget, old: Size, new: Size) -> bool:
     """`widget`'s virtual size going from `old` to `new` leaves the layout as it is."""
     height = widget.styles.height
     if height is None or height.is_auto:
-        return False  # sized by what it holds: a new height moves what is around it
+        return False  # sized by what it holds (auto), or no height set here: laid out
     if old.width != new.width:
         return False
     if widget.styles.overflow_y != "auto":
