@@ -119,7 +119,7 @@ def test_listing_never_starts_the_emulator() -> None:
 def test_demo_takes_no_credentials() -> None:
     from togul_monitor.config.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="take no --api-key"):
+    with pytest.raises(ConfigError, match="take no credential"):
         with open_target(profile_name="demo-staging", api_key="tgl_sdk_x"):
             pass
     with pytest.raises(ConfigError, match="no environment 'stagign'"):

@@ -332,7 +332,7 @@ def test_tail_names_the_credential_the_server_rejected(short_lived: EmulatorHand
     assert f"rejected the credentials {mask_secret(creds.org_token)}" in result.stderr
     assert mask_secret(server_key) not in result.stderr
     assert "the token expired at" in result.stderr
-    assert "give a fresh token (--token or TOGUL_TOKEN)" in result.stderr
+    assert "give a fresh token (--token-file or TOGUL_TOKEN)" in result.stderr
 
 
 async def test_tail_says_when_a_token_refused_mid_run_ends_the_configuration_diffs(

@@ -101,7 +101,7 @@ async def test_a_token_refused_mid_run_is_said_and_cleared_when_taken_again() ->
             await wait_for(
                 pilot, lambda: "configuration diffs stopped" in third_line(), what="the note"
             )
-            assert "give a fresh token (--token or TOGUL_TOKEN)" in third_line(), third_line()
+            assert "give a fresh token (--token-file or TOGUL_TOKEN)" in third_line(), third_line()
             assert "HTTP 401" in third_line()
             await wait_for(pilot, lambda: any(t == TITLE for t, _ in said), what="the toast")
             emu.world.update_flag("production", "checkout-v2", default_value=False)

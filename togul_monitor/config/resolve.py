@@ -3,8 +3,9 @@
 Resolution order of `open_target` (the first that applies wins):
 
 1. `--demo`: the built-in `demo-production` (`--environment staging` picks `demo-staging`).
-2. `--url URL` (with `--api-key`/`--token`, or TOGUL_API_KEY / TOGUL_TOKEN): an ad-hoc profile,
-   not saved; its environment key is `--environment` or "" (enough to stream; evaluate needs it).
+2. `--url URL` (with `--api-key-file`/`--token-file`, or TOGUL_API_KEY / TOGUL_TOKEN): an
+   ad-hoc profile, not saved; its environment key is `--environment` or "" (enough to stream;
+   evaluate needs it).
 3. A profile name: `--profile NAME`, else TOGUL_MONITOR_PROFILE, else the file's
    `default_profile`, else the only profile in the file.
 4. No name and TOGUL_BASE_URL set: an ad-hoc profile from the TOGUL_* variables.
@@ -358,7 +359,8 @@ def open_target(
         key, source = found
         if api_key or token or (environment and not demo):
             raise ConfigError(
-                f"the {key} profiles take no --api-key, --token or --environment",
+                f"the {key} profiles take no credential (--api-key-file, --token-file) "
+                "or --environment",
                 profile=name,
                 hint=f"use --{key} --environment KEY for another of its environments",
             )

@@ -47,7 +47,7 @@ RELOAD_EVERY = 0.1  # ...reading it this often
 def login_hint(profile: Profile) -> str:
     if profile.source_file is not None:
         return f"log in again: togul-monitor login --profile {profile.name}"
-    return "give a fresh token (--token or TOGUL_TOKEN)"
+    return "give a fresh token (--token-file or TOGUL_TOKEN)"
 
 
 class ProfileTokens:

@@ -2,8 +2,9 @@
 and a third line, only when there is something to say: not recording, journal problems, values
 not evaluated (`view/status.py` builds what it shows, and where each note comes from), led by the
 stream's error when the first line cannot hold it whole. On a short first line the time format
-gives way first, then the profile's name (cut with `…`): the state and the modes that say what
-the feed shows (PAUSED, the filter) stay.
+gives way first, then the profile's name (cut with `…`, to `MIN_NAME`), so that the state and
+the modes that say what the feed shows (PAUSED, the filter) stay where the state and its error
+leave room for them (a long state or error still cuts them).
 
 It renders a plain `Text` built from parts, so profile names and server error messages are
 shown literally. The main screen sets `info` a few times a second from the monitor's snapshot;
@@ -66,7 +67,7 @@ def render_notes(notes: Sequence[Note], narrow: bool) -> Text:
 STATE_CELLS = cell_len("◌ retrying in 9s")
 #: What the last attempt's error is said with while the stream connects again.
 LAST_ATTEMPT = "last attempt: "
-MIN_NAME = 8  # cells a cut profile name keeps: enough to tell one profile from another
+MIN_NAME = 8  # cells a cut profile name keeps, its `…` included
 
 
 class _Head(NamedTuple):
@@ -122,7 +123,7 @@ def _fitted_head(info: StatusInfo, narrow: bool, width: int) -> _Head:
     whole = head.line.cell_len + _modes(info, narrow).cell_len
     if width <= 0 or whole <= width:
         return head
-    over = whole - _time_cells(info) + 2 - width  # 2: the `…` that cuts the time, its space
+    over = whole - _time_cells(info) + 1 - width  # 1: the `…` that cuts the time
     return _head(info, narrow, cut=over) if over > 0 else head
 
 
