@@ -115,20 +115,23 @@ def _head(info: StatusInfo, narrow: bool, cut: int = 0) -> _Head:
     return _Head(line, start, error, reason, mark)
 
 
-def _fitted_head(info: StatusInfo, narrow: bool, width: int) -> _Head:
-    """`_head`, whose profile name gives way when the line is short (`width`; 0: not cut)
-    after the time format: the modes after the state (PAUSED, the filter) say what the feed
-    shows, and a cut line would lose them first."""
-    head = _head(info, narrow)
-    whole = head.line.cell_len + _modes(info, narrow).cell_len
+def _fitted(head: _Head, modes: Text, info: StatusInfo, narrow: bool, width: int) -> _Head:
+    """`head` (the whole name's), whose profile name gives way when the line is short (`width`;
+    0: not cut) after the time format: the `modes` after the state (PAUSED, the filter) say
+    what the feed shows, and a cut line would lose them first."""
+    whole = head.line.cell_len + modes.cell_len
     if width <= 0 or whole <= width:
         return head
-    over = whole - _time_cells(info) + 1 - width  # 1: the `…` that cuts the time
+    over = whole - cell_len(_time_text(info)) + 1 - width  # 1: the `…` that cuts the time
     return _head(info, narrow, cut=over) if over > 0 else head
 
 
+def _time_text(info: StatusInfo) -> str:
+    return f"  time {info.time_mode}"
+
+
 def _modes(info: StatusInfo, narrow: bool) -> Text:
-    """The view's modes, after the state on the first line."""
+    """The view's modes, after the state on the first line; the time format last."""
     modes = Text()
     if info.paused:
         modes.append("  ❚❚ PAUSED", style="bold reverse yellow")
@@ -138,12 +141,8 @@ def _modes(info: StatusInfo, narrow: bool) -> Text:
         modes.append(safe_text(info.filter_text), style="cyan")
     if info.hidden_types:
         modes.append("  " + hidden_label(info.hidden_types, narrow), style="cyan")
-    modes.append(f"  time {info.time_mode}", style="dim")
+    modes.append(_time_text(info), style="dim")
     return modes
-
-
-def _time_cells(info: StatusInfo) -> int:
-    return cell_len(f"  time {info.time_mode}")
 
 
 def _alone(line: Text, width: int) -> int:
@@ -174,11 +173,11 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     third for the notes. With `width` (0: not cut), the stream's error takes the room the first
     line has left, the modes' too when it needs it, and each line is cut between words with
     `…`; a known failure the first line cannot hold whole leads the third line (`_below`)."""
-    head = _fitted_head(info, narrow, width)
-    line, error, mark = head.line, head.error, head.mark
+    whole, modes = _head(info, narrow), _modes(info, narrow)
     # Decided on the whole name, as `error_below` decides the bar's height: without the modes.
-    below = _below(_head(info, narrow), width)
-    modes = _modes(info, narrow)
+    below = _below(whole, width)
+    head = _fitted(whole, modes, info, narrow, width)
+    line, error, mark = head.line, head.error, head.mark
     if error is not None and not below:
         # The room the line has left, cut between words: the whole error when it fits, else
         # when the modes give way to it (`alone`). Else its reason alone (`nothing accepted
