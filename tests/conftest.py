@@ -11,13 +11,18 @@ import pytest
 import togul_monitor
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
+from .precompile import rewrite_all
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the package once, as an installed program is: the suite runs the program in a
     subprocess many times, and where PYTHONDONTWRITEBYTECODE is set (CI machines) each of them
-    compiled every module it imported anew. Done by the controller, before xdist's workers."""
+    compiled every module it imported anew. Done by the controller, before xdist's workers,
+    with the test modules' rewritten asserts (tests/precompile.py)."""
     if not hasattr(session.config, "workerinput"):
         compileall.compile_dir(Path(togul_monitor.__file__).parent, quiet=1)
+        if getattr(session.config.option, "numprocesses", None):
+            rewrite_all(Path(__file__).parent)
 
 
 @pytest.fixture(autouse=True)

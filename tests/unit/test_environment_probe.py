@@ -91,3 +91,12 @@ async def test_a_verdict_of_another_environment_leaves_no_not_verified_note() ->
     await envs._probe_task
     assert stopped and envs.notes == ()  # the stop says why; "not verified" would contradict it
     await envs.aclose()
+
+
+async def test_a_key_stream_learns_its_environment_from_the_first_event_it_brings() -> None:
+    envs = Environments("production")
+    envs.apply(StreamPlan(StreamCredentials(api_key="k")), Verification(True), None)
+    other = FlagEvent("flag.updated", "k", "env-2", 2, 2.0, None, 2.0)
+    envs.relevant([EVENT, other])
+    assert envs.environment_id == "env-1" and envs.names == {"env-1": "production"}
+    await envs.aclose()

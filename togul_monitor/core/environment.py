@@ -212,7 +212,7 @@ class Environments:
             self._probe_soon()
         if self.scoped_stream:
             if self.environment_id is None:
-                self._learn(batch[-1].environment_id)
+                self._learn(batch[0].environment_id)
             elif not self._checked:
                 self._checked = True
                 if batch[0].environment_id != self.environment_id:
