@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from togul_monitor.config.profiles import Profile
 from togul_monitor.core import MonitorThread
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage
+from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.view.empty_panes import feed_empty_message
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.rows import outage_text
-from togul_monitor.ui.view.status import StatusInfo
+from togul_monitor.ui.view.status import StatusInfo, status_info
 from togul_monitor.ui.widgets.status_bar import render_status
 
 from .helpers import make_app, make_profile, wait_for, wait_live
@@ -92,7 +93,7 @@ def cleared_text(events: int, **fields: object) -> str:
     store.received = events
     store.clear_view(0.0)
     shown = snapshot(**{"recording": False, **fields})
-    live = ConnectionState.LIVE
+    live = StatusInfo(state=ConnectionState.LIVE)
     return feed_empty_message(False, live, store, "production", shown, "utc", 0.0)
 
 
@@ -119,7 +120,8 @@ def test_a_paused_view_holding_events_back_blames_no_filter() -> None:
     store.clear_view(0.0)
     store.add_row(FlagEvent("flag.updated", "f", "env", 2, 1.0, "1", 1.0))
     assert store.pending_events == 1 and not store.view
-    said = feed_empty_message(False, ConnectionState.LIVE, store, "production", None, "utc", 0.0)
+    live = StatusInfo(state=ConnectionState.LIVE)
+    said = feed_empty_message(False, live, store, "production", None, "utc", 0.0)
     assert "filter" not in said and "cleared" in said
 
 
@@ -131,3 +133,38 @@ def test_paused_says_every_new_event_and_how_many_the_view_kept() -> None:
     assert "❚❚ PAUSED +12 new " in bar(12, 12)
     assert "PAUSED +16,600 new, the latest 5,000 kept " in bar(16_600, 5_000)
     assert "PAUSED +16,600 new, 5,000 kept " in bar(16_600, 5_000, narrow=True)
+
+
+def test_the_empty_feed_says_the_whole_reason_the_stream_is_down() -> None:
+    # The status bar has room for the reason; the feed, empty, for the words that fix it.
+    error = (
+        "cannot connect: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+        "self-signed certificate (_ssl.c:1006)"
+    )
+    status = Status(ConnectionState.RETRYING, at=1.0, attempt=2, next_try_at=3.0, error=error)
+    down = snapshot(profile_name="tls", status=status)
+    profile = Profile("tls", "https://togul.example", "production")
+    info = status_info(
+        profile=profile, status=status, switching=False, store=FeedStore(), snapshot=down, now=2.0
+    )
+    said = feed_empty_message(False, info, FeedStore(), "production", down, "utc", 2.0)
+    assert said == (
+        "Disconnected: cannot trust togul.example:443: certificate refused (self-signed "
+        "certificate); SSL_CERT_FILE (or SSL_CERT_DIR) may name the CA that signed it. "
+        "Retrying (the status bar says when)."
+    )
+    assert info.error == "certificate refused (self-signed certificate): togul.example:443"
+    # The next attempt keeps the reason (the bar keeps it too: `keep_last_error`).
+    again = Status(ConnectionState.CONNECTING, at=3.0)
+    info = status_info(
+        profile=profile,
+        status=again,
+        switching=False,
+        store=FeedStore(),
+        snapshot=snapshot(profile_name="tls", status=again),
+        now=3.0,
+        before=info,
+    )
+    said = feed_empty_message(False, info, FeedStore(), "production", None, "utc", 3.0)
+    assert said.startswith("Disconnected: cannot trust togul.example:443: certificate refused")
+    assert said.endswith("signed it. Connecting again…")

@@ -231,6 +231,17 @@ def test_json_writes_an_unusable_event_and_a_possible_gap_on_stdout_in_order() -
             "cannot connect: [Errno 101] Network is unreachable",
             "cannot reach api.example.invalid:443: the network is unreachable",
         ),
+        (
+            "cannot connect: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+            "self-signed certificate (_ssl.c:1006)",
+            "cannot trust api.example.invalid:443: certificate refused (self-signed "
+            "certificate); SSL_CERT_FILE (or SSL_CERT_DIR) may name the CA that signed it",
+        ),
+        (  # a CA file would not help: no hint
+            "cannot connect: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+            "certificate has expired (_ssl.c:1006)",
+            "cannot trust api.example.invalid:443: certificate refused (certificate has expired)",
+        ),
         ("server error (HTTP 503)", "server error (HTTP 503)"),
     ],
 )

@@ -56,6 +56,16 @@ _CONNECT_FAILURES: tuple[tuple[tuple[str, ...], str, str, str], ...] = (
 )
 
 
+#: How Python's ssl module words a certificate the client would not trust; what follows it says
+#: why (`self-signed certificate`, `certificate has expired`, `Hostname mismatch, …`).
+_CERTIFICATE = "certificate verify failed"
+_SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)\s*$")
+#: Where a private CA's certificate is given (httpx reads these for every `https://` client):
+#: said when the signer is what was not trusted, not for an expired certificate or another host's.
+CA_HINT = "SSL_CERT_FILE (or SSL_CERT_DIR) may name the CA that signed it"
+_UNKNOWN_SIGNER = ("self-signed", "self signed", "issuer")
+
+
 class PlainError(NamedTuple):
     """A stream error in words: `text` whole (tail's line), `reason` the words that matter
     (None: not a failure this module knows; `text` is all there is), `brief` the reason first."""
@@ -91,6 +101,8 @@ def plain_words(error: str, url: str) -> PlainError:
     lower = text.lower()
     host, where = _where(url)
     if lower.startswith("cannot connect"):
+        if _CERTIFICATE in lower:
+            return _untrusted(text, where)
         for needles, place, reason, target in _CONNECT_FAILURES:
             if any(needle in lower for needle in needles):
                 said = place.format(host=host, where=where)
@@ -102,6 +114,17 @@ def plain_words(error: str, url: str) -> PlainError:
     if lower.startswith("connect timed out"):
         return PlainError(f"{where} did not answer: {text}", "did not answer", where)
     return PlainError(text)
+
+
+def _untrusted(text: str, where: str) -> PlainError:
+    """A certificate failure: why the certificate was refused and, when its signer is unknown
+    here, where a private CA goes: a retry meets the same certificate until the server's or
+    this machine's trust changes, so the words say what would change it."""
+    why = text[text.lower().index(_CERTIFICATE) + len(_CERTIFICATE) :].lstrip(" :")
+    why = _SSL_SOURCE.sub("", why).rstrip(". ") or "not trusted"
+    reason = f"certificate refused ({why})"
+    hint = f"; {CA_HINT}" if any(word in why.lower() for word in _UNKNOWN_SIGNER) else ""
+    return PlainError(f"cannot trust {where}: {reason}{hint}", reason, where)
 
 
 def plain_error(error: str, url: str) -> str:

@@ -250,7 +250,7 @@ class MainPainter:
         self.status_bar.info = info
         environment = profile.environment_key or "this target"
         feed_message = feed_empty_message(
-            switching, info.state, self.store, environment, snapshot, self.feed.time_mode, now
+            switching, info, self.store, environment, snapshot, self.feed.time_mode, now
         )
         if feed_message != self.feed.empty_message:
             self.feed.empty_message = feed_message

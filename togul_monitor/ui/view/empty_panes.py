@@ -12,6 +12,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import ConnectionState
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock
+from togul_monitor.ui.view.status import StatusInfo
 
 if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py)
     from togul_monitor.core import MonitorSnapshot
@@ -19,14 +20,17 @@ if TYPE_CHECKING:  # the monitor's modules load after the first frame (ui/app.py
 
 def feed_empty_message(
     switching: bool,
-    state: ConnectionState,
+    status: StatusInfo,
     store: FeedStore,
     environment: str,
     snapshot: MonitorSnapshot | None = None,
     time_mode: str = "local",
     now: float = 0.0,
 ) -> str:
-    """What the empty feed says, so an empty pane never looks like a broken one."""
+    """What the empty feed says, so an empty pane never looks like a broken one. While the
+    stream is down, why, whole: the status bar has room for the reason only, and the words
+    after it (how to trust a private CA, say) are what fixes it."""
+    state = status.state
     if switching:  # only once a profile ran: the first start is "Connecting…"
         return "Switching profile…"
     if state is ConnectionState.LIVE:
@@ -38,7 +42,13 @@ def feed_empty_message(
             return _cleared_message(store, snapshot, environment, time_mode, now)
         return f"Live. No changes in {environment} yet: they appear here as they happen."
     if state is ConnectionState.RETRYING:
+        if status.error_text:
+            said = status.error_text.rstrip(".")
+            return f"Disconnected: {said}. Retrying (the status bar says when)."
         return "Disconnected: retrying (see the status bar)."
+    if state is ConnectionState.CONNECTING and status.last_error_text:
+        # The next attempt: the last one's reason stays, not a bare "Connecting…" every cycle.
+        return f"Disconnected: {status.last_error_text.rstrip('.')}. Connecting again…"
     if state is ConnectionState.STOPPED:
         return "The stream stopped."
     return "Connecting…"

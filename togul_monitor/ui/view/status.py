@@ -47,10 +47,12 @@ class StatusInfo(msgspec.Struct):
     retry_in: float | None = None
     error: str | None = None  # in plain words, the reason first (support/plain_errors.py)
     error_reason: str | None = None  # its words that matter, kept whole when the room is short
+    error_text: str | None = None  # all of it, as `tail` says it (what the empty feed says)
     # Connecting again after a failure: the failed attempt's error and reason (as `error`'s),
     # shown until the stream is live again (`keep_last_error`): the bar keeps its place for it.
     last_error: str | None = None
     last_error_reason: str | None = None
+    last_error_text: str | None = None
     rate: Sequence[int] = ()
     heartbeat_age: float | None = None
     silent: float | None = None  # a live stream silent for longer than it should be (`silence`)
@@ -220,7 +222,7 @@ def status_info(
             info.notes = (Note(text, short, "bold yellow"), *info.notes)
     if info.error:  # as `tail` words it, the reason first: a cut loses the host, not it
         words = plain_words(info.error, profile.base_url)
-        info.error, info.error_reason = words.brief, words.reason
+        info.error, info.error_reason, info.error_text = words.brief, words.reason, words.text
     if before is not None:
         keep_last_error(info, before)
     if store.skipped:
@@ -248,8 +250,10 @@ def keep_last_error(info: StatusInfo, before: StatusInfo) -> None:
         return
     if before.error and before.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
         info.last_error, info.last_error_reason = before.error, before.error_reason
+        info.last_error_text = before.error_text
     else:
         info.last_error, info.last_error_reason = before.last_error, before.last_error_reason
+        info.last_error_text = before.last_error_text
 
 
 #: Seconds without a byte after which a stream that was busy (BUSY_EVENTS in the BUSY_WINDOW
