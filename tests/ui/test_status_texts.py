@@ -168,3 +168,35 @@ def test_the_empty_feed_says_the_whole_reason_the_stream_is_down() -> None:
     said = feed_empty_message(False, info, FeedStore(), "production", None, "utc", 3.0)
     assert said.startswith("Disconnected: cannot trust togul.example:443: certificate refused")
     assert said.endswith("signed it. Connecting again…")
+
+
+def test_a_server_that_does_not_answer_is_said_from_the_profiles_start_on() -> None:
+    profile = Profile("silent", "http://127.0.0.1:9", "production")
+    opened = Status(ConnectionState.CONNECTING, at=100.0)  # the screen's, as the profile opens
+
+    def info_at(now: float, shown: object = None, before: StatusInfo | None = None) -> StatusInfo:
+        return status_info(
+            profile=profile,
+            status=opened,
+            switching=False,
+            store=FeedStore(),
+            snapshot=shown,  # type: ignore[arg-type]
+            now=now,
+            before=before,
+        )
+
+    assert info_at(102.0).no_answer is None  # a moment: nothing to say
+    starting = info_at(104.0)  # the start's checks, before the monitor has a snapshot
+    assert starting.no_answer == 4.0
+    assert "◌ connecting · no answer 4s" in render_status(starting, width=80).plain
+    said = feed_empty_message(False, starting, FeedStore(), "production", None, "utc", 104.0)
+    assert said == "Connecting… no answer for 4 s yet."
+    # The first attempt begins later: the count goes on from the start, it does not begin again.
+    attempt = snapshot(profile_name="silent", status=Status(ConnectionState.CONNECTING, at=105.0))
+    assert info_at(110.0, attempt, before=starting).no_answer == 10.0
+    # An answer (connected, no data yet) or a failure ends it; the next attempt counts anew.
+    failed = Status(ConnectionState.RETRYING, at=190.0, attempt=1, error="no data for 90 s")
+    down = info_at(191.0, snapshot(profile_name="silent", status=failed), before=starting)
+    assert down.no_answer is None and "no answer" not in render_status(down, width=120).plain
+    again = snapshot(profile_name="silent", status=Status(ConnectionState.CONNECTING, at=195.0))
+    assert info_at(199.0, again, before=down).no_answer == 4.0

@@ -49,6 +49,8 @@ def feed_empty_message(
     if state is ConnectionState.CONNECTING and status.last_error_text:
         # The next attempt: the last one's reason stays, not a bare "Connecting…" every cycle.
         return f"Disconnected: {status.last_error_text.rstrip('.')}. Connecting again…"
+    if state is ConnectionState.CONNECTING and status.no_answer is not None:
+        return f"Connecting… no answer for {status.no_answer:.0f} s yet."
     if state is ConnectionState.STOPPED:
         return "The stream stopped."
     return "Connecting…"

@@ -56,6 +56,11 @@ class StatusInfo(msgspec.Struct):
     rate: Sequence[int] = ()
     heartbeat_age: float | None = None
     silent: float | None = None  # a live stream silent for longer than it should be (`silence`)
+    # Connecting this long with no answer yet (from NO_ANSWER_SHOWN on): a server that took the
+    # connection and says nothing is given up only at the read timeout. Counted from
+    # `connecting_since`: the profile's start, through its checks and on into the first attempt.
+    no_answer: float | None = None
+    connecting_since: float | None = None
     lag: float | None = None
     malformed: int = 0
     duplicates: int = 0
@@ -223,6 +228,13 @@ def status_info(
     if info.error:  # as `tail` words it, the reason first: a cut loses the host, not it
         words = plain_words(info.error, profile.base_url)
         info.error, info.error_reason, info.error_text = words.brief, words.reason, words.text
+    if info.state is ConnectionState.CONNECTING and not info.error and not switching:
+        since = snapshot.status.at if snapshot is not None else status.at
+        if before is not None and before.connecting_since is not None:
+            if before.profile == info.profile and not before.switching:
+                since = min(since, before.connecting_since)
+        info.connecting_since = since
+        info.no_answer = now - since if now - since >= NO_ANSWER_SHOWN else None
     if before is not None:
         keep_last_error(info, before)
     if store.skipped:
@@ -256,6 +268,8 @@ def keep_last_error(info: StatusInfo, before: StatusInfo) -> None:
         info.last_error_text = before.last_error_text
 
 
+#: Seconds an attempt (or the start's checks) may wait for the server before the bar says so.
+NO_ANSWER_SHOWN = 3.0
 #: Seconds without a byte after which a stream that was busy (BUSY_EVENTS in the BUSY_WINDOW
 #: seconds before the silence) is said to be silent: one that quiet would get a heartbeat only
 #: after the heartbeat interval, and the read timeout gives up only after three.

@@ -105,6 +105,8 @@ def _head(info: StatusInfo, narrow: bool, cut: int = 0) -> _Head:
             # Live, and nothing (not even a heartbeat) for longer than expected: a stall shows
             # before the read timeout calls it one.
             line.append(f" · no data {fmt_age(info.silent)}", style="bold yellow")
+        if info.no_answer is not None and info.state is ConnectionState.CONNECTING:
+            line.append(f" · no answer {fmt_age(info.no_answer)}", style="bold yellow")
         if info.state is ConnectionState.RETRYING and info.retry_in is not None:
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
         if info.error and info.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
