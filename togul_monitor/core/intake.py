@@ -209,12 +209,9 @@ class Intake:
                         self._flush_scheduled = True
                         loop.call_soon(self._flush_soon)
                         journal = self.journal
-                        if (
-                            journal is not None
-                            and journal.pending > JOURNAL_HIGH_WATER
-                            and journal.writing
-                        ):
-                            await self._wait_for_journal(journal)
+                        if journal is not None and journal.pending > JOURNAL_HIGH_WATER:
+                            if journal.writing:
+                                await self._wait_for_journal(journal)
             finally:
                 flush()
         except asyncio.CancelledError:
@@ -276,6 +273,7 @@ class Intake:
         if isinstance(item, Status):
             live = item.state is ConnectionState.LIVE
             if self.status.state is ConnectionState.LIVE and not live:
+                self.last_lag = None  # measured again on the next connection's live events
                 self.watched.end()
                 self._on_blind(True)  # until the outage is decided
                 self._lost_at = item.at
@@ -389,7 +387,9 @@ class Intake:
         last = batch[-1]
         # One batch is one network read: microseconds apart, so one bucket is exact enough.
         self.rates.add(last.received_at, len(batch))
-        self.last_lag = last.received_at - last.timestamp
+        # Lag is the live stream's: a replay's age is its outage's. (Timestamps are whole seconds.)
+        if last.timestamp + 1 > self.status.at:
+            self.last_lag = last.received_at - last.timestamp
         self._on_events(batch)
         self._on_change()
 
