@@ -48,12 +48,7 @@ from togul_monitor.client.sse import MAX_EVENT, MAX_LINE
 from togul_monitor.client.sse_fast import FastParsed, FastSSEDecoder
 from togul_monitor.client.tls import trust_env_for
 from togul_monitor.client.tokens import TokenKeeper, auth_headers, renew_once
-from togul_monitor.domain.events import (
-    ConnectionState,
-    Status,
-    StreamCounters,
-    StreamItem,
-)
+from togul_monitor.domain.events import ConnectionState, Status, StreamCounters, StreamItem
 from togul_monitor.protocol import STREAM_PATH
 from togul_monitor.support.text import safe_text
 
@@ -91,6 +86,7 @@ class StreamClient:
         max_line: int = MAX_LINE,
         max_event: int = MAX_EVENT,
         allow_insecure: bool = False,
+        silence_hint: str = "",
     ) -> None:
         self.url = base_url.rstrip("/") + STREAM_PATH
         self.tokens = tokens  # a Bearer token kept fresh (tokens.py): read per connection
@@ -103,10 +99,10 @@ class StreamClient:
         self._timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=10.0, pool=10.0
         )
-        self._clock = clock
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._verify = verify
+        self._clock, self._monotonic, self._sleep, self._verify = clock, monotonic, sleep, verify
+        #: Said after a read timeout's error when no heartbeat came on that connection: why the
+        #: read timeout may be too short for the server (core/stream_factory.py `silence_hint`).
+        self.silence_hint = silence_hint
         self._allow_insecure = allow_insecure  # plain http to any host, redirects included
         self._limits = (max_line, max_event)  # the decoder's caps, in characters
         self.backoff = Backoff(random=random)
@@ -375,6 +371,8 @@ class StreamClient:
         except httpx.HTTPError as exc:
             error = describe(exc, self.read_timeout)
             timed_out = isinstance(exc, httpx.ReadTimeout)
+            if timed_out and self.silence_hint and (self.last_heartbeat_at or 0.0) < now:
+                error = f"{error}; {self.silence_hint}"
         finally:
             if live:  # else the outage goes on: this connection never brought anything
                 self._outages.lost(last_byte_at)

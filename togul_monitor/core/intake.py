@@ -388,7 +388,7 @@ class Intake:
         # One batch is one network read: microseconds apart, so one bucket is exact enough.
         self.rates.add(last.received_at, len(batch))
         # Lag is the live stream's: a replay's age is its outage's. (Timestamps are whole seconds.)
-        if last.timestamp + 1 > self.status.at:
+        if last.timestamp + 1 >= self.status.at:
             self.last_lag = last.received_at - last.timestamp
         self._on_events(batch)
         self._on_change()

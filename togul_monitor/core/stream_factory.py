@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from togul_monitor.client.outages import ResumePoint
+from togul_monitor.config.entry import DEFAULT_HEARTBEAT_SECONDS
 from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import StreamCounters, StreamItem
 
@@ -55,4 +56,17 @@ def default_stream_factory(
         clock=clock,
         resumed=resumed,
         allow_insecure=profile.allow_insecure,
+        silence_hint=silence_hint(profile.heartbeat_seconds),
+    )
+
+
+def silence_hint(heartbeat: float) -> str:
+    """What a read timeout adds when no heartbeat came on its connection and the profile's
+    heartbeat is shorter than Togul's: the stream would otherwise be given up, and taken again,
+    on every quiet spell, the fix nowhere said."""
+    if heartbeat >= DEFAULT_HEARTBEAT_SECONDS:
+        return ""
+    return (
+        f"no heartbeat came: Togul sends one every {DEFAULT_HEARTBEAT_SECONDS:g} s, this "
+        f"profile's heartbeat_seconds is {heartbeat:g}"
     )
