@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from togul_monitor.cli import cli
+from togul_monitor.cli import cli, tail_loop
 from togul_monitor.cli.tail import run_tail
 from togul_monitor.domain.filters import parse_filter
 from togul_monitor.emulator.harness import EmulatorHandle
@@ -284,6 +284,31 @@ def test_give_up_after_counts_the_start_too() -> None:
         "tail: giving up: the stream has not been live for 0.5 s (--give-up-after): the monitor "
         "was still starting (the environment's lookup, the key's check, the journal)"
     )
+
+
+def test_an_attempt_nothing_answers_is_said_before_the_read_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that takes the connection and sends nothing: the read timeout (90 s) is far;
+    `tail` says, once the attempt has waited a while, that nothing answered yet."""
+    monkeypatch.setattr(tail_loop, "NO_ANSWER_SAID", 0.3)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections are queued, never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        # A key of scope stream: no key check at the start, the stream is the first request.
+        args = ["tail", "--url", url, "--api-key", "tgl_str_0123456789abcdef0000"]
+        result = CliRunner().invoke(
+            cli, [*args, "--environment", "qa", "--give-up-after", "1.5s", "--no-record"]
+        )
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.splitlines()
+    start = lines.index(f"tail: connecting to {url}/api/v1/stream")
+    assert lines[start + 1 :] == [
+        "tail: no answer yet, 0.3 s after connecting (an attempt that brings nothing is given "
+        "up after 90 s, then made again)",
+        "tail: giving up: the stream has not been live for 1.5 s (--give-up-after)",
+    ]
 
 
 @pytest.mark.parametrize("value", ["soon", "0s", "-5m", "5 parsecs"])

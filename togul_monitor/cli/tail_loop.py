@@ -52,6 +52,9 @@ from togul_monitor.domain.events import (
 from togul_monitor.support.text import mask_secret, safe_text
 
 SETTLE_SECONDS = 5.0  # --count: longest wait for what the last events caused (values, diffs)
+#: Seconds an attempt may go unanswered before `tail` says so, once: a server that took the
+#: connection and sends nothing is given up only at the read timeout (90 s by default).
+NO_ANSWER_SAID = 5.0
 
 
 class Batches(Protocol):
@@ -103,27 +106,39 @@ class _GaveUp(Exception):
     pass
 
 
+class _NoAnswer(Exception):
+    pass
+
+
 async def _next(
-    source: Batches, down_since: float | None, give_up_after: float | None, hold: float | None
+    source: Batches,
+    down_since: float | None,
+    give_up_after: float | None,
+    hold: float | None,
+    no_answer_at: float | None = None,
 ) -> Sequence[object]:
     """The next updates; `_GaveUp` when the stream has been down since `down_since` (loop time)
-    for `give_up_after` seconds; none when found lines are held (cli/tail_found.py) and `hold`
-    seconds passed first; StopAsyncIteration at the end."""
+    for `give_up_after` seconds; `_NoAnswer` when none came by `no_answer_at` (loop time); none
+    when found lines are held (cli/tail_found.py) and `hold` seconds passed first;
+    StopAsyncIteration at the end."""
     if hold is not None:  # live (a status that is not lets them go): no giving up
         try:
             return await source.batch(max(hold, 0.001))  # what waits is read first
         except asyncio.TimeoutError:
             return ()
-    if give_up_after is None or down_since is None:
+    give_up = None
+    if give_up_after is not None and down_since is not None:
+        give_up = down_since + give_up_after
+    deadline = min((at for at in (give_up, no_answer_at) if at is not None), default=None)
+    if deadline is None:
         return await source.batch()
-    left = down_since + give_up_after - asyncio.get_running_loop().time()
     # Past the time (the reader held the tail back, say): what already waits is read first,
     # a status there may say the stream is live again.
-    left = max(left, 0.001)
+    left = max(deadline - asyncio.get_running_loop().time(), 0.001)
     try:
         return await source.batch(left)
     except asyncio.TimeoutError:
-        raise _GaveUp from None
+        raise (_GaveUp if deadline == give_up else _NoAnswer) from None
 
 
 def _runs(batch: Sequence[object]) -> list[tuple[int, int]]:
@@ -195,14 +210,24 @@ async def print_updates(
         down_since: float | None = loop.time() if started_at is None else started_at  # not live
         printed = 0
         found = printer.found
+        waiting: float | None = None  # when an attempt began that nothing has answered yet
         while True:
             # A reader that does not read: stop taking updates while the writer is full; the
             # monitor goes on and drops what overflows its own buffer, which is said (`Dropped`).
             await printer.output.room()
+            no_answer_at = None if waiting is None else waiting + NO_ANSWER_SAID
             try:
-                batch = await _next(source, down_since, give_up_after, found.left())
+                batch = await _next(source, down_since, give_up_after, found.left(), no_answer_at)
             except StopAsyncIteration:
                 return EXIT_FAILED
+            except _NoAnswer:
+                waiting = None  # said once an attempt
+                timeout = max(profile.read_timeout, 1.0)  # the stream client's
+                printer.say(
+                    f"no answer yet, {NO_ANSWER_SAID:g} s after connecting (an attempt that "
+                    f"brings nothing is given up after {timeout:g} s, then made again)"
+                )
+                continue
             except _GaveUp:
                 assert give_up_after is not None
                 why = f"; last error: {printer.last_error}" if printer.last_error else ""
@@ -254,6 +279,8 @@ async def print_updates(
                     continue  # value bookkeeping and heartbeats: not worth a line
                 printer.note(item)
                 if isinstance(item, Status):
+                    answered = item.state is not ConnectionState.CONNECTING or item.error
+                    waiting = None if answered else loop.time()
                     if item.state is ConnectionState.LIVE:
                         down_since = None
                     elif down_since is None:
