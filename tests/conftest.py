@@ -11,7 +11,9 @@ import pytest
 import togul_monitor
 from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
-from .precompile import rewrite_all
+from .precompile import after_session, before_workers
+
+_REWRITTEN = pytest.StashKey[list[str]]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -21,8 +23,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     with the test modules' rewritten asserts (tests/precompile.py)."""
     if not hasattr(session.config, "workerinput"):
         compileall.compile_dir(Path(togul_monitor.__file__).parent, quiet=1)
-        if getattr(session.config.option, "numprocesses", None):
-            rewrite_all(Path(__file__).parent)
+        session.config.stash[_REWRITTEN] = before_workers(session.config, Path(__file__).parent)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    after_session(session.config.stash.get(_REWRITTEN, []))
 
 
 @pytest.fixture(autouse=True)

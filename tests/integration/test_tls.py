@@ -18,11 +18,23 @@ import pytest
 from click.testing import CliRunner
 
 from togul_monitor.cli import cli
+from togul_monitor.client.tls import ca_problem
+from togul_monitor.config.errors import ConfigError
+from togul_monitor.config.profiles import Profile
+from togul_monitor.core.environment import prepare
 from togul_monitor.emulator.harness import EmulatorHandle
 
 from .test_stream_tail import activity, events_of
 
 TLS = Path(__file__).resolve().parent.parent / "tls"
+PROXIES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The front is on this machine: a proxy from the environment could not reach it."""
+    for name in PROXIES:
+        monkeypatch.delenv(name, raising=False)
 
 
 async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -110,3 +122,32 @@ def test_with_the_ca_named_by_ssl_cert_file_the_stream_is_read(
     events = events_of(result.stdout)
     assert len(events) == 2 and {e["flag_key"] for e in events} == {"new-dashboard"}
     assert events[0]["environment_key"] == "production"  # the key's check passed over TLS too
+
+
+@pytest.mark.parametrize(
+    ("variable", "name", "said"),
+    [
+        ("SSL_CERT_FILE", "missing.pem", "which is no CA file this can read: No such file"),
+        ("SSL_CERT_FILE", "notes.txt", "which is no CA file this can read: [X509"),
+        ("SSL_CERT_DIR", "missing", "which is not a folder"),
+    ],
+)
+def test_a_ca_file_that_cannot_be_read_is_said_before_anything_connects(
+    variable: str, name: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx loads it as each client is made: a traceback from the first request, before.
+    (tmp_path / "notes.txt").write_text("not a certificate\n")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / name))
+    args = ["tail", "--url", "https://127.0.0.1:9", "--api-key", "tgl_sdk_0123456789abcdef0000"]
+    result = CliRunner().invoke(cli, [*args, "--environment", "qa", "--no-record"])
+    assert result.exit_code == 2, result.output
+    line = result.stderr.splitlines()[-1]  # after the warning about a key on the command line
+    assert line.startswith(f"tail: {variable} names '{tmp_path / name}', {said}"), line
+    # A monitor started otherwise (the TUI's profile switch) is stopped with the same words.
+    profile = Profile("tls", "https://127.0.0.1:9", "qa", api_key="tgl_sdk_0123456789abcdef0000")
+    with pytest.raises(ConfigError, match=f"^{variable} names "):
+        asyncio.run(prepare(profile, None))
+    # Plain http never reads them.
+    assert ca_problem("http://127.0.0.1:9") is None

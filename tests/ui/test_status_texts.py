@@ -10,7 +10,13 @@ import pytest
 
 from togul_monitor.config.profiles import Profile
 from togul_monitor.core import MonitorThread
-from togul_monitor.domain.events import ConnectionState, FlagEvent, Outage, Status
+from togul_monitor.domain.events import (
+    ConnectionState,
+    FlagEvent,
+    Outage,
+    Status,
+    StreamCounters,
+)
 from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.ui.view.empty_panes import feed_empty_message
 from togul_monitor.ui.view.feed_store import FeedStore
@@ -81,9 +87,13 @@ def test_a_long_error_uses_the_room_there_is_and_is_cut_between_words() -> None:
     )
     wide = render_status(info, width=200).plain.split("\n")[0]
     assert f"({DNS})" in wide  # room to spare: all of it (it was cut at 48 characters)
-    narrow = render_status(info, width=100).plain.split("\n")[0]
-    assert len(narrow) <= 100 and "…" in narrow
-    cut = narrow[narrow.index("(") + 1 : narrow.index("…")]
+    # Short of room on the first line: a line of its own, whole when it fits, and the modes
+    # (a filter, PAUSED) keep theirs.
+    first, _, third = render_status(info, width=100).plain.split("\n")
+    assert third == f" {DNS}" and "time local" in first and "(" not in first
+    third = render_status(info, width=60).plain.split("\n")[2]
+    assert len(third) <= 60 and third.endswith("…")
+    cut = third[1:-1]
     assert DNS.startswith(cut) and DNS[len(cut)] == " "  # at a space, not inside "known"
 
 
@@ -199,4 +209,10 @@ def test_a_server_that_does_not_answer_is_said_from_the_profiles_start_on() -> N
     down = info_at(191.0, snapshot(profile_name="silent", status=failed), before=starting)
     assert down.no_answer is None and "no answer" not in render_status(down, width=120).plain
     again = snapshot(profile_name="silent", status=Status(ConnectionState.CONNECTING, at=195.0))
-    assert info_at(199.0, again, before=down).no_answer == 4.0
+    waited = info_at(199.0, again, before=down)
+    assert waited.no_answer == 4.0
+    # `r` starts another attempt at once (the stream's reconnect count moves): counted anew.
+    counters = StreamCounters(reconnects=1)
+    restarted = Status(ConnectionState.CONNECTING, at=200.0)
+    after_r = snapshot(profile_name="silent", status=restarted, counters=counters)
+    assert info_at(204.0, after_r, before=waited).no_answer == 4.0

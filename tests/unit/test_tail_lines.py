@@ -237,6 +237,12 @@ def test_json_writes_an_unusable_event_and_a_possible_gap_on_stdout_in_order() -
             "cannot trust api.example.invalid:443: certificate refused (self-signed "
             "certificate); SSL_CERT_FILE (or SSL_CERT_DIR) may name the CA that signed it",
         ),
+        (  # another host's certificate: no hint, whatever the host is called
+            "cannot connect: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+            "Hostname mismatch, certificate is not valid for 'issuer-api.example'. (_ssl.c:1006)",
+            "cannot trust api.example.invalid:443: certificate refused (Hostname mismatch, "
+            "certificate is not valid for 'issuer-api.example')",
+        ),
         (  # a CA file would not help: no hint
             "cannot connect: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
             "certificate has expired (_ssl.c:1006)",

@@ -171,7 +171,18 @@ def open_target(target: Target, *, demo_fallback: bool = False) -> Iterator[Prof
         environment=target.environment,
         demo_fallback=demo_fallback,
     ) as profile:
+        check_ca_files(profile.base_url)
         yield profile
+
+
+def check_ca_files(base_url: str) -> None:
+    """A ConfigError, before anything connects, when `SSL_CERT_FILE` or `SSL_CERT_DIR` names
+    what cannot be used for an `https://` `base_url`: every client made would raise."""
+    from togul_monitor.client.tls import ca_problem
+
+    problem = ca_problem(base_url)
+    if problem is not None:
+        raise ConfigError(safe_text(problem))
 
 
 def target_name(target: Target, *, demo_fallback: bool = False) -> str | None:

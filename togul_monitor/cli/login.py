@@ -24,6 +24,7 @@ import click
 from togul_monitor.cli.common import (
     EXIT_CREDENTIALS,
     EXIT_FAILED,
+    check_ca_files,
     group_choices,
     reports_config_errors,
 )
@@ -74,6 +75,7 @@ def login(
     else:
         same_place(entry, url, environment, config.path)
         new = False
+    check_ca_files(entry.base_url)
     where = display_url(entry.base_url)
     if stdin_is_terminal():
         username = email or ask(f"Email for {where}")

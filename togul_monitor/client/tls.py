@@ -14,10 +14,17 @@ proxy is, and a remote proxy could not reach this machine's loopback anyway. So 
 loopback target is always reached directly, whatever the environment says (as Go's
 net/http does for localhost); `https://` targets, and plain `http://` to other hosts that a
 profile allowed with `allow_insecure = true`, keep honouring the proxy variables.
+
+Certificates: httpx verifies an `https://` server against certifi's bundle, or, where
+`SSL_CERT_FILE` (else `SSL_CERT_DIR`) is set, against that file (or folder) instead. One it
+cannot load makes every client raise as it is made (`FileNotFoundError`, `ssl.SSLError`: no
+HTTP error), so `ca_problem` checks it once, before anything connects.
 """
 
 from __future__ import annotations
 
+import os
+import ssl
 from urllib.parse import urlsplit
 
 from togul_monitor.config.validate import is_loopback
@@ -37,3 +44,20 @@ def trust_env_for(base_url: str) -> bool:
     except ValueError:
         return True  # not a URL httpx can send to either: nothing to decide
     return not (parts.scheme.lower() == "http" and is_loopback(host))
+
+
+def ca_problem(base_url: str) -> str | None:
+    """Why `SSL_CERT_FILE` or `SSL_CERT_DIR` cannot be used for an `https://` `base_url`, in
+    words; None when it can, or is not set, or the URL is not `https://`."""
+    if not base_url.lstrip()[:8].lower() == "https://":
+        return None
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if cafile:  # httpx's order: the file first
+        try:
+            ssl.create_default_context(cafile=cafile)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return f"SSL_CERT_FILE names {cafile!r}, which is no CA file this can read: {why}"
+    elif capath and not os.path.isdir(capath):
+        return f"SSL_CERT_DIR names {capath!r}, which is not a folder"
+    return None

@@ -45,6 +45,7 @@ from togul_monitor.client.management import (
     environment_names,
     lookup_environment,
 )
+from togul_monitor.client.tls import ca_problem
 from togul_monitor.client.tokens import TokenKeeper
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
@@ -151,7 +152,11 @@ async def verify(profile: Profile, plan: StreamPlan) -> Verification:
 
 
 async def prepare(profile: Profile, tokens: TokenKeeper | None) -> tuple[StreamPlan, Verification]:
-    """The stream plan and the environment's verification, before the stream starts."""
+    """The stream plan and the environment's verification, before the stream starts; a
+    ConfigError when the CA file the environment names cannot be read (client/tls.py)."""
+    problem = ca_problem(profile.base_url)
+    if problem is not None:
+        raise ConfigError(safe_text(problem))
     lookup = await look_up(profile, tokens) if profile.token else None
     plan = plan_stream(profile, lookup)
     return plan, await verify(profile, plan)

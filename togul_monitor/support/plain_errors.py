@@ -123,7 +123,9 @@ def _untrusted(text: str, where: str) -> PlainError:
     why = text[text.lower().index(_CERTIFICATE) + len(_CERTIFICATE) :].lstrip(" :")
     why = _SSL_SOURCE.sub("", why).rstrip(". ") or "not trusted"
     reason = f"certificate refused ({why})"
-    hint = f"; {CA_HINT}" if any(word in why.lower() for word in _UNKNOWN_SIGNER) else ""
+    # OpenSSL's phrase only: what follows a comma may quote a host name (`issuer-api.…`).
+    phrase = why.split(",", 1)[0].lower()
+    hint = f"; {CA_HINT}" if any(word in phrase for word in _UNKNOWN_SIGNER) else ""
     return PlainError(f"cannot trust {where}: {reason}{hint}", reason, where)
 
 

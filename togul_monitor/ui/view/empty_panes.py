@@ -46,7 +46,7 @@ def feed_empty_message(
             said = status.error_text.rstrip(".")
             return f"Disconnected: {said}. Retrying (the status bar says when)."
         return "Disconnected: retrying (see the status bar)."
-    if state is ConnectionState.CONNECTING and status.last_error_text:
+    if state is ConnectionState.CONNECTING and status.last_error_text and not status.error:
         # The next attempt: the last one's reason stays, not a bare "Connecting…" every cycle.
         return f"Disconnected: {status.last_error_text.rstrip('.')}. Connecting again…"
     if state is ConnectionState.CONNECTING and status.no_answer is not None:

@@ -58,9 +58,11 @@ class StatusInfo(msgspec.Struct):
     silent: float | None = None  # a live stream silent for longer than it should be (`silence`)
     # Connecting this long with no answer yet (from NO_ANSWER_SHOWN on): a server that took the
     # connection and says nothing is given up only at the read timeout. Counted from
-    # `connecting_since`: the profile's start, through its checks and on into the first attempt.
+    # `connecting_since`: the profile's start, through its checks and on into the first attempt;
+    # a new attempt (`r`: the stream's reconnect count moved) counts anew.
     no_answer: float | None = None
     connecting_since: float | None = None
+    connecting_attempt: int | None = None  # the stream's reconnect count then (None: no stream)
     lag: float | None = None
     malformed: int = 0
     duplicates: int = 0
@@ -229,11 +231,8 @@ def status_info(
         words = plain_words(info.error, profile.base_url)
         info.error, info.error_reason, info.error_text = words.brief, words.reason, words.text
     if info.state is ConnectionState.CONNECTING and not info.error and not switching:
-        since = snapshot.status.at if snapshot is not None else status.at
-        if before is not None and before.connecting_since is not None:
-            if before.profile == info.profile and not before.switching:
-                since = min(since, before.connecting_since)
-        info.connecting_since = since
+        _count_no_answer(info, status if snapshot is None else snapshot.status, snapshot, before)
+        since = info.connecting_since or now
         info.no_answer = now - since if now - since >= NO_ANSWER_SHOWN else None
     if before is not None:
         keep_last_error(info, before)
@@ -246,6 +245,19 @@ def status_info(
         )
         info.notes = (Note(text, f"{store.skipped:,} not painted", "bold yellow"), *info.notes)
     return info
+
+
+def _count_no_answer(
+    info: StatusInfo, status: Status, snapshot: MonitorSnapshot | None, before: StatusInfo | None
+) -> None:
+    """Since when the profile has waited for an answer (`StatusInfo.no_answer`)."""
+    info.connecting_since = status.at
+    info.connecting_attempt = None if snapshot is None else snapshot.counters.reconnects
+    if before is None or before.connecting_since is None or before.switching:
+        return
+    same_attempt = before.connecting_attempt in (None, info.connecting_attempt)
+    if before.profile == info.profile and same_attempt:
+        info.connecting_since = min(status.at, before.connecting_since)
 
 
 def keep_last_error(info: StatusInfo, before: StatusInfo) -> None:

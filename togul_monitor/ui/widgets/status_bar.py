@@ -105,7 +105,9 @@ def _head(info: StatusInfo, narrow: bool, cut: int = 0) -> _Head:
             # Live, and nothing (not even a heartbeat) for longer than expected: a stall shows
             # before the read timeout calls it one.
             line.append(f" · no data {fmt_age(info.silent)}", style="bold yellow")
-        if info.no_answer is not None and info.state is ConnectionState.CONNECTING:
+        # Not beside the last attempt's error: its reason must read whole.
+        waiting = info.no_answer is not None and not info.last_error
+        if waiting and info.state is ConnectionState.CONNECTING:
             line.append(f" · no answer {fmt_age(info.no_answer)}", style="bold yellow")
         if info.state is ConnectionState.RETRYING and info.retry_in is not None:
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
@@ -154,18 +156,22 @@ def _alone(line: Text, width: int) -> int:
 
 
 def _below(head: _Head, width: int) -> bool:
-    """Whether the error takes the third line, before the notes: a known failure (a reason and
-    the place it names, `nothing accepted the connection: 127.0.0.1:9`) that the first line
-    cannot hold whole even once the modes give way, where a line of its own can. The state
-    counts as `STATE_CELLS`, whichever it is: the bar keeps its height while it reconnects."""
-    if head.error is None or width <= 0 or not head.reason:
+    """Whether the error takes the third line, before the notes: one the first line cannot hold
+    whole even once the modes give way. A known failure (a reason and the place it names,
+    `nothing accepted the connection: 127.0.0.1:9`) only where a line of its own holds it whole
+    (else its reason alone stays on the first line); any other, cut there if it must be, rather
+    than cut on the first line with the modes (a filter, PAUSED) lost. The state counts as
+    `STATE_CELLS`, whichever it is: the bar keeps its height while it reconnects."""
+    if head.error is None or width <= 0:
         return False
-    return width - head.start - STATE_CELLS - 4 < head.error.cell_len < width
+    if head.error.cell_len <= width - head.start - STATE_CELLS - 4:
+        return False
+    return head.error.cell_len < width if head.reason else True
 
 
 def error_below(info: StatusInfo, narrow: bool, width: int) -> bool:
     """Whether `render_status` gives the stream's error a line of its own (the bar's height)."""
-    if not (info.error_reason or info.last_error_reason) or info.switching or width <= 0:
+    if not (info.error or info.last_error) or info.switching or width <= 0:
         return False
     return _below(_head(info, narrow), width)
 
