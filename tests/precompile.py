@@ -19,6 +19,7 @@ themselves as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -38,8 +39,8 @@ def _rewrite(path: str) -> str | None:
 
     try:
         source_path = Path(path)
-        cache_dir = rewrite.get_cache_dir(source_path)
-        pyc = cache_dir / (source_path.name[:-3] + rewrite.PYC_TAIL)
+        pyc = _cache_of(source_path)
+        cache_dir = pyc.parent
         stat = os.stat(source_path)
         source = source_path.read_bytes()
         tree = ast.parse(source, filename=path)
@@ -56,10 +57,15 @@ def _rewrite(path: str) -> str | None:
 
 
 def test_modules(paths: Sequence[Path], root: Path) -> list[Path]:
-    """The modules pytest rewrites for a run of `paths` (files or folders): their test files,
-    and every conftest file under `root`."""
-    found = {path for path in root.rglob("conftest.py")}
+    """The modules pytest rewrites for a run of `paths` (files or folders), under `root` only
+    (a run of `.` would find `test_*.py` in installed packages too): their test files, and every
+    conftest file under `root`."""
+    found = set(root.rglob("conftest.py"))
     for path in paths:
+        if path.is_dir() and root.is_relative_to(path):
+            path = root  # the project, or a folder above it: the suite
+        if not path.is_relative_to(root):
+            continue
         if path.is_dir():
             found.update(path.rglob("test_*.py"))
         elif path.name.startswith("test_") and path.suffix == ".py":
@@ -77,16 +83,27 @@ def _cores() -> int:
 def rewrite_all(modules: Iterable[Path], workers: int) -> list[str]:
     """`modules` rewritten into pytest's cache by up to `workers` processes; the files
     written. Nothing when pytest's rewriter is not what this expects, or the pool fails."""
+    paths = [str(path) for path in modules]
     try:
         from _pytest.assertion import rewrite
 
         for name in ("get_cache_dir", "PYC_TAIL", "rewrite_asserts", "_write_pyc_fp"):
             getattr(rewrite, name)
-        paths = [str(path) for path in modules]
         with ProcessPoolExecutor(max_workers=max(1, min(workers, _cores()))) as pool:
             return [pyc for pyc in pool.map(_rewrite, paths, chunksize=8) if pyc is not None]
-    except Exception:  # noqa: BLE001 - no pool here (no sem_open), a child killed...
-        return []
+    except BaseException as exc:  # no pool here (no sem_open), a child killed, Ctrl-C...
+        # Children may have written some: none is left where bytecode is not to be written.
+        with contextlib.suppress(Exception):
+            after_session([str(_cache_of(Path(path))) for path in paths])
+        if isinstance(exc, Exception):
+            return []
+        raise
+
+
+def _cache_of(source: Path) -> Path:
+    from _pytest.assertion import rewrite
+
+    return rewrite.get_cache_dir(source) / (source.name[:-3] + rewrite.PYC_TAIL)
 
 
 def before_workers(config: pytest.Config, root: Path) -> list[str]:

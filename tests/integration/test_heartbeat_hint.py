@@ -5,6 +5,7 @@ the emulator over loopback (its heartbeat set per test)."""
 
 from __future__ import annotations
 
+from togul_monitor.config.profiles import Profile
 from togul_monitor.core import Monitor
 from togul_monitor.core.stream_factory import silence_hint
 from togul_monitor.domain.events import ConnectionState, Heartbeat, Status
@@ -12,7 +13,10 @@ from togul_monitor.emulator.harness import EmulatorHandle, running_emulator
 
 from .test_monitor import Recorder, make_profile, wait_for
 
-HINT = "no heartbeat came: Togul sends one every 30 s, this profile's heartbeat_seconds is 0.3"
+HINT = (
+    "no heartbeat came: the read timeout, 1 s (3 x heartbeat_seconds), is shorter than Togul's "
+    "heartbeat interval, 30 s"
+)
 
 
 async def _first_failure(emu: EmulatorHandle, stall: float = 0.0) -> tuple[str, Recorder]:
@@ -35,9 +39,17 @@ async def _first_failure(emu: EmulatorHandle, stall: float = 0.0) -> tuple[str, 
         await monitor.stop()
 
 
-def test_the_hint_is_for_profiles_shorter_than_togul_only() -> None:
-    assert silence_hint(0.3) == HINT
-    assert silence_hint(30.0) == silence_hint(45.0) == ""
+def test_the_hint_is_for_read_timeouts_shorter_than_togul_heartbeat_only() -> None:
+    def profile(heartbeat: float, builtin: bool = False) -> Profile:
+        return Profile(
+            "p", "http://127.0.0.1:9", "production", heartbeat_seconds=heartbeat, builtin=builtin
+        )
+
+    assert silence_hint(profile(0.3)) == HINT
+    assert "read timeout, 27 s" in silence_hint(profile(9.0))
+    # From 10 s on, Togul's heartbeat comes in time: no heartbeat then is a stall.
+    assert silence_hint(profile(10.0)) == silence_hint(profile(30.0)) == ""
+    assert silence_hint(profile(5.0, builtin=True)) == ""  # the demo's emulator beats at 5 s
 
 
 async def test_a_server_whose_heartbeat_is_longer_than_the_profiles_is_said_so() -> None:

@@ -305,8 +305,8 @@ def test_an_attempt_nothing_answers_is_said_before_the_read_timeout(
     lines = result.stderr.splitlines()
     start = lines.index(f"tail: connecting to {url}/api/v1/stream")
     assert lines[start + 1 :] == [
-        "tail: no answer yet, 0.3 s after connecting (an attempt that brings nothing is given "
-        "up after 90 s, then made again)",
+        "tail: no answer yet, 0.3 s after connecting (an attempt is given up when the "
+        "connection is not made in 10 s, or nothing comes on it for 90 s, then made again)",
         "tail: giving up: the stream has not been live for 1.5 s (--give-up-after)",
     ]
 

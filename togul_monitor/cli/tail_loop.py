@@ -27,6 +27,7 @@ from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope
 from togul_monitor.client.credentials import stream_credentials
+from togul_monitor.client.stream import CONNECT_TIMEOUT
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
 from togul_monitor.core.updates import (
@@ -52,8 +53,8 @@ from togul_monitor.domain.events import (
 from togul_monitor.support.text import mask_secret, safe_text
 
 SETTLE_SECONDS = 5.0  # --count: longest wait for what the last events caused (values, diffs)
-#: Seconds an attempt may go unanswered before `tail` says so, once: a server that took the
-#: connection and sends nothing is given up only at the read timeout (90 s by default).
+#: Seconds an attempt may go unanswered before `tail` says so (once until the stream is live): a
+#: server that took the connection and sends nothing is given up only at the read timeout.
 NO_ANSWER_SAID = 5.0
 
 
@@ -211,6 +212,7 @@ async def print_updates(
         printed = 0
         found = printer.found
         waiting: float | None = None  # when an attempt began that nothing has answered yet
+        no_answer_said = False  # since the stream was last live: a dead host is said once
         while True:
             # A reader that does not read: stop taking updates while the writer is full; the
             # monitor goes on and drops what overflows its own buffer, which is said (`Dropped`).
@@ -221,11 +223,12 @@ async def print_updates(
             except StopAsyncIteration:
                 return EXIT_FAILED
             except _NoAnswer:
-                waiting = None  # said once an attempt
-                timeout = max(profile.read_timeout, 1.0)  # the stream client's
+                waiting, no_answer_said = None, True
+                read = max(profile.read_timeout, 1.0)  # the stream client's
                 printer.say(
-                    f"no answer yet, {NO_ANSWER_SAID:g} s after connecting (an attempt that "
-                    f"brings nothing is given up after {timeout:g} s, then made again)"
+                    f"no answer yet, {NO_ANSWER_SAID:g} s after connecting (an attempt is given "
+                    f"up when the connection is not made in {CONNECT_TIMEOUT:g} s, or nothing "
+                    f"comes on it for {read:g} s, then made again)"
                 )
                 continue
             except _GaveUp:
@@ -280,7 +283,8 @@ async def print_updates(
                 printer.note(item)
                 if isinstance(item, Status):
                     answered = item.state is not ConnectionState.CONNECTING or item.error
-                    waiting = None if answered else loop.time()
+                    no_answer_said &= item.state is not ConnectionState.LIVE
+                    waiting = None if answered or no_answer_said else loop.time()
                     if item.state is ConnectionState.LIVE:
                         down_since = None
                     elif down_since is None:

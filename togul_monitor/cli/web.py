@@ -26,6 +26,7 @@ from togul_monitor.cli.common import (
     EXIT_USAGE,
     PROGRAM,
     Target,
+    check_ca_files,
     command_target,
     reports_config_errors,
     target_name,
@@ -52,14 +53,15 @@ def session_argv(target: Target) -> tuple[list[str], str]:
         # inherit this environment and resolve it the same way, so nothing goes on the line.
         from togul_monitor.config.resolve import adhoc_profile
 
-        adhoc_profile(url=None)
+        check_ca_files(adhoc_profile(url=None).base_url)
         return [], "the server of TOGUL_BASE_URL"
     from togul_monitor.demo import DEMO_PROFILES
 
     if name not in DEMO_PROFILES:
         from togul_monitor.config.resolve import resolve_profile
 
-        resolve_profile(name)  # unknown, or its secret cannot be found: exit 2 now
+        # Unknown, its secret cannot be found, a CA file that cannot be read: exit 2 now.
+        check_ca_files(resolve_profile(name).base_url)
     # The name, resolved once: a later change of default_profile does not move a team screen.
     return ["--profile", name], f"profile {name}"
 

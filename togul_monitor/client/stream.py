@@ -55,6 +55,7 @@ from togul_monitor.support.text import safe_text
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _MAX_QUEUED_BATCHES = 64
+CONNECT_TIMEOUT = 10.0  # seconds for the TCP (and TLS) connection to be made
 
 
 class _End:
@@ -74,7 +75,7 @@ class StreamClient:
         api_key: str | None = None,
         token: str | None = None,
         read_timeout: float = 90.0,
-        connect_timeout: float = 10.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = _random.random,

@@ -16,9 +16,10 @@ net/http does for localhost); `https://` targets, and plain `http://` to other h
 profile allowed with `allow_insecure = true`, keep honouring the proxy variables.
 
 Certificates: httpx verifies an `https://` server against certifi's bundle, or, where
-`SSL_CERT_FILE` (else `SSL_CERT_DIR`) is set, against that file (or folder) instead. One it
+`SSL_CERT_FILE` (else `SSL_CERT_DIR`) is set, against that file (or folder) instead. A file it
 cannot load makes every client raise as it is made (`FileNotFoundError`, `ssl.SSLError`: no
-HTTP error), so `ca_problem` checks it once, before anything connects.
+HTTP error); a folder that is not there trusts nothing. `ca_problem` says either before
+anything connects (a file is loaded once per path and modification time: tens of ms).
 """
 
 from __future__ import annotations
@@ -54,10 +55,23 @@ def ca_problem(base_url: str) -> str | None:
     cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
     if cafile:  # httpx's order: the file first
         try:
-            ssl.create_default_context(cafile=cafile)
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            return f"SSL_CERT_FILE names {cafile!r}, which is no CA file this can read: {why}"
+            stamp = os.stat(cafile).st_mtime_ns
+        except OSError as exc:
+            return _unusable(cafile, exc.strerror or str(exc))
+        if (cafile, stamp) not in _LOADED:
+            try:
+                ssl.create_default_context(cafile=cafile)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                return _unusable(cafile, why)
+            _LOADED.add((cafile, stamp))
     elif capath and not os.path.isdir(capath):
         return f"SSL_CERT_DIR names {capath!r}, which is not a folder"
     return None
+
+
+_LOADED: set[tuple[str, int]] = set()  # CA files loaded without an error: (path, mtime)
+
+
+def _unusable(cafile: str, why: str) -> str:
+    return f"SSL_CERT_FILE names {cafile!r}, which is no CA file this can read: {why}"

@@ -248,11 +248,9 @@ class Intake:
             self._resumed, self._lost_at = crashed, None
         with contextlib.suppress(Exception):
             await stream.aclose()
-        self.status = Status(
-            ConnectionState.STOPPED,
-            self._clock(),
-            error=f"monitor failed: {type(exc).__name__}: {exc}",
-        )
+        error = f"monitor failed: {type(exc).__name__}: {exc}"
+        self.status = Status(ConnectionState.STOPPED, self._clock(), error=error)
+        self.last_lag = None  # the restarted stream measures it again
         self._hub.publish(self.status)
         self._on_change()
         self._hub.end_all()

@@ -56,17 +56,19 @@ def default_stream_factory(
         clock=clock,
         resumed=resumed,
         allow_insecure=profile.allow_insecure,
-        silence_hint=silence_hint(profile.heartbeat_seconds),
+        silence_hint=silence_hint(profile),
     )
 
 
-def silence_hint(heartbeat: float) -> str:
-    """What a read timeout adds when no heartbeat came on its connection and the profile's
-    heartbeat is shorter than Togul's: the stream would otherwise be given up, and taken again,
-    on every quiet spell, the fix nowhere said."""
-    if heartbeat >= DEFAULT_HEARTBEAT_SECONDS:
+def silence_hint(profile: Profile) -> str:
+    """What a read timeout adds when no heartbeat came on its connection and the read timeout
+    (three of the profile's heartbeats) is shorter than Togul's heartbeat interval: every quiet
+    spell then ends the stream, and the fix was nowhere said. None for the demo's profiles,
+    whose emulator's heartbeat is theirs."""
+    timeout = max(profile.read_timeout, 1.0)
+    if profile.builtin or timeout >= DEFAULT_HEARTBEAT_SECONDS:
         return ""
     return (
-        f"no heartbeat came: Togul sends one every {DEFAULT_HEARTBEAT_SECONDS:g} s, this "
-        f"profile's heartbeat_seconds is {heartbeat:g}"
+        f"no heartbeat came: the read timeout, {timeout:g} s (3 x heartbeat_seconds), is "
+        f"shorter than Togul's heartbeat interval, {DEFAULT_HEARTBEAT_SECONDS:g} s"
     )
