@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from togul_monitor.cli import cli, tail_loop
 from togul_monitor.cli.tail import run_tail
@@ -268,17 +268,21 @@ def test_an_unreachable_host_is_retried_in_plain_words_then_given_up() -> None:
     assert "Errno" not in result.stderr and result.stdout == ""
 
 
-def test_give_up_after_counts_the_start_too() -> None:
-    """A server that accepts and never answers: the start's key check waits out its own
-    timeout (5 s), and a `--give-up-after` shorter than that gave up only after it."""
+def tail_a_silent_server(key: str, give_up_after: str) -> tuple[str, Result]:
+    """`tail` against a server that accepts connections and never answers: its URL, and how
+    the tail ended."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)  # connections are queued, never answered
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        args = ["tail", "--url", url, "--api-key", "tgl_sdk_0123456789abcdef0000"]
-        result = CliRunner().invoke(
-            cli, [*args, "--environment", "qa", "--give-up-after", "0.5s", "--no-record"]
-        )
+        args = ["tail", "--url", url, "--api-key", key, "--environment", "qa", "--no-record"]
+        return url, CliRunner().invoke(cli, [*args, "--give-up-after", give_up_after])
+
+
+def test_give_up_after_counts_the_start_too() -> None:
+    """A server that accepts and never answers: the start's key check waits out its own
+    timeout (5 s), and a `--give-up-after` shorter than that gave up only after it."""
+    _, result = tail_a_silent_server("tgl_sdk_0123456789abcdef0000", "0.5s")
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-1] == (
         "tail: giving up: the stream has not been live for 0.5 s (--give-up-after): the monitor "
@@ -292,15 +296,8 @@ def test_an_attempt_nothing_answers_is_said_before_the_read_timeout(
     """A server that takes the connection and sends nothing: the read timeout (90 s) is far;
     `tail` says, once the attempt has waited a while, that nothing answered yet."""
     monkeypatch.setattr(tail_loop, "NO_ANSWER_SAID", 0.3)
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)  # connections are queued, never answered
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        # A key of scope stream: no key check at the start, the stream is the first request.
-        args = ["tail", "--url", url, "--api-key", "tgl_str_0123456789abcdef0000"]
-        result = CliRunner().invoke(
-            cli, [*args, "--environment", "qa", "--give-up-after", "1.5s", "--no-record"]
-        )
+    # A key of scope stream: no key check at the start, the stream is the first request.
+    url, result = tail_a_silent_server("tgl_str_0123456789abcdef0000", "1.5s")
     assert result.exit_code == 1, result.output
     lines = result.stderr.splitlines()
     start = lines.index(f"tail: connecting to {url}/api/v1/stream")
