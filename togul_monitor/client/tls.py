@@ -50,7 +50,7 @@ def trust_env_for(base_url: str) -> bool:
 def ca_problem(base_url: str) -> str | None:
     """Why `SSL_CERT_FILE` or `SSL_CERT_DIR` cannot be used for an `https://` `base_url`, in
     words; None when it can, or is not set, or the URL is not `https://`."""
-    if not base_url.lstrip()[:8].lower() == "https://":
+    if base_url.lstrip()[:8].lower() != "https://":
         return None
     cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
     if cafile:  # httpx's order: the file first

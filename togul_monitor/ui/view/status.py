@@ -231,8 +231,9 @@ def status_info(
         words = plain_words(info.error, profile.base_url)
         info.error, info.error_reason, info.error_text = words.brief, words.reason, words.text
     if info.state is ConnectionState.CONNECTING and not info.error and not switching:
-        _count_no_answer(info, status if snapshot is None else snapshot.status, snapshot, before)
-        since = info.connecting_since or now
+        since = _count_no_answer(
+            info, status if snapshot is None else snapshot.status, snapshot, before
+        )
         info.no_answer = now - since if now - since >= NO_ANSWER_SHOWN else None
     if before is not None:
         keep_last_error(info, before)
@@ -249,15 +250,17 @@ def status_info(
 
 def _count_no_answer(
     info: StatusInfo, status: Status, snapshot: MonitorSnapshot | None, before: StatusInfo | None
-) -> None:
-    """Since when the profile has waited for an answer (`StatusInfo.no_answer`)."""
-    info.connecting_since = status.at
+) -> float:
+    """Since when the profile has waited for an answer (`StatusInfo.no_answer`), kept in
+    `info` for the next call."""
+    since = status.at
     info.connecting_attempt = None if snapshot is None else snapshot.counters.reconnects
-    if before is None or before.connecting_since is None or before.switching:
-        return
-    same_attempt = before.connecting_attempt in (None, info.connecting_attempt)
-    if before.profile == info.profile and same_attempt:
-        info.connecting_since = min(status.at, before.connecting_since)
+    if before is not None and before.connecting_since is not None and not before.switching:
+        same_attempt = before.connecting_attempt in (None, info.connecting_attempt)
+        if before.profile == info.profile and same_attempt:
+            since = min(since, before.connecting_since)
+    info.connecting_since = since
+    return since
 
 
 def keep_last_error(info: StatusInfo, before: StatusInfo) -> None:
