@@ -30,6 +30,7 @@ from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.client.stream import CONNECT_TIMEOUT
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
+from togul_monitor.core.stream_factory import read_timeout
 from togul_monitor.core.updates import (
     RECORDING_TAKEN,
     ConfigChanged,
@@ -224,7 +225,7 @@ async def print_updates(
                 return EXIT_FAILED
             except _NoAnswer:
                 waiting, no_answer_said = None, True
-                read = max(profile.read_timeout, 1.0)  # the stream client's
+                read = read_timeout(profile)
                 printer.say(
                     f"no answer yet, {NO_ANSWER_SAID:g} s after connecting (an attempt is given "
                     f"up when the connection is not made in {CONNECT_TIMEOUT:g} s, or nothing "

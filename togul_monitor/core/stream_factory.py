@@ -52,7 +52,7 @@ def default_stream_factory(
         profile.base_url,
         api_key=api_key,
         token=token,
-        read_timeout=max(profile.read_timeout, 1.0),
+        read_timeout=read_timeout(profile),
         clock=clock,
         resumed=resumed,
         allow_insecure=profile.allow_insecure,
@@ -60,12 +60,17 @@ def default_stream_factory(
     )
 
 
+def read_timeout(profile: Profile) -> float:
+    """The stream client's read timeout for `profile`: three of its heartbeats, 1 s at least."""
+    return max(profile.read_timeout, 1.0)
+
+
 def silence_hint(profile: Profile) -> str:
     """What a read timeout adds when no heartbeat came on its connection and the read timeout
     (three of the profile's heartbeats) is shorter than Togul's heartbeat interval: every quiet
     spell then ends the stream, and the fix was nowhere said. None for the demo's profiles,
     whose emulator's heartbeat is theirs."""
-    timeout = max(profile.read_timeout, 1.0)
+    timeout = read_timeout(profile)
     if profile.builtin or timeout >= DEFAULT_HEARTBEAT_SECONDS:
         return ""
     return (

@@ -231,9 +231,7 @@ def status_info(
         words = plain_words(info.error, profile.base_url)
         info.error, info.error_reason, info.error_text = words.brief, words.reason, words.text
     if info.state is ConnectionState.CONNECTING and not info.error and not switching:
-        since = _count_no_answer(
-            info, status if snapshot is None else snapshot.status, snapshot, before
-        )
+        since = _count_no_answer(info, status, snapshot, before)
         info.no_answer = now - since if now - since >= NO_ANSWER_SHOWN else None
     if before is not None:
         keep_last_error(info, before)
@@ -252,8 +250,9 @@ def _count_no_answer(
     info: StatusInfo, status: Status, snapshot: MonitorSnapshot | None, before: StatusInfo | None
 ) -> float:
     """Since when the profile has waited for an answer (`StatusInfo.no_answer`), kept in
-    `info` for the next call."""
-    since = status.at
+    `info` for the next call: the stream's status's time, or the screen's (`status`) while no
+    monitor runs yet."""
+    since = status.at if snapshot is None else snapshot.status.at
     info.connecting_attempt = None if snapshot is None else snapshot.counters.reconnects
     if before is not None and before.connecting_since is not None and not before.switching:
         same_attempt = before.connecting_attempt in (None, info.connecting_attempt)

@@ -4,7 +4,8 @@ not evaluated (`view/status.py` builds what it shows, and where each note comes 
 stream's error when the first line cannot hold it whole. On a short first line the time format
 gives way first, then the profile's name (cut with `…`, to `MIN_NAME`), so that the state and
 the modes that say what the feed shows (PAUSED, the filter) stay where the state and its error
-leave room for them (a long state or error still cuts them).
+leave room for them (a long state still cuts them; an error too long for the line takes the
+third).
 
 It renders a plain `Text` built from parts, so profile names and server error messages are
 shown literally. The main screen sets `info` a few times a second from the monitor's snapshot;
@@ -180,7 +181,7 @@ def render_status(info: StatusInfo, narrow: bool = False, width: int = 0) -> Tex
     """Two lines: who/where/state/modes, then rates and counts (short labels when narrow); a
     third for the notes. With `width` (0: not cut), the stream's error takes the room the first
     line has left, the modes' too when it needs it, and each line is cut between words with
-    `…`; a known failure the first line cannot hold whole leads the third line (`_below`)."""
+    `…`; an error the first line cannot hold whole leads the third line (`_below`)."""
     whole, modes = _head(info, narrow), _modes(info, narrow)
     # Decided on the whole name, as `error_below` decides the bar's height: without the modes.
     below = _below(whole, width)
