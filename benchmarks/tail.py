@@ -23,7 +23,8 @@ and the ratio with it left out, `nproc` and the load average. The import cost is
 that imports every module the run had loaded when it ended (recorded in a run before the rounds),
 and exits: much of what a run imports is imported lazily, after its start.
 `--small N` (default 2000) also runs both on the first N events: what `tail` adds is then told
-apart into a fixed part and a part per event, beside what the target leaves per event.
+apart into a fixed part and a part per event, beside what the target leaves per event and what
+making and encoding the `--json` lines alone costs per event (in the measuring process).
 `--baseline DIR` adds `tail before`: the same tail from another tree (e.g. `git archive HEAD
 togul_monitor | tar -x -C DIR`), to compare a change with what it replaces in the same run,
 and the median of the rounds' tail before / tail (steadier than the two medians' ratio here).
@@ -341,10 +342,33 @@ def latency(info: dict[str, object], server: subprocess.Popen[str], count: int, 
     )
 
 
-def split(median: dict[str, float], events: int, small: int) -> None:
+def json_lines_cost(events: int, nflags: int, rounds: int = 5) -> float:
+    """CPU µs per event of making and encoding `--json` event lines alone, in this process, as
+    `tail` does under a burst (cli/tail_output.py: `FLUSH_EVENTS` at a time); the median of
+    `rounds`. Events like the stream's, with their environment named."""
+    from togul_monitor.cli.tail_output import FLUSH_EVENTS, _encode_events, event_lines
+    from togul_monitor.domain.events import FlagEvent
+
+    names = {"env-production": "production"}
+    now = time.time()
+    stream = [
+        FlagEvent("flag.updated", f"flag-{i % nflags}", "env-production", i, now, str(i), now)
+        for i in range(1, events + 1)
+    ]
+    runs = [stream[i : i + FLUSH_EVENTS] for i in range(0, events, FLUSH_EVENTS)]
+    costs = []
+    for _ in range(rounds):
+        start = time.process_time()
+        for run in runs:
+            _encode_events(event_lines(run, names))
+        costs.append((time.process_time() - start) / events * 1e6)
+    return statistics.median(costs)
+
+
+def split(median: dict[str, float], events: int, small: int, nflags: int) -> None:
     """What `tail` adds to the client, apart: a fixed part (the start, imports, the first
-    calls: the difference at `small` events) and a part per event; and what the 0.9 target
-    leaves per event once the fixed part is paid."""
+    calls: the difference at `small` events) and a part per event; what the 0.9 target leaves
+    per event once the fixed part is paid, beside what the `--json` lines alone cost."""
     fixed = median["tail small"] - median["client small"]
     extra = median["tail"] - median["client"] - fixed
     per_event = extra / (events - small) * 1e6
@@ -352,6 +376,10 @@ def split(median: dict[str, float], events: int, small: int) -> None:
     print(
         f"  tail over the client: {fixed * 1000:.0f} ms fixed (at {small:,} events), then "
         f"{per_event:.2f} µs per event; the 0.9 target leaves {budget:.2f} µs per event"
+    )
+    print(
+        f"  the --json lines alone (made and encoded in this process): "
+        f"{json_lines_cost(events, nflags):.2f} µs per event"
     )
 
 
@@ -407,7 +435,7 @@ def main() -> int:
             paired = paired_median(cpu["client"], cpu["tail"])
             print(f"  client / tail, the median of the rounds' ratios   {paired:.2f}")
             if "tail small" in median:
-                split(median, args.events, args.small)
+                split(median, args.events, args.small, args.flags)
             if "tail before" in median:
                 print(f"  ratio client / tail before     {client / median['tail before']:.2f}")
                 paired = paired_median(cpu["tail before"], cpu["tail"])
