@@ -253,8 +253,25 @@ async def test_network_error_is_a_failure_after_two_attempts() -> None:
         result = await c.evaluate("f")
     finally:
         await c.aclose()
-    assert result.outcome is Outcome.FAILED and "network error" in (result.message or "")
+    # In the words the stream's failure is said in (support/plain_errors.py).
+    assert result.outcome is Outcome.FAILED
+    assert result.message == f"cannot connect to 127.0.0.1:{port}: nothing accepted the connection"
     assert c.counters.requests == 2
+
+
+async def test_an_evaluate_that_gets_no_answer_says_so_in_plain_words() -> None:
+    listener = socket.socket()  # takes the connection and never answers
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    c = client(f"http://127.0.0.1:{port}", timeout=0.2, attempts=1)
+    try:
+        result = await c.evaluate("f")
+    finally:
+        await c.aclose()
+        listener.close()
+    assert result.outcome is Outcome.FAILED
+    assert result.message == "no data for 0.2 s (read timeout)"
 
 
 async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(

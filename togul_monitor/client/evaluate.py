@@ -13,7 +13,8 @@ Policy (docs/protocol.md, evaluate; the official SDKs do the same):
 - the body is parsed tolerantly: a missing or unknown `value_type` becomes None and the raw
   value is kept; a missing `reason`/`enabled` becomes None.
 
-Error text never includes the API key; server text in it is made safe to print.
+Error text never includes the API key; server text in it is made safe to print. A request
+that fails on the network is said in the stream's words (support/plain_errors.py).
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import httpx
 import msgspec
 import msgspec.structs
 
-from togul_monitor.client.http import server_text
+from togul_monitor.client.http import describe, server_text
 from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.domain.values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
+from togul_monitor.support.plain_errors import plain_error
 
 
 class Outcome(enum.Enum):
@@ -124,6 +126,7 @@ class EvaluateClient:
         self.environment_key = environment_key
         self.context = dict(context or {})
         self.counters = EvaluateCounters()
+        self._url, self._timeout = base_url, timeout
         self._attempts = max(1, attempts)
         self._backoff = backoff
         self._max_retry_after = max_retry_after
@@ -156,10 +159,9 @@ class EvaluateClient:
             try:
                 response = await self._client.post(EVALUATE_PATH, json=payload)
             except httpx.HTTPError as exc:
-                # The exception text may hold the URL but never the header with the key.
-                result = EvaluateResult(
-                    Outcome.FAILED, message=f"network error: {type(exc).__name__}"
-                )
+                # In the words the stream's failure is said in: the same cause reads the same.
+                said = plain_error(describe(exc, self._timeout), self._url)
+                result = EvaluateResult(Outcome.FAILED, message=said)
             else:
                 status = response.status_code
                 self.counters.by_status[status] = self.counters.by_status.get(status, 0) + 1
