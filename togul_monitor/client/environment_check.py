@@ -22,10 +22,9 @@ import enum
 import httpx
 import msgspec
 
-from togul_monitor.client.http import describe, server_text
+from togul_monitor.client.http import network_failure, server_text
 from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.protocol import EVALUATE_PATH, KEY_PREFIXES
-from togul_monitor.support.plain_errors import plain_error
 
 QUOTA_CODE = "billing.evaluation_blocked"
 
@@ -81,8 +80,7 @@ async def probe_environment(
                 headers={"X-API-Key": api_key, "Accept": "application/json"},
             )
     except httpx.HTTPError as exc:
-        # In the words the stream's own failure is said in: the same cause reads the same.
-        said = plain_error(describe(exc, timeout), base_url)
+        said = network_failure(exc, base_url, timeout)
         return ProbeResult(Verdict.UNKNOWN, f"no answer: {said}")
     status = response.status_code
     if status in (200, 404):

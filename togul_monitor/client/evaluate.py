@@ -28,11 +28,10 @@ import httpx
 import msgspec
 import msgspec.structs
 
-from togul_monitor.client.http import describe, server_text
+from togul_monitor.client.http import network_failure, server_text
 from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.domain.values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
-from togul_monitor.support.plain_errors import plain_error
 
 
 class Outcome(enum.Enum):
@@ -159,8 +158,7 @@ class EvaluateClient:
             try:
                 response = await self._client.post(EVALUATE_PATH, json=payload)
             except httpx.HTTPError as exc:
-                # In the words the stream's failure is said in: the same cause reads the same.
-                said = plain_error(describe(exc, self._timeout), self._url)
+                said = network_failure(exc, self._url, self._timeout)
                 result = EvaluateResult(Outcome.FAILED, message=said)
             else:
                 status = response.status_code

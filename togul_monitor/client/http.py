@@ -8,6 +8,7 @@ import json
 import httpx
 
 from togul_monitor.support.known_secrets import scrub
+from togul_monitor.support.plain_errors import plain_error
 from togul_monitor.support.text import safe_text
 
 ERROR_BODY_LIMIT = 4096
@@ -55,6 +56,13 @@ def describe(exc: Exception, read_timeout: float | None = None) -> str:
     if isinstance(exc, httpx.ReadError):
         return f"connection lost: {server_text(exc) or type(exc).__name__}"
     return f"{type(exc).__name__}: {server_text(exc)}"
+
+
+def network_failure(exc: Exception, url: str, read_timeout: float | None) -> str:
+    """A request that failed on the network (evaluate, the management API, the tokens, the
+    environment check) in the words the stream's failure is said in: the same cause reads the
+    same wherever it is met."""
+    return plain_error(describe(exc, read_timeout), url)
 
 
 async def error_detail(response: httpx.Response) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from togul_monitor.client.http import network_failure
 from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.domain.flag_config import FlagConfig, parse_flag
 from togul_monitor.support.text import safe_text
@@ -67,11 +68,15 @@ def items_of(body: object, name: str) -> list[dict[str, Any]]:
     return [item for item in body if isinstance(item, dict)]
 
 
+def _failure(client: httpx.AsyncClient, exc: httpx.HTTPError) -> str:
+    return network_failure(exc, str(client.base_url), client.timeout.read)
+
+
 async def _get(client: httpx.AsyncClient, path: str, name: str) -> list[dict[str, Any]]:
     try:
         response = await client.get(path)
     except httpx.HTTPError as exc:
-        raise ManagementError(f"management API unreachable: {type(exc).__name__}") from None
+        raise ManagementError(f"management API unreachable: {_failure(client, exc)}") from None
     if response.status_code != 200:
         raise ManagementError(
             f"management API answered HTTP {response.status_code} for {path}", response.status_code
@@ -220,7 +225,8 @@ class FlagReader:
                 if not retried:
                     retried = True
                     continue
-                raise ManagementError(f"management API unreachable: {type(exc).__name__}") from None
+                said = _failure(self._client, exc)
+                raise ManagementError(f"management API unreachable: {said}") from None
             status = response.status_code
             if status == 200:
                 try:

@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from togul_monitor.client.http import server_text
+from togul_monitor.client.http import network_failure, server_text
 from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.support.known_secrets import remember_secret
 
@@ -118,7 +118,7 @@ async def _post(
         ) as client:
             response = await client.post(url, json=body, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
-        raise TokenError(f"{path}: no answer ({type(exc).__name__})") from None
+        raise TokenError(f"{path}: no answer ({network_failure(exc, url, timeout)})") from None
     if response.status_code != 200:
         raise TokenError(
             f"{path} answered HTTP {response.status_code}{_error_code(response)}",
