@@ -9,6 +9,7 @@ from msgspec.structs import replace
 from togul_monitor.core import EvaluatorStatus, Monitor, MonitorSnapshot
 from togul_monitor.domain.events import ConnectionState, Status, StreamCounters
 from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.support.plain_errors import PlainError
 from togul_monitor.ui.view.status import Note, StatusInfo, status_notes
 from togul_monitor.ui.widgets.status_bar import error_below, fit_words, render_status
 
@@ -169,7 +170,7 @@ def test_a_connection_waiting_for_its_first_byte_is_not_live() -> None:
     from togul_monitor.client.attempt import NO_DATA_YET
 
     waiting = StatusInfo(profile="prod", environment="production", state=ConnectionState.CONNECTING)
-    waiting.error = NO_DATA_YET
+    waiting.error = PlainError(NO_DATA_YET)
     first = render_status(waiting, width=120).plain.split("\n")[0]
     assert "◌ connected, no data yet: the last connection went silent" in first
     assert "● live" not in first
@@ -324,7 +325,7 @@ def test_at_80_columns_a_long_profile_name_gives_way_to_paused_and_the_filter(
         profile=name,
         environment="production",
         state=state,
-        error="connected, no data yet" if state is ConnectionState.CONNECTING else None,
+        error=PlainError("connected, no data yet") if state is ConnectionState.CONNECTING else None,
         paused=True,
         paused_new=3,
         pending=3,
@@ -350,8 +351,8 @@ def test_the_bar_has_the_lines_its_height_was_given_whatever_the_modes(paused: b
             environment="production",
             state=ConnectionState.RETRYING,
             retry_in=5,
-            error="nothing accepted: 10.0.0.1:9",  # on the first line once the name is cut
-            error_reason="nothing accepted",
+            # On the first line once the name is cut.
+            error=PlainError("cannot connect to 10.0.0.1:9", "nothing accepted", "10.0.0.1:9"),
         )
         lines = 2 + error_below(info, True, 80)
         shown = replace(info, paused=paused, paused_new=3, pending=3, filter_text="type:flag")

@@ -18,6 +18,7 @@ from togul_monitor.domain.events import (
     StreamCounters,
 )
 from togul_monitor.emulator.harness import EmulatorHandle
+from togul_monitor.support.plain_errors import PlainError
 from togul_monitor.ui.view.empty_panes import feed_empty_message
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.rows import outage_text
@@ -83,7 +84,10 @@ def test_one_replayed_event_is_one_event() -> None:
 
 def test_a_long_error_uses_the_room_there_is_and_is_cut_between_words() -> None:
     info = StatusInfo(
-        profile="prod", environment="production", state=ConnectionState.RETRYING, error=DNS
+        profile="prod",
+        environment="production",
+        state=ConnectionState.RETRYING,
+        error=PlainError(DNS),
     )
     wide = render_status(info, width=200).plain.split("\n")[0]
     assert f"({DNS})" in wide  # room to spare: all of it (it was cut at 48 characters)
@@ -163,7 +167,8 @@ def test_the_empty_feed_says_the_whole_reason_the_stream_is_down() -> None:
         "certificate); SSL_CERT_FILE (or SSL_CERT_DIR) may name the CA that signed it. "
         "Retrying (the status bar says when)."
     )
-    assert info.error == "certificate refused (self-signed certificate): togul.example:443"
+    assert info.error is not None
+    assert info.error.brief == "certificate refused (self-signed certificate): togul.example:443"
     # The next attempt keeps the reason (the bar keeps it too: `keep_last_error`).
     again = Status(ConnectionState.CONNECTING, at=3.0)
     info = status_info(

@@ -42,13 +42,13 @@ def feed_empty_message(
             return _cleared_message(store, snapshot, environment, time_mode, now)
         return f"Live. No changes in {environment} yet: they appear here as they happen."
     if state is ConnectionState.RETRYING:
-        if status.error_text:
-            said = status.error_text.rstrip(".")
+        if status.error:
+            said = status.error.text.rstrip(".")
             return f"Disconnected: {said}. Retrying (the status bar says when)."
         return "Disconnected: retrying (see the status bar)."
-    if state is ConnectionState.CONNECTING and status.last_error_text and not status.error:
+    if state is ConnectionState.CONNECTING and status.last_error and not status.error:
         # The next attempt: the last one's reason stays, not a bare "Connecting…" every cycle.
-        return f"Disconnected: {status.last_error_text.rstrip('.')}. Connecting again…"
+        return f"Disconnected: {status.last_error.text.rstrip('.')}. Connecting again…"
     if state is ConnectionState.CONNECTING and status.no_answer is not None:
         return f"Connecting… no answer for {status.no_answer:.0f} s yet."
     if state is ConnectionState.STOPPED:

@@ -19,7 +19,7 @@ from togul_monitor.config.profiles import Profile
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import FlagValue
 from togul_monitor.protocol import EVENT_TYPES
-from togul_monitor.support.plain_errors import plain_words
+from togul_monitor.support.plain_errors import PlainError, plain_words
 from togul_monitor.ui.view.change import cut_cells, share
 from togul_monitor.ui.view.doubt import Doubt
 from togul_monitor.ui.view.feed_store import FeedStore
@@ -45,14 +45,12 @@ class StatusInfo(msgspec.Struct):
     environment_verified: bool = True  # False: the profile's name for it, not checked
     state: ConnectionState = ConnectionState.CONNECTING
     retry_in: float | None = None
-    error: str | None = None  # in plain words, the reason first (support/plain_errors.py)
-    error_reason: str | None = None  # its words that matter, kept whole when the room is short
-    error_text: str | None = None  # all of it, as `tail` says it (what the empty feed says)
-    # Connecting again after a failure: the failed attempt's error and reason (as `error`'s),
-    # shown until the stream is live again (`keep_last_error`): the bar keeps its place for it.
-    last_error: str | None = None
-    last_error_reason: str | None = None
-    last_error_text: str | None = None
+    # The stream's error in plain words (support/plain_errors.py): its `brief` on the bar, the
+    # reason kept whole when the room is short; its `text`, as `tail` says it, in the empty feed.
+    error: PlainError | None = None
+    # Connecting again after a failure: the failed attempt's error, shown until the stream is
+    # live again (`keep_last_error`): the bar keeps its place for it.
+    last_error: PlainError | None = None
     rate: Sequence[int] = ()
     heartbeat_age: float | None = None
     silent: float | None = None  # a live stream silent for longer than it should be (`silence`)
@@ -195,7 +193,6 @@ def status_info(
         profile=profile.name,
         environment=profile.environment_key,
         state=status.state,
-        error=status.error,
         switching=switching,
         pending=store.pending_events,
         paused_new=store.paused_new,
@@ -207,7 +204,6 @@ def status_info(
     if snapshot is not None:
         info.state = snapshot.status.state
         info.environment_verified = snapshot.environment_verified
-        info.error = snapshot.status.error
         if snapshot.status.next_try_at is not None:
             info.retry_in = snapshot.status.next_try_at - now
         info.rate = snapshot.events_per_second
@@ -227,9 +223,9 @@ def status_info(
 
             text, short = stopped_note(snapshot.configs_stopped, profile, now)
             info.notes = (Note(text, short, "bold yellow"), *info.notes)
-    if info.error:  # as `tail` words it, the reason first: a cut loses the host, not it
-        words = plain_words(info.error, profile.base_url)
-        info.error, info.error_reason, info.error_text = words.brief, words.reason, words.text
+    error = status.error if snapshot is None else snapshot.status.error
+    if error:  # as `tail` words it; the bar leads with the reason: a cut loses the host, not it
+        info.error = plain_words(error, profile.base_url)
     if info.state is ConnectionState.CONNECTING and not info.error and not switching:
         since = _count_no_answer(info, status, snapshot, before)
         info.no_answer = now - since if now - since >= NO_ANSWER_SHOWN else None
@@ -275,11 +271,9 @@ def keep_last_error(info: StatusInfo, before: StatusInfo) -> None:
     ):
         return
     if before.error and before.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
-        info.last_error, info.last_error_reason = before.error, before.error_reason
-        info.last_error_text = before.error_text
+        info.last_error = before.error
     else:
-        info.last_error, info.last_error_reason = before.last_error, before.last_error_reason
-        info.last_error_text = before.last_error_text
+        info.last_error = before.last_error
 
 
 #: Seconds an attempt (or the start's checks) may wait for the server before the bar says so.

@@ -75,7 +75,7 @@ class _Head(NamedTuple):
     line: Text  # the first line's start: who, where, the state
     start: int  # its cells before the state
     error: Text | None  # the stream's error, if the bar shows one
-    reason: str | None  # its words that must read whole (`StatusInfo.error_reason`)
+    reason: str | None  # its words that must read whole (the error's `reason`)
     mark: Text  # what it is said with: the last attempt's, while connecting again
 
 
@@ -100,7 +100,7 @@ def _head(info: StatusInfo, narrow: bool, cut: int = 0) -> _Head:
     else:
         label, style = STATE_STYLES[info.state]
         if info.state is ConnectionState.CONNECTING and info.error:
-            label = f"◌ {safe_text(info.error)}"  # connected, and why it is not live yet
+            label = f"◌ {safe_text(info.error.brief)}"  # connected, and why it is not live yet
         line.append(label, style=style)
         if info.silent is not None and info.state is ConnectionState.LIVE:
             # Live, and nothing (not even a heartbeat) for longer than expected: a stall shows
@@ -113,9 +113,10 @@ def _head(info: StatusInfo, narrow: bool, cut: int = 0) -> _Head:
         if info.state is ConnectionState.RETRYING and info.retry_in is not None:
             line.append(f" in {max(0.0, info.retry_in):.0f}s", style="yellow")
         if info.error and info.state in (ConnectionState.RETRYING, ConnectionState.STOPPED):
-            error, reason = Text(safe_text(info.error), style="dim"), info.error_reason
+            error, reason = Text(safe_text(info.error.brief), style="dim"), info.error.reason
         elif info.last_error and info.state is ConnectionState.CONNECTING:
-            error, reason = Text(safe_text(info.last_error), style="dim"), info.last_error_reason
+            last = info.last_error
+            error, reason = Text(safe_text(last.brief), style="dim"), last.reason
             mark = Text(LAST_ATTEMPT, style="dim")
     return _Head(line, start, error, reason, mark)
 
