@@ -278,33 +278,20 @@ def keep_last_error(info: StatusInfo, before: StatusInfo) -> None:
 
 #: Seconds an attempt (or the start's checks) may wait for the server before the bar says so.
 NO_ANSWER_SHOWN = 3.0
-#: Seconds without a byte after which a stream that was busy (BUSY_EVENTS in the BUSY_WINDOW
-#: seconds before the silence) is said to be silent: one that quiet would get a heartbeat only
-#: after the heartbeat interval, and the read timeout gives up only after three.
-SILENT_AFTER_BUSY = 5.0
-BUSY_WINDOW = 10
-BUSY_EVENTS = 10
 HEARTBEAT_SLACK = 5.0  # beyond the heartbeat interval, at most (a heartbeat late on the wire)
 
 
 def silence(snapshot: MonitorSnapshot, heartbeat: float, now: float) -> float | None:
     """How long the live stream has sent nothing at all (no event, no heartbeat, no marker),
-    once that is longer than it should be: a heartbeat overdue, or a busy stream gone quiet for
-    SILENT_AFTER_BUSY seconds. None otherwise, and while it is not live (the bar says that).
-    A stall shows here long before the read timeout ends it (3 heartbeats: 90 s by default)."""
+    once a heartbeat is overdue; None otherwise, and while it is not live (the bar says that).
+    A stall shows here long before the read timeout ends it (3 heartbeats: 90 s by default).
+    Not sooner after a burst: the server owes nothing but its heartbeat when the changes stop,
+    and the end of every deploy's changes would read as a stall."""
     at = snapshot.last_alive_at
     if at is None or snapshot.status.state is not ConnectionState.LIVE:
         return None
     silent = now - at
-    if silent > heartbeat + min(HEARTBEAT_SLACK, heartbeat / 2):
-        return silent
-    if silent <= SILENT_AFTER_BUSY:
-        return None
-    # The rate's one-second buckets (oldest first) end about now: the silence is their last
-    # `silent` seconds, and what came in the window before it tells whether the stream was busy.
-    rates = snapshot.events_per_second
-    end = max(0, len(rates) - int(silent))
-    return silent if sum(rates[max(0, end - BUSY_WINDOW) : end]) >= BUSY_EVENTS else None
+    return silent if silent > heartbeat + min(HEARTBEAT_SLACK, heartbeat / 2) else None
 
 
 def contexts_of(profile: Profile, snapshot: MonitorSnapshot | None) -> tuple[str, ...]:
