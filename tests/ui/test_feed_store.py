@@ -181,3 +181,24 @@ def test_pause_counts_every_new_event_and_says_how_many_it_kept() -> None:
     assert store.paused_new == 0
     store.set_paused(True)
     assert store.paused_new == 0
+
+
+def test_a_new_filter_while_paused_keeps_what_came_since_the_pause_held() -> None:
+    # Paused to read, then a type hidden: the view is refiltered as it stood at the pause, and
+    # what came since stays held (`+N new`), shown only when the feed follows again.
+    store, feed = new_store(view_size=10, keep=100)
+    feed.add(event(0, kind="flag.created"))
+    feed.add(event(1))
+    store.set_paused(True)
+    feed.add(event(2, kind="flag.created"))
+    feed.add(event(3))
+    feed.add(event(4, kind="flag.created"))
+    store.refilter(FeedPredicate(hidden_types=frozenset({"flag.updated"})))
+    assert [row.version for row in store.view] == [0]  # type: ignore[union-attr]
+    assert [row.version for row in store.pending] == [2, 4]  # type: ignore[union-attr]
+    assert store.paused_new == 2 and store.pending_events == 2 and balanced(store)
+    feed.add(event(5, kind="flag.created"))
+    assert store.paused_new == 3 and balanced(store)
+    store.set_paused(False)
+    assert [row.version for row in store.view] == [0, 2, 4, 5]  # type: ignore[union-attr]
+    assert store.filtered == 2 and balanced(store)

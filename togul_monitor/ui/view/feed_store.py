@@ -4,6 +4,8 @@ Every event the view receives is accounted for, always:
 `received == shown + pending + trimmed + filtered` (markers such as outages are rows but not
 events, so they are not in the count). `pending` holds the newest rows that came while paused,
 `paused_new` counts them all ("+N new"); `trimmed`: matching events pushed out of view or pending.
+A new filter while paused is applied to the view as it stood at the pause, and what came since
+stays held: the view does not move under a reader.
 
 The rows themselves live in one place: the monitor's event log (`source`). The store keeps only
 what the widget shows (the bounded view and the rows held while paused). To apply a new filter
@@ -31,7 +33,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Protocol
 
 from togul_monitor.domain.event_log import Row as LogRow
@@ -70,6 +71,7 @@ class FeedStore:
     marker_rows: MarkerRows = marker_items
     paused: bool = False
     paused_new: int = 0  # the matching events that came since the pause (`pending`: the newest)
+    paused_at: int = 0  # the log position the pause began at: a refilter holds what came since
     received: int = 0
     filtered: int = 0
     trimmed: int = 0
@@ -271,6 +273,8 @@ class FeedStore:
                 self._push(item)
             self.pending.clear()
             self._pending = self.paused_new = 0
+        elif paused and not self.paused:
+            self.paused_at = self.position
         self.paused = paused
 
     def insert_after(self, anchor: Row, rows: Sequence[Row]) -> bool:
@@ -362,39 +366,26 @@ class FeedStore:
             result = self.compute_refilter(rows, result.predicate, upto, self.marker_rows)
             recent = deque()
         self.predicate = result.predicate
-        # The log may be ahead of the view (rows still on their way through the drain): those
-        # are left out here and arrive as usual, so no row is counted twice.
-        cut = min(result.upto, self.position)
-        kept = [(position, row) for position, row in result.matched if position < cut]
+        # The log may be ahead of the view (rows still on their way through the drain).
+        kept, failing = result.received_by(min(result.upto, self.position), recent)
         recorded = sum(1 for position, _ in kept if position < self.live_start)
-        failing = result.failing
-        if cut < result.upto:
-            ahead = islice(result.rows, max(0, len(result.rows) - (result.upto - cut)), None)
-            failing -= sum(
-                1 for row in ahead if type(row) is FlagEvent and not result.predicate.matches(row)
-            )
-        # Rows received since the log was read: filter them here (there are few).
-        for position, rows_at in recent:
-            if position < cut:
-                continue
-            for row in rows_at:
-                if type(row) is FlagEvent and not result.predicate.matches(row):
-                    failing += 1
-                else:
-                    kept.append((position, row))
         environment = self.answers.own_environment
-        matched, found_earlier = self.found.placed(kept, result.predicate, environment)
+        placed, found_earlier = self.found.placed(kept, result.predicate, environment)
         recorded += found_earlier  # before this run's rows, with the rows recorded
+        # Paused, the view is refiltered as it stood at the pause: what came since stays held.
+        held = [row for at, row in placed if at >= self.paused_at] if self.paused else []
+        matched = [row for at, row in placed if not self.paused or at < self.paused_at]
         if self.boundary and self.start < self.live_start:
             matched[recorded:recorded] = self.boundary
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)
         self._shown = sum(1 for row in self.view if type(row) is FlagEvent)
         self.recorded = max(0, recorded - max(0, len(matched) - self.view_size))
-        self.pending.clear()
-        self._pending = self.paused_new = 0  # the view holds them all now
+        self.pending = deque(held[-self.view_size :], maxlen=self.view_size)
+        self._pending = sum(1 for row in self.pending if type(row) is FlagEvent)
+        self.paused_new = sum(1 for row in held if type(row) is FlagEvent)
         self.filtered = failing
-        # Events no longer in the log (evicted) or cut from the view count as trimmed.
-        self.trimmed = self.received - self.filtered - self.shown
+        # Events no longer in the log (evicted) or cut from the view or held count as trimmed.
+        self.trimmed = self.received - self.filtered - self.shown - self._pending
         self.skipped = 0  # the refilter read them all from the log
         self.front_removed = self.appended = 0
         self.generation += 1

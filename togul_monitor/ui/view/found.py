@@ -219,13 +219,14 @@ class FoundRows:
 
     def placed(
         self, rows: Iterable[tuple[int, Row]], predicate: EventFilter, environment: str
-    ) -> tuple[list[Row], int]:
+    ) -> tuple[list[tuple[int, Row]], int]:
         """`rows` (log position, row; in order) with the found rows `predicate` keeps, each
-        before the log's row it came before; and how many of those an earlier run found."""
+        before the log's row it came before (with that row's position); and how many of those
+        an earlier run found."""
         found = [(at, row) for at, row in self.rows if row.passes(predicate, environment)]
         recorded = sum(1 for _, row in found if row.recorded)
         # On a tie the first iterable's item comes first: a found row before the log's row.
-        return [row for _, row in merge(found, rows, key=lambda item: item[0])], recorded
+        return list(merge(found, rows, key=lambda item: item[0])), recorded
 
 
 def _row_time(row: LogRow) -> float:

@@ -4,7 +4,8 @@ thread goes on; the store applies the result (view/feed_store.py `apply_refilter
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 
 import msgspec
 
@@ -24,6 +25,29 @@ class RefilterResult(msgspec.Struct):
     upto: int  # the log position after the last row the refilter read
     rows: Sequence[LogRow] = ()  # what it read (to recount rows the view has not received)
     clears: int = -1  # the store's `clears` then (-1: unknown, trust the rows)
+
+    def received_by(
+        self, cut: int, recent: Iterable[tuple[int, list[Row]]]
+    ) -> tuple[list[tuple[int, Row]], int]:
+        """The rows kept and the events failed, of what the store has received: the log's rows
+        before position `cut` (those after are on their way through the drain and are counted
+        as they arrive, never twice), and `recent`, what it received while this ran (with
+        their positions; from `cut` on, filtered here: there are few)."""
+        kept = [(position, row) for position, row in self.matched if position < cut]
+        failing = self.failing
+        matches = self.predicate.matches
+        if cut < self.upto:
+            ahead = islice(self.rows, max(0, len(self.rows) - (self.upto - cut)), None)
+            failing -= sum(1 for row in ahead if type(row) is FlagEvent and not matches(row))
+        for position, rows in recent:
+            if position < cut:
+                continue
+            for row in rows:
+                if type(row) is FlagEvent and not matches(row):
+                    failing += 1
+                else:
+                    kept.append((position, row))
+        return kept, failing
 
 
 def compute_refilter(
