@@ -149,6 +149,33 @@ def test_paused_says_every_new_event_and_how_many_the_view_kept() -> None:
     assert "PAUSED +16,600 new, 5,000 kept " in bar(16_600, 5_000, narrow=True)
 
 
+def test_with_no_monitor_the_counts_of_the_rows_still_shown_stay() -> None:
+    # A profile that could not be opened stopped the monitor before: its rows are still shown
+    # (not followed), and so are their counts, not zeros beside a `malformed` row.
+    profile = Profile("wrongenv", "http://127.0.0.1:9", "production")
+    shown = status_info(
+        profile=profile,
+        status=Status(ConnectionState.LIVE, at=1.0),
+        switching=False,
+        store=FeedStore(),
+        snapshot=snapshot(
+            profile_name="p", counters=StreamCounters(malformed=2, duplicates=1), dropped_updates=3
+        ),
+        now=2.0,
+    )
+    stopped = status_info(
+        profile=profile,
+        status=Status(ConnectionState.STOPPED, at=3.0, error="no such environment"),
+        switching=False,
+        store=FeedStore(),
+        snapshot=None,
+        now=4.0,
+        before=shown,
+    )
+    assert (stopped.malformed, stopped.duplicates, stopped.dropped) == (2, 1, 3)
+    assert stopped.rate == () and stopped.lag is None
+
+
 def test_the_empty_feed_says_the_whole_reason_the_stream_is_down() -> None:
     # The status bar has room for the reason; the feed, empty, for the words that fix it.
     error = (

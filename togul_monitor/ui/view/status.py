@@ -223,6 +223,11 @@ def status_info(
 
             text, short = stopped_note(snapshot.configs_stopped, profile, now)
             info.notes = (Note(text, short, "bold yellow"), *info.notes)
+    if snapshot is None and before is not None:
+        # No monitor runs (a profile that could not be opened stopped the one before): the
+        # rows shown are still that one's, and these are their counts.
+        info.malformed, info.duplicates = before.malformed, before.duplicates
+        info.dropped = before.dropped
     error = status.error if snapshot is None else snapshot.status.error
     if error:  # as `tail` words it; the bar leads with the reason: a cut loses the host, not it
         info.error = plain_words(error, profile.base_url)
