@@ -11,6 +11,8 @@ asked for it. When the server says the flag's version (the emulator does), the a
 the event of that version; otherwise to the last event of the burst the fetch answered, as the
 values do (core/evaluation.py). An answer superseded by newer events, and not tied to one of them
 by its version, is dropped: the next fetch diffs from the same snapshot, so nothing is lost.
+An answer ahead of the stream (its version's event not come yet) waits for that event
+(core/config_ahead.py), so the final change of a burst is on the row of the event that made it.
 
 - `flag.deleted`: the snapshot goes (a diff saying so); no fetch.
 - A flag whose id is unknown (`flag.created`, a key never listed) or that answers 404 without a
@@ -34,13 +36,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 from togul_monitor.client.management import FlagReader, ManagementError
 from togul_monitor.config.entry import DEFAULT_MAX_FLAGS
-from togul_monitor.core.config_fetch import (
-    Fetched,
-    FetchQueue,
-    Trigger,
-    ahead_of_stream,
-    tie_answer,
-)
+from togul_monitor.core.config_ahead import AheadAnswers, Held
+from togul_monitor.core.config_fetch import Fetched, FetchQueue, Trigger
 from togul_monitor.core.config_ids import IdLookup, Waiting, answered_mark
 from togul_monitor.core.config_memory import RememberedConfigs, keep
 from togul_monitor.core.config_reads import ConfigReads
@@ -77,7 +74,7 @@ class FlagConfigs:
         self._loading: set[str] = set()  # asked for at start, not answered yet
         self._complete = False  # the first load is done: a flag found later was created
         self._pending: dict[str, deque[FlagEvent]] = {}  # events not yet covered by an answer
-        self._ahead: set[str] = set()  # an answer ahead of the stream was asked again
+        self._held = AheadAnswers(self._apply_held)  # answers waiting for their event
         self.unseen = UnseenMarks()  # snapshots from before the stream may have missed some
         self.remembered = RememberedConfigs()  # the journal's, from an earlier run (`seed`)
         self.blind = False  # the stream is down or not proved whole: every diff may hold some
@@ -131,6 +128,7 @@ class FlagConfigs:
             self._refetch_timer.cancel()
         for timer in self._retry.values():
             timer.cancel()
+        self._held.clear()
         await self._ids.aclose()
         for closer in (self._queue, self._reader):
             if closer is not None:
@@ -160,7 +158,7 @@ class FlagConfigs:
         queue = self._queue
         if queue is None or self.refusal.halted:
             return True
-        return not self._ids.learning() and not queue.events_waiting()
+        return not self._ids.learning() and not queue.events_waiting() and not self._held
 
     def answered_mark(self) -> Callable[[], bool]:
         """The fetches events asked for so far answered (core/coalesce.py `mark`, hurried, for
@@ -190,6 +188,9 @@ class FlagConfigs:
             pending.append(event)
             latest[key] = event
         for key, event in latest.items():
+            held = self._held.arrived(key, (event,))
+            if held is not None:  # the event of a read ahead of the stream came
+                self._apply_held(key, held)
             if event.type == "flag.created" or key not in self.ids:
                 self._ids.request(key, event, None)  # a new flag, or one that came back: a new id
             else:
@@ -249,28 +250,26 @@ class FlagConfigs:
         elif answer.config.flag_key != key or answer.config.environment_id != self._environment_id:
             self._loading.discard(key)  # not this flag (an id reused?): not a snapshot of it
         else:
-            keep, event = self._tie(key, trigger, answer.config, superseded)
+            keep, event = self._tie(key, trigger, answer, superseded)
             if keep:
                 self._apply(key, answer.config, event, answer.asked_at)
         self._check_complete()
 
     def _tie(
-        self, key: str, trigger: Trigger, config: FlagConfig, superseded: bool
+        self, key: str, trigger: Trigger, answer: Fetched, superseded: bool, hold: bool = True
     ) -> tuple[bool, FlagEvent | None]:
         pending = self._pending.get(key)
-        if not superseded and key not in self._ahead and ahead_of_stream(pending, trigger, config):
-            # Tied to `trigger`, the change would name an older event than the one that made it:
-            # asked again after the flag's interval, when that event has most likely come. Once
-            # only: a server whose versions do not follow its events' must still see its diffs.
-            self._ahead.add(key)
-            assert self._queue is not None
-            self._queue.request(key, trigger)
-            return False, None
-        self._ahead.discard(key)
-        keep, event = tie_answer(pending, trigger, config, superseded)
+        keep, event = self._held.tie(key, pending, trigger, answer, superseded, hold, MIN_INTERVAL)
         if pending is not None and not pending:
             del self._pending[key]
         return keep, event
+
+    def _apply_held(self, key: str, held: Held) -> None:  # its event came, or the wait is over
+        if not self._closed and not self.refusal.halted:
+            newest = self._pending[key][-1] if self._pending.get(key) else held.trigger
+            _, event = self._tie(key, newest, Fetched(held.config), False, hold=False)
+            self._apply(key, held.config, event, held.asked_at)
+            self._check_complete()
 
     def _apply(self, key: str, config: FlagConfig, event: FlagEvent | None, at: float) -> None:
         before = self.reads.read(key, config, at) or self.remembered.take(key, config)
@@ -296,7 +295,7 @@ class FlagConfigs:
         self._queue.cancel(key)
         self._ids.forget(key)
         self._pending.pop(key, None)
-        self._ahead.discard(key)
+        self._held.forget(key)
         self._loading.discard(key)
         self.ids.pop(key, None)
         self.remembered.forget(key)
@@ -351,6 +350,7 @@ class FlagConfigs:
             timer.cancel()
         self._retry.clear()
         self._ids.waiting.clear()
+        self._held.clear()
 
     # --- learning ids (core/config_ids.py) ---------------------------------------------------
 
