@@ -241,6 +241,11 @@ def config_text(diff: ConfigDiff | None, state: str, loaded: int = 0, total: int
     elif state.startswith("failed"):
         why = f"unavailable: {safe_text(state)}"
     else:
-        why = "no configuration change recorded for this event (or not fetched yet)"
+        # Reads are paced per flag (core/configs.py): one may cover several events of a
+        # burst, its change tied to one of them.
+        why = (
+            "none tied to this event: a read after it found none, one is on its way, or one "
+            "read covered several of the flag's events and its change is on another's row"
+        )
     text.append("  " + why + "\n", style="dim")
     return text
