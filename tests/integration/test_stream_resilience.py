@@ -104,7 +104,7 @@ async def test_a_redirect_to_another_origin_is_not_a_credentials_rejection() -> 
     assert status.credentials_rejected is False
     assert status.error == (
         f"the server redirected the stream to another origin ({elsewhere.base_url}), where the "
-        "credentials are not sent; it answered HTTP 401: unauthorized Missing credentials"
+        "credentials are not sent; it answered HTTP 401 unauthorized: Missing credentials"
     )
     assert elsewhere.requests[0].header("x-api-key") is None  # withheld, as before
     assert server.requests[0].header("x-api-key") == KEY.encode()

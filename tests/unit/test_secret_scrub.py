@@ -9,9 +9,7 @@ import logging
 import httpx
 import pytest
 
-from togul_monitor.client.environment_check import _error as probe_error
-from togul_monitor.client.evaluate import _error_text
-from togul_monitor.client.http import describe, error_detail
+from togul_monitor.client.http import describe, error_text, json_body, read_error_text
 from togul_monitor.client.tokens import TokenPair, _error_code
 from togul_monitor.config.entry import Profile
 from togul_monitor.support.known_secrets import remember_secret, scrub
@@ -60,9 +58,9 @@ def test_short_secrets_are_not_looked_for() -> None:
 
 async def test_error_bodies_quoting_the_credentials_are_masked() -> None:
     _profile()
-    _assert_scrubbed(await error_detail(_reflecting(500)))
-    _assert_scrubbed(_error_text(_reflecting(403)))
-    _assert_scrubbed(probe_error(_reflecting(403))[1])
+    # The stream's (read from a streamed body), evaluate's and the probe's (read whole).
+    _assert_scrubbed(await read_error_text(_reflecting(500)))
+    _assert_scrubbed(error_text(403, json_body(_reflecting(403))))
     coded = httpx.Response(401, json={"code": f"bad {PLAIN_REFRESH}"})
     _assert_scrubbed(_error_code(coded))
 

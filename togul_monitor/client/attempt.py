@@ -15,8 +15,8 @@ import msgspec
 
 from togul_monitor.client.http import (
     describe,
-    error_detail,
     parse_retry_after,
+    read_error_text,
     server_text,
     unwrap,
 )
@@ -95,8 +95,7 @@ async def refused(
     """A status other than 200. `elsewhere`: a redirect led to another origin, where the
     credentials were (rightly) not sent."""
     status = response.status_code
-    detail = await error_detail(response)
-    what = f"HTTP {status}" + (f": {detail}" if detail else "")
+    what = await read_error_text(response)
     if status in (401, 403) and elsewhere:
         # The server never saw the credentials, so it cannot have rejected them: saying so
         # would send the user to edit a profile that is right.

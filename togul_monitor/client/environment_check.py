@@ -22,7 +22,7 @@ import enum
 import httpx
 import msgspec
 
-from togul_monitor.client.http import network_failure, server_text
+from togul_monitor.client.http import error_fields, error_text, json_body, network_failure
 from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.protocol import EVALUATE_PATH, KEY_PREFIXES
 
@@ -42,20 +42,6 @@ class ProbeResult(msgspec.Struct, frozen=True):
 
 def _known_scope(api_key: str) -> bool:
     return api_key.startswith((KEY_PREFIXES["sdk"], KEY_PREFIXES["server"]))
-
-
-def _error(response: httpx.Response) -> tuple[str, str]:
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    code = body.get("code") if isinstance(body, dict) else None
-    message = body.get("message") if isinstance(body, dict) else None
-    code = code if isinstance(code, str) else ""
-    text = f"HTTP {response.status_code}" + (f" {server_text(code, 100)}" if code else "")
-    if isinstance(message, str) and message:
-        text += f": {server_text(message, 200)}"
-    return code, text
 
 
 async def probe_environment(
@@ -85,7 +71,8 @@ async def probe_environment(
     status = response.status_code
     if status in (200, 404):
         return ProbeResult(Verdict.BELONGS, f"HTTP {status}")
-    code, text = _error(response)
+    answer = json_body(response)
+    code, text = error_fields(answer)[0], error_text(status, answer)
     if status == 403 and code != QUOTA_CODE:
         if _known_scope(api_key) or "environment" in text.lower():
             return ProbeResult(Verdict.OTHER_ENVIRONMENT, text)

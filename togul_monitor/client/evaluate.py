@@ -28,7 +28,7 @@ import httpx
 import msgspec
 import msgspec.structs
 
-from togul_monitor.client.http import network_failure, server_text
+from togul_monitor.client.http import error_fields, error_text, json_body, network_failure
 from togul_monitor.client.tls import trust_env_for, verify_for
 from togul_monitor.domain.values import Evaluation, evaluation_from_json
 from togul_monitor.protocol import EVALUATE_PATH, VALUE_TYPES
@@ -71,30 +71,6 @@ def parse_evaluation(body: object) -> Evaluation | None:
         # An unknown value_type from the server is no type at all: the raw value is shown.
         evaluation = msgspec.structs.replace(evaluation, value_type=None)
     return evaluation
-
-
-def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
-    """`code` and `message` of the `{code, message, details}` body, when there is one."""
-    code = message = None
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if isinstance(body, dict):
-        code = body.get("code") if isinstance(body.get("code"), str) else None
-        message = body.get("message") if isinstance(body.get("message"), str) else None
-    return code, message
-
-
-def _error_text(response: httpx.Response) -> str:
-    """`403 forbidden: message` from the `{code, message, details}` body, when there is one."""
-    code, message = _error_body(response)
-    text = f"HTTP {response.status_code}"
-    if code:
-        text += f" {server_text(code, 100)}"
-    if message:
-        text += f": {server_text(message, 300)}"
-    return text
 
 
 def _retry_after(response: httpx.Response, default: float, cap: float) -> float:
@@ -185,19 +161,21 @@ class EvaluateClient:
                     Outcome.FAILED, status=status, message="evaluate answered a non-object body"
                 )
             return EvaluateResult(Outcome.OK, evaluation=evaluation, status=status)
+        body = json_body(response)
+        text = error_text(status, body)  # `HTTP 403 forbidden: message`, as the stream says it
         if status == 404:
-            return EvaluateResult(Outcome.NOT_FOUND, status=status, message=_error_text(response))
-        if status == 403 and _error_body(response)[0] == QUOTA_CODE:
+            return EvaluateResult(Outcome.NOT_FOUND, status=status, message=text)
+        if status == 403 and error_fields(body)[0] == QUOTA_CODE:
             retry_after = _retry_after(response, -1.0, float("inf"))
             return EvaluateResult(
                 Outcome.QUOTA,
                 status=status,
-                message=_error_text(response),
+                message=text,
                 retry_after=retry_after if retry_after >= 0 else None,
             )
         if status in (401, 403):
-            return EvaluateResult(Outcome.REJECTED, status=status, message=_error_text(response))
-        return EvaluateResult(Outcome.FAILED, status=status, message=_error_text(response))
+            return EvaluateResult(Outcome.REJECTED, status=status, message=text)
+        return EvaluateResult(Outcome.FAILED, status=status, message=text)
 
     def _count(self, result: EvaluateResult) -> None:
         c = self.counters

@@ -65,9 +65,34 @@ def network_failure(exc: Exception, url: str, read_timeout: float | None) -> str
     return plain_error(describe(exc, read_timeout), url)
 
 
-async def error_detail(response: httpx.Response) -> str:
-    """The `{code, message}` of an error body (bounded read), as safe one-line text (the run's
-    secrets masked: `server_text`)."""
+def json_body(response: httpx.Response) -> object:
+    """The JSON of a response that was read whole; None when its body is none."""
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def error_fields(payload: object) -> tuple[str, str]:
+    """The `code` and `message` of a `{code, message, details}` error body as sent ("" for
+    what it lacks): what a caller decides on (the quota's code, say)."""
+    if not isinstance(payload, dict):
+        return "", ""
+    code, message = payload.get("code"), payload.get("message")
+    return (code if isinstance(code, str) else ""), (message if isinstance(message, str) else "")
+
+
+def error_text(status: int, payload: object) -> str:
+    """A refused request in the one wording of every request the monitor makes (the stream,
+    evaluate, the environment check): `HTTP 401 unauthorized: Invalid or revoked API key`, the
+    status, the body's code and its message (`error_fields`), as safe text (`server_text`)."""
+    code, message = error_fields(payload)
+    text = f"HTTP {status}" + (f" {server_text(code, 100)}" if code else "")
+    return text + (f": {server_text(message, 300)}" if message else "")
+
+
+async def read_error_text(response: httpx.Response) -> str:
+    """`error_text` of a streamed response, its body read up to ERROR_BODY_LIMIT bytes."""
     body = b""
     try:
         async for chunk in response.aiter_bytes():
@@ -79,11 +104,8 @@ async def error_detail(response: httpx.Response) -> str:
     try:
         payload = json.loads(body[:ERROR_BODY_LIMIT])
     except ValueError:
-        return ""
-    if not isinstance(payload, dict):
-        return ""
-    parts = [str(payload[k]) for k in ("code", "message") if isinstance(payload.get(k), str)]
-    return server_text(" ".join(parts), 200)
+        payload = None
+    return error_text(response.status_code, payload)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
