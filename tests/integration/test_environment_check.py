@@ -23,6 +23,14 @@ from togul_monitor.store.journal import journal_path
 from .test_monitor import wait_for
 
 
+async def wait_live(monitor: Monitor) -> None:
+    """Until the stream is live: the notes "environment not verified" are due from then on
+    (core/environment.py `Environments.live`)."""
+    await wait_for(
+        lambda: monitor.snapshot().status.state is ConnectionState.LIVE, what="the stream live"
+    )
+
+
 def profile(emu: EmulatorHandle, environment: str, **fields: Any) -> Profile:
     base: dict[str, Any] = {
         "name": "env-check",
@@ -166,6 +174,7 @@ async def test_a_pair_that_cannot_be_verified_keeps_the_id(emulator: EmulatorHan
     )
     await monitor.start()
     try:
+        await wait_live(monitor)
         notes = monitor.snapshot().notices
         assert any("environment not verified" in n for n in notes), notes
         assert not monitor.snapshot().environment_verified  # the header says so (status bar)
@@ -231,6 +240,7 @@ async def test_a_probe_without_answer_is_made_again_and_another_environment_stop
     )
     await monitor.start()  # no verdict: not refused
     try:
+        await wait_live(monitor)
         notes = monitor.snapshot().notices
         assert any("environment not verified" in n and "503" in n for n in notes), notes
         await wait_for(lambda: emulator.open_streams == 1, what="the stream")
@@ -259,6 +269,7 @@ async def test_a_probe_without_answer_verifies_the_key_later_and_names_its_event
     )
     await monitor.start()
     try:
+        await wait_live(monitor)
         assert any("not verified" in n for n in monitor.snapshot().notices)
         assert not monitor.snapshot().environment_verified
         await a_production_event_is_named_production(emulator, monitor)
@@ -318,4 +329,6 @@ def test_tail_count_waits_only_for_the_probe_running_at_the_count(
     )
     assert result.exit_code == 0, result.output
     assert "environment not verified" in result.stderr
+    # Said once the stream is live, not before it tried (core/environment.py `live`).
+    assert result.stderr.index("live since") < result.stderr.index("environment not verified")
     assert "exiting before" not in result.stderr

@@ -13,6 +13,7 @@ from togul_monitor.config.errors import ConfigError
 from togul_monitor.core import environment
 from togul_monitor.core.environment import Environments, Verification
 from togul_monitor.core.plan import StreamPlan
+from togul_monitor.core.updates import Noticed
 from togul_monitor.domain.events import FlagEvent
 
 EVENT = FlagEvent("flag.updated", "k", "env-1", 1, 1.0, None, 1.0)
@@ -85,6 +86,7 @@ async def test_a_verdict_of_another_environment_leaves_no_not_verified_note() ->
     envs = Environments("production")
     envs.on_mismatch = stopped.append
     envs.apply(StreamPlan(StreamCredentials(api_key="k")), UNKNOWN, probe)
+    envs.live()
     assert envs.notes  # "not verified" while nothing answered
     envs.relevant([EVENT])
     assert envs._probe_task is not None
@@ -100,3 +102,15 @@ async def test_a_key_stream_learns_its_environment_from_the_first_event_it_bring
     envs.relevant([EVENT, other])
     assert envs.environment_id == "env-1" and envs.names == {"env-1": "production"}
     await envs.aclose()
+
+
+def test_the_starts_notes_are_held_until_the_stream_is_live_then_said_once() -> None:
+    # Before, they would only precede the stream's own error (a rejected key, no answer).
+    said: list[Noticed] = []
+    envs = Environments("production", said.append)
+    envs.apply(StreamPlan(StreamCredentials(api_key="k")), UNKNOWN, None)
+    assert envs.notes == () and said == []
+    envs.live()
+    assert envs.notes == UNKNOWN.notes and [n.text for n in said] == list(UNKNOWN.notes)
+    envs.live()  # live again after a reconnect: said once
+    assert len(said) == 1 and envs.notes == UNKNOWN.notes

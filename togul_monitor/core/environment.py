@@ -17,6 +17,10 @@ Before the stream starts (`prepare`, called by `Monitor.start`):
   names its events from then on.
 - A key of scope stream cannot evaluate; without a token nothing can tell its environment, so
   its events keep their environment id and the snapshot's notes say "environment not verified".
+- Those notes are about the events a live stream brings: they are held until the stream first
+  goes live (`Environments.live`), then said (a `Noticed`). A stream that never does has its own
+  error say what is wrong: a key the server rejects (the probe's 401 is no question of
+  environment, and the stream's 401 says it, with the key), a host that does not answer.
 
 While streaming (`Environments.relevant`):
 - An API-key stream is the key's environment (the server scopes it). When the id is known
@@ -50,6 +54,7 @@ from togul_monitor.client.tokens import TokenKeeper
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.core.plan import StreamPlan, plan_stream
+from togul_monitor.core.update_notes import Noticed
 from togul_monitor.domain.events import FlagEvent
 from togul_monitor.support.text import mask_secret, safe_text
 
@@ -169,8 +174,11 @@ PROBE_AGAIN_MAX = 300.0
 
 
 class Environments:
-    def __init__(self, environment_key: str) -> None:
+    def __init__(
+        self, environment_key: str, publish: Callable[[Noticed], None] = lambda _: None
+    ) -> None:
         self.environment_key = environment_key
+        self._publish = publish  # a note due once the stream is live (`live`)
         self.environment_id: str | None = None  # the profile's environment, once known
         self.names: dict[str, str] = {}  # id → key
         self.scoped_stream = True  # the stream carries the profile's environment only
@@ -183,8 +191,9 @@ class Environments:
         self.on_mismatch: Callable[[str], None] | None = None
         self.on_change: Callable[[], None] = lambda: None  # a verification came late
         # Why the environment is not verified (the snapshot's): none when it is, or when the
-        # token's lookup named it.
+        # token's lookup named it; and none until the stream is live (`held` until then).
         self.notes: tuple[str, ...] = ()
+        self._held: tuple[str, ...] = ()
         self._probe: Callable[[], Awaitable[Verification]] | None = None  # owed: made again
         self._probed_at: float | None = None  # loop time it was last made again
         self._probe_wait = PROBE_AGAIN_AFTER  # before the next one
@@ -204,10 +213,21 @@ class Environments:
         self.environment_id = plan.environment_id
         self.names = dict(plan.environment_names)
         self.verified = verification.verified
-        self.notes = verification.notes
-        for note in self.notes:
-            log.info("%s", note)
+        self._held = verification.notes  # said once the stream is live (`live`)
         self._probe = check if verification.again else None
+
+    def live(self) -> None:
+        """The stream is live: the notes the start held are due now, each said once. Before,
+        they would only precede the stream's own error (a rejected key, no answer), which says
+        what is wrong; a stream live while the environment is unverified shows ids, as they
+        say."""
+        held, self._held = self._held, ()
+        if not held or self.mismatch is not None:
+            return
+        self.notes = held
+        for note in held:
+            log.info("%s", note)
+            self._publish(Noticed(note))
 
     def relevant(self, batch: list[FlagEvent]) -> list[FlagEvent]:
         """The events of `batch` that concern the profile's environment."""
@@ -303,6 +323,7 @@ class Environments:
         """The stream is not the profile's environment: nothing more of it is relevant, and
         `on_mismatch` is told (unless closing: a late probe's verdict stops nothing)."""
         self.mismatch = why
-        self.notes = ()  # "not verified" no longer: the verdict is in, and it stops the stream
+        # "not verified" no longer: the verdict is in, and it stops the stream.
+        self.notes = self._held = ()
         if self.on_mismatch is not None and not self._closed:
             self.on_mismatch(why)

@@ -9,7 +9,7 @@ Re-evaluating everything (`on_outage`): after every outage, and after an event t
 would take as "something changed" without naming one flag (a `Malformed` with `re_evaluate`,
 see client/validate.py). Such events may come in a flood: they cost one re-evaluation of every
 value at once, then at most one a second, and the last of them is always followed by one
-(core/unusable_pace.py).
+(core/unusable_pace.py). `on_live` is told each time the stream goes live, after its status.
 `on_gap` is told of a possible gap (a flag's version jumped: its next change may hold the lost
 one). `on_outage(unseen, ask)` is told at once whether the stream may have missed changes (an
 outage that could not prove continuity, an unusable event: a change found then is not only its
@@ -86,13 +86,14 @@ class Intake:
         on_gap: Callable[[PossibleGap], None],
         on_blind: Callable[[bool], None],
         on_change: Callable[[], None],
+        on_live: Callable[[], None] = lambda: None,
         contradicted: Callable[[], bool] = lambda: False,
         heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
     ) -> None:
         self._hub, self._clock = hub, clock
         self._on_events, self._on_outage, self._on_proven = on_events, on_outage, on_proven
         self._on_gap, self._on_blind, self._contradicted = on_gap, on_blind, contradicted
-        self._on_change = on_change  # the monitor's state changed: a new snapshot is due
+        self._on_change, self._on_live = on_change, on_live  # on_change: a new snapshot is due
         self.log = EventLog(log_size)
         self.journal: Journal | None = None
         self.recorded = NO_CHANGES  # what the preloaded rows changed: set once, then read only
@@ -185,9 +186,7 @@ class Intake:
     # --- the stream task -------------------------------------------------------------------
 
     async def _consume(self, stream: StreamLike) -> None:
-        pending = self._pending
-        loop = asyncio.get_running_loop()
-        flush = self._flush
+        pending, flush, loop = self._pending, self._flush, asyncio.get_running_loop()
         try:
             try:
                 async for batch in stream.batches():
@@ -283,6 +282,7 @@ class Intake:
             self.status = item
             if unwatched is not None:  # its outage: right after its LIVE, before what it brings
                 self._hub.publish(item)
+                self._on_live()
                 self._handle(Outage(unwatched, item.at, None, True, item.at))
                 return
             if live and not outage_due:
@@ -302,6 +302,8 @@ class Intake:
                 self.covered.journalled(item)
         if isinstance(item, (Status, Heartbeat)):
             self._hub.publish(item)
+            if item is self.status and item.state is ConnectionState.LIVE:
+                self._on_live()
         else:
             self._append_rows([item])
         self._on_change()

@@ -101,6 +101,7 @@ class Monitor:
             on_gap=lambda gap: self._effects.gap(gap),
             on_blind=lambda blind: self._effects.blind(blind),
             on_change=lambda: self._publisher.changed(),
+            on_live=lambda: self._environments.live(),  # the notes it held are due
             contradicted=lambda: self._effects.contradicted(),
             heartbeat=profile.heartbeat_seconds,
         )
@@ -115,7 +116,7 @@ class Monitor:
         )
         self._configs = FlagConfigs(self._publish, clock)  # configuration diffs (token only)
         self._notices: list[str] = []
-        self._environments = Environments(profile.environment_key)
+        self._environments = Environments(profile.environment_key, self._publish)
         self._environments.on_change = lambda: self._publisher.changed()
         self._recording = MonitorJournal(
             self._intake,
@@ -152,7 +153,7 @@ class Monitor:
             await self._open_journal(plan.environment_id, org_wide) if self.record else ({}, False)
         )
         self._stream.credentials = plan.credentials
-        for note in plan.notes:  # the verification's: `Environments.notes`, while they hold
+        for note in plan.notes:  # the verification's: `Environments.notes`, once live
             self._note(note)
         evaluations = self._evaluations
         if plan.evaluate:
@@ -334,8 +335,7 @@ class Monitor:
 
     def history(self, flag_key: str, limit: int = 500) -> list[HistoryEntry]:
         """Events, value transitions and outages of one flag, newest first (core/queries.py)."""
-        intake, evaluations = self._intake, self._evaluations
-        journal = self._recording.journal
+        intake, evaluations, journal = self._intake, self._evaluations, self._recording.journal
         environment_id = self._environments.environment_id  # read from any thread: a str
         return flag_history(
             self._owner, intake, evaluations, journal, flag_key, limit, environment_id
