@@ -357,3 +357,26 @@ def test_the_bar_has_the_lines_its_height_was_given_whatever_the_modes(paused: b
         lines = 2 + error_below(info, True, 80)
         shown = replace(info, paused=paused, paused_new=3, pending=3, filter_text="type:flag")
         assert len(render_status(shown, narrow=True, width=80).plain.split("\n")) == lines
+
+
+async def test_a_rejected_key_is_said_by_the_bar_without_a_not_verified_mark(
+    emulator: EmulatorHandle,
+) -> None:
+    """A key the server does not know: the probe's 401 is no question of environment. The bar
+    says the rejection, not `production (not verified)` nor `environment not verified`."""
+    from togul_monitor.config.profiles import Profile
+
+    wrong = Profile(
+        "wrongkey", emulator.base_url, "production", api_key="tgl_sdk_wrongwrongwrongwrong0000"
+    )
+    app = make_app(wrong)
+    async with app.run_test(size=(120, 40)) as pilot:
+        status = app.query_one("#status")
+
+        def painted() -> str:
+            return "\n".join(status.render_line(y).text for y in range(status.size.height))
+
+        await wait_for(pilot, lambda: "credentials rejected" in painted(), what="the rejection")
+        await pilot.pause(0.2)  # a note would come with the same snapshot
+        assert "not verified" not in painted(), painted()
+        assert "HTTP 401 unauthorized: Invalid or revoked API key" in painted(), painted()

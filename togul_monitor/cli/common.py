@@ -24,7 +24,7 @@ import msgspec
 
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
-from togul_monitor.support.text import cell_width, safe_text
+from togul_monitor.support.text import cell_width, mask_secret, safe_text
 
 if TYPE_CHECKING:
     from togul_monitor.domain.filters import Filter
@@ -210,6 +210,15 @@ def command_name() -> str:
     ctx = click.get_current_context(silent=True)
     words = ctx.command_path.split()[1:] if ctx is not None else []
     return " ".join(words) or PROGRAM
+
+
+def rejected_words(secret: str | None, profile_name: str, why: str) -> str:
+    """What `tail` and `wait` say, once, when the server rejected the credentials (exit 3): the
+    one it was sent, masked, the profile, and the server's reason (`why`, safe text)."""
+    return (
+        f"the server rejected the credentials {mask_secret(secret)} "
+        f"(profile {safe_text(profile_name)}): {why}"
+    )
 
 
 def report_config_error(error: ConfigError, command: str | None = None) -> NoReturn:

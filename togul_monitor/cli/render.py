@@ -395,4 +395,6 @@ class TailPrinter:
             self.last_error = None
         elif item.state is ConnectionState.RETRYING:
             self.last_error = error or "disconnected"
+        elif item.credentials_rejected:  # said once, with the key: cli/tail_loop.py
+            return None
         return status_words(item, self.state, self.url, error)

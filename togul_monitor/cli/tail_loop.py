@@ -22,7 +22,13 @@ from itertools import compress, repeat
 from operator import is_not
 from typing import Protocol, cast
 
-from togul_monitor.cli.common import EXIT_CREDENTIALS, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from togul_monitor.cli.common import (
+    EXIT_CREDENTIALS,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    rejected_words,
+)
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope
@@ -51,7 +57,7 @@ from togul_monitor.domain.events import (
     PossibleGap,
     Status,
 )
-from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.support.text import safe_text
 
 SETTLE_SECONDS = 5.0  # --count: longest wait for what the last events caused (values, diffs)
 #: Seconds an attempt may go unanswered before `tail` says so (once until the stream is live): a
@@ -291,13 +297,10 @@ async def print_updates(
                     elif down_since is None:
                         down_since = loop.time()
                 if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
-                    if item.credentials_rejected:
-                        used = stream_credentials(profile)  # the one the stream sent, masked
-                        shown_key = mask_secret(used.api_key or used.token)
-                        printer.say(
-                            f"the server rejected the credentials {shown_key} "
-                            f"(profile {safe_text(profile.name)})"
-                        )
+                    if item.credentials_rejected:  # one line: the stop's own is not said
+                        used = stream_credentials(profile)  # the one the stream sent
+                        why = safe_text(item.error or "stopped")
+                        printer.say(rejected_words(used.api_key or used.token, profile.name, why))
                         return EXIT_CREDENTIALS
                     return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
             if found.overdue():  # no outage came in time: printed without it (per batch)

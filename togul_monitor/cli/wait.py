@@ -38,6 +38,7 @@ from togul_monitor.cli.common import (
     command_target,
     duration_option,
     open_target,
+    rejected_words,
     report_config_error,
     target_options,
 )
@@ -49,7 +50,7 @@ from togul_monitor.core import Dropped, EvaluatorStatus, ValueUpdated
 from togul_monitor.core.plan import evaluate_problem, stream_problem
 from togul_monitor.domain.events import ConnectionState, Status
 from togul_monitor.domain.values import DEFAULT_CONTEXT, FlagValue, same_json
-from togul_monitor.support.text import mask_secret, safe_text
+from togul_monitor.support.text import safe_text
 
 __all__ = ["choose_context", "parse_wanted", "run_wait", "wait"]
 
@@ -150,13 +151,6 @@ class _Waiter:
         return f"is still {json_text(value.current.value)}"
 
 
-def _rejected(secret: str | None, profile_name: str, why: str) -> str:
-    return (
-        f"the server rejected the credentials {mask_secret(secret)} "
-        f"(profile {safe_text(profile_name)}): {why}"
-    )
-
-
 async def _watch(profile: Profile, waiter: _Waiter) -> int:
     """Run the monitor until FLAG has the wanted value or the stream stops; the exit code."""
     # Looked up on the module at call time, not imported by name: a test may spy on it there.
@@ -186,14 +180,14 @@ async def _watch(profile: Profile, waiter: _Waiter) -> int:
                 if item.credentials_rejected:
                     # Evaluate or the stream may be first to say so: one line either way.
                     why = safe_text(item.message or "evaluate refused them")
-                    waiter.say(_rejected(profile.api_key, profile.name, why))
+                    waiter.say(rejected_words(profile.api_key, profile.name, why))
                     return EXIT_CREDENTIALS
                 waiter.evaluator(item)
             elif isinstance(item, Status) and item.state is ConnectionState.STOPPED:
                 why = safe_text(item.error or "stopped")
                 if item.credentials_rejected:
                     used = stream_credentials(profile)  # the one the stream sent
-                    waiter.say(_rejected(used.api_key or used.token, profile.name, why))
+                    waiter.say(rejected_words(used.api_key or used.token, profile.name, why))
                     return EXIT_CREDENTIALS
                 if monitor.configuration_error is not None:
                     raise monitor.configuration_error  # reported as every ConfigError is
