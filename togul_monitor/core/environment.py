@@ -191,7 +191,7 @@ class Environments:
         self.on_mismatch: Callable[[str], None] | None = None
         self.on_change: Callable[[], None] = lambda: None  # a verification came late
         # Why the environment is not verified (the snapshot's): none when it is, or when the
-        # token's lookup named it; and none until the stream is live (`held` until then).
+        # token's lookup named it; and none until the stream is live (`_held` until then).
         self.notes: tuple[str, ...] = ()
         self._held: tuple[str, ...] = ()
         self._probe: Callable[[], Awaitable[Verification]] | None = None  # owed: made again
@@ -218,8 +218,8 @@ class Environments:
 
     def live(self) -> None:
         """The stream is live: the notes the start held are due now, each said once. Before,
-        they would only precede the stream's own error (a rejected key, no answer), which says
-        what is wrong; a stream live while the environment is unverified shows ids, as they
+        they would only precede the stream's own error (a rejected key, a host with no answer),
+        which says what is wrong; once live, its events show the environment's id, as the notes
         say."""
         held, self._held = self._held, ()
         if not held or self.mismatch is not None:

@@ -46,7 +46,8 @@ class MonitorSnapshot(msgspec.Struct, frozen=True):
     environment_names: dict[str, str] = msgspec.field(default_factory=dict)  # id → key, for `env:`
     environment_id: str | None = None  # the profile's environment, once known
     # False: nothing could check that the stream is `environment_key`'s (a key of scope stream
-    # without a token, a probe without an answer; `notices` say why).
+    # without a token, a probe without an answer; `notices` say why), once the stream is live:
+    # before, a rejected key or a host with no answer is said by the stream's own error.
     environment_verified: bool = True
     watched: frozenset[str] = frozenset()
     recording: bool = False  # the journal is open and being written
