@@ -253,8 +253,10 @@ def test_the_context_named_default_never_reads_as_the_flag_s_default_value() -> 
     assert wide.count("[default]") == 1 and wide.count("default") == 2
     for width in range(50, 120):
         narrow = says(store, row, width)
-        # Cut, the bracket still says a context (`[defau… → true`: the after side is kept).
-        assert "[defa" in narrow and narrow.count("default") <= 2, (width, narrow)
+        # Cut, the bracket still says a context (`[de… false → true`: the name gives way to
+        # the values, never the before value to the name).
+        assert "[de" in narrow and narrow.count("default") <= 2, (width, narrow)
+        assert " f" in narrow and "→ t" in narrow, (width, narrow)
 
 
 def test_a_marked_row_too_narrow_for_its_values_still_says_it_left_the_rest_out() -> None:
@@ -271,7 +273,8 @@ def test_a_marked_row_too_narrow_for_its_values_still_says_it_left_the_rest_out(
         assert cell_len(narrow) <= width and "+unseen" in narrow, narrow
         # The values exactly, or too narrow for the mark and a `…`: the mark wins.
         assert narrow.endswith(("…", "+unseen")) and "……" not in narrow, (width, narrow)
-    assert says(store, row, 62).endswith("[default] … → true +unseen…")  # the after side whole
+    # The after side whole, and the before value beside it, not the name alone.
+    assert says(store, row, 62).endswith("[def… false → true +unseen…")
 
 
 def test_only_the_time_of_a_row_is_dim_not_its_type_or_key() -> None:

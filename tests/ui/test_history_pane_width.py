@@ -89,22 +89,25 @@ def test_a_context_s_change_cut_to_the_pane_keeps_its_after_value() -> None:
         Evaluation(True, "boolean", "rule", True),
     )
     change = ValueTransition("checkout-v2", off, on, "e1", 99.0, "default")
-    for room in range(9, 20):
+    for room in range(14, 22):
         detail = entry_cells(change, "utc", 100.0, room, contexts=True)[2].plain
-        assert detail.endswith("… → true") and len(detail) <= room, (room, detail)
+        assert detail.endswith("→ true") and len(detail) <= room, (room, detail)
+        # Some of the before value too: the name gives way to it (`[default] … → true`).
+        assert " f" in detail and detail.startswith("[de"), (room, detail)
     detail = entry_cells(change, "utc", 100.0, 18, contexts=True)[2].plain
-    assert detail == "[default] … → true"  # the context whole when it fits
+    assert detail == "[def… false → true"
     deleted = ValueTransition("checkout-v2", off, None, "e1", 99.0, "default")
-    assert entry_cells(deleted, "utc", 100.0, 16, contexts=True)[2].plain == "[defa… → deleted"
+    assert entry_cells(deleted, "utc", 100.0, 16, contexts=True)[2].plain == "[d… f… → deleted"
 
 
 def test_a_short_context_s_change_keeps_its_after_value_too() -> None:
     # `[eu] true → false` in 15 cells was `[eu] true → fal…`.
     on, off = Evaluation(True, "boolean", "rule", True), Evaluation(False, "boolean", "rule", True)
     change = ValueTransition("checkout-v2", on, off, "e1", 99.0, "eu")
-    for room in (13, 14, 15):
+    for room in (13, 14, 15, 16):
         detail = entry_cells(change, "utc", 100.0, room, contexts=True)[2].plain
-        assert detail.startswith("[eu]") and detail.endswith("… → false"), (room, detail)
+        assert detail.startswith("[eu] t") and "… → fa" in detail, (room, detail)
+    assert entry_cells(change, "utc", 100.0, 15, contexts=True)[2].plain == "[eu] t… → false"
 
 
 OFF, ON = Evaluation(False, "boolean", "rule", True), Evaluation(True, "boolean", "rule", True)

@@ -5,9 +5,10 @@ room a pane gives it (`fit_parts`). The room is shared between the parts that ma
 values, the reasons) by what each needs: a short side is kept whole and gives what it does not
 use to the long side, and a side that is cut ends with `…`, so a cut value never reads as a
 whole one (`"bm25" (defaul` could be a value of its own). One change too wide for its room keeps
-its after side whole when that leaves a few cells before it (`defaul… → true`): the new value
-is the news. Widths are terminal
-cells.
+its after side whole when that leaves the before value a few cells (`defaul… → true`): the new
+value is the news, but a cut never shows one side at length and drops the other. A context's
+name before the change gives way to the values (`[de… false → true`), not they to it. Widths
+are terminal cells.
 
 Server text goes through `safe_text` (`format.fmt_value`) and is appended as plain strings, never
 parsed as markup.
@@ -169,14 +170,10 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
     second = [i for i, p in enumerate(parts) if p.cut == 2]
     narrow = room < 2 * (len(first) + len(second))  # not even `x…` each
     arrow = _after_arrow(parts)
-    after = parts_width(parts[arrow:]) if arrow is not None else UNLIMITED
-    before = width - after  # what the after side whole leaves the rest
-    if after + 2 <= width and (narrow or before >= min(BEFORE_MIN, parts_width(parts[:arrow]))):
-        # The after side whole, the rest cut before it: the new value is the news (a context
-        # named first leaves too little for both values: `default fal…` hid `→ true`).
-        text = fit_parts(parts[:arrow], width - after)
-        text.append_text(whole(parts[arrow:]))
-        return text
+    if arrow is not None:
+        fitted = _fit_change(parts, arrow, width, narrow)
+        if fitted is not None:
+            return fitted
     if narrow:  # cut once at the end
         flat = "".join(part.text for part in parts)
         return Text(cut_cells(flat, width), style=parts[0].style if parts else "", no_wrap=True)
@@ -185,7 +182,9 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
     reserve = max(2 * len(second), min(second_need, room // 2))
     widths: dict[int, int] = {}
     for rank, kept in ((first, reserve), (second, 0)):
-        given = share([cell_len(parts[i].text) for i in rank], room - kept)
+        # Shared from the end: a cell that does not divide evenly goes to the after side,
+        # the news (`[eu] t… → fa…`, not `[eu] tr… → f…`).
+        given = share([cell_len(parts[i].text) for i in reversed(rank)], room - kept)[::-1]
         widths.update(zip(rank, given, strict=True))
         room -= sum(given)
     for index, part in enumerate(parts):
@@ -208,6 +207,61 @@ def _after_arrow(parts: Sequence[Part]) -> int | None:
         if parts[index].text == ARROW and parts[index + 1].cut != 2
     ]
     return arrows[0] if len(arrows) == 1 else None
+
+
+def _fit_change(parts: Sequence[Part], arrow: int, width: int, narrow: bool) -> Text | None:
+    """One change too wide for `width`, when its sides are not simply shared: the after side
+    whole when that leaves the before value a few cells (`defaul… → true`: the new value is
+    the news), or the context's name cut when the values would get less than a few cells
+    each (`[de… false → true`). None: share the room as any parts."""
+    head, tail = parts[:arrow], parts[arrow:]
+    after = parts_width(tail)
+    name = sum(cell_len(part.text) for part in head if not part.cut)
+    before = parts_width(head) - name
+    # Measured on the before value, not on the name before it: the name alone left in front
+    # of the after side read as a change with no before (`[defa… → {"variant":"B",…}`).
+    left = width - after - name
+    fits = after + 2 <= width  # the after side whole leaves `x…` or the name before it
+    if fits and left >= min(BEFORE_MIN, before):  # the after side whole, the before value cut
+        return _after_whole(head, tail, width)
+    squeezed = _name_gives_way(parts, arrow, width)
+    if squeezed is not None:
+        return squeezed
+    # A short after value (`true`) whole beside a stub of the before one (`f… → true`) still
+    # shows both; too narrow even for that, the new value is the news.
+    short = parts_width([part for part in tail if part.cut]) <= BEFORE_MIN
+    if fits and ((short and left >= min(2, before)) or narrow):
+        return _after_whole(head, tail, width)
+    return None
+
+
+def _after_whole(head: Sequence[Part], tail: Sequence[Part], width: int) -> Text:
+    text = fit_parts(head, width - parts_width(tail))
+    text.append_text(whole(tail))
+    return text
+
+
+NAME_MIN = 5  # `[de… `: what a context's name keeps when it gives way to the values
+
+
+def _name_gives_way(parts: Sequence[Part], arrow: int, width: int) -> Text | None:
+    """`parts` with the never-cut parts before the before value (a context's name, `[premium]
+    `) cut to what the two values leave when each keeps a few cells (`[pr… ["he… → {"va…`);
+    None when they need no cutting or there is nothing to cut."""
+    head, tail = parts[:arrow], parts[arrow:]
+    fixed = [part for part in head if not part.cut]
+    if not fixed or any(part.cut for part in head[: len(fixed)]):
+        return None  # no name, or not all of it before the value
+    name = "".join(part.text for part in fixed)
+    values = [cell_len(part.text) for part in parts if part.cut]
+    want = sum(min(BEFORE_MIN, need) for need in values)
+    fixed_tail = sum(cell_len(part.text) for part in tail if not part.cut)
+    # Down to `[… ` when the values need it to show `x…` each (`[… f… → deleted`).
+    room = min(max(NAME_MIN, width - fixed_tail - want), width - fixed_tail - 2 * len(values))
+    if room >= cell_len(name) or room < 3:
+        return None
+    shown = Part(cut_cells(name.rstrip(), room - 1) + " ", fixed[0].style)
+    return fit_parts((shown, *head[len(fixed) :], *tail), width)
 
 
 def _fit_extra(parts: Sequence[Part], width: int) -> Text:
