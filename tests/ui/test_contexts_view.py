@@ -97,8 +97,11 @@ def test_at_80_columns_a_row_shows_the_first_change_and_how_many_more() -> None:
     )
     line = says(store, row, 78)
     assert cell_len(line) <= 78
-    assert line.endswith("[premium] false → true +2 more")  # whole words, no cut mid-word
-    assert "free" not in line and "…" not in line
+    # free's value changed too: counted as changed, never under `more`; what is left out
+    # after it (eu, unchanged) is marked whole words first, no count without its word.
+    assert line.endswith("[premium] false → true +1 changed …")
+    assert "free" not in line and "more" not in line
+    assert says(store, row, 82).endswith("[premium] false → true +1 changed +1 more")
     wide = says(store, row, 160)
     assert wide.endswith("[premium] false → true; [free] false → true; [eu] unchanged")
 
@@ -122,7 +125,8 @@ def test_at_80_columns_contexts_left_out_that_are_alike_are_named_by_what_they_a
 
     assert row_where(("premium",)).endswith("[premium] false → true +2 unchanged")
     assert row_where(THREE).endswith("[premium] false → true +2 changed")
-    assert row_where(("premium", "free")).endswith("[premium] false → true +2 more")
+    # A value change left out is counted as changed, apart from the others.
+    assert row_where(("premium", "free")).endswith("[premium] false → true +1 changed …")
 
 
 def test_at_80_columns_a_context_whose_reason_alone_changed_is_not_counted_as_changed() -> None:
@@ -136,7 +140,8 @@ def test_at_80_columns_a_context_whose_reason_alone_changed_is_not_counted_as_ch
         moved = ValueTransition(key, ev(100), after, "7", 2.0, name)
         feed(store, TransitionRecorded(moved, False))
     assert "[free] 100 (rule_match → disabled)" in says(store, row)
-    assert says(store, row, 78).endswith("[premium] 100 → 1000 +2 more")  # not "+2 changed"
+    # eu's value changed: `changed`; free's reason alone: `more` (not "+2 more", nor "+2 changed")
+    assert says(store, row, 78).endswith("[premium] 100 → 1000 +1 changed +1 more")
 
 
 def test_at_80_columns_a_first_value_or_a_second_state_is_not_counted_as_alike() -> None:
@@ -152,7 +157,8 @@ def test_at_80_columns_a_first_value_or_a_second_state_is_not_counted_as_alike()
     feed(store, ValueUpdated(value("eu", True, key=key)))
     feed(store, TransitionRecorded(replace(change("eu", False, True), flag_key=key), False))
     assert "[free] now true" in says(store, row)
-    assert says(store, row, 78).endswith("[premium] false → true +2 more")  # not "changed"
+    # eu changed, free's first value is not counted as changed.
+    assert says(store, row, 82).endswith("[premium] false → true +1 changed +1 more")
     store = store_of()
     store.answers.environment_id = ENV
     row = event()

@@ -300,6 +300,11 @@ def _cut_extra(extra: Text, left: int) -> Text:
     end = len(plain.rstrip(SEPARATORS))
     if not any(char.isalnum() for char in plain[:end]):  # not even a word's start (`+`)
         end = 0
+    space = plain.rfind(" ", 0, end)
+    token = plain[space + 1 : end]
+    if space > 0 and token.startswith("+") and (token[1:].isdigit() or token == "+"):
+        # A second count without its word (`+1 changed +1 …`): the count it leaves out goes.
+        end = len(plain[:space].rstrip(SEPARATORS))
     if end == len(plain):  # cut inside a word
         marker = ELLIPSIS
     elif extra.plain.startswith(" · ", end) and cell_len(plain[:end]) + 4 <= left:

@@ -5,9 +5,11 @@ event can then change the value in some of them and not in others, and each cont
 its own. A feed row names the contexts in brackets: `[premium] false → true; [free, eu]
 unchanged`, and is honest about the ones that have not answered yet: `[free] unchanged; [eu]
 evaluating…` (a context whose re-evaluation is pending is not "unchanged"). Where the row is
-narrow it shows the first change and how many contexts it leaves out: `[premium] false → true
-+2 more`, `+2 unchanged` when they are, `+2 changed` when each one's value changed (not only its
-reason); that count and any configuration diff after it get only what the values leave, cut
+narrow it shows as many changes as fit, the value changes first, and counts the contexts it
+leaves out: `[premium] false → true; [eu] false → true +1 more`, `[premium] false → true +2
+changed` (their values changed, not only their reasons), `+2 unchanged` when they are, `+1
+changed +1 more` for both (`fewer`, `left_out`): a value change is never hidden under
+`more`. That count and any configuration diff after it get only what the values leave, cut
 with `…`. The event detail lists every context (`context_states`).
 
 With one context none of this applies: the row says what it always said (view/feed_layout.py).
@@ -97,20 +99,40 @@ def named_change(transition: ValueTransition) -> Parts:
     return (_name(transition.context), Part(" "), *transition_parts(transition))
 
 
-def left_out(more: int, moved: Sequence[bool], states: Sequence[str] = ()) -> Part:
-    """How a narrow row counts the `more` contexts it leaves out after its first change:
-    `+2 unchanged` (one change, the others unchanged), `+1 changed` (changes only, and each one
-    left out changed its value: not only its reason, nor a first value), `+3 more` otherwise.
-    `moved`: for each change in order, whether its value changed; `states`: those of the
-    contexts without a change. Only what the values leave (rank 3): the change shown is the
-    news, the count comes after."""
-    if len(moved) == 1 and list(states) == ["unchanged"]:
-        what = "unchanged"
-    elif moved and not states and all(moved[1:]):
-        what = "changed"
-    else:
-        what = "more"
-    return Part(f" +{more} {what}", "dim", cut=3)
+def left_out(changed: int, others: int, alike: bool = False) -> Parts:
+    """How a row counts the contexts it leaves out after the changes it shows: `+1 changed`
+    for those whose value changed (not only its reason, nor a first value), then the others,
+    `+2 unchanged` when they all are and none changed (`alike`), `+2 more` otherwise: `+1
+    changed +1 more`. A
+    value change is never counted among the `more`. Only what the values leave (rank 3): the
+    changes shown are the news, the count comes after."""
+    parts: list[Part] = []
+    if changed:
+        parts.append(Part(f" +{changed} changed", "dim", cut=3))
+    if others:
+        parts.append(Part(f" +{others} {'unchanged' if alike else 'more'}", "dim", cut=3))
+    return tuple(parts)
+
+
+def fewer(
+    changes: Sequence[Parts], moved: Sequence[bool], states: Sequence[str] = ()
+) -> list[Parts]:
+    """The row said with fewer of its `changes`, most first, down to one: each the changes it
+    keeps (value changes before the others: they are the news; shown in context order) and how
+    many it leaves out (`left_out`). `moved`: for each change, whether its value changed;
+    `states`: those of the contexts without a change, one a context."""
+    order = sorted(range(len(changes)), key=lambda index: not moved[index])
+    forms: list[Parts] = []
+    for shown in range(len(changes), 0, -1):
+        rest = order[shown:]
+        changed = sum(1 for index in rest if moved[index])
+        others = len(rest) - changed + len(states)
+        if not changed and not others:
+            continue  # every change and no state: the long form
+        alike = not rest and set(states) == {"unchanged"}  # `+1 changed +1 more`, shorter
+        kept = joined([changes[index] for index in sorted(order[:shown])])
+        forms.append((*kept, *left_out(changed, others, alike)))
+    return forms
 
 
 def _names(contexts: Sequence[str]) -> Parts:
@@ -132,8 +154,9 @@ def joined(groups: Sequence[Parts]) -> Parts:
 
 def contexts_change(
     event: FlagEvent, answers: ValueAnswers, transitions: Sequence[ValueTransition]
-) -> tuple[Parts, Parts] | None:
-    """(long, short) for a row of a profile with several contexts; None when no context has
+) -> tuple[Parts, ...] | None:
+    """What a row of a profile with several contexts says, its long form first, then shorter
+    ones for narrower rows, each showing fewer changes (`fewer`); None when no context has
     anything to say yet (the row then says why, as with one context)."""
     by_context = {t.context: t for t in transitions}
     changes: list[Parts] = []
@@ -171,15 +194,13 @@ def contexts_change(
         if state in states
     ]
     long = joined([*changes, *groups])
-    mentioned = sum(len(named) for named in states.values()) + len(changes)  # in `long`
-    head: Parts
     if changes:
-        head, shown = changes[0], 1
-    else:
-        state = next(s for s in STATE_WORDS if s in states)
-        word = SHORT_WORDS.get(state, STATE_WORDS[state])
-        head, shown = (*_names(states[state]), Part(" " + word, _style(state))), len(states[state])
-    more = mentioned - shown
+        alone = [state for state, named in states.items() for _ in named]
+        return (long, *fewer(changes, moved, alone))
+    state = next(s for s in STATE_WORDS if s in states)
+    word = SHORT_WORDS.get(state, STATE_WORDS[state])
+    head = (*_names(states[state]), Part(" " + word, _style(state)))
+    more = sum(len(named) for named in states.values()) - len(states[state])
     if more <= 0:
         return long, head
-    return long, (*head, left_out(more, moved, tuple(states)))
+    return long, (*head, *left_out(0, more))

@@ -107,16 +107,29 @@ def _status(name: str) -> tuple[Parts, Parts]:
 REPLAYED = (Part("replayed", "yellow"), Part(" · ", "dim"))
 
 
-def row_change(event: FlagEvent, store: FeedStore) -> tuple[Parts, Parts]:
-    """What the row says (long, short): the value's change, or why there is none, with what
-    the event changed in the flag's configuration when that is known (view/config_diffs.py).
-    A profile with several contexts says what each did (view/contexts.py)."""
+def row_forms(event: FlagEvent, store: FeedStore) -> tuple[Parts, ...]:
+    """What the row says, its long form first and its shortest last: the value's change, or
+    why there is none, with what the event changed in the flag's configuration when that is
+    known (view/config_diffs.py). A profile with several contexts says what each did, and
+    between the two forms with fewer of its changes (view/contexts.py)."""
     transitions = store.transitions_for(event)
-    long, short = _value_change(event, store, transitions)
-    long, short = with_diff(long, short, store.diffs.for_event(event), bool(transitions))
+    forms = _value_change(event, store, transitions)
+    diff, moved = store.diffs.for_event(event), bool(transitions)
+    forms = tuple(with_diff(form, form, diff, moved)[0] for form in forms)
     if store.replays.outage_of(event) is None:
-        return long, short
-    return _replayed(long), _replayed(short)
+        return forms
+    return tuple(_replayed(form) for form in forms)
+
+
+def row_change(event: FlagEvent, store: FeedStore) -> tuple[Parts, Parts]:
+    """What the row says (long, short): its widest form and its narrowest (`row_forms`)."""
+    forms = row_forms(event, store)
+    return forms[0], forms[-1]
+
+
+def fitting(forms: Sequence[Parts], room: int) -> Parts:
+    """The first of `forms` (widest first) whole in `room` cells, else the last."""
+    return next((form for form in forms if parts_width(form) <= room), forms[-1])
 
 
 def _replayed(parts: Parts) -> Parts:
@@ -125,8 +138,8 @@ def _replayed(parts: Parts) -> Parts:
 
 def _value_change(
     event: FlagEvent, store: FeedStore, transitions: Sequence[ValueTransition]
-) -> tuple[Parts, Parts]:
-    """What the row says of the value: the change, or why there is none (long, short)."""
+) -> tuple[Parts, ...]:
+    """What the row says of the value: the change, or why there is none (long first)."""
     if store.answers.several:
         said = contexts_change(event, store.answers, transitions)
         if said is not None:
@@ -165,31 +178,31 @@ class RowNeeds(msgspec.Struct):
     version: int = 0
     change: int = 0  # the widest long form
     env_needed: bool = False  # some row is not of the profile's environment
-    # A long form's width → the widest short form of the rows with it: a row whose long form
-    # does not fit shows its short one, and needs only that (`change_in`).
-    shorts: dict[int, int] = msgspec.field(default_factory=dict)
+    # Each row's forms' widths, widest first: a row whose long form does not fit shows the
+    # first of its shorter ones that does, or its shortest, and needs only that (`change_in`).
+    forms: set[tuple[int, ...]] = msgspec.field(default_factory=set)
 
     def add(self, event: FlagEvent, store: FeedStore, names: Mapping[str, str] | None) -> None:
         self.flag = max(self.flag, cell_len(safe_text(event.flag_key)))
         label = environment_label(event.environment_id, names)
         self.env = max(self.env, min(ENV_MAX, cell_len(label)))
         self.version = max(self.version, len(f"v{event.version}"))
-        long, short = row_change(event, store)
-        self.add_change(parts_width(long), parts_width(short))
+        self.add_change(*(parts_width(form) for form in row_forms(event, store)))
         own = store.answers.environment_id
         if own is None or event.environment_id != own:
             self.env_needed = True
 
-    def add_change(self, long: int, short: int) -> None:
-        self.change = max(self.change, long)
-        self.shorts[long] = max(self.shorts.get(long, 0), short)
+    def add_change(self, *widths: int) -> None:
+        """A row's forms' widths, its long form first."""
+        self.change = max(self.change, widths[0])
+        self.forms.add(widths)
 
     def change_in(self, room: int) -> int:
-        """The most cells a row's change uses when it has `room`: its long form where that
-        fits, else its short one (row_text's choice). Room beyond it is left to the key."""
-        if self.change <= room or not self.shorts:
+        """The most cells a row's change uses when it has `room`: the first of its forms that
+        fits, else its shortest (row_text's choice). Room beyond it is left to the key."""
+        if self.change <= room or not self.forms:
             return self.change
-        return max(long if long <= room else short for long, short in self.shorts.items())
+        return max(next((w for w in forms if w <= room), forms[-1]) for forms in self.forms)
 
 
 def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | None) -> RowNeeds:
@@ -275,8 +288,7 @@ def row_text(
     if layout.version:
         text.append(_cell(f"v{event.version}", layout.version) + " ", style="dim")
     room = width - text.cell_len
-    long, short = row_change(event, store)
-    parts = long if parts_width(long) <= room else short
+    parts = fitting(row_forms(event, store), room)
     if room > 0 and parts:
         text.append_text(fit_parts(parts, room))
     return text

@@ -119,8 +119,8 @@ def row_parts(row: FoundChange) -> tuple[Parts, Parts]:
     changes = _changes(row)
     if len(changes) == 1:
         return long, long
-    moved = [real_change(t) for t in row.transitions]
-    return long, (*changes[0], left_out(len(changes) - 1, moved))
+    changed = sum(1 for t in row.transitions[1:] if real_change(t))
+    return long, (*changes[0], *left_out(changed, len(changes) - 1 - changed))
 
 
 def found_text(row: FoundChange) -> str:
