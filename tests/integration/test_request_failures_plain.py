@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from togul_monitor.client.evaluate import EvaluateClient
 from togul_monitor.client.management import FlagReader, ManagementError, lookup_environment
 from togul_monitor.client.tokens import TokenError, login
 
@@ -23,6 +24,25 @@ def closed_port() -> Iterator[int]:
     port: int = sock.getsockname()[1]
     sock.close()
     yield port
+
+
+@pytest.fixture
+def full_port() -> Iterator[int]:
+    """A loopback port whose listener never accepts and whose backlog is full: a new
+    connection is never made, and the client's connect timeout runs out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port: int = listener.getsockname()[1]
+    waiting = []
+    for _ in range(3):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        waiting.append(sock)
+    yield port
+    for sock in (*waiting, listener):
+        sock.close()
 
 
 async def test_the_management_api_unreachable_says_why(closed_port: int) -> None:
@@ -45,3 +65,14 @@ async def test_a_login_without_an_answer_says_why(closed_port: int) -> None:
         await login(f"http://127.0.0.1:{closed_port}", "me@example.com", "secret-pass")
     assert str(failed.value) == f"/api/v1/login: no answer ({REFUSED.format(port=closed_port)})"
     assert "secret-pass" not in str(failed.value)
+
+
+async def test_a_connect_timeout_names_the_host_and_the_wait(full_port: int) -> None:
+    url = f"http://127.0.0.1:{full_port}"
+    client = EvaluateClient(url, api_key="k", environment_key="production", timeout=0.3, attempts=1)
+    try:
+        result = await client.evaluate("f")
+    finally:
+        await client.aclose()
+    # As the stream says it (client/attempt.py), not the exception's empty text.
+    assert result.message == f"127.0.0.1:{full_port} did not answer: connect timed out after 0.3 s"

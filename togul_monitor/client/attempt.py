@@ -18,6 +18,7 @@ from togul_monitor.client.http import (
     parse_retry_after,
     read_error_text,
     server_text,
+    timeout_words,
     unwrap,
 )
 from togul_monitor.client.tokens import TokenKeeper, rejection_hint
@@ -53,11 +54,7 @@ def timed_out(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> Outcome:
             "the server accepted the connection but sent no response headers within "
             f"{timeout.read or 0:g} s"
         )
-    if isinstance(exc, httpx.WriteTimeout):
-        return Outcome(f"sending the request timed out after {timeout.write or 0:g} s")
-    if isinstance(exc, httpx.PoolTimeout):
-        return Outcome(f"no connection available within {timeout.pool or 0:g} s")
-    return Outcome(f"connect timed out after {timeout.connect or 0:g} s")
+    return Outcome(timeout_words(exc, timeout))
 
 
 def not_sent(exc: Exception, timeout: httpx.Timeout) -> Outcome:

@@ -55,21 +55,34 @@ def describe(exc: Exception, read_timeout: float | None = None) -> str:
         return f"connection broken: {server_text(exc) or type(exc).__name__}"
     if isinstance(exc, httpx.ReadError):
         return f"connection lost: {server_text(exc) or type(exc).__name__}"
-    return f"{type(exc).__name__}: {server_text(exc)}"
+    text = server_text(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def network_failure(exc: Exception, url: str, read_timeout: float | None) -> str:
+def timeout_words(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> str:
+    """Which wait ran out before a response, but the read's (its words are the caller's): an
+    httpx timeout has no text of its own."""
+    if isinstance(exc, httpx.WriteTimeout):
+        return f"sending the request timed out after {timeout.write or 0:g} s"
+    if isinstance(exc, httpx.PoolTimeout):
+        return f"no connection available within {timeout.pool or 0:g} s"
+    return f"connect timed out after {timeout.connect or 0:g} s"
+
+
+def network_failure(exc: Exception, url: str, timeout: float | None) -> str:
     """A request that failed on the network (evaluate, the management API, the tokens, the
     environment check) in the words the stream's failure is said in: the same cause reads the
-    same wherever it is met."""
-    return plain_error(describe(exc, read_timeout), url)
+    same wherever it is met (`timeout`: the client's, for every wait)."""
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ReadTimeout):
+        return plain_error(timeout_words(exc, httpx.Timeout(timeout)), url)
+    return plain_error(describe(exc, timeout), url)
 
 
 def json_body(response: httpx.Response) -> object:
     """The JSON of a response that was read whole; None when its body is none."""
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: `[[[[…`
         return None
 
 
@@ -103,7 +116,7 @@ async def read_error_text(response: httpx.Response) -> str:
         pass
     try:
         payload = json.loads(body[:ERROR_BODY_LIMIT])
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     return error_text(response.status_code, payload)
 
