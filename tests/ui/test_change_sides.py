@@ -63,6 +63,16 @@ def test_too_narrow_for_the_name_the_name_gives_way_to_the_values() -> None:
         assert before.startswith("["), (width, plain)  # still reads as a context's name
 
 
+def test_a_one_cell_before_value_is_kept_when_the_name_gives_way() -> None:
+    # `1` needs one cell, not `x…`'s two: `[… 1 → deleted` fits 14 cells.
+    change = ValueTransition(
+        "f", Evaluation(1, "number", "default", True), None, "7", 1.0, "premium"
+    )
+    for width in (14, 15, 16):
+        plain = change_text(change, width, "premium").plain
+        assert cell_len(plain) <= width and " 1" + ARROW in plain, (width, plain)
+
+
 def test_a_wide_row_shows_a_second_context_s_value_change_rather_than_hide_it() -> None:
     """200 columns (a feed of 118 cells): the demo's `api-rate-limit [default] 1000 → 100 +2
     more` hid eu's 1000 → 100 (free changed only its reason)."""

@@ -257,7 +257,8 @@ def _name_gives_way(parts: Sequence[Part], arrow: int, width: int) -> Text | Non
     want = sum(min(BEFORE_MIN, need) for need in values)
     fixed_tail = sum(cell_len(part.text) for part in tail if not part.cut)
     # Down to `[… ` when the values need it to show `x…` each (`[… f… → deleted`).
-    room = min(max(NAME_MIN, width - fixed_tail - want), width - fixed_tail - 2 * len(values))
+    least = sum(min(2, need) for need in values)  # `x…` each, or a one-cell value whole
+    room = min(max(NAME_MIN, width - fixed_tail - want), width - fixed_tail - least)
     if room >= cell_len(name) or room < 3:
         return None
     shown = Part(cut_cells(name.rstrip(), room - 1) + " ", fixed[0].style)
