@@ -202,3 +202,21 @@ def test_a_new_filter_while_paused_keeps_what_came_since_the_pause_held() -> Non
     store.set_paused(False)
     assert [row.version for row in store.view] == [0, 2, 4, 5]  # type: ignore[union-attr]
     assert store.filtered == 2 and balanced(store)
+
+
+def test_a_pause_across_a_new_monitor_holds_that_monitors_rows() -> None:
+    # Paused, the profile switches: the new monitor's log numbers its rows from 0 again, and
+    # what it brings is news to a paused view, refiltered or not.
+    store, feed = new_store(view_size=10, keep=100)
+    for i in range(5):
+        feed.add(event(i))
+    store.set_paused(True)
+    other = EventLog(100)
+    store.attach(other, 0)
+    for i in range(3):
+        other.append(event(10 + i))
+        store.add_row(other.rows_since(0)[0][-1])
+    assert store.paused_new == 3
+    store.refilter(FeedPredicate(hidden_types=frozenset({"flag.created"})))
+    assert list(store.view) == [] and store.paused_new == 3 and store.pending_events == 3
+    assert balanced(store)

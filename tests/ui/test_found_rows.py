@@ -253,3 +253,15 @@ async def test_the_tui_opens_on_recorded_found_changes_without_refiltering_the_v
         assert "re-evaluated checkout" in feed_lines(app)[1]
         assert sum(isinstance(row, FoundChange) for row in store.view) == 1  # shown once
     assert at_start == [(0, 1)]
+
+
+def test_a_found_row_shown_before_a_pause_stays_in_the_paused_view_through_a_refilter() -> None:
+    feed = Feed()
+    feed.add(event(1))
+    feed.store.add_transition(found(2.0))  # shown: it came before the pause
+    feed.store.set_paused(True)
+    feed.store.add_transition(found(3.0, key="checkout"))  # after it: held
+    feed.store.refilter(FeedPredicate())
+    assert shown(feed.store) == ["1", "beta-search"]
+    assert [row.flag_key for row in feed.store.pending] == ["checkout"]  # type: ignore[union-attr]
+    assert balanced(feed.store)

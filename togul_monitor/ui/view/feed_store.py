@@ -45,6 +45,7 @@ from togul_monitor.ui.view.config_diffs import ConfigDiffs
 from togul_monitor.ui.view.event_changes import EventChanges
 from togul_monitor.ui.view.feed_predicate import FeedPredicate
 from togul_monitor.ui.view.found import FoundRows
+from togul_monitor.ui.view.pause_mark import PauseMark
 from togul_monitor.ui.view.refilter import MarkerRows, RefilterResult, compute_refilter
 from togul_monitor.ui.view.rows import FeedItem, Row, Unwatched, marker_items
 
@@ -71,7 +72,7 @@ class FeedStore:
     marker_rows: MarkerRows = marker_items
     paused: bool = False
     paused_new: int = 0  # the matching events that came since the pause (`pending`: the newest)
-    paused_at: int = 0  # the log position the pause began at: a refilter holds what came since
+    paused_at: PauseMark = field(default_factory=PauseMark)  # a refilter holds what came since
     received: int = 0
     filtered: int = 0
     trimmed: int = 0
@@ -132,6 +133,7 @@ class FeedStore:
         self.changes.clear()
         recorded = self._rows_until(0, start)[0] if boundary is not None and start else ()
         self.replays = Replays(recorded)  # the outages among them
+        self._mark_pause()  # paused, a new monitor's live rows are news (its log starts anew)
         if not recorded or boundary is None:
             return
         self.start = start - len(recorded)
@@ -157,6 +159,7 @@ class FeedStore:
         for item in self.boundary:
             self._push(item)
         self.front_removed = self.appended = 0
+        self._mark_pause()  # the rows found among the recorded ones are shown
 
     # -- counters -------------------------------------------------------------------------
     @property
@@ -274,8 +277,11 @@ class FeedStore:
             self.pending.clear()
             self._pending = self.paused_new = 0
         elif paused and not self.paused:
-            self.paused_at = self.position
+            self._mark_pause()
         self.paused = paused
+
+    def _mark_pause(self) -> None:
+        self.paused_at = PauseMark.at(self.position, self.found.rows)
 
     def insert_after(self, anchor: Row, rows: Sequence[Row]) -> bool:
         """Markers placed late: `rows` right after `anchor` in the view (the very row), the
@@ -373,8 +379,9 @@ class FeedStore:
         placed, found_earlier = self.found.placed(kept, result.predicate, environment)
         recorded += found_earlier  # before this run's rows, with the rows recorded
         # Paused, the view is refiltered as it stood at the pause: what came since stays held.
-        held = [row for at, row in placed if at >= self.paused_at] if self.paused else []
-        matched = [row for at, row in placed if not self.paused or at < self.paused_at]
+        paused, after = self.paused, self.paused_at.after
+        held = [row for at, row in placed if paused and after(at, row)]
+        matched = [row for at, row in placed if not (paused and after(at, row))]
         if self.boundary and self.start < self.live_start:
             matched[recorded:recorded] = self.boundary
         self.view = deque(matched[-self.view_size :], maxlen=self.view_size)
