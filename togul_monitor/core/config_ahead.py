@@ -38,6 +38,7 @@ class AheadAnswers:
         """`on_due(key, held)`: the wait is over without the event of its version."""
         self._on_due = on_due
         self._held: dict[str, tuple[Held, asyncio.TimerHandle]] = {}
+        self._hurried = False  # `hurry`: the stream is read no further
 
     def __bool__(self) -> bool:
         return bool(self._held)
@@ -58,10 +59,22 @@ class AheadAnswers:
         config = answer.config
         assert config is not None
         self.forget(key)
-        if hold and not superseded and ahead_of_stream(pending, trigger, config):
+        if (
+            hold
+            and not self._hurried
+            and not superseded
+            and ahead_of_stream(pending, trigger, config)
+        ):
             self._hold(key, Held(trigger, config, answer.asked_at), WAIT_INTERVALS * interval)
             return False, None
         return tie_answer(pending, trigger, config, superseded)
+
+    def hurry(self) -> None:
+        """The stream is read no further (`tail --count` stops at its count): the events the
+        held answers wait for will not come, so they are due now, and none is held again."""
+        self._hurried = True
+        for key in list(self._held):
+            self._due(key)
 
     def _hold(self, key: str, held: Held, wait: float) -> None:
         self.forget(key)

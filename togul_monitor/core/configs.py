@@ -165,6 +165,7 @@ class FlagConfigs:
         `tail --count`), those of flags whose id is being learned (just created) once listed."""
         if self._queue is None or self.refusal.halted:
             return lambda: True
+        self._held.hurry()  # what a read ahead of the stream waits for will not be read now
         return answered_mark(self._queue, self._ids)
 
     # --- what the stream asks for ----------------------------------------------------------
