@@ -11,7 +11,14 @@ from togul_monitor.domain.flag_config import Change, ConfigDiff
 from togul_monitor.domain.values import Evaluation, FlagValue, ValueTransition
 from togul_monitor.ui.view.batch import take_batch
 from togul_monitor.ui.view.change import Part, change_parts, fit_parts
-from togul_monitor.ui.view.feed_layout import RowNeeds, layout_for, lead, row_text
+from togul_monitor.ui.view.feed_layout import (
+    RowNeeds,
+    fitting,
+    layout_for,
+    lead,
+    row_forms,
+    row_text,
+)
 from togul_monitor.ui.view.feed_store import FeedStore
 
 ENV = "f7c1bd87-0000-4000-8000-000000000001"
@@ -240,6 +247,17 @@ def test_a_narrow_row_of_contexts_keeps_the_values_whole_and_marks_what_it_left_
     assert change_in(room + 2) == "[default] false → true +2 changed …"  # the diff left out
     assert change_in(room + 4) == "[default] false → true +2 changed · …"
     assert change_in(room + 6) == "[default] false → true +2 changed · ru…"
+
+
+def test_a_diff_never_makes_a_row_hide_a_change_it_has_room_for() -> None:
+    # Three contexts changed their value, and a rule was added: with room for two changes and
+    # the count, the diff gets what is left, cut, rather than a change hidden (it was
+    # `[default] false → true +2 changed · rule 2 added` up to 73 cells).
+    store, row = diffed_row_of_three_contexts()
+    middle = "[default] false → true; [free] false → true +1 changed"
+    for room in range(len(middle) + 3, len(middle) + 20):  # 3: the ` · ` before the diff
+        plain = fit_parts(fitting(row_forms(row, store), room), room).plain
+        assert plain.startswith(middle[: middle.index(" +")]), (room, plain)  # two changes
 
 
 def test_the_context_named_default_never_reads_as_the_flag_s_default_value() -> None:

@@ -36,7 +36,7 @@ from togul_monitor.ui.view.change import (
     transition_parts,
     value_text,
 )
-from togul_monitor.ui.view.config_diffs import with_diff
+from togul_monitor.ui.view.config_diffs import DIFF_STYLE, with_diff
 from togul_monitor.ui.view.contexts import contexts_change
 from togul_monitor.ui.view.feed_store import FeedStore
 from togul_monitor.ui.view.format import fmt_clock, type_style
@@ -128,8 +128,17 @@ def row_change(event: FlagEvent, store: FeedStore) -> tuple[Parts, Parts]:
 
 
 def fitting(forms: Sequence[Parts], room: int) -> Parts:
-    """The first of `forms` (widest first) whole in `room` cells, else the last."""
-    return next((form for form in forms if parts_width(form) <= room), forms[-1])
+    """The first of `forms` (widest first) whose changes and count fit `room` cells, else the
+    last: a diff after a value change gets only what they leave (view/config_diffs.py), and
+    must not make a row hide a change it has room for."""
+    return next((form for form in forms if form_widths(form)[0] <= room), forms[-1])
+
+
+def form_widths(form: Parts) -> tuple[int, int]:
+    """A form's cells but a diff cut after its changes (`fitting`), and all of them."""
+    full = parts_width(form)
+    diff = sum(cell_len(part.text) for part in form if part.cut == 3 and part.style == DIFF_STYLE)
+    return full - diff, full
 
 
 def _replayed(parts: Parts) -> Parts:
@@ -178,31 +187,35 @@ class RowNeeds(msgspec.Struct):
     version: int = 0
     change: int = 0  # the widest long form
     env_needed: bool = False  # some row is not of the profile's environment
-    # Each row's forms' widths, widest first: a row whose long form does not fit shows the
-    # first of its shorter ones that does, or its shortest, and needs only that (`change_in`).
-    forms: set[tuple[int, ...]] = msgspec.field(default_factory=set)
+    # Each row's forms' widths (`form_widths`), widest first: a row whose long form does not
+    # fit shows the first of its shorter ones that does, or its shortest, and needs only that.
+    forms: set[tuple[tuple[int, int], ...]] = msgspec.field(default_factory=set)
 
     def add(self, event: FlagEvent, store: FeedStore, names: Mapping[str, str] | None) -> None:
         self.flag = max(self.flag, cell_len(safe_text(event.flag_key)))
         label = environment_label(event.environment_id, names)
         self.env = max(self.env, min(ENV_MAX, cell_len(label)))
         self.version = max(self.version, len(f"v{event.version}"))
-        self.add_change(*(parts_width(form) for form in row_forms(event, store)))
+        self.add_change(*(form_widths(form) for form in row_forms(event, store)))
         own = store.answers.environment_id
         if own is None or event.environment_id != own:
             self.env_needed = True
 
-    def add_change(self, *widths: int) -> None:
-        """A row's forms' widths, its long form first."""
-        self.change = max(self.change, widths[0])
+    def add_change(self, *widths: tuple[int, int]) -> None:
+        """A row's forms' widths (`form_widths`), its long form first."""
+        self.change = max(self.change, widths[0][1])
         self.forms.add(widths)
 
     def change_in(self, room: int) -> int:
         """The most cells a row's change uses when it has `room`: the first of its forms that
-        fits, else its shortest (row_text's choice). Room beyond it is left to the key."""
+        fits, else its shortest (`fitting`, row_text's choice). Room beyond it is left to the
+        key."""
         if self.change <= room or not self.forms:
             return self.change
-        return max(next((w for w in forms if w <= room), forms[-1]) for forms in self.forms)
+        return max(
+            next((full for core, full in forms if core <= room), forms[-1][1])
+            for forms in self.forms
+        )
 
 
 def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | None) -> RowNeeds:
@@ -214,7 +227,8 @@ def needs_of(rows: Iterable[Row], store: FeedStore, names: Mapping[str, str] | N
             needs.flag = max(needs.flag, cell_len(safe_text(row.flag_key)))
             # Its long form is chosen when every change fits (`_found_text`); the note after
             # them takes what is left.
-            needs.add_change(parts_width(change_parts(row)), parts_width(row_parts(row)[1]))
+            long, short = parts_width(change_parts(row)), parts_width(row_parts(row)[1])
+            needs.add_change((long, long), (short, short))
             if row.recorded and row.environment("") != store.answers.environment_key:
                 needs.env_needed = True  # an earlier run's, of another environment (or none)
                 label = found_label(store, names, row)
