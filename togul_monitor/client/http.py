@@ -1,4 +1,4 @@
-"""HTTP details of the stream client: headers as bytes, origins, errors and Retry-After."""
+"""HTTP details the clients share: headers as bytes, origins, errors in words, Retry-After."""
 
 from __future__ import annotations
 
