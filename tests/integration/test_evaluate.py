@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -321,3 +322,14 @@ async def test_the_monitor_retries_a_failed_evaluation_and_reports_recovery(
         assert len(scripted.requests) == 1 + 3  # the check; two attempts, then one retry later
     finally:
         await monitor.stop()
+
+
+async def test_a_body_nested_too_deep_to_parse_is_a_failure_not_a_crash() -> None:
+    c = client("http://127.0.0.1:9")
+    deep = httpx.Response(200, content=b"[" * 200_000)
+    refused = httpx.Response(403, content=b"{" + b'"a":[' * 200_000)
+    try:
+        assert c._interpret(deep).outcome is Outcome.FAILED
+        assert c._interpret(refused).outcome is Outcome.REJECTED
+    finally:
+        await c.aclose()

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
-from typing import Any
 
 import httpx
 import msgspec
@@ -151,11 +149,7 @@ class EvaluateClient:
     def _interpret(self, response: httpx.Response) -> EvaluateResult:
         status = response.status_code
         if status == 200:
-            try:
-                body: Any = json.loads(response.content)
-            except (ValueError, UnicodeDecodeError):
-                body = None
-            evaluation = parse_evaluation(body)
+            evaluation = parse_evaluation(json_body(response))
             if evaluation is None:
                 return EvaluateResult(
                     Outcome.FAILED, status=status, message="evaluate answered a non-object body"
