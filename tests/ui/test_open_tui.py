@@ -122,6 +122,10 @@ def test_a_tui_that_crashed_exits_1(
 
     monkeypatch.setattr(TogulMonitorApp, "_first_frame_painted", crash)
     monkeypatch.setattr(TogulMonitorApp, "run", lambda self: run(self, headless=True))
+    # A headless app takes its size from these: without them and without a terminal (pytest
+    # run without workers) it is 0×0 and never paints a first frame.
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "24")
     with pytest.raises(SystemExit) as exit_info:
         open_tui(demo=True, profile_name=None)
     assert exit_info.value.code == 1
