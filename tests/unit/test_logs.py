@@ -93,8 +93,9 @@ def test_no_handler_writes_to_the_terminal(isolated_home: Path, restore_logging:
 
 
 def test_mask_secrets_in_leaves_ordinary_text_alone() -> None:
-    assert mask_secrets_in("flag checkout-v2 eyJ-not-a-token tgl_xyz_abc") == (
-        "flag checkout-v2 eyJ-not-a-token tgl_xyz_abc"
+    # (Not `not-a-token`: another test's profile holds that as its token, a secret of the run.)
+    assert mask_secrets_in("flag checkout-v2 eyJ-plain-words tgl_xyz_abc") == (
+        "flag checkout-v2 eyJ-plain-words tgl_xyz_abc"
     )
     assert mask_secrets_in(f"[{SDK_KEY}]") == "[tgl_sdk_…9f2c]"
 
