@@ -346,13 +346,16 @@ async def test_jump_in_one_burst_picks_the_match_of_the_text_typed(
             ((":", *"drk"), "dark-mode"),  # a fuzzy match
             (("g", *"new-dashx", "backspace", *"bo"), "new-dashboard"),  # an edit, in order
         ]
+
+        def on(flag: str) -> bool:  # selected, and the feed's cursor on its row (a repaint on)
+            item = main.feed.cursor_item
+            return main.selected_flag == flag and getattr(item, "flag_key", None) == flag
+
         for keys, flag in cases:
             burst(app, *keys)
-            await wait_for(pilot, lambda f=flag: main.selected_flag == f, what=f"{flag}")
+            await wait_for(pilot, lambda f=flag: on(f), what=f"{flag}")
             assert not isinstance(app.screen, JumpScreen)
             assert main.history_pane.flag_key == flag
-            item = main.feed.cursor_item
-            assert item is not None and getattr(item, "flag_key", None) == flag
 
         await pilot.press("slash", "g", "colon")  # in the filter's box they are text
         assert not isinstance(app.screen, JumpScreen)
