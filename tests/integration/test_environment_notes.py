@@ -8,8 +8,6 @@ stream is live and the environment is still unverified."""
 
 from __future__ import annotations
 
-import asyncio
-
 from click.testing import CliRunner
 
 from togul_monitor.cli import cli
@@ -22,7 +20,7 @@ from togul_monitor.emulator.harness import EmulatorHandle
 from togul_monitor.support.text import mask_secret
 
 from .test_environment_check import profile
-from .test_monitor import wait_for
+from .test_monitor import Recorder, wait_for
 
 WRONG_KEY = "tgl_sdk_wrongwrongwrongwrong0000"  # of scope sdk, unknown to the server
 
@@ -94,15 +92,10 @@ async def test_a_probe_without_answer_says_not_verified_once_the_stream_is_live(
     emulator.faults.fail_evaluate(1_000, status=503)
     key = emulator.credentials.keys["production"]["sdk"]
     monitor = Monitor(profile(emulator, "production", api_key=key), record=False)
-    updates = monitor.updates()
-    seen: list[object] = []
-
-    async def collect() -> None:
-        async for item in updates:
-            seen.append(item)
-
+    recorder = Recorder(monitor)
+    seen = recorder.items
     await monitor.start()
-    reader = asyncio.get_running_loop().create_task(collect())
+    recorder.start()
     try:
         await wait_for(lambda: any(isinstance(i, Noticed) for i in seen), what="the notice")
         notice = next(i for i in seen if isinstance(i, Noticed))
@@ -114,4 +107,3 @@ async def test_a_probe_without_answer_says_not_verified_once_the_stream_is_live(
         assert notice.text in snapshot.notices and not snapshot.environment_verified
     finally:
         await monitor.stop()
-        reader.cancel()

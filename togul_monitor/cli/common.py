@@ -221,6 +221,14 @@ def rejected_words(secret: str | None, profile_name: str, why: str) -> str:
     )
 
 
+def stream_rejected_words(profile: Profile, error: str | None) -> str:
+    """`rejected_words` for a stream the server refused: the credential the stream sent."""
+    from togul_monitor.client.credentials import stream_credentials
+
+    used = stream_credentials(profile)
+    return rejected_words(used.api_key or used.token, profile.name, safe_text(error or "stopped"))
+
+
 def report_config_error(error: ConfigError, command: str | None = None) -> NoReturn:
     """How every command reports a ConfigError: `<command>: <message>` on stderr, exit 2."""
     click.echo(f"{command or command_name()}: {error}", err=True)

@@ -27,12 +27,11 @@ from togul_monitor.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
-    rejected_words,
+    stream_rejected_words,
 )
 from togul_monitor.cli.render import TailPrinter
 from togul_monitor.cli.tail_record import CommittedFirst
 from togul_monitor.cli.tail_scope import TailScope
-from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.client.stream import CONNECT_TIMEOUT
 from togul_monitor.config.entry import Profile
 from togul_monitor.core.drained import DrainedUpdates
@@ -298,9 +297,7 @@ async def print_updates(
                         down_since = loop.time()
                 if isinstance(item, Status) and item.state is ConnectionState.STOPPED:
                     if item.credentials_rejected:  # one line: the stop's own is not said
-                        used = stream_credentials(profile)  # the one the stream sent
-                        why = safe_text(item.error or "stopped")
-                        printer.say(rejected_words(used.api_key or used.token, profile.name, why))
+                        printer.say(stream_rejected_words(profile, item.error))
                         return EXIT_CREDENTIALS
                     return EXIT_USAGE if configuration_error() is not None else EXIT_FAILED
             if found.overdue():  # no outage came in time: printed without it (per batch)

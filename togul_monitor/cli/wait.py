@@ -40,10 +40,10 @@ from togul_monitor.cli.common import (
     open_target,
     rejected_words,
     report_config_error,
+    stream_rejected_words,
     target_options,
 )
 from togul_monitor.cli.secrets import choose_secrets
-from togul_monitor.client.credentials import stream_credentials
 from togul_monitor.config.entry import Profile
 from togul_monitor.config.errors import ConfigError
 from togul_monitor.core import Dropped, EvaluatorStatus, ValueUpdated
@@ -184,14 +184,12 @@ async def _watch(profile: Profile, waiter: _Waiter) -> int:
                     return EXIT_CREDENTIALS
                 waiter.evaluator(item)
             elif isinstance(item, Status) and item.state is ConnectionState.STOPPED:
-                why = safe_text(item.error or "stopped")
                 if item.credentials_rejected:
-                    used = stream_credentials(profile)  # the one the stream sent
-                    waiter.say(rejected_words(used.api_key or used.token, profile.name, why))
+                    waiter.say(stream_rejected_words(profile, item.error))
                     return EXIT_CREDENTIALS
                 if monitor.configuration_error is not None:
                     raise monitor.configuration_error  # reported as every ConfigError is
-                waiter.say(f"the stream stopped: {why}")
+                waiter.say(f"the stream stopped: {safe_text(item.error or 'stopped')}")
                 return EXIT_FAILED
         return EXIT_FAILED  # the update stream ended: the monitor stopped
 

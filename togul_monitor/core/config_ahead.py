@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import msgspec
 
@@ -58,14 +58,15 @@ class AheadAnswers:
         what is held: it diffs from the same snapshot."""
         config = answer.config
         assert config is not None
-        self.forget(key)
+        self.take(key)
         if (
             hold
             and not self._hurried
             and not superseded
             and ahead_of_stream(pending, trigger, config)
         ):
-            self._hold(key, Held(trigger, config, answer.asked_at), WAIT_INTERVALS * interval)
+            timer = asyncio.get_running_loop().call_later(WAIT_INTERVALS * interval, self._due, key)
+            self._held[key] = (Held(trigger, config, answer.asked_at), timer)
             return False, None
         return tie_answer(pending, trigger, config, superseded)
 
@@ -76,11 +77,6 @@ class AheadAnswers:
         for key in list(self._held):
             self._due(key)
 
-    def _hold(self, key: str, held: Held, wait: float) -> None:
-        self.forget(key)
-        timer = asyncio.get_running_loop().call_later(wait, self._due, key)
-        self._held[key] = (held, timer)
-
     def take(self, key: str) -> Held | None:
         """The held answer of `key` (no longer held), if any."""
         entry = self._held.pop(key, None)
@@ -89,26 +85,20 @@ class AheadAnswers:
         entry[1].cancel()
         return entry[0]
 
-    def arrived(self, key: str, events: Iterable[FlagEvent]) -> Held | None:
-        """The held answer of `key` if one of `events` (the flag's, just received) reached its
+    def arrived(self, key: str, event: FlagEvent) -> Held | None:
+        """The held answer of `key` if `event` (the flag's newest, just received) reached its
         version: its event has come (no longer held)."""
         entry = self._held.get(key)
-        if entry is None:
-            return None
-        version = entry[0].config.version
-        assert version is not None
-        if any(e.version is not None and e.version >= version for e in events):
+        version = entry[0].config.version if entry is not None else None
+        if version is not None and event.version is not None and event.version >= version:
             return self.take(key)
         return None
-
-    def forget(self, key: str) -> None:
-        self.take(key)
 
     def clear(self) -> None:
         for key in list(self._held):
             self.take(key)
 
-    def _due(self, key: str) -> None:
-        entry = self._held.pop(key, None)
-        if entry is not None:
-            self._on_due(key, entry[0])
+    def _due(self, key: str) -> None:  # its wait is over, or `hurry`
+        held = self.take(key)
+        if held is not None:
+            self._on_due(key, held)

@@ -189,7 +189,7 @@ class FlagConfigs:
             pending.append(event)
             latest[key] = event
         for key, event in latest.items():
-            held = self._held.arrived(key, (event,))
+            held = self._held.arrived(key, event)
             if held is not None:  # the event of a read ahead of the stream came
                 self._apply_held(key, held)
             if event.type == "flag.created" or key not in self.ids:
@@ -296,7 +296,7 @@ class FlagConfigs:
         self._queue.cancel(key)
         self._ids.forget(key)
         self._pending.pop(key, None)
-        self._held.forget(key)
+        self._held.take(key)
         self._loading.discard(key)
         self.ids.pop(key, None)
         self.remembered.forget(key)
